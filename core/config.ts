@@ -1,0 +1,138 @@
+/**
+ * Hub configuration: embedded defaults, overridden by an optional JSON file
+ * (`MIMAMORI_CONFIG`) and then by environment variables. Validated once.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { MimamoriError } from './errors.js';
+
+const port = z.number().int().min(0).max(65535);
+
+export const configSchema = z.object({
+  /** Everything the hub writes (SQLite, InfluxDB data, queues, certificates). */
+  dataDir: z.string().default('data'),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Address the hub's listeners bind to. */
+  host: z.string().default('127.0.0.1'),
+  broker: z.object({
+    tcpPort: port.default(1883),
+    tlsPort: port.default(8883),
+    wsPort: port.default(8083),
+    /** PEM files; when absent a local CA and server certificate are generated under dataDir/tls. */
+    tlsKeyFile: z.string().optional(),
+    tlsCertFile: z.string().optional(),
+    maxPacketSize: z.number().int().min(256).max(16 * 1024 * 1024).default(64 * 1024),
+    lockout: z.object({
+      maxFailures: z.number().int().min(1).default(5),
+      windowMs: z.number().int().min(1000).default(15 * 60_000),
+      lockMs: z.number().int().min(1000).default(15 * 60_000),
+    }).prefault({}),
+  }).prefault({}),
+  http: z.object({ port: port.default(8080) }).prefault({}),
+  influx: z.object({
+    /** An external InfluxDB 1.x; when absent the hub runs `influxd` itself. */
+    url: z.string().url().optional(),
+    database: z.string().default('mimamori'),
+    username: z.string().optional(),
+    password: z.string().optional(),
+    influxdPath: z.string().default('influxd'),
+    batchSize: z.number().int().min(1).default(5000),
+    flushIntervalMs: z.number().int().min(10).default(1000),
+  }).prefault({}),
+  twilio: z.object({
+    /** Real Twilio when both are set; otherwise the local Twilio-compatible server. */
+    accountSid: z.string().optional(),
+    authToken: z.string().optional(),
+    from: z.string().default('+815000000000'),
+    localPort: port.default(0),
+  }).prefault({}),
+  demo: z.object({
+    /** Simulated homes started by `npm start`; 0 turns the demo street off. */
+    homes: z.number().int().min(0).max(1000).default(6),
+    /** Simulated seconds per real second. */
+    speed: z.number().min(1).max(100_000).default(1800),
+    seed: z.number().int().default(20261121),
+  }).prefault({}),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+
+/** Environment variables the hub reads, and where each lands in the config. */
+export const envMap: Record<string, { path: string[]; type: 'string' | 'number' }> = {
+  MIMAMORI_DATA_DIR: { path: ['dataDir'], type: 'string' },
+  MIMAMORI_LOG_LEVEL: { path: ['logLevel'], type: 'string' },
+  MIMAMORI_HOST: { path: ['host'], type: 'string' },
+  MIMAMORI_MQTT_PORT: { path: ['broker', 'tcpPort'], type: 'number' },
+  MIMAMORI_MQTTS_PORT: { path: ['broker', 'tlsPort'], type: 'number' },
+  MIMAMORI_WS_PORT: { path: ['broker', 'wsPort'], type: 'number' },
+  MIMAMORI_TLS_KEY_FILE: { path: ['broker', 'tlsKeyFile'], type: 'string' },
+  MIMAMORI_TLS_CERT_FILE: { path: ['broker', 'tlsCertFile'], type: 'string' },
+  MIMAMORI_HTTP_PORT: { path: ['http', 'port'], type: 'number' },
+  MIMAMORI_INFLUX_URL: { path: ['influx', 'url'], type: 'string' },
+  MIMAMORI_INFLUX_DATABASE: { path: ['influx', 'database'], type: 'string' },
+  MIMAMORI_INFLUX_USERNAME: { path: ['influx', 'username'], type: 'string' },
+  MIMAMORI_INFLUX_PASSWORD: { path: ['influx', 'password'], type: 'string' },
+  MIMAMORI_INFLUXD_PATH: { path: ['influx', 'influxdPath'], type: 'string' },
+  TWILIO_ACCOUNT_SID: { path: ['twilio', 'accountSid'], type: 'string' },
+  TWILIO_AUTH_TOKEN: { path: ['twilio', 'authToken'], type: 'string' },
+  TWILIO_FROM: { path: ['twilio', 'from'], type: 'string' },
+  MIMAMORI_DEMO_HOMES: { path: ['demo', 'homes'], type: 'number' },
+  MIMAMORI_DEMO_SPEED: { path: ['demo', 'speed'], type: 'number' },
+  MIMAMORI_DEMO_SEED: { path: ['demo', 'seed'], type: 'number' },
+};
+
+function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    if (next === undefined || typeof next !== 'object' || next === null) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[path[path.length - 1]!] = value;
+}
+
+/**
+ * Builds the configuration from (in rising priority) defaults, the file named
+ * by `MIMAMORI_CONFIG`, environment variables and `overrides`.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: ConfigInput = {}): Config {
+  let input: Record<string, unknown> = {};
+  if (env.MIMAMORI_CONFIG) {
+    try {
+      input = JSON.parse(readFileSync(env.MIMAMORI_CONFIG, 'utf8')) as Record<string, unknown>;
+    } catch (err) {
+      throw new MimamoriError('MIMAMORI_ERR_CONFIG', `cannot read MIMAMORI_CONFIG=${env.MIMAMORI_CONFIG}: ${(err as Error).message}`);
+    }
+  }
+  for (const [name, { path, type }] of Object.entries(envMap)) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    const value = type === 'number' ? Number(raw) : raw;
+    if (type === 'number' && !Number.isFinite(value)) throw new MimamoriError('MIMAMORI_ERR_CONFIG', `${name} must be a number, got ${JSON.stringify(raw)}`);
+    setPath(input, path, value);
+  }
+  const merged = deepMerge(input, overrides as Record<string, unknown>);
+  return parseConfig(merged);
+}
+
+/** Validates a configuration object, filling in defaults. */
+export function parseConfig(input: unknown): Config {
+  const result = configSchema.safeParse(input);
+  if (!result.success) {
+    throw new MimamoriError('MIMAMORI_ERR_CONFIG', result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+  }
+  return { ...result.data, dataDir: resolve(result.data.dataDir) };
+}
+
+function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    const prev = out[k];
+    out[k] = v && typeof v === 'object' && !Array.isArray(v) && prev && typeof prev === 'object' && !Array.isArray(prev)
+      ? deepMerge(prev as Record<string, unknown>, v as Record<string, unknown>)
+      : v;
+  }
+  return out;
+}

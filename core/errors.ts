@@ -1,0 +1,38 @@
+/**
+ * The one error catalogue. Every error a person or device can see has a code,
+ * a message and an HTTP status.
+ */
+export const errorCatalogue = {
+  MIMAMORI_ERR_CONFIG: { status: 500, message: 'Invalid configuration' },
+  MIMAMORI_ERR_INVALID_INPUT: { status: 400, message: 'Invalid input' },
+  MIMAMORI_ERR_INVALID_RULE: { status: 400, message: 'Invalid rule' },
+  MIMAMORI_ERR_NOT_FOUND: { status: 404, message: 'Not found' },
+  MIMAMORI_ERR_CONFLICT: { status: 409, message: 'Already exists' },
+  MIMAMORI_ERR_UNAUTHENTICATED: { status: 401, message: 'Not signed in or bad credentials' },
+  MIMAMORI_ERR_FORBIDDEN: { status: 403, message: 'Not allowed' },
+  MIMAMORI_ERR_LOCKED_OUT: { status: 429, message: 'Too many failed attempts; try again later' },
+  MIMAMORI_ERR_PAYLOAD_TOO_LARGE: { status: 413, message: 'Payload too large' },
+  MIMAMORI_ERR_UNAVAILABLE: { status: 503, message: 'A dependency is unavailable' },
+  MIMAMORI_ERR_MISSING_DEPENDENCY: { status: 500, message: 'A required program is missing' },
+} as const;
+
+export type ErrorCode = keyof typeof errorCatalogue;
+
+export class MimamoriError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: unknown;
+
+  constructor(code: ErrorCode, detail?: string, details?: unknown) {
+    const entry = errorCatalogue[code];
+    super(detail ? `${entry.message}: ${detail}` : entry.message);
+    this.name = 'MimamoriError';
+    this.code = code;
+    this.status = entry.status;
+    this.details = details;
+  }
+}
+
+export function isMimamoriError(err: unknown, code?: ErrorCode): err is MimamoriError {
+  return err instanceof MimamoriError && (code === undefined || err.code === code);
+}

@@ -1,0 +1,139 @@
+/**
+ * The canonical event contract (docs/protocol.md). Everything that enters the
+ * hub — MQTT payloads, replay files, HTTP posts — is validated here once and
+ * trusted afterwards.
+ */
+import { z } from 'zod';
+
+/** RFC 3339 timestamp with an explicit offset (`Z` or `±hh:mm`). */
+const rfc3339 = z.iso.datetime({ offset: true, local: false });
+
+/** Ids that are safe inside an MQTT topic level and a URL path segment. */
+export const idPattern = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+export const idSchema = z.string().regex(idPattern, 'lower-case letters, digits, "-" or "_", 1–63 characters, starting with a letter or digit');
+
+const base = {
+  /** Unique per device; the hub drops a second event with the same id. */
+  id: z.string().min(1).max(128),
+  ts: rfc3339,
+};
+
+export const kettleEvent = z.object({ ...base, kind: z.literal('kettle'), state: z.enum(['on', 'off']), watts: z.number().nonnegative().optional() });
+export const waterEvent = z.object({ ...base, kind: z.literal('water'), flowing: z.boolean(), rate: z.number().nonnegative().optional() });
+export const gasEvent = z.object({ ...base, kind: z.literal('gas'), flowing: z.boolean(), rate: z.number().nonnegative().optional() });
+export const powerEvent = z.object({ ...base, kind: z.literal('power'), watts: z.number().nonnegative() });
+export const doorEvent = z.object({ ...base, kind: z.literal('door'), open: z.boolean(), door: z.string().max(64).optional() });
+export const motionEvent = z.object({ ...base, kind: z.literal('motion'), occupied: z.boolean(), room: z.string().max(64).optional() });
+export const buttonEvent = z.object({ ...base, kind: z.literal('button'), press: z.enum(['help', 'ok']) });
+export const climateEvent = z.object({ ...base, kind: z.literal('climate'), celsius: z.number().min(-60).max(90), humidity: z.number().min(0).max(100).optional() });
+
+export const eventKinds = ['kettle', 'water', 'gas', 'power', 'door', 'motion', 'button', 'climate'] as const;
+export type EventKind = (typeof eventKinds)[number];
+
+export const deviceEventSchema = z.discriminatedUnion('kind', [
+  kettleEvent, waterEvent, gasEvent, powerEvent, doorEvent, motionEvent, buttonEvent, climateEvent,
+]);
+/** One sensor event as a device publishes it. */
+export type DeviceEvent = z.infer<typeof deviceEventSchema>;
+
+export const heartbeatSchema = z.object({
+  ts: rfc3339,
+  battery: z.number().min(0).max(100).optional(),
+  rssi: z.number().optional(),
+});
+export type DeviceHeartbeat = z.infer<typeof heartbeatSchema>;
+
+/** Where an event came from, plus its time as epoch milliseconds. */
+export interface Origin { home: string; device: string; at: number }
+/** A validated event inside the hub. */
+export type HomeEvent = DeviceEvent & Origin;
+/** A validated heartbeat inside the hub. */
+export type HomeHeartbeat = { kind: 'heartbeat'; battery?: number; rssi?: number } & Origin;
+/** Everything the rule engine consumes, discriminated on `kind`. */
+export type Reading = HomeEvent | HomeHeartbeat;
+
+/** Why an input was refused; counted and logged by whoever received it. */
+export type RejectReason = 'malformed_json' | 'unknown_kind' | 'invalid_fields' | 'not_an_object';
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: RejectReason; detail: string };
+
+function decodeJson(payload: Buffer | string): Parsed<Record<string, unknown>> {
+  let value: unknown;
+  try {
+    value = JSON.parse(typeof payload === 'string' ? payload : payload.toString('utf8'));
+  } catch (err) {
+    return { ok: false, reason: 'malformed_json', detail: (err as Error).message };
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return { ok: false, reason: 'not_an_object', detail: 'payload must be a JSON object' };
+  }
+  return { ok: true, value: value as Record<string, unknown> };
+}
+
+function describe(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+}
+
+/** Validates one device event payload. */
+export function parseDeviceEvent(payload: Buffer | string): Parsed<DeviceEvent> {
+  const json = decodeJson(payload);
+  if (!json.ok) return json;
+  const kind = json.value.kind;
+  if (typeof kind !== 'string' || !(eventKinds as readonly string[]).includes(kind)) {
+    return { ok: false, reason: 'unknown_kind', detail: `unknown kind ${JSON.stringify(kind)}; expected one of ${eventKinds.join(', ')}` };
+  }
+  const result = deviceEventSchema.safeParse(json.value);
+  return result.success ? { ok: true, value: result.data } : { ok: false, reason: 'invalid_fields', detail: describe(result.error) };
+}
+
+/** Validates one heartbeat payload. */
+export function parseHeartbeat(payload: Buffer | string): Parsed<DeviceHeartbeat> {
+  const json = decodeJson(payload);
+  if (!json.ok) return json;
+  const result = heartbeatSchema.safeParse(json.value);
+  return result.success ? { ok: true, value: result.data } : { ok: false, reason: 'invalid_fields', detail: describe(result.error) };
+}
+
+/** Attaches origin and epoch time to a validated event. */
+export function toHomeEvent(event: DeviceEvent, home: string, device: string): HomeEvent {
+  return { ...event, home, device, at: Date.parse(event.ts) };
+}
+
+/** Attaches origin and epoch time to a validated heartbeat. */
+export function toHomeHeartbeat(hb: DeviceHeartbeat, home: string, device: string): HomeHeartbeat {
+  const out: HomeHeartbeat = { kind: 'heartbeat', home, device, at: Date.parse(hb.ts) };
+  if (hb.battery !== undefined) out.battery = hb.battery;
+  if (hb.rssi !== undefined) out.rssi = hb.rssi;
+  return out;
+}
+
+/**
+ * Parses one line of a replay / recorded NDJSON file: an event (or a
+ * heartbeat, `kind: "heartbeat"`) plus `home` and `device`.
+ */
+export function parseRecordedLine(line: string): Parsed<Reading> {
+  const json = decodeJson(line);
+  if (!json.ok) return json;
+  const { home, device, ...rest } = json.value;
+  const h = idSchema.safeParse(home);
+  const d = idSchema.safeParse(device);
+  if (!h.success || !d.success) {
+    return { ok: false, reason: 'invalid_fields', detail: `home and device must be ids (${!h.success ? 'home' : 'device'} is ${JSON.stringify(!h.success ? home : device)})` };
+  }
+  if (rest.kind === 'heartbeat') {
+    const { kind: _kind, id: _id, ...hb } = rest;
+    const parsed = heartbeatSchema.safeParse(hb);
+    return parsed.success ? { ok: true, value: toHomeHeartbeat(parsed.data, h.data, d.data) } : { ok: false, reason: 'invalid_fields', detail: describe(parsed.error) };
+  }
+  const parsed = parseDeviceEvent(JSON.stringify(rest));
+  return parsed.ok ? { ok: true, value: toHomeEvent(parsed.value, h.data, d.data) } : parsed;
+}
+
+/** Serialises a reading back to the recorded-line format (inverse of parseRecordedLine). */
+export function toRecordedLine(reading: Reading): string {
+  const { at: _at, ...rest } = reading;
+  if (reading.kind === 'heartbeat') {
+    return JSON.stringify({ ...rest, ts: new Date(reading.at).toISOString() });
+  }
+  return JSON.stringify(rest);
+}

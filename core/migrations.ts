@@ -1,0 +1,53 @@
+/**
+ * Versioned schema migrations, in SQL that both SQLite and PostgreSQL accept
+ * (INTEGER epoch milliseconds for times, TEXT for JSON). Append only: never
+ * edit a migration that has shipped.
+ */
+export interface Migration { version: number; name: string; sql: string[] }
+
+export const migrations: Migration[] = [
+  {
+    version: 1,
+    name: 'homes, people, devices, rules, alerts',
+    sql: [
+      `CREATE TABLE homes (
+        id TEXT PRIMARY KEY, name TEXT NOT NULL, timezone TEXT NOT NULL,
+        address TEXT, entry_notes TEXT, created_at BIGINT NOT NULL)`,
+      `CREATE TABLE residents (
+        id TEXT PRIMARY KEY, home_id TEXT NOT NULL REFERENCES homes(id),
+        name TEXT NOT NULL, birth_year INTEGER, language TEXT NOT NULL)`,
+      `CREATE TABLE contacts (
+        id TEXT PRIMARY KEY, home_id TEXT NOT NULL REFERENCES homes(id),
+        name TEXT NOT NULL, role TEXT NOT NULL, phone TEXT, email TEXT,
+        language TEXT NOT NULL, priority INTEGER NOT NULL)`,
+      `CREATE TABLE devices (
+        home_id TEXT NOT NULL REFERENCES homes(id), device_id TEXT NOT NULL,
+        kind TEXT NOT NULL, label TEXT, secret_hash TEXT NOT NULL,
+        disabled INTEGER NOT NULL DEFAULT 0, created_at BIGINT NOT NULL,
+        PRIMARY KEY (home_id, device_id))`,
+      `CREATE TABLE services (
+        name TEXT PRIMARY KEY, secret_hash TEXT NOT NULL, created_at BIGINT NOT NULL)`,
+      `CREATE TABLE rule_configs (
+        home_id TEXT PRIMARY KEY REFERENCES homes(id), rules TEXT NOT NULL, updated_at BIGINT NOT NULL)`,
+      `CREATE TABLE home_states (
+        home_id TEXT PRIMARY KEY, state TEXT NOT NULL, updated_at BIGINT NOT NULL)`,
+      `CREATE TABLE seen_events (
+        home_id TEXT NOT NULL, device_id TEXT NOT NULL, event_id TEXT NOT NULL, seen_at BIGINT NOT NULL,
+        PRIMARY KEY (home_id, device_id, event_id))`,
+      `CREATE INDEX seen_events_age ON seen_events (seen_at)`,
+      `CREATE TABLE alerts (
+        id TEXT PRIMARY KEY, home_id TEXT NOT NULL, rule TEXT NOT NULL, severity TEXT NOT NULL,
+        status TEXT NOT NULL, message TEXT NOT NULL, finding TEXT NOT NULL, repeats INTEGER NOT NULL DEFAULT 0,
+        opened_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, closed_at BIGINT)`,
+      // One open alert per home and rule, enforced by the database itself.
+      `CREATE UNIQUE INDEX alerts_one_open ON alerts (home_id, rule) WHERE status <> 'resolved'`,
+      `CREATE TABLE notifications (
+        id TEXT PRIMARY KEY, alert_id TEXT NOT NULL REFERENCES alerts(id), contact_id TEXT,
+        channel TEXT NOT NULL, status TEXT NOT NULL, provider_id TEXT, error TEXT,
+        created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)`,
+      `CREATE TABLE audit_log (
+        id TEXT PRIMARY KEY, at BIGINT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+        subject TEXT NOT NULL, detail TEXT)`,
+    ],
+  },
+];

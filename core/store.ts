@@ -1,0 +1,273 @@
+/**
+ * The relational store: homes, residents, contacts, devices, rule settings,
+ * persisted rule state, event de-duplication, alerts, notifications and the
+ * audit log. The interface is asynchronous so that PostgreSQL can serve it as
+ * well as the embedded SQLite default (better-sqlite3) implemented here.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { migrations } from './migrations.js';
+import { MimamoriError } from './errors.js';
+import { newId } from './ids.js';
+
+export type Language = 'ja' | 'en';
+export type ContactRole = 'resident' | 'family' | 'caregiver' | 'emergency';
+export type Severity = 'info' | 'warning' | 'critical';
+export type AlertStatus = 'open' | 'acknowledged' | 'resolved';
+
+export interface Home { id: string; name: string; timezone: string; address?: string; entryNotes?: string; createdAt: number }
+export interface Resident { id: string; homeId: string; name: string; birthYear?: number; language: Language }
+export interface Contact { id: string; homeId: string; name: string; role: ContactRole; phone?: string; email?: string; language: Language; priority: number }
+export interface Device { homeId: string; deviceId: string; kind: string; label?: string; secretHash: string; disabled: boolean; createdAt: number }
+export interface Alert {
+  id: string; homeId: string; rule: string; severity: Severity; status: AlertStatus; message: string;
+  finding: unknown; repeats: number; openedAt: number; updatedAt: number; closedAt?: number;
+}
+export interface NotificationRecord {
+  id: string; alertId: string; contactId?: string; channel: string; status: string;
+  providerId?: string; error?: string; createdAt: number; updatedAt: number;
+}
+export interface AuditRecord { id: string; at: number; actor: string; action: string; subject: string; detail?: unknown }
+
+export interface Store {
+  createHome(home: Omit<Home, 'createdAt'> & { createdAt?: number }): Promise<Home>;
+  getHome(id: string): Promise<Home | undefined>;
+  listHomes(): Promise<Home[]>;
+  addResident(r: Omit<Resident, 'id'> & { id?: string }): Promise<Resident>;
+  listResidents(homeId: string): Promise<Resident[]>;
+  addContact(c: Omit<Contact, 'id'> & { id?: string }): Promise<Contact>;
+  listContacts(homeId: string): Promise<Contact[]>;
+  addDevice(d: Omit<Device, 'createdAt' | 'disabled'> & { createdAt?: number }): Promise<Device>;
+  getDevice(homeId: string, deviceId: string): Promise<Device | undefined>;
+  listDevices(homeId?: string): Promise<Device[]>;
+  setDeviceSecretHash(homeId: string, deviceId: string, secretHash: string): Promise<void>;
+  setService(name: string, secretHash: string): Promise<void>;
+  getServiceSecretHash(name: string): Promise<string | undefined>;
+  getRuleConfig(homeId: string): Promise<unknown>;
+  setRuleConfig(homeId: string, rules: unknown, at?: number): Promise<void>;
+  saveHomeStates(states: Array<{ homeId: string; state: unknown }>, at: number): Promise<void>;
+  loadHomeStates(): Promise<Map<string, unknown>>;
+  /** Records an event id; false when the same device already sent it. */
+  markEventSeen(homeId: string, deviceId: string, eventId: string, at: number): Promise<boolean>;
+  pruneSeenEvents(olderThan: number): Promise<number>;
+  openAlert(a: Omit<Alert, 'id' | 'status' | 'repeats' | 'updatedAt' | 'closedAt'>): Promise<{ alert: Alert; created: boolean }>;
+  getAlert(id: string): Promise<Alert | undefined>;
+  findOpenAlert(homeId: string, rule: string): Promise<Alert | undefined>;
+  listAlerts(filter?: { homeId?: string; status?: AlertStatus }): Promise<Alert[]>;
+  updateAlertStatus(id: string, status: AlertStatus, at: number): Promise<Alert>;
+  recordNotification(n: Omit<NotificationRecord, 'id' | 'updatedAt'> & { id?: string }): Promise<NotificationRecord>;
+  updateNotification(id: string, patch: { status: string; providerId?: string; error?: string }, at: number): Promise<void>;
+  findNotificationByProviderId(providerId: string): Promise<NotificationRecord | undefined>;
+  listNotifications(alertId?: string): Promise<NotificationRecord[]>;
+  audit(entry: Omit<AuditRecord, 'id'>): Promise<void>;
+  listAudit(subject?: string): Promise<AuditRecord[]>;
+  schemaVersion(): Promise<number>;
+  close(): Promise<void>;
+}
+
+type Row = Record<string, unknown>;
+
+const opt = <T>(v: unknown): T | undefined => (v === null || v === undefined ? undefined : (v as T));
+
+function toHome(r: Row): Home {
+  const h: Home = { id: r.id as string, name: r.name as string, timezone: r.timezone as string, createdAt: Number(r.created_at) };
+  const address = opt<string>(r.address); if (address !== undefined) h.address = address;
+  const notes = opt<string>(r.entry_notes); if (notes !== undefined) h.entryNotes = notes;
+  return h;
+}
+function toResident(r: Row): Resident {
+  const out: Resident = { id: r.id as string, homeId: r.home_id as string, name: r.name as string, language: r.language as Language };
+  const by = opt<number>(r.birth_year); if (by !== undefined) out.birthYear = Number(by);
+  return out;
+}
+function toContact(r: Row): Contact {
+  const c: Contact = { id: r.id as string, homeId: r.home_id as string, name: r.name as string, role: r.role as ContactRole, language: r.language as Language, priority: Number(r.priority) };
+  const phone = opt<string>(r.phone); if (phone !== undefined) c.phone = phone;
+  const email = opt<string>(r.email); if (email !== undefined) c.email = email;
+  return c;
+}
+function toDevice(r: Row): Device {
+  const d: Device = { homeId: r.home_id as string, deviceId: r.device_id as string, kind: r.kind as string, secretHash: r.secret_hash as string, disabled: Number(r.disabled) === 1, createdAt: Number(r.created_at) };
+  const label = opt<string>(r.label); if (label !== undefined) d.label = label;
+  return d;
+}
+function toAlert(r: Row): Alert {
+  const a: Alert = {
+    id: r.id as string, homeId: r.home_id as string, rule: r.rule as string, severity: r.severity as Severity,
+    status: r.status as AlertStatus, message: r.message as string, finding: JSON.parse(r.finding as string) as unknown,
+    repeats: Number(r.repeats), openedAt: Number(r.opened_at), updatedAt: Number(r.updated_at),
+  };
+  const closed = opt<number>(r.closed_at); if (closed !== undefined) a.closedAt = Number(closed);
+  return a;
+}
+function toNotification(r: Row): NotificationRecord {
+  const n: NotificationRecord = { id: r.id as string, alertId: r.alert_id as string, channel: r.channel as string, status: r.status as string, createdAt: Number(r.created_at), updatedAt: Number(r.updated_at) };
+  const c = opt<string>(r.contact_id); if (c !== undefined) n.contactId = c;
+  const p = opt<string>(r.provider_id); if (p !== undefined) n.providerId = p;
+  const e = opt<string>(r.error); if (e !== undefined) n.error = e;
+  return n;
+}
+
+/**
+ * Opens (creating if needed) the SQLite database at `path` and brings its
+ * schema up to date. Use `':memory:'` for a throw-away store.
+ */
+export function createSqliteStore(path: string): Store {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  migrate(db);
+
+  const stmt = new Map<string, Database.Statement>();
+  const q = (sql: string): Database.Statement => {
+    let s = stmt.get(sql);
+    if (!s) { s = db.prepare(sql); stmt.set(sql, s); }
+    return s;
+  };
+  const get = (sql: string, ...p: unknown[]) => q(sql).get(...p) as Row | undefined;
+  const all = (sql: string, ...p: unknown[]) => q(sql).all(...p) as Row[];
+  const run = (sql: string, ...p: unknown[]) => q(sql).run(...p);
+  const n = (v: unknown) => (v === undefined ? null : v);
+  const wrap = (err: unknown, what: string): never => {
+    const code = (err as { code?: string }).code ?? '';
+    if (code.startsWith('SQLITE_CONSTRAINT')) throw new MimamoriError('MIMAMORI_ERR_CONFLICT', what);
+    throw err;
+  };
+
+  const store: Store = {
+    async createHome(h) {
+      const home: Home = { ...h, createdAt: h.createdAt ?? Date.now() };
+      try {
+        run('INSERT INTO homes (id, name, timezone, address, entry_notes, created_at) VALUES (?, ?, ?, ?, ?, ?)', home.id, home.name, home.timezone, n(home.address), n(home.entryNotes), home.createdAt);
+      } catch (err) { wrap(err, `home ${h.id} exists`); }
+      return home;
+    },
+    async getHome(id) { const r = get('SELECT * FROM homes WHERE id = ?', id); return r && toHome(r); },
+    async listHomes() { return all('SELECT * FROM homes ORDER BY id').map(toHome); },
+    async addResident(r) {
+      const res: Resident = { ...r, id: r.id ?? newId() };
+      run('INSERT INTO residents (id, home_id, name, birth_year, language) VALUES (?, ?, ?, ?, ?)', res.id, res.homeId, res.name, n(res.birthYear), res.language);
+      return res;
+    },
+    async listResidents(homeId) { return all('SELECT * FROM residents WHERE home_id = ? ORDER BY name', homeId).map(toResident); },
+    async addContact(c) {
+      const con: Contact = { ...c, id: c.id ?? newId() };
+      run('INSERT INTO contacts (id, home_id, name, role, phone, email, language, priority) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', con.id, con.homeId, con.name, con.role, n(con.phone), n(con.email), con.language, con.priority);
+      return con;
+    },
+    async listContacts(homeId) { return all('SELECT * FROM contacts WHERE home_id = ? ORDER BY priority, name', homeId).map(toContact); },
+    async addDevice(d) {
+      const dev: Device = { ...d, disabled: false, createdAt: d.createdAt ?? Date.now() };
+      try {
+        run('INSERT INTO devices (home_id, device_id, kind, label, secret_hash, disabled, created_at) VALUES (?, ?, ?, ?, ?, 0, ?)', dev.homeId, dev.deviceId, dev.kind, n(dev.label), dev.secretHash, dev.createdAt);
+      } catch (err) { wrap(err, `device ${d.homeId}/${d.deviceId} exists`); }
+      return dev;
+    },
+    async getDevice(homeId, deviceId) { const r = get('SELECT * FROM devices WHERE home_id = ? AND device_id = ?', homeId, deviceId); return r && toDevice(r); },
+    async listDevices(homeId) {
+      return (homeId ? all('SELECT * FROM devices WHERE home_id = ? ORDER BY device_id', homeId) : all('SELECT * FROM devices ORDER BY home_id, device_id')).map(toDevice);
+    },
+    async setDeviceSecretHash(homeId, deviceId, secretHash) {
+      const r = run('UPDATE devices SET secret_hash = ? WHERE home_id = ? AND device_id = ?', secretHash, homeId, deviceId);
+      if (r.changes === 0) throw new MimamoriError('MIMAMORI_ERR_NOT_FOUND', `device ${homeId}/${deviceId}`);
+    },
+    async setService(name, secretHash) {
+      run('INSERT INTO services (name, secret_hash, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET secret_hash = excluded.secret_hash', name, secretHash, Date.now());
+    },
+    async getServiceSecretHash(name) { return get('SELECT secret_hash FROM services WHERE name = ?', name)?.secret_hash as string | undefined; },
+    async getRuleConfig(homeId) {
+      const r = get('SELECT rules FROM rule_configs WHERE home_id = ?', homeId);
+      return r ? (JSON.parse(r.rules as string) as unknown) : undefined;
+    },
+    async setRuleConfig(homeId, rules, at = Date.now()) {
+      run('INSERT INTO rule_configs (home_id, rules, updated_at) VALUES (?, ?, ?) ON CONFLICT (home_id) DO UPDATE SET rules = excluded.rules, updated_at = excluded.updated_at', homeId, JSON.stringify(rules), at);
+    },
+    async saveHomeStates(states, at) {
+      const save = db.transaction(() => {
+        for (const s of states) run('INSERT INTO home_states (home_id, state, updated_at) VALUES (?, ?, ?) ON CONFLICT (home_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at', s.homeId, JSON.stringify(s.state), at);
+      });
+      save();
+    },
+    async loadHomeStates() {
+      const out = new Map<string, unknown>();
+      for (const r of all('SELECT home_id, state FROM home_states')) out.set(r.home_id as string, JSON.parse(r.state as string) as unknown);
+      return out;
+    },
+    async markEventSeen(homeId, deviceId, eventId, at) {
+      return run('INSERT INTO seen_events (home_id, device_id, event_id, seen_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING', homeId, deviceId, eventId, at).changes === 1;
+    },
+    async pruneSeenEvents(olderThan) { return run('DELETE FROM seen_events WHERE seen_at < ?', olderThan).changes; },
+    async openAlert(a) {
+      const tx = db.transaction((): { alert: Alert; created: boolean } => {
+        const existing = get("SELECT * FROM alerts WHERE home_id = ? AND rule = ? AND status <> 'resolved'", a.homeId, a.rule);
+        if (existing) {
+          // A repeat of the same finding updates the open alert instead of paging again.
+          const severity = rank(a.severity) > rank(existing.severity as Severity) ? a.severity : (existing.severity as Severity);
+          run('UPDATE alerts SET repeats = repeats + 1, updated_at = ?, severity = ?, message = ?, finding = ? WHERE id = ?', a.openedAt, severity, a.message, JSON.stringify(a.finding), existing.id);
+          return { alert: toAlert(get('SELECT * FROM alerts WHERE id = ?', existing.id)!), created: false };
+        }
+        const id = newId(a.openedAt);
+        run("INSERT INTO alerts (id, home_id, rule, severity, status, message, finding, repeats, opened_at, updated_at) VALUES (?, ?, ?, ?, 'open', ?, ?, 0, ?, ?)", id, a.homeId, a.rule, a.severity, a.message, JSON.stringify(a.finding), a.openedAt, a.openedAt);
+        return { alert: toAlert(get('SELECT * FROM alerts WHERE id = ?', id)!), created: true };
+      });
+      return tx.immediate();
+    },
+    async getAlert(id) { const r = get('SELECT * FROM alerts WHERE id = ?', id); return r && toAlert(r); },
+    async findOpenAlert(homeId, rule) { const r = get("SELECT * FROM alerts WHERE home_id = ? AND rule = ? AND status <> 'resolved'", homeId, rule); return r && toAlert(r); },
+    async listAlerts(filter = {}) {
+      const where: string[] = []; const p: unknown[] = [];
+      if (filter.homeId) { where.push('home_id = ?'); p.push(filter.homeId); }
+      if (filter.status) { where.push('status = ?'); p.push(filter.status); }
+      return all(`SELECT * FROM alerts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY opened_at DESC`, ...p).map(toAlert);
+    },
+    async updateAlertStatus(id, status, at) {
+      const r = run('UPDATE alerts SET status = ?, updated_at = ?, closed_at = ? WHERE id = ?', status, at, status === 'resolved' ? at : null, id);
+      if (r.changes === 0) throw new MimamoriError('MIMAMORI_ERR_NOT_FOUND', `alert ${id}`);
+      return toAlert(get('SELECT * FROM alerts WHERE id = ?', id)!);
+    },
+    async recordNotification(rec) {
+      const out: NotificationRecord = { ...rec, id: rec.id ?? newId(rec.createdAt), updatedAt: rec.createdAt };
+      run('INSERT INTO notifications (id, alert_id, contact_id, channel, status, provider_id, error, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)', out.id, out.alertId, n(out.contactId), out.channel, out.status, n(out.providerId), n(out.error), out.createdAt, out.updatedAt);
+      return out;
+    },
+    async updateNotification(id, patch, at) {
+      run('UPDATE notifications SET status = ?, provider_id = COALESCE(?, provider_id), error = COALESCE(?, error), updated_at = ? WHERE id = ?', patch.status, n(patch.providerId), n(patch.error), at, id);
+    },
+    async findNotificationByProviderId(providerId) { const r = get('SELECT * FROM notifications WHERE provider_id = ?', providerId); return r && toNotification(r); },
+    async listNotifications(alertId) {
+      return (alertId ? all('SELECT * FROM notifications WHERE alert_id = ? ORDER BY created_at, id', alertId) : all('SELECT * FROM notifications ORDER BY created_at, id')).map(toNotification);
+    },
+    async audit(e) {
+      run('INSERT INTO audit_log (id, at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?, ?)', newId(e.at), e.at, e.actor, e.action, e.subject, e.detail === undefined ? null : JSON.stringify(e.detail));
+    },
+    async listAudit(subject) {
+      const rows = subject ? all('SELECT * FROM audit_log WHERE subject = ? ORDER BY at, id', subject) : all('SELECT * FROM audit_log ORDER BY at, id');
+      return rows.map((r) => {
+        const rec: AuditRecord = { id: r.id as string, at: Number(r.at), actor: r.actor as string, action: r.action as string, subject: r.subject as string };
+        if (r.detail !== null) rec.detail = JSON.parse(r.detail as string) as unknown;
+        return rec;
+      });
+    },
+    async schemaVersion() { return Number(get('SELECT MAX(version) AS v FROM schema_migrations')?.v ?? 0); },
+    async close() { db.close(); },
+  };
+  return store;
+}
+
+const rank = (s: Severity): number => (s === 'critical' ? 2 : s === 'warning' ? 1 : 0);
+
+function migrate(db: Database.Database): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)');
+  const applied = new Set((db.prepare('SELECT version FROM schema_migrations').all() as Array<{ version: number }>).map((r) => r.version));
+  for (const m of migrations) {
+    if (applied.has(m.version)) continue;
+    db.transaction(() => {
+      for (const sql of m.sql) db.exec(sql);
+      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
+    })();
+  }
+}

@@ -1,0 +1,63 @@
+#!/usr/bin/env node
+// Set-up shared by `npm start`, `npm test` and `npm run bench` on a fresh
+// machine: npm dependencies, and the Debian packages the command needs.
+// Plain Node with no dependencies, because it runs before `npm install`.
+import { spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const purpose = process.argv.includes('--for') ? process.argv[process.argv.indexOf('--for') + 1] : 'start';
+const say = (msg) => console.error(`[setup] ${msg}`);
+
+function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { stdio: 'inherit', cwd: root, ...opts });
+  return r.status === 0;
+}
+
+function has(program) {
+  return spawnSync('sh', ['-c', `command -v ${program}`], { stdio: 'ignore' }).status === 0;
+}
+
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 20 || (major === 20 && minor < 10)) {
+  say(`Node ${process.versions.node} is too old: mimamori needs Node 20.10 or newer.`);
+  process.exit(1);
+}
+
+// 1. npm dependencies: install when missing or when the lock file changed since.
+const stamp = join(root, 'node_modules', '.package-lock.json');
+const lock = join(root, 'package-lock.json');
+if (!existsSync(stamp) || (existsSync(lock) && statSync(lock).mtimeMs > statSync(stamp).mtimeMs + 1000)) {
+  say('installing npm dependencies…');
+  const args = existsSync(lock) ? ['ci', '--no-audit', '--no-fund'] : ['install', '--no-audit', '--no-fund'];
+  if (!run('npm', args)) {
+    say('npm could not install the dependencies; see the messages above.');
+    process.exit(1);
+  }
+}
+
+// 2. Debian packages for this purpose.
+const wanted = [];
+if (!process.env.MIMAMORI_INFLUX_URL && !has(process.env.MIMAMORI_INFLUXD_PATH || 'influxd')) wanted.push({ program: 'influxd', pkg: 'influxdb', required: true });
+if (purpose === 'bench' && !has('mosquitto')) wanted.push({ program: 'mosquitto', pkg: 'mosquitto', required: false });
+if (purpose === 'test' && process.env.MIMAMORI_BROWSER_TESTS === '1' && !has('chromium')) wanted.push({ program: 'chromium', pkg: 'chromium', required: true });
+
+if (wanted.length > 0) {
+  const pkgs = wanted.map((w) => w.pkg);
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (isRoot && has('apt-get')) {
+    say(`installing Debian packages: ${pkgs.join(' ')}…`);
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    run('apt-get', ['update', '-qq'], { env });
+    run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...pkgs], { env });
+  }
+  const missing = wanted.filter((w) => w.required && !has(w.program));
+  if (missing.length > 0) {
+    say(`missing: ${missing.map((w) => w.program).join(', ')}. Install with:`);
+    say(`  sudo apt-get update && sudo apt-get install -y ${missing.map((w) => w.pkg).join(' ')}`);
+    if (missing.some((w) => w.program === 'influxd')) say('or point the hub at an existing InfluxDB 1.x with MIMAMORI_INFLUX_URL=http://host:8086');
+    process.exit(1);
+  }
+}
