@@ -4,7 +4,7 @@
  * Production uses `asyncScheduler`; tests and replay use a `VirtualClock`
  * that runs days of timers in milliseconds.
  */
-import { asyncScheduler, type SchedulerLike, VirtualAction, VirtualTimeScheduler } from 'rxjs';
+import { asyncScheduler, type SchedulerAction, type SchedulerLike, type Subscription, VirtualAction, VirtualTimeScheduler } from 'rxjs';
 
 export type Clock = SchedulerLike;
 
@@ -53,5 +53,23 @@ export class VirtualClock extends VirtualTimeScheduler {
 
   advanceBy(ms: number): void {
     this.advanceTo(this.frame + ms);
+  }
+}
+
+/**
+ * Real timers with time sped up `speed` times from `start`: the demo street
+ * lives a simulated day in under a minute while everything still runs on
+ * ordinary timers.
+ */
+export class ScaledClock implements SchedulerLike {
+  private readonly realStart = Date.now();
+  constructor(readonly start: number, readonly speed: number) {}
+
+  now(): number {
+    return this.start + (Date.now() - this.realStart) * this.speed;
+  }
+
+  schedule<T>(work: (this: SchedulerAction<T>, state?: T) => void, delay = 0, state?: T): Subscription {
+    return asyncScheduler.schedule(work, Math.max(0, delay / this.speed), state);
   }
 }
