@@ -1,0 +1,81 @@
+import t from 'tap';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createSqliteStore } from '../../core/store.js';
+import { migrations } from '../../core/migrations.js';
+
+t.test('homes, residents, contacts and devices', async (t) => {
+  const store = createSqliteStore(':memory:');
+  t.teardown(() => store.close());
+  await store.createHome({ id: 'h1', name: 'Yamada', timezone: 'Asia/Tokyo', address: '1-2-3 Chuo', entryNotes: 'key box 1234' });
+  await t.rejects(store.createHome({ id: 'h1', name: 'dup', timezone: 'Asia/Tokyo' }), { code: 'MIMAMORI_ERR_CONFLICT' });
+  t.equal((await store.getHome('h1'))?.entryNotes, 'key box 1234');
+  t.equal(await store.getHome('nope'), undefined);
+  await store.addResident({ homeId: 'h1', name: '山田花子', birthYear: 1941, language: 'ja' });
+  t.equal((await store.listResidents('h1'))[0]?.birthYear, 1941);
+  await store.addContact({ homeId: 'h1', name: 'Ken', role: 'family', phone: '+819011112222', language: 'en', priority: 2 });
+  await store.addContact({ homeId: 'h1', name: '太郎', role: 'family', phone: '+819033334444', language: 'ja', priority: 1 });
+  t.same((await store.listContacts('h1')).map((c) => c.priority), [1, 2], 'contacts come in priority order');
+  await store.addDevice({ homeId: 'h1', deviceId: 'kettle', kind: 'kettle', secretHash: 'x' });
+  await t.rejects(store.addDevice({ homeId: 'h1', deviceId: 'kettle', kind: 'kettle', secretHash: 'y' }));
+  await store.setDeviceSecretHash('h1', 'kettle', 'z');
+  t.equal((await store.getDevice('h1', 'kettle'))?.secretHash, 'z');
+  await t.rejects(store.setDeviceSecretHash('h1', 'nope', 'z'), { code: 'MIMAMORI_ERR_NOT_FOUND' });
+  t.equal((await store.listDevices()).length, 1);
+  await store.setService('ingest', 'h1'); await store.setService('ingest', 'h2');
+  t.equal(await store.getServiceSecretHash('ingest'), 'h2', 'setting a service again rotates its secret');
+});
+
+t.test('one open alert per home and rule; repeats update it', async (t) => {
+  const store = createSqliteStore(':memory:');
+  t.teardown(() => store.close());
+  await store.createHome({ id: 'h1', name: 'Yamada', timezone: 'Asia/Tokyo' });
+  const first = await store.openAlert({ homeId: 'h1', rule: 'help', severity: 'warning', message: 'a', finding: { n: 1 }, openedAt: 1000 });
+  t.ok(first.created);
+  const again = await store.openAlert({ homeId: 'h1', rule: 'help', severity: 'critical', message: 'b', finding: { n: 2 }, openedAt: 2000 });
+  t.notOk(again.created, 'the repeat does not open a second alert');
+  t.equal(again.alert.id, first.alert.id);
+  t.equal(again.alert.repeats, 1);
+  t.equal(again.alert.severity, 'critical', 'severity only rises');
+  const lower = await store.openAlert({ homeId: 'h1', rule: 'help', severity: 'info', message: 'c', finding: {}, openedAt: 3000 });
+  t.equal(lower.alert.severity, 'critical');
+  await store.updateAlertStatus(first.alert.id, 'resolved', 4000);
+  t.equal((await store.getAlert(first.alert.id))?.closedAt, 4000);
+  const next = await store.openAlert({ homeId: 'h1', rule: 'help', severity: 'warning', message: 'd', finding: {}, openedAt: 5000 });
+  t.ok(next.created, 'after resolving, the next finding opens a new alert');
+  t.equal((await store.listAlerts({ homeId: 'h1' })).length, 2);
+  t.equal((await store.listAlerts({ status: 'open' })).length, 1);
+  t.equal(await store.findOpenAlert('h1', 'help').then((a) => a?.id), next.alert.id);
+  await t.rejects(store.updateAlertStatus('missing', 'resolved', 1));
+
+  const n = await store.recordNotification({ alertId: next.alert.id, contactId: 'c1', channel: 'sms', status: 'queued', providerId: 'SM1', createdAt: 5000 });
+  await store.updateNotification(n.id, { status: 'delivered' }, 6000);
+  const found = await store.findNotificationByProviderId('SM1');
+  t.equal(found?.status, 'delivered');
+  t.equal(found?.providerId, 'SM1', 'an update without a provider id keeps it');
+  t.equal((await store.listNotifications(next.alert.id)).length, 1);
+  await store.audit({ at: 1, actor: 'system', action: 'alert.open', subject: 'h1', detail: { x: 1 } });
+  t.same((await store.listAudit('h1'))[0]?.detail, { x: 1 });
+});
+
+t.test('event ids de-duplicate per device and persist across reopen', async (t) => {
+  const file = join(mkdtempSync(join(tmpdir(), 'mimamori-store-')), 'db.sqlite');
+  let store = createSqliteStore(file);
+  await store.createHome({ id: 'h1', name: 'Yamada', timezone: 'Asia/Tokyo' });
+  await t.rejects(store.setRuleConfig('ghost', []), { code: 'SQLITE_CONSTRAINT_FOREIGNKEY' }, 'rules only for a known home');
+  t.equal(await store.markEventSeen('h1', 'kettle', 'e1', 100), true);
+  t.equal(await store.markEventSeen('h1', 'kettle', 'e1', 101), false, 'same device, same id: duplicate');
+  t.equal(await store.markEventSeen('h1', 'door', 'e1', 101), true, 'another device may reuse the id');
+  await store.saveHomeStates([{ homeId: 'h1', state: { lastSignOfLife: 42 } }], 1);
+  await store.setRuleConfig('h1', [{ id: 'x' }]);
+  t.equal(await store.schemaVersion(), migrations.at(-1)!.version);
+  await store.close();
+  store = createSqliteStore(file);
+  t.teardown(() => store.close());
+  t.equal(await store.markEventSeen('h1', 'kettle', 'e1', 200), false, 'still a duplicate after a restart');
+  t.same((await store.loadHomeStates()).get('h1'), { lastSignOfLife: 42 });
+  t.same(await store.getRuleConfig('h1'), [{ id: 'x' }]);
+  t.equal(await store.getRuleConfig('none'), undefined);
+  t.equal(await store.pruneSeenEvents(150), 2, 'old ids are pruned');
+});
