@@ -1,0 +1,63 @@
+/**
+ * The port every notification channel implements (SMS today; voice, e-mail,
+ * web push and the home tablet later). The notifier only speaks to channels
+ * through this interface, and test/notifier/channel-contract.ts is the suite
+ * every implementation must pass.
+ */
+import type { Contact } from '../core/store.js';
+
+/**
+ * Who a message goes to: a stored contact, or a contact-like recipient that is
+ * not in the contacts table (the operator's on-call phone).
+ */
+export type Recipient = Pick<Contact, 'language'> & Partial<Pick<Contact, 'id' | 'name' | 'phone' | 'email'>>;
+
+export interface ChannelMessage {
+  to: Recipient;
+  text: string;
+  /** The alert this message is about (for provider-side correlation; never sent to the recipient). */
+  alertId?: string;
+}
+
+/** What a channel knows right after handing a message over. */
+export interface SendResult {
+  /** The provider's id for the message (Twilio's `SM…` sid), used to match delivery receipts. */
+  providerId?: string;
+  status: 'sent' | 'queued' | 'failed';
+  /** Why it failed, for the notification record and logs: never personal data. */
+  error?: string;
+}
+
+/** An incoming HTTP request that may carry a delivery receipt (e.g. a Twilio status callback). */
+export interface ReceiptRequest {
+  /** The full public URL the provider requested (what it signed). */
+  url: string;
+  /** The provider's signature header, e.g. `X-Twilio-Signature`. */
+  signature: string | undefined;
+  /** Decoded form parameters. */
+  params: Record<string, string | readonly string[] | undefined>;
+}
+
+/** A verified delivery receipt: the provider's later word on a message. */
+export interface DeliveryReceipt {
+  providerId: string;
+  /** The provider's status word (Twilio: queued, sending, sent, delivered, undelivered, failed, …). */
+  status: string;
+  error?: string;
+}
+
+export interface Channel {
+  /** Stored as the notification's channel, e.g. `sms`. */
+  readonly name: string;
+  /**
+   * Hands a message to the provider. Never throws for delivery problems
+   * (bad number, provider down, timeout): those come back as `failed`.
+   */
+  send(msg: ChannelMessage): Promise<SendResult>;
+  /**
+   * Verifies and reads a delivery receipt. Returns `undefined` when the
+   * request is not authentic (bad or missing signature) or not a receipt.
+   */
+  verifyReceipt?(req: ReceiptRequest): DeliveryReceipt | undefined;
+  close?(): Promise<void>;
+}
