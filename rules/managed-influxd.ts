@@ -1,0 +1,270 @@
+/**
+ * Runs InfluxDB 1.x (`influxd`, Debian package `influxdb`) as a child process
+ * of the hub, with its data under the hub's data folder. It is configured only
+ * through `INFLUXDB_*` environment variables, listens on loopback only, and is
+ * killed when the hub exits, so no orphan `influxd` outlives the hub.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants as fsConstants, mkdirSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
+import { createServer } from 'node:net';
+import { delimiter, isAbsolute, join } from 'node:path';
+import { MimamoriError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+
+export interface ManagedInfluxdOptions {
+  /** The hub's data folder; InfluxDB keeps meta, data and wal under `{dataDir}/influxdb/`. */
+  dataDir: string;
+  /** Program name (looked up on PATH) or path of `influxd`. Default `influxd`. */
+  influxdPath?: string;
+  logger: Logger;
+  /**
+   * HTTP port to bind on 127.0.0.1; default a free one. Pass the port of an
+   * earlier run to restart influxd under the same URL.
+   */
+  httpPort?: number;
+  /** How long to wait for `/ping` to answer 204. Default 20 s. */
+  startTimeoutMs?: number;
+  /** How long `close()` waits after SIGTERM before SIGKILL. Default 10 s. */
+  stopTimeoutMs?: number;
+}
+
+export interface ManagedInfluxd {
+  /** Base URL of the HTTP API, e.g. `http://127.0.0.1:40123`. */
+  url: string;
+  pid: number;
+  /** SIGTERM, wait for exit (SIGKILL after `stopTimeoutMs`). Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Lines of influxd output kept for the error message when it dies early. */
+const tailLines = 30;
+/** Attempts when a free port was taken by someone else between probe and bind. */
+const portAttempts = 3;
+
+/**
+ * Starts a private `influxd` on two free loopback ports and resolves once its
+ * `/ping` answers 204.
+ *
+ * @example
+ * const influxd = await startManagedInfluxd({ dataDir: config.dataDir, logger });
+ * const writer = await createHistoryWriter({ url: influxd.url, ... });
+ * // …
+ * await influxd.close();
+ */
+export async function startManagedInfluxd(opts: ManagedInfluxdOptions): Promise<ManagedInfluxd> {
+  const program = resolveProgram(opts.influxdPath ?? 'influxd');
+  const root = join(opts.dataDir, 'influxdb');
+  for (const sub of ['meta', 'data', 'wal']) mkdirSync(join(root, sub), { recursive: true });
+
+  let lastError: Error | undefined;
+  for (let attempt = 1; attempt <= portAttempts; attempt++) {
+    try {
+      return await startOnce(program, root, opts);
+    } catch (err) {
+      lastError = err as Error;
+      // Another process may grab a probed port before influxd binds it; only
+      // that case is worth another try.
+      if (!(err instanceof PortTakenError)) throw err;
+      opts.logger.warn({ attempt }, 'influxd could not bind its ports; retrying with new ones');
+    }
+  }
+  throw lastError ?? new Error('influxd did not start');
+}
+
+class PortTakenError extends Error {}
+
+async function startOnce(program: string, root: string, opts: ManagedInfluxdOptions): Promise<ManagedInfluxd> {
+  const { logger } = opts;
+  const [probedHttpPort, rpcPort] = await freePorts(2);
+  const httpPort = opts.httpPort ?? probedHttpPort;
+  const env: NodeJS.ProcessEnv = {};
+  // Inherit nothing InfluxDB-specific from the parent: this instance is
+  // described entirely below.
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('INFLUXDB_')) env[k] = v;
+  Object.assign(env, {
+    // An empty config file, so /etc/influxdb/influxdb.conf and ~/.influxdb are never read.
+    INFLUXDB_CONFIG_PATH: '/dev/null',
+    INFLUXDB_META_DIR: join(root, 'meta'),
+    INFLUXDB_DATA_DIR: join(root, 'data'),
+    INFLUXDB_DATA_WAL_DIR: join(root, 'wal'),
+    INFLUXDB_HTTP_BIND_ADDRESS: `127.0.0.1:${httpPort}`,
+    INFLUXDB_BIND_ADDRESS: `127.0.0.1:${rpcPort}`,
+    INFLUXDB_REPORTING_DISABLED: 'true',
+    INFLUXDB_HTTP_LOG_ENABLED: 'false',
+    INFLUXDB_DATA_QUERY_LOG_ENABLED: 'false',
+    // The _internal statistics database costs disk writes on a Pi's SD card and nobody reads it.
+    INFLUXDB_MONITOR_STORE_ENABLED: 'false',
+    INFLUXDB_GRAPHITE_0_ENABLED: 'false',
+    INFLUXDB_COLLECTD_0_ENABLED: 'false',
+    INFLUXDB_OPENTSDB_0_ENABLED: 'false',
+    INFLUXDB_UDP_0_ENABLED: 'false',
+    INFLUXDB_LOGGING_FORMAT: 'logfmt',
+  });
+
+  const url = `http://127.0.0.1:${httpPort}`;
+  const child = spawn(program, [], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const tail: string[] = [];
+  const onLine = (line: string) => {
+    if (line.length === 0) return;
+    tail.push(line);
+    if (tail.length > tailLines) tail.shift();
+    logger.debug({ influxd: line }, 'influxd output');
+  };
+  pipeLines(child.stdout, onLine);
+  pipeLines(child.stderr, onLine);
+
+  // If the hub exits (normally, or via process.exit) its influxd goes with it.
+  const killOnExit = () => { child.kill('SIGKILL'); };
+  process.on('exit', killOnExit);
+
+  let exited = false;
+  const exitPromise = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => {
+      exited = true;
+      process.removeListener('exit', killOnExit);
+      resolve({ code, signal });
+    });
+  });
+  const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
+
+  const startTimeoutMs = opts.startTimeoutMs ?? 20_000;
+  const polling = { stop: false };
+  const outcome = await Promise.race([
+    waitForPing(url, startTimeoutMs, polling).then((ok) => (ok ? { kind: 'ready' as const } : { kind: 'timeout' as const })),
+    exitPromise.then((e) => ({ kind: 'exited' as const, ...e })),
+    spawnError.then((error) => ({ kind: 'spawn-error' as const, error })),
+  ]);
+  polling.stop = true;
+
+  if (outcome.kind === 'ready') {
+    logger.info({ url, influxdPid: child.pid, dataDir: root }, 'managed influxd is up');
+    let closing: Promise<void> | undefined;
+    child.once('exit', (code, signal) => {
+      if (!closing) logger.warn({ code, signal, tail: tail.slice(-5) }, 'managed influxd exited unexpectedly');
+    });
+    return {
+      url,
+      pid: child.pid!,
+      close() {
+        closing ??= stop(child, () => exited, exitPromise, opts.stopTimeoutMs ?? 10_000, logger);
+        return closing;
+      },
+    };
+  }
+
+  // Startup failed: never leave a half-started process behind.
+  if (!exited && outcome.kind !== 'spawn-error') await stop(child, () => exited, exitPromise, 2000, logger);
+  process.removeListener('exit', killOnExit);
+  if (outcome.kind === 'spawn-error') {
+    const code = (outcome.error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'EACCES') throw missingInfluxd(program);
+    throw new MimamoriError('MIMAMORI_ERR_UNAVAILABLE', `could not start ${program}: ${outcome.error.message}`);
+  }
+  const output = tail.join('\n');
+  if (/address already in use/i.test(output)) throw new PortTakenError(output);
+  if (outcome.kind === 'timeout') {
+    throw new MimamoriError('MIMAMORI_ERR_UNAVAILABLE', `influxd did not answer ${url}/ping within ${startTimeoutMs} ms / influxd が ${startTimeoutMs} ms 以内に応答しませんでした. Last output:\n${output}`);
+  }
+  throw new MimamoriError(
+    'MIMAMORI_ERR_UNAVAILABLE',
+    `influxd exited during start-up (code ${outcome.code ?? 'none'}, signal ${outcome.signal ?? 'none'}) / influxd が起動中に終了しました. Last output:\n${output || '(no output)'}`,
+    { code: outcome.code, signal: outcome.signal, tail: [...tail] },
+  );
+}
+
+async function stop(
+  child: ChildProcess,
+  hasExited: () => boolean,
+  exitPromise: Promise<unknown>,
+  timeoutMs: number,
+  logger: Logger,
+): Promise<void> {
+  if (hasExited()) return;
+  child.kill('SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = await Promise.race([
+    exitPromise.then(() => false),
+    new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), timeoutMs); }),
+  ]);
+  clearTimeout(timer);
+  if (timedOut) {
+    logger.warn({ influxdPid: child.pid, timeoutMs }, 'influxd ignored SIGTERM; sending SIGKILL');
+    child.kill('SIGKILL');
+    await exitPromise;
+  }
+  logger.info({ influxdPid: child.pid }, 'managed influxd stopped');
+}
+
+function missingInfluxd(program: string): MimamoriError {
+  return new MimamoriError(
+    'MIMAMORI_ERR_MISSING_DEPENDENCY',
+    `influxd not found (${program}). Install it with \`sudo apt-get install influxdb\`, or set MIMAMORI_INFLUX_URL to an existing InfluxDB 1.x. / ` +
+      `influxd が見つかりません (${program})。\`sudo apt-get install influxdb\` でインストールするか、既存の InfluxDB 1.x を MIMAMORI_INFLUX_URL で指定してください。`,
+  );
+}
+
+/** A bare name is looked up on PATH (plus the Debian package's /usr/bin); a path is checked as is. */
+function resolveProgram(name: string): string {
+  const candidates = name.includes('/') || isAbsolute(name)
+    ? [name]
+    : [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), '/usr/bin', '/usr/sbin'].map((dir) => join(dir, name));
+  for (const candidate of candidates) {
+    try {
+      accessSync(candidate, fsConstants.X_OK);
+      return candidate;
+    } catch {
+      // not here; try the next one
+    }
+  }
+  throw missingInfluxd(name);
+}
+
+function pipeLines(stream: NodeJS.ReadableStream | null, onLine: (line: string) => void): void {
+  if (!stream) return;
+  let rest = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    const lines = (rest + chunk).split('\n');
+    rest = lines.pop() ?? '';
+    for (const line of lines) onLine(line.trimEnd());
+  });
+  stream.on('end', () => { if (rest) onLine(rest.trimEnd()); });
+}
+
+/** Free loopback ports, each probed by binding port 0. All are held until every one is known, so they differ. */
+async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(Array.from({ length: n }, () => new Promise<import('node:net').Server>((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve(server));
+  })));
+  const ports = servers.map((s) => {
+    const address = s.address();
+    if (address === null || typeof address === 'string') throw new Error('no port');
+    return address.port;
+  });
+  await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+  return ports;
+}
+
+/** Polls `/ping` until it answers 204 or the time is up (real I/O, so real timers). */
+async function waitForPing(url: string, timeoutMs: number, polling: { stop: boolean }): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && !polling.stop) {
+    if (await pingOnce(url)) return true;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return false;
+}
+
+function pingOnce(url: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = httpGet(`${url}/ping`, { timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 204);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+  });
+}
