@@ -1,0 +1,368 @@
+/**
+ * The rule engine: readings in, findings out. Each reading updates its home's
+ * compact state and runs that home's rules (pure functions of state and
+ * reading) in O(1); time-based conditions wait in one min-heap of per-home
+ * deadlines behind a single scheduler timer, so a motion event never touches
+ * a timer. Findings leave through one Subject; sinks (history, notifier)
+ * subscribe at the end.
+ *
+ * Timer design: each home has `wakeAt`, its earliest pending deadline in the
+ * heap. Events that only push a deadline later (every sign of life, every
+ * heartbeat) change a field and nothing else; the home's old heap entry fires
+ * early, the engine finds nothing due and files the home's true next deadline
+ * (lazy invalidation). Events that may pull a deadline earlier (a new device,
+ * water starting to flow, a night door opening, a cleared finding) push a new
+ * entry; a superseded entry is recognised on pop because its time no longer
+ * equals the home's `wakeAt`, and dropped.
+ */
+import { Subject, type Observable, type SchedulerAction, type SchedulerLike, type Subscription } from 'rxjs';
+import { scheduleAt } from '../core/clock.js';
+import { MimamoriError } from '../core/errors.js';
+import type { Reading } from '../core/events.js';
+import type { Finding } from '../core/findings.js';
+import type { Logger } from '../core/logger.js';
+import type { Store } from '../core/store.js';
+import { Applied, applyReading, createHomeState, NONE, restoreHomeState, serializeHomeState, type HomeRules, type HomeState } from './home-state.js';
+import { isValidTimeZone, parseRuleSet, type RuleConfig, type RuleError, type RuleType } from './rule-config.js';
+import { batteryLow } from './rules/battery-low.js';
+import { deviceSilent } from './rules/device-silent.js';
+import { flowWithoutMotion } from './rules/flow-without-motion.js';
+import { helpButton } from './rules/help-button.js';
+import { nightDoor } from './rules/night-door.js';
+import { noSignOfLife } from './rules/no-sign-of-life.js';
+import { finding, type RuleContext, type RuleDefinition } from './rules/rule.js';
+
+export interface RuleEngineOptions {
+  /** Production: `systemClock`; tests and replay: a `VirtualClock`. Every timer uses it. */
+  clock: SchedulerLike;
+  logger: Logger;
+  /** Where per-home state is persisted and restored from. */
+  store?: Store;
+  /** A home's rule set (array or `{ timezone, rules }`); `undefined` means the defaults. */
+  rulesFor?: (home: string) => Promise<unknown> | unknown;
+  /** A home's IANA time zone when its rule set does not name one (default Asia/Tokyo). */
+  timezoneFor?: (home: string) => string;
+  /** How often (clock time) changed home state is saved; default 60 s. */
+  persistEveryMs?: number;
+}
+
+export interface RuleEngine {
+  /** Feeds one validated reading (synchronous, the hot path). */
+  ingest(reading: Reading): void;
+  /** Ingests every reading of `readings` until it completes or the engine closes. */
+  connect(readings: Observable<Reading>): Subscription;
+  /** Every raised / cleared finding, in decision order. */
+  findings: Observable<Finding>;
+  /** Replaces a home's rule set; bad rules are reported and skipped, the rest apply at once. */
+  setRules(home: string, input: unknown): { errors: RuleError[] };
+  /** Marks the resident away (e.g. at day-care) until `until`, or back home now with `null`. */
+  setAway(home: string, until: number | null): void;
+  /** Epoch ms of the home's last sign of life (not heartbeats), if any. */
+  lastSignOfLife(home: string): number | undefined;
+  /** Saves changed home state now. */
+  flushState(): Promise<void>;
+  /** Stops timers, saves state and completes `findings`. */
+  close(): Promise<void>;
+}
+
+const definitions: { [K in RuleType]: RuleDefinition<Extract<RuleConfig, { type: K }>> } = {
+  noSignOfLife, nightDoor, flowWithoutMotion, helpButton, deviceSilent, batteryLow,
+};
+
+const defaultTimezone = 'Asia/Tokyo';
+/** A deadline that turns out not to be due is retried no sooner than this, so a rule bug cannot spin. */
+const minimumRetryMs = 1000;
+
+/** Min-heap of (time, home) in parallel arrays. */
+class DeadlineHeap {
+  private times: number[] = [];
+  private homes: HomeState[] = [];
+  get size(): number { return this.times.length; }
+  peekTime(): number { return this.times[0] ?? Infinity; }
+  push(t: number, h: HomeState): void {
+    const times = this.times, homes = this.homes;
+    let i = times.length;
+    times.push(t); homes.push(h);
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (times[p]! <= t) break;
+      times[i] = times[p]!; homes[i] = homes[p]!;
+      i = p;
+    }
+    times[i] = t; homes[i] = h;
+  }
+  pop(): HomeState | undefined {
+    const times = this.times, homes = this.homes;
+    const top = homes[0];
+    const lastT = times.pop(), lastH = homes.pop();
+    const n = times.length;
+    if (n === 0 || lastT === undefined || lastH === undefined) return top;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      const c = r < n && times[r]! < times[l]! ? r : l;
+      if (times[c]! >= lastT) break;
+      times[i] = times[c]!; homes[i] = homes[c]!;
+      i = c;
+    }
+    times[i] = lastT; homes[i] = lastH;
+    return top;
+  }
+}
+
+function isPromiseLike(v: unknown): v is PromiseLike<unknown> {
+  return v !== null && typeof v === 'object' && typeof (v as { then?: unknown }).then === 'function';
+}
+
+/**
+ * Creates the rule engine; restores persisted home state from `store` first,
+ * so a restart mid-window still raises on time and never raises twice.
+ *
+ * @example
+ * const engine = await createRuleEngine({ clock: systemClock, logger, store });
+ * engine.findings.subscribe((f) => notifier.handle(f));
+ * engine.connect(readings$);
+ */
+export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEngine> {
+  const { clock, logger, store } = opts;
+  if (!clock || typeof clock.now !== 'function' || typeof clock.schedule !== 'function') throw new MimamoriError('MIMAMORI_ERR_CONFIG', 'rule engine: clock must be an RxJS SchedulerLike');
+  if (!logger || typeof logger.warn !== 'function') throw new MimamoriError('MIMAMORI_ERR_CONFIG', 'rule engine: logger is required');
+  const persistEveryMs = opts.persistEveryMs ?? 60_000;
+  if (!Number.isFinite(persistEveryMs) || persistEveryMs < 1) throw new MimamoriError('MIMAMORI_ERR_CONFIG', 'rule engine: persistEveryMs must be a positive number');
+
+  const homes = new Map<string, HomeState>();
+  const subject = new Subject<Finding>();
+  const heap = new DeadlineHeap();
+  const ctx: RuleContext = { now: 0, sign: false, out: [] };
+  /** Compiled rule sets shared by homes with the same input and zone (most homes run the defaults). */
+  const compiled = new Map<string, HomeRules>();
+  const connections: Subscription[] = [];
+  let timerAt = Infinity;
+  let cancelTimer: (() => void) | undefined;
+  let persistTimer: Subscription | undefined;
+  let closed = false;
+
+  function timezoneOf(home: string, fromRules: string | undefined): string {
+    if (fromRules !== undefined) return fromRules;
+    const tz = opts.timezoneFor?.(home);
+    if (tz === undefined) return defaultTimezone;
+    if (isValidTimeZone(tz)) return tz;
+    logger.warn({ home, timezone: tz }, 'unknown time zone for home; using Asia/Tokyo');
+    return defaultTimezone;
+  }
+
+  function compile(home: string, input: unknown): { rules: HomeRules; errors: RuleError[] } {
+    const parsed = parseRuleSet(input);
+    const timezone = timezoneOf(home, parsed.timezone);
+    if (parsed.errors.length) logger.warn({ home, errors: parsed.errors }, 'invalid rules skipped');
+    const key = `${timezone}\0${input === undefined ? '' : JSON.stringify(input)}`;
+    let rules = compiled.get(key);
+    if (!rules) {
+      const enabled = parsed.rules.filter((r) => r.enabled);
+      const nsl = enabled.find((r) => r.type === 'noSignOfLife');
+      rules = {
+        timezone, rules: enabled,
+        defs: enabled.map((r) => definitions[r.type] as RuleDefinition),
+        powerChangeWatts: nsl?.type === 'noSignOfLife' ? nsl.powerChangeWatts : 30,
+      };
+      compiled.set(key, rules);
+    }
+    return { rules, errors: parsed.errors };
+  }
+
+  function emit(): void {
+    if (ctx.out.length === 0) return;
+    const batch = ctx.out.splice(0);
+    for (const f of batch) subject.next(f);
+  }
+
+  function arm(): void {
+    const top = heap.peekTime();
+    if (top >= timerAt || closed) return;
+    cancelTimer?.();
+    timerAt = top;
+    cancelTimer = scheduleAt(clock, top, onTimer);
+  }
+
+  /** Files the home's next deadline if it is earlier than what the heap already holds for it. */
+  function schedule(h: HomeState, afterTick = false): void {
+    const now = clock.now();
+    const rs = h.rules;
+    let due = Infinity;
+    for (let i = 0; i < rs.rules.length; i++) due = Math.min(due, rs.defs[i]!.nextDeadline(rs.rules[i]!, h, now));
+    if (afterTick && due <= now) due = now + minimumRetryMs;
+    if (due >= h.wakeAt) return;
+    h.wakeAt = due;
+    heap.push(due, h);
+    arm();
+  }
+
+  function tick(h: HomeState, now: number): void {
+    ctx.now = now;
+    ctx.sign = false;
+    const rs = h.rules;
+    try {
+      for (let i = 0; i < rs.rules.length; i++) rs.defs[i]!.onTick(rs.rules[i]!, h, ctx);
+    } catch (err) {
+      logger.error({ err, home: h.id }, 'rule failed on timer');
+    }
+    emit();
+  }
+
+  function onTimer(): void {
+    timerAt = Infinity;
+    cancelTimer = undefined;
+    const now = clock.now();
+    while (heap.size > 0 && heap.peekTime() <= now) {
+      const t = heap.peekTime();
+      const h = heap.pop()!;
+      if (t !== h.wakeAt) continue; // superseded by an earlier entry
+      h.wakeAt = Infinity;
+      tick(h, now);
+      schedule(h, true);
+    }
+    arm();
+  }
+
+  function applyRules(h: HomeState, input: unknown): RuleError[] {
+    const before = h.rules;
+    const { rules, errors } = compile(h.id, input);
+    h.rules = rules;
+    h.dirty = true;
+    // Findings of rules that are gone or disabled are cleared, so nothing stays open forever.
+    if (h.active !== undefined) {
+      const now = clock.now();
+      for (const [key, was] of [...h.active]) {
+        const id = key.split('/')[0]!;
+        if (rules.rules.some((r) => r.id === id)) continue;
+        const old = before.rules.find((r) => r.id === id);
+        h.active.delete(key);
+        if (old) {
+          const text = { en: `Rule ${id} was removed or disabled`, ja: `ルール ${id} が削除または無効化されました` };
+          ctx.out.push(finding(h, old, now, 'cleared', was, old.type === 'deviceSilent' || old.type === 'batteryLow' ? 'operator' : 'family',
+            { message: text, expected: text, observed: text }));
+        }
+      }
+      if (h.active.size === 0) h.active = undefined;
+      emit();
+    }
+    h.wakeAt = Infinity;
+    schedule(h);
+    return errors;
+  }
+
+  function addHome(id: string, at: number): HomeState {
+    let input: unknown;
+    try {
+      input = opts.rulesFor?.(id);
+    } catch (err) {
+      logger.warn({ err, home: id }, 'could not read rules for home; using defaults');
+    }
+    const pending = isPromiseLike(input);
+    const h = createHomeState(id, compile(id, pending ? undefined : input).rules, at);
+    homes.set(id, h);
+    if (pending) {
+      (input as PromiseLike<unknown>).then(
+        (v) => { if (!closed) applyRules(h, v); },
+        (err: unknown) => logger.warn({ err, home: id }, 'could not read rules for home; using defaults'),
+      );
+    }
+    return h;
+  }
+
+  async function persist(): Promise<void> {
+    if (!store) return;
+    const dirty: HomeState[] = [];
+    for (const h of homes.values()) if (h.dirty) { h.dirty = false; dirty.push(h); }
+    if (dirty.length === 0) return;
+    try {
+      await store.saveHomeStates(dirty.map((h) => ({ homeId: h.id, state: serializeHomeState(h) })), clock.now());
+    } catch (err) {
+      for (const h of dirty) h.dirty = true;
+      logger.error({ err, homes: dirty.length }, 'could not save rule state; will retry');
+    }
+  }
+
+  // Restore: deadlines are recomputed from persisted times, active findings are remembered.
+  if (store) {
+    const saved = await store.loadHomeStates();
+    for (const [id, state] of saved) {
+      const rules = compile(id, await opts.rulesFor?.(id)).rules;
+      const h = restoreHomeState(id, rules, state);
+      if (typeof h === 'string') logger.warn({ home: id, problem: h }, 'unreadable saved rule state ignored');
+      else homes.set(id, h);
+    }
+    for (const h of homes.values()) schedule(h);
+    persistTimer = clock.schedule(function (this: SchedulerAction<unknown>) {
+      void persist();
+      this.schedule(undefined, persistEveryMs);
+    }, persistEveryMs);
+    logger.info({ homes: homes.size }, 'rule state restored');
+  }
+
+  const engine: RuleEngine = {
+    ingest(r: Reading): void {
+      if (closed) return;
+      let h = homes.get(r.home);
+      if (h === undefined) h = addHome(r.home, r.at);
+      const applied = applyReading(h, r);
+      ctx.now = clock.now();
+      ctx.sign = (applied & Applied.SignOfLife) !== 0;
+      let reschedule = (applied & Applied.NewDevice) !== 0 || h.wakeAt === Infinity;
+      const rs = h.rules;
+      try {
+        for (let i = 0; i < rs.rules.length; i++) if (rs.defs[i]!.onReading(rs.rules[i]!, h, r, ctx)) reschedule = true;
+      } catch (err) {
+        logger.error({ err, home: h.id, kind: r.kind }, 'rule failed on reading');
+      }
+      if (ctx.out.length > 0) { emit(); reschedule = true; }
+      if (reschedule) schedule(h);
+    },
+
+    connect(readings: Observable<Reading>): Subscription {
+      const sub = readings.subscribe({
+        next: (r) => engine.ingest(r),
+        error: (err: unknown) => logger.error({ err }, 'reading stream failed'),
+      });
+      connections.push(sub);
+      return sub;
+    },
+
+    findings: subject.asObservable(),
+
+    setRules(home: string, input: unknown): { errors: RuleError[] } {
+      const h = homes.get(home) ?? addHome(home, clock.now());
+      return { errors: applyRules(h, input) };
+    },
+
+    setAway(home: string, until: number | null): void {
+      const now = clock.now();
+      const h = homes.get(home) ?? addHome(home, now);
+      if (until === null) { if (h.awayUntil > now) h.awayUntil = now; } else h.awayUntil = until;
+      h.dirty = true;
+      tick(h, now);
+      h.wakeAt = Infinity;
+      schedule(h);
+    },
+
+    lastSignOfLife(home: string): number | undefined {
+      const t = homes.get(home)?.lastSignOfLife;
+      return t === undefined || t === NONE ? undefined : t;
+    },
+
+    flushState: persist,
+
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      cancelTimer?.();
+      persistTimer?.unsubscribe();
+      for (const c of connections) c.unsubscribe();
+      await persist();
+      subject.complete();
+    },
+  };
+  return engine;
+}

@@ -1,0 +1,179 @@
+/**
+ * Per-home state the rules read: compact plain fields (times as epoch ms,
+ * `NONE` when unknown) so that 10k homes fit in a few MB, plus its
+ * persisted form so a restart resumes mid-window.
+ */
+import { z } from 'zod';
+import type { Reading } from '../core/events.js';
+import type { Severity } from '../core/findings.js';
+import type { RuleConfig } from './rule-config.js';
+import type { RuleDefinition } from './rules/rule.js';
+
+/** "No time yet". Epoch times are ≥ 0, so `Math.max` with NONE is safe. */
+export const NONE = -1;
+
+export interface DeviceState {
+  lastSeen: number;
+  /** Last battery percentage from a heartbeat, NONE when never reported. */
+  battery: number;
+  /** Last power reading in watts, NONE when never reported. */
+  watts: number;
+}
+
+/** The compiled rule set a home runs (shared between homes with the same set). */
+export interface HomeRules {
+  timezone: string;
+  rules: RuleConfig[];
+  /** `defs[i]` evaluates `rules[i]`. */
+  defs: RuleDefinition[];
+  /** A power change of at least this many watts is a sign of life. */
+  powerChangeWatts: number;
+}
+
+export interface HomeState {
+  readonly id: string;
+  rules: HomeRules;
+  /** When the engine first heard of the home: the no-sign-of-life clock's start if nothing else. */
+  firstSeen: number;
+  lastSignOfLife: number;
+  /** What the last sign of life was (`motion`, `door`, …) and which device sent it. */
+  lastSignKind: string;
+  lastSignDevice: string;
+  lastMotion: number;
+  /** Start of the current water / gas flow, NONE when not flowing. */
+  waterSince: number;
+  gasSince: number;
+  /** Front door closed with no motion inside since: the resident seems to be out. */
+  outSince: number;
+  /** Away (e.g. at day-care) until this time; in the past it is the time they came back. */
+  awayUntil: number;
+  devices: Map<string, DeviceState>;
+  /** Raised findings by key (rule id, or `rule id/device`) → severity: the edge-trigger memory. */
+  active: Map<string, Severity> | undefined;
+  /** Rule-specific times by rule id (e.g. when a night door opened). */
+  marks: Map<string, number> | undefined;
+  /** The earliest deadline this home has in the engine's timer heap (Infinity: none). */
+  wakeAt: number;
+  /** Changed since the last persist. */
+  dirty: boolean;
+}
+
+/** A fresh home first heard of at `at`. */
+export function createHomeState(id: string, rules: HomeRules, at: number): HomeState {
+  return {
+    id, rules, firstSeen: at, lastSignOfLife: NONE, lastSignKind: '', lastSignDevice: '', lastMotion: NONE,
+    waterSince: NONE, gasSince: NONE, outSince: NONE, awayUntil: NONE,
+    devices: new Map(), active: undefined, marks: undefined, wakeAt: Infinity, dirty: true,
+  };
+}
+
+/** What applying a reading changed that the engine needs to know. */
+export const Applied = { Nothing: 0, SignOfLife: 1, NewDevice: 2 } as const;
+
+/**
+ * Updates the shared facts from one reading (O(1)): device last-seen and
+ * battery, sign of life, motion, flows. Heartbeats and climate readings are
+ * never a sign of life, so a chatty but otherwise silent home still raises.
+ */
+export function applyReading(home: HomeState, r: Reading): number {
+  let result: number = Applied.Nothing;
+  let dev = home.devices.get(r.device);
+  if (dev === undefined) {
+    dev = { lastSeen: r.at, battery: NONE, watts: NONE };
+    home.devices.set(r.device, dev);
+    result = Applied.NewDevice;
+  } else if (r.at > dev.lastSeen) {
+    dev.lastSeen = r.at;
+  }
+  home.dirty = true;
+  let sign = false;
+  switch (r.kind) {
+    case 'heartbeat':
+      if (r.battery !== undefined) dev.battery = r.battery;
+      break;
+    case 'motion':
+      if (r.occupied) {
+        sign = true;
+        if (r.at > home.lastMotion) home.lastMotion = r.at;
+      }
+      break;
+    case 'door':
+    case 'button':
+      sign = true;
+      break;
+    case 'kettle':
+      // Only switching on is a person; "off" is usually the kettle's own cut-out.
+      sign = r.state === 'on';
+      break;
+    case 'water':
+      sign = r.flowing;
+      if (r.flowing) { if (home.waterSince === NONE) home.waterSince = r.at; } else home.waterSince = NONE;
+      break;
+    case 'gas':
+      sign = r.flowing;
+      if (r.flowing) { if (home.gasSince === NONE) home.gasSince = r.at; } else home.gasSince = NONE;
+      break;
+    case 'power':
+      sign = dev.watts !== NONE && Math.abs(r.watts - dev.watts) >= home.rules.powerChangeWatts;
+      dev.watts = r.watts;
+      break;
+    case 'climate':
+      break;
+  }
+  if (sign && r.at >= home.lastSignOfLife) {
+    home.lastSignOfLife = r.at;
+    home.lastSignKind = r.kind;
+    home.lastSignDevice = r.device;
+    result |= Applied.SignOfLife;
+  }
+  return result;
+}
+
+const severitySchema = z.enum(['info', 'warning', 'critical']);
+const time = z.number();
+const persistedSchema = z.object({
+  v: z.literal(1),
+  firstSeen: time,
+  lastSignOfLife: time,
+  lastSignKind: z.string(),
+  lastSignDevice: z.string(),
+  lastMotion: time,
+  waterSince: time,
+  gasSince: time,
+  outSince: time,
+  awayUntil: time,
+  /** device id → [lastSeen, battery, watts] */
+  devices: z.record(z.string(), z.tuple([time, time, time])),
+  active: z.record(z.string(), severitySchema),
+  marks: z.record(z.string(), time),
+});
+export type PersistedHomeState = z.infer<typeof persistedSchema>;
+
+/** The JSON-able form saved through `Store.saveHomeStates`. */
+export function serializeHomeState(h: HomeState): PersistedHomeState {
+  const devices: Record<string, [number, number, number]> = {};
+  for (const [id, d] of h.devices) devices[id] = [d.lastSeen, d.battery, d.watts];
+  return {
+    v: 1, firstSeen: h.firstSeen, lastSignOfLife: h.lastSignOfLife, lastSignKind: h.lastSignKind, lastSignDevice: h.lastSignDevice,
+    lastMotion: h.lastMotion, waterSince: h.waterSince, gasSince: h.gasSince, outSince: h.outSince, awayUntil: h.awayUntil,
+    devices, active: Object.fromEntries(h.active ?? []), marks: Object.fromEntries(h.marks ?? []),
+  };
+}
+
+/** Rebuilds a home from its persisted form; an error message when it is unreadable. */
+export function restoreHomeState(id: string, rules: HomeRules, saved: unknown): HomeState | string {
+  const p = persistedSchema.safeParse(saved);
+  if (!p.success) return p.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+  const s = p.data;
+  const h = createHomeState(id, rules, s.firstSeen);
+  Object.assign(h, {
+    lastSignOfLife: s.lastSignOfLife, lastSignKind: s.lastSignKind, lastSignDevice: s.lastSignDevice, lastMotion: s.lastMotion,
+    waterSince: s.waterSince, gasSince: s.gasSince, outSince: s.outSince, awayUntil: s.awayUntil, dirty: false,
+  });
+  for (const [dev, [lastSeen, battery, watts]] of Object.entries(s.devices)) h.devices.set(dev, { lastSeen, battery, watts });
+  const active = Object.entries(s.active);
+  if (active.length) h.active = new Map(active);
+  const marks = Object.entries(s.marks);
+  if (marks.length) h.marks = new Map(marks);
+  return h;
+}

@@ -1,0 +1,171 @@
+/**
+ * Rules are data: a per-home rule set validated with zod. A bad rule is
+ * reported with a human-readable message and skipped; the others still run.
+ */
+import { z } from 'zod';
+import { idPattern } from '../core/events.js';
+import { parseClockTime } from '../core/time.js';
+
+const clockTime = z.string().refine((s) => {
+  try { parseClockTime(s); return true; } catch { return false; }
+}, { message: 'expected a time of day as "HH:MM" (00:00–23:59)' });
+
+/** A daily window in the home's own time zone; `from` may be later than `to` (wraps midnight). */
+const dailyWindow = z.strictObject({ from: clockTime, to: clockTime });
+
+const ruleId = z.string().regex(idPattern, 'rule id: lower-case letters, digits, "-" or "_", 1–63 characters');
+const minutes = (def: number, max = 7 * 24 * 60) => z.number().int().min(1).max(max).default(def);
+const severity = z.enum(['info', 'warning', 'critical']);
+
+export const noSignOfLifeRule = z.strictObject({
+  type: z.literal('noSignOfLife'),
+  id: ruleId.default('no-sign-of-life'),
+  enabled: z.boolean().default(true),
+  /** The no-sign-of-life clock only runs inside this window (the resident's waking day). */
+  wakingHours: dailyWindow.default({ from: '07:00', to: '22:00' }),
+  warningAfterMinutes: minutes(180),
+  criticalAfterMinutes: minutes(360),
+  /** The door whose "opened, closed, no motion inside afterwards" means the resident went out. */
+  frontDoor: z.string().min(1).max(64).default('front'),
+  /** Going out suppresses the rule for at most this long (then the clock counts again). */
+  outOfHomeMaxMinutes: minutes(720),
+  /** A power reading counts as a sign of life when it moved by at least this many watts. */
+  powerChangeWatts: z.number().positive().max(100_000).default(30),
+}).refine((r) => r.criticalAfterMinutes > r.warningAfterMinutes, { message: 'criticalAfterMinutes must be greater than warningAfterMinutes', path: ['criticalAfterMinutes'] });
+
+export const nightDoorRule = z.strictObject({
+  type: z.literal('nightDoor'),
+  id: ruleId.default('night-door'),
+  enabled: z.boolean().default(true),
+  /** Matches the door event's `door` field, or the device id. */
+  door: z.string().min(1).max(64).default('front'),
+  night: dailyWindow.default({ from: '23:00', to: '05:00' }),
+  returnWithinMinutes: minutes(15, 24 * 60),
+  severity: severity.default('warning'),
+});
+
+export const flowWithoutMotionRule = z.strictObject({
+  type: z.literal('flowWithoutMotion'),
+  id: ruleId.default('flow-without-motion'),
+  enabled: z.boolean().default(true),
+  signals: z.array(z.enum(['water', 'gas'])).min(1).default(['water', 'gas']),
+  minutes: minutes(60, 24 * 60),
+  severity: severity.default('critical'),
+});
+
+export const helpButtonRule = z.strictObject({
+  type: z.literal('helpButton'),
+  id: ruleId.default('help-button'),
+  enabled: z.boolean().default(true),
+});
+
+export const deviceSilentRule = z.strictObject({
+  type: z.literal('deviceSilent'),
+  id: ruleId.default('device-silent'),
+  enabled: z.boolean().default(true),
+  afterMinutes: minutes(120),
+});
+
+export const batteryLowRule = z.strictObject({
+  type: z.literal('batteryLow'),
+  id: ruleId.default('battery-low'),
+  enabled: z.boolean().default(true),
+  belowPercent: z.number().min(1).max(95).default(15),
+});
+
+const schemas = {
+  noSignOfLife: noSignOfLifeRule,
+  nightDoor: nightDoorRule,
+  flowWithoutMotion: flowWithoutMotionRule,
+  helpButton: helpButtonRule,
+  deviceSilent: deviceSilentRule,
+  batteryLow: batteryLowRule,
+} as const;
+
+export type RuleType = keyof typeof schemas;
+export const ruleTypes = Object.keys(schemas) as RuleType[];
+
+export type NoSignOfLifeRule = z.output<typeof noSignOfLifeRule>;
+export type NightDoorRule = z.output<typeof nightDoorRule>;
+export type FlowWithoutMotionRule = z.output<typeof flowWithoutMotionRule>;
+export type HelpButtonRule = z.output<typeof helpButtonRule>;
+export type DeviceSilentRule = z.output<typeof deviceSilentRule>;
+export type BatteryLowRule = z.output<typeof batteryLowRule>;
+/** One validated rule, discriminated on `type`. */
+export type RuleConfig = NoSignOfLifeRule | NightDoorRule | FlowWithoutMotionRule | HelpButtonRule | DeviceSilentRule | BatteryLowRule;
+
+export interface RuleError { index: number; id?: string; message: string }
+export interface ParsedRuleSet {
+  rules: RuleConfig[];
+  errors: RuleError[];
+  /** IANA zone from the rule set (`{ timezone, rules }` form), when given and valid. */
+  timezone?: string;
+}
+
+/** The rule set every home starts with: one of each rule, all defaults. */
+export function defaultRules(): RuleConfig[] {
+  return ruleTypes.map((type) => schemas[type].parse({ type }) as RuleConfig);
+}
+
+/** Whether `tz` is an IANA time zone this runtime knows. */
+export function isValidTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function describe(error: z.ZodError): string {
+  return error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
+}
+
+/**
+ * Validates a home's rule set item by item. Accepts an array of rules or
+ * `{ timezone?, rules }`; `undefined`/`null` means the defaults. Each bad rule
+ * is reported (`index`, `id` when readable, a message) and left out.
+ *
+ * @example
+ * parseRuleSet([{ type: 'noSignOfLife', warningAfterMinutes: 120 }, { type: 'teleport' }])
+ * // → rules: [noSignOfLife…], errors: [{ index: 1, message: 'unknown rule type "teleport"; …' }]
+ */
+export function parseRuleSet(input: unknown): ParsedRuleSet {
+  if (input === undefined || input === null) return { rules: defaultRules(), errors: [] };
+  const errors: RuleError[] = [];
+  let items: unknown;
+  let timezone: string | undefined;
+  if (Array.isArray(input)) {
+    items = input;
+  } else if (typeof input === 'object') {
+    const o = input as Record<string, unknown>;
+    if (o.timezone !== undefined) {
+      if (typeof o.timezone === 'string' && isValidTimeZone(o.timezone)) timezone = o.timezone;
+      else errors.push({ index: -1, message: `timezone: ${JSON.stringify(o.timezone)} is not an IANA time zone such as "Asia/Tokyo"; using the home's default` });
+    }
+    items = o.rules === undefined ? defaultRules() : o.rules;
+  }
+  if (!Array.isArray(items)) {
+    errors.push({ index: -1, message: 'a rule set is an array of rules, or an object { "timezone": "...", "rules": [...] }' });
+    return timezone === undefined ? { rules: [], errors } : { rules: [], errors, timezone };
+  }
+  const rules: RuleConfig[] = [];
+  const seen = new Set<string>();
+  items.forEach((item: unknown, index) => {
+    const rawId = item !== null && typeof item === 'object' ? (item as Record<string, unknown>).id : undefined;
+    const id = typeof rawId === 'string' ? rawId : undefined;
+    const fail = (message: string) => errors.push(id === undefined ? { index, message } : { index, id, message });
+    if (item === null || typeof item !== 'object' || Array.isArray(item)) return fail('a rule must be an object with a "type"');
+    const type = (item as Record<string, unknown>).type;
+    if (typeof type !== 'string' || !(type in schemas)) {
+      return fail(`unknown rule type ${JSON.stringify(type)}; expected one of ${ruleTypes.join(', ')}`);
+    }
+    const parsed = schemas[type as RuleType].safeParse(item);
+    if (!parsed.success) return fail(describe(parsed.error));
+    const rule = parsed.data as RuleConfig;
+    if (seen.has(rule.id)) return fail(`duplicate rule id "${rule.id}"; every rule in a home needs its own id`);
+    seen.add(rule.id);
+    rules.push(rule);
+  });
+  return timezone === undefined ? { rules, errors } : { rules, errors, timezone };
+}

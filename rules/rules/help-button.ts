@@ -1,0 +1,30 @@
+/**
+ * helpButton: a "help" press raises a critical finding at once; an "ok"
+ * press ("I'm OK") clears it. Repeated help presses while raised do not repeat it.
+ */
+import type { Reading } from '../../core/events.js';
+import type { HomeState } from '../home-state.js';
+import type { HelpButtonRule } from '../rule-config.js';
+import { clear, finding, hhmm, raise, type RuleContext, type RuleDefinition } from './rule.js';
+
+export const helpButton: RuleDefinition<HelpButtonRule> = {
+  onReading(rule: HelpButtonRule, home: HomeState, r: Reading, ctx: RuleContext): boolean {
+    if (r.kind !== 'button') return false;
+    const at = hhmm(r.at, home.rules.timezone);
+    if (r.press === 'help') {
+      raise(home, rule.id, ctx, finding(home, rule, ctx.now, 'raised', 'critical', 'family', {
+        message: { en: `Help button pressed at ${at}`, ja: `${at} に緊急ボタンが押されました` },
+        expected: { en: 'The help button is pressed only when help is needed; "I\'m OK" clears it.', ja: '緊急ボタンは助けが必要なときだけ押されます。「大丈夫」ボタンで解除されます。' },
+        observed: { en: `Help button on device ${r.device} pressed at ${at}.`, ja: `${at} に機器 ${r.device} の緊急ボタンが押されました。` },
+      }, { device: r.device }));
+      return false;
+    }
+    return clear(home, rule.id, ctx, (was) => finding(home, rule, ctx.now, 'cleared', was, 'family', {
+      message: { en: `"I'm OK" pressed at ${at}`, ja: `${at} に「大丈夫」ボタンが押されました` },
+      expected: { en: '"I\'m OK" after a help call means the resident is all right.', ja: '緊急通報の後の「大丈夫」は、本人が無事であることを示します。' },
+      observed: { en: `"I'm OK" on device ${r.device} at ${at}.`, ja: `${at} に機器 ${r.device} で「大丈夫」が押されました。` },
+    }, { device: r.device }));
+  },
+  onTick(): void { /* nothing time-based */ },
+  nextDeadline(): number { return Infinity; },
+};

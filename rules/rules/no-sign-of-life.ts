@@ -1,0 +1,154 @@
+/**
+ * noSignOfLife: during waking hours, no sign of life (motion, a door, the
+ * kettle switched on, water or gas flowing, a power change, a button) for
+ * `warningAfterMinutes` → warning, `criticalAfterMinutes` → critical.
+ *
+ * The clock only runs inside the waking window (in the home's zone): a quiet
+ * night is sleep, not a worry, so 21:00 → 08:00 with no sign of life counts as
+ * 1 h + 1 h = 2 h. Heartbeats and climate readings are not signs of life, so a
+ * sensor that is merely online never hides a silent home.
+ *
+ * Suppressed while the resident is known to be away (`setAway`, e.g. day-care)
+ * — the clock restarts when the away period ends — and while they seem to be
+ * out: the front door closed and no motion inside followed. Being out
+ * suppresses for at most `outOfHomeMaxMinutes`; after that the clock (which
+ * has been counting since the door closed) applies again.
+ */
+import type { Reading } from '../../core/events.js';
+import type { Finding, Severity } from '../../core/findings.js';
+import { inWindow, localTime, parseClockTime } from '../../core/time.js';
+import { NONE, type HomeState } from '../home-state.js';
+import type { NoSignOfLifeRule } from '../rule-config.js';
+import { activeSeverity, clear, duration, finding, hhmm, raise, signName, type RuleContext, type RuleDefinition } from './rule.js';
+
+const minute = 60_000;
+
+export interface Window { from: number; to: number }
+/** Parsed on use: a regex per timer tick is cheaper than keeping a cache (and no module state). */
+function wakingWindow(rule: NoSignOfLifeRule): Window {
+  return { from: parseClockTime(rule.wakingHours.from), to: parseClockTime(rule.wakingHours.to) };
+}
+
+/** Where `t` is relative to the window, and when that next changes. */
+function segment(t: number, w: Window, tz: string): { inside: boolean; until: number } {
+  const l = localTime(t, tz);
+  const m = l.minuteOfDay + l.second / 60 + (t % 1000) / minute;
+  const inside = inWindow(l.minuteOfDay, w.from, w.to);
+  let delta = ((inside ? w.to : w.from) - m + 1440) % 1440;
+  if (delta <= 0) delta = 1440;
+  return { inside, until: t + Math.round(delta * minute) };
+}
+
+/**
+ * Milliseconds of waking time in [a, b). A window with from === to is all day.
+ * Walks window boundaries (at most two per day), so it is cheap for the
+ * spans rules use; on a daylight-saving change day a boundary may be off by
+ * the shift, which the next step corrects.
+ */
+export function wakingMsBetween(a: number, b: number, w: Window, tz: string): number {
+  if (b <= a) return 0;
+  if (w.from === w.to) return b - a;
+  let total = 0;
+  for (let t = a; t < b;) {
+    const s = segment(t, w, tz);
+    const end = Math.min(s.until, b);
+    if (s.inside) total += end - t;
+    t = end;
+  }
+  return total;
+}
+
+/** The earliest time at which `ms` of waking time has passed since `a`. */
+export function addWakingMs(a: number, ms: number, w: Window, tz: string): number {
+  if (w.from === w.to) return a + ms;
+  let need = ms;
+  for (let t = a; ;) {
+    const s = segment(t, w, tz);
+    if (s.inside) {
+      if (s.until - t >= need) return t + need;
+      need -= s.until - t;
+    }
+    t = s.until;
+  }
+}
+
+/** When the no-sign-of-life clock started: last sign of life, or monitoring start, or return from away. */
+function clockStart(home: HomeState): number {
+  return Math.max(home.lastSignOfLife === NONE ? home.firstSeen : home.lastSignOfLife, home.awayUntil);
+}
+
+function outUntil(rule: NoSignOfLifeRule, home: HomeState): number {
+  return home.outSince === NONE ? NONE : home.outSince + rule.outOfHomeMaxMinutes * minute;
+}
+
+function describeLast(home: HomeState, tz: string): { en: string; ja: string } {
+  if (home.lastSignOfLife === NONE) {
+    return { en: `No sign of life at all since monitoring started at ${hhmm(home.firstSeen, tz)}.`, ja: `見守り開始（${hhmm(home.firstSeen, tz)}）以降、生活反応が一度もありません。` };
+  }
+  const what = signName[home.lastSignKind] ?? { en: home.lastSignKind, ja: home.lastSignKind };
+  const at = hhmm(home.lastSignOfLife, tz);
+  const out = home.outSince !== NONE ? { en: ` The front door closed at ${hhmm(home.outSince, tz)} with no movement inside since (may have gone out).`, ja: ` ${hhmm(home.outSince, tz)} に玄関が閉まり、その後室内に動きがありません（外出の可能性）。` } : { en: '', ja: '' };
+  const since = home.awayUntil > home.lastSignOfLife ? { en: ` Back from being away at ${hhmm(home.awayUntil, tz)}.`, ja: ` ${hhmm(home.awayUntil, tz)} に不在期間が終わりました。` } : { en: '', ja: '' };
+  return { en: `Last sign of life: ${what.en} at ${at}; nothing since.${since.en}${out.en}`, ja: `最後の生活反応：${at} の${what.ja}。それ以降ありません。${since.ja}${out.ja}` };
+}
+
+function raised(rule: NoSignOfLifeRule, home: HomeState, ctx: RuleContext, severity: Severity, wakingMs: number): Finding {
+  const tz = home.rules.timezone;
+  const d = duration(wakingMs);
+  const { from, to } = rule.wakingHours;
+  const limit = severity === 'critical' ? rule.criticalAfterMinutes : rule.warningAfterMinutes;
+  return finding(home, rule, ctx.now, 'raised', severity, 'family', {
+    message: { en: `No sign of life for ${d.en} of waking time`, ja: `起きている時間帯に${d.ja}、生活反応がありません` },
+    expected: {
+      en: `Some sign of life (movement, a door, the kettle, water, gas, electricity or a button) at least every ${limit} minutes between ${from} and ${to}.`,
+      ja: `${from}〜${to}の間、少なくとも${limit}分に一度は生活反応（人の動き・ドア・電気ポット・水道・ガス・電気・ボタン）があること。`,
+    },
+    observed: describeLast(home, tz),
+  }, { data: { lastSignOfLife: home.lastSignOfLife, wakingMinutes: Math.floor(wakingMs / minute), limitMinutes: limit } });
+}
+
+export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
+  onReading(rule: NoSignOfLifeRule, home: HomeState, r: Reading, ctx: RuleContext): boolean {
+    if (r.kind === 'motion') {
+      if (r.occupied && home.outSince !== NONE && r.at > home.outSince) home.outSince = NONE;
+    } else if (r.kind === 'door' && !r.open && (r.door === rule.frontDoor || r.device === rule.frontDoor)) {
+      home.outSince = r.at;
+    }
+    if (!ctx.sign || home.active === undefined) return false;
+    return clear(home, rule.id, ctx, (was) => {
+      const what = signName[r.kind] ?? { en: r.kind, ja: r.kind };
+      const at = hhmm(r.at, home.rules.timezone);
+      return finding(home, rule, ctx.now, 'cleared', was, 'family', {
+        message: { en: `Sign of life again: ${what.en} at ${at}`, ja: `生活反応がありました：${at} の${what.ja}` },
+        expected: { en: 'Regular signs of life during waking hours.', ja: '起きている時間帯に定期的な生活反応があること。' },
+        observed: { en: `${what.en} at ${at} (device ${r.device}).`, ja: `${at} に${what.ja}（機器 ${r.device}）。` },
+      }, { device: r.device });
+    });
+  },
+
+  onTick(rule: NoSignOfLifeRule, home: HomeState, ctx: RuleContext): void {
+    const now = ctx.now;
+    if (now < home.awayUntil) {
+      // Known to be away (day-care): whatever was raised is answered.
+      clear(home, rule.id, ctx, (was) => finding(home, rule, now, 'cleared', was, 'family', {
+        message: { en: 'Away from home (e.g. at day-care): no-sign-of-life check paused', ja: '外出中（デイケアなど）のため、生活反応の見守りを一時停止しました' },
+        expected: { en: 'No sign of life is expected at home while away.', ja: '不在中は自宅での生活反応は見込まれません。' },
+        observed: { en: `Marked away until ${hhmm(home.awayUntil, home.rules.timezone)}.`, ja: `${hhmm(home.awayUntil, home.rules.timezone)} まで不在と登録されています。` },
+      }));
+      return;
+    }
+    if (now < outUntil(rule, home)) return;
+    const w = wakingWindow(rule);
+    const waking = wakingMsBetween(clockStart(home), now, w, home.rules.timezone);
+    const level: Severity | undefined = waking >= rule.criticalAfterMinutes * minute ? 'critical' : waking >= rule.warningAfterMinutes * minute ? 'warning' : undefined;
+    if (level !== undefined && activeSeverity(home, rule.id) !== level) raise(home, rule.id, ctx, raised(rule, home, ctx, level, waking));
+  },
+
+  nextDeadline(rule: NoSignOfLifeRule, home: HomeState, _now: number): number {
+    const current = activeSeverity(home, rule.id);
+    if (current === 'critical') return Infinity;
+    const limit = current === 'warning' ? rule.criticalAfterMinutes : rule.warningAfterMinutes;
+    const due = addWakingMs(clockStart(home), limit * minute, wakingWindow(rule), home.rules.timezone);
+    return Math.max(due, outUntil(rule, home));
+  },
+};

@@ -1,0 +1,94 @@
+/**
+ * The contract every rule implements, and the edge-trigger helpers they share.
+ * A rule is a pure function of (home state, reading | clock tick) → findings:
+ * it reads and updates the home's state, pushes findings onto `ctx.out`, and
+ * does no I/O. The engine turns `ctx.out` into the findings stream.
+ */
+import type { Reading } from '../../core/events.js';
+import type { Audience, Finding, Localized, Severity } from '../../core/findings.js';
+import { severityRank } from '../../core/findings.js';
+import { formatClockTime, localTime } from '../../core/time.js';
+import type { HomeState } from '../home-state.js';
+import type { RuleConfig } from '../rule-config.js';
+
+export interface RuleContext {
+  /** Clock time of this decision (virtual in tests and replay). */
+  now: number;
+  /** Whether the reading being handled was a sign of life. */
+  sign: boolean;
+  /** Findings produced by this step, in order. */
+  out: Finding[];
+}
+
+export interface RuleDefinition<C extends RuleConfig = RuleConfig> {
+  /**
+   * Handles one reading after the shared facts were updated. Returns true
+   * when a deadline may have moved earlier or a finding cleared, so the
+   * engine re-computes this home's next wake-up (rare; never for plain motion).
+   */
+  onReading(rule: C, home: HomeState, r: Reading, ctx: RuleContext): boolean;
+  /** Checks time-based conditions at `ctx.now`. */
+  onTick(rule: C, home: HomeState, ctx: RuleContext): void;
+  /** The earliest time `onTick` could raise something, Infinity if nothing is pending. Must be > now. */
+  nextDeadline(rule: C, home: HomeState, now: number): number;
+}
+
+export interface FindingText { message: Localized; expected: Localized; observed: Localized }
+
+/** Builds a finding for `rule` in `home`. */
+export function finding(home: HomeState, rule: RuleConfig, at: number, state: Finding['state'], severity: Severity, audience: Audience,
+  text: FindingText, extra?: { device?: string; data?: Record<string, number | string | boolean> }): Finding {
+  const f: Finding = { home: home.id, rule: rule.id, type: rule.type, state, severity, audience, at, ...text };
+  if (extra?.device !== undefined) f.device = extra.device;
+  if (extra?.data !== undefined) f.data = extra.data;
+  return f;
+}
+
+/** The severity a key is raised at, if any. */
+export function activeSeverity(home: HomeState, key: string): Severity | undefined {
+  return home.active === undefined ? undefined : home.active.get(key);
+}
+
+/** Raises `f` unless `key` is already raised at the same or a higher severity (edge trigger). */
+export function raise(home: HomeState, key: string, ctx: RuleContext, f: Finding): boolean {
+  const current = activeSeverity(home, key);
+  if (current !== undefined && severityRank[current] >= severityRank[f.severity]) return false;
+  (home.active ??= new Map()).set(key, f.severity);
+  home.dirty = true;
+  ctx.out.push(f);
+  return true;
+}
+
+/** Clears `key` if raised; `make` builds the cleared finding from the severity it had. */
+export function clear(home: HomeState, key: string, ctx: RuleContext, make: (was: Severity) => Finding): boolean {
+  const was = activeSeverity(home, key);
+  if (was === undefined) return false;
+  home.active!.delete(key);
+  if (home.active!.size === 0) home.active = undefined;
+  home.dirty = true;
+  ctx.out.push(make(was));
+  return true;
+}
+
+/** "07:12" in the home's zone. */
+export function hhmm(at: number, timezone: string): string {
+  return formatClockTime(localTime(at, timezone).minuteOfDay);
+}
+
+/** A duration as "3 h 5 min" / "3時間5分". */
+export function duration(ms: number): Localized {
+  const total = Math.max(0, Math.floor(ms / 60_000));
+  const h = Math.floor(total / 60), m = total % 60;
+  return h > 0 ? { en: `${h} h ${m} min`, ja: `${h}時間${m}分` } : { en: `${m} min`, ja: `${m}分` };
+}
+
+/** Kinds of sign of life, for explanations. */
+export const signName: Record<string, Localized> = {
+  motion: { en: 'movement', ja: '人の動き' },
+  door: { en: 'a door', ja: 'ドアの開閉' },
+  kettle: { en: 'the kettle', ja: '電気ポット' },
+  water: { en: 'water use', ja: '水道の使用' },
+  gas: { en: 'gas use', ja: 'ガスの使用' },
+  power: { en: 'electricity use', ja: '電気の使用' },
+  button: { en: 'a button press', ja: 'ボタン操作' },
+};

@@ -1,0 +1,49 @@
+import t from 'tap';
+import { at, door, harness, motion, normalDay } from './helpers.js';
+
+const rules = [{ type: 'nightDoor' }];
+
+t.test('front door opened at night, nobody back within 15 min → warning, explained', async (t) => {
+  const h = await harness({ rules });
+  h.feed(motion(at('01:55', 1)), door(at('02:00', 1), true), door(at('02:01', 1), false));
+  h.clock.advanceTo(at('02:14', 1));
+  t.same(h.of('nightDoor'), []);
+  h.clock.advanceTo(at('02:15', 1));
+  t.same(h.of('nightDoor'), ['raised:warning']);
+  const f = h.findings[0]!;
+  t.equal(f.at, at('02:15', 1));
+  t.match(f.message.en, /Front door opened at 02:00 at night and nobody came back in for 15 minutes/);
+  t.match(f.message.ja, /夜間 02:00 に玄関が開き、15分以上戻っていません/);
+  t.match(f.expected.en, /At night \(23:00–05:00\)/);
+  t.match(f.observed.ja, /02:00 に玄関が開き/);
+  h.clock.advanceTo(at('04:00', 1));
+  t.equal(h.findings.length, 1, 'edge-triggered: not repeated');
+  h.feed(door(at('04:10', 1), true), door(at('04:11', 1), false));
+  t.equal(h.findings.length, 1, 'a door alone is not a return');
+  h.feed(motion(at('04:12', 1), 'motion-hall'));
+  t.same(h.of('nightDoor'), ['raised:warning', 'cleared:warning'], 'cleared on return');
+  t.match(h.findings[1]!.message.en, /Movement inside again at 04:12/);
+});
+
+t.test('re-arms for the next night exit; configured severity and door name', async (t) => {
+  const h = await harness({ rules: [{ type: 'nightDoor', door: 'back', severity: 'critical', returnWithinMinutes: 10 }] });
+  h.feed(door(at('23:30'), true, 'door-front', 'h1', 'front'));
+  h.clock.advanceTo(at('23:59'));
+  t.same(h.of('nightDoor'), [], 'another door is not watched');
+  h.feed(door(at('00:00', 1), true, 'door-back', 'h1', 'back'));
+  h.clock.advanceTo(at('00:10', 1));
+  h.feed(motion(at('00:20', 1)));
+  h.feed(door(at('03:00', 1), true, 'door-back', 'h1', 'back'));
+  h.clock.advanceTo(at('03:10', 1));
+  t.same(h.of('nightDoor'), ['raised:critical', 'cleared:critical', 'raised:critical']);
+});
+
+t.test('a quick return, a daytime exit and a normal day raise nothing', async (t) => {
+  const h = await harness({ rules });
+  h.feed(door(at('23:40'), true), door(at('23:41'), false), motion(at('23:45')));
+  h.feed(door(at('10:00', 1), true), door(at('10:01', 1), false));
+  h.clock.advanceTo(at('12:00', 1));
+  h.feed(...normalDay(2));
+  h.clock.advanceTo(at('12:00', 3));
+  t.same(h.of('nightDoor'), []);
+});

@@ -1,0 +1,140 @@
+import t from 'tap';
+import { at, climate, door, harness, heartbeat, HOUR, kettle, MIN, motion, normalDay, power } from './helpers.js';
+
+const onlyNsl = [{ type: 'noSignOfLife' }];
+
+t.test('warning after 3 h, critical after 6 h of waking time, explained in both languages', async (t) => {
+  const h = await harness({ rules: onlyNsl });
+  h.feed(motion(at('08:00')));
+  h.clock.advanceTo(at('10:59'));
+  t.same(h.of('noSignOfLife'), [], 'nothing before 3 h');
+  h.clock.advanceTo(at('11:00'));
+  t.same(h.of('noSignOfLife'), ['raised:warning']);
+  const w = h.findings[0]!;
+  t.equal(w.at, at('11:00'), 'raised exactly at the deadline');
+  t.equal(w.audience, 'family');
+  t.match(w.message.en, /No sign of life for 3 h 0 min/);
+  t.match(w.message.ja, /3時間0分、生活反応がありません/);
+  t.match(w.expected.en, /every 180 minutes between 07:00 and 22:00/);
+  t.match(w.expected.ja, /07:00〜22:00/);
+  t.match(w.observed.en, /movement at 08:00/);
+  t.match(w.observed.ja, /08:00 の人の動き/);
+  h.clock.advanceTo(at('13:59'));
+  t.same(h.of('noSignOfLife'), ['raised:warning'], 'edge-triggered: no repeat while still silent');
+  h.clock.advanceTo(at('14:00'));
+  t.same(h.of('noSignOfLife'), ['raised:warning', 'raised:critical']);
+  h.clock.advanceTo(at('21:00'));
+  t.equal(h.findings.length, 2, 'critical is not repeated either');
+  h.feed(kettle(at('21:10')));
+  t.same(h.of('noSignOfLife'), ['raised:warning', 'raised:critical', 'cleared:critical']);
+  t.match(h.findings[2]!.message.en, /Sign of life again: the kettle at 21:10/);
+  t.match(h.findings[2]!.message.ja, /21:10 の電気ポット/);
+});
+
+t.test('re-arms after clearing', async (t) => {
+  const h = await harness({ rules: onlyNsl });
+  h.feed(motion(at('08:00')));
+  h.clock.advanceTo(at('11:00'));
+  h.feed(motion(at('11:30')));
+  h.clock.advanceTo(at('14:30'));
+  t.same(h.of('noSignOfLife'), ['raised:warning', 'cleared:warning', 'raised:warning']);
+  t.equal(h.findings[2]!.at, at('14:30'));
+});
+
+t.test('a normal day raises nothing', async (t) => {
+  const h = await harness({ rules: onlyNsl });
+  h.feed(...normalDay(0), ...normalDay(1));
+  h.clock.advanceTo(at('07:00', 2));
+  t.same(h.of('noSignOfLife'), []);
+});
+
+t.test('the clock only runs in waking hours: the night does not count', async (t) => {
+  const h = await harness({ rules: onlyNsl });
+  h.feed(motion(at('21:00')));
+  // 21:00–22:00 is 1 h; the clock resumes at 07:00 and needs 2 h more.
+  h.clock.advanceTo(at('08:59', 1));
+  t.same(h.of('noSignOfLife'), [], 'quiet night is sleep');
+  h.clock.advanceTo(at('09:00', 1));
+  t.same(h.of('noSignOfLife'), ['raised:warning']);
+  t.equal(h.findings[0]!.at, at('09:00', 1));
+});
+
+t.test('custom waking hours wrapping midnight and a non-Tokyo zone', async (t) => {
+  const h = await harness({ rules: { timezone: 'Europe/London', rules: [{ type: 'noSignOfLife', wakingHours: { from: '10:00', to: '02:00' }, warningAfterMinutes: 60, criticalAfterMinutes: 120 }] } });
+  // 2026-11-21 is GMT in London: 23:30 local = 08:30 next day in Tokyo.
+  const t0 = Date.parse('2026-11-21T23:30:00Z');
+  h.feed(motion(t0));
+  h.clock.advanceTo(t0 + 59 * MIN);
+  t.same(h.of('noSignOfLife'), []);
+  h.clock.advanceTo(t0 + 60 * MIN);
+  t.same(h.of('noSignOfLife'), ['raised:warning'], 'counts past midnight inside the window');
+  // 00:30 → 02:00 is 1.5 h of waking time (2 h total reached at 01:30).
+  h.clock.advanceTo(Date.parse('2026-11-22T01:30:00Z'));
+  t.same(h.of('noSignOfLife'), ['raised:warning', 'raised:critical']);
+});
+
+t.test('heartbeats, climate, kettle off and small power wobbles are not signs of life', async (t) => {
+  const h = await harness({ rules: onlyNsl });
+  h.feed(motion(at('08:00')), power(at('08:01'), 100));
+  for (let x = at('08:10'); x < at('11:00'); x += 10 * MIN) {
+    h.feed(heartbeat(x, 'motion-living', 90), climate(x + MIN), power(x + 2 * MIN, 100 + (x % 3)), kettle(x + 3 * MIN, 'off'));
+  }
+  h.clock.advanceTo(at('11:00'));
+  t.same(h.of('noSignOfLife'), ['raised:warning']);
+  t.equal(h.engine.lastSignOfLife('h1'), at('08:00'));
+  h.feed(power(at('11:05'), 1300));
+  t.same(h.of('noSignOfLife'), ['raised:warning', 'cleared:warning'], 'a real power change is a sign of life');
+  t.equal(h.engine.lastSignOfLife('h1'), at('11:05'));
+  t.equal(h.engine.lastSignOfLife('nobody'), undefined);
+});
+
+t.test('no sign of life at all since monitoring started still raises', async (t) => {
+  const h = await harness({ rules: onlyNsl });
+  h.feed(heartbeat(at('08:00')));
+  h.clock.advanceTo(at('11:00'));
+  t.same(h.of('noSignOfLife'), ['raised:warning']);
+  t.match(h.findings[0]!.observed.en, /since monitoring started at 08:00/);
+});
+
+t.test('away (day-care) suppresses, and the clock restarts when away ends', async (t) => {
+  const h = await harness({ rules: onlyNsl });
+  h.feed(motion(at('08:00')));
+  h.clock.advanceTo(at('09:00'));
+  h.engine.setAway('h1', at('16:00'));
+  h.clock.advanceTo(at('18:59'));
+  t.same(h.of('noSignOfLife'), [], 'nothing while away nor within 3 h of coming back');
+  h.clock.advanceTo(at('19:00'));
+  t.same(h.of('noSignOfLife'), ['raised:warning']);
+  t.match(h.findings[0]!.observed.en, /Back from being away at 16:00/);
+});
+
+t.test('setAway clears a raised finding; setAway(null) ends away now', async (t) => {
+  const h = await harness({ rules: onlyNsl });
+  h.feed(motion(at('08:00')));
+  h.clock.advanceTo(at('11:00'));
+  h.engine.setAway('h1', at('18:00'));
+  t.same(h.of('noSignOfLife'), ['raised:warning', 'cleared:warning']);
+  t.match(h.findings[1]!.message.en, /Away from home/);
+  h.clock.advanceTo(at('12:00'));
+  h.engine.setAway('h1', null);
+  h.clock.advanceTo(at('14:59'));
+  t.equal(h.findings.length, 2);
+  h.clock.advanceTo(at('15:00'));
+  t.same(h.of('noSignOfLife'), ['raised:warning', 'cleared:warning', 'raised:warning'], 'counts from the return at 12:00');
+});
+
+t.test('out of the home (door opened and closed, no motion after) suppresses, up to the limit', async (t) => {
+  const h = await harness({ rules: [{ type: 'noSignOfLife', outOfHomeMaxMinutes: 600 }] });
+  h.feed(motion(at('08:00')), door(at('09:00'), true), door(at('09:01'), false));
+  h.clock.advanceTo(at('18:59'));
+  t.same(h.of('noSignOfLife'), [], 'out: no alarm');
+  h.clock.advanceTo(at('19:01'));
+  t.same(h.of('noSignOfLife'), ['raised:critical'], 'after 10 h out the clock applies again');
+  t.match(h.findings[0]!.observed.en, /may have gone out/);
+  t.match(h.findings[0]!.observed.ja, /外出の可能性/);
+
+  const back = await harness({ rules: onlyNsl });
+  back.feed(motion(at('08:00')), door(at('09:00'), true), door(at('09:01'), false), motion(at('09:02')));
+  back.clock.advanceTo(at('12:02'));
+  t.same(back.of('noSignOfLife'), ['raised:warning'], 'motion after the door means still at home');
+});
