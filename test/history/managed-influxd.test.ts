@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { isMimamoriError } from '../../core/errors.js';
 import { silentLogger } from '../../core/logger.js';
 import { startManagedInfluxd } from '../../rules/managed-influxd.js';
-import { captureLogger, tempDir, until } from './helpers.js';
+import { captureLogger, tempDir, until } from './fixtures/helpers.js';
 
 function alive(pid: number): boolean {
   try {

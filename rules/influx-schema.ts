@@ -1,0 +1,173 @@
+/**
+ * The InfluxDB layout of mimamori's history (docs/history.md): one database,
+ * two retention policies and one continuous query. Applied idempotently at
+ * start-up and again whenever the writer finds the database missing.
+ */
+import type { InfluxDB } from 'influx';
+import type { Reading } from '../core/events.js';
+import type { Finding } from '../core/findings.js';
+
+/** Every raw point (events, heartbeats, findings, alerts, notifications); the default RP. */
+export const rawRetentionPolicy = { name: 'raw', duration: '90d', influxDuration: '2160h0m0s' } as const;
+/** Downsampled series (hourly activity per home), kept two years for long-term trends. */
+export const rollupRetentionPolicy = { name: 'rollup', duration: '730d', influxDuration: '17520h0m0s' } as const;
+/** Name of the continuous query that fills `rollup.activity_hourly`. */
+export const activityHourlyCq = 'cq_activity_hourly';
+/** How far back each CQ run re-counts, so points written late (after an outage) still land in the rollup. */
+export const activityResampleFor = '1d';
+
+/** Quotes an InfluxQL identifier. */
+function ident(name: string): string {
+  return `"${name.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+/** The SELECT … INTO behind the hourly-activity continuous query (without a time range). */
+export function activityHourlySelect(database: string): string {
+  return `SELECT count("id") AS "events" INTO ${ident(database)}.${ident(rollupRetentionPolicy.name)}."activity_hourly" ` +
+    `FROM ${ident(database)}.${ident(rawRetentionPolicy.name)}."event" GROUP BY time(1h), "home"`;
+}
+
+/**
+ * Creates the database, the `raw` (default, 90 days) and `rollup` (730 days)
+ * retention policies and the hourly-activity continuous query; corrects any
+ * of them that exist with other settings. Safe to call any number of times.
+ */
+export async function ensureSchema(influx: InfluxDB, database: string): Promise<void> {
+  await influx.createDatabase(database); // a no-op when it exists
+  const existing = await influx.showRetentionPolicies(database);
+  for (const rp of [rawRetentionPolicy, rollupRetentionPolicy]) {
+    const isDefault = rp === rawRetentionPolicy;
+    const found = existing.find((e) => e.name === rp.name);
+    const options = { database, duration: rp.duration, replication: 1, isDefault };
+    if (!found) await influx.createRetentionPolicy(rp.name, options);
+    else if (found.duration !== rp.influxDuration || found.default !== isDefault) await influx.alterRetentionPolicy(rp.name, options);
+  }
+
+  const resample = `RESAMPLE EVERY 1h FOR ${activityResampleFor}`;
+  const query = activityHourlySelect(database);
+  const cqs = await influx.showContinousQueries(database);
+  const current = cqs.find((cq) => cq.name === activityHourlyCq);
+  // InfluxDB stores the CQ text normalised (quotes dropped where optional); a
+  // different text means an older definition, which is replaced because CQs
+  // cannot be altered in place.
+  const unquoted = (q: string) => q.replace(/"/g, '');
+  const isCurrent = current !== undefined && unquoted(current.query).includes(resample) && unquoted(current.query).includes(unquoted(query));
+  if (isCurrent) return;
+  if (current) await influx.dropContinuousQuery(activityHourlyCq, database);
+  await influx.createContinuousQuery(activityHourlyCq, query, database, resample);
+}
+
+/**
+ * Recomputes `rollup.activity_hourly` for [fromMs, toMs) — what the
+ * continuous query does, for a period it can no longer reach (an outage
+ * longer than a day, or history imported from elsewhere).
+ */
+export async function backfillActivityHourly(influx: InfluxDB, database: string, fromMs: number, toMs: number): Promise<void> {
+  const select = activityHourlySelect(database).replace(' GROUP BY', ` WHERE time >= ${Math.floor(fromMs)}ms AND time < ${Math.ceil(toMs)}ms GROUP BY`);
+  await influx.query(select, { database });
+}
+
+// ─── Points ────────────────────────────────────────────────────────────────
+// Line protocol for each measurement (docs/history.md has the table). Points
+// are written with precision=n: the time is the record's `at` in ms, plus a
+// sub-millisecond offset derived from its id, so that
+//   - the same record written twice (re-delivery, a replayed buffer) has the
+//     same series and time, and InfluxDB overwrites instead of adding; and
+//   - two distinct events of one device in the same millisecond get different
+//     times and both survive (ids as tags would blow up series cardinality).
+
+/** An alert's state change, as the notifier reports it. */
+export interface AlertRecord { id: string; homeId: string; rule: string; severity: string; status: string; at: number }
+/** One notification attempt, as the notifier reports it. */
+export interface NotificationRecord { alertId: string; homeId: string; channel: string; status: string; at: number }
+
+/** Timestamp in ns: `at` (ms) followed by six digits derived from `identity` (zeros without one). */
+export function pointTime(at: number, identity?: string): string {
+  const ms = Math.floor(at);
+  if (!Number.isSafeInteger(ms) || ms < 0) throw new RangeError(`invalid time ${at}`);
+  const sub = identity === undefined ? 0 : fnv1a(identity) % 1_000_000;
+  return `${ms}${String(sub).padStart(6, '0')}`;
+}
+
+function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h;
+}
+
+const escapeKey = (s: string) => s.replace(/[\r\n]+/g, ' ').replace(/([,= ])/g, '\\$1');
+const escapeMeasurement = (s: string) => s.replace(/[\r\n]+/g, ' ').replace(/([, ])/g, '\\$1');
+// Line protocol has no escape for a newline; a buffered batch is one point per line.
+const quote = (s: string) => `"${s.replace(/[\r\n]+/g, ' ').replace(/(["\\])/g, '\\$1')}"`;
+
+type FieldValue = string | number | boolean | undefined | null;
+
+/**
+ * Encodes a field by the value's own type: numbers as floats (every numeric
+ * field in the schema is a float, so the type never flips between points),
+ * booleans, strings. Missing and non-finite values are left out.
+ */
+function field(key: string, value: FieldValue): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'number') return Number.isFinite(value) ? `${escapeKey(key)}=${value}` : undefined;
+  if (typeof value === 'boolean') return `${escapeKey(key)}=${value}`;
+  return `${escapeKey(key)}=${quote(String(value))}`;
+}
+
+function line(measurement: string, tags: Record<string, string | undefined>, fields: Record<string, FieldValue>, time: string): string {
+  let out = escapeMeasurement(measurement);
+  // Tags sorted by key: what InfluxDB does anyway, and cheaper for it.
+  for (const key of Object.keys(tags).sort()) {
+    const value = tags[key];
+    if (value) out += `,${escapeKey(key)}=${escapeKey(value)}`;
+  }
+  const encoded = Object.entries(fields).map(([k, v]) => field(k, v)).filter((f): f is string => f !== undefined);
+  if (encoded.length === 0) throw new RangeError(`${measurement} point without fields`);
+  return `${out} ${encoded.join(',')} ${time}`;
+}
+
+/** Origin and envelope keys of a reading that are tags or time, not fields. */
+const readingEnvelope = new Set(['kind', 'home', 'device', 'at', 'ts', 'id']);
+
+/**
+ * `event` (tags home, device, kind; fields: the event's own fields plus `id`)
+ * or `heartbeat` (tags home, device; fields battery, rssi, seen=true).
+ */
+export function readingLine(r: Reading): string {
+  if (r.kind === 'heartbeat') {
+    return line('heartbeat', { home: r.home, device: r.device }, { battery: r.battery, rssi: r.rssi, seen: true }, pointTime(r.at));
+  }
+  const fields: Record<string, FieldValue> = { id: r.id };
+  for (const [key, value] of Object.entries(r)) {
+    if (!readingEnvelope.has(key)) fields[key] = value as FieldValue;
+  }
+  return line('event', { home: r.home, device: r.device, kind: r.kind }, fields, pointTime(r.at, r.id));
+}
+
+/** `finding` (tags home, rule, type, state, severity, audience, device; fields message/expected/observed in en and ja, data as JSON). */
+export function findingLine(f: Finding): string {
+  return line(
+    'finding',
+    { home: f.home, rule: f.rule, type: f.type, state: f.state, severity: f.severity, audience: f.audience, device: f.device },
+    {
+      message_en: f.message.en, message_ja: f.message.ja,
+      expected_en: f.expected.en, expected_ja: f.expected.ja,
+      observed_en: f.observed.en, observed_ja: f.observed.ja,
+      data: f.data === undefined ? undefined : JSON.stringify(f.data),
+    },
+    pointTime(f.at),
+  );
+}
+
+/** `alert` (tags home, rule, severity, status; field id). */
+export function alertLine(a: AlertRecord): string {
+  return line('alert', { home: a.homeId, rule: a.rule, severity: a.severity, status: a.status }, { id: a.id }, pointTime(a.at, a.id));
+}
+
+/** `notification` (tags home, channel, status; field alert_id). */
+export function notificationLine(n: NotificationRecord): string {
+  return line('notification', { home: n.homeId, channel: n.channel, status: n.status }, { alert_id: n.alertId }, pointTime(n.at, n.alertId));
+}
