@@ -1,5 +1,5 @@
 import t from 'tap';
-import { at, climate, door, harness, heartbeat, HOUR, kettle, MIN, motion, normalDay, power } from './helpers.js';
+import { at, climate, door, harness, heartbeat, kettle, MIN, motion, normalDay, power } from './helpers.js';
 
 const onlyNsl = [{ type: 'noSignOfLife' }];
 

@@ -1,0 +1,82 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { VirtualClock } from '../../core/clock.js';
+import type { Finding } from '../../core/findings.js';
+import { silentLogger } from '../../core/logger.js';
+import { createSqliteStore } from '../../core/store.js';
+import { createRuleEngine } from '../../rules/engine.js';
+import { at, heartbeat, motion, water } from './helpers.js';
+
+async function engineOn(file: string, start: number) {
+  const store = createSqliteStore(file);
+  const clock = new VirtualClock(start);
+  const engine = await createRuleEngine({ clock, logger: silentLogger(), store, rulesFor: () => [{ type: 'noSignOfLife' }, { type: 'flowWithoutMotion' }, { type: 'deviceSilent', afterMinutes: 600 }] });
+  const findings: Finding[] = [];
+  engine.findings.subscribe((f) => findings.push(f));
+  return { store, clock, engine, findings, async stop() { await engine.close(); await store.close(); } };
+}
+
+t.test('a restart in the middle of a no-sign-of-life window still raises on time, and never twice', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'mimamori-rules-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'hub.sqlite');
+
+  const a = await engineOn(file, at('07:00'));
+  a.clock.advanceTo(at('08:00'));
+  a.engine.ingest(motion(at('08:00')));
+  a.clock.advanceTo(at('09:30'));
+  a.engine.ingest(water(at('09:30'), true));
+  a.clock.advanceTo(at('10:00'));
+  t.same(a.findings, [], 'nothing yet');
+  await a.stop();
+
+  const b = await engineOn(file, at('10:05'));
+  t.equal(b.engine.lastSignOfLife('h1'), at('09:30'), 'last sign of life restored');
+  b.clock.advanceTo(at('10:29'));
+  t.same(b.findings, []);
+  b.clock.advanceTo(at('10:30'));
+  t.same(b.findings.map((f) => `${f.type}:${f.severity}@${new Date(f.at).toISOString()}`), [`flowWithoutMotion:critical@${new Date(at('10:30')).toISOString()}`], 'flow deadline recomputed from the persisted flow start');
+  b.clock.advanceTo(at('12:30'));
+  t.same(b.findings.map((f) => f.type), ['flowWithoutMotion', 'noSignOfLife'], 'no-sign-of-life raised at 09:30 + 3 h after the restart');
+  t.equal(b.findings[1]!.at, at('12:30'));
+  await b.stop();
+
+  const c = await engineOn(file, at('13:00'));
+  c.clock.advanceTo(at('15:29'));
+  t.same(c.findings, [], 'already-raised findings are not raised again after a restart');
+  c.clock.advanceTo(at('15:30'));
+  t.same(c.findings.map((f) => `${f.type}:${f.severity}`), ['noSignOfLife:critical'], 'escalates on time');
+  c.engine.ingest(motion(at('15:40')));
+  t.same(c.findings.map((f) => `${f.type}:${f.state}`), ['noSignOfLife:raised', 'noSignOfLife:cleared', 'flowWithoutMotion:cleared'], 'findings raised before the restart still clear');
+  await c.stop();
+});
+
+t.test('state is saved periodically on the clock, and flushState saves now', async (t) => {
+  const store = createSqliteStore(':memory:');
+  t.teardown(() => store.close());
+  const clock = new VirtualClock(at('08:00'));
+  const engine = await createRuleEngine({ clock, logger: silentLogger(), store, persistEveryMs: 30_000 });
+  engine.ingest(heartbeat(at('08:00'), 'kettle', 50));
+  t.equal((await store.loadHomeStates()).size, 0);
+  clock.advanceBy(30_000);
+  await new Promise((r) => setImmediate(r));
+  const saved = (await store.loadHomeStates()).get('h1') as { devices: Record<string, number[]> };
+  t.same(saved.devices.kettle, [at('08:00'), 50, -1], 'saved after persistEveryMs of clock time');
+  engine.ingest(motion(at('08:01')));
+  await engine.flushState();
+  t.match((await store.loadHomeStates()).get('h1'), { lastSignOfLife: at('08:01') });
+  await engine.close();
+});
+
+t.test('unreadable saved state is skipped, bad options are refused', async (t) => {
+  const store = createSqliteStore(':memory:');
+  t.teardown(() => store.close());
+  await store.saveHomeStates([{ homeId: 'broken', state: { v: 99 } }], 0);
+  const engine = await createRuleEngine({ clock: new VirtualClock(0), logger: silentLogger(), store });
+  t.equal(engine.lastSignOfLife('broken'), undefined);
+  await engine.close();
+  await t.rejects(createRuleEngine({ clock: {} as never, logger: silentLogger() }), { code: 'MIMAMORI_ERR_CONFIG' });
+  await t.rejects(createRuleEngine({ clock: new VirtualClock(0), logger: silentLogger(), persistEveryMs: 0 }), { code: 'MIMAMORI_ERR_CONFIG' });
+});
