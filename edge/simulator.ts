@@ -1,0 +1,227 @@
+/**
+ * The resident-day simulator: a street of homes living ordinary, varied days
+ * in their own time zone, with incidents injected where asked and written
+ * down as ground truth. Same seed → the same readings, byte for byte.
+ */
+import { z } from 'zod';
+import { MimamoriError } from '../core/errors.js';
+import { idSchema, type HomeHeartbeat, type Reading } from '../core/events.js';
+import { localTime, toLocalIso } from '../core/time.js';
+import { climateReadings, deviceTraits, heartbeats, type DeviceTraits } from './device-telemetry.js';
+import { defaultProfile, homeDevices, homeProfileSchema, type HomeProfile } from './home-profile.js';
+import { defaultIncidentSpecs, incidentTypes, planIncidents, type Incident, type IncidentContext, type IncidentPlan, type IncidentSpec } from './incidents.js';
+import { addDays, type LocalDate } from './local-days.js';
+import { createRandom, type Random } from './random.js';
+import { dayWindow, residentDay, type DayWindow, type EventBody } from './resident-day.js';
+
+export { defaultProfile, homeDevices, type HomeProfile, type TimeOfDay } from './home-profile.js';
+export { incidentTypes, type Incident, type IncidentSpec, type IncidentType } from './incidents.js';
+
+const DAY = 86_400_000;
+
+export interface SimulationOptions {
+  seed: number;
+  /** How many homes (`home-01`, `home-02`, … with varied default profiles), or the profiles themselves. */
+  homes: number | HomeProfile[];
+  /** Ids for generated homes when `homes` is a number (default `home-01`, `home-02`, …). */
+  homeIds?: string[];
+  /** RFC 3339; the run covers [start, start + days). */
+  start: string;
+  days: number;
+  /** `'none'` (the default): ordinary days only; `'default'`: one incident of each type; or explicit specs. */
+  incidents?: 'none' | 'default' | IncidentSpec[];
+  /** Minutes between a device's heartbeats; 30 unless set. */
+  heartbeatMinutes?: number;
+}
+
+/** A device of a simulated home. */
+export interface SimulatedDevice { home: string; device: string; kind: string }
+
+export interface Simulation {
+  /** Every event and heartbeat, sorted by time, then home, then device. */
+  readings: Reading[];
+  /** Ground truth: the injected incidents, sorted by start. */
+  incidents: Incident[];
+  devices: SimulatedDevice[];
+}
+
+const incidentSpecSchema = z.object({
+  home: z.string(), type: z.enum(incidentTypes), at: z.iso.datetime({ offset: true }),
+  device: z.string().optional(), durationMinutes: z.number().positive().max(24 * 60).optional(),
+});
+const optionsSchema = z.object({
+  seed: z.number().finite(),
+  homes: z.union([z.number().int().min(1).max(10_000), z.array(homeProfileSchema).min(1)]),
+  homeIds: z.array(idSchema).optional(),
+  start: z.iso.datetime({ offset: true }),
+  days: z.number().positive().max(3660),
+  incidents: z.union([z.literal('none'), z.literal('default'), z.array(incidentSpecSchema)]).optional(),
+  heartbeatMinutes: z.number().min(1).max(24 * 60).optional(),
+});
+
+/** Everything fixed before the first reading is produced. */
+interface Prepared {
+  profiles: HomeProfile[];
+  start: number;
+  end: number;
+  heartbeatMs: number;
+  rng: Random;
+  traits: Map<string, DeviceTraits>;
+  climatePhase: Map<string, number>;
+  plan: IncidentPlan;
+}
+
+function prepare(input: SimulationOptions): Prepared {
+  const parsed = optionsSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new MimamoriError('MIMAMORI_ERR_INVALID_INPUT', parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '));
+  }
+  const opts = input;
+  const rng = createRandom(opts.seed);
+  const profiles = typeof opts.homes === 'number'
+    ? Array.from({ length: opts.homes }, (_, i) => {
+      const home = opts.homeIds?.[i] ?? `home-${String(i + 1).padStart(2, '0')}`;
+      return defaultProfile(home, rng.fork(`profile/${home}`));
+    })
+    : opts.homes.map((p) => structuredClone(p));
+  if (new Set(profiles.map((p) => p.home)).size !== profiles.length) throw new MimamoriError('MIMAMORI_ERR_INVALID_INPUT', 'home ids must be unique');
+  const start = Date.parse(opts.start);
+  const end = start + Math.round(opts.days * DAY);
+  const heartbeatMs = Math.round((opts.heartbeatMinutes ?? 30) * 60_000);
+  const traits = new Map<string, DeviceTraits>();
+  const climatePhase = new Map<string, number>();
+  for (const p of profiles) {
+    for (const d of homeDevices) traits.set(`${p.home}/${d.device}`, deviceTraits(rng.fork(`device/${p.home}/${d.device}`), heartbeatMs, d.battery));
+    climatePhase.set(p.home, rng.fork(`climate/${p.home}`).int(0, 3599) * 1000);
+  }
+  const byHome = new Map(profiles.map((p) => [p.home, p]));
+  const tzOf = (home: string) => (byHome.get(home) as HomeProfile).timezone;
+  const ctx: IncidentContext = {
+    profiles, start, end, days: Math.ceil(opts.days), heartbeatMs, rng,
+    traits: (home, device) => traits.get(`${home}/${device}`) as DeviceTraits,
+    firstDate: (home) => localDateOf(start, tzOf(home)),
+    windowStartFor: (home, at) => windowContaining(at, tzOf(home)).start,
+  };
+  const specs = opts.incidents === undefined || opts.incidents === 'none' ? [] : opts.incidents === 'default' ? defaultIncidentSpecs(ctx) : opts.incidents;
+  return { profiles, start, end, heartbeatMs, rng, traits, climatePhase, plan: planIncidents(specs, ctx) };
+}
+
+function localDateOf(at: number, timeZone: string): LocalDate {
+  const l = localTime(at, timeZone);
+  return { year: l.year, month: l.month, day: l.day };
+}
+
+/** The resident-day window (04:00 → 04:00) that contains `at`. */
+function windowContaining(at: number, timeZone: string): DayWindow {
+  const l = localTime(at, timeZone);
+  const date = { year: l.year, month: l.month, day: l.day };
+  return dayWindow(l.hour < 4 ? addDays(date, -1) : date, timeZone);
+}
+
+/** A reading waiting in the merge buffer, before it gets its id. */
+interface Pending { at: number; home: string; device: string; ord: number; body?: EventBody; heartbeat?: HomeHeartbeat }
+
+function windowReadings(p: Prepared, profile: HomeProfile, w: DayWindow): Pending[] {
+  const { home } = profile;
+  const dateKey = `${w.date.year}-${w.date.month}-${w.date.day}`;
+  const rng = p.rng.fork(`day/${home}/${dateKey}`);
+  const out: Pending[] = [];
+  const keep = (device: string, at: number): boolean => {
+    if (at < p.start || at >= p.end) return false;
+    const silent = p.plan.silentFrom.get(`${home}/${device}`);
+    return silent === undefined || at < silent;
+  };
+  const events = residentDay(profile, w, rng, p.plan.byDay.get(`${home}|${w.start}`) ?? []);
+  events.push(...climateReadings(profile, p.climatePhase.get(home) ?? 0, w.start, w.end, rng.fork('climate')));
+  for (const e of events) if (keep(e.device, e.at)) out.push({ at: e.at, home, device: e.device, ord: out.length, body: e.body });
+  for (const d of homeDevices) {
+    const key = `${home}/${d.device}`;
+    for (const hb of heartbeats(home, d.device, p.traits.get(key) as DeviceTraits, p.heartbeatMs, w.start, w.end, p.start, rng.fork(`hb/${d.device}`), p.plan.batteryFailures.get(key))) {
+      if (keep(d.device, hb.at)) out.push({ at: hb.at, home, device: d.device, ord: out.length, heartbeat: hb });
+    }
+  }
+  return out;
+}
+
+const byTime = (a: Pending, b: Pending): number =>
+  a.at - b.at || (a.home < b.home ? -1 : a.home > b.home ? 1 : 0) || (a.device < b.device ? -1 : a.device > b.device ? 1 : 0) || a.ord - b.ord;
+
+function* run(p: Prepared): Generator<Reading> {
+  const tz = new Map(p.profiles.map((h) => [h.home, h.timezone]));
+  // Start one day early: the night before `start` belongs to the previous resident day.
+  const cursor = p.profiles.map((profile) => ({ profile, date: addDays(localDateOf(p.start, profile.timezone), -1) }));
+  const lastId = new Map<string, { at: number; n: number }>();
+  const finish = (x: Pending): Reading => {
+    if (x.heartbeat) return x.heartbeat;
+    // Ids come from the time, not a counter, so a restarted simulation never
+    // reuses an id the hub has already seen (it would drop the event).
+    const key = `${x.home}/${x.device}`;
+    const prev = lastId.get(key);
+    const n = prev && prev.at === x.at ? prev.n + 1 : 0;
+    lastId.set(key, { at: x.at, n });
+    const id = `${x.device}-${x.at.toString(36)}${n > 0 ? `-${n}` : ''}`;
+    return { home: x.home, device: x.device, at: x.at, id, ts: toLocalIso(x.at, tz.get(x.home) as string), ...(x.body as EventBody) } as Reading;
+  };
+  let buffer: Pending[] = [];
+  for (;;) {
+    let threshold = Infinity;
+    let produced = false;
+    for (const c of cursor) {
+      const w = dayWindow(c.date, c.profile.timezone);
+      if (w.start >= p.end) continue;
+      produced = true;
+      for (const x of windowReadings(p, c.profile, w)) buffer.push(x);
+      threshold = Math.min(threshold, w.end);
+      c.date = addDays(c.date, 1);
+    }
+    if (!produced) break;
+    // Every later window of every home starts at or after `threshold`, so
+    // everything before it is final and can go out in order.
+    buffer.sort(byTime);
+    let i = 0;
+    while (i < buffer.length && (buffer[i] as Pending).at < threshold) yield finish(buffer[i++] as Pending);
+    buffer = buffer.slice(i);
+  }
+  buffer.sort(byTime);
+  for (const x of buffer) yield finish(x);
+}
+
+/**
+ * Simulates `opts.days` days of every home. Returns all readings (sorted by
+ * time, then home), the ground truth of injected incidents, and the devices.
+ *
+ * @example
+ * const sim = simulate({ seed: 7, homes: 6, start: '2026-01-05T00:00:00+09:00', days: 14, incidents: 'default' });
+ */
+export function simulate(opts: SimulationOptions): Simulation {
+  const p = prepare(opts);
+  return {
+    readings: [...run(p)],
+    incidents: p.plan.incidents,
+    devices: devicesOf(p.profiles),
+  };
+}
+
+/** A lazy run: the readings as a generator, with the ground truth and devices known up front. */
+export type SimulationStream = Generator<Reading> & {
+  incidents: Incident[];
+  devices: SimulatedDevice[];
+  profiles: HomeProfile[];
+  /** The generator itself, so `for (const r of stream.readings)` reads like `simulate()`. */
+  readings: Generator<Reading>;
+};
+
+/**
+ * The same readings as `simulate(opts).readings`, produced lazily one day at
+ * a time: memory stays flat for long runs and the live demo. The devices and
+ * the incidents' ground truth are available before the first reading.
+ */
+export function simulateStream(opts: SimulationOptions): SimulationStream {
+  const p = prepare(opts);
+  const gen = run(p);
+  return Object.assign(gen, { incidents: p.plan.incidents, devices: devicesOf(p.profiles), profiles: p.profiles, readings: gen });
+}
+
+function devicesOf(profiles: readonly HomeProfile[]): SimulatedDevice[] {
+  return profiles.flatMap((h) => homeDevices.map((d) => ({ home: h.home, device: d.device, kind: d.kind })));
+}
