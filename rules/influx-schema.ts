@@ -98,10 +98,12 @@ function fnv1a(text: string): number {
   return h;
 }
 
-const escapeKey = (s: string) => s.replace(/[\r\n]+/g, ' ').replace(/([,= ])/g, '\\$1');
-const escapeMeasurement = (s: string) => s.replace(/[\r\n]+/g, ' ').replace(/([, ])/g, '\\$1');
+// Most values need no escaping at all; test once before paying for replace().
+const needsKeyEscape = /[,= \r\n]/;
+const needsQuoteEscape = /["\\\r\n]/;
+const escapeKey = (s: string) => (needsKeyEscape.test(s) ? s.replace(/[\r\n]+/g, ' ').replace(/([,= ])/g, '\\$1') : s);
 // Line protocol has no escape for a newline; a buffered batch is one point per line.
-const quote = (s: string) => `"${s.replace(/[\r\n]+/g, ' ').replace(/(["\\])/g, '\\$1')}"`;
+const quote = (s: string) => (needsQuoteEscape.test(s) ? `"${s.replace(/[\r\n]+/g, ' ').replace(/(["\\])/g, '\\$1')}"` : `"${s}"`);
 
 type FieldValue = string | number | boolean | undefined | null;
 
@@ -111,22 +113,30 @@ type FieldValue = string | number | boolean | undefined | null;
  * booleans, strings. Missing and non-finite values are left out.
  */
 function field(key: string, value: FieldValue): string | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (typeof value === 'number') return Number.isFinite(value) ? `${escapeKey(key)}=${value}` : undefined;
-  if (typeof value === 'boolean') return `${escapeKey(key)}=${value}`;
-  return `${escapeKey(key)}=${quote(String(value))}`;
+  switch (typeof value) {
+    case 'number': return Number.isFinite(value) ? `${escapeKey(key)}=${value}` : undefined;
+    case 'boolean': return `${escapeKey(key)}=${value}`;
+    case 'string': return `${escapeKey(key)}=${quote(value)}`;
+    case 'undefined': return undefined;
+    default: return value === null ? undefined : `${escapeKey(key)}=${quote(String(value))}`;
+  }
 }
 
-function line(measurement: string, tags: Record<string, string | undefined>, fields: Record<string, FieldValue>, time: string): string {
-  let out = escapeMeasurement(measurement);
-  // Tags sorted by key: what InfluxDB does anyway, and cheaper for it.
-  for (const key of Object.keys(tags).sort()) {
-    const value = tags[key];
-    if (value) out += `,${escapeKey(key)}=${escapeKey(value)}`;
+/** `tags` must be given in key order (InfluxDB sorts them anyway; pre-sorted is cheaper for it). */
+function line(measurement: string, tags: ReadonlyArray<readonly [string, string | undefined]>, fields: Record<string, FieldValue>, time: string): string {
+  let out = measurement;
+  for (const [key, value] of tags) {
+    if (value) out += `,${key}=${escapeKey(value)}`;
   }
-  const encoded = Object.entries(fields).map(([k, v]) => field(k, v)).filter((f): f is string => f !== undefined);
-  if (encoded.length === 0) throw new RangeError(`${measurement} point without fields`);
-  return `${out} ${encoded.join(',')} ${time}`;
+  let sep = ' ';
+  for (const key in fields) {
+    const f = field(key, fields[key]);
+    if (f === undefined) continue;
+    out += sep + f;
+    sep = ',';
+  }
+  if (sep === ' ') throw new RangeError(`${measurement} point without fields`);
+  return `${out} ${time}`;
 }
 
 /** Origin and envelope keys of a reading that are tags or time, not fields. */
@@ -138,20 +148,20 @@ const readingEnvelope = new Set(['kind', 'home', 'device', 'at', 'ts', 'id']);
  */
 export function readingLine(r: Reading): string {
   if (r.kind === 'heartbeat') {
-    return line('heartbeat', { home: r.home, device: r.device }, { battery: r.battery, rssi: r.rssi, seen: true }, pointTime(r.at));
+    return line('heartbeat', [['device', r.device], ['home', r.home]], { battery: r.battery, rssi: r.rssi, seen: true }, pointTime(r.at));
   }
   const fields: Record<string, FieldValue> = { id: r.id };
-  for (const [key, value] of Object.entries(r)) {
-    if (!readingEnvelope.has(key)) fields[key] = value as FieldValue;
+  for (const key in r) {
+    if (!readingEnvelope.has(key)) fields[key] = (r as unknown as Record<string, FieldValue>)[key];
   }
-  return line('event', { home: r.home, device: r.device, kind: r.kind }, fields, pointTime(r.at, r.id));
+  return line('event', [['device', r.device], ['home', r.home], ['kind', r.kind]], fields, pointTime(r.at, r.id));
 }
 
 /** `finding` (tags home, rule, type, state, severity, audience, device; fields message/expected/observed in en and ja, data as JSON). */
 export function findingLine(f: Finding): string {
   return line(
     'finding',
-    { home: f.home, rule: f.rule, type: f.type, state: f.state, severity: f.severity, audience: f.audience, device: f.device },
+    [['audience', f.audience], ['device', f.device], ['home', f.home], ['rule', f.rule], ['severity', f.severity], ['state', f.state], ['type', f.type]],
     {
       message_en: f.message.en, message_ja: f.message.ja,
       expected_en: f.expected.en, expected_ja: f.expected.ja,
@@ -164,10 +174,10 @@ export function findingLine(f: Finding): string {
 
 /** `alert` (tags home, rule, severity, status; field id). */
 export function alertLine(a: AlertRecord): string {
-  return line('alert', { home: a.homeId, rule: a.rule, severity: a.severity, status: a.status }, { id: a.id }, pointTime(a.at, a.id));
+  return line('alert', [['home', a.homeId], ['rule', a.rule], ['severity', a.severity], ['status', a.status]], { id: a.id }, pointTime(a.at, a.id));
 }
 
 /** `notification` (tags home, channel, status; field alert_id). */
 export function notificationLine(n: NotificationRecord): string {
-  return line('notification', { home: n.homeId, channel: n.channel, status: n.status }, { alert_id: n.alertId }, pointTime(n.at, n.alertId));
+  return line('notification', [['channel', n.channel], ['home', n.homeId], ['status', n.status]], { alert_id: n.alertId }, pointTime(n.at, n.alertId));
 }
