@@ -155,7 +155,7 @@ function planDay(profile: HomeProfile, window: DayWindow, rng: Random, incidents
   }
 
   const awakeEnd = applyIncidents(blocks, incidents, rng);
-  blocks.push(...homeLife(blocks, wake, Math.min(sleep - 15 * MIN, awakeEnd.at), awakeEnd.lightsLeftOn, rng));
+  blocks.push(...homeLife(blocks, wake, Math.min(sleep - 15 * MIN, awakeEnd.at - 6 * MIN), awakeEnd.lightsLeftOn, rng));
   return blocks;
 }
 
@@ -165,6 +165,8 @@ function applyIncidents(blocks: Block[], incidents: readonly DayIncident[], rng:
     for (let i = blocks.length - 1; i >= 0; i--) if (pred(blocks[i] as Block)) blocks.splice(i, 1);
   };
   const overlaps = (from: number, to: number) => (b: Block) => b.from < to && b.to > from;
+  // A block must end early enough for its motion sensors to clear (≤ 5 min) before `t`.
+  const endsAfter = (t: number) => (b: Block) => b.to + 6 * MIN > t;
   let awakeEnd = { at: Infinity, lightsLeftOn: false };
   for (const incident of incidents) {
     const t = incident.at;
@@ -185,7 +187,7 @@ function applyIncidents(blocks: Block[], incidents: readonly DayIncident[], rng:
         break;
       }
       case 'fall-in-bath':
-        removeWhere((b) => b.to > t);
+        removeWhere(endsAfter(t));
         blocks.push({
           label: 'fall-in-bath', from: t, to: incident.end,
           // One movement on the way in, then nothing: the water keeps running until a responder turns it off.
@@ -195,7 +197,7 @@ function applyIncidents(blocks: Block[], incidents: readonly DayIncident[], rng:
         awakeEnd = { at: Math.min(awakeEnd.at, t), lightsLeftOn: true };
         break;
       case 'no-sign-of-life':
-        removeWhere((b) => b.to > t);
+        removeWhere(endsAfter(t));
         awakeEnd = { at: Math.min(awakeEnd.at, t), lightsLeftOn: true };
         break;
       default: {
