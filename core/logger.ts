@@ -8,7 +8,7 @@ export type { Logger };
 
 export const redactedPaths = [
   'phone', '*.phone', 'to', '*.to', 'from', '*.from', 'email', '*.email',
-  'name', '*.name', 'address', '*.address', 'password', '*.password',
+  '*.name', 'residentName', 'contactName', 'address', '*.address', 'password', '*.password',
   'secret', '*.secret', 'authToken', '*.authToken', 'body', '*.body',
   'req.headers.authorization', 'req.headers.cookie',
 ];

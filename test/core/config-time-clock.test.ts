@@ -80,3 +80,14 @@ t.test('ids', async (t) => {
   t.ok(a < b, 'ids sort by time');
   t.not(newSecret(), newSecret());
 });
+
+t.test('logs redact personal data but keep the logger name', async (t) => {
+  const { createLogger } = await import('../../core/logger.js');
+  const lines: string[] = [];
+  const logger = createLogger({ name: 'hub', destination: { write: (s: string) => { lines.push(s); } } });
+  logger.info({ phone: '+819012345678', contact: { name: '山田 太郎', email: 'a@b.jp' }, address: '東京都', residentName: '花子', home: 'h1' }, 'sent');
+  const line = lines.join('');
+  t.notMatch(line, /819012345678|山田|a@b\.jp|東京都|花子/, 'no phone, name, e-mail or address in the log');
+  t.match(line, /"name":"hub"/, "pino's own name field is kept");
+  t.match(line, /"home":"h1"/, 'ids are kept');
+});
