@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { openDiskQueue } from '../../edge/disk-queue.js';
 import { createMemoryQueue } from '../../edge/memory-queue.js';
-import { queueContract } from './queue-contract.js';
+import { queueContract } from './fixtures/queue-contract.js';
 
 async function tempDir(t: Test): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'mimamori-queue-'));
