@@ -30,7 +30,7 @@ import { flowWithoutMotion } from './rules/flow-without-motion.js';
 import { helpButton } from './rules/help-button.js';
 import { nightDoor } from './rules/night-door.js';
 import { noSignOfLife } from './rules/no-sign-of-life.js';
-import { finding, type RuleContext, type RuleDefinition } from './rules/rule.js';
+import { finding, ZoneClock, type RuleContext, type RuleDefinition } from './rules/rule.js';
 
 export interface RuleEngineOptions {
   /** Production: `systemClock`; tests and replay: a `VirtualClock`. Every timer uses it. */
@@ -163,7 +163,7 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
       const enabled = parsed.rules.filter((r) => r.enabled);
       const nsl = enabled.find((r) => r.type === 'noSignOfLife');
       rules = {
-        timezone, rules: enabled,
+        timezone, zone: new ZoneClock(timezone), rules: enabled,
         defs: enabled.map((r) => definitions[r.type] as RuleDefinition),
         powerChangeWatts: nsl?.type === 'noSignOfLife' ? nsl.powerChangeWatts : 30,
       };

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { Reading } from '../core/events.js';
 import type { Severity } from '../core/findings.js';
 import type { RuleConfig } from './rule-config.js';
-import type { RuleDefinition } from './rules/rule.js';
+import type { RuleDefinition, ZoneClock } from './rules/rule.js';
 
 /** "No time yet". Epoch times are ≥ 0, so `Math.max` with NONE is safe. */
 export const NONE = -1;
@@ -23,6 +23,8 @@ export interface DeviceState {
 /** The compiled rule set a home runs (shared between homes with the same set). */
 export interface HomeRules {
   timezone: string;
+  /** Fast local time of day in `timezone`. */
+  zone: ZoneClock;
   rules: RuleConfig[];
   /** `defs[i]` evaluates `rules[i]`. */
   defs: RuleDefinition[];

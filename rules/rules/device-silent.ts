@@ -15,7 +15,7 @@ const keyOf = (rule: DeviceSilentRule, device: string): string => `${rule.id}/${
 export const deviceSilent: RuleDefinition<DeviceSilentRule> = {
   onReading(rule: DeviceSilentRule, home: HomeState, r: Reading, ctx: RuleContext): boolean {
     if (home.active === undefined) return false;
-    const tz = home.rules.timezone;
+    const tz = home.rules.zone;
     return clear(home, keyOf(rule, r.device), ctx, (was) => finding(home, rule, ctx.now, 'cleared', was, 'operator', {
       message: { en: `Sensor ${r.device} is reporting again (device health)`, ja: `センサー ${r.device} の通信が復旧しました（機器の状態）` },
       expected: { en: `Every sensor reports at least every ${rule.afterMinutes} minutes.`, ja: `各センサーが少なくとも${rule.afterMinutes}分ごとに通信すること。` },
@@ -24,7 +24,7 @@ export const deviceSilent: RuleDefinition<DeviceSilentRule> = {
   },
 
   onTick(rule: DeviceSilentRule, home: HomeState, ctx: RuleContext): void {
-    const tz = home.rules.timezone;
+    const tz = home.rules.zone;
     for (const [device, d] of home.devices) {
       if (ctx.now < d.lastSeen + rule.afterMinutes * minute) continue;
       const silent = duration(ctx.now - d.lastSeen);

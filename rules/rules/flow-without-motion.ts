@@ -25,7 +25,7 @@ function dueAt(rule: FlowWithoutMotionRule, home: HomeState, signal: 'water' | '
 export const flowWithoutMotion: RuleDefinition<FlowWithoutMotionRule> = {
   onReading(rule: FlowWithoutMotionRule, home: HomeState, r: Reading, ctx: RuleContext): boolean {
     let why: { en: string; ja: string } | undefined;
-    const tz = home.rules.timezone;
+    const tz = home.rules.zone;
     if (r.kind === 'water' || r.kind === 'gas') {
       if (!rule.signals.includes(r.kind)) return false;
       // A new flow may be due sooner than anything else in this home.
@@ -47,7 +47,7 @@ export const flowWithoutMotion: RuleDefinition<FlowWithoutMotionRule> = {
 
   onTick(rule: FlowWithoutMotionRule, home: HomeState, ctx: RuleContext): void {
     if (activeSeverity(home, rule.id) !== undefined) return;
-    const tz = home.rules.timezone;
+    const tz = home.rules.zone;
     for (const signal of rule.signals) {
       if (ctx.now < dueAt(rule, home, signal)) continue;
       const s = since(home, signal);

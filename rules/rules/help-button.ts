@@ -10,7 +10,7 @@ import { clear, finding, hhmm, raise, type RuleContext, type RuleDefinition } fr
 export const helpButton: RuleDefinition<HelpButtonRule> = {
   onReading(rule: HelpButtonRule, home: HomeState, r: Reading, ctx: RuleContext): boolean {
     if (r.kind !== 'button') return false;
-    const at = hhmm(r.at, home.rules.timezone);
+    const at = hhmm(r.at, home.rules.zone);
     if (r.press === 'help') {
       raise(home, rule.id, ctx, finding(home, rule, ctx.now, 'raised', 'critical', 'family', {
         message: { en: `Help button pressed at ${at}`, ja: `${at} に緊急ボタンが押されました` },

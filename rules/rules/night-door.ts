@@ -5,7 +5,7 @@
  * motion is the usual return). Cleared on that motion.
  */
 import type { Reading } from '../../core/events.js';
-import { inWindow, localTime, parseClockTime } from '../../core/time.js';
+import { inWindow, parseClockTime } from '../../core/time.js';
 import type { HomeState } from '../home-state.js';
 import type { NightDoorRule } from '../rule-config.js';
 import { clear, finding, hhmm, raise, activeSeverity, type RuleContext, type RuleDefinition } from './rule.js';
@@ -29,7 +29,7 @@ export const nightDoor: RuleDefinition<NightDoorRule> = {
   onReading(rule: NightDoorRule, home: HomeState, r: Reading, ctx: RuleContext): boolean {
     if (r.kind === 'door') {
       if (!r.open || (r.door !== rule.door && r.device !== rule.door) || openedAt(rule, home) !== undefined) return false;
-      const m = localTime(r.at, home.rules.timezone).minuteOfDay;
+      const m = home.rules.zone.minuteOfDay(r.at);
       if (!inWindow(m, parseClockTime(rule.night.from), parseClockTime(rule.night.to))) return false;
       setMark(home, rule.id, r.at);
       return true;
@@ -38,7 +38,7 @@ export const nightDoor: RuleDefinition<NightDoorRule> = {
     const opened = openedAt(rule, home);
     if (opened === undefined || r.at < opened) return false;
     setMark(home, rule.id, undefined);
-    const tz = home.rules.timezone;
+    const tz = home.rules.zone;
     return clear(home, rule.id, ctx, (was) => finding(home, rule, ctx.now, 'cleared', was, 'family', {
       message: { en: `Movement inside again at ${hhmm(r.at, tz)} after the front door opened at night`, ja: `夜間に玄関が開いた後、${hhmm(r.at, tz)} に室内で動きがありました` },
       expected: { en: 'Movement inside soon after the front door opens at night.', ja: '夜間に玄関が開いたら、まもなく室内で動きがあること。' },
@@ -49,7 +49,7 @@ export const nightDoor: RuleDefinition<NightDoorRule> = {
   onTick(rule: NightDoorRule, home: HomeState, ctx: RuleContext): void {
     const opened = openedAt(rule, home);
     if (opened === undefined || ctx.now < opened + rule.returnWithinMinutes * minute) return;
-    const tz = home.rules.timezone;
+    const tz = home.rules.zone;
     const { from, to } = rule.night;
     raise(home, rule.id, ctx, finding(home, rule, ctx.now, 'raised', rule.severity, 'family', {
       message: { en: `Front door opened at ${hhmm(opened, tz)} at night and nobody came back in for ${rule.returnWithinMinutes} minutes`, ja: `夜間 ${hhmm(opened, tz)} に玄関が開き、${rule.returnWithinMinutes}分以上戻っていません` },

@@ -16,10 +16,10 @@
  */
 import type { Reading } from '../../core/events.js';
 import type { Finding, Severity } from '../../core/findings.js';
-import { inWindow, localTime, parseClockTime } from '../../core/time.js';
+import { inWindow, parseClockTime } from '../../core/time.js';
 import { NONE, type HomeState } from '../home-state.js';
 import type { NoSignOfLifeRule } from '../rule-config.js';
-import { activeSeverity, clear, duration, finding, hhmm, raise, signName, type RuleContext, type RuleDefinition } from './rule.js';
+import { activeSeverity, clear, duration, finding, hhmm, raise, signName, type RuleContext, type RuleDefinition, type ZoneClock } from './rule.js';
 
 const minute = 60_000;
 
@@ -30,10 +30,9 @@ function wakingWindow(rule: NoSignOfLifeRule): Window {
 }
 
 /** Where `t` is relative to the window, and when that next changes. */
-function segment(t: number, w: Window, tz: string): { inside: boolean; until: number } {
-  const l = localTime(t, tz);
-  const m = l.minuteOfDay + l.second / 60 + (t % 1000) / minute;
-  const inside = inWindow(l.minuteOfDay, w.from, w.to);
+function segment(t: number, w: Window, zone: ZoneClock): { inside: boolean; until: number } {
+  const m = zone.msOfDay(t) / minute;
+  const inside = inWindow(Math.floor(m), w.from, w.to);
   let delta = ((inside ? w.to : w.from) - m + 1440) % 1440;
   if (delta <= 0) delta = 1440;
   return { inside, until: t + Math.round(delta * minute) };
@@ -45,12 +44,12 @@ function segment(t: number, w: Window, tz: string): { inside: boolean; until: nu
  * spans rules use; on a daylight-saving change day a boundary may be off by
  * the shift, which the next step corrects.
  */
-export function wakingMsBetween(a: number, b: number, w: Window, tz: string): number {
+export function wakingMsBetween(a: number, b: number, w: Window, zone: ZoneClock): number {
   if (b <= a) return 0;
   if (w.from === w.to) return b - a;
   let total = 0;
   for (let t = a; t < b;) {
-    const s = segment(t, w, tz);
+    const s = segment(t, w, zone);
     const end = Math.min(s.until, b);
     if (s.inside) total += end - t;
     t = end;
@@ -59,11 +58,11 @@ export function wakingMsBetween(a: number, b: number, w: Window, tz: string): nu
 }
 
 /** The earliest time at which `ms` of waking time has passed since `a`. */
-export function addWakingMs(a: number, ms: number, w: Window, tz: string): number {
+export function addWakingMs(a: number, ms: number, w: Window, zone: ZoneClock): number {
   if (w.from === w.to) return a + ms;
   let need = ms;
   for (let t = a; ;) {
-    const s = segment(t, w, tz);
+    const s = segment(t, w, zone);
     if (s.inside) {
       if (s.until - t >= need) return t + need;
       need -= s.until - t;
@@ -81,7 +80,7 @@ function outUntil(rule: NoSignOfLifeRule, home: HomeState): number {
   return home.outSince === NONE ? NONE : home.outSince + rule.outOfHomeMaxMinutes * minute;
 }
 
-function describeLast(home: HomeState, tz: string): { en: string; ja: string } {
+function describeLast(home: HomeState, tz: ZoneClock): { en: string; ja: string } {
   if (home.lastSignOfLife === NONE) {
     return { en: `No sign of life at all since monitoring started at ${hhmm(home.firstSeen, tz)}.`, ja: `見守り開始（${hhmm(home.firstSeen, tz)}）以降、生活反応が一度もありません。` };
   }
@@ -93,7 +92,7 @@ function describeLast(home: HomeState, tz: string): { en: string; ja: string } {
 }
 
 function raised(rule: NoSignOfLifeRule, home: HomeState, ctx: RuleContext, severity: Severity, wakingMs: number): Finding {
-  const tz = home.rules.timezone;
+  const tz = home.rules.zone;
   const d = duration(wakingMs);
   const { from, to } = rule.wakingHours;
   const limit = severity === 'critical' ? rule.criticalAfterMinutes : rule.warningAfterMinutes;
@@ -117,7 +116,7 @@ export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
     if (!ctx.sign || home.active === undefined) return false;
     return clear(home, rule.id, ctx, (was) => {
       const what = signName[r.kind] ?? { en: r.kind, ja: r.kind };
-      const at = hhmm(r.at, home.rules.timezone);
+      const at = hhmm(r.at, home.rules.zone);
       return finding(home, rule, ctx.now, 'cleared', was, 'family', {
         message: { en: `Sign of life again: ${what.en} at ${at}`, ja: `生活反応がありました：${at} の${what.ja}` },
         expected: { en: 'Regular signs of life during waking hours.', ja: '起きている時間帯に定期的な生活反応があること。' },
@@ -133,13 +132,13 @@ export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
       clear(home, rule.id, ctx, (was) => finding(home, rule, now, 'cleared', was, 'family', {
         message: { en: 'Away from home (e.g. at day-care): no-sign-of-life check paused', ja: '外出中（デイケアなど）のため、生活反応の見守りを一時停止しました' },
         expected: { en: 'No sign of life is expected at home while away.', ja: '不在中は自宅での生活反応は見込まれません。' },
-        observed: { en: `Marked away until ${hhmm(home.awayUntil, home.rules.timezone)}.`, ja: `${hhmm(home.awayUntil, home.rules.timezone)} まで不在と登録されています。` },
+        observed: { en: `Marked away until ${hhmm(home.awayUntil, home.rules.zone)}.`, ja: `${hhmm(home.awayUntil, home.rules.zone)} まで不在と登録されています。` },
       }));
       return;
     }
     if (now < outUntil(rule, home)) return;
     const w = wakingWindow(rule);
-    const waking = wakingMsBetween(clockStart(home), now, w, home.rules.timezone);
+    const waking = wakingMsBetween(clockStart(home), now, w, home.rules.zone);
     const level: Severity | undefined = waking >= rule.criticalAfterMinutes * minute ? 'critical' : waking >= rule.warningAfterMinutes * minute ? 'warning' : undefined;
     if (level !== undefined && activeSeverity(home, rule.id) !== level) raise(home, rule.id, ctx, raised(rule, home, ctx, level, waking));
   },
@@ -148,7 +147,7 @@ export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
     const current = activeSeverity(home, rule.id);
     if (current === 'critical') return Infinity;
     const limit = current === 'warning' ? rule.criticalAfterMinutes : rule.warningAfterMinutes;
-    const due = addWakingMs(clockStart(home), limit * minute, wakingWindow(rule), home.rules.timezone);
+    const due = addWakingMs(clockStart(home), limit * minute, wakingWindow(rule), home.rules.zone);
     return Math.max(due, outUntil(rule, home));
   },
 };

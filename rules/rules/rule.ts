@@ -7,7 +7,7 @@
 import type { Reading } from '../../core/events.js';
 import type { Audience, Finding, Localized, Severity } from '../../core/findings.js';
 import { severityRank } from '../../core/findings.js';
-import { formatClockTime, localTime } from '../../core/time.js';
+import { formatClockTime, offsetMinutes } from '../../core/time.js';
 import type { HomeState } from '../home-state.js';
 import type { RuleConfig } from '../rule-config.js';
 
@@ -70,9 +70,41 @@ export function clear(home: HomeState, key: string, ctx: RuleContext, make: (was
   return true;
 }
 
+const quarterHour = 900_000;
+const day = 86_400_000;
+
+/**
+ * Local time of day in one IANA zone, fast: `Intl` is slow (microseconds per
+ * call), and every zone's offset changes only at a UTC quarter hour (offsets
+ * are whole quarter hours and transitions happen on local hours), so one
+ * lookup serves a whole quarter hour. One per compiled rule set.
+ */
+export class ZoneClock {
+  private from = 0;
+  private to = -1;
+  private offsetMs = 0;
+  constructor(readonly timezone: string) {}
+
+  /** Milliseconds since local midnight at `at`. */
+  msOfDay(at: number): number {
+    if (at < this.from || at >= this.to) {
+      this.from = Math.floor(at / quarterHour) * quarterHour;
+      this.to = this.from + quarterHour;
+      this.offsetMs = offsetMinutes(this.from, this.timezone) * 60_000;
+    }
+    const local = (at + this.offsetMs) % day;
+    return local < 0 ? local + day : local;
+  }
+
+  /** Whole minutes since local midnight. */
+  minuteOfDay(at: number): number {
+    return Math.floor(this.msOfDay(at) / 60_000);
+  }
+}
+
 /** "07:12" in the home's zone. */
-export function hhmm(at: number, timezone: string): string {
-  return formatClockTime(localTime(at, timezone).minuteOfDay);
+export function hhmm(at: number, zone: ZoneClock): string {
+  return formatClockTime(zone.minuteOfDay(at));
 }
 
 /** A duration as "3 h 5 min" / "3時間5分". */
