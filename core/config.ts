@@ -29,7 +29,13 @@ export const configSchema = z.object({
       lockMs: z.number().int().min(1000).default(15 * 60_000),
     }).prefault({}),
   }).prefault({}),
-  http: z.object({ port: port.default(8080) }).prefault({}),
+  http: z.object({
+    port: port.default(8080),
+    /** The URL Twilio and people reach the hub's HTTP server at (behind a proxy); needed for delivery receipts from real Twilio. */
+    publicUrl: z.string().url().optional(),
+  }).prefault({}),
+  /** The operator's phone for device-health alerts (E.164). */
+  operatorPhone: z.string().regex(/^\+[1-9]\d{6,14}$/).optional(),
   influx: z.object({
     /** An external InfluxDB 1.x; when absent the hub runs `influxd` itself. */
     url: z.string().url().optional(),
@@ -70,6 +76,8 @@ export const envMap: Record<string, { path: string[]; type: 'string' | 'number' 
   MIMAMORI_TLS_KEY_FILE: { path: ['broker', 'tlsKeyFile'], type: 'string' },
   MIMAMORI_TLS_CERT_FILE: { path: ['broker', 'tlsCertFile'], type: 'string' },
   MIMAMORI_HTTP_PORT: { path: ['http', 'port'], type: 'number' },
+  MIMAMORI_PUBLIC_URL: { path: ['http', 'publicUrl'], type: 'string' },
+  MIMAMORI_OPERATOR_PHONE: { path: ['operatorPhone'], type: 'string' },
   MIMAMORI_INFLUX_URL: { path: ['influx', 'url'], type: 'string' },
   MIMAMORI_INFLUX_DATABASE: { path: ['influx', 'database'], type: 'string' },
   MIMAMORI_INFLUX_USERNAME: { path: ['influx', 'username'], type: 'string' },

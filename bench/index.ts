@@ -1,0 +1,60 @@
+/**
+ * `npm run bench`: every speed and memory goal, each printed with a reference
+ * measured in the same run and the ratio between them. Machines are noisy:
+ * compare ratios, not absolute numbers, across machines.
+ *
+ *   npm run bench                 full scale (10k homes × 8 sensors)
+ *   npm run bench -- --quick      small scale, for a smoke run
+ *   npm run bench -- rules broker only some parts (rules, broker, history, e2e)
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir, cpus } from 'node:os';
+import { join } from 'node:path';
+import { benchRules } from './rules.js';
+import { benchBroker } from './broker.js';
+import { benchHistory } from './history.js';
+import { benchEndToEnd } from './e2e.js';
+import type { BenchRow } from './types.js';
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const only = args.filter((a) => !a.startsWith('--'));
+const want = (name: string) => only.length === 0 || only.includes(name);
+
+function fmt(n: number): string {
+  if (!Number.isFinite(n)) return String(n);
+  if (Math.abs(n) >= 1000) return Math.round(n).toLocaleString('en-US');
+  return n.toFixed(n >= 100 ? 0 : n >= 10 ? 1 : 2);
+}
+
+function print(part: string, rows: BenchRow[]): void {
+  console.log(`\n## ${part}`);
+  for (const r of rows) {
+    const ref = r.reference ? `   reference: ${r.reference.name} = ${fmt(r.reference.value)}` : '';
+    const ratio = r.ratio !== undefined ? `   ratio ${r.ratio.toFixed(2)}×` : '';
+    console.log(`- ${r.name}: ${fmt(r.value)} ${r.unit}${ratio}${ref}`);
+    if (r.target) console.log(`    target ${r.target}`);
+    if (r.notes) console.log(`    note: ${r.notes}`);
+  }
+}
+
+async function main(): Promise<void> {
+  console.log(`# mimamori bench — ${quick ? 'quick' : 'full'} scale, node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), gc ${typeof globalThis.gc === 'function' ? 'exposed' : 'not exposed'}`);
+  const scratch = mkdtempSync(join(tmpdir(), 'mimamori-bench-'));
+  let failed = 0;
+  const part = async (name: string, run: () => Promise<BenchRow[]>) => {
+    if (!want(name)) return;
+    try { print(name, await run()); } catch (err) { failed++; console.log(`\n## ${name}\n- FAILED: ${(err as Error).stack ?? String(err)}`); }
+  };
+  try {
+    await part('rules', () => benchRules({ homes: quick ? 1000 : 10_000, sensorsPerHome: 8, events: quick ? 200_000 : 2_000_000 }));
+    await part('broker', () => benchBroker({ messages: quick ? 5_000 : 50_000, publishers: quick ? 4 : 16 }));
+    await part('history', () => benchHistory({ points: quick ? 20_000 : 200_000 }));
+    await part('e2e', () => benchEndToEnd({ homes: quick ? 1000 : 10_000, alerts: quick ? 30 : 200, dataDir: join(scratch, 'e2e') }));
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  if (failed > 0) process.exitCode = 1;
+}
+
+await main();

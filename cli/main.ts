@@ -1,0 +1,288 @@
+#!/usr/bin/env node
+/**
+ * The `mimamori` command line.
+ *
+ *   mimamori start                         run the hub (and the demo street unless MIMAMORI_DEMO_HOMES=0)
+ *   mimamori provision home|resident|contact|device|file …
+ *   mimamori rules set --home H FILE       validate and store a home's rule set
+ *   mimamori rules check FILE              validate a rule set without storing it
+ *   mimamori replay FILE [--rules F] [--timezone TZ] [--until ISO]
+ *   mimamori simulate --homes N --days D [--seed S] [--start ISO] --out FILE [--truth FILE]
+ */
+import { createReadStream, createWriteStream, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { loadConfig, type Config } from '../core/config.js';
+import { createLogger, type Logger } from '../core/logger.js';
+import { createSqliteStore, type Store } from '../core/store.js';
+import { parseRecordedLine, toRecordedLine, type Reading } from '../core/events.js';
+import { idSchema } from '../core/events.js';
+import { MimamoriError } from '../core/errors.js';
+import { ScaledClock, systemClock } from '../core/clock.js';
+import { localTime } from '../core/time.js';
+import { provisionDevice } from '../broker/device-credentials.js';
+import { parseRuleSet } from '../rules/index.js';
+import { replayReadings, findingToNdjson } from '../rules/replay.js';
+import { simulate } from '../edge/simulator.js';
+import { startHub } from './hub.js';
+import { startDemo } from './demo.js';
+import { provisionFromFile } from './provision.js';
+
+const usage = `mimamori — 見守り edge hub
+
+  mimamori start
+  mimamori provision home --id ID --name NAME [--timezone Asia/Tokyo] [--address A] [--entry-notes N]
+  mimamori provision resident --home ID --name NAME [--birth-year Y] [--language ja|en]
+  mimamori provision contact --home ID --name NAME --role family|caregiver|emergency [--phone +81…] [--email E] [--language ja|en] [--priority N]
+  mimamori provision device --home ID --device ID --kind KIND [--label L]     (prints the device secret once)
+  mimamori provision file FILE.json                                          (a whole home: see docs/cli.md)
+  mimamori rules check FILE.json
+  mimamori rules set --home ID FILE.json
+  mimamori replay FILE.ndjson [--rules FILE.json] [--timezone TZ] [--until ISO]
+  mimamori simulate --homes N --days D [--seed S] [--start ISO] --out FILE.ndjson [--truth FILE.json] [--incidents default|none]
+`;
+
+/** Where the CLI writes: stdout for results, stderr for messages (injected in tests). */
+export interface CliIo { out(line: string): void; err(line: string): void }
+const processIo: CliIo = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) };
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env, io: CliIo = processIo): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'start': return start(env, io);
+    case 'provision': return provision(rest, env, io);
+    case 'rules': return rules(rest, env, io);
+    case 'replay': return replay(rest, io);
+    case 'simulate': return simulateCmd(rest, io);
+    case undefined: case 'help': case '--help': case '-h':
+      io.out(usage);
+      return command === undefined ? 1 : 0;
+    default:
+      io.err(`unknown command ${JSON.stringify(command)}\n\n${usage}`);
+      return 2;
+  }
+}
+
+function openStore(config: Config): Store {
+  return createSqliteStore(join(config.dataDir, 'mimamori.db'));
+}
+
+async function start(env: NodeJS.ProcessEnv, _io: CliIo): Promise<number> {
+  const config = loadConfig(env);
+  const logger = createLogger({ level: config.logLevel });
+  const demo = config.demo.homes > 0;
+  // The demo lives in sped-up time, so it gets its own data folder, fresh each run.
+  const hubConfig: Config = demo ? { ...config, dataDir: join(config.dataDir, 'demo') } : config;
+  if (demo && env.MIMAMORI_DEMO_KEEP !== '1') rmSync(hubConfig.dataDir, { recursive: true, force: true });
+  const startAt = demo ? demoStart(Date.now()) : Date.now();
+  const clock = demo ? new ScaledClock(startAt, config.demo.speed) : systemClock;
+
+  const hub = await startHub({ config: hubConfig, logger, clock });
+  const demoStreet = demo
+    ? await startDemo({ store: hub.store, clock, logger: logger.child({ part: 'demo' }), mqttUrl: hub.mqttUrl, dataDir: hubConfig.dataDir, homes: config.demo.homes, seed: config.demo.seed, start: startAt })
+    : undefined;
+  logger.info({
+    mqtt: hub.mqttUrl, mqtts: `mqtts://${config.host}:${hub.broker.ports.tls}`, ws: `ws://${config.host}:${hub.broker.ports.ws}/mqtt`,
+    status: hub.statusPage?.url, influx: hub.influxUrl, twilio: hub.localTwilio?.url ?? 'api.twilio.com',
+    demo: demo ? `${config.demo.homes} homes at ${config.demo.speed}× speed` : 'off',
+  }, 'mimamori hub running — Ctrl-C to stop');
+
+  let stopping = false;
+  return new Promise<number>((resolve) => {
+    const stop = async (signal: string) => {
+      if (stopping) { logger.warn('second signal: exiting now'); process.exit(130); }
+      stopping = true;
+      logger.info({ signal }, 'shutting down');
+      await demoStreet?.close();
+      await hub.close();
+      logger.info('stopped cleanly');
+      resolve(0);
+    };
+    process.once('SIGINT', () => void stop('SIGINT'));
+    process.once('SIGTERM', () => void stop('SIGTERM'));
+  });
+}
+
+/** 05:00 today in Tokyo: the demo day starts as the residents wake up. */
+function demoStart(now: number): number {
+  const l = localTime(now, 'Asia/Tokyo');
+  return Date.parse(`${l.date}T05:00:00+09:00`);
+}
+
+async function provision(args: string[], env: NodeJS.ProcessEnv, io: CliIo): Promise<number> {
+  const [what, ...rest] = args;
+  const { values, positionals } = parseArgs({
+    args: rest, allowPositionals: true, strict: true,
+    options: {
+      id: { type: 'string' }, name: { type: 'string' }, timezone: { type: 'string' }, address: { type: 'string' }, 'entry-notes': { type: 'string' },
+      home: { type: 'string' }, 'birth-year': { type: 'string' }, language: { type: 'string' }, role: { type: 'string' }, phone: { type: 'string' },
+      email: { type: 'string' }, priority: { type: 'string' }, device: { type: 'string' }, kind: { type: 'string' }, label: { type: 'string' },
+    },
+  });
+  const config = loadConfig(env);
+  const store = openStore(config);
+  try {
+    const need = (k: keyof typeof values): string => {
+      const v = values[k];
+      if (typeof v !== 'string' || v === '') throw new MimamoriError('MIMAMORI_ERR_INVALID_INPUT', `--${k} is required`);
+      return v;
+    };
+    const lang = (v: string | undefined) => (v === 'en' ? 'en' : 'ja') as 'ja' | 'en';
+    switch (what) {
+      case 'home': {
+        const id = idSchema.parse(need('id'));
+        const timezone = values.timezone ?? 'Asia/Tokyo';
+        new Intl.DateTimeFormat('en', { timeZone: timezone }); // throws RangeError on an unknown zone
+        const home: Parameters<Store['createHome']>[0] = { id, name: need('name'), timezone };
+        if (values.address) home.address = values.address;
+        if (values['entry-notes']) home.entryNotes = values['entry-notes'];
+        await store.createHome(home);
+        io.out(JSON.stringify({ home: id }));
+        return 0;
+      }
+      case 'resident': {
+        const r: Parameters<Store['addResident']>[0] = { homeId: await knownHome(store, need('home')), name: need('name'), language: lang(values.language) };
+        if (values['birth-year']) r.birthYear = Number(values['birth-year']);
+        io.out(JSON.stringify({ resident: (await store.addResident(r)).id }));
+        return 0;
+      }
+      case 'contact': {
+        const role = need('role');
+        if (!['family', 'caregiver', 'emergency', 'resident'].includes(role)) throw new MimamoriError('MIMAMORI_ERR_INVALID_INPUT', '--role must be family, caregiver, emergency or resident');
+        if (values.phone && !/^\+[1-9]\d{6,14}$/.test(values.phone)) throw new MimamoriError('MIMAMORI_ERR_INVALID_INPUT', '--phone must be E.164, e.g. +819012345678');
+        const c: Parameters<Store['addContact']>[0] = { homeId: await knownHome(store, need('home')), name: need('name'), role: role as 'family', language: lang(values.language), priority: Number(values.priority ?? 1) };
+        if (values.phone) c.phone = values.phone;
+        if (values.email) c.email = values.email;
+        io.out(JSON.stringify({ contact: (await store.addContact(c)).id }));
+        return 0;
+      }
+      case 'device': {
+        const homeId = await knownHome(store, need('home'));
+        const d: Parameters<typeof provisionDevice>[1] = { homeId, deviceId: idSchema.parse(need('device')), kind: need('kind') };
+        if (values.label) d.label = values.label;
+        const creds = await provisionDevice(store, d);
+        io.out(JSON.stringify({ home: homeId, device: d.deviceId, username: creds.username, secret: creds.secret }));
+        io.err('The secret is shown only this once: store it in the device now.');
+        return 0;
+      }
+      case 'file': {
+        const file = positionals[0];
+        if (!file) throw new MimamoriError('MIMAMORI_ERR_INVALID_INPUT', 'provision file needs a FILE.json');
+        const out = await provisionFromFile(store, JSON.parse(readFileSync(file, 'utf8')) as unknown);
+        io.out(JSON.stringify(out, null, 2));
+        io.err('Device secrets are shown only this once: store them in the devices now.');
+        return 0;
+      }
+      default:
+        io.err(usage);
+        return 2;
+    }
+  } catch (err) {
+    io.err(`mimamori provision: ${(err as Error).message}`);
+    return 1;
+  } finally {
+    await store.close();
+  }
+}
+
+async function knownHome(store: Store, id: string): Promise<string> {
+  if (!(await store.getHome(id))) throw new MimamoriError('MIMAMORI_ERR_NOT_FOUND', `home ${id}; create it first with: mimamori provision home --id ${id} --name …`);
+  return id;
+}
+
+async function rules(args: string[], env: NodeJS.ProcessEnv, io: CliIo): Promise<number> {
+  const [what, ...rest] = args;
+  const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { home: { type: 'string' } } });
+  const file = positionals[0];
+  if ((what !== 'check' && what !== 'set') || !file) { io.err(usage); return 2; }
+  let input: unknown;
+  try { input = JSON.parse(readFileSync(file, 'utf8')); } catch (err) { io.err(`mimamori rules: cannot read ${file}: ${(err as Error).message}`); return 1; }
+  const parsed = parseRuleSet(input);
+  for (const e of parsed.errors) io.err(`rule ${e.index}${e.id ? ` (${e.id})` : ''}: ${e.message}`);
+  io.err(`${parsed.rules.length} valid rule(s), ${parsed.errors.length} skipped`);
+  if (what === 'check') return parsed.errors.length === 0 ? 0 : 1;
+  if (!values.home) { io.err('mimamori rules set: --home is required'); return 2; }
+  const store = openStore(loadConfig(env));
+  try {
+    await store.setRuleConfig(await knownHome(store, values.home), input);
+    return parsed.errors.length === 0 ? 0 : 1;
+  } catch (err) {
+    io.err(`mimamori rules: ${(err as Error).message}`);
+    return 1;
+  } finally {
+    await store.close();
+  }
+}
+
+/** Reads an NDJSON file of recorded readings; bad lines are reported on stderr and skipped. */
+async function* readRecorded(file: string, counts: { bad: number }, io: CliIo): AsyncGenerator<Reading> {
+  const lines = createInterface({ input: file === '-' ? process.stdin : createReadStream(file), crlfDelay: Infinity });
+  let n = 0;
+  for await (const line of lines) {
+    n++;
+    if (line.trim() === '') continue;
+    const r = parseRecordedLine(line);
+    if (r.ok) yield r.value;
+    else { counts.bad++; io.err(`${file}:${n}: skipped (${r.reason}): ${r.detail}`); }
+  }
+}
+
+async function replay(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { rules: { type: 'string' }, timezone: { type: 'string' }, until: { type: 'string' } } });
+  const file = positionals[0];
+  if (!file) { io.err(usage); return 2; }
+  let ruleInput: unknown;
+  if (values.rules) {
+    try { ruleInput = JSON.parse(readFileSync(values.rules, 'utf8')); } catch (err) { io.err(`mimamori replay: cannot read rules ${values.rules}: ${(err as Error).message}`); return 1; }
+    const parsed = parseRuleSet(ruleInput);
+    for (const e of parsed.errors) io.err(`rule ${e.index}${e.id ? ` (${e.id})` : ''}: ${e.message} — skipped`);
+  }
+  const tz = values.timezone ?? 'Asia/Tokyo';
+  const opts: Parameters<typeof replayReadings>[1] = { timezoneFor: () => tz };
+  if (ruleInput !== undefined) opts.rulesFor = () => ruleInput;
+  if (values.until) {
+    const until = Date.parse(values.until);
+    if (!Number.isFinite(until)) { io.err('mimamori replay: --until must be an RFC 3339 time'); return 2; }
+    opts.until = until;
+  }
+  const counts = { bad: 0 };
+  let findings = 0;
+  try {
+    for await (const f of replayReadings(readRecorded(file, counts, io), opts)) {
+      findings++;
+      io.out(findingToNdjson(f, tz));
+    }
+  } catch (err) {
+    io.err(`mimamori replay: ${(err as Error).message}`);
+    return 1;
+  }
+  io.err(`replay: ${findings} finding(s); ${counts.bad} line(s) skipped`);
+  return 0;
+}
+
+async function simulateCmd(args: string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({ args, options: { homes: { type: 'string' }, days: { type: 'string' }, seed: { type: 'string' }, start: { type: 'string' }, out: { type: 'string' }, truth: { type: 'string' }, incidents: { type: 'string' } } });
+  if (!values.out) { io.err(usage); return 2; }
+  const result = simulate({
+    seed: Number(values.seed ?? 1), homes: Number(values.homes ?? 3), days: Number(values.days ?? 7),
+    start: values.start ?? '2026-01-05T00:00:00+09:00', incidents: values.incidents === 'none' ? 'none' : 'default',
+  });
+  const out = createWriteStream(values.out);
+  for (const r of result.readings) out.write(`${toRecordedLine(r)}\n`);
+  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+  if (values.truth) writeFileSync(values.truth, `${JSON.stringify(result.incidents, null, 2)}\n`);
+  io.err(`simulate: ${result.readings.length} readings, ${result.incidents.length} incident(s)`);
+  return 0;
+}
+
+export type { Logger };
+
+const invokedDirectly = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+if (invokedDirectly) {
+  main(process.argv.slice(2)).then((code) => process.exit(code), (err: unknown) => {
+    const e = err as MimamoriError;
+    processIo.err(`mimamori: ${e.code ? `${e.code} ` : ''}${e.message}`);
+    process.exit(1);
+  });
+}

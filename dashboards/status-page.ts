@@ -1,0 +1,121 @@
+/**
+ * The hub's status page: homes with their last sign of life, open alerts,
+ * recent findings and SMS, and the counters of every part. Japanese and
+ * English (`?lang=` or the browser's Accept-Language). Bound to the hub's
+ * host (127.0.0.1 by default) because it shows personal data; the full,
+ * signed-in web app is a later capability.
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Clock } from '../core/clock.js';
+import type { Logger } from '../core/logger.js';
+import { toLocalIso } from '../core/time.js';
+import type { Hub } from '../cli/hub.js';
+import type { Notifier } from '../notifier/index.js';
+import { statusCallbackRoute } from '../notifier/status-callback-route.js';
+
+export interface StatusPageOptions {
+  /** The hub, once it is fully started (the server starts first so its URL can be handed to Twilio). */
+  hub: () => Hub | undefined;
+  /** Receives Twilio's signed delivery receipts at `/twilio/status`. */
+  notifier: () => Pick<Notifier, 'handleStatusCallback'> | undefined;
+  /** The URL Twilio reaches this server at, when it differs from the bound address. */
+  publicUrl?: string;
+  host: string; port: number; logger: Logger; clock: Clock;
+}
+
+/** Path of the delivery-receipt route. */
+export const statusCallbackPath = '/twilio/status';
+export interface StatusPage { url: string; app: FastifyInstance; close(): Promise<void> }
+
+type Lang = 'ja' | 'en';
+const text = {
+  title: { ja: '見守りハブの状態', en: 'mimamori hub status' },
+  now: { ja: 'ハブの時刻', en: 'Hub time' },
+  homes: { ja: 'お宅', en: 'Homes' },
+  home: { ja: 'お宅', en: 'Home' },
+  lastSign: { ja: '最後の生活反応', en: 'Last sign of life' },
+  openAlerts: { ja: '対応中のアラート', en: 'Open alerts' },
+  none: { ja: 'なし', en: 'None' },
+  severity: { ja: '重要度', en: 'Severity' },
+  opened: { ja: '発生', en: 'Opened' },
+  message: { ja: '内容', en: 'Message' },
+  findings: { ja: '最近の検知', en: 'Recent findings' },
+  sms: { ja: '送信したSMS（ローカルTwilio）', en: 'SMS sent (local Twilio server)' },
+  counters: { ja: 'カウンター', en: 'Counters' },
+  state: { ja: '状態', en: 'State' },
+  never: { ja: '記録なし', en: 'none yet' },
+} satisfies Record<string, Record<Lang, string>>;
+
+const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+/** Collects the status as plain data (served as JSON and rendered as HTML). */
+export async function collectStatus(hub: Hub, clock: Clock) {
+  const homes = await hub.store.listHomes();
+  const alerts = await hub.store.listAlerts({ status: 'open' });
+  const acknowledged = await hub.store.listAlerts({ status: 'acknowledged' });
+  return {
+    now: clock.now(),
+    homes: homes.map((h) => ({ id: h.id, name: h.name, timezone: h.timezone, lastSignOfLife: hub.engine.lastSignOfLife(h.id) ?? null })),
+    alerts: [...alerts, ...acknowledged].map((a) => ({ id: a.id, home: a.homeId, rule: a.rule, severity: a.severity, status: a.status, message: a.message, openedAt: a.openedAt, repeats: a.repeats })),
+    findings: hub.recentFindings().slice(-20).reverse(),
+    sms: hub.localTwilio ? hub.localTwilio.messages().slice(-20).reverse() : [],
+    counters: { broker: hub.broker.stats(), ingest: hub.ingest.stats(), history: hub.history.stats() },
+  };
+}
+
+function pickLang(query: unknown, acceptLanguage: string | undefined): Lang {
+  const q = (query as { lang?: string } | undefined)?.lang;
+  if (q === 'ja' || q === 'en') return q;
+  return acceptLanguage && /^en/i.test(acceptLanguage) ? 'en' : 'ja';
+}
+
+export async function startStatusPage(opts: StatusPageOptions): Promise<StatusPage> {
+  const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
+  const { clock } = opts;
+  const notStarted = { code: 'MIMAMORI_ERR_UNAVAILABLE', message: 'A dependency is unavailable: the hub is still starting' };
+
+  await app.register(statusCallbackRoute, {
+    path: statusCallbackPath,
+    notifier: { handleStatusCallback: async (req) => opts.notifier()?.handleStatusCallback(req) ?? { accepted: false } },
+    ...(opts.publicUrl ? { publicUrl: new URL(statusCallbackPath, opts.publicUrl).href } : {}),
+  });
+  app.get('/api/status', async (_req, reply) => {
+    const hub = opts.hub();
+    return hub ? collectStatus(hub, clock) : reply.code(503).send(notStarted);
+  });
+  app.get('/healthz', async () => ({ ok: opts.hub() !== undefined }));
+  app.get('/', async (req, reply) => {
+    const hub = opts.hub();
+    if (!hub) return reply.code(503).send(notStarted);
+    const lang = pickLang(req.query, req.headers['accept-language']);
+    const s = await collectStatus(hub, clock);
+    const t = (k: keyof typeof text) => text[k][lang];
+    const tzOf = new Map(s.homes.map((h) => [h.id, h.timezone]));
+    const when = (at: number | null, home?: string) => (at === null ? t('never') : toLocalIso(at, (home && tzOf.get(home)) || 'Asia/Tokyo').replace('T', ' ').slice(0, 16));
+    const msg = (f: { message: { en: string; ja: string } }) => esc(f.message[lang]);
+    const html = `<!doctype html><html lang="${lang}"><head><meta charset="utf-8"><meta http-equiv="refresh" content="5">
+<title>${t('title')}</title><meta name="viewport" content="width=device-width,initial-scale=1">
+<style>body{font:16px/1.5 system-ui,sans-serif;margin:1.5rem;color:#1a1a1a;background:#fafaf7}table{border-collapse:collapse;margin-bottom:1.5rem}td,th{border:1px solid #bbb;padding:.3rem .6rem;text-align:left}th{background:#eee}.critical{color:#a00;font-weight:bold}.warning{color:#8a5a00}nav a{margin-right:1rem}</style></head><body>
+<nav><a href="?lang=ja">日本語</a><a href="?lang=en">English</a></nav>
+<h1>${t('title')}</h1><p>${t('now')}: ${esc(when(s.now))}</p>
+<h2>${t('homes')}</h2><table><tr><th>${t('home')}</th><th>${t('lastSign')}</th></tr>
+${s.homes.map((h) => `<tr><td>${esc(h.id)} — ${esc(h.name)}</td><td>${esc(when(h.lastSignOfLife, h.id))}</td></tr>`).join('')}</table>
+<h2>${t('openAlerts')}</h2>${s.alerts.length === 0 ? `<p>${t('none')}</p>` : `<table><tr><th>${t('home')}</th><th>${t('severity')}</th><th>${t('opened')}</th><th>${t('message')}</th><th>${t('state')}</th></tr>
+${s.alerts.map((a) => `<tr><td>${esc(a.home)}</td><td class="${a.severity}">${esc(a.severity)}</td><td>${esc(when(a.openedAt, a.home))}</td><td>${esc(a.message)}</td><td>${esc(a.status)}</td></tr>`).join('')}</table>`}
+<h2>${t('findings')}</h2>${s.findings.length === 0 ? `<p>${t('none')}</p>` : `<table>${s.findings.map((f) => `<tr><td>${esc(when(f.at, f.home))}</td><td>${esc(f.home)}</td><td class="${f.severity}">${esc(f.severity)}</td><td>${esc(f.state)}</td><td>${msg(f)}</td></tr>`).join('')}</table>`}
+<h2>${t('sms')}</h2>${s.sms.length === 0 ? `<p>${t('none')}</p>` : `<table>${s.sms.map((m) => `<tr><td>${esc(m.status)}</td><td>${esc(m.body)}</td></tr>`).join('')}</table>`}
+<h2>${t('counters')}</h2><pre>${esc(JSON.stringify(s.counters, null, 2))}</pre>
+</body></html>`;
+    return reply.type('text/html; charset=utf-8').send(html);
+  });
+
+  await app.listen({ host: opts.host, port: opts.port }).catch(async (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EADDRINUSE' && opts.port !== 0) {
+      opts.logger.warn({ port: opts.port }, 'status page port busy (set MIMAMORI_HTTP_PORT); using a free port');
+      await app.listen({ host: opts.host, port: 0 });
+    } else throw err;
+  });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : opts.port;
+  return { url: `http://${opts.host}:${port}/`, app, close: () => app.close() };
+}

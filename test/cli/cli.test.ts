@@ -1,0 +1,118 @@
+import t from 'tap';
+import { writeFileSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { main, type CliIo } from '../../cli/main.js';
+import { createSqliteStore } from '../../core/store.js';
+import { verifySecret } from '../../broker/device-credentials.js';
+import { tempDir } from '../hub/helpers.js';
+
+function capture(): CliIo & { stdout: string[]; stderr: string[] } {
+  const stdout: string[] = [], stderr: string[] = [];
+  return { stdout, stderr, out: (l) => stdout.push(l), err: (l) => stderr.push(l) };
+}
+
+t.test('provision a home, contact and device; the secret is shown once and stored hashed', async (t) => {
+  const dir = tempDir();
+  const env = { MIMAMORI_DATA_DIR: dir };
+  let io = capture();
+  t.equal(await main(['provision', 'home', '--id', 'yamada', '--name', '山田家', '--timezone', 'Asia/Tokyo'], env, io), 0);
+  io = capture();
+  t.equal(await main(['provision', 'home', '--id', 'yamada', '--name', 'again'], env, io), 1, 'a second home with the same id is refused');
+  t.match(io.stderr.join('\n'), /exists/);
+  io = capture();
+  t.equal(await main(['provision', 'home', '--id', 'Bad/Id', '--name', 'x'], env, io), 1, 'ids are validated');
+  io = capture();
+  t.equal(await main(['provision', 'contact', '--home', 'yamada', '--name', '太郎', '--role', 'family', '--phone', '090-1234'], env, io), 1, 'phone must be E.164');
+  t.match(io.stderr.join('\n'), /E\.164/);
+  t.equal(await main(['provision', 'contact', '--home', 'yamada', '--name', '太郎', '--role', 'family', '--phone', '+819012345678'], env, capture()), 0);
+  io = capture();
+  t.equal(await main(['provision', 'device', '--home', 'nowhere', '--device', 'kettle', '--kind', 'kettle'], env, io), 1, 'device for an unknown home');
+  t.match(io.stderr.join('\n'), /create it first/);
+  io = capture();
+  t.equal(await main(['provision', 'device', '--home', 'yamada', '--device', 'kettle', '--kind', 'kettle'], env, io), 0);
+  const out = JSON.parse(io.stdout[0]!) as { username: string; secret: string };
+  t.equal(out.username, 'yamada/kettle');
+  const store = createSqliteStore(join(dir, 'mimamori.db'));
+  t.teardown(() => store.close());
+  const device = await store.getDevice('yamada', 'kettle');
+  t.not(device?.secretHash, out.secret, 'the secret is not stored in clear');
+  t.notMatch(device?.secretHash ?? '', out.secret);
+  t.ok(await verifySecret(out.secret, device!.secretHash), 'but verifies against its hash');
+  t.equal((await store.listContacts('yamada')).length, 1);
+});
+
+t.test('provision file: a whole home, validated before anything is written', async (t) => {
+  const dir = tempDir();
+  const env = { MIMAMORI_DATA_DIR: dir };
+  const bad = join(dir, 'bad.json');
+  writeFileSync(bad, JSON.stringify({ home: { id: 'x', name: 'X', timezone: 'Mars/Olympus' }, contacts: [{ name: 'a', role: 'boss' }] }));
+  let io = capture();
+  t.equal(await main(['provision', 'file', bad], env, io), 1);
+  t.match(io.stderr.join('\n'), /time zone/);
+  const good = join(dir, 'good.json');
+  writeFileSync(good, JSON.stringify({
+    home: { id: 'suzuki', name: '鈴木家', timezone: 'Asia/Tokyo', address: '東京都…', entryNotes: 'key box' },
+    residents: [{ name: '鈴木 トメ', birthYear: 1936 }],
+    contacts: [{ name: 'Mary', role: 'family', phone: '+819011112222', language: 'en', priority: 1 }],
+    devices: [{ device: 'kettle', kind: 'kettle' }, { device: 'front-door', kind: 'door' }],
+    rules: [{ id: 'help', type: 'helpButton' }],
+  }));
+  io = capture();
+  t.equal(await main(['provision', 'file', good], env, io), 0);
+  const out = JSON.parse(io.stdout.join('\n')) as { devices: Array<{ secret: string }> };
+  t.equal(out.devices.length, 2);
+  const store = createSqliteStore(join(dir, 'mimamori.db'));
+  t.teardown(() => store.close());
+  t.equal(await store.getHome('x'), undefined, 'nothing written for the bad file');
+  t.same(await store.getRuleConfig('suzuki'), [{ id: 'help', type: 'helpButton' }]);
+});
+
+t.test('rules check reports bad rules and keeps the good ones', async (t) => {
+  const dir = tempDir();
+  const file = join(dir, 'rules.json');
+  writeFileSync(file, JSON.stringify([{ id: 'help', type: 'helpButton' }, { id: 'x', type: 'noSuchRule' }]));
+  const io = capture();
+  t.equal(await main(['rules', 'check', file], {}, io), 1);
+  t.match(io.stderr.join('\n'), /rule 1 \(x\)/);
+  t.match(io.stderr.join('\n'), /1 valid rule/);
+});
+
+t.test('simulate then replay: NDJSON findings with the documented fields', async (t) => {
+  const dir = tempDir();
+  const events = join(dir, 'events.ndjson');
+  const truth = join(dir, 'truth.json');
+  t.equal(await main(['simulate', '--homes', '2', '--days', '5', '--seed', '7', '--out', events, '--truth', truth], {}, capture()), 0);
+  const incidents = JSON.parse(readFileSync(truth, 'utf8')) as Array<{ type: string; home: string }>;
+  t.ok(incidents.length > 0, 'ground truth written');
+  // A malformed line in the middle is reported and skipped, nothing else lost.
+  const lines = readFileSync(events, 'utf8').trim().split('\n');
+  lines.splice(10, 0, '{broken', JSON.stringify({ home: 'h', device: 'd', id: '1', ts: '2026-01-05T00:00:00+09:00', kind: 'toaster' }));
+  writeFileSync(events, `${lines.join('\n')}\n`);
+  const io = capture();
+  t.equal(await main(['replay', events], {}, io), 0);
+  t.match(io.stderr.join('\n'), /:11: skipped \(malformed_json\)/);
+  t.match(io.stderr.join('\n'), /:12: skipped \(unknown_kind\)/);
+  t.ok(io.stdout.length > 0, 'findings printed');
+  for (const line of io.stdout) {
+    const f = JSON.parse(line) as Record<string, unknown>;
+    t.type(f.home, 'string');
+    t.type(f.rule, 'string');
+    t.ok(['info', 'warning', 'critical'].includes(f.severity as string), 'severity');
+    t.ok(Number.isFinite(Date.parse(f.ts as string)), 'ts is a time');
+    t.match(f.ts as string, /[+-]\d\d:\d\d$|Z$/, 'ts has an offset');
+    t.type(f.message, 'string');
+  }
+  const raised = io.stdout.map((l) => JSON.parse(l) as { rule: string; state: string; home: string }).filter((f) => f.state === 'raised');
+  t.ok(raised.some((f) => /help/.test(f.rule)), 'the injected help-button press is found');
+  const again = capture();
+  await main(['replay', events], {}, again);
+  t.same(again.stdout, io.stdout, 'replay is deterministic');
+});
+
+t.test('usage errors', async (t) => {
+  const io = capture();
+  t.equal(await main(['frobnicate'], {}, io), 2);
+  t.match(io.stderr.join('\n'), /unknown command/);
+  t.equal(await main(['replay'], {}, capture()), 2);
+  t.equal(await main(['help'], {}, capture()), 0);
+});
