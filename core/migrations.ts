@@ -50,4 +50,15 @@ export const migrations: Migration[] = [
         subject TEXT NOT NULL, detail TEXT)`,
     ],
   },
+  {
+    version: 2,
+    name: 'dead-letter table for refused device messages',
+    sql: [
+      // Device input the ingest refused (bad JSON, unknown kind, invalid fields, bad topic), kept for inspection.
+      `CREATE TABLE rejected_messages (
+        id TEXT PRIMARY KEY, at BIGINT NOT NULL, topic TEXT NOT NULL, home_id TEXT, device_id TEXT,
+        reason TEXT NOT NULL, detail TEXT, payload TEXT)`,
+      `CREATE INDEX rejected_messages_at ON rejected_messages (at)`,
+    ],
+  },
 ];

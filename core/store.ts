@@ -29,6 +29,8 @@ export interface NotificationRecord {
   providerId?: string; error?: string; createdAt: number; updatedAt: number;
 }
 export interface AuditRecord { id: string; at: number; actor: string; action: string; subject: string; detail?: unknown }
+/** A device message the ingest refused (dead-letter table, migration 2). */
+export interface RejectedMessage { id: string; at: number; topic: string; homeId?: string; deviceId?: string; reason: string; detail?: string; payload?: string }
 
 export interface Store {
   createHome(home: Omit<Home, 'createdAt'> & { createdAt?: number }): Promise<Home>;
@@ -64,6 +66,10 @@ export interface Store {
   listAudit(subject?: string): Promise<AuditRecord[]>;
   schemaVersion(): Promise<number>;
   close(): Promise<void>;
+  /** Keeps a refused device message in the dead-letter table. */
+  recordRejected(r: Omit<RejectedMessage, 'id'>): Promise<RejectedMessage>;
+  /** The most recent refused messages, newest first. */
+  listRejected(limit?: number): Promise<RejectedMessage[]>;
 }
 
 type Row = Record<string, unknown>;
@@ -254,6 +260,21 @@ export function createSqliteStore(path: string): Store {
     },
     async schemaVersion() { return Number(get('SELECT MAX(version) AS v FROM schema_migrations')?.v ?? 0); },
     async close() { db.close(); },
+    async recordRejected(r) {
+      const rec: RejectedMessage = { ...r, id: newId(r.at) };
+      run('INSERT INTO rejected_messages (id, at, topic, home_id, device_id, reason, detail, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', rec.id, rec.at, rec.topic, n(rec.homeId), n(rec.deviceId), rec.reason, n(rec.detail), n(rec.payload));
+      return rec;
+    },
+    async listRejected(limit = 100) {
+      return all('SELECT * FROM rejected_messages ORDER BY at DESC, id DESC LIMIT ?', limit).map((row) => {
+        const rec: RejectedMessage = { id: row.id as string, at: Number(row.at), topic: row.topic as string, reason: row.reason as string };
+        const h = opt<string>(row.home_id); if (h !== undefined) rec.homeId = h;
+        const d = opt<string>(row.device_id); if (d !== undefined) rec.deviceId = d;
+        const detail = opt<string>(row.detail); if (detail !== undefined) rec.detail = detail;
+        const payload = opt<string>(row.payload); if (payload !== undefined) rec.payload = payload;
+        return rec;
+      });
+    },
   };
   return store;
 }

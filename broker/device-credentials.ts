@@ -1,0 +1,118 @@
+/**
+ * Device and service credentials: secrets are random, shown once, and stored
+ * only as salted scrypt hashes in the relational store.
+ */
+import { randomBytes, scrypt as scryptCallback, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { idSchema } from '../core/events.js';
+import { MimamoriError } from '../core/errors.js';
+import { newSecret } from '../core/ids.js';
+import type { Store } from '../core/store.js';
+
+/**
+ * scrypt cost. N = 2^12 keeps one login at a few milliseconds on a Raspberry
+ * Pi class CPU: the secrets are 256 random bits, so the hash only has to stop
+ * a stolen database from being replayed, not slow down guessing of a weak
+ * password.
+ */
+const defaults = { N: 4096, r: 8, p: 1, keyLength: 32, saltLength: 16 };
+
+function scrypt(secret: string, salt: Buffer, keyLength: number, options: ScryptOptions): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    scryptCallback(secret, salt, keyLength, options, (err, key) => (err ? reject(err) : resolve(key)));
+  });
+}
+
+/**
+ * Hashes a secret as `scrypt$N$r$p$salt$hash` (salt and hash base64url), so
+ * the parameters can be raised later without breaking stored hashes.
+ */
+export async function hashSecret(secret: string): Promise<string> {
+  const { N, r, p, keyLength, saltLength } = defaults;
+  const salt = randomBytes(saltLength);
+  const hash = await scrypt(secret, salt, keyLength, { N, r, p });
+  return `scrypt$${N}$${r}$${p}$${salt.toString('base64url')}$${hash.toString('base64url')}`;
+}
+
+/** Checks a secret against an encoded hash in constant time; false for any malformed hash. */
+export async function verifySecret(secret: string, encoded: string): Promise<boolean> {
+  const parts = encoded.split('$');
+  if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
+  const [N, r, p] = [Number(parts[1]), Number(parts[2]), Number(parts[3])];
+  // Refuse absurd parameters rather than let a corrupt row burn CPU and memory.
+  if (!Number.isInteger(N) || N < 2 || N > 2 ** 20 || (N & (N - 1)) !== 0) return false;
+  if (!Number.isInteger(r) || r < 1 || r > 32 || !Number.isInteger(p) || p < 1 || p > 16) return false;
+  const salt = Buffer.from(parts[4] ?? '', 'base64url');
+  const expected = Buffer.from(parts[5] ?? '', 'base64url');
+  if (salt.length === 0 || expected.length < 16) return false;
+  const actual = await scrypt(secret, salt, expected.length, { N, r, p, maxmem: 256 * N * r + 1024 * 1024 });
+  return timingSafeEqual(actual, expected);
+}
+
+/** MQTT username of a device: `{home}/{device}`. */
+export function deviceUsername(homeId: string, deviceId: string): string {
+  return `${homeId}/${deviceId}`;
+}
+
+/** MQTT username of an internal service: `service:{name}`. */
+export function serviceUsername(name: string): string {
+  return `service:${name}`;
+}
+
+/** Who a username claims to be; undefined when it follows neither convention. */
+export type Identity = { type: 'device'; home: string; device: string } | { type: 'service'; name: string };
+
+/** Parses `{home}/{device}` or `service:{name}`. */
+export function parseUsername(username: string): Identity | undefined {
+  if (username.startsWith('service:')) {
+    const name = username.slice('service:'.length);
+    return idSchema.safeParse(name).success ? { type: 'service', name } : undefined;
+  }
+  const parts = username.split('/');
+  if (parts.length !== 2) return undefined;
+  const [home, device] = parts as [string, string];
+  return idSchema.safeParse(home).success && idSchema.safeParse(device).success ? { type: 'device', home, device } : undefined;
+}
+
+export interface ProvisionDeviceInput { homeId: string; deviceId: string; kind: string; label?: string }
+export interface IssuedCredentials { username: string; secret: string }
+
+function checkId(what: string, value: string): void {
+  if (!idSchema.safeParse(value).success) {
+    throw new MimamoriError('MIMAMORI_ERR_INVALID_INPUT', `${what} ${JSON.stringify(value)} must be lower-case letters, digits, "-" or "_" (1–63 characters)`);
+  }
+}
+
+/**
+ * Registers a device with a fresh random secret and returns the secret — the
+ * only time it is ever available; the store keeps just its hash.
+ *
+ * @example
+ * const { username, secret } = await provisionDevice(store, { homeId: 'h1', deviceId: 'kettle', kind: 'kettle' });
+ * // the device connects with username "h1/kettle" and password = secret
+ */
+export async function provisionDevice(store: Store, input: ProvisionDeviceInput): Promise<IssuedCredentials> {
+  checkId('home id', input.homeId);
+  checkId('device id', input.deviceId);
+  const secret = newSecret();
+  const device = { homeId: input.homeId, deviceId: input.deviceId, kind: input.kind, secretHash: await hashSecret(secret) };
+  await store.addDevice(input.label === undefined ? device : { ...device, label: input.label });
+  return { username: deviceUsername(input.homeId, input.deviceId), secret };
+}
+
+/** Replaces a device's secret; the old one stops working at the device's next login. */
+export async function rotateDeviceSecret(store: Store, homeId: string, deviceId: string): Promise<IssuedCredentials> {
+  const secret = newSecret();
+  await store.setDeviceSecretHash(homeId, deviceId, await hashSecret(secret));
+  return { username: deviceUsername(homeId, deviceId), secret };
+}
+
+/**
+ * Issues credentials for an internal service (the hub's ingest, flows, …).
+ * Calling it again for the same name rotates the secret.
+ */
+export async function provisionService(store: Store, name: string): Promise<IssuedCredentials> {
+  checkId('service name', name);
+  const secret = newSecret();
+  await store.setService(name, await hashSecret(secret));
+  return { username: serviceUsername(name), secret };
+}

@@ -1,0 +1,262 @@
+/**
+ * The hub's MQTT broker (aedes 1.x, MQTT 3.1.1): TCP, TLS and WebSocket
+ * listeners; store-backed device and service logins with lockout; a topic
+ * ACL; a packet size limit; and optional on-disk session persistence so the
+ * hub's ingest keeps its QoS 1 messages across a restart.
+ */
+import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { Aedes, type AedesOptions, type AuthenticateError, type Client } from 'aedes';
+import { Level } from 'level';
+import type { SchedulerLike } from 'rxjs';
+import { z } from 'zod';
+import { MimamoriError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { Store } from '../core/store.js';
+import { checkClientId } from './client-id-policy.js';
+import type { Identity } from './device-credentials.js';
+import { openListeners } from './listeners.js';
+import { createLockout } from './lockout.js';
+import { createLoginCheck } from './login-check.js';
+import { loadOrCreateTls } from './tls.js';
+import { canPublish, canSubscribe } from './topic-acl.js';
+
+export { deviceUsername, hashSecret, provisionDevice, provisionService, rotateDeviceSecret, serviceUsername, verifySecret } from './device-credentials.js';
+
+export interface BrokerOptions {
+  host: string;
+  tcpPort: number;
+  tlsPort: number;
+  wsPort: number;
+  tlsKeyFile?: string | undefined;
+  tlsCertFile?: string | undefined;
+  maxPacketSize: number;
+  lockout: { maxFailures: number; windowMs: number; lockMs: number };
+  dataDir: string;
+  store: Store;
+  logger: Logger;
+  clock: SchedulerLike;
+  /** `memory` (default) forgets sessions on close; `level` keeps them under `{dataDir}/broker`. */
+  persistence?: 'memory' | 'level';
+}
+
+export interface BrokerStats {
+  /** Clients connected right now. */
+  clients: number;
+  /** Network connections accepted since start. */
+  connections: number;
+  /** PUBLISH packets accepted from clients. */
+  publishes: number;
+  authFailures: number;
+  aclDenials: { publish: number; subscribe: number };
+  clientIdRejections: number;
+  oversizedPackets: number;
+  /** Times a client id or address got locked out. */
+  lockouts: number;
+  /** Logins refused because of an active lockout. */
+  lockedOutLogins: number;
+}
+
+export interface Broker {
+  ports: { tcp: number; tls: number; ws: number };
+  /** PEM of the CA devices should trust for the TLS listener. */
+  caCert: string;
+  stats(): BrokerStats;
+  close(): Promise<void>;
+}
+
+const port = z.number().int().min(0).max(65535);
+const optionsSchema = z.object({
+  host: z.string().min(1),
+  tcpPort: port,
+  tlsPort: port,
+  wsPort: port,
+  maxPacketSize: z.number().int().min(256).max(256 * 1024 * 1024),
+  lockout: z.object({ maxFailures: z.number().int().min(1), windowMs: z.number().int().min(1), lockMs: z.number().int().min(1) }),
+  dataDir: z.string().min(1),
+  persistence: z.enum(['memory', 'level']).optional(),
+});
+
+// MQTT 3.1.1 CONNACK return codes (MQTT-3.2.2.3).
+const identifierRejected = 2;
+const badUsernameOrPassword = 4;
+const notAuthorized = 5;
+
+function authError(message: string, returnCode: number): AuthenticateError {
+  return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
+}
+
+interface LevelPersistence { setup(broker: unknown): Promise<void>; destroy(): Promise<void> }
+
+async function openLevelPersistence(dataDir: string): Promise<{ persistence: LevelPersistence; close(): Promise<void> }> {
+  const path = join(dataDir, 'broker');
+  mkdirSync(path, { recursive: true });
+  const db = new Level(path);
+  try {
+    await db.open();
+  } catch (err) {
+    throw new MimamoriError('MIMAMORI_ERR_UNAVAILABLE', `cannot open the broker's session store at ${path} (is another hub running on the same data folder?): ${(err as Error).message}`);
+  }
+  // The package's main export wraps the store in a callback adapter that aedes 1.x refuses; its async class is what aedes expects.
+  const require = createRequire(import.meta.url);
+  const AsyncLevelPersistence = require('aedes-persistence-level/asyncPersistence.js') as new (db: Level) => LevelPersistence;
+  const persistence = new AsyncLevelPersistence(db);
+  return { persistence, close: () => persistence.destroy() };
+}
+
+/**
+ * Starts the broker. Port 0 picks a free port; the bound ports are in
+ * `broker.ports`.
+ *
+ * @example
+ * const broker = await createBroker({ ...config.broker, host: config.host, dataDir: config.dataDir, store, logger, clock: systemClock });
+ */
+export async function createBroker(opts: BrokerOptions): Promise<Broker> {
+  const parsed = optionsSchema.safeParse(opts);
+  if (!parsed.success) {
+    throw new MimamoriError('MIMAMORI_ERR_CONFIG', `broker options: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  const { store, clock } = opts;
+  const log = opts.logger;
+  const tls = loadOrCreateTls({ dataDir: opts.dataDir, keyFile: opts.tlsKeyFile, certFile: opts.tlsCertFile, host: opts.host, now: clock.now() });
+
+  const counters: Omit<BrokerStats, 'clients'> = {
+    connections: 0, publishes: 0, authFailures: 0, aclDenials: { publish: 0, subscribe: 0 },
+    clientIdRejections: 0, oversizedPackets: 0, lockouts: 0, lockedOutLogins: 0,
+  };
+  const identities = new WeakMap<Client, { identity: Identity; username: string }>();
+  const willTopics = new WeakMap<Client, string>();
+  /** Connected client id → username, so a live session cannot be taken over by another login. */
+  const owners = new Map<string, string>();
+  const lockout = createLockout({ ...opts.lockout, clock });
+  const checkLogin = createLoginCheck({ store, clock });
+
+  const level = opts.persistence === 'level' ? await openLevelPersistence(opts.dataDir) : undefined;
+
+  const remoteAddress = (client: Client): string | undefined => (client.conn as { remoteAddress?: string }).remoteAddress;
+
+  const handlers: AedesOptions = {
+    preConnect(client, packet, done) {
+      if (packet.will) willTopics.set(client, packet.will.topic);
+      done(null, true);
+    },
+    authenticate(client, username, password, done) {
+      const clientId = client.id;
+      const address = remoteAddress(client);
+      const lock = lockout.check(clientId, address);
+      if (lock.locked) {
+        counters.lockedOutLogins++;
+        log.warn({ clientId, address, until: lock.until }, 'login refused: locked out after repeated failures');
+        done(authError('locked out', notAuthorized), false);
+        return;
+      }
+      checkLogin(username, password).then((result) => {
+        if (!result.ok) {
+          counters.authFailures++;
+          const imposed = lockout.recordFailure(clientId, address);
+          if (imposed.locked.length > 0) {
+            counters.lockouts += imposed.locked.length;
+            log.warn({ clientId, address, locked: imposed.locked, until: imposed.until }, 'login lockout imposed');
+          }
+          log.warn({ clientId, address, username, reason: result.reason }, 'login refused');
+          done(authError('bad username or password', badUsernameOrPassword), false);
+          return;
+        }
+        const who = result.identity;
+        const user = username ?? '';
+        const idCheck = checkClientId(who, clientId, client.clean);
+        const owner = owners.get(clientId);
+        const reason = !idCheck.allowed ? idCheck.reason : owner !== undefined && owner !== user ? 'client id is in use by another login' : undefined;
+        if (reason === undefined) {
+          const will = willTopics.get(client);
+          const willCheck = will === undefined ? undefined : canPublish(who, will);
+          if (willCheck && !willCheck.allowed) {
+            counters.aclDenials.publish++;
+            log.warn({ clientId, username: user, topic: will, reason: willCheck.reason }, 'login refused: will topic not allowed');
+            done(authError('will topic not allowed', notAuthorized), false);
+            return;
+          }
+          lockout.recordSuccess(clientId);
+          identities.set(client, { identity: who, username: user });
+          done(null, true);
+          return;
+        }
+        counters.clientIdRejections++;
+        log.warn({ clientId, username: user, reason }, 'login refused: client id not allowed');
+        done(authError(reason, identifierRejected), false);
+      }, (err: unknown) => {
+        log.error({ clientId, err }, 'login check failed');
+        done(authError('server unavailable', 3), false);
+      });
+    },
+    authorizePublish(client, packet, done) {
+      // A null client is the broker itself (e.g. a will checked when it was registered).
+      if (!client) { done(null); return; }
+      const who = identities.get(client);
+      const decision = who ? canPublish(who.identity, packet.topic) : { allowed: false as const, reason: 'not authenticated' };
+      if (decision.allowed) { done(null); return; }
+      counters.aclDenials.publish++;
+      // MQTT 3.1.1 has no negative PUBACK, so a refused publish closes the connection.
+      log.warn({ clientId: client.id, username: who?.username, topic: packet.topic, reason: decision.reason }, 'publish refused; disconnecting');
+      done(new Error(`publish to ${packet.topic} not allowed`));
+    },
+    authorizeSubscribe(client, sub, done) {
+      const who = identities.get(client);
+      const decision = who ? canSubscribe(who.identity, sub.topic) : { allowed: false as const, reason: 'not authenticated' };
+      if (decision.allowed) { done(null, sub); return; }
+      counters.aclDenials.subscribe++;
+      log.warn({ clientId: client.id, username: who?.username, topic: sub.topic, reason: decision.reason }, 'subscribe refused');
+      done(null, null); // SUBACK return code 0x80 (MQTT-3.9.3)
+    },
+  };
+
+  const aedes = await Aedes.createBroker({ ...handlers, ...(level ? { persistence: level.persistence } : {}) });
+  aedes.on('clientReady', (client) => {
+    const who = identities.get(client);
+    if (who) owners.set(client.id, who.username);
+    log.debug({ clientId: client.id, username: who?.username }, 'client connected');
+  });
+  aedes.on('clientDisconnect', (client) => {
+    if (owners.get(client.id) === identities.get(client)?.username) owners.delete(client.id);
+    log.debug({ clientId: client.id }, 'client disconnected');
+  });
+  aedes.on('publish', (_packet, client) => { if (client) counters.publishes++; });
+  aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'client error'));
+  aedes.on('connectionError', (_client, err) => log.debug({ err: err.message }, 'connection error before CONNECT'));
+
+  let listeners;
+  try {
+    listeners = await openListeners({
+      host: opts.host, tcpPort: opts.tcpPort, tlsPort: opts.tlsPort, wsPort: opts.wsPort, tls, maxPacketSize: opts.maxPacketSize,
+      onConnection: (conn, req) => { counters.connections++; aedes.handle(conn, req); },
+      onOversize: (info, conn) => {
+        counters.oversizedPackets++;
+        const clientId = (conn as unknown as { client?: Client }).client?.id;
+        log.warn({ clientId, address: conn.remoteAddress, announced: info.announced, limit: info.limit }, 'packet larger than maxPacketSize; connection closed');
+      },
+      onSocketError: (err, listener) => log.debug({ listener, err: err.message }, 'socket error'),
+    });
+  } catch (err) {
+    await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    await level?.close();
+    throw err;
+  }
+  log.info({ host: opts.host, ports: listeners.ports, persistence: opts.persistence ?? 'memory' }, 'MQTT broker listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    ports: listeners.ports,
+    caCert: tls.ca,
+    stats: () => ({ ...counters, aclDenials: { ...counters.aclDenials }, clients: aedes.connectedClients }),
+    close() {
+      closing ??= (async () => {
+        await new Promise<void>((resolve) => aedes.close(() => resolve()));
+        await listeners.close();
+        await level?.close();
+        log.info('MQTT broker closed');
+      })();
+      return closing;
+    },
+  };
+}

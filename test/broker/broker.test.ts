@@ -1,0 +1,181 @@
+import { createServer } from 'node:net';
+import { statSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { commandTopic, eventTopic, heartbeatTopic, allEventsFilter } from '../../core/topics.js';
+import { provisionDevice, provisionService } from '../../broker/device-credentials.js';
+import { createBroker } from '../../broker/index.js';
+import { closed, connect, inbox, startBroker, ts, until, type Harness } from './helpers.js';
+
+async function withDevices(h: Harness) {
+  await h.store.createHome({ id: 'h1', name: 'home one', timezone: 'Asia/Tokyo' });
+  await h.store.createHome({ id: 'h2', name: 'home two', timezone: 'Asia/Tokyo' });
+  const kettle = await provisionDevice(h.store, { homeId: 'h1', deviceId: 'kettle', kind: 'kettle' });
+  const door = await provisionDevice(h.store, { homeId: 'h1', deviceId: 'door', kind: 'door' });
+  const other = await provisionDevice(h.store, { homeId: 'h2', deviceId: 'kettle', kind: 'kettle' });
+  const svc = await provisionService(h.store, 'watcher');
+  return { kettle, door, other, svc };
+}
+
+t.test('a provisioned device connects over TCP, TLS and WebSocket', async (t) => {
+  const h = await startBroker();
+  t.teardown(() => h.close());
+  const { kettle } = await withDevices(h);
+  const auth = { username: kettle.username, password: kettle.secret };
+
+  const tcp = await connect(h.url('tcp'), auth);
+  t.ok(tcp.connected, 'tcp');
+  const tls = await connect(`mqtts://127.0.0.1:${h.broker.ports.tls}`, { ...auth, ca: h.broker.caCert, rejectUnauthorized: true });
+  t.ok(tls.connected, 'tls, trusting the generated CA');
+  const ws = await connect(h.url('ws'), auth);
+  t.ok(ws.connected, 'websocket at /mqtt');
+  await t.rejects(connect(`mqtts://127.0.0.1:${h.broker.ports.tls}`, { ...auth, rejectUnauthorized: true }), 'TLS without the CA is not trusted');
+  t.equal(h.broker.stats().clients, 3);
+  await Promise.all([tcp, tls, ws].map((c) => c.endAsync()));
+
+  const dir = join(h.dataDir, 'tls');
+  t.equal(statSync(join(dir, 'server-key.pem')).mode & 0o777, 0o600, 'server key is private');
+  t.equal(readFileSync(join(dir, 'ca.pem'), 'utf8'), h.broker.caCert);
+  const cert = readFileSync(join(dir, 'server.pem'), 'utf8');
+  await h.restart();
+  t.equal(readFileSync(join(dir, 'server.pem'), 'utf8'), cert, 'certificate reused on the next start');
+  const again = await connect(`mqtts://127.0.0.1:${h.broker.ports.tls}`, { ...auth, ca: h.broker.caCert });
+  t.ok(again.connected);
+  await again.endAsync();
+});
+
+t.test('wrong password, unknown device and malformed username are refused; secrets never logged', async (t) => {
+  const h = await startBroker({ lockout: { maxFailures: 10, windowMs: 60_000, lockMs: 60_000 } });
+  t.teardown(() => h.close());
+  const { kettle } = await withDevices(h);
+  await t.rejects(connect(h.url(), { username: kettle.username, password: 'wrong-secret-value' }), /Bad username or password/i);
+  await t.rejects(connect(h.url(), { username: 'h1/ghost', password: kettle.secret }), /Bad username or password/i);
+  await t.rejects(connect(h.url(), { username: 'kettle', password: kettle.secret }), /Bad username or password/i);
+  await t.rejects(connect(h.url()), /Bad username or password/i, 'anonymous');
+  t.equal(h.broker.stats().authFailures, 4);
+  const log = h.logs.lines.join('');
+  t.notOk(log.includes(kettle.secret), 'secret not in logs');
+  t.notOk(log.includes('wrong-secret-value'), 'attempted password not in logs');
+  t.match(log, /"reason":"unknown_user"/);
+  t.match(log, /"reason":"bad_secret"/);
+});
+
+t.test('lockout after N failures, even with the right password, lifted after lockMs in virtual time', async (t) => {
+  const h = await startBroker({ lockout: { maxFailures: 3, windowMs: 60_000, lockMs: 300_000 } });
+  t.teardown(() => h.close());
+  const { kettle } = await withDevices(h);
+  for (let i = 0; i < 3; i++) {
+    await t.rejects(connect(h.url(), { clientId: 'h1/kettle', username: kettle.username, password: 'nope' }));
+  }
+  await t.rejects(connect(h.url(), { clientId: 'h1/kettle', username: kettle.username, password: kettle.secret }), /Not authorized/i, 'locked despite the right password');
+  await t.rejects(connect(h.url(), { clientId: 'another-id', username: kettle.username, password: kettle.secret }), /Not authorized/i, 'the address is locked too');
+  t.equal(h.broker.stats().lockouts, 2, 'client id and address');
+  t.equal(h.broker.stats().lockedOutLogins, 2);
+  h.clock.advanceBy(299_999);
+  await t.rejects(connect(h.url(), { clientId: 'h1/kettle', username: kettle.username, password: kettle.secret }), 'still locked just before lockMs');
+  h.clock.advanceBy(1);
+  const ok = await connect(h.url(), { clientId: 'h1/kettle', username: kettle.username, password: kettle.secret });
+  t.ok(ok.connected, 'unlocked after lockMs');
+  await ok.endAsync();
+});
+
+t.test('device topic ACL over real connections', async (t) => {
+  const h = await startBroker();
+  t.teardown(() => h.close());
+  const { kettle, svc } = await withDevices(h);
+  const watcher = await connect(h.url(), { username: svc.username, password: svc.secret });
+  const seen = inbox(watcher);
+  const granted = await watcher.subscribeAsync('mimamori/v1/#', { qos: 1 });
+  t.equal(granted[0]?.qos, 1, 'a service may subscribe to everything under mimamori/v1');
+
+  const dev = await connect(h.url(), { username: kettle.username, password: kettle.secret });
+  // MQTT.js turns a SUBACK carrying 0x80 into an error that holds the packet.
+  const refused = await dev.subscribeAsync(['#', commandTopic('h1', 'door'), '$SYS/#', commandTopic('h1', 'kettle')], { qos: 1 })
+    .then(() => undefined, (err: { packet?: { granted?: number[] } }) => err.packet?.granted);
+  t.same(refused, [128, 128, 128, 1], 'refused filters get 0x80; own commands granted');
+  t.equal(dev.connected, true, 'a refused subscribe does not disconnect');
+  t.equal(h.broker.stats().aclDenials.subscribe, 3);
+
+  const devInbox = inbox(dev);
+  await dev.publishAsync(eventTopic('h1', 'kettle'), JSON.stringify({ id: 'e1', ts, kind: 'kettle', state: 'on' }), { qos: 1 });
+  await dev.publishAsync(heartbeatTopic('h1', 'kettle'), JSON.stringify({ ts }), { qos: 1 });
+  await seen.waitFor(2);
+  t.same(seen.messages.map((m) => m.topic), [eventTopic('h1', 'kettle'), heartbeatTopic('h1', 'kettle')]);
+
+  await watcher.publishAsync(commandTopic('h1', 'kettle'), '{"cmd":"ping"}', { qos: 1 });
+  await devInbox.waitFor(1);
+  t.equal(devInbox.messages[0]?.topic, commandTopic('h1', 'kettle'), 'device receives its own commands');
+
+  for (const topic of [eventTopic('h2', 'kettle'), eventTopic('h1', 'door')]) {
+    const bad = await connect(h.url(), { username: kettle.username, password: kettle.secret });
+    const gone = closed(bad);
+    bad.publish(topic, JSON.stringify({ id: 'x', ts, kind: 'kettle', state: 'on' }), { qos: 1 });
+    t.ok(await gone, `publishing to ${topic} disconnects`);
+    bad.end(true);
+  }
+  t.equal(h.broker.stats().aclDenials.publish, 2);
+  t.equal(seen.messages.length, 3, 'the refused publishes were not delivered (only the command was added)');
+  const log = h.logs.lines.join('');
+  t.match(log, /publish refused/);
+  t.notOk(log.includes('"state":"on"') || log.includes('\\"state\\":\\"on\\"'), 'payload not logged');
+  await dev.endAsync();
+  await watcher.endAsync();
+});
+
+t.test('client id takeover is refused', async (t) => {
+  const h = await startBroker();
+  t.teardown(() => h.close());
+  const { kettle, door } = await withDevices(h);
+  await t.rejects(connect(h.url(), { clientId: 'mimamori-ingest', username: kettle.username, password: kettle.secret }), /Identifier rejected/i);
+  await t.rejects(connect(h.url(), { clientId: 'h1/door', username: kettle.username, password: kettle.secret }), /Identifier rejected/i);
+  const first = await connect(h.url(), { clientId: 'shared-id', username: door.username, password: door.secret });
+  await t.rejects(connect(h.url(), { clientId: 'shared-id', username: kettle.username, password: kettle.secret }), /Identifier rejected/i, 'a live session of another login');
+  t.ok(first.connected, 'the first client keeps its session');
+  t.equal(h.broker.stats().clientIdRejections, 3);
+  await first.endAsync();
+});
+
+t.test('an oversized packet closes that connection; others keep working', async (t) => {
+  const h = await startBroker({ maxPacketSize: 1024 });
+  t.teardown(() => h.close());
+  const { kettle, door, svc } = await withDevices(h);
+  const watcher = await connect(h.url(), { username: svc.username, password: svc.secret });
+  const seen = inbox(watcher);
+  await watcher.subscribeAsync(allEventsFilter, { qos: 1 });
+  const big = await connect(h.url(), { username: kettle.username, password: kettle.secret });
+  const other = await connect(h.url('ws'), { username: door.username, password: door.secret });
+  const gone = closed(big);
+  big.publish(eventTopic('h1', 'kettle'), 'x'.repeat(5000), { qos: 0 });
+  t.ok(await gone, 'oversized connection closed');
+  big.end(true);
+  await other.publishAsync(eventTopic('h1', 'door'), JSON.stringify({ id: 'd1', ts, kind: 'door', open: true }), { qos: 1 });
+  await seen.waitFor(1);
+  t.equal(seen.messages[0]?.topic, eventTopic('h1', 'door'));
+  t.equal(seen.messages.length, 1, 'the oversized message was never delivered');
+  t.equal(h.broker.stats().oversizedPackets, 1);
+  t.match(h.logs.lines.join(''), /maxPacketSize/);
+  // Oversized over WebSocket too.
+  const gone2 = closed(other);
+  other.publish(eventTopic('h1', 'door'), 'y'.repeat(3000));
+  t.ok(await gone2, 'oversized over WebSocket closed');
+  other.end(true);
+  await until(() => h.broker.stats().oversizedPackets === 2);
+  await watcher.endAsync();
+});
+
+t.test('a busy configured port fails with the port and the variable to change', async (t) => {
+  const blocker = createServer();
+  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+  t.teardown(() => new Promise<void>((r) => blocker.close(() => r())));
+  const busy = (blocker.address() as { port: number }).port;
+  const h = await startBroker();
+  t.teardown(() => h.close());
+  await t.rejects(createBroker({
+    host: '127.0.0.1', tcpPort: 0, tlsPort: busy, wsPort: 0, maxPacketSize: 4096,
+    lockout: { maxFailures: 3, windowMs: 60_000, lockMs: 60_000 }, dataDir: h.dataDir, store: h.store, logger: h.logs.logger, clock: h.clock,
+  }), { code: 'MIMAMORI_ERR_CONFIG', message: new RegExp(`port ${busy}.*MIMAMORI_MQTTS_PORT`) });
+  await t.rejects(createBroker({
+    host: '127.0.0.1', tcpPort: -1, tlsPort: 0, wsPort: 0, maxPacketSize: 4096,
+    lockout: { maxFailures: 3, windowMs: 60_000, lockMs: 60_000 }, dataDir: h.dataDir, store: h.store, logger: h.logs.logger, clock: h.clock,
+  }), { code: 'MIMAMORI_ERR_CONFIG' }, 'invalid options');
+});

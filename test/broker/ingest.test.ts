@@ -1,0 +1,152 @@
+import t from 'tap';
+import type { Reading } from '../../core/events.js';
+import { eventTopic, heartbeatTopic } from '../../core/topics.js';
+import { provisionDevice, provisionService } from '../../broker/device-credentials.js';
+import { createIngest, type Ingest } from '../../broker/ingest.js';
+import { captureLogs, connect, startBroker, ts, until, type Harness } from './helpers.js';
+
+async function setUp(h: Harness) {
+  await h.store.createHome({ id: 'h1', name: 'home one', timezone: 'Asia/Tokyo' });
+  const kettle = await provisionDevice(h.store, { homeId: 'h1', deviceId: 'kettle', kind: 'kettle' });
+  const door = await provisionDevice(h.store, { homeId: 'h1', deviceId: 'door', kind: 'door' });
+  const svc = await provisionService(h.store, 'ingest');
+  return { kettle, door, svc };
+}
+
+async function startIngest(h: Harness, svc: { username: string; secret: string }, logs = captureLogs()): Promise<{ ingest: Ingest; got: Reading[]; lines: string[] }> {
+  const ingest = await createIngest({ url: h.url(), username: svc.username, password: svc.secret, store: h.store, logger: logs.logger, clock: h.clock });
+  const got: Reading[] = [];
+  ingest.readings.subscribe((r) => got.push(r));
+  return { ingest, got, lines: logs.lines };
+}
+
+t.test('valid events and heartbeats arrive as readings; duplicates are dropped', async (t) => {
+  const h = await startBroker();
+  t.teardown(() => h.close());
+  const { kettle, door, svc } = await setUp(h);
+  const { ingest, got } = await startIngest(h, svc);
+  t.teardown(() => ingest.close());
+  t.equal(ingest.stats().connected, true);
+
+  const k = await connect(h.url(), { username: kettle.username, password: kettle.secret });
+  const d = await connect(h.url('ws'), { username: door.username, password: door.secret });
+  const on = JSON.stringify({ id: 'k-1', ts, kind: 'kettle', state: 'on', watts: 1200 });
+  await k.publishAsync(eventTopic('h1', 'kettle'), on, { qos: 1 });
+  await k.publishAsync(eventTopic('h1', 'kettle'), on, { qos: 1 }); // resent after a lost PUBACK
+  await d.publishAsync(eventTopic('h1', 'door'), JSON.stringify({ id: 'k-1', ts, kind: 'door', open: true }), { qos: 1 }); // same id, other device
+  await k.publishAsync(heartbeatTopic('h1', 'kettle'), JSON.stringify({ ts, battery: 80 }), { qos: 1 });
+  await until(() => ingest.stats().received === 4);
+
+  t.same(got, [
+    { id: 'k-1', ts, kind: 'kettle', state: 'on', watts: 1200, home: 'h1', device: 'kettle', at: Date.parse(ts) },
+    { id: 'k-1', ts, kind: 'door', open: true, home: 'h1', device: 'door', at: Date.parse(ts) },
+    { kind: 'heartbeat', battery: 80, home: 'h1', device: 'kettle', at: Date.parse(ts) },
+  ]);
+  t.match(ingest.stats(), { received: 4, events: 2, heartbeats: 1, duplicates: 1, rejected: {} });
+  await k.endAsync();
+  await d.endAsync();
+});
+
+t.test('invalid input lands in the dead-letter table with a reason, counted, logged without payload', async (t) => {
+  const h = await startBroker();
+  t.teardown(() => h.close());
+  const { kettle, svc } = await setUp(h);
+  const { ingest, got, lines } = await startIngest(h, svc);
+  t.teardown(() => ingest.close());
+  const k = await connect(h.url(), { username: kettle.username, password: kettle.secret });
+  const bad: Array<[string, string, string]> = [
+    [eventTopic('h1', 'kettle'), '{"id":"x1", secret-ish not json', 'malformed_json'],
+    [eventTopic('h1', 'kettle'), JSON.stringify({ id: 'x2', ts, kind: 'toaster' }), 'unknown_kind'],
+    [eventTopic('h1', 'kettle'), JSON.stringify({ id: 'x3', ts, kind: 'kettle', state: 'boiling' }), 'invalid_fields'],
+    [eventTopic('h1', 'kettle'), '[1,2,3]', 'not_an_object'],
+    [heartbeatTopic('h1', 'kettle'), JSON.stringify({ ts, battery: 140 }), 'invalid_fields'],
+  ];
+  for (const [topic, payload] of bad) await k.publishAsync(topic, payload, { qos: 1 });
+  await until(() => ingest.stats().received === bad.length);
+  t.same(got, [], 'nothing invalid reaches the rules');
+  t.same(ingest.stats().rejected, { malformed_json: 1, unknown_kind: 1, invalid_fields: 2, not_an_object: 1 });
+
+  const dead = await h.store.listRejected(10);
+  t.equal(dead.length, bad.length);
+  for (const [topic, payload, reason] of bad) {
+    const row = dead.find((r) => r.payload === payload);
+    t.match(row, { topic, payload, reason, homeId: 'h1', deviceId: 'kettle', at: h.clock.now() }, reason);
+    t.ok((row?.detail ?? '').length > 0, 'has a detail');
+  }
+  t.match(dead.find((r) => r.payload?.includes('boiling'))?.detail, /state/);
+  t.equal((await h.store.listRejected(2)).length, 2, 'limit');
+  const log = lines.join('');
+  t.match(log, /"reason":"unknown_kind"/);
+  t.match(log, /mimamori\/v1\/homes\/h1\/devices\/kettle\/events/);
+  t.notOk(log.includes('secret-ish'), 'payload never logged');
+  t.notOk(log.includes('boiling'), 'payload never logged');
+  await k.endAsync();
+});
+
+t.test('event ids are forgotten after seven days (hourly prune on the injected clock)', async (t) => {
+  const h = await startBroker();
+  t.teardown(() => h.close());
+  const { kettle, svc } = await setUp(h);
+  const { ingest, got } = await startIngest(h, svc);
+  t.teardown(() => ingest.close());
+  const k = await connect(h.url(), { username: kettle.username, password: kettle.secret });
+  const event = JSON.stringify({ id: 'same', ts, kind: 'kettle', state: 'off' });
+  await k.publishAsync(eventTopic('h1', 'kettle'), event, { qos: 1 });
+  await until(() => ingest.stats().received === 1);
+  h.clock.advanceBy(6 * 24 * 3600_000);
+  await until(async () => (await h.store.pruneSeenEvents(h.clock.now() - 7 * 24 * 3600_000)) === 0);
+  await k.publishAsync(eventTopic('h1', 'kettle'), event, { qos: 1 });
+  await until(() => ingest.stats().received === 2);
+  t.equal(ingest.stats().duplicates, 1, 'still remembered after six days');
+  h.clock.advanceBy(24 * 3600_000 + 3600_000);
+  await until(() => ingest.stats().pruned === 1);
+  await k.publishAsync(eventTopic('h1', 'kettle'), event, { qos: 1 });
+  await until(() => ingest.stats().received === 3);
+  t.equal(got.length, 2, 'accepted again once pruned');
+  await k.endAsync();
+});
+
+t.test('a refused ingest login is a clear error', async (t) => {
+  const h = await startBroker();
+  t.teardown(() => h.close());
+  await t.rejects(createIngest({ url: h.url(), username: 'service:ingest', password: 'nope', store: h.store, logger: captureLogs().logger, clock: h.clock }), { code: 'MIMAMORI_ERR_UNAVAILABLE', message: /service:ingest/ });
+  await t.rejects(createIngest({ url: 'http://x', username: 'a', password: 'b', store: h.store, logger: captureLogs().logger, clock: h.clock }), { code: 'MIMAMORI_ERR_CONFIG' });
+});
+
+t.test('persistent session: messages published while the ingest is offline are delivered when it returns', async (t) => {
+  const h = await startBroker();
+  t.teardown(() => h.close());
+  const { kettle, svc } = await setUp(h);
+  const first = await startIngest(h, svc);
+  await first.ingest.close();
+  const k = await connect(h.url(), { username: kettle.username, password: kettle.secret });
+  await k.publishAsync(eventTopic('h1', 'kettle'), JSON.stringify({ id: 'offline-1', ts, kind: 'kettle', state: 'on' }), { qos: 1 });
+  await k.endAsync();
+  const second = await startIngest(h, svc);
+  t.teardown(() => second.ingest.close());
+  await until(() => second.got.length === 1);
+  t.match(second.got[0], { id: 'offline-1', device: 'kettle' });
+});
+
+t.test('persistent session survives a broker restart with level persistence', async (t) => {
+  const h = await startBroker({ persistence: 'level' });
+  t.teardown(() => h.close());
+  const { kettle, svc } = await setUp(h);
+  const first = await startIngest(h, svc);
+  await first.ingest.close();
+  const k = await connect(h.url(), { username: kettle.username, password: kettle.secret });
+  await k.publishAsync(eventTopic('h1', 'kettle'), JSON.stringify({ id: 'before-restart', ts, kind: 'kettle', state: 'on' }), { qos: 1 });
+  await k.endAsync();
+  await h.restart({ persistence: 'level' });
+  const second = await startIngest(h, svc);
+  t.teardown(() => second.ingest.close());
+  await until(() => second.got.length === 1);
+  t.match(second.got[0], { id: 'before-restart', device: 'kettle' });
+
+  // A second hub on the same data folder is refused clearly instead of sharing the session store.
+  const { createBroker } = await import('../../broker/index.js');
+  await t.rejects(createBroker({
+    host: '127.0.0.1', tcpPort: 0, tlsPort: 0, wsPort: 0, maxPacketSize: 4096, lockout: { maxFailures: 3, windowMs: 60_000, lockMs: 60_000 },
+    dataDir: h.dataDir, store: h.store, logger: captureLogs().logger, clock: h.clock, persistence: 'level',
+  }), { code: 'MIMAMORI_ERR_UNAVAILABLE', message: /another hub/ });
+});
