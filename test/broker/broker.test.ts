@@ -2,6 +2,10 @@ import { createServer } from 'node:net';
 import { statSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
+import Database from 'better-sqlite3';
+import { createSqliteStore } from '../../core/store.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { commandTopic, eventTopic, heartbeatTopic, allEventsFilter } from '../../core/topics.js';
 import { provisionDevice, provisionService } from '../../broker/device-credentials.js';
 import { createBroker } from '../../broker/index.js';
@@ -178,4 +182,40 @@ t.test('a busy configured port fails with the port and the variable to change', 
     host: '127.0.0.1', tcpPort: -1, tlsPort: 0, wsPort: 0, maxPacketSize: 4096,
     lockout: { maxFailures: 3, windowMs: 60_000, lockMs: 60_000 }, dataDir: h.dataDir, store: h.store, logger: h.logs.logger, clock: h.clock,
   }), { code: 'MIMAMORI_ERR_CONFIG' }, 'invalid options');
+});
+
+t.test('a disabled device cannot log in; a rotated secret takes effect at the next login', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'mimamori-broker-db-'));
+  const file = join(dir, 'hub.db');
+  const store = createSqliteStore(file);
+  const h = await startBroker({ lockout: { maxFailures: 10, windowMs: 60_000, lockMs: 60_000 } }, { store });
+  t.teardown(async () => { await h.close(); await store.close(); rmSync(dir, { recursive: true, force: true }); });
+  const { kettle } = await withDevices(h);
+  const first = await connect(h.url(), { username: kettle.username, password: kettle.secret });
+  await first.endAsync();
+  const { rotateDeviceSecret } = await import('../../broker/device-credentials.js');
+  const rotated = await rotateDeviceSecret(h.store, 'h1', 'kettle');
+  await t.rejects(connect(h.url(), { username: kettle.username, password: kettle.secret }), /Bad username or password/i, 'old secret refused despite the login cache');
+  const again = await connect(h.url(), { username: kettle.username, password: rotated.secret });
+  await again.endAsync();
+  // Store has no call to disable a device yet, so flip the column as an operator would.
+  const db = new Database(file);
+  db.prepare('UPDATE devices SET disabled = 1 WHERE home_id = ? AND device_id = ?').run('h1', 'kettle');
+  db.close();
+  await t.rejects(connect(h.url(), { username: kettle.username, password: rotated.secret }), /Bad username or password/i, 'disabled device refused');
+  t.match(h.logs.lines.join(''), /"reason":"disabled"/);
+});
+
+t.test("the operator's own key and certificate are used when configured", async (t) => {
+  const first = await startBroker();
+  const dir = join(first.dataDir, 'tls');
+  const own = await startBroker({ tlsKeyFile: join(dir, 'server-key.pem'), tlsCertFile: join(dir, 'server.pem') });
+  t.teardown(async () => { await own.close(); await first.close(); });
+  t.equal(own.broker.caCert, readFileSync(join(dir, 'server.pem'), 'utf8'), 'caCert is the configured certificate');
+  const { kettle } = await withDevices(own);
+  const c = await connect(`mqtts://127.0.0.1:${own.broker.ports.tls}`, { username: kettle.username, password: kettle.secret, ca: first.broker.caCert });
+  t.ok(c.connected);
+  await c.endAsync();
+  await t.rejects(startBroker({ tlsKeyFile: join(dir, 'server-key.pem') }), { code: 'MIMAMORI_ERR_CONFIG', message: /MIMAMORI_TLS_CERT_FILE/ });
+  await t.rejects(startBroker({ tlsKeyFile: join(dir, 'missing.pem'), tlsCertFile: join(dir, 'server.pem') }), { code: 'MIMAMORI_ERR_CONFIG', message: /missing\.pem/ });
 });
