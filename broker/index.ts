@@ -39,6 +39,13 @@ export interface BrokerOptions {
   clock: SchedulerLike;
   /** `memory` (default) forgets sessions on close; `level` keeps them under `{dataDir}/broker`. */
   persistence?: 'memory' | 'level';
+  /**
+   * Admit devices at once (default true). The hub starts with `false` and calls
+   * `admitDevices()` once its ingest is connected and listening: a persistent
+   * session that is replaying its queue can miss messages published at that
+   * very moment (aedes), so devices wait ("server unavailable", they retry).
+   */
+  admitDevices?: boolean;
 }
 
 export interface BrokerStats {
@@ -62,6 +69,8 @@ export interface Broker {
   ports: { tcp: number; tls: number; ws: number };
   /** PEM of the CA devices should trust for the TLS listener. */
   caCert: string;
+  /** Lets devices log in (see `BrokerOptions.admitDevices`). */
+  admitDevices(): void;
   stats(): BrokerStats;
   close(): Promise<void>;
 }
@@ -76,12 +85,14 @@ const optionsSchema = z.object({
   lockout: z.object({ maxFailures: z.number().int().min(1), windowMs: z.number().int().min(1), lockMs: z.number().int().min(1) }),
   dataDir: z.string().min(1),
   persistence: z.enum(['memory', 'level']).optional(),
+  admitDevices: z.boolean().optional(),
 });
 
 // MQTT 3.1.1 CONNACK return codes (MQTT-3.2.2.3).
 const identifierRejected = 2;
 const badUsernameOrPassword = 4;
 const notAuthorized = 5;
+const serverUnavailable = 3;
 
 function authError(message: string, returnCode: number): AuthenticateError {
   return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
@@ -131,6 +142,7 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
   const owners = new Map<string, string>();
   const lockout = createLockout({ ...opts.lockout, clock });
   const checkLogin = createLoginCheck({ store, clock });
+  let devicesAdmitted = opts.admitDevices ?? true;
 
   const level = opts.persistence === 'level' ? await openLevelPersistence(opts.dataDir) : undefined;
 
@@ -165,6 +177,11 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
         }
         const who = result.identity;
         const user = username ?? '';
+        if (who.type === 'device' && !devicesAdmitted) {
+          log.debug({ clientId }, 'device login deferred: the hub is not ready yet');
+          done(authError('server unavailable', serverUnavailable), false);
+          return;
+        }
         const idCheck = checkClientId(who, clientId, client.clean);
         const owner = owners.get(clientId);
         const reason = !idCheck.allowed ? idCheck.reason : owner !== undefined && owner !== user ? 'client id is in use by another login' : undefined;
@@ -187,7 +204,7 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
         done(authError(reason, identifierRejected), false);
       }, (err: unknown) => {
         log.error({ clientId, err }, 'login check failed');
-        done(authError('server unavailable', 3), false);
+        done(authError('server unavailable', serverUnavailable), false);
       });
     },
     authorizePublish(client, packet, done) {
@@ -248,6 +265,10 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
   return {
     ports: listeners.ports,
     caCert: tls.ca,
+    admitDevices() {
+      if (!devicesAdmitted) log.info('devices admitted');
+      devicesAdmitted = true;
+    },
     stats: () => ({ ...counters, aclDenials: { ...counters.aclDenials }, clients: aedes.connectedClients }),
     close() {
       closing ??= (async () => {

@@ -125,7 +125,8 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     onClose('notifier', () => notifier.close());
 
     // MQTT broker and the hub's own authenticated ingest client.
-    const broker = await createBroker({ ...config.broker, host: config.host, dataDir: config.dataDir, store, logger: logger.child({ part: 'broker' }), clock, persistence: 'level' });
+    // Devices are admitted only once ingest listens (see BrokerOptions.admitDevices).
+    const broker = await createBroker({ ...config.broker, host: config.host, dataDir: config.dataDir, store, logger: logger.child({ part: 'broker' }), clock, persistence: 'level', admitDevices: false });
     onClose('broker', () => broker.close());
     const mqttUrl = `mqtt://${config.host}:${broker.ports.tcp}`;
     const ingestCreds = await provisionService(store, 'ingest');
@@ -161,6 +162,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
       history.writeReading(reading);
     }));
     onClose('subscriptions', async () => { for (const s of subs) s.unsubscribe(); });
+    broker.admitDevices();
 
     const hub: Hub = {
       config, store, broker, ingest, engine, history, notifier, influxUrl, mqttUrl,

@@ -219,3 +219,32 @@ t.test("the operator's own key and certificate are used when configured", async 
   await t.rejects(startBroker({ tlsKeyFile: join(dir, 'server-key.pem') }), { code: 'MIMAMORI_ERR_CONFIG', message: /MIMAMORI_TLS_CERT_FILE/ });
   await t.rejects(startBroker({ tlsKeyFile: join(dir, 'missing.pem'), tlsCertFile: join(dir, 'server.pem') }), { code: 'MIMAMORI_ERR_CONFIG', message: /missing\.pem/ });
 });
+
+t.test('devices wait with "server unavailable" until the hub admits them; services do not', async (t) => {
+  const { createSqliteStore } = await import('../../core/store.js');
+  const { VirtualClock } = await import('../../core/clock.js');
+  const { silentLogger } = await import('../../core/logger.js');
+  const { createBroker } = await import('../../broker/index.js');
+  const { provisionDevice, provisionService } = await import('../../broker/device-credentials.js');
+  const mqtt = (await import('mqtt')).default;
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const store = createSqliteStore(':memory:');
+  await store.createHome({ id: 'h1', name: 'x', timezone: 'Asia/Tokyo' });
+  const dev = await provisionDevice(store, { homeId: 'h1', deviceId: 'kettle', kind: 'kettle' });
+  const svc = await provisionService(store, 'ingest');
+  const broker = await createBroker({ host: '127.0.0.1', tcpPort: 0, tlsPort: 0, wsPort: 0, maxPacketSize: 65536, lockout: { maxFailures: 5, windowMs: 60_000, lockMs: 60_000 }, dataDir: mkdtempSync(join(tmpdir(), 'gate-')), store, logger: silentLogger(), clock: new VirtualClock(0), admitDevices: false });
+  t.teardown(async () => { await broker.close(); await store.close(); });
+  const url = `mqtt://127.0.0.1:${broker.ports.tcp}`;
+  const refused = await mqtt.connectAsync(url, { username: dev.username, password: dev.secret, reconnectPeriod: 0 }).then((c) => { void c.endAsync(); return 'connected'; }, (e: Error & { code?: number }) => e.code);
+  t.equal(refused, 3, 'CONNACK 3 server unavailable while the hub starts');
+  const service = await mqtt.connectAsync(url, { username: svc.username, password: svc.secret, clientId: 'mimamori-ingest', reconnectPeriod: 0 });
+  t.ok(service.connected, 'the hub service connects');
+  await service.endAsync();
+  broker.admitDevices();
+  const device = await mqtt.connectAsync(url, { username: dev.username, password: dev.secret, clientId: 'h1/kettle', reconnectPeriod: 0 });
+  t.ok(device.connected, 'devices connect once admitted');
+  await device.endAsync();
+  t.equal(broker.stats().lockouts, 0, 'waiting devices are not counted as failed logins');
+});
