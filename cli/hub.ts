@@ -91,11 +91,11 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     onClose('history', () => history.close());
 
     // The HTTP server starts early: its URL is where Twilio sends delivery receipts.
-    let hubRef: Hub | undefined;
-    let notifierRef: Notifier | undefined;
+    // Filled in as the parts start; the HTTP routes answer 503 until then.
+    const started: { hub?: Hub; notifier?: Notifier } = {};
     let statusPage: StatusPage | undefined;
     if (opts.statusPage !== false) {
-      const spOpts: Parameters<typeof startStatusPage>[0] = { hub: () => hubRef, notifier: () => notifierRef, host: config.host, port: config.http.port, logger: logger.child({ part: 'status-page' }), clock };
+      const spOpts: Parameters<typeof startStatusPage>[0] = { hub: () => started.hub, notifier: () => started.notifier, host: config.host, port: config.http.port, logger: logger.child({ part: 'status-page' }), clock };
       if (config.http.publicUrl) spOpts.publicUrl = config.http.publicUrl;
       statusPage = await startStatusPage(spOpts);
       const sp = statusPage;
@@ -121,7 +121,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     const notifierOpts: Parameters<typeof createNotifier>[0] = { store, logger: logger.child({ part: 'notifier' }), clock, sms, history };
     if (config.operatorPhone) notifierOpts.operatorPhone = config.operatorPhone;
     const notifier = await createNotifier(notifierOpts);
-    notifierRef = notifier;
+    started.notifier = notifier;
     onClose('notifier', () => notifier.close());
 
     // MQTT broker and the hub's own authenticated ingest client.
@@ -171,7 +171,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     };
     if (localTwilio) hub.localTwilio = localTwilio;
     if (statusPage) hub.statusPage = statusPage;
-    hubRef = hub;
+    started.hub = hub;
     return hub;
   } catch (err) {
     await closeAll();
