@@ -40,12 +40,13 @@ export interface BrokerOptions {
   /** `memory` (default) forgets sessions on close; `level` keeps them under `{dataDir}/broker`. */
   persistence?: 'memory' | 'level';
   /**
-   * Admit devices at once (default true). The hub starts with `false` and calls
-   * `admitDevices()` once its ingest is connected and listening: a persistent
-   * session that is replaying its queue can miss messages published at that
-   * very moment (aedes), so devices wait ("server unavailable", they retry).
+   * A service that must be connected and subscribed for devices to be let in
+   * (the hub passes `ingest`). While it is absent, device logins get CONNACK 3
+   * "server unavailable" and connected devices are disconnected before their
+   * next publish is acknowledged, so an event is only ever acknowledged when
+   * the hub is there to receive it; the edge agent keeps the rest queued.
    */
-  admitDevices?: boolean;
+  requireService?: string;
 }
 
 export interface BrokerStats {
@@ -69,8 +70,8 @@ export interface Broker {
   ports: { tcp: number; tls: number; ws: number };
   /** PEM of the CA devices should trust for the TLS listener. */
   caCert: string;
-  /** Lets devices log in (see `BrokerOptions.admitDevices`). */
-  admitDevices(): void;
+  /** Whether devices are let in now (see `BrokerOptions.requireService`). */
+  admittingDevices(): boolean;
   stats(): BrokerStats;
   close(): Promise<void>;
 }
@@ -85,7 +86,7 @@ const optionsSchema = z.object({
   lockout: z.object({ maxFailures: z.number().int().min(1), windowMs: z.number().int().min(1), lockMs: z.number().int().min(1) }),
   dataDir: z.string().min(1),
   persistence: z.enum(['memory', 'level']).optional(),
-  admitDevices: z.boolean().optional(),
+  requireService: z.string().min(1).optional(),
 });
 
 // MQTT 3.1.1 CONNACK return codes (MQTT-3.2.2.3).
@@ -142,7 +143,16 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
   const owners = new Map<string, string>();
   const lockout = createLockout({ ...opts.lockout, clock });
   const checkLogin = createLoginCheck({ store, clock });
-  let devicesAdmitted = opts.admitDevices ?? true;
+  /** Clients of the required service that have subscribed (normally one). */
+  const gateKeepers = new Set<Client>();
+  const deviceClients = new Set<Client>();
+  /** Set once close() starts: aedes is then disconnecting everyone itself. */
+  let closing: Promise<void> | undefined;
+  const devicesAdmitted = () => opts.requireService === undefined || gateKeepers.size > 0;
+  const isRequiredService = (client: Client) => {
+    const who = identities.get(client)?.identity;
+    return who?.type === 'service' && who.name === opts.requireService;
+  };
 
   const level = opts.persistence === 'level' ? await openLevelPersistence(opts.dataDir) : undefined;
 
@@ -177,7 +187,7 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
         }
         const who = result.identity;
         const user = username ?? '';
-        if (who.type === 'device' && !devicesAdmitted) {
+        if (who.type === 'device' && !devicesAdmitted()) {
           log.debug({ clientId }, 'device login deferred: the hub is not ready yet');
           done(authError('server unavailable', serverUnavailable), false);
           return;
@@ -211,6 +221,11 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
       // A null client is the broker itself (e.g. a will checked when it was registered).
       if (!client) { done(null); return; }
       const who = identities.get(client);
+      if (who?.identity.type === 'device' && !devicesAdmitted()) {
+        // Not acknowledged: the device keeps the event and resends it when the hub is back.
+        done(new Error('server unavailable: the hub is not receiving'));
+        return;
+      }
       const decision = who ? canPublish(who.identity, packet.topic) : { allowed: false as const, reason: 'not authenticated' };
       if (decision.allowed) { done(null); return; }
       counters.aclDenials.publish++;
@@ -232,9 +247,21 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
   aedes.on('clientReady', (client) => {
     const who = identities.get(client);
     if (who) owners.set(client.id, who.username);
+    if (who?.identity.type === 'device') deviceClients.add(client);
     log.debug({ clientId: client.id, username: who?.username }, 'client connected');
   });
+  aedes.on('subscribe', (_subs, client) => {
+    if (client && opts.requireService !== undefined && isRequiredService(client) && !gateKeepers.has(client)) {
+      gateKeepers.add(client);
+      if (gateKeepers.size === 1) log.info({ service: opts.requireService }, 'devices admitted');
+    }
+  });
   aedes.on('clientDisconnect', (client) => {
+    deviceClients.delete(client);
+    if (gateKeepers.delete(client) && gateKeepers.size === 0 && !closing) {
+      log.warn({ service: opts.requireService }, 'the hub service left: devices are disconnected until it is back');
+      for (const c of [...deviceClients]) c.close();
+    }
     if (owners.get(client.id) === identities.get(client)?.username) owners.delete(client.id);
     log.debug({ clientId: client.id }, 'client disconnected');
   });
@@ -261,14 +288,10 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
   }
   log.info({ host: opts.host, ports: listeners.ports, persistence: opts.persistence ?? 'memory' }, 'MQTT broker listening');
 
-  let closing: Promise<void> | undefined;
   return {
     ports: listeners.ports,
     caCert: tls.ca,
-    admitDevices() {
-      if (!devicesAdmitted) log.info('devices admitted');
-      devicesAdmitted = true;
-    },
+    admittingDevices: devicesAdmitted,
     stats: () => ({ ...counters, aclDenials: { ...counters.aclDenials }, clients: aedes.connectedClients }),
     close() {
       closing ??= (async () => {

@@ -135,7 +135,7 @@ export async function createIngest(opts: IngestOptions): Promise<Ingest> {
   const clientId = opts.clientId ?? 'mimamori-ingest';
   const mqttOptions: IClientOptions = {
     clientId, username: opts.username, password: opts.password,
-    protocolVersion: 4, clean: false, reconnectPeriod: 1000, connectTimeout: 10_000,
+    protocolVersion: 4, clean: true, reconnectPeriod: 1000, connectTimeout: 10_000,
     ...(opts.ca ? { ca: opts.ca, rejectUnauthorized: true } : {}),
   };
   const client: MqttClient = mqtt.connect(opts.url, mqttOptions);
@@ -159,21 +159,15 @@ export async function createIngest(opts: IngestOptions): Promise<Ingest> {
 
   const subscribe = () => client.subscribeAsync([allEventsFilter, allHeartbeatsFilter], { qos: 1 });
   try {
-    const sessionPresent = await new Promise<boolean>((resolve, reject) => {
-      const onConnect = (connack: { sessionPresent: boolean }) => { cleanup(); resolve(connack.sessionPresent); };
+    await new Promise<void>((resolve, reject) => {
+      const onConnect = () => { cleanup(); resolve(); };
       const onError = (err: Error) => { cleanup(); reject(err); };
       const cleanup = () => { client.off('connect', onConnect); client.off('error', onError); };
       client.on('connect', onConnect);
       client.on('error', onError);
     });
-    if (sessionPresent) {
-      // The broker kept our subscriptions, and queued messages may sit ahead of the SUBACK
-      // waiting for a reader; waiting for the SUBACK here would deadlock. Refresh in the background.
-      subscribe().catch((err: unknown) => log.error({ clientId, err: (err as Error).message }, 'ingest could not refresh its subscriptions'));
-    } else {
-      // MQTT.js rejects when a SUBACK carries 0x80 (refused).
-      await subscribe();
-    }
+    // MQTT.js rejects when a SUBACK carries 0x80 (refused); it resubscribes by itself after a reconnect.
+    await subscribe();
   } catch (err) {
     await client.endAsync(true);
     throw new MimamoriError('MIMAMORI_ERR_UNAVAILABLE', `ingest cannot connect to the broker at ${opts.url} as ${opts.username}: ${(err as Error).message}`);

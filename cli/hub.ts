@@ -124,14 +124,9 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     started.notifier = notifier;
     onClose('notifier', () => notifier.close());
 
-    // MQTT broker and the hub's own authenticated ingest client.
-    // Devices are admitted only once ingest listens (see BrokerOptions.admitDevices).
-    const broker = await createBroker({ ...config.broker, host: config.host, dataDir: config.dataDir, store, logger: logger.child({ part: 'broker' }), clock, persistence: 'level', admitDevices: false });
-    onClose('broker', () => broker.close());
-    const mqttUrl = `mqtt://${config.host}:${broker.ports.tcp}`;
-    const ingestCreds = await provisionService(store, 'ingest');
-    const ingest = await createIngest({ url: mqttUrl, username: ingestCreds.username, password: ingestCreds.secret, store, logger: logger.child({ part: 'ingest' }), clock });
-    onClose('ingest', () => ingest.close());
+    // Findings are unsubscribed last, after the rule engine has closed.
+    const subs: Subscription[] = [];
+    onClose('findings', async () => { for (const s of subs) s.unsubscribe(); });
 
     // Rules: per-home rule sets and time zones from the store.
     const timezones = new Map((await store.listHomes()).map((h) => [h.id, h.timezone] as const));
@@ -147,7 +142,6 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     onClose('rules', () => engine.close());
 
     const recent: Finding[] = [];
-    const subs: Subscription[] = [];
     subs.push(engine.findings.subscribe((finding) => {
       recent.push(finding);
       if (recent.length > 200) recent.shift();
@@ -157,12 +151,29 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
       notifier.handleFinding(finding).catch((err: unknown) => logger.error({ err, rule: finding.rule, home: finding.home }, 'notifier failed on a finding'));
       history.writeFinding(finding);
     }));
-    subs.push(ingest.readings.subscribe((reading) => {
+
+    // MQTT broker and the hub's own authenticated ingest client. Devices are let in only
+    // while ingest is subscribed, so no event is acknowledged that the hub cannot receive.
+    const broker = await createBroker({ ...config.broker, host: config.host, dataDir: config.dataDir, store, logger: logger.child({ part: 'broker' }), clock, persistence: 'level', requireService: 'ingest' });
+    const mqttUrl = `mqtt://${config.host}:${broker.ports.tcp}`;
+    let ingest: Ingest;
+    try {
+      const ingestCreds = await provisionService(store, 'ingest');
+      ingest = await createIngest({ url: mqttUrl, username: ingestCreds.username, password: ingestCreds.secret, store, logger: logger.child({ part: 'ingest' }), clock });
+    } catch (err) {
+      await broker.close();
+      throw err;
+    }
+    const readings = ingest.readings.subscribe((reading) => {
       engine.ingest(reading);
       history.writeReading(reading);
-    }));
-    onClose('subscriptions', async () => { for (const s of subs) s.unsubscribe(); });
-    broker.admitDevices();
+    });
+    // Shutdown runs in reverse: the broker first (no more device traffic; what it accepted is
+    // flushed to ingest), then ingest (finishes what it received), then the readings flow.
+    onClose('readings', async () => readings.unsubscribe());
+    const ingestRef = ingest;
+    onClose('ingest', () => ingestRef.close());
+    onClose('broker', () => broker.close());
 
     const hub: Hub = {
       config, store, broker, ingest, engine, history, notifier, influxUrl, mqttUrl,

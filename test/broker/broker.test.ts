@@ -220,7 +220,7 @@ t.test("the operator's own key and certificate are used when configured", async 
   await t.rejects(startBroker({ tlsKeyFile: join(dir, 'missing.pem'), tlsCertFile: join(dir, 'server.pem') }), { code: 'MIMAMORI_ERR_CONFIG', message: /missing\.pem/ });
 });
 
-t.test('devices wait with "server unavailable" until the hub admits them; services do not', async (t) => {
+t.test('devices are let in only while the hub service listens; they are sent away when it leaves', async (t) => {
   const { createSqliteStore } = await import('../../core/store.js');
   const { VirtualClock } = await import('../../core/clock.js');
   const { silentLogger } = await import('../../core/logger.js');
@@ -234,17 +234,28 @@ t.test('devices wait with "server unavailable" until the hub admits them; servic
   await store.createHome({ id: 'h1', name: 'x', timezone: 'Asia/Tokyo' });
   const dev = await provisionDevice(store, { homeId: 'h1', deviceId: 'kettle', kind: 'kettle' });
   const svc = await provisionService(store, 'ingest');
-  const broker = await createBroker({ host: '127.0.0.1', tcpPort: 0, tlsPort: 0, wsPort: 0, maxPacketSize: 65536, lockout: { maxFailures: 5, windowMs: 60_000, lockMs: 60_000 }, dataDir: mkdtempSync(join(tmpdir(), 'gate-')), store, logger: silentLogger(), clock: new VirtualClock(0), admitDevices: false });
+  const other = await provisionService(store, 'bench');
+  const broker = await createBroker({ host: '127.0.0.1', tcpPort: 0, tlsPort: 0, wsPort: 0, maxPacketSize: 65536, lockout: { maxFailures: 5, windowMs: 60_000, lockMs: 60_000 }, dataDir: mkdtempSync(join(tmpdir(), 'gate-')), store, logger: silentLogger(), clock: new VirtualClock(0), requireService: 'ingest' });
   t.teardown(async () => { await broker.close(); await store.close(); });
   const url = `mqtt://127.0.0.1:${broker.ports.tcp}`;
-  const refused = await mqtt.connectAsync(url, { username: dev.username, password: dev.secret, reconnectPeriod: 0 }).then((c) => { void c.endAsync(); return 'connected'; }, (e: Error & { code?: number }) => e.code);
-  t.equal(refused, 3, 'CONNACK 3 server unavailable while the hub starts');
-  const service = await mqtt.connectAsync(url, { username: svc.username, password: svc.secret, clientId: 'mimamori-ingest', reconnectPeriod: 0 });
-  t.ok(service.connected, 'the hub service connects');
-  await service.endAsync();
-  broker.admitDevices();
-  const device = await mqtt.connectAsync(url, { username: dev.username, password: dev.secret, clientId: 'h1/kettle', reconnectPeriod: 0 });
-  t.ok(device.connected, 'devices connect once admitted');
-  await device.endAsync();
+  const tryDevice = () => mqtt.connectAsync(url, { username: dev.username, password: dev.secret, clientId: 'h1/kettle', reconnectPeriod: 0 }).then((c) => c, (e: Error & { code?: number }) => e.code ?? -1);
+  t.equal(await tryDevice(), 3, 'CONNACK 3 server unavailable while the hub service is absent');
+  const bystander = await mqtt.connectAsync(url, { username: other.username, password: other.secret, clientId: 'mimamori-bench', reconnectPeriod: 0 });
+  await bystander.subscribeAsync('mimamori/v1/#');
+  t.equal(await tryDevice(), 3, 'another service does not open the gate');
+  t.notOk(broker.admittingDevices());
+  const ingest = await mqtt.connectAsync(url, { username: svc.username, password: svc.secret, clientId: 'mimamori-ingest', reconnectPeriod: 0 });
+  t.notOk(broker.admittingDevices(), 'connected is not enough: it must be subscribed');
+  await ingest.subscribeAsync('mimamori/v1/homes/+/devices/+/events', { qos: 1 });
+  t.ok(broker.admittingDevices());
+  const device = await tryDevice();
+  if (typeof device === 'number') { t.fail(`device refused with ${device}`); return; }
   t.equal(broker.stats().lockouts, 0, 'waiting devices are not counted as failed logins');
+  const closed = new Promise<void>((resolve) => device.once('close', () => resolve()));
+  await ingest.endAsync();
+  await closed;
+  t.pass('a connected device is sent away when the hub service leaves');
+  t.notOk(broker.admittingDevices());
+  await bystander.endAsync();
+  await device.endAsync(true);
 });
