@@ -9,6 +9,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import { toLocalIso } from '../core/time.js';
+import type { Alert } from '../core/store.js';
+import type { Finding, Localized } from '../core/findings.js';
 import type { Hub } from '../cli/hub.js';
 import type { Notifier } from '../notifier/index.js';
 import { statusCallbackRoute } from '../notifier/status-callback-route.js';
@@ -56,11 +58,17 @@ export async function collectStatus(hub: Hub, clock: Clock) {
   return {
     now: clock.now(),
     homes: homes.map((h) => ({ id: h.id, name: h.name, timezone: h.timezone, lastSignOfLife: hub.engine.lastSignOfLife(h.id) ?? null })),
-    alerts: [...alerts, ...acknowledged].map((a) => ({ id: a.id, home: a.homeId, rule: a.rule, severity: a.severity, status: a.status, message: a.message, openedAt: a.openedAt, repeats: a.repeats })),
+    alerts: [...alerts, ...acknowledged].map((a) => ({ id: a.id, home: a.homeId, rule: a.rule, severity: a.severity, status: a.status, message: alertMessage(a), openedAt: a.openedAt, repeats: a.repeats })),
     findings: hub.recentFindings().slice(-20).reverse(),
     sms: hub.localTwilio ? hub.localTwilio.messages().slice(-20).reverse() : [],
     counters: { broker: hub.broker.stats(), ingest: hub.ingest.stats(), history: hub.history.stats() },
   };
+}
+
+/** The alert's text in both languages, from the finding it was opened for. */
+function alertMessage(a: Alert): Localized {
+  const m = (a.finding as Partial<Finding> | undefined)?.message;
+  return m && typeof m.en === 'string' && typeof m.ja === 'string' ? m : { en: a.message, ja: a.message };
 }
 
 function pickLang(query: unknown, acceptLanguage: string | undefined): Lang {
@@ -101,7 +109,7 @@ export async function startStatusPage(opts: StatusPageOptions): Promise<StatusPa
 <h2>${t('homes')}</h2><table><tr><th>${t('home')}</th><th>${t('lastSign')}</th></tr>
 ${s.homes.map((h) => `<tr><td>${esc(h.id)} — ${esc(h.name)}</td><td>${esc(when(h.lastSignOfLife, h.id))}</td></tr>`).join('')}</table>
 <h2>${t('openAlerts')}</h2>${s.alerts.length === 0 ? `<p>${t('none')}</p>` : `<table><tr><th>${t('home')}</th><th>${t('severity')}</th><th>${t('opened')}</th><th>${t('message')}</th><th>${t('state')}</th></tr>
-${s.alerts.map((a) => `<tr><td>${esc(a.home)}</td><td class="${a.severity}">${esc(a.severity)}</td><td>${esc(when(a.openedAt, a.home))}</td><td>${esc(a.message)}</td><td>${esc(a.status)}</td></tr>`).join('')}</table>`}
+${s.alerts.map((a) => `<tr><td>${esc(a.home)}</td><td class="${a.severity}">${esc(a.severity)}</td><td>${esc(when(a.openedAt, a.home))}</td><td>${esc(a.message[lang])}</td><td>${esc(a.status)}</td></tr>`).join('')}</table>`}
 <h2>${t('findings')}</h2>${s.findings.length === 0 ? `<p>${t('none')}</p>` : `<table>${s.findings.map((f) => `<tr><td>${esc(when(f.at, f.home))}</td><td>${esc(f.home)}</td><td class="${f.severity}">${esc(f.severity)}</td><td>${esc(f.state)}</td><td>${msg(f)}</td></tr>`).join('')}</table>`}
 <h2>${t('sms')}</h2>${s.sms.length === 0 ? `<p>${t('none')}</p>` : `<table>${s.sms.map((m) => `<tr><td>${esc(m.status)}</td><td>${esc(m.body)}</td></tr>`).join('')}</table>`}
 <h2>${t('counters')}</h2><pre>${esc(JSON.stringify(s.counters, null, 2))}</pre>

@@ -56,6 +56,12 @@ t.test('help button: from the device to an SMS in both languages, and into Influ
   const html = await (await fetch(`${hub.statusPage!.url}?lang=en`)).text();
   t.match(html, /Open alerts/);
   t.match(html, /critical/);
+  t.match(html, /Help button pressed/, 'the alert in English');
+  const ja = await (await fetch(`${hub.statusPage!.url}?lang=ja`)).text();
+  t.match(ja, /対応中のアラート/);
+  t.match(ja, /緊急ボタン/, 'and in Japanese');
+  const api = await (await fetch(new URL('/api/status', hub.statusPage!.url))).json() as { alerts: unknown[]; homes: unknown[] };
+  t.equal(api.alerts.length, 1, 'the JSON status lists the alert');
 
   await hub.history.flush();
   const influx = new InfluxDB({ host: new URL(hub.influxUrl).hostname, port: Number(new URL(hub.influxUrl).port), database: hub.config.influx.database });
