@@ -228,7 +228,7 @@ export function createSqliteStore(path: string): Store {
       const where: string[] = []; const p: unknown[] = [];
       if (filter.homeId) { where.push('home_id = ?'); p.push(filter.homeId); }
       if (filter.status) { where.push('status = ?'); p.push(filter.status); }
-      return all(`SELECT * FROM alerts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY opened_at DESC`, ...p).map(toAlert);
+      return all(`SELECT * FROM alerts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY opened_at DESC, rowid DESC`, ...p).map(toAlert);
     },
     async updateAlertStatus(id, status, at) {
       const r = run('UPDATE alerts SET status = ?, updated_at = ?, closed_at = ? WHERE id = ?', status, at, status === 'resolved' ? at : null, id);
@@ -245,13 +245,13 @@ export function createSqliteStore(path: string): Store {
     },
     async findNotificationByProviderId(providerId) { const r = get('SELECT * FROM notifications WHERE provider_id = ?', providerId); return r && toNotification(r); },
     async listNotifications(alertId) {
-      return (alertId ? all('SELECT * FROM notifications WHERE alert_id = ? ORDER BY created_at, id', alertId) : all('SELECT * FROM notifications ORDER BY created_at, id')).map(toNotification);
+      return (alertId ? all('SELECT * FROM notifications WHERE alert_id = ? ORDER BY created_at, rowid', alertId) : all('SELECT * FROM notifications ORDER BY created_at, rowid')).map(toNotification);
     },
     async audit(e) {
       run('INSERT INTO audit_log (id, at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?, ?)', newId(e.at), e.at, e.actor, e.action, e.subject, e.detail === undefined ? null : JSON.stringify(e.detail));
     },
     async listAudit(subject) {
-      const rows = subject ? all('SELECT * FROM audit_log WHERE subject = ? ORDER BY at, id', subject) : all('SELECT * FROM audit_log ORDER BY at, id');
+      const rows = subject ? all('SELECT * FROM audit_log WHERE subject = ? ORDER BY at, rowid', subject) : all('SELECT * FROM audit_log ORDER BY at, rowid');
       return rows.map((r) => {
         const rec: AuditRecord = { id: r.id as string, at: Number(r.at), actor: r.actor as string, action: r.action as string, subject: r.subject as string };
         if (r.detail !== null) rec.detail = JSON.parse(r.detail as string) as unknown;
@@ -266,7 +266,7 @@ export function createSqliteStore(path: string): Store {
       return rec;
     },
     async listRejected(limit = 100) {
-      return all('SELECT * FROM rejected_messages ORDER BY at DESC, id DESC LIMIT ?', limit).map((row) => {
+      return all('SELECT * FROM rejected_messages ORDER BY at DESC, rowid DESC LIMIT ?', limit).map((row) => {
         const rec: RejectedMessage = { id: row.id as string, at: Number(row.at), topic: row.topic as string, reason: row.reason as string };
         const h = opt<string>(row.home_id); if (h !== undefined) rec.homeId = h;
         const d = opt<string>(row.device_id); if (d !== undefined) rec.deviceId = d;

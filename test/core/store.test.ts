@@ -79,3 +79,16 @@ t.test('event ids de-duplicate per device and persist across reopen', async (t) 
   t.equal(await store.getRuleConfig('none'), undefined);
   t.equal(await store.pruneSeenEvents(150), 2, 'old ids are pruned');
 });
+
+t.test('records written in the same millisecond keep the order they were written in', async (t) => {
+  const store = createSqliteStore(':memory:');
+  t.teardown(() => store.close());
+  const actions = Array.from({ length: 50 }, (_, i) => `step-${i}`);
+  for (const action of actions) await store.audit({ at: 1000, actor: 'system', action, subject: 'a1' });
+  t.same((await store.listAudit('a1')).map((a) => a.action), actions);
+  await store.createHome({ id: 'h1', name: 'x', timezone: 'Asia/Tokyo' });
+  const { alert } = await store.openAlert({ homeId: 'h1', rule: 'r', severity: 'warning', message: 'm', finding: {}, openedAt: 1 });
+  const ids: string[] = [];
+  for (let i = 0; i < 20; i++) ids.push((await store.recordNotification({ alertId: alert.id, channel: 'sms', status: 'queued', createdAt: 5 })).id);
+  t.same((await store.listNotifications(alert.id)).map((n) => n.id), ids);
+});
