@@ -1,0 +1,35 @@
+/**
+ * How people act on an alert, whatever way they reach the hub: an SMS reply,
+ * a voice keypress, a signed one-time web link, the dashboards, the home
+ * tablet, or the front door sensor confirming an arrival. Webhooks and HTTP
+ * routes depend on this interface; the escalation engine implements it.
+ */
+import type { Alert } from '../core/store.js';
+
+export type ResponseChannel = 'sms' | 'voice' | 'web-link' | 'dashboard' | 'tablet' | 'door' | 'app' | 'system';
+
+export interface ResponseInput {
+  alertId: string;
+  /** The contact (or account) acting; absent for sensors (door) and the system. */
+  contactId?: string;
+  via: ResponseChannel;
+  /** Clock time; defaults to the responder's clock. */
+  at?: number;
+}
+
+export type ResponseResult =
+  | { ok: true; alert: Alert }
+  | { ok: false; reason: 'not_found' | 'already_resolved' | 'not_a_recipient' | 'invalid'; message: string };
+
+export interface AlertResponder {
+  /** "I've seen it, I'm handling it": stops escalation to further tiers; everyone already told hears who. */
+  acknowledge(input: ResponseInput): Promise<ResponseResult>;
+  /** "On my way", with an expected arrival; escalation resumes if nobody arrives within ETA + grace. */
+  onMyWay(input: ResponseInput & { etaMinutes?: number }): Promise<ResponseResult>;
+  /** Someone is with the resident (app / tablet button, or the front door opening after "on my way"). */
+  arrived(input: ResponseInput): Promise<ResponseResult>;
+  /** Closed by a person, with an optional note. */
+  resolve(input: ResponseInput & { note?: string }): Promise<ResponseResult>;
+  /** Which alert a reply from this phone is about: the newest unresolved alert this phone was notified of. */
+  alertForPhone(phone: string): Promise<{ alertId: string; contactId: string } | undefined>;
+}
