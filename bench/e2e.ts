@@ -49,19 +49,23 @@ export async function benchEndToEnd(opts: { homes: number; alerts: number; dataD
     const bgTimer = setInterval(() => { for (let j = 0; j < 20; j++) hub.engine.ingest(background(bgSeq++, Date.now())); }, 10);
 
     // Measured homes: one contact and one help button each.
-    const devices: Array<{ home: string; client: mqtt.MqttClient }> = [];
+    const devices: Array<{ home: string; phone: string; client: mqtt.MqttClient }> = [];
     for (let i = 0; i < opts.alerts; i++) {
       const home = `lat-${i}`;
       await hub.store.createHome({ id: home, name: `Home ${i}`, timezone: 'Asia/Tokyo' });
-      await hub.store.addContact({ homeId: home, name: 'Family', role: 'family', phone: `+8190${String(10_000_000 + i)}`, language: 'ja', priority: 1 });
+      const phone = `+8190${String(10_000_000 + i)}`;
+      await hub.store.addContact({ homeId: home, name: 'Family', role: 'family', phone, language: 'ja', priority: 1 });
       const creds = await provisionDevice(hub.store, { homeId: home, deviceId: 'help', kind: 'button' });
-      devices.push({ home, client: await mqtt.connectAsync(hub.mqttUrl, { username: creds.username, password: creds.secret, reconnectPeriod: 0 }) });
+      devices.push({ home, phone, client: await mqtt.connectAsync(hub.mqttUrl, { username: creds.username, password: creds.secret, reconnectPeriod: 0 }) });
     }
 
     const latencies: number[] = [];
     for (const [i, d] of devices.entries()) {
       const arrived = new Promise<number>((resolve) => {
-        const off = hub.localTwilio!.onMessage(() => { off(); resolve(performance.now()); });
+        // onMessage also reports status changes of earlier messages: wait for this home's new SMS.
+        const off = hub.localTwilio!.onMessage((m) => {
+          if (m.to === d.phone && m.status === 'queued') { off(); resolve(performance.now()); }
+        });
       });
       const t0 = performance.now();
       await d.client.publishAsync(`mimamori/v1/homes/${d.home}/devices/help/events`, JSON.stringify({ id: `h-${i}`, ts: new Date().toISOString(), kind: 'button', press: 'help' }), { qos: 1 });
