@@ -61,4 +61,50 @@ export const migrations: Migration[] = [
       `CREATE INDEX rejected_messages_at ON rejected_messages (at)`,
     ],
   },
+  {
+    version: 4,
+    name: 'web app: accounts, sessions, relationships, consent, access log, news, questions, attendance',
+    sql: [
+      // People who sign in to the web app (dashboards/). Passwords and TOTP secrets never leave the server.
+      `CREATE TABLE web_accounts (
+        id TEXT PRIMARY KEY, login TEXT NOT NULL UNIQUE, name TEXT NOT NULL, role TEXT NOT NULL,
+        language TEXT NOT NULL, password_hash TEXT NOT NULL, totp_secret TEXT, locked_until BIGINT,
+        created_at BIGINT NOT NULL)`,
+      `CREATE TABLE web_login_failures (account_id TEXT NOT NULL, at BIGINT NOT NULL)`,
+      `CREATE INDEX web_login_failures_account ON web_login_failures (account_id, at)`,
+      // Session ids are stored only as SHA-256 digests of the cookie value.
+      `CREATE TABLE web_sessions (
+        id TEXT PRIMARY KEY, account_id TEXT NOT NULL, csrf TEXT NOT NULL, mfa_ok INTEGER NOT NULL,
+        created_at BIGINT NOT NULL, last_seen_at BIGINT NOT NULL, user_agent TEXT)`,
+      `CREATE INDEX web_sessions_account ON web_sessions (account_id)`,
+      // Relationships: an account linked to a home (family, resident, caregiver) or a facility (staff).
+      `CREATE TABLE web_links (
+        account_id TEXT NOT NULL, kind TEXT NOT NULL, target_id TEXT NOT NULL,
+        PRIMARY KEY (account_id, kind, target_id))`,
+      `CREATE TABLE facility_homes (facility_id TEXT NOT NULL, home_id TEXT NOT NULL, PRIMARY KEY (facility_id, home_id))`,
+      `CREATE TABLE consents (
+        home_id TEXT NOT NULL, viewer_id TEXT NOT NULL, level TEXT NOT NULL, photos INTEGER NOT NULL,
+        updated_at BIGINT NOT NULL, updated_by TEXT NOT NULL, PRIMARY KEY (home_id, viewer_id))`,
+      `CREATE TABLE access_log (
+        id TEXT PRIMARY KEY, at BIGINT NOT NULL, viewer_id TEXT NOT NULL, home_id TEXT NOT NULL, what TEXT NOT NULL)`,
+      `CREATE INDEX access_log_home ON access_log (home_id, at)`,
+      `CREATE TABLE news (
+        id TEXT PRIMARY KEY, home_id TEXT NOT NULL, author_id TEXT NOT NULL, body TEXT NOT NULL, created_at BIGINT NOT NULL)`,
+      `CREATE INDEX news_home ON news (home_id, created_at)`,
+      // Photo bytes live in files under the web app's photo folder; rows keep what the pages need.
+      `CREATE TABLE news_photos (
+        id TEXT PRIMARY KEY, news_id TEXT NOT NULL, home_id TEXT NOT NULL, width INTEGER NOT NULL, height INTEGER NOT NULL)`,
+      `CREATE TABLE questions (
+        id TEXT PRIMARY KEY, home_id TEXT NOT NULL, asker_id TEXT NOT NULL, body TEXT NOT NULL, asked_at BIGINT NOT NULL,
+        answer TEXT, answerer_id TEXT, answered_at BIGINT)`,
+      `CREATE TABLE attendance (
+        home_id TEXT NOT NULL, date TEXT NOT NULL, status TEXT NOT NULL, marked_by TEXT NOT NULL, at BIGINT NOT NULL,
+        PRIMARY KEY (home_id, date))`,
+      // Who acted on an alert from the web app (acknowledged, on my way, arrived, resolved).
+      `CREATE TABLE alert_responses (
+        id TEXT PRIMARY KEY, alert_id TEXT NOT NULL, home_id TEXT NOT NULL, account_id TEXT NOT NULL,
+        action TEXT NOT NULL, at BIGINT NOT NULL)`,
+      `CREATE INDEX alert_responses_alert ON alert_responses (alert_id, at)`,
+    ],
+  },
 ];

@@ -32,7 +32,63 @@ export interface AuditRecord { id: string; at: number; actor: string; action: st
 /** A device message the ingest refused (dead-letter table, migration 2). */
 export interface RejectedMessage { id: string; at: number; topic: string; homeId?: string; deviceId?: string; reason: string; detail?: string; payload?: string }
 
-export interface Store {
+// ── Web app (dashboards/, migration 4): accounts, sessions, relationships, consent, access log, news, questions, attendance ──
+export type WebRole = 'resident' | 'family' | 'staff' | 'caregiver' | 'operator';
+export interface WebAccount { id: string; login: string; name: string; role: WebRole; language: Language; passwordHash: string; totpSecret?: string; lockedUntil?: number; createdAt: number }
+export interface WebSession { id: string; accountId: string; csrf: string; mfaOk: boolean; createdAt: number; lastSeenAt: number; userAgent?: string }
+/** `home`: family, resident or caregiver of a home; `facility`: staff of a day-care facility. */
+export interface WebLink { accountId: string; kind: 'home' | 'facility'; targetId: string }
+export interface Consent { homeId: string; viewerId: string; level: 'coarse' | 'detailed'; photos: boolean; updatedAt: number; updatedBy: string }
+export interface AccessRecord { id: string; at: number; viewerId: string; homeId: string; what: string }
+export interface NewsItem { id: string; homeId: string; authorId: string; body: string; createdAt: number }
+export interface NewsPhoto { id: string; newsId: string; homeId: string; width: number; height: number }
+export interface Question { id: string; homeId: string; askerId: string; body: string; askedAt: number; answer?: string; answererId?: string; answeredAt?: number }
+export interface Attendance { homeId: string; date: string; status: 'present' | 'absent'; markedBy: string; at: number }
+export interface AlertResponse { id: string; alertId: string; homeId: string; accountId: string; action: string; at: number }
+
+/** The web app's part of the store (dashboards/). */
+export interface WebStore {
+  createAccount(a: Omit<WebAccount, 'id' | 'createdAt'> & { id?: string; createdAt: number }): Promise<WebAccount>;
+  getAccount(id: string): Promise<WebAccount | undefined>;
+  findAccountByLogin(login: string): Promise<WebAccount | undefined>;
+  listAccounts(): Promise<WebAccount[]>;
+  setAccountTotp(id: string, secret: string | null): Promise<void>;
+  setAccountLockedUntil(id: string, until: number | null): Promise<void>;
+  recordLoginFailure(accountId: string, at: number): Promise<void>;
+  countLoginFailures(accountId: string, since: number): Promise<number>;
+  clearLoginFailures(accountId: string): Promise<void>;
+  createSession(s: WebSession): Promise<void>;
+  getSession(id: string): Promise<WebSession | undefined>;
+  updateSession(id: string, patch: { lastSeenAt?: number; mfaOk?: boolean }): Promise<void>;
+  listSessions(accountId: string): Promise<WebSession[]>;
+  deleteSession(id: string): Promise<void>;
+  linkAccount(l: WebLink): Promise<void>;
+  listLinks(accountId: string): Promise<WebLink[]>;
+  /** Accounts linked to a home or facility. */
+  listLinked(kind: WebLink['kind'], targetId: string): Promise<WebLink[]>;
+  enrollHome(facilityId: string, homeId: string): Promise<void>;
+  listEnrolledHomes(facilityId: string): Promise<string[]>;
+  setConsent(c: Consent): Promise<void>;
+  getConsent(homeId: string, viewerId: string): Promise<Consent | undefined>;
+  recordAccess(r: Omit<AccessRecord, 'id'>): Promise<void>;
+  listAccess(homeId: string, limit?: number): Promise<AccessRecord[]>;
+  addNews(n: Omit<NewsItem, 'id'> & { id?: string }): Promise<NewsItem>;
+  getNews(id: string): Promise<NewsItem | undefined>;
+  listNews(homeId: string, since?: number): Promise<NewsItem[]>;
+  addNewsPhoto(p: NewsPhoto): Promise<void>;
+  getNewsPhoto(id: string): Promise<NewsPhoto | undefined>;
+  listNewsPhotos(newsId: string): Promise<NewsPhoto[]>;
+  addQuestion(q: Omit<Question, 'id'>): Promise<Question>;
+  getQuestion(id: string): Promise<Question | undefined>;
+  answerQuestion(id: string, answer: string, answererId: string, at: number): Promise<void>;
+  listQuestions(homeId: string): Promise<Question[]>;
+  setAttendance(a: Attendance): Promise<void>;
+  listAttendance(homeId: string, limit?: number): Promise<Attendance[]>;
+  recordAlertResponse(r: Omit<AlertResponse, 'id'>): Promise<AlertResponse>;
+  listAlertResponses(alertId: string): Promise<AlertResponse[]>;
+}
+
+export interface Store extends WebStore {
   createHome(home: Omit<Home, 'createdAt'> & { createdAt?: number }): Promise<Home>;
   getHome(id: string): Promise<Home | undefined>;
   listHomes(): Promise<Home[]>;
@@ -113,6 +169,29 @@ function toNotification(r: Row): NotificationRecord {
   const p = opt<string>(r.provider_id); if (p !== undefined) n.providerId = p;
   const e = opt<string>(r.error); if (e !== undefined) n.error = e;
   return n;
+}
+
+// ── Web app rows (migration 4) ──
+function toAccount(r: Row): WebAccount {
+  const a: WebAccount = { id: r.id as string, login: r.login as string, name: r.name as string, role: r.role as WebRole, language: r.language as Language, passwordHash: r.password_hash as string, createdAt: Number(r.created_at) };
+  const t = opt<string>(r.totp_secret); if (t !== undefined) a.totpSecret = t;
+  const l = opt<number>(r.locked_until); if (l !== undefined) a.lockedUntil = Number(l);
+  return a;
+}
+function toSession(r: Row): WebSession {
+  const x: WebSession = { id: r.id as string, accountId: r.account_id as string, csrf: r.csrf as string, mfaOk: Number(r.mfa_ok) === 1, createdAt: Number(r.created_at), lastSeenAt: Number(r.last_seen_at) };
+  const ua = opt<string>(r.user_agent); if (ua !== undefined) x.userAgent = ua;
+  return x;
+}
+const toLink = (r: Row): WebLink => ({ accountId: r.account_id as string, kind: r.kind as WebLink['kind'], targetId: r.target_id as string });
+const toNews = (r: Row): NewsItem => ({ id: r.id as string, homeId: r.home_id as string, authorId: r.author_id as string, body: r.body as string, createdAt: Number(r.created_at) });
+const toPhoto = (r: Row): NewsPhoto => ({ id: r.id as string, newsId: r.news_id as string, homeId: r.home_id as string, width: Number(r.width), height: Number(r.height) });
+function toQuestion(r: Row): Question {
+  const x: Question = { id: r.id as string, homeId: r.home_id as string, askerId: r.asker_id as string, body: r.body as string, askedAt: Number(r.asked_at) };
+  const a = opt<string>(r.answer); if (a !== undefined) x.answer = a;
+  const b = opt<string>(r.answerer_id); if (b !== undefined) x.answererId = b;
+  const c = opt<number>(r.answered_at); if (c !== undefined) x.answeredAt = Number(c);
+  return x;
 }
 
 /**
@@ -275,6 +354,84 @@ export function createSqliteStore(path: string): Store {
         return rec;
       });
     },
+    // ── Web app (dashboards/, migration 4) ──
+    async createAccount(a) {
+      const acc: WebAccount = { ...a, id: a.id ?? newId(a.createdAt) };
+      try {
+        run('INSERT INTO web_accounts (id, login, name, role, language, password_hash, totp_secret, locked_until, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)', acc.id, acc.login, acc.name, acc.role, acc.language, acc.passwordHash, n(acc.totpSecret), n(acc.lockedUntil), acc.createdAt);
+      } catch (err) { wrap(err, `account ${a.login} exists`); }
+      return acc;
+    },
+    async getAccount(id) { const r = get('SELECT * FROM web_accounts WHERE id = ?', id); return r && toAccount(r); },
+    async findAccountByLogin(login) { const r = get('SELECT * FROM web_accounts WHERE login = ?', login); return r && toAccount(r); },
+    async listAccounts() { return all('SELECT * FROM web_accounts ORDER BY role, login').map(toAccount); },
+    async setAccountTotp(id, secret) { run('UPDATE web_accounts SET totp_secret = ? WHERE id = ?', secret, id); },
+    async setAccountLockedUntil(id, until) { run('UPDATE web_accounts SET locked_until = ? WHERE id = ?', until, id); },
+    async recordLoginFailure(accountId, at) { run('INSERT INTO web_login_failures (account_id, at) VALUES (?, ?)', accountId, at); },
+    async countLoginFailures(accountId, since) { return Number(get('SELECT COUNT(*) AS c FROM web_login_failures WHERE account_id = ? AND at >= ?', accountId, since)?.c ?? 0); },
+    async clearLoginFailures(accountId) { run('DELETE FROM web_login_failures WHERE account_id = ?', accountId); },
+    async createSession(x) {
+      run('INSERT INTO web_sessions (id, account_id, csrf, mfa_ok, created_at, last_seen_at, user_agent) VALUES (?, ?, ?, ?, ?, ?, ?)', x.id, x.accountId, x.csrf, x.mfaOk ? 1 : 0, x.createdAt, x.lastSeenAt, n(x.userAgent));
+    },
+    async getSession(id) { const r = get('SELECT * FROM web_sessions WHERE id = ?', id); return r && toSession(r); },
+    async updateSession(id, patch) {
+      if (patch.lastSeenAt !== undefined) run('UPDATE web_sessions SET last_seen_at = ? WHERE id = ?', patch.lastSeenAt, id);
+      if (patch.mfaOk !== undefined) run('UPDATE web_sessions SET mfa_ok = ? WHERE id = ?', patch.mfaOk ? 1 : 0, id);
+    },
+    async listSessions(accountId) { return all('SELECT * FROM web_sessions WHERE account_id = ? ORDER BY created_at, rowid', accountId).map(toSession); },
+    async deleteSession(id) { run('DELETE FROM web_sessions WHERE id = ?', id); },
+    async linkAccount(l) { run('INSERT INTO web_links (account_id, kind, target_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING', l.accountId, l.kind, l.targetId); },
+    async listLinks(accountId) { return all('SELECT * FROM web_links WHERE account_id = ? ORDER BY kind, target_id', accountId).map(toLink); },
+    async listLinked(kind, targetId) { return all('SELECT * FROM web_links WHERE kind = ? AND target_id = ? ORDER BY account_id', kind, targetId).map(toLink); },
+    async enrollHome(facilityId, homeId) { run('INSERT INTO facility_homes (facility_id, home_id) VALUES (?, ?) ON CONFLICT DO NOTHING', facilityId, homeId); },
+    async listEnrolledHomes(facilityId) { return all('SELECT home_id FROM facility_homes WHERE facility_id = ? ORDER BY home_id', facilityId).map((r) => r.home_id as string); },
+    async setConsent(c) {
+      run('INSERT INTO consents (home_id, viewer_id, level, photos, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (home_id, viewer_id) DO UPDATE SET level = excluded.level, photos = excluded.photos, updated_at = excluded.updated_at, updated_by = excluded.updated_by', c.homeId, c.viewerId, c.level, c.photos ? 1 : 0, c.updatedAt, c.updatedBy);
+    },
+    async getConsent(homeId, viewerId) {
+      const r = get('SELECT * FROM consents WHERE home_id = ? AND viewer_id = ?', homeId, viewerId);
+      return r && { homeId: r.home_id as string, viewerId: r.viewer_id as string, level: r.level as Consent['level'], photos: Number(r.photos) === 1, updatedAt: Number(r.updated_at), updatedBy: r.updated_by as string };
+    },
+    async recordAccess(r) { run('INSERT INTO access_log (id, at, viewer_id, home_id, what) VALUES (?, ?, ?, ?, ?)', newId(r.at), r.at, r.viewerId, r.homeId, r.what); },
+    async listAccess(homeId, limit = 200) {
+      return all('SELECT * FROM access_log WHERE home_id = ? ORDER BY at DESC, rowid DESC LIMIT ?', homeId, limit)
+        .map((r) => ({ id: r.id as string, at: Number(r.at), viewerId: r.viewer_id as string, homeId: r.home_id as string, what: r.what as string }));
+    },
+    async addNews(x) {
+      const item: NewsItem = { ...x, id: x.id ?? newId(x.createdAt) };
+      run('INSERT INTO news (id, home_id, author_id, body, created_at) VALUES (?, ?, ?, ?, ?)', item.id, item.homeId, item.authorId, item.body, item.createdAt);
+      return item;
+    },
+    async getNews(id) { const r = get('SELECT * FROM news WHERE id = ?', id); return r && toNews(r); },
+    async listNews(homeId, since = 0) { return all('SELECT * FROM news WHERE home_id = ? AND created_at >= ? ORDER BY created_at DESC, rowid DESC', homeId, since).map(toNews); },
+    async addNewsPhoto(x) { run('INSERT INTO news_photos (id, news_id, home_id, width, height) VALUES (?, ?, ?, ?, ?)', x.id, x.newsId, x.homeId, x.width, x.height); },
+    async getNewsPhoto(id) { const r = get('SELECT * FROM news_photos WHERE id = ?', id); return r && toPhoto(r); },
+    async listNewsPhotos(newsId) { return all('SELECT * FROM news_photos WHERE news_id = ? ORDER BY rowid', newsId).map(toPhoto); },
+    async addQuestion(x) {
+      const q2: Question = { ...x, id: newId(x.askedAt) };
+      run('INSERT INTO questions (id, home_id, asker_id, body, asked_at) VALUES (?, ?, ?, ?, ?)', q2.id, q2.homeId, q2.askerId, q2.body, q2.askedAt);
+      return q2;
+    },
+    async getQuestion(id) { const r = get('SELECT * FROM questions WHERE id = ?', id); return r && toQuestion(r); },
+    async answerQuestion(id, answer, answererId, at) { run('UPDATE questions SET answer = ?, answerer_id = ?, answered_at = ? WHERE id = ?', answer, answererId, at, id); },
+    async listQuestions(homeId) { return all('SELECT * FROM questions WHERE home_id = ? ORDER BY asked_at DESC, rowid DESC', homeId).map(toQuestion); },
+    async setAttendance(a) {
+      run('INSERT INTO attendance (home_id, date, status, marked_by, at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (home_id, date) DO UPDATE SET status = excluded.status, marked_by = excluded.marked_by, at = excluded.at', a.homeId, a.date, a.status, a.markedBy, a.at);
+    },
+    async listAttendance(homeId, limit = 14) {
+      return all('SELECT * FROM attendance WHERE home_id = ? ORDER BY date DESC LIMIT ?', homeId, limit)
+        .map((r) => ({ homeId: r.home_id as string, date: r.date as string, status: r.status as Attendance['status'], markedBy: r.marked_by as string, at: Number(r.at) }));
+    },
+    async recordAlertResponse(x) {
+      const rec: AlertResponse = { ...x, id: newId(x.at) };
+      run('INSERT INTO alert_responses (id, alert_id, home_id, account_id, action, at) VALUES (?, ?, ?, ?, ?, ?)', rec.id, rec.alertId, rec.homeId, rec.accountId, rec.action, rec.at);
+      return rec;
+    },
+    async listAlertResponses(alertId) {
+      return all('SELECT * FROM alert_responses WHERE alert_id = ? ORDER BY at, rowid', alertId)
+        .map((r) => ({ id: r.id as string, alertId: r.alert_id as string, homeId: r.home_id as string, accountId: r.account_id as string, action: r.action as string, at: Number(r.at) }));
+    },
+    // ── end of the web app block ──
   };
   return store;
 }
