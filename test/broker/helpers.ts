@@ -115,12 +115,6 @@ export function inbox(client: MqttClient): { messages: Array<{ topic: string; pa
 }
 
 /** Polls `cond` until true (for real I/O), failing after `ms`. */
-export async function until(cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+export { until } from '../support/wait.js';
 
 export const ts = '2026-11-21T07:12:00+09:00';

@@ -12,7 +12,7 @@ function capture(): CliIo & { stdout: string[]; stderr: string[] } {
 }
 
 t.test('provision a home, contact and device; the secret is shown once and stored hashed', async (t) => {
-  const dir = tempDir();
+  const dir = tempDir(t);
   const env = { MIMAMORI_DATA_DIR: dir };
   let io = capture();
   t.equal(await main(['provision', 'home', '--id', 'yamada', '--name', '山田家', '--timezone', 'Asia/Tokyo'], env, io), 0);
@@ -42,7 +42,7 @@ t.test('provision a home, contact and device; the secret is shown once and store
 });
 
 t.test('provision file: a whole home, validated before anything is written', async (t) => {
-  const dir = tempDir();
+  const dir = tempDir(t);
   const env = { MIMAMORI_DATA_DIR: dir };
   const bad = join(dir, 'bad.json');
   writeFileSync(bad, JSON.stringify({ home: { id: 'x', name: 'X', timezone: 'Mars/Olympus' }, contacts: [{ name: 'a', role: 'boss' }] }));
@@ -68,7 +68,7 @@ t.test('provision file: a whole home, validated before anything is written', asy
 });
 
 t.test('rules check reports bad rules and keeps the good ones', async (t) => {
-  const dir = tempDir();
+  const dir = tempDir(t);
   const file = join(dir, 'rules.json');
   writeFileSync(file, JSON.stringify([{ id: 'help', type: 'helpButton' }, { id: 'x', type: 'noSuchRule' }]));
   const io = capture();
@@ -78,7 +78,7 @@ t.test('rules check reports bad rules and keeps the good ones', async (t) => {
 });
 
 t.test('simulate then replay: NDJSON findings with the documented fields', async (t) => {
-  const dir = tempDir();
+  const dir = tempDir(t);
   const events = join(dir, 'events.ndjson');
   const truth = join(dir, 'truth.json');
   t.equal(await main(['simulate', '--homes', '2', '--days', '5', '--seed', '7', '--out', events, '--truth', truth], {}, capture()), 0);

@@ -2,12 +2,10 @@
  * The store-and-forward agent against a real MQTT broker (aedes on a
  * loopback port): hub down, hub restarting mid-stream, agent restarting.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { freePort, tempDir, until } from '../support/wait.js';
 import net, { type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Aedes } from 'aedes';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { parseDeviceEvent, parseHeartbeat, type DeviceEvent } from '../../core/events.js';
 import { silentLogger } from '../../core/logger.js';
 import { parseDeviceTopic } from '../../core/topics.js';
@@ -49,34 +47,10 @@ async function startBroker(port: number, received: Received[], secrets: Map<stri
   };
 }
 
-/** A port that was free a moment ago: for starting the hub only after the agent. */
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
-
-/** Waits (bounded) for a condition driven by real socket I/O. */
-async function until(what: string, cond: () => boolean, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 async function bounded<T>(what: string, p: Promise<T>, ms = 20_000): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms); });
   try { return await Promise.race([p, timeout]); } finally { clearTimeout(timer); }
-}
-
-async function tempDir(t: Test): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'mimamori-agent-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  return dir;
 }
 
 const home = 'h1', device = 'power-meter', secret = 'device-secret-1';
@@ -93,7 +67,7 @@ function agentOptions(port: number, queueDir: string, extra: Partial<EdgeAgentOp
  * PUBACK, so give the last few a bounded moment to show up before counting.
  */
 async function settle(what: () => number, expected: number): Promise<void> {
-  await until(`${expected} received`, () => what() >= expected, 5000).catch(() => undefined);
+  await until(() => what() >= expected, 5000, `${expected} received`).catch(() => undefined);
 }
 
 /** Ids of the events received, and how many copies arrived in all. */
@@ -103,7 +77,7 @@ function eventIds(received: Received[]): { unique: Set<string>; copies: number }
 }
 
 t.test('200 events queued while the hub is down all arrive once it starts; the queue drains to 0', async (t) => {
-  const dir = await tempDir(t);
+  const dir = tempDir(t, 'mimamori-agent-');
   const port = await freePort();
   const agent = await createEdgeAgent(agentOptions(port, dir));
   t.teardown(() => agent.close());
@@ -128,21 +102,21 @@ t.test('200 events queued while the hub is down all arrive once it starts; the q
 });
 
 t.test('the hub stops mid-stream and comes back: nothing is lost', async (t) => {
-  const dir = await tempDir(t);
+  const dir = tempDir(t, 'mimamori-agent-');
   const received: Received[] = [];
   let broker = await startBroker(0, received, secrets);
   const port = broker.port;
   t.teardown(() => broker.close());
   const agent = await createEdgeAgent(agentOptions(port, dir));
   t.teardown(() => agent.close());
-  await until('connect', () => agent.connected());
+  await until(() => agent.connected(), 20_000, 'connect');
 
   const total = 300;
   let i = 0;
   for (; i < 100; i++) await agent.publishEvent(event(i));
-  await until('some deliveries', () => received.length >= 50);
+  await until(() => received.length >= 50, 20_000, 'some deliveries');
   await broker.close();
-  await until('agent notices', () => !agent.connected());
+  await until(() => !agent.connected(), 20_000, 'agent notices');
   for (; i < total; i++) await agent.publishEvent(event(i));
   t.ok(agent.pending() > 0, `${agent.pending()} waiting on disk while the hub is down`);
 
@@ -156,7 +130,7 @@ t.test('the hub stops mid-stream and comes back: nothing is lost', async (t) => 
 });
 
 t.test('an agent restart resends what was not acknowledged, and only that', async (t) => {
-  const dir = await tempDir(t);
+  const dir = tempDir(t, 'mimamori-agent-');
   const received: Received[] = [];
   let broker = await startBroker(0, received, secrets);
   const port = broker.port;
@@ -167,7 +141,7 @@ t.test('an agent restart resends what was not acknowledged, and only that', asyn
   await bounded('first drain', first.drained());
   await settle(() => received.length, 20);
   await broker.close();
-  await until('agent notices', () => !first.connected());
+  await until(() => !first.connected(), 20_000, 'agent notices');
   for (let i = 20; i < 50; i++) await first.publishEvent(event(i));
   await first.publishHeartbeat({ ts: '2026-01-05T09:00:00+09:00', battery: 87 });
   await first.close(); // the process "dies" with 31 items unacknowledged
@@ -190,7 +164,7 @@ t.test('an agent restart resends what was not acknowledged, and only that', asyn
 });
 
 t.test('invalid events and heartbeats are refused before they reach the queue', async (t) => {
-  const dir = await tempDir(t);
+  const dir = tempDir(t, 'mimamori-agent-');
   const agent = await createEdgeAgent(agentOptions(await freePort(), dir));
   t.teardown(() => agent.close());
   await t.rejects(agent.publishEvent({ id: 'x', ts: 'yesterday', kind: 'power', watts: 1 } as DeviceEvent), { code: 'MIMAMORI_ERR_INVALID_INPUT' });
@@ -201,7 +175,7 @@ t.test('invalid events and heartbeats are refused before they reach the queue', 
 });
 
 t.test('a wrong secret never gets in; items stay queued', async (t) => {
-  const dir = await tempDir(t);
+  const dir = tempDir(t, 'mimamori-agent-');
   const received: Received[] = [];
   const broker = await startBroker(0, received, secrets);
   t.teardown(() => broker.close());
@@ -215,7 +189,7 @@ t.test('a wrong secret never gets in; items stay queued', async (t) => {
 });
 
 t.test('createHomeAgents: one agent per device feeds a simulated home-day into the hub', async (t) => {
-  const dir = await tempDir(t);
+  const dir = tempDir(t, 'mimamori-agent-');
   const sim = simulate({ seed: 3, homes: 1, start: '2026-01-05T06:00:00+09:00', days: 0.25, heartbeatMinutes: 60 });
   const deviceSecrets = sim.devices.map((d) => ({ device: d.device, secret: `s-${d.device}` }));
   const received: Received[] = [];
@@ -226,7 +200,7 @@ t.test('createHomeAgents: one agent per device feeds a simulated home-day into t
   for (const r of sim.readings) await agents.publishReading(r);
   await bounded('home drain', agents.drained());
   t.equal(agents.pending(), 0);
-  await until('all connected', () => agents.connected());
+  await until(() => agents.connected(), 20_000, 'all connected');
   await settle(() => received.length, sim.readings.length);
   t.equal(received.length, sim.readings.length, 'every reading arrived once');
   for (const r of received) {

@@ -1,33 +1,28 @@
-import { appendFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { appendFile, readdir, readFile, writeFile } from 'node:fs/promises';
+import { tempDir } from '../support/wait.js';
 import { join } from 'node:path';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { openDiskQueue } from '../../edge/disk-queue.js';
 import { createMemoryQueue } from '../../edge/memory-queue.js';
 import { queueContract } from './fixtures/queue-contract.js';
 
-async function tempDir(t: Test): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'mimamori-queue-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 queueContract(t, 'memory queue', async () => ({ queue: createMemoryQueue() }));
 
 queueContract(t, 'disk queue', async (t) => {
-  const dir = await tempDir(t);
+  const dir = tempDir(t, 'mimamori-queue-');
   const queue = await openDiskQueue(dir);
   return { queue, reopen: async () => { await queue.close(); return openDiskQueue(dir); } };
 });
 
 queueContract(t, 'disk queue with tiny segments', async (t) => {
-  const dir = await tempDir(t);
+  const dir = tempDir(t, 'mimamori-queue-');
   const queue = await openDiskQueue(dir, { segmentBytes: 16 });
   return { queue, reopen: async () => { await queue.close(); return openDiskQueue(dir, { segmentBytes: 16 }); } };
 });
 
 t.test('a torn last line (crash mid-append) is ignored, and appends after it are clean', async (t) => {
-  const dir = await tempDir(t);
+  const dir = tempDir(t, 'mimamori-queue-');
   const q = await openDiskQueue(dir);
   await q.push('first');
   await q.push('second');
@@ -45,7 +40,7 @@ t.test('a torn last line (crash mid-append) is ignored, and appends after it are
 });
 
 t.test('a corrupt complete line is skipped, not fatal', async (t) => {
-  const dir = await tempDir(t);
+  const dir = tempDir(t, 'mimamori-queue-');
   const q = await openDiskQueue(dir);
   await q.push('ok-1');
   await q.close();
@@ -58,7 +53,7 @@ t.test('a corrupt complete line is skipped, not fatal', async (t) => {
 });
 
 t.test('a missing or garbled head file means "start from the oldest segment"', async (t) => {
-  const dir = await tempDir(t);
+  const dir = tempDir(t, 'mimamori-queue-');
   const q = await openDiskQueue(dir);
   await q.push('a');
   await q.push('b');
@@ -70,7 +65,7 @@ t.test('a missing or garbled head file means "start from the oldest segment"', a
 });
 
 t.test('acking does not rewrite the backlog: only the head moves, spent segments go', async (t) => {
-  const dir = await tempDir(t);
+  const dir = tempDir(t, 'mimamori-queue-');
   const q = await openDiskQueue(dir, { segmentBytes: 64 });
   for (let i = 0; i < 40; i++) await q.push(`event-number-${i}`);
   const before = (await readdir(dir)).filter((f) => f.endsWith('.seg')).sort();
@@ -91,7 +86,7 @@ t.test('acking does not rewrite the backlog: only the head moves, spent segments
 });
 
 t.test('many concurrent pushes are all durable and in order (group commit)', async (t) => {
-  const dir = await tempDir(t);
+  const dir = tempDir(t, 'mimamori-queue-');
   const q = await openDiskQueue(dir);
   const items = Array.from({ length: 500 }, (_, i) => `i${i}`);
   await Promise.all(items.map((i) => q.push(i)));

@@ -27,7 +27,7 @@ async function provisionHome(hub: Hub, home: string) {
 }
 
 t.test('help button: from the device to an SMS in both languages, and into InfluxDB', async (t) => {
-  const dir = tempDir();
+  const dir = tempDir(t);
   const clock = new VirtualClock(start);
   const hub = await startHub({ config: testConfig(dir), logger: silentLogger(), clock, statusPage: true });
   t.teardown(() => hub.close());
@@ -72,7 +72,7 @@ t.test('help button: from the device to an SMS in both languages, and into Influ
 });
 
 t.test('no sign of life in virtual time raises warning then critical, and clears on activity', async (t) => {
-  const dir = tempDir();
+  const dir = tempDir(t);
   const clock = new VirtualClock(start);
   const hub = await startHub({ config: testConfig(dir), logger: silentLogger(), clock, statusPage: false });
   t.teardown(() => hub.close());
@@ -107,7 +107,7 @@ t.test('no sign of life in virtual time raises warning then critical, and clears
 });
 
 t.test('edge queue: hub down, then up — every event arrives exactly once in InfluxDB', async (t) => {
-  const dir = tempDir();
+  const dir = tempDir(t);
   const port = await freePort();
   const clock = new VirtualClock(start);
   const config = testConfig(dir, { broker: { tcpPort: port, tlsPort: 0, wsPort: 0 } });
@@ -137,7 +137,7 @@ t.test('edge queue: hub down, then up — every event arrives exactly once in In
 });
 
 t.test('bad input over MQTT is refused with a reason, kept, and the hub keeps running', async (t) => {
-  const dir = tempDir();
+  const dir = tempDir(t);
   const clock = new VirtualClock(start);
   const hub = await startHub({ config: testConfig(dir), logger: silentLogger(), clock, statusPage: false });
   t.teardown(() => hub.close());
