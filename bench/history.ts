@@ -126,7 +126,7 @@ export async function benchHistory(opts: { points: number; url?: string }): Prom
     const reference = { name: `raw line protocol POST, precision=ms, batches of ${batchSize}`, value: rawRate };
     return [
       {
-        name: 'history writer (createHistoryWriter → InfluxDB)', value: oursRate, unit: 'points/s', reference, ratio: oursRate / rawRate,
+        name: 'history writer (createHistoryWriter → InfluxDB)', value: oursRate, unit: 'points/s', reference, ratio: oursRate / rawRate, target: `≥ 0.8× raw ingest: ${oursRate / rawRate >= 0.8 ? 'met' : 'NOT met'}`,
         notes: `${opts.points} motion readings in ${rounds} interleaved rounds, batches of ${batchSize}; written ${oursStats.written}, buffered ${oursStats.buffered}, rejected ${oursStats.rejected}. Timestamps in ns (id-derived sub-ms offset), so the body is ~6 bytes/point larger than the reference`,
       },
       {

@@ -1,0 +1,25 @@
+/**
+ * Runs the project's broker alone in a process, for bench/broker.ts: the
+ * same set-up as the mosquitto reference (its own process, the load
+ * generator in another). Prints `{"port":N}` once listening; SIGTERM stops it.
+ *   node broker-child.js DATA_DIR STORE_FILE
+ */
+import { systemClock } from '../core/clock.js';
+import { silentLogger } from '../core/logger.js';
+import { createSqliteStore } from '../core/store.js';
+import { createBroker } from '../broker/index.js';
+
+const [dataDir, storeFile] = process.argv.slice(2);
+if (!dataDir || !storeFile) {
+  console.error('usage: broker-child DATA_DIR STORE_FILE');
+  process.exit(2);
+}
+const store = createSqliteStore(storeFile);
+const broker = await createBroker({
+  host: '127.0.0.1', tcpPort: 0, tlsPort: 0, wsPort: 0, maxPacketSize: 64 * 1024,
+  lockout: { maxFailures: 5, windowMs: 900_000, lockMs: 900_000 }, dataDir, store, logger: silentLogger(), clock: systemClock,
+});
+process.stdout.write(`${JSON.stringify({ port: broker.ports.tcp })}\n`);
+process.once('SIGTERM', () => {
+  void broker.close().then(() => store.close()).then(() => process.exit(0));
+});
