@@ -10,13 +10,19 @@ import type { Contact } from '../core/store.js';
  * Who a message goes to: a stored contact, or a contact-like recipient that is
  * not in the contacts table (the operator's on-call phone).
  */
-export type Recipient = Pick<Contact, 'language'> & Partial<Pick<Contact, 'id' | 'name' | 'phone' | 'email'>>;
+export type Recipient = Pick<Contact, 'language'> & Partial<Pick<Contact, 'id' | 'name' | 'phone' | 'email' | 'homeId'>>;
 
 export interface ChannelMessage {
   to: Recipient;
   text: string;
   /** The alert this message is about (for provider-side correlation; never sent to the recipient). */
   alertId?: string;
+  /** Short subject for channels that have one (e-mail); derived from `text` when absent. */
+  subject?: string;
+  /** The same text in both languages, for shared screens (the home tablet shows the resident's language first). */
+  texts?: { ja: string; en: string };
+  /** What the home tablet should show: an alert, or the "are you OK?" prompt asked of the resident first. */
+  prompt?: 'alert' | 'are-you-ok';
 }
 
 /** What a channel knows right after handing a message over. */
@@ -44,6 +50,12 @@ export interface DeliveryReceipt {
   /** The provider's status word (Twilio: queued, sending, sent, delivered, undelivered, failed, …). */
   status: string;
   error?: string;
+  /**
+   * For calls: who or what the provider reached. Only `reached` (a person
+   * answered) counts as reaching someone; `voicemail` (answering-machine
+   * detection said machine or fax) never does, whatever the call status.
+   */
+  outcome?: 'reached' | 'voicemail' | 'no-answer' | 'busy' | 'failed';
 }
 
 export interface Channel {

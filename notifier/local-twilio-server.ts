@@ -7,8 +7,17 @@
  * accepted message is kept in memory and, when `recordFile` is given,
  * appended to an NDJSON file — "the local Twilio server's record".
  *
+ * Voice (`Calls.json`): queued → initiated → ringing → in-progress →
+ * completed (or busy / no-answer / failed) on the clock, signed status
+ * callbacks with answering-machine detection (`AnsweredBy`), TwiML from the
+ * call's `Url` or inline `Twiml`, and a simulated callee per number that
+ * presses a key and POSTs the `<Gather action>` signed, like Twilio.
+ * Inbound SMS: `simulateInboundSms` POSTs a signed webhook to the configured
+ * SMS URL (a phone number's "A message comes in" URL) and sends the
+ * `<Message>` replies back out as ordinary outbound messages.
+ *
  * Special numbers for failure paths are listed in `specialNumbers` and
- * documented in docs/local-twilio.md.
+ * `specialCallNumbers` and documented in docs/local-twilio.md.
  */
 import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -38,6 +47,73 @@ export interface LocalMessage {
   dateSent?: number;
 }
 
+/** Twilio's call statuses. */
+export type LocalCallStatus = 'queued' | 'initiated' | 'ringing' | 'in-progress' | 'completed' | 'busy' | 'no-answer' | 'failed' | 'canceled';
+
+/** What answering-machine detection reports (`MachineDetection=Enable` stops at `machine_start`). */
+export type LocalAnsweredBy = 'human' | 'machine_start' | 'unknown';
+
+/** How the simulated person (or machine) at a number behaves when called. */
+export interface CalleeScript {
+  answer: 'human' | 'machine' | 'no-answer' | 'busy' | 'failed';
+  /** Key a human presses during the first `<Gather>`; none: listens and hangs up. */
+  press?: string;
+  /** Clock ms the phone rings before it is answered (or, for `no-answer`, before Twilio gives up). */
+  afterMs?: number;
+  /** Clock ms after answering that the key is pressed. */
+  pressAfterMs?: number;
+}
+
+/** One call the server accepted, as it stands now. */
+export interface LocalCall {
+  sid: string;
+  accountSid: string;
+  to: string;
+  from: string;
+  status: LocalCallStatus;
+  direction: 'outbound-api';
+  /** Where the call's TwiML came from. */
+  url?: string;
+  method: 'GET' | 'POST';
+  twiml?: string;
+  statusCallback?: string;
+  statusCallbackEvents: string[];
+  machineDetection?: string;
+  answeredBy?: LocalAnsweredBy;
+  dateCreated: number;
+  dateUpdated: number;
+  startTime?: number;
+  endTime?: number;
+  /** Seconds from answer to hang-up. */
+  duration?: number;
+  /** The TwiML the call ran (inline, or fetched from `url` when answered). */
+  document?: string;
+  /** The `<Say>` texts of that document, in order (what the callee heard). */
+  said: string[];
+  /** The key pressed, once posted to the Gather action. */
+  digits?: string;
+  gatherAction?: string;
+  /** HTTP status and TwiML the Gather action answered with. */
+  gatherResponse?: { status: number; body: string };
+  /** Why the call's TwiML could not be run (fetch failed, bad document). */
+  error?: string;
+}
+
+/** One simulated inbound SMS and what the hub answered. */
+export interface LocalInboundSms {
+  sid: string;
+  from: string;
+  to: string;
+  body: string;
+  at: number;
+  /** The webhook URL it was posted to. */
+  url: string;
+  /** HTTP status of the webhook's answer (0: no answer). */
+  httpStatus: number;
+  /** `<Message>` bodies of the TwiML answer; each is also sent back as an outbound message. */
+  replies: string[];
+}
+
 export interface LocalTwilio {
   /** Base URL, e.g. `http://127.0.0.1:41234` (give it to `createTwilioClient({ baseUrl })`). */
   url: string;
@@ -47,7 +123,23 @@ export interface LocalTwilio {
   messages(): LocalMessage[];
   /** Called when a message is accepted and on each status change; returns an unsubscribe function. */
   onMessage(fn: (m: LocalMessage) => void): () => void;
-  /** Resolves when every status callback and record-file write started so far has finished. */
+  /** Every accepted call, oldest first (a snapshot). */
+  calls(): LocalCall[];
+  /** Called when a call is accepted and on each change; returns an unsubscribe function. */
+  onCall(fn: (c: LocalCall) => void): () => void;
+  /** Scripts how the callee at `phone` behaves on every later call to it (overrides the special numbers). */
+  scriptNumber(phone: string, script: CalleeScript): void;
+  /** Sets the URL inbound SMS are posted to (a Twilio number's "A message comes in" webhook). */
+  setInboundSmsUrl(url: string): void;
+  /**
+   * A person texts one of our numbers: POSTs a signed webhook (From, To, Body,
+   * MessageSid, AccountSid, …) to the inbound SMS URL, then sends any
+   * `<Message>` in the TwiML answer back to them.
+   */
+  simulateInboundSms(sms: { from: string; to: string; body: string }): Promise<LocalInboundSms>;
+  /** Every simulated inbound SMS, oldest first. */
+  inboundMessages(): LocalInboundSms[];
+  /** Resolves when every status callback, webhook and record-file write started so far has finished. */
   settled(): Promise<void>;
   close(): Promise<void>;
 }
@@ -65,8 +157,16 @@ export interface LocalTwilioOptions {
   clock?: SchedulerLike;
   /** Clock milliseconds from acceptance to `sent`, and to the final status. */
   delays?: { sentMs?: number; finalMs?: number };
-  /** Messages kept in memory (oldest dropped first). */
+  /** Messages kept in memory (oldest dropped first); also the limit for calls. */
   maxMessages?: number;
+  /** Inbound SMS webhook URL (can be set later with `setInboundSmsUrl`). */
+  inboundSmsUrl?: string;
+  /**
+   * Clock ms of a call's life: dialling to ringing, ringing to answer (default
+   * of `CalleeScript.afterMs`), answer to keypress, answer to hang-up, and how
+   * long an unanswered phone rings.
+   */
+  callDelays?: { ringMs?: number; answerMs?: number; pressMs?: number; talkMs?: number; noAnswerMs?: number };
 }
 
 /**
@@ -81,6 +181,53 @@ export const specialNumbers = {
   /** Refused at once: 400, 21610 (the recipient replied STOP). */
   unsubscribed: '+81000000002',
 } as const;
+
+/** Numbers with a scripted callee (docs/local-twilio.md); any other number answers as a person who presses nothing. */
+export const specialCallNumbers = {
+  /** A person answers and presses 1 (acknowledge). */
+  pressOne: '+81000000010',
+  /** A person answers and presses 2 (on my way). */
+  pressTwo: '+81000000011',
+  /** Voicemail: answering-machine detection says `machine_start`. */
+  voicemail: '+81000000012',
+  /** Rings until Twilio gives up: `no-answer`. */
+  noAnswer: '+81000000013',
+  /** `busy`. */
+  busy: '+81000000014',
+  /** The call cannot be placed: `failed`. */
+  failed: '+81000000015',
+} as const;
+
+const defaultScripts: Record<string, CalleeScript> = {
+  [specialCallNumbers.pressOne]: { answer: 'human', press: '1' },
+  [specialCallNumbers.pressTwo]: { answer: 'human', press: '2' },
+  [specialCallNumbers.voicemail]: { answer: 'machine' },
+  [specialCallNumbers.noAnswer]: { answer: 'no-answer' },
+  [specialCallNumbers.busy]: { answer: 'busy' },
+  [specialCallNumbers.failed]: { answer: 'failed' },
+};
+
+const callEvents = ['initiated', 'ringing', 'answered', 'completed'] as const;
+const maxInlineTwiml = 4000;
+
+const xmlEntities: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+const unescapeXml = (s: string): string => s.replace(/&(amp|lt|gt|quot|apos|#\d+|#x[0-9a-f]+);/gi, (_m, e: string) => {
+  if (e[0] === '#') return String.fromCodePoint(e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : Number(e.slice(1)));
+  return xmlEntities[e.toLowerCase()] ?? _m;
+});
+
+/** The bits of a TwiML document the simulated callee needs: what it hears, where its keypress goes. */
+export function readTwiml(doc: string): { said: string[]; gather?: { action?: string; method: string }; messages: string[] } {
+  const said = [...doc.matchAll(/<Say\b[^>]*>([\s\S]*?)<\/Say>/g)].map((m) => unescapeXml(m[1] ?? '').trim());
+  const messages = [...doc.matchAll(/<Message\b[^>]*>([\s\S]*?)<\/Message>/g)].map((m) => unescapeXml((m[1] ?? '').replace(/<\/?Body>/g, '')).trim());
+  const g = /<Gather\b([^>]*)>/.exec(doc);
+  if (!g) return { said, messages };
+  const attrs: Record<string, string> = {};
+  for (const a of (g[1] ?? '').matchAll(/(\w+)\s*=\s*"([^"]*)"/g)) if (a[1]) attrs[a[1]] = unescapeXml(a[2] ?? '');
+  const gather: { action?: string; method: string } = { method: (attrs.method ?? 'POST').toUpperCase() };
+  if (attrs.action !== undefined) gather.action = attrs.action;
+  return { said, gather, messages };
+}
 
 const e164 = /^\+[1-9]\d{1,14}$/;
 const apiVersion = '2010-04-01';
@@ -168,6 +315,16 @@ export async function startLocalTwilio(opts: LocalTwilioOptions): Promise<LocalT
   let recordChain: Promise<void> = opts.recordFile ? mkdir(dirname(opts.recordFile), { recursive: true }).then(() => undefined) : Promise.resolve();
   let closed = false;
   let baseUrl = '';
+  const calls = new Map<string, LocalCall & { chain: Promise<void>; sequence: number }>();
+  const callListeners = new Set<(c: LocalCall) => void>();
+  const scripts = new Map<string, CalleeScript>();
+  const inbound: LocalInboundSms[] = [];
+  let inboundSmsUrl = opts.inboundSmsUrl;
+  const ringMs = opts.callDelays?.ringMs ?? 100;
+  const answerMs = opts.callDelays?.answerMs ?? 2000;
+  const pressMs = opts.callDelays?.pressMs ?? 5000;
+  const talkMs = Math.max(pressMs + 1, opts.callDelays?.talkMs ?? 20_000);
+  const noAnswerMs = opts.callDelays?.noAnswerMs ?? 30_000;
 
   const track = <T>(p: Promise<T>): Promise<T> => {
     pending.add(p);
@@ -176,11 +333,14 @@ export async function startLocalTwilio(opts: LocalTwilioOptions): Promise<LocalT
   };
 
   function record(kind: 'message' | 'status', m: LocalMessage): void {
+    recordLine(kind === 'message'
+      ? { kind, at: new Date(m.dateUpdated).toISOString(), ...toResource(m) }
+      : { kind, at: new Date(m.dateUpdated).toISOString(), sid: m.sid, to: m.to, status: m.status, error_code: m.errorCode ?? null });
+  }
+
+  function recordLine(line: Record<string, unknown>): void {
     const file = opts.recordFile;
     if (!file) return;
-    const line = kind === 'message'
-      ? { kind, at: new Date(m.dateUpdated).toISOString(), ...toResource(m) }
-      : { kind, at: new Date(m.dateUpdated).toISOString(), sid: m.sid, to: m.to, status: m.status, error_code: m.errorCode ?? null };
     // One chain keeps lines in order and whole.
     recordChain = recordChain.then(() => appendFile(file, `${JSON.stringify(line)}\n`, 'utf8')).catch((err: unknown) => {
       log.error({ err }, 'local Twilio: cannot append to the record file');
@@ -248,6 +408,253 @@ export async function startLocalTwilio(opts: LocalTwilioOptions): Promise<LocalT
     else later(finalMs, () => setStatus(m, 'delivered'));
   }
 
+  // ── Voice ────────────────────────────────────────────────────────────────
+
+  type CallState = LocalCall & { chain: Promise<void>; sequence: number };
+
+  const callSnapshot = (c: CallState): LocalCall => {
+    const { chain: _chain, sequence: _seq, ...rest } = c;
+    return { ...rest, said: [...rest.said], statusCallbackEvents: [...rest.statusCallbackEvents] };
+  };
+
+  function emitCall(c: CallState): void {
+    const snapshot = callSnapshot(c);
+    for (const fn of callListeners) {
+      try { fn(snapshot); } catch (err) { log.error({ err }, 'local Twilio: onCall listener threw'); }
+    }
+  }
+
+  /** Runs `work` after everything this call already started: callbacks and webhooks keep their order. */
+  function inCall(c: CallState, work: () => Promise<void>): void {
+    c.chain = c.chain.then(work).catch((err: unknown) => { log.error({ err, sid: c.sid }, 'local Twilio: call step failed'); });
+    void track(c.chain);
+  }
+
+  /** Twilio's common voice webhook parameters. */
+  function callParams(c: CallState, extra: Record<string, string> = {}): Record<string, string> {
+    const p: Record<string, string> = {
+      AccountSid: c.accountSid, ApiVersion: apiVersion, CallSid: c.sid, CallStatus: c.status, Direction: c.direction,
+      From: c.from, To: c.to, Called: c.to, Caller: c.from, ...extra,
+    };
+    if (c.answeredBy) p.AnsweredBy = c.answeredBy;
+    return p;
+  }
+
+  /** A signed form POST (or GET with the parameters in the query), as Twilio makes its webhooks. */
+  async function signedRequest(url: string, params: Record<string, string>, method: 'GET' | 'POST' = 'POST'): Promise<{ status: number; body: string }> {
+    if (method === 'GET') {
+      const u = new URL(url);
+      for (const [k, v] of Object.entries(params)) u.searchParams.set(k, v);
+      const res = await fetch(u, { headers: { 'x-twilio-signature': signTwilioRequest(authToken, u.toString(), {}), 'user-agent': 'TwilioProxy/1.1 (mimamori local)' }, signal: AbortSignal.timeout(5000) });
+      return { status: res.status, body: await res.text() };
+    }
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signTwilioRequest(authToken, url, params), 'user-agent': 'TwilioProxy/1.1 (mimamori local)' },
+      body: new URLSearchParams(params).toString(),
+      signal: AbortSignal.timeout(5000),
+    });
+    return { status: res.status, body: await res.text() };
+  }
+
+  const recordCallStatus = (c: CallState): void => recordLine({ kind: 'call-status', at: new Date(c.dateUpdated).toISOString(), sid: c.sid, to: c.to, status: c.status, answered_by: c.answeredBy ?? null });
+
+  /** Moves the call on; posts the status callback when the caller asked for this event. */
+  function setCallStatus(c: CallState, status: LocalCallStatus, event: (typeof callEvents)[number]): void {
+    if (closed) return;
+    const now = clock.now();
+    c.status = status;
+    c.dateUpdated = now;
+    if (status === 'in-progress') c.startTime = now;
+    const final = event === 'completed';
+    if (final) {
+      c.endTime = now;
+      c.duration = c.startTime === undefined ? 0 : Math.round((now - c.startTime) / 1000);
+    }
+    recordCallStatus(c);
+    emitCall(c);
+    if (!c.statusCallback || !c.statusCallbackEvents.includes(event)) return;
+    const url = c.statusCallback;
+    c.sequence += 1;
+    const extra: Record<string, string> = { CallbackSource: 'call-progress-events', SequenceNumber: String(c.sequence - 1), Timestamp: rfc2822(now) };
+    if (final) { extra.CallDuration = String(c.duration ?? 0); extra.Duration = String(Math.ceil((c.duration ?? 0) / 60)); }
+    const params = callParams(c, extra);
+    inCall(c, async () => {
+      try {
+        const res = await signedRequest(url, params);
+        if (res.status >= 400) log.warn({ sid: c.sid, status, httpStatus: res.status }, 'local Twilio: call status callback refused');
+      } catch (err) {
+        log.warn({ sid: c.sid, status, err: (err as Error).message }, 'local Twilio: call status callback failed');
+      }
+    });
+  }
+
+  /** Fetches (or takes the inline) TwiML when the call is answered. */
+  function loadDocument(c: CallState): void {
+    const params = callParams(c);
+    inCall(c, async () => {
+      let doc = c.twiml;
+      if (doc === undefined && c.url) {
+        try {
+          const res = await signedRequest(c.url, params, c.method);
+          if (res.status >= 400) { c.error = `11200 HTTP retrieval failure (${res.status})`; return; }
+          doc = res.body;
+        } catch (err) {
+          c.error = `11200 HTTP retrieval failure (${(err as Error).message})`;
+          return;
+        }
+      }
+      if (doc === undefined || !/<Response\b/.test(doc)) { c.error = '12100 Document parse failure'; return; }
+      c.document = doc;
+      c.said = readTwiml(doc).said;
+      recordLine({ kind: 'call-twiml', at: new Date(clock.now()).toISOString(), sid: c.sid, said: c.said });
+      emitCall(c);
+    });
+  }
+
+  /** The callee presses `digits`: POST the first Gather's action, signed. */
+  function press(c: CallState, digits: string): void {
+    inCall(c, async () => {
+      if (!c.document) return;
+      const gather = readTwiml(c.document).gather;
+      if (!gather) return;
+      // A Gather without action posts to the document's own URL (only a fetched document has one).
+      let action: string;
+      try { action = new URL(gather.action ?? c.url ?? '', c.url).toString(); } catch { c.error = '11100 Invalid URL format (Gather action)'; return; }
+      c.digits = digits;
+      c.gatherAction = action;
+      const params = callParams(c, { Digits: digits, FinishedOnKey: '' });
+      try {
+        const res = await signedRequest(action, params, gather.method === 'GET' ? 'GET' : 'POST');
+        c.gatherResponse = res;
+        const next = readTwiml(res.body);
+        c.said.push(...next.said);
+      } catch (err) {
+        c.gatherResponse = { status: 0, body: '' };
+        c.error = `11200 HTTP retrieval failure (${(err as Error).message})`;
+      }
+      recordLine({ kind: 'gather', at: new Date(clock.now()).toISOString(), sid: c.sid, digits, http_status: c.gatherResponse.status });
+      emitCall(c);
+    });
+  }
+
+  /** Plays out the callee's script on the clock; every timer is set now, so one big clock step runs the whole call in order. */
+  function runCall(c: CallState): void {
+    const script = scripts.get(c.to) ?? defaultScripts[c.to] ?? { answer: 'human' };
+    later(0, () => setCallStatus(c, 'initiated', 'initiated'));
+    if (script.answer === 'failed') { later(ringMs, () => setCallStatus(c, 'failed', 'completed')); return; }
+    if (script.answer === 'busy') { later(ringMs, () => setCallStatus(c, 'busy', 'completed')); return; }
+    later(ringMs, () => setCallStatus(c, 'ringing', 'ringing'));
+    if (script.answer === 'no-answer') { later(ringMs + (script.afterMs ?? noAnswerMs), () => setCallStatus(c, 'no-answer', 'completed')); return; }
+    const answerAt = ringMs + (script.afterMs ?? answerMs);
+    later(answerAt, () => {
+      if (c.machineDetection) c.answeredBy = script.answer === 'human' ? 'human' : 'machine_start';
+      setCallStatus(c, 'in-progress', 'answered');
+      loadDocument(c);
+    });
+    const pressAfter = script.pressAfterMs ?? pressMs;
+    if (script.answer === 'human' && script.press !== undefined) {
+      const digits = script.press;
+      later(answerAt + Math.min(pressAfter, talkMs - 1), () => { if (!closed) press(c, digits); });
+    }
+    later(answerAt + talkMs, () => setCallStatus(c, 'completed', 'completed'));
+  }
+
+  function toCallResource(c: LocalCall): Record<string, unknown> {
+    const uri = `/${apiVersion}/Accounts/${c.accountSid}/Calls/${c.sid}.json`;
+    return {
+      account_sid: c.accountSid, annotation: null, answered_by: c.answeredBy ?? null, api_version: apiVersion, caller_name: null,
+      date_created: rfc2822(c.dateCreated), date_updated: rfc2822(c.dateUpdated), direction: c.direction,
+      duration: c.duration === undefined ? null : String(c.duration), end_time: c.endTime === undefined ? null : rfc2822(c.endTime),
+      forwarded_from: null, from: c.from, from_formatted: c.from, group_sid: null, parent_call_sid: null, phone_number_sid: null,
+      price: null, price_unit: 'USD', queue_time: '0', sid: c.sid, start_time: c.startTime === undefined ? null : rfc2822(c.startTime),
+      status: c.status, subresource_uris: { notifications: uri.replace(/\.json$/, '/Notifications.json'), recordings: uri.replace(/\.json$/, '/Recordings.json') },
+      to: c.to, to_formatted: c.to, trunk_sid: null, uri,
+    };
+  }
+
+  function validateCall(body: Record<string, unknown>): Omit<LocalCall, 'sid' | 'accountSid' | 'status' | 'direction' | 'dateCreated' | 'dateUpdated' | 'said'> | TwilioError {
+    const to = formString(body.To)?.trim();
+    const from = formString(body.From)?.trim();
+    const url = formString(body.Url);
+    const twiml = formString(body.Twiml);
+    const statusCallback = formString(body.StatusCallback);
+    const method = (formString(body.Method) ?? 'POST').toUpperCase();
+    const machineDetection = formString(body.MachineDetection);
+    const events = body.StatusCallbackEvent === undefined ? ['completed'] : (Array.isArray(body.StatusCallbackEvent) ? body.StatusCallbackEvent : [body.StatusCallbackEvent]).flatMap((e) => String(e).split(/[\s,]+/)).filter(Boolean);
+    if (!to) return twilioError(400, 21201, "No 'To' number is specified");
+    if (!e164.test(to)) return twilioError(400, 21211, `Invalid 'To' Phone Number: ${to}`);
+    if (!from) return twilioError(400, 21213, "No 'From' number is specified");
+    if (!e164.test(from)) return twilioError(400, 21212, `Invalid 'From' Phone Number: ${from}`);
+    const httpUrl = (u: string): boolean => { try { return ['http:', 'https:'].includes(new URL(u).protocol); } catch { return false; } };
+    if (url === undefined && twiml === undefined) return twilioError(400, 21205, "A 'Url', 'Twiml' or 'ApplicationSid' parameter is required");
+    if (url !== undefined && !httpUrl(url)) return twilioError(400, 21205, 'Url is not a valid URL');
+    if (url === undefined && twiml !== undefined && [...twiml].length > maxInlineTwiml) return twilioError(400, 32018, `Twiml size exceeded maximum allowed value of ${maxInlineTwiml} characters`);
+    if (method !== 'GET' && method !== 'POST') return twilioError(400, 21206, 'Method must be GET or POST');
+    if (statusCallback !== undefined && !httpUrl(statusCallback)) return twilioError(400, 21609, 'Invalid StatusCallback url.');
+    const unknown = events.find((e) => !(callEvents as readonly string[]).includes(e));
+    if (unknown !== undefined) return twilioError(400, 21626, `Invalid StatusCallbackEvent: ${unknown}`);
+    if (machineDetection !== undefined && machineDetection !== 'Enable' && machineDetection !== 'DetectMessageEnd') return twilioError(400, 21626, 'MachineDetection must be Enable or DetectMessageEnd');
+    const out: ReturnType<typeof validateCall> = { to, from, method, statusCallbackEvents: events };
+    // Twilio prefers Url when both are given.
+    if (url !== undefined) out.url = url; else if (twiml !== undefined) out.twiml = twiml;
+    if (statusCallback !== undefined) out.statusCallback = statusCallback;
+    if (machineDetection !== undefined) out.machineDetection = machineDetection;
+    return out;
+  }
+
+  // ── Inbound SMS ──────────────────────────────────────────────────────────
+
+  /** Accepts an outbound message (API or a `<Message>` reply) and starts its lifecycle. */
+  function acceptMessage(v: { to: string; from: string; text: string; statusCallback?: string }): LocalMessage {
+    const now = clock.now();
+    const m: LocalMessage = {
+      sid: `SM${randomBytes(16).toString('hex')}`, accountSid, to: v.to, from: v.from, body: v.text, status: 'queued',
+      numSegments: segments(v.text), dateCreated: now, dateUpdated: now,
+    };
+    if (v.statusCallback !== undefined) m.statusCallback = v.statusCallback;
+    bySid.set(m.sid, m);
+    if (bySid.size > maxMessages) {
+      const oldest = bySid.keys().next().value;
+      if (oldest !== undefined) bySid.delete(oldest);
+    }
+    log.info({ sid: m.sid, segments: m.numSegments }, 'local Twilio: message queued');
+    record('message', m);
+    emit(m);
+    runLifecycle(m);
+    return m;
+  }
+
+  async function simulateInboundSms(sms: { from: string; to: string; body: string }): Promise<LocalInboundSms> {
+    const url = inboundSmsUrl;
+    if (!url) throw new Error('local Twilio: no inbound SMS URL configured (setInboundSmsUrl)');
+    if (!e164.test(sms.from) || !e164.test(sms.to)) throw new Error('local Twilio: inbound SMS numbers must be E.164');
+    const sid = `SM${randomBytes(16).toString('hex')}`;
+    const at = clock.now();
+    const params: Record<string, string> = {
+      AccountSid: accountSid, ApiVersion: apiVersion, Body: sms.body, From: sms.from, MessageSid: sid, NumMedia: '0',
+      NumSegments: String(segments(sms.body)), SmsMessageSid: sid, SmsSid: sid, SmsStatus: 'received', To: sms.to,
+    };
+    recordLine({ kind: 'inbound', at: new Date(at).toISOString(), sid, from: sms.from, to: sms.to, body: sms.body });
+    const entry: LocalInboundSms = { sid, from: sms.from, to: sms.to, body: sms.body, at, url, httpStatus: 0, replies: [] };
+    inbound.push(entry);
+    if (inbound.length > maxMessages) inbound.shift();
+    const work = (async () => {
+      try {
+        const res = await signedRequest(url, params);
+        entry.httpStatus = res.status;
+        if (res.status < 400) entry.replies = readTwiml(res.body).messages.filter((b) => b !== '');
+      } catch (err) {
+        log.warn({ sid, err: (err as Error).message }, 'local Twilio: inbound SMS webhook failed');
+      }
+      log.info({ sid, httpStatus: entry.httpStatus, replies: entry.replies.length }, 'local Twilio: inbound SMS delivered to the webhook');
+      // Twilio sends a <Message> reply from the number that was texted, back to the sender.
+      if (!closed) for (const text of entry.replies) acceptMessage({ to: sms.from, from: sms.to, text });
+    })();
+    await track(work);
+    return { ...entry, replies: [...entry.replies] };
+  }
+
   function validate(body: Record<string, unknown>): { to: string; from: string; text: string; statusCallback?: string } | TwilioError {
     const to = formString(body.To)?.trim();
     const from = formString(body.From)?.trim();
@@ -301,21 +708,7 @@ export async function startLocalTwilio(opts: LocalTwilioOptions): Promise<LocalT
     if (!checkAccount(req, reply)) return reply;
     const v = validate(req.body ?? {});
     if ('code' in v) return sendError(reply, v);
-    const now = clock.now();
-    const m: LocalMessage = {
-      sid: `SM${randomBytes(16).toString('hex')}`, accountSid, to: v.to, from: v.from, body: v.text, status: 'queued',
-      numSegments: segments(v.text), dateCreated: now, dateUpdated: now,
-    };
-    if (v.statusCallback !== undefined) m.statusCallback = v.statusCallback;
-    bySid.set(m.sid, m);
-    if (bySid.size > maxMessages) {
-      const oldest = bySid.keys().next().value;
-      if (oldest !== undefined) bySid.delete(oldest);
-    }
-    log.info({ sid: m.sid, segments: m.numSegments }, 'local Twilio: message queued');
-    record('message', m);
-    emit(m);
-    runLifecycle(m);
+    const m = acceptMessage(v);
     return reply.code(201).send(toResource(m));
   });
 
@@ -355,6 +748,55 @@ export async function startLocalTwilio(opts: LocalTwilioOptions): Promise<LocalT
     });
   });
 
+  app.post<{ Params: { account: string }; Body: Record<string, unknown> }>(`${base}/Calls.json`, async (req, reply) => {
+    if (!checkAccount(req, reply)) return reply;
+    const v = validateCall(req.body ?? {});
+    if ('code' in v) return sendError(reply, v);
+    const now = clock.now();
+    const c: CallState = {
+      ...v, sid: `CA${randomBytes(16).toString('hex')}`, accountSid, status: 'queued', direction: 'outbound-api',
+      dateCreated: now, dateUpdated: now, said: [], chain: Promise.resolve(), sequence: 0,
+    };
+    calls.set(c.sid, c);
+    if (calls.size > maxMessages) {
+      const oldest = calls.keys().next().value;
+      if (oldest !== undefined) calls.delete(oldest);
+    }
+    log.info({ sid: c.sid, amd: c.machineDetection ?? 'off' }, 'local Twilio: call queued');
+    recordLine({ kind: 'call', at: new Date(now).toISOString(), ...toCallResource(c), url: c.url ?? null, twiml: c.twiml ?? null, machine_detection: c.machineDetection ?? null });
+    emitCall(c);
+    runCall(c);
+    return reply.code(201).send(toCallResource(c));
+  });
+
+  app.get<{ Params: { account: string; file: string } }>(`${base}/Calls/:file`, async (req, reply) => {
+    if (!checkAccount(req, reply)) return reply;
+    const c = calls.get(req.params.file.replace(/\.json$/, ''));
+    return c ? reply.send(toCallResource(c)) : notFound(reply, req.url);
+  });
+
+  app.get<{ Params: { account: string }; Querystring: Record<string, string | undefined> }>(`${base}/Calls.json`, async (req, reply) => {
+    if (!checkAccount(req, reply)) return reply;
+    const q = req.query;
+    const pageSize = Math.min(1000, Math.max(1, Number(q.PageSize ?? 50) || 50));
+    const page = Math.max(0, Number(q.Page ?? 0) || 0);
+    const all = [...calls.values()].reverse().filter((c) => (!q.To || c.to === q.To) && (!q.From || c.from === q.From) && (!q.Status || c.status === q.Status));
+    const start = page * pageSize;
+    const slice = all.slice(start, start + pageSize);
+    const listUri = (p: number) => {
+      const params = new URLSearchParams();
+      for (const k of ['To', 'From', 'Status'] as const) { const value = q[k]; if (value) params.set(k, value); }
+      params.set('PageSize', String(pageSize));
+      params.set('Page', String(p));
+      return `/${apiVersion}/Accounts/${accountSid}/Calls.json?${params.toString()}`;
+    };
+    return reply.send({
+      calls: slice.map(toCallResource), end: start + Math.max(0, slice.length - 1), first_page_uri: listUri(0),
+      next_page_uri: start + pageSize < all.length ? listUri(page + 1) : null, previous_page_uri: page > 0 ? listUri(page - 1) : null,
+      page, page_size: pageSize, start, uri: listUri(page),
+    });
+  });
+
   app.setNotFoundHandler((req, reply) => notFound(reply, req.url.split('?')[0] ?? req.url));
 
   const address = await app.listen({ host: '127.0.0.1', port: opts.port ?? 0 });
@@ -370,6 +812,19 @@ export async function startLocalTwilio(opts: LocalTwilioOptions): Promise<LocalT
       listeners.add(fn);
       return () => { listeners.delete(fn); };
     },
+    calls: () => [...calls.values()].map(callSnapshot),
+    onCall(fn) {
+      callListeners.add(fn);
+      return () => { callListeners.delete(fn); };
+    },
+    scriptNumber(phone, script) {
+      scripts.set(phone, { ...script });
+    },
+    setInboundSmsUrl(url) {
+      inboundSmsUrl = url;
+    },
+    simulateInboundSms,
+    inboundMessages: () => inbound.map((m) => ({ ...m, replies: [...m.replies] })),
     async settled() {
       while (pending.size > 0) await Promise.allSettled([...pending]);
     },
@@ -379,6 +834,7 @@ export async function startLocalTwilio(opts: LocalTwilioOptions): Promise<LocalT
       for (const t of timers) t.unsubscribe();
       timers.clear();
       listeners.clear();
+      callListeners.clear();
       while (pending.size > 0) await Promise.allSettled([...pending]);
       await app.close();
     },
