@@ -28,8 +28,8 @@ export function normaliseReply(body: string): string {
     .toLowerCase()
     .replace(/[’'`]/g, '')
     .replace(/[\s\u3000]+/g, ' ')
+    .trim()
     .replace(/[。、．.!！?？,，~〜ー-]+$/u, '')
-    .replace(/^[\s。、.!！]+|[\s。、]+$/gu, '')
     .trim();
 }
 

@@ -459,29 +459,32 @@ export async function startLocalTwilio(opts: LocalTwilioOptions): Promise<LocalT
 
   const recordCallStatus = (c: CallState): void => recordLine({ kind: 'call-status', at: new Date(c.dateUpdated).toISOString(), sid: c.sid, to: c.to, status: c.status, answered_by: c.answeredBy ?? null });
 
-  /** Moves the call on; posts the status callback when the caller asked for this event. */
-  function setCallStatus(c: CallState, status: LocalCallStatus, event: (typeof callEvents)[number]): void {
+  /**
+   * Moves the call on (at this clock time, applied in the call's order) and
+   * posts the status callback when the caller asked for this event.
+   */
+  function setCallStatus(c: CallState, status: LocalCallStatus, event: (typeof callEvents)[number], answeredBy?: LocalAnsweredBy): void {
     if (closed) return;
     const now = clock.now();
-    c.status = status;
-    c.dateUpdated = now;
-    if (status === 'in-progress') c.startTime = now;
-    const final = event === 'completed';
-    if (final) {
-      c.endTime = now;
-      c.duration = c.startTime === undefined ? 0 : Math.round((now - c.startTime) / 1000);
-    }
-    recordCallStatus(c);
-    emitCall(c);
-    if (!c.statusCallback || !c.statusCallbackEvents.includes(event)) return;
-    const url = c.statusCallback;
-    c.sequence += 1;
-    const extra: Record<string, string> = { CallbackSource: 'call-progress-events', SequenceNumber: String(c.sequence - 1), Timestamp: rfc2822(now) };
-    if (final) { extra.CallDuration = String(c.duration ?? 0); extra.Duration = String(Math.ceil((c.duration ?? 0) / 60)); }
-    const params = callParams(c, extra);
     inCall(c, async () => {
+      if (closed) return;
+      c.status = status;
+      c.dateUpdated = now;
+      if (answeredBy) c.answeredBy = answeredBy;
+      if (status === 'in-progress') c.startTime = now;
+      const final = event === 'completed';
+      if (final) {
+        c.endTime = now;
+        c.duration = c.startTime === undefined ? 0 : Math.round((now - c.startTime) / 1000);
+      }
+      recordCallStatus(c);
+      emitCall(c);
+      if (!c.statusCallback || !c.statusCallbackEvents.includes(event)) return;
+      c.sequence += 1;
+      const extra: Record<string, string> = { CallbackSource: 'call-progress-events', SequenceNumber: String(c.sequence - 1), Timestamp: rfc2822(now) };
+      if (final) { extra.CallDuration = String(c.duration ?? 0); extra.Duration = String(Math.ceil((c.duration ?? 0) / 60)); }
       try {
-        const res = await signedRequest(url, params);
+        const res = await signedRequest(c.statusCallback, callParams(c, extra));
         if (res.status >= 400) log.warn({ sid: c.sid, status, httpStatus: res.status }, 'local Twilio: call status callback refused');
       } catch (err) {
         log.warn({ sid: c.sid, status, err: (err as Error).message }, 'local Twilio: call status callback failed');
@@ -491,8 +494,8 @@ export async function startLocalTwilio(opts: LocalTwilioOptions): Promise<LocalT
 
   /** Fetches (or takes the inline) TwiML when the call is answered. */
   function loadDocument(c: CallState): void {
-    const params = callParams(c);
     inCall(c, async () => {
+      const params = callParams(c);
       let doc = c.twiml;
       if (doc === undefined && c.url) {
         try {
@@ -548,8 +551,8 @@ export async function startLocalTwilio(opts: LocalTwilioOptions): Promise<LocalT
     if (script.answer === 'no-answer') { later(ringMs + (script.afterMs ?? noAnswerMs), () => setCallStatus(c, 'no-answer', 'completed')); return; }
     const answerAt = ringMs + (script.afterMs ?? answerMs);
     later(answerAt, () => {
-      if (c.machineDetection) c.answeredBy = script.answer === 'human' ? 'human' : 'machine_start';
-      setCallStatus(c, 'in-progress', 'answered');
+      const answeredBy = c.machineDetection ? (script.answer === 'human' ? 'human' : 'machine_start') : undefined;
+      setCallStatus(c, 'in-progress', 'answered', answeredBy);
       loadDocument(c);
     });
     const pressAfter = script.pressAfterMs ?? pressMs;
