@@ -14,6 +14,9 @@ export const errorCatalogue = {
   MIMAMORI_ERR_PAYLOAD_TOO_LARGE: { status: 413, message: 'Payload too large' },
   MIMAMORI_ERR_UNAVAILABLE: { status: 503, message: 'A dependency is unavailable' },
   MIMAMORI_ERR_MISSING_DEPENDENCY: { status: 500, message: 'A required program is missing' },
+  MIMAMORI_ERR_CSRF: { status: 403, message: 'Missing or wrong CSRF token' },
+  MIMAMORI_ERR_RATE_LIMITED: { status: 429, message: 'Too many requests; slow down' },
+  MIMAMORI_ERR_UNSUPPORTED_MEDIA: { status: 415, message: 'Unsupported file type' },
 } as const;
 
 export type ErrorCode = keyof typeof errorCatalogue;

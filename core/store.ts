@@ -36,8 +36,8 @@ export interface RejectedMessage { id: string; at: number; topic: string; homeId
 export type WebRole = 'resident' | 'family' | 'staff' | 'caregiver' | 'operator';
 export interface WebAccount { id: string; login: string; name: string; role: WebRole; language: Language; passwordHash: string; totpSecret?: string; lockedUntil?: number; createdAt: number }
 export interface WebSession { id: string; accountId: string; csrf: string; mfaOk: boolean; createdAt: number; lastSeenAt: number; userAgent?: string }
-/** `home`: family, resident or caregiver of a home; `facility`: staff of a day-care facility. */
-export interface WebLink { accountId: string; kind: 'home' | 'facility'; targetId: string }
+/** `home`: family, resident or caregiver of a home; `guardian`: family who may set the home's consent; `facility`: staff of a day-care facility. */
+export interface WebLink { accountId: string; kind: 'home' | 'facility' | 'guardian'; targetId: string }
 export interface Consent { homeId: string; viewerId: string; level: 'coarse' | 'detailed'; photos: boolean; updatedAt: number; updatedBy: string }
 export interface AccessRecord { id: string; at: number; viewerId: string; homeId: string; what: string }
 export interface NewsItem { id: string; homeId: string; authorId: string; body: string; createdAt: number }
@@ -54,6 +54,7 @@ export interface WebStore {
   listAccounts(): Promise<WebAccount[]>;
   setAccountTotp(id: string, secret: string | null): Promise<void>;
   setAccountLockedUntil(id: string, until: number | null): Promise<void>;
+  setAccountLanguage(id: string, language: Language): Promise<void>;
   recordLoginFailure(accountId: string, at: number): Promise<void>;
   countLoginFailures(accountId: string, since: number): Promise<number>;
   clearLoginFailures(accountId: string): Promise<void>;
@@ -88,7 +89,47 @@ export interface WebStore {
   listAlertResponses(alertId: string): Promise<AlertResponse[]>;
 }
 
-export interface Store extends WebStore {
+// ── Escalation (notifier/, migration 3): alert lifecycle, policies, contact preferences, schedule, send keys ──
+/** Who acknowledged / resolved an alert, and its escalation state with the policy snapshot. */
+export interface AlertLifecycle {
+  alertId: string; homeId: string;
+  acknowledgedBy?: string; acknowledgedVia?: string; acknowledgedAt?: number;
+  resolvedBy?: string; resolvedVia?: string; resolutionNote?: string;
+  /** The escalation policy as it was when escalation started (later edits don't change a running escalation). */
+  policy?: unknown;
+  /** The escalation engine's state (JSON). */
+  state: unknown;
+  updatedAt: number;
+}
+/** One timed piece of notifier work (an escalation step, a digest); the one durable schedule. */
+export interface ScheduledJob { id: string; kind: string; subject: string; dueAt: number; payload?: unknown }
+/** Recorded before a message is sent, so a resumed escalation never sends it twice. */
+export interface SendKey { key: string; alertId: string; contactId?: string; channel: string; notificationId?: string; createdAt: number }
+
+/** The escalation engine's part of the store (notifier/). */
+export interface EscalationStore {
+  getEscalationPolicy(homeId: string): Promise<unknown>;
+  setEscalationPolicy(homeId: string, policy: unknown, at: number): Promise<void>;
+  getContactPreferences(contactId: string): Promise<unknown>;
+  setContactPreferences(contactId: string, prefs: unknown, at: number): Promise<void>;
+  /** Every contact's stored preferences, by contact id. */
+  listContactPreferences(): Promise<Map<string, unknown>>;
+  /** Contacts (of any home) with this phone number. */
+  findContactsByPhone(phone: string): Promise<Contact[]>;
+  getAlertLifecycle(alertId: string): Promise<AlertLifecycle | undefined>;
+  saveAlertLifecycle(l: AlertLifecycle): Promise<void>;
+  scheduleJob(job: ScheduledJob): Promise<void>;
+  cancelJob(id: string): Promise<void>;
+  getJob(id: string): Promise<ScheduledJob | undefined>;
+  listJobs(): Promise<ScheduledJob[]>;
+  /** Inserts the keys that don't exist yet, in one transaction; returns those it inserted. */
+  claimSendKeys(keys: Array<Omit<SendKey, 'notificationId'>>): Promise<string[]>;
+  attachSendKeys(keys: string[], notificationId: string): Promise<void>;
+  listSendKeys(alertId: string): Promise<SendKey[]>;
+  findSendKeysByNotification(notificationId: string): Promise<SendKey[]>;
+}
+
+export interface Store extends WebStore, EscalationStore {
   createHome(home: Omit<Home, 'createdAt'> & { createdAt?: number }): Promise<Home>;
   getHome(id: string): Promise<Home | undefined>;
   listHomes(): Promise<Home[]>;
@@ -224,6 +265,7 @@ export function createSqliteStore(path: string): Store {
   };
 
   const store: Store = {
+    ...escalationStore(db, get, all, run),
     async createHome(h) {
       const home: Home = { ...h, createdAt: h.createdAt ?? Date.now() };
       try {
@@ -367,6 +409,7 @@ export function createSqliteStore(path: string): Store {
     async listAccounts() { return all('SELECT * FROM web_accounts ORDER BY role, login').map(toAccount); },
     async setAccountTotp(id, secret) { run('UPDATE web_accounts SET totp_secret = ? WHERE id = ?', secret, id); },
     async setAccountLockedUntil(id, until) { run('UPDATE web_accounts SET locked_until = ? WHERE id = ?', until, id); },
+    async setAccountLanguage(id, language) { run('UPDATE web_accounts SET language = ? WHERE id = ?', language, id); },
     async recordLoginFailure(accountId, at) { run('INSERT INTO web_login_failures (account_id, at) VALUES (?, ?)', accountId, at); },
     async countLoginFailures(accountId, since) { return Number(get('SELECT COUNT(*) AS c FROM web_login_failures WHERE account_id = ? AND at >= ?', accountId, since)?.c ?? 0); },
     async clearLoginFailures(accountId) { run('DELETE FROM web_login_failures WHERE account_id = ?', accountId); },
@@ -434,6 +477,82 @@ export function createSqliteStore(path: string): Store {
     // ── end of the web app block ──
   };
   return store;
+}
+
+// ── Escalation (migration 3): SQLite implementation of EscalationStore ──
+function escalationStore(
+  db: Database.Database,
+  get: (sql: string, ...p: unknown[]) => Row | undefined,
+  all: (sql: string, ...p: unknown[]) => Row[],
+  run: (sql: string, ...p: unknown[]) => Database.RunResult,
+): EscalationStore {
+  const n = (v: unknown) => (v === undefined ? null : v);
+  const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
+  const parse = (v: unknown): unknown => (v === null || v === undefined ? undefined : (JSON.parse(v as string) as unknown));
+  const toLifecycle = (r: Row): AlertLifecycle => {
+    const l: AlertLifecycle = { alertId: r.alert_id as string, homeId: r.home_id as string, state: parse(r.state), updatedAt: Number(r.updated_at) };
+    const s = (k: string) => opt<string>(r[k]);
+    if (s('acknowledged_by') !== undefined) l.acknowledgedBy = s('acknowledged_by')!;
+    if (s('acknowledged_via') !== undefined) l.acknowledgedVia = s('acknowledged_via')!;
+    if (opt(r.acknowledged_at) !== undefined) l.acknowledgedAt = Number(r.acknowledged_at);
+    if (s('resolved_by') !== undefined) l.resolvedBy = s('resolved_by')!;
+    if (s('resolved_via') !== undefined) l.resolvedVia = s('resolved_via')!;
+    if (s('resolution_note') !== undefined) l.resolutionNote = s('resolution_note')!;
+    if (opt(r.policy) !== undefined) l.policy = parse(r.policy);
+    return l;
+  };
+  const toJob = (r: Row): ScheduledJob => {
+    const j: ScheduledJob = { id: r.id as string, kind: r.kind as string, subject: r.subject as string, dueAt: Number(r.due_at) };
+    if (opt(r.payload) !== undefined) j.payload = parse(r.payload);
+    return j;
+  };
+  const toKey = (r: Row): SendKey => {
+    const k: SendKey = { key: r.key as string, alertId: r.alert_id as string, channel: r.channel as string, createdAt: Number(r.created_at) };
+    const c = opt<string>(r.contact_id); if (c !== undefined) k.contactId = c;
+    const nid = opt<string>(r.notification_id); if (nid !== undefined) k.notificationId = nid;
+    return k;
+  };
+  return {
+    async getEscalationPolicy(homeId) { return parse(get('SELECT policy FROM escalation_policies WHERE home_id = ?', homeId)?.policy); },
+    async setEscalationPolicy(homeId, policy, at) {
+      run('INSERT INTO escalation_policies (home_id, policy, updated_at) VALUES (?, ?, ?) ON CONFLICT (home_id) DO UPDATE SET policy = excluded.policy, updated_at = excluded.updated_at', homeId, JSON.stringify(policy), at);
+    },
+    async getContactPreferences(contactId) { return parse(get('SELECT prefs FROM contact_preferences WHERE contact_id = ?', contactId)?.prefs); },
+    async setContactPreferences(contactId, prefs, at) {
+      run('INSERT INTO contact_preferences (contact_id, prefs, updated_at) VALUES (?, ?, ?) ON CONFLICT (contact_id) DO UPDATE SET prefs = excluded.prefs, updated_at = excluded.updated_at', contactId, JSON.stringify(prefs), at);
+    },
+    async listContactPreferences() {
+      const out = new Map<string, unknown>();
+      for (const r of all('SELECT contact_id, prefs FROM contact_preferences')) out.set(r.contact_id as string, parse(r.prefs));
+      return out;
+    },
+    async findContactsByPhone(phone) { return all('SELECT * FROM contacts WHERE phone = ? ORDER BY priority, name', phone).map(toContact); },
+    async getAlertLifecycle(alertId) { const r = get('SELECT * FROM alert_lifecycle WHERE alert_id = ?', alertId); return r && toLifecycle(r); },
+    async saveAlertLifecycle(l) {
+      run(`INSERT INTO alert_lifecycle (alert_id, home_id, acknowledged_by, acknowledged_via, acknowledged_at, resolved_by, resolved_via, resolution_note, policy, state, updated_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (alert_id) DO UPDATE SET
+        acknowledged_by = excluded.acknowledged_by, acknowledged_via = excluded.acknowledged_via, acknowledged_at = excluded.acknowledged_at,
+        resolved_by = excluded.resolved_by, resolved_via = excluded.resolved_via, resolution_note = excluded.resolution_note,
+        policy = excluded.policy, state = excluded.state, updated_at = excluded.updated_at`,
+      l.alertId, l.homeId, n(l.acknowledgedBy), n(l.acknowledgedVia), n(l.acknowledgedAt), n(l.resolvedBy), n(l.resolvedVia), n(l.resolutionNote), json(l.policy), JSON.stringify(l.state ?? null), l.updatedAt);
+    },
+    async scheduleJob(j) {
+      run('INSERT INTO notifier_schedule (id, kind, subject, due_at, payload) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, subject = excluded.subject, due_at = excluded.due_at, payload = excluded.payload', j.id, j.kind, j.subject, j.dueAt, json(j.payload));
+    },
+    async cancelJob(id) { run('DELETE FROM notifier_schedule WHERE id = ?', id); },
+    async getJob(id) { const r = get('SELECT * FROM notifier_schedule WHERE id = ?', id); return r && toJob(r); },
+    async listJobs() { return all('SELECT * FROM notifier_schedule ORDER BY due_at, id').map(toJob); },
+    async claimSendKeys(keys) {
+      const tx = db.transaction(() => keys.filter((k) => run('INSERT INTO send_keys (key, alert_id, contact_id, channel, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING', k.key, k.alertId, n(k.contactId), k.channel, k.createdAt).changes === 1).map((k) => k.key));
+      return tx.immediate();
+    },
+    async attachSendKeys(keys, notificationId) {
+      const tx = db.transaction(() => { for (const k of keys) run('UPDATE send_keys SET notification_id = ? WHERE key = ?', notificationId, k); });
+      tx();
+    },
+    async listSendKeys(alertId) { return all('SELECT * FROM send_keys WHERE alert_id = ? ORDER BY created_at, rowid', alertId).map(toKey); },
+    async findSendKeysByNotification(notificationId) { return all('SELECT * FROM send_keys WHERE notification_id = ? ORDER BY rowid', notificationId).map(toKey); },
+  };
 }
 
 const rank = (s: Severity): number => (s === 'critical' ? 2 : s === 'warning' ? 1 : 0);

@@ -1,0 +1,134 @@
+/**
+ * Sign-in mechanics: password check with lockout (5 failures in 15 minutes
+ * lock the account for 15 minutes), a per-address rate limit, sessions whose
+ * ids are stored only as digests, CSRF tokens, and the TOTP second factor.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Clock } from '../core/clock.js';
+import type { Store, WebAccount, WebSession } from '../core/store.js';
+import { secondFactorRoles } from './access.js';
+import { verifyPassword } from './passwords.js';
+import { verifyTotp } from './totp.js';
+
+export const sessionCookie = 'mimamori_session';
+export const preCsrfCookie = 'mimamori_pre';
+const lockout = { maxFailures: 5, windowMs: 15 * 60_000, lockMs: 15 * 60_000 };
+const sessionIdleMs = 30 * 24 * 3600_000;
+
+export type SignInResult =
+  | { ok: true; token: string; session: WebSession; account: WebAccount; needsSecondFactor: boolean }
+  | { ok: false; reason: 'bad_credentials' | 'locked_out' | 'rate_limited' };
+
+export interface AuthOptions { store: Store; clock: Clock; rateLimit?: { perMinute: number } }
+
+const digest = (token: string) => createHash('sha256').update(token).digest('base64url');
+
+/** Compares two strings in constant time (length leaks only). */
+export function sameToken(a: string | undefined, b: string | undefined): boolean {
+  if (!a || !b || a.length !== b.length) return false;
+  return timingSafeEqual(Buffer.from(a), Buffer.from(b));
+}
+
+export function newToken(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/** Creates the sign-in service for one web app (its rate-limit memory is per instance). */
+export function createAuth(opts: AuthOptions) {
+  const { store, clock } = opts;
+  const perMinute = opts.rateLimit?.perMinute ?? 20;
+  const attempts = new Map<string, number[]>();
+
+  /** Sliding one-minute window per client address. */
+  function rateLimited(ip: string): boolean {
+    const now = clock.now();
+    const recent = (attempts.get(ip) ?? []).filter((t) => t > now - 60_000);
+    recent.push(now);
+    attempts.set(ip, recent);
+    if (attempts.size > 10_000) attempts.clear();
+    return recent.length > perMinute;
+  }
+
+  async function startSession(account: WebAccount, userAgent: string | undefined, mfaOk: boolean) {
+    const token = newToken();
+    const now = clock.now();
+    const session: WebSession = { id: digest(token), accountId: account.id, csrf: newToken(), mfaOk, createdAt: now, lastSeenAt: now };
+    if (userAgent) session.userAgent = userAgent.slice(0, 200);
+    await store.createSession(session);
+    return { token, session };
+  }
+
+  return {
+    async signIn(login: string, password: string, ip: string, userAgent?: string): Promise<SignInResult> {
+      if (rateLimited(ip)) return { ok: false, reason: 'rate_limited' };
+      const now = clock.now();
+      const account = await store.findAccountByLogin(login);
+      if (!account) {
+        // Spend the same time as a real check so a missing login is not revealed by timing.
+        await verifyPassword(password, 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA');
+        return { ok: false, reason: 'bad_credentials' };
+      }
+      if (account.lockedUntil !== undefined && account.lockedUntil > now) return { ok: false, reason: 'locked_out' };
+      if (!(await verifyPassword(password, account.passwordHash))) {
+        await store.recordLoginFailure(account.id, now);
+        if ((await store.countLoginFailures(account.id, now - lockout.windowMs)) >= lockout.maxFailures) {
+          await store.setAccountLockedUntil(account.id, now + lockout.lockMs);
+          await store.clearLoginFailures(account.id);
+          await store.audit({ at: now, actor: account.id, action: 'account.locked', subject: account.id });
+          return { ok: false, reason: 'locked_out' };
+        }
+        return { ok: false, reason: 'bad_credentials' };
+      }
+      await store.clearLoginFailures(account.id);
+      if (account.lockedUntil !== undefined) await store.setAccountLockedUntil(account.id, null);
+      const needsSecondFactor = secondFactorRoles.includes(account.role);
+      const { token, session } = await startSession(account, userAgent, !needsSecondFactor);
+      await store.audit({ at: now, actor: account.id, action: 'session.start', subject: account.id });
+      return { ok: true, token, session, account, needsSecondFactor };
+    },
+
+    /** The session behind a cookie value, if it exists and is fresh. */
+    async sessionFor(token: string | undefined): Promise<{ session: WebSession; account: WebAccount } | undefined> {
+      if (!token) return undefined;
+      const session = await store.getSession(digest(token));
+      if (!session) return undefined;
+      const now = clock.now();
+      if (now - session.lastSeenAt > sessionIdleMs) { await store.deleteSession(session.id); return undefined; }
+      const account = await store.getAccount(session.accountId);
+      if (!account) return undefined;
+      if (now - session.lastSeenAt > 60_000) await store.updateSession(session.id, { lastSeenAt: now });
+      return { session, account };
+    },
+
+    /**
+     * Completes the second factor. With no secret yet, `enrollSecret` (shown to the
+     * person on the enrolment page) is checked and saved.
+     */
+    async secondFactor(session: WebSession, account: WebAccount, code: string, ip: string, enrollSecret?: string): Promise<'ok' | 'bad_code' | 'rate_limited' | 'locked_out'> {
+      if (rateLimited(ip)) return 'rate_limited';
+      const now = clock.now();
+      if (account.lockedUntil !== undefined && account.lockedUntil > now) return 'locked_out';
+      const secret = account.totpSecret ?? enrollSecret;
+      if (!secret || !verifyTotp(secret, code, now)) {
+        await store.recordLoginFailure(account.id, now);
+        if ((await store.countLoginFailures(account.id, now - lockout.windowMs)) >= lockout.maxFailures) {
+          await store.setAccountLockedUntil(account.id, now + lockout.lockMs);
+          await store.clearLoginFailures(account.id);
+          return 'locked_out';
+        }
+        return 'bad_code';
+      }
+      if (!account.totpSecret && enrollSecret) await store.setAccountTotp(account.id, enrollSecret);
+      await store.clearLoginFailures(account.id);
+      await store.updateSession(session.id, { mfaOk: true });
+      await store.audit({ at: now, actor: account.id, action: 'session.second-factor', subject: account.id });
+      return 'ok';
+    },
+
+    async signOut(session: WebSession): Promise<void> {
+      await store.deleteSession(session.id);
+    },
+  };
+}
+
+export type Auth = ReturnType<typeof createAuth>;

@@ -1,0 +1,113 @@
+/**
+ * What every route module of the web app receives, and the request fields the
+ * access hook fills in.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { Clock } from '../core/clock.js';
+import { MimamoriError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { Language, Store, WebAccount, WebSession } from '../core/store.js';
+import type { RuleEngine } from '../rules/engine.js';
+import type { AlertResponder } from '../notifier/responder.js';
+import type { Access, AccessRules, Relation } from './access.js';
+import type { Auth } from './auth.js';
+import { translator } from './i18n.js';
+import type { LiveFeed, LocalLiveFeed } from './live-feed.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig { access?: Access }
+  interface FastifyRequest {
+    viewer: Viewer | null;
+    /** The relation to the home named in the path, when there is one. */
+    scope: Relation | null;
+    /** Homes whose personal data this response shows (for the access log). */
+    accessed: Set<string>;
+  }
+}
+
+export interface Viewer { account: WebAccount; session: WebSession }
+
+/** One reading of the home's history, for charts. */
+export interface ActivityPoint { at: number; kind: string; device?: string }
+/** History the charts read (InfluxDB in the hub; anything in tests). */
+export interface HistoryQuery { activity(homeId: string, from: number, to: number): Promise<ActivityPoint[]> }
+
+/** Where escalation policies live (the notifier); the editor validates through it. */
+export interface EscalationPolicies {
+  get(homeId: string): Promise<unknown>;
+  /** Validates and saves; returns human-readable errors and saves nothing when there are any. */
+  set(homeId: string, policy: unknown, actor: string): Promise<{ errors: string[] }>;
+}
+
+export interface WebContext {
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  responder: AlertResponder;
+  engine: Pick<RuleEngine, 'setAway' | 'lastSignOfLife'>;
+  history: HistoryQuery | undefined;
+  escalation: EscalationPolicies | undefined;
+  publishButton(home: string, press: 'help' | 'ok'): Promise<void>;
+  access: AccessRules;
+  auth: Auth;
+  /** The web app's own changes; merged with the hub's feed for subscribers. */
+  local: LocalLiveFeed;
+  live: LiveFeed;
+  photosDir: string;
+  maxPhotoBytes: number;
+  fontPath: string | undefined;
+  secureCookies: boolean;
+}
+
+export type RouteModule = (app: FastifyInstance, ctx: WebContext) => void;
+
+/** The signed-in viewer; the access hook guarantees one on non-public routes. */
+export function viewerOf(req: FastifyRequest): Viewer {
+  if (!req.viewer) throw new MimamoriError('MIMAMORI_ERR_UNAUTHENTICATED');
+  return req.viewer;
+}
+
+/** The relation the access hook resolved for a home-scoped route. */
+export function scopeOf(req: FastifyRequest): Relation {
+  if (!req.scope) throw new MimamoriError('MIMAMORI_ERR_FORBIDDEN');
+  return req.scope;
+}
+
+export function langOf(req: FastifyRequest): Language {
+  return req.viewer?.account.language ?? 'ja';
+}
+
+export const tOf = (req: FastifyRequest) => translator(langOf(req));
+
+/** Validates input once at the edge; a failure is a 400 with the fields named. */
+export function parseInput<T extends z.ZodType>(schema: T, input: unknown): z.infer<T> {
+  const r = schema.safeParse(input);
+  if (!r.success) throw new MimamoriError('MIMAMORI_ERR_INVALID_INPUT', r.error.issues.map((i) => `${i.path.join('.') || '(form)'}: ${i.message}`).join('; '));
+  return r.data;
+}
+
+/** After a form post: back to where the person came from (same-origin paths only). */
+export function backTo(req: FastifyRequest, reply: FastifyReply, fallback: string, notice?: string) {
+  const ref = req.headers.referer;
+  let target = fallback;
+  if (ref) {
+    try {
+      const u = new URL(ref);
+      if (u.host === req.headers.host) target = u.pathname;
+    } catch { /* ignore a malformed referer */ }
+  }
+  return reply.redirect(notice ? `${target}?notice=${encodeURIComponent(notice)}` : target, 303);
+}
+
+/** Publishes a change the web app itself made (news, attendance, responses) to open pages. */
+export function publishLocal(ctx: WebContext, e: { type: string; homeId: string; alertId?: string }): void {
+  ctx.local.publish({ ...e, at: ctx.clock.now() });
+}
+
+/** Form fields as strings (urlencoded or multipart key-values), without the CSRF token. */
+export function formOf(req: FastifyRequest): Record<string, unknown> {
+  const body = (req.body ?? {}) as Record<string, unknown>;
+  const { _csrf: _ignored, ...rest } = body;
+  return rest;
+}

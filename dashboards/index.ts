@@ -1,0 +1,243 @@
+/**
+ * The web app for families, day-care staff, caregivers, operators and the
+ * resident's tablet (issue 4): one Fastify app built by `createWebApp`,
+ * server-rendered pages with a little vanilla JS, server-sent events for live
+ * updates, and one access hook that enforces who sees what on every route.
+ *
+ * @example
+ * const web = await createWebApp({ store, clock, logger, responder, engine, publishButton, photosDir });
+ * await web.listen('127.0.0.1', 0);
+ */
+import { mkdirSync, existsSync } from 'node:fs';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import fastifyCookie from '@fastify/cookie';
+import fastifyFormbody from '@fastify/formbody';
+import fastifyMultipart from '@fastify/multipart';
+import { z } from 'zod';
+import type { Clock } from '../core/clock.js';
+import { errorCatalogue, isMimamoriError, MimamoriError, type ErrorCode } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { Store } from '../core/store.js';
+import type { RuleEngine } from '../rules/engine.js';
+import type { AlertResponder } from '../notifier/responder.js';
+import { createAccessRules, scopeResolvers, type Access } from './access.js';
+import { createAuth, sameToken, sessionCookie } from './auth.js';
+import type { EscalationPolicies, HistoryQuery, RouteModule, WebContext } from './context.js';
+import { guessLanguage, translator, type MessageKey } from './i18n.js';
+import { html, page } from './html.js';
+import { createLocalLiveFeed, type LiveFeed } from './live-feed.js';
+import { accountRoutes } from './routes-account.js';
+import { assetRoutes } from './routes-assets.js';
+import { familyRoutes } from './routes-family.js';
+import { staffRoutes } from './routes-staff.js';
+import { caregiverRoutes } from './routes-caregiver.js';
+import { operatorRoutes } from './routes-operator.js';
+import { tabletRoutes } from './routes-tablet.js';
+import { liveRoutes } from './routes-live.js';
+
+export type { LiveEvent, LiveFeed } from './live-feed.js';
+export type { HistoryQuery, ActivityPoint, EscalationPolicies } from './context.js';
+export { createLocalLiveFeed } from './live-feed.js';
+export { createStoreResponder } from './store-responder.js';
+
+export interface WebAppOptions {
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  /** Acknowledge / on my way / arrived / resolve go through here only. */
+  responder: AlertResponder;
+  engine: Pick<RuleEngine, 'setAway' | 'lastSignOfLife'>;
+  /** Turns the tablet's buttons into real button events (the hub publishes them). */
+  publishButton(home: string, press: 'help' | 'ok'): Promise<void>;
+  /** The hub's live bus (alert opened / acknowledged / …). */
+  live?: LiveFeed;
+  history?: HistoryQuery;
+  escalation?: EscalationPolicies;
+  /** Where resized news photos are kept. */
+  photosDir: string;
+  /** Largest photo upload, bytes (default 8 MiB). */
+  maxPhotoBytes?: number;
+  /** A TrueType font with Japanese glyphs for the PDF news sheet. */
+  fontPath?: string;
+  /** Adds `Secure` to cookies (set it whenever the app is served over HTTPS). */
+  secureCookies?: boolean;
+  /** Sign-in attempts per client address per minute (default 20). */
+  signInPerMinute?: number;
+}
+
+export interface WebApp {
+  /** The Fastify instance (use `inject()` in tests). */
+  app: FastifyInstance;
+  /** Every registered route with its access declaration (tests iterate these). */
+  routes: ReadonlyArray<{ method: string; url: string; access: Access }>;
+  listen(host: string, port: number): Promise<string>;
+  close(): Promise<void>;
+}
+
+const optionsSchema = z.object({
+  photosDir: z.string().min(1),
+  maxPhotoBytes: z.number().int().min(1024).max(64 * 1024 * 1024).optional(),
+  secureCookies: z.boolean().optional(),
+  signInPerMinute: z.number().int().min(1).optional(),
+  fontPath: z.string().optional(),
+});
+
+const fontCandidates = ['/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf', '/usr/share/fonts/truetype/fonts-japanese-gothic.ttf'];
+
+/** Maps framework errors (body limits, multipart limits) onto the catalogue. */
+function catalogueCode(err: unknown): { code: ErrorCode; detail?: string } {
+  if (isMimamoriError(err)) return { code: err.code };
+  const code = (err as { code?: string }).code ?? '';
+  if (code === 'FST_REQ_FILE_TOO_LARGE' || code === 'FST_ERR_CTP_BODY_TOO_LARGE' || code === 'FST_FILES_LIMIT' || code === 'FST_PARTS_LIMIT' || code === 'FST_FIELDS_LIMIT') return { code: 'MIMAMORI_ERR_PAYLOAD_TOO_LARGE' };
+  if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || code === 'FST_INVALID_MULTIPART_CONTENT_TYPE') return { code: 'MIMAMORI_ERR_UNSUPPORTED_MEDIA' };
+  if (code.startsWith('FST_ERR_CTP') || code === 'FST_ERR_VALIDATION') return { code: 'MIMAMORI_ERR_INVALID_INPUT' };
+  return { code: 'MIMAMORI_ERR_UNAVAILABLE' };
+}
+
+const friendly: Partial<Record<ErrorCode, MessageKey>> = {
+  MIMAMORI_ERR_INVALID_INPUT: 'invalidInput', MIMAMORI_ERR_FORBIDDEN: 'forbidden', MIMAMORI_ERR_NOT_FOUND: 'notFound',
+  MIMAMORI_ERR_CSRF: 'csrf', MIMAMORI_ERR_LOCKED_OUT: 'lockedOut', MIMAMORI_ERR_RATE_LIMITED: 'rateLimited',
+  MIMAMORI_ERR_PAYLOAD_TOO_LARGE: 'tooLarge', MIMAMORI_ERR_UNSUPPORTED_MEDIA: 'notImage', MIMAMORI_ERR_UNAUTHENTICATED: 'badCredentials',
+};
+
+const wantsHtml = (req: FastifyRequest) => /text\/html/.test(req.headers.accept ?? '') && !req.url.includes('.json');
+
+/** Builds the web app; nothing listens until `listen`. */
+export async function createWebApp(opts: WebAppOptions): Promise<WebApp> {
+  const checked = optionsSchema.safeParse(opts);
+  if (!checked.success) throw new MimamoriError('MIMAMORI_ERR_CONFIG', checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+  mkdirSync(opts.photosDir, { recursive: true });
+  const maxPhotoBytes = opts.maxPhotoBytes ?? 8 * 1024 * 1024;
+  const { store, clock, logger } = opts;
+
+  const local = createLocalLiveFeed();
+  const external = opts.live;
+  const live: LiveFeed = {
+    subscribe(home, fn) {
+      const offs = [local.subscribe(home, fn)];
+      if (external) offs.push(external.subscribe(home, fn));
+      return () => { for (const off of offs) off(); };
+    },
+  };
+  const ctx: WebContext = {
+    store, clock, logger, responder: opts.responder, engine: opts.engine, history: opts.history, escalation: opts.escalation,
+    publishButton: opts.publishButton, access: createAccessRules(store),
+    auth: createAuth({ store, clock, rateLimit: { perMinute: opts.signInPerMinute ?? 20 } }),
+    local, live, photosDir: opts.photosDir, maxPhotoBytes,
+    fontPath: opts.fontPath ?? fontCandidates.find((f) => existsSync(f)),
+    secureCookies: opts.secureCookies ?? false,
+  };
+
+  const app = Fastify({ logger: false, bodyLimit: 256 * 1024, trustProxy: false });
+  const routes: Array<{ method: string; url: string; access: Access }> = [];
+  app.addHook('onRoute', (r) => {
+    const access = r.config?.access;
+    // One mechanism for every route: a route without an access declaration is a bug.
+    if (!access) throw new Error(`route ${String(r.method)} ${r.url} has no access declaration`);
+    for (const m of [r.method].flat()) if (m !== 'HEAD') routes.push({ method: m, url: r.url, access });
+  });
+  app.decorateRequest('viewer', null);
+  app.decorateRequest('scope', null);
+  app.decorateRequest('accessed', null as unknown as Set<string>);
+  await app.register(fastifyCookie);
+  await app.register(fastifyFormbody, { bodyLimit: 64 * 1024 });
+  await app.register(fastifyMultipart, { attachFieldsToBody: 'keyValues', limits: { fileSize: maxPhotoBytes, files: 6, fields: 20, fieldSize: 64 * 1024, parts: 30 } });
+
+  // 1. Who is asking (before any body is read).
+  app.addHook('onRequest', async (req, reply) => {
+    req.accessed = new Set();
+    const access = req.routeOptions.config?.access;
+    if (!access || access.roles === 'public') return;
+    const found = await ctx.auth.sessionFor(req.cookies[sessionCookie]);
+    if (!found) {
+      if (req.method === 'GET' && wantsHtml(req)) return reply.redirect(`/signin?next=${encodeURIComponent(req.url)}`, 303);
+      throw new MimamoriError('MIMAMORI_ERR_UNAUTHENTICATED');
+    }
+    if (!found.session.mfaOk && !access.beforeSecondFactor) {
+      if (req.method === 'GET' && wantsHtml(req)) return reply.redirect('/signin/totp', 303);
+      throw new MimamoriError('MIMAMORI_ERR_UNAUTHENTICATED', 'second factor required');
+    }
+    if (access.roles !== 'any' && !access.roles.includes(found.account.role)) throw new MimamoriError('MIMAMORI_ERR_FORBIDDEN');
+    req.viewer = found;
+  });
+
+  // 2. CSRF on every state-changing request, then the home the path is about.
+  app.addHook('preHandler', async (req) => {
+    const access = req.routeOptions.config?.access;
+    if (!access || access.roles === 'public') return;
+    const viewer = req.viewer!;
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      const body = req.body as Record<string, unknown> | undefined;
+      const token = (req.headers['x-csrf-token'] as string | undefined) ?? (typeof body?._csrf === 'string' ? body._csrf : undefined);
+      if (!sameToken(token, viewer.session.csrf)) throw new MimamoriError('MIMAMORI_ERR_CSRF');
+    }
+    const params = (req.params ?? {}) as Record<string, string>;
+    for (const [name, resolve] of Object.entries(scopeResolvers)) {
+      const value = params[name];
+      if (value === undefined) continue;
+      const homeId = await resolve(store, value);
+      if (!homeId) throw new MimamoriError('MIMAMORI_ERR_NOT_FOUND');
+      const rel = await ctx.access.relation(viewer.account, homeId);
+      if (!rel || !ctx.access.allows(rel, access.need ?? 'coarse')) throw new MimamoriError('MIMAMORI_ERR_FORBIDDEN');
+      if (req.scope && req.scope.homeId !== rel.homeId) throw new MimamoriError('MIMAMORI_ERR_FORBIDDEN');
+      req.scope = rel;
+      req.accessed.add(rel.homeId);
+    }
+  });
+
+  // 3. The access log: every successful read of a home's personal data.
+  const lastLogged = new Map<string, number>();
+  app.addHook('onResponse', async (req, reply) => {
+    const access = req.routeOptions.config?.access;
+    if (!access?.log || !req.viewer || reply.statusCode >= 400) return;
+    const now = clock.now();
+    for (const homeId of req.accessed) {
+      const rel = await ctx.access.relation(req.viewer.account, homeId);
+      if (rel?.kind === 'resident') continue; // her own data
+      // Live pages refresh themselves; one entry per viewer, home and page per five minutes.
+      const key = `${req.viewer.account.id}|${homeId}|${access.log}`;
+      if ((lastLogged.get(key) ?? -Infinity) > now - 5 * 60_000) continue;
+      lastLogged.set(key, now);
+      if (lastLogged.size > 50_000) lastLogged.clear();
+      await store.recordAccess({ at: now, viewerId: req.viewer.account.id, homeId, what: access.log });
+    }
+  });
+
+  app.setErrorHandler(async (err, req, reply) => {
+    const { code } = catalogueCode(err);
+    const entry = errorCatalogue[code];
+    if (code === 'MIMAMORI_ERR_UNAVAILABLE') logger.error({ err, url: req.routeOptions.url }, 'web request failed');
+    const lang = req.viewer?.account.language ?? guessLanguage(req.query, req.headers['accept-language']);
+    const t = translator(lang);
+    const key = friendly[code];
+    const message = key ? t(key, { max: Math.round(maxPhotoBytes / 1024 / 1024) }) : entry.message;
+    const detail = isMimamoriError(err) ? err.message : entry.message;
+    reply.code(entry.status);
+    if (wantsHtml(req)) {
+      const body = html`<p class="error" role="alert">${message}</p>${req.method !== 'GET' ? html`<p>${t('nothingChanged')}</p>` : ''}<p class="muted">${detail}</p><p><a href="javascript:history.back()">←</a> <a href="/">${t('appName')}</a></p>`;
+      return reply.type('text/html; charset=utf-8').send(page({ lang, title: message, body }));
+    }
+    return reply.send({ code, message: detail, userMessage: message });
+  });
+  app.setNotFoundHandler({}, async (req, reply) => {
+    reply.code(404);
+    return wantsHtml(req)
+      ? reply.type('text/html; charset=utf-8').send(page({ lang: guessLanguage(req.query, req.headers['accept-language']), title: translator('ja')('notFound'), body: html`<p><a href="/">/</a></p>` }))
+      : reply.send({ code: 'MIMAMORI_ERR_NOT_FOUND', message: errorCatalogue.MIMAMORI_ERR_NOT_FOUND.message });
+  });
+
+  const modules: RouteModule[] = [assetRoutes, accountRoutes, familyRoutes, staffRoutes, caregiverRoutes, operatorRoutes, tabletRoutes, liveRoutes];
+  for (const m of modules) m(app, ctx);
+  await app.ready();
+
+  return {
+    app,
+    routes,
+    async listen(host, port) {
+      await app.listen({ host, port });
+      const addr = app.server.address();
+      return `http://${host}:${typeof addr === 'object' && addr ? addr.port : port}`;
+    },
+    close: () => app.close(),
+  };
+}

@@ -1,0 +1,148 @@
+/**
+ * The operator: homes, residents, contacts in calling order, devices (new
+ * credentials shown once), device health, accounts and relationships, the
+ * escalation policy editor (validated server-side), and the audit log.
+ */
+import { z } from 'zod';
+import { MimamoriError } from '../core/errors.js';
+import { idSchema } from '../core/events.js';
+import { provisionDevice } from '../broker/device-credentials.js';
+import { formOf, parseInput, scopeOf, tOf, viewerOf, type RouteModule } from './context.js';
+import { html, type Html } from './html.js';
+import { hashPassword, minPasswordLength } from './passwords.js';
+import { localWhen, sendPage } from './views.js';
+
+const lang = z.enum(['ja', 'en']);
+const homeForm = z.object({ id: idSchema, name: z.string().trim().min(1).max(200), timezone: z.string().refine((tz) => { try { new Intl.DateTimeFormat('en', { timeZone: tz }); return true; } catch { return false; } }, 'unknown time zone') });
+const residentForm = z.object({ name: z.string().trim().min(1).max(200), language: lang });
+const contactForm = z.object({ name: z.string().trim().min(1).max(200), role: z.enum(['family', 'caregiver', 'emergency']), phone: z.string().regex(/^\+[1-9]\d{6,14}$/, 'E.164, e.g. +819012345678'), language: lang, priority: z.coerce.number().int().min(1).max(99) });
+const deviceForm = z.object({ deviceId: idSchema, kind: z.enum(['kettle', 'water', 'gas', 'power', 'door', 'motion', 'button', 'climate', 'tablet']), label: z.string().max(100).optional() });
+const accountForm = z.object({ login: z.string().trim().min(3).max(100).regex(/^[\w.@+-]+$/), name: z.string().trim().min(1).max(200), role: z.enum(['resident', 'family', 'staff', 'caregiver', 'operator']), language: lang, password: z.string().min(minPasswordLength, `at least ${minPasswordLength} characters`).max(1000) });
+const linkForm = z.object({ login: z.string().min(1), kind: z.enum(['home', 'facility', 'guardian']), target: idSchema });
+const enrollForm = z.object({ facility: idSchema, home: idSchema });
+const policyForm = z.object({ policy: z.string().min(2).max(64 * 1024) });
+
+export const operatorRoutes: RouteModule = (app, ctx) => {
+  const opOnly = { roles: ['operator'] as const };
+
+  app.get('/operator', { config: { access: { ...opOnly, log: 'operator overview' } } }, async (req, reply) => {
+    const t = tOf(req);
+    const { session } = viewerOf(req);
+    const csrf = html`<input type="hidden" name="_csrf" value="${session.csrf}">`;
+    const sections: Html[] = [];
+    for (const home of await ctx.store.listHomes()) {
+      req.accessed.add(home.id);
+      const residents = await ctx.store.listResidents(home.id);
+      const contacts = await ctx.store.listContacts(home.id);
+      const devices = await ctx.store.listDevices(home.id);
+      const health = (await ctx.store.listAlerts({ homeId: home.id })).filter((a) => a.status !== 'resolved' && (a.finding as { audience?: string }).audience === 'operator');
+      const problems = new Map<string, string[]>();
+      for (const a of health) { const d = (a.finding as { device?: string }).device ?? ''; problems.set(d, [...(problems.get(d) ?? []), a.rule]); }
+      sections.push(html`<section class="card" aria-labelledby="op-${home.id}"><h2 id="op-${home.id}">${home.id} — ${home.name} (${home.timezone})</h2>
+<p>${t('residents')}: ${residents.map((r) => r.name).join('、')}</p>
+<h3>${t('contacts')}</h3><table><tr><th>${t('order')}</th><th>${t('name')}</th><th>${t('role')}</th></tr>${contacts.map((c) => html`<tr><td>${c.priority}</td><td>${c.name}</td><td>${c.role}</td></tr>`)}</table>
+<h3>${t('deviceHealth')}</h3><table><tr><th>${t('devices')}</th><th>${t('kind')}</th><th>${t('deviceHealth')}</th></tr>${devices.map((d) => html`<tr><td>${d.deviceId}</td><td>${d.kind}</td><td>${problems.get(d.deviceId)?.join(', ') ?? t('healthy')}</td></tr>`)}</table>
+<details><summary>${t('addResident')}</summary><form method="post" action="/operator/homes/${home.id}/residents">${csrf}<label for="rn-${home.id}">${t('name')}</label><input id="rn-${home.id}" name="name" required><label for="rl-${home.id}">${t('language')}</label><select id="rl-${home.id}" name="language"><option>ja</option><option>en</option></select><button>${t('save')}</button></form></details>
+<details><summary>${t('addContact')}</summary><form method="post" action="/operator/homes/${home.id}/contacts">${csrf}<label for="cn-${home.id}">${t('name')}</label><input id="cn-${home.id}" name="name" required><label for="cr-${home.id}">${t('role')}</label><select id="cr-${home.id}" name="role"><option>family</option><option>caregiver</option><option>emergency</option></select><label for="cp-${home.id}">${t('phone')}</label><input id="cp-${home.id}" name="phone" required><label for="cl-${home.id}">${t('language')}</label><select id="cl-${home.id}" name="language"><option>ja</option><option>en</option></select><label for="co-${home.id}">${t('order')}</label><input id="co-${home.id}" name="priority" type="number" min="1" max="99" value="${contacts.length + 1}"><button>${t('save')}</button></form></details>
+<details><summary>${t('addDevice')}</summary><form method="post" action="/operator/homes/${home.id}/devices">${csrf}<label for="di-${home.id}">${t('id')}</label><input id="di-${home.id}" name="deviceId" required><label for="dk-${home.id}">${t('kind')}</label><select id="dk-${home.id}" name="kind">${['kettle', 'water', 'gas', 'power', 'door', 'motion', 'button', 'climate', 'tablet'].map((k) => html`<option>${k}</option>`)}</select><button>${t('save')}</button></form></details>
+<p><a href="/operator/homes/${home.id}/escalation">${t('escalation')}</a> · <a href="/homes/${home.id}/access-log">${t('accessLog')}</a></p></section>`);
+    }
+    const audit = (await ctx.store.listAudit()).slice(-50).reverse();
+    const body = html`<details><summary>${t('addHome')}</summary><form method="post" action="/operator/homes">${csrf}<label for="h-id">${t('id')}</label><input id="h-id" name="id" required><label for="h-name">${t('name')}</label><input id="h-name" name="name" required><label for="h-tz">${t('timezone')}</label><input id="h-tz" name="timezone" value="Asia/Tokyo"><button>${t('save')}</button></form></details>
+<details><summary>${t('addAccount')}</summary><form method="post" action="/operator/accounts">${csrf}<label for="a-login">${t('login')}</label><input id="a-login" name="login" required><label for="a-name">${t('name')}</label><input id="a-name" name="name" required><label for="a-role">${t('role')}</label><select id="a-role" name="role"><option>family</option><option>resident</option><option>staff</option><option>caregiver</option><option>operator</option></select><label for="a-lang">${t('language')}</label><select id="a-lang" name="language"><option>ja</option><option>en</option></select><label for="a-pw">${t('password')}</label><input id="a-pw" name="password" type="password" minlength="${minPasswordLength}" required><button>${t('save')}</button></form></details>
+<details><summary>${t('linkAccount')}</summary><form method="post" action="/operator/links">${csrf}<label for="l-login">${t('login')}</label><input id="l-login" name="login" required><label for="l-kind">${t('kind')}</label><select id="l-kind" name="kind"><option>home</option><option>guardian</option><option>facility</option></select><label for="l-target">${t('target')}</label><input id="l-target" name="target" required><button>${t('save')}</button></form></details>
+${sections}
+<h2>${t('audit')}</h2><table id="audit"><tr><th>${t('when')}</th><th>${t('who')}</th><th>${t('what')}</th><th>${t('target')}</th></tr>${audit.map((a) => html`<tr><td>${localWhen(a.at, 'Asia/Tokyo')}</td><td>${a.actor}</td><td>${a.action}</td><td>${a.subject}</td></tr>`)}</table>`;
+    return sendPage(req, reply, t('homes'), body, { live: true });
+  });
+
+  const audit = (actor: string, action: string, subject: string, detail?: unknown) => ctx.store.audit({ at: ctx.clock.now(), actor, action, subject, ...(detail === undefined ? {} : { detail }) });
+
+  app.post('/operator/homes', { config: { access: opOnly } }, async (req, reply) => {
+    const form = parseInput(homeForm, formOf(req));
+    await ctx.store.createHome({ id: form.id, name: form.name, timezone: form.timezone, createdAt: ctx.clock.now() });
+    await audit(viewerOf(req).account.id, 'home.create', form.id);
+    return reply.redirect('/operator', 303);
+  });
+
+  app.post('/operator/homes/:home/residents', { config: { access: opOnly } }, async (req, reply) => {
+    const rel = scopeOf(req);
+    const form = parseInput(residentForm, formOf(req));
+    if (!(await ctx.store.getHome(rel.homeId))) throw new MimamoriError('MIMAMORI_ERR_NOT_FOUND');
+    await ctx.store.addResident({ homeId: rel.homeId, name: form.name, language: form.language });
+    await audit(viewerOf(req).account.id, 'resident.add', rel.homeId);
+    return reply.redirect('/operator', 303);
+  });
+
+  app.post('/operator/homes/:home/contacts', { config: { access: opOnly } }, async (req, reply) => {
+    const rel = scopeOf(req);
+    const form = parseInput(contactForm, formOf(req));
+    if (!(await ctx.store.getHome(rel.homeId))) throw new MimamoriError('MIMAMORI_ERR_NOT_FOUND');
+    await ctx.store.addContact({ homeId: rel.homeId, ...form });
+    await audit(viewerOf(req).account.id, 'contact.add', rel.homeId, { role: form.role, priority: form.priority });
+    return reply.redirect('/operator', 303);
+  });
+
+  app.post('/operator/homes/:home/devices', { config: { access: opOnly } }, async (req, reply) => {
+    const rel = scopeOf(req);
+    const t = tOf(req);
+    const form = parseInput(deviceForm, formOf(req));
+    if (!(await ctx.store.getHome(rel.homeId))) throw new MimamoriError('MIMAMORI_ERR_NOT_FOUND');
+    const creds = await provisionDevice(ctx.store, { homeId: rel.homeId, deviceId: form.deviceId, kind: form.kind, ...(form.label ? { label: form.label } : {}) });
+    await audit(viewerOf(req).account.id, 'device.provision', `${rel.homeId}/${form.deviceId}`);
+    // Shown once, never stored in clear and never cached.
+    return sendPage(req, reply, t('addDevice'), html`<p class="error" role="alert">${t('credentialsOnce')}</p><p>${t('login')}: <span class="secret" id="device-username">${creds.username}</span></p><p>${t('password')}: <span class="secret" id="device-secret">${creds.secret}</span></p><p><a href="/operator">←</a></p>`);
+  });
+
+  app.post('/operator/accounts', { config: { access: opOnly } }, async (req, reply) => {
+    const form = parseInput(accountForm, formOf(req));
+    const acc = await ctx.store.createAccount({ login: form.login, name: form.name, role: form.role, language: form.language, passwordHash: await hashPassword(form.password), createdAt: ctx.clock.now() });
+    await audit(viewerOf(req).account.id, 'account.create', acc.id, { role: acc.role });
+    return reply.redirect('/operator', 303);
+  });
+
+  app.post('/operator/links', { config: { access: opOnly } }, async (req, reply) => {
+    const form = parseInput(linkForm, formOf(req));
+    const acc = await ctx.store.findAccountByLogin(form.login);
+    if (!acc) throw new MimamoriError('MIMAMORI_ERR_INVALID_INPUT', 'no such login');
+    if (form.kind !== 'facility' && !(await ctx.store.getHome(form.target))) throw new MimamoriError('MIMAMORI_ERR_INVALID_INPUT', 'no such home');
+    await ctx.store.linkAccount({ accountId: acc.id, kind: form.kind, targetId: form.target });
+    await audit(viewerOf(req).account.id, 'account.link', acc.id, { kind: form.kind, target: form.target });
+    return reply.redirect('/operator', 303);
+  });
+
+  app.post('/operator/enrollments', { config: { access: opOnly } }, async (req, reply) => {
+    const form = parseInput(enrollForm, formOf(req));
+    if (!(await ctx.store.getHome(form.home))) throw new MimamoriError('MIMAMORI_ERR_INVALID_INPUT', 'no such home');
+    await ctx.store.enrollHome(form.facility, form.home);
+    await audit(viewerOf(req).account.id, 'facility.enroll', form.home, { facility: form.facility });
+    return reply.redirect('/operator', 303);
+  });
+
+  async function policyPage(req: Parameters<typeof sendPage>[0], reply: Parameters<typeof sendPage>[1], text: string, errors: string[]) {
+    const t = tOf(req);
+    const rel = scopeOf(req);
+    const { session } = viewerOf(req);
+    const body = ctx.escalation
+      ? html`${errors.length ? html`<div class="error" role="alert"><p>${t('invalidInput')} — ${t('nothingChanged')}</p><ul id="policy-errors">${errors.map((e) => html`<li>${e}</li>`)}</ul></div>` : ''}
+<form method="post" action="/operator/homes/${rel.homeId}/escalation"><input type="hidden" name="_csrf" value="${session.csrf}"><label for="policy">${t('escalation')} (JSON)</label><textarea id="policy" name="policy" rows="20" cols="80">${text}</textarea><p><button>${t('save')}</button></p></form>`
+      : html`<p class="muted">${t('nothingChanged')}</p>`;
+    return sendPage(req, reply.code(errors.length ? 400 : 200), `${t('escalation')} — ${rel.homeId}`, body);
+  }
+
+  app.get('/operator/homes/:home/escalation', { config: { access: opOnly } }, async (req, reply) => {
+    const current = ctx.escalation ? await ctx.escalation.get(scopeOf(req).homeId) : undefined;
+    return policyPage(req, reply, current === undefined ? '' : JSON.stringify(current, null, 2), []);
+  });
+
+  app.post('/operator/homes/:home/escalation', { config: { access: opOnly } }, async (req, reply) => {
+    if (!ctx.escalation) throw new MimamoriError('MIMAMORI_ERR_UNAVAILABLE', 'no escalation policy store');
+    const { policy } = parseInput(policyForm, formOf(req));
+    let parsed: unknown;
+    try { parsed = JSON.parse(policy); } catch (err) { return policyPage(req, reply, policy, [`JSON: ${(err as Error).message}`]); }
+    const { errors } = await ctx.escalation.set(scopeOf(req).homeId, parsed, viewerOf(req).account.id);
+    if (errors.length) return policyPage(req, reply, policy, errors);
+    await audit(viewerOf(req).account.id, 'escalation.set', scopeOf(req).homeId);
+    return reply.redirect(`/operator/homes/${scopeOf(req).homeId}/escalation?notice=${encodeURIComponent(tOf(req)('saved'))}`, 303);
+  });
+};

@@ -1,0 +1,47 @@
+/**
+ * The resident's tablet: a kiosk page with two big buttons ("I'm OK",
+ * "Help" — real button events through the hub) and today's news with photos.
+ */
+import { z } from 'zod';
+import { MimamoriError } from '../core/errors.js';
+import { localTime } from '../core/time.js';
+import { formOf, parseInput, tOf, viewerOf, type RouteModule } from './context.js';
+import { html } from './html.js';
+import { newsList } from './routes-family.js';
+import { sendPage } from './views.js';
+
+const buttonForm = z.object({ press: z.enum(['help', 'ok']) });
+
+export const tabletRoutes: RouteModule = (app, ctx) => {
+  async function ownHome(accountId: string) {
+    const account = await ctx.store.getAccount(accountId);
+    const rel = account && (await ctx.access.visibleHomes(account)).find((r) => r.kind === 'resident');
+    if (!rel) throw new MimamoriError('MIMAMORI_ERR_FORBIDDEN', 'no home linked to this tablet');
+    return rel.homeId;
+  }
+
+  app.get('/tablet', { config: { access: { roles: ['resident'] } } }, async (req, reply) => {
+    const t = tOf(req);
+    const { account, session } = viewerOf(req);
+    const homeId = await ownHome(account.id);
+    const home = await ctx.store.getHome(homeId);
+    const tz = home?.timezone ?? 'Asia/Tokyo';
+    const now = ctx.clock.now();
+    const l = localTime(now, tz);
+    const sent = (req.query as { sent?: string }).sent;
+    const midnight = now - (l.minuteOfDay * 60_000 + l.second * 1000);
+    const body = html`${sent === 'help' ? html`<p class="status alert" role="status">${t('helpSent')}</p>` : sent === 'ok' ? html`<p class="status fine" role="status">${t('okSent')}</p>` : ''}
+<form method="post" action="/tablet/button"><input type="hidden" name="_csrf" value="${session.csrf}">
+<button class="ok" name="press" value="ok" id="ok-button">${t('imOk')}</button><button class="help" name="press" value="help" id="help-button">${t('help')}</button></form>
+<section aria-labelledby="news-h" style="text-align:left;font-size:1.5rem"><h2 id="news-h">${t('news')}</h2>${await newsList(req, ctx, homeId, tz, true, midnight - 6 * 24 * 3600_000)}</section>`;
+    return sendPage(req, reply, `${l.month}/${l.day} ${String(l.hour).padStart(2, '0')}:${String(l.minute).padStart(2, '0')}`, body, { live: true, kiosk: true });
+  });
+
+  app.post('/tablet/button', { config: { access: { roles: ['resident'] } } }, async (req, reply) => {
+    const { press } = parseInput(buttonForm, formOf(req));
+    const homeId = await ownHome(viewerOf(req).account.id);
+    await ctx.publishButton(homeId, press);
+    ctx.logger.info({ home: homeId, press }, 'tablet button');
+    return reply.redirect(`/tablet?sent=${press}`, 303);
+  });
+};

@@ -1,0 +1,56 @@
+/** Pieces several pages share: times in the home's zone, alert cards, the page sender. */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Alert, Store, WebAccount } from '../core/store.js';
+import type { Finding, Localized } from '../core/findings.js';
+import { toLocalIso } from '../core/time.js';
+import { langOf, tOf, viewerOf } from './context.js';
+import { html, page, type Html } from './html.js';
+import type { MessageKey } from './i18n.js';
+
+/** "2026-11-21 07:12" in the home's time zone. */
+export function localWhen(at: number | undefined, timezone: string): string {
+  return at === undefined ? '' : toLocalIso(at, timezone).replace('T', ' ').slice(0, 16);
+}
+
+/** The alert's text in the viewer's language, from the finding it was opened for. */
+export function alertText(a: Alert, lang: 'ja' | 'en'): string {
+  const m = (a.finding as Partial<Finding> | undefined)?.message as Localized | undefined;
+  return m && typeof m[lang] === 'string' ? m[lang] : a.message;
+}
+
+/** Device-health alerts are for the operator, never for the family (DESIGN.md). */
+export function isFamilyAlert(a: Alert): boolean {
+  return (a.finding as Partial<Finding> | undefined)?.audience !== 'operator';
+}
+
+export type AlertAction = 'acknowledge' | 'on-my-way' | 'arrived' | 'resolve';
+const actionLabel: Record<AlertAction, MessageKey> = { acknowledge: 'acknowledge', 'on-my-way': 'onMyWay', arrived: 'arrived', resolve: 'resolve' };
+const doneLabel: Record<string, { ja: string; en: string }> = {
+  acknowledge: { ja: '確認', en: 'acknowledged' }, 'on-my-way': { ja: '向かっています', en: 'on the way' },
+  arrived: { ja: '到着', en: 'arrived' }, resolve: { ja: '解決', en: 'resolved' },
+};
+
+/** One alert with who is handling it and the viewer's buttons. */
+export async function alertCard(req: FastifyRequest, store: Store, a: Alert, timezone: string, actions: AlertAction[]): Promise<Html> {
+  const t = tOf(req);
+  const lang = langOf(req);
+  const { session } = viewerOf(req);
+  const responses = await store.listAlertResponses(a.id);
+  const names = new Map<string, WebAccount | undefined>();
+  for (const r of responses) if (!names.has(r.accountId)) names.set(r.accountId, await store.getAccount(r.accountId));
+  const handlers = responses.map((r) => html`<li>${names.get(r.accountId)?.name ?? '?'} — ${doneLabel[r.action]?.[lang] ?? r.action} (${localWhen(r.at, timezone)})</li>`);
+  return html`<div class="card" data-alert="${a.id}" data-status="${a.status}"><p><strong class="${a.severity === 'critical' ? 'alert' : 'noticed'}">${alertText(a, lang)}</strong> — ${localWhen(a.openedAt, timezone)} · ${a.status}</p>
+<p>${t('handledBy')}:</p>${handlers.length ? html`<ul class="handled-by">${handlers}</ul>` : html`<p class="handled-by muted">${t('nobodyYet')}</p>`}
+${a.status === 'resolved' ? '' : actions.map((act) => html`<form class="inline" method="post" action="/alerts/${a.id}/${act}"><input type="hidden" name="_csrf" value="${session.csrf}"><button data-action="${act}">${t(actionLabel[act])}</button></form> `)}</div>`;
+}
+
+/** Sends a full page for the signed-in viewer; `live` turns on server-sent updates. */
+export function sendPage(req: FastifyRequest, reply: FastifyReply, title: string, body: Html, o: { live?: boolean; charts?: boolean; kiosk?: boolean } = {}) {
+  const { account, session } = viewerOf(req);
+  const notice = (req.query as { notice?: string } | undefined)?.notice;
+  const full = notice ? html`<p class="notice" role="status">${notice}</p>${body}` : body;
+  const scripts = [...(o.charts ? ['/static/chart.js'] : []), '/static/app.js'];
+  let out = page({ lang: account.language, title, body: full, signedIn: { name: account.name, csrf: session.csrf }, scripts, kiosk: o.kiosk ?? false });
+  if (o.live) out = out.replace(/<body([^>]*)>/, '<body$1 data-live="/live">');
+  return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(out);
+}

@@ -1,0 +1,101 @@
+/**
+ * A web app over a real SQLite store, a real rule engine on a virtual clock,
+ * and the stand-in responder; two homes, one account per role, and helpers to
+ * sign in through the real routes (password, then TOTP) with `inject`.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { VirtualClock } from '../../core/clock.js';
+import { silentLogger } from '../../core/logger.js';
+import { createSqliteStore, type Store, type WebRole } from '../../core/store.js';
+import { createRuleEngine, type RuleEngine } from '../../rules/index.js';
+import { createWebApp, createStoreResponder, type WebApp, type WebAppOptions } from '../../dashboards/index.js';
+import { hashPassword } from '../../dashboards/passwords.js';
+import { newTotpSecret, totpCode } from '../../dashboards/totp.js';
+
+export const start = Date.parse('2026-11-21T09:00:00+09:00');
+export const password = 'correct horse battery';
+
+export interface Fixture {
+  web: WebApp; store: Store; clock: VirtualClock; engine: RuleEngine; dir: string;
+  totp: Record<string, string>;
+  awayCalls: Array<{ home: string; until: number | null }>;
+  buttons: Array<{ home: string; press: string }>;
+  ids: { alert1: string; alert2: string; news1: string; news2: string; question2: string; photo2: string };
+  close(): Promise<void>;
+}
+
+export async function setup(extra: Partial<WebAppOptions> = {}): Promise<Fixture> {
+  const dir = mkdtempSync(join(tmpdir(), 'mimamori-web-'));
+  const clock = new VirtualClock(start);
+  const store = createSqliteStore(join(dir, 'web.db'));
+  const engine = await createRuleEngine({ clock, logger: silentLogger(), store });
+  const awayCalls: Fixture['awayCalls'] = [];
+  const buttons: Fixture['buttons'] = [];
+  for (const h of ['h1', 'h2']) await store.createHome({ id: h, name: `Home ${h}`, timezone: 'Asia/Tokyo', createdAt: start });
+  await store.addResident({ homeId: 'h1', name: '山田 花子', language: 'ja' });
+  await store.addResident({ homeId: 'h2', name: 'SECRET-H2-RESIDENT', language: 'en' });
+  const totp: Record<string, string> = {};
+  const hash = await hashPassword(password);
+  const accounts: Array<[string, WebRole, Array<['home' | 'facility' | 'guardian', string]>]> = [
+    ['family1', 'family', [['home', 'h1']]], ['family2', 'family', [['home', 'h2']]], ['guardian1', 'family', [['guardian', 'h1']]],
+    ['resident1', 'resident', [['home', 'h1']]], ['staff1', 'staff', [['facility', 'f1']]], ['care1', 'caregiver', [['home', 'h1']]],
+    ['op', 'operator', []],
+  ];
+  for (const [login, role, links] of accounts) {
+    const needsTotp = role === 'staff' || role === 'caregiver' || role === 'operator';
+    const secret = needsTotp ? newTotpSecret() : undefined;
+    if (secret) totp[login] = secret;
+    const acc = await store.createAccount({ id: login, login, name: `Name of ${login}`, role, language: login === 'family1' ? 'en' : 'ja', passwordHash: hash, createdAt: start, ...(secret ? { totpSecret: secret } : {}) });
+    for (const [kind, targetId] of links) await store.linkAccount({ accountId: acc.id, kind, targetId });
+  }
+  await store.enrollHome('f1', 'h1');
+  const alert1 = (await store.openAlert({ homeId: 'h1', rule: 'help', severity: 'critical', message: 'Help button', finding: { message: { en: 'Help button pressed', ja: '緊急ボタン' }, audience: 'family' }, openedAt: start })).alert.id;
+  const alert2 = (await store.openAlert({ homeId: 'h2', rule: 'help', severity: 'critical', message: 'SECRET-H2-ALERT', finding: { message: { en: 'SECRET-H2-ALERT', ja: 'SECRET-H2-ALERT' }, audience: 'family' }, openedAt: start })).alert.id;
+  const news1 = (await store.addNews({ homeId: 'h1', authorId: 'staff1', body: 'Hanako sang today', createdAt: start })).id;
+  const news2 = (await store.addNews({ homeId: 'h2', authorId: 'staff1', body: 'SECRET-H2-NEWS', createdAt: start })).id;
+  const photo2 = 'photo2aaaaaaaaaaaaaaaaaaaa';
+  await store.addNewsPhoto({ id: photo2, newsId: news2, homeId: 'h2', width: 10, height: 10 });
+  const question2 = (await store.addQuestion({ homeId: 'h2', askerId: 'family2', body: 'SECRET-H2-QUESTION', askedAt: start })).id;
+  const web = await createWebApp({
+    store, clock, logger: silentLogger(), responder: createStoreResponder(store, clock),
+    engine: { setAway: (home, until) => { awayCalls.push({ home, until }); engine.setAway(home, until); }, lastSignOfLife: (h) => engine.lastSignOfLife(h) },
+    publishButton: async (home, press) => { buttons.push({ home, press }); },
+    photosDir: join(dir, 'photos'),
+    ...extra,
+  });
+  return {
+    web, store, clock, engine, dir, totp, awayCalls, buttons,
+    ids: { alert1, alert2, news1, news2, question2, photo2 },
+    async close() { await web.close(); await engine.close(); await store.close(); },
+  };
+}
+
+export interface Session { cookie: string; csrf: string }
+
+function cookieFrom(setCookie: string | string[] | undefined, name: string): string | undefined {
+  for (const c of [setCookie ?? []].flat()) if (c.startsWith(`${name}=`)) return c.split(';')[0];
+  return undefined;
+}
+
+/** Signs in through the real routes (and the TOTP step for roles that need it). */
+export async function signIn(f: Fixture, login: string, pw = password): Promise<Session> {
+  const form = await f.web.app.inject({ method: 'GET', url: '/signin' });
+  const pre = cookieFrom(form.headers['set-cookie'], 'mimamori_pre')!;
+  const token = /name="_csrf" value="([^"]+)"/.exec(form.body)![1]!;
+  const res = await f.web.app.inject({ method: 'POST', url: '/signin', headers: { cookie: pre }, payload: { login, password: pw, _csrf: token } });
+  if (res.statusCode !== 303) throw new Error(`sign-in of ${login} failed: ${res.statusCode}`);
+  const cookie = cookieFrom(res.headers['set-cookie'], 'mimamori_session')!;
+  const account = await f.web.app.inject({ method: 'GET', url: '/signin/totp', headers: { cookie, accept: 'text/html' } });
+  let csrf = /name="csrf-token" content="([^"]+)"/.exec(account.body)?.[1] ?? /name="_csrf" value="([^"]+)"/.exec(account.body)?.[1];
+  if (res.headers.location === '/signin/totp') {
+    const ok = await f.web.app.inject({ method: 'POST', url: '/signin/totp', headers: { cookie }, payload: { _csrf: csrf, code: totpCode(f.totp[login]!, f.clock.now()) } });
+    if (ok.statusCode !== 303) throw new Error(`TOTP of ${login} failed: ${ok.statusCode}`);
+  }
+  if (!csrf) {
+    const page = await f.web.app.inject({ method: 'GET', url: '/account', headers: { cookie, accept: 'text/html' } });
+    csrf = /name="csrf-token" content="([^"]+)"/.exec(page.body)![1];
+  }
+  return { cookie, csrf: csrf! };
+}
