@@ -62,6 +62,31 @@ export const migrations: Migration[] = [
     ],
   },
   {
+    version: 3,
+    name: 'escalation: alert lifecycle, policies, contact preferences, schedule, send keys',
+    sql: [
+      // Acknowledgement and resolution (who, how, when), and the escalation state with its policy snapshot.
+      `CREATE TABLE alert_lifecycle (
+        alert_id TEXT PRIMARY KEY REFERENCES alerts(id), home_id TEXT NOT NULL,
+        acknowledged_by TEXT, acknowledged_via TEXT, acknowledged_at BIGINT,
+        resolved_by TEXT, resolved_via TEXT, resolution_note TEXT,
+        policy TEXT, state TEXT NOT NULL, updated_at BIGINT NOT NULL)`,
+      `CREATE TABLE escalation_policies (home_id TEXT PRIMARY KEY, policy TEXT NOT NULL, updated_at BIGINT NOT NULL)`,
+      // Quiet hours, digest times and the preferred digest channel per contact.
+      `CREATE TABLE contact_preferences (contact_id TEXT PRIMARY KEY, prefs TEXT NOT NULL, updated_at BIGINT NOT NULL)`,
+      // The one durable schedule: escalation steps, digests. Reloaded on start.
+      `CREATE TABLE notifier_schedule (id TEXT PRIMARY KEY, kind TEXT NOT NULL, subject TEXT NOT NULL, due_at BIGINT NOT NULL, payload TEXT)`,
+      `CREATE INDEX notifier_schedule_due ON notifier_schedule (due_at)`,
+      // One row per alert+epoch+tier+repeat+recipient+channel, written before the send.
+      `CREATE TABLE send_keys (
+        key TEXT PRIMARY KEY, alert_id TEXT NOT NULL, contact_id TEXT, channel TEXT NOT NULL,
+        notification_id TEXT, created_at BIGINT NOT NULL)`,
+      `CREATE INDEX send_keys_alert ON send_keys (alert_id)`,
+      `CREATE INDEX send_keys_notification ON send_keys (notification_id)`,
+      `CREATE INDEX contacts_phone ON contacts (phone)`,
+    ],
+  },
+  {
     version: 4,
     name: 'web app: accounts, sessions, relationships, consent, access log, news, questions, attendance',
     sql: [

@@ -1,27 +1,40 @@
 /**
  * The notifier's front door: turns findings into alerts and alerts into
  * messages. A raised finding opens an alert (one open alert per home and
- * rule; a repeat only counts) and a new alert is sent to the home's family
- * contacts by SMS, each in their language — or, for device health, to the
- * operator and never to the family. A cleared finding resolves the alert and
- * sends a calm follow-up to whoever was told. Every step writes an audit
- * record and every message a notification record, which delivery receipts
- * (Twilio status callbacks) later move on to delivered or failed.
- *
- * Later: escalation tiers, voice, e-mail, acknowledgement by SMS reply, quiet
- * hours and durable resumption hang off the same pieces (Channel, templates,
- * notification records).
+ * rule; a repeat only counts, unless its severity rises) and a family alert
+ * is escalated (escalation-engine.ts) through the home's policy tiers —
+ * resident, family, caregivers, emergency — until someone acknowledges
+ * (responder-impl.ts). Device health goes to the operator and never to the
+ * family. A cleared finding resolves the alert with a calm follow-up to
+ * whoever was told. Every change writes an audit record and an InfluxDB
+ * point; schedule and state are durable and resume after a restart. Daily
+ * digests run from the same schedule (digest.ts).
  */
 import type { SchedulerLike } from 'rxjs';
 import type { Finding } from '../core/findings.js';
+import { severityRank } from '../core/findings.js';
+import type { Reading } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
-import type { Alert, Contact, Language, NotificationRecord, Store } from '../core/store.js';
+import type { Alert, Language, NotificationRecord, Store } from '../core/store.js';
 import { MimamoriError } from '../core/errors.js';
-import type { Channel, DeliveryReceipt, ReceiptRequest, Recipient, SendResult } from './channel.js';
+import type { Channel, DeliveryReceipt, ReceiptRequest, SendResult } from './channel.js';
 import { advancesStatus, isFailedStatus, pendingStatus } from './delivery-status.js';
-import { alertText, operatorText, resolvedText, type AlertContext } from './templates.js';
+import { operatorText } from './templates.js';
+import { createEscalationEngine, type EscalationEngine } from './escalation-engine.js';
+import { defaultEscalationPolicy, escalationPolicySchema, validateEscalationPolicy, type EscalationPolicy } from './escalation-policy.js';
+import { validateContactPreferences, type ContactPreferences } from './contact-preferences.js';
+import { createRateLimiter } from './rate-limit.js';
+import { createGrouping } from './grouping.js';
+import { createAlertResponder } from './responder-impl.js';
+import { createDigestScheduler, type SummarizeDay } from './digest.js';
+import type { AlertResponder } from './responder.js';
 
 export type { Channel, ChannelMessage, DeliveryReceipt, ReceiptRequest, Recipient, SendResult } from './channel.js';
+export type { AlertResponder, ResponseInput, ResponseResult } from './responder.js';
+export type { EscalationPolicy } from './escalation-policy.js';
+export type { ContactPreferences } from './contact-preferences.js';
+export type { DaySummary, SummarizeDay } from './digest.js';
+export { defaultEscalationPolicy, parseEscalationPolicy } from './escalation-policy.js';
 
 /** Where alert and notification changes are mirrored for history (InfluxDB); fire-and-forget. */
 export interface NotifierHistory {
@@ -47,6 +60,20 @@ export interface NotifierOptions {
    * records. The alert path must stay fast even when a provider is slow.
    */
   sendWaitMs?: number;
+  /** More channels (voice, email, tablet, live), by their `name`; `sms` is always there. */
+  channels?: Channel[];
+  /** Policy for homes without their own (default: defaultEscalationPolicy). */
+  defaultPolicy?: EscalationPolicy;
+  /** Alerts of one home within this much clock time go out as one message (default 60 s). */
+  groupWindowMs?: number;
+  /** Findings older than this when they arrive are a backlog (default 15 min)... */
+  staleAfterMs?: number;
+  /** ...summarised in one message per person after this window (default 2 min). */
+  backlogWindowMs?: number;
+  /** Per-recipient limit: messages per hour (default 12; critical alerts always go). */
+  maxPerHour?: number;
+  /** The day's facts for digests; without it no digests are sent. */
+  summarizeDay?: SummarizeDay;
 }
 
 export interface HandleResult {
@@ -69,7 +96,18 @@ export interface Notifier {
   handleFinding(f: Finding): Promise<HandleResult>;
   /** A delivery receipt (Twilio status callback): verifies the signature, then updates the notification. */
   handleStatusCallback(req: ReceiptRequest): Promise<ReceiptResult>;
-  /** Resolves when every send started so far has finished and been recorded. */
+  /** Acknowledge, on my way, arrived, resolve, alertForPhone: for webhooks, the web app and the tablet. */
+  readonly responder: AlertResponder;
+  /** Door and button readings from the hub: the front door after "on my way" confirms an arrival; the tablet's "I'm OK" answers the resident prompt. */
+  handleReading(reading: Reading): Promise<void>;
+  /** A receipt a channel already verified (e.g. a voice call answered by a machine: status `voicemail`), by provider id. */
+  handleReceipt(receipt: DeliveryReceipt): Promise<ReceiptResult>;
+  /** Validates (MIMAMORI_ERR_INVALID_INPUT with readable reasons) and stores a home's policy; running escalations keep their snapshot. */
+  setEscalationPolicy(homeId: string, policy: unknown): Promise<EscalationPolicy>;
+  getEscalationPolicy(homeId: string): Promise<EscalationPolicy>;
+  /** Validates and stores a contact's quiet hours / digest times, and re-plans digests. */
+  setContactPreferences(contactId: string, prefs: unknown): Promise<ContactPreferences>;
+  /** Resolves when every send and step started so far has finished and been recorded. */
   idle(): Promise<void>;
   close(): Promise<void>;
 }
@@ -82,14 +120,14 @@ const actor = 'notifier';
 /** Receipts that arrived before the send call returned the provider id; bounded. */
 const maxEarlyReceipts = 1000;
 
-interface Outgoing { recipient: Recipient; contactId?: string; text: string }
-
 /**
- * Creates the notifier.
+ * Creates the notifier and resumes every escalation and digest found in the
+ * durable schedule.
  *
  * @example
- * const notifier = await createNotifier({ store, logger, clock, sms: createSmsChannel({ client, from, logger }) });
+ * const notifier = await createNotifier({ store, logger, clock, sms, channels: [voice, email] });
  * engine.findings.subscribe((f) => void notifier.handleFinding(f));
+ * readings.subscribe((r) => void notifier.handleReading(r));
  */
 export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
   if (!opts.store || !opts.logger || !opts.clock || !opts.sms) throw new MimamoriError('MIMAMORI_ERR_CONFIG', 'notifier needs store, logger, clock and sms');
@@ -99,10 +137,11 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
   const operatorLanguage: Language = opts.operatorLanguage ?? 'ja';
   const resolveOnClear = new Set<string>(opts.resolveOnClear ?? defaultResolveOnClear);
   const sendWaitMs = opts.sendWaitMs ?? 3000;
+  const channels = new Map<string, Channel>([[sms.name, sms]]);
+  for (const c of opts.channels ?? []) channels.set(c.name, c);
+  const defaultPolicy = opts.defaultPolicy ? validateEscalationPolicy(opts.defaultPolicy) : defaultEscalationPolicy;
 
   const inflight = new Set<Promise<void>>();
-  /** Findings for one home+rule are handled one after another (raise, then clear). */
-  const queues = new Map<string, Promise<unknown>>();
   const earlyReceipts = new Map<string, DeliveryReceipt>();
   let closed = false;
 
@@ -113,10 +152,30 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
   const alertToHistory = (a: Alert, at: number) =>
     safeHistory((h) => h.writeAlert({ id: a.id, homeId: a.homeId, rule: a.rule, severity: a.severity, status: a.status, at }));
 
-  async function context(homeId: string): Promise<AlertContext> {
-    const [home, residents] = await Promise.all([store.getHome(homeId), store.listResidents(homeId)]);
-    return { residentNames: residents.map((r) => r.name), homeName: home?.name ?? homeId, timezone: home?.timezone ?? 'Asia/Tokyo' };
+  async function policyFor(homeId: string): Promise<EscalationPolicy> {
+    const raw = await store.getEscalationPolicy(homeId);
+    if (raw === undefined) return defaultPolicy;
+    const r = escalationPolicySchema.safeParse(raw);
+    if (r.success) return r.data;
+    log.error({ homeId }, 'stored escalation policy is invalid; using the default');
+    return defaultPolicy;
   }
+
+  const engineOpts: Parameters<typeof createEscalationEngine>[0] = {
+    store, logger: log, clock, channels, policyFor, sendWaitMs,
+    rateLimiter: createRateLimiter({ max: opts.maxPerHour ?? 12, windowMs: 3600_000 }),
+    grouping: createGrouping({ windowMs: opts.groupWindowMs ?? 60_000, staleAfterMs: opts.staleAfterMs ?? 15 * 60_000, backlogWindowMs: opts.backlogWindowMs ?? 120_000 }),
+  };
+  if (history) engineOpts.history = history;
+  const engine: EscalationEngine = createEscalationEngine(engineOpts);
+  const responder = createAlertResponder({ store, clock, engine });
+  const digestOpts: Parameters<typeof createDigestScheduler>[0] = { store, clock, logger: log, channels };
+  if (opts.summarizeDay) digestOpts.summarizeDay = opts.summarizeDay;
+  const digests = createDigestScheduler(digestOpts);
+  await engine.start();
+  await digests.plan();
+
+  const track = (p: Promise<void>): void => { inflight.add(p); void p.finally(() => inflight.delete(p)); };
 
   async function applyReceipt(n: NotificationRecord, r: DeliveryReceipt): Promise<string> {
     if (!advancesStatus(n.status, r.status)) return n.status;
@@ -127,162 +186,169 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
     const alert = await store.getAlert(n.alertId);
     safeHistory((h) => h.writeNotification({ alertId: n.alertId, homeId: alert?.homeId ?? '', channel: n.channel, status: r.status, at }));
     if (isFailedStatus(r.status)) log.warn({ notificationId: n.id, alertId: n.alertId, status: r.status, error: r.error }, 'message not delivered');
+    if (alert) await engine.serial(alert.homeId, () => engine.receiptChanged(n, r.status));
     return r.status;
   }
 
-  /** Records the message first (so a crash or a racing clear still sees it), then sends. */
-  async function dispatch(alert: Alert, out: Outgoing[]): Promise<Array<Promise<void>>> {
-    const sends: Array<Promise<void>> = [];
-    for (const o of out) {
-      const rec: Omit<NotificationRecord, 'id' | 'updatedAt'> = { alertId: alert.id, channel: sms.name, status: pendingStatus, createdAt: clock.now() };
-      if (o.contactId) rec.contactId = o.contactId;
-      const n = await store.recordNotification(rec);
-      const p = send(alert, n, o);
-      inflight.add(p);
-      void p.finally(() => inflight.delete(p));
-      sends.push(p);
+  /** Applies an early receipt once the send has recorded its provider id (bounded real-time wait). */
+  async function retryEarly(providerId: string): Promise<void> {
+    for (let i = 0; i < 100 && earlyReceipts.has(providerId); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const n = await store.findNotificationByProviderId(providerId);
+      const r = earlyReceipts.get(providerId);
+      if (n && r) { earlyReceipts.delete(providerId); await applyReceipt(n, r); }
     }
-    return sends;
   }
 
-  async function send(alert: Alert, n: NotificationRecord, o: Outgoing): Promise<void> {
-    let result: SendResult;
-    try {
-      result = await sms.send({ to: o.recipient, text: o.text, alertId: alert.id });
-    } catch (err) {
-      // The contract says channels don't throw; one that does must not break the alert path.
-      result = { status: 'failed', error: `channel error: ${(err as Error).message}` };
-    }
-    try {
-      const at = clock.now();
-      const patch: { status: string; providerId?: string; error?: string } = { status: result.status };
-      if (result.providerId) patch.providerId = result.providerId;
-      if (result.error) patch.error = result.error;
-      await store.updateNotification(n.id, patch, at);
-      safeHistory((h) => h.writeNotification({ alertId: alert.id, homeId: alert.homeId, channel: n.channel, status: result.status, at }));
-      if (result.status === 'failed') log.warn({ notificationId: n.id, alertId: alert.id, error: result.error }, 'notification failed');
-      const early = result.providerId ? earlyReceipts.get(result.providerId) : undefined;
-      if (early && result.providerId) {
-        earlyReceipts.delete(result.providerId);
-        await applyReceipt({ ...n, ...patch, updatedAt: at }, early);
+  async function receipt(r: DeliveryReceipt): Promise<ReceiptResult> {
+    const n = await store.findNotificationByProviderId(r.providerId);
+    if (!n) {
+      // The receipt beat the send call's answer; apply it when the provider id is recorded.
+      if (earlyReceipts.size >= maxEarlyReceipts) {
+        const oldest = earlyReceipts.keys().next().value;
+        if (oldest !== undefined) earlyReceipts.delete(oldest);
       }
-    } catch (err) {
-      log.error({ err, notificationId: n.id, alertId: alert.id }, 'cannot record notification result');
+      earlyReceipts.set(r.providerId, r);
+      track(retryEarly(r.providerId).catch((err: unknown) => log.warn({ err }, 'early receipt not applied')));
+      return { accepted: true };
     }
+    const status = await applyReceipt(n, r);
+    return { accepted: true, notificationId: n.id, status };
   }
 
-  /** Waits for the sends, but never longer than `sendWaitMs` of real time. */
-  async function waitBounded(sends: Array<Promise<void>>): Promise<void> {
-    if (sends.length === 0) return;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const budget = new Promise<void>((resolve) => { timer = setTimeout(resolve, sendWaitMs); timer.unref(); });
-    await Promise.race([Promise.allSettled(sends), budget]);
-    clearTimeout(timer);
+  /** Device health goes to the operator only, never the family, and is not escalated. */
+  async function sendToOperator(alert: Alert, text: string): Promise<number> {
+    if (!opts.operatorPhone) return 0;
+    const n = await store.recordNotification({ alertId: alert.id, channel: sms.name, status: pendingStatus, createdAt: clock.now() });
+    let result: SendResult;
+    try { result = await sms.send({ to: { language: operatorLanguage, phone: opts.operatorPhone }, text, alertId: alert.id }); } catch (err) { result = { status: 'failed', error: `channel error: ${(err as Error).message}` }; }
+    const patch: { status: string; providerId?: string; error?: string } = { status: result.status };
+    if (result.providerId) patch.providerId = result.providerId;
+    if (result.error) patch.error = result.error;
+    await store.updateNotification(n.id, patch, clock.now());
+    safeHistory((h) => h.writeNotification({ alertId: alert.id, homeId: alert.homeId, channel: sms.name, status: result.status, at: clock.now() }));
+    return 1;
   }
 
-  function familyRecipients(contacts: Contact[]): Contact[] {
-    // listContacts is ordered by priority; only family with a phone can get SMS today.
-    return contacts.filter((c) => c.role === 'family' && c.phone);
-  }
+  const countSends = async (alertId: string) => (await store.listNotifications(alertId)).length;
 
-  async function raise(f: Finding): Promise<{ result: HandleResult; sends: Array<Promise<void>> }> {
+  async function raise(f: Finding): Promise<HandleResult> {
+    const before = await store.findOpenAlert(f.home, f.rule);
     const { alert, created } = await store.openAlert({ homeId: f.home, rule: f.rule, severity: f.severity, message: f.message.en, finding: f, openedAt: f.at });
     alertToHistory(alert, f.at);
+    const now = clock.now();
     if (!created) {
       await store.audit({ at: f.at, actor, action: 'alert.repeat', subject: alert.id, detail: { home: f.home, rule: f.rule, severity: alert.severity, repeats: alert.repeats } });
+      if (before && severityRank[alert.severity] > severityRank[before.severity] && f.audience === 'family') {
+        const sent = await countSends(alert.id);
+        await engine.severityRaised(alert, f, now);
+        return { alertId: alert.id, created: false, notified: (await countSends(alert.id)) - sent };
+      }
       log.info({ alertId: alert.id, home: f.home, rule: f.rule, repeats: alert.repeats }, 'alert repeated; not sent again');
-      return { result: { alertId: alert.id, created: false, notified: 0 }, sends: [] };
+      return { alertId: alert.id, created: false, notified: 0 };
     }
-    const out: Outgoing[] = [];
+    await store.audit({ at: f.at, actor, action: 'alert.open', subject: alert.id, detail: { home: f.home, rule: f.rule, type: f.type, severity: f.severity, audience: f.audience } });
+    log.info({ alertId: alert.id, home: f.home, rule: f.rule, severity: f.severity, audience: f.audience }, 'alert opened');
     if (f.audience === 'operator') {
-      // Device health is the operator's business; the family is never paged for it.
-      const ctx = await context(f.home);
-      if (opts.operatorPhone) out.push({ recipient: { language: operatorLanguage, phone: opts.operatorPhone }, text: operatorText(f, ctx.timezone, operatorLanguage) });
-    } else {
-      const [ctx, contacts] = await Promise.all([context(f.home), store.listContacts(f.home)]);
-      for (const c of familyRecipients(contacts)) out.push({ recipient: c, contactId: c.id, text: alertText(f, ctx, c.language) });
+      const home = await store.getHome(f.home);
+      const n = await sendToOperator(alert, operatorText(f, home?.timezone ?? 'Asia/Tokyo', operatorLanguage));
+      await store.audit({ at: f.at, actor, action: 'alert.notify-operator', subject: alert.id, detail: { audience: 'operator', recipients: n } });
+      if (n === 0) log.warn({ alertId: alert.id, home: f.home }, 'device-health alert opened but no operator phone configured');
+      return { alertId: alert.id, created: true, notified: n };
     }
-    await store.audit({ at: f.at, actor, action: 'alert.open', subject: alert.id, detail: { home: f.home, rule: f.rule, type: f.type, severity: f.severity, audience: f.audience, recipients: out.length } });
-    log.info({ alertId: alert.id, home: f.home, rule: f.rule, severity: f.severity, audience: f.audience, recipients: out.length }, 'alert opened');
-    if (out.length === 0) log.warn({ alertId: alert.id, home: f.home, audience: f.audience }, 'alert opened but nobody to notify');
-    const sends = await dispatch(alert, out);
-    return { result: { alertId: alert.id, created: true, notified: out.length }, sends };
+    await engine.startAlert(alert, f, now);
+    return { alertId: alert.id, created: true, notified: await countSends(alert.id) };
   }
 
-  async function clear(f: Finding): Promise<{ result: HandleResult; sends: Array<Promise<void>> }> {
+  async function clear(f: Finding): Promise<HandleResult> {
     const alert = await store.findOpenAlert(f.home, f.rule);
-    if (!alert) return { result: { created: false, notified: 0 }, sends: [] };
+    if (!alert) return { created: false, notified: 0 };
     if (!resolveOnClear.has(f.type)) {
       await store.audit({ at: f.at, actor, action: 'alert.condition-cleared', subject: alert.id, detail: { home: f.home, rule: f.rule, type: f.type } });
-      return { result: { alertId: alert.id, created: false, notified: 0 }, sends: [] };
+      return { alertId: alert.id, created: false, notified: 0 };
     }
-    const resolved = await store.updateAlertStatus(alert.id, 'resolved', f.at);
-    alertToHistory(resolved, f.at);
-    // Follow up with everyone who was (or is being) told, once each.
-    const told = (await store.listNotifications(alert.id)).filter((n) => !isFailedStatus(n.status));
-    const out: Outgoing[] = [];
     const opening = alert.finding as Partial<Finding> | undefined;
     if (opening?.audience === 'operator') {
-      if (opts.operatorPhone && told.some((n) => n.contactId === undefined)) {
-        const ctx = await context(f.home);
-        out.push({ recipient: { language: operatorLanguage, phone: opts.operatorPhone }, text: operatorText(f, ctx.timezone, operatorLanguage, true) });
-      }
-    } else {
-      const ids = new Set(told.map((n) => n.contactId).filter((id): id is string => id !== undefined));
-      if (ids.size > 0) {
-        const [ctx, contacts] = await Promise.all([context(f.home), store.listContacts(f.home)]);
-        for (const c of contacts) if (ids.has(c.id)) out.push({ recipient: c, contactId: c.id, text: resolvedText(f, ctx, c.language) });
-      }
+      const resolved = await store.updateAlertStatus(alert.id, 'resolved', f.at);
+      alertToHistory(resolved, f.at);
+      await store.audit({ at: f.at, actor, action: 'alert.resolve', subject: alert.id, detail: { home: f.home, rule: f.rule, type: f.type, reason: 'condition cleared' } });
+      const told = (await store.listNotifications(alert.id)).some((n) => !isFailedStatus(n.status));
+      const home = await store.getHome(f.home);
+      const n = told ? await sendToOperator(resolved, operatorText(f, home?.timezone ?? 'Asia/Tokyo', operatorLanguage, true)) : 0;
+      return { alertId: alert.id, created: false, notified: n };
     }
-    await store.audit({ at: f.at, actor, action: 'alert.resolve', subject: alert.id, detail: { home: f.home, rule: f.rule, type: f.type, reason: 'condition cleared', followUps: out.length } });
-    log.info({ alertId: alert.id, home: f.home, rule: f.rule, followUps: out.length }, 'alert resolved');
-    const sends = await dispatch(resolved, out);
-    return { result: { alertId: alert.id, created: false, notified: out.length }, sends };
+    // A sign of life: auto-resolve, with a calm follow-up to everyone who was told.
+    const { followUps } = await engine.resolve(alert.id, { via: 'system', cleared: f }, f.at);
+    log.info({ alertId: alert.id, home: f.home, rule: f.rule, followUps }, 'alert resolved by itself');
+    return { alertId: alert.id, created: false, notified: followUps };
   }
 
   return {
+    responder,
+
     async handleFinding(f) {
       if (closed) throw new MimamoriError('MIMAMORI_ERR_UNAVAILABLE', 'notifier is closed');
-      const key = `${f.home}\u0000${f.rule}`;
-      const before = queues.get(key) ?? Promise.resolve();
-      const step = before.catch(() => undefined).then(() => (f.state === 'raised' ? raise(f) : clear(f)));
-      queues.set(key, step);
-      void step.finally(() => { if (queues.get(key) === step) queues.delete(key); }).catch(() => undefined);
-      const { result, sends } = await step;
-      await waitBounded(sends);
-      return result;
+      // One home's findings, steps and responses run one after another, so nothing races.
+      return engine.serial(f.home, () => (f.state === 'raised' ? raise(f) : clear(f)));
+    },
+
+    async handleReading(r) {
+      if (closed) return;
+      if (r.kind === 'door' && r.open) {
+        for (const alertId of await engine.onMyWayAlerts(r.home)) await responder.arrived({ alertId, via: 'door', at: r.at });
+      } else if (r.kind === 'button' && r.press === 'ok') {
+        // The resident's "I'm OK" answers a prompt sent to the resident tier.
+        const resident = (await store.listContacts(r.home)).find((c) => c.role === 'resident');
+        if (!resident) return;
+        for (const a of await store.listAlerts({ homeId: r.home, status: 'open' })) {
+          if (!(await store.listSendKeys(a.id)).some((k) => k.contactId === resident.id)) continue;
+          await responder.acknowledge({ alertId: a.id, contactId: resident.id, via: 'tablet', at: r.at });
+        }
+      }
     },
 
     async handleStatusCallback(req) {
-      const receipt = sms.verifyReceipt?.(req);
-      if (!receipt) {
-        log.warn({ channel: sms.name }, 'refused a status callback without a valid signature');
+      let verified: DeliveryReceipt | undefined;
+      for (const ch of channels.values()) { verified = ch.verifyReceipt?.(req); if (verified) break; }
+      if (!verified) {
+        log.warn('refused a status callback without a valid signature');
         return { accepted: false };
       }
-      const n = await store.findNotificationByProviderId(receipt.providerId);
-      if (!n) {
-        // The receipt beat the send call's answer; apply it when the provider id is recorded.
-        if (earlyReceipts.size >= maxEarlyReceipts) {
-          const oldest = earlyReceipts.keys().next().value;
-          if (oldest !== undefined) earlyReceipts.delete(oldest);
-        }
-        earlyReceipts.set(receipt.providerId, receipt);
-        return { accepted: true };
-      }
-      const status = await applyReceipt(n, receipt);
-      return { accepted: true, notificationId: n.id, status };
+      return receipt(verified);
+    },
+
+    handleReceipt: receipt,
+
+    async setEscalationPolicy(homeId, policy) {
+      const p = validateEscalationPolicy(policy);
+      await store.setEscalationPolicy(homeId, p, clock.now());
+      await store.audit({ at: clock.now(), actor, action: 'policy.set', subject: homeId, detail: { tiers: p.tiers.map((t) => t.name) } });
+      return p;
+    },
+    getEscalationPolicy: policyFor,
+
+    async setContactPreferences(contactId, prefs) {
+      const p = validateContactPreferences(prefs);
+      await store.setContactPreferences(contactId, p, clock.now());
+      await digests.plan();
+      return p;
     },
 
     async idle() {
-      while (inflight.size > 0) await Promise.allSettled([...inflight]);
+      for (let i = 0; i < 3; i++) {
+        while (inflight.size > 0) await Promise.allSettled([...inflight]);
+        await engine.idle();
+        await digests.idle();
+      }
     },
 
     async close() {
       if (closed) return;
       closed = true;
-      await Promise.allSettled([...queues.values()]);
+      digests.close();
+      await engine.close();
       while (inflight.size > 0) await Promise.allSettled([...inflight]);
-      await sms.close?.();
+      for (const ch of channels.values()) await ch.close?.();
     },
   };
 }

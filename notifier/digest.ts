@@ -1,0 +1,135 @@
+/**
+ * Daily digests: one to three calm summaries a day, at the times each
+ * family member picks (contact preferences), by e-mail or SMS — like a
+ * kettle-usage e-mail: first kettle use, outings, day-care attendance, and
+ * "all normal" or what was noticed. The day's facts come from a
+ * `summarizeDay(homeId, date)` dependency (history / store), so the digest
+ * itself is plain text and scheduling, testable in virtual time. Digest
+ * times live in the notifier's durable schedule (`digest:<contact>:<HH:MM>`).
+ */
+import type { SchedulerLike } from 'rxjs';
+import type { Logger } from '../core/logger.js';
+import { scheduleAt } from '../core/clock.js';
+import type { Contact, Language, Store } from '../core/store.js';
+import { formatClockTime, localTime, parseClockTime } from '../core/time.js';
+import type { Channel } from './channel.js';
+import { contactPreferencesSchema } from './contact-preferences.js';
+
+/** What happened in a home on one local date. Times are epoch ms. */
+export interface DaySummary {
+  firstKettleAt?: number;
+  outings: Array<{ from: number; to?: number }>;
+  /** Day-care attendance marked by staff. */
+  dayCare?: 'present' | 'absent';
+  /** Alerts or findings of the day, in both languages; empty means all normal. */
+  noticed: Array<{ ja: string; en: string }>;
+}
+
+export type SummarizeDay = (homeId: string, date: string) => Promise<DaySummary>;
+
+/** The digest text, e.g. 「【見守り・今日の様子】山田花子さん: ポット 7:12／外出 9:30–15:10／デイケア 出席／いつも通りでした。」. */
+export function digestText(s: DaySummary, residentName: string, timezone: string, lang: Language): string {
+  const t = (at: number) => { const m = localTime(at, timezone).minuteOfDay; return `${Math.floor(m / 60)}:${String(m % 60).padStart(2, '0')}`; };
+  const outs = s.outings.map((o) => `${t(o.from)}–${o.to === undefined ? '' : t(o.to)}`);
+  if (lang === 'ja') {
+    const parts = [
+      `ポット ${s.firstKettleAt === undefined ? 'まだ使われていません' : t(s.firstKettleAt)}`,
+      `外出 ${outs.length ? outs.join('、') : 'なし'}`,
+    ];
+    if (s.dayCare) parts.push(`デイケア ${s.dayCare === 'present' ? '出席' : '欠席'}`);
+    parts.push(s.noticed.length ? `気になったこと: ${s.noticed.map((n) => n.ja).join('、')}` : 'いつも通りでした。');
+    return `【見守り・今日の様子】${residentName}さん: ${parts.join('／')}`;
+  }
+  const parts = [
+    `kettle ${s.firstKettleAt === undefined ? 'not used yet' : `first used ${t(s.firstKettleAt)}`}`,
+    `out ${outs.length ? outs.join(', ') : 'none'}`,
+  ];
+  if (s.dayCare) parts.push(`day-care ${s.dayCare}`);
+  parts.push(s.noticed.length ? `noticed: ${s.noticed.map((n) => n.en).join(', ')}` : 'all normal.');
+  return `[Mimamori daily] ${residentName}: ${parts.join('; ')}`;
+}
+
+/** The next time after `now` that the local clock in `timezone` shows `hhmm`. */
+export function nextLocalTime(hhmm: string, now: number, timezone: string): number {
+  const want = parseClockTime(hhmm);
+  let t = Math.floor(now / 60_000) * 60_000 + 60_000;
+  for (let i = 0; i < 2 * 24 * 60; i++, t += 60_000) if (localTime(t, timezone).minuteOfDay === want) return t;
+  return now + 24 * 3600_000;
+}
+
+export interface DigestScheduler {
+  /** (Re)plans every contact's digest times from the stored preferences. */
+  plan(): Promise<void>;
+  idle(): Promise<void>;
+  close(): void;
+}
+
+/** Creates the digest scheduler. */
+export function createDigestScheduler(o: { store: Store; clock: SchedulerLike; logger: Logger; channels: ReadonlyMap<string, Channel>; summarizeDay?: SummarizeDay }): DigestScheduler {
+  const armed = new Map<string, () => void>();
+  const inflight = new Set<Promise<void>>();
+  let closed = false;
+
+  async function send(jobId: string): Promise<void> {
+    const job = await o.store.getJob(jobId);
+    if (!job || closed || !o.summarizeDay) return;
+    const { contactId, time } = job.payload as { contactId: string; time: string };
+    const contact = (await o.store.listContacts(job.subject)).find((c) => c.id === contactId);
+    const prefs = contactPreferencesSchema.safeParse((await o.store.getContactPreferences(contactId)) ?? {});
+    if (!contact || !prefs.success || !prefs.data.digest?.times.includes(time)) { await o.store.cancelJob(jobId); return; }
+    const home = await o.store.getHome(contact.homeId);
+    const tz = home?.timezone ?? 'Asia/Tokyo';
+    const residents = await o.store.listResidents(contact.homeId);
+    const date = localTime(job.dueAt, tz).date;
+    const text = digestText(await o.summarizeDay(contact.homeId, date), residents.map((r) => r.name).join('・') || (home?.name ?? contact.homeId), tz, contact.language);
+    const channelName = prefs.data.digest.channel === 'sms' || !contact.email ? 'sms' : 'email';
+    const ch = o.channels.get(channelName) ?? o.channels.get('sms');
+    const result = ch ? await ch.send({ to: contact, text }) : { status: 'failed' as const, error: 'no channel' };
+    await o.store.audit({ at: o.clock.now(), actor: 'notifier', action: 'digest.send', subject: contact.homeId, detail: { contactId, time, channel: ch?.name, status: result.status } });
+    const next = nextLocalTime(time, o.clock.now(), tz);
+    await o.store.scheduleJob({ ...job, dueAt: next });
+    arm(jobId, next);
+  }
+
+  function arm(id: string, at: number): void {
+    armed.get(id)?.();
+    if (closed) return;
+    armed.set(id, scheduleAt(o.clock, at, () => {
+      armed.delete(id);
+      const p = send(id).catch((err: unknown) => o.logger.error({ err, job: id }, 'digest failed'));
+      inflight.add(p);
+      void p.finally(() => inflight.delete(p));
+    }));
+  }
+
+  return {
+    async plan() {
+      const prefs = await o.store.listContactPreferences();
+      const homes = await o.store.listHomes();
+      const contacts: Contact[] = [];
+      for (const h of homes) contacts.push(...(await o.store.listContacts(h.id)));
+      const wanted = new Set<string>();
+      for (const c of contacts) {
+        const p = contactPreferencesSchema.safeParse(prefs.get(c.id) ?? {});
+        if (!p.success || !p.data.digest) continue;
+        const tz = homes.find((h) => h.id === c.homeId)?.timezone ?? 'Asia/Tokyo';
+        for (const time of p.data.digest.times) {
+          const id = `digest:${c.id}:${time}`;
+          wanted.add(id);
+          const existing = await o.store.getJob(id);
+          // A digest time that passed while the hub was down is sent once on start (it is still that day's picture).
+          const due = existing?.dueAt ?? nextLocalTime(time, o.clock.now(), tz);
+          if (!existing) await o.store.scheduleJob({ id, kind: 'digest', subject: c.homeId, dueAt: due, payload: { contactId: c.id, time } });
+          arm(id, due);
+        }
+      }
+      for (const j of await o.store.listJobs()) if (j.kind === 'digest' && !wanted.has(j.id)) { armed.get(j.id)?.(); armed.delete(j.id); await o.store.cancelJob(j.id); }
+      o.logger.info({ digests: wanted.size }, 'digests planned');
+    },
+    async idle() { while (inflight.size > 0) await Promise.allSettled([...inflight]); },
+    close() { closed = true; for (const c of armed.values()) c(); armed.clear(); },
+  };
+}
+
+/** For the daily summary of `noticed`: the hour and minute, for people. */
+export const clockText = (at: number, timezone: string): string => formatClockTime(localTime(at, timezone).minuteOfDay);

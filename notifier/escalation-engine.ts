@@ -1,0 +1,667 @@
+/**
+ * The escalation engine: walks an alert (or a group of alerts of one home
+ * that arrived together) through the tiers of its policy snapshot until
+ * someone acknowledges. Each step returns what happens next (`{ at }` or
+ * `{ stop }`) instead of sleeping; the next step's time lives in the one
+ * durable schedule table, and the state in the alert's lifecycle row, so a
+ * restart (even kill -9) reloads the schedule and resumes where it was.
+ *
+ * Steps are idempotent: every message has a key (alert, epoch, tier, repeat,
+ * recipient, channel) recorded BEFORE it is sent, and a send whose key
+ * exists is never repeated — re-running a step after a crash sends only what
+ * the crashed run had not started.
+ */
+import type { SchedulerLike } from 'rxjs';
+import type { Finding } from '../core/findings.js';
+import { severityRank } from '../core/findings.js';
+import type { Logger } from '../core/logger.js';
+import { scheduleAt } from '../core/clock.js';
+import type { Alert, AlertLifecycle, Contact, Language, NotificationRecord, SendKey, Severity, Store } from '../core/store.js';
+import type { Channel, SendResult } from './channel.js';
+import { isFailedStatus, pendingStatus } from './delivery-status.js';
+import { entryTierIndex, quietUntil, tierAllowed, tierRecipients, type EscalationPolicy, type Tier } from './escalation-policy.js';
+import { contactPreferencesSchema, type ContactPreferences } from './contact-preferences.js';
+import { emergencySmsText, emergencyVoiceText, type TriedContact } from './emergency-message.js';
+import type { Grouping } from './grouping.js';
+import type { RateLimiter } from './rate-limit.js';
+import { acknowledgedText, groupedAlertText, onMyWayText, personName, reminderText, residentPromptText, resolvedByText, resolvedText, type AlertContext } from './templates.js';
+
+/** Where alert and notification changes are mirrored for history (InfluxDB); fire-and-forget. */
+export interface EngineHistory {
+  writeAlert(a: { id: string; homeId: string; rule: string; severity: string; status: string; at: number }): void;
+  writeNotification(n: { alertId: string; homeId: string; channel: string; status: string; at: number }): void;
+}
+
+export type Phase = 'running' | 'acknowledged' | 'on-my-way' | 'arrived' | 'exhausted' | 'resolved';
+
+/** The escalation state kept (as JSON) in the leader alert's lifecycle row. */
+export interface EscalationState {
+  phase: Phase;
+  severity: Severity;
+  /** Bumped when escalation restarts (severity rise, missed arrival): a new round of keys. */
+  epoch: number;
+  tier: number;
+  repeat: number;
+  /** Whether the current tier/repeat has started (holds decided, wait running). */
+  started: boolean;
+  /** When the current tier/repeat gives way to the next. */
+  advanceAt?: number;
+  /** Recipients held by quiet hours in the current tier/repeat: contact id → release time. */
+  held: Record<string, number>;
+  /** Alerts escalated together (the leader first). Members point to the leader instead. */
+  members: string[];
+  leader?: string;
+  /** Waiting for the grouping / backlog window before the first step. */
+  groupPending?: boolean;
+  backlog?: boolean;
+  ackContactId?: string;
+  etaAt?: number;
+  reminders: number;
+  remindAt?: number;
+}
+
+/** What a step decides: run again at `at`, or stop. */
+export interface StepNext { at?: number; stop?: boolean }
+
+export interface EngineOptions {
+  store: Store;
+  logger: Logger;
+  clock: SchedulerLike;
+  channels: ReadonlyMap<string, Channel>;
+  history?: EngineHistory;
+  policyFor(homeId: string): Promise<EscalationPolicy>;
+  rateLimiter: RateLimiter;
+  grouping: Grouping;
+  /** Waits (real time) for a channel before moving on; slow providers finish in the background. */
+  sendWaitMs: number;
+}
+
+/** Receipt statuses that mean the person was NOT reached: failures and, for voice, a machine or no answer. */
+export function isNotReached(status: string): boolean {
+  return isFailedStatus(status) || ['voicemail', 'machine', 'no-answer', 'busy', 'suppressed'].includes(status);
+}
+
+const actor = 'notifier';
+const jobId = (alertId: string) => `esc:${alertId}`;
+
+export interface EscalationEngine {
+  start(): Promise<void>;
+  /** A new alert: snapshot the policy and run (or schedule) its first step. */
+  startAlert(alert: Alert, f: Finding, now: number): Promise<void>;
+  /** A repeat with a higher severity: continue at the new severity's entry tier. */
+  severityRaised(alert: Alert, f: Finding, now: number): Promise<void>;
+  acknowledge(alertId: string, contactId: string | undefined, via: string, at: number): Promise<Alert>;
+  onMyWay(alertId: string, contactId: string | undefined, via: string, etaMinutes: number | undefined, at: number): Promise<Alert>;
+  arrived(alertId: string, contactId: string | undefined, via: string, at: number): Promise<Alert>;
+  resolve(alertId: string, by: { contactId?: string; via: string; note?: string; cleared?: Finding }, at: number): Promise<{ alert: Alert; followUps: number }>;
+  /** A verified delivery receipt changed a notification: fall back if the person was not reached. */
+  receiptChanged(n: NotificationRecord, status: string): Promise<void>;
+  /** Alerts whose escalation is `on-my-way` in this home (door arrivals). */
+  onMyWayAlerts(homeId: string): Promise<string[]>;
+  /** Contacts that were told about the alert (a send not known to have failed). */
+  toldContacts(alertId: string): Promise<string[]>;
+  /** Runs `fn` in the home's queue (one change at a time per home). */
+  serial<T>(homeId: string, fn: () => Promise<T>): Promise<T>;
+  idle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Creates the engine; call `start()` to reload and arm the durable schedule. */
+export function createEscalationEngine(o: EngineOptions): EscalationEngine {
+  const { store, clock, channels } = o;
+  const log = o.logger;
+  const armed = new Map<string, () => void>();
+  const inflight = new Set<Promise<unknown>>();
+  const queues = new Map<string, Promise<unknown>>();
+  let closed = false;
+
+  const track = <T>(p: Promise<T>): Promise<T> => {
+    inflight.add(p);
+    void p.then(() => inflight.delete(p), () => inflight.delete(p));
+    return p;
+  };
+  const safeHistory = (fn: (h: EngineHistory) => void): void => {
+    if (!o.history) return;
+    try { fn(o.history); } catch (err) { log.warn({ err }, 'history write failed'); }
+  };
+  const alertToHistory = (a: Alert, at: number) =>
+    safeHistory((h) => h.writeAlert({ id: a.id, homeId: a.homeId, rule: a.rule, severity: a.severity, status: a.status, at }));
+
+  function serial<T>(homeId: string, fn: () => Promise<T>): Promise<T> {
+    const before = queues.get(homeId) ?? Promise.resolve();
+    const p = before.catch(() => undefined).then(fn);
+    queues.set(homeId, p);
+    void p.finally(() => { if (queues.get(homeId) === p) queues.delete(homeId); }).catch(() => undefined);
+    return track(p);
+  }
+
+  async function context(homeId: string): Promise<AlertContext> {
+    const [home, residents] = await Promise.all([store.getHome(homeId), store.listResidents(homeId)]);
+    return { residentNames: residents.map((r) => r.name), homeName: home?.name ?? homeId, timezone: home?.timezone ?? 'Asia/Tokyo' };
+  }
+  async function prefsOf(contactId: string): Promise<ContactPreferences> {
+    const raw = await store.getContactPreferences(contactId);
+    const r = contactPreferencesSchema.safeParse(raw ?? {});
+    return r.success ? r.data : {};
+  }
+
+  // ── state ──
+  async function load(alertId: string): Promise<{ life: AlertLifecycle; state: EscalationState } | undefined> {
+    const life = await store.getAlertLifecycle(alertId);
+    if (!life) return undefined;
+    return { life, state: life.state as EscalationState };
+  }
+  async function save(life: AlertLifecycle, state: EscalationState, at: number): Promise<void> {
+    await store.saveAlertLifecycle({ ...life, state, updatedAt: at });
+  }
+  /** The leader's lifecycle for any alert of a group. */
+  async function leaderOf(alertId: string): Promise<{ life: AlertLifecycle; state: EscalationState } | undefined> {
+    const l = await load(alertId);
+    if (!l) return undefined;
+    return l.state.leader ? load(l.state.leader) : l;
+  }
+
+  // ── the durable schedule ──
+  async function setNext(alert: { id: string; homeId: string }, next: StepNext): Promise<void> {
+    const id = jobId(alert.id);
+    if (next.stop || next.at === undefined) {
+      armed.get(id)?.();
+      armed.delete(id);
+      await store.cancelJob(id);
+      return;
+    }
+    await store.scheduleJob({ id, kind: 'escalation', subject: alert.homeId, dueAt: next.at, payload: { alertId: alert.id } });
+    arm(id, alert.homeId, next.at);
+  }
+  function arm(id: string, homeId: string, at: number): void {
+    armed.get(id)?.();
+    if (closed) return;
+    armed.set(id, scheduleAt(clock, at, () => {
+      armed.delete(id);
+      void serial(homeId, () => runJob(id)).catch((err: unknown) => log.error({ err, job: id }, 'escalation step failed'));
+    }));
+  }
+  async function runJob(id: string): Promise<void> {
+    const job = await store.getJob(id);
+    if (!job || closed) return;
+    if (job.dueAt > clock.now()) { arm(id, job.subject, job.dueAt); return; }
+    const alertId = (job.payload as { alertId?: string } | undefined)?.alertId ?? id.slice(4);
+    await runUntilWaiting(alertId, job.subject);
+  }
+  /** Runs steps while they are due now, then records the next one. */
+  async function runUntilWaiting(alertId: string, homeId: string): Promise<void> {
+    for (let i = 0; i < 50; i++) {
+      const next = await step(alertId);
+      if (next.stop || next.at === undefined || next.at > clock.now()) { await setNext({ id: alertId, homeId }, next); return; }
+    }
+    log.error({ alertId }, 'escalation step did not settle; retrying in a minute');
+    await setNext({ id: alertId, homeId }, { at: clock.now() + 60_000 });
+  }
+
+  // ── sending ──
+  const keyOf = (alertId: string, stage: string, contactId: string, ch: string) => `${alertId}:${stage}:${contactId}:${ch}`;
+
+  async function record(alertId: string, homeId: string, contactId: string | undefined, channel: string, status: string, at: number, error?: string): Promise<NotificationRecord> {
+    const rec: Omit<NotificationRecord, 'id' | 'updatedAt'> = { alertId, channel, status, createdAt: at };
+    if (contactId) rec.contactId = contactId;
+    if (error) rec.error = error;
+    const n = await store.recordNotification(rec);
+    safeHistory((h) => h.writeNotification({ alertId, homeId, channel, status, at }));
+    return n;
+  }
+
+  /** Sends once per key set; returns the outcome. Waits for the channel at most `sendWaitMs` of real time. */
+  async function sendOnce(a: { alerts: Alert[]; contact: Contact; channel: string; stage: string; text: string; critical: boolean }): Promise<'sent' | 'failed' | 'skipped' | 'limited'> {
+    const first = a.alerts[0];
+    if (!first) return 'skipped';
+    const ch = channels.get(a.channel);
+    if (!ch) { log.warn({ alertId: first.id, channel: a.channel }, 'policy names a channel the hub does not have; trying the next'); return 'failed'; }
+    const at = clock.now();
+    const keys = a.alerts.map((al) => ({ key: keyOf(al.id, a.stage, a.contact.id, a.channel), alertId: al.id, contactId: a.contact.id, channel: a.channel, createdAt: at }));
+    const claimed = await store.claimSendKeys(keys);
+    if (claimed.length === 0) return 'skipped';
+    if (!o.rateLimiter.take(a.contact.id, at, { force: a.critical })) {
+      const n = await record(first.id, first.homeId, a.contact.id, a.channel, 'suppressed', at, 'rate limit');
+      await store.attachSendKeys(claimed, n.id);
+      await store.audit({ at, actor, action: 'send.rate-limited', subject: first.id, detail: { contactId: a.contact.id, channel: a.channel } });
+      log.warn({ alertId: first.id, contactId: a.contact.id }, 'message held back by the per-recipient rate limit');
+      return 'limited';
+    }
+    const n = await record(first.id, first.homeId, a.contact.id, a.channel, pendingStatus, at);
+    await store.attachSendKeys(claimed, n.id);
+    const sending = (async (): Promise<SendResult> => {
+      let result: SendResult;
+      try { result = await ch.send({ to: a.contact, text: a.text, alertId: first.id }); } catch (err) { result = { status: 'failed', error: `channel error: ${(err as Error).message}` }; }
+      const patch: { status: string; providerId?: string; error?: string } = { status: result.status };
+      if (result.providerId) patch.providerId = result.providerId;
+      if (result.error) patch.error = result.error;
+      const done = clock.now();
+      await store.updateNotification(n.id, patch, done);
+      safeHistory((h) => h.writeNotification({ alertId: first.id, homeId: first.homeId, channel: a.channel, status: result.status, at: done }));
+      if (result.status === 'failed') log.warn({ notificationId: n.id, alertId: first.id, channel: a.channel, error: result.error }, 'notification failed');
+      return result;
+    })();
+    track(sending);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const budget = new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), o.sendWaitMs); timer.unref(); });
+    const result = await Promise.race([sending, budget]);
+    clearTimeout(timer);
+    return result?.status === 'failed' ? 'failed' : 'sent';
+  }
+
+  /** The outcome of the keys of a stage for one channel: unknown when not all were claimed. */
+  async function outcome(keys: SendKey[]): Promise<'none' | 'failed' | 'ok'> {
+    if (keys.length === 0) return 'none';
+    const nid = keys[0]?.notificationId;
+    // Claimed but never recorded: the process died between the two. Never repeated (the key exists).
+    if (!nid) return 'ok';
+    const n = (await store.listNotifications(keys[0]!.alertId)).find((x) => x.id === nid);
+    return n && isNotReached(n.status) ? 'failed' : 'ok';
+  }
+
+  /** Tries a person's channels in order until one is not known to have failed. */
+  async function deliver(alerts: Alert[], contact: Contact, chans: string[], stage: string, textFor: (lang: Language, channel: string) => string, critical: boolean): Promise<void> {
+    const lead = alerts[0];
+    if (!lead) return;
+    const existing = await store.listSendKeys(lead.id);
+    for (const ch of chans) {
+      const mine = existing.filter((k) => k.key === keyOf(lead.id, stage, contact.id, ch));
+      const state = await outcome(mine);
+      if (state === 'ok') return;
+      if (state === 'failed') continue;
+      const r = await sendOnce({ alerts, contact, channel: ch, stage, text: textFor(contact.language, ch), critical });
+      if (r === 'sent' || r === 'skipped' || r === 'limited') return;
+    }
+  }
+
+  // ── steps ──
+  async function openMembers(state: EscalationState): Promise<Alert[]> {
+    const out: Alert[] = [];
+    for (const id of state.members) {
+      const a = await store.getAlert(id);
+      if (a && a.status !== 'resolved') out.push(a);
+    }
+    return out;
+  }
+
+  async function step(alertId: string): Promise<StepNext> {
+    const loaded = await load(alertId);
+    if (!loaded) return { stop: true };
+    const { life, state } = loaded;
+    if (state.leader) return { stop: true };
+    const now = clock.now();
+    const alerts = await openMembers(state);
+    if (alerts.length === 0) return { stop: true };
+    const policy = life.policy as EscalationPolicy;
+
+    if (state.groupPending) await gather(life, state, now);
+
+    switch (state.phase) {
+      case 'resolved': case 'exhausted': return { stop: true };
+      case 'running': return runTiers(life, state, policy, now);
+      case 'on-my-way': {
+        const deadline = (state.etaAt ?? now) + policy.graceMinutes * 60_000;
+        if (now < deadline) return { at: deadline };
+        await store.audit({ at: now, actor, action: 'escalation.resume', subject: life.alertId, detail: { reason: 'no arrival by ETA + grace', contactId: state.ackContactId } });
+        log.info({ alertId: life.alertId }, 'nobody arrived in time; escalation resumes');
+        state.phase = 'running';
+        state.epoch += 1;
+        state.tier = nextTier(policy, state.tier, state.severity) ?? state.tier;
+        state.repeat = 0;
+        state.started = false;
+        for (const a of alerts) { const u = await store.updateAlertStatus(a.id, 'open', now); alertToHistory(u, now); }
+        await save(life, state, now);
+        return runTiers(life, state, policy, now);
+      }
+      case 'acknowledged': case 'arrived': {
+        if (state.remindAt === undefined || state.reminders >= policy.renotifyMax) return { stop: true };
+        if (now < state.remindAt) return { at: state.remindAt };
+        const contact = state.ackContactId ? (await store.listContacts(life.homeId)).find((c) => c.id === state.ackContactId) : undefined;
+        if (contact) {
+          const ctx = await context(life.homeId);
+          const f = alerts[0]!.finding as Finding;
+          const chans = contact.phone ? ['sms'] : ['email'];
+          await deliver(alerts, contact, chans, `remind${state.reminders}`, (lang) => reminderText(f, ctx, now, lang), true);
+          await store.audit({ at: now, actor, action: 'escalation.remind', subject: life.alertId, detail: { contactId: contact.id, n: state.reminders + 1 } });
+        }
+        state.reminders += 1;
+        state.remindAt = state.reminders < policy.renotifyMax ? now + policy.renotifyMinutes * 60_000 : undefined;
+        await save(life, state, now);
+        return state.remindAt === undefined ? { stop: true } : { at: state.remindAt };
+      }
+    }
+  }
+
+  /** The group window ended: alerts of the same home waiting for it join this escalation. */
+  async function gather(life: AlertLifecycle, state: EscalationState, now: number): Promise<void> {
+    state.groupPending = false;
+    const open = await store.listAlerts({ homeId: life.homeId });
+    for (const a of open.reverse()) {
+      if (a.id === life.alertId || a.status === 'resolved' || state.members.includes(a.id)) continue;
+      const other = await load(a.id);
+      if (!other || other.state.leader || !other.state.groupPending || other.state.phase !== 'running') continue;
+      state.members.push(a.id);
+      if (severityRank[a.severity] > severityRank[state.severity]) {
+        state.severity = a.severity;
+        const policy = life.policy as EscalationPolicy;
+        state.tier = Math.min(state.tier, entryTierIndex(policy, a.severity));
+      }
+      state.backlog = state.backlog === true || other.state.backlog === true;
+      await save(other.life, { ...other.state, groupPending: false, leader: life.alertId, members: [] }, now);
+      await setNext({ id: a.id, homeId: a.homeId }, { stop: true });
+    }
+    if (state.members.length > 1) await store.audit({ at: now, actor, action: 'escalation.group', subject: life.alertId, detail: { members: state.members } });
+    await save(life, state, now);
+  }
+
+  function nextTier(policy: EscalationPolicy, from: number, severity: Severity): number | undefined {
+    for (let i = from + 1; i < policy.tiers.length; i++) if (tierAllowed(policy.tiers[i]!, severity)) return i;
+    return undefined;
+  }
+
+  async function runTiers(life: AlertLifecycle, state: EscalationState, policy: EscalationPolicy, now: number): Promise<StepNext> {
+    const contacts = await store.listContacts(life.homeId);
+    const home = await store.getHome(life.homeId);
+    const tz = home?.timezone ?? 'Asia/Tokyo';
+    for (let guard = 0; guard < 100; guard++) {
+      const alerts = await openMembers(state);
+      if (alerts.length === 0) return { stop: true };
+      const tier: Tier | undefined = policy.tiers[state.tier];
+      const recips = tier && tierAllowed(tier, state.severity) ? tierRecipients(tier, contacts) : [];
+      if (!tier || recips.length === 0) {
+        const next = tier ? nextTier(policy, state.tier, state.severity) : undefined;
+        if (next === undefined) return exhaust(life, state, now);
+        state.tier = next; state.repeat = 0; state.started = false;
+        continue;
+      }
+      const critical = state.severity === 'critical';
+      if (!state.started) {
+        state.started = true;
+        state.held = {};
+        if (!critical) {
+          for (const r of recips) {
+            const q = (await prefsOf(r.contact.id)).quietHours ?? policy.quietHours;
+            const until = quietUntil(q, now, tz);
+            if (until !== undefined) state.held[r.contact.id] = until;
+          }
+        }
+        const holds = Object.values(state.held);
+        const startAt = holds.length === recips.length ? Math.min(...holds) : now;
+        state.advanceAt = startAt + tier.waitMinutes * 60_000;
+        await save(life, state, now);
+        await store.audit({ at: now, actor, action: 'escalation.tier', subject: life.alertId, detail: { tier: tier.name, repeat: state.repeat, epoch: state.epoch, recipients: recips.length, held: holds.length, members: state.members.length } });
+        log.info({ alertId: life.alertId, tier: tier.name, repeat: state.repeat, recipients: recips.length, held: holds.length }, 'escalation tier');
+      }
+      const stage = `${state.epoch}:${state.tier}:${state.repeat}`;
+      const texts = await textsFor(tier, alerts, state, life, now);
+      for (const r of recips) {
+        const heldUntil = state.held[r.contact.id];
+        if (heldUntil !== undefined && heldUntil > now) continue;
+        await deliver(alerts, r.contact, r.channels, stage, texts, critical);
+      }
+      if (now < (state.advanceAt ?? now)) {
+        const pending = Object.values(state.held).filter((t) => t > now);
+        return { at: Math.min(state.advanceAt ?? now, ...pending) };
+      }
+      // Nobody acknowledged in time: the next repeat, or the next tier.
+      if (state.repeat < tier.repeats) { state.repeat += 1; state.started = false; continue; }
+      const next = nextTier(policy, state.tier, state.severity);
+      if (next === undefined) return exhaust(life, state, now);
+      state.tier = next; state.repeat = 0; state.started = false;
+    }
+    return { at: now + 60_000 };
+  }
+
+  async function exhaust(life: AlertLifecycle, state: EscalationState, now: number): Promise<StepNext> {
+    state.phase = 'exhausted';
+    await save(life, state, now);
+    await store.audit({ at: now, actor, action: 'escalation.exhausted', subject: life.alertId, detail: { severity: state.severity } });
+    log.warn({ alertId: life.alertId }, 'every tier tried; nobody acknowledged');
+    return { stop: true };
+  }
+
+  async function tried(alertId: string, contacts: Contact[]): Promise<TriedContact[]> {
+    const keys = await store.listSendKeys(alertId);
+    const notes = new Map((await store.listNotifications(alertId)).map((n) => [n.id, n]));
+    const out: TriedContact[] = [];
+    for (const k of keys) {
+      const c = contacts.find((x) => x.id === k.contactId);
+      if (!c || c.role === 'emergency') continue;
+      const n = k.notificationId ? notes.get(k.notificationId) : undefined;
+      out.push({ name: c.name, role: c.role, channel: k.channel, outcome: !n ? 'pending' : isNotReached(n.status) ? 'not reached' : n.status === pendingStatus ? 'pending' : 'reached' });
+    }
+    return out;
+  }
+
+  async function textsFor(tier: Tier, alerts: Alert[], state: EscalationState, life: AlertLifecycle, now: number): Promise<(lang: Language, channel: string) => string> {
+    const findings = alerts.map((a) => a.finding as Finding);
+    if (tier.name === 'resident') return (lang) => residentPromptText(lang);
+    const ctx = await context(life.homeId);
+    if (tier.name === 'emergency') {
+      const [home, residents, contacts] = await Promise.all([store.getHome(life.homeId), store.listResidents(life.homeId), store.listContacts(life.homeId)]);
+      const facts = { home: home ?? { id: life.homeId, name: life.homeId, timezone: ctx.timezone, createdAt: 0 }, residents, finding: findings[0]!, since: Math.min(...alerts.map((a) => a.openedAt)), tried: await tried(alerts[0]!.id, contacts), at: now };
+      return (lang, channel) => (channel === 'voice' ? emergencyVoiceText(facts, lang) : emergencySmsText(facts, lang));
+    }
+    return (lang) => groupedAlertText(findings, ctx, lang, state.backlog === true);
+  }
+
+  // ── lifecycle operations ──
+  async function toldContacts(alertId: string): Promise<string[]> {
+    const keys = await store.listSendKeys(alertId);
+    const notes = new Map((await store.listNotifications()).map((n) => [n.id, n]));
+    const ids: string[] = [];
+    for (const k of keys) {
+      if (!k.contactId || ids.includes(k.contactId)) continue;
+      const n = k.notificationId ? notes.get(k.notificationId) : undefined;
+      if (n && isNotReached(n.status)) continue;
+      ids.push(k.contactId);
+    }
+    return ids;
+  }
+
+  /** Tells everyone already told (but `except`), each in their language, on the channel that reached them. */
+  async function tellTold(alerts: Alert[], except: string | undefined, stage: string, text: (lang: Language) => string): Promise<number> {
+    const lead = alerts[0];
+    if (!lead) return 0;
+    const ids = new Set<string>();
+    for (const a of alerts) for (const id of await toldContacts(a.id)) ids.add(id);
+    const contacts = await store.listContacts(lead.homeId);
+    let n = 0;
+    for (const c of contacts) {
+      if (!ids.has(c.id) || c.id === except || c.role === 'resident') continue;
+      const chans = c.phone ? ['sms'] : c.email ? ['email'] : [];
+      await deliver(alerts, c, chans.filter((x) => channels.has(x)), stage, text, true);
+      n += 1;
+    }
+    return n;
+  }
+
+  async function nameOf(homeId: string, contactId: string | undefined, lang: Language): Promise<string> {
+    if (!contactId) return personName(undefined, lang);
+    const c = (await store.listContacts(homeId)).find((x) => x.id === contactId);
+    return personName(c?.name, lang, c?.role === 'resident');
+  }
+
+  async function setStatus(alerts: Alert[], status: Alert['status'], at: number): Promise<Alert[]> {
+    const out: Alert[] = [];
+    for (const a of alerts) { const u = await store.updateAlertStatus(a.id, status, at); alertToHistory(u, at); out.push(u); }
+    return out;
+  }
+
+  async function groupOf(alertId: string): Promise<{ life: AlertLifecycle; state: EscalationState; alerts: Alert[] }> {
+    const g = await leaderOf(alertId);
+    if (!g) {
+      // An alert from before escalation existed: a group of one without a policy.
+      const a = await store.getAlert(alertId);
+      if (!a) throw new Error(`alert ${alertId} not found`);
+      const state: EscalationState = { phase: 'running', severity: a.severity, epoch: 0, tier: 0, repeat: 0, started: false, held: {}, members: [a.id], reminders: 0 };
+      const life: AlertLifecycle = { alertId: a.id, homeId: a.homeId, state, policy: await o.policyFor(a.homeId), updatedAt: clock.now() };
+      return { life, state, alerts: [a] };
+    }
+    return { ...g, alerts: await openMembers(g.state) };
+  }
+
+  return {
+    serial,
+    toldContacts,
+
+    async start() {
+      for (const job of await store.listJobs()) if (job.kind === 'escalation') arm(job.id, job.subject, job.dueAt);
+      log.info({ jobs: armed.size }, 'escalation schedule reloaded');
+    },
+
+    async startAlert(alert, f, now) {
+      const policy = await o.policyFor(alert.homeId);
+      const first = o.grouping.firstStepAt(alert.homeId, f.at, now);
+      const state: EscalationState = {
+        phase: 'running', severity: alert.severity, epoch: 0, tier: entryTierIndex(policy, alert.severity), repeat: 0,
+        started: false, held: {}, members: [alert.id], reminders: 0, groupPending: first.at > now, backlog: first.backlog,
+      };
+      await store.saveAlertLifecycle({ alertId: alert.id, homeId: alert.homeId, policy, state, updatedAt: now });
+      await store.audit({ at: now, actor, action: 'escalation.start', subject: alert.id, detail: { entryTier: policy.tiers[state.tier]?.name, firstStepAt: first.at, backlog: first.backlog } });
+      if (first.at > now) await setNext(alert, { at: first.at });
+      else await runUntilWaiting(alert.id, alert.homeId);
+    },
+
+    async severityRaised(alert, f, now) {
+      const g = await leaderOf(alert.id);
+      if (!g) return;
+      const { life, state } = g;
+      if (severityRank[alert.severity] <= severityRank[state.severity]) return;
+      state.severity = alert.severity;
+      await store.audit({ at: now, actor, action: 'escalation.severity', subject: life.alertId, detail: { severity: alert.severity, rule: f.rule, phase: state.phase } });
+      if (state.phase !== 'running' && state.phase !== 'exhausted') { await save(life, state, now); return; }
+      // Continue at the critical entry tier, with fresh keys so those already told hear it is now critical.
+      const policy = life.policy as EscalationPolicy;
+      state.phase = 'running';
+      state.epoch += 1;
+      state.tier = entryTierIndex(policy, alert.severity);
+      state.repeat = 0;
+      state.started = false;
+      state.groupPending = false;
+      await save(life, state, now);
+      await runUntilWaiting(life.alertId, life.homeId);
+    },
+
+    async acknowledge(alertId, contactId, via, at) {
+      const { life, state, alerts } = await groupOf(alertId);
+      const acked = await setStatus(alerts, 'acknowledged', at);
+      const policy = life.policy as EscalationPolicy;
+      state.phase = state.phase === 'on-my-way' || state.phase === 'arrived' ? state.phase : 'acknowledged';
+      if (contactId !== undefined) state.ackContactId = contactId;
+      state.remindAt = at + policy.renotifyMinutes * 60_000;
+      state.reminders = 0;
+      const l: AlertLifecycle = { ...life, acknowledgedVia: via, acknowledgedAt: at };
+      if (contactId) l.acknowledgedBy = contactId;
+      await save(l, state, at);
+      for (const a of alerts) {
+        if (a.id !== life.alertId) { const m = await load(a.id); if (m) await store.saveAlertLifecycle({ ...m.life, ...(contactId ? { acknowledgedBy: contactId } : {}), acknowledgedVia: via, acknowledgedAt: at, updatedAt: at }); }
+        await store.audit({ at, actor: contactId ?? via, action: 'alert.acknowledge', subject: a.id, detail: { via, contactId } });
+      }
+      const ctx = await context(life.homeId);
+      const names = { ja: await nameOf(life.homeId, contactId, 'ja'), en: await nameOf(life.homeId, contactId, 'en') };
+      await tellTold(alerts, contactId, `ack${state.epoch}`, (lang) => acknowledgedText(names[lang], ctx, at, lang));
+      log.info({ alertId: life.alertId, via }, 'alert acknowledged; escalation stopped');
+      await setNext({ id: life.alertId, homeId: life.homeId }, { at: state.remindAt });
+      return acked.find((a) => a.id === alertId) ?? acked[0]!;
+    },
+
+    async onMyWay(alertId, contactId, via, etaMinutes, at) {
+      const { life, state, alerts } = await groupOf(alertId);
+      const policy = life.policy as EscalationPolicy;
+      const acked = await setStatus(alerts, 'acknowledged', at);
+      state.phase = 'on-my-way';
+      if (contactId !== undefined) state.ackContactId = contactId;
+      state.etaAt = at + (etaMinutes ?? policy.defaultEtaMinutes) * 60_000;
+      const l: AlertLifecycle = { ...life, acknowledgedVia: life.acknowledgedVia ?? via, acknowledgedAt: life.acknowledgedAt ?? at };
+      if (contactId && !l.acknowledgedBy) l.acknowledgedBy = contactId;
+      await save(l, state, at);
+      for (const a of alerts) await store.audit({ at, actor: contactId ?? via, action: 'alert.on-my-way', subject: a.id, detail: { via, contactId, etaAt: state.etaAt } });
+      const ctx = await context(life.homeId);
+      const names = { ja: await nameOf(life.homeId, contactId, 'ja'), en: await nameOf(life.homeId, contactId, 'en') };
+      const eta = state.etaAt;
+      await tellTold(alerts, contactId, `omw${state.epoch}`, (lang) => onMyWayText(names[lang], eta, ctx, at, lang));
+      await setNext({ id: life.alertId, homeId: life.homeId }, { at: eta + policy.graceMinutes * 60_000 });
+      return acked.find((a) => a.id === alertId) ?? acked[0]!;
+    },
+
+    async arrived(alertId, contactId, via, at) {
+      const { life, state, alerts } = await groupOf(alertId);
+      const policy = life.policy as EscalationPolicy;
+      const acked = alerts.some((a) => a.status === 'open') ? await setStatus(alerts, 'acknowledged', at) : alerts;
+      state.phase = 'arrived';
+      state.etaAt = undefined;
+      state.remindAt = at + policy.renotifyMinutes * 60_000;
+      state.reminders = 0;
+      const l: AlertLifecycle = { ...life, acknowledgedVia: life.acknowledgedVia ?? via, acknowledgedAt: life.acknowledgedAt ?? at };
+      if (contactId && !l.acknowledgedBy) l.acknowledgedBy = contactId;
+      await save(l, state, at);
+      for (const a of alerts) await store.audit({ at, actor: contactId ?? via, action: 'alert.arrived', subject: a.id, detail: { via, contactId } });
+      await setNext({ id: life.alertId, homeId: life.homeId }, { at: state.remindAt });
+      return acked.find((a) => a.id === alertId) ?? acked[0]!;
+    },
+
+    async resolve(alertId, by, at) {
+      const g = await groupOf(alertId);
+      const alert = await store.getAlert(alertId);
+      if (!alert) throw new Error(`alert ${alertId} not found`);
+      const [resolved] = await setStatus([alert], 'resolved', at);
+      const own = await load(alertId);
+      const l: AlertLifecycle = own?.life ?? { alertId, homeId: alert.homeId, state: g.state, updatedAt: at };
+      l.resolvedVia = by.via;
+      if (by.contactId) l.resolvedBy = by.contactId;
+      if (by.note) l.resolutionNote = by.note;
+      await store.saveAlertLifecycle({ ...l, updatedAt: at });
+      await store.audit({ at, actor: by.contactId ?? (by.cleared ? actor : by.via), action: 'alert.resolve', subject: alertId, detail: { via: by.via, contactId: by.contactId, note: by.note, reason: by.cleared ? 'condition cleared' : 'resolved by a person' } });
+      const ctx = await context(alert.homeId);
+      let followUps = 0;
+      if (by.cleared) {
+        const cleared = by.cleared;
+        followUps = await tellTold([alert], undefined, 'resolved', (lang) => resolvedText(cleared, ctx, lang));
+      } else {
+        const names = { ja: await nameOf(alert.homeId, by.contactId, 'ja'), en: await nameOf(alert.homeId, by.contactId, 'en') };
+        followUps = await tellTold([alert], by.contactId, 'resolved', (lang) => resolvedByText(names[lang], by.note, ctx, at, lang));
+      }
+      // The escalation stops when nothing in its group is left open.
+      const rest = await openMembers(g.state);
+      if (rest.length === 0) {
+        g.state.phase = 'resolved';
+        await save(g.life, g.state, at);
+        await setNext({ id: g.life.alertId, homeId: g.life.homeId }, { stop: true });
+      }
+      return { alert: resolved!, followUps };
+    },
+
+    async receiptChanged(n, status) {
+      if (!isNotReached(status)) return;
+      const keys = await store.findSendKeysByNotification(n.id);
+      const first = keys[0];
+      if (!first) return;
+      const g = await leaderOf(first.alertId);
+      if (!g || g.state.phase !== 'running') return;
+      await store.audit({ at: clock.now(), actor, action: 'send.not-reached', subject: first.alertId, detail: { notificationId: n.id, channel: n.channel, status } });
+      // Re-running the current step is safe (keys): it moves that person on to their next channel.
+      await runUntilWaiting(g.life.alertId, g.life.homeId);
+    },
+
+    async onMyWayAlerts(homeId) {
+      const out: string[] = [];
+      for (const a of await store.listAlerts({ homeId, status: 'acknowledged' })) {
+        const l = await load(a.id);
+        if (l && !l.state.leader && l.state.phase === 'on-my-way') out.push(a.id);
+      }
+      return out;
+    },
+
+    async idle() {
+      while (inflight.size > 0) await Promise.allSettled([...inflight]);
+    },
+
+    async close() {
+      closed = true;
+      for (const cancel of armed.values()) cancel();
+      armed.clear();
+      while (inflight.size > 0) await Promise.allSettled([...inflight]);
+    },
+  };
+}
