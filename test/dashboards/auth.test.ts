@@ -1,0 +1,123 @@
+/** Sign-in through the real routes: lockout, TOTP, CSRF, session revoke, cookies, rate limit, password length. */
+import t from 'tap';
+import { totpCode } from '../../dashboards/totp.js';
+import { password, setup, signIn, type Fixture } from './helpers.js';
+
+async function tryPassword(f: Fixture, login: string, pw: string, ip = '127.0.0.1') {
+  const form = await f.web.app.inject({ method: 'GET', url: '/signin' });
+  const pre = [form.headers['set-cookie']].flat().find((c) => c?.startsWith('mimamori_pre='))!.split(';')[0]!;
+  const token = /name="_csrf" value="([^"]+)"/.exec(form.body)![1]!;
+  return f.web.app.inject({ method: 'POST', url: '/signin', remoteAddress: ip, headers: { cookie: pre }, payload: { login, password: pw, _csrf: token } });
+}
+
+t.test('lockout: 5 failures in 15 minutes lock the account for 15 minutes', async (t) => {
+  const f = await setup();
+  t.teardown(() => f.close());
+  for (let i = 0; i < 4; i++) t.equal((await tryPassword(f, 'family1', 'wrong password!!')).statusCode, 401, `failure ${i + 1}`);
+  const fifth = await tryPassword(f, 'family1', 'wrong password!!');
+  t.equal(fifth.statusCode, 429, 'the fifth failure locks');
+  t.match(fifth.body, /15/);
+  t.equal((await tryPassword(f, 'family1', password)).statusCode, 429, 'even the right password is refused while locked');
+  f.clock.advanceBy(14 * 60_000);
+  t.equal((await tryPassword(f, 'family1', password)).statusCode, 429, 'still locked after 14 minutes');
+  f.clock.advanceBy(61_000);
+  t.equal((await tryPassword(f, 'family1', password)).statusCode, 303, 'open again after 15 minutes');
+  t.ok((await f.store.listAudit('family1')).some((a) => a.action === 'account.locked'), 'the lock is audited');
+});
+
+t.test('rate limit per address on sign-in', async (t) => {
+  const f = await setup({ signInPerMinute: 3 });
+  t.teardown(() => f.close());
+  for (let i = 0; i < 3; i++) t.equal((await tryPassword(f, `nobody${i}`, 'x'.repeat(12), '10.0.0.9')).statusCode, 401);
+  t.equal((await tryPassword(f, 'family1', password, '10.0.0.9')).statusCode, 429, 'fourth attempt in a minute refused');
+  t.equal((await tryPassword(f, 'family1', password, '10.0.0.8')).statusCode, 303, 'another address is not affected');
+});
+
+t.test('TOTP is required for staff, and a wrong code keeps them out', async (t) => {
+  const f = await setup();
+  t.teardown(() => f.close());
+  const res = await tryPassword(f, 'staff1', password);
+  t.equal(res.headers.location, '/signin/totp');
+  const cookie = [res.headers['set-cookie']].flat().find((c) => c?.startsWith('mimamori_session='))!.split(';')[0]!;
+  t.equal((await f.web.app.inject({ method: 'GET', url: '/staff', headers: { cookie, accept: 'application/json' } })).statusCode, 401, 'no staff page before the second factor');
+  const page = await f.web.app.inject({ method: 'GET', url: '/signin/totp', headers: { cookie, accept: 'text/html' } });
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(page.body)![1]!;
+  const wrong = await f.web.app.inject({ method: 'POST', url: '/signin/totp', headers: { cookie }, payload: { _csrf: csrf, code: '000000' === totpCode(f.totp.staff1!, f.clock.now()) ? '111111' : '000000' } });
+  t.equal(wrong.statusCode, 401);
+  const ok = await f.web.app.inject({ method: 'POST', url: '/signin/totp', headers: { cookie }, payload: { _csrf: csrf, code: totpCode(f.totp.staff1!, f.clock.now()) } });
+  t.equal(ok.statusCode, 303);
+  t.equal((await f.web.app.inject({ method: 'GET', url: '/staff', headers: { cookie, accept: 'text/html' } })).statusCode, 200, 'staff page after TOTP');
+});
+
+t.test('TOTP enrolment for a staff member without a secret', async (t) => {
+  const f = await setup();
+  t.teardown(() => f.close());
+  await f.store.setAccountTotp('care1', null);
+  const res = await tryPassword(f, 'care1', password);
+  const cookie = [res.headers['set-cookie']].flat().find((c) => c?.startsWith('mimamori_session='))!.split(';')[0]!;
+  const page = await f.web.app.inject({ method: 'GET', url: '/signin/totp', headers: { cookie, accept: 'text/html' } });
+  const secret = /id="totp-secret">([A-Z2-7]+)</.exec(page.body)![1]!;
+  t.match(page.body, /otpauth:\/\/totp\//);
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(page.body)![1]!;
+  const ok = await f.web.app.inject({ method: 'POST', url: '/signin/totp', headers: { cookie }, payload: { _csrf: csrf, secret, code: totpCode(secret, f.clock.now()) } });
+  t.equal(ok.statusCode, 303);
+  t.equal((await f.store.getAccount('care1'))?.totpSecret, secret, 'secret saved once confirmed');
+});
+
+t.test('CSRF: a state-changing request without the token changes nothing', async (t) => {
+  const f = await setup();
+  t.teardown(() => f.close());
+  const s = await signIn(f, 'family1');
+  const no = await f.web.app.inject({ method: 'POST', url: '/homes/h1/questions', headers: { cookie: s.cookie, accept: 'text/html' }, payload: { body: 'hello?' } });
+  t.equal(no.statusCode, 403);
+  t.match(no.body, /expired/);
+  const wrong = await f.web.app.inject({ method: 'POST', url: `/alerts/${f.ids.alert1}/acknowledge`, headers: { cookie: s.cookie }, payload: { _csrf: 'x'.repeat(43) } });
+  t.equal(wrong.statusCode, 403);
+  t.equal((await f.store.listQuestions('h1')).length, 0, 'no question saved');
+  t.equal((await f.store.getAlert(f.ids.alert1))?.status, 'open', 'alert untouched');
+  const yes = await f.web.app.inject({ method: 'POST', url: '/homes/h1/questions', headers: { cookie: s.cookie }, payload: { body: 'hello?', _csrf: s.csrf } });
+  t.equal(yes.statusCode, 303);
+  t.equal((await f.store.listQuestions('h1')).length, 1, 'with the token it works');
+  // Sign-in itself needs the pre-session double-submit token.
+  const bare = await f.web.app.inject({ method: 'POST', url: '/signin', payload: { login: 'family1', password } });
+  t.equal(bare.statusCode, 403);
+});
+
+t.test('sessions are listed and a lost phone is signed out remotely; cookies are HttpOnly, SameSite=Strict', async (t) => {
+  const f = await setup({ secureCookies: true });
+  t.teardown(() => f.close());
+  const res = await tryPassword(f, 'family1', password);
+  const set = [res.headers['set-cookie']].flat().find((c) => c?.startsWith('mimamori_session='))!;
+  t.match(set, /HttpOnly/);
+  t.match(set, /SameSite=Strict/);
+  t.match(set, /Secure/);
+  const laptop = await signIn(f, 'family1');
+  const phone = await signIn(f, 'family1');
+  const sessions = await f.store.listSessions('family1');
+  t.equal(sessions.length, 3);
+  const page = await f.web.app.inject({ method: 'GET', url: '/account', headers: { cookie: laptop.cookie, accept: 'text/html' } });
+  const ids = [...page.body.matchAll(/action="\/account\/sessions\/([^/]+)\/revoke"/g)].map((m) => decodeURIComponent(m[1]!));
+  t.equal(ids.length, 3, 'every session is listed');
+  const phoneSession = sessions[2]!.id;
+  const revoke = await f.web.app.inject({ method: 'POST', url: `/account/sessions/${encodeURIComponent(phoneSession)}/revoke`, headers: { cookie: laptop.cookie }, payload: { _csrf: laptop.csrf } });
+  t.equal(revoke.statusCode, 303);
+  t.equal((await f.web.app.inject({ method: 'GET', url: '/homes/h1', headers: { cookie: phone.cookie, accept: 'application/json' } })).statusCode, 401, 'the phone is signed out');
+  t.equal((await f.web.app.inject({ method: 'GET', url: '/homes/h1', headers: { cookie: laptop.cookie, accept: 'application/json' } })).statusCode, 200, 'the laptop is not');
+  // Someone else's session cannot be revoked.
+  const other = await signIn(f, 'family2');
+  const steal = await f.web.app.inject({ method: 'POST', url: `/account/sessions/${encodeURIComponent(sessions[1]!.id)}/revoke`, headers: { cookie: other.cookie }, payload: { _csrf: other.csrf } });
+  t.equal(steal.statusCode, 404);
+});
+
+t.test('passwords shorter than 12 characters are refused', async (t) => {
+  const f = await setup();
+  t.teardown(() => f.close());
+  const op = await signIn(f, 'op');
+  const short = await f.web.app.inject({ method: 'POST', url: '/operator/accounts', headers: { cookie: op.cookie, accept: 'text/html' }, payload: { _csrf: op.csrf, login: 'newbie', name: 'N', role: 'family', language: 'ja', password: 'elevenchars' } });
+  t.equal(short.statusCode, 400);
+  t.match(short.body, /12 characters/);
+  t.equal(await f.store.findAccountByLogin('newbie'), undefined, 'no account created');
+  const ok = await f.web.app.inject({ method: 'POST', url: '/operator/accounts', headers: { cookie: op.cookie }, payload: { _csrf: op.csrf, login: 'newbie', name: 'N', role: 'family', language: 'ja', password: 'twelve chars' } });
+  t.equal(ok.statusCode, 303);
+  t.equal((await tryPassword(f, 'newbie', 'twelve chars')).statusCode, 303, 'the new account signs in');
+});
