@@ -42,7 +42,11 @@ if (!existsSync(stamp) || (existsSync(lock) && statSync(lock).mtimeMs > statSync
 const wanted = [];
 if (!process.env.MIMAMORI_INFLUX_URL && !has(process.env.MIMAMORI_INFLUXD_PATH || 'influxd')) wanted.push({ program: 'influxd', pkg: 'influxdb', required: true });
 if (purpose === 'bench' && !has('mosquitto')) wanted.push({ program: 'mosquitto', pkg: 'mosquitto', required: false });
-if (purpose === 'test' && process.env.MIMAMORI_BROWSER_TESTS === '1' && !has('chromium')) wanted.push({ program: 'chromium', pkg: 'chromium', required: true });
+// The web app's browser tests drive Debian's chromium (playwright-core, never `playwright install`),
+// and its PDF news sheet needs a font with Japanese glyphs.
+const japaneseFont = '/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf';
+if (purpose === 'test' && !has('chromium')) wanted.push({ program: 'chromium', pkg: 'chromium', required: true });
+if (purpose === 'test' && !existsSync(japaneseFont)) wanted.push({ program: japaneseFont, pkg: 'fonts-ipafont-gothic', required: true, file: true });
 
 if (wanted.length > 0) {
   const pkgs = wanted.map((w) => w.pkg);
@@ -53,7 +57,7 @@ if (wanted.length > 0) {
     run('apt-get', ['update', '-qq'], { env });
     run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...pkgs], { env });
   }
-  const missing = wanted.filter((w) => w.required && !has(w.program));
+  const missing = wanted.filter((w) => w.required && !(w.file ? existsSync(w.program) : has(w.program)));
   if (missing.length > 0) {
     say(`missing: ${missing.map((w) => w.program).join(', ')}. Install with:`);
     say(`  sudo apt-get update && sudo apt-get install -y ${missing.map((w) => w.pkg).join(' ')}`);
