@@ -48,6 +48,8 @@ export interface EscalationState {
   advanceAt?: number;
   /** Recipients held by quiet hours in the current tier/repeat: contact id → release time. */
   held: Record<string, number>;
+  /** Holds of earlier tiers not yet released: held messages are delayed, never dropped. */
+  carried?: Array<{ contactId: string; tier: number; stage: string; until: number }>;
   /** Alerts escalated together (the leader first). Members point to the leader instead. */
   members: string[];
   leader?: string;
@@ -399,11 +401,14 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
         if (heldUntil !== undefined && heldUntil > now) continue;
         await deliver(alerts, r.contact, r.channels, stage, texts, critical);
       }
+      await releaseCarried(state, policy, contacts, alerts, life, now);
       if (now < (state.advanceAt ?? now)) {
-        const pending = Object.values(state.held).filter((t) => t > now);
+        const pending = [...Object.values(state.held), ...(state.carried ?? []).map((c) => c.until)].filter((t) => t > now);
         return { at: Math.min(state.advanceAt ?? now, ...pending) };
       }
-      // Nobody acknowledged in time: the next repeat, or the next tier.
+      // Nobody acknowledged in time: the next repeat, or the next tier. Unreleased holds go along.
+      for (const [contactId, until] of Object.entries(state.held)) if (until > now) (state.carried ??= []).push({ contactId, tier: state.tier, stage, until });
+      state.held = {};
       if (state.repeat < tier.repeats) { state.repeat += 1; state.started = false; continue; }
       const next = nextTier(policy, state.tier, state.severity);
       if (next === undefined) return exhaust(life, state, now);
@@ -412,7 +417,26 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
     return { at: now + 60_000 };
   }
 
+  async function releaseCarried(state: EscalationState, policy: EscalationPolicy, contacts: Contact[], alerts: Alert[], life: AlertLifecycle, now: number): Promise<void> {
+    const due = (state.carried ?? []).filter((c) => c.until <= now);
+    if (due.length === 0) return;
+    state.carried = (state.carried ?? []).filter((c) => c.until > now);
+    for (const c of due) {
+      const tier = policy.tiers[c.tier];
+      const r = tier ? tierRecipients(tier, contacts).find((x) => x.contact.id === c.contactId) : undefined;
+      if (!tier || !r) continue;
+      await deliver(alerts, r.contact, r.channels, c.stage, await textsFor(tier, alerts, state, life, now), state.severity === 'critical');
+    }
+    await save(life, state, now);
+  }
+
   async function exhaust(life: AlertLifecycle, state: EscalationState, now: number): Promise<StepNext> {
+    const carried = (state.carried ?? []).map((c) => c.until);
+    if (carried.length > 0) {
+      // Held messages still to release: come back for them before giving up.
+      await save(life, state, now);
+      return { at: Math.max(now, Math.min(...carried)) };
+    }
     state.phase = 'exhausted';
     await save(life, state, now);
     await store.audit({ at: now, actor, action: 'escalation.exhausted', subject: life.alertId, detail: { severity: state.severity } });
@@ -626,7 +650,8 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
       const rest = await openMembers(g.state);
       if (rest.length === 0) {
         g.state.phase = 'resolved';
-        await save(g.life, g.state, at);
+        const fresh = (await store.getAlertLifecycle(g.life.alertId)) ?? g.life;
+        await save(fresh, g.state, at);
         await setNext({ id: g.life.alertId, homeId: g.life.homeId }, { stop: true });
       }
       return { alert: resolved!, followUps };

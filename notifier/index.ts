@@ -20,7 +20,7 @@ import { MimamoriError } from '../core/errors.js';
 import type { Channel, DeliveryReceipt, ReceiptRequest, SendResult } from './channel.js';
 import { advancesStatus, isFailedStatus, pendingStatus } from './delivery-status.js';
 import { operatorText } from './templates.js';
-import { createEscalationEngine, type EscalationEngine } from './escalation-engine.js';
+import { createEscalationEngine, isNotReached, type EscalationEngine } from './escalation-engine.js';
 import { defaultEscalationPolicy, escalationPolicySchema, validateEscalationPolicy, type EscalationPolicy } from './escalation-policy.js';
 import { validateContactPreferences, type ContactPreferences } from './contact-preferences.js';
 import { createRateLimiter } from './rate-limit.js';
@@ -178,7 +178,8 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
   const track = (p: Promise<void>): void => { inflight.add(p); void p.finally(() => inflight.delete(p)); };
 
   async function applyReceipt(n: NotificationRecord, r: DeliveryReceipt): Promise<string> {
-    if (!advancesStatus(n.status, r.status)) return n.status;
+    // Voice outcomes (voicemail, no-answer, busy) are final like failed: the person was not reached.
+    if (!advancesStatus(n.status, isNotReached(r.status) ? 'failed' : r.status)) return n.status;
     const at = clock.now();
     const patch: { status: string; error?: string } = { status: r.status };
     if (r.error) patch.error = r.error;
