@@ -1,0 +1,40 @@
+/** Daily digests in virtual time, by SMS through the real twilio client and the local Twilio server. */
+import t from 'tap';
+import { VirtualClock } from '../../core/clock.js';
+import { silentLogger } from '../../core/logger.js';
+import { createSmsChannel } from '../../notifier/channels/sms.js';
+import { createNotifier, type DaySummary } from '../../notifier/index.js';
+import { createTwilioClient } from '../../notifier/twilio-client.js';
+import { digestText } from '../../notifier/digest.js';
+import { seedHome, startLocal, tz } from './helpers.js';
+
+const at = (s: string) => Date.parse(`${s}+09:00`);
+
+t.test('digest text: kettle, outings, day-care, all normal or what was noticed, in both languages', async (t) => {
+  const day: DaySummary = { firstKettleAt: at('2026-11-21T07:12:00'), outings: [{ from: at('2026-11-21T09:30:00'), to: at('2026-11-21T15:10:00') }], dayCare: 'present', noticed: [] };
+  t.equal(digestText(day, '山田花子', tz, 'ja'), '【見守り・今日の様子】山田花子さん: ポット 7:12／外出 9:30–15:10／デイケア 出席／いつも通りでした。');
+  t.equal(digestText({ outings: [], noticed: [{ ja: '夜間に玄関', en: 'door at night' }] }, 'Hanako', tz, 'en'), '[Mimamori daily] Hanako: kettle not used yet; out none; noticed: door at night');
+});
+
+t.test('each contact gets digests at the times they picked, every day', async (t) => {
+  const seeded = await seedHome();
+  const clock = new VirtualClock(at('2026-11-21T06:00:00'));
+  const local = await startLocal(clock);
+  const client = createTwilioClient({ accountSid: local.accountSid, authToken: local.authToken, baseUrl: local.url });
+  const asked: string[] = [];
+  const summarizeDay = async (homeId: string, date: string): Promise<DaySummary> => { asked.push(`${homeId} ${date}`); return { firstKettleAt: at('2026-11-21T07:12:00'), outings: [], noticed: [] }; };
+  const n = await createNotifier({ store: seeded.store, logger: silentLogger(), clock, sms: createSmsChannel({ client, from: '+815000000000', logger: silentLogger() }), summarizeDay });
+  t.teardown(async () => { await n.close(); await local.close(); await seeded.store.close(); });
+  await t.rejects(n.setContactPreferences(seeded.taro.id, { digest: { times: ['07:00', '12:00', '18:00', '21:00'] } }), { code: 'MIMAMORI_ERR_INVALID_INPUT' });
+  await n.setContactPreferences(seeded.taro.id, { digest: { times: ['08:00', '19:00'], channel: 'sms' } });
+  const step = async (to: string) => { while (clock.now() < at(to)) { clock.advanceBy(10 * 60_000); await n.idle(); } };
+  await step('2026-11-21T07:50:00');
+  t.equal(local.messages().length, 0);
+  await step('2026-11-21T08:10:00');
+  t.equal(local.messages().length, 1);
+  t.match(local.messages()[0]?.body, /^【見守り・今日の様子】山田花子さん: ポット 7:12/);
+  t.equal(local.messages()[0]?.to, seeded.taro.phone);
+  await step('2026-11-22T08:10:00');
+  t.equal(local.messages().length, 3, '19:00 and the next morning');
+  t.same(asked, ['home-1 2026-11-21', 'home-1 2026-11-21', 'home-1 2026-11-22']);
+});
