@@ -132,4 +132,30 @@ export const migrations: Migration[] = [
       `CREATE INDEX alert_responses_alert ON alert_responses (alert_id, at)`,
     ],
   },
+  // ── Video check-ins (dashboards/video*, issue 5): migration 6 ──
+  {
+    version: 6,
+    name: 'video check-ins: schedule, permissions, calls, notes',
+    sql: [
+      // Scheduled check-ins; status scheduled → done | missed | cancelled (missed_reason: no-answer, declined, not-called).
+      `CREATE TABLE video_checkins (
+        id TEXT PRIMARY KEY, home_id TEXT NOT NULL, due_at BIGINT NOT NULL, caller_id TEXT NOT NULL,
+        created_by TEXT NOT NULL, created_at BIGINT NOT NULL, status TEXT NOT NULL, declines INTEGER NOT NULL DEFAULT 0,
+        missed_reason TEXT, call_id TEXT)`,
+      `CREATE INDEX video_checkins_home ON video_checkins (home_id, due_at)`,
+      `CREATE INDEX video_checkins_status ON video_checkins (status, due_at)`,
+      // What the resident (or guardian) allows one person: auto-answered calls, scheduling, emergency look-in.
+      `CREATE TABLE video_permissions (
+        home_id TEXT NOT NULL, account_id TEXT NOT NULL, trusted INTEGER NOT NULL, may_schedule INTEGER NOT NULL,
+        look_in INTEGER NOT NULL, updated_at BIGINT NOT NULL, updated_by TEXT NOT NULL, PRIMARY KEY (home_id, account_id))`,
+      `CREATE TABLE video_calls (
+        id TEXT PRIMARY KEY, home_id TEXT NOT NULL, caller_id TEXT NOT NULL, kind TEXT NOT NULL, checkin_id TEXT, alert_id TEXT,
+        started_at BIGINT NOT NULL, answered_at BIGINT, answered_by TEXT, ended_at BIGINT, outcome TEXT)`,
+      `CREATE INDEX video_calls_home ON video_calls (home_id, started_at)`,
+      `CREATE TABLE video_notes (
+        id TEXT PRIMARY KEY, home_id TEXT NOT NULL, call_id TEXT, author_id TEXT NOT NULL, mood TEXT NOT NULL,
+        eating TEXT NOT NULL, follow_up TEXT NOT NULL, at BIGINT NOT NULL)`,
+      `CREATE INDEX video_notes_home ON video_notes (home_id, at)`,
+    ],
+  },
 ];

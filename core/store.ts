@@ -129,7 +129,44 @@ export interface EscalationStore {
   findSendKeysByNotification(notificationId: string): Promise<SendKey[]>;
 }
 
-export interface Store extends WebStore, EscalationStore {
+// ── Video check-ins (dashboards/video*, migration 6): schedule, permissions, calls, notes ──
+export type CheckinStatus = 'scheduled' | 'done' | 'missed' | 'cancelled';
+export type MissedReason = 'no-answer' | 'declined' | 'not-called';
+export interface VideoCheckin {
+  id: string; homeId: string; dueAt: number; callerId: string; createdBy: string; createdAt: number;
+  status: CheckinStatus; declines: number; missedReason?: MissedReason; callId?: string;
+}
+/** What the resident (or guardian) allows one person for video: auto-answer (trusted), scheduling, emergency look-in. */
+export interface VideoPermission { homeId: string; accountId: string; trusted: boolean; maySchedule: boolean; lookIn: boolean; updatedAt: number; updatedBy: string }
+export interface VideoCall {
+  id: string; homeId: string; callerId: string; kind: 'call' | 'look-in'; checkinId?: string; alertId?: string;
+  startedAt: number; answeredAt?: number; answeredBy?: 'auto' | 'resident'; endedAt?: number;
+  outcome?: 'connected' | 'declined' | 'no-answer' | 'cancelled' | 'ended';
+}
+export interface VideoNote { id: string; homeId: string; callId?: string; authorId: string; mood: string; eating: string; followUp: string; at: number }
+
+/** The video check-ins' part of the store (dashboards/video*). */
+export interface VideoStore {
+  addCheckin(c: Omit<VideoCheckin, 'id' | 'status' | 'declines'>): Promise<VideoCheckin>;
+  getCheckin(id: string): Promise<VideoCheckin | undefined>;
+  /** A home's check-ins due at or after `from`, earliest first. */
+  listCheckins(homeId: string, from?: number): Promise<VideoCheckin[]>;
+  /** Every still-scheduled check-in of every home (re-armed on start). */
+  listScheduledCheckins(): Promise<VideoCheckin[]>;
+  updateCheckin(id: string, patch: { status?: CheckinStatus; declines?: number; missedReason?: MissedReason; callId?: string }): Promise<void>;
+  setVideoPermission(p: VideoPermission): Promise<void>;
+  getVideoPermission(homeId: string, accountId: string): Promise<VideoPermission | undefined>;
+  listVideoPermissions(homeId: string): Promise<VideoPermission[]>;
+  /** Inserts or replaces a call record. */
+  saveCall(c: VideoCall): Promise<void>;
+  getCall(id: string): Promise<VideoCall | undefined>;
+  listCalls(homeId: string, limit?: number): Promise<VideoCall[]>;
+  addVideoNote(n: Omit<VideoNote, 'id'>): Promise<VideoNote>;
+  getVideoNote(id: string): Promise<VideoNote | undefined>;
+  listVideoNotes(homeId: string, limit?: number): Promise<VideoNote[]>;
+}
+
+export interface Store extends WebStore, EscalationStore, VideoStore {
   createHome(home: Omit<Home, 'createdAt'> & { createdAt?: number }): Promise<Home>;
   getHome(id: string): Promise<Home | undefined>;
   listHomes(): Promise<Home[]>;
@@ -266,6 +303,7 @@ export function createSqliteStore(path: string): Store {
 
   const store: Store = {
     ...escalationStore(db, get, all, run),
+    ...videoStore(get, all, run), // video check-ins (migration 6)
     async createHome(h) {
       const home: Home = { ...h, createdAt: h.createdAt ?? Date.now() };
       try {
@@ -568,3 +606,72 @@ function migrate(db: Database.Database): void {
     })();
   }
 }
+
+// ── Video check-ins (migration 6): SQLite implementation of VideoStore ──
+function videoStore(
+  get: (sql: string, ...p: unknown[]) => Row | undefined,
+  all: (sql: string, ...p: unknown[]) => Row[],
+  run: (sql: string, ...p: unknown[]) => Database.RunResult,
+): VideoStore {
+  const n = (v: unknown) => (v === undefined ? null : v);
+  const toCheckin = (r: Row): VideoCheckin => {
+    const c: VideoCheckin = { id: r.id as string, homeId: r.home_id as string, dueAt: Number(r.due_at), callerId: r.caller_id as string, createdBy: r.created_by as string, createdAt: Number(r.created_at), status: r.status as CheckinStatus, declines: Number(r.declines) };
+    const m = opt<MissedReason>(r.missed_reason); if (m !== undefined) c.missedReason = m;
+    const call = opt<string>(r.call_id); if (call !== undefined) c.callId = call;
+    return c;
+  };
+  const toPermission = (r: Row): VideoPermission => ({ homeId: r.home_id as string, accountId: r.account_id as string, trusted: Number(r.trusted) === 1, maySchedule: Number(r.may_schedule) === 1, lookIn: Number(r.look_in) === 1, updatedAt: Number(r.updated_at), updatedBy: r.updated_by as string });
+  const toCall = (r: Row): VideoCall => {
+    const c: VideoCall = { id: r.id as string, homeId: r.home_id as string, callerId: r.caller_id as string, kind: r.kind as VideoCall['kind'], startedAt: Number(r.started_at) };
+    const s = (k: string) => opt<string>(r[k]);
+    if (s('checkin_id') !== undefined) c.checkinId = s('checkin_id')!;
+    if (s('alert_id') !== undefined) c.alertId = s('alert_id')!;
+    if (opt(r.answered_at) !== undefined) c.answeredAt = Number(r.answered_at);
+    if (s('answered_by') !== undefined) c.answeredBy = s('answered_by') as VideoCall['answeredBy'];
+    if (opt(r.ended_at) !== undefined) c.endedAt = Number(r.ended_at);
+    if (s('outcome') !== undefined) c.outcome = s('outcome') as VideoCall['outcome'];
+    return c;
+  };
+  const toNote = (r: Row): VideoNote => {
+    const x: VideoNote = { id: r.id as string, homeId: r.home_id as string, authorId: r.author_id as string, mood: r.mood as string, eating: r.eating as string, followUp: r.follow_up as string, at: Number(r.at) };
+    const c = opt<string>(r.call_id); if (c !== undefined) x.callId = c;
+    return x;
+  };
+  return {
+    async addCheckin(x) {
+      const c: VideoCheckin = { ...x, id: newId(x.createdAt), status: 'scheduled', declines: 0 };
+      run('INSERT INTO video_checkins (id, home_id, due_at, caller_id, created_by, created_at, status, declines) VALUES (?, ?, ?, ?, ?, ?, ?, 0)', c.id, c.homeId, c.dueAt, c.callerId, c.createdBy, c.createdAt, c.status);
+      return c;
+    },
+    async getCheckin(id) { const r = get('SELECT * FROM video_checkins WHERE id = ?', id); return r && toCheckin(r); },
+    async listCheckins(homeId, from = 0) { return all('SELECT * FROM video_checkins WHERE home_id = ? AND due_at >= ? ORDER BY due_at, rowid', homeId, from).map(toCheckin); },
+    async listScheduledCheckins() { return all("SELECT * FROM video_checkins WHERE status = 'scheduled' ORDER BY due_at, rowid").map(toCheckin); },
+    async updateCheckin(id, p) {
+      if (p.status !== undefined) run('UPDATE video_checkins SET status = ? WHERE id = ?', p.status, id);
+      if (p.declines !== undefined) run('UPDATE video_checkins SET declines = ? WHERE id = ?', p.declines, id);
+      if (p.missedReason !== undefined) run('UPDATE video_checkins SET missed_reason = ? WHERE id = ?', p.missedReason, id);
+      if (p.callId !== undefined) run('UPDATE video_checkins SET call_id = ? WHERE id = ?', p.callId, id);
+    },
+    async setVideoPermission(p) {
+      run('INSERT INTO video_permissions (home_id, account_id, trusted, may_schedule, look_in, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (home_id, account_id) DO UPDATE SET trusted = excluded.trusted, may_schedule = excluded.may_schedule, look_in = excluded.look_in, updated_at = excluded.updated_at, updated_by = excluded.updated_by',
+        p.homeId, p.accountId, p.trusted ? 1 : 0, p.maySchedule ? 1 : 0, p.lookIn ? 1 : 0, p.updatedAt, p.updatedBy);
+    },
+    async getVideoPermission(homeId, accountId) { const r = get('SELECT * FROM video_permissions WHERE home_id = ? AND account_id = ?', homeId, accountId); return r && toPermission(r); },
+    async listVideoPermissions(homeId) { return all('SELECT * FROM video_permissions WHERE home_id = ? ORDER BY account_id', homeId).map(toPermission); },
+    async saveCall(c) {
+      run(`INSERT INTO video_calls (id, home_id, caller_id, kind, checkin_id, alert_id, started_at, answered_at, answered_by, ended_at, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (id) DO UPDATE SET answered_at = excluded.answered_at, answered_by = excluded.answered_by, ended_at = excluded.ended_at, outcome = excluded.outcome`,
+      c.id, c.homeId, c.callerId, c.kind, n(c.checkinId), n(c.alertId), c.startedAt, n(c.answeredAt), n(c.answeredBy), n(c.endedAt), n(c.outcome));
+    },
+    async getCall(id) { const r = get('SELECT * FROM video_calls WHERE id = ?', id); return r && toCall(r); },
+    async listCalls(homeId, limit = 50) { return all('SELECT * FROM video_calls WHERE home_id = ? ORDER BY started_at DESC, rowid DESC LIMIT ?', homeId, limit).map(toCall); },
+    async addVideoNote(x) {
+      const note: VideoNote = { ...x, id: newId(x.at) };
+      run('INSERT INTO video_notes (id, home_id, call_id, author_id, mood, eating, follow_up, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', note.id, note.homeId, n(note.callId), note.authorId, note.mood, note.eating, note.followUp, note.at);
+      return note;
+    },
+    async getVideoNote(id) { const r = get('SELECT * FROM video_notes WHERE id = ?', id); return r && toNote(r); },
+    async listVideoNotes(homeId, limit = 50) { return all('SELECT * FROM video_notes WHERE home_id = ? ORDER BY at DESC, rowid DESC LIMIT ?', homeId, limit).map(toNote); },
+  };
+}
+// ── end of the video check-ins block ──
