@@ -22,10 +22,10 @@ function percentile(sorted: number[], p: number): number {
 
 export async function benchEndToEnd(opts: { homes: number; alerts: number; dataDir: string; influxUrl?: string }): Promise<BenchRow[]> {
   const config = parseConfig({
-    dataDir: opts.dataDir, logLevel: 'silent', broker: { tcpPort: 0, tlsPort: 0, wsPort: 0 }, http: { port: 0 }, demo: { homes: 0 },
+    dataDir: opts.dataDir, logLevel: 'silent', broker: { tcpPort: 0, tlsPort: 0, wsPort: 0 }, http: { port: 0, hooksPort: 0 }, demo: { homes: 0 },
     influx: opts.influxUrl ? { url: opts.influxUrl } : {},
   });
-  const hub = await startHub({ config, logger: silentLogger(), clock: systemClock, statusPage: false });
+  const hub = await startHub({ config, logger: silentLogger(), clock: systemClock, http: false });
   try {
     // Background state: `homes` homes × 8 sensors in the rule engine.
     const now = Date.now();

@@ -1,16 +1,29 @@
 /**
  * The hub's composition root: wires broker → ingest → rules → (history,
- * notifier) and the status page, from one validated configuration. The alert
- * path (rules → notifier) never waits on the history path (InfluxDB).
+ * notifier with escalation and channels) and the two HTTP servers — the web
+ * app for people, and the hub endpoints (status page, Twilio webhooks,
+ * e-mail acknowledgement links) — from one validated configuration.
+ *
+ * The alert path (rules → notifier) never waits on the history path
+ * (InfluxDB). Shutdown runs in reverse order of `onClose` registration, and
+ * the order is deliberate: the broker stops first (no more device traffic;
+ * what it accepted is flushed to ingest), then ingest, then the reading flow,
+ * the rule engine, the notifier, the servers, history, influxd, the store.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import mqtt from 'mqtt';
 import type { Subscription } from 'rxjs';
+import { InfluxDB } from 'influx';
 import type { Config } from '../core/config.js';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import { createSqliteStore, type Store } from '../core/store.js';
 import type { Finding } from '../core/findings.js';
+import type { Reading } from '../core/events.js';
+import { newId, newSecret } from '../core/ids.js';
+import { MimamoriError } from '../core/errors.js';
+import { toLocalIso } from '../core/time.js';
 import { createBroker, type Broker } from '../broker/index.js';
 import { createIngest, type Ingest } from '../broker/ingest.js';
 import { provisionService } from '../broker/device-credentials.js';
@@ -19,18 +32,27 @@ import { createHistoryWriter, type HistoryWriter } from '../rules/history-writer
 import { startManagedInfluxd } from '../rules/managed-influxd.js';
 import { ensureSchema } from '../rules/influx-schema.js';
 import { createNotifier, type Notifier } from '../notifier/index.js';
+import type { AlertResponder } from '../notifier/responder.js';
 import { startLocalTwilio, type LocalTwilio } from '../notifier/local-twilio-server.js';
+import { startLocalSmtp, type LocalSmtp } from '../notifier/local-smtp-server.js';
 import { createTwilioClient } from '../notifier/twilio-client.js';
 import { createSmsChannel } from '../notifier/channels/sms.js';
+import { createVoiceChannel } from '../notifier/channels/voice.js';
+import { createEmailChannel } from '../notifier/channels/email.js';
+import { createTabletChannel } from '../notifier/channels/tablet.js';
+import { createLiveBus, createLiveChannel, type LiveBus } from '../notifier/channels/live.js';
+import { twilioWebhooks, defaultWebhookPaths } from '../notifier/twilio-webhooks.js';
+import { ackLinkRoutes, auditLedger } from '../notifier/ack-link.js';
 import { startStatusPage, statusCallbackPath, type StatusPage } from '../dashboards/status-page.js';
-import { InfluxDB } from 'influx';
+import { createWebApp, type WebApp } from '../dashboards/index.js';
+import { createInfluxHistoryQuery, createDaySummarizer } from './history-queries.js';
 
 export interface HubOptions {
   config: Config;
   logger: Logger;
   clock: Clock;
-  /** Serve the status page (default true); it also receives Twilio's delivery receipts. */
-  statusPage?: boolean;
+  /** Serve the web app and the hub endpoints (default true). */
+  http?: boolean;
 }
 
 export interface Hub {
@@ -41,11 +63,20 @@ export interface Hub {
   engine: RuleEngine;
   history: HistoryWriter;
   notifier: Notifier;
+  live: LiveBus;
   /** Present when no Twilio credentials are configured. */
   localTwilio?: LocalTwilio;
+  /** Present when no SMTP server is configured. */
+  localSmtp?: LocalSmtp;
+  /** Hub endpoints: status page, Twilio webhooks, acknowledgement links. */
   statusPage?: StatusPage;
+  webApp?: WebApp;
+  /** Base URL of the web app. */
+  webUrl?: string;
   influxUrl: string;
   mqttUrl: string;
+  /** Puts a reading made inside the hub (the tablet page's buttons) on the same path as device events. */
+  acceptReading(reading: Reading): void;
   /** Findings seen since start (newest last, bounded). */
   recentFindings(): Finding[];
   close(): Promise<void>;
@@ -54,10 +85,11 @@ export interface Hub {
 /** Starts every part of the hub; on a failure part-way, closes what had started. */
 export async function startHub(opts: HubOptions): Promise<Hub> {
   const { config, logger, clock } = opts;
+  const serveHttp = opts.http !== false;
   const closers: Array<{ name: string; close: () => Promise<unknown> }> = [];
   const onClose = (name: string, close: () => Promise<unknown>) => closers.unshift({ name, close });
   const closeAll = async () => {
-    for (const c of closers) {
+    for (const c of closers.splice(0)) {
       try { await c.close(); } catch (err) { logger.warn({ err, part: c.name }, 'error while closing'); }
     }
   };
@@ -74,9 +106,9 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
       onClose('influxd', () => influxd.close());
       influxUrl = influxd.url;
     }
-    const influxOpts = influxClientOptions(influxUrl, config);
+    const influx = new InfluxDB(influxClientOptions(influxUrl, config));
     try {
-      await ensureSchema(new InfluxDB(influxOpts), config.influx.database);
+      await ensureSchema(influx, config.influx.database);
     } catch (err) {
       // The hub still runs: history is buffered on disk until InfluxDB answers.
       logger.warn({ err: (err as Error).message }, 'InfluxDB schema not ready; history will be buffered');
@@ -90,35 +122,97 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     const history = await createHistoryWriter(historyOpts);
     onClose('history', () => history.close());
 
-    // The HTTP server starts early: its URL is where Twilio sends delivery receipts.
-    // Filled in as the parts start; the HTTP routes answer 503 until then.
-    const started: { hub?: Hub; notifier?: Notifier } = {};
-    let statusPage: StatusPage | undefined;
-    if (opts.statusPage !== false) {
-      const spOpts: Parameters<typeof startStatusPage>[0] = { hub: () => started.hub, notifier: () => started.notifier, host: config.host, port: config.http.port, logger: logger.child({ part: 'status-page' }), clock };
-      if (config.http.publicUrl) spOpts.publicUrl = config.http.publicUrl;
-      statusPage = await startStatusPage(spOpts);
-      const sp = statusPage;
-      onClose('status-page', () => sp.close());
-    }
-    const receiptsUrl = statusPage ? new URL(statusCallbackPath, config.http.publicUrl ?? statusPage.url).href : undefined;
+    // Alert changes go to history and, live, to every dashboard watching the home.
+    const live = createLiveBus({ logger: logger.child({ part: 'live' }) });
+    const alertSink: Parameters<typeof createNotifier>[0]['history'] = {
+      writeAlert(a) {
+        history.writeAlert(a);
+        live.publish(a.homeId, { type: `alert.${a.status}`, alertId: a.id, at: a.at });
+      },
+      writeNotification: (n) => history.writeNotification(n),
+    };
 
-    // SMS: real Twilio with credentials, otherwise the local Twilio-compatible server.
+    // Twilio: real with credentials, otherwise the local Twilio-compatible server.
     let localTwilio: LocalTwilio | undefined;
     let twilioClient;
+    let twilioToken: string;
     if (config.twilio.accountSid && config.twilio.authToken) {
       twilioClient = createTwilioClient({ accountSid: config.twilio.accountSid, authToken: config.twilio.authToken });
+      twilioToken = config.twilio.authToken;
     } else {
       localTwilio = await startLocalTwilio({ port: config.twilio.localPort, recordFile: join(config.dataDir, 'twilio-messages.ndjson'), logger: logger.child({ part: 'local-twilio' }), clock });
       const lt = localTwilio;
       onClose('local-twilio', () => lt.close());
       twilioClient = createTwilioClient({ accountSid: lt.accountSid, authToken: lt.authToken, baseUrl: lt.url });
-      logger.info({ url: lt.url }, 'no Twilio credentials: SMS goes to the local Twilio-compatible server');
+      twilioToken = lt.authToken;
+      logger.info({ url: lt.url }, 'no Twilio credentials: SMS and voice go to the local Twilio-compatible server');
     }
-    // Real Twilio can only call back a public URL; locally the status page's own URL works.
-    const callbackUrl = localTwilio || config.http.publicUrl ? receiptsUrl : undefined;
-    const sms = createSmsChannel({ client: twilioClient, from: config.twilio.from, logger: logger.child({ part: 'sms' }), ...(callbackUrl ? { statusCallbackUrl: callbackUrl } : {}) });
-    const notifierOpts: Parameters<typeof createNotifier>[0] = { store, logger: logger.child({ part: 'notifier' }), clock, sms, history };
+
+    // People act on alerts through the notifier's responder; the HTTP servers start before it exists.
+    const started: { hub?: Hub; notifier?: Notifier } = {};
+    const responder = lateResponder(() => started.notifier?.responder);
+    const ackSecret = config.ackLinkSecret ?? keptSecret(join(config.dataDir, 'ack-link.secret'));
+
+    // Hub endpoints: status page, delivery receipts, SMS replies, keypresses, e-mail links.
+    let statusPage: StatusPage | undefined;
+    if (serveHttp) {
+      const sp: Parameters<typeof startStatusPage>[0] = {
+        hub: () => started.hub, notifier: () => started.notifier, host: config.host, port: config.http.hooksPort,
+        logger: logger.child({ part: 'hub-endpoints' }), clock,
+        routes: async (app) => {
+          const webhookOpts: Parameters<typeof twilioWebhooks>[1] = {
+            authToken: twilioToken, responder, logger: logger.child({ part: 'twilio-webhooks' }),
+            receipts: { handleStatusCallback: (req) => started.notifier?.handleStatusCallback(req) ?? Promise.resolve({ accepted: false }) },
+            languageForPhone: async (phone) => (await store.findContactsByPhone(phone))[0]?.language,
+          };
+          if (config.http.publicUrl) webhookOpts.publicUrl = config.http.publicUrl;
+          await app.register(twilioWebhooks, webhookOpts);
+          await app.register(ackLinkRoutes, { secret: ackSecret, responder, ledger: auditLedger(store), clock, logger: logger.child({ part: 'ack-links' }) });
+        },
+      };
+      if (config.http.publicUrl) sp.publicUrl = config.http.publicUrl;
+      statusPage = await startStatusPage(sp);
+      const page = statusPage;
+      onClose('hub-endpoints', () => page.close());
+    }
+    const hooksUrl = (config.http.publicUrl ?? statusPage?.url ?? '').replace(/\/+$/, '');
+    // Real Twilio can only call back a public URL; locally the hub endpoints' own URL works.
+    const callbacks = serveHttp && (localTwilio || config.http.publicUrl) ? hooksUrl : undefined;
+    if (localTwilio && callbacks) localTwilio.setInboundSmsUrl(`${callbacks}${defaultWebhookPaths.sms}`);
+
+    // E-mail: a configured SMTP server, otherwise a local one that keeps the mail.
+    let localSmtp: LocalSmtp | undefined;
+    let smtp = config.email.host ? { host: config.email.host, port: config.email.port, secure: config.email.secure, ...(config.email.user ? { user: config.email.user, pass: config.email.pass ?? '' } : {}) } : undefined;
+    if (!smtp) {
+      localSmtp = await startLocalSmtp({ logger: logger.child({ part: 'local-smtp' }) });
+      const ls = localSmtp;
+      onClose('local-smtp', () => ls.close());
+      smtp = { host: ls.host, port: ls.port, secure: false };
+    }
+
+    // The broker starts now so the tablet channel can connect; devices wait until ingest listens.
+    const broker = await createBroker({ ...config.broker, host: config.host, dataDir: config.dataDir, store, logger: logger.child({ part: 'broker' }), clock, persistence: 'level', requireService: 'ingest' });
+    let brokerClosed = false;
+    const closeBroker = async () => { if (!brokerClosed) { brokerClosed = true; await broker.close(); } };
+    onClose('broker (early exit)', closeBroker);
+    const mqttUrl = `mqtt://${config.host}:${broker.ports.tcp}`;
+    const tabletCreds = await provisionService(store, 'notifier');
+    const tabletClient = await mqtt.connectAsync(mqttUrl, { username: tabletCreds.username, password: tabletCreds.secret, clientId: 'mimamori-notifier', reconnectPeriod: 1000 });
+    onClose('tablet client', () => tabletClient.endAsync());
+
+    const channelLog = (part: string) => logger.child({ part });
+    const sms = createSmsChannel({ client: twilioClient, from: config.twilio.from, logger: channelLog('sms'), ...(callbacks ? { statusCallbackUrl: `${callbacks}${statusCallbackPath}` } : {}) });
+    const channels = [
+      // Voice needs the hub endpoints for its keypresses; without them the policy falls back to the next channel.
+      ...(hooksUrl ? [createVoiceChannel({ client: twilioClient, from: config.twilio.from, logger: channelLog('voice'), gatherActionUrl: `${hooksUrl}${defaultWebhookPaths.gather}`, ...(callbacks ? { statusCallbackUrl: `${callbacks}${defaultWebhookPaths.voiceStatus}` } : {}) })] : []),
+      createEmailChannel({ smtp, from: config.email.from, logger: channelLog('email'), clock, ...(hooksUrl ? { ackLinks: { secret: ackSecret, baseUrl: `${hooksUrl}/ack` } } : {}) }),
+      createTabletChannel({ client: tabletClient, logger: channelLog('tablet'), clock }),
+      createLiveChannel({ bus: live, clock }),
+    ];
+    const notifierOpts: Parameters<typeof createNotifier>[0] = {
+      store, logger: logger.child({ part: 'notifier' }), clock, sms, channels, history: alertSink,
+      summarizeDay: createDaySummarizer({ influx, store, database: config.influx.database }),
+    };
     if (config.operatorPhone) notifierOpts.operatorPhone = config.operatorPhone;
     const notifier = await createNotifier(notifierOpts);
     started.notifier = notifier;
@@ -145,49 +239,96 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     subs.push(engine.findings.subscribe((finding) => {
       recent.push(finding);
       if (recent.length > 200) recent.shift();
-      const log = finding.state === 'raised' ? (finding.severity === 'critical' ? logger.warn.bind(logger) : logger.info.bind(logger)) : logger.info.bind(logger);
+      const log = finding.state === 'raised' && finding.severity === 'critical' ? logger.warn.bind(logger) : logger.info.bind(logger);
       log({ home: finding.home, rule: finding.rule, severity: finding.severity, state: finding.state, message: finding.message.en }, `finding ${finding.state}: ${finding.message.en}`);
       // Alert path first; history is fire-and-forget and buffers itself.
       notifier.handleFinding(finding).catch((err: unknown) => logger.error({ err, rule: finding.rule, home: finding.home }, 'notifier failed on a finding'));
       history.writeFinding(finding);
+      live.publish(finding.home, { type: `finding.${finding.state}`, at: finding.at });
     }));
 
-    // MQTT broker and the hub's own authenticated ingest client. Devices are let in only
-    // while ingest is subscribed, so no event is acknowledged that the hub cannot receive.
-    const broker = await createBroker({ ...config.broker, host: config.host, dataDir: config.dataDir, store, logger: logger.child({ part: 'broker' }), clock, persistence: 'level', requireService: 'ingest' });
-    const mqttUrl = `mqtt://${config.host}:${broker.ports.tcp}`;
-    let ingest: Ingest;
-    try {
-      const ingestCreds = await provisionService(store, 'ingest');
-      ingest = await createIngest({ url: mqttUrl, username: ingestCreds.username, password: ingestCreds.secret, store, logger: logger.child({ part: 'ingest' }), clock });
-    } catch (err) {
-      await broker.close();
-      throw err;
-    }
-    const readings = ingest.readings.subscribe((reading) => {
+    /** Every valid reading, from a device or made inside the hub, takes this one path. */
+    const acceptReading = (reading: Reading) => {
       engine.ingest(reading);
       history.writeReading(reading);
-    });
-    // Shutdown runs in reverse: the broker first (no more device traffic; what it accepted is
-    // flushed to ingest), then ingest (finishes what it received), then the readings flow.
+      notifier.handleReading(reading).catch((err: unknown) => logger.error({ err, home: reading.home }, 'notifier failed on a reading'));
+    };
+
+    // The hub's own authenticated ingest client; devices are let in only while it is subscribed.
+    const ingestCreds = await provisionService(store, 'ingest');
+    const ingest = await createIngest({ url: mqttUrl, username: ingestCreds.username, password: ingestCreds.secret, store, logger: logger.child({ part: 'ingest' }), clock });
+    const readings = ingest.readings.subscribe(acceptReading);
     onClose('readings', async () => readings.unsubscribe());
-    const ingestRef = ingest;
-    onClose('ingest', () => ingestRef.close());
-    onClose('broker', () => broker.close());
+    onClose('ingest', () => ingest.close());
+    onClose('broker', closeBroker);
+
+    // The web app for people.
+    let webApp: WebApp | undefined;
+    let webUrl: string | undefined;
+    if (serveHttp) {
+      webApp = await createWebApp({
+        store, clock, logger: logger.child({ part: 'web' }), responder, engine, live,
+        history: createInfluxHistoryQuery(influx),
+        escalation: {
+          get: (homeId) => notifier.getEscalationPolicy(homeId),
+          set: async (homeId, policy) => {
+            try { await notifier.setEscalationPolicy(homeId, policy); return { errors: [] }; } catch (err) { return { errors: [(err as Error).message] }; }
+          },
+        },
+        publishButton: async (home, press) => {
+          const home_ = await store.getHome(home);
+          if (!home_) throw new MimamoriError('MIMAMORI_ERR_NOT_FOUND', `home ${home}`);
+          const at = clock.now();
+          acceptReading({ kind: 'button', press, id: `tablet-${newId(at)}`, ts: toLocalIso(at, home_.timezone), home, device: 'tablet', at });
+        },
+        photosDir: join(config.dataDir, 'photos'),
+        secureCookies: config.http.secureCookies,
+      });
+      const wa = webApp;
+      onClose('web app', () => wa.close());
+      webUrl = await webApp.listen(config.host, config.http.port).catch(async (err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EADDRINUSE' || config.http.port === 0) throw err;
+        throw new MimamoriError('MIMAMORI_ERR_CONFIG', `port ${config.http.port} is in use: set MIMAMORI_HTTP_PORT to a free port`);
+      });
+    }
 
     const hub: Hub = {
-      config, store, broker, ingest, engine, history, notifier, influxUrl, mqttUrl,
+      config, store, broker, ingest, engine, history, notifier, live, influxUrl, mqttUrl,
+      acceptReading,
       recentFindings: () => [...recent],
       close: closeAll,
     };
     if (localTwilio) hub.localTwilio = localTwilio;
+    if (localSmtp) hub.localSmtp = localSmtp;
     if (statusPage) hub.statusPage = statusPage;
+    if (webApp) hub.webApp = webApp;
+    if (webUrl) hub.webUrl = webUrl;
     started.hub = hub;
     return hub;
   } catch (err) {
     await closeAll();
     throw err;
   }
+}
+
+/** A responder for routes that start before the notifier: answers "unavailable" until it exists. */
+function lateResponder(get: () => AlertResponder | undefined): AlertResponder {
+  const unavailable = { ok: false as const, reason: 'invalid' as const, message: 'the hub is still starting' };
+  return {
+    acknowledge: async (i) => (await get()?.acknowledge(i)) ?? unavailable,
+    onMyWay: async (i) => (await get()?.onMyWay(i)) ?? unavailable,
+    arrived: async (i) => (await get()?.arrived(i)) ?? unavailable,
+    resolve: async (i) => (await get()?.resolve(i)) ?? unavailable,
+    alertForPhone: async (phone) => get()?.alertForPhone(phone),
+  };
+}
+
+/** A secret kept in a file (mode 0600) under the data folder, created on first use. */
+function keptSecret(file: string): string {
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const secret = newSecret();
+  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+  return secret;
 }
 
 function influxClientOptions(url: string, config: Config) {

@@ -30,10 +30,26 @@ export const configSchema = z.object({
     }).prefault({}),
   }).prefault({}),
   http: z.object({
+    /** The web app for families, staff, caregivers, operators and the tablet. */
     port: port.default(8080),
-    /** The URL Twilio and people reach the hub's HTTP server at (behind a proxy); needed for delivery receipts from real Twilio. */
+    /** Hub endpoints: status page, Twilio webhooks, e-mail acknowledgement links. */
+    hooksPort: port.default(8081),
+    /** Add `Secure` to cookies (when served over HTTPS, e.g. behind a proxy). */
+    secureCookies: z.boolean().default(false),
+    /** The URL Twilio and e-mail readers reach the hub endpoints at (behind a proxy); needed with real Twilio. */
     publicUrl: z.string().url().optional(),
   }).prefault({}),
+  email: z.object({
+    /** An SMTP server; when absent the hub runs a local SMTP server that keeps the mail (demo, tests). */
+    host: z.string().optional(),
+    port: port.default(587),
+    secure: z.boolean().default(false),
+    user: z.string().optional(),
+    pass: z.string().optional(),
+    from: z.string().default('見守り mimamori <mimamori@localhost>'),
+  }).prefault({}),
+  /** Signs one-time acknowledgement links in e-mail; generated and kept under dataDir when absent. */
+  ackLinkSecret: z.string().min(16).optional(),
   /** The operator's phone for device-health alerts (E.164). */
   operatorPhone: z.string().regex(/^\+[1-9]\d{6,14}$/).optional(),
   influx: z.object({
@@ -77,6 +93,13 @@ export const envMap: Record<string, { path: string[]; type: 'string' | 'number' 
   MIMAMORI_TLS_CERT_FILE: { path: ['broker', 'tlsCertFile'], type: 'string' },
   MIMAMORI_HTTP_PORT: { path: ['http', 'port'], type: 'number' },
   MIMAMORI_PUBLIC_URL: { path: ['http', 'publicUrl'], type: 'string' },
+  MIMAMORI_HOOKS_PORT: { path: ['http', 'hooksPort'], type: 'number' },
+  MIMAMORI_SMTP_HOST: { path: ['email', 'host'], type: 'string' },
+  MIMAMORI_SMTP_PORT: { path: ['email', 'port'], type: 'number' },
+  MIMAMORI_SMTP_USER: { path: ['email', 'user'], type: 'string' },
+  MIMAMORI_SMTP_PASS: { path: ['email', 'pass'], type: 'string' },
+  MIMAMORI_EMAIL_FROM: { path: ['email', 'from'], type: 'string' },
+  MIMAMORI_ACK_LINK_SECRET: { path: ['ackLinkSecret'], type: 'string' },
   MIMAMORI_OPERATOR_PHONE: { path: ['operatorPhone'], type: 'string' },
   MIMAMORI_INFLUX_URL: { path: ['influx', 'url'], type: 'string' },
   MIMAMORI_INFLUX_DATABASE: { path: ['influx', 'database'], type: 'string' },

@@ -22,6 +22,8 @@ export interface StatusPageOptions {
   notifier: () => Pick<Notifier, 'handleStatusCallback'> | undefined;
   /** The URL Twilio reaches this server at, when it differs from the bound address. */
   publicUrl?: string;
+  /** More machine-facing routes on this server (Twilio webhooks, e-mail acknowledgement links). */
+  routes?: (app: FastifyInstance) => Promise<void>;
   host: string; port: number; logger: Logger; clock: Clock;
 }
 
@@ -87,6 +89,7 @@ export async function startStatusPage(opts: StatusPageOptions): Promise<StatusPa
     notifier: { handleStatusCallback: async (req) => opts.notifier()?.handleStatusCallback(req) ?? { accepted: false } },
     ...(opts.publicUrl ? { publicUrl: new URL(statusCallbackPath, opts.publicUrl).href } : {}),
   });
+  if (opts.routes) await opts.routes(app);
   app.get('/api/status', async (_req, reply) => {
     const hub = opts.hub();
     return hub ? collectStatus(hub, clock) : reply.code(503).send(notStarted);
@@ -119,7 +122,7 @@ ${s.alerts.map((a) => `<tr><td>${esc(a.home)}</td><td class="${a.severity}">${es
 
   await app.listen({ host: opts.host, port: opts.port }).catch(async (err: NodeJS.ErrnoException) => {
     if (err.code === 'EADDRINUSE' && opts.port !== 0) {
-      opts.logger.warn({ port: opts.port }, 'status page port busy (set MIMAMORI_HTTP_PORT); using a free port');
+      opts.logger.warn({ port: opts.port }, 'hub endpoints port busy (set MIMAMORI_HOOKS_PORT); using a free port');
       await app.listen({ host: opts.host, port: 0 });
     } else throw err;
   });

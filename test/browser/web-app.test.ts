@@ -103,7 +103,7 @@ t.test('alerts live, acknowledgement, news with photo, access log — in Chromiu
   await news.waitFor();
   const img = news.locator('img');
   await img.waitFor();
-  t.ok(await img.evaluate((el) => (el as HTMLImageElement).complete && (el as HTMLImageElement).naturalWidth > 0), 'the photo loads for the family');
+  t.ok(await img.evaluate((el) => { const i = el as unknown as { complete: boolean; naturalWidth: number }; return i.complete && i.naturalWidth > 0; }), 'the photo loads for the family');
 
   // The access log shows the staff member's view of the resident.
   await family.page.goto(`${base}/homes/h1/access-log`);

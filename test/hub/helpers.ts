@@ -6,7 +6,7 @@ export function testConfig(dataDir: string, overrides: Record<string, unknown> =
   return parseConfig({
     dataDir, logLevel: 'silent', host: '127.0.0.1',
     broker: { tcpPort: 0, tlsPort: 0, wsPort: 0 },
-    http: { port: 0 },
+    http: { port: 0, hooksPort: 0 },
     influx: { flushIntervalMs: 50 },
     demo: { homes: 0 },
     ...overrides,

@@ -29,7 +29,7 @@ async function provisionHome(hub: Hub, home: string) {
 t.test('help button: from the device to an SMS in both languages, and into InfluxDB', async (t) => {
   const dir = tempDir(t);
   const clock = new VirtualClock(start);
-  const hub = await startHub({ config: testConfig(dir), logger: silentLogger(), clock, statusPage: true });
+  const hub = await startHub({ config: testConfig(dir), logger: silentLogger(), clock, http: true });
   t.teardown(() => hub.close());
   await provisionHome(hub, 'h1');
   const creds = await provisionDevice(hub.store, { homeId: 'h1', deviceId: 'help-button', kind: 'button' });
@@ -38,10 +38,14 @@ t.test('help button: from the device to an SMS in both languages, and into Influ
 
   await agent.publishEvent({ id: 'b-1', ts: toLocalIso(start, tz), kind: 'button', press: 'help' });
   await agent.drained();
-  await until(() => hub.localTwilio!.messages().length >= 2, 10_000, 'two SMS');
-  const bodies = hub.localTwilio!.messages().map((m) => m.body);
-  t.ok(bodies.some((b) => /[ぁ-んァ-ン一-龥]/.test(b)), 'the Japanese-speaking contact gets Japanese');
-  t.ok(bodies.some((b) => /help/i.test(b)), 'the English-speaking contact gets English');
+  // The default policy calls the family first (voice, then SMS if the call does not reach them).
+  await until(() => hub.localTwilio!.calls().length >= 2, 10_000, 'two calls');
+  const calls = hub.localTwilio!.calls();
+  t.same(calls.map((c) => c.to).sort(), ['+819012340001', '+819012340002'], 'both family members are called');
+  const twiml = calls.map((c) => c.twiml ?? '').join('\n');
+  t.match(twiml, /ja-JP/, 'the Japanese-speaking contact hears Japanese');
+  t.match(twiml, /en-US/, 'the English-speaking contact hears English');
+  t.match(twiml, /<Gather/, 'and can press 1 to acknowledge');
   const alerts = await hub.store.listAlerts({ homeId: 'h1' });
   t.equal(alerts.length, 1, 'one alert');
   t.equal(alerts[0]?.severity, 'critical');
@@ -50,7 +54,7 @@ t.test('help button: from the device to an SMS in both languages, and into Influ
   await agent.publishEvent({ id: 'b-1', ts: toLocalIso(start, tz), kind: 'button', press: 'help' });
   await agent.drained();
   await until(() => hub.ingest.stats().duplicates >= 1, 5_000, 'duplicate counted');
-  t.equal(hub.localTwilio!.messages().length, 2, 'no second SMS for a resent event');
+  t.equal(hub.localTwilio!.calls().length, 2, 'no second call for a resent event');
 
   // The status page shows the alert.
   const html = await (await fetch(`${hub.statusPage!.url}?lang=en`)).text();
@@ -74,7 +78,7 @@ t.test('help button: from the device to an SMS in both languages, and into Influ
 t.test('no sign of life in virtual time raises warning then critical, and clears on activity', async (t) => {
   const dir = tempDir(t);
   const clock = new VirtualClock(start);
-  const hub = await startHub({ config: testConfig(dir), logger: silentLogger(), clock, statusPage: false });
+  const hub = await startHub({ config: testConfig(dir), logger: silentLogger(), clock, http: false });
   t.teardown(() => hub.close());
   await provisionHome(hub, 'h2');
   const creds = await provisionDevice(hub.store, { homeId: 'h2', deviceId: 'motion-kitchen', kind: 'motion' });
@@ -112,7 +116,7 @@ t.test('edge queue: hub down, then up — every event arrives exactly once in In
   const clock = new VirtualClock(start);
   const config = testConfig(dir, { broker: { tcpPort: port, tlsPort: 0, wsPort: 0 } });
   // Provision with the hub up, then take the hub down.
-  let hub = await startHub({ config, logger: silentLogger(), clock, statusPage: false });
+  let hub = await startHub({ config, logger: silentLogger(), clock, http: false });
   await provisionHome(hub, 'h3');
   const creds = await provisionDevice(hub.store, { homeId: 'h3', deviceId: 'power-meter', kind: 'power' });
   await hub.close();
@@ -125,7 +129,7 @@ t.test('edge queue: hub down, then up — every event arrives exactly once in In
   }
   t.equal(agent.pending(), n, 'all queued on disk while the hub is down');
 
-  hub = await startHub({ config, logger: silentLogger(), clock, statusPage: false });
+  hub = await startHub({ config, logger: silentLogger(), clock, http: false });
   t.teardown(() => hub.close());
   await agent.drained();
   t.equal(agent.pending(), 0, 'queue drained after the hub came back');
@@ -139,7 +143,7 @@ t.test('edge queue: hub down, then up — every event arrives exactly once in In
 t.test('bad input over MQTT is refused with a reason, kept, and the hub keeps running', async (t) => {
   const dir = tempDir(t);
   const clock = new VirtualClock(start);
-  const hub = await startHub({ config: testConfig(dir), logger: silentLogger(), clock, statusPage: false });
+  const hub = await startHub({ config: testConfig(dir), logger: silentLogger(), clock, http: false });
   t.teardown(() => hub.close());
   await provisionHome(hub, 'h4');
   const creds = await provisionDevice(hub.store, { homeId: 'h4', deviceId: 'kettle', kind: 'kettle' });

@@ -1,0 +1,72 @@
+/**
+ * Reading history back out of InfluxDB for people: the activity behind the
+ * web app's daily-rhythm charts, and the facts of one day for the family's
+ * digest. Queries use only ids the hub validated (letters, digits, - and _).
+ */
+import type { InfluxDB } from 'influx';
+import type { Store } from '../core/store.js';
+import type { HistoryQuery } from '../dashboards/index.js';
+import type { DaySummary, SummarizeDay } from '../notifier/digest.js';
+import { idPattern } from '../core/events.js';
+import { dayBounds } from './day-bounds.js';
+
+const quoted = (id: string): string => {
+  if (!idPattern.test(id)) throw new Error(`not an id: ${JSON.stringify(id)}`);
+  return `'${id}'`;
+};
+const timeOf = (row: { time: { getTime(): number } }): number => row.time.getTime();
+
+/** Activity (events, not heartbeats) of a home in [from, to), oldest first. */
+export function createInfluxHistoryQuery(influx: InfluxDB): HistoryQuery {
+  return {
+    async activity(homeId, from, to) {
+      const rows = await influx.query<{ time: Date; kind: string; device: string }>(
+        `SELECT "id", "kind", "device" FROM "event" WHERE "home" = ${quoted(homeId)} AND time >= ${Math.floor(from)}ms AND time < ${Math.ceil(to)}ms ORDER BY time ASC LIMIT 20000`,
+      );
+      return rows.map((r) => ({ at: timeOf(r), kind: r.kind, device: r.device }));
+    },
+  };
+}
+
+/** A gap this long with no motion inside after the front door closes means she went out. */
+const outingGapMs = 20 * 60_000;
+
+/**
+ * The facts of one local day for the digest: first kettle use, outings
+ * (front door, then no motion inside until the door again), day-care
+ * attendance marked by staff, and what was noticed (alerts opened that day).
+ */
+export function createDaySummarizer(opts: { influx: InfluxDB; store: Store; database: string }): SummarizeDay {
+  return async (homeId, date) => {
+    const home = await opts.store.getHome(homeId);
+    if (!home) throw new Error(`unknown home ${homeId}`);
+    const [from, to] = dayBounds(date, home.timezone);
+    const range = `"home" = ${quoted(homeId)} AND time >= ${from}ms AND time < ${to}ms`;
+    const kettle = await opts.influx.query<{ time: Date }>(`SELECT "id" FROM "event" WHERE ${range} AND "kind" = 'kettle' AND "state" = 'on' ORDER BY time ASC LIMIT 1`);
+    const moves = await opts.influx.query<{ time: Date; kind: string; device: string }>(`SELECT "id", "kind", "device" FROM "event" WHERE ${range} AND ("kind" = 'door' OR "kind" = 'motion') ORDER BY time ASC LIMIT 20000`);
+    const outings: DaySummary['outings'] = [];
+    let open: { from: number } | undefined;
+    const list = moves.map((m) => ({ at: timeOf(m), kind: m.kind }));
+    for (const [i, m] of list.entries()) {
+      if (m.kind !== 'door') continue;
+      if (open) { outings.push({ from: open.from, to: m.at }); open = undefined; continue; }
+      const nextMotion = list.slice(i + 1).find((n) => n.kind === 'motion');
+      const nextDoor = list.slice(i + 1).find((n) => n.kind === 'door');
+      const quietUntil = nextMotion?.at ?? to;
+      if (quietUntil - m.at >= outingGapMs && (!nextDoor || nextDoor.at <= quietUntil)) open = { from: m.at };
+    }
+    if (open) outings.push({ from: open.from });
+    const attendance = (await opts.store.listAttendance(homeId, 10)).find((a) => a.date === date);
+    const noticed = (await opts.store.listAlerts({ homeId }))
+      .filter((a) => a.openedAt >= from && a.openedAt < to)
+      .map((a) => {
+        const m = (a.finding as { message?: { ja?: string; en?: string } }).message;
+        return { ja: m?.ja ?? a.message, en: m?.en ?? a.message };
+      });
+    const summary: DaySummary = { outings, noticed };
+    const first = kettle[0];
+    if (first) summary.firstKettleAt = timeOf(first);
+    if (attendance) summary.dayCare = attendance.status;
+    return summary;
+  };
+}

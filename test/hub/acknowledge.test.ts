@@ -1,0 +1,71 @@
+/**
+ * The acknowledgement loop through the whole hub and real webhooks: the local
+ * Twilio server sends signed SMS replies and keypresses back to the hub's
+ * endpoints, the notifier's responder acts, and everyone already told hears
+ * who is handling it.
+ */
+import t from 'tap';
+import { VirtualClock } from '../../core/clock.js';
+import { silentLogger } from '../../core/logger.js';
+import { toLocalIso } from '../../core/time.js';
+import { startHub, type Hub } from '../../cli/hub.js';
+import { tempDir, testConfig, until } from './helpers.js';
+
+const tz = 'Asia/Tokyo';
+const start = Date.parse('2026-11-21T10:00:00+09:00');
+const taro = '+819055550001', ken = '+819055550002';
+
+async function homeWithFamily(hub: Hub, home: string, channels: string[]) {
+  await hub.store.createHome({ id: home, name: '山田家', timezone: tz, address: '東京都杉並区1-1', entryNotes: 'key box 1234' });
+  await hub.store.addResident({ homeId: home, name: '山田 花子', language: 'ja', birthYear: 1940 });
+  await hub.store.addContact({ homeId: home, name: '山田 太郎', role: 'family', phone: taro, language: 'ja', priority: 1 });
+  await hub.store.addContact({ homeId: home, name: 'Ken', role: 'family', phone: ken, language: 'en', priority: 2 });
+  const policy = await hub.notifier.getEscalationPolicy(home);
+  await hub.notifier.setEscalationPolicy(home, { ...policy, tiers: policy.tiers.map((tier) => (tier.name === 'family' ? { ...tier, channels } : tier)) });
+}
+
+const help = (hub: Hub, home: string, at: number) => hub.acceptReading({ kind: 'button', press: 'help', id: `b-${at}`, ts: toLocalIso(at, tz), home, device: 'help-button', at });
+
+t.test('an SMS reply "1" acknowledges; the other family member is told who is handling it', async (t) => {
+  const clock = new VirtualClock(start);
+  const hub = await startHub({ config: testConfig(tempDir(t)), logger: silentLogger(), clock });
+  t.teardown(() => hub.close());
+  await homeWithFamily(hub, 'h1', ['sms']);
+  help(hub, 'h1', start);
+  await until(() => hub.localTwilio!.messages().filter((m) => m.to === taro || m.to === ken).length >= 2, 10_000, 'SMS to both');
+  const [alert] = await hub.store.listAlerts({ homeId: 'h1' });
+  t.equal(alert?.status, 'open');
+
+  await hub.localTwilio!.simulateInboundSms({ from: taro, to: hub.config.twilio.from, body: '了解' });
+  await until(async () => (await hub.store.getAlert(alert!.id))?.status === 'acknowledged', 10_000, 'acknowledged');
+  await until(() => hub.localTwilio!.messages().some((m) => m.to === ken && /山田 太郎|Taro|handling/i.test(m.body)), 10_000, 'Ken hears who is handling it');
+  const toKen = hub.localTwilio!.messages().filter((m) => m.to === ken).at(-1)!;
+  t.match(toKen.body, /handling|on it/i, 'in English, for Ken');
+
+  // Acknowledged means no caregiver or emergency tier later.
+  const before = hub.localTwilio!.messages().length + hub.localTwilio!.calls().length;
+  clock.advanceBy(60 * 60_000);
+  await new Promise((r) => setImmediate(r));
+  const unexpected = hub.localTwilio!.messages().filter((m) => m.to !== taro && m.to !== ken).length + hub.localTwilio!.calls().length;
+  t.equal(unexpected, 0, 'nobody beyond the family is paged after the acknowledgement');
+  t.ok(hub.localTwilio!.messages().length + hub.localTwilio!.calls().length >= before, 'reminders to the acknowledger are allowed');
+});
+
+t.test('pressing 1 on the voice call acknowledges', async (t) => {
+  const clock = new VirtualClock(start);
+  const hub = await startHub({ config: testConfig(tempDir(t)), logger: silentLogger(), clock });
+  t.teardown(() => hub.close());
+  await homeWithFamily(hub, 'h2', ['voice', 'sms']);
+  hub.localTwilio!.scriptNumber(taro, { answer: 'human', press: '1' });
+  help(hub, 'h2', start);
+  await until(() => hub.localTwilio!.calls().some((c) => c.to === taro), 10_000, 'the call to Taro');
+  const [alert] = await hub.store.listAlerts({ homeId: 'h2' });
+  // The call's timeline runs on the hub's clock.
+  for (let i = 0; i < 50 && (await hub.store.getAlert(alert!.id))?.status !== 'acknowledged'; i++) {
+    clock.advanceBy(5_000);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  t.equal((await hub.store.getAlert(alert!.id))?.status, 'acknowledged', 'the keypress acknowledged the alert');
+  const audit = await hub.store.listAudit(alert!.id);
+  t.ok(audit.some((a) => /ack/.test(a.action) && JSON.stringify(a.detail ?? '').includes('voice')), 'the audit says it was by voice');
+});
