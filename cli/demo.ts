@@ -14,6 +14,9 @@ import { toLocalIso } from '../core/time.js';
 import { provisionDevice } from '../broker/device-credentials.js';
 import { simulateStream, type IncidentSpec } from '../edge/simulator.js';
 import { createEdgeAgent, type EdgeAgent } from '../edge/agent.js';
+import type { Notifier } from '../notifier/index.js';
+import type { LocalTwilio } from '../notifier/local-twilio-server.js';
+import { createWebAccount } from './accounts.js';
 
 export interface DemoOptions {
   store: Store;
@@ -26,9 +29,21 @@ export interface DemoOptions {
   /** Simulated start time (epoch ms), normally 05:00 today in Tokyo. */
   start: number;
   timezone?: string;
+  /** For the demo's escalation policy (SMS first, so the story is readable). */
+  notifier: Notifier;
+  /** When present, a family member answers one alert by replying "1" to its SMS. */
+  localTwilio?: LocalTwilio;
+  /** The hub's SMS number (replies are sent to it). */
+  twilioFrom: string;
 }
 
-export interface Demo { homes: string[]; published(): number; close(): Promise<void> }
+export interface Demo {
+  homes: string[];
+  /** A family account for the web app (guardian of the second home), password shown once. */
+  signIn: { login: string; password: string };
+  published(): number;
+  close(): Promise<void>;
+}
 
 const demoFamilies = [
   { resident: '山田 花子', family: [{ name: '山田 太郎', language: 'ja' as const }, { name: 'Ken Yamada', language: 'en' as const }] },
@@ -38,6 +53,11 @@ const demoFamilies = [
   { resident: '田中 ミツ', family: [{ name: '田中 健二', language: 'ja' as const }] },
   { resident: '伊藤 シズ', family: [{ name: 'Anna Ito', language: 'en' as const }] },
 ];
+
+/** Fictitious numbers in the 090 range for the demo's people: home `i`, person `p`. */
+function demoPhone(i: number, p: number): string {
+  return `+8190${String(1000_0000 + i * 10 + p).padStart(8, '0')}`;
+}
 
 /** Incidents that make the demo show each rule early in its run. */
 export function demoIncidents(homeIds: string[], start: number): IncidentSpec[] {
@@ -67,10 +87,36 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
       await store.createHome({ id: home, name: `${fam.resident.split(' ')[0]}家`, timezone, address: `東京都杉並区見守り町${i + 1}-1`, entryNotes: 'キーボックス: 玄関脇、暗証番号は運営者へ' });
       await store.addResident({ homeId: home, name: fam.resident, birthYear: 1938 + i, language: 'ja' });
       for (const [p, f] of fam.family.entries()) {
-        await store.addContact({ homeId: home, name: f.name, role: 'family', phone: `+8190${String(1000_0000 + i * 10 + p).padStart(8, '0')}`, language: f.language, priority: p + 1 });
+        await store.addContact({ homeId: home, name: f.name, role: 'family', phone: demoPhone(i, p), language: f.language, priority: p + 1 });
       }
+      await store.addContact({ homeId: home, name: 'ケアマネ 木村', role: 'caregiver', phone: demoPhone(i, 5), language: 'ja', priority: 1 });
+      await store.addContact({ homeId: home, name: '見守りセンター', role: 'emergency', phone: demoPhone(i, 9), language: 'ja', priority: 1 });
     }
+    // SMS first for family and caregivers, so the story reads in the Twilio record; emergency by voice, then SMS.
+    const policy = await opts.notifier.getEscalationPolicy(home);
+    await opts.notifier.setEscalationPolicy(home, {
+      ...policy,
+      tiers: policy.tiers.map((tier) => (tier.name === 'family' || tier.name === 'caregiver' ? { ...tier, channels: ['sms'] } : tier)),
+    });
   }
+
+  // A family member who can sign in to the web app: guardian of the home where someone answers.
+  const familyHome = homeIds[1] ?? homeIds[0]!;
+  const { account: familyAccount, password } = await createWebAccount(store, { login: 'demo-family', name: demoFamilies[1]!.family[0]!.name, role: 'family', home: familyHome, guardian: true }, clock.now());
+  await store.setConsent({ homeId: familyHome, viewerId: familyAccount.id, level: 'detailed', photos: true, updatedAt: clock.now(), updatedBy: familyAccount.id });
+
+  // One family member answers: 山田 太郎 replies "1" to the first alert SMS he gets, ten simulated minutes later.
+  const replier = homeIds[1] !== undefined ? demoPhone(1, 0) : undefined;
+  let replied = false;
+  const stopReplying = opts.localTwilio && replier ? opts.localTwilio.onMessage((m) => {
+    if (replied || m.to !== replier || m.status !== 'queued') return;
+    replied = true;
+    const lt = opts.localTwilio!;
+    scheduleAt(clock, clock.now() + 10 * 60_000, () => {
+      logger.info({ home: homeIds[1] }, 'demo: a family member replies "1" to the alert SMS');
+      lt.simulateInboundSms({ from: replier, to: opts.twilioFrom, body: '1' }).catch((err: unknown) => logger.warn({ err }, 'demo reply failed'));
+    });
+  }) : undefined;
   for (const d of stream.devices) {
     const creds = await provisionDevice(store, { homeId: d.home, deviceId: d.device, kind: d.kind });
     const agent = await createEdgeAgent({
@@ -111,9 +157,11 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
 
   return {
     homes: homeIds,
+    signIn: { login: familyAccount.login, password },
     published: () => published,
     async close() {
       stopped = true;
+      stopReplying?.();
       cancelWait?.();
       await Promise.race([loop, new Promise((r) => setTimeout(r, 2000))]);
       await Promise.all([...agents.values()].map((a) => a.close().catch(() => undefined)));

@@ -28,6 +28,7 @@ import { simulate } from '../edge/simulator.js';
 import { startHub } from './hub.js';
 import { startDemo } from './demo.js';
 import { provisionFromFile } from './provision.js';
+import { createWebAccount, type AccountInput } from './accounts.js';
 
 const usage = `mimamori — 見守り edge hub
 
@@ -37,6 +38,8 @@ const usage = `mimamori — 見守り edge hub
   mimamori provision contact --home ID --name NAME --role family|caregiver|emergency [--phone +81…] [--email E] [--language ja|en] [--priority N]
   mimamori provision device --home ID --device ID --kind KIND [--label L]     (prints the device secret once)
   mimamori provision file FILE.json                                          (a whole home: see docs/cli.md)
+  mimamori account create --login L --name N --role operator|staff|caregiver|family|resident [--home H] [--facility F] [--guardian] [--language ja|en]
+                                                                             (prints the password once)
   mimamori rules check FILE.json
   mimamori rules set --home ID FILE.json
   mimamori replay FILE.ndjson [--rules FILE.json] [--timezone TZ] [--until ISO]
@@ -54,6 +57,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
     case 'provision': return provision(rest, env, io);
     case 'rules': return rules(rest, env, io);
     case 'replay': return replay(rest, io);
+    case 'account': return account(rest, env, io);
     case 'simulate': return simulateCmd(rest, io);
     case undefined: case 'help': case '--help': case '-h':
       io.out(usage);
@@ -80,13 +84,21 @@ async function start(env: NodeJS.ProcessEnv, _io: CliIo): Promise<number> {
 
   const hub = await startHub({ config: hubConfig, logger, clock });
   const demoStreet = demo
-    ? await startDemo({ store: hub.store, clock, logger: logger.child({ part: 'demo' }), mqttUrl: hub.mqttUrl, dataDir: hubConfig.dataDir, homes: config.demo.homes, seed: config.demo.seed, start: startAt })
+    ? await startDemo({
+      store: hub.store, clock, logger: logger.child({ part: 'demo' }), mqttUrl: hub.mqttUrl, dataDir: hubConfig.dataDir,
+      homes: config.demo.homes, seed: config.demo.seed, start: startAt, notifier: hub.notifier, twilioFrom: config.twilio.from,
+      ...(hub.localTwilio ? { localTwilio: hub.localTwilio } : {}),
+    })
     : undefined;
   logger.info({
     mqtt: hub.mqttUrl, mqtts: `mqtts://${config.host}:${hub.broker.ports.tls}`, ws: `ws://${config.host}:${hub.broker.ports.ws}/mqtt`,
-    status: hub.statusPage?.url, influx: hub.influxUrl, twilio: hub.localTwilio?.url ?? 'api.twilio.com',
+    web: hub.webUrl, hub: hub.statusPage?.url, influx: hub.influxUrl, twilio: hub.localTwilio?.url ?? 'api.twilio.com',
     demo: demo ? `${config.demo.homes} homes at ${config.demo.speed}× speed` : 'off',
   }, 'mimamori hub running — Ctrl-C to stop');
+  if (demoStreet && hub.webUrl) {
+    // Shown once on the terminal, never in the log: a throw-away account of the fresh demo folder.
+    process.stderr.write(`\n  Web app: ${hub.webUrl}/  — sign in as "${demoStreet.signIn.login}" with password ${demoStreet.signIn.password}\n  Hub status: ${hub.statusPage?.url ?? ''}\n\n`);
+  }
 
   let stopping = false;
   return new Promise<number>((resolve) => {
@@ -180,6 +192,30 @@ async function provision(args: string[], env: NodeJS.ProcessEnv, io: CliIo): Pro
     }
   } catch (err) {
     io.err(`mimamori provision: ${(err as Error).message}`);
+    return 1;
+  } finally {
+    await store.close();
+  }
+}
+
+async function account(args: string[], env: NodeJS.ProcessEnv, io: CliIo): Promise<number> {
+  const [what, ...rest] = args;
+  if (what !== 'create') { io.err(usage); return 2; }
+  const { values } = parseArgs({ args: rest, options: { login: { type: 'string' }, name: { type: 'string' }, role: { type: 'string' }, home: { type: 'string' }, facility: { type: 'string' }, guardian: { type: 'boolean' }, language: { type: 'string' } } });
+  const store = openStore(loadConfig(env));
+  try {
+    const input: AccountInput = { login: values.login ?? '', name: values.name ?? '', role: (values.role ?? '') as AccountInput['role'], guardian: values.guardian ?? false };
+    if (values.home) input.home = values.home;
+    if (values.facility) input.facility = values.facility;
+    if (values.language) input.language = values.language as 'ja' | 'en';
+    const { account: created, password } = await createWebAccount(store, input, Date.now());
+    io.out(JSON.stringify({ login: created.login, role: created.role, password }));
+    io.err(created.role === 'staff' || created.role === 'caregiver' || created.role === 'operator'
+      ? 'The password is shown only this once. A second factor (TOTP) is set up at the first sign-in.'
+      : 'The password is shown only this once.');
+    return 0;
+  } catch (err) {
+    io.err(`mimamori account: ${(err as Error).message}`);
     return 1;
   } finally {
     await store.close();

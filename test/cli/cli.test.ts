@@ -116,3 +116,26 @@ t.test('usage errors', async (t) => {
   t.equal(await main(['replay'], {}, capture()), 2);
   t.equal(await main(['help'], {}, capture()), 0);
 });
+
+t.test('account create: the first operator of a fresh hub, password shown once and stored hashed', async (t) => {
+  const dir = tempDir(t);
+  const env = { MIMAMORI_DATA_DIR: dir };
+  let io = capture();
+  t.equal(await main(['account', 'create', '--login', 'ops', '--name', 'Operator', '--role', 'operator'], env, io), 0);
+  const out = JSON.parse(io.stdout[0]!) as { login: string; password: string };
+  t.ok(out.password.length >= 12, 'a long generated password');
+  t.match(io.stderr.join('\n'), /TOTP/, 'the operator is told about the second factor');
+  io = capture();
+  t.equal(await main(['account', 'create', '--login', 'fam', '--name', 'F', '--role', 'family'], env, io), 1, 'family needs a home');
+  t.match(io.stderr.join('\n'), /needs --home/);
+  io = capture();
+  t.equal(await main(['account', 'create', '--login', 'fam', '--name', 'F', '--role', 'family', '--home', 'nowhere'], env, io), 1);
+  t.match(io.stderr.join('\n'), /home nowhere/);
+  const store = createSqliteStore(join(dir, 'mimamori.db'));
+  t.teardown(() => store.close());
+  const { verifyPassword } = await import('../../dashboards/passwords.js');
+  const account = await store.findAccountByLogin('ops');
+  t.ok(account, 'stored');
+  t.notMatch(account!.passwordHash, out.password, 'not in clear');
+  t.ok(await verifyPassword(out.password, account!.passwordHash), 'verifies against its hash');
+});
