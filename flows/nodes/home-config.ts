@@ -1,0 +1,46 @@
+/**
+ * `mimamori-home`: the config node the other nodes share. It names one home
+ * (its id) or all homes (`*`).
+ */
+import { idPattern } from '../../core/events.js';
+import type { RedApi, RedNode } from './red.js';
+
+export const homeConfigType = 'mimamori-home';
+export const allHomes = '*';
+
+/** What the other nodes need from a home config node. */
+export interface HomeScope {
+  /** The one home, or undefined for all homes. */
+  home?: string;
+  matches(homeId: string): boolean;
+}
+
+interface HomeConfigNode extends RedNode { scope?: HomeScope }
+
+export function registerHomeConfig(RED: RedApi): void {
+  RED.nodes.registerType(homeConfigType, function (this: HomeConfigNode, config) {
+    RED.nodes.createNode(this, config);
+    const raw = typeof config.home === 'string' ? config.home.trim() : '';
+    if (raw === allHomes || raw === '') {
+      this.scope = { matches: () => true };
+    } else if (idPattern.test(raw)) {
+      this.scope = { home: raw, matches: (h) => h === raw };
+    } else {
+      this.error(`mimamori-home: "${raw}" is not a home id (lower-case letters, digits, "-" or "_")`);
+    }
+  });
+}
+
+/** The scope of the config node `id`, or undefined when it is missing or invalid. */
+export function homeScope(RED: RedApi, id: unknown): HomeScope | undefined {
+  if (typeof id !== 'string' || id === '') return undefined;
+  return (RED.nodes.getNode(id) as HomeConfigNode | null)?.scope;
+}
+
+/** The home a message is about: the config's home, else `msg.home`, else `msg.payload.home`. */
+export function homeOf(scope: HomeScope, msg: Record<string, unknown>): string | undefined {
+  if (scope.home) return scope.home;
+  const payload = msg.payload as Record<string, unknown> | undefined;
+  const h = typeof msg.home === 'string' ? msg.home : typeof payload?.home === 'string' ? payload.home : undefined;
+  return h !== undefined && idPattern.test(h) ? h : undefined;
+}

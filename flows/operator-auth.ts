@@ -1,0 +1,48 @@
+/**
+ * Who may open the Node-RED editor: operator accounts of the web app, with
+ * the same lockout (5 failures in 15 minutes lock the account for 15
+ * minutes). Node-RED's sign-in form has no second-factor field, so an
+ * operator with an authenticator app types the 6-digit code after the
+ * password, separated by a space.
+ */
+import type { Clock } from '../core/clock.js';
+import type { Store } from '../core/store.js';
+import { verifyPassword } from '../dashboards/passwords.js';
+import { verifyTotp } from '../dashboards/totp.js';
+import type { OperatorAuth } from './settings.js';
+
+const lockout = { maxFailures: 5, windowMs: 15 * 60_000, lockMs: 15 * 60_000 };
+
+/** Checks editor sign-ins against the store's operator accounts. */
+export function createOperatorVerifier(opts: { store: Store; clock: Clock }): OperatorAuth {
+  const { store, clock } = opts;
+  return {
+    async verifyOperator(username, password) {
+      const account = await store.findAccountByLogin(username);
+      const now = clock.now();
+      if (!account || account.role !== 'operator') return false;
+      if (account.lockedUntil !== undefined && account.lockedUntil > now) return false;
+      let secret = password;
+      let code: string | undefined;
+      const m = /^(.*) (\d{6})$/s.exec(password);
+      if (account.totpSecret && m) { secret = m[1]!; code = m[2]; }
+      const ok = (await verifyPassword(secret, account.passwordHash)) && (!account.totpSecret || (code !== undefined && verifyTotp(account.totpSecret, code, now)));
+      if (ok) {
+        await store.clearLoginFailures(account.id);
+        await store.audit({ at: now, actor: account.id, action: 'flows.sign-in', subject: account.id });
+        return true;
+      }
+      await store.recordLoginFailure(account.id, now);
+      if ((await store.countLoginFailures(account.id, now - lockout.windowMs)) >= lockout.maxFailures) {
+        await store.setAccountLockedUntil(account.id, now + lockout.lockMs);
+        await store.clearLoginFailures(account.id);
+        await store.audit({ at: now, actor: account.id, action: 'account.locked', subject: account.id });
+      }
+      return false;
+    },
+    async isOperator(username) {
+      const account = await store.findAccountByLogin(username);
+      return account?.role === 'operator' && !(account.lockedUntil !== undefined && account.lockedUntil > clock.now());
+    },
+  };
+}
