@@ -105,11 +105,11 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
   const { account: familyAccount, password } = await createWebAccount(store, { login: 'demo-family', name: demoFamilies[1]!.family[0]!.name, role: 'family', home: familyHome, guardian: true }, clock.now());
   await store.setConsent({ homeId: familyHome, viewerId: familyAccount.id, level: 'detailed', photos: true, updatedAt: clock.now(), updatedBy: familyAccount.id });
 
-  // One family member answers: 山田 太郎 replies "1" to the first alert SMS he gets, ten simulated minutes later.
+  // One family member answers: ten simulated minutes after the help-button SMS, he replies "1".
   const replier = homeIds[1] !== undefined ? demoPhone(1, 0) : undefined;
   let replied = false;
   const stopReplying = opts.localTwilio && replier ? opts.localTwilio.onMessage((m) => {
-    if (replied || m.to !== replier || m.status !== 'queued') return;
+    if (replied || m.to !== replier || m.status !== 'queued' || !/緊急ボタン|help button/i.test(m.body)) return;
     replied = true;
     const lt = opts.localTwilio!;
     scheduleAt(clock, clock.now() + 10 * 60_000, () => {

@@ -1,0 +1,42 @@
+/**
+ * The `npm start` demo's story, on a virtual clock: a help-button press in the
+ * second home, an SMS to the family through the local Twilio server, the
+ * family member's "1" reply coming back as a signed webhook, and the alert
+ * acknowledged by SMS with no emergency call.
+ */
+import t from 'tap';
+import { VirtualClock } from '../../core/clock.js';
+import { silentLogger } from '../../core/logger.js';
+import { startHub } from '../../cli/hub.js';
+import { startDemo } from '../../cli/demo.js';
+import { tempDir, testConfig } from './helpers.js';
+
+t.test('help button → SMS → reply "1" → acknowledged, nobody else paged', async (t) => {
+  const dir = tempDir(t);
+  const start = Date.parse('2026-11-21T05:00:00+09:00');
+  const clock = new VirtualClock(start);
+  const hub = await startHub({ config: testConfig(dir), logger: silentLogger(), clock });
+  t.teardown(() => hub.close());
+  const demo = await startDemo({
+    store: hub.store, clock, logger: silentLogger(), mqttUrl: hub.mqttUrl, dataDir: dir, homes: 2, seed: 20261121, start,
+    notifier: hub.notifier, localTwilio: hub.localTwilio!, twilioFrom: hub.config.twilio.from,
+  });
+  t.teardown(() => demo.close());
+  t.equal(demo.signIn.login, 'demo-family');
+
+  const helpAlert = async () => (await hub.store.listAlerts({ homeId: 'demo-02' })).find((a) => a.rule === 'help-button');
+  // Three simulated hours in one-minute steps; real I/O (MQTT, HTTP) gets a moment at each step.
+  for (let minute = 0; minute < 180; minute++) {
+    clock.advanceBy(60_000);
+    await new Promise((r) => setTimeout(r, 5));
+    if ((await helpAlert())?.status === 'acknowledged') break;
+  }
+  const alert = await helpAlert();
+  t.ok(alert, 'the help button raised an alert');
+  t.equal(alert?.status, 'acknowledged', 'acknowledged by the SMS reply');
+  const audit = await hub.store.listAudit(alert!.id);
+  t.ok(audit.some((a) => /ack/.test(a.action) && JSON.stringify(a.detail ?? '').includes('sms')), 'by SMS');
+  t.ok(hub.localTwilio!.inboundMessages().some((m) => m.body === '1'), 'the reply went through the local Twilio server');
+  const emergency = hub.localTwilio!.calls().length + hub.localTwilio!.messages().filter((m) => m.to.endsWith('19')).length;
+  t.equal(emergency, 0, 'no emergency call or SMS for an acknowledged alert');
+});
