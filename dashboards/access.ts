@@ -34,6 +34,7 @@ export const scopeResolvers: ScopeResolvers = {
   news: async (store, v) => (await store.getNews(v))?.homeId,
   photo: async (store, v) => (await store.getNewsPhoto(v))?.homeId,
   question: async (store, v) => (await store.getQuestion(v))?.homeId,
+  checkin: async (store, v) => (await store.getCheckin(v))?.homeId, // video check-ins (issue 5)
 };
 
 /** Roles that need a second factor (issue 4). */

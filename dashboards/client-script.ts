@@ -27,7 +27,10 @@ export const clientScript = String.raw`
       var fresh = doc.getElementById('main'), current = document.getElementById('main');
       if (fresh && current) {
         var focused = document.activeElement && document.activeElement.id;
+        // A live part (the video call, issue 5) survives the refresh: it moves into the fresh content as it is.
+        var keep = current.querySelector('[data-keep][id]');
         current.innerHTML = fresh.innerHTML;
+        if (keep) { var slot = document.getElementById(keep.id); if (slot) slot.replaceWith(keep); }
         if (focused && document.getElementById(focused)) document.getElementById(focused).focus();
         drawCharts();
       }

@@ -34,11 +34,16 @@ import { caregiverRoutes } from './routes-caregiver.js';
 import { operatorRoutes } from './routes-operator.js';
 import { tabletRoutes } from './routes-tablet.js';
 import { liveRoutes } from './routes-live.js';
+// Video check-ins (issue 5)
+import { createVideo, type Video, type VideoOptions } from './video.js';
 
 export type { LiveEvent, LiveFeed } from './live-feed.js';
 export type { HistoryQuery, ActivityPoint, EscalationPolicies } from './context.js';
 export { createLocalLiveFeed } from './live-feed.js';
 export { createStoreResponder } from './store-responder.js';
+// Video check-ins (issue 5)
+export type { VideoOptions, Video, CallQuality, CheckinReminder, VideoIceConfig } from './video.js';
+export { missedCheckinRule, turnCredentials } from './video.js';
 
 export interface WebAppOptions {
   store: Store;
@@ -63,6 +68,8 @@ export interface WebAppOptions {
   secureCookies?: boolean;
   /** Sign-in attempts per client address per minute (default 20). */
   signInPerMinute?: number;
+  /** Video check-ins (issue 5): ICE servers, timings and the hub's callbacks. */
+  video?: VideoOptions;
 }
 
 export interface WebApp {
@@ -70,6 +77,8 @@ export interface WebApp {
   app: FastifyInstance;
   /** Every registered route with its access declaration (tests iterate these). */
   routes: ReadonlyArray<{ method: string; url: string; access: Access }>;
+  /** Video check-ins (issue 5): the schedule and the call registry. */
+  video: Video;
   listen(host: string, port: number): Promise<string>;
   close(): Promise<void>;
 }
@@ -228,11 +237,13 @@ export async function createWebApp(opts: WebAppOptions): Promise<WebApp> {
 
   const modules: RouteModule[] = [assetRoutes, accountRoutes, familyRoutes, staffRoutes, caregiverRoutes, operatorRoutes, tabletRoutes, liveRoutes];
   for (const m of modules) m(app, ctx);
+  const video = await createVideo(app, ctx, opts.video); // video check-ins (issue 5)
   await app.ready();
 
   return {
     app,
     routes,
+    video,
     async listen(host, port) {
       await app.listen({ host, port });
       const addr = app.server.address();

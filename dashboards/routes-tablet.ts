@@ -9,6 +9,7 @@ import { formOf, parseInput, tOf, viewerOf, type RouteModule } from './context.j
 import { html } from './html.js';
 import { newsList } from './routes-family.js';
 import { sendPage } from './views.js';
+import { tabletVideoSection } from './routes-video.js'; // video check-ins (issue 5)
 
 const buttonForm = z.object({ press: z.enum(['help', 'ok']) });
 
@@ -33,7 +34,9 @@ export const tabletRoutes: RouteModule = (app, ctx) => {
     const body = html`${sent === 'help' ? html`<p class="status alert" role="status">${t('helpSent')}</p>` : sent === 'ok' ? html`<p class="status fine" role="status">${t('okSent')}</p>` : ''}
 <form method="post" action="/tablet/button"><input type="hidden" name="_csrf" value="${session.csrf}">
 <button class="ok" name="press" value="ok" id="ok-button">${t('imOk')}</button><button class="help" name="press" value="help" id="help-button">${t('help')}</button></form>
-<section aria-labelledby="news-h" style="text-align:left;font-size:1.5rem"><h2 id="news-h">${t('news')}</h2>${await newsList(req, ctx, homeId, tz, true, midnight - 6 * 24 * 3600_000)}</section>`;
+${await tabletVideoSection(ctx, homeId, account.language, tz)}
+<section aria-labelledby="news-h" style="text-align:left;font-size:1.5rem"><h2 id="news-h">${t('news')}</h2>${await newsList(req, ctx, homeId, tz, true, midnight - 6 * 24 * 3600_000)}</section>
+<script src="/static/video.js" defer></script>`;
     return sendPage(req, reply, `${l.month}/${l.day} ${String(l.hour).padStart(2, '0')}:${String(l.minute).padStart(2, '0')}`, body, { live: true, kiosk: true });
   });
 
