@@ -47,6 +47,8 @@ if (purpose === 'bench' && !has('mosquitto')) wanted.push({ program: 'mosquitto'
 const japaneseFont = '/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf';
 if (purpose === 'test' && !has('chromium')) wanted.push({ program: 'chromium', pkg: 'chromium', required: true });
 if (purpose === 'test' && !existsSync(japaneseFont)) wanted.push({ program: japaneseFont, pkg: 'fonts-ipafont-gothic', required: true, file: true });
+// The video relay test starts a local coturn (Debian `coturn`, program `turnserver`) on loopback.
+if (purpose === 'test' && !has('turnserver')) wanted.push({ program: 'turnserver', pkg: 'coturn', required: true });
 
 if (wanted.length > 0) {
   const pkgs = wanted.map((w) => w.pkg);

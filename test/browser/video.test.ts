@@ -1,0 +1,104 @@
+/**
+ * Video check-ins in real Chromium (Debian `chromium`, playwright-core, fake
+ * camera and microphone): a caregiver's browser calls the home's tablet page
+ * through the hub's signalling WebSocket; the tablet auto-answers the trusted
+ * caregiver after its (shortened) warning; both sides are connected and decode
+ * video frames (getStats). The second test forces every packet through a local
+ * coturn on loopback (iceTransportPolicy 'relay', TURN REST-API credentials)
+ * and checks the selected candidate pair is a relay one. When the caregiver
+ * hangs up, both browsers report call quality, which lands in `writeCallQuality`.
+ */
+import t, { type Test } from 'tap';
+import { existsSync } from 'node:fs';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { totpCode } from '../../dashboards/totp.js';
+import type { CallQuality, VideoOptions } from '../../dashboards/index.js';
+import { password, setup, type Fixture } from '../dashboards/helpers.js';
+import { until } from '../support/wait.js';
+import { hasTurnserver, startCoturn } from '../video/coturn.js';
+
+const chromiumPath = process.env.MIMAMORI_CHROMIUM ?? '/usr/bin/chromium';
+const noBrowser = existsSync(chromiumPath) ? false : `no browser at ${chromiumPath} (npm test installs Debian chromium as root)`;
+
+interface Stats { connected: boolean; framesDecoded: number; relay: boolean; rttMs?: number; packetLossPct: number }
+
+async function launch(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: chromiumPath,
+    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
+      '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--autoplay-policy=no-user-gesture-required'],
+  });
+}
+
+async function signedIn(browser: Browser, f: Fixture, base: string, login: string): Promise<{ ctx: BrowserContext; page: Page }> {
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  page.setDefaultTimeout(15_000);
+  await page.goto(`${base}/signin`);
+  await page.getByLabel(/Login|ログインID/).fill(login);
+  await page.getByLabel(/^(Password|パスワード)$/).fill(password);
+  await page.locator('#signin').click();
+  await page.waitForLoadState();
+  if (page.url().endsWith('/signin/totp')) {
+    await page.locator('#code').fill(totpCode(f.totp[login]!, f.clock.now()));
+    await page.getByRole('button').last().click();
+    await page.waitForURL((u) => !u.pathname.startsWith('/signin'));
+  }
+  return { ctx, page };
+}
+
+const stats = (page: Page) => page.evaluate('window.mimamoriVideo.stats()') as Promise<Stats | null>;
+
+/** Caregiver calls, the trusted call is auto-answered, both sides decode video; then hang up and collect quality. */
+async function callAndCheck(t: Test, video: VideoOptions, expectRelay: boolean): Promise<void> {
+  const qualities: CallQuality[] = [];
+  const f = await setup({ video: { autoAnswerWarningMs: 300, ...video, writeCallQuality: (q) => { qualities.push(q); } } });
+  t.teardown(() => f.close());
+  await f.store.setVideoPermission({ homeId: 'h1', accountId: 'care1', trusted: true, maySchedule: false, lookIn: false, updatedAt: f.clock.now(), updatedBy: 'resident1' });
+  const base = await f.web.listen('127.0.0.1', 0);
+  const browser = await launch();
+  t.teardown(() => browser.close());
+
+  const tablet = await signedIn(browser, f, base, 'resident1');
+  t.match(tablet.page.url(), /\/tablet$/);
+  await tablet.page.waitForFunction('window.mimamoriVideo && window.mimamoriVideo.state === "ready"');
+  const care = await signedIn(browser, f, base, 'care1');
+  await care.page.goto(`${base}/homes/h1/video`);
+  await care.page.waitForFunction('window.mimamoriVideo && window.mimamoriVideo.state === "ready"');
+
+  await care.page.locator('#call-button').click();
+  // The tablet shows the warning with the big "not now" button, then answers by itself.
+  await tablet.page.locator('#incoming #not-now-button').waitFor({ state: 'visible' });
+  t.match(await tablet.page.locator('#incoming-from').innerText(), /Name of care1/, 'the tablet shows who is calling');
+
+  for (const [who, page] of [['caregiver', care.page], ['tablet', tablet.page]] as const) {
+    let last: Stats | null = null;
+    await until(async () => { last = await stats(page); return !!last && last.connected && last.framesDecoded > 0; }, 30_000, `${who} to decode video`);
+    const s = last as unknown as Stats;
+    t.ok(s.connected, `${who}: peer connection connected`);
+    t.ok(s.framesDecoded > 0, `${who}: ${s.framesDecoded} video frames decoded`);
+    if (expectRelay) t.ok(s.relay, `${who}: media goes through the TURN relay`);
+  }
+  const call = (await f.store.listCalls('h1'))[0];
+  t.equal(call?.answeredBy, 'auto', 'the trusted call was auto-answered');
+
+  await care.page.locator('#hangup-button').click();
+  await until(() => qualities.length >= 2, 15_000, 'both browsers to report call quality');
+  t.same(new Set(qualities.map((q) => q.role)), new Set(['caregiver', 'resident']), 'quality from both sides');
+  for (const q of qualities) {
+    t.equal(q.homeId, 'h1');
+    t.ok(q.durationMs > 0, `${q.role}: duration ${q.durationMs} ms`);
+    t.ok((q.framesDecoded ?? 0) > 0, `${q.role}: frames decoded reported`);
+    t.type(q.packetLossPct, 'number', `${q.role}: packet loss reported`);
+  }
+  t.equal((await f.store.getCall(call!.id))?.outcome, 'connected', 'the call record says connected');
+}
+
+t.test('caregiver ↔ tablet video call through the hub\'s signalling, frames decoded on both sides', { skip: noBrowser }, async (t) => {
+  await callAndCheck(t, {}, false);
+});
+
+t.test('the same call forced through a local coturn (iceTransportPolicy relay)', { skip: noBrowser || (hasTurnserver() ? false : 'no coturn (npm test installs Debian coturn as root)') }, async (t) => {
+  const turn = await startCoturn(t);
+  await callAndCheck(t, { ice: { turn: { urls: turn.urls, secret: turn.secret } }, iceTransportPolicy: 'relay' }, true);
+});
