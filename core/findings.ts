@@ -5,8 +5,12 @@
  */
 export type Severity = 'info' | 'warning' | 'critical';
 
-/** Who a finding is for: family-facing alerts, or device health for the operator. */
-export type Audience = 'family' | 'operator';
+/**
+ * Who a finding is for: family-facing alerts, device health for the operator,
+ * or observations for the caregiver (slow trends in the resident's routine —
+ * notes for the care manager, never alarms).
+ */
+export type Audience = 'family' | 'operator' | 'caregiver';
 
 /** User-visible text in both languages. */
 export interface Localized { en: string; ja: string }

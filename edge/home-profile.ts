@@ -38,6 +38,14 @@ export interface HomeProfile {
   toiletEveryMinutes: number;
   /** Electricity drawn with nobody doing anything (fridge, standby). */
   baseLoadWatts: number;
+  /** Seasons: wake up to this many minutes later in mid-winter (and earlier in mid-summer); absent = no seasonal change. */
+  seasonalWakeMinutes?: number;
+  /** A slow trend: from local date `from` (YYYY-MM-DD), `perWeek` more night toilet visits per night each week. */
+  nightToiletTrend?: { from: string; perWeek: number };
+  /** A slow trend: from local date `from`, outings per week change by `perWeek` each week (negative: fewer). */
+  outingsTrend?: { from: string; perWeek: number };
+  /** Mean visits per week by a friend, neighbour or helper while the resident is home (door, movement, the kettle). */
+  visitorsPerWeek?: number;
 }
 
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM');
@@ -62,6 +70,10 @@ export const homeProfileSchema = z.object({
   nightToiletVisits: z.number().min(0).max(6),
   toiletEveryMinutes: z.number().min(45).max(480),
   baseLoadWatts: z.number().min(0).max(5000),
+  seasonalWakeMinutes: z.number().min(-90).max(90).optional(),
+  nightToiletTrend: z.object({ from: z.iso.date(), perWeek: z.number().min(-2).max(2) }).optional(),
+  outingsTrend: z.object({ from: z.iso.date(), perWeek: z.number().min(-5).max(5) }).optional(),
+  visitorsPerWeek: z.number().min(0).max(14).optional(),
 });
 
 /** The devices every simulated home has, with stable ids. */

@@ -125,7 +125,7 @@ export function planIncidents(specs: readonly IncidentSpec[], ctx: IncidentConte
     const tz = profile.timezone;
     const iso = (t: number) => toLocalIso(t, tz);
     const hhmm = (t: number) => formatClockTime(localTime(t, tz).minuteOfDay);
-    const addDay = (d: DayIncident) => {
+    const addDay = (d: Extract<DayIncident, { at: number }>) => {
       const key = `${spec.home}|${ctx.windowStartFor(spec.home, d.at)}`;
       plan.byDay.set(key, [...(plan.byDay.get(key) ?? []), d]);
     };

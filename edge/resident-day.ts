@@ -7,8 +7,9 @@
  * never closed, a kettle that never switched off).
  */
 import type { DeviceEvent } from '../core/events.js';
+import { formatClockTime, parseClockTime } from '../core/time.js';
 import { drawMinute, type HomeProfile } from './home-profile.js';
-import { localToEpoch, weekdayOf, type LocalDate } from './local-days.js';
+import { dayOfYear, localToEpoch, weekdayOf, type LocalDate } from './local-days.js';
 import type { Random } from './random.js';
 
 const MIN = 60_000;
@@ -35,7 +36,11 @@ export type DayIncident =
   | { type: 'fall-in-bath'; at: number; end: number }
   | { type: 'no-sign-of-life'; at: number }
   | { type: 'night-wandering'; at: number; end: number }
-  | { type: 'help-button'; at: number };
+  | { type: 'help-button'; at: number }
+  /** Away from home (hospital, a trip): leaves through the front door at `from`, back at `to`; may span days. */
+  | { type: 'absent'; from: number; to: number }
+  /** Someone visits (a friend, a helper, a responder): door, movement, the kettle; the resident's own plan is untouched. */
+  | { type: 'visitor'; at: number; end: number };
 
 /** The resident's day: local 04:00 on `date` up to local 04:00 the day after. */
 export interface DayWindow { date: LocalDate; start: number; end: number }
@@ -64,7 +69,7 @@ export function residentDay(profile: HomeProfile, window: DayWindow, rng: Random
 
 function planDay(profile: HomeProfile, window: DayWindow, rng: Random, incidents: readonly DayIncident[]): Block[] {
   const at = (minuteOfDay: number): number => roundSecond(localToEpoch(window.date, minuteOfDay, profile.timezone));
-  const wake = at(drawMinute(rng, profile.wake, 5 * 60, 8 * 60 + 45));
+  const wake = at(drawMinute(rng, seasonal(profile, window.date), 5 * 60, 8 * 60 + 45));
   const sleep = at(drawMinute(rng, profile.sleep, 20 * 60, 23 * 60 + 30));
   const blocks: Block[] = [];
   const free = (from: number, to: number): boolean => blocks.every((b) => to + MIN <= b.from || from >= b.to + MIN);
@@ -85,7 +90,7 @@ function planDay(profile: HomeProfile, window: DayWindow, rng: Random, incidents
   if (profile.dayCareDays.includes(weekday)) {
     blocks.push(awayBlock('day-care', at(rng.uniform(9 * 60, 9 * 60 + 30)), at(rng.uniform(15 * 60, 16 * 60 + 30))));
   } else {
-    const outings = Math.min(2, rng.poisson(profile.outingsPerWeek / 7));
+    const outings = Math.min(2, rng.poisson(Math.max(0, profile.outingsPerWeek + trendOf(profile.outingsTrend, window.date)) / 7));
     for (let i = 0; i < outings; i++) {
       const leave = at(rng.uniform(10 * 60, 16 * 60));
       const back = Math.min(leave + Math.round(rng.uniform(40, 150)) * MIN, at(18 * 60));
@@ -107,7 +112,7 @@ function planDay(profile: HomeProfile, window: DayWindow, rng: Random, incidents
   });
   // Night toilet visits between falling asleep and 03:30 (never the front door).
   const nightEnd = at(27 * 60 + 30);
-  const visits = Math.min(4, rng.poisson(profile.nightToiletVisits));
+  const visits = Math.min(4, rng.poisson(Math.max(0, profile.nightToiletVisits + trendOf(profile.nightToiletTrend, window.date))));
   const nightTimes = Array.from({ length: visits }, () => roundSecond(rng.uniform(sleep + 45 * MIN, nightEnd))).sort((a, b) => a - b);
   for (const t of nightTimes) {
     if (t < sleep + 45 * MIN || !free(t, t + 8 * MIN)) continue;
@@ -154,13 +159,23 @@ function planDay(profile: HomeProfile, window: DayWindow, rng: Random, incidents
     t = s + Math.max(60, rng.normal(profile.toiletEveryMinutes, 30)) * MIN;
   }
 
-  const awakeEnd = applyIncidents(blocks, incidents, rng);
+  // Visitors (an extension: only profiles that have them draw, from their own stream, so older seeds are unchanged).
+  if (profile.visitorsPerWeek !== undefined && profile.visitorsPerWeek > 0) {
+    const vr = rng.fork('visitors');
+    if (vr.chance(Math.min(1, profile.visitorsPerWeek / 7))) {
+      const minutes = Math.round(vr.uniform(30, 100));
+      const s = place(at(vr.uniform(10 * 60, 16 * 60)), minutes, lastCall);
+      if (s !== undefined && s > wake) blocks.push(visitorBlock(s, s + minutes * MIN, vr));
+    }
+  }
+
+  const awakeEnd = applyIncidents(blocks, incidents, rng, window);
   blocks.push(...homeLife(blocks, wake, Math.min(sleep - 15 * MIN, awakeEnd.at - 6 * MIN), awakeEnd.lightsLeftOn, rng));
   return blocks;
 }
 
 /** Rewrites the planned day for the incidents; returns when ordinary waking life ends. */
-function applyIncidents(blocks: Block[], incidents: readonly DayIncident[], rng: Random): { at: number; lightsLeftOn: boolean } {
+function applyIncidents(blocks: Block[], incidents: readonly DayIncident[], rng: Random, window: DayWindow): { at: number; lightsLeftOn: boolean } {
   const removeWhere = (pred: (b: Block) => boolean): void => {
     for (let i = blocks.length - 1; i >= 0; i--) if (pred(blocks[i] as Block)) blocks.splice(i, 1);
   };
@@ -168,7 +183,23 @@ function applyIncidents(blocks: Block[], incidents: readonly DayIncident[], rng:
   // A block must end early enough for its motion sensors to clear (≤ 5 min) before `t`.
   const endsAfter = (t: number) => (b: Block) => b.to + 6 * MIN > t;
   let awakeEnd = { at: Infinity, lightsLeftOn: false };
-  for (const incident of incidents) {
+  // Absences first, visitors last: a visitor who comes after an incident is not removed by it.
+  const order = (i: DayIncident) => (i.type === 'absent' ? 0 : i.type === 'visitor' ? 2 : 1);
+  for (const incident of [...incidents].sort((a, b) => order(a) - order(b))) {
+    if (incident.type === 'absent') {
+      const { from, to } = incident;
+      removeWhere(overlaps(from - 15 * MIN, to + 15 * MIN));
+      const lo = Math.max(from, window.start), hi = Math.min(to, window.end);
+      const b: Block = { label: 'absent', from: lo, to: hi, away: true, motion: [], door: [] };
+      if (from >= window.start) { b.motion!.push({ room: 'living', from: from - 3 * MIN, to: from - MIN }); b.door!.push({ at: from, open: true }, { at: from + 30_000, open: false }); b.from = from - 3 * MIN; }
+      if (to < window.end) { b.motion!.push({ room: 'living', from: to + MIN, to: to + 6 * MIN }); b.door!.push({ at: to, open: true }, { at: to + 30_000, open: false }); b.to = to + 6 * MIN; }
+      blocks.push(b);
+      continue;
+    }
+    if (incident.type === 'visitor') {
+      blocks.push(visitorBlock(incident.at, incident.end, rng.fork(`visitor/${incident.at}`)));
+      continue;
+    }
     const t = incident.at;
     switch (incident.type) {
       case 'help-button':
@@ -201,7 +232,7 @@ function applyIncidents(blocks: Block[], incidents: readonly DayIncident[], rng:
         awakeEnd = { at: Math.min(awakeEnd.at, t), lightsLeftOn: true };
         break;
       default: {
-        const never: never = incident;
+        const never = incident as never;
         throw new Error(`unhandled incident ${JSON.stringify(never)}`);
       }
     }
@@ -243,6 +274,33 @@ function homeLife(blocks: readonly Block[], from: number, to: number, lightsLeft
     }
   }
   return out;
+}
+
+/** Someone comes in through the front door, sits in the living room, makes tea, and leaves. */
+function visitorBlock(from: number, to: number, rng: Random): Block {
+  const tea = from + 6 * MIN;
+  return {
+    label: 'visitor', from, to,
+    motion: [{ room: 'living', from: from + MIN, to: to - 2 * MIN }, { room: 'kitchen', from: from + 5 * MIN, to: from + 12 * MIN }],
+    kettle: [{ from: tea, to: tea + sec(rng.uniform(180, 300)), watts: kettleWatts(rng) }],
+    door: [{ at: from, open: true }, { at: from + 30_000, open: false }, { at: to - MIN, open: true }, { at: to - MIN + 30_000, open: false }],
+  };
+}
+
+/** The profile's wake time shifted for the season: later in winter, earlier in summer. */
+function seasonal(profile: HomeProfile, date: LocalDate): HomeProfile['wake'] {
+  if (profile.seasonalWakeMinutes === undefined || profile.seasonalWakeMinutes === 0) return profile.wake;
+  const winter = Math.cos((2 * Math.PI * (dayOfYear(date) - 15)) / 365);
+  const minute = parseClockTime(profile.wake.mean) + Math.round(profile.seasonalWakeMinutes * winter);
+  return { mean: formatClockTime(minute), sdMinutes: profile.wake.sdMinutes };
+}
+
+/** How much a weekly trend has added by `date` (0 before it starts). */
+function trendOf(trend: { from: string; perWeek: number } | undefined, date: LocalDate): number {
+  if (trend === undefined) return 0;
+  const [y, m, d] = trend.from.split('-').map(Number) as [number, number, number];
+  const weeks = (Date.UTC(date.year, date.month - 1, date.day) - Date.UTC(y, m - 1, d)) / (7 * 86_400_000);
+  return weeks > 0 ? weeks * trend.perWeek : 0;
 }
 
 function awayBlock(label: 'day-care' | 'outing', leave: number, back: number): Block {

@@ -12,7 +12,7 @@ import { defaultProfile, homeDevices, homeProfileSchema, type HomeProfile } from
 import { defaultIncidentSpecs, incidentTypes, planIncidents, type Incident, type IncidentContext, type IncidentPlan, type IncidentSpec } from './incidents.js';
 import { addDays, type LocalDate } from './local-days.js';
 import { createRandom, type Random } from './random.js';
-import { dayWindow, residentDay, type DayWindow, type EventBody } from './resident-day.js';
+import { dayWindow, residentDay, type DayIncident, type DayWindow, type EventBody } from './resident-day.js';
 
 export { defaultProfile, homeDevices, type HomeProfile, type TimeOfDay } from './home-profile.js';
 export { incidentTypes, type Incident, type IncidentSpec, type IncidentType } from './incidents.js';
@@ -32,7 +32,16 @@ export interface SimulationOptions {
   incidents?: 'none' | 'default' | IncidentSpec[];
   /** Minutes between a device's heartbeats; 30 unless set. */
   heartbeatMinutes?: number;
+  /** Periods away from home (hospital stays, trips): out through the front door at `from`, back at `to`. */
+  absences?: AbsenceSpec[];
+  /** Visits (a helper, family, a responder): door, movement and the kettle while the visitor is there. */
+  visits?: VisitSpec[];
 }
+
+/** The resident is away from `from` to `to` (RFC 3339); `reason` is for the ground truth only. */
+export interface AbsenceSpec { home: string; from: string; to: string; reason?: 'hospital' | 'trip' | 'other' }
+/** Someone visits at `at` (RFC 3339) for `minutes`. */
+export interface VisitSpec { home: string; at: string; minutes: number }
 
 /** A device of a simulated home. */
 export interface SimulatedDevice { home: string; device: string; kind: string }
@@ -57,6 +66,9 @@ const optionsSchema = z.object({
   days: z.number().positive().max(3660),
   incidents: z.union([z.literal('none'), z.literal('default'), z.array(incidentSpecSchema)]).optional(),
   heartbeatMinutes: z.number().min(1).max(24 * 60).optional(),
+  absences: z.array(z.object({ home: z.string(), from: z.iso.datetime({ offset: true }), to: z.iso.datetime({ offset: true }), reason: z.enum(['hospital', 'trip', 'other']).optional() })
+    .refine((a) => Date.parse(a.to) > Date.parse(a.from), { message: 'to must be after from' })).optional(),
+  visits: z.array(z.object({ home: z.string(), at: z.iso.datetime({ offset: true }), minutes: z.number().min(10).max(12 * 60) })).optional(),
 });
 
 /** Everything fixed before the first reading is produced. */
@@ -103,7 +115,27 @@ function prepare(input: SimulationOptions): Prepared {
     windowStartFor: (home, at) => windowContaining(at, tzOf(home)).start,
   };
   const specs = opts.incidents === undefined || opts.incidents === 'none' ? [] : opts.incidents === 'default' ? defaultIncidentSpecs(ctx) : opts.incidents;
-  return { profiles, start, end, heartbeatMs, rng, traits, climatePhase, plan: planIncidents(specs, ctx) };
+  const plan = planIncidents(specs, ctx);
+  planAbsencesAndVisits(opts, plan, byHome);
+  return { profiles, start, end, heartbeatMs, rng, traits, climatePhase, plan };
+}
+
+/** Files absences (on every resident day they touch) and visits into the day plan. */
+function planAbsencesAndVisits(opts: SimulationOptions, plan: IncidentPlan, byHome: Map<string, HomeProfile>): void {
+  const add = (home: string, from: number, to: number, d: DayIncident) => {
+    const profile = byHome.get(home);
+    if (!profile) throw new MimamoriError('MIMAMORI_ERR_INVALID_INPUT', `absence or visit for unknown home ${JSON.stringify(home)}`);
+    for (let w = windowContaining(from, profile.timezone); w.start < to; w = dayWindow(addDays(w.date, 1), profile.timezone)) {
+      const key = `${home}|${w.start}`;
+      plan.byDay.set(key, [...(plan.byDay.get(key) ?? []), d]);
+    }
+  };
+  const sec = (iso: string) => Math.round(Date.parse(iso) / 1000) * 1000;
+  for (const a of opts.absences ?? []) add(a.home, sec(a.from), sec(a.to), { type: 'absent', from: sec(a.from), to: sec(a.to) });
+  for (const v of opts.visits ?? []) {
+    const at = sec(v.at), end = at + Math.round(v.minutes * 60_000);
+    add(v.home, at, at + 1, { type: 'visitor', at, end });
+  }
 }
 
 function localDateOf(at: number, timeZone: string): LocalDate {

@@ -23,7 +23,12 @@ import type { Finding } from '../core/findings.js';
 import type { Logger } from '../core/logger.js';
 import type { Store } from '../core/store.js';
 import { Applied, applyReading, createHomeState, NONE, restoreHomeState, serializeHomeState, type HomeRules, type HomeState } from './home-state.js';
-import { isValidTimeZone, parseRuleSet, type RuleConfig, type RuleError, type RuleType } from './rule-config.js';
+import { isValidTimeZone, parseRuleSet, type FixedRuleType, type RuleConfig, type RuleError, type RuleType } from './rule-config.js';
+import { createRoutineBook } from './baseline-book.js';
+import { rebuildBaseline, routineReport, type RoutineReport } from './baseline-report.js';
+import type { BaselineSettings } from './baseline.js';
+import { parseContext } from './context.js';
+import { routineDefinitions } from './rules/routine-definitions.js';
 import { batteryLow } from './rules/battery-low.js';
 import { deviceSilent } from './rules/device-silent.js';
 import { flowWithoutMotion } from './rules/flow-without-motion.js';
@@ -44,6 +49,13 @@ export interface RuleEngineOptions {
   timezoneFor?: (home: string) => string;
   /** How often (clock time) changed home state is saved; default 60 s. */
   persistEveryMs?: number;
+  /** Learned routines: learning length and windows (docs/routines.md). */
+  routineSettings?: Partial<BaselineSettings>;
+  /**
+   * Recorded readings of a home (e.g. from InfluxDB history), used to rebuild
+   * its learned routine when no saved one exists. Called once per such home.
+   */
+  routineHistory?: (home: string) => Iterable<Reading> | AsyncIterable<Reading> | Promise<Iterable<Reading> | AsyncIterable<Reading> | undefined> | undefined;
 }
 
 export interface RuleEngine {
@@ -59,13 +71,22 @@ export interface RuleEngine {
   setAway(home: string, until: number | null): void;
   /** Epoch ms of the home's last sign of life (not heartbeats), if any. */
   lastSignOfLife(home: string): number | undefined;
+  /**
+   * Sets a home's context: known away periods (day-care, hospital, trip; RFC
+   * 3339 times) and day-care weekdays. Replaces the previous context.
+   */
+  setContext(home: string, input: unknown): { errors: string[] };
+  /** What the engine has learned about a home's routine, with learning progress and explanations. */
+  routineOf(home: string): RoutineReport;
+  /** Rebuilds a home's learned routine from recorded readings (e.g. InfluxDB history); returns the days learned. */
+  rebuildRoutine(home: string, readings: Iterable<Reading> | AsyncIterable<Reading>): Promise<number>;
   /** Saves changed home state now. */
   flushState(): Promise<void>;
   /** Stops timers, saves state and completes `findings`. */
   close(): Promise<void>;
 }
 
-const definitions: { [K in RuleType]: RuleDefinition<Extract<RuleConfig, { type: K }>> } = {
+const definitions: { [K in FixedRuleType]: RuleDefinition<Extract<RuleConfig, { type: K }>> } = {
   noSignOfLife, nightDoor, flowWithoutMotion, helpButton, deviceSilent, batteryLow,
 };
 
@@ -139,6 +160,9 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
   /** Compiled rule sets shared by homes with the same input and zone (most homes run the defaults). */
   const compiled = new Map<string, HomeRules>();
   const connections: Subscription[] = [];
+  /** Learned routines and away context, per home; the learned rules read it. */
+  const book = createRoutineBook(opts.routineSettings);
+  const allDefinitions: { [K in RuleType]: RuleDefinition<Extract<RuleConfig, { type: K }>> } = { ...definitions, ...routineDefinitions(book) };
   let timerAt = Infinity;
   let cancelTimer: (() => void) | undefined;
   let persistTimer: Subscription | undefined;
@@ -164,7 +188,7 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
       const nsl = enabled.find((r) => r.type === 'noSignOfLife');
       rules = {
         timezone, zone: new ZoneClock(timezone), rules: enabled,
-        defs: enabled.map((r) => definitions[r.type] as RuleDefinition),
+        defs: enabled.map((r) => allDefinitions[r.type] as RuleDefinition),
         powerChangeWatts: nsl?.type === 'noSignOfLife' ? nsl.powerChangeWatts : 30,
       };
       compiled.set(key, rules);
@@ -175,6 +199,8 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
   function emit(): void {
     if (ctx.out.length === 0) return;
     const batch = ctx.out.splice(0);
+    // A day with a critical finding is not a day to learn "normal" from.
+    for (const f of batch) if (f.state === 'raised' && f.severity === 'critical') book.flag(f.home);
     for (const f of batch) subject.next(f);
   }
 
@@ -253,6 +279,17 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
     return errors;
   }
 
+  async function rebuildFromHistory(id: string): Promise<void> {
+    try {
+      const history = await opts.routineHistory?.(id);
+      if (history === undefined || closed) return;
+      const days = await engine.rebuildRoutine(id, history);
+      logger.info({ home: id, days }, 'learned routine rebuilt from history');
+    } catch (err) {
+      logger.warn({ err, home: id }, 'could not rebuild learned routine from history; learning afresh');
+    }
+  }
+
   function addHome(id: string, at: number): HomeState {
     let input: unknown;
     try {
@@ -263,6 +300,7 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
     const pending = isPromiseLike(input);
     const h = createHomeState(id, compile(id, pending ? undefined : input).rules, at);
     homes.set(id, h);
+    if (opts.routineHistory && !book.has(id)) void rebuildFromHistory(id);
     if (pending) {
       (input as PromiseLike<unknown>).then(
         (v) => { if (!closed) applyRules(h, v); },
@@ -278,7 +316,8 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
     for (const h of homes.values()) if (h.dirty) { h.dirty = false; dirty.push(h); }
     if (dirty.length === 0) return;
     try {
-      await store.saveHomeStates(dirty.map((h) => ({ homeId: h.id, state: serializeHomeState(h) })), clock.now());
+      // The learned routine travels with the home's state (same row, key `routine`).
+      await store.saveHomeStates(dirty.map((h) => ({ homeId: h.id, state: { ...serializeHomeState(h), routine: book.serialize(h.id) } })), clock.now());
     } catch (err) {
       for (const h of dirty) h.dirty = true;
       logger.error({ err, homes: dirty.length }, 'could not save rule state; will retry');
@@ -293,6 +332,11 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
       const h = restoreHomeState(id, rules, state);
       if (typeof h === 'string') logger.warn({ home: id, problem: h }, 'unreadable saved rule state ignored');
       else homes.set(id, h);
+      const routine = (state as { routine?: unknown } | null)?.routine;
+      if (routine !== undefined) {
+        const problem = book.restore(id, routine);
+        if (problem !== undefined) logger.warn({ home: id, problem }, 'unreadable learned routine ignored; learning again');
+      }
     }
     for (const h of homes.values()) schedule(h);
     persistTimer = clock.schedule(function (this: SchedulerAction<unknown>) {
@@ -310,6 +354,7 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
       const applied = applyReading(h, r);
       ctx.now = clock.now();
       ctx.sign = (applied & Applied.SignOfLife) !== 0;
+      book.observe(h, r, ctx.sign);
       let reschedule = (applied & Applied.NewDevice) !== 0 || h.wakeAt === Infinity;
       const rs = h.rules;
       try {
@@ -350,6 +395,39 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
     lastSignOfLife(home: string): number | undefined {
       const t = homes.get(home)?.lastSignOfLife;
       return t === undefined || t === NONE ? undefined : t;
+    },
+
+    setContext(home: string, input: unknown): { errors: string[] } {
+      const parsed = parseContext(input);
+      if (!parsed.ok) return { errors: parsed.errors };
+      const now = clock.now();
+      const h = homes.get(home) ?? addHome(home, now);
+      book.setContext(home, parsed.value);
+      h.dirty = true;
+      tick(h, now);
+      h.wakeAt = Infinity;
+      schedule(h);
+      return { errors: [] };
+    },
+
+    routineOf(home: string): RoutineReport {
+      const h = homes.get(home);
+      return routineReport(book.get(home), book.settings, h?.rules.zone, clock.now());
+    },
+
+    async rebuildRoutine(home: string, readings: Iterable<Reading> | AsyncIterable<Reading>): Promise<number> {
+      const h = homes.get(home) ?? addHome(home, clock.now());
+      const rh = book.get(home);
+      const rebuilt = await rebuildBaseline(readings, { zone: h.rules.zone, context: rh.context, powerChangeWatts: h.rules.powerChangeWatts, frontDoor: 'front', settings: book.settings });
+      if (rebuilt.days > rh.baseline.days) {
+        // Keep today's live accumulators: history ends where live readings began.
+        if (rh.baseline.today !== undefined && (rebuilt.today === undefined || rebuilt.today.start <= rh.baseline.today.start)) rebuilt.today = rh.baseline.today;
+        book.setBaseline(home, rebuilt);
+        h.dirty = true;
+        h.wakeAt = Infinity;
+        schedule(h);
+      }
+      return book.get(home).baseline.days;
     },
 
     flushState: persist,

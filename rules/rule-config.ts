@@ -73,6 +73,68 @@ export const batteryLowRule = z.strictObject({
   belowPercent: z.number().min(1).max(95).default(15),
 });
 
+// ── Learned routines (docs/routines.md): silent while learning, then compare today with the resident's own normal day ──
+
+const routineSignal = z.enum(['firstActivity', 'firstKettle']);
+
+export const routineMissedRule = z.strictObject({
+  type: z.literal('routineMissed'),
+  id: ruleId.default('routine-missed'),
+  enabled: z.boolean().default(true),
+  /** Daily habits to watch: the day's first sign of life, the first kettle use. */
+  signals: z.array(routineSignal).min(1).default(['firstKettle', 'firstActivity']),
+  /** Late by more than this many spreads (robust standard deviations) after the usual time… */
+  spreads: z.number().min(1).max(10).default(3),
+  /** …and by at least this many minutes. */
+  minLateMinutes: minutes(45, 12 * 60),
+  /** Only habits kept on at least this fraction of days. */
+  minHappened: z.number().min(0.5).max(1).default(0.85),
+  severity: severity.default('info'),
+});
+
+export const unusualInactivityRule = z.strictObject({
+  type: z.literal('unusualInactivity'),
+  id: ruleId.default('unusual-inactivity'),
+  enabled: z.boolean().default(true),
+  /** Raise a warning when a quiet spell this long would happen by chance on fewer than this fraction of days. */
+  warningBelow: z.number().positive().max(0.1).default(0.002),
+  criticalBelow: z.number().positive().max(0.01).default(0.00002),
+  /** Never sooner than this after the last sign of life. */
+  minMinutes: minutes(90, 24 * 60),
+  /** Hourly activity probabilities are capped here: nobody is certain to move every hour. */
+  maxHourly: z.number().min(0.5).max(0.995).default(0.97),
+}).refine((r) => r.criticalBelow < r.warningBelow, { message: 'criticalBelow must be smaller than warningBelow', path: ['criticalBelow'] });
+
+export const unusualNightActivityRule = z.strictObject({
+  type: z.literal('unusualNightActivity'),
+  id: ruleId.default('unusual-night-activity'),
+  enabled: z.boolean().default(true),
+  /** Never for fewer than this many restless 10-minute slots between 23:00 and 04:00. */
+  minSlots: z.number().int().min(2).max(30).default(9),
+  severity: severity.default('warning'),
+});
+
+export const routineTrendRule = z.strictObject({
+  type: z.literal('routineTrend'),
+  id: ruleId.default('routine-trend'),
+  enabled: z.boolean().default(true),
+  /** The recent period compared with the weeks before it. */
+  recentDays: z.number().int().min(7).max(28).default(14),
+  /** A rate must change by at least this factor to be mentioned. */
+  minRatio: z.number().min(1.1).max(5).default(1.5),
+});
+
+export const awayContextRule = z.strictObject({
+  type: z.literal('awayContext'),
+  id: ruleId.default('away-context'),
+  enabled: z.boolean().default(true),
+  /** Front door closed and nothing inside for this long: she seems to be away (an unannounced trip). */
+  inferAfterMinutes: minutes(600, 48 * 60),
+  /** An inferred absence pauses inactivity alarms until this long after the door closed. */
+  inferredMaxHours: z.number().int().min(12).max(96).default(36),
+  frontDoor: z.string().min(1).max(64).default('front'),
+});
+
 const schemas = {
   noSignOfLife: noSignOfLifeRule,
   nightDoor: nightDoorRule,
@@ -80,6 +142,11 @@ const schemas = {
   helpButton: helpButtonRule,
   deviceSilent: deviceSilentRule,
   batteryLow: batteryLowRule,
+  routineMissed: routineMissedRule,
+  unusualInactivity: unusualInactivityRule,
+  unusualNightActivity: unusualNightActivityRule,
+  routineTrend: routineTrendRule,
+  awayContext: awayContextRule,
 } as const;
 
 export type RuleType = keyof typeof schemas;
@@ -91,8 +158,21 @@ export type FlowWithoutMotionRule = z.output<typeof flowWithoutMotionRule>;
 export type HelpButtonRule = z.output<typeof helpButtonRule>;
 export type DeviceSilentRule = z.output<typeof deviceSilentRule>;
 export type BatteryLowRule = z.output<typeof batteryLowRule>;
+export type RoutineMissedRule = z.output<typeof routineMissedRule>;
+export type UnusualInactivityRule = z.output<typeof unusualInactivityRule>;
+export type UnusualNightActivityRule = z.output<typeof unusualNightActivityRule>;
+export type RoutineTrendRule = z.output<typeof routineTrendRule>;
+export type AwayContextRule = z.output<typeof awayContextRule>;
 /** One validated rule, discriminated on `type`. */
-export type RuleConfig = NoSignOfLifeRule | NightDoorRule | FlowWithoutMotionRule | HelpButtonRule | DeviceSilentRule | BatteryLowRule;
+export type RuleConfig = NoSignOfLifeRule | NightDoorRule | FlowWithoutMotionRule | HelpButtonRule | DeviceSilentRule | BatteryLowRule
+  | RoutineMissedRule | UnusualInactivityRule | UnusualNightActivityRule | RoutineTrendRule | AwayContextRule;
+
+/** The fixed safety rules: on from the first minute, during learning and after. */
+export const fixedRuleTypes = ['noSignOfLife', 'nightDoor', 'flowWithoutMotion', 'helpButton', 'deviceSilent', 'batteryLow'] as const;
+/** Rules on the learned baseline, and the away context they (and noSignOfLife) respect. */
+export const learnedRuleTypes = ['routineMissed', 'unusualInactivity', 'unusualNightActivity', 'routineTrend', 'awayContext'] as const;
+export type FixedRuleType = (typeof fixedRuleTypes)[number];
+export type LearnedRuleType = (typeof learnedRuleTypes)[number];
 
 export interface RuleError { index: number; id?: string; message: string }
 export interface ParsedRuleSet {
@@ -105,6 +185,11 @@ export interface ParsedRuleSet {
 /** The rule set every home starts with: one of each rule, all defaults. */
 export function defaultRules(): RuleConfig[] {
   return ruleTypes.map((type) => schemas[type].parse({ type }) as RuleConfig);
+}
+
+/** Only the fixed safety rules, all defaults: "fixed rules alone" in `mimamori evaluate`. */
+export function fixedRules(): RuleConfig[] {
+  return fixedRuleTypes.map((type) => schemas[type].parse({ type }) as RuleConfig);
 }
 
 /** Whether `tz` is an IANA time zone this runtime knows. */

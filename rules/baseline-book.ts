@@ -1,0 +1,107 @@
+/**
+ * The engine's notebook of learned routines: one baseline and one context per
+ * home, owned by one engine (no module state). The engine feeds every reading
+ * through `observe`; the learned rules read from it.
+ */
+import type { Reading } from '../core/events.js';
+import { createBaseline, dayStartMinute, defaultBaselineSettings, observe, restoreBaseline, rollTo, serializeBaseline, type Baseline, type BaselineSettings } from './baseline.js';
+import { emptyContext, type HomeContext } from './context.js';
+import type { HomeRules, HomeState } from './home-state.js';
+
+export interface RoutineHome {
+  baseline: Baseline;
+  context: HomeContext;
+  /** Time of the movement that ended the last "out" spell (door closed, nothing inside): the rules re-plan on it. */
+  returnedAt: number;
+  /** A bedroom movement in the evening or night that was the latest sign of life (she went to bed), -1 otherwise. */
+  bedAt: number;
+}
+
+export interface RoutineBook {
+  readonly settings: BaselineSettings;
+  /** The home's routine record, created empty on first use. */
+  get(home: string): RoutineHome;
+  has(home: string): boolean;
+  homes(): IterableIterator<string>;
+  /** O(1) update from one reading (`sign`: the engine counted it as a sign of life). */
+  observe(h: HomeState, r: Reading, sign: boolean): void;
+  /** Moves the home's baseline to the resident day containing `now`. */
+  roll(h: HomeState, now: number): RoutineHome;
+  /** Today is not a day to learn from (a critical finding was raised). */
+  flag(home: string): void;
+  setContext(home: string, context: HomeContext): void;
+  /** Replaces the home's baseline (restore, rebuild from history). */
+  setBaseline(home: string, baseline: Baseline): void;
+  serialize(home: string): unknown;
+  /** Restores a persisted record; an error message when it is unreadable. */
+  restore(home: string, saved: unknown): string | undefined;
+}
+
+/** Bedroom movement from 18:00 on is going to bed, not getting up. */
+const eveningFrom = 18 * 60;
+
+/** The front door the home's rules name (awayContext, else noSignOfLife, else "front"). */
+export function frontDoorOf(rules: HomeRules): string {
+  for (const r of rules.rules) if (r.type === 'awayContext') return r.frontDoor;
+  for (const r of rules.rules) if (r.type === 'noSignOfLife') return r.frontDoor;
+  return 'front';
+}
+
+/** Creates an empty book; `settings` tunes learning length and windows. */
+export function createRoutineBook(settings: Partial<BaselineSettings> = {}): RoutineBook {
+  const s: BaselineSettings = { ...defaultBaselineSettings, ...settings };
+  const records = new Map<string, RoutineHome>();
+  const doors = new WeakMap<HomeRules, string>();
+  const door = (rules: HomeRules): string => {
+    let d = doors.get(rules);
+    if (d === undefined) { d = frontDoorOf(rules); doors.set(rules, d); }
+    return d;
+  };
+  const get = (home: string): RoutineHome => {
+    let rh = records.get(home);
+    if (rh === undefined) { rh = { baseline: createBaseline(), context: emptyContext(), returnedAt: -1, bedAt: -1 }; records.set(home, rh); }
+    return rh;
+  };
+  return {
+    settings: s,
+    get,
+    has: (home) => records.has(home),
+    homes: () => records.keys(),
+    observe(h, r, sign) {
+      const rh = get(h.id);
+      const wasOut = rh.baseline.doorClosedAt >= 0;
+      observe(rh.baseline, r, sign, { zone: h.rules.zone, context: rh.context, frontDoor: door(h.rules), settings: s });
+      if (wasOut && rh.baseline.doorClosedAt < 0) rh.returnedAt = r.at;
+      if (sign) {
+        const bedroom = r.kind === 'motion' && (r.room === 'bedroom' || r.device.includes('bed'));
+        const minute = h.rules.zone.minuteOfDay(r.at);
+        rh.bedAt = bedroom && (minute >= eveningFrom || minute < dayStartMinute) ? r.at : -1;
+      }
+    },
+    roll(h, now) {
+      const rh = get(h.id);
+      rollTo(rh.baseline, now, rh.context, h.rules.zone, s);
+      return rh;
+    },
+    flag(home) {
+      const t = records.get(home)?.baseline.today;
+      if (t !== undefined) t.flagged = true;
+    },
+    setContext(home, context) { get(home).context = context; },
+    setBaseline(home, baseline) { get(home).baseline = baseline; },
+    serialize(home) {
+      const rh = records.get(home);
+      return rh === undefined ? undefined : { baseline: serializeBaseline(rh.baseline), context: rh.context };
+    },
+    restore(home, saved) {
+      if (saved === null || typeof saved !== 'object') return 'not an object';
+      const o = saved as { baseline?: unknown; context?: HomeContext };
+      const b = restoreBaseline(o.baseline);
+      if (typeof b === 'string') return b;
+      const rh = get(home);
+      rh.baseline = b;
+      if (o.context && Array.isArray(o.context.periods) && Array.isArray(o.context.dayCareDays)) rh.context = o.context;
+      return undefined;
+    },
+  };
+}

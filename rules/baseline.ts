@@ -1,0 +1,319 @@
+/**
+ * A resident's learned normal day: per signal (first activity, first kettle
+ * use, longest stay in the bathroom, night toilet visits, outings, restless
+ * night time) a window of the last 28 ordinary days, kept separately for
+ * day-care days and other days, plus the probability of some sign of life in
+ * each hour of the day.
+ *
+ * Each reading updates today's accumulators in O(1); once a day (04:00 local,
+ * the resident-day boundary) today's values are committed to the windows and
+ * the summaries (median, MAD, quantiles) recomputed — a few hundred numbers.
+ * Days with a critical finding, days mostly away and near-empty days are not
+ * learned from, so an incident never becomes "normal". State is a few KB of
+ * JSON per home.
+ */
+import { z } from 'zod';
+import type { Reading } from '../core/events.js';
+import { formatClockTime } from '../core/time.js';
+import { activePeriod, awayMsBetween, isDayCareDay, type HomeContext } from './context.js';
+import { ewmaStep, popcount, pushWindow, summarise, type SignalSummary } from './baseline-stats.js';
+import type { ZoneClock } from './rules/rule.js';
+
+const MIN = 60_000;
+const HOUR = 3_600_000;
+const DAY = 86_400_000;
+/** The resident day runs 04:00 → 04:00 local, so a late night belongs to the day before. */
+export const dayStartMinute = 4 * 60;
+/** Night, in minutes after the day start: 23:00 → 04:00. */
+export const nightFrom = 19 * 60;
+export const nightTo = 24 * 60;
+/** Closed front door, then the first movement this long after: the resident was out. */
+const outingMinMs = 20 * MIN;
+
+export const routineSignals = ['firstActivity', 'firstKettle', 'bathMinutes', 'nightToilet', 'outings', 'nightSlots'] as const;
+/** A learned signal. Times are minutes after 04:00; counts are per day. */
+export type RoutineSignal = (typeof routineSignals)[number];
+export type DayType = 'dayCare' | 'other';
+
+/** Floors for the spread: minutes for times and durations, counts for counts. */
+const spreadFloor: Record<RoutineSignal, number> = { firstActivity: 10, firstKettle: 10, bathMinutes: 5, nightToilet: 0.5, outings: 0.5, nightSlots: 1 };
+
+export interface BaselineSettings {
+  /** Days of learning before learned rules speak (default 14). */
+  learningDays: number;
+  /** Ordinary days per signal window (default 28): the horizon of drift adaptation. */
+  windowDays: number;
+  /** Days of history the trend rule compares (default 56). */
+  trendDays: number;
+}
+export const defaultBaselineSettings: BaselineSettings = { learningDays: 14, windowDays: 28, trendDays: 56 };
+
+export interface Profile {
+  /** Days learned into this profile. */
+  days: number;
+  series: Record<RoutineSignal, number[]>;
+  /** P(some sign of life in hour i after 04:00 | at home), and how many home-days it rests on. */
+  hourP: number[];
+  hourN: number[];
+  /** Recomputed when a day is committed; not persisted. */
+  summary: Partial<Record<RoutineSignal, SignalSummary>>;
+}
+
+/** Today's accumulators (epoch ms; minutes after the day start; NaN / -1 when not yet). */
+export interface Today {
+  start: number;
+  end: number;
+  dayType: DayType;
+  firstActivity: number;
+  firstKettle: number;
+  bathOpen: number;
+  bathMax: number;
+  nightToilet: number;
+  lastToiletAt: number;
+  /** Bit i: a 10-minute slot of the night (23:00 + 10·i) with a sign of life. */
+  nightSlots: number;
+  outings: number;
+  /** Bit i: a sign of life in hour i after 04:00. */
+  activeHours: number;
+  /** Bit i: out of the home (front door closed, nothing inside) during hour i. */
+  outHours: number;
+  signs: number;
+  /** A critical finding was raised today: not a day to learn from. */
+  flagged: boolean;
+}
+
+export interface Baseline {
+  days: number;
+  today: Today | undefined;
+  /** Front door closed and no movement inside since (epoch ms), -1 when inside. */
+  doorClosedAt: number;
+  profiles: Record<DayType, Profile>;
+  /** Per-day history for trends (all ordinary days, oldest first). */
+  trend: { nightToilet: number[]; outings: number[] };
+}
+
+function emptyProfile(): Profile {
+  const series = {} as Record<RoutineSignal, number[]>;
+  for (const s of routineSignals) series[s] = [];
+  return { days: 0, series, hourP: new Array<number>(24).fill(0), hourN: new Array<number>(24).fill(0), summary: {} };
+}
+
+/** A baseline that knows nothing yet. */
+export function createBaseline(): Baseline {
+  return { days: 0, today: undefined, doorClosedAt: -1, profiles: { dayCare: emptyProfile(), other: emptyProfile() }, trend: { nightToilet: [], outings: [] } };
+}
+
+/** Start (epoch ms) of the resident day containing `at`. */
+export function dayStartOf(at: number, zone: ZoneClock): number {
+  const since = (zone.msOfDay(at) - dayStartMinute * MIN + DAY) % DAY;
+  return at - since;
+}
+
+function newToday(start: number, ctx: HomeContext, zone: ZoneClock): Today {
+  const end = start + DAY;
+  return {
+    start, end, dayType: isDayCareDay(ctx, start, end, localWeekday(start, zone)) ? 'dayCare' : 'other',
+    firstActivity: NaN, firstKettle: NaN, bathOpen: -1, bathMax: 0, nightToilet: 0, lastToiletAt: -1, nightSlots: 0,
+    outings: 0, activeHours: 0, outHours: 0, signs: 0, flagged: false,
+  };
+}
+
+/** Local weekday (0 = Sunday) at `at`. */
+export function localWeekday(at: number, zone: ZoneClock): number {
+  // The zone's offset at `at` is local time of day minus UTC time of day (mod a day).
+  const utcMsOfDay = ((at % DAY) + DAY) % DAY;
+  let offset = zone.msOfDay(at) - utcMsOfDay;
+  if (offset > DAY / 2) offset -= DAY;
+  if (offset < -DAY / 2) offset += DAY;
+  return new Date(at + offset).getUTCDay();
+}
+
+/** The profile that speaks for `type`: day-care days fall back to other days until they have their own. */
+export function profileFor(b: Baseline, type: DayType, s: BaselineSettings = defaultBaselineSettings): Profile {
+  const p = b.profiles[type];
+  return type === 'dayCare' && p.days < Math.max(4, Math.floor(s.learningDays / 3)) ? b.profiles.other : p;
+}
+
+/** Whether learned rules may speak: enough days overall and in the profile they use. */
+export function isReady(b: Baseline, type: DayType, s: BaselineSettings = defaultBaselineSettings): boolean {
+  return b.days >= s.learningDays && profileFor(b, type, s).days >= Math.ceil(s.learningDays / 2);
+}
+
+/** Learning progress for the family and the dashboard. */
+export function learningProgress(b: Baseline, s: BaselineSettings = defaultBaselineSettings): { days: number; needed: number; ready: boolean; percent: number } {
+  const ready = isReady(b, 'other', s);
+  return { days: b.days, needed: s.learningDays, ready, percent: ready ? 100 : Math.min(99, Math.floor((100 * b.days) / s.learningDays)) };
+}
+
+function commit(b: Baseline, t: Today, ctx: HomeContext, s: BaselineSettings): void {
+  const away = awayMsBetween(ctx, t.start, t.end) + popcount(t.outHours) * HOUR;
+  if (t.flagged || t.signs < 5 || away > DAY / 2) return;
+  const p = b.profiles[t.dayType];
+  const values: Record<RoutineSignal, number> = {
+    firstActivity: t.firstActivity, firstKettle: t.firstKettle, bathMinutes: t.bathMax > 0 ? t.bathMax : NaN,
+    nightToilet: t.nightToilet, outings: t.outings, nightSlots: popcount(t.nightSlots),
+  };
+  for (const sig of routineSignals) {
+    pushWindow(p.series[sig], values[sig], s.windowDays);
+    const sum = summarise(p.series[sig], spreadFloor[sig]);
+    if (sum) p.summary[sig] = sum; else delete p.summary[sig];
+  }
+  for (let i = 0; i < 24; i++) {
+    if ((t.outHours >>> i) & 1) continue;
+    const hourStart = t.start + i * HOUR;
+    if (activePeriod(ctx, hourStart + HOUR / 2) !== undefined) continue;
+    p.hourP[i] = ewmaStep(p.hourP[i]!, p.hourN[i]!, (t.activeHours >>> i) & 1, s.windowDays);
+    p.hourN[i] = Math.min(p.hourN[i]! + 1, 10_000);
+  }
+  p.days++;
+  b.days++;
+  pushWindow(b.trend.nightToilet, values.nightToilet, s.trendDays);
+  if (t.dayType === 'other') pushWindow(b.trend.outings, values.outings, s.trendDays);
+}
+
+/**
+ * Moves the baseline to the resident day containing `now`, committing the
+ * days that ended. Returns true when a new day began.
+ */
+export function rollTo(b: Baseline, now: number, ctx: HomeContext, zone: ZoneClock, s: BaselineSettings = defaultBaselineSettings): boolean {
+  const t = b.today;
+  if (t !== undefined && now < t.end) return false;
+  if (t !== undefined) {
+    if (t.bathOpen >= 0) t.bathMax = Math.max(t.bathMax, (t.end - t.bathOpen) / MIN);
+    if (b.doorClosedAt >= 0) markOut(t, b.doorClosedAt, t.end);
+    commit(b, t, ctx, s);
+  }
+  // A gap of several days (hub off, a long trip) starts afresh at today.
+  b.today = newToday(dayStartOf(now, zone), ctx, zone);
+  if (t !== undefined && t.bathOpen >= 0 && b.today.start === t.end) b.today.bathOpen = b.today.start;
+  return true;
+}
+
+function markOut(t: Today, from: number, to: number): void {
+  const a = Math.max(0, Math.floor((from - t.start) / HOUR));
+  const z = Math.min(23, Math.floor((Math.min(to, t.end) - 1 - t.start) / HOUR));
+  for (let i = a; i <= z; i++) t.outHours |= 1 << i;
+}
+
+export interface ObserveOptions { zone: ZoneClock; context: HomeContext; frontDoor: string; settings?: BaselineSettings }
+
+/**
+ * Folds one reading into today's accumulators (O(1)). `sign` is whether the
+ * engine counted it as a sign of life (home-state.ts decides that once).
+ */
+export function observe(b: Baseline, r: Reading, sign: boolean, o: ObserveOptions): void {
+  rollTo(b, r.at, o.context, o.zone, o.settings);
+  const t = b.today!;
+  if (r.at < t.start) return; // late reading from a day already committed
+  const m = (r.at - t.start) / MIN;
+  if (sign) {
+    t.signs++;
+    if (Number.isNaN(t.firstActivity)) t.firstActivity = m;
+    t.activeHours |= 1 << Math.min(23, Math.floor(m / 60));
+    if (m >= nightFrom) t.nightSlots |= 1 << Math.min(29, Math.floor((m - nightFrom) / 10));
+  }
+  switch (r.kind) {
+    case 'kettle':
+      if (r.state === 'on' && Number.isNaN(t.firstKettle)) t.firstKettle = m;
+      break;
+    case 'motion': {
+      const bath = r.room === 'bath' || r.room === 'toilet' || r.device.includes('bath') || r.device.includes('toilet');
+      if (r.occupied) {
+        if (b.doorClosedAt >= 0) {
+          if (r.at - b.doorClosedAt >= outingMinMs) { t.outings++; markOut(t, b.doorClosedAt, r.at); }
+          b.doorClosedAt = -1;
+        }
+        if (bath) {
+          if (t.bathOpen < 0) t.bathOpen = r.at;
+          const night = m >= nightFrom || m < 30;
+          if (night && (t.lastToiletAt < 0 || r.at - t.lastToiletAt > 15 * MIN)) t.nightToilet++;
+          if (night) t.lastToiletAt = r.at;
+        }
+      } else if (bath && t.bathOpen >= 0) {
+        t.bathMax = Math.max(t.bathMax, (r.at - t.bathOpen) / MIN);
+        t.bathOpen = -1;
+      }
+      break;
+    }
+    case 'door':
+      if (r.door === o.frontDoor || r.device === o.frontDoor || (r.door === undefined && r.device.includes(o.frontDoor))) {
+        if (!r.open) b.doorClosedAt = r.at;
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+/** Whether the resident seems to be out: front door closed and no movement inside since. */
+export function isOut(b: Baseline): boolean {
+  return b.doorClosedAt >= 0;
+}
+
+/** "07:40" for minutes after the day start. */
+export function clockOf(minutesAfterStart: number): string {
+  return formatClockTime(dayStartMinute + minutesAfterStart);
+}
+
+// ── persistence ────────────────────────────────────────────────────────────
+const num = z.number().nullable().transform((v) => (v === null ? NaN : v));
+const profileSchema = z.object({
+  days: z.number().int().min(0),
+  series: z.record(z.string(), z.array(num)),
+  hourP: z.array(z.number()).length(24),
+  hourN: z.array(z.number()).length(24),
+});
+const todaySchema = z.object({
+  start: z.number(), end: z.number(), dayType: z.enum(['dayCare', 'other']),
+  firstActivity: num, firstKettle: num, bathOpen: z.number(), bathMax: z.number(), nightToilet: z.number(), lastToiletAt: z.number(),
+  nightSlots: z.number(), outings: z.number(), activeHours: z.number(), outHours: z.number(), signs: z.number(), flagged: z.boolean(),
+});
+const persistedSchema = z.object({
+  v: z.literal(1),
+  days: z.number().int().min(0),
+  today: todaySchema.nullable(),
+  doorClosedAt: z.number(),
+  profiles: z.object({ dayCare: profileSchema, other: profileSchema }),
+  trend: z.object({ nightToilet: z.array(num), outings: z.array(num) }),
+});
+
+const round = (v: number): number | null => (Number.isNaN(v) ? null : Math.round(v * 1000) / 1000);
+
+/** The JSON-able form (NaN as null, probabilities to 3 decimals). */
+export function serializeBaseline(b: Baseline): unknown {
+  const prof = (p: Profile) => ({
+    days: p.days,
+    series: Object.fromEntries(routineSignals.map((s) => [s, p.series[s].map(round)])),
+    hourP: p.hourP.map((v) => round(v) ?? 0), hourN: p.hourN,
+  });
+  return {
+    v: 1, days: b.days, doorClosedAt: b.doorClosedAt,
+    today: b.today === undefined ? null : { ...b.today, firstActivity: round(b.today.firstActivity), firstKettle: round(b.today.firstKettle) },
+    profiles: { dayCare: prof(b.profiles.dayCare), other: prof(b.profiles.other) },
+    trend: { nightToilet: b.trend.nightToilet.map(round), outings: b.trend.outings.map(round) },
+  };
+}
+
+/** Rebuilds a baseline from its persisted form; an error message when unreadable. */
+export function restoreBaseline(saved: unknown): Baseline | string {
+  const p = persistedSchema.safeParse(saved);
+  if (!p.success) return p.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+  const s = p.data;
+  const b = createBaseline();
+  b.days = s.days;
+  b.doorClosedAt = s.doorClosedAt;
+  if (s.today !== null) b.today = { ...s.today };
+  for (const type of ['dayCare', 'other'] as const) {
+    const src = s.profiles[type], dst = b.profiles[type];
+    dst.days = src.days;
+    dst.hourP = [...src.hourP];
+    dst.hourN = [...src.hourN];
+    for (const sig of routineSignals) {
+      dst.series[sig] = [...(src.series[sig] ?? [])];
+      const sum = summarise(dst.series[sig], spreadFloor[sig]);
+      if (sum) dst.summary[sig] = sum;
+    }
+  }
+  b.trend = { nightToilet: [...s.trend.nightToilet], outings: [...s.trend.outings] };
+  return b;
+}

@@ -1,0 +1,180 @@
+/**
+ * unusualInactivity: no sign of life for longer than is plausible at this
+ * time of day for this resident. The learned hourly profile says how likely
+ * some sign of life is in each hour at home; a quiet spell across hours in
+ * which she is normally busy becomes improbable fast (two busy hours: about
+ * 1 in 1000 days), so this escalates like noSignOfLife but sooner when she is
+ * normally busy, and hardly at all through hours she normally rests.
+ *
+ * Suppressed while away (context periods, `setAway`, an inferred absence) or
+ * out (front door closed, nothing inside). After a critical finding, a
+ * front door opening while she was inside is taken as a visitor or
+ * responder: their movement does not clear the finding; her own "OK" button,
+ * an away period (taken to hospital) or the next day does.
+ */
+import type { Reading } from '../../core/events.js';
+import type { Finding, Severity } from '../../core/findings.js';
+import type { RoutineBook, RoutineHome } from '../baseline-book.js';
+import { dayStartMinute, dayStartOf, isReady, profileFor, type Profile } from '../baseline.js';
+import { activePeriod } from '../context.js';
+import { NONE, type HomeState } from '../home-state.js';
+import type { UnusualInactivityRule } from '../rule-config.js';
+import { activeSeverity, clear, duration, finding, hhmm, raise, signName, type RuleContext, type RuleDefinition } from './rule.js';
+import { chance } from './routine-text.js';
+import { awayOrOut, getMark, setMark } from './routine-marks.js';
+
+const MIN = 60_000;
+const HOUR = 3_600_000;
+const DAY = 86_400_000;
+/** Walk at most this far ahead when planning a deadline. */
+const horizonMs = 2 * DAY;
+
+/**
+ * When the quiet spell that matters began: the last sign of life (or coming
+ * back from away) — but if that was going to bed, the night is sleep and the
+ * spell counts from her usual time of getting up.
+ */
+function quietStart(home: HomeState, rh: RoutineHome, p: Profile): number {
+  const start = Math.max(home.lastSignOfLife === NONE ? home.firstSeen : home.lastSignOfLife, home.awayUntil);
+  if (rh.bedAt < 0 || rh.bedAt < home.lastSignOfLife) return start;
+  const zone = home.rules.zone;
+  const wakeDay = dayStartOf(rh.bedAt, zone) + (zone.minuteOfDay(rh.bedAt) >= dayStartMinute ? DAY : 0);
+  const usualWake = p.summary.firstActivity?.median ?? 3 * 60;
+  return Math.max(start, wakeDay + Math.round(usualWake * MIN));
+}
+
+function hourIndex(at: number, dayStart: number): number {
+  return Math.floor((((at - dayStart) % DAY) + DAY) % DAY / HOUR);
+}
+
+/** ln P(no sign of life in [from, to)) under the hourly profile (hours treated as independent). */
+export function quietLogChance(p: Profile, maxHourly: number, dayStart: number, from: number, to: number): number {
+  let total = 0;
+  for (let t = from; t < to;) {
+    const i = hourIndex(t, dayStart);
+    const end = Math.min(to, t + HOUR - ((((t - dayStart) % HOUR) + HOUR) % HOUR));
+    total += ((end - t) / HOUR) * Math.log(1 - Math.min(p.hourP[i]!, maxHourly));
+    t = end;
+  }
+  return total;
+}
+
+/** The first time after `from` at which ln P(quiet) drops to `logLimit`, no sooner than `minAt`. */
+function whenBelow(p: Profile, maxHourly: number, dayStart: number, from: number, logLimit: number, minAt: number): number {
+  let total = 0;
+  for (let t = from; t < from + horizonMs;) {
+    const i = hourIndex(t, dayStart);
+    const end = t + HOUR - ((((t - dayStart) % HOUR) + HOUR) % HOUR);
+    const rate = Math.log(1 - Math.min(p.hourP[i]!, maxHourly)) / HOUR; // ≤ 0 per ms
+    const next = total + rate * (end - t);
+    if (next <= logLimit) {
+      const at = rate < 0 ? t + Math.ceil((logLimit - total) / rate) : end;
+      return Math.max(at, minAt);
+    }
+    total = next;
+    t = end;
+  }
+  return Infinity;
+}
+
+const visitorKey = (rule: UnusualInactivityRule) => `${rule.id}/visitor`;
+
+/** The unusualInactivity rule over `book`'s baselines. */
+export function unusualInactivity(book: RoutineBook): RuleDefinition<UnusualInactivityRule> {
+  function profileOf(rh: RoutineHome): Profile | undefined {
+    const t = rh.baseline.today;
+    return t !== undefined && isReady(rh.baseline, t.dayType, book.settings) ? profileFor(rh.baseline, t.dayType, book.settings) : undefined;
+  }
+
+  function cleared(rule: UnusualInactivityRule, home: HomeState, ctx: RuleContext, why: { en: string; ja: string }, device?: string): boolean {
+    setMark(home, visitorKey(rule), undefined);
+    return clear(home, rule.id, ctx, (was) => finding(home, rule, ctx.now, 'cleared', was, 'family', {
+      message: { en: `No longer unusually quiet: ${why.en}`, ja: `普段と違う静かさは解消しました：${why.ja}` },
+      expected: { en: 'Signs of life as on an ordinary day at this time.', ja: 'この時間帯の普段どおりの生活反応があること。' },
+      observed: { en: `${why.en}.`, ja: `${why.ja}。` },
+    }, device === undefined ? undefined : { device }));
+  }
+
+  function raised(rule: UnusualInactivityRule, home: HomeState, p: Profile, ctx: RuleContext, severity: Severity, start: number, logP: number): Finding {
+    const tz = home.rules.zone;
+    const dayStart = book.get(home.id).baseline.today!.start;
+    let busy = 0, hours = 0;
+    for (let t = start; t < ctx.now; t += HOUR) { busy += Math.min(p.hourP[hourIndex(t, dayStart)]!, rule.maxHourly); hours++; }
+    const pct = Math.round((100 * busy) / Math.max(1, hours));
+    const odds = chance(Math.exp(logP));
+    const d = duration(ctx.now - start);
+    const what = home.lastSignOfLife === NONE || home.lastSignOfLife < start
+      ? { en: `Quiet since ${hhmm(start, tz)}`, ja: `${hhmm(start, tz)} から静かです` }
+      : { en: `Last sign of life: ${(signName[home.lastSignKind] ?? { en: home.lastSignKind }).en} at ${hhmm(start, tz)}; nothing since (now ${hhmm(ctx.now, tz)})`, ja: `最後の生活反応：${hhmm(start, tz)} の${(signName[home.lastSignKind] ?? { ja: home.lastSignKind }).ja}。それ以降ありません（現在 ${hhmm(ctx.now, tz)}）` };
+    return finding(home, rule, ctx.now, 'raised', severity, 'family', {
+      message: { en: `Unusually quiet for this time of day: no sign of life for ${d.en}`, ja: `この時間帯としては普段と違い、${d.ja}生活反応がありません` },
+      expected: {
+        en: `On an ordinary day there is some sign of life in ${pct}% of the hours between ${hhmm(start, tz)} and ${hhmm(ctx.now, tz)} (learned from ${p.days} days at home); a quiet spell like this happens on ${odds.en}.`,
+        ja: `普段は${hhmm(start, tz)}〜${hhmm(ctx.now, tz)}の時間帯の${pct}%で生活反応があります（在宅の${p.days}日間から学習）。これほど静かなのは${odds.ja}です。`,
+      },
+      observed: { en: `${what.en}.`, ja: `${what.ja}。` },
+    }, { data: { quietSince: start, quietMinutes: Math.floor((ctx.now - start) / MIN), usualBusyPercent: pct, chance: Math.exp(logP), days: p.days } });
+  }
+
+  return {
+    onReading(rule, home, r: Reading, ctx) {
+      const rh = book.get(home.id);
+      const current = activeSeverity(home, rule.id);
+      let changed = rh.returnedAt === r.at;
+      if (current === undefined) return changed;
+      const visitor = getMark(home, visitorKey(rule));
+      if (r.kind === 'button' && r.press === 'ok') return cleared(rule, home, ctx, { en: `the resident pressed OK at ${hhmm(r.at, home.rules.zone)}`, ja: `${hhmm(r.at, home.rules.zone)} にご本人が「OK」ボタンを押しました` }, r.device) || changed;
+      if (visitor !== undefined) return changed;
+      if (r.kind === 'door' && r.open && current === 'critical') {
+        // Someone came in while she was inside and silent: a visitor or a responder, not her return.
+        setMark(home, visitorKey(rule), r.at);
+        const tz = home.rules.zone;
+        ctx.out.push(finding(home, rule, ctx.now, 'raised', 'info', 'family', {
+          message: { en: `Someone came in at ${hhmm(r.at, tz)}; the alert stays open`, ja: `${hhmm(r.at, tz)} に誰かが玄関から入りました。アラートは継続します` },
+          expected: { en: 'The resident herself shows a sign of life, or someone confirms she is all right.', ja: 'ご本人の生活反応、または誰かがご本人の無事を確認すること。' },
+          observed: { en: `The front door opened at ${hhmm(r.at, tz)} while the resident was inside and silent. Movement from now on may be a visitor's, so it does not close the alert: press OK on the button, or acknowledge the alert.`, ja: `ご本人が在宅で反応がない中、${hhmm(r.at, tz)} に玄関が開きました。この後の動きは訪問者のものかもしれないため、アラートは閉じません。ボタンの「OK」を押すか、アラートに応答してください。` },
+        }, { device: r.device }));
+        return true;
+      }
+      if (!ctx.sign) return changed;
+      const tz = home.rules.zone;
+      const what = signName[r.kind] ?? { en: r.kind, ja: r.kind };
+      changed = cleared(rule, home, ctx, { en: `${what.en} at ${hhmm(r.at, tz)}`, ja: `${hhmm(r.at, tz)} に${what.ja}` }, r.device) || changed;
+      return changed;
+    },
+
+    onTick(rule, home, ctx) {
+      const rh = book.roll(home, ctx.now);
+      const current = activeSeverity(home, rule.id);
+      if (current !== undefined && (ctx.now < home.awayUntil || (getMark(home, visitorKey(rule)) ?? Infinity) < rh.baseline.today!.start)) {
+        cleared(rule, home, ctx, ctx.now < home.awayUntil ? { en: 'the resident is away from home', ja: 'ご本人は不在です' } : { en: 'a new day began', ja: '新しい一日になりました' });
+        return;
+      }
+      if (current === 'critical' || awayOrOut(home, rh, ctx.now)) return;
+      const p = profileOf(rh);
+      if (p === undefined) return;
+      const start = quietStart(home, rh, p);
+      if (ctx.now - start < rule.minMinutes * MIN) return;
+      const logP = quietLogChance(p, rule.maxHourly, rh.baseline.today!.start, start, ctx.now);
+      const level: Severity | undefined = logP <= Math.log(rule.criticalBelow) && ctx.now - start >= 2 * rule.minMinutes * MIN ? 'critical' : logP <= Math.log(rule.warningBelow) ? 'warning' : undefined;
+      if (level !== undefined && level !== current) raise(home, rule.id, ctx, raised(rule, home, p, ctx, level, start, logP));
+    },
+
+    nextDeadline(rule, home, now) {
+      const rh = book.get(home.id);
+      const t = rh.baseline.today;
+      if (t === undefined) return Infinity;
+      const daily = Math.max(t.end + 1000, now + 1000);
+      const current = activeSeverity(home, rule.id);
+      if (current === 'critical' || rh.baseline.doorClosedAt >= 0) return daily;
+      const away = activePeriod(rh.context, now);
+      if (away !== undefined) return Math.min(daily, Math.max(away.to, now + 1000));
+      const p = profileOf(rh);
+      if (p === undefined) return daily;
+      const start = quietStart(home, rh, p);
+      const critical = current === 'warning';
+      const at = whenBelow(p, rule.maxHourly, t.start, start, Math.log(critical ? rule.criticalBelow : rule.warningBelow), start + (critical ? 2 : 1) * rule.minMinutes * MIN);
+      return Math.min(daily, Math.max(at, now + 1000));
+    },
+  };
+}

@@ -1,0 +1,26 @@
+/**
+ * Small shared helpers for learned rules: per-rule marks on the home state
+ * (times that survive a restart with the rest of the home) and the "is she
+ * away or out" test every inactivity-type rule applies.
+ */
+import type { HomeState } from '../home-state.js';
+import type { RoutineHome } from '../baseline-book.js';
+import { activePeriod } from '../context.js';
+
+export function getMark(home: HomeState, key: string): number | undefined {
+  return home.marks === undefined ? undefined : home.marks.get(key);
+}
+
+export function setMark(home: HomeState, key: string, at: number | undefined): void {
+  if (at !== undefined) (home.marks ??= new Map()).set(key, at);
+  else if (home.marks !== undefined) {
+    home.marks.delete(key);
+    if (home.marks.size === 0) home.marks = undefined;
+  }
+  home.dirty = true;
+}
+
+/** Known away (a context period or `setAway`), or out (front door closed, nothing inside since). */
+export function awayOrOut(home: HomeState, rh: RoutineHome, now: number): boolean {
+  return now < home.awayUntil || activePeriod(rh.context, now) !== undefined || rh.baseline.doorClosedAt >= 0;
+}
