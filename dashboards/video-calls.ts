@@ -60,6 +60,8 @@ export function createVideoCalls(opts: VideoCallsOptions) {
   const tablets = new Map<string, Set<Peer>>(); // home → tablet pages signed in as its resident
   const calls = new Map<string, LiveCall>();
   const homeOfTablet = new Map<string, string>(); // peer id → home
+  // Check-ins whose call just ended and whose outcome is still being recorded (the deadline must wait for it).
+  const settling = new Set<string>();
 
   function incoming(call: LiveCall): ServerMessage {
     return { type: 'incoming', callId: call.record.id, from: { id: call.caller.account.id, name: call.caller.account.name }, autoAnswerMs: call.autoAnswer ? opts.autoAnswerWarningMs : null, lookIn: call.record.kind === 'look-in' };
@@ -68,6 +70,16 @@ export function createVideoCalls(opts: VideoCallsOptions) {
   async function end(call: LiveCall, reason: EndReason): Promise<void> {
     if (!calls.has(call.record.id)) return;
     calls.delete(call.record.id);
+    const checkinId = call.record.checkinId;
+    if (checkinId) settling.add(checkinId);
+    try {
+      await finishCall(call, reason);
+    } finally {
+      if (checkinId) settling.delete(checkinId);
+    }
+  }
+
+  async function finishCall(call: LiveCall, reason: EndReason): Promise<void> {
     call.stopRinging?.();
     const now = clock.now();
     const outcome: VideoCall['outcome'] = reason === 'ended' ? (call.record.answeredAt !== undefined ? 'connected' : 'cancelled') : reason;
@@ -248,7 +260,7 @@ export function createVideoCalls(opts: VideoCallsOptions) {
 
     /** Whether a call for this check-in is ringing or connected now. */
     callInProgress(checkinId: string): boolean {
-      return [...calls.values()].some((c) => c.record.checkinId === checkinId);
+      return settling.has(checkinId) || [...calls.values()].some((c) => c.record.checkinId === checkinId);
     },
 
     /** The live call of a home, if any (pages show "in a call"). */
