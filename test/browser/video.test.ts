@@ -102,3 +102,25 @@ t.test('the same call forced through a local coturn (iceTransportPolicy relay)',
   const turn = await startCoturn(t);
   await callAndCheck(t, { ice: { turn: { urls: turn.urls, secret: turn.secret } }, iceTransportPolicy: 'relay' }, true);
 });
+
+t.test('an untrusted caller rings with Answer and Not now; "not now" tells the caregiver', { skip: noBrowser }, async (t) => {
+  const f = await setup({ video: { autoAnswerWarningMs: 300 } });
+  t.teardown(() => f.close());
+  const base = await f.web.listen('127.0.0.1', 0);
+  const browser = await launch();
+  t.teardown(() => browser.close());
+  const tablet = await signedIn(browser, f, base, 'resident1');
+  await tablet.page.waitForFunction('window.mimamoriVideo && window.mimamoriVideo.state === "ready"');
+  const care = await signedIn(browser, f, base, 'care1');
+  await care.page.goto(`${base}/homes/h1/video`);
+  await care.page.waitForFunction('window.mimamoriVideo && window.mimamoriVideo.state === "ready"');
+  await care.page.locator('#call-button').click();
+  await tablet.page.locator('#answer-button').waitFor({ state: 'visible' });
+  t.ok(await tablet.page.locator('#not-now-button').isVisible(), 'the big "not now" button is there');
+  t.notOk(await tablet.page.locator('#incoming-countdown').isVisible(), 'no auto-answer countdown for an untrusted caller');
+  await tablet.page.locator('#not-now-button').click();
+  await care.page.waitForFunction('window.mimamoriVideo.calls.some(function (c) { return c.reason === "declined"; })');
+  t.match(await care.page.locator('#video-status').innerText(), /Declined|出られない/, 'the caregiver sees the decline');
+  t.ok(await tablet.page.locator('#incoming').isHidden(), 'the tablet is calm again');
+  t.equal((await f.store.listCalls('h1'))[0]?.outcome, 'declined');
+});
