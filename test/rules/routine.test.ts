@@ -1,0 +1,157 @@
+// Learned-routine rules on a virtual clock: silent while learning, then routine missed,
+// unusual inactivity (sooner than the fixed rule), night activity, trends, context and visitors.
+import t from 'tap';
+import type { Reading } from '../../core/events.js';
+import type { Finding } from '../../core/findings.js';
+import { at, button, door, harness, kettle, MIN, motion, water } from './helpers.js';
+
+/** An ordinary day `d`: up ~06:50, kettle ~07:30, busy in the living room every 30 min until 21:00, bed 21:30, a night toilet visit. */
+function ordinaryDay(d: number, opts: { kettle?: boolean; toilets?: number } = {}): Reading[] {
+  const jitter = ((d * 7) % 21) - 10;
+  const out: Reading[] = [
+    motion(at('06:50', d) + jitter * MIN, 'motion-bedroom'),
+    motion(at('07:00', d), 'motion-bath'), motion(at('07:06', d), 'motion-bath', 'h1', false),
+    water(at('07:02', d), true), water(at('07:03', d), false),
+  ];
+  if (opts.kettle !== false) out.push(kettle(at('07:30', d) + jitter * MIN), kettle(at('07:34', d) + jitter * MIN, 'off'));
+  for (let m = 8 * 60; m <= 21 * 60; m += 30) out.push(motion(at('00:00', d) + m * MIN + ((d * 3) % 7) * MIN, 'motion-living'));
+  out.push(motion(at('21:30', d), 'motion-bedroom'));
+  for (let i = 0; i < (opts.toilets ?? 1); i++) {
+    const tt = at('01:00', d + 1) + i * 40 * MIN;
+    out.push(motion(tt, 'motion-bedroom'), motion(tt + 2 * MIN, 'motion-bath'), motion(tt + 6 * MIN, 'motion-bath', 'h1', false), motion(tt + 8 * MIN, 'motion-bedroom'));
+  }
+  return out.sort((a, b) => a.at - b.at);
+}
+
+async function learned(days = 15) {
+  const h = await harness({ start: at('05:00', 0) });
+  for (let d = 0; d < days; d++) h.feed(...ordinaryDay(d));
+  return h;
+}
+
+const learnedTypes = new Set(['routineMissed', 'unusualInactivity', 'unusualNightActivity', 'routineTrend']);
+const explained = (f: Finding) => [f.message, f.expected, f.observed].every((l) => l.en.length > 10 && l.ja.length > 5 && /[぀-ヿ一-龯]/.test(l.ja));
+
+t.test('learned rules stay silent while learning; progress is visible', async (t) => {
+  const h = await harness({ start: at('05:00', 0) });
+  for (let d = 0; d < 5; d++) h.feed(...ordinaryDay(d));
+  h.feed(...ordinaryDay(5, { kettle: false }).filter((r) => r.at < at('12:00', 5)));
+  h.clock.advanceTo(at('12:00', 5));
+  t.same(h.findings.filter((f) => learnedTypes.has(f.type)), [], 'no learned finding before the learning period is over');
+  const r = h.engine.routineOf('h1');
+  t.equal(r.learning.ready, false);
+  t.equal(r.learning.days, 5);
+  t.match(r.learning.text.en, /day 5 of 14/);
+  t.match(r.learning.text.ja, /14日中5日目/);
+});
+
+t.test('routine missed: "usually uses the kettle by 07:30 ± …; nothing yet at …", gentle, cleared when the kettle is used', async (t) => {
+  const h = await learned();
+  const r = h.engine.routineOf('h1');
+  t.equal(r.learning.ready, true, 'ready after 14 days');
+  const kettleSig = r.profiles.other.signals.find((s) => s.signal === 'firstKettle');
+  t.ok(kettleSig && Math.abs(kettleSig.median - (7 * 60 + 30 - 240)) <= 3, 'usual kettle time learned (minutes after 04:00)');
+  const day = ordinaryDay(15, { kettle: false }).filter((x) => x.at < at('11:00', 15));
+  h.feed(...day);
+  h.clock.advanceTo(at('11:00', 15));
+  const missed = h.findings.filter((f) => f.type === 'routineMissed' && f.state === 'raised');
+  t.equal(missed.length, 1, 'one routine-missed finding');
+  const f = missed[0]!;
+  t.equal(f.severity, 'info', 'gentle');
+  t.equal(f.audience, 'family');
+  t.ok(f.at >= at('08:00', 15) && f.at <= at('08:45', 15), `raised well after the usual 07:30 (at ${new Date(f.at).toISOString()})`);
+  t.match(f.expected.en, /usually uses the kettle by 07:[23]\d ± \d+ min \(learned from 1[45] ordinary days/);
+  t.match(f.observed.en, /Nothing yet at 08:\d\d/);
+  t.match(f.expected.ja, /電気ポット/);
+  t.ok(explained(f));
+  h.feed(kettle(at('11:05', 15)));
+  const cleared = h.findings.filter((x) => x.type === 'routineMissed' && x.state === 'cleared');
+  t.equal(cleared.length, 1, 'cleared when the kettle is used');
+  t.match(cleared[0]!.observed.en, /kettle was used at 11:05/);
+});
+
+t.test('unusual inactivity: raised sooner than the fixed 3-hour rule when she is normally busy, with odds; escalates', async (t) => {
+  const h = await learned();
+  h.feed(...ordinaryDay(15).filter((x) => x.at <= at('10:00', 15)));
+  h.clock.advanceTo(at('16:00', 15));
+  const ui = h.findings.filter((f) => f.type === 'unusualInactivity' && f.state === 'raised');
+  const fixed = h.findings.filter((f) => f.type === 'noSignOfLife' && f.state === 'raised');
+  t.equal(ui[0]?.severity, 'warning');
+  t.ok(ui[0]!.at < fixed[0]!.at, `learned warning (${(ui[0]!.at - at('10:00', 15)) / MIN} min) before the fixed one (${(fixed[0]!.at - at('10:00', 15)) / MIN} min)`);
+  t.ok(ui[0]!.at - at('10:00', 15) <= 150 * MIN, 'within 2.5 hours of a busy morning');
+  t.match(ui[0]!.expected.en, /some sign of life in \d+% of the hours between 09:\d\d and/);
+  t.match(ui[0]!.expected.en, /happens on (about 1 in [\d,]+ days|fewer than)/);
+  t.match(ui[0]!.expected.ja, /普段は/);
+  t.ok(explained(ui[0]!));
+  t.equal(ui[1]?.severity, 'critical', 'escalates to critical');
+  t.ok(ui[1]!.at < at('16:00', 15));
+});
+
+t.test('going to bed early is sleep, not inactivity', async (t) => {
+  const h = await learned();
+  h.feed(...ordinaryDay(15).filter((x) => x.at <= at('19:00', 15)), motion(at('19:05', 15), 'motion-bedroom'));
+  h.clock.advanceTo(at('06:00', 16));
+  t.same(h.findings.filter((f) => f.type === 'unusualInactivity'), [], 'no alarm through the night');
+});
+
+t.test('context: a hospital stay set by staff suppresses inactivity findings (learned and fixed)', async (t) => {
+  const h = await learned();
+  h.feed(...ordinaryDay(15).filter((x) => x.at <= at('10:00', 15)));
+  const res = h.engine.setContext('h1', { away: [{ from: new Date(at('10:30', 15)).toISOString(), to: new Date(at('15:00', 19)).toISOString(), reason: 'hospital' }] });
+  t.same(res.errors, []);
+  h.feed(door(at('10:30', 15), true), door(at('10:31', 15), false));
+  h.clock.advanceTo(at('14:59', 19));
+  t.same(h.findings.filter((f) => f.state === 'raised' && f.severity !== 'info' && f.audience === 'family'), [], 'nothing raised while in hospital');
+  t.same(h.engine.setContext('h1', { away: [{ from: 'soon', to: 'later', reason: 'moon' }] }).errors.length > 0, true, 'bad context is refused with reasons');
+});
+
+t.test('context: an unannounced absence is inferred from the door, bounded, and ends at the first movement inside', async (t) => {
+  const h = await learned();
+  h.feed(...ordinaryDay(15).filter((x) => x.at <= at('09:00', 15)), door(at('09:30', 15), true), door(at('09:31', 15), false));
+  h.clock.advanceTo(at('12:00', 16));
+  const info = h.findings.filter((f) => f.type === 'awayContext' && f.state === 'raised');
+  t.equal(info.length, 1, 'one "seems to be away" notice');
+  t.equal(info[0]!.severity, 'info');
+  t.match(info[0]!.observed.en, /paused until 21:31/);
+  t.same(h.findings.filter((f) => f.severity !== 'info' && f.audience === 'family'), [], 'no alarm the next morning (the fixed rule would have counted from 21:31)');
+  h.feed(door(at('13:00', 16), true), motion(at('13:01', 16)));
+  t.equal(h.findings.filter((f) => f.type === 'awayContext' && f.state === 'cleared').length, 1, 'back home');
+});
+
+t.test('a visitor after a critical inactivity alarm is not taken for the resident; her OK button is', async (t) => {
+  const h = await learned();
+  h.feed(...ordinaryDay(15).filter((x) => x.at <= at('09:00', 15)));
+  h.clock.advanceTo(at('15:00', 15));
+  t.ok(h.findings.some((f) => f.type === 'unusualInactivity' && f.severity === 'critical'), 'critical');
+  h.feed(door(at('15:10', 15), true), door(at('15:11', 15), false), motion(at('15:12', 15)), kettle(at('15:20', 15)));
+  const after = h.findings.filter((f) => f.type === 'unusualInactivity' && f.at >= at('15:10', 15));
+  t.same(after.map((f) => `${f.state}:${f.severity}`), ['raised:info'], 'a "someone came in" notice, not a clear');
+  t.match(after[0]!.observed.en, /may be a visitor's/);
+  h.feed(button(at('15:30', 15), 'ok'));
+  t.same(h.findings.filter((f) => f.type === 'unusualInactivity' && f.state === 'cleared').length, 1, 'cleared by her own OK');
+});
+
+t.test('unusual night activity: a restless night far beyond her usual toilet visit', async (t) => {
+  const h = await learned();
+  h.feed(...ordinaryDay(15).filter((x) => x.at < at('23:00', 15)));
+  for (let m = 0; m < 180; m += 10) h.feed(motion(at('23:30', 15) + m * MIN, m % 20 ? 'motion-living' : 'motion-kitchen'));
+  const night = h.findings.filter((f) => f.type === 'unusualNightActivity' && f.state === 'raised');
+  t.equal(night.length, 1);
+  t.equal(night[0]!.severity, 'warning');
+  t.ok(explained(night[0]!));
+  h.clock.advanceTo(at('05:00', 16));
+  t.equal(h.findings.filter((f) => f.type === 'unusualNightActivity' && f.state === 'cleared').length, 1, 'cleared when the night is over');
+});
+
+t.test('slow trend: more night-time toilet visits over weeks is an observation for the caregiver, not an alarm', async (t) => {
+  const h = await harness({ start: at('05:00', 0) });
+  for (let d = 0; d < 56; d++) h.feed(...ordinaryDay(d, { toilets: d < 35 ? (d % 3 === 0 ? 1 : 0) : 3 }));
+  h.clock.advanceTo(at('05:00', 56));
+  const obs = h.findings.filter((f) => f.type === 'routineTrend' && f.state === 'raised');
+  t.equal(obs.length, 1);
+  t.equal(obs[0]!.audience, 'caregiver');
+  t.equal(obs[0]!.severity, 'info');
+  t.match(obs[0]!.message.en, /more night-time toilet visits/);
+  t.match(obs[0]!.observed.ja, /緊急のお知らせではありません/);
+  t.same(h.findings.filter((f) => f.state === 'raised' && f.severity !== 'info' && f.audience === 'family'), [], 'no family alarms on ordinary days');
+});
