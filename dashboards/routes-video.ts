@@ -57,7 +57,7 @@ async function caregiversOf(store: Store, homeId: string): Promise<WebAccount[]>
 export function videoPanel(lang: Language, role: 'tablet' | 'caller'): Html {
   const v = videoText(lang);
   const incoming = role === 'tablet'
-    ? html`<div id="incoming" role="alertdialog" aria-labelledby="incoming-title" hidden><p id="incoming-title" class="status alert">${v('incoming')}: <strong id="incoming-from"></strong></p>
+    ? html`<div id="incoming" role="alertdialog" aria-labelledby="incoming-title" hidden><p id="incoming-title" class="call-alert" style="font-size:2rem;font-weight:700;color:#a10000">${v('incoming')}: <strong id="incoming-from"></strong></p>
 <p><span id="incoming-countdown" class="countdown" aria-live="assertive"></span> <span>${v('autoAnswerIn')}</span></p>
 <button id="not-now-button" class="help not-now">${v('notNow')}</button> <button id="answer-button" class="ok" hidden>${v('answer')}</button></div>`
     : html``;

@@ -18,7 +18,7 @@ export const videoClientScript = String.raw`
   var ws, me = null, ice = [], policy = 'all', warnMs = 10000;
   var call = null; // { id, started, pcs: { peerId: RTCPeerConnection }, names }
   var local = null, ringing = null, countdown = null, beeper = null;
-  var api = window.mimamoriVideo = { state: 'idle', peerId: null, lastError: null, calls: [] };
+  var api = window.mimamoriVideo = { state: 'idle', peerId: null, lastError: null, calls: [], incoming: [] };
   function $(id) { return document.getElementById(id); }
   function setState(s, msg) {
     api.state = s; root.dataset.state = s;
@@ -148,6 +148,8 @@ export const videoClientScript = String.raw`
       beep(660);
       countdown = setInterval(function () { beep(660); }, 2000);
     }
+    // What the resident was shown, for tests and support staff.
+    api.incoming.push({ callId: m.callId, from: m.from.name, autoAnswerMs: m.autoAnswerMs, notNowShown: !box.hidden && !$('not-now-button').hidden, countdownShown: !counter.hidden, answerShown: !answerButton.hidden });
   }
   function answer(m, auto) {
     if (!m) return;

@@ -67,9 +67,10 @@ async function callAndCheck(t: Test, video: VideoOptions, expectRelay: boolean):
   await care.page.waitForFunction('window.mimamoriVideo && window.mimamoriVideo.state === "ready"');
 
   await care.page.locator('#call-button').click();
-  // The tablet shows the warning with the big "not now" button, then answers by itself.
-  await tablet.page.locator('#incoming #not-now-button').waitFor({ state: 'visible' });
-  t.match(await tablet.page.locator('#incoming-from').innerText(), /Name of care1/, 'the tablet shows who is calling');
+  // The tablet shows the warning with the big "not now" button and a countdown, then answers by itself.
+  await tablet.page.waitForFunction('window.mimamoriVideo.incoming.length > 0');
+  const shown = await tablet.page.evaluate('window.mimamoriVideo.incoming[0]') as { from: string; autoAnswerMs: number | null; notNowShown: boolean; countdownShown: boolean; answerShown: boolean };
+  t.match(shown, { from: 'Name of care1', autoAnswerMs: 300, notNowShown: true, countdownShown: true, answerShown: false }, 'the tablet warned with who calls, a countdown and "not now"');
 
   for (const [who, page] of [['caregiver', care.page], ['tablet', tablet.page]] as const) {
     let last: Stats | null = null;
