@@ -20,6 +20,7 @@ import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import { MimamoriError } from '../core/errors.js';
 import type { FlowsApi } from './api.js';
+import { expireEditorSessions } from './editor-sessions.js';
 import { checkFlowFile, flowFileTypes } from './flow-file.js';
 import { mountAt, type ConnectApp } from './http-mount.js';
 import { writeNodePackage } from './node-package.js';
@@ -143,7 +144,10 @@ export async function createFlows(opts: FlowsOptions): Promise<Flows> {
       if (closed) return;
       closed = true;
       try {
-        if (started) await RED.stop();
+        if (started) {
+          await RED.stop();
+          await expireEditorSessions(userDir);
+        }
       } catch (err) {
         log.warn({ part: 'flows', err }, 'error while stopping Node-RED');
       } finally {
