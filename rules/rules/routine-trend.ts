@@ -17,17 +17,23 @@ const words: Record<Trend, { what: Localized; up: boolean; unit: Localized; perW
   outings: { what: { en: 'outings', ja: '外出の回数' }, up: false, unit: { en: 'a week', ja: '回/週' }, perWeek: true },
 };
 
-/** Recent vs earlier rate, and whether the change is large and clear (Poisson z > 3). */
-export function compareRates(history: readonly number[], recentDays: number, minRatio: number, up: boolean): { recent: number; before: number; changed: boolean } | undefined {
+/**
+ * Recent vs earlier rate: `changed` when the change is large and clear
+ * (≥ `minRatio`, Poisson z beyond 2.5), `back` when it has mostly gone away
+ * again (a third of the way), so an observation does not flap.
+ */
+export function compareRates(history: readonly number[], recentDays: number, minRatio: number, up: boolean): { recent: number; before: number; changed: boolean; back: boolean } | undefined {
   if (history.length < recentDays * 2) return undefined;
   const recentVals = history.slice(-recentDays), beforeVals = history.slice(0, -recentDays);
   const recent = mean(recentVals), before = mean(beforeVals);
   if (!Number.isFinite(recent) || !Number.isFinite(before)) return undefined;
   const z = (recent - before) / Math.sqrt(Math.max(before, 0.05) / recentVals.length + Math.max(before, 0.05) / beforeVals.length);
   const changed = up
-    ? recent >= before * minRatio && recent - before >= 0.5 && z > 3
-    : recent * minRatio <= before && before - recent >= 1 / 7 && z < -3;
-  return { recent, before, changed };
+    ? recent >= before * minRatio && recent - before >= 0.5 && z > 2.5
+    : recent * minRatio <= before && before - recent >= 1 / 7 && z < -2.5;
+  const partial = 1 + (minRatio - 1) / 3;
+  const back = up ? recent < before * partial : recent * partial > before;
+  return { recent, before, changed, back };
 }
 
 /** The routineTrend rule over `book`'s baselines. */
@@ -56,7 +62,7 @@ export function routineTrend(book: RoutineBook): RuleDefinition<RoutineTrendRule
             expected: { en: `About ${before.en}, as in the ${Math.round((rh.baseline.trend[kind].length - rule.recentDays) / 7)} weeks before.`, ja: `それ以前の約${Math.round((rh.baseline.trend[kind].length - rule.recentDays) / 7)}週間と同じく${before.ja}程度。` },
             observed: { en: `${recent.en} over the last ${rule.recentDays} days. This is an observation for the care plan, not an alarm.`, ja: `この${rule.recentDays}日間は${recent.ja}。ケアプランのための気づきで、緊急のお知らせではありません。` },
           }, { data: { signal: kind, recent: c.recent, before: c.before } }));
-        } else if (!c.changed && activeSeverity(home, k) !== undefined) {
+        } else if (c.back && activeSeverity(home, k) !== undefined) {
           clear(home, k, ctx, (was) => finding(home, rule, ctx.now, 'cleared', was, 'caregiver', {
             message: { en: `${w.what.en} back to the earlier level`, ja: `${w.what.ja}は以前の水準に戻りました` },
             expected: { en: `About ${before.en}.`, ja: `${before.ja}程度。` },
