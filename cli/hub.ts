@@ -13,7 +13,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
-import type { Subscription } from 'rxjs';
+import { Subject, type Subscription } from 'rxjs';
 import { InfluxDB } from 'influx';
 import type { Config } from '../core/config.js';
 import type { Clock } from '../core/clock.js';
@@ -46,6 +46,8 @@ import { ackLinkRoutes, auditLedger } from '../notifier/ack-link.js';
 import { startStatusPage, statusCallbackPath, type StatusPage } from '../dashboards/status-page.js';
 import { createWebApp, type WebApp } from '../dashboards/index.js';
 import { createInfluxHistoryQuery, createDaySummarizer } from './history-queries.js';
+import { createFlows, createFlowsBridge, createOperatorVerifier, type Flows } from '../flows/index.js';
+import type { AlertRecord } from '../flows/bridge.js';
 
 export interface HubOptions {
   config: Config;
@@ -71,6 +73,8 @@ export interface Hub {
   /** Hub endpoints: status page, Twilio webhooks, acknowledgement links. */
   statusPage?: StatusPage;
   webApp?: WebApp;
+  /** The embedded Node-RED, served at `{webUrl}/flows/` (absent without the web app or when disabled). */
+  flows?: Flows;
   /** Base URL of the web app. */
   webUrl?: string;
   influxUrl: string;
@@ -124,9 +128,12 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
 
     // Alert changes go to history and, live, to every dashboard watching the home.
     const live = createLiveBus({ logger: logger.child({ part: 'live' }) });
+    /** Alert changes for the flows' `alert in` nodes (flows/bridge.ts). */
+    const flowAlerts = new Subject<AlertRecord>();
     const alertSink: Parameters<typeof createNotifier>[0]['history'] = {
       writeAlert(a) {
         history.writeAlert(a);
+        flowAlerts.next(a);
         live.publish(a.homeId, { type: `alert.${a.status}`, alertId: a.id, at: a.at });
       },
       writeNotification: (n) => history.writeNotification(n),
@@ -292,6 +299,37 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
       });
     }
 
+    // ── flows (issue 6): Node-RED at /flows on the web app, with the project's nodes ──
+    // A flow's finding takes the built-in rules' path; Node-RED failing to start never stops the hub.
+    let flows: Flows | undefined;
+    if (webApp && config.flows.enabled) {
+      const bridge = createFlowsBridge({
+        store, clock, logger: logger.child({ part: 'flows' }),
+        readings: ingest.readings, findings: engine.findings, alertChanges: flowAlerts,
+        handleFinding: (f) => {
+          recent.push(f);
+          if (recent.length > 200) recent.shift();
+          history.writeFinding(f);
+          live.publish(f.home, { type: `finding.${f.state}`, at: f.at });
+          return notifier.handleFinding(f);
+        },
+        channels: { sms, ...(channels.find((c) => c.name === 'email') ? { email: channels.find((c) => c.name === 'email')! } : {}) },
+      });
+      onClose('flows bridge', async () => bridge.close());
+      try {
+        flows = await createFlows({
+          dataDir: config.dataDir, logger: logger.child({ part: 'flows' }), clock, server: webApp.app.server,
+          credentialSecret: config.flows.credentialSecret ?? keptSecret(join(config.dataDir, 'node-red-credential.secret')),
+          api: bridge, auth: createOperatorVerifier({ store, clock }), safeMode: config.flows.safeMode,
+        });
+        const fl = flows;
+        onClose('flows', () => fl.close());
+      } catch (err) {
+        logger.error({ err }, 'flows (Node-RED) not started; the hub runs without them');
+      }
+    }
+    // ── end flows ──
+
     const hub: Hub = {
       config, store, broker, ingest, engine, history, notifier, live, influxUrl, mqttUrl,
       acceptReading,
@@ -302,6 +340,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     if (localSmtp) hub.localSmtp = localSmtp;
     if (statusPage) hub.statusPage = statusPage;
     if (webApp) hub.webApp = webApp;
+    if (flows) hub.flows = flows;
     if (webUrl) hub.webUrl = webUrl;
     started.hub = hub;
     return hub;

@@ -48,6 +48,14 @@ export const configSchema = z.object({
     pass: z.string().optional(),
     from: z.string().default('見守り mimamori <mimamori@localhost>'),
   }).prefault({}),
+  /** Embedded Node-RED (flows/): the editor at /flows on the web app, for operator accounts. */
+  flows: z.object({
+    enabled: z.boolean().default(true),
+    /** Encrypts the flows' stored credentials; generated and kept under dataDir when absent. */
+    credentialSecret: z.string().min(16).optional(),
+    /** Start with flows stopped (Node-RED's safe mode), to repair a flow that misbehaves. */
+    safeMode: z.boolean().default(false),
+  }).prefault({}),
   /** Signs one-time acknowledgement links in e-mail; generated and kept under dataDir when absent. */
   ackLinkSecret: z.string().min(16).optional(),
   /** The operator's phone for device-health alerts (E.164). */
@@ -100,6 +108,7 @@ export const envMap: Record<string, { path: string[]; type: 'string' | 'number' 
   MIMAMORI_SMTP_PASS: { path: ['email', 'pass'], type: 'string' },
   MIMAMORI_EMAIL_FROM: { path: ['email', 'from'], type: 'string' },
   MIMAMORI_ACK_LINK_SECRET: { path: ['ackLinkSecret'], type: 'string' },
+  MIMAMORI_FLOWS_SECRET: { path: ['flows', 'credentialSecret'], type: 'string' },
   MIMAMORI_OPERATOR_PHONE: { path: ['operatorPhone'], type: 'string' },
   MIMAMORI_INFLUX_URL: { path: ['influx', 'url'], type: 'string' },
   MIMAMORI_INFLUX_DATABASE: { path: ['influx', 'database'], type: 'string' },
