@@ -14,7 +14,7 @@ import type { OperatorAuth } from './settings.js';
 const lockout = { maxFailures: 5, windowMs: 15 * 60_000, lockMs: 15 * 60_000 };
 
 /** Checks editor sign-ins against the store's operator accounts. */
-export function createOperatorVerifier(opts: { store: Store; clock: Clock }): OperatorAuth {
+export function createOperatorVerifier(opts: { store: Store; clock: Clock }): Required<OperatorAuth> {
   const { store, clock } = opts;
   return {
     async verifyOperator(username, password) {
