@@ -5,7 +5,8 @@
  * readings to the rest of the hub as an Observable.
  */
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { Observable, Subject, type SchedulerAction, type SchedulerLike, type Subscription } from 'rxjs';
+import { Observable, Subject, type SchedulerLike } from 'rxjs';
+import { scheduleEvery } from '../core/clock.js';
 import { z } from 'zod';
 import { MimamoriError } from '../core/errors.js';
 import { parseDeviceEvent, parseHeartbeat, toHomeEvent, toHomeHeartbeat, type Reading, type RejectReason } from '../core/events.js';
@@ -173,19 +174,18 @@ export async function createIngest(opts: IngestOptions): Promise<Ingest> {
     throw new MimamoriError('MIMAMORI_ERR_UNAVAILABLE', `ingest cannot connect to the broker at ${opts.url} as ${opts.username}: ${(err as Error).message}`);
   }
 
-  const pruneTimer: Subscription = clock.schedule(function prune(this: SchedulerAction<unknown>) {
+  const stopPruning = scheduleEvery(clock, hour, () => {
     const olderThan = clock.now() - dedupRetentionMs;
     store.pruneSeenEvents(olderThan).then((n) => { counters.pruned += n; if (n > 0) log.debug({ removed: n }, 'pruned old event ids'); },
       (err: unknown) => log.error({ err }, 'pruning old event ids failed'));
-    this.schedule(undefined, hour);
-  }, hour);
+  });
 
   return {
     readings,
     stats: () => ({ ...counters, rejected: { ...counters.rejected } }),
     close() {
       closing ??= (async () => {
-        pruneTimer.unsubscribe();
+        stopPruning();
         await client.endAsync();
         await inFlight.catch(() => undefined);
         counters.connected = false;

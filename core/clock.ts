@@ -73,3 +73,22 @@ export class ScaledClock implements SchedulerLike {
     return asyncScheduler.schedule(work, Math.max(0, delay / this.speed), state);
   }
 }
+
+/**
+ * Runs `work` every `periodMs` on `clock` until the returned function is
+ * called. Each period is a fresh top-level timer: rescheduling from inside an
+ * action (`this.schedule`) nests a new action under the old one on RxJS's
+ * virtual scheduler, and weeks of virtual time then overflow the stack.
+ */
+export function scheduleEvery(clock: Clock, periodMs: number, work: () => void): () => void {
+  let stopped = false;
+  let sub = arm();
+  function arm(): Subscription {
+    return clock.schedule(() => {
+      if (stopped) return;
+      sub = arm();
+      work();
+    }, periodMs);
+  }
+  return () => { stopped = true; sub.unsubscribe(); };
+}

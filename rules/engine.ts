@@ -15,8 +15,8 @@
  * entry; a superseded entry is recognised on pop because its time no longer
  * equals the home's `wakeAt`, and dropped.
  */
-import { Subject, type Observable, type SchedulerAction, type SchedulerLike, type Subscription } from 'rxjs';
-import { scheduleAt } from '../core/clock.js';
+import { Subject, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
+import { scheduleAt, scheduleEvery } from '../core/clock.js';
 import { MimamoriError } from '../core/errors.js';
 import type { Reading } from '../core/events.js';
 import type { Finding } from '../core/findings.js';
@@ -165,7 +165,7 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
   const allDefinitions: { [K in RuleType]: RuleDefinition<Extract<RuleConfig, { type: K }>> } = { ...definitions, ...routineDefinitions(book) };
   let timerAt = Infinity;
   let cancelTimer: (() => void) | undefined;
-  let persistTimer: Subscription | undefined;
+  let stopPersisting: (() => void) | undefined;
   let closed = false;
 
   function timezoneOf(home: string, fromRules: string | undefined): string {
@@ -339,10 +339,7 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
       }
     }
     for (const h of homes.values()) schedule(h);
-    persistTimer = clock.schedule(function (this: SchedulerAction<unknown>) {
-      void persist();
-      this.schedule(undefined, persistEveryMs);
-    }, persistEveryMs);
+    stopPersisting = scheduleEvery(clock, persistEveryMs, () => void persist());
     logger.info({ homes: homes.size }, 'rule state restored');
   }
 
@@ -436,7 +433,7 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
       if (closed) return;
       closed = true;
       cancelTimer?.();
-      persistTimer?.unsubscribe();
+      stopPersisting?.();
       for (const c of connections) c.unsubscribe();
       await persist();
       subject.complete();

@@ -91,3 +91,15 @@ t.test('logs redact personal data but keep the logger name', async (t) => {
   t.match(line, /"name":"hub"/, "pino's own name field is kept");
   t.match(line, /"home":"h1"/, 'ids are kept');
 });
+
+t.test('scheduleEvery: months of virtual periods, then a clean stop', async (t) => {
+  const { scheduleEvery } = await import('../../core/clock.js');
+  const clock = new VirtualClock(0);
+  let runs = 0;
+  const stop = scheduleEvery(clock, 60_000, () => { runs++; });
+  clock.advanceBy(90 * 24 * 3600_000); // 129,600 periods
+  t.equal(runs, 129_600, 'every period ran once');
+  t.doesNotThrow(() => stop(), 'stopping does not overflow the stack');
+  clock.advanceBy(3600_000);
+  t.equal(runs, 129_600, 'nothing runs after stop');
+});
