@@ -290,6 +290,16 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
         },
         photosDir: join(config.dataDir, 'photos'),
         secureCookies: config.http.secureCookies,
+        video: {
+          ice: iceConfig(config, twilioClient),
+          // A missed check-in is a finding like any other: same alert lifecycle and escalation.
+          raiseFinding: (f) => {
+            history.writeFinding(f);
+            return notifier.handleFinding(f);
+          },
+          remindCaregiver: (r) => logger.info({ home: r.homeId, checkin: r.checkinId, dueAt: r.dueAt }, 'video check-in reminder'),
+          writeCallQuality: (q) => history.writeCallQuality(q),
+        },
       });
       const wa = webApp;
       onClose('web app', () => wa.close());
@@ -348,6 +358,15 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     await closeAll();
     throw err;
   }
+}
+
+/** ICE servers for video calls: Twilio's Network Traversal with real credentials, else configured STUN/TURN. */
+function iceConfig(config: Config, twilioClient: ReturnType<typeof createTwilioClient>): NonNullable<Parameters<typeof createWebApp>[0]['video']>['ice'] {
+  if (config.twilio.accountSid && config.twilio.authToken) return { twilio: { client: twilioClient } };
+  const ice: NonNullable<NonNullable<Parameters<typeof createWebApp>[0]['video']>['ice']> = {};
+  if (config.video.stun.length > 0) ice.stun = config.video.stun;
+  if (config.video.turnUrls.length > 0 && config.video.turnSecret) ice.turn = { urls: config.video.turnUrls, secret: config.video.turnSecret };
+  return ice;
 }
 
 /** A responder for routes that start before the notifier: answers "unavailable" until it exists. */

@@ -48,6 +48,13 @@ export const configSchema = z.object({
     pass: z.string().optional(),
     from: z.string().default('見守り mimamori <mimamori@localhost>'),
   }).prefault({}),
+  video: z.object({
+    /** STUN servers for video calls, e.g. `stun:turn.example.jp:3478`. */
+    stun: z.array(z.string()).default([]),
+    /** TURN servers (coturn with `use-auth-secret`) and their shared secret; credentials are time-limited. */
+    turnUrls: z.array(z.string()).default([]),
+    turnSecret: z.string().min(16).optional(),
+  }).prefault({}),
   /** Embedded Node-RED (flows/): the editor at /flows on the web app, for operator accounts. */
   flows: z.object({
     enabled: z.boolean().default(true),
@@ -109,6 +116,7 @@ export const envMap: Record<string, { path: string[]; type: 'string' | 'number' 
   MIMAMORI_EMAIL_FROM: { path: ['email', 'from'], type: 'string' },
   MIMAMORI_ACK_LINK_SECRET: { path: ['ackLinkSecret'], type: 'string' },
   MIMAMORI_FLOWS_SECRET: { path: ['flows', 'credentialSecret'], type: 'string' },
+  MIMAMORI_TURN_SECRET: { path: ['video', 'turnSecret'], type: 'string' },
   MIMAMORI_OPERATOR_PHONE: { path: ['operatorPhone'], type: 'string' },
   MIMAMORI_INFLUX_URL: { path: ['influx', 'url'], type: 'string' },
   MIMAMORI_INFLUX_DATABASE: { path: ['influx', 'database'], type: 'string' },

@@ -18,8 +18,8 @@ import type { Finding } from '../core/findings.js';
 import type { Logger } from '../core/logger.js';
 import { openDiskBuffer } from './disk-buffer.js';
 import {
-  alertLine, ensureSchema, findingLine, notificationLine, rawRetentionPolicy, readingLine,
-  type AlertRecord, type NotificationRecord,
+  alertLine, callQualityLine, ensureSchema, findingLine, notificationLine, rawRetentionPolicy, readingLine,
+  type AlertRecord, type CallQualityRecord, type NotificationRecord,
 } from './influx-schema.js';
 
 export type { AlertRecord, NotificationRecord };
@@ -75,6 +75,8 @@ export interface HistoryWriter {
   writeAlert(a: AlertRecord): void;
   /** Queues a notification attempt. Never blocks, never throws. */
   writeNotification(n: NotificationRecord): void;
+  /** Queues a video call's quality report. Never blocks, never throws. */
+  writeCallQuality(q: CallQualityRecord): void;
   /**
    * Resolves when everything queued so far is in InfluxDB or durably in the
    * disk buffer; also tries to drain the disk buffer right away.
@@ -359,6 +361,7 @@ export async function createHistoryWriter(opts: HistoryWriterOptions): Promise<H
     writeFinding: (f) => queue(() => findingLine(f)),
     writeAlert: (a) => queue(() => alertLine(a)),
     writeNotification: (n) => queue(() => notificationLine(n)),
+    writeCallQuality: (q) => queue(() => callQualityLine(q)),
 
     async flush() {
       await enqueueFlush();

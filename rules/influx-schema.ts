@@ -177,6 +177,21 @@ export function alertLine(a: AlertRecord): string {
   return line('alert', [['home', a.homeId], ['rule', a.rule], ['severity', a.severity], ['status', a.status]], { id: a.id }, pointTime(a.at, a.id));
 }
 
+/** One video call's quality as a participant's browser reported it. */
+export interface CallQualityRecord {
+  callId: string; homeId: string; role: string; durationMs: number; at: number;
+  rttMs?: number; packetLossPct?: number; framesDecoded?: number;
+}
+
+/** `call_quality` (tags home, role; fields call_id, duration_ms and, when measured, rtt_ms, packet_loss_pct, frames_decoded). */
+export function callQualityLine(q: CallQualityRecord): string {
+  const fields: Record<string, string | number> = { call_id: q.callId, duration_ms: q.durationMs };
+  if (q.rttMs !== undefined) fields.rtt_ms = q.rttMs;
+  if (q.packetLossPct !== undefined) fields.packet_loss_pct = q.packetLossPct;
+  if (q.framesDecoded !== undefined) fields.frames_decoded = q.framesDecoded;
+  return line('call_quality', [['home', q.homeId], ['role', q.role]], fields, pointTime(q.at, `${q.callId}/${q.role}`));
+}
+
 /** `notification` (tags home, channel, status; field alert_id). */
 export function notificationLine(n: NotificationRecord): string {
   return line('notification', [['channel', n.channel], ['home', n.homeId], ['status', n.status]], { alert_id: n.alertId }, pointTime(n.at, n.alertId));
