@@ -535,7 +535,9 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
     },
 
     async startAlert(alert, f, now) {
-      const policy = await o.policyFor(alert.homeId);
+      const base = await o.policyFor(alert.homeId);
+      // An info finding is a gentle notice for its own audience, never an escalation.
+      const policy = alert.severity === 'info' ? noticePolicy(base, f.audience) : base;
       const first = o.grouping.firstStepAt(alert.homeId, f.at, now);
       const state: EscalationState = {
         phase: 'running', severity: alert.severity, epoch: 0, tier: entryTierIndex(policy, alert.severity), repeat: 0,
@@ -556,7 +558,12 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
       await store.audit({ at: now, actor, action: 'escalation.severity', subject: life.alertId, detail: { severity: alert.severity, rule: f.rule, phase: state.phase } });
       if (state.phase !== 'running' && state.phase !== 'exhausted') { await save(life, state, now); return; }
       // Continue at the critical entry tier, with fresh keys so those already told hear it is now critical.
-      const policy = life.policy as EscalationPolicy;
+      // A notice that turns into a warning or worse escalates by the home's own policy from here on.
+      let policy = life.policy as EscalationPolicy & { notice?: boolean };
+      if (policy.notice) {
+        policy = await o.policyFor(life.homeId);
+        life.policy = policy;
+      }
       state.phase = 'running';
       state.epoch += 1;
       state.tier = entryTierIndex(policy, alert.severity);
@@ -689,4 +696,15 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
       while (inflight.size > 0) await Promise.allSettled([...inflight]);
     },
   };
+}
+
+/**
+ * The policy for an info finding: one message to the finding's audience
+ * (family, or the caregivers for trend observations) by SMS, e-mail if they
+ * have no phone; quiet hours hold it; nobody else is paged, nothing repeats.
+ */
+export function noticePolicy(base: EscalationPolicy, audience: Finding['audience']): EscalationPolicy & { notice: true } {
+  const role = audience === 'caregiver' ? 'caregiver' : 'family';
+  const tier = { name: role, recipients: [{ role }], channels: ['sms', 'email'], waitMinutes: 60, repeats: 0 } as EscalationPolicy['tiers'][number];
+  return { ...base, tiers: [tier], entry: { info: role, warning: role, critical: role }, renotifyMax: 0, notice: true };
 }

@@ -351,3 +351,37 @@ t.test('policies are validated with readable errors; alertForPhone finds the new
   t.same(await r.notifier.responder.alertForPhone('+81 90-1111-2222'), { alertId: res.alertId, contactId: r.taro.id });
   t.equal(await r.notifier.responder.alertForPhone(r.carer.phone!), undefined, 'the caregiver was not told yet');
 });
+
+t.test('info findings are notices: one SMS to their own audience, no call, no escalation', async (t) => {
+  const { defaultEscalationPolicy } = await import('../../notifier/escalation-policy.js');
+  const noon = Date.parse('2026-11-21T12:00:00+09:00');
+  const r = await rig(t, { policy: defaultEscalationPolicy, start: noon });
+  const gentle = finding({ rule: 'routine-missed', type: 'routineMissed', severity: 'info', audience: 'family', at: noon, message: { ja: 'いつもは7:40までにポットを使います。今日はまだです', en: 'Usually uses the kettle by 7:40; not yet today' } });
+  await r.notifier.handleFinding(gentle);
+  await r.advance(3 * 60 * min);
+  t.equal(r.voice.calls.length, 0, 'no voice call for a notice, although the family tier calls first');
+  t.equal(r.to(r.taro.phone).length, 1, 'Taro gets one SMS');
+  t.equal(r.to(r.ken.phone).length, 1, 'Ken gets one SMS');
+  t.equal(r.to(r.carer.phone).length, 0, 'caregivers are not paged for a family notice');
+  t.equal(r.to(r.emergency.phone).length, 0);
+
+  const trend = finding({ rule: 'routine-trend', type: 'routineTrend', severity: 'info', audience: 'caregiver', at: r.clock.now(), message: { ja: '夜間のトイレが増えています（4週間）', en: 'More night-time toilet visits over 4 weeks' } });
+  await r.notifier.handleFinding(trend);
+  await r.advance(3 * 60 * min);
+  t.equal(r.to(r.carer.phone).length, 1, 'the caregiver gets the observation');
+  t.equal(r.to(r.taro.phone).length, 1, 'the family is not told about a caregiver observation');
+});
+
+t.test('a notice held by quiet hours goes out in the morning; a rise to warning escalates by the home policy', async (t) => {
+  const { defaultEscalationPolicy } = await import('../../notifier/escalation-policy.js');
+  const night = Date.parse('2026-11-21T23:30:00+09:00');
+  const r = await rig(t, { policy: { ...defaultEscalationPolicy, tiers: defaultEscalationPolicy.tiers.map((x) => ({ ...x, channels: ['sms'] })) }, start: night });
+  await r.notifier.handleFinding(finding({ rule: 'night-activity', type: 'unusualNightActivity', severity: 'info', at: night }));
+  await r.advance(60 * min);
+  t.equal(r.to(r.taro.phone).length, 0, 'held during quiet hours');
+  await r.advance(7 * 60 * min + 30 * min); // to 07:00
+  t.equal(r.to(r.taro.phone).length, 1, 'sent when quiet hours end');
+  await r.notifier.handleFinding(finding({ rule: 'night-activity', type: 'unusualNightActivity', severity: 'warning', at: r.clock.now() }));
+  await r.advance(60 * min);
+  t.ok(r.to(r.carer.phone).length >= 1, 'once it is a warning, the home policy escalates to the caregiver');
+});
