@@ -5,12 +5,13 @@
  *
  *   npm run bench                 full scale (10k homes × 8 sensors)
  *   npm run bench -- --quick      small scale, for a smoke run
- *   npm run bench -- rules broker only some parts (rules, broker, history, e2e)
+ *   npm run bench -- rules broker only some parts (rules, baseline, broker, history, e2e)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import { benchRules } from './rules.js';
+import { benchBaseline } from './baseline.js';
 import { benchBroker } from './broker.js';
 import { benchHistory } from './history.js';
 import { benchEndToEnd } from './e2e.js';
@@ -48,6 +49,7 @@ async function main(): Promise<void> {
   };
   try {
     await part('rules', () => benchRules({ homes: quick ? 1000 : 10_000, sensorsPerHome: 8, events: quick ? 200_000 : 2_000_000 }));
+    await part('baseline', () => benchBaseline({ homes: quick ? 5 : 20, days: quick ? 30 : 60 }));
     await part('broker', () => benchBroker({ messages: quick ? 5_000 : 50_000, publishers: quick ? 4 : 16 }));
     await part('history', () => benchHistory({ points: quick ? 20_000 : 200_000 }));
     await part('e2e', () => benchEndToEnd({ homes: quick ? 1000 : 10_000, alerts: quick ? 30 : 200, dataDir: join(scratch, 'e2e') }));

@@ -7,7 +7,7 @@ import type { InfluxDB } from 'influx';
 import type { Store } from '../core/store.js';
 import type { HistoryQuery } from '../dashboards/index.js';
 import type { DaySummary, SummarizeDay } from '../notifier/digest.js';
-import { idPattern } from '../core/events.js';
+import { idPattern, parseRecordedLine, type Reading } from '../core/events.js';
 import { dayBounds } from './day-bounds.js';
 
 const quoted = (id: string): string => {
@@ -68,5 +68,30 @@ export function createDaySummarizer(opts: { influx: InfluxDB; store: Store; data
     if (first) summary.firstKettleAt = timeOf(first);
     if (attendance) summary.dayCare = attendance.status;
     return summary;
+  };
+}
+
+/**
+ * Recorded readings of a home's last `days` days, for rebuilding a learned
+ * routine that has no saved state. Every row is validated again through the
+ * event contract; a row that no longer validates is skipped.
+ */
+export function createRoutineHistory(opts: { influx: InfluxDB; now: () => number; days?: number }): (home: string) => Promise<Reading[]> {
+  const days = opts.days ?? 28;
+  return async (home) => {
+    const to = opts.now();
+    const from = to - days * 86_400_000;
+    const rows = await opts.influx.query<Record<string, unknown> & { time: { getTime(): number } }>(
+      `SELECT * FROM "event" WHERE "home" = ${quoted(home)} AND time >= ${from}ms AND time < ${to}ms ORDER BY time ASC`,
+    );
+    const out: Reading[] = [];
+    for (const row of rows) {
+      const { time, home: _h, ...rest } = row;
+      const event: Record<string, unknown> = { home, ts: new Date(time.getTime()).toISOString() };
+      for (const [k, v] of Object.entries(rest)) if (v !== null && v !== undefined) event[k] = v;
+      const parsed = parseRecordedLine(JSON.stringify(event));
+      if (parsed.ok) out.push(parsed.value);
+    }
+    return out;
   };
 }

@@ -45,7 +45,7 @@ import { twilioWebhooks, defaultWebhookPaths } from '../notifier/twilio-webhooks
 import { ackLinkRoutes, auditLedger } from '../notifier/ack-link.js';
 import { startStatusPage, statusCallbackPath, type StatusPage } from '../dashboards/status-page.js';
 import { createWebApp, type WebApp } from '../dashboards/index.js';
-import { createInfluxHistoryQuery, createDaySummarizer } from './history-queries.js';
+import { createInfluxHistoryQuery, createDaySummarizer, createRoutineHistory } from './history-queries.js';
 import { createFlows, createFlowsBridge, createOperatorVerifier, type Flows } from '../flows/index.js';
 import type { AlertRecord } from '../flows/bridge.js';
 
@@ -234,6 +234,8 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     const engine = await createRuleEngine({
       clock, logger: logger.child({ part: 'rules' }), store,
       rulesFor: (home) => store.getRuleConfig(home),
+      // A home with no saved routine learns it again from what InfluxDB kept.
+      routineHistory: createRoutineHistory({ influx, now: () => clock.now() }),
       timezoneFor: (home) => {
         const tz = timezones.get(home);
         if (tz === undefined) void store.getHome(home).then((h) => { if (h) timezones.set(home, h.timezone); });
@@ -243,19 +245,26 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     onClose('rules', () => engine.close());
 
     const recent: Finding[] = [];
-    subs.push(engine.findings.subscribe((finding) => {
+    /** Every finding — built-in rules, learned rules, flows, missed check-ins — takes this one path. */
+    const onFinding = (finding: Finding) => {
       recent.push(finding);
       if (recent.length > 200) recent.shift();
       const log = finding.state === 'raised' && finding.severity === 'critical' ? logger.warn.bind(logger) : logger.info.bind(logger);
       log({ home: finding.home, rule: finding.rule, severity: finding.severity, state: finding.state, message: finding.message.en }, `finding ${finding.state}: ${finding.message.en}`);
-      // Alert path first; history is fire-and-forget and buffers itself.
-      notifier.handleFinding(finding).catch((err: unknown) => logger.error({ err, rule: finding.rule, home: finding.home }, 'notifier failed on a finding'));
       history.writeFinding(finding);
       live.publish(finding.home, { type: `finding.${finding.state}`, at: finding.at });
+      // Alert path; history above is fire-and-forget and buffers itself.
+      return notifier.handleFinding(finding);
+    };
+    subs.push(engine.findings.subscribe((finding) => {
+      onFinding(finding).catch((err: unknown) => logger.error({ err, rule: finding.rule, home: finding.home }, 'notifier failed on a finding'));
     }));
 
     /** Every valid reading, from a device or made inside the hub, takes this one path. */
+    const allReadings = new Subject<Reading>();
+    onClose('reading stream', async () => allReadings.complete());
     const acceptReading = (reading: Reading) => {
+      allReadings.next(reading);
       engine.ingest(reading);
       history.writeReading(reading);
       notifier.handleReading(reading).catch((err: unknown) => logger.error({ err, home: reading.home }, 'notifier failed on a reading'));
@@ -293,10 +302,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
         video: {
           ice: iceConfig(config, twilioClient),
           // A missed check-in is a finding like any other: same alert lifecycle and escalation.
-          raiseFinding: (f) => {
-            history.writeFinding(f);
-            return notifier.handleFinding(f);
-          },
+          raiseFinding: onFinding,
           remindCaregiver: (r) => logger.info({ home: r.homeId, checkin: r.checkinId, dueAt: r.dueAt }, 'video check-in reminder'),
           writeCallQuality: (q) => history.writeCallQuality(q),
         },
@@ -315,14 +321,8 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     if (webApp && config.flows.enabled) {
       const bridge = createFlowsBridge({
         store, clock, logger: logger.child({ part: 'flows' }),
-        readings: ingest.readings, findings: engine.findings, alertChanges: flowAlerts,
-        handleFinding: (f) => {
-          recent.push(f);
-          if (recent.length > 200) recent.shift();
-          history.writeFinding(f);
-          live.publish(f.home, { type: `finding.${f.state}`, at: f.at });
-          return notifier.handleFinding(f);
-        },
+        readings: allReadings, findings: engine.findings, alertChanges: flowAlerts,
+        handleFinding: onFinding,
         channels: { sms, ...(channels.find((c) => c.name === 'email') ? { email: channels.find((c) => c.name === 'email')! } : {}) },
       });
       onClose('flows bridge', async () => bridge.close());
