@@ -30,6 +30,32 @@ const doneLabel: Record<string, { ja: string; en: string }> = {
   arrived: { ja: '到着', en: 'arrived' }, resolve: { ja: '解決', en: 'resolved' },
 };
 
+const statusLabel: Record<string, { ja: string; en: string }> = {
+  open: { ja: '未対応', en: 'open' }, acknowledged: { ja: '対応中', en: 'being handled' }, resolved: { ja: '解決済み', en: 'resolved' },
+};
+const viaLabel: Record<string, { ja: string; en: string }> = {
+  sms: { ja: 'SMSで', en: 'by SMS' }, voice: { ja: '電話で', en: 'by phone' }, 'web-link': { ja: 'メールのリンクで', en: 'by e-mail link' },
+  tablet: { ja: 'タブレットで', en: 'on the tablet' }, door: { ja: '玄関センサー', en: 'front door sensor' },
+};
+
+/**
+ * Who answered outside the web app (an SMS reply, a keypress, an e-mail link):
+ * the notifier's record of the alert names a contact and the way they answered.
+ */
+async function answeredElsewhere(store: Store, a: Alert, timezone: string, lang: 'ja' | 'en'): Promise<Html[]> {
+  const life = await store.getAlertLifecycle(a.id);
+  if (!life) return [];
+  const contacts = new Map((await store.listContacts(a.homeId)).map((c) => [c.id, c.name]));
+  const out: Html[] = [];
+  const add = (who: string | undefined, via: string | undefined, action: string, at: number | undefined) => {
+    if (!who || !via || !viaLabel[via] || !contacts.has(who)) return; // web answers are listed from the web app's own record
+    out.push(html`<li>${contacts.get(who) ?? '?'} — ${doneLabel[action]?.[lang] ?? action} ${viaLabel[via][lang]}${at === undefined ? '' : html` (${localWhen(at, timezone)})`}</li>`);
+  };
+  add(life.acknowledgedBy, life.acknowledgedVia, 'acknowledge', life.acknowledgedAt);
+  add(life.resolvedBy, life.resolvedVia, 'resolve', undefined);
+  return out;
+}
+
 /** One alert with who is handling it and the viewer's buttons. */
 export async function alertCard(req: FastifyRequest, store: Store, a: Alert, timezone: string, actions: AlertAction[]): Promise<Html> {
   const t = tOf(req);
@@ -38,8 +64,11 @@ export async function alertCard(req: FastifyRequest, store: Store, a: Alert, tim
   const responses = await store.listAlertResponses(a.id);
   const names = new Map<string, WebAccount | undefined>();
   for (const r of responses) if (!names.has(r.accountId)) names.set(r.accountId, await store.getAccount(r.accountId));
-  const handlers = responses.map((r) => html`<li>${names.get(r.accountId)?.name ?? '?'} — ${doneLabel[r.action]?.[lang] ?? r.action} (${localWhen(r.at, timezone)})</li>`);
-  return html`<div class="card" data-alert="${a.id}" data-status="${a.status}"><p><strong class="${a.severity === 'critical' ? 'alert' : 'noticed'}">${alertText(a, lang)}</strong> — ${localWhen(a.openedAt, timezone)} · ${a.status}</p>
+  const handlers = [
+    ...await answeredElsewhere(store, a, timezone, lang),
+    ...responses.map((r) => html`<li>${names.get(r.accountId)?.name ?? '?'} — ${doneLabel[r.action]?.[lang] ?? r.action} (${localWhen(r.at, timezone)})</li>`),
+  ];
+  return html`<div class="card" data-alert="${a.id}" data-status="${a.status}"><p><strong class="${a.severity === 'critical' ? 'alert' : 'noticed'}">${alertText(a, lang)}</strong> — ${localWhen(a.openedAt, timezone)} · ${statusLabel[a.status]?.[lang] ?? a.status}</p>
 <p>${t('handledBy')}:</p>${handlers.length ? html`<ul class="handled-by">${handlers}</ul>` : html`<p class="handled-by muted">${t('nobodyYet')}</p>`}
 ${a.status === 'resolved' ? '' : actions.map((act) => html`<form class="inline" method="post" action="/alerts/${a.id}/${act}"><input type="hidden" name="_csrf" value="${session.csrf}"><button data-action="${act}">${t(actionLabel[act])}</button></form> `)}</div>`;
 }
