@@ -103,10 +103,17 @@ async function startOnce(program: string, root: string, opts: ManagedInfluxdOpti
   });
 
   const url = `http://127.0.0.1:${httpPort}`;
-  const child = spawn(program, [], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // influxd runs under a small sh supervisor that holds the read end of a pipe from this
+  // process: however the hub ends — close(), a crash, SIGKILL — the pipe closes and the
+  // supervisor stops influxd. It leads its own process group so SIGKILL reaches influxd too.
+  const child = spawn('/bin/sh', ['-c', supervisor, 'mimamori-influxd', program], { env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+  child.stdin?.on('error', () => undefined); // EPIPE once the supervisor is gone
+  let influxdPid: number | undefined;
   const tail: string[] = [];
   const onLine = (line: string) => {
     if (line.length === 0) return;
+    const announced = /^mimamori-influxd-pid (\d+)$/.exec(line);
+    if (announced) { influxdPid = Number(announced[1]); return; }
     tail.push(line);
     if (tail.length > tailLines) tail.shift();
     logger.debug({ influxd: line }, 'influxd output');
@@ -114,8 +121,8 @@ async function startOnce(program: string, root: string, opts: ManagedInfluxdOpti
   pipeLines(child.stdout, onLine);
   pipeLines(child.stderr, onLine);
 
-  // If the hub exits (normally, or via process.exit) its influxd goes with it.
-  const killOnExit = () => { child.kill('SIGKILL'); };
+  // If the hub exits (normally, or via process.exit) its influxd goes with it at once.
+  const killOnExit = () => { killGroup(child, 'SIGKILL'); };
   process.on('exit', killOnExit);
 
   let exited = false;
@@ -138,14 +145,15 @@ async function startOnce(program: string, root: string, opts: ManagedInfluxdOpti
   polling.stop = true;
 
   if (outcome.kind === 'ready') {
-    logger.info({ url, influxdPid: child.pid, dataDir: root }, 'managed influxd is up');
+    logger.info({ url, influxdPid: influxdPid ?? child.pid, dataDir: root }, 'managed influxd is up');
     let closing: Promise<void> | undefined;
     child.once('exit', (code, signal) => {
       if (!closing) logger.warn({ code, signal, tail: tail.slice(-5) }, 'managed influxd exited unexpectedly');
     });
     return {
       url,
-      pid: child.pid!,
+      /** influxd's own pid (its supervisor's until influxd has announced itself). */
+      get pid() { return influxdPid ?? child.pid!; },
       close() {
         closing ??= stop(child, () => exited, exitPromise, opts.stopTimeoutMs ?? 10_000, logger);
         return closing;
@@ -181,7 +189,8 @@ async function stop(
   logger: Logger,
 ): Promise<void> {
   if (hasExited()) return;
-  child.kill('SIGTERM');
+  // Closing the pipe is the supervisor's cue: it sends influxd SIGTERM and waits for it.
+  child.stdin?.end();
   let timer: NodeJS.Timeout | undefined;
   const timedOut = await Promise.race([
     exitPromise.then(() => false),
@@ -190,10 +199,35 @@ async function stop(
   clearTimeout(timer);
   if (timedOut) {
     logger.warn({ influxdPid: child.pid, timeoutMs }, 'influxd ignored SIGTERM; sending SIGKILL');
-    child.kill('SIGKILL');
+    killGroup(child, 'SIGKILL');
     await exitPromise;
   }
   logger.info({ influxdPid: child.pid }, 'managed influxd stopped');
+}
+
+/**
+ * The supervisor: starts influxd with the environment it was given, reports
+ * its pid, and stops it (SIGTERM, then waits) when its standard input — the
+ * pipe from the hub — reaches end of file.
+ */
+const supervisor = [
+  'exec 3<&0',
+  '"$1" </dev/null & p=$!',
+  'echo "mimamori-influxd-pid $p"',
+  '( cat <&3 >/dev/null; kill -TERM "$p" 2>/dev/null ) & w=$!',
+  'exec 3<&-',
+  'while kill -0 "$p" 2>/dev/null; do wait "$p"; s=$?; done',
+  'kill "$w" 2>/dev/null',
+  'exit "${s:-0}"',
+].join('\n');
+
+/** Signals the supervisor's whole process group (it, influxd, its pipe watcher). */
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    if (child.pid !== undefined) process.kill(-child.pid, signal);
+  } catch {
+    child.kill(signal);
+  }
 }
 
 function missingInfluxd(program: string): MimamoriError {

@@ -111,6 +111,22 @@ t.test('influxd does not outlive a hub that exits without closing it', async (t)
   t.notOk(alive(pid), 'influxd killed by the exit hook');
 });
 
+t.test('influxd does not outlive a hub killed with SIGKILL (no exit hook runs)', async (t) => {
+  const dataDir = tempDir(t);
+  const script = fileURLToPath(new URL('./fixtures/parent-killed.ts', import.meta.url));
+  const child = spawn(process.execPath, [...process.execArgv, script, dataDir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => { out += chunk; });
+  await until(() => out.includes('\n'), 20_000, 'the child to report influxd');
+  const { pid } = JSON.parse(out.trim()) as { pid: number };
+  t.ok(alive(pid), 'influxd is running');
+  child.kill('SIGKILL');
+  await new Promise((resolve) => child.once('exit', resolve));
+  await until(() => !alive(pid), 10_000, 'influxd to stop after its hub was killed');
+  t.notOk(alive(pid), 'influxd stopped: its supervisor saw the pipe close');
+});
+
 t.test('restarting on the same dataDir and port keeps the data', async (t) => {
   const dataDir = tempDir(t);
   const first = await startManagedInfluxd({ dataDir, logger: silentLogger() });
