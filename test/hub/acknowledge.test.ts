@@ -69,3 +69,38 @@ t.test('pressing 1 on the voice call acknowledges', async (t) => {
   const audit = await hub.store.listAudit(alert!.id);
   t.ok(audit.some((a) => /ack/.test(a.action) && JSON.stringify(a.detail ?? '').includes('voice')), 'the audit says it was by voice');
 });
+
+/** Runs the hub's clock in steps so the local Twilio server's call timeline and its callbacks play out. */
+async function play(clock: VirtualClock, minutes: number, until: () => boolean | Promise<boolean>) {
+  for (let i = 0; i < minutes * 12 && !(await until()); i++) {
+    clock.advanceBy(5_000);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+t.test('a call answered by voicemail does not count as reaching Taro: he gets the SMS', async (t) => {
+  const clock = new VirtualClock(start);
+  const hub = await startHub({ config: testConfig(tempDir(t)), logger: silentLogger(), clock });
+  t.teardown(() => hub.close());
+  await homeWithFamily(hub, 'h3', ['voice', 'sms']);
+  hub.localTwilio!.scriptNumber(taro, { answer: 'machine' });
+  hub.localTwilio!.scriptNumber(ken, { answer: 'human', press: '2' });
+  help(hub, 'h3', start);
+  await play(clock, 5, () => hub.localTwilio!.messages().some((m) => m.to === taro));
+  t.ok(hub.localTwilio!.calls().some((c) => c.to === taro && c.answeredBy?.startsWith('machine')), 'the call reached a machine');
+  t.ok(hub.localTwilio!.messages().some((m) => m.to === taro), 'so the next channel, SMS, went to Taro');
+  const [alert] = await hub.store.listAlerts({ homeId: 'h3' });
+  await play(clock, 5, async () => (await hub.store.getAlert(alert!.id))?.status === 'acknowledged');
+  t.equal((await hub.store.getAlert(alert!.id))?.status, 'acknowledged', 'Ken pressed 2 (on my way), which handles it');
+});
+
+t.test('a call that fails falls back to SMS for that person', async (t) => {
+  const clock = new VirtualClock(start);
+  const hub = await startHub({ config: testConfig(tempDir(t)), logger: silentLogger(), clock });
+  t.teardown(() => hub.close());
+  await homeWithFamily(hub, 'h4', ['voice', 'sms']);
+  hub.localTwilio!.scriptNumber(ken, { answer: 'failed' });
+  help(hub, 'h4', start);
+  await play(clock, 5, () => hub.localTwilio!.messages().some((m) => m.to === ken));
+  t.ok(hub.localTwilio!.messages().some((m) => m.to === ken && /help/i.test(m.body)), 'Ken gets the alert by SMS, in English');
+});
