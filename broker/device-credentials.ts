@@ -2,7 +2,7 @@
  * Device and service credentials: secrets are random, shown once, and stored
  * only as salted scrypt hashes in the relational store.
  */
-import { randomBytes, scrypt as scryptCallback, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { hashScrypt, verifyScrypt } from '../core/scrypt-hash.js';
 import { idSchema } from '../core/events.js';
 import { MimamoriError } from '../core/errors.js';
 import { newSecret } from '../core/ids.js';
@@ -16,36 +16,16 @@ import type { Store } from '../core/store.js';
  */
 const defaults = { N: 4096, r: 8, p: 1, keyLength: 32, saltLength: 16 };
 
-function scrypt(secret: string, salt: Buffer, keyLength: number, options: ScryptOptions): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    scryptCallback(secret, salt, keyLength, options, (err, key) => (err ? reject(err) : resolve(key)));
-  });
-}
-
 /**
- * Hashes a secret as `scrypt$N$r$p$salt$hash` (salt and hash base64url), so
- * the parameters can be raised later without breaking stored hashes.
+ * Hashes a secret (see core/scrypt-hash.ts for the encoding).
  */
-export async function hashSecret(secret: string): Promise<string> {
-  const { N, r, p, keyLength, saltLength } = defaults;
-  const salt = randomBytes(saltLength);
-  const hash = await scrypt(secret, salt, keyLength, { N, r, p });
-  return `scrypt$${N}$${r}$${p}$${salt.toString('base64url')}$${hash.toString('base64url')}`;
+export function hashSecret(secret: string): Promise<string> {
+  return hashScrypt(secret, defaults);
 }
 
 /** Checks a secret against an encoded hash in constant time; false for any malformed hash. */
-export async function verifySecret(secret: string, encoded: string): Promise<boolean> {
-  const parts = encoded.split('$');
-  if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
-  const [N, r, p] = [Number(parts[1]), Number(parts[2]), Number(parts[3])];
-  // Refuse absurd parameters rather than let a corrupt row burn CPU and memory.
-  if (!Number.isInteger(N) || N < 2 || N > 2 ** 20 || (N & (N - 1)) !== 0) return false;
-  if (!Number.isInteger(r) || r < 1 || r > 32 || !Number.isInteger(p) || p < 1 || p > 16) return false;
-  const salt = Buffer.from(parts[4] ?? '', 'base64url');
-  const expected = Buffer.from(parts[5] ?? '', 'base64url');
-  if (salt.length === 0 || expected.length < 16) return false;
-  const actual = await scrypt(secret, salt, expected.length, { N, r, p, maxmem: 256 * N * r + 1024 * 1024 });
-  return timingSafeEqual(actual, expected);
+export function verifySecret(secret: string, encoded: string): Promise<boolean> {
+  return verifyScrypt(secret, encoded);
 }
 
 /** MQTT username of a device: `{home}/{device}`. */
