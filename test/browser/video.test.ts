@@ -9,43 +9,18 @@
  * hangs up, both browsers report call quality, which lands in `writeCallQuality`.
  */
 import t, { type Test } from 'tap';
-import { existsSync } from 'node:fs';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { totpCode } from '../../dashboards/totp.js';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, noBrowser, signInAs } from './chromium.js';
 import type { CallQuality, VideoOptions } from '../../dashboards/index.js';
-import { password, setup, type Fixture } from '../dashboards/helpers.js';
+import { setup, type Fixture } from '../dashboards/helpers.js';
 import { until } from '../support/wait.js';
 import { hasTurnserver, startCoturn } from '../video/coturn.js';
 
-const chromiumPath = process.env.MIMAMORI_CHROMIUM ?? '/usr/bin/chromium';
-const noBrowser = existsSync(chromiumPath) ? false : `no browser at ${chromiumPath} (npm test installs Debian chromium as root)`;
 
 interface Stats { connected: boolean; framesDecoded: number; relay: boolean; rttMs?: number; packetLossPct: number }
 
-async function launch(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: chromiumPath,
-    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
-      '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--autoplay-policy=no-user-gesture-required'],
-  });
-}
-
-async function signedIn(browser: Browser, f: Fixture, base: string, login: string): Promise<{ ctx: BrowserContext; page: Page }> {
-  const ctx = await browser.newContext();
-  const page = await ctx.newPage();
-  page.setDefaultTimeout(15_000);
-  await page.goto(`${base}/signin`);
-  await page.getByLabel(/Login|ログインID/).fill(login);
-  await page.getByLabel(/^(Password|パスワード)$/).fill(password);
-  await page.locator('#signin').click();
-  await page.waitForLoadState();
-  if (page.url().endsWith('/signin/totp')) {
-    await page.locator('#code').fill(totpCode(f.totp[login]!, f.clock.now()));
-    await page.getByRole('button').last().click();
-    await page.waitForURL((u) => !u.pathname.startsWith('/signin'));
-  }
-  return { ctx, page };
-}
+const launch = () => launchChromium(['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--autoplay-policy=no-user-gesture-required']);
+const signedIn = (browser: Browser, f: Fixture, base: string, login: string) => signInAs(browser, f, base, login);
 
 const stats = (page: Page) => page.evaluate('window.mimamoriVideo.stats()') as Promise<Stats | null>;
 

@@ -9,18 +9,17 @@
  * hub's notifier does this in production), which also publishes to the live feed.
  */
 import t from 'tap';
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium, noBrowser, signInAs } from './chromium.js';
 import { newId } from '../../core/ids.js';
 import { createLocalLiveFeed } from '../../dashboards/index.js';
-import { totpCode } from '../../dashboards/totp.js';
-import { password, setup, type Fixture } from '../dashboards/helpers.js';
+import { setup, type Fixture } from '../dashboards/helpers.js';
 
-const chromiumPath = process.env.MIMAMORI_CHROMIUM ?? '/usr/bin/chromium';
 
-t.test('alerts live, acknowledgement, news with photo, access log — in Chromium', { skip: existsSync(chromiumPath) ? false : `no browser at ${chromiumPath} (npm test installs Debian chromium as root)` }, async (t) => {
+t.test('alerts live, acknowledgement, news with photo, access log — in Chromium', { skip: noBrowser }, async (t) => {
   const live = createLocalLiveFeed();
   // What the hub does with a tablet button: a real button event into the rule engine.
   const hub: { ref?: Pick<Fixture, 'engine' | 'clock'> } = {};
@@ -43,28 +42,9 @@ t.test('alerts live, acknowledgement, news with photo, access log — in Chromiu
   t.teardown(() => sub.unsubscribe());
   const base = await f.web.listen('127.0.0.1', 0);
 
-  const browser: Browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  const browser: Browser = await launchChromium();
   t.teardown(() => browser.close());
-
-  async function signedIn(login: string): Promise<{ ctx: BrowserContext; page: Page }> {
-    const ctx = await browser.newContext();
-    const page = await ctx.newPage();
-    page.setDefaultTimeout(10_000);
-    await page.goto(`${base}/signin`);
-    await page.getByLabel(/Login|ログインID/).fill(login);
-    await page.getByLabel(/^(Password|パスワード)$/).fill(password);
-    await page.locator('#signin').click();
-    await page.waitForLoadState();
-    if (page.url().endsWith('/signin/totp')) {
-      await page.locator('#code').fill(totpCode(f.totp[login]!, f.clock.now()));
-      await page.getByRole('button').last().click();
-      await page.waitForURL((u) => !u.pathname.startsWith('/signin'));
-    }
-    return { ctx, page };
-  }
+  const signedIn = (login: string) => signInAs(browser, f, base, login, 10_000);
 
   const family = await signedIn('family1');
   await family.page.goto(`${base}/homes/h1`);
