@@ -9,14 +9,14 @@
  *   mimamori evaluate --corpus [--seed S] [--homes N] [--days D] [--months] [--check]
  *   mimamori evaluate --write-corpus DIR [--seed S] [--homes N] [--days D]
  */
-import { createReadStream, createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { parseRecordedLine, toRecordedLine, type Reading } from '../core/events.js';
+import { toRecordedLine } from '../core/events.js';
 import { simulateStream } from '../edge/simulator.js';
 import { buildCorpus, evaluateCorpus } from '../rules/evaluate-corpus.js';
 import { checkTargets, evaluateReadings, formatReport, parseTruth, type ModeScore } from '../rules/evaluate.js';
+import { readRecordedFile } from './recorded-file.js';
 
 /** Where the command writes (the CLI's `CliIo`). */
 export interface EvaluateIo { out(line: string): void; err(line: string): void }
@@ -25,17 +25,6 @@ export const evaluateUsage = `  mimamori evaluate FILE.ndjson --truth TRUTH.json
   mimamori evaluate --corpus [--seed 1] [--homes 10] [--days 92] [--months] [--check]
   mimamori evaluate --write-corpus DIR [--seed 1] [--homes 10] [--days 92]`;
 
-async function* readNdjson(file: string, io: EvaluateIo, counts: { bad: number }): AsyncGenerator<Reading> {
-  const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
-  let n = 0;
-  for await (const line of lines) {
-    n++;
-    if (line.trim() === '') continue;
-    const r = parseRecordedLine(line);
-    if (r.ok) yield r.value;
-    else { counts.bad++; if (counts.bad <= 20) io.err(`${file}:${n}: skipped (${r.reason}): ${r.detail}`); }
-  }
-}
 
 function finish(scores: ModeScore[], months: boolean, check: boolean, io: EvaluateIo): number {
   for (const line of formatReport(scores, { months })) io.out(line);
@@ -93,7 +82,7 @@ export async function evaluateCommand(args: string[], io: EvaluateIo): Promise<n
     if (!file || !values.truth) { io.err(evaluateUsage); return 2; }
     const truth = parseTruth(JSON.parse(readFileSync(values.truth, 'utf8')) as unknown);
     const counts = { bad: 0 };
-    const scores = await evaluateReadings(readNdjson(file, io, counts), truth);
+    const scores = await evaluateReadings(readRecordedFile(file, counts, (l) => io.err(l), 20), truth);
     if (counts.bad > 0) io.err(`evaluate: ${counts.bad} line(s) skipped`);
     return finish(scores, values.months === true, values.check === true, io);
   } catch (err) {

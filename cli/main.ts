@@ -9,14 +9,13 @@
  *   mimamori replay FILE [--rules F] [--timezone TZ] [--until ISO]
  *   mimamori simulate --homes N --days D [--seed S] [--start ISO] --out FILE [--truth FILE]
  */
-import { createReadStream, createWriteStream, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { loadConfig, type Config } from '../core/config.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { createSqliteStore, type Store } from '../core/store.js';
-import { parseRecordedLine, toRecordedLine, type Reading } from '../core/events.js';
+import { toRecordedLine } from '../core/events.js';
 import { idSchema } from '../core/events.js';
 import { MimamoriError } from '../core/errors.js';
 import { ScaledClock, systemClock } from '../core/clock.js';
@@ -28,6 +27,7 @@ import { simulate } from '../edge/simulator.js';
 import { startHub } from './hub.js';
 import { startDemo } from './demo.js';
 import { provisionFromFile } from './provision.js';
+import { readRecordedFile } from './recorded-file.js';
 import { createWebAccount, type AccountInput } from './accounts.js';
 
 const usage = `mimamori — 見守り edge hub
@@ -253,18 +253,6 @@ async function rules(args: string[], env: NodeJS.ProcessEnv, io: CliIo): Promise
   }
 }
 
-/** Reads an NDJSON file of recorded readings; bad lines are reported on stderr and skipped. */
-async function* readRecorded(file: string, counts: { bad: number }, io: CliIo): AsyncGenerator<Reading> {
-  const lines = createInterface({ input: file === '-' ? process.stdin : createReadStream(file), crlfDelay: Infinity });
-  let n = 0;
-  for await (const line of lines) {
-    n++;
-    if (line.trim() === '') continue;
-    const r = parseRecordedLine(line);
-    if (r.ok) yield r.value;
-    else { counts.bad++; io.err(`${file}:${n}: skipped (${r.reason}): ${r.detail}`); }
-  }
-}
 
 async function replay(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { rules: { type: 'string' }, timezone: { type: 'string' }, until: { type: 'string' } } });
@@ -287,7 +275,7 @@ async function replay(args: string[], io: CliIo): Promise<number> {
   const counts = { bad: 0 };
   let findings = 0;
   try {
-    for await (const f of replayReadings(readRecorded(file, counts, io), opts)) {
+    for await (const f of replayReadings(readRecordedFile(file, counts, (l) => io.err(l)), opts)) {
       findings++;
       io.out(findingToNdjson(f, tz));
     }
