@@ -22,14 +22,7 @@ export function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'mimamori-notifier-'));
 }
 
-/** Waits for `check` to hold, polling real I/O at most `ms` milliseconds. */
-export async function until(check: () => boolean | Promise<boolean>, ms = 5000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+export { until } from '../support/wait.js';
 
 export interface SeededHome {
   store: Store;
