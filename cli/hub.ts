@@ -33,6 +33,7 @@ import { startManagedInfluxd } from '../rules/managed-influxd.js';
 import { ensureSchema } from '../rules/influx-schema.js';
 import { createNotifier, type Notifier } from '../notifier/index.js';
 import type { AlertResponder } from '../notifier/responder.js';
+import { remindCaregivers } from './checkin-reminders.js';
 import { startLocalTwilio, type LocalTwilio } from '../notifier/local-twilio-server.js';
 import { startLocalSmtp, type LocalSmtp } from '../notifier/local-smtp-server.js';
 import { createTwilioClient } from '../notifier/twilio-client.js';
@@ -303,7 +304,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
           ice: iceConfig(config, twilioClient),
           // A missed check-in is a finding like any other: same alert lifecycle and escalation.
           raiseFinding: onFinding,
-          remindCaregiver: (r) => logger.info({ home: r.homeId, checkin: r.checkinId, dueAt: r.dueAt }, 'video check-in reminder'),
+          remindCaregiver: (r) => remindCaregivers({ store, sms, clock, logger }, r).catch((err: unknown) => logger.error({ err, home: r.homeId }, 'check-in reminder failed')),
           writeCallQuality: (q) => history.writeCallQuality(q),
         },
       });

@@ -26,7 +26,7 @@ import { replayReadings, findingToNdjson } from '../rules/replay.js';
 import { simulate } from '../edge/simulator.js';
 import { startHub } from './hub.js';
 import { startDemo } from './demo.js';
-import { provisionFromFile } from './provision.js';
+import { contactPreferences, provisionFromFile } from './provision.js';
 import { readRecordedFile } from './recorded-file.js';
 import { createWebAccount, type AccountInput } from './accounts.js';
 
@@ -36,6 +36,7 @@ const usage = `mimamori — 見守り edge hub
   mimamori provision home --id ID --name NAME [--timezone Asia/Tokyo] [--address A] [--entry-notes N]
   mimamori provision resident --home ID --name NAME [--birth-year Y] [--language ja|en]
   mimamori provision contact --home ID --name NAME --role family|caregiver|emergency [--phone +81…] [--email E] [--language ja|en] [--priority N]
+                            [--digest 07:30,19:00] [--digest-channel sms|email] [--quiet 22:00-07:00]
   mimamori provision device --home ID --device ID --kind KIND [--label L]     (prints the device secret once)
   mimamori provision file FILE.json                                          (a whole home: see docs/cli.md)
   mimamori account create --login L --name N --role operator|staff|caregiver|family|resident [--home H] [--facility F] [--guardian] [--language ja|en]
@@ -132,6 +133,7 @@ async function provision(args: string[], env: NodeJS.ProcessEnv, io: CliIo): Pro
       id: { type: 'string' }, name: { type: 'string' }, timezone: { type: 'string' }, address: { type: 'string' }, 'entry-notes': { type: 'string' },
       home: { type: 'string' }, 'birth-year': { type: 'string' }, language: { type: 'string' }, role: { type: 'string' }, phone: { type: 'string' },
       email: { type: 'string' }, priority: { type: 'string' }, device: { type: 'string' }, kind: { type: 'string' }, label: { type: 'string' },
+      digest: { type: 'string' }, 'digest-channel': { type: 'string' }, quiet: { type: 'string' },
     },
   });
   const config = loadConfig(env);
@@ -168,7 +170,16 @@ async function provision(args: string[], env: NodeJS.ProcessEnv, io: CliIo): Pro
         const c: Parameters<Store['addContact']>[0] = { homeId: await knownHome(store, need('home')), name: need('name'), role: role as 'family', language: lang(values.language), priority: Number(values.priority ?? 1) };
         if (values.phone) c.phone = values.phone;
         if (values.email) c.email = values.email;
-        io.out(JSON.stringify({ contact: (await store.addContact(c)).id }));
+        const quiet = values.quiet ? /^(\d\d:\d\d)-(\d\d:\d\d)$/.exec(values.quiet) : undefined;
+        if (values.quiet && !quiet) throw new MimamoriError('MIMAMORI_ERR_INVALID_INPUT', '--quiet must look like 22:00-07:00');
+        const digest = values.digest ? { times: values.digest.split(','), channel: values['digest-channel'] ?? (values.email ? 'email' : 'sms') } : undefined;
+        const prefs = quiet || digest ? contactPreferences(quiet ? { from: quiet[1], to: quiet[2] } : undefined, digest) : undefined;
+        const added = await store.addContact(c);
+        if (prefs) {
+          await store.setContactPreferences(added.id, prefs, Date.now());
+          io.err('Quiet hours and digest times take effect when the hub next starts.');
+        }
+        io.out(JSON.stringify({ contact: added.id }));
         return 0;
       }
       case 'device': {

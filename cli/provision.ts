@@ -8,6 +8,7 @@ import { MimamoriError } from '../core/errors.js';
 import type { Store } from '../core/store.js';
 import { provisionDevice } from '../broker/device-credentials.js';
 import { parseRuleSet } from '../rules/index.js';
+import { validateContactPreferences, type ContactPreferences } from '../notifier/contact-preferences.js';
 
 const timezone = z.string().refine((tz) => {
   try { new Intl.DateTimeFormat('en', { timeZone: tz }); return true; } catch { return false; }
@@ -21,6 +22,9 @@ export const homeFileSchema = z.object({
     name: z.string().min(1).max(200), role: z.enum(['family', 'caregiver', 'emergency', 'resident']),
     phone: z.string().regex(/^\+[1-9]\d{6,14}$/, 'E.164, e.g. +819012345678').optional(), email: z.email().optional(),
     language, priority: z.number().int().min(1).max(99).default(1),
+    /** Their own quiet hours and daily digest times (validated by the notifier's schema). */
+    quietHours: z.unknown().optional(),
+    digest: z.unknown().optional(),
   })).default([]),
   devices: z.array(z.object({ device: idSchema, kind: z.string().min(1).max(32), label: z.string().max(100).optional() })).default([]),
   rules: z.array(z.unknown()).optional(),
@@ -28,11 +32,24 @@ export const homeFileSchema = z.object({
 
 export interface ProvisionResult { home: string; devices: Array<{ device: string; username: string; secret: string }>; ruleErrors: string[] }
 
+/** A contact's quiet hours and digest times, validated by the notifier's own schema. */
+export function contactPreferences(quietHours: unknown, digest: unknown): ContactPreferences {
+  const prefs: Record<string, unknown> = {};
+  if (quietHours !== undefined) prefs.quietHours = quietHours;
+  if (digest !== undefined) prefs.digest = digest;
+  try {
+    return validateContactPreferences(prefs);
+  } catch (err) {
+    throw new MimamoriError('MIMAMORI_ERR_INVALID_INPUT', `contact preferences: ${(err as Error).message}`);
+  }
+}
+
 /** Validates the whole document first, then creates everything. */
 export async function provisionFromFile(store: Store, input: unknown): Promise<ProvisionResult> {
   const parsed = homeFileSchema.safeParse(input);
   if (!parsed.success) throw new MimamoriError('MIMAMORI_ERR_INVALID_INPUT', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
   const doc = parsed.data;
+  for (const c of doc.contacts) if (c.quietHours !== undefined || c.digest !== undefined) contactPreferences(c.quietHours, c.digest);
   const ruleErrors = doc.rules ? parseRuleSet(doc.rules).errors.map((e) => `rule ${e.index}${e.id ? ` (${e.id})` : ''}: ${e.message}`) : [];
   const home: Parameters<Store['createHome']>[0] = { id: doc.home.id, name: doc.home.name, timezone: doc.home.timezone };
   if (doc.home.address) home.address = doc.home.address;
@@ -47,7 +64,10 @@ export async function provisionFromFile(store: Store, input: unknown): Promise<P
     const con: Parameters<Store['addContact']>[0] = { homeId: home.id, name: c.name, role: c.role, language: c.language, priority: c.priority };
     if (c.phone) con.phone = c.phone;
     if (c.email) con.email = c.email;
-    await store.addContact(con);
+    const added = await store.addContact(con);
+    if (c.quietHours !== undefined || c.digest !== undefined) {
+      await store.setContactPreferences(added.id, contactPreferences(c.quietHours, c.digest), Date.now());
+    }
   }
   const devices: ProvisionResult['devices'] = [];
   for (const d of doc.devices) {

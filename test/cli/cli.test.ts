@@ -139,3 +139,22 @@ t.test('account create: the first operator of a fresh hub, password shown once a
   t.notMatch(account!.passwordHash, out.password, 'not in clear');
   t.ok(await verifyPassword(out.password, account!.passwordHash), 'verifies against its hash');
 });
+
+t.test('contacts can be given their own quiet hours and digest times', async (t) => {
+  const dir = tempDir(t);
+  const env = { MIMAMORI_DATA_DIR: dir };
+  t.equal(await main(['provision', 'home', '--id', 'h1', '--name', 'x'], env, capture()), 0);
+  let io = capture();
+  t.equal(await main(['provision', 'contact', '--home', 'h1', '--name', '太郎', '--role', 'family', '--phone', '+819012345678', '--digest', '07:30,19:00', '--quiet', '22:00-07:00'], env, io), 0);
+  const { contact } = JSON.parse(io.stdout[0]!) as { contact: string };
+  t.match(io.stderr.join('\n'), /next starts/);
+  io = capture();
+  t.equal(await main(['provision', 'contact', '--home', 'h1', '--name', 'x', '--role', 'family', '--digest', '25:00'], env, io), 1, 'an impossible time is refused');
+  t.match(io.stderr.join('\n'), /contact preferences/);
+  io = capture();
+  t.equal(await main(['provision', 'contact', '--home', 'h1', '--name', 'x', '--role', 'family', '--quiet', 'late'], env, io), 1);
+  const store = createSqliteStore(join(dir, 'mimamori.db'));
+  t.teardown(() => store.close());
+  t.same(await store.getContactPreferences(contact), { quietHours: { from: '22:00', to: '07:00' }, digest: { times: ['07:30', '19:00'], channel: 'sms' } }, 'stored as the notifier reads them');
+  t.equal((await store.listContacts('h1')).length, 1, 'nothing stored for the refused ones');
+});
