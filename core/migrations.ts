@@ -158,4 +158,15 @@ export const migrations: Migration[] = [
       `CREATE INDEX video_notes_home ON video_notes (home_id, at)`,
     ],
   },
+  // ── Escalation send reconciliation (notifier/, issue 3 durability): migration 7 ──
+  {
+    version: 7,
+    name: 'send keys: what was handed to the provider, for reconciliation after a crash',
+    sql: [
+      // For channels whose provider can be asked afterwards (SMS, voice): the address and text
+      // written with the key, so a restart can find the message at the provider or send it once.
+      `ALTER TABLE send_keys ADD COLUMN recipient TEXT`,
+      `ALTER TABLE send_keys ADD COLUMN body TEXT`,
+    ],
+  },
 ];

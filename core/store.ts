@@ -104,7 +104,11 @@ export interface AlertLifecycle {
 /** One timed piece of notifier work (an escalation step, a digest); the one durable schedule. */
 export interface ScheduledJob { id: string; kind: string; subject: string; dueAt: number; payload?: unknown }
 /** Recorded before a message is sent, so a resumed escalation never sends it twice. */
-export interface SendKey { key: string; alertId: string; contactId?: string; channel: string; notificationId?: string; createdAt: number }
+export interface SendKey {
+  key: string; alertId: string; contactId?: string; channel: string; notificationId?: string; createdAt: number;
+  /** Migration 7, for channels the provider can be asked about (SMS, voice): the address and text handed over. */
+  recipient?: string; body?: string;
+}
 
 /** The escalation engine's part of the store (notifier/). */
 export interface EscalationStore {
@@ -127,6 +131,12 @@ export interface EscalationStore {
   attachSendKeys(keys: string[], notificationId: string): Promise<void>;
   listSendKeys(alertId: string): Promise<SendKey[]>;
   findSendKeysByNotification(notificationId: string): Promise<SendKey[]>;
+  /**
+   * Keys written at or after `since` that carry a recipient and body but whose
+   * send has no outcome yet: no notification, or a `pending` one without a
+   * provider id (the process died inside the send window). Migration 7.
+   */
+  listUnsettledSendKeys(since: number): Promise<SendKey[]>;
 }
 
 // ── Video check-ins (dashboards/video*, migration 6): schedule, permissions, calls, notes ──
@@ -548,6 +558,8 @@ function escalationStore(
     const k: SendKey = { key: r.key as string, alertId: r.alert_id as string, channel: r.channel as string, createdAt: Number(r.created_at) };
     const c = opt<string>(r.contact_id); if (c !== undefined) k.contactId = c;
     const nid = opt<string>(r.notification_id); if (nid !== undefined) k.notificationId = nid;
+    const to = opt<string>(r.recipient); if (to !== undefined) k.recipient = to;
+    const body = opt<string>(r.body); if (body !== undefined) k.body = body;
     return k;
   };
   return {
@@ -581,7 +593,7 @@ function escalationStore(
     async getJob(id) { const r = get('SELECT * FROM notifier_schedule WHERE id = ?', id); return r && toJob(r); },
     async listJobs() { return all('SELECT * FROM notifier_schedule ORDER BY due_at, id').map(toJob); },
     async claimSendKeys(keys) {
-      const tx = db.transaction(() => keys.filter((k) => run('INSERT INTO send_keys (key, alert_id, contact_id, channel, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING', k.key, k.alertId, n(k.contactId), k.channel, k.createdAt).changes === 1).map((k) => k.key));
+      const tx = db.transaction(() => keys.filter((k) => run('INSERT INTO send_keys (key, alert_id, contact_id, channel, created_at, recipient, body) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING', k.key, k.alertId, n(k.contactId), k.channel, k.createdAt, n(k.recipient), n(k.body)).changes === 1).map((k) => k.key));
       return tx.immediate();
     },
     async attachSendKeys(keys, notificationId) {
@@ -590,6 +602,12 @@ function escalationStore(
     },
     async listSendKeys(alertId) { return all('SELECT * FROM send_keys WHERE alert_id = ? ORDER BY created_at, rowid', alertId).map(toKey); },
     async findSendKeysByNotification(notificationId) { return all('SELECT * FROM send_keys WHERE notification_id = ? ORDER BY rowid', notificationId).map(toKey); },
+    async listUnsettledSendKeys(since) {
+      return all(`SELECT k.* FROM send_keys k LEFT JOIN notifications x ON x.id = k.notification_id
+        WHERE k.body IS NOT NULL AND k.recipient IS NOT NULL AND k.created_at >= ?
+        AND (k.notification_id IS NULL OR x.id IS NULL OR (x.status = 'pending' AND x.provider_id IS NULL))
+        ORDER BY k.created_at, k.rowid`, since).map(toKey);
+    },
   };
 }
 

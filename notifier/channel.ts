@@ -58,6 +58,21 @@ export interface DeliveryReceipt {
   outcome?: 'reached' | 'voicemail' | 'no-answer' | 'busy' | 'failed';
 }
 
+/** What to look for at the provider: a message handed over (maybe) before a crash. */
+export interface SentQuery {
+  /** The address it went to, exactly as handed over (E.164 for SMS and voice). */
+  to: string;
+  /** The text handed over (SMS: must equal the provider's body). */
+  text: string;
+  /** Clock ms when the send key was written: the message cannot be older. */
+  after: number;
+  /** Whether a provider id is already attributed to another notification (then it is never a match). */
+  taken(providerId: string): Promise<boolean>;
+}
+
+/** A message the provider has: its id and its status now, in receipt words (delivered, undelivered, queued, …). */
+export interface SentMatch { providerId: string; status: string; error?: string }
+
 export interface Channel {
   /** Stored as the notification's channel, e.g. `sms`. */
   readonly name: string;
@@ -71,5 +86,12 @@ export interface Channel {
    * request is not authentic (bad or missing signature) or not a receipt.
    */
   verifyReceipt?(req: ReceiptRequest): DeliveryReceipt | undefined;
+  /**
+   * Asks the provider whether it already has this message (after a crash
+   * inside the send window); `undefined` when it never got one; throws when
+   * the provider cannot be asked. Only channels whose provider keeps a queryable
+   * record have it (SMS, voice); without it a send is at most once.
+   */
+  findSent?(q: SentQuery): Promise<SentMatch | undefined>;
   close?(): Promise<void>;
 }

@@ -10,6 +10,13 @@
  * recipient, channel) recorded BEFORE it is sent, and a send whose key
  * exists is never repeated — re-running a step after a crash sends only what
  * the crashed run had not started.
+ *
+ * A crash between writing a key and recording the provider's answer leaves a
+ * send whose fate is unknown. For channels whose provider can be asked
+ * (`Channel.findSent`: SMS and voice through Twilio), the key carries the
+ * address and text, and `start()` reconciles before resuming: found at the
+ * provider → recorded with its id, not sent again; not found → sent now,
+ * once. Other channels (e-mail, tablet, live) stay at most once.
  */
 import type { SchedulerLike } from 'rxjs';
 import type { Finding } from '../core/findings.js';
@@ -17,7 +24,7 @@ import { severityRank } from '../core/findings.js';
 import type { Logger } from '../core/logger.js';
 import { scheduleAt } from '../core/clock.js';
 import type { Alert, AlertLifecycle, Contact, Language, NotificationRecord, SendKey, Severity, Store } from '../core/store.js';
-import type { Channel, SendResult } from './channel.js';
+import type { Channel, Recipient, SendResult } from './channel.js';
 import { isFailedStatus, pendingStatus } from './delivery-status.js';
 import { entryTierIndex, quietUntil, tierAllowed, tierRecipients, type EscalationPolicy, type Tier } from './escalation-policy.js';
 import { contactPreferencesSchema, type ContactPreferences } from './contact-preferences.js';
@@ -76,7 +83,27 @@ export interface EngineOptions {
   grouping: Grouping;
   /** Waits (real time) for a channel before moving on; slow providers finish in the background. */
   sendWaitMs: number;
+  /** Reconciliation of sends a crash left without an outcome (defaults in `defaultReconcile`). */
+  reconcile?: Partial<ReconcileOptions>;
 }
+
+export interface ReconcileOptions {
+  /** Unsettled keys younger than this are looked up at the provider on start. */
+  lookBackMs: number;
+  /** A send not found at the provider is sent now only if its key is younger than this and its alert is not resolved. */
+  resendWithinMs: number;
+  /** Allowed clock difference between the hub and the provider when matching times. */
+  skewMs: number;
+  /** When the provider cannot be asked, ask again after this long (clock ms)... */
+  retryMs: number;
+  /** ...at most this many times; then the send stays at most once. */
+  retries: number;
+}
+
+export const defaultReconcile: ReconcileOptions = { lookBackMs: 24 * 3600_000, resendWithinMs: 30 * 60_000, skewMs: 5_000, retryMs: 60_000, retries: 30 };
+
+/** What reconciliation did with one unsettled send. */
+export type ReconcileOutcome = 'found' | 'resent' | 'dropped' | 'unknown';
 
 /** Receipt statuses that mean the person was NOT reached: failures and, for voice, a machine or no answer. */
 export function isNotReached(status: string): boolean {
@@ -115,6 +142,7 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
   const armed = new Map<string, () => void>();
   const inflight = new Set<Promise<unknown>>();
   const queues = new Map<string, Promise<unknown>>();
+  const rec: ReconcileOptions = { ...defaultReconcile, ...o.reconcile };
   let closed = false;
 
   const track = <T>(p: Promise<T>): Promise<T> => {
@@ -219,7 +247,10 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
     const ch = channels.get(a.channel);
     if (!ch) { log.warn({ alertId: first.id, channel: a.channel }, 'policy names a channel the hub does not have; trying the next'); return 'failed'; }
     const at = clock.now();
-    const keys = a.alerts.map((al) => ({ key: keyOf(al.id, a.stage, a.contact.id, a.channel), alertId: al.id, contactId: a.contact.id, channel: a.channel, createdAt: at }));
+    // For a provider that can be asked later, the key carries what is handed over (same transaction): reconcilable.
+    const address = ch.findSent ? a.contact.phone?.replace(/[\s-]/g, '') : undefined;
+    const intent = address ? { recipient: address, body: a.text } : {};
+    const keys = a.alerts.map((al) => ({ key: keyOf(al.id, a.stage, a.contact.id, a.channel), alertId: al.id, contactId: a.contact.id, channel: a.channel, createdAt: at, ...intent }));
     const claimed = await store.claimSendKeys(keys);
     if (claimed.length === 0) return 'skipped';
     if (!o.rateLimiter.take(a.contact.id, at, { force: a.critical })) {
@@ -255,7 +286,8 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
   async function outcome(keys: SendKey[]): Promise<'none' | 'failed' | 'ok'> {
     if (keys.length === 0) return 'none';
     const nid = keys[0]?.notificationId;
-    // Claimed but never recorded: the process died between the two. Never repeated (the key exists).
+    // Claimed but never recorded: the process died between the two. Never repeated here (the key
+    // exists); start() has already reconciled it with the provider where the channel can be asked.
     if (!nid) return 'ok';
     const n = (await store.listNotifications(keys[0]!.alertId)).find((x) => x.id === nid);
     return n && isNotReached(n.status) ? 'failed' : 'ok';
@@ -275,6 +307,84 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
       if (r === 'sent' || r === 'skipped' || r === 'limited') return;
     }
   }
+
+  // ── reconciliation after a crash inside the send window ──
+  /** Keys of one send share its notification, or (none recorded yet) their time, person, channel and text. */
+  const sendIdOf = (k: SendKey) => k.notificationId ?? JSON.stringify([k.createdAt, k.contactId ?? '', k.channel, k.recipient ?? '', k.body ?? '']);
+
+  /** Settles one send a crash left without an outcome: found at the provider, sent now (once), or dropped. */
+  async function reconcileSend(keys: SendKey[]): Promise<ReconcileOutcome> {
+    const k = keys[0];
+    const ch = k ? channels.get(k.channel) : undefined;
+    if (!k?.recipient || k.body === undefined || !ch?.findSent) return 'unknown';
+    const alert = await store.getAlert(k.alertId);
+    if (!alert) return 'unknown';
+    const now = clock.now();
+    let match: Awaited<ReturnType<NonNullable<Channel['findSent']>>>;
+    try {
+      match = await ch.findSent({
+        to: k.recipient, text: k.body, after: k.createdAt - rec.skewMs,
+        taken: async (providerId) => (await store.findNotificationByProviderId(providerId)) !== undefined,
+      });
+    } catch (err) {
+      log.warn({ alertId: alert.id, channel: k.channel, error: (err as Error).message }, 'cannot ask the provider about a send interrupted by a restart; will ask again');
+      await store.audit({ at: now, actor, action: 'send.reconcile', subject: alert.id, detail: { channel: k.channel, contactId: k.contactId, outcome: 'unknown', keys: keys.length } });
+      return 'unknown';
+    }
+    // The send may have died before its notification was written: write it now, for the keys' outcome.
+    let n = k.notificationId ? (await store.listNotifications(alert.id)).find((x) => x.id === k.notificationId) : undefined;
+    if (!n) {
+      n = await record(alert.id, alert.homeId, k.contactId, k.channel, pendingStatus, k.createdAt);
+      await store.attachSendKeys(keys.map((x) => x.key), n.id);
+    }
+    const finish = async (outcome: ReconcileOutcome, patch: { status: string; providerId?: string; error?: string }): Promise<ReconcileOutcome> => {
+      const done = clock.now();
+      await store.updateNotification(n.id, patch, done);
+      safeHistory((h) => h.writeNotification({ alertId: alert.id, homeId: alert.homeId, channel: k.channel, status: patch.status, at: done }));
+      await store.audit({ at: done, actor, action: 'send.reconcile', subject: alert.id, detail: { notificationId: n.id, channel: k.channel, contactId: k.contactId, outcome, providerId: patch.providerId, status: patch.status, keys: keys.length } });
+      log.info({ notificationId: n.id, alertId: alert.id, channel: k.channel, outcome, providerId: patch.providerId, status: patch.status }, 'send interrupted by a restart reconciled with the provider');
+      return outcome;
+    };
+    if (match) {
+      const patch: { status: string; providerId: string; error?: string } = { status: match.status, providerId: match.providerId };
+      if (match.error) patch.error = match.error;
+      return finish('found', patch);
+    }
+    if (alert.status === 'resolved' || now - k.createdAt > rec.resendWithinMs) {
+      return finish('dropped', { status: 'failed', error: alert.status === 'resolved' ? 'lost in a restart; alert already resolved' : 'lost in a restart; too old to send' });
+    }
+    const contact = k.contactId ? (await store.listContacts(alert.homeId)).find((c) => c.id === k.contactId) : undefined;
+    // The address and text exactly as first handed over, so a second lookup (another crash) still matches.
+    const to: Recipient = { language: contact?.language ?? 'ja', phone: k.recipient };
+    if (contact) { to.id = contact.id; to.name = contact.name; to.homeId = contact.homeId; }
+    let result: SendResult;
+    try { result = await ch.send({ to, text: k.body, alertId: alert.id }); } catch (err) { result = { status: 'failed', error: `channel error: ${(err as Error).message}` }; }
+    const patch: { status: string; providerId?: string; error?: string } = { status: result.status };
+    if (result.providerId) patch.providerId = result.providerId;
+    if (result.error) patch.error = result.error;
+    return finish('resent', patch);
+  }
+
+  /** Reconciles every unsettled send; those the provider could not be asked about are tried again later. */
+  async function reconcile(attempt: number): Promise<Map<string, ReconcileOutcome>> {
+    const keys = await store.listUnsettledSendKeys(clock.now() - rec.lookBackMs);
+    const sends = new Map<string, SendKey[]>();
+    for (const k of keys) { const id = sendIdOf(k); sends.set(id, [...(sends.get(id) ?? []), k]); }
+    const out = new Map<string, ReconcileOutcome>();
+    for (const [id, group] of sends) {
+      try { out.set(id, await reconcileSend(group)); } catch (err) { log.error({ err, alertId: group[0]?.alertId }, 'reconciling a send failed'); out.set(id, 'unknown'); }
+    }
+    if ([...out.values()].includes('unknown') && attempt < rec.retries && !closed) {
+      armed.get('reconcile')?.();
+      armed.set('reconcile', scheduleAt(clock, clock.now() + rec.retryMs, () => {
+        armed.delete('reconcile');
+        void track(reconcile(attempt + 1)).catch((err: unknown) => log.error({ err }, 'reconciliation failed'));
+      }));
+    }
+    if (sends.size > 0) log.info({ sends: sends.size, attempt, found: count(out, 'found'), resent: count(out, 'resent'), dropped: count(out, 'dropped'), unknown: count(out, 'unknown') }, 'sends interrupted by a restart reconciled');
+    return out;
+  }
+  const count = (m: Map<string, ReconcileOutcome>, v: ReconcileOutcome) => [...m.values()].filter((x) => x === v).length;
 
   // ── steps ──
   async function openMembers(state: EscalationState): Promise<Alert[]> {
@@ -530,6 +640,8 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
     toldContacts,
 
     async start() {
+      // Before any step runs again: a re-run step treats a key as sent, so its fate must be settled first.
+      await reconcile(0);
       for (const job of await store.listJobs()) if (job.kind === 'escalation') arm(job.id, job.subject, job.dueAt);
       log.info({ jobs: armed.size }, 'escalation schedule reloaded');
     },
@@ -546,7 +658,11 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
       await store.saveAlertLifecycle({ alertId: alert.id, homeId: alert.homeId, policy, state, updatedAt: now });
       await store.audit({ at: now, actor, action: 'escalation.start', subject: alert.id, detail: { entryTier: policy.tiers[state.tier]?.name, firstStepAt: first.at, backlog: first.backlog } });
       if (first.at > now) await setNext(alert, { at: first.at });
-      else await runUntilWaiting(alert.id, alert.homeId);
+      else {
+        // The first step runs at once; its job row (not armed) makes a crash inside it resume on restart.
+        await store.scheduleJob({ id: jobId(alert.id), kind: 'escalation', subject: alert.homeId, dueAt: now, payload: { alertId: alert.id } });
+        await runUntilWaiting(alert.id, alert.homeId);
+      }
     },
 
     async severityRaised(alert, f, now) {

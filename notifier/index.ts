@@ -20,7 +20,7 @@ import { MimamoriError } from '../core/errors.js';
 import type { Channel, DeliveryReceipt, ReceiptRequest, SendResult } from './channel.js';
 import { advancesStatus, isFailedStatus, pendingStatus } from './delivery-status.js';
 import { operatorText } from './templates.js';
-import { createEscalationEngine, isNotReached, type EscalationEngine } from './escalation-engine.js';
+import { createEscalationEngine, isNotReached, type EscalationEngine, type ReconcileOptions } from './escalation-engine.js';
 import { defaultEscalationPolicy, escalationPolicySchema, validateEscalationPolicy, type EscalationPolicy } from './escalation-policy.js';
 import { validateContactPreferences, type ContactPreferences } from './contact-preferences.js';
 import { createRateLimiter } from './rate-limit.js';
@@ -29,7 +29,8 @@ import { createAlertResponder } from './responder-impl.js';
 import { createDigestScheduler, type SummarizeDay } from './digest.js';
 import type { AlertResponder } from './responder.js';
 
-export type { Channel, ChannelMessage, DeliveryReceipt, ReceiptRequest, Recipient, SendResult } from './channel.js';
+export type { Channel, ChannelMessage, DeliveryReceipt, ReceiptRequest, Recipient, SendResult, SentMatch, SentQuery } from './channel.js';
+export type { ReconcileOptions } from './escalation-engine.js';
 export type { AlertResponder, ResponseInput, ResponseResult } from './responder.js';
 export type { EscalationPolicy } from './escalation-policy.js';
 export type { ContactPreferences } from './contact-preferences.js';
@@ -74,6 +75,11 @@ export interface NotifierOptions {
   maxPerHour?: number;
   /** The day's facts for digests; without it no digests are sent. */
   summarizeDay?: SummarizeDay;
+  /**
+   * On start, sends a crash left without an outcome are looked up at the
+   * provider (SMS, voice) and recorded, or sent once (docs/escalation.md).
+   */
+  reconcile?: Partial<ReconcileOptions>;
 }
 
 export interface HandleResult {
@@ -167,6 +173,7 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
     grouping: createGrouping({ windowMs: opts.groupWindowMs ?? 60_000, staleAfterMs: opts.staleAfterMs ?? 15 * 60_000, backlogWindowMs: opts.backlogWindowMs ?? 120_000 }),
   };
   if (history) engineOpts.history = history;
+  if (opts.reconcile) engineOpts.reconcile = opts.reconcile;
   const engine: EscalationEngine = createEscalationEngine(engineOpts);
   const responder = createAlertResponder({ store, clock, engine });
   const digestOpts: Parameters<typeof createDigestScheduler>[0] = { store, clock, logger: log, channels };

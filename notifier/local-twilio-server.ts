@@ -16,6 +16,11 @@
  * SMS URL (a phone number's "A message comes in" URL) and sends the
  * `<Message>` replies back out as ordinary outbound messages.
  *
+ * Lists (`GET Messages.json`, `GET Calls.json`) page newest first and filter
+ * on To, From, Status and Twilio's date filters (`DateSent>`, `DateSent<`,
+ * `StartTime>`, `StartTime<`), which the hub uses to reconcile sends after a
+ * crash.
+ *
  * Special numbers for failure paths are listed in `specialNumbers` and
  * `specialCallNumbers` and documented in docs/local-twilio.md.
  */
@@ -289,6 +294,29 @@ function basicAuth(header: string | undefined): { user: string; pass: string } |
   const colon = decoded.indexOf(':');
   return colon < 0 ? undefined : { user: decoded.slice(0, colon), pass: decoded.slice(colon + 1) };
 }
+
+/**
+ * Twilio's date filters on list requests: `Name` (a day, or one exact second),
+ * `Name>` (on or after) and `Name<` (on or before), as twilio-node sends them
+ * (`dateSentAfter` → `DateSent>`). A resource without that date never matches
+ * a filter on it. Returns `undefined` when a filter is not a date.
+ */
+function dateFilter(q: Record<string, string | undefined>, name: string): ((t: number | undefined) => boolean) | undefined {
+  const tests: Array<(t: number) => boolean> = [];
+  for (const [suffix, value] of [['', q[name]], ['>', q[`${name}>`]], ['<', q[`${name}<`]]] as const) {
+    if (value === undefined || value === '') continue;
+    const dayOnly = /^\d{4}-\d{2}-\d{2}$/.test(value);
+    const at = Date.parse(dayOnly ? `${value}T00:00:00Z` : value);
+    if (Number.isNaN(at)) return undefined;
+    if (suffix === '>') tests.push((t) => t >= at);
+    else if (suffix === '<') tests.push((t) => (dayOnly ? t < at + 86_400_000 : t <= at));
+    else tests.push((t) => (dayOnly ? t >= at && t < at + 86_400_000 : Math.floor(t / 1000) === Math.floor(at / 1000)));
+  }
+  return (t) => tests.length === 0 || (t !== undefined && tests.every((fn) => fn(t)));
+}
+
+/** The date filter parameters of a list request, to carry into its page URIs. */
+const dateParams = (name: string) => [name, `${name}>`, `${name}<`] as const;
 
 const formString = (v: unknown): string | undefined => (Array.isArray(v) ? formString(v[v.length - 1]) : typeof v === 'string' ? v : undefined);
 
@@ -726,14 +754,15 @@ export async function startLocalTwilio(opts: LocalTwilioOptions): Promise<LocalT
     const q = req.query;
     const pageSize = Math.min(1000, Math.max(1, Number(q.PageSize ?? 50) || 50));
     const page = Math.max(0, Number(q.Page ?? 0) || 0);
+    const sentFilter = dateFilter(q, 'DateSent');
+    if (!sentFilter) return sendError(reply, twilioError(400, 20001, 'Invalid DateSent filter'));
     // Twilio lists the newest message first.
-    const all = [...bySid.values()].reverse().filter((m) => (!q.To || m.to === q.To) && (!q.From || m.from === q.From));
+    const all = [...bySid.values()].reverse().filter((m) => (!q.To || m.to === q.To) && (!q.From || m.from === q.From) && sentFilter(m.dateSent));
     const start = page * pageSize;
     const slice = all.slice(start, start + pageSize);
     const listUri = (p: number) => {
       const params = new URLSearchParams();
-      if (q.To) params.set('To', q.To);
-      if (q.From) params.set('From', q.From);
+      for (const k of ['To', 'From', ...dateParams('DateSent')]) { const value = q[k]; if (value) params.set(k, value); }
       params.set('PageSize', String(pageSize));
       params.set('Page', String(p));
       return `/${apiVersion}/Accounts/${accountSid}/Messages.json?${params.toString()}`;
@@ -783,12 +812,14 @@ export async function startLocalTwilio(opts: LocalTwilioOptions): Promise<LocalT
     const q = req.query;
     const pageSize = Math.min(1000, Math.max(1, Number(q.PageSize ?? 50) || 50));
     const page = Math.max(0, Number(q.Page ?? 0) || 0);
-    const all = [...calls.values()].reverse().filter((c) => (!q.To || c.to === q.To) && (!q.From || c.from === q.From) && (!q.Status || c.status === q.Status));
+    const startFilter = dateFilter(q, 'StartTime');
+    if (!startFilter) return sendError(reply, twilioError(400, 20001, 'Invalid StartTime filter'));
+    const all = [...calls.values()].reverse().filter((c) => (!q.To || c.to === q.To) && (!q.From || c.from === q.From) && (!q.Status || c.status === q.Status) && startFilter(c.startTime));
     const start = page * pageSize;
     const slice = all.slice(start, start + pageSize);
     const listUri = (p: number) => {
       const params = new URLSearchParams();
-      for (const k of ['To', 'From', 'Status'] as const) { const value = q[k]; if (value) params.set(k, value); }
+      for (const k of ['To', 'From', 'Status', ...dateParams('StartTime')]) { const value = q[k]; if (value) params.set(k, value); }
       params.set('PageSize', String(pageSize));
       params.set('Page', String(p));
       return `/${apiVersion}/Accounts/${accountSid}/Calls.json?${params.toString()}`;

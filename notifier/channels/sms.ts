@@ -5,7 +5,7 @@
  */
 import type { Logger } from '../../core/logger.js';
 import { MimamoriError } from '../../core/errors.js';
-import type { Channel, ChannelMessage, DeliveryReceipt, ReceiptRequest, SendResult } from '../channel.js';
+import type { Channel, ChannelMessage, DeliveryReceipt, ReceiptRequest, SendResult, SentMatch, SentQuery } from '../channel.js';
 import type { TwilioClient } from '../twilio-client.js';
 import { validateTwilioSignature } from '../twilio-signature.js';
 
@@ -22,6 +22,8 @@ export interface SmsChannelOptions {
 }
 
 const e164 = /^\+[1-9]\d{1,14}$/;
+/** Messages read per lookup: a crash window holds one message; a few more cover alerts to the same person. */
+const lookupLimit = 50;
 
 /** Twilio's statuses mapped onto the channel's three outcomes. */
 function outcome(twilioStatus: string | undefined): SendResult['status'] {
@@ -73,6 +75,25 @@ export function createSmsChannel(opts: SmsChannelOptions): Channel {
         log.warn({ alertId: msg.alertId, error }, 'sms not sent');
         return { status: 'failed', error };
       }
+    },
+
+    async findSent(q: SentQuery): Promise<SentMatch | undefined> {
+      // Twilio's dates have whole seconds: compare from the start of the key's second.
+      const after = Math.floor(q.after / 1000) * 1000;
+      const sent = await opts.client.messages.list({ to: q.to, dateSentAfter: new Date(after), limit: lookupLimit });
+      // A message still queued has no DateSent, so the filter above cannot see it: look at the newest ones too.
+      const recent = await opts.client.messages.list({ to: q.to, limit: lookupLimit });
+      const candidates = [...sent, ...recent.filter((m) => !m.dateSent && m.dateCreated && m.dateCreated.getTime() >= after)]
+        .filter((m) => m.to === q.to && m.body === q.text && m.direction.startsWith('outbound'))
+        // The oldest first: the one sent right after the key was written.
+        .sort((a, b) => (a.dateCreated?.getTime() ?? 0) - (b.dateCreated?.getTime() ?? 0));
+      for (const m of candidates) {
+        if (await q.taken(m.sid)) continue;
+        const match: SentMatch = { providerId: m.sid, status: m.status };
+        if (m.errorCode) match.error = `twilio ${m.errorCode}`;
+        return match;
+      }
+      return undefined;
     },
 
     verifyReceipt(req: ReceiptRequest): DeliveryReceipt | undefined {

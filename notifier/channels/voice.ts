@@ -10,7 +10,7 @@
 import type { Language } from '../../core/store.js';
 import type { Logger } from '../../core/logger.js';
 import { MimamoriError } from '../../core/errors.js';
-import type { Channel, ChannelMessage, DeliveryReceipt, ReceiptRequest, SendResult } from '../channel.js';
+import type { Channel, ChannelMessage, DeliveryReceipt, ReceiptRequest, SendResult, SentMatch, SentQuery } from '../channel.js';
 import type { TwilioClient } from '../twilio-client.js';
 import { validateTwilioSignature } from '../twilio-signature.js';
 import { alertCallTwiml } from '../twiml.js';
@@ -34,6 +34,8 @@ export interface VoiceChannelOptions {
 }
 
 const e164 = /^\+[1-9]\d{1,14}$/;
+/** Calls read per lookup: a crash window holds one call; a few more cover alerts to the same person. */
+const lookupLimit = 50;
 /** Twilio's limit on inline TwiML (error 32018). */
 const maxTwiml = 4000;
 
@@ -139,6 +141,31 @@ export function createVoiceChannel(opts: VoiceChannelOptions): Channel {
         log.warn({ alertId: msg.alertId, error }, 'call not placed');
         return { status: 'failed', error };
       }
+    },
+
+    async findSent(q: SentQuery): Promise<SentMatch | undefined> {
+      // A call's text is not in Twilio's list (only its TwiML source), so a call matches on number and time.
+      const after = Math.floor(q.after / 1000) * 1000;
+      const started = await opts.client.calls.list({ to: q.to, startTimeAfter: new Date(after), limit: lookupLimit });
+      // A call not yet answered or dialled has no StartTime: look at the newest ones too.
+      const recent = await opts.client.calls.list({ to: q.to, limit: lookupLimit });
+      const candidates = [...started, ...recent.filter((c) => !c.startTime && c.dateCreated && c.dateCreated.getTime() >= after)]
+        .filter((c) => c.to === q.to && c.direction.startsWith('outbound') && (c.from === opts.from || c.from === undefined))
+        .sort((a, b) => (a.dateCreated?.getTime() ?? 0) - (b.dateCreated?.getTime() ?? 0));
+      const seen = new Set<string>();
+      for (const c of candidates) {
+        if (seen.has(c.sid)) continue;
+        seen.add(c.sid);
+        if (await q.taken(c.sid)) continue;
+        // The status callbacks of a call made before the crash went to a dead hub: read its outcome now.
+        const params: Record<string, string> = { CallSid: c.sid, CallStatus: c.status };
+        if (c.answeredBy) params.AnsweredBy = c.answeredBy;
+        const r = callReceipt(params);
+        const match: SentMatch = { providerId: c.sid, status: r?.status ?? 'queued' };
+        if (r?.error) match.error = r.error;
+        return match;
+      }
+      return undefined;
     },
 
     verifyReceipt(req: ReceiptRequest): DeliveryReceipt | undefined {

@@ -1,24 +1,56 @@
 /**
  * kill -9 mid-escalation: a hub-like child (store + notifier + escalation +
- * local Twilio server recording to a file, on a scaled clock) is killed
- * after the family tier went out, restarted on the same data folder, and
- * every message in the Twilio record is counted: each tier reached its
- * people exactly as often as the policy says — none missing, none twice.
+ * the real twilio client, on a scaled clock) is killed, restarted on the
+ * same data folder, and every message in the local Twilio server's record
+ * is counted: each tier reached its people exactly as often as the policy
+ * says — none missing, none twice. The local Twilio server runs here, in the
+ * parent, because a provider outlives the hub that crashed.
+ *
+ * Three kill points: while waiting between tiers; inside the send window
+ * right after the first send key is written (the provider never got the
+ * message: it is sent on restart); and right after the provider accepted
+ * the first message but before the hub recorded that (found on restart, not
+ * sent again).
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ScaledClock } from '../../core/clock.js';
+import { silentLogger } from '../../core/logger.js';
+import { createSqliteStore } from '../../core/store.js';
+import { startLocalTwilio, type LocalTwilio } from '../../notifier/local-twilio-server.js';
 import { tempDir, until } from './helpers.js';
 
 const child = fileURLToPath(new URL('./fixtures/escalation-child.ts', import.meta.url));
 const tsImport = fileURLToPath(new URL('../../node_modules/@tapjs/typescript/dist/esm/import.mjs', import.meta.url));
 
-function start(dir: string, raise: boolean): { proc: ChildProcess; out: () => string } {
-  const proc = spawn(process.execPath, ['--import', tsImport, child, dir, ...(raise ? ['raise'] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+/** Family twice (repeats: 1), then the caregiver once, then emergency once. */
+const policyCounts = { '+819011112222': 2, '+14155550123': 2, '+819033334444': 1, '+81311112222': 1 };
+
+interface Provider { local: LocalTwilio; env: string; record: string }
+
+/** The shared scaled clock (written for the child too) and the local Twilio server on it. */
+async function provider(t: Test, dir: string, speed: number): Promise<Provider> {
+  const t0 = { real: Date.now(), virtual: Date.parse('2026-11-21T19:42:00+09:00'), speed };
+  writeFileSync(join(dir, 'clock.json'), JSON.stringify(t0));
+  const clock = new ScaledClock(t0.virtual + (Date.now() - t0.real) * speed, speed);
+  const record = join(dir, 'twilio-messages.ndjson');
+  const local = await startLocalTwilio({ logger: silentLogger(), clock, recordFile: record });
+  t.teardown(() => local.close());
+  return { local, record, env: JSON.stringify({ url: local.url, accountSid: local.accountSid, authToken: local.authToken }) };
+}
+
+function start(t: Test, dir: string, p: Provider, o: { raise: boolean; crash?: 'after-key' | 'after-provider' }): { proc: ChildProcess; out: () => string; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> } {
+  const env: NodeJS.ProcessEnv = { ...process.env, MIMAMORI_TEST_TWILIO: p.env };
+  if (o.crash) env.MIMAMORI_TEST_CRASH = o.crash;
+  const proc = spawn(process.execPath, ['--import', tsImport, child, dir, ...(o.raise ? ['raise'] : [])], { stdio: ['ignore', 'pipe', 'inherit'], env });
   let out = '';
   proc.stdout!.on('data', (b: Buffer) => { out += b.toString(); });
-  return { proc, out: () => out };
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+  t.teardown(() => { proc.kill('SIGKILL'); });
+  return { proc, out: () => out, exited };
 }
 
 /** Distinct messages (by sid) per destination in the local Twilio server's record file. */
@@ -35,27 +67,66 @@ function sent(file: string): Map<string, number> {
   for (const to of bySid.values()) counts.set(to, (counts.get(to) ?? 0) + 1);
   return counts;
 }
+const total = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+
+/** Restarts the child and waits until the escalation ran out of tiers; returns the record's counts. */
+async function restartToTheEnd(t: Test, dir: string, p: Provider): Promise<Map<string, number>> {
+  const second = start(t, dir, p, { raise: false });
+  await until(() => second.out().includes('done'), 60_000, 'the escalation to run out of tiers after the restart');
+  await p.local.settled();
+  const counts = sent(p.record);
+  second.proc.kill('SIGTERM');
+  await second.exited;
+  return counts;
+}
+
+async function reconciliations(dir: string): Promise<unknown[]> {
+  const store = createSqliteStore(join(dir, 'hub.db'));
+  try {
+    return (await store.listAudit()).filter((a) => a.action === 'send.reconcile').map((a) => (a.detail as { outcome?: string }).outcome);
+  } finally {
+    await store.close();
+  }
+}
 
 t.test('kill -9 mid-escalation, restart: every tier sent, nothing twice', async (t) => {
   const dir = tempDir(t);
-  const record = `${dir}/twilio-messages.ndjson`;
-  const first = start(dir, true);
-  t.teardown(() => { first.proc.kill('SIGKILL'); });
+  const p = await provider(t, dir, 60);
+  const first = start(t, dir, p, { raise: true });
   await until(() => first.out().includes('raised'), 30_000, 'the child raised the alert');
   // The family tier went out (two people): kill it hard while it waits for the repeat.
-  await until(() => [...sent(record).values()].reduce((a, b) => a + b, 0) >= 2, 10_000, 'family SMS in the record');
-  const exited = new Promise((resolve) => first.proc.once('exit', resolve));
+  await until(() => total(sent(p.record)) >= 2, 10_000, 'family SMS in the record');
   first.proc.kill('SIGKILL');
-  await exited;
-  const atKill = sent(record);
+  await first.exited;
+  const atKill = sent(p.record);
   t.equal(atKill.get('+819011112222'), 1);
   t.equal(atKill.get('+14155550123'), 1);
 
-  const second = start(dir, false);
-  t.teardown(() => { second.proc.kill('SIGKILL'); });
-  await until(() => second.out().includes('done'), 60_000, 'the escalation to run out of tiers after the restart');
-  const counts = sent(record);
-  // Policy: family twice (repeats: 1), then caregiver once, then emergency once.
-  t.same(Object.fromEntries(counts), { '+819011112222': 2, '+14155550123': 2, '+819033334444': 1, '+81311112222': 1 });
-  second.proc.kill('SIGTERM');
+  t.same(Object.fromEntries(await restartToTheEnd(t, dir, p)), policyCounts);
+});
+
+t.test('kill -9 right after the send key is written, before the provider is called: sent on restart, once', async (t) => {
+  const dir = tempDir(t);
+  const p = await provider(t, dir, 120);
+  const first = start(t, dir, p, { raise: true, crash: 'after-key' });
+  const { signal } = await first.exited;
+  t.equal(signal, 'SIGKILL', 'the child died inside the send window');
+  await p.local.settled();
+  t.equal(total(sent(p.record)), 0, 'the provider got nothing');
+
+  t.same(Object.fromEntries(await restartToTheEnd(t, dir, p)), policyCounts, 'none missing, none duplicated');
+  t.same(await reconciliations(dir), ['resent'], 'the interrupted send was reconciled and sent');
+});
+
+t.test('kill -9 right after the provider accepted, before the hub recorded it: found on restart, not sent again', async (t) => {
+  const dir = tempDir(t);
+  const p = await provider(t, dir, 120);
+  const first = start(t, dir, p, { raise: true, crash: 'after-provider' });
+  const { signal } = await first.exited;
+  t.equal(signal, 'SIGKILL', 'the child died inside the send window');
+  await p.local.settled();
+  t.equal(total(sent(p.record)), 1, 'the provider got the first message');
+
+  t.same(Object.fromEntries(await restartToTheEnd(t, dir, p)), policyCounts, 'none missing, none duplicated');
+  t.same(await reconciliations(dir), ['found'], 'the interrupted send was found at the provider');
 });
