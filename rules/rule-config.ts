@@ -16,6 +16,12 @@ const dailyWindow = z.strictObject({ from: clockTime, to: clockTime });
 const ruleId = z.string().regex(idPattern, 'rule id: lower-case letters, digits, "-" or "_", 1–63 characters');
 const minutes = (def: number, max = 7 * 24 * 60) => z.number().int().min(1).max(max).default(def);
 const severity = z.enum(['info', 'warning', 'critical']);
+/**
+ * After a critical finding, signs of life within this many minutes of someone
+ * coming in through the front door (or of their latest activity) are taken as
+ * a visitor's and do not clear it (rules/rules/visitor-guard.ts).
+ */
+const visitorWindowMinutes = minutes(30, 24 * 60);
 
 export const noSignOfLifeRule = z.strictObject({
   type: z.literal('noSignOfLife'),
@@ -31,6 +37,7 @@ export const noSignOfLifeRule = z.strictObject({
   outOfHomeMaxMinutes: minutes(720),
   /** A power reading counts as a sign of life when it moved by at least this many watts. */
   powerChangeWatts: z.number().positive().max(100_000).default(30),
+  visitorWindowMinutes,
 }).refine((r) => r.criticalAfterMinutes > r.warningAfterMinutes, { message: 'criticalAfterMinutes must be greater than warningAfterMinutes', path: ['criticalAfterMinutes'] });
 
 export const nightDoorRule = z.strictObject({
@@ -51,6 +58,9 @@ export const flowWithoutMotionRule = z.strictObject({
   signals: z.array(z.enum(['water', 'gas'])).min(1).default(['water', 'gas']),
   minutes: minutes(60, 24 * 60),
   severity: severity.default('critical'),
+  /** The door (`door` field or device id) through which a visitor comes in. */
+  frontDoor: z.string().min(1).max(64).default('front'),
+  visitorWindowMinutes,
 });
 
 export const helpButtonRule = z.strictObject({

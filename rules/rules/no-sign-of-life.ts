@@ -13,6 +13,12 @@
  * out: the front door closed and no motion inside followed. Being out
  * suppresses for at most `outOfHomeMaxMinutes`; after that the clock (which
  * has been counting since the door closed) applies again.
+ *
+ * After a CRITICAL finding, someone coming in through the front door while
+ * she is inside is taken as a visitor (visitor-guard.ts): signs of life
+ * within `visitorWindowMinutes` of the visit's latest activity do not clear
+ * it; her OK button, a sign of life after the home was quiet for the whole
+ * window, an away period, or a person resolving the alert does.
  */
 import type { Reading } from '../../core/events.js';
 import type { Finding, Severity } from '../../core/findings.js';
@@ -20,6 +26,7 @@ import { inWindow, parseClockTime } from '../../core/time.js';
 import { NONE, type HomeState } from '../home-state.js';
 import type { NoSignOfLifeRule } from '../rule-config.js';
 import { activeSeverity, clear, duration, finding, hhmm, raise, signName, type RuleContext, type RuleDefinition, type ZoneClock } from './rule.js';
+import { endVisit, visitorGuard } from './visitor-guard.js';
 
 const minute = 60_000;
 
@@ -113,7 +120,11 @@ export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
     } else if (r.kind === 'door' && !r.open && (r.door === rule.frontDoor || r.device === rule.frontDoor)) {
       home.outSince = r.at;
     }
-    if (!ctx.sign || home.active === undefined) return false;
+    if (home.active === undefined) return false;
+    const guard = visitorGuard(rule, home, r, ctx, { frontDoor: rule.frontDoor, windowMinutes: rule.visitorWindowMinutes });
+    if (guard === 'held') return false;
+    if (!ctx.sign) return false;
+    endVisit(rule, home);
     return clear(home, rule.id, ctx, (was) => {
       const what = signName[r.kind] ?? { en: r.kind, ja: r.kind };
       const at = hhmm(r.at, home.rules.zone);
@@ -129,6 +140,7 @@ export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
     const now = ctx.now;
     if (now < home.awayUntil) {
       // Known to be away (day-care): whatever was raised is answered.
+      endVisit(rule, home);
       clear(home, rule.id, ctx, (was) => finding(home, rule, now, 'cleared', was, 'family', {
         message: { en: 'Away from home (e.g. at day-care): no-sign-of-life check paused', ja: '外出中（デイケアなど）のため、生活反応の見守りを一時停止しました' },
         expected: { en: 'No sign of life is expected at home while away.', ja: '不在中は自宅での生活反応は見込まれません。' },

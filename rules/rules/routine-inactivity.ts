@@ -22,6 +22,7 @@ import type { UnusualInactivityRule } from '../rule-config.js';
 import { activeSeverity, clear, duration, finding, hhmm, raise, signName, type RuleContext, type RuleDefinition } from './rule.js';
 import { chance } from './routine-text.js';
 import { awayOrOut, getMark, setMark } from './routine-marks.js';
+import { cameInNotice, visitorKey as visitorMarkKey } from './visitor-guard.js';
 
 const MIN = 60_000;
 const HOUR = 3_600_000;
@@ -77,7 +78,7 @@ function whenBelow(p: Profile, maxHourly: number, dayStart: number, from: number
   return Infinity;
 }
 
-const visitorKey = (rule: UnusualInactivityRule) => `${rule.id}/visitor`;
+const visitorKey = (rule: UnusualInactivityRule) => visitorMarkKey(rule.id);
 
 /** The unusualInactivity rule over `book`'s baselines. */
 export function unusualInactivity(book: RoutineBook): RuleDefinition<UnusualInactivityRule> {
@@ -128,12 +129,7 @@ export function unusualInactivity(book: RoutineBook): RuleDefinition<UnusualInac
       if (r.kind === 'door' && r.open && current === 'critical') {
         // Someone came in while she was inside and silent: a visitor or a responder, not her return.
         setMark(home, visitorKey(rule), r.at);
-        const tz = home.rules.zone;
-        ctx.out.push(finding(home, rule, ctx.now, 'raised', 'info', 'family', {
-          message: { en: `Someone came in at ${hhmm(r.at, tz)}; the alert stays open`, ja: `${hhmm(r.at, tz)} に誰かが玄関から入りました。アラートは継続します` },
-          expected: { en: 'The resident herself shows a sign of life, or someone confirms she is all right.', ja: 'ご本人の生活反応、または誰かがご本人の無事を確認すること。' },
-          observed: { en: `The front door opened at ${hhmm(r.at, tz)} while the resident was inside and silent. Movement from now on may be a visitor's, so it does not close the alert: press OK on the button, or acknowledge the alert.`, ja: `ご本人が在宅で反応がない中、${hhmm(r.at, tz)} に玄関が開きました。この後の動きは訪問者のものかもしれないため、アラートは閉じません。ボタンの「OK」を押すか、アラートに応答してください。` },
-        }, { device: r.device }));
+        ctx.out.push(cameInNotice(home, rule, ctx, r));
         return true;
       }
       if (!ctx.sign) return changed;

@@ -1,0 +1,135 @@
+// The visitor guard on the fixed rules (issue 7): after a critical alarm, a visitor's movement is not the resident's return.
+import t from 'tap';
+import { parseRuleSet } from '../../rules/rule-config.js';
+import { at, button, door, harness, kettle, MIN, motion, water } from './helpers.js';
+
+const fwm = [{ type: 'flowWithoutMotion' }];
+const nsl = [{ type: 'noSignOfLife' }];
+
+/** Bath water from 20:00 with nobody moving: critical at 21:00. */
+async function bathAlarm(rules: unknown = fwm) {
+  const h = await harness({ rules });
+  h.feed(motion(at('19:50')), water(at('20:00'), true));
+  h.clock.advanceTo(at('21:00'));
+  return h;
+}
+
+t.test('flowWithoutMotion critical: a visitor coming in and moving does not clear it; her OK does', async (t) => {
+  const h = await bathAlarm();
+  t.same(h.of('flowWithoutMotion'), ['raised:critical']);
+  h.feed(door(at('21:10'), true), door(at('21:11'), false), motion(at('21:12'), 'motion-hall'), motion(at('21:15'), 'motion-bath'));
+  t.same(h.of('flowWithoutMotion'), ['raised:critical', 'raised:info'], 'a "someone came in" notice, not a clear');
+  const notice = h.findings[1]!;
+  t.match(notice.message.en, /Someone came in through the front door at 21:10 — possibly a visitor/);
+  t.match(notice.message.ja, /21:10 に誰かが玄関から入りました — 訪問者の可能性があります/);
+  t.match(notice.observed.en, /may be a visitor's/);
+  t.equal(notice.audience, 'family');
+  // The visitor stays an hour and keeps moving: still a visitor.
+  for (let x = at('21:25'); x <= at('22:15'); x += 10 * MIN) h.feed(motion(x, 'motion-living'));
+  h.feed(door(at('22:20'), true), door(at('22:21'), false), motion(at('22:22'), 'motion-hall'));
+  t.same(h.of('flowWithoutMotion'), ['raised:critical', 'raised:info'], 'one notice per visit, never cleared by the visitor');
+  h.feed(button(at('22:30'), 'ok'));
+  t.same(h.of('flowWithoutMotion'), ['raised:critical', 'raised:info', 'cleared:critical'], 'cleared by her own OK');
+  t.match(h.findings[2]!.observed.en, /The resident pressed OK at 22:30/);
+  t.match(h.findings[2]!.observed.ja, /ご本人が「OK」ボタンを押しました/);
+});
+
+t.test('flowWithoutMotion critical: the flow stopping still clears during a visit', async (t) => {
+  const h = await bathAlarm();
+  h.feed(door(at('21:10'), true), motion(at('21:12')), water(at('21:14'), false));
+  t.same(h.of('flowWithoutMotion'), ['raised:critical', 'raised:info', 'cleared:critical']);
+  t.match(h.findings[2]!.observed.en, /Water stopped at 21:14/);
+});
+
+t.test('flowWithoutMotion critical: motion after the home was quiet for the whole window clears', async (t) => {
+  const h = await bathAlarm();
+  h.feed(door(at('21:10'), true), motion(at('21:12')));
+  h.feed(motion(at('21:42')));
+  t.same(h.of('flowWithoutMotion'), ['raised:critical', 'raised:info'], 'exactly 30 min after the last activity: still the visit');
+  h.feed(motion(at('22:13')));
+  t.same(h.of('flowWithoutMotion'), ['raised:critical', 'raised:info', 'cleared:critical'], '31 min of quiet, then movement: hers');
+  // The visit is forgotten with the finding: the next alarm starts afresh.
+  h.clock.advanceTo(at('23:13'));
+  h.feed(door(at('23:20'), true), motion(at('23:21')));
+  t.same(h.of('flowWithoutMotion'), ['raised:critical', 'raised:info', 'cleared:critical', 'raised:critical', 'raised:info']);
+});
+
+t.test('flowWithoutMotion critical: with no door opening, motion clears as before; other doors are not the front door', async (t) => {
+  const h = await bathAlarm();
+  h.feed(door(at('21:05'), true, 'door-back', 'h1', 'back'), motion(at('21:06')));
+  t.same(h.of('flowWithoutMotion'), ['raised:critical', 'cleared:critical']);
+  t.match(h.findings[1]!.observed.en, /Movement at 21:06/);
+});
+
+t.test('flowWithoutMotion: the window and the front door are rule parameters', async (t) => {
+  const h = await bathAlarm([{ type: 'flowWithoutMotion', frontDoor: 'genkan', visitorWindowMinutes: 90 }]);
+  h.feed(door(at('21:10'), true, 'door-1', 'h1', 'genkan'), motion(at('21:12')), motion(at('22:40')));
+  t.same(h.of('flowWithoutMotion'), ['raised:critical', 'raised:info'], '88 min of quiet is inside a 90 min window');
+  h.feed(motion(at('24:11')));
+  t.same(h.of('flowWithoutMotion'), ['raised:critical', 'raised:info', 'cleared:critical']);
+});
+
+t.test('flowWithoutMotion at warning level keeps today\'s behaviour: any movement clears, no notice', async (t) => {
+  const h = await bathAlarm([{ type: 'flowWithoutMotion', severity: 'warning' }]);
+  t.same(h.of('flowWithoutMotion'), ['raised:warning']);
+  h.feed(door(at('21:10'), true), motion(at('21:12')));
+  t.same(h.of('flowWithoutMotion'), ['raised:warning', 'cleared:warning']);
+});
+
+/** Last movement 08:00: warning at 11:00, critical at 14:00. */
+async function silentDay(rules: unknown = nsl) {
+  const h = await harness({ rules });
+  h.feed(motion(at('08:00')));
+  h.clock.advanceTo(at('14:00'));
+  return h;
+}
+
+t.test('noSignOfLife critical: a visitor\'s door, movement and kettle do not clear it; her OK does', async (t) => {
+  const h = await silentDay();
+  t.same(h.of('noSignOfLife'), ['raised:warning', 'raised:critical']);
+  h.feed(door(at('14:30'), true), door(at('14:31'), false), motion(at('14:32')), kettle(at('14:40')));
+  t.same(h.of('noSignOfLife'), ['raised:warning', 'raised:critical', 'raised:info']);
+  t.match(h.findings[2]!.message.en, /Someone came in through the front door at 14:30/);
+  h.feed(button(at('14:50'), 'ok'));
+  t.same(h.of('noSignOfLife'), ['raised:warning', 'raised:critical', 'raised:info', 'cleared:critical']);
+  t.match(h.findings[3]!.message.en, /Sign of life again: a button press at 14:50/);
+});
+
+t.test('noSignOfLife critical: a sign of life after a quiet window, or with no door at all, clears as before', async (t) => {
+  const h = await silentDay();
+  h.feed(door(at('14:30'), true), motion(at('14:32')), motion(at('15:03')));
+  t.same(h.of('noSignOfLife'), ['raised:warning', 'raised:critical', 'raised:info', 'cleared:critical']);
+  t.match(h.findings[3]!.message.en, /Sign of life again: movement at 15:03/);
+
+  const h2 = await silentDay();
+  h2.feed(motion(at('14:30')));
+  t.same(h2.of('noSignOfLife'), ['raised:warning', 'raised:critical', 'cleared:critical']);
+});
+
+t.test('noSignOfLife critical while she was out: the front door opening is her coming home, not a visitor', async (t) => {
+  const h = await harness({ rules: nsl });
+  h.feed(motion(at('07:55')), door(at('08:00'), true), door(at('08:01'), false));
+  // Out for at most 12 h: the clock (counting since 08:01) then applies again.
+  h.clock.advanceTo(at('20:01'));
+  t.same(h.of('noSignOfLife'), ['raised:critical']);
+  h.feed(door(at('20:30'), true), motion(at('20:31')));
+  t.same(h.of('noSignOfLife'), ['raised:critical', 'cleared:critical']);
+});
+
+t.test('noSignOfLife at warning level keeps today\'s behaviour: the door clears it', async (t) => {
+  const h = await harness({ rules: nsl });
+  h.feed(motion(at('08:00')));
+  h.clock.advanceTo(at('11:00'));
+  h.feed(door(at('11:30'), true), motion(at('11:31')));
+  t.same(h.of('noSignOfLife'), ['raised:warning', 'cleared:warning']);
+});
+
+t.test('visitorWindowMinutes is validated, with a default of 30', async (t) => {
+  const ok = parseRuleSet([{ type: 'noSignOfLife' }, { type: 'flowWithoutMotion' }]);
+  t.same(ok.errors, []);
+  t.same(ok.rules.map((r) => 'visitorWindowMinutes' in r ? r.visitorWindowMinutes : undefined), [30, 30]);
+  const bad = parseRuleSet([{ type: 'noSignOfLife', visitorWindowMinutes: 0 }, { type: 'flowWithoutMotion', visitorWindowMinutes: 2000 }, { type: 'flowWithoutMotion', id: 'f2', visitorWindowMinutes: 1.5 }]);
+  t.same(bad.rules, []);
+  t.same(bad.errors.map((e) => e.index), [0, 1, 2]);
+  t.match(bad.errors[0]!.message, /visitorWindowMinutes/);
+});
