@@ -3,21 +3,18 @@
  * resolved) for a home or all homes. `payload` is the change, `topic` is
  * `alert/{change}`.
  */
-import { alertChangeKinds, settingsKey, type AlertChangeKind } from '../api.js';
-import { homeScope } from './home-config.js';
-import { bridgeFrom, type RedApi, type RedNode } from './red.js';
+import { alertChangeKinds, type AlertChangeKind } from '../api.js';
+import { connectNode } from './home-config.js';
+import type { RedApi, RedNode } from './red.js';
 
 export const alertInType = 'mimamori alert in';
 
 export function registerAlertIn(RED: RedApi): void {
   RED.nodes.registerType(alertInType, function (this: RedNode, config) {
     RED.nodes.createNode(this, config);
-    const api = bridgeFrom(RED, settingsKey);
-    const scope = homeScope(RED, config.home);
-    if (!api || !scope) {
-      this.status({ fill: 'red', shape: 'ring', text: !api ? 'hub not connected' : 'no home' });
-      return;
-    }
+    const connected = connectNode(RED, this, config.home);
+    if (!connected) return;
+    const { api, scope } = connected;
     // Each change is a checkbox in the editor; a node saved without them hears every change.
     const picked = alertChangeKinds.filter((k) => config[k] === true);
     const wanted = new Set<AlertChangeKind>(picked.length > 0 ? picked : alertChangeKinds);

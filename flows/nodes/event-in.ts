@@ -4,9 +4,8 @@
  * (with `home`, `device` and `at`), `topic` is `{home}/{device}/{kind}`.
  */
 import type { Reading } from '../../core/events.js';
-import { settingsKey } from '../api.js';
-import { homeScope } from './home-config.js';
-import { bridgeFrom, type RedApi, type RedNode } from './red.js';
+import { connectNode } from './home-config.js';
+import type { RedApi, RedNode } from './red.js';
 
 export const eventInType = 'mimamori event in';
 
@@ -21,12 +20,9 @@ export function kindFilter(kinds: unknown): (r: Reading) => boolean {
 export function registerEventIn(RED: RedApi): void {
   RED.nodes.registerType(eventInType, function (this: RedNode, config) {
     RED.nodes.createNode(this, config);
-    const api = bridgeFrom(RED, settingsKey);
-    const scope = homeScope(RED, config.home);
-    if (!api || !scope) {
-      this.status({ fill: 'red', shape: 'ring', text: !api ? 'hub not connected' : 'no home' });
-      return;
-    }
+    const connected = connectNode(RED, this, config.home);
+    if (!connected) return;
+    const { api, scope } = connected;
     const wanted = kindFilter(config.kinds);
     let count = 0;
     const off = api.onReading((r) => {

@@ -6,9 +6,8 @@
  * rule's alert.
  */
 import type { Audience, Finding, Localized, Severity } from '../../core/findings.js';
-import { settingsKey } from '../api.js';
-import { homeOf, homeScope } from './home-config.js';
-import { bridgeFrom, type NodeMessage, type RedApi, type RedNode } from './red.js';
+import { connectNode, homeOf } from './home-config.js';
+import type { NodeMessage, RedApi, RedNode } from './red.js';
 
 export const findingOutType = 'mimamori finding out';
 const severities: readonly Severity[] = ['info', 'warning', 'critical'];
@@ -60,11 +59,10 @@ export function findingFromMessage(config: Record<string, unknown>, msg: NodeMes
 export function registerFindingOut(RED: RedApi): void {
   RED.nodes.registerType(findingOutType, function (this: RedNode, config) {
     RED.nodes.createNode(this, config);
-    const api = bridgeFrom(RED, settingsKey);
-    const scope = homeScope(RED, config.home);
-    if (!api || !scope) this.status({ fill: 'red', shape: 'ring', text: !api ? 'hub not connected' : 'no home' });
+    const connected = connectNode(RED, this, config.home);
     this.on('input', (msg, send, done) => {
-      if (!api || !scope) { done(new Error('mimamori finding out: not connected to the hub or no home configured')); return; }
+      if (!connected) { done(new Error('mimamori finding out: not connected to the hub or no home configured')); return; }
+      const { api, scope } = connected;
       const home = homeOf(scope, msg);
       if (!home) { done(new Error('mimamori finding out: which home? Pick one on the node or send msg.home')); return; }
       const finding = findingFromMessage(config, msg, home, api.now());

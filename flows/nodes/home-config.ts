@@ -3,7 +3,8 @@
  * (its id) or all homes (`*`).
  */
 import { idPattern } from '../../core/events.js';
-import type { RedApi, RedNode } from './red.js';
+import { bridgeFrom, type RedApi, type RedNode } from './red.js';
+import { settingsKey, type FlowsApi } from '../api.js';
 
 export const homeConfigType = 'mimamori-home';
 export const allHomes = '*';
@@ -43,4 +44,18 @@ export function homeOf(scope: HomeScope, msg: Record<string, unknown>): string |
   const payload = msg.payload as Record<string, unknown> | undefined;
   const h = typeof msg.home === 'string' ? msg.home : typeof payload?.home === 'string' ? payload.home : undefined;
   return h !== undefined && idPattern.test(h) ? h : undefined;
+}
+
+/**
+ * What every mimamori node needs: the hub bridge and the home(s) it is for.
+ * When either is missing the node shows a red status and gets undefined.
+ */
+export function connectNode(RED: RedApi, node: RedNode, homeConfigId: unknown): { api: FlowsApi; scope: HomeScope } | undefined {
+  const api = bridgeFrom(RED, settingsKey);
+  const scope = homeScope(RED, homeConfigId);
+  if (!api || !scope) {
+    node.status({ fill: 'red', shape: 'ring', text: !api ? 'hub not connected' : 'no home' });
+    return undefined;
+  }
+  return { api, scope };
 }

@@ -4,21 +4,20 @@
  * language. Sends are rate limited per home so a looping flow cannot flood
  * anyone's phone.
  */
-import { contactGroups, settingsKey, type ContactGroup } from '../api.js';
+import { contactGroups, type ContactGroup } from '../api.js';
 import { localized } from './finding-out.js';
-import { homeOf, homeScope } from './home-config.js';
-import { bridgeFrom, type RedApi, type RedNode } from './red.js';
+import { connectNode, homeOf } from './home-config.js';
+import type { RedApi, RedNode } from './red.js';
 
 export const notifyType = 'mimamori notify';
 
 export function registerNotify(RED: RedApi): void {
   RED.nodes.registerType(notifyType, function (this: RedNode, config) {
     RED.nodes.createNode(this, config);
-    const api = bridgeFrom(RED, settingsKey);
-    const scope = homeScope(RED, config.home);
-    if (!api || !scope) this.status({ fill: 'red', shape: 'ring', text: !api ? 'hub not connected' : 'no home' });
+    const connected = connectNode(RED, this, config.home);
     this.on('input', (msg, send, done) => {
-      if (!api || !scope) { done(new Error('mimamori notify: not connected to the hub or no home configured')); return; }
+      if (!connected) { done(new Error('mimamori notify: not connected to the hub or no home configured')); return; }
+      const { api, scope } = connected;
       const home = homeOf(scope, msg);
       if (!home) { done(new Error('mimamori notify: which home? Pick one on the node or send msg.home')); return; }
       // msg.group, when sent, replaces the node's: a wrong one is an error, not a message to someone else.
