@@ -94,29 +94,22 @@ export function buildCorpus(opts: CorpusOptions): CorpusGroup[] {
         }
         return undefined;
       };
-      // Hospital stay (about a third of homes), announced by staff.
-      if (hr.chance(0.35)) {
-        const length = hr.int(3, 10);
-        const d = pickDay(20, days - length - 5, length + 1);
-        if (d !== undefined) {
-          take(d, d + length);
-          const from = iso(addDays(g.start, d), Math.round(hr.uniform(10 * 60, 15 * 60)));
-          const to = iso(addDays(g.start, d + length), Math.round(hr.uniform(11 * 60, 16 * 60)));
-          absences.push({ home, from, to, reason: 'hospital' });
-          away.push({ home, from, to, reason: 'hospital' });
-        }
-      }
-      // A trip announced by family (2–4 nights).
-      if (hr.chance(0.4)) {
-        const length = hr.int(2, 4);
-        const d = pickDay(16, days - length - 5, length + 1);
-        if (d !== undefined) {
-          take(d, d + length);
-          const from = iso(addDays(g.start, d), Math.round(hr.uniform(9 * 60, 14 * 60)));
-          const to = iso(addDays(g.start, d + length), Math.round(hr.uniform(12 * 60, 18 * 60)));
-          absences.push({ home, from, to, reason: 'trip' });
-          away.push({ home, from, to, reason: 'trip' });
-        }
+      // Announced absences, in this order: a hospital stay (about a third of homes, announced
+      // by staff) and a trip of 2–4 nights (announced by family). Leave and return in hours.
+      const announced = [
+        { reason: 'hospital', chance: 0.35, nights: [3, 10], firstDay: 20, leave: [10, 15], back: [11, 16] },
+        { reason: 'trip', chance: 0.4, nights: [2, 4], firstDay: 16, leave: [9, 14], back: [12, 18] },
+      ] as const;
+      for (const a of announced) {
+        if (!hr.chance(a.chance)) continue;
+        const length = hr.int(a.nights[0], a.nights[1]);
+        const d = pickDay(a.firstDay, days - length - 5, length + 1);
+        if (d === undefined) continue;
+        take(d, d + length);
+        const from = iso(addDays(g.start, d), Math.round(hr.uniform(a.leave[0] * 60, a.leave[1] * 60)));
+        const to = iso(addDays(g.start, d + length), Math.round(hr.uniform(a.back[0] * 60, a.back[1] * 60)));
+        absences.push({ home, from, to, reason: a.reason });
+        away.push({ home, from, to, reason: a.reason });
       }
       // An unannounced night away (at the daughter's): nobody tells the system.
       if (hr.chance(0.35)) {
