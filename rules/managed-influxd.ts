@@ -216,7 +216,8 @@ const supervisor = [
   'echo "mimamori-influxd-pid $p"',
   '( cat <&3 >/dev/null; kill -TERM "$p" 2>/dev/null ) & w=$!',
   'exec 3<&-',
-  'while kill -0 "$p" 2>/dev/null; do wait "$p"; s=$?; done',
+  // wait collects influxd's status even when it has already exited (no polling race).
+  'wait "$p"; s=$?',
   'kill "$w" 2>/dev/null',
   'exit "${s:-0}"',
 ].join('\n');
