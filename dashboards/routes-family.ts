@@ -124,7 +124,7 @@ ${rel.kind !== 'staff' && rel.kind !== 'caregiver' ? html`<p><a href="/homes/${h
     const rel = scopeOf(req);
     const { alert, action } = parseInput(actionParams, req.params);
     const { account } = viewerOf(req);
-    const input = { alertId: alert, contactId: account.id, via: 'dashboard' as const, at: ctx.clock.now() };
+    const input = { alertId: alert, account: { id: account.id, name: account.name }, via: 'dashboard' as const, at: ctx.clock.now() };
     const result = action === 'acknowledge' ? await ctx.responder.acknowledge(input)
       : action === 'on-my-way' ? await ctx.responder.onMyWay(input)
         : action === 'arrived' ? await ctx.responder.arrived(input)

@@ -17,7 +17,7 @@ export function createStoreResponder(store: Store, clock: Clock): AlertResponder
     const at = input.at ?? clock.now();
     const next = status && !(status === 'acknowledged' && alert.status === 'acknowledged') ? await store.updateAlertStatus(alert.id, status, at)
       : alert.status === 'open' ? await store.updateAlertStatus(alert.id, 'acknowledged', at) : alert;
-    await store.audit({ at, actor: input.contactId ?? input.via, action: `alert.${action}`, subject: alert.id, detail: { via: input.via } });
+    await store.audit({ at, actor: input.account?.id ?? input.contactId ?? input.via, action: `alert.${action}`, subject: alert.id, detail: { via: input.via } });
     return { ok: true, alert: next };
   }
   return {

@@ -612,6 +612,8 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
 
   async function nameOf(homeId: string, contactId: string | undefined, lang: Language): Promise<string> {
     if (!contactId) return personName(undefined, lang);
+    // A web account acting from the dashboards (see responder-impl.ts accountActor).
+    if (contactId.startsWith('account:')) return personName((await store.getAccount(contactId.slice('account:'.length)))?.name, lang);
     const c = (await store.listContacts(homeId)).find((x) => x.id === contactId);
     return personName(c?.name, lang, c?.role === 'resident');
   }

@@ -9,6 +9,9 @@ import type { Alert, Store } from '../core/store.js';
 import type { AlertResponder, ResponseInput, ResponseResult } from './responder.js';
 import type { EscalationEngine } from './escalation-engine.js';
 
+/** How a web account is recorded where a contact id would be (escalation state, audit, lifecycle). */
+export const accountActor = (accountId: string): string => `account:${accountId}`;
+
 /** Creates the responder the webhooks, the web app and the door sensor call. */
 export function createAlertResponder(deps: { store: Store; clock: SchedulerLike; engine: EscalationEngine }): AlertResponder {
   const { store, clock, engine } = deps;
@@ -18,7 +21,7 @@ export function createAlertResponder(deps: { store: Store; clock: SchedulerLike;
     const alert = await store.getAlert(input.alertId);
     if (!alert) return { ok: false, reason: 'not_found', message: `no alert ${input.alertId}` };
     if (alert.status === 'resolved') return { ok: false, reason: 'already_resolved', message: 'this alert is already resolved' };
-    if (input.contactId !== undefined) {
+    if (input.contactId !== undefined && input.account === undefined) {
       const contacts = await store.listContacts(alert.homeId);
       if (!contacts.some((c) => c.id === input.contactId)) return { ok: false, reason: 'not_a_recipient', message: 'this person is not a contact of the home' };
     }
@@ -35,18 +38,22 @@ export function createAlertResponder(deps: { store: Store; clock: SchedulerLike;
     });
   }
 
+  /** Who acted, as the engine records it: a contact id, or `account:<id>` for a web account. */
+  const actor = (input: ResponseInput): string | undefined => (input.account ? accountActor(input.account.id) : input.contactId);
+
   return {
-    acknowledge: (input) => act(input, (a, at) => engine.acknowledge(a.id, input.contactId, input.via, at)),
+    acknowledge: (input) => act(input, (a, at) => engine.acknowledge(a.id, actor(input), input.via, at)),
     onMyWay: (input) => {
       if (input.etaMinutes !== undefined && !(Number.isFinite(input.etaMinutes) && input.etaMinutes > 0 && input.etaMinutes <= 24 * 60)) {
         return Promise.resolve({ ok: false, reason: 'invalid', message: 'etaMinutes must be between 1 and 1440' });
       }
-      return act(input, (a, at) => engine.onMyWay(a.id, input.contactId, input.via, input.etaMinutes, at));
+      return act(input, (a, at) => engine.onMyWay(a.id, actor(input), input.via, input.etaMinutes, at));
     },
-    arrived: (input) => act(input, (a, at) => engine.arrived(a.id, input.contactId, input.via, at)),
+    arrived: (input) => act(input, (a, at) => engine.arrived(a.id, actor(input), input.via, at)),
     resolve: (input) => act(input, async (a, at) => {
       const by: { contactId?: string; via: string; note?: string } = { via: input.via };
-      if (input.contactId) by.contactId = input.contactId;
+      const who = actor(input);
+      if (who) by.contactId = who;
       if (input.note) by.note = input.note.slice(0, 500);
       return (await engine.resolve(a.id, by, at)).alert;
     }),

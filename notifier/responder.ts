@@ -10,8 +10,13 @@ export type ResponseChannel = 'sms' | 'voice' | 'web-link' | 'dashboard' | 'tabl
 
 export interface ResponseInput {
   alertId: string;
-  /** The contact (or account) acting; absent for sensors (door) and the system. */
+  /** The contact acting (SMS reply, keypress, e-mail link); absent for sensors (door) and the system. */
   contactId?: string;
+  /**
+   * A web account acting from the dashboards. The web app has already checked
+   * that this account may act for the alert's home, so no contact check applies.
+   */
+  account?: { id: string; name: string };
   via: ResponseChannel;
   /** Clock time; defaults to the responder's clock. */
   at?: number;
