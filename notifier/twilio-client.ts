@@ -65,3 +65,15 @@ export function createTwilioClient(opts: TwilioClientOptions): TwilioClient {
   }
   return twilio(opts.accountSid, opts.authToken, { timeout: timeoutMs });
 }
+
+/**
+ * A failed Twilio request in words, without phone numbers: a RestException
+ * carries Twilio's own code; anything else is the network or a timeout.
+ */
+export function describeTwilioError(err: unknown): string {
+  const e = err as { code?: unknown; status?: unknown; message?: string };
+  const text = typeof e.code === 'number'
+    ? `twilio ${e.code} (HTTP ${String(e.status)}): ${e.message ?? ''}`
+    : `cannot reach Twilio: ${e.code === undefined ? '' : `${String(e.code)} `}${e.message ?? String(err)}`;
+  return text.replace(/\+\d{6,15}/g, '[number]');
+}

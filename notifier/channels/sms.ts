@@ -6,7 +6,7 @@
 import type { Logger } from '../../core/logger.js';
 import { MimamoriError } from '../../core/errors.js';
 import type { Channel, ChannelMessage, DeliveryReceipt, ReceiptRequest, SendResult, SentMatch, SentQuery } from '../channel.js';
-import type { TwilioClient } from '../twilio-client.js';
+import { describeTwilioError, type TwilioClient } from '../twilio-client.js';
 import { validateTwilioSignature } from '../twilio-signature.js';
 
 export interface SmsChannelOptions {
@@ -67,11 +67,7 @@ export function createSmsChannel(opts: SmsChannelOptions): Channel {
         if (status === 'failed') out.error = `twilio ${m.errorCode ?? ''}: ${m.errorMessage ?? m.status}`.trim();
         return out;
       } catch (err) {
-        // RestException carries Twilio's code; anything else is the network or a timeout.
-        const e = err as { code?: unknown; status?: unknown; message?: string };
-        const error = typeof e.code === 'number'
-          ? `twilio ${e.code} (HTTP ${String(e.status)}): ${e.message ?? ''}`.replace(/\+\d{6,15}/g, '[number]')
-          : `cannot reach Twilio: ${e.code === undefined ? '' : `${String(e.code)} `}${e.message ?? String(err)}`.replace(/\+\d{6,15}/g, '[number]');
+        const error = describeTwilioError(err);
         log.warn({ alertId: msg.alertId, error }, 'sms not sent');
         return { status: 'failed', error };
       }

@@ -11,7 +11,7 @@ import type { Language } from '../../core/store.js';
 import type { Logger } from '../../core/logger.js';
 import { MimamoriError } from '../../core/errors.js';
 import type { Channel, ChannelMessage, DeliveryReceipt, ReceiptRequest, SendResult, SentMatch, SentQuery } from '../channel.js';
-import type { TwilioClient } from '../twilio-client.js';
+import { describeTwilioError, type TwilioClient } from '../twilio-client.js';
 import { validateTwilioSignature } from '../twilio-signature.js';
 import { alertCallTwiml } from '../twiml.js';
 
@@ -134,10 +134,7 @@ export function createVoiceChannel(opts: VoiceChannelOptions): Channel {
         log.info({ providerId: call.sid, twilioStatus: call.status, alertId: msg.alertId }, 'call handed to Twilio');
         return call.status === 'failed' ? { providerId: call.sid, status: 'failed', error: 'call failed' } : { providerId: call.sid, status: 'queued' };
       } catch (err) {
-        const e = err as { code?: unknown; status?: unknown; message?: string };
-        const error = typeof e.code === 'number'
-          ? `twilio ${e.code} (HTTP ${String(e.status)}): ${e.message ?? ''}`.replace(/\+\d{6,15}/g, '[number]')
-          : `cannot reach Twilio: ${e.code === undefined ? '' : `${String(e.code)} `}${e.message ?? String(err)}`.replace(/\+\d{6,15}/g, '[number]');
+        const error = describeTwilioError(err);
         log.warn({ alertId: msg.alertId, error }, 'call not placed');
         return { status: 'failed', error };
       }
