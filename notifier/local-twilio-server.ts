@@ -733,6 +733,34 @@ export async function startLocalTwilio(opts: LocalTwilioOptions): Promise<LocalT
     sendError(reply, twilioError(403, 20003, 'Authenticate'));
     return false;
   };
+  /**
+   * One page of a Twilio list resource (newest first), with Twilio's paging
+   * envelope; the page URIs keep the filters `keep` so twilio-node can follow them.
+   */
+  function listPage<T>(q: Record<string, string | undefined>, resource: 'Messages' | 'Calls', key: 'messages' | 'calls', items: T[], toJson: (item: T) => unknown, keep: string[]) {
+    const pageSize = Math.min(1000, Math.max(1, Number(q.PageSize ?? 50) || 50));
+    const page = Math.max(0, Number(q.Page ?? 0) || 0);
+    const start = page * pageSize;
+    const slice = items.slice(start, start + pageSize);
+    const listUri = (p: number) => {
+      const params = new URLSearchParams();
+      for (const k of keep) { const value = q[k]; if (value) params.set(k, value); }
+      params.set('PageSize', String(pageSize));
+      params.set('Page', String(p));
+      return `/${apiVersion}/Accounts/${accountSid}/${resource}.json?${params.toString()}`;
+    };
+    return {
+      [key]: slice.map(toJson),
+      end: start + Math.max(0, slice.length - 1),
+      first_page_uri: listUri(0),
+      next_page_uri: start + pageSize < items.length ? listUri(page + 1) : null,
+      previous_page_uri: page > 0 ? listUri(page - 1) : null,
+      page,
+      page_size: pageSize,
+      start,
+      uri: listUri(page),
+    };
+  }
   const notFound = (reply: FastifyReply, path: string) => sendError(reply, twilioError(404, 20404, `The requested resource ${path} was not found`));
 
   app.post<{ Params: { account: string }; Body: Record<string, unknown> }>(`${base}/Messages.json`, async (req, reply) => {
@@ -752,32 +780,11 @@ export async function startLocalTwilio(opts: LocalTwilioOptions): Promise<LocalT
   app.get<{ Params: { account: string }; Querystring: Record<string, string | undefined> }>(`${base}/Messages.json`, async (req, reply) => {
     if (!checkAccount(req, reply)) return reply;
     const q = req.query;
-    const pageSize = Math.min(1000, Math.max(1, Number(q.PageSize ?? 50) || 50));
-    const page = Math.max(0, Number(q.Page ?? 0) || 0);
     const sentFilter = dateFilter(q, 'DateSent');
     if (!sentFilter) return sendError(reply, twilioError(400, 20001, 'Invalid DateSent filter'));
     // Twilio lists the newest message first.
     const all = [...bySid.values()].reverse().filter((m) => (!q.To || m.to === q.To) && (!q.From || m.from === q.From) && sentFilter(m.dateSent));
-    const start = page * pageSize;
-    const slice = all.slice(start, start + pageSize);
-    const listUri = (p: number) => {
-      const params = new URLSearchParams();
-      for (const k of ['To', 'From', ...dateParams('DateSent')]) { const value = q[k]; if (value) params.set(k, value); }
-      params.set('PageSize', String(pageSize));
-      params.set('Page', String(p));
-      return `/${apiVersion}/Accounts/${accountSid}/Messages.json?${params.toString()}`;
-    };
-    return reply.send({
-      messages: slice.map(toResource),
-      end: start + Math.max(0, slice.length - 1),
-      first_page_uri: listUri(0),
-      next_page_uri: start + pageSize < all.length ? listUri(page + 1) : null,
-      previous_page_uri: page > 0 ? listUri(page - 1) : null,
-      page,
-      page_size: pageSize,
-      start,
-      uri: listUri(page),
-    });
+    return reply.send(listPage(q, 'Messages', 'messages', all, toResource, ['To', 'From', ...dateParams('DateSent')]));
   });
 
   app.post<{ Params: { account: string }; Body: Record<string, unknown> }>(`${base}/Calls.json`, async (req, reply) => {
@@ -810,25 +817,10 @@ export async function startLocalTwilio(opts: LocalTwilioOptions): Promise<LocalT
   app.get<{ Params: { account: string }; Querystring: Record<string, string | undefined> }>(`${base}/Calls.json`, async (req, reply) => {
     if (!checkAccount(req, reply)) return reply;
     const q = req.query;
-    const pageSize = Math.min(1000, Math.max(1, Number(q.PageSize ?? 50) || 50));
-    const page = Math.max(0, Number(q.Page ?? 0) || 0);
     const startFilter = dateFilter(q, 'StartTime');
     if (!startFilter) return sendError(reply, twilioError(400, 20001, 'Invalid StartTime filter'));
     const all = [...calls.values()].reverse().filter((c) => (!q.To || c.to === q.To) && (!q.From || c.from === q.From) && (!q.Status || c.status === q.Status) && startFilter(c.startTime));
-    const start = page * pageSize;
-    const slice = all.slice(start, start + pageSize);
-    const listUri = (p: number) => {
-      const params = new URLSearchParams();
-      for (const k of ['To', 'From', 'Status', ...dateParams('StartTime')]) { const value = q[k]; if (value) params.set(k, value); }
-      params.set('PageSize', String(pageSize));
-      params.set('Page', String(p));
-      return `/${apiVersion}/Accounts/${accountSid}/Calls.json?${params.toString()}`;
-    };
-    return reply.send({
-      calls: slice.map(toCallResource), end: start + Math.max(0, slice.length - 1), first_page_uri: listUri(0),
-      next_page_uri: start + pageSize < all.length ? listUri(page + 1) : null, previous_page_uri: page > 0 ? listUri(page - 1) : null,
-      page, page_size: pageSize, start, uri: listUri(page),
-    });
+    return reply.send(listPage(q, 'Calls', 'calls', all, toCallResource, ['To', 'From', 'Status', ...dateParams('StartTime')]));
   });
 
   app.setNotFoundHandler((req, reply) => notFound(reply, req.url.split('?')[0] ?? req.url));
