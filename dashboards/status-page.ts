@@ -9,7 +9,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import { toLocalIso } from '../core/time.js';
-import type { Alert } from '../core/store.js';
+import { guessLanguage } from './i18n.js';
+import type { Alert, Language } from '../core/store.js';
 import type { Finding, Localized } from '../core/findings.js';
 import type { Hub } from '../cli/hub.js';
 import type { Notifier } from '../notifier/index.js';
@@ -31,7 +32,7 @@ export interface StatusPageOptions {
 export const statusCallbackPath = '/twilio/status';
 export interface StatusPage { url: string; app: FastifyInstance; close(): Promise<void> }
 
-type Lang = 'ja' | 'en';
+type Lang = Language;
 const text = {
   title: { ja: '見守りハブの状態', en: 'mimamori hub status' },
   now: { ja: 'ハブの時刻', en: 'Hub time' },
@@ -73,11 +74,6 @@ function alertMessage(a: Alert): Localized {
   return m && typeof m.en === 'string' && typeof m.ja === 'string' ? m : { en: a.message, ja: a.message };
 }
 
-function pickLang(query: unknown, acceptLanguage: string | undefined): Lang {
-  const q = (query as { lang?: string } | undefined)?.lang;
-  if (q === 'ja' || q === 'en') return q;
-  return acceptLanguage && /^en/i.test(acceptLanguage) ? 'en' : 'ja';
-}
 
 export async function startStatusPage(opts: StatusPageOptions): Promise<StatusPage> {
   const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
@@ -98,7 +94,7 @@ export async function startStatusPage(opts: StatusPageOptions): Promise<StatusPa
   app.get('/', async (req, reply) => {
     const hub = opts.hub();
     if (!hub) return reply.code(503).send(notStarted);
-    const lang = pickLang(req.query, req.headers['accept-language']);
+    const lang = guessLanguage(req.query, req.headers['accept-language']);
     const s = await collectStatus(hub, clock);
     const t = (k: keyof typeof text) => text[k][lang];
     const tzOf = new Map(s.homes.map((h) => [h.id, h.timezone]));
