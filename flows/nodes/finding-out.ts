@@ -6,7 +6,7 @@
  * rule's alert.
  */
 import type { Audience, Finding, Localized, Severity } from '../../core/findings.js';
-import { connectNode, homeOf } from './home-config.js';
+import { connectNode, messageTarget } from './home-config.js';
 import type { NodeMessage, RedApi, RedNode } from './red.js';
 
 export const findingOutType = 'mimamori finding out';
@@ -61,10 +61,9 @@ export function registerFindingOut(RED: RedApi): void {
     RED.nodes.createNode(this, config);
     const connected = connectNode(RED, this, config.home);
     this.on('input', (msg, send, done) => {
-      if (!connected) { done(new Error('mimamori finding out: not connected to the hub or no home configured')); return; }
-      const { api, scope } = connected;
-      const home = homeOf(scope, msg);
-      if (!home) { done(new Error('mimamori finding out: which home? Pick one on the node or send msg.home')); return; }
+      const target = messageTarget(findingOutType, connected, msg);
+      if (target instanceof Error) { done(target); return; }
+      const { api, home } = target;
       const finding = findingFromMessage(config, msg, home, api.now());
       if (typeof finding === 'string') { done(new Error(`mimamori finding out: ${finding}`)); return; }
       api.raiseFinding(finding).then((result) => {

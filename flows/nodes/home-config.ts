@@ -59,3 +59,14 @@ export function connectNode(RED: RedApi, node: RedNode, homeConfigId: unknown): 
   }
   return { api, scope };
 }
+
+/**
+ * For one input message of an output node: the hub bridge and the home the
+ * message is about, or an Error (prefixed with the node's type) for `done()`.
+ */
+export function messageTarget(nodeType: string, connected: { api: FlowsApi; scope: HomeScope } | undefined, msg: Record<string, unknown>): { api: FlowsApi; home: string } | Error {
+  if (!connected) return new Error(`${nodeType}: not connected to the hub or no home configured`);
+  const home = homeOf(connected.scope, msg);
+  if (!home) return new Error(`${nodeType}: which home? Pick one on the node or send msg.home`);
+  return { api: connected.api, home };
+}

@@ -6,7 +6,7 @@
  */
 import { contactGroups, type ContactGroup } from '../api.js';
 import { localized } from './finding-out.js';
-import { connectNode, homeOf } from './home-config.js';
+import { connectNode, messageTarget } from './home-config.js';
 import type { RedApi, RedNode } from './red.js';
 
 export const notifyType = 'mimamori notify';
@@ -16,10 +16,9 @@ export function registerNotify(RED: RedApi): void {
     RED.nodes.createNode(this, config);
     const connected = connectNode(RED, this, config.home);
     this.on('input', (msg, send, done) => {
-      if (!connected) { done(new Error('mimamori notify: not connected to the hub or no home configured')); return; }
-      const { api, scope } = connected;
-      const home = homeOf(scope, msg);
-      if (!home) { done(new Error('mimamori notify: which home? Pick one on the node or send msg.home')); return; }
+      const target = messageTarget(notifyType, connected, msg);
+      if (target instanceof Error) { done(target); return; }
+      const { api, home } = target;
       // msg.group, when sent, replaces the node's: a wrong one is an error, not a message to someone else.
       const wanted = msg.group !== undefined ? msg.group : config.group;
       const group = typeof wanted === 'string' && (contactGroups as readonly string[]).includes(wanted) ? wanted as ContactGroup : undefined;
