@@ -62,6 +62,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
     case 'account': return account(rest, env, io);
     case 'simulate': return simulateCmd(rest, io);
     case 'evaluate': return (await import('./evaluate.js')).evaluateCommand(rest, io);
+    case 'convert': return (await import('./convert-recordings.js')).convertCommand(rest, io);
     case undefined: case 'help': case '--help': case '-h':
       io.out(usage);
       return command === undefined ? 1 : 0;
