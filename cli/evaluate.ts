@@ -8,13 +8,17 @@
  *   mimamori evaluate FILE.ndjson --truth TRUTH.json [--months] [--check]
  *   mimamori evaluate --corpus [--seed S] [--homes N] [--days D] [--months] [--check]
  *   mimamori evaluate --write-corpus DIR [--seed S] [--homes N] [--days D]
+ *   mimamori evaluate --recordings DIR [--seed S] [--per-type N] [--json] [--check]
  */
-import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { toRecordedLine } from '../core/events.js';
 import { simulateStream } from '../edge/simulator.js';
 import { buildCorpus, evaluateCorpus } from '../rules/evaluate-corpus.js';
+import type { Reading } from '../core/events.js';
+import { parseHomeSettings } from '../edge/recordings/home-settings.js';
+import { checkRecordingTargets, evaluateRecordings, formatRecordingsReport, type RecordedHome } from '../rules/evaluate-recordings.js';
 import { checkTargets, evaluateReadings, formatReport, parseTruth, type ModeScore } from '../rules/evaluate.js';
 import { readRecordedFile } from './recorded-file.js';
 
@@ -23,7 +27,54 @@ export interface EvaluateIo { out(line: string): void; err(line: string): void }
 
 export const evaluateUsage = `  mimamori evaluate FILE.ndjson --truth TRUTH.json [--months] [--check]    (label format: docs/evaluate.md)
   mimamori evaluate --corpus [--seed 1] [--homes 10] [--days 92] [--months] [--check]
-  mimamori evaluate --write-corpus DIR [--seed 1] [--homes 10] [--days 92]`;
+  mimamori evaluate --write-corpus DIR [--seed 1] [--homes 10] [--days 92]
+  mimamori evaluate --recordings DIR [--seed 1] [--per-type 3] [--json] [--check]`;
+
+export const evaluateHelp = `mimamori evaluate — how well the rules do, fixed rules alone against the default rule set.
+
+${evaluateUsage}
+
+  FILE --truth T     a recorded file (replay format) scored against labelled incidents
+  --corpus           the simulated, labelled corpus (deterministic from --seed)
+  --write-corpus D   write that corpus and its truth files to D instead
+  --recordings D     real recordings: every D/<home>.ndjson with its D/<home>.home.json
+                     (time zone, front door, waking hours, devices). Reports (a) false
+                     alarms per home-month by rule and audience as recorded, and (b)
+                     injected incidents — collapse at a waking moment, night outing
+                     without return, collapse right after coming home, each followed by
+                     12 h of silence — with recall and median / worst time to detect.
+  --seed S           seed for the corpus or for the injected moments (default 1)
+  --per-type N       injected incidents of each type per home (default 3)
+  --json             the recordings report as JSON instead of a table
+  --months           false alarms per calendar month (labelled files, corpus)
+  --check            exit 1 when a target is missed
+  -h, --help         this help
+
+See docs/evaluate.md.`;
+
+/** Reads every `<home>.home.json` in `dir` and its `<home>.ndjson`, readings in time order. */
+export async function loadRecordings(dir: string, io: EvaluateIo): Promise<RecordedHome[]> {
+  const files = readdirSync(dir).filter((f) => f.endsWith('.home.json')).sort();
+  if (files.length === 0) throw new Error(`no *.home.json in ${dir}: each recording needs one next to its .ndjson (docs/evaluate.md)`);
+  const homes: RecordedHome[] = [];
+  for (const f of files) {
+    const settings = parseHomeSettings(JSON.parse(readFileSync(join(dir, f), 'utf8')) as unknown, f);
+    const ndjson = join(dir, f.replace(/\.home\.json$/, '.ndjson'));
+    if (!existsSync(ndjson)) throw new Error(`${f}: no ${ndjson}`);
+    const counts = { bad: 0 };
+    const readings: Reading[] = [];
+    let other = 0;
+    for await (const r of readRecordedFile(ndjson, counts, (l) => io.err(l), 20)) {
+      if (r.home === settings.home) readings.push(r);
+      else other++;
+    }
+    if (counts.bad > 0) io.err(`evaluate: ${ndjson}: ${counts.bad} line(s) skipped`);
+    if (other > 0) io.err(`evaluate: ${ndjson}: ${other} reading(s) of homes other than ${settings.home} skipped`);
+    readings.sort((a, b) => a.at - b.at);
+    homes.push({ settings, readings });
+  }
+  return homes;
+}
 
 
 function finish(scores: ModeScore[], months: boolean, check: boolean, io: EvaluateIo): number {
@@ -35,7 +86,7 @@ function finish(scores: ModeScore[], months: boolean, check: boolean, io: Evalua
 
 /** Runs the command; returns the exit code. */
 export async function evaluateCommand(args: string[], io: EvaluateIo): Promise<number> {
-  let values: { truth?: string; months?: boolean; check?: boolean; corpus?: boolean; 'write-corpus'?: string; seed?: string; homes?: string; days?: string };
+  let values: { truth?: string; months?: boolean; check?: boolean; corpus?: boolean; 'write-corpus'?: string; seed?: string; homes?: string; days?: string; recordings?: string; 'per-type'?: string; json?: boolean; help?: boolean };
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
@@ -43,18 +94,30 @@ export async function evaluateCommand(args: string[], io: EvaluateIo): Promise<n
       options: {
         truth: { type: 'string' }, months: { type: 'boolean' }, check: { type: 'boolean' }, corpus: { type: 'boolean' },
         'write-corpus': { type: 'string' }, seed: { type: 'string' }, homes: { type: 'string' }, days: { type: 'string' },
+        recordings: { type: 'string' }, 'per-type': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       },
     }));
   } catch (err) {
     io.err(`mimamori evaluate: ${(err as Error).message}\n${evaluateUsage}`);
     return 2;
   }
+  if (values.help) { io.out(evaluateHelp); return 0; }
   const num = (v: string | undefined, def: number, name: string): number => {
     const n = v === undefined ? def : Number(v);
     if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number`);
     return n;
   };
   try {
+    if (values.recordings !== undefined) {
+      const homes = await loadRecordings(values.recordings, io);
+      const started = Date.now();
+      const report = await evaluateRecordings(homes, { seed: num(values.seed, 1, 'seed'), perType: Math.round(num(values['per-type'], 3, 'per-type')), progress: (l) => io.err(l) });
+      io.err(`evaluate: ${homes.length} recorded home(s), ${report.injected.length} injected incident(s), ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      const targets = checkRecordingTargets(report);
+      if (values.json) io.out(JSON.stringify({ ...report, targets }, null, 2));
+      else for (const line of formatRecordingsReport(report)) io.out(line);
+      return values.check && !targets.every((c) => c.met) ? 1 : 0;
+    }
     if (values.corpus || values['write-corpus']) {
       const corpus = buildCorpus({ seed: num(values.seed, 1, 'seed'), homesPerGroup: Math.round(num(values.homes, 10, 'homes')), days: num(values.days, 92, 'days') });
       const dir = values['write-corpus'];

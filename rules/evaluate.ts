@@ -83,6 +83,8 @@ export interface ModeScore {
   noticesPerHomeMonth: number;
   observations: number;
   operatorFalseAlarms: number;
+  /** Operator findings outside incidents, by rule type. */
+  operatorFalseAlarmsByRule: Record<string, number>;
   /** Median / worst minutes to detect no-sign-of-life incidents that began in waking hours (07:00–22:00). */
   noSignWakingMedianMinutes: number;
   noSignWakingWorstMinutes: number;
@@ -152,6 +154,7 @@ export function scoreFindings(mode: EvaluationMode, findings: readonly ScoredFin
   const falseAlarmList: ScoredFinding[] = [];
   const byRule: Record<string, number> = {};
   const byMonth: Record<string, number> = {};
+  const operatorByRule: Record<string, number> = {};
   let notices = 0, observations = 0, operatorFalse = 0;
   for (const f of findings) {
     const key = `${f.home}\0${f.rule}\0${f.device ?? ''}`;
@@ -162,7 +165,7 @@ export function scoreFindings(mode: EvaluationMode, findings: readonly ScoredFin
     active.add(key);
     const inIncident = (windows.get(f.home) ?? []).some((w) => f.at >= w.from && f.at <= w.to);
     if (inIncident) continue;
-    if (f.audience === 'operator') { operatorFalse++; continue; }
+    if (f.audience === 'operator') { operatorFalse++; operatorByRule[f.type] = (operatorByRule[f.type] ?? 0) + 1; continue; }
     falseAlarmList.push(f);
     byRule[f.type] = (byRule[f.type] ?? 0) + 1;
     const l = localTime(f.at, tz(f.home));
@@ -178,7 +181,7 @@ export function scoreFindings(mode: EvaluationMode, findings: readonly ScoredFin
     })),
     criticalTotal, criticalDetected,
     falseAlarms: falseAlarmList.length, falseAlarmsPerHomeMonth: perMonth(falseAlarmList.length), falseAlarmsByRule: byRule,
-    noticesPerHomeMonth: perMonth(notices), observations, operatorFalseAlarms: operatorFalse,
+    noticesPerHomeMonth: perMonth(notices), observations, operatorFalseAlarms: operatorFalse, operatorFalseAlarmsByRule: operatorByRule,
     noSignWakingMedianMinutes: median(wakingNoSign), noSignWakingWorstMinutes: wakingNoSign.length ? Math.max(...wakingNoSign) : NaN,
     byMonth, falseAlarmList,
   };
@@ -188,6 +191,10 @@ export interface EvaluateOptions {
   modes?: readonly EvaluationMode[];
   /** Learning length etc. for the learned mode. */
   routineSettings?: Partial<BaselineSettings>;
+  /** A home's rule set per mode (default: fixed rules alone, + awayContext, or the engine's defaults for `learned`). */
+  ruleSetFor?: (mode: EvaluationMode, home: string) => unknown;
+  /** After the last reading, run the clocks on to this time (default: stop at the last reading). */
+  runOnTo?: number;
 }
 
 interface Run { mode: EvaluationMode; clock: VirtualClock; engine: RuleEngine; findings: ScoredFinding[] }
@@ -218,7 +225,9 @@ export async function runModes(readings: Iterable<Reading> | AsyncIterable<Readi
         for (const mode of modes) {
           const clock = new VirtualClock(r.at);
           const engineOpts: Parameters<typeof createRuleEngine>[0] = { clock, logger: silentLogger(), timezoneFor: (home) => tzOf.get(home) ?? 'Asia/Tokyo' };
-          if (mode !== 'learned') engineOpts.rulesFor = () => (mode === 'fixed' ? fixed : [...fixed, { type: 'awayContext' }]);
+          const ruleSetFor = opts.ruleSetFor;
+          if (ruleSetFor) engineOpts.rulesFor = (home) => ruleSetFor(mode, home);
+          else if (mode !== 'learned') engineOpts.rulesFor = () => (mode === 'fixed' ? fixed : [...fixed, { type: 'awayContext' }]);
           if (opts.routineSettings) engineOpts.routineSettings = opts.routineSettings;
           const engine = await createRuleEngine(engineOpts);
           const run: Run = { mode, clock, engine, findings: [] };
@@ -242,6 +251,7 @@ export async function runModes(readings: Iterable<Reading> | AsyncIterable<Readi
         run.engine.ingest(r);
       }
     }
+    if (opts.runOnTo !== undefined) for (const run of runs) run.clock.advanceTo(opts.runOnTo);
   } finally {
     for (const run of runs) await run.engine.close();
   }
