@@ -29,6 +29,7 @@ import { startDemo } from './demo.js';
 import { contactPreferences, provisionFromFile } from './provision.js';
 import { readRecordedFile } from './recorded-file.js';
 import { createWebAccount, type AccountInput } from './accounts.js';
+import { exitWhenFlushed } from './exit.js';
 
 const usage = `mimamori — 見守り edge hub
 
@@ -45,7 +46,8 @@ const usage = `mimamori — 見守り edge hub
   mimamori rules set --home ID FILE.json
   mimamori replay FILE.ndjson [--rules FILE.json] [--timezone TZ] [--until ISO]
   mimamori simulate --homes N --days D [--seed S] [--start ISO] --out FILE.ndjson [--truth FILE.json] [--incidents default|none]
-  mimamori evaluate FILE.ndjson --truth TRUTH.json [--months] | --corpus [--seed S] [--homes N] [--days D]   (docs/evaluate.md)
+  mimamori evaluate FILE.ndjson --truth TRUTH.json [--months] | --corpus [--seed S] [--homes N] [--days D] | --recordings DIR [--json]   (mimamori evaluate --help; docs/evaluate.md)
+  mimamori convert DATASET --raw DIR --out DIR [--homes H1,H2]   (public research recordings → replay files; edge/recordings/)
 `;
 
 /** Where the CLI writes: stdout for results, stderr for messages (injected in tests). */
@@ -318,9 +320,9 @@ export type { Logger };
 
 const invokedDirectly = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
 if (invokedDirectly) {
-  main(process.argv.slice(2)).then((code) => process.exit(code), (err: unknown) => {
+  main(process.argv.slice(2)).then((code) => exitWhenFlushed(code), (err: unknown) => {
     const e = err as MimamoriError;
     processIo.err(`mimamori: ${e.code ? `${e.code} ` : ''}${e.message}`);
-    process.exit(1);
+    exitWhenFlushed(1);
   });
 }
