@@ -228,11 +228,15 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
-/** The first raised family warning/critical at or after the incident (1 min grace), within the silence. */
+/**
+ * The first raised family warning/critical from the incident's start (its
+ * first injected event, else the start of the silence; 1 min grace) to the
+ * end of the silence; minutes counted from that start.
+ */
 function detection(findings: readonly ScoredFinding[], incident: InjectedIncident): { minutes: number; rule: string } | null {
-  const from = Math.min(incident.at, ...incident.extra.map((x) => x.at)) - MIN;
-  const hit = findings.find((f) => f.home === incident.home && f.state === 'raised' && f.audience === 'family' && f.severity !== 'info' && f.at >= from && f.at <= incident.at + silenceHours * HOUR);
-  return hit ? { minutes: Math.max(0, (hit.at - incident.at) / MIN), rule: hit.type } : null;
+  const start = Math.min(incident.at, ...incident.extra.map((x) => x.at));
+  const hit = findings.find((f) => f.home === incident.home && f.state === 'raised' && f.audience === 'family' && f.severity !== 'info' && f.at >= start - MIN && f.at <= incident.at + silenceHours * HOUR);
+  return hit ? { minutes: Math.max(0, (hit.at - start) / MIN), rule: hit.type } : null;
 }
 
 export interface RecordingsOptions {
