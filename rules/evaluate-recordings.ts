@@ -20,7 +20,7 @@ import type { Reading } from '../core/events.js';
 import { inWindow, localTime, parseClockTime } from '../core/time.js';
 import { createRandom, type Random } from '../edge/random.js';
 import type { HomeSettings } from '../edge/recordings/home-settings.js';
-import { runModes, scoreFindings, fmtMinutes, type ModeScore, type ScoredFinding, type Truth } from './evaluate.js';
+import { fmtMinutes, median, runModes, scoreFindings, type ModeScore, type ScoredFinding, type Truth } from './evaluate.js';
 import { defaultRules, fixedRules, type RuleConfig } from './rule-config.js';
 
 const MIN = 60_000;
@@ -220,13 +220,6 @@ function addFigures(a: UnlabelledFigures, b: UnlabelledFigures): UnlabelledFigur
 }
 
 const emptyFigures = (): UnlabelledFigures => ({ homeMonths: 0, family: 0, familyByRule: {}, operator: 0, operatorByRule: {}, caregiver: 0, notices: 0 });
-
-function median(xs: number[]): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 
 /**
  * The first raised family warning/critical from the incident's start (its

@@ -94,7 +94,8 @@ export interface ModeScore {
   falseAlarmList: ScoredFinding[];
 }
 
-function median(values: number[]): number {
+/** The median, NaN for none. */
+export function median(values: readonly number[]): number {
   if (values.length === 0) return NaN;
   const s = [...values].sort((a, b) => a - b);
   const mid = s.length >> 1;
