@@ -158,7 +158,9 @@ export function scoreFindings(mode: EvaluationMode, findings: readonly ScoredFin
   const operatorByRule: Record<string, number> = {};
   let notices = 0, observations = 0, operatorFalse = 0;
   for (const f of findings) {
-    const key = `${f.home}\0${f.rule}\0${f.device ?? ''}`;
+    // A rule raises one alert per home, except device health (one per device); the device
+    // on a family finding's clear is the sign of life that ended it, not part of its key.
+    const key = `${f.home}\0${f.rule}\0${f.audience === 'operator' ? f.device ?? '' : ''}`;
     if (f.state === 'cleared') { active.delete(key); continue; }
     if (f.audience === 'caregiver') { if (!active.has(key)) observations++; active.add(key); continue; }
     if (f.severity === 'info') { if (!active.has(key)) notices++; active.add(key); continue; }
