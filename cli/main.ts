@@ -6,7 +6,7 @@
  *   mimamori provision home|resident|contact|device|file …
  *   mimamori rules set --home H FILE       validate and store a home's rule set
  *   mimamori rules check FILE              validate a rule set without storing it
- *   mimamori replay FILE [--rules F] [--timezone TZ] [--until ISO]
+ *   mimamori replay FILE [--rules F] [--timezone TZ] [--home-settings H.home.json …] [--until ISO]
  *   mimamori simulate --homes N --days D [--seed S] [--start ISO] --out FILE [--truth FILE]
  */
 import { createWriteStream, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,6 +30,8 @@ import { contactPreferences, provisionFromFile } from './provision.js';
 import { readRecordedFile } from './recorded-file.js';
 import { createWebAccount, type AccountInput } from './accounts.js';
 import { exitWhenFlushed } from './exit.js';
+import { parseHomeSettings, type HomeSettings } from '../edge/recordings/home-settings.js';
+import { homeRuleSet } from '../rules/evaluate-recordings.js';
 
 const usage = `mimamori — 見守り edge hub
 
@@ -44,7 +46,7 @@ const usage = `mimamori — 見守り edge hub
                                                                              (prints the password once)
   mimamori rules check FILE.json
   mimamori rules set --home ID FILE.json
-  mimamori replay FILE.ndjson [--rules FILE.json] [--timezone TZ] [--until ISO]
+  mimamori replay FILE.ndjson [--rules FILE.json] [--timezone TZ] [--home-settings H.home.json …] [--until ISO]
   mimamori simulate --homes N --days D [--seed S] [--start ISO] --out FILE.ndjson [--truth FILE.json] [--incidents default|none]
   mimamori evaluate FILE.ndjson --truth TRUTH.json [--months] | --corpus [--seed S] [--homes N] [--days D] | --recordings DIR [--json]   (mimamori evaluate --help; docs/evaluate.md)
   mimamori convert DATASET --raw DIR --out DIR [--homes H1,H2]   (public research recordings → replay files; edge/recordings/)
@@ -269,9 +271,17 @@ async function rules(args: string[], env: NodeJS.ProcessEnv, io: CliIo): Promise
 
 
 async function replay(args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { rules: { type: 'string' }, timezone: { type: 'string' }, until: { type: 'string' } } });
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { rules: { type: 'string' }, timezone: { type: 'string' }, until: { type: 'string' }, 'home-settings': { type: 'string', multiple: true } } });
   const file = positionals[0];
   if (!file) { io.err(usage); return 2; }
+  // Per-home settings of a multi-home recording: time zone, front door, waking hours.
+  const homeSettings = new Map<string, HomeSettings>();
+  for (const f of values['home-settings'] ?? []) {
+    try {
+      const h = parseHomeSettings(JSON.parse(readFileSync(f, 'utf8')) as unknown, f);
+      homeSettings.set(h.home, h);
+    } catch (err) { io.err(`mimamori replay: ${(err as Error).message}`); return 1; }
+  }
   let ruleInput: unknown;
   if (values.rules) {
     try { ruleInput = JSON.parse(readFileSync(values.rules, 'utf8')); } catch (err) { io.err(`mimamori replay: cannot read rules ${values.rules}: ${(err as Error).message}`); return 1; }
@@ -279,8 +289,10 @@ async function replay(args: string[], io: CliIo): Promise<number> {
     for (const e of parsed.errors) io.err(`rule ${e.index}${e.id ? ` (${e.id})` : ''}: ${e.message} — skipped`);
   }
   const tz = values.timezone ?? 'Asia/Tokyo';
-  const opts: Parameters<typeof replayReadings>[1] = { timezoneFor: () => tz };
+  const tzFor = (home: string) => homeSettings.get(home)?.timezone ?? tz;
+  const opts: Parameters<typeof replayReadings>[1] = { timezoneFor: tzFor };
   if (ruleInput !== undefined) opts.rulesFor = () => ruleInput;
+  else if (homeSettings.size > 0) opts.rulesFor = (home) => { const h = homeSettings.get(home); return h ? homeRuleSet(h, 'learned') : undefined; };
   if (values.until) {
     const until = Date.parse(values.until);
     if (!Number.isFinite(until)) { io.err('mimamori replay: --until must be an RFC 3339 time'); return 2; }
@@ -291,7 +303,7 @@ async function replay(args: string[], io: CliIo): Promise<number> {
   try {
     for await (const f of replayReadings(readRecordedFile(file, counts, (l) => io.err(l)), opts)) {
       findings++;
-      io.out(findingToNdjson(f, tz));
+      io.out(findingToNdjson(f, tzFor(f.home)));
     }
   } catch (err) {
     io.err(`mimamori replay: ${(err as Error).message}`);
