@@ -17,7 +17,7 @@
  * where the recording goes on for at least 12 h afterwards.
  */
 import type { Reading } from '../core/events.js';
-import { inWindow, localTime, parseClockTime } from '../core/time.js';
+import { inWindow, localTime, parseClockTime, toLocalIso } from '../core/time.js';
 import { createRandom, type Random } from '../edge/random.js';
 import type { HomeSettings } from '../edge/recordings/home-settings.js';
 import { fmtMinutes, median, runModes, scoreFindings, type ModeScore, type ScoredFinding, type Truth } from './evaluate.js';
@@ -182,7 +182,7 @@ export interface UnlabelledFigures {
   caregiver: number; notices: number;
 }
 
-export interface InjectedResult { home: string; type: InjectedType; at: number; detectedMinutes: Record<RecordingMode, number | null>; detectedBy: Record<RecordingMode, string | null> }
+export interface InjectedResult { home: string; type: InjectedType; at: number; /** `at` on the home's clock, RFC 3339. */ time: string; detectedMinutes: Record<RecordingMode, number | null>; detectedBy: Record<RecordingMode, string | null> }
 
 export interface InjectedTypeScore { type: InjectedType; mode: RecordingMode; total: number; detected: number; medianMinutes: number; worstMinutes: number; missed: string[] }
 
@@ -262,7 +262,7 @@ export async function evaluateRecordings(homes: readonly RecordedHome[], opts: R
     opts.progress?.(`evaluate: ${settings.home}: ${readings.length} readings, ${incidents.length} injected incident(s)`);
     for (const incident of incidents) {
       const run = await runModes(injectedReadings(readings, incident), truth, { modes: ['fixed', 'learned'], ruleSetFor, runOnTo: incident.at + silenceHours * HOUR });
-      const result: InjectedResult = { home: incident.home, type: incident.type, at: incident.at, detectedMinutes: { fixed: null, learned: null }, detectedBy: { fixed: null, learned: null } };
+      const result: InjectedResult = { home: incident.home, type: incident.type, at: incident.at, time: toLocalIso(incident.at, settings.timezone), detectedMinutes: { fixed: null, learned: null }, detectedBy: { fixed: null, learned: null } };
       for (const m of recordingModes) {
         const d = detection(run.findings.get(m) ?? [], incident);
         result.detectedMinutes[m] = d?.minutes ?? null;

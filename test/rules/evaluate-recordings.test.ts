@@ -173,6 +173,7 @@ t.test('mimamori evaluate --recordings DIR: table and --json; --help is help', a
   t.equal(await main(['evaluate', '--recordings', rec, '--per-type', '1', '--seed', '3', '--json'], {}, c.io), 0);
   const json = JSON.parse(c.out.join('\n')) as RecordingsReport & { targets: unknown[] };
   t.equal(json.injected.filter((i) => i.type === 'collapse-waking').length, 1);
+  t.match(json.injected[0]!.time, /^2026-01-0\dT\d\d:\d\d:\d\d\+09:00$/, 'each incident\'s time on the home\'s clock');
   t.equal(json.targets.length, 5);
   c = io();
   t.equal(await main(['evaluate', '--recordings', dir], {}, c.io), 1, 'a folder without settings files');
