@@ -22,6 +22,7 @@ import { MimamoriError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import type { Logger } from '../../core/logger.js';
 import { toLocalIso } from '../../core/time.js';
+import type { EdgeAgent } from '../agent.js';
 import { createHomeAgents, type HomeAgents } from '../home-agents.js';
 import type { DeviceMap, Ecosystem, MappedDevice } from './device-map.js';
 import { deriveEvents, type RoleState } from './device-roles.js';
@@ -81,8 +82,11 @@ export interface DeviceBridge {
   devices(): BridgedDeviceStatus[];
   /** Devices seen on the home broker (or answering ECHONET Lite discovery) that no map entry names, for the operator to map. */
   unmapped(): UnmappedDevice[];
-  /** Reads and forwards one native message of an ecosystem (the MQTT path and the ECHONET Lite poller use this). */
-  accept(adapter: Ecosystem, native: string, result: AdaptResult, topic?: string): Promise<void>;
+  /**
+   * Reads and forwards one native message of an ecosystem (the MQTT path and the ECHONET Lite poller use this).
+   * Resolves false only when what it derived could not be queued for the hub (the device's remembered state is then left as it was).
+   */
+  accept(adapter: Ecosystem, native: string, result: AdaptResult, topic?: string): Promise<boolean>;
   /** Records a device the bridge found but nobody mapped. */
   sawUnmapped(adapter: Ecosystem, native: string): void;
   /** True once subscribed to the home broker (always true without one). */
@@ -140,9 +144,9 @@ export async function createDeviceBridge(opts: DeviceBridgeOptions): Promise<Dev
     log.warn({ adapter, native }, 'device bridge: a device nobody mapped is reporting; map it to a mimamori device (docs/devices.md)');
   }
 
-  async function accept(adapter: Ecosystem, native: string, result: AdaptResult, topic?: string): Promise<void> {
+  async function accept(adapter: Ecosystem, native: string, result: AdaptResult, topic?: string): Promise<boolean> {
     const mapped = byNative.get(`${adapter}\u0000${native}`);
-    if (!mapped) { sawUnmapped(adapter, native); return; }
+    if (!mapped) { sawUnmapped(adapter, native); return true; }
     const rt = runtime.get(mapped.device) as Runtime;
     const now = clock.now();
     stats.received++;
@@ -151,20 +155,20 @@ export async function createDeviceBridge(opts: DeviceBridgeOptions): Promise<Dev
       count(result.reason);
       rt.status.rejected++;
       log.warn({ adapter, device: mapped.device, topic, reason: result.reason, detail: result.detail }, 'device bridge: native message refused');
-      return;
+      return true;
     }
-    const state = (roleState[mapped.device] ??= {});
+    // Derive on a copy: the device's state moves on only once its events are safely queued.
+    const state = structuredClone(roleState[mapped.device] ?? {});
     const derived = deriveEvents(mapped, result.facts, state, now);
     if (derived.online !== undefined) {
       if (rt.status.online !== derived.online) log[derived.online ? 'info' : 'warn']({ device: mapped.device, adapter }, derived.online ? 'device bridge: device online' : 'device bridge: device offline (no heartbeats until it is back; the hub raises device health)');
       rt.status.online = derived.online;
     }
-    if (derived.online === false) { persistState(); return; }
+    if (derived.online === false) return true;
     if (derived.online === undefined && rt.status.online === false) rt.status.online = true; // it talks, so it is back
     rt.status.lastSeen = now;
     if (derived.battery !== undefined) rt.status.battery = derived.battery;
-    const agent = agents.agents.get(mapped.device);
-    if (!agent) return;
+    const agent = agents.agents.get(mapped.device) as EdgeAgent;
     const ts = toLocalIso(now, map.timezone);
     try {
       for (const body of derived.events) {
@@ -187,8 +191,11 @@ export async function createDeviceBridge(opts: DeviceBridgeOptions): Promise<Dev
     } catch (err) {
       count('hub_refused');
       log.error({ device: mapped.device, err: (err as Error).message }, 'device bridge: could not queue for the hub');
+      return false;
     }
+    roleState[mapped.device] = state;
     persistState();
+    return true;
   }
 
   function persistState(): void {
@@ -204,6 +211,8 @@ export async function createDeviceBridge(opts: DeviceBridgeOptions): Promise<Dev
   // acknowledged only after `accept` has put its events on disk (MQTT.js sends the PUBACK when handleMessage calls back).
   let local: MqttClient | undefined;
   let subscribed = !needsLocal;
+  let closing = false;
+  let inFlight: Promise<unknown> = Promise.resolve();
   if (needsLocal) {
     const client = mqtt.connect(opts.localUrl as string, {
       clientId: `mimamori-bridge-${map.home}`, clean: false, protocolVersion: 4, reconnectPeriod: 1000,
@@ -217,10 +226,15 @@ export async function createDeviceBridge(opts: DeviceBridgeOptions): Promise<Dev
       const adapter = mqttAdapters.find((a) => a.route(topic) !== undefined);
       const route = adapter?.route(topic);
       if (!adapter || !route) { callback(); return; }
-      accept(adapter.name, route.native, adapter.read(route, payload), topic).then(() => callback(), (err: unknown) => {
+      // While closing, a message is left unacknowledged: the home broker keeps it for our next session.
+      if (closing) return;
+      const handled = accept(adapter.name, route.native, adapter.read(route, payload), topic).then((stored) => {
+        if (stored || !closing) callback();
+      }, (err: unknown) => {
         log.error({ topic, err: (err as Error).message }, 'device bridge: message not handled');
-        callback();
+        if (!closing) callback();
       });
+      inFlight = handled;
     };
     client.on('connect', (connack) => {
       log.info({ sessionPresent: connack.sessionPresent }, 'device bridge: connected to the home broker');
@@ -244,7 +258,11 @@ export async function createDeviceBridge(opts: DeviceBridgeOptions): Promise<Dev
     pending: () => agents.pending(),
     drained: () => agents.drained(),
     async close() {
-      if (local) await local.endAsync(true);
+      if (closing) return;
+      closing = true;
+      // Let the message in hand reach the disk queue and be acknowledged, then leave the home broker.
+      await inFlight;
+      if (local) await local.endAsync(!local.connected);
       persistState();
       await agents.close();
     },
