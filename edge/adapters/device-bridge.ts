@@ -26,6 +26,7 @@ import type { EdgeAgent } from '../agent.js';
 import { createHomeAgents, type HomeAgents } from '../home-agents.js';
 import type { DeviceMap, Ecosystem, MappedDevice } from './device-map.js';
 import { deriveEvents, type RoleState } from './device-roles.js';
+import { canonicalEchonetNative, createEchonetClient, echonetPort, type EchonetClient } from './echonet.js';
 import type { AdaptRejectReason, AdaptResult, MqttAdapter } from './native-facts.js';
 import { shellyAdapter } from './shelly.js';
 import { tasmotaAdapter } from './tasmota.js';
@@ -50,9 +51,12 @@ export interface DeviceBridgeOptions {
   hubClientOptions?: Partial<mqtt.IClientOptions>;
   /** Passed to the home-broker client. */
   localClientOptions?: Partial<mqtt.IClientOptions>;
+  /** Local UDP port for ECHONET Lite (default the map's port, 3610; 0 in tests). */
+  echonetBindPort?: number;
 }
 
-export type BridgeRejectReason = AdaptRejectReason | 'hub_refused';
+/** Why a native message was not forwarded: the adapters' reasons, an unreadable ECHONET Lite datagram, or the hub's queue refusing it. */
+export type BridgeRejectReason = AdaptRejectReason | 'malformed_frame' | 'hub_refused';
 
 export interface BridgeStats {
   /** Native messages from mapped devices (MQTT messages and ECHONET Lite reports). */
@@ -89,6 +93,8 @@ export interface DeviceBridge {
   accept(adapter: Ecosystem, native: string, result: AdaptResult, topic?: string): Promise<boolean>;
   /** Records a device the bridge found but nobody mapped. */
   sawUnmapped(adapter: Ecosystem, native: string): void;
+  /** The local ECHONET Lite UDP port, when ECHONET Lite is on. */
+  echonetPort(): number | undefined;
   /** True once subscribed to the home broker (always true without one). */
   localConnected(): boolean;
   pending(): number;
@@ -117,7 +123,9 @@ export async function createDeviceBridge(opts: DeviceBridgeOptions): Promise<Dev
     if (!secret) throw new MimamoriError('MIMAMORI_ERR_CONFIG', `device bridge: no secret for device ${d.device} (put it in the map or pass it in secrets)`);
     return { device: d.device, secret };
   });
-  const byNative = new Map(map.devices.map((d) => [`${d.adapter}\u0000${d.native}`, d] as const));
+  const echonetDefaultPort = map.echonet?.port ?? echonetPort;
+  const nativeKey = (adapter: Ecosystem, native: string) => `${adapter}\u0000${adapter === 'echonet' ? canonicalEchonetNative(native, echonetDefaultPort) : native}`;
+  const byNative = new Map(map.devices.map((d) => [nativeKey(d.adapter, d.native), d] as const));
   const runtime = new Map<string, Runtime>(map.devices.map((d) => [d.device, { status: { device: d.device, adapter: d.adapter, native: d.native, role: d.role, messages: 0, rejected: 0 } }]));
   const unmapped = new Map<string, UnmappedDevice>();
   const stats: BridgeStats = { received: 0, events: 0, heartbeats: 0, rejected: {}, unmapped: 0 };
@@ -135,7 +143,7 @@ export async function createDeviceBridge(opts: DeviceBridgeOptions): Promise<Dev
   const count = (reason: BridgeRejectReason) => { stats.rejected[reason] = (stats.rejected[reason] ?? 0) + 1; };
 
   function sawUnmapped(adapter: Ecosystem, native: string): void {
-    const key = `${adapter}\u0000${native}`;
+    const key = nativeKey(adapter, native);
     const now = clock.now();
     stats.unmapped++;
     const seen = unmapped.get(key);
@@ -145,7 +153,7 @@ export async function createDeviceBridge(opts: DeviceBridgeOptions): Promise<Dev
   }
 
   async function accept(adapter: Ecosystem, native: string, result: AdaptResult, topic?: string): Promise<boolean> {
-    const mapped = byNative.get(`${adapter}\u0000${native}`);
+    const mapped = byNative.get(nativeKey(adapter, native));
     if (!mapped) { sawUnmapped(adapter, native); return true; }
     const rt = runtime.get(mapped.device) as Runtime;
     const now = clock.now();
@@ -213,6 +221,7 @@ export async function createDeviceBridge(opts: DeviceBridgeOptions): Promise<Dev
   let subscribed = !needsLocal;
   let closing = false;
   let inFlight: Promise<unknown> = Promise.resolve();
+  let inFlightEchonet: () => Promise<unknown> = () => Promise.resolve();
   if (needsLocal) {
     const client = mqtt.connect(opts.localUrl as string, {
       clientId: `mimamori-bridge-${map.home}`, clean: false, protocolVersion: 4, reconnectPeriod: 1000,
@@ -248,12 +257,37 @@ export async function createDeviceBridge(opts: DeviceBridgeOptions): Promise<Dev
     client.on('error', (err) => log.warn({ err: err.message }, 'device bridge: home broker connection error'));
   }
 
+  // ECHONET Lite: discovery, polling and notifications on UDP; reports are handled one at a time, in order.
+  let echonet: EchonetClient | undefined;
+  const echonetDevices = map.devices.filter((d) => d.adapter === 'echonet');
+  if (echonetDevices.length > 0 || map.echonet) {
+    let chain: Promise<unknown> = Promise.resolve();
+    const settings = map.echonet ?? { addresses: [], port: echonetPort, multicast: true, pollSeconds: 60 };
+    try {
+      echonet = await createEchonetClient({
+        bindPort: opts.echonetBindPort ?? settings.port, port: settings.port, addresses: settings.addresses, multicast: settings.multicast,
+        pollSeconds: settings.pollSeconds, objects: echonetDevices.map((d) => d.native), clock, logger: opts.logger,
+        onReport: (native, result) => { if (!closing) chain = chain.then(() => accept('echonet', native, result)); },
+        onDiscovered: (native) => { if (!byNative.has(nativeKey('echonet', native)) && !native.endsWith('/0ef001')) sawUnmapped('echonet', native); },
+        onMalformed: (from, detail) => { count('malformed_frame'); log.warn({ from, detail }, 'device bridge: unreadable ECHONET Lite datagram'); },
+      });
+    } catch (err) {
+      await local?.endAsync(true);
+      await agents.close();
+      throw new MimamoriError('MIMAMORI_ERR_UNAVAILABLE', `device bridge: cannot open ECHONET Lite UDP port ${opts.echonetBindPort ?? settings.port}: ${(err as Error).message}`);
+    }
+    echonet.discover();
+    echonet.poll();
+    inFlightEchonet = () => chain;
+  }
+
   return {
     stats: () => ({ ...stats, rejected: { ...stats.rejected } }),
     devices: () => [...runtime.values()].map((r) => ({ ...r.status })),
     unmapped: () => [...unmapped.values()].map((u) => ({ ...u })),
     accept,
     sawUnmapped,
+    echonetPort: () => echonet?.port(),
     localConnected: () => subscribed && (local?.connected ?? true),
     pending: () => agents.pending(),
     drained: () => agents.drained(),
@@ -263,6 +297,8 @@ export async function createDeviceBridge(opts: DeviceBridgeOptions): Promise<Dev
       // Let the message in hand reach the disk queue and be acknowledged, then leave the home broker.
       await inFlight;
       if (local) await local.endAsync(!local.connected);
+      if (echonet) await echonet.close();
+      await inFlightEchonet();
       persistState();
       await agents.close();
     },
