@@ -42,6 +42,10 @@ export const mappedDeviceSchema = z.strictObject({
   actions: z.record(z.string().min(1).max(64), z.enum(['help', 'ok'])).optional(),
   /** door: the contact reads the other way round (e.g. a normally-closed reed on a Shelly input). */
   invertContact: z.boolean().optional(),
+}).superRefine((d, ctx) => {
+  if (d.adapter === 'echonet' && !echonetNativePattern.test(d.native)) {
+    ctx.addIssue({ code: 'custom', path: ['native'], message: 'an ECHONET Lite device is "<ip address>[:port]/<class group><class><instance>", e.g. "192.168.1.30/028801"' });
+  }
 });
 export type MappedDevice = z.infer<typeof mappedDeviceSchema>;
 
@@ -69,9 +73,6 @@ export const deviceMapSchema = z.strictObject({
     const key = `${d.adapter}\u0000${d.native}`;
     if (natives.has(key)) ctx.addIssue({ code: 'custom', path: ['devices', i, 'native'], message: `${d.adapter} device ${JSON.stringify(d.native)} is mapped twice` });
     natives.add(key);
-    if (d.adapter === 'echonet' && !echonetNativePattern.test(d.native)) {
-      ctx.addIssue({ code: 'custom', path: ['devices', i, 'native'], message: 'an ECHONET Lite device is "<ip address>[:port]/<class group><class><instance>", e.g. "192.168.1.30/028801"' });
-    }
   });
 });
 export type DeviceMap = z.infer<typeof deviceMapSchema>;
