@@ -67,6 +67,8 @@ export interface BridgeStats {
   rejected: Partial<Record<BridgeRejectReason, number>>;
   /** Messages from devices nobody mapped. */
   unmapped: number;
+  /** Facts a device's role had no use for (a kettle plug's temperature, a button action nobody mapped). */
+  unusedFacts: number;
 }
 
 export interface BridgedDeviceStatus {
@@ -128,7 +130,7 @@ export async function createDeviceBridge(opts: DeviceBridgeOptions): Promise<Dev
   const byNative = new Map(map.devices.map((d) => [nativeKey(d.adapter, d.native), d] as const));
   const runtime = new Map<string, Runtime>(map.devices.map((d) => [d.device, { status: { device: d.device, adapter: d.adapter, native: d.native, role: d.role, messages: 0, rejected: 0 } }]));
   const unmapped = new Map<string, UnmappedDevice>();
-  const stats: BridgeStats = { received: 0, events: 0, heartbeats: 0, rejected: {}, unmapped: 0 };
+  const stats: BridgeStats = { received: 0, events: 0, heartbeats: 0, rejected: {}, unmapped: 0, unusedFacts: 0 };
 
   mkdirSync(opts.stateDir, { recursive: true });
   const stateFile = join(opts.stateDir, 'role-state.json');
@@ -168,6 +170,7 @@ export async function createDeviceBridge(opts: DeviceBridgeOptions): Promise<Dev
     // Derive on a copy: the device's state moves on only once its events are safely queued.
     const state = structuredClone(roleState[mapped.device] ?? {});
     const derived = deriveEvents(mapped, result.facts, state, now);
+    stats.unusedFacts += derived.unused;
     if (derived.online !== undefined) {
       if (rt.status.online !== derived.online) log[derived.online ? 'info' : 'warn']({ device: mapped.device, adapter }, derived.online ? 'device bridge: device online' : 'device bridge: device offline (no heartbeats until it is back; the hub raises device health)');
       rt.status.online = derived.online;

@@ -102,7 +102,9 @@ t.test('home broker → bridge → hub: exact events through a hub restart and a
   t.same(events().filter((e) => e.kind === 'kettle').map((e) => (e.kind === 'kettle' ? e.state : '')), ['off', 'on', 'off']);
   t.match(events().find((e) => e.kind === 'button'), { press: 'help', device: 'help-button', home: 'h1' });
   t.match(events().find((e) => e.kind === 'climate'), { celsius: 15.2, humidity: 55 });
-  t.match(bridge.stats(), { rejected: { malformed_json: 1, unknown_payload: 1 }, unmapped: 2 });
+  t.match(bridge.stats(), { rejected: { malformed_json: 1, unknown_payload: 1 }, unmapped: 2, unusedFacts: 0 });
+  await send('zigbee2mqtt/0x00158d0001a2b3c4', { action: 'triple' });
+  t.equal(bridge.stats().unusedFacts, 1, 'an action nobody mapped is counted, not sent');
   t.same(bridge.unmapped().map((u) => `${u.adapter}:${u.native}`).sort(), ['tasmota:unknown-plug', 'zigbee2mqtt:garage_sensor']);
   t.match(bridge.devices().find((d) => d.device === 'kettle'), { rejected: 1, messages: 5 });
 
