@@ -99,7 +99,11 @@ export interface DeviceBridge {
   echonetPort(): number | undefined;
   /** True once subscribed to the home broker (always true without one). */
   localConnected(): boolean;
+  /** Resolves once every message taken so far is handled (its events queued, or it was refused). */
+  settled(): Promise<void>;
+  /** Items queued for the hub and not yet acknowledged. */
   pending(): number;
+  /** Resolves once the hub acknowledged everything queued so far. */
   drained(): Promise<void>;
   close(): Promise<void>;
 }
@@ -292,6 +296,7 @@ export async function createDeviceBridge(opts: DeviceBridgeOptions): Promise<Dev
     sawUnmapped,
     echonetPort: () => echonet?.port(),
     localConnected: () => subscribed && (local?.connected ?? true),
+    async settled() { await inFlight; await inFlightEchonet(); },
     pending: () => agents.pending(),
     drained: () => agents.drained(),
     async close() {

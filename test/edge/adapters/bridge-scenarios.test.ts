@@ -4,7 +4,7 @@
  * rule engine, in virtual time (one VirtualClock for the bridge, the ingest and
  * the rules; each step waits until the hub has every reading before time moves).
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import mqtt from 'mqtt';
 import type { Finding } from '../../../core/findings.js';
 import type { Reading } from '../../../core/events.js';
@@ -12,21 +12,31 @@ import { silentLogger } from '../../../core/logger.js';
 import { provisionDevice, provisionService } from '../../../broker/device-credentials.js';
 import { createIngest } from '../../../broker/ingest.js';
 import { createRuleEngine } from '../../../rules/index.js';
-import { createDeviceBridge, parseDeviceMap } from '../../../edge/adapters/index.js';
+import { createDeviceBridge, parseDeviceMap, type DeviceBridge, type MappedDevice } from '../../../edge/adapters/index.js';
 import { startBroker } from '../../broker/helpers.js';
 import { startMosquitto } from '../../support/mosquitto.js';
 import { tempDir, until } from '../../support/wait.js';
 
 const minute = 60_000;
 
-t.test('a fall in the bath, a help button and a kettle plug gone offline, from real-device payloads', async (t) => {
+interface HomeUnderTest {
+  h: Awaited<ReturnType<typeof startBroker>>;
+  bridge: DeviceBridge;
+  findings: Finding[];
+  got: Reading[];
+  /** Publishes like the devices do, then waits until the hub has everything the bridge made of it. */
+  publish(messages: Array<[string, object | string]>): Promise<void>;
+  raised(type: string): Finding[];
+}
+
+/** A hub (broker, ingest, rule engine) and a bridge on a real mosquitto, for one home with these mapped devices. */
+async function startHome(t: Test, devices: Array<Omit<MappedDevice, 'secret'>>): Promise<HomeUnderTest> {
   const mosquitto = await startMosquitto(t);
   const h = await startBroker();
   t.teardown(() => h.close());
   await h.store.createHome({ id: 'h1', name: 'home one', timezone: 'Asia/Tokyo' });
-  const devices = { 'bath-motion': 'motion', 'bath-water': 'water', kettle: 'kettle', 'help-button': 'button' } as const;
   const secrets: Record<string, string> = {};
-  for (const [device, kind] of Object.entries(devices)) secrets[device] = (await provisionDevice(h.store, { homeId: 'h1', deviceId: device, kind })).secret;
+  for (const d of devices) secrets[d.device] = (await provisionDevice(h.store, { homeId: 'h1', deviceId: d.device, kind: d.role })).secret;
   const svc = await provisionService(h.store, 'ingest');
   const ingest = await createIngest({ url: h.url(), username: svc.username, password: svc.secret, store: h.store, logger: silentLogger(), clock: h.clock });
   t.teardown(() => ingest.close());
@@ -37,29 +47,33 @@ t.test('a fall in the bath, a help button and a kettle plug gone offline, from r
   const got: Reading[] = [];
   ingest.readings.subscribe((r) => { got.push(r); engine.ingest(r); });
 
-  const map = parseDeviceMap({
-    home: 'h1', devices: [
-      { adapter: 'zigbee2mqtt', native: 'bath_motion', device: 'bath-motion', role: 'motion', room: 'bath', secret: secrets['bath-motion'] },
-      { adapter: 'tasmota', native: 'water-meter', device: 'bath-water', role: 'water', secret: secrets['bath-water'] },
-      { adapter: 'zigbee2mqtt', native: 'kettle_plug', device: 'kettle', role: 'kettle', secret: secrets.kettle },
-      { adapter: 'zigbee2mqtt', native: 'help_button', device: 'help-button', role: 'button', secret: secrets['help-button'] },
-    ],
-  });
+  const map = parseDeviceMap({ home: 'h1', devices: devices.map((d) => ({ ...d, secret: secrets[d.device] })) });
   const bridge = await createDeviceBridge({ map, localUrl: mosquitto.url, hubUrl: h.url(), stateDir: tempDir(t, 'mimamori-scenario-'), clock: h.clock, logger: silentLogger(), hubClientOptions: { reconnectPeriod: 50 } });
   t.teardown(() => bridge.close());
   await until(() => bridge.localConnected(), 10_000, 'bridge subscribed');
   const home = await mqtt.connectAsync(mosquitto.url, { clientId: 'home-devices', reconnectPeriod: 0 });
   t.teardown(() => home.endAsync(true));
+  return {
+    h, bridge, findings, got,
+    async publish(messages) {
+      const before = bridge.stats().received;
+      for (const [topic, payload] of messages) await home.publishAsync(topic, typeof payload === 'string' ? payload : JSON.stringify(payload), { qos: 1 });
+      await until(() => bridge.stats().received === before + messages.length, 10_000, 'the bridge took them');
+      await bridge.settled();
+      await bridge.drained();
+      await until(() => got.length === bridge.stats().events + bridge.stats().heartbeats, 10_000, 'the hub has every reading');
+    },
+    raised: (type) => findings.filter((f) => f.type === type && f.state === 'raised'),
+  };
+}
 
-  const seen = () => bridge.stats().received;
-  /** Publishes like the devices do, then waits until the hub has everything the bridge made of it. */
-  async function publish(messages: Array<[string, object]>): Promise<void> {
-    const before = seen();
-    for (const [topic, payload] of messages) await home.publishAsync(topic, JSON.stringify(payload), { qos: 1 });
-    await until(() => seen() === before + messages.length, 10_000, 'the bridge took them');
-    await bridge.drained();
-    await until(() => got.length === bridge.stats().events + bridge.stats().heartbeats, 10_000, 'the hub has every reading');
-  }
+t.test('a fall in the bath, a help button and a kettle plug gone offline, from real-device payloads', async (t) => {
+  const { h, bridge, got, publish, raised } = await startHome(t, [
+    { adapter: 'zigbee2mqtt', native: 'bath_motion', device: 'bath-motion', role: 'motion', room: 'bath' },
+    { adapter: 'tasmota', native: 'water-meter', device: 'bath-water', role: 'water' },
+    { adapter: 'zigbee2mqtt', native: 'kettle_plug', device: 'kettle', role: 'kettle' },
+    { adapter: 'zigbee2mqtt', native: 'help_button', device: 'help-button', role: 'button' },
+  ]);
   const t0 = h.clock.now();
 
   // 07:00 She goes into the bath; the kettle plug reports once and then its Zigbee router is unplugged.
@@ -84,7 +98,6 @@ t.test('a fall in the bath, a help button and a kettle plug gone offline, from r
       ['tele/water-meter/SENSOR', { Time: 'x', COUNTER: { C1: counter } }],
     ]);
   }
-  const raised = (type: string) => findings.filter((f) => f.type === type && f.state === 'raised');
   const flow = raised('flowWithoutMotion');
   t.equal(flow.length, 1, 'one flow-without-motion finding');
   t.match(flow[0], { home: 'h1', severity: 'critical' });
@@ -99,4 +112,19 @@ t.test('a fall in the bath, a help button and a kettle plug gone offline, from r
   await publish([['zigbee2mqtt/help_button', { action: 'single', battery: 99 }]]);
   await until(() => raised('helpButton').length === 1, 10_000, 'help finding');
   t.match(raised('helpButton')[0], { home: 'h1', severity: 'critical' });
+});
+
+t.test('a Shelly door sensor at night: the front door opens at 02:00 and nobody comes back in', async (t) => {
+  const { h, publish, raised, got } = await startHome(t, [
+    { adapter: 'shelly', native: 'shellydw2-483FDA825FA2', device: 'front-door', role: 'door', door: 'front' },
+    { adapter: 'zigbee2mqtt', native: 'hall_motion', device: 'hall-motion', role: 'motion', room: 'hall' },
+  ]);
+  h.clock.advanceBy(19 * 60 * minute); // 02:00 the next night
+  await publish([['shellies/shellydw2-483FDA825FA2/sensor/battery', '91'], ['shellies/shellydw2-483FDA825FA2/sensor/state', 'open']]);
+  h.clock.advanceBy(minute);
+  await publish([['shellies/shellydw2-483FDA825FA2/sensor/state', 'close']]);
+  t.same(got.filter((r) => r.kind === 'door').map((r) => (r.kind === 'door' ? [r.open, r.door] : [])), [[true, 'front'], [false, 'front']]);
+  for (let i = 0; i < 4; i++) h.clock.advanceBy(5 * minute);
+  t.equal(raised('nightDoor').length, 1, 'one night-door finding');
+  t.match(raised('nightDoor')[0], { home: 'h1', severity: 'warning' });
 });
