@@ -9,6 +9,15 @@ import { z } from 'zod';
 import { MimamoriError } from '../../core/errors.js';
 import { eventKinds, idSchema } from '../../core/events.js';
 
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export const ecosystems = ['zigbee2mqtt', 'shelly', 'tasmota', 'echonet'] as const;
 export type Ecosystem = (typeof ecosystems)[number];
 
@@ -51,7 +60,8 @@ export type MappedDevice = z.infer<typeof mappedDeviceSchema>;
 
 export const deviceMapSchema = z.strictObject({
   home: idSchema,
-  timezone: z.string().min(1).default('Asia/Tokyo'),
+  /** The home's IANA time zone; event times are written in it. */
+  timezone: z.string().min(1).refine(isTimeZone, { message: 'an IANA time zone such as "Asia/Tokyo"' }).default('Asia/Tokyo'),
   /** zigbee2mqtt's `mqtt.base_topic` (default `zigbee2mqtt`). */
   zigbee2mqttBaseTopic: z.string().min(1).regex(/^[^#+]+$/, 'no MQTT wildcards').default('zigbee2mqtt'),
   /** A device that reports but sends no event is still heard from at least this often (minutes). */

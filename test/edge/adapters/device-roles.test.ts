@@ -73,6 +73,7 @@ t.test('the device map names every problem', async (t) => {
   ] }), /devices\.1\.device: device k is mapped twice.*devices\.1\.native.*mapped twice/s);
   t.throws(() => parseDeviceMap({ home: 'h1', devices: [{ adapter: 'echonet', native: 'meter', device: 'm', role: 'power' }] }), /devices\.0\.native: an ECHONET Lite device/);
   t.throws(() => parseDeviceMap({ home: 'h1', devices: [{ adapter: 'zigbee2mqtt', native: 'a', device: 'k', role: 'toaster' }] }), /devices\.0\.role/);
+  t.throws(() => parseDeviceMap({ home: 'h1', timezone: 'Tokyo', devices: [{ adapter: 'tasmota', native: 'p', device: 'p', role: 'power' }] }), /timezone: an IANA time zone/);
   const map = parseDeviceMap({ home: 'h1', devices: [{ adapter: 'echonet', native: '192.168.1.30/028801', device: 'meter', role: 'power' }] });
   t.match(map, { timezone: 'Asia/Tokyo', zigbee2mqttBaseTopic: 'zigbee2mqtt', heartbeatMinutes: 10 });
 });
