@@ -55,8 +55,8 @@ export interface DeviceBridgeOptions {
   echonetBindPort?: number;
 }
 
-/** Why a native message was not forwarded: the adapters' reasons, an unreadable ECHONET Lite datagram, or the hub's queue refusing it. */
-export type BridgeRejectReason = AdaptRejectReason | 'malformed_frame' | 'hub_refused';
+/** Why a native message was not forwarded: the adapters' reasons, an unreadable ECHONET Lite datagram, or the device's disk queue refusing its events (e.g. a full disk). */
+export type BridgeRejectReason = AdaptRejectReason | 'malformed_frame' | 'queue_failed';
 
 export interface BridgeStats {
   /** Native messages from mapped devices (MQTT messages and ECHONET Lite reports). */
@@ -204,7 +204,7 @@ export async function createDeviceBridge(opts: DeviceBridgeOptions): Promise<Dev
         if (derived.battery !== undefined) rt.lastBattery = derived.battery;
       }
     } catch (err) {
-      count('hub_refused');
+      count('queue_failed');
       log.error({ device: mapped.device, err: (err as Error).message }, 'device bridge: could not queue for the hub');
       return false;
     }
