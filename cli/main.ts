@@ -8,6 +8,7 @@
  *   mimamori rules check FILE              validate a rule set without storing it
  *   mimamori replay FILE [--rules F] [--timezone TZ] [--home-settings H.home.json …] [--until ISO]
  *   mimamori simulate --homes N --days D [--seed S] [--start ISO] --out FILE [--truth FILE]
+ *   mimamori bridge check|run --map FILE …      the device bridge of a home (docs/devices.md)
  */
 import { createWriteStream, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -41,6 +42,7 @@ const usage = `mimamori — 見守り edge hub
   mimamori provision contact --home ID --name NAME --role family|caregiver|emergency [--phone +81…] [--email E] [--language ja|en] [--priority N]
                             [--digest 07:30,19:00] [--digest-channel sms|email] [--quiet 22:00-07:00]
   mimamori provision device --home ID --device ID --kind KIND [--label L]     (prints the device secret once)
+                            [--adapter zigbee2mqtt|shelly|tasmota|echonet --native ID [--room R] [--door D]]   (and its device-map entry)
   mimamori provision file FILE.json                                          (a whole home: see docs/cli.md)
   mimamori account create --login L --name N --role operator|staff|caregiver|family|resident [--home H] [--facility F] [--guardian] [--language ja|en]
                                                                              (prints the password once)
@@ -50,6 +52,8 @@ const usage = `mimamori — 見守り edge hub
   mimamori simulate --homes N --days D [--seed S] [--start ISO] --out FILE.ndjson [--truth FILE.json] [--incidents default|none]
   mimamori evaluate FILE.ndjson --truth TRUTH.json [--months] | --corpus [--seed S] [--homes N] [--days D] | --recordings DIR [--json]   (mimamori evaluate --help; docs/evaluate.md)
   mimamori convert DATASET --raw DIR --out DIR [--homes H1,H2]   (public research recordings → replay files; edge/recordings/)
+  mimamori bridge check --map FILE.json
+  mimamori bridge run --map FILE.json --hub URL [--local mqtt://127.0.0.1:1883] [--state DIR] [--ca FILE]   (docs/devices.md)
 `;
 
 /** Where the CLI writes: stdout for results, stderr for messages (injected in tests). */
@@ -67,6 +71,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
     case 'simulate': return simulateCmd(rest, io);
     case 'evaluate': return (await import('./evaluate.js')).evaluateCommand(rest, io);
     case 'convert': return (await import('./convert-recordings.js')).convertCommand(rest, io);
+    case 'bridge': return (await import('./bridge.js')).bridgeCommand(rest, env, io);
     case undefined: case 'help': case '--help': case '-h':
       io.out(usage);
       return command === undefined ? 1 : 0;
@@ -139,6 +144,7 @@ async function provision(args: string[], env: NodeJS.ProcessEnv, io: CliIo): Pro
       home: { type: 'string' }, 'birth-year': { type: 'string' }, language: { type: 'string' }, role: { type: 'string' }, phone: { type: 'string' },
       email: { type: 'string' }, priority: { type: 'string' }, device: { type: 'string' }, kind: { type: 'string' }, label: { type: 'string' },
       digest: { type: 'string' }, 'digest-channel': { type: 'string' }, quiet: { type: 'string' },
+      adapter: { type: 'string' }, native: { type: 'string' }, room: { type: 'string' }, door: { type: 'string' },
     },
   });
   const config = loadConfig(env);
@@ -191,8 +197,10 @@ async function provision(args: string[], env: NodeJS.ProcessEnv, io: CliIo): Pro
         const homeId = await knownHome(store, need('home'));
         const d: Parameters<typeof provisionDevice>[1] = { homeId, deviceId: idSchema.parse(need('device')), kind: need('kind') };
         if (values.label) d.label = values.label;
+        // A real device behind the bridge: its map entry is checked before anything is stored.
+        const entry = (await import('./bridge.js')).deviceMapEntry({ ...values, device: d.deviceId, kind: d.kind });
         const creds = await provisionDevice(store, d);
-        io.out(JSON.stringify({ home: homeId, device: d.deviceId, username: creds.username, secret: creds.secret }));
+        io.out(JSON.stringify({ home: homeId, device: d.deviceId, username: creds.username, secret: creds.secret, ...(entry ? { mapEntry: { ...entry, secret: creds.secret } } : {}) }));
         io.err('The secret is shown only this once: store it in the device now.');
         return 0;
       }

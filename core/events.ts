@@ -25,7 +25,11 @@ export const powerEvent = z.object({ ...base, kind: z.literal('power'), watts: z
 export const doorEvent = z.object({ ...base, kind: z.literal('door'), open: z.boolean(), door: z.string().max(64).optional() });
 export const motionEvent = z.object({ ...base, kind: z.literal('motion'), occupied: z.boolean(), room: z.string().max(64).optional() });
 export const buttonEvent = z.object({ ...base, kind: z.literal('button'), press: z.enum(['help', 'ok']) });
-export const climateEvent = z.object({ ...base, kind: z.literal('climate'), celsius: z.number().min(-60).max(90), humidity: z.number().min(0).max(100).optional() });
+export const climateEvent = z.object({
+  ...base, kind: z.literal('climate'), celsius: z.number().min(-60).max(90), humidity: z.number().min(0).max(100).optional(),
+  /** An air conditioner's operation status, when the climate reading comes from one (ECHONET Lite 0x0130). */
+  aircon: z.enum(['on', 'off']).optional(),
+});
 
 export const eventKinds = ['kettle', 'water', 'gas', 'power', 'door', 'motion', 'button', 'climate'] as const;
 export type EventKind = (typeof eventKinds)[number];

@@ -13,3 +13,4 @@ export { createMemoryQueue } from './memory-queue.js';
 export { createEdgeAgent, type EdgeAgent, type EdgeAgentOptions } from './agent.js';
 export { createHomeAgents, type HomeAgents, type HomeAgentsOptions } from './home-agents.js';
 export { toDeviceMessage, type DeviceMessage } from './device-message.js';
+export * from './adapters/index.js';

@@ -41,7 +41,11 @@ if (!existsSync(stamp) || (existsSync(lock) && statSync(lock).mtimeMs > statSync
 // 2. Debian packages for this purpose.
 const wanted = [];
 if (!process.env.MIMAMORI_INFLUX_URL && !has(process.env.MIMAMORI_INFLUXD_PATH || 'influxd')) wanted.push({ program: 'influxd', pkg: 'influxdb', required: true });
-if (purpose === 'bench' && !has('mosquitto')) wanted.push({ program: 'mosquitto', pkg: 'mosquitto', required: false });
+// mosquitto (Debian installs it in /usr/sbin): the broker reference in the bench, and the home broker
+// that carries zigbee2mqtt / Shelly / Tasmota payloads to the device bridge in the tests.
+const mosquitto = '/usr/sbin/mosquitto';
+if (purpose === 'bench' && !existsSync(mosquitto)) wanted.push({ program: mosquitto, pkg: 'mosquitto', required: false, file: true });
+if (purpose === 'test' && !existsSync(mosquitto)) wanted.push({ program: mosquitto, pkg: 'mosquitto', required: true, file: true });
 // The web app's browser tests drive Debian's chromium (playwright-core, never `playwright install`),
 // and its PDF news sheet needs a font with Japanese glyphs.
 const japaneseFont = '/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf';

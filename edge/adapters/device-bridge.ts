@@ -1,0 +1,325 @@
+/**
+ * The device bridge: a bridge mode of the edge agent for a real home. It
+ * subscribes to the home's own MQTT broker (the mosquitto that zigbee2mqtt,
+ * Shelly and Tasmota publish to) and takes facts from the ECHONET Lite
+ * poller, turns each mapped device's native messages into canonical events
+ * and heartbeats, and hands them to that device's edge agent (disk queue,
+ * per-device login) for the hub.
+ *
+ * Nothing is lost on the way: a message from the home broker is acknowledged
+ * (PUBACK) only once its events are on the disk queue, and the bridge's
+ * session is persistent, so QoS 1 messages published while the bridge is down
+ * wait in the home broker; the disk queue covers the hub being away.
+ * Devices the bridge sees but nobody mapped are listed, not dropped silently;
+ * messages it cannot read are counted by reason and logged (topic and reason,
+ * never the payload).
+ */
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
+import type { Clock } from '../../core/clock.js';
+import { MimamoriError } from '../../core/errors.js';
+import { newId } from '../../core/ids.js';
+import type { Logger } from '../../core/logger.js';
+import { toLocalIso } from '../../core/time.js';
+import type { EdgeAgent } from '../agent.js';
+import { createHomeAgents, type HomeAgents } from '../home-agents.js';
+import type { DeviceMap, Ecosystem, MappedDevice } from './device-map.js';
+import { deriveEvents, type RoleState } from './device-roles.js';
+import { canonicalEchonetNative, createEchonetClient, echonetPort, type EchonetClient } from './echonet.js';
+import type { AdaptRejectReason, AdaptResult, MqttAdapter } from './native-facts.js';
+import { shellyAdapter } from './shelly.js';
+import { tasmotaAdapter } from './tasmota.js';
+import { zigbee2mqttAdapter } from './zigbee2mqtt.js';
+
+export interface DeviceBridgeOptions {
+  map: DeviceMap;
+  /** The home broker zigbee2mqtt / Shelly / Tasmota publish to, e.g. `mqtt://127.0.0.1:1883`. Needed when such devices are mapped. */
+  localUrl?: string;
+  localUsername?: string;
+  localPassword?: string;
+  /** The hub's broker, as for the edge agent. */
+  hubUrl: string;
+  ca?: string;
+  /** Device secrets by mimamori device id, for devices whose map entry has no `secret`. */
+  secrets?: Readonly<Record<string, string>>;
+  /** Queues (`queues/{home}/{device}`) and the devices' remembered state (`role-state.json`). */
+  stateDir: string;
+  clock: Clock;
+  logger: Logger;
+  /** Passed to each device's agent (MQTT.js options towards the hub). */
+  hubClientOptions?: Partial<mqtt.IClientOptions>;
+  /** Passed to the home-broker client. */
+  localClientOptions?: Partial<mqtt.IClientOptions>;
+  /** Local UDP port for ECHONET Lite (default the map's port, 3610; 0 in tests). */
+  echonetBindPort?: number;
+}
+
+/** Why a native message was not forwarded: the adapters' reasons, an unreadable ECHONET Lite datagram, or the device's disk queue refusing its events (e.g. a full disk). */
+export type BridgeRejectReason = AdaptRejectReason | 'malformed_frame' | 'queue_failed';
+
+export interface BridgeStats {
+  /** Native messages from mapped devices (MQTT messages and ECHONET Lite reports). */
+  received: number;
+  events: number;
+  heartbeats: number;
+  /** Messages of mapped devices refused, by reason. */
+  rejected: Partial<Record<BridgeRejectReason, number>>;
+  /** Messages from devices nobody mapped. */
+  unmapped: number;
+  /** Facts a device's role had no use for (a kettle plug's temperature, a button action nobody mapped). */
+  unusedFacts: number;
+}
+
+export interface BridgedDeviceStatus {
+  device: string; adapter: Ecosystem; native: string; role: MappedDevice['role'];
+  /** false after the device (or its ecosystem) said it went offline; undefined until it says anything about it. */
+  online?: boolean;
+  lastSeen?: number;
+  battery?: number;
+  messages: number;
+  rejected: number;
+}
+
+export interface UnmappedDevice { adapter: Ecosystem; native: string; firstSeen: number; lastSeen: number; messages: number }
+
+export interface DeviceBridge {
+  stats(): BridgeStats;
+  devices(): BridgedDeviceStatus[];
+  /** Devices seen on the home broker (or answering ECHONET Lite discovery) that no map entry names, for the operator to map. */
+  unmapped(): UnmappedDevice[];
+  /**
+   * Reads and forwards one native message of an ecosystem (the MQTT path and the ECHONET Lite poller use this).
+   * Resolves false only when what it derived could not be queued for the hub (the device's remembered state is then left as it was).
+   */
+  accept(adapter: Ecosystem, native: string, result: AdaptResult, topic?: string): Promise<boolean>;
+  /** Records a device the bridge found but nobody mapped. */
+  sawUnmapped(adapter: Ecosystem, native: string): void;
+  /** The local ECHONET Lite UDP port, when ECHONET Lite is on. */
+  echonetPort(): number | undefined;
+  /** True once subscribed to the home broker (always true without one). */
+  localConnected(): boolean;
+  /** Resolves once every message taken so far is handled (its events queued, or it was refused). */
+  settled(): Promise<void>;
+  /** Items queued for the hub and not yet acknowledged. */
+  pending(): number;
+  /** Resolves once the hub acknowledged everything queued so far. */
+  drained(): Promise<void>;
+  close(): Promise<void>;
+}
+
+interface Runtime { lastSentAt?: number; lastBattery?: number; status: BridgedDeviceStatus }
+
+/**
+ * Starts the bridge for one home.
+ *
+ * @example
+ * const bridge = await createDeviceBridge({ map: loadDeviceMap('devices.json'), localUrl: 'mqtt://127.0.0.1:1883',
+ *   hubUrl: 'mqtts://hub.local:8883', ca: 'ca.pem', stateDir: 'data/bridge', clock: systemClock, logger });
+ */
+export async function createDeviceBridge(opts: DeviceBridgeOptions): Promise<DeviceBridge> {
+  const { map, clock } = opts;
+  const log = opts.logger.child({ component: 'device-bridge', home: map.home });
+  const mqttAdapters: MqttAdapter[] = [zigbee2mqttAdapter(map.zigbee2mqttBaseTopic), tasmotaAdapter(), shellyAdapter()];
+  const needsLocal = map.devices.some((d) => d.adapter !== 'echonet');
+  if (needsLocal && !opts.localUrl) throw new MimamoriError('MIMAMORI_ERR_CONFIG', 'device bridge: zigbee2mqtt / Shelly / Tasmota devices are mapped but no home broker URL (localUrl) is given');
+
+  const devices = map.devices.map((d) => {
+    const secret = d.secret ?? opts.secrets?.[d.device];
+    if (!secret) throw new MimamoriError('MIMAMORI_ERR_CONFIG', `device bridge: no secret for device ${d.device} (put it in the map or pass it in secrets)`);
+    return { device: d.device, secret };
+  });
+  const echonetDefaultPort = map.echonet?.port ?? echonetPort;
+  const nativeKey = (adapter: Ecosystem, native: string) => `${adapter}\u0000${adapter === 'echonet' ? canonicalEchonetNative(native, echonetDefaultPort) : native}`;
+  const byNative = new Map(map.devices.map((d) => [nativeKey(d.adapter, d.native), d] as const));
+  const runtime = new Map<string, Runtime>(map.devices.map((d) => [d.device, { status: { device: d.device, adapter: d.adapter, native: d.native, role: d.role, messages: 0, rejected: 0 } }]));
+  const unmapped = new Map<string, UnmappedDevice>();
+  const stats: BridgeStats = { received: 0, events: 0, heartbeats: 0, rejected: {}, unmapped: 0, unusedFacts: 0 };
+
+  mkdirSync(opts.stateDir, { recursive: true });
+  const stateFile = join(opts.stateDir, 'role-state.json');
+  const roleState = readRoleState(stateFile, log);
+  let savedState = JSON.stringify(roleState);
+
+  const agents: HomeAgents = await createHomeAgents({
+    url: opts.hubUrl, home: map.home, devices, queueRoot: join(opts.stateDir, 'queues'), timezone: map.timezone, logger: opts.logger,
+    ...(opts.ca ? { ca: opts.ca } : {}), ...(opts.hubClientOptions ? { clientOptions: opts.hubClientOptions } : {}),
+  });
+
+  const count = (reason: BridgeRejectReason) => { stats.rejected[reason] = (stats.rejected[reason] ?? 0) + 1; };
+
+  function sawUnmapped(adapter: Ecosystem, native: string): void {
+    const key = nativeKey(adapter, native);
+    const now = clock.now();
+    stats.unmapped++;
+    const seen = unmapped.get(key);
+    if (seen) { seen.lastSeen = now; seen.messages++; return; }
+    unmapped.set(key, { adapter, native, firstSeen: now, lastSeen: now, messages: 1 });
+    log.warn({ adapter, native }, 'device bridge: a device nobody mapped is reporting; map it to a mimamori device (docs/devices.md)');
+  }
+
+  async function accept(adapter: Ecosystem, native: string, result: AdaptResult, topic?: string): Promise<boolean> {
+    const mapped = byNative.get(nativeKey(adapter, native));
+    if (!mapped) { sawUnmapped(adapter, native); return true; }
+    const rt = runtime.get(mapped.device) as Runtime;
+    const now = clock.now();
+    stats.received++;
+    rt.status.messages++;
+    if (!result.ok) {
+      count(result.reason);
+      rt.status.rejected++;
+      log.warn({ adapter, device: mapped.device, topic, reason: result.reason, detail: result.detail }, 'device bridge: native message refused');
+      return true;
+    }
+    // Derive on a copy: the device's state moves on only once its events are safely queued.
+    const state = structuredClone(roleState[mapped.device] ?? {});
+    const derived = deriveEvents(mapped, result.facts, state, now);
+    stats.unusedFacts += derived.unused;
+    if (derived.online !== undefined) {
+      if (rt.status.online !== derived.online) log[derived.online ? 'info' : 'warn']({ device: mapped.device, adapter }, derived.online ? 'device bridge: device online' : 'device bridge: device offline (no heartbeats until it is back; the hub raises device health)');
+      rt.status.online = derived.online;
+    }
+    if (derived.online === false) return true;
+    if (derived.online === undefined && rt.status.online === false) rt.status.online = true; // it talks, so it is back
+    rt.status.lastSeen = now;
+    if (derived.battery !== undefined) rt.status.battery = derived.battery;
+    const agent = agents.agents.get(mapped.device) as EdgeAgent;
+    const ts = toLocalIso(now, map.timezone);
+    try {
+      for (const body of derived.events) {
+        await agent.publishEvent({ ...body, id: `${mapped.device}-${newId(now)}`, ts });
+        stats.events++;
+      }
+      const batteryMoved = derived.battery !== undefined && (rt.lastBattery === undefined || Math.abs(derived.battery - rt.lastBattery) >= 1);
+      const due = rt.lastSentAt === undefined || now - rt.lastSentAt >= map.heartbeatMinutes * 60_000;
+      if (derived.events.length > 0 && !batteryMoved) {
+        rt.lastSentAt = now; // an event is as good as a heartbeat for device health
+      } else if (due || batteryMoved || derived.online === true) {
+        const hb: { ts: string; battery?: number; rssi?: number } = { ts };
+        if (derived.battery !== undefined) hb.battery = derived.battery;
+        if (derived.rssi !== undefined) hb.rssi = derived.rssi;
+        await agent.publishHeartbeat(hb);
+        stats.heartbeats++;
+        rt.lastSentAt = now;
+        if (derived.battery !== undefined) rt.lastBattery = derived.battery;
+      }
+    } catch (err) {
+      count('queue_failed');
+      log.error({ device: mapped.device, err: (err as Error).message }, 'device bridge: could not queue for the hub');
+      return false;
+    }
+    roleState[mapped.device] = state;
+    persistState();
+    return true;
+  }
+
+  function persistState(): void {
+    const text = JSON.stringify(roleState);
+    if (text === savedState) return;
+    const tmp = `${stateFile}.tmp`;
+    writeFileSync(tmp, text);
+    renameSync(tmp, stateFile);
+    savedState = text;
+  }
+
+  // The home broker: a persistent session so QoS 1 messages wait for us, and each message is
+  // acknowledged only after `accept` has put its events on disk (MQTT.js sends the PUBACK when handleMessage calls back).
+  let local: MqttClient | undefined;
+  let subscribed = !needsLocal;
+  let closing = false;
+  let inFlight: Promise<unknown> = Promise.resolve();
+  let inFlightEchonet: () => Promise<unknown> = () => Promise.resolve();
+  if (needsLocal) {
+    const client = mqtt.connect(opts.localUrl as string, {
+      clientId: `mimamori-bridge-${map.home}`, clean: false, protocolVersion: 4, reconnectPeriod: 1000,
+      ...(opts.localUsername ? { username: opts.localUsername, password: opts.localPassword ?? '' } : {}),
+      ...opts.localClientOptions,
+    });
+    local = client;
+    client.handleMessage = (packet, callback) => {
+      const topic = packet.topic;
+      const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+      const adapter = mqttAdapters.find((a) => a.route(topic) !== undefined);
+      const route = adapter?.route(topic);
+      if (!adapter || !route) { callback(); return; }
+      // While closing, a message is left unacknowledged: the home broker keeps it for our next session.
+      if (closing) return;
+      const handled = accept(adapter.name, route.native, adapter.read(route, payload), topic).then((stored) => {
+        if (stored || !closing) callback();
+      }, (err: unknown) => {
+        log.error({ topic, err: (err as Error).message }, 'device bridge: message not handled');
+        if (!closing) callback();
+      });
+      inFlight = handled;
+    };
+    client.on('connect', (connack) => {
+      log.info({ sessionPresent: connack.sessionPresent }, 'device bridge: connected to the home broker');
+      const filters = [...new Set(mqttAdapters.flatMap((a) => a.subscriptions))];
+      client.subscribe(filters, { qos: 1 }, (err) => {
+        if (err) log.error({ err: err.message }, 'device bridge: could not subscribe on the home broker');
+        else subscribed = true;
+      });
+    });
+    client.on('offline', () => { subscribed = false; log.warn('device bridge: home broker unreachable'); });
+    client.on('error', (err) => log.warn({ err: err.message }, 'device bridge: home broker connection error'));
+  }
+
+  // ECHONET Lite: discovery, polling and notifications on UDP; reports are handled one at a time, in order.
+  let echonet: EchonetClient | undefined;
+  const echonetDevices = map.devices.filter((d) => d.adapter === 'echonet');
+  if (echonetDevices.length > 0 || map.echonet) {
+    let chain: Promise<unknown> = Promise.resolve();
+    const settings = map.echonet ?? { addresses: [], port: echonetPort, multicast: true, pollSeconds: 60 };
+    try {
+      echonet = await createEchonetClient({
+        bindPort: opts.echonetBindPort ?? settings.port, port: settings.port, addresses: settings.addresses, multicast: settings.multicast,
+        pollSeconds: settings.pollSeconds, objects: echonetDevices.map((d) => d.native), clock, logger: opts.logger,
+        onReport: (native, result) => { if (!closing) chain = chain.then(() => accept('echonet', native, result)); },
+        onDiscovered: (native) => { if (!byNative.has(nativeKey('echonet', native)) && !native.endsWith('/0ef001')) sawUnmapped('echonet', native); },
+        onMalformed: (from, detail) => { count('malformed_frame'); log.warn({ from, detail }, 'device bridge: unreadable ECHONET Lite datagram'); },
+      });
+    } catch (err) {
+      await local?.endAsync(true);
+      await agents.close();
+      throw new MimamoriError('MIMAMORI_ERR_UNAVAILABLE', `device bridge: cannot open ECHONET Lite UDP port ${opts.echonetBindPort ?? settings.port}: ${(err as Error).message}`);
+    }
+    echonet.discover();
+    echonet.poll();
+    inFlightEchonet = () => chain;
+  }
+
+  return {
+    stats: () => ({ ...stats, rejected: { ...stats.rejected } }),
+    devices: () => [...runtime.values()].map((r) => ({ ...r.status })),
+    unmapped: () => [...unmapped.values()].map((u) => ({ ...u })),
+    accept,
+    sawUnmapped,
+    echonetPort: () => echonet?.port(),
+    localConnected: () => subscribed && (local?.connected ?? true),
+    async settled() { await inFlight; await inFlightEchonet(); },
+    pending: () => agents.pending(),
+    drained: () => agents.drained(),
+    async close() {
+      if (closing) return;
+      closing = true;
+      // Let the message in hand reach the disk queue and be acknowledged, then leave the home broker.
+      await inFlight;
+      if (local) await local.endAsync(!local.connected);
+      if (echonet) await echonet.close();
+      await inFlightEchonet();
+      persistState();
+      await agents.close();
+    },
+  };
+}
+
+function readRoleState(file: string, log: Logger): Record<string, RoleState> {
+  try {
+    const value: unknown = JSON.parse(readFileSync(file, 'utf8'));
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, RoleState>;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    log.warn({ err: (err as Error).message }, 'device bridge: remembered device state unreadable; starting afresh (a state may be sent again)');
+  }
+  return {};
+}
