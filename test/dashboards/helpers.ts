@@ -1,12 +1,13 @@
 /**
- * A web app over a real SQLite store, a real rule engine on a virtual clock,
+ * A web app over a real SQLite store, a real rule engine on a virtual clock
+ * (one `VirtualWallClock` serves as both the hub's clock and wall time),
  * and the stand-in responder; two homes, one account per role, and helpers to
  * sign in through the real routes (password, then TOTP) with `inject`.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { VirtualClock } from '../../core/clock.js';
+import { VirtualWallClock } from '../../core/clock.js';
 import { silentLogger } from '../../core/logger.js';
 import { createSqliteStore, type Store, type WebRole } from '../../core/store.js';
 import { createRuleEngine, type RuleEngine } from '../../rules/index.js';
@@ -18,7 +19,7 @@ export const start = Date.parse('2026-11-21T09:00:00+09:00');
 export const password = 'correct horse battery';
 
 export interface Fixture {
-  web: WebApp; store: Store; clock: VirtualClock; engine: RuleEngine; dir: string;
+  web: WebApp; store: Store; clock: VirtualWallClock; engine: RuleEngine; dir: string;
   totp: Record<string, string>;
   awayCalls: Array<{ home: string; until: number | null }>;
   buttons: Array<{ home: string; press: string }>;
@@ -28,7 +29,7 @@ export interface Fixture {
 
 export async function setup(extra: Partial<WebAppOptions> = {}): Promise<Fixture> {
   const dir = mkdtempSync(join(tmpdir(), 'mimamori-web-'));
-  const clock = new VirtualClock(start);
+  const clock = new VirtualWallClock(start);
   const store = createSqliteStore(join(dir, 'web.db'));
   const engine = await createRuleEngine({ clock, logger: silentLogger(), store });
   const awayCalls: Fixture['awayCalls'] = [];
@@ -59,7 +60,7 @@ export async function setup(extra: Partial<WebAppOptions> = {}): Promise<Fixture
   await store.addNewsPhoto({ id: photo2, newsId: news2, homeId: 'h2', width: 10, height: 10 });
   const question2 = (await store.addQuestion({ homeId: 'h2', askerId: 'family2', body: 'SECRET-H2-QUESTION', askedAt: start })).id;
   const web = await createWebApp({
-    store, clock, logger: silentLogger(), responder: createStoreResponder(store, clock),
+    store, clock, wallClock: clock, logger: silentLogger(), responder: createStoreResponder(store, clock),
     engine: { setAway: (home, until) => { awayCalls.push({ home, until }); engine.setAway(home, until); }, lastSignOfLife: (h) => engine.lastSignOfLife(h) },
     publishButton: async (home, press) => { buttons.push({ home, press }); },
     photosDir: join(dir, 'photos'),
