@@ -80,8 +80,11 @@ function cookieFrom(setCookie: string | string[] | undefined, name: string): str
   return undefined;
 }
 
-/** Signs in through the real routes (and the TOTP step for roles that need it). */
-export async function signIn(f: Fixture, login: string, pw = password): Promise<Session> {
+/** What `signIn` needs: the web app, the TOTP secrets by login, and the clock the authenticator reads (wall time). */
+export interface SignInTarget { web: Pick<WebApp, 'app'>; totp: Record<string, string>; clock: { now(): number } }
+
+/** The password step of the real sign-in: the session cookie, its CSRF token and where the app sends the person next. */
+export async function passwordStep(f: SignInTarget, login: string, pw = password): Promise<Session & { next: string | undefined }> {
   const form = await f.web.app.inject({ method: 'GET', url: '/signin' });
   const pre = cookieFrom(form.headers['set-cookie'], 'mimamori_pre')!;
   const token = /name="_csrf" value="([^"]+)"/.exec(form.body)![1]!;
@@ -89,14 +92,21 @@ export async function signIn(f: Fixture, login: string, pw = password): Promise<
   if (res.statusCode !== 303) throw new Error(`sign-in of ${login} failed: ${res.statusCode}`);
   const cookie = cookieFrom(res.headers['set-cookie'], 'mimamori_session')!;
   const account = await f.web.app.inject({ method: 'GET', url: '/signin/totp', headers: { cookie, accept: 'text/html' } });
-  let csrf = /name="csrf-token" content="([^"]+)"/.exec(account.body)?.[1] ?? /name="_csrf" value="([^"]+)"/.exec(account.body)?.[1];
-  if (res.headers.location === '/signin/totp') {
+  const csrf = /name="csrf-token" content="([^"]+)"/.exec(account.body)?.[1] ?? /name="_csrf" value="([^"]+)"/.exec(account.body)?.[1] ?? '';
+  return { cookie, csrf, next: res.headers.location as string | undefined };
+}
+
+/** Signs in through the real routes (and the TOTP step, with the code the authenticator shows at `f.clock.now()`). */
+export async function signIn(f: SignInTarget, login: string, pw = password): Promise<Session> {
+  const { cookie, next, csrf: first } = await passwordStep(f, login, pw);
+  let csrf = first;
+  if (next === '/signin/totp') {
     const ok = await f.web.app.inject({ method: 'POST', url: '/signin/totp', headers: { cookie }, payload: { _csrf: csrf, code: totpCode(f.totp[login]!, f.clock.now()) } });
     if (ok.statusCode !== 303) throw new Error(`TOTP of ${login} failed: ${ok.statusCode}`);
   }
   if (!csrf) {
     const page = await f.web.app.inject({ method: 'GET', url: '/account', headers: { cookie, accept: 'text/html' } });
-    csrf = /name="csrf-token" content="([^"]+)"/.exec(page.body)![1];
+    csrf = /name="csrf-token" content="([^"]+)"/.exec(page.body)![1]!;
   }
-  return { cookie, csrf: csrf! };
+  return { cookie, csrf };
 }
