@@ -4,7 +4,7 @@
  * and the stand-in responder; two homes, one account per role, and helpers to
  * sign in through the real routes (password, then TOTP) with `inject`.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VirtualWallClock } from '../../core/clock.js';
@@ -69,7 +69,7 @@ export async function setup(extra: Partial<WebAppOptions> = {}): Promise<Fixture
   return {
     web, store, clock, engine, dir, totp, awayCalls, buttons,
     ids: { alert1, alert2, news1, news2, question2, photo2 },
-    async close() { await web.close(); await engine.close(); await store.close(); },
+    async close() { await web.close(); await engine.close(); await store.close(); rmSync(dir, { recursive: true, force: true }); },
   };
 }
 
