@@ -241,17 +241,35 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
   const readings = stream.readings[Symbol.iterator]();
   let next = readings.next();
   const endAt = opts.endAt ?? Infinity;
+  const pace = { steps: 0, publishMs: 0, waitMs: 0, since: wallClock.now() };
   const finished = (async () => {
     let due = wallClock.now();
     while (!stopped && clock.now() < endAt && !next.done) {
       const to = Math.min(clock.now() + stepMs, endAt);
-      // This step's readings go out first (time-stamped at most one step ahead of the hub's clock) ...
-      while (!stopped && !next.done && next.value.at <= to) {
-        try { await publish(next.value); } catch (err) { logger.warn({ err }, 'demo publish failed'); }
+      // This step's readings go out first (time-stamped at most one step ahead of the hub's clock),
+      // each device's in order, the devices side by side (each agent has its own disk queue) ...
+      const t0 = wallClock.now();
+      const byDevice = new Map<string, Reading[]>();
+      while (!next.done && next.value.at <= to) {
+        const key = `${next.value.home}/${next.value.device}`;
+        byDevice.set(key, [...(byDevice.get(key) ?? []), next.value]);
         next = readings.next();
       }
+      await Promise.all([...byDevice.values()].map(async (list) => {
+        for (const r of list) {
+          try { await publish(r); } catch (err) { logger.warn({ err }, 'demo publish failed'); }
+        }
+      }));
       // ... the hub takes them in and finishes what they started ...
+      const t1 = wallClock.now();
       await hubCaughtUp();
+      pace.steps++; pace.publishMs += t1 - t0; pace.waitMs += wallClock.now() - t1;
+      if (pace.steps === 60) {
+        // Once a simulated hour: how fast the street really goes, and where the time went.
+        const realMs = wallClock.now() - pace.since;
+        logger.info({ at: toLocalIso(to, timezone), speed: Math.round((60 * stepMs) / Math.max(1, realMs)), publishMs: Math.round(pace.publishMs / 60), waitMs: Math.round(pace.waitMs / 60) }, 'demo street pace (per step)');
+        Object.assign(pace, { steps: 0, publishMs: 0, waitMs: 0, since: wallClock.now() });
+      }
       // ... and time moves on no faster than `speed` (after a stall it does not race to catch up).
       due = Math.max(due + (to - clock.now()) / opts.speed, wallClock.now());
       if (due > wallClock.now()) await sleep(due - wallClock.now());
