@@ -99,7 +99,7 @@ async function start(env: NodeJS.ProcessEnv, _io: CliIo): Promise<number> {
   logger.info({
     mqtt: hub.mqttUrl, mqtts: `mqtts://${config.host}:${hub.broker.ports.tls}`, ws: `ws://${config.host}:${hub.broker.ports.ws}/mqtt`,
     web: hub.webUrl, hub: hub.statusPage?.url, influx: hub.influxUrl, twilio: hub.localTwilio?.url ?? 'api.twilio.com',
-    demo: demo ? `${config.demo.homes} homes at ${config.demo.speed}× speed` : 'off',
+    demo: demo ? `${config.demo.homes} homes at up to ${config.demo.speed}× speed (waits for the hub)` : 'off',
   }, 'mimamori hub running — Ctrl-C to stop');
   if (demoStreet && hub.webUrl) {
     // Shown once on the terminal, never in the log: a throw-away account of the fresh demo folder.
