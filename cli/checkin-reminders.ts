@@ -2,14 +2,14 @@
  * A scheduled video check-in is coming up: the home's caregivers get an SMS
  * in their language (the caregiver's open web page also shows it live).
  */
-import type { Clock } from '../core/clock.js';
+import type { WallClock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import type { Store } from '../core/store.js';
 import { toLocalIso } from '../core/time.js';
 import type { Channel } from '../notifier/channel.js';
 
-export async function remindCaregivers(deps: { store: Store; sms: Channel; clock: Clock; logger: Logger }, r: { checkinId: string; homeId: string; dueAt: number }): Promise<number> {
-  const { store, sms, clock, logger } = deps;
+export async function remindCaregivers(deps: { store: Store; sms: Channel; wallClock: WallClock; logger: Logger }, r: { checkinId: string; homeId: string; dueAt: number }): Promise<number> {
+  const { store, sms, wallClock, logger } = deps;
   const home = await store.getHome(r.homeId);
   if (!home) return 0;
   const resident = (await store.listResidents(r.homeId))[0]?.name ?? home.name;
@@ -23,7 +23,7 @@ export async function remindCaregivers(deps: { store: Store; sms: Channel; clock
     const result = await sms.send({ to: c, text });
     if (result.status !== 'failed') sent++;
   }
-  await store.audit({ at: clock.now(), actor: 'system', action: 'checkin.reminder', subject: r.checkinId, detail: { home: r.homeId, sent } });
+  await store.audit({ at: wallClock.now(), actor: 'system', action: 'checkin.reminder', subject: r.checkinId, detail: { home: r.homeId, sent } });
   logger.info({ home: r.homeId, checkin: r.checkinId, sent }, 'video check-in reminder sent');
   return sent;
 }

@@ -3,30 +3,96 @@
  * their days sped up in time, each sensor publishing through its own
  * store-and-forward edge agent to the hub's broker over real MQTT. Incidents
  * are scheduled early so a real alert appears within two minutes.
+ *
+ * The street owns the simulated clock and waits for the hub: it moves time
+ * forward one step (a simulated minute) at a time, at most `speed` times
+ * faster than the wall clock, and only after the hub has taken in every
+ * message of the step before and the alert path has gone idle. A busy
+ * machine therefore slows the street down instead of leaving the homes'
+ * data hours behind the hub's clock (which made every home look silent).
+ * Each step's readings are published before the clock reaches them, so the
+ * hub's data is never behind its clock, and at most one step ahead.
+ * People's time — TOTP, lockouts, sessions, video calls, check-ins — stays
+ * on the wall clock (cli/hub.ts `wallClock`).
  */
 import { join } from 'node:path';
-import type { Clock } from '../core/clock.js';
-import { scheduleAt } from '../core/clock.js';
+import type { SchedulerAction, Subscription } from 'rxjs';
+import { VirtualClock, scheduleAt, type WallClock } from '../core/clock.js';
+import { MimamoriError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Store } from '../core/store.js';
 import type { Reading } from '../core/events.js';
 import { toLocalIso } from '../core/time.js';
 import { provisionDevice } from '../broker/device-credentials.js';
+import type { IngestStats } from '../broker/ingest.js';
 import { simulateStream, type IncidentSpec } from '../edge/simulator.js';
 import { createEdgeAgent, type EdgeAgent } from '../edge/agent.js';
+import { toDeviceMessage } from '../edge/device-message.js';
 import type { Notifier } from '../notifier/index.js';
 import type { LocalTwilio } from '../notifier/local-twilio-server.js';
 import { createWebAccount } from './accounts.js';
 
+/**
+ * The street's simulated time: a virtual clock that only the demo advances.
+ * A timer that throws is logged and the others keep running (a plain
+ * `VirtualClock` drops every pending timer when one throws, which in a
+ * running hub would silently stop the rules and escalations).
+ */
+export class DemoClock extends VirtualClock {
+  constructor(start: number, private readonly logger: Logger) {
+    super(start);
+  }
+
+  override schedule<T>(work: (this: SchedulerAction<T>, state?: T) => void, delay = 0, state?: T): Subscription {
+    const logger = this.logger;
+    return super.schedule(function (this: SchedulerAction<T>, s?: T) {
+      try { work.call(this, s); } catch (err) { logger.error({ err }, 'a timer on the demo clock failed'); }
+    }, delay, state);
+  }
+}
+
+/** What the street waits for before moving time on. */
+export interface DemoHub {
+  /** Device messages the hub's ingest has finished with (accepted, duplicate or refused), ever. */
+  takenIn(): number;
+  /** Resolves when the alert path has finished what the readings so far started. */
+  idle(): Promise<void>;
+}
+
+/** The hub's side of the back-pressure, from its ingest counters, notifier and local Twilio server. */
+export function demoHubOf(hub: { ingest: { stats(): IngestStats }; notifier: Pick<Notifier, 'idle'>; localTwilio?: Pick<LocalTwilio, 'settled'> }): DemoHub {
+  return {
+    takenIn() {
+      const s = hub.ingest.stats();
+      return s.events + s.heartbeats + s.duplicates + Object.values(s.rejected).reduce((n, k) => n + (k ?? 0), 0);
+    },
+    async idle() {
+      await hub.notifier.idle();
+      await hub.localTwilio?.settled();
+    },
+  };
+}
+
 export interface DemoOptions {
   store: Store;
-  clock: Clock;
+  /** The street's simulated time, shared with the hub (`startHub({ clock })`); only the demo advances it. */
+  simClock: VirtualClock;
+  /** Real time, for pacing the steps. */
+  wallClock: WallClock;
+  /** At most this many simulated milliseconds per wall-clock millisecond (Infinity: as fast as the hub keeps up). */
+  speed: number;
+  /** Simulated time per step (default 60 000 ms); the hub's data is at most one step ahead of its clock. */
+  stepMs?: number;
+  /** The hub the street waits for at every step. */
+  hub: DemoHub;
+  /** Stop moving time at this simulated time (default: when the 60 simulated days are over). */
+  endAt?: number;
   logger: Logger;
   mqttUrl: string;
   dataDir: string;
   homes: number;
   seed: number;
-  /** Simulated start time (epoch ms), normally 05:00 today in Tokyo. */
+  /** Simulated start time (epoch ms), normally 05:00 today in Tokyo; `simClock` starts there. */
   start: number;
   timezone?: string;
   /** For the demo's escalation policy (SMS first, so the story is readable). */
@@ -42,6 +108,8 @@ export interface Demo {
   /** A family account for the web app (guardian of the second home), password shown once. */
   signIn: { login: string; password: string };
   published(): number;
+  /** Resolves when the street has stopped moving time (`endAt` reached, the days run out, or closed). */
+  finished: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -75,7 +143,11 @@ export function demoIncidents(homeIds: string[], start: number): IncidentSpec[] 
 
 /** Provisions the demo homes (fresh data folder) and starts publishing. */
 export async function startDemo(opts: DemoOptions): Promise<Demo> {
-  const { store, clock, logger } = opts;
+  const { store, simClock: clock, wallClock, logger } = opts;
+  const stepMs = opts.stepMs ?? 60_000;
+  if (!(opts.speed > 0)) throw new MimamoriError('MIMAMORI_ERR_CONFIG', `demo speed must be above 0, not ${opts.speed}`);
+  if (!(stepMs >= 1000 && stepMs <= 60_000)) throw new MimamoriError('MIMAMORI_ERR_CONFIG', `demo step must be 1 s to 1 min of simulated time, not ${stepMs} ms`);
+  if (clock.now() !== opts.start) throw new MimamoriError('MIMAMORI_ERR_CONFIG', 'the demo clock must start at the demo start time');
   const timezone = opts.timezone ?? 'Asia/Tokyo';
   const homeIds = Array.from({ length: opts.homes }, (_, i) => `demo-${String(i + 1).padStart(2, '0')}`);
   const stream = simulateStream({ seed: opts.seed, homes: homeIds.length, homeIds, start: toLocalIso(opts.start, timezone), days: 60, incidents: demoIncidents(homeIds, opts.start) });
@@ -105,6 +177,10 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
   const { account: familyAccount, password } = await createWebAccount(store, { login: 'demo-family', name: demoFamilies[1]!.family[0]!.name, role: 'family', home: familyHome, guardian: true }, clock.now());
   await store.setConsent({ homeId: familyHome, viewerId: familyAccount.id, level: 'detailed', photos: true, updatedAt: clock.now(), updatedBy: familyAccount.id });
 
+  // Work the street started outside the readings (the family's reply): the next step waits for it too.
+  const pending = new Set<Promise<unknown>>();
+  const track = (p: Promise<unknown>) => { const q = p.catch((err: unknown) => logger.warn({ err }, 'demo reply failed')).finally(() => pending.delete(q)); pending.add(q); };
+
   // One family member answers: ten simulated minutes after the help-button SMS, he replies "1".
   const replier = homeIds[1] !== undefined ? demoPhone(1, 0) : undefined;
   let replied = false;
@@ -114,7 +190,7 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
     const lt = opts.localTwilio!;
     scheduleAt(clock, clock.now() + 10 * 60_000, () => {
       logger.info({ home: homeIds[1] }, 'demo: a family member replies "1" to the alert SMS');
-      lt.simulateInboundSms({ from: replier, to: opts.twilioFrom, body: '1' }).catch((err: unknown) => logger.warn({ err }, 'demo reply failed'));
+      track(lt.simulateInboundSms({ from: replier, to: opts.twilioFrom, body: '1' }));
     });
   }) : undefined;
   for (const d of stream.devices) {
@@ -125,45 +201,94 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
     });
     agents.set(`${d.home}/${d.device}`, agent);
   }
-  logger.info({ homes: homeIds.length, devices: agents.size }, 'demo street started');
+  logger.info({ homes: homeIds.length, devices: agents.size, speed: opts.speed, stepMs }, 'demo street started');
 
   let published = 0;
   let stopped = false;
-  let cancelWait: (() => void) | undefined;
-  const waitUntil = (at: number) => new Promise<void>((resolve) => { cancelWait = scheduleAt(clock, at, resolve); });
+  const takenAtStart = opts.hub.takenIn();
+  const wake = new Set<() => void>();
+  /** Sleeps on the wall clock; `close()` wakes every sleeper. */
+  const sleep = (ms: number) => new Promise<void>((resolve) => {
+    const done = () => { sub.unsubscribe(); wake.delete(done); resolve(); };
+    const sub = wallClock.schedule(done, ms);
+    wake.add(done);
+  });
 
   const publish = async (r: Reading) => {
     const agent = agents.get(`${r.home}/${r.device}`);
     if (!agent) return;
-    if (r.kind === 'heartbeat') {
-      const hb: { ts: string; battery?: number } = { ts: toLocalIso(r.at, timezone) };
-      if (r.battery !== undefined) hb.battery = r.battery;
-      await agent.publishHeartbeat(hb);
-    } else {
-      const { home: _h, device: _d, at: _a, ...event } = r;
-      await agent.publishEvent(event);
-    }
+    const msg = toDeviceMessage(r, timezone);
+    if (msg.channel === 'heartbeat') await agent.publishHeartbeat(msg.heartbeat);
+    else await agent.publishEvent(msg.event);
     published++;
   };
 
-  const loop = (async () => {
-    for (const r of stream.readings) {
-      if (stopped) return;
-      if (r.at > clock.now()) await waitUntil(r.at);
-      if (stopped) return;
-      try { await publish(r); } catch (err) { logger.warn({ err }, 'demo publish failed'); }
+  /** The barrier: every message published so far has been taken in, and the alert path is idle. */
+  const hubCaughtUp = async () => {
+    let since = wallClock.now();
+    while (!stopped && opts.hub.takenIn() - takenAtStart < published) {
+      if (wallClock.now() - since > 10_000) {
+        logger.warn({ published, takenIn: opts.hub.takenIn() - takenAtStart }, 'demo street waits for the hub to take in its messages');
+        since = wallClock.now();
+      }
+      await sleep(2);
     }
+    if (stopped) return;
+    await opts.hub.idle();
+    while (pending.size > 0) await Promise.all([...pending]);
+  };
+
+  const readings = stream.readings[Symbol.iterator]();
+  let next = readings.next();
+  const endAt = opts.endAt ?? Infinity;
+  const pace = { steps: 0, publishMs: 0, waitMs: 0, since: wallClock.now() };
+  const finished = (async () => {
+    let due = wallClock.now();
+    while (!stopped && clock.now() < endAt && !next.done) {
+      const to = Math.min(clock.now() + stepMs, endAt);
+      // This step's readings go out first (time-stamped at most one step ahead of the hub's clock),
+      // each device's in order, the devices side by side (each agent has its own disk queue) ...
+      const t0 = wallClock.now();
+      const byDevice = new Map<string, Reading[]>();
+      while (!next.done && next.value.at <= to) {
+        const key = `${next.value.home}/${next.value.device}`;
+        byDevice.set(key, [...(byDevice.get(key) ?? []), next.value]);
+        next = readings.next();
+      }
+      await Promise.all([...byDevice.values()].map(async (list) => {
+        for (const r of list) {
+          try { await publish(r); } catch (err) { logger.warn({ err }, 'demo publish failed'); }
+        }
+      }));
+      // ... the hub takes them in and finishes what they started ...
+      const t1 = wallClock.now();
+      await hubCaughtUp();
+      pace.steps++; pace.publishMs += t1 - t0; pace.waitMs += wallClock.now() - t1;
+      if (pace.steps === 60) {
+        // Once a simulated hour: how fast the street really goes, and where the time went.
+        const realMs = wallClock.now() - pace.since;
+        logger.info({ at: toLocalIso(to, timezone), speed: Math.round((60 * stepMs) / Math.max(1, realMs)), publishMs: Math.round(pace.publishMs / 60), waitMs: Math.round(pace.waitMs / 60) }, 'demo street pace (per step)');
+        Object.assign(pace, { steps: 0, publishMs: 0, waitMs: 0, since: wallClock.now() });
+      }
+      // ... and time moves on no faster than `speed` (after a stall it does not race to catch up).
+      due = Math.max(due + (to - clock.now()) / opts.speed, wallClock.now());
+      if (due > wallClock.now()) await sleep(due - wallClock.now());
+      if (stopped) break;
+      clock.advanceTo(to);
+    }
+    if (!stopped) logger.info({ at: toLocalIso(clock.now(), timezone) }, 'demo street stopped moving time');
   })();
 
   return {
     homes: homeIds,
     signIn: { login: familyAccount.login, password },
     published: () => published,
+    finished,
     async close() {
       stopped = true;
       stopReplying?.();
-      cancelWait?.();
-      await Promise.race([loop, new Promise((r) => setTimeout(r, 2000))]);
+      for (const w of [...wake]) w();
+      await finished;
       await Promise.all([...agents.values()].map((a) => a.close().catch(() => undefined)));
     },
   };

@@ -16,7 +16,7 @@ import mqtt from 'mqtt';
 import { Subject, type Subscription } from 'rxjs';
 import { InfluxDB } from 'influx';
 import type { Config } from '../core/config.js';
-import type { Clock } from '../core/clock.js';
+import { systemClock, type Clock, type WallClock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import { createSqliteStore, type Store } from '../core/store.js';
 import type { Finding } from '../core/findings.js';
@@ -53,7 +53,18 @@ import type { AlertRecord } from '../flows/bridge.js';
 export interface HubOptions {
   config: Config;
   logger: Logger;
+  /**
+   * The hub's clock: the time readings happen in and the rules, the alert
+   * path and history count in. In the demo it is the street's sped-up
+   * simulated time (cli/demo.ts); otherwise the wall clock.
+   */
   clock: Clock;
+  /**
+   * Wall-clock time for what people and their devices live in: TOTP, sign-in
+   * and device lockouts, sessions, video ring timeouts, check-in schedules
+   * (default `systemClock`). Never the demo's sped-up clock: the type refuses it.
+   */
+  wallClock?: WallClock;
   /** Serve the web app and the hub endpoints (default true). */
   http?: boolean;
 }
@@ -90,6 +101,7 @@ export interface Hub {
 /** Starts every part of the hub; on a failure part-way, closes what had started. */
 export async function startHub(opts: HubOptions): Promise<Hub> {
   const { config, logger, clock } = opts;
+  const wallClock = opts.wallClock ?? systemClock;
   const serveHttp = opts.http !== false;
   const closers: Array<{ name: string; close: () => Promise<unknown> }> = [];
   const onClose = (name: string, close: () => Promise<unknown>) => closers.unshift({ name, close });
@@ -199,7 +211,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     }
 
     // The broker starts now so the tablet channel can connect; devices wait until ingest listens.
-    const broker = await createBroker({ ...config.broker, host: config.host, dataDir: config.dataDir, store, logger: logger.child({ part: 'broker' }), clock, persistence: 'level', requireService: 'ingest' });
+    const broker = await createBroker({ ...config.broker, host: config.host, dataDir: config.dataDir, store, logger: logger.child({ part: 'broker' }), clock: wallClock, persistence: 'level', requireService: 'ingest' });
     let brokerClosed = false;
     const closeBroker = async () => { if (!brokerClosed) { brokerClosed = true; await broker.close(); } };
     onClose('broker (early exit)', closeBroker);
@@ -284,7 +296,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     let webUrl: string | undefined;
     if (serveHttp) {
       webApp = await createWebApp({
-        store, clock, logger: logger.child({ part: 'web' }), responder, engine, live,
+        store, clock, wallClock, logger: logger.child({ part: 'web' }), responder, engine, live,
         history: createInfluxHistoryQuery(influx),
         escalation: {
           get: (homeId) => notifier.getEscalationPolicy(homeId),
@@ -304,7 +316,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
           ice: iceConfig(config, twilioClient),
           // A missed check-in is a finding like any other: same alert lifecycle and escalation.
           raiseFinding: onFinding,
-          remindCaregiver: (r) => remindCaregivers({ store, sms, clock, logger }, r).catch((err: unknown) => logger.error({ err, home: r.homeId }, 'check-in reminder failed')),
+          remindCaregiver: (r) => remindCaregivers({ store, sms, wallClock, logger }, r).catch((err: unknown) => logger.error({ err, home: r.homeId }, 'check-in reminder failed')),
           writeCallQuality: (q) => history.writeCallQuality(q),
         },
       });
@@ -331,7 +343,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
         flows = await createFlows({
           dataDir: config.dataDir, logger: logger.child({ part: 'flows' }), clock, server: webApp.app.server,
           credentialSecret: config.flows.credentialSecret ?? keptSecret(join(config.dataDir, 'node-red-credential.secret')),
-          api: bridge, auth: createOperatorVerifier({ store, clock }), safeMode: config.flows.safeMode,
+          api: bridge, auth: createOperatorVerifier({ store, wallClock }), safeMode: config.flows.safeMode,
         });
         const fl = flows;
         onClose('flows', () => fl.close());

@@ -19,14 +19,14 @@ import { createSqliteStore, type Store } from '../core/store.js';
 import { toRecordedLine } from '../core/events.js';
 import { idSchema } from '../core/events.js';
 import { MimamoriError } from '../core/errors.js';
-import { ScaledClock, systemClock } from '../core/clock.js';
+import { systemClock } from '../core/clock.js';
 import { localTime } from '../core/time.js';
 import { provisionDevice } from '../broker/device-credentials.js';
 import { parseRuleSet } from '../rules/index.js';
 import { replayReadings, findingToNdjson } from '../rules/replay.js';
 import { simulate } from '../edge/simulator.js';
 import { startHub } from './hub.js';
-import { startDemo } from './demo.js';
+import { DemoClock, demoHubOf, startDemo } from './demo.js';
 import { contactPreferences, provisionFromFile } from './provision.js';
 import { readRecordedFile } from './recorded-file.js';
 import { createWebAccount, type AccountInput } from './accounts.js';
@@ -93,12 +93,15 @@ async function start(env: NodeJS.ProcessEnv, _io: CliIo): Promise<number> {
   const hubConfig: Config = demo ? { ...config, dataDir: join(config.dataDir, 'demo') } : config;
   if (demo && env.MIMAMORI_DEMO_KEEP !== '1') rmSync(hubConfig.dataDir, { recursive: true, force: true });
   const startAt = demo ? demoStart(Date.now()) : Date.now();
-  const clock = demo ? new ScaledClock(startAt, config.demo.speed) : systemClock;
+  // The demo street's simulated time drives the homes and the rules; people's time (TOTP, lockouts,
+  // sessions, video calls, check-ins) stays on the wall clock.
+  const simClock = demo ? new DemoClock(startAt, logger.child({ part: 'demo-clock' })) : undefined;
 
-  const hub = await startHub({ config: hubConfig, logger, clock });
-  const demoStreet = demo
+  const hub = await startHub({ config: hubConfig, logger, clock: simClock ?? systemClock, wallClock: systemClock });
+  const demoStreet = simClock
     ? await startDemo({
-      store: hub.store, clock, logger: logger.child({ part: 'demo' }), mqttUrl: hub.mqttUrl, dataDir: hubConfig.dataDir,
+      store: hub.store, simClock, wallClock: systemClock, speed: config.demo.speed, hub: demoHubOf(hub),
+      logger: logger.child({ part: 'demo' }), mqttUrl: hub.mqttUrl, dataDir: hubConfig.dataDir,
       homes: config.demo.homes, seed: config.demo.seed, start: startAt, notifier: hub.notifier, twilioFrom: config.twilio.from,
       ...(hub.localTwilio ? { localTwilio: hub.localTwilio } : {}),
     })
@@ -106,7 +109,7 @@ async function start(env: NodeJS.ProcessEnv, _io: CliIo): Promise<number> {
   logger.info({
     mqtt: hub.mqttUrl, mqtts: `mqtts://${config.host}:${hub.broker.ports.tls}`, ws: `ws://${config.host}:${hub.broker.ports.ws}/mqtt`,
     web: hub.webUrl, hub: hub.statusPage?.url, influx: hub.influxUrl, twilio: hub.localTwilio?.url ?? 'api.twilio.com',
-    demo: demo ? `${config.demo.homes} homes at ${config.demo.speed}× speed` : 'off',
+    demo: demo ? `${config.demo.homes} homes at up to ${config.demo.speed}× speed (waits for the hub)` : 'off',
   }, 'mimamori hub running — Ctrl-C to stop');
   if (demoStreet && hub.webUrl) {
     // Shown once on the terminal, never in the log: a throw-away account of the fresh demo folder.

@@ -3,13 +3,31 @@
  * clock and `schedule(work, delay)` sets a timer (unsubscribe to cancel).
  * Production uses `asyncScheduler`; tests and replay use a `VirtualClock`
  * that runs days of timers in milliseconds.
+ *
+ * Two kinds of time, kept apart by type:
+ * - the hub's clock (`Clock`, the "simulated" time in the demo): when the
+ *   homes' readings happen, what the rules and the alert path count in;
+ * - wall-clock time (`WallClock`): what people and their devices live in —
+ *   TOTP codes, sign-in lockouts, sessions, video ring timeouts, check-in
+ *   schedules. In production both are the wall clock; in the sped-up demo
+ *   only the first is sped up. A `ScaledClock` or a plain `VirtualClock` is
+ *   not a `WallClock`, so the compiler refuses it where wall time is meant.
  */
 import { asyncScheduler, type SchedulerAction, type SchedulerLike, type Subscription, VirtualAction, VirtualTimeScheduler } from 'rxjs';
 
 export type Clock = SchedulerLike;
 
+/** A clock that keeps wall-clock time (or, in a test, stands for it: `VirtualWallClock`). */
+export interface WallClock extends SchedulerLike {
+  readonly timeBase: 'wall';
+}
+
 /** Wall-clock time, real timers. */
-export const systemClock: Clock = asyncScheduler;
+export const systemClock: WallClock = {
+  timeBase: 'wall',
+  now: () => asyncScheduler.now(),
+  schedule: asyncScheduler.schedule.bind(asyncScheduler) as SchedulerLike['schedule'],
+};
 
 /** The longest single delay `setTimeout` honours; longer timers are chained. */
 const maxTimerDelay = 2 ** 31 - 1;
@@ -37,6 +55,9 @@ export function scheduleAt(clock: Clock, at: number, work: () => void): () => vo
  * clock.advanceBy(6 * 3600_000); // runs six hours of timers now
  */
 export class VirtualClock extends VirtualTimeScheduler {
+  /** A plain virtual clock is simulated time; `VirtualWallClock` stands for wall time in tests. */
+  readonly timeBase: 'simulated' | 'wall' = 'simulated';
+
   constructor(start = 0) {
     super(VirtualAction, Infinity);
     this.frame = start;
@@ -57,11 +78,20 @@ export class VirtualClock extends VirtualTimeScheduler {
 }
 
 /**
+ * A virtual clock that stands for wall-clock time in tests: lockouts,
+ * sessions and ring timeouts advanced in milliseconds.
+ */
+export class VirtualWallClock extends VirtualClock {
+  override readonly timeBase = 'wall' as const;
+}
+
+/**
  * Real timers with time sped up `speed` times from `start`: the demo street
  * lives a simulated day in under a minute while everything still runs on
  * ordinary timers.
  */
 export class ScaledClock implements SchedulerLike {
+  readonly timeBase = 'simulated' as const;
   private readonly realStart = Date.now();
   constructor(readonly start: number, readonly speed: number) {}
 

@@ -4,7 +4,7 @@
  * ids are stored only as digests, CSRF tokens, and the TOTP second factor.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Clock } from '../core/clock.js';
+import type { WallClock } from '../core/clock.js';
 import type { Store, WebAccount, WebSession } from '../core/store.js';
 import { secondFactorRoles } from './access.js';
 import { verifyPassword } from './passwords.js';
@@ -19,7 +19,12 @@ export type SignInResult =
   | { ok: true; token: string; session: WebSession; account: WebAccount; needsSecondFactor: boolean }
   | { ok: false; reason: 'bad_credentials' | 'locked_out' | 'rate_limited' };
 
-export interface AuthOptions { store: Store; clock: Clock; rateLimit?: { perMinute: number } }
+export interface AuthOptions {
+  store: Store;
+  /** Sign-in, lockout, TOTP and sessions count in wall-clock time, never in the demo's sped-up time. */
+  wallClock: WallClock;
+  rateLimit?: { perMinute: number };
+}
 
 const digest = (token: string) => createHash('sha256').update(token).digest('base64url');
 
@@ -35,7 +40,7 @@ export function newToken(): string {
 
 /** Creates the sign-in service for one web app (its rate-limit memory is per instance). */
 export function createAuth(opts: AuthOptions) {
-  const { store, clock } = opts;
+  const { store, wallClock: clock } = opts;
   const perMinute = opts.rateLimit?.perMinute ?? 20;
   const attempts = new Map<string, number[]>();
 

@@ -1,13 +1,14 @@
 /**
- * The video check-in schedule: each scheduled check-in arms two timers on the
- * injected clock — a reminder to the caregiver who will call (lead time
+ * The video check-in schedule: each scheduled check-in arms two timers in
+ * wall-clock time (a caregiver calls at 10:30 by the clock on the wall, also
+ * in the sped-up demo) — a reminder to the caregiver who will call (lead time
  * before it is due) and a deadline (grace after it is due). A check-in is
  * done when a call for it connects; it is missed when the tablet did not
  * answer, the resident declined twice, or nobody called by the deadline. A
  * missed check-in becomes a `Finding`, which the hub hands to the notifier's
  * escalation like any rule's.
  */
-import type { Clock } from '../core/clock.js';
+import type { Clock, WallClock } from '../core/clock.js';
 import { scheduleAt } from '../core/clock.js';
 import type { Finding } from '../core/findings.js';
 import type { Logger } from '../core/logger.js';
@@ -19,6 +20,9 @@ export interface CheckinReminder { checkinId: string; homeId: string; callerId: 
 
 export interface CheckinsOptions {
   store: Store;
+  /** Due times, reminders and deadlines: wall-clock time. */
+  wallClock: WallClock;
+  /** The hub's clock (simulated in the demo): the time a missed check-in's finding carries into the alert path. */
   clock: Clock;
   logger: Logger;
   /** A missed check-in, as a finding (the hub: `notifier.handleFinding`). */
@@ -46,7 +50,8 @@ const reasonText: Record<MissedReason, { en: string; ja: string }> = {
 
 /** Builds the scheduler; call `start()` once to re-arm check-ins saved before a restart. */
 export function createCheckins(opts: CheckinsOptions) {
-  const { store, clock, logger } = opts;
+  const { store, wallClock, clock: hubClock, logger } = opts;
+  const clock = wallClock;
   const lead = opts.reminderLeadMs ?? 15 * 60_000;
   const grace = opts.graceMs ?? 30 * 60_000;
   const timers = new Map<string, Array<() => void>>();
@@ -101,7 +106,7 @@ export function createCheckins(opts: CheckinsOptions) {
     const home = await store.getHome(c.homeId);
     const l = localTime(c.dueAt, home?.timezone ?? 'Asia/Tokyo');
     const when = `${l.month}/${l.day} ${formatClockTime(l.minuteOfDay)}`;
-    const at = clock.now();
+    const at = hubClock.now();
     logger.warn({ checkin: c.id, home: c.homeId, reason }, 'video check-in missed');
     const finding: Finding = {
       home: c.homeId, rule: missedCheckinRule, type: 'missedCheckIn', state: 'raised', severity: 'warning', audience: 'family', at,

@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { Clock } from '../core/clock.js';
+import type { Clock, WallClock } from '../core/clock.js';
 import { MimamoriError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Language, Store, WebAccount, WebSession } from '../core/store.js';
@@ -42,7 +42,10 @@ export interface EscalationPolicies {
 
 export interface WebContext {
   store: Store;
+  /** The hub's clock (sped-up simulated time in the demo): alerts, readings, news. */
   clock: Clock;
+  /** Wall-clock time: sign-in, sessions, TOTP, video calls and check-in schedules. */
+  wallClock: WallClock;
   logger: Logger;
   responder: AlertResponder;
   engine: Pick<RuleEngine, 'setAway' | 'lastSignOfLife'>;

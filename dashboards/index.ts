@@ -5,7 +5,7 @@
  * updates, and one access hook that enforces who sees what on every route.
  *
  * @example
- * const web = await createWebApp({ store, clock, logger, responder, engine, publishButton, photosDir });
+ * const web = await createWebApp({ store, clock: systemClock, wallClock: systemClock, logger, responder, engine, publishButton, photosDir });
  * await web.listen('127.0.0.1', 0);
  */
 import { mkdirSync, existsSync } from 'node:fs';
@@ -14,7 +14,7 @@ import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
 import fastifyMultipart from '@fastify/multipart';
 import { z } from 'zod';
-import type { Clock } from '../core/clock.js';
+import type { Clock, WallClock } from '../core/clock.js';
 import { errorCatalogue, isMimamoriError, MimamoriError, type ErrorCode } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Store } from '../core/store.js';
@@ -47,7 +47,14 @@ export { missedCheckinRule, turnCredentials } from './video.js';
 
 export interface WebAppOptions {
   store: Store;
+  /** The hub's clock: simulated (sped-up) time in the demo; the alerts and readings shown count in it. */
   clock: Clock;
+  /**
+   * Wall-clock time for what people live in: sign-in lockouts, sessions, TOTP,
+   * video ring timeouts and check-in schedules (`systemClock`; a
+   * `VirtualWallClock` in tests).
+   */
+  wallClock: WallClock;
   logger: Logger;
   /** Acknowledge / on my way / arrived / resolve go through here only. */
   responder: AlertResponder;
@@ -117,7 +124,7 @@ export async function createWebApp(opts: WebAppOptions): Promise<WebApp> {
   if (!checked.success) throw new MimamoriError('MIMAMORI_ERR_CONFIG', checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
   mkdirSync(opts.photosDir, { recursive: true });
   const maxPhotoBytes = opts.maxPhotoBytes ?? 8 * 1024 * 1024;
-  const { store, clock, logger } = opts;
+  const { store, clock, wallClock, logger } = opts;
 
   const local = createLocalLiveFeed();
   const external = opts.live;
@@ -129,9 +136,9 @@ export async function createWebApp(opts: WebAppOptions): Promise<WebApp> {
     },
   };
   const ctx: WebContext = {
-    store, clock, logger, responder: opts.responder, engine: opts.engine, history: opts.history, escalation: opts.escalation,
+    store, clock, wallClock, logger, responder: opts.responder, engine: opts.engine, history: opts.history, escalation: opts.escalation,
     publishButton: opts.publishButton, access: createAccessRules(store),
-    auth: createAuth({ store, clock, rateLimit: { perMinute: opts.signInPerMinute ?? 20 } }),
+    auth: createAuth({ store, wallClock, rateLimit: { perMinute: opts.signInPerMinute ?? 20 } }),
     local, live, photosDir: opts.photosDir, maxPhotoBytes,
     fontPath: opts.fontPath ?? fontCandidates.find((f) => existsSync(f)),
     secureCookies: opts.secureCookies ?? false,

@@ -70,7 +70,7 @@ export function videoPanel(lang: Language, role: 'tablet' | 'caller'): Html {
 /** The tablet's "next video call" line and its video panel (routes-tablet.ts adds these). */
 export async function tabletVideoSection(ctx: WebContext, homeId: string, lang: Language, timezone: string): Promise<Html> {
   const v = videoText(lang);
-  const now = ctx.clock.now();
+  const now = ctx.wallClock.now();
   const next = (await ctx.store.listCheckins(homeId, now - 3600_000)).find((c) => c.status === 'scheduled');
   return html`<p id="next-checkin" class="card">${v('nextCheckin')}: <strong>${next ? localWhen(next.dueAt, timezone) : v('noCheckins')}</strong></p>${videoPanel(lang, 'tablet')}`;
 }
@@ -104,7 +104,7 @@ export function videoRoutes(app: FastifyInstance, ctx: WebContext, video: { chec
     const v = videoText(lang);
     const home = await store.getHome(rel.homeId);
     const tz = home?.timezone ?? 'Asia/Tokyo';
-    const now = ctx.clock.now();
+    const now = ctx.wallClock.now();
     const checkins = (await store.listCheckins(rel.homeId, now - 7 * 24 * 3600_000)).slice(-30);
     const isCaregiver = rel.kind === 'caregiver';
     const permission = await store.getVideoPermission(rel.homeId, account.id);
@@ -143,7 +143,7 @@ ${rel.kind === 'resident' || rel.kind === 'guardian' ? html`<p><a href="/homes/$
     const form = parseInput(scheduleForm, formOf(req));
     const home = await store.getHome(rel.homeId);
     const dueAt = localToEpoch(form.due, home?.timezone ?? 'Asia/Tokyo');
-    if (dueAt < ctx.clock.now() - 60_000) throw new MimamoriError('MIMAMORI_ERR_INVALID_INPUT', 'due: in the past');
+    if (dueAt < ctx.wallClock.now() - 60_000) throw new MimamoriError('MIMAMORI_ERR_INVALID_INPUT', 'due: in the past');
     const callerId = form.caller ?? (account.role === 'caregiver' ? account.id : '');
     if (!(await caregiversOf(store, rel.homeId)).some((c) => c.id === callerId)) throw new MimamoriError('MIMAMORI_ERR_INVALID_INPUT', 'caller: not a caregiver of this home');
     await video.checkins.schedule({ homeId: rel.homeId, dueAt, callerId, createdBy: account.id });

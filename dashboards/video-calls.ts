@@ -5,9 +5,10 @@
  * with a `send`. Decisions are made here, on the hub, never trusted from a
  * browser: an auto-answer is accepted only for callers the resident or a
  * guardian marked trusted (and for consented emergency look-ins); a ring
- * times out on the injected clock; outcomes feed the check-in schedule.
+ * times out in wall-clock time (people answer calls in real seconds, also in
+ * the sped-up demo); outcomes feed the check-in schedule.
  */
-import type { Clock } from '../core/clock.js';
+import type { WallClock } from '../core/clock.js';
 import { newId } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
 import type { Store, VideoCall, WebAccount } from '../core/store.js';
@@ -25,7 +26,8 @@ export interface CallQuality {
 
 export interface VideoCallsOptions {
   store: Store;
-  clock: Clock;
+  /** Calls ring, start and end in wall-clock time. */
+  wallClock: WallClock;
   logger: Logger;
   access: AccessRules;
   checkins: Checkins;
@@ -55,7 +57,7 @@ class Refused extends Error {
 
 /** Creates the call registry for one web app. */
 export function createVideoCalls(opts: VideoCallsOptions) {
-  const { store, clock, logger, access, checkins } = opts;
+  const { store, wallClock: clock, logger, access, checkins } = opts;
   const peers = new Map<string, Peer>();
   const tablets = new Map<string, Set<Peer>>(); // home → tablet pages signed in as its resident
   const calls = new Map<string, LiveCall>();

@@ -29,7 +29,7 @@ export interface VideoOptions {
   iceTransportPolicy?: 'all' | 'relay';
   /** The tablet's warning before auto-answering a trusted caller (default 10 000 ms). */
   autoAnswerWarningMs?: number;
-  /** Ringing stops after this and counts as "no answer" (default 60 000 ms, on the injected clock). */
+  /** Ringing stops after this and counts as "no answer" (default 60 000 ms of wall-clock time). */
   ringTimeoutMs?: number;
   /** At most this many people in one call, tablet included (default 4). */
   maxParticipants?: number;
@@ -69,7 +69,7 @@ export async function createVideo(app: FastifyInstance, ctx: WebContext, opts: V
   const changed = (homeId: string) => ctx.local.publish({ type: 'video.changed', homeId, at: ctx.clock.now() });
   const holder: { calls?: VideoCalls } = {};
   const checkins = createCheckins({
-    store: ctx.store, clock: ctx.clock, logger: ctx.logger, changed,
+    store: ctx.store, wallClock: ctx.wallClock, clock: ctx.clock, logger: ctx.logger, changed,
     raiseFinding: opts.raiseFinding,
     remindCaregiver: async (r) => {
       ctx.local.publish({ type: 'video.reminder', homeId: r.homeId, at: ctx.clock.now() });
@@ -80,7 +80,7 @@ export async function createVideo(app: FastifyInstance, ctx: WebContext, opts: V
     ...(opts.missedGraceMs !== undefined ? { graceMs: opts.missedGraceMs } : {}),
   });
   const calls = createVideoCalls({
-    store: ctx.store, clock: ctx.clock, logger: ctx.logger, access: ctx.access, checkins, changed,
+    store: ctx.store, wallClock: ctx.wallClock, logger: ctx.logger, access: ctx.access, checkins, changed,
     autoAnswerWarningMs, ringTimeoutMs: opts.ringTimeoutMs ?? 60_000, maxParticipants: opts.maxParticipants ?? 4,
     writeCallQuality: opts.writeCallQuality,
   });

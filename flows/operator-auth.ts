@@ -5,7 +5,7 @@
  * operator with an authenticator app types the 6-digit code after the
  * password, separated by a space.
  */
-import type { Clock } from '../core/clock.js';
+import type { WallClock } from '../core/clock.js';
 import type { Store } from '../core/store.js';
 import { verifyPassword } from '../dashboards/passwords.js';
 import { verifyTotp } from '../dashboards/totp.js';
@@ -14,8 +14,8 @@ import type { OperatorAuth } from './settings.js';
 const lockout = { maxFailures: 5, windowMs: 15 * 60_000, lockMs: 15 * 60_000 };
 
 /** Checks editor sign-ins against the store's operator accounts. */
-export function createOperatorVerifier(opts: { store: Store; clock: Clock }): Required<OperatorAuth> {
-  const { store, clock } = opts;
+export function createOperatorVerifier(opts: { store: Store; /** Lockout and TOTP count in wall-clock time. */ wallClock: WallClock }): Required<OperatorAuth> {
+  const { store, wallClock: clock } = opts;
   return {
     async verifyOperator(username, password) {
       const account = await store.findAccountByLogin(username);

@@ -340,7 +340,9 @@ export async function startLocalTwilio(opts: LocalTwilioOptions): Promise<LocalT
   const listeners = new Set<(m: LocalMessage) => void>();
   const pending = new Set<Promise<unknown>>();
   const timers = new Set<{ unsubscribe(): void }>();
-  let recordChain: Promise<void> = opts.recordFile ? mkdir(dirname(opts.recordFile), { recursive: true }).then(() => undefined) : Promise.resolve();
+  let recordChain: Promise<void> = opts.recordFile
+    ? mkdir(dirname(opts.recordFile), { recursive: true }).then(() => undefined, (err: unknown) => { log.error({ err }, 'local Twilio: cannot make the record folder'); })
+    : Promise.resolve();
   let closed = false;
   let baseUrl = '';
   const calls = new Map<string, LocalCall & { chain: Promise<void>; sequence: number }>();
@@ -862,6 +864,7 @@ export async function startLocalTwilio(opts: LocalTwilioOptions): Promise<LocalT
       listeners.clear();
       callListeners.clear();
       while (pending.size > 0) await Promise.allSettled([...pending]);
+      await recordChain; // even with nothing recorded, the record folder is being made
       await app.close();
     },
   };

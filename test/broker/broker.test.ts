@@ -10,6 +10,7 @@ import { commandTopic, eventTopic, heartbeatTopic, allEventsFilter } from '../..
 import { provisionDevice, provisionService } from '../../broker/device-credentials.js';
 import { createBroker } from '../../broker/index.js';
 import { closed, connect, inbox, startBroker, ts, until, type Harness } from './helpers.js';
+import { tempDir } from '../support/wait.js';
 
 async function withDevices(h: Harness) {
   await h.store.createHome({ id: 'h1', name: 'home one', timezone: 'Asia/Tokyo' });
@@ -227,15 +228,12 @@ t.test('devices are let in only while the hub service listens; they are sent awa
   const { createBroker } = await import('../../broker/index.js');
   const { provisionDevice, provisionService } = await import('../../broker/device-credentials.js');
   const mqtt = (await import('mqtt')).default;
-  const { mkdtempSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
-  const { join } = await import('node:path');
   const store = createSqliteStore(':memory:');
   await store.createHome({ id: 'h1', name: 'x', timezone: 'Asia/Tokyo' });
   const dev = await provisionDevice(store, { homeId: 'h1', deviceId: 'kettle', kind: 'kettle' });
   const svc = await provisionService(store, 'ingest');
   const other = await provisionService(store, 'bench');
-  const broker = await createBroker({ host: '127.0.0.1', tcpPort: 0, tlsPort: 0, wsPort: 0, maxPacketSize: 65536, lockout: { maxFailures: 5, windowMs: 60_000, lockMs: 60_000 }, dataDir: mkdtempSync(join(tmpdir(), 'gate-')), store, logger: silentLogger(), clock: new VirtualClock(0), requireService: 'ingest' });
+  const broker = await createBroker({ host: '127.0.0.1', tcpPort: 0, tlsPort: 0, wsPort: 0, maxPacketSize: 65536, lockout: { maxFailures: 5, windowMs: 60_000, lockMs: 60_000 }, dataDir: tempDir(t, 'mimamori-gate-'), store, logger: silentLogger(), clock: new VirtualClock(0), requireService: 'ingest' });
   t.teardown(async () => { await broker.close(); await store.close(); });
   const url = `mqtt://127.0.0.1:${broker.ports.tcp}`;
   const tryDevice = () => mqtt.connectAsync(url, { username: dev.username, password: dev.secret, clientId: 'h1/kettle', reconnectPeriod: 0 }).then((c) => c, (e: Error & { code?: number }) => e.code ?? -1);

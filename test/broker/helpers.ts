@@ -38,8 +38,16 @@ export async function startBroker(overrides: Partial<BrokerOptions> = {}, shared
     lockout: { maxFailures: 3, windowMs: 60_000, lockMs: 300_000 },
     dataDir, store, logger: logs.logger, clock, ...overrides,
   });
+  let broker: Broker;
+  try {
+    broker = await createBroker(options());
+  } catch (err) {
+    // A refused configuration leaves no folder behind.
+    if (!shared.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
   const h: Harness = {
-    broker: await createBroker(options()), store, clock, dataDir, logs,
+    broker, store, clock, dataDir, logs,
     url(kind = 'tcp') {
       return kind === 'tcp' ? `mqtt://127.0.0.1:${h.broker.ports.tcp}` : `ws://127.0.0.1:${h.broker.ports.ws}/mqtt`;
     },

@@ -1,19 +1,19 @@
 import t from 'tap';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../core/config.js';
 import { MimamoriError } from '../../core/errors.js';
 import { localTime, toLocalIso, parseClockTime, inWindow, formatClockTime, offsetMinutes } from '../../core/time.js';
 import { VirtualClock, ScaledClock, scheduleAt } from '../../core/clock.js';
 import { newId, newSecret } from '../../core/ids.js';
+import { tempDir } from '../support/wait.js';
 
 t.test('config: defaults, file, environment, validation', async (t) => {
   const c = loadConfig({});
   t.equal(c.broker.tcpPort, 1883);
   t.equal(c.influx.database, 'mimamori');
   t.ok(c.dataDir.startsWith('/'), 'data dir is absolute');
-  const file = join(mkdtempSync(join(tmpdir(), 'cfg-')), 'c.json');
+  const file = join(tempDir(t), 'c.json');
   writeFileSync(file, JSON.stringify({ broker: { tcpPort: 1999 }, demo: { homes: 2 } }));
   const f = loadConfig({ MIMAMORI_CONFIG: file, MIMAMORI_DEMO_HOMES: '3' });
   t.equal(f.broker.tcpPort, 1999, 'file value');

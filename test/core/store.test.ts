@@ -1,9 +1,8 @@
 import t from 'tap';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSqliteStore } from '../../core/store.js';
 import { migrations } from '../../core/migrations.js';
+import { tempDir } from '../support/wait.js';
 
 t.test('homes, residents, contacts and devices', async (t) => {
   const store = createSqliteStore(':memory:');
@@ -60,7 +59,7 @@ t.test('one open alert per home and rule; repeats update it', async (t) => {
 });
 
 t.test('event ids de-duplicate per device and persist across reopen', async (t) => {
-  const file = join(mkdtempSync(join(tmpdir(), 'mimamori-store-')), 'db.sqlite');
+  const file = join(tempDir(t, 'mimamori-store-'), 'db.sqlite');
   let store = createSqliteStore(file);
   await store.createHome({ id: 'h1', name: 'Yamada', timezone: 'Asia/Tokyo' });
   await t.rejects(store.setRuleConfig('ghost', []), { code: 'SQLITE_CONSTRAINT_FOREIGNKEY' }, 'rules only for a known home');

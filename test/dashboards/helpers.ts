@@ -1,12 +1,13 @@
 /**
- * A web app over a real SQLite store, a real rule engine on a virtual clock,
+ * A web app over a real SQLite store, a real rule engine on a virtual clock
+ * (one `VirtualWallClock` serves as both the hub's clock and wall time),
  * and the stand-in responder; two homes, one account per role, and helpers to
  * sign in through the real routes (password, then TOTP) with `inject`.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { VirtualClock } from '../../core/clock.js';
+import { VirtualWallClock } from '../../core/clock.js';
 import { silentLogger } from '../../core/logger.js';
 import { createSqliteStore, type Store, type WebRole } from '../../core/store.js';
 import { createRuleEngine, type RuleEngine } from '../../rules/index.js';
@@ -18,7 +19,7 @@ export const start = Date.parse('2026-11-21T09:00:00+09:00');
 export const password = 'correct horse battery';
 
 export interface Fixture {
-  web: WebApp; store: Store; clock: VirtualClock; engine: RuleEngine; dir: string;
+  web: WebApp; store: Store; clock: VirtualWallClock; engine: RuleEngine; dir: string;
   totp: Record<string, string>;
   awayCalls: Array<{ home: string; until: number | null }>;
   buttons: Array<{ home: string; press: string }>;
@@ -28,7 +29,7 @@ export interface Fixture {
 
 export async function setup(extra: Partial<WebAppOptions> = {}): Promise<Fixture> {
   const dir = mkdtempSync(join(tmpdir(), 'mimamori-web-'));
-  const clock = new VirtualClock(start);
+  const clock = new VirtualWallClock(start);
   const store = createSqliteStore(join(dir, 'web.db'));
   const engine = await createRuleEngine({ clock, logger: silentLogger(), store });
   const awayCalls: Fixture['awayCalls'] = [];
@@ -59,7 +60,7 @@ export async function setup(extra: Partial<WebAppOptions> = {}): Promise<Fixture
   await store.addNewsPhoto({ id: photo2, newsId: news2, homeId: 'h2', width: 10, height: 10 });
   const question2 = (await store.addQuestion({ homeId: 'h2', askerId: 'family2', body: 'SECRET-H2-QUESTION', askedAt: start })).id;
   const web = await createWebApp({
-    store, clock, logger: silentLogger(), responder: createStoreResponder(store, clock),
+    store, clock, wallClock: clock, logger: silentLogger(), responder: createStoreResponder(store, clock),
     engine: { setAway: (home, until) => { awayCalls.push({ home, until }); engine.setAway(home, until); }, lastSignOfLife: (h) => engine.lastSignOfLife(h) },
     publishButton: async (home, press) => { buttons.push({ home, press }); },
     photosDir: join(dir, 'photos'),
@@ -68,7 +69,7 @@ export async function setup(extra: Partial<WebAppOptions> = {}): Promise<Fixture
   return {
     web, store, clock, engine, dir, totp, awayCalls, buttons,
     ids: { alert1, alert2, news1, news2, question2, photo2 },
-    async close() { await web.close(); await engine.close(); await store.close(); },
+    async close() { await web.close(); await engine.close(); await store.close(); rmSync(dir, { recursive: true, force: true }); },
   };
 }
 
@@ -79,8 +80,11 @@ function cookieFrom(setCookie: string | string[] | undefined, name: string): str
   return undefined;
 }
 
-/** Signs in through the real routes (and the TOTP step for roles that need it). */
-export async function signIn(f: Fixture, login: string, pw = password): Promise<Session> {
+/** What `signIn` needs: the web app, the TOTP secrets by login, and the clock the authenticator reads (wall time). */
+export interface SignInTarget { web: Pick<WebApp, 'app'>; totp: Record<string, string>; clock: { now(): number } }
+
+/** The password step of the real sign-in: the session cookie, its CSRF token and where the app sends the person next. */
+export async function passwordStep(f: SignInTarget, login: string, pw = password): Promise<Session & { next: string | undefined }> {
   const form = await f.web.app.inject({ method: 'GET', url: '/signin' });
   const pre = cookieFrom(form.headers['set-cookie'], 'mimamori_pre')!;
   const token = /name="_csrf" value="([^"]+)"/.exec(form.body)![1]!;
@@ -88,14 +92,21 @@ export async function signIn(f: Fixture, login: string, pw = password): Promise<
   if (res.statusCode !== 303) throw new Error(`sign-in of ${login} failed: ${res.statusCode}`);
   const cookie = cookieFrom(res.headers['set-cookie'], 'mimamori_session')!;
   const account = await f.web.app.inject({ method: 'GET', url: '/signin/totp', headers: { cookie, accept: 'text/html' } });
-  let csrf = /name="csrf-token" content="([^"]+)"/.exec(account.body)?.[1] ?? /name="_csrf" value="([^"]+)"/.exec(account.body)?.[1];
-  if (res.headers.location === '/signin/totp') {
+  const csrf = /name="csrf-token" content="([^"]+)"/.exec(account.body)?.[1] ?? /name="_csrf" value="([^"]+)"/.exec(account.body)?.[1] ?? '';
+  return { cookie, csrf, next: res.headers.location as string | undefined };
+}
+
+/** Signs in through the real routes (and the TOTP step, with the code the authenticator shows at `f.clock.now()`). */
+export async function signIn(f: SignInTarget, login: string, pw = password): Promise<Session> {
+  const { cookie, next, csrf: first } = await passwordStep(f, login, pw);
+  let csrf = first;
+  if (next === '/signin/totp') {
     const ok = await f.web.app.inject({ method: 'POST', url: '/signin/totp', headers: { cookie }, payload: { _csrf: csrf, code: totpCode(f.totp[login]!, f.clock.now()) } });
     if (ok.statusCode !== 303) throw new Error(`TOTP of ${login} failed: ${ok.statusCode}`);
   }
   if (!csrf) {
     const page = await f.web.app.inject({ method: 'GET', url: '/account', headers: { cookie, accept: 'text/html' } });
-    csrf = /name="csrf-token" content="([^"]+)"/.exec(page.body)![1];
+    csrf = /name="csrf-token" content="([^"]+)"/.exec(page.body)![1]!;
   }
-  return { cookie, csrf: csrf! };
+  return { cookie, csrf };
 }

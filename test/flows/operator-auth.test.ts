@@ -4,7 +4,7 @@
  * lockout after repeated failures.
  */
 import t from 'tap';
-import { VirtualClock } from '../../core/clock.js';
+import { VirtualWallClock } from '../../core/clock.js';
 import { createSqliteStore } from '../../core/store.js';
 import { hashPassword } from '../../dashboards/passwords.js';
 import { newTotpSecret, totpCode } from '../../dashboards/totp.js';
@@ -14,7 +14,7 @@ const start = Date.parse('2026-07-21T09:00:00+09:00');
 const password = 'correct horse battery';
 
 t.test('operators only; TOTP after the password; lockout after five failures', async (t) => {
-  const clock = new VirtualClock(start);
+  const clock = new VirtualWallClock(start);
   const store = createSqliteStore(':memory:');
   t.teardown(() => store.close());
   const hash = await hashPassword(password);
@@ -22,7 +22,7 @@ t.test('operators only; TOTP after the password; lockout after five failures', a
   await store.createAccount({ login: 'op', name: 'Op', role: 'operator', language: 'ja', passwordHash: hash, createdAt: start });
   await store.createAccount({ login: 'op2fa', name: 'Op', role: 'operator', language: 'ja', passwordHash: hash, totpSecret: secret, createdAt: start });
   await store.createAccount({ login: 'carer', name: 'Carer', role: 'caregiver', language: 'ja', passwordHash: hash, createdAt: start });
-  const auth = createOperatorVerifier({ store, clock });
+  const auth = createOperatorVerifier({ store, wallClock: clock });
 
   t.equal(await auth.verifyOperator('op', password), true, 'an operator with the right password');
   t.equal(await auth.verifyOperator('carer', password), false, 'a caregiver is not an operator');

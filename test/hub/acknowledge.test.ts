@@ -9,7 +9,7 @@ import { VirtualClock } from '../../core/clock.js';
 import { silentLogger } from '../../core/logger.js';
 import { toLocalIso } from '../../core/time.js';
 import { startHub, type Hub } from '../../cli/hub.js';
-import { tempDir, testConfig, until } from './helpers.js';
+import { settled, tempDir, testConfig, until } from './helpers.js';
 
 const tz = 'Asia/Tokyo';
 const start = Date.parse('2026-11-21T10:00:00+09:00');
@@ -63,7 +63,7 @@ t.test('pressing 1 on the voice call acknowledges', async (t) => {
   // The call's timeline runs on the hub's clock.
   for (let i = 0; i < 50 && (await hub.store.getAlert(alert!.id))?.status !== 'acknowledged'; i++) {
     clock.advanceBy(5_000);
-    await new Promise((r) => setTimeout(r, 20));
+    await settled(hub);
   }
   t.equal((await hub.store.getAlert(alert!.id))?.status, 'acknowledged', 'the keypress acknowledged the alert');
   const audit = await hub.store.listAudit(alert!.id);
@@ -71,10 +71,10 @@ t.test('pressing 1 on the voice call acknowledges', async (t) => {
 });
 
 /** Runs the hub's clock in steps so the local Twilio server's call timeline and its callbacks play out. */
-async function play(clock: VirtualClock, minutes: number, until: () => boolean | Promise<boolean>) {
+async function play(clock: VirtualClock, minutes: number, until: () => boolean | Promise<boolean>, hub: Hub) {
   for (let i = 0; i < minutes * 12 && !(await until()); i++) {
     clock.advanceBy(5_000);
-    await new Promise((r) => setTimeout(r, 10));
+    await settled(hub);
   }
 }
 
@@ -86,11 +86,11 @@ t.test('a call answered by voicemail does not count as reaching Taro: he gets th
   hub.localTwilio!.scriptNumber(taro, { answer: 'machine' });
   hub.localTwilio!.scriptNumber(ken, { answer: 'human', press: '2' });
   help(hub, 'h3', start);
-  await play(clock, 5, () => hub.localTwilio!.messages().some((m) => m.to === taro));
+  await play(clock, 5, () => hub.localTwilio!.messages().some((m) => m.to === taro), hub);
   t.ok(hub.localTwilio!.calls().some((c) => c.to === taro && c.answeredBy?.startsWith('machine')), 'the call reached a machine');
   t.ok(hub.localTwilio!.messages().some((m) => m.to === taro), 'so the next channel, SMS, went to Taro');
   const [alert] = await hub.store.listAlerts({ homeId: 'h3' });
-  await play(clock, 5, async () => (await hub.store.getAlert(alert!.id))?.status === 'acknowledged');
+  await play(clock, 5, async () => (await hub.store.getAlert(alert!.id))?.status === 'acknowledged', hub);
   t.equal((await hub.store.getAlert(alert!.id))?.status, 'acknowledged', 'Ken pressed 2 (on my way), which handles it');
 });
 
@@ -101,6 +101,6 @@ t.test('a call that fails falls back to SMS for that person', async (t) => {
   await homeWithFamily(hub, 'h4', ['voice', 'sms']);
   hub.localTwilio!.scriptNumber(ken, { answer: 'failed' });
   help(hub, 'h4', start);
-  await play(clock, 5, () => hub.localTwilio!.messages().some((m) => m.to === ken));
+  await play(clock, 5, () => hub.localTwilio!.messages().some((m) => m.to === ken), hub);
   t.ok(hub.localTwilio!.messages().some((m) => m.to === ken && /help/i.test(m.body)), 'Ken gets the alert by SMS, in English');
 });

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { VirtualClock } from '../../core/clock.js';
+import { VirtualWallClock } from '../../core/clock.js';
 import { silentLogger } from '../../core/logger.js';
 import { createSqliteStore } from '../../core/store.js';
 import { startLocalTwilio } from '../../notifier/local-twilio-server.js';
@@ -8,7 +8,7 @@ import { createSmsChannel } from '../../notifier/channels/sms.js';
 import { remindCaregivers } from '../../cli/checkin-reminders.js';
 
 t.test('a check-in reminder reaches the home caregivers by SMS, in their language, and nobody else', async (t) => {
-  const clock = new VirtualClock(Date.parse('2026-11-21T09:45:00+09:00'));
+  const clock = new VirtualWallClock(Date.parse('2026-11-21T09:45:00+09:00'));
   const store = createSqliteStore(':memory:');
   t.teardown(() => store.close());
   const lt = await startLocalTwilio({ logger: silentLogger(), clock });
@@ -20,12 +20,12 @@ t.test('a check-in reminder reaches the home caregivers by SMS, in their languag
   await store.addContact({ homeId: 'h1', name: 'Nurse Lee', role: 'caregiver', phone: '+819011110002', language: 'en', priority: 2 });
   await store.addContact({ homeId: 'h1', name: '太郎', role: 'family', phone: '+819011110003', language: 'ja', priority: 1 });
 
-  const sent = await remindCaregivers({ store, sms, clock, logger: silentLogger() }, { checkinId: 'c1', homeId: 'h1', dueAt: Date.parse('2026-11-21T10:00:00+09:00') });
+  const sent = await remindCaregivers({ store, sms, wallClock: clock, logger: silentLogger() }, { checkinId: 'c1', homeId: 'h1', dueAt: Date.parse('2026-11-21T10:00:00+09:00') });
   t.equal(sent, 2);
   const byTo = new Map(lt.messages().map((m) => [m.to, m.body]));
   t.match(byTo.get('+819011110001'), /10:00 から 山田 花子さんとのビデオ見守り/);
   t.match(byTo.get('+819011110002'), /video check-in with 山田 花子 at 10:00/);
   t.notOk(byTo.has('+819011110003'), 'the family is not reminded');
   t.equal((await store.listAudit('c1'))[0]?.action, 'checkin.reminder');
-  t.equal(await remindCaregivers({ store, sms, clock, logger: silentLogger() }, { checkinId: 'c2', homeId: 'nowhere', dueAt: 0 }), 0, 'an unknown home sends nothing');
+  t.equal(await remindCaregivers({ store, sms, wallClock: clock, logger: silentLogger() }, { checkinId: 'c2', homeId: 'nowhere', dueAt: 0 }), 0, 'an unknown home sends nothing');
 });

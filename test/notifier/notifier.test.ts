@@ -29,7 +29,7 @@ interface Rig extends SeededHome {
 async function rig(t: Test, opts: { operatorPhone?: string } = {}): Promise<Rig> {
   const seeded = await seedHome();
   const clock = new VirtualClock(at1942 - 60_000);
-  const recordFile = join(tempDir(), 'twilio-messages.ndjson');
+  const recordFile = join(tempDir(t), 'twilio-messages.ndjson');
   const local = await startLocal(clock, recordFile);
   const late: { notifier?: Notifier } = {}; // the route exists before the notifier does
   const app = newApp();

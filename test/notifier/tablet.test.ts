@@ -1,5 +1,5 @@
 import t from 'tap';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
@@ -16,7 +16,8 @@ async function homeWithTablet() {
   const store = createSqliteStore(':memory:');
   await store.createHome({ id: homeId, name: 'h', timezone: 'Asia/Tokyo' });
   const clock = new VirtualClock(Date.parse('2026-11-21T10:00:00Z'));
-  const broker = await createBroker({ host: '127.0.0.1', tcpPort: 0, tlsPort: 0, wsPort: 0, maxPacketSize: 65536, lockout: { maxFailures: 5, windowMs: 60_000, lockMs: 60_000 }, dataDir: mkdtempSync(join(tmpdir(), 'tablet-')), store, logger: silentLogger(), clock });
+  const dataDir = mkdtempSync(join(tmpdir(), 'mimamori-tablet-'));
+  const broker = await createBroker({ host: '127.0.0.1', tcpPort: 0, tlsPort: 0, wsPort: 0, maxPacketSize: 65536, lockout: { maxFailures: 5, windowMs: 60_000, lockMs: 60_000 }, dataDir, store, logger: silentLogger(), clock });
   const url = `mqtt://127.0.0.1:${broker.ports.tcp}`;
   const svc = await provisionService(store, 'notifier');
   const dev = await provisionDevice(store, { homeId, deviceId: 'tablet', kind: 'tablet' });
@@ -32,7 +33,7 @@ async function homeWithTablet() {
     clock, service, received, channel: counting,
     /** What the tablet got, once it has caught up with every prompt the broker acknowledged. */
     accepted: async () => { await until(() => received.length >= sent, 5000, 'the tablet to receive'); return received.length; },
-    close: async () => { await tablet.endAsync(); await service.endAsync(true); await broker.close(); await store.close(); },
+    close: async () => { await tablet.endAsync(); await service.endAsync(true); await broker.close(); await store.close(); rmSync(dataDir, { recursive: true, force: true }); },
   };
 }
 

@@ -110,7 +110,7 @@ t.test('scheduled check-ins are re-armed after a restart', async (t) => {
   const c = await f.web.video.checkins.schedule({ homeId: 'h1', dueAt: f.clock.now() + 60 * min, callerId: 'care1', createdBy: 'care1' });
   await f.web.video.checkins.close(); // the old hub stops
   const raised: string[] = [];
-  const again = createCheckins({ store: f.store, clock: f.clock, logger: silentLogger(), raiseFinding: (x) => { raised.push(String(x.data?.checkinId)); } });
+  const again = createCheckins({ store: f.store, wallClock: f.clock, clock: f.clock, logger: silentLogger(), raiseFinding: (x) => { raised.push(String(x.data?.checkinId)); } });
   await again.start();
   t.teardown(() => again.close());
   f.clock.advanceBy(91 * min);

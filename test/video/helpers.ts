@@ -5,7 +5,7 @@
 import WebSocket from 'ws';
 import type { Test } from 'tap';
 import type { Finding } from '../../core/findings.js';
-import type { CallQuality, CheckinReminder, VideoOptions } from '../../dashboards/index.js';
+import type { CallQuality, CheckinReminder, VideoOptions, WebAppOptions } from '../../dashboards/index.js';
 import type { ServerMessage } from '../../dashboards/video-protocol.js';
 import { setup, signIn, type Fixture, type Session } from '../dashboards/helpers.js';
 
@@ -27,11 +27,12 @@ export interface Rig {
   refusal(headers: Record<string, string>): Promise<number>;
 }
 
-export async function videoRig(t: Test, video: VideoOptions = {}): Promise<Rig> {
+/** `web` overrides web app options (e.g. a separate `wallClock`; by default the fixture's clock is both). */
+export async function videoRig(t: Test, video: VideoOptions = {}, web: Partial<WebAppOptions> = {}): Promise<Rig> {
   const findings: Finding[] = [];
   const reminders: CheckinReminder[] = [];
   const qualities: CallQuality[] = [];
-  const f = await setup({ video: { raiseFinding: (x) => { findings.push(x); }, remindCaregiver: (r) => { reminders.push(r); }, writeCallQuality: (q) => { qualities.push(q); }, ...video } });
+  const f = await setup({ video: { raiseFinding: (x) => { findings.push(x); }, remindCaregiver: (r) => { reminders.push(r); }, writeCallQuality: (q) => { qualities.push(q); }, ...video }, ...web });
   t.teardown(() => f.close());
   const base = await f.web.listen('127.0.0.1', 0);
   const wsUrl = `${base.replace('http', 'ws')}/video/ws`;

@@ -6,6 +6,7 @@
  * alert, written to the access log; at most four people in a call.
  */
 import t from 'tap';
+import { VirtualWallClock } from '../../core/clock.js';
 import { hashPassword } from '../../dashboards/passwords.js';
 import { newTotpSecret } from '../../dashboards/totp.js';
 import { password } from '../dashboards/helpers.js';
@@ -140,6 +141,26 @@ t.test('no answer: the ring times out on the virtual clock and the check-in is m
   await until(() => r.findings.length === 1, 5000, 'the missed check-in finding');
   t.equal((await r.f.store.getCheckin(checkin.id))?.missedReason, 'no-answer');
   t.equal((await r.f.store.getCall(callId))?.outcome, 'no-answer');
+});
+
+t.test('the ring lasts its wall-clock time even when the hub\'s clock runs sped up (the demo)', async (t) => {
+  const wall = new VirtualWallClock(Date.parse('2026-11-21T09:00:00+09:00'));
+  const r = await videoRig(t, { ringTimeoutMs: 45_000 }, { wallClock: wall });
+  const care = await r.connect('care1');
+  const tablet = await r.connect('resident1');
+  const checkin = await r.f.web.video.checkins.schedule({ homeId: 'h1', dueAt: wall.now(), callerId: 'care1', createdBy: 'care1' });
+  care.send({ type: 'call', home: 'h1', checkin: checkin.id });
+  const { callId } = await care.next('ringing');
+  t.equal((await tablet.next('incoming')).callId, callId);
+  r.f.clock.advanceBy(6 * 3600_000); // six simulated hours of the hub's clock
+  t.equal(r.f.web.video.calls.activeCall('h1')?.state, 'ringing', 'the hub\'s sped-up clock does not end the ring');
+  wall.advanceBy(44_999);
+  t.equal(r.f.web.video.calls.activeCall('h1')?.state, 'ringing', 'still ringing just before 45 wall-clock seconds');
+  wall.advanceBy(1);
+  t.equal((await care.next('ended')).reason, 'no-answer', 'ended after 45 wall-clock seconds');
+  await until(() => r.findings.length === 1, 5000, 'the missed check-in finding');
+  t.equal(r.findings[0]?.at, r.f.clock.now(), 'the missed check-in reaches the alert path in the hub\'s time');
+  t.equal((await r.f.store.getCall(callId))?.endedAt, wall.now(), 'the call record is in wall-clock time');
 });
 
 t.test('emergency look-in: only with consent, only for a critical unacknowledged alert, and logged', async (t) => {
