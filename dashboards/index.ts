@@ -68,6 +68,8 @@ export interface WebAppOptions {
   secureCookies?: boolean;
   /** Sign-in attempts per client address per minute (default 20). */
   signInPerMinute?: number;
+  /** Wall-clock time for the sign-in throttle (default the system clock; never the demo's sped-up clock). */
+  securityClock?: Clock;
   /** Video check-ins (issue 5): ICE servers, timings and the hub's callbacks. */
   video?: VideoOptions;
 }
@@ -131,7 +133,7 @@ export async function createWebApp(opts: WebAppOptions): Promise<WebApp> {
   const ctx: WebContext = {
     store, clock, logger, responder: opts.responder, engine: opts.engine, history: opts.history, escalation: opts.escalation,
     publishButton: opts.publishButton, access: createAccessRules(store),
-    auth: createAuth({ store, clock, rateLimit: { perMinute: opts.signInPerMinute ?? 20 } }),
+    auth: createAuth({ store, clock, rateLimit: { perMinute: opts.signInPerMinute ?? 20 }, ...(opts.securityClock ? { securityClock: opts.securityClock } : {}) }),
     local, live, photosDir: opts.photosDir, maxPhotoBytes,
     fontPath: opts.fontPath ?? fontCandidates.find((f) => existsSync(f)),
     secureCookies: opts.secureCookies ?? false,
