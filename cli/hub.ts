@@ -80,6 +80,8 @@ export interface Hub {
   /** Base URL of the web app. */
   webUrl?: string;
   influxUrl: string;
+  /** The supervised influxd, when the hub runs its own. */
+  influxd?: ManagedInfluxd;
   mqttUrl: string;
   /** Puts a reading made inside the hub (the tablet page's buttons) on the same path as device events. */
   acceptReading(reading: Reading): void;
@@ -383,6 +385,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     if (statusPage) hub.statusPage = statusPage;
     if (webApp) hub.webApp = webApp;
     if (flows) hub.flows = flows;
+    if (managedInfluxd) hub.influxd = managedInfluxd;
     if (webUrl) hub.webUrl = webUrl;
     started.hub = hub;
     return hub;
