@@ -124,3 +124,27 @@ t.test('influxd killed with SIGKILL: restarted, 0 points lost, health reported w
   t.match(JSON.parse(after.text), { ok: true, parts: { influxd: { state: 'up', detail: { restarts: 1, exits: 1, troubled: false } } } });
   for (const secret of ['Yamada', '山田', '+8190', 'h1', 'kettle']) t.notOk(down.text.includes(secret) || after.text.includes(secret), `no "${secret}" in /health`);
 });
+
+t.test('influxd that keeps dying: the operator gets exactly one SMS, the family none', async (t) => {
+  const dir = tempDir(t);
+  const clock = new VirtualClock(start);
+  const operatorPhone = '+819099998888';
+  const hub = await startHub({ config: testConfig(dir, { operatorPhone, flows: { enabled: false } }), logger: silentLogger(), clock, http: true });
+  t.teardown(() => hub.close());
+  await provisionHome(hub);
+  const influxd = hub.influxd!;
+  // Three deaths within ten minutes (the default) are "keeps dying".
+  for (let death = 1; death <= 3; death++) {
+    process.kill(influxd.pid, 'SIGKILL');
+    await until(() => influxd.health().restarts === death && influxd.health().state === 'up', 60_000, `restart ${death}`);
+  }
+  await until(async () => (await hub.store.listAlerts({ homeId: 'hub' })).length === 1, 10_000, 'the operator alert');
+  await hub.notifier.idle();
+  const alerts = await hub.store.listAlerts({ homeId: 'hub' });
+  t.same(alerts.map((a) => [a.rule, a.severity, a.status]), [['influxd-trouble', 'warning', 'open']]);
+  const sms = hub.localTwilio!.messages();
+  t.same(sms.map((m) => m.to), [operatorPhone], 'one SMS, to the operator');
+  t.match(sms[0]?.body, /influxd/);
+  t.equal((await hub.store.listAlerts({ homeId: 'h1' })).length, 0, 'nothing for the family');
+  t.match(influxd.health(), { restarts: 3, exits: 3, troubled: true });
+});
