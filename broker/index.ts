@@ -1,23 +1,25 @@
 /**
  * The hub's MQTT broker (aedes 1.x, MQTT 3.1.1): TCP, TLS and WebSocket
- * listeners; store-backed device and service logins with lockout; a topic
- * ACL; a packet size limit; and optional on-disk session persistence so the
- * hub's ingest keeps its QoS 1 messages across a restart.
+ * listeners; store-backed device and service logins with a login throttle
+ * per (client id, address); a topic ACL; a packet size limit; no retained
+ * device messages; and optional on-disk session persistence so the hub's
+ * ingest keeps its QoS 1 messages across a restart.
  */
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { Aedes, type AedesOptions, type AuthenticateError, type Client } from 'aedes';
+import { Aedes, type AedesOptions, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
 import { Level } from 'level';
 import type { SchedulerLike } from 'rxjs';
 import { z } from 'zod';
+import { systemClock } from '../core/clock.js';
 import { MimamoriError } from '../core/errors.js';
+import { afterDelay, createLoginThrottle } from '../core/login-throttle.js';
 import type { Logger } from '../core/logger.js';
 import type { Store } from '../core/store.js';
 import { checkClientId } from './client-id-policy.js';
 import type { Identity } from './device-credentials.js';
 import { openListeners } from './listeners.js';
-import { createLockout } from './lockout.js';
 import { createLoginCheck } from './login-check.js';
 import { loadOrCreateTls } from './tls.js';
 import { canPublish, canSubscribe } from './topic-acl.js';
@@ -32,11 +34,21 @@ export interface BrokerOptions {
   tlsKeyFile?: string | undefined;
   tlsCertFile?: string | undefined;
   maxPacketSize: number;
-  lockout: { maxFailures: number; windowMs: number; lockMs: number };
+  /**
+   * Login throttle per (client id, source address), see core/login-throttle.ts:
+   * `maxFailures` failures, then back-off from `lockMs` doubling to `maxLockMs`;
+   * past `addressMaxFailures` failures an address's attempts are delayed, not refused.
+   */
+  lockout: {
+    maxFailures: number; windowMs: number; lockMs: number;
+    maxLockMs?: number | undefined; addressMaxFailures?: number | undefined; addressDelayMs?: number | undefined; maxAddressDelayMs?: number | undefined;
+  };
   dataDir: string;
   store: Store;
   logger: Logger;
   clock: SchedulerLike;
+  /** Wall-clock time for the login throttle (default the system clock; never the demo's sped-up clock). */
+  securityClock?: SchedulerLike;
   /** `memory` (default) forgets sessions on close; `level` keeps them under `{dataDir}/broker`. */
   persistence?: 'memory' | 'level';
   /**
@@ -60,10 +72,14 @@ export interface BrokerStats {
   aclDenials: { publish: number; subscribe: number };
   clientIdRejections: number;
   oversizedPackets: number;
-  /** Times a client id or address got locked out. */
+  /** Times a (client id, address) pair was put on back-off (or its back-off lengthened). */
   lockouts: number;
-  /** Logins refused because of an active lockout. */
+  /** Logins refused unchecked because their (client id, address) pair was on back-off. */
   lockedOutLogins: number;
+  /** Logins checked after a delay because their address was past its failure cap. */
+  delayedLogins: number;
+  /** Retain flags removed from device publishes and wills (the broker keeps no device message). */
+  retainStripped: number;
 }
 
 export interface Broker {
@@ -83,7 +99,11 @@ const optionsSchema = z.object({
   tlsPort: port,
   wsPort: port,
   maxPacketSize: z.number().int().min(256).max(256 * 1024 * 1024),
-  lockout: z.object({ maxFailures: z.number().int().min(1), windowMs: z.number().int().min(1), lockMs: z.number().int().min(1) }),
+  lockout: z.object({
+    maxFailures: z.number().int().min(1), windowMs: z.number().int().min(1), lockMs: z.number().int().min(1),
+    maxLockMs: z.number().int().min(1).optional(), addressMaxFailures: z.number().int().min(1).optional(),
+    addressDelayMs: z.number().int().min(0).optional(), maxAddressDelayMs: z.number().int().min(0).optional(),
+  }),
   dataDir: z.string().min(1),
   persistence: z.enum(['memory', 'level']).optional(),
   requireService: z.string().min(1).optional(),
@@ -97,6 +117,33 @@ const serverUnavailable = 3;
 
 function authError(message: string, returnCode: number): AuthenticateError {
   return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
+}
+
+/** Every topic a device may publish to (core/topics.ts). */
+const deviceTopicsFilter = 'mimamori/v1/homes/#';
+
+/**
+ * Deletes retained messages on device topics that an earlier version (which
+ * kept the retain flag) stored, so they are not replayed after this restart.
+ */
+async function purgeRetainedDeviceMessages(aedes: Aedes): Promise<number> {
+  const { persistence } = aedes as unknown as {
+    persistence: { createRetainedStream(pattern: string): AsyncIterable<PublishPacket>; storeRetained(packet: PublishPacket): Promise<void> };
+  };
+  let purged = 0;
+  const topics: string[] = [];
+  for await (const packet of persistence.createRetainedStream(deviceTopicsFilter)) topics.push(packet.topic);
+  for (const topic of topics) {
+    // An empty retained payload deletes the topic's retained message (MQTT-3.3.1-10).
+    await persistence.storeRetained({ cmd: 'publish', topic, payload: Buffer.alloc(0), qos: 0, retain: true, dup: false });
+    purged++;
+  }
+  return purged;
+}
+
+/** Drops keys whose value is undefined (zod leaves them; exactOptionalPropertyTypes refuses them). */
+function withoutUndefined<T extends object>(o: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]: Exclude<T[K], undefined> };
 }
 
 interface LevelPersistence { setup(broker: unknown): Promise<void>; destroy(): Promise<void> }
@@ -135,13 +182,14 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
 
   const counters: Omit<BrokerStats, 'clients'> = {
     connections: 0, publishes: 0, authFailures: 0, aclDenials: { publish: 0, subscribe: 0 },
-    clientIdRejections: 0, oversizedPackets: 0, lockouts: 0, lockedOutLogins: 0,
+    clientIdRejections: 0, oversizedPackets: 0, lockouts: 0, lockedOutLogins: 0, delayedLogins: 0, retainStripped: 0,
   };
   const identities = new WeakMap<Client, { identity: Identity; username: string }>();
-  const willTopics = new WeakMap<Client, string>();
+  const wills = new WeakMap<Client, PublishPacket>();
   /** Connected client id → username, so a live session cannot be taken over by another login. */
   const owners = new Map<string, string>();
-  const lockout = createLockout({ ...opts.lockout, clock });
+  const securityClock = opts.securityClock ?? systemClock;
+  const throttle = createLoginThrottle({ ...withoutUndefined(opts.lockout), clock: securityClock });
   const checkLogin = createLoginCheck({ store, clock });
   /** Clients of the required service that have subscribed (normally one). */
   const gateKeepers = new Set<Client>();
@@ -156,30 +204,50 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
 
   const level = opts.persistence === 'level' ? await openLevelPersistence(opts.dataDir) : undefined;
 
+  /**
+   * Device messages are never retained: a retained event would come back to
+   * every new subscriber and after every restart, and once its id is pruned
+   * from de-duplication an old help press would open a new alert. The flag
+   * is stripped rather than the publish refused, because MQTT 3.1.1 can only
+   * refuse a publish by disconnecting, and devices that retain by default
+   * (Tasmota state, zigbee2mqtt options) would then never be heard at all.
+   */
+  function stripRetain(packet: { retain?: boolean; topic: string }, clientId: string): void {
+    if (!packet.retain) return;
+    packet.retain = false;
+    counters.retainStripped++;
+    log.debug({ clientId, topic: packet.topic }, 'retain flag removed from a device message');
+  }
+
   const remoteAddress = (client: Client): string | undefined => (client.conn as { remoteAddress?: string }).remoteAddress;
 
   const handlers: AedesOptions = {
     preConnect(client, packet, done) {
-      if (packet.will) willTopics.set(client, packet.will.topic);
+      if (packet.will) wills.set(client, packet.will as PublishPacket);
       done(null, true);
     },
     authenticate(client, username, password, done) {
       const clientId = client.id;
       const address = remoteAddress(client);
-      const lock = lockout.check(clientId, address);
-      if (lock.locked) {
+      // Throttled per (client id, address): failures from elsewhere never refuse this device here.
+      const admission = throttle.admit(clientId, address);
+      if (!admission.allow) {
         counters.lockedOutLogins++;
-        log.warn({ clientId, address, until: lock.until }, 'login refused: locked out after repeated failures');
+        log.warn({ clientId, address, retryAt: admission.retryAt }, 'login refused: this client id failed repeatedly from this address');
         done(authError('locked out', notAuthorized), false);
         return;
       }
-      checkLogin(username, password).then((result) => {
+      if (admission.delayMs > 0) {
+        counters.delayedLogins++;
+        log.debug({ clientId, address, delayMs: admission.delayMs }, 'login delayed: many failures from this address');
+      }
+      afterDelay(securityClock, admission.delayMs, () => checkLogin(username, password)).then((result) => {
         if (!result.ok) {
           counters.authFailures++;
-          const imposed = lockout.recordFailure(clientId, address);
-          if (imposed.locked.length > 0) {
-            counters.lockouts += imposed.locked.length;
-            log.warn({ clientId, address, locked: imposed.locked, until: imposed.until }, 'login lockout imposed');
+          const outcome = throttle.recordFailure(clientId, address);
+          if (outcome.backoffUntil !== undefined) {
+            counters.lockouts++;
+            log.warn({ clientId, address, failures: outcome.failures, until: outcome.backoffUntil }, 'login back-off for this client id from this address');
           }
           log.warn({ clientId, address, username, reason: result.reason }, 'login refused');
           done(authError('bad username or password', badUsernameOrPassword), false);
@@ -196,15 +264,17 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
         const owner = owners.get(clientId);
         const reason = !idCheck.allowed ? idCheck.reason : owner !== undefined && owner !== user ? 'client id is in use by another login' : undefined;
         if (reason === undefined) {
-          const will = willTopics.get(client);
-          const willCheck = will === undefined ? undefined : canPublish(who, will);
-          if (willCheck && !willCheck.allowed) {
+          const will = wills.get(client);
+          const willCheck = will === undefined ? undefined : canPublish(who, will.topic);
+          if (will && willCheck && !willCheck.allowed) {
             counters.aclDenials.publish++;
-            log.warn({ clientId, username: user, topic: will, reason: willCheck.reason }, 'login refused: will topic not allowed');
+            log.warn({ clientId, username: user, topic: will.topic, reason: willCheck.reason }, 'login refused: will topic not allowed');
             done(authError('will topic not allowed', notAuthorized), false);
             return;
           }
-          lockout.recordSuccess(clientId);
+          // aedes keeps this same object as the client's will.
+          if (will && who.type === 'device') stripRetain(will, clientId);
+          throttle.recordSuccess(clientId, address);
           identities.set(client, { identity: who, username: user });
           done(null, true);
           return;
@@ -227,7 +297,11 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
         return;
       }
       const decision = who ? canPublish(who.identity, packet.topic) : { allowed: false as const, reason: 'not authenticated' };
-      if (decision.allowed) { done(null); return; }
+      if (decision.allowed) {
+        if (who?.identity.type === 'device') stripRetain(packet, client.id);
+        done(null);
+        return;
+      }
       counters.aclDenials.publish++;
       // MQTT 3.1.1 has no negative PUBACK, so a refused publish closes the connection.
       log.warn({ clientId: client.id, username: who?.username, topic: packet.topic, reason: decision.reason }, 'publish refused; disconnecting');
@@ -244,6 +318,8 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
   };
 
   const aedes = await Aedes.createBroker({ ...handlers, ...(level ? { persistence: level.persistence } : {}) });
+  const purged = await purgeRetainedDeviceMessages(aedes);
+  if (purged > 0) log.warn({ purged }, 'removed retained device messages kept by an earlier version');
   aedes.on('clientReady', (client) => {
     const who = identities.get(client);
     if (who) owners.set(client.id, who.username);

@@ -29,9 +29,10 @@ import { createIngest, type Ingest } from '../broker/ingest.js';
 import { provisionService } from '../broker/device-credentials.js';
 import { createRuleEngine, type RuleEngine } from '../rules/index.js';
 import { createHistoryWriter, type HistoryWriter } from '../rules/history-writer.js';
-import { startManagedInfluxd } from '../rules/managed-influxd.js';
+import { startManagedInfluxd, type ManagedInfluxd } from '../rules/managed-influxd.js';
+import { hubHealth, influxdTroubleFinding, influxdTroubleType, type HubHealth } from './hub-health.js';
 import { ensureSchema } from '../rules/influx-schema.js';
-import { createNotifier, type Notifier } from '../notifier/index.js';
+import { createNotifier, defaultResolveOnClear, type Notifier } from '../notifier/index.js';
 import type { AlertResponder } from '../notifier/responder.js';
 import { remindCaregivers } from './checkin-reminders.js';
 import { startLocalTwilio, type LocalTwilio } from '../notifier/local-twilio-server.js';
@@ -90,11 +91,15 @@ export interface Hub {
   /** Base URL of the web app. */
   webUrl?: string;
   influxUrl: string;
+  /** The supervised influxd, when the hub runs its own. */
+  influxd?: ManagedInfluxd;
   mqttUrl: string;
   /** Puts a reading made inside the hub (the tablet page's buttons) on the same path as device events. */
   acceptReading(reading: Reading): void;
   /** Findings seen since start (newest last, bounded). */
   recentFindings(): Finding[];
+  /** Health states of every long-lived part (no personal data: served publicly at `/health`). */
+  health(): HubHealth;
   close(): Promise<void>;
 }
 
@@ -118,10 +123,19 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
 
     // History: an external InfluxDB, or influxd as a managed child process.
     let influxUrl = config.influx.url;
+    let managedInfluxd: ManagedInfluxd | undefined;
+    /** Findings about the hub itself (set once the finding path exists). */
+    const hubFindings: { emit?: (f: Finding) => void } = {};
     if (!influxUrl) {
-      const influxd = await startManagedInfluxd({ dataDir: config.dataDir, influxdPath: config.influx.influxdPath, logger: logger.child({ part: 'influxd' }) });
+      const influxd = await startManagedInfluxd({
+        dataDir: config.dataDir, influxdPath: config.influx.influxdPath, logger: logger.child({ part: 'influxd' }),
+        // Supervised: restarted with back-off; if it keeps dying the operator is told.
+        onTrouble: (trouble) => hubFindings.emit?.(influxdTroubleFinding('raised', clock.now(), trouble.exits)),
+        onRecovered: () => hubFindings.emit?.(influxdTroubleFinding('cleared', clock.now())),
+      });
       onClose('influxd', () => influxd.close());
       influxUrl = influxd.url;
+      managedInfluxd = influxd;
     }
     const influx = new InfluxDB(influxClientOptions(influxUrl, config));
     try {
@@ -211,7 +225,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     }
 
     // The broker starts now so the tablet channel can connect; devices wait until ingest listens.
-    const broker = await createBroker({ ...config.broker, host: config.host, dataDir: config.dataDir, store, logger: logger.child({ part: 'broker' }), clock: wallClock, persistence: 'level', requireService: 'ingest' });
+    const broker = await createBroker({ ...config.broker, host: config.host, dataDir: config.dataDir, store, logger: logger.child({ part: 'broker' }), clock: wallClock, securityClock: wallClock, persistence: 'level', requireService: 'ingest' });
     let brokerClosed = false;
     const closeBroker = async () => { if (!brokerClosed) { brokerClosed = true; await broker.close(); } };
     onClose('broker (early exit)', closeBroker);
@@ -231,6 +245,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     ];
     const notifierOpts: Parameters<typeof createNotifier>[0] = {
       store, logger: logger.child({ part: 'notifier' }), clock, sms, channels, history: alertSink,
+      resolveOnClear: [...defaultResolveOnClear, influxdTroubleType],
       summarizeDay: createDaySummarizer({ influx, store, database: config.influx.database }),
     };
     if (config.operatorPhone) notifierOpts.operatorPhone = config.operatorPhone;
@@ -269,9 +284,16 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
       // Alert path; history above is fire-and-forget and buffers itself.
       return notifier.handleFinding(finding);
     };
-    subs.push(engine.findings.subscribe((finding) => {
-      onFinding(finding).catch((err: unknown) => logger.error({ err, rule: finding.rule, home: finding.home }, 'notifier failed on a finding'));
-    }));
+    let notifierLastFailure: number | undefined;
+    const emitFinding = (finding: Finding) => {
+      onFinding(finding).catch((err: unknown) => {
+        notifierLastFailure = Date.now();
+        logger.error({ err, rule: finding.rule, home: finding.home }, 'notifier failed on a finding');
+      });
+    };
+    const findingsSub = engine.findings.subscribe(emitFinding);
+    subs.push(findingsSub);
+    hubFindings.emit = emitFinding;
 
     /** Every valid reading, from a device or made inside the hub, takes this one path. */
     const allReadings = new Subject<Reading>();
@@ -280,7 +302,10 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
       allReadings.next(reading);
       engine.ingest(reading);
       history.writeReading(reading);
-      notifier.handleReading(reading).catch((err: unknown) => logger.error({ err, home: reading.home }, 'notifier failed on a reading'));
+      notifier.handleReading(reading).catch((err: unknown) => {
+        notifierLastFailure = Date.now();
+        logger.error({ err, home: reading.home }, 'notifier failed on a reading');
+      });
     };
 
     // The hub's own authenticated ingest client; devices are let in only while it is subscribed.
@@ -357,6 +382,14 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
       config, store, broker, ingest, engine, history, notifier, live, influxUrl, mqttUrl,
       acceptReading,
       recentFindings: () => [...recent],
+      health: () => hubHealth({
+        broker, ingest, history, notifier: true, now: Date.now,
+        rules: () => !findingsSub.closed,
+        notifierLastFailure: () => notifierLastFailure,
+        ...(managedInfluxd ? { influxd: managedInfluxd } : {}),
+        ...(webApp ? { web: () => webApp.app.server.listening, video: true } : {}),
+        ...(flows ? { flows } : {}),
+      }),
       close: closeAll,
     };
     if (localTwilio) hub.localTwilio = localTwilio;
@@ -364,6 +397,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     if (statusPage) hub.statusPage = statusPage;
     if (webApp) hub.webApp = webApp;
     if (flows) hub.flows = flows;
+    if (managedInfluxd) hub.influxd = managedInfluxd;
     if (webUrl) hub.webUrl = webUrl;
     started.hub = hub;
     return hub;

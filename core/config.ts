@@ -23,10 +23,17 @@ export const configSchema = z.object({
     tlsKeyFile: z.string().optional(),
     tlsCertFile: z.string().optional(),
     maxPacketSize: z.number().int().min(256).max(16 * 1024 * 1024).default(64 * 1024),
+    /** Login throttle per (client id, source address): see docs/broker.md "Lockout". */
     lockout: z.object({
       maxFailures: z.number().int().min(1).default(5),
       windowMs: z.number().int().min(1000).default(15 * 60_000),
-      lockMs: z.number().int().min(1000).default(15 * 60_000),
+      /** First back-off after maxFailures; doubles per further failure up to maxLockMs. */
+      lockMs: z.number().int().min(1000).default(60_000),
+      maxLockMs: z.number().int().min(1000).default(15 * 60_000),
+      /** Failures from one address (any client id) within windowMs before its logins are delayed, never refused. */
+      addressMaxFailures: z.number().int().min(1).default(20),
+      addressDelayMs: z.number().int().min(0).default(250),
+      maxAddressDelayMs: z.number().int().min(0).max(10_000).default(4000),
     }).prefault({}),
   }).prefault({}),
   http: z.object({

@@ -1,10 +1,14 @@
 /**
- * Sign-in mechanics: password check with lockout (5 failures in 15 minutes
- * lock the account for 15 minutes), a per-address rate limit, sessions whose
- * ids are stored only as digests, CSRF tokens, and the TOTP second factor.
+ * Sign-in mechanics: password check with a login throttle per (login,
+ * client address) — 5 failures from one address put that address on
+ * back-off for that login (1 minute, doubling to 15), so an attacker cannot
+ * lock a caregiver out from her own address (core/login-throttle.ts) — a
+ * per-address rate limit, sessions whose ids are stored only as digests,
+ * CSRF tokens, and the TOTP second factor (throttled the same way).
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { WallClock } from '../core/clock.js';
+import { afterDelay, createLoginThrottle } from '../core/login-throttle.js';
 import type { Store, WebAccount, WebSession } from '../core/store.js';
 import { secondFactorRoles } from './access.js';
 import { verifyPassword } from './passwords.js';
@@ -12,7 +16,8 @@ import { verifyTotp } from './totp.js';
 
 export const sessionCookie = 'mimamori_session';
 export const preCsrfCookie = 'mimamori_pre';
-const lockout = { maxFailures: 5, windowMs: 15 * 60_000, lockMs: 15 * 60_000 };
+/** Back-off per (login, address): after 5 failures 1 min, doubling to 15 min; forgotten 15 min after. */
+const throttleSettings = { maxFailures: 5, windowMs: 15 * 60_000, lockMs: 60_000, maxLockMs: 15 * 60_000, addressMaxFailures: 20, addressDelayMs: 250, maxAddressDelayMs: 4000 };
 const sessionIdleMs = 30 * 24 * 3600_000;
 
 export type SignInResult =
@@ -21,7 +26,7 @@ export type SignInResult =
 
 export interface AuthOptions {
   store: Store;
-  /** Sign-in, lockout, TOTP and sessions count in wall-clock time, never in the demo's sped-up time. */
+  /** Sign-in, its throttle, TOTP and sessions count in wall-clock time, never in the demo's sped-up time. */
   wallClock: WallClock;
   rateLimit?: { perMinute: number };
 }
@@ -43,6 +48,15 @@ export function createAuth(opts: AuthOptions) {
   const { store, wallClock: clock } = opts;
   const perMinute = opts.rateLimit?.perMinute ?? 20;
   const attempts = new Map<string, number[]>();
+  const throttle = createLoginThrottle({ ...throttleSettings, clock: clock });
+
+  /** Counts a failure for (principal, address); audits the back-off it starts, if any. */
+  async function failed(principal: string, ip: string, accountId: string | undefined): Promise<boolean> {
+    const { backoffUntil, failures } = throttle.recordFailure(principal, ip);
+    if (backoffUntil === undefined) return false;
+    if (accountId) await store.audit({ at: clock.now(), actor: accountId, action: 'signin.backoff', subject: accountId, detail: { failures, waitMs: backoffUntil - clock.now() } });
+    return true;
+  }
 
   /** Sliding one-minute window per client address. */
   function rateLimited(ip: string): boolean {
@@ -66,26 +80,21 @@ export function createAuth(opts: AuthOptions) {
   return {
     async signIn(login: string, password: string, ip: string, userAgent?: string): Promise<SignInResult> {
       if (rateLimited(ip)) return { ok: false, reason: 'rate_limited' };
+      // Throttled per (login, address): failures from another address never refuse this one.
+      const principal = `login:${login}`;
+      const admission = throttle.admit(principal, ip);
+      if (!admission.allow) return { ok: false, reason: 'locked_out' };
       const now = clock.now();
       const account = await store.findAccountByLogin(login);
       if (!account) {
         // Spend the same time as a real check so a missing login is not revealed by timing.
-        await verifyPassword(password, 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA');
-        return { ok: false, reason: 'bad_credentials' };
+        await afterDelay(clock, admission.delayMs, () => verifyPassword(password, 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'));
+        return { ok: false, reason: (await failed(principal, ip, undefined)) ? 'locked_out' : 'bad_credentials' };
       }
-      if (account.lockedUntil !== undefined && account.lockedUntil > now) return { ok: false, reason: 'locked_out' };
-      if (!(await verifyPassword(password, account.passwordHash))) {
-        await store.recordLoginFailure(account.id, now);
-        if ((await store.countLoginFailures(account.id, now - lockout.windowMs)) >= lockout.maxFailures) {
-          await store.setAccountLockedUntil(account.id, now + lockout.lockMs);
-          await store.clearLoginFailures(account.id);
-          await store.audit({ at: now, actor: account.id, action: 'account.locked', subject: account.id });
-          return { ok: false, reason: 'locked_out' };
-        }
-        return { ok: false, reason: 'bad_credentials' };
+      if (!(await afterDelay(clock, admission.delayMs, () => verifyPassword(password, account.passwordHash)))) {
+        return { ok: false, reason: (await failed(principal, ip, account.id)) ? 'locked_out' : 'bad_credentials' };
       }
-      await store.clearLoginFailures(account.id);
-      if (account.lockedUntil !== undefined) await store.setAccountLockedUntil(account.id, null);
+      throttle.recordSuccess(principal, ip);
       const needsSecondFactor = secondFactorRoles.includes(account.role);
       const { token, session } = await startSession(account, userAgent, !needsSecondFactor);
       await store.audit({ at: now, actor: account.id, action: 'session.start', subject: account.id });
@@ -111,20 +120,15 @@ export function createAuth(opts: AuthOptions) {
      */
     async secondFactor(session: WebSession, account: WebAccount, code: string, ip: string, enrollSecret?: string): Promise<'ok' | 'bad_code' | 'rate_limited' | 'locked_out'> {
       if (rateLimited(ip)) return 'rate_limited';
+      const principal = `totp:${account.id}`;
+      const admission = throttle.admit(principal, ip);
+      if (!admission.allow) return 'locked_out';
       const now = clock.now();
-      if (account.lockedUntil !== undefined && account.lockedUntil > now) return 'locked_out';
       const secret = account.totpSecret ?? enrollSecret;
-      if (!secret || !verifyTotp(secret, code, now)) {
-        await store.recordLoginFailure(account.id, now);
-        if ((await store.countLoginFailures(account.id, now - lockout.windowMs)) >= lockout.maxFailures) {
-          await store.setAccountLockedUntil(account.id, now + lockout.lockMs);
-          await store.clearLoginFailures(account.id);
-          return 'locked_out';
-        }
-        return 'bad_code';
-      }
+      const good = await afterDelay(clock, admission.delayMs, async () => secret !== undefined && verifyTotp(secret, code, now));
+      if (!good) return (await failed(principal, ip, account.id)) ? 'locked_out' : 'bad_code';
+      throttle.recordSuccess(principal, ip);
       if (!account.totpSecret && enrollSecret) await store.setAccountTotp(account.id, enrollSecret);
-      await store.clearLoginFailures(account.id);
       await store.updateSession(session.id, { mfaOk: true });
       await store.audit({ at: now, actor: account.id, action: 'session.second-factor', subject: account.id });
       return 'ok';

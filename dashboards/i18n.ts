@@ -15,7 +15,7 @@ export const messages = {
   totpEnroll: { ja: '認証アプリにこの鍵を登録し、表示されたコードを入力してください', en: 'Add this key to your authenticator app, then enter the code it shows' },
   confirm: { ja: '確認', en: 'Confirm' },
   badCredentials: { ja: 'ログインIDまたはパスワードが違います', en: 'Wrong login or password' },
-  lockedOut: { ja: '失敗が続いたため15分間ログインできません', en: 'Too many failed attempts: sign-in is locked for 15 minutes' },
+  lockedOut: { ja: 'この接続元からの失敗が続いたため、しばらくログインできません（1分から最長15分）。時間をおいてお試しください', en: 'Too many failed attempts from here: please wait before trying again (1 to 15 minutes)' },
   rateLimited: { ja: '試行が多すぎます。しばらくしてからお試しください', en: 'Too many attempts; please wait a moment' },
   badCode: { ja: 'コードが違います', en: 'Wrong code' },
   csrf: { ja: 'ページの有効期限が切れました。再読み込みしてください', en: 'This page has expired; please reload it' },

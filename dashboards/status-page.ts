@@ -91,6 +91,13 @@ export async function startStatusPage(opts: StatusPageOptions): Promise<StatusPa
     return hub ? collectStatus(hub, clock) : reply.code(503).send(notStarted);
   });
   app.get('/healthz', async () => ({ ok: opts.hub() !== undefined }));
+  // Public (this port must be reachable by Twilio): health states and counters only, no personal data.
+  app.get('/health', async (_req, reply) => {
+    const hub = opts.hub();
+    if (!hub) return reply.code(503).send({ ok: false, starting: true });
+    const health = hub.health();
+    return reply.code(health.ok ? 200 : 503).send(health);
+  });
   app.get('/', async (req, reply) => {
     const hub = opts.hub();
     if (!hub) return reply.code(503).send(notStarted);

@@ -3,6 +3,14 @@
  * of the hub, with its data under the hub's data folder. It is configured only
  * through `INFLUXDB_*` environment variables, listens on loopback only, and is
  * killed when the hub exits, so no orphan `influxd` outlives the hub.
+ *
+ * Supervised: when influxd dies on its own it is started again on the same
+ * port (so the history writer's URL stays valid and its disk buffer drains),
+ * after a back-off that doubles from `restart.initialDelayMs` to
+ * `restart.maxDelayMs`. If it dies `restart.troubleExits` times within
+ * `restart.troubleWindowMs`, `onTrouble` tells the hub (which tells the
+ * operator); once it has stayed up for `restart.stableMs`, `onRecovered`.
+ * Real process I/O, so real timers.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants as fsConstants, mkdirSync } from 'node:fs';
@@ -27,15 +35,63 @@ export interface ManagedInfluxdOptions {
   startTimeoutMs?: number;
   /** How long `close()` waits after SIGTERM before SIGKILL. Default 10 s. */
   stopTimeoutMs?: number;
+  /** Restarting influxd when it dies (see the file comment). */
+  restart?: Partial<RestartPolicy>;
+  /** influxd keeps dying: called once per bout of trouble. */
+  onTrouble?: (trouble: InfluxdTrouble) => void;
+  /** influxd has stayed up for `restart.stableMs` after `onTrouble`. */
+  onRecovered?: () => void;
+}
+
+export interface RestartPolicy {
+  /** First wait before a restart (default 1 s); doubles per consecutive death. */
+  initialDelayMs: number;
+  /** Longest wait (default 60 s). */
+  maxDelayMs: number;
+  /** Up this long, the back-off starts over and trouble is over (default 60 s). */
+  stableMs: number;
+  /** Deaths within `troubleWindowMs` that count as "keeps dying" (default 3 in 10 minutes). */
+  troubleExits: number;
+  troubleWindowMs: number;
+}
+
+export interface InfluxdTrouble {
+  /** Deaths within the trouble window. */
+  exits: number;
+  lastExit: { code: number | null; signal: NodeJS.Signals | null };
+}
+
+/** The health of the managed influxd, for the hub's status endpoint (no personal data). */
+export interface InfluxdHealth {
+  state: 'up' | 'restarting' | 'stopped';
+  /** Times influxd was started again after dying. */
+  restarts: number;
+  /** Deaths since start. */
+  exits: number;
+  /** Whether it keeps dying (see `onTrouble`). */
+  troubled: boolean;
 }
 
 export interface ManagedInfluxd {
-  /** Base URL of the HTTP API, e.g. `http://127.0.0.1:40123`. */
+  /** Base URL of the HTTP API, e.g. `http://127.0.0.1:40123`; the same across restarts. */
   url: string;
+  /** influxd's pid (the current one after a restart). */
   pid: number;
-  /** SIGTERM, wait for exit (SIGKILL after `stopTimeoutMs`). Idempotent. */
+  health(): InfluxdHealth;
+  /** Stops supervising; SIGTERM, wait for exit (SIGKILL after `stopTimeoutMs`). Idempotent. */
   close(): Promise<void>;
 }
+
+/** One influxd process, unsupervised. */
+interface InfluxdProcess {
+  url: string;
+  pid: number;
+  /** Resolves when it exits, however that happens. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  close(): Promise<void>;
+}
+
+const defaultRestart: RestartPolicy = { initialDelayMs: 1000, maxDelayMs: 60_000, stableMs: 60_000, troubleExits: 3, troubleWindowMs: 10 * 60_000 };
 
 /** Lines of influxd output kept for the error message when it dies early. */
 const tailLines = 30;
@@ -56,7 +112,92 @@ export async function startManagedInfluxd(opts: ManagedInfluxdOptions): Promise<
   const program = resolveProgram(opts.influxdPath ?? 'influxd');
   const root = join(opts.dataDir, 'influxdb');
   for (const sub of ['meta', 'data', 'wal']) mkdirSync(join(root, sub), { recursive: true });
+  const first = await startWithPortRetries(program, root, opts);
+  return supervise(first, () => startOnce(program, root, { ...opts, httpPort: Number(new URL(first.url).port) }), opts);
+}
 
+/**
+ * Watches one influxd after another: a death that `close()` did not ask for
+ * schedules a restart with back-off, and repeated deaths call `onTrouble`.
+ */
+function supervise(first: InfluxdProcess, startAgain: () => Promise<InfluxdProcess>, opts: ManagedInfluxdOptions): ManagedInfluxd {
+  const { logger } = opts;
+  const policy = { ...defaultRestart, ...opts.restart };
+  let current: InfluxdProcess | undefined = first;
+  let closing: Promise<void> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let stableTimer: NodeJS.Timeout | undefined;
+  let restarts = 0;
+  let exits = 0;
+  /** Deaths since influxd was last up for `stableMs`; sets the back-off. */
+  let consecutive = 0;
+  let deaths: number[] = [];
+  let troubled = false;
+
+  function watch(proc: InfluxdProcess): void {
+    clearTimeout(stableTimer);
+    stableTimer = setTimeout(() => {
+      consecutive = 0;
+      if (troubled) {
+        troubled = false;
+        logger.info({ restarts }, 'managed influxd has stayed up again / influxd が安定して動作しています');
+        opts.onRecovered?.();
+      }
+    }, policy.stableMs);
+    stableTimer.unref();
+    void proc.exited.then((exit) => {
+      if (closing || current !== proc) return;
+      current = undefined;
+      clearTimeout(stableTimer);
+      exits++;
+      const now = Date.now();
+      deaths = [...deaths.filter((at) => at > now - policy.troubleWindowMs), now];
+      if (!troubled && deaths.length >= policy.troubleExits) {
+        troubled = true;
+        logger.error({ exits: deaths.length, ...exit }, 'managed influxd keeps dying; history is buffered on disk / influxd が繰り返し停止しています');
+        opts.onTrouble?.({ exits: deaths.length, lastExit: exit });
+      }
+      scheduleRestart();
+    });
+  }
+
+  function scheduleRestart(): void {
+    const delayMs = Math.min(policy.initialDelayMs * 2 ** Math.min(consecutive, 30), policy.maxDelayMs);
+    consecutive++;
+    logger.warn({ delayMs, restarts }, 'managed influxd is down; restarting after a back-off / influxd を再起動します');
+    timer = setTimeout(() => {
+      if (closing) return;
+      startAgain().then((proc) => {
+        if (closing) { void proc.close(); return; }
+        restarts++;
+        current = proc;
+        logger.info({ url: proc.url, restarts }, 'managed influxd restarted / influxd を再起動しました');
+        watch(proc);
+      }, (err: unknown) => {
+        if (closing) return;
+        logger.error({ err: (err as Error).message }, 'managed influxd did not start again; trying later');
+        scheduleRestart();
+      });
+    }, delayMs);
+  }
+
+  watch(first);
+  return {
+    url: first.url,
+    get pid() { return (current ?? first).pid; },
+    health: () => ({ state: closing ? 'stopped' : current ? 'up' : 'restarting', restarts, exits, troubled }),
+    close() {
+      closing ??= (async () => {
+        clearTimeout(timer);
+        clearTimeout(stableTimer);
+        await current?.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+async function startWithPortRetries(program: string, root: string, opts: ManagedInfluxdOptions): Promise<InfluxdProcess> {
   let lastError: Error | undefined;
   for (let attempt = 1; attempt <= portAttempts; attempt++) {
     try {
@@ -74,7 +215,7 @@ export async function startManagedInfluxd(opts: ManagedInfluxdOptions): Promise<
 
 class PortTakenError extends Error {}
 
-async function startOnce(program: string, root: string, opts: ManagedInfluxdOptions): Promise<ManagedInfluxd> {
+async function startOnce(program: string, root: string, opts: ManagedInfluxdOptions): Promise<InfluxdProcess> {
   const { logger } = opts;
   const [probedHttpPort, rpcPort] = await freePorts(2);
   const httpPort = opts.httpPort ?? probedHttpPort;
@@ -154,6 +295,7 @@ async function startOnce(program: string, root: string, opts: ManagedInfluxdOpti
       url,
       /** influxd's own pid (its supervisor's until influxd has announced itself). */
       get pid() { return influxdPid ?? child.pid!; },
+      exited: exitPromise,
       close() {
         closing ??= stop(child, () => exited, exitPromise, opts.stopTimeoutMs ?? 10_000, logger);
         return closing;

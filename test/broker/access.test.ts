@@ -1,10 +1,8 @@
 import t from 'tap';
-import { VirtualClock } from '../../core/clock.js';
 import { createSqliteStore } from '../../core/store.js';
 import { commandTopic, eventTopic, heartbeatTopic } from '../../core/topics.js';
 import { hashSecret, parseUsername, provisionDevice, provisionService, rotateDeviceSecret, verifySecret, type Identity } from '../../broker/device-credentials.js';
 import { canPublish, canSubscribe } from '../../broker/topic-acl.js';
-import { createLockout } from '../../broker/lockout.js';
 import { checkClientId } from '../../broker/client-id-policy.js';
 
 t.test('secrets are hashed with scrypt and verified', async (t) => {
@@ -81,39 +79,4 @@ t.test('client id rules stop session takeover', async (t) => {
   t.notOk(checkClientId(device, 'mimamori-ingest', true).allowed, 'service id reserved');
   t.notOk(checkClientId(device, 'h1/door', true).allowed, "another device's id");
   t.ok(checkClientId(service, 'mimamori-ingest', false).allowed);
-});
-
-t.test('lockout by client id or address, in virtual time', async (t) => {
-  const clock = new VirtualClock(0);
-  const lock = createLockout({ maxFailures: 3, windowMs: 60_000, lockMs: 300_000, clock });
-  t.same(lock.recordFailure('a', '10.0.0.1').locked, []);
-  t.same(lock.recordFailure('a', '10.0.0.1').locked, []);
-  t.notOk(lock.check('a', '10.0.0.1').locked);
-  const imposed = lock.recordFailure('a', '10.0.0.2');
-  t.same(imposed.locked, ['id:a'], 'third failure for the client id locks it');
-  t.equal(imposed.until, 300_000);
-  t.ok(lock.check('a', '10.0.0.9').locked, 'client id locked from any address');
-  t.notOk(lock.check('b', '10.0.0.2').locked, 'address 10.0.0.2 has only one failure');
-  t.ok(lock.check('b', '10.0.0.1').locked === false, 'two failures from 10.0.0.1 are below the limit');
-  t.same(lock.recordFailure('c', '10.0.0.1').locked, ['addr:10.0.0.1']);
-  t.ok(lock.check('zzz', '10.0.0.1').locked, 'third failure from the address locks the address');
-  clock.advanceBy(300_000);
-  t.notOk(lock.check('a', '10.0.0.9').locked, 'unlocked after lockMs');
-  t.notOk(lock.check('zzz', '10.0.0.1').locked);
-
-  // Failures spread wider than the window never lock.
-  lock.recordFailure('d', undefined); clock.advanceBy(61_000);
-  lock.recordFailure('d', undefined); clock.advanceBy(61_000);
-  t.same(lock.recordFailure('d', undefined).locked, []);
-  // Success resets the client id's count.
-  lock.recordFailure('e', undefined); lock.recordFailure('e', undefined);
-  lock.recordSuccess('e');
-  t.same(lock.recordFailure('e', undefined).locked, []);
-});
-
-t.test('lockout memory is bounded', async (t) => {
-  const clock = new VirtualClock(0);
-  const lock = createLockout({ maxFailures: 5, windowMs: 1000, lockMs: 1000, clock, maxEntries: 100 });
-  for (let i = 0; i < 1000; i++) lock.recordFailure(`c${i}`, `10.0.${Math.floor(i / 250)}.${i % 250}`);
-  t.ok(lock.size() <= 101, `size ${lock.size()}`);
 });

@@ -1,6 +1,8 @@
 import { createServer } from 'node:net';
 import { statSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { Level } from 'level';
 import t from 'tap';
 import Database from 'better-sqlite3';
 import { createSqliteStore } from '../../core/store.js';
@@ -9,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { commandTopic, eventTopic, heartbeatTopic, allEventsFilter } from '../../core/topics.js';
 import { provisionDevice, provisionService } from '../../broker/device-credentials.js';
 import { createBroker } from '../../broker/index.js';
+import { systemClock } from '../../core/clock.js';
 import { closed, connect, inbox, startBroker, ts, until, type Harness } from './helpers.js';
 import { tempDir } from '../support/wait.js';
 
@@ -65,23 +68,72 @@ t.test('wrong password, unknown device and malformed username are refused; secre
   t.match(log, /"reason":"bad_secret"/);
 });
 
-t.test('lockout after N failures, even with the right password, lifted after lockMs in virtual time', async (t) => {
+t.test("a flood of wrong passwords for the help button's client id from another address never locks the button out", async (t) => {
   const h = await startBroker({ lockout: { maxFailures: 3, windowMs: 60_000, lockMs: 300_000 } });
   t.teardown(() => h.close());
   const { kettle } = await withDevices(h);
-  for (let i = 0; i < 3; i++) {
-    await t.rejects(connect(h.url(), { clientId: 'h1/kettle', username: kettle.username, password: 'nope' }));
+  const button = await provisionDevice(h.store, { homeId: 'h1', deviceId: 'help-button', kind: 'button' });
+  const svc = await provisionService(h.store, 'watcher');
+  const ingest = await connect(h.url(), { username: svc.username, password: svc.secret });
+  const seen = inbox(ingest);
+  await ingest.subscribeAsync(eventTopic('h1', '+'), { qos: 1 });
+
+  // The attacker at 127.0.0.2 floods the button's client id with wrong passwords.
+  const refusals: string[] = [];
+  for (let i = 0; i < 10; i++) {
+    await connect(h.url(), { from: '127.0.0.2', clientId: 'h1/help-button', username: button.username, password: `guess-${i}` })
+      .then(() => t.fail('a wrong password must not connect'), (err: Error) => refusals.push(/Not authorized/i.test(err.message) ? 'backoff' : 'bad'));
   }
-  await t.rejects(connect(h.url(), { clientId: 'h1/kettle', username: kettle.username, password: kettle.secret }), /Not authorized/i, 'locked despite the right password');
-  await t.rejects(connect(h.url(), { clientId: 'another-id', username: kettle.username, password: kettle.secret }), /Not authorized/i, 'the address is locked too');
-  t.equal(h.broker.stats().lockouts, 2, 'client id and address');
-  t.equal(h.broker.stats().lockedOutLogins, 2);
+  t.same(refusals, [...Array(3).fill('bad'), ...Array(7).fill('backoff')], '3 checked and refused, then 7 refused unchecked');
+  await t.rejects(connect(h.url(), { from: '127.0.0.2', clientId: 'h1/help-button', username: button.username, password: button.secret }), /Not authorized/i,
+    'even the right secret waits out the back-off from the failing address');
+
+  // The real button at 127.0.0.1 connects at once and is heard.
+  const real = await connect(h.url(), { clientId: 'h1/help-button', username: button.username, password: button.secret });
+  t.ok(real.connected, 'the real button connects at once from its own address');
+  await real.publishAsync(eventTopic('h1', 'help-button'), JSON.stringify({ id: 'press-1', ts, kind: 'button', press: 'help' }), { qos: 1 });
+  await seen.waitFor(1);
+  t.same(seen.messages.map((m) => m.topic), [eventTopic('h1', 'help-button')], 'its help press is delivered');
+  await real.endAsync();
+
+  // Failures for one device's client id from an address do not lock the other devices behind it.
+  for (let i = 0; i < 4; i++) await t.rejects(connect(h.url(), { clientId: 'h1/kettle', username: kettle.username, password: 'nope' }));
+  await t.rejects(connect(h.url(), { clientId: 'h1/kettle', username: kettle.username, password: kettle.secret }), /Not authorized/i, 'the failing pair waits');
+  const again = await connect(h.url(), { clientId: 'h1/help-button', username: button.username, password: button.secret });
+  t.ok(again.connected, 'another device behind the same address is not locked');
+  await again.endAsync();
+
+  const stats = h.broker.stats();
+  t.equal(stats.authFailures, 3 + 3, '3 button guesses and 3 kettle failures were checked');
+  t.equal(stats.lockouts, 2, 'two pairs put on back-off: (h1/help-button, 127.0.0.2) and (h1/kettle, 127.0.0.1)');
+  t.equal(stats.lockedOutLogins, 7 + 1 + 1 + 1, 'refused unchecked: 7 guesses, the right secret from 127.0.0.2, the 4th kettle failure, the kettle secret');
+  t.equal(stats.delayedLogins, 0);
+
   h.clock.advanceBy(299_999);
-  await t.rejects(connect(h.url(), { clientId: 'h1/kettle', username: kettle.username, password: kettle.secret }), 'still locked just before lockMs');
+  await t.rejects(connect(h.url(), { from: '127.0.0.2', clientId: 'h1/help-button', username: button.username, password: button.secret }), /Not authorized/i, 'still waiting 1 ms before lockMs');
   h.clock.advanceBy(1);
-  const ok = await connect(h.url(), { clientId: 'h1/kettle', username: kettle.username, password: kettle.secret });
-  t.ok(ok.connected, 'unlocked after lockMs');
-  await ok.endAsync();
+  const later = await connect(h.url(), { from: '127.0.0.2', clientId: 'h1/help-button', username: button.username, password: button.secret });
+  t.ok(later.connected, 'the pair may try again after its back-off');
+  await later.endAsync();
+});
+
+t.test('an address spraying many client ids is slowed, but a device behind it that has not failed still gets in', async (t) => {
+  const h = await startBroker({ securityClock: systemClock, lockout: { maxFailures: 3, windowMs: 60_000, lockMs: 300_000, addressMaxFailures: 4, addressDelayMs: 20, maxAddressDelayMs: 40 } });
+  t.teardown(() => h.close());
+  const { kettle } = await withDevices(h);
+  for (let i = 0; i < 6; i++) {
+    await t.rejects(connect(h.url(), { from: '127.0.0.3', clientId: `spray-${i}`, username: kettle.username, password: 'nope' }), /Bad username or password/i);
+  }
+  t.equal(h.broker.stats().delayedLogins, 1, 'past 4 failures, the 6th attempt from the address was checked after a delay');
+  const dev = await connect(h.url(), { from: '127.0.0.3', clientId: 'h1/kettle', username: kettle.username, password: kettle.secret });
+  t.ok(dev.connected, 'slowed, not refused');
+  t.equal(h.broker.stats().delayedLogins, 2);
+  t.equal(h.broker.stats().lockedOutLogins, 0, 'nothing refused unchecked');
+  await dev.endAsync();
+  const elsewhere = await connect(h.url(), { clientId: 'h1/kettle', username: kettle.username, password: kettle.secret });
+  t.ok(elsewhere.connected);
+  t.equal(h.broker.stats().delayedLogins, 2, 'other addresses are not slowed');
+  await elsewhere.endAsync();
 });
 
 t.test('device topic ACL over real connections', async (t) => {
@@ -256,4 +308,67 @@ t.test('devices are let in only while the hub service listens; they are sent awa
   t.notOk(broker.admittingDevices());
   await bystander.endAsync();
   await device.endAsync(true);
+});
+
+t.test('retained device publishes and wills are stripped: nothing comes back after a restart with persistence', async (t) => {
+  const h = await startBroker({ persistence: 'level' });
+  t.teardown(() => h.close());
+  const { kettle, svc } = await withDevices(h);
+  const press = JSON.stringify({ id: 'e-retained', ts, kind: 'kettle', state: 'on' });
+
+  // A device that retains by default (Tasmota-style): its event and its will.
+  const dev = await connect(h.url(), {
+    clientId: 'h1/kettle', username: kettle.username, password: kettle.secret,
+    will: { topic: heartbeatTopic('h1', 'kettle'), payload: Buffer.from(JSON.stringify({ ts })), qos: 1, retain: true },
+  });
+  const live = await connect(h.url(), { username: svc.username, password: svc.secret });
+  const liveInbox = inbox(live);
+  await live.subscribeAsync('mimamori/v1/homes/#', { qos: 1 });
+  await dev.publishAsync(eventTopic('h1', 'kettle'), press, { qos: 1, retain: true });
+  await liveInbox.waitFor(1);
+  t.same(liveInbox.messages.map((m) => m.payload), [press], 'the event itself is delivered as usual');
+  // An ungraceful end: the broker publishes the will.
+  const willArrives = liveInbox.waitFor(2);
+  dev.stream.destroy();
+  dev.end(true); // no DISCONNECT can go out on the destroyed socket; this only stops the client
+  await willArrives;
+  t.equal(liveInbox.messages[1]?.topic, heartbeatTopic('h1', 'kettle'), 'the will is delivered as usual');
+  await live.endAsync();
+  t.equal(h.broker.stats().retainStripped, 2, 'one publish, one will');
+
+  await h.restart();
+  const fresh = await connect(h.url(), { username: svc.username, password: svc.secret });
+  const freshInbox = inbox(fresh);
+  await fresh.subscribeAsync('mimamori/v1/homes/#', { qos: 1 });
+  // Barrier: a new, unretained event; retained messages would have arrived before it.
+  const again = await connect(h.url(), { clientId: 'h1/kettle', username: kettle.username, password: kettle.secret });
+  await again.publishAsync(eventTopic('h1', 'kettle'), JSON.stringify({ id: 'e-marker', ts, kind: 'kettle', state: 'off' }), { qos: 1 });
+  await freshInbox.waitFor(1);
+  t.same(freshInbox.messages.map((m) => JSON.parse(m.payload).id), ['e-marker'], '0 retained messages replayed after the restart');
+  t.notOk(h.logs.lines.join('').includes('removed retained device messages'), 'nothing was left to purge');
+});
+
+t.test('retained device messages kept by an earlier version are purged at start', async (t) => {
+  const h = await startBroker({ persistence: 'level' });
+  t.teardown(() => h.close());
+  const { svc } = await withDevices(h);
+  await h.broker.close();
+  // What an earlier version left in the session store: a retained help press.
+  const db = new Level(join(h.dataDir, 'broker'));
+  await db.open();
+  const AsyncLevelPersistence = createRequire(import.meta.url)('aedes-persistence-level/asyncPersistence.js') as new (db: Level) => { storeRetained(p: object): Promise<void>; destroy(): Promise<void> };
+  const old = new AsyncLevelPersistence(db);
+  await old.storeRetained({ cmd: 'publish', topic: eventTopic('h1', 'help-button'), payload: Buffer.from(JSON.stringify({ id: 'old-press', ts, kind: 'button', press: 'help' })), qos: 1, retain: true, dup: false });
+  await old.storeRetained({ cmd: 'publish', topic: 'mimamori/v1/hub/status', payload: Buffer.from('kept'), qos: 0, retain: true, dup: false });
+  await old.destroy();
+
+  await h.restart();
+  t.match(h.logs.lines.join(''), /"purged":1,.*removed retained device messages/, 'one device message purged; the service topic is not a device topic');
+  const fresh = await connect(h.url(), { username: svc.username, password: svc.secret });
+  const seen = inbox(fresh);
+  await fresh.subscribeAsync(['mimamori/v1/homes/#', 'mimamori/v1/hub/#'], { qos: 1 });
+  await seen.waitFor(1);
+  await fresh.publishAsync('mimamori/v1/hub/marker', 'barrier', { qos: 1 });
+  await seen.waitFor(2);
+  t.same(seen.messages.map((m) => m.topic), ['mimamori/v1/hub/status', 'mimamori/v1/hub/marker'], 'no device message replayed');
 });

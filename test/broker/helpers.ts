@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { connect as netConnect } from 'node:net';
+import mqtt, { MqttClient, type IClientOptions } from 'mqtt';
 import { VirtualClock } from '../../core/clock.js';
 import { createLogger, type Logger } from '../../core/logger.js';
 import { createSqliteStore, type Store } from '../../core/store.js';
@@ -36,7 +37,7 @@ export async function startBroker(overrides: Partial<BrokerOptions> = {}, shared
   const options = (): BrokerOptions => ({
     host: '127.0.0.1', tcpPort: 0, tlsPort: 0, wsPort: 0, maxPacketSize: 4096,
     lockout: { maxFailures: 3, windowMs: 60_000, lockMs: 300_000 },
-    dataDir, store, logger: logs.logger, clock, ...overrides,
+    dataDir, store, logger: logs.logger, clock, securityClock: clock, ...overrides,
   });
   let broker: Broker;
   try {
@@ -75,10 +76,18 @@ export async function endAllClients(): Promise<void> {
   openClients.clear();
 }
 
-/** Connects once (no retries); resolves with the client or rejects with the broker's refusal. */
-export function connect(url: string, opts: IClientOptions = {}): Promise<MqttClient> {
+/**
+ * Connects once (no retries); resolves with the client or rejects with the broker's refusal.
+ * `from` binds the client's socket to another loopback address (e.g. `127.0.0.2`) for `mqtt://` URLs.
+ */
+export function connect(url: string, opts: IClientOptions & { from?: string } = {}): Promise<MqttClient> {
   return new Promise((resolve, reject) => {
-    const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5000, protocolVersion: 4, ...opts });
+    const { from, ...rest } = opts;
+    const options: IClientOptions = { reconnectPeriod: 0, connectTimeout: 5000, protocolVersion: 4, ...rest };
+    const u = new URL(url);
+    const client = from === undefined
+      ? mqtt.connect(url, options)
+      : new MqttClient(() => netConnect({ host: u.hostname, port: Number(u.port), localAddress: from }), options);
     openClients.add(client);
     client.once('end', () => openClients.delete(client));
     const done = (err?: Error) => {

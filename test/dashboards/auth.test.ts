@@ -1,7 +1,8 @@
 /** Sign-in through the real routes: lockout, TOTP, CSRF, session revoke, cookies, rate limit, password length. */
 import t from 'tap';
+import { VirtualWallClock } from '../../core/clock.js';
 import { totpCode } from '../../dashboards/totp.js';
-import { password, setup, signIn, type Fixture } from './helpers.js';
+import { password, setup, signIn, start, type Fixture } from './helpers.js';
 
 async function tryPassword(f: Fixture, login: string, pw: string, ip = '127.0.0.1') {
   const form = await f.web.app.inject({ method: 'GET', url: '/signin' });
@@ -10,19 +11,40 @@ async function tryPassword(f: Fixture, login: string, pw: string, ip = '127.0.0.
   return f.web.app.inject({ method: 'POST', url: '/signin', remoteAddress: ip, headers: { cookie: pre }, payload: { login, password: pw, _csrf: token } });
 }
 
-t.test('lockout: 5 failures in 15 minutes lock the account for 15 minutes', async (t) => {
-  const f = await setup();
+t.test("an attacker flooding a caregiver's login from their address cannot lock her out from hers", async (t) => {
+  const wall = new VirtualWallClock(start);
+  const f = await setup({ wallClock: wall });
   t.teardown(() => f.close());
-  for (let i = 0; i < 4; i++) t.equal((await tryPassword(f, 'family1', 'wrong password!!')).statusCode, 401, `failure ${i + 1}`);
-  const fifth = await tryPassword(f, 'family1', 'wrong password!!');
-  t.equal(fifth.statusCode, 429, 'the fifth failure locks');
-  t.match(fifth.body, /15/);
-  t.equal((await tryPassword(f, 'family1', password)).statusCode, 429, 'even the right password is refused while locked');
-  f.clock.advanceBy(14 * 60_000);
-  t.equal((await tryPassword(f, 'family1', password)).statusCode, 429, 'still locked after 14 minutes');
-  f.clock.advanceBy(61_000);
-  t.equal((await tryPassword(f, 'family1', password)).statusCode, 303, 'open again after 15 minutes');
-  t.ok((await f.store.listAudit('family1')).some((a) => a.action === 'account.locked'), 'the lock is audited');
+  const attacker = '10.6.6.6';
+  const statuses: number[] = [];
+  for (let i = 0; i < 8; i++) statuses.push((await tryPassword(f, 'care1', 'wrong password!!', attacker)).statusCode);
+  t.same(statuses, [401, 401, 401, 401, 429, 429, 429, 429], 'four refusals, the fifth starts a back-off, three refused while it runs');
+  const fromHer = await tryPassword(f, 'care1', password, '192.0.2.10');
+  t.equal(fromHer.statusCode, 303, 'the caregiver signs in at once from her own address');
+  t.equal(fromHer.headers.location, '/signin/totp');
+  const blocked = await tryPassword(f, 'care1', password, attacker);
+  t.equal(blocked.statusCode, 429, 'the right password from the failing address waits out the back-off');
+  t.match(blocked.body, /wait before trying again|しばらくログインできません/);
+  wall.advanceBy(59_999);
+  t.equal((await tryPassword(f, 'care1', password, attacker)).statusCode, 429, 'still waiting 1 ms before the minute is up');
+  wall.advanceBy(1);
+  t.equal((await tryPassword(f, 'care1', password, attacker)).statusCode, 303, 'a minute later the address may try again');
+  t.equal((await f.store.listAudit('care1')).filter((a) => a.action === 'signin.backoff').length, 1, 'the back-off is audited once');
+});
+
+t.test('sign-in back-off doubles per further failure from the same address, measured on the wall clock', async (t) => {
+  const wall = new VirtualWallClock(start);
+  const f = await setup({ wallClock: wall });
+  t.teardown(() => f.close());
+  const ip = '10.6.6.7';
+  for (let i = 0; i < 5; i++) await tryPassword(f, 'family1', 'wrong password!!', ip);
+  wall.advanceBy(60_000);
+  t.equal((await tryPassword(f, 'family1', 'wrong password!!', ip)).statusCode, 429, 'the sixth failure starts a two-minute back-off');
+  f.clock.advanceBy(24 * 3600_000); // the demo's sped-up clock moving on does not lift it
+  wall.advanceBy(119_999);
+  t.equal((await tryPassword(f, 'family1', password, ip)).statusCode, 429);
+  wall.advanceBy(1);
+  t.equal((await tryPassword(f, 'family1', password, ip)).statusCode, 303);
 });
 
 t.test('rate limit per address on sign-in', async (t) => {
@@ -120,4 +142,26 @@ t.test('passwords shorter than 12 characters are refused', async (t) => {
   const ok = await f.web.app.inject({ method: 'POST', url: '/operator/accounts', headers: { cookie: op.cookie }, payload: { _csrf: op.csrf, login: 'newbie', name: 'N', role: 'family', language: 'ja', password: 'twelve chars' } });
   t.equal(ok.statusCode, 303);
   t.equal((await tryPassword(f, 'newbie', 'twelve chars')).statusCode, 303, 'the new account signs in');
+});
+
+t.test('TOTP codes are throttled per (account, address): wrong codes from one address do not lock the caregiver out from hers', async (t) => {
+  const wall = new VirtualWallClock(start);
+  const f = await setup({ wallClock: wall });
+  t.teardown(() => f.close());
+  /** Signs in with the password from `ip`; returns a function posting TOTP codes from the same address in that session. */
+  async function session(ip: string) {
+    const res = await tryPassword(f, 'care1', password, ip);
+    const cookie = [res.headers['set-cookie']].flat().find((c) => c?.startsWith('mimamori_session='))!.split(';')[0]!;
+    const page = await f.web.app.inject({ method: 'GET', url: '/signin/totp', headers: { cookie, accept: 'text/html' } });
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(page.body)![1]!;
+    return async (code: string) => (await f.web.app.inject({ method: 'POST', url: '/signin/totp', remoteAddress: ip, headers: { cookie }, payload: { _csrf: csrf, code } })).statusCode;
+  }
+  const right = () => totpCode(f.totp.care1!, f.clock.now());
+  const wrong = () => String((Number(right()) + 1) % 1_000_000).padStart(6, '0');
+  const attacker = await session('10.6.6.6');
+  const statuses: number[] = [];
+  for (let i = 0; i < 5; i++) statuses.push(await attacker(wrong()));
+  t.same(statuses, [401, 401, 401, 401, 429], 'four wrong codes, the fifth starts a back-off (and ends that session)');
+  t.equal(await (await session('10.6.6.6'))(right()), 429, 'the right code from the failing address waits');
+  t.equal(await (await session('192.0.2.10'))(right()), 303, 'the caregiver completes her second factor from her own address');
 });

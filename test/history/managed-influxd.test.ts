@@ -7,7 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { isMimamoriError } from '../../core/errors.js';
 import { silentLogger } from '../../core/logger.js';
 import { startManagedInfluxd } from '../../rules/managed-influxd.js';
-import { captureLogger, tempDir, until } from './fixtures/helpers.js';
+import { VirtualClock } from '../../core/clock.js';
+import { createHistoryWriter } from '../../rules/history-writer.js';
+import { baseTime, captureLogger, client, countPoints, readings, tempDir, until } from './fixtures/helpers.js';
 
 function alive(pid: number): boolean {
   try {
@@ -143,3 +145,46 @@ t.test('restarting on the same dataDir and port keeps the data', async (t) => {
 function post(url: string, path: string, form: string): Promise<string> {
   return fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form }).then((r) => r.text());
 }
+
+t.test('supervision: influxd killed with SIGKILL is restarted on the same URL; history buffered meanwhile is written exactly once; repeated deaths tell the operator', async (t) => {
+  const dataDir = tempDir(t);
+  const troubles: Array<{ exits: number }> = [];
+  // A 3 s first back-off leaves a clear window in which the writer must buffer.
+  const influxd = await startManagedInfluxd({
+    dataDir, logger: silentLogger(), restart: { initialDelayMs: 3000, maxDelayMs: 6000, troubleExits: 2 },
+    onTrouble: (trouble) => troubles.push({ exits: trouble.exits }),
+  });
+  t.teardown(() => influxd.close());
+  const url = influxd.url;
+  const clock = new VirtualClock(baseTime);
+  const w = await createHistoryWriter({ url, database: 'mimamori', bufferDir: tempDir(t), logger: silentLogger(), clock, batchSize: 50 });
+  t.teardown(() => w.close());
+  const all = readings(150);
+  for (const r of all.slice(0, 100)) w.writeReading(r);
+  await w.flush();
+  t.equal(w.stats().written, 100);
+  t.same(influxd.health(), { state: 'up', restarts: 0, exits: 0, troubled: false });
+
+  const firstPid = influxd.pid;
+  process.kill(firstPid, 'SIGKILL');
+  await until(() => influxd.health().state === 'restarting', 10_000, 'the supervisor to see influxd die');
+  for (const r of all.slice(100)) w.writeReading(r);
+  await w.flush();
+  t.equal(w.stats().buffered, 50, 'written while influxd is down: kept on disk');
+  await until(() => influxd.health().state === 'up', 30_000, 'influxd to be restarted');
+  t.equal(influxd.url, url, 'the same URL after the restart');
+  t.not(influxd.pid, firstPid, 'a new influxd');
+  t.equal(await ping(url), 204);
+  await w.flush();
+  t.equal(w.stats().buffered, 0, 'the buffer drained');
+  t.equal(await countPoints(client(url, 'mimamori'), 'event', 'id'), 150, 'every point exactly once, none lost');
+  t.same(troubles, [], 'one death is not trouble yet');
+
+  process.kill(influxd.pid, 'SIGKILL');
+  await until(() => influxd.health().restarts === 2 && influxd.health().state === 'up', 40_000, 'the second restart');
+  t.same(troubles, [{ exits: 2 }], 'the second death within the window tells the operator, once');
+  t.same(influxd.health(), { state: 'up', restarts: 2, exits: 2, troubled: true });
+  await influxd.close();
+  t.equal(influxd.health().state, 'stopped');
+  t.notOk(alive(influxd.pid), 'close() is not followed by a restart');
+});
