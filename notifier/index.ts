@@ -137,7 +137,7 @@ const maxEarlyReceipts = 1000;
 /**
  * Every alert status change already passes through the history sink (here and
  * in the escalation engine); this wraps it so that a change to `resolved` is
- * also reported to `onAlertEnded`. Undefined when there is nothing to call.
+ * also reported to `onAlertEnded`. Without `onAlertEnded`, `history` as given.
  */
 function reportingEnded(history: NotifierHistory | undefined, onAlertEnded: ((e: AlertEnded) => void) | undefined, log: Logger): NotifierHistory | undefined {
   if (!onAlertEnded) return history;
