@@ -9,7 +9,7 @@ import { Observable, Subject, type SchedulerLike } from 'rxjs';
 import { scheduleEvery } from '../core/clock.js';
 import { z } from 'zod';
 import { MimamoriError } from '../core/errors.js';
-import { parseDeviceEvent, parseHeartbeat, toHomeEvent, toHomeHeartbeat, type Reading, type RejectReason } from '../core/events.js';
+import { defaultEventTimeBounds, eventTimeProblem, parseDeviceEvent, parseHeartbeat, toHomeEvent, toHomeHeartbeat, type EventTimeBounds, type Reading, type RejectReason } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
 import type { Store } from '../core/store.js';
 import { allEventsFilter, allHeartbeatsFilter, parseDeviceTopic } from '../core/topics.js';
@@ -26,6 +26,12 @@ export interface IngestOptions {
   store: Store;
   logger: Logger;
   clock: SchedulerLike;
+  /**
+   * How far an event's or heartbeat's `ts` may be from `clock`: default 5 min
+   * ahead, 7 days behind (docs/protocol.md, "Event time"). `maxAgeMs` may not
+   * exceed the de-duplication window, so every accepted event is de-duplicated.
+   */
+  eventTime?: Partial<EventTimeBounds>;
 }
 
 /** Why the ingest refused a message: the event contract's reasons plus a topic that is not a device topic. */
@@ -58,6 +64,10 @@ const optionsSchema = z.object({
   username: z.string().min(1),
   password: z.string().min(1),
   clientId: z.string().min(1).max(128).optional(),
+  eventTime: z.object({
+    maxFutureMs: z.number().min(0).optional(),
+    maxAgeMs: z.number().positive().optional(),
+  }).optional(),
 });
 
 const hour = 3600_000;
@@ -81,6 +91,10 @@ export async function createIngest(opts: IngestOptions): Promise<Ingest> {
     throw new MimamoriError('MIMAMORI_ERR_CONFIG', `ingest options: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   }
   const { store, clock, logger: log } = opts;
+  const bounds: EventTimeBounds = { ...defaultEventTimeBounds, ...parsed.data.eventTime };
+  if (bounds.maxAgeMs > dedupRetentionMs) {
+    throw new MimamoriError('MIMAMORI_ERR_CONFIG', `ingest options: eventTime.maxAgeMs (${bounds.maxAgeMs} ms) may not exceed the de-duplication window (${dedupRetentionMs} ms): an older event's id may already be forgotten`);
+  }
   const subject = new Subject<Reading>();
   // Queued messages of the persistent session arrive right after CONNACK, before the caller
   // can subscribe; hold them (unacknowledged, so nothing is lost) until someone listens.
@@ -117,12 +131,18 @@ export async function createIngest(opts: IngestOptions): Promise<Ingest> {
     if (where.channel === 'heartbeat') {
       const hb = parseHeartbeat(payload);
       if (!hb.ok) { await reject(topic, payload, hb.reason, hb.detail, origin); return; }
+      const late = eventTimeProblem(Date.parse(hb.value.ts), clock.now(), bounds);
+      if (late) { await reject(topic, payload, late.reason, late.detail, origin); return; }
       counters.heartbeats++;
       subject.next(toHomeHeartbeat(hb.value, where.home, where.device));
       return;
     }
     const event = parseDeviceEvent(payload);
     if (!event.ok) { await reject(topic, payload, event.reason, event.detail, origin); return; }
+    // A timestamp from the year 2300 would pin "last sign of life" there; one from last month
+    // may be a resend whose id was already forgotten. Both are refused, kept and explained.
+    const late = eventTimeProblem(Date.parse(event.value.ts), clock.now(), bounds);
+    if (late) { await reject(topic, payload, late.reason, late.detail, origin); return; }
     // The edge agent resends after a lost PUBACK; the event id makes that harmless.
     if (!(await store.markEventSeen(where.home, where.device, event.value.id, clock.now()))) {
       counters.duplicates++;

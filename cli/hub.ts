@@ -249,6 +249,9 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
       summarizeDay: createDaySummarizer({ influx, store, database: config.influx.database }),
     };
     if (config.operatorPhone) notifierOpts.operatorPhone = config.operatorPhone;
+    // A resolved alert re-arms the rule that raised it (a second help press opens a new alert).
+    const rearm: { engine?: RuleEngine } = {};
+    notifierOpts.onAlertEnded = (ended) => { rearm.engine?.alertEnded(ended.homeId, ended.rule); };
     const notifier = await createNotifier(notifierOpts);
     started.notifier = notifier;
     onClose('notifier', () => notifier.close());
@@ -271,6 +274,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
       },
     });
     onClose('rules', () => engine.close());
+    rearm.engine = engine;
 
     const recent: Finding[] = [];
     /** Every finding — built-in rules, learned rules, flows, missed check-ins — takes this one path. */

@@ -57,7 +57,51 @@ export type HomeHeartbeat = { kind: 'heartbeat'; battery?: number; rssi?: number
 export type Reading = HomeEvent | HomeHeartbeat;
 
 /** Why an input was refused; counted and logged by whoever received it. */
-export type RejectReason = 'malformed_json' | 'unknown_kind' | 'invalid_fields' | 'not_an_object';
+export type RejectReason = 'malformed_json' | 'unknown_kind' | 'invalid_fields' | 'not_an_object' | EventTimeReason;
+
+/** Why a well-formed event's time was refused (docs/protocol.md, "Event time"). */
+export type EventTimeReason = 'ts_in_future' | 'ts_too_old';
+
+/** How far an event's `ts` may be from the receiver's clock. */
+export interface EventTimeBounds {
+  /** Largest tolerated lead over the clock (device clock drift), ms. */
+  maxFutureMs: number;
+  /** Oldest accepted age (an edge queue flushing after an outage), ms. */
+  maxAgeMs: number;
+}
+
+/**
+ * Default bounds: 5 minutes of device clock drift ahead, 7 days behind.
+ * Seven days is the ingest's de-duplication window (broker/ingest.ts): an
+ * event older than that could already have had its id forgotten, so
+ * accepting it could accept a resend twice.
+ */
+export const defaultEventTimeBounds: EventTimeBounds = { maxFutureMs: 5 * 60_000, maxAgeMs: 7 * 24 * 3600_000 };
+
+/**
+ * Checks an event's time (`at`, epoch ms) against the receiver's clock;
+ * undefined when it is within bounds, else the reason and a readable detail.
+ *
+ * @example
+ * eventTimeProblem(Date.parse('2300-01-01T00:00:00Z'), Date.now())
+ * // → { reason: 'ts_in_future', detail: 'ts is 2…' }
+ */
+export function eventTimeProblem(at: number, now: number, bounds: EventTimeBounds = defaultEventTimeBounds): { reason: EventTimeReason; detail: string } | undefined {
+  if (at - now > bounds.maxFutureMs) {
+    return { reason: 'ts_in_future', detail: `ts ${new Date(at).toISOString()} is ${describeSpan(at - now)} ahead of the hub's clock (${new Date(now).toISOString()}); at most ${describeSpan(bounds.maxFutureMs)} is accepted` };
+  }
+  if (now - at > bounds.maxAgeMs) {
+    return { reason: 'ts_too_old', detail: `ts ${new Date(at).toISOString()} is ${describeSpan(now - at)} behind the hub's clock (${new Date(now).toISOString()}); events older than ${describeSpan(bounds.maxAgeMs)} are refused` };
+  }
+  return undefined;
+}
+
+function describeSpan(ms: number): string {
+  const minutes = Math.round(ms / 60_000);
+  if (minutes < 120) return `${minutes} min`;
+  const hours = Math.round(minutes / 60);
+  return hours < 72 ? `${hours} h` : `${Math.round(hours / 24)} days`;
+}
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: RejectReason; detail: string };
 

@@ -80,7 +80,15 @@ export interface NotifierOptions {
    * provider (SMS, voice) and recorded, or sent once (docs/escalation.md).
    */
   reconcile?: Partial<ReconcileOptions>;
+  /**
+   * Told (synchronously) every time an alert becomes resolved, whoever
+   * resolved it; the hub re-arms the rule that raised it (engine.alertEnded).
+   */
+  onAlertEnded?: (ended: AlertEnded) => void;
 }
+
+/** An alert that has just been resolved. */
+export interface AlertEnded { alertId: string; homeId: string; rule: string; at: number }
 
 export interface HandleResult {
   alertId?: string;
@@ -119,12 +127,33 @@ export interface Notifier {
 }
 
 /** Rule types (rules/) whose end means the worry is over. */
-export const defaultResolveOnClear = ['noSignOfLife', 'helpButton', 'flowWithoutMotion', 'nightDoor', 'deviceSilent', 'batteryLow'] as const;
+export const defaultResolveOnClear = ['noSignOfLife', 'helpButton', 'flowWithoutMotion', 'nightDoor', 'deviceSilent', 'batteryLow', 'dataLate'] as const;
 
 const e164 = /^\+[1-9]\d{1,14}$/;
 const actor = 'notifier';
 /** Receipts that arrived before the send call returned the provider id; bounded. */
 const maxEarlyReceipts = 1000;
+
+/**
+ * Every alert status change already passes through the history sink (here and
+ * in the escalation engine); this wraps it so that a change to `resolved` is
+ * also reported to `onAlertEnded`. Without `onAlertEnded`, `history` as given.
+ */
+function reportingEnded(history: NotifierHistory | undefined, onAlertEnded: ((e: AlertEnded) => void) | undefined, log: Logger): NotifierHistory | undefined {
+  if (!onAlertEnded) return history;
+  return {
+    writeAlert(a) {
+      try {
+        history?.writeAlert(a);
+      } finally {
+        if (a.status === 'resolved') {
+          try { onAlertEnded({ alertId: a.id, homeId: a.homeId, rule: a.rule, at: a.at }); } catch (err) { log.warn({ err, alertId: a.id }, 'onAlertEnded failed'); }
+        }
+      }
+    },
+    writeNotification(n) { history?.writeNotification(n); },
+  };
+}
 
 /**
  * Creates the notifier and resumes every escalation and digest found in the
@@ -138,7 +167,8 @@ const maxEarlyReceipts = 1000;
 export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
   if (!opts.store || !opts.logger || !opts.clock || !opts.sms) throw new MimamoriError('MIMAMORI_ERR_CONFIG', 'notifier needs store, logger, clock and sms');
   if (opts.operatorPhone !== undefined && !e164.test(opts.operatorPhone)) throw new MimamoriError('MIMAMORI_ERR_CONFIG', 'operatorPhone must be an E.164 number');
-  const { store, clock, sms, history } = opts;
+  const { store, clock, sms } = opts;
+  const history = reportingEnded(opts.history, opts.onAlertEnded, opts.logger);
   const log = opts.logger;
   const operatorLanguage: Language = opts.operatorLanguage ?? 'ja';
   const resolveOnClear = new Set<string>(opts.resolveOnClear ?? defaultResolveOnClear);

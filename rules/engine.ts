@@ -14,6 +14,12 @@
  * water starting to flow, a night door opening, a cleared finding) push a new
  * entry; a superseded entry is recognised on pop because its time no longer
  * equals the home's `wakeAt`, and dropped.
+ *
+ * Event time: a reading stamped later than the clock is taken as happening
+ * now, so nothing (last seen, last sign of life) moves past the hub's own
+ * clock. A home whose data is behind (watermark.ts) has its timers held: no
+ * time-based rule decides about data that has not arrived; the operator gets
+ * one `data-late` finding instead.
  */
 import { Subject, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
 import { scheduleAt, scheduleEvery } from '../core/clock.js';
@@ -36,6 +42,7 @@ import { helpButton } from './rules/help-button.js';
 import { nightDoor } from './rules/night-door.js';
 import { noSignOfLife } from './rules/no-sign-of-life.js';
 import { finding, ZoneClock, type RuleContext, type RuleDefinition } from './rules/rule.js';
+import { defaultWatermarkSettings, noteArrival, updateLateness, watermarkDeadline, watermarkProblem, type WatermarkSettings } from './watermark.js';
 
 export interface RuleEngineOptions {
   /** Production: `systemClock`; tests and replay: a `VirtualClock`. Every timer uses it. */
@@ -56,6 +63,13 @@ export interface RuleEngineOptions {
    * its learned routine when no saved one exists. Called once per such home.
    */
   routineHistory?: (home: string) => Iterable<Reading> | AsyncIterable<Reading> | Promise<Iterable<Reading> | AsyncIterable<Reading> | undefined> | undefined;
+  /**
+   * When a home's data counts as behind, so its time-based rules wait
+   * (docs/rules.md, "Watermark"). `false` turns the watermark off: for
+   * replaying a recording, where time moves only with the data and the data
+   * is complete by construction.
+   */
+  watermark?: Partial<WatermarkSettings> | false;
 }
 
 export interface RuleEngine {
@@ -71,6 +85,15 @@ export interface RuleEngine {
   setAway(home: string, until: number | null): void;
   /** Epoch ms of the home's last sign of life (not heartbeats), if any. */
   lastSignOfLife(home: string): number | undefined;
+  /** The home's watermark (newest reading time) and, while its data is behind, since when. */
+  watermarkOf(home: string): { newestAt?: number; lateSince?: number };
+  /**
+   * The alert a rule's finding opened has ended (a person resolved it, or it
+   * resolved itself): the rule forgets its raised state if a new occurrence
+   * is a new emergency (help button, night door), without a cleared finding.
+   * Returns whether anything was re-armed.
+   */
+  alertEnded(home: string, rule: string): boolean;
   /**
    * Sets a home's context: known away periods (day-care, hospital, trip; RFC
    * 3339 times) and day-care weekdays. Replaces the previous context.
@@ -152,6 +175,13 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
   if (!logger || typeof logger.warn !== 'function') throw new MimamoriError('MIMAMORI_ERR_CONFIG', 'rule engine: logger is required');
   const persistEveryMs = opts.persistEveryMs ?? 60_000;
   if (!Number.isFinite(persistEveryMs) || persistEveryMs < 1) throw new MimamoriError('MIMAMORI_ERR_CONFIG', 'rule engine: persistEveryMs must be a positive number');
+  let watermark: WatermarkSettings | undefined;
+  if (opts.watermark !== false) {
+    watermark = { ...defaultWatermarkSettings };
+    for (const [k, v] of Object.entries(opts.watermark ?? {}) as Array<[keyof WatermarkSettings, number | undefined]>) if (v !== undefined) watermark[k] = v;
+    const problem = watermarkProblem(watermark);
+    if (problem) throw new MimamoriError('MIMAMORI_ERR_CONFIG', `rule engine: ${problem}`);
+  }
 
   const homes = new Map<string, HomeState>();
   const subject = new Subject<Finding>();
@@ -216,8 +246,9 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
   function schedule(h: HomeState, afterTick = false): void {
     const now = clock.now();
     const rs = h.rules;
-    let due = Infinity;
-    for (let i = 0; i < rs.rules.length; i++) due = Math.min(due, rs.defs[i]!.nextDeadline(rs.rules[i]!, h, now));
+    let due = watermark ? watermarkDeadline(h, watermark) : Infinity;
+    // While the home's data is behind, its rules' deadlines wait for it to catch up.
+    if (h.lateSince === NONE) for (let i = 0; i < rs.rules.length; i++) due = Math.min(due, rs.defs[i]!.nextDeadline(rs.rules[i]!, h, now));
     if (afterTick && due <= now) due = now + minimumRetryMs;
     if (due >= h.wakeAt) return;
     h.wakeAt = due;
@@ -228,6 +259,8 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
   function tick(h: HomeState, now: number): void {
     ctx.now = now;
     ctx.sign = false;
+    // Behind: "nothing happened by now" cannot be decided about data that has not arrived.
+    if (watermark && updateLateness(h, now, watermark, ctx.out)) { emit(); return; }
     const rs = h.rules;
     try {
       for (let i = 0; i < rs.rules.length; i++) rs.defs[i]!.onTick(rs.rules[i]!, h, ctx);
@@ -329,9 +362,12 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
     const saved = await store.loadHomeStates();
     for (const [id, state] of saved) {
       const rules = compile(id, await opts.rulesFor?.(id)).rules;
-      const h = restoreHomeState(id, rules, state);
-      if (typeof h === 'string') logger.warn({ home: id, problem: h }, 'unreadable saved rule state ignored');
-      else homes.set(id, h);
+      const restored = restoreHomeState(id, rules, state, clock.now());
+      if (typeof restored === 'string') logger.warn({ home: id, problem: restored }, 'unreadable saved rule state ignored');
+      else {
+        homes.set(id, restored.home);
+        if (restored.repaired.length > 0) logger.warn({ home: id, fields: restored.repaired }, 'saved rule state had times later than the clock; pulled back to now');
+      }
       const routine = (state as { routine?: unknown } | null)?.routine;
       if (routine !== undefined) {
         const problem = book.restore(id, routine);
@@ -344,15 +380,28 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
   }
 
   const engine: RuleEngine = {
-    ingest(r: Reading): void {
+    ingest(reading: Reading): void {
       if (closed) return;
+      const now = clock.now();
+      // A reading stamped after the clock (ingest allows a few minutes of drift) happened now, at the latest.
+      const r = reading.at > now ? { ...reading, at: now } : reading;
       let h = homes.get(r.home);
       if (h === undefined) h = addHome(r.home, r.at);
+      const beat = h.beats;
       const applied = applyReading(h, r);
-      ctx.now = clock.now();
+      ctx.now = now;
+      let reschedule = (applied & Applied.NewDevice) !== 0 || h.wakeAt === Infinity || beat !== h.beats;
+      if (watermark) {
+        noteArrival(h, now - reading.at, now, watermark);
+        const wasLate = h.lateSince !== NONE;
+        if (updateLateness(h, now, watermark, ctx.out) !== wasLate) {
+        // Caught up: the rules' held deadlines are due now. Late: only the watermark's deadline counts.
+          h.wakeAt = Infinity;
+          reschedule = true;
+        }
+      }
       ctx.sign = (applied & Applied.SignOfLife) !== 0;
       book.observe(h, r, ctx.sign);
-      let reschedule = (applied & Applied.NewDevice) !== 0 || h.wakeAt === Infinity;
       const rs = h.rules;
       try {
         for (let i = 0; i < rs.rules.length; i++) if (rs.defs[i]!.onReading(rs.rules[i]!, h, r, ctx)) reschedule = true;
@@ -392,6 +441,30 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
     lastSignOfLife(home: string): number | undefined {
       const t = homes.get(home)?.lastSignOfLife;
       return t === undefined || t === NONE ? undefined : t;
+    },
+
+    watermarkOf(home: string): { newestAt?: number; lateSince?: number } {
+      const h = homes.get(home);
+      const out: { newestAt?: number; lateSince?: number } = {};
+      if (h !== undefined && h.newestAt !== NONE) out.newestAt = h.newestAt;
+      if (h !== undefined && h.lateSince !== NONE) out.lateSince = h.lateSince;
+      return out;
+    },
+
+    alertEnded(home: string, rule: string): boolean {
+      const h = homes.get(home);
+      if (h === undefined || closed) return false;
+      const rs = h.rules;
+      const i = rs.rules.findIndex((r) => r.id === rule);
+      const rearm = i < 0 ? undefined : rs.defs[i]!.rearm;
+      if (rearm === undefined || !rearm(rs.rules[i]!, h)) return false;
+      h.dirty = true;
+      logger.info({ home, rule }, 'alert ended; rule re-armed for a new occurrence');
+      h.wakeAt = Infinity;
+      schedule(h);
+      // Saved at once: after a crash the next press must still open an alert.
+      void persist();
+      return true;
     },
 
     setContext(home: string, input: unknown): { errors: string[] } {

@@ -50,6 +50,14 @@ export interface HomeState {
   /** Away (e.g. at day-care) until this time; in the past it is the time they came back. */
   awayUntil: number;
   devices: Map<string, DeviceState>;
+  /** The home's watermark: the newest reading time received (never past the hub's clock), NONE when none. */
+  newestAt: number;
+  /** The home's devices send heartbeats, so total silence is a gap in delivery rather than a quiet home. */
+  beats: boolean;
+  /** Clock time the last reading arrived far behind the clock (a queue flushing, the hub lagging); NONE when none. */
+  lateArrivalAt: number;
+  /** Since when the home's data is known to be behind (the operator's "data late" finding is raised); NONE when caught up. */
+  lateSince: number;
   /** Raised findings by key (rule id, or `rule id/device`) → severity: the edge-trigger memory. */
   active: Map<string, Severity> | undefined;
   /** Rule-specific times by rule id (e.g. when a night door opened). */
@@ -65,7 +73,7 @@ export function createHomeState(id: string, rules: HomeRules, at: number): HomeS
   return {
     id, rules, firstSeen: at, lastSignOfLife: NONE, lastSignKind: '', lastSignDevice: '', lastMotion: NONE,
     waterSince: NONE, gasSince: NONE, outSince: NONE, awayUntil: NONE,
-    devices: new Map(), active: undefined, marks: undefined, wakeAt: Infinity, dirty: true,
+    devices: new Map(), newestAt: NONE, beats: false, lateArrivalAt: NONE, lateSince: NONE, active: undefined, marks: undefined, wakeAt: Infinity, dirty: true,
   };
 }
 
@@ -88,9 +96,11 @@ export function applyReading(home: HomeState, r: Reading): number {
     dev.lastSeen = r.at;
   }
   home.dirty = true;
+  if (r.at > home.newestAt) home.newestAt = r.at;
   let sign = false;
   switch (r.kind) {
     case 'heartbeat':
+      home.beats = true;
       if (r.battery !== undefined) dev.battery = r.battery;
       break;
     case 'motion':
@@ -148,6 +158,11 @@ const persistedSchema = z.object({
   devices: z.record(z.string(), z.tuple([time, time, time])),
   active: z.record(z.string(), severitySchema),
   marks: z.record(z.string(), time),
+  /** Watermark fields (added later: absent in older saved state). */
+  newestAt: time.optional(),
+  beats: z.boolean().optional(),
+  lateArrivalAt: time.optional(),
+  lateSince: time.optional(),
 });
 export type PersistedHomeState = z.infer<typeof persistedSchema>;
 
@@ -159,23 +174,40 @@ export function serializeHomeState(h: HomeState): PersistedHomeState {
     v: 1, firstSeen: h.firstSeen, lastSignOfLife: h.lastSignOfLife, lastSignKind: h.lastSignKind, lastSignDevice: h.lastSignDevice,
     lastMotion: h.lastMotion, waterSince: h.waterSince, gasSince: h.gasSince, outSince: h.outSince, awayUntil: h.awayUntil,
     devices, active: Object.fromEntries(h.active ?? []), marks: Object.fromEntries(h.marks ?? []),
+    newestAt: h.newestAt, beats: h.beats, lateArrivalAt: h.lateArrivalAt, lateSince: h.lateSince,
   };
 }
 
-/** Rebuilds a home from its persisted form; an error message when it is unreadable. */
-export function restoreHomeState(id: string, rules: HomeRules, saved: unknown): HomeState | string {
+/**
+ * Rebuilds a home from its persisted form; an error message when it is
+ * unreadable. Times of things that happened (last sign of life, last seen,
+ * flows, the watermark) later than `now` cannot be true — state saved before
+ * event times were bounded may hold one from the year 2300 — and are pulled
+ * back to `now`; `repaired` lists them. `awayUntil` may be in the future and
+ * is kept.
+ */
+export function restoreHomeState(id: string, rules: HomeRules, saved: unknown, now = Infinity): { home: HomeState; repaired: string[] } | string {
   const p = persistedSchema.safeParse(saved);
   if (!p.success) return p.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
   const s = p.data;
-  const h = createHomeState(id, rules, s.firstSeen);
+  const repaired: string[] = [];
+  const past = (name: string, t: number): number => {
+    if (t <= now) return t;
+    repaired.push(name);
+    return now;
+  };
+  const h = createHomeState(id, rules, past('firstSeen', s.firstSeen));
   Object.assign(h, {
-    lastSignOfLife: s.lastSignOfLife, lastSignKind: s.lastSignKind, lastSignDevice: s.lastSignDevice, lastMotion: s.lastMotion,
-    waterSince: s.waterSince, gasSince: s.gasSince, outSince: s.outSince, awayUntil: s.awayUntil, dirty: false,
+    lastSignOfLife: past('lastSignOfLife', s.lastSignOfLife), lastSignKind: s.lastSignKind, lastSignDevice: s.lastSignDevice, lastMotion: past('lastMotion', s.lastMotion),
+    waterSince: past('waterSince', s.waterSince), gasSince: past('gasSince', s.gasSince), outSince: past('outSince', s.outSince), awayUntil: s.awayUntil,
+    newestAt: past('newestAt', s.newestAt ?? NONE), beats: s.beats ?? false, lateArrivalAt: past('lateArrivalAt', s.lateArrivalAt ?? NONE), lateSince: past('lateSince', s.lateSince ?? NONE),
+    dirty: false,
   });
-  for (const [dev, [lastSeen, battery, watts]] of Object.entries(s.devices)) h.devices.set(dev, { lastSeen, battery, watts });
+  for (const [dev, [lastSeen, battery, watts]] of Object.entries(s.devices)) h.devices.set(dev, { lastSeen: past(`devices.${dev}`, lastSeen), battery, watts });
+  if (repaired.length > 0) h.dirty = true;
   const active = Object.entries(s.active);
   if (active.length) h.active = new Map(active);
   const marks = Object.entries(s.marks);
   if (marks.length) h.marks = new Map(marks);
-  return h;
+  return { home: h, repaired };
 }

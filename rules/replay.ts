@@ -34,7 +34,8 @@ export async function* replayReadings(readings: Iterable<Reading> | AsyncIterabl
     for await (const r of readings) {
       if (engine === undefined) {
         clock.advanceTo(r.at);
-        const engineOpts: RuleEngineOptions = { clock, logger: opts.logger ?? silentLogger() };
+        // A recording is complete by construction and time moves only with it: no watermark.
+        const engineOpts: RuleEngineOptions = { clock, logger: opts.logger ?? silentLogger(), watermark: false };
         if (opts.rulesFor) engineOpts.rulesFor = opts.rulesFor;
         if (opts.timezoneFor) engineOpts.timezoneFor = opts.timezoneFor;
         engine = await createRuleEngine(engineOpts);

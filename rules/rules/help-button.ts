@@ -1,11 +1,13 @@
 /**
  * helpButton: a "help" press raises a critical finding at once; an "ok"
  * press ("I'm OK") clears it. Repeated help presses while raised do not repeat it.
+ * Once its alert has ended (a family member resolved it), the rule re-arms:
+ * the next press is a new cry for help and raises again, with no "I'm OK" needed.
  */
 import type { Reading } from '../../core/events.js';
 import type { HomeState } from '../home-state.js';
 import type { HelpButtonRule } from '../rule-config.js';
-import { clear, finding, hhmm, raise, type RuleContext, type RuleDefinition } from './rule.js';
+import { clear, finding, forget, hhmm, raise, type RuleContext, type RuleDefinition } from './rule.js';
 
 export const helpButton: RuleDefinition<HelpButtonRule> = {
   onReading(rule: HelpButtonRule, home: HomeState, r: Reading, ctx: RuleContext): boolean {
@@ -27,4 +29,5 @@ export const helpButton: RuleDefinition<HelpButtonRule> = {
   },
   onTick(): void { /* nothing time-based */ },
   nextDeadline(): number { return Infinity; },
+  rearm(rule: HelpButtonRule, home: HomeState): boolean { return forget(home, rule.id); },
 };

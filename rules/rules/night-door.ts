@@ -3,12 +3,14 @@
  * back inside within `returnWithinMinutes` → a finding (warning by default).
  * "Back inside" is any motion after the opening (a door event followed by
  * motion is the usual return). Cleared on that motion.
+ * Once its alert has ended (resolved by a person), the opening is answered:
+ * the rule forgets it, and the next opening at night is a new occurrence.
  */
 import type { Reading } from '../../core/events.js';
 import { inWindow, parseClockTime } from '../../core/time.js';
 import type { HomeState } from '../home-state.js';
 import type { NightDoorRule } from '../rule-config.js';
-import { clear, finding, hhmm, raise, activeSeverity, type RuleContext, type RuleDefinition } from './rule.js';
+import { clear, finding, forget, hhmm, raise, activeSeverity, type RuleContext, type RuleDefinition } from './rule.js';
 
 const minute = 60_000;
 
@@ -61,5 +63,11 @@ export const nightDoor: RuleDefinition<NightDoorRule> = {
   nextDeadline(rule: NightDoorRule, home: HomeState, _now: number): number {
     const opened = openedAt(rule, home);
     return opened === undefined || activeSeverity(home, rule.id) !== undefined ? Infinity : opened + rule.returnWithinMinutes * minute;
+  },
+
+  rearm(rule: NightDoorRule, home: HomeState): boolean {
+    if (!forget(home, rule.id)) return false;
+    setMark(home, rule.id, undefined);
+    return true;
   },
 };

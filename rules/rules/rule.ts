@@ -31,6 +31,15 @@ export interface RuleDefinition<C extends RuleConfig = RuleConfig> {
   onTick(rule: C, home: HomeState, ctx: RuleContext): void;
   /** The earliest time `onTick` could raise something, Infinity if nothing is pending. Must be > now. */
   nextDeadline(rule: C, home: HomeState, now: number): number;
+  /**
+   * The alert this rule's finding opened has ended (resolved by a person or
+   * by the system). Rules where a new occurrence after that is a new
+   * emergency (a help press, a night door opening) forget their raised state
+   * here — without pushing a cleared finding — and return true. Rules whose
+   * finding stands for a continuing condition (no sign of life, water left
+   * running) leave this out: they re-arm when the condition itself clears.
+   */
+  rearm?(rule: C, home: HomeState): boolean;
 }
 
 export interface FindingText { message: Localized; expected: Localized; observed: Localized }
@@ -67,6 +76,14 @@ export function clear(home: HomeState, key: string, ctx: RuleContext, make: (was
   if (home.active!.size === 0) home.active = undefined;
   home.dirty = true;
   ctx.out.push(make(was));
+  return true;
+}
+
+/** Forgets that `key` is raised, silently (no cleared finding): for `rearm`. */
+export function forget(home: HomeState, key: string): boolean {
+  if (home.active === undefined || !home.active.delete(key)) return false;
+  if (home.active.size === 0) home.active = undefined;
+  home.dirty = true;
   return true;
 }
 

@@ -15,6 +15,8 @@ async function setUp(h: Harness) {
 }
 
 async function startIngest(h: Harness, svc: { username: string; secret: string }, logs = captureLogs()): Promise<{ ingest: Ingest; got: Reading[]; lines: string[] }> {
+  // The hub's clock reads the time the test events carry (ts more than 5 min ahead would be refused).
+  h.clock.advanceTo(Date.parse(ts));
   const ingest = await createIngest({ url: h.url(), username: svc.username, password: svc.secret, store: h.store, logger: logs.logger, clock: h.clock });
   const got: Reading[] = [];
   ingest.readings.subscribe((r) => got.push(r));
@@ -84,7 +86,7 @@ t.test('invalid input lands in the dead-letter table with a reason, counted, log
   await k.endAsync();
 });
 
-t.test('event ids are forgotten after seven days (hourly prune on the injected clock)', async (t) => {
+t.test('event ids are forgotten after seven days (hourly prune on the injected clock), and so is the event', async (t) => {
   const h = await startBroker();
   t.teardown(() => h.close());
   const { kettle, svc } = await setUp(h);
@@ -101,10 +103,55 @@ t.test('event ids are forgotten after seven days (hourly prune on the injected c
   t.equal(ingest.stats().duplicates, 1, 'still remembered after six days');
   h.clock.advanceBy(24 * 3600_000 + 3600_000);
   await until(() => ingest.stats().pruned === 1);
+  // A retained or queued copy coming back now must not count as new: its ts is as old as its id.
   await k.publishAsync(eventTopic('h1', 'kettle'), event, { qos: 1 });
   await until(() => ingest.stats().received === 3);
-  t.equal(got.length, 2, 'accepted again once pruned');
+  t.equal(got.length, 1, 'not accepted again once its id is pruned: too old');
+  t.same(ingest.stats().rejected, { ts_too_old: 1 });
   await k.endAsync();
+});
+
+t.test('an event or heartbeat far from the hub clock is dead-lettered with its reason; a late queue within 7 days is not', async (t) => {
+  const h = await startBroker();
+  t.teardown(() => h.close());
+  const { kettle, svc } = await setUp(h);
+  const { ingest, got } = await startIngest(h, svc);
+  t.teardown(() => ingest.close());
+  const now = h.clock.now();
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const k = await connect(h.url(), { username: kettle.username, password: kettle.secret });
+  const sent: Array<[string, string, string | undefined]> = [
+    [eventTopic('h1', 'kettle'), JSON.stringify({ id: 'f1', ts: '2300-01-01T00:00:00+09:00', kind: 'kettle', state: 'on' }), 'ts_in_future'],
+    [eventTopic('h1', 'kettle'), JSON.stringify({ id: 'f2', ts: iso(now + 6 * 60_000), kind: 'kettle', state: 'on' }), 'ts_in_future'],
+    [eventTopic('h1', 'kettle'), JSON.stringify({ id: 'p1', ts: iso(now - 8 * 24 * 3600_000), kind: 'kettle', state: 'on' }), 'ts_too_old'],
+    [heartbeatTopic('h1', 'kettle'), JSON.stringify({ ts: '2300-01-01T00:00:00Z' }), 'ts_in_future'],
+    [eventTopic('h1', 'kettle'), JSON.stringify({ id: 'ok1', ts: iso(now + 4 * 60_000), kind: 'kettle', state: 'on' }), undefined],
+    [eventTopic('h1', 'kettle'), JSON.stringify({ id: 'ok2', ts: iso(now - 6 * 24 * 3600_000), kind: 'kettle', state: 'off' }), undefined],
+    [heartbeatTopic('h1', 'kettle'), JSON.stringify({ ts: iso(now - 6 * 3600_000), battery: 50 }), undefined],
+  ];
+  for (const [topic, payload] of sent) await k.publishAsync(topic, payload, { qos: 1 });
+  await until(() => ingest.stats().received === sent.length);
+  t.same(got.map((r) => (r.kind === 'heartbeat' ? 'heartbeat' : r.id)), ['ok1', 'ok2', 'heartbeat'], 'drift of 4 min, a 6-day-old queued event and a late heartbeat pass');
+  t.same(ingest.stats().rejected, { ts_in_future: 3, ts_too_old: 1 });
+  const dead = await h.store.listRejected(10);
+  t.equal(dead.length, 4, 'nothing refused is lost: every one is kept');
+  for (const [topic, payload, reason] of sent.filter((x) => x[2] !== undefined)) {
+    t.match(dead.find((r) => r.payload === payload), { topic, reason, homeId: 'h1', deviceId: 'kettle' }, reason ?? '');
+  }
+  t.match(dead.find((r) => r.payload?.includes('"f1"'))?.detail, /2299-12-31T15:00:00.000Z is 99752 days ahead of the hub's clock.*at most 5 min/);
+  t.match(dead.find((r) => r.payload?.includes('"p1"'))?.detail, /8 days behind the hub's clock.*older than 7 days/);
+  await k.endAsync();
+});
+
+t.test('event-time bounds are configurable but never beyond the de-duplication window', async (t) => {
+  const h = await startBroker();
+  t.teardown(() => h.close());
+  const { svc } = await setUp(h);
+  const opts = { url: h.url(), username: svc.username, password: svc.secret, store: h.store, logger: captureLogs().logger, clock: h.clock };
+  await t.rejects(createIngest({ ...opts, eventTime: { maxAgeMs: 8 * 24 * 3600_000 } }), { code: 'MIMAMORI_ERR_CONFIG', message: /de-duplication window/ });
+  await t.rejects(createIngest({ ...opts, eventTime: { maxFutureMs: -1 } }), { code: 'MIMAMORI_ERR_CONFIG', message: /maxFutureMs/ });
+  const ingest = await createIngest({ ...opts, eventTime: { maxAgeMs: 24 * 3600_000 } });
+  await ingest.close();
 });
 
 t.test('a refused ingest login is a clear error', async (t) => {

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { parseDeviceEvent, parseHeartbeat, parseRecordedLine, toRecordedLine } from '../../core/events.js';
+import { defaultEventTimeBounds, eventTimeProblem, parseDeviceEvent, parseHeartbeat, parseRecordedLine, toRecordedLine } from '../../core/events.js';
 import { eventTopic, parseDeviceTopic, commandTopic } from '../../core/topics.js';
 
 const ts = '2026-11-21T07:12:00+09:00';
@@ -69,4 +69,17 @@ t.test('topics', async (t) => {
   t.equal(parseDeviceTopic('mimamori/v1/homes/h1/devices/k/other'), undefined);
   t.equal(parseDeviceTopic('mimamori/v1/homes/+/devices/k/events'), undefined);
   t.equal(parseDeviceTopic('other/v1/homes/h1/devices/k/events'), undefined);
+});
+
+t.test('event time: 5 min ahead and 7 days behind are the edges; beyond them a reason and a readable detail', async (t) => {
+  const now = Date.parse('2026-11-21T07:00:00+09:00');
+  const min = 60_000, day = 24 * 3600_000;
+  t.same(defaultEventTimeBounds, { maxFutureMs: 5 * min, maxAgeMs: 7 * day });
+  t.equal(eventTimeProblem(now, now), undefined);
+  t.equal(eventTimeProblem(now + 5 * min, now), undefined, 'drift up to 5 min is accepted');
+  t.equal(eventTimeProblem(now - 7 * day, now), undefined, 'a queue up to 7 days old is accepted');
+  t.match(eventTimeProblem(now + 5 * min + 1, now), { reason: 'ts_in_future', detail: /5 min ahead/ });
+  t.match(eventTimeProblem(now - 7 * day - 1, now), { reason: 'ts_too_old', detail: /7 days behind/ });
+  t.match(eventTimeProblem(Date.parse('2300-01-01T00:00:00Z'), now), { reason: 'ts_in_future', detail: /2300-01-01T00:00:00.000Z is \d+ days ahead/ });
+  t.match(eventTimeProblem(now - 3 * 3600_000, now, { maxFutureMs: 0, maxAgeMs: 2 * 3600_000 }), { reason: 'ts_too_old', detail: /3 h behind.*older than 2 h/ });
 });

@@ -27,3 +27,31 @@ t.test('a normal day raises nothing', async (t) => {
   h.feed(...normalDay(0));
   t.same(h.findings, []);
 });
+
+t.test('once its alert is resolved, the next help press raises again without an "I\'m OK" in between', async (t) => {
+  const h = await harness({ rules: [{ type: 'helpButton' }] });
+  t.equal(h.engine.alertEnded('h1', 'help-button'), false, 'nothing to re-arm before any press');
+  h.feed(button(at('10:00'), 'help'));
+  h.feed(button(at('10:01'), 'help'));
+  t.same(h.of('helpButton'), ['raised:critical'], 'a repeat while the alert is open is not a new finding');
+  // A family member resolved the alert in the web app (the notifier reports it; cli/hub.ts wires it).
+  t.equal(h.engine.alertEnded('h1', 'help-button'), true, 're-armed');
+  t.same(h.of('helpButton'), ['raised:critical'], 're-arming says nothing: no cleared finding, no all-clear');
+  t.equal(h.engine.alertEnded('h1', 'help-button'), false, 'a second report changes nothing');
+  h.feed(button(at('10:30'), 'help'));
+  t.same(h.of('helpButton'), ['raised:critical', 'raised:critical'], 'the second cry for help is raised');
+  h.feed(button(at('10:35'), 'ok'));
+  t.same(h.of('helpButton'), ['raised:critical', 'raised:critical', 'cleared:critical'], 'and "I\'m OK" still clears it');
+  t.equal(h.engine.alertEnded('h1', 'no-such-rule'), false);
+  t.equal(h.engine.alertEnded('no-such-home', 'help-button'), false);
+});
+
+t.test('rules whose finding is a continuing condition are not re-armed by the end of their alert', async (t) => {
+  const h = await harness({ rules: [{ type: 'noSignOfLife' }] });
+  h.feed(button(at('08:00'), 'ok'));
+  h.clock.advanceTo(at('11:00'));
+  t.same(h.of('noSignOfLife'), ['raised:warning']);
+  t.equal(h.engine.alertEnded('h1', 'no-sign-of-life'), false, 'still silent: re-raising now would page the family again');
+  h.clock.advanceTo(at('13:00'));
+  t.same(h.of('noSignOfLife'), ['raised:warning']);
+});

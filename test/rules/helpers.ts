@@ -6,6 +6,7 @@ import type { Finding } from '../../core/findings.js';
 import { silentLogger } from '../../core/logger.js';
 import type { Store } from '../../core/store.js';
 import { createRuleEngine, type RuleEngine } from '../../rules/engine.js';
+import type { WatermarkSettings } from '../../rules/watermark.js';
 
 /** Local midnight starting Saturday 2026-11-21 in Tokyo. */
 export const DAY0 = Date.parse('2026-11-21T00:00:00+09:00');
@@ -44,10 +45,14 @@ export interface Harness {
   of(type: string): string[];
 }
 
-/** An engine on a virtual clock starting at `start`, recording every finding. */
-export async function harness(opts: { start?: number; rules?: unknown; store?: Store; rulesFor?: (home: string) => unknown } = {}): Promise<Harness> {
+/**
+ * An engine on a virtual clock starting at `start`, recording every finding.
+ * The watermark is off unless `watermark` is given: rule tests feed a day's
+ * readings from before the clock's start and let homes fall silent on purpose.
+ */
+export async function harness(opts: { start?: number; rules?: unknown; store?: Store; rulesFor?: (home: string) => unknown; watermark?: Partial<WatermarkSettings> } = {}): Promise<Harness> {
   const clock = new VirtualClock(opts.start ?? at('06:00'));
-  const engineOpts: Parameters<typeof createRuleEngine>[0] = { clock, logger: silentLogger() };
+  const engineOpts: Parameters<typeof createRuleEngine>[0] = { clock, logger: silentLogger(), watermark: opts.watermark ?? false };
   if (opts.store) engineOpts.store = opts.store;
   if (opts.rulesFor) engineOpts.rulesFor = opts.rulesFor;
   else if (opts.rules !== undefined) engineOpts.rulesFor = () => opts.rules;

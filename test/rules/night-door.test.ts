@@ -47,3 +47,18 @@ t.test('a quick return, a daytime exit and a normal day raise nothing', async (t
   h.clock.advanceTo(at('12:00', 3));
   t.same(h.of('nightDoor'), []);
 });
+
+t.test('once its alert is resolved, the next night opening is a new occurrence; the old one says nothing more', async (t) => {
+  const h = await harness({ start: at('22:00'), rules: [{ type: 'nightDoor' }] });
+  h.feed(door(at('23:30'), true), door(at('23:31'), false));
+  h.clock.advanceTo(at('23:46'));
+  t.same(h.of('nightDoor'), ['raised:warning']);
+  // Today a second opening while the first is unanswered is ignored.
+  t.equal(h.engine.alertEnded('h1', 'night-door'), true, 're-armed when the alert is resolved');
+  h.feed(door(at('02:10', 1), true), door(at('02:11', 1), false));
+  h.clock.advanceTo(at('02:25', 1));
+  t.same(h.of('nightDoor'), ['raised:warning', 'raised:warning'], 'the new opening raises on its own deadline');
+  t.match(h.findings[1]!.message.en, /02:10/);
+  h.feed(motion(at('02:40', 1)));
+  t.same(h.of('nightDoor'), ['raised:warning', 'raised:warning', 'cleared:warning'], 'the new one clears on movement inside');
+});

@@ -64,6 +64,7 @@ t.test('state is saved periodically on the clock, and flushState saves now', asy
   await new Promise((r) => setImmediate(r));
   const saved = (await store.loadHomeStates()).get('h1') as { devices: Record<string, number[]> };
   t.same(saved.devices.kettle, [at('08:00'), 50, -1], 'saved after persistEveryMs of clock time');
+  clock.advanceTo(at('08:01'));
   engine.ingest(motion(at('08:01')));
   await engine.flushState();
   t.match((await store.loadHomeStates()).get('h1'), { lastSignOfLife: at('08:01') });

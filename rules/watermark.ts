@@ -1,0 +1,105 @@
+/**
+ * The per-home watermark: whether a home's data is known to be behind the
+ * hub's clock, so that its time-based rules wait instead of deciding "nothing
+ * happened" about a stretch whose data has not arrived (docs/rules.md,
+ * "Watermark").
+ *
+ * A home is behind while either holds:
+ * - a reading arrived more than `lateAfterMs` behind the clock within the
+ *   last `settleMs` (an edge queue flushing after an outage, or the hub
+ *   lagging behind its homes); one late reading starts it, `settleMs` with no
+ *   late reading ends it — the hysteresis that keeps it from flapping;
+ * - the home sends heartbeats and nothing at all, not even a heartbeat, has
+ *   arrived for `silentAfterMs` (its edge is offline: a gap in delivery, not a
+ *   quiet home). A home whose devices never sent a heartbeat cannot be told
+ *   apart from a quiet one, so silence there stays the rules' business.
+ *
+ * Entering and leaving raise and clear one operator finding, `data-late`.
+ */
+import type { Finding, Localized } from '../core/findings.js';
+import { NONE, type HomeState } from './home-state.js';
+import { duration, hhmm } from './rules/rule.js';
+
+export interface WatermarkSettings {
+  /** A reading arriving more than this far behind the clock makes its home late (default 10 min). */
+  lateAfterMs: number;
+  /** The home stays late until no late reading arrived for this long (default 10 min). */
+  settleMs: number;
+  /** A home that sends heartbeats is late after this long with nothing at all from it (default 75 min: two and a half 30-minute heartbeat periods). */
+  silentAfterMs: number;
+}
+
+const minute = 60_000;
+export const defaultWatermarkSettings: WatermarkSettings = { lateAfterMs: 10 * minute, settleMs: 10 * minute, silentAfterMs: 75 * minute };
+
+/** The rule id and type of the operator finding. */
+export const dataLateRule = { id: 'data-late', type: 'dataLate' } as const;
+
+/** Validates settings; a readable problem or undefined. */
+export function watermarkProblem(s: WatermarkSettings): string | undefined {
+  for (const k of ['lateAfterMs', 'settleMs', 'silentAfterMs'] as const) {
+    if (!Number.isFinite(s[k]) || s[k] <= 0) return `watermark.${k} must be a positive number of milliseconds`;
+  }
+  return undefined;
+}
+
+/** Records a reading's arrival lag (clock time minus its own time). */
+export function noteArrival(home: HomeState, lagMs: number, now: number, s: WatermarkSettings): void {
+  if (lagMs > s.lateAfterMs) home.lateArrivalAt = now;
+}
+
+/** Why the home is behind at `now`, or undefined when its data is current. */
+export function behindReason(home: HomeState, now: number, s: WatermarkSettings): 'arrival' | 'silence' | undefined {
+  if (home.lateArrivalAt !== NONE) {
+    if (now - home.lateArrivalAt < s.settleMs) return 'arrival';
+    home.lateArrivalAt = NONE;
+    home.dirty = true;
+  }
+  if (home.beats && home.newestAt !== NONE && now - home.newestAt >= s.silentAfterMs) return 'silence';
+  return undefined;
+}
+
+/** When the home's lateness may next change on the clock alone (Infinity: only a reading can change it). */
+export function watermarkDeadline(home: HomeState, s: WatermarkSettings): number {
+  if (home.lateSince !== NONE) return home.lateArrivalAt !== NONE ? home.lateArrivalAt + s.settleMs : Infinity;
+  return home.beats && home.newestAt !== NONE ? home.newestAt + s.silentAfterMs : Infinity;
+}
+
+/**
+ * Updates the home's lateness at `now`, pushing the operator's `data-late`
+ * finding (raised on entering, cleared on catching up) onto `out`. Returns
+ * whether the home is behind.
+ */
+export function updateLateness(home: HomeState, now: number, s: WatermarkSettings, out: Finding[]): boolean {
+  const why = behindReason(home, now, s);
+  const was = home.lateSince !== NONE;
+  if ((why !== undefined) === was) return was;
+  home.dirty = true;
+  const tz = home.rules.zone;
+  const newest = home.newestAt === NONE ? now : home.newestAt;
+  if (why === undefined) {
+    const text: Localized = { en: `Data from this home has caught up (late since ${hhmm(home.lateSince, tz)}); inactivity checks resumed`, ja: `この家のデータが追いつきました（${hhmm(home.lateSince, tz)} から遅延）。無反応の見守りを再開しました` };
+    out.push(make(home, now, 'cleared', text, { en: `Newest reading from ${hhmm(newest, tz)}.`, ja: `最新のデータは ${hhmm(newest, tz)} のものです。` }, s, { lateSinceAt: home.lateSince }));
+    home.lateSince = NONE;
+    return false;
+  }
+  home.lateSince = now;
+  const lag = duration(now - newest);
+  const observed: Localized = why === 'arrival'
+    ? { en: `Readings are arriving more than ${Math.round(s.lateAfterMs / minute)} min after they happened (newest from ${hhmm(newest, tz)}): an edge queue flushing after an outage, or the hub falling behind.`, ja: `データが発生から${Math.round(s.lateAfterMs / minute)}分以上遅れて届いています（最新は ${hhmm(newest, tz)}）。通信回復後の再送中か、ハブの処理遅れです。` }
+    : { en: `Nothing at all, not even a heartbeat, since ${hhmm(newest, tz)} (${lag.en}): the home's edge may be offline.`, ja: `${hhmm(newest, tz)} 以降（${lag.ja}）、死活通知も含めて何も届いていません。宅内の通信機器がオフラインの可能性があります。` };
+  out.push(make(home, now, 'raised', { en: `Data from this home is late (${lag.en} behind); inactivity checks wait`, ja: `この家のデータが遅れています（${lag.ja}遅れ）。無反応の見守りは待機中です` }, observed, s,
+    { reason: why, newestAt: newest, lagMinutes: Math.floor((now - newest) / minute) }));
+  return true;
+}
+
+function make(home: HomeState, at: number, state: Finding['state'], message: Localized, observed: Localized, s: WatermarkSettings, data: Record<string, number | string>): Finding {
+  const late = Math.round(s.lateAfterMs / minute), silent = Math.round(s.silentAfterMs / minute);
+  return {
+    home: home.id, rule: dataLateRule.id, type: dataLateRule.type, state, severity: 'warning', audience: 'operator', at, message, observed, data,
+    expected: {
+      en: `Readings arrive within ${late} min of happening and, from a home with heartbeats, at least every ${silent} min. Until then "no sign of life" and other inactivity checks wait rather than alarm the family.`,
+      ja: `データは発生から${late}分以内に届き、死活通知のある家からは少なくとも${silent}分ごとに届くこと。それまでは「生活反応なし」などの見守りは家族に通知せず待機します。`,
+    },
+  };
+}

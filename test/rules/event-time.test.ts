@@ -1,0 +1,122 @@
+/**
+ * Event time inside the rules: nothing moves past the hub's clock (and saved
+ * state that did is repaired), and the per-home watermark holds time-based
+ * rules while a home's data is behind, telling the operator once.
+ */
+import t from 'tap';
+import { VirtualClock } from '../../core/clock.js';
+import type { Reading } from '../../core/events.js';
+import type { Finding } from '../../core/findings.js';
+import { silentLogger } from '../../core/logger.js';
+import { createSqliteStore } from '../../core/store.js';
+import { createRuleEngine } from '../../rules/engine.js';
+import { at, climate, harness, heartbeat, MIN, motion } from './helpers.js';
+
+const year2300 = Date.parse('2300-01-01T00:00:00Z');
+const nsl = [{ type: 'noSignOfLife' }];
+const summary = (fs: Finding[]) => fs.map((f) => `${f.type}:${f.state}:${f.audience}`);
+
+t.test('a reading stamped in the future counts as now: it never switches the home off', async (t) => {
+  const h = await harness({ rules: nsl, start: at('08:00') });
+  h.engine.ingest(motion(year2300));
+  t.equal(h.engine.lastSignOfLife('h1'), at('08:00'), 'last sign of life is the hub clock, not 2300');
+  h.clock.advanceTo(at('10:59'));
+  t.same(h.of('noSignOfLife'), []);
+  h.clock.advanceTo(at('11:00'));
+  t.same(h.of('noSignOfLife'), ['raised:warning'], 'no-sign-of-life still fires 3 h later');
+  h.feed(motion(at('11:30')));
+  t.same(h.of('noSignOfLife'), ['raised:warning', 'cleared:warning']);
+});
+
+t.test('saved state pinned in the future (before ingest bounded ts) is repaired on load', async (t) => {
+  const store = createSqliteStore(':memory:');
+  t.teardown(() => store.close());
+  const clock = new VirtualClock(at('08:00'));
+  const a = await createRuleEngine({ clock, logger: silentLogger(), store, rulesFor: () => nsl, watermark: false });
+  a.ingest(motion(at('08:00')));
+  await a.close();
+  // What the old code saved after `ts: 2300-01-01`.
+  const saved = (await store.loadHomeStates()).get('h1') as Record<string, unknown> & { devices: Record<string, number[]> };
+  await store.saveHomeStates([{ homeId: 'h1', state: { ...saved, lastSignOfLife: year2300, lastMotion: year2300, devices: { 'motion-living': [year2300, -1, -1] } } }], at('08:00'));
+
+  const b = await createRuleEngine({ clock, logger: silentLogger(), store, rulesFor: () => nsl, watermark: false });
+  const found: Finding[] = [];
+  b.findings.subscribe((f) => found.push(f));
+  t.equal(b.lastSignOfLife('h1'), at('08:00'), 'pulled back to the clock at load');
+  clock.advanceTo(at('11:00'));
+  t.same(found.map((f) => `${f.type}:${f.severity}`), ['noSignOfLife:warning'], 'the home is watched again');
+  await b.close();
+  const repaired = (await store.loadHomeStates()).get('h1') as { lastSignOfLife: number; devices: Record<string, number[]> };
+  t.equal(repaired.lastSignOfLife, at('08:00'), 'and the repair is saved');
+  t.equal(repaired.devices['motion-living']![0], at('08:00'));
+});
+
+/** A home whose devices heartbeat every 30 minutes, with movement every 20 minutes until `until`. */
+function liveUntil(from: number, until: number): Reading[] {
+  const out: Reading[] = [];
+  for (let x = from; x <= until; x += 10 * MIN) out.push(x % (30 * MIN) === 0 ? heartbeat(x, 'motion-living') : motion(x));
+  return out;
+}
+
+t.test('an edge offline for 6 h then flushing its queue: one operator "data late", no family alarm, nothing lost', async (t) => {
+  const h = await harness({ rules: [...nsl, { type: 'flowWithoutMotion' }, { type: 'deviceSilent' }], start: at('07:00'), watermark: {} });
+  h.feed(...liveUntil(at('07:00'), at('09:00')));
+  // 09:00–15:00 the edge is offline: she carries on (it is all in the edge's queue), the hub hears nothing.
+  h.clock.advanceTo(at('10:14'));
+  t.same(summary(h.findings), [], 'nothing before 75 min of total silence');
+  h.clock.advanceTo(at('10:15'));
+  t.same(summary(h.findings), ['dataLate:raised:operator'], 'the operator is told the data is late');
+  t.same(h.engine.watermarkOf('h1'), { newestAt: at('09:00'), lateSince: at('10:15') });
+  h.clock.advanceTo(at('15:00'));
+  t.match(h.findings[0]!.message, { en: /late/, ja: /遅れ/ });
+  t.same(summary(h.findings), ['dataLate:raised:operator'], '6 h of silence: no "no sign of life" to the family, no device-silent storm');
+  // Reconnected: the queue flushes in a burst at 15:00, then live data goes on.
+  const queued = liveUntil(at('09:10'), at('15:00'));
+  for (const r of queued) h.engine.ingest(r);
+  t.equal(h.engine.lastSignOfLife('h1'), at('14:50'), 'every queued sign of life applied');
+  h.clock.advanceTo(at('15:09'));
+  t.same(summary(h.findings), ['dataLate:raised:operator'], 'still settling: the flush arrived less than 10 min ago');
+  h.feed(...liveUntil(at('15:10'), at('16:00')));
+  t.same(summary(h.findings), ['dataLate:raised:operator', 'dataLate:cleared:operator'], 'caught up once nothing late arrived for 10 min');
+  t.match(h.findings[1]!.message, { en: /caught up/, ja: /追いつきました/ });
+  t.same(h.engine.watermarkOf('h1'), { newestAt: at('16:00') });
+  // Watched again: real silence (heartbeats go on, no movement) still raises on time.
+  for (let x = at('16:30'); x <= at('18:30'); x += 30 * MIN) h.feed(heartbeat(x, 'motion-living'));
+  h.clock.advanceTo(at('18:49'));
+  t.same(h.of('noSignOfLife'), []);
+  h.clock.advanceTo(at('18:50'));
+  t.same(h.of('noSignOfLife'), ['raised:warning'], 'no sign of life since 15:50 raises at 18:50');
+  t.equal(h.findings.filter((f) => f.type === 'dataLate' && f.state === 'raised').length, 1);
+});
+
+t.test('late data from a home without heartbeats holds its rules; they decide on the complete data after', async (t) => {
+  const h = await harness({ rules: nsl, start: at('08:00'), watermark: {} });
+  h.feed(motion(at('08:00')));
+  h.clock.advanceTo(at('10:55'));
+  // The hub lags: readings arrive 30 min after they happened; the 11:00 deadline passes meanwhile.
+  for (let x = at('10:25'); x <= at('11:10'); x += 5 * MIN) { h.clock.advanceTo(x + 30 * MIN); h.engine.ingest(climate(x)); }
+  t.same(summary(h.findings), ['dataLate:raised:operator'], 'no family warning while data is 30 min behind');
+  // What had been delayed shows she was up at 10:40.
+  h.engine.ingest(motion(at('10:40')));
+  h.clock.advanceTo(at('11:49'));
+  t.same(summary(h.findings), ['dataLate:raised:operator']);
+  h.clock.advanceTo(at('11:50'));
+  t.same(summary(h.findings), ['dataLate:raised:operator', 'dataLate:cleared:operator'], 'settled: 10 min with no late reading');
+  h.clock.advanceTo(at('13:39'));
+  t.same(h.of('noSignOfLife'), [], 'no all-clear, and no alarm for the hours whose data was merely late');
+  h.clock.advanceTo(at('13:40'));
+  t.same(h.of('noSignOfLife'), ['raised:warning'], '3 h after the real last sign of life (10:40)');
+});
+
+t.test('hysteresis: a steady trickle of late readings is one episode, not a flap per reading', async (t) => {
+  const h = await harness({ rules: nsl, start: at('08:00'), watermark: {} });
+  for (let x = at('08:00'); x <= at('12:00'); x += 3 * MIN) { h.clock.advanceTo(x); h.engine.ingest(motion(x - (x % (6 * MIN) === 0 ? 20 * MIN : 0))); }
+  t.same(summary(h.findings), ['dataLate:raised:operator'], 'alternating late and on-time readings: raised once, never cleared');
+  h.clock.advanceTo(at('12:11'));
+  t.same(summary(h.findings), ['dataLate:raised:operator', 'dataLate:cleared:operator']);
+});
+
+t.test('watermark settings are validated', async (t) => {
+  await t.rejects(createRuleEngine({ clock: new VirtualClock(0), logger: silentLogger(), watermark: { lateAfterMs: 0 } }), { code: 'MIMAMORI_ERR_CONFIG', message: /lateAfterMs/ });
+  await t.rejects(createRuleEngine({ clock: new VirtualClock(0), logger: silentLogger(), watermark: { silentAfterMs: Number.NaN } }), { code: 'MIMAMORI_ERR_CONFIG', message: /silentAfterMs/ });
+});
