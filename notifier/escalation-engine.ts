@@ -18,6 +18,7 @@
  * provider → recorded with its id, not sent again; not found → sent now,
  * once. Other channels (e-mail, tablet, live) stay at most once.
  */
+import { randomInt } from 'node:crypto';
 import type { SchedulerLike } from 'rxjs';
 import type { Finding } from '../core/findings.js';
 import { severityRank } from '../core/findings.js';
@@ -31,7 +32,7 @@ import { contactPreferencesSchema, type ContactPreferences } from './contact-pre
 import { emergencySmsText, emergencyVoiceText, type TriedContact } from './emergency-message.js';
 import type { Grouping } from './grouping.js';
 import type { RateLimiter } from './rate-limit.js';
-import { acknowledgedText, groupedAlertText, onMyWayText, personName, reminderText, residentPromptText, resolvedByText, resolvedText, type AlertContext } from './templates.js';
+import { acknowledgedText, groupedAlertText, onMyWayText, personName, reminderText, residentPromptText, resolvedByText, resolvedText, type AlertContext, type AlertExtras } from './templates.js';
 
 /** Where alert and notification changes are mirrored for history (InfluxDB); fire-and-forget. */
 export interface EngineHistory {
@@ -67,6 +68,8 @@ export interface EscalationState {
   etaAt?: number;
   reminders: number;
   remindAt?: number;
+  /** The alert's reply code (`K27`), unique among unresolved alerts; a group's messages carry the leader's. */
+  code?: string;
 }
 
 /** What a step decides: run again at `at`, or stop. */
@@ -85,6 +88,8 @@ export interface EngineOptions {
   sendWaitMs: number;
   /** Reconciliation of sends a crash left without an outcome (defaults in `defaultReconcile`). */
   reconcile?: Partial<ReconcileOptions>;
+  /** A page with an alert's full explanation, linked from its messages when it fits (templates.ts). */
+  alertLink?: (alertId: string) => string | undefined;
 }
 
 export interface ReconcileOptions {
@@ -111,6 +116,7 @@ export function isNotReached(status: string): boolean {
 }
 
 const actor = 'notifier';
+const codeLetters = 'ABCDEFGHJKLMNPRSTUVWXYZ';
 const jobId = (alertId: string) => `esc:${alertId}`;
 
 export interface EscalationEngine {
@@ -129,6 +135,8 @@ export interface EscalationEngine {
   onMyWayAlerts(homeId: string): Promise<string[]>;
   /** Contacts that were told about the alert (a send not known to have failed). */
   toldContacts(alertId: string): Promise<string[]>;
+  /** The alert's own reply code, and the alert that leads its escalation with the leader's code. */
+  replyTarget(alertId: string): Promise<{ leader: string; code?: string; ownCode?: string }>;
   /** Runs `fn` in the home's queue (one change at a time per home). */
   serial<T>(homeId: string, fn: () => Promise<T>): Promise<T>;
   idle(): Promise<void>;
@@ -576,7 +584,11 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
       const facts = { home: home ?? { id: life.homeId, name: life.homeId, timezone: ctx.timezone, createdAt: 0 }, residents, finding: findings[0]!, since: Math.min(...alerts.map((a) => a.openedAt)), tried: await tried(alerts[0]!.id, contacts), at: now };
       return (lang, channel) => (channel === 'voice' ? emergencyVoiceText(facts, lang) : emergencySmsText(facts, lang));
     }
-    return (lang) => groupedAlertText(findings, ctx, lang, state.backlog === true);
+    const extra: AlertExtras = {};
+    if (state.code) extra.code = state.code;
+    const link = o.alertLink?.(life.alertId);
+    if (link) extra.link = link;
+    return (lang) => groupedAlertText(findings, ctx, lang, state.backlog === true, extra);
   }
 
   // ── lifecycle operations ──
@@ -637,9 +649,36 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
     return { ...g, alerts: await openMembers(g.state) };
   }
 
+  /** A reply code no unresolved alert uses: a letter (no I, O, Q) and two digits, e.g. `K27` — 2,300 of them. */
+  async function newReplyCode(): Promise<string> {
+    const inUse = new Set<string>();
+    for (const a of await store.listAlerts()) {
+      if (a.status === 'resolved') continue;
+      const code = (await load(a.id))?.state.code;
+      if (code) inUse.add(code);
+    }
+    for (let i = 0; i < 1000; i++) {
+      const code = `${codeLetters[randomInt(codeLetters.length)]}${String(randomInt(100)).padStart(2, '0')}`;
+      if (!inUse.has(code)) return code;
+    }
+    // 2,300 codes in use at once: the reply still works without one (one alert), or asks which.
+    log.error({ inUse: inUse.size }, 'no free reply code');
+    return '';
+  }
+
   return {
     serial,
     toldContacts,
+
+    async replyTarget(alertId) {
+      const own = await load(alertId);
+      if (!own) return { leader: alertId };
+      const lead = own.state.leader ? await load(own.state.leader) : own;
+      const out: { leader: string; code?: string; ownCode?: string } = { leader: lead?.life.alertId ?? alertId };
+      if (lead?.state.code) out.code = lead.state.code;
+      if (own.state.code) out.ownCode = own.state.code;
+      return out;
+    },
 
     async start() {
       // Before any step runs again: a re-run step treats a key as sent, so its fate must be settled first.
@@ -652,10 +691,11 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
       const base = await o.policyFor(alert.homeId);
       // An info finding is a gentle notice for its own audience, never an escalation.
       const policy = alert.severity === 'info' ? noticePolicy(base, f.audience) : base;
-      const first = o.grouping.firstStepAt(alert.homeId, f.at, now);
+      const first = o.grouping.firstStepAt(alert.homeId, f.at, now, alert.severity);
       const state: EscalationState = {
         phase: 'running', severity: alert.severity, epoch: 0, tier: entryTierIndex(policy, alert.severity), repeat: 0,
         started: false, held: {}, members: [alert.id], reminders: 0, groupPending: first.at > now, backlog: first.backlog,
+        code: await newReplyCode(),
       };
       await store.saveAlertLifecycle({ alertId: alert.id, homeId: alert.homeId, policy, state, updatedAt: now });
       await store.audit({ at: now, actor, action: 'escalation.start', subject: alert.id, detail: { entryTier: policy.tiers[state.tier]?.name, firstStepAt: first.at, backlog: first.backlog } });

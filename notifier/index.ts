@@ -31,7 +31,7 @@ import type { AlertResponder } from './responder.js';
 
 export type { Channel, ChannelMessage, DeliveryReceipt, ReceiptRequest, Recipient, SendResult, SentMatch, SentQuery } from './channel.js';
 export type { ReconcileOptions } from './escalation-engine.js';
-export type { AlertResponder, ResponseInput, ResponseResult } from './responder.js';
+export type { AlertResponder, ReplyBinding, ReplyChoice, ResponseInput, ResponseResult } from './responder.js';
 export type { EscalationPolicy } from './escalation-policy.js';
 export type { ContactPreferences } from './contact-preferences.js';
 export type { DaySummary, SummarizeDay } from './digest.js';
@@ -102,7 +102,7 @@ export interface Notifier {
   handleFinding(f: Finding): Promise<HandleResult>;
   /** A delivery receipt (Twilio status callback): verifies the signature, then updates the notification. */
   handleStatusCallback(req: ReceiptRequest): Promise<ReceiptResult>;
-  /** Acknowledge, on my way, arrived, resolve, alertForPhone: for webhooks, the web app and the tablet. */
+  /** Acknowledge, on my way, arrived, resolve, bindReply: for webhooks, the web app and the tablet. */
   readonly responder: AlertResponder;
   /** Door and button readings from the hub: the front door after "on my way" confirms an arrival; the tablet's "I'm OK" answers the resident prompt. */
   handleReading(reading: Reading): Promise<void>;

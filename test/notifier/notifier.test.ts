@@ -73,8 +73,10 @@ t.test('a new family alert is sent by SMS to each family contact, in their langu
   t.same(msgs.map((m) => m.to).sort(), [r.ken.phone, r.taro.phone].sort());
   const ja = msgs.find((m) => m.to === r.taro.phone)!;
   const en = msgs.find((m) => m.to === r.ken.phone)!;
-  t.equal(ja.body, '【見守り・緊急】山田花子さん（山田さん宅）: 60分以上、浴室の水が流れたままで動きがありません (予想: 水を使う間に動きがあること／実際: 18:42から水が流れ続け、動きなし) 19:42');
-  t.match(en.body, /^\[Mimamori URGENT\] 山田花子 \(山田さん宅\): Bath water has been running/);
+  const code = (await r.store.getAlertLifecycle(res.alertId!))?.state as { code?: string } | undefined;
+  t.match(code?.code, /^[A-HJ-NPR-Z]\d\d$/, 'the alert has a reply code');
+  t.equal(ja.body, `【見守り・緊急】山田花子さん: 60分以上、浴室の水が流れたままで動きがありません（19:42）。返信「1 ${code?.code}」で確認、「2 ${code?.code}」で向かいます`);
+  t.equal(en.body, `[Mimamori URGENT] 山田花子: Bath water has been running for 60 minutes and nobody has moved (19:42). Reply "1 ${code?.code}" if seen, "2 ${code?.code}" if on your way.`);
   for (const m of msgs) {
     t.notMatch(m.body, /港区|4321|キーボックス/, 'no address or key-box secret in the SMS');
     t.equal(m.from, from);
@@ -116,7 +118,7 @@ t.test('one alert per home and rule: a repeat updates it and does not send again
   t.equal((await r.store.listAlerts({ homeId })).length, 1);
 
   // A different rule in the same home is its own alert; arriving within the grouping window, it waits for the window's end.
-  const other = await r.notifier.handleFinding(finding({ rule: 'help', type: 'helpButton' }));
+  const other = await r.notifier.handleFinding(finding({ rule: 'night', type: 'nightDoor', severity: 'warning' }));
   t.equal(other.created, true);
   t.not(other.alertId, first.alertId);
   t.equal(r.local.messages().length, 2);
