@@ -193,3 +193,20 @@ export function resolvedByText(by: string, note: string | undefined, ctx: AlertC
     ? fit(`【見守り】${who(ctx, 'ja')}: `, `${by}が対応を完了しました。`, note ? `（メモ: ${note}）` : '', ` ${time}`)
     : fit(`[Mimamori] ${who(ctx, 'en')}: `, `${by} has dealt with it.`, note ? ` (note: ${note})` : '', ` ${time}`);
 }
+
+/**
+ * The one summary a person gets for the messages their budget held, e.g.
+ * 「【見守り】山田花子さん: 送りすぎを防ぐため5件のお知らせを控えました。対応が必要: K27 浴室の水が…。返信「1 K27」で確認」.
+ */
+export function budgetSummaryText(held: number, open: Array<{ code?: string; summary: string }>, ctx: AlertContext, lang: Language): string {
+  const list = open.map((o) => `${o.code ? `${o.code} ` : ''}${o.summary}`).join(lang === 'ja' ? '／' : ' / ');
+  const code = open.find((o) => o.code)?.code;
+  if (lang === 'ja') {
+    const head = `【見守り】${who(ctx, 'ja')}: 送りすぎを防ぐため${held}件のお知らせを控えました。`;
+    if (open.length === 0) return `${head}いずれも解決済みです。`;
+    return fitSegments((s) => `${head}対応が必要: ${s}。${answerHint('ja', open.length === 1 ? code : undefined).replace(/、.*$/, '')}${open.length > 1 ? '（記号を添えて）' : ''}`, list, smsMaxSegments);
+  }
+  const head = `[Mimamori] ${who(ctx, 'en')}: to avoid too many texts, ${held} messages were held.`;
+  if (open.length === 0) return `${head} All of them are resolved now.`;
+  return fitSegments((s) => `${head} Still open: ${s}. ${answerHint('en', open.length === 1 ? code : undefined).replace(/, .*$/, '')}${open.length > 1 ? ' with the code' : ''}.`, list, smsMaxSegments);
+}

@@ -248,7 +248,10 @@ t.test('a sign of life auto-resolves: calm follow-up, and escalation stops', asy
   const res = await r.notifier.handleFinding(raised);
   await r.advance(5 * min);
   const cleared = await r.notifier.handleFinding({ ...raised, state: 'cleared', at: r.clock.now() });
-  t.equal(cleared.notified, 2);
+  t.equal(cleared.notified, 0, 'not yet: it may come back within the flap window');
+  t.equal(r.to(r.taro.phone).length, 1);
+  await r.advance(5 * min);
+  t.equal(r.to(r.taro.phone).length, 2, 'stayed clear for the flap window: one calm follow-up');
   t.match(r.to(r.taro.phone)[1], /動きがありました。ご安心ください。/);
   await r.advance(30 * min);
   t.equal(r.to(r.carer.phone).length, 0);
@@ -299,15 +302,27 @@ t.test('a backlog after an outage becomes one summary, not a storm', async (t) =
   t.notMatch(taro[0], /出来事0|出来事1/);
 });
 
-t.test('per-recipient rate limit holds back non-critical messages, never critical ones', async (t) => {
-  const r = await rig(t, { extra: { maxPerHour: 1, groupWindowMs: 0 } });
+t.test('the per-person budget holds messages past it and sends one summary; a critical alert\'s first page always goes', async (t) => {
+  const r = await rig(t, { extra: { budget: { max: 1, windowMs: 10 * min }, groupWindowMs: 0 } });
   await r.notifier.handleFinding(finding({ rule: 'a', severity: 'warning' }));
-  await r.notifier.handleFinding(finding({ rule: 'b', severity: 'warning' }));
+  await r.notifier.handleFinding(finding({ rule: 'b', severity: 'warning', message: { ja: '夜間に玄関が開きました', en: 'Front door opened at night' } }));
   t.equal(r.to(r.taro.phone).length, 1, 'second warning held back');
-  const limited = (await r.store.listNotifications()).filter((n) => n.status === 'suppressed');
-  t.equal(limited.length, 2, 'recorded as suppressed for both family members');
+  const held = (await r.store.listNotifications()).filter((n) => n.status === 'held');
+  t.equal(held.length, 2, 'held (not dropped) for both family members');
   await r.notifier.handleFinding(finding({ rule: 'c', severity: 'critical' }));
-  t.equal(r.to(r.taro.phone).length, 2, 'critical always goes');
+  t.equal(r.to(r.taro.phone).length, 2, 'the first page of a critical alert always goes, over the budget');
+  await r.advance(9 * min);
+  t.equal(r.to(r.taro.phone).length, 2, 'nothing more while the window is full');
+  await r.advance(1 * min);
+  const taro = r.to(r.taro.phone);
+  t.equal(taro.length, 3, 'one summary when the window allows');
+  t.match(taro[2], /^【見守り】山田花子さん: 送りすぎを防ぐため1件のお知らせを控えました。対応が必要: [A-Z]\d\d 夜間に玄関が開きました。返信「1 [A-Z]\d\d」で確認$/);
+  t.match(r.to(r.ken.phone)[2], /to avoid too many texts, 1 messages were held\. Still open: [A-Z]\d\d Front door opened at night\./);
+  const family = [r.taro.id, r.ken.id];
+  t.equal((await r.store.listNotifications()).filter((n) => n.status === 'held' && family.includes(n.contactId!)).length, 0, 'the family\'s held ones are summarized');
+  t.equal((await r.store.listNotifications()).filter((n) => n.status === 'summarized').length, 2);
+  await r.advance(30 * min);
+  t.equal(r.to(r.taro.phone).length, 3, 'and nothing twice');
 });
 
 t.test('a rise from warning to critical continues at the critical entry tier', async (t) => {
