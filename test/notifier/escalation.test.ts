@@ -54,7 +54,7 @@ interface Rig extends SeededHome {
 }
 
 async function rig(t: Test, o: { policy?: unknown; start?: number; voice?: Record<string, SendResult['status']>; extra?: Partial<Parameters<typeof createNotifier>[0]> } = {}): Promise<Rig> {
-  const dbPath = join(tempDir(), 'hub.db');
+  const dbPath = join(tempDir(t), 'hub.db');
   const seeded = await seedHome(createSqliteStore(dbPath));
   const emergency = await seeded.store.addContact({ homeId, name: '見守りセンター', role: 'emergency', phone: '+81311112222', language: 'ja', priority: 9 });
   const clock = new VirtualClock(o.start ?? at1942);

@@ -3,9 +3,6 @@
  * the local Twilio server on a free port, and a real fastify server that
  * receives its status callbacks.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { SchedulerLike } from 'rxjs';
 import { silentLogger } from '../../core/logger.js';
@@ -18,11 +15,13 @@ export const tz = 'Asia/Tokyo';
 /** 2026-11-21 19:42 in Tokyo. */
 export const at1942 = Date.parse('2026-11-21T19:42:00+09:00');
 
-export function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'mimamori-notifier-'));
+/** A temp folder removed when the test ends. */
+export function tempDir(t: Teardown): string {
+  return sharedTempDir(t, 'mimamori-notifier-');
 }
 
 export { until } from '../support/wait.js';
+import { tempDir as sharedTempDir, type Teardown } from '../support/wait.js';
 
 export interface SeededHome {
   store: Store;

@@ -36,7 +36,7 @@ t.test('Calls.json: Twilio\'s validation errors', async (t) => {
 
 t.test('a call fetched from Url: TwiML request and Gather action are signed; fetch and list work; the record has every step', async (t) => {
   const clock = new VirtualClock(Date.parse('2026-11-21T10:00:00Z'));
-  const recordFile = join(tempDir(), 'twilio.ndjson');
+  const recordFile = join(tempDir(t), 'twilio.ndjson');
   const local = await startLocal(clock, recordFile);
   t.teardown(() => local.close());
   const seen: Array<{ path: string; valid: boolean; params: Record<string, string> }> = [];

@@ -87,7 +87,7 @@ t.test('invalid requests get Twilio\'s error codes', async (t) => {
 
 t.test('messages move queued → sent → delivered on the clock, with signed status callbacks and a record file', async (t) => {
   const clock = new VirtualClock(Date.parse('2026-11-21T10:00:00Z'));
-  const dir = tempDir();
+  const dir = tempDir(t);
   const recordFile = join(dir, 'sub', 'twilio-messages.ndjson');
   const local = await startLocal(clock, recordFile);
   t.teardown(() => local.close());

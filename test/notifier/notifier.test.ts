@@ -1,6 +1,7 @@
 import t, { type Test } from 'tap';
 import { createServer, type Socket } from 'node:net';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VirtualClock } from '../../core/clock.js';
 import { silentLogger } from '../../core/logger.js';
@@ -12,7 +13,7 @@ import { statusCallbackRoute } from '../../notifier/status-callback-route.js';
 import { smsSegments } from '../../notifier/sms-segments.js';
 import { createTwilioClient } from '../../notifier/twilio-client.js';
 import { signTwilioRequest } from '../../notifier/twilio-signature.js';
-import { at1942, finding, homeId, listen, newApp, seedHome, startLocal, tempDir, until, type SeededHome } from './helpers.js';
+import { at1942, finding, homeId, listen, newApp, seedHome, startLocal, until, type SeededHome } from './helpers.js';
 
 const from = '+815000000000';
 const operatorPhone = '+819099998888';
@@ -26,11 +27,17 @@ interface Rig extends SeededHome {
   history: { alerts: Array<{ status: string; rule: string }>; notifications: Array<{ status: string }> };
 }
 
+const recordDirs: string[] = [];
+t.teardown(() => { for (const d of recordDirs) rmSync(d, { recursive: true, force: true }); });
+
 /** Everything real: SQLite, the local Twilio server, twilio-node, and an HTTP route for status callbacks. */
 async function rig(t: Test, opts: { operatorPhone?: string } = {}): Promise<Rig> {
   const seeded = await seedHome();
   const clock = new VirtualClock(at1942 - 60_000);
-  const recordFile = join(tempDir(), 'twilio-messages.ndjson');
+  // Removed when the whole file is done: a closed local server's last record writes may still land.
+  const dir = mkdtempSync(join(tmpdir(), 'mimamori-notifier-'));
+  recordDirs.push(dir);
+  const recordFile = join(dir, 'twilio-messages.ndjson');
   const local = await startLocal(clock, recordFile);
   const late: { notifier?: Notifier } = {}; // the route exists before the notifier does
   const app = newApp();
@@ -45,7 +52,7 @@ async function rig(t: Test, opts: { operatorPhone?: string } = {}): Promise<Rig>
   if (opts.operatorPhone) nOpts.operatorPhone = opts.operatorPhone;
   const n = await createNotifier(nOpts);
   late.notifier = n;
-  t.teardown(async () => { await n.close(); await local.close(); await app.close(); await seeded.store.close(); });
+  t.teardown(async () => { await n.close(); await local.settled(); await local.close(); await app.close(); await seeded.store.close(); });
   return { ...seeded, clock, local, notifier: n, callbackUrl, recordFile, history };
 }
 
