@@ -428,7 +428,7 @@ function lateResponder(get: () => AlertResponder | undefined): AlertResponder {
     onMyWay: async (i) => (await get()?.onMyWay(i)) ?? unavailable,
     arrived: async (i) => (await get()?.arrived(i)) ?? unavailable,
     resolve: async (i) => (await get()?.resolve(i)) ?? unavailable,
-    alertForPhone: async (phone) => get()?.alertForPhone(phone),
+    bindReply: async (phone, code) => (await get()?.bindReply(phone, code)) ?? { kind: 'none' },
   };
 }
 

@@ -40,7 +40,6 @@ import { createVideo, type Video, type VideoOptions } from './video.js';
 export type { LiveEvent, LiveFeed } from './live-feed.js';
 export type { HistoryQuery, ActivityPoint, EscalationPolicies } from './context.js';
 export { createLocalLiveFeed } from './live-feed.js';
-export { createStoreResponder } from './store-responder.js';
 // Video check-ins (issue 5)
 export type { VideoOptions, Video, CallQuality, CheckinReminder, VideoIceConfig } from './video.js';
 export { missedCheckinRule, turnCredentials } from './video.js';

@@ -26,3 +26,11 @@ export function advancesStatus(current: string, next: string): boolean {
 export function isFailedStatus(status: string): boolean {
   return status === 'failed' || status === 'undelivered' || status === 'canceled';
 }
+
+/**
+ * A message the per-person budget held back (escalation-engine.ts): not sent,
+ * not failed — the person hears of it in one summary when the window allows,
+ * after which it becomes `summarizedStatus`.
+ */
+export const heldStatus = 'held';
+export const summarizedStatus = 'summarized';

@@ -18,6 +18,7 @@
  * provider → recorded with its id, not sent again; not found → sent now,
  * once. Other channels (e-mail, tablet, live) stay at most once.
  */
+import { randomInt } from 'node:crypto';
 import type { SchedulerLike } from 'rxjs';
 import type { Finding } from '../core/findings.js';
 import { severityRank } from '../core/findings.js';
@@ -25,13 +26,13 @@ import type { Logger } from '../core/logger.js';
 import { scheduleAt } from '../core/clock.js';
 import type { Alert, AlertLifecycle, Contact, Language, NotificationRecord, SendKey, Severity, Store } from '../core/store.js';
 import type { Channel, Recipient, SendResult } from './channel.js';
-import { isFailedStatus, pendingStatus } from './delivery-status.js';
+import { heldStatus, isFailedStatus, pendingStatus, summarizedStatus } from './delivery-status.js';
 import { entryTierIndex, quietUntil, tierAllowed, tierRecipients, type EscalationPolicy, type Tier } from './escalation-policy.js';
 import { contactPreferencesSchema, type ContactPreferences } from './contact-preferences.js';
 import { emergencySmsText, emergencyVoiceText, type TriedContact } from './emergency-message.js';
 import type { Grouping } from './grouping.js';
 import type { RateLimiter } from './rate-limit.js';
-import { acknowledgedText, groupedAlertText, onMyWayText, personName, reminderText, residentPromptText, resolvedByText, resolvedText, type AlertContext } from './templates.js';
+import { acknowledgedText, budgetSummaryText, groupedAlertText, onMyWayText, personName, reminderText, residentPromptText, resolvedByText, resolvedText, type AlertContext, type AlertExtras } from './templates.js';
 
 /** Where alert and notification changes are mirrored for history (InfluxDB); fire-and-forget. */
 export interface EngineHistory {
@@ -67,6 +68,8 @@ export interface EscalationState {
   etaAt?: number;
   reminders: number;
   remindAt?: number;
+  /** The alert's reply code (`K27`), unique among unresolved alerts; a group's messages carry the leader's. */
+  code?: string;
 }
 
 /** What a step decides: run again at `at`, or stop. */
@@ -85,6 +88,10 @@ export interface EngineOptions {
   sendWaitMs: number;
   /** Reconciliation of sends a crash left without an outcome (defaults in `defaultReconcile`). */
   reconcile?: Partial<ReconcileOptions>;
+  /** A page with an alert's full explanation, linked from its messages when it fits (templates.ts). */
+  alertLink?: (alertId: string) => string | undefined;
+  /** Called (in the home's queue) when a held clear was not followed by a re-raise within the flap window. */
+  settleClear?: (alertId: string, cleared: Finding) => Promise<void>;
 }
 
 export interface ReconcileOptions {
@@ -111,7 +118,15 @@ export function isNotReached(status: string): boolean {
 }
 
 const actor = 'notifier';
+const codeLetters = 'ABCDEFGHJKLMNPRSTUVWXYZ';
 const jobId = (alertId: string) => `esc:${alertId}`;
+const clearJobId = (alertId: string) => `clear:${alertId}`;
+const budgetJobId = (contactId: string) => `budget:${contactId}`;
+/** The schedule rows this engine owns (digest.ts owns `digest`). */
+const engineJobKinds = new Set(['escalation', 'clear', 'budget-summary']);
+
+/** What a held clear keeps in its schedule row. */
+interface ClearPayload { alertId: string; cleared: Finding; since: number; flaps: number }
 
 export interface EscalationEngine {
   start(): Promise<void>;
@@ -129,6 +144,18 @@ export interface EscalationEngine {
   onMyWayAlerts(homeId: string): Promise<string[]>;
   /** Contacts that were told about the alert (a send not known to have failed). */
   toldContacts(alertId: string): Promise<string[]>;
+  /**
+   * The finding behind the alert cleared: escalation pauses (nobody more is
+   * paged about a condition that ended) and the alert resolves at `until`
+   * unless the finding is raised again first (`reraised`).
+   */
+  holdClear(alert: Alert, cleared: Finding, until: number): Promise<void>;
+  /** The cleared finding came back within the flap window: same alert, no new page; escalation resumes where it paused. Returns false when no clear was held. */
+  reraised(alert: Alert, f: Finding): Promise<boolean>;
+  /** Schedules the budget summary for a contact at `at` (durable; one per contact). */
+  scheduleBudgetSummary(contactId: string, homeId: string, at: number): Promise<void>;
+  /** The alert's own reply code, and the alert that leads its escalation with the leader's code. */
+  replyTarget(alertId: string): Promise<{ leader: string; code?: string; ownCode?: string }>;
   /** Runs `fn` in the home's queue (one change at a time per home). */
   serial<T>(homeId: string, fn: () => Promise<T>): Promise<T>;
   idle(): Promise<void>;
@@ -215,6 +242,18 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
     const job = await store.getJob(id);
     if (!job || closed) return;
     if (job.dueAt > clock.now()) { arm(id, job.subject, job.dueAt); return; }
+    if (job.kind === 'clear') {
+      const p = job.payload as ClearPayload;
+      await store.cancelJob(id);
+      const alert = await store.getAlert(p.alertId);
+      if (alert && alert.status !== 'resolved') await o.settleClear?.(p.alertId, p.cleared);
+      return;
+    }
+    if (job.kind === 'budget-summary') {
+      await store.cancelJob(id);
+      await budgetSummary((job.payload as { contactId: string }).contactId, job.subject);
+      return;
+    }
     const alertId = (job.payload as { alertId?: string } | undefined)?.alertId ?? id.slice(4);
     await runUntilWaiting(alertId, job.subject);
   }
@@ -241,7 +280,7 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
   }
 
   /** Sends once per key set; returns the outcome. Waits for the channel at most `sendWaitMs` of real time. */
-  async function sendOnce(a: { alerts: Alert[]; contact: Contact; channel: string; stage: string; text: string; critical: boolean }): Promise<'sent' | 'failed' | 'skipped' | 'limited'> {
+  async function sendOnce(a: { alerts: Alert[]; contact: Contact; channel: string; stage: string; text: string; criticalPage: boolean }): Promise<'sent' | 'failed' | 'skipped' | 'limited'> {
     const first = a.alerts[0];
     if (!first) return 'skipped';
     const ch = channels.get(a.channel);
@@ -251,13 +290,18 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
     const address = ch.findSent ? a.contact.phone?.replace(/[\s-]/g, '') : undefined;
     const intent = address ? { recipient: address, body: a.text } : {};
     const keys = a.alerts.map((al) => ({ key: keyOf(al.id, a.stage, a.contact.id, a.channel), alertId: al.id, contactId: a.contact.id, channel: a.channel, createdAt: at, ...intent }));
+    // Decided before the keys are claimed, so this send's own keys do not count as an earlier page.
+    const force = a.criticalPage && !(await pagedThisRound(first.id, a.contact.id, a.stage));
     const claimed = await store.claimSendKeys(keys);
     if (claimed.length === 0) return 'skipped';
-    if (!o.rateLimiter.take(a.contact.id, at, { force: a.critical })) {
-      const n = await record(first.id, first.homeId, a.contact.id, a.channel, 'suppressed', at, 'rate limit');
+    if (!o.rateLimiter.take(a.contact.id, at, { force })) {
+      // Over the person's budget: held (never dropped) and told in one summary when the window allows.
+      const n = await record(first.id, first.homeId, a.contact.id, a.channel, heldStatus, at, 'message budget');
       await store.attachSendKeys(claimed, n.id);
-      await store.audit({ at, actor, action: 'send.rate-limited', subject: first.id, detail: { contactId: a.contact.id, channel: a.channel } });
-      log.warn({ alertId: first.id, contactId: a.contact.id }, 'message held back by the per-recipient rate limit');
+      const summaryAt = o.rateLimiter.nextFreeAt(a.contact.id, at);
+      await store.audit({ at, actor, action: 'send.held', subject: first.id, detail: { contactId: a.contact.id, channel: a.channel, stage: a.stage, summaryAt } });
+      log.warn({ alertId: first.id, contactId: a.contact.id }, 'message held by the per-person budget; a summary follows');
+      await engine.scheduleBudgetSummary(a.contact.id, first.homeId, summaryAt);
       return 'limited';
     }
     const n = await record(first.id, first.homeId, a.contact.id, a.channel, pendingStatus, at);
@@ -282,6 +326,18 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
     return result?.status === 'failed' ? 'failed' : 'sent';
   }
 
+  /** Whether this round (epoch) of the alert already paged the person with a message that was not lost or held. */
+  async function pagedThisRound(alertId: string, contactId: string, stage: string): Promise<boolean> {
+    const epoch = stage.split(':')[0];
+    const keys = (await store.listSendKeys(alertId)).filter((k) => k.contactId === contactId && k.key.startsWith(`${alertId}:${epoch}:`));
+    if (keys.length === 0) return false;
+    const notes = new Map((await store.listNotifications(alertId)).map((n) => [n.id, n.status]));
+    return keys.some((k) => {
+      const st = k.notificationId ? notes.get(k.notificationId) : undefined;
+      return st === undefined || (!isNotReached(st) && st !== heldStatus);
+    });
+  }
+
   /** The outcome of the keys of a stage for one channel: unknown when not all were claimed. */
   async function outcome(keys: SendKey[]): Promise<'none' | 'failed' | 'ok'> {
     if (keys.length === 0) return 'none';
@@ -294,7 +350,8 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
   }
 
   /** Tries a person's channels in order until one is not known to have failed. */
-  async function deliver(alerts: Alert[], contact: Contact, chans: string[], stage: string, textFor: (lang: Language, channel: string) => string, critical: boolean): Promise<void> {
+  /** `criticalPage`: a page (a tier's message) of a critical alert, which the budget may not hold if it is the round's first to this person. */
+  async function deliver(alerts: Alert[], contact: Contact, chans: string[], stage: string, textFor: (lang: Language, channel: string) => string, criticalPage: boolean): Promise<void> {
     const lead = alerts[0];
     if (!lead) return;
     const existing = await store.listSendKeys(lead.id);
@@ -303,7 +360,7 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
       const state = await outcome(mine);
       if (state === 'ok') return;
       if (state === 'failed') continue;
-      const r = await sendOnce({ alerts, contact, channel: ch, stage, text: textFor(contact.language, ch), critical });
+      const r = await sendOnce({ alerts, contact, channel: ch, stage, text: textFor(contact.language, ch), criticalPage });
       if (r === 'sent' || r === 'skipped' || r === 'limited') return;
     }
   }
@@ -396,13 +453,20 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
     return out;
   }
 
+  /** Open members whose finding has not cleared (a held clear pauses their escalation). */
+  async function activeMembers(state: EscalationState): Promise<Alert[]> {
+    const out: Alert[] = [];
+    for (const a of await openMembers(state)) if (!(await store.getJob(clearJobId(a.id)))) out.push(a);
+    return out;
+  }
+
   async function step(alertId: string): Promise<StepNext> {
     const loaded = await load(alertId);
     if (!loaded) return { stop: true };
     const { life, state } = loaded;
     if (state.leader) return { stop: true };
     const now = clock.now();
-    const alerts = await openMembers(state);
+    const alerts = await activeMembers(state);
     if (alerts.length === 0) return { stop: true };
     const policy = life.policy as EscalationPolicy;
 
@@ -433,7 +497,7 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
           const ctx = await context(life.homeId);
           const f = alerts[0]!.finding as Finding;
           const chans = contact.phone ? ['sms'] : ['email'];
-          await deliver(alerts, contact, chans, `remind${state.reminders}`, (lang) => reminderText(f, ctx, now, lang), true);
+          await deliver(alerts, contact, chans, `remind${state.reminders}`, (lang) => reminderText(f, ctx, now, lang), false);
           await store.audit({ at: now, actor, action: 'escalation.remind', subject: life.alertId, detail: { contactId: contact.id, n: state.reminders + 1 } });
         }
         state.reminders += 1;
@@ -476,7 +540,7 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
     const home = await store.getHome(life.homeId);
     const tz = home?.timezone ?? 'Asia/Tokyo';
     for (let guard = 0; guard < 100; guard++) {
-      const alerts = await openMembers(state);
+      const alerts = await activeMembers(state);
       if (alerts.length === 0) return { stop: true };
       const tier: Tier | undefined = policy.tiers[state.tier];
       const recips = tier && tierAllowed(tier, state.severity) ? tierRecipients(tier, contacts) : [];
@@ -576,7 +640,11 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
       const facts = { home: home ?? { id: life.homeId, name: life.homeId, timezone: ctx.timezone, createdAt: 0 }, residents, finding: findings[0]!, since: Math.min(...alerts.map((a) => a.openedAt)), tried: await tried(alerts[0]!.id, contacts), at: now };
       return (lang, channel) => (channel === 'voice' ? emergencyVoiceText(facts, lang) : emergencySmsText(facts, lang));
     }
-    return (lang) => groupedAlertText(findings, ctx, lang, state.backlog === true);
+    const extra: AlertExtras = {};
+    if (state.code) extra.code = state.code;
+    const link = o.alertLink?.(life.alertId);
+    if (link) extra.link = link;
+    return (lang) => groupedAlertText(findings, ctx, lang, state.backlog === true, extra);
   }
 
   // ── lifecycle operations ──
@@ -604,7 +672,7 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
     for (const c of contacts) {
       if (!ids.has(c.id) || c.id === except || c.role === 'resident') continue;
       const chans = c.phone ? ['sms'] : c.email ? ['email'] : [];
-      await deliver(alerts, c, chans.filter((x) => channels.has(x)), stage, text, true);
+      await deliver(alerts, c, chans.filter((x) => channels.has(x)), stage, text, false);
       n += 1;
     }
     return n;
@@ -637,14 +705,129 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
     return { ...g, alerts: await openMembers(g.state) };
   }
 
-  return {
+  /**
+   * One message for everything the budget held for a person: how many were
+   * held, and which of those alerts still need someone (with their codes).
+   * Sent when the window allows; the held records become `summarized`.
+   */
+  async function budgetSummary(contactId: string, homeId: string): Promise<void> {
+    const contact = (await store.listContacts(homeId)).find((c) => c.id === contactId);
+    const held = (await store.listNotifications()).filter((n) => n.contactId === contactId && n.status === heldStatus);
+    if (!contact || held.length === 0) return;
+    const now = clock.now();
+    if (!o.rateLimiter.take(contactId, now)) { await engine.scheduleBudgetSummary(contactId, homeId, o.rateLimiter.nextFreeAt(contactId, now)); return; }
+    const ch = contact.phone && channels.has('sms') ? 'sms' : contact.email && channels.has('email') ? 'email' : undefined;
+    if (!ch) return;
+    const alertIds = [...new Set(held.map((n) => n.alertId))];
+    const open = new Map<string, { code?: string; summary: string }>();
+    for (const id of alertIds) {
+      const a = await store.getAlert(id);
+      if (!a || a.status === 'resolved') continue;
+      const t = await engine.replyTarget(id);
+      const f = a.finding as Partial<Finding> | undefined;
+      if (!open.has(t.leader)) open.set(t.leader, { ...(t.code ? { code: t.code } : {}), summary: f?.message?.[contact.language] ?? a.message });
+    }
+    const text = budgetSummaryText(held.length, [...open.values()], await context(homeId), contact.language);
+    const lead = alertIds.at(-1)!;
+    const n = await record(lead, homeId, contactId, ch, pendingStatus, now);
+    for (const h of held) await store.updateNotification(h.id, { status: summarizedStatus }, now);
+    let result: SendResult;
+    try { result = await channels.get(ch)!.send({ to: contact, text, alertId: lead }); } catch (err) { result = { status: 'failed', error: `channel error: ${(err as Error).message}` }; }
+    const patch: { status: string; providerId?: string; error?: string } = { status: result.status };
+    if (result.providerId) patch.providerId = result.providerId;
+    if (result.error) patch.error = result.error;
+    await store.updateNotification(n.id, patch, clock.now());
+    await store.audit({ at: now, actor, action: 'send.budget-summary', subject: lead, detail: { contactId, held: held.length, open: open.size, channel: ch } });
+    log.info({ contactId, held: held.length, open: open.size }, 'one summary for the messages the budget held');
+  }
+
+  async function cancelClear(alertId: string): Promise<void> {
+    const id = clearJobId(alertId);
+    armed.get(id)?.();
+    armed.delete(id);
+    await store.cancelJob(id);
+  }
+  /** How often the alert's finding came back after clearing (its timeline). */
+  async function flapsOf(alertId: string): Promise<number> {
+    return (await store.listAudit(alertId)).filter((r) => r.action === 'alert.flap').length;
+  }
+
+  /** A reply code no unresolved alert uses: a letter (no I, O, Q) and two digits, e.g. `K27` — 2,300 of them. */
+  async function newReplyCode(): Promise<string> {
+    const inUse = new Set<string>();
+    for (const a of await store.listAlerts()) {
+      if (a.status === 'resolved') continue;
+      const code = (await load(a.id))?.state.code;
+      if (code) inUse.add(code);
+    }
+    for (let i = 0; i < 1000; i++) {
+      const code = `${codeLetters[randomInt(codeLetters.length)]}${String(randomInt(100)).padStart(2, '0')}`;
+      if (!inUse.has(code)) return code;
+    }
+    // 2,300 codes in use at once: the reply still works without one (one alert), or asks which.
+    log.error({ inUse: inUse.size }, 'no free reply code');
+    return '';
+  }
+
+  const engine: EscalationEngine = {
     serial,
     toldContacts,
+
+    async holdClear(alert, cleared, until) {
+      const now = clock.now();
+      const prev = await store.getJob(clearJobId(alert.id));
+      const flaps = (prev?.payload as ClearPayload | undefined)?.flaps ?? (await flapsOf(alert.id));
+      const payload: ClearPayload = { alertId: alert.id, cleared, since: now, flaps };
+      await store.scheduleJob({ id: clearJobId(alert.id), kind: 'clear', subject: alert.homeId, dueAt: until, payload });
+      arm(clearJobId(alert.id), alert.homeId, until);
+      await store.audit({ at: cleared.at, actor, action: 'alert.condition-cleared', subject: alert.id, detail: { home: alert.homeId, rule: alert.rule, resolvesAt: until, flaps } });
+      log.info({ alertId: alert.id, resolvesAt: until }, 'finding cleared; the alert resolves when it stays clear for the flap window');
+      // The escalation pauses: its next step finds no active member and stops until a re-raise.
+      const g = await leaderOf(alert.id);
+      if (g && (await activeMembers(g.state)).length === 0) await setNext({ id: g.life.alertId, homeId: g.life.homeId }, { stop: true });
+    },
+
+    async reraised(alert, f) {
+      const job = await store.getJob(clearJobId(alert.id));
+      if (!job) return false;
+      const p = job.payload as ClearPayload;
+      await cancelClear(alert.id);
+      const now = clock.now();
+      const flaps = p.flaps + 1;
+      await store.audit({ at: f.at, actor, action: 'alert.flap', subject: alert.id, detail: { home: alert.homeId, rule: alert.rule, clearedAt: p.cleared.at, flaps } });
+      log.info({ alertId: alert.id, flaps }, 'finding raised again within the flap window: the same alert continues, nobody is paged again');
+      const g = await leaderOf(alert.id);
+      if (!g) return true;
+      // The tier's wait does not run while the condition was clear.
+      const paused = Math.max(0, now - p.since);
+      if (g.state.phase === 'running' && g.state.advanceAt !== undefined) g.state.advanceAt += paused;
+      await save(g.life, g.state, now);
+      await runUntilWaiting(g.life.alertId, g.life.homeId);
+      return true;
+    },
+
+    async scheduleBudgetSummary(contactId, homeId, at) {
+      const id = budgetJobId(contactId);
+      const existing = await store.getJob(id);
+      if (existing && existing.dueAt <= at) return;
+      await store.scheduleJob({ id, kind: 'budget-summary', subject: homeId, dueAt: at, payload: { contactId } });
+      arm(id, homeId, at);
+    },
+
+    async replyTarget(alertId) {
+      const own = await load(alertId);
+      if (!own) return { leader: alertId };
+      const lead = own.state.leader ? await load(own.state.leader) : own;
+      const out: { leader: string; code?: string; ownCode?: string } = { leader: lead?.life.alertId ?? alertId };
+      if (lead?.state.code) out.code = lead.state.code;
+      if (own.state.code) out.ownCode = own.state.code;
+      return out;
+    },
 
     async start() {
       // Before any step runs again: a re-run step treats a key as sent, so its fate must be settled first.
       await reconcile(0);
-      for (const job of await store.listJobs()) if (job.kind === 'escalation') arm(job.id, job.subject, job.dueAt);
+      for (const job of await store.listJobs()) if (engineJobKinds.has(job.kind)) arm(job.id, job.subject, job.dueAt);
       log.info({ jobs: armed.size }, 'escalation schedule reloaded');
     },
 
@@ -652,10 +835,11 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
       const base = await o.policyFor(alert.homeId);
       // An info finding is a gentle notice for its own audience, never an escalation.
       const policy = alert.severity === 'info' ? noticePolicy(base, f.audience) : base;
-      const first = o.grouping.firstStepAt(alert.homeId, f.at, now);
+      const first = o.grouping.firstStepAt(alert.homeId, f.at, now, alert.severity);
       const state: EscalationState = {
         phase: 'running', severity: alert.severity, epoch: 0, tier: entryTierIndex(policy, alert.severity), repeat: 0,
         started: false, held: {}, members: [alert.id], reminders: 0, groupPending: first.at > now, backlog: first.backlog,
+        code: await newReplyCode(),
       };
       await store.saveAlertLifecycle({ alertId: alert.id, homeId: alert.homeId, policy, state, updatedAt: now });
       await store.audit({ at: now, actor, action: 'escalation.start', subject: alert.id, detail: { entryTier: policy.tiers[state.tier]?.name, firstStepAt: first.at, backlog: first.backlog } });
@@ -755,6 +939,7 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
       const alert = await store.getAlert(alertId);
       if (!alert) throw new Error(`alert ${alertId} not found`);
       const [resolved] = await setStatus([alert], 'resolved', at);
+      await cancelClear(alertId);
       const own = await load(alertId);
       const l: AlertLifecycle = own?.life ?? { alertId, homeId: alert.homeId, state: g.state, updatedAt: at };
       l.resolvedVia = by.via;
@@ -814,6 +999,7 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
       while (inflight.size > 0) await Promise.allSettled([...inflight]);
     },
   };
+  return engine;
 }
 
 /**

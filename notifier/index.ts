@@ -31,7 +31,7 @@ import type { AlertResponder } from './responder.js';
 
 export type { Channel, ChannelMessage, DeliveryReceipt, ReceiptRequest, Recipient, SendResult, SentMatch, SentQuery } from './channel.js';
 export type { ReconcileOptions } from './escalation-engine.js';
-export type { AlertResponder, ResponseInput, ResponseResult } from './responder.js';
+export type { AlertResponder, ReplyBinding, ReplyChoice, ResponseInput, ResponseResult } from './responder.js';
 export type { EscalationPolicy } from './escalation-policy.js';
 export type { ContactPreferences } from './contact-preferences.js';
 export type { DaySummary, SummarizeDay } from './digest.js';
@@ -71,8 +71,20 @@ export interface NotifierOptions {
   staleAfterMs?: number;
   /** ...summarised in one message per person after this window (default 2 min). */
   backlogWindowMs?: number;
-  /** Per-recipient limit: messages per hour (default 12; critical alerts always go). */
-  maxPerHour?: number;
+  /**
+   * A finding that clears and is raised again within this much clock time
+   * continues the same alert: nobody is paged again and nobody hears "all is
+   * well" in between (default 5 min; 0 resolves at once). The alert resolves,
+   * with its calm follow-up, once the finding has stayed clear this long.
+   */
+  flapWindowMs?: number;
+  /**
+   * Per-person message budget: at most `max` messages to one person in any
+   * `windowMs` (default 6 per 10 min). Past it, messages are held and one
+   * summary goes out when the window allows. The first page of each round of
+   * a critical alert to a person is never held (budget.ts).
+   */
+  budget?: { max?: number; windowMs?: number };
   /** The day's facts for digests; without it no digests are sent. */
   summarizeDay?: SummarizeDay;
   /**
@@ -110,7 +122,7 @@ export interface Notifier {
   handleFinding(f: Finding): Promise<HandleResult>;
   /** A delivery receipt (Twilio status callback): verifies the signature, then updates the notification. */
   handleStatusCallback(req: ReceiptRequest): Promise<ReceiptResult>;
-  /** Acknowledge, on my way, arrived, resolve, alertForPhone: for webhooks, the web app and the tablet. */
+  /** Acknowledge, on my way, arrived, resolve, bindReply: for webhooks, the web app and the tablet. */
   readonly responder: AlertResponder;
   /** Door and button readings from the hub: the front door after "on my way" confirms an arrival; the tablet's "I'm OK" answers the resident prompt. */
   handleReading(reading: Reading): Promise<void>;
@@ -128,6 +140,11 @@ export interface Notifier {
 
 /** Rule types (rules/) whose end means the worry is over. */
 export const defaultResolveOnClear = ['noSignOfLife', 'helpButton', 'flowWithoutMotion', 'nightDoor', 'deviceSilent', 'batteryLow', 'dataLate'] as const;
+
+/** Default flap window: a sensor that settles within five minutes is one incident, not two. */
+export const defaultFlapWindowMs = 5 * 60_000;
+/** Default per-person budget: six messages in ten minutes covers a full escalation round and its news. */
+export const defaultBudget = { max: 6, windowMs: 10 * 60_000 } as const;
 
 const e164 = /^\+[1-9]\d{1,14}$/;
 const actor = 'notifier';
@@ -173,6 +190,8 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
   const operatorLanguage: Language = opts.operatorLanguage ?? 'ja';
   const resolveOnClear = new Set<string>(opts.resolveOnClear ?? defaultResolveOnClear);
   const sendWaitMs = opts.sendWaitMs ?? 3000;
+  const flapWindowMs = opts.flapWindowMs ?? defaultFlapWindowMs;
+  if (!(Number.isFinite(flapWindowMs) && flapWindowMs >= 0)) throw new MimamoriError('MIMAMORI_ERR_CONFIG', 'flapWindowMs must be a number of milliseconds, 0 or more');
   const channels = new Map<string, Channel>([[sms.name, sms]]);
   for (const c of opts.channels ?? []) channels.set(c.name, c);
   const defaultPolicy = opts.defaultPolicy ? validateEscalationPolicy(opts.defaultPolicy) : defaultEscalationPolicy;
@@ -199,7 +218,8 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
 
   const engineOpts: Parameters<typeof createEscalationEngine>[0] = {
     store, logger: log, clock, channels, policyFor, sendWaitMs,
-    rateLimiter: createRateLimiter({ max: opts.maxPerHour ?? 12, windowMs: 3600_000 }),
+    rateLimiter: createRateLimiter({ max: opts.budget?.max ?? defaultBudget.max, windowMs: opts.budget?.windowMs ?? defaultBudget.windowMs }),
+    settleClear: (alertId, cleared) => settleClear(alertId, cleared).then(() => undefined),
     grouping: createGrouping({ windowMs: opts.groupWindowMs ?? 60_000, staleAfterMs: opts.staleAfterMs ?? 15 * 60_000, backlogWindowMs: opts.backlogWindowMs ?? 120_000 }),
   };
   if (history) engineOpts.history = history;
@@ -276,6 +296,11 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
     alertToHistory(alert, f.at);
     const now = clock.now();
     if (!created) {
+      // Raised again within the flap window after clearing: the same alert goes on (engine: alert.flap).
+      if (await engine.reraised(alert, f)) {
+        if (before && severityRank[alert.severity] > severityRank[before.severity] && f.audience === 'family') await engine.severityRaised(alert, f, now);
+        return { alertId: alert.id, created: false, notified: 0 };
+      }
       await store.audit({ at: f.at, actor, action: 'alert.repeat', subject: alert.id, detail: { home: f.home, rule: f.rule, severity: alert.severity, repeats: alert.repeats } });
       if (before && severityRank[alert.severity] > severityRank[before.severity] && f.audience === 'family') {
         const sent = await countSends(alert.id);
@@ -305,6 +330,18 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
       await store.audit({ at: f.at, actor, action: 'alert.condition-cleared', subject: alert.id, detail: { home: f.home, rule: f.rule, type: f.type } });
       return { alertId: alert.id, created: false, notified: 0 };
     }
+    if (flapWindowMs > 0) {
+      // Not yet: if it comes back within the window it is the same incident (raise → engine.reraised).
+      await engine.holdClear(alert, f, clock.now() + flapWindowMs);
+      return { alertId: alert.id, created: false, notified: 0 };
+    }
+    return settleClear(alert.id, f);
+  }
+
+  /** The finding stayed clear (or there is no flap window): resolve, with a calm follow-up to whoever was told. */
+  async function settleClear(alertId: string, f: Finding): Promise<HandleResult> {
+    const alert = await store.getAlert(alertId);
+    if (!alert || alert.status === 'resolved') return { created: false, notified: 0 };
     const opening = alert.finding as Partial<Finding> | undefined;
     if (opening?.audience === 'operator') {
       const resolved = await store.updateAlertStatus(alert.id, 'resolved', f.at);

@@ -6,8 +6,18 @@
  */
 import type { SchedulerLike } from 'rxjs';
 import type { Alert, Store } from '../core/store.js';
-import type { AlertResponder, ResponseInput, ResponseResult } from './responder.js';
-import type { EscalationEngine } from './escalation-engine.js';
+import type { AlertResponder, ReplyChoice, ResponseInput, ResponseResult } from './responder.js';
+import { isNotReached, type EscalationEngine } from './escalation-engine.js';
+
+/** 「山田花子さん: 緊急ボタンが押されました」 / "Hanako: Help button pressed": what a "which one?" answer lists. */
+function labelOf(a: Alert, residents: string[]): ReplyChoice['label'] {
+  const f = a.finding as { message?: { ja?: string; en?: string } } | undefined;
+  const names = residents.filter((n) => n.trim() !== '');
+  return {
+    ja: `${names.length ? `${names.map((n) => `${n}さん`).join('・')}: ` : ''}${f?.message?.ja ?? a.message}`,
+    en: `${names.length ? `${names.join(' & ')}: ` : ''}${f?.message?.en ?? a.message}`,
+  };
+}
 
 /** How a web account is recorded where a contact id would be (escalation state, audit, lifecycle). */
 export const accountActor = (accountId: string): string => `account:${accountId}`;
@@ -38,6 +48,14 @@ export function createAlertResponder(deps: { store: Store; clock: SchedulerLike;
     });
   }
 
+  /** Whether a message about the alert went to the contact (or is held for them): a send that did not fail. */
+  async function wasSentTo(alertId: string, contactId: string): Promise<boolean> {
+    const keys = (await store.listSendKeys(alertId)).filter((k) => k.contactId === contactId);
+    if (keys.length === 0) return false;
+    const notes = new Map((await store.listNotifications(alertId)).map((n) => [n.id, n.status]));
+    return keys.some((k) => { const st = k.notificationId ? notes.get(k.notificationId) : undefined; return st === undefined || !isNotReached(st); });
+  }
+
   /** Who acted, as the engine records it: a contact id, or `account:<id>` for a web account. */
   const actor = (input: ResponseInput): string | undefined => (input.account ? accountActor(input.account.id) : input.contactId);
 
@@ -57,17 +75,33 @@ export function createAlertResponder(deps: { store: Store; clock: SchedulerLike;
       if (input.note) by.note = input.note.slice(0, 500);
       return (await engine.resolve(a.id, by, at)).alert;
     }),
-    async alertForPhone(phone) {
+    async bindReply(phone, code) {
       const normalized = phone.replace(/[\s-]/g, '');
-      let best: { alertId: string; contactId: string; at: number } | undefined;
+      // The person's alerts, one entry per escalation (a group sent as one message counts once).
+      const mine = new Map<string, { alertId: string; contactId: string; codes: Set<string>; code?: string; label: ReplyChoice['label'] }>();
       for (const c of await store.findContactsByPhone(normalized)) {
+        const residents = (await store.listResidents(c.homeId)).map((r) => r.name);
         for (const a of await store.listAlerts({ homeId: c.homeId })) {
-          if (a.status === 'resolved') continue;
-          if (!(await store.listSendKeys(a.id)).some((k) => k.contactId === c.id)) continue;
-          if (!best || a.openedAt > best.at) best = { alertId: a.id, contactId: c.id, at: a.openedAt };
+          if (a.status === 'resolved' || !(await wasSentTo(a.id, c.id))) continue;
+          const t = await engine.replyTarget(a.id);
+          const entry = mine.get(t.leader) ?? { alertId: t.leader, contactId: c.id, codes: new Set<string>(), label: labelOf(a, residents) };
+          if (t.code) { entry.code = t.code; entry.codes.add(t.code); }
+          if (t.ownCode) entry.codes.add(t.ownCode);
+          if (a.id === t.leader) entry.label = labelOf(a, residents);
+          mine.set(t.leader, entry);
         }
       }
-      return best && { alertId: best.alertId, contactId: best.contactId };
+      const all = [...mine.values()];
+      const choices = all.filter((e) => e.code).map((e) => ({ code: e.code!, label: e.label }));
+      if (code !== undefined) {
+        const wanted = code.toUpperCase();
+        const hit = all.filter((e) => e.codes.has(wanted));
+        if (hit.length === 1) return { kind: 'one', alertId: hit[0]!.alertId, contactId: hit[0]!.contactId };
+        return { kind: 'unknown-code', code: wanted, choices };
+      }
+      if (all.length === 0) return { kind: 'none' };
+      if (all.length === 1) return { kind: 'one', alertId: all[0]!.alertId, contactId: all[0]!.contactId };
+      return { kind: 'ambiguous', choices };
     },
   };
 }

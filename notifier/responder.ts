@@ -35,6 +35,22 @@ export interface AlertResponder {
   arrived(input: ResponseInput): Promise<ResponseResult>;
   /** Closed by a person, with an optional note. */
   resolve(input: ResponseInput & { note?: string }): Promise<ResponseResult>;
-  /** Which alert a reply from this phone is about: the newest unresolved alert this phone was notified of. */
-  alertForPhone(phone: string): Promise<{ alertId: string; contactId: string } | undefined>;
+  /**
+   * Which alert an SMS reply from this phone is about. The person's alerts
+   * are the unresolved ones they were sent a message about (a group sent as
+   * one message counts once). With a reply code: the alert with that code, or
+   * `unknown-code`. Without one: their only alert, `ambiguous` when they have
+   * several (nothing is acknowledged; they are asked which), `none` when none.
+   */
+  bindReply(phone: string, code?: string): Promise<ReplyBinding>;
 }
+
+/** What an SMS reply is bound to (see `AlertResponder.bindReply`). */
+export type ReplyBinding =
+  | { kind: 'one'; alertId: string; contactId: string }
+  | { kind: 'none' }
+  | { kind: 'ambiguous'; choices: ReplyChoice[] }
+  | { kind: 'unknown-code'; code: string; choices: ReplyChoice[] };
+
+/** One of a person's open alerts: its reply code and a short label (who, what) per language. */
+export interface ReplyChoice { code: string; label: { ja: string; en: string } }

@@ -3,7 +3,7 @@
  *
  * | route (default path) | Twilio calls it when | answer |
  * | --- | --- | --- |
- * | `POST /twilio/sms` | someone texts our number (a reply to an alert) | `<Response><Message>` in the sender's language |
+ * | `POST /twilio/sms` | someone texts our number (a reply to an alert) | `<Response><Message>` in the sender's language; bound to one alert by its reply code, or asks which |
  * | `POST /twilio/voice/gather?alert=…&contact=…&lang=…` | a key was pressed during an alert call | `<Say>` confirmation |
  * | `POST /twilio/voice/status` | a call moved on (ringing, answered, completed, AMD result) | 204 |
  *
@@ -100,15 +100,25 @@ export const twilioWebhooks: FastifyPluginAsync<TwilioWebhooksOptions> = async (
     const language = replyLanguage(body, from, await opts.languageForPhone?.(from));
     const words = replyTexts[language];
     const parsed = parseAckReply(body);
-    const target = await opts.responder.alertForPhone(from);
-    if (!target) {
+    // Bound to one alert: by its code, or the person's only open alert; never a guess (responder.ts bindReply).
+    const bound = await opts.responder.bindReply(from, parsed.code);
+    if (bound.kind === 'none') {
       log.info({ route: 'sms', understood: parsed.kind }, 'sms reply with no open alert for the sender');
       return xml(reply, messageTwiml(words.noAlert));
     }
     if (parsed.kind === 'unknown') {
-      log.info({ route: 'sms', alertId: target.alertId }, 'sms reply not understood; sent the help text');
+      log.info({ route: 'sms', binding: bound.kind }, 'sms reply not understood; sent the help text');
       return xml(reply, messageTwiml(words.help));
     }
+    if (bound.kind === 'ambiguous') {
+      log.info({ route: 'sms', open: bound.choices.length }, 'sms reply without a code while several alerts are open; asked which');
+      return xml(reply, messageTwiml(words.which(bound.choices)));
+    }
+    if (bound.kind === 'unknown-code') {
+      log.info({ route: 'sms', open: bound.choices.length }, 'sms reply with a code that is none of the sender\'s open alerts');
+      return xml(reply, messageTwiml(words.unknownCode(bound.code, bound.choices)));
+    }
+    const target = bound;
     const input = { alertId: target.alertId, contactId: target.contactId, via: 'sms' as const };
     let result: ResponseResult;
     if (parsed.kind === 'acknowledge') result = await opts.responder.acknowledge(input);

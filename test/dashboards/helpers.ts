@@ -11,7 +11,8 @@ import { VirtualWallClock } from '../../core/clock.js';
 import { silentLogger } from '../../core/logger.js';
 import { createSqliteStore, type Store, type WebRole } from '../../core/store.js';
 import { createRuleEngine, type RuleEngine } from '../../rules/index.js';
-import { createWebApp, createStoreResponder, type WebApp, type WebAppOptions } from '../../dashboards/index.js';
+import { createWebApp, type WebApp, type WebAppOptions } from '../../dashboards/index.js';
+import { createStoreResponder } from './store-responder.js';
 import { hashPassword } from '../../dashboards/passwords.js';
 import { newTotpSecret, totpCode } from '../../dashboards/totp.js';
 

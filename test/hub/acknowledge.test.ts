@@ -42,14 +42,19 @@ t.test('an SMS reply "1" acknowledges; the other family member is told who is ha
   const toKen = hub.localTwilio!.messages().filter((m) => m.to === ken).at(-1)!;
   t.match(toKen.body, /handling|on it/i, 'in English, for Ken');
 
-  // Acknowledged means no caregiver or emergency tier later.
-  const before = hub.localTwilio!.messages().length + hub.localTwilio!.calls().length;
-  clock.advanceBy(60 * 60_000);
-  await new Promise((r) => setImmediate(r));
+  // Acknowledged means no caregiver or emergency tier later; only reminders to the acknowledger.
+  await settled(hub);
+  const count = (phone: string) => hub.localTwilio!.messages().filter((m) => m.to === phone).length;
+  const [taroBefore, kenBefore] = [count(taro), count(ken)];
+  for (let minute = 0; minute < 60; minute++) { clock.advanceBy(60_000); await settled(hub); }
   const unexpected = hub.localTwilio!.messages().filter((m) => m.to !== taro && m.to !== ken).length + hub.localTwilio!.calls().length;
   t.equal(unexpected, 0, 'nobody beyond the family is paged after the acknowledgement');
-  t.ok(hub.localTwilio!.messages().length + hub.localTwilio!.calls().length >= before, 'reminders to the acknowledger are allowed');
+  t.equal(count(taro) - taroBefore, 2, 'two reminders to Taro, who acknowledged (every 30 minutes)');
+  t.equal(count(ken) - kenBefore, 0, 'nothing more to Ken');
+  const reminders = hub.localTwilio!.messages().filter((m) => m.to === taro).slice(taroBefore);
+  for (const m of reminders) t.match(m.body, /^【見守り・確認】/);
 });
+
 
 t.test('pressing 1 on the voice call acknowledges', async (t) => {
   const clock = new VirtualClock(start);
@@ -71,7 +76,7 @@ t.test('pressing 1 on the voice call acknowledges', async (t) => {
 });
 
 /** Runs the hub's clock in steps so the local Twilio server's call timeline and its callbacks play out. */
-async function play(clock: VirtualClock, minutes: number, until: () => boolean | Promise<boolean>, hub: Hub) {
+async function play(hub: Hub, clock: VirtualClock, minutes: number, until: () => boolean | Promise<boolean>) {
   for (let i = 0; i < minutes * 12 && !(await until()); i++) {
     clock.advanceBy(5_000);
     await settled(hub);
@@ -86,11 +91,11 @@ t.test('a call answered by voicemail does not count as reaching Taro: he gets th
   hub.localTwilio!.scriptNumber(taro, { answer: 'machine' });
   hub.localTwilio!.scriptNumber(ken, { answer: 'human', press: '2' });
   help(hub, 'h3', start);
-  await play(clock, 5, () => hub.localTwilio!.messages().some((m) => m.to === taro), hub);
+  await play(hub, clock, 5, () => hub.localTwilio!.messages().some((m) => m.to === taro));
   t.ok(hub.localTwilio!.calls().some((c) => c.to === taro && c.answeredBy?.startsWith('machine')), 'the call reached a machine');
   t.ok(hub.localTwilio!.messages().some((m) => m.to === taro), 'so the next channel, SMS, went to Taro');
   const [alert] = await hub.store.listAlerts({ homeId: 'h3' });
-  await play(clock, 5, async () => (await hub.store.getAlert(alert!.id))?.status === 'acknowledged', hub);
+  await play(hub, clock, 5, async () => (await hub.store.getAlert(alert!.id))?.status === 'acknowledged');
   t.equal((await hub.store.getAlert(alert!.id))?.status, 'acknowledged', 'Ken pressed 2 (on my way), which handles it');
 });
 
@@ -101,6 +106,6 @@ t.test('a call that fails falls back to SMS for that person', async (t) => {
   await homeWithFamily(hub, 'h4', ['voice', 'sms']);
   hub.localTwilio!.scriptNumber(ken, { answer: 'failed' });
   help(hub, 'h4', start);
-  await play(clock, 5, () => hub.localTwilio!.messages().some((m) => m.to === ken), hub);
+  await play(hub, clock, 5, () => hub.localTwilio!.messages().some((m) => m.to === ken));
   t.ok(hub.localTwilio!.messages().some((m) => m.to === ken && /help/i.test(m.body)), 'Ken gets the alert by SMS, in English');
 });

@@ -107,6 +107,9 @@ t.test('no sign of life in virtual time raises warning then critical, and clears
   await agent.publishEvent({ id: 'm-2', ts: toLocalIso(later, tz), kind: 'motion', occupied: true, room: 'kitchen' });
   await until(() => agent.pending() === 0, 20_000, 'the edge queue to drain');
   await until(() => family().some((f) => f.state === 'cleared'), 5_000, 'cleared');
+  // The alert resolves once the finding has stayed clear for the notifier's flap window (docs/escalation.md).
+  await hub.notifier.idle();
+  clock.advanceBy(5 * 60_000);
   await until(async () => (await hub.store.listAlerts({ homeId: 'h2', status: 'resolved' })).some((a) => a.rule === 'no-sign-of-life'), 5_000, 'alert resolved');
 });
 

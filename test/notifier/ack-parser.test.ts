@@ -34,3 +34,14 @@ t.test('normalisation and the language of the answer', async (t) => {
   t.match(replyHelp('ja'), /「1」.*「2」/);
   t.match(replyHelp('en'), /Reply 1 or OK.*2/);
 });
+
+t.test('a reply code binds the reply to one alert, wherever it is typed', async (t) => {
+  const cases: Array<[string, unknown]> = [
+    ['1 K27', { kind: 'acknowledge', code: 'K27' }], ['K27 1', { kind: 'acknowledge', code: 'K27' }], ['1k27', { kind: 'acknowledge', code: 'K27' }],
+    ['１　Ｋ２７', { kind: 'acknowledge', code: 'K27' }], ['了解 #k27', { kind: 'acknowledge', code: 'K27' }], ['OK K27.', { kind: 'acknowledge', code: 'K27' }],
+    ['2 K27', { kind: 'on-my-way', code: 'K27' }], ['2k27 20', { kind: 'on-my-way', etaMinutes: 20, code: 'K27' }], ['向かいます K27 20分', { kind: 'on-my-way', etaMinutes: 20, code: 'K27' }],
+    ['K27', { kind: 'unknown', code: 'K27' }], ['3 K27', { kind: 'unknown', code: 'K27' }],
+    ['1', { kind: 'acknowledge' }], ['2 20', { kind: 'on-my-way', etaMinutes: 20 }], ['on my way 20 min', { kind: 'on-my-way', etaMinutes: 20 }],
+  ];
+  for (const [s, want] of cases) t.same(parseAckReply(s), want, JSON.stringify(s));
+});

@@ -96,6 +96,6 @@ export function recordingResponder(phones: Record<string, { alertId: string; con
     onMyWay: (i) => answer('onMyWay', i),
     arrived: (i) => answer('arrived', i),
     resolve: (i) => answer('resolve', i),
-    alertForPhone: (phone) => Promise.resolve(phones[phone]),
+    bindReply: (phone) => Promise.resolve(phones[phone] ? { kind: 'one' as const, ...phones[phone] } : { kind: 'none' as const }),
   };
 }

@@ -248,29 +248,40 @@ t.test('a sign of life auto-resolves: calm follow-up, and escalation stops', asy
   const res = await r.notifier.handleFinding(raised);
   await r.advance(5 * min);
   const cleared = await r.notifier.handleFinding({ ...raised, state: 'cleared', at: r.clock.now() });
-  t.equal(cleared.notified, 2);
+  t.equal(cleared.notified, 0, 'not yet: it may come back within the flap window');
+  t.equal(r.to(r.taro.phone).length, 1);
+  await r.advance(5 * min);
+  t.equal(r.to(r.taro.phone).length, 2, 'stayed clear for the flap window: one calm follow-up');
   t.match(r.to(r.taro.phone)[1], /動きがありました。ご安心ください。/);
   await r.advance(30 * min);
   t.equal(r.to(r.carer.phone).length, 0);
   t.equal((await r.store.getAlertLifecycle(res.alertId!))?.resolvedVia, 'system');
 });
 
-t.test('alerts of one home that arrive together go out as one message per person', async (t) => {
+t.test('alerts of one home that arrive together go out as one message per person; a critical one never waits', async (t) => {
   const r = await rig(t);
-  await r.notifier.handleFinding(finding());
-  await r.notifier.handleFinding(finding({ rule: 'help', type: 'helpButton', message: { ja: '緊急ボタンが押されました', en: 'Help button pressed' } }));
+  await r.notifier.handleFinding(finding({ severity: 'warning' }));
   await r.notifier.handleFinding(finding({ rule: 'night', type: 'nightDoor', severity: 'warning', message: { ja: '夜間に玄関が開きました', en: 'Front door opened at night' } }));
-  t.equal(r.to(r.taro.phone).length, 1, 'the first at once');
+  await r.notifier.handleFinding(finding({ rule: 'kettle', type: 'routineMissed', severity: 'warning', message: { ja: 'ポットがまだ使われていません', en: 'Kettle not used yet' } }));
+  t.equal(r.to(r.taro.phone).length, 1, 'the first at once; the next two wait for the window');
+  await r.notifier.handleFinding(finding({ rule: 'help', type: 'helpButton', message: { ja: '19:42 に緊急ボタンが押されました', en: 'Help button pressed at 19:42' } }));
+  t.equal(r.to(r.taro.phone).length, 2, 'a critical alert inside the window goes at once, alone');
+  t.match(r.to(r.taro.phone)[1], /^【見守り・緊急】山田花子さん: 19:42 に緊急ボタンが押されました。返信「1 [A-Z]\d\d」で確認/);
   await r.advance(1 * min);
   const taro = r.to(r.taro.phone);
-  t.equal(taro.length, 2, 'the two that followed, together');
-  t.match(taro[1], /2件 — ①緊急ボタンが押されました／②夜間に玄関が開きました/);
-  // Acknowledging the grouped message acknowledges both alerts in it.
-  t.equal((await r.store.listAlerts({ homeId, status: 'open' })).length, 3);
-  const ack = await r.notifier.responder.alertForPhone(r.ken.phone!);
-  t.ok(ack);
-  await r.notifier.responder.acknowledge({ alertId: ack!.alertId, contactId: ack!.contactId, via: 'sms' });
-  t.equal((await r.store.listAlerts({ homeId, status: 'open' })).length, 1, 'the grouped two are acknowledged together; the first is its own alert');
+  t.equal(taro.length, 3, 'the two that waited, together');
+  t.match(taro[2], /2件 ①夜間に玄関が開きました／②ポットがまだ使われていません/);
+  // Three escalations are open for Ken: a bare reply is ambiguous; the grouped message's code names two alerts at once.
+  const bare = await r.notifier.responder.bindReply(r.ken.phone!);
+  t.equal(bare.kind, 'ambiguous');
+  t.equal(bare.kind === 'ambiguous' ? bare.choices.length : 0, 3);
+  const code = /"1 ([A-Z]\d\d)"/.exec(r.to(r.ken.phone).at(-1)!)?.[1];
+  t.ok(code, 'the grouped message carries its code');
+  const bound = await r.notifier.responder.bindReply(r.ken.phone!, code);
+  t.equal(bound.kind, 'one');
+  if (bound.kind !== 'one') return;
+  await r.notifier.responder.acknowledge({ alertId: bound.alertId, contactId: bound.contactId, via: 'sms' });
+  t.equal((await r.store.listAlerts({ homeId, status: 'open' })).length, 2, 'the grouped two are acknowledged together; the others stay open');
   t.equal((await r.store.listAlerts({ homeId, status: 'acknowledged' })).length, 2);
 });
 
@@ -291,15 +302,27 @@ t.test('a backlog after an outage becomes one summary, not a storm', async (t) =
   t.notMatch(taro[0], /出来事0|出来事1/);
 });
 
-t.test('per-recipient rate limit holds back non-critical messages, never critical ones', async (t) => {
-  const r = await rig(t, { extra: { maxPerHour: 1, groupWindowMs: 0 } });
+t.test('the per-person budget holds messages past it and sends one summary; a critical alert\'s first page always goes', async (t) => {
+  const r = await rig(t, { extra: { budget: { max: 1, windowMs: 10 * min }, groupWindowMs: 0 } });
   await r.notifier.handleFinding(finding({ rule: 'a', severity: 'warning' }));
-  await r.notifier.handleFinding(finding({ rule: 'b', severity: 'warning' }));
+  await r.notifier.handleFinding(finding({ rule: 'b', severity: 'warning', message: { ja: '夜間に玄関が開きました', en: 'Front door opened at night' } }));
   t.equal(r.to(r.taro.phone).length, 1, 'second warning held back');
-  const limited = (await r.store.listNotifications()).filter((n) => n.status === 'suppressed');
-  t.equal(limited.length, 2, 'recorded as suppressed for both family members');
+  const held = (await r.store.listNotifications()).filter((n) => n.status === 'held');
+  t.equal(held.length, 2, 'held (not dropped) for both family members');
   await r.notifier.handleFinding(finding({ rule: 'c', severity: 'critical' }));
-  t.equal(r.to(r.taro.phone).length, 2, 'critical always goes');
+  t.equal(r.to(r.taro.phone).length, 2, 'the first page of a critical alert always goes, over the budget');
+  await r.advance(9 * min);
+  t.equal(r.to(r.taro.phone).length, 2, 'nothing more while the window is full');
+  await r.advance(1 * min);
+  const taro = r.to(r.taro.phone);
+  t.equal(taro.length, 3, 'one summary when the window allows');
+  t.match(taro[2], /^【見守り】山田花子さん: 送りすぎを防ぐため1件のお知らせを控えました。対応が必要: [A-Z]\d\d 夜間に玄関が開きました。返信「1 [A-Z]\d\d」で確認$/);
+  t.match(r.to(r.ken.phone)[2], /to avoid too many texts, 1 messages were held\. Still open: [A-Z]\d\d Front door opened at night\./);
+  const family = [r.taro.id, r.ken.id];
+  t.equal((await r.store.listNotifications()).filter((n) => n.status === 'held' && family.includes(n.contactId!)).length, 0, 'the family\'s held ones are summarized');
+  t.equal((await r.store.listNotifications()).filter((n) => n.status === 'summarized').length, 2);
+  await r.advance(30 * min);
+  t.equal(r.to(r.taro.phone).length, 3, 'and nothing twice');
 });
 
 t.test('a rise from warning to critical continues at the critical entry tier', async (t) => {
@@ -337,7 +360,7 @@ t.test('a restart mid-escalation resumes with no missed tier and no duplicate', 
   t.equal((await store.listSendKeys(res.alertId!)).length, 4);
 });
 
-t.test('policies are validated with readable errors; alertForPhone finds the newest alert told to that phone', async (t) => {
+t.test('policies are validated with readable errors; bindReply finds the one alert told to that phone', async (t) => {
   const bad = parseEscalationPolicy({ tiers: [{ name: 'family', recipients: [], waitMinutes: -1 }], entry: { info: 'family', warning: 'emergency', critical: 'pager' } });
   t.equal(bad.ok, false);
   const errors = bad.ok ? [] : bad.errors;
@@ -346,10 +369,12 @@ t.test('policies are validated with readable errors; alertForPhone finds the new
   t.ok(errors.some((e) => e.startsWith('entry.critical')));
   const r = await rig(t);
   await t.rejects(r.notifier.setEscalationPolicy(homeId, { tiers: [] }), { code: 'MIMAMORI_ERR_INVALID_INPUT' });
-  t.equal(await r.notifier.responder.alertForPhone('+819011112222'), undefined, 'nothing sent yet');
+  t.same(await r.notifier.responder.bindReply('+819011112222'), { kind: 'none' }, 'nothing sent yet');
   const res = await r.notifier.handleFinding(finding());
-  t.same(await r.notifier.responder.alertForPhone('+81 90-1111-2222'), { alertId: res.alertId, contactId: r.taro.id });
-  t.equal(await r.notifier.responder.alertForPhone(r.carer.phone!), undefined, 'the caregiver was not told yet');
+  t.same(await r.notifier.responder.bindReply('+81 90-1111-2222'), { kind: 'one', alertId: res.alertId, contactId: r.taro.id });
+  t.same(await r.notifier.responder.bindReply(r.carer.phone!), { kind: 'none' }, 'the caregiver was not told yet');
+  const other = await r.notifier.responder.bindReply(r.taro.phone!, 'Q00');
+  t.equal(other.kind, 'unknown-code', 'a code that is not one of his alerts (Q is never used) binds to nothing');
 });
 
 t.test('info findings are notices: one SMS to their own audience, no call, no escalation', async (t) => {

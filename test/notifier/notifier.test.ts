@@ -1,17 +1,19 @@
 import t, { type Test } from 'tap';
 import { createServer, type Socket } from 'node:net';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VirtualClock } from '../../core/clock.js';
 import { silentLogger } from '../../core/logger.js';
 import type { NotificationRecord } from '../../core/store.js';
 import { createSmsChannel } from '../../notifier/channels/sms.js';
-import { createNotifier, type Notifier, type NotifierHistory } from '../../notifier/index.js';
+import { createNotifier, defaultFlapWindowMs, type Notifier, type NotifierHistory } from '../../notifier/index.js';
 import { specialNumbers, type LocalTwilio } from '../../notifier/local-twilio-server.js';
 import { statusCallbackRoute } from '../../notifier/status-callback-route.js';
+import { smsSegments } from '../../notifier/sms-segments.js';
 import { createTwilioClient } from '../../notifier/twilio-client.js';
 import { signTwilioRequest } from '../../notifier/twilio-signature.js';
-import { at1942, finding, homeId, listen, newApp, seedHome, startLocal, tempDir, until, type SeededHome } from './helpers.js';
+import { at1942, finding, homeId, listen, newApp, seedHome, startLocal, until, type SeededHome } from './helpers.js';
 
 const from = '+815000000000';
 const operatorPhone = '+819099998888';
@@ -24,6 +26,9 @@ interface Rig extends SeededHome {
   recordFile: string;
   history: { alerts: Array<{ status: string; rule: string }>; notifications: Array<{ status: string }> };
 }
+
+const recordDirs: string[] = [];
+t.teardown(() => { for (const d of recordDirs) rmSync(d, { recursive: true, force: true }); });
 
 /** Everything real: SQLite, the local Twilio server, twilio-node, and an HTTP route for status callbacks. */
 async function rig(t: Test, opts: { operatorPhone?: string } = {}): Promise<Rig> {
@@ -44,7 +49,7 @@ async function rig(t: Test, opts: { operatorPhone?: string } = {}): Promise<Rig>
   if (opts.operatorPhone) nOpts.operatorPhone = opts.operatorPhone;
   const n = await createNotifier(nOpts);
   late.notifier = n;
-  t.teardown(async () => { await n.close(); await local.close(); await app.close(); await seeded.store.close(); });
+  t.teardown(async () => { await n.close(); await local.settled(); await local.close(); await app.close(); await seeded.store.close(); });
   return { ...seeded, clock, local, notifier: n, callbackUrl, recordFile, history };
 }
 
@@ -73,8 +78,12 @@ t.test('a new family alert is sent by SMS to each family contact, in their langu
   t.same(msgs.map((m) => m.to).sort(), [r.ken.phone, r.taro.phone].sort());
   const ja = msgs.find((m) => m.to === r.taro.phone)!;
   const en = msgs.find((m) => m.to === r.ken.phone)!;
-  t.equal(ja.body, '【見守り・緊急】山田花子さん（山田さん宅）: 60分以上、浴室の水が流れたままで動きがありません (予想: 水を使う間に動きがあること／実際: 18:42から水が流れ続け、動きなし) 19:42');
-  t.match(en.body, /^\[Mimamori URGENT\] 山田花子 \(山田さん宅\): Bath water has been running/);
+  const code = (await r.store.getAlertLifecycle(res.alertId!))?.state as { code?: string } | undefined;
+  t.match(code?.code, /^[A-HJ-NPR-Z]\d\d$/, 'the alert has a reply code');
+  t.equal(ja.body, `【見守り・緊急】山田花子さん: 60分以上、浴室の水が流れたままで動きがありません（19:42）。返信「1 ${code?.code}」で確認、「2 ${code?.code}」で向かいます`);
+  // The Japanese name makes the English text UCS-2 too: its summary is shortened to stay within two segments.
+  t.equal(en.body, `[Mimamori URGENT] 山田花子: Bath water has been running for 60 minutes and nobody… (19:42). Reply "1 ${code?.code}" if seen, "2 ${code?.code}" if on your way.`);
+  t.equal(smsSegments(en.body), 2);
   for (const m of msgs) {
     t.notMatch(m.body, /港区|4321|キーボックス/, 'no address or key-box secret in the SMS');
     t.equal(m.from, from);
@@ -116,13 +125,16 @@ t.test('one alert per home and rule: a repeat updates it and does not send again
   t.equal((await r.store.listAlerts({ homeId })).length, 1);
 
   // A different rule in the same home is its own alert; arriving within the grouping window, it waits for the window's end.
-  const other = await r.notifier.handleFinding(finding({ rule: 'help', type: 'helpButton' }));
+  const warning = await r.notifier.handleFinding(finding({ rule: 'night', type: 'nightDoor', severity: 'warning' }));
+  t.equal(warning.created, true);
+  t.equal(r.local.messages().length, 4, 'a critical alert opens no group window: the first warning goes at once');
+  const other = await r.notifier.handleFinding(finding({ rule: 'kettle', type: 'routineMissed', severity: 'warning' }));
   t.equal(other.created, true);
   t.not(other.alertId, first.alertId);
-  t.equal(r.local.messages().length, 2);
+  t.equal(r.local.messages().length, 4, 'the next one waits for the window the warning opened');
   r.clock.advanceBy(60_000);
   await r.notifier.idle();
-  t.equal(r.local.messages().length, 4);
+  t.equal(r.local.messages().length, 6);
 });
 
 t.test('concurrent identical findings still give one alert and one round of messages', async (t) => {
@@ -156,7 +168,10 @@ t.test('operator findings never reach the family', async (t) => {
 
     // Cleared: resolved, and only the operator hears it.
     const cleared = await r.notifier.handleFinding({ ...silent, state: 'cleared', at: at1942 + 3600_000 });
-    t.equal(cleared.notified, 1);
+    t.equal(cleared.notified, 0, 'held for the flap window');
+    t.same(sentTo(r.local), [operatorPhone]);
+    r.clock.advanceBy(defaultFlapWindowMs);
+    await r.notifier.idle();
     t.same(sentTo(r.local), [operatorPhone, operatorPhone]);
     t.match(r.local.messages()[1]?.body, /^【見守り運用・復旧】/);
     t.equal((await r.store.getAlert(res.alertId!))?.status, 'resolved');
@@ -176,15 +191,18 @@ t.test('a cleared finding resolves the alert with a calm follow-up to those who 
   const cleared = await r.notifier.handleFinding({ ...raised, state: 'cleared', at: clearedAt, message: { ja: '動きがありました', en: 'Sign of life' } });
   t.equal(cleared.alertId, res.alertId);
   t.equal(cleared.created, false);
-  t.equal(cleared.notified, 2);
+  t.equal(cleared.notified, 0, 'not yet: a finding that comes back within the flap window is the same incident');
+  t.equal((await r.store.getAlert(res.alertId!))?.status, 'open');
+  r.clock.advanceBy(defaultFlapWindowMs);
+  await r.notifier.idle();
   const alert = (await r.store.getAlert(res.alertId!))!;
   t.equal(alert.status, 'resolved');
   t.equal(alert.closedAt, clearedAt);
   const followUps = r.local.messages().slice(2);
   t.same(followUps.map((m) => m.to).sort(), [r.ken.phone, r.taro.phone].sort());
-  t.equal(followUps.find((m) => m.to === r.taro.phone)?.body, '【見守り】山田花子さん（山田さん宅）: 動きがありました。ご安心ください。 20:05');
-  t.equal(followUps.find((m) => m.to === r.ken.phone)?.body, '[Mimamori] 山田花子 (山田さん宅): There is movement again. All is well now. 20:05');
-  t.same((await r.store.listAudit(alert.id)).map((a) => a.action).filter((a) => a.startsWith('alert.')), ['alert.open', 'alert.resolve']);
+  t.equal(followUps.find((m) => m.to === r.taro.phone)?.body, '【見守り】山田花子さん: 動きがありました。ご安心ください。 20:05');
+  t.equal(followUps.find((m) => m.to === r.ken.phone)?.body, '[Mimamori] 山田花子: There is movement again. All is well now. 20:05');
+  t.same((await r.store.listAudit(alert.id)).map((a) => a.action).filter((a) => a.startsWith('alert.')), ['alert.open', 'alert.condition-cleared', 'alert.resolve']);
   t.same(r.history.alerts.map((a) => a.status), ['open', 'resolved']);
 
   // A second clear finds no open alert and does nothing; a new raise opens a fresh alert.

@@ -1,12 +1,13 @@
 /**
- * A minimal AlertResponder over the store, used until the escalation engine
- * (issue 3, notifier/) provides the real one: it only moves the alert's status
- * and writes an audit record. It stops no escalation and tells nobody.
- * TEMPORARY — the hub should pass the notifier's responder instead.
+ * Test only: a minimal AlertResponder over the store for the web-app tests,
+ * which exercise the pages and routes without an escalation engine. It only
+ * moves the alert's status and writes an audit record; it stops no
+ * escalation and tells nobody, so production code never uses it (the hub
+ * passes the notifier's responder).
  */
-import type { Clock } from '../core/clock.js';
-import type { Store } from '../core/store.js';
-import type { AlertResponder, ResponseInput, ResponseResult } from '../notifier/responder.js';
+import type { Clock } from '../../core/clock.js';
+import type { Store } from '../../core/store.js';
+import type { AlertResponder, ResponseInput, ResponseResult } from '../../notifier/responder.js';
 
 /** Creates the stand-in responder (see the file comment). */
 export function createStoreResponder(store: Store, clock: Clock): AlertResponder {
@@ -25,6 +26,6 @@ export function createStoreResponder(store: Store, clock: Clock): AlertResponder
     onMyWay: (i) => act(i, 'on-my-way', undefined),
     arrived: (i) => act(i, 'arrived', undefined),
     resolve: (i) => act(i, 'resolve', 'resolved'),
-    alertForPhone: async () => undefined,
+    bindReply: async () => ({ kind: 'none' }),
   };
 }
