@@ -32,6 +32,8 @@ export interface ManagedInfluxdOptions {
 export interface ManagedInfluxd {
   /** Base URL of the HTTP API, e.g. `http://127.0.0.1:40123`. */
   url: string;
+  /** host:port of its RPC service, which `influxd backup` / `influxd restore -portable` talk to. */
+  rpcAddress: string;
   pid: number;
   /** SIGTERM, wait for exit (SIGKILL after `stopTimeoutMs`). Idempotent. */
   close(): Promise<void>;
@@ -152,6 +154,7 @@ async function startOnce(program: string, root: string, opts: ManagedInfluxdOpti
     });
     return {
       url,
+      rpcAddress: `127.0.0.1:${rpcPort}`,
       /** influxd's own pid (its supervisor's until influxd has announced itself). */
       get pid() { return influxdPid ?? child.pid!; },
       close() {
@@ -240,7 +243,7 @@ function missingInfluxd(program: string): MimamoriError {
 }
 
 /** A bare name is looked up on PATH (plus the Debian package's /usr/bin); a path is checked as is. */
-function resolveProgram(name: string): string {
+export function resolveProgram(name: string): string {
   const candidates = name.includes('/') || isAbsolute(name)
     ? [name]
     : [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), '/usr/bin', '/usr/sbin'].map((dir) => join(dir, name));
