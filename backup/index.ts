@@ -285,11 +285,16 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreResul
  */
 async function restoreInflux(to: string, staging: string, database: string, opts: RestoreOptions): Promise<number> {
   const managed = { dataDir: to, logger: opts.logger, ...(opts.influxdPath ? { influxdPath: opts.influxdPath } : {}) };
-  const fresh = await startManagedInfluxd(managed);
-  try {
-    await run(resolveProgram(opts.influxdPath ?? 'influxd'), ['restore', '-portable', '-host', fresh.rpcAddress, staging]);
-  } finally {
-    await fresh.close();
+  // 1.6 refuses to restore a database without shards ("DB metadata not changed"): a hub with no
+  // history yet. Then there is nothing to restore; the schema below creates the empty database.
+  const shards = (await readdir(staging)).filter((n) => /\.s\d+\.tar\.gz$/.test(n));
+  if (shards.length > 0) {
+    const fresh = await startManagedInfluxd(managed);
+    try {
+      await run(resolveProgram(opts.influxdPath ?? 'influxd'), ['restore', '-portable', '-host', fresh.rpcAddress, staging]);
+    } finally {
+      await fresh.close();
+    }
   }
   const influxd = await startManagedInfluxd(managed);
   try {

@@ -8,6 +8,7 @@
  *   mimamori rules check FILE              validate a rule set without storing it
  *   mimamori replay FILE [--rules F] [--timezone TZ] [--until ISO]
  *   mimamori simulate --homes N --days D [--seed S] [--start ISO] --out FILE [--truth FILE]
+ *   mimamori backup | backup list | restore ARCHIVE --to DIR | audit verify   (cli/backup.ts)
  */
 import { createWriteStream, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -45,6 +46,10 @@ const usage = `mimamori — 見守り edge hub
   mimamori rules set --home ID FILE.json
   mimamori replay FILE.ndjson [--rules FILE.json] [--timezone TZ] [--until ISO]
   mimamori simulate --homes N --days D [--seed S] [--start ISO] --out FILE.ndjson [--truth FILE.json] [--incidents default|none]
+  mimamori backup [--to DIR]… [--keep N] [--passphrase-file FILE] [--no-verify]   (docs/backup.md)
+  mimamori backup list [--json]
+  mimamori restore ARCHIVE --to DIR [--passphrase-file FILE]
+  mimamori audit verify                                                      (docs/security.md)
   mimamori evaluate FILE.ndjson --truth TRUTH.json [--months] | --corpus [--seed S] [--homes N] [--days D]   (docs/evaluate.md)
 `;
 
@@ -62,6 +67,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
     case 'account': return account(rest, env, io);
     case 'simulate': return simulateCmd(rest, io);
     case 'evaluate': return (await import('./evaluate.js')).evaluateCommand(rest, io);
+    case 'backup': return (await import('./backup.js')).backupCommand(rest, env, io);
+    case 'restore': return (await import('./backup.js')).restoreCommand(rest, env, io);
+    case 'audit': return (await import('./backup.js')).auditCommand(rest, env, io);
     case undefined: case 'help': case '--help': case '-h':
       io.out(usage);
       return command === undefined ? 1 : 0;
