@@ -10,7 +10,7 @@ import { VirtualClock } from '../../core/clock.js';
 import { silentLogger } from '../../core/logger.js';
 import { startManagedInfluxd } from '../../rules/managed-influxd.js';
 import { listArchives } from '../../backup/index.js';
-import { tempDir } from '../support/wait.js';
+import { tempDir, type Teardown } from '../support/wait.js';
 
 function capture(): CliIo & { stdout: string[]; stderr: string[] } {
   const stdout: string[] = [], stderr: string[] = [];
@@ -25,7 +25,8 @@ async function seed(dataDir: string) {
   await store.close();
 }
 
-t.test('backup, backup list, restore and audit verify from the command line', async (t) => {
+/** A data folder with a small store, an empty target folder and a passphrase file outside the data folder. */
+async function hubFolder(t: Teardown) {
   const root = tempDir(t);
   const dataDir = join(root, 'data');
   const usb = join(root, 'usb');
@@ -33,6 +34,11 @@ t.test('backup, backup list, restore and audit verify from the command line', as
   await seed(dataDir);
   const passFile = join(root, 'operator-key.txt');
   writeFileSync(passFile, 'a long operator passphrase\n');
+  return { root, dataDir, usb, passFile };
+}
+
+t.test('backup, backup list, restore and audit verify from the command line', async (t) => {
+  const { root, dataDir, usb, passFile } = await hubFolder(t);
   const env = { MIMAMORI_DATA_DIR: dataDir, MIMAMORI_LOG_LEVEL: 'silent' };
 
   let io = capture();
@@ -81,11 +87,7 @@ t.test('backup, backup list, restore and audit verify from the command line', as
 });
 
 t.test('beside a running hub, the CLI backs up the hub\'s own influxd (its run file)', async (t) => {
-  const root = tempDir(t);
-  const dataDir = join(root, 'data');
-  const usb = join(root, 'usb');
-  mkdirSync(usb);
-  await seed(dataDir);
+  const { dataDir, usb } = await hubFolder(t);
   const influxd = await startManagedInfluxd({ dataDir, logger: silentLogger() });
   t.teardown(() => influxd.close());
   await fetch(`${influxd.url}/query?q=${encodeURIComponent('CREATE DATABASE mimamori')}`, { method: 'POST' });
@@ -100,13 +102,7 @@ t.test('beside a running hub, the CLI backs up the hub\'s own influxd (its run f
 });
 
 t.test('the hub\'s daily backup runs once a day at the configured local time', async (t) => {
-  const root = tempDir(t);
-  const dataDir = join(root, 'data');
-  const usb = join(root, 'usb');
-  mkdirSync(usb);
-  await seed(dataDir);
-  const passFile = join(root, 'key.txt');
-  writeFileSync(passFile, 'a long operator passphrase\n');
+  const { root, dataDir, usb, passFile } = await hubFolder(t);
   const start = Date.parse('2026-12-01T00:00:00+09:00');
   t.equal(nextDailyRun(start, '03:00', 'Asia/Tokyo'), Date.parse('2026-12-01T03:00:00+09:00'));
   t.equal(nextDailyRun(Date.parse('2026-12-01T03:00:00+09:00'), '03:00', 'Asia/Tokyo'), Date.parse('2026-12-02T03:00:00+09:00'), 'a run at 03:00 schedules the next day');
