@@ -201,7 +201,9 @@ async function writeArchive(target: string, opts: BackupOptions, snap: Snapshot,
     const files: BackupManifest['files'] = [];
     for (const e of snap.entries) {
       const { size } = await stat(e.source);
-      const sha256 = await writer.addFile(e.path, size, createReadStream(e.source, size > 0 ? { end: size - 1 } : { start: 0, end: -1 }) as AsyncIterable<Buffer>);
+      // Exactly the size seen now: a file that grows meanwhile (an append-only log) is cut there.
+      const source: AsyncIterable<Buffer> = size > 0 ? createReadStream(e.source, { end: size - 1 }) : (async function* () { /* empty file */ })();
+      const sha256 = await writer.addFile(e.path, size, source);
       files.push({ path: e.path, size, sha256 });
     }
     const manifest: BackupManifest = { format: 1, id, createdAt, ...snap.manifestBase, files };

@@ -58,6 +58,8 @@ async function hubData(t: Teardown, withInflux: boolean) {
   mkdirSync(join(dataDir, 'photos', 'h1'), { recursive: true });
   writeFileSync(join(dataDir, 'photos', 'h1', 'p1.jpg'), Buffer.from([0xff, 0xd8, 0xff, 1, 2, 3, 4, 5]));
   writeFileSync(join(dataDir, 'ack-link.secret'), 'secret-value\n', { mode: 0o600 });
+  mkdirSync(join(dataDir, 'node-red'));
+  writeFileSync(join(dataDir, 'node-red', 'empty.log'), '');
   if (!withInflux) return { dataDir, store };
   const influxd = await startManagedInfluxd({ dataDir, logger });
   t.teardown(() => influxd.close());
@@ -103,6 +105,7 @@ t.test('backup → wipe → restore gives the same store rows, files and InfluxD
   t.same(restored.manifest.heads, before.heads, 'the manifest carries the chain heads');
   t.same(readFileSync(join(to, 'photos', 'h1', 'p1.jpg')), Buffer.from([0xff, 0xd8, 0xff, 1, 2, 3, 4, 5]));
   t.equal(readFileSync(join(to, 'ack-link.secret'), 'utf8'), 'secret-value\n');
+  t.equal(readFileSync(join(to, 'node-red', 'empty.log'), 'utf8'), '', 'empty files too');
   t.equal(statSync(join(to, 'mimamori.db')).mode & 0o777, 0o600, 'restored files are private');
   const back = createSqliteStore(join(to, 'mimamori.db'));
   t.teardown(() => back.close());
@@ -181,5 +184,5 @@ t.test('a tampered, cut or wrong-key archive is refused and nothing is left behi
   t.equal(readFileSync(join(scratch, 'full', 'keep.txt'), 'utf8'), 'mine', 'a non-empty folder is left alone');
 
   const ok = await restoreArchive({ archive, to: join(scratch, 'e'), passphrase, logger });
-  t.equal(ok.files, 3, 'the untouched archive restores');
+  t.equal(ok.files, 4, 'the untouched archive restores');
 });
