@@ -294,6 +294,9 @@ async function restoreInflux(to: string, staging: string, database: string, opts
     const fresh = await startManagedInfluxd(managed);
     try {
       await run(resolveProgram(opts.influxdPath ?? 'influxd'), ['restore', '-portable', '-host', fresh.rpcAddress, staging]);
+      // The restore client returns once it has sent the shards; influxd imports them after
+      // that (each shard disabled meanwhile). Stopping it before then loses points.
+      await untilShardsServe(fresh.url, database);
     } finally {
       await fresh.close();
     }
@@ -312,6 +315,31 @@ async function restoreInflux(to: string, staging: string, database: string, opts
   } finally {
     await influxd.close();
   }
+}
+
+/** Waits (bounded, 2 min) until every retention policy of `database` answers a query over all its shards. */
+async function untilShardsServe(url: string, database: string): Promise<void> {
+  const q = async (query: string) => {
+    const res = await fetch(`${url}/query?${new URLSearchParams({ db: database, q: query })}`);
+    const body = await res.json() as { error?: string; results?: Array<{ error?: string; series?: Array<{ values?: unknown[][] }> }> };
+    return { error: body.error ?? body.results?.find((r) => r.error)?.error, values: body.results?.[0]?.series?.[0]?.values ?? [] };
+  };
+  const ident = (s: string) => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+  const deadline = Date.now() + 120_000;
+  let last = '';
+  while (Date.now() < deadline) {
+    const rps = await q(`SHOW RETENTION POLICIES ON ${ident(database)}`);
+    last = rps.error ?? '';
+    if (!rps.error) {
+      const names = rps.values.map((v) => String(v[0]));
+      const counts = await Promise.all(names.map((rp) => q(`SELECT count(*) FROM ${ident(database)}.${ident(rp)}./.*/`)));
+      const failed = counts.find((c) => c.error);
+      if (!failed) return;
+      last = failed.error ?? '';
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new MimamoriError('MIMAMORI_ERR_UNAVAILABLE', `InfluxDB did not finish importing the restored shards within 2 minutes: ${last}`);
 }
 
 /** Row counts of every table of a SQLite file. */
