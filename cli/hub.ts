@@ -50,6 +50,8 @@ import { createWebApp, type WebApp } from '../dashboards/index.js';
 import { createInfluxHistoryQuery, createDaySummarizer, createRoutineHistory } from './history-queries.js';
 import { createFlows, createFlowsBridge, createOperatorVerifier, type Flows } from '../flows/index.js';
 import type { AlertRecord } from '../flows/bridge.js';
+import type { InfluxBackupSource } from '../backup/index.js';
+import { scheduleDailyBackups, writeInfluxdRunFile } from './backup.js';
 
 export interface HubOptions {
   config: Config;
@@ -126,6 +128,8 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     let managedInfluxd: ManagedInfluxd | undefined;
     /** Findings about the hub itself (set once the finding path exists). */
     const hubFindings: { emit?: (f: Finding) => void } = {};
+    let backupInflux: InfluxBackupSource | undefined = config.backup.influxRpc
+      ? { rpcAddress: config.backup.influxRpc, database: config.influx.database, influxdPath: config.influx.influxdPath } : undefined;
     if (!influxUrl) {
       const influxd = await startManagedInfluxd({
         dataDir: config.dataDir, influxdPath: config.influx.influxdPath, logger: logger.child({ part: 'influxd' }),
@@ -136,6 +140,10 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
       onClose('influxd', () => influxd.close());
       influxUrl = influxd.url;
       managedInfluxd = influxd;
+      // `mimamori backup` run beside the hub finds this influxd through its run file (issue 15).
+      const removeRunFile = writeInfluxdRunFile(config.dataDir, influxd);
+      onClose('influxd run file', async () => removeRunFile());
+      backupInflux = { rpcAddress: influxd.rpcAddress, database: config.influx.database, influxdPath: config.influx.influxdPath };
     }
     const influx = new InfluxDB(influxClientOptions(influxUrl, config));
     try {
@@ -381,6 +389,10 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
       }
     }
     // ── end flows ──
+
+    // ── backups (issue 15): the daily backup, when backup.dailyAt and targets are configured ──
+    const backups = scheduleDailyBackups({ config, store, clock, logger: logger.child({ part: 'backup' }), ...(backupInflux ? { influx: backupInflux } : {}) });
+    onClose('backups', async () => { backups.stop(); await backups.idle(); });
 
     const hub: Hub = {
       config, store, broker, ingest, engine, history, notifier, live, influxUrl, mqttUrl,

@@ -9,6 +9,8 @@
  *   mimamori replay FILE [--rules F] [--timezone TZ] [--home-settings H.home.json …] [--until ISO]
  *   mimamori simulate --homes N --days D [--seed S] [--start ISO] --out FILE [--truth FILE]
  *   mimamori bridge check|run --map FILE …      the device bridge of a home (docs/devices.md)
+
+ *   mimamori backup | backup list | restore ARCHIVE --to DIR | audit verify   (cli/backup.ts)
  */
 import { createWriteStream, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -54,6 +56,11 @@ const usage = `mimamori — 見守り edge hub
   mimamori convert DATASET --raw DIR --out DIR [--homes H1,H2]   (public research recordings → replay files; edge/recordings/)
   mimamori bridge check --map FILE.json
   mimamori bridge run --map FILE.json --hub URL [--local mqtt://127.0.0.1:1883] [--state DIR] [--ca FILE]   (docs/devices.md)
+
+  mimamori backup [--to DIR]… [--keep N] [--passphrase-file FILE] [--no-verify]   (docs/backup.md)
+  mimamori backup list [--json]
+  mimamori restore ARCHIVE --to DIR [--passphrase-file FILE]
+  mimamori audit verify                                                      (docs/security.md)
 `;
 
 /** Where the CLI writes: stdout for results, stderr for messages (injected in tests). */
@@ -72,6 +79,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
     case 'evaluate': return (await import('./evaluate.js')).evaluateCommand(rest, io);
     case 'convert': return (await import('./convert-recordings.js')).convertCommand(rest, io);
     case 'bridge': return (await import('./bridge.js')).bridgeCommand(rest, env, io);
+
+    case 'backup': return (await import('./backup.js')).backupCommand(rest, env, io);
+    case 'restore': return (await import('./backup.js')).restoreCommand(rest, env, io);
+    case 'audit': return (await import('./backup.js')).auditCommand(rest, env, io);
     case undefined: case 'help': case '--help': case '-h':
       io.out(usage);
       return command === undefined ? 1 : 0;

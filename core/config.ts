@@ -91,6 +91,22 @@ export const configSchema = z.object({
     from: z.string().default('+815000000000'),
     localPort: port.default(0),
   }).prefault({}),
+  /** Backups (backup/, docs/backup.md): where, how many, when, and where the passphrase is kept. */
+  backup: z.object({
+    /** Folders the archive is written to (outside the data folder; one may be a removable disk). */
+    targets: z.array(z.string()).default([]),
+    /** Generations kept in each target. */
+    keep: z.number().int().min(1).max(100).default(3),
+    /** The hub's daily backup time, HH:MM in `timezone`; absent: no scheduled backups. */
+    dailyAt: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM').optional(),
+    timezone: z.string().default('Asia/Tokyo'),
+    /** A file holding the operator's passphrase, outside the data folder (e.g. on a key the operator keeps). */
+    passphraseFile: z.string().optional(),
+    /** Where snapshots are staged and test-restored; default the OS temp folder. */
+    scratchDir: z.string().optional(),
+    /** host:port of an external InfluxDB's RPC (backup) service; the managed influxd needs none. */
+    influxRpc: z.string().optional(),
+  }).prefault({}),
   demo: z.object({
     /** Simulated homes started by `npm start`; 0 turns the demo street off. */
     homes: z.number().int().min(0).max(1000).default(6),
@@ -133,6 +149,9 @@ export const envMap: Record<string, { path: string[]; type: 'string' | 'number' 
   TWILIO_ACCOUNT_SID: { path: ['twilio', 'accountSid'], type: 'string' },
   TWILIO_AUTH_TOKEN: { path: ['twilio', 'authToken'], type: 'string' },
   TWILIO_FROM: { path: ['twilio', 'from'], type: 'string' },
+  MIMAMORI_BACKUP_AT: { path: ['backup', 'dailyAt'], type: 'string' },
+  MIMAMORI_BACKUP_PASSPHRASE_FILE: { path: ['backup', 'passphraseFile'], type: 'string' },
+  MIMAMORI_BACKUP_INFLUX_RPC: { path: ['backup', 'influxRpc'], type: 'string' },
   MIMAMORI_DEMO_HOMES: { path: ['demo', 'homes'], type: 'number' },
   MIMAMORI_DEMO_SPEED: { path: ['demo', 'speed'], type: 'number' },
   MIMAMORI_DEMO_SEED: { path: ['demo', 'seed'], type: 'number' },

@@ -3,7 +3,40 @@
  * (INTEGER epoch milliseconds for times, TEXT for JSON). Append only: never
  * edit a migration that has shipped.
  */
-export interface Migration { version: number; name: string; sql: string[] }
+import { genesisHash, trailColumns, trailHash, type TrailKind } from './trail.js';
+export interface Migration {
+  version: number; name: string; sql: string[];
+  /**
+   * Work SQL alone cannot do (hashing), run in the same transaction right
+   * after `sql`. Given a synchronous port so it stays dialect-neutral.
+   */
+  after?: (db: MigrationDb) => void;
+}
+
+/** What a migration's `after` step may use. */
+export interface MigrationDb {
+  all(sql: string, ...params: unknown[]): Array<Record<string, unknown>>;
+  run(sql: string, ...params: unknown[]): void;
+}
+
+/**
+ * Seals the rows a trail already has into its hash chain, in the order they
+ * were written (SQLite's rowid), once, as part of migration 8. Rows inserted
+ * later without a hash are never sealed silently: `audit verify` reports them.
+ */
+function sealExistingTrail(kind: TrailKind): (db: MigrationDb) => void {
+  return (db) => {
+    const { table, columns } = trailColumns[kind];
+    let prev = genesisHash;
+    let seq = 0;
+    for (const row of db.all(`SELECT rowid AS _rowid, ${columns.join(', ')} FROM ${table} ORDER BY rowid`)) {
+      seq++;
+      const hash = trailHash(kind, seq, prev, row);
+      db.run(`UPDATE ${table} SET seq = ?, prev_hash = ?, hash = ? WHERE rowid = ?`, seq, prev, hash, row._rowid);
+      prev = hash;
+    }
+  };
+}
 
 export const migrations: Migration[] = [
   {
@@ -168,5 +201,28 @@ export const migrations: Migration[] = [
       `ALTER TABLE send_keys ADD COLUMN recipient TEXT`,
       `ALTER TABLE send_keys ADD COLUMN body TEXT`,
     ],
+  },
+  // ── Backups and the tamper-evident trail (issue 15): migration 8 ──
+  {
+    version: 8,
+    name: 'backups: history; audit and access logs as hash chains',
+    sql: [
+      // core/trail.ts: position in the chain, the previous record's hash, this record's hash.
+      `ALTER TABLE audit_log ADD COLUMN seq INTEGER`,
+      `ALTER TABLE audit_log ADD COLUMN prev_hash TEXT`,
+      `ALTER TABLE audit_log ADD COLUMN hash TEXT`,
+      `CREATE UNIQUE INDEX audit_log_seq ON audit_log (seq)`,
+      `ALTER TABLE access_log ADD COLUMN seq INTEGER`,
+      `ALTER TABLE access_log ADD COLUMN prev_hash TEXT`,
+      `ALTER TABLE access_log ADD COLUMN hash TEXT`,
+      `CREATE UNIQUE INDEX access_log_seq ON access_log (seq)`,
+      // One row per backup run (backup/): what, where, how big, its checksum, whether its test restore passed.
+      `CREATE TABLE backups (
+        id TEXT PRIMARY KEY, started_at BIGINT NOT NULL, finished_at BIGINT, status TEXT NOT NULL,
+        file TEXT, size BIGINT, sha256 TEXT, targets TEXT NOT NULL, contents TEXT,
+        verified INTEGER NOT NULL DEFAULT 0, verify_note TEXT, heads TEXT, error TEXT)`,
+      `CREATE INDEX backups_started ON backups (started_at)`,
+    ],
+    after: (db) => { sealExistingTrail('audit')(db); sealExistingTrail('access')(db); },
   },
 ];

@@ -10,6 +10,7 @@ import Database from 'better-sqlite3';
 import { migrations } from './migrations.js';
 import { MimamoriError } from './errors.js';
 import { newId } from './ids.js';
+import { genesisHash, trailColumns, trailHash, type TrailHead, type TrailKind, type TrailRow } from './trail.js';
 
 export type Language = 'ja' | 'en';
 export type ContactRole = 'resident' | 'family' | 'caregiver' | 'emergency';
@@ -176,7 +177,36 @@ export interface VideoStore {
   listVideoNotes(homeId: string, limit?: number): Promise<VideoNote[]>;
 }
 
-export interface Store extends WebStore, EscalationStore, VideoStore {
+// ── Backups and the trail (backup/, core/trail.ts, migration 8) ──
+/** One backup run as operators see it in `mimamori backup list`. */
+export interface BackupRecord {
+  id: string; startedAt: number; finishedAt?: number;
+  status: 'running' | 'ok' | 'failed';
+  /** The archive's file name (the same in every target). */
+  file?: string; size?: number; sha256?: string;
+  /** Each target directory and whether the archive reached it. */
+  targets: Array<{ dir: string; ok: boolean; error?: string }>;
+  /** What the archive holds (row counts, file counts, InfluxDB databases). */
+  contents?: unknown;
+  /** True once a test restore into a scratch folder matched the manifest. */
+  verified: boolean; verifyNote?: string;
+  /** The trail's chain heads at the moment of the snapshot. */
+  heads?: Record<TrailKind, TrailHead>;
+  error?: string;
+}
+
+/** The backup history and the trail's chains. */
+export interface TrailStore {
+  saveBackup(b: BackupRecord): Promise<void>;
+  /** Newest first. */
+  listBackups(limit?: number): Promise<BackupRecord[]>;
+  /** The newest record of each chain. */
+  trailHeads(): Promise<Record<TrailKind, TrailHead>>;
+  /** Every record of a chain in stored order (sealed ones by seq, then any unsealed). */
+  readTrail(kind: TrailKind): Promise<TrailRow[]>;
+}
+
+export interface Store extends WebStore, EscalationStore, VideoStore, TrailStore {
   createHome(home: Omit<Home, 'createdAt'> & { createdAt?: number }): Promise<Home>;
   getHome(id: string): Promise<Home | undefined>;
   listHomes(): Promise<Home[]>;
@@ -314,6 +344,7 @@ export function createSqliteStore(path: string): Store {
   const store: Store = {
     ...escalationStore(db, get, all, run),
     ...videoStore(get, all, run), // video check-ins (migration 6)
+    ...trailStore(db, get, all, run), // backups and the trail (migration 8)
     async createHome(h) {
       const home: Home = { ...h, createdAt: h.createdAt ?? Date.now() };
       try {
@@ -417,7 +448,7 @@ export function createSqliteStore(path: string): Store {
       return (alertId ? all('SELECT * FROM notifications WHERE alert_id = ? ORDER BY created_at, rowid', alertId) : all('SELECT * FROM notifications ORDER BY created_at, rowid')).map(toNotification);
     },
     async audit(e) {
-      run('INSERT INTO audit_log (id, at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?, ?)', newId(e.at), e.at, e.actor, e.action, e.subject, e.detail === undefined ? null : JSON.stringify(e.detail));
+      appendToTrail(db, get, run, 'audit', { id: newId(e.at), at: e.at, actor: e.actor, action: e.action, subject: e.subject, detail: e.detail === undefined ? null : JSON.stringify(e.detail) });
     },
     async listAudit(subject) {
       const rows = subject ? all('SELECT * FROM audit_log WHERE subject = ? ORDER BY at, rowid', subject) : all('SELECT * FROM audit_log ORDER BY at, rowid');
@@ -483,7 +514,7 @@ export function createSqliteStore(path: string): Store {
       const r = get('SELECT * FROM consents WHERE home_id = ? AND viewer_id = ?', homeId, viewerId);
       return r && { homeId: r.home_id as string, viewerId: r.viewer_id as string, level: r.level as Consent['level'], photos: Number(r.photos) === 1, updatedAt: Number(r.updated_at), updatedBy: r.updated_by as string };
     },
-    async recordAccess(r) { run('INSERT INTO access_log (id, at, viewer_id, home_id, what) VALUES (?, ?, ?, ?, ?)', newId(r.at), r.at, r.viewerId, r.homeId, r.what); },
+    async recordAccess(r) { appendToTrail(db, get, run, 'access', { id: newId(r.at), at: r.at, viewer_id: r.viewerId, home_id: r.homeId, what: r.what }); },
     async listAccess(homeId, limit = 200) {
       return all('SELECT * FROM access_log WHERE home_id = ? ORDER BY at DESC, rowid DESC LIMIT ?', homeId, limit)
         .map((r) => ({ id: r.id as string, at: Number(r.at), viewerId: r.viewer_id as string, homeId: r.home_id as string, what: r.what as string }));
@@ -620,6 +651,7 @@ function migrate(db: Database.Database): void {
     if (applied.has(m.version)) continue;
     db.transaction(() => {
       for (const sql of m.sql) db.exec(sql);
+      m.after?.({ all: (sql, ...p) => db.prepare(sql).all(...p) as Row[], run: (sql, ...p) => { db.prepare(sql).run(...p); } });
       db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
     })();
   }
@@ -693,3 +725,76 @@ function videoStore(
   };
 }
 // ── end of the video check-ins block ──
+
+// ── Backups and the trail (migration 8): SQLite implementation of TrailStore ──
+/**
+ * Appends a record to a trail's hash chain: reads the head and inserts the
+ * next record in one IMMEDIATE transaction, so two processes writing the same
+ * database (the hub and a CLI command) cannot both take the same seq.
+ */
+function appendToTrail(
+  db: Database.Database,
+  get: (sql: string, ...p: unknown[]) => Row | undefined,
+  run: (sql: string, ...p: unknown[]) => Database.RunResult,
+  kind: TrailKind,
+  fields: Record<string, string | number | null>,
+): void {
+  const { table, columns } = trailColumns[kind];
+  db.transaction(() => {
+    const last = get(`SELECT seq, hash FROM ${table} WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1`);
+    const seq = Number(last?.seq ?? 0) + 1;
+    const prev = (last?.hash as string | undefined) ?? genesisHash;
+    const hash = trailHash(kind, seq, prev, fields);
+    run(`INSERT INTO ${table} (${columns.join(', ')}, seq, prev_hash, hash) VALUES (${columns.map(() => '?').join(', ')}, ?, ?, ?)`,
+      ...columns.map((c) => fields[c] ?? null), seq, prev, hash);
+  }).immediate();
+}
+
+function trailStore(
+  db: Database.Database,
+  get: (sql: string, ...p: unknown[]) => Row | undefined,
+  all: (sql: string, ...p: unknown[]) => Row[],
+  run: (sql: string, ...p: unknown[]) => Database.RunResult,
+): TrailStore {
+  const n = (v: unknown) => (v === undefined ? null : v);
+  const toBackup = (r: Row): BackupRecord => {
+    const b: BackupRecord = { id: r.id as string, startedAt: Number(r.started_at), status: r.status as BackupRecord['status'], targets: JSON.parse(r.targets as string) as BackupRecord['targets'], verified: Number(r.verified) === 1 };
+    if (opt(r.finished_at) !== undefined) b.finishedAt = Number(r.finished_at);
+    const s = (k: string) => opt<string>(r[k]);
+    if (s('file') !== undefined) b.file = s('file')!;
+    if (opt(r.size) !== undefined) b.size = Number(r.size);
+    if (s('sha256') !== undefined) b.sha256 = s('sha256')!;
+    if (s('contents') !== undefined) b.contents = JSON.parse(s('contents')!) as unknown;
+    if (s('verify_note') !== undefined) b.verifyNote = s('verify_note')!;
+    if (s('heads') !== undefined) b.heads = JSON.parse(s('heads')!) as BackupRecord['heads'];
+    if (s('error') !== undefined) b.error = s('error')!;
+    return b;
+  };
+  const head = (kind: TrailKind): TrailHead => {
+    const r = get(`SELECT seq, hash FROM ${trailColumns[kind].table} WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1`);
+    return r ? { seq: Number(r.seq), hash: r.hash as string } : { seq: 0, hash: genesisHash };
+  };
+  return {
+    async saveBackup(b) {
+      run(`INSERT INTO backups (id, started_at, finished_at, status, file, size, sha256, targets, contents, verified, verify_note, heads, error)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET finished_at = excluded.finished_at, status = excluded.status,
+        file = excluded.file, size = excluded.size, sha256 = excluded.sha256, targets = excluded.targets, contents = excluded.contents,
+        verified = excluded.verified, verify_note = excluded.verify_note, heads = excluded.heads, error = excluded.error`,
+      b.id, b.startedAt, n(b.finishedAt), b.status, n(b.file), n(b.size), n(b.sha256), JSON.stringify(b.targets),
+      b.contents === undefined ? null : JSON.stringify(b.contents), b.verified ? 1 : 0, n(b.verifyNote), b.heads ? JSON.stringify(b.heads) : null, n(b.error));
+    },
+    async listBackups(limit = 50) { return all('SELECT * FROM backups ORDER BY started_at DESC, rowid DESC LIMIT ?', limit).map(toBackup); },
+    async trailHeads() { return { audit: head('audit'), access: head('access') }; },
+    async readTrail(kind) {
+      const { table, columns } = trailColumns[kind];
+      // Sealed records by seq, then any without one (rowid order).
+      return all(`SELECT ${columns.join(', ')}, seq, prev_hash, hash FROM ${table} ORDER BY seq IS NULL, seq, rowid`).map((r) => ({
+        seq: opt<number>(r.seq) === undefined ? null : Number(r.seq),
+        prevHash: opt<string>(r.prev_hash) ?? null,
+        hash: opt<string>(r.hash) ?? null,
+        fields: Object.fromEntries(columns.map((c) => [c, r[c] ?? null])),
+      }));
+    },
+  };
+}
+// ── end of the backups and trail block ──

@@ -110,6 +110,16 @@ export const messages = {
   helpSent: { ja: '助けを呼びました。すぐに連絡が来ます', en: 'Help is on the way; someone will contact you soon' },
   okSent: { ja: 'ありがとうございます。ご家族に伝えました', en: 'Thank you; your family has been told' },
   skip: { ja: '本文へ移動', en: 'Skip to content' },
+  // Backups and the trail (issue 15, docs/backup.md)
+  backups: { ja: 'バックアップ', en: 'Backups' },
+  trailHeads: { ja: '記録の連鎖の先頭（控えておくと改ざんを後で確かめられます）', en: 'Chain heads of the logs (note them to prove later that nothing was changed)' },
+  accessRecords: { ja: '閲覧記録', en: 'Access log' },
+  backupStatus: { ja: '結果', en: 'Result' },
+  backupVerified: { ja: '復元テスト', en: 'Test restore' },
+  backupFile: { ja: 'ファイル', en: 'File' },
+  verifiedYes: { ja: '合格', en: 'passed' },
+  verifiedNo: { ja: '未確認', en: 'not verified' },
+  noBackups: { ja: 'バックアップはまだありません', en: 'No backups yet' },
 } satisfies Record<string, Record<Language, string>>;
 
 export type MessageKey = keyof typeof messages;

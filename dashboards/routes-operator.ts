@@ -1,7 +1,8 @@
 /**
  * The operator: homes, residents, contacts in calling order, devices (new
  * credentials shown once), device health, accounts and relationships, the
- * escalation policy editor (validated server-side), and the audit log.
+ * escalation policy editor (validated server-side), the audit log, and the
+ * backup history with the audit and access logs' chain heads (docs/backup.md).
  */
 import { z } from 'zod';
 import { MimamoriError } from '../core/errors.js';
@@ -48,11 +49,15 @@ export const operatorRoutes: RouteModule = (app, ctx) => {
 <p><a href="/operator/homes/${home.id}/escalation">${t('escalation')}</a> · <a href="/homes/${home.id}/access-log">${t('accessLog')}</a></p></section>`);
     }
     const audit = (await ctx.store.listAudit()).slice(-50).reverse();
+    const heads = await ctx.store.trailHeads();
+    const backups = await ctx.store.listBackups(5);
     const body = html`<details><summary>${t('addHome')}</summary><form method="post" action="/operator/homes">${csrf}<label for="h-id">${t('id')}</label><input id="h-id" name="id" required><label for="h-name">${t('name')}</label><input id="h-name" name="name" required><label for="h-tz">${t('timezone')}</label><input id="h-tz" name="timezone" value="Asia/Tokyo"><button>${t('save')}</button></form></details>
 <details><summary>${t('addAccount')}</summary><form method="post" action="/operator/accounts">${csrf}<label for="a-login">${t('login')}</label><input id="a-login" name="login" required><label for="a-name">${t('name')}</label><input id="a-name" name="name" required><label for="a-role">${t('role')}</label><select id="a-role" name="role"><option>family</option><option>resident</option><option>staff</option><option>caregiver</option><option>operator</option></select><label for="a-lang">${t('language')}</label><select id="a-lang" name="language"><option>ja</option><option>en</option></select><label for="a-pw">${t('password')}</label><input id="a-pw" name="password" type="password" minlength="${minPasswordLength}" required><button>${t('save')}</button></form></details>
 <details><summary>${t('linkAccount')}</summary><form method="post" action="/operator/links">${csrf}<label for="l-login">${t('login')}</label><input id="l-login" name="login" required><label for="l-kind">${t('kind')}</label><select id="l-kind" name="kind"><option>home</option><option>guardian</option><option>facility</option></select><label for="l-target">${t('target')}</label><input id="l-target" name="target" required><button>${t('save')}</button></form></details>
 ${sections}
-<h2>${t('audit')}</h2><table id="audit"><tr><th>${t('when')}</th><th>${t('who')}</th><th>${t('what')}</th><th>${t('target')}</th></tr>${audit.map((a) => html`<tr><td>${localWhen(a.at, 'Asia/Tokyo')}</td><td>${a.actor}</td><td>${a.action}</td><td>${a.subject}</td></tr>`)}</table>`;
+<h2>${t('audit')}</h2><table id="audit"><tr><th>${t('when')}</th><th>${t('who')}</th><th>${t('what')}</th><th>${t('target')}</th></tr>${audit.map((a) => html`<tr><td>${localWhen(a.at, 'Asia/Tokyo')}</td><td>${a.actor}</td><td>${a.action}</td><td>${a.subject}</td></tr>`)}</table>
+<h2>${t('backups')}</h2><p>${t('trailHeads')}</p><ul id="trail-heads"><li>${t('audit')}: #${heads.audit.seq} <code>${heads.audit.hash}</code></li><li>${t('accessRecords')}: #${heads.access.seq} <code>${heads.access.hash}</code></li></ul>
+${backups.length === 0 ? html`<p>${t('noBackups')}</p>` : html`<table id="backups"><tr><th>${t('when')}</th><th>${t('backupStatus')}</th><th>${t('backupVerified')}</th><th>${t('backupFile')}</th></tr>${backups.map((b) => html`<tr><td>${localWhen(b.startedAt, 'Asia/Tokyo')}</td><td>${b.status}</td><td>${b.verified ? t('verifiedYes') : t('verifiedNo')}</td><td>${b.file ?? '-'}</td></tr>`)}</table>`}`;
     return sendPage(req, reply, t('homes'), body, { live: true });
   });
 

@@ -31,6 +31,8 @@ export interface ManagedInfluxdOptions {
    * earlier run to restart influxd under the same URL.
    */
   httpPort?: number;
+  /** RPC port (backup/restore) to bind on 127.0.0.1; default a free one, kept across restarts. */
+  rpcPort?: number;
   /** How long to wait for `/ping` to answer 204. Default 20 s. */
   startTimeoutMs?: number;
   /** How long `close()` waits after SIGTERM before SIGKILL. Default 10 s. */
@@ -76,6 +78,9 @@ export interface ManagedInfluxd {
   /** Base URL of the HTTP API, e.g. `http://127.0.0.1:40123`; the same across restarts. */
   url: string;
   /** influxd's pid (the current one after a restart). */
+
+  /** host:port of its RPC service, which `influxd backup` / `influxd restore -portable` talk to. */
+  rpcAddress: string;
   pid: number;
   health(): InfluxdHealth;
   /** Stops supervising; SIGTERM, wait for exit (SIGKILL after `stopTimeoutMs`). Idempotent. */
@@ -85,6 +90,7 @@ export interface ManagedInfluxd {
 /** One influxd process, unsupervised. */
 interface InfluxdProcess {
   url: string;
+  rpcAddress: string;
   pid: number;
   /** Resolves when it exits, however that happens. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -113,7 +119,9 @@ export async function startManagedInfluxd(opts: ManagedInfluxdOptions): Promise<
   const root = join(opts.dataDir, 'influxdb');
   for (const sub of ['meta', 'data', 'wal']) mkdirSync(join(root, sub), { recursive: true });
   const first = await startWithPortRetries(program, root, opts);
-  return supervise(first, () => startOnce(program, root, { ...opts, httpPort: Number(new URL(first.url).port) }), opts);
+  // A restart binds the same ports, so the history writer's URL and a backup's run file stay valid.
+  const rpcPort = Number(first.rpcAddress.split(':').pop());
+  return supervise(first, () => startOnce(program, root, { ...opts, httpPort: Number(new URL(first.url).port), rpcPort }), opts);
 }
 
 /**
@@ -184,6 +192,7 @@ function supervise(first: InfluxdProcess, startAgain: () => Promise<InfluxdProce
   watch(first);
   return {
     url: first.url,
+    rpcAddress: first.rpcAddress,
     get pid() { return (current ?? first).pid; },
     health: () => ({ state: closing ? 'stopped' : current ? 'up' : 'restarting', restarts, exits, troubled }),
     close() {
@@ -217,8 +226,9 @@ class PortTakenError extends Error {}
 
 async function startOnce(program: string, root: string, opts: ManagedInfluxdOptions): Promise<InfluxdProcess> {
   const { logger } = opts;
-  const [probedHttpPort, rpcPort] = await freePorts(2);
+  const [probedHttpPort, probedRpcPort] = await freePorts(2);
   const httpPort = opts.httpPort ?? probedHttpPort;
+  const rpcPort = opts.rpcPort ?? probedRpcPort;
   const env: NodeJS.ProcessEnv = {};
   // Inherit nothing InfluxDB-specific from the parent: this instance is
   // described entirely below.
@@ -293,6 +303,7 @@ async function startOnce(program: string, root: string, opts: ManagedInfluxdOpti
     });
     return {
       url,
+      rpcAddress: `127.0.0.1:${rpcPort}`,
       /** influxd's own pid (its supervisor's until influxd has announced itself). */
       get pid() { return influxdPid ?? child.pid!; },
       exited: exitPromise,
@@ -382,7 +393,7 @@ function missingInfluxd(program: string): MimamoriError {
 }
 
 /** A bare name is looked up on PATH (plus the Debian package's /usr/bin); a path is checked as is. */
-function resolveProgram(name: string): string {
+export function resolveProgram(name: string): string {
   const candidates = name.includes('/') || isAbsolute(name)
     ? [name]
     : [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), '/usr/bin', '/usr/sbin'].map((dir) => join(dir, name));

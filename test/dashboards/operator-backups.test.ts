@@ -1,0 +1,24 @@
+/** The operator page shows the trail's chain heads and the backup history (issue 15). */
+import t from 'tap';
+import { setup, signIn } from './helpers.js';
+
+t.test('the operator sees the chain heads and the last backups', async (t) => {
+  const f = await setup();
+  t.teardown(() => f.close());
+  const op = await signIn(f, 'op');
+  const get = async () => (await f.web.app.inject({ method: 'GET', url: '/operator', headers: { cookie: op.cookie, accept: 'text/html' } })).body;
+
+  let page = await get();
+  const heads = await f.store.trailHeads();
+  t.ok(heads.access.seq > 0, 'viewing pages is access-logged, so the access chain has a head');
+  t.match(page, new RegExp(`<li>監査ログ: #${heads.audit.seq} <code>${heads.audit.hash}</code></li>`));
+  t.match(page, /<li>閲覧記録: #\d+ <code>[0-9a-f]{64}<\/code><\/li>/);
+  t.match(page, /バックアップはまだありません/);
+
+  await f.store.saveBackup({ id: 'b1', startedAt: Date.parse('2026-11-21T03:00:00+09:00'), finishedAt: 1, status: 'ok', file: 'mimamori-20261120T180000000Z.mmbk', targets: [{ dir: '/mnt/usb', ok: true }], verified: true, heads });
+  await f.store.saveBackup({ id: 'b2', startedAt: Date.parse('2026-11-22T03:00:00+09:00'), status: 'failed', targets: [{ dir: '/mnt/usb', ok: false }], verified: false, error: 'disk full' });
+  page = await get();
+  const rows = /<table id="backups">(.*?)<\/table>/s.exec(page)?.[1] ?? '';
+  t.equal(rows.match(/<tr><td>/g)?.length, 2, 'one row per backup');
+  t.match(rows, /failed<\/td><td>未確認<\/td><td>-<\/td>.*ok<\/td><td>合格<\/td><td>mimamori-20261120T180000000Z\.mmbk/s, 'newest first, with the test restore result');
+});
