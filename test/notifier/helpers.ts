@@ -22,7 +22,6 @@ export function tempDir(t: Teardown): string {
 }
 
 export { until } from '../support/wait.js';
-import { tempDir as sharedTempDir, type Teardown } from '../support/wait.js';
 
 export interface SeededHome {
   store: Store;

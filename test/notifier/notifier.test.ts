@@ -1,7 +1,6 @@
 import t, { type Test } from 'tap';
 import { createServer, type Socket } from 'node:net';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { VirtualClock } from '../../core/clock.js';
 import { silentLogger } from '../../core/logger.js';
@@ -13,7 +12,7 @@ import { statusCallbackRoute } from '../../notifier/status-callback-route.js';
 import { smsSegments } from '../../notifier/sms-segments.js';
 import { createTwilioClient } from '../../notifier/twilio-client.js';
 import { signTwilioRequest } from '../../notifier/twilio-signature.js';
-import { at1942, finding, homeId, listen, newApp, seedHome, startLocal, until, type SeededHome } from './helpers.js';
+import { at1942, finding, homeId, listen, newApp, seedHome, startLocal, tempDir, until, type SeededHome } from './helpers.js';
 
 const from = '+815000000000';
 const operatorPhone = '+819099998888';
@@ -27,8 +26,6 @@ interface Rig extends SeededHome {
   history: { alerts: Array<{ status: string; rule: string }>; notifications: Array<{ status: string }> };
 }
 
-const recordDirs: string[] = [];
-t.teardown(() => { for (const d of recordDirs) rmSync(d, { recursive: true, force: true }); });
 
 /** Everything real: SQLite, the local Twilio server, twilio-node, and an HTTP route for status callbacks. */
 async function rig(t: Test, opts: { operatorPhone?: string } = {}): Promise<Rig> {
