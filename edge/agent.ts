@@ -96,6 +96,11 @@ export async function createEdgeAgent(opts: EdgeAgentOptions): Promise<EdgeAgent
     ...(ca ? { ca, rejectUnauthorized: true } : {}),
     ...opts.clientOptions,
     reconnectPeriod: firstReconnectMs,
+    // MQTT.js stops for good after a refused CONNACK unless told otherwise. The hub
+    // refuses with 3 ("server unavailable") while its ingest is away, and a login
+    // throttle may refuse a while: a device must keep trying (with its back-off),
+    // or its home goes unwatched with events stuck in the queue.
+    reconnectOnConnackError: true,
   });
 
   // Sender state, in absolute sequence numbers counted from the queue head at start:

@@ -17,10 +17,12 @@ interface Received { topic: string; payload: string; username: string }
 interface Broker { port: number; logins: string[]; close(): Promise<void> }
 
 /** aedes on 127.0.0.1:`port`, accepting `{home}/{device}` with the matching secret, recording every publish. */
-async function startBroker(port: number, received: Received[], secrets: Map<string, string>): Promise<Broker> {
+async function startBroker(port: number, received: Received[], secrets: Map<string, string>, admitted: () => boolean = () => true): Promise<Broker> {
   const logins: string[] = [];
   const aedes = await Aedes.createBroker({
     authenticate(client, username, password, done) {
+      // The hub's gate while its ingest is away: CONNACK 3, "server unavailable" (MQTT-3.2.2-6).
+      if (!admitted()) { done(Object.assign(new Error('server unavailable'), { returnCode: 3 }) as Parameters<typeof done>[0], false); return; }
       const ok = username !== undefined && secrets.get(username) === password?.toString();
       if (ok) { logins.push(username as string); (client as unknown as { user: string }).user = username as string; }
       done(null, ok);
@@ -172,6 +174,22 @@ t.test('invalid events and heartbeats are refused before they reach the queue', 
   await t.rejects(agent.publishHeartbeat({ ts: '2026-01-05T09:00:00+09:00', battery: 140 }), { code: 'MIMAMORI_ERR_INVALID_INPUT' });
   t.equal(agent.pending(), 0);
   await t.rejects(createEdgeAgent({ ...agentOptions(1, dir), home: 'Not An Id' }), { code: 'MIMAMORI_ERR_CONFIG' });
+});
+
+t.test('a hub answering "server unavailable" (CONNACK 3) is tried again until it lets the device in', async (t) => {
+  const dir = tempDir(t, 'mimamori-agent-');
+  const received: Received[] = [];
+  let refused = 0;
+  const broker = await startBroker(0, received, secrets, () => refused++ >= 3);
+  t.teardown(() => broker.close());
+  const agent = await createEdgeAgent(agentOptions(broker.port, dir));
+  t.teardown(() => agent.close());
+  await agent.publishEvent(event(1));
+  await bounded('the queue to drain after three refusals', until(() => agent.pending() === 0, 20_000, 'drained'));
+  t.equal(refused, 4, 'refused three times, let in on the fourth');
+  t.equal(broker.logins.length, 1);
+  await settle(() => eventIds(received).copies, 1);
+  t.same([...eventIds(received).unique], ['p-1'], 'the queued event arrived');
 });
 
 t.test('a wrong secret never gets in; items stay queued', async (t) => {
