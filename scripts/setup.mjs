@@ -32,7 +32,11 @@ const lock = join(root, 'package-lock.json');
 if (!existsSync(stamp) || (existsSync(lock) && statSync(lock).mtimeMs > statSync(stamp).mtimeMs + 1000)) {
   say('installing npm dependencies…');
   const args = existsSync(lock) ? ['ci', '--no-audit', '--no-fund'] : ['install', '--no-audit', '--no-fund'];
-  if (!run('npm', args)) {
+  // `npm test` puts node_modules/.bin first on PATH, and a dependency ships an npm
+  // of its own there: `npm ci` run with that one deletes itself part-way and fails.
+  // Use the machine's npm.
+  const PATH = (process.env.PATH ?? '').split(':').filter((dir) => !dir.includes('node_modules')).join(':');
+  if (!run('npm', args, { env: { ...process.env, PATH } })) {
     say('npm could not install the dependencies; see the messages above.');
     process.exit(1);
   }
