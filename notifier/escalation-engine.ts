@@ -152,6 +152,12 @@ export interface EscalationEngine {
   holdClear(alert: Alert, cleared: Finding, until: number): Promise<void>;
   /** The cleared finding came back within the flap window: same alert, no new page; escalation resumes where it paused. Returns false when no clear was held. */
   reraised(alert: Alert, f: Finding): Promise<boolean>;
+  /**
+   * The same emergency happened again after someone acknowledged it (a new
+   * help press): the alert opens again and pages from its entry tier, with
+   * fresh send keys, so everyone hears of the new cry for help.
+   */
+  reopen(alert: Alert, f: Finding, now: number): Promise<void>;
   /** Schedules the budget summary for a contact at `at` (durable; one per contact). */
   scheduleBudgetSummary(contactId: string, homeId: string, at: number): Promise<void>;
   /** The alert's own reply code, and the alert that leads its escalation with the leader's code. */
@@ -869,6 +875,22 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
       state.phase = 'running';
       state.epoch += 1;
       state.tier = entryTierIndex(policy, alert.severity);
+      state.repeat = 0;
+      state.started = false;
+      state.groupPending = false;
+      await save(life, state, now);
+      await runUntilWaiting(life.alertId, life.homeId);
+    },
+
+    async reopen(alert, f, now) {
+      const g = await leaderOf(alert.id);
+      await setStatus([alert], 'open', now);
+      await store.audit({ at: now, actor, action: 'alert.reopen', subject: alert.id, detail: { rule: f.rule, reason: 'happened again after it was acknowledged', phase: g?.state.phase } });
+      if (!g) return;
+      const { life, state } = g;
+      state.phase = 'running';
+      state.epoch += 1;
+      state.tier = entryTierIndex(life.policy as EscalationPolicy, alert.severity);
       state.repeat = 0;
       state.started = false;
       state.groupPending = false;

@@ -302,6 +302,12 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
         return { alertId: alert.id, created: false, notified: 0 };
       }
       await store.audit({ at: f.at, actor, action: 'alert.repeat', subject: alert.id, detail: { home: f.home, rule: f.rule, severity: alert.severity, repeats: alert.repeats } });
+      if (before?.status === 'acknowledged' && f.data?.again === true && f.audience === 'family') {
+        // A new occurrence of an emergency someone had already acknowledged (a second help press): page again.
+        const sent = await countSends(alert.id);
+        await engine.reopen(alert, f, now);
+        return { alertId: alert.id, created: false, notified: (await countSends(alert.id)) - sent };
+      }
       if (before && severityRank[alert.severity] > severityRank[before.severity] && f.audience === 'family') {
         const sent = await countSends(alert.id);
         await engine.severityRaised(alert, f, now);

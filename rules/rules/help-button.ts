@@ -1,6 +1,8 @@
 /**
  * helpButton: a "help" press raises a critical finding at once; an "ok"
- * press ("I'm OK") clears it. Repeated help presses while raised do not repeat it.
+ * press ("I'm OK") clears it. A help press while raised is raised again,
+ * marked `again`: the notifier counts it on an alert still paging, and pages
+ * afresh when someone had already acknowledged (a new cry for help).
  * Once its alert has ended (a family member resolved it), the rule re-arms:
  * the next press is a new cry for help and raises again, with no "I'm OK" needed.
  */
@@ -14,11 +16,12 @@ export const helpButton: RuleDefinition<HelpButtonRule> = {
     if (r.kind !== 'button') return false;
     const at = hhmm(r.at, home.rules.zone);
     if (r.press === 'help') {
-      raise(home, rule.id, ctx, finding(home, rule, ctx.now, 'raised', 'critical', 'family', {
+      const pressed = (again: boolean) => finding(home, rule, ctx.now, 'raised', 'critical', 'family', {
         message: { en: `Help button pressed at ${at}`, ja: `${at} に緊急ボタンが押されました` },
         expected: { en: 'The help button is pressed only when help is needed; "I\'m OK" clears it.', ja: '緊急ボタンは助けが必要なときだけ押されます。「大丈夫」ボタンで解除されます。' },
         observed: { en: `Help button on device ${r.device} pressed at ${at}.`, ja: `${at} に機器 ${r.device} の緊急ボタンが押されました。` },
-      }, { device: r.device }));
+      }, again ? { device: r.device, data: { again: true } } : { device: r.device });
+      if (!raise(home, rule.id, ctx, pressed(false))) ctx.out.push(pressed(true));
       return false;
     }
     return clear(home, rule.id, ctx, (was) => finding(home, rule, ctx.now, 'cleared', was, 'family', {
