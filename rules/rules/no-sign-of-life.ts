@@ -23,9 +23,11 @@
 import type { Reading } from '../../core/events.js';
 import type { Finding, Severity } from '../../core/findings.js';
 import { inWindow, parseClockTime } from '../../core/time.js';
+import { doorPassageMs } from '../baseline.js';
 import { NONE, type HomeState } from '../home-state.js';
 import type { NoSignOfLifeRule } from '../rule-config.js';
 import { activeSeverity, clear, duration, finding, hhmm, raise, signName, type RuleContext, type RuleDefinition, type ZoneClock } from './rule.js';
+import { getMark, outingWarnedKey, setMark } from './routine-marks.js';
 import { endVisit, visitorGuard } from './visitor-guard.js';
 
 const minute = 60_000;
@@ -113,12 +115,27 @@ function raised(rule: NoSignOfLifeRule, home: HomeState, ctx: RuleContext, sever
   }, { data: { lastSignOfLife: home.lastSignOfLife, wakingMinutes: Math.floor(wakingMs / minute), limitMinutes: limit } });
 }
 
+/** The warning for an outing nobody announced that lasts longer than `outOfHomeMaxMinutes`. */
+function outTooLong(rule: NoSignOfLifeRule, home: HomeState, ctx: RuleContext): Finding {
+  const tz = home.rules.zone;
+  const d = duration(ctx.now - home.outSince);
+  const limit = duration(rule.outOfHomeMaxMinutes * minute);
+  return finding(home, rule, ctx.now, 'raised', 'warning', 'family', {
+    message: { en: `Went out and has not come back for ${d.en}, longer than usual`, ja: `出かけたまま、いつもより長く戻っていません（${d.ja}）` },
+    expected: { en: `Back home (movement inside, or the front door again) within ${limit.en} of going out, unless an absence was entered.`, ja: `外出から${limit.ja}以内に帰宅すること（室内の動き、または玄関の開閉）。不在予定が登録されている場合を除きます。` },
+    observed: { en: `The front door closed at ${hhmm(home.outSince, tz)} and nothing has moved inside since. If she is not away on purpose, please check on her; if she is, enter the absence.`, ja: `${hhmm(home.outSince, tz)} に玄関が閉まり、その後室内に動きがありません。予定された外出でなければ様子を確認してください。外泊などの場合は不在予定を登録してください。` },
+  }, { data: { outSince: home.outSince, outMinutes: Math.floor((ctx.now - home.outSince) / minute), limitMinutes: rule.outOfHomeMaxMinutes } });
+}
+
 export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
   onReading(rule: NoSignOfLifeRule, home: HomeState, r: Reading, ctx: RuleContext): boolean {
     if (r.kind === 'motion') {
       if (r.occupied && home.outSince !== NONE && r.at > home.outSince) home.outSince = NONE;
     } else if (r.kind === 'door' && !r.open && (r.door === rule.frontDoor || r.device === rule.frontDoor)) {
-      home.outSince = r.at;
+      // Closing the door while out is her coming home (arrival), even with no motion
+      // sensor in the hall; closing it while inside is going out. A close within
+      // doorPassageMs of the last one is the same passage (a bouncing reed).
+      home.outSince = home.outSince !== NONE && r.at - home.outSince >= doorPassageMs ? NONE : r.at;
     }
     if (home.active === undefined) return false;
     const guard = visitorGuard(rule, home, r, ctx, { frontDoor: rule.frontDoor, windowMinutes: rule.visitorWindowMinutes });
@@ -148,7 +165,15 @@ export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
       }));
       return;
     }
-    if (now < outUntil(rule, home)) return;
+    if (home.outSince !== NONE) {
+      // Out (front door closed, nothing inside since): an inference, so it may delay the
+      // alarm but never cancel it. Past the limit the family gets one warning — unless
+      // awayContext already warned about this outing from the resident's own usual outings.
+      if (now < outUntil(rule, home) || activeSeverity(home, rule.id) !== undefined || getMark(home, outingWarnedKey) === home.outSince) return;
+      setMark(home, outingWarnedKey, home.outSince);
+      raise(home, rule.id, ctx, outTooLong(rule, home, ctx));
+      return;
+    }
     const w = wakingWindow(rule);
     const waking = wakingMsBetween(clockStart(home), now, w, home.rules.zone);
     const level: Severity | undefined = waking >= rule.criticalAfterMinutes * minute ? 'critical' : waking >= rule.warningAfterMinutes * minute ? 'warning' : undefined;
@@ -158,6 +183,7 @@ export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
   nextDeadline(rule: NoSignOfLifeRule, home: HomeState, _now: number): number {
     const current = activeSeverity(home, rule.id);
     if (current === 'critical') return Infinity;
+    if (home.outSince !== NONE) return current === undefined && getMark(home, outingWarnedKey) !== home.outSince ? outUntil(rule, home) : Infinity;
     const limit = current === 'warning' ? rule.criticalAfterMinutes : rule.warningAfterMinutes;
     const due = addWakingMs(clockStart(home), limit * minute, wakingWindow(rule), home.rules.zone);
     return Math.max(due, outUntil(rule, home));

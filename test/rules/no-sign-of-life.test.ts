@@ -123,18 +123,53 @@ t.test('setAway clears a raised finding; setAway(null) ends away now', async (t)
   t.same(h.of('noSignOfLife'), ['raised:warning', 'cleared:warning', 'raised:warning'], 'counts from the return at 12:00');
 });
 
-t.test('out of the home (door opened and closed, no motion after) suppresses, up to the limit', async (t) => {
+t.test('out of the home (door opened and closed, no motion after) delays, up to the limit, then one warning (never critical)', async (t) => {
   const h = await harness({ rules: [{ type: 'noSignOfLife', outOfHomeMaxMinutes: 600 }] });
   h.feed(motion(at('08:00')), door(at('09:00'), true), door(at('09:01'), false));
-  h.clock.advanceTo(at('18:59'));
+  h.clock.advanceTo(at('19:00'));
   t.same(h.of('noSignOfLife'), [], 'out: no alarm');
   h.clock.advanceTo(at('19:01'));
-  t.same(h.of('noSignOfLife'), ['raised:critical'], 'after 10 h out the clock applies again');
-  t.match(h.findings[0]!.observed.en, /may have gone out/);
-  t.match(h.findings[0]!.observed.ja, /外出の可能性/);
+  t.same(h.of('noSignOfLife'), ['raised:warning'], 'after 10 h out: one warning, not a critical');
+  t.equal(h.findings[0]!.at, at('19:01'));
+  t.match(h.findings[0]!.message.en, /Went out and has not come back for 10 h 0 min, longer than usual/);
+  t.match(h.findings[0]!.message.ja, /出かけたまま、いつもより長く戻っていません/);
+  t.match(h.findings[0]!.observed.en, /front door closed at 09:01/);
+  h.clock.advanceTo(at('12:00', 2));
+  t.same(h.of('noSignOfLife'), ['raised:warning'], 'a two-day absence stays one warning');
+  h.feed(door(at('12:05', 2), true), door(at('12:06', 2), false));
+  t.same(h.of('noSignOfLife'), ['raised:warning', 'cleared:warning'], 'coming home (the door again) clears it');
 
   const back = await harness({ rules: onlyNsl });
   back.feed(motion(at('08:00')), door(at('09:00'), true), door(at('09:01'), false), motion(at('09:02')));
   back.clock.advanceTo(at('12:02'));
   t.same(back.of('noSignOfLife'), ['raised:warning'], 'motion after the door means still at home');
+});
+
+t.test('arrival then collapse: the door closing after an outing is coming home, and the clock runs from there', async (t) => {
+  // Out 09:00–18:00; home at 18:00 (door open, close), no motion sensor in the hall, then nothing.
+  const h = await harness({ rules: onlyNsl });
+  h.feed(motion(at('08:00')), door(at('09:00'), true), door(at('09:01'), false));
+  h.feed(door(at('18:00'), true), door(at('18:01'), false));
+  h.clock.advanceTo(at('21:00'));
+  t.same(h.of('noSignOfLife'), [], 'nothing before 3 h of waking time');
+  h.clock.advanceTo(at('21:01'));
+  t.same(h.of('noSignOfLife'), ['raised:warning'], 'warned 3 h after she came home');
+  t.equal(h.findings[0]!.at, at('21:01'));
+  t.match(h.findings[0]!.message.en, /No sign of life for 3 h 0 min/);
+  // 1 h left before 22:00, then 07:00 + 2 h: critical at 09:01 the next morning.
+  h.clock.advanceTo(at('09:01', 1));
+  t.same(h.of('noSignOfLife'), ['raised:warning', 'raised:critical']);
+
+  // With a brief movement after coming home: the same, counted from the movement.
+  const b = await harness({ rules: onlyNsl });
+  b.feed(motion(at('08:00')), door(at('09:00'), true), door(at('09:01'), false), door(at('18:00'), true), door(at('18:01'), false), motion(at('18:02')));
+  b.clock.advanceTo(at('21:02'));
+  t.same(b.of('noSignOfLife'), ['raised:warning']);
+  t.equal(b.findings[0]!.at, at('21:02'));
+
+  // A bouncing reed (two closes a few seconds apart) is one passage, not out-and-back.
+  const c = await harness({ rules: [{ type: 'noSignOfLife', outOfHomeMaxMinutes: 600 }] });
+  c.feed(motion(at('08:00')), door(at('09:00'), true), door(at('09:01'), false), door(at('09:01') + 20_000, true), door(at('09:01') + 30_000, false));
+  c.clock.advanceTo(at('12:00'));
+  t.same(c.of('noSignOfLife'), [], 'still out');
 });
