@@ -61,7 +61,16 @@ export const flowWithoutMotionRule = z.strictObject({
   /** The door (`door` field or device id) through which a visitor comes in. */
   frontDoor: z.string().min(1).max(64).default('front'),
   visitorWindowMinutes,
-});
+  /** A flow longer than any plausible use (a latched float or reed switch): a device fault for the operator, no longer a family matter. */
+  faultAfterMinutes: minutes(240, 7 * 24 * 60),
+  /**
+   * Where each flow sensor is (device id → room, e.g. `{ "toilet-flush": "toilet" }`);
+   * otherwise guessed from the device id (bath, toilet, kitchen, wash…); a sensor with no
+   * room is a whole-home meter. The finding is raised at `severity` only when a motion
+   * sensor covers that room (any motion sensor, for a whole-home meter), else at warning.
+   */
+  rooms: z.record(z.string().min(1).max(64), z.string().min(1).max(64)).default({}),
+}).refine((r) => r.faultAfterMinutes > r.minutes, { message: 'faultAfterMinutes must be greater than minutes', path: ['faultAfterMinutes'] });
 
 export const helpButtonRule = z.strictObject({
   type: z.literal('helpButton'),
