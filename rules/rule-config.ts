@@ -82,7 +82,16 @@ export const deviceSilentRule = z.strictObject({
   type: z.literal('deviceSilent'),
   id: ruleId.default('device-silent'),
   enabled: z.boolean().default(true),
+  /** A device that sends heartbeats and sends nothing for this long is silent. */
   afterMinutes: minutes(120),
+  /**
+   * An event-only device (one that never sent a heartbeat: most PIR, reed and mat
+   * sensors report only on change) is silent after twice its own longest quiet
+   * spell so far, and never sooner than this.
+   */
+  eventOnlyAfterMinutes: minutes(48 * 60, 30 * 24 * 60),
+  /** A home whose devices are all event-only went silent after twice its longest quiet spell so far, and never sooner than this. */
+  homeSilentMinutes: minutes(12 * 60, 30 * 24 * 60),
 });
 
 export const batteryLowRule = z.strictObject({
