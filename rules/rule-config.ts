@@ -38,6 +38,12 @@ export const noSignOfLifeRule = z.strictObject({
   /** A power reading counts as a sign of life when it moved by at least this many watts. */
   powerChangeWatts: z.number().positive().max(100_000).default(30),
   visitorWindowMinutes,
+  /** Pressure mats and other devices that report a held state (pressed … released); ids naming a mat, seat, chair, couch or sofa are found by themselves. */
+  heldDevices: z.array(z.string().min(1).max(64)).max(64).default([]),
+  /** A pressed mat in the bed counts as her there, asleep or resting, for at most this long. */
+  inBedMaxMinutes: minutes(720, 24 * 60),
+  /** A pressed seat or couch mat counts as her there, present but still, for at most this long. */
+  heldMaxMinutes: minutes(120, 24 * 60),
 }).refine((r) => r.criticalAfterMinutes > r.warningAfterMinutes, { message: 'criticalAfterMinutes must be greater than warningAfterMinutes', path: ['criticalAfterMinutes'] });
 
 export const nightDoorRule = z.strictObject({

@@ -27,6 +27,7 @@ import { doorPassageMs } from '../baseline.js';
 import { NONE, type HomeState } from '../home-state.js';
 import type { NoSignOfLifeRule } from '../rule-config.js';
 import { activeSeverity, clear, duration, finding, hhmm, raise, signName, type RuleContext, type RuleDefinition, type ZoneClock } from './rule.js';
+import { heldState, trackHeld, type Held } from './held-state.js';
 import { getMark, outingWarnedKey, setMark } from './routine-marks.js';
 import { endVisit, visitorGuard } from './visitor-guard.js';
 
@@ -80,16 +81,32 @@ export function addWakingMs(a: number, ms: number, w: Window, zone: ZoneClock): 
   }
 }
 
-/** When the no-sign-of-life clock started: last sign of life, or monitoring start, or return from away. */
-function clockStart(home: HomeState): number {
-  return Math.max(home.lastSignOfLife === NONE ? home.firstSeen : home.lastSignOfLife, home.awayUntil);
+function held(rule: NoSignOfLifeRule, home: HomeState): Held {
+  return heldState(home, rule.inBedMaxMinutes * minute, rule.heldMaxMinutes * minute);
+}
+
+/**
+ * When the no-sign-of-life clock started: last sign of life, or monitoring
+ * start, or return from away, or getting up from a mat — and while a mat is
+ * pressed, the end of the time it counts as her there.
+ */
+function clockStart(rule: NoSignOfLifeRule, home: HomeState): number {
+  const h = held(rule, home);
+  return Math.max(home.lastSignOfLife === NONE ? home.firstSeen : home.lastSignOfLife, home.awayUntil, h.until, h.released);
 }
 
 function outUntil(rule: NoSignOfLifeRule, home: HomeState): number {
   return home.outSince === NONE ? NONE : home.outSince + rule.outOfHomeMaxMinutes * minute;
 }
 
-function describeLast(home: HomeState, tz: ZoneClock): { en: string; ja: string } {
+function describeLast(rule: NoSignOfLifeRule, home: HomeState, tz: ZoneClock): { en: string; ja: string } {
+  const h = held(rule, home);
+  if (h.device !== undefined) {
+    return { en: `${h.device} pressed since ${hhmm(h.since, tz)} (someone there, but still) and no other sign of life since.`, ja: `${hhmm(h.since, tz)} から ${h.device} が押されたまま（在席しているが動きがない）で、ほかの生活反応がありません。` };
+  }
+  if (h.released > home.lastSignOfLife) {
+    return { en: `Last sign of life: got up from the mat at ${hhmm(h.released, tz)}; nothing since.`, ja: `最後の生活反応：${hhmm(h.released, tz)} にマットから離れました。それ以降ありません。` };
+  }
   if (home.lastSignOfLife === NONE) {
     return { en: `No sign of life at all since monitoring started at ${hhmm(home.firstSeen, tz)}.`, ja: `見守り開始（${hhmm(home.firstSeen, tz)}）以降、生活反応が一度もありません。` };
   }
@@ -111,7 +128,7 @@ function raised(rule: NoSignOfLifeRule, home: HomeState, ctx: RuleContext, sever
       en: `Some sign of life (movement, a door, the kettle, water, gas, electricity or a button) at least every ${limit} minutes between ${from} and ${to}.`,
       ja: `${from}〜${to}の間、少なくとも${limit}分に一度は生活反応（人の動き・ドア・電気ポット・水道・ガス・電気・ボタン）があること。`,
     },
-    observed: describeLast(home, tz),
+    observed: describeLast(rule, home, tz),
   }, { data: { lastSignOfLife: home.lastSignOfLife, wakingMinutes: Math.floor(wakingMs / minute), limitMinutes: limit } });
 }
 
@@ -137,13 +154,16 @@ export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
       // doorPassageMs of the last one is the same passage (a bouncing reed).
       home.outSince = home.outSince !== NONE && r.at - home.outSince >= doorPassageMs ? NONE : r.at;
     }
-    if (home.active === undefined) return false;
+    const heldChanged = trackHeld(home, r, rule);
+    // Getting up from a mat (its release) is her moving, though not "occupied".
+    const sign = ctx.sign || (heldChanged && r.kind === 'motion' && !r.occupied);
+    if (home.active === undefined) return heldChanged;
     const guard = visitorGuard(rule, home, r, ctx, { frontDoor: rule.frontDoor, windowMinutes: rule.visitorWindowMinutes });
-    if (guard === 'held') return false;
-    if (!ctx.sign) return false;
+    if (guard === 'held') return heldChanged;
+    if (!sign) return heldChanged;
     endVisit(rule, home);
     return clear(home, rule.id, ctx, (was) => {
-      const what = signName[r.kind] ?? { en: r.kind, ja: r.kind };
+      const what = r.kind === 'motion' && !r.occupied ? { en: `getting up from ${r.device}`, ja: `${r.device} から離れる動き` } : signName[r.kind] ?? { en: r.kind, ja: r.kind };
       const at = hhmm(r.at, home.rules.zone);
       return finding(home, rule, ctx.now, 'cleared', was, 'family', {
         message: { en: `Sign of life again: ${what.en} at ${at}`, ja: `生活反応がありました：${at} の${what.ja}` },
@@ -175,7 +195,7 @@ export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
       return;
     }
     const w = wakingWindow(rule);
-    const waking = wakingMsBetween(clockStart(home), now, w, home.rules.zone);
+    const waking = wakingMsBetween(clockStart(rule, home), now, w, home.rules.zone);
     const level: Severity | undefined = waking >= rule.criticalAfterMinutes * minute ? 'critical' : waking >= rule.warningAfterMinutes * minute ? 'warning' : undefined;
     if (level !== undefined && activeSeverity(home, rule.id) !== level) raise(home, rule.id, ctx, raised(rule, home, ctx, level, waking));
   },
@@ -185,7 +205,7 @@ export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
     if (current === 'critical') return Infinity;
     if (home.outSince !== NONE) return current === undefined && getMark(home, outingWarnedKey) !== home.outSince ? outUntil(rule, home) : Infinity;
     const limit = current === 'warning' ? rule.criticalAfterMinutes : rule.warningAfterMinutes;
-    const due = addWakingMs(clockStart(home), limit * minute, wakingWindow(rule), home.rules.zone);
+    const due = addWakingMs(clockStart(rule, home), limit * minute, wakingWindow(rule), home.rules.zone);
     return Math.max(due, outUntil(rule, home));
   },
 };

@@ -173,3 +173,43 @@ t.test('arrival then collapse: the door closing after an outing is coming home, 
   c.clock.advanceTo(at('12:00'));
   t.same(c.of('noSignOfLife'), [], 'still out');
 });
+
+t.test('late riser: in bed (bed mat pressed) until 11:00 is not a morning warning; getting up is a sign of life', async (t) => {
+  const h = await harness({ rules: onlyNsl });
+  h.feed(motion(at('22:50'), 'motion-bedroom'), motion(at('23:00'), 'bed-mat'));
+  h.clock.advanceTo(at('10:59', 1));
+  t.same(h.of('noSignOfLife'), [], 'no warning at 10:00 (3 h after 07:00): she is in bed');
+  h.feed(motion(at('11:00', 1), 'bed-mat', 'h1', false));
+  h.clock.advanceTo(at('13:59', 1));
+  t.same(h.of('noSignOfLife'), []);
+  h.clock.advanceTo(at('14:00', 1));
+  t.same(h.of('noSignOfLife'), ['raised:warning'], 'counted from getting up at 11:00');
+  t.match(h.findings[0]!.observed.en, /got up from the mat at 11:00/);
+
+  // In bed far past any late morning: the bound (12 h) runs out, then the clock counts.
+  const still = await harness({ rules: onlyNsl });
+  still.feed(motion(at('23:00'), 'bed-mat'));
+  still.clock.advanceTo(at('13:59', 1));
+  t.same(still.of('noSignOfLife'), []);
+  still.clock.advanceTo(at('14:00', 1));
+  t.same(still.of('noSignOfLife'), ['raised:warning'], '11:00 + 3 h');
+  t.match(still.findings[0]!.observed.en, /bed-mat pressed since 23:00 \(someone there, but still\)/);
+  t.match(still.findings[0]!.observed.ja, /押されたまま/);
+});
+
+t.test('present but still: a seat mat counts as her there for 2 h (heldMaxMinutes), a PIR never does', async (t) => {
+  const h = await harness({ rules: [{ type: 'noSignOfLife', heldDevices: ['sensor-17'] }] });
+  h.feed(motion(at('14:00'), 'sensor-17'));
+  h.clock.advanceTo(at('18:59'));
+  t.same(h.of('noSignOfLife'), [], 'seated since 14:00: counts as present until 16:00, then 3 h');
+  h.clock.advanceTo(at('19:00'));
+  t.same(h.of('noSignOfLife'), ['raised:warning']);
+  h.feed(motion(at('19:10'), 'sensor-17', 'h1', false));
+  t.same(h.of('noSignOfLife'), ['raised:warning', 'cleared:warning'], 'getting up clears it');
+  t.match(h.findings[1]!.message.en, /getting up from sensor-17 at 19:10/);
+
+  const pir = await harness({ rules: onlyNsl });
+  pir.feed(motion(at('14:00'), 'motion-living'));
+  pir.clock.advanceTo(at('17:00'));
+  t.same(pir.of('noSignOfLife'), ['raised:warning'], 'a PIR left "occupied" is not a held state');
+});
