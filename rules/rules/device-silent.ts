@@ -53,16 +53,28 @@ function lastHeard(home: HomeState): number {
   return last;
 }
 
+/**
+ * Learns quiet spells from an event-only device's message (a heartbeat device needs
+ * none): its own (the gap since its previous message) and the home's (since anything).
+ */
+function learnQuiet(rule: DeviceSilentRule, home: HomeState, r: Reading): void {
+  const prevHome = getMark(home, lastKey(rule));
+  if (prevHome !== undefined && r.at - prevHome > (getMark(home, homeQuietKey(rule)) ?? 0)) setMark(home, homeQuietKey(rule), r.at - prevHome);
+  if (prevHome === undefined || r.at > prevHome) setMark(home, lastKey(rule), r.at);
+  const seen = `${rule.id}/seen/${r.device}`;
+  const prevDevice = getMark(home, seen);
+  if (prevDevice !== undefined && r.at - prevDevice > (getMark(home, quietKey(rule, r.device)) ?? 0)) setMark(home, quietKey(rule, r.device), r.at - prevDevice);
+  if (prevDevice === undefined || r.at > prevDevice) setMark(home, seen, r.at);
+}
+
 export const deviceSilent: RuleDefinition<DeviceSilentRule> = {
   onReading(rule: DeviceSilentRule, home: HomeState, r: Reading, ctx: RuleContext): boolean {
-    // Learn quiet spells: the device's own (the gap since its previous message) and the home's.
-    if (r.kind === 'heartbeat' && getMark(home, heartbeatKey(rule, r.device)) === undefined) setMark(home, heartbeatKey(rule, r.device), r.at);
-    const prevHome = getMark(home, lastKey(rule));
-    if (prevHome !== undefined && r.at - prevHome > (getMark(home, homeQuietKey(rule)) ?? 0)) setMark(home, homeQuietKey(rule), r.at - prevHome);
-    if (prevHome === undefined || r.at > prevHome) setMark(home, lastKey(rule), r.at);
-    const prevDevice = getMark(home, `${rule.id}/seen/${r.device}`);
-    if (prevDevice !== undefined && r.at - prevDevice > (getMark(home, quietKey(rule, r.device)) ?? 0)) setMark(home, quietKey(rule, r.device), r.at - prevDevice);
-    if (prevDevice === undefined || r.at > prevDevice) setMark(home, `${rule.id}/seen/${r.device}`, r.at);
+    const hb = heartbeatKey(rule, r.device);
+    if (r.kind === 'heartbeat') {
+      if (getMark(home, hb) === undefined) setMark(home, hb, r.at);
+    } else if (getMark(home, hb) === undefined) {
+      learnQuiet(rule, home, r);
+    }
     if (home.active === undefined) return false;
     const tz = home.rules.zone;
     const back = clear(home, homeKey(rule), ctx, (was) => finding(home, rule, ctx.now, 'cleared', was, 'operator', {

@@ -203,7 +203,7 @@ export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
   nextDeadline(rule: NoSignOfLifeRule, home: HomeState, _now: number): number {
     const current = activeSeverity(home, rule.id);
     if (current === 'critical') return Infinity;
-    if (home.outSince !== NONE) return current === undefined && getMark(home, outingWarnedKey) !== home.outSince ? outUntil(rule, home) : Infinity;
+    if (home.outSince !== NONE) return current === undefined && getMark(home, outingWarnedKey) !== home.outSince ? Math.max(outUntil(rule, home), home.awayUntil) : Infinity;
     const limit = current === 'warning' ? rule.criticalAfterMinutes : rule.warningAfterMinutes;
     const due = addWakingMs(clockStart(rule, home), limit * minute, wakingWindow(rule), home.rules.zone);
     return Math.max(due, outUntil(rule, home));

@@ -213,3 +213,13 @@ t.test('present but still: a seat mat counts as her there for 2 h (heldMaxMinute
   pir.clock.advanceTo(at('17:00'));
   t.same(pir.of('noSignOfLife'), ['raised:warning'], 'a PIR left "occupied" is not a held state');
 });
+
+t.test('out, then an away period entered: the out-of-home limit waits for the away period to end', async (t) => {
+  const h = await harness({ rules: [{ type: 'noSignOfLife', outOfHomeMaxMinutes: 60 }] });
+  h.feed(motion(at('08:00')), door(at('09:00'), true), door(at('09:01'), false));
+  h.engine.setAway('h1', at('18:00'));
+  h.clock.advanceTo(at('17:59'));
+  t.same(h.of('noSignOfLife'), [], 'away: nothing');
+  h.clock.advanceTo(at('18:00'));
+  t.same(h.of('noSignOfLife'), ['raised:warning'], 'one warning when the away period ends and she is still not back');
+});
