@@ -14,7 +14,8 @@
  *   not a fall.
  * - **Latched sensors**: a flow longer than `faultAfterMinutes` (a float or
  *   reed switch stuck "on") is one device-health finding for the operator;
- *   from then on the flow raises nothing for the family.
+ *   from then on, and for flows starting within 24 h of it (a latched float
+ *   toggles and sticks again), that signal raises nothing for the family.
  * - **Clearing**: a critical finding is about the person, so it clears only
  *   on a sign of her — movement (not a visitor's: visitor-guard.ts), her OK
  *   button — or a person resolving the alert; never on the water stopping (a
@@ -50,6 +51,9 @@ const anyMotionKey = (rule: FlowWithoutMotionRule) => `${rule.id}/motion-room/*`
 const coveredKey = (rule: FlowWithoutMotionRule, signal: 'water' | 'gas') => `${rule.id}/covered/${signal}`;
 /** The last door opened or closed during a flow: a person's doing, like movement (e.g. coming home). */
 const doorKey = (rule: FlowWithoutMotionRule) => `${rule.id}/door`;
+/** When this signal's sensor was last found stuck. */
+const faultyKey = (rule: FlowWithoutMotionRule, signal: 'water' | 'gas') => `${rule.id}/faulty/${signal}`;
+const distrustMs = 24 * 3_600_000;
 const faultKey = (rule: FlowWithoutMotionRule, signal: 'water' | 'gas') => `${rule.id}/fault/${signal}`;
 
 function since(home: HomeState, signal: 'water' | 'gas'): number {
@@ -64,6 +68,8 @@ function nobodyHome(home: HomeState, now: number): boolean {
 function dueAt(rule: FlowWithoutMotionRule, home: HomeState, signal: 'water' | 'gas'): number {
   const s = since(home, signal);
   if (s === NONE) return Infinity;
+  // A sensor found stuck is not trusted for the family for a day (latched floats toggle and stick again).
+  if (s < (getMark(home, faultyKey(rule, signal)) ?? NONE) + distrustMs) return Infinity;
   const due = Math.max(s, home.lastMotion, getMark(home, doorKey(rule)) ?? NONE) + rule.minutes * minute;
   return due < s + rule.faultAfterMinutes * minute ? due : Infinity;
 }
@@ -128,6 +134,7 @@ export const flowWithoutMotion: RuleDefinition<FlowWithoutMotionRule> = {
     for (const signal of rule.signals) {
       if (ctx.now < faultAt(rule, home, signal)) continue;
       const s = since(home, signal);
+      setMark(home, faultyKey(rule, signal), ctx.now);
       raise(home, faultKey(rule, signal), ctx, finding(home, rule, ctx.now, 'raised', 'warning', 'operator', {
         message: { en: `${label[signal].en} sensor has reported a flow for ${duration(ctx.now - s).en}: stuck sensor? (device health)`, ja: `${label[signal].ja}のセンサーが${duration(ctx.now - s).ja}流れ続けを報告しています：センサーの故障・張り付きの可能性（機器の状態）` },
         expected: { en: `No real use lasts more than ${duration(rule.faultAfterMinutes * minute).en}; a float or reed switch that stays "on" is a device fault.`, ja: `${duration(rule.faultAfterMinutes * minute).ja}を超える使用は通常ありません。フロートやリードスイッチが「オン」のままなのは機器の故障です。` },

@@ -106,3 +106,14 @@ t.test('nobody home: a flow while she is out raises nothing for the family', asy
   t.same(h.of('flowWithoutMotion'), ['raised:critical'], 'back home and still nobody moving with the water on: raised at 13:11');
   t.equal(h.findings.find((f) => f.type === 'flowWithoutMotion')!.at, at('13:11'));
 });
+
+t.test('a sensor found stuck is not trusted for the family for a day: it toggles and sticks again → no family finding', async (t) => {
+  const h = await harness({ rules });
+  h.feed(motion(at('07:00'), 'motion-bath'), water(at('08:00'), true, 'bath-float'));
+  h.clock.advanceTo(at('12:00'));
+  h.feed(water(at('12:30'), false, 'bath-float'), water(at('12:31'), true, 'bath-float'), motion(at('12:35'), 'motion-bath'));
+  h.clock.advanceTo(at('17:00'));
+  const fwm = h.findings.filter((f) => f.type === 'flowWithoutMotion' && f.state === 'raised');
+  t.same(fwm.map((f) => `${f.audience}:${f.severity}`), ['family:critical', 'operator:warning', 'operator:warning'], 'the first flow (before anything was known) and two fault findings; nothing for the family after 12:00');
+  t.equal(fwm[2]!.at, at('16:31'));
+});
