@@ -162,9 +162,9 @@ export const awayContextRule = z.strictObject({
   type: z.literal('awayContext'),
   id: ruleId.default('away-context'),
   enabled: z.boolean().default(true),
-  /** Front door closed and nothing inside for this long: she seems to be away (an unannounced trip). */
+  /** Front door closed and nothing inside for this long: she seems to be away (an info notice while learning); the cap on the learned "longer than usual" limit. */
   inferAfterMinutes: minutes(600, 48 * 60),
-  /** An inferred absence pauses inactivity alarms until this long after the door closed. */
+  /** No longer used (an inferred absence never pauses the safety net, issue 10); accepted so saved rule sets stay valid. */
   inferredMaxHours: z.number().int().min(12).max(96).default(36),
   frontDoor: z.string().min(1).max(64).default('front'),
 });
