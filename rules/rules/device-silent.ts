@@ -7,7 +7,8 @@
  *   sensors report only on change) is judged against its own quiet spells:
  *   silent after twice the longest gap it has had so far, and never sooner
  *   than `eventOnlyAfterMinutes` — a cupboard opened every other day is not
- *   broken on the second day.
+ *   broken on the second day. One with fewer than 20 messages so far is not
+ *   judged on its own (its quiet spells are unknown).
  * - A device counts as silent on its own only once another device of the
  *   home has reported after its deadline: when nothing in the home reports
  *   (hub, gateway, power or internet down, or a gap in a recording), that is
@@ -32,12 +33,17 @@ const homeKey = (rule: DeviceSilentRule): string => `${rule.id}/*home`;
 /** Marks: a device sends heartbeats; its longest quiet spell; the home's last message and longest quiet spell. */
 const heartbeatKey = (rule: DeviceSilentRule, device: string) => `${rule.id}/heartbeats/${device}`;
 const quietKey = (rule: DeviceSilentRule, device: string) => `${rule.id}/quiet/${device}`;
+const countKey = (rule: DeviceSilentRule, device: string) => `${rule.id}/messages/${device}`;
+/** An event-only device is judged on its own only after this many messages (its quiet spells are known). */
+const minMessagesLearned = 20;
 const lastKey = (rule: DeviceSilentRule) => `${rule.id}/last`;
 const homeQuietKey = (rule: DeviceSilentRule) => `${rule.id}/quiet`;
 
 /** How long `device` may stay silent. */
 function deviceLimit(rule: DeviceSilentRule, home: HomeState, device: string): number {
   if (getMark(home, heartbeatKey(rule, device)) !== undefined) return rule.afterMinutes * minute;
+  // Too few messages to know its quiet spells: not judged on its own (the home finding still covers it).
+  if ((getMark(home, countKey(rule, device)) ?? 0) < minMessagesLearned) return Infinity;
   return Math.max(rule.eventOnlyAfterMinutes * minute, 2 * (getMark(home, quietKey(rule, device)) ?? 0));
 }
 
@@ -65,6 +71,8 @@ function learnQuiet(rule: DeviceSilentRule, home: HomeState, r: Reading): void {
   const prevDevice = getMark(home, seen);
   if (prevDevice !== undefined && r.at - prevDevice > (getMark(home, quietKey(rule, r.device)) ?? 0)) setMark(home, quietKey(rule, r.device), r.at - prevDevice);
   if (prevDevice === undefined || r.at > prevDevice) setMark(home, seen, r.at);
+  const n = getMark(home, countKey(rule, r.device)) ?? 0;
+  if (n < minMessagesLearned) setMark(home, countKey(rule, r.device), n + 1);
 }
 
 export const deviceSilent: RuleDefinition<DeviceSilentRule> = {

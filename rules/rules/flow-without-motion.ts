@@ -13,7 +13,8 @@
  *   inside) or known to be away: a flow then is a device or a tap left open,
  *   not a fall.
  * - **Latched sensors**: a flow longer than `faultAfterMinutes` (a float or
- *   reed switch stuck "on") is one device-health finding for the operator;
+ *   reed switch stuck "on") is one device-health finding for the operator,
+ *   open until a flow of plausible length shows the sensor works again;
  *   from then on, and for flows starting within 24 h of it (a latched float
  *   toggles and sticks again), that signal raises nothing for the family.
  * - **Clearing**: a critical finding is about the person, so it clears only
@@ -54,6 +55,8 @@ const doorKey = (rule: FlowWithoutMotionRule) => `${rule.id}/door`;
 /** When this signal's sensor was last found stuck. */
 const faultyKey = (rule: FlowWithoutMotionRule, signal: 'water' | 'gas') => `${rule.id}/faulty/${signal}`;
 const distrustMs = 24 * 3_600_000;
+/** When the last flow of this signal started (applyReading forgets it when the flow stops). */
+const startedKey = (rule: FlowWithoutMotionRule, signal: 'water' | 'gas') => `${rule.id}/started/${signal}`;
 const faultKey = (rule: FlowWithoutMotionRule, signal: 'water' | 'gas') => `${rule.id}/fault/${signal}`;
 
 function since(home: HomeState, signal: 'water' | 'gas'): number {
@@ -98,13 +101,17 @@ export const flowWithoutMotion: RuleDefinition<FlowWithoutMotionRule> = {
         const room = flowRoom(rule, r.device);
         const covered = room === undefined ? getMark(home, anyMotionKey(rule)) !== undefined : getMark(home, motionRoomKey(rule, room)) !== undefined;
         setMark(home, coveredKey(rule, r.kind), covered ? 1 : 0);
+        setMark(home, startedKey(rule, r.kind), r.at);
         return true;
       }
       const stopped = { en: `${label[r.kind].en} stopped at ${hhmm(r.at, tz)}`, ja: `${hhmm(r.at, tz)} に${label[r.kind].ja}が止まりました` };
-      clear(home, faultKey(rule, r.kind), ctx, (was) => finding(home, rule, ctx.now, 'cleared', was, 'operator', {
-        message: { en: `${label[r.kind].en} sensor ${r.device} reports the flow stopped (device health)`, ja: `${label[r.kind].ja}のセンサー ${r.device} が停止を報告しました（機器の状態）` },
+      // The stuck-sensor finding clears on a flow of plausible length (the sensor works again),
+      // not on a latched float letting go for a moment.
+      const ran = r.at - (getMark(home, startedKey(rule, r.kind)) ?? r.at);
+      if (ran < rule.faultAfterMinutes * minute) clear(home, faultKey(rule, r.kind), ctx, (was) => finding(home, rule, ctx.now, 'cleared', was, 'operator', {
+        message: { en: `${label[r.kind].en} sensor ${r.device} reports an ordinary flow again (device health)`, ja: `${label[r.kind].ja}のセンサー ${r.device} が通常の使用を報告しました（機器の状態）` },
         expected: { en: `No flow lasting more than ${duration(rule.faultAfterMinutes * minute).en}.`, ja: `${duration(rule.faultAfterMinutes * minute).ja}を超えて流れ続けないこと。` },
-        observed: { en: `${stopped.en}.`, ja: `${stopped.ja}。` },
+        observed: { en: `${stopped.en}, after ${duration(ran).en}.`, ja: `${stopped.ja}（${duration(ran).ja}）。` },
       }, { device: r.device }));
       // The water stopping says nothing about the person: a critical finding stays open.
       if (activeSeverity(home, rule.id) !== 'warning') return true;

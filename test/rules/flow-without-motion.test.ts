@@ -87,9 +87,12 @@ t.test('latched flow sensor for 12 h → 1 operator finding, 0 family findings',
   const stuck = [water(at('14:00'), true, 'toilet-float'), water(at('02:00', 1), false, 'toilet-float')];
   h.feed(...[...normalDay(0).filter((r) => r.kind !== 'water' && r.kind !== 'heartbeat'), motion(at('13:30'), 'motion-toilet'), ...stuck].sort((a, b) => a.at - b.at));
   h.clock.advanceTo(at('12:00', 1));
+  h.feed(water(at('12:10', 1), true, 'toilet-float'), water(at('12:12', 1), false, 'toilet-float'));
   const fwm = h.findings.filter((f) => f.type === 'flowWithoutMotion');
   t.same(fwm.filter((f) => f.audience === 'family'), [], 'nothing for the family');
-  t.same(fwm.map((f) => `${f.audience}:${f.state}:${f.severity}`), ['operator:raised:warning', 'operator:cleared:warning'], 'one device-health finding, cleared when it frees itself');
+  t.same(fwm.map((f) => `${f.audience}:${f.state}:${f.severity}`), ['operator:raised:warning', 'operator:cleared:warning'], 'one device-health finding, open until an ordinary 2-minute flush');
+  t.equal(fwm[1]!.at, at('12:12', 1), 'not cleared when the latched float let go at 02:00');
+  t.match(fwm[1]!.observed.en, /stopped at 12:12, after 2 min/);
   t.equal(fwm[0]!.at, at('18:00'), 'after 4 h of "flowing"');
   t.match(fwm[0]!.message.en, /stuck sensor\? \(device health\)/);
   t.match(fwm[0]!.message.ja, /センサーの故障/);
@@ -114,6 +117,6 @@ t.test('a sensor found stuck is not trusted for the family for a day: it toggles
   h.feed(water(at('12:30'), false, 'bath-float'), water(at('12:31'), true, 'bath-float'), motion(at('12:35'), 'motion-bath'));
   h.clock.advanceTo(at('17:00'));
   const fwm = h.findings.filter((f) => f.type === 'flowWithoutMotion' && f.state === 'raised');
-  t.same(fwm.map((f) => `${f.audience}:${f.severity}`), ['family:critical', 'operator:warning', 'operator:warning'], 'the first flow (before anything was known) and two fault findings; nothing for the family after 12:00');
-  t.equal(fwm[2]!.at, at('16:31'));
+  t.same(fwm.map((f) => `${f.audience}:${f.severity}`), ['family:critical', 'operator:warning'], 'the first flow (before anything was known) and one fault finding, kept open; nothing for the family after 12:00');
+  t.equal(fwm[1]!.at, at('12:00'));
 });
