@@ -221,6 +221,9 @@ export function observe(b: Baseline, r: Reading, sign: boolean, o: ObserveOption
     t.activeHours |= 1 << Math.min(23, Math.floor(m / 60));
     if (m >= nightFrom) t.nightSlots |= 1 << Math.min(29, Math.floor((m - nightFrom) / 10));
   }
+  // A sign of her inside other than movement (a cupboard or inner door, the kettle, a button;
+  // not flows or power, which a latched float or an appliance moves by itself) ends an outing too.
+  if (sign && b.doorClosedAt >= 0 && (r.kind === 'kettle' || r.kind === 'button' || (r.kind === 'door' && !isFrontDoor(r.door, r.device, o.frontDoor)))) endOuting(b, t, r.at);
   switch (r.kind) {
     case 'kettle':
       if (r.state === 'on' && Number.isNaN(t.firstKettle)) t.firstKettle = m;
@@ -242,7 +245,7 @@ export function observe(b: Baseline, r: Reading, sign: boolean, o: ObserveOption
       break;
     }
     case 'door':
-      if (r.door === o.frontDoor || r.device === o.frontDoor || (r.door === undefined && r.device.includes(o.frontDoor))) {
+      if (isFrontDoor(r.door, r.device, o.frontDoor)) {
         // Closing the door while out is coming home (the door cycle is the arrival, even
         // when no motion sensor sees the hall); closing it while inside is going out.
         if (!r.open) {
@@ -254,6 +257,10 @@ export function observe(b: Baseline, r: Reading, sign: boolean, o: ObserveOption
     default:
       break;
   }
+}
+
+function isFrontDoor(door: string | undefined, device: string, frontDoor: string): boolean {
+  return door === frontDoor || device === frontDoor || (door === undefined && device.includes(frontDoor));
 }
 
 /** The resident came back at `at`: count the outing (if long enough) and mark its hours as out. */

@@ -146,15 +146,20 @@ function outTooLong(rule: NoSignOfLifeRule, home: HomeState, ctx: RuleContext): 
 
 export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
   onReading(rule: NoSignOfLifeRule, home: HomeState, r: Reading, ctx: RuleContext): boolean {
-    if (r.kind === 'motion') {
-      if (r.occupied && home.outSince !== NONE && r.at > home.outSince) home.outSince = NONE;
-    } else if (r.kind === 'door' && !r.open && (r.door === rule.frontDoor || r.device === rule.frontDoor)) {
+    const frontDoor = r.kind === 'door' && (r.door === rule.frontDoor || r.device === rule.frontDoor);
+    const wasOut = home.outSince !== NONE;
+    if (home.outSince !== NONE && r.at > home.outSince && ctx.sign && !frontDoor && (r.kind === 'motion' || r.kind === 'door' || r.kind === 'kettle' || r.kind === 'button')) {
+      // A sign of her inside — movement, a cupboard or inner door, the kettle, a button — means
+      // she is home. Not flows or power: a latched float or an appliance moves those by itself.
+      home.outSince = NONE;
+    } else if (frontDoor && r.kind === 'door' && !r.open) {
       // Closing the door while out is her coming home (arrival), even with no motion
       // sensor in the hall; closing it while inside is going out. A close within
       // doorPassageMs of the last one is the same passage (a bouncing reed).
       home.outSince = home.outSince !== NONE && r.at - home.outSince >= doorPassageMs ? NONE : r.at;
     }
-    const heldChanged = trackHeld(home, r, rule);
+    // Coming home moves the deadline from the out-of-home limit to the ordinary clock: re-plan.
+    const heldChanged = trackHeld(home, r, rule) || (wasOut && home.outSince === NONE);
     // Getting up from a mat (its release) is her moving, though not "occupied".
     const sign = ctx.sign || (heldChanged && r.kind === 'motion' && !r.occupied);
     if (home.active === undefined) return heldChanged;

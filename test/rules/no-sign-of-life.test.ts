@@ -223,3 +223,15 @@ t.test('out, then an away period entered: the out-of-home limit waits for the aw
   h.clock.advanceTo(at('18:00'));
   t.same(h.of('noSignOfLife'), ['raised:warning'], 'one warning when the away period ends and she is still not back');
 });
+
+t.test('a home without motion sensors: a cupboard or the kettle after the door means she is home', async (t) => {
+  const h = await harness({ rules: onlyNsl });
+  h.feed(door(at('08:00'), true, 'cupboard', 'h1', 'cupboard'), door(at('09:00'), true), door(at('09:01'), false), door(at('12:00'), true), door(at('12:01'), false), kettle(at('12:05')));
+  // Out 09:01–12:01, home; a further front-door close would otherwise read as leaving again.
+  h.feed(door(at('12:30'), true, 'cupboard', 'h1', 'cupboard'), door(at('13:00'), true), door(at('13:01'), false));
+  h.clock.advanceTo(at('16:00'));
+  t.same(h.of('noSignOfLife'), [], 'left at 13:01 (she was inside: the cupboard at 12:30)');
+  h.feed(door(at('16:00'), true, 'cupboard', 'h1', 'cupboard'));
+  h.clock.advanceTo(at('19:00'));
+  t.same(h.of('noSignOfLife'), ['raised:warning'], 'the cupboard at 16:00 says she is home: warned 3 h later');
+});
