@@ -29,13 +29,14 @@ const label: Record<RoutineSignal, Localized> = {
   nightToilet: { en: 'night-time toilet visits', ja: '夜間のトイレ' },
   outings: { en: 'outings', ja: '外出' },
   nightSlots: { en: 'time up at night (10-minute periods)', ja: '夜間に起きている時間（10分単位）' },
+  longestOuting: { en: 'longest outing of the day', ja: '一日で最も長い外出' },
 };
 const isTime = (s: RoutineSignal) => s === 'firstActivity' || s === 'firstKettle';
 
 function describe(s: RoutineSignal, sum: SignalSummary): Localized {
   const l = label[s];
   if (isTime(s)) return { en: `${l.en}: usually ${clockOf(sum.median)} ± ${Math.round(sum.spread)} min (${sum.n} days)`, ja: `${l.ja}：いつもは${clockOf(sum.median)}（前後${Math.round(sum.spread)}分、${sum.n}日間）` };
-  if (s === 'bathMinutes') return { en: `${l.en}: usually ${Math.round(sum.median)} min (${sum.n} days)`, ja: `${l.ja}：いつもは${Math.round(sum.median)}分（${sum.n}日間）` };
+  if (s === 'bathMinutes' || s === 'longestOuting') return { en: `${l.en}: usually ${Math.round(sum.median)} min (${sum.n} days)`, ja: `${l.ja}：いつもは${Math.round(sum.median)}分（${sum.n}日間）` };
   const v = Math.round(sum.median * 10) / 10;
   return { en: `${l.en}: usually ${v} a day (${sum.n} days)`, ja: `${l.ja}：いつもは1日${v}回（${sum.n}日間）` };
 }

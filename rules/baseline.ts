@@ -29,14 +29,20 @@ export const nightFrom = 19 * 60;
 export const nightTo = 24 * 60;
 /** Closed front door, then the first movement this long after: the resident was out. */
 const outingMinMs = 20 * MIN;
+/**
+ * A front door closing again this soon after the close that started an
+ * outing is the same passage (a bouncing reed, a second try at the latch),
+ * not a return.
+ */
+export const doorPassageMs = 2 * MIN;
 
-export const routineSignals = ['firstActivity', 'firstKettle', 'bathMinutes', 'nightToilet', 'outings', 'nightSlots'] as const;
+export const routineSignals = ['firstActivity', 'firstKettle', 'bathMinutes', 'nightToilet', 'outings', 'nightSlots', 'longestOuting'] as const;
 /** A learned signal. Times are minutes after 04:00; counts are per day. */
 export type RoutineSignal = (typeof routineSignals)[number];
 export type DayType = 'dayCare' | 'other';
 
 /** Floors for the spread: minutes for times and durations, counts for counts. */
-const spreadFloor: Record<RoutineSignal, number> = { firstActivity: 10, firstKettle: 10, bathMinutes: 5, nightToilet: 0.5, outings: 0.5, nightSlots: 1 };
+const spreadFloor: Record<RoutineSignal, number> = { firstActivity: 10, firstKettle: 10, bathMinutes: 5, nightToilet: 0.5, outings: 0.5, nightSlots: 1, longestOuting: 15 };
 
 export interface BaselineSettings {
   /** Days of learning before learned rules speak (default 14). */
@@ -73,6 +79,8 @@ export interface Today {
   /** Bit i: a 10-minute slot of the night (23:00 + 10·i) with a sign of life. */
   nightSlots: number;
   outings: number;
+  /** Longest outing that ended today, in minutes (0: none). */
+  longestOut: number;
   /** Bit i: a sign of life in hour i after 04:00. */
   activeHours: number;
   /** Bit i: out of the home (front door closed, nothing inside) during hour i. */
@@ -114,7 +122,7 @@ function newToday(start: number, ctx: HomeContext, zone: ZoneClock): Today {
   return {
     start, end, dayType: isDayCareDay(ctx, start, end, localWeekday(start, zone)) ? 'dayCare' : 'other',
     firstActivity: NaN, firstKettle: NaN, bathOpen: -1, bathMax: 0, nightToilet: 0, lastToiletAt: -1, nightSlots: 0,
-    outings: 0, activeHours: 0, outHours: 0, signs: 0, flagged: false,
+    outings: 0, longestOut: 0, activeHours: 0, outHours: 0, signs: 0, flagged: false,
   };
 }
 
@@ -152,6 +160,7 @@ function commit(b: Baseline, t: Today, ctx: HomeContext, s: BaselineSettings): v
   const values: Record<RoutineSignal, number> = {
     firstActivity: t.firstActivity, firstKettle: t.firstKettle, bathMinutes: t.bathMax > 0 ? t.bathMax : NaN,
     nightToilet: t.nightToilet, outings: t.outings, nightSlots: popcount(t.nightSlots),
+    longestOuting: t.longestOut > 0 ? t.longestOut : NaN,
   };
   for (const sig of routineSignals) {
     pushWindow(p.series[sig], values[sig], s.windowDays);
@@ -212,6 +221,9 @@ export function observe(b: Baseline, r: Reading, sign: boolean, o: ObserveOption
     t.activeHours |= 1 << Math.min(23, Math.floor(m / 60));
     if (m >= nightFrom) t.nightSlots |= 1 << Math.min(29, Math.floor((m - nightFrom) / 10));
   }
+  // A sign of her inside other than movement (a cupboard or inner door, the kettle, a button;
+  // not flows or power, which a latched float or an appliance moves by itself) ends an outing too.
+  if (sign && b.doorClosedAt >= 0 && (r.kind === 'kettle' || r.kind === 'button' || (r.kind === 'door' && !isFrontDoor(r.door, r.device, o.frontDoor)))) endOuting(b, t, r.at);
   switch (r.kind) {
     case 'kettle':
       if (r.state === 'on' && Number.isNaN(t.firstKettle)) t.firstKettle = m;
@@ -219,10 +231,7 @@ export function observe(b: Baseline, r: Reading, sign: boolean, o: ObserveOption
     case 'motion': {
       const bath = r.room === 'bath' || r.room === 'toilet' || r.device.includes('bath') || r.device.includes('toilet');
       if (r.occupied) {
-        if (b.doorClosedAt >= 0) {
-          if (r.at - b.doorClosedAt >= outingMinMs) { t.outings++; markOut(t, b.doorClosedAt, r.at); }
-          b.doorClosedAt = -1;
-        }
+        if (b.doorClosedAt >= 0) endOuting(b, t, r.at);
         if (bath) {
           if (t.bathOpen < 0) t.bathOpen = r.at;
           const night = m >= nightFrom || m < 30;
@@ -236,13 +245,33 @@ export function observe(b: Baseline, r: Reading, sign: boolean, o: ObserveOption
       break;
     }
     case 'door':
-      if (r.door === o.frontDoor || r.device === o.frontDoor || (r.door === undefined && r.device.includes(o.frontDoor))) {
-        if (!r.open) b.doorClosedAt = r.at;
+      if (isFrontDoor(r.door, r.device, o.frontDoor)) {
+        // Closing the door while out is coming home (the door cycle is the arrival, even
+        // when no motion sensor sees the hall); closing it while inside is going out.
+        if (!r.open) {
+          if (b.doorClosedAt >= 0 && r.at - b.doorClosedAt >= doorPassageMs) endOuting(b, t, r.at);
+          else b.doorClosedAt = r.at;
+        }
       }
       break;
     default:
       break;
   }
+}
+
+function isFrontDoor(door: string | undefined, device: string, frontDoor: string): boolean {
+  return door === frontDoor || device === frontDoor || (door === undefined && device.includes(frontDoor));
+}
+
+/** The resident came back at `at`: count the outing (if long enough) and mark its hours as out. */
+function endOuting(b: Baseline, t: Today, at: number): void {
+  const out = at - b.doorClosedAt;
+  if (out >= outingMinMs) {
+    t.outings++;
+    t.longestOut = Math.max(t.longestOut, out / MIN);
+    markOut(t, b.doorClosedAt, at);
+  }
+  b.doorClosedAt = -1;
 }
 
 /** Whether the resident seems to be out: front door closed and no movement inside since. */
@@ -266,7 +295,7 @@ const profileSchema = z.object({
 const todaySchema = z.object({
   start: z.number(), end: z.number(), dayType: z.enum(['dayCare', 'other']),
   firstActivity: num, firstKettle: num, bathOpen: z.number(), bathMax: z.number(), nightToilet: z.number(), lastToiletAt: z.number(),
-  nightSlots: z.number(), outings: z.number(), activeHours: z.number(), outHours: z.number(), signs: z.number(), flagged: z.boolean(),
+  nightSlots: z.number(), outings: z.number(), longestOut: z.number().default(0), activeHours: z.number(), outHours: z.number(), signs: z.number(), flagged: z.boolean(),
 });
 const persistedSchema = z.object({
   v: z.literal(1),

@@ -38,6 +38,12 @@ export const noSignOfLifeRule = z.strictObject({
   /** A power reading counts as a sign of life when it moved by at least this many watts. */
   powerChangeWatts: z.number().positive().max(100_000).default(30),
   visitorWindowMinutes,
+  /** Pressure mats and other devices that report a held state (pressed … released); ids naming a mat, seat, chair, couch or sofa are found by themselves. */
+  heldDevices: z.array(z.string().min(1).max(64)).max(64).default([]),
+  /** A pressed mat in the bed counts as her there, asleep or resting, for at most this long. */
+  inBedMaxMinutes: minutes(720, 24 * 60),
+  /** A pressed seat or couch mat counts as her there, present but still, for at most this long. */
+  heldMaxMinutes: minutes(120, 24 * 60),
 }).refine((r) => r.criticalAfterMinutes > r.warningAfterMinutes, { message: 'criticalAfterMinutes must be greater than warningAfterMinutes', path: ['criticalAfterMinutes'] });
 
 export const nightDoorRule = z.strictObject({
@@ -61,7 +67,16 @@ export const flowWithoutMotionRule = z.strictObject({
   /** The door (`door` field or device id) through which a visitor comes in. */
   frontDoor: z.string().min(1).max(64).default('front'),
   visitorWindowMinutes,
-});
+  /** A flow longer than any plausible use (a latched float or reed switch): a device fault for the operator, no longer a family matter. */
+  faultAfterMinutes: minutes(240, 7 * 24 * 60),
+  /**
+   * Where each flow sensor is (device id → room, e.g. `{ "toilet-flush": "toilet" }`);
+   * otherwise guessed from the device id (bath, toilet, kitchen, wash…); a sensor with no
+   * room is a whole-home meter. The finding is raised at `severity` only when a motion
+   * sensor covers that room (any motion sensor, for a whole-home meter), else at warning.
+   */
+  rooms: z.record(z.string().min(1).max(64), z.string().min(1).max(64)).default({}),
+}).refine((r) => r.faultAfterMinutes > r.minutes, { message: 'faultAfterMinutes must be greater than minutes', path: ['faultAfterMinutes'] });
 
 export const helpButtonRule = z.strictObject({
   type: z.literal('helpButton'),
@@ -73,7 +88,16 @@ export const deviceSilentRule = z.strictObject({
   type: z.literal('deviceSilent'),
   id: ruleId.default('device-silent'),
   enabled: z.boolean().default(true),
+  /** A device that sends heartbeats and sends nothing for this long is silent. */
   afterMinutes: minutes(120),
+  /**
+   * An event-only device (one that never sent a heartbeat: most PIR, reed and mat
+   * sensors report only on change) is silent after twice its own longest quiet
+   * spell so far, and never sooner than this.
+   */
+  eventOnlyAfterMinutes: minutes(48 * 60, 30 * 24 * 60),
+  /** A home whose devices are all event-only went silent after twice its longest quiet spell so far, and never sooner than this. */
+  homeSilentMinutes: minutes(12 * 60, 30 * 24 * 60),
 });
 
 export const batteryLowRule = z.strictObject({
@@ -138,9 +162,9 @@ export const awayContextRule = z.strictObject({
   type: z.literal('awayContext'),
   id: ruleId.default('away-context'),
   enabled: z.boolean().default(true),
-  /** Front door closed and nothing inside for this long: she seems to be away (an unannounced trip). */
+  /** Front door closed and nothing inside for this long: she seems to be away (an info notice while learning); the cap on the learned "longer than usual" limit. */
   inferAfterMinutes: minutes(600, 48 * 60),
-  /** An inferred absence pauses inactivity alarms until this long after the door closed. */
+  /** No longer used (an inferred absence never pauses the safety net, issue 10); accepted so saved rule sets stay valid. */
   inferredMaxHours: z.number().int().min(12).max(96).default(36),
   frontDoor: z.string().min(1).max(64).default('front'),
 });

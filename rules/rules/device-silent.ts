@@ -1,46 +1,139 @@
 /**
- * deviceSilent: a device the hub has heard from sends nothing — not even a
- * heartbeat — for `afterMinutes` → warning for the operator. This is device
- * health: it never says "no activity", and it does not touch the
- * no-sign-of-life clock (which runs from the last real sign of life).
+ * deviceSilent: device health for the operator, fitted to each device.
+ *
+ * - A device that sends heartbeats is silent after `afterMinutes` without
+ *   any message.
+ * - An event-only device (it never sent a heartbeat: most PIR, reed and mat
+ *   sensors report only on change) is judged against its own quiet spells:
+ *   silent after twice the longest gap it has had so far, and never sooner
+ *   than `eventOnlyAfterMinutes` — a cupboard opened every other day is not
+ *   broken on the second day. One with fewer than 20 messages so far is not
+ *   judged on its own (its quiet spells are unknown).
+ * - A device counts as silent on its own only once another device of the
+ *   home has reported after its deadline: when nothing in the home reports
+ *   (hub, gateway, power or internet down, or a gap in a recording), that is
+ *   ONE "home went silent" finding, not one per device. The home's own
+ *   threshold is `afterMinutes` when some device sends heartbeats, otherwise
+ *   twice the home's longest quiet spell, at least `homeSilentMinutes`.
+ *
+ * It never says "no activity", and it does not touch the no-sign-of-life
+ * clock (which runs from the last real sign of life).
  */
 import type { Reading } from '../../core/events.js';
-import type { HomeState } from '../home-state.js';
+import { NONE, type HomeState } from '../home-state.js';
 import type { DeviceSilentRule } from '../rule-config.js';
 import { clear, duration, finding, hhmm, raise, type RuleContext, type RuleDefinition } from './rule.js';
+import { getMark, setMark } from './routine-marks.js';
 
 const minute = 60_000;
+/** While a device is overdue but the rest of the home is quiet too, look again this often. */
+const recheckMs = 15 * minute;
 const keyOf = (rule: DeviceSilentRule, device: string): string => `${rule.id}/${device}`;
+const homeKey = (rule: DeviceSilentRule): string => `${rule.id}/*home`;
+/** Marks: a device sends heartbeats; its longest quiet spell; the home's last message and longest quiet spell. */
+const heartbeatKey = (rule: DeviceSilentRule, device: string) => `${rule.id}/heartbeats/${device}`;
+const quietKey = (rule: DeviceSilentRule, device: string) => `${rule.id}/quiet/${device}`;
+const countKey = (rule: DeviceSilentRule, device: string) => `${rule.id}/messages/${device}`;
+/** An event-only device is judged on its own only after this many messages (its quiet spells are known). */
+const minMessagesLearned = 20;
+const lastKey = (rule: DeviceSilentRule) => `${rule.id}/last`;
+const homeQuietKey = (rule: DeviceSilentRule) => `${rule.id}/quiet`;
+
+/** How long `device` may stay silent. */
+function deviceLimit(rule: DeviceSilentRule, home: HomeState, device: string): number {
+  if (getMark(home, heartbeatKey(rule, device)) !== undefined) return rule.afterMinutes * minute;
+  // Too few messages to know its quiet spells: not judged on its own (the home finding still covers it).
+  if ((getMark(home, countKey(rule, device)) ?? 0) < minMessagesLearned) return Infinity;
+  return Math.max(rule.eventOnlyAfterMinutes * minute, 2 * (getMark(home, quietKey(rule, device)) ?? 0));
+}
+
+/** How long the whole home may stay silent. */
+function homeLimit(rule: DeviceSilentRule, home: HomeState): number {
+  for (const device of home.devices.keys()) if (getMark(home, heartbeatKey(rule, device)) !== undefined) return rule.afterMinutes * minute;
+  return Math.max(rule.homeSilentMinutes * minute, 2 * (getMark(home, homeQuietKey(rule)) ?? 0));
+}
+
+function lastHeard(home: HomeState): number {
+  let last = NONE;
+  for (const d of home.devices.values()) if (d.lastSeen > last) last = d.lastSeen;
+  return last;
+}
+
+/**
+ * Learns quiet spells from an event-only device's message (a heartbeat device needs
+ * none): its own (the gap since its previous message) and the home's (since anything).
+ */
+function learnQuiet(rule: DeviceSilentRule, home: HomeState, r: Reading): void {
+  const prevHome = getMark(home, lastKey(rule));
+  if (prevHome !== undefined && r.at - prevHome > (getMark(home, homeQuietKey(rule)) ?? 0)) setMark(home, homeQuietKey(rule), r.at - prevHome);
+  if (prevHome === undefined || r.at > prevHome) setMark(home, lastKey(rule), r.at);
+  const seen = `${rule.id}/seen/${r.device}`;
+  const prevDevice = getMark(home, seen);
+  if (prevDevice !== undefined && r.at - prevDevice > (getMark(home, quietKey(rule, r.device)) ?? 0)) setMark(home, quietKey(rule, r.device), r.at - prevDevice);
+  if (prevDevice === undefined || r.at > prevDevice) setMark(home, seen, r.at);
+  const n = getMark(home, countKey(rule, r.device)) ?? 0;
+  if (n < minMessagesLearned) setMark(home, countKey(rule, r.device), n + 1);
+}
 
 export const deviceSilent: RuleDefinition<DeviceSilentRule> = {
   onReading(rule: DeviceSilentRule, home: HomeState, r: Reading, ctx: RuleContext): boolean {
+    const hb = heartbeatKey(rule, r.device);
+    if (r.kind === 'heartbeat') {
+      if (getMark(home, hb) === undefined) setMark(home, hb, r.at);
+    } else if (getMark(home, hb) === undefined) {
+      learnQuiet(rule, home, r);
+    }
     if (home.active === undefined) return false;
     const tz = home.rules.zone;
-    return clear(home, keyOf(rule, r.device), ctx, (was) => finding(home, rule, ctx.now, 'cleared', was, 'operator', {
-      message: { en: `Sensor ${r.device} is reporting again (device health)`, ja: `センサー ${r.device} の通信が復旧しました（機器の状態）` },
-      expected: { en: `Every sensor reports at least every ${rule.afterMinutes} minutes.`, ja: `各センサーが少なくとも${rule.afterMinutes}分ごとに通信すること。` },
+    const back = clear(home, homeKey(rule), ctx, (was) => finding(home, rule, ctx.now, 'cleared', was, 'operator', {
+      message: { en: 'The home is reporting again (device health)', ja: 'ご自宅の機器から通信が再開しました（機器の状態）' },
+      expected: { en: 'The home\'s devices report regularly.', ja: 'ご自宅の機器が定期的に通信すること。' },
       observed: { en: `Heard from ${r.device} at ${hhmm(r.at, tz)}.`, ja: `${hhmm(r.at, tz)} に ${r.device} から通信がありました。` },
     }, { device: r.device }));
+    const device = clear(home, keyOf(rule, r.device), ctx, (was) => finding(home, rule, ctx.now, 'cleared', was, 'operator', {
+      message: { en: `Sensor ${r.device} is reporting again (device health)`, ja: `センサー ${r.device} の通信が復旧しました（機器の状態）` },
+      expected: { en: `Sensor ${r.device} reports within ${duration(deviceLimit(rule, home, r.device)).en} of its last message.`, ja: `センサー ${r.device} が前回から${duration(deviceLimit(rule, home, r.device)).ja}以内に通信すること。` },
+      observed: { en: `Heard from ${r.device} at ${hhmm(r.at, tz)}.`, ja: `${hhmm(r.at, tz)} に ${r.device} から通信がありました。` },
+    }, { device: r.device }));
+    return back || device;
   },
 
   onTick(rule: DeviceSilentRule, home: HomeState, ctx: RuleContext): void {
     const tz = home.rules.zone;
+    const last = lastHeard(home);
+    if (last === NONE) return;
+    const limit = homeLimit(rule, home);
+    if (ctx.now >= last + limit) {
+      raise(home, homeKey(rule), ctx, finding(home, rule, ctx.now, 'raised', 'warning', 'operator', {
+        message: { en: `No device in the home has reported for ${duration(ctx.now - last).en}: hub, gateway, power or connection down? (device health)`, ja: `ご自宅のすべての機器から${duration(ctx.now - last).ja}通信がありません：ハブ・ゲートウェイ・電源・回線を確認してください（機器の状態）` },
+        expected: { en: `Some device in the home reports within ${duration(limit).en}.`, ja: `ご自宅のいずれかの機器が${duration(limit).ja}以内に通信すること。` },
+        observed: { en: `Last message from the home at ${hhmm(last, tz)} (${home.devices.size} devices, all silent).`, ja: `ご自宅からの最後の通信は ${hhmm(last, tz)} です（機器${home.devices.size}台すべて無通信）。` },
+      }, { data: { lastSeen: last, afterMinutes: Math.round(limit / minute), devices: home.devices.size } }));
+      return;
+    }
     for (const [device, d] of home.devices) {
-      if (ctx.now < d.lastSeen + rule.afterMinutes * minute) continue;
-      const silent = duration(ctx.now - d.lastSeen);
+      const due = d.lastSeen + deviceLimit(rule, home, device);
+      // Silent on its own only if the rest of the home has spoken since its deadline.
+      if (ctx.now < due || last <= due) continue;
       raise(home, keyOf(rule, device), ctx, finding(home, rule, ctx.now, 'raised', 'warning', 'operator', {
-        message: { en: `Sensor ${device} has not reported for ${silent.en} (device health: offline or flat battery?)`, ja: `センサー ${device} から${silent.ja}通信がありません（機器の状態：電源・電池・通信を確認してください）` },
-        expected: { en: `Every sensor reports (at least a heartbeat) every ${rule.afterMinutes} minutes.`, ja: `各センサーが少なくとも${rule.afterMinutes}分ごとに死活通知を送ること。` },
-        observed: { en: `Last message from ${device} at ${hhmm(d.lastSeen, tz)}.`, ja: `${device} からの最後の通信は ${hhmm(d.lastSeen, tz)} です。` },
-      }, { device, data: { lastSeen: d.lastSeen, afterMinutes: rule.afterMinutes } }));
+        message: { en: `Sensor ${device} has not reported for ${duration(ctx.now - d.lastSeen).en} (device health: offline or flat battery?)`, ja: `センサー ${device} から${duration(ctx.now - d.lastSeen).ja}通信がありません（機器の状態：電源・電池・通信を確認してください）` },
+        expected: { en: `Sensor ${device} reports within ${duration(due - d.lastSeen).en} of its last message${getMark(home, heartbeatKey(rule, device)) === undefined ? ' (twice its longest quiet spell so far: it reports only on change)' : ' (it sends heartbeats)'}.`, ja: `センサー ${device} が前回から${duration(due - d.lastSeen).ja}以内に通信すること${getMark(home, heartbeatKey(rule, device)) === undefined ? '（変化時のみ通知する機器：これまでの最長の無通信の2倍）' : '（死活通知あり）'}。` },
+        observed: { en: `Last message from ${device} at ${hhmm(d.lastSeen, tz)}; other devices have reported since.`, ja: `${device} からの最後の通信は ${hhmm(d.lastSeen, tz)} です。他の機器からはその後も通信があります。` },
+      }, { device, data: { lastSeen: d.lastSeen, afterMinutes: Math.round((due - d.lastSeen) / minute) } }));
     }
   },
 
-  nextDeadline(rule: DeviceSilentRule, home: HomeState, _now: number): number {
-    let due = Infinity;
+  nextDeadline(rule: DeviceSilentRule, home: HomeState, now: number): number {
+    const last = lastHeard(home);
+    if (last === NONE) return Infinity;
+    // The whole home is silent: nothing more to find until something reports (which re-plans).
+    if (home.active !== undefined && home.active.has(homeKey(rule))) return Infinity;
+    let due = last + homeLimit(rule, home);
     for (const [device, d] of home.devices) {
       if (home.active !== undefined && home.active.has(keyOf(rule, device))) continue;
-      due = Math.min(due, d.lastSeen + rule.afterMinutes * minute);
+      const at = d.lastSeen + deviceLimit(rule, home, device);
+      // Overdue while the rest of the home is quiet too: look again soon (the home finding may come instead).
+      due = Math.min(due, at > now || last > at ? at : now + recheckMs);
     }
     return due;
   },

@@ -1,55 +1,132 @@
 /**
  * flowWithoutMotion: water or gas has been flowing for longer than `minutes`
  * with no motion anywhere in the home meanwhile → critical ("the bath water
- * has been running for 60 minutes and nobody has moved"). Cleared when the
- * flow stops or someone moves; it re-arms from the last motion.
+ * has been running for 60 minutes and nobody has moved"). It re-arms from the
+ * last motion.
  *
- * When raised at CRITICAL (the default), someone coming in through the front
- * door is taken as a visitor (visitor-guard.ts): motion within
- * `visitorWindowMinutes` of the visit's latest activity does not clear it.
- * It then clears when the flow stops, on the resident's OK button, on motion
- * after the home was quiet for the whole window, or when a person resolves
- * the alert. Warning-level findings clear on any motion as before.
+ * On real homes' data (issue 10):
+ * - **Coverage**: raised at `severity` only when a motion sensor covers the
+ *   room the water is used in (`rooms`, or a room word in the device id; any
+ *   motion sensor for a whole-home meter); otherwise at warning — a person
+ *   in an unwatched toilet is not "nobody moving".
+ * - **Nobody home**: not raised while she is out (front door closed, nothing
+ *   inside) or known to be away: a flow then is a device or a tap left open,
+ *   not a fall.
+ * - **Latched sensors**: a flow longer than `faultAfterMinutes` (a float or
+ *   reed switch stuck "on") is one device-health finding for the operator,
+ *   open until a flow of plausible length shows the sensor works again;
+ *   from then on, and for flows starting within 24 h of it (a latched float
+ *   toggles and sticks again), that signal raises nothing for the family.
+ * - **Clearing**: a critical finding is about the person, so it clears only
+ *   on a sign of her — movement (not a visitor's: visitor-guard.ts), her OK
+ *   button — or a person resolving the alert; never on the water stopping (a
+ *   bath that fills itself stops by itself). A warning clears when the flow
+ *   stops too. The text says exactly what was seen.
  */
 import type { Reading } from '../../core/events.js';
+import type { Localized } from '../../core/findings.js';
 import { NONE, type HomeState } from '../home-state.js';
 import type { FlowWithoutMotionRule } from '../rule-config.js';
 import { activeSeverity, clear, duration, finding, hhmm, raise, type RuleContext, type RuleDefinition } from './rule.js';
+import { getMark, setMark } from './routine-marks.js';
 import { endVisit, visitorGuard } from './visitor-guard.js';
 
 const minute = 60_000;
 const label = { water: { en: 'Water', ja: '水道の水' }, gas: { en: 'Gas', ja: 'ガス' } } as const;
+/** Room words recognised in device ids and motion `room` fields. */
+const wetRooms = ['bath', 'shower', 'toilet', 'kitchen', 'wash', 'laundry', 'sink'] as const;
+
+function roomWord(name: string): string | undefined {
+  const l = name.toLowerCase();
+  return wetRooms.find((w) => l.includes(w));
+}
+
+/** The room a flow sensor is in; undefined for a whole-home meter. */
+export function flowRoom(rule: FlowWithoutMotionRule, device: string): string | undefined {
+  const set = rule.rooms[device];
+  return set === undefined ? roomWord(device) : roomWord(set) ?? set;
+}
+
+const motionRoomKey = (rule: FlowWithoutMotionRule, room: string) => `${rule.id}/motion-room/${room}`;
+const anyMotionKey = (rule: FlowWithoutMotionRule) => `${rule.id}/motion-room/*`;
+const coveredKey = (rule: FlowWithoutMotionRule, signal: 'water' | 'gas') => `${rule.id}/covered/${signal}`;
+/** The last door opened or closed during a flow: a person's doing, like movement (e.g. coming home). */
+const doorKey = (rule: FlowWithoutMotionRule) => `${rule.id}/door`;
+/** When this signal's sensor was last found stuck. */
+const faultyKey = (rule: FlowWithoutMotionRule, signal: 'water' | 'gas') => `${rule.id}/faulty/${signal}`;
+const distrustMs = 24 * 3_600_000;
+/** When the last flow of this signal started (applyReading forgets it when the flow stops). */
+const startedKey = (rule: FlowWithoutMotionRule, signal: 'water' | 'gas') => `${rule.id}/started/${signal}`;
+const faultKey = (rule: FlowWithoutMotionRule, signal: 'water' | 'gas') => `${rule.id}/fault/${signal}`;
 
 function since(home: HomeState, signal: 'water' | 'gas'): number {
   return signal === 'water' ? home.waterSince : home.gasSince;
 }
 
-/** When this signal's flow becomes a problem, Infinity if it is not flowing. */
+function nobodyHome(home: HomeState, now: number): boolean {
+  return home.outSince !== NONE || now < home.awayUntil;
+}
+
+/** When this signal's flow becomes a family matter, Infinity if not flowing or past the fault limit. */
 function dueAt(rule: FlowWithoutMotionRule, home: HomeState, signal: 'water' | 'gas'): number {
   const s = since(home, signal);
-  return s === NONE ? Infinity : Math.max(s, home.lastMotion) + rule.minutes * minute;
+  if (s === NONE) return Infinity;
+  // A sensor found stuck is not trusted for the family for a day (latched floats toggle and stick again).
+  if (s < (getMark(home, faultyKey(rule, signal)) ?? NONE) + distrustMs) return Infinity;
+  const due = Math.max(s, home.lastMotion, getMark(home, doorKey(rule)) ?? NONE) + rule.minutes * minute;
+  return due < s + rule.faultAfterMinutes * minute ? due : Infinity;
+}
+
+function faultAt(rule: FlowWithoutMotionRule, home: HomeState, signal: 'water' | 'gas'): number {
+  const s = since(home, signal);
+  return s === NONE || activeSeverity(home, faultKey(rule, signal)) !== undefined ? Infinity : s + rule.faultAfterMinutes * minute;
 }
 
 export const flowWithoutMotion: RuleDefinition<FlowWithoutMotionRule> = {
   onReading(rule: FlowWithoutMotionRule, home: HomeState, r: Reading, ctx: RuleContext): boolean {
-    let why: { en: string; ja: string } | undefined;
     const tz = home.rules.zone;
+    if (r.kind === 'motion') {
+      // Which rooms the home's motion sensors cover (learned from what they send).
+      const room = roomWord(r.room ?? r.device) ?? r.room ?? 'other';
+      if (getMark(home, motionRoomKey(rule, room)) === undefined) { setMark(home, motionRoomKey(rule, room), r.at); setMark(home, anyMotionKey(rule), r.at); }
+    }
     // Only while something is raised may a visitor be about (and only then can the guard's notice fire).
     const guard = home.active === undefined ? 'free' : visitorGuard(rule, home, r, ctx, { frontDoor: rule.frontDoor, windowMinutes: rule.visitorWindowMinutes });
+    let why: Localized | undefined;
     if (r.kind === 'water' || r.kind === 'gas') {
       if (!rule.signals.includes(r.kind)) return false;
-      // A new flow may be due sooner than anything else in this home.
-      if (r.flowing) return since(home, r.kind) === r.at;
-      // The flow stopping ends the hazard whoever stopped it: always a clear.
-      why = { en: `${label[r.kind].en} stopped at ${hhmm(r.at, tz)}.`, ja: `${hhmm(r.at, tz)} に${label[r.kind].ja}が止まりました。` };
+      if (r.flowing) {
+        if (since(home, r.kind) !== r.at) return false;
+        // A new flow: note whether a motion sensor watches where it is used, and plan its deadline.
+        const room = flowRoom(rule, r.device);
+        const covered = room === undefined ? getMark(home, anyMotionKey(rule)) !== undefined : getMark(home, motionRoomKey(rule, room)) !== undefined;
+        setMark(home, coveredKey(rule, r.kind), covered ? 1 : 0);
+        setMark(home, startedKey(rule, r.kind), r.at);
+        return true;
+      }
+      const stopped = { en: `${label[r.kind].en} stopped at ${hhmm(r.at, tz)}`, ja: `${hhmm(r.at, tz)} に${label[r.kind].ja}が止まりました` };
+      // The stuck-sensor finding clears on a flow of plausible length (the sensor works again),
+      // not on a latched float letting go for a moment.
+      const ran = r.at - (getMark(home, startedKey(rule, r.kind)) ?? r.at);
+      if (ran < rule.faultAfterMinutes * minute) clear(home, faultKey(rule, r.kind), ctx, (was) => finding(home, rule, ctx.now, 'cleared', was, 'operator', {
+        message: { en: `${label[r.kind].en} sensor ${r.device} reports an ordinary flow again (device health)`, ja: `${label[r.kind].ja}のセンサー ${r.device} が通常の使用を報告しました（機器の状態）` },
+        expected: { en: `No flow lasting more than ${duration(rule.faultAfterMinutes * minute).en}.`, ja: `${duration(rule.faultAfterMinutes * minute).ja}を超えて流れ続けないこと。` },
+        observed: { en: `${stopped.en}, after ${duration(ran).en}.`, ja: `${stopped.ja}（${duration(ran).ja}）。` },
+      }, { device: r.device }));
+      // The water stopping says nothing about the person: a critical finding stays open.
+      if (activeSeverity(home, rule.id) !== 'warning') return true;
+      why = { en: `${stopped.en}.`, ja: `${stopped.ja}。` };
     } else if (r.kind === 'motion' && r.occupied && guard === 'free') {
-      why = { en: `Movement at ${hhmm(r.at, tz)}.`, ja: `${hhmm(r.at, tz)} に人の動きがありました。` };
+      why = { en: `Movement at ${hhmm(r.at, tz)} (${r.device}).`, ja: `${hhmm(r.at, tz)} に人の動きがありました（${r.device}）。` };
     } else if (guard === 'ok') {
       why = { en: `The resident pressed OK at ${hhmm(r.at, tz)}.`, ja: `${hhmm(r.at, tz)} にご本人が「OK」ボタンを押しました。` };
     } else {
-      return false;
+      // A door during a flow is someone there (coming home makes the flow her matter again).
+      if (r.kind !== 'door' || (home.waterSince === NONE && home.gasSince === NONE)) return false;
+      setMark(home, doorKey(rule), r.at);
+      return true;
     }
-    if (home.active === undefined) return false;
+    if (activeSeverity(home, rule.id) === undefined) return false;
     const because = why;
     endVisit(rule, home);
     return clear(home, rule.id, ctx, (was) => finding(home, rule, ctx.now, 'cleared', was, 'family', {
@@ -60,27 +137,46 @@ export const flowWithoutMotion: RuleDefinition<FlowWithoutMotionRule> = {
   },
 
   onTick(rule: FlowWithoutMotionRule, home: HomeState, ctx: RuleContext): void {
-    if (activeSeverity(home, rule.id) !== undefined) return;
     const tz = home.rules.zone;
+    for (const signal of rule.signals) {
+      if (ctx.now < faultAt(rule, home, signal)) continue;
+      const s = since(home, signal);
+      setMark(home, faultyKey(rule, signal), ctx.now);
+      raise(home, faultKey(rule, signal), ctx, finding(home, rule, ctx.now, 'raised', 'warning', 'operator', {
+        message: { en: `${label[signal].en} sensor has reported a flow for ${duration(ctx.now - s).en}: stuck sensor? (device health)`, ja: `${label[signal].ja}のセンサーが${duration(ctx.now - s).ja}流れ続けを報告しています：センサーの故障・張り付きの可能性（機器の状態）` },
+        expected: { en: `No real use lasts more than ${duration(rule.faultAfterMinutes * minute).en}; a float or reed switch that stays "on" is a device fault.`, ja: `${duration(rule.faultAfterMinutes * minute).ja}を超える使用は通常ありません。フロートやリードスイッチが「オン」のままなのは機器の故障です。` },
+        observed: { en: `${label[signal].en} "flowing" since ${hhmm(s, tz)}. Please check the sensor; the family is not alerted about this flow.`, ja: `${hhmm(s, tz)} から「流れている」状態です。センサーを点検してください。この流れについてご家族には通知しません。` },
+      }, { data: { signal, flowingSince: s, faultAfterMinutes: rule.faultAfterMinutes } }));
+    }
+    if (activeSeverity(home, rule.id) !== undefined || nobodyHome(home, ctx.now)) return;
     for (const signal of rule.signals) {
       if (ctx.now < dueAt(rule, home, signal)) continue;
       const s = since(home, signal);
       const d = duration(ctx.now - s);
+      const covered = getMark(home, coveredKey(rule, signal)) === 1;
+      const severity = covered ? rule.severity : rule.severity === 'critical' ? 'warning' : rule.severity;
       const motion = home.lastMotion === NONE || home.lastMotion < s
         ? { en: 'no movement anywhere since it started', ja: '使用開始から人の動きがありません' }
         : { en: `no movement since ${hhmm(home.lastMotion, tz)}`, ja: `${hhmm(home.lastMotion, tz)} 以降人の動きがありません` };
-      raise(home, rule.id, ctx, finding(home, rule, ctx.now, 'raised', rule.severity, 'family', {
+      const unwatched = covered ? { en: '', ja: '' } : { en: ' No motion sensor watches where it is used, so she may simply be there: a warning, not an emergency.', ja: ' 使用場所を見ている人感センサーがないため、その場にいるだけの可能性があります（緊急ではなく注意）。' };
+      raise(home, rule.id, ctx, finding(home, rule, ctx.now, 'raised', severity, 'family', {
         message: { en: `${label[signal].en} has been running for ${d.en} and nobody has moved`, ja: `${label[signal].ja}が${d.ja}流れ続け、人の動きがありません` },
         expected: { en: `No ${signal} running for more than ${rule.minutes} minutes while nobody moves.`, ja: `人の動きがないまま${label[signal].ja}が${rule.minutes}分以上流れ続けないこと。` },
-        observed: { en: `${label[signal].en} running since ${hhmm(s, tz)}; ${motion.en}.`, ja: `${hhmm(s, tz)} から${label[signal].ja}が流れています。${motion.ja}。` },
-      }, { data: { signal, flowingSince: s, lastMotion: home.lastMotion, minutes: rule.minutes } }));
+        observed: { en: `${label[signal].en} running since ${hhmm(s, tz)}; ${motion.en}.${unwatched.en}`, ja: `${hhmm(s, tz)} から${label[signal].ja}が流れています。${motion.ja}。${unwatched.ja}` },
+      }, { data: { signal, flowingSince: s, lastMotion: home.lastMotion, minutes: rule.minutes, covered } }));
       return;
     }
   },
 
-  nextDeadline(rule: FlowWithoutMotionRule, home: HomeState, _now: number): number {
-    if (activeSeverity(home, rule.id) !== undefined) return Infinity;
+  nextDeadline(rule: FlowWithoutMotionRule, home: HomeState, now: number): number {
     let due = Infinity;
+    for (const signal of rule.signals) due = Math.min(due, faultAt(rule, home, signal));
+    if (activeSeverity(home, rule.id) !== undefined) return due;
+    if (nobodyHome(home, now)) {
+      // Look again when a known away period ends (coming home through the door re-plans by itself).
+      const flowing = home.waterSince !== NONE || home.gasSince !== NONE;
+      return flowing && now < home.awayUntil ? Math.min(due, home.awayUntil) : due;
+    }
     for (const signal of rule.signals) due = Math.min(due, dueAt(rule, home, signal));
     return due;
   },

@@ -23,9 +23,12 @@
 import type { Reading } from '../../core/events.js';
 import type { Finding, Severity } from '../../core/findings.js';
 import { inWindow, parseClockTime } from '../../core/time.js';
+import { doorPassageMs } from '../baseline.js';
 import { NONE, type HomeState } from '../home-state.js';
 import type { NoSignOfLifeRule } from '../rule-config.js';
 import { activeSeverity, clear, duration, finding, hhmm, raise, signName, type RuleContext, type RuleDefinition, type ZoneClock } from './rule.js';
+import { heldState, trackHeld, type Held } from './held-state.js';
+import { getMark, outingWarnedKey, setMark } from './routine-marks.js';
 import { endVisit, visitorGuard } from './visitor-guard.js';
 
 const minute = 60_000;
@@ -78,16 +81,32 @@ export function addWakingMs(a: number, ms: number, w: Window, zone: ZoneClock): 
   }
 }
 
-/** When the no-sign-of-life clock started: last sign of life, or monitoring start, or return from away. */
-function clockStart(home: HomeState): number {
-  return Math.max(home.lastSignOfLife === NONE ? home.firstSeen : home.lastSignOfLife, home.awayUntil);
+function held(rule: NoSignOfLifeRule, home: HomeState): Held {
+  return heldState(home, rule.inBedMaxMinutes * minute, rule.heldMaxMinutes * minute);
+}
+
+/**
+ * When the no-sign-of-life clock started: last sign of life, or monitoring
+ * start, or return from away, or getting up from a mat — and while a mat is
+ * pressed, the end of the time it counts as her there.
+ */
+function clockStart(rule: NoSignOfLifeRule, home: HomeState): number {
+  const h = held(rule, home);
+  return Math.max(home.lastSignOfLife === NONE ? home.firstSeen : home.lastSignOfLife, home.awayUntil, h.until, h.released);
 }
 
 function outUntil(rule: NoSignOfLifeRule, home: HomeState): number {
   return home.outSince === NONE ? NONE : home.outSince + rule.outOfHomeMaxMinutes * minute;
 }
 
-function describeLast(home: HomeState, tz: ZoneClock): { en: string; ja: string } {
+function describeLast(rule: NoSignOfLifeRule, home: HomeState, tz: ZoneClock): { en: string; ja: string } {
+  const h = held(rule, home);
+  if (h.device !== undefined) {
+    return { en: `${h.device} pressed since ${hhmm(h.since, tz)} (someone there, but still) and no other sign of life since.`, ja: `${hhmm(h.since, tz)} から ${h.device} が押されたまま（在席しているが動きがない）で、ほかの生活反応がありません。` };
+  }
+  if (h.released > home.lastSignOfLife) {
+    return { en: `Last sign of life: got up from the mat at ${hhmm(h.released, tz)}; nothing since.`, ja: `最後の生活反応：${hhmm(h.released, tz)} にマットから離れました。それ以降ありません。` };
+  }
   if (home.lastSignOfLife === NONE) {
     return { en: `No sign of life at all since monitoring started at ${hhmm(home.firstSeen, tz)}.`, ja: `見守り開始（${hhmm(home.firstSeen, tz)}）以降、生活反応が一度もありません。` };
   }
@@ -109,24 +128,47 @@ function raised(rule: NoSignOfLifeRule, home: HomeState, ctx: RuleContext, sever
       en: `Some sign of life (movement, a door, the kettle, water, gas, electricity or a button) at least every ${limit} minutes between ${from} and ${to}.`,
       ja: `${from}〜${to}の間、少なくとも${limit}分に一度は生活反応（人の動き・ドア・電気ポット・水道・ガス・電気・ボタン）があること。`,
     },
-    observed: describeLast(home, tz),
+    observed: describeLast(rule, home, tz),
   }, { data: { lastSignOfLife: home.lastSignOfLife, wakingMinutes: Math.floor(wakingMs / minute), limitMinutes: limit } });
+}
+
+/** The warning for an outing nobody announced that lasts longer than `outOfHomeMaxMinutes`. */
+function outTooLong(rule: NoSignOfLifeRule, home: HomeState, ctx: RuleContext): Finding {
+  const tz = home.rules.zone;
+  const d = duration(ctx.now - home.outSince);
+  const limit = duration(rule.outOfHomeMaxMinutes * minute);
+  return finding(home, rule, ctx.now, 'raised', 'warning', 'family', {
+    message: { en: `Went out and has not come back for ${d.en}, longer than usual`, ja: `出かけたまま、いつもより長く戻っていません（${d.ja}）` },
+    expected: { en: `Back home (movement inside, or the front door again) within ${limit.en} of going out, unless an absence was entered.`, ja: `外出から${limit.ja}以内に帰宅すること（室内の動き、または玄関の開閉）。不在予定が登録されている場合を除きます。` },
+    observed: { en: `The front door closed at ${hhmm(home.outSince, tz)} and nothing has moved inside since. If she is not away on purpose, please check on her; if she is, enter the absence.`, ja: `${hhmm(home.outSince, tz)} に玄関が閉まり、その後室内に動きがありません。予定された外出でなければ様子を確認してください。外泊などの場合は不在予定を登録してください。` },
+  }, { data: { outSince: home.outSince, outMinutes: Math.floor((ctx.now - home.outSince) / minute), limitMinutes: rule.outOfHomeMaxMinutes } });
 }
 
 export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
   onReading(rule: NoSignOfLifeRule, home: HomeState, r: Reading, ctx: RuleContext): boolean {
-    if (r.kind === 'motion') {
-      if (r.occupied && home.outSince !== NONE && r.at > home.outSince) home.outSince = NONE;
-    } else if (r.kind === 'door' && !r.open && (r.door === rule.frontDoor || r.device === rule.frontDoor)) {
-      home.outSince = r.at;
+    const frontDoor = r.kind === 'door' && (r.door === rule.frontDoor || r.device === rule.frontDoor);
+    const wasOut = home.outSince !== NONE;
+    if (home.outSince !== NONE && r.at > home.outSince && ctx.sign && !frontDoor && (r.kind === 'motion' || r.kind === 'door' || r.kind === 'kettle' || r.kind === 'button')) {
+      // A sign of her inside — movement, a cupboard or inner door, the kettle, a button — means
+      // she is home. Not flows or power: a latched float or an appliance moves those by itself.
+      home.outSince = NONE;
+    } else if (frontDoor && r.kind === 'door' && !r.open) {
+      // Closing the door while out is her coming home (arrival), even with no motion
+      // sensor in the hall; closing it while inside is going out. A close within
+      // doorPassageMs of the last one is the same passage (a bouncing reed).
+      home.outSince = home.outSince !== NONE && r.at - home.outSince >= doorPassageMs ? NONE : r.at;
     }
-    if (home.active === undefined) return false;
+    // Coming home moves the deadline from the out-of-home limit to the ordinary clock: re-plan.
+    const heldChanged = trackHeld(home, r, rule) || (wasOut && home.outSince === NONE);
+    // Getting up from a mat (its release) is her moving, though not "occupied".
+    const sign = ctx.sign || (heldChanged && r.kind === 'motion' && !r.occupied);
+    if (home.active === undefined) return heldChanged;
     const guard = visitorGuard(rule, home, r, ctx, { frontDoor: rule.frontDoor, windowMinutes: rule.visitorWindowMinutes });
-    if (guard === 'held') return false;
-    if (!ctx.sign) return false;
+    if (guard === 'held') return heldChanged;
+    if (!sign) return heldChanged;
     endVisit(rule, home);
     return clear(home, rule.id, ctx, (was) => {
-      const what = signName[r.kind] ?? { en: r.kind, ja: r.kind };
+      const what = r.kind === 'motion' && !r.occupied ? { en: `getting up from ${r.device}`, ja: `${r.device} から離れる動き` } : signName[r.kind] ?? { en: r.kind, ja: r.kind };
       const at = hhmm(r.at, home.rules.zone);
       return finding(home, rule, ctx.now, 'cleared', was, 'family', {
         message: { en: `Sign of life again: ${what.en} at ${at}`, ja: `生活反応がありました：${at} の${what.ja}` },
@@ -148,9 +190,17 @@ export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
       }));
       return;
     }
-    if (now < outUntil(rule, home)) return;
+    if (home.outSince !== NONE) {
+      // Out (front door closed, nothing inside since): an inference, so it may delay the
+      // alarm but never cancel it. Past the limit the family gets one warning — unless
+      // awayContext already warned about this outing from the resident's own usual outings.
+      if (now < outUntil(rule, home) || activeSeverity(home, rule.id) !== undefined || getMark(home, outingWarnedKey) === home.outSince) return;
+      setMark(home, outingWarnedKey, home.outSince);
+      raise(home, rule.id, ctx, outTooLong(rule, home, ctx));
+      return;
+    }
     const w = wakingWindow(rule);
-    const waking = wakingMsBetween(clockStart(home), now, w, home.rules.zone);
+    const waking = wakingMsBetween(clockStart(rule, home), now, w, home.rules.zone);
     const level: Severity | undefined = waking >= rule.criticalAfterMinutes * minute ? 'critical' : waking >= rule.warningAfterMinutes * minute ? 'warning' : undefined;
     if (level !== undefined && activeSeverity(home, rule.id) !== level) raise(home, rule.id, ctx, raised(rule, home, ctx, level, waking));
   },
@@ -158,8 +208,9 @@ export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
   nextDeadline(rule: NoSignOfLifeRule, home: HomeState, _now: number): number {
     const current = activeSeverity(home, rule.id);
     if (current === 'critical') return Infinity;
+    if (home.outSince !== NONE) return current === undefined && getMark(home, outingWarnedKey) !== home.outSince ? Math.max(outUntil(rule, home), home.awayUntil) : Infinity;
     const limit = current === 'warning' ? rule.criticalAfterMinutes : rule.warningAfterMinutes;
-    const due = addWakingMs(clockStart(home), limit * minute, wakingWindow(rule), home.rules.zone);
+    const due = addWakingMs(clockStart(rule, home), limit * minute, wakingWindow(rule), home.rules.zone);
     return Math.max(due, outUntil(rule, home));
   },
 };

@@ -1,24 +1,74 @@
 /**
  * awayContext: applies known away periods (day-care, hospital, trip — set by
- * staff or family) and infers an unannounced absence (front door closed,
- * nothing inside for `inferAfterMinutes`) by moving the home's `awayUntil`,
- * which pauses noSignOfLife and the learned inactivity rules alike. An
- * inferred absence is bounded (`inferredMaxHours` after the door closed) so
- * that a resident who fell right after closing the door is still found; it
- * ends at the first movement inside.
+ * staff or family) by moving the home's `awayUntil`, which pauses
+ * noSignOfLife and the learned inactivity rules alike, and watches absences
+ * nobody announced (front door closed, nothing inside since).
+ *
+ * An inferred absence never pauses the fixed safety net: it is an inference,
+ * and a resident who fell right after closing the door looks exactly like one
+ * who went out. Once the routine is learned, an absence longer than this
+ * resident's usual longest outing becomes one family warning ("出かけたまま、
+ * いつもより長く戻っていません — usually back within 3 h"); before that, an info
+ * notice after `inferAfterMinutes` (noSignOfLife's own out-of-home limit
+ * warns later). The first movement inside, or the front door closing again
+ * (coming home), ends it.
  */
-import type { RoutineBook } from '../baseline-book.js';
-import { activePeriod, nextPeriodStart, reasonText } from '../context.js';
+import type { RoutineBook, RoutineHome } from '../baseline-book.js';
+import { isReady, profileFor } from '../baseline.js';
+import { activePeriod, nextPeriodStart } from '../context.js';
+import type { HomeState } from '../home-state.js';
 import type { AwayContextRule } from '../rule-config.js';
-import { clear, finding, hhmm, raise, type RuleDefinition } from './rule.js';
-import { getMark, setMark } from './routine-marks.js';
+import { clear, duration, finding, hhmm, raise, type RuleContext, type RuleDefinition } from './rule.js';
+import { getMark, outingWarnedKey, setMark } from './routine-marks.js';
 
 const MIN = 60_000;
-const HOUR = 3_600_000;
+/** Never warn about an outing sooner than this, however short her usual outings are. */
+const minOutLimitMin = 180;
+/** Outings needed in the learning window before "longer than usual" means anything. */
+const minOutingsLearned = 5;
+
+interface OutLimit { ms: number; usualMin?: number }
+
+/**
+ * How long an unannounced absence may last before it is worth a word: from
+ * the learned longest outing of the day (90th percentile, rounded up to
+ * half an hour), 1.5× or +90 min whichever is more, at least 3 h and at most
+ * `inferAfterMinutes`; `inferAfterMinutes` while nothing is learned.
+ */
+export function outLimit(rule: AwayContextRule, rh: RoutineHome, settings: RoutineBook['settings']): OutLimit {
+  const t = rh.baseline.today;
+  const fallback = { ms: rule.inferAfterMinutes * MIN };
+  if (t === undefined || !isReady(rh.baseline, t.dayType, settings)) return fallback;
+  const sum = profileFor(rh.baseline, t.dayType, settings).summary.longestOuting;
+  if (sum === undefined || sum.n * sum.happened < minOutingsLearned) return fallback;
+  const usualMin = Math.ceil(sum.q90 / 30) * 30;
+  const limitMin = Math.min(rule.inferAfterMinutes, Math.max(minOutLimitMin, 1.5 * usualMin, usualMin + 90));
+  return { ms: Math.round(limitMin * MIN), usualMin };
+}
 
 /** The awayContext rule over `book`'s contexts. */
 export function awayContext(book: RoutineBook): RuleDefinition<AwayContextRule> {
   const inferredKey = (rule: AwayContextRule) => `${rule.id}/inferred`;
+
+  function absenceFinding(rule: AwayContextRule, home: HomeState, ctx: RuleContext, closed: number, limit: OutLimit, warn: boolean) {
+    const tz = home.rules.zone;
+    const d = duration(ctx.now - closed);
+    const checks = { en: 'The safety checks stay on.', ja: '見守りは続けています。' };
+    if (warn && limit.usualMin !== undefined) {
+      const usual = duration(limit.usualMin * MIN);
+      return finding(home, rule, ctx.now, 'raised', 'warning', 'family', {
+        message: { en: `Went out and has not come back for ${d.en}, longer than usual — usually back within ${usual.en}`, ja: `出かけたまま、いつもより長く戻っていません（${d.ja}）— いつもは${usual.ja}以内に戻ります` },
+        expected: { en: `Back home within ${usual.en} of going out (her longest outing on 9 days in 10), unless an absence was entered.`, ja: `外出から${usual.ja}以内に帰宅すること（10日のうち9日の最長の外出から学習）。不在予定が登録されている場合を除きます。` },
+        observed: { en: `The front door closed at ${hhmm(closed, tz)} and nothing has moved inside since. If she is not away on purpose, please check on her; if she is, enter the absence. ${checks.en}`, ja: `${hhmm(closed, tz)} に玄関が閉まり、その後室内に動きがありません。予定された外出でなければ様子を確認してください。外泊などの場合は不在予定を登録してください。${checks.ja}` },
+      }, { data: { doorClosedAt: closed, usualMinutes: limit.usualMin, outMinutes: Math.floor((ctx.now - closed) / MIN) } });
+    }
+    return finding(home, rule, ctx.now, 'raised', 'info', 'family', {
+      message: { en: `The resident seems to be away: front door closed at ${hhmm(closed, tz)}, nothing inside since`, ja: `ご本人は不在のようです：${hhmm(closed, tz)} に玄関が閉まり、その後室内の動きがありません` },
+      expected: { en: `Movement inside within ${d.en} after the front door closes, unless she is away.`, ja: `玄関が閉まってから${d.ja}以内に室内で動きがあること（不在の場合を除く）。` },
+      observed: { en: `Nothing inside since ${hhmm(closed, tz)}. If she is not travelling, please check on her; if she is, enter the trip. ${checks.en}`, ja: `${hhmm(closed, tz)} 以降、室内の動きがありません。外出の予定がなければ様子を確認し、旅行などの場合は不在予定を登録してください。${checks.ja}` },
+    }, { data: { doorClosedAt: closed } });
+  }
+
   return {
     onReading(rule, home, r, ctx) {
       const rh = book.get(home.id);
@@ -26,12 +76,14 @@ export function awayContext(book: RoutineBook): RuleDefinition<AwayContextRule> 
       const since = getMark(home, inferredKey(rule));
       if (since === undefined) return true;
       setMark(home, inferredKey(rule), undefined);
-      if (activePeriod(rh.context, r.at) === undefined && home.awayUntil > r.at) home.awayUntil = r.at;
       const tz = home.rules.zone;
+      const how = r.kind === 'door'
+        ? { en: `the front door closed again at ${hhmm(r.at, tz)}`, ja: `${hhmm(r.at, tz)} に玄関が再び閉まりました` }
+        : { en: `movement inside at ${hhmm(r.at, tz)}`, ja: `${hhmm(r.at, tz)} に室内で動きがありました` };
       clear(home, inferredKey(rule), ctx, (was) => finding(home, rule, ctx.now, 'cleared', was, 'family', {
-        message: { en: `Back home: movement inside at ${hhmm(r.at, tz)}`, ja: `ご帰宅：${hhmm(r.at, tz)} に室内で動きがありました` },
+        message: { en: `Back home: ${how.en}`, ja: `ご帰宅：${how.ja}` },
         expected: { en: 'Movement inside after returning home.', ja: '帰宅後に室内で動きがあること。' },
-        observed: { en: `Front door closed at ${hhmm(since, tz)}; movement inside at ${hhmm(r.at, tz)}.`, ja: `${hhmm(since, tz)} に玄関が閉まり、${hhmm(r.at, tz)} に室内で動きがありました。` },
+        observed: { en: `Front door closed at ${hhmm(since, tz)}; ${how.en}.`, ja: `${hhmm(since, tz)} に玄関が閉まり、${how.ja}。` },
       }, { device: r.device }));
       return true;
     },
@@ -45,17 +97,14 @@ export function awayContext(book: RoutineBook): RuleDefinition<AwayContextRule> 
         home.dirty = true;
       }
       const closed = rh.baseline.doorClosedAt;
-      if (period !== undefined || closed < 0 || getMark(home, inferredKey(rule)) !== undefined || now < closed + rule.inferAfterMinutes * MIN) return;
-      const until = closed + rule.inferredMaxHours * HOUR;
-      if (home.awayUntil < until) home.awayUntil = until;
+      if (period !== undefined || closed < 0 || getMark(home, inferredKey(rule)) !== undefined) return;
+      const limit = outLimit(rule, rh, book.settings);
+      if (now < closed + limit.ms) return;
       setMark(home, inferredKey(rule), closed);
-      const tz = home.rules.zone;
-      const away = reasonText.other;
-      raise(home, inferredKey(rule), ctx, finding(home, rule, now, 'raised', 'info', 'family', {
-        message: { en: `The resident seems to be ${away.en}: front door closed at ${hhmm(closed, tz)}, nothing inside since`, ja: `ご本人は${away.ja}のようです：${hhmm(closed, tz)} に玄関が閉まり、その後室内の動きがありません` },
-        expected: { en: `Movement inside within ${rule.inferAfterMinutes / 60} hours after the front door closes, unless she is away.`, ja: `玄関が閉まってから${rule.inferAfterMinutes / 60}時間以内に室内で動きがあること（不在の場合を除く）。` },
-        observed: { en: `Nothing inside since ${hhmm(closed, tz)}. Inactivity alarms are paused until ${hhmm(until, tz)} (${rule.inferredMaxHours} h after the door closed). If she is not travelling, please check on her; if she is, enter the trip so alarms stay quiet.`, ja: `${hhmm(closed, tz)} 以降、室内の動きがありません。${hhmm(until, tz)}（玄関が閉まってから${rule.inferredMaxHours}時間後）まで無反応のアラートを止めています。外出の予定がなければ様子を確認し、旅行などの場合は不在予定を登録してください。` },
-      }, { data: { doorClosedAt: closed, pausedUntil: until } }));
+      // One warning per outing: noSignOfLife's out-of-home limit may have spoken first.
+      const warn = limit.usualMin !== undefined && getMark(home, outingWarnedKey) !== closed;
+      if (warn) setMark(home, outingWarnedKey, closed);
+      raise(home, inferredKey(rule), ctx, absenceFinding(rule, home, ctx, closed, limit, warn));
     },
 
     nextDeadline(rule, home, now) {
@@ -65,7 +114,7 @@ export function awayContext(book: RoutineBook): RuleDefinition<AwayContextRule> 
       const period = activePeriod(rh.context, now);
       // During a known period nothing is inferred; look again when it ends.
       if (period !== undefined) next = Math.min(next, period.to);
-      else if (closed >= 0 && getMark(home, inferredKey(rule)) === undefined) next = Math.min(next, Math.max(closed + rule.inferAfterMinutes * MIN, now + 1000));
+      else if (closed >= 0 && getMark(home, inferredKey(rule)) === undefined) next = Math.min(next, Math.max(closed + outLimit(rule, rh, book.settings).ms, now + 1000));
       const t = rh.baseline.today;
       if (t !== undefined) next = Math.min(next, Math.max(t.end + 1000, now + 1000));
       return next;

@@ -7,6 +7,13 @@ import type { HomeState } from '../home-state.js';
 import type { RoutineHome } from '../baseline-book.js';
 import { activePeriod } from '../context.js';
 
+/**
+ * Mark shared by noSignOfLife and awayContext: the front-door close time of the
+ * outing the family was already warned about ("out longer than usual"), so one
+ * outing gives one warning, whichever rule noticed first.
+ */
+export const outingWarnedKey = 'outing/warned';
+
 export function getMark(home: HomeState, key: string): number | undefined {
   return home.marks === undefined ? undefined : home.marks.get(key);
 }

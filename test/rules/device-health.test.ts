@@ -1,34 +1,77 @@
 import t from 'tap';
-import { at, harness, heartbeat, HOUR, MIN, motion, normalDay } from './helpers.js';
+import type { Reading } from '../../core/events.js';
+import { at, door, harness, heartbeat, HOUR, MIN, motion, normalDay } from './helpers.js';
 
 t.test('a silent device is a device-health warning for the operator, never "no activity"', async (t) => {
   const h = await harness({ rules: [{ type: 'deviceSilent' }] });
-  h.feed(heartbeat(at('08:00'), 'motion-hall'), heartbeat(at('08:30'), 'kettle'));
-  h.clock.advanceTo(at('09:59'));
-  t.same(h.of('deviceSilent'), []);
-  h.clock.advanceTo(at('10:00'));
-  t.same(h.of('deviceSilent'), ['raised:warning']);
+  // The kettle keeps heartbeating every 30 min; the hall sensor and the meter stop.
+  h.feed(heartbeat(at('08:00'), 'motion-hall'), heartbeat(at('08:30'), 'meter'));
+  for (let x = at('08:31'); x <= at('20:01'); x += 30 * MIN) h.feed(heartbeat(x, 'kettle'));
+  const upTo = (hhmm: string) => h.findings.filter((f) => f.at <= at(hhmm));
+  // Overdue at 10:00; silent on its own once another device has spoken since (the kettle at 10:01), seen at the next look (≤ 15 min).
+  t.same(upTo('10:14').map((f) => f.type), []);
+  t.same(upTo('10:15').map((f) => `${f.state}:${f.severity}`), ['raised:warning']);
   const f = h.findings[0]!;
   t.equal(f.audience, 'operator');
   t.equal(f.device, 'motion-hall');
-  t.match(f.message.en, /Sensor motion-hall has not reported for 2 h 0 min/);
-  t.match(f.message.ja, /センサー motion-hall から2時間0分通信がありません/);
+  t.match(f.message.en, /Sensor motion-hall has not reported for 2 h 15 min/);
+  t.match(f.message.ja, /センサー motion-hall から2時間15分通信がありません/);
+  t.match(f.expected.en, /it sends heartbeats/);
   t.notMatch(`${f.message.en} ${f.observed.en} ${f.expected.en}`, /activity|sign of life/i);
   t.notMatch(`${f.message.ja} ${f.observed.ja}`, /生活反応/);
-  h.clock.advanceTo(at('10:30'));
-  t.same(h.findings.map((x) => x.device), ['motion-hall', 'kettle'], 'each device on its own');
-  h.clock.advanceTo(at('15:00'));
-  t.equal(h.findings.length, 2, 'edge-triggered');
-  h.feed(heartbeat(at('15:10'), 'motion-hall'));
+  t.same(upTo('10:45').map((x) => x.device), ['motion-hall', 'meter'], 'each device on its own');
+  t.equal(upTo('15:00').length, 2, 'edge-triggered');
+  h.feed(heartbeat(at('20:10'), 'motion-hall'));
   t.same(h.of('deviceSilent'), ['raised:warning', 'raised:warning', 'cleared:warning']);
   t.match(h.findings[2]!.message.en, /reporting again/);
-  h.clock.advanceTo(at('17:10'));
+  h.feed(heartbeat(at('20:30'), 'kettle'), heartbeat(at('21:00'), 'kettle'), heartbeat(at('21:30'), 'kettle'), heartbeat(at('22:00'), 'kettle'), heartbeat(at('22:30'), 'kettle'));
+  h.clock.advanceTo(at('22:45'));
   t.same(h.of('deviceSilent'), ['raised:warning', 'raised:warning', 'cleared:warning', 'raised:warning'], 're-arms');
+});
+
+t.test('the whole home silent (hub, gateway, power, a recording gap) → 1 finding, not one per device; cleared when it reports again', async (t) => {
+  const h = await harness({ rules: [{ type: 'deviceSilent' }] });
+  const devices = ['motion-living', 'motion-bedroom', 'kettle', 'water-meter', 'door-front', 'help-button'];
+  for (let x = at('06:00'); x <= at('12:00'); x += 30 * MIN) devices.forEach((d, i) => h.feed(heartbeat(x + i * MIN, d)));
+  // Nothing at all from 12:05 until 15:00 two days later (51 h).
+  h.clock.advanceTo(at('15:00', 2));
+  t.same(h.of('deviceSilent'), ['raised:warning'], 'one finding for the home');
+  const f = h.findings[0]!;
+  t.equal(f.at, at('14:05'), '2 h after the last message from anything');
+  t.match(f.message.en, /No device in the home has reported for 2 h 0 min: hub, gateway, power or connection down\?/);
+  t.match(f.message.ja, /すべての機器から2時間0分通信がありません/);
+  t.match(f.observed.en, /6 devices, all silent/);
+  h.feed(heartbeat(at('15:01', 2), 'kettle'));
+  t.same(h.of('deviceSilent'), ['raised:warning', 'cleared:warning'], 'back: one clear');
+});
+
+t.test('event-only sensors over a quiet week → 0 findings; a dead one among living ones → 1', async (t) => {
+  // No heartbeats at all: the living-room PIR reports through the day, the bed mat at night,
+  // a cupboard reed every 40 h, the front door every 3rd day.
+  const h = await harness({ rules: [{ type: 'deviceSilent' }], start: at('05:00') });
+  const days = (from: number, to: number, pir: boolean): Reading[] => {
+    const out: Reading[] = [];
+    for (let d = from; d < to; d++) {
+      if (pir) for (let m = 7 * 60; m <= 21 * 60; m += 45 + ((d * 13) % 30)) out.push(motion(at('00:00', d) + m * MIN, 'motion-living'));
+      out.push(motion(at('21:30', d), 'mat-bed'), motion(at('06:40', d + 1), 'mat-bed', 'h1', false));
+      if (d % 7 !== 3) out.push(door(at(d % 7 === 4 ? '09:00' : '10:00', d), true, 'door-front'), door(at(d % 7 === 4 ? '09:01' : '10:01', d), false, 'door-front'));
+    }
+    for (let x = at('11:00'); x < at('00:00', to); x += 40 * HOUR) if (x >= at('00:00', from)) out.push(door(x, true, 'cupboard'), door(x + MIN, false, 'cupboard'));
+    return out.sort((a, b) => a.at - b.at);
+  };
+  h.feed(...days(0, 7, true));
+  h.clock.advanceTo(at('06:00', 7));
+  t.same(h.of('deviceSilent'), [], 'a week of event-only sensors: nothing for the operator');
+  // Then the PIR dies while the mat, the door and the cupboard go on.
+  h.feed(...days(7, 11, false));
+  t.same(h.of('deviceSilent'), ['raised:warning'], 'one finding for the dead PIR');
+  t.equal(h.findings[0]!.device, 'motion-living');
+  t.match(h.findings[0]!.expected.en, /reports only on change/);
 });
 
 t.test('a silent sensor does not hide no-sign-of-life, and is not worded as one', async (t) => {
   const h = await harness({ rules: [{ type: 'noSignOfLife' }, { type: 'deviceSilent' }] });
-  h.feed(motion(at('08:00'), 'motion-living'), heartbeat(at('08:00'), 'kettle'));
+  h.feed(heartbeat(at('07:59'), 'motion-living'), motion(at('08:00'), 'motion-living'), heartbeat(at('08:00'), 'kettle'));
   // The kettle keeps heartbeating; the motion sensor goes quiet.
   for (let x = at('08:30'); x <= at('12:00'); x += 30 * MIN) h.feed(heartbeat(x, 'kettle'));
   h.clock.advanceTo(at('12:00'));

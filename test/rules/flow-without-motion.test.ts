@@ -1,5 +1,5 @@
 import t from 'tap';
-import { at, gas, harness, motion, normalDay, water } from './helpers.js';
+import { at, button, door, gas, harness, motion, normalDay, water } from './helpers.js';
 
 const rules = [{ type: 'flowWithoutMotion' }];
 
@@ -18,13 +18,16 @@ t.test('water running 60 min with nobody moving → critical, explained', async 
   h.clock.advanceTo(at('22:30'));
   t.equal(h.findings.length, 1, 'edge-triggered');
   h.feed(water(at('22:31'), false));
-  t.same(h.of('flowWithoutMotion'), ['raised:critical', 'cleared:critical'], 'cleared when the flow stops');
-  t.match(h.findings[1]!.observed.en, /Water stopped at 22:31/);
+  t.same(h.of('flowWithoutMotion'), ['raised:critical'], 'the water stopping is not a sign of her: still open');
+  h.feed(motion(at('22:40'), 'motion-bath'));
+  t.same(h.of('flowWithoutMotion'), ['raised:critical', 'cleared:critical'], 'cleared by her movement');
+  t.match(h.findings[1]!.observed.en, /^Movement at 22:40 \(motion-bath\)\.$/);
+  t.match(h.findings[1]!.observed.ja, /22:40 に人の動きがありました（motion-bath）/);
 });
 
 t.test('motion clears, and the rule re-arms from the last motion', async (t) => {
   const h = await harness({ rules });
-  h.feed(gas(at('12:00'), true));
+  h.feed(motion(at('11:00')), gas(at('12:00'), true));
   h.clock.advanceTo(at('13:00'));
   h.feed(motion(at('13:10')));
   h.clock.advanceTo(at('14:09'));
@@ -43,4 +46,77 @@ t.test('motion during the flow and a normal day raise nothing; unlisted signals 
   h.feed(...normalDay(1));
   h.clock.advanceTo(at('00:00', 2));
   t.same(h.of('flowWithoutMotion'), []);
+});
+
+t.test('a critical flow finding clears only on a sign of her: the water stopping, then OK, says exactly what was seen', async (t) => {
+  const h = await harness({ rules });
+  h.feed(motion(at('19:50'), 'motion-bath'), water(at('20:00'), true));
+  h.clock.advanceTo(at('21:00'));
+  h.feed(water(at('21:05'), false), water(at('21:20'), true), water(at('21:25'), false));
+  t.same(h.of('flowWithoutMotion'), ['raised:critical'], 'device state changes do not clear it');
+  h.feed(button(at('21:30'), 'ok'));
+  t.same(h.of('flowWithoutMotion'), ['raised:critical', 'cleared:critical']);
+  t.equal(h.findings[1]!.observed.en, 'The resident pressed OK at 21:30.');
+  t.equal(h.findings[1]!.message.ja, '人の動きがないままの使用は終わりました：21:30 にご本人が「OK」ボタンを押しました。');
+});
+
+t.test('no motion sensor where the water is used: a warning, not a critical; it clears when the flow stops', async (t) => {
+  // Motion only in the living room; the flush float is in the toilet.
+  const h = await harness({ rules });
+  h.feed(motion(at('19:50'), 'motion-living'), water(at('20:00'), true, 'toilet-flush'));
+  h.clock.advanceTo(at('21:00'));
+  t.same(h.of('flowWithoutMotion'), ['raised:warning']);
+  t.match(h.findings[0]!.observed.en, /No motion sensor watches where it is used/);
+  h.feed(water(at('21:10'), false, 'toilet-flush'));
+  t.same(h.of('flowWithoutMotion'), ['raised:warning', 'cleared:warning']);
+
+  // The same home with a toilet motion sensor, or the room set at provisioning: critical.
+  const covered = await harness({ rules });
+  covered.feed(motion(at('19:40'), 'motion-toilet'), motion(at('19:50'), 'motion-living'), water(at('20:00'), true, 'toilet-flush'));
+  covered.clock.advanceTo(at('21:00'));
+  t.same(covered.of('flowWithoutMotion'), ['raised:critical']);
+  const mapped = await harness({ rules: [{ type: 'flowWithoutMotion', rooms: { 'float-1': 'toilet' } }] });
+  mapped.feed(motion(at('19:40'), 'motion-x', 'h1', true), motion(at('19:50'), 'motion-living'), water(at('20:00'), true, 'float-1'));
+  mapped.clock.advanceTo(at('21:00'));
+  t.same(mapped.of('flowWithoutMotion'), ['raised:warning'], 'mapped to the toilet, which no motion sensor covers');
+});
+
+t.test('latched flow sensor for 12 h → 1 operator finding, 0 family findings', async (t) => {
+  // The float sticks "on" at 14:00 and frees itself at 02:00; she lives her day and sleeps from 21:30.
+  const h = await harness({ rules });
+  const stuck = [water(at('14:00'), true, 'toilet-float'), water(at('02:00', 1), false, 'toilet-float')];
+  h.feed(...[...normalDay(0).filter((r) => r.kind !== 'water' && r.kind !== 'heartbeat'), motion(at('13:30'), 'motion-toilet'), ...stuck].sort((a, b) => a.at - b.at));
+  h.clock.advanceTo(at('12:00', 1));
+  h.feed(water(at('12:10', 1), true, 'toilet-float'), water(at('12:12', 1), false, 'toilet-float'));
+  const fwm = h.findings.filter((f) => f.type === 'flowWithoutMotion');
+  t.same(fwm.filter((f) => f.audience === 'family'), [], 'nothing for the family');
+  t.same(fwm.map((f) => `${f.audience}:${f.state}:${f.severity}`), ['operator:raised:warning', 'operator:cleared:warning'], 'one device-health finding, open until an ordinary 2-minute flush');
+  t.equal(fwm[1]!.at, at('12:12', 1), 'not cleared when the latched float let go at 02:00');
+  t.match(fwm[1]!.observed.en, /stopped at 12:12, after 2 min/);
+  t.equal(fwm[0]!.at, at('18:00'), 'after 4 h of "flowing"');
+  t.match(fwm[0]!.message.en, /stuck sensor\? \(device health\)/);
+  t.match(fwm[0]!.message.ja, /センサーの故障/);
+});
+
+t.test('nobody home: a flow while she is out raises nothing for the family', async (t) => {
+  // "Out" is kept by noSignOfLife (front door closed, nothing inside since): the default set has both.
+  const h = await harness({ rules: [{ type: 'noSignOfLife', outOfHomeMaxMinutes: 24 * 60 }, ...rules] });
+  h.feed(motion(at('08:50'), 'motion-bath'), door(at('09:00'), true), door(at('09:01'), false), water(at('09:30'), true));
+  h.clock.advanceTo(at('12:00'));
+  t.same(h.of('flowWithoutMotion'), [], 'out');
+  h.feed(door(at('12:10'), true), door(at('12:11'), false));
+  h.clock.advanceTo(at('13:11'));
+  t.same(h.of('flowWithoutMotion'), ['raised:critical'], 'back home and still nobody moving with the water on: raised at 13:11');
+  t.equal(h.findings.find((f) => f.type === 'flowWithoutMotion')!.at, at('13:11'));
+});
+
+t.test('a sensor found stuck is not trusted for the family for a day: it toggles and sticks again → no family finding', async (t) => {
+  const h = await harness({ rules });
+  h.feed(motion(at('07:00'), 'motion-bath'), water(at('08:00'), true, 'bath-float'));
+  h.clock.advanceTo(at('12:00'));
+  h.feed(water(at('12:30'), false, 'bath-float'), water(at('12:31'), true, 'bath-float'), motion(at('12:35'), 'motion-bath'));
+  h.clock.advanceTo(at('17:00'));
+  const fwm = h.findings.filter((f) => f.type === 'flowWithoutMotion' && f.state === 'raised');
+  t.same(fwm.map((f) => `${f.audience}:${f.severity}`), ['family:critical', 'operator:warning'], 'the first flow (before anything was known) and one fault finding, kept open; nothing for the family after 12:00');
+  t.equal(fwm[1]!.at, at('12:00'));
 });

@@ -123,18 +123,115 @@ t.test('setAway clears a raised finding; setAway(null) ends away now', async (t)
   t.same(h.of('noSignOfLife'), ['raised:warning', 'cleared:warning', 'raised:warning'], 'counts from the return at 12:00');
 });
 
-t.test('out of the home (door opened and closed, no motion after) suppresses, up to the limit', async (t) => {
+t.test('out of the home (door opened and closed, no motion after) delays, up to the limit, then one warning (never critical)', async (t) => {
   const h = await harness({ rules: [{ type: 'noSignOfLife', outOfHomeMaxMinutes: 600 }] });
   h.feed(motion(at('08:00')), door(at('09:00'), true), door(at('09:01'), false));
-  h.clock.advanceTo(at('18:59'));
+  h.clock.advanceTo(at('19:00'));
   t.same(h.of('noSignOfLife'), [], 'out: no alarm');
   h.clock.advanceTo(at('19:01'));
-  t.same(h.of('noSignOfLife'), ['raised:critical'], 'after 10 h out the clock applies again');
-  t.match(h.findings[0]!.observed.en, /may have gone out/);
-  t.match(h.findings[0]!.observed.ja, /外出の可能性/);
+  t.same(h.of('noSignOfLife'), ['raised:warning'], 'after 10 h out: one warning, not a critical');
+  t.equal(h.findings[0]!.at, at('19:01'));
+  t.match(h.findings[0]!.message.en, /Went out and has not come back for 10 h 0 min, longer than usual/);
+  t.match(h.findings[0]!.message.ja, /出かけたまま、いつもより長く戻っていません/);
+  t.match(h.findings[0]!.observed.en, /front door closed at 09:01/);
+  h.clock.advanceTo(at('12:00', 2));
+  t.same(h.of('noSignOfLife'), ['raised:warning'], 'a two-day absence stays one warning');
+  h.feed(door(at('12:05', 2), true), door(at('12:06', 2), false));
+  t.same(h.of('noSignOfLife'), ['raised:warning', 'cleared:warning'], 'coming home (the door again) clears it');
 
   const back = await harness({ rules: onlyNsl });
   back.feed(motion(at('08:00')), door(at('09:00'), true), door(at('09:01'), false), motion(at('09:02')));
   back.clock.advanceTo(at('12:02'));
   t.same(back.of('noSignOfLife'), ['raised:warning'], 'motion after the door means still at home');
+});
+
+t.test('arrival then collapse: the door closing after an outing is coming home, and the clock runs from there', async (t) => {
+  // Out 09:00–18:00; home at 18:00 (door open, close), no motion sensor in the hall, then nothing.
+  const h = await harness({ rules: onlyNsl });
+  h.feed(motion(at('08:00')), door(at('09:00'), true), door(at('09:01'), false));
+  h.feed(door(at('18:00'), true), door(at('18:01'), false));
+  h.clock.advanceTo(at('21:00'));
+  t.same(h.of('noSignOfLife'), [], 'nothing before 3 h of waking time');
+  h.clock.advanceTo(at('21:01'));
+  t.same(h.of('noSignOfLife'), ['raised:warning'], 'warned 3 h after she came home');
+  t.equal(h.findings[0]!.at, at('21:01'));
+  t.match(h.findings[0]!.message.en, /No sign of life for 3 h 0 min/);
+  // 1 h left before 22:00, then 07:00 + 2 h: critical at 09:01 the next morning.
+  h.clock.advanceTo(at('09:01', 1));
+  t.same(h.of('noSignOfLife'), ['raised:warning', 'raised:critical']);
+
+  // With a brief movement after coming home: the same, counted from the movement.
+  const b = await harness({ rules: onlyNsl });
+  b.feed(motion(at('08:00')), door(at('09:00'), true), door(at('09:01'), false), door(at('18:00'), true), door(at('18:01'), false), motion(at('18:02')));
+  b.clock.advanceTo(at('21:02'));
+  t.same(b.of('noSignOfLife'), ['raised:warning']);
+  t.equal(b.findings[0]!.at, at('21:02'));
+
+  // A bouncing reed (two closes a few seconds apart) is one passage, not out-and-back.
+  const c = await harness({ rules: [{ type: 'noSignOfLife', outOfHomeMaxMinutes: 600 }] });
+  c.feed(motion(at('08:00')), door(at('09:00'), true), door(at('09:01'), false), door(at('09:01') + 20_000, true), door(at('09:01') + 30_000, false));
+  c.clock.advanceTo(at('12:00'));
+  t.same(c.of('noSignOfLife'), [], 'still out');
+});
+
+t.test('late riser: in bed (bed mat pressed) until 11:00 is not a morning warning; getting up is a sign of life', async (t) => {
+  const h = await harness({ rules: onlyNsl });
+  h.feed(motion(at('22:50'), 'motion-bedroom'), motion(at('23:00'), 'bed-mat'));
+  h.clock.advanceTo(at('10:59', 1));
+  t.same(h.of('noSignOfLife'), [], 'no warning at 10:00 (3 h after 07:00): she is in bed');
+  h.feed(motion(at('11:00', 1), 'bed-mat', 'h1', false));
+  h.clock.advanceTo(at('13:59', 1));
+  t.same(h.of('noSignOfLife'), []);
+  h.clock.advanceTo(at('14:00', 1));
+  t.same(h.of('noSignOfLife'), ['raised:warning'], 'counted from getting up at 11:00');
+  t.match(h.findings[0]!.observed.en, /got up from the mat at 11:00/);
+
+  // In bed far past any late morning: the bound (12 h) runs out, then the clock counts.
+  const still = await harness({ rules: onlyNsl });
+  still.feed(motion(at('23:00'), 'bed-mat'));
+  still.clock.advanceTo(at('13:59', 1));
+  t.same(still.of('noSignOfLife'), []);
+  still.clock.advanceTo(at('14:00', 1));
+  t.same(still.of('noSignOfLife'), ['raised:warning'], '11:00 + 3 h');
+  t.match(still.findings[0]!.observed.en, /bed-mat pressed since 23:00 \(someone there, but still\)/);
+  t.match(still.findings[0]!.observed.ja, /押されたまま/);
+});
+
+t.test('present but still: a seat mat counts as her there for 2 h (heldMaxMinutes), a PIR never does', async (t) => {
+  const h = await harness({ rules: [{ type: 'noSignOfLife', heldDevices: ['sensor-17'] }] });
+  h.feed(motion(at('14:00'), 'sensor-17'));
+  h.clock.advanceTo(at('18:59'));
+  t.same(h.of('noSignOfLife'), [], 'seated since 14:00: counts as present until 16:00, then 3 h');
+  h.clock.advanceTo(at('19:00'));
+  t.same(h.of('noSignOfLife'), ['raised:warning']);
+  h.feed(motion(at('19:10'), 'sensor-17', 'h1', false));
+  t.same(h.of('noSignOfLife'), ['raised:warning', 'cleared:warning'], 'getting up clears it');
+  t.match(h.findings[1]!.message.en, /getting up from sensor-17 at 19:10/);
+
+  const pir = await harness({ rules: onlyNsl });
+  pir.feed(motion(at('14:00'), 'motion-living'));
+  pir.clock.advanceTo(at('17:00'));
+  t.same(pir.of('noSignOfLife'), ['raised:warning'], 'a PIR left "occupied" is not a held state');
+});
+
+t.test('out, then an away period entered: the out-of-home limit waits for the away period to end', async (t) => {
+  const h = await harness({ rules: [{ type: 'noSignOfLife', outOfHomeMaxMinutes: 60 }] });
+  h.feed(motion(at('08:00')), door(at('09:00'), true), door(at('09:01'), false));
+  h.engine.setAway('h1', at('18:00'));
+  h.clock.advanceTo(at('17:59'));
+  t.same(h.of('noSignOfLife'), [], 'away: nothing');
+  h.clock.advanceTo(at('18:00'));
+  t.same(h.of('noSignOfLife'), ['raised:warning'], 'one warning when the away period ends and she is still not back');
+});
+
+t.test('a home without motion sensors: a cupboard or the kettle after the door means she is home', async (t) => {
+  const h = await harness({ rules: onlyNsl });
+  h.feed(door(at('08:00'), true, 'cupboard', 'h1', 'cupboard'), door(at('09:00'), true), door(at('09:01'), false), door(at('12:00'), true), door(at('12:01'), false), kettle(at('12:05')));
+  // Out 09:01–12:01, home; a further front-door close would otherwise read as leaving again.
+  h.feed(door(at('12:30'), true, 'cupboard', 'h1', 'cupboard'), door(at('13:00'), true), door(at('13:01'), false));
+  h.clock.advanceTo(at('16:00'));
+  t.same(h.of('noSignOfLife'), [], 'left at 13:01 (she was inside: the cupboard at 12:30)');
+  h.feed(door(at('16:00'), true, 'cupboard', 'h1', 'cupboard'));
+  h.clock.advanceTo(at('19:00'));
+  t.same(h.of('noSignOfLife'), ['raised:warning'], 'the cupboard at 16:00 says she is home: warned 3 h later');
 });

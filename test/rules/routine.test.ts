@@ -105,17 +105,37 @@ t.test('context: a hospital stay set by staff suppresses inactivity findings (le
   t.same(h.engine.setContext('h1', { away: [{ from: 'soon', to: 'later', reason: 'moon' }] }).errors.length > 0, true, 'bad context is refused with reasons');
 });
 
-t.test('context: an unannounced absence is inferred from the door, bounded, and ends at the first movement inside', async (t) => {
-  const h = await learned();
+t.test('context: an unannounced absence never pauses the safety net; longer than her usual longest outing → one warning', async (t) => {
+  // Learned: out 10:00–11:30 (door, then the door again on coming home, then movement) every day.
+  const h = await harness({ start: at('05:00', 0) });
+  const outing = (d: number): Reading[] => [door(at('10:00', d), true), door(at('10:01', d), false), door(at('11:30', d), true), door(at('11:31', d), false), motion(at('11:33', d))];
+  for (let d = 0; d < 15; d++) h.feed(...[...ordinaryDay(d).filter((x) => x.at < at('10:00', d) || x.at > at('11:40', d)), ...outing(d)].sort((a, b) => a.at - b.at));
+  t.equal(h.engine.routineOf('h1').profiles.other.signals.find((s) => s.signal === 'longestOuting')?.median, 90, 'learned: longest outing 90 min');
   h.feed(...ordinaryDay(15).filter((x) => x.at <= at('09:00', 15)), door(at('09:30', 15), true), door(at('09:31', 15), false));
+  h.clock.advanceTo(at('12:30', 15));
+  t.same(h.findings.filter((f) => f.at > at('09:31', 15) && f.state === 'raised' && f.audience === 'family'), [], 'nothing at 3 h');
+  h.clock.advanceTo(at('12:31', 15));
+  const warned = h.findings.filter((f) => f.at > at('09:31', 15) && f.state === 'raised' && f.audience === 'family');
+  t.same(warned.map((f) => `${f.type}:${f.severity}`), ['awayContext:warning'], 'one family warning after 3 h (usually back within 1 h 30 min)');
+  t.match(warned[0]!.message.en, /longer than usual — usually back within 1 h 30 min/);
+  t.match(warned[0]!.message.ja, /出かけたまま、いつもより長く戻っていません（3時間0分）— いつもは1時間30分以内に戻ります/);
+  t.match(warned[0]!.observed.en, /safety checks stay on/);
   h.clock.advanceTo(at('12:00', 16));
-  const info = h.findings.filter((f) => f.type === 'awayContext' && f.state === 'raised');
-  t.equal(info.length, 1, 'one "seems to be away" notice');
-  t.equal(info[0]!.severity, 'info');
-  t.match(info[0]!.observed.en, /paused until 21:31/);
-  t.same(h.findings.filter((f) => f.severity !== 'info' && f.audience === 'family'), [], 'no alarm the next morning (the fixed rule would have counted from 21:31)');
-  h.feed(door(at('13:00', 16), true), motion(at('13:01', 16)));
-  t.equal(h.findings.filter((f) => f.type === 'awayContext' && f.state === 'cleared').length, 1, 'back home');
+  t.same(h.findings.filter((f) => f.at > at('09:31', 15) && f.state === 'raised' && f.audience === 'family').length, 1, 'the fixed rule does not warn again about the same outing');
+  h.feed(door(at('13:00', 16), true), door(at('13:01', 16), false));
+  const back = h.findings.filter((f) => f.type === 'awayContext' && f.state === 'cleared');
+  t.equal(back.length, 1, 'back home: the door again');
+  t.match(back[0]!.message.en, /Back home: the front door closed again at 13:01/);
+  t.equal(h.engine.routineOf('h1').away.length, 0, 'nothing was entered as away');
+});
+
+t.test('context: before the routine is learned, an unannounced absence is an info notice, and the fixed rule still warns', async (t) => {
+  const h = await harness({ start: at('05:00', 0) });
+  h.feed(...ordinaryDay(0).filter((x) => x.at <= at('09:00', 0)), door(at('09:30', 0), true), door(at('09:31', 0), false));
+  h.clock.advanceTo(at('12:00', 1));
+  const raised = h.findings.filter((f) => f.state === 'raised' && f.audience === 'family');
+  t.same(raised.map((f) => `${f.type}:${f.severity}`), ['awayContext:info', 'noSignOfLife:warning'], 'info at 10 h, the fixed warning at 12 h; no critical');
+  t.equal(raised[1]!.at, at('21:31', 0));
 });
 
 t.test('a visitor after a critical inactivity alarm is not taken for the resident; her OK button is', async (t) => {

@@ -1,0 +1,68 @@
+/**
+ * Held states (issue 10): a pressure mat under the bed, a chair or the couch
+ * reports "pressed" (motion `occupied: true`) once and "released" once, with
+ * nothing in between however long she stays. A pressed mat is a person there,
+ * present but still: the no-sign-of-life clock treats it as alive for a
+ * bounded time (a night and a late morning in bed, a few hours in a chair),
+ * and getting up (the release) is a sign of life.
+ *
+ * Which devices hold a state: the rule's `heldDevices` (set at provisioning)
+ * or a device id naming one (`mat`, `seat`, `chair`, `couch`, `sofa`). A PIR
+ * is never held: a PIR stuck on "occupied" must not hide a fall. A held
+ * device in the bed (`bed` in its id) is "in bed".
+ *
+ * State is marks on the home (persisted with it): `held/<device>` = when it
+ * was pressed, `held/released` = the latest release.
+ */
+import type { Reading } from '../../core/events.js';
+import { NONE, type HomeState } from '../home-state.js';
+import { getMark, setMark } from './routine-marks.js';
+
+const heldWords = ['mat', 'seat', 'chair', 'couch', 'sofa'];
+const releasedKey = 'held/released';
+const heldKey = (device: string) => `held/${device}`;
+
+export interface HeldOptions { heldDevices: readonly string[] }
+
+/** Whether `device` reports a held state (a pressure mat), by configuration or by its name. */
+export function isHeldDevice(device: string, o: HeldOptions): boolean {
+  if (o.heldDevices.includes(device)) return true;
+  const l = device.toLowerCase();
+  return heldWords.some((w) => l.includes(w));
+}
+
+/** Updates the held marks from a motion reading; true when a held state began or ended. */
+export function trackHeld(home: HomeState, r: Reading, o: HeldOptions): boolean {
+  if (r.kind !== 'motion' || !isHeldDevice(r.device, o)) return false;
+  const since = getMark(home, heldKey(r.device));
+  if (r.occupied) {
+    if (since === undefined) setMark(home, heldKey(r.device), r.at);
+    return since === undefined;
+  }
+  if (since !== undefined) setMark(home, heldKey(r.device), undefined);
+  if ((getMark(home, releasedKey) ?? NONE) < r.at) setMark(home, releasedKey, r.at);
+  return true;
+}
+
+export interface Held {
+  /** The device held longest-bounded, and since when; undefined when nothing is held. */
+  device?: string;
+  since: number;
+  /** Until when the person counts as present (press + the bound), NONE when nothing is held. */
+  until: number;
+  /** The latest release (getting up): a sign of life. */
+  released: number;
+}
+
+/** What the held devices say now: `bedMs` / `seatMs` bound how long a press counts as a person there. */
+export function heldState(home: HomeState, bedMs: number, seatMs: number): Held {
+  const out: Held = { since: NONE, until: NONE, released: getMark(home, releasedKey) ?? NONE };
+  if (home.marks === undefined) return out;
+  for (const [key, at] of home.marks) {
+    if (!key.startsWith('held/') || key === releasedKey) continue;
+    const device = key.slice(5);
+    const until = at + (device.toLowerCase().includes('bed') ? bedMs : seatMs);
+    if (until > out.until) { out.until = until; out.since = at; out.device = device; }
+  }
+  return out;
+}
