@@ -108,7 +108,8 @@ export interface DeviceBridge {
   close(): Promise<void>;
 }
 
-interface Runtime { lastSentAt?: number; lastBattery?: number; status: BridgedDeviceStatus }
+/** `heartbeatSent`: this device has had a heartbeat from this bridge run, so the hub judges it as a heartbeat device. */
+interface Runtime { lastSentAt?: number; lastBattery?: number; heartbeatSent?: boolean; status: BridgedDeviceStatus }
 
 /**
  * Starts the bridge for one home.
@@ -192,14 +193,18 @@ export async function createDeviceBridge(opts: DeviceBridgeOptions): Promise<Dev
       }
       const batteryMoved = derived.battery !== undefined && (rt.lastBattery === undefined || Math.abs(derived.battery - rt.lastBattery) >= 1);
       const due = rt.lastSentAt === undefined || now - rt.lastSentAt >= map.heartbeatMinutes * 60_000;
-      if (derived.events.length > 0 && !batteryMoved) {
-        rt.lastSentAt = now; // an event is as good as a heartbeat for device health
-      } else if (due || batteryMoved || derived.online === true) {
+      // The first message also carries a heartbeat: the hub then knows the bridge keeps
+      // this device alive (a device sending nothing for `afterMinutes` is a device-health
+      // finding), instead of judging it as an event-only sensor that may be quiet for days.
+      if (derived.events.length > 0 && !batteryMoved && rt.heartbeatSent) {
+        rt.lastSentAt = now; // after that, an event is as good as a heartbeat for device health
+      } else if (due || batteryMoved || derived.online === true || !rt.heartbeatSent) {
         const hb: { ts: string; battery?: number; rssi?: number } = { ts };
         if (derived.battery !== undefined) hb.battery = derived.battery;
         if (derived.rssi !== undefined) hb.rssi = derived.rssi;
         await agent.publishHeartbeat(hb);
         stats.heartbeats++;
+        rt.heartbeatSent = true;
         rt.lastSentAt = now;
         if (derived.battery !== undefined) rt.lastBattery = derived.battery;
       }

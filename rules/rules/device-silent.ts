@@ -83,7 +83,14 @@ export const deviceSilent: RuleDefinition<DeviceSilentRule> = {
     } else if (getMark(home, hb) === undefined) {
       learnQuiet(rule, home, r);
     }
-    if (home.active === undefined) return false;
+    // Another device overdue while this one speaks: its finding is due now (the engine's
+    // timer may sit up to a recheck later), so ask the engine to plan again.
+    let overdue = false;
+    for (const [other, d] of home.devices) {
+      if (other === r.device || home.active?.has(keyOf(rule, other))) continue;
+      if (d.lastSeen + deviceLimit(rule, home, other) < r.at) { overdue = true; break; }
+    }
+    if (home.active === undefined) return overdue;
     const tz = home.rules.zone;
     const back = clear(home, homeKey(rule), ctx, (was) => finding(home, rule, ctx.now, 'cleared', was, 'operator', {
       message: { en: 'The home is reporting again (device health)', ja: 'ご自宅の機器から通信が再開しました（機器の状態）' },
@@ -95,7 +102,7 @@ export const deviceSilent: RuleDefinition<DeviceSilentRule> = {
       expected: { en: `Sensor ${r.device} reports within ${duration(deviceLimit(rule, home, r.device)).en} of its last message.`, ja: `センサー ${r.device} が前回から${duration(deviceLimit(rule, home, r.device)).ja}以内に通信すること。` },
       observed: { en: `Heard from ${r.device} at ${hhmm(r.at, tz)}.`, ja: `${hhmm(r.at, tz)} に ${r.device} から通信がありました。` },
     }, { device: r.device }));
-    return back || device;
+    return back || device || overdue;
   },
 
   onTick(rule: DeviceSilentRule, home: HomeState, ctx: RuleContext): void {
@@ -133,7 +140,8 @@ export const deviceSilent: RuleDefinition<DeviceSilentRule> = {
       if (home.active !== undefined && home.active.has(keyOf(rule, device))) continue;
       const at = d.lastSeen + deviceLimit(rule, home, device);
       // Overdue while the rest of the home is quiet too: look again soon (the home finding may come instead).
-      due = Math.min(due, at > now || last > at ? at : now + recheckMs);
+      // Overdue and the rest of the home has spoken since: due now (a deadline in the past would never tick).
+      due = Math.min(due, at > now ? at : last > at ? now : now + recheckMs);
     }
     return due;
   },

@@ -7,13 +7,12 @@
  */
 import t from 'tap';
 import mqtt, { type MqttClient } from 'mqtt';
-import { VirtualClock } from '../../../core/clock.js';
 import type { HomeEvent, Reading } from '../../../core/events.js';
 import { silentLogger } from '../../../core/logger.js';
 import { provisionDevice, provisionService } from '../../../broker/device-credentials.js';
 import { createIngest, type Ingest } from '../../../broker/ingest.js';
 import { createDeviceBridge, parseDeviceMap, type DeviceBridge, type DeviceMapInput } from '../../../edge/adapters/index.js';
-import { startBroker, start } from '../../broker/helpers.js';
+import { startBroker } from '../../broker/helpers.js';
 import { startMosquitto } from '../../support/mosquitto.js';
 import { freePort, tempDir, until } from '../../support/wait.js';
 
@@ -53,7 +52,8 @@ t.test('home broker → bridge → hub: exact events through a hub restart and a
   t.teardown(() => ingest?.close());
 
   const stateDir = tempDir(t, 'mimamori-bridge-');
-  const clock = new VirtualClock(start);
+  // One clock for the devices and the hub: the ingest bounds event time against it (docs/protocol.md).
+  const clock = h.clock;
   const map = parseDeviceMap(mapInput(secrets));
   const fast = { reconnectPeriod: 50, connectTimeout: 2000 };
   const openBridge = () => createDeviceBridge({ map, localUrl: mosquitto.url, hubUrl: `mqtt://127.0.0.1:${hubPort}`, stateDir, clock, logger: silentLogger(), hubClientOptions: fast, localClientOptions: { reconnectPeriod: 100 } });
