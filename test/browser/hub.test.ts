@@ -5,7 +5,7 @@
  * notifier's responder (escalation stops), and the caregiver sees who did.
  */
 import t from 'tap';
-import { VirtualClock } from '../../core/clock.js';
+import { systemClock, VirtualClock } from '../../core/clock.js';
 import { silentLogger } from '../../core/logger.js';
 import { hashPassword } from '../../dashboards/passwords.js';
 import { newTotpSecret } from '../../dashboards/totp.js';
@@ -37,7 +37,8 @@ t.test('tablet Help → real notifier → family acknowledges live → caregiver
 
   const browser = await launchChromium();
   t.teardown(() => browser.close());
-  const who = { totp, clock } as unknown as Fixture;
+  // Sign-in and TOTP count in wall-clock time, whatever the hub's (virtual) clock says.
+  const who = { totp, clock: systemClock } as unknown as Fixture;
   const base = hub.webUrl!;
   const fam = await signInAs(browser, who, base, 'family1');
   await fam.page.goto(`${base}/homes/h1`);

@@ -11,9 +11,10 @@ const root = join(import.meta.dirname, '..', '..');
 t.test('replay piped into a consumer that reads late: every finding arrives', async (t) => {
   const dir = tempDir(t);
   const file = join(dir, 'many.ndjson');
-  // 700 devices that each speak once: 700 device-silent findings (plus the home's own), well over a pipe's buffer.
+  // 700 presses, help and "I'm OK" in turn a minute apart: 700 help-button findings (raised, cleared, …), well over a pipe's buffer.
   const lines: string[] = [];
-  for (let i = 0; i < 700; i++) lines.push(JSON.stringify({ home: 'h1', device: `m${i}`, id: `m${i}-1`, ts: '2026-01-05T08:00:00+09:00', kind: 'motion', occupied: true }));
+  const at = Date.parse('2026-01-05T08:00:00+09:00');
+  for (let i = 0; i < 700; i++) lines.push(JSON.stringify({ home: 'h1', device: 'button', id: `b-${i}`, ts: new Date(at + i * 60_000).toISOString(), kind: 'button', press: i % 2 === 0 ? 'help' : 'ok' }));
   writeFileSync(file, `${lines.join('\n')}\n`);
 
   const child = spawn(process.execPath, ['--no-warnings', '--import', '@tapjs/typescript/import', join(root, 'cli', 'main.ts'), 'replay', file], {
