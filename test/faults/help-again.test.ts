@@ -34,20 +34,23 @@ async function helpHome(t: Test) {
   const toTaro = () => hub.localTwilio!.messages().filter((m) => m.to === taro);
   const alerts = () => hub.store.listAlerts({ homeId: 'h1' });
   const [contact] = await hub.store.listContacts('h1').then((cs) => cs.filter((c) => c.phone === taro));
-  return { hub, clock, agent, toTaro, alerts, contact: contact! };
+  /** The first press: one alert, one SMS to Taro; returns that alert. */
+  const firstPress = async () => {
+    await agent.publishEvent({ id: 'press-1', ts: toLocalIso(clock.now(), tz), kind: 'button', press: 'help' });
+    await until(async () => (await alerts()).length === 1, 10_000, 'the first alert');
+    await hub.notifier.idle();
+    t.equal(toTaro().length, 1, 'the first press: one SMS to Taro');
+    return (await alerts())[0]!;
+  };
+  return { hub, clock, agent, toTaro, alerts, contact: contact!, firstPress };
 }
 
 t.test('help, resolved, help again with a new event id: exactly 2 alerts and 2 SMS to the family', async (t) => {
-  const { hub, clock, agent, toTaro, alerts, contact } = await helpHome(t);
-
-  await agent.publishEvent({ id: 'press-1', ts: toLocalIso(clock.now(), tz), kind: 'button', press: 'help' });
-  await until(async () => (await alerts()).length === 1, 10_000, 'the first alert');
-  await hub.notifier.idle();
-  t.equal(toTaro().length, 1, 'the first press: one SMS to Taro');
-  const [first] = await alerts();
+  const { hub, clock, agent, toTaro, alerts, contact, firstPress } = await helpHome(t);
+  const first = await firstPress();
 
   clock.advanceBy(5 * 60_000);
-  const resolved = await hub.notifier.responder.resolve({ alertId: first!.id, contactId: contact.id, via: 'dashboard', note: 'she is fine' });
+  const resolved = await hub.notifier.responder.resolve({ alertId: first.id, contactId: contact.id, via: 'dashboard', note: 'she is fine' });
   t.equal(resolved.ok, true, 'Taro resolves it');
   await hub.notifier.idle();
   t.equal(toTaro().length, 1, 'Taro resolved it himself: no notice to him');
@@ -68,30 +71,26 @@ t.test('help, resolved, help again with a new event id: exactly 2 alerts and 2 S
 });
 
 t.test('help, acknowledged, help again: the alert opens again and pages the family afresh', async (t) => {
-  const { hub, clock, agent, toTaro, alerts, contact } = await helpHome(t);
-  await agent.publishEvent({ id: 'press-1', ts: toLocalIso(clock.now(), tz), kind: 'button', press: 'help' });
-  await until(async () => (await alerts()).length === 1, 10_000, 'the first alert');
-  await hub.notifier.idle();
-  t.equal(toTaro().length, 1, 'the first press: one SMS to Taro');
-  const [first] = await alerts();
+  const { hub, clock, agent, toTaro, alerts, contact, firstPress } = await helpHome(t);
+  const first = await firstPress();
 
   clock.advanceBy(2 * 60_000);
-  const acked = await hub.notifier.responder.acknowledge({ alertId: first!.id, contactId: contact.id, via: 'dashboard' });
+  const acked = await hub.notifier.responder.acknowledge({ alertId: first.id, contactId: contact.id, via: 'dashboard' });
   t.equal(acked.ok, true, 'Taro acknowledges it');
   await hub.notifier.idle();
-  t.equal((await hub.store.getAlert(first!.id))?.status, 'acknowledged');
+  t.equal((await hub.store.getAlert(first.id))?.status, 'acknowledged');
   const afterAck = toTaro().length;
 
   clock.advanceBy(10 * 60_000);
   await agent.publishEvent({ id: 'press-2', ts: toLocalIso(clock.now(), tz), kind: 'button', press: 'help' });
   await until(() => agent.pending() === 0, 20_000, 'the edge queue to drain');
-  await until(async () => (await hub.store.getAlert(first!.id))?.status === 'open', 10_000, 'the alert to open again');
+  await until(async () => (await hub.store.getAlert(first.id))?.status === 'open', 10_000, 'the alert to open again');
   await hub.notifier.idle();
 
   t.equal((await alerts()).length, 1, 'one alert, opened again (not a second one beside an acknowledged one)');
   t.equal(toTaro().length, afterAck + 1, 'the second press pages Taro again: exactly one more SMS');
   t.match(toTaro().at(-1)!.body, /緊急ボタン/, 'and it is the help alert, with the new time');
-  const actions = (await hub.store.listAudit(first!.id)).map((a) => a.action);
+  const actions = (await hub.store.listAudit(first.id)).map((a) => a.action);
   t.equal(actions.filter((a) => a === 'alert.reopen').length, 1, 'the timeline says it opened again');
   t.equal(hub.ingest.stats().events, 2, 'both presses ingested, none lost');
 });
