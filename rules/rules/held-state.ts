@@ -54,14 +54,18 @@ export interface Held {
   released: number;
 }
 
-/** What the held devices say now: `bedMs` / `seatMs` bound how long a press counts as a person there. */
-export function heldState(home: HomeState, bedMs: number, seatMs: number): Held {
+/**
+ * What the held devices say now. `boundMs(inBed, since)` says how long a press
+ * that began at `since` counts as a person there (a bed mat pressed at night
+ * may hold till a late morning; one pressed in the day is a nap or a fall).
+ */
+export function heldState(home: HomeState, boundMs: (inBed: boolean, since: number) => number): Held {
   const out: Held = { since: NONE, until: NONE, released: getMark(home, releasedKey) ?? NONE };
   if (home.marks === undefined) return out;
   for (const [key, at] of home.marks) {
     if (!key.startsWith('held/') || key === releasedKey) continue;
     const device = key.slice(5);
-    const until = at + (device.toLowerCase().includes('bed') ? bedMs : seatMs);
+    const until = at + boundMs(device.toLowerCase().includes('bed'), at);
     if (until > out.until) { out.until = until; out.since = at; out.device = device; }
   }
   return out;

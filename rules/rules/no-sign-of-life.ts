@@ -81,8 +81,17 @@ export function addWakingMs(a: number, ms: number, w: Window, zone: ZoneClock): 
   }
 }
 
+/**
+ * A bed mat pressed outside waking hours (going to bed) counts as her there up
+ * to `inBedMaxMinutes` (a night and a late morning); pressed inside waking
+ * hours (back into bed in the day) it counts like a seat, `heldMaxMinutes`:
+ * someone who lay down at 10:00 and never got up again must not wait 12 h.
+ */
 function held(rule: NoSignOfLifeRule, home: HomeState): Held {
-  return heldState(home, rule.inBedMaxMinutes * minute, rule.heldMaxMinutes * minute);
+  const w = wakingWindow(rule);
+  const zone = home.rules.zone;
+  return heldState(home, (inBed, since) =>
+    (inBed && wakingMsBetween(since, since + minute, w, zone) === 0 ? rule.inBedMaxMinutes : rule.heldMaxMinutes) * minute);
 }
 
 /**

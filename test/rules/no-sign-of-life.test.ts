@@ -197,6 +197,16 @@ t.test('late riser: in bed (bed mat pressed) until 11:00 is not a morning warnin
   t.match(still.findings[0]!.observed.ja, /押されたまま/);
 });
 
+t.test('back into bed in the day: a bed mat pressed in waking hours counts like a seat (2 h), not a night (12 h)', async (t) => {
+  const h = await harness({ rules: onlyNsl });
+  h.feed(motion(at('09:50'), 'motion-bedroom'), motion(at('10:00'), 'bed-mat'));
+  h.clock.advanceTo(at('14:59'));
+  t.same(h.of('noSignOfLife'), [], 'lay down at 10:00: counts as there until 12:00, then 3 h');
+  h.clock.advanceTo(at('15:00'));
+  t.same(h.of('noSignOfLife'), ['raised:warning'], 'warned at 15:00, not the next day');
+  t.match(h.findings[0]!.observed.en, /bed-mat pressed since 10:00/);
+});
+
 t.test('present but still: a seat mat counts as her there for 2 h (heldMaxMinutes), a PIR never does', async (t) => {
   const h = await harness({ rules: [{ type: 'noSignOfLife', heldDevices: ['sensor-17'] }] });
   h.feed(motion(at('14:00'), 'sensor-17'));
