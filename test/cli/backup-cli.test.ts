@@ -2,7 +2,7 @@ import t from 'tap';
 import { mkdirSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { main, type CliIo } from '../../cli/main.js';
+import { main } from '../../cli/main.js';
 import { nextDailyRun, scheduleDailyBackups, writeInfluxdRunFile } from '../../cli/backup.js';
 import { createSqliteStore } from '../../core/store.js';
 import { parseConfig } from '../../core/config.js';
@@ -11,11 +11,7 @@ import { silentLogger } from '../../core/logger.js';
 import { startManagedInfluxd } from '../../rules/managed-influxd.js';
 import { listArchives } from '../../backup/index.js';
 import { tempDir, type Teardown } from '../support/wait.js';
-
-function capture(): CliIo & { stdout: string[]; stderr: string[] } {
-  const stdout: string[] = [], stderr: string[] = [];
-  return { stdout, stderr, out: (l) => stdout.push(l), err: (l) => stderr.push(l) };
-}
+import { capture } from '../support/cli-io.js';
 
 async function seed(dataDir: string) {
   const store = createSqliteStore(join(dataDir, 'mimamori.db'));

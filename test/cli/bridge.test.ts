@@ -2,14 +2,10 @@
 import t from 'tap';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { main, type CliIo } from '../../cli/main.js';
+import { main } from '../../cli/main.js';
 import { createSqliteStore } from '../../core/store.js';
 import { tempDir } from '../support/wait.js';
-
-function capture(): CliIo & { stdout: string[]; stderr: string[] } {
-  const stdout: string[] = [], stderr: string[] = [];
-  return { stdout, stderr, out: (l) => stdout.push(l), err: (l) => stderr.push(l) };
-}
+import { capture } from '../support/cli-io.js';
 
 t.test('provisioning a real device prints its device-map entry; a bad one stores nothing', async (t) => {
   const dir = tempDir(t);

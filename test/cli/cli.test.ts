@@ -1,15 +1,11 @@
 import t from 'tap';
 import { writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { main, type CliIo } from '../../cli/main.js';
+import { main } from '../../cli/main.js';
 import { createSqliteStore } from '../../core/store.js';
 import { verifySecret } from '../../broker/device-credentials.js';
 import { tempDir } from '../hub/helpers.js';
-
-function capture(): CliIo & { stdout: string[]; stderr: string[] } {
-  const stdout: string[] = [], stderr: string[] = [];
-  return { stdout, stderr, out: (l) => stdout.push(l), err: (l) => stderr.push(l) };
-}
+import { capture } from '../support/cli-io.js';
 
 t.test('provision a home, contact and device; the secret is shown once and stored hashed', async (t) => {
   const dir = tempDir(t);

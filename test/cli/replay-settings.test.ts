@@ -1,13 +1,9 @@
 import t from 'tap';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { main, type CliIo } from '../../cli/main.js';
+import { main } from '../../cli/main.js';
 import { tempDir } from '../hub/helpers.js';
-
-function capture(): CliIo & { stdout: string[]; stderr: string[] } {
-  const stdout: string[] = [], stderr: string[] = [];
-  return { stdout, stderr, out: (l) => stdout.push(l), err: (l) => stderr.push(l) };
-}
+import { capture } from '../support/cli-io.js';
 
 t.test('replay --home-settings: each home of a multi-home file in its own zone with its own waking hours', async (t) => {
   const dir = tempDir(t);
