@@ -18,6 +18,7 @@ import { formatClockTime } from '../core/time.js';
 import { activePeriod, awayMsBetween, isDayCareDay, type HomeContext } from './context.js';
 import { ewmaStep, popcount, pushWindow, summarise, type SignalSummary } from './baseline-stats.js';
 import type { ZoneClock } from './rules/rule.js';
+import { doorPassageMs, endsOuting } from './presence.js';
 
 const MIN = 60_000;
 const HOUR = 3_600_000;
@@ -34,7 +35,7 @@ const outingMinMs = 20 * MIN;
  * outing is the same passage (a bouncing reed, a second try at the latch),
  * not a return.
  */
-export const doorPassageMs = 2 * MIN;
+export { doorPassageMs } from './presence.js';
 
 export const routineSignals = ['firstActivity', 'firstKettle', 'bathMinutes', 'nightToilet', 'outings', 'nightSlots', 'longestOuting'] as const;
 /** A learned signal. Times are minutes after 04:00; counts are per day. */
@@ -221,9 +222,9 @@ export function observe(b: Baseline, r: Reading, sign: boolean, o: ObserveOption
     t.activeHours |= 1 << Math.min(23, Math.floor(m / 60));
     if (m >= nightFrom) t.nightSlots |= 1 << Math.min(29, Math.floor((m - nightFrom) / 10));
   }
-  // A sign of her inside other than movement (a cupboard or inner door, the kettle, a button;
-  // not flows or power, which a latched float or an appliance moves by itself) ends an outing too.
-  if (sign && b.doorClosedAt >= 0 && (r.kind === 'kettle' || r.kind === 'button' || (r.kind === 'door' && !isFrontDoor(r.door, r.device, o.frontDoor)))) endOuting(b, t, r.at);
+  // A sign of her inside (presence.ts: movement, a cupboard or inner door opening, the kettle, a
+  // button — after the passage through the front door) ends an outing.
+  if (b.doorClosedAt >= 0 && endsOuting(r, r.kind === 'door' && isFrontDoor(r.door, r.device, o.frontDoor), b.doorClosedAt)) endOuting(b, t, r.at);
   switch (r.kind) {
     case 'kettle':
       if (r.state === 'on' && Number.isNaN(t.firstKettle)) t.firstKettle = m;
@@ -231,7 +232,6 @@ export function observe(b: Baseline, r: Reading, sign: boolean, o: ObserveOption
     case 'motion': {
       const bath = r.room === 'bath' || r.room === 'toilet' || r.device.includes('bath') || r.device.includes('toilet');
       if (r.occupied) {
-        if (b.doorClosedAt >= 0) endOuting(b, t, r.at);
         if (bath) {
           if (t.bathOpen < 0) t.bathOpen = r.at;
           const night = m >= nightFrom || m < 30;

@@ -96,6 +96,12 @@ export const deviceSilentRule = z.strictObject({
    * spell so far, and never sooner than this.
    */
   eventOnlyAfterMinutes: minutes(48 * 60, 30 * 24 * 60),
+  /**
+   * An event-only device is judged on its own only after the home has been watched
+   * this many days: a burner or a washing machine used twice a week shows its quiet
+   * spells only over weeks (until then the home-silent finding covers it).
+   */
+  eventOnlyLearningDays: z.number().int().min(0).max(90).default(14),
   /** A home whose devices are all event-only went silent after twice its longest quiet spell so far, and never sooner than this. */
   homeSilentMinutes: minutes(12 * 60, 30 * 24 * 60),
 });

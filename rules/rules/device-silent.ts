@@ -7,8 +7,10 @@
  *   sensors report only on change) is judged against its own quiet spells:
  *   silent after twice the longest gap it has had so far, and never sooner
  *   than `eventOnlyAfterMinutes` — a cupboard opened every other day is not
- *   broken on the second day. One with fewer than 20 messages so far is not
- *   judged on its own (its quiet spells are unknown).
+ *   broken on the second day. One with fewer than 20 messages so far, or in a
+ *   home watched for fewer than `eventOnlyLearningDays`, is not judged on its
+ *   own (its quiet spells are unknown: on the real recordings a burner, an
+ *   oven or a washing machine used twice a week looked "broken" daily).
  * - A device counts as silent on its own only once another device of the
  *   home has reported after its deadline: when nothing in the home reports
  *   (hub, gateway, power or internet down, or a gap in a recording), that is
@@ -26,6 +28,7 @@ import { clear, duration, finding, hhmm, raise, type RuleContext, type RuleDefin
 import { getMark, setMark } from './routine-marks.js';
 
 const minute = 60_000;
+const day = 24 * 60 * minute;
 /** While a device is overdue but the rest of the home is quiet too, look again this often. */
 const recheckMs = 15 * minute;
 const keyOf = (rule: DeviceSilentRule, device: string): string => `${rule.id}/${device}`;
@@ -39,11 +42,12 @@ const minMessagesLearned = 20;
 const lastKey = (rule: DeviceSilentRule) => `${rule.id}/last`;
 const homeQuietKey = (rule: DeviceSilentRule) => `${rule.id}/quiet`;
 
-/** How long `device` may stay silent. */
-function deviceLimit(rule: DeviceSilentRule, home: HomeState, device: string): number {
+/** How long `device` may stay silent (Infinity: not judged on its own). */
+function deviceLimit(rule: DeviceSilentRule, home: HomeState, device: string, now: number): number {
   if (getMark(home, heartbeatKey(rule, device)) !== undefined) return rule.afterMinutes * minute;
-  // Too few messages to know its quiet spells: not judged on its own (the home finding still covers it).
-  if ((getMark(home, countKey(rule, device)) ?? 0) < minMessagesLearned) return Infinity;
+  // Too few messages, or too few days watched, to know its quiet spells: not judged on its
+  // own (the home finding still covers it).
+  if ((getMark(home, countKey(rule, device)) ?? 0) < minMessagesLearned || now - home.firstSeen < rule.eventOnlyLearningDays * day) return Infinity;
   return Math.max(rule.eventOnlyAfterMinutes * minute, 2 * (getMark(home, quietKey(rule, device)) ?? 0));
 }
 
@@ -88,7 +92,7 @@ export const deviceSilent: RuleDefinition<DeviceSilentRule> = {
     let overdue = false;
     for (const [other, d] of home.devices) {
       if (other === r.device || home.active?.has(keyOf(rule, other))) continue;
-      if (d.lastSeen + deviceLimit(rule, home, other) < r.at) { overdue = true; break; }
+      if (d.lastSeen + deviceLimit(rule, home, other, r.at) < r.at) { overdue = true; break; }
     }
     if (home.active === undefined) return overdue;
     const tz = home.rules.zone;
@@ -99,7 +103,7 @@ export const deviceSilent: RuleDefinition<DeviceSilentRule> = {
     }, { device: r.device }));
     const device = clear(home, keyOf(rule, r.device), ctx, (was) => finding(home, rule, ctx.now, 'cleared', was, 'operator', {
       message: { en: `Sensor ${r.device} is reporting again (device health)`, ja: `センサー ${r.device} の通信が復旧しました（機器の状態）` },
-      expected: { en: `Sensor ${r.device} reports within ${duration(deviceLimit(rule, home, r.device)).en} of its last message.`, ja: `センサー ${r.device} が前回から${duration(deviceLimit(rule, home, r.device)).ja}以内に通信すること。` },
+      expected: { en: `Sensor ${r.device} reports within ${duration(deviceLimit(rule, home, r.device, r.at)).en} of its last message.`, ja: `センサー ${r.device} が前回から${duration(deviceLimit(rule, home, r.device, r.at)).ja}以内に通信すること。` },
       observed: { en: `Heard from ${r.device} at ${hhmm(r.at, tz)}.`, ja: `${hhmm(r.at, tz)} に ${r.device} から通信がありました。` },
     }, { device: r.device }));
     return back || device || overdue;
@@ -119,7 +123,7 @@ export const deviceSilent: RuleDefinition<DeviceSilentRule> = {
       return;
     }
     for (const [device, d] of home.devices) {
-      const due = d.lastSeen + deviceLimit(rule, home, device);
+      const due = d.lastSeen + deviceLimit(rule, home, device, ctx.now);
       // Silent on its own only if the rest of the home has spoken since its deadline.
       if (ctx.now < due || last <= due) continue;
       raise(home, keyOf(rule, device), ctx, finding(home, rule, ctx.now, 'raised', 'warning', 'operator', {
@@ -138,7 +142,10 @@ export const deviceSilent: RuleDefinition<DeviceSilentRule> = {
     let due = last + homeLimit(rule, home);
     for (const [device, d] of home.devices) {
       if (home.active !== undefined && home.active.has(keyOf(rule, device))) continue;
-      const at = d.lastSeen + deviceLimit(rule, home, device);
+      // While learning, look again when the learning days are over.
+      const limit = deviceLimit(rule, home, device, now);
+      const learnedAt = home.firstSeen + rule.eventOnlyLearningDays * day;
+      const at = limit === Infinity && now < learnedAt ? learnedAt : d.lastSeen + limit;
       // Overdue while the rest of the home is quiet too: look again soon (the home finding may come instead).
       // Overdue and the rest of the home has spoken since: due now (a deadline in the past would never tick).
       due = Math.min(due, at > now ? at : last > at ? now : now + recheckMs);

@@ -7,16 +7,19 @@
  * On real homes' data (issue 10):
  * - **Coverage**: raised at `severity` only when a motion sensor covers the
  *   room the water is used in (`rooms`, or a room word in the device id; any
- *   motion sensor for a whole-home meter); otherwise at warning — a person
- *   in an unwatched toilet is not "nobody moving".
+ *   motion sensor for a whole-home meter), after `minutes`; otherwise at
+ *   warning and after twice `minutes` — a person in an unwatched toilet is
+ *   not "nobody moving", and a tap's reed switch that sticks for an hour is
+ *   not a bath fall.
  * - **Nobody home**: not raised while she is out (front door closed, nothing
  *   inside) or known to be away: a flow then is a device or a tap left open,
  *   not a fall.
  * - **Latched sensors**: a flow longer than `faultAfterMinutes` (a float or
  *   reed switch stuck "on") is one device-health finding for the operator,
- *   open until a flow of plausible length shows the sensor works again;
- *   from then on, and for flows starting within 24 h of it (a latched float
- *   toggles and sticks again), that signal raises nothing for the family.
+ *   open until the sensor has shown only flows of plausible length for 7
+ *   days (a latched float toggles and sticks again — on the real recordings,
+ *   daily: one finding, not one a day); while it is open, and for flows
+ *   starting within 24 h of it, that signal raises nothing for the family.
  * - **Clearing**: a critical finding is about the person, so it clears only
  *   on a sign of her — movement (not a visitor's: visitor-guard.ts), her OK
  *   button — or a person resolving the alert; never on the water stopping (a
@@ -58,6 +61,10 @@ const distrustMs = 24 * 3_600_000;
 /** When the last flow of this signal started (applyReading forgets it when the flow stops). */
 const startedKey = (rule: FlowWithoutMotionRule, signal: 'water' | 'gas') => `${rule.id}/started/${signal}`;
 const faultKey = (rule: FlowWithoutMotionRule, signal: 'water' | 'gas') => `${rule.id}/fault/${signal}`;
+/** Since when a sensor with an open fault has shown only flows of plausible length. */
+const okSinceKey = (rule: FlowWithoutMotionRule, signal: 'water' | 'gas') => `${rule.id}/ok-since/${signal}`;
+/** A stuck sensor's finding clears after this long with only plausible flows. */
+const healthyMs = 7 * 24 * 3_600_000;
 
 function since(home: HomeState, signal: 'water' | 'gas'): number {
   return signal === 'water' ? home.waterSince : home.gasSince;
@@ -71,9 +78,12 @@ function nobodyHome(home: HomeState, now: number): boolean {
 function dueAt(rule: FlowWithoutMotionRule, home: HomeState, signal: 'water' | 'gas'): number {
   const s = since(home, signal);
   if (s === NONE) return Infinity;
-  // A sensor found stuck is not trusted for the family for a day (latched floats toggle and stick again).
-  if (s < (getMark(home, faultyKey(rule, signal)) ?? NONE) + distrustMs) return Infinity;
-  const due = Math.max(s, home.lastMotion, getMark(home, doorKey(rule)) ?? NONE) + rule.minutes * minute;
+  // A sensor found stuck is not trusted for the family while its fault is open, nor for a day
+  // after (latched floats toggle and stick again).
+  if (activeSeverity(home, faultKey(rule, signal)) !== undefined || s < (getMark(home, faultyKey(rule, signal)) ?? NONE) + distrustMs) return Infinity;
+  // Unwatched (no motion sensor where it is used): "nobody moved" says less, so wait twice as long.
+  const wait = (getMark(home, coveredKey(rule, signal)) === 1 ? 1 : 2) * rule.minutes * minute;
+  const due = Math.max(s, home.lastMotion, getMark(home, doorKey(rule)) ?? NONE) + wait;
   return due < s + rule.faultAfterMinutes * minute ? due : Infinity;
 }
 
@@ -107,12 +117,13 @@ export const flowWithoutMotion: RuleDefinition<FlowWithoutMotionRule> = {
       const stopped = { en: `${label[r.kind].en} stopped at ${hhmm(r.at, tz)}`, ja: `${hhmm(r.at, tz)} に${label[r.kind].ja}が止まりました` };
       // The stuck-sensor finding clears on a flow of plausible length (the sensor works again),
       // not on a latched float letting go for a moment.
+      // A latched float toggles and sticks again (on the real recordings, daily): the fault
+      // stays one finding until the sensor has behaved for `healthyMs` (onTick clears it).
       const ran = r.at - (getMark(home, startedKey(rule, r.kind)) ?? r.at);
-      if (ran < rule.faultAfterMinutes * minute) clear(home, faultKey(rule, r.kind), ctx, (was) => finding(home, rule, ctx.now, 'cleared', was, 'operator', {
-        message: { en: `${label[r.kind].en} sensor ${r.device} reports an ordinary flow again (device health)`, ja: `${label[r.kind].ja}のセンサー ${r.device} が通常の使用を報告しました（機器の状態）` },
-        expected: { en: `No flow lasting more than ${duration(rule.faultAfterMinutes * minute).en}.`, ja: `${duration(rule.faultAfterMinutes * minute).ja}を超えて流れ続けないこと。` },
-        observed: { en: `${stopped.en}, after ${duration(ran).en}.`, ja: `${stopped.ja}（${duration(ran).ja}）。` },
-      }, { device: r.device }));
+      if (activeSeverity(home, faultKey(rule, r.kind)) !== undefined) {
+        if (ran >= rule.faultAfterMinutes * minute) setMark(home, okSinceKey(rule, r.kind), undefined);
+        else if (getMark(home, okSinceKey(rule, r.kind)) === undefined) setMark(home, okSinceKey(rule, r.kind), r.at);
+      }
       // The water stopping says nothing about the person: a critical finding stays open.
       if (activeSeverity(home, rule.id) !== 'warning') return true;
       why = { en: `${stopped.en}.`, ja: `${stopped.ja}。` };
@@ -121,8 +132,10 @@ export const flowWithoutMotion: RuleDefinition<FlowWithoutMotionRule> = {
     } else if (guard === 'ok') {
       why = { en: `The resident pressed OK at ${hhmm(r.at, tz)}.`, ja: `${hhmm(r.at, tz)} にご本人が「OK」ボタンを押しました。` };
     } else {
-      // A door during a flow is someone there (coming home makes the flow her matter again).
+      // A door opening during a flow is someone there, and the front door is her coming or going
+      // (coming home makes the flow her matter again). Not an inner contact falling back to rest.
       if (r.kind !== 'door' || (home.waterSince === NONE && home.gasSince === NONE)) return false;
+      if (!r.open && r.door !== rule.frontDoor && r.device !== rule.frontDoor) return false;
       setMark(home, doorKey(rule), r.at);
       return true;
     }
@@ -139,6 +152,16 @@ export const flowWithoutMotion: RuleDefinition<FlowWithoutMotionRule> = {
   onTick(rule: FlowWithoutMotionRule, home: HomeState, ctx: RuleContext): void {
     const tz = home.rules.zone;
     for (const signal of rule.signals) {
+      const ok = getMark(home, okSinceKey(rule, signal));
+      if (ok === undefined || ctx.now < ok + healthyMs || activeSeverity(home, faultKey(rule, signal)) === undefined) continue;
+      setMark(home, okSinceKey(rule, signal), undefined);
+      clear(home, faultKey(rule, signal), ctx, (was) => finding(home, rule, ctx.now, 'cleared', was, 'operator', {
+        message: { en: `${label[signal].en} sensor works normally again (device health)`, ja: `${label[signal].ja}のセンサーが正常に戻りました（機器の状態）` },
+        expected: { en: `No flow lasting more than ${duration(rule.faultAfterMinutes * minute).en}.`, ja: `${duration(rule.faultAfterMinutes * minute).ja}を超えて流れ続けないこと。` },
+        observed: { en: `Only flows of ordinary length since ${hhmm(ok, tz)} ${duration(ctx.now - ok).en} ago.`, ja: `${hhmm(ok, tz)} から${duration(ctx.now - ok).ja}、通常の長さの使用だけです。` },
+      }));
+    }
+    for (const signal of rule.signals) {
       if (ctx.now < faultAt(rule, home, signal)) continue;
       const s = since(home, signal);
       setMark(home, faultyKey(rule, signal), ctx.now);
@@ -154,6 +177,7 @@ export const flowWithoutMotion: RuleDefinition<FlowWithoutMotionRule> = {
       const s = since(home, signal);
       const d = duration(ctx.now - s);
       const covered = getMark(home, coveredKey(rule, signal)) === 1;
+      const limit = covered ? rule.minutes : 2 * rule.minutes;
       const severity = covered ? rule.severity : rule.severity === 'critical' ? 'warning' : rule.severity;
       const motion = home.lastMotion === NONE || home.lastMotion < s
         ? { en: 'no movement anywhere since it started', ja: '使用開始から人の動きがありません' }
@@ -161,16 +185,20 @@ export const flowWithoutMotion: RuleDefinition<FlowWithoutMotionRule> = {
       const unwatched = covered ? { en: '', ja: '' } : { en: ' No motion sensor watches where it is used, so she may simply be there: a warning, not an emergency.', ja: ' 使用場所を見ている人感センサーがないため、その場にいるだけの可能性があります（緊急ではなく注意）。' };
       raise(home, rule.id, ctx, finding(home, rule, ctx.now, 'raised', severity, 'family', {
         message: { en: `${label[signal].en} has been running for ${d.en} and nobody has moved`, ja: `${label[signal].ja}が${d.ja}流れ続け、人の動きがありません` },
-        expected: { en: `No ${signal} running for more than ${rule.minutes} minutes while nobody moves.`, ja: `人の動きがないまま${label[signal].ja}が${rule.minutes}分以上流れ続けないこと。` },
+        expected: { en: `No ${signal} running for more than ${limit} minutes while nobody moves.`, ja: `人の動きがないまま${label[signal].ja}が${limit}分以上流れ続けないこと。` },
         observed: { en: `${label[signal].en} running since ${hhmm(s, tz)}; ${motion.en}.${unwatched.en}`, ja: `${hhmm(s, tz)} から${label[signal].ja}が流れています。${motion.ja}。${unwatched.ja}` },
-      }, { data: { signal, flowingSince: s, lastMotion: home.lastMotion, minutes: rule.minutes, covered } }));
+      }, { data: { signal, flowingSince: s, lastMotion: home.lastMotion, minutes: limit, covered } }));
       return;
     }
   },
 
   nextDeadline(rule: FlowWithoutMotionRule, home: HomeState, now: number): number {
     let due = Infinity;
-    for (const signal of rule.signals) due = Math.min(due, faultAt(rule, home, signal));
+    for (const signal of rule.signals) {
+      due = Math.min(due, faultAt(rule, home, signal));
+      const ok = getMark(home, okSinceKey(rule, signal));
+      if (ok !== undefined && activeSeverity(home, faultKey(rule, signal)) !== undefined) due = Math.min(due, Math.max(ok + healthyMs, now + 1));
+    }
     if (activeSeverity(home, rule.id) !== undefined) return due;
     if (nobodyHome(home, now)) {
       // Look again when a known away period ends (coming home through the door re-plans by itself).

@@ -2,15 +2,18 @@
  * nightDoor: the front door opens during the night window and nobody comes
  * back inside within `returnWithinMinutes` → a finding (warning by default).
  * "Back inside" is any motion after the opening (a door event followed by
- * motion is the usual return). Cleared on that motion.
+ * motion is the usual return), or — for homes with no motion sensor — another
+ * sign of her inside (presence.ts: a cupboard or inner door opening, the
+ * kettle, a button) after the passage through the door. Cleared on it.
  * Once its alert has ended (resolved by a person), the opening is answered:
  * the rule forgets it, and the next opening at night is a new occurrence.
  */
 import type { Reading } from '../../core/events.js';
 import { inWindow, parseClockTime } from '../../core/time.js';
 import type { HomeState } from '../home-state.js';
+import { doorPassageMs, isInsideActivation } from '../presence.js';
 import type { NightDoorRule } from '../rule-config.js';
-import { clear, finding, forget, hhmm, raise, activeSeverity, type RuleContext, type RuleDefinition } from './rule.js';
+import { clear, finding, forget, hhmm, raise, activeSeverity, signName, type RuleContext, type RuleDefinition } from './rule.js';
 
 const minute = 60_000;
 
@@ -29,22 +32,25 @@ function setMark(home: HomeState, id: string, at: number | undefined): void {
 
 export const nightDoor: RuleDefinition<NightDoorRule> = {
   onReading(rule: NightDoorRule, home: HomeState, r: Reading, ctx: RuleContext): boolean {
-    if (r.kind === 'door') {
-      if (!r.open || (r.door !== rule.door && r.device !== rule.door) || openedAt(rule, home) !== undefined) return false;
+    const front = r.kind === 'door' && (r.door === rule.door || r.device === rule.door);
+    if (front) {
+      if (!r.open || openedAt(rule, home) !== undefined) return false;
       const m = home.rules.zone.minuteOfDay(r.at);
       if (!inWindow(m, parseClockTime(rule.night.from), parseClockTime(rule.night.to))) return false;
       setMark(home, rule.id, r.at);
       return true;
     }
-    if (r.kind !== 'motion' || !r.occupied || home.marks === undefined) return false;
+    if (home.marks === undefined || !isInsideActivation(r, false)) return false;
     const opened = openedAt(rule, home);
-    if (opened === undefined || r.at < opened) return false;
+    // Movement after the opening is her back inside; in a home without motion sensors, another
+    // sign of her inside (a cupboard, the kettle…) after the passage through the door.
+    if (opened === undefined || r.at < opened || (r.kind !== 'motion' && r.at - opened < doorPassageMs)) return false;
     setMark(home, rule.id, undefined);
     const tz = home.rules.zone;
     return clear(home, rule.id, ctx, (was) => finding(home, rule, ctx.now, 'cleared', was, 'family', {
       message: { en: `Movement inside again at ${hhmm(r.at, tz)} after the front door opened at night`, ja: `夜間に玄関が開いた後、${hhmm(r.at, tz)} に室内で動きがありました` },
       expected: { en: 'Movement inside soon after the front door opens at night.', ja: '夜間に玄関が開いたら、まもなく室内で動きがあること。' },
-      observed: { en: `Front door opened at ${hhmm(opened, tz)}; movement inside at ${hhmm(r.at, tz)}.`, ja: `${hhmm(opened, tz)} に玄関が開き、${hhmm(r.at, tz)} に室内で動きがありました。` },
+      observed: { en: `Front door opened at ${hhmm(opened, tz)}; ${signName[r.kind]?.en ?? r.kind} inside at ${hhmm(r.at, tz)} (${r.device}).`, ja: `${hhmm(opened, tz)} に玄関が開き、${hhmm(r.at, tz)} に室内で${signName[r.kind]?.ja ?? r.kind}がありました（${r.device}）。` },
     }, { device: r.device }));
   },
 

@@ -23,15 +23,17 @@
 import type { Reading } from '../../core/events.js';
 import type { Finding, Severity } from '../../core/findings.js';
 import { inWindow, parseClockTime } from '../../core/time.js';
-import { doorPassageMs } from '../baseline.js';
+import { arrivalQuietMs, doorPassageMs, endsOuting, isInsideActivation } from '../presence.js';
 import { NONE, type HomeState } from '../home-state.js';
 import type { NoSignOfLifeRule } from '../rule-config.js';
-import { activeSeverity, clear, duration, finding, hhmm, raise, signName, type RuleContext, type RuleDefinition, type ZoneClock } from './rule.js';
+import { activeSeverity, clear, duration, finding, hhmm, raise, signName, silenceAlreadyRaised, type RuleContext, type RuleDefinition, type ZoneClock } from './rule.js';
 import { heldState, trackHeld, type Held } from './held-state.js';
 import { getMark, outingWarnedKey, setMark } from './routine-marks.js';
 import { endVisit, visitorGuard } from './visitor-guard.js';
 
 const minute = 60_000;
+/** The last sign of her inside other than movement (motion is `home.lastMotion`): a cupboard, the kettle, a button. */
+const insideKey = 'presence/inside';
 
 export interface Window { from: number; to: number }
 /** Parsed on use: a regex per timer tick is cheaper than keeping a cache (and no module state). */
@@ -82,16 +84,19 @@ export function addWakingMs(a: number, ms: number, w: Window, zone: ZoneClock): 
 }
 
 /**
- * A bed mat pressed outside waking hours (going to bed) counts as her there up
- * to `inBedMaxMinutes` (a night and a late morning); pressed inside waking
- * hours (back into bed in the day) it counts like a seat, `heldMaxMinutes`:
- * someone who lay down at 10:00 and never got up again must not wait 12 h.
+ * A bed mat pressed counts as her there through the night and for at most
+ * `heldMaxMinutes` of her waking day (a late morning in bed), never longer than
+ * `inBedMaxMinutes` in all; a seat or couch mat for `heldMaxMinutes`. Someone
+ * who lay down at 10:00, or got back into bed just before her day starts, and
+ * never got up again must not wait 12 h.
  */
 function held(rule: NoSignOfLifeRule, home: HomeState): Held {
   const w = wakingWindow(rule);
   const zone = home.rules.zone;
-  return heldState(home, (inBed, since) =>
-    (inBed && wakingMsBetween(since, since + minute, w, zone) === 0 ? rule.inBedMaxMinutes : rule.heldMaxMinutes) * minute);
+  const seat = rule.heldMaxMinutes * minute;
+  // In bed: the night (which the clock does not count anyway) and at most a seat's time of
+  // her waking day — a press at 09:14 with the day starting at 09:45 holds till 11:45, not 21:14.
+  return heldState(home, (inBed, since) => (inBed ? Math.min(rule.inBedMaxMinutes * minute, addWakingMs(since, seat, w, zone) - since) : seat));
 }
 
 /**
@@ -157,16 +162,25 @@ export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
   onReading(rule: NoSignOfLifeRule, home: HomeState, r: Reading, ctx: RuleContext): boolean {
     const frontDoor = r.kind === 'door' && (r.door === rule.frontDoor || r.device === rule.frontDoor);
     const wasOut = home.outSince !== NONE;
-    if (home.outSince !== NONE && r.at > home.outSince && ctx.sign && !frontDoor && (r.kind === 'motion' || r.kind === 'door' || r.kind === 'kettle' || r.kind === 'button')) {
-      // A sign of her inside — movement, a cupboard or inner door, the kettle, a button — means
-      // she is home. Not flows or power: a latched float or an appliance moves those by itself.
+    if (home.outSince !== NONE && endsOuting(r, frontDoor, home.outSince)) {
+      // A sign of her inside (presence.ts) — movement, a cupboard or inner door opening, the
+      // kettle, a button, after the passage through the door — means she is home. Not a contact
+      // going back to rest, not flows or power: those move by themselves.
       home.outSince = NONE;
     } else if (frontDoor && r.kind === 'door' && !r.open) {
       // Closing the door while out is her coming home (arrival), even with no motion
       // sensor in the hall; closing it while inside is going out. A close within
-      // doorPassageMs of the last one is the same passage (a bouncing reed).
-      home.outSince = home.outSince !== NONE && r.at - home.outSince >= doorPassageMs ? NONE : r.at;
+      // doorPassageMs of the last one is the same passage (a bouncing reed). And a door
+      // after an hour with no sign of her inside is coming home too, though her leaving
+      // was not seen (a reed that missed it, a back door): read as "went out", a
+      // collapse right after coming home would wait for the out-of-home limit.
+      if (home.outSince !== NONE) home.outSince = r.at - home.outSince >= doorPassageMs ? NONE : r.at;
+      else {
+        const inside = Math.max(home.lastMotion, getMark(home, insideKey) ?? NONE);
+        home.outSince = inside !== NONE && r.at - inside > arrivalQuietMs ? NONE : r.at;
+      }
     }
+    if (r.kind !== 'motion' && isInsideActivation(r, frontDoor)) setMark(home, insideKey, r.at);
     // Coming home moves the deadline from the out-of-home limit to the ordinary clock: re-plan.
     const heldChanged = trackHeld(home, r, rule) || (wasOut && home.outSince === NONE);
     // Getting up from a mat (its release) is her moving, though not "occupied".
@@ -211,14 +225,16 @@ export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
     const w = wakingWindow(rule);
     const waking = wakingMsBetween(clockStart(rule, home), now, w, home.rules.zone);
     const level: Severity | undefined = waking >= rule.criticalAfterMinutes * minute ? 'critical' : waking >= rule.warningAfterMinutes * minute ? 'warning' : undefined;
-    if (level !== undefined && activeSeverity(home, rule.id) !== level) raise(home, rule.id, ctx, raised(rule, home, ctx, level, waking));
+    if (level !== undefined && activeSeverity(home, rule.id) !== level && !silenceAlreadyRaised(home, rule.id, level)) raise(home, rule.id, ctx, raised(rule, home, ctx, level, waking));
   },
 
   nextDeadline(rule: NoSignOfLifeRule, home: HomeState, _now: number): number {
     const current = activeSeverity(home, rule.id);
     if (current === 'critical') return Infinity;
     if (home.outSince !== NONE) return current === undefined && getMark(home, outingWarnedKey) !== home.outSince ? Math.max(outUntil(rule, home), home.awayUntil) : Infinity;
-    const limit = current === 'warning' ? rule.criticalAfterMinutes : rule.warningAfterMinutes;
+    // The same silence already raised by another rule: aim at the next level it has not reached.
+    if (silenceAlreadyRaised(home, rule.id, 'critical')) return Infinity;
+    const limit = current === 'warning' || silenceAlreadyRaised(home, rule.id, 'warning') ? rule.criticalAfterMinutes : rule.warningAfterMinutes;
     const due = addWakingMs(clockStart(rule, home), limit * minute, wakingWindow(rule), home.rules.zone);
     return Math.max(due, outUntil(rule, home));
   },

@@ -19,7 +19,7 @@ import { dayStartMinute, dayStartOf, isReady, profileFor, type Profile } from '.
 import { activePeriod } from '../context.js';
 import { NONE, type HomeState } from '../home-state.js';
 import type { UnusualInactivityRule } from '../rule-config.js';
-import { activeSeverity, clear, duration, finding, hhmm, raise, signName, type RuleContext, type RuleDefinition } from './rule.js';
+import { activeSeverity, clear, duration, finding, hhmm, raise, signName, silenceAlreadyRaised, type RuleContext, type RuleDefinition } from './rule.js';
 import { chance } from './routine-text.js';
 import { awayOrOut, getMark, setMark } from './routine-marks.js';
 import { cameInNotice, visitorKey as visitorMarkKey } from './visitor-guard.js';
@@ -153,7 +153,7 @@ export function unusualInactivity(book: RoutineBook): RuleDefinition<UnusualInac
       if (ctx.now - start < rule.minMinutes * MIN) return;
       const logP = quietLogChance(p, rule.maxHourly, rh.baseline.today!.start, start, ctx.now);
       const level: Severity | undefined = logP <= Math.log(rule.criticalBelow) && ctx.now - start >= 2 * rule.minMinutes * MIN ? 'critical' : logP <= Math.log(rule.warningBelow) ? 'warning' : undefined;
-      if (level !== undefined && level !== current) raise(home, rule.id, ctx, raised(rule, home, p, ctx, level, start, logP));
+      if (level !== undefined && level !== current && !silenceAlreadyRaised(home, rule.id, level)) raise(home, rule.id, ctx, raised(rule, home, p, ctx, level, start, logP));
     },
 
     nextDeadline(rule, home, now) {
@@ -162,13 +162,13 @@ export function unusualInactivity(book: RoutineBook): RuleDefinition<UnusualInac
       if (t === undefined) return Infinity;
       const daily = Math.max(t.end + 1000, now + 1000);
       const current = activeSeverity(home, rule.id);
-      if (current === 'critical' || rh.baseline.doorClosedAt >= 0) return daily;
+      if (current === 'critical' || rh.baseline.doorClosedAt >= 0 || silenceAlreadyRaised(home, rule.id, 'critical')) return daily;
       const away = activePeriod(rh.context, now);
       if (away !== undefined) return Math.min(daily, Math.max(away.to, now + 1000));
       const p = profileOf(rh);
       if (p === undefined) return daily;
       const start = quietStart(home, rh, p);
-      const critical = current === 'warning';
+      const critical = current === 'warning' || silenceAlreadyRaised(home, rule.id, 'warning');
       const at = whenBelow(p, rule.maxHourly, t.start, start, Math.log(critical ? rule.criticalBelow : rule.warningBelow), start + (critical ? 2 : 1) * rule.minMinutes * MIN);
       return Math.min(daily, Math.max(at, now + 1000));
     },

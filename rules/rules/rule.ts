@@ -58,6 +58,24 @@ export function activeSeverity(home: HomeState, key: string): Severity | undefin
   return home.active === undefined ? undefined : home.active.get(key);
 }
 
+/** Rule types that watch the same thing: a home with no sign of life (fixed net and learned). */
+const silenceTypes = new Set(['noSignOfLife', 'unusualInactivity']);
+
+/**
+ * Whether another silence rule of this home already told the family about
+ * this silence at `severity` or higher: one quiet spell is one alarm, not one
+ * per rule (the learned rule often speaks first, the fixed net later).
+ */
+export function silenceAlreadyRaised(home: HomeState, selfId: string, severity: Severity): boolean {
+  if (home.active === undefined) return false;
+  for (const r of home.rules.rules) {
+    if (r.id === selfId || !silenceTypes.has(r.type)) continue;
+    const s = home.active.get(r.id);
+    if (s !== undefined && severityRank[s] >= severityRank[severity]) return true;
+  }
+  return false;
+}
+
 /** Raises `f` unless `key` is already raised at the same or a higher severity (edge trigger). */
 export function raise(home: HomeState, key: string, ctx: RuleContext, f: Finding): boolean {
   const current = activeSeverity(home, key);

@@ -45,7 +45,7 @@ t.test('the whole home silent (hub, gateway, power, a recording gap) → 1 findi
   t.same(h.of('deviceSilent'), ['raised:warning', 'cleared:warning'], 'back: one clear');
 });
 
-t.test('event-only sensors over a quiet week → 0 findings; a dead one among living ones → 1', async (t) => {
+t.test('event-only sensors over two quiet weeks → 0 findings; a dead one among living ones → 1', async (t) => {
   // No heartbeats at all: the living-room PIR reports through the day, the bed mat at night,
   // a cupboard reed every 40 h, the front door every 3rd day.
   const h = await harness({ rules: [{ type: 'deviceSilent' }], start: at('05:00') });
@@ -59,11 +59,11 @@ t.test('event-only sensors over a quiet week → 0 findings; a dead one among li
     for (let x = at('11:00'); x < at('00:00', to); x += 40 * HOUR) if (x >= at('00:00', from)) out.push(door(x, true, 'cupboard'), door(x + MIN, false, 'cupboard'));
     return out.sort((a, b) => a.at - b.at);
   };
-  h.feed(...days(0, 7, true));
-  h.clock.advanceTo(at('06:00', 7));
-  t.same(h.of('deviceSilent'), [], 'a week of event-only sensors: nothing for the operator');
+  h.feed(...days(0, 14, true));
+  h.clock.advanceTo(at('06:00', 14));
+  t.same(h.of('deviceSilent'), [], 'two weeks of event-only sensors: nothing for the operator');
   // Then the PIR dies while the mat, the door and the cupboard go on.
-  h.feed(...days(7, 11, false));
+  h.feed(...days(14, 18, false));
   t.same(h.of('deviceSilent'), ['raised:warning'], 'one finding for the dead PIR');
   t.equal(h.findings[0]!.device, 'motion-living');
   t.match(h.findings[0]!.expected.en, /reports only on change/);
@@ -98,4 +98,19 @@ t.test('normal days raise no device-health findings', async (t) => {
   const h = await harness({ rules: [{ type: 'deviceSilent' }, { type: 'batteryLow' }] });
   h.feed(...normalDay(0), ...normalDay(1));
   t.same(h.findings, []);
+});
+
+t.test('while the home is new (fewer than eventOnlyLearningDays), an event-only device is not judged on its own', async (t) => {
+  // A washing machine's reed used in a burst on day 0, then not for 5 days, while the PIR goes on.
+  const h = await harness({ rules: [{ type: 'deviceSilent' }], start: at('05:00') });
+  const readings: Reading[] = [];
+  for (let i = 0; i < 25; i++) readings.push(door(at('10:00') + i * MIN, i % 2 === 0, 'washing-machine'));
+  for (let d = 0; d < 6; d++) for (let m = 7 * 60; m <= 21 * 60; m += 60) readings.push(motion(at('00:00', d) + m * MIN));
+  h.feed(...readings.sort((a, b) => a.at - b.at));
+  h.clock.advanceTo(at('22:00', 5));
+  t.same(h.of('deviceSilent'), [], 'its quiet spells are not known yet: 5 days without it is no fault');
+  const old = await harness({ rules: [{ type: 'deviceSilent', eventOnlyLearningDays: 0 }], start: at('05:00') });
+  old.feed(...readings);
+  old.clock.advanceTo(at('22:00', 5));
+  t.same(old.of('deviceSilent'), ['raised:warning'], 'judged at once without a learning period (the old behaviour)');
 });

@@ -125,7 +125,7 @@ t.test('setAway clears a raised finding; setAway(null) ends away now', async (t)
 
 t.test('out of the home (door opened and closed, no motion after) delays, up to the limit, then one warning (never critical)', async (t) => {
   const h = await harness({ rules: [{ type: 'noSignOfLife', outOfHomeMaxMinutes: 600 }] });
-  h.feed(motion(at('08:00')), door(at('09:00'), true), door(at('09:01'), false));
+  h.feed(motion(at('08:45')), door(at('09:00'), true), door(at('09:01'), false));
   h.clock.advanceTo(at('19:00'));
   t.same(h.of('noSignOfLife'), [], 'out: no alarm');
   h.clock.advanceTo(at('19:01'));
@@ -140,7 +140,7 @@ t.test('out of the home (door opened and closed, no motion after) delays, up to 
   t.same(h.of('noSignOfLife'), ['raised:warning', 'cleared:warning'], 'coming home (the door again) clears it');
 
   const back = await harness({ rules: onlyNsl });
-  back.feed(motion(at('08:00')), door(at('09:00'), true), door(at('09:01'), false), motion(at('09:02')));
+  back.feed(motion(at('08:45')), door(at('09:00'), true), door(at('09:01'), false), motion(at('09:02')));
   back.clock.advanceTo(at('12:02'));
   t.same(back.of('noSignOfLife'), ['raised:warning'], 'motion after the door means still at home');
 });
@@ -148,7 +148,7 @@ t.test('out of the home (door opened and closed, no motion after) delays, up to 
 t.test('arrival then collapse: the door closing after an outing is coming home, and the clock runs from there', async (t) => {
   // Out 09:00–18:00; home at 18:00 (door open, close), no motion sensor in the hall, then nothing.
   const h = await harness({ rules: onlyNsl });
-  h.feed(motion(at('08:00')), door(at('09:00'), true), door(at('09:01'), false));
+  h.feed(motion(at('08:45')), door(at('09:00'), true), door(at('09:01'), false));
   h.feed(door(at('18:00'), true), door(at('18:01'), false));
   h.clock.advanceTo(at('21:00'));
   t.same(h.of('noSignOfLife'), [], 'nothing before 3 h of waking time');
@@ -162,14 +162,14 @@ t.test('arrival then collapse: the door closing after an outing is coming home, 
 
   // With a brief movement after coming home: the same, counted from the movement.
   const b = await harness({ rules: onlyNsl });
-  b.feed(motion(at('08:00')), door(at('09:00'), true), door(at('09:01'), false), door(at('18:00'), true), door(at('18:01'), false), motion(at('18:02')));
+  b.feed(motion(at('08:45')), door(at('09:00'), true), door(at('09:01'), false), door(at('18:00'), true), door(at('18:01'), false), motion(at('18:02')));
   b.clock.advanceTo(at('21:02'));
   t.same(b.of('noSignOfLife'), ['raised:warning']);
   t.equal(b.findings[0]!.at, at('21:02'));
 
   // A bouncing reed (two closes a few seconds apart) is one passage, not out-and-back.
   const c = await harness({ rules: [{ type: 'noSignOfLife', outOfHomeMaxMinutes: 600 }] });
-  c.feed(motion(at('08:00')), door(at('09:00'), true), door(at('09:01'), false), door(at('09:01') + 20_000, true), door(at('09:01') + 30_000, false));
+  c.feed(motion(at('08:45')), door(at('09:00'), true), door(at('09:01'), false), door(at('09:01') + 20_000, true), door(at('09:01') + 30_000, false));
   c.clock.advanceTo(at('12:00'));
   t.same(c.of('noSignOfLife'), [], 'still out');
 });
@@ -186,13 +186,13 @@ t.test('late riser: in bed (bed mat pressed) until 11:00 is not a morning warnin
   t.same(h.of('noSignOfLife'), ['raised:warning'], 'counted from getting up at 11:00');
   t.match(h.findings[0]!.observed.en, /got up from the mat at 11:00/);
 
-  // In bed far past any late morning: the bound (12 h) runs out, then the clock counts.
+  // In bed far past any late morning: the bound (the night and 2 h of her day) runs out, then the clock counts.
   const still = await harness({ rules: onlyNsl });
   still.feed(motion(at('23:00'), 'bed-mat'));
-  still.clock.advanceTo(at('13:59', 1));
+  still.clock.advanceTo(at('11:59', 1));
   t.same(still.of('noSignOfLife'), []);
-  still.clock.advanceTo(at('14:00', 1));
-  t.same(still.of('noSignOfLife'), ['raised:warning'], '11:00 + 3 h');
+  still.clock.advanceTo(at('12:00', 1));
+  t.same(still.of('noSignOfLife'), ['raised:warning'], '07:00 + 2 h in bed + 3 h');
   t.match(still.findings[0]!.observed.en, /bed-mat pressed since 23:00 \(someone there, but still\)/);
   t.match(still.findings[0]!.observed.ja, /押されたまま/);
 });
@@ -226,7 +226,7 @@ t.test('present but still: a seat mat counts as her there for 2 h (heldMaxMinute
 
 t.test('out, then an away period entered: the out-of-home limit waits for the away period to end', async (t) => {
   const h = await harness({ rules: [{ type: 'noSignOfLife', outOfHomeMaxMinutes: 60 }] });
-  h.feed(motion(at('08:00')), door(at('09:00'), true), door(at('09:01'), false));
+  h.feed(motion(at('08:45')), door(at('09:00'), true), door(at('09:01'), false));
   h.engine.setAway('h1', at('18:00'));
   h.clock.advanceTo(at('17:59'));
   t.same(h.of('noSignOfLife'), [], 'away: nothing');
@@ -236,7 +236,7 @@ t.test('out, then an away period entered: the out-of-home limit waits for the aw
 
 t.test('a home without motion sensors: a cupboard or the kettle after the door means she is home', async (t) => {
   const h = await harness({ rules: onlyNsl });
-  h.feed(door(at('08:00'), true, 'cupboard', 'h1', 'cupboard'), door(at('09:00'), true), door(at('09:01'), false), door(at('12:00'), true), door(at('12:01'), false), kettle(at('12:05')));
+  h.feed(door(at('08:45'), true, 'cupboard', 'h1', 'cupboard'), door(at('09:00'), true), door(at('09:01'), false), door(at('12:00'), true), door(at('12:01'), false), kettle(at('12:05')));
   // Out 09:01–12:01, home; a further front-door close would otherwise read as leaving again.
   h.feed(door(at('12:30'), true, 'cupboard', 'h1', 'cupboard'), door(at('13:00'), true), door(at('13:01'), false));
   h.clock.advanceTo(at('16:00'));
@@ -244,4 +244,42 @@ t.test('a home without motion sensors: a cupboard or the kettle after the door m
   h.feed(door(at('16:00'), true, 'cupboard', 'h1', 'cupboard'));
   h.clock.advanceTo(at('19:00'));
   t.same(h.of('noSignOfLife'), ['raised:warning'], 'the cupboard at 16:00 says she is home: warned 3 h later');
+});
+
+// ── Real recordings (issue 10): what tells she is inside, and what does not ──
+
+t.test('a contact falling back to rest is not her coming home (Tapia: a microwave "closed" 35 min after she left)', async (t) => {
+  const h = await harness({ rules: [{ type: 'noSignOfLife', outOfHomeMaxMinutes: 600 }] });
+  h.feed(door(at('12:25'), true, 'microwave', 'h1', 'microwave'), door(at('12:32'), true), door(at('12:33'), false));
+  h.feed(door(at('13:07'), false, 'microwave', 'h1', 'microwave'));
+  h.clock.advanceTo(at('16:30'));
+  t.same(h.of('noSignOfLife'), [], 'still out at 16:30: the late "closed" did not end the outing');
+  h.feed(door(at('16:30'), true, 'microwave', 'h1', 'microwave'));
+  h.clock.advanceTo(at('19:30'));
+  t.same(h.of('noSignOfLife'), ['raised:warning'], 'an opening is her: the clock runs from 16:30');
+});
+
+t.test('the hall light switched as she leaves is part of the passage, not her staying in', async (t) => {
+  const h = await harness({ rules: onlyNsl });
+  h.feed(motion(at('19:45')), door(at('19:50'), true), door(at('19:50') + 9_000, false), door(at('19:50') + 11_000, true, 'light-switch-foyer', 'h1', 'light-switch-foyer'));
+  h.clock.advanceTo(at('07:49', 1));
+  t.same(h.of('noSignOfLife'), [], 'out overnight: no "no sign of life" at 07:49 (the out-of-home limit, 12 h, is 07:50)');
+  const stayed = await harness({ rules: onlyNsl });
+  stayed.feed(motion(at('19:45')), door(at('19:50'), true), door(at('19:50') + 9_000, false), door(at('19:51'), true, 'light-switch-foyer', 'h1', 'light-switch-foyer'));
+  stayed.clock.advanceTo(at('07:52', 1));
+  t.same(stayed.of('noSignOfLife'), ['raised:warning'], 'the switch a minute after the door: she is inside (19:51 → 2 h 9 min + 07:00 + 51 min)');
+});
+
+t.test('the front door after an hour with nothing inside is her coming home, though her leaving was not seen', async (t) => {
+  // She left by a door nobody watches after 12:30; comes back through the front door at 14:00 and collapses.
+  const h = await harness({ rules: onlyNsl });
+  h.feed(motion(at('12:30')), door(at('14:00'), true), door(at('14:01'), false));
+  h.clock.advanceTo(at('17:01'));
+  t.same(h.of('noSignOfLife'), ['raised:warning'], 'not read as "went out" (that would wait for the out-of-home limit, 12 h)');
+  t.equal(h.findings[0]!.at, at('17:01'), '3 h after 14:01: the front door closing is her last sign of life');
+  // Moving about up to the door is her leaving: out, no alarm at 17:01.
+  const left = await harness({ rules: onlyNsl });
+  left.feed(motion(at('13:30')), door(at('14:00'), true), door(at('14:01'), false));
+  left.clock.advanceTo(at('17:01'));
+  t.same(left.of('noSignOfLife'), []);
 });

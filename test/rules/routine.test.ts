@@ -77,7 +77,8 @@ t.test('unusual inactivity: raised sooner than the fixed 3-hour rule when she is
   const ui = h.findings.filter((f) => f.type === 'unusualInactivity' && f.state === 'raised');
   const fixed = h.findings.filter((f) => f.type === 'noSignOfLife' && f.state === 'raised');
   t.equal(ui[0]?.severity, 'warning');
-  t.ok(ui[0]!.at < fixed[0]!.at, `learned warning (${(ui[0]!.at - at('10:00', 15)) / MIN} min) before the fixed one (${(fixed[0]!.at - at('10:00', 15)) / MIN} min)`);
+  t.ok(ui[0]!.at < at('13:00', 15), `learned warning (${(ui[0]!.at - at('10:00', 15)) / MIN} min) before the fixed one would be (3 h)`);
+  t.same(fixed, [], 'one quiet spell, one alarm: the fixed net does not repeat what the learned rule already said');
   t.ok(ui[0]!.at - at('10:00', 15) <= 150 * MIN, 'within 2.5 hours of a busy morning');
   t.match(ui[0]!.expected.en, /some sign of life in \d+% of the hours between 09:\d\d and/);
   t.match(ui[0]!.expected.en, /happens on (about 1 in [\d,]+ days|fewer than)/);
@@ -174,4 +175,13 @@ t.test('slow trend: more night-time toilet visits over weeks is an observation f
   t.match(obs[0]!.message.en, /more night-time toilet visits/);
   t.match(obs[0]!.observed.ja, /緊急のお知らせではありません/);
   t.same(h.findings.filter((f) => f.state === 'raised' && f.severity !== 'info' && f.audience === 'family'), [], 'no family alarms on ordinary days');
+});
+
+t.test('one quiet spell, one alarm: after the learned warning the fixed net speaks only to escalate', async (t) => {
+  const h = await learned();
+  h.feed(...ordinaryDay(15).filter((x) => x.at <= at('10:00', 15)));
+  h.clock.advanceTo(at('20:00', 15));
+  const raised = h.findings.filter((f) => (f.type === 'unusualInactivity' || f.type === 'noSignOfLife') && f.state === 'raised').map((f) => `${f.type}:${f.severity}`);
+  t.same(raised.filter((x) => x.endsWith(':warning')), ['unusualInactivity:warning'], 'one warning for the spell');
+  t.ok(raised.filter((x) => x.endsWith(':critical')).length <= 1, `at most one critical (${raised.join(', ')})`);
 });
