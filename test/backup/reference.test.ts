@@ -110,6 +110,19 @@ t.test('a backup served read-only: sign in, contacts in calling order, PDF, ever
   // 1 (one home) + 1 (one home) + 2 (every home) + 1 (one home) successful reads
   t.equal(await accessCount() - logged0, 5, 'every read is in the reference access log, one record per home shown');
 
+  // Every page can be read from the copy: no GET route tries to write (that would be a 405 from the store guard) or fails.
+  const logged1 = await accessCount();
+  const reads = hub.web.routes.filter((r) => r.method === 'GET' && r.url !== '/live');
+  const broken: string[] = [];
+  for (const r of reads) {
+    const res = await get(hub, op, r.url.replace(':home', 'h1').replace(':alert', f.alertId).replace(/:(\w+)/g, 'x1'));
+    await res.arrayBuffer();
+    if (res.status === 405 || res.status >= 500) broken.push(`${r.url} ${res.status}`);
+  }
+  t.same(broken, [], `all ${reads.length} GET routes answer read-only`);
+  await accessCount().then((n) => t.ok(n > logged1, 'those reads were logged too'));
+  const logged2 = await accessCount();
+
   // Every route other than GET/HEAD, bar signing in and out, is refused — a new write route is covered by the same test.
   const writes = hub.web.routes.filter((r) => r.method !== 'GET' && r.method !== 'HEAD');
   const allowed = writes.filter((r) => sessionRoutes.includes(`${r.method} ${r.url}`));
@@ -136,7 +149,7 @@ t.test('a backup served read-only: sign in, contacts in calling order, PDF, ever
   t.equal(upload.status, 405);
   t.equal(upload.headers.get('allow'), 'GET, HEAD');
   t.equal(((await upload.json()) as { code: string }).code, 'MIMAMORI_ERR_READ_ONLY');
-  t.equal(await accessCount() - logged0, 5, 'refused writes log no read');
+  t.equal(await accessCount(), logged2, 'refused writes log no read');
 
   // The guard below the web app: the store refuses writes itself, and so does SQLite.
   await t.rejects(hub.copy.store.addNews({ homeId: 'h1', authorId: 'op1', body: 'x', createdAt: 1 }), { code: 'MIMAMORI_ERR_READ_ONLY' });
