@@ -5,6 +5,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { systemClock } from '../../core/clock.js';
 import { silentLogger } from '../../core/logger.js';
 import { createSqliteStore } from '../../core/store.js';
@@ -36,7 +37,8 @@ export interface ReferenceFixture {
   backupAt: number;
 }
 
-export async function provisionedBackup(t: Teardown): Promise<ReferenceFixture> {
+/** `alter` may change the store's file directly (through SQLite) before the backup is taken. */
+export async function provisionedBackup(t: Teardown, alter?: (db: Database.Database) => void): Promise<ReferenceFixture> {
   const dir = tempDir(t, 'mimamori-ref-');
   const dataDir = join(dir, 'data');
   const store = createSqliteStore(join(dataDir, 'mimamori.db'));
@@ -62,6 +64,10 @@ export async function provisionedBackup(t: Teardown): Promise<ReferenceFixture> 
   const alertId = (await store.openAlert({ homeId: 'h1', rule: 'help', severity: 'critical', message: 'Help button', finding: { message: { en: 'Help button pressed', ja: '緊急ボタンが押されました' }, audience: 'family' }, openedAt: now - 600_000 })).alert.id;
   mkdirSync(join(dataDir, 'photos'), { recursive: true });
   writeFileSync(join(dataDir, 'photos', 'p1.jpg'), Buffer.from([0xff, 0xd8, 0xff, 1, 2, 3]));
+  if (alter) {
+    const db = new Database(join(dataDir, 'mimamori.db'));
+    try { alter(db); } finally { db.close(); }
+  }
   const targets = join(dir, 'usb');
   mkdirSync(targets);
   const record = await runBackup({ dataDir, store, targets: [targets], passphrase, kdf, clock: systemClock, logger: silentLogger(), verify: false });

@@ -200,3 +200,11 @@ t.test('a wrong passphrase or an altered archive is refused with a clear error a
   await t.rejects(startReferenceHub({ archive: tampered, passphrase, logger, host: '127.0.0.1', port: 0, workDir }), { code: 'MIMAMORI_ERR_BACKUP_DAMAGED', message: /altered or is damaged/ });
   t.same(readdirSync(workDir), [], 'nothing left after an altered archive');
 });
+
+t.test('a backup from a newer mimamori (a schema this code does not know) is refused, not misread', async (t) => {
+  const f = await provisionedBackup(t, (db) => db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, ?, 0)').run('from the future'));
+  const workDir = join(f.dir, 'reference');
+  mkdirSync(workDir);
+  await t.rejects(openReferenceCopy({ archive: f.archive, passphrase, logger, workDir }), { code: 'MIMAMORI_ERR_CONFIG', message: /schema version 999, newer than this mimamori/ });
+  t.same(readdirSync(workDir), [], 'nothing left behind');
+});

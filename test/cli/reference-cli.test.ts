@@ -55,6 +55,9 @@ t.test('contacts-pdf --from-backup: every home, the backup date, logged in the r
   const log = createSqliteStore(printed.accessLog);
   t.teardown(() => log.close());
   t.equal((await log.readTrail('access')).length, 2, 'one record per home in the reference access log');
+  const verify = capture();
+  t.equal(await main(['audit', 'verify'], envFor(accessLog), verify), 0, 'the reference access log is a hash chain audit verify checks');
+  t.match(verify.stdout.join('\n'), /access/);
 });
 
 t.test('start --reference and contacts-pdf refuse a wrong passphrase with a clear message', async (t) => {
