@@ -26,7 +26,7 @@
  */
 import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { MimamoriError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -127,7 +127,9 @@ export async function openReferenceCopy(opts: ReferenceCopyOptions): Promise<Ref
     manifest, backupAt: manifest.createdAt, dataDir, storePath, accessLogPath, store,
     async close() {
       await store.close();
-      await rm(dataDir, { recursive: true, force: true });
+      // The access log elsewhere (--access-log): nothing of ours is left in a temp folder we made.
+      const logOutside = relative(workDir, accessLogDir).startsWith('..');
+      await rm(madeWorkDir && logOutside ? workDir : dataDir, { recursive: true, force: true });
     },
   };
 }

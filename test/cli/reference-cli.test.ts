@@ -4,7 +4,8 @@
  * entry point with a real store and a real backup.
  */
 import t from 'tap';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../cli/main.js';
 import { createSqliteStore } from '../../core/store.js';
@@ -44,6 +45,8 @@ t.test('contacts-pdf --from-backup: every home, the backup date, logged in the r
   const io = capture();
   // Another machine: no data folder of its own.
   const env = envFor(join(f.dir, 'elsewhere'));
+  const temps = () => readdirSync(tmpdir()).filter((n) => n.startsWith('mimamori-reference-')).sort();
+  const tempsBefore = temps();
   t.equal(await main(['contacts-pdf', '--out', out, '--from-backup', f.archive, '--passphrase-file', f.passphraseFile, '--access-log', accessLog], env, io), 0, io.stderr.join('\n'));
   const text = pdfText(readFileSync(out));
   t.match(text, /バックアップの日時 \/ Backup of: /);
@@ -52,6 +55,7 @@ t.test('contacts-pdf --from-backup: every home, the backup date, logged in the r
   const printed = JSON.parse(io.stdout[0]!) as { homes: string[]; accessLog: string };
   t.same(printed.homes, ['h1', 'h2']);
   t.equal(printed.accessLog, join(accessLog, 'mimamori.db'));
+  t.same(temps(), tempsBefore, 'the decrypted copy and its temp folder are gone');
   const log = createSqliteStore(printed.accessLog);
   t.teardown(() => log.close());
   t.equal((await log.readTrail('access')).length, 2, 'one record per home in the reference access log');
