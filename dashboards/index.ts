@@ -35,6 +35,7 @@ import { operatorRoutes } from './routes-operator.js';
 import { tabletRoutes } from './routes-tablet.js';
 import { liveRoutes } from './routes-live.js';
 import { contactRoutes } from './routes-contacts.js';
+import { referenceRefusals } from './routes-reference.js';
 import { localWhen } from './views.js';
 // Video check-ins (issue 5)
 import { createVideo, type Video, type VideoOptions } from './video.js';
@@ -296,6 +297,7 @@ export async function createWebApp(opts: WebAppOptions): Promise<WebApp> {
   });
 
   const modules: RouteModule[] = [assetRoutes, accountRoutes, familyRoutes, staffRoutes, caregiverRoutes, operatorRoutes, tabletRoutes, liveRoutes, contactRoutes];
+  if (readOnly) modules.push(referenceRefusals);
   for (const m of modules) m(app, ctx);
   const video = await createVideo(app, ctx, opts.video); // video check-ins (issue 5)
   await app.ready();

@@ -112,7 +112,7 @@ t.test('a backup served read-only: sign in, contacts in calling order, PDF, ever
 
   // Every page can be read from the copy: no GET route tries to write (that would be a 405 from the store guard) or fails.
   const logged1 = await accessCount();
-  const reads = hub.web.routes.filter((r) => r.method === 'GET' && r.url !== '/live');
+  const reads = hub.web.routes.filter((r) => r.method === 'GET' && r.url !== '/live' && r.url !== '/ack/*'); // acknowledgement links are refused on purpose (below)
   const broken: string[] = [];
   for (const r of reads) {
     const res = await get(hub, op, r.url.replace(':home', 'h1').replace(':alert', f.alertId).replace(/:(\w+)/g, 'x1'));
@@ -140,6 +140,11 @@ t.test('a backup served read-only: sign in, contacts in calling order, PDF, ever
     else t.fail(`${r.method} ${r.url} answered ${res.status}`);
   }
   t.equal(refused.length, writes.length - allowed.length, 'every write route refused with a clear page');
+  // An e-mail acknowledgement link (a GET) is refused with the same clear page.
+  const ack = await fetch(`${hub.url}/ack/some-token-from-an-email`, { headers: { accept: 'text/html' } });
+  t.equal(ack.status, 405);
+  t.match(await ack.text(), /参照専用のため確認できません/);
+  t.ok(writes.some((r) => r.url === '/twilio/sms') && writes.some((r) => r.url === '/ack/*'), 'the webhooks and acknowledgement links are among the refused routes');
   // An upload is refused before its body is read.
   const boundary = '----mimamori-ref';
   const upload = await fetch(`${hub.url}/homes/h1/news`, {
