@@ -24,7 +24,7 @@ import { execFile } from 'node:child_process';
 import { createReadStream, createWriteStream, type Dirent } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
@@ -58,6 +58,8 @@ export interface BackupManifest {
   files: Array<{ path: string; size: number; sha256: string }>;
   /** The audit and access chains' heads in the store snapshot. */
   heads: Record<TrailKind, TrailHead>;
+  /** The host name of the hub that took it (archives before the reference hub lack it). */
+  hub?: string;
 }
 
 export interface InfluxBackupSource {
@@ -206,7 +208,7 @@ async function writeArchive(target: string, opts: BackupOptions, snap: Snapshot,
       const sha256 = await writer.addFile(e.path, size, source);
       files.push({ path: e.path, size, sha256 });
     }
-    const manifest: BackupManifest = { format: 1, id, createdAt, ...snap.manifestBase, files };
+    const manifest: BackupManifest = { format: 1, id, createdAt, hub: hostname(), ...snap.manifestBase, files };
     const out = await writer.finish(manifest);
     await rename(partial, target);
     return out;
@@ -224,6 +226,8 @@ export interface RestoreOptions {
   passphrase: string;
   influxdPath?: string;
   logger: Logger;
+  /** Restore the InfluxDB history too (default true); the reference hub reads the store only and starts no influxd. */
+  history?: boolean;
 }
 
 export interface RestoreResult { manifest: BackupManifest; files: number; bytes: number; rows: number; influxMeasurements?: number }
@@ -269,7 +273,7 @@ export async function restoreArchive(opts: RestoreOptions): Promise<RestoreResul
 
     const tables = checkStore(join(to, 'mimamori.db'), manifest.store.tables);
     const result: RestoreResult = { manifest, files: got.size, bytes, rows: Object.values(tables).reduce((a, b) => a + b, 0) };
-    if ('files' in manifest.influx) result.influxMeasurements = await restoreInflux(to, influxStaging, manifest.influx.database, opts);
+    if ('files' in manifest.influx && opts.history !== false) result.influxMeasurements = await restoreInflux(to, influxStaging, manifest.influx.database, opts);
     return result;
   } catch (err) {
     await clearFolder(to, existing === undefined);

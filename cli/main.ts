@@ -11,6 +11,7 @@
  *   mimamori bridge check|run --map FILE …      the device bridge of a home (docs/devices.md)
 
  *   mimamori backup | backup list | restore ARCHIVE --to DIR | audit verify   (cli/backup.ts)
+ *   mimamori start --reference BACKUP | contacts-pdf …                       (cli/reference-hub.ts)
  */
 import { createWriteStream, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -61,6 +62,10 @@ const usage = `mimamori — 見守り edge hub
   mimamori backup list [--json]
   mimamori restore ARCHIVE --to DIR [--passphrase-file FILE]
   mimamori audit verify                                                      (docs/security.md)
+  mimamori start --reference BACKUP.mmbk [--passphrase-file FILE] [--access-log DIR]
+                                                                             (the web app read-only from a backup: docs/backup.md)
+  mimamori contacts-pdf [--home ID] --out FILE.pdf [--from-backup BACKUP.mmbk [--passphrase-file FILE]]
+                                                                             (the printable emergency contact list)
 `;
 
 /** Where the CLI writes: stdout for results, stderr for messages (injected in tests). */
@@ -70,7 +75,7 @@ const processIo: CliIo = { out: (l) => process.stdout.write(`${l}\n`), err: (l) 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env, io: CliIo = processIo): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
-    case 'start': return start(env, io);
+    case 'start': return rest.length > 0 ? (await import('./reference-hub.js')).referenceStartCommand(rest, env, io) : start(env, io);
     case 'provision': return provision(rest, env, io);
     case 'rules': return rules(rest, env, io);
     case 'replay': return replay(rest, io);
@@ -83,6 +88,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
     case 'backup': return (await import('./backup.js')).backupCommand(rest, env, io);
     case 'restore': return (await import('./backup.js')).restoreCommand(rest, env, io);
     case 'audit': return (await import('./backup.js')).auditCommand(rest, env, io);
+    case 'contacts-pdf': return (await import('./reference-hub.js')).contactsPdfCommand(rest, env, io);
     case undefined: case 'help': case '--help': case '-h':
       io.out(usage);
       return command === undefined ? 1 : 0;

@@ -19,6 +19,7 @@ export const errorCatalogue = {
   MIMAMORI_ERR_UNSUPPORTED_MEDIA: { status: 415, message: 'Unsupported file type' },
   MIMAMORI_ERR_BACKUP_WRONG_KEY: { status: 400, message: 'Wrong backup passphrase' },
   MIMAMORI_ERR_BACKUP_DAMAGED: { status: 400, message: 'Backup archive refused' },
+  MIMAMORI_ERR_READ_ONLY: { status: 405, message: 'This is a read-only reference copy of a backup; nothing can be changed here' },
 } as const;
 
 export type ErrorCode = keyof typeof errorCatalogue;

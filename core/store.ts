@@ -315,15 +315,30 @@ function toQuestion(r: Row): Question {
 /**
  * Opens (creating if needed) the SQLite database at `path` and brings its
  * schema up to date. Use `':memory:'` for a throw-away store.
+ *
+ * `readonly: true` (the reference hub, backup/reference.ts) opens an existing
+ * file with SQLite's read-only flag and `query_only`, changes no pragma that
+ * writes, and refuses a schema older than this code reads: every write method
+ * then fails inside SQLite ("attempt to write a readonly database").
  */
-export function createSqliteStore(path: string): Store {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const db = new Database(path);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.pragma('foreign_keys = ON');
-  db.pragma('busy_timeout = 5000');
-  migrate(db);
+export function createSqliteStore(path: string, opts: { readonly?: boolean } = {}): Store {
+  let db: Database.Database;
+  if (opts.readonly) {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+    db.pragma('query_only = ON');
+    db.pragma('busy_timeout = 5000');
+    const version = Number((db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null }).v ?? 0);
+    const latest = Math.max(...migrations.map((m) => m.version));
+    if (version !== latest) { db.close(); throw new MimamoriError('MIMAMORI_ERR_CONFIG', `${path} has schema version ${version}; this mimamori reads ${latest} read-only`); }
+  } else {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+    migrate(db);
+  }
 
   const stmt = new Map<string, Database.Statement>();
   const q = (sql: string): Database.Statement => {

@@ -61,6 +61,19 @@ export interface WebContext {
   maxPhotoBytes: number;
   fontPath: string | undefined;
   secureCookies: boolean;
+  /** Set when the app serves a backup read-only (the reference hub, backup/reference.ts). */
+  reference?: ReferenceInfo;
+}
+
+/** What the read-only reference hub serves: which backup, taken when, by which hub. */
+export interface ReferenceInfo {
+  backupId: string;
+  /** When the backup was taken (ms). */
+  backupAt: number;
+  /** The host name of the hub that took it, when the archive says. */
+  hub?: string;
+  /** Time zone the banner's date is shown in (default Asia/Tokyo). */
+  timezone?: string;
 }
 
 export type RouteModule = (app: FastifyInstance, ctx: WebContext) => void;

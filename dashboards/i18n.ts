@@ -120,6 +120,10 @@ export const messages = {
   verifiedYes: { ja: '合格', en: 'passed' },
   verifiedNo: { ja: '未確認', en: 'not verified' },
   noBackups: { ja: 'バックアップはまだありません', en: 'No backups yet' },
+  // The read-only reference hub and the emergency contact list (issue 15, docs/backup.md)
+  readOnlyRefused: { ja: '参照専用のコピーです。ここでは何も変更できません（送信・登録・写真・確認ボタンは使えません）', en: 'This is a read-only reference copy: nothing can be changed here (forms, uploads and alert buttons do not work)' },
+  emergencyContacts: { ja: '緊急連絡先一覧', en: 'Emergency contact list' },
+  contactListPdf: { ja: '印刷用の緊急連絡先一覧（PDF）', en: 'Printable emergency contact list (PDF)' },
 } satisfies Record<string, Record<Language, string>>;
 
 export type MessageKey = keyof typeof messages;

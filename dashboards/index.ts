@@ -22,7 +22,7 @@ import type { RuleEngine } from '../rules/engine.js';
 import type { AlertResponder } from '../notifier/responder.js';
 import { createAccessRules, scopeResolvers, type Access } from './access.js';
 import { createAuth, sameToken, sessionCookie } from './auth.js';
-import type { EscalationPolicies, HistoryQuery, RouteModule, WebContext } from './context.js';
+import type { EscalationPolicies, HistoryQuery, ReferenceInfo, RouteModule, WebContext } from './context.js';
 import { guessLanguage, translator, type MessageKey } from './i18n.js';
 import { html, page } from './html.js';
 import { createLocalLiveFeed, type LiveFeed } from './live-feed.js';
@@ -34,11 +34,14 @@ import { caregiverRoutes } from './routes-caregiver.js';
 import { operatorRoutes } from './routes-operator.js';
 import { tabletRoutes } from './routes-tablet.js';
 import { liveRoutes } from './routes-live.js';
+import { contactRoutes } from './routes-contacts.js';
+import { referenceRefusals } from './routes-reference.js';
+import { localWhen } from './views.js';
 // Video check-ins (issue 5)
 import { createVideo, type Video, type VideoOptions } from './video.js';
 
 export type { LiveEvent, LiveFeed } from './live-feed.js';
-export type { HistoryQuery, ActivityPoint, EscalationPolicies } from './context.js';
+export type { HistoryQuery, ActivityPoint, EscalationPolicies, ReferenceInfo } from './context.js';
 export { createLocalLiveFeed } from './live-feed.js';
 // Video check-ins (issue 5)
 export type { VideoOptions, Video, CallQuality, CheckinReminder, VideoIceConfig } from './video.js';
@@ -76,7 +79,23 @@ export interface WebAppOptions {
   signInPerMinute?: number;
   /** Video check-ins (issue 5): ICE servers, timings and the hub's callbacks. */
   video?: VideoOptions;
+  /**
+   * Serve a backup read-only (the reference hub, backup/reference.ts): every
+   * page carries a banner naming the backup; every request other than GET/HEAD
+   * — except signing in and out, `sessionRoutes` — is refused with 405 before
+   * its body is read; no video calls or check-in schedule; every successful
+   * read by a signed-in person is access-logged (no five-minute thinning).
+   * The store should be `readOnlyStore(...)`, which refuses writes itself too.
+   */
+  readOnly?: ReferenceInfo;
 }
+
+/**
+ * The only requests other than GET/HEAD a read-only app serves: signing in
+ * (password, TOTP) and out. They write nothing but the reference hub's own
+ * session and access-log store.
+ */
+export const sessionRoutes: readonly string[] = ['POST /signin', 'POST /signin/totp', 'POST /signout'];
 
 export interface WebApp {
   /** The Fastify instance (use `inject()` in tests). */
@@ -99,6 +118,11 @@ const optionsSchema = z.object({
 
 const fontCandidates = ['/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf', '/usr/share/fonts/truetype/fonts-japanese-gothic.ttf'];
 
+/** A TrueType font with Japanese glyphs for PDFs (Debian's fonts-ipafont-gothic), if installed. */
+export function findJapaneseFont(): string | undefined {
+  return fontCandidates.find((f) => existsSync(f));
+}
+
 /** Maps framework errors (body limits, multipart limits) onto the catalogue. */
 function catalogueCode(err: unknown): { code: ErrorCode; detail?: string } {
   if (isMimamoriError(err)) return { code: err.code };
@@ -113,7 +137,15 @@ const friendly: Partial<Record<ErrorCode, MessageKey>> = {
   MIMAMORI_ERR_INVALID_INPUT: 'invalidInput', MIMAMORI_ERR_FORBIDDEN: 'forbidden', MIMAMORI_ERR_NOT_FOUND: 'notFound',
   MIMAMORI_ERR_CSRF: 'csrf', MIMAMORI_ERR_LOCKED_OUT: 'lockedOut', MIMAMORI_ERR_RATE_LIMITED: 'rateLimited',
   MIMAMORI_ERR_PAYLOAD_TOO_LARGE: 'tooLarge', MIMAMORI_ERR_UNSUPPORTED_MEDIA: 'notImage', MIMAMORI_ERR_UNAUTHENTICATED: 'badCredentials',
+  MIMAMORI_ERR_READ_ONLY: 'readOnlyRefused',
 };
+
+/** The banner on every page of the reference hub, in both languages. */
+function referenceBanner(r: ReferenceInfo): string {
+  const when = localWhen(r.backupAt, r.timezone ?? 'Asia/Tokyo');
+  return html`<div class="error reference-banner" role="note" id="reference-banner"><p>参照専用 — バックアップ ${when} の内容です / Reference copy — read-only, from the backup of ${when}</p>
+<p><a href="/operator/contacts">緊急連絡先一覧 / Emergency contact list</a> · <a href="/operator/contacts.pdf">PDF</a></p></div>`.html;
+}
 
 const wantsHtml = (req: FastifyRequest) => /text\/html/.test(req.headers.accept ?? '') && !req.url.includes('.json');
 
@@ -139,9 +171,11 @@ export async function createWebApp(opts: WebAppOptions): Promise<WebApp> {
     publishButton: opts.publishButton, access: createAccessRules(store),
     auth: createAuth({ store, wallClock, rateLimit: { perMinute: opts.signInPerMinute ?? 20 } }),
     local, live, photosDir: opts.photosDir, maxPhotoBytes,
-    fontPath: opts.fontPath ?? fontCandidates.find((f) => existsSync(f)),
+    fontPath: opts.fontPath ?? findJapaneseFont(),
     secureCookies: opts.secureCookies ?? false,
+    ...(opts.readOnly ? { reference: opts.readOnly } : {}),
   };
+  const readOnly = opts.readOnly;
 
   const app = Fastify({ logger: false, bodyLimit: 256 * 1024, trustProxy: false });
   const routes: Array<{ method: string; url: string; access: Access }> = [];
@@ -157,6 +191,20 @@ export async function createWebApp(opts: WebAppOptions): Promise<WebApp> {
   await app.register(fastifyCookie);
   await app.register(fastifyFormbody, { bodyLimit: 64 * 1024 });
   await app.register(fastifyMultipart, { attachFieldsToBody: 'keyValues', limits: { fileSize: maxPhotoBytes, files: 6, fields: 20, fieldSize: 64 * 1024, parts: 30 } });
+
+  // 0. A reference copy refuses every write before anything else (body, session, CSRF) is looked at.
+  if (readOnly) {
+    const banner = referenceBanner(readOnly);
+    app.addHook('onRequest', async (req, reply) => {
+      if (req.method === 'GET' || req.method === 'HEAD' || sessionRoutes.includes(`${req.method} ${req.routeOptions.url ?? ''}`)) return;
+      reply.header('allow', 'GET, HEAD');
+      throw new MimamoriError('MIMAMORI_ERR_READ_ONLY', `${req.method} ${req.routeOptions.url ?? req.url}`);
+    });
+    app.addHook('onSend', async (_req, reply, payload) => {
+      if (typeof payload !== 'string' || !String(reply.getHeader('content-type') ?? '').startsWith('text/html')) return payload;
+      return payload.replace(/<body([^>]*)>/, (m) => `${m}${banner}`);
+    });
+  }
 
   // 1. Who is asking (before any body is read).
   app.addHook('onRequest', async (req, reply) => {
@@ -204,6 +252,13 @@ export async function createWebApp(opts: WebAppOptions): Promise<WebApp> {
   const lastLogged = new Map<string, number>();
   app.addHook('onResponse', async (req, reply) => {
     const access = req.routeOptions.config?.access;
+    if (readOnly) {
+      // The reference hub logs every read of a signed-in person, page by page, home by home.
+      if (!req.viewer || reply.statusCode >= 400 || (req.method !== 'GET' && req.method !== 'HEAD')) return;
+      const what = `reference copy: ${req.method} ${req.url}`.slice(0, 500);
+      for (const homeId of req.accessed.size > 0 ? req.accessed : ['']) await store.recordAccess({ at: clock.now(), viewerId: req.viewer.account.id, homeId, what });
+      return;
+    }
     if (!access?.log || !req.viewer || reply.statusCode >= 400) return;
     const now = clock.now();
     for (const homeId of req.accessed) {
@@ -241,7 +296,8 @@ export async function createWebApp(opts: WebAppOptions): Promise<WebApp> {
       : reply.send({ code: 'MIMAMORI_ERR_NOT_FOUND', message: errorCatalogue.MIMAMORI_ERR_NOT_FOUND.message });
   });
 
-  const modules: RouteModule[] = [assetRoutes, accountRoutes, familyRoutes, staffRoutes, caregiverRoutes, operatorRoutes, tabletRoutes, liveRoutes];
+  const modules: RouteModule[] = [assetRoutes, accountRoutes, familyRoutes, staffRoutes, caregiverRoutes, operatorRoutes, tabletRoutes, liveRoutes, contactRoutes];
+  if (readOnly) modules.push(referenceRefusals);
   for (const m of modules) m(app, ctx);
   const video = await createVideo(app, ctx, opts.video); // video check-ins (issue 5)
   await app.ready();

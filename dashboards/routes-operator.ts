@@ -2,7 +2,8 @@
  * The operator: homes, residents, contacts in calling order, devices (new
  * credentials shown once), device health, accounts and relationships, the
  * escalation policy editor (validated server-side), the audit log, and the
- * backup history with the audit and access logs' chain heads (docs/backup.md).
+ * backup history with the audit and access logs' chain heads (docs/backup.md),
+ * and links to the emergency contact list (routes-contacts.ts).
  */
 import { z } from 'zod';
 import { MimamoriError } from '../core/errors.js';
@@ -46,12 +47,13 @@ export const operatorRoutes: RouteModule = (app, ctx) => {
 <details><summary>${t('addResident')}</summary><form method="post" action="/operator/homes/${home.id}/residents">${csrf}<label for="rn-${home.id}">${t('name')}</label><input id="rn-${home.id}" name="name" required><label for="rl-${home.id}">${t('language')}</label><select id="rl-${home.id}" name="language"><option>ja</option><option>en</option></select><button>${t('save')}</button></form></details>
 <details><summary>${t('addContact')}</summary><form method="post" action="/operator/homes/${home.id}/contacts">${csrf}<label for="cn-${home.id}">${t('name')}</label><input id="cn-${home.id}" name="name" required><label for="cr-${home.id}">${t('role')}</label><select id="cr-${home.id}" name="role"><option>family</option><option>caregiver</option><option>emergency</option></select><label for="cp-${home.id}">${t('phone')}</label><input id="cp-${home.id}" name="phone" required><label for="cl-${home.id}">${t('language')}</label><select id="cl-${home.id}" name="language"><option>ja</option><option>en</option></select><label for="co-${home.id}">${t('order')}</label><input id="co-${home.id}" name="priority" type="number" min="1" max="99" value="${contacts.length + 1}"><button>${t('save')}</button></form></details>
 <details><summary>${t('addDevice')}</summary><form method="post" action="/operator/homes/${home.id}/devices">${csrf}<label for="di-${home.id}">${t('id')}</label><input id="di-${home.id}" name="deviceId" required><label for="dk-${home.id}">${t('kind')}</label><select id="dk-${home.id}" name="kind">${['kettle', 'water', 'gas', 'power', 'door', 'motion', 'button', 'climate', 'tablet'].map((k) => html`<option>${k}</option>`)}</select><button>${t('save')}</button></form></details>
-<p><a href="/operator/homes/${home.id}/escalation">${t('escalation')}</a> · <a href="/homes/${home.id}/access-log">${t('accessLog')}</a></p></section>`);
+<p><a href="/operator/homes/${home.id}/escalation">${t('escalation')}</a> · <a href="/homes/${home.id}/access-log">${t('accessLog')}</a> · <a href="/operator/homes/${home.id}/contacts">${t('emergencyContacts')}</a> (<a href="/operator/homes/${home.id}/contacts.pdf">PDF</a>)</p></section>`);
     }
     const audit = (await ctx.store.listAudit()).slice(-50).reverse();
     const heads = await ctx.store.trailHeads();
     const backups = await ctx.store.listBackups(5);
-    const body = html`<details><summary>${t('addHome')}</summary><form method="post" action="/operator/homes">${csrf}<label for="h-id">${t('id')}</label><input id="h-id" name="id" required><label for="h-name">${t('name')}</label><input id="h-name" name="name" required><label for="h-tz">${t('timezone')}</label><input id="h-tz" name="timezone" value="Asia/Tokyo"><button>${t('save')}</button></form></details>
+    const body = html`<p><a href="/operator/contacts">${t('emergencyContacts')}</a> · <a href="/operator/contacts.pdf">${t('contactListPdf')}</a></p>
+<details><summary>${t('addHome')}</summary><form method="post" action="/operator/homes">${csrf}<label for="h-id">${t('id')}</label><input id="h-id" name="id" required><label for="h-name">${t('name')}</label><input id="h-name" name="name" required><label for="h-tz">${t('timezone')}</label><input id="h-tz" name="timezone" value="Asia/Tokyo"><button>${t('save')}</button></form></details>
 <details><summary>${t('addAccount')}</summary><form method="post" action="/operator/accounts">${csrf}<label for="a-login">${t('login')}</label><input id="a-login" name="login" required><label for="a-name">${t('name')}</label><input id="a-name" name="name" required><label for="a-role">${t('role')}</label><select id="a-role" name="role"><option>family</option><option>resident</option><option>staff</option><option>caregiver</option><option>operator</option></select><label for="a-lang">${t('language')}</label><select id="a-lang" name="language"><option>ja</option><option>en</option></select><label for="a-pw">${t('password')}</label><input id="a-pw" name="password" type="password" minlength="${minPasswordLength}" required><button>${t('save')}</button></form></details>
 <details><summary>${t('linkAccount')}</summary><form method="post" action="/operator/links">${csrf}<label for="l-login">${t('login')}</label><input id="l-login" name="login" required><label for="l-kind">${t('kind')}</label><select id="l-kind" name="kind"><option>home</option><option>guardian</option><option>facility</option></select><label for="l-target">${t('target')}</label><input id="l-target" name="target" required><button>${t('save')}</button></form></details>
 ${sections}

@@ -86,8 +86,9 @@ export async function createVideo(app: FastifyInstance, ctx: WebContext, opts: V
   });
   holder.calls = calls;
   videoRoutes(app, ctx, { checkins, calls });
-  const signalling = attachSignalling({ app, auth: ctx.auth, calls, ice, logger: ctx.logger, autoAnswerWarningMs, iceTransportPolicy: opts.iceTransportPolicy ?? 'all' });
-  await checkins.start();
+  // The reference hub (a backup served read-only) neither takes calls nor keeps the check-in schedule.
+  const signalling = ctx.reference ? { close: async () => undefined } : attachSignalling({ app, auth: ctx.auth, calls, ice, logger: ctx.logger, autoAnswerWarningMs, iceTransportPolicy: opts.iceTransportPolicy ?? 'all' });
+  if (!ctx.reference) await checkins.start();
   let closed = false;
   const close = async () => {
     if (closed) return;

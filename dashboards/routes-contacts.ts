@@ -1,0 +1,57 @@
+/**
+ * The emergency contact list for operators (issue 15): per home and for every
+ * home, as a page and as a printable PDF (contact-sheet.ts). Served by the hub
+ * and by the read-only reference hub (backup/reference.ts), where the PDF says
+ * which backup it comes from. Every view is access-logged per home.
+ */
+import { hostname } from 'node:os';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { MimamoriError } from '../core/errors.js';
+import { collectContactSheet, renderContactSheet, sheetLabels, sourceLine, type ContactSheetHome, type SheetSource } from './contact-sheet.js';
+import { scopeOf, tOf, type RouteModule } from './context.js';
+import { html, type Html } from './html.js';
+import { sendPage } from './views.js';
+
+export const contactRoutes: RouteModule = (app, ctx) => {
+  const access = (log: string) => ({ roles: ['operator'] as const, log });
+  const source = (): SheetSource => (ctx.reference ? { kind: 'backup', at: ctx.reference.backupAt, id: ctx.reference.backupId } : { kind: 'live', at: ctx.clock.now() });
+  const hubId = () => ctx.reference?.hub ?? hostname();
+
+  async function sheet(req: FastifyRequest, homeId?: string): Promise<ContactSheetHome[]> {
+    const homes = await collectContactSheet(ctx.store, homeId === undefined ? undefined : [homeId]);
+    if (homeId !== undefined && homes.length === 0) throw new MimamoriError('MIMAMORI_ERR_NOT_FOUND');
+    for (const h of homes) req.accessed.add(h.home.id);
+    return homes;
+  }
+
+  function contactPage(req: FastifyRequest, reply: FastifyReply, homes: ContactSheetHome[], pdfPath: string) {
+    const t = tOf(req);
+    const tz = homes[0]?.home.timezone ?? 'Asia/Tokyo';
+    const sections: Html[] = homes.map((h) => html`<section class="card" aria-labelledby="ec-${h.home.id}"><h2 id="ec-${h.home.id}">${h.home.name} (${h.home.id})</h2>
+<dl><dt>${sheetLabels.residents}</dt><dd>${h.residents.map((r) => r.name).join('、') || sheetLabels.none}</dd>
+<dt>${sheetLabels.address}</dt><dd>${h.home.address ?? sheetLabels.none}</dd>
+<dt>${sheetLabels.entry}</dt><dd class="entry-notes">${h.home.entryNotes ?? sheetLabels.none}</dd>
+<dt>${sheetLabels.facility}</dt><dd>${h.facilities.join('、') || sheetLabels.none}</dd></dl>
+<table class="contacts"><tr><th>${t('order')}</th><th>${t('name')}</th><th>${t('role')}</th><th>${t('phone')}</th></tr>
+${h.contacts.map((c, i) => html`<tr><td>${i + 1}</td><td>${c.name}</td><td>${sheetLabels.role[c.role] ?? c.role}</td><td><a href="tel:${c.phone ?? ''}">${c.phone ?? '-'}</a></td></tr>`)}</table>
+<p><a href="/operator/homes/${h.home.id}/contacts.pdf">${t('contactListPdf')} (${h.home.id})</a></p></section>`);
+    const body = html`<p class="muted">${sheetLabels.hub}: ${hubId()} · ${sourceLine(source(), tz)}</p><p><a href="${pdfPath}">${t('contactListPdf')}</a></p>${sections}`;
+    return sendPage(req, reply, t('emergencyContacts'), body);
+  }
+
+  async function pdf(reply: FastifyReply, homes: ContactSheetHome[], name: string) {
+    const bytes = await renderContactSheet({ homes, source: source(), hubId: hubId(), ...(ctx.fontPath ? { fontPath: ctx.fontPath } : {}) });
+    return reply.type('application/pdf').header('cache-control', 'no-store').header('content-disposition', `inline; filename="${name}"`).send(bytes);
+  }
+
+  app.get('/operator/contacts', { config: { access: access('emergency contact list') } }, async (req, reply) => contactPage(req, reply, await sheet(req), '/operator/contacts.pdf'));
+  app.get('/operator/contacts.pdf', { config: { access: access('emergency contact list (PDF)') } }, async (req, reply) => pdf(reply, await sheet(req), 'contacts.pdf'));
+  app.get('/operator/homes/:home/contacts', { config: { access: access('emergency contact list') } }, async (req, reply) => {
+    const homeId = scopeOf(req).homeId;
+    return contactPage(req, reply, await sheet(req, homeId), `/operator/homes/${homeId}/contacts.pdf`);
+  });
+  app.get('/operator/homes/:home/contacts.pdf', { config: { access: access('emergency contact list (PDF)') } }, async (req, reply) => {
+    const homeId = scopeOf(req).homeId;
+    return pdf(reply, await sheet(req, homeId), `contacts-${homeId}.pdf`);
+  });
+};
