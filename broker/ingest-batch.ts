@@ -29,8 +29,6 @@ export interface IngestBatcher<T> {
   submit(item: BatchItem<T>): Promise<boolean>;
   /** Outbox position of the last row whose reading has been emitted. */
   emittedUpTo(): number;
-  /** Resolves when every submitted item has been committed or has failed. */
-  idle(): Promise<void>;
 }
 
 export interface IngestBatcherOptions<T> {
@@ -55,8 +53,6 @@ export function createIngestBatcher<T>(opts: IngestBatcherOptions<T>): IngestBat
   let batch: Array<Pending<T>> = [];
   let scheduled = false;
   let emitted = 0;
-  let inFlight = 0;
-  let idleWaiters: Array<() => void> = [];
 
   const keyOf = (item: BatchItem<T>) => (item.eventId === undefined ? undefined : `${item.homeId}\u0000${item.deviceId}\u0000${item.eventId}`);
 
@@ -67,10 +63,6 @@ export function createIngestBatcher<T>(opts: IngestBatcherOptions<T>): IngestBat
       // Map keeps insertion order: the first key is the oldest.
       for (const [k, v] of recent) { if (v === true) { recent.delete(k); break; } }
     }
-  }
-
-  function settleOne(): void {
-    if (--inFlight === 0) { const w = idleWaiters; idleWaiters = []; for (const f of w) f(); }
   }
 
   async function commit(items: Array<Pending<T>>): Promise<void> {
@@ -97,7 +89,6 @@ export function createIngestBatcher<T>(opts: IngestBatcherOptions<T>): IngestBat
   return {
     submit(item) {
       const key = keyOf(item);
-      inFlight++;
       const seen = key === undefined ? undefined : recent.get(key);
       let outcome: Promise<boolean>;
       if (seen === true) {
@@ -111,10 +102,8 @@ export function createIngestBatcher<T>(opts: IngestBatcherOptions<T>): IngestBat
         if (batch.length >= maxBatch) flush();
         else if (!scheduled) { scheduled = true; setImmediate(flush); }
       }
-      outcome.then(settleOne, settleOne);
       return outcome;
     },
     emittedUpTo: () => emitted,
-    idle: () => (inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => { idleWaiters.push(resolve); })),
   };
 }
