@@ -269,30 +269,29 @@ export async function createIngest(opts: IngestOptions): Promise<Ingest> {
   const stopTimers = () => { stopPruning(); stopConfirming(); };
 
   let closing: Promise<void> | undefined;
-  const finish = async () => {
-    await idle();
-    await confirmOutbox();
-    counters.connected = false;
-    subject.complete();
-  };
+  /** The ingest's face for either way in; `disconnect` stops new messages, then in-flight ones finish. */
+  const ingestHandle = (disconnect: () => Promise<void>, where: object): Ingest => ({
+    readings, idle,
+    stats: () => ({ ...counters, rejected: { ...counters.rejected } }),
+    close() {
+      closing ??= (async () => {
+        stopTimers();
+        await disconnect();
+        await idle();
+        await confirmOutbox();
+        counters.connected = false;
+        subject.complete();
+        log.info(where, 'ingest closed');
+      })();
+      return closing;
+    },
+  });
 
   if (attachTo) {
     const detach = attachTo.attachIngest(accept);
     counters.connected = true;
     log.info('ingest attached to the broker');
-    return {
-      readings, idle,
-      stats: () => ({ ...counters, rejected: { ...counters.rejected } }),
-      close() {
-        closing ??= (async () => {
-          stopTimers();
-          detach();
-          await finish();
-          log.info('ingest closed');
-        })();
-        return closing;
-      },
-    };
+    return ingestHandle(async () => detach(), {});
   }
 
   const o = opts as IngestOptionsBase & IngestClientOptions;
@@ -336,17 +335,5 @@ export async function createIngest(opts: IngestOptions): Promise<Ingest> {
     throw new MimamoriError('MIMAMORI_ERR_UNAVAILABLE', `ingest cannot connect to the broker at ${o.url} as ${o.username}: ${(err as Error).message}`);
   }
 
-  return {
-    readings, idle,
-    stats: () => ({ ...counters, rejected: { ...counters.rejected } }),
-    close() {
-      closing ??= (async () => {
-        stopTimers();
-        await client.endAsync();
-        await finish();
-        log.info({ clientId }, 'ingest closed');
-      })();
-      return closing;
-    },
-  };
+  return ingestHandle(() => client.endAsync(), { clientId });
 }
