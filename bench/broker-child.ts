@@ -2,14 +2,17 @@
  * Runs the project's broker alone in a process, for bench/broker.ts: the
  * same set-up as the mosquitto reference (its own process, the load
  * generator in another). Prints `{"port":N}` once listening; SIGTERM stops it.
- *   node broker-child.js DATA_DIR STORE_FILE
+ * With `level`, sessions persist in LevelDB as the hub runs them; with an
+ * IPC channel, a message `gc` is answered after a full garbage collection
+ * (node --expose-gc), for memory measurements.
+ *   node broker-child.js DATA_DIR STORE_FILE [level]
  */
 import { systemClock } from '../core/clock.js';
 import { silentLogger } from '../core/logger.js';
 import { createSqliteStore } from '../core/store.js';
 import { createBroker } from '../broker/index.js';
 
-const [dataDir, storeFile] = process.argv.slice(2);
+const [dataDir, storeFile, persistence] = process.argv.slice(2);
 if (!dataDir || !storeFile) {
   console.error('usage: broker-child DATA_DIR STORE_FILE');
   process.exit(2);
@@ -18,6 +21,11 @@ const store = createSqliteStore(storeFile);
 const broker = await createBroker({
   host: '127.0.0.1', tcpPort: 0, tlsPort: 0, wsPort: 0, maxPacketSize: 64 * 1024,
   lockout: { maxFailures: 5, windowMs: 900_000, lockMs: 900_000 }, dataDir, store, logger: silentLogger(), clock: systemClock,
+  ...(persistence === 'level' ? { persistence: 'level' as const } : {}),
+});
+process.on('message', () => {
+  (globalThis as { gc?: () => void }).gc?.();
+  process.send?.('done');
 });
 process.stdout.write(`${JSON.stringify({ port: broker.ports.tcp })}\n`);
 process.once('SIGTERM', () => {

@@ -6,7 +6,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect as netConnect, createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -64,19 +64,29 @@ function freePort(): Promise<number> {
   });
 }
 
-async function startMosquitto(dir: string, load: Omit<Load, 'url'>): Promise<{ url: string; child: ChildProcess }> {
+/** Rejects with a clear message when `work` has not settled within `ms`: a bench step never hangs. */
+export function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`bench step timed out after ${ms} ms: ${what}`)), ms); });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Starts mosquitto on a free loopback port with a password file for
+ * `accounts` (hashed in one `mosquitto_passwd -U` run) and an ACL made of
+ * `acl` lines; resolves once it accepts TCP connections.
+ */
+export async function startMosquittoWith(dir: string, accounts: Account[], acl: string[]): Promise<{ url: string; port: number; child: ChildProcess }> {
   const port = await freePort();
   const passwd = join(dir, 'passwd');
-  const acl = join(dir, 'acl');
-  writeFileSync(passwd, '', { mode: 0o600 });
-  for (const a of [load.service, ...load.devices]) {
-    const r = spawnSync('mosquitto_passwd', ['-b', passwd, a.username, a.password]);
-    if (r.status !== 0) throw new Error(`mosquitto_passwd failed: ${r.stderr.toString()}`);
-  }
-  writeFileSync(acl, [`user ${load.service.username}`, 'topic read mimamori/v1/#', '', ...load.devices.flatMap((d) => [`user ${d.username}`, `topic write ${d.topic}`, ''])].join('\n'), { mode: 0o600 });
+  const aclFile = join(dir, 'acl');
+  writeFileSync(passwd, accounts.map((a) => `${a.username}:${a.password}`).join('\n') + '\n', { mode: 0o600 });
+  const r = spawnSync('mosquitto_passwd', ['-U', passwd]);
+  if (r.status !== 0) throw new Error(`mosquitto_passwd failed: ${r.stderr.toString()}`);
+  writeFileSync(aclFile, acl.join('\n'), { mode: 0o600 });
   const conf = join(dir, 'mosquitto.conf');
   writeFileSync(conf, [
-    `listener ${port} 127.0.0.1`, 'allow_anonymous false', `password_file ${passwd}`, `acl_file ${acl}`,
+    `listener ${port} 127.0.0.1`, 'allow_anonymous false', `password_file ${passwd}`, `acl_file ${aclFile}`,
     'persistence false', 'max_queued_messages 0', 'log_dest none',
     // aedes does not cap in-flight QoS 1 messages towards a subscriber; mosquitto's default 20 would make the comparison unfair.
     'max_inflight_messages 0',
@@ -86,21 +96,24 @@ async function startMosquitto(dir: string, load: Omit<Load, 'url'>): Promise<{ u
   const child = spawn(mosquittoPath, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (c: Buffer) => { stderr += c.toString(); });
-  const url = `mqtt://127.0.0.1:${port}`;
   const deadline = Date.now() + 10_000;
   for (;;) {
-    try {
-      const probe = await connect(url, load.service, 'bench-probe');
-      await probe.endAsync(true);
-      return { url, child };
-    } catch (err) {
-      if (child.exitCode !== null || Date.now() > deadline) {
-        child.kill();
-        throw new Error(`mosquitto did not start: ${(err as Error).message} ${stderr}`);
-      }
-      await new Promise((r) => setTimeout(r, 50));
+    const up = await new Promise<boolean>((resolve) => {
+      const s = netConnect({ host: '127.0.0.1', port }, () => { s.destroy(); resolve(true); });
+      s.once('error', () => resolve(false));
+    });
+    if (up) return { url: `mqtt://127.0.0.1:${port}`, port, child };
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill();
+      throw new Error(`mosquitto did not start: ${stderr}`);
     }
+    await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+function startMosquitto(dir: string, load: Omit<Load, 'url'>): Promise<{ url: string; child: ChildProcess }> {
+  return startMosquittoWith(dir, [load.service, ...load.devices],
+    [`user ${load.service.username}`, 'topic read mimamori/v1/#', '', ...load.devices.flatMap((d) => [`user ${d.username}`, `topic write ${d.topic}`, ''])]);
 }
 
 /** Starts bench/broker-child.js (the project's broker alone in a process) on a free port. */

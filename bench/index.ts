@@ -5,21 +5,27 @@
  *
  *   npm run bench                 full scale (10k homes × 8 sensors)
  *   npm run bench -- --quick      small scale, for a smoke run
- *   npm run bench -- rules broker only some parts (rules, baseline, broker, history, e2e)
+ *   npm run bench -- rules broker only some parts (rules, baseline, broker, connections, history, e2e)
+ *
+ * Every figure is also written to bench-results.json in the working folder
+ * (or `--out FILE`); the path is printed at the end.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { benchRules } from './rules.js';
 import { benchBaseline } from './baseline.js';
 import { benchBroker } from './broker.js';
 import { benchHistory } from './history.js';
+import { benchConnections } from './connections.js';
 import { benchEndToEnd } from './e2e.js';
 import type { BenchRow } from './types.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
-const only = args.filter((a) => !a.startsWith('--'));
+const outIndex = args.indexOf('--out');
+const outFile = resolve(outIndex >= 0 && args[outIndex + 1] ? args[outIndex + 1]! : 'bench-results.json');
+const only = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--out');
 const want = (name: string) => only.length === 0 || only.includes(name);
 
 function fmt(n: number): string {
@@ -43,18 +49,38 @@ async function main(): Promise<void> {
   console.log(`# mimamori bench — ${quick ? 'quick' : 'full'} scale, node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), gc ${typeof globalThis.gc === 'function' ? 'exposed' : 'not exposed'}`);
   const scratch = mkdtempSync(join(tmpdir(), 'mimamori-bench-'));
   let failed = 0;
+  const results: { startedAt: string; scale: string; node: string; cores: number; parts: Record<string, BenchRow[] | { failed: string }>; curves: Record<string, unknown> } = {
+    startedAt: new Date().toISOString(), scale: quick ? 'quick' : 'full', node: process.version, cores: cpus().length, parts: {}, curves: {},
+  };
   const part = async (name: string, run: () => Promise<BenchRow[]>) => {
     if (!want(name)) return;
-    try { print(name, await run()); } catch (err) { failed++; console.log(`\n## ${name}\n- FAILED: ${(err as Error).stack ?? String(err)}`); }
+    try {
+      const rows = await run();
+      results.parts[name] = rows;
+      print(name, rows);
+    } catch (err) {
+      failed++;
+      results.parts[name] = { failed: (err as Error).message };
+      console.log(`\n## ${name}\n- FAILED: ${(err as Error).stack ?? String(err)}`);
+    }
   };
   try {
     await part('rules', () => benchRules({ homes: quick ? 1000 : 10_000, sensorsPerHome: 8, events: quick ? 200_000 : 2_000_000 }));
     await part('baseline', () => benchBaseline({ homes: quick ? 5 : 20, days: quick ? 30 : 60 }));
     await part('broker', () => benchBroker({ messages: quick ? 5_000 : 50_000, publishers: quick ? 4 : 16 }));
+    await part('connections', async () => {
+      const dir = join(scratch, 'connections');
+      mkdirSync(dir, { recursive: true });
+      const r = await benchConnections({ devices: quick ? 800 : 8000, dir });
+      results.curves.connections = r.curves;
+      return r.rows;
+    });
     await part('history', () => benchHistory({ points: quick ? 20_000 : 200_000 }));
     await part('e2e', () => benchEndToEnd({ homes: quick ? 1000 : 10_000, alerts: quick ? 30 : 200, dataDir: join(scratch, 'e2e') }));
   } finally {
     rmSync(scratch, { recursive: true, force: true });
+    writeFileSync(outFile, `${JSON.stringify(results, null, 2)}\n`);
+    console.log(`\nfigures written to ${outFile}`);
   }
   if (failed > 0) process.exitCode = 1;
 }

@@ -18,6 +18,7 @@ import { afterDelay, createLoginThrottle } from '../core/login-throttle.js';
 import type { Logger } from '../core/logger.js';
 import type { Store } from '../core/store.js';
 import { checkClientId } from './client-id-policy.js';
+import type { DevicePublishSink } from './ingest.js';
 import type { Identity } from './device-credentials.js';
 import { openListeners } from './listeners.js';
 import { createLoginCheck } from './login-check.js';
@@ -59,6 +60,11 @@ export interface BrokerOptions {
    * the hub is there to receive it; the edge agent keeps the rest queued.
    */
   requireService?: string;
+  /**
+   * Devices are let in only while an ingest is attached (`attachIngest`),
+   * with the same consequences as `requireService`. The hub sets this.
+   */
+  requireIngest?: boolean;
 }
 
 export interface BrokerStats {
@@ -86,8 +92,16 @@ export interface Broker {
   ports: { tcp: number; tls: number; ws: number };
   /** PEM of the CA devices should trust for the TLS listener. */
   caCert: string;
-  /** Whether devices are let in now (see `BrokerOptions.requireService`). */
+  /** Whether devices are let in now (see `BrokerOptions.requireService` and `requireIngest`). */
   admittingDevices(): boolean;
+  /**
+   * Hands every device PUBLISH that passed the ACL to `sink` before it is
+   * acknowledged: aedes sends the PUBACK (and forwards the message to any
+   * subscriber) only once the sink resolves; if it rejects, the device is
+   * disconnected without the PUBACK and resends later. Returns `detach`.
+   * One sink at a time.
+   */
+  attachIngest(sink: DevicePublishSink): () => void;
   stats(): BrokerStats;
   close(): Promise<void>;
 }
@@ -107,6 +121,7 @@ const optionsSchema = z.object({
   dataDir: z.string().min(1),
   persistence: z.enum(['memory', 'level']).optional(),
   requireService: z.string().min(1).optional(),
+  requireIngest: z.boolean().optional(),
 });
 
 // MQTT 3.1.1 CONNACK return codes (MQTT-3.2.2.3).
@@ -196,7 +211,9 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
   const deviceClients = new Set<Client>();
   /** Set once close() starts: aedes is then disconnecting everyone itself. */
   let closing: Promise<void> | undefined;
-  const devicesAdmitted = () => opts.requireService === undefined || gateKeepers.size > 0;
+  /** The in-process ingest, when one is attached. */
+  let ingestSink: DevicePublishSink | undefined;
+  const devicesAdmitted = () => (opts.requireService === undefined && !opts.requireIngest) || gateKeepers.size > 0 || ingestSink !== undefined;
   const isRequiredService = (client: Client) => {
     const who = identities.get(client)?.identity;
     return who?.type === 'service' && who.name === opts.requireService;
@@ -298,8 +315,14 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
       }
       const decision = who ? canPublish(who.identity, packet.topic) : { allowed: false as const, reason: 'not authenticated' };
       if (decision.allowed) {
-        if (who?.identity.type === 'device') stripRetain(packet, client.id);
-        done(null);
+        if (who?.identity.type !== 'device' || ingestSink === undefined) { if (who?.identity.type === 'device') stripRetain(packet, client.id); done(null); return; }
+        stripRetain(packet, client.id);
+        // MQTT 3.1.1 QoS 1: the PUBACK means the hub has it. aedes writes it once this callback runs.
+        const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+        ingestSink(packet.topic, payload).then(() => done(null), (err: unknown) => {
+          log.warn({ clientId: client.id, topic: packet.topic, err: (err as Error).message }, 'ingest could not take a message; not acknowledged, disconnecting');
+          done(err as Error);
+        });
         return;
       }
       counters.aclDenials.publish++;
@@ -332,11 +355,12 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
       if (gateKeepers.size === 1) log.info({ service: opts.requireService }, 'devices admitted');
     }
   });
+  const shutOutDevices = () => { if (!devicesAdmitted()) for (const c of [...deviceClients]) c.close(); };
   aedes.on('clientDisconnect', (client) => {
     deviceClients.delete(client);
     if (gateKeepers.delete(client) && gateKeepers.size === 0 && !closing) {
       log.warn({ service: opts.requireService }, 'the hub service left: devices are disconnected until it is back');
-      for (const c of [...deviceClients]) c.close();
+      shutOutDevices();
     }
     if (owners.get(client.id) === identities.get(client)?.username) owners.delete(client.id);
     log.debug({ clientId: client.id }, 'client disconnected');
@@ -368,6 +392,16 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
     ports: listeners.ports,
     caCert: tls.ca,
     admittingDevices: devicesAdmitted,
+    attachIngest(sink) {
+      if (ingestSink !== undefined) throw new MimamoriError('MIMAMORI_ERR_CONFLICT', 'an ingest is already attached to the broker');
+      ingestSink = sink;
+      log.info('ingest attached: devices admitted');
+      return () => {
+        if (ingestSink !== sink) return;
+        ingestSink = undefined;
+        if (!closing) { log.warn('the ingest left: devices are disconnected until it is back'); shutOutDevices(); }
+      };
+    },
     stats: () => ({ ...counters, aclDenials: { ...counters.aclDenials }, clients: aedes.connectedClients }),
     close() {
       closing ??= (async () => {

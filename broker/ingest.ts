@@ -1,8 +1,21 @@
 /**
- * The hub's entry point for device data: an authenticated MQTT client with a
- * persistent session that validates every event and heartbeat once, drops
- * duplicates, keeps what it refuses in a dead-letter table, and hands valid
- * readings to the rest of the hub as an Observable.
+ * The hub's entry point for device data. It validates every event and
+ * heartbeat once, drops duplicates, keeps what it refuses in a dead-letter
+ * table, and hands valid readings to the rest of the hub as an Observable.
+ *
+ * Two ways in:
+ * - attached to the broker in-process (`broker`, what the hub does): the
+ *   device's own PUBACK waits until the batch holding its message has
+ *   committed, so nothing acknowledged can be lost, and many messages from
+ *   many devices are in flight at once;
+ * - as an authenticated MQTT client (`url`), one message at a time, for a
+ *   broker in another process.
+ *
+ * With `history`, each fresh reading is also kept in an outbox (same
+ * transaction as its event id) until the history writer has it in InfluxDB
+ * or its disk buffer; a restart replays what was not confirmed, so a kill -9
+ * loses no point and, as InfluxDB overwrites a point with the same series and
+ * time, doubles none.
  */
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { Observable, Subject, type SchedulerLike } from 'rxjs';
@@ -13,16 +26,35 @@ import { defaultEventTimeBounds, eventTimeProblem, parseDeviceEvent, parseHeartb
 import type { Logger } from '../core/logger.js';
 import type { Store } from '../core/store.js';
 import { allEventsFilter, allHeartbeatsFilter, parseDeviceTopic } from '../core/topics.js';
+import { createIngestBatcher } from './ingest-batch.js';
 
-export interface IngestOptions {
+/** Takes one device PUBLISH; resolves once it is safe to acknowledge, rejects if it is not. */
+export type DevicePublishSink = (topic: string, payload: Buffer) => Promise<void>;
+
+/** What the in-process ingest attaches to (the broker's `attachIngest`). */
+export interface IngestAttachPoint {
+  attachIngest(sink: DevicePublishSink): () => void;
+}
+
+/** Where readings go for history (the history writer): `flush` resolves once all written so far is durable. */
+export interface IngestHistory {
+  writeReading(r: Reading): void;
+  flush(): Promise<void>;
+}
+
+/** As an MQTT client of a broker in another process. */
+export interface IngestClientOptions {
   /** e.g. `mqtt://127.0.0.1:1883` or `mqtts://…` (with `ca`). */
   url: string;
   username: string;
   password: string;
   /** PEM of the CA that signed the broker's certificate, for mqtts:// and wss://. */
   ca?: string;
-  /** Fixed so the broker keeps this client's session; default `mimamori-ingest`. */
+  /** Default `mimamori-ingest`. */
   clientId?: string;
+}
+
+export interface IngestOptionsBase {
   store: Store;
   logger: Logger;
   clock: SchedulerLike;
@@ -32,7 +64,15 @@ export interface IngestOptions {
    * exceed the de-duplication window, so every accepted event is de-duplicated.
    */
   eventTime?: Partial<EventTimeBounds>;
+  /** Keeps fresh readings in the outbox until this has them durably (see the file comment). */
+  history?: IngestHistory;
+  /** How often the outbox is confirmed against `history.flush()` (default 1 s, on `clock`). */
+  confirmEveryMs?: number;
+  /** Messages per SQLite transaction at most (default 1000). */
+  maxBatch?: number;
 }
+
+export type IngestOptions = IngestOptionsBase & ({ broker: IngestAttachPoint } | IngestClientOptions);
 
 /** Why the ingest refused a message: the event contract's reasons plus a topic that is not a device topic. */
 export type IngestRejectReason = RejectReason | 'bad_topic';
@@ -47,6 +87,8 @@ export interface IngestStats {
   rejected: Partial<Record<IngestRejectReason, number>>;
   /** Old de-duplication records removed so far. */
   pruned: number;
+  /** Readings from an earlier run's outbox written to history again at start. */
+  replayed: number;
 }
 
 export interface Ingest {
@@ -56,18 +98,24 @@ export interface Ingest {
    */
   readings: Observable<Reading>;
   stats(): IngestStats;
+  /** Resolves when every message taken so far has been committed (or refused) and answered. */
+  idle(): Promise<void>;
   close(): Promise<void>;
 }
 
-const optionsSchema = z.object({
-  url: z.string().regex(/^(mqtts?|wss?):\/\//, 'must start with mqtt://, mqtts://, ws:// or wss://'),
-  username: z.string().min(1),
-  password: z.string().min(1),
-  clientId: z.string().min(1).max(128).optional(),
+const commonSchema = z.object({
   eventTime: z.object({
     maxFutureMs: z.number().min(0).optional(),
     maxAgeMs: z.number().positive().optional(),
   }).optional(),
+  confirmEveryMs: z.number().int().min(1).optional(),
+  maxBatch: z.number().int().min(1).max(100_000).optional(),
+});
+const clientSchema = commonSchema.extend({
+  url: z.string().regex(/^(mqtts?|wss?):\/\//, 'must start with mqtt://, mqtts://, ws:// or wss://'),
+  username: z.string().min(1),
+  password: z.string().min(1),
+  clientId: z.string().min(1).max(128).optional(),
 });
 
 const hour = 3600_000;
@@ -77,27 +125,29 @@ export const dedupRetentionMs = 7 * 24 * hour;
 const maxStoredPayload = 64 * 1024;
 
 /**
- * Connects to the broker and starts ingesting. Resolves once connected and
- * subscribed; rejects with a MimamoriError when the broker refuses the login.
+ * Starts ingesting: attached to `broker` in-process, or as an MQTT client of
+ * `url`. With a client, resolves once connected and subscribed and rejects
+ * with a MimamoriError when the broker refuses the login. With `history`,
+ * first replays what an earlier run left unconfirmed in the outbox.
  *
  * @example
- * const { username, secret } = await provisionService(store, 'ingest');
- * const ingest = await createIngest({ url: 'mqtt://127.0.0.1:1883', username, password: secret, store, logger, clock: systemClock });
+ * const ingest = await createIngest({ broker, store, logger, clock: systemClock, history });
  * ingest.readings.subscribe((r) => engine.ingest(r));
  */
 export async function createIngest(opts: IngestOptions): Promise<Ingest> {
-  const parsed = optionsSchema.safeParse(opts);
+  const attachTo = 'broker' in opts ? opts.broker : undefined;
+  const parsed = attachTo ? commonSchema.safeParse(opts) : clientSchema.safeParse(opts);
   if (!parsed.success) {
     throw new MimamoriError('MIMAMORI_ERR_CONFIG', `ingest options: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   }
-  const { store, clock, logger: log } = opts;
+  const { store, clock, logger: log, history } = opts;
   const bounds: EventTimeBounds = { ...defaultEventTimeBounds, ...parsed.data.eventTime };
   if (bounds.maxAgeMs > dedupRetentionMs) {
     throw new MimamoriError('MIMAMORI_ERR_CONFIG', `ingest options: eventTime.maxAgeMs (${bounds.maxAgeMs} ms) may not exceed the de-duplication window (${dedupRetentionMs} ms): an older event's id may already be forgotten`);
   }
   const subject = new Subject<Reading>();
-  // Queued messages of the persistent session arrive right after CONNACK, before the caller
-  // can subscribe; hold them (unacknowledged, so nothing is lost) until someone listens.
+  // Messages can arrive before the caller subscribes (queued ones right after CONNACK);
+  // hold them (unacknowledged, so nothing is lost) until someone listens.
   let listening!: () => void;
   const someoneListens = new Promise<void>((resolve) => { listening = resolve; });
   const readings = new Observable<Reading>((subscriber) => {
@@ -105,7 +155,27 @@ export async function createIngest(opts: IngestOptions): Promise<Ingest> {
     listening();
     return sub;
   });
-  const counters: IngestStats = { connected: false, received: 0, events: 0, heartbeats: 0, duplicates: 0, rejected: {}, pruned: 0 };
+  const counters: IngestStats = { connected: false, received: 0, events: 0, heartbeats: 0, duplicates: 0, rejected: {}, pruned: 0, replayed: 0 };
+
+  // Readings an earlier run acknowledged but history never confirmed: written again (an overwrite if it had them).
+  if (history) {
+    const left = await store.listIngestOutbox();
+    if (left.length > 0) {
+      for (const row of left) history.writeReading(JSON.parse(row.text) as Reading);
+      await history.flush();
+      await store.clearIngestOutbox(left[left.length - 1]!.seq);
+      counters.replayed = left.length;
+      log.info({ replayed: left.length }, 'readings from before a crash written to history again');
+    }
+  }
+
+  const batcher = createIngestBatcher<Reading>({
+    store, now: () => clock.now(), maxBatch: parsed.data.maxBatch,
+    emit: (reading) => {
+      if (reading.kind === 'heartbeat') counters.heartbeats++; else counters.events++;
+      subject.next(reading);
+    },
+  });
 
   async function reject(topic: string, payload: Buffer, reason: IngestRejectReason, detail: string, origin?: { home: string; device: string }): Promise<void> {
     counters.rejected[reason] = (counters.rejected[reason] ?? 0) + 1;
@@ -119,6 +189,7 @@ export async function createIngest(opts: IngestOptions): Promise<Ingest> {
     });
   }
 
+  /** Validates one message and commits it with its batch; resolves when it may be acknowledged. */
   async function handle(topic: string, payload: Buffer): Promise<void> {
     await someoneListens;
     counters.received++;
@@ -128,44 +199,114 @@ export async function createIngest(opts: IngestOptions): Promise<Ingest> {
       return;
     }
     const origin = { home: where.home, device: where.device };
+    let reading: Reading;
+    let eventId: string | undefined;
     if (where.channel === 'heartbeat') {
       const hb = parseHeartbeat(payload);
       if (!hb.ok) { await reject(topic, payload, hb.reason, hb.detail, origin); return; }
       const late = eventTimeProblem(Date.parse(hb.value.ts), clock.now(), bounds);
       if (late) { await reject(topic, payload, late.reason, late.detail, origin); return; }
-      counters.heartbeats++;
-      subject.next(toHomeHeartbeat(hb.value, where.home, where.device));
-      return;
+      reading = toHomeHeartbeat(hb.value, where.home, where.device);
+    } else {
+      const event = parseDeviceEvent(payload);
+      if (!event.ok) { await reject(topic, payload, event.reason, event.detail, origin); return; }
+      // A timestamp from the year 2300 would pin "last sign of life" there; one from last month
+      // may be a resend whose id was already forgotten. Both are refused, kept and explained.
+      const late = eventTimeProblem(Date.parse(event.value.ts), clock.now(), bounds);
+      if (late) { await reject(topic, payload, late.reason, late.detail, origin); return; }
+      reading = toHomeEvent(event.value, where.home, where.device);
+      eventId = event.value.id;
     }
-    const event = parseDeviceEvent(payload);
-    if (!event.ok) { await reject(topic, payload, event.reason, event.detail, origin); return; }
-    // A timestamp from the year 2300 would pin "last sign of life" there; one from last month
-    // may be a resend whose id was already forgotten. Both are refused, kept and explained.
-    const late = eventTimeProblem(Date.parse(event.value.ts), clock.now(), bounds);
-    if (late) { await reject(topic, payload, late.reason, late.detail, origin); return; }
     // The edge agent resends after a lost PUBACK; the event id makes that harmless.
-    if (!(await store.markEventSeen(where.home, where.device, event.value.id, clock.now()))) {
+    const fresh = await batcher.submit({
+      homeId: where.home, deviceId: where.device, value: reading,
+      ...(eventId !== undefined ? { eventId } : {}),
+      ...(history ? { outbox: JSON.stringify(reading) } : {}),
+    });
+    if (!fresh) {
       counters.duplicates++;
-      log.debug({ topic, id: event.value.id }, 'duplicate event dropped');
-      return;
+      log.debug({ topic, id: eventId }, 'duplicate event dropped');
     }
-    counters.events++;
-    subject.next(toHomeEvent(event.value, where.home, where.device));
   }
 
-  const clientId = opts.clientId ?? 'mimamori-ingest';
-  const mqttOptions: IClientOptions = {
-    clientId, username: opts.username, password: opts.password,
-    protocolVersion: 4, clean: true, reconnectPeriod: 1000, connectTimeout: 10_000,
-    ...(opts.ca ? { ca: opts.ca, rejectUnauthorized: true } : {}),
+  let pending = 0;
+  let idleWaiters: Array<() => void> = [];
+  /** Every message goes through here: counted until answered, so close() and idle() can wait for it. */
+  const accept: DevicePublishSink = (topic, payload) => {
+    pending++;
+    return handle(topic, payload).finally(() => {
+      if (--pending === 0) { const w = idleWaiters; idleWaiters = []; for (const f of w) f(); }
+    });
   };
-  const client: MqttClient = mqtt.connect(opts.url, mqttOptions);
-  let inFlight: Promise<void> = Promise.resolve();
+  const idle = () => (pending === 0 ? Promise.resolve() : new Promise<void>((resolve) => { idleWaiters.push(resolve); }));
+
+  // The outbox is confirmed against history in the background, never on the acknowledgement path.
+  let confirmed = 0;
+  let confirming: Promise<void> | undefined;
+  const confirmOutbox = (): Promise<void> => {
+    confirming ??= (async () => {
+      try {
+        const upTo = batcher.emittedUpTo();
+        if (!history || upTo <= confirmed) return;
+        await history.flush();
+        await store.clearIngestOutbox(upTo);
+        confirmed = upTo;
+      } catch (err) {
+        log.error({ err }, 'could not confirm the ingest outbox; it is kept and tried again');
+      } finally {
+        confirming = undefined;
+      }
+    })();
+    return confirming;
+  };
+  const stopConfirming = history ? scheduleEvery(clock, parsed.data.confirmEveryMs ?? 1000, () => { void confirmOutbox(); }) : () => undefined;
+
+  const stopPruning = scheduleEvery(clock, hour, () => {
+    const olderThan = clock.now() - dedupRetentionMs;
+    store.pruneSeenEvents(olderThan).then((n) => { counters.pruned += n; if (n > 0) log.debug({ removed: n }, 'pruned old event ids'); },
+      (err: unknown) => log.error({ err }, 'pruning old event ids failed'));
+  });
+  const stopTimers = () => { stopPruning(); stopConfirming(); };
+
+  let closing: Promise<void> | undefined;
+  /** The ingest's face for either way in; `disconnect` stops new messages, then in-flight ones finish. */
+  const ingestHandle = (disconnect: () => Promise<void>, where: object): Ingest => ({
+    readings, idle,
+    stats: () => ({ ...counters, rejected: { ...counters.rejected } }),
+    close() {
+      closing ??= (async () => {
+        stopTimers();
+        await disconnect();
+        await idle();
+        await confirmOutbox();
+        counters.connected = false;
+        subject.complete();
+        log.info(where, 'ingest closed');
+      })();
+      return closing;
+    },
+  });
+
+  if (attachTo) {
+    const detach = attachTo.attachIngest(accept);
+    counters.connected = true;
+    log.info('ingest attached to the broker');
+    return ingestHandle(async () => detach(), {});
+  }
+
+  const o = opts as IngestOptionsBase & IngestClientOptions;
+  const clientId = o.clientId ?? 'mimamori-ingest';
+  const mqttOptions: IClientOptions = {
+    clientId, username: o.username, password: o.password,
+    protocolVersion: 4, clean: true, reconnectPeriod: 1000, connectTimeout: 10_000,
+    ...(o.ca ? { ca: o.ca, rejectUnauthorized: true } : {}),
+  };
+  const client: MqttClient = mqtt.connect(o.url, mqttOptions);
   // Acknowledge (PUBACK) only after the message is de-duplicated, stored or emitted:
   // a crash in between means the broker redelivers it, and the event id absorbs the repeat.
   client.handleMessage = (packet, callback) => {
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-    inFlight = handle(packet.topic, payload).then(() => callback(), (err: unknown) => {
+    accept(packet.topic, payload).then(() => callback(), (err: unknown) => {
       log.error({ topic: packet.topic, err }, 'ingest could not process a message; it stays unacknowledged');
       callback(err as Error);
     });
@@ -174,7 +315,6 @@ export async function createIngest(opts: IngestOptions): Promise<Ingest> {
     counters.connected = true;
     log.info({ clientId, sessionPresent: connack.sessionPresent }, 'ingest connected');
   });
-  let closing: Promise<void> | undefined;
   client.on('close', () => { if (counters.connected && !closing) log.warn({ clientId }, 'ingest disconnected; reconnecting'); counters.connected = false; });
   client.on('error', (err) => log.warn({ clientId, err: err.message }, 'ingest connection error'));
 
@@ -190,29 +330,10 @@ export async function createIngest(opts: IngestOptions): Promise<Ingest> {
     // MQTT.js rejects when a SUBACK carries 0x80 (refused); it resubscribes by itself after a reconnect.
     await subscribe();
   } catch (err) {
+    stopTimers();
     await client.endAsync(true);
-    throw new MimamoriError('MIMAMORI_ERR_UNAVAILABLE', `ingest cannot connect to the broker at ${opts.url} as ${opts.username}: ${(err as Error).message}`);
+    throw new MimamoriError('MIMAMORI_ERR_UNAVAILABLE', `ingest cannot connect to the broker at ${o.url} as ${o.username}: ${(err as Error).message}`);
   }
 
-  const stopPruning = scheduleEvery(clock, hour, () => {
-    const olderThan = clock.now() - dedupRetentionMs;
-    store.pruneSeenEvents(olderThan).then((n) => { counters.pruned += n; if (n > 0) log.debug({ removed: n }, 'pruned old event ids'); },
-      (err: unknown) => log.error({ err }, 'pruning old event ids failed'));
-  });
-
-  return {
-    readings,
-    stats: () => ({ ...counters, rejected: { ...counters.rejected } }),
-    close() {
-      closing ??= (async () => {
-        stopPruning();
-        await client.endAsync();
-        await inFlight.catch(() => undefined);
-        counters.connected = false;
-        subject.complete();
-        log.info({ clientId }, 'ingest closed');
-      })();
-      return closing;
-    },
-  };
+  return ingestHandle(() => client.endAsync(), { clientId });
 }

@@ -233,7 +233,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     }
 
     // The broker starts now so the tablet channel can connect; devices wait until ingest listens.
-    const broker = await createBroker({ ...config.broker, host: config.host, dataDir: config.dataDir, store, logger: logger.child({ part: 'broker' }), clock: wallClock, securityClock: wallClock, persistence: 'level', requireService: 'ingest' });
+    const broker = await createBroker({ ...config.broker, host: config.host, dataDir: config.dataDir, store, logger: logger.child({ part: 'broker' }), clock: wallClock, securityClock: wallClock, persistence: 'level', requireIngest: true });
     let brokerClosed = false;
     const closeBroker = async () => { if (!brokerClosed) { brokerClosed = true; await broker.close(); } };
     onClose('broker (early exit)', closeBroker);
@@ -320,9 +320,9 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
       });
     };
 
-    // The hub's own authenticated ingest client; devices are let in only while it is subscribed.
-    const ingestCreds = await provisionService(store, 'ingest');
-    const ingest = await createIngest({ url: mqttUrl, username: ingestCreds.username, password: ingestCreds.secret, store, logger: logger.child({ part: 'ingest' }), clock });
+    // The ingest, attached to the broker in-process: a device's PUBACK waits for the batch holding its
+    // message to commit (docs/broker.md); devices are let in only while it is attached.
+    const ingest = await createIngest({ broker, store, logger: logger.child({ part: 'ingest' }), clock, history });
     const readings = ingest.readings.subscribe(acceptReading);
     onClose('readings', async () => readings.unsubscribe());
     onClose('ingest', () => ingest.close());

@@ -225,4 +225,14 @@ export const migrations: Migration[] = [
     ],
     after: (db) => { sealExistingTrail('audit')(db); sealExistingTrail('access')(db); },
   },
+  // ── Ingest at broker speed (issue 12): migration 9 ──
+  {
+    version: 9,
+    name: 'ingest outbox: readings acknowledged but not yet confirmed in history',
+    sql: [
+      // broker/ingest.ts writes a row per fresh reading in the batch that also records its event id,
+      // and deletes rows once the history writer has them in InfluxDB or its disk buffer.
+      `CREATE TABLE ingest_outbox (seq INTEGER PRIMARY KEY, text TEXT NOT NULL)`,
+    ],
+  },
 ];

@@ -20,6 +20,8 @@ export type AlertStatus = 'open' | 'acknowledged' | 'resolved';
 export interface Home { id: string; name: string; timezone: string; address?: string; entryNotes?: string; createdAt: number }
 export interface Resident { id: string; homeId: string; name: string; birthYear?: number; language: Language }
 export interface Contact { id: string; homeId: string; name: string; role: ContactRole; phone?: string; email?: string; language: Language; priority: number }
+/** One message of an ingest batch (see `Store.commitIngestBatch`). */
+export interface IngestBatchItem { homeId: string; deviceId: string; eventId?: string; outbox?: string }
 export interface Device { homeId: string; deviceId: string; kind: string; label?: string; secretHash: string; disabled: boolean; createdAt: number }
 export interface Alert {
   id: string; homeId: string; rule: string; severity: Severity; status: AlertStatus; message: string;
@@ -227,6 +229,18 @@ export interface Store extends WebStore, EscalationStore, VideoStore, TrailStore
   /** Records an event id; false when the same device already sent it. */
   markEventSeen(homeId: string, deviceId: string, eventId: string, at: number): Promise<boolean>;
   pruneSeenEvents(olderThan: number): Promise<number>;
+  /**
+   * The ingest's batch commit, in one transaction: records each item's event
+   * id (items without one, heartbeats, are always fresh) and, for every fresh
+   * item with an `outbox` text, keeps that text in the ingest outbox until
+   * `clearIngestOutbox` confirms history has it. Returns per item whether it
+   * was fresh, and the outbox position of the last row written (0 if none).
+   */
+  commitIngestBatch(items: ReadonlyArray<IngestBatchItem>, at: number): Promise<{ fresh: boolean[]; outboxHead: number }>;
+  /** Outbox rows not yet confirmed, oldest first (read at start to replay them into history). */
+  listIngestOutbox(): Promise<Array<{ seq: number; text: string }>>;
+  /** Removes outbox rows up to and including `upTo`; returns how many. */
+  clearIngestOutbox(upTo: number): Promise<number>;
   openAlert(a: Omit<Alert, 'id' | 'status' | 'repeats' | 'updatedAt' | 'closedAt'>): Promise<{ alert: Alert; created: boolean }>;
   getAlert(id: string): Promise<Alert | undefined>;
   findOpenAlert(homeId: string, rule: string): Promise<Alert | undefined>;
@@ -350,6 +364,18 @@ export function createSqliteStore(path: string, opts: { readonly?: boolean } = {
   const all = (sql: string, ...p: unknown[]) => q(sql).all(...p) as Row[];
   const run = (sql: string, ...p: unknown[]) => q(sql).run(...p);
   const n = (v: unknown) => (v === undefined ? null : v);
+  // One transaction (one WAL commit) per ingest batch instead of one per event.
+  const commitBatch = db.transaction((items: ReadonlyArray<IngestBatchItem>, at: number) => {
+    const fresh: boolean[] = [];
+    let outboxHead = 0;
+    for (const item of items) {
+      const isFresh = item.eventId === undefined
+        || run('INSERT INTO seen_events (home_id, device_id, event_id, seen_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING', item.homeId, item.deviceId, item.eventId, at).changes === 1;
+      fresh.push(isFresh);
+      if (isFresh && item.outbox !== undefined) outboxHead = Number(run('INSERT INTO ingest_outbox (text) VALUES (?)', item.outbox).lastInsertRowid);
+    }
+    return { fresh, outboxHead };
+  });
   const wrap = (err: unknown, what: string): never => {
     const code = (err as { code?: string }).code ?? '';
     if (code.startsWith('SQLITE_CONSTRAINT')) throw new MimamoriError('MIMAMORI_ERR_CONFLICT', what);
@@ -422,6 +448,13 @@ export function createSqliteStore(path: string, opts: { readonly?: boolean } = {
       return run('INSERT INTO seen_events (home_id, device_id, event_id, seen_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING', homeId, deviceId, eventId, at).changes === 1;
     },
     async pruneSeenEvents(olderThan) { return run('DELETE FROM seen_events WHERE seen_at < ?', olderThan).changes; },
+    async commitIngestBatch(items, at) {
+      return commitBatch(items, at);
+    },
+    async listIngestOutbox() {
+      return all('SELECT seq, text FROM ingest_outbox ORDER BY seq').map((r) => ({ seq: Number(r.seq), text: r.text as string }));
+    },
+    async clearIngestOutbox(upTo) { return run('DELETE FROM ingest_outbox WHERE seq <= ?', upTo).changes; },
     async openAlert(a) {
       const tx = db.transaction((): { alert: Alert; created: boolean } => {
         const existing = get("SELECT * FROM alerts WHERE home_id = ? AND rule = ? AND status <> 'resolved'", a.homeId, a.rule);

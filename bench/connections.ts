@@ -1,0 +1,156 @@
+/**
+ * Connected devices: memory per connected device and logins per second,
+ * for the project's broker (its own process, level persistence as the hub
+ * runs it, logins checked against the SQLite store) and for mosquitto
+ * (password file + ACL) in the same run. Devices are opened from this
+ * process with bare sockets (a hand-made MQTT 3.1.1 CONNECT, clean session),
+ * so the load generator costs next to nothing; the brokers' RSS is read
+ * from /proc after a GC at each step, giving the curve of bytes per device.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { connect as netConnect, type Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { createSqliteStore } from '../core/store.js';
+import { provisionDevice } from '../broker/device-credentials.js';
+import { startMosquittoWith, withDeadline } from './broker.js';
+import type { BenchRow } from './types.js';
+
+interface Device { username: string; password: string; clientId: string }
+
+/** MQTT 3.1.1 CONNECT with clean session, username and password (MQTT-3.1). */
+function connectPacket(d: Device): Buffer {
+  const str = (s: string) => { const b = Buffer.from(s, 'utf8'); const l = Buffer.alloc(2); l.writeUInt16BE(b.length); return Buffer.concat([l, b]); };
+  const variable = Buffer.concat([str('MQTT'), Buffer.from([4, 0b1100_0010, 0, 120])]);
+  const body = Buffer.concat([variable, str(d.clientId), str(d.username), str(d.password)]);
+  const len: number[] = [];
+  let x = body.length;
+  do { let byte = x % 128; x = Math.floor(x / 128); if (x > 0) byte |= 128; len.push(byte); } while (x > 0);
+  return Buffer.concat([Buffer.from([0x10, ...len]), body]);
+}
+
+/** Opens one device connection; resolves on CONNACK 0, rejects on a refusal or after 20 s. */
+function openDevice(port: number, d: Device): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = netConnect({ host: '127.0.0.1', port });
+    const timer = setTimeout(() => { s.destroy(); reject(new Error(`no CONNACK for ${d.clientId} within 20 s`)); }, 20_000);
+    s.once('error', (err) => { clearTimeout(timer); reject(err); });
+    s.once('data', (b: Buffer) => {
+      clearTimeout(timer);
+      if (b[0] === 0x20 && b[3] === 0) resolve(s);
+      else { s.destroy(); reject(new Error(`CONNACK ${b[3]} for ${d.clientId}`)); }
+    });
+    s.write(connectPacket(d));
+  });
+}
+
+/** Opens `devices` with `concurrency` logins at a time; returns sockets and logins/s. */
+async function openAll(port: number, devices: Device[], concurrency: number): Promise<{ sockets: Socket[]; perSecond: number }> {
+  const sockets: Socket[] = [];
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    for (let i = next++; i < devices.length; i = next++) sockets.push(await openDevice(port, devices[i]!));
+  }));
+  return { sockets, perSecond: devices.length / ((performance.now() - t0) / 1000) };
+}
+
+function rssOf(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!m) throw new Error(`no VmRSS for pid ${pid}`);
+  return Number(m[1]) * 1024;
+}
+
+async function closeAll(sockets: Socket[]): Promise<void> {
+  await Promise.all(sockets.map((s) => new Promise<void>((resolve) => { s.once('close', () => resolve()); s.destroy(); })));
+}
+
+interface Curve { points: Array<{ devices: number; bytesPerDevice: number }>; coldLogins: number; warmLogins: number }
+
+/** Steps through `steps` connected devices on one broker; `gc` asks it to collect first. */
+async function measure(port: number, pid: number, devices: Device[], steps: number[], gc: () => Promise<void>): Promise<Curve> {
+  await gc();
+  const base = rssOf(pid);
+  const points: Curve['points'] = [];
+  let open: Socket[] = [];
+  let coldLogins = 0;
+  for (const n of steps) {
+    const more = await openAll(port, devices.slice(open.length, n), 32);
+    if (open.length === 0) coldLogins = more.perSecond;
+    open = open.concat(more.sockets);
+    await gc();
+    points.push({ devices: n, bytesPerDevice: (rssOf(pid) - base) / n });
+  }
+  // Everyone again at once, as after a network blip: the login cache's case.
+  await closeAll(open);
+  const again = await openAll(port, devices.slice(0, steps[steps.length - 1]), 32);
+  await closeAll(again.sockets);
+  return { points, coldLogins, warmLogins: again.perSecond };
+}
+
+/** Starts bench/broker-child.js with level persistence and an IPC channel for GC requests. */
+async function startOurs(dir: string, storeFile: string): Promise<{ port: number; child: ChildProcess; gc: () => Promise<void> }> {
+  const child = spawn(process.execPath, ['--expose-gc', fileURLToPath(new URL('./broker-child.js', import.meta.url)), join(dir, 'broker'), storeFile, 'level'], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  const port = await withDeadline(new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => { out += c.toString(); if (out.includes('\n')) resolve((JSON.parse(out.split('\n')[0]!) as { port: number }).port); });
+    child.once('exit', (code) => reject(new Error(`broker child exited with ${code}`)));
+  }), 60_000, 'our broker to start');
+  const gc = () => withDeadline(new Promise<void>((resolve) => { child.once('message', () => resolve()); child.send('gc'); }), 30_000, 'a GC in the broker child');
+  return { port, child, gc };
+}
+
+/** Memory per connected device and logins/s, ours against mosquitto. */
+export async function benchConnections(opts: { devices: number; dir: string }): Promise<{ rows: BenchRow[]; curves: { ours: Curve; mosquitto: Curve } }> {
+  const storeFile = join(opts.dir, 'store.sqlite');
+  const store = createSqliteStore(storeFile);
+  const devices: Device[] = [];
+  const homes = Math.ceil(opts.devices / 8);
+  try {
+    for (let h = 0; h < homes; h++) {
+      await store.createHome({ id: `c${h}`, name: `home ${h}`, timezone: 'Asia/Tokyo' });
+      for (let d = 0; d < 8 && devices.length < opts.devices; d++) {
+        const creds = await provisionDevice(store, { homeId: `c${h}`, deviceId: `d${d}`, kind: 'power' });
+        devices.push({ username: creds.username, password: creds.secret, clientId: creds.username });
+      }
+    }
+  } finally {
+    await store.close();
+  }
+  const steps = [...new Set([Math.min(1000, opts.devices), Math.ceil(opts.devices / 2), opts.devices])].sort((a, b) => a - b);
+
+  const o = await startOurs(opts.dir, storeFile);
+  let ours: Curve;
+  try { ours = await withDeadline(measure(o.port, o.child.pid!, devices, steps, o.gc), 300_000, 'our broker connection steps'); } finally { o.child.kill('SIGTERM'); }
+
+  // mosquitto's ACL pattern gives each device its own topics, like ours.
+  const m = await startMosquittoWith(opts.dir, devices.map((d) => ({ username: d.username, password: d.password })), ['pattern write mimamori/v1/homes/%u/#']);
+  let theirs: Curve;
+  try { theirs = await withDeadline(measure(m.port, m.child.pid!, devices, steps, async () => undefined), 300_000, 'mosquitto connection steps'); } finally { m.child.kill('SIGTERM'); }
+
+  const last = (c: Curve) => c.points[c.points.length - 1]!.bytesPerDevice;
+  const curve = (c: Curve) => c.points.map((p) => `${p.devices}: ${(p.bytesPerDevice / 1024).toFixed(1)} KB`).join(', ');
+  return {
+    curves: { ours, mosquitto: theirs },
+    rows: [
+      {
+        name: `memory per connected device (${opts.devices} devices, clean sessions, TCP)`, value: last(ours) / 1024, unit: 'KB/device',
+        reference: { name: 'mosquitto, same devices', value: last(theirs) / 1024 }, ratio: last(ours) / last(theirs),
+        target: `≤ 10 KB per device: ${last(ours) <= 10 * 1024 ? 'met' : 'NOT met'}`,
+        notes: `RSS growth over the idle broker after a GC / devices; curve ours ${curve(ours)}; mosquitto ${curve(theirs)}; ratio = ours / mosquitto (lower is better)`,
+      },
+      {
+        name: 'device logins per second, first login (scrypt per login)', value: ours.coldLogins, unit: 'logins/s',
+        reference: { name: 'mosquitto, same devices', value: theirs.coldLogins }, ratio: ours.coldLogins / theirs.coldLogins,
+        target: `≥ 0.5× mosquitto: ${ours.coldLogins / theirs.coldLogins >= 0.5 ? 'met' : 'NOT met'}`,
+        notes: '32 logins in flight from one bare-socket generator process',
+      },
+      {
+        name: 'device logins per second, everyone again within a minute (login cache)', value: ours.warmLogins, unit: 'logins/s',
+        reference: { name: 'mosquitto, same devices', value: theirs.warmLogins }, ratio: ours.warmLogins / theirs.warmLogins,
+        target: `≥ 0.5× mosquitto: ${ours.warmLogins / theirs.warmLogins >= 0.5 ? 'met' : 'NOT met'}`,
+      },
+    ],
+  };
+}
