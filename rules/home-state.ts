@@ -64,6 +64,13 @@ export interface HomeState {
   marks: Map<string, number> | undefined;
   /** The earliest deadline this home has in the engine's timer heap (Infinity: none). */
   wakeAt: number;
+  /**
+   * deviceSilent's cache (not persisted): no device of the home without an
+   * open finding is due before `silentDueBound` under the rule object
+   * `silentBoundRule`; undefined until first computed.
+   */
+  silentDueBound: number;
+  silentBoundRule: RuleConfig | undefined;
   /** Changed since the last persist. */
   dirty: boolean;
 }
@@ -73,7 +80,8 @@ export function createHomeState(id: string, rules: HomeRules, at: number): HomeS
   return {
     id, rules, firstSeen: at, lastSignOfLife: NONE, lastSignKind: '', lastSignDevice: '', lastMotion: NONE,
     waterSince: NONE, gasSince: NONE, outSince: NONE, awayUntil: NONE,
-    devices: new Map(), newestAt: NONE, beats: false, lateArrivalAt: NONE, lateSince: NONE, active: undefined, marks: undefined, wakeAt: Infinity, dirty: true,
+    devices: new Map(), newestAt: NONE, beats: false, lateArrivalAt: NONE, lateSince: NONE, active: undefined, marks: undefined, wakeAt: Infinity,
+    silentDueBound: NONE, silentBoundRule: undefined, dirty: true,
   };
 }
 

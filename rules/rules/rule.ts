@@ -97,17 +97,27 @@ const day = 86_400_000;
  * lookup serves a whole quarter hour. One per compiled rule set.
  */
 export class ZoneClock {
+  /** Two cached quarter hours: rules ask about now and about a deadline hours away in turn. */
   private from = 0;
   private to = -1;
   private offsetMs = 0;
+  private otherFrom = 0;
+  private otherTo = -1;
+  private otherOffsetMs = 0;
   constructor(readonly timezone: string) {}
 
   /** Milliseconds since local midnight at `at`. */
   msOfDay(at: number): number {
     if (at < this.from || at >= this.to) {
-      this.from = Math.floor(at / quarterHour) * quarterHour;
-      this.to = this.from + quarterHour;
-      this.offsetMs = offsetMinutes(this.from, this.timezone) * 60_000;
+      const from = this.otherFrom, to = this.otherTo, offsetMs = this.otherOffsetMs;
+      this.otherFrom = this.from; this.otherTo = this.to; this.otherOffsetMs = this.offsetMs;
+      if (at >= from && at < to) {
+        this.from = from; this.to = to; this.offsetMs = offsetMs;
+      } else {
+        this.from = Math.floor(at / quarterHour) * quarterHour;
+        this.to = this.from + quarterHour;
+        this.offsetMs = offsetMinutes(this.from, this.timezone) * 60_000;
+      }
     }
     const local = (at + this.offsetMs) % day;
     return local < 0 ? local + day : local;
