@@ -93,17 +93,18 @@ function lastHeard(home: HomeState): number {
 /**
  * Learns quiet spells from an event-only device's message (a heartbeat device needs
  * none): its own (the gap since its previous message) and the home's (since anything).
+ * Tallies, saved with the slower progress save.
  */
 function learnQuiet(rule: DeviceSilentRule, home: HomeState, r: Reading, k: DeviceKeys): void {
   const last = lastKey(rule), homeQuiet = homeQuietKey(rule);
   const prevHome = getMark(home, last);
-  if (prevHome !== undefined && r.at - prevHome > (getMark(home, homeQuiet) ?? 0)) setMark(home, homeQuiet, r.at - prevHome);
-  if (prevHome === undefined || r.at > prevHome) setMark(home, last, r.at);
+  if (prevHome !== undefined && r.at - prevHome > (getMark(home, homeQuiet) ?? 0)) setMark(home, homeQuiet, r.at - prevHome, false);
+  if (prevHome === undefined || r.at > prevHome) setMark(home, last, r.at, false);
   const prevDevice = getMark(home, k.seen);
-  if (prevDevice !== undefined && r.at - prevDevice > (getMark(home, k.quiet) ?? 0)) setMark(home, k.quiet, r.at - prevDevice);
-  if (prevDevice === undefined || r.at > prevDevice) setMark(home, k.seen, r.at);
+  if (prevDevice !== undefined && r.at - prevDevice > (getMark(home, k.quiet) ?? 0)) setMark(home, k.quiet, r.at - prevDevice, false);
+  if (prevDevice === undefined || r.at > prevDevice) setMark(home, k.seen, r.at, false);
   const n = getMark(home, k.count) ?? 0;
-  if (n < minMessagesLearned) setMark(home, k.count, n + 1);
+  if (n < minMessagesLearned) setMark(home, k.count, n + 1, false);
 }
 
 /**
