@@ -97,27 +97,30 @@ const day = 86_400_000;
  * lookup serves a whole quarter hour. One per compiled rule set.
  */
 export class ZoneClock {
-  /** Two cached quarter hours: rules ask about now and about a deadline hours away in turn. */
   private from = 0;
   private to = -1;
   private offsetMs = 0;
-  private otherFrom = 0;
-  private otherTo = -1;
-  private otherOffsetMs = 0;
+  /**
+   * Offsets of quarter hours looked up before, by quarter-hour index: rules
+   * ask about now and about deadlines hours or days ahead in turn. Bounded:
+   * emptied when full.
+   */
+  private readonly known = new Map<number, number>();
   constructor(readonly timezone: string) {}
 
   /** Milliseconds since local midnight at `at`. */
   msOfDay(at: number): number {
     if (at < this.from || at >= this.to) {
-      const from = this.otherFrom, to = this.otherTo, offsetMs = this.otherOffsetMs;
-      this.otherFrom = this.from; this.otherTo = this.to; this.otherOffsetMs = this.offsetMs;
-      if (at >= from && at < to) {
-        this.from = from; this.to = to; this.offsetMs = offsetMs;
-      } else {
-        this.from = Math.floor(at / quarterHour) * quarterHour;
-        this.to = this.from + quarterHour;
-        this.offsetMs = offsetMinutes(this.from, this.timezone) * 60_000;
+      const quarter = Math.floor(at / quarterHour);
+      this.from = quarter * quarterHour;
+      this.to = this.from + quarterHour;
+      let offsetMs = this.known.get(quarter);
+      if (offsetMs === undefined) {
+        offsetMs = offsetMinutes(this.from, this.timezone) * 60_000;
+        if (this.known.size >= 4096) this.known.clear();
+        this.known.set(quarter, offsetMs);
       }
+      this.offsetMs = offsetMs;
     }
     const local = (at + this.offsetMs) % day;
     return local < 0 ? local + day : local;
