@@ -54,8 +54,18 @@ export interface RuleEngineOptions {
   rulesFor?: (home: string) => Promise<unknown> | unknown;
   /** A home's IANA time zone when its rule set does not name one (default Asia/Tokyo). */
   timezoneFor?: (home: string) => string;
-  /** How often (clock time) changed home state is saved; default 60 s. */
+  /**
+   * How often (clock time) home state a restart must not lose is saved: a
+   * finding raised or cleared, a mark, a flow starting or stopping, a new
+   * device, rules, away, context. Default 60 s.
+   */
   persistEveryMs?: number;
+  /**
+   * How often every changed home is saved, including plain progress (last
+   * seen, last sign of life, learned-routine tallies). Default 10 min;
+   * rounded to a whole number of `persistEveryMs`, at least one.
+   */
+  persistProgressEveryMs?: number;
   /** Learned routines: learning length and windows (docs/routines.md). */
   routineSettings?: Partial<BaselineSettings>;
   /**
@@ -175,6 +185,10 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
   if (!logger || typeof logger.warn !== 'function') throw new MimamoriError('MIMAMORI_ERR_CONFIG', 'rule engine: logger is required');
   const persistEveryMs = opts.persistEveryMs ?? 60_000;
   if (!Number.isFinite(persistEveryMs) || persistEveryMs < 1) throw new MimamoriError('MIMAMORI_ERR_CONFIG', 'rule engine: persistEveryMs must be a positive number');
+  const persistProgressEveryMs = opts.persistProgressEveryMs ?? 10 * 60_000;
+  if (!Number.isFinite(persistProgressEveryMs) || persistProgressEveryMs < 1) throw new MimamoriError('MIMAMORI_ERR_CONFIG', 'rule engine: persistProgressEveryMs must be a positive number');
+  /** Every this many saves, progress is saved too. */
+  const progressEvery = Math.max(1, Math.round(persistProgressEveryMs / persistEveryMs));
   let watermark: WatermarkSettings | undefined;
   if (opts.watermark !== false) {
     watermark = { ...defaultWatermarkSettings };
@@ -229,8 +243,13 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
   function emit(): void {
     if (ctx.out.length === 0) return;
     const batch = ctx.out.splice(0);
-    // A day with a critical finding is not a day to learn "normal" from.
-    for (const f of batch) if (f.state === 'raised' && f.severity === 'critical') book.flag(f.home);
+    for (const f of batch) {
+      // A raised or cleared finding is edge-trigger memory: saved at the next save.
+      const h = homes.get(f.home);
+      if (h !== undefined) h.urgent = true;
+      // A day with a critical finding is not a day to learn "normal" from.
+      if (f.state === 'raised' && f.severity === 'critical') book.flag(f.home);
+    }
     for (const f of batch) subject.next(f);
   }
 
@@ -290,6 +309,7 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
     const { rules, errors } = compile(h.id, input);
     h.rules = rules;
     h.dirty = true;
+    h.urgent = true;
     // Findings of rules that are gone or disabled are cleared, so nothing stays open forever.
     if (h.active !== undefined) {
       const now = clock.now();
@@ -343,16 +363,17 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
     return h;
   }
 
-  async function persist(): Promise<void> {
+  /** Saves homes with urgent changes, or with `progress` every changed home. */
+  async function persist(progress = true): Promise<void> {
     if (!store) return;
     const dirty: HomeState[] = [];
-    for (const h of homes.values()) if (h.dirty) { h.dirty = false; dirty.push(h); }
+    for (const h of homes.values()) if (h.urgent || (progress && h.dirty)) { h.dirty = false; h.urgent = false; dirty.push(h); }
     if (dirty.length === 0) return;
     try {
       // The learned routine travels with the home's state (same row, key `routine`).
       await store.saveHomeStates(dirty.map((h) => ({ homeId: h.id, state: { ...serializeHomeState(h), routine: book.serialize(h.id) } })), clock.now());
     } catch (err) {
-      for (const h of dirty) h.dirty = true;
+      for (const h of dirty) { h.dirty = true; h.urgent = true; }
       logger.error({ err, homes: dirty.length }, 'could not save rule state; will retry');
     }
   }
@@ -375,7 +396,8 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
       }
     }
     for (const h of homes.values()) schedule(h);
-    stopPersisting = scheduleEvery(clock, persistEveryMs, () => void persist());
+    let saves = 0;
+    stopPersisting = scheduleEvery(clock, persistEveryMs, () => void persist(++saves % progressEvery === 0));
     logger.info({ homes: homes.size }, 'rule state restored');
   }
 
@@ -433,6 +455,7 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
       const h = homes.get(home) ?? addHome(home, now);
       if (until === null) { if (h.awayUntil > now) h.awayUntil = now; } else h.awayUntil = until;
       h.dirty = true;
+      h.urgent = true;
       tick(h, now);
       h.wakeAt = Infinity;
       schedule(h);
@@ -459,11 +482,12 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
       const rearm = i < 0 ? undefined : rs.defs[i]!.rearm;
       if (rearm === undefined || !rearm(rs.rules[i]!, h)) return false;
       h.dirty = true;
+      h.urgent = true;
       logger.info({ home, rule }, 'alert ended; rule re-armed for a new occurrence');
       h.wakeAt = Infinity;
       schedule(h);
       // Saved at once: after a crash the next press must still open an alert.
-      void persist();
+      void persist(false);
       return true;
     },
 
@@ -474,6 +498,7 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
       const h = homes.get(home) ?? addHome(home, now);
       book.setContext(home, parsed.value);
       h.dirty = true;
+      h.urgent = true;
       tick(h, now);
       h.wakeAt = Infinity;
       schedule(h);
@@ -494,13 +519,14 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
         if (rh.baseline.today !== undefined && (rebuilt.today === undefined || rebuilt.today.start <= rh.baseline.today.start)) rebuilt.today = rh.baseline.today;
         book.setBaseline(home, rebuilt);
         h.dirty = true;
+        h.urgent = true;
         h.wakeAt = Infinity;
         schedule(h);
       }
       return book.get(home).baseline.days;
     },
 
-    flushState: persist,
+    flushState: () => persist(true),
 
     async close(): Promise<void> {
       if (closed) return;
@@ -508,7 +534,7 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
       cancelTimer?.();
       stopPersisting?.();
       for (const c of connections) c.unsubscribe();
-      await persist();
+      await persist(true);
       subject.complete();
     },
   };

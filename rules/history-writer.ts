@@ -160,12 +160,14 @@ export async function createHistoryWriter(opts: HistoryWriterOptions): Promise<H
   let retryDelay = o.retryInitialMs;
   let tick: Subscription | undefined;
 
-  function post(body: string): Promise<Outcome> {
+  function post(text: string): Promise<Outcome> {
+    // Encoded once: its length and the request body are the same bytes.
+    const body = Buffer.from(text, 'utf8');
     return new Promise((resolve) => {
       const send = secure ? httpsRequest : httpRequest;
       const req = send({
         protocol: base.protocol, hostname: base.hostname, port: base.port, path: writePath, method: 'POST', agent,
-        headers: { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), ...authHeader },
+        headers: { 'content-type': 'text/plain; charset=utf-8', 'content-length': body.length, ...authHeader },
         timeout: o.requestTimeoutMs,
       }, (res: IncomingMessage) => {
         let text = '';

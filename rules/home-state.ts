@@ -64,8 +64,22 @@ export interface HomeState {
   marks: Map<string, number> | undefined;
   /** The earliest deadline this home has in the engine's timer heap (Infinity: none). */
   wakeAt: number;
+  /**
+   * deviceSilent's cache (not persisted): no device of the home without an
+   * open finding is due before `silentDueBound` under the rule object
+   * `silentBoundRule`; undefined until first computed.
+   */
+  silentDueBound: number;
+  silentBoundRule: RuleConfig | undefined;
   /** Changed since the last persist. */
   dirty: boolean;
+  /**
+   * Changed in a way a restart must not lose (a finding raised or cleared, a
+   * mark, a flow starting or stopping, a new device, rules, away, context):
+   * saved at the engine's next save. Plain progress (last seen, last sign of
+   * life, learned-routine tallies) is saved less often (`persistProgressEveryMs`).
+   */
+  urgent: boolean;
 }
 
 /** A fresh home first heard of at `at`. */
@@ -73,7 +87,8 @@ export function createHomeState(id: string, rules: HomeRules, at: number): HomeS
   return {
     id, rules, firstSeen: at, lastSignOfLife: NONE, lastSignKind: '', lastSignDevice: '', lastMotion: NONE,
     waterSince: NONE, gasSince: NONE, outSince: NONE, awayUntil: NONE,
-    devices: new Map(), newestAt: NONE, beats: false, lateArrivalAt: NONE, lateSince: NONE, active: undefined, marks: undefined, wakeAt: Infinity, dirty: true,
+    devices: new Map(), newestAt: NONE, beats: false, lateArrivalAt: NONE, lateSince: NONE, active: undefined, marks: undefined, wakeAt: Infinity,
+    silentDueBound: NONE, silentBoundRule: undefined, dirty: true, urgent: true,
   };
 }
 
@@ -92,6 +107,7 @@ export function applyReading(home: HomeState, r: Reading): number {
     dev = { lastSeen: r.at, battery: NONE, watts: NONE };
     home.devices.set(r.device, dev);
     result = Applied.NewDevice;
+    home.urgent = true;
   } else if (r.at > dev.lastSeen) {
     dev.lastSeen = r.at;
   }
@@ -100,6 +116,7 @@ export function applyReading(home: HomeState, r: Reading): number {
   let sign = false;
   switch (r.kind) {
     case 'heartbeat':
+      if (!home.beats) home.urgent = true;
       home.beats = true;
       if (r.battery !== undefined) dev.battery = r.battery;
       break;
@@ -119,11 +136,11 @@ export function applyReading(home: HomeState, r: Reading): number {
       break;
     case 'water':
       sign = r.flowing;
-      if (r.flowing) { if (home.waterSince === NONE) home.waterSince = r.at; } else home.waterSince = NONE;
+      if (r.flowing) { if (home.waterSince === NONE) { home.waterSince = r.at; home.urgent = true; } } else if (home.waterSince !== NONE) { home.waterSince = NONE; home.urgent = true; }
       break;
     case 'gas':
       sign = r.flowing;
-      if (r.flowing) { if (home.gasSince === NONE) home.gasSince = r.at; } else home.gasSince = NONE;
+      if (r.flowing) { if (home.gasSince === NONE) { home.gasSince = r.at; home.urgent = true; } } else if (home.gasSince !== NONE) { home.gasSince = NONE; home.urgent = true; }
       break;
     case 'power':
       sign = dev.watts !== NONE && Math.abs(r.watts - dev.watts) >= home.rules.powerChangeWatts;
@@ -201,10 +218,10 @@ export function restoreHomeState(id: string, rules: HomeRules, saved: unknown, n
     lastSignOfLife: past('lastSignOfLife', s.lastSignOfLife), lastSignKind: s.lastSignKind, lastSignDevice: s.lastSignDevice, lastMotion: past('lastMotion', s.lastMotion),
     waterSince: past('waterSince', s.waterSince), gasSince: past('gasSince', s.gasSince), outSince: past('outSince', s.outSince), awayUntil: s.awayUntil,
     newestAt: past('newestAt', s.newestAt ?? NONE), beats: s.beats ?? false, lateArrivalAt: past('lateArrivalAt', s.lateArrivalAt ?? NONE), lateSince: past('lateSince', s.lateSince ?? NONE),
-    dirty: false,
+    dirty: false, urgent: false,
   });
   for (const [dev, [lastSeen, battery, watts]] of Object.entries(s.devices)) h.devices.set(dev, { lastSeen: past(`devices.${dev}`, lastSeen), battery, watts });
-  if (repaired.length > 0) h.dirty = true;
+  if (repaired.length > 0) { h.dirty = true; h.urgent = true; }
   const active = Object.entries(s.active);
   if (active.length) h.active = new Map(active);
   const marks = Object.entries(s.marks);

@@ -31,12 +31,42 @@ const minute = 60_000;
 const day = 24 * 60 * minute;
 /** While a device is overdue but the rest of the home is quiet too, look again this often. */
 const recheckMs = 15 * minute;
-const keyOf = (rule: DeviceSilentRule, device: string): string => `${rule.id}/${device}`;
+/**
+ * The mark and finding keys of one device under one rule, built once: the
+ * per-reading path looks marks up by the same string objects (their hash is
+ * computed once) instead of concatenating fresh keys on every reading.
+ */
+interface DeviceKeys {
+  /** The device's finding key (`rule id/device`). */
+  finding: string;
+  /** Mark: the device sends heartbeats. */
+  heartbeat: string;
+  /** Mark: its longest quiet spell. */
+  quiet: string;
+  /** Mark: how many messages so far (up to `minMessagesLearned`). */
+  count: string;
+  /** Mark: its last message. */
+  seen: string;
+}
+/**
+ * A memo of derived strings per compiled rule (rule objects are shared by
+ * every home running the same rule set, device ids mostly repeat across
+ * homes). It holds no decision state; weakly keyed, so a replaced rule set
+ * takes its keys with it.
+ */
+const keyMemo = new WeakMap<DeviceSilentRule, Map<string, DeviceKeys>>();
+function keysOf(rule: DeviceSilentRule, device: string): DeviceKeys {
+  let byDevice = keyMemo.get(rule);
+  if (byDevice === undefined) { byDevice = new Map(); keyMemo.set(rule, byDevice); }
+  let k = byDevice.get(device);
+  if (k === undefined) {
+    k = { finding: `${rule.id}/${device}`, heartbeat: `${rule.id}/heartbeats/${device}`, quiet: `${rule.id}/quiet/${device}`, count: `${rule.id}/messages/${device}`, seen: `${rule.id}/seen/${device}` };
+    byDevice.set(device, k);
+  }
+  return k;
+}
+const keyOf = (rule: DeviceSilentRule, device: string): string => keysOf(rule, device).finding;
 const homeKey = (rule: DeviceSilentRule): string => `${rule.id}/*home`;
-/** Marks: a device sends heartbeats; its longest quiet spell; the home's last message and longest quiet spell. */
-const heartbeatKey = (rule: DeviceSilentRule, device: string) => `${rule.id}/heartbeats/${device}`;
-const quietKey = (rule: DeviceSilentRule, device: string) => `${rule.id}/quiet/${device}`;
-const countKey = (rule: DeviceSilentRule, device: string) => `${rule.id}/messages/${device}`;
 /** An event-only device is judged on its own only after this many messages (its quiet spells are known). */
 const minMessagesLearned = 20;
 const lastKey = (rule: DeviceSilentRule) => `${rule.id}/last`;
@@ -44,16 +74,22 @@ const homeQuietKey = (rule: DeviceSilentRule) => `${rule.id}/quiet`;
 
 /** How long `device` may stay silent (Infinity: not judged on its own). */
 function deviceLimit(rule: DeviceSilentRule, home: HomeState, device: string, now: number): number {
-  if (getMark(home, heartbeatKey(rule, device)) !== undefined) return rule.afterMinutes * minute;
+  const k = keysOf(rule, device);
+  if (getMark(home, k.heartbeat) !== undefined) return rule.afterMinutes * minute;
   // Too few messages, or too few days watched, to know its quiet spells: not judged on its
   // own (the home finding still covers it).
-  if ((getMark(home, countKey(rule, device)) ?? 0) < minMessagesLearned || now - home.firstSeen < rule.eventOnlyLearningDays * day) return Infinity;
-  return Math.max(rule.eventOnlyAfterMinutes * minute, 2 * (getMark(home, quietKey(rule, device)) ?? 0));
+  if ((getMark(home, k.count) ?? 0) < minMessagesLearned || now - home.firstSeen < rule.eventOnlyLearningDays * day) return Infinity;
+  return Math.max(rule.eventOnlyAfterMinutes * minute, 2 * (getMark(home, k.quiet) ?? 0));
+}
+
+/** When the learning days of an event-only device end (its limit may become finite then). */
+function learnedAt(rule: DeviceSilentRule, home: HomeState): number {
+  return home.firstSeen + rule.eventOnlyLearningDays * day;
 }
 
 /** How long the whole home may stay silent. */
 function homeLimit(rule: DeviceSilentRule, home: HomeState): number {
-  for (const device of home.devices.keys()) if (getMark(home, heartbeatKey(rule, device)) !== undefined) return rule.afterMinutes * minute;
+  for (const device of home.devices.keys()) if (getMark(home, keysOf(rule, device).heartbeat) !== undefined) return rule.afterMinutes * minute;
   return Math.max(rule.homeSilentMinutes * minute, 2 * (getMark(home, homeQuietKey(rule)) ?? 0));
 }
 
@@ -66,34 +102,63 @@ function lastHeard(home: HomeState): number {
 /**
  * Learns quiet spells from an event-only device's message (a heartbeat device needs
  * none): its own (the gap since its previous message) and the home's (since anything).
+ * Tallies, saved with the slower progress save.
  */
-function learnQuiet(rule: DeviceSilentRule, home: HomeState, r: Reading): void {
-  const prevHome = getMark(home, lastKey(rule));
-  if (prevHome !== undefined && r.at - prevHome > (getMark(home, homeQuietKey(rule)) ?? 0)) setMark(home, homeQuietKey(rule), r.at - prevHome);
-  if (prevHome === undefined || r.at > prevHome) setMark(home, lastKey(rule), r.at);
-  const seen = `${rule.id}/seen/${r.device}`;
-  const prevDevice = getMark(home, seen);
-  if (prevDevice !== undefined && r.at - prevDevice > (getMark(home, quietKey(rule, r.device)) ?? 0)) setMark(home, quietKey(rule, r.device), r.at - prevDevice);
-  if (prevDevice === undefined || r.at > prevDevice) setMark(home, seen, r.at);
-  const n = getMark(home, countKey(rule, r.device)) ?? 0;
-  if (n < minMessagesLearned) setMark(home, countKey(rule, r.device), n + 1);
+function learnQuiet(rule: DeviceSilentRule, home: HomeState, r: Reading, k: DeviceKeys): void {
+  const last = lastKey(rule), homeQuiet = homeQuietKey(rule);
+  const prevHome = getMark(home, last);
+  if (prevHome !== undefined && r.at - prevHome > (getMark(home, homeQuiet) ?? 0)) setMark(home, homeQuiet, r.at - prevHome, false);
+  if (prevHome === undefined || r.at > prevHome) setMark(home, last, r.at, false);
+  const prevDevice = getMark(home, k.seen);
+  if (prevDevice !== undefined && r.at - prevDevice > (getMark(home, k.quiet) ?? 0)) setMark(home, k.quiet, r.at - prevDevice, false);
+  if (prevDevice === undefined || r.at > prevDevice) setMark(home, k.seen, r.at, false);
+  const n = getMark(home, k.count) ?? 0;
+  if (n < minMessagesLearned) setMark(home, k.count, n + 1, false);
+}
+
+/**
+ * Whether a device other than `speaker`, with no open finding, is overdue at
+ * `at`. The home keeps `silentDueBound`, a time no device's deadline lies
+ * before (deadlines only move later as devices report; a limit that shrinks
+ * lowers the bound where it shrinks), so a reading before the bound needs
+ * no look at the other devices; only one after it scans them, and files the
+ * new bound. O(1) per reading, one scan per home per limit's length.
+ */
+function otherOverdue(rule: DeviceSilentRule, home: HomeState, speaker: string, at: number): boolean {
+  if (home.silentBoundRule === rule && at <= home.silentDueBound) return false;
+  let overdue = false;
+  let bound = Infinity;
+  for (const [other, d] of home.devices) {
+    if (home.active?.has(keyOf(rule, other))) continue;
+    const due = d.lastSeen + deviceLimit(rule, home, other, at);
+    // A device still learning is looked at again when its learning days end.
+    const look = due === Infinity && at < learnedAt(rule, home) ? learnedAt(rule, home) : due;
+    if (look < bound) bound = look;
+    if (other !== speaker && due < at) overdue = true;
+  }
+  home.silentBoundRule = rule;
+  home.silentDueBound = bound;
+  return overdue;
 }
 
 export const deviceSilent: RuleDefinition<DeviceSilentRule> = {
   onReading(rule: DeviceSilentRule, home: HomeState, r: Reading, ctx: RuleContext): boolean {
-    const hb = heartbeatKey(rule, r.device);
+    const k = keysOf(rule, r.device);
     if (r.kind === 'heartbeat') {
-      if (getMark(home, hb) === undefined) setMark(home, hb, r.at);
-    } else if (getMark(home, hb) === undefined) {
-      learnQuiet(rule, home, r);
+      if (getMark(home, k.heartbeat) === undefined) setMark(home, k.heartbeat, r.at);
+    } else if (getMark(home, k.heartbeat) === undefined) {
+      learnQuiet(rule, home, r, k);
+    }
+    // This device's limit may have shrunk (first heartbeat, enough messages learned) and its
+    // finding may clear below: its deadline can lie before the home's bound.
+    const dev = home.devices.get(r.device);
+    if (dev !== undefined && home.silentBoundRule === rule) {
+      const due = dev.lastSeen + deviceLimit(rule, home, r.device, r.at);
+      if (due < home.silentDueBound) home.silentDueBound = due;
     }
     // Another device overdue while this one speaks: its finding is due now (the engine's
     // timer may sit up to a recheck later), so ask the engine to plan again.
-    let overdue = false;
-    for (const [other, d] of home.devices) {
-      if (other === r.device || home.active?.has(keyOf(rule, other))) continue;
-      if (d.lastSeen + deviceLimit(rule, home, other, r.at) < r.at) { overdue = true; break; }
-    }
+    const overdue = otherOverdue(rule, home, r.device, r.at);
     if (home.active === undefined) return overdue;
     const tz = home.rules.zone;
     const back = clear(home, homeKey(rule), ctx, (was) => finding(home, rule, ctx.now, 'cleared', was, 'operator', {
@@ -128,7 +193,7 @@ export const deviceSilent: RuleDefinition<DeviceSilentRule> = {
       if (ctx.now < due || last <= due) continue;
       raise(home, keyOf(rule, device), ctx, finding(home, rule, ctx.now, 'raised', 'warning', 'operator', {
         message: { en: `Sensor ${device} has not reported for ${duration(ctx.now - d.lastSeen).en} (device health: offline or flat battery?)`, ja: `センサー ${device} から${duration(ctx.now - d.lastSeen).ja}通信がありません（機器の状態：電源・電池・通信を確認してください）` },
-        expected: { en: `Sensor ${device} reports within ${duration(due - d.lastSeen).en} of its last message${getMark(home, heartbeatKey(rule, device)) === undefined ? ' (twice its longest quiet spell so far: it reports only on change)' : ' (it sends heartbeats)'}.`, ja: `センサー ${device} が前回から${duration(due - d.lastSeen).ja}以内に通信すること${getMark(home, heartbeatKey(rule, device)) === undefined ? '（変化時のみ通知する機器：これまでの最長の無通信の2倍）' : '（死活通知あり）'}。` },
+        expected: { en: `Sensor ${device} reports within ${duration(due - d.lastSeen).en} of its last message${getMark(home, keysOf(rule, device).heartbeat) === undefined ? ' (twice its longest quiet spell so far: it reports only on change)' : ' (it sends heartbeats)'}.`, ja: `センサー ${device} が前回から${duration(due - d.lastSeen).ja}以内に通信すること${getMark(home, keysOf(rule, device).heartbeat) === undefined ? '（変化時のみ通知する機器：これまでの最長の無通信の2倍）' : '（死活通知あり）'}。` },
         observed: { en: `Last message from ${device} at ${hhmm(d.lastSeen, tz)}; other devices have reported since.`, ja: `${device} からの最後の通信は ${hhmm(d.lastSeen, tz)} です。他の機器からはその後も通信があります。` },
       }, { device, data: { lastSeen: d.lastSeen, afterMinutes: Math.round((due - d.lastSeen) / minute) } }));
     }
@@ -144,8 +209,8 @@ export const deviceSilent: RuleDefinition<DeviceSilentRule> = {
       if (home.active !== undefined && home.active.has(keyOf(rule, device))) continue;
       // While learning, look again when the learning days are over.
       const limit = deviceLimit(rule, home, device, now);
-      const learnedAt = home.firstSeen + rule.eventOnlyLearningDays * day;
-      const at = limit === Infinity && now < learnedAt ? learnedAt : d.lastSeen + limit;
+      const learned = learnedAt(rule, home);
+      const at = limit === Infinity && now < learned ? learned : d.lastSeen + limit;
       // Overdue while the rest of the home is quiet too: look again soon (the home finding may come instead).
       // Overdue and the rest of the home has spoken since: due now (a deadline in the past would never tick).
       due = Math.min(due, at > now ? at : last > at ? now : now + recheckMs);

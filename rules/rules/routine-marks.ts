@@ -18,13 +18,19 @@ export function getMark(home: HomeState, key: string): number | undefined {
   return home.marks === undefined ? undefined : home.marks.get(key);
 }
 
-export function setMark(home: HomeState, key: string, at: number | undefined): void {
+/**
+ * Sets (or with `undefined` removes) a mark. A mark is decision memory a
+ * restart must not lose, so the home is saved at the engine's next save;
+ * `urgent: false` is for tallies that may wait for the slower progress save.
+ */
+export function setMark(home: HomeState, key: string, at: number | undefined, urgent = true): void {
   if (at !== undefined) (home.marks ??= new Map()).set(key, at);
   else if (home.marks !== undefined) {
     home.marks.delete(key);
     if (home.marks.size === 0) home.marks = undefined;
   }
   home.dirty = true;
+  if (urgent) home.urgent = true;
 }
 
 /** Known away (a context period or `setAway`), or out (front door closed, nothing inside since). */

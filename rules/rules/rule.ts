@@ -118,14 +118,27 @@ export class ZoneClock {
   private from = 0;
   private to = -1;
   private offsetMs = 0;
+  /**
+   * Offsets of quarter hours looked up before, by quarter-hour index: rules
+   * ask about now and about deadlines hours or days ahead in turn. Bounded:
+   * emptied when full.
+   */
+  private readonly known = new Map<number, number>();
   constructor(readonly timezone: string) {}
 
   /** Milliseconds since local midnight at `at`. */
   msOfDay(at: number): number {
     if (at < this.from || at >= this.to) {
-      this.from = Math.floor(at / quarterHour) * quarterHour;
+      const quarter = Math.floor(at / quarterHour);
+      this.from = quarter * quarterHour;
       this.to = this.from + quarterHour;
-      this.offsetMs = offsetMinutes(this.from, this.timezone) * 60_000;
+      let offsetMs = this.known.get(quarter);
+      if (offsetMs === undefined) {
+        offsetMs = offsetMinutes(this.from, this.timezone) * 60_000;
+        if (this.known.size >= 4096) this.known.clear();
+        this.known.set(quarter, offsetMs);
+      }
+      this.offsetMs = offsetMs;
     }
     const local = (at + this.offsetMs) % day;
     return local < 0 ? local + day : local;

@@ -29,6 +29,17 @@ t.test('a silent device is a device-health warning for the operator, never "no a
   t.same(h.of('deviceSilent'), ['raised:warning', 'raised:warning', 'cleared:warning', 'raised:warning'], 're-arms');
 });
 
+t.test('a device whose limit shrinks (its first heartbeat) is still seen overdue as another speaks', async (t) => {
+  const h = await harness({ rules: [{ type: 'deviceSilent' }] });
+  // The kettle heartbeats every 30 min. The hall sensor sent events only (no limit of its own yet),
+  // then its first heartbeat at 06:50 (now a 2 h limit), then nothing.
+  h.feed(motion(at('06:05'), 'motion-hall'), heartbeat(at('06:50'), 'motion-hall'));
+  for (let x = at('06:00'); x <= at('12:00'); x += 30 * MIN) h.feed(heartbeat(x + 1000, 'kettle'));
+
+  const raised = h.findings.filter((f) => f.type === 'deviceSilent' && f.state === 'raised');
+  t.same(raised.map((f) => `${f.device}@${new Date(f.at).toISOString()}`), [`motion-hall@${new Date(at('09:00') + 1000).toISOString()}`], 'raised as the kettle speaks after 08:50, not later');
+});
+
 t.test('the whole home silent (hub, gateway, power, a recording gap) → 1 finding, not one per device; cleared when it reports again', async (t) => {
   const h = await harness({ rules: [{ type: 'deviceSilent' }] });
   const devices = ['motion-living', 'motion-bedroom', 'kettle', 'water-meter', 'door-front', 'help-button'];

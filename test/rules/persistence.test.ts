@@ -73,6 +73,45 @@ t.test('state is saved periodically on the clock, and flushState saves now', asy
   await engine.close();
 });
 
+t.test('plain progress waits for the progress save; a flow starting is saved at the next save', async (t) => {
+  const store = createSqliteStore(':memory:');
+  t.teardown(() => store.close());
+  const calls: Array<{ at: number; homes: string[] }> = [];
+  const save = store.saveHomeStates.bind(store);
+  store.saveHomeStates = async (states, when) => { calls.push({ at: when, homes: states.map((x) => x.homeId) }); await save(states, when); };
+  const clock = new VirtualClock(at('08:00'));
+  const engine = await createRuleEngine({ clock, logger: silentLogger(), store, persistEveryMs: 60_000, persistProgressEveryMs: 600_000 });
+  const saved = async () => (await store.loadHomeStates()).get('h1') as { lastSignOfLife: number; waterSince: number };
+  // First contact (new home, new devices): saved at the next save, 08:01.
+  engine.ingest(heartbeat(at('08:00'), 'kettle', 50));
+  engine.ingest(water(at('08:00'), false));
+  engine.ingest(motion(at('08:00'), 'motion-living', 'h1', false));
+  clock.advanceTo(at('08:01'));
+  t.same(calls, [{ at: at('08:01'), homes: ['h1'] }]);
+  // Movement only moves times on: no save at 08:02.
+  clock.advanceTo(at('08:01') + 30_000);
+  engine.ingest(motion(at('08:01') + 30_000));
+  clock.advanceTo(at('08:02'));
+  t.equal(calls.length, 1, 'progress alone waits');
+  t.equal((await saved()).lastSignOfLife, -1);
+  // Water starting to flow is decision memory: saved at 08:03.
+  clock.advanceTo(at('08:02') + 30_000);
+  engine.ingest(water(at('08:02') + 30_000, true));
+  clock.advanceTo(at('08:03'));
+  t.equal(calls.length, 2);
+  t.equal((await saved()).waterSince, at('08:02') + 30_000);
+  // More movement: saved with the progress save at 08:10 (the 10th save), not before.
+  clock.advanceTo(at('08:03') + 30_000);
+  engine.ingest(motion(at('08:03') + 30_000));
+  clock.advanceTo(at('08:09'));
+  t.equal(calls.length, 2);
+  clock.advanceTo(at('08:10'));
+  t.same(calls.map((c) => c.at), [at('08:01'), at('08:03'), at('08:10')]);
+  t.equal((await saved()).lastSignOfLife, at('08:03') + 30_000);
+  await engine.close();
+  await t.rejects(createRuleEngine({ clock: new VirtualClock(0), logger: silentLogger(), persistProgressEveryMs: 0 }), { code: 'MIMAMORI_ERR_CONFIG' });
+});
+
 t.test('unreadable saved state is skipped, bad options are refused', async (t) => {
   const store = createSqliteStore(':memory:');
   t.teardown(() => store.close());
