@@ -47,6 +47,7 @@ import { twilioWebhooks, defaultWebhookPaths } from '../notifier/twilio-webhooks
 import { ackLinkRoutes, auditLedger } from '../notifier/ack-link.js';
 import { startStatusPage, statusCallbackPath, type StatusPage } from '../dashboards/status-page.js';
 import { createWebApp, type WebApp } from '../dashboards/index.js';
+import { sealPlaintextSeeds, seedKeyFrom } from '../dashboards/totp.js';
 import { createInfluxHistoryQuery, createDaySummarizer, createRoutineHistory } from './history-queries.js';
 import { createFlows, createFlowsBridge, createOperatorVerifier, type Flows } from '../flows/index.js';
 import type { AlertRecord } from '../flows/bridge.js';
@@ -122,6 +123,10 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     mkdirSync(config.dataDir, { recursive: true });
     const store = createSqliteStore(join(config.dataDir, 'mimamori.db'));
     onClose('store', () => store.close());
+    // TOTP seeds are sealed at rest under a key kept beside the other secrets (and backed up with them).
+    const totpSeedKey = seedKeyFrom(keptSecret(join(config.dataDir, 'totp-seed.secret')));
+    const newlySealed = await sealPlaintextSeeds(store, totpSeedKey);
+    if (newlySealed > 0) logger.info({ accounts: newlySealed }, 'TOTP seeds encrypted at rest');
 
     // History: an external InfluxDB, or influxd as a managed child process.
     let influxUrl = config.influx.url;
@@ -347,7 +352,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
           const at = clock.now();
           acceptReading({ kind: 'button', press, id: `tablet-${newId(at)}`, ts: toLocalIso(at, home_.timezone), home, device: 'tablet', at });
         },
-        photosDir: join(config.dataDir, 'photos'),
+        photosDir: join(config.dataDir, 'photos'), totpSeedKey,
         secureCookies: config.http.secureCookies,
         video: {
           ice: iceConfig(config, twilioClient),
@@ -380,7 +385,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
         flows = await createFlows({
           dataDir: config.dataDir, logger: logger.child({ part: 'flows' }), clock, server: webApp.app.server,
           credentialSecret: config.flows.credentialSecret ?? keptSecret(join(config.dataDir, 'node-red-credential.secret')),
-          api: bridge, auth: createOperatorVerifier({ store, wallClock }), safeMode: config.flows.safeMode,
+          api: bridge, auth: createOperatorVerifier({ store, wallClock, totpSeedKey }), safeMode: config.flows.safeMode,
         });
         const fl = flows;
         onClose('flows', () => fl.close());

@@ -225,4 +225,11 @@ export const migrations: Migration[] = [
     ],
     after: (db) => { sealExistingTrail('audit')(db); sealExistingTrail('access')(db); },
   },
+  // ── Hardened defaults (issue 15): migration 9 ──
+  {
+    version: 9,
+    name: 'TOTP: the last accepted step per account (a code is never accepted twice)',
+    // Seeds are sealed (AES-256-GCM) by the hub at start, with a key SQL does not have (dashboards/totp.ts sealPlaintextSeeds).
+    sql: [`ALTER TABLE web_accounts ADD COLUMN totp_last_step BIGINT`],
+  },
 ];

@@ -5,7 +5,7 @@
  * updates, and one access hook that enforces who sees what on every route.
  *
  * @example
- * const web = await createWebApp({ store, clock: systemClock, wallClock: systemClock, logger, responder, engine, publishButton, photosDir });
+ * const web = await createWebApp({ store, clock: systemClock, wallClock: systemClock, logger, responder, engine, publishButton, photosDir, totpSeedKey });
  * await web.listen('127.0.0.1', 0);
  */
 import { mkdirSync, existsSync } from 'node:fs';
@@ -72,6 +72,8 @@ export interface WebAppOptions {
   fontPath?: string;
   /** Adds `Secure` to cookies (set it whenever the app is served over HTTPS). */
   secureCookies?: boolean;
+  /** AES-256 key the TOTP seeds are sealed with at rest (dashboards/totp.ts `seedKeyFrom`). */
+  totpSeedKey: Buffer;
   /** Sign-in attempts per client address per minute (default 20). */
   signInPerMinute?: number;
   /** Video check-ins (issue 5): ICE servers, timings and the hub's callbacks. */
@@ -137,7 +139,7 @@ export async function createWebApp(opts: WebAppOptions): Promise<WebApp> {
   const ctx: WebContext = {
     store, clock, wallClock, logger, responder: opts.responder, engine: opts.engine, history: opts.history, escalation: opts.escalation,
     publishButton: opts.publishButton, access: createAccessRules(store),
-    auth: createAuth({ store, wallClock, rateLimit: { perMinute: opts.signInPerMinute ?? 20 } }),
+    auth: createAuth({ store, wallClock, rateLimit: { perMinute: opts.signInPerMinute ?? 20 }, totpSeedKey: opts.totpSeedKey }),
     local, live, photosDir: opts.photosDir, maxPhotoBytes,
     fontPath: opts.fontPath ?? fontCandidates.find((f) => existsSync(f)),
     secureCookies: opts.secureCookies ?? false,
