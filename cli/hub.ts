@@ -48,6 +48,7 @@ import { ackLinkRoutes, auditLedger } from '../notifier/ack-link.js';
 import { startStatusPage, statusCallbackPath, type StatusPage } from '../dashboards/status-page.js';
 import { createWebApp, type WebApp } from '../dashboards/index.js';
 import { sealPlaintextSeeds, seedKeyFrom } from '../dashboards/totp.js';
+import { createAuth } from '../dashboards/auth.js';
 import { createInfluxHistoryQuery, createDaySummarizer, createRoutineHistory } from './history-queries.js';
 import { createFlows, createFlowsBridge, createOperatorVerifier, type Flows } from '../flows/index.js';
 import type { AlertRecord } from '../flows/bridge.js';
@@ -202,10 +203,13 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
 
     // Hub endpoints: status page, delivery receipts, SMS replies, keypresses, e-mail links.
     let statusPage: StatusPage | undefined;
+    const statusSessions = createAuth({ store, wallClock, totpSeedKey });
     if (serveHttp) {
       const sp: Parameters<typeof startStatusPage>[0] = {
         hub: () => started.hub, notifier: () => started.notifier, host: config.host, port: config.http.hooksPort,
         logger: logger.child({ part: 'hub-endpoints' }), clock,
+        // The full status needs the web app's operator session (its cookie reaches this port on the same host).
+        isOperatorSession: (token) => statusSessions.isOperatorSession(token),
         routes: async (app) => {
           const webhookOpts: Parameters<typeof twilioWebhooks>[1] = {
             authToken: twilioToken, responder, logger: logger.child({ part: 'twilio-webhooks' }),

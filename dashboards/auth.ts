@@ -80,6 +80,19 @@ export function createAuth(opts: AuthOptions) {
     return { token, session };
   }
 
+  /** The session behind a cookie value, if it exists and is fresh. */
+  async function sessionFor(token: string | undefined): Promise<{ session: WebSession; account: WebAccount } | undefined> {
+    if (!token) return undefined;
+    const session = await store.getSession(digest(token));
+    if (!session) return undefined;
+    const now = clock.now();
+    if (now - session.lastSeenAt > sessionIdleMs) { await store.deleteSession(session.id); return undefined; }
+    const account = await store.getAccount(session.accountId);
+    if (!account) return undefined;
+    if (now - session.lastSeenAt > 60_000) await store.updateSession(session.id, { lastSeenAt: now });
+    return { session, account };
+  }
+
   return {
     async signIn(login: string, password: string, ip: string, userAgent?: string): Promise<SignInResult> {
       if (rateLimited(ip)) return { ok: false, reason: 'rate_limited' };
@@ -105,16 +118,12 @@ export function createAuth(opts: AuthOptions) {
     },
 
     /** The session behind a cookie value, if it exists and is fresh. */
-    async sessionFor(token: string | undefined): Promise<{ session: WebSession; account: WebAccount } | undefined> {
-      if (!token) return undefined;
-      const session = await store.getSession(digest(token));
-      if (!session) return undefined;
-      const now = clock.now();
-      if (now - session.lastSeenAt > sessionIdleMs) { await store.deleteSession(session.id); return undefined; }
-      const account = await store.getAccount(session.accountId);
-      if (!account) return undefined;
-      if (now - session.lastSeenAt > 60_000) await store.updateSession(session.id, { lastSeenAt: now });
-      return { session, account };
+    sessionFor,
+
+    /** Whether a cookie value is a fresh operator session with its second factor done (the hub status page's full view). */
+    async isOperatorSession(token: string | undefined): Promise<boolean> {
+      const found = await sessionFor(token);
+      return found !== undefined && found.account.role === 'operator' && found.session.mfaOk;
     },
 
     /**
