@@ -10,12 +10,12 @@
  * what it accepted is flushed to ingest), then ingest, then the reading flow,
  * the rule engine, the notifier, the servers, history, influxd, the store.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { Subject, type Subscription } from 'rxjs';
 import { InfluxDB } from 'influx';
-import type { Config } from '../core/config.js';
+import { secureCookiesFor, type Config } from '../core/config.js';
 import { systemClock, type Clock, type WallClock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import { createSqliteStore, type Store } from '../core/store.js';
@@ -23,6 +23,7 @@ import type { Finding } from '../core/findings.js';
 import type { Reading } from '../core/events.js';
 import { newId, newSecret } from '../core/ids.js';
 import { MimamoriError } from '../core/errors.js';
+import { privateUmask, securePrivateDir } from '../core/file-modes.js';
 import { toLocalIso } from '../core/time.js';
 import { createBroker, type Broker } from '../broker/index.js';
 import { createIngest, type Ingest } from '../broker/ingest.js';
@@ -121,7 +122,10 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
   };
 
   try {
-    mkdirSync(config.dataDir, { recursive: true });
+    // Everything the hub (and influxd, Node-RED) creates is private to its user; looser modes are fixed now.
+    const previousUmask = process.umask(privateUmask);
+    onClose('umask', async () => { process.umask(previousUmask); });
+    securePrivateDir(config.dataDir, logger.child({ part: 'data-folder' }));
     const store = createSqliteStore(join(config.dataDir, 'mimamori.db'));
     onClose('store', () => store.close());
     // TOTP seeds are sealed at rest under a key kept beside the other secrets (and backed up with them).
@@ -357,7 +361,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
           acceptReading({ kind: 'button', press, id: `tablet-${newId(at)}`, ts: toLocalIso(at, home_.timezone), home, device: 'tablet', at });
         },
         photosDir: join(config.dataDir, 'photos'), totpSeedKey,
-        secureCookies: config.http.secureCookies,
+        secureCookies: secureCookiesFor(config.http),
         video: {
           ice: iceConfig(config, twilioClient),
           // A missed check-in is a finding like any other: same alert lifecycle and escalation.

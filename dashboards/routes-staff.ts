@@ -88,7 +88,7 @@ ${open.map((q) => html`<div class="card"><p>${t('question')}: ${q.body}</p><form
       for (const p of processed) {
         const id = newId(now);
         const path = join(ctx.photosDir, `${id}.jpg`);
-        await writeFile(path, p.jpeg);
+        await writeFile(path, p.jpeg, { mode: 0o600 });
         written.push(path);
         photoIds.push({ id, p });
       }
