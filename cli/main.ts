@@ -61,6 +61,7 @@ const usage = `mimamori — 見守り edge hub
   mimamori backup list [--json]
   mimamori restore ARCHIVE --to DIR [--passphrase-file FILE]
   mimamori audit verify                                                      (docs/security.md)
+  mimamori connections                                                       every external system the hub reaches (docs/security.md)
 `;
 
 /** Where the CLI writes: stdout for results, stderr for messages (injected in tests). */
@@ -83,6 +84,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
     case 'backup': return (await import('./backup.js')).backupCommand(rest, env, io);
     case 'restore': return (await import('./backup.js')).restoreCommand(rest, env, io);
     case 'audit': return (await import('./backup.js')).auditCommand(rest, env, io);
+    case 'connections': return (await import('./connections.js')).connectionsCommand(rest, env, io);
     case undefined: case 'help': case '--help': case '-h':
       io.out(usage);
       return command === undefined ? 1 : 0;
