@@ -13,6 +13,7 @@ import { Level } from 'level';
 import type { SchedulerLike } from 'rxjs';
 import { z } from 'zod';
 import { systemClock } from '../core/clock.js';
+import { createLogLimiter } from '../core/log-limiter.js';
 import { MimamoriError } from '../core/errors.js';
 import { afterDelay, createLoginThrottle } from '../core/login-throttle.js';
 import type { Logger } from '../core/logger.js';
@@ -204,6 +205,8 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
   /** Connected client id → username, so a live session cannot be taken over by another login. */
   const owners = new Map<string, string>();
   const securityClock = opts.securityClock ?? systemClock;
+  // Floods (bad passwords, oversized packets, refused publishes) log 10 lines a minute per kind, then a count.
+  const flood = createLogLimiter({ logger: log, clock: securityClock });
   const throttle = createLoginThrottle({ ...withoutUndefined(opts.lockout), clock: securityClock });
   const checkLogin = createLoginCheck({ store, clock });
   /** Clients of the required service that have subscribed (normally one). */
@@ -250,7 +253,7 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
       const admission = throttle.admit(clientId, address);
       if (!admission.allow) {
         counters.lockedOutLogins++;
-        log.warn({ clientId, address, retryAt: admission.retryAt }, 'login refused: this client id failed repeatedly from this address');
+        flood.warn('login locked out', { clientId, address, retryAt: admission.retryAt }, 'login refused: this client id failed repeatedly from this address');
         done(authError('locked out', notAuthorized), false);
         return;
       }
@@ -264,9 +267,9 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
           const outcome = throttle.recordFailure(clientId, address);
           if (outcome.backoffUntil !== undefined) {
             counters.lockouts++;
-            log.warn({ clientId, address, failures: outcome.failures, until: outcome.backoffUntil }, 'login back-off for this client id from this address');
+            flood.warn('login back-off', { clientId, address, failures: outcome.failures, until: outcome.backoffUntil }, 'login back-off for this client id from this address');
           }
-          log.warn({ clientId, address, username, reason: result.reason }, 'login refused');
+          flood.warn('login refused', { clientId, address, username, reason: result.reason }, 'login refused');
           done(authError('bad username or password', badUsernameOrPassword), false);
           return;
         }
@@ -327,7 +330,7 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
       }
       counters.aclDenials.publish++;
       // MQTT 3.1.1 has no negative PUBACK, so a refused publish closes the connection.
-      log.warn({ clientId: client.id, username: who?.username, topic: packet.topic, reason: decision.reason }, 'publish refused; disconnecting');
+      flood.warn('publish refused', { clientId: client.id, username: who?.username, topic: packet.topic, reason: decision.reason }, 'publish refused; disconnecting');
       done(new Error(`publish to ${packet.topic} not allowed`));
     },
     authorizeSubscribe(client, sub, done) {
@@ -335,7 +338,7 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
       const decision = who ? canSubscribe(who.identity, sub.topic) : { allowed: false as const, reason: 'not authenticated' };
       if (decision.allowed) { done(null, sub); return; }
       counters.aclDenials.subscribe++;
-      log.warn({ clientId: client.id, username: who?.username, topic: sub.topic, reason: decision.reason }, 'subscribe refused');
+      flood.warn('subscribe refused', { clientId: client.id, username: who?.username, topic: sub.topic, reason: decision.reason }, 'subscribe refused');
       done(null, null); // SUBACK return code 0x80 (MQTT-3.9.3)
     },
   };
@@ -377,7 +380,7 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
       onOversize: (info, conn) => {
         counters.oversizedPackets++;
         const clientId = (conn as unknown as { client?: Client }).client?.id;
-        log.warn({ clientId, address: conn.remoteAddress, announced: info.announced, limit: info.limit }, 'packet larger than maxPacketSize; connection closed');
+        flood.warn('oversized packet', { clientId, address: conn.remoteAddress, announced: info.announced, limit: info.limit }, 'packet larger than maxPacketSize; connection closed');
       },
       onSocketError: (err, listener) => log.debug({ listener, err: err.message }, 'socket error'),
     });
@@ -408,6 +411,7 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
         await new Promise<void>((resolve) => aedes.close(() => resolve()));
         await listeners.close();
         await level?.close();
+        flood.flush();
         log.info('MQTT broker closed');
       })();
       return closing;

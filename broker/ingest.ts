@@ -23,6 +23,7 @@ import { scheduleEvery } from '../core/clock.js';
 import { z } from 'zod';
 import { MimamoriError } from '../core/errors.js';
 import { defaultEventTimeBounds, eventTimeProblem, parseDeviceEvent, parseHeartbeat, toHomeEvent, toHomeHeartbeat, type EventTimeBounds, type Reading, type RejectReason } from '../core/events.js';
+import { createLogLimiter } from '../core/log-limiter.js';
 import type { Logger } from '../core/logger.js';
 import type { Store } from '../core/store.js';
 import { allEventsFilter, allHeartbeatsFilter, parseDeviceTopic } from '../core/topics.js';
@@ -141,6 +142,8 @@ export async function createIngest(opts: IngestOptions): Promise<Ingest> {
     throw new MimamoriError('MIMAMORI_ERR_CONFIG', `ingest options: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   }
   const { store, clock, logger: log, history } = opts;
+  // A device sending garbage fills the dead-letter table, not the log: 10 lines a minute, then a count.
+  const flood = createLogLimiter({ logger: log, clock });
   const bounds: EventTimeBounds = { ...defaultEventTimeBounds, ...parsed.data.eventTime };
   if (bounds.maxAgeMs > dedupRetentionMs) {
     throw new MimamoriError('MIMAMORI_ERR_CONFIG', `ingest options: eventTime.maxAgeMs (${bounds.maxAgeMs} ms) may not exceed the de-duplication window (${dedupRetentionMs} ms): an older event's id may already be forgotten`);
@@ -180,7 +183,7 @@ export async function createIngest(opts: IngestOptions): Promise<Ingest> {
   async function reject(topic: string, payload: Buffer, reason: IngestRejectReason, detail: string, origin?: { home: string; device: string }): Promise<void> {
     counters.rejected[reason] = (counters.rejected[reason] ?? 0) + 1;
     // The payload and the parser's detail (which can quote it) go to the dead-letter table, never to the log.
-    log.warn({ topic, reason }, 'device message refused');
+    flood.warn('device message refused', { topic, reason }, 'device message refused');
     const text = payload.toString('utf8');
     await store.recordRejected({
       at: clock.now(), topic, reason, detail,
@@ -281,6 +284,7 @@ export async function createIngest(opts: IngestOptions): Promise<Ingest> {
         await confirmOutbox();
         counters.connected = false;
         subject.complete();
+        flood.flush();
         log.info(where, 'ingest closed');
       })();
       return closing;

@@ -10,12 +10,12 @@
  * what it accepted is flushed to ingest), then ingest, then the reading flow,
  * the rule engine, the notifier, the servers, history, influxd, the store.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { Subject, type Subscription } from 'rxjs';
 import { InfluxDB } from 'influx';
-import type { Config } from '../core/config.js';
+import { secureCookiesFor, type Config } from '../core/config.js';
 import { systemClock, type Clock, type WallClock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import { createSqliteStore, type Store } from '../core/store.js';
@@ -23,6 +23,7 @@ import type { Finding } from '../core/findings.js';
 import type { Reading } from '../core/events.js';
 import { newId, newSecret } from '../core/ids.js';
 import { MimamoriError } from '../core/errors.js';
+import { privateUmask, securePrivateDir } from '../core/file-modes.js';
 import { toLocalIso } from '../core/time.js';
 import { createBroker, type Broker } from '../broker/index.js';
 import { createIngest, type Ingest } from '../broker/ingest.js';
@@ -47,6 +48,8 @@ import { twilioWebhooks, defaultWebhookPaths } from '../notifier/twilio-webhooks
 import { ackLinkRoutes, auditLedger } from '../notifier/ack-link.js';
 import { startStatusPage, statusCallbackPath, type StatusPage } from '../dashboards/status-page.js';
 import { createWebApp, type WebApp } from '../dashboards/index.js';
+import { sealPlaintextSeeds, seedKeyFrom } from '../dashboards/totp.js';
+import { createAuth } from '../dashboards/auth.js';
 import { createInfluxHistoryQuery, createDaySummarizer, createRoutineHistory } from './history-queries.js';
 import { createFlows, createFlowsBridge, createOperatorVerifier, type Flows } from '../flows/index.js';
 import type { AlertRecord } from '../flows/bridge.js';
@@ -119,9 +122,16 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
   };
 
   try {
-    mkdirSync(config.dataDir, { recursive: true });
+    // Everything the hub (and influxd, Node-RED) creates is private to its user; looser modes are fixed now.
+    const previousUmask = process.umask(privateUmask);
+    onClose('umask', async () => { process.umask(previousUmask); });
+    securePrivateDir(config.dataDir, logger.child({ part: 'data-folder' }));
     const store = createSqliteStore(join(config.dataDir, 'mimamori.db'));
     onClose('store', () => store.close());
+    // TOTP seeds are sealed at rest under a key kept beside the other secrets (and backed up with them).
+    const totpSeedKey = seedKeyFrom(keptSecret(join(config.dataDir, 'totp-seed.secret')));
+    const newlySealed = await sealPlaintextSeeds(store, totpSeedKey);
+    if (newlySealed > 0) logger.info({ accounts: newlySealed }, 'TOTP seeds encrypted at rest');
 
     // History: an external InfluxDB, or influxd as a managed child process.
     let influxUrl = config.influx.url;
@@ -197,10 +207,13 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
 
     // Hub endpoints: status page, delivery receipts, SMS replies, keypresses, e-mail links.
     let statusPage: StatusPage | undefined;
+    const statusSessions = createAuth({ store, wallClock, totpSeedKey });
     if (serveHttp) {
       const sp: Parameters<typeof startStatusPage>[0] = {
         hub: () => started.hub, notifier: () => started.notifier, host: config.host, port: config.http.hooksPort,
         logger: logger.child({ part: 'hub-endpoints' }), clock,
+        // The full status needs the web app's operator session (its cookie reaches this port on the same host).
+        isOperatorSession: (token) => statusSessions.isOperatorSession(token),
         routes: async (app) => {
           const webhookOpts: Parameters<typeof twilioWebhooks>[1] = {
             authToken: twilioToken, responder, logger: logger.child({ part: 'twilio-webhooks' }),
@@ -347,8 +360,8 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
           const at = clock.now();
           acceptReading({ kind: 'button', press, id: `tablet-${newId(at)}`, ts: toLocalIso(at, home_.timezone), home, device: 'tablet', at });
         },
-        photosDir: join(config.dataDir, 'photos'),
-        secureCookies: config.http.secureCookies,
+        photosDir: join(config.dataDir, 'photos'), totpSeedKey,
+        secureCookies: secureCookiesFor(config.http),
         video: {
           ice: iceConfig(config, twilioClient),
           // A missed check-in is a finding like any other: same alert lifecycle and escalation.
@@ -380,7 +393,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
         flows = await createFlows({
           dataDir: config.dataDir, logger: logger.child({ part: 'flows' }), clock, server: webApp.app.server,
           credentialSecret: config.flows.credentialSecret ?? keptSecret(join(config.dataDir, 'node-red-credential.secret')),
-          api: bridge, auth: createOperatorVerifier({ store, wallClock }), safeMode: config.flows.safeMode,
+          api: bridge, auth: createOperatorVerifier({ store, wallClock, totpSeedKey }), safeMode: config.flows.safeMode,
         });
         const fl = flows;
         onClose('flows', () => fl.close());

@@ -66,6 +66,7 @@ const usage = `mimamori — 見守り edge hub
                                                                              (the web app read-only from a backup: docs/backup.md)
   mimamori contacts-pdf [--home ID] --out FILE.pdf [--from-backup BACKUP.mmbk [--passphrase-file FILE]]
                                                                              (the printable emergency contact list)
+  mimamori connections                                                       every external system the hub reaches (docs/security.md)
 `;
 
 /** Where the CLI writes: stdout for results, stderr for messages (injected in tests). */
@@ -89,6 +90,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
     case 'restore': return (await import('./backup.js')).restoreCommand(rest, env, io);
     case 'audit': return (await import('./backup.js')).auditCommand(rest, env, io);
     case 'contacts-pdf': return (await import('./reference-hub.js')).contactsPdfCommand(rest, env, io);
+    case 'connections': return (await import('./connections.js')).connectionsCommand(rest, env, io);
     case undefined: case 'help': case '--help': case '-h':
       io.out(usage);
       return command === undefined ? 1 : 0;

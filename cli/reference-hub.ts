@@ -12,7 +12,8 @@ import { writeFile } from 'node:fs/promises';
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { systemClock } from '../core/clock.js';
 import { loadConfig } from '../core/config.js';
 import { MimamoriError } from '../core/errors.js';
@@ -20,6 +21,7 @@ import { createLogger, type Logger } from '../core/logger.js';
 import { createSqliteStore, type Store } from '../core/store.js';
 import { openReferenceCopy, type ReferenceCopy } from '../backup/reference.js';
 import { createWebApp, findJapaneseFont, type WebApp } from '../dashboards/index.js';
+import { seedKeyFrom } from '../dashboards/totp.js';
 import { collectContactSheet, renderContactSheet, type SheetSource } from '../dashboards/contact-sheet.js';
 import type { AlertResponder } from '../notifier/responder.js';
 import { readPassphrase } from './backup.js';
@@ -63,6 +65,8 @@ export async function startReferenceHub(opts: ReferenceHubOptions): Promise<Refe
       store: copy.store, clock: systemClock, wallClock: systemClock, logger: opts.logger.child({ part: 'reference-web' }),
       responder: noResponder, engine: { setAway: refused, lastSignOfLife: () => undefined }, publishButton: refused,
       photosDir: join(copy.dataDir, 'photos'), ...(opts.fontPath ? { fontPath: opts.fontPath } : {}),
+      // The key that opens the accounts' sealed TOTP seeds travels in the backup (dashboards/totp.ts).
+      totpSeedKey: seedKeyFrom(existsSync(join(copy.dataDir, 'totp-seed.secret')) ? readFileSync(join(copy.dataDir, 'totp-seed.secret'), 'utf8').trim() : randomBytes(32).toString('base64url')),
       readOnly: { backupId: copy.manifest.id, backupAt: copy.backupAt, ...(copy.manifest.hub ? { hub: copy.manifest.hub } : {}), ...(timezone ? { timezone } : {}) },
     });
     const url = await web.listen(opts.host, opts.port);

@@ -41,7 +41,7 @@ export const configSchema = z.object({
     port: port.default(8080),
     /** Hub endpoints: status page, Twilio webhooks, e-mail acknowledgement links. */
     hooksPort: port.default(8081),
-    /** Add `Secure` to cookies (when served over HTTPS, e.g. behind a proxy). */
+    /** Add `Secure` to cookies (when served over HTTPS, e.g. behind a proxy); always on when `publicUrl` is https. */
     secureCookies: z.boolean().default(false),
     /** The URL Twilio and e-mail readers reach the hub endpoints at (behind a proxy); needed with real Twilio. */
     publicUrl: z.string().url().optional(),
@@ -189,6 +189,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
   }
   const merged = deepMerge(input, overrides as Record<string, unknown>);
   return parseConfig(merged);
+}
+
+/**
+ * Whether the web app's cookies carry `Secure`: when configured, and always
+ * when the hub's public URL is https (a cookie that may travel over plain
+ * HTTP to an https site is one a network can read).
+ */
+export function secureCookiesFor(http: Pick<Config['http'], 'secureCookies' | 'publicUrl'>): boolean {
+  return http.secureCookies || (http.publicUrl !== undefined && new URL(http.publicUrl).protocol === 'https:');
 }
 
 /** Validates a configuration object, filling in defaults. */

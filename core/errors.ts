@@ -17,6 +17,7 @@ export const errorCatalogue = {
   MIMAMORI_ERR_CSRF: { status: 403, message: 'Missing or wrong CSRF token' },
   MIMAMORI_ERR_RATE_LIMITED: { status: 429, message: 'Too many requests; slow down' },
   MIMAMORI_ERR_UNSUPPORTED_MEDIA: { status: 415, message: 'Unsupported file type' },
+  MIMAMORI_ERR_IMAGE_TOO_LARGE: { status: 413, message: 'Image has too many pixels' },
   MIMAMORI_ERR_BACKUP_WRONG_KEY: { status: 400, message: 'Wrong backup passphrase' },
   MIMAMORI_ERR_BACKUP_DAMAGED: { status: 400, message: 'Backup archive refused' },
   MIMAMORI_ERR_READ_ONLY: { status: 405, message: 'This is a read-only reference copy of a backup; nothing can be changed here' },

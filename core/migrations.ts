@@ -235,4 +235,11 @@ export const migrations: Migration[] = [
       `CREATE TABLE ingest_outbox (seq INTEGER PRIMARY KEY, text TEXT NOT NULL)`,
     ],
   },
+  // ── Hardened defaults (issue 15): migration 10 ──
+  {
+    version: 10,
+    name: 'TOTP: the last accepted step per account (a code is never accepted twice)',
+    // Seeds are sealed (AES-256-GCM) by the hub at start, with a key SQL does not have (dashboards/totp.ts sealPlaintextSeeds).
+    sql: [`ALTER TABLE web_accounts ADD COLUMN totp_last_step BIGINT`],
+  },
 ];

@@ -56,6 +56,8 @@ export interface WebStore {
   findAccountByLogin(login: string): Promise<WebAccount | undefined>;
   listAccounts(): Promise<WebAccount[]>;
   setAccountTotp(id: string, secret: string | null): Promise<void>;
+  /** Records `step` as the account's last accepted TOTP step unless it is not newer than the last one (false: a replay). */
+  acceptTotpStep(id: string, step: number): Promise<boolean>;
   setAccountLockedUntil(id: string, until: number | null): Promise<void>;
   setAccountLanguage(id: string, language: Language): Promise<void>;
   recordLoginFailure(accountId: string, at: number): Promise<void>;
@@ -535,6 +537,10 @@ export function createSqliteStore(path: string, opts: { readonly?: boolean } = {
     async findAccountByLogin(login) { const r = get('SELECT * FROM web_accounts WHERE login = ?', login); return r && toAccount(r); },
     async listAccounts() { return all('SELECT * FROM web_accounts ORDER BY role, login').map(toAccount); },
     async setAccountTotp(id, secret) { run('UPDATE web_accounts SET totp_secret = ? WHERE id = ?', secret, id); },
+    async acceptTotpStep(id, step) {
+      // One statement: two sign-ins racing with one code cannot both pass (migration 9).
+      return run('UPDATE web_accounts SET totp_last_step = ? WHERE id = ? AND (totp_last_step IS NULL OR totp_last_step < ?)', step, id, step).changes === 1;
+    },
     async setAccountLockedUntil(id, until) { run('UPDATE web_accounts SET locked_until = ? WHERE id = ?', until, id); },
     async setAccountLanguage(id, language) { run('UPDATE web_accounts SET language = ? WHERE id = ?', language, id); },
     async recordLoginFailure(accountId, at) { run('INSERT INTO web_login_failures (account_id, at) VALUES (?, ?)', accountId, at); },

@@ -12,7 +12,7 @@ import { afterDelay, createLoginThrottle } from '../core/login-throttle.js';
 import type { Store, WebAccount, WebSession } from '../core/store.js';
 import { secondFactorRoles } from './access.js';
 import { verifyPassword } from './passwords.js';
-import { verifyTotp } from './totp.js';
+import { createTotpVerifier } from './totp.js';
 
 export const sessionCookie = 'mimamori_session';
 export const preCsrfCookie = 'mimamori_pre';
@@ -29,6 +29,8 @@ export interface AuthOptions {
   /** Sign-in, its throttle, TOTP and sessions count in wall-clock time, never in the demo's sped-up time. */
   wallClock: WallClock;
   rateLimit?: { perMinute: number };
+  /** AES-256 key TOTP seeds are sealed with (dashboards/totp.ts `seedKeyFrom`; the hub keeps its secret under dataDir). */
+  totpSeedKey: Buffer;
 }
 
 const digest = (token: string) => createHash('sha256').update(token).digest('base64url');
@@ -49,6 +51,7 @@ export function createAuth(opts: AuthOptions) {
   const perMinute = opts.rateLimit?.perMinute ?? 20;
   const attempts = new Map<string, number[]>();
   const throttle = createLoginThrottle({ ...throttleSettings, clock: clock });
+  const totp = createTotpVerifier({ store, key: opts.totpSeedKey });
 
   /** Counts a failure for (principal, address); audits the back-off it starts, if any. */
   async function failed(principal: string, ip: string, accountId: string | undefined): Promise<boolean> {
@@ -77,6 +80,19 @@ export function createAuth(opts: AuthOptions) {
     return { token, session };
   }
 
+  /** The session behind a cookie value, if it exists and is fresh. */
+  async function sessionFor(token: string | undefined): Promise<{ session: WebSession; account: WebAccount } | undefined> {
+    if (!token) return undefined;
+    const session = await store.getSession(digest(token));
+    if (!session) return undefined;
+    const now = clock.now();
+    if (now - session.lastSeenAt > sessionIdleMs) { await store.deleteSession(session.id); return undefined; }
+    const account = await store.getAccount(session.accountId);
+    if (!account) return undefined;
+    if (now - session.lastSeenAt > 60_000) await store.updateSession(session.id, { lastSeenAt: now });
+    return { session, account };
+  }
+
   return {
     async signIn(login: string, password: string, ip: string, userAgent?: string): Promise<SignInResult> {
       if (rateLimited(ip)) return { ok: false, reason: 'rate_limited' };
@@ -102,21 +118,19 @@ export function createAuth(opts: AuthOptions) {
     },
 
     /** The session behind a cookie value, if it exists and is fresh. */
-    async sessionFor(token: string | undefined): Promise<{ session: WebSession; account: WebAccount } | undefined> {
-      if (!token) return undefined;
-      const session = await store.getSession(digest(token));
-      if (!session) return undefined;
-      const now = clock.now();
-      if (now - session.lastSeenAt > sessionIdleMs) { await store.deleteSession(session.id); return undefined; }
-      const account = await store.getAccount(session.accountId);
-      if (!account) return undefined;
-      if (now - session.lastSeenAt > 60_000) await store.updateSession(session.id, { lastSeenAt: now });
-      return { session, account };
+    sessionFor,
+
+    /** Whether a cookie value is a fresh operator session with its second factor done (the hub status page's full view). */
+    async isOperatorSession(token: string | undefined): Promise<boolean> {
+      const found = await sessionFor(token);
+      return found !== undefined && found.account.role === 'operator' && found.session.mfaOk;
     },
 
     /**
      * Completes the second factor. With no secret yet, `enrollSecret` (shown to the
-     * person on the enrolment page) is checked and saved.
+     * person on the enrolment page) is checked and saved, sealed. A code whose
+     * step was already accepted for this account (in any session) is refused
+     * and counted as a failure.
      */
     async secondFactor(session: WebSession, account: WebAccount, code: string, ip: string, enrollSecret?: string): Promise<'ok' | 'bad_code' | 'rate_limited' | 'locked_out'> {
       if (rateLimited(ip)) return 'rate_limited';
@@ -124,11 +138,10 @@ export function createAuth(opts: AuthOptions) {
       const admission = throttle.admit(principal, ip);
       if (!admission.allow) return 'locked_out';
       const now = clock.now();
-      const secret = account.totpSecret ?? enrollSecret;
-      const good = await afterDelay(clock, admission.delayMs, async () => secret !== undefined && verifyTotp(secret, code, now));
-      if (!good) return (await failed(principal, ip, account.id)) ? 'locked_out' : 'bad_code';
+      const checked = await afterDelay(clock, admission.delayMs, () => totp.check(account, code, now, enrollSecret));
+      if (checked === 'replayed') await store.audit({ at: now, actor: account.id, action: 'session.second-factor-replayed', subject: account.id });
+      if (checked !== 'ok') return (await failed(principal, ip, account.id)) ? 'locked_out' : 'bad_code';
       throttle.recordSuccess(principal, ip);
-      if (!account.totpSecret && enrollSecret) await store.setAccountTotp(account.id, enrollSecret);
       await store.updateSession(session.id, { mfaOk: true });
       await store.audit({ at: now, actor: account.id, action: 'session.second-factor', subject: account.id });
       return 'ok';

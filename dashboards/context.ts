@@ -14,6 +14,7 @@ import type { Access, AccessRules, Relation } from './access.js';
 import type { Auth } from './auth.js';
 import { translator } from './i18n.js';
 import type { LiveFeed, LocalLiveFeed } from './live-feed.js';
+import type { PhotoProcessor } from './photos.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig { access?: Access }
@@ -59,6 +60,8 @@ export interface WebContext {
   live: LiveFeed;
   photosDir: string;
   maxPhotoBytes: number;
+  /** News photos are decoded here: a pixel limit and a queue of their own (photos.ts). */
+  photos: PhotoProcessor;
   fontPath: string | undefined;
   secureCookies: boolean;
   /** Set when the app serves a backup read-only (the reference hub, backup/reference.ts). */

@@ -23,6 +23,7 @@ export const messages = {
   notFound: { ja: '見つかりません', en: 'Not found' },
   invalidInput: { ja: '入力内容を確認してください', en: 'Please check what you entered' },
   tooLarge: { ja: 'ファイルが大きすぎます（上限 {max} MB）', en: 'The file is too large (limit {max} MB)' },
+  imageTooLarge: { ja: '写真の画素数が多すぎます（上限 {megapixels} メガピクセル）。小さくしてから送ってください', en: 'The photo has too many pixels (limit {megapixels} megapixels). Make it smaller and send it again' },
   notImage: { ja: '画像ファイル（JPEG・PNG・WebP）を選んでください', en: 'Please choose an image file (JPEG, PNG or WebP)' },
   nothingChanged: { ja: '何も変更されていません', en: 'Nothing was changed' },
   saved: { ja: '保存しました', en: 'Saved' },

@@ -5,7 +5,7 @@
  * updates, and one access hook that enforces who sees what on every route.
  *
  * @example
- * const web = await createWebApp({ store, clock: systemClock, wallClock: systemClock, logger, responder, engine, publishButton, photosDir });
+ * const web = await createWebApp({ store, clock: systemClock, wallClock: systemClock, logger, responder, engine, publishButton, photosDir, totpSeedKey });
  * await web.listen('127.0.0.1', 0);
  */
 import { mkdirSync, existsSync } from 'node:fs';
@@ -37,6 +37,7 @@ import { liveRoutes } from './routes-live.js';
 import { contactRoutes } from './routes-contacts.js';
 import { referenceRefusals } from './routes-reference.js';
 import { localWhen } from './views.js';
+import { createPhotoProcessor } from './photos.js';
 // Video check-ins (issue 5)
 import { createVideo, type Video, type VideoOptions } from './video.js';
 
@@ -71,10 +72,14 @@ export interface WebAppOptions {
   photosDir: string;
   /** Largest photo upload, bytes (default 8 MiB). */
   maxPhotoBytes?: number;
+  /** Largest photo, pixels (default 40 MP; refused from its header). Photos are decoded one at a time. */
+  maxPhotoPixels?: number;
   /** A TrueType font with Japanese glyphs for the PDF news sheet. */
   fontPath?: string;
   /** Adds `Secure` to cookies (set it whenever the app is served over HTTPS). */
   secureCookies?: boolean;
+  /** AES-256 key the TOTP seeds are sealed with at rest (dashboards/totp.ts `seedKeyFrom`). */
+  totpSeedKey: Buffer;
   /** Sign-in attempts per client address per minute (default 20). */
   signInPerMinute?: number;
   /** Video check-ins (issue 5): ICE servers, timings and the hub's callbacks. */
@@ -111,6 +116,7 @@ export interface WebApp {
 const optionsSchema = z.object({
   photosDir: z.string().min(1),
   maxPhotoBytes: z.number().int().min(1024).max(64 * 1024 * 1024).optional(),
+  maxPhotoPixels: z.number().int().min(1).max(268_402_689).optional(),
   secureCookies: z.boolean().optional(),
   signInPerMinute: z.number().int().min(1).optional(),
   fontPath: z.string().optional(),
@@ -136,7 +142,7 @@ function catalogueCode(err: unknown): { code: ErrorCode; detail?: string } {
 const friendly: Partial<Record<ErrorCode, MessageKey>> = {
   MIMAMORI_ERR_INVALID_INPUT: 'invalidInput', MIMAMORI_ERR_FORBIDDEN: 'forbidden', MIMAMORI_ERR_NOT_FOUND: 'notFound',
   MIMAMORI_ERR_CSRF: 'csrf', MIMAMORI_ERR_LOCKED_OUT: 'lockedOut', MIMAMORI_ERR_RATE_LIMITED: 'rateLimited',
-  MIMAMORI_ERR_PAYLOAD_TOO_LARGE: 'tooLarge', MIMAMORI_ERR_UNSUPPORTED_MEDIA: 'notImage', MIMAMORI_ERR_UNAUTHENTICATED: 'badCredentials',
+  MIMAMORI_ERR_PAYLOAD_TOO_LARGE: 'tooLarge', MIMAMORI_ERR_UNSUPPORTED_MEDIA: 'notImage', MIMAMORI_ERR_IMAGE_TOO_LARGE: 'imageTooLarge', MIMAMORI_ERR_UNAUTHENTICATED: 'badCredentials',
   MIMAMORI_ERR_READ_ONLY: 'readOnlyRefused',
 };
 
@@ -169,8 +175,9 @@ export async function createWebApp(opts: WebAppOptions): Promise<WebApp> {
   const ctx: WebContext = {
     store, clock, wallClock, logger, responder: opts.responder, engine: opts.engine, history: opts.history, escalation: opts.escalation,
     publishButton: opts.publishButton, access: createAccessRules(store),
-    auth: createAuth({ store, wallClock, rateLimit: { perMinute: opts.signInPerMinute ?? 20 } }),
+    auth: createAuth({ store, wallClock, rateLimit: { perMinute: opts.signInPerMinute ?? 20 }, totpSeedKey: opts.totpSeedKey }),
     local, live, photosDir: opts.photosDir, maxPhotoBytes,
+    photos: createPhotoProcessor(opts.maxPhotoPixels !== undefined ? { maxPixels: opts.maxPhotoPixels } : {}),
     fontPath: opts.fontPath ?? findJapaneseFont(),
     secureCookies: opts.secureCookies ?? false,
     ...(opts.readOnly ? { reference: opts.readOnly } : {}),
@@ -280,7 +287,7 @@ export async function createWebApp(opts: WebAppOptions): Promise<WebApp> {
     const lang = req.viewer?.account.language ?? guessLanguage(req.query, req.headers['accept-language']);
     const t = translator(lang);
     const key = friendly[code];
-    const message = key ? t(key, { max: Math.round(maxPhotoBytes / 1024 / 1024) }) : entry.message;
+    const message = key ? t(key, { max: Math.round(maxPhotoBytes / 1024 / 1024), megapixels: ctx.photos.maxPixels / 1e6 }) : entry.message;
     const detail = isMimamoriError(err) ? err.message : entry.message;
     reply.code(entry.status);
     if (wantsHtml(req)) {

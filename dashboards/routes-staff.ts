@@ -12,7 +12,7 @@ import { localTime, offsetMinutes, parseClockTime } from '../core/time.js';
 import { formOf, langOf, parseInput, publishLocal, scopeOf, tOf, viewerOf, backTo, type RouteModule } from './context.js';
 import { html, type Html } from './html.js';
 import { renderNewsSheet } from './news-sheet.js';
-import { processPhoto, type ProcessedPhoto } from './photos.js';
+import type { ProcessedPhoto } from './photos.js';
 import { sendPage } from './views.js';
 
 const attendanceForm = z.object({ status: z.enum(['present', 'absent']), back: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/).default('17:00') });
@@ -79,7 +79,7 @@ ${open.map((q) => html`<div class="card"><p>${t('question')}: ${q.body}</p><form
     if (fields.photos !== undefined && [fields.photos].flat().some((f) => !Buffer.isBuffer(f))) throw new MimamoriError('MIMAMORI_ERR_INVALID_INPUT', 'photos must be files');
     // Every photo is checked and processed before anything is saved: a bad file changes nothing.
     const processed: ProcessedPhoto[] = [];
-    for (const f of files) processed.push(await processPhoto(f));
+    for (const f of files) processed.push(await ctx.photos.process(f));
     const now = ctx.clock.now();
     const newsId = newId(now);
     const written: string[] = [];
@@ -88,7 +88,7 @@ ${open.map((q) => html`<div class="card"><p>${t('question')}: ${q.body}</p><form
       for (const p of processed) {
         const id = newId(now);
         const path = join(ctx.photosDir, `${id}.jpg`);
-        await writeFile(path, p.jpeg);
+        await writeFile(path, p.jpeg, { mode: 0o600 });
         written.push(path);
         photoIds.push({ id, p });
       }

@@ -1,15 +1,22 @@
 /**
  * The hub's status page: homes with their last sign of life, open alerts,
  * recent findings and SMS, and the counters of every part. Japanese and
- * English (`?lang=` or the browser's Accept-Language). Bound to the hub's
- * host (127.0.0.1 by default) because it shows personal data; the full,
- * signed-in web app is a later capability.
+ * English (`?lang=` or the browser's Accept-Language).
+ *
+ * It lives on the hub endpoints port, which Twilio, LINE and e-mail readers
+ * must reach, so it is public: without an operator session (the web app's
+ * session cookie, second factor done) `/` and `/api/status` show counts and
+ * health only — no names, numbers, message text, addresses or ids. Only the
+ * routes in `hubEndpointRoutes` may be registered on this port; anything else
+ * is 404 here.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import fastifyCookie from '@fastify/cookie';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import { toLocalIso } from '../core/time.js';
 import { guessLanguage } from './i18n.js';
+import { sessionCookie } from './auth.js';
 import type { Alert, Language } from '../core/store.js';
 import type { Finding, Localized } from '../core/findings.js';
 import type { Hub } from '../cli/hub.js';
@@ -25,12 +32,44 @@ export interface StatusPageOptions {
   publicUrl?: string;
   /** More machine-facing routes on this server (Twilio webhooks, e-mail acknowledgement links). */
   routes?: (app: FastifyInstance) => Promise<void>;
+  /**
+   * Whether a session cookie value belongs to a signed-in operator (second
+   * factor done): then the status shows everything. Absent: never.
+   */
+  isOperatorSession?: (sessionToken: string | undefined) => Promise<boolean>;
   host: string; port: number; logger: Logger; clock: Clock;
+}
+
+/**
+ * What the hub endpoints port serves: the status page (redacted without an
+ * operator session), health, Twilio's webhooks and receipts, e-mail
+ * acknowledgement links, LINE's webhook. Registering any other route on it
+ * fails at start.
+ */
+export const hubEndpointRoutes: ReadonlyArray<{ method: string; url: string | RegExp }> = [
+  { method: 'GET', url: '/' },
+  { method: 'GET', url: '/api/status' },
+  { method: 'GET', url: '/health' },
+  { method: 'GET', url: '/healthz' },
+  { method: 'POST', url: /^\/twilio\// },
+  { method: 'GET', url: /^\/ack\// },
+  { method: 'POST', url: /^\/ack\// },
+  { method: 'POST', url: /^\/line\// },
+];
+
+/** Whether `method url` (a registered route pattern) may be served on the hub endpoints port. */
+export function isHubEndpointRoute(method: string, url: string): boolean {
+  return hubEndpointRoutes.some((r) => r.method === method && (typeof r.url === 'string' ? r.url === url : r.url.test(url)));
 }
 
 /** Path of the delivery-receipt route. */
 export const statusCallbackPath = '/twilio/status';
-export interface StatusPage { url: string; app: FastifyInstance; close(): Promise<void> }
+export interface StatusPage {
+  url: string; app: FastifyInstance;
+  /** Every route registered on this port (tests iterate these). */
+  routes: ReadonlyArray<{ method: string; url: string }>;
+  close(): Promise<void>;
+}
 
 type Lang = Language;
 const text = {
@@ -49,17 +88,40 @@ const text = {
   counters: { ja: 'カウンター', en: 'Counters' },
   state: { ja: '状態', en: 'State' },
   never: { ja: '記録なし', en: 'none yet' },
+  critical: { ja: '緊急', en: 'critical' },
+  warning: { ja: '注意', en: 'warning' },
+  homesCount: { ja: '登録されたお宅', en: 'Homes registered' },
+  quiet: { ja: '生活反応の記録がないお宅', en: 'Homes without a sign of life yet' },
+  signInForDetails: { ja: 'お宅・アラート・SMSの詳細は、運用者としてWebアプリにサインインすると表示されます。', en: 'Sign in to the web app as an operator to see homes, alerts and SMS in detail.' },
 } satisfies Record<string, Record<Lang, string>>;
 
 const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
-/** Collects the status as plain data (served as JSON and rendered as HTML). */
+/**
+ * What anyone reaching the public port may see: counts and health, nothing
+ * about a person (no names, ids, numbers, message text, addresses).
+ */
+export async function collectPublicStatus(hub: Hub, clock: Clock) {
+  const homes = await hub.store.listHomes();
+  const alerts = [...await hub.store.listAlerts({ status: 'open' }), ...await hub.store.listAlerts({ status: 'acknowledged' })];
+  return {
+    now: clock.now(),
+    personal: false as const,
+    homes: homes.length,
+    homesWithoutSignOfLife: homes.filter((h) => hub.engine.lastSignOfLife(h.id) === undefined).length,
+    alerts: { critical: alerts.filter((a) => a.severity === 'critical').length, warning: alerts.filter((a) => a.severity !== 'critical').length },
+    counters: { broker: hub.broker.stats(), ingest: hub.ingest.stats(), history: hub.history.stats() },
+  };
+}
+
+/** Collects the full status as plain data (served as JSON and rendered as HTML) — for operators only. */
 export async function collectStatus(hub: Hub, clock: Clock) {
   const homes = await hub.store.listHomes();
   const alerts = await hub.store.listAlerts({ status: 'open' });
   const acknowledged = await hub.store.listAlerts({ status: 'acknowledged' });
   return {
     now: clock.now(),
+    personal: true as const,
     homes: homes.map((h) => ({ id: h.id, name: h.name, timezone: h.timezone, lastSignOfLife: hub.engine.lastSignOfLife(h.id) ?? null })),
     alerts: [...alerts, ...acknowledged].map((a) => ({ id: a.id, home: a.homeId, rule: a.rule, severity: a.severity, status: a.status, message: alertMessage(a), openedAt: a.openedAt, repeats: a.repeats })),
     findings: hub.recentFindings().slice(-20).reverse(),
@@ -78,6 +140,17 @@ function alertMessage(a: Alert): Localized {
 export async function startStatusPage(opts: StatusPageOptions): Promise<StatusPage> {
   const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
   const { clock } = opts;
+  const routes: Array<{ method: string; url: string }> = [];
+  app.addHook('onRoute', (r) => {
+    for (const m of [r.method].flat()) {
+      if (m === 'HEAD') continue;
+      // One list of what this public port serves: anything else is a mistake, refused at start.
+      if (!isHubEndpointRoute(m, r.url)) throw new Error(`route ${m} ${r.url} may not be served on the hub endpoints port (dashboards/status-page.ts hubEndpointRoutes)`);
+      routes.push({ method: m, url: r.url });
+    }
+  });
+  await app.register(fastifyCookie);
+  const isOperator = async (req: FastifyRequest) => opts.isOperatorSession !== undefined && opts.isOperatorSession(req.cookies[sessionCookie]);
   const notStarted = { code: 'MIMAMORI_ERR_UNAVAILABLE', message: 'A dependency is unavailable: the hub is still starting' };
 
   await app.register(statusCallbackRoute, {
@@ -86,9 +159,11 @@ export async function startStatusPage(opts: StatusPageOptions): Promise<StatusPa
     ...(opts.publicUrl ? { publicUrl: new URL(statusCallbackPath, opts.publicUrl).href } : {}),
   });
   if (opts.routes) await opts.routes(app);
-  app.get('/api/status', async (_req, reply) => {
+  app.get('/api/status', async (req, reply) => {
     const hub = opts.hub();
-    return hub ? collectStatus(hub, clock) : reply.code(503).send(notStarted);
+    if (!hub) return reply.code(503).send(notStarted);
+    reply.header('cache-control', 'no-store');
+    return (await isOperator(req)) ? collectStatus(hub, clock) : collectPublicStatus(hub, clock);
   });
   app.get('/healthz', async () => ({ ok: opts.hub() !== undefined }));
   // Public (this port must be reachable by Twilio): health states and counters only, no personal data.
@@ -102,8 +177,22 @@ export async function startStatusPage(opts: StatusPageOptions): Promise<StatusPa
     const hub = opts.hub();
     if (!hub) return reply.code(503).send(notStarted);
     const lang = guessLanguage(req.query, req.headers['accept-language']);
-    const s = await collectStatus(hub, clock);
     const t = (k: keyof typeof text) => text[k][lang];
+    reply.header('cache-control', 'no-store');
+    if (!(await isOperator(req))) {
+      const p = await collectPublicStatus(hub, clock);
+      const publicHtml = `<!doctype html><html lang="${lang}"><head><meta charset="utf-8"><meta http-equiv="refresh" content="5">
+<title>${t('title')}</title><meta name="viewport" content="width=device-width,initial-scale=1">
+<style>body{font:16px/1.5 system-ui,sans-serif;margin:1.5rem;color:#1a1a1a;background:#fafaf7}td,th{border:1px solid #bbb;padding:.3rem .6rem;text-align:left}th{background:#eee}table{border-collapse:collapse;margin-bottom:1.5rem}nav a{margin-right:1rem}</style></head><body>
+<nav><a href="?lang=ja">日本語</a><a href="?lang=en">English</a></nav>
+<h1>${t('title')}</h1><p>${t('now')}: ${esc(toLocalIso(p.now, 'Asia/Tokyo').replace('T', ' ').slice(0, 16))}</p>
+<table><tr><th>${t('homesCount')}</th><td>${p.homes}</td></tr><tr><th>${t('quiet')}</th><td>${p.homesWithoutSignOfLife}</td></tr>
+<tr><th>${t('openAlerts')}</th><td><span class="critical">${t('critical')} ${p.alerts.critical}</span> · ${t('warning')} ${p.alerts.warning}</td></tr></table>
+<p>${t('signInForDetails')}</p>
+<h2>${t('counters')}</h2><pre>${esc(JSON.stringify(p.counters, null, 2))}</pre></body></html>`;
+      return reply.type('text/html; charset=utf-8').send(publicHtml);
+    }
+    const s = await collectStatus(hub, clock);
     const tzOf = new Map(s.homes.map((h) => [h.id, h.timezone]));
     const when = (at: number | null, home?: string) => (at === null ? t('never') : toLocalIso(at, (home && tzOf.get(home)) || 'Asia/Tokyo').replace('T', ' ').slice(0, 16));
     const msg = (f: { message: { en: string; ja: string } }) => esc(f.message[lang]);
@@ -131,5 +220,5 @@ ${s.alerts.map((a) => `<tr><td>${esc(a.home)}</td><td class="${a.severity}">${es
   });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;
-  return { url: `http://${opts.host}:${port}/`, app, close: () => app.close() };
+  return { url: `http://${opts.host}:${port}/`, app, routes, close: () => app.close() };
 }

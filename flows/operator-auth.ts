@@ -8,14 +8,21 @@
 import type { WallClock } from '../core/clock.js';
 import type { Store } from '../core/store.js';
 import { verifyPassword } from '../dashboards/passwords.js';
-import { verifyTotp } from '../dashboards/totp.js';
+import { createTotpVerifier } from '../dashboards/totp.js';
 import type { OperatorAuth } from './settings.js';
 
 const lockout = { maxFailures: 5, windowMs: 15 * 60_000, lockMs: 15 * 60_000 };
 
 /** Checks editor sign-ins against the store's operator accounts. */
-export function createOperatorVerifier(opts: { store: Store; /** Lockout and TOTP count in wall-clock time. */ wallClock: WallClock }): Required<OperatorAuth> {
+export function createOperatorVerifier(opts: {
+  store: Store;
+  /** Lockout and TOTP count in wall-clock time. */
+  wallClock: WallClock;
+  /** The key TOTP seeds are sealed with (the web app's); a step used on the web app is not accepted again here. */
+  totpSeedKey: Buffer;
+}): Required<OperatorAuth> {
   const { store, wallClock: clock } = opts;
+  const totp = createTotpVerifier({ store, key: opts.totpSeedKey });
   return {
     async verifyOperator(username, password) {
       const account = await store.findAccountByLogin(username);
@@ -26,7 +33,7 @@ export function createOperatorVerifier(opts: { store: Store; /** Lockout and TOT
       let code: string | undefined;
       const m = /^(.*) (\d{6})$/s.exec(password);
       if (account.totpSecret && m) { secret = m[1]!; code = m[2]; }
-      const ok = (await verifyPassword(secret, account.passwordHash)) && (!account.totpSecret || (code !== undefined && verifyTotp(account.totpSecret, code, now)));
+      const ok = (await verifyPassword(secret, account.passwordHash)) && (!account.totpSecret || (code !== undefined && (await totp.check(account, code, now)) === 'ok'));
       if (ok) {
         await store.clearLoginFailures(account.id);
         await store.audit({ at: now, actor: account.id, action: 'flows.sign-in', subject: account.id });

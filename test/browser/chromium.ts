@@ -5,8 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { totpCode } from '../../dashboards/totp.js';
-import { password, type Fixture } from '../dashboards/helpers.js';
+import { freshTotpCode, password, type Fixture } from '../dashboards/helpers.js';
 
 export const chromiumPath = process.env.MIMAMORI_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -31,7 +30,7 @@ export async function signInAs(browser: Browser, f: Fixture, base: string, login
   await page.locator('#signin').click();
   await page.waitForLoadState();
   if (page.url().endsWith('/signin/totp')) {
-    await page.locator('#code').fill(totpCode(f.totp[login]!, f.clock.now()));
+    await page.locator('#code').fill(freshTotpCode(f, login));
     await page.getByRole('button').last().click();
     await page.waitForURL((u) => !u.pathname.startsWith('/signin'));
   }

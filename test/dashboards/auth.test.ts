@@ -1,8 +1,8 @@
 /** Sign-in through the real routes: lockout, TOTP, CSRF, session revoke, cookies, rate limit, password length. */
 import t from 'tap';
 import { VirtualWallClock } from '../../core/clock.js';
-import { totpCode } from '../../dashboards/totp.js';
-import { password, setup, signIn, start, type Fixture } from './helpers.js';
+import { isSealedSeed, openSeed, otpauthUri, sealPlaintextSeeds, sealSeed, totpCode, totpStep } from '../../dashboards/totp.js';
+import { password, setup, signIn, start, testSeedKey, type Fixture } from './helpers.js';
 
 async function tryPassword(f: Fixture, login: string, pw: string, ip = '127.0.0.1') {
   const form = await f.web.app.inject({ method: 'GET', url: '/signin' });
@@ -83,7 +83,60 @@ t.test('TOTP enrolment for a staff member without a secret', async (t) => {
   const csrf = /name="_csrf" value="([^"]+)"/.exec(page.body)![1]!;
   const ok = await f.web.app.inject({ method: 'POST', url: '/signin/totp', headers: { cookie }, payload: { _csrf: csrf, secret, code: totpCode(secret, f.clock.now()) } });
   t.equal(ok.statusCode, 303);
-  t.equal((await f.store.getAccount('care1'))?.totpSecret, secret, 'secret saved once confirmed');
+  const stored = (await f.store.getAccount('care1'))!.totpSecret!;
+  t.ok(isSealedSeed(stored), 'secret saved once confirmed, sealed');
+  t.notOk(stored.includes(secret), 'the seed is not readable at rest');
+  t.equal(openSeed(testSeedKey, 'care1', stored), secret, 'and opens with the hub key to the seed the app scanned');
+  t.throws(() => openSeed(testSeedKey, 'staff1', stored), 'a sealed seed copied to another account does not open');
+  t.throws(() => openSeed(Buffer.alloc(32, 8), 'care1', stored), 'nor with another key');
+});
+
+async function totpSession(f: Fixture, login: string, ip = '127.0.0.1') {
+  const res = await tryPassword(f, login, password, ip);
+  const cookie = [res.headers['set-cookie']].flat().find((c) => c?.startsWith('mimamori_session='))!.split(';')[0]!;
+  const page = await f.web.app.inject({ method: 'GET', url: '/signin/totp', headers: { cookie, accept: 'text/html' } });
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(page.body)![1]!;
+  return async (code: string) => (await f.web.app.inject({ method: 'POST', url: '/signin/totp', remoteAddress: ip, headers: { cookie }, payload: { _csrf: csrf, code } })).statusCode;
+}
+
+t.test('a TOTP code is accepted once: replayed in other sessions within its window it is refused', async (t) => {
+  const wall = new VirtualWallClock(start);
+  const f = await setup({ wallClock: wall });
+  t.teardown(() => f.close());
+  const code = totpCode(f.totp.care1!, wall.now());
+  const statuses = [];
+  for (const ip of ['192.0.2.1', '192.0.2.2', '192.0.2.3']) statuses.push(await (await totpSession(f, 'care1', ip))(code));
+  t.same(statuses, [303, 401, 401], 'one code, three sessions: only the first gets in');
+  wall.advanceBy(20_000);
+  t.equal(await (await totpSession(f, 'care1', '192.0.2.4'))(code), 401, 'still refused 20 s later, inside its window');
+  const replays = (await f.store.listAudit('care1')).filter((a) => a.action === 'session.second-factor-replayed');
+  t.equal(replays.length, 3, 'each replay is audited');
+  wall.advanceBy(15_000);
+  t.equal(await (await totpSession(f, 'care1', '192.0.2.5'))(totpCode(f.totp.care1!, wall.now())), 303, "the next step's code is accepted");
+  t.equal(await (await totpSession(f, 'staff1', '192.0.2.6'))(totpCode(f.totp.staff1!, start)), 303, "another account's step is its own");
+});
+
+t.test('plaintext seeds from before migration 9 are sealed once, and sign-in still works', async (t) => {
+  const f = await setup();
+  t.teardown(() => f.close());
+  t.equal(await sealPlaintextSeeds(f.store, testSeedKey), 3, 'staff1, care1 and op had plaintext seeds');
+  t.equal(await sealPlaintextSeeds(f.store, testSeedKey), 0, 'a second run changes nothing');
+  for (const login of ['staff1', 'care1', 'op']) t.ok(isSealedSeed((await f.store.getAccount(login))!.totpSecret!), `${login} sealed`);
+  t.equal(await (await totpSession(f, 'care1'))(totpCode(f.totp.care1!, f.clock.now())), 303, 'the authenticator app keeps working');
+});
+
+t.test('TOTP through otpauth stays compatible with RFC 6238 and earlier seeds', async (t) => {
+  // RFC 6238 Appendix B, SHA-1 seed "12345678901234567890": 94287082 at T=59 s, 07081804 at T=1111111109 s (last 6 digits).
+  const rfcSeed = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ';
+  t.equal(totpCode(rfcSeed, 59_000), '287082');
+  t.equal(totpCode(rfcSeed, 1_111_111_109_000), '081804');
+  t.equal(totpStep(rfcSeed, '287082', 59_000), 1, 'the step of a current code');
+  t.equal(totpStep(rfcSeed, '287082', 89_000), 1, 'one step of drift is allowed');
+  t.equal(totpStep(rfcSeed, '287082', 120_000), undefined, 'two steps late is refused');
+  t.equal(totpStep(rfcSeed, '28708x', 59_000), undefined, 'not six digits');
+  t.match(otpauthUri(rfcSeed, 'care1'), /^otpauth:\/\/totp\/mimamori:care1\?.*secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ/);
+  t.equal(openSeed(testSeedKey, 'a', sealSeed(testSeedKey, 'a', rfcSeed)), rfcSeed, 'seal and open round-trip');
+  t.equal(openSeed(testSeedKey, 'a', rfcSeed), rfcSeed, 'a plaintext seed is read as it is');
 });
 
 t.test('CSRF: a state-changing request without the token changes nothing', async (t) => {

@@ -64,7 +64,7 @@ export async function setup(extra: Partial<WebAppOptions> = {}): Promise<Fixture
     store, clock, wallClock: clock, logger: silentLogger(), responder: createStoreResponder(store, clock),
     engine: { setAway: (home, until) => { awayCalls.push({ home, until }); engine.setAway(home, until); }, lastSignOfLife: (h) => engine.lastSignOfLife(h) },
     publishButton: async (home, press) => { buttons.push({ home, press }); },
-    photosDir: join(dir, 'photos'),
+    photosDir: join(dir, 'photos'), totpSeedKey: testSeedKey,
     ...extra,
   });
   return {
@@ -97,12 +97,36 @@ export async function passwordStep(f: SignInTarget, login: string, pw = password
   return { cookie, csrf, next: res.headers.location as string | undefined };
 }
 
-/** Signs in through the real routes (and the TOTP step, with the code the authenticator shows at `f.clock.now()`). */
+/** The key the fixture's web app seals TOTP seeds with. */
+export const testSeedKey = Buffer.alloc(32, 7);
+
+const usedSteps = new WeakMap<object, Map<string, number>>();
+/**
+ * A code for `login` whose step was not used yet: an authenticator shows one
+ * code per 30 s and the app accepts each step once (one step of drift either
+ * side). When the steps in reach are used up, a virtual clock is moved on to
+ * the next one — a person would wait for the next code.
+ */
+export function freshTotpCode(f: SignInTarget, login: string): string {
+  const used = usedSteps.get(f.totp) ?? new Map<string, number>();
+  usedSteps.set(f.totp, used);
+  const current = Math.floor(f.clock.now() / 30_000);
+  const step = Math.max(current - 1, (used.get(login) ?? -Infinity) + 1);
+  if (step > current + 1) {
+    const clock = f.clock as { now(): number; advanceBy?: (ms: number) => void };
+    if (!clock.advanceBy) throw new Error(`TOTP steps of ${login} used up at the wall clock; wait 30 s`);
+    clock.advanceBy((step - current) * 30_000);
+  }
+  used.set(login, step);
+  return totpCode(f.totp[login]!, step * 30_000);
+}
+
+/** Signs in through the real routes (and the TOTP step, with a code the authenticator shows, never one used before). */
 export async function signIn(f: SignInTarget, login: string, pw = password): Promise<Session> {
   const { cookie, next, csrf: first } = await passwordStep(f, login, pw);
   let csrf = first;
   if (next === '/signin/totp') {
-    const ok = await f.web.app.inject({ method: 'POST', url: '/signin/totp', headers: { cookie }, payload: { _csrf: csrf, code: totpCode(f.totp[login]!, f.clock.now()) } });
+    const ok = await f.web.app.inject({ method: 'POST', url: '/signin/totp', headers: { cookie }, payload: { _csrf: csrf, code: freshTotpCode(f, login) } });
     if (ok.statusCode !== 303) throw new Error(`TOTP of ${login} failed: ${ok.statusCode}`);
   }
   if (!csrf) {

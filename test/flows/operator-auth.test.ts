@@ -22,7 +22,7 @@ t.test('operators only; TOTP after the password; lockout after five failures', a
   await store.createAccount({ login: 'op', name: 'Op', role: 'operator', language: 'ja', passwordHash: hash, createdAt: start });
   await store.createAccount({ login: 'op2fa', name: 'Op', role: 'operator', language: 'ja', passwordHash: hash, totpSecret: secret, createdAt: start });
   await store.createAccount({ login: 'carer', name: 'Carer', role: 'caregiver', language: 'ja', passwordHash: hash, createdAt: start });
-  const auth = createOperatorVerifier({ store, wallClock: clock });
+  const auth = createOperatorVerifier({ store, wallClock: clock, totpSeedKey: Buffer.alloc(32, 7) });
 
   t.equal(await auth.verifyOperator('op', password), true, 'an operator with the right password');
   t.equal(await auth.verifyOperator('carer', password), false, 'a caregiver is not an operator');
@@ -34,6 +34,10 @@ t.test('operators only; TOTP after the password; lockout after five failures', a
   const wrong = String((Number(totpCode(secret, clock.now())) + 1) % 1_000_000).padStart(6, '0');
   t.equal(await auth.verifyOperator('op2fa', `${password} ${wrong}`), false, 'a wrong code');
   t.equal(await auth.verifyOperator('op2fa', `${password} ${totpCode(secret, clock.now())}`), true, 'password, a space, then the code');
+  t.equal(await auth.verifyOperator('op2fa', `${password} ${totpCode(secret, clock.now())}`), false, 'the same code a second time is refused (replay)');
+  clock.advanceBy(30_000);
+  t.equal(await auth.verifyOperator('op2fa', `${password} ${totpCode(secret, clock.now())}`), true, 'the next step\'s code is accepted');
+  await store.clearLoginFailures((await store.findAccountByLogin('op2fa'))!.id);
 
   for (let i = 0; i < 5; i++) t.equal(await auth.verifyOperator('op', 'wrong password'), false);
   t.equal(await auth.verifyOperator('op', password), false, 'locked out after five failures, even with the right password');

@@ -71,13 +71,13 @@ t.test('editor under /flows: operator sign-in, palette with the mimamori nodes, 
   const clock = new VirtualClock(start);
   const flows = await createFlows({
     dataDir: dir, credentialSecret: 'a credential secret for tests', logger: silentLogger(), clock, server: app.server,
-    api: hub.bridge, auth: createOperatorVerifier({ store: accounts, wallClock: systemClock }),
+    api: hub.bridge, auth: createOperatorVerifier({ store: accounts, wallClock: systemClock, totpSeedKey: Buffer.alloc(32, 7) }),
   });
   t.teardown(() => flows.close());
   t.same(flows.status(), { running: true, problems: [] }, 'the example flows start: every node type is known');
   t.equal(flows.path, '/flows/');
 
-  await t.rejects(createFlows({ dataDir: tempDir(t), credentialSecret: 'a credential secret for tests', logger: silentLogger(), clock, server: app.server, api: hub.bridge, auth: createOperatorVerifier({ store: accounts, wallClock: systemClock }) }),
+  await t.rejects(createFlows({ dataDir: tempDir(t), credentialSecret: 'a credential secret for tests', logger: silentLogger(), clock, server: app.server, api: hub.bridge, auth: createOperatorVerifier({ store: accounts, wallClock: systemClock, totpSeedKey: Buffer.alloc(32, 7) }) }),
     { code: 'MIMAMORI_ERR_CONFLICT' }, 'one Node-RED per process');
 
   const redirect = await fetch(`${app.url}/flows`, { redirect: 'manual' });
@@ -137,7 +137,7 @@ t.test('a broken flow file is moved aside, reported, and Node-RED still serves t
   const clock = new VirtualClock(start);
   let flows: Flows | undefined;
   try {
-    flows = await createFlows({ dataDir: dir, credentialSecret: 'a credential secret for tests', logger, clock, server: app.server, api: hub.bridge, auth: createOperatorVerifier({ store: accounts, wallClock: systemClock }) });
+    flows = await createFlows({ dataDir: dir, credentialSecret: 'a credential secret for tests', logger, clock, server: app.server, api: hub.bridge, auth: createOperatorVerifier({ store: accounts, wallClock: systemClock, totpSeedKey: Buffer.alloc(32, 7) }) });
     const status = flows.status();
     t.match(status.problems[0], /flows\.json is not valid JSON .*moved to .*invalid-2026-07-21/, 'the problem in words');
     const moved = /moved to (\S+) /.exec(status.problems[0] ?? '')?.[1];
@@ -159,7 +159,7 @@ t.test('a flow with an unknown node type is reported; the runtime keeps serving'
   const app = await startApp();
   t.teardown(() => app.close());
   const clock = new VirtualClock(start);
-  const flows = await createFlows({ dataDir: dir, credentialSecret: 'a credential secret for tests', logger: silentLogger(), clock, server: app.server, api: hub.bridge, auth: createOperatorVerifier({ store: accounts, wallClock: systemClock }) });
+  const flows = await createFlows({ dataDir: dir, credentialSecret: 'a credential secret for tests', logger: silentLogger(), clock, server: app.server, api: hub.bridge, auth: createOperatorVerifier({ store: accounts, wallClock: systemClock, totpSeedKey: Buffer.alloc(32, 7) }) });
   t.teardown(() => flows.close());
   t.equal(flows.status().running, false, 'flows are not running');
   t.match(flows.status().problems, [/no-such-node/], 'and the missing type is named');
@@ -170,7 +170,7 @@ t.test('createFlows refuses a missing or short credential secret and a bad path'
   const app = await startApp();
   t.teardown(() => app.close());
   const clock = new VirtualClock(start);
-  const base = { dataDir: tempDir(t), logger: silentLogger(), clock, server: app.server, api: hub.bridge, auth: createOperatorVerifier({ store: accounts, wallClock: systemClock }) };
+  const base = { dataDir: tempDir(t), logger: silentLogger(), clock, server: app.server, api: hub.bridge, auth: createOperatorVerifier({ store: accounts, wallClock: systemClock, totpSeedKey: Buffer.alloc(32, 7) }) };
   await t.rejects(createFlows({ ...base, credentialSecret: 'short' }), { code: 'MIMAMORI_ERR_CONFIG' });
   await t.rejects(createFlows({ ...base, credentialSecret: 'a credential secret for tests', path: 'flows' }), { code: 'MIMAMORI_ERR_CONFIG' });
 });

@@ -8,7 +8,10 @@ import t from 'tap';
 import { join } from 'node:path';
 import { InfluxDB } from 'influx';
 import mqtt from 'mqtt';
-import { VirtualClock } from '../../core/clock.js';
+import { systemClock, VirtualClock } from '../../core/clock.js';
+import { hashPassword } from '../../dashboards/passwords.js';
+import { newTotpSecret } from '../../dashboards/totp.js';
+import { password, signIn } from '../dashboards/helpers.js';
 import { silentLogger } from '../../core/logger.js';
 import { toLocalIso } from '../../core/time.js';
 import { provisionDevice } from '../../broker/device-credentials.js';
@@ -56,7 +59,11 @@ t.test('help button: from the device to an SMS in both languages, and into Influ
   await until(() => hub.ingest.stats().duplicates >= 1, 5_000, 'duplicate counted');
   t.equal(hub.localTwilio!.calls().length, 2, 'no second call for a resent event');
 
-  // The status page shows the alert.
+  // The status page shows the alert to a signed-in operator (without a session: counts only, test/hub/status-privacy.test.ts).
+  const opSecret = newTotpSecret();
+  await hub.store.createAccount({ login: 'op', name: 'Op', role: 'operator', language: 'en', passwordHash: await hashPassword(password), totpSecret: opSecret, createdAt: start });
+  const { cookie } = await signIn({ web: hub.webApp!, totp: { op: opSecret }, clock: systemClock }, 'op');
+  const fetch = (url: string | URL) => globalThis.fetch(url, { headers: { cookie } });
   const html = await (await fetch(`${hub.statusPage!.url}?lang=en`)).text();
   t.match(html, /Open alerts/);
   t.match(html, /critical/);
