@@ -441,6 +441,7 @@ function lateResponder(get: () => AlertResponder | undefined): AlertResponder {
     arrived: async (i) => (await get()?.arrived(i)) ?? unavailable,
     resolve: async (i) => (await get()?.resolve(i)) ?? unavailable,
     bindReply: async (phone, code) => (await get()?.bindReply(phone, code)) ?? { kind: 'none' },
+    bindReplyFrom: async (from, code) => (await get()?.bindReplyFrom(from, code)) ?? { kind: 'none' },
   };
 }
 

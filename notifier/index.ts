@@ -97,6 +97,12 @@ export interface NotifierOptions {
    * resolved it; the hub re-arms the rule that raised it (engine.alertEnded).
    */
   onAlertEnded?: (ended: AlertEnded) => void;
+  /**
+   * Channel order for messages outside a policy tier (follow-ups, reminders,
+   * budget summaries, digests) for people who chose none: default
+   * `['line', 'push', 'sms', 'email']`, each used only where the person has an address.
+   */
+  followUpChannels?: readonly string[];
 }
 
 /** An alert that has just been resolved. */
@@ -131,8 +137,14 @@ export interface Notifier {
   /** Validates (MIMAMORI_ERR_INVALID_INPUT with readable reasons) and stores a home's policy; running escalations keep their snapshot. */
   setEscalationPolicy(homeId: string, policy: unknown): Promise<EscalationPolicy>;
   getEscalationPolicy(homeId: string): Promise<EscalationPolicy>;
-  /** Validates and stores a contact's quiet hours / digest times, and re-plans digests. */
-  setContactPreferences(contactId: string, prefs: unknown): Promise<ContactPreferences>;
+  /**
+   * Validates and stores a contact's channels, quiet hours and digest times, audits who changed
+   * them (`by`: an account id, or `operator` by default), and re-plans digests. Escalation reads
+   * them at each decision, so they count at once.
+   */
+  setContactPreferences(contactId: string, prefs: unknown, by?: string): Promise<ContactPreferences>;
+  /** The channels this notifier has, by name (for settings pages: what a person may choose). */
+  channelNames(): string[];
   /** Resolves when every send and step started so far has finished and been recorded. */
   idle(): Promise<void>;
   close(): Promise<void>;
@@ -224,10 +236,12 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
   };
   if (history) engineOpts.history = history;
   if (opts.reconcile) engineOpts.reconcile = opts.reconcile;
+  if (opts.followUpChannels) engineOpts.followUpChannels = opts.followUpChannels;
   const engine: EscalationEngine = createEscalationEngine(engineOpts);
   const responder = createAlertResponder({ store, clock, engine });
   const digestOpts: Parameters<typeof createDigestScheduler>[0] = { store, clock, logger: log, channels };
   if (opts.summarizeDay) digestOpts.summarizeDay = opts.summarizeDay;
+  if (opts.followUpChannels) digestOpts.followUpChannels = opts.followUpChannels;
   const digests = createDigestScheduler(digestOpts);
   await engine.start();
   await digests.plan();
@@ -408,12 +422,15 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
     },
     getEscalationPolicy: policyFor,
 
-    async setContactPreferences(contactId, prefs) {
+    async setContactPreferences(contactId, prefs, by = 'operator') {
       const p = validateContactPreferences(prefs);
-      await store.setContactPreferences(contactId, p, clock.now());
+      const at = clock.now();
+      await store.setContactPreferences(contactId, p, at);
+      await store.audit({ at, actor: by, action: 'contact.preferences', subject: contactId, detail: p });
       await digests.plan();
       return p;
     },
+    channelNames: () => [...channels.keys()],
 
     async idle() {
       for (let i = 0; i < 3; i++) {
