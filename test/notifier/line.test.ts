@@ -67,7 +67,7 @@ const policy = {
   renotifyMinutes: 120, renotifyMax: 1, graceMinutes: 10,
 };
 
-async function rig(t: Test, start = at1942): Promise<Rig> {
+async function rig(t: Test, start = at1942, extra: Partial<Parameters<typeof createNotifier>[0]> = {}): Promise<Rig> {
   const seeded = await seedHome(createSqliteStore(':memory:'));
   const clock = new VirtualClock(start);
   const twilio = await startLocal(clock);
@@ -75,7 +75,7 @@ async function rig(t: Test, start = at1942): Promise<Rig> {
   const sms = createSmsChannel({ client: createTwilioClient({ accountSid: twilio.accountSid, authToken: twilio.authToken, baseUrl: twilio.url }), from: '+815000000000', logger: silentLogger() });
   const client = new messagingApi.MessagingApiClient({ baseURL: line.url, channelAccessToken: line.channelAccessToken });
   await seeded.store.setEscalationPolicy(homeId, policy, clock.now());
-  const notifier = await createNotifier({ store: seeded.store, logger: silentLogger(), clock, sms, channels: [createLineChannel({ client, logger: silentLogger() })] });
+  const notifier = await createNotifier({ store: seeded.store, logger: silentLogger(), clock, sms, channels: [createLineChannel({ client, logger: silentLogger() })], ...extra });
   const app = newApp();
   await app.register(lineWebhook, { channelSecret: line.channelSecret, client, store: seeded.store, responder: notifier.responder, logger: silentLogger(), clock });
   const base = await listen(app);
@@ -222,4 +222,22 @@ t.test("a person's new quiet hours hold back a warning and let a critical throug
   const audit = (await r.store.listAudit(r.taro.id)).filter((a) => a.action === 'contact.preferences');
   t.equal(audit.length, 2, 'each change is audited');
   t.equal(audit[1]?.actor, 'account:taro');
+});
+
+t.test('digests by LINE: the digest channel a person picks, falling back to their own order', async (t) => {
+  const summarizeDay = () => Promise.resolve({ firstKettleAt: Date.parse('2026-11-21T07:12:00+09:00'), outings: [], noticed: [] });
+  const r = await rig(t, Date.parse('2026-11-21T18:00:00+09:00'), { summarizeDay });
+  const user = await linkTaro(r);
+  await r.notifier.setContactPreferences(r.taro.id, { channels: ['line', 'sms'], digest: { times: ['19:00'], channel: 'line' } }, 'account:taro');
+  // Ken picked e-mail, which this hub does not have and he has no address for: his own order (none) → the follow-up order → SMS.
+  await r.notifier.setContactPreferences(r.ken.id, { digest: { times: ['19:00'], channel: 'email' } });
+  await r.advance(61 * min);
+  const pushed = r.pushes(user);
+  t.equal(pushed.length, 1, 'one digest by LINE');
+  t.match((pushed[0]!.messages[0] as { text: string }).text, /^【見守り・今日の様子】山田花子さん: ポット 7:12/);
+  t.equal(pushed[0]!.messages.length, 1, 'a digest has no answer buttons');
+  t.equal(r.sms(r.taro.phone).length, 0);
+  t.equal(r.sms(r.ken.phone).length, 1);
+  const sent = (await r.store.listAudit(homeId)).filter((a) => a.action === 'digest.send').map((a) => (a.detail as { channel: string }).channel).sort();
+  t.same(sent, ['line', 'sms']);
 });
