@@ -37,6 +37,10 @@ import type { AlertResponder } from '../notifier/responder.js';
 import { remindCaregivers } from './checkin-reminders.js';
 import { startLocalTwilio, type LocalTwilio } from '../notifier/local-twilio-server.js';
 import { startLocalSmtp, type LocalSmtp } from '../notifier/local-smtp-server.js';
+import { startLocalLine, type LocalLine } from '../notifier/local-line-server.js';
+import { lineWebhook } from '../notifier/line-webhook.js';
+import { createLineChannel } from '../notifier/channels/line.js';
+import { messagingApi } from '@line/bot-sdk';
 import { createTwilioClient } from '../notifier/twilio-client.js';
 import { createSmsChannel } from '../notifier/channels/sms.js';
 import { createVoiceChannel } from '../notifier/channels/voice.js';
@@ -85,6 +89,8 @@ export interface Hub {
   localTwilio?: LocalTwilio;
   /** Present when no SMTP server is configured. */
   localSmtp?: LocalSmtp;
+  /** Present when no LINE credentials are configured. */
+  localLine?: LocalLine;
   /** Hub endpoints: status page, Twilio webhooks, acknowledgement links. */
   statusPage?: StatusPage;
   webApp?: WebApp;
@@ -190,6 +196,20 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
       logger.info({ url: lt.url }, 'no Twilio credentials: SMS and voice go to the local Twilio-compatible server');
     }
 
+    // LINE: real with credentials, otherwise the local LINE-compatible server (docs/channels.md).
+    let localLine: LocalLine | undefined;
+    let lineCreds: { channelAccessToken: string; channelSecret: string; baseURL?: string };
+    if (config.line.channelAccessToken && config.line.channelSecret) {
+      lineCreds = { channelAccessToken: config.line.channelAccessToken, channelSecret: config.line.channelSecret };
+    } else {
+      localLine = await startLocalLine({ recordFile: join(config.dataDir, 'line-messages.ndjson'), logger: logger.child({ part: 'local-line' }), clock });
+      const ll = localLine;
+      onClose('local-line', () => ll.close());
+      lineCreds = { channelAccessToken: ll.channelAccessToken, channelSecret: ll.channelSecret, baseURL: ll.url };
+      logger.info({ url: ll.url, record: join(config.dataDir, 'line-messages.ndjson') }, 'no LINE credentials: LINE messages go to the local LINE-compatible server');
+    }
+    const lineClient = new messagingApi.MessagingApiClient(lineCreds);
+
     // People act on alerts through the notifier's responder; the HTTP servers start before it exists.
     const started: { hub?: Hub; notifier?: Notifier } = {};
     const responder = lateResponder(() => started.notifier?.responder);
@@ -210,6 +230,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
           if (config.http.publicUrl) webhookOpts.publicUrl = config.http.publicUrl;
           await app.register(twilioWebhooks, webhookOpts);
           await app.register(ackLinkRoutes, { secret: ackSecret, responder, ledger: auditLedger(store), clock, logger: logger.child({ part: 'ack-links' }) });
+          await app.register(lineWebhook, { channelSecret: lineCreds.channelSecret, client: lineClient, store, responder, clock, logger: logger.child({ part: 'line-webhook' }) });
         },
       };
       if (config.http.publicUrl) sp.publicUrl = config.http.publicUrl;
@@ -221,6 +242,8 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     // Real Twilio can only call back a public URL; locally the hub endpoints' own URL works.
     const callbacks = serveHttp && (localTwilio || config.http.publicUrl) ? hooksUrl : undefined;
     if (localTwilio && callbacks) localTwilio.setInboundSmsUrl(`${callbacks}${defaultWebhookPaths.sms}`);
+    // The local LINE server learns the webhook through the SDK, as LINE's console would set it (real LINE: set it in the console).
+    if (localLine && callbacks) await lineClient.setWebhookEndpoint({ endpoint: `${callbacks}/line/webhook` });
 
     // E-mail: a configured SMTP server, otherwise a local one that keeps the mail.
     let localSmtp: LocalSmtp | undefined;
@@ -250,6 +273,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
       createEmailChannel({ smtp, from: config.email.from, logger: channelLog('email'), clock, ...(hooksUrl ? { ackLinks: { secret: ackSecret, baseUrl: `${hooksUrl}/ack` } } : {}) }),
       createTabletChannel({ client: tabletClient, logger: channelLog('tablet'), clock }),
       createLiveChannel({ bus: live, clock }),
+      createLineChannel({ client: lineClient, logger: channelLog('line') }),
     ];
     const notifierOpts: Parameters<typeof createNotifier>[0] = {
       store, logger: logger.child({ part: 'notifier' }), clock, sms, channels, history: alertSink,
@@ -410,6 +434,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     };
     if (localTwilio) hub.localTwilio = localTwilio;
     if (localSmtp) hub.localSmtp = localSmtp;
+    if (localLine) hub.localLine = localLine;
     if (statusPage) hub.statusPage = statusPage;
     if (webApp) hub.webApp = webApp;
     if (flows) hub.flows = flows;

@@ -64,6 +64,8 @@ export interface LocalLine {
   unfollow(userId: string): Promise<number>;
   /** Messages sent to one user, oldest first. */
   sentTo(userId: string): LocalLineMessage[];
+  /** Called for every accepted message; returns an unsubscribe function. */
+  onMessage(fn: (m: LocalLineMessage) => void): () => void;
   close(): Promise<void>;
 }
 
@@ -105,8 +107,10 @@ export async function startLocalLine(opts: LocalLineOptions): Promise<LocalLine>
   const replyTokens = new Map<string, string>();
   let record: Promise<void> = opts.recordFile ? mkdir(dirname(opts.recordFile), { recursive: true }).then(() => undefined) : Promise.resolve();
 
+  const listeners = new Set<(m: LocalLineMessage) => void>();
   const keep = (m: LocalLineMessage): void => {
     messages.push(m);
+    for (const fn of listeners) { try { fn(m); } catch (err) { log.error({ err }, 'local LINE: onMessage listener threw'); } }
     log.info({ kind: m.kind, id: m.id, messages: m.messages.length }, 'local LINE: message accepted');
     const file = opts.recordFile;
     if (!file) return;
@@ -192,6 +196,7 @@ export async function startLocalLine(opts: LocalLineOptions): Promise<LocalLine>
     postback: (userId, data, o) => deliver(userId, { type: 'postback', postback: { data } }, o),
     unfollow: (userId) => deliver(userId, { type: 'unfollow' }, { reply: false }),
     sentTo: (userId) => messages.filter((m) => m.to === userId),
+    onMessage(fn) { listeners.add(fn); return () => { listeners.delete(fn); }; },
     async close() { await app.close(); await record; },
   };
   log.info({ url }, 'local LINE server listening');
