@@ -1,22 +1,14 @@
 import t from 'tap';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { createSqliteStore } from '../../core/store.js';
 import { migrations } from '../../core/migrations.js';
 import { tempDir } from '../support/wait.js';
+import { databaseAtVersion } from '../support/old-schema.js';
 
 t.test('migration 9 turns the phone and e-mail columns into addresses', async (t) => {
   const file = join(tempDir(t, 'mimamori-addr-'), 'hub.db');
   // A hub at migration 8, with two contacts made before addresses existed.
-  const db = new Database(file);
-  db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)');
-  for (const m of migrations.filter((x) => x.version <= 8)) {
-    db.transaction(() => {
-      for (const sql of m.sql) db.exec(sql);
-      m.after?.({ all: (sql, ...p) => db.prepare(sql).all(...p) as Array<Record<string, unknown>>, run: (sql, ...p) => { db.prepare(sql).run(...p); } });
-      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, 0);
-    })();
-  }
+  const db = databaseAtVersion(file, 8);
   db.prepare("INSERT INTO homes (id, name, timezone, created_at) VALUES ('h1', 'Yamada', 'Asia/Tokyo', 0)").run();
   db.prepare("INSERT INTO contacts (id, home_id, name, role, phone, email, language, priority) VALUES ('c1', 'h1', '太郎', 'family', '+819011112222', 'taro@example.jp', 'ja', 1)").run();
   db.prepare("INSERT INTO contacts (id, home_id, name, role, phone, email, language, priority) VALUES ('c2', 'h1', 'Ken', 'family', NULL, 'ken@example.com', 'en', 2)").run();
