@@ -38,7 +38,7 @@ import { remindCaregivers } from './checkin-reminders.js';
 import { startLocalTwilio, type LocalTwilio } from '../notifier/local-twilio-server.js';
 import { startLocalSmtp, type LocalSmtp } from '../notifier/local-smtp-server.js';
 import { startLocalLine, type LocalLine } from '../notifier/local-line-server.js';
-import { lineWebhook } from '../notifier/line-webhook.js';
+import { issueLineLinkCode, lineWebhook } from '../notifier/line-webhook.js';
 import { createLineChannel } from '../notifier/channels/line.js';
 import { messagingApi } from '@line/bot-sdk';
 import { createTwilioClient } from '../notifier/twilio-client.js';
@@ -364,6 +364,16 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
           set: async (homeId, policy) => {
             try { await notifier.setEscalationPolicy(homeId, policy); return { errors: [] }; } catch (err) { return { errors: [(err as Error).message] }; }
           },
+        },
+        // Each person's own settings (/account/notifications): through the notifier, read at each decision.
+        notifications: {
+          channelNames: () => notifier.channelNames(),
+          setPreferences: async (contactId, prefs, actor) => {
+            try { await notifier.setContactPreferences(contactId, prefs, actor); return { errors: [] }; } catch (err) { return { errors: [(err as Error).message] }; }
+          },
+          reach: (contactId) => notifier.reach(contactId),
+          sendTest: (contactId, channel, actor) => notifier.sendTest(contactId, channel, actor),
+          lineLinkCode: (contactId) => issueLineLinkCode(store, contactId, clock.now()),
         },
         publishButton: async (home, press) => {
           const home_ = await store.getHome(home);

@@ -22,7 +22,7 @@ import type { RuleEngine } from '../rules/engine.js';
 import type { AlertResponder } from '../notifier/responder.js';
 import { createAccessRules, scopeResolvers, type Access } from './access.js';
 import { createAuth, sameToken, sessionCookie } from './auth.js';
-import type { EscalationPolicies, HistoryQuery, RouteModule, WebContext } from './context.js';
+import type { EscalationPolicies, HistoryQuery, NotificationSettings, RouteModule, WebContext } from './context.js';
 import { guessLanguage, translator, type MessageKey } from './i18n.js';
 import { html, page } from './html.js';
 import { createLocalLiveFeed, type LiveFeed } from './live-feed.js';
@@ -34,11 +34,12 @@ import { caregiverRoutes } from './routes-caregiver.js';
 import { operatorRoutes } from './routes-operator.js';
 import { tabletRoutes } from './routes-tablet.js';
 import { liveRoutes } from './routes-live.js';
+import { notificationSettingsRoutes } from './routes-notification-settings.js';
 // Video check-ins (issue 5)
 import { createVideo, type Video, type VideoOptions } from './video.js';
 
 export type { LiveEvent, LiveFeed } from './live-feed.js';
-export type { HistoryQuery, ActivityPoint, EscalationPolicies } from './context.js';
+export type { HistoryQuery, ActivityPoint, EscalationPolicies, NotificationSettings } from './context.js';
 export { createLocalLiveFeed } from './live-feed.js';
 // Video check-ins (issue 5)
 export type { VideoOptions, Video, CallQuality, CheckinReminder, VideoIceConfig } from './video.js';
@@ -64,6 +65,8 @@ export interface WebAppOptions {
   live?: LiveFeed;
   history?: HistoryQuery;
   escalation?: EscalationPolicies;
+  /** Each person's own notification settings on /account/notifications (issue 17). */
+  notifications?: NotificationSettings;
   /** Where resized news photos are kept. */
   photosDir: string;
   /** Largest photo upload, bytes (default 8 MiB). */
@@ -135,7 +138,7 @@ export async function createWebApp(opts: WebAppOptions): Promise<WebApp> {
     },
   };
   const ctx: WebContext = {
-    store, clock, wallClock, logger, responder: opts.responder, engine: opts.engine, history: opts.history, escalation: opts.escalation,
+    store, clock, wallClock, logger, responder: opts.responder, engine: opts.engine, history: opts.history, escalation: opts.escalation, notifications: opts.notifications,
     publishButton: opts.publishButton, access: createAccessRules(store),
     auth: createAuth({ store, wallClock, rateLimit: { perMinute: opts.signInPerMinute ?? 20 } }),
     local, live, photosDir: opts.photosDir, maxPhotoBytes,
@@ -241,7 +244,7 @@ export async function createWebApp(opts: WebAppOptions): Promise<WebApp> {
       : reply.send({ code: 'MIMAMORI_ERR_NOT_FOUND', message: errorCatalogue.MIMAMORI_ERR_NOT_FOUND.message });
   });
 
-  const modules: RouteModule[] = [assetRoutes, accountRoutes, familyRoutes, staffRoutes, caregiverRoutes, operatorRoutes, tabletRoutes, liveRoutes];
+  const modules: RouteModule[] = [assetRoutes, accountRoutes, familyRoutes, staffRoutes, caregiverRoutes, operatorRoutes, tabletRoutes, liveRoutes, notificationSettingsRoutes];
   for (const m of modules) m(app, ctx);
   const video = await createVideo(app, ctx, opts.video); // video check-ins (issue 5)
   await app.ready();
