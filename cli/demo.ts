@@ -184,6 +184,9 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
   const familyHome = homeIds[1] ?? homeIds[0]!;
   const { account: familyAccount, password } = await createWebAccount(store, { login: 'demo-family', name: demoFamilies[1]!.family[0]!.name, role: 'family', home: familyHome, guardian: true }, clock.now());
   await store.setConsent({ homeId: familyHome, viewerId: familyAccount.id, level: 'detailed', photos: true, updatedAt: clock.now(), updatedBy: familyAccount.id });
+  // The account is that family member's contact: /account/notifications shows and edits their settings.
+  const familyContact = (await store.listContacts(familyHome)).find((c) => c.name === familyAccount.name);
+  if (familyContact) await store.setContactAccount(familyContact.id, familyAccount.id);
 
   // Work the street started outside the readings (the family's reply): the next step waits for it too.
   const pending = new Set<Promise<unknown>>();

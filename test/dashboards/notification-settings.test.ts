@@ -41,6 +41,8 @@ t.test('a person owns their notification settings; they count at once and are au
   const get = () => f.web.app.inject({ method: 'GET', url: '/account/notifications', headers: { cookie: s.cookie } });
   const post = (url: string, payload: Record<string, string>) => f.web.app.inject({ method: 'POST', url, headers: { cookie: s.cookie }, payload: { _csrf: s.csrf, ...payload } });
 
+  const account = await f.web.app.inject({ method: 'GET', url: '/account', headers: { cookie: s.cookie } });
+  t.match(account.body, /<a href="\/account\/notifications" id="notification-settings">Notification settings<\/a>/, 'the account page links to the settings');
   const page = await get();
   t.equal(page.statusCode, 200);
   t.match(page.body, /Notifications for Home h1/);

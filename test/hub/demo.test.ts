@@ -27,6 +27,8 @@ t.test('help button → SMS → reply "1" → acknowledged, nobody else paged; a
   });
   t.teardown(() => demo.close());
   t.equal(demo.signIn.login, 'demo-family');
+  const account = await hub.store.findAccountByLogin('demo-family');
+  t.equal((await hub.store.listContactsOfAccount(account!.id)).length, 1, 'the demo family account is its contact: /account/notifications has their settings');
   await demo.finished;
   t.equal(clock.now(), start + 3 * 3600_000, 'the street stopped at its end time');
 
