@@ -30,6 +30,9 @@ import { createEdgeAgent, type EdgeAgent } from '../edge/agent.js';
 import { toDeviceMessage } from '../edge/device-message.js';
 import type { Notifier } from '../notifier/index.js';
 import type { LocalTwilio } from '../notifier/local-twilio-server.js';
+import type { LocalLine } from '../notifier/local-line-server.js';
+import { readLinePostback } from '../notifier/channels/line.js';
+import { issueLineLinkCode } from '../notifier/line-webhook.js';
 import { createWebAccount } from './accounts.js';
 
 /**
@@ -99,6 +102,8 @@ export interface DemoOptions {
   notifier: Notifier;
   /** When present, a family member answers one alert by replying "1" to its SMS. */
   localTwilio?: LocalTwilio;
+  /** When present, a family member of the first home links LINE and answers its help alert with the 確認しました button. */
+  localLine?: LocalLine;
   /** The hub's SMS number (replies are sent to it). */
   twilioFrom: string;
 }
@@ -138,7 +143,10 @@ export function demoIncidents(homeIds: string[], start: number): IncidentSpec[] 
     { home: h(4), type: 'no-sign-of-life', at: at(28) },
     { home: h(5), type: 'sensor-silent', at: at(6) },
   ];
-  return specs.slice(0, Math.max(1, homeIds.length));
+  const out = specs.slice(0, Math.max(1, homeIds.length));
+  // The LINE story (docs/channels.md): a help press in the first home, answered by LINE.
+  if (homeIds.length >= 2) out.push({ home: h(0), type: 'help-button', at: at(2.5) });
+  return out;
 }
 
 /** Provisions the demo homes (fresh data folder) and starts publishing. */
@@ -176,6 +184,9 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
   const familyHome = homeIds[1] ?? homeIds[0]!;
   const { account: familyAccount, password } = await createWebAccount(store, { login: 'demo-family', name: demoFamilies[1]!.family[0]!.name, role: 'family', home: familyHome, guardian: true }, clock.now());
   await store.setConsent({ homeId: familyHome, viewerId: familyAccount.id, level: 'detailed', photos: true, updatedAt: clock.now(), updatedBy: familyAccount.id });
+  // The account is that family member's contact: /account/notifications shows and edits their settings.
+  const familyContact = (await store.listContacts(familyHome)).find((c) => c.name === familyAccount.name);
+  if (familyContact) await store.setContactAccount(familyContact.id, familyAccount.id);
 
   // Work the street started outside the readings (the family's reply): the next step waits for it too.
   const pending = new Set<Promise<unknown>>();
@@ -193,6 +204,38 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
       track(lt.simulateInboundSms({ from: replier, to: opts.twilioFrom, body: '1' }));
     });
   }) : undefined;
+  const stopLine = opts.localLine ? await lineStory(opts.localLine, homeIds[0]!) : undefined;
+
+  /**
+   * The first home's first family member adds the hub's LINE bot, types the link code from
+   * /account, and puts LINE first; five simulated minutes after an alert with buttons reaches
+   * them, they tap 確認しました. Everything goes through the local LINE server and the hub's
+   * signed webhook, as with real LINE (its record: line-messages.ndjson in the data folder).
+   */
+  async function lineStory(line: LocalLine, home: string): Promise<() => void> {
+    const member = (await store.listContacts(home)).find((c) => c.role === 'family');
+    if (!member) return () => undefined;
+    const user = line.newUserId();
+    if (!(await store.findContactsByAddress('line', user)).length) {
+      const { code } = await issueLineLinkCode(store, member.id, clock.now());
+      await line.follow(user);
+      await line.say(user, code);
+      await opts.notifier.setContactPreferences(member.id, { channels: ['line', 'sms'] }, 'demo');
+      logger.info({ home }, 'demo: a family member linked LINE with a one-time code');
+    }
+    let answered = false;
+    return line.onMessage((m) => {
+      const buttons = m.messages.find((x): x is { type: 'template'; template: { actions: Array<{ data: string }> } } => (x as { type?: string }).type === 'template');
+      const data = buttons?.template.actions[0]?.data;
+      if (answered || m.to !== user || m.kind !== 'push' || !data || !readLinePostback(data)) return;
+      answered = true;
+      scheduleAt(clock, clock.now() + 5 * 60_000, () => {
+        logger.info({ home }, 'demo: a family member taps 確認しました on the LINE alert');
+        track(line.postback(user, data));
+      });
+    });
+  }
+
   for (const d of stream.devices) {
     const creds = await provisionDevice(store, { homeId: d.home, deviceId: d.device, kind: d.kind });
     const agent = await createEdgeAgent({
@@ -287,6 +330,7 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
     async close() {
       stopped = true;
       stopReplying?.();
+      stopLine?.();
       for (const w of [...wake]) w();
       await finished;
       await Promise.all([...agents.values()].map((a) => a.close().catch(() => undefined)));

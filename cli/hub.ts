@@ -38,6 +38,10 @@ import type { AlertResponder } from '../notifier/responder.js';
 import { remindCaregivers } from './checkin-reminders.js';
 import { startLocalTwilio, type LocalTwilio } from '../notifier/local-twilio-server.js';
 import { startLocalSmtp, type LocalSmtp } from '../notifier/local-smtp-server.js';
+import { startLocalLine, type LocalLine } from '../notifier/local-line-server.js';
+import { issueLineLinkCode, lineWebhook } from '../notifier/line-webhook.js';
+import { createLineChannel } from '../notifier/channels/line.js';
+import { messagingApi } from '@line/bot-sdk';
 import { createTwilioClient } from '../notifier/twilio-client.js';
 import { createSmsChannel } from '../notifier/channels/sms.js';
 import { createVoiceChannel } from '../notifier/channels/voice.js';
@@ -88,6 +92,8 @@ export interface Hub {
   localTwilio?: LocalTwilio;
   /** Present when no SMTP server is configured. */
   localSmtp?: LocalSmtp;
+  /** Present when no LINE credentials are configured. */
+  localLine?: LocalLine;
   /** Hub endpoints: status page, Twilio webhooks, acknowledgement links. */
   statusPage?: StatusPage;
   webApp?: WebApp;
@@ -200,6 +206,20 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
       logger.info({ url: lt.url }, 'no Twilio credentials: SMS and voice go to the local Twilio-compatible server');
     }
 
+    // LINE: real with credentials, otherwise the local LINE-compatible server (docs/channels.md).
+    let localLine: LocalLine | undefined;
+    let lineCreds: { channelAccessToken: string; channelSecret: string; baseURL?: string };
+    if (config.line.channelAccessToken && config.line.channelSecret) {
+      lineCreds = { channelAccessToken: config.line.channelAccessToken, channelSecret: config.line.channelSecret };
+    } else {
+      localLine = await startLocalLine({ recordFile: join(config.dataDir, 'line-messages.ndjson'), logger: logger.child({ part: 'local-line' }), clock });
+      const ll = localLine;
+      onClose('local-line', () => ll.close());
+      lineCreds = { channelAccessToken: ll.channelAccessToken, channelSecret: ll.channelSecret, baseURL: ll.url };
+      logger.info({ url: ll.url, record: join(config.dataDir, 'line-messages.ndjson') }, 'no LINE credentials: LINE messages go to the local LINE-compatible server');
+    }
+    const lineClient = new messagingApi.MessagingApiClient(lineCreds);
+
     // People act on alerts through the notifier's responder; the HTTP servers start before it exists.
     const started: { hub?: Hub; notifier?: Notifier } = {};
     const responder = lateResponder(() => started.notifier?.responder);
@@ -223,6 +243,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
           if (config.http.publicUrl) webhookOpts.publicUrl = config.http.publicUrl;
           await app.register(twilioWebhooks, webhookOpts);
           await app.register(ackLinkRoutes, { secret: ackSecret, responder, ledger: auditLedger(store), clock, logger: logger.child({ part: 'ack-links' }) });
+          await app.register(lineWebhook, { channelSecret: lineCreds.channelSecret, client: lineClient, store, responder, clock, logger: logger.child({ part: 'line-webhook' }) });
         },
       };
       if (config.http.publicUrl) sp.publicUrl = config.http.publicUrl;
@@ -234,6 +255,8 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     // Real Twilio can only call back a public URL; locally the hub endpoints' own URL works.
     const callbacks = serveHttp && (localTwilio || config.http.publicUrl) ? hooksUrl : undefined;
     if (localTwilio && callbacks) localTwilio.setInboundSmsUrl(`${callbacks}${defaultWebhookPaths.sms}`);
+    // The local LINE server learns the webhook through the SDK, as LINE's console would set it (real LINE: set it in the console).
+    if (localLine && callbacks) await lineClient.setWebhookEndpoint({ endpoint: `${callbacks}/line/webhook` });
 
     // E-mail: a configured SMTP server, otherwise a local one that keeps the mail.
     let localSmtp: LocalSmtp | undefined;
@@ -263,6 +286,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
       createEmailChannel({ smtp, from: config.email.from, logger: channelLog('email'), clock, ...(hooksUrl ? { ackLinks: { secret: ackSecret, baseUrl: `${hooksUrl}/ack` } } : {}) }),
       createTabletChannel({ client: tabletClient, logger: channelLog('tablet'), clock }),
       createLiveChannel({ bus: live, clock }),
+      createLineChannel({ client: lineClient, logger: channelLog('line') }),
     ];
     const notifierOpts: Parameters<typeof createNotifier>[0] = {
       store, logger: logger.child({ part: 'notifier' }), clock, sms, channels, history: alertSink,
@@ -354,6 +378,16 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
             try { await notifier.setEscalationPolicy(homeId, policy); return { errors: [] }; } catch (err) { return { errors: [(err as Error).message] }; }
           },
         },
+        // Each person's own settings (/account/notifications): through the notifier, read at each decision.
+        notifications: {
+          channelNames: () => notifier.channelNames(),
+          setPreferences: async (contactId, prefs, actor) => {
+            try { await notifier.setContactPreferences(contactId, prefs, actor); return { errors: [] }; } catch (err) { return { errors: [(err as Error).message] }; }
+          },
+          reach: (contactId) => notifier.reach(contactId),
+          sendTest: (contactId, channel, actor) => notifier.sendTest(contactId, channel, actor),
+          lineLinkCode: (contactId) => issueLineLinkCode(store, contactId, clock.now()),
+        },
         publishButton: async (home, press) => {
           const home_ = await store.getHome(home);
           if (!home_) throw new MimamoriError('MIMAMORI_ERR_NOT_FOUND', `home ${home}`);
@@ -423,6 +457,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     };
     if (localTwilio) hub.localTwilio = localTwilio;
     if (localSmtp) hub.localSmtp = localSmtp;
+    if (localLine) hub.localLine = localLine;
     if (statusPage) hub.statusPage = statusPage;
     if (webApp) hub.webApp = webApp;
     if (flows) hub.flows = flows;
@@ -454,6 +489,7 @@ function lateResponder(get: () => AlertResponder | undefined): AlertResponder {
     arrived: async (i) => (await get()?.arrived(i)) ?? unavailable,
     resolve: async (i) => (await get()?.resolve(i)) ?? unavailable,
     bindReply: async (phone, code) => (await get()?.bindReply(phone, code)) ?? { kind: 'none' },
+    bindReplyFrom: async (from, code) => (await get()?.bindReplyFrom(from, code)) ?? { kind: 'none' },
   };
 }
 

@@ -123,11 +123,12 @@ async function start(env: NodeJS.ProcessEnv, _io: CliIo): Promise<number> {
       logger: logger.child({ part: 'demo' }), mqttUrl: hub.mqttUrl, dataDir: hubConfig.dataDir,
       homes: config.demo.homes, seed: config.demo.seed, start: startAt, notifier: hub.notifier, twilioFrom: config.twilio.from,
       ...(hub.localTwilio ? { localTwilio: hub.localTwilio } : {}),
+      ...(hub.localLine ? { localLine: hub.localLine } : {}),
     })
     : undefined;
   logger.info({
     mqtt: hub.mqttUrl, mqtts: `mqtts://${config.host}:${hub.broker.ports.tls}`, ws: `ws://${config.host}:${hub.broker.ports.ws}/mqtt`,
-    web: hub.webUrl, hub: hub.statusPage?.url, influx: hub.influxUrl, twilio: hub.localTwilio?.url ?? 'api.twilio.com',
+    web: hub.webUrl, hub: hub.statusPage?.url, influx: hub.influxUrl, twilio: hub.localTwilio?.url ?? 'api.twilio.com', line: hub.localLine ? `${hub.localLine.url} (record: ${join(hubConfig.dataDir, 'line-messages.ndjson')})` : 'api.line.me',
     demo: demo ? `${config.demo.homes} homes at up to ${config.demo.speed}× speed (waits for the hub)` : 'off',
   }, 'mimamori hub running — Ctrl-C to stop');
   if (demoStreet && hub.webUrl) {

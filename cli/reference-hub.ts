@@ -51,7 +51,7 @@ export interface ReferenceHub {
 
 const refused = async (): Promise<never> => { throw new MimamoriError('MIMAMORI_ERR_READ_ONLY', 'the reference hub sends nothing and changes nothing / 参照専用のため操作できません'); };
 /** Alert buttons have nobody to tell and nothing to change in a reference copy. */
-const noResponder: AlertResponder = { acknowledge: refused, onMyWay: refused, arrived: refused, resolve: refused, bindReply: refused };
+const noResponder: AlertResponder = { acknowledge: refused, onMyWay: refused, arrived: refused, resolve: refused, bindReply: refused, bindReplyFrom: refused };
 
 /** Opens `archive` read-only and serves the web app from it (nothing else runs). */
 export async function startReferenceHub(opts: ReferenceHubOptions): Promise<ReferenceHub> {

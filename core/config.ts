@@ -91,6 +91,11 @@ export const configSchema = z.object({
     from: z.string().default('+815000000000'),
     localPort: port.default(0),
   }).prefault({}),
+  /** LINE Messaging API (docs/channels.md): real LINE when both are set; otherwise the local LINE-compatible server. */
+  line: z.object({
+    channelAccessToken: z.string().optional(),
+    channelSecret: z.string().optional(),
+  }).prefault({}),
   /** Backups (backup/, docs/backup.md): where, how many, when, and where the passphrase is kept. */
   backup: z.object({
     /** Folders the archive is written to (outside the data folder; one may be a removable disk). */
@@ -149,6 +154,8 @@ export const envMap: Record<string, { path: string[]; type: 'string' | 'number' 
   TWILIO_ACCOUNT_SID: { path: ['twilio', 'accountSid'], type: 'string' },
   TWILIO_AUTH_TOKEN: { path: ['twilio', 'authToken'], type: 'string' },
   TWILIO_FROM: { path: ['twilio', 'from'], type: 'string' },
+  LINE_CHANNEL_ACCESS_TOKEN: { path: ['line', 'channelAccessToken'], type: 'string' },
+  LINE_CHANNEL_SECRET: { path: ['line', 'channelSecret'], type: 'string' },
   MIMAMORI_BACKUP_AT: { path: ['backup', 'dailyAt'], type: 'string' },
   MIMAMORI_BACKUP_PASSPHRASE_FILE: { path: ['backup', 'passphraseFile'], type: 'string' },
   MIMAMORI_BACKUP_INFLUX_RPC: { path: ['backup', 'influxRpc'], type: 'string' },

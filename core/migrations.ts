@@ -242,4 +242,30 @@ export const migrations: Migration[] = [
     // Seeds are sealed (AES-256-GCM) by the hub at start, with a key SQL does not have (dashboards/totp.ts sealPlaintextSeeds).
     sql: [`ALTER TABLE web_accounts ADD COLUMN totp_last_step BIGINT`],
   },
+  // ── Channels as data (issue 17): migration 11 ──
+  {
+    version: 11,
+    name: 'contact addresses (phone, e-mail, LINE, push, tablet) with verification; one-time link codes; contact ↔ web account',
+    sql: [
+      // Any number of addresses per contact. `verification`: 'operator' (entered by the operator, taken as given),
+      // 'pending' (waiting for the person to prove it), 'verified' (proved: a LINE link code, a push subscription
+      // made from a logged-in browser). `address` is the channel's own form: E.164, e-mail, LINE user id, push subscription JSON.
+      `CREATE TABLE contact_addresses (
+        id TEXT PRIMARY KEY, contact_id TEXT NOT NULL REFERENCES contacts(id), kind TEXT NOT NULL, address TEXT NOT NULL,
+        label TEXT, verification TEXT NOT NULL, verified_at BIGINT, created_at BIGINT NOT NULL,
+        UNIQUE (contact_id, kind, address))`,
+      `CREATE INDEX contact_addresses_lookup ON contact_addresses (kind, address)`,
+      // The phone and e-mail columns become addresses (the columns stay, read by older code and the operator pages).
+      `INSERT INTO contact_addresses (id, contact_id, kind, address, verification, created_at)
+        SELECT 'phone-' || id, id, 'phone', phone, 'operator', 0 FROM contacts WHERE phone IS NOT NULL`,
+      `INSERT INTO contact_addresses (id, contact_id, kind, address, verification, created_at)
+        SELECT 'email-' || id, id, 'email', email, 'operator', 0 FROM contacts WHERE email IS NOT NULL`,
+      // The web account a contact logs in with (their /account page shows their settings and link codes).
+      `ALTER TABLE contacts ADD COLUMN account_id TEXT`,
+      // One-time codes that bind an address to a contact (LINE: typed into the chat), used once, until they expire.
+      `CREATE TABLE address_link_codes (
+        code TEXT NOT NULL, kind TEXT NOT NULL, contact_id TEXT NOT NULL, expires_at BIGINT NOT NULL, created_at BIGINT NOT NULL,
+        PRIMARY KEY (kind, code))`,
+    ],
+  },
 ];

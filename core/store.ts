@@ -19,9 +19,13 @@ export type AlertStatus = 'open' | 'acknowledged' | 'resolved';
 
 export interface Home { id: string; name: string; timezone: string; address?: string; entryNotes?: string; createdAt: number }
 export interface Resident { id: string; homeId: string; name: string; birthYear?: number; language: Language }
-export interface Contact { id: string; homeId: string; name: string; role: ContactRole; phone?: string; email?: string; language: Language; priority: number }
 /** One message of an ingest batch (see `Store.commitIngestBatch`). */
 export interface IngestBatchItem { homeId: string; deviceId: string; eventId?: string; outbox?: string }
+export interface Contact {
+  id: string; homeId: string; name: string; role: ContactRole; phone?: string; email?: string; language: Language; priority: number;
+  /** The web account this person logs in with (migration 11): their /account page edits this contact's settings. */
+  accountId?: string;
+}
 export interface Device { homeId: string; deviceId: string; kind: string; label?: string; secretHash: string; disabled: boolean; createdAt: number }
 export interface Alert {
   id: string; homeId: string; rule: string; severity: Severity; status: AlertStatus; message: string;
@@ -210,7 +214,40 @@ export interface TrailStore {
   readTrail(kind: TrailKind): Promise<TrailRow[]>;
 }
 
-export interface Store extends WebStore, EscalationStore, VideoStore, TrailStore {
+/**
+ * How a contact can be reached (migration 11): any number of addresses per channel kind.
+ * `phone` serves SMS and voice; `push` holds a browser's subscription JSON; `line` a LINE user id.
+ */
+export type AddressKind = 'phone' | 'email' | 'line' | 'push' | 'tablet';
+export const addressKinds: readonly AddressKind[] = ['phone', 'email', 'line', 'push', 'tablet'];
+/** `operator`: entered by the operator and taken as given; `pending`: not proved yet; `verified`: proved by the person. */
+export type AddressVerification = 'operator' | 'pending' | 'verified';
+export interface ContactAddress {
+  id: string; contactId: string; kind: AddressKind; address: string; label?: string;
+  verification: AddressVerification; verifiedAt?: number; createdAt: number;
+}
+
+/** Contact addresses and the one-time codes that link them (notifier/, issue 17). */
+export interface AddressStore {
+  /** Adds an address, or updates label and verification of the same (contact, kind, address). */
+  saveContactAddress(a: Omit<ContactAddress, 'id'> & { id?: string }): Promise<ContactAddress>;
+  listContactAddresses(contactId: string): Promise<ContactAddress[]>;
+  /** Contacts (of any home) that have this address, best first. */
+  findContactsByAddress(kind: AddressKind, address: string): Promise<Contact[]>;
+  /** Removes one address (by id, or every contact's copy of kind + address); returns how many went. */
+  removeContactAddress(sel: { id: string } | { kind: AddressKind; address: string }): Promise<number>;
+  /** Stores a one-time code that will bind an address of `kind` to the contact (replaces the contact's earlier code). */
+  createLinkCode(c: { code: string; kind: AddressKind; contactId: string; expiresAt: number; createdAt: number }): Promise<void>;
+  /** Uses a code once: the contact it was made for, or undefined when unknown, used or expired. */
+  takeLinkCode(kind: AddressKind, code: string, now: number): Promise<string | undefined>;
+  /** Which web account logs in as this contact (null: none). */
+  setContactAccount(contactId: string, accountId: string | null): Promise<void>;
+  /** The contacts a web account is (one per home it belongs to). */
+  listContactsOfAccount(accountId: string): Promise<Contact[]>;
+  getContact(id: string): Promise<Contact | undefined>;
+}
+
+export interface Store extends WebStore, EscalationStore, VideoStore, TrailStore, AddressStore {
   createHome(home: Omit<Home, 'createdAt'> & { createdAt?: number }): Promise<Home>;
   getHome(id: string): Promise<Home | undefined>;
   listHomes(): Promise<Home[]>;
@@ -281,6 +318,7 @@ function toContact(r: Row): Contact {
   const c: Contact = { id: r.id as string, homeId: r.home_id as string, name: r.name as string, role: r.role as ContactRole, language: r.language as Language, priority: Number(r.priority) };
   const phone = opt<string>(r.phone); if (phone !== undefined) c.phone = phone;
   const email = opt<string>(r.email); if (email !== undefined) c.email = email;
+  const account = opt<string>(r.account_id); if (account !== undefined) c.accountId = account;
   return c;
 }
 function toDevice(r: Row): Device {
@@ -388,6 +426,7 @@ export function createSqliteStore(path: string, opts: { readonly?: boolean } = {
     ...escalationStore(db, get, all, run),
     ...videoStore(get, all, run), // video check-ins (migration 6)
     ...trailStore(db, get, all, run), // backups and the trail (migration 8)
+    ...addressStore(db, get, all, run), // contact addresses and link codes (migration 11)
     async createHome(h) {
       const home: Home = { ...h, createdAt: h.createdAt ?? Date.now() };
       try {
@@ -405,7 +444,13 @@ export function createSqliteStore(path: string, opts: { readonly?: boolean } = {
     async listResidents(homeId) { return all('SELECT * FROM residents WHERE home_id = ? ORDER BY name', homeId).map(toResident); },
     async addContact(c) {
       const con: Contact = { ...c, id: c.id ?? newId() };
-      run('INSERT INTO contacts (id, home_id, name, role, phone, email, language, priority) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', con.id, con.homeId, con.name, con.role, n(con.phone), n(con.email), con.language, con.priority);
+      db.transaction(() => {
+        run('INSERT INTO contacts (id, home_id, name, role, phone, email, language, priority, account_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)', con.id, con.homeId, con.name, con.role, n(con.phone), n(con.email), con.language, con.priority, n(con.accountId));
+        // The phone and e-mail are the contact's first addresses (migration 11), as the operator gave them.
+        const at = Date.now();
+        if (con.phone) run("INSERT INTO contact_addresses (id, contact_id, kind, address, verification, created_at) VALUES (?, ?, 'phone', ?, 'operator', ?)", newId(), con.id, con.phone, at);
+        if (con.email) run("INSERT INTO contact_addresses (id, contact_id, kind, address, verification, created_at) VALUES (?, ?, 'email', ?, 'operator', ?)", newId(), con.id, con.email, at);
+      })();
       return con;
     },
     async listContacts(homeId) { return all('SELECT * FROM contacts WHERE home_id = ? ORDER BY priority, name', homeId).map(toContact); },
@@ -538,7 +583,7 @@ export function createSqliteStore(path: string, opts: { readonly?: boolean } = {
     async listAccounts() { return all('SELECT * FROM web_accounts ORDER BY role, login').map(toAccount); },
     async setAccountTotp(id, secret) { run('UPDATE web_accounts SET totp_secret = ? WHERE id = ?', secret, id); },
     async acceptTotpStep(id, step) {
-      // One statement: two sign-ins racing with one code cannot both pass (migration 9).
+      // One statement: two sign-ins racing with one code cannot both pass (migration 10).
       return run('UPDATE web_accounts SET totp_last_step = ? WHERE id = ? AND (totp_last_step IS NULL OR totp_last_step < ?)', step, id, step).changes === 1;
     },
     async setAccountLockedUntil(id, until) { run('UPDATE web_accounts SET locked_until = ? WHERE id = ?', until, id); },
@@ -852,3 +897,53 @@ function trailStore(
   };
 }
 // ── end of the backups and trail block ──
+
+// ── Contact addresses and link codes (migration 11, issue 17) ──
+function addressStore(
+  db: Database.Database,
+  get: (sql: string, ...p: unknown[]) => Row | undefined,
+  all: (sql: string, ...p: unknown[]) => Row[],
+  run: (sql: string, ...p: unknown[]) => Database.RunResult,
+): AddressStore {
+  const n = (v: unknown) => (v === undefined ? null : v);
+  const toAddress = (r: Row): ContactAddress => {
+    const a: ContactAddress = { id: r.id as string, contactId: r.contact_id as string, kind: r.kind as AddressKind, address: r.address as string, verification: r.verification as AddressVerification, createdAt: Number(r.created_at) };
+    const label = opt<string>(r.label); if (label !== undefined) a.label = label;
+    if (opt(r.verified_at) !== undefined) a.verifiedAt = Number(r.verified_at);
+    return a;
+  };
+  return {
+    async saveContactAddress(a) {
+      const id = a.id ?? newId(a.createdAt);
+      run(`INSERT INTO contact_addresses (id, contact_id, kind, address, label, verification, verified_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (contact_id, kind, address) DO UPDATE SET label = excluded.label, verification = excluded.verification, verified_at = excluded.verified_at`,
+      id, a.contactId, a.kind, a.address, n(a.label), a.verification, n(a.verifiedAt), a.createdAt);
+      return toAddress(get('SELECT * FROM contact_addresses WHERE contact_id = ? AND kind = ? AND address = ?', a.contactId, a.kind, a.address)!);
+    },
+    async listContactAddresses(contactId) { return all('SELECT * FROM contact_addresses WHERE contact_id = ? ORDER BY rowid', contactId).map(toAddress); },
+    async findContactsByAddress(kind, address) {
+      return all('SELECT c.* FROM contacts c JOIN contact_addresses a ON a.contact_id = c.id WHERE a.kind = ? AND a.address = ? ORDER BY c.priority, c.name', kind, address).map(toContact);
+    },
+    async removeContactAddress(sel) {
+      return 'id' in sel ? run('DELETE FROM contact_addresses WHERE id = ?', sel.id).changes : run('DELETE FROM contact_addresses WHERE kind = ? AND address = ?', sel.kind, sel.address).changes;
+    },
+    async createLinkCode(c) {
+      db.transaction(() => {
+        run('DELETE FROM address_link_codes WHERE contact_id = ? AND kind = ?', c.contactId, c.kind);
+        run('INSERT INTO address_link_codes (code, kind, contact_id, expires_at, created_at) VALUES (?, ?, ?, ?, ?)', c.code, c.kind, c.contactId, c.expiresAt, c.createdAt);
+      })();
+    },
+    async takeLinkCode(kind, code, now) {
+      return db.transaction(() => {
+        const r = get('SELECT contact_id, expires_at FROM address_link_codes WHERE kind = ? AND code = ?', kind, code);
+        if (!r) return undefined;
+        run('DELETE FROM address_link_codes WHERE kind = ? AND code = ?', kind, code);
+        return Number(r.expires_at) > now ? (r.contact_id as string) : undefined;
+      }).immediate();
+    },
+    async setContactAccount(contactId, accountId) { run('UPDATE contacts SET account_id = ? WHERE id = ?', accountId, contactId); },
+    async listContactsOfAccount(accountId) { return all('SELECT * FROM contacts WHERE account_id = ? ORDER BY home_id, priority', accountId).map(toContact); },
+    async getContact(id) { const r = get('SELECT * FROM contacts WHERE id = ?', id); return r && toContact(r); },
+  };
+}
+// ── end of the contact addresses block ──

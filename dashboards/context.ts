@@ -41,7 +41,23 @@ export interface EscalationPolicies {
   set(homeId: string, policy: unknown, actor: string): Promise<{ errors: string[] }>;
 }
 
+/** A person's own notification settings (the notifier, through the hub): issue 17. */
+export interface NotificationSettings {
+  /** The channels this hub has (what a person may choose). */
+  channelNames(): string[];
+  /** Validates, saves and audits (actor `account:<id>`); errors are readable, nothing saved when there are any. */
+  setPreferences(contactId: string, prefs: unknown, actor: string): Promise<{ errors: string[] }>;
+  /** The channels that reach the person, in order: for pages (their order first) and for notices and follow-ups. */
+  reach(contactId: string): Promise<{ own: string[]; followUp: string[] }>;
+  /** Sends a short test message on one channel, audited. */
+  sendTest(contactId: string, channel: string, actor: string): Promise<{ status: string; error?: string }>;
+  /** A one-time code that links a LINE account to the contact. */
+  lineLinkCode(contactId: string): Promise<{ code: string; expiresAt: number }>;
+}
+
 export interface WebContext {
+  /** Absent when the web app runs without a notifier (tests of other pages). */
+  notifications?: NotificationSettings | undefined;
   store: Store;
   /** The hub's clock (sped-up simulated time in the demo): alerts, readings, news. */
   clock: Clock;

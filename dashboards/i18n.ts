@@ -125,6 +125,26 @@ export const messages = {
   readOnlyRefused: { ja: '参照専用のコピーです。ここでは何も変更できません（送信・登録・写真・確認ボタンは使えません）', en: 'This is a read-only reference copy: nothing can be changed here (forms, uploads and alert buttons do not work)' },
   emergencyContacts: { ja: '緊急連絡先一覧', en: 'Emergency contact list' },
   contactListPdf: { ja: '印刷用の緊急連絡先一覧（PDF）', en: 'Printable emergency contact list (PDF)' },
+  // Notification settings each person owns (/account/notifications, issue 17)
+  notificationSettings: { ja: '通知の設定', en: 'Notification settings' },
+  notificationsFor: { ja: '{home} の通知', en: 'Notifications for {home}' },
+  noContactForAccount: { ja: 'このアカウントは通知先（連絡先）に結び付いていません。運営者に設定を依頼してください。', en: 'This account is not linked to a contact who gets notifications. Ask the operator to link it.' },
+  channelOrder: { ja: '受け取る順番（例: line, sms）', en: 'Channels in order (e.g. line, sms)' },
+  quietFrom: { ja: '通知を控える時間（開始）', en: 'Quiet hours from' },
+  quietTo: { ja: '通知を控える時間（終了）', en: 'Quiet hours until' },
+  digestTime: { ja: '今日の様子のお知らせ時刻', en: 'Daily digest time' },
+  digestChannel: { ja: 'お知らせの受け取り方', en: 'Digest channel' },
+  settingsSaved: { ja: '保存しました。次のお知らせから反映されます。', en: 'Saved. It applies from the next message.' },
+  sendTest: { ja: 'テスト送信', en: 'Send a test' },
+  testResult: { ja: '{channel} へのテスト送信: {status}', en: 'Test to {channel}: {status}' },
+  lineLink: { ja: 'LINE 連携', en: 'Link LINE' },
+  lineLinkCode: { ja: '見守りのLINE公式アカウントを友だち追加して、このコードを送ってください（30分有効）: {code}', en: 'Add the Mimamori LINE account as a friend and send it this code (valid 30 minutes): {code}' },
+  showLineCode: { ja: '連携コードを表示', en: 'Show a link code' },
+  previewTitle: { ja: '重要度ごとに届くもの', en: 'What you will receive, by severity' },
+  previewCritical: { ja: '緊急: {channels} の順に、通知を控える時間でもすぐに届きます', en: 'Critical: by {channels}, in that order, at once even in quiet hours' },
+  previewWarning: { ja: '注意: {channels} の順に。通知を控える時間 {quiet} は終わるまで保留します', en: 'Warning: by {channels}, in that order; held during quiet hours {quiet}' },
+  previewInfo: { ja: 'お知らせ: {channels} で1回だけ。通知を控える時間 {quiet} は保留します', en: 'Notice: once, by {channels}; held during quiet hours {quiet}' },
+  none: { ja: 'なし', en: 'none' },
 } satisfies Record<string, Record<Language, string>>;
 
 export type MessageKey = keyof typeof messages;

@@ -22,7 +22,7 @@ import type { RuleEngine } from '../rules/engine.js';
 import type { AlertResponder } from '../notifier/responder.js';
 import { createAccessRules, scopeResolvers, type Access } from './access.js';
 import { createAuth, sameToken, sessionCookie } from './auth.js';
-import type { EscalationPolicies, HistoryQuery, ReferenceInfo, RouteModule, WebContext } from './context.js';
+import type { EscalationPolicies, HistoryQuery, NotificationSettings, ReferenceInfo, RouteModule, WebContext } from './context.js';
 import { guessLanguage, translator, type MessageKey } from './i18n.js';
 import { html, page } from './html.js';
 import { createLocalLiveFeed, type LiveFeed } from './live-feed.js';
@@ -38,11 +38,12 @@ import { contactRoutes } from './routes-contacts.js';
 import { referenceRefusals } from './routes-reference.js';
 import { localWhen } from './views.js';
 import { createPhotoProcessor } from './photos.js';
+import { notificationSettingsRoutes } from './routes-notification-settings.js';
 // Video check-ins (issue 5)
 import { createVideo, type Video, type VideoOptions } from './video.js';
 
 export type { LiveEvent, LiveFeed } from './live-feed.js';
-export type { HistoryQuery, ActivityPoint, EscalationPolicies, ReferenceInfo } from './context.js';
+export type { HistoryQuery, ActivityPoint, EscalationPolicies, NotificationSettings, ReferenceInfo } from './context.js';
 export { createLocalLiveFeed } from './live-feed.js';
 // Video check-ins (issue 5)
 export type { VideoOptions, Video, CallQuality, CheckinReminder, VideoIceConfig } from './video.js';
@@ -68,6 +69,8 @@ export interface WebAppOptions {
   live?: LiveFeed;
   history?: HistoryQuery;
   escalation?: EscalationPolicies;
+  /** Each person's own notification settings on /account/notifications (issue 17). */
+  notifications?: NotificationSettings;
   /** Where resized news photos are kept. */
   photosDir: string;
   /** Largest photo upload, bytes (default 8 MiB). */
@@ -173,7 +176,7 @@ export async function createWebApp(opts: WebAppOptions): Promise<WebApp> {
     },
   };
   const ctx: WebContext = {
-    store, clock, wallClock, logger, responder: opts.responder, engine: opts.engine, history: opts.history, escalation: opts.escalation,
+    store, clock, wallClock, logger, responder: opts.responder, engine: opts.engine, history: opts.history, escalation: opts.escalation, notifications: opts.notifications,
     publishButton: opts.publishButton, access: createAccessRules(store),
     auth: createAuth({ store, wallClock, rateLimit: { perMinute: opts.signInPerMinute ?? 20 }, totpSeedKey: opts.totpSeedKey }),
     local, live, photosDir: opts.photosDir, maxPhotoBytes,
@@ -303,7 +306,7 @@ export async function createWebApp(opts: WebAppOptions): Promise<WebApp> {
       : reply.send({ code: 'MIMAMORI_ERR_NOT_FOUND', message: errorCatalogue.MIMAMORI_ERR_NOT_FOUND.message });
   });
 
-  const modules: RouteModule[] = [assetRoutes, accountRoutes, familyRoutes, staffRoutes, caregiverRoutes, operatorRoutes, tabletRoutes, liveRoutes, contactRoutes];
+  const modules: RouteModule[] = [assetRoutes, accountRoutes, familyRoutes, staffRoutes, caregiverRoutes, operatorRoutes, tabletRoutes, liveRoutes, contactRoutes, notificationSettingsRoutes];
   if (readOnly) modules.push(referenceRefusals);
   for (const m of modules) m(app, ctx);
   const video = await createVideo(app, ctx, opts.video); // video check-ins (issue 5)

@@ -11,7 +11,7 @@
  *    another account does not open).
  *
  * Seeds stay RFC 4648 base32 (as before), so stored seeds and the apps that
- * scanned them keep working; plaintext seeds from before migration 9 are
+ * scanned them keep working; plaintext seeds from before migration 10 are
  * still read and are sealed by `sealPlaintextSeeds` when the hub starts.
  */
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
@@ -69,7 +69,7 @@ export function sealSeed(key: Buffer, accountId: string, seedBase32: string): st
   return sealedPrefix + Buffer.concat([iv, cipher.getAuthTag(), ct]).toString('base64url');
 }
 
-/** The base32 seed from a stored value (sealed, or plaintext from before migration 9); throws if it does not open. */
+/** The base32 seed from a stored value (sealed, or plaintext from before migration 10); throws if it does not open. */
 export function openSeed(key: Buffer, accountId: string, stored: string): string {
   if (!isSealedSeed(stored)) return stored;
   const raw = Buffer.from(stored.slice(sealedPrefix.length), 'base64url');

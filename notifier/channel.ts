@@ -4,13 +4,16 @@
  * through this interface, and test/notifier/channel-contract.ts is the suite
  * every implementation must pass.
  */
-import type { Contact } from '../core/store.js';
+import type { AddressKind, Contact, ContactAddress } from '../core/store.js';
 
 /**
  * Who a message goes to: a stored contact, or a contact-like recipient that is
  * not in the contacts table (the operator's on-call phone).
  */
-export type Recipient = Pick<Contact, 'language'> & Partial<Pick<Contact, 'id' | 'name' | 'phone' | 'email' | 'homeId'>>;
+export type Recipient = Pick<Contact, 'language'> & Partial<Pick<Contact, 'id' | 'name' | 'phone' | 'email' | 'homeId'>> & {
+  /** The contact's addresses (store.listContactAddresses), for channels whose address is not a phone or e-mail column (LINE, push). */
+  addresses?: readonly ContactAddress[];
+};
 
 export interface ChannelMessage {
   to: Recipient;
@@ -23,6 +26,8 @@ export interface ChannelMessage {
   texts?: { ja: string; en: string };
   /** What the home tablet should show: an alert, or the "are you OK?" prompt asked of the resident first. */
   prompt?: 'alert' | 'are-you-ok';
+  /** The alert's reply code (`K27`), for channels with answer buttons (LINE postbacks, push actions). */
+  replyCode?: string;
 }
 
 /** What a channel knows right after handing a message over. */
@@ -76,6 +81,11 @@ export interface SentMatch { providerId: string; status: string; error?: string 
 export interface Channel {
   /** Stored as the notification's channel, e.g. `sms`. */
   readonly name: string;
+  /**
+   * The kind of contact address it sends to (`phone` for SMS and voice, `email`, `line`, `push`);
+   * absent when the address is the home itself (tablet, live). Fallbacks only pick channels a person has an address for.
+   */
+  readonly addressKind?: AddressKind;
   /**
    * Hands a message to the provider. Never throws for delivery problems
    * (bad number, provider down, timeout): those come back as `failed`.

@@ -1,6 +1,7 @@
 /**
  * Daily digests: one to three calm summaries a day, at the times each
- * family member picks (contact preferences), by e-mail or SMS — like a
+ * family member picks (contact preferences), on the channel they pick (e-mail,
+ * SMS, LINE, push; their own order when it cannot reach them) — like a
  * kettle-usage e-mail: first kettle use, outings, day-care attendance, and
  * "all normal" or what was noticed. The day's facts come from a
  * `summarizeDay(homeId, date)` dependency (history / store), so the digest
@@ -14,6 +15,7 @@ import type { Contact, Language, Store } from '../core/store.js';
 import { formatClockTime, localTime, parseClockTime } from '../core/time.js';
 import type { Channel } from './channel.js';
 import { contactPreferencesSchema } from './contact-preferences.js';
+import { addressesOf, channelOrder, recipientOf } from './contact-channels.js';
 
 /** What happened in a home on one local date. Times are epoch ms. */
 export interface DaySummary {
@@ -65,7 +67,7 @@ export interface DigestScheduler {
 }
 
 /** Creates the digest scheduler. */
-export function createDigestScheduler(o: { store: Store; clock: SchedulerLike; logger: Logger; channels: ReadonlyMap<string, Channel>; summarizeDay?: SummarizeDay }): DigestScheduler {
+export function createDigestScheduler(o: { store: Store; clock: SchedulerLike; logger: Logger; channels: ReadonlyMap<string, Channel>; summarizeDay?: SummarizeDay; followUpChannels?: readonly string[] }): DigestScheduler {
   const armed = new Map<string, () => void>();
   const inflight = new Set<Promise<void>>();
   let closed = false;
@@ -82,9 +84,11 @@ export function createDigestScheduler(o: { store: Store; clock: SchedulerLike; l
     const residents = await o.store.listResidents(contact.homeId);
     const date = localTime(job.dueAt, tz).date;
     const text = digestText(await o.summarizeDay(contact.homeId, date), residents.map((r) => r.name).join('・') || (home?.name ?? contact.homeId), tz, contact.language);
-    const channelName = prefs.data.digest.channel === 'sms' || !contact.email ? 'sms' : 'email';
-    const ch = o.channels.get(channelName) ?? o.channels.get('sms');
-    const result = ch ? await ch.send({ to: contact, text }) : { status: 'failed' as const, error: 'no channel' };
+    // The digest's channel, else the person's own order, else the follow-up order — where they can be reached.
+    const addresses = await addressesOf(o.store, contact);
+    const order = channelOrder({ own: [prefs.data.digest.channel, ...(prefs.data.channels ?? [])], channels: o.channels, addresses, ...(o.followUpChannels ? { fallback: o.followUpChannels } : {}) });
+    const ch = order[0] === undefined ? undefined : o.channels.get(order[0]);
+    const result = ch ? await ch.send({ to: recipientOf(contact, addresses), text }) : { status: 'failed' as const, error: 'no channel reaches this person' };
     await o.store.audit({ at: o.clock.now(), actor: 'notifier', action: 'digest.send', subject: contact.homeId, detail: { contactId, time, channel: ch?.name, status: result.status } });
     const next = nextLocalTime(time, o.clock.now(), tz);
     await o.store.scheduleJob({ ...job, dueAt: next });

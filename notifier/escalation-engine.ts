@@ -29,6 +29,7 @@ import type { Channel, Recipient, SendResult } from './channel.js';
 import { heldStatus, isFailedStatus, pendingStatus, summarizedStatus } from './delivery-status.js';
 import { entryTierIndex, quietUntil, tierAllowed, tierRecipients, type EscalationPolicy, type Tier } from './escalation-policy.js';
 import { contactPreferencesSchema, type ContactPreferences } from './contact-preferences.js';
+import { addressesOf, channelOrder, recipientOf } from './contact-channels.js';
 import { emergencySmsText, emergencyVoiceText, type TriedContact } from './emergency-message.js';
 import type { Grouping } from './grouping.js';
 import type { RateLimiter } from './rate-limit.js';
@@ -92,6 +93,8 @@ export interface EngineOptions {
   alertLink?: (alertId: string) => string | undefined;
   /** Called (in the home's queue) when a held clear was not followed by a re-raise within the flap window. */
   settleClear?: (alertId: string, cleared: Finding) => Promise<void>;
+  /** Channel order for messages outside a tier (follow-ups, reminders, summaries); default `defaultFollowUpChannels`. */
+  followUpChannels?: readonly string[];
 }
 
 export interface ReconcileOptions {
@@ -207,6 +210,17 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
     const r = contactPreferencesSchema.safeParse(raw ?? {});
     return r.success ? r.data : {};
   }
+  /**
+   * A person's channels, read at each decision (a change on /account counts at once): their own order
+   * first, then the tier's channels — or, outside a tier, the follow-up order where they can be reached.
+   */
+  async function channelsFor(contact: Contact, tier?: readonly string[]): Promise<string[]> {
+    const [prefs, addresses] = await Promise.all([prefsOf(contact.id), addressesOf(store, contact)]);
+    const o2: Parameters<typeof channelOrder>[0] = { own: prefs.channels, channels, addresses };
+    if (tier) o2.tier = tier;
+    if (o.followUpChannels) o2.fallback = o.followUpChannels;
+    return channelOrder(o2);
+  }
 
   // ── state ──
   async function load(alertId: string): Promise<{ life: AlertLifecycle; state: EscalationState } | undefined> {
@@ -312,9 +326,12 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
     }
     const n = await record(first.id, first.homeId, a.contact.id, a.channel, pendingStatus, at);
     await store.attachSendKeys(claimed, n.id);
+    const to = recipientOf(a.contact, await addressesOf(store, a.contact));
+    // A page (a tier's message, stage epoch:tier:repeat) carries the reply code for answer buttons (LINE, push).
+    const replyCode = /^\d+:\d+:\d+$/.test(a.stage) ? (await engine.replyTarget(first.id)).code : undefined;
     const sending = (async (): Promise<SendResult> => {
       let result: SendResult;
-      try { result = await ch.send({ to: a.contact, text: a.text, alertId: first.id }); } catch (err) { result = { status: 'failed', error: `channel error: ${(err as Error).message}` }; }
+      try { result = await ch.send({ to, text: a.text, alertId: first.id, ...(replyCode ? { replyCode } : {}) }); } catch (err) { result = { status: 'failed', error: `channel error: ${(err as Error).message}` }; }
       const patch: { status: string; providerId?: string; error?: string } = { status: result.status };
       if (result.providerId) patch.providerId = result.providerId;
       if (result.error) patch.error = result.error;
@@ -502,7 +519,7 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
         if (contact) {
           const ctx = await context(life.homeId);
           const f = alerts[0]!.finding as Finding;
-          const chans = contact.phone ? ['sms'] : ['email'];
+          const chans = await channelsFor(contact);
           await deliver(alerts, contact, chans, `remind${state.reminders}`, (lang) => reminderText(f, ctx, now, lang), false);
           await store.audit({ at: now, actor, action: 'escalation.remind', subject: life.alertId, detail: { contactId: contact.id, n: state.reminders + 1 } });
         }
@@ -579,7 +596,7 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
       for (const r of recips) {
         const heldUntil = state.held[r.contact.id];
         if (heldUntil !== undefined && heldUntil > now) continue;
-        await deliver(alerts, r.contact, r.channels, stage, texts, critical);
+        await deliver(alerts, r.contact, await channelsFor(r.contact, r.channels), stage, texts, critical);
       }
       await releaseCarried(state, policy, contacts, alerts, life, now);
       if (now < (state.advanceAt ?? now)) {
@@ -605,7 +622,7 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
       const tier = policy.tiers[c.tier];
       const r = tier ? tierRecipients(tier, contacts).find((x) => x.contact.id === c.contactId) : undefined;
       if (!tier || !r) continue;
-      await deliver(alerts, r.contact, r.channels, c.stage, await textsFor(tier, alerts, state, life, now), state.severity === 'critical');
+      await deliver(alerts, r.contact, await channelsFor(r.contact, r.channels), c.stage, await textsFor(tier, alerts, state, life, now), state.severity === 'critical');
     }
     await save(life, state, now);
   }
@@ -677,8 +694,7 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
     let n = 0;
     for (const c of contacts) {
       if (!ids.has(c.id) || c.id === except || c.role === 'resident') continue;
-      const chans = c.phone ? ['sms'] : c.email ? ['email'] : [];
-      await deliver(alerts, c, chans.filter((x) => channels.has(x)), stage, text, false);
+      await deliver(alerts, c, await channelsFor(c), stage, text, false);
       n += 1;
     }
     return n;
@@ -722,7 +738,7 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
     if (!contact || held.length === 0) return;
     const now = clock.now();
     if (!o.rateLimiter.take(contactId, now)) { await engine.scheduleBudgetSummary(contactId, homeId, o.rateLimiter.nextFreeAt(contactId, now)); return; }
-    const ch = contact.phone && channels.has('sms') ? 'sms' : contact.email && channels.has('email') ? 'email' : undefined;
+    const ch = (await channelsFor(contact))[0];
     if (!ch) return;
     const alertIds = [...new Set(held.map((n) => n.alertId))];
     const open = new Map<string, { code?: string; summary: string }>();
@@ -738,7 +754,7 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
     const n = await record(lead, homeId, contactId, ch, pendingStatus, now);
     for (const h of held) await store.updateNotification(h.id, { status: summarizedStatus }, now);
     let result: SendResult;
-    try { result = await channels.get(ch)!.send({ to: contact, text, alertId: lead }); } catch (err) { result = { status: 'failed', error: `channel error: ${(err as Error).message}` }; }
+    try { result = await channels.get(ch)!.send({ to: recipientOf(contact, await addressesOf(store, contact)), text, alertId: lead }); } catch (err) { result = { status: 'failed', error: `channel error: ${(err as Error).message}` }; }
     const patch: { status: string; providerId?: string; error?: string } = { status: result.status };
     if (result.providerId) patch.providerId = result.providerId;
     if (result.error) patch.error = result.error;

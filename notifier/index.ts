@@ -22,7 +22,8 @@ import { advancesStatus, isFailedStatus, pendingStatus } from './delivery-status
 import { operatorText } from './templates.js';
 import { createEscalationEngine, isNotReached, type EscalationEngine, type ReconcileOptions } from './escalation-engine.js';
 import { defaultEscalationPolicy, escalationPolicySchema, validateEscalationPolicy, type EscalationPolicy } from './escalation-policy.js';
-import { validateContactPreferences, type ContactPreferences } from './contact-preferences.js';
+import { contactPreferencesSchema, validateContactPreferences, type ContactPreferences } from './contact-preferences.js';
+import { addressesOf, canReach, channelOrder, recipientOf } from './contact-channels.js';
 import { createRateLimiter } from './rate-limit.js';
 import { createGrouping } from './grouping.js';
 import { createAlertResponder } from './responder-impl.js';
@@ -97,6 +98,12 @@ export interface NotifierOptions {
    * resolved it; the hub re-arms the rule that raised it (engine.alertEnded).
    */
   onAlertEnded?: (ended: AlertEnded) => void;
+  /**
+   * Channel order for messages outside a policy tier (follow-ups, reminders,
+   * budget summaries, digests) for people who chose none: default
+   * `['line', 'push', 'sms', 'email']`, each used only where the person has an address.
+   */
+  followUpChannels?: readonly string[];
 }
 
 /** An alert that has just been resolved. */
@@ -131,12 +138,28 @@ export interface Notifier {
   /** Validates (MIMAMORI_ERR_INVALID_INPUT with readable reasons) and stores a home's policy; running escalations keep their snapshot. */
   setEscalationPolicy(homeId: string, policy: unknown): Promise<EscalationPolicy>;
   getEscalationPolicy(homeId: string): Promise<EscalationPolicy>;
-  /** Validates and stores a contact's quiet hours / digest times, and re-plans digests. */
-  setContactPreferences(contactId: string, prefs: unknown): Promise<ContactPreferences>;
+  /**
+   * Validates and stores a contact's channels, quiet hours and digest times, audits who changed
+   * them (`by`: an account id, or `operator` by default), and re-plans digests. Escalation reads
+   * them at each decision, so they count at once.
+   */
+  setContactPreferences(contactId: string, prefs: unknown, by?: string): Promise<ContactPreferences>;
+  /** The channels this notifier has, by name (for settings pages: what a person may choose). */
+  channelNames(): string[];
+  /** The channels that reach a contact now, in order: their own choice, and the order for notices and follow-ups. */
+  reach(contactId: string): Promise<{ own: string[]; followUp: string[] }>;
+  /** Sends a short test message (ja/en) on one channel to a contact, audited as `contact.test-message`. */
+  sendTest(contactId: string, channel: string, by: string): Promise<SendResult>;
   /** Resolves when every send and step started so far has finished and been recorded. */
   idle(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** The test message a person sends themselves from their settings page. */
+export const testMessageText = {
+  ja: '【見守り】テスト送信です。見守りのお知らせはこの方法で届きます。',
+  en: '[Mimamori] Test message: Mimamori alerts will reach you this way.',
+} as const;
 
 /** Rule types (rules/) whose end means the worry is over. */
 export const defaultResolveOnClear = ['noSignOfLife', 'helpButton', 'flowWithoutMotion', 'nightDoor', 'deviceSilent', 'batteryLow', 'dataLate'] as const;
@@ -224,10 +247,12 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
   };
   if (history) engineOpts.history = history;
   if (opts.reconcile) engineOpts.reconcile = opts.reconcile;
+  if (opts.followUpChannels) engineOpts.followUpChannels = opts.followUpChannels;
   const engine: EscalationEngine = createEscalationEngine(engineOpts);
   const responder = createAlertResponder({ store, clock, engine });
   const digestOpts: Parameters<typeof createDigestScheduler>[0] = { store, clock, logger: log, channels };
   if (opts.summarizeDay) digestOpts.summarizeDay = opts.summarizeDay;
+  if (opts.followUpChannels) digestOpts.followUpChannels = opts.followUpChannels;
   const digests = createDigestScheduler(digestOpts);
   await engine.start();
   await digests.plan();
@@ -408,11 +433,36 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
     },
     getEscalationPolicy: policyFor,
 
-    async setContactPreferences(contactId, prefs) {
+    async setContactPreferences(contactId, prefs, by = 'operator') {
       const p = validateContactPreferences(prefs);
-      await store.setContactPreferences(contactId, p, clock.now());
+      const at = clock.now();
+      await store.setContactPreferences(contactId, p, at);
+      await store.audit({ at, actor: by, action: 'contact.preferences', subject: contactId, detail: p });
       await digests.plan();
       return p;
+    },
+    channelNames: () => [...channels.keys()],
+    async reach(contactId) {
+      const contact = await store.getContact(contactId);
+      if (!contact) return { own: [], followUp: [] };
+      const addresses = await addressesOf(store, contact);
+      const prefs = contactPreferencesSchema.safeParse((await store.getContactPreferences(contactId)) ?? {});
+      const own = prefs.success ? prefs.data.channels : undefined;
+      const followUp = channelOrder({ own, channels, addresses, ...(opts.followUpChannels ? { fallback: opts.followUpChannels } : {}) });
+      return { own: own ? channelOrder({ own, tier: [], channels, addresses }) : followUp, followUp };
+    },
+    async sendTest(contactId, channelName, by) {
+      const contact = await store.getContact(contactId);
+      const ch = channels.get(channelName);
+      if (!contact) throw new MimamoriError('MIMAMORI_ERR_NOT_FOUND', `no contact ${contactId}`);
+      const addresses = await addressesOf(store, contact);
+      let result: SendResult;
+      if (!ch || !canReach(channels, channelName, addresses)) result = { status: 'failed', error: `no ${channelName} address for this person` };
+      else {
+        try { result = await ch.send({ to: recipientOf(contact, addresses), text: testMessageText[contact.language] }); } catch (err) { result = { status: 'failed', error: `channel error: ${(err as Error).message}` }; }
+      }
+      await store.audit({ at: clock.now(), actor: by, action: 'contact.test-message', subject: contactId, detail: { channel: channelName, status: result.status, error: result.error } });
+      return result;
     },
 
     async idle() {

@@ -5,8 +5,8 @@
  * race an escalation step.
  */
 import type { SchedulerLike } from 'rxjs';
-import type { Alert, Store } from '../core/store.js';
-import type { AlertResponder, ReplyChoice, ResponseInput, ResponseResult } from './responder.js';
+import type { Alert, Contact, Store } from '../core/store.js';
+import type { AlertResponder, ReplyBinding, ReplyChoice, ResponseInput, ResponseResult } from './responder.js';
 import { isNotReached, type EscalationEngine } from './escalation-engine.js';
 
 /** 「山田花子さん: 緊急ボタンが押されました」 / "Hanako: Help button pressed": what a "which one?" answer lists. */
@@ -59,7 +59,7 @@ export function createAlertResponder(deps: { store: Store; clock: SchedulerLike;
   /** Who acted, as the engine records it: a contact id, or `account:<id>` for a web account. */
   const actor = (input: ResponseInput): string | undefined => (input.account ? accountActor(input.account.id) : input.contactId);
 
-  return {
+  const responder: AlertResponder = {
     acknowledge: (input) => act(input, (a, at) => engine.acknowledge(a.id, actor(input), input.via, at)),
     onMyWay: (input) => {
       if (input.etaMinutes !== undefined && !(Number.isFinite(input.etaMinutes) && input.etaMinutes > 0 && input.etaMinutes <= 24 * 60)) {
@@ -75,33 +75,37 @@ export function createAlertResponder(deps: { store: Store; clock: SchedulerLike;
       if (input.note) by.note = input.note.slice(0, 500);
       return (await engine.resolve(a.id, by, at)).alert;
     }),
-    async bindReply(phone, code) {
-      const normalized = phone.replace(/[\s-]/g, '');
-      // The person's alerts, one entry per escalation (a group sent as one message counts once).
-      const mine = new Map<string, { alertId: string; contactId: string; codes: Set<string>; code?: string; label: ReplyChoice['label'] }>();
-      for (const c of await store.findContactsByPhone(normalized)) {
-        const residents = (await store.listResidents(c.homeId)).map((r) => r.name);
-        for (const a of await store.listAlerts({ homeId: c.homeId })) {
-          if (a.status === 'resolved' || !(await wasSentTo(a.id, c.id))) continue;
-          const t = await engine.replyTarget(a.id);
-          const entry = mine.get(t.leader) ?? { alertId: t.leader, contactId: c.id, codes: new Set<string>(), label: labelOf(a, residents) };
-          if (t.code) { entry.code = t.code; entry.codes.add(t.code); }
-          if (t.ownCode) entry.codes.add(t.ownCode);
-          if (a.id === t.leader) entry.label = labelOf(a, residents);
-          mine.set(t.leader, entry);
-        }
-      }
-      const all = [...mine.values()];
-      const choices = all.filter((e) => e.code).map((e) => ({ code: e.code!, label: e.label }));
-      if (code !== undefined) {
-        const wanted = code.toUpperCase();
-        const hit = all.filter((e) => e.codes.has(wanted));
-        if (hit.length === 1) return { kind: 'one', alertId: hit[0]!.alertId, contactId: hit[0]!.contactId };
-        return { kind: 'unknown-code', code: wanted, choices };
-      }
-      if (all.length === 0) return { kind: 'none' };
-      if (all.length === 1) return { kind: 'one', alertId: all[0]!.alertId, contactId: all[0]!.contactId };
-      return { kind: 'ambiguous', choices };
-    },
+    bindReply: async (phone, code) => bindFor(await store.findContactsByPhone(phone.replace(/[\s-]/g, '')), code),
+    bindReplyFrom: async (from, code) => bindFor(await store.findContactsByAddress(from.kind, from.address), code),
   };
+  return responder;
+
+  /** Which alert an answer from these contacts (one person, maybe in several homes) is about (see `AlertResponder.bindReply`). */
+  async function bindFor(senders: Contact[], code: string | undefined): Promise<ReplyBinding> {
+    // The person's alerts, one entry per escalation (a group sent as one message counts once).
+    const mine = new Map<string, { alertId: string; contactId: string; codes: Set<string>; code?: string; label: ReplyChoice['label'] }>();
+    for (const c of senders) {
+      const residents = (await store.listResidents(c.homeId)).map((r) => r.name);
+      for (const a of await store.listAlerts({ homeId: c.homeId })) {
+        if (a.status === 'resolved' || !(await wasSentTo(a.id, c.id))) continue;
+        const t = await engine.replyTarget(a.id);
+        const entry = mine.get(t.leader) ?? { alertId: t.leader, contactId: c.id, codes: new Set<string>(), label: labelOf(a, residents) };
+        if (t.code) { entry.code = t.code; entry.codes.add(t.code); }
+        if (t.ownCode) entry.codes.add(t.ownCode);
+        if (a.id === t.leader) entry.label = labelOf(a, residents);
+        mine.set(t.leader, entry);
+      }
+    }
+    const all = [...mine.values()];
+    const choices = all.filter((e) => e.code).map((e) => ({ code: e.code!, label: e.label }));
+    if (code !== undefined) {
+      const wanted = code.toUpperCase();
+      const hit = all.filter((e) => e.codes.has(wanted));
+      if (hit.length === 1) return { kind: 'one', alertId: hit[0]!.alertId, contactId: hit[0]!.contactId };
+      return { kind: 'unknown-code', code: wanted, choices };
+    }
+    if (all.length === 0) return { kind: 'none' };
+    if (all.length === 1) return { kind: 'one', alertId: all[0]!.alertId, contactId: all[0]!.contactId };
+    return { kind: 'ambiguous', choices };
+  }
 }

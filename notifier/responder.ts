@@ -4,9 +4,13 @@
  * tablet, or the front door sensor confirming an arrival. Webhooks and HTTP
  * routes depend on this interface; the escalation engine implements it.
  */
-import type { Alert } from '../core/store.js';
+import type { AddressKind, Alert } from '../core/store.js';
 
-export type ResponseChannel = 'sms' | 'voice' | 'web-link' | 'dashboard' | 'tablet' | 'door' | 'app' | 'system';
+/**
+ * How an answer came in. Open: a new channel (LINE, push) names itself; the
+ * known words are listed so editors suggest them.
+ */
+export type ResponseChannel = 'sms' | 'voice' | 'web-link' | 'dashboard' | 'tablet' | 'door' | 'app' | 'system' | 'line' | 'push' | (string & {});
 
 export interface ResponseInput {
   alertId: string;
@@ -43,6 +47,8 @@ export interface AlertResponder {
    * several (nothing is acknowledged; they are asked which), `none` when none.
    */
   bindReply(phone: string, code?: string): Promise<ReplyBinding>;
+  /** The same for an answer from another address (a LINE user id): the contacts with that address are the sender. */
+  bindReplyFrom(from: { kind: AddressKind; address: string }, code?: string): Promise<ReplyBinding>;
 }
 
 /** What an SMS reply is bound to (see `AlertResponder.bindReply`). */

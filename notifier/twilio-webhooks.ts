@@ -16,8 +16,9 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest 
 import type { Logger } from '../core/logger.js';
 import type { Language } from '../core/store.js';
 import type { ReceiptRequest } from './channel.js';
-import type { AlertResponder, ResponseResult } from './responder.js';
-import { parseAckReply, replyLanguage, replyTexts } from './ack-parser.js';
+import type { AlertResponder } from './responder.js';
+import { parseAckReply, replyLanguage } from './ack-parser.js';
+import { answerReply } from './reply-answer.js';
 import { callReceipt } from './channels/voice.js';
 import { validateTwilioSignature } from './twilio-signature.js';
 import { messageTwiml, regatherTwiml, sayAndHangUpTwiml, voiceWords } from './twiml.js';
@@ -98,34 +99,10 @@ export const twilioWebhooks: FastifyPluginAsync<TwilioWebhooksOptions> = async (
     const body = one(ok.params.Body) ?? '';
     if (!from) return reply.code(400).send({ code: 'MIMAMORI_ERR_INVALID_INPUT', message: 'From is required' });
     const language = replyLanguage(body, from, await opts.languageForPhone?.(from));
-    const words = replyTexts[language];
     const parsed = parseAckReply(body);
     // Bound to one alert: by its code, or the person's only open alert; never a guess (responder.ts bindReply).
     const bound = await opts.responder.bindReply(from, parsed.code);
-    if (bound.kind === 'none') {
-      log.info({ route: 'sms', understood: parsed.kind }, 'sms reply with no open alert for the sender');
-      return xml(reply, messageTwiml(words.noAlert));
-    }
-    if (parsed.kind === 'unknown') {
-      log.info({ route: 'sms', binding: bound.kind }, 'sms reply not understood; sent the help text');
-      return xml(reply, messageTwiml(words.help));
-    }
-    if (bound.kind === 'ambiguous') {
-      log.info({ route: 'sms', open: bound.choices.length }, 'sms reply without a code while several alerts are open; asked which');
-      return xml(reply, messageTwiml(words.which(bound.choices)));
-    }
-    if (bound.kind === 'unknown-code') {
-      log.info({ route: 'sms', open: bound.choices.length }, 'sms reply with a code that is none of the sender\'s open alerts');
-      return xml(reply, messageTwiml(words.unknownCode(bound.code, bound.choices)));
-    }
-    const target = bound;
-    const input = { alertId: target.alertId, contactId: target.contactId, via: 'sms' as const };
-    let result: ResponseResult;
-    if (parsed.kind === 'acknowledge') result = await opts.responder.acknowledge(input);
-    else result = await opts.responder.onMyWay(parsed.etaMinutes === undefined ? input : { ...input, etaMinutes: parsed.etaMinutes });
-    log.info({ route: 'sms', alertId: target.alertId, action: parsed.kind, ok: result.ok, reason: result.ok ? undefined : result.reason }, 'sms reply handled');
-    if (!result.ok) return xml(reply, messageTwiml(result.reason === 'already_resolved' ? words.alreadyResolved : words.refused));
-    return xml(reply, messageTwiml(parsed.kind === 'acknowledge' ? words.acknowledged : words.onMyWay(parsed.etaMinutes)));
+    return xml(reply, messageTwiml(await answerReply({ responder: opts.responder, bound, parsed, via: 'sms', language, logger: log })));
   });
 
   app.post(paths.gather, async (req, reply) => {

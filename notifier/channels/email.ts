@@ -92,6 +92,7 @@ export function createEmailChannel(opts: EmailChannelOptions): Channel {
 
   return {
     name: 'email',
+    addressKind: 'email',
 
     async send(msg: ChannelMessage): Promise<SendResult> {
       const to = msg.to.email?.trim();

@@ -51,6 +51,7 @@ export function createSmsChannel(opts: SmsChannelOptions): Channel {
 
   return {
     name: 'sms',
+    addressKind: 'phone',
 
     async send(msg: ChannelMessage): Promise<SendResult> {
       const phone = msg.to.phone?.replace(/[\s-]/g, '');

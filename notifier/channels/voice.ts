@@ -112,6 +112,7 @@ export function createVoiceChannel(opts: VoiceChannelOptions): Channel {
 
   return {
     name: 'voice',
+    addressKind: 'phone',
 
     async send(msg: ChannelMessage): Promise<SendResult> {
       const phone = msg.to.phone?.replace(/[\s-]/g, '');

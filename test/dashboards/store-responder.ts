@@ -27,5 +27,6 @@ export function createStoreResponder(store: Store, clock: Clock): AlertResponder
     arrived: (i) => act(i, 'arrived', undefined),
     resolve: (i) => act(i, 'resolve', 'resolved'),
     bindReply: async () => ({ kind: 'none' }),
+    bindReplyFrom: async () => ({ kind: 'none' }),
   };
 }

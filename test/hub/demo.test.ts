@@ -3,7 +3,8 @@
  * the hub keeps up: a help-button press in the second home, an SMS to the
  * family through the local Twilio server, the family member's "1" reply
  * coming back as a signed webhook, and the alert acknowledged by SMS with no
- * emergency call.
+ * emergency call; in the first home a family member linked to LINE (through
+ * the local LINE server) answers a help alert with the LINE button.
  */
 import t from 'tap';
 import { systemClock } from '../../core/clock.js';
@@ -12,7 +13,7 @@ import { startHub } from '../../cli/hub.js';
 import { DemoClock, demoHubOf, startDemo } from '../../cli/demo.js';
 import { tempDir, testConfig } from './helpers.js';
 
-t.test('help button → SMS → reply "1" → acknowledged, nobody else paged', async (t) => {
+t.test('help button → SMS → reply "1" → acknowledged, nobody else paged; a LINE-linked family member answers by LINE', async (t) => {
   const dir = tempDir(t);
   const start = Date.parse('2026-11-21T05:00:00+09:00');
   const clock = new DemoClock(start, silentLogger());
@@ -22,10 +23,12 @@ t.test('help button → SMS → reply "1" → acknowledged, nobody else paged', 
   const demo = await startDemo({
     store: hub.store, simClock: clock, wallClock: systemClock, speed: Infinity, hub: demoHubOf(hub), endAt: start + 3 * 3600_000,
     logger: silentLogger(), mqttUrl: hub.mqttUrl, dataDir: dir, homes: 2, seed: 20261121, start,
-    notifier: hub.notifier, localTwilio: hub.localTwilio!, twilioFrom: hub.config.twilio.from,
+    notifier: hub.notifier, localTwilio: hub.localTwilio!, localLine: hub.localLine!, twilioFrom: hub.config.twilio.from,
   });
   t.teardown(() => demo.close());
   t.equal(demo.signIn.login, 'demo-family');
+  const account = await hub.store.findAccountByLogin('demo-family');
+  t.equal((await hub.store.listContactsOfAccount(account!.id)).length, 1, 'the demo family account is its contact: /account/notifications has their settings');
   await demo.finished;
   t.equal(clock.now(), start + 3 * 3600_000, 'the street stopped at its end time');
 
@@ -37,4 +40,13 @@ t.test('help button → SMS → reply "1" → acknowledged, nobody else paged', 
   t.equal(hub.localTwilio!.inboundMessages().filter((m) => m.body === '1').length, 1, 'one reply went through the local Twilio server');
   const emergency = hub.localTwilio!.calls().length + hub.localTwilio!.messages().filter((m) => m.to.endsWith('19')).length;
   t.equal(emergency, 0, 'no emergency call or SMS for an acknowledged alert');
+
+  // The LINE story: a family member of the first home linked LINE and answered its help alert by the button.
+  const line = hub.localLine!;
+  const lineAlert = (await hub.store.listAlerts({ homeId: 'demo-01' })).find((a) => a.rule === 'help-button');
+  t.equal(lineAlert?.status, 'acknowledged', 'the first home\'s help alert was acknowledged');
+  t.equal((await hub.store.getAlertLifecycle(lineAlert!.id))?.acknowledgedVia, 'line', 'by LINE');
+  const pushes = line.messages.filter((m) => m.kind === 'push');
+  t.equal(pushes.length, 1, 'one LINE push: the alert with its buttons (nothing after the answer)');
+  t.same(line.webhooks.map((w) => [(w.events[0] as { type: string }).type, w.status]), [['follow', 200], ['message', 200], ['postback', 200]], 'friend-add, link code, button: all signed and accepted');
 });

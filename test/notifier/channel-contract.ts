@@ -97,5 +97,6 @@ export function recordingResponder(phones: Record<string, { alertId: string; con
     arrived: (i) => answer('arrived', i),
     resolve: (i) => answer('resolve', i),
     bindReply: (phone) => Promise.resolve(phones[phone] ? { kind: 'one' as const, ...phones[phone] } : { kind: 'none' as const }),
+    bindReplyFrom: (from) => { const hit = phones[from.address]; return Promise.resolve(hit ? { kind: 'one' as const, ...hit } : { kind: 'none' as const }); },
   };
 }

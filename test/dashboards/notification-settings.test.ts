@@ -1,0 +1,87 @@
+/**
+ * /account/notifications: a family member sets their own channels, quiet
+ * hours and digest, sends themselves a test, gets a LINE link code, and sees
+ * what each severity brings — through the real notifier (SQLite, the real
+ * twilio client against the local Twilio server), wired like the hub.
+ */
+import t from 'tap';
+import { VirtualClock } from '../../core/clock.js';
+import { silentLogger } from '../../core/logger.js';
+import { createSmsChannel } from '../../notifier/channels/sms.js';
+import { createNotifier, testMessageText } from '../../notifier/index.js';
+import { issueLineLinkCode } from '../../notifier/line-webhook.js';
+import { startLocalTwilio } from '../../notifier/local-twilio-server.js';
+import { createTwilioClient } from '../../notifier/twilio-client.js';
+import type { NotificationSettings } from '../../dashboards/index.js';
+import { setup, signIn, start } from './helpers.js';
+
+t.test('a person owns their notification settings; they count at once and are audited', async (t) => {
+  const box: { n?: NotificationSettings } = {};
+  const port: NotificationSettings = {
+    channelNames: () => box.n!.channelNames(), setPreferences: (...a) => box.n!.setPreferences(...a), reach: (c) => box.n!.reach(c),
+    sendTest: (...a) => box.n!.sendTest(...a), lineLinkCode: (c) => box.n!.lineLinkCode(c),
+  };
+  const f = await setup({ notifications: port });
+  t.teardown(() => f.close());
+  const clock = new VirtualClock(start);
+  const twilio = await startLocalTwilio({ logger: silentLogger(), clock });
+  t.teardown(() => twilio.close());
+  const sms = createSmsChannel({ client: createTwilioClient({ accountSid: twilio.accountSid, authToken: twilio.authToken, baseUrl: twilio.url }), from: '+815000000000', logger: silentLogger() });
+  const notifier = await createNotifier({ store: f.store, logger: silentLogger(), clock, sms });
+  t.teardown(() => notifier.close());
+  box.n = {
+    channelNames: () => notifier.channelNames(),
+    setPreferences: async (id, p, actor) => { try { await notifier.setContactPreferences(id, p, actor); return { errors: [] }; } catch (err) { return { errors: [(err as Error).message] }; } },
+    reach: (id) => notifier.reach(id), sendTest: (id, ch, actor) => notifier.sendTest(id, ch, actor),
+    lineLinkCode: (id) => issueLineLinkCode(f.store, id, clock.now()),
+  };
+  const mine = await f.store.addContact({ homeId: 'h1', name: 'Name of family1', role: 'family', phone: '+819011110000', language: 'en', priority: 1, accountId: 'family1' });
+  const other = await f.store.addContact({ homeId: 'h2', name: 'someone else', role: 'family', phone: '+819022220000', language: 'ja', priority: 1 });
+  const s = await signIn(f, 'family1');
+  const get = () => f.web.app.inject({ method: 'GET', url: '/account/notifications', headers: { cookie: s.cookie } });
+  const post = (url: string, payload: Record<string, string>) => f.web.app.inject({ method: 'POST', url, headers: { cookie: s.cookie }, payload: { _csrf: s.csrf, ...payload } });
+
+  const account = await f.web.app.inject({ method: 'GET', url: '/account', headers: { cookie: s.cookie } });
+  t.match(account.body, /<a href="\/account\/notifications" id="notification-settings">Notification settings<\/a>/, 'the account page links to the settings');
+  const page = await get();
+  t.equal(page.statusCode, 200);
+  t.match(page.body, /Notifications for Home h1/);
+  t.match(page.body, /Critical: by sms, in that order, at once even in quiet hours/, 'the preview before any choice');
+  t.notMatch(page.body, /someone else|Home h2/, 'only the account\'s own contacts');
+
+  const saved = await post(`/account/notifications/${mine.id}`, { channels: 'sms', quietFrom: '22:00', quietTo: '07:00', digestTime: '19:00', digestChannel: 'sms' });
+  t.equal(saved.statusCode, 303);
+  t.equal(saved.headers.location, '/account/notifications?saved=1');
+  t.same(await f.store.getContactPreferences(mine.id), { channels: ['sms'], quietHours: { from: '22:00', to: '07:00' }, digest: { times: ['19:00'], channel: 'sms' } });
+  const audit = (await f.store.listAudit(mine.id)).filter((a) => a.action === 'contact.preferences');
+  t.equal(audit.length, 1);
+  t.equal(audit[0]?.actor, 'account:family1');
+  t.ok((await f.store.listJobs()).some((j) => j.id === `digest:${mine.id}:19:00`), 'the digest is planned at once, no restart');
+  t.match((await get()).body, /Warning: by sms, in that order; held during quiet hours 22:00–07:00/);
+
+  // Half a setting: refused with the reason, the saved settings stay.
+  const bad = await post(`/account/notifications/${mine.id}`, { channels: 'sms', quietFrom: '22:00', quietTo: '', digestTime: '', digestChannel: '' });
+  t.match(decodeURIComponent(bad.headers.location as string), /errors=.*quietHours\.to/);
+  t.same((await f.store.getContactPreferences(mine.id) as { quietHours: unknown }).quietHours, { from: '22:00', to: '07:00' });
+
+  // Someone else's contact: not found, nothing changed.
+  const theirs = await post(`/account/notifications/${other.id}`, { channels: 'sms', quietFrom: '', quietTo: '', digestTime: '', digestChannel: '' });
+  t.equal(theirs.statusCode, 404);
+  t.equal(await f.store.getContactPreferences(other.id), undefined);
+
+  // A test message on a channel.
+  const test = await post(`/account/notifications/${mine.id}/test`, { channel: 'sms' });
+  t.equal(test.statusCode, 303);
+  t.match(decodeURIComponent(test.headers.location as string), /test=sms&status=queued/);
+  t.same(twilio.messages().map((m) => [m.to, m.body]), [['+819011110000', testMessageText.en]]);
+  const noLine = await post(`/account/notifications/${mine.id}/test`, { channel: 'line' });
+  t.match(decodeURIComponent(noLine.headers.location as string), /status=failed \(no line address for this person\)/);
+  t.equal((await f.store.listAudit(mine.id)).filter((a) => a.action === 'contact.test-message').length, 2);
+
+  // A LINE link code, shown in the answer only, and valid for this person.
+  const code = await post(`/account/notifications/${mine.id}/line-code`, {});
+  t.equal(code.statusCode, 200);
+  const shown = /send it this code \(valid 30 minutes\): (\d{6})/.exec(code.body)?.[1];
+  t.ok(shown, 'the code is on the page');
+  t.equal(await f.store.takeLinkCode('line', shown!, clock.now()), mine.id);
+});
