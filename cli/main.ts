@@ -55,7 +55,7 @@ const usage = `mimamori — 見守り edge hub
   mimamori evaluate FILE.ndjson --truth TRUTH.json [--months] | --corpus [--seed S] [--homes N] [--days D] | --recordings DIR [--json]   (mimamori evaluate --help; docs/evaluate.md)
   mimamori convert DATASET --raw DIR --out DIR [--homes H1,H2]   (public research recordings → replay files; edge/recordings/)
   mimamori bridge check --map FILE.json
-  mimamori bridge run --map FILE.json --hub URL [--local mqtt://127.0.0.1:1883] [--state DIR] [--ca FILE]   (docs/devices.md)
+  mimamori bridge run --map FILE.json --hub URL [--local mqtt://127.0.0.1:1883] [--state DIR] [--ca FILE] [--web https://hub]   (docs/devices.md)
 
   mimamori backup [--to DIR]… [--keep N] [--passphrase-file FILE] [--no-verify]   (docs/backup.md)
   mimamori backup list [--json]

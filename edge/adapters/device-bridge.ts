@@ -14,20 +14,21 @@
  * messages it cannot read are counted by reason and logged (topic and reason,
  * never the payload).
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
-import type { Clock } from '../../core/clock.js';
+import { scheduleEvery, type Clock } from '../../core/clock.js';
 import { MimamoriError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import type { Logger } from '../../core/logger.js';
 import { toLocalIso } from '../../core/time.js';
 import type { EdgeAgent } from '../agent.js';
 import { createHomeAgents, type HomeAgents } from '../home-agents.js';
-import type { DeviceMap, Ecosystem, MappedDevice } from './device-map.js';
+import { mappedDeviceSchema, type DeviceMap, type Ecosystem, type MappedDevice } from './device-map.js';
 import { deriveEvents, type RoleState } from './device-roles.js';
 import { canonicalEchonetNative, createEchonetClient, echonetPort, type EchonetClient } from './echonet.js';
 import type { AdaptRejectReason, AdaptResult, MqttAdapter } from './native-facts.js';
+import { maxReportedUnmapped, sendBridgeReport, type DeliveredMapping } from './onboarding-report.js';
 import { shellyAdapter } from './shelly.js';
 import { tasmotaAdapter } from './tasmota.js';
 import { zigbee2mqttAdapter } from './zigbee2mqtt.js';
@@ -40,6 +41,11 @@ export interface DeviceBridgeOptions {
   localPassword?: string;
   /** The hub's broker, as for the edge agent. */
   hubUrl: string;
+  /**
+   * The hub's web app (e.g. `https://hub.example.jp`): with the map's `bridge` login, the bridge reports the devices
+   * nobody mapped there and takes the mappings the operator makes on the onboarding page (docs/devices.md).
+   */
+  webUrl?: string;
   ca?: string;
   /** Device secrets by mimamori device id, for devices whose map entry has no `secret`. */
   secrets?: Readonly<Record<string, string>>;
@@ -105,6 +111,11 @@ export interface DeviceBridge {
   pending(): number;
   /** Resolves once the hub acknowledged everything queued so far. */
   drained(): Promise<void>;
+  /**
+   * Reports to the hub now (also done every `bridge.reportSeconds`, and at once when a new unmapped device appears)
+   * and takes on the mappings it answers with. Resolves to how many devices it newly mapped, or why it could not report.
+   */
+  report(): Promise<{ mapped: number } | { error: string }>;
   close(): Promise<void>;
 }
 
@@ -122,22 +133,41 @@ export async function createDeviceBridge(opts: DeviceBridgeOptions): Promise<Dev
   const { map, clock } = opts;
   const log = opts.logger.child({ component: 'device-bridge', home: map.home });
   const mqttAdapters: MqttAdapter[] = [zigbee2mqttAdapter(map.zigbee2mqttBaseTopic), tasmotaAdapter(), shellyAdapter()];
-  const needsLocal = map.devices.some((d) => d.adapter !== 'echonet');
-  if (needsLocal && !opts.localUrl) throw new MimamoriError('MIMAMORI_ERR_CONFIG', 'device bridge: zigbee2mqtt / Shelly / Tasmota devices are mapped but no home broker URL (localUrl) is given');
+  if (!opts.localUrl && map.devices.some((d) => d.adapter !== 'echonet')) throw new MimamoriError('MIMAMORI_ERR_CONFIG', 'device bridge: zigbee2mqtt / Shelly / Tasmota devices are mapped but no home broker URL (localUrl) is given');
+  // With a home broker the bridge listens even before anything is mapped: what it hears is listed for onboarding.
+  const needsLocal = opts.localUrl !== undefined;
+  const bridgeLogin = map.bridge && opts.webUrl ? { ...map.bridge, webUrl: opts.webUrl, secret: map.bridge.secret ?? opts.secrets?.[map.bridge.device] } : undefined;
+  if (bridgeLogin && !bridgeLogin.secret) throw new MimamoriError('MIMAMORI_ERR_CONFIG', `device bridge: no secret for the bridge's own login ${bridgeLogin.device} (put it in the map's "bridge" or pass it in secrets)`);
 
-  const devices = map.devices.map((d) => {
+  const echonetDefaultPort = map.echonet?.port ?? echonetPort;
+  const nativeKey = (adapter: Ecosystem, native: string) => `${adapter}\u0000${adapter === 'echonet' ? canonicalEchonetNative(native, echonetDefaultPort) : native}`;
+  // Devices mapped on the operator's onboarding page are kept beside the map (the map file stays the installer's).
+  mkdirSync(opts.stateDir, { recursive: true });
+  const onboardedFile = join(opts.stateDir, 'onboarded.json');
+  const onboarded: DeliveredMapping[] = readOnboarded(onboardedFile, log);
+  const mappedDevices: MappedDevice[] = [...map.devices];
+  for (const m of onboarded) {
+    if (mappedDevices.some((d) => d.device === m.device || nativeKey(d.adapter, d.native) === nativeKey(m.adapter, m.native))) {
+      log.warn({ device: m.device, adapter: m.adapter, native: m.native }, 'device bridge: a device mapped on the hub is also in the map file; the map file wins');
+      continue;
+    }
+    mappedDevices.push(m);
+  }
+
+  const devices = mappedDevices.map((d) => {
     const secret = d.secret ?? opts.secrets?.[d.device];
     if (!secret) throw new MimamoriError('MIMAMORI_ERR_CONFIG', `device bridge: no secret for device ${d.device} (put it in the map or pass it in secrets)`);
     return { device: d.device, secret };
   });
-  const echonetDefaultPort = map.echonet?.port ?? echonetPort;
-  const nativeKey = (adapter: Ecosystem, native: string) => `${adapter}\u0000${adapter === 'echonet' ? canonicalEchonetNative(native, echonetDefaultPort) : native}`;
-  const byNative = new Map(map.devices.map((d) => [nativeKey(d.adapter, d.native), d] as const));
-  const runtime = new Map<string, Runtime>(map.devices.map((d) => [d.device, { status: { device: d.device, adapter: d.adapter, native: d.native, role: d.role, messages: 0, rejected: 0 } }]));
+  const byNative = new Map(mappedDevices.map((d) => [nativeKey(d.adapter, d.native), d] as const));
+  const statusOf = (d: MappedDevice): BridgedDeviceStatus => ({ device: d.device, adapter: d.adapter, native: d.native, role: d.role, messages: 0, rejected: 0 });
+  const runtime = new Map<string, Runtime>(mappedDevices.map((d) => [d.device, { status: statusOf(d) }]));
   const unmapped = new Map<string, UnmappedDevice>();
   const stats: BridgeStats = { received: 0, events: 0, heartbeats: 0, rejected: {}, unmapped: 0, unusedFacts: 0 };
+  /** Reports to the hub, one at a time. */
+  let reporting: Promise<unknown> = Promise.resolve();
+  let echonet: EchonetClient | undefined;
 
-  mkdirSync(opts.stateDir, { recursive: true });
   const stateFile = join(opts.stateDir, 'role-state.json');
   const roleState = readRoleState(stateFile, log);
   let savedState = JSON.stringify(roleState);
@@ -157,6 +187,7 @@ export async function createDeviceBridge(opts: DeviceBridgeOptions): Promise<Dev
     if (seen) { seen.lastSeen = now; seen.messages++; return; }
     unmapped.set(key, { adapter, native, firstSeen: now, lastSeen: now, messages: 1 });
     log.warn({ adapter, native }, 'device bridge: a device nobody mapped is reporting; map it to a mimamori device (docs/devices.md)');
+    if (bridgeLogin && !closing) void report(); // the operator sees it now, not at the next periodic report
   }
 
   async function accept(adapter: Ecosystem, native: string, result: AdaptResult, topic?: string): Promise<boolean> {
@@ -270,8 +301,7 @@ export async function createDeviceBridge(opts: DeviceBridgeOptions): Promise<Dev
   }
 
   // ECHONET Lite: discovery, polling and notifications on UDP; reports are handled one at a time, in order.
-  let echonet: EchonetClient | undefined;
-  const echonetDevices = map.devices.filter((d) => d.adapter === 'echonet');
+  const echonetDevices = mappedDevices.filter((d) => d.adapter === 'echonet');
   if (echonetDevices.length > 0 || map.echonet) {
     let chain: Promise<unknown> = Promise.resolve();
     const settings = map.echonet ?? { addresses: [], port: echonetPort, multicast: true, pollSeconds: 60 };
@@ -293,6 +323,57 @@ export async function createDeviceBridge(opts: DeviceBridgeOptions): Promise<Dev
     inFlightEchonet = () => chain;
   }
 
+  /** Takes on one mapping made on the hub: an agent for the device, its messages forwarded from now on, kept across restarts. */
+  async function takeMapping(m: DeliveredMapping): Promise<boolean> {
+    const key = nativeKey(m.adapter, m.native);
+    const same = byNative.get(key);
+    if (same && same.device === m.device) return false; // already taken (the hub says it again until our report lists it)
+    if (same || runtime.has(m.device)) {
+      log.warn({ device: m.device, adapter: m.adapter, native: m.native }, 'device bridge: the hub mapped a device that clashes with one already mapped here; not taken');
+      return false;
+    }
+    if (m.adapter !== 'echonet' && !local) {
+      log.warn({ device: m.device, adapter: m.adapter }, 'device bridge: the hub mapped a zigbee2mqtt / Shelly / Tasmota device but this bridge has no home broker (--local); not taken');
+      return false;
+    }
+    await agents.add({ device: m.device, secret: m.secret });
+    onboarded.push(m);
+    const tmp = `${onboardedFile}.tmp`;
+    writeFileSync(tmp, JSON.stringify(onboarded, null, 2), { mode: 0o600 }); // holds device secrets
+    chmodSync(tmp, 0o600);
+    renameSync(tmp, onboardedFile);
+    byNative.set(key, m);
+    runtime.set(m.device, { status: statusOf(m) });
+    unmapped.delete(key);
+    if (m.adapter === 'echonet') echonet?.addObject(m.native);
+    log.info({ device: m.device, adapter: m.adapter, native: m.native, role: m.role }, 'device bridge: device mapped on the hub; forwarding it from now on');
+    return true;
+  }
+
+  function report(): Promise<{ mapped: number } | { error: string }> {
+    const run = async (): Promise<{ mapped: number } | { error: string }> => {
+      if (!bridgeLogin) return { error: 'no bridge login or no hub web address: nothing to report to' };
+      try {
+        const list = [...unmapped.values()].sort((a, b) => b.lastSeen - a.lastSeen).slice(0, maxReportedUnmapped);
+        const mappings = await sendBridgeReport({
+          webUrl: bridgeLogin.webUrl, home: map.home, device: bridgeLogin.device, secret: bridgeLogin.secret as string,
+          report: { devices: [...runtime.keys()], unmapped: list.map((u) => ({ ...u })) },
+        });
+        let mapped = 0;
+        for (const m of mappings) if (!closing && await takeMapping(m)) mapped++;
+        return { mapped };
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, 'device bridge: could not report to the hub; trying again later');
+        return { error: (err as Error).message };
+      }
+    };
+    const next = reporting.then(run);
+    reporting = next;
+    return next;
+  }
+  const stopReporting = bridgeLogin ? scheduleEvery(clock, bridgeLogin.reportSeconds * 1000, () => { if (!closing) void report(); }) : () => undefined;
+  if (bridgeLogin) void report();
+
   return {
     stats: () => ({ ...stats, rejected: { ...stats.rejected } }),
     devices: () => [...runtime.values()].map((r) => ({ ...r.status })),
@@ -304,9 +385,12 @@ export async function createDeviceBridge(opts: DeviceBridgeOptions): Promise<Dev
     async settled() { await inFlight; await inFlightEchonet(); },
     pending: () => agents.pending(),
     drained: () => agents.drained(),
+    report,
     async close() {
       if (closing) return;
       closing = true;
+      stopReporting();
+      await reporting;
       // Let the message in hand reach the disk queue and be acknowledged, then leave the home broker.
       await inFlight;
       if (local) await local.endAsync(!local.connected);
@@ -316,6 +400,24 @@ export async function createDeviceBridge(opts: DeviceBridgeOptions): Promise<Dev
       await agents.close();
     },
   };
+}
+
+/** The mappings taken from the hub earlier (each checked again: a damaged entry is skipped, not trusted). */
+function readOnboarded(file: string, log: Logger): DeliveredMapping[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log.error({ err: (err as Error).message }, 'device bridge: devices mapped on the hub unreadable; map them again on the hub');
+    return [];
+  }
+  if (!Array.isArray(value)) return [];
+  return value.flatMap((v: unknown) => {
+    const r = mappedDeviceSchema.safeParse(v);
+    if (r.success && r.data.secret) return [r.data as DeliveredMapping];
+    log.error({ entry: (v as { device?: unknown } | null)?.device }, 'device bridge: a device mapped on the hub is damaged in onboarded.json; skipped');
+    return [];
+  });
 }
 
 function readRoleState(file: string, log: Logger): Record<string, RoleState> {
