@@ -74,7 +74,7 @@ t.test('a device the bridge heard is mapped on the operator page and its next me
   await send({ state: 'ON', power: 2, linkquality: 120 });
   await send({ state: 'ON', power: 1250, linkquality: 120 });
   t.same(await bridge.report(), { mapped: 0 });
-  let body = await onboardingPage();
+  const body = await onboardingPage();
   t.match(body, /<code>kitchen_plug<\/code><\/td><td>2<\/td>/, 'the unmapped plug with its 2 messages');
   t.match(body, /ブリッジ bridge の最終報告/, 'the bridge is shown as reporting (ja)');
   t.equal(got.length, 0, 'nothing from an unmapped device reached the hub');
