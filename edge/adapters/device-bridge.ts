@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { scheduleEvery, type Clock } from '../../core/clock.js';
 import { MimamoriError } from '../../core/errors.js';
+import type { DeviceEvent } from '../../core/events.js';
 import { newId } from '../../core/ids.js';
 import type { Logger } from '../../core/logger.js';
 import { toLocalIso } from '../../core/time.js';
@@ -169,8 +170,9 @@ export async function createDeviceBridge(opts: DeviceBridgeOptions): Promise<Dev
   let echonet: EchonetClient | undefined;
 
   const stateFile = join(opts.stateDir, 'role-state.json');
-  const roleState = readRoleState(stateFile, log);
-  let savedState = JSON.stringify(roleState);
+  const { devices: roleState, outbox } = readRoleState(stateFile, log);
+  const serialize = () => JSON.stringify({ version: 2, devices: roleState, outbox } satisfies SavedState);
+  let savedState = serialize();
 
   const agents: HomeAgents = await createHomeAgents({
     url: opts.hubUrl, home: map.home, devices, queueRoot: join(opts.stateDir, 'queues'), timezone: map.timezone, logger: opts.logger,
@@ -178,6 +180,16 @@ export async function createDeviceBridge(opts: DeviceBridgeOptions): Promise<Dev
   });
 
   const count = (reason: BridgeRejectReason) => { stats.rejected[reason] = (stats.rejected[reason] ?? 0) + 1; };
+
+  // Events a bridge killed mid-message had remembered but maybe not queued: queued now with the same ids,
+  // so a copy that did reach the disk queue before the kill is dropped by the hub as a duplicate.
+  for (const [device, events] of Object.entries(outbox)) {
+    const agent = agents.agents.get(device);
+    if (!agent) log.warn({ device, events: events.length }, 'device bridge: events of a device no longer mapped were left from the last run; dropped');
+    for (const e of agent ? events : []) await agent?.publishEvent(e);
+    delete outbox[device];
+  }
+  persistState();
 
   function sawUnmapped(adapter: Ecosystem, native: string): void {
     const key = nativeKey(adapter, native);
@@ -217,9 +229,19 @@ export async function createDeviceBridge(opts: DeviceBridgeOptions): Promise<Dev
     if (derived.battery !== undefined) rt.status.battery = derived.battery;
     const agent = agents.agents.get(mapped.device) as EdgeAgent;
     const ts = toLocalIso(now, map.timezone);
+    const events = derived.events.map((body) => ({ ...body, id: `${mapped.device}-${newId(now)}`, ts }) as DeviceEvent);
+    // The device's new state and its events (with their ids) reach the disk before the events are queued:
+    // killed in between, the next run queues them again with the same ids (the hub drops a second copy),
+    // and the home broker's redelivery of this message derives nothing new from the state it finds.
+    const before = roleState[mapped.device];
+    roleState[mapped.device] = state;
+    if (events.length > 0) outbox[mapped.device] = events;
+    persistState();
+    let queued = 0;
     try {
-      for (const body of derived.events) {
-        await agent.publishEvent({ ...body, id: `${mapped.device}-${newId(now)}`, ts });
+      for (const e of events) {
+        await agent.publishEvent(e);
+        queued++;
         stats.events++;
       }
       const batteryMoved = derived.battery !== undefined && (rt.lastBattery === undefined || Math.abs(derived.battery - rt.lastBattery) >= 1);
@@ -242,15 +264,23 @@ export async function createDeviceBridge(opts: DeviceBridgeOptions): Promise<Dev
     } catch (err) {
       count('queue_failed');
       log.error({ device: mapped.device, err: (err as Error).message }, 'device bridge: could not queue for the hub');
+      if (queued < events.length) { // the change did not get through: the device's state stays as it was
+        if (before === undefined) delete roleState[mapped.device];
+        else roleState[mapped.device] = before;
+      }
+      delete outbox[mapped.device];
+      persistState();
       return false;
     }
-    roleState[mapped.device] = state;
-    persistState();
+    if (events.length > 0) {
+      delete outbox[mapped.device];
+      persistState();
+    }
     return true;
   }
 
   function persistState(): void {
-    const text = JSON.stringify(roleState);
+    const text = serialize();
     if (text === savedState) return;
     const tmp = `${stateFile}.tmp`;
     writeFileSync(tmp, text);
@@ -420,13 +450,21 @@ function readOnboarded(file: string, log: Logger): DeliveredMapping[] {
   });
 }
 
-function readRoleState(file: string, log: Logger): Record<string, RoleState> {
+/** `role-state.json`: each device's remembered state, and the events of a message being queued (the outbox). */
+interface SavedState { version: 2; devices: Record<string, RoleState>; outbox: Record<string, DeviceEvent[]> }
+
+function readRoleState(file: string, log: Logger): Omit<SavedState, 'version'> {
   try {
     const value: unknown = JSON.parse(readFileSync(file, 'utf8'));
-    if (value !== null && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, RoleState>;
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      const v = value as Partial<SavedState>;
+      // Version 1 (before the outbox) was the device map alone.
+      if (v.version !== 2) return { devices: value as Record<string, RoleState>, outbox: {} };
+      return { devices: v.devices ?? {}, outbox: v.outbox ?? {} };
+    }
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { devices: {}, outbox: {} };
     log.warn({ err: (err as Error).message }, 'device bridge: remembered device state unreadable; starting afresh (a state may be sent again)');
   }
-  return {};
+  return { devices: {}, outbox: {} };
 }
