@@ -48,10 +48,10 @@ export async function startLocalMosquitto(o: { dir: string; mosquittoPath?: stri
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const stop = async () => { if (child.exitCode === null && child.signalCode === null) { child.kill('SIGTERM'); await exited; } };
   const url = `mqtt://127.0.0.1:${port}`;
-  const deadline = Date.now() + (o.startTimeoutMs ?? 10_000);
+  const deadline = Date.now() + (o.startTimeoutMs ?? 30_000); // a loaded machine is slow to start a process
   for (;;) {
     try {
-      const probe = await mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: 1000 });
+      const probe = await mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: 3000 });
       await probe.endAsync(true);
       return { url, port, stop };
     } catch (err) {
