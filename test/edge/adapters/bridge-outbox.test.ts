@@ -10,28 +10,15 @@ import t from 'tap';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
-import type { HomeEvent, Reading } from '../../../core/events.js';
 import { silentLogger } from '../../../core/logger.js';
 import { toLocalIso } from '../../../core/time.js';
-import { provisionDevice, provisionService } from '../../../broker/device-credentials.js';
-import { createIngest } from '../../../broker/ingest.js';
 import { createDeviceBridge, parseDeviceMap } from '../../../edge/adapters/index.js';
-import { startBroker } from '../../broker/helpers.js';
-import { startMosquitto } from '../../support/mosquitto.js';
+import { startBridgeHub } from '../../support/bridge-hub.js';
 import { tempDir, until } from '../../support/wait.js';
 
 t.test('the outbox of a killed bridge: its events reach the hub exactly once', async (t) => {
-  const mosquitto = await startMosquitto(t);
-  const h = await startBroker();
-  t.teardown(() => h.close());
-  await h.store.createHome({ id: 'h1', name: 'home one', timezone: 'Asia/Tokyo' });
-  const secret = (await provisionDevice(h.store, { homeId: 'h1', deviceId: 'front-door', kind: 'door' })).secret;
-  const svc = await provisionService(h.store, 'ingest');
-  const ingest = await createIngest({ url: h.url(), username: svc.username, password: svc.secret, store: h.store, logger: silentLogger(), clock: h.clock });
-  t.teardown(() => ingest.close());
-  const got: Reading[] = [];
-  ingest.readings.subscribe((r) => got.push(r));
-  const events = () => got.filter((r): r is HomeEvent => r.kind !== 'heartbeat');
+  const { mosquitto, h, ingest, secrets, events } = await startBridgeHub(t, { 'front-door': 'door' });
+  const secret = secrets['front-door'];
 
   const stateDir = tempDir(t, 'mimamori-outbox-');
   const stateFile = join(stateDir, 'role-state.json');
