@@ -24,20 +24,20 @@ import { bridgeAuthorization, bridgeReportPath } from '../../edge/adapters/onboa
 import { messages } from '../../dashboards/i18n.js';
 import { startMosquitto } from '../support/mosquitto.js';
 import { tempDir, until } from '../support/wait.js';
-import { password, signIn } from '../dashboards/helpers.js';
+import { password, setup, signIn, start } from '../dashboards/helpers.js';
 import { testConfig } from '../hub/helpers.js';
 
 t.test('a device the bridge heard is mapped on the operator page and its next messages reach the rules', async (t) => {
   const dir = tempDir(t, 'mimamori-onboarding-');
-  const start = Date.parse('2026-11-21T07:00:00+09:00');
-  const clock = new DemoClock(start, silentLogger());
+  const t0 = Date.parse('2026-11-21T07:00:00+09:00');
+  const clock = new DemoClock(t0, silentLogger());
   const hub = await startHub({ config: testConfig(join(dir, 'hub')), logger: silentLogger(), clock });
   t.teardown(() => hub.close());
   const web = hub.webApp!;
   await hub.store.createHome({ id: 'h1', name: '山田家', timezone: 'Asia/Tokyo' });
   const bridgeLogin = await provisionDevice(hub.store, { homeId: 'h1', deviceId: 'bridge', kind: 'bridge' });
   const totp = { op: newTotpSecret() };
-  await hub.store.createAccount({ id: 'op', login: 'op', name: 'Operator', role: 'operator', language: 'ja', passwordHash: await hashPassword(password), createdAt: start, totpSecret: totp.op });
+  await hub.store.createAccount({ id: 'op', login: 'op', name: 'Operator', role: 'operator', language: 'ja', passwordHash: await hashPassword(password), createdAt: t0, totpSecret: totp.op });
   const op = await signIn({ web, totp, clock: systemClock }, 'op');
 
   const got: Reading[] = [];
@@ -146,4 +146,29 @@ t.test('a device the bridge heard is mapped on the operator page and its next me
   await until(() => events().length === 3, 10_000, 'a third kettle event');
   t.match(events()[2], { device: 'kitchen-kettle', kind: 'kettle', state: 'on' });
   t.equal(bridge.stats().unmapped, 0, 'not unmapped after the restart');
+});
+
+t.test('the onboarding form speaks the operator\'s language: English', async (t) => {
+  const f = await setup();
+  t.teardown(() => f.close());
+  await f.store.setAccountLanguage('op', 'en');
+  const op = await signIn(f, 'op');
+  const bridge = await provisionDevice(f.store, { homeId: 'h1', deviceId: 'bridge', kind: 'bridge' });
+  const report = await f.web.app.inject({
+    method: 'POST', url: bridgeReportPath, headers: { authorization: bridgeAuthorization('h1', 'bridge', bridge.secret), 'content-type': 'application/json' },
+    payload: JSON.stringify({ devices: [], unmapped: [{ adapter: 'echonet', native: '192.168.1.30/028801', messages: 1, firstSeen: start, lastSeen: start }] }),
+  });
+  t.same(report.json(), { mappings: [] });
+  const page = await f.web.app.inject({ method: 'GET', url: '/operator/onboarding', headers: { cookie: op.cookie, accept: 'text/html' } });
+  t.match(page.body, messages.onboardingIntro.en);
+  t.match(page.body, /<code>192\.168\.1\.30\/028801<\/code>/);
+  const res = await f.web.app.inject({
+    method: 'POST', url: '/operator/homes/h1/onboarding', headers: { cookie: op.cookie, accept: 'text/html' },
+    payload: { _csrf: op.csrf, adapter: 'echonet', native: 'meter-1', device: 'meter', kind: 'power', thresholdOn: '5', thresholdOff: '' },
+  });
+  t.equal(res.statusCode, 400);
+  t.match(res.body, 'Check the native id (1–200 characters; ECHONET Lite is &quot;&lt;ip address&gt;/&lt;EOJ&gt;&quot;');
+  t.match(res.body, messages.errThreshold.en);
+  t.match(res.body, messages.nothingChanged.en);
+  t.equal(await f.store.getDevice('h1', 'meter'), undefined, 'nothing stored');
 });
