@@ -7,19 +7,16 @@ import { parseArgs } from 'node:util';
 import { systemClock } from '../core/clock.js';
 import { MimamoriError } from '../core/errors.js';
 import { createLogger } from '../core/logger.js';
-import { createDeviceBridge, ecosystems, loadDeviceMap, mappedDeviceSchema, type DeviceMap, type MappedDevice } from '../edge/adapters/index.js';
+import { checkMapEntry, createDeviceBridge, ecosystems, loadDeviceMap, type DeviceMap, type MappedDevice } from '../edge/adapters/index.js';
 import type { CliIo } from './main.js';
 
 /** The map entry for a device being provisioned with `--adapter` and `--native`; validated before anything is stored. */
 export function deviceMapEntry(input: { adapter?: string; native?: string; device: string; kind: string; room?: string; door?: string }): Omit<MappedDevice, 'secret'> | undefined {
   if (input.adapter === undefined && input.native === undefined) return undefined;
   if (input.adapter === undefined || input.native === undefined) throw new MimamoriError('MIMAMORI_ERR_INVALID_INPUT', '--adapter and --native go together');
-  const entry = { adapter: input.adapter, native: input.native, device: input.device, role: input.kind, ...(input.room ? { room: input.room } : {}), ...(input.door ? { door: input.door } : {}) };
-  const r = mappedDeviceSchema.safeParse(entry);
-  if (!r.success) {
-    throw new MimamoriError('MIMAMORI_ERR_INVALID_INPUT', `${r.error.issues.map((i) => `--${String(i.path[0] === 'role' ? 'kind' : i.path[0])}: ${i.message}`).join('; ')} (adapters: ${ecosystems.join(', ')})`);
-  }
-  return r.data;
+  const r = checkMapEntry({ adapter: input.adapter, native: input.native, device: input.device, kind: input.kind, room: input.room, door: input.door });
+  if (!r.ok) throw new MimamoriError('MIMAMORI_ERR_INVALID_INPUT', `${r.issues.map((i) => `--${i.field}: ${i.message}`).join('; ')} (adapters: ${ecosystems.join(', ')})`);
+  return r.entry;
 }
 
 /** What a checked map says, for the installer. */
@@ -29,19 +26,19 @@ function describeMap(map: DeviceMap): string[] {
 
 /**
  * mimamori bridge check --map FILE
- * mimamori bridge run --map FILE --hub URL [--local URL] [--state DIR] [--ca FILE]
+ * mimamori bridge run --map FILE --hub URL [--local URL] [--state DIR] [--ca FILE] [--web URL]
  */
 export async function bridgeCommand(args: string[], env: NodeJS.ProcessEnv, io: CliIo): Promise<number> {
   const [what, ...rest] = args;
   let values: Record<string, string | undefined>;
   try {
-    values = parseArgs({ args: rest, strict: true, options: { map: { type: 'string' }, hub: { type: 'string' }, local: { type: 'string' }, state: { type: 'string' }, ca: { type: 'string' } } }).values;
+    values = parseArgs({ args: rest, strict: true, options: { map: { type: 'string' }, hub: { type: 'string' }, local: { type: 'string' }, state: { type: 'string' }, ca: { type: 'string' }, web: { type: 'string' } } }).values;
   } catch (err) {
     io.err(`mimamori bridge: ${(err as Error).message}`);
     return 2;
   }
   if ((what !== 'check' && what !== 'run') || !values.map) {
-    io.err('usage: mimamori bridge check --map FILE | mimamori bridge run --map FILE --hub URL [--local URL] [--state DIR] [--ca FILE]');
+    io.err('usage: mimamori bridge check --map FILE | mimamori bridge run --map FILE --hub URL [--local URL] [--state DIR] [--ca FILE] [--web URL]');
     return 2;
   }
   let map: DeviceMap;
@@ -52,7 +49,7 @@ export async function bridgeCommand(args: string[], env: NodeJS.ProcessEnv, io: 
     return 1;
   }
   if (what === 'check') {
-    io.out(`home ${map.home}: ${map.devices.length} device(s)`);
+    io.out(`home ${map.home}: ${map.devices.length} device(s)${map.bridge ? `; the bridge reports to the hub as ${map.home}/${map.bridge.device}` : ''}`);
     for (const line of describeMap(map)) io.out(line);
     return 0;
   }
@@ -65,7 +62,7 @@ export async function bridgeCommand(args: string[], env: NodeJS.ProcessEnv, io: 
   try {
     const bridge = await createDeviceBridge({
       map, hubUrl: values.hub, secrets, stateDir: values.state ?? `data/bridge/${map.home}`, clock: systemClock, logger,
-      ...(values.local ? { localUrl: values.local } : {}), ...(values.ca ? { ca: values.ca } : {}),
+      ...(values.local ? { localUrl: values.local } : {}), ...(values.ca ? { ca: values.ca } : {}), ...(values.web ? { webUrl: values.web } : {}),
     });
     logger.info({ devices: map.devices.length }, 'mimamori bridge running — Ctrl-C to stop');
     await new Promise<void>((resolve) => { process.once('SIGINT', resolve); process.once('SIGTERM', resolve); });

@@ -34,6 +34,7 @@ import type { LocalLine } from '../notifier/local-line-server.js';
 import { readLinePostback } from '../notifier/channels/line.js';
 import { issueLineLinkCode } from '../notifier/line-webhook.js';
 import { createWebAccount } from './accounts.js';
+import { startStreetBridges, type StreetBridges } from './demo-bridge.js';
 
 /**
  * The street's simulated time: a virtual clock that only the demo advances.
@@ -106,6 +107,11 @@ export interface DemoOptions {
   localLine?: LocalLine;
   /** The hub's SMS number (replies are sent to it). */
   twilioFrom: string;
+  /**
+   * Through the device bridge (`npm start -- --via-bridge`): the homes' sensors publish zigbee2mqtt-format
+   * messages to this home broker and a device bridge per home forwards them (cli/demo-bridge.ts).
+   */
+  viaBridge?: { localUrl: string };
 }
 
 export interface Demo {
@@ -236,15 +242,20 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
     });
   }
 
+  const viaBridge: Array<{ home: string; device: string; kind: string; secret: string }> = [];
   for (const d of stream.devices) {
     const creds = await provisionDevice(store, { homeId: d.home, deviceId: d.device, kind: d.kind });
+    if (opts.viaBridge) { viaBridge.push({ ...d, secret: creds.secret }); continue; }
     const agent = await createEdgeAgent({
       url: opts.mqttUrl, home: d.home, device: d.device, secret: creds.secret,
       queueDir: join(opts.dataDir, 'edge', d.home, d.device), logger: logger.child({ home: d.home, device: d.device }),
     });
     agents.set(`${d.home}/${d.device}`, agent);
   }
-  logger.info({ homes: homeIds.length, devices: agents.size, speed: opts.speed, stepMs }, 'demo street started');
+  const bridged: StreetBridges | undefined = opts.viaBridge
+    ? await startStreetBridges({ localUrl: opts.viaBridge.localUrl, hubUrl: opts.mqttUrl, devices: viaBridge, dataDir: opts.dataDir, clock, logger: logger.child({ part: 'bridge' }), timezone })
+    : undefined;
+  logger.info({ homes: homeIds.length, devices: agents.size + viaBridge.length, speed: opts.speed, stepMs, viaBridge: bridged ? opts.viaBridge?.localUrl : false }, 'demo street started');
 
   let published = 0;
   let stopped = false;
@@ -258,6 +269,7 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
   });
 
   const publish = async (r: Reading) => {
+    if (bridged) { await bridged.publish(r); published++; return; }
     const agent = agents.get(`${r.home}/${r.device}`);
     if (!agent) return;
     const msg = toDeviceMessage(r, timezone);
@@ -268,10 +280,13 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
 
   /** The barrier: every message published so far has been taken in, and the alert path is idle. */
   const hubCaughtUp = async () => {
+    // Through the bridge, the hub takes in what the bridges made of the messages (changes, heartbeats), not the messages.
+    if (bridged) await bridged.caughtUp(sleep, () => stopped);
+    const handed = () => (bridged ? bridged.forwarded() : published);
     let since = wallClock.now();
-    while (!stopped && opts.hub.takenIn() - takenAtStart < published) {
+    while (!stopped && opts.hub.takenIn() - takenAtStart < handed()) {
       if (wallClock.now() - since > 10_000) {
-        logger.warn({ published, takenIn: opts.hub.takenIn() - takenAtStart }, 'demo street waits for the hub to take in its messages');
+        logger.warn({ published: handed(), takenIn: opts.hub.takenIn() - takenAtStart }, 'demo street waits for the hub to take in its messages');
         since = wallClock.now();
       }
       await sleep(2);
@@ -334,6 +349,7 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
       for (const w of [...wake]) w();
       await finished;
       await Promise.all([...agents.values()].map((a) => a.close().catch(() => undefined)));
+      await bridged?.close().catch(() => undefined);
     },
   };
 }

@@ -2,7 +2,7 @@
 /**
  * The `mimamori` command line.
  *
- *   mimamori start                         run the hub (and the demo street unless MIMAMORI_DEMO_HOMES=0)
+ *   mimamori start [--via-bridge]          run the hub (and the demo street unless MIMAMORI_DEMO_HOMES=0; through the device bridge with --via-bridge)
  *   mimamori provision home|resident|contact|device|file …
  *   mimamori rules set --home H FILE       validate and store a home's rule set
  *   mimamori rules check FILE              validate a rule set without storing it
@@ -29,6 +29,7 @@ import { parseRuleSet } from '../rules/index.js';
 import { replayReadings, findingToNdjson } from '../rules/replay.js';
 import { simulate } from '../edge/simulator.js';
 import { startHub } from './hub.js';
+import { startLocalMosquitto, type LocalMosquitto } from '../edge/adapters/local-mosquitto.js';
 import { DemoClock, demoHubOf, startDemo } from './demo.js';
 import { contactPreferences, provisionFromFile } from './provision.js';
 import { readRecordedFile } from './recorded-file.js';
@@ -39,7 +40,7 @@ import { homeRuleSet } from '../rules/evaluate-recordings.js';
 
 const usage = `mimamori — 見守り edge hub
 
-  mimamori start
+  mimamori start [--via-bridge]
   mimamori provision home --id ID --name NAME [--timezone Asia/Tokyo] [--address A] [--entry-notes N]
   mimamori provision resident --home ID --name NAME [--birth-year Y] [--language ja|en]
   mimamori provision contact --home ID --name NAME --role family|caregiver|emergency [--phone +81…] [--email E] [--language ja|en] [--priority N]
@@ -56,7 +57,7 @@ const usage = `mimamori — 見守り edge hub
   mimamori evaluate FILE.ndjson --truth TRUTH.json [--months] | --corpus [--seed S] [--homes N] [--days D] | --recordings DIR [--json]   (mimamori evaluate --help; docs/evaluate.md)
   mimamori convert DATASET --raw DIR --out DIR [--homes H1,H2]   (public research recordings → replay files; edge/recordings/)
   mimamori bridge check --map FILE.json
-  mimamori bridge run --map FILE.json --hub URL [--local mqtt://127.0.0.1:1883] [--state DIR] [--ca FILE]   (docs/devices.md)
+  mimamori bridge run --map FILE.json --hub URL [--local mqtt://127.0.0.1:1883] [--state DIR] [--ca FILE] [--web https://hub]   (docs/devices.md)
 
   mimamori backup [--to DIR]… [--keep N] [--passphrase-file FILE] [--no-verify]   (docs/backup.md)
   mimamori backup list [--json]
@@ -76,7 +77,7 @@ const processIo: CliIo = { out: (l) => process.stdout.write(`${l}\n`), err: (l) 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env, io: CliIo = processIo): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
-    case 'start': return rest.length > 0 ? (await import('./reference-hub.js')).referenceStartCommand(rest, env, io) : start(env, io);
+    case 'start': return rest.includes('--reference') ? (await import('./reference-hub.js')).referenceStartCommand(rest, env, io) : start(rest, env, io);
     case 'provision': return provision(rest, env, io);
     case 'rules': return rules(rest, env, io);
     case 'replay': return replay(rest, io);
@@ -104,8 +105,10 @@ function openStore(config: Config): Store {
   return createSqliteStore(join(config.dataDir, 'mimamori.db'));
 }
 
-async function start(env: NodeJS.ProcessEnv, _io: CliIo): Promise<number> {
-  const config = loadConfig(env);
+async function start(args: string[], env: NodeJS.ProcessEnv, io: CliIo): Promise<number> {
+  const unknown = args.filter((a) => a !== '--via-bridge');
+  if (unknown.length > 0) { io.err(`mimamori start: unknown option ${unknown.join(' ')} (only --via-bridge)`); return 2; }
+  const config = loadConfig(env, args.includes('--via-bridge') ? { demo: { viaBridge: true } } : {});
   const logger = createLogger({ level: config.logLevel });
   const demo = config.demo.homes > 0;
   // The demo lives in sped-up time, so it gets its own data folder, fresh each run.
@@ -116,20 +119,33 @@ async function start(env: NodeJS.ProcessEnv, _io: CliIo): Promise<number> {
   // sessions, video calls, check-ins) stays on the wall clock.
   const simClock = demo ? new DemoClock(startAt, logger.child({ part: 'demo-clock' })) : undefined;
 
-  const hub = await startHub({ config: hubConfig, logger, clock: simClock ?? systemClock, wallClock: systemClock });
+  // Through the bridge: a real mosquitto stands in for the homes' own brokers (edge/adapters/local-mosquitto.ts).
+  let homeBroker: LocalMosquitto | undefined;
+  if (demo && config.demo.viaBridge) {
+    try {
+      homeBroker = await startLocalMosquitto({ dir: join(hubConfig.dataDir, 'home-broker') });
+    } catch (err) {
+      io.err(`mimamori start --via-bridge: ${(err as Error).message}`);
+      return 1;
+    }
+  }
+  const hub = await startHub({ config: hubConfig, logger, clock: simClock ?? systemClock, wallClock: systemClock }).catch(async (err: unknown) => {
+    await homeBroker?.stop();
+    throw err;
+  });
   const demoStreet = simClock
     ? await startDemo({
       store: hub.store, simClock, wallClock: systemClock, speed: config.demo.speed, hub: demoHubOf(hub),
       logger: logger.child({ part: 'demo' }), mqttUrl: hub.mqttUrl, dataDir: hubConfig.dataDir,
       homes: config.demo.homes, seed: config.demo.seed, start: startAt, notifier: hub.notifier, twilioFrom: config.twilio.from,
-      ...(hub.localTwilio ? { localTwilio: hub.localTwilio } : {}),
+      ...(hub.localTwilio ? { localTwilio: hub.localTwilio } : {}), ...(homeBroker ? { viaBridge: { localUrl: homeBroker.url } } : {}),
       ...(hub.localLine ? { localLine: hub.localLine } : {}),
     })
     : undefined;
   logger.info({
     mqtt: hub.mqttUrl, mqtts: `mqtts://${config.host}:${hub.broker.ports.tls}`, ws: `ws://${config.host}:${hub.broker.ports.ws}/mqtt`,
     web: hub.webUrl, hub: hub.statusPage?.url, influx: hub.influxUrl, twilio: hub.localTwilio?.url ?? 'api.twilio.com', line: hub.localLine ? `${hub.localLine.url} (record: ${join(hubConfig.dataDir, 'line-messages.ndjson')})` : 'api.line.me',
-    demo: demo ? `${config.demo.homes} homes at up to ${config.demo.speed}× speed (waits for the hub)` : 'off',
+    demo: demo ? `${config.demo.homes} homes at up to ${config.demo.speed}× speed (waits for the hub)${homeBroker ? `, zigbee2mqtt devices on ${homeBroker.url} through the device bridge` : ''}` : 'off',
   }, 'mimamori hub running — Ctrl-C to stop');
   if (demoStreet && hub.webUrl) {
     // Shown once on the terminal, never in the log: a throw-away account of the fresh demo folder.
@@ -144,6 +160,7 @@ async function start(env: NodeJS.ProcessEnv, _io: CliIo): Promise<number> {
       logger.info({ signal }, 'shutting down');
       await demoStreet?.close();
       await hub.close();
+      await homeBroker?.stop();
       logger.info('stopped cleanly');
       resolve(0);
     };

@@ -118,6 +118,8 @@ export const configSchema = z.object({
     /** Simulated seconds per real second. */
     speed: z.number().min(1).max(100_000).default(1800),
     seed: z.number().int().default(20261121),
+    /** The homes' sensors speak zigbee2mqtt to a local mosquitto and reach the hub through the device bridge (docs/devices.md). */
+    viaBridge: z.union([z.boolean(), z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true')]).default(false),
   }).prefault({}),
 });
 
@@ -162,6 +164,7 @@ export const envMap: Record<string, { path: string[]; type: 'string' | 'number' 
   MIMAMORI_DEMO_HOMES: { path: ['demo', 'homes'], type: 'number' },
   MIMAMORI_DEMO_SPEED: { path: ['demo', 'speed'], type: 'number' },
   MIMAMORI_DEMO_SEED: { path: ['demo', 'seed'], type: 'number' },
+  MIMAMORI_DEMO_VIA_BRIDGE: { path: ['demo', 'viaBridge'], type: 'string' },
 };
 
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {

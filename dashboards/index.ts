@@ -32,6 +32,7 @@ import { familyRoutes } from './routes-family.js';
 import { staffRoutes } from './routes-staff.js';
 import { caregiverRoutes } from './routes-caregiver.js';
 import { operatorRoutes } from './routes-operator.js';
+import { onboardingRoutes } from './routes-onboarding.js';
 import { tabletRoutes } from './routes-tablet.js';
 import { liveRoutes } from './routes-live.js';
 import { contactRoutes } from './routes-contacts.js';
@@ -306,7 +307,7 @@ export async function createWebApp(opts: WebAppOptions): Promise<WebApp> {
       : reply.send({ code: 'MIMAMORI_ERR_NOT_FOUND', message: errorCatalogue.MIMAMORI_ERR_NOT_FOUND.message });
   });
 
-  const modules: RouteModule[] = [assetRoutes, accountRoutes, familyRoutes, staffRoutes, caregiverRoutes, operatorRoutes, tabletRoutes, liveRoutes, contactRoutes, notificationSettingsRoutes];
+  const modules: RouteModule[] = [assetRoutes, accountRoutes, familyRoutes, staffRoutes, caregiverRoutes, operatorRoutes, tabletRoutes, liveRoutes, contactRoutes, notificationSettingsRoutes, onboardingRoutes];
   if (readOnly) modules.push(referenceRefusals);
   for (const m of modules) m(app, ctx);
   const video = await createVideo(app, ctx, opts.video); // video check-ins (issue 5)

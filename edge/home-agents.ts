@@ -26,6 +26,8 @@ export interface HomeAgentsOptions {
 
 export interface HomeAgents {
   agents: ReadonlyMap<string, EdgeAgent>;
+  /** Starts the agent of one more device (a device mapped while the bridge runs). */
+  add(device: { device: string; secret: string }): Promise<void>;
   /** Queues a reading on its device's agent; readings of unknown devices are refused. */
   publishReading(reading: Reading): Promise<void>;
   pending(): number;
@@ -39,20 +41,25 @@ export interface HomeAgents {
 export async function createHomeAgents(opts: HomeAgentsOptions): Promise<HomeAgents> {
   const timezone = opts.timezone ?? 'Asia/Tokyo';
   const agents = new Map<string, EdgeAgent>();
+  const start = async (d: { device: string; secret: string }) => {
+    agents.set(d.device, await createEdgeAgent({
+      url: opts.url, home: opts.home, device: d.device, secret: d.secret,
+      queueDir: join(opts.queueRoot, opts.home, d.device),
+      logger: opts.logger, ...(opts.ca ? { ca: opts.ca } : {}), ...(opts.clientOptions ? { clientOptions: opts.clientOptions } : {}),
+    }));
+  };
   try {
-    for (const d of opts.devices) {
-      agents.set(d.device, await createEdgeAgent({
-        url: opts.url, home: opts.home, device: d.device, secret: d.secret,
-        queueDir: join(opts.queueRoot, opts.home, d.device),
-        logger: opts.logger, ...(opts.ca ? { ca: opts.ca } : {}), ...(opts.clientOptions ? { clientOptions: opts.clientOptions } : {}),
-      }));
-    }
+    for (const d of opts.devices) await start(d);
   } catch (err) {
     await Promise.all([...agents.values()].map((a) => a.close().catch(() => undefined)));
     throw err;
   }
   return {
     agents,
+    async add(d) {
+      if (agents.has(d.device)) throw new MimamoriError('MIMAMORI_ERR_INVALID_INPUT', `device ${d.device} already has an agent`);
+      await start(d);
+    },
     async publishReading(reading) {
       if (reading.home !== opts.home) throw new MimamoriError('MIMAMORI_ERR_INVALID_INPUT', `reading of home ${reading.home} sent to agents of ${opts.home}`);
       const agent = agents.get(reading.device);

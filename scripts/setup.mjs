@@ -50,6 +50,9 @@ if (!process.env.MIMAMORI_INFLUX_URL && !has(process.env.MIMAMORI_INFLUXD_PATH |
 const mosquitto = '/usr/sbin/mosquitto';
 if (purpose === 'bench' && !existsSync(mosquitto)) wanted.push({ program: mosquitto, pkg: 'mosquitto', required: false, file: true });
 if (purpose === 'test' && !existsSync(mosquitto)) wanted.push({ program: mosquitto, pkg: 'mosquitto', required: true, file: true });
+// The demo street through the device bridge (MIMAMORI_DEMO_VIA_BRIDGE=1 npm start) runs a mosquitto as the homes' broker.
+const viaBridge = ['1', 'true'].includes(process.env.MIMAMORI_DEMO_VIA_BRIDGE ?? '');
+if (purpose === 'start' && viaBridge && !existsSync(mosquitto)) wanted.push({ program: mosquitto, pkg: 'mosquitto', required: true, file: true });
 // The web app's browser tests drive Debian's chromium (playwright-core, never `playwright install`),
 // and its PDF news sheet needs a font with Japanese glyphs.
 const japaneseFont = '/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf';

@@ -14,20 +14,22 @@
  * messages it cannot read are counted by reason and logged (topic and reason,
  * never the payload).
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
-import type { Clock } from '../../core/clock.js';
+import { scheduleEvery, type Clock } from '../../core/clock.js';
 import { MimamoriError } from '../../core/errors.js';
+import type { DeviceEvent } from '../../core/events.js';
 import { newId } from '../../core/ids.js';
 import type { Logger } from '../../core/logger.js';
 import { toLocalIso } from '../../core/time.js';
 import type { EdgeAgent } from '../agent.js';
 import { createHomeAgents, type HomeAgents } from '../home-agents.js';
-import type { DeviceMap, Ecosystem, MappedDevice } from './device-map.js';
+import { mappedDeviceSchema, type DeviceMap, type Ecosystem, type MappedDevice } from './device-map.js';
 import { deriveEvents, type RoleState } from './device-roles.js';
 import { canonicalEchonetNative, createEchonetClient, echonetPort, type EchonetClient } from './echonet.js';
 import type { AdaptRejectReason, AdaptResult, MqttAdapter } from './native-facts.js';
+import { maxReportedUnmapped, sendBridgeReport, type DeliveredMapping } from './onboarding-report.js';
 import { shellyAdapter } from './shelly.js';
 import { tasmotaAdapter } from './tasmota.js';
 import { zigbee2mqttAdapter } from './zigbee2mqtt.js';
@@ -40,6 +42,11 @@ export interface DeviceBridgeOptions {
   localPassword?: string;
   /** The hub's broker, as for the edge agent. */
   hubUrl: string;
+  /**
+   * The hub's web app (e.g. `https://hub.example.jp`): with the map's `bridge` login, the bridge reports the devices
+   * nobody mapped there and takes the mappings the operator makes on the onboarding page (docs/devices.md).
+   */
+  webUrl?: string;
   ca?: string;
   /** Device secrets by mimamori device id, for devices whose map entry has no `secret`. */
   secrets?: Readonly<Record<string, string>>;
@@ -105,6 +112,11 @@ export interface DeviceBridge {
   pending(): number;
   /** Resolves once the hub acknowledged everything queued so far. */
   drained(): Promise<void>;
+  /**
+   * Reports to the hub now (also done every `bridge.reportSeconds`, and at once when a new unmapped device appears)
+   * and takes on the mappings it answers with. Resolves to how many devices it newly mapped, or why it could not report.
+   */
+  report(): Promise<{ mapped: number } | { error: string }>;
   close(): Promise<void>;
 }
 
@@ -122,25 +134,45 @@ export async function createDeviceBridge(opts: DeviceBridgeOptions): Promise<Dev
   const { map, clock } = opts;
   const log = opts.logger.child({ component: 'device-bridge', home: map.home });
   const mqttAdapters: MqttAdapter[] = [zigbee2mqttAdapter(map.zigbee2mqttBaseTopic), tasmotaAdapter(), shellyAdapter()];
-  const needsLocal = map.devices.some((d) => d.adapter !== 'echonet');
-  if (needsLocal && !opts.localUrl) throw new MimamoriError('MIMAMORI_ERR_CONFIG', 'device bridge: zigbee2mqtt / Shelly / Tasmota devices are mapped but no home broker URL (localUrl) is given');
+  if (!opts.localUrl && map.devices.some((d) => d.adapter !== 'echonet')) throw new MimamoriError('MIMAMORI_ERR_CONFIG', 'device bridge: zigbee2mqtt / Shelly / Tasmota devices are mapped but no home broker URL (localUrl) is given');
+  // With a home broker the bridge listens even before anything is mapped: what it hears is listed for onboarding.
+  const needsLocal = opts.localUrl !== undefined;
+  const bridgeLogin = map.bridge && opts.webUrl ? { ...map.bridge, webUrl: opts.webUrl, secret: map.bridge.secret ?? opts.secrets?.[map.bridge.device] } : undefined;
+  if (bridgeLogin && !bridgeLogin.secret) throw new MimamoriError('MIMAMORI_ERR_CONFIG', `device bridge: no secret for the bridge's own login ${bridgeLogin.device} (put it in the map's "bridge" or pass it in secrets)`);
 
-  const devices = map.devices.map((d) => {
+  const echonetDefaultPort = map.echonet?.port ?? echonetPort;
+  const nativeKey = (adapter: Ecosystem, native: string) => `${adapter}\u0000${adapter === 'echonet' ? canonicalEchonetNative(native, echonetDefaultPort) : native}`;
+  // Devices mapped on the operator's onboarding page are kept beside the map (the map file stays the installer's).
+  mkdirSync(opts.stateDir, { recursive: true });
+  const onboardedFile = join(opts.stateDir, 'onboarded.json');
+  const onboarded: DeliveredMapping[] = readOnboarded(onboardedFile, log);
+  const mappedDevices: MappedDevice[] = [...map.devices];
+  for (const m of onboarded) {
+    if (mappedDevices.some((d) => d.device === m.device || nativeKey(d.adapter, d.native) === nativeKey(m.adapter, m.native))) {
+      log.warn({ device: m.device, adapter: m.adapter, native: m.native }, 'device bridge: a device mapped on the hub is also in the map file; the map file wins');
+      continue;
+    }
+    mappedDevices.push(m);
+  }
+
+  const devices = mappedDevices.map((d) => {
     const secret = d.secret ?? opts.secrets?.[d.device];
     if (!secret) throw new MimamoriError('MIMAMORI_ERR_CONFIG', `device bridge: no secret for device ${d.device} (put it in the map or pass it in secrets)`);
     return { device: d.device, secret };
   });
-  const echonetDefaultPort = map.echonet?.port ?? echonetPort;
-  const nativeKey = (adapter: Ecosystem, native: string) => `${adapter}\u0000${adapter === 'echonet' ? canonicalEchonetNative(native, echonetDefaultPort) : native}`;
-  const byNative = new Map(map.devices.map((d) => [nativeKey(d.adapter, d.native), d] as const));
-  const runtime = new Map<string, Runtime>(map.devices.map((d) => [d.device, { status: { device: d.device, adapter: d.adapter, native: d.native, role: d.role, messages: 0, rejected: 0 } }]));
+  const byNative = new Map(mappedDevices.map((d) => [nativeKey(d.adapter, d.native), d] as const));
+  const statusOf = (d: MappedDevice): BridgedDeviceStatus => ({ device: d.device, adapter: d.adapter, native: d.native, role: d.role, messages: 0, rejected: 0 });
+  const runtime = new Map<string, Runtime>(mappedDevices.map((d) => [d.device, { status: statusOf(d) }]));
   const unmapped = new Map<string, UnmappedDevice>();
   const stats: BridgeStats = { received: 0, events: 0, heartbeats: 0, rejected: {}, unmapped: 0, unusedFacts: 0 };
+  /** Reports to the hub, one at a time. */
+  let reporting: Promise<unknown> = Promise.resolve();
+  let echonet: EchonetClient | undefined;
 
-  mkdirSync(opts.stateDir, { recursive: true });
   const stateFile = join(opts.stateDir, 'role-state.json');
-  const roleState = readRoleState(stateFile, log);
-  let savedState = JSON.stringify(roleState);
+  const { devices: roleState, outbox } = readRoleState(stateFile, log);
+  const serialize = () => JSON.stringify({ version: 2, devices: roleState, outbox } satisfies SavedState);
+  let savedState = serialize();
 
   const agents: HomeAgents = await createHomeAgents({
     url: opts.hubUrl, home: map.home, devices, queueRoot: join(opts.stateDir, 'queues'), timezone: map.timezone, logger: opts.logger,
@@ -148,6 +180,16 @@ export async function createDeviceBridge(opts: DeviceBridgeOptions): Promise<Dev
   });
 
   const count = (reason: BridgeRejectReason) => { stats.rejected[reason] = (stats.rejected[reason] ?? 0) + 1; };
+
+  // Events a bridge killed mid-message had remembered but maybe not queued: queued now with the same ids,
+  // so a copy that did reach the disk queue before the kill is dropped by the hub as a duplicate.
+  for (const [device, events] of Object.entries(outbox)) {
+    const agent = agents.agents.get(device);
+    if (!agent) log.warn({ device, events: events.length }, 'device bridge: events of a device no longer mapped were left from the last run; dropped');
+    for (const e of agent ? events : []) await agent?.publishEvent(e);
+    delete outbox[device];
+  }
+  persistState();
 
   function sawUnmapped(adapter: Ecosystem, native: string): void {
     const key = nativeKey(adapter, native);
@@ -157,6 +199,7 @@ export async function createDeviceBridge(opts: DeviceBridgeOptions): Promise<Dev
     if (seen) { seen.lastSeen = now; seen.messages++; return; }
     unmapped.set(key, { adapter, native, firstSeen: now, lastSeen: now, messages: 1 });
     log.warn({ adapter, native }, 'device bridge: a device nobody mapped is reporting; map it to a mimamori device (docs/devices.md)');
+    if (bridgeLogin && !closing) void report(); // the operator sees it now, not at the next periodic report
   }
 
   async function accept(adapter: Ecosystem, native: string, result: AdaptResult, topic?: string): Promise<boolean> {
@@ -186,9 +229,19 @@ export async function createDeviceBridge(opts: DeviceBridgeOptions): Promise<Dev
     if (derived.battery !== undefined) rt.status.battery = derived.battery;
     const agent = agents.agents.get(mapped.device) as EdgeAgent;
     const ts = toLocalIso(now, map.timezone);
+    const events = derived.events.map((body) => ({ ...body, id: `${mapped.device}-${newId(now)}`, ts }) as DeviceEvent);
+    // The device's new state and its events (with their ids) reach the disk before the events are queued:
+    // killed in between, the next run queues them again with the same ids (the hub drops a second copy),
+    // and the home broker's redelivery of this message derives nothing new from the state it finds.
+    const before = roleState[mapped.device];
+    roleState[mapped.device] = state;
+    if (events.length > 0) outbox[mapped.device] = events;
+    persistState();
+    let queued = 0;
     try {
-      for (const body of derived.events) {
-        await agent.publishEvent({ ...body, id: `${mapped.device}-${newId(now)}`, ts });
+      for (const e of events) {
+        await agent.publishEvent(e);
+        queued++;
         stats.events++;
       }
       const batteryMoved = derived.battery !== undefined && (rt.lastBattery === undefined || Math.abs(derived.battery - rt.lastBattery) >= 1);
@@ -211,15 +264,23 @@ export async function createDeviceBridge(opts: DeviceBridgeOptions): Promise<Dev
     } catch (err) {
       count('queue_failed');
       log.error({ device: mapped.device, err: (err as Error).message }, 'device bridge: could not queue for the hub');
+      if (queued < events.length) { // the change did not get through: the device's state stays as it was
+        if (before === undefined) delete roleState[mapped.device];
+        else roleState[mapped.device] = before;
+      }
+      delete outbox[mapped.device];
+      persistState();
       return false;
     }
-    roleState[mapped.device] = state;
-    persistState();
+    if (events.length > 0) {
+      delete outbox[mapped.device];
+      persistState();
+    }
     return true;
   }
 
   function persistState(): void {
-    const text = JSON.stringify(roleState);
+    const text = serialize();
     if (text === savedState) return;
     const tmp = `${stateFile}.tmp`;
     writeFileSync(tmp, text);
@@ -270,8 +331,7 @@ export async function createDeviceBridge(opts: DeviceBridgeOptions): Promise<Dev
   }
 
   // ECHONET Lite: discovery, polling and notifications on UDP; reports are handled one at a time, in order.
-  let echonet: EchonetClient | undefined;
-  const echonetDevices = map.devices.filter((d) => d.adapter === 'echonet');
+  const echonetDevices = mappedDevices.filter((d) => d.adapter === 'echonet');
   if (echonetDevices.length > 0 || map.echonet) {
     let chain: Promise<unknown> = Promise.resolve();
     const settings = map.echonet ?? { addresses: [], port: echonetPort, multicast: true, pollSeconds: 60 };
@@ -293,6 +353,57 @@ export async function createDeviceBridge(opts: DeviceBridgeOptions): Promise<Dev
     inFlightEchonet = () => chain;
   }
 
+  /** Takes on one mapping made on the hub: an agent for the device, its messages forwarded from now on, kept across restarts. */
+  async function takeMapping(m: DeliveredMapping): Promise<boolean> {
+    const key = nativeKey(m.adapter, m.native);
+    const same = byNative.get(key);
+    if (same && same.device === m.device) return false; // already taken (the hub says it again until our report lists it)
+    if (same || runtime.has(m.device)) {
+      log.warn({ device: m.device, adapter: m.adapter, native: m.native }, 'device bridge: the hub mapped a device that clashes with one already mapped here; not taken');
+      return false;
+    }
+    if (m.adapter !== 'echonet' && !local) {
+      log.warn({ device: m.device, adapter: m.adapter }, 'device bridge: the hub mapped a zigbee2mqtt / Shelly / Tasmota device but this bridge has no home broker (--local); not taken');
+      return false;
+    }
+    await agents.add({ device: m.device, secret: m.secret });
+    onboarded.push(m);
+    const tmp = `${onboardedFile}.tmp`;
+    writeFileSync(tmp, JSON.stringify(onboarded, null, 2), { mode: 0o600 }); // holds device secrets
+    chmodSync(tmp, 0o600);
+    renameSync(tmp, onboardedFile);
+    byNative.set(key, m);
+    runtime.set(m.device, { status: statusOf(m) });
+    unmapped.delete(key);
+    if (m.adapter === 'echonet') echonet?.addObject(m.native);
+    log.info({ device: m.device, adapter: m.adapter, native: m.native, role: m.role }, 'device bridge: device mapped on the hub; forwarding it from now on');
+    return true;
+  }
+
+  function report(): Promise<{ mapped: number } | { error: string }> {
+    const run = async (): Promise<{ mapped: number } | { error: string }> => {
+      if (!bridgeLogin) return { error: 'no bridge login or no hub web address: nothing to report to' };
+      try {
+        const list = [...unmapped.values()].sort((a, b) => b.lastSeen - a.lastSeen).slice(0, maxReportedUnmapped);
+        const mappings = await sendBridgeReport({
+          webUrl: bridgeLogin.webUrl, home: map.home, device: bridgeLogin.device, secret: bridgeLogin.secret as string,
+          report: { devices: [...runtime.keys()], unmapped: list.map((u) => ({ ...u })) },
+        });
+        let mapped = 0;
+        for (const m of mappings) if (!closing && await takeMapping(m)) mapped++;
+        return { mapped };
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, 'device bridge: could not report to the hub; trying again later');
+        return { error: (err as Error).message };
+      }
+    };
+    const next = reporting.then(run);
+    reporting = next;
+    return next;
+  }
+  const stopReporting = bridgeLogin ? scheduleEvery(clock, bridgeLogin.reportSeconds * 1000, () => { if (!closing) void report(); }) : () => undefined;
+  if (bridgeLogin) void report();
+
   return {
     stats: () => ({ ...stats, rejected: { ...stats.rejected } }),
     devices: () => [...runtime.values()].map((r) => ({ ...r.status })),
@@ -304,9 +415,12 @@ export async function createDeviceBridge(opts: DeviceBridgeOptions): Promise<Dev
     async settled() { await inFlight; await inFlightEchonet(); },
     pending: () => agents.pending(),
     drained: () => agents.drained(),
+    report,
     async close() {
       if (closing) return;
       closing = true;
+      stopReporting();
+      await reporting;
       // Let the message in hand reach the disk queue and be acknowledged, then leave the home broker.
       await inFlight;
       if (local) await local.endAsync(!local.connected);
@@ -318,13 +432,39 @@ export async function createDeviceBridge(opts: DeviceBridgeOptions): Promise<Dev
   };
 }
 
-function readRoleState(file: string, log: Logger): Record<string, RoleState> {
+/** The mappings taken from the hub earlier (each checked again: a damaged entry is skipped, not trusted). */
+function readOnboarded(file: string, log: Logger): DeliveredMapping[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log.error({ err: (err as Error).message }, 'device bridge: devices mapped on the hub unreadable; map them again on the hub');
+    return [];
+  }
+  if (!Array.isArray(value)) return [];
+  return value.flatMap((v: unknown) => {
+    const r = mappedDeviceSchema.safeParse(v);
+    if (r.success && r.data.secret) return [r.data as DeliveredMapping];
+    log.error({ entry: (v as { device?: unknown } | null)?.device }, 'device bridge: a device mapped on the hub is damaged in onboarded.json; skipped');
+    return [];
+  });
+}
+
+/** `role-state.json`: each device's remembered state, and the events of a message being queued (the outbox). */
+interface SavedState { version: 2; devices: Record<string, RoleState>; outbox: Record<string, DeviceEvent[]> }
+
+function readRoleState(file: string, log: Logger): Omit<SavedState, 'version'> {
   try {
     const value: unknown = JSON.parse(readFileSync(file, 'utf8'));
-    if (value !== null && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, RoleState>;
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      const v = value as Partial<SavedState>;
+      // Version 1 (before the outbox) was the device map alone.
+      if (v.version !== 2) return { devices: value as Record<string, RoleState>, outbox: {} };
+      return { devices: v.devices ?? {}, outbox: v.outbox ?? {} };
+    }
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { devices: {}, outbox: {} };
     log.warn({ err: (err as Error).message }, 'device bridge: remembered device state unreadable; starting afresh (a state may be sent again)');
   }
-  return {};
+  return { devices: {}, outbox: {} };
 }

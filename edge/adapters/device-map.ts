@@ -58,6 +58,38 @@ export const mappedDeviceSchema = z.strictObject({
 });
 export type MappedDevice = z.infer<typeof mappedDeviceSchema>;
 
+/** What an installer says about one device to map (the CLI's `--adapter/--native/--kind/...`, the operator's onboarding form). */
+export interface MapEntryInput {
+  adapter: string; native: string; device: string; kind: string;
+  room?: string | undefined; door?: string | undefined;
+  /** kettle / water / gas: switch-on and switch-off levels (W or L/min). */
+  threshold?: { on: number; off: number } | undefined;
+}
+
+/** The field of a map entry a problem is about, as the installer named it (`kind` is the entry's `role`). */
+export type MapEntryField = 'adapter' | 'native' | 'device' | 'kind' | 'room' | 'door' | 'threshold';
+export interface MapEntryIssue { field: MapEntryField; message: string }
+
+/**
+ * Checks one device to map and builds its map entry (without the secret), or names every problem by field.
+ * One check for `mimamori provision device --adapter … --native …` and the operator's onboarding page.
+ */
+export function checkMapEntry(input: MapEntryInput): { ok: true; entry: Omit<MappedDevice, 'secret'> } | { ok: false; issues: MapEntryIssue[] } {
+  const entry = {
+    adapter: input.adapter, native: input.native, device: input.device, role: input.kind,
+    ...(input.room ? { room: input.room } : {}), ...(input.door ? { door: input.door } : {}), ...(input.threshold ? { threshold: input.threshold } : {}),
+  };
+  const r = mappedDeviceSchema.safeParse(entry);
+  const issues: MapEntryIssue[] = r.success ? [] : r.error.issues.map((i) => {
+    const key = String(i.path[0] ?? 'native');
+    const field = (key === 'role' ? 'kind' : key) as MapEntryField;
+    return { field, message: i.message };
+  });
+  if (input.threshold && !['kettle', 'water', 'gas'].includes(input.kind)) issues.push({ field: 'threshold', message: 'a threshold is for a kettle plug or a water / gas flow only' });
+  if (!r.success || issues.length > 0) return { ok: false, issues };
+  return { ok: true, entry: r.data };
+}
+
 export const deviceMapSchema = z.strictObject({
   home: idSchema,
   /** The home's IANA time zone; event times are written in it. */
@@ -73,8 +105,20 @@ export const deviceMapSchema = z.strictObject({
     multicast: z.boolean().default(true),
     pollSeconds: z.number().min(1).max(3600).default(60),
   }).optional(),
-  devices: z.array(mappedDeviceSchema).min(1, 'map at least one device'),
+  /**
+   * The bridge's own login at the hub (a device of kind `bridge`): with it, and the hub's web address, the bridge
+   * reports the devices nobody mapped to the operator's onboarding page and takes the mappings made there.
+   */
+  bridge: z.strictObject({
+    device: idSchema,
+    secret: z.string().min(1).optional(),
+    /** How often the bridge reports to the hub (seconds; also at once when a new unmapped device appears). */
+    reportSeconds: z.number().min(5).max(3600).default(60),
+  }).optional(),
+  devices: z.array(mappedDeviceSchema).default([]),
 }).superRefine((map, ctx) => {
+  if (map.devices.length === 0 && !map.bridge) ctx.addIssue({ code: 'custom', path: ['devices'], message: 'map at least one device (or give the bridge its own login, "bridge", to map them on the operator page)' });
+  if (map.bridge && map.devices.some((d) => d.device === map.bridge?.device)) ctx.addIssue({ code: 'custom', path: ['bridge', 'device'], message: `${map.bridge.device} is the bridge's own login, not a sensor` });
   const ids = new Set<string>();
   const natives = new Set<string>();
   map.devices.forEach((d, i) => {

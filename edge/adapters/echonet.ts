@@ -98,6 +98,8 @@ export interface EchonetClient {
   discover(): void;
   /** Asks every mapped object for its properties now (also done every `pollSeconds`). */
   poll(): void;
+  /** Polls one more object from now on (a device mapped while the bridge runs). */
+  addObject(native: string): void;
   port(): number;
   close(): Promise<void>;
 }
@@ -159,11 +161,12 @@ export async function createEchonetClient(opts: EchonetClientOptions): Promise<E
     try { socket.addMembership(echonetMulticast); } catch (err) { log.warn({ err: (err as Error).message }, 'echonet: could not join the multicast group; only unicast discovery'); }
   }
 
-  const targets = opts.objects.map((native) => {
+  const target = (native: string) => {
     const m = echonetNativePattern.exec(native) as RegExpExecArray;
     const where = hostPort(native.slice(0, native.lastIndexOf('/')), port);
     return { ...where, eoj: (m[3] as string).toLowerCase() };
-  });
+  };
+  const targets = opts.objects.map(target);
 
   const client: EchonetClient = {
     discover() {
@@ -177,6 +180,7 @@ export async function createEchonetClient(opts: EchonetClientOptions): Promise<E
         send(t.address, t.port, { deoj: t.eoj, esv: ESV.Get, properties: epcs.map((epc) => ({ epc, edt: Buffer.alloc(0) })) });
       }
     },
+    addObject(native) { targets.push(target(native)); },
     port: () => socket.address().port,
     async close() {
       stopPolling();

@@ -9,8 +9,8 @@ export { zigbee2mqttAdapter } from './zigbee2mqtt.js';
 export { shellyAdapter } from './shelly.js';
 export { tasmotaAdapter } from './tasmota.js';
 export {
-  ecosystems, parseDeviceMap, loadDeviceMap, deviceMapSchema, mappedDeviceSchema,
-  type Ecosystem, type DeviceMap, type DeviceMapInput, type MappedDevice,
+  ecosystems, parseDeviceMap, loadDeviceMap, deviceMapSchema, mappedDeviceSchema, checkMapEntry,
+  type Ecosystem, type MapEntryInput, type MapEntryIssue, type MapEntryField, type DeviceMap, type DeviceMapInput, type MappedDevice,
 } from './device-map.js';
 export { deriveEvents, defaultKettleWatts, defaultFlowLitres, defaultActions, type EventBody, type RoleState, type Derived } from './device-roles.js';
 export {
