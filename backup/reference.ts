@@ -82,11 +82,21 @@ export function readOnlyStore(backup: Store, log: Store): Store {
     throw new MimamoriError('MIMAMORI_ERR_READ_ONLY', `${name} refused: this is a reference copy of a backup / 参照専用のバックアップのため変更できません`);
   };
   let closed: Promise<void> | undefined;
+  // A TOTP step is accepted once per account (dashboards/totp.ts), remembered in memory (the
+  // copy is never written; steps used before the backup are long expired).
+  const totpSteps = new Map<string, number>();
+  const acceptTotpStep = async (id: string, step: number): Promise<boolean> => {
+    const seen = totpSteps.get(id) ?? -Infinity;
+    if (step <= seen) return false;
+    totpSteps.set(id, step);
+    return true;
+  };
   return new Proxy(backup, {
     get(target, prop, receiver) {
       const value: unknown = Reflect.get(target, prop, receiver);
       if (typeof prop !== 'string' || typeof value !== 'function') return value;
       if (prop === 'close') return () => (closed ??= Promise.all([backup.close(), log.close()]).then(() => undefined));
+      if (prop === 'acceptTotpStep') return acceptTotpStep;
       if (referenceLogMethods.has(prop)) return (log[prop as keyof Store] as (...a: unknown[]) => unknown).bind(log);
       if (readMethod.test(prop)) return (value as (...a: unknown[]) => unknown).bind(target);
       return refuse(prop);

@@ -67,7 +67,7 @@ t.test('the hub endpoints port serves only Twilio, LINE, e-mail links, health an
   t.same(page.routes.filter((r) => !isHubEndpointRoute(r.method, r.url)), [], 'every route on the port is on the list');
   t.same(page.routes.map((r) => `${r.method} ${r.url}`).sort(), [
     'GET /', 'GET /ack/*', 'GET /api/status', 'GET /health', 'GET /healthz',
-    'POST /ack/*', 'POST /twilio/sms', 'POST /twilio/status', 'POST /twilio/voice/gather', 'POST /twilio/voice/status',
+    'POST /ack/*', 'POST /line/webhook', 'POST /twilio/sms', 'POST /twilio/status', 'POST /twilio/voice/gather', 'POST /twilio/voice/status',
   ], 'exactly these routes');
   const webRoutes = hub.webApp!.routes.filter((r) => !isHubEndpointRoute(r.method, r.url));
   t.ok(webRoutes.length > 40, `the web app has its ${webRoutes.length} routes`);
