@@ -44,7 +44,15 @@ button.secondary{background:#444}label{display:block;margin:.5rem 0 .15rem;font-
 .kiosk{font-size:2rem;text-align:center}.kiosk button{font-size:3rem;padding:2rem 3rem;margin:1rem;min-width:40%;border-radius:1rem}.kiosk .help{background:var(--bad)}.kiosk .ok{background:var(--ok)}
 `;
 
-export interface PageOptions { lang: Language; title: string; body: Html; signedIn?: { name: string; csrf: string }; kiosk?: boolean; scripts?: string[] }
+export interface PageOptions {
+  lang: Language; title: string; body: Html; signedIn?: { name: string; csrf: string }; kiosk?: boolean;
+  /** Classic scripts (chart.js), deferred. */
+  scripts?: string[];
+  /** The browser's ES modules (/static/app.js, /static/video.js: dashboards/client/). */
+  modules?: string[];
+  /** Server-sent events refresh the page's live regions (`data-live-region`). */
+  live?: boolean;
+}
 
 /** Wraps a page body in the common layout. */
 export function page(o: PageOptions): string {
@@ -54,7 +62,7 @@ export function page(o: PageOptions): string {
   const csrfMeta = o.signedIn ? html`<meta name="csrf-token" content="${o.signedIn.csrf}">` : html``;
   return `<!doctype html><html lang="${o.lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 ${csrfMeta.html}<title>${esc(o.title)} — ${esc(t('appName'))}</title><style>${styles}</style></head>
-<body${o.kiosk ? ' class="kiosk"' : ''}><a class="skip" href="#main">${esc(t('skip'))}</a><header>${head.html}</header>
+<body${o.kiosk ? ' class="kiosk"' : ''}${o.live ? ' data-live="/live"' : ''}><a class="skip" href="#main">${esc(t('skip'))}</a><header>${head.html}</header>
 <main id="main"><h1>${esc(o.title)}</h1>${o.body.html}</main>
-${(o.scripts ?? []).map((s) => `<script src="${esc(s)}" defer></script>`).join('')}</body></html>`;
+${(o.scripts ?? []).map((s) => `<script src="${esc(s)}" defer></script>`).join('')}${(o.modules ?? []).map((s) => `<script type="module" src="${esc(s)}"></script>`).join('')}</body></html>`;
 }

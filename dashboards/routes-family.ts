@@ -74,16 +74,16 @@ export const familyRoutes: RouteModule = (app, ctx) => {
     const canAsk = rel.kind === 'family' || rel.kind === 'guardian';
     const { session } = viewerOf(req);
     const body = html`<p>${residents.map((r) => r.name).join('、')}</p>
-<section aria-labelledby="today-h"><h2 id="today-h">${t('today')}</h2><p id="home-status" class="status ${status}" role="status">${statusText}</p>
+<section aria-labelledby="today-h"><h2 id="today-h">${t('today')}</h2><div id="today-live" data-live-region><p id="home-status" class="status ${status}" role="status">${statusText}</p>
 ${detailed ? html`<p>${t('lastSign')}: <strong id="last-sign">${last === undefined ? t('never') : localWhen(last, tz)}</strong></p>` : ''}
-<p>${t('attendance')}: <strong id="attendance">${attText}</strong></p></section>
-<section aria-labelledby="alerts-h"><h2 id="alerts-h">${t('alerts')}</h2><div id="alerts">${cards.length ? cards : html`<p class="muted">${t('noAlerts')}</p>`}</div></section>
+<p>${t('attendance')}: <strong id="attendance">${attText}</strong></p></div></section>
+<section aria-labelledby="alerts-h"><h2 id="alerts-h">${t('alerts')}</h2><div id="alerts" data-live-region>${cards.length ? cards : html`<p class="muted">${t('noAlerts')}</p>`}</div></section>
 ${detailed ? html`<section aria-labelledby="rhythm-h"><h2 id="rhythm-h">${t('rhythm')}</h2><canvas role="img" aria-label="${t('rhythm')}" data-src="/homes/${home.id}/rhythm.json?range=day" height="120"></canvas>
 <h3>${t('week')}</h3><canvas role="img" aria-label="${t('week')}" data-src="/homes/${home.id}/rhythm.json?range=week" height="120"></canvas></section>` : html`<p class="muted">${t('detailedOnly')}</p>`}
-<section aria-labelledby="news-h"><h2 id="news-h">${t('news')}</h2><div id="news">${await newsList(req, ctx, home.id, tz, rel.photos)}</div></section>
+<section aria-labelledby="news-h"><h2 id="news-h">${t('news')}</h2><div id="news" data-live-region>${await newsList(req, ctx, home.id, tz, rel.photos)}</div></section>
 <section aria-labelledby="q-h"><h2 id="q-h">${t('questions')}</h2>
-${questions.map((q) => html`<div class="card"><p>${q.body}</p><p>${t('answer')}: ${q.answer ?? t('unanswered')}</p></div>`)}
-${canAsk ? html`<form method="post" action="/homes/${home.id}/questions"><input type="hidden" name="_csrf" value="${session.csrf}"><label for="question">${t('ask')}</label><textarea id="question" name="body" rows="3" cols="40" required maxlength="2000"></textarea><p><button>${t('send')}</button></p></form>` : ''}</section>
+<div id="questions-list" data-live-region>${questions.map((q) => html`<div class="card"><p>${q.body}</p><p>${t('answer')}: ${q.answer ?? t('unanswered')}</p></div>`)}</div>
+${canAsk ? html`<form id="question-form" method="post" action="/homes/${home.id}/questions"><input type="hidden" name="_csrf" value="${session.csrf}"><label for="question">${t('ask')}</label><textarea id="question" name="body" rows="3" cols="40" required maxlength="2000"></textarea><p><button>${t('send')}</button></p></form>` : ''}</section>
 ${rel.kind !== 'staff' && rel.kind !== 'caregiver' ? html`<p><a href="/homes/${home.id}/access-log">${t('accessLog')}</a>${rel.kind === 'guardian' || rel.kind === 'resident' ? html` · <a href="/homes/${home.id}/consent">${t('consent')}</a>` : ''}</p>` : ''}`;
     return sendPage(req, reply, home.name, body, { live: true, charts: detailed });
   });

@@ -73,13 +73,14 @@ export async function alertCard(req: FastifyRequest, store: Store, a: Alert, tim
 ${a.status === 'resolved' ? '' : actions.map((act) => html`<form class="inline" method="post" action="/alerts/${a.id}/${act}"><input type="hidden" name="_csrf" value="${session.csrf}"><button data-action="${act}">${t(actionLabel[act])}</button></form> `)}</div>`;
 }
 
-/** Sends a full page for the signed-in viewer; `live` turns on server-sent updates. */
-export function sendPage(req: FastifyRequest, reply: FastifyReply, title: string, body: Html, o: { live?: boolean; charts?: boolean; kiosk?: boolean } = {}) {
+/** Sends a full page for the signed-in viewer; `live` turns on server-sent updates of the page's live regions. */
+export function sendPage(req: FastifyRequest, reply: FastifyReply, title: string, body: Html, o: { live?: boolean; charts?: boolean; kiosk?: boolean; video?: boolean } = {}) {
   const { account, session } = viewerOf(req);
   const notice = (req.query as { notice?: string } | undefined)?.notice;
   const full = notice ? html`<p class="notice" role="status">${notice}</p>${body}` : body;
-  const scripts = [...(o.charts ? ['/static/chart.js'] : []), '/static/app.js'];
-  let out = page({ lang: account.language, title, body: full, signedIn: { name: account.name, csrf: session.csrf }, scripts, kiosk: o.kiosk ?? false });
-  if (o.live) out = out.replace(/<body([^>]*)>/, '<body$1 data-live="/live">');
+  const out = page({
+    lang: account.language, title, body: full, signedIn: { name: account.name, csrf: session.csrf }, kiosk: o.kiosk ?? false, live: o.live ?? false,
+    scripts: o.charts ? ['/static/chart.js'] : [], modules: ['/static/app.js', ...(o.video ? ['/static/video.js'] : [])],
+  });
   return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(out);
 }
