@@ -4,7 +4,8 @@
  * rest). The build (`npm run build`) compiles them next to the compiled server
  * (dist/dashboards/client/*.js); running from source (tests, `tap`), the
  * server compiles the one file it is asked for with TypeScript's single-file
- * transpiler, once per process.
+ * transpiler, once per process. Plain files (dashboards/static/) are served
+ * as they are.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -13,12 +14,30 @@ import { fileURLToPath } from 'node:url';
 export const clientModules = ['app', 'live-regions', 'charts', 'video'] as const;
 export type ClientModule = (typeof clientModules)[number];
 
-export interface ClientAssets { script(name: ClientModule): Promise<string> }
+/** Files served as they are from dashboards/static/ (the stylesheet, the icon, the web app manifest). */
+export const staticFiles = { 'app.css': 'text/css; charset=utf-8' } as const satisfies Record<string, string>;
+export type StaticFile = keyof typeof staticFiles;
+
+export interface ClientAssets {
+  script(name: ClientModule): Promise<string>;
+  file(name: StaticFile): Buffer;
+}
 
 /** Loads compiled client modules, or compiles them from source when running from source. */
 export function createClientAssets(): ClientAssets {
   const cache = new Map<ClientModule, string>();
+  const files = new Map<StaticFile, Buffer>();
   return {
+    file(name) {
+      const hit = files.get(name);
+      if (hit) return hit;
+      // Beside this module when running from source; the compiled server (dist/dashboards/) reads the source folder.
+      const found = [`./static/${name}`, `../../dashboards/static/${name}`].map((rel) => fileURLToPath(new URL(rel, import.meta.url))).find((p) => existsSync(p));
+      if (!found) throw new Error(`static file ${name} is missing from dashboards/static/`);
+      const bytes = readFileSync(found);
+      files.set(name, bytes);
+      return bytes;
+    },
     async script(name) {
       const hit = cache.get(name);
       if (hit !== undefined) return hit;

@@ -1,8 +1,8 @@
-/** Static assets (the browser's modules, chart.js from node_modules) and the health check. */
+/** Static assets (the browser's modules, the stylesheet, chart.js from node_modules) and the health check. */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { clientModules, createClientAssets, type ClientModule } from './client-assets.js';
+import { clientModules, createClientAssets, staticFiles, type ClientModule, type StaticFile } from './client-assets.js';
 import type { RouteModule } from './context.js';
 
 export const assetRoutes: RouteModule = (app) => {
@@ -12,6 +12,10 @@ export const assetRoutes: RouteModule = (app) => {
   for (const name of clientModules) {
     app.get(`/static/${name}.js`, { config: { access: { roles: 'public' } } }, async (_req, reply) =>
       reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(await client.script(name as ClientModule)));
+  }
+  for (const [name, type] of Object.entries(staticFiles)) {
+    app.get(`/static/${name}`, { config: { access: { roles: 'public' } } }, async (_req, reply) =>
+      reply.type(type).header('cache-control', 'no-cache').send(client.file(name as StaticFile)));
   }
   app.get('/static/chart.js', { config: { access: { roles: 'public' } } }, async (_req, reply) => {
     chartJs ??= readFileSync(join(dirname(require.resolve('chart.js')), 'chart.umd.min.js'));

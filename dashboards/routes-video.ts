@@ -56,13 +56,13 @@ async function caregiversOf(store: Store, homeId: string): Promise<WebAccount[]>
 export function videoPanel(lang: Language, role: 'tablet' | 'caller'): Html {
   const v = videoText(lang);
   const incoming = role === 'tablet'
-    ? html`<div id="incoming" role="alertdialog" aria-labelledby="incoming-title" hidden><p id="incoming-title" class="call-alert" style="font-size:2rem;font-weight:700;color:#a10000">${v('incoming')}: <strong id="incoming-from"></strong></p>
+    ? html`<div id="incoming" role="alertdialog" aria-labelledby="incoming-title" hidden><p id="incoming-title" class="call-alert">${v('incoming')}: <strong id="incoming-from"></strong></p>
 <p><span id="incoming-countdown" class="countdown" aria-live="assertive"></span> <span>${v('autoAnswerIn')}</span></p>
 <button id="not-now-button" class="help not-now">${v('notNow')}</button> <button id="answer-button" class="ok" hidden>${v('answer')}</button></div>`
     : html``;
   return html`<section id="video" data-keep="1" data-role="${role}" data-text="${scriptText(lang)}" aria-label="${v('video')}">
 <p id="video-status" role="status" aria-live="polite"></p>${incoming}
-<div class="videos"><video id="local-video" autoplay playsinline muted style="max-width:30%"></video><div id="remote-videos"></div></div>
+<div class="videos"><video id="local-video" autoplay playsinline muted></video><div id="remote-videos"></div></div>
 <button id="hangup-button" class="secondary" hidden>${v('hangUp')}</button></section>`;
 }
 
