@@ -15,7 +15,15 @@ export const clientModules = ['app', 'live-regions', 'charts', 'video'] as const
 export type ClientModule = (typeof clientModules)[number];
 
 /** Files served as they are from dashboards/static/ (the stylesheet, the icon, the web app manifest). */
-export const staticFiles = { 'app.css': 'text/css; charset=utf-8' } as const satisfies Record<string, string>;
+export const staticFiles = {
+  'app.css': 'text/css; charset=utf-8',
+  'favicon.ico': 'image/x-icon',
+  'icon.svg': 'image/svg+xml',
+  'icon-192.png': 'image/png',
+  'icon-512.png': 'image/png',
+  // The one web app manifest (a service worker, when there is one, is a client module beside it).
+  'manifest.webmanifest': 'application/manifest+json',
+} as const satisfies Record<string, string>;
 export type StaticFile = keyof typeof staticFiles;
 
 export interface ClientAssets {

@@ -46,7 +46,7 @@ export function page(o: PageOptions): string {
 <form class="inline" method="post" action="/signout"><input type="hidden" name="_csrf" value="${o.signedIn.csrf}"><button class="secondary">${t('signOut')}</button></form></nav>` : html`<span>${t('appName')}</span>`;
   const csrfMeta = o.signedIn ? html`<meta name="csrf-token" content="${o.signedIn.csrf}">` : html``;
   return `<!doctype html><html lang="${o.lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-${csrfMeta.html}<title>${esc(o.title)} — ${esc(t('appName'))}</title><link rel="stylesheet" href="/static/app.css"></head>
+${csrfMeta.html}<title>${esc(o.title)} — ${esc(t('appName'))}</title><link rel="stylesheet" href="/static/app.css"><link rel="icon" href="/favicon.ico" sizes="32x32"><link rel="icon" href="/static/icon.svg" type="image/svg+xml"><link rel="manifest" href="/static/manifest.webmanifest"><meta name="theme-color" content="#0b4f8a"></head>
 <body${o.kiosk ? ' class="kiosk"' : ''}${o.live ? ' data-live="/live"' : ''}><a class="skip" href="#main">${esc(t('skip'))}</a><header>${head.html}</header>
 <main id="main"><h1>${esc(o.title)}</h1>${o.body.html}</main>
 ${(o.scripts ?? []).map((s) => `<script src="${esc(s)}" defer></script>`).join('')}${(o.modules ?? []).map((s) => `<script type="module" src="${esc(s)}"></script>`).join('')}</body></html>`;

@@ -1,4 +1,4 @@
-/** Static assets (the browser's modules, the stylesheet, chart.js from node_modules) and the health check. */
+/** Static assets (the browser's modules, the stylesheet, icons and manifest, chart.js from node_modules) and the health check. */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -17,6 +17,9 @@ export const assetRoutes: RouteModule = (app) => {
     app.get(`/static/${name}`, { config: { access: { roles: 'public' } } }, async (_req, reply) =>
       reply.type(type).header('cache-control', 'no-cache').send(client.file(name as StaticFile)));
   }
+  // Browsers ask for /favicon.ico at the root whatever the page says.
+  app.get('/favicon.ico', { config: { access: { roles: 'public' } } }, async (_req, reply) =>
+    reply.type(staticFiles['favicon.ico']).header('cache-control', 'max-age=86400').send(client.file('favicon.ico')));
   app.get('/static/chart.js', { config: { access: { roles: 'public' } } }, async (_req, reply) => {
     chartJs ??= readFileSync(join(dirname(require.resolve('chart.js')), 'chart.umd.min.js'));
     return reply.type('text/javascript; charset=utf-8').header('cache-control', 'max-age=86400').send(chartJs);
