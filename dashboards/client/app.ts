@@ -1,6 +1,7 @@
 /**
  * The pages' script (served at /static/app.js as an ES module): live updates
- * over server-sent events refresh the page's live regions in place (never a
+ * over server-sent events (or, where a page has no stream, a poll:
+ * `data-live-poll`) refresh the page's live regions in place (never a
  * form the person is using: live-regions.ts), and charts draw from JSON.
  * `window.mimamoriLive` counts refreshes for tests and support staff.
  */
@@ -41,4 +42,7 @@ if (src && 'EventSource' in window) {
   const events = new EventSource(src);
   events.onmessage = () => { void refresh(); };
 }
+// Pages without an event stream (the hub's status page) poll instead of reloading themselves.
+const every = Number(document.body.dataset.livePoll);
+if (every >= 1000) setInterval(() => { if (!document.hidden) void refresh(); }, every);
 drawCharts();
