@@ -106,6 +106,13 @@ export const messages = {
   timezone: { ja: 'タイムゾーン', en: 'Time zone' },
   kind: { ja: '種類', en: 'Kind' },
   role: { ja: '役割', en: 'Role' },
+  // Roles of accounts and contacts, as people read them (never the raw id on a page).
+  role_resident: { ja: 'ご本人', en: 'resident' },
+  role_family: { ja: 'ご家族', en: 'family' },
+  role_staff: { ja: 'デイケア職員', en: 'day-care staff' },
+  role_caregiver: { ja: 'ケアマネ・ヘルパー・看護師', en: 'caregiver' },
+  role_operator: { ja: '運営者', en: 'operator' },
+  role_emergency: { ja: '緊急連絡先', en: 'emergency' },
   phone: { ja: '電話番号', en: 'Phone' },
   order: { ja: '順番', en: 'Order' },
   target: { ja: '対象', en: 'Target' },
@@ -135,6 +142,12 @@ export function translator(lang: Language): (key: MessageKey, vars?: Record<stri
     if (vars) for (const [k, v] of Object.entries(vars)) s = s.replace(`{${k}}`, String(v));
     return s;
   };
+}
+
+/** A role (account or contact) in words: `roleName(t, 'caregiver')` → ケアマネ・ヘルパー・看護師. */
+export function roleName(t: ReturnType<typeof translator>, role: string): string {
+  const key = `role_${role}`;
+  return key in messages ? t(key as MessageKey) : role;
 }
 
 /** The language for a page before sign-in: `?lang=`, then Accept-Language, then Japanese. */

@@ -12,6 +12,7 @@ import { idSchema } from '../core/events.js';
 import { localTime } from '../core/time.js';
 import { formOf, langOf, parseInput, publishLocal, scopeOf, tOf, viewerOf, backTo, type RouteModule, type WebContext } from './context.js';
 import { html, type Html } from './html.js';
+import { roleName } from './i18n.js';
 import { alertCard, alertState, isFamilyAlert, localWhen, sendPage, type AlertAction } from './views.js';
 import type { FastifyRequest } from 'fastify';
 
@@ -174,7 +175,7 @@ ${rel.kind !== 'staff' && rel.kind !== 'caregiver' ? html`<p><a href="/homes/${h
     const tz = home?.timezone ?? 'Asia/Tokyo';
     const rows = await ctx.store.listAccess(rel.homeId);
     const who = new Map<string, string>();
-    for (const r of rows) if (!who.has(r.viewerId)) { const a = await ctx.store.getAccount(r.viewerId); who.set(r.viewerId, a ? `${a.name} (${a.role})` : r.viewerId); }
+    for (const r of rows) if (!who.has(r.viewerId)) { const a = await ctx.store.getAccount(r.viewerId); who.set(r.viewerId, a ? `${a.name} (${roleName(t, a.role)})` : r.viewerId); }
     const body = html`<table id="access-log"><tr><th>${t('who')}</th><th>${t('when')}</th><th>${t('what')}</th></tr>
 ${rows.map((r) => html`<tr><td>${who.get(r.viewerId)}</td><td>${localWhen(r.at, tz)}</td><td>${r.what}</td></tr>`)}</table>`;
     return sendPage(req, reply, t('accessLog'), body);
@@ -188,7 +189,7 @@ ${rows.map((r) => html`<tr><td>${who.get(r.viewerId)}</td><td>${localWhen(r.at, 
     const rows: Html[] = [];
     for (const v of viewers) {
       const c = await ctx.store.getConsent(rel.homeId, v.id);
-      rows.push(html`<tr><td>${v.name} (${v.role})</td><td><form method="post" action="/homes/${rel.homeId}/consent"><input type="hidden" name="_csrf" value="${session.csrf}"><input type="hidden" name="viewer" value="${v.id}">
+      rows.push(html`<tr><td>${v.name} (${roleName(t, v.role)})</td><td><form method="post" action="/homes/${rel.homeId}/consent"><input type="hidden" name="_csrf" value="${session.csrf}"><input type="hidden" name="viewer" value="${v.id}">
 <label for="level-${v.id}">${t('consent')}</label><select id="level-${v.id}" name="level"><option value="coarse">${t('coarse')}</option><option value="detailed"${c?.level === 'detailed' ? html` selected` : ''}>${t('detailed')}</option></select>
 <label><input type="checkbox" name="photos" value="on"${c?.photos ? html` checked` : ''}> ${t('sharePhotos')}</label><button>${t('save')}</button></form></td></tr>`);
     }

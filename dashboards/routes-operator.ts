@@ -10,6 +10,7 @@ import { idSchema } from '../core/events.js';
 import { provisionDevice } from '../broker/device-credentials.js';
 import { formOf, parseInput, scopeOf, tOf, viewerOf, type RouteModule } from './context.js';
 import { html, type Html } from './html.js';
+import { roleName } from './i18n.js';
 import { hashPassword, minPasswordLength } from './passwords.js';
 import { localWhen, sendPage } from './views.js';
 
@@ -41,7 +42,7 @@ export const operatorRoutes: RouteModule = (app, ctx) => {
       for (const a of health) { const d = (a.finding as { device?: string }).device ?? ''; problems.set(d, [...(problems.get(d) ?? []), a.rule]); }
       sections.push(html`<section class="card" aria-labelledby="op-${home.id}"><h2 id="op-${home.id}">${home.id} — ${home.name} (${home.timezone})</h2>
 <p>${t('residents')}: ${residents.map((r) => r.name).join('、')}</p>
-<div id="op-tables-${home.id}" data-live-region><h3>${t('contacts')}</h3><table><tr><th>${t('order')}</th><th>${t('name')}</th><th>${t('role')}</th></tr>${contacts.map((c) => html`<tr><td>${c.priority}</td><td>${c.name}</td><td>${c.role}</td></tr>`)}</table>
+<div id="op-tables-${home.id}" data-live-region><h3>${t('contacts')}</h3><table><tr><th>${t('order')}</th><th>${t('name')}</th><th>${t('role')}</th></tr>${contacts.map((c) => html`<tr><td>${c.priority}</td><td>${c.name}</td><td>${roleName(t, c.role)}</td></tr>`)}</table>
 <h3>${t('deviceHealth')}</h3><table><tr><th>${t('devices')}</th><th>${t('kind')}</th><th>${t('deviceHealth')}</th></tr>${devices.map((d) => html`<tr><td>${d.deviceId}</td><td>${d.kind}</td><td>${problems.get(d.deviceId)?.join(', ') ?? t('healthy')}</td></tr>`)}</table></div>
 <details><summary>${t('addResident')}</summary><form method="post" action="/operator/homes/${home.id}/residents">${csrf}<label for="rn-${home.id}">${t('name')}</label><input id="rn-${home.id}" name="name" required><label for="rl-${home.id}">${t('language')}</label><select id="rl-${home.id}" name="language"><option>ja</option><option>en</option></select><button>${t('save')}</button></form></details>
 <details><summary>${t('addContact')}</summary><form method="post" action="/operator/homes/${home.id}/contacts">${csrf}<label for="cn-${home.id}">${t('name')}</label><input id="cn-${home.id}" name="name" required><label for="cr-${home.id}">${t('role')}</label><select id="cr-${home.id}" name="role"><option>family</option><option>caregiver</option><option>emergency</option></select><label for="cp-${home.id}">${t('phone')}</label><input id="cp-${home.id}" name="phone" required><label for="cl-${home.id}">${t('language')}</label><select id="cl-${home.id}" name="language"><option>ja</option><option>en</option></select><label for="co-${home.id}">${t('order')}</label><input id="co-${home.id}" name="priority" type="number" min="1" max="99" value="${contacts.length + 1}"><button>${t('save')}</button></form></details>

@@ -62,3 +62,24 @@ t.test('rhythm.json counts the home\'s activity per local hour and day, with a s
   t.match(page, /<canvas id="rhythm-day" role="img"[^>]*aria-describedby="rhythm-day-text"/, 'the chart points at its text alternative');
   t.match(page, /<p id="rhythm-day-text"/);
 });
+
+t.test('Japanese pages name roles in words, never the raw role id', async (t) => {
+  const f = await setup();
+  t.teardown(() => f.close());
+  await f.store.recordAccess({ at: f.clock.now(), viewerId: 'care1', homeId: 'h1', what: 'alerts' });
+  await f.store.recordAccess({ at: f.clock.now(), viewerId: 'staff1', homeId: 'h1', what: 'alerts' });
+  await f.store.addContact({ homeId: 'h1', name: '木村', role: 'caregiver', phone: '+819012340009', language: 'ja', priority: 1 });
+  const ja = await signIn(f, 'guardian1');
+  const op = await signIn(f, 'op');
+  const get = async (s: { cookie: string }, url: string) => (await f.web.app.inject({ method: 'GET', url, headers: { cookie: s.cookie, accept: 'text/html' } })).body;
+  const log = await get(ja, '/homes/h1/access-log');
+  t.match(log, /Name of care1 \(ケアマネ・ヘルパー・看護師\)/);
+  t.match(log, /Name of staff1 \(デイケア職員\)/);
+  const consent = await get(ja, '/homes/h1/consent');
+  t.match(consent, /Name of family1 \(ご家族\)/);
+  const ops = await get(op, '/operator');
+  t.match(ops, /<td>木村<\/td><td>ケアマネ・ヘルパー・看護師<\/td>/);
+  for (const [page, body] of [['access log', log], ['consent', consent]] as const) {
+    t.notMatch(body, /\((family|caregiver|staff|resident|operator)\)/, `${page}: no raw role id`);
+  }
+});
