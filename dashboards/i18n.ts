@@ -37,7 +37,8 @@ export const messages = {
   today: { ja: '今日のようす', en: 'Today at a glance' },
   statusFine: { ja: '問題なし', en: 'All fine' },
   statusNoticed: { ja: '気になることがあります', en: 'Something noticed' },
-  statusAlert: { ja: 'アラート対応中', en: 'Alert' },
+  statusAlertOpen: { ja: '緊急のアラート：まだ誰も対応していません', en: 'Urgent alert: nobody is handling it yet' },
+  statusAlertHandled: { ja: '緊急のアラート：対応中', en: 'Urgent alert: being handled' },
   lastSign: { ja: '最後の生活反応', en: 'Last sign of life' },
   never: { ja: '記録なし', en: 'none yet' },
   attendance: { ja: 'デイサービス出欠', en: 'Day-care attendance' },
@@ -46,6 +47,9 @@ export const messages = {
   notMarked: { ja: '未記録', en: 'Not marked' },
   rhythm: { ja: '一日のリズム（時間帯ごとの反応）', en: 'Daily rhythm (activity per hour)' },
   week: { ja: '1週間', en: 'This week' },
+  rhythmDaySummary: { ja: '過去24時間の反応は合計{total}件。いちばん多いのは{peak}時台（{count}件）です。', en: '{total} events in the last 24 hours; the busiest hour was {peak}:00 ({count}).' },
+  rhythmWeekSummary: { ja: '過去7日間の反応は合計{total}件。いちばん多い日は{peak}（{count}件）です。', en: '{total} events in the last 7 days; the busiest day was {peak} ({count}).' },
+  rhythmNone: { ja: 'この期間の記録はありません。', en: 'No activity was recorded in this period.' },
   detailedOnly: { ja: '詳しい記録は本人の同意がある場合だけ表示されます', en: 'Detailed records are shown only with the resident\'s consent' },
   alerts: { ja: 'アラート', en: 'Alerts' },
   noAlerts: { ja: '対応中のアラートはありません', en: 'No open alerts' },
@@ -103,6 +107,13 @@ export const messages = {
   timezone: { ja: 'タイムゾーン', en: 'Time zone' },
   kind: { ja: '種類', en: 'Kind' },
   role: { ja: '役割', en: 'Role' },
+  // Roles of accounts and contacts, as people read them (never the raw id on a page).
+  role_resident: { ja: 'ご本人', en: 'resident' },
+  role_family: { ja: 'ご家族', en: 'family' },
+  role_staff: { ja: 'デイケア職員', en: 'day-care staff' },
+  role_caregiver: { ja: 'ケアマネ・ヘルパー・看護師', en: 'caregiver' },
+  role_operator: { ja: '運営者', en: 'operator' },
+  role_emergency: { ja: '緊急連絡先', en: 'emergency' },
   phone: { ja: '電話番号', en: 'Phone' },
   order: { ja: '順番', en: 'Order' },
   target: { ja: '対象', en: 'Target' },
@@ -181,6 +192,12 @@ export function translator(lang: Language): (key: MessageKey, vars?: Record<stri
     if (vars) for (const [k, v] of Object.entries(vars)) s = s.replace(`{${k}}`, String(v));
     return s;
   };
+}
+
+/** A role (account or contact) in words: `roleName(t, 'caregiver')` → ケアマネ・ヘルパー・看護師. */
+export function roleName(t: ReturnType<typeof translator>, role: string): string {
+  const key = `role_${role}`;
+  return key in messages ? t(key as MessageKey) : role;
 }
 
 /** The language for a page before sign-in: `?lang=`, then Accept-Language, then Japanese. */

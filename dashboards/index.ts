@@ -13,6 +13,7 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
 import fastifyMultipart from '@fastify/multipart';
+import fastifyHelmet from '@fastify/helmet';
 import { z } from 'zod';
 import type { Clock, WallClock } from '../core/clock.js';
 import { errorCatalogue, isMimamoriError, MimamoriError, type ErrorCode } from '../core/errors.js';
@@ -25,6 +26,7 @@ import { createAuth, sameToken, sessionCookie } from './auth.js';
 import type { EscalationPolicies, HistoryQuery, NotificationSettings, ReferenceInfo, RouteModule, WebContext } from './context.js';
 import { guessLanguage, translator, type MessageKey } from './i18n.js';
 import { html, page } from './html.js';
+import { securityHeaders } from './security-headers.js';
 import { createLocalLiveFeed, type LiveFeed } from './live-feed.js';
 import { accountRoutes } from './routes-account.js';
 import { assetRoutes } from './routes-assets.js';
@@ -199,6 +201,7 @@ export async function createWebApp(opts: WebAppOptions): Promise<WebApp> {
   app.decorateRequest('viewer', null);
   app.decorateRequest('scope', null);
   app.decorateRequest('accessed', null as unknown as Set<string>);
+  await app.register(fastifyHelmet, securityHeaders(ctx.secureCookies));
   await app.register(fastifyCookie);
   await app.register(fastifyFormbody, { bodyLimit: 64 * 1024 });
   await app.register(fastifyMultipart, { attachFieldsToBody: 'keyValues', limits: { fileSize: maxPhotoBytes, files: 6, fields: 20, fieldSize: 64 * 1024, parts: 30 } });
@@ -295,7 +298,7 @@ export async function createWebApp(opts: WebAppOptions): Promise<WebApp> {
     const detail = isMimamoriError(err) ? err.message : entry.message;
     reply.code(entry.status);
     if (wantsHtml(req)) {
-      const body = html`<p class="error" role="alert">${message}</p>${req.method !== 'GET' ? html`<p>${t('nothingChanged')}</p>` : ''}<p class="muted">${detail}</p><p><a href="javascript:history.back()">←</a> <a href="/">${t('appName')}</a></p>`;
+      const body = html`<p class="error" role="alert">${message}</p>${req.method !== 'GET' ? html`<p>${t('nothingChanged')}</p>` : ''}<p class="muted">${detail}</p><p><a href="/">${t('appName')}</a></p>`;
       return reply.type('text/html; charset=utf-8').send(page({ lang, title: message, body }));
     }
     return reply.send({ code, message: detail, userMessage: message });

@@ -104,7 +104,7 @@ ${secret ? html`<p>${t('totpEnroll')}</p><p class="secret" id="totp-secret">${se
     const t = tOf(req);
     const sessions = await ctx.store.listSessions(account.id);
     const when = (at: number) => toLocalIso(at, 'Asia/Tokyo').replace('T', ' ').slice(0, 16);
-    const body = html`<p><a href="/account/notifications" id="notification-settings">${t('notificationSettings')}</a></p><h2>${t('sessions')}</h2><table><tr><th>${t('since')}</th><th>${t('lastSeen')}</th><th></th><th></th></tr>
+    const body = html`<p><a href="/account/notifications" id="notification-settings">${t('notificationSettings')}</a></p><h2>${t('sessions')}</h2><table id="sessions" class="stack"><tr><th>${t('since')}</th><th>${t('lastSeen')}</th><th></th><th></th></tr>
 ${sessions.map((s) => html`<tr><td>${when(s.createdAt)}</td><td>${when(s.lastSeenAt)}</td><td>${s.userAgent ?? ''}${s.id === session.id ? html` <strong>(${t('thisDevice')})</strong>` : ''}</td>
 <td><form method="post" action="/account/sessions/${encodeURIComponent(s.id)}/revoke"><input type="hidden" name="_csrf" value="${session.csrf}"><button class="secondary">${t('revoke')}</button></form></td></tr>`)}</table>
 <h2>${t('language')}</h2><form method="post" action="/account/language"><input type="hidden" name="_csrf" value="${session.csrf}">

@@ -12,7 +12,8 @@ import { idSchema } from '../core/events.js';
 import { localTime } from '../core/time.js';
 import { formOf, langOf, parseInput, publishLocal, scopeOf, tOf, viewerOf, backTo, type RouteModule, type WebContext } from './context.js';
 import { html, type Html } from './html.js';
-import { alertCard, isFamilyAlert, localWhen, sendPage, type AlertAction } from './views.js';
+import { roleName } from './i18n.js';
+import { alertCard, alertState, isFamilyAlert, localWhen, sendPage, type AlertAction } from './views.js';
 import type { FastifyRequest } from 'fastify';
 
 const questionForm = z.object({ body: z.string().trim().min(1).max(2000) });
@@ -20,11 +21,16 @@ const consentForm = z.object({ viewer: z.string().min(1).max(64), level: z.enum(
 const actionParams = z.object({ alert: z.string().min(1).max(64), action: z.enum(['acknowledge', 'on-my-way', 'arrived', 'resolve']) });
 const rhythmQuery = z.object({ range: z.enum(['day', 'week']).default('day') });
 
-/** Status in three calm words: fine, something noticed, alert. */
-export async function homeStatus(ctx: WebContext, homeId: string): Promise<'fine' | 'noticed' | 'alert'> {
+/**
+ * The home's status in the cards' vocabulary: fine, something noticed, or an
+ * urgent alert that nobody is handling yet / that someone is handling.
+ */
+export async function homeStatus(ctx: WebContext, homeId: string): Promise<'fine' | 'noticed' | 'alert-open' | 'alert-handled'> {
   const alerts = (await ctx.store.listAlerts({ homeId })).filter((a) => a.status !== 'resolved' && isFamilyAlert(a));
-  if (alerts.some((a) => a.severity === 'critical')) return 'alert';
-  return alerts.length > 0 ? 'noticed' : 'fine';
+  const critical = alerts.filter((a) => a.severity === 'critical');
+  if (critical.length === 0) return alerts.length > 0 ? 'noticed' : 'fine';
+  for (const a of critical) if (alertState(a, await ctx.store.listAlertResponses(a.id)) === 'open') return 'alert-open';
+  return 'alert-handled';
 }
 
 /** News of a home with photos when the viewer may see them. */
@@ -59,7 +65,7 @@ export const familyRoutes: RouteModule = (app, ctx) => {
     const tz = home.timezone;
     const now = ctx.clock.now();
     const status = await homeStatus(ctx, home.id);
-    const statusText = { fine: t('statusFine'), noticed: t('statusNoticed'), alert: t('statusAlert') }[status];
+    const statusText = { fine: t('statusFine'), noticed: t('statusNoticed'), 'alert-open': t('statusAlertOpen'), 'alert-handled': t('statusAlertHandled') }[status];
     const residents = await ctx.store.listResidents(home.id);
     const today = localTime(now, tz).date;
     const att = (await ctx.store.listAttendance(home.id, 1))[0];
@@ -74,38 +80,48 @@ export const familyRoutes: RouteModule = (app, ctx) => {
     const canAsk = rel.kind === 'family' || rel.kind === 'guardian';
     const { session } = viewerOf(req);
     const body = html`<p>${residents.map((r) => r.name).join('、')}</p>
-<section aria-labelledby="today-h"><h2 id="today-h">${t('today')}</h2><p id="home-status" class="status ${status}" role="status">${statusText}</p>
+<section aria-labelledby="today-h"><h2 id="today-h">${t('today')}</h2><div id="today-live" data-live-region><p id="home-status" class="status ${status === 'fine' || status === 'noticed' ? status : 'alert'}" data-status="${status}" role="status">${statusText}</p>
 ${detailed ? html`<p>${t('lastSign')}: <strong id="last-sign">${last === undefined ? t('never') : localWhen(last, tz)}</strong></p>` : ''}
-<p>${t('attendance')}: <strong id="attendance">${attText}</strong></p></section>
-<section aria-labelledby="alerts-h"><h2 id="alerts-h">${t('alerts')}</h2><div id="alerts">${cards.length ? cards : html`<p class="muted">${t('noAlerts')}</p>`}</div></section>
-${detailed ? html`<section aria-labelledby="rhythm-h"><h2 id="rhythm-h">${t('rhythm')}</h2><canvas role="img" aria-label="${t('rhythm')}" data-src="/homes/${home.id}/rhythm.json?range=day" height="120"></canvas>
-<h3>${t('week')}</h3><canvas role="img" aria-label="${t('week')}" data-src="/homes/${home.id}/rhythm.json?range=week" height="120"></canvas></section>` : html`<p class="muted">${t('detailedOnly')}</p>`}
-<section aria-labelledby="news-h"><h2 id="news-h">${t('news')}</h2><div id="news">${await newsList(req, ctx, home.id, tz, rel.photos)}</div></section>
+<p>${t('attendance')}: <strong id="attendance">${attText}</strong></p></div></section>
+<section aria-labelledby="alerts-h"><h2 id="alerts-h">${t('alerts')}</h2><div id="alerts" data-live-region>${cards.length ? cards : html`<p class="muted">${t('noAlerts')}</p>`}</div></section>
+${detailed ? html`<section aria-labelledby="rhythm-h"><h2 id="rhythm-h">${t('rhythm')}</h2><canvas id="rhythm-day" role="img" aria-label="${t('rhythm')}" aria-describedby="rhythm-day-text" data-describe="rhythm-day-text" data-src="/homes/${home.id}/rhythm.json?range=day" height="120"></canvas><p id="rhythm-day-text" class="muted"></p>
+<h3>${t('week')}</h3><canvas id="rhythm-week" role="img" aria-label="${t('week')}" aria-describedby="rhythm-week-text" data-describe="rhythm-week-text" data-src="/homes/${home.id}/rhythm.json?range=week" height="120"></canvas><p id="rhythm-week-text" class="muted"></p></section>` : html`<p class="muted">${t('detailedOnly')}</p>`}
+<section aria-labelledby="news-h"><h2 id="news-h">${t('news')}</h2><div id="news" data-live-region>${await newsList(req, ctx, home.id, tz, rel.photos)}</div></section>
 <section aria-labelledby="q-h"><h2 id="q-h">${t('questions')}</h2>
-${questions.map((q) => html`<div class="card"><p>${q.body}</p><p>${t('answer')}: ${q.answer ?? t('unanswered')}</p></div>`)}
-${canAsk ? html`<form method="post" action="/homes/${home.id}/questions"><input type="hidden" name="_csrf" value="${session.csrf}"><label for="question">${t('ask')}</label><textarea id="question" name="body" rows="3" cols="40" required maxlength="2000"></textarea><p><button>${t('send')}</button></p></form>` : ''}</section>
+<div id="questions-list" data-live-region>${questions.map((q) => html`<div class="card"><p>${q.body}</p><p>${t('answer')}: ${q.answer ?? t('unanswered')}</p></div>`)}</div>
+${canAsk ? html`<form id="question-form" method="post" action="/homes/${home.id}/questions"><input type="hidden" name="_csrf" value="${session.csrf}"><label for="question">${t('ask')}</label><textarea id="question" name="body" rows="3" cols="40" required maxlength="2000"></textarea><p><button>${t('send')}</button></p></form>` : ''}</section>
 ${rel.kind !== 'staff' && rel.kind !== 'caregiver' ? html`<p><a href="/homes/${home.id}/access-log">${t('accessLog')}</a>${rel.kind === 'guardian' || rel.kind === 'resident' ? html` · <a href="/homes/${home.id}/consent">${t('consent')}</a>` : ''}</p>` : ''}`;
     return sendPage(req, reply, home.name, body, { live: true, charts: detailed });
   });
 
   app.get('/homes/:home/rhythm.json', { config: { access: { roles: ['family', 'resident', 'caregiver', 'staff', 'operator'], need: 'detailed', log: 'daily rhythm chart' } } }, async (req) => {
     const rel = scopeOf(req);
+    const t = tOf(req);
     const { range } = parseInput(rhythmQuery, req.query);
     const home = await ctx.store.getHome(rel.homeId);
     const tz = home?.timezone ?? 'Asia/Tokyo';
     const now = ctx.clock.now();
     const from = now - (range === 'day' ? 24 : 7 * 24) * 3600_000;
     const points = ctx.history ? await ctx.history.activity(rel.homeId, from, now) : [];
+    let labels: string[];
+    let values: number[];
     if (range === 'day') {
-      const values = new Array<number>(24).fill(0);
+      values = new Array<number>(24).fill(0);
       for (const p of points) { const h = localTime(p.at, tz).hour; values[h] = (values[h] ?? 0) + 1; }
-      return { labels: values.map((_, h) => `${h}`), values };
+      labels = values.map((_, h) => `${h}`);
+    } else {
+      const days: string[] = [];
+      for (let i = 6; i >= 0; i--) days.push(localTime(now - i * 24 * 3600_000, tz).date);
+      const counts = new Map(days.map((d) => [d, 0]));
+      for (const p of points) { const d = localTime(p.at, tz).date; if (counts.has(d)) counts.set(d, (counts.get(d) ?? 0) + 1); }
+      labels = days.map((d) => d.slice(5));
+      values = days.map((d) => counts.get(d) ?? 0);
     }
-    const days: string[] = [];
-    for (let i = 6; i >= 0; i--) days.push(localTime(now - i * 24 * 3600_000, tz).date);
-    const counts = new Map(days.map((d) => [d, 0]));
-    for (const p of points) { const d = localTime(p.at, tz).date; if (counts.has(d)) counts.set(d, (counts.get(d) ?? 0) + 1); }
-    return { labels: days.map((d) => d.slice(5)), values: days.map((d) => counts.get(d) ?? 0) };
+    // The chart's text alternative: the same figures in a sentence.
+    const total = values.reduce((a, b) => a + b, 0);
+    const peak = values.indexOf(Math.max(...values));
+    const summary = total === 0 ? t('rhythmNone') : t(range === 'day' ? 'rhythmDaySummary' : 'rhythmWeekSummary', { total, peak: labels[peak] ?? '', count: values[peak] ?? 0 });
+    return { labels, values, summary };
   });
 
   app.get('/homes/:home/alerts.json', { config: { access: { roles: ['family', 'resident', 'caregiver', 'staff', 'operator'], log: 'alerts' } } }, async (req) => {
@@ -159,7 +175,7 @@ ${rel.kind !== 'staff' && rel.kind !== 'caregiver' ? html`<p><a href="/homes/${h
     const tz = home?.timezone ?? 'Asia/Tokyo';
     const rows = await ctx.store.listAccess(rel.homeId);
     const who = new Map<string, string>();
-    for (const r of rows) if (!who.has(r.viewerId)) { const a = await ctx.store.getAccount(r.viewerId); who.set(r.viewerId, a ? `${a.name} (${a.role})` : r.viewerId); }
+    for (const r of rows) if (!who.has(r.viewerId)) { const a = await ctx.store.getAccount(r.viewerId); who.set(r.viewerId, a ? `${a.name} (${roleName(t, a.role)})` : r.viewerId); }
     const body = html`<table id="access-log"><tr><th>${t('who')}</th><th>${t('when')}</th><th>${t('what')}</th></tr>
 ${rows.map((r) => html`<tr><td>${who.get(r.viewerId)}</td><td>${localWhen(r.at, tz)}</td><td>${r.what}</td></tr>`)}</table>`;
     return sendPage(req, reply, t('accessLog'), body);
@@ -173,7 +189,7 @@ ${rows.map((r) => html`<tr><td>${who.get(r.viewerId)}</td><td>${localWhen(r.at, 
     const rows: Html[] = [];
     for (const v of viewers) {
       const c = await ctx.store.getConsent(rel.homeId, v.id);
-      rows.push(html`<tr><td>${v.name} (${v.role})</td><td><form method="post" action="/homes/${rel.homeId}/consent"><input type="hidden" name="_csrf" value="${session.csrf}"><input type="hidden" name="viewer" value="${v.id}">
+      rows.push(html`<tr><td>${v.name} (${roleName(t, v.role)})</td><td><form method="post" action="/homes/${rel.homeId}/consent"><input type="hidden" name="_csrf" value="${session.csrf}"><input type="hidden" name="viewer" value="${v.id}">
 <label for="level-${v.id}">${t('consent')}</label><select id="level-${v.id}" name="level"><option value="coarse">${t('coarse')}</option><option value="detailed"${c?.level === 'detailed' ? html` selected` : ''}>${t('detailed')}</option></select>
 <label><input type="checkbox" name="photos" value="on"${c?.photos ? html` checked` : ''}> ${t('sharePhotos')}</label><button>${t('save')}</button></form></td></tr>`);
     }

@@ -11,6 +11,7 @@ import { idSchema } from '../core/events.js';
 import { provisionDevice } from '../broker/device-credentials.js';
 import { formOf, parseInput, scopeOf, tOf, viewerOf, type RouteModule } from './context.js';
 import { html, type Html } from './html.js';
+import { roleName } from './i18n.js';
 import { hashPassword, minPasswordLength } from './passwords.js';
 import { localWhen, sendPage } from './views.js';
 
@@ -42,8 +43,8 @@ export const operatorRoutes: RouteModule = (app, ctx) => {
       for (const a of health) { const d = (a.finding as { device?: string }).device ?? ''; problems.set(d, [...(problems.get(d) ?? []), a.rule]); }
       sections.push(html`<section class="card" aria-labelledby="op-${home.id}"><h2 id="op-${home.id}">${home.id} — ${home.name} (${home.timezone})</h2>
 <p>${t('residents')}: ${residents.map((r) => r.name).join('、')}</p>
-<h3>${t('contacts')}</h3><table><tr><th>${t('order')}</th><th>${t('name')}</th><th>${t('role')}</th></tr>${contacts.map((c) => html`<tr><td>${c.priority}</td><td>${c.name}</td><td>${c.role}</td></tr>`)}</table>
-<h3>${t('deviceHealth')}</h3><table><tr><th>${t('devices')}</th><th>${t('kind')}</th><th>${t('deviceHealth')}</th></tr>${devices.map((d) => html`<tr><td>${d.deviceId}</td><td>${d.kind}</td><td>${problems.get(d.deviceId)?.join(', ') ?? t('healthy')}</td></tr>`)}</table>
+<div id="op-tables-${home.id}" data-live-region><h3>${t('contacts')}</h3><table><tr><th>${t('order')}</th><th>${t('name')}</th><th>${t('role')}</th></tr>${contacts.map((c) => html`<tr><td>${c.priority}</td><td>${c.name}</td><td>${roleName(t, c.role)}</td></tr>`)}</table>
+<h3>${t('deviceHealth')}</h3><table><tr><th>${t('devices')}</th><th>${t('kind')}</th><th>${t('deviceHealth')}</th></tr>${devices.map((d) => html`<tr><td>${d.deviceId}</td><td>${d.kind}</td><td>${problems.get(d.deviceId)?.join(', ') ?? t('healthy')}</td></tr>`)}</table></div>
 <details><summary>${t('addResident')}</summary><form method="post" action="/operator/homes/${home.id}/residents">${csrf}<label for="rn-${home.id}">${t('name')}</label><input id="rn-${home.id}" name="name" required><label for="rl-${home.id}">${t('language')}</label><select id="rl-${home.id}" name="language"><option>ja</option><option>en</option></select><button>${t('save')}</button></form></details>
 <details><summary>${t('addContact')}</summary><form method="post" action="/operator/homes/${home.id}/contacts">${csrf}<label for="cn-${home.id}">${t('name')}</label><input id="cn-${home.id}" name="name" required><label for="cr-${home.id}">${t('role')}</label><select id="cr-${home.id}" name="role"><option>family</option><option>caregiver</option><option>emergency</option></select><label for="cp-${home.id}">${t('phone')}</label><input id="cp-${home.id}" name="phone" required><label for="cl-${home.id}">${t('language')}</label><select id="cl-${home.id}" name="language"><option>ja</option><option>en</option></select><label for="co-${home.id}">${t('order')}</label><input id="co-${home.id}" name="priority" type="number" min="1" max="99" value="${contacts.length + 1}"><button>${t('save')}</button></form></details>
 <details><summary>${t('addDevice')}</summary><form method="post" action="/operator/homes/${home.id}/devices">${csrf}<label for="di-${home.id}">${t('id')}</label><input id="di-${home.id}" name="deviceId" required><label for="dk-${home.id}">${t('kind')}</label><select id="dk-${home.id}" name="kind">${['kettle', 'water', 'gas', 'power', 'door', 'motion', 'button', 'climate', 'tablet'].map((k) => html`<option>${k}</option>`)}</select><button>${t('save')}</button></form></details>
@@ -58,9 +59,9 @@ export const operatorRoutes: RouteModule = (app, ctx) => {
 <details><summary>${t('linkAccount')}</summary><form method="post" action="/operator/links">${csrf}<label for="l-login">${t('login')}</label><input id="l-login" name="login" required><label for="l-kind">${t('kind')}</label><select id="l-kind" name="kind"><option>home</option><option>guardian</option><option>facility</option></select><label for="l-target">${t('target')}</label><input id="l-target" name="target" required><button>${t('save')}</button></form></details>
 <p><a href="/operator/onboarding">${t('onboarding')}</a></p>
 ${sections}
-<h2>${t('audit')}</h2><table id="audit"><tr><th>${t('when')}</th><th>${t('who')}</th><th>${t('what')}</th><th>${t('target')}</th></tr>${audit.map((a) => html`<tr><td>${localWhen(a.at, 'Asia/Tokyo')}</td><td>${a.actor}</td><td>${a.action}</td><td>${a.subject}</td></tr>`)}</table>
-<h2>${t('backups')}</h2><p>${t('trailHeads')}</p><ul id="trail-heads"><li>${t('audit')}: #${heads.audit.seq} <code>${heads.audit.hash}</code></li><li>${t('accessRecords')}: #${heads.access.seq} <code>${heads.access.hash}</code></li></ul>
-${backups.length === 0 ? html`<p>${t('noBackups')}</p>` : html`<table id="backups"><tr><th>${t('when')}</th><th>${t('backupStatus')}</th><th>${t('backupVerified')}</th><th>${t('backupFile')}</th></tr>${backups.map((b) => html`<tr><td>${localWhen(b.startedAt, 'Asia/Tokyo')}</td><td>${b.status}</td><td>${b.verified ? t('verifiedYes') : t('verifiedNo')}</td><td>${b.file ?? '-'}</td></tr>`)}</table>`}`;
+<h2>${t('audit')}</h2><div id="audit-live" data-live-region><table id="audit"><tr><th>${t('when')}</th><th>${t('who')}</th><th>${t('what')}</th><th>${t('target')}</th></tr>${audit.map((a) => html`<tr><td>${localWhen(a.at, 'Asia/Tokyo')}</td><td>${a.actor}</td><td>${a.action}</td><td>${a.subject}</td></tr>`)}</table></div>
+<h2>${t('backups')}</h2><div id="backups-live" data-live-region><p>${t('trailHeads')}</p><ul id="trail-heads"><li>${t('audit')}: #${heads.audit.seq} <code>${heads.audit.hash}</code></li><li>${t('accessRecords')}: #${heads.access.seq} <code>${heads.access.hash}</code></li></ul>
+${backups.length === 0 ? html`<p>${t('noBackups')}</p>` : html`<table id="backups"><tr><th>${t('when')}</th><th>${t('backupStatus')}</th><th>${t('backupVerified')}</th><th>${t('backupFile')}</th></tr>${backups.map((b) => html`<tr><td>${localWhen(b.startedAt, 'Asia/Tokyo')}</td><td>${b.status}</td><td>${b.verified ? t('verifiedYes') : t('verifiedNo')}</td><td>${b.file ?? '-'}</td></tr>`)}</table>`}</div>`;
     return sendPage(req, reply, t('homes'), body, { live: true });
   });
 

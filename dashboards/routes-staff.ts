@@ -44,14 +44,14 @@ export const staffRoutes: RouteModule = (app, ctx) => {
       const open = (await ctx.store.listQuestions(home.id)).filter((q) => q.answer === undefined);
       const csrf = html`<input type="hidden" name="_csrf" value="${session.csrf}">`;
       sections.push(html`<section class="card" aria-labelledby="h-${home.id}"><h2 id="h-${home.id}">${residents.map((r) => r.name).join('、') || home.name}</h2>
-<p>${t('attendance')}: <strong id="attendance-${home.id}">${attText}</strong></p>
+<p>${t('attendance')}: <strong id="attendance-${home.id}" data-live-region>${attText}</strong></p>
 <form class="inline" method="post" action="/homes/${home.id}/attendance">${csrf}<input type="hidden" name="status" value="present"><label for="back-${home.id}">〜</label><input id="back-${home.id}" name="back" value="16:00" size="5"><button>${t('markPresent')}</button></form>
 <form class="inline" method="post" action="/homes/${home.id}/attendance">${csrf}<input type="hidden" name="status" value="absent"><button class="secondary">${t('markAbsent')}</button></form>
-<h3>${t('postNews')}</h3><form method="post" action="/homes/${home.id}/news" enctype="multipart/form-data">${csrf}
+<h3>${t('postNews')}</h3><form id="news-form-${home.id}" method="post" action="/homes/${home.id}/news" enctype="multipart/form-data">${csrf}
 <label for="news-${home.id}">${t('newsText')}</label><textarea id="news-${home.id}" name="body" rows="3" cols="40" required maxlength="4000"></textarea>
 <label for="photos-${home.id}">${t('photos')}</label><input id="photos-${home.id}" name="photos" type="file" accept="image/jpeg,image/png,image/webp" multiple>
 <p><button>${t('post')}</button></p></form>
-${open.map((q) => html`<div class="card"><p>${t('question')}: ${q.body}</p><form method="post" action="/questions/${q.id}/answer">${csrf}<label for="a-${q.id}">${t('answer')}</label><textarea id="a-${q.id}" name="answer" rows="2" cols="40" required></textarea><button>${t('send')}</button></form></div>`)}
+<div id="questions-${home.id}" data-live-region>${open.map((q) => html`<div class="card"><p>${t('question')}: ${q.body}</p><form id="answer-form-${q.id}" method="post" action="/questions/${q.id}/answer">${csrf}<label for="a-${q.id}">${t('answer')}</label><textarea id="a-${q.id}" name="answer" rows="2" cols="40" required></textarea><button>${t('send')}</button></form></div>`)}</div>
 <p><a href="/homes/${home.id}/news-sheet.pdf">${t('newsSheet')}</a> · <a href="/homes/${home.id}">${home.name}</a></p></section>`);
     }
     return sendPage(req, reply, t('residents'), html`${sections}`, { live: true });

@@ -35,9 +35,8 @@ export const tabletRoutes: RouteModule = (app, ctx) => {
 <form method="post" action="/tablet/button"><input type="hidden" name="_csrf" value="${session.csrf}">
 <button class="ok" name="press" value="ok" id="ok-button">${t('imOk')}</button><button class="help" name="press" value="help" id="help-button">${t('help')}</button></form>
 ${await tabletVideoSection(ctx, homeId, account.language, tz)}
-<section aria-labelledby="news-h" style="text-align:left;font-size:1.5rem"><h2 id="news-h">${t('news')}</h2>${await newsList(req, ctx, homeId, tz, true, midnight - 6 * 24 * 3600_000)}</section>
-<script src="/static/video.js" defer></script>`;
-    return sendPage(req, reply, `${l.month}/${l.day} ${String(l.hour).padStart(2, '0')}:${String(l.minute).padStart(2, '0')}`, body, { live: true, kiosk: true });
+<section aria-labelledby="news-h" class="news-panel"><h2 id="news-h">${t('news')}</h2><div id="news" data-live-region>${await newsList(req, ctx, homeId, tz, true, midnight - 6 * 24 * 3600_000)}</div></section>`;
+    return sendPage(req, reply, `${l.month}/${l.day} ${String(l.hour).padStart(2, '0')}:${String(l.minute).padStart(2, '0')}`, body, { live: true, kiosk: true, video: true });
   });
 
   app.post('/tablet/button', { config: { access: { roles: ['resident'] } } }, async (req, reply) => {

@@ -17,7 +17,6 @@ import { html, type Html } from './html.js';
 import type { FastifyInstance } from 'fastify';
 import type { Checkins } from './checkins.js';
 import type { VideoCalls } from './video-calls.js';
-import { videoClientScript } from './video-client-script.js';
 import { scriptText, videoText } from './video-messages.js';
 import { localWhen, sendPage } from './views.js';
 
@@ -57,13 +56,13 @@ async function caregiversOf(store: Store, homeId: string): Promise<WebAccount[]>
 export function videoPanel(lang: Language, role: 'tablet' | 'caller'): Html {
   const v = videoText(lang);
   const incoming = role === 'tablet'
-    ? html`<div id="incoming" role="alertdialog" aria-labelledby="incoming-title" hidden><p id="incoming-title" class="call-alert" style="font-size:2rem;font-weight:700;color:#a10000">${v('incoming')}: <strong id="incoming-from"></strong></p>
+    ? html`<div id="incoming" role="alertdialog" aria-labelledby="incoming-title" hidden><p id="incoming-title" class="call-alert">${v('incoming')}: <strong id="incoming-from"></strong></p>
 <p><span id="incoming-countdown" class="countdown" aria-live="assertive"></span> <span>${v('autoAnswerIn')}</span></p>
 <button id="not-now-button" class="help not-now">${v('notNow')}</button> <button id="answer-button" class="ok" hidden>${v('answer')}</button></div>`
     : html``;
   return html`<section id="video" data-keep="1" data-role="${role}" data-text="${scriptText(lang)}" aria-label="${v('video')}">
 <p id="video-status" role="status" aria-live="polite"></p>${incoming}
-<div class="videos"><video id="local-video" autoplay playsinline muted style="max-width:30%"></video><div id="remote-videos"></div></div>
+<div class="videos"><video id="local-video" autoplay playsinline muted></video><div id="remote-videos"></div></div>
 <button id="hangup-button" class="secondary" hidden>${v('hangUp')}</button></section>`;
 }
 
@@ -72,19 +71,16 @@ export async function tabletVideoSection(ctx: WebContext, homeId: string, lang: 
   const v = videoText(lang);
   const now = ctx.wallClock.now();
   const next = (await ctx.store.listCheckins(homeId, now - 3600_000)).find((c) => c.status === 'scheduled');
-  return html`<p id="next-checkin" class="card">${v('nextCheckin')}: <strong>${next ? localWhen(next.dueAt, timezone) : v('noCheckins')}</strong></p>${videoPanel(lang, 'tablet')}`;
+  return html`<p id="next-checkin" class="card" data-live-region>${v('nextCheckin')}: <strong>${next ? localWhen(next.dueAt, timezone) : v('noCheckins')}</strong></p>${videoPanel(lang, 'tablet')}`;
 }
 
 const scheduleForm = z.object({ due: z.string().max(20), caller: z.string().max(64).optional() });
 const noteForm = z.object({ mood: z.string().trim().min(1).max(500), eating: z.string().trim().min(1).max(500), followUp: z.string().trim().max(1000).default(''), call: z.string().max(64).optional() });
 const settingsForm = z.object({ account: z.string().min(1).max(64), trusted: z.literal('on').optional(), maySchedule: z.literal('on').optional(), lookIn: z.literal('on').optional() });
 
-/** Registers the video routes and the browser script. */
+/** Registers the video routes (the browser's part is dashboards/client/video.ts). */
 export function videoRoutes(app: FastifyInstance, ctx: WebContext, video: { checkins: Checkins; calls: VideoCalls }): void {
   const { store } = ctx;
-
-  app.get('/static/video.js', { config: { access: { roles: 'public' } } }, async (_req, reply) =>
-    reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(videoClientScript));
 
   async function notesList(req: FastifyRequest, rel: Relation, timezone: string): Promise<Html> {
     const v = videoText(langOf(req));
@@ -123,17 +119,16 @@ export function videoRoutes(app: FastifyInstance, ctx: WebContext, video: { chec
     const calling = isCaregiver
       ? html`<p><button data-call="${rel.homeId}" id="call-button">${v('callNow')}</button> ${alerts.map((a) => html`<button class="help" data-call="${rel.homeId}" data-look-in="${a.id}">${v('lookIn')}</button> `)}</p>`
       : html``;
-    const body = html`${active ? html`<p class="status noticed" id="active-call" data-call-id="${active.id}">${v('inCall')}${mayJoin ? html` <button data-join="${active.id}" id="join-button">${v('join')}</button>` : ''}</p>` : ''}
+    const body = html`<div id="call-live" data-live-region>${active ? html`<p class="status noticed" id="active-call" data-call-id="${active.id}">${v('inCall')}${mayJoin ? html` <button data-join="${active.id}" id="join-button">${v('join')}</button>` : ''}</p>` : ''}</div>
 ${calling}${rel.kind !== 'resident' ? videoPanel(lang, 'caller') : ''}
-<section aria-labelledby="checkins-h"><h2 id="checkins-h">${v('checkins')}</h2>${checkins.length ? html`<table id="checkins"><tbody>${rows}</tbody></table>` : html`<p class="muted">${v('noCheckins')}</p>`}${scheduling}</section>
+<section aria-labelledby="checkins-h"><h2 id="checkins-h">${v('checkins')}</h2><div id="checkins-live" data-live-region>${checkins.length ? html`<table id="checkins"><tbody>${rows}</tbody></table>` : html`<p class="muted">${v('noCheckins')}</p>`}</div>${scheduling}</section>
 <section aria-labelledby="notes-h"><h2 id="notes-h">${v('notes')}</h2>
 ${isCaregiver ? html`<form method="post" action="/homes/${rel.homeId}/video/notes" id="note-form">${csrf}<input type="hidden" name="call" id="note-call" value="">
 <label for="mood">${v('mood')}</label><input id="mood" name="mood" maxlength="500" required><label for="eating">${v('eating')}</label><input id="eating" name="eating" maxlength="500" required>
 <label for="followUp">${v('followUp')}</label><textarea id="followUp" name="followUp" maxlength="1000"></textarea> <button>${v('saveNote')}</button></form>` : ''}
-<div id="notes">${await notesList(req, rel, tz)}</div></section>
-${rel.kind === 'resident' || rel.kind === 'guardian' ? html`<p><a href="/homes/${rel.homeId}/video/settings">${v('settings')}</a></p>` : ''}
-<script src="/static/video.js" defer></script>`;
-    return sendPage(req, reply, v('video'), body, { live: true });
+<div id="notes" data-live-region>${await notesList(req, rel, tz)}</div></section>
+${rel.kind === 'resident' || rel.kind === 'guardian' ? html`<p><a href="/homes/${rel.homeId}/video/settings">${v('settings')}</a></p>` : ''}`;
+    return sendPage(req, reply, v('video'), body, { live: true, video: true });
   });
 
   app.post('/homes/:home/video/checkins', { config: { access: { roles: ['caregiver', 'family'] } } }, async (req, reply) => {

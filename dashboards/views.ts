@@ -30,9 +30,38 @@ const doneLabel: Record<string, { ja: string; en: string }> = {
   arrived: { ja: '到着', en: 'arrived' }, resolve: { ja: '解決', en: 'resolved' },
 };
 
-const statusLabel: Record<string, { ja: string; en: string }> = {
-  open: { ja: '未対応', en: 'open' }, acknowledged: { ja: '対応中', en: 'being handled' }, resolved: { ja: '解決済み', en: 'resolved' },
+/**
+ * One vocabulary for an alert's state, used by its card and by the home's
+ * status box: the alert's own status, refined by the latest response (a
+ * family member "on my way" is more than "acknowledged").
+ */
+export type AlertState = 'open' | 'acknowledged' | 'on-my-way' | 'arrived' | 'resolved';
+export const alertStateLabel: Record<AlertState, { ja: string; en: string }> = {
+  open: { ja: '未対応', en: 'not handled yet' }, acknowledged: { ja: '対応中', en: 'being handled' },
+  'on-my-way': { ja: '対応中（向かっています）', en: 'being handled (on the way)' }, arrived: { ja: '対応中（到着）', en: 'being handled (arrived)' },
+  resolved: { ja: '解決済み', en: 'resolved' },
 };
+
+/** The state of an alert from its status and the responses recorded in the web app (oldest first). */
+export function alertState(a: Pick<Alert, 'status'>, responses: ReadonlyArray<{ action: string }>): AlertState {
+  if (a.status === 'resolved' || responses.some((r) => r.action === 'resolve')) return 'resolved';
+  const latest = [...responses].reverse().find((r) => r.action === 'arrived' || r.action === 'on-my-way' || r.action === 'acknowledge');
+  if (latest?.action === 'arrived' || latest?.action === 'on-my-way') return latest.action;
+  return a.status === 'acknowledged' || latest ? 'acknowledged' : 'open';
+}
+
+/**
+ * When an alert happened, shown once: the time of the finding (what happened,
+ * e.g. the button press) rather than when the alert was filed; when the
+ * message already says the time ("06:30 に…"), only the date is added.
+ */
+export function alertWhen(a: Alert, message: string, timezone: string): string {
+  const at = (a.finding as Partial<Finding> | undefined)?.at;
+  const when = localWhen(typeof at === 'number' ? at : a.openedAt, timezone);
+  const [date, time] = when.split(' ');
+  return time && message.includes(time) ? date ?? when : when;
+}
+
 const viaLabel: Record<string, { ja: string; en: string }> = {
   sms: { ja: 'SMSで', en: 'by SMS' }, voice: { ja: '電話で', en: 'by phone' }, 'web-link': { ja: 'メールのリンクで', en: 'by e-mail link' },
   tablet: { ja: 'タブレットで', en: 'on the tablet' }, door: { ja: '玄関センサー', en: 'front door sensor' },
@@ -68,18 +97,21 @@ export async function alertCard(req: FastifyRequest, store: Store, a: Alert, tim
     ...await answeredElsewhere(store, a, timezone, lang),
     ...responses.map((r) => html`<li>${names.get(r.accountId)?.name ?? '?'} — ${doneLabel[r.action]?.[lang] ?? r.action} (${localWhen(r.at, timezone)})</li>`),
   ];
-  return html`<div class="card" data-alert="${a.id}" data-status="${a.status}"><p><strong class="${a.severity === 'critical' ? 'alert' : 'noticed'}">${alertText(a, lang)}</strong> — ${localWhen(a.openedAt, timezone)} · ${statusLabel[a.status]?.[lang] ?? a.status}</p>
+  const state = alertState(a, responses);
+  const text = alertText(a, lang);
+  return html`<div class="card" data-alert="${a.id}" data-status="${a.status}" data-state="${state}"><p><strong class="${a.severity === 'critical' ? 'alert' : 'noticed'}">${text}</strong> — ${alertWhen(a, text, timezone)} · <span class="alert-state">${alertStateLabel[state][lang]}</span></p>
 <p>${t('handledBy')}:</p>${handlers.length ? html`<ul class="handled-by">${handlers}</ul>` : html`<p class="handled-by muted">${t('nobodyYet')}</p>`}
 ${a.status === 'resolved' ? '' : actions.map((act) => html`<form class="inline" method="post" action="/alerts/${a.id}/${act}"><input type="hidden" name="_csrf" value="${session.csrf}"><button data-action="${act}">${t(actionLabel[act])}</button></form> `)}</div>`;
 }
 
-/** Sends a full page for the signed-in viewer; `live` turns on server-sent updates. */
-export function sendPage(req: FastifyRequest, reply: FastifyReply, title: string, body: Html, o: { live?: boolean; charts?: boolean; kiosk?: boolean } = {}) {
+/** Sends a full page for the signed-in viewer; `live` turns on server-sent updates of the page's live regions. */
+export function sendPage(req: FastifyRequest, reply: FastifyReply, title: string, body: Html, o: { live?: boolean; charts?: boolean; kiosk?: boolean; video?: boolean } = {}) {
   const { account, session } = viewerOf(req);
   const notice = (req.query as { notice?: string } | undefined)?.notice;
   const full = notice ? html`<p class="notice" role="status">${notice}</p>${body}` : body;
-  const scripts = [...(o.charts ? ['/static/chart.js'] : []), '/static/app.js'];
-  let out = page({ lang: account.language, title, body: full, signedIn: { name: account.name, csrf: session.csrf }, scripts, kiosk: o.kiosk ?? false });
-  if (o.live) out = out.replace(/<body([^>]*)>/, '<body$1 data-live="/live">');
+  const out = page({
+    lang: account.language, title, body: full, signedIn: { name: account.name, csrf: session.csrf }, kiosk: o.kiosk ?? false, live: o.live ?? false,
+    scripts: o.charts ? ['/static/chart.js'] : [], modules: ['/static/app.js', ...(o.video ? ['/static/video.js'] : [])],
+  });
   return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(out);
 }

@@ -22,6 +22,8 @@ interface Stats { connected: boolean; framesDecoded: number; relay: boolean; rtt
 const launch = () => launchChromium(['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--autoplay-policy=no-user-gesture-required']);
 const signedIn = (browser: Browser, f: Fixture, base: string, login: string) => signInAs(browser, f, base, login);
 
+/** What the page script exposes (dashboards/client/video.ts); predicates run in the page as functions (a CSP without 'unsafe-eval' refuses string predicates). */
+interface VideoWindow { mimamoriVideo?: { state: string; incoming: unknown[]; calls: Array<{ reason: string }> } }
 const stats = (page: Page) => page.evaluate('window.mimamoriVideo.stats()') as Promise<Stats | null>;
 
 /** Caregiver calls, the trusted call is auto-answered, both sides decode video; then hang up and collect quality. */
@@ -36,14 +38,14 @@ async function callAndCheck(t: Test, video: VideoOptions, expectRelay: boolean):
 
   const tablet = await signedIn(browser, f, base, 'resident1');
   t.match(tablet.page.url(), /\/tablet$/);
-  await tablet.page.waitForFunction('window.mimamoriVideo && window.mimamoriVideo.state === "ready"');
+  await tablet.page.waitForFunction(() => (globalThis as unknown as VideoWindow).mimamoriVideo?.state === 'ready');
   const care = await signedIn(browser, f, base, 'care1');
   await care.page.goto(`${base}/homes/h1/video`);
-  await care.page.waitForFunction('window.mimamoriVideo && window.mimamoriVideo.state === "ready"');
+  await care.page.waitForFunction(() => (globalThis as unknown as VideoWindow).mimamoriVideo?.state === 'ready');
 
   await care.page.locator('#call-button').click();
   // The tablet shows the warning with the big "not now" button and a countdown, then answers by itself.
-  await tablet.page.waitForFunction('window.mimamoriVideo.incoming.length > 0');
+  await tablet.page.waitForFunction(() => ((globalThis as unknown as VideoWindow).mimamoriVideo?.incoming.length ?? 0) > 0);
   const shown = await tablet.page.evaluate('window.mimamoriVideo.incoming[0]') as { from: string; autoAnswerMs: number | null; notNowShown: boolean; countdownShown: boolean; answerShown: boolean };
   t.match(shown, { from: 'Name of care1', autoAnswerMs: 300, notNowShown: true, countdownShown: true, answerShown: false }, 'the tablet warned with who calls, a countdown and "not now"');
 
@@ -87,16 +89,16 @@ t.test('an untrusted caller rings with Answer and Not now; "not now" tells the c
   const browser = await launch();
   t.teardown(() => browser.close());
   const tablet = await signedIn(browser, f, base, 'resident1');
-  await tablet.page.waitForFunction('window.mimamoriVideo && window.mimamoriVideo.state === "ready"');
+  await tablet.page.waitForFunction(() => (globalThis as unknown as VideoWindow).mimamoriVideo?.state === 'ready');
   const care = await signedIn(browser, f, base, 'care1');
   await care.page.goto(`${base}/homes/h1/video`);
-  await care.page.waitForFunction('window.mimamoriVideo && window.mimamoriVideo.state === "ready"');
+  await care.page.waitForFunction(() => (globalThis as unknown as VideoWindow).mimamoriVideo?.state === 'ready');
   await care.page.locator('#call-button').click();
   await tablet.page.locator('#answer-button').waitFor({ state: 'visible' });
   t.ok(await tablet.page.locator('#not-now-button').isVisible(), 'the big "not now" button is there');
   t.notOk(await tablet.page.locator('#incoming-countdown').isVisible(), 'no auto-answer countdown for an untrusted caller');
   await tablet.page.locator('#not-now-button').click();
-  await care.page.waitForFunction('window.mimamoriVideo.calls.some(function (c) { return c.reason === "declined"; })');
+  await care.page.waitForFunction(() => (globalThis as unknown as VideoWindow).mimamoriVideo?.calls.some((c) => c.reason === 'declined') ?? false);
   t.match(await care.page.locator('#video-status').innerText(), /Declined|出られない/, 'the caregiver sees the decline');
   t.ok(await tablet.page.locator('#incoming').isHidden(), 'the tablet is calm again');
   t.equal((await f.store.listCalls('h1'))[0]?.outcome, 'declined');

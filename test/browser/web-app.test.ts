@@ -63,7 +63,7 @@ t.test('alerts live, acknowledgement, news with photo, access log — in Chromiu
   const card = family.page.locator('#alerts [data-alert][data-status="open"]');
   await card.waitFor();
   t.match(await card.innerText(), /Help button pressed/);
-  t.match(await family.page.locator('#home-status').innerText(), /Alert/);
+  t.match(await family.page.locator('#home-status').innerText(), /Urgent alert: nobody is handling it yet/, 'the status box and the card agree: not handled yet');
   await card.locator('button[data-action="acknowledge"]').click();
   await family.page.locator('#alerts [data-status="acknowledged"]').waitFor();
 

@@ -71,6 +71,12 @@ t.test('help button: from the device to an SMS in both languages, and into Influ
   const ja = await (await fetch(`${hub.statusPage!.url}?lang=ja`)).text();
   t.match(ja, /対応中のアラート/);
   t.match(ja, /緊急ボタン/, 'and in Japanese');
+  // It refreshes its live region in place (no meta-refresh, which axe rates critical).
+  t.notMatch(html, /http-equiv="refresh"/i, 'no meta-refresh');
+  t.match(html, /<body data-live-poll="5000">[\s\S]*<div id="status-live" data-live-region>/, 'a polled live region');
+  const script = await fetch(new URL('/static/app.js', hub.statusPage!.url));
+  t.equal(script.status, 200, 'the page script is served on the status port');
+  t.match(await script.text(), /applyLiveRegions/);
   const api = await (await fetch(new URL('/api/status', hub.statusPage!.url))).json() as { alerts: unknown[]; homes: unknown[] };
   t.equal(api.alerts.length, 1, 'the JSON status lists the alert');
 
