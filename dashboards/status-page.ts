@@ -56,6 +56,8 @@ export const hubEndpointRoutes: ReadonlyArray<{ method: string; url: string | Re
   { method: 'GET', url: /^\/ack\// },
   { method: 'POST', url: /^\/ack\// },
   { method: 'POST', url: /^\/line\// },
+  // The status page's own client module (its live region refreshes in place).
+  { method: 'GET', url: /^\/static\/[a-z-]+\.js$/ },
 ];
 
 /** Whether `method url` (a registered route pattern) may be served on the hub endpoints port. */

@@ -67,6 +67,7 @@ t.test('the hub endpoints port serves only Twilio, LINE, e-mail links, health an
   t.same(page.routes.filter((r) => !isHubEndpointRoute(r.method, r.url)), [], 'every route on the port is on the list');
   t.same(page.routes.map((r) => `${r.method} ${r.url}`).sort(), [
     'GET /', 'GET /ack/*', 'GET /api/status', 'GET /health', 'GET /healthz',
+    'GET /static/app.js', 'GET /static/charts.js', 'GET /static/live-regions.js', 'GET /static/video.js',
     'POST /ack/*', 'POST /line/webhook', 'POST /twilio/sms', 'POST /twilio/status', 'POST /twilio/voice/gather', 'POST /twilio/voice/status',
   ], 'exactly these routes');
   const webRoutes = hub.webApp!.routes.filter((r) => !isHubEndpointRoute(r.method, r.url));
