@@ -37,3 +37,13 @@ export function securityHeaders(secure: boolean): FastifyHelmetOptions {
     crossOriginEmbedderPolicy: false,
   };
 }
+
+/**
+ * Helmet's options for the hub endpoints port (the status page, e-mail
+ * acknowledgement pages, Twilio's and LINE's webhooks): the same policy, but
+ * those small pages keep their few style rules inline (no script is inline).
+ */
+export function hookPortHeaders(secure: boolean): FastifyHelmetOptions {
+  const base = securityHeaders(secure);
+  return { ...base, contentSecurityPolicy: { useDefaults: false, directives: { ...contentSecurityPolicy, styleSrc: ["'self'", "'unsafe-inline'"] } } };
+}

@@ -70,6 +70,14 @@ t.test('the hub endpoints port serves only Twilio, LINE, e-mail links, health an
     'GET /static/app.js', 'GET /static/charts.js', 'GET /static/live-regions.js', 'GET /static/video.js',
     'POST /ack/*', 'POST /line/webhook', 'POST /twilio/sms', 'POST /twilio/status', 'POST /twilio/voice/gather', 'POST /twilio/voice/status',
   ], 'exactly these routes');
+  // Security headers on this port too.
+  const res = await fetch(`${page.url}/`);
+  await res.arrayBuffer();
+  const csp = res.headers.get('content-security-policy') ?? '';
+  t.match(csp, /script-src 'self'(;|$)/, 'CSP: no inline script');
+  t.match(csp, /frame-ancestors 'none'/);
+  t.equal(res.headers.get('x-content-type-options'), 'nosniff');
+  t.equal(res.headers.get('referrer-policy'), 'same-origin');
   const webRoutes = hub.webApp!.routes.filter((r) => !isHubEndpointRoute(r.method, r.url));
   t.ok(webRoutes.length > 40, `the web app has its ${webRoutes.length} routes`);
   const statuses = new Map<number, number>();
