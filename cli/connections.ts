@@ -53,10 +53,14 @@ export function listConnections(config: Config, flowsText?: string): Connection[
   for (const url of config.video.turnUrls) out.push({ system: 'TURN', target: url, purpose: { ja: 'ビデオ通話の中継', en: 'relaying video calls' }, owner: operator });
   for (const url of config.video.stun) out.push({ system: 'STUN', target: url, purpose: { ja: 'ビデオ通話の経路探索', en: 'finding video call routes' }, owner: operator });
   if (realTwilio) out.push({ system: 'Twilio Network Traversal', target: 'https://api.twilio.com', purpose: { ja: 'ビデオ通話のTURN資格情報', en: 'TURN credentials for video calls' }, owner: { ja: '運用者（Twilioアカウント）', en: 'the operator (Twilio account)' } });
-  for (const system of ['LINE', 'Web push']) {
-    const configured = (config as unknown as Record<string, unknown>)[system === 'LINE' ? 'line' : 'push'];
-    if (configured) out.push({ system, target: 'configured', purpose: { ja: 'アラートの通知', en: 'alert notifications' }, owner: operator });
-  }
+  // LINE: the real API when its credentials are set, otherwise the local LINE-compatible server inside the hub.
+  const realLine = Boolean(config.line.channelAccessToken && config.line.channelSecret);
+  out.push({
+    system: 'LINE Messaging API', target: realLine ? 'https://api.line.me' : local('LINE-compatible server'),
+    purpose: { ja: 'アラート・日報のLINE通知', en: 'alerts and digests by LINE' }, owner: realLine ? { ja: '運用者（LINE公式アカウント）', en: 'the operator (LINE Official Account)' } : operator,
+  });
+  const push = (config as unknown as Record<string, unknown>).push;
+  if (push) out.push({ system: 'Web push', target: 'configured', purpose: { ja: 'アラートの通知', en: 'alert notifications' }, owner: operator });
   if (flowsText !== undefined) out.push(...flowConnections(flowsText));
   return out;
 }

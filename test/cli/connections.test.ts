@@ -20,7 +20,7 @@ t.test('lists Twilio, SMTP, InfluxDB, TURN, STUN and the flows\' outbound nodes 
   writeFileSync(config, JSON.stringify({
     dataDir, twilio: { accountSid: 'AC123', authToken: 'token' }, email: { host: 'mail.example.jp', port: 587 },
     influx: { url: 'http://influx.example.jp:8086' }, video: { turnUrls: ['turn:turn.example.jp:3478'], turnSecret: 'a-turn-secret-of-16+', stun: ['stun:turn.example.jp:3478'] },
-    http: { publicUrl: 'https://hub.example.jp' },
+    http: { publicUrl: 'https://hub.example.jp' }, line: { channelAccessToken: 'line-token-secret', channelSecret: 'line-channel-secret' },
   }));
   const io = capture();
   t.equal(await main(['connections'], { MIMAMORI_CONFIG: config }, io), 0);
@@ -33,20 +33,22 @@ t.test('lists Twilio, SMTP, InfluxDB, TURN, STUN and the flows\' outbound nodes 
     'TURN — turn:turn.example.jp:3478',
     'STUN — stun:turn.example.jp:3478',
     'Twilio Network Traversal — https://api.twilio.com',
+    'LINE Messaging API — https://api.line.me',
     'Node-RED http request — https://weather.example.jp/api',
     'Node-RED MQTT broker — mqtt.example.jp:8883',
     'Node-RED e-mail — smtp.example.jp:465',
   ], 'every external system, once, in order');
   t.match(lines[0], /アラートのSMS・音声電話 \/ alert SMS and voice calls — 運用者（Twilioアカウント） \/ the operator \(Twilio account\)/, 'purpose and owner in Japanese and English');
-  t.match(lines[7], /フロー作成者（運用者） "weather" \/ the flow's author \(operator\) "weather"/);
+  t.match(lines[8], /フロー作成者（運用者） "weather" \/ the flow's author \(operator\) "weather"/);
   t.notOk(io.stdout.join('\n').includes('token'), 'no secret printed');
+  t.notOk(io.stdout.join('\n').includes('line-channel-secret'), 'no LINE secret printed');
 });
 
 t.test('the default configuration reaches nothing outside the hub', async (t) => {
   const io = capture();
   t.equal(await main(['connections'], { MIMAMORI_DATA_DIR: tempDir(t) }, io), 0);
   const targets = io.stdout.slice(1).map((l) => l.split(' — ')[1]);
-  t.equal(targets.length, 3, 'Twilio, SMTP and InfluxDB only');
+  t.equal(targets.length, 4, 'Twilio, SMTP, InfluxDB and LINE only');
   t.same(targets.filter((x) => !x!.startsWith('local stand-in')), [], 'all of them local stand-ins');
   t.match(io.stdout[3], /managed influxd/);
 });
