@@ -180,7 +180,8 @@ export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
         home.outSince = inside !== NONE && r.at - inside > arrivalQuietMs ? NONE : r.at;
       }
     }
-    if (r.kind !== 'motion' && isInsideActivation(r, frontDoor)) setMark(home, insideKey, r.at);
+    // Progress like lastMotion (saved on the slow cadence): a cupboard is not worth an urgent save.
+    if (r.kind !== 'motion' && isInsideActivation(r, frontDoor)) setMark(home, insideKey, r.at, false);
     // Coming home moves the deadline from the out-of-home limit to the ordinary clock: re-plan.
     const heldChanged = trackHeld(home, r, rule) || (wasOut && home.outSince === NONE);
     // Getting up from a mat (its release) is her moving, though not "occupied".
