@@ -302,6 +302,8 @@ export interface Store extends WebStore, EscalationStore, VideoStore, TrailStore
 type Row = Record<string, unknown>;
 
 const opt = <T>(v: unknown): T | undefined => (v === null || v === undefined ? undefined : (v as T));
+/** An optional value as SQL wants it: undefined → NULL. */
+const n = (v: unknown): unknown => (v === undefined ? null : v);
 
 function toHome(r: Row): Home {
   const h: Home = { id: r.id as string, name: r.name as string, timezone: r.timezone as string, createdAt: Number(r.created_at) };
@@ -403,7 +405,6 @@ export function createSqliteStore(path: string, opts: { readonly?: boolean } = {
   const get = (sql: string, ...p: unknown[]) => q(sql).get(...p) as Row | undefined;
   const all = (sql: string, ...p: unknown[]) => q(sql).all(...p) as Row[];
   const run = (sql: string, ...p: unknown[]) => q(sql).run(...p);
-  const n = (v: unknown) => (v === undefined ? null : v);
   // One transaction (one WAL commit) per ingest batch instead of one per event.
   const commitBatch = db.transaction((items: ReadonlyArray<IngestBatchItem>, at: number) => {
     const fresh: boolean[] = [];
@@ -664,7 +665,6 @@ function escalationStore(
   all: (sql: string, ...p: unknown[]) => Row[],
   run: (sql: string, ...p: unknown[]) => Database.RunResult,
 ): EscalationStore {
-  const n = (v: unknown) => (v === undefined ? null : v);
   const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
   const parse = (v: unknown): unknown => (v === null || v === undefined ? undefined : (JSON.parse(v as string) as unknown));
   const toLifecycle = (r: Row): AlertLifecycle => {
@@ -762,7 +762,6 @@ function videoStore(
   all: (sql: string, ...p: unknown[]) => Row[],
   run: (sql: string, ...p: unknown[]) => Database.RunResult,
 ): VideoStore {
-  const n = (v: unknown) => (v === undefined ? null : v);
   const toCheckin = (r: Row): VideoCheckin => {
     const c: VideoCheckin = { id: r.id as string, homeId: r.home_id as string, dueAt: Number(r.due_at), callerId: r.caller_id as string, createdBy: r.created_by as string, createdAt: Number(r.created_at), status: r.status as CheckinStatus, declines: Number(r.declines) };
     const m = opt<MissedReason>(r.missed_reason); if (m !== undefined) c.missedReason = m;
@@ -855,7 +854,6 @@ function trailStore(
   all: (sql: string, ...p: unknown[]) => Row[],
   run: (sql: string, ...p: unknown[]) => Database.RunResult,
 ): TrailStore {
-  const n = (v: unknown) => (v === undefined ? null : v);
   const toBackup = (r: Row): BackupRecord => {
     const b: BackupRecord = { id: r.id as string, startedAt: Number(r.started_at), status: r.status as BackupRecord['status'], targets: JSON.parse(r.targets as string) as BackupRecord['targets'], verified: Number(r.verified) === 1 };
     if (opt(r.finished_at) !== undefined) b.finishedAt = Number(r.finished_at);
@@ -905,7 +903,6 @@ function addressStore(
   all: (sql: string, ...p: unknown[]) => Row[],
   run: (sql: string, ...p: unknown[]) => Database.RunResult,
 ): AddressStore {
-  const n = (v: unknown) => (v === undefined ? null : v);
   const toAddress = (r: Row): ContactAddress => {
     const a: ContactAddress = { id: r.id as string, contactId: r.contact_id as string, kind: r.kind as AddressKind, address: r.address as string, verification: r.verification as AddressVerification, createdAt: Number(r.created_at) };
     const label = opt<string>(r.label); if (label !== undefined) a.label = label;
