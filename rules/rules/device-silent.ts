@@ -66,11 +66,25 @@ function keysOf(rule: DeviceSilentRule, device: string): DeviceKeys {
   return k;
 }
 const keyOf = (rule: DeviceSilentRule, device: string): string => keysOf(rule, device).finding;
-const homeKey = (rule: DeviceSilentRule): string => `${rule.id}/*home`;
+/** The rule's home-wide keys, built once per compiled rule like the device keys. */
+interface HomeKeys {
+  /** The "whole home silent" finding. */
+  home: string;
+  /** Mark: the home's last message. */
+  last: string;
+  /** Mark: the home's longest quiet spell. */
+  quiet: string;
+}
+const homeKeyMemo = new WeakMap<DeviceSilentRule, HomeKeys>();
+function homeKeysOf(rule: DeviceSilentRule): HomeKeys {
+  let k = homeKeyMemo.get(rule);
+  if (k === undefined) { k = { home: `${rule.id}/*home`, last: `${rule.id}/last`, quiet: `${rule.id}/quiet` }; homeKeyMemo.set(rule, k); }
+  return k;
+}
+const homeKey = (rule: DeviceSilentRule): string => homeKeysOf(rule).home;
 /** An event-only device is judged on its own only after this many messages (its quiet spells are known). */
 const minMessagesLearned = 20;
-const lastKey = (rule: DeviceSilentRule) => `${rule.id}/last`;
-const homeQuietKey = (rule: DeviceSilentRule) => `${rule.id}/quiet`;
+const homeQuietKey = (rule: DeviceSilentRule): string => homeKeysOf(rule).quiet;
 
 /** How long `device` may stay silent (Infinity: not judged on its own). */
 function deviceLimit(rule: DeviceSilentRule, home: HomeState, device: string, now: number): number {
@@ -105,7 +119,7 @@ function lastHeard(home: HomeState): number {
  * Tallies, saved with the slower progress save.
  */
 function learnQuiet(rule: DeviceSilentRule, home: HomeState, r: Reading, k: DeviceKeys): void {
-  const last = lastKey(rule), homeQuiet = homeQuietKey(rule);
+  const { last, quiet: homeQuiet } = homeKeysOf(rule);
   const prevHome = getMark(home, last);
   if (prevHome !== undefined && r.at - prevHome > (getMark(home, homeQuiet) ?? 0)) setMark(home, homeQuiet, r.at - prevHome, false);
   if (prevHome === undefined || r.at > prevHome) setMark(home, last, r.at, false);

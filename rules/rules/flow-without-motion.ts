@@ -50,19 +50,66 @@ export function flowRoom(rule: FlowWithoutMotionRule, device: string): string | 
   return set === undefined ? roomWord(device) : roomWord(set) ?? set;
 }
 
-const motionRoomKey = (rule: FlowWithoutMotionRule, room: string) => `${rule.id}/motion-room/${room}`;
-const anyMotionKey = (rule: FlowWithoutMotionRule) => `${rule.id}/motion-room/*`;
-const coveredKey = (rule: FlowWithoutMotionRule, signal: 'water' | 'gas') => `${rule.id}/covered/${signal}`;
-/** The last door opened or closed during a flow: a person's doing, like movement (e.g. coming home). */
-const doorKey = (rule: FlowWithoutMotionRule) => `${rule.id}/door`;
-/** When this signal's sensor was last found stuck. */
-const faultyKey = (rule: FlowWithoutMotionRule, signal: 'water' | 'gas') => `${rule.id}/faulty/${signal}`;
+/**
+ * The mark and finding keys of one rule, built once per compiled rule (rule
+ * objects are shared by every home running the same set): the per-reading
+ * path looks marks up by the same string objects (hashed once) instead of
+ * concatenating fresh keys on every reading. Weakly keyed, no decision state.
+ */
+interface FlowKeys {
+  /** Motion seen in a room (`rule id/motion-room/<room>`), by room. */
+  motionRoom: Map<string, string>;
+  /** Motion seen anywhere. */
+  anyMotion: string;
+  /** The last door opened or closed during a flow: a person's doing, like movement (e.g. coming home). */
+  door: string;
+  /** Per signal: whether a motion sensor watches where it is used (1) or not (0). */
+  covered: { water: string; gas: string };
+  /** Per signal: when its sensor was last found stuck. */
+  faulty: { water: string; gas: string };
+  /** Per signal: when its last flow started (applyReading forgets it when the flow stops). */
+  started: { water: string; gas: string };
+  /** Per signal: the stuck-sensor finding. */
+  fault: { water: string; gas: string };
+  /** Per signal: since when a sensor with an open fault has shown only flows of plausible length. */
+  okSince: { water: string; gas: string };
+  /** The room word in a motion reading's `room` or device id, by that name ('' for none). */
+  roomOf: Map<string, string>;
+}
+const keyMemo = new WeakMap<FlowWithoutMotionRule, FlowKeys>();
+function keysOf(rule: FlowWithoutMotionRule): FlowKeys {
+  let k = keyMemo.get(rule);
+  if (k === undefined) {
+    const both = (what: string) => ({ water: `${rule.id}/${what}/water`, gas: `${rule.id}/${what}/gas` });
+    k = {
+      motionRoom: new Map(), anyMotion: `${rule.id}/motion-room/*`, door: `${rule.id}/door`,
+      covered: both('covered'), faulty: both('faulty'), started: both('started'), fault: both('fault'), okSince: both('ok-since'), roomOf: new Map(),
+    };
+    keyMemo.set(rule, k);
+  }
+  return k;
+}
+const motionRoomKey = (rule: FlowWithoutMotionRule, room: string): string => {
+  const byRoom = keysOf(rule).motionRoom;
+  let key = byRoom.get(room);
+  if (key === undefined) { key = `${rule.id}/motion-room/${room}`; byRoom.set(room, key); }
+  return key;
+};
+/** `roomWord(name)`, remembered per name ('' for none). */
+const roomWordOf = (rule: FlowWithoutMotionRule, name: string): string => {
+  const byName = keysOf(rule).roomOf;
+  let word = byName.get(name);
+  if (word === undefined) { word = roomWord(name) ?? ''; byName.set(name, word); }
+  return word;
+};
+const anyMotionKey = (rule: FlowWithoutMotionRule) => keysOf(rule).anyMotion;
+const coveredKey = (rule: FlowWithoutMotionRule, signal: 'water' | 'gas') => keysOf(rule).covered[signal];
+const doorKey = (rule: FlowWithoutMotionRule) => keysOf(rule).door;
+const faultyKey = (rule: FlowWithoutMotionRule, signal: 'water' | 'gas') => keysOf(rule).faulty[signal];
 const distrustMs = 24 * 3_600_000;
-/** When the last flow of this signal started (applyReading forgets it when the flow stops). */
-const startedKey = (rule: FlowWithoutMotionRule, signal: 'water' | 'gas') => `${rule.id}/started/${signal}`;
-const faultKey = (rule: FlowWithoutMotionRule, signal: 'water' | 'gas') => `${rule.id}/fault/${signal}`;
-/** Since when a sensor with an open fault has shown only flows of plausible length. */
-const okSinceKey = (rule: FlowWithoutMotionRule, signal: 'water' | 'gas') => `${rule.id}/ok-since/${signal}`;
+const startedKey = (rule: FlowWithoutMotionRule, signal: 'water' | 'gas') => keysOf(rule).started[signal];
+const faultKey = (rule: FlowWithoutMotionRule, signal: 'water' | 'gas') => keysOf(rule).fault[signal];
+const okSinceKey = (rule: FlowWithoutMotionRule, signal: 'water' | 'gas') => keysOf(rule).okSince[signal];
 /** A stuck sensor's finding clears after this long with only plausible flows. */
 const healthyMs = 7 * 24 * 3_600_000;
 
@@ -97,7 +144,7 @@ export const flowWithoutMotion: RuleDefinition<FlowWithoutMotionRule> = {
     const tz = home.rules.zone;
     if (r.kind === 'motion') {
       // Which rooms the home's motion sensors cover (learned from what they send).
-      const room = roomWord(r.room ?? r.device) ?? r.room ?? 'other';
+      const room = roomWordOf(rule, r.room ?? r.device) || (r.room ?? 'other');
       if (getMark(home, motionRoomKey(rule, room)) === undefined) { setMark(home, motionRoomKey(rule, room), r.at); setMark(home, anyMotionKey(rule), r.at); }
     }
     // Only while something is raised may a visitor be about (and only then can the guard's notice fire).
@@ -114,19 +161,22 @@ export const flowWithoutMotion: RuleDefinition<FlowWithoutMotionRule> = {
         setMark(home, startedKey(rule, r.kind), r.at);
         return true;
       }
-      const stopped = { en: `${label[r.kind].en} stopped at ${hhmm(r.at, tz)}`, ja: `${hhmm(r.at, tz)} に${label[r.kind].ja}が止まりました` };
       // The stuck-sensor finding clears on a flow of plausible length (the sensor works again),
       // not on a latched float letting go for a moment.
       // A latched float toggles and sticks again (on the real recordings, daily): the fault
       // stays one finding until the sensor has behaved for `healthyMs` (onTick clears it).
-      const ran = r.at - (getMark(home, startedKey(rule, r.kind)) ?? r.at);
+      // Only that "behaving since" mark can bring a deadline earlier; the flow stopping itself
+      // only moves this rule's deadlines later, so the engine need not re-plan for it.
+      let earlier = false;
       if (activeSeverity(home, faultKey(rule, r.kind)) !== undefined) {
+        const ran = r.at - (getMark(home, startedKey(rule, r.kind)) ?? r.at);
         if (ran >= rule.faultAfterMinutes * minute) setMark(home, okSinceKey(rule, r.kind), undefined);
-        else if (getMark(home, okSinceKey(rule, r.kind)) === undefined) setMark(home, okSinceKey(rule, r.kind), r.at);
+        else if (getMark(home, okSinceKey(rule, r.kind)) === undefined) { setMark(home, okSinceKey(rule, r.kind), r.at); earlier = true; }
       }
       // The water stopping says nothing about the person: a critical finding stays open.
-      if (activeSeverity(home, rule.id) !== 'warning') return true;
-      why = { en: `${stopped.en}.`, ja: `${stopped.ja}。` };
+      if (activeSeverity(home, rule.id) !== 'warning') return earlier;
+      const at = hhmm(r.at, tz);
+      why = { en: `${label[r.kind].en} stopped at ${at}.`, ja: `${at} に${label[r.kind].ja}が止まりました。` };
     } else if (r.kind === 'motion' && r.occupied && guard === 'free') {
       why = { en: `Movement at ${hhmm(r.at, tz)} (${r.device}).`, ja: `${hhmm(r.at, tz)} に人の動きがありました（${r.device}）。` };
     } else if (guard === 'ok') {

@@ -36,9 +36,16 @@ const minute = 60_000;
 const insideKey = 'presence/inside';
 
 export interface Window { from: number; to: number }
-/** Parsed on use: a regex per timer tick is cheaper than keeping a cache (and no module state). */
+/**
+ * The rule's waking window in minutes, parsed once per compiled rule (rule
+ * objects are shared by the homes running the same set; every re-plan asks
+ * for it). Weakly keyed, no decision state.
+ */
+const windowMemo = new WeakMap<NoSignOfLifeRule, Window>();
 function wakingWindow(rule: NoSignOfLifeRule): Window {
-  return { from: parseClockTime(rule.wakingHours.from), to: parseClockTime(rule.wakingHours.to) };
+  let w = windowMemo.get(rule);
+  if (w === undefined) { w = { from: parseClockTime(rule.wakingHours.from), to: parseClockTime(rule.wakingHours.to) }; windowMemo.set(rule, w); }
+  return w;
 }
 
 /** Where `t` is relative to the window, and when that next changes. */
