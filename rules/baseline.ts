@@ -308,35 +308,18 @@ const persistedSchema = z.object({
 
 const round = (v: number): number | null => (Number.isNaN(v) ? null : Math.round(v * 1000) / 1000);
 
-/**
- * The learned part's persisted form, by baseline, with the day count it was
- * made at: profiles and trends change only when a day is committed (which
- * counts `days` up) or the baseline is replaced (a new object), while the
- * state is saved every few minutes. Weakly keyed; holds no decision state.
- */
-const learnedMemo = new WeakMap<Baseline, { days: number; profiles: unknown; trend: unknown }>();
-
 /** The JSON-able form (NaN as null, probabilities to 3 decimals). */
 export function serializeBaseline(b: Baseline): unknown {
-  let learned = learnedMemo.get(b);
-  if (learned === undefined || learned.days !== b.days) {
-    const prof = (p: Profile) => ({
-      days: p.days,
-      series: Object.fromEntries(routineSignals.map((s) => [s, p.series[s].map(round)])),
-      hourP: p.hourP.map((v) => round(v) ?? 0), hourN: [...p.hourN],
-    });
-    learned = {
-      days: b.days,
-      profiles: { dayCare: prof(b.profiles.dayCare), other: prof(b.profiles.other) },
-      trend: { nightToilet: b.trend.nightToilet.map(round), outings: b.trend.outings.map(round) },
-    };
-    learnedMemo.set(b, learned);
-  }
+  const prof = (p: Profile) => ({
+    days: p.days,
+    series: Object.fromEntries(routineSignals.map((s) => [s, p.series[s].map(round)])),
+    hourP: p.hourP.map((v) => round(v) ?? 0), hourN: p.hourN,
+  });
   return {
     v: 1, days: b.days, doorClosedAt: b.doorClosedAt,
     today: b.today === undefined ? null : { ...b.today, firstActivity: round(b.today.firstActivity), firstKettle: round(b.today.firstKettle) },
-    profiles: learned.profiles,
-    trend: learned.trend,
+    profiles: { dayCare: prof(b.profiles.dayCare), other: prof(b.profiles.other) },
+    trend: { nightToilet: b.trend.nightToilet.map(round), outings: b.trend.outings.map(round) },
   };
 }
 
