@@ -1,4 +1,9 @@
 import t from 'tap';
+import type { Reading } from '../../core/events.js';
+import { applyReading, createHomeState } from '../../rules/home-state.js';
+import { parseRuleSet } from '../../rules/rule-config.js';
+import { flowWithoutMotion } from '../../rules/rules/flow-without-motion.js';
+import { ZoneClock, type RuleContext, type RuleDefinition } from '../../rules/rules/rule.js';
 import { at, button, door, gas, harness, motion, normalDay, water } from './helpers.js';
 
 const rules = [{ type: 'flowWithoutMotion' }];
@@ -130,4 +135,26 @@ t.test('a sensor found stuck is not trusted for the family for a day: it toggles
   const fwm = h.findings.filter((f) => f.type === 'flowWithoutMotion' && f.state === 'raised');
   t.same(fwm.map((f) => `${f.audience}:${f.severity}`), ['family:critical', 'operator:warning'], 'the first flow (before anything was known) and one fault finding, kept open; nothing for the family after 12:00');
   t.equal(fwm[1]!.at, at('12:00'));
+});
+
+t.test('a flow stopping asks the engine to re-plan only when it may bring a deadline earlier (an open stuck-sensor finding)', async (t) => {
+  // The engine re-plans a home after a reading only when a rule says a deadline may have moved
+  // earlier: a flow stopping moves this rule's deadlines later, so on every "not flowing"
+  // report (most water and gas reports) it must not ask — that re-plan cost a fifth of the readings.
+  const [rule] = parseRuleSet([{ type: 'flowWithoutMotion' }]).rules.filter((r) => r.type === 'flowWithoutMotion');
+  if (rule?.type !== 'flowWithoutMotion') throw new Error('no flowWithoutMotion rule');
+  const home = createHomeState('h1', { timezone: 'Asia/Tokyo', zone: new ZoneClock('Asia/Tokyo'), rules: [rule], defs: [flowWithoutMotion as RuleDefinition], powerChangeWatts: 30 }, at('06:00'));
+  const ctx: RuleContext = { now: at('06:00'), sign: false, out: [] };
+  const step = (r: Reading): boolean => { applyReading(home, r); ctx.now = r.at; return flowWithoutMotion.onReading(rule, home, r, ctx); };
+  t.equal(step(water(at('06:00'), false)), false, 'nothing was flowing');
+  t.equal(step(water(at('07:00'), true)), true, 'a new flow plans its deadline');
+  t.equal(step(water(at('07:05'), false)), false, 'the flow stopped: deadlines only move later');
+  t.equal(step(gas(at('07:06'), false)), false);
+  // A stuck-sensor finding is open: the first ordinary flow starts its "behaving since" clock, a deadline.
+  home.active = new Map([[`${rule.id}/fault/water`, 'warning']]);
+  t.equal(step(water(at('08:00'), true)), true);
+  t.equal(step(water(at('08:05'), false)), true, 'behaving since 08:05: the fault clears a week later');
+  t.equal(step(water(at('09:00'), true)), true);
+  t.equal(step(water(at('09:05'), false)), false, 'already behaving: nothing earlier');
+  t.same(ctx.out, [], 'no finding from any of these');
 });
