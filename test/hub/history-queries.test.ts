@@ -13,7 +13,7 @@ import { startManagedInfluxd } from '../../rules/managed-influxd.js';
 import { createHistoryWriter } from '../../rules/history-writer.js';
 import { ensureSchema } from '../../rules/influx-schema.js';
 import { createDaySummarizer, createInfluxHistoryQuery, createRoutineHistory } from '../../cli/history-queries.js';
-import { dayBounds } from '../../cli/day-bounds.js';
+import { dayBounds } from '../../core/time.js';
 import { tempDir } from './helpers.js';
 
 const tz = 'Asia/Tokyo';
