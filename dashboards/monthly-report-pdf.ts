@@ -164,7 +164,9 @@ export function renderMonthlyReport(d: MonthlyReportData, o: RenderOptions): Pro
     heading(w.alerts[lang]);
     if (d.alerts.length === 0) body(w.noAlerts[lang]);
     for (const a of d.alerts) {
-      doc.fontSize(11.5).fillColor(a.severity === 'critical' ? '#a01818' : '#8a4b00').text(`${when(a.at)} ${a.text[lang]} — ${a.stateText[lang]}`, left, undefined, { width }).fillColor('#000');
+      // When the message already says the time ("06:30 に…"), the date alone is added.
+      const at = when(a.at); const time = at.split(' ')[1] ?? '';
+      doc.fontSize(11.5).fillColor(a.severity === 'critical' ? '#a01818' : '#8a4b00').text(`${a.text[lang].includes(time) ? at.split(' ')[0] : at} ${a.text[lang]} — ${a.stateText[lang]}`, left, undefined, { width }).fillColor('#000');
       for (const s of a.timeline) doc.fontSize(10).text(`・${timelineLine(s, lang, when)}`, left + 14, undefined, { width: width - 14 });
       doc.moveDown(0.4);
     }
@@ -188,6 +190,11 @@ function axis(doc: Doc, x: number, y: number, width: number, labels: Array<[numb
   doc.fontSize(7).fillColor('#555');
   for (const [at, text] of labels) doc.text(text, x + at - 10, y + 2, { width: 20, align: 'center', lineBreak: false });
   doc.fillColor('#000');
+}
+
+/** The value at the top of a chart's scale, at its right edge. */
+function scaleLabel(doc: Doc, right: number, top: number, text: string) {
+  doc.fontSize(7).fillColor('#555').text(text, right - 60, top - 9, { width: 60, align: 'right', lineBreak: false }).fillColor('#000');
 }
 
 function legend(doc: Doc, x: number, y: number, items: Array<[string, string]>) {
@@ -214,6 +221,7 @@ function rhythmChart(doc: Doc, d: MonthlyReportData, x: number, y: number, width
     if (v > 0) doc.save().rect(x + hr * slot + slot * 0.25, top + h - (v / max) * h, slot * 0.5, (v / max) * h).fill('#0b4f8a').restore();
   }
   axis(doc, x, top + h, width, [0, 6, 12, 18, 23].map((hr) => [hr * slot + slot / 2, `${hr}`]));
+  scaleLabel(doc, x + width, top, max.toFixed(1));
   doc.text('', x, top + h + 14);
 }
 
@@ -231,6 +239,7 @@ function dailyChart(doc: Doc, d: MonthlyReportData, x: number, y: number, width:
   doc.stroke().restore();
   d.days.forEach((day, i) => { if (day.dayCare === 'present') doc.save().rect(x + i * step - 2.5, top + h + 12, 5, 5).fill('#2e7d32').restore(); });
   axis(doc, x, top + h, width, [0, 9, 19, d.days.length - 1].map((i) => [i * step, `${Number(d.days[i]!.date.slice(8))}`]));
+  scaleLabel(doc, x + width, top, `${max}`);
   doc.text('', x, top + h + 22);
 }
 
