@@ -5,6 +5,7 @@
  */
 import type { InfluxDB } from 'influx';
 import type { Store } from '../core/store.js';
+import type { Config } from '../core/config.js';
 import type { HistoryQuery } from '../dashboards/index.js';
 import type { DaySummary, SummarizeDay } from '../notifier/digest.js';
 import { idPattern, parseRecordedLine, type Reading } from '../core/events.js';
@@ -81,4 +82,15 @@ export function createRoutineHistory(opts: { influx: InfluxDB; now: () => number
     }
     return out;
   };
+}
+
+/** The influx client's options for `url` with the configured database and credentials. */
+export function influxClientOptions(url: string, config: Config) {
+  const u = new URL(url);
+  const out: { host: string; port: number; protocol: 'http' | 'https'; database: string; username?: string; password?: string } = {
+    host: u.hostname, port: Number(u.port || (u.protocol === 'https:' ? 443 : 8086)), protocol: u.protocol === 'https:' ? 'https' : 'http', database: config.influx.database,
+  };
+  if (config.influx.username) out.username = config.influx.username;
+  if (config.influx.password) out.password = config.influx.password;
+  return out;
 }

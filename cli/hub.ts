@@ -54,7 +54,7 @@ import { startStatusPage, statusCallbackPath, type StatusPage } from '../dashboa
 import { createWebApp, type WebApp } from '../dashboards/index.js';
 import { sealPlaintextSeeds, seedKeyFrom } from '../dashboards/totp.js';
 import { createAuth } from '../dashboards/auth.js';
-import { createInfluxHistoryQuery, createDaySummarizer, createRoutineHistory } from './history-queries.js';
+import { createInfluxHistoryQuery, createDaySummarizer, createRoutineHistory, influxClientOptions } from './history-queries.js';
 import { createFlows, createFlowsBridge, createOperatorVerifier, type Flows } from '../flows/index.js';
 import type { AlertRecord } from '../flows/bridge.js';
 import type { InfluxBackupSource } from '../backup/index.js';
@@ -499,14 +499,4 @@ function keptSecret(file: string): string {
   const secret = newSecret();
   writeFileSync(file, `${secret}\n`, { mode: 0o600 });
   return secret;
-}
-
-function influxClientOptions(url: string, config: Config) {
-  const u = new URL(url);
-  const out: { host: string; port: number; protocol: 'http' | 'https'; database: string; username?: string; password?: string } = {
-    host: u.hostname, port: Number(u.port || (u.protocol === 'https:' ? 443 : 8086)), protocol: u.protocol === 'https:' ? 'https' : 'http', database: config.influx.database,
-  };
-  if (config.influx.username) out.username = config.influx.username;
-  if (config.influx.password) out.password = config.influx.password;
-  return out;
 }

@@ -12,6 +12,7 @@
 
  *   mimamori backup | backup list | restore ARCHIVE --to DIR | audit verify   (cli/backup.ts)
  *   mimamori start --reference BACKUP | contacts-pdf …                       (cli/reference-hub.ts)
+ *   mimamori report --home H --month YYYY-MM [--lang en] --out F             (cli/report.ts)
  */
 import { createWriteStream, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -67,6 +68,7 @@ const usage = `mimamori — 見守り edge hub
                                                                              (the web app read-only from a backup: docs/backup.md)
   mimamori contacts-pdf [--home ID] --out FILE.pdf [--from-backup BACKUP.mmbk [--passphrase-file FILE]]
                                                                              (the printable emergency contact list)
+  mimamori report --home ID --month YYYY-MM [--lang ja|en] --out FILE.pdf   the monthly report, kept or made (docs/monthly-report.md)
   mimamori connections                                                       every external system the hub reaches (docs/security.md)
 `;
 
@@ -91,6 +93,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
     case 'restore': return (await import('./backup.js')).restoreCommand(rest, env, io);
     case 'audit': return (await import('./backup.js')).auditCommand(rest, env, io);
     case 'contacts-pdf': return (await import('./reference-hub.js')).contactsPdfCommand(rest, env, io);
+    case 'report': return (await import('./report.js')).reportCommand(rest, env, io);
     case 'connections': return (await import('./connections.js')).connectionsCommand(rest, env, io);
     case undefined: case 'help': case '--help': case '-h':
       io.out(usage);
