@@ -326,8 +326,11 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     const onFinding = (finding: Finding) => {
       recent.push(finding);
       if (recent.length > 200) recent.shift();
-      const log = finding.state === 'raised' && finding.severity === 'critical' ? logger.warn.bind(logger) : logger.info.bind(logger);
-      log({ home: finding.home, rule: finding.rule, severity: finding.severity, state: finding.state, message: finding.message.en }, `finding ${finding.state}: ${finding.message.en}`);
+      // An urgent alert stands out on a terminal (a banner line, core/log-pretty.ts).
+      const urgent = finding.state === 'raised' && finding.severity === 'critical';
+      const fields = { home: finding.home, rule: finding.rule, severity: finding.severity, state: finding.state, message: finding.message.en };
+      if (urgent) logger.warn({ ...fields, notice: 'alert' }, `finding ${finding.state}: ${finding.message.en}`);
+      else logger.info(fields, `finding ${finding.state}: ${finding.message.en}`);
       history.writeFinding(finding);
       live.publish(finding.home, { type: `finding.${finding.state}`, at: finding.at });
       // Alert path; history above is fire-and-forget and buffers itself.
