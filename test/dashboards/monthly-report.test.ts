@@ -6,17 +6,12 @@
  * returns the kept report; people without consent for the home get 403.
  */
 import t from 'tap';
-import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
-import { InfluxDB } from 'influx';
-import { silentLogger } from '../../core/logger.js';
 import type { Reading } from '../../core/events.js';
 import { addDays, monthDates, toLocalIso } from '../../core/time.js';
-import { startManagedInfluxd } from '../../rules/managed-influxd.js';
-import { createHistoryWriter } from '../../rules/history-writer.js';
-import { ensureSchema } from '../../rules/influx-schema.js';
 import { createInfluxHistoryQuery } from '../../cli/history-queries.js';
 import { tempDir } from '../support/wait.js';
+import { realHistory } from '../support/real-history.js';
 import { pdfText } from '../support/pdf-text.js';
 import { setup, signIn, start } from './helpers.js';
 
@@ -53,13 +48,7 @@ function drawing(pdf: Buffer): { pages: number; rects: number; segments: number 
 
 t.test('a month of history becomes a kept, printable report with charts, for those the resident allows', async (t) => {
   const dir = tempDir(t);
-  const influxd = await startManagedInfluxd({ dataDir: join(dir, 'db'), logger: silentLogger() });
-  t.teardown(() => influxd.close());
-  const u = new URL(influxd.url);
-  const influx = new InfluxDB({ host: u.hostname, port: Number(u.port), database: 'mimamori' });
-  await ensureSchema(influx, 'mimamori');
-  const writer = await createHistoryWriter({ url: influxd.url, database: 'mimamori', bufferDir: join(dir, 'buf'), logger: silentLogger() });
-  t.teardown(() => writer.close());
+  const { influx, writer } = await realHistory(t, dir);
   // All of November, and the last week of October (her usual band comes from the weeks before the month).
   const days = [...Array.from({ length: 7 }, (_, i) => addDays('2026-10-25', i)), ...monthDates('2026-11')];
   for (const d of days) for (const r of ordinaryDay(d)) writer.writeReading(r);
