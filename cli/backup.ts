@@ -28,6 +28,19 @@ export function writeInfluxdRunFile(dataDir: string, influxd: { url: string; rpc
   return () => rmSync(file, { force: true });
 }
 
+/** The running hub's managed influxd when its run file names one that answers; undefined otherwise (no hub, or a stale file). */
+export async function runningInfluxd(dataDir: string): Promise<{ url: string; rpcAddress: string } | undefined> {
+  const runFile = influxdRunFile(dataDir);
+  if (!existsSync(runFile)) return undefined;
+  try {
+    const run = JSON.parse(readFileSync(runFile, 'utf8')) as { url: string; rpcAddress: string };
+    const ping = await fetch(`${run.url}/ping`, { signal: AbortSignal.timeout(2000) });
+    return ping.status === 204 ? run : undefined;
+  } catch {
+    return undefined; // a stale run file from a hub that stopped
+  }
+}
+
 /** Minimum passphrase length for new backups (restores accept any). */
 const minPassphrase = 12;
 
@@ -66,16 +79,8 @@ async function influxForCli(config: Config, logger: Logger): Promise<{ source?: 
       ? { source: { ...base, rpcAddress: config.backup.influxRpc }, close: none }
       : { note: 'an external InfluxDB without backup.influxRpc: history is not in this backup', close: none };
   }
-  const runFile = influxdRunFile(config.dataDir);
-  if (existsSync(runFile)) {
-    try {
-      const run = JSON.parse(readFileSync(runFile, 'utf8')) as { url: string; rpcAddress: string };
-      const ping = await fetch(`${run.url}/ping`, { signal: AbortSignal.timeout(2000) });
-      if (ping.status === 204) return { source: { ...base, rpcAddress: run.rpcAddress }, close: none };
-    } catch {
-      // a stale run file from a hub that stopped: start our own below
-    }
-  }
+  const running = await runningInfluxd(config.dataDir);
+  if (running) return { source: { ...base, rpcAddress: running.rpcAddress }, close: none };
   if (!existsSync(join(config.dataDir, 'influxdb'))) return { note: 'no InfluxDB data in the data folder', close: none };
   const influxd = await startManagedInfluxd({ dataDir: config.dataDir, influxdPath: config.influx.influxdPath, logger });
   return { source: { ...base, rpcAddress: influxd.rpcAddress }, close: () => influxd.close() };

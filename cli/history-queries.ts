@@ -5,10 +5,12 @@
  */
 import type { InfluxDB } from 'influx';
 import type { Store } from '../core/store.js';
+import type { Config } from '../core/config.js';
 import type { HistoryQuery } from '../dashboards/index.js';
 import type { DaySummary, SummarizeDay } from '../notifier/digest.js';
 import { idPattern, parseRecordedLine, type Reading } from '../core/events.js';
-import { dayBounds } from './day-bounds.js';
+import { dayBounds } from '../core/time.js';
+import { findOutings } from '../core/outings.js';
 
 const quoted = (id: string): string => {
   if (!idPattern.test(id)) throw new Error(`not an id: ${JSON.stringify(id)}`);
@@ -28,9 +30,6 @@ export function createInfluxHistoryQuery(influx: InfluxDB): HistoryQuery {
   };
 }
 
-/** A gap this long with no motion inside after the front door closes means she went out. */
-const outingGapMs = 20 * 60_000;
-
 /**
  * The facts of one local day for the digest: first kettle use, outings
  * (front door, then no motion inside until the door again), day-care
@@ -44,18 +43,7 @@ export function createDaySummarizer(opts: { influx: InfluxDB; store: Store; data
     const range = `"home" = ${quoted(homeId)} AND time >= ${from}ms AND time < ${to}ms`;
     const kettle = await opts.influx.query<{ time: Date }>(`SELECT "id" FROM "event" WHERE ${range} AND "kind" = 'kettle' AND "state" = 'on' ORDER BY time ASC LIMIT 1`);
     const moves = await opts.influx.query<{ time: Date; kind: string; device: string }>(`SELECT "id", "kind", "device" FROM "event" WHERE ${range} AND ("kind" = 'door' OR "kind" = 'motion') ORDER BY time ASC LIMIT 20000`);
-    const outings: DaySummary['outings'] = [];
-    let open: { from: number } | undefined;
-    const list = moves.map((m) => ({ at: timeOf(m), kind: m.kind }));
-    for (const [i, m] of list.entries()) {
-      if (m.kind !== 'door') continue;
-      if (open) { outings.push({ from: open.from, to: m.at }); open = undefined; continue; }
-      const nextMotion = list.slice(i + 1).find((n) => n.kind === 'motion');
-      const nextDoor = list.slice(i + 1).find((n) => n.kind === 'door');
-      const quietUntil = nextMotion?.at ?? to;
-      if (quietUntil - m.at >= outingGapMs && (!nextDoor || nextDoor.at <= quietUntil)) open = { from: m.at };
-    }
-    if (open) outings.push({ from: open.from });
+    const outings: DaySummary['outings'] = findOutings(moves.map((m) => ({ at: timeOf(m), kind: m.kind })), to);
     const attendance = (await opts.store.listAttendance(homeId, 10)).find((a) => a.date === date);
     const noticed = (await opts.store.listAlerts({ homeId }))
       .filter((a) => a.openedAt >= from && a.openedAt < to)
@@ -94,4 +82,15 @@ export function createRoutineHistory(opts: { influx: InfluxDB; now: () => number
     }
     return out;
   };
+}
+
+/** The influx client's options for `url` with the configured database and credentials. */
+export function influxClientOptions(url: string, config: Config) {
+  const u = new URL(url);
+  const out: { host: string; port: number; protocol: 'http' | 'https'; database: string; username?: string; password?: string } = {
+    host: u.hostname, port: Number(u.port || (u.protocol === 'https:' ? 443 : 8086)), protocol: u.protocol === 'https:' ? 'https' : 'http', database: config.influx.database,
+  };
+  if (config.influx.username) out.username = config.influx.username;
+  if (config.influx.password) out.password = config.influx.password;
+  return out;
 }

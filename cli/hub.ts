@@ -54,7 +54,7 @@ import { startStatusPage, statusCallbackPath, type StatusPage } from '../dashboa
 import { createWebApp, type WebApp } from '../dashboards/index.js';
 import { sealPlaintextSeeds, seedKeyFrom } from '../dashboards/totp.js';
 import { createAuth } from '../dashboards/auth.js';
-import { createInfluxHistoryQuery, createDaySummarizer, createRoutineHistory } from './history-queries.js';
+import { createInfluxHistoryQuery, createDaySummarizer, createRoutineHistory, influxClientOptions } from './history-queries.js';
 import { createFlows, createFlowsBridge, createOperatorVerifier, type Flows } from '../flows/index.js';
 import type { AlertRecord } from '../flows/bridge.js';
 import type { InfluxBackupSource } from '../backup/index.js';
@@ -326,8 +326,11 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     const onFinding = (finding: Finding) => {
       recent.push(finding);
       if (recent.length > 200) recent.shift();
-      const log = finding.state === 'raised' && finding.severity === 'critical' ? logger.warn.bind(logger) : logger.info.bind(logger);
-      log({ home: finding.home, rule: finding.rule, severity: finding.severity, state: finding.state, message: finding.message.en }, `finding ${finding.state}: ${finding.message.en}`);
+      // An urgent alert stands out on a terminal (a banner line, core/log-pretty.ts).
+      const urgent = finding.state === 'raised' && finding.severity === 'critical';
+      const fields = { home: finding.home, rule: finding.rule, severity: finding.severity, state: finding.state, message: finding.message.en };
+      if (urgent) logger.warn({ ...fields, notice: 'alert' }, `finding ${finding.state}: ${finding.message.en}`);
+      else logger.info(fields, `finding ${finding.state}: ${finding.message.en}`);
       history.writeFinding(finding);
       live.publish(finding.home, { type: `finding.${finding.state}`, at: finding.at });
       // Alert path; history above is fire-and-forget and buffers itself.
@@ -499,14 +502,4 @@ function keptSecret(file: string): string {
   const secret = newSecret();
   writeFileSync(file, `${secret}\n`, { mode: 0o600 });
   return secret;
-}
-
-function influxClientOptions(url: string, config: Config) {
-  const u = new URL(url);
-  const out: { host: string; port: number; protocol: 'http' | 'https'; database: string; username?: string; password?: string } = {
-    host: u.hostname, port: Number(u.port || (u.protocol === 'https:' ? 443 : 8086)), protocol: u.protocol === 'https:' ? 'https' : 'http', database: config.influx.database,
-  };
-  if (config.influx.username) out.username = config.influx.username;
-  if (config.influx.password) out.password = config.influx.password;
-  return out;
 }

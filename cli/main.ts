@@ -12,12 +12,14 @@
 
  *   mimamori backup | backup list | restore ARCHIVE --to DIR | audit verify   (cli/backup.ts)
  *   mimamori start --reference BACKUP | contacts-pdf …                       (cli/reference-hub.ts)
+ *   mimamori report --home H --month YYYY-MM [--lang en] --out F             (cli/report.ts)
  */
 import { createWriteStream, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig, type Config } from '../core/config.js';
 import { createLogger, type Logger } from '../core/logger.js';
+import { banner, chooseLogFormat, type LogFormat } from '../core/log-pretty.js';
 import { createSqliteStore, type Store } from '../core/store.js';
 import { toRecordedLine } from '../core/events.js';
 import { idSchema } from '../core/events.js';
@@ -67,6 +69,7 @@ const usage = `mimamori — 見守り edge hub
                                                                              (the web app read-only from a backup: docs/backup.md)
   mimamori contacts-pdf [--home ID] --out FILE.pdf [--from-backup BACKUP.mmbk [--passphrase-file FILE]]
                                                                              (the printable emergency contact list)
+  mimamori report --home ID --month YYYY-MM [--lang ja|en] --out FILE.pdf   the monthly report, kept or made (docs/monthly-report.md)
   mimamori connections                                                       every external system the hub reaches (docs/security.md)
 `;
 
@@ -91,6 +94,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
     case 'restore': return (await import('./backup.js')).restoreCommand(rest, env, io);
     case 'audit': return (await import('./backup.js')).auditCommand(rest, env, io);
     case 'contacts-pdf': return (await import('./reference-hub.js')).contactsPdfCommand(rest, env, io);
+    case 'report': return (await import('./report.js')).reportCommand(rest, env, io);
     case 'connections': return (await import('./connections.js')).connectionsCommand(rest, env, io);
     case undefined: case 'help': case '--help': case '-h':
       io.out(usage);
@@ -109,7 +113,10 @@ async function start(args: string[], env: NodeJS.ProcessEnv, io: CliIo): Promise
   const unknown = args.filter((a) => a !== '--via-bridge');
   if (unknown.length > 0) { io.err(`mimamori start: unknown option ${unknown.join(' ')} (only --via-bridge)`); return 2; }
   const config = loadConfig(env, args.includes('--via-bridge') ? { demo: { viaBridge: true } } : {});
-  const logger = createLogger({ level: config.logLevel });
+  // A calm, readable log on a terminal; JSON when piped or when MIMAMORI_LOG_FORMAT=json (core/log-pretty.ts).
+  let format: LogFormat;
+  try { format = chooseLogFormat(env, process.stdout.isTTY === true); } catch (err) { io.err(`mimamori start: ${(err as Error).message}`); return 2; }
+  const logger = createLogger({ level: config.logLevel, format });
   const demo = config.demo.homes > 0;
   // The demo lives in sped-up time, so it gets its own data folder, fresh each run.
   const hubConfig: Config = demo ? { ...config, dataDir: join(config.dataDir, 'demo') } : config;
@@ -143,13 +150,15 @@ async function start(args: string[], env: NodeJS.ProcessEnv, io: CliIo): Promise
     })
     : undefined;
   logger.info({
-    mqtt: hub.mqttUrl, mqtts: `mqtts://${config.host}:${hub.broker.ports.tls}`, ws: `ws://${config.host}:${hub.broker.ports.ws}/mqtt`,
-    web: hub.webUrl, hub: hub.statusPage?.url, influx: hub.influxUrl, twilio: hub.localTwilio?.url ?? 'api.twilio.com', line: hub.localLine ? `${hub.localLine.url} (record: ${join(hubConfig.dataDir, 'line-messages.ndjson')})` : 'api.line.me',
+    notice: 'urls', web: hub.webUrl, hub: hub.statusPage?.url, mqtt: hub.mqttUrl, mqtts: `mqtts://${config.host}:${hub.broker.ports.tls}`, ws: `ws://${config.host}:${hub.broker.ports.ws}/mqtt`,
+    influx: hub.influxUrl, twilio: hub.localTwilio?.url ?? 'api.twilio.com', line: hub.localLine ? `${hub.localLine.url} (record: ${join(hubConfig.dataDir, 'line-messages.ndjson')})` : 'api.line.me',
     demo: demo ? `${config.demo.homes} homes at up to ${config.demo.speed}× speed (waits for the hub)${homeBroker ? `, zigbee2mqtt devices on ${homeBroker.url} through the device bridge` : ''}` : 'off',
   }, 'mimamori hub running — Ctrl-C to stop');
   if (demoStreet && hub.webUrl) {
     // Shown once on the terminal, never in the log: a throw-away account of the fresh demo folder.
-    process.stderr.write(`\n  Web app: ${hub.webUrl}/  — sign in as "${demoStreet.signIn.login}" with password ${demoStreet.signIn.password}\n  Hub status: ${hub.statusPage?.url ?? ''}\n\n`);
+    process.stderr.write(banner('Sign in / ログイン', [
+      ['web app', `${hub.webUrl}/`], ['login', demoStreet.signIn.login], ['password', demoStreet.signIn.password], ['hub status', hub.statusPage?.url ?? ''],
+    ], process.stderr.isTTY === true && !env.NO_COLOR));
   }
 
   let stopping = false;

@@ -1,8 +1,10 @@
 /**
  * Structured logs (pino) that redact personal data by default: phone numbers,
- * names, addresses, e-mail addresses and secrets never reach a log line.
+ * names, addresses, e-mail addresses and secrets never reach a log line —
+ * in JSON and on a terminal alike (log-pretty.ts formats after redaction).
  */
 import { pino, type Logger, type DestinationStream } from 'pino';
+import { prettyDestination, type LogFormat } from './log-pretty.js';
 
 export type { Logger };
 
@@ -13,7 +15,13 @@ export const redactedPaths = [
   'req.headers.authorization', 'req.headers.cookie',
 ];
 
-export interface LoggerOptions { level?: string; name?: string; destination?: DestinationStream }
+export interface LoggerOptions {
+  level?: string; name?: string; destination?: DestinationStream;
+  /** `pretty` for a person at a terminal (see chooseLogFormat); JSON by default. */
+  format?: LogFormat;
+  /** Colours in the pretty format (default: when the destination is stdout on a terminal and NO_COLOR is unset). */
+  colorize?: boolean;
+}
 
 /** Creates the hub's logger; pass a destination to capture logs in tests. */
 export function createLogger(opts: LoggerOptions = {}): Logger {
@@ -22,6 +30,10 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
     level: opts.level ?? 'info',
     redact: { paths: redactedPaths, censor: '[redacted]' },
   };
+  if (opts.format === 'pretty') {
+    const colorize = opts.colorize ?? (!opts.destination && process.stdout.isTTY === true && !process.env.NO_COLOR);
+    return pino(options, prettyDestination({ colorize, ...(opts.destination ? { out: opts.destination } : {}) }));
+  }
   return opts.destination ? pino(options, opts.destination) : pino(options);
 }
 

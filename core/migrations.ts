@@ -268,4 +268,19 @@ export const migrations: Migration[] = [
         PRIMARY KEY (kind, code))`,
     ],
   },
+  // ── Monthly reports (issue 14): migration 13 ──
+  {
+    version: 13,
+    name: 'monthly reports: one kept PDF per home, month and language',
+    sql: [
+      // The PDF lives in the reports folder beside the store (`file`, relative to it); `sha256` proves it is the one made.
+      // `complete` = 1 when the month had ended when it was made (a partial month's report is made again on request).
+      `CREATE TABLE reports (
+        id TEXT PRIMARY KEY, home_id TEXT NOT NULL REFERENCES homes(id), month TEXT NOT NULL, language TEXT NOT NULL,
+        created_at BIGINT NOT NULL, created_by TEXT NOT NULL, complete INTEGER NOT NULL,
+        file TEXT NOT NULL, size BIGINT NOT NULL, sha256 TEXT NOT NULL, pages INTEGER NOT NULL,
+        UNIQUE (home_id, month, language))`,
+      `CREATE INDEX reports_month ON reports (month, home_id)`,
+    ],
+  },
 ];

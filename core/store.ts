@@ -247,7 +247,30 @@ export interface AddressStore {
   getContact(id: string): Promise<Contact | undefined>;
 }
 
-export interface Store extends WebStore, EscalationStore, VideoStore, TrailStore, AddressStore {
+// ── Monthly reports (migration 13, issue 14) ──
+/** One kept monthly report: a PDF in the reports folder, found by home, month and language. */
+export interface MonthlyReportRecord {
+  id: string; homeId: string;
+  /** `YYYY-MM` in the home's time zone. */
+  month: string;
+  language: Language; createdAt: number;
+  /** `account:<id>` or `cli:<user>`. */
+  createdBy: string;
+  /** Whether the month had ended when it was made (a partial month is made again on request). */
+  complete: boolean;
+  /** The PDF's path relative to the reports folder. */
+  file: string; size: number; sha256: string; pages: number;
+}
+export interface ReportStore {
+  /** Keeps a report, replacing the one of the same home, month and language. */
+  saveReport(r: MonthlyReportRecord): Promise<void>;
+  getReport(id: string): Promise<MonthlyReportRecord | undefined>;
+  findReport(homeId: string, month: string, language: Language): Promise<MonthlyReportRecord | undefined>;
+  /** Kept reports, newest month first; by home (any of `homeIds`) and/or month. */
+  listReports(filter?: { homeIds?: readonly string[]; month?: string; limit?: number }): Promise<MonthlyReportRecord[]>;
+}
+
+export interface Store extends WebStore, EscalationStore, VideoStore, TrailStore, AddressStore, ReportStore {
   createHome(home: Omit<Home, 'createdAt'> & { createdAt?: number }): Promise<Home>;
   getHome(id: string): Promise<Home | undefined>;
   listHomes(): Promise<Home[]>;
@@ -428,6 +451,7 @@ export function createSqliteStore(path: string, opts: { readonly?: boolean } = {
     ...videoStore(get, all, run), // video check-ins (migration 6)
     ...trailStore(db, get, all, run), // backups and the trail (migration 8)
     ...addressStore(db, get, all, run), // contact addresses and link codes (migration 11)
+    ...reportStore(get, all, run), // monthly reports (migration 13)
     async createHome(h) {
       const home: Home = { ...h, createdAt: h.createdAt ?? Date.now() };
       try {
@@ -944,3 +968,34 @@ function addressStore(
   };
 }
 // ── end of the contact addresses block ──
+
+// ── Monthly reports (migration 13, issue 14) ──
+function reportStore(
+  get: (sql: string, ...p: unknown[]) => Row | undefined,
+  all: (sql: string, ...p: unknown[]) => Row[],
+  run: (sql: string, ...p: unknown[]) => Database.RunResult,
+): ReportStore {
+  const toReport = (r: Row): MonthlyReportRecord => ({
+    id: r.id as string, homeId: r.home_id as string, month: r.month as string, language: r.language as Language,
+    createdAt: Number(r.created_at), createdBy: r.created_by as string, complete: Number(r.complete) === 1,
+    file: r.file as string, size: Number(r.size), sha256: r.sha256 as string, pages: Number(r.pages),
+  });
+  return {
+    async saveReport(r) {
+      run(`INSERT INTO reports (id, home_id, month, language, created_at, created_by, complete, file, size, sha256, pages) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (home_id, month, language) DO UPDATE SET id = excluded.id, created_at = excluded.created_at, created_by = excluded.created_by,
+        complete = excluded.complete, file = excluded.file, size = excluded.size, sha256 = excluded.sha256, pages = excluded.pages`,
+      r.id, r.homeId, r.month, r.language, r.createdAt, r.createdBy, r.complete ? 1 : 0, r.file, r.size, r.sha256, r.pages);
+    },
+    async getReport(id) { const r = get('SELECT * FROM reports WHERE id = ?', id); return r && toReport(r); },
+    async findReport(homeId, month, language) { const r = get('SELECT * FROM reports WHERE home_id = ? AND month = ? AND language = ?', homeId, month, language); return r && toReport(r); },
+    async listReports(filter = {}) {
+      const where: string[] = []; const params: unknown[] = [];
+      if (filter.homeIds) { where.push(`home_id IN (${filter.homeIds.map(() => '?').join(', ') || 'NULL'})`); params.push(...filter.homeIds); }
+      if (filter.month !== undefined) { where.push('month = ?'); params.push(filter.month); }
+      const sql = `SELECT * FROM reports ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY month DESC, home_id, language LIMIT ?`;
+      return all(sql, ...params, filter.limit ?? 200).map(toReport);
+    },
+  };
+}
+// ── end of the monthly reports block ──

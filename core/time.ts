@@ -64,3 +64,28 @@ export function formatClockTime(minuteOfDay: number): string {
   const m = ((Math.round(minuteOfDay) % 1440) + 1440) % 1440;
   return `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
 }
+
+/** [start, end) of local date `YYYY-MM-DD` in `timeZone`, as epoch ms (DST-aware at both ends). */
+export function dayBounds(date: string, timeZone: string): [number, number] {
+  const startOf = (d: string) => {
+    const utcMidnight = Date.parse(`${d}T00:00:00Z`);
+    // The offset at local midnight; checking twice settles days where it changes.
+    let at = utcMidnight - offsetMinutes(utcMidnight, timeZone) * 60_000;
+    at = utcMidnight - offsetMinutes(at, timeZone) * 60_000;
+    return at;
+  };
+  return [startOf(date), startOf(addDays(date, 1))];
+}
+
+/** The date `days` after local date `YYYY-MM-DD` (negative: before). */
+export function addDays(date: string, days: number): string {
+  return new Date(Date.parse(`${date}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
+}
+
+/** Every local date of month `YYYY-MM`, in order ('2026-11' → '2026-11-01' … '2026-11-30'). */
+export function monthDates(month: string): string[] {
+  if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(month)) throw new Error(`expected YYYY-MM, got ${JSON.stringify(month)}`);
+  const out: string[] = [];
+  for (let d = `${month}-01`; d.startsWith(month); d = addDays(d, 1)) out.push(d);
+  return out;
+}

@@ -35,6 +35,7 @@ export const scopeResolvers: ScopeResolvers = {
   photo: async (store, v) => (await store.getNewsPhoto(v))?.homeId,
   question: async (store, v) => (await store.getQuestion(v))?.homeId,
   checkin: async (store, v) => (await store.getCheckin(v))?.homeId, // video check-ins (issue 5)
+  report: async (store, v) => (await store.getReport(v))?.homeId, // monthly reports (issue 14)
 };
 
 /** Roles that need a second factor (issue 4). */

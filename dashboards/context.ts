@@ -15,6 +15,7 @@ import type { Auth } from './auth.js';
 import { translator } from './i18n.js';
 import type { LiveFeed, LocalLiveFeed } from './live-feed.js';
 import type { PhotoProcessor } from './photos.js';
+import type { MonthlyReports } from './monthly-reports.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig { access?: Access }
@@ -79,6 +80,8 @@ export interface WebContext {
   /** News photos are decoded here: a pixel limit and a queue of their own (photos.ts). */
   photos: PhotoProcessor;
   fontPath: string | undefined;
+  /** Monthly reports, made on demand and kept (monthly-reports.ts). */
+  reports: MonthlyReports;
   secureCookies: boolean;
   /** Set when the app serves a backup read-only (the reference hub, backup/reference.ts). */
   reference?: ReferenceInfo;

@@ -181,6 +181,22 @@ export const messages = {
   errThreshold: { ja: 'オンとオフの値は両方とも0以上の数で、オンはオフより大きくしてください（ケトル・水・ガスのみ）', en: 'Give both levels as numbers of 0 or more, switch-on above switch-off (kettle, water and gas only)' },
   errDeviceTaken: { ja: 'この機器IDはこの家ですでに使われています', en: 'This device id is already used in this home' },
   errNativeTaken: { ja: 'この機器はこの家ですでに割り当てられています', en: 'This device is already mapped in this home' },
+  // Monthly reports (routes-reports.ts, issue 14, docs/monthly-report.md)
+  monthlyReports: { ja: '月次レポート', en: 'Monthly reports' },
+  makeReport: { ja: 'レポートを作る（PDF）', en: 'Make the report (PDF)' },
+  reportMonth: { ja: '対象の月', en: 'Month' },
+  reportLanguage: { ja: 'レポートの言語', en: 'Report language' },
+  reportMadeAt: { ja: '作成日時', en: 'Made' },
+  reportHome: { ja: 'お宅', en: 'Home' },
+  reportPages: { ja: 'ページ', en: 'Pages' },
+  reportPartial: { ja: '月の途中まで', en: 'month not over' },
+  noReports: { ja: '保存されたレポートはありません', en: 'No kept reports' },
+  searchReports: { ja: '絞り込む', en: 'Filter' },
+  openReport: { ja: '表示・印刷', en: 'Open / print' },
+  downloadReport: { ja: 'ダウンロード', en: 'Download' },
+  reportIntro: { ja: '1か月の生活リズム・外出・デイサービス・アラートと対応・見守りメモ・4週間の推移をまとめた印刷用のレポートです。作成したレポートは保存され、あとから開けます。', en: 'A printable report of one month: daily rhythm, outings, day care, alerts and how they were handled, check-in notes and four-week trends. Reports you make are kept and can be opened again.' },
+  langJa: { ja: '日本語', en: 'Japanese' },
+  langEn: { ja: '英語', en: 'English' },
 } satisfies Record<string, Record<Language, string>>;
 
 export type MessageKey = keyof typeof messages;

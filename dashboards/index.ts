@@ -9,6 +9,7 @@
  * await web.listen('127.0.0.1', 0);
  */
 import { mkdirSync, existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
@@ -42,6 +43,8 @@ import { referenceRefusals } from './routes-reference.js';
 import { localWhen } from './views.js';
 import { createPhotoProcessor } from './photos.js';
 import { notificationSettingsRoutes } from './routes-notification-settings.js';
+import { reportRoutes } from './routes-reports.js';
+import { createMonthlyReports } from './monthly-reports.js';
 // Video check-ins (issue 5)
 import { createVideo, type Video, type VideoOptions } from './video.js';
 
@@ -82,6 +85,8 @@ export interface WebAppOptions {
   maxPhotoPixels?: number;
   /** A TrueType font with Japanese glyphs for the PDF news sheet. */
   fontPath?: string;
+  /** Where monthly reports are kept (default: `reports` beside `photosDir`). */
+  reportsDir?: string;
   /** Adds `Secure` to cookies (set it whenever the app is served over HTTPS). */
   secureCookies?: boolean;
   /** AES-256 key the TOTP seeds are sealed with at rest (dashboards/totp.ts `seedKeyFrom`). */
@@ -121,6 +126,7 @@ export interface WebApp {
 
 const optionsSchema = z.object({
   photosDir: z.string().min(1),
+  reportsDir: z.string().min(1).optional(),
   maxPhotoBytes: z.number().int().min(1024).max(64 * 1024 * 1024).optional(),
   maxPhotoPixels: z.number().int().min(1).max(268_402_689).optional(),
   secureCookies: z.boolean().optional(),
@@ -178,13 +184,15 @@ export async function createWebApp(opts: WebAppOptions): Promise<WebApp> {
       return () => { for (const off of offs) off(); };
     },
   };
+  const fontPath = opts.fontPath ?? findJapaneseFont();
   const ctx: WebContext = {
     store, clock, wallClock, logger, responder: opts.responder, engine: opts.engine, history: opts.history, escalation: opts.escalation, notifications: opts.notifications,
     publishButton: opts.publishButton, access: createAccessRules(store),
     auth: createAuth({ store, wallClock, rateLimit: { perMinute: opts.signInPerMinute ?? 20 }, totpSeedKey: opts.totpSeedKey }),
     local, live, photosDir: opts.photosDir, maxPhotoBytes,
     photos: createPhotoProcessor(opts.maxPhotoPixels !== undefined ? { maxPixels: opts.maxPhotoPixels } : {}),
-    fontPath: opts.fontPath ?? findJapaneseFont(),
+    fontPath,
+    reports: createMonthlyReports({ store, history: opts.history, dir: opts.reportsDir ?? join(dirname(opts.photosDir), 'reports'), fontPath, clock }),
     secureCookies: opts.secureCookies ?? false,
     ...(opts.readOnly ? { reference: opts.readOnly } : {}),
   };
@@ -310,7 +318,7 @@ export async function createWebApp(opts: WebAppOptions): Promise<WebApp> {
       : reply.send({ code: 'MIMAMORI_ERR_NOT_FOUND', message: errorCatalogue.MIMAMORI_ERR_NOT_FOUND.message });
   });
 
-  const modules: RouteModule[] = [assetRoutes, accountRoutes, familyRoutes, staffRoutes, caregiverRoutes, operatorRoutes, tabletRoutes, liveRoutes, contactRoutes, notificationSettingsRoutes, onboardingRoutes];
+  const modules: RouteModule[] = [assetRoutes, accountRoutes, familyRoutes, staffRoutes, caregiverRoutes, operatorRoutes, tabletRoutes, liveRoutes, contactRoutes, notificationSettingsRoutes, onboardingRoutes, reportRoutes];
   if (readOnly) modules.push(referenceRefusals);
   for (const m of modules) m(app, ctx);
   const video = await createVideo(app, ctx, opts.video); // video check-ins (issue 5)

@@ -90,6 +90,7 @@ ${detailed ? html`<section aria-labelledby="rhythm-h"><h2 id="rhythm-h">${t('rhy
 <section aria-labelledby="q-h"><h2 id="q-h">${t('questions')}</h2>
 <div id="questions-list" data-live-region>${questions.map((q) => html`<div class="card"><p>${q.body}</p><p>${t('answer')}: ${q.answer ?? t('unanswered')}</p></div>`)}</div>
 ${canAsk ? html`<form id="question-form" method="post" action="/homes/${home.id}/questions"><input type="hidden" name="_csrf" value="${session.csrf}"><label for="question">${t('ask')}</label><textarea id="question" name="body" rows="3" cols="40" required maxlength="2000"></textarea><p><button>${t('send')}</button></p></form>` : ''}</section>
+${detailed && rel.kind !== 'staff' ? html`<p><a id="monthly-reports" href="/homes/${home.id}/reports">${t('monthlyReports')}</a></p>` : ''}
 ${rel.kind !== 'staff' && rel.kind !== 'caregiver' ? html`<p><a href="/homes/${home.id}/access-log">${t('accessLog')}</a>${rel.kind === 'guardian' || rel.kind === 'resident' ? html` · <a href="/homes/${home.id}/consent">${t('consent')}</a>` : ''}</p>` : ''}`;
     return sendPage(req, reply, home.name, body, { live: true, charts: detailed });
   });

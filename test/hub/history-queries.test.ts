@@ -3,18 +3,13 @@
  * the daily digest's facts, and recorded readings for rebuilding a routine.
  */
 import t from 'tap';
-import { join } from 'node:path';
-import { InfluxDB } from 'influx';
-import { silentLogger } from '../../core/logger.js';
 import { createSqliteStore } from '../../core/store.js';
 import { toLocalIso } from '../../core/time.js';
 import type { Reading } from '../../core/events.js';
-import { startManagedInfluxd } from '../../rules/managed-influxd.js';
-import { createHistoryWriter } from '../../rules/history-writer.js';
-import { ensureSchema } from '../../rules/influx-schema.js';
 import { createDaySummarizer, createInfluxHistoryQuery, createRoutineHistory } from '../../cli/history-queries.js';
-import { dayBounds } from '../../cli/day-bounds.js';
+import { dayBounds } from '../../core/time.js';
 import { tempDir } from './helpers.js';
+import { realHistory } from '../support/real-history.js';
 
 const tz = 'Asia/Tokyo';
 const at = (hhmm: string, date = '2026-11-20') => Date.parse(`${date}T${hhmm}:00+09:00`);
@@ -22,13 +17,7 @@ const base = (device: string, id: string, when: number) => ({ home: 'h1', device
 
 t.test('history queries over a real InfluxDB', async (t) => {
   const dir = tempDir(t);
-  const influxd = await startManagedInfluxd({ dataDir: join(dir, 'db'), logger: silentLogger() });
-  t.teardown(() => influxd.close());
-  const u = new URL(influxd.url);
-  const influx = new InfluxDB({ host: u.hostname, port: Number(u.port), database: 'mimamori' });
-  await ensureSchema(influx, 'mimamori');
-  const writer = await createHistoryWriter({ url: influxd.url, database: 'mimamori', bufferDir: join(dir, 'buf'), logger: silentLogger() });
-  t.teardown(() => writer.close());
+  const { influx, writer } = await realHistory(t, dir);
   const store = createSqliteStore(':memory:');
   t.teardown(() => store.close());
   await store.createHome({ id: 'h1', name: 'x', timezone: tz });
