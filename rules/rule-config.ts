@@ -102,6 +102,12 @@ export const deviceSilentRule = z.strictObject({
    * spells only over weeks (until then the home-silent finding covers it).
    */
   eventOnlyLearningDays: z.number().int().min(0).max(90).default(14),
+  /**
+   * An event-only device past its limit is silent only once the resident has lived
+   * this many more hours at home (hours with a sign of life from other devices):
+   * a cupboard says nothing while she is away, a broken one stays silent while she lives.
+   */
+  eventOnlyLivedHours: z.number().int().min(0).max(24 * 14).default(6),
   /** A home whose devices are all event-only went silent after twice its longest quiet spell so far, and never sooner than this. */
   homeSilentMinutes: minutes(12 * 60, 30 * 24 * 60),
 });

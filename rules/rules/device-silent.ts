@@ -47,6 +47,8 @@ interface DeviceKeys {
   count: string;
   /** Mark: its last message. */
   seen: string;
+  /** Mark: the home's lived-hours count when it was first found past its limit (event-only). */
+  overdue: string;
 }
 /**
  * A memo of derived strings per compiled rule (rule objects are shared by
@@ -60,7 +62,7 @@ function keysOf(rule: DeviceSilentRule, device: string): DeviceKeys {
   if (byDevice === undefined) { byDevice = new Map(); keyMemo.set(rule, byDevice); }
   let k = byDevice.get(device);
   if (k === undefined) {
-    k = { finding: `${rule.id}/${device}`, heartbeat: `${rule.id}/heartbeats/${device}`, quiet: `${rule.id}/quiet/${device}`, count: `${rule.id}/messages/${device}`, seen: `${rule.id}/seen/${device}` };
+    k = { finding: `${rule.id}/${device}`, heartbeat: `${rule.id}/heartbeats/${device}`, quiet: `${rule.id}/quiet/${device}`, count: `${rule.id}/messages/${device}`, seen: `${rule.id}/seen/${device}`, overdue: `${rule.id}/overdue/${device}` };
     byDevice.set(device, k);
   }
   return k;
@@ -74,16 +76,54 @@ interface HomeKeys {
   last: string;
   /** Mark: the home's longest quiet spell. */
   quiet: string;
+  /** Marks: hours lived at home so far, and the last hour counted. */
+  lived: string;
+  livedHour: string;
 }
 const homeKeyMemo = new WeakMap<DeviceSilentRule, HomeKeys>();
 function homeKeysOf(rule: DeviceSilentRule): HomeKeys {
   let k = homeKeyMemo.get(rule);
-  if (k === undefined) { k = { home: `${rule.id}/*home`, last: `${rule.id}/last`, quiet: `${rule.id}/quiet` }; homeKeyMemo.set(rule, k); }
+  if (k === undefined) { k = { home: `${rule.id}/*home`, last: `${rule.id}/last`, quiet: `${rule.id}/quiet`, lived: `${rule.id}/lived`, livedHour: `${rule.id}/lived-hour` }; homeKeyMemo.set(rule, k); }
   return k;
 }
 const homeKey = (rule: DeviceSilentRule): string => homeKeysOf(rule).home;
 /** An event-only device is judged on its own only after this many messages (its quiet spells are known). */
 const minMessagesLearned = 20;
+/** Home marks: hours lived at home so far (distinct clock hours with a sign of life), and the last hour counted. */
+const livedKey = (rule: DeviceSilentRule): string => homeKeysOf(rule).lived;
+const livedHourKey = (rule: DeviceSilentRule): string => homeKeysOf(rule).livedHour;
+const hourMs = 60 * minute;
+
+/** Counts the hour of a sign of life (progress: saved on the slow cadence). */
+function countLived(rule: DeviceSilentRule, home: HomeState, at: number): void {
+  const hour = Math.floor(at / hourMs);
+  const last = getMark(home, livedHourKey(rule));
+  if (last !== undefined && hour <= last) return;
+  setMark(home, livedHourKey(rule), hour, false);
+  setMark(home, livedKey(rule), (getMark(home, livedKey(rule)) ?? 0) + 1, false);
+}
+
+/** Whether the lived hours since the device was found past its limit are enough (no marks written). */
+function livedEnough(rule: DeviceSilentRule, home: HomeState, k: DeviceKeys): boolean {
+  if (getMark(home, k.heartbeat) !== undefined || rule.eventOnlyLivedHours === 0) return true;
+  const from = getMark(home, k.overdue);
+  return from === undefined || (getMark(home, livedKey(rule)) ?? 0) - from >= rule.eventOnlyLivedHours;
+}
+
+/**
+ * Whether an event-only device past its limit has stayed silent while she lived at
+ * home `eventOnlyLivedHours` more hours. The first look past the limit files the count.
+ */
+function silentWhileLived(rule: DeviceSilentRule, home: HomeState, k: DeviceKeys): boolean {
+  if (getMark(home, k.heartbeat) !== undefined || rule.eventOnlyLivedHours === 0) return true;
+  const lived = getMark(home, livedKey(rule)) ?? 0;
+  const from = getMark(home, k.overdue);
+  if (from === undefined) {
+    setMark(home, k.overdue, lived, false);
+    return false;
+  }
+  return lived - from >= rule.eventOnlyLivedHours;
+}
 const homeQuietKey = (rule: DeviceSilentRule): string => homeKeysOf(rule).quiet;
 
 /** How long `device` may stay silent (Infinity: not judged on its own). */
@@ -163,6 +203,8 @@ export const deviceSilent: RuleDefinition<DeviceSilentRule> = {
     } else if (getMark(home, k.heartbeat) === undefined) {
       learnQuiet(rule, home, r, k);
     }
+    if (ctx.sign) countLived(rule, home, r.at);
+    if (getMark(home, k.overdue) !== undefined) setMark(home, k.overdue, undefined, false);
     // This device's limit may have shrunk (first heartbeat, enough messages learned) and its
     // finding may clear below: its deadline can lie before the home's bound.
     const dev = home.devices.get(r.device);
@@ -201,10 +243,22 @@ export const deviceSilent: RuleDefinition<DeviceSilentRule> = {
       }, { data: { lastSeen: last, afterMinutes: Math.round(limit / minute), devices: home.devices.size } }));
       return;
     }
+    // Most of the home's event-only sensors quiet for a day at once is her absence (or a
+    // recording's gap), not each of them broken: then none is reported on its own.
+    let known = 0, quiet = 0;
+    for (const [device, d] of home.devices) {
+      const k = keysOf(rule, device);
+      if (getMark(home, k.heartbeat) !== undefined || (getMark(home, k.count) ?? 0) < minMessagesLearned) continue;
+      known++;
+      if (ctx.now - d.lastSeen >= day) quiet++;
+    }
+    const absent = quiet >= 2 && 2 * quiet >= known;
     for (const [device, d] of home.devices) {
       const due = d.lastSeen + deviceLimit(rule, home, device, ctx.now);
-      // Silent on its own only if the rest of the home has spoken since its deadline.
-      if (ctx.now < due || last <= due) continue;
+      // Silent on its own only if the rest of the home has spoken since its deadline,
+      // and (event-only) she has lived at home a while since: not while she is away.
+      if (ctx.now < due || last <= due || home.active?.has(keyOf(rule, device))) continue;
+      if (getMark(home, keysOf(rule, device).heartbeat) === undefined && (absent || !silentWhileLived(rule, home, keysOf(rule, device)))) continue;
       raise(home, keyOf(rule, device), ctx, finding(home, rule, ctx.now, 'raised', 'warning', 'operator', {
         message: { en: `Sensor ${device} has not reported for ${duration(ctx.now - d.lastSeen).en} (device health: offline or flat battery?)`, ja: `センサー ${device} から${duration(ctx.now - d.lastSeen).ja}通信がありません（機器の状態：電源・電池・通信を確認してください）` },
         expected: { en: `Sensor ${device} reports within ${duration(due - d.lastSeen).en} of its last message${getMark(home, keysOf(rule, device).heartbeat) === undefined ? ' (twice its longest quiet spell so far: it reports only on change)' : ' (it sends heartbeats)'}.`, ja: `センサー ${device} が前回から${duration(due - d.lastSeen).ja}以内に通信すること${getMark(home, keysOf(rule, device).heartbeat) === undefined ? '（変化時のみ通知する機器：これまでの最長の無通信の2倍）' : '（死活通知あり）'}。` },
@@ -226,8 +280,10 @@ export const deviceSilent: RuleDefinition<DeviceSilentRule> = {
       const learned = learnedAt(rule, home);
       const at = limit === Infinity && now < learned ? learned : d.lastSeen + limit;
       // Overdue while the rest of the home is quiet too: look again soon (the home finding may come instead).
-      // Overdue and the rest of the home has spoken since: due now (a deadline in the past would never tick).
-      due = Math.min(due, at > now ? at : last > at ? now : now + recheckMs);
+      // Overdue and the rest of the home has spoken since: due now (a deadline in the past would never tick),
+      // unless it waits for more hours lived at home (then look again at the recheck).
+      const waiting = at <= now && last > at && !livedEnough(rule, home, keysOf(rule, device));
+      due = Math.min(due, at > now ? at : last > at && !waiting ? now : now + recheckMs);
     }
     return due;
   },

@@ -73,11 +73,59 @@ t.test('event-only sensors over two quiet weeks → 0 findings; a dead one among
   h.feed(...days(0, 14, true));
   h.clock.advanceTo(at('06:00', 14));
   t.same(h.of('deviceSilent'), [], 'two weeks of event-only sensors: nothing for the operator');
-  // Then the PIR dies while the mat, the door and the cupboard go on.
-  h.feed(...days(14, 18, false));
+  // Then the PIR dies while the mat, the door and the cupboard go on: she lives at home about
+  // two hours a day that a sensor sees (the mat at night, the door, the cupboard), so the six
+  // hours lived past its limit (day 16, 2 × its longest quiet spell, at least 48 h) take days.
+  h.feed(...days(14, 22, false));
   t.same(h.of('deviceSilent'), ['raised:warning'], 'one finding for the dead PIR');
   t.equal(h.findings[0]!.device, 'motion-living');
   t.match(h.findings[0]!.expected.en, /reports only on change/);
+  t.ok(h.findings[0]!.at > at('00:00', 17) && h.findings[0]!.at < at('00:00', 22), 'after six hours lived past its limit');
+});
+
+/** Event-only readings of an ordinary day: the PIR through the day, the cupboard and the fridge at meals, the bed mat. */
+function livedDay(d: number, skip: readonly string[] = []): Reading[] {
+  const out: Reading[] = [];
+  const add = (device: string, r: Reading) => { if (!skip.includes(device)) out.push(r); };
+  for (let m = 7 * 60; m <= 21 * 60; m += 50) add('motion-living', motion(at('00:00', d) + m * MIN, 'motion-living'));
+  for (const meal of ['07:30', '12:10', '18:40']) {
+    add('cupboard', door(at(meal, d), true, 'cupboard', 'h1', 'cupboard'));
+    add('cupboard', door(at(meal, d) + MIN, false, 'cupboard', 'h1', 'cupboard'));
+    add('fridge', door(at(meal, d) + 2 * MIN, true, 'fridge', 'h1', 'fridge'));
+    add('fridge', door(at(meal, d) + 3 * MIN, false, 'fridge', 'h1', 'fridge'));
+  }
+  add('mat-bed', motion(at('22:00', d), 'mat-bed'));
+  add('mat-bed', motion(at('06:50', d + 1), 'mat-bed', 'h1', false));
+  return out;
+}
+
+t.test('an event-only sensor past its limit while she is away is not reported; once she has lived six hours at home, it is', async (t) => {
+  const h = await harness({ rules: [{ type: 'deviceSilent' }], start: at('05:00') });
+  const readings: Reading[] = [];
+  for (let d = 0; d < 16; d++) readings.push(...livedDay(d));
+  // Away for five days (a visit to her daughter's): only the fridge's reed chatters once a night.
+  for (let d = 16; d < 21; d++) readings.push(door(at('03:00', d), true, 'fridge', 'h1', 'fridge'), door(at('03:01', d), false, 'fridge', 'h1', 'fridge'));
+  h.feed(...readings.sort((a, b) => a.at - b.at));
+  h.clock.advanceTo(at('12:00', 21));
+  // A sensor's own finding names it when raised (the home's names no device).
+  const ofDevices = () => h.findings.filter((f) => f.type === 'deviceSilent' && f.state === 'raised' && f.device !== undefined);
+  t.same(ofDevices(), [], 'five days away: the PIR, cupboard and mat are past their limits, but nobody lived there (the home finding covers a whole silent day)');
+  // Home again on day 21 — but the cupboard's reed has fallen off: the rest of her day goes on.
+  h.feed(...livedDay(21, ['cupboard']).filter((r) => r.at > at('12:00', 21)), ...livedDay(22, ['cupboard']));
+  const raised = ofDevices();
+  t.same(raised.map((f) => f.device), ['cupboard'], 'the cupboard only: the others spoke again');
+  t.ok(raised[0]!.at >= at('17:00', 21), 'not before she has lived six hours at home again');
+});
+
+t.test('most of the home\'s event-only sensors quiet for a day at once is her absence: none is reported on its own', async (t) => {
+  const h = await harness({ rules: [{ type: 'deviceSilent', eventOnlyLivedHours: 0 }], start: at('05:00') });
+  const readings: Reading[] = [];
+  for (let d = 0; d < 16; d++) readings.push(...livedDay(d));
+  // Away for a week; a neighbour waters the plants every afternoon (the PIR sees her for an hour).
+  for (let d = 16; d < 23; d++) for (let m = 0; m < 60; m += 10) readings.push(motion(at('15:00', d) + m * MIN, 'motion-living'));
+  h.feed(...readings.sort((a, b) => a.at - b.at));
+  h.clock.advanceTo(at('20:00', 22));
+  t.same(h.findings.filter((f) => f.state === 'raised' && f.device !== undefined).map((f) => f.device), [], 'cupboard, fridge and mat all quiet for days: her absence, not three broken sensors');
 });
 
 t.test('a silent sensor does not hide no-sign-of-life, and is not worded as one', async (t) => {
