@@ -11,7 +11,7 @@
  *
  * Load generators (bench/load-child.js) run in their own processes and keep
  * many QoS 1 publishes in flight. The offered load is stepped up; a step is
- * sustained when the points InfluxDB accepted keep up with the events
+ * sustained, after a warm-up at 200 events/s, when the points InfluxDB accepted keep up with the events
  * offered (the backlog at the end of the step is under 1.5 s of load and did
  * not grow over the step's second half). After the steps every event sent
  * must be in InfluxDB exactly once (count = events sent, distinct ids =
@@ -146,6 +146,11 @@ async function waitFor(done: () => boolean, ms: number, what: string): Promise<v
 
 /** Steps the offered load up on one pipeline until a step is not sustained; then drains and stops offering. */
 async function stepLoad(gens: Generators, written: () => number, cpuMicros: () => number, opts: WholePathOptions, name: string): Promise<Step[]> {
+  // Warm-up (JIT, InfluxDB's new shard, the first batches) at a low rate, until all of it is in InfluxDB.
+  gens.setRate(Math.min(200, opts.rates[0] ?? 200));
+  await sleep(3000);
+  gens.setRate(0);
+  await waitFor(() => { const t = gens.totals(); return t.sent === t.due && t.acked === t.sent && written() >= t.sent; }, 120_000, `${name}: the warm-up to reach InfluxDB`);
   const steps: Step[] = [];
   for (const rate of opts.rates) {
     const before = { ...gens.totals(), written: written(), cpu: cpuMicros() };
