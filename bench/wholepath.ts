@@ -35,10 +35,11 @@ import { eventTopic } from '../core/topics.js';
 import { newSecret } from '../core/ids.js';
 import type { Reading } from '../core/events.js';
 import type { Store } from '../core/store.js';
-import { hashSecret, provisionDevice } from '../broker/device-credentials.js';
+import { hashSecret } from '../broker/device-credentials.js';
 import { startHub } from '../cli/hub.js';
 import { startManagedInfluxd } from '../rules/managed-influxd.js';
 import { startMosquittoWith, withDeadline } from './broker.js';
+import { addAlertHome, percentile } from './e2e.js';
 import type { BenchRow } from './types.js';
 
 export interface WholePathOptions {
@@ -144,13 +145,18 @@ async function waitFor(done: () => boolean, ms: number, what: string): Promise<v
   }
 }
 
+/** True once everything offered was sent, acknowledged and is in InfluxDB. */
+function drained(gens: Generators, written: () => number): () => boolean {
+  return () => { const t = gens.totals(); return t.sent === t.due && t.acked === t.sent && written() >= t.sent; };
+}
+
 /** Steps the offered load up on one pipeline until a step is not sustained; then drains and stops offering. */
 async function stepLoad(gens: Generators, written: () => number, cpuMicros: () => number, opts: WholePathOptions, name: string): Promise<Step[]> {
   // Warm-up (JIT, InfluxDB's new shard, the first batches) at a low rate, until all of it is in InfluxDB.
   gens.setRate(Math.min(200, opts.rates[0] ?? 200));
   await sleep(3000);
   gens.setRate(0);
-  await waitFor(() => { const t = gens.totals(); return t.sent === t.due && t.acked === t.sent && written() >= t.sent; }, 120_000, `${name}: the warm-up to reach InfluxDB`);
+  await waitFor(drained(gens, written), 120_000, `${name}: the warm-up to reach InfluxDB`);
   const steps: Step[] = [];
   for (const rate of opts.rates) {
     const before = { ...gens.totals(), written: written(), cpu: cpuMicros() };
@@ -166,7 +172,7 @@ async function stepLoad(gens: Generators, written: () => number, cpuMicros: () =
     const sustained = backlog <= 1.5 * rate + 500 && backlog <= mid + 0.25 * rate && done >= 0.9 * offered;
     steps.push({ rate, offered, sent: end.sent - before.sent, acked: end.acked - before.acked, written: done, backlog, backlogMid: mid, cpuMicrosPerEvent: done > 0 ? (end.cpu - before.cpu) / done : NaN, sustained });
     // Drain before the next step: everything offered so far must reach InfluxDB.
-    await waitFor(() => { const t = gens.totals(); return t.sent === t.due && t.acked === t.sent && written() >= t.sent; }, 120_000, `${name}: the backlog after ${rate} events/s to drain`);
+    await waitFor(drained(gens, written), 120_000, `${name}: the backlog after ${rate} events/s to drain`);
     if (!sustained) break;
   }
   return steps;
@@ -174,11 +180,6 @@ async function stepLoad(gens: Generators, written: () => number, cpuMicros: () =
 
 function summarise(steps: Step[]): number {
   return steps.filter((s) => s.sustained).reduce((m, s) => Math.max(m, s.rate), 0);
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
 /** `homes` homes of 8 devices each sharing one secret (one scrypt for the bench; logins still verify each). */
@@ -233,12 +234,8 @@ export async function benchWholePath(opts: WholePathOptions): Promise<{ rows: Be
         gens.setRate(normalRate);
         const latencies: number[] = [];
         for (let i = 0; i < opts.alerts; i++) {
-          const home = `lat-${i}`;
-          await hub.store.createHome({ id: home, name: `Home ${i}`, timezone: 'Asia/Tokyo' });
-          const phone = `+8190${String(10_000_000 + i)}`;
-          await hub.store.addContact({ homeId: home, name: 'Family', role: 'family', phone, language: 'ja', priority: 1 });
-          const creds = await provisionDevice(hub.store, { homeId: home, deviceId: 'help', kind: 'button' });
-          const client = await withDeadline(mqtt.connectAsync(hub.mqttUrl, { username: creds.username, password: creds.secret, reconnectPeriod: 0 }), 30_000, 'a help button to connect');
+          const { home, phone, username, secret: password } = await addAlertHome(hub.store, i);
+          const client = await withDeadline(mqtt.connectAsync(hub.mqttUrl, { username, password, reconnectPeriod: 0 }), 30_000, 'a help button to connect');
           const arrived = new Promise<number>((resolve) => {
             const off = hub.localTwilio!.onMessage((m) => { if (m.to === phone && m.status === 'queued') { off(); resolve(performance.now()); } });
           });
@@ -250,7 +247,7 @@ export async function benchWholePath(opts: WholePathOptions): Promise<{ rows: Be
         gens.setRate(0);
         latencies.sort((a, b) => a - b);
         alert = { p50: percentile(latencies, 50), p99: percentile(latencies, 99), count: latencies.length, normalRate };
-        await waitFor(() => { const t = gens.totals(); return t.sent === t.due && t.acked === t.sent && hub.history.stats().written >= t.sent; }, 120_000, 'hub: the normal load to drain');
+        await waitFor(drained(gens, () => hub.history.stats().written), 120_000, 'hub: the normal load to drain');
         const totals = await gens.stop();
         await withDeadline(hub.history.flush(), 60_000, 'the hub history writer to flush');
         hubResult = { steps, sustained: summarise(steps), sent: totals.sent, acked: totals.acked, ...(await countPoints(influxd.url, 'wp_hub')) };
