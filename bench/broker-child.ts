@@ -4,7 +4,8 @@
  * generator in another). Prints `{"port":N}` once listening; SIGTERM stops it.
  * With `level`, sessions persist in LevelDB as the hub runs them; with an
  * IPC channel, a message `gc` is answered after a full garbage collection
- * (node --expose-gc), for memory measurements.
+ * (node --expose-gc) with the process's heap, external and ArrayBuffer bytes,
+ * for memory measurements.
  *   node broker-child.js DATA_DIR STORE_FILE [level]
  */
 import { systemClock } from '../core/clock.js';
@@ -25,7 +26,8 @@ const broker = await createBroker({
 });
 process.on('message', () => {
   (globalThis as { gc?: () => void }).gc?.();
-  process.send?.('done');
+  const { heapUsed, external, arrayBuffers } = process.memoryUsage();
+  process.send?.({ heapUsed, external, arrayBuffers });
 });
 process.stdout.write(`${JSON.stringify({ port: broker.ports.tcp })}\n`);
 process.once('SIGTERM', () => {

@@ -66,21 +66,38 @@ async function closeAll(sockets: Socket[]): Promise<void> {
   await Promise.all(sockets.map((s) => new Promise<void>((resolve) => { s.once('close', () => resolve()); s.destroy(); })));
 }
 
-interface Curve { points: Array<{ devices: number; bytesPerDevice: number }>; coldLogins: number; warmLogins: number }
+/** Memory at one step; `heap` only where the broker reports it (ours). */
+interface Point {
+  devices: number;
+  /** RSS growth over the idle broker / devices (includes the fixed cost of the first connections). */
+  bytesPerDevice: number;
+  /** RSS growth since the previous step / devices added: what one more device costs. */
+  marginalBytesPerDevice: number;
+  /** V8 heap growth since the previous step / devices added (ours only). */
+  marginalHeapPerDevice?: number;
+}
+interface Curve { points: Point[]; coldLogins: number; warmLogins: number }
+interface MemorySample { heapUsed: number }
 
-/** Steps through `steps` connected devices on one broker; `gc` asks it to collect first. */
-async function measure(port: number, pid: number, devices: Device[], steps: number[], gc: () => Promise<void>): Promise<Curve> {
-  await gc();
-  const base = rssOf(pid);
-  const points: Curve['points'] = [];
+/** Steps through `steps` connected devices on one broker; `gc` asks it to collect first (and reports its heap, if it can). */
+async function measure(port: number, pid: number, devices: Device[], steps: number[], gc: () => Promise<MemorySample | undefined>): Promise<Curve> {
+  const base = { rss: (await gc(), rssOf(pid)) };
+  const points: Point[] = [];
   let open: Socket[] = [];
   let coldLogins = 0;
+  let prev = { devices: 0, rss: base.rss, heap: (await gc())?.heapUsed };
   for (const n of steps) {
     const more = await openAll(port, devices.slice(open.length, n), 32);
     if (open.length === 0) coldLogins = more.perSecond;
     open = open.concat(more.sockets);
-    await gc();
-    points.push({ devices: n, bytesPerDevice: (rssOf(pid) - base) / n });
+    const heap = (await gc())?.heapUsed;
+    const rss = rssOf(pid);
+    const added = n - prev.devices;
+    points.push({
+      devices: n, bytesPerDevice: (rss - base.rss) / n, marginalBytesPerDevice: (rss - prev.rss) / added,
+      ...(heap !== undefined && prev.heap !== undefined ? { marginalHeapPerDevice: (heap - prev.heap) / added } : {}),
+    });
+    prev = { devices: n, rss, heap };
   }
   // Everyone again at once, as after a network blip: the login cache's case.
   await closeAll(open);
@@ -90,14 +107,14 @@ async function measure(port: number, pid: number, devices: Device[], steps: numb
 }
 
 /** Starts bench/broker-child.js with level persistence and an IPC channel for GC requests. */
-async function startOurs(dir: string, storeFile: string): Promise<{ port: number; child: ChildProcess; gc: () => Promise<void> }> {
+async function startOurs(dir: string, storeFile: string): Promise<{ port: number; child: ChildProcess; gc: () => Promise<MemorySample> }> {
   const child = spawn(process.execPath, ['--expose-gc', fileURLToPath(new URL('./broker-child.js', import.meta.url)), join(dir, 'broker'), storeFile, 'level'], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
   const port = await withDeadline(new Promise<number>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (c: Buffer) => { out += c.toString(); if (out.includes('\n')) resolve((JSON.parse(out.split('\n')[0]!) as { port: number }).port); });
     child.once('exit', (code) => reject(new Error(`broker child exited with ${code}`)));
   }), 60_000, 'our broker to start');
-  const gc = () => withDeadline(new Promise<void>((resolve) => { child.once('message', () => resolve()); child.send('gc'); }), 30_000, 'a GC in the broker child');
+  const gc = () => withDeadline(new Promise<MemorySample>((resolve) => { child.once('message', (m: MemorySample) => resolve(m)); child.send('gc'); }), 30_000, 'a GC in the broker child');
   return { port, child, gc };
 }
 
@@ -118,7 +135,10 @@ export async function benchConnections(opts: { devices: number; dir: string }): 
   } finally {
     await store.close();
   }
-  const steps = [...new Set([Math.min(1000, opts.devices), Math.ceil(opts.devices / 2), opts.devices])].sort((a, b) => a - b);
+  // Doubling from 1,000 (or half the devices) to all of them: the curve of memory per device.
+  const steps: number[] = [];
+  for (let n = Math.min(1000, Math.ceil(opts.devices / 2)); n < opts.devices; n *= 2) steps.push(n);
+  steps.push(opts.devices);
 
   const o = await startOurs(opts.dir, storeFile);
   let ours: Curve;
@@ -130,7 +150,9 @@ export async function benchConnections(opts: { devices: number; dir: string }): 
   try { theirs = await withDeadline(measure(m.port, m.child.pid!, devices, steps, async () => undefined), 300_000, 'mosquitto connection steps'); } finally { m.child.kill('SIGTERM'); }
 
   const last = (c: Curve) => c.points[c.points.length - 1]!.bytesPerDevice;
-  const curve = (c: Curve) => c.points.map((p) => `${p.devices}: ${(p.bytesPerDevice / 1024).toFixed(1)} KB`).join(', ');
+  const slope = (c: Curve) => c.points[c.points.length - 1]!.marginalBytesPerDevice;
+  const kb = (b: number | undefined) => (b === undefined ? '?' : (b / 1024).toFixed(1));
+  const curve = (c: Curve) => c.points.map((p) => `${p.devices}: ${kb(p.bytesPerDevice)} KB (one more: ${kb(p.marginalBytesPerDevice)} KB${p.marginalHeapPerDevice === undefined ? '' : `, of it V8 heap ${kb(p.marginalHeapPerDevice)} KB`})`).join(', ');
   return {
     curves: { ours, mosquitto: theirs },
     rows: [
@@ -139,6 +161,12 @@ export async function benchConnections(opts: { devices: number; dir: string }): 
         reference: { name: 'mosquitto, same devices', value: last(theirs) / 1024 }, ratio: last(ours) / last(theirs),
         target: `≤ 10 KB per device: ${last(ours) <= 10 * 1024 ? 'met' : 'NOT met'}`,
         notes: `RSS growth over the idle broker after a GC / devices; curve ours ${curve(ours)}; mosquitto ${curve(theirs)}; ratio = ours / mosquitto (lower is better)`,
+      },
+      {
+        name: `memory per additional connected device (RSS growth from ${ours.points.length > 1 ? ours.points[ours.points.length - 2]!.devices : 0} to ${opts.devices} devices)`, value: slope(ours) / 1024, unit: 'KB/device',
+        reference: { name: 'mosquitto, same devices', value: slope(theirs) / 1024 }, ratio: slope(ours) / slope(theirs),
+        target: `≤ 10 KB per device: ${slope(ours) <= 10 * 1024 ? 'met' : 'NOT met'}`,
+        notes: 'what one more connected device costs once the broker is warm (the row above also carries the one-off growth of the first connections: V8 heap pages, scrypt thread buffers, LevelDB caches); ratio = ours / mosquitto (lower is better)',
       },
       {
         name: 'device logins per second, first login (scrypt per login)', value: ours.coldLogins, unit: 'logins/s',

@@ -13,11 +13,22 @@ import { silentLogger } from '../core/logger.js';
 import { provisionDevice, provisionService } from '../broker/device-credentials.js';
 import { startHub } from '../cli/hub.js';
 import type { Reading } from '../core/events.js';
+import type { Store } from '../core/store.js';
 import type { BenchRow } from './types.js';
 
-function percentile(sorted: number[], p: number): number {
+export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+/** A home with one contact and one help button, for the alert measurements; returns the button's credentials and the contact's phone. */
+export async function addAlertHome(store: Store, i: number): Promise<{ home: string; phone: string; username: string; secret: string }> {
+  const home = `lat-${i}`;
+  await store.createHome({ id: home, name: `Home ${i}`, timezone: 'Asia/Tokyo' });
+  const phone = `+8190${String(10_000_000 + i)}`;
+  await store.addContact({ homeId: home, name: 'Family', role: 'family', phone, language: 'ja', priority: 1 });
+  const creds = await provisionDevice(store, { homeId: home, deviceId: 'help', kind: 'button' });
+  return { home, phone, ...creds };
 }
 
 export async function benchEndToEnd(opts: { homes: number; alerts: number; dataDir: string; influxUrl?: string }): Promise<BenchRow[]> {
@@ -51,12 +62,8 @@ export async function benchEndToEnd(opts: { homes: number; alerts: number; dataD
     // Measured homes: one contact and one help button each.
     const devices: Array<{ home: string; phone: string; client: mqtt.MqttClient }> = [];
     for (let i = 0; i < opts.alerts; i++) {
-      const home = `lat-${i}`;
-      await hub.store.createHome({ id: home, name: `Home ${i}`, timezone: 'Asia/Tokyo' });
-      const phone = `+8190${String(10_000_000 + i)}`;
-      await hub.store.addContact({ homeId: home, name: 'Family', role: 'family', phone, language: 'ja', priority: 1 });
-      const creds = await provisionDevice(hub.store, { homeId: home, deviceId: 'help', kind: 'button' });
-      devices.push({ home, phone, client: await mqtt.connectAsync(hub.mqttUrl, { username: creds.username, password: creds.secret, reconnectPeriod: 0 }) });
+      const { home, phone, username, secret } = await addAlertHome(hub.store, i);
+      devices.push({ home, phone, client: await mqtt.connectAsync(hub.mqttUrl, { username, password: secret, reconnectPeriod: 0 }) });
     }
 
     const latencies: number[] = [];

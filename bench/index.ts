@@ -5,7 +5,7 @@
  *
  *   npm run bench                 full scale (10k homes × 8 sensors)
  *   npm run bench -- --quick      small scale, for a smoke run
- *   npm run bench -- rules broker only some parts (rules, baseline, broker, connections, history, e2e)
+ *   npm run bench -- rules broker only some parts (rules, baseline, broker, connections, history, e2e, wholepath)
  *
  * Every figure is also written to bench-results.json in the working folder
  * (or `--out FILE`); the path is printed at the end.
@@ -19,6 +19,7 @@ import { benchBroker } from './broker.js';
 import { benchHistory } from './history.js';
 import { benchConnections } from './connections.js';
 import { benchEndToEnd } from './e2e.js';
+import { benchWholePath } from './wholepath.js';
 import type { BenchRow } from './types.js';
 
 const args = process.argv.slice(2);
@@ -76,6 +77,14 @@ async function main(): Promise<void> {
       return r.rows;
     });
     await part('history', () => benchHistory({ points: quick ? 20_000 : 200_000 }));
+    await part('wholepath', async () => {
+      const r = await benchWholePath({
+        rates: quick ? [500, 1000, 2000, 4000, 8000] : [500, 1000, 2000, 3000, 4000, 6000, 8000, 12000, 16000],
+        stepSeconds: quick ? 6 : 12, devices: quick ? 64 : 256, generators: 2, homes: quick ? 1000 : 10_000, alerts: quick ? 30 : 200, dir: join(scratch, 'wholepath'),
+      });
+      results.curves.wholepath = r.steps;
+      return r.rows;
+    });
     await part('e2e', () => benchEndToEnd({ homes: quick ? 1000 : 10_000, alerts: quick ? 30 : 200, dataDir: join(scratch, 'e2e') }));
   } finally {
     rmSync(scratch, { recursive: true, force: true });

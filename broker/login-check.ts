@@ -1,10 +1,21 @@
 /**
  * Checks an MQTT login against the store. The device row is read on every
- * login (so a disabled device or a rotated secret takes effect at once), but
- * a successful scrypt verification is cached briefly so that a reconnect
- * storm after a network blip does not cost one scrypt per device.
+ * login, so a disabled, removed or rotated credential takes effect at once.
+ *
+ * A successful scrypt verification is remembered so that reconnecting
+ * devices (a network blip, a Wi-Fi roam, keep-alive timeouts) do not cost one
+ * scrypt each: the cache maps a username to the stored hash it was verified
+ * against and an HMAC-SHA256 of the presented password under a key drawn at
+ * random when the checker is created (never stored, never the same in two
+ * processes). An entry is written only after a full scrypt verification
+ * succeeded, is used only while the stored hash is still the same string, and
+ * is dropped as soon as a login finds the credential rotated, disabled or
+ * gone. A different password never matches the HMAC, so it always goes the
+ * slow path (and the broker's throttle counts it as before). Entries expire
+ * after `cacheMs` and the map holds at most `maxEntries` (least recently used
+ * first out).
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { SchedulerLike } from 'rxjs';
 import type { Store } from '../core/store.js';
 import { hashSecret, parseUsername, verifySecret, type Identity } from './device-credentials.js';
@@ -12,22 +23,40 @@ import { hashSecret, parseUsername, verifySecret, type Identity } from './device
 export type LoginFailure = 'malformed_username' | 'unknown_user' | 'disabled' | 'bad_secret';
 export type LoginResult = { ok: true; identity: Identity } | { ok: false; reason: LoginFailure };
 
-export interface LoginCheckOptions { store: Store; clock: SchedulerLike; cacheMs?: number; maxEntries?: number }
+export interface LoginCheckOptions {
+  store: Store;
+  clock: SchedulerLike;
+  /** How long a verified login is remembered (default 1 h). */
+  cacheMs?: number;
+  /** Most logins remembered (default 100 000: 10k homes × 8 devices and the services). */
+  maxEntries?: number;
+  /** The full (slow) check; default `verifySecret` (scrypt). Tests pass a counting wrapper. */
+  verify?: (secret: string, encoded: string) => Promise<boolean>;
+}
 
-interface CacheEntry { hash: string; digest: Buffer; until: number }
+export interface LoginCheck {
+  (username: string | undefined, password: Buffer | undefined): Promise<LoginResult>;
+  /** Logins remembered now (for tests and stats). */
+  cached(): number;
+}
 
-const sha256 = (s: string): Buffer => createHash('sha256').update(s).digest();
+interface CacheEntry { hash: string; mac: Buffer; until: number }
 
 /** Creates the login checker used by the broker's `authenticate` hook. */
-export function createLoginCheck(opts: LoginCheckOptions): (username: string | undefined, password: Buffer | undefined) => Promise<LoginResult> {
+export function createLoginCheck(opts: LoginCheckOptions): LoginCheck {
   const { store, clock } = opts;
-  const cacheMs = opts.cacheMs ?? 60_000;
-  const maxEntries = opts.maxEntries ?? 10_000;
+  const cacheMs = opts.cacheMs ?? 3_600_000;
+  const maxEntries = Math.max(1, opts.maxEntries ?? 100_000);
+  const verify = opts.verify ?? verifySecret;
+  const key = randomBytes(32);
   const cache = new Map<string, CacheEntry>();
   // Unknown users still pay one scrypt, so response time does not reveal which devices exist.
   let dummyHash: Promise<string> | undefined;
 
-  async function storedHash(identity: Identity): Promise<{ hash?: string; disabled?: boolean }> {
+  const macOf = (username: string, password: Buffer | undefined) =>
+    createHmac('sha256', key).update(username).update('\u0000').update(password ?? Buffer.alloc(0)).digest();
+
+  async function stored(identity: Identity): Promise<{ hash?: string; disabled?: boolean }> {
     if (identity.type === 'service') {
       const hash = await store.getServiceSecretHash(identity.name);
       return hash === undefined ? {} : { hash };
@@ -36,31 +65,36 @@ export function createLoginCheck(opts: LoginCheckOptions): (username: string | u
     return device ? { hash: device.secretHash, disabled: device.disabled } : {};
   }
 
-  return async function checkLogin(username, password) {
+  const check = async function checkLogin(username: string | undefined, password: Buffer | undefined): Promise<LoginResult> {
     const identity = username === undefined ? undefined : parseUsername(username);
     if (!identity || username === undefined) return { ok: false, reason: 'malformed_username' };
+    const { hash, disabled } = await stored(identity);
     const secret = password?.toString('utf8') ?? '';
-    const { hash, disabled } = await storedHash(identity);
     if (hash === undefined) {
+      cache.delete(username);
       dummyHash ??= hashSecret('mimamori-no-such-user');
-      await verifySecret(secret, await dummyHash);
+      await verify(secret, await dummyHash);
       return { ok: false, reason: 'unknown_user' };
     }
-    if (disabled) return { ok: false, reason: 'disabled' };
+    if (disabled) { cache.delete(username); return { ok: false, reason: 'disabled' }; }
 
     const now = clock.now();
-    const digest = sha256(secret);
-    const cached = cache.get(username);
-    if (cached && cached.hash === hash && cached.until > now && timingSafeEqual(cached.digest, digest)) {
+    const mac = macOf(username, password);
+    const entry = cache.get(username);
+    if (entry && entry.hash !== hash) cache.delete(username); // rotated: never good again
+    else if (entry && entry.until > now && timingSafeEqual(entry.mac, mac)) {
+      cache.delete(username);
+      cache.set(username, entry); // most recently used last
       return { ok: true, identity };
     }
-    if (!(await verifySecret(secret, hash))) return { ok: false, reason: 'bad_secret' };
+    if (!(await verify(secret, hash))) return { ok: false, reason: 'bad_secret' };
     cache.delete(username);
-    cache.set(username, { hash, digest, until: now + cacheMs });
+    cache.set(username, { hash, mac, until: now + cacheMs });
     if (cache.size > maxEntries) {
       const oldest = cache.keys().next().value;
       if (oldest !== undefined) cache.delete(oldest);
     }
     return { ok: true, identity };
   };
+  return Object.assign(check, { cached: () => cache.size });
 }

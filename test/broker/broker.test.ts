@@ -237,6 +237,25 @@ t.test('a busy configured port fails with the port and the variable to change', 
   }), { code: 'MIMAMORI_ERR_CONFIG' }, 'invalid options');
 });
 
+t.test('a login remembered by the cache does not get past the back-off: wrong passwords still count and lock the pair', async (t) => {
+  const h = await startBroker({ lockout: { maxFailures: 3, windowMs: 60_000, lockMs: 300_000 } });
+  t.teardown(() => h.close());
+  const { kettle } = await withDevices(h);
+  for (let i = 0; i < 2; i++) await (await connect(h.url(), { clientId: 'h1/kettle', username: kettle.username, password: kettle.secret })).endAsync();
+  for (let i = 0; i < 3; i++) {
+    await t.rejects(connect(h.url(), { clientId: 'h1/kettle', username: kettle.username, password: `${kettle.secret}-${i}` }), /Bad username or password/i, `wrong password ${i + 1} checked and refused`);
+  }
+  await t.rejects(connect(h.url(), { clientId: 'h1/kettle', username: kettle.username, password: kettle.secret }), /Not authorized/i, 'the right, cached secret waits out the back-off too');
+  const stats = h.broker.stats();
+  t.equal(stats.authFailures, 3);
+  t.equal(stats.lockouts, 1);
+  t.equal(stats.lockedOutLogins, 1);
+  h.clock.advanceBy(300_000);
+  const back = await connect(h.url(), { clientId: 'h1/kettle', username: kettle.username, password: kettle.secret });
+  t.ok(back.connected, 'after the back-off the right secret gets in');
+  await back.endAsync();
+});
+
 t.test('a disabled device cannot log in; a rotated secret takes effect at the next login', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'mimamori-broker-db-'));
   const file = join(dir, 'hub.db');
