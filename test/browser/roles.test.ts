@@ -89,6 +89,9 @@ t.test('every role\'s pages at 1280 and 390 px: axe, screenshots, charts with da
         await page.waitForLoadState('load');
         const found = await seriousViolations(page);
         t.same(found, [], `${role} ${path} at ${w.width} px: ${found.length} serious/critical axe violations${found.length ? `\n${describeViolations(found)}` : ''}`);
+        // Phone-first: nothing wider than the screen (a long hash or table would make the page scroll sideways).
+        const wide = await page.evaluate('document.documentElement.scrollWidth') as number;
+        t.ok(wide <= w.width, `${role} ${path} at ${w.width} px is ${wide} px wide`);
         await keepScreenshot(page, `${role}-${path.replace(/^\//, '') || 'root'}-${w.width}`);
       }
     }
