@@ -32,8 +32,20 @@ export interface Viewer { account: WebAccount; session: WebSession }
 
 /** One reading of the home's history, for charts. */
 export interface ActivityPoint { at: number; kind: string; device?: string }
+/** How many events of a home fell in one quarter hour starting at `at`. */
+export interface ActivityCount { at: number; count: number }
+/**
+ * Quarter hours: every time zone's offset is a whole number of them, so each
+ * bucket lies in one local hour and one local day wherever the home is.
+ */
+export const activityBucketMs = 15 * 60_000;
 /** History the charts read (InfluxDB in the hub; anything in tests). */
-export interface HistoryQuery { activity(homeId: string, from: number, to: number): Promise<ActivityPoint[]> }
+export interface HistoryQuery {
+  /** The events themselves, oldest first (capped: for a timeline, not for counting). */
+  activity(homeId: string, from: number, to: number): Promise<ActivityPoint[]>;
+  /** Events in [from, to) counted per `activityBucketMs` bucket (empty buckets left out): every event counts. */
+  activityCounts(homeId: string, from: number, to: number): Promise<ActivityCount[]>;
+}
 
 /** Where escalation policies live (the notifier); the editor validates through it. */
 export interface EscalationPolicies {

@@ -49,7 +49,8 @@ import { createMonthlyReports } from './monthly-reports.js';
 import { createVideo, type Video, type VideoOptions } from './video.js';
 
 export type { LiveEvent, LiveFeed } from './live-feed.js';
-export type { HistoryQuery, ActivityPoint, EscalationPolicies, NotificationSettings, ReferenceInfo } from './context.js';
+export type { HistoryQuery, ActivityPoint, ActivityCount, EscalationPolicies, NotificationSettings, ReferenceInfo } from './context.js';
+export { activityBucketMs } from './context.js';
 export { createLocalLiveFeed } from './live-feed.js';
 // Video check-ins (issue 5)
 export type { VideoOptions, Video, CallQuality, CheckinReminder, VideoIceConfig } from './video.js';

@@ -103,20 +103,20 @@ ${rel.kind !== 'staff' && rel.kind !== 'caregiver' ? html`<p><a href="/homes/${h
     const tz = home?.timezone ?? 'Asia/Tokyo';
     const now = ctx.clock.now();
     const from = now - (range === 'day' ? 24 : 7 * 24) * 3600_000;
-    const points = ctx.history ? await ctx.history.activity(rel.homeId, from, now) : [];
+    const counts = ctx.history ? await ctx.history.activityCounts(rel.homeId, from, now) : [];
     let labels: string[];
     let values: number[];
     if (range === 'day') {
       values = new Array<number>(24).fill(0);
-      for (const p of points) { const h = localTime(p.at, tz).hour; values[h] = (values[h] ?? 0) + 1; }
+      for (const c of counts) { const h = localTime(c.at, tz).hour; values[h] = (values[h] ?? 0) + c.count; }
       labels = values.map((_, h) => `${h}`);
     } else {
       const days: string[] = [];
       for (let i = 6; i >= 0; i--) days.push(localTime(now - i * 24 * 3600_000, tz).date);
-      const counts = new Map(days.map((d) => [d, 0]));
-      for (const p of points) { const d = localTime(p.at, tz).date; if (counts.has(d)) counts.set(d, (counts.get(d) ?? 0) + 1); }
+      const perDay = new Map(days.map((d) => [d, 0]));
+      for (const c of counts) { const d = localTime(c.at, tz).date; if (perDay.has(d)) perDay.set(d, (perDay.get(d) ?? 0) + c.count); }
       labels = days.map((d) => d.slice(5));
-      values = days.map((d) => counts.get(d) ?? 0);
+      values = days.map((d) => perDay.get(d) ?? 0);
     }
     // The chart's text alternative: the same figures in a sentence.
     const total = values.reduce((a, b) => a + b, 0);

@@ -193,15 +193,17 @@ export async function startStatusPage(opts: StatusPageOptions): Promise<StatusPa
     reply.header('cache-control', 'no-store');
     if (!(await isOperator(req))) {
       const p = await collectPublicStatus(hub, clock);
-      const publicHtml = `<!doctype html><html lang="${lang}"><head><meta charset="utf-8"><meta http-equiv="refresh" content="5">
+      // Like the operator's view: its live region is polled in place (a meta-refresh is critical for axe).
+      const publicHtml = `<!doctype html><html lang="${lang}"><head><meta charset="utf-8">
 <title>${t('title')}</title><meta name="viewport" content="width=device-width,initial-scale=1">
-<style>body{font:16px/1.5 system-ui,sans-serif;margin:1.5rem;color:#1a1a1a;background:#fafaf7}td,th{border:1px solid #bbb;padding:.3rem .6rem;text-align:left}th{background:#eee}table{border-collapse:collapse;margin-bottom:1.5rem}nav a{margin-right:1rem}</style></head><body>
+<style>body{font:16px/1.5 system-ui,sans-serif;margin:1.5rem;color:#1a1a1a;background:#fafaf7}td,th{border:1px solid #bbb;padding:.3rem .6rem;text-align:left;overflow-wrap:anywhere}th{background:#eee}table{border-collapse:collapse;margin-bottom:1.5rem}nav a{margin-right:1rem}pre{white-space:pre-wrap;overflow-wrap:anywhere}</style></head><body data-live-poll="5000">
 <nav><a href="?lang=ja">日本語</a><a href="?lang=en">English</a></nav>
-<h1>${t('title')}</h1><p>${t('now')}: ${esc(toLocalIso(p.now, 'Asia/Tokyo').replace('T', ' ').slice(0, 16))}</p>
+<main><h1>${t('title')}</h1><div id="status-live" data-live-region><p>${t('now')}: ${esc(toLocalIso(p.now, 'Asia/Tokyo').replace('T', ' ').slice(0, 16))}</p>
 <table><tr><th>${t('homesCount')}</th><td>${p.homes}</td></tr><tr><th>${t('quiet')}</th><td>${p.homesWithoutSignOfLife}</td></tr>
 <tr><th>${t('openAlerts')}</th><td><span class="critical">${t('critical')} ${p.alerts.critical}</span> · ${t('warning')} ${p.alerts.warning}</td></tr></table>
 <p>${t('signInForDetails')}</p>
-<h2>${t('counters')}</h2><pre>${esc(JSON.stringify(p.counters, null, 2))}</pre></body></html>`;
+<h2>${t('counters')}</h2><pre>${esc(JSON.stringify(p.counters, null, 2))}</pre></div></main>
+<script type="module" src="/static/app.js"></script></body></html>`;
       return reply.type('text/html; charset=utf-8').send(publicHtml);
     }
     const s = await collectStatus(hub, clock);
@@ -210,16 +212,16 @@ export async function startStatusPage(opts: StatusPageOptions): Promise<StatusPa
     const msg = (f: { message: { en: string; ja: string } }) => esc(f.message[lang]);
     const html = `<!doctype html><html lang="${lang}"><head><meta charset="utf-8">
 <title>${t('title')}</title><meta name="viewport" content="width=device-width,initial-scale=1">
-<style>body{font:16px/1.5 system-ui,sans-serif;margin:1.5rem;color:#1a1a1a;background:#fafaf7}table{border-collapse:collapse;margin-bottom:1.5rem}td,th{border:1px solid #bbb;padding:.3rem .6rem;text-align:left}th{background:#eee}.critical{color:#a00;font-weight:bold}.warning{color:#8a5a00}nav a{margin-right:1rem}</style></head><body data-live-poll="5000">
+<style>body{font:16px/1.5 system-ui,sans-serif;margin:1.5rem;color:#1a1a1a;background:#fafaf7}table{border-collapse:collapse;margin-bottom:1.5rem}td,th{border:1px solid #bbb;padding:.3rem .6rem;text-align:left;overflow-wrap:anywhere}th{background:#eee}.critical{color:#a00;font-weight:bold}.warning{color:#8a5a00}nav a{margin-right:1rem}pre{white-space:pre-wrap;overflow-wrap:anywhere}</style></head><body data-live-poll="5000">
 <nav><a href="?lang=ja">日本語</a><a href="?lang=en">English</a></nav>
-<h1>${t('title')}</h1><div id="status-live" data-live-region><p>${t('now')}: ${esc(when(s.now))}</p>
+<main><h1>${t('title')}</h1><div id="status-live" data-live-region><p>${t('now')}: ${esc(when(s.now))}</p>
 <h2>${t('homes')}</h2><table><tr><th>${t('home')}</th><th>${t('lastSign')}</th></tr>
 ${s.homes.map((h) => `<tr><td>${esc(h.id)} — ${esc(h.name)}</td><td>${esc(when(h.lastSignOfLife, h.id))}</td></tr>`).join('')}</table>
 <h2>${t('openAlerts')}</h2>${s.alerts.length === 0 ? `<p>${t('none')}</p>` : `<table><tr><th>${t('home')}</th><th>${t('severity')}</th><th>${t('opened')}</th><th>${t('message')}</th><th>${t('state')}</th></tr>
 ${s.alerts.map((a) => `<tr><td>${esc(a.home)}</td><td class="${a.severity}">${esc(a.severity)}</td><td>${esc(when(a.openedAt, a.home))}</td><td>${esc(a.message[lang])}</td><td>${esc(a.status)}</td></tr>`).join('')}</table>`}
 <h2>${t('findings')}</h2>${s.findings.length === 0 ? `<p>${t('none')}</p>` : `<table>${s.findings.map((f) => `<tr><td>${esc(when(f.at, f.home))}</td><td>${esc(f.home)}</td><td class="${f.severity}">${esc(f.severity)}</td><td>${esc(f.state)}</td><td>${msg(f)}</td></tr>`).join('')}</table>`}
 <h2>${t('sms')}</h2>${s.sms.length === 0 ? `<p>${t('none')}</p>` : `<table>${s.sms.map((m) => `<tr><td>${esc(m.status)}</td><td>${esc(m.body)}</td></tr>`).join('')}</table>`}
-<h2>${t('counters')}</h2><pre>${esc(JSON.stringify(s.counters, null, 2))}</pre></div>
+<h2>${t('counters')}</h2><pre>${esc(JSON.stringify(s.counters, null, 2))}</pre></div></main>
 <script type="module" src="/static/app.js"></script></body></html>`;
     return reply.type('text/html; charset=utf-8').send(html);
   });

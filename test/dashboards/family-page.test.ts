@@ -6,6 +6,7 @@
  */
 import t from 'tap';
 import { setup, signIn } from './helpers.js';
+import { activityBucketMs } from '../../dashboards/index.js';
 
 const pressedAt = Date.parse('2026-11-21T06:30:00+09:00');
 const filedAt = Date.parse('2026-11-21T12:00:00+09:00');
@@ -42,7 +43,19 @@ t.test('rhythm.json counts the home\'s activity per local hour and day, with a s
   const local = (iso: string) => Date.parse(`${iso}+09:00`);
   const points = ['2026-11-21T07:12:00', '2026-11-21T07:30:00', '2026-11-21T08:10:00', '2026-11-20T20:00:00', '2026-11-17T12:00:00'].map((iso) => ({ at: local(iso), kind: 'kettle' }));
   const asked: Array<[string, number, number]> = [];
-  const f = await setup({ history: { activity: async (home, from, to) => { asked.push([home, from, to]); return points.filter((p) => p.at >= from && p.at < to); } } });
+  const within = (from: number, to: number) => points.filter((p) => p.at >= from && p.at < to);
+  const f = await setup({
+    history: {
+      activity: async (_home, from, to) => within(from, to),
+      // Quarter-hour counts, as InfluxDB's GROUP BY time(15m) gives them.
+      activityCounts: async (home, from, to) => {
+        asked.push([home, from, to]);
+        const buckets = new Map<number, number>();
+        for (const p of within(from, to)) { const at = p.at - (p.at % activityBucketMs); buckets.set(at, (buckets.get(at) ?? 0) + 1); }
+        return [...buckets].map(([at, count]) => ({ at, count }));
+      },
+    },
+  });
   t.teardown(() => f.close());
   await f.store.setConsent({ homeId: 'h1', viewerId: 'family1', level: 'detailed', photos: false, updatedAt: f.clock.now(), updatedBy: 'guardian1' });
   const en = await signIn(f, 'family1');

@@ -110,10 +110,12 @@ const usedSteps = new WeakMap<object, Map<string, number>>();
 export function freshTotpCode(f: SignInTarget, login: string): string {
   const used = usedSteps.get(f.totp) ?? new Map<string, number>();
   usedSteps.set(f.totp, used);
-  const current = Math.floor(f.clock.now() / 30_000);
-  const step = Math.max(current - 1, (used.get(login) ?? -Infinity) + 1);
+  const clock = f.clock as { now(): number; advanceBy?: (ms: number) => void };
+  const current = Math.floor(clock.now() / 30_000);
+  // On the real wall clock the code must still be good when a busy machine gets round to
+  // submitting it: start at the current step (30–60 s left), not the one before (0–30 s).
+  const step = Math.max(clock.advanceBy ? current - 1 : current, (used.get(login) ?? -Infinity) + 1);
   if (step > current + 1) {
-    const clock = f.clock as { now(): number; advanceBy?: (ms: number) => void };
     if (!clock.advanceBy) throw new Error(`TOTP steps of ${login} used up at the wall clock; wait 30 s`);
     clock.advanceBy((step - current) * 30_000);
   }
