@@ -50,6 +50,7 @@ const refusedWords: Record<Language, { invalid: string; expired: string }> = {
 export async function answerPushAction(o: Omit<PushActionOptions, 'path'>, token: string, action: 'ack' | 'omw'): Promise<PushActionResult> {
   const check = verifyAckLink(o.secret, token, o.clock.now(), 'push-action');
   if (!check.ok) {
+    o.logger.warn({ reason: check.reason }, 'push action refused');
     // The token's language cannot be trusted when the token is bad: both.
     const w = check.reason === 'expired' ? 'expired' : 'invalid';
     return { status: 403, ok: false, reason: check.reason, message: `${refusedWords.ja[w]} / ${refusedWords.en[w]}` };
@@ -59,12 +60,15 @@ export async function answerPushAction(o: Omit<PushActionOptions, 'path'>, token
   const input = { alertId: claims.alertId, contactId: claims.contactId, via: 'push' as const };
   const result = action === 'omw' ? await o.responder.onMyWay(input) : await o.responder.acknowledge(input);
   const words = replyTexts[claims.language];
+  o.logger.info({ alertId: claims.alertId, action, ok: result.ok }, 'push action answered');
   if (!result.ok) return { status: 409, ok: false, reason: result.reason, message: result.reason === 'already_resolved' ? words.alreadyResolved : words.refused };
   return { status: 200, ok: true, alertId: claims.alertId, message: action === 'omw' ? words.onMyWay() : words.acknowledged };
 }
 
 /**
- * Registers `POST {path}` (JSON).
+ * Registers `POST {path}` (JSON) on a fastify server of its own. The hub's web
+ * app serves the same route (same origin as the service worker) through its
+ * notifications port, which calls `answerPushAction`.
  *
  * @example
  * await app.register(pushActionRoutes, { secret, responder, clock, logger });
@@ -74,9 +78,7 @@ export const pushActionRoutes: FastifyPluginAsync<PushActionOptions> = async (ap
   app.post(opts.path ?? '/push/action', async (req, reply) => {
     const parsed = body.safeParse(req.body);
     if (!parsed.success) return reply.code(400).send({ code: 'MIMAMORI_ERR_INVALID_INPUT', message: 'expected { token, action: "ack" | "omw" }' });
-    const r = await answerPushAction(opts, parsed.data.token, parsed.data.action);
-    if (r.ok) log.info({ alertId: r.alertId, action: parsed.data.action }, 'push action answered the alert');
-    else log.warn({ reason: r.reason }, 'push action refused');
+    const r = await answerPushAction({ ...opts, logger: log }, parsed.data.token, parsed.data.action);
     return reply.code(r.status).header('cache-control', 'no-store').send(r.ok ? { ok: true, message: r.message } : { ok: false, code: r.status === 403 ? 'MIMAMORI_ERR_FORBIDDEN' : 'MIMAMORI_ERR_CONFLICT', reason: r.reason, message: r.message });
   });
 };
