@@ -75,7 +75,8 @@ export function pushPayload(msg: ChannelMessage, token: string | undefined): Pus
   const w = words[msg.to.language];
   const p: PushPayload = { v: 1, title: w.title, body: msg.text.slice(0, 1000), lang: msg.to.language, tag: msg.alertId ? `alert-${msg.alertId}` : `note-${Date.now().toString(36)}` };
   if (msg.alertId) p.alertId = msg.alertId;
-  if (msg.alertId && token) {
+  // Buttons on a page only (it has a reply code); a follow-up about the alert is just news.
+  if (msg.alertId && msg.replyCode && token) {
     p.actions = [{ action: 'ack', title: w.ack }, { action: 'omw', title: w.omw }];
     p.token = token;
   }
@@ -108,7 +109,7 @@ export function createPushChannel(opts: PushChannelOptions): Channel {
         .map((a) => ({ address: a.address, sub: readPushAddress(a.address) }));
       if (subs.length === 0) return { status: 'failed', error: 'no push subscription' };
       // Per person and alert: the token names both, so it acknowledges nothing else.
-      const token = msg.alertId && msg.to.id && opts.actions
+      const token = msg.alertId && msg.replyCode && msg.to.id && opts.actions
         ? signAckLink(opts.actions.secret, { alertId: msg.alertId, contactId: msg.to.id, language: msg.to.language, expiresAt: opts.clock.now() + (opts.actions.ttlMs ?? pushActionTtlMs) }, 'push-action')
         : undefined;
       const payload = JSON.stringify(pushPayload(msg, token));
