@@ -16,17 +16,14 @@ import t from 'tap';
 import webPush from 'web-push';
 import { VirtualClock } from '../../core/clock.js';
 import { silentLogger } from '../../core/logger.js';
-import type { NotificationSettings } from '../../dashboards/index.js';
 import { createPushChannel, type PushPayload } from '../../notifier/channels/push.js';
 import { createSmsChannel } from '../../notifier/channels/sms.js';
 import { createNotifier } from '../../notifier/index.js';
-import { issueLineLinkCode } from '../../notifier/line-webhook.js';
 import { startLocalPush } from '../../notifier/local-push-server.js';
 import { startLocalTwilio } from '../../notifier/local-twilio-server.js';
-import { answerPushAction } from '../../notifier/push-action.js';
-import { subscribePush, unsubscribePush } from '../../notifier/push-subscription.js';
 import { createTwilioClient } from '../../notifier/twilio-client.js';
 import { setup, start } from '../dashboards/helpers.js';
+import { lateNotificationSettings } from '../dashboards/notification-port.js';
 import { finding } from '../notifier/helpers.js';
 import { until } from '../support/wait.js';
 import { launchChromium, noBrowser, signInAs } from './chromium.js';
@@ -37,19 +34,8 @@ t.test('a push reaches the service worker, shows its actions, and the action ack
   const keys = webPush.generateVAPIDKeys();
   const secret = 'push-action-secret-for-browser-tests';
   const clock = new VirtualClock(start);
-  const box: { n?: NotificationSettings } = {};
-  const port: NotificationSettings = {
-    channelNames: () => box.n!.channelNames(), setPreferences: (...a) => box.n!.setPreferences(...a), reach: (c) => box.n!.reach(c),
-    sendTest: (...a) => box.n!.sendTest(...a), lineLinkCode: (c) => box.n!.lineLinkCode(c), push: {
-      publicKey: keys.publicKey,
-      subscribe: async (contactId, subscription, label, actor) => {
-        try { await subscribePush(f.store, { contactId, subscription, actor, now: clock.now(), ...(label ? { label } : {}) }); return { errors: [] }; } catch (err) { return { errors: [(err as Error).message] }; }
-      },
-      unsubscribe: (contactId, endpoint, actor) => unsubscribePush(f.store, { contactId, endpoint, actor, now: clock.now() }),
-      action: (token, action) => answerPushAction({ secret, responder: notifier.responder, clock, logger: silentLogger() }, token, action),
-    },
-  };
-  const f = await setup({ notifications: port });
+  const late = lateNotificationSettings(true);
+  const f = await setup({ notifications: late.port });
   t.teardown(() => f.close());
   const twilio = await startLocalTwilio({ logger: silentLogger(), clock });
   t.teardown(() => twilio.close());
@@ -58,12 +44,7 @@ t.test('a push reaches the service worker, shows its actions, and the action ack
   t.teardown(() => push.close?.());
   const notifier = await createNotifier({ store: f.store, logger: silentLogger(), clock, sms, channels: [push] });
   t.teardown(() => notifier.close());
-  box.n = {
-    channelNames: () => notifier.channelNames(),
-    setPreferences: async (id, p, actor) => { try { await notifier.setContactPreferences(id, p, actor); return { errors: [] }; } catch (err) { return { errors: [(err as Error).message] }; } },
-    reach: (id) => notifier.reach(id), sendTest: (id, ch, actor) => notifier.sendTest(id, ch, actor),
-    lineLinkCode: (id) => issueLineLinkCode(f.store, id, clock.now()),
-  };
+  late.bind({ notifier, store: f.store, clock, push: { publicKey: keys.publicKey, secret } });
   const mine = await f.store.addContact({ homeId: 'h1', name: 'Name of family1', role: 'family', phone: '+819011110000', language: 'ja', priority: 1, accountId: 'family1' });
   await notifier.setContactPreferences(mine.id, { channels: ['push', 'sms'] }, 'test');
   // The notifier tests' policy: family first, then the caregiver, ten minutes apart.

@@ -9,25 +9,19 @@ import { VirtualClock } from '../../core/clock.js';
 import { silentLogger } from '../../core/logger.js';
 import { createSmsChannel } from '../../notifier/channels/sms.js';
 import { createNotifier, testMessageText } from '../../notifier/index.js';
-import { issueLineLinkCode } from '../../notifier/line-webhook.js';
 import { startLocalTwilio } from '../../notifier/local-twilio-server.js';
 import { createTwilioClient } from '../../notifier/twilio-client.js';
-import type { NotificationSettings } from '../../dashboards/index.js';
 import webPush from 'web-push';
 import { createPushChannel, type PushPayload } from '../../notifier/channels/push.js';
 import { finding } from '../notifier/helpers.js';
 import { startLocalPush } from '../../notifier/local-push-server.js';
-import { answerPushAction } from '../../notifier/push-action.js';
-import { pushAddress, subscribePush, unsubscribePush } from '../../notifier/push-subscription.js';
+import { pushAddress } from '../../notifier/push-subscription.js';
+import { lateNotificationSettings } from './notification-port.js';
 import { setup, signIn, start } from './helpers.js';
 
 t.test('a person owns their notification settings; they count at once and are audited', async (t) => {
-  const box: { n?: NotificationSettings } = {};
-  const port: NotificationSettings = {
-    channelNames: () => box.n!.channelNames(), setPreferences: (...a) => box.n!.setPreferences(...a), reach: (c) => box.n!.reach(c),
-    sendTest: (...a) => box.n!.sendTest(...a), lineLinkCode: (c) => box.n!.lineLinkCode(c),
-  };
-  const f = await setup({ notifications: port });
+  const late = lateNotificationSettings();
+  const f = await setup({ notifications: late.port });
   t.teardown(() => f.close());
   const clock = new VirtualClock(start);
   const twilio = await startLocalTwilio({ logger: silentLogger(), clock });
@@ -35,12 +29,7 @@ t.test('a person owns their notification settings; they count at once and are au
   const sms = createSmsChannel({ client: createTwilioClient({ accountSid: twilio.accountSid, authToken: twilio.authToken, baseUrl: twilio.url }), from: '+815000000000', logger: silentLogger() });
   const notifier = await createNotifier({ store: f.store, logger: silentLogger(), clock, sms });
   t.teardown(() => notifier.close());
-  box.n = {
-    channelNames: () => notifier.channelNames(),
-    setPreferences: async (id, p, actor) => { try { await notifier.setContactPreferences(id, p, actor); return { errors: [] }; } catch (err) { return { errors: [(err as Error).message] }; } },
-    reach: (id) => notifier.reach(id), sendTest: (id, ch, actor) => notifier.sendTest(id, ch, actor),
-    lineLinkCode: (id) => issueLineLinkCode(f.store, id, clock.now()),
-  };
+  late.bind({ notifier, store: f.store, clock });
   const mine = await f.store.addContact({ homeId: 'h1', name: 'Name of family1', role: 'family', phone: '+819011110000', language: 'en', priority: 1, accountId: 'family1' });
   const other = await f.store.addContact({ homeId: 'h2', name: 'someone else', role: 'family', phone: '+819022220000', language: 'ja', priority: 1 });
   const s = await signIn(f, 'family1');
@@ -95,23 +84,11 @@ t.test('a person owns their notification settings; they count at once and are au
 t.test('web push on /account/notifications: a device subscribes and unsubscribes; the notification\'s action posts to /push/action without a session', async (t) => {
   const local = await startLocalPush({ logger: silentLogger() });
   t.teardown(() => local.close());
-  const box: { n?: NotificationSettings } = {};
   const keys = webPush.generateVAPIDKeys();
   const secret = 'push-action-secret-for-web-tests-0123';
   const clock = new VirtualClock(start);
-  const port: NotificationSettings = {
-    channelNames: () => box.n!.channelNames(), setPreferences: (...a) => box.n!.setPreferences(...a), reach: (c) => box.n!.reach(c),
-    sendTest: (...a) => box.n!.sendTest(...a), lineLinkCode: (c) => box.n!.lineLinkCode(c),
-    push: {
-      publicKey: keys.publicKey,
-      subscribe: async (contactId, subscription, label, actor) => {
-        try { await subscribePush(f.store, { contactId, subscription, actor, now: clock.now(), ...(label ? { label } : {}) }); return { errors: [] }; } catch (err) { return { errors: [(err as Error).message] }; }
-      },
-      unsubscribe: (contactId, endpoint, actor) => unsubscribePush(f.store, { contactId, endpoint, actor, now: clock.now() }),
-      action: (token, action) => answerPushAction({ secret, responder: notifier.responder, clock, logger: silentLogger() }, token, action),
-    },
-  };
-  const f = await setup({ notifications: port });
+  const late = lateNotificationSettings(true);
+  const f = await setup({ notifications: late.port });
   t.teardown(() => f.close());
   const twilio = await startLocalTwilio({ logger: silentLogger(), clock });
   t.teardown(() => twilio.close());
@@ -120,12 +97,7 @@ t.test('web push on /account/notifications: a device subscribes and unsubscribes
   t.teardown(() => push.close?.());
   const notifier = await createNotifier({ store: f.store, logger: silentLogger(), clock, sms, channels: [push] });
   t.teardown(() => notifier.close());
-  box.n = {
-    channelNames: () => notifier.channelNames(),
-    setPreferences: async (id, p, actor) => { try { await notifier.setContactPreferences(id, p, actor); return { errors: [] }; } catch (err) { return { errors: [(err as Error).message] }; } },
-    reach: (id) => notifier.reach(id), sendTest: (id, ch, actor) => notifier.sendTest(id, ch, actor),
-    lineLinkCode: (id) => issueLineLinkCode(f.store, id, clock.now()),
-  };
+  late.bind({ notifier, store: f.store, clock, push: { publicKey: keys.publicKey, secret } });
   const mine = await f.store.addContact({ homeId: 'h1', name: 'Name of family1', role: 'family', phone: '+819011110000', language: 'en', priority: 1, accountId: 'family1' });
   const s = await signIn(f, 'family1');
   const json = (url: string, payload: unknown, csrf: string | undefined = s.csrf) => f.web.app.inject({ method: 'POST', url, headers: { cookie: s.cookie, ...(csrf ? { 'x-csrf-token': csrf } : {}) }, payload: payload as Record<string, unknown> });
