@@ -31,6 +31,8 @@ import { toDeviceMessage } from '../edge/device-message.js';
 import type { Notifier } from '../notifier/index.js';
 import type { LocalTwilio } from '../notifier/local-twilio-server.js';
 import type { LocalLine } from '../notifier/local-line-server.js';
+import type { LocalPush } from '../notifier/local-push-server.js';
+import { subscribePush } from '../notifier/push-subscription.js';
 import { readLinePostback } from '../notifier/channels/line.js';
 import { issueLineLinkCode } from '../notifier/line-webhook.js';
 import { createWebAccount } from './accounts.js';
@@ -105,6 +107,8 @@ export interface DemoOptions {
   localTwilio?: LocalTwilio;
   /** When present, a family member of the first home links LINE and answers its help alert with the 確認しました button. */
   localLine?: LocalLine;
+  /** When present, the first home's second family member has a web push subscription there (a demo device with its own keys). */
+  localPush?: LocalPush;
   /** The hub's SMS number (replies are sent to it). */
   twilioFrom: string;
   /**
@@ -211,6 +215,28 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
     });
   }) : undefined;
   const stopLine = opts.localLine ? await lineStory(opts.localLine, homeIds[0]!) : undefined;
+  const stopPush = opts.localPush ? await pushStory(opts.localPush, homeIds[0]!) : undefined;
+
+  /**
+   * The first home's second family member (Ken, English) subscribed a phone to web push on
+   * /account/notifications and put push first: the demo device is a subscription of the local
+   * push service (its own ECDH keys and auth secret), which decrypts what the hub's real
+   * web-push sends and records it (push-messages.ndjson in the data folder).
+   */
+  async function pushStory(service: LocalPush, home: string): Promise<() => void> {
+    const member = (await store.listContacts(home)).filter((c) => c.role === 'family')[1];
+    if (!member) return () => undefined;
+    const device = service.subscribe();
+    await subscribePush(store, { contactId: member.id, subscription: device, label: 'demo phone', actor: 'demo', now: clock.now() });
+    await opts.notifier.setContactPreferences(member.id, { channels: ['push', 'sms'] }, 'demo');
+    logger.info({ home }, 'demo: a family member subscribed a phone to web push');
+    return service.onMessage((m) => {
+      if (m.endpoint !== device.endpoint) return;
+      const p = m.json as { alertId?: string; actions?: unknown[] } | undefined;
+      // Not the text: logs carry no personal data; the record has it, decrypted.
+      logger.info({ home, alert: p?.alertId, actions: p?.actions?.length ?? 0, record: `${service.url}/messages/${m.id}` }, 'demo: a web push reached the family member\'s phone (decrypted by the local push service)');
+    });
+  }
 
   /**
    * The first home's first family member adds the hub's LINE bot, types the link code from
@@ -346,6 +372,7 @@ export async function startDemo(opts: DemoOptions): Promise<Demo> {
       stopped = true;
       stopReplying?.();
       stopLine?.();
+      stopPush?.();
       for (const w of [...wake]) w();
       await finished;
       await Promise.all([...agents.values()].map((a) => a.close().catch(() => undefined)));

@@ -41,6 +41,11 @@ import { startLocalSmtp, type LocalSmtp } from '../notifier/local-smtp-server.js
 import { startLocalLine, type LocalLine } from '../notifier/local-line-server.js';
 import { issueLineLinkCode, lineWebhook } from '../notifier/line-webhook.js';
 import { createLineChannel } from '../notifier/channels/line.js';
+import { createPushChannel } from '../notifier/channels/push.js';
+import { startLocalPush, type LocalPush } from '../notifier/local-push-server.js';
+import { answerPushAction } from '../notifier/push-action.js';
+import { subscribePush, unsubscribePush } from '../notifier/push-subscription.js';
+import { keptVapidKeys } from '../notifier/vapid-keys.js';
 import { messagingApi } from '@line/bot-sdk';
 import { createTwilioClient } from '../notifier/twilio-client.js';
 import { createSmsChannel } from '../notifier/channels/sms.js';
@@ -94,6 +99,8 @@ export interface Hub {
   localSmtp?: LocalSmtp;
   /** Present when no LINE credentials are configured. */
   localLine?: LocalLine;
+  /** The local web push service (config `push.localService`, on by default): pushes to its subscriptions are recorded decrypted. */
+  localPush?: LocalPush;
   /** Hub endpoints: status page, Twilio webhooks, acknowledgement links. */
   statusPage?: StatusPage;
   webApp?: WebApp;
@@ -220,6 +227,17 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     }
     const lineClient = new messagingApi.MessagingApiClient(lineCreds);
 
+    // Web push: the hub's VAPID keys are made on first start and kept with its secrets; the local push
+    // service records (decrypted) what is sent to its own subscriptions — real browsers' endpoints are their vendors'.
+    const vapidKeys = keptVapidKeys(join(config.dataDir, 'vapid-keys.json'));
+    let localPush: LocalPush | undefined;
+    if (config.push.localService) {
+      localPush = await startLocalPush({ recordFile: join(config.dataDir, 'push-messages.ndjson'), logger: logger.child({ part: 'local-push' }) });
+      const lp = localPush;
+      onClose('local-push', () => lp.close());
+      logger.info({ url: lp.url, record: join(config.dataDir, 'push-messages.ndjson') }, 'local web push service running (demo and tests; real browsers use their vendor\'s push service)');
+    }
+
     // People act on alerts through the notifier's responder; the HTTP servers start before it exists.
     const started: { hub?: Hub; notifier?: Notifier } = {};
     const responder = lateResponder(() => started.notifier?.responder);
@@ -287,6 +305,12 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
       createTabletChannel({ client: tabletClient, logger: channelLog('tablet'), clock }),
       createLiveChannel({ bus: live, clock }),
       createLineChannel({ client: lineClient, logger: channelLog('line') }),
+      createPushChannel({
+        vapid: { subject: config.push.subject, ...vapidKeys }, logger: channelLog('push'), clock, actions: { secret: ackSecret },
+        ...(localPush ? { ca: localPush.ca } : {}),
+        // RFC 8030 §7.3: a subscription the push service no longer has is removed.
+        onGone: async (address) => { await store.removeContactAddress({ kind: 'push', address }); },
+      }),
     ];
     const notifierOpts: Parameters<typeof createNotifier>[0] = {
       store, logger: logger.child({ part: 'notifier' }), clock, sms, channels, history: alertSink,
@@ -390,6 +414,14 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
           reach: (contactId) => notifier.reach(contactId),
           sendTest: (contactId, channel, actor) => notifier.sendTest(contactId, channel, actor),
           lineLinkCode: (contactId) => issueLineLinkCode(store, contactId, clock.now()),
+          push: {
+            publicKey: vapidKeys.publicKey,
+            subscribe: async (contactId, subscription, label, actor) => {
+              try { await subscribePush(store, { contactId, subscription, actor, now: clock.now(), ...(label ? { label } : {}) }); return { errors: [] }; } catch (err) { return { errors: [(err as Error).message] }; }
+            },
+            unsubscribe: (contactId, endpoint, actor) => unsubscribePush(store, { contactId, endpoint, actor, now: clock.now() }),
+            action: (token, action) => answerPushAction({ secret: ackSecret, responder, clock, logger: logger.child({ part: 'push-action' }) }, token, action),
+          },
         },
         publishButton: async (home, press) => {
           const home_ = await store.getHome(home);
@@ -461,6 +493,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     if (localTwilio) hub.localTwilio = localTwilio;
     if (localSmtp) hub.localSmtp = localSmtp;
     if (localLine) hub.localLine = localLine;
+    if (localPush) hub.localPush = localPush;
     if (statusPage) hub.statusPage = statusPage;
     if (webApp) hub.webApp = webApp;
     if (flows) hub.flows = flows;

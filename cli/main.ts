@@ -147,11 +147,13 @@ async function start(args: string[], env: NodeJS.ProcessEnv, io: CliIo): Promise
       homes: config.demo.homes, seed: config.demo.seed, start: startAt, notifier: hub.notifier, twilioFrom: config.twilio.from,
       ...(hub.localTwilio ? { localTwilio: hub.localTwilio } : {}), ...(homeBroker ? { viaBridge: { localUrl: homeBroker.url } } : {}),
       ...(hub.localLine ? { localLine: hub.localLine } : {}),
+      ...(hub.localPush ? { localPush: hub.localPush } : {}),
     })
     : undefined;
   logger.info({
     notice: 'urls', web: hub.webUrl, hub: hub.statusPage?.url, mqtt: hub.mqttUrl, mqtts: `mqtts://${config.host}:${hub.broker.ports.tls}`, ws: `ws://${config.host}:${hub.broker.ports.ws}/mqtt`,
     influx: hub.influxUrl, twilio: hub.localTwilio?.url ?? 'api.twilio.com', line: hub.localLine ? `${hub.localLine.url} (record: ${join(hubConfig.dataDir, 'line-messages.ndjson')})` : 'api.line.me',
+    push: hub.localPush ? `${hub.localPush.url}/messages (record: ${join(hubConfig.dataDir, 'push-messages.ndjson')})` : 'browsers\' push services',
     demo: demo ? `${config.demo.homes} homes at up to ${config.demo.speed}× speed (waits for the hub)${homeBroker ? `, zigbee2mqtt devices on ${homeBroker.url} through the device bridge` : ''}` : 'off',
   }, 'mimamori hub running — Ctrl-C to stop');
   if (demoStreet && hub.webUrl) {

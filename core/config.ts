@@ -96,6 +96,13 @@ export const configSchema = z.object({
     channelAccessToken: z.string().optional(),
     channelSecret: z.string().optional(),
   }).prefault({}),
+  /** Web push (docs/channels.md): the VAPID contact push services see, and whether the local push service runs (demo, tests). */
+  push: z.object({
+    /** `mailto:` or `https:` URI of whoever runs this hub (RFC 8292 `sub`). */
+    subject: z.string().regex(/^(mailto:|https:\/\/)\S+$/, 'a mailto: or https: URI').default('mailto:mimamori-hub@example.invalid'),
+    /** Start the local push service (records pushes to push-messages.ndjson) beside the real ones. */
+    localService: z.boolean().default(true),
+  }).prefault({}),
   /** Backups (backup/, docs/backup.md): where, how many, when, and where the passphrase is kept. */
   backup: z.object({
     /** Folders the archive is written to (outside the data folder; one may be a removable disk). */
@@ -158,6 +165,7 @@ export const envMap: Record<string, { path: string[]; type: 'string' | 'number' 
   TWILIO_FROM: { path: ['twilio', 'from'], type: 'string' },
   LINE_CHANNEL_ACCESS_TOKEN: { path: ['line', 'channelAccessToken'], type: 'string' },
   LINE_CHANNEL_SECRET: { path: ['line', 'channelSecret'], type: 'string' },
+  MIMAMORI_VAPID_SUBJECT: { path: ['push', 'subject'], type: 'string' },
   MIMAMORI_BACKUP_AT: { path: ['backup', 'dailyAt'], type: 'string' },
   MIMAMORI_BACKUP_PASSPHRASE_FILE: { path: ['backup', 'passphraseFile'], type: 'string' },
   MIMAMORI_BACKUP_INFLUX_RPC: { path: ['backup', 'influxRpc'], type: 'string' },

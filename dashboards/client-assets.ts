@@ -11,7 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /** The client modules a page may load (`/static/<name>.js`). */
-export const clientModules = ['app', 'live-regions', 'charts', 'video'] as const;
+export const clientModules = ['app', 'live-regions', 'charts', 'video', 'push', 'sw'] as const;
 export type ClientModule = (typeof clientModules)[number];
 
 /** Files served as they are from dashboards/static/ (the stylesheet, the icon, the web app manifest). */

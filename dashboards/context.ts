@@ -66,6 +66,20 @@ export interface NotificationSettings {
   sendTest(contactId: string, channel: string, actor: string): Promise<{ status: string; error?: string }>;
   /** A one-time code that links a LINE account to the contact. */
   lineLinkCode(contactId: string): Promise<{ code: string; expiresAt: number }>;
+  /** Web push, when the hub has it (docs/channels.md). */
+  push?: PushSettings;
+}
+
+/** Web push through the notifier: the VAPID key browsers subscribe with, per-device subscriptions, and the notifications' action buttons. */
+export interface PushSettings {
+  /** The hub's VAPID public key (base64url), for `pushManager.subscribe({ applicationServerKey })`. */
+  publicKey: string;
+  /** Keeps a device's subscription (as `PushSubscription.toJSON()` gives it); readable errors, nothing saved when there are any. */
+  subscribe(contactId: string, subscription: unknown, label: string | undefined, actor: string): Promise<{ errors: string[] }>;
+  /** Forgets the device with this endpoint; how many subscriptions were removed. */
+  unsubscribe(contactId: string, endpoint: string, actor: string): Promise<number>;
+  /** A notification's button: the signed token and `ack` / `omw` (notifier/push-action.ts). */
+  action(token: string, action: 'ack' | 'omw'): Promise<{ status: number; ok: boolean; message: string; reason?: string }>;
 }
 
 export interface WebContext {

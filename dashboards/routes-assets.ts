@@ -17,6 +17,9 @@ export const assetRoutes: RouteModule = (app) => {
     app.get(`/static/${name}`, { config: { access: { roles: 'public' } } }, async (_req, reply) =>
       reply.type(type).header('cache-control', 'no-cache').send(client.file(name as StaticFile)));
   }
+  // The service worker at the root, so its scope is the whole app (a worker's scope is at most its own folder).
+  app.get('/sw.js', { config: { access: { roles: 'public' } } }, async (_req, reply) =>
+    reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(await client.script('sw')));
   // Browsers ask for /favicon.ico at the root whatever the page says.
   app.get('/favicon.ico', { config: { access: { roles: 'public' } } }, async (_req, reply) =>
     reply.type(staticFiles['favicon.ico']).header('cache-control', 'max-age=86400').send(client.file('favicon.ico')));

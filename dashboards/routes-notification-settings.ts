@@ -23,6 +23,9 @@ const settingsForm = z.object({
   digestTime: hhmmOrEmpty, digestChannel: z.string().trim().max(40),
 });
 const testForm = z.object({ channel: z.string().trim().regex(/^[a-z][a-z0-9-]*$/) });
+const pushSubscribeBody = z.object({ subscription: z.unknown(), label: z.string().max(60).optional() });
+const pushRemoveBody = z.object({ endpoint: z.string().min(1).max(2048) });
+const pushActionBody = z.object({ token: z.string().min(1).max(4096), action: z.enum(['ack', 'omw']) });
 
 /** The preferences a settings form describes (empty fields: not set). */
 export function preferencesFromForm(f: z.infer<typeof settingsForm>): Record<string, unknown> {
@@ -45,6 +48,21 @@ export const notificationSettingsRoutes: RouteModule = (app, ctx) => {
   }
 
   app.get('/account/notifications', access, async (req, reply) => render(req, reply, req.query as Notes));
+
+  /**
+   * Web push for one contact: the devices subscribed so far, and buttons the
+   * page's module (client/push.ts) drives — register the service worker,
+   * subscribe with the hub's VAPID key, post the subscription here. Its words
+   * travel as data attributes: the module has no text of its own.
+   */
+  async function pushSection(c: Contact, publicKey: string, t: ReturnType<typeof tOf>) {
+    const devices = (await ctx.store.listContactAddresses(c.id)).filter((a) => a.kind === 'push');
+    return html`<h3>${t('pushTitle')}</h3><p>${t('pushExplain')}</p>
+<ul class="push-devices">${devices.length ? devices.map((d) => html`<li>${d.label ?? t('pushDevice')}</li>`) : html`<li>${t('pushNoDevice')}</li>`}</ul>
+<div class="push" data-contact="${c.id}" data-key="${publicKey}" data-said-on="${t('pushOn')}" data-said-off="${t('pushOff')}" data-said-unsupported="${t('pushUnsupported')}" data-said-denied="${t('pushDenied')}" data-said-failed="${t('pushFailed')}">
+<button type="button" class="secondary" data-push="subscribe">${t('pushSubscribe')}</button> <button type="button" class="secondary" data-push="unsubscribe">${t('pushUnsubscribe')}</button>
+<p role="status" data-push-status></p></div>`;
+  }
 
   /** What the page says above the settings (after a save, a test, or a new link code). */
   interface Notes { saved?: string; test?: string; status?: string; code?: string; errors?: string }
@@ -76,11 +94,12 @@ export const notificationSettingsRoutes: RouteModule = (app, ctx) => {
 <li>${t('previewWarning', { channels: list(reach.own), quiet })}</li>
 <li>${t('previewInfo', { channels: list(reach.followUp), quiet })}</li></ul>
 <h3>${t('sendTest')}</h3>${[...new Set([...reach.own, ...reach.followUp])].map((ch) => html`<form method="post" action="/account/notifications/${c.id}/test" class="inline">${csrf}<input type="hidden" name="channel" value="${ch}"><button class="secondary">${t('sendTest')}: ${ch}</button></form>`)}
-<h3>${t('lineLink')}</h3><form method="post" action="/account/notifications/${c.id}/line-code">${csrf}<button class="secondary">${t('showLineCode')}</button></form></section>`);
+<h3>${t('lineLink')}</h3><form method="post" action="/account/notifications/${c.id}/line-code">${csrf}<button class="secondary">${t('showLineCode')}</button></form>
+${n.push ? await pushSection(c, n.push.publicKey, t) : ''}</section>`);
     }
     const notes = html`${q.saved ? html`<p role="status">${t('settingsSaved')}</p>` : ''}${q.errors ? html`<p class="error" role="alert">${q.errors}</p>` : ''}${q.test ? html`<p role="status">${t('testResult', { channel: q.test, status: q.status ?? '' })}</p>` : ''}${q.code ? html`<p role="status" id="line-code">${t('lineLinkCode', { code: q.code })}</p>` : ''}`;
     const body = html`${notes}${sections.length ? sections : html`<p>${t('noContactForAccount')}</p>`}`;
-    return reply.type('text/html; charset=utf-8').send(page({ lang: account.language, title: t('notificationSettings'), body, signedIn: { name: account.name, csrf: session.csrf } }));
+    return reply.type('text/html; charset=utf-8').send(page({ lang: account.language, title: t('notificationSettings'), body, signedIn: { name: account.name, csrf: session.csrf }, ...(n?.push ? { modules: ['/static/push.js'] } : {}) }));
   }
 
   app.post('/account/notifications/:contact', access, async (req, reply) => {
@@ -108,5 +127,35 @@ export const notificationSettingsRoutes: RouteModule = (app, ctx) => {
     await ctx.store.audit({ at: ctx.clock.now(), actor: account.id, action: 'contact.line-code', subject: c.id, detail: { expiresAt: toLocalIso(expiresAt, 'Asia/Tokyo') } });
     // Shown in this answer only, never in a URL (history, logs): the code binds a LINE account to this person.
     return render(req, reply, { code });
+  });
+
+  // ── web push (docs/channels.md) ──
+  app.post('/account/notifications/:contact/push', access, async (req, reply) => {
+    const { account } = viewerOf(req);
+    const c = await ownContact(ctx, account.id, (req.params as { contact: string }).contact);
+    const push = ctx.notifications!.push;
+    if (!push) throw new MimamoriError('MIMAMORI_ERR_NOT_FOUND');
+    const body = parseInput(pushSubscribeBody, req.body);
+    const r = await push.subscribe(c.id, body.subscription, body.label, `account:${account.id}`);
+    return reply.code(r.errors.length ? 400 : 200).send(r.errors.length ? { ok: false, code: 'MIMAMORI_ERR_INVALID_INPUT', errors: r.errors } : { ok: true });
+  });
+
+  app.post('/account/notifications/:contact/push/remove', access, async (req, reply) => {
+    const { account } = viewerOf(req);
+    const c = await ownContact(ctx, account.id, (req.params as { contact: string }).contact);
+    const push = ctx.notifications!.push;
+    if (!push) throw new MimamoriError('MIMAMORI_ERR_NOT_FOUND');
+    const body = parseInput(pushRemoveBody, req.body);
+    return reply.send({ ok: true, removed: await push.unsubscribe(c.id, body.endpoint, `account:${account.id}`) });
+  });
+
+  // A notification's button, posted by the service worker: no session, the signed token is the authority (notifier/push-action.ts).
+  app.post('/push/action', { config: { access: { roles: 'public' as const } } }, async (req, reply) => {
+    const push = ctx.notifications?.push;
+    if (!push) throw new MimamoriError('MIMAMORI_ERR_NOT_FOUND');
+    const parsed = pushActionBody.safeParse(req.body);
+    if (!parsed.success) return reply.code(400).send({ ok: false, code: 'MIMAMORI_ERR_INVALID_INPUT', message: 'expected { token, action: "ack" | "omw" }' });
+    const r = await push.action(parsed.data.token, parsed.data.action);
+    return reply.code(r.status).header('cache-control', 'no-store').send(r);
   });
 };

@@ -32,7 +32,13 @@ export type AckLinkCheck =
   | { ok: false; reason: 'malformed' | 'bad_signature' | 'expired' };
 
 const b64 = (b: Buffer | string): string => Buffer.from(b).toString('base64url');
-const mac = (secret: string, payload: string): Buffer => createHmac('sha256', secret).update(`mimamori-ack-link.v1.${payload}`).digest();
+/**
+ * What a token is for: `ack-link` (an e-mail link) or `push-action` (a web push
+ * notification's buttons). The purpose is in the MAC's domain separation, so a
+ * token made for one is refused by the other.
+ */
+export type AckTokenPurpose = 'ack-link' | 'push-action';
+const mac = (secret: string, payload: string, purpose: AckTokenPurpose): Buffer => createHmac('sha256', secret).update(`mimamori-${purpose}.v1.${payload}`).digest();
 
 /**
  * A token for one person and one alert.
@@ -41,19 +47,19 @@ const mac = (secret: string, payload: string): Buffer => createHmac('sha256', se
  * const token = signAckLink(secret, { alertId, contactId, language: 'ja', expiresAt: clock.now() + 24 * 3600_000 });
  * const url = `https://hub.example/ack/${token}`;
  */
-export function signAckLink(secret: string, claims: Omit<AckLinkClaims, 'nonce'> & { nonce?: string }): string {
+export function signAckLink(secret: string, claims: Omit<AckLinkClaims, 'nonce'> & { nonce?: string }, purpose: AckTokenPurpose = 'ack-link'): string {
   if (secret.length < 16) throw new MimamoriError('MIMAMORI_ERR_CONFIG', 'the ack-link secret must be at least 16 characters');
   const body: Record<string, unknown> = { a: claims.alertId, l: claims.language, e: claims.expiresAt, n: claims.nonce ?? randomBytes(12).toString('base64url') };
   if (claims.contactId) body.c = claims.contactId;
   const payload = b64(JSON.stringify(body));
-  return `${payload}.${b64(mac(secret, payload))}`;
+  return `${payload}.${b64(mac(secret, payload, purpose))}`;
 }
 
 /** Checks a token's signature and expiry (not whether it was used: that is the ledger's job). */
-export function verifyAckLink(secret: string, token: string, now: number): AckLinkCheck {
+export function verifyAckLink(secret: string, token: string, now: number, purpose: AckTokenPurpose = 'ack-link'): AckLinkCheck {
   const m = /^([A-Za-z0-9_-]{1,2048})\.([A-Za-z0-9_-]{43})$/.exec(token);
   if (!m?.[1] || !m[2]) return { ok: false, reason: 'malformed' };
-  const want = mac(secret, m[1]);
+  const want = mac(secret, m[1], purpose);
   const got = Buffer.from(m[2], 'base64url');
   if (got.length !== want.length || !timingSafeEqual(got, want)) return { ok: false, reason: 'bad_signature' };
   let body: Record<string, unknown>;

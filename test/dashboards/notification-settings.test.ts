@@ -9,19 +9,19 @@ import { VirtualClock } from '../../core/clock.js';
 import { silentLogger } from '../../core/logger.js';
 import { createSmsChannel } from '../../notifier/channels/sms.js';
 import { createNotifier, testMessageText } from '../../notifier/index.js';
-import { issueLineLinkCode } from '../../notifier/line-webhook.js';
 import { startLocalTwilio } from '../../notifier/local-twilio-server.js';
 import { createTwilioClient } from '../../notifier/twilio-client.js';
-import type { NotificationSettings } from '../../dashboards/index.js';
+import webPush from 'web-push';
+import { createPushChannel, type PushPayload } from '../../notifier/channels/push.js';
+import { finding } from '../notifier/helpers.js';
+import { startLocalPush } from '../../notifier/local-push-server.js';
+import { pushAddress } from '../../notifier/push-subscription.js';
+import { lateNotificationSettings } from './notification-port.js';
 import { setup, signIn, start } from './helpers.js';
 
 t.test('a person owns their notification settings; they count at once and are audited', async (t) => {
-  const box: { n?: NotificationSettings } = {};
-  const port: NotificationSettings = {
-    channelNames: () => box.n!.channelNames(), setPreferences: (...a) => box.n!.setPreferences(...a), reach: (c) => box.n!.reach(c),
-    sendTest: (...a) => box.n!.sendTest(...a), lineLinkCode: (c) => box.n!.lineLinkCode(c),
-  };
-  const f = await setup({ notifications: port });
+  const late = lateNotificationSettings();
+  const f = await setup({ notifications: late.port });
   t.teardown(() => f.close());
   const clock = new VirtualClock(start);
   const twilio = await startLocalTwilio({ logger: silentLogger(), clock });
@@ -29,12 +29,7 @@ t.test('a person owns their notification settings; they count at once and are au
   const sms = createSmsChannel({ client: createTwilioClient({ accountSid: twilio.accountSid, authToken: twilio.authToken, baseUrl: twilio.url }), from: '+815000000000', logger: silentLogger() });
   const notifier = await createNotifier({ store: f.store, logger: silentLogger(), clock, sms });
   t.teardown(() => notifier.close());
-  box.n = {
-    channelNames: () => notifier.channelNames(),
-    setPreferences: async (id, p, actor) => { try { await notifier.setContactPreferences(id, p, actor); return { errors: [] }; } catch (err) { return { errors: [(err as Error).message] }; } },
-    reach: (id) => notifier.reach(id), sendTest: (id, ch, actor) => notifier.sendTest(id, ch, actor),
-    lineLinkCode: (id) => issueLineLinkCode(f.store, id, clock.now()),
-  };
+  late.bind({ notifier, store: f.store, clock });
   const mine = await f.store.addContact({ homeId: 'h1', name: 'Name of family1', role: 'family', phone: '+819011110000', language: 'en', priority: 1, accountId: 'family1' });
   const other = await f.store.addContact({ homeId: 'h2', name: 'someone else', role: 'family', phone: '+819022220000', language: 'ja', priority: 1 });
   const s = await signIn(f, 'family1');
@@ -84,4 +79,69 @@ t.test('a person owns their notification settings; they count at once and are au
   const shown = /send it this code \(valid 30 minutes\): (\d{6})/.exec(code.body)?.[1];
   t.ok(shown, 'the code is on the page');
   t.equal(await f.store.takeLinkCode('line', shown!, clock.now()), mine.id);
+});
+
+t.test('web push on /account/notifications: a device subscribes and unsubscribes; the notification\'s action posts to /push/action without a session', async (t) => {
+  const local = await startLocalPush({ logger: silentLogger() });
+  t.teardown(() => local.close());
+  const keys = webPush.generateVAPIDKeys();
+  const secret = 'push-action-secret-for-web-tests-0123';
+  const clock = new VirtualClock(start);
+  const late = lateNotificationSettings(true);
+  const f = await setup({ notifications: late.port });
+  t.teardown(() => f.close());
+  const twilio = await startLocalTwilio({ logger: silentLogger(), clock });
+  t.teardown(() => twilio.close());
+  const sms = createSmsChannel({ client: createTwilioClient({ accountSid: twilio.accountSid, authToken: twilio.authToken, baseUrl: twilio.url }), from: '+815000000000', logger: silentLogger() });
+  const push = createPushChannel({ vapid: { subject: 'mailto:hub@mimamori.example', ...keys }, logger: silentLogger(), clock, ca: local.ca, actions: { secret } });
+  t.teardown(() => push.close?.());
+  const notifier = await createNotifier({ store: f.store, logger: silentLogger(), clock, sms, channels: [push] });
+  t.teardown(() => notifier.close());
+  late.bind({ notifier, store: f.store, clock, push: { publicKey: keys.publicKey, secret } });
+  const mine = await f.store.addContact({ homeId: 'h1', name: 'Name of family1', role: 'family', phone: '+819011110000', language: 'en', priority: 1, accountId: 'family1' });
+  const s = await signIn(f, 'family1');
+  const json = (url: string, payload: unknown, csrf: string | undefined = s.csrf) => f.web.app.inject({ method: 'POST', url, headers: { cookie: s.cookie, ...(csrf ? { 'x-csrf-token': csrf } : {}) }, payload: payload as Record<string, unknown> });
+
+  const page = await f.web.app.inject({ method: 'GET', url: '/account/notifications', headers: { cookie: s.cookie } });
+  t.match(page.body, new RegExp(`data-contact="${mine.id}" data-key="${keys.publicKey}"`), 'the page carries the VAPID key for subscribe');
+  t.match(page.body, /<script type="module" src="\/static\/push.js"><\/script>/);
+  t.match(page.body, /No device subscribed yet/);
+  t.notMatch(page.body, /<script>|style="/, 'no inline script or style');
+  const sw = await f.web.app.inject({ method: 'GET', url: '/sw.js' });
+  t.equal(sw.statusCode, 200);
+  t.match(sw.body, /addEventListener\('push'/);
+  t.notMatch(sw.body, /^\s*(export|import)\b/m, 'a classic worker script');
+
+  const sub = local.subscribe();
+  const browser = { endpoint: sub.endpoint, expirationTime: null, keys: sub.keys };
+  t.equal((await json(`/account/notifications/${mine.id}/push`, { subscription: browser, label: 'Pixel' }, '')).statusCode, 403, 'no CSRF token: refused');
+  const bad = await json(`/account/notifications/${mine.id}/push`, { subscription: { endpoint: 'https://push.example/x', keys: { p256dh: 'x', auth: 'y' } } });
+  t.equal(bad.statusCode, 400);
+  t.equal((await f.store.listContactAddresses(mine.id)).filter((a) => a.kind === 'push').length, 0, 'a bad subscription saves nothing');
+  t.equal((await json(`/account/notifications/${mine.id}/push`, { subscription: browser, label: 'Pixel' })).statusCode, 200);
+  t.equal((await json(`/account/notifications/${mine.id}/push`, { subscription: browser, label: 'Pixel' })).statusCode, 200, 'again: still one device');
+  const devices = (await f.store.listContactAddresses(mine.id)).filter((a) => a.kind === 'push');
+  t.same(devices.map((d) => [d.address, d.label, d.verification]), [[pushAddress(sub), 'Pixel', 'verified']]);
+  t.match((await f.web.app.inject({ method: 'GET', url: '/account/notifications', headers: { cookie: s.cookie } })).body, /<li>Pixel<\/li>/);
+  t.equal((await f.store.listAudit(mine.id)).filter((a) => a.action === 'contact.address.link').length, 2);
+
+  // A test push reaches the device; then an alert's action, posted with no cookie at all, acknowledges it.
+  const test = await f.web.app.inject({ method: 'POST', url: `/account/notifications/${mine.id}/test`, headers: { cookie: s.cookie }, payload: { _csrf: s.csrf, channel: 'push' } });
+  t.match(decodeURIComponent(test.headers.location as string), /test=push&status=sent/);
+  t.equal(local.sentTo(sub.endpoint).length, 1);
+  t.equal((await f.web.app.inject({ method: 'POST', url: `/account/notifications/${mine.id}`, headers: { cookie: s.cookie }, payload: { _csrf: s.csrf, channels: 'push, sms', quietFrom: '', quietTo: '', digestTime: '', digestChannel: '' } })).statusCode, 303);
+  const res = await notifier.handleFinding(finding({ home: 'h1', at: clock.now() }));
+  await notifier.idle();
+  const p = local.sentTo(sub.endpoint).at(-1)!.json as PushPayload;
+  t.equal(p.alertId, res.alertId);
+  t.equal(p.lang, 'en');
+  t.same(p.actions?.map((a) => a.title), ['Seen it', "I'm on my way"], 'in the person\'s language');
+  const forged = await f.web.app.inject({ method: 'POST', url: '/push/action', payload: { token: `${p.token!.slice(0, -1)}${p.token!.endsWith('A') ? 'B' : 'A'}`, action: 'ack' } });
+  t.equal(forged.statusCode, 403);
+  const pressed = await f.web.app.inject({ method: 'POST', url: '/push/action', payload: { token: p.token, action: 'ack' } });
+  t.equal(pressed.statusCode, 200);
+  t.equal((await f.store.getAlertLifecycle(res.alertId!))?.acknowledgedBy, mine.id);
+
+  t.same(JSON.parse((await json(`/account/notifications/${mine.id}/push/remove`, { endpoint: sub.endpoint })).body), { ok: true, removed: 1 });
+  t.equal((await f.store.listContactAddresses(mine.id)).filter((a) => a.kind === 'push').length, 0);
 });

@@ -42,7 +42,7 @@ t.test('a hub started on a loose data folder fixes it, logs it once, and creates
 
   t.same([modeOf(dataDir), modeOf(join(dataDir, 'photos')), modeOf(join(dataDir, 'photos', 'old.jpg')), modeOf(join(dataDir, 'notes.txt'))], ['700', '700', '600', '600']);
   const made = readdirSync(dataDir).sort();
-  for (const name of ['mimamori.db', 'totp-seed.secret', 'ack-link.secret', 'history-buffer']) t.ok(made.includes(name), `${name} exists`);
+  for (const name of ['mimamori.db', 'totp-seed.secret', 'ack-link.secret', 'vapid-keys.json', 'history-buffer']) t.ok(made.includes(name), `${name} exists`);
   t.same(looseEntries(dataDir), [], 'nothing the hub, influxd or the broker created is readable by others (store, secrets, TLS, queue, influx dir)');
 });
 

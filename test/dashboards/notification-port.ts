@@ -1,0 +1,55 @@
+/**
+ * The web app's `notifications` port, wired to a real notifier the way
+ * cli/hub.ts wires it. The web app must exist before the notifier (the
+ * notifier uses its store), so the port is made first and bound later.
+ */
+import type { SchedulerLike } from 'rxjs';
+import { silentLogger } from '../../core/logger.js';
+import type { Store } from '../../core/store.js';
+import type { NotificationSettings } from '../../dashboards/index.js';
+import type { Notifier } from '../../notifier/index.js';
+import { issueLineLinkCode } from '../../notifier/line-webhook.js';
+import { answerPushAction } from '../../notifier/push-action.js';
+import { subscribePush, unsubscribePush } from '../../notifier/push-subscription.js';
+
+export interface LateNotificationSettings {
+  port: NotificationSettings;
+  /** Binds the port to the notifier; with `push`, the web push part too. */
+  bind(o: { notifier: Notifier; store: Store; clock: SchedulerLike; push?: { publicKey: string; secret: string } }): void;
+}
+
+export function lateNotificationSettings(withPush = false): LateNotificationSettings {
+  const box: { n?: NotificationSettings } = {};
+  const n = () => { if (!box.n) throw new Error('the notifications port is not bound yet'); return box.n; };
+  const port: NotificationSettings = {
+    channelNames: () => n().channelNames(), setPreferences: (...a) => n().setPreferences(...a), reach: (c) => n().reach(c),
+    sendTest: (...a) => n().sendTest(...a), lineLinkCode: (c) => n().lineLinkCode(c),
+  };
+  if (withPush) {
+    port.push = {
+      get publicKey() { return n().push!.publicKey; },
+      subscribe: (...a) => n().push!.subscribe(...a), unsubscribe: (...a) => n().push!.unsubscribe(...a), action: (...a) => n().push!.action(...a),
+    };
+  }
+  return {
+    port,
+    bind({ notifier, store, clock, push }) {
+      box.n = {
+        channelNames: () => notifier.channelNames(),
+        setPreferences: async (id, p, actor) => { try { await notifier.setContactPreferences(id, p, actor); return { errors: [] }; } catch (err) { return { errors: [(err as Error).message] }; } },
+        reach: (id) => notifier.reach(id), sendTest: (id, ch, actor) => notifier.sendTest(id, ch, actor),
+        lineLinkCode: (id) => issueLineLinkCode(store, id, clock.now()),
+      };
+      if (push) {
+        box.n.push = {
+          publicKey: push.publicKey,
+          subscribe: async (contactId, subscription, label, actor) => {
+            try { await subscribePush(store, { contactId, subscription, actor, now: clock.now(), ...(label ? { label } : {}) }); return { errors: [] }; } catch (err) { return { errors: [(err as Error).message] }; }
+          },
+          unsubscribe: (contactId, endpoint, actor) => unsubscribePush(store, { contactId, endpoint, actor, now: clock.now() }),
+          action: (token, action) => answerPushAction({ secret: push.secret, responder: notifier.responder, clock, logger: silentLogger() }, token, action),
+        };
+      }
+    },
+  };
+}
