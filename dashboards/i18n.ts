@@ -181,12 +181,115 @@ export const messages = {
   errThreshold: { ja: 'オンとオフの値は両方とも0以上の数で、オンはオフより大きくしてください（ケトル・水・ガスのみ）', en: 'Give both levels as numbers of 0 or more, switch-on above switch-off (kettle, water and gas only)' },
   errDeviceTaken: { ja: 'この機器IDはこの家ですでに使われています', en: 'This device id is already used in this home' },
   errNativeTaken: { ja: 'この機器はこの家ですでに割り当てられています', en: 'This device is already mapped in this home' },
+  // Alert states: one vocabulary for cards and status boxes (views.ts alertState).
+  alertState_open: { ja: '未対応', en: 'not handled yet' },
+  alertState_acknowledged: { ja: '対応中', en: 'being handled' },
+  'alertState_on-my-way': { ja: '対応中（向かっています）', en: 'being handled (on the way)' },
+  alertState_arrived: { ja: '対応中（到着）', en: 'being handled (arrived)' },
+  alertState_resolved: { ja: '解決済み', en: 'resolved' },
+  // What a person did with an alert, in the "handled by" list.
+  done_acknowledge: { ja: '確認', en: 'acknowledged' },
+  'done_on-my-way': { ja: '向かっています', en: 'on the way' },
+  done_arrived: { ja: '到着', en: 'arrived' },
+  done_resolve: { ja: '解決', en: 'resolved' },
+  // How they answered outside the web app.
+  via_sms: { ja: 'SMSで', en: 'by SMS' },
+  via_voice: { ja: '電話で', en: 'by phone' },
+  'via_web-link': { ja: 'メールのリンクで', en: 'by e-mail link' },
+  via_tablet: { ja: 'タブレットで', en: 'on the tablet' },
+  via_door: { ja: '玄関センサー', en: 'front door sensor' },
+  // Severities of findings and alerts.
+  severity: { ja: '重要度', en: 'Severity' },
+  severity_critical: { ja: '緊急', en: 'critical' },
+  severity_warning: { ja: '注意', en: 'warning' },
+  // The hub status page (status-page.ts).
+  hubTitle: { ja: '見守りハブの状態', en: 'mimamori hub status' },
+  hubNow: { ja: 'ハブの時刻', en: 'Hub time' },
+  hubOpenAlerts: { ja: '対応中のアラート', en: 'Open alerts' },
+  hubNone: { ja: 'なし', en: 'None' },
+  hubOpened: { ja: '発生', en: 'Opened' },
+  hubMessage: { ja: '内容', en: 'Message' },
+  hubFindings: { ja: '最近の検知', en: 'Recent findings' },
+  hubSms: { ja: '送信したSMS（ローカルTwilio）', en: 'SMS sent (local Twilio server)' },
+  hubCounters: { ja: 'カウンター', en: 'Counters' },
+  hubState: { ja: '状態', en: 'State' },
+  hubHomesCount: { ja: '登録されたお宅', en: 'Homes registered' },
+  hubQuiet: { ja: '生活反応の記録がないお宅', en: 'Homes without a sign of life yet' },
+  hubSignInForDetails: { ja: 'お宅・アラート・SMSの詳細は、運用者としてWebアプリにサインインすると表示されます。', en: 'Sign in to the web app as an operator to see homes, alerts and SMS in detail.' },
+  // The weekly news sheet (news-sheet.ts, PDF).
+  newsSheetTitle: { ja: '今週の家族のニュース', en: 'This week\'s family news' },
+  newsSheetEmpty: { ja: '今週のニュースはありません。', en: 'No news this week.' },
+  // The emergency contact list (contact-sheet.ts): on paper both languages side by side.
+  sheet_title: { ja: '緊急連絡先一覧', en: 'Emergency contact list' },
+  sheet_hub: { ja: 'ハブ', en: 'Hub' },
+  sheet_fromBackup: { ja: 'バックアップの日時', en: 'Backup of' },
+  sheet_printedAt: { ja: '作成日時', en: 'Made at' },
+  sheet_residents: { ja: '利用者', en: 'Resident' },
+  sheet_address: { ja: '住所', en: 'Address' },
+  sheet_entry: { ja: '入室方法・キーボックス', en: 'Entry and key box' },
+  sheet_facility: { ja: '通所先', en: 'Care facility' },
+  sheet_contacts: { ja: '連絡する順番', en: 'Contacts in calling order' },
+  sheet_none: { ja: 'なし', en: 'none' },
+  sheet_role_resident: { ja: '本人', en: 'resident' },
+  sheet_role_family: { ja: '家族', en: 'family' },
+  sheet_role_caregiver: { ja: '介護', en: 'caregiver' },
+  sheet_role_emergency: { ja: '緊急', en: 'emergency' },
+  // The video pages (routes-video.ts) and the strings their script shows (video-messages.ts scriptText).
+  video_video: { ja: 'ビデオ通話', en: 'Video calls' },
+  video_checkins: { ja: 'ビデオでの定時確認', en: 'Video check-ins' },
+  video_nextCheckin: { ja: '次のビデオ通話', en: 'Next video call' },
+  video_noCheckins: { ja: '予定はありません', en: 'Nothing scheduled' },
+  video_schedule: { ja: '予定を追加', en: 'Schedule a check-in' },
+  video_dueAt: { ja: '日時', en: 'Date and time' },
+  video_caller: { ja: '電話をかける人', en: 'Who calls' },
+  video_cancel: { ja: '取り消す', en: 'Cancel' },
+  video_callNow: { ja: '今すぐ通話', en: 'Call now' },
+  video_callCheckin: { ja: 'この予定の通話を開始', en: 'Start this check-in call' },
+  video_lookIn: { ja: '緊急の様子確認（ビデオ）', en: 'Emergency look-in (video)' },
+  video_join: { ja: '通話に参加', en: 'Join the call' },
+  video_hangUp: { ja: '通話を終える', en: 'Hang up' },
+  video_inCall: { ja: '通話中', en: 'In a call' },
+  video_incoming: { ja: 'ビデオ通話です', en: 'Video call' },
+  video_autoAnswerIn: { ja: '秒後に自動でつながります', en: 'seconds until the call connects' },
+  video_notNow: { ja: '今はだめ', en: 'Not now' },
+  video_answer: { ja: '出る', en: 'Answer' },
+  video_status_scheduled: { ja: '予定', en: 'scheduled' },
+  video_status_done: { ja: '済み', en: 'done' },
+  video_status_missed: { ja: 'できませんでした', en: 'missed' },
+  video_status_cancelled: { ja: '取り消し', en: 'cancelled' },
+  video_notes: { ja: '通話のあとの記録', en: 'After-call notes' },
+  video_mood: { ja: '気分', en: 'Mood' },
+  video_eating: { ja: '食事', en: 'Eating' },
+  video_followUp: { ja: 'フォローが必要なこと', en: 'To follow up' },
+  video_saveNote: { ja: '記録を保存', en: 'Save note' },
+  video_noNotes: { ja: '記録はまだありません', en: 'No notes yet' },
+  video_noteSummaryOnly: { ja: 'ビデオ確認を行いました（詳しい記録は本人の同意がある場合だけ表示されます）', en: 'A video check-in took place (details are shown only with the resident\'s consent)' },
+  video_settings: { ja: 'ビデオ通話の設定', en: 'Video call settings' },
+  video_trusted: { ja: '自動で応答する（信頼できる人）', en: 'Auto-answer (trusted caller)' },
+  video_maySchedule: { ja: '予定を追加できる', en: 'May schedule check-ins' },
+  video_mayLookIn: { ja: '緊急時にビデオで様子を確認できる', en: 'May look in by video in an emergency' },
+  video_person: { ja: '相手', en: 'Person' },
+  video_save: { ja: '保存', en: 'Save' },
+  video_reminder: { ja: 'ビデオ確認の時間が近づいています', en: 'A video check-in is coming up' },
+  // Video: Call states shown by the script.
+  video_connecting: { ja: '接続しています…', en: 'Connecting…' },
+  video_ready: { ja: '待機中', en: 'Ready' },
+  video_ringing: { ja: '呼び出し中…', en: 'Ringing…' },
+  video_joining: { ja: 'つないでいます…', en: 'Connecting the call…' },
+  video_connected: { ja: '通話中', en: 'Connected' },
+  video_idle: { ja: '待機中', en: 'Ready' },
+  video_offline: { ja: '接続が切れました。再接続します…', en: 'Disconnected; reconnecting…' },
+  video_declined: { ja: '今は出られないそうです', en: 'Declined for now' },
+  'video_no-answer': { ja: '応答がありませんでした', en: 'No answer' },
+  video_cancelled: { ja: '取り消しました', en: 'Cancelled' },
+  video_ended: { ja: '通話が終わりました', en: 'The call ended' },
 } satisfies Record<string, Record<Language, string>>;
 
 export type MessageKey = keyof typeof messages;
+export type Translator = (key: MessageKey, vars?: Record<string, string | number>) => string;
 
 /** A translator for one language; `{name}` placeholders are filled from `vars`. */
-export function translator(lang: Language): (key: MessageKey, vars?: Record<string, string | number>) => string {
+export function translator(lang: Language): Translator {
   return (key, vars) => {
     let s: string = messages[key][lang];
     if (vars) for (const [k, v] of Object.entries(vars)) s = s.replace(`{${k}}`, String(v));
@@ -195,7 +298,7 @@ export function translator(lang: Language): (key: MessageKey, vars?: Record<stri
 }
 
 /** A role (account or contact) in words: `roleName(t, 'caregiver')` → ケアマネ・ヘルパー・看護師. */
-export function roleName(t: ReturnType<typeof translator>, role: string): string {
+export function roleName(t: Translator, role: string): string {
   const key = `role_${role}`;
   return key in messages ? t(key as MessageKey) : role;
 }
