@@ -12,7 +12,7 @@
 import PDFDocument from 'pdfkit';
 import type { Contact, Home, Resident, Store } from '../core/store.js';
 import { toLocalIso } from '../core/time.js';
-import { messages, type MessageKey } from './i18n.js';
+import { messages, type MessageKey, type Translator } from './i18n.js';
 
 export interface ContactSheetHome {
   home: Home;
@@ -72,8 +72,9 @@ export function sheetWhen(at: number, timezone: string): string {
 }
 
 /** The line that says where the data comes from. */
-export function sourceLine(source: SheetSource, timezone: string): string {
-  return source.kind === 'backup' ? `${sheetLabels.fromBackup}: ${sheetWhen(source.at, timezone)}` : `${sheetLabels.printedAt}: ${sheetWhen(source.at, timezone)}`;
+export function sourceLine(source: SheetSource, timezone: string, t?: Translator): string {
+  const key = source.kind === 'backup' ? 'sheet_fromBackup' : 'sheet_printedAt';
+  return `${t ? t(key) : both(key)}: ${sheetWhen(source.at, timezone)}`;
 }
 
 /** Renders the list, one page per home; resolves with the PDF bytes. */

@@ -202,6 +202,10 @@ export const messages = {
   severity: { ja: '重要度', en: 'Severity' },
   severity_critical: { ja: '緊急', en: 'critical' },
   severity_warning: { ja: '注意', en: 'warning' },
+  severity_info: { ja: 'お知らせ', en: 'info' },
+  // Findings: a condition that started or cleared.
+  findingState_raised: { ja: '発生', en: 'raised' },
+  findingState_cleared: { ja: '解消', en: 'cleared' },
   // The hub status page (status-page.ts).
   hubTitle: { ja: '見守りハブの状態', en: 'mimamori hub status' },
   hubNow: { ja: 'ハブの時刻', en: 'Hub time' },
@@ -283,6 +287,108 @@ export const messages = {
   'video_no-answer': { ja: '応答がありませんでした', en: 'No answer' },
   video_cancelled: { ja: '取り消しました', en: 'Cancelled' },
   video_ended: { ja: '通話が終わりました', en: 'The call ended' },
+  // Audit log actions (audit rows on the operator page): `audit_<action>`.
+  'audit_account.create': { ja: 'アカウント作成', en: 'account created' },
+  'audit_account.link': { ja: 'アカウントの関係を登録', en: 'account linked' },
+  'audit_alert.acknowledge': { ja: 'アラートを確認', en: 'alert acknowledged' },
+  'audit_alert.arrived': { ja: '到着', en: 'arrived' },
+  'audit_alert.condition-cleared': { ja: 'アラートの状態が解消', en: 'alert condition cleared' },
+  'audit_alert.flap': { ja: 'アラートの繰り返し', en: 'alert flapping' },
+  'audit_alert.notify-operator': { ja: '運営者に通知', en: 'operator notified' },
+  'audit_alert.on-my-way': { ja: '向かっています', en: 'on the way' },
+  'audit_alert.open': { ja: 'アラート発生', en: 'alert opened' },
+  'audit_alert.reopen': { ja: 'アラート再発', en: 'alert reopened' },
+  'audit_alert.repeat': { ja: 'アラートの繰り返し発生', en: 'alert repeated' },
+  'audit_alert.resolve': { ja: 'アラート解決', en: 'alert resolved' },
+  'audit_checkin.reminder': { ja: 'ビデオ確認の通知', en: 'check-in reminder' },
+  'audit_consent.set': { ja: '公開範囲を変更', en: 'sharing changed' },
+  'audit_contact.add': { ja: '連絡先を追加', en: 'contact added' },
+  'audit_contact.address.link': { ja: '連絡先のアドレスを登録', en: 'contact address linked' },
+  'audit_contact.address.unlink': { ja: '連絡先のアドレスを解除', en: 'contact address unlinked' },
+  'audit_contact.line-code': { ja: 'LINE 連携コードを発行', en: 'LINE link code issued' },
+  'audit_contact.preferences': { ja: '通知の設定を変更', en: 'notification settings changed' },
+  'audit_contact.test-message': { ja: 'テスト送信', en: 'test message' },
+  'audit_device.map': { ja: '機器を割り当て', en: 'device mapped' },
+  'audit_device.provision': { ja: '機器を登録', en: 'device registered' },
+  'audit_digest.send': { ja: '今日の様子のお知らせを送信', en: 'daily digest sent' },
+  'audit_escalation.exhausted': { ja: '連絡先を最後まで呼び出し', en: 'escalation exhausted' },
+  'audit_escalation.group': { ja: '連絡をまとめて送信', en: 'escalation grouped' },
+  'audit_escalation.remind': { ja: '再通知', en: 'escalation reminder' },
+  'audit_escalation.resume': { ja: '連絡を再開', en: 'escalation resumed' },
+  'audit_escalation.set': { ja: '連絡ルールを変更', en: 'escalation policy changed' },
+  'audit_escalation.severity': { ja: '重要度で連絡を変更', en: 'escalation by severity' },
+  'audit_escalation.start': { ja: '連絡を開始', en: 'escalation started' },
+  'audit_escalation.tier': { ja: '次の連絡先へ', en: 'next escalation tier' },
+  'audit_facility.enroll': { ja: '施設に登録', en: 'enrolled in a facility' },
+  'audit_home.create': { ja: 'お宅を登録', en: 'home created' },
+  'audit_policy.set': { ja: '連絡ルールを変更', en: 'policy changed' },
+  'audit_resident.add': { ja: '利用者を登録', en: 'resident added' },
+  'audit_send.budget-summary': { ja: '送信上限のまとめ', en: 'sending budget summary' },
+  'audit_send.held': { ja: '送信を保留', en: 'message held' },
+  'audit_send.not-reached': { ja: '連絡がつきませんでした', en: 'not reached' },
+  'audit_send.reconcile': { ja: '送信結果の照合', en: 'delivery reconciled' },
+  'audit_session.revoke': { ja: 'ログアウトさせた', en: 'session revoked' },
+  'audit_session.second-factor': { ja: '2段階認証', en: 'second factor' },
+  'audit_session.second-factor-replayed': { ja: '使用済みのコードを拒否', en: 'reused code refused' },
+  'audit_session.start': { ja: 'ログイン', en: 'signed in' },
+  'audit_signin.backoff': { ja: 'ログインを一時停止', en: 'sign-in paused' },
+  'audit_video.checkin.cancel': { ja: 'ビデオ確認を取り消し', en: 'video check-in cancelled' },
+  'audit_video.checkin.schedule': { ja: 'ビデオ確認を予定', en: 'video check-in scheduled' },
+  'audit_video.look-in': { ja: 'ビデオで様子を確認', en: 'video look-in' },
+  'audit_video.permission': { ja: 'ビデオ通話の設定を変更', en: 'video permissions changed' },
+  actor_notifier: { ja: '通知システム', en: 'notifier' },
+  actor_system: { ja: 'システム', en: 'system' },
+  // What a person looked at (access log, `access.log` of each route): `what_<logged text>`.
+  'what_today, alerts and news': { ja: '今日のようす・アラート・ニュース', en: 'today, alerts and news' },
+  'what_alerts': { ja: 'アラート', en: 'alerts' },
+  'what_news photo': { ja: 'ニュースの写真', en: 'news photo' },
+  'what_daily rhythm chart': { ja: '一日のリズムのグラフ', en: 'daily rhythm chart' },
+  'what_day-care residents list': { ja: 'デイサービスの利用者一覧', en: 'day-care residents list' },
+  'what_operator overview': { ja: '運営者の一覧', en: 'operator overview' },
+  'what_operator onboarding': { ja: '機器の割り当て', en: 'operator onboarding' },
+  'what_caregiver alert queue': { ja: 'ケアマネ・ヘルパーのアラート一覧', en: 'caregiver alert queue' },
+  'what_video check-ins': { ja: 'ビデオでの定時確認', en: 'video check-ins' },
+  'what_weekly news sheet': { ja: '週刊ニュース（PDF）', en: 'weekly news sheet' },
+  'what_emergency contact list': { ja: '緊急連絡先一覧', en: 'emergency contact list' },
+  'what_emergency contact list (PDF)': { ja: '緊急連絡先一覧（PDF）', en: 'emergency contact list (PDF)' },
+  'what_operator fleet view': { ja: '運営者のお宅一覧（問題のある順）', en: 'operator fleet view' },
+  // Rules by their default ids, as the operator reads them (device health, fleet view).
+  'rule_no-sign-of-life': { ja: '生活反応なし', en: 'no sign of life' },
+  'rule_night-door': { ja: '夜間のドア', en: 'door at night' },
+  'rule_flow-without-motion': { ja: '人のいない水・ガスの使用', en: 'water or gas without anyone about' },
+  'rule_help-button': { ja: '緊急ボタン', en: 'help button' },
+  rule_help: { ja: '緊急ボタン', en: 'help button' },
+  'rule_device-silent': { ja: '機器から報告なし', en: 'device silent' },
+  'rule_battery-low': { ja: '電池残量わずか', en: 'battery low' },
+  'rule_data-late': { ja: 'データの遅れ', en: 'data late' },
+  'rule_routine-missed': { ja: 'いつもの行動がない', en: 'routine missed' },
+  'rule_unusual-inactivity': { ja: 'いつもより動きが少ない', en: 'unusually inactive' },
+  'rule_unusual-night-activity': { ja: 'いつもと違う夜間の活動', en: 'unusual night activity' },
+  'rule_routine-trend': { ja: '生活リズムの変化', en: 'routine trend' },
+  'rule_away-context': { ja: '外出中', en: 'away' },
+  'rule_video-checkin-missed': { ja: 'ビデオ確認ができなかった', en: 'video check-in missed' },
+  // Device kinds.
+  kind_kettle: { ja: '電気ポット', en: 'kettle' },
+  kind_water: { ja: '水道', en: 'water' },
+  kind_gas: { ja: 'ガス', en: 'gas' },
+  kind_power: { ja: '電力', en: 'power' },
+  kind_door: { ja: 'ドア', en: 'door' },
+  kind_motion: { ja: '人感センサー', en: 'motion' },
+  kind_button: { ja: '緊急ボタン', en: 'button' },
+  kind_climate: { ja: '温湿度計', en: 'climate' },
+  kind_tablet: { ja: 'タブレット', en: 'tablet' },
+  kind_bridge: { ja: 'ブリッジ', en: 'bridge' },
+  // Links between accounts and what they see.
+  link_home: { ja: 'お宅（家族・本人・ケアマネ）', en: 'home' },
+  link_guardian: { ja: 'お宅（後見人・公開範囲を決める人）', en: 'guardian' },
+  link_facility: { ja: '施設（デイサービス職員）', en: 'facility' },
+  // Languages by name, in their own language.
+  lang_ja: { ja: '日本語', en: '日本語' },
+  lang_en: { ja: 'English', en: 'English' },
+  // Backup results.
+  backup_ok: { ja: '成功', en: 'ok' },
+  backup_failed: { ja: '失敗', en: 'failed' },
+  backup_running: { ja: '実行中', en: 'running' },
 } satisfies Record<string, Record<Language, string>>;
 
 export type MessageKey = keyof typeof messages;
@@ -297,10 +403,19 @@ export function translator(lang: Language): Translator {
   };
 }
 
+/**
+ * A stored id in words, from the catalogue key `<prefix>_<id>`; an id the
+ * catalogue does not know shows as it is (data, not a crash):
+ * `label(t, 'role', 'caregiver')` → ケアマネ・ヘルパー・看護師.
+ */
+export function label(t: Translator, prefix: 'role' | 'audit' | 'actor' | 'what' | 'rule' | 'kind' | 'link' | 'lang' | 'backup' | 'severity' | 'sheet_role' | 'alertState' | 'findingState', id: string): string {
+  const key = `${prefix}_${id}`;
+  return key in messages ? t(key as MessageKey) : id;
+}
+
 /** A role (account or contact) in words: `roleName(t, 'caregiver')` → ケアマネ・ヘルパー・看護師. */
 export function roleName(t: Translator, role: string): string {
-  const key = `role_${role}`;
-  return key in messages ? t(key as MessageKey) : role;
+  return label(t, 'role', role);
 }
 
 /** The language for a page before sign-in: `?lang=`, then Accept-Language, then Japanese. */

@@ -16,7 +16,7 @@ import fastifyHelmet from '@fastify/helmet';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import { toLocalIso } from '../core/time.js';
-import { guessLanguage, translator } from './i18n.js';
+import { guessLanguage, label, translator } from './i18n.js';
 import { sessionCookie } from './auth.js';
 import type { Alert } from '../core/store.js';
 import type { Finding, Localized } from '../core/findings.js';
@@ -193,8 +193,8 @@ export async function startStatusPage(opts: StatusPageOptions): Promise<StatusPa
 <h2>${t('homes')}</h2><table><tr><th>${t('home')}</th><th>${t('lastSign')}</th></tr>
 ${s.homes.map((h) => `<tr><td>${esc(h.id)} — ${esc(h.name)}</td><td>${esc(when(h.lastSignOfLife, h.id))}</td></tr>`).join('')}</table>
 <h2>${t('hubOpenAlerts')}</h2>${s.alerts.length === 0 ? `<p>${t('hubNone')}</p>` : `<table><tr><th>${t('home')}</th><th>${t('severity')}</th><th>${t('hubOpened')}</th><th>${t('hubMessage')}</th><th>${t('hubState')}</th></tr>
-${s.alerts.map((a) => `<tr><td>${esc(a.home)}</td><td class="${a.severity}">${esc(a.severity)}</td><td>${esc(when(a.openedAt, a.home))}</td><td>${esc(a.message[lang])}</td><td>${esc(a.status)}</td></tr>`).join('')}</table>`}
-<h2>${t('hubFindings')}</h2>${s.findings.length === 0 ? `<p>${t('hubNone')}</p>` : `<table>${s.findings.map((f) => `<tr><td>${esc(when(f.at, f.home))}</td><td>${esc(f.home)}</td><td class="${f.severity}">${esc(f.severity)}</td><td>${esc(f.state)}</td><td>${msg(f)}</td></tr>`).join('')}</table>`}
+${s.alerts.map((a) => `<tr><td>${esc(a.home)}</td><td class="${a.severity}">${esc(label(t, 'severity', a.severity))}</td><td>${esc(when(a.openedAt, a.home))}</td><td>${esc(a.message[lang])}</td><td>${esc(label(t, 'alertState', a.status))}</td></tr>`).join('')}</table>`}
+<h2>${t('hubFindings')}</h2>${s.findings.length === 0 ? `<p>${t('hubNone')}</p>` : `<table>${s.findings.map((f) => `<tr><td>${esc(when(f.at, f.home))}</td><td>${esc(f.home)}</td><td class="${f.severity}">${esc(label(t, 'severity', f.severity))}</td><td>${esc(label(t, 'findingState', f.state))}</td><td>${msg(f)}</td></tr>`).join('')}</table>`}
 <h2>${t('hubSms')}</h2>${s.sms.length === 0 ? `<p>${t('hubNone')}</p>` : `<table>${s.sms.map((m) => `<tr><td>${esc(m.status)}</td><td>${esc(m.body)}</td></tr>`).join('')}</table>`}
 <h2>${t('hubCounters')}</h2><pre>${esc(JSON.stringify(s.counters, null, 2))}</pre></div>
 <script type="module" src="/static/app.js"></script></body></html>`;
