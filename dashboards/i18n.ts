@@ -3,6 +3,7 @@
  * signed-in person's language; before sign-in, `?lang=` or Accept-Language.
  */
 import type { Language } from '../core/store.js';
+import { invalidPhoneMessage } from '../core/phone.js';
 
 export const messages = {
   appName: { ja: '見守り', en: 'mimamori' },
@@ -115,6 +116,7 @@ export const messages = {
   role_operator: { ja: '運営者', en: 'operator' },
   role_emergency: { ja: '緊急連絡先', en: 'emergency' },
   phone: { ja: '電話番号', en: 'Phone' },
+  badPhone: invalidPhoneMessage,
   order: { ja: '順番', en: 'Order' },
   target: { ja: '対象', en: 'Target' },
   imOk: { ja: '元気です', en: "I'm OK" },

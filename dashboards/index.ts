@@ -24,7 +24,7 @@ import type { AlertResponder } from '../notifier/responder.js';
 import { createAccessRules, scopeResolvers, type Access } from './access.js';
 import { createAuth, sameToken, sessionCookie } from './auth.js';
 import type { EscalationPolicies, HistoryQuery, NotificationSettings, ReferenceInfo, RouteModule, WebContext } from './context.js';
-import { guessLanguage, translator, type MessageKey } from './i18n.js';
+import { guessLanguage, messages, translator, type MessageKey } from './i18n.js';
 import { html, page } from './html.js';
 import { securityHeaders } from './security-headers.js';
 import { createLocalLiveFeed, type LiveFeed } from './live-feed.js';
@@ -295,7 +295,9 @@ export async function createWebApp(opts: WebAppOptions): Promise<WebApp> {
     const t = translator(lang);
     const key = friendly[code];
     const message = key ? t(key, { max: Math.round(maxPhotoBytes / 1024 / 1024), megapixels: ctx.photos.maxPixels / 1e6 }) : entry.message;
-    const detail = isMimamoriError(err) ? err.message : entry.message;
+    // A route may name what to tell the person (`details.userMessage`, a catalogue key): shown in their language instead of the technical detail.
+    const said = isMimamoriError(err) ? (err.details as { userMessage?: unknown } | undefined)?.userMessage : undefined;
+    const detail = typeof said === 'string' && said in messages ? t(said as MessageKey) : isMimamoriError(err) ? err.message : entry.message;
     reply.code(entry.status);
     if (wantsHtml(req)) {
       const body = html`<p class="error" role="alert">${message}</p>${req.method !== 'GET' ? html`<p>${t('nothingChanged')}</p>` : ''}<p class="muted">${detail}</p><p><a href="/">${t('appName')}</a></p>`;

@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { MimamoriError } from '../core/errors.js';
 import { idSchema } from '../core/events.js';
+import { invalidPhoneMessage, phoneForDisplay, toE164 } from '../core/phone.js';
 import { provisionDevice } from '../broker/device-credentials.js';
 import { formOf, parseInput, scopeOf, tOf, viewerOf, type RouteModule } from './context.js';
 import { html, type Html } from './html.js';
@@ -28,7 +29,7 @@ function options(t: Translator, prefix: 'lang' | 'role' | 'kind' | 'link', ids: 
 }
 const homeForm = z.object({ id: idSchema, name: z.string().trim().min(1).max(200), timezone: z.string().refine((tz) => { try { new Intl.DateTimeFormat('en', { timeZone: tz }); return true; } catch { return false; } }, 'unknown time zone') });
 const residentForm = z.object({ name: z.string().trim().min(1).max(200), language: lang });
-const contactForm = z.object({ name: z.string().trim().min(1).max(200), role: z.enum(contactRoles), phone: z.string().regex(/^\+[1-9]\d{6,14}$/, 'E.164, e.g. +819012345678'), language: lang, priority: z.coerce.number().int().min(1).max(99) });
+const contactForm = z.object({ name: z.string().trim().min(1).max(200), role: z.enum(contactRoles), phone: z.string().max(40), language: lang, priority: z.coerce.number().int().min(1).max(99) });
 const deviceForm = z.object({ deviceId: idSchema, kind: z.enum(deviceKinds), label: z.string().max(100).optional() });
 const accountForm = z.object({ login: z.string().trim().min(3).max(100).regex(/^[\w.@+-]+$/), name: z.string().trim().min(1).max(200), role: z.enum(accountRoles), language: lang, password: z.string().min(minPasswordLength, `at least ${minPasswordLength} characters`).max(1000) });
 const linkForm = z.object({ login: z.string().min(1), kind: z.enum(linkKinds), target: idSchema });
@@ -40,7 +41,8 @@ export const operatorRoutes: RouteModule = (app, ctx) => {
 
   app.get('/operator', { config: { access: { ...opOnly, log: 'operator overview' } } }, async (req, reply) => {
     const t = tOf(req);
-    const { session } = viewerOf(req);
+    const { session, account } = viewerOf(req);
+    const viewerLang = account.language;
     const csrf = html`<input type="hidden" name="_csrf" value="${session.csrf}">`;
     const sections: Html[] = [];
     for (const home of await ctx.store.listHomes()) {
@@ -53,10 +55,10 @@ export const operatorRoutes: RouteModule = (app, ctx) => {
       for (const a of health) { const d = (a.finding as { device?: string }).device ?? ''; problems.set(d, [...(problems.get(d) ?? []), label(t, 'rule', a.rule)]); }
       sections.push(html`<section class="card" aria-labelledby="op-${home.id}"><h2 id="op-${home.id}">${home.id} — ${home.name} (${home.timezone})</h2>
 <p>${t('residents')}: ${residents.map((r) => r.name).join('、')}</p>
-<div id="op-tables-${home.id}" data-live-region><h3>${t('contacts')}</h3><table><tr><th>${t('order')}</th><th>${t('name')}</th><th>${t('role')}</th></tr>${contacts.map((c) => html`<tr><td>${c.priority}</td><td>${c.name}</td><td>${roleName(t, c.role)}</td></tr>`)}</table>
+<div id="op-tables-${home.id}" data-live-region><h3>${t('contacts')}</h3><table><tr><th>${t('order')}</th><th>${t('name')}</th><th>${t('role')}</th><th>${t('phone')}</th></tr>${contacts.map((c) => html`<tr><td>${c.priority}</td><td>${c.name}</td><td>${roleName(t, c.role)}</td><td>${c.phone === undefined ? '-' : phoneForDisplay(c.phone, viewerLang)}</td></tr>`)}</table>
 <h3>${t('deviceHealth')}</h3><table><tr><th>${t('devices')}</th><th>${t('kind')}</th><th>${t('deviceHealth')}</th></tr>${devices.map((d) => html`<tr><td>${d.deviceId}</td><td>${label(t, 'kind', d.kind)}</td><td>${problems.get(d.deviceId)?.join(', ') ?? t('healthy')}</td></tr>`)}</table></div>
 <details><summary>${t('addResident')}</summary><form method="post" action="/operator/homes/${home.id}/residents">${csrf}<label for="rn-${home.id}">${t('name')}</label><input id="rn-${home.id}" name="name" required><label for="rl-${home.id}">${t('language')}</label><select id="rl-${home.id}" name="language">${options(t, 'lang', languages)}</select><button>${t('save')}</button></form></details>
-<details><summary>${t('addContact')}</summary><form method="post" action="/operator/homes/${home.id}/contacts">${csrf}<label for="cn-${home.id}">${t('name')}</label><input id="cn-${home.id}" name="name" required><label for="cr-${home.id}">${t('role')}</label><select id="cr-${home.id}" name="role">${options(t, 'role', contactRoles)}</select><label for="cp-${home.id}">${t('phone')}</label><input id="cp-${home.id}" name="phone" required><label for="cl-${home.id}">${t('language')}</label><select id="cl-${home.id}" name="language">${options(t, 'lang', languages)}</select><label for="co-${home.id}">${t('order')}</label><input id="co-${home.id}" name="priority" type="number" min="1" max="99" value="${contacts.length + 1}"><button>${t('save')}</button></form></details>
+<details><summary>${t('addContact')}</summary><form method="post" action="/operator/homes/${home.id}/contacts">${csrf}<label for="cn-${home.id}">${t('name')}</label><input id="cn-${home.id}" name="name" required><label for="cr-${home.id}">${t('role')}</label><select id="cr-${home.id}" name="role">${options(t, 'role', contactRoles)}</select><label for="cp-${home.id}">${t('phone')}</label><input id="cp-${home.id}" name="phone" type="tel" autocomplete="tel" placeholder="090-1234-5678" required><label for="cl-${home.id}">${t('language')}</label><select id="cl-${home.id}" name="language">${options(t, 'lang', languages)}</select><label for="co-${home.id}">${t('order')}</label><input id="co-${home.id}" name="priority" type="number" min="1" max="99" value="${contacts.length + 1}"><button>${t('save')}</button></form></details>
 <details><summary>${t('addDevice')}</summary><form method="post" action="/operator/homes/${home.id}/devices">${csrf}<label for="di-${home.id}">${t('id')}</label><input id="di-${home.id}" name="deviceId" required><label for="dk-${home.id}">${t('kind')}</label><select id="dk-${home.id}" name="kind">${options(t, 'kind', deviceKinds)}</select><button>${t('save')}</button></form></details>
 <p><a href="/operator/homes/${home.id}/escalation">${t('escalation')}</a> · <a href="/homes/${home.id}/access-log">${t('accessLog')}</a> · <a href="/operator/homes/${home.id}/contacts">${t('emergencyContacts')}</a> (<a href="/operator/homes/${home.id}/contacts.pdf">PDF</a>)</p></section>`);
     }
@@ -96,8 +98,11 @@ ${backups.length === 0 ? html`<p>${t('noBackups')}</p>` : html`<table id="backup
   app.post('/operator/homes/:home/contacts', { config: { access: opOnly } }, async (req, reply) => {
     const rel = scopeOf(req);
     const form = parseInput(contactForm, formOf(req));
+    // Domestic (090-1234-5678), full-width or international: stored as E.164, or a clear message in the operator's language.
+    const phone = toE164(form.phone);
+    if (phone === undefined) throw new MimamoriError('MIMAMORI_ERR_INVALID_INPUT', invalidPhoneMessage.en, { userMessage: 'badPhone' });
     if (!(await ctx.store.getHome(rel.homeId))) throw new MimamoriError('MIMAMORI_ERR_NOT_FOUND');
-    await ctx.store.addContact({ homeId: rel.homeId, ...form });
+    await ctx.store.addContact({ homeId: rel.homeId, ...form, phone });
     await audit(viewerOf(req).account.id, 'contact.add', rel.homeId, { role: form.role, priority: form.priority });
     return reply.redirect('/operator', 303);
   });
