@@ -34,6 +34,7 @@ import { familyRoutes } from './routes-family.js';
 import { staffRoutes } from './routes-staff.js';
 import { caregiverRoutes } from './routes-caregiver.js';
 import { operatorRoutes } from './routes-operator.js';
+import { fleetRoutes } from './routes-fleet.js';
 import { onboardingRoutes } from './routes-onboarding.js';
 import { tabletRoutes } from './routes-tablet.js';
 import { liveRoutes } from './routes-live.js';
@@ -276,8 +277,8 @@ export async function createWebApp(opts: WebAppOptions): Promise<WebApp> {
     if (!access?.log || !req.viewer || reply.statusCode >= 400) return;
     const now = clock.now();
     for (const homeId of req.accessed) {
-      const rel = await ctx.access.relation(req.viewer.account, homeId);
-      if (rel?.kind === 'resident') continue; // her own data
+      // Her own data is not logged; an operator is never the resident (and asking would read every home once per home seen).
+      if (req.viewer.account.role !== 'operator' && (await ctx.access.relation(req.viewer.account, homeId))?.kind === 'resident') continue;
       // Live pages refresh themselves; one entry per viewer, home and page per five minutes.
       const key = `${req.viewer.account.id}|${homeId}|${access.log}`;
       if ((lastLogged.get(key) ?? -Infinity) > now - 5 * 60_000) continue;
@@ -312,7 +313,7 @@ export async function createWebApp(opts: WebAppOptions): Promise<WebApp> {
       : reply.send({ code: 'MIMAMORI_ERR_NOT_FOUND', message: errorCatalogue.MIMAMORI_ERR_NOT_FOUND.message });
   });
 
-  const modules: RouteModule[] = [assetRoutes, accountRoutes, familyRoutes, staffRoutes, caregiverRoutes, operatorRoutes, tabletRoutes, liveRoutes, contactRoutes, notificationSettingsRoutes, onboardingRoutes];
+  const modules: RouteModule[] = [assetRoutes, accountRoutes, familyRoutes, staffRoutes, caregiverRoutes, operatorRoutes, fleetRoutes, tabletRoutes, liveRoutes, contactRoutes, notificationSettingsRoutes, onboardingRoutes];
   if (readOnly) modules.push(referenceRefusals);
   for (const m of modules) m(app, ctx);
   const video = await createVideo(app, ctx, opts.video); // video check-ins (issue 5)

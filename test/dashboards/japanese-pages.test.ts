@@ -57,7 +57,7 @@ const visits: Visit[] = [
   { login: 'resident1', urls: ['/tablet', '/homes/h1', '/homes/h1/access-log', '/homes/h1/consent', '/account'] },
   { login: 'staff1', urls: ['/staff', '/homes/h1', '/account'] },
   { login: 'care1', urls: ['/caregiver', '/homes/h1', '/account'] },
-  { login: 'op', urls: ['/operator', '/operator/onboarding', '/operator/homes/h1/escalation', '/operator/contacts', '/operator/homes/h1/contacts', '/homes/h1', '/homes/h1/access-log', '/account'] },
+  { login: 'op', urls: ['/operator', '/operator/fleet', '/operator/onboarding', '/operator/homes/h1/escalation', '/operator/contacts', '/operator/homes/h1/contacts', '/homes/h1', '/homes/h1/access-log', '/account'] },
 ];
 
 async function richData(f: Fixture): Promise<void> {
