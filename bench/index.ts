@@ -19,6 +19,7 @@ import { benchBroker } from './broker.js';
 import { benchHistory } from './history.js';
 import { benchConnections } from './connections.js';
 import { benchEndToEnd } from './e2e.js';
+import { benchFleet } from './fleet.js';
 import type { BenchRow } from './types.js';
 
 const args = process.argv.slice(2);
@@ -77,6 +78,7 @@ async function main(): Promise<void> {
     });
     await part('history', () => benchHistory({ points: quick ? 20_000 : 200_000 }));
     await part('e2e', () => benchEndToEnd({ homes: quick ? 1000 : 10_000, alerts: quick ? 30 : 200, dataDir: join(scratch, 'e2e') }));
+    await part('fleet', () => benchFleet({ homes: 1000, renders: quick ? 10 : 30 }));
   } finally {
     rmSync(scratch, { recursive: true, force: true });
     writeFileSync(outFile, `${JSON.stringify(results, null, 2)}\n`);
