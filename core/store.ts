@@ -247,7 +247,7 @@ export interface AddressStore {
   getContact(id: string): Promise<Contact | undefined>;
 }
 
-/** One home in the operator's fleet view (Store.fleetSummary). */
+/** One home in the operator's fleet view (Store.listFleet). */
 export interface FleetHome { home: Home; residents: string[]; devices: number; alerts: Alert[] }
 
 export interface Store extends WebStore, EscalationStore, VideoStore, TrailStore, AddressStore {
@@ -259,7 +259,7 @@ export interface Store extends WebStore, EscalationStore, VideoStore, TrailStore
    * (never one per home): residents' names, number of devices, and the alerts
    * not yet resolved (open and acknowledged), oldest first.
    */
-  fleetSummary(): Promise<FleetHome[]>;
+  listFleet(): Promise<FleetHome[]>;
   addResident(r: Omit<Resident, 'id'> & { id?: string }): Promise<Resident>;
   listResidents(homeId: string): Promise<Resident[]>;
   addContact(c: Omit<Contact, 'id'> & { id?: string }): Promise<Contact>;
@@ -446,7 +446,7 @@ export function createSqliteStore(path: string, opts: { readonly?: boolean } = {
     },
     async getHome(id) { const r = get('SELECT * FROM homes WHERE id = ?', id); return r && toHome(r); },
     async listHomes() { return all('SELECT * FROM homes ORDER BY id').map(toHome); },
-    async fleetSummary() {
+    async listFleet() {
       const byHome = new Map<string, FleetHome>(all('SELECT * FROM homes ORDER BY id').map(toHome).map((home) => [home.id, { home, residents: [], devices: 0, alerts: [] }]));
       for (const r of all('SELECT home_id, name FROM residents ORDER BY home_id, name')) byHome.get(r.home_id as string)?.residents.push(r.name as string);
       for (const r of all('SELECT home_id, COUNT(*) AS n FROM devices GROUP BY home_id')) { const f = byHome.get(r.home_id as string); if (f) f.devices = Number(r.n); }

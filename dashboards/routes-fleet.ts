@@ -2,7 +2,7 @@
  * The operator's fleet view (/operator/fleet): every home on one page, problems
  * first — open alerts, silent homes, low batteries, late data — with search,
  * filters and paging. Built for a thousand homes: one store call
- * (`fleetSummary`, a few queries in all) and the engine's in-memory last sign
+ * (`listFleet`, a few queries in all) and the engine's in-memory last sign
  * of life; only the page shown is rendered and logged as accessed.
  */
 import { z } from 'zod';
@@ -56,7 +56,7 @@ export const fleetRoutes: RouteModule = (app, ctx) => {
     const t = tOf(req);
     const form = parseInput(query, req.query);
     const now = ctx.clock.now();
-    const rows = (await ctx.store.fleetSummary()).map((f) => fleetRow(f, ctx.engine.lastSignOfLife(f.home.id), now));
+    const rows = (await ctx.store.listFleet()).map((f) => fleetRow(f, ctx.engine.lastSignOfLife(f.home.id), now));
     const totals = { alerts: rows.filter((r) => r.alerts > 0).length, silent: rows.filter((r) => r.silent).length, battery: rows.filter((r) => r.battery > 0).length, late: rows.filter((r) => r.late > 0).length };
     const shown = rows.filter((r) => matches(r, form.filter, form.q)).sort((a, b) => b.score - a.score || a.fleet.home.id.localeCompare(b.fleet.home.id));
     const pages = Math.max(1, Math.ceil(shown.length / fleetPageSize));
