@@ -20,6 +20,7 @@ import { benchHistory } from './history.js';
 import { benchConnections } from './connections.js';
 import { benchEndToEnd } from './e2e.js';
 import { benchWholePath } from './wholepath.js';
+import { benchFleet } from './fleet.js';
 import type { BenchRow } from './types.js';
 
 const args = process.argv.slice(2);
@@ -86,6 +87,7 @@ async function main(): Promise<void> {
       return r.rows;
     });
     await part('e2e', () => benchEndToEnd({ homes: quick ? 1000 : 10_000, alerts: quick ? 30 : 200, dataDir: join(scratch, 'e2e') }));
+    await part('fleet', () => benchFleet({ homes: 1000, renders: quick ? 10 : 30 }));
   } finally {
     rmSync(scratch, { recursive: true, force: true });
     writeFileSync(outFile, `${JSON.stringify(results, null, 2)}\n`);

@@ -24,6 +24,7 @@ import { createSqliteStore, type Store } from '../core/store.js';
 import { toRecordedLine } from '../core/events.js';
 import { idSchema } from '../core/events.js';
 import { MimamoriError } from '../core/errors.js';
+import { invalidPhoneMessage, toE164 } from '../core/phone.js';
 import { systemClock } from '../core/clock.js';
 import { localTime } from '../core/time.js';
 import { provisionDevice } from '../broker/device-credentials.js';
@@ -228,9 +229,10 @@ async function provision(args: string[], env: NodeJS.ProcessEnv, io: CliIo): Pro
       case 'contact': {
         const role = need('role');
         if (!['family', 'caregiver', 'emergency', 'resident'].includes(role)) throw new MimamoriError('MIMAMORI_ERR_INVALID_INPUT', '--role must be family, caregiver, emergency or resident');
-        if (values.phone && !/^\+[1-9]\d{6,14}$/.test(values.phone)) throw new MimamoriError('MIMAMORI_ERR_INVALID_INPUT', '--phone must be E.164, e.g. +819012345678');
+        const phone = values.phone === undefined ? undefined : toE164(values.phone);
+        if (values.phone !== undefined && phone === undefined) throw new MimamoriError('MIMAMORI_ERR_INVALID_INPUT', `--phone: ${invalidPhoneMessage.en} / ${invalidPhoneMessage.ja}`);
         const c: Parameters<Store['addContact']>[0] = { homeId: await knownHome(store, need('home')), name: need('name'), role: role as 'family', language: lang(values.language), priority: Number(values.priority ?? 1) };
-        if (values.phone) c.phone = values.phone;
+        if (phone) c.phone = phone;
         if (values.email) c.email = values.email;
         const quiet = values.quiet ? /^(\d\d:\d\d)-(\d\d:\d\d)$/.exec(values.quiet) : undefined;
         if (values.quiet && !quiet) throw new MimamoriError('MIMAMORI_ERR_INVALID_INPUT', '--quiet must look like 22:00-07:00');

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { idSchema } from '../core/events.js';
+import { phoneSchema } from '../core/phone.js';
 import { MimamoriError } from '../core/errors.js';
 import type { Store } from '../core/store.js';
 import { provisionDevice } from '../broker/device-credentials.js';
@@ -20,7 +21,7 @@ export const homeFileSchema = z.object({
   residents: z.array(z.object({ name: z.string().min(1).max(200), birthYear: z.number().int().min(1900).max(2100).optional(), language })).default([]),
   contacts: z.array(z.object({
     name: z.string().min(1).max(200), role: z.enum(['family', 'caregiver', 'emergency', 'resident']),
-    phone: z.string().regex(/^\+[1-9]\d{6,14}$/, 'E.164, e.g. +819012345678').optional(), email: z.email().optional(),
+    phone: phoneSchema.optional(), email: z.email().optional(),
     language, priority: z.number().int().min(1).max(99).default(1),
     /** Their own quiet hours and daily digest times (validated by the notifier's schema). */
     quietHours: z.unknown().optional(),

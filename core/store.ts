@@ -270,10 +270,19 @@ export interface ReportStore {
   listReports(filter?: { homeIds?: readonly string[]; month?: string; limit?: number }): Promise<MonthlyReportRecord[]>;
 }
 
+/** One home in the operator's fleet view (Store.listFleet). */
+export interface FleetHome { home: Home; residents: string[]; devices: number; alerts: Alert[] }
+
 export interface Store extends WebStore, EscalationStore, VideoStore, TrailStore, AddressStore, ReportStore {
   createHome(home: Omit<Home, 'createdAt'> & { createdAt?: number }): Promise<Home>;
   getHome(id: string): Promise<Home | undefined>;
   listHomes(): Promise<Home[]>;
+  /**
+   * Every home with what the operator's fleet view needs, in a few queries
+   * (never one per home): residents' names, number of devices, and the alerts
+   * not yet resolved (open and acknowledged), oldest first.
+   */
+  listFleet(): Promise<FleetHome[]>;
   addResident(r: Omit<Resident, 'id'> & { id?: string }): Promise<Resident>;
   listResidents(homeId: string): Promise<Resident[]>;
   addContact(c: Omit<Contact, 'id'> & { id?: string }): Promise<Contact>;
@@ -461,6 +470,13 @@ export function createSqliteStore(path: string, opts: { readonly?: boolean } = {
     },
     async getHome(id) { const r = get('SELECT * FROM homes WHERE id = ?', id); return r && toHome(r); },
     async listHomes() { return all('SELECT * FROM homes ORDER BY id').map(toHome); },
+    async listFleet() {
+      const byHome = new Map<string, FleetHome>(all('SELECT * FROM homes ORDER BY id').map(toHome).map((home) => [home.id, { home, residents: [], devices: 0, alerts: [] }]));
+      for (const r of all('SELECT home_id, name FROM residents ORDER BY home_id, name')) byHome.get(r.home_id as string)?.residents.push(r.name as string);
+      for (const r of all('SELECT home_id, COUNT(*) AS n FROM devices GROUP BY home_id')) { const f = byHome.get(r.home_id as string); if (f) f.devices = Number(r.n); }
+      for (const a of all("SELECT * FROM alerts WHERE status <> 'resolved' ORDER BY opened_at, id").map(toAlert)) byHome.get(a.homeId)?.alerts.push(a);
+      return [...byHome.values()];
+    },
     async addResident(r) {
       const res: Resident = { ...r, id: r.id ?? newId() };
       run('INSERT INTO residents (id, home_id, name, birth_year, language) VALUES (?, ?, ?, ?, ?)', res.id, res.homeId, res.name, n(res.birthYear), res.language);

@@ -12,6 +12,7 @@
 import PDFDocument from 'pdfkit';
 import type { Contact, Home, Resident, Store } from '../core/store.js';
 import { toLocalIso } from '../core/time.js';
+import { messages, type MessageKey, type Translator } from './i18n.js';
 
 export interface ContactSheetHome {
   home: Home;
@@ -36,19 +37,13 @@ export interface ContactSheetInput {
   fontPath?: string;
 }
 
-/** Both languages side by side on every label. */
+/** Both languages side by side on every label (catalogue keys `sheet_…`): paper is read by whoever is there. */
+const both = (key: MessageKey): string => `${messages[key].ja} / ${messages[key].en}`;
 export const sheetLabels = {
-  title: '緊急連絡先一覧 / Emergency contact list',
-  hub: 'ハブ / Hub',
-  fromBackup: 'バックアップの日時 / Backup of',
-  printedAt: '作成日時 / Made at',
-  residents: '利用者 / Resident',
-  address: '住所 / Address',
-  entry: '入室方法・キーボックス / Entry and key box',
-  facility: '通所先 / Care facility',
-  contacts: '連絡する順番 / Contacts in calling order',
-  none: 'なし / none',
-  role: { resident: '本人 / resident', family: '家族 / family', caregiver: '介護 / caregiver', emergency: '緊急 / emergency' } as Record<Contact['role'], string>,
+  title: both('sheet_title'), hub: both('sheet_hub'), fromBackup: both('sheet_fromBackup'), printedAt: both('sheet_printedAt'),
+  residents: both('sheet_residents'), address: both('sheet_address'), entry: both('sheet_entry'), facility: both('sheet_facility'),
+  contacts: both('sheet_contacts'), none: both('sheet_none'),
+  role: { resident: both('sheet_role_resident'), family: both('sheet_role_family'), caregiver: both('sheet_role_caregiver'), emergency: both('sheet_role_emergency') } as Record<Contact['role'], string>,
 } as const;
 
 /** The homes' sheet data, in id order; `homeIds` limits it to those homes (unknown ids are skipped). */
@@ -77,8 +72,9 @@ export function sheetWhen(at: number, timezone: string): string {
 }
 
 /** The line that says where the data comes from. */
-export function sourceLine(source: SheetSource, timezone: string): string {
-  return source.kind === 'backup' ? `${sheetLabels.fromBackup}: ${sheetWhen(source.at, timezone)}` : `${sheetLabels.printedAt}: ${sheetWhen(source.at, timezone)}`;
+export function sourceLine(source: SheetSource, timezone: string, t?: Translator): string {
+  const key = source.kind === 'backup' ? 'sheet_fromBackup' : 'sheet_printedAt';
+  return `${t ? t(key) : both(key)}: ${sheetWhen(source.at, timezone)}`;
 }
 
 /** Renders the list, one page per home; resolves with the PDF bytes. */

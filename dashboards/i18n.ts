@@ -3,6 +3,7 @@
  * signed-in person's language; before sign-in, `?lang=` or Accept-Language.
  */
 import type { Language } from '../core/store.js';
+import { invalidPhoneMessage } from '../core/phone.js';
 
 export const messages = {
   appName: { ja: '見守り', en: 'mimamori' },
@@ -115,6 +116,7 @@ export const messages = {
   role_operator: { ja: '運営者', en: 'operator' },
   role_emergency: { ja: '緊急連絡先', en: 'emergency' },
   phone: { ja: '電話番号', en: 'Phone' },
+  badPhone: invalidPhoneMessage,
   order: { ja: '順番', en: 'Order' },
   target: { ja: '対象', en: 'Target' },
   imOk: { ja: '元気です', en: "I'm OK" },
@@ -208,12 +210,245 @@ export const messages = {
   reportIntro: { ja: '1か月の生活リズム・外出・デイサービス・アラートと対応・見守りメモ・4週間の推移をまとめた印刷用のレポートです。作成したレポートは保存され、あとから開けます。', en: 'A printable report of one month: daily rhythm, outings, day care, alerts and how they were handled, check-in notes and four-week trends. Reports you make are kept and can be opened again.' },
   langJa: { ja: '日本語', en: 'Japanese' },
   langEn: { ja: '英語', en: 'English' },
+  // Alert states: one vocabulary for cards and status boxes (views.ts alertState).
+  alertState_open: { ja: '未対応', en: 'not handled yet' },
+  alertState_acknowledged: { ja: '対応中', en: 'being handled' },
+  'alertState_on-my-way': { ja: '対応中（向かっています）', en: 'being handled (on the way)' },
+  alertState_arrived: { ja: '対応中（到着）', en: 'being handled (arrived)' },
+  alertState_resolved: { ja: '解決済み', en: 'resolved' },
+  // What a person did with an alert, in the "handled by" list.
+  done_acknowledge: { ja: '確認', en: 'acknowledged' },
+  'done_on-my-way': { ja: '向かっています', en: 'on the way' },
+  done_arrived: { ja: '到着', en: 'arrived' },
+  done_resolve: { ja: '解決', en: 'resolved' },
+  // How they answered outside the web app.
+  via_sms: { ja: 'SMSで', en: 'by SMS' },
+  via_voice: { ja: '電話で', en: 'by phone' },
+  'via_web-link': { ja: 'メールのリンクで', en: 'by e-mail link' },
+  via_tablet: { ja: 'タブレットで', en: 'on the tablet' },
+  via_door: { ja: '玄関センサー', en: 'front door sensor' },
+  // Severities of findings and alerts.
+  severity: { ja: '重要度', en: 'Severity' },
+  severity_critical: { ja: '緊急', en: 'critical' },
+  severity_warning: { ja: '注意', en: 'warning' },
+  severity_info: { ja: 'お知らせ', en: 'info' },
+  // Findings: a condition that started or cleared.
+  findingState_raised: { ja: '発生', en: 'raised' },
+  findingState_cleared: { ja: '解消', en: 'cleared' },
+  // The hub status page (status-page.ts).
+  hubTitle: { ja: '見守りハブの状態', en: 'mimamori hub status' },
+  hubNow: { ja: 'ハブの時刻', en: 'Hub time' },
+  hubOpenAlerts: { ja: '対応中のアラート', en: 'Open alerts' },
+  hubNone: { ja: 'なし', en: 'None' },
+  hubOpened: { ja: '発生', en: 'Opened' },
+  hubMessage: { ja: '内容', en: 'Message' },
+  hubFindings: { ja: '最近の検知', en: 'Recent findings' },
+  hubSms: { ja: '送信したSMS（ローカルTwilio）', en: 'SMS sent (local Twilio server)' },
+  hubCounters: { ja: 'カウンター', en: 'Counters' },
+  hubState: { ja: '状態', en: 'State' },
+  hubHomesCount: { ja: '登録されたお宅', en: 'Homes registered' },
+  hubQuiet: { ja: '生活反応の記録がないお宅', en: 'Homes without a sign of life yet' },
+  hubSignInForDetails: { ja: 'お宅・アラート・SMSの詳細は、運用者としてWebアプリにサインインすると表示されます。', en: 'Sign in to the web app as an operator to see homes, alerts and SMS in detail.' },
+  // The weekly news sheet (news-sheet.ts, PDF).
+  newsSheetTitle: { ja: '今週の家族のニュース', en: 'This week\'s family news' },
+  newsSheetEmpty: { ja: '今週のニュースはありません。', en: 'No news this week.' },
+  // The emergency contact list (contact-sheet.ts): on paper both languages side by side.
+  sheet_title: { ja: '緊急連絡先一覧', en: 'Emergency contact list' },
+  sheet_hub: { ja: 'ハブ', en: 'Hub' },
+  sheet_fromBackup: { ja: 'バックアップの日時', en: 'Backup of' },
+  sheet_printedAt: { ja: '作成日時', en: 'Made at' },
+  sheet_residents: { ja: '利用者', en: 'Resident' },
+  sheet_address: { ja: '住所', en: 'Address' },
+  sheet_entry: { ja: '入室方法・キーボックス', en: 'Entry and key box' },
+  sheet_facility: { ja: '通所先', en: 'Care facility' },
+  sheet_contacts: { ja: '連絡する順番', en: 'Contacts in calling order' },
+  sheet_none: { ja: 'なし', en: 'none' },
+  sheet_role_resident: { ja: '本人', en: 'resident' },
+  sheet_role_family: { ja: '家族', en: 'family' },
+  sheet_role_caregiver: { ja: '介護', en: 'caregiver' },
+  sheet_role_emergency: { ja: '緊急', en: 'emergency' },
+  // The video pages (routes-video.ts) and the strings their script shows (video-messages.ts scriptText).
+  video_video: { ja: 'ビデオ通話', en: 'Video calls' },
+  video_checkins: { ja: 'ビデオでの定時確認', en: 'Video check-ins' },
+  video_nextCheckin: { ja: '次のビデオ通話', en: 'Next video call' },
+  video_noCheckins: { ja: '予定はありません', en: 'Nothing scheduled' },
+  video_schedule: { ja: '予定を追加', en: 'Schedule a check-in' },
+  video_dueAt: { ja: '日時', en: 'Date and time' },
+  video_caller: { ja: '電話をかける人', en: 'Who calls' },
+  video_cancel: { ja: '取り消す', en: 'Cancel' },
+  video_callNow: { ja: '今すぐ通話', en: 'Call now' },
+  video_callCheckin: { ja: 'この予定の通話を開始', en: 'Start this check-in call' },
+  video_lookIn: { ja: '緊急の様子確認（ビデオ）', en: 'Emergency look-in (video)' },
+  video_join: { ja: '通話に参加', en: 'Join the call' },
+  video_hangUp: { ja: '通話を終える', en: 'Hang up' },
+  video_inCall: { ja: '通話中', en: 'In a call' },
+  video_incoming: { ja: 'ビデオ通話です', en: 'Video call' },
+  video_autoAnswerIn: { ja: '秒後に自動でつながります', en: 'seconds until the call connects' },
+  video_notNow: { ja: '今はだめ', en: 'Not now' },
+  video_answer: { ja: '出る', en: 'Answer' },
+  video_status_scheduled: { ja: '予定', en: 'scheduled' },
+  video_status_done: { ja: '済み', en: 'done' },
+  video_status_missed: { ja: 'できませんでした', en: 'missed' },
+  video_status_cancelled: { ja: '取り消し', en: 'cancelled' },
+  video_notes: { ja: '通話のあとの記録', en: 'After-call notes' },
+  video_mood: { ja: '気分', en: 'Mood' },
+  video_eating: { ja: '食事', en: 'Eating' },
+  video_followUp: { ja: 'フォローが必要なこと', en: 'To follow up' },
+  video_saveNote: { ja: '記録を保存', en: 'Save note' },
+  video_noNotes: { ja: '記録はまだありません', en: 'No notes yet' },
+  video_noteSummaryOnly: { ja: 'ビデオ確認を行いました（詳しい記録は本人の同意がある場合だけ表示されます）', en: 'A video check-in took place (details are shown only with the resident\'s consent)' },
+  video_settings: { ja: 'ビデオ通話の設定', en: 'Video call settings' },
+  video_trusted: { ja: '自動で応答する（信頼できる人）', en: 'Auto-answer (trusted caller)' },
+  video_maySchedule: { ja: '予定を追加できる', en: 'May schedule check-ins' },
+  video_mayLookIn: { ja: '緊急時にビデオで様子を確認できる', en: 'May look in by video in an emergency' },
+  video_person: { ja: '相手', en: 'Person' },
+  video_save: { ja: '保存', en: 'Save' },
+  video_reminder: { ja: 'ビデオ確認の時間が近づいています', en: 'A video check-in is coming up' },
+  // Video: Call states shown by the script.
+  video_connecting: { ja: '接続しています…', en: 'Connecting…' },
+  video_ready: { ja: '待機中', en: 'Ready' },
+  video_ringing: { ja: '呼び出し中…', en: 'Ringing…' },
+  video_joining: { ja: 'つないでいます…', en: 'Connecting the call…' },
+  video_connected: { ja: '通話中', en: 'Connected' },
+  video_idle: { ja: '待機中', en: 'Ready' },
+  video_offline: { ja: '接続が切れました。再接続します…', en: 'Disconnected; reconnecting…' },
+  video_declined: { ja: '今は出られないそうです', en: 'Declined for now' },
+  'video_no-answer': { ja: '応答がありませんでした', en: 'No answer' },
+  video_cancelled: { ja: '取り消しました', en: 'Cancelled' },
+  video_ended: { ja: '通話が終わりました', en: 'The call ended' },
+  // Audit log actions (audit rows on the operator page): `audit_<action>`.
+  'audit_account.create': { ja: 'アカウント作成', en: 'account created' },
+  'audit_account.link': { ja: 'アカウントの関係を登録', en: 'account linked' },
+  'audit_alert.acknowledge': { ja: 'アラートを確認', en: 'alert acknowledged' },
+  'audit_alert.arrived': { ja: '到着', en: 'arrived' },
+  'audit_alert.condition-cleared': { ja: 'アラートの状態が解消', en: 'alert condition cleared' },
+  'audit_alert.flap': { ja: 'アラートの繰り返し', en: 'alert flapping' },
+  'audit_alert.notify-operator': { ja: '運営者に通知', en: 'operator notified' },
+  'audit_alert.on-my-way': { ja: '向かっています', en: 'on the way' },
+  'audit_alert.open': { ja: 'アラート発生', en: 'alert opened' },
+  'audit_alert.reopen': { ja: 'アラート再発', en: 'alert reopened' },
+  'audit_alert.repeat': { ja: 'アラートの繰り返し発生', en: 'alert repeated' },
+  'audit_alert.resolve': { ja: 'アラート解決', en: 'alert resolved' },
+  'audit_checkin.reminder': { ja: 'ビデオ確認の通知', en: 'check-in reminder' },
+  'audit_consent.set': { ja: '公開範囲を変更', en: 'sharing changed' },
+  'audit_contact.add': { ja: '連絡先を追加', en: 'contact added' },
+  'audit_contact.address.link': { ja: '連絡先のアドレスを登録', en: 'contact address linked' },
+  'audit_contact.address.unlink': { ja: '連絡先のアドレスを解除', en: 'contact address unlinked' },
+  'audit_contact.line-code': { ja: 'LINE 連携コードを発行', en: 'LINE link code issued' },
+  'audit_contact.preferences': { ja: '通知の設定を変更', en: 'notification settings changed' },
+  'audit_contact.test-message': { ja: 'テスト送信', en: 'test message' },
+  'audit_device.map': { ja: '機器を割り当て', en: 'device mapped' },
+  'audit_device.provision': { ja: '機器を登録', en: 'device registered' },
+  'audit_digest.send': { ja: '今日の様子のお知らせを送信', en: 'daily digest sent' },
+  'audit_escalation.exhausted': { ja: '連絡先を最後まで呼び出し', en: 'escalation exhausted' },
+  'audit_escalation.group': { ja: '連絡をまとめて送信', en: 'escalation grouped' },
+  'audit_escalation.remind': { ja: '再通知', en: 'escalation reminder' },
+  'audit_escalation.resume': { ja: '連絡を再開', en: 'escalation resumed' },
+  'audit_escalation.set': { ja: '連絡ルールを変更', en: 'escalation policy changed' },
+  'audit_escalation.severity': { ja: '重要度で連絡を変更', en: 'escalation by severity' },
+  'audit_escalation.start': { ja: '連絡を開始', en: 'escalation started' },
+  'audit_escalation.tier': { ja: '次の連絡先へ', en: 'next escalation tier' },
+  'audit_facility.enroll': { ja: '施設に登録', en: 'enrolled in a facility' },
+  'audit_home.create': { ja: 'お宅を登録', en: 'home created' },
+  'audit_policy.set': { ja: '連絡ルールを変更', en: 'policy changed' },
+  'audit_resident.add': { ja: '利用者を登録', en: 'resident added' },
+  'audit_send.budget-summary': { ja: '送信上限のまとめ', en: 'sending budget summary' },
+  'audit_send.held': { ja: '送信を保留', en: 'message held' },
+  'audit_send.not-reached': { ja: '連絡がつきませんでした', en: 'not reached' },
+  'audit_send.reconcile': { ja: '送信結果の照合', en: 'delivery reconciled' },
+  'audit_session.revoke': { ja: 'ログアウトさせた', en: 'session revoked' },
+  'audit_session.second-factor': { ja: '2段階認証', en: 'second factor' },
+  'audit_session.second-factor-replayed': { ja: '使用済みのコードを拒否', en: 'reused code refused' },
+  'audit_session.start': { ja: 'ログイン', en: 'signed in' },
+  'audit_signin.backoff': { ja: 'ログインを一時停止', en: 'sign-in paused' },
+  'audit_video.checkin.cancel': { ja: 'ビデオ確認を取り消し', en: 'video check-in cancelled' },
+  'audit_video.checkin.schedule': { ja: 'ビデオ確認を予定', en: 'video check-in scheduled' },
+  'audit_video.look-in': { ja: 'ビデオで様子を確認', en: 'video look-in' },
+  'audit_video.permission': { ja: 'ビデオ通話の設定を変更', en: 'video permissions changed' },
+  actor_notifier: { ja: '通知システム', en: 'notifier' },
+  actor_system: { ja: 'システム', en: 'system' },
+  // What a person looked at (access log, `access.log` of each route): `what_<logged text>`.
+  'what_today, alerts and news': { ja: '今日のようす・アラート・ニュース', en: 'today, alerts and news' },
+  'what_alerts': { ja: 'アラート', en: 'alerts' },
+  'what_news photo': { ja: 'ニュースの写真', en: 'news photo' },
+  'what_daily rhythm chart': { ja: '一日のリズムのグラフ', en: 'daily rhythm chart' },
+  'what_day-care residents list': { ja: 'デイサービスの利用者一覧', en: 'day-care residents list' },
+  'what_operator overview': { ja: '運営者の一覧', en: 'operator overview' },
+  'what_operator onboarding': { ja: '機器の割り当て', en: 'operator onboarding' },
+  'what_caregiver alert queue': { ja: 'ケアマネ・ヘルパーのアラート一覧', en: 'caregiver alert queue' },
+  'what_video check-ins': { ja: 'ビデオでの定時確認', en: 'video check-ins' },
+  'what_weekly news sheet': { ja: '週刊ニュース（PDF）', en: 'weekly news sheet' },
+  'what_emergency contact list': { ja: '緊急連絡先一覧', en: 'emergency contact list' },
+  'what_emergency contact list (PDF)': { ja: '緊急連絡先一覧（PDF）', en: 'emergency contact list (PDF)' },
+  'what_operator fleet view': { ja: '運営者のお宅一覧（問題のある順）', en: 'operator fleet view' },
+  // Rules by their default ids, as the operator reads them (device health, fleet view).
+  'rule_no-sign-of-life': { ja: '生活反応なし', en: 'no sign of life' },
+  'rule_night-door': { ja: '夜間のドア', en: 'door at night' },
+  'rule_flow-without-motion': { ja: '人のいない水・ガスの使用', en: 'water or gas without anyone about' },
+  'rule_help-button': { ja: '緊急ボタン', en: 'help button' },
+  rule_help: { ja: '緊急ボタン', en: 'help button' },
+  'rule_device-silent': { ja: '機器から報告なし', en: 'device silent' },
+  'rule_battery-low': { ja: '電池残量わずか', en: 'battery low' },
+  'rule_data-late': { ja: 'データの遅れ', en: 'data late' },
+  'rule_routine-missed': { ja: 'いつもの行動がない', en: 'routine missed' },
+  'rule_unusual-inactivity': { ja: 'いつもより動きが少ない', en: 'unusually inactive' },
+  'rule_unusual-night-activity': { ja: 'いつもと違う夜間の活動', en: 'unusual night activity' },
+  'rule_routine-trend': { ja: '生活リズムの変化', en: 'routine trend' },
+  'rule_away-context': { ja: '外出中', en: 'away' },
+  'rule_video-checkin-missed': { ja: 'ビデオ確認ができなかった', en: 'video check-in missed' },
+  // Device kinds.
+  kind_kettle: { ja: '電気ポット', en: 'kettle' },
+  kind_water: { ja: '水道', en: 'water' },
+  kind_gas: { ja: 'ガス', en: 'gas' },
+  kind_power: { ja: '電力', en: 'power' },
+  kind_door: { ja: 'ドア', en: 'door' },
+  kind_motion: { ja: '人感センサー', en: 'motion' },
+  kind_button: { ja: '緊急ボタン', en: 'button' },
+  kind_climate: { ja: '温湿度計', en: 'climate' },
+  kind_tablet: { ja: 'タブレット', en: 'tablet' },
+  kind_bridge: { ja: 'ブリッジ', en: 'bridge' },
+  // Links between accounts and what they see.
+  link_home: { ja: 'お宅（家族・本人・ケアマネ）', en: 'home' },
+  link_guardian: { ja: 'お宅（後見人・公開範囲を決める人）', en: 'guardian' },
+  link_facility: { ja: '施設（デイサービス職員）', en: 'facility' },
+  // Languages by name, in their own language.
+  lang_ja: { ja: '日本語', en: '日本語' },
+  lang_en: { ja: 'English', en: 'English' },
+  // Backup results.
+  backup_ok: { ja: '成功', en: 'ok' },
+  backup_failed: { ja: '失敗', en: 'failed' },
+  backup_running: { ja: '実行中', en: 'running' },
+  // The operator's fleet view (routes-fleet.ts).
+  fleet: { ja: 'お宅の状況（問題のある順）', en: 'Fleet (problems first)' },
+  fleetTotals: { ja: '{homes} 軒：アラート対応中 {alerts} 軒・反応なし {silent} 軒・電池わずか {battery} 軒・データの遅れ {late} 軒', en: '{homes} homes: {alerts} with open alerts, {silent} silent, {battery} with low batteries, {late} with late data' },
+  fleetSearch: { ja: '検索（お宅・利用者の名前、ID）', en: 'Search (home, resident, id)' },
+  fleetFilter: { ja: '絞り込み', en: 'Show' },
+  fleetShow: { ja: '表示', en: 'Show' },
+  fleetShown: { ja: '{count} 軒（{page} / {pages} ページ）', en: '{count} homes (page {page} of {pages})' },
+  fleetProblems: { ja: '状況', en: 'Problems' },
+  fleetCritical: { ja: '緊急アラート {n} 件', en: '{n} critical alert(s)' },
+  fleetAlerts: { ja: 'アラート {n} 件', en: '{n} alert(s)' },
+  fleetSilent: { ja: '生活反応なし', en: 'silent' },
+  fleetLate: { ja: 'データの遅れ {n} 件', en: '{n} late or silent device(s)' },
+  fleetBattery: { ja: '電池わずか {n} 件', en: '{n} low battery' },
+  fleetFine: { ja: '問題なし', en: 'All fine' },
+  fleetPaging: { ja: 'ページ', en: 'Pages' },
+  fleetPrev: { ja: '前のページ', en: 'Previous page' },
+  fleetNext: { ja: '次のページ', en: 'Next page' },
+  fleetLink: { ja: 'お宅の状況（問題のある順・検索）', en: 'Fleet view (problems first, search)' },
+  fleetFilter_all: { ja: 'すべて', en: 'All homes' },
+  fleetFilter_problems: { ja: '問題のあるお宅', en: 'Homes with a problem' },
+  fleetFilter_alerts: { ja: 'アラート対応中', en: 'Open alerts' },
+  fleetFilter_silent: { ja: '生活反応なし', en: 'Silent homes' },
+  fleetFilter_battery: { ja: '電池わずか', en: 'Low batteries' },
+  fleetFilter_late: { ja: 'データの遅れ', en: 'Late data' },
 } satisfies Record<string, Record<Language, string>>;
 
 export type MessageKey = keyof typeof messages;
+export type Translator = (key: MessageKey, vars?: Record<string, string | number>) => string;
 
 /** A translator for one language; `{name}` placeholders are filled from `vars`. */
-export function translator(lang: Language): (key: MessageKey, vars?: Record<string, string | number>) => string {
+export function translator(lang: Language): Translator {
   return (key, vars) => {
     let s: string = messages[key][lang];
     if (vars) for (const [k, v] of Object.entries(vars)) s = s.replace(`{${k}}`, String(v));
@@ -221,10 +456,19 @@ export function translator(lang: Language): (key: MessageKey, vars?: Record<stri
   };
 }
 
+/**
+ * A stored id in words, from the catalogue key `<prefix>_<id>`; an id the
+ * catalogue does not know shows as it is (data, not a crash):
+ * `label(t, 'role', 'caregiver')` → ケアマネ・ヘルパー・看護師.
+ */
+export function label(t: Translator, prefix: 'role' | 'audit' | 'actor' | 'what' | 'rule' | 'kind' | 'link' | 'lang' | 'backup' | 'severity' | 'sheet_role' | 'alertState' | 'findingState', id: string): string {
+  const key = `${prefix}_${id}`;
+  return key in messages ? t(key as MessageKey) : id;
+}
+
 /** A role (account or contact) in words: `roleName(t, 'caregiver')` → ケアマネ・ヘルパー・看護師. */
-export function roleName(t: ReturnType<typeof translator>, role: string): string {
-  const key = `role_${role}`;
-  return key in messages ? t(key as MessageKey) : role;
+export function roleName(t: Translator, role: string): string {
+  return label(t, 'role', role);
 }
 
 /** The language for a page before sign-in: `?lang=`, then Accept-Language, then Japanese. */

@@ -25,7 +25,7 @@ import type { AlertResponder } from '../notifier/responder.js';
 import { createAccessRules, scopeResolvers, type Access } from './access.js';
 import { createAuth, sameToken, sessionCookie } from './auth.js';
 import type { EscalationPolicies, HistoryQuery, NotificationSettings, ReferenceInfo, RouteModule, WebContext } from './context.js';
-import { guessLanguage, translator, type MessageKey } from './i18n.js';
+import { guessLanguage, messages, translator, type MessageKey } from './i18n.js';
 import { html, page } from './html.js';
 import { securityHeaders } from './security-headers.js';
 import { createLocalLiveFeed, type LiveFeed } from './live-feed.js';
@@ -35,6 +35,7 @@ import { familyRoutes } from './routes-family.js';
 import { staffRoutes } from './routes-staff.js';
 import { caregiverRoutes } from './routes-caregiver.js';
 import { operatorRoutes } from './routes-operator.js';
+import { fleetRoutes } from './routes-fleet.js';
 import { onboardingRoutes } from './routes-onboarding.js';
 import { tabletRoutes } from './routes-tablet.js';
 import { liveRoutes } from './routes-live.js';
@@ -285,8 +286,8 @@ export async function createWebApp(opts: WebAppOptions): Promise<WebApp> {
     if (!access?.log || !req.viewer || reply.statusCode >= 400) return;
     const now = clock.now();
     for (const homeId of req.accessed) {
-      const rel = await ctx.access.relation(req.viewer.account, homeId);
-      if (rel?.kind === 'resident') continue; // her own data
+      // Her own data is not logged; an operator is never the resident (and asking would read every home once per home seen).
+      if (req.viewer.account.role !== 'operator' && (await ctx.access.relation(req.viewer.account, homeId))?.kind === 'resident') continue;
       // Live pages refresh themselves; one entry per viewer, home and page per five minutes.
       const key = `${req.viewer.account.id}|${homeId}|${access.log}`;
       if ((lastLogged.get(key) ?? -Infinity) > now - 5 * 60_000) continue;
@@ -304,7 +305,9 @@ export async function createWebApp(opts: WebAppOptions): Promise<WebApp> {
     const t = translator(lang);
     const key = friendly[code];
     const message = key ? t(key, { max: Math.round(maxPhotoBytes / 1024 / 1024), megapixels: ctx.photos.maxPixels / 1e6 }) : entry.message;
-    const detail = isMimamoriError(err) ? err.message : entry.message;
+    // A route may name what to tell the person (`details.userMessage`, a catalogue key): shown in their language instead of the technical detail.
+    const said = isMimamoriError(err) ? (err.details as { userMessage?: unknown } | undefined)?.userMessage : undefined;
+    const detail = typeof said === 'string' && said in messages ? t(said as MessageKey) : isMimamoriError(err) ? err.message : entry.message;
     reply.code(entry.status);
     if (wantsHtml(req)) {
       const body = html`<p class="error" role="alert">${message}</p>${req.method !== 'GET' ? html`<p>${t('nothingChanged')}</p>` : ''}<p class="muted">${detail}</p><p><a href="/">${t('appName')}</a></p>`;
@@ -319,7 +322,7 @@ export async function createWebApp(opts: WebAppOptions): Promise<WebApp> {
       : reply.send({ code: 'MIMAMORI_ERR_NOT_FOUND', message: errorCatalogue.MIMAMORI_ERR_NOT_FOUND.message });
   });
 
-  const modules: RouteModule[] = [assetRoutes, accountRoutes, familyRoutes, staffRoutes, caregiverRoutes, operatorRoutes, tabletRoutes, liveRoutes, contactRoutes, notificationSettingsRoutes, onboardingRoutes, reportRoutes];
+  const modules: RouteModule[] = [assetRoutes, accountRoutes, familyRoutes, staffRoutes, caregiverRoutes, operatorRoutes, fleetRoutes, tabletRoutes, liveRoutes, contactRoutes, notificationSettingsRoutes, onboardingRoutes, reportRoutes];
   if (readOnly) modules.push(referenceRefusals);
   for (const m of modules) m(app, ctx);
   const video = await createVideo(app, ctx, opts.video); // video check-ins (issue 5)

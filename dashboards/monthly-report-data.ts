@@ -162,7 +162,7 @@ export async function collectMonthlyReport(o: CollectOptions): Promise<MonthlyRe
   const reportAlerts: ReportAlert[] = [];
   for (const a of alerts) {
     const state = alertState(a, await store.listAlertResponses(a.id));
-    reportAlerts.push({ id: a.id, at: a.openedAt, severity: a.severity, text: { ja: alertText(a, 'ja'), en: alertText(a, 'en') }, state, stateText: alertStateLabel[state], timeline: await timelineOf(store, a, names) });
+    reportAlerts.push({ id: a.id, at: a.openedAt, severity: a.severity, text: { ja: alertText(a, 'ja'), en: alertText(a, 'en') }, state, stateText: { ja: alertStateLabel(state, 'ja'), en: alertStateLabel(state, 'en') }, timeline: await timelineOf(store, a, names) });
   }
 
   const days: ReportDay[] = dates.map((date) => {

@@ -7,8 +7,10 @@
 import { hostname } from 'node:os';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { MimamoriError } from '../core/errors.js';
-import { collectContactSheet, renderContactSheet, sheetLabels, sourceLine, type ContactSheetHome, type SheetSource } from './contact-sheet.js';
-import { scopeOf, tOf, type RouteModule } from './context.js';
+import { phoneForDisplay } from '../core/phone.js';
+import { collectContactSheet, renderContactSheet, sourceLine, type ContactSheetHome, type SheetSource } from './contact-sheet.js';
+import { langOf, scopeOf, tOf, type RouteModule } from './context.js';
+import { label } from './i18n.js';
 import { html, type Html } from './html.js';
 import { sendPage } from './views.js';
 
@@ -28,14 +30,14 @@ export const contactRoutes: RouteModule = (app, ctx) => {
     const t = tOf(req);
     const tz = homes[0]?.home.timezone ?? 'Asia/Tokyo';
     const sections: Html[] = homes.map((h) => html`<section class="card" aria-labelledby="ec-${h.home.id}"><h2 id="ec-${h.home.id}">${h.home.name} (${h.home.id})</h2>
-<dl><dt>${sheetLabels.residents}</dt><dd>${h.residents.map((r) => r.name).join('、') || sheetLabels.none}</dd>
-<dt>${sheetLabels.address}</dt><dd>${h.home.address ?? sheetLabels.none}</dd>
-<dt>${sheetLabels.entry}</dt><dd class="entry-notes">${h.home.entryNotes ?? sheetLabels.none}</dd>
-<dt>${sheetLabels.facility}</dt><dd>${h.facilities.join('、') || sheetLabels.none}</dd></dl>
+<dl><dt>${t('sheet_residents')}</dt><dd>${h.residents.map((r) => r.name).join('、') || t('sheet_none')}</dd>
+<dt>${t('sheet_address')}</dt><dd>${h.home.address ?? t('sheet_none')}</dd>
+<dt>${t('sheet_entry')}</dt><dd class="entry-notes">${h.home.entryNotes ?? t('sheet_none')}</dd>
+<dt>${t('sheet_facility')}</dt><dd>${h.facilities.join('、') || t('sheet_none')}</dd></dl>
 <table class="contacts"><tr><th>${t('order')}</th><th>${t('name')}</th><th>${t('role')}</th><th>${t('phone')}</th></tr>
-${h.contacts.map((c, i) => html`<tr><td>${i + 1}</td><td>${c.name}</td><td>${sheetLabels.role[c.role] ?? c.role}</td><td><a href="tel:${c.phone ?? ''}">${c.phone ?? '-'}</a></td></tr>`)}</table>
+${h.contacts.map((c, i) => html`<tr><td>${i + 1}</td><td>${c.name}</td><td>${label(t, 'sheet_role', c.role)}</td><td><a href="tel:${c.phone ?? ''}">${c.phone === undefined ? '-' : phoneForDisplay(c.phone, langOf(req))}</a></td></tr>`)}</table>
 <p><a href="/operator/homes/${h.home.id}/contacts.pdf">${t('contactListPdf')} (${h.home.id})</a></p></section>`);
-    const body = html`<p class="muted">${sheetLabels.hub}: ${hubId()} · ${sourceLine(source(), tz)}</p><p><a href="${pdfPath}">${t('contactListPdf')}</a></p>${sections}`;
+    const body = html`<p class="muted">${t('sheet_hub')}: ${hubId()} · ${sourceLine(source(), tz, t)}</p><p><a href="${pdfPath}">${t('contactListPdf')}</a></p>${sections}`;
     return sendPage(req, reply, t('emergencyContacts'), body);
   }
 

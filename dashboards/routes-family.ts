@@ -12,7 +12,7 @@ import { idSchema } from '../core/events.js';
 import { localTime } from '../core/time.js';
 import { formOf, langOf, parseInput, publishLocal, scopeOf, tOf, viewerOf, backTo, type RouteModule, type WebContext } from './context.js';
 import { html, type Html } from './html.js';
-import { roleName } from './i18n.js';
+import { label, roleName } from './i18n.js';
 import { alertCard, alertState, isFamilyAlert, localWhen, sendPage, type AlertAction } from './views.js';
 import type { FastifyRequest } from 'fastify';
 
@@ -178,7 +178,7 @@ ${rel.kind !== 'staff' && rel.kind !== 'caregiver' ? html`<p><a href="/homes/${h
     const who = new Map<string, string>();
     for (const r of rows) if (!who.has(r.viewerId)) { const a = await ctx.store.getAccount(r.viewerId); who.set(r.viewerId, a ? `${a.name} (${roleName(t, a.role)})` : r.viewerId); }
     const body = html`<table id="access-log"><tr><th>${t('who')}</th><th>${t('when')}</th><th>${t('what')}</th></tr>
-${rows.map((r) => html`<tr><td>${who.get(r.viewerId)}</td><td>${localWhen(r.at, tz)}</td><td>${r.what}</td></tr>`)}</table>`;
+${rows.map((r) => html`<tr><td>${who.get(r.viewerId)}</td><td>${localWhen(r.at, tz)}</td><td>${r.what === undefined ? '' : label(t, 'what', r.what)}</td></tr>`)}</table>`;
     return sendPage(req, reply, t('accessLog'), body);
   });
 

@@ -21,7 +21,7 @@ import { bridgeReportPath, bridgeReportSchema, type BridgeReport, type Delivered
 import { eventKinds } from '../core/events.js';
 import { formOf, scopeOf, tOf, viewerOf, type RouteModule, type WebContext } from './context.js';
 import { html, type Html } from './html.js';
-import type { MessageKey } from './i18n.js';
+import { label, type MessageKey } from './i18n.js';
 import { localWhen, sendPage } from './views.js';
 
 /** The kind of device login a bridge has (`mimamori provision device --kind bridge`). */
@@ -96,7 +96,7 @@ export const onboardingRoutes: RouteModule = (app, ctx) => {
       return html`<tr><td>${u.adapter}</td><td><code>${u.native}</code></td><td>${u.messages}</td><td>${localWhen(u.lastSeen, home.timezone)}</td>
 <td><form method="post" action="/operator/homes/${home.id}/onboarding" class="onboard"><input type="hidden" name="_csrf" value="${csrf}"><input type="hidden" name="adapter" value="${u.adapter}"><input type="hidden" name="native" value="${u.native}">
 <label for="${id}-device">${t('id')}</label><input id="${id}-device" name="device" required value="${value(u.adapter, u.native, 'device')}">
-<label for="${id}-kind">${t('kind')}</label><select id="${id}-kind" name="kind">${eventKinds.map((k) => html`<option${k === kind ? html` selected` : ''}>${k}</option>`)}</select>
+<label for="${id}-kind">${t('kind')}</label><select id="${id}-kind" name="kind">${eventKinds.map((k) => html`<option value="${k}"${k === kind ? html` selected` : ''}>${label(t, 'kind', k)}</option>`)}</select>
 <label for="${id}-room">${t('room')}</label><input id="${id}-room" name="room" value="${value(u.adapter, u.native, 'room')}">
 <label for="${id}-door">${t('doorName')}</label><input id="${id}-door" name="door" value="${value(u.adapter, u.native, 'door')}">
 <label for="${id}-on">${t('thresholdOn')}</label><input id="${id}-on" name="thresholdOn" inputmode="decimal" value="${value(u.adapter, u.native, 'thresholdOn')}">

@@ -8,20 +8,31 @@
 import { z } from 'zod';
 import { MimamoriError } from '../core/errors.js';
 import { idSchema } from '../core/events.js';
+import { invalidPhoneMessage, phoneForDisplay, toE164 } from '../core/phone.js';
 import { provisionDevice } from '../broker/device-credentials.js';
 import { formOf, parseInput, scopeOf, tOf, viewerOf, type RouteModule } from './context.js';
 import { html, type Html } from './html.js';
-import { roleName } from './i18n.js';
+import { label, roleName, type Translator } from './i18n.js';
 import { hashPassword, minPasswordLength } from './passwords.js';
 import { localWhen, sendPage } from './views.js';
 
-const lang = z.enum(['ja', 'en']);
+const languages = ['ja', 'en'] as const;
+const contactRoles = ['family', 'caregiver', 'emergency'] as const;
+const accountRoles = ['family', 'resident', 'staff', 'caregiver', 'operator'] as const;
+const deviceKinds = ['kettle', 'water', 'gas', 'power', 'door', 'motion', 'button', 'climate', 'tablet'] as const;
+const linkKinds = ['home', 'guardian', 'facility'] as const;
+const lang = z.enum(languages);
+
+/** A select's options: the id as the value, its words (catalogue `<prefix>_<id>`) as the text. */
+function options(t: Translator, prefix: 'lang' | 'role' | 'kind' | 'link', ids: readonly string[]): Html[] {
+  return ids.map((id) => html`<option value="${id}">${label(t, prefix, id)}</option>`);
+}
 const homeForm = z.object({ id: idSchema, name: z.string().trim().min(1).max(200), timezone: z.string().refine((tz) => { try { new Intl.DateTimeFormat('en', { timeZone: tz }); return true; } catch { return false; } }, 'unknown time zone') });
 const residentForm = z.object({ name: z.string().trim().min(1).max(200), language: lang });
-const contactForm = z.object({ name: z.string().trim().min(1).max(200), role: z.enum(['family', 'caregiver', 'emergency']), phone: z.string().regex(/^\+[1-9]\d{6,14}$/, 'E.164, e.g. +819012345678'), language: lang, priority: z.coerce.number().int().min(1).max(99) });
-const deviceForm = z.object({ deviceId: idSchema, kind: z.enum(['kettle', 'water', 'gas', 'power', 'door', 'motion', 'button', 'climate', 'tablet']), label: z.string().max(100).optional() });
-const accountForm = z.object({ login: z.string().trim().min(3).max(100).regex(/^[\w.@+-]+$/), name: z.string().trim().min(1).max(200), role: z.enum(['resident', 'family', 'staff', 'caregiver', 'operator']), language: lang, password: z.string().min(minPasswordLength, `at least ${minPasswordLength} characters`).max(1000) });
-const linkForm = z.object({ login: z.string().min(1), kind: z.enum(['home', 'facility', 'guardian']), target: idSchema });
+const contactForm = z.object({ name: z.string().trim().min(1).max(200), role: z.enum(contactRoles), phone: z.string().max(40), language: lang, priority: z.coerce.number().int().min(1).max(99) });
+const deviceForm = z.object({ deviceId: idSchema, kind: z.enum(deviceKinds), label: z.string().max(100).optional() });
+const accountForm = z.object({ login: z.string().trim().min(3).max(100).regex(/^[\w.@+-]+$/), name: z.string().trim().min(1).max(200), role: z.enum(accountRoles), language: lang, password: z.string().min(minPasswordLength, `at least ${minPasswordLength} characters`).max(1000) });
+const linkForm = z.object({ login: z.string().min(1), kind: z.enum(linkKinds), target: idSchema });
 const enrollForm = z.object({ facility: idSchema, home: idSchema });
 const policyForm = z.object({ policy: z.string().min(2).max(64 * 1024) });
 
@@ -30,7 +41,8 @@ export const operatorRoutes: RouteModule = (app, ctx) => {
 
   app.get('/operator', { config: { access: { ...opOnly, log: 'operator overview' } } }, async (req, reply) => {
     const t = tOf(req);
-    const { session } = viewerOf(req);
+    const { session, account } = viewerOf(req);
+    const viewerLang = account.language;
     const csrf = html`<input type="hidden" name="_csrf" value="${session.csrf}">`;
     const sections: Html[] = [];
     for (const home of await ctx.store.listHomes()) {
@@ -40,28 +52,28 @@ export const operatorRoutes: RouteModule = (app, ctx) => {
       const devices = await ctx.store.listDevices(home.id);
       const health = (await ctx.store.listAlerts({ homeId: home.id })).filter((a) => a.status !== 'resolved' && (a.finding as { audience?: string }).audience === 'operator');
       const problems = new Map<string, string[]>();
-      for (const a of health) { const d = (a.finding as { device?: string }).device ?? ''; problems.set(d, [...(problems.get(d) ?? []), a.rule]); }
+      for (const a of health) { const d = (a.finding as { device?: string }).device ?? ''; problems.set(d, [...(problems.get(d) ?? []), label(t, 'rule', a.rule)]); }
       sections.push(html`<section class="card" aria-labelledby="op-${home.id}"><h2 id="op-${home.id}">${home.id} — ${home.name} (${home.timezone})</h2>
 <p>${t('residents')}: ${residents.map((r) => r.name).join('、')}</p>
-<div id="op-tables-${home.id}" data-live-region><h3>${t('contacts')}</h3><table><tr><th>${t('order')}</th><th>${t('name')}</th><th>${t('role')}</th></tr>${contacts.map((c) => html`<tr><td>${c.priority}</td><td>${c.name}</td><td>${roleName(t, c.role)}</td></tr>`)}</table>
-<h3>${t('deviceHealth')}</h3><table><tr><th>${t('devices')}</th><th>${t('kind')}</th><th>${t('deviceHealth')}</th></tr>${devices.map((d) => html`<tr><td>${d.deviceId}</td><td>${d.kind}</td><td>${problems.get(d.deviceId)?.join(', ') ?? t('healthy')}</td></tr>`)}</table></div>
-<details><summary>${t('addResident')}</summary><form method="post" action="/operator/homes/${home.id}/residents">${csrf}<label for="rn-${home.id}">${t('name')}</label><input id="rn-${home.id}" name="name" required><label for="rl-${home.id}">${t('language')}</label><select id="rl-${home.id}" name="language"><option>ja</option><option>en</option></select><button>${t('save')}</button></form></details>
-<details><summary>${t('addContact')}</summary><form method="post" action="/operator/homes/${home.id}/contacts">${csrf}<label for="cn-${home.id}">${t('name')}</label><input id="cn-${home.id}" name="name" required><label for="cr-${home.id}">${t('role')}</label><select id="cr-${home.id}" name="role"><option>family</option><option>caregiver</option><option>emergency</option></select><label for="cp-${home.id}">${t('phone')}</label><input id="cp-${home.id}" name="phone" required><label for="cl-${home.id}">${t('language')}</label><select id="cl-${home.id}" name="language"><option>ja</option><option>en</option></select><label for="co-${home.id}">${t('order')}</label><input id="co-${home.id}" name="priority" type="number" min="1" max="99" value="${contacts.length + 1}"><button>${t('save')}</button></form></details>
-<details><summary>${t('addDevice')}</summary><form method="post" action="/operator/homes/${home.id}/devices">${csrf}<label for="di-${home.id}">${t('id')}</label><input id="di-${home.id}" name="deviceId" required><label for="dk-${home.id}">${t('kind')}</label><select id="dk-${home.id}" name="kind">${['kettle', 'water', 'gas', 'power', 'door', 'motion', 'button', 'climate', 'tablet'].map((k) => html`<option>${k}</option>`)}</select><button>${t('save')}</button></form></details>
+<div id="op-tables-${home.id}" data-live-region><h3>${t('contacts')}</h3><table><tr><th>${t('order')}</th><th>${t('name')}</th><th>${t('role')}</th><th>${t('phone')}</th></tr>${contacts.map((c) => html`<tr><td>${c.priority}</td><td>${c.name}</td><td>${roleName(t, c.role)}</td><td>${c.phone === undefined ? '-' : phoneForDisplay(c.phone, viewerLang)}</td></tr>`)}</table>
+<h3>${t('deviceHealth')}</h3><table><tr><th>${t('devices')}</th><th>${t('kind')}</th><th>${t('deviceHealth')}</th></tr>${devices.map((d) => html`<tr><td>${d.deviceId}</td><td>${label(t, 'kind', d.kind)}</td><td>${problems.get(d.deviceId)?.join(', ') ?? t('healthy')}</td></tr>`)}</table></div>
+<details><summary>${t('addResident')}</summary><form method="post" action="/operator/homes/${home.id}/residents">${csrf}<label for="rn-${home.id}">${t('name')}</label><input id="rn-${home.id}" name="name" required><label for="rl-${home.id}">${t('language')}</label><select id="rl-${home.id}" name="language">${options(t, 'lang', languages)}</select><button>${t('save')}</button></form></details>
+<details><summary>${t('addContact')}</summary><form method="post" action="/operator/homes/${home.id}/contacts">${csrf}<label for="cn-${home.id}">${t('name')}</label><input id="cn-${home.id}" name="name" required><label for="cr-${home.id}">${t('role')}</label><select id="cr-${home.id}" name="role">${options(t, 'role', contactRoles)}</select><label for="cp-${home.id}">${t('phone')}</label><input id="cp-${home.id}" name="phone" type="tel" autocomplete="tel" placeholder="090-1234-5678" required><label for="cl-${home.id}">${t('language')}</label><select id="cl-${home.id}" name="language">${options(t, 'lang', languages)}</select><label for="co-${home.id}">${t('order')}</label><input id="co-${home.id}" name="priority" type="number" min="1" max="99" value="${contacts.length + 1}"><button>${t('save')}</button></form></details>
+<details><summary>${t('addDevice')}</summary><form method="post" action="/operator/homes/${home.id}/devices">${csrf}<label for="di-${home.id}">${t('id')}</label><input id="di-${home.id}" name="deviceId" required><label for="dk-${home.id}">${t('kind')}</label><select id="dk-${home.id}" name="kind">${options(t, 'kind', deviceKinds)}</select><button>${t('save')}</button></form></details>
 <p><a href="/operator/homes/${home.id}/escalation">${t('escalation')}</a> · <a href="/homes/${home.id}/access-log">${t('accessLog')}</a> · <a href="/operator/homes/${home.id}/contacts">${t('emergencyContacts')}</a> (<a href="/operator/homes/${home.id}/contacts.pdf">PDF</a>) · <a href="/homes/${home.id}/reports">${t('monthlyReports')}</a></p></section>`);
     }
     const audit = (await ctx.store.listAudit()).slice(-50).reverse();
     const heads = await ctx.store.trailHeads();
     const backups = await ctx.store.listBackups(5);
-    const body = html`<p><a href="/operator/contacts">${t('emergencyContacts')}</a> · <a href="/operator/contacts.pdf">${t('contactListPdf')}</a> · <a href="/operator/reports">${t('monthlyReports')}</a></p>
+    const body = html`<p><a href="/operator/fleet">${t('fleetLink')}</a></p><p><a href="/operator/contacts">${t('emergencyContacts')}</a> · <a href="/operator/contacts.pdf">${t('contactListPdf')}</a> · <a href="/operator/reports">${t('monthlyReports')}</a></p>
 <details><summary>${t('addHome')}</summary><form method="post" action="/operator/homes">${csrf}<label for="h-id">${t('id')}</label><input id="h-id" name="id" required><label for="h-name">${t('name')}</label><input id="h-name" name="name" required><label for="h-tz">${t('timezone')}</label><input id="h-tz" name="timezone" value="Asia/Tokyo"><button>${t('save')}</button></form></details>
-<details><summary>${t('addAccount')}</summary><form method="post" action="/operator/accounts">${csrf}<label for="a-login">${t('login')}</label><input id="a-login" name="login" required><label for="a-name">${t('name')}</label><input id="a-name" name="name" required><label for="a-role">${t('role')}</label><select id="a-role" name="role"><option>family</option><option>resident</option><option>staff</option><option>caregiver</option><option>operator</option></select><label for="a-lang">${t('language')}</label><select id="a-lang" name="language"><option>ja</option><option>en</option></select><label for="a-pw">${t('password')}</label><input id="a-pw" name="password" type="password" minlength="${minPasswordLength}" required><button>${t('save')}</button></form></details>
-<details><summary>${t('linkAccount')}</summary><form method="post" action="/operator/links">${csrf}<label for="l-login">${t('login')}</label><input id="l-login" name="login" required><label for="l-kind">${t('kind')}</label><select id="l-kind" name="kind"><option>home</option><option>guardian</option><option>facility</option></select><label for="l-target">${t('target')}</label><input id="l-target" name="target" required><button>${t('save')}</button></form></details>
+<details><summary>${t('addAccount')}</summary><form method="post" action="/operator/accounts">${csrf}<label for="a-login">${t('login')}</label><input id="a-login" name="login" required><label for="a-name">${t('name')}</label><input id="a-name" name="name" required><label for="a-role">${t('role')}</label><select id="a-role" name="role">${options(t, 'role', accountRoles)}</select><label for="a-lang">${t('language')}</label><select id="a-lang" name="language">${options(t, 'lang', languages)}</select><label for="a-pw">${t('password')}</label><input id="a-pw" name="password" type="password" minlength="${minPasswordLength}" required><button>${t('save')}</button></form></details>
+<details><summary>${t('linkAccount')}</summary><form method="post" action="/operator/links">${csrf}<label for="l-login">${t('login')}</label><input id="l-login" name="login" required><label for="l-kind">${t('kind')}</label><select id="l-kind" name="kind">${options(t, 'link', linkKinds)}</select><label for="l-target">${t('target')}</label><input id="l-target" name="target" required><button>${t('save')}</button></form></details>
 <p><a href="/operator/onboarding">${t('onboarding')}</a></p>
 ${sections}
-<h2>${t('audit')}</h2><div id="audit-live" data-live-region><table id="audit"><tr><th>${t('when')}</th><th>${t('who')}</th><th>${t('what')}</th><th>${t('target')}</th></tr>${audit.map((a) => html`<tr><td>${localWhen(a.at, 'Asia/Tokyo')}</td><td>${a.actor}</td><td>${a.action}</td><td>${a.subject}</td></tr>`)}</table></div>
+<h2>${t('audit')}</h2><div id="audit-live" data-live-region><table id="audit"><tr><th>${t('when')}</th><th>${t('who')}</th><th>${t('what')}</th><th>${t('target')}</th></tr>${audit.map((a) => html`<tr><td>${localWhen(a.at, 'Asia/Tokyo')}</td><td>${label(t, 'actor', a.actor)}</td><td>${label(t, 'audit', a.action)}</td><td>${a.subject}</td></tr>`)}</table></div>
 <h2>${t('backups')}</h2><div id="backups-live" data-live-region><p>${t('trailHeads')}</p><ul id="trail-heads"><li>${t('audit')}: #${heads.audit.seq} <code>${heads.audit.hash}</code></li><li>${t('accessRecords')}: #${heads.access.seq} <code>${heads.access.hash}</code></li></ul>
-${backups.length === 0 ? html`<p>${t('noBackups')}</p>` : html`<table id="backups"><tr><th>${t('when')}</th><th>${t('backupStatus')}</th><th>${t('backupVerified')}</th><th>${t('backupFile')}</th></tr>${backups.map((b) => html`<tr><td>${localWhen(b.startedAt, 'Asia/Tokyo')}</td><td>${b.status}</td><td>${b.verified ? t('verifiedYes') : t('verifiedNo')}</td><td>${b.file ?? '-'}</td></tr>`)}</table>`}</div>`;
+${backups.length === 0 ? html`<p>${t('noBackups')}</p>` : html`<table id="backups"><tr><th>${t('when')}</th><th>${t('backupStatus')}</th><th>${t('backupVerified')}</th><th>${t('backupFile')}</th></tr>${backups.map((b) => html`<tr><td>${localWhen(b.startedAt, 'Asia/Tokyo')}</td><td>${label(t, 'backup', b.status)}</td><td>${b.verified ? t('verifiedYes') : t('verifiedNo')}</td><td>${b.file ?? '-'}</td></tr>`)}</table>`}</div>`;
     return sendPage(req, reply, t('homes'), body, { live: true });
   });
 
@@ -86,8 +98,11 @@ ${backups.length === 0 ? html`<p>${t('noBackups')}</p>` : html`<table id="backup
   app.post('/operator/homes/:home/contacts', { config: { access: opOnly } }, async (req, reply) => {
     const rel = scopeOf(req);
     const form = parseInput(contactForm, formOf(req));
+    // Domestic (090-1234-5678), full-width or international: stored as E.164, or a clear message in the operator's language.
+    const phone = toE164(form.phone);
+    if (phone === undefined) throw new MimamoriError('MIMAMORI_ERR_INVALID_INPUT', invalidPhoneMessage.en, { userMessage: 'badPhone' });
     if (!(await ctx.store.getHome(rel.homeId))) throw new MimamoriError('MIMAMORI_ERR_NOT_FOUND');
-    await ctx.store.addContact({ homeId: rel.homeId, ...form });
+    await ctx.store.addContact({ homeId: rel.homeId, ...form, phone });
     await audit(viewerOf(req).account.id, 'contact.add', rel.homeId, { role: form.role, priority: form.priority });
     return reply.redirect('/operator', 303);
   });

@@ -16,9 +16,9 @@ import fastifyHelmet from '@fastify/helmet';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import { toLocalIso } from '../core/time.js';
-import { guessLanguage } from './i18n.js';
+import { guessLanguage, label, translator } from './i18n.js';
 import { sessionCookie } from './auth.js';
-import type { Alert, Language } from '../core/store.js';
+import type { Alert } from '../core/store.js';
 import type { Finding, Localized } from '../core/findings.js';
 import type { Hub } from '../cli/hub.js';
 import type { Notifier } from '../notifier/index.js';
@@ -76,29 +76,6 @@ export interface StatusPage {
   close(): Promise<void>;
 }
 
-type Lang = Language;
-const text = {
-  title: { ja: '見守りハブの状態', en: 'mimamori hub status' },
-  now: { ja: 'ハブの時刻', en: 'Hub time' },
-  homes: { ja: 'お宅', en: 'Homes' },
-  home: { ja: 'お宅', en: 'Home' },
-  lastSign: { ja: '最後の生活反応', en: 'Last sign of life' },
-  openAlerts: { ja: '対応中のアラート', en: 'Open alerts' },
-  none: { ja: 'なし', en: 'None' },
-  severity: { ja: '重要度', en: 'Severity' },
-  opened: { ja: '発生', en: 'Opened' },
-  message: { ja: '内容', en: 'Message' },
-  findings: { ja: '最近の検知', en: 'Recent findings' },
-  sms: { ja: '送信したSMS（ローカルTwilio）', en: 'SMS sent (local Twilio server)' },
-  counters: { ja: 'カウンター', en: 'Counters' },
-  state: { ja: '状態', en: 'State' },
-  never: { ja: '記録なし', en: 'none yet' },
-  critical: { ja: '緊急', en: 'critical' },
-  warning: { ja: '注意', en: 'warning' },
-  homesCount: { ja: '登録されたお宅', en: 'Homes registered' },
-  quiet: { ja: '生活反応の記録がないお宅', en: 'Homes without a sign of life yet' },
-  signInForDetails: { ja: 'お宅・アラート・SMSの詳細は、運用者としてWebアプリにサインインすると表示されます。', en: 'Sign in to the web app as an operator to see homes, alerts and SMS in detail.' },
-} satisfies Record<string, Record<Lang, string>>;
 
 const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
@@ -189,20 +166,20 @@ export async function startStatusPage(opts: StatusPageOptions): Promise<StatusPa
     const hub = opts.hub();
     if (!hub) return reply.code(503).send(notStarted);
     const lang = guessLanguage(req.query, req.headers['accept-language']);
-    const t = (k: keyof typeof text) => text[k][lang];
+    const t = translator(lang);
     reply.header('cache-control', 'no-store');
     if (!(await isOperator(req))) {
       const p = await collectPublicStatus(hub, clock);
       // Like the operator's view: its live region is polled in place (a meta-refresh is critical for axe).
       const publicHtml = `<!doctype html><html lang="${lang}"><head><meta charset="utf-8">
-<title>${t('title')}</title><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>${t('hubTitle')}</title><meta name="viewport" content="width=device-width,initial-scale=1">
 <style>body{font:16px/1.5 system-ui,sans-serif;margin:1.5rem;color:#1a1a1a;background:#fafaf7}td,th{border:1px solid #bbb;padding:.3rem .6rem;text-align:left;overflow-wrap:anywhere}th{background:#eee}table{border-collapse:collapse;margin-bottom:1.5rem}nav a{margin-right:1rem}pre{white-space:pre-wrap;overflow-wrap:anywhere}</style></head><body data-live-poll="5000">
 <nav><a href="?lang=ja">日本語</a><a href="?lang=en">English</a></nav>
-<main><h1>${t('title')}</h1><div id="status-live" data-live-region><p>${t('now')}: ${esc(toLocalIso(p.now, 'Asia/Tokyo').replace('T', ' ').slice(0, 16))}</p>
-<table><tr><th>${t('homesCount')}</th><td>${p.homes}</td></tr><tr><th>${t('quiet')}</th><td>${p.homesWithoutSignOfLife}</td></tr>
-<tr><th>${t('openAlerts')}</th><td><span class="critical">${t('critical')} ${p.alerts.critical}</span> · ${t('warning')} ${p.alerts.warning}</td></tr></table>
-<p>${t('signInForDetails')}</p>
-<h2>${t('counters')}</h2><pre>${esc(JSON.stringify(p.counters, null, 2))}</pre></div></main>
+<main><h1>${t('hubTitle')}</h1><div id="status-live" data-live-region><p>${t('hubNow')}: ${esc(toLocalIso(p.now, 'Asia/Tokyo').replace('T', ' ').slice(0, 16))}</p>
+<table><tr><th>${t('hubHomesCount')}</th><td>${p.homes}</td></tr><tr><th>${t('hubQuiet')}</th><td>${p.homesWithoutSignOfLife}</td></tr>
+<tr><th>${t('hubOpenAlerts')}</th><td><span class="critical">${t('severity_critical')} ${p.alerts.critical}</span> · ${t('severity_warning')} ${p.alerts.warning}</td></tr></table>
+<p>${t('hubSignInForDetails')}</p>
+<h2>${t('hubCounters')}</h2><pre>${esc(JSON.stringify(p.counters, null, 2))}</pre></div></main>
 <script type="module" src="/static/app.js"></script></body></html>`;
       return reply.type('text/html; charset=utf-8').send(publicHtml);
     }
@@ -211,17 +188,17 @@ export async function startStatusPage(opts: StatusPageOptions): Promise<StatusPa
     const when = (at: number | null, home?: string) => (at === null ? t('never') : toLocalIso(at, (home && tzOf.get(home)) || 'Asia/Tokyo').replace('T', ' ').slice(0, 16));
     const msg = (f: { message: { en: string; ja: string } }) => esc(f.message[lang]);
     const html = `<!doctype html><html lang="${lang}"><head><meta charset="utf-8">
-<title>${t('title')}</title><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>${t('hubTitle')}</title><meta name="viewport" content="width=device-width,initial-scale=1">
 <style>body{font:16px/1.5 system-ui,sans-serif;margin:1.5rem;color:#1a1a1a;background:#fafaf7}table{border-collapse:collapse;margin-bottom:1.5rem}td,th{border:1px solid #bbb;padding:.3rem .6rem;text-align:left;overflow-wrap:anywhere}th{background:#eee}.critical{color:#a00;font-weight:bold}.warning{color:#8a5a00}nav a{margin-right:1rem}pre{white-space:pre-wrap;overflow-wrap:anywhere}</style></head><body data-live-poll="5000">
 <nav><a href="?lang=ja">日本語</a><a href="?lang=en">English</a></nav>
-<main><h1>${t('title')}</h1><div id="status-live" data-live-region><p>${t('now')}: ${esc(when(s.now))}</p>
+<main><h1>${t('hubTitle')}</h1><div id="status-live" data-live-region><p>${t('hubNow')}: ${esc(when(s.now))}</p>
 <h2>${t('homes')}</h2><table><tr><th>${t('home')}</th><th>${t('lastSign')}</th></tr>
 ${s.homes.map((h) => `<tr><td>${esc(h.id)} — ${esc(h.name)}</td><td>${esc(when(h.lastSignOfLife, h.id))}</td></tr>`).join('')}</table>
-<h2>${t('openAlerts')}</h2>${s.alerts.length === 0 ? `<p>${t('none')}</p>` : `<table><tr><th>${t('home')}</th><th>${t('severity')}</th><th>${t('opened')}</th><th>${t('message')}</th><th>${t('state')}</th></tr>
-${s.alerts.map((a) => `<tr><td>${esc(a.home)}</td><td class="${a.severity}">${esc(a.severity)}</td><td>${esc(when(a.openedAt, a.home))}</td><td>${esc(a.message[lang])}</td><td>${esc(a.status)}</td></tr>`).join('')}</table>`}
-<h2>${t('findings')}</h2>${s.findings.length === 0 ? `<p>${t('none')}</p>` : `<table>${s.findings.map((f) => `<tr><td>${esc(when(f.at, f.home))}</td><td>${esc(f.home)}</td><td class="${f.severity}">${esc(f.severity)}</td><td>${esc(f.state)}</td><td>${msg(f)}</td></tr>`).join('')}</table>`}
-<h2>${t('sms')}</h2>${s.sms.length === 0 ? `<p>${t('none')}</p>` : `<table>${s.sms.map((m) => `<tr><td>${esc(m.status)}</td><td>${esc(m.body)}</td></tr>`).join('')}</table>`}
-<h2>${t('counters')}</h2><pre>${esc(JSON.stringify(s.counters, null, 2))}</pre></div></main>
+<h2>${t('hubOpenAlerts')}</h2>${s.alerts.length === 0 ? `<p>${t('hubNone')}</p>` : `<table><tr><th>${t('home')}</th><th>${t('severity')}</th><th>${t('hubOpened')}</th><th>${t('hubMessage')}</th><th>${t('hubState')}</th></tr>
+${s.alerts.map((a) => `<tr><td>${esc(a.home)}</td><td class="${a.severity}">${esc(label(t, 'severity', a.severity))}</td><td>${esc(when(a.openedAt, a.home))}</td><td>${esc(a.message[lang])}</td><td>${esc(label(t, 'alertState', a.status))}</td></tr>`).join('')}</table>`}
+<h2>${t('hubFindings')}</h2>${s.findings.length === 0 ? `<p>${t('hubNone')}</p>` : `<table>${s.findings.map((f) => `<tr><td>${esc(when(f.at, f.home))}</td><td>${esc(f.home)}</td><td class="${f.severity}">${esc(label(t, 'severity', f.severity))}</td><td>${esc(label(t, 'findingState', f.state))}</td><td>${msg(f)}</td></tr>`).join('')}</table>`}
+<h2>${t('hubSms')}</h2>${s.sms.length === 0 ? `<p>${t('hubNone')}</p>` : `<table>${s.sms.map((m) => `<tr><td>${esc(m.status)}</td><td>${esc(m.body)}</td></tr>`).join('')}</table>`}
+<h2>${t('hubCounters')}</h2><pre>${esc(JSON.stringify(s.counters, null, 2))}</pre></div></main>
 <script type="module" src="/static/app.js"></script></body></html>`;
     return reply.type('text/html; charset=utf-8').send(html);
   });

@@ -1,11 +1,11 @@
 /** Pieces several pages share: times in the home's zone, alert cards, the page sender. */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Alert, Store, WebAccount } from '../core/store.js';
+import type { Alert, Language, Store, WebAccount } from '../core/store.js';
 import type { Finding, Localized } from '../core/findings.js';
 import { toLocalIso } from '../core/time.js';
 import { langOf, tOf, viewerOf } from './context.js';
 import { html, page, type Html } from './html.js';
-import type { MessageKey } from './i18n.js';
+import { messages, type MessageKey, type Translator } from './i18n.js';
 
 /** "2026-11-21 07:12" in the home's time zone. */
 export function localWhen(at: number | undefined, timezone: string): string {
@@ -25,10 +25,11 @@ export function isFamilyAlert(a: Alert): boolean {
 
 export type AlertAction = 'acknowledge' | 'on-my-way' | 'arrived' | 'resolve';
 const actionLabel: Record<AlertAction, MessageKey> = { acknowledge: 'acknowledge', 'on-my-way': 'onMyWay', arrived: 'arrived', resolve: 'resolve' };
-const doneLabel: Record<string, { ja: string; en: string }> = {
-  acknowledge: { ja: '確認', en: 'acknowledged' }, 'on-my-way': { ja: '向かっています', en: 'on the way' },
-  arrived: { ja: '到着', en: 'arrived' }, resolve: { ja: '解決', en: 'resolved' },
-};
+/** What a person did with an alert, in words (`done_acknowledge` …); an unknown action shows as it is. */
+function doneLabel(t: Translator, action: string): string {
+  const key = `done_${action}`;
+  return key in messages ? t(key as MessageKey) : action;
+}
 
 /**
  * One vocabulary for an alert's state, used by its card and by the home's
@@ -36,11 +37,10 @@ const doneLabel: Record<string, { ja: string; en: string }> = {
  * family member "on my way" is more than "acknowledged").
  */
 export type AlertState = 'open' | 'acknowledged' | 'on-my-way' | 'arrived' | 'resolved';
-export const alertStateLabel: Record<AlertState, { ja: string; en: string }> = {
-  open: { ja: '未対応', en: 'not handled yet' }, acknowledged: { ja: '対応中', en: 'being handled' },
-  'on-my-way': { ja: '対応中（向かっています）', en: 'being handled (on the way)' }, arrived: { ja: '対応中（到着）', en: 'being handled (arrived)' },
-  resolved: { ja: '解決済み', en: 'resolved' },
-};
+/** An alert state in words (catalogue keys `alertState_…`). */
+export function alertStateLabel(state: AlertState, lang: Language): string {
+  return messages[`alertState_${state}`][lang];
+}
 
 /** The state of an alert from its status and the responses recorded in the web app (oldest first). */
 export function alertState(a: Pick<Alert, 'status'>, responses: ReadonlyArray<{ action: string }>): AlertState {
@@ -62,23 +62,22 @@ export function alertWhen(a: Alert, message: string, timezone: string): string {
   return time && message.includes(time) ? date ?? when : when;
 }
 
-const viaLabel: Record<string, { ja: string; en: string }> = {
-  sms: { ja: 'SMSで', en: 'by SMS' }, voice: { ja: '電話で', en: 'by phone' }, 'web-link': { ja: 'メールのリンクで', en: 'by e-mail link' },
-  tablet: { ja: 'タブレットで', en: 'on the tablet' }, door: { ja: '玄関センサー', en: 'front door sensor' },
-};
+/** The ways of answering outside the web app that a card names (catalogue keys `via_…`). */
+const viaKeys: Partial<Record<string, MessageKey>> = { sms: 'via_sms', voice: 'via_voice', 'web-link': 'via_web-link', tablet: 'via_tablet', door: 'via_door' };
 
 /**
  * Who answered outside the web app (an SMS reply, a keypress, an e-mail link):
  * the notifier's record of the alert names a contact and the way they answered.
  */
-async function answeredElsewhere(store: Store, a: Alert, timezone: string, lang: 'ja' | 'en'): Promise<Html[]> {
+async function answeredElsewhere(store: Store, a: Alert, timezone: string, t: Translator): Promise<Html[]> {
   const life = await store.getAlertLifecycle(a.id);
   if (!life) return [];
   const contacts = new Map((await store.listContacts(a.homeId)).map((c) => [c.id, c.name]));
   const out: Html[] = [];
   const add = (who: string | undefined, via: string | undefined, action: string, at: number | undefined) => {
-    if (!who || !via || !viaLabel[via] || !contacts.has(who)) return; // web answers are listed from the web app's own record
-    out.push(html`<li>${contacts.get(who) ?? '?'} — ${doneLabel[action]?.[lang] ?? action} ${viaLabel[via][lang]}${at === undefined ? '' : html` (${localWhen(at, timezone)})`}</li>`);
+    const viaKey = via === undefined ? undefined : viaKeys[via];
+    if (!who || !viaKey || !contacts.has(who)) return; // web answers are listed from the web app's own record
+    out.push(html`<li>${contacts.get(who) ?? '?'} — ${doneLabel(t, action)} ${t(viaKey)}${at === undefined ? '' : html` (${localWhen(at, timezone)})`}</li>`);
   };
   add(life.acknowledgedBy, life.acknowledgedVia, 'acknowledge', life.acknowledgedAt);
   add(life.resolvedBy, life.resolvedVia, 'resolve', undefined);
@@ -94,12 +93,12 @@ export async function alertCard(req: FastifyRequest, store: Store, a: Alert, tim
   const names = new Map<string, WebAccount | undefined>();
   for (const r of responses) if (!names.has(r.accountId)) names.set(r.accountId, await store.getAccount(r.accountId));
   const handlers = [
-    ...await answeredElsewhere(store, a, timezone, lang),
-    ...responses.map((r) => html`<li>${names.get(r.accountId)?.name ?? '?'} — ${doneLabel[r.action]?.[lang] ?? r.action} (${localWhen(r.at, timezone)})</li>`),
+    ...await answeredElsewhere(store, a, timezone, t),
+    ...responses.map((r) => html`<li>${names.get(r.accountId)?.name ?? '?'} — ${doneLabel(t, r.action)} (${localWhen(r.at, timezone)})</li>`),
   ];
   const state = alertState(a, responses);
   const text = alertText(a, lang);
-  return html`<div class="card" data-alert="${a.id}" data-status="${a.status}" data-state="${state}"><p><strong class="${a.severity === 'critical' ? 'alert' : 'noticed'}">${text}</strong> — ${alertWhen(a, text, timezone)} · <span class="alert-state">${alertStateLabel[state][lang]}</span></p>
+  return html`<div class="card" data-alert="${a.id}" data-status="${a.status}" data-state="${state}"><p><strong class="${a.severity === 'critical' ? 'alert' : 'noticed'}">${text}</strong> — ${alertWhen(a, text, timezone)} · <span class="alert-state">${alertStateLabel(state, lang)}</span></p>
 <p>${t('handledBy')}:</p>${handlers.length ? html`<ul class="handled-by">${handlers}</ul>` : html`<p class="handled-by muted">${t('nobodyYet')}</p>`}
 ${a.status === 'resolved' ? '' : actions.map((act) => html`<form class="inline" method="post" action="/alerts/${a.id}/${act}"><input type="hidden" name="_csrf" value="${session.csrf}"><button data-action="${act}">${t(actionLabel[act])}</button></form> `)}</div>`;
 }

@@ -20,5 +20,5 @@ t.test('the operator sees the chain heads and the last backups', async (t) => {
   page = await get();
   const rows = /<table id="backups">(.*?)<\/table>/s.exec(page)?.[1] ?? '';
   t.equal(rows.match(/<tr><td>/g)?.length, 2, 'one row per backup');
-  t.match(rows, /failed<\/td><td>未確認<\/td><td>-<\/td>.*ok<\/td><td>合格<\/td><td>mimamori-20261120T180000000Z\.mmbk/s, 'newest first, with the test restore result');
+  t.match(rows, /失敗<\/td><td>未確認<\/td><td>-<\/td>.*成功<\/td><td>合格<\/td><td>mimamori-20261120T180000000Z\.mmbk/s, 'newest first, with the test restore result');
 });
