@@ -10,8 +10,8 @@ import mqtt from 'mqtt';
 import { parseConfig } from '../core/config.js';
 import { systemClock } from '../core/clock.js';
 import { silentLogger } from '../core/logger.js';
-import { provisionDevice, provisionService } from '../broker/device-credentials.js';
-import { startHub } from '../cli/hub.js';
+import { provisionDevice, provisionService } from '../broker/index.js';
+import { startHub } from '../cli/index.js';
 import type { Reading } from '../core/events.js';
 import type { BenchRow } from './types.js';
 

@@ -14,9 +14,9 @@ import { createLogger, type Logger } from '../core/logger.js';
 import { createSqliteStore, type BackupRecord, type Store } from '../core/store.js';
 import { localTime, parseClockTime } from '../core/time.js';
 import { restoreArchive, runBackup, type InfluxBackupSource } from '../backup/index.js';
-import { startManagedInfluxd } from '../rules/managed-influxd.js';
+import { startManagedInfluxd } from '../rules/index.js';
 import { describeTrailReports, verifyTrails } from './audit.js';
-import type { CliIo } from './main.js';
+import type { CliIo } from './cli-io.js';
 
 /** Where a running hub says how to reach its managed influxd (removed when it stops). */
 export const influxdRunFile = (dataDir: string) => join(dataDir, 'influxd.json');

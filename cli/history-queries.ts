@@ -6,7 +6,7 @@
 import type { InfluxDB } from 'influx';
 import type { Store } from '../core/store.js';
 import type { HistoryQuery } from '../dashboards/index.js';
-import type { DaySummary, SummarizeDay } from '../notifier/digest.js';
+import type { DaySummary, SummarizeDay } from '../notifier/index.js';
 import { idPattern, parseRecordedLine, type Reading } from '../core/events.js';
 import { dayBounds } from './day-bounds.js';
 

@@ -64,3 +64,13 @@ export function formatClockTime(minuteOfDay: number): string {
   const m = ((Math.round(minuteOfDay) % 1440) + 1440) % 1440;
   return `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
 }
+
+/** Whether `tz` is an IANA time zone this runtime knows (e.g. `Asia/Tokyo`). */
+export function isValidTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { MimamoriError } from '../core/errors.js';
 import { idSchema } from '../core/events.js';
-import { provisionDevice } from '../broker/device-credentials.js';
+import { provisionDevice } from '../broker/index.js';
 import { formOf, parseInput, scopeOf, tOf, viewerOf, type RouteModule } from './context.js';
 import { html, type Html } from './html.js';
 import { roleName } from './i18n.js';
