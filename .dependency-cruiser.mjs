@@ -8,10 +8,11 @@
 // build) are not checked.
 const layers = [
   ['core'],
-  ['edge', 'broker', 'history'],
+  ['edge', 'broker'],
   ['rules', 'notifier'],
   ['dashboards'],
-  ['flows'],
+  // history/ implements ports of notifier/ (the digest's day summary) and dashboards/ (activity).
+  ['flows', 'history'],
   ['backup'],
   ['hub'],
   ['cli'],

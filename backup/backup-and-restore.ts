@@ -36,8 +36,7 @@ import { MimamoriError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { createSqliteStore, type BackupRecord, type Store } from '../core/store.js';
 import type { TrailHead, TrailKind } from '../core/trail.js';
-import { resolveProgram, startManagedInfluxd } from '../rules/index.js';
-import { ensureSchema } from '../rules/index.js';
+import { ensureSchema, resolveProgram, startManagedInfluxd } from '../history/index.js';
 import { createArchiveWriter, readArchive } from './sealed-archive.js';
 
 export { readArchive } from './sealed-archive.js';

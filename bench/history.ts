@@ -17,9 +17,7 @@ import { pathToFileURL } from 'node:url';
 import { InfluxDB, type IPoint } from 'influx';
 import { silentLogger } from '../core/logger.js';
 import type { Reading } from '../core/events.js';
-import { createHistoryWriter } from '../rules/index.js';
-import { ensureSchema, pointTime, readingLine } from '../rules/index.js';
-import { startManagedInfluxd } from '../rules/index.js';
+import { createHistoryWriter, ensureSchema, pointTime, readingLine, startManagedInfluxd } from '../history/index.js';
 import type { BenchRow } from './types.js';
 
 const batchSize = 5000;

@@ -14,7 +14,7 @@ import { createLogger, type Logger } from '../core/logger.js';
 import { createSqliteStore, type BackupRecord, type Store } from '../core/store.js';
 import { localTime, parseClockTime } from '../core/time.js';
 import { restoreArchive, runBackup, type InfluxBackupSource } from '../backup/index.js';
-import { startManagedInfluxd } from '../rules/index.js';
+import { startManagedInfluxd } from '../history/index.js';
 import { describeTrailReports, verifyTrails } from './audit.js';
 import type { CliIo } from './cli-io.js';
 

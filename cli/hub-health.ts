@@ -6,8 +6,7 @@
  */
 import type { Broker } from '../broker/index.js';
 import type { Ingest } from '../broker/index.js';
-import type { HistoryWriter } from '../rules/index.js';
-import type { InfluxdHealth } from '../rules/index.js';
+import type { HistoryWriter, InfluxdHealth } from '../history/index.js';
 import type { FlowsStatus } from '../flows/index.js';
 import type { Finding } from '../core/findings.js';
 

@@ -14,7 +14,6 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { Subject, type Subscription } from 'rxjs';
-import { InfluxDB } from 'influx';
 import { secureCookiesFor, type Config } from '../core/config.js';
 import { systemClock, type Clock, type WallClock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
@@ -29,10 +28,8 @@ import { createBroker, type Broker } from '../broker/index.js';
 import { createIngest, type Ingest } from '../broker/index.js';
 import { provisionService } from '../broker/index.js';
 import { createRuleEngine, type RuleEngine } from '../rules/index.js';
-import { createHistoryWriter, type HistoryWriter } from '../rules/index.js';
-import { startManagedInfluxd, type ManagedInfluxd } from '../rules/index.js';
+import { createHistory, type HistoryWriter, type ManagedInfluxd } from '../history/index.js';
 import { hubHealth, influxdTroubleFinding, influxdTroubleType, type HubHealth } from './hub-health.js';
-import { ensureSchema } from '../rules/index.js';
 import { createNotifier, defaultResolveOnClear, type Notifier } from '../notifier/index.js';
 import type { AlertResponder } from '../notifier/index.js';
 import { remindCaregivers } from './checkin-reminders.js';
@@ -54,7 +51,6 @@ import { startStatusPage, statusCallbackPath, type StatusPage } from '../dashboa
 import { createWebApp, type WebApp } from '../dashboards/index.js';
 import { sealPlaintextSeeds, seedKeyFrom } from '../dashboards/index.js';
 import { createAuth } from '../dashboards/index.js';
-import { createInfluxHistoryQuery, createDaySummarizer, createRoutineHistory } from './history-queries.js';
 import { createFlows, createFlowsBridge, createOperatorVerifier, type Flows } from '../flows/index.js';
 import type { AlertRecord } from '../flows/index.js';
 import type { InfluxBackupSource } from '../backup/index.js';
@@ -139,43 +135,27 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     const newlySealed = await sealPlaintextSeeds(store, totpSeedKey);
     if (newlySealed > 0) logger.info({ accounts: newlySealed }, 'TOTP seeds encrypted at rest');
 
-    // History: an external InfluxDB, or influxd as a managed child process.
-    let influxUrl = config.influx.url;
-    let managedInfluxd: ManagedInfluxd | undefined;
+    // History: an external InfluxDB, or influxd as a managed child process (history/index.ts).
     /** Findings about the hub itself (set once the finding path exists). */
     const hubFindings: { emit?: (f: Finding) => void } = {};
+    const historyPart = await createHistory({
+      dataDir: config.dataDir, influx: config.influx, store,
+      // A managed influxd that keeps dying is a finding for the operator.
+      onInfluxdTrouble: (trouble) => hubFindings.emit?.(influxdTroubleFinding('raised', clock.now(), trouble.exits)),
+      onInfluxdRecovered: () => hubFindings.emit?.(influxdTroubleFinding('cleared', clock.now())),
+    }, clock, logger);
+    onClose('history', () => historyPart.close());
+    const history = historyPart.writer;
+    const influxUrl = historyPart.url;
+    const managedInfluxd = historyPart.influxd;
     let backupInflux: InfluxBackupSource | undefined = config.backup.influxRpc
       ? { rpcAddress: config.backup.influxRpc, database: config.influx.database, influxdPath: config.influx.influxdPath } : undefined;
-    if (!influxUrl) {
-      const influxd = await startManagedInfluxd({
-        dataDir: config.dataDir, influxdPath: config.influx.influxdPath, logger: logger.child({ part: 'influxd' }),
-        // Supervised: restarted with back-off; if it keeps dying the operator is told.
-        onTrouble: (trouble) => hubFindings.emit?.(influxdTroubleFinding('raised', clock.now(), trouble.exits)),
-        onRecovered: () => hubFindings.emit?.(influxdTroubleFinding('cleared', clock.now())),
-      });
-      onClose('influxd', () => influxd.close());
-      influxUrl = influxd.url;
-      managedInfluxd = influxd;
+    if (managedInfluxd) {
       // `mimamori backup` run beside the hub finds this influxd through its run file (issue 15).
-      const removeRunFile = writeInfluxdRunFile(config.dataDir, influxd);
+      const removeRunFile = writeInfluxdRunFile(config.dataDir, managedInfluxd);
       onClose('influxd run file', async () => removeRunFile());
-      backupInflux = { rpcAddress: influxd.rpcAddress, database: config.influx.database, influxdPath: config.influx.influxdPath };
+      backupInflux = { rpcAddress: managedInfluxd.rpcAddress, database: config.influx.database, influxdPath: config.influx.influxdPath };
     }
-    const influx = new InfluxDB(influxClientOptions(influxUrl, config));
-    try {
-      await ensureSchema(influx, config.influx.database);
-    } catch (err) {
-      // The hub still runs: history is buffered on disk until InfluxDB answers.
-      logger.warn({ err: (err as Error).message }, 'InfluxDB schema not ready; history will be buffered');
-    }
-    const historyOpts: Parameters<typeof createHistoryWriter>[0] = {
-      url: influxUrl, database: config.influx.database, bufferDir: join(config.dataDir, 'history-buffer'),
-      logger: logger.child({ part: 'history' }), batchSize: config.influx.batchSize, flushIntervalMs: config.influx.flushIntervalMs,
-    };
-    if (config.influx.username) historyOpts.username = config.influx.username;
-    if (config.influx.password) historyOpts.password = config.influx.password;
-    const history = await createHistoryWriter(historyOpts);
-    onClose('history', () => history.close());
 
     // Alert changes go to history and, live, to every dashboard watching the home.
     const live = createLiveBus({ logger: logger.child({ part: 'live' }) });
@@ -291,7 +271,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     const notifierOpts: Parameters<typeof createNotifier>[0] = {
       store, logger: logger.child({ part: 'notifier' }), clock, sms, channels, history: alertSink,
       resolveOnClear: [...defaultResolveOnClear, influxdTroubleType],
-      summarizeDay: createDaySummarizer({ influx, store, database: config.influx.database }),
+      summarizeDay: historyPart.queries.summarizeDay,
     };
     if (config.operatorPhone) notifierOpts.operatorPhone = config.operatorPhone;
     // A resolved alert re-arms the rule that raised it (a second help press opens a new alert).
@@ -311,7 +291,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
       clock, logger: logger.child({ part: 'rules' }), store,
       rulesFor: (home) => store.getRuleConfig(home),
       // A home with no saved routine learns it again from what InfluxDB kept.
-      routineHistory: createRoutineHistory({ influx, now: () => clock.now() }),
+      routineHistory: historyPart.queries.routineReadings,
       timezoneFor: (home) => {
         const tz = timezones.get(home);
         if (tz === undefined) void store.getHome(home).then((h) => { if (h) timezones.set(home, h.timezone); });
@@ -371,7 +351,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     if (serveHttp) {
       webApp = await createWebApp({
         store, clock, wallClock, logger: logger.child({ part: 'web' }), responder, engine, live,
-        history: createInfluxHistoryQuery(influx),
+        history: historyPart.queries,
         escalation: {
           get: (homeId) => notifier.getEscalationPolicy(homeId),
           set: async (homeId, policy) => {
@@ -499,14 +479,4 @@ function keptSecret(file: string): string {
   const secret = newSecret();
   writeFileSync(file, `${secret}\n`, { mode: 0o600 });
   return secret;
-}
-
-function influxClientOptions(url: string, config: Config) {
-  const u = new URL(url);
-  const out: { host: string; port: number; protocol: 'http' | 'https'; database: string; username?: string; password?: string } = {
-    host: u.hostname, port: Number(u.port || (u.protocol === 'https:' ? 443 : 8086)), protocol: u.protocol === 'https:' ? 'https' : 'http', database: config.influx.database,
-  };
-  if (config.influx.username) out.username = config.influx.username;
-  if (config.influx.password) out.password = config.influx.password;
-  return out;
 }

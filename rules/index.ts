@@ -12,6 +12,3 @@ export { ZoneClock } from './rules/rule.js';
 export { checkTargets, evaluateReadings, formatReport, parseTruth, type ModeScore } from './evaluate.js';
 export { buildCorpus, evaluateCorpus } from './evaluate-corpus.js';
 export { checkRecordingTargets, evaluateRecordings, formatRecordingsReport, homeRuleSet, type RecordedHome } from './evaluate-recordings.js';
-export { createHistoryWriter, type HistoryWriter } from './history-writer.js';
-export { ensureSchema, pointTime, readingLine } from './influx-schema.js';
-export { resolveProgram, startManagedInfluxd, type InfluxdHealth, type ManagedInfluxd } from './managed-influxd.js';

@@ -9,11 +9,11 @@ import { silentLogger } from '../../core/logger.js';
 import { createSqliteStore } from '../../core/store.js';
 import { toLocalIso } from '../../core/time.js';
 import type { Reading } from '../../core/events.js';
-import { startManagedInfluxd } from '../../rules/managed-influxd.js';
-import { createHistoryWriter } from '../../rules/history-writer.js';
-import { ensureSchema } from '../../rules/influx-schema.js';
-import { createDaySummarizer, createInfluxHistoryQuery, createRoutineHistory } from '../../cli/history-queries.js';
-import { dayBounds } from '../../cli/day-bounds.js';
+import { startManagedInfluxd } from '../../history/managed-influxd.js';
+import { createHistoryWriter } from '../../history/history-writer.js';
+import { ensureSchema } from '../../history/influx-schema.js';
+import { createDaySummarizer, createInfluxHistoryQuery, createRoutineHistory } from '../../history/history-queries.js';
+import { dayBounds } from '../../history/day-bounds.js';
 import { tempDir } from './helpers.js';
 
 const tz = 'Asia/Tokyo';

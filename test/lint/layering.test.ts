@@ -65,7 +65,7 @@ t.test('reported: past a front door, upward or sideways, and a circle that holds
     'front-door: broker/index.ts → edge/read.ts',
     'layer-core: core/clock.ts → edge/index.ts',
     'layer-dashboards: dashboards/index.ts → cli/index.ts',
-    'layer-edge-broker-history: broker/index.ts → edge/read.ts',
+    'layer-edge-broker: broker/index.ts → edge/read.ts',
     'no-circular: rules/a.ts → rules/b.ts',
   ]);
 });

@@ -36,7 +36,7 @@ const outingGapMs = 20 * 60_000;
  * (front door, then no motion inside until the door again), day-care
  * attendance marked by staff, and what was noticed (alerts opened that day).
  */
-export function createDaySummarizer(opts: { influx: InfluxDB; store: Store; database: string }): SummarizeDay {
+export function createDaySummarizer(opts: { influx: InfluxDB; store: Pick<Store, 'getHome' | 'listAttendance' | 'listAlerts'>; database: string }): SummarizeDay {
   return async (homeId, date) => {
     const home = await opts.store.getHome(homeId);
     if (!home) throw new Error(`unknown home ${homeId}`);
