@@ -9,3 +9,4 @@ export {
   type BackupManifest, type BackupOptions, type InfluxBackupSource, type RestoreOptions, type RestoreResult,
 } from './backup-and-restore.js';
 export { openReferenceCopy, type ReferenceCopy } from './reference.js';
+export { readPassphrase } from './passphrase.js';
