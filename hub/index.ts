@@ -10,19 +10,17 @@
  * what it accepted is flushed to ingest), then ingest, then the reading flow,
  * the rule engine, the notifier, the servers, history, influxd, the store.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { Subject, type Subscription } from 'rxjs';
 import { secureCookiesFor, type Config } from '../core/config.js';
 import { systemClock, type Clock, type WallClock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
-import { createSqliteStore, type Store } from '../core/store.js';
+import type { Store } from '../core/store.js';
 import type { Finding } from '../core/findings.js';
 import type { Reading } from '../core/events.js';
-import { newId, newSecret } from '../core/ids.js';
+import { newId } from '../core/ids.js';
 import { MimamoriError } from '../core/errors.js';
-import { privateUmask, securePrivateDir } from '../core/file-modes.js';
 import { toLocalIso } from '../core/time.js';
 import { createBroker, type Broker } from '../broker/index.js';
 import { createIngest, type Ingest } from '../broker/index.js';
@@ -31,15 +29,10 @@ import { createRuleEngine, type RuleEngine } from '../rules/index.js';
 import { createHistory, type HistoryWriter, type ManagedInfluxd } from '../history/index.js';
 import { hubHealth, influxdTroubleFinding, influxdTroubleType, type HubHealth } from './health.js';
 import { createNotifier, defaultResolveOnClear, type Notifier } from '../notifier/index.js';
-import type { AlertResponder } from '../notifier/index.js';
 import { remindCaregivers } from './checkin-reminders.js';
-import { startLocalTwilio, type LocalTwilio } from '../notifier/index.js';
-import { startLocalSmtp, type LocalSmtp } from '../notifier/index.js';
-import { startLocalLine, type LocalLine } from '../notifier/index.js';
+import type { LocalLine, LocalSmtp, LocalTwilio } from '../notifier/index.js';
 import { issueLineLinkCode, lineWebhook } from '../notifier/index.js';
 import { createLineChannel } from '../notifier/index.js';
-import { messagingApi } from '@line/bot-sdk';
-import { createTwilioClient } from '../notifier/index.js';
 import { createSmsChannel } from '../notifier/index.js';
 import { createVoiceChannel } from '../notifier/index.js';
 import { createEmailChannel } from '../notifier/index.js';
@@ -49,12 +42,15 @@ import { twilioWebhooks, defaultWebhookPaths } from '../notifier/index.js';
 import { ackLinkRoutes, auditLedger } from '../notifier/index.js';
 import { startStatusPage, statusCallbackPath, type StatusPage } from '../dashboards/index.js';
 import { createWebApp, type WebApp } from '../dashboards/index.js';
-import { sealPlaintextSeeds, seedKeyFrom } from '../dashboards/index.js';
 import { createAuth } from '../dashboards/index.js';
 import { createFlows, createFlowsBridge, createOperatorVerifier, type Flows } from '../flows/index.js';
 import type { AlertRecord } from '../flows/index.js';
 import type { InfluxBackupSource } from '../backup/index.js';
 import { scheduleDailyBackups, writeInfluxdRunFile } from './backups.js';
+import { iceConfig, lateResponder, startLine, startSmtp, startTwilio } from './notifier.js';
+import { keptSecret } from './secrets.js';
+import { openStore } from './store.js';
+import type { OnClose } from './on-close.js';
 
 export interface HubOptions {
   config: Config;
@@ -116,7 +112,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
   const wallClock = opts.wallClock ?? systemClock;
   const serveHttp = opts.http !== false;
   const closers: Array<{ name: string; close: () => Promise<unknown> }> = [];
-  const onClose = (name: string, close: () => Promise<unknown>) => closers.unshift({ name, close });
+  const onClose: OnClose = (name, close) => { closers.unshift({ name, close }); };
   const closeAll = async () => {
     for (const c of closers.splice(0)) {
       try { await c.close(); } catch (err) { logger.warn({ err, part: c.name }, 'error while closing'); }
@@ -124,16 +120,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
   };
 
   try {
-    // Everything the hub (and influxd, Node-RED) creates is private to its user; looser modes are fixed now.
-    const previousUmask = process.umask(privateUmask);
-    onClose('umask', async () => { process.umask(previousUmask); });
-    securePrivateDir(config.dataDir, logger.child({ part: 'data-folder' }));
-    const store = createSqliteStore(join(config.dataDir, 'mimamori.db'));
-    onClose('store', () => store.close());
-    // TOTP seeds are sealed at rest under a key kept beside the other secrets (and backed up with them).
-    const totpSeedKey = seedKeyFrom(keptSecret(join(config.dataDir, 'totp-seed.secret')));
-    const newlySealed = await sealPlaintextSeeds(store, totpSeedKey);
-    if (newlySealed > 0) logger.info({ accounts: newlySealed }, 'TOTP seeds encrypted at rest');
+    const { store, totpSeedKey } = await openStore(config, logger, onClose);
 
     // History: an external InfluxDB, or influxd as a managed child process (history/index.ts).
     /** Findings about the hub itself (set once the finding path exists). */
@@ -170,35 +157,8 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
       writeNotification: (n) => history.writeNotification(n),
     };
 
-    // Twilio: real with credentials, otherwise the local Twilio-compatible server.
-    let localTwilio: LocalTwilio | undefined;
-    let twilioClient;
-    let twilioToken: string;
-    if (config.twilio.accountSid && config.twilio.authToken) {
-      twilioClient = createTwilioClient({ accountSid: config.twilio.accountSid, authToken: config.twilio.authToken });
-      twilioToken = config.twilio.authToken;
-    } else {
-      localTwilio = await startLocalTwilio({ port: config.twilio.localPort, recordFile: join(config.dataDir, 'twilio-messages.ndjson'), logger: logger.child({ part: 'local-twilio' }), clock });
-      const lt = localTwilio;
-      onClose('local-twilio', () => lt.close());
-      twilioClient = createTwilioClient({ accountSid: lt.accountSid, authToken: lt.authToken, baseUrl: lt.url });
-      twilioToken = lt.authToken;
-      logger.info({ url: lt.url }, 'no Twilio credentials: SMS and voice go to the local Twilio-compatible server');
-    }
-
-    // LINE: real with credentials, otherwise the local LINE-compatible server (docs/channels.md).
-    let localLine: LocalLine | undefined;
-    let lineCreds: { channelAccessToken: string; channelSecret: string; baseURL?: string };
-    if (config.line.channelAccessToken && config.line.channelSecret) {
-      lineCreds = { channelAccessToken: config.line.channelAccessToken, channelSecret: config.line.channelSecret };
-    } else {
-      localLine = await startLocalLine({ recordFile: join(config.dataDir, 'line-messages.ndjson'), logger: logger.child({ part: 'local-line' }), clock });
-      const ll = localLine;
-      onClose('local-line', () => ll.close());
-      lineCreds = { channelAccessToken: ll.channelAccessToken, channelSecret: ll.channelSecret, baseURL: ll.url };
-      logger.info({ url: ll.url, record: join(config.dataDir, 'line-messages.ndjson') }, 'no LINE credentials: LINE messages go to the local LINE-compatible server');
-    }
-    const lineClient = new messagingApi.MessagingApiClient(lineCreds);
+    const { localTwilio, twilioClient, twilioToken } = await startTwilio(config, logger, clock, onClose);
+    const { localLine, lineCreds, lineClient } = await startLine(config, logger, clock, onClose);
 
     // People act on alerts through the notifier's responder; the HTTP servers start before it exists.
     const started: { hub?: Hub; notifier?: Notifier } = {};
@@ -238,15 +198,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     // The local LINE server learns the webhook through the SDK, as LINE's console would set it (real LINE: set it in the console).
     if (localLine && callbacks) await lineClient.setWebhookEndpoint({ endpoint: `${callbacks}/line/webhook` });
 
-    // E-mail: a configured SMTP server, otherwise a local one that keeps the mail.
-    let localSmtp: LocalSmtp | undefined;
-    let smtp = config.email.host ? { host: config.email.host, port: config.email.port, secure: config.email.secure, ...(config.email.user ? { user: config.email.user, pass: config.email.pass ?? '' } : {}) } : undefined;
-    if (!smtp) {
-      localSmtp = await startLocalSmtp({ logger: logger.child({ part: 'local-smtp' }) });
-      const ls = localSmtp;
-      onClose('local-smtp', () => ls.close());
-      smtp = { host: ls.host, port: ls.port, secure: false };
-    }
+    const { localSmtp, smtp } = await startSmtp(config, logger, onClose);
 
     // The broker starts now so the tablet channel can connect; devices wait until ingest listens.
     const broker = await createBroker({ ...config.broker, host: config.host, dataDir: config.dataDir, store, logger: logger.child({ part: 'broker' }), clock: wallClock, securityClock: wallClock, persistence: 'level', requireIngest: true });
@@ -449,36 +401,6 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     await closeAll();
     throw err;
   }
-}
-
-/** ICE servers for video calls: Twilio's Network Traversal with real credentials, else configured STUN/TURN. */
-function iceConfig(config: Config, twilioClient: ReturnType<typeof createTwilioClient>): NonNullable<Parameters<typeof createWebApp>[0]['video']>['ice'] {
-  if (config.twilio.accountSid && config.twilio.authToken) return { twilio: { client: twilioClient } };
-  const ice: NonNullable<NonNullable<Parameters<typeof createWebApp>[0]['video']>['ice']> = {};
-  if (config.video.stun.length > 0) ice.stun = config.video.stun;
-  if (config.video.turnUrls.length > 0 && config.video.turnSecret) ice.turn = { urls: config.video.turnUrls, secret: config.video.turnSecret };
-  return ice;
-}
-
-/** A responder for routes that start before the notifier: answers "unavailable" until it exists. */
-function lateResponder(get: () => AlertResponder | undefined): AlertResponder {
-  const unavailable = { ok: false as const, reason: 'invalid' as const, message: 'the hub is still starting' };
-  return {
-    acknowledge: async (i) => (await get()?.acknowledge(i)) ?? unavailable,
-    onMyWay: async (i) => (await get()?.onMyWay(i)) ?? unavailable,
-    arrived: async (i) => (await get()?.arrived(i)) ?? unavailable,
-    resolve: async (i) => (await get()?.resolve(i)) ?? unavailable,
-    bindReply: async (phone, code) => (await get()?.bindReply(phone, code)) ?? { kind: 'none' },
-    bindReplyFrom: async (from, code) => (await get()?.bindReplyFrom(from, code)) ?? { kind: 'none' },
-  };
-}
-
-/** A secret kept in a file (mode 0600) under the data folder, created on first use. */
-function keptSecret(file: string): string {
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  const secret = newSecret();
-  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
-  return secret;
 }
 
 export { hubHealth, hubParts, influxdTroubleFinding, influxdTroubleType, type HubHealth, type HubPart, type PartHealth, type PartState } from './health.js';
