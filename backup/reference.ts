@@ -32,7 +32,7 @@ import { MimamoriError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { createSqliteStore, type Store } from '../core/store.js';
 import { migrations } from '../core/migrations.js';
-import { restoreArchive, type BackupManifest } from './index.js';
+import { restoreArchive, type BackupManifest } from './backup-and-restore.js';
 
 export interface ReferenceCopyOptions {
   archive: string;

@@ -9,12 +9,12 @@ import { performance } from 'node:perf_hooks';
 import { VirtualClock } from '../core/clock.js';
 import type { Reading } from '../core/events.js';
 import { silentLogger } from '../core/logger.js';
-import { simulate } from '../edge/simulator.js';
-import { createRoutineBook } from '../rules/baseline-book.js';
-import { createRuleEngine } from '../rules/engine.js';
-import { applyReading, Applied, createHomeState, type HomeRules, type HomeState } from '../rules/home-state.js';
-import { fixedRules } from '../rules/rule-config.js';
-import { ZoneClock } from '../rules/rules/rule.js';
+import { simulate } from '../edge/index.js';
+import { createRoutineBook } from '../rules/index.js';
+import { createRuleEngine } from '../rules/index.js';
+import { applyReading, Applied, createHomeState, type HomeRules, type HomeState } from '../rules/index.js';
+import { fixedRules } from '../rules/index.js';
+import { ZoneClock } from '../rules/index.js';
 import type { BenchRow } from './types.js';
 
 /** Runs the baseline benchmark over `homes` simulated homes × `days` days. */

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
 import { createSqliteStore } from '../core/store.js';
 import { allEventsFilter, eventTopic } from '../core/topics.js';
-import { provisionDevice, provisionService } from '../broker/device-credentials.js';
+import { provisionDevice, provisionService } from '../broker/index.js';
 import type { BenchRow } from './types.js';
 
 const mosquittoPath = '/usr/sbin/mosquitto';

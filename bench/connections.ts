@@ -13,7 +13,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { createSqliteStore } from '../core/store.js';
-import { provisionDevice } from '../broker/device-credentials.js';
+import { provisionDevice } from '../broker/index.js';
 import { startMosquittoWith, withDeadline } from './broker.js';
 import type { BenchRow } from './types.js';
 

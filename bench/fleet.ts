@@ -16,9 +16,8 @@ import { MimamoriError } from '../core/errors.js';
 import { createSqliteStore } from '../core/store.js';
 import { createRuleEngine } from '../rules/index.js';
 import { createWebApp } from '../dashboards/index.js';
-import { hashPassword } from '../dashboards/passwords.js';
-import { newTotpSecret, totpCode } from '../dashboards/totp.js';
-import type { AlertResponder } from '../notifier/responder.js';
+import { hashPassword, newTotpSecret, totpCode } from '../dashboards/index.js';
+import type { AlertResponder } from '../notifier/index.js';
 import type { BenchRow } from './types.js';
 
 export interface FleetBenchOptions { homes: number; renders: number }

@@ -17,9 +17,7 @@ import { pathToFileURL } from 'node:url';
 import { InfluxDB, type IPoint } from 'influx';
 import { silentLogger } from '../core/logger.js';
 import type { Reading } from '../core/events.js';
-import { createHistoryWriter } from '../rules/history-writer.js';
-import { ensureSchema, pointTime, readingLine } from '../rules/influx-schema.js';
-import { startManagedInfluxd } from '../rules/managed-influxd.js';
+import { createHistoryWriter, ensureSchema, pointTime, readingLine, startManagedInfluxd } from '../history/index.js';
 import type { BenchRow } from './types.js';
 
 const batchSize = 5000;

@@ -10,7 +10,7 @@
 import { Agent, request } from 'node:http';
 import mqtt from 'mqtt';
 import { allEventsFilter, parseDeviceTopic } from '../core/topics.js';
-import { readingLine } from '../rules/influx-schema.js';
+import { readingLine } from '../history/index.js';
 import type { Reading } from '../core/events.js';
 
 const [mqttUrl, username, password, influxUrl, database] = process.argv.slice(2) as [string, string, string, string, string];

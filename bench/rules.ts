@@ -29,8 +29,8 @@ import { VirtualClock } from '../core/clock.js';
 import type { Reading } from '../core/events.js';
 import { silentLogger } from '../core/logger.js';
 import { createSqliteStore } from '../core/store.js';
-import { createRuleEngine } from '../rules/engine.js';
-import { learnedRuleTypes } from '../rules/rule-config.js';
+import { createRuleEngine } from '../rules/index.js';
+import { learnedRuleTypes } from '../rules/index.js';
 import type { BenchRow } from './types.js';
 
 const sensorKinds = ['motion', 'motion', 'door', 'kettle', 'water', 'power', 'climate', 'gas'] as const;

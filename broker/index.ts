@@ -27,6 +27,7 @@ import { loadOrCreateTls } from './tls.js';
 import { canPublish, canSubscribe } from './topic-acl.js';
 
 export { deviceUsername, hashSecret, provisionDevice, provisionService, rotateDeviceSecret, serviceUsername, verifySecret } from './device-credentials.js';
+export { createIngest, type Ingest, type IngestStats } from './ingest.js';
 
 export interface BrokerOptions {
   host: string;

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { idSchema } from '../core/events.js';
 import { MimamoriError } from '../core/errors.js';
 import type { Store, WebAccount } from '../core/store.js';
-import { hashPassword } from '../dashboards/passwords.js';
+import { hashPassword } from '../dashboards/index.js';
 
 export const accountInputSchema = z.object({
   login: idSchema,

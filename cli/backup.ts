@@ -1,32 +1,24 @@
 /**
  * `mimamori backup`, `mimamori backup list`, `mimamori restore` and
- * `mimamori audit verify`, and the hub's daily backup (docs/backup.md).
+ * `mimamori audit verify` (docs/backup.md).
  */
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Config } from '../core/config.js';
 import { loadConfig } from '../core/config.js';
-import { scheduleAt, systemClock, type Clock } from '../core/clock.js';
+import { systemClock } from '../core/clock.js';
 import { MimamoriError } from '../core/errors.js';
-import { newId } from '../core/ids.js';
 import { createLogger, type Logger } from '../core/logger.js';
-import { createSqliteStore, type BackupRecord, type Store } from '../core/store.js';
-import { localTime, parseClockTime } from '../core/time.js';
-import { restoreArchive, runBackup, type InfluxBackupSource } from '../backup/index.js';
-import { startManagedInfluxd } from '../rules/managed-influxd.js';
+import { createSqliteStore, type BackupRecord } from '../core/store.js';
+import { readPassphrase, restoreArchive, runBackup, type InfluxBackupSource } from '../backup/index.js';
+import { startManagedInfluxd } from '../history/index.js';
 import { describeTrailReports, verifyTrails } from './audit.js';
-import type { CliIo } from './main.js';
+import type { CliIo } from './cli-io.js';
+import { influxdRunFile, nextDailyRun, scheduleDailyBackups, writeInfluxdRunFile, type DailyBackups } from '../hub/index.js';
 
-/** Where a running hub says how to reach its managed influxd (removed when it stops). */
-export const influxdRunFile = (dataDir: string) => join(dataDir, 'influxd.json');
-
-/** Records the managed influxd's addresses for `mimamori backup` run beside the hub; returns the remover. */
-export function writeInfluxdRunFile(dataDir: string, influxd: { url: string; rpcAddress: string }): () => void {
-  const file = influxdRunFile(dataDir);
-  writeFileSync(file, `${JSON.stringify({ url: influxd.url, rpcAddress: influxd.rpcAddress, pid: process.pid })}\n`, { mode: 0o600 });
-  return () => rmSync(file, { force: true });
-}
+// The run file and the daily backup are the hub's (hub/backups.ts), the passphrase backup/'s; exported here as before.
+export { influxdRunFile, nextDailyRun, readPassphrase, scheduleDailyBackups, writeInfluxdRunFile, type DailyBackups };
 
 /** The running hub's managed influxd when its run file names one that answers; undefined otherwise (no hub, or a stale file). */
 export async function runningInfluxd(dataDir: string): Promise<{ url: string; rpcAddress: string } | undefined> {
@@ -41,29 +33,6 @@ export async function runningInfluxd(dataDir: string): Promise<{ url: string; rp
   }
 }
 
-/** Minimum passphrase length for new backups (restores accept any). */
-const minPassphrase = 12;
-
-/**
- * The operator's passphrase: from `file` (first line) or the environment
- * variable MIMAMORI_BACKUP_PASSPHRASE. A file inside the data folder is
- * refused: a key kept next to the data protects nothing.
- */
-export function readPassphrase(dataDir: string, file: string | undefined, env: NodeJS.ProcessEnv, forNewBackup: boolean): string {
-  let pass: string | undefined;
-  if (file) {
-    const rel = relative(resolve(dataDir), resolve(file));
-    if (rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))) {
-      throw new MimamoriError('MIMAMORI_ERR_CONFIG', `the passphrase file ${file} is inside the data folder; keep it elsewhere / パスフレーズのファイルをデータフォルダの外に置いてください`);
-    }
-    try { pass = readFileSync(file, 'utf8').split(/\r?\n/)[0]; } catch (err) { throw new MimamoriError('MIMAMORI_ERR_CONFIG', `cannot read the passphrase file ${file}: ${(err as Error).message}`); }
-  } else {
-    pass = env.MIMAMORI_BACKUP_PASSPHRASE;
-  }
-  if (!pass) throw new MimamoriError('MIMAMORI_ERR_CONFIG', 'no backup passphrase: give --passphrase-file FILE (or backup.passphraseFile) or set MIMAMORI_BACKUP_PASSPHRASE / バックアップのパスフレーズを指定してください');
-  if (forNewBackup && [...pass].length < minPassphrase) throw new MimamoriError('MIMAMORI_ERR_CONFIG', `the backup passphrase must have at least ${minPassphrase} characters / パスフレーズは ${minPassphrase} 文字以上にしてください`);
-  return pass;
-}
 
 /**
  * The InfluxDB to back up from the command line: an external one through
@@ -180,63 +149,4 @@ export function describeBackup(b: BackupRecord): string {
   const verified = b.verified ? 'verified / 検証済み' : 'NOT verified / 未検証';
   const heads = b.heads ? ` audit#${b.heads.audit.seq}:${b.heads.audit.hash.slice(0, 12)} access#${b.heads.access.seq}:${b.heads.access.hash.slice(0, 12)}` : '';
   return `${new Date(b.startedAt).toISOString()} ${b.status} ${verified} ${b.file ?? '-'} ${mib} sha256:${b.sha256?.slice(0, 16) ?? '-'} ${where}${heads}${b.error ? ` error: ${b.error}` : ''}`;
-}
-
-/** When the next daily backup is due after `now` (HH:MM in `timeZone`). */
-export function nextDailyRun(now: number, hhmm: string, timeZone: string): number {
-  const l = localTime(now, timeZone);
-  const sinceMidnight = (l.minuteOfDay * 60 + l.second) * 1000 + (now % 1000);
-  let delay = parseClockTime(hhmm) * 60_000 - sinceMidnight;
-  if (delay <= 0) delay += 86_400_000;
-  return now + delay;
-}
-
-export interface DailyBackups {
-  /** Resolves when no backup is running. */
-  idle(): Promise<void>;
-  stop(): void;
-}
-
-/**
- * The hub's daily backup at `config.backup.dailyAt`; a no-op without a time
- * or targets. A run never overlaps the previous one; a failure is logged and
- * recorded in the backup history, and the next day's run still happens.
- */
-export function scheduleDailyBackups(opts: { config: Config; store: Store; clock: Clock; logger: Logger; influx?: InfluxBackupSource; env?: NodeJS.ProcessEnv }): DailyBackups {
-  const { config, store, clock, logger } = opts;
-  const { dailyAt, targets } = config.backup;
-  let running: Promise<void> = Promise.resolve();
-  if (!dailyAt || targets.length === 0) return { idle: () => running, stop: () => undefined };
-  let cancel = () => undefined as void;
-  let stopped = false;
-  const arm = () => {
-    const at = nextDailyRun(clock.now(), dailyAt, config.backup.timezone);
-    cancel = scheduleAt(clock, at, () => {
-      if (stopped) return;
-      running = running.then(async () => {
-        let passphrase: string;
-        try {
-          passphrase = readPassphrase(config.dataDir, config.backup.passphraseFile, opts.env ?? process.env, true);
-        } catch (err) {
-          // Recorded like any failed run, so operators see it in the backup history.
-          const at = clock.now();
-          await store.saveBackup({ id: newId(at), startedAt: at, finishedAt: at, status: 'failed', targets: targets.map((dir) => ({ dir, ok: false })), verified: false, error: (err as Error).message });
-          logger.error({ err: (err as Error).message }, 'daily backup not taken');
-          return;
-        }
-        try {
-          await runBackup({
-            dataDir: config.dataDir, store, targets, keep: config.backup.keep, passphrase, clock, logger,
-            ...(opts.influx ? { influx: opts.influx } : {}), ...(config.backup.scratchDir ? { scratchDir: config.backup.scratchDir } : {}),
-          });
-        } catch (err) {
-          logger.error({ err: (err as Error).message }, 'daily backup not taken');
-        }
-      });
-      if (!stopped) arm();
-    });
-  };
-  arm();
-  logger.info({ dailyAt, timezone: config.backup.timezone, targets: targets.length }, 'daily backups scheduled');
-  return { idle: () => running, stop: () => { stopped = true; cancel(); } };
 }

@@ -7,8 +7,8 @@ import { parseArgs } from 'node:util';
 import { systemClock } from '../core/clock.js';
 import { MimamoriError } from '../core/errors.js';
 import { createLogger } from '../core/logger.js';
-import { checkMapEntry, createDeviceBridge, ecosystems, loadDeviceMap, type DeviceMap, type MappedDevice } from '../edge/adapters/index.js';
-import type { CliIo } from './main.js';
+import { checkMapEntry, createDeviceBridge, ecosystems, loadDeviceMap, type DeviceMap, type MappedDevice } from '../edge/index.js';
+import type { CliIo } from './cli-io.js';
 
 /** The map entry for a device being provisioned with `--adapter` and `--native`; validated before anything is stored. */
 export function deviceMapEntry(input: { adapter?: string; native?: string; device: string; kind: string; room?: string; door?: string }): Omit<MappedDevice, 'secret'> | undefined {

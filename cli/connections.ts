@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig, type Config } from '../core/config.js';
-import type { CliIo } from './main.js';
+import type { CliIo } from './cli-io.js';
 
 type Text = { ja: string; en: string };
 export interface Connection { system: string; target: string; purpose: Text; owner: Text }

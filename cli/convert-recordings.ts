@@ -4,7 +4,7 @@
  * and `<dataset>-<home>.home.json` (its settings) per home.
  */
 import { parseArgs } from 'node:util';
-import { convertRecording, recordingDatasets, writeRecording } from '../edge/recordings/index.js';
+import { convertRecording, recordingDatasets, writeRecording } from '../edge/index.js';
 
 export interface ConvertIo { out(line: string): void; err(line: string): void }
 

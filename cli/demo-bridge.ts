@@ -15,7 +15,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import type { Clock } from '../core/clock.js';
 import type { Reading } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
-import { createDeviceBridge, parseDeviceMap, type DeviceBridge, type MappedDevice } from '../edge/adapters/index.js';
+import { createDeviceBridge, parseDeviceMap, type DeviceBridge, type MappedDevice } from '../edge/index.js';
 
 /** The zigbee2mqtt base topic of a demo home. */
 export const demoBaseTopic = (home: string) => `zigbee2mqtt/${home}`;

@@ -14,12 +14,12 @@ import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, wr
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { toRecordedLine } from '../core/events.js';
-import { simulateStream } from '../edge/simulator.js';
-import { buildCorpus, evaluateCorpus } from '../rules/evaluate-corpus.js';
+import { simulateStream } from '../edge/index.js';
+import { buildCorpus, evaluateCorpus } from '../rules/index.js';
 import type { Reading } from '../core/events.js';
-import { parseHomeSettings } from '../edge/recordings/home-settings.js';
-import { checkRecordingTargets, evaluateRecordings, formatRecordingsReport, type RecordedHome } from '../rules/evaluate-recordings.js';
-import { checkTargets, evaluateReadings, formatReport, parseTruth, type ModeScore } from '../rules/evaluate.js';
+import { parseHomeSettings } from '../edge/index.js';
+import { checkRecordingTargets, evaluateRecordings, formatRecordingsReport, type RecordedHome } from '../rules/index.js';
+import { checkTargets, evaluateReadings, formatReport, parseTruth, type ModeScore } from '../rules/index.js';
 import { readRecordedFile } from './recorded-file.js';
 
 /** Where the command writes (the CLI's `CliIo`). */

@@ -27,19 +27,19 @@ import { MimamoriError } from '../core/errors.js';
 import { invalidPhoneMessage, toE164 } from '../core/phone.js';
 import { systemClock } from '../core/clock.js';
 import { localTime } from '../core/time.js';
-import { provisionDevice } from '../broker/device-credentials.js';
+import { provisionDevice } from '../broker/index.js';
 import { parseRuleSet } from '../rules/index.js';
-import { replayReadings, findingToNdjson } from '../rules/replay.js';
-import { simulate } from '../edge/simulator.js';
+import { replayReadings, findingToNdjson } from '../rules/index.js';
+import { simulate } from '../edge/index.js';
 import { startHub } from './hub.js';
-import { startLocalMosquitto, type LocalMosquitto } from '../edge/adapters/local-mosquitto.js';
+import { startLocalMosquitto, type LocalMosquitto } from '../edge/index.js';
 import { DemoClock, demoHubOf, startDemo } from './demo.js';
 import { contactPreferences, provisionFromFile } from './provision.js';
 import { readRecordedFile } from './recorded-file.js';
 import { createWebAccount, type AccountInput } from './accounts.js';
 import { exitWhenFlushed } from './exit.js';
-import { parseHomeSettings, type HomeSettings } from '../edge/recordings/home-settings.js';
-import { homeRuleSet } from '../rules/evaluate-recordings.js';
+import { parseHomeSettings, type HomeSettings } from '../edge/index.js';
+import { homeRuleSet } from '../rules/index.js';
 
 const usage = `mimamori — 見守り edge hub
 
@@ -74,8 +74,9 @@ const usage = `mimamori — 見守り edge hub
   mimamori connections                                                       every external system the hub reaches (docs/security.md)
 `;
 
-/** Where the CLI writes: stdout for results, stderr for messages (injected in tests). */
-export interface CliIo { out(line: string): void; err(line: string): void }
+import type { CliIo } from './cli-io.js';
+
+export type { CliIo };
 const processIo: CliIo = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) };
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env, io: CliIo = processIo): Promise<number> {

@@ -7,9 +7,9 @@ import { idSchema } from '../core/events.js';
 import { phoneSchema } from '../core/phone.js';
 import { MimamoriError } from '../core/errors.js';
 import type { Store } from '../core/store.js';
-import { provisionDevice } from '../broker/device-credentials.js';
+import { provisionDevice } from '../broker/index.js';
 import { parseRuleSet } from '../rules/index.js';
-import { validateContactPreferences, type ContactPreferences } from '../notifier/contact-preferences.js';
+import { validateContactPreferences, type ContactPreferences } from '../notifier/index.js';
 
 const timezone = z.string().refine((tz) => {
   try { new Intl.DateTimeFormat('en', { timeZone: tz }); return true; } catch { return false; }

@@ -19,13 +19,13 @@ import { loadConfig } from '../core/config.js';
 import { MimamoriError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { createSqliteStore, type Store } from '../core/store.js';
-import { openReferenceCopy, type ReferenceCopy } from '../backup/reference.js';
+import { openReferenceCopy, type ReferenceCopy } from '../backup/index.js';
 import { createWebApp, findJapaneseFont, type WebApp } from '../dashboards/index.js';
-import { seedKeyFrom } from '../dashboards/totp.js';
-import { collectContactSheet, renderContactSheet, type SheetSource } from '../dashboards/contact-sheet.js';
-import type { AlertResponder } from '../notifier/responder.js';
+import { seedKeyFrom } from '../dashboards/index.js';
+import { collectContactSheet, renderContactSheet, type SheetSource } from '../dashboards/index.js';
+import type { AlertResponder } from '../notifier/index.js';
 import { readPassphrase } from './backup.js';
-import type { CliIo } from './main.js';
+import type { CliIo } from './cli-io.js';
 
 export interface ReferenceHubOptions {
   archive: string;

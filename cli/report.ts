@@ -11,17 +11,16 @@ import { writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { InfluxDB } from 'influx';
 import { systemClock } from '../core/clock.js';
 import { loadConfig, type Config } from '../core/config.js';
 import { MimamoriError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { createSqliteStore, type Store } from '../core/store.js';
-import { startManagedInfluxd } from '../rules/managed-influxd.js';
+import { startManagedInfluxd } from '../history/index.js';
 import { findJapaneseFont, type HistoryQuery } from '../dashboards/index.js';
-import { createMonthlyReports } from '../dashboards/monthly-reports.js';
+import { createMonthlyReports } from '../dashboards/index.js';
 import { runningInfluxd } from './backup.js';
-import { createInfluxHistoryQuery, influxClientOptions } from './history-queries.js';
+import { createInfluxClient, createInfluxHistoryQuery } from '../history/index.js';
 import type { CliIo } from './main.js';
 
 const usage = '  mimamori report --home ID --month YYYY-MM [--lang ja|en] --out FILE.pdf';
@@ -29,7 +28,7 @@ const usage = '  mimamori report --home ID --month YYYY-MM [--lang ja|en] --out 
 /** Where the month's activity is read from; `close` stops an influxd started for this command. */
 async function historyForCli(config: Config, logger: Logger): Promise<{ history?: HistoryQuery; from: string; close(): Promise<void> }> {
   const none = async () => undefined;
-  const client = (url: string) => createInfluxHistoryQuery(new InfluxDB(influxClientOptions(url, config)));
+  const client = (url: string) => createInfluxHistoryQuery(createInfluxClient({ url, database: config.influx.database, username: config.influx.username, password: config.influx.password }));
   if (config.influx.url) return { history: client(config.influx.url), from: 'configured InfluxDB', close: none };
   const running = await runningInfluxd(config.dataDir);
   if (running) return { history: client(running.url), from: 'the running hub\'s influxd', close: none };

@@ -89,3 +89,13 @@ export function monthDates(month: string): string[] {
   for (let d = `${month}-01`; d.startsWith(month); d = addDays(d, 1)) out.push(d);
   return out;
 }
+
+/** Whether `tz` is an IANA time zone this runtime knows (e.g. `Asia/Tokyo`). */
+export function isValidTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}

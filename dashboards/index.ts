@@ -20,8 +20,8 @@ import type { Clock, WallClock } from '../core/clock.js';
 import { errorCatalogue, isMimamoriError, MimamoriError, type ErrorCode } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Store } from '../core/store.js';
-import type { RuleEngine } from '../rules/engine.js';
-import type { AlertResponder } from '../notifier/responder.js';
+import type { RuleEngine } from '../rules/index.js';
+import type { AlertResponder } from '../notifier/index.js';
 import { createAccessRules, scopeResolvers, type Access } from './access.js';
 import { createAuth, sameToken, sessionCookie } from './auth.js';
 import type { EscalationPolicies, HistoryQuery, NotificationSettings, ReferenceInfo, RouteModule, WebContext } from './context.js';
@@ -56,6 +56,12 @@ export { createLocalLiveFeed } from './live-feed.js';
 // Video check-ins (issue 5)
 export type { VideoOptions, Video, CallQuality, CheckinReminder, VideoIceConfig } from './video.js';
 export { missedCheckinRule, turnCredentials } from './video.js';
+export { startStatusPage, statusCallbackPath, type StatusPage, type StatusSource } from './status-page.js';
+export { createAuth } from './auth.js';
+export { createTotpVerifier, newTotpSecret, sealPlaintextSeeds, seedKeyFrom, totpCode } from './totp.js';
+export { hashPassword, verifyPassword } from './passwords.js';
+export { createMonthlyReports } from './monthly-reports.js';
+export { collectContactSheet, renderContactSheet, type SheetSource } from './contact-sheet.js';
 
 export interface WebAppOptions {
   store: Store;

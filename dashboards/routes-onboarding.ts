@@ -15,9 +15,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { MimamoriError } from '../core/errors.js';
 import type { Home } from '../core/store.js';
-import { provisionDevice, verifySecret } from '../broker/device-credentials.js';
-import { checkMapEntry, type MapEntryField } from '../edge/adapters/device-map.js';
-import { bridgeReportPath, bridgeReportSchema, type BridgeReport, type DeliveredMapping } from '../edge/adapters/onboarding-report.js';
+import { provisionDevice, verifySecret } from '../broker/index.js';
+import { checkMapEntry, type MapEntryField } from '../edge/index.js';
+import { bridgeReportPath, bridgeReportSchema, type BridgeReport, type DeliveredMapping } from '../edge/index.js';
 import { eventKinds } from '../core/events.js';
 import { formOf, scopeOf, tOf, viewerOf, type RouteModule, type WebContext } from './context.js';
 import { html, type Html } from './html.js';

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { MimamoriError } from '../core/errors.js';
 import { idSchema } from '../core/events.js';
 import { invalidPhoneMessage, phoneForDisplay, toE164 } from '../core/phone.js';
-import { provisionDevice } from '../broker/device-credentials.js';
+import { provisionDevice } from '../broker/index.js';
 import { formOf, parseInput, scopeOf, tOf, viewerOf, type RouteModule } from './context.js';
 import { html, type Html } from './html.js';
 import { label, roleName, type Translator } from './i18n.js';

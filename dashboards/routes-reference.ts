@@ -8,7 +8,7 @@
  */
 import { MimamoriError } from '../core/errors.js';
 import { statusCallbackPath } from './status-page.js';
-import { defaultWebhookPaths } from '../notifier/twilio-webhooks.js';
+import { defaultWebhookPaths } from '../notifier/index.js';
 import type { RouteModule } from './context.js';
 
 export const referenceRefusals: RouteModule = (app) => {

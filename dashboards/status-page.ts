@@ -18,17 +18,34 @@ import type { Logger } from '../core/logger.js';
 import { toLocalIso } from '../core/time.js';
 import { guessLanguage, label, translator } from './i18n.js';
 import { sessionCookie } from './auth.js';
-import type { Alert } from '../core/store.js';
+import type { Alert, Store } from '../core/store.js';
 import type { Finding, Localized } from '../core/findings.js';
-import type { Hub } from '../cli/hub.js';
-import type { Notifier } from '../notifier/index.js';
-import { statusCallbackRoute } from '../notifier/status-callback-route.js';
+import { statusCallbackRoute, type LocalTwilio, type Notifier } from '../notifier/index.js';
 import { clientModules, createClientAssets } from './client-assets.js';
 import { hookPortHeaders } from './security-headers.js';
 
+/**
+ * The status page's port: what it reads from the hub. The hub implements it
+ * (hub/index.ts); the page never sees the hub's parts beyond this.
+ */
+export interface StatusSource {
+  store: Pick<Store, 'listHomes' | 'listAlerts'>;
+  engine: { lastSignOfLife(homeId: string): number | undefined };
+  /** Counters of the parts, served as they are (no personal data). */
+  broker: { stats(): object };
+  ingest: { stats(): object };
+  history: { stats(): object };
+  /** Findings seen since start (newest last). */
+  recentFindings(): Finding[];
+  /** The local Twilio server, when SMS go there: its messages are shown to operators. */
+  localTwilio?: Pick<LocalTwilio, 'messages'>;
+  /** Health of every long-lived part (served at `/health`; 503 unless `ok`). */
+  health(): { ok: boolean };
+}
+
 export interface StatusPageOptions {
   /** The hub, once it is fully started (the server starts first so its URL can be handed to Twilio). */
-  hub: () => Hub | undefined;
+  hub: () => StatusSource | undefined;
   /** Receives Twilio's signed delivery receipts at `/twilio/status`. */
   notifier: () => Pick<Notifier, 'handleStatusCallback'> | undefined;
   /** The URL Twilio reaches this server at, when it differs from the bound address. */
@@ -83,7 +100,7 @@ const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;'
  * What anyone reaching the public port may see: counts and health, nothing
  * about a person (no names, ids, numbers, message text, addresses).
  */
-export async function collectPublicStatus(hub: Hub, clock: Clock) {
+export async function collectPublicStatus(hub: StatusSource, clock: Clock) {
   const homes = await hub.store.listHomes();
   const alerts = [...await hub.store.listAlerts({ status: 'open' }), ...await hub.store.listAlerts({ status: 'acknowledged' })];
   return {
@@ -97,7 +114,7 @@ export async function collectPublicStatus(hub: Hub, clock: Clock) {
 }
 
 /** Collects the full status as plain data (served as JSON and rendered as HTML) — for operators only. */
-export async function collectStatus(hub: Hub, clock: Clock) {
+export async function collectStatus(hub: StatusSource, clock: Clock) {
   const homes = await hub.store.listHomes();
   const alerts = await hub.store.listAlerts({ status: 'open' });
   const acknowledged = await hub.store.listAlerts({ status: 'acknowledged' });

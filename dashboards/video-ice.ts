@@ -9,7 +9,7 @@
 import { createHmac } from 'node:crypto';
 import { z } from 'zod';
 import { MimamoriError } from '../core/errors.js';
-import type { TwilioClient } from '../notifier/twilio-client.js';
+import type { TwilioClient } from '../notifier/index.js';
 
 /** What a browser passes to `new RTCPeerConnection({ iceServers })`. */
 export interface IceServer { urls: string | string[]; username?: string; credential?: string }

@@ -13,8 +13,8 @@ import type { Finding, Localized } from '../core/findings.js';
 import type { Logger } from '../core/logger.js';
 import type { Store } from '../core/store.js';
 import { MimamoriError } from '../core/errors.js';
-import type { Channel } from '../notifier/channel.js';
-import { createRateLimiter } from '../notifier/rate-limit.js';
+import type { Channel } from '../notifier/index.js';
+import { createRateLimiter } from '../notifier/index.js';
 import type { AlertChange, AlertChangeKind, ContactGroup, FlowsApi, NotifyResult, RaiseResult } from './api.js';
 
 /** What the notifier mirrors to history on every alert change (`NotifierHistory.writeAlert`). */

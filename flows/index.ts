@@ -28,7 +28,7 @@ import { nodeRedSettings, type OperatorAuth } from './settings.js';
 
 export type { AlertChange, AlertChangeKind, ContactGroup, FlowsApi, NotifyResult, RaiseResult } from './api.js';
 export type { OperatorAuth } from './settings.js';
-export { createFlowsBridge, type FlowsBridge, type FlowsBridgeOptions } from './bridge.js';
+export { createFlowsBridge, type AlertRecord, type FlowsBridge, type FlowsBridgeOptions } from './bridge.js';
 export { createOperatorVerifier } from './operator-auth.js';
 
 export interface FlowsOptions {

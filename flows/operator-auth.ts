@@ -7,8 +7,8 @@
  */
 import type { WallClock } from '../core/clock.js';
 import type { Store } from '../core/store.js';
-import { verifyPassword } from '../dashboards/passwords.js';
-import { createTotpVerifier } from '../dashboards/totp.js';
+import { verifyPassword } from '../dashboards/index.js';
+import { createTotpVerifier } from '../dashboards/index.js';
 import type { OperatorAuth } from './settings.js';
 
 const lockout = { maxFailures: 5, windowMs: 15 * 60_000, lockMs: 15 * 60_000 };

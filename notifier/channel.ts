@@ -40,6 +40,14 @@ export interface SendResult {
 }
 
 /** An incoming HTTP request that may carry a delivery receipt (e.g. a Twilio status callback). */
+/** What the notifier answers a delivery receipt with (kept here, beside the request, so the receipt route needs no import of the notifier's front door). */
+export interface ReceiptResult {
+  /** false: not authentic (forged or unsigned) — answer 403. */
+  accepted: boolean;
+  notificationId?: string;
+  status?: string;
+}
+
 export interface ReceiptRequest {
   /** The full public URL the provider requested (what it signed). */
   url: string;

@@ -17,7 +17,7 @@ import type { Reading } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
 import type { Alert, Language, NotificationRecord, Store } from '../core/store.js';
 import { MimamoriError } from '../core/errors.js';
-import type { Channel, DeliveryReceipt, ReceiptRequest, SendResult } from './channel.js';
+import type { Channel, DeliveryReceipt, ReceiptRequest, ReceiptResult, SendResult } from './channel.js';
 import { advancesStatus, isFailedStatus, pendingStatus } from './delivery-status.js';
 import { operatorText } from './templates.js';
 import { createEscalationEngine, isNotReached, type EscalationEngine, type ReconcileOptions } from './escalation-engine.js';
@@ -30,13 +30,36 @@ import { createAlertResponder } from './responder-impl.js';
 import { createDigestScheduler, type SummarizeDay } from './digest.js';
 import type { AlertResponder } from './responder.js';
 
-export type { Channel, ChannelMessage, DeliveryReceipt, ReceiptRequest, Recipient, SendResult, SentMatch, SentQuery } from './channel.js';
+export type { Channel, ChannelMessage, DeliveryReceipt, ReceiptRequest, ReceiptResult, Recipient, SendResult, SentMatch, SentQuery } from './channel.js';
 export type { ReconcileOptions } from './escalation-engine.js';
 export type { AlertResponder, ReplyBinding, ReplyChoice, ResponseInput, ResponseResult } from './responder.js';
 export type { EscalationPolicy } from './escalation-policy.js';
 export type { ContactPreferences } from './contact-preferences.js';
 export type { DaySummary, SummarizeDay } from './digest.js';
 export { defaultEscalationPolicy, parseEscalationPolicy } from './escalation-policy.js';
+export { validateContactPreferences } from './contact-preferences.js';
+export { createRateLimiter } from './rate-limit.js';
+export { ackLinkRoutes, auditLedger } from './ack-link.js';
+export { issueLineLinkCode, lineWebhook } from './line-webhook.js';
+export { createTwilioClient, type TwilioClient } from './twilio-client.js';
+export { twilioWebhooks, defaultWebhookPaths } from './twilio-webhooks.js';
+export { statusCallbackRoute } from './status-callback-route.js';
+export { createSmsChannel } from './channels/sms.js';
+export { createVoiceChannel } from './channels/voice.js';
+export { createEmailChannel } from './channels/email.js';
+export { createTabletChannel } from './channels/tablet.js';
+export { createLineChannel, readLinePostback } from './channels/line.js';
+export { createLiveBus, createLiveChannel, type LiveBus } from './channels/live.js';
+// The local stand-ins for development and tests (docs/local-twilio.md, docs/channels.md).
+export { startLocalTwilio, type LocalTwilio } from './local-twilio-server.js';
+export { startLocalSmtp, type LocalSmtp } from './local-smtp-server.js';
+export { startLocalLine, type LocalLine } from './local-line-server.js';
+export { startLocalPush, type LocalPush } from './local-push-server.js';
+// Web push (docs/channels.md): the channel, the subscriptions people keep, the keys and the action answers.
+export { createPushChannel } from './channels/push.js';
+export { subscribePush, unsubscribePush } from './push-subscription.js';
+export { keptVapidKeys } from './vapid-keys.js';
+export { answerPushAction } from './push-action.js';
 
 /** Where alert and notification changes are mirrored for history (InfluxDB); fire-and-forget. */
 export interface NotifierHistory {
@@ -117,12 +140,6 @@ export interface HandleResult {
   notified: number;
 }
 
-export interface ReceiptResult {
-  /** false: not authentic (forged or unsigned) — answer 403. */
-  accepted: boolean;
-  notificationId?: string;
-  status?: string;
-}
 
 export interface Notifier {
   /** Called by the hub for every finding from the rule engine. Channel failures never throw. */

@@ -5,10 +5,11 @@
  * checks the `X-Twilio-Signature`; forged or unsigned callbacks get 403.
  */
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
-import type { Notifier } from './index.js';
+import type { ReceiptRequest, ReceiptResult } from './channel.js';
 
 export interface StatusCallbackRouteOptions {
-  notifier: Pick<Notifier, 'handleStatusCallback'>;
+  /** The notifier (its `handleStatusCallback`). */
+  notifier: { handleStatusCallback(req: ReceiptRequest): Promise<ReceiptResult> };
   /** Route path, e.g. `/twilio/status`. */
   path: string;
   /**

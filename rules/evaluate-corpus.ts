@@ -6,10 +6,10 @@
  * placed after the learning period. Nothing is committed: the same seed
  * always builds the same corpus.
  */
-import { addDays, localToEpoch, type LocalDate } from '../edge/local-days.js';
-import { createRandom, type Random } from '../edge/random.js';
-import { defaultProfile, simulateStream, type HomeProfile, type IncidentSpec, type SimulationOptions } from '../edge/simulator.js';
-import type { AbsenceSpec, VisitSpec } from '../edge/simulator.js';
+import { addDays, localToEpoch, type LocalDate } from '../edge/index.js';
+import { createRandom, type Random } from '../edge/index.js';
+import { defaultProfile, simulateStream, type HomeProfile, type IncidentSpec, type SimulationOptions } from '../edge/index.js';
+import type { AbsenceSpec, VisitSpec } from '../edge/index.js';
 import { toLocalIso } from '../core/time.js';
 import { runModes, scoreFindings, type EvaluateOptions, type EvaluationMode, type ModeScore, type ScoredFinding, type Truth } from './evaluate.js';
 

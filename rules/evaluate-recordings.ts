@@ -18,8 +18,8 @@
  */
 import type { Reading } from '../core/events.js';
 import { inWindow, localTime, parseClockTime, toLocalIso } from '../core/time.js';
-import { createRandom, type Random } from '../edge/random.js';
-import type { HomeSettings } from '../edge/recordings/home-settings.js';
+import { createRandom, type Random } from '../edge/index.js';
+import type { HomeSettings } from '../edge/index.js';
 import { fmtMinutes, median, runModes, scoreFindings, type ModeScore, type ScoredFinding, type Truth } from './evaluate.js';
 import { defaultRules, fixedRules, type RuleConfig } from './rule-config.js';
 

@@ -4,7 +4,10 @@
  */
 import { z } from 'zod';
 import { idPattern } from '../core/events.js';
-import { parseClockTime } from '../core/time.js';
+import { isValidTimeZone, parseClockTime } from '../core/time.js';
+
+/** Whether `tz` is an IANA time zone this runtime knows (kept in core/time.ts, where edge/ can reach it too). */
+export { isValidTimeZone };
 
 const clockTime = z.string().refine((s) => {
   try { parseClockTime(s); return true; } catch { return false; }
@@ -236,16 +239,6 @@ export function defaultRules(): RuleConfig[] {
 /** Only the fixed safety rules, all defaults: "fixed rules alone" in `mimamori evaluate`. */
 export function fixedRules(): RuleConfig[] {
   return fixedRuleTypes.map((type) => schemas[type].parse({ type }) as RuleConfig);
-}
-
-/** Whether `tz` is an IANA time zone this runtime knows. */
-export function isValidTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function describe(error: z.ZodError): string {

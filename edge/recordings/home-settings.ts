@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import { idSchema } from '../../core/events.js';
-import { isValidTimeZone } from '../../rules/rule-config.js';
+import { isValidTimeZone } from '../../core/time.js';
 
 const clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM');
 

@@ -5,8 +5,8 @@ import { InfluxDB } from 'influx';
 import { createSqliteStore, type Store } from '../../core/store.js';
 import { VirtualClock } from '../../core/clock.js';
 import { silentLogger } from '../../core/logger.js';
-import { ensureSchema, readingLine } from '../../rules/influx-schema.js';
-import { startManagedInfluxd } from '../../rules/managed-influxd.js';
+import { ensureSchema, readingLine } from '../../history/influx-schema.js';
+import { startManagedInfluxd } from '../../history/managed-influxd.js';
 import { listArchives, restoreArchive, runBackup, type BackupOptions } from '../../backup/index.js';
 import { tempDir, type Teardown } from '../support/wait.js';
 

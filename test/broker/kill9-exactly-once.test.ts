@@ -16,7 +16,7 @@ import { silentLogger } from '../../core/logger.js';
 import { createSqliteStore } from '../../core/store.js';
 import { eventTopic } from '../../core/topics.js';
 import { provisionDevice } from '../../broker/device-credentials.js';
-import { startManagedInfluxd } from '../../rules/managed-influxd.js';
+import { startManagedInfluxd } from '../../history/managed-influxd.js';
 import { tempDir, until } from '../support/wait.js';
 import { connect } from './helpers.js';
 

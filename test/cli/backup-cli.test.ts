@@ -8,7 +8,7 @@ import { createSqliteStore } from '../../core/store.js';
 import { parseConfig } from '../../core/config.js';
 import { VirtualClock } from '../../core/clock.js';
 import { silentLogger } from '../../core/logger.js';
-import { startManagedInfluxd } from '../../rules/managed-influxd.js';
+import { startManagedInfluxd } from '../../history/managed-influxd.js';
 import { listArchives } from '../../backup/index.js';
 import { tempDir, type Teardown } from '../support/wait.js';
 import { capture } from '../support/cli-io.js';

@@ -9,7 +9,7 @@ import t from 'tap';
 import { inflateSync } from 'node:zlib';
 import type { Reading } from '../../core/events.js';
 import { addDays, monthDates, toLocalIso } from '../../core/time.js';
-import { createInfluxHistoryQuery } from '../../cli/history-queries.js';
+import { createInfluxHistoryQuery } from '../../history/history-queries.js';
 import { tempDir } from '../support/wait.js';
 import { realHistory } from '../support/real-history.js';
 import { pdfText } from '../support/pdf-text.js';

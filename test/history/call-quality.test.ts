@@ -1,7 +1,7 @@
 import t from 'tap';
 import { join } from 'node:path';
 import { silentLogger } from '../../core/logger.js';
-import { createHistoryWriter } from '../../rules/history-writer.js';
+import { createHistoryWriter } from '../../history/history-writer.js';
 import { client, startInflux, tempDir } from './fixtures/helpers.js';
 
 t.test('video call quality reports land in InfluxDB, one point per participant', async (t) => {

@@ -2,7 +2,7 @@ import t from 'tap';
 import { appendFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { silentLogger } from '../../core/logger.js';
-import { openDiskBuffer } from '../../rules/disk-buffer.js';
+import { openDiskBuffer } from '../../history/disk-buffer.js';
 import { captureLogger, tempDir } from './fixtures/helpers.js';
 
 const batch = (from: number, n: number) => Array.from({ length: n }, (_, i) => `event,home=h,device=d id="e${from + i}" ${from + i}000000`);

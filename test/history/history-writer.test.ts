@@ -6,7 +6,7 @@ import { isMimamoriError } from '../../core/errors.js';
 import type { HomeEvent } from '../../core/events.js';
 import type { Finding } from '../../core/findings.js';
 import { silentLogger } from '../../core/logger.js';
-import { createHistoryWriter, type HistoryWriterOptions } from '../../rules/history-writer.js';
+import { createHistoryWriter, type HistoryWriterOptions } from '../../history/history-writer.js';
 import { baseTime, captureLogger, client, countPoints, deadUrl, motion, readings, startInflux, tempDir, until, type Teardown } from './fixtures/helpers.js';
 
 const database = 'mimamori';

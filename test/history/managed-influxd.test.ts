@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isMimamoriError } from '../../core/errors.js';
 import { silentLogger } from '../../core/logger.js';
-import { startManagedInfluxd } from '../../rules/managed-influxd.js';
+import { startManagedInfluxd } from '../../history/managed-influxd.js';
 import { VirtualClock } from '../../core/clock.js';
-import { createHistoryWriter } from '../../rules/history-writer.js';
+import { createHistoryWriter } from '../../history/history-writer.js';
 import { baseTime, captureLogger, client, countPoints, readings, tempDir, until } from './fixtures/helpers.js';
 
 function alive(pid: number): boolean {

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { activityHourlyCq, backfillActivityHourly, ensureSchema, readingLine } from '../../rules/influx-schema.js';
+import { activityHourlyCq, backfillActivityHourly, ensureSchema, readingLine } from '../../history/influx-schema.js';
 import { baseTime, client, motion, startInflux, tempDir } from './fixtures/helpers.js';
 
 const database = 'mimamori_schema';

@@ -5,7 +5,7 @@ import { createSqliteStore } from '../../core/store.js';
 import { startLocalTwilio } from '../../notifier/local-twilio-server.js';
 import { createTwilioClient } from '../../notifier/twilio-client.js';
 import { createSmsChannel } from '../../notifier/channels/sms.js';
-import { remindCaregivers } from '../../cli/checkin-reminders.js';
+import { remindCaregivers } from '../../hub/checkin-reminders.js';
 
 t.test('a check-in reminder reaches the home caregivers by SMS, in their language, and nobody else', async (t) => {
   const clock = new VirtualWallClock(Date.parse('2026-11-21T09:45:00+09:00'));

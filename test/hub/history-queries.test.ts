@@ -6,7 +6,7 @@ import t from 'tap';
 import { createSqliteStore } from '../../core/store.js';
 import { toLocalIso } from '../../core/time.js';
 import type { Reading } from '../../core/events.js';
-import { createDaySummarizer, createInfluxHistoryQuery, createRoutineHistory } from '../../cli/history-queries.js';
+import { createDaySummarizer, createInfluxHistoryQuery, createRoutineHistory } from '../../history/history-queries.js';
 import { dayBounds } from '../../core/time.js';
 import { tempDir } from './helpers.js';
 import { realHistory } from '../support/real-history.js';

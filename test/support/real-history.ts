@@ -6,9 +6,9 @@
 import { join } from 'node:path';
 import { InfluxDB } from 'influx';
 import { silentLogger } from '../../core/logger.js';
-import { startManagedInfluxd } from '../../rules/managed-influxd.js';
-import { createHistoryWriter, type HistoryWriter } from '../../rules/history-writer.js';
-import { ensureSchema } from '../../rules/influx-schema.js';
+import { startManagedInfluxd } from '../../history/managed-influxd.js';
+import { createHistoryWriter, type HistoryWriter } from '../../history/history-writer.js';
+import { ensureSchema } from '../../history/influx-schema.js';
 import type { Teardown } from './wait.js';
 
 export async function realHistory(t: Teardown, dir: string): Promise<{ influx: InfluxDB; writer: HistoryWriter; url: string }> {

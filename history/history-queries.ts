@@ -5,9 +5,8 @@
  */
 import type { InfluxDB } from 'influx';
 import type { Store } from '../core/store.js';
-import type { Config } from '../core/config.js';
 import { activityBucketMs, type HistoryQuery } from '../dashboards/index.js';
-import type { DaySummary, SummarizeDay } from '../notifier/digest.js';
+import type { DaySummary, SummarizeDay } from '../notifier/index.js';
 import { idPattern, parseRecordedLine, type Reading } from '../core/events.js';
 import { dayBounds } from '../core/time.js';
 import { findOutings } from '../core/outings.js';
@@ -46,7 +45,7 @@ export function createInfluxHistoryQuery(influx: InfluxDB): HistoryQuery {
  * (front door, then no motion inside until the door again), day-care
  * attendance marked by staff, and what was noticed (alerts opened that day).
  */
-export function createDaySummarizer(opts: { influx: InfluxDB; store: Store; database: string }): SummarizeDay {
+export function createDaySummarizer(opts: { influx: InfluxDB; store: Pick<Store, 'getHome' | 'listAttendance' | 'listAlerts'>; database: string }): SummarizeDay {
   return async (homeId, date) => {
     const home = await opts.store.getHome(homeId);
     if (!home) throw new Error(`unknown home ${homeId}`);
@@ -96,12 +95,3 @@ export function createRoutineHistory(opts: { influx: InfluxDB; now: () => number
 }
 
 /** The influx client's options for `url` with the configured database and credentials. */
-export function influxClientOptions(url: string, config: Config) {
-  const u = new URL(url);
-  const out: { host: string; port: number; protocol: 'http' | 'https'; database: string; username?: string; password?: string } = {
-    host: u.hostname, port: Number(u.port || (u.protocol === 'https:' ? 443 : 8086)), protocol: u.protocol === 'https:' ? 'https' : 'http', database: config.influx.database,
-  };
-  if (config.influx.username) out.username = config.influx.username;
-  if (config.influx.password) out.password = config.influx.password;
-  return out;
-}

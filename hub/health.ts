@@ -5,9 +5,8 @@
  * phone number or message text ever appears here.
  */
 import type { Broker } from '../broker/index.js';
-import type { Ingest } from '../broker/ingest.js';
-import type { HistoryWriter } from '../rules/history-writer.js';
-import type { InfluxdHealth } from '../rules/managed-influxd.js';
+import type { Ingest } from '../broker/index.js';
+import type { HistoryWriter, InfluxdHealth } from '../history/index.js';
 import type { FlowsStatus } from '../flows/index.js';
 import type { Finding } from '../core/findings.js';
 

@@ -9,7 +9,7 @@
 import { request as httpRequest, Agent as HttpAgent, type IncomingMessage } from 'node:http';
 import { request as httpsRequest, Agent as HttpsAgent } from 'node:https';
 import type { Subscription } from 'rxjs';
-import { InfluxDB } from 'influx';
+import type { InfluxDB } from 'influx';
 import { z } from 'zod';
 import { systemClock, type Clock } from '../core/clock.js';
 import { MimamoriError } from '../core/errors.js';
@@ -17,6 +17,7 @@ import type { Reading } from '../core/events.js';
 import type { Finding } from '../core/findings.js';
 import type { Logger } from '../core/logger.js';
 import { openDiskBuffer } from './disk-buffer.js';
+import { createInfluxClient } from './influx-client.js';
 import {
   alertLine, callQualityLine, ensureSchema, findingLine, notificationLine, rawRetentionPolicy, readingLine,
   type AlertRecord, type CallQualityRecord, type NotificationRecord,
@@ -27,6 +28,8 @@ export type { AlertRecord, NotificationRecord };
 export interface HistoryWriterOptions {
   /** InfluxDB 1.x base URL, e.g. `http://127.0.0.1:8086` (the managed influxd's `url`). */
   url: string;
+  /** The client for the schema (createInfluxClient); default: one of the writer's own for `url`. */
+  influx?: InfluxDB;
   database: string;
   username?: string;
   password?: string;
@@ -131,16 +134,8 @@ export async function createHistoryWriter(opts: HistoryWriterOptions): Promise<H
   const agent = secure ? new HttpsAgent({ keepAlive: true, maxSockets: 2 }) : new HttpAgent({ keepAlive: true, maxSockets: 2 });
   const writePath = `${basePath}/write?${new URLSearchParams({ db: o.database, rp: rawRetentionPolicy.name, precision: 'n' })}`;
   const authHeader = o.username !== undefined ? { authorization: `Basic ${Buffer.from(`${o.username}:${o.password ?? ''}`).toString('base64')}` } : {};
-  // The influx client is used for the schema only; it must not retry or
-  // disable the host on its own (our retry loop decides), and never keeps
-  // timers running after close.
-  const neverBackOff = { getDelay: () => 0, next: () => neverBackOff, reset: () => neverBackOff };
-  const influx = new InfluxDB({
-    host: base.hostname, port: Number(base.port || (secure ? 443 : 80)), protocol: secure ? 'https' : 'http', path: basePath,
-    database: o.database, username: o.username, password: o.password,
-    pool: { maxRetries: 0, requestTimeout: o.requestTimeoutMs, backoff: neverBackOff },
-    options: { agent },
-  });
+  // The writer uses the influx client for the schema only (createHistory hands in the one client the hub has).
+  const influx = opts.influx ?? createInfluxClient({ url: o.url, database: o.database, username: o.username, password: o.password, requestTimeoutMs: o.requestTimeoutMs, agent });
 
   const buffer = await openDiskBuffer({ dir: o.bufferDir, maxBytes: o.maxBufferBytes, logger });
 
