@@ -245,6 +245,8 @@ export interface AddressStore {
   /** The contacts a web account is (one per home it belongs to). */
   listContactsOfAccount(accountId: string): Promise<Contact[]>;
   getContact(id: string): Promise<Contact | undefined>;
+  /** The language of everything sent to this contact (their own setting on /account/notifications). */
+  setContactLanguage(id: string, language: Language): Promise<void>;
 }
 
 // ── Monthly reports (migration 13, issue 14) ──
@@ -981,6 +983,7 @@ function addressStore(
     async setContactAccount(contactId, accountId) { run('UPDATE contacts SET account_id = ? WHERE id = ?', accountId, contactId); },
     async listContactsOfAccount(accountId) { return all('SELECT * FROM contacts WHERE account_id = ? ORDER BY home_id, priority', accountId).map(toContact); },
     async getContact(id) { const r = get('SELECT * FROM contacts WHERE id = ?', id); return r && toContact(r); },
+    async setContactLanguage(id, language) { run('UPDATE contacts SET language = ? WHERE id = ?', language, id); },
   };
 }
 // ── end of the contact addresses block ──

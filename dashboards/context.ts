@@ -64,6 +64,8 @@ export interface NotificationSettings {
   reach(contactId: string): Promise<{ own: string[]; followUp: string[] }>;
   /** Sends a short test message on one channel, audited. */
   sendTest(contactId: string, channel: string, actor: string): Promise<{ status: string; error?: string }>;
+  /** The language of every message to the person from now on, audited. */
+  setLanguage(contactId: string, language: Language, actor: string): Promise<void>;
   /** A one-time code that links a LINE account to the contact. */
   lineLinkCode(contactId: string): Promise<{ code: string; expiresAt: number }>;
   /** Web push, when the hub has it (docs/channels.md). */

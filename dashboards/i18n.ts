@@ -208,6 +208,7 @@ export const messages = {
   openReport: { ja: '表示・印刷', en: 'Open / print' },
   downloadReport: { ja: 'ダウンロード', en: 'Download' },
   reportIntro: { ja: '1か月の生活リズム・外出・デイサービス・アラートと対応・見守りメモ・4週間の推移をまとめた印刷用のレポートです。作成したレポートは保存され、あとから開けます。', en: 'A printable report of one month: daily rhythm, outings, day care, alerts and how they were handled, check-in notes and four-week trends. Reports you make are kept and can be opened again.' },
+  messageLanguage: { ja: 'お知らせの言語', en: 'Language of your messages' },
   langJa: { ja: '日本語', en: 'Japanese' },
   langEn: { ja: '英語', en: 'English' },
   // Alert states: one vocabulary for cards and status boxes (views.ts alertState).

@@ -14,6 +14,7 @@ import type { Contact } from '../core/store.js';
 import { toLocalIso } from '../core/time.js';
 import { formOf, parseInput, tOf, viewerOf, type RouteModule, type WebContext } from './context.js';
 import { html, page } from './html.js';
+import { label } from './i18n.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 const hhmmOrEmpty = z.string().trim().regex(/^(([01]\d|2[0-3]):[0-5]\d)?$/, 'HH:MM');
@@ -21,6 +22,8 @@ const settingsForm = z.object({
   channels: z.string().trim().max(200),
   quietFrom: hhmmOrEmpty, quietTo: hhmmOrEmpty,
   digestTime: hhmmOrEmpty, digestChannel: z.string().trim().max(40),
+  /** Absent from older forms: the language stays. */
+  language: z.enum(['ja', 'en']).optional(),
 });
 const testForm = z.object({ channel: z.string().trim().regex(/^[a-z][a-z0-9-]*$/) });
 const pushSubscribeBody = z.object({ subscription: z.unknown(), label: z.string().max(60).optional() });
@@ -88,6 +91,7 @@ export const notificationSettingsRoutes: RouteModule = (app, ctx) => {
 <label for="qt-${c.id}">${t('quietTo')}</label><input id="qt-${c.id}" name="quietTo" type="time" value="${prefs.quietHours?.to ?? ''}">
 <label for="dt-${c.id}">${t('digestTime')}</label><input id="dt-${c.id}" name="digestTime" type="time" value="${prefs.digest?.times[0] ?? ''}">
 <label for="dc-${c.id}">${t('digestChannel')}</label><input id="dc-${c.id}" name="digestChannel" value="${prefs.digest?.channel ?? ''}">
+<label for="lg-${c.id}">${t('messageLanguage')}</label><select id="lg-${c.id}" name="language">${(['ja', 'en'] as const).map((l) => (l === c.language ? html`<option value="${l}" selected>${label(t, 'lang', l)}</option>` : html`<option value="${l}">${label(t, 'lang', l)}</option>`))}</select>
 <p><button>${t('save')}</button></p></form>
 <h3>${t('previewTitle')}</h3><ul class="preview">
 <li>${t('previewCritical', { channels: list(reach.own) })}</li>
@@ -109,6 +113,7 @@ ${n.push ? await pushSection(c, n.push.publicKey, t) : ''}</section>`);
     const r = await ctx.notifications!.setPreferences(c.id, preferencesFromForm(form), `account:${account.id}`);
     // A bad setting is shown and nothing is saved: the earlier settings stay in force.
     if (r.errors.length) return reply.redirect(`/account/notifications?errors=${encodeURIComponent(r.errors.join('; '))}`, 303);
+    if (form.language !== undefined) await ctx.notifications!.setLanguage(c.id, form.language, `account:${account.id}`);
     return reply.redirect('/account/notifications?saved=1', 303);
   });
 

@@ -167,6 +167,8 @@ export interface Notifier {
   reach(contactId: string): Promise<{ own: string[]; followUp: string[] }>;
   /** Sends a short test message (ja/en) on one channel to a contact, audited as `contact.test-message`. */
   sendTest(contactId: string, channel: string, by: string): Promise<SendResult>;
+  /** The language of every message to this contact from now on (read per send: no restart), audited as `contact.language`. */
+  setContactLanguage(contactId: string, language: Language, by?: string): Promise<void>;
   /** Resolves when every send and step started so far has finished and been recorded. */
   idle(): Promise<void>;
   close(): Promise<void>;
@@ -457,6 +459,13 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
       await store.audit({ at, actor: by, action: 'contact.preferences', subject: contactId, detail: p });
       await digests.plan();
       return p;
+    },
+    async setContactLanguage(contactId, language, by = 'operator') {
+      const contact = await store.getContact(contactId);
+      if (!contact) throw new MimamoriError('MIMAMORI_ERR_NOT_FOUND', `contact ${contactId}`);
+      if (contact.language === language) return;
+      await store.setContactLanguage(contactId, language);
+      await store.audit({ at: clock.now(), actor: by, action: 'contact.language', subject: contactId, detail: { from: contact.language, to: language } });
     },
     channelNames: () => [...channels.keys()],
     async reach(contactId) {

@@ -23,7 +23,7 @@ export function lateNotificationSettings(withPush = false): LateNotificationSett
   const n = () => { if (!box.n) throw new Error('the notifications port is not bound yet'); return box.n; };
   const port: NotificationSettings = {
     channelNames: () => n().channelNames(), setPreferences: (...a) => n().setPreferences(...a), reach: (c) => n().reach(c),
-    sendTest: (...a) => n().sendTest(...a), lineLinkCode: (c) => n().lineLinkCode(c),
+    sendTest: (...a) => n().sendTest(...a), setLanguage: (...a) => n().setLanguage(...a), lineLinkCode: (c) => n().lineLinkCode(c),
   };
   if (withPush) {
     port.push = {
@@ -38,6 +38,7 @@ export function lateNotificationSettings(withPush = false): LateNotificationSett
         channelNames: () => notifier.channelNames(),
         setPreferences: async (id, p, actor) => { try { await notifier.setContactPreferences(id, p, actor); return { errors: [] }; } catch (err) { return { errors: [(err as Error).message] }; } },
         reach: (id) => notifier.reach(id), sendTest: (id, ch, actor) => notifier.sendTest(id, ch, actor),
+        setLanguage: (id, language, actor) => notifier.setContactLanguage(id, language, actor),
         lineLinkCode: (id) => issueLineLinkCode(store, id, clock.now()),
       };
       if (push) {

@@ -73,6 +73,21 @@ t.test('a person owns their notification settings; they count at once and are au
   t.match(decodeURIComponent(noLine.headers.location as string), /status=failed \(no line address for this person\)/);
   t.equal((await f.store.listAudit(mine.id)).filter((a) => a.action === 'contact.test-message').length, 2);
 
+  // Her language: every message from now on, no restart, audited; a form without it leaves it.
+  t.match((await get()).body, /<option value="en" selected>English<\/option>/, 'the page shows the language in use');
+  const ja = await post(`/account/notifications/${mine.id}`, { channels: 'sms', quietFrom: '22:00', quietTo: '07:00', digestTime: '19:00', digestChannel: 'sms', language: 'ja' });
+  t.equal(ja.headers.location, '/account/notifications?saved=1');
+  t.equal((await f.store.getContact(mine.id))?.language, 'ja');
+  t.same((await f.store.listAudit(mine.id)).filter((a) => a.action === 'contact.language').map((a) => [a.actor, a.detail]), [['account:family1', { from: 'en', to: 'ja' }]]);
+  await post(`/account/notifications/${mine.id}/test`, { channel: 'sms' });
+  t.same(twilio.messages().map((m) => m.body), [testMessageText.en, testMessageText.ja], 'the next message is in Japanese');
+  await post(`/account/notifications/${mine.id}`, { channels: 'sms', quietFrom: '22:00', quietTo: '07:00', digestTime: '19:00', digestChannel: 'sms' });
+  t.equal((await f.store.getContact(mine.id))?.language, 'ja', 'a form without the field leaves it');
+  t.equal((await f.store.listAudit(mine.id)).filter((a) => a.action === 'contact.language').length, 1, 'an unchanged language is not audited again');
+  const badLang = await post(`/account/notifications/${mine.id}`, { channels: 'sms', quietFrom: '', quietTo: '', digestTime: '', digestChannel: '', language: 'fr' });
+  t.equal(badLang.statusCode, 400, 'a language the hub does not speak is refused');
+  t.equal((await f.store.getContact(mine.id))?.language, 'ja');
+
   // A LINE link code, shown in the answer only, and valid for this person.
   const code = await post(`/account/notifications/${mine.id}/line-code`, {});
   t.equal(code.statusCode, 200);
