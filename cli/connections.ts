@@ -59,8 +59,11 @@ export function listConnections(config: Config, flowsText?: string): Connection[
     system: 'LINE Messaging API', target: realLine ? 'https://api.line.me' : local('LINE-compatible server'),
     purpose: { ja: 'アラート・日報のLINE通知', en: 'alerts and digests by LINE' }, owner: realLine ? { ja: '運用者（LINE公式アカウント）', en: 'the operator (LINE Official Account)' } : operator,
   });
-  const push = (config as unknown as Record<string, unknown>).push;
-  if (push) out.push({ system: 'Web push', target: 'configured', purpose: { ja: 'アラートの通知', en: 'alert notifications' }, owner: operator });
+  // Web push: each subscribed browser's own push service (its vendor's), signed with the hub's VAPID keys.
+  out.push({
+    system: 'Web push', target: `each subscribed browser's push service (VAPID ${config.push.subject})${config.push.localService ? '; a local stand-in records the demo\'s' : ''}`,
+    purpose: { ja: 'アラート・日報のプッシュ通知', en: 'alerts and digests by web push' }, owner: { ja: '受け取る人のブラウザの提供元', en: 'the vendor of each person\'s browser' },
+  });
   if (flowsText !== undefined) out.push(...flowConnections(flowsText));
   return out;
 }

@@ -67,6 +67,10 @@ const fieldValues = (page: Page) => page.evaluate(`Array.from(document.querySele
 const focusedId = (page: Page) => page.evaluate('document.activeElement ? document.activeElement.id : ""') as Promise<string>;
 const refreshes = (page: Page) => page.evaluate('window.mimamoriLive.refreshes') as Promise<number>;
 
+// Six roles × their pages × two widths in one browser, each page audited and photographed: minutes, not
+// the default 180 s, on a busy machine (bounded all the same).
+t.setTimeout(900_000);
+
 t.test('every role\'s pages at 1280 and 390 px: axe, screenshots, charts with data, typing through live updates', { skip: noBrowser }, async (t) => {
   const live = createLocalLiveFeed();
   const f = await setup({ live, history: await homeHistory(t) });

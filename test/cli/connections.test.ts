@@ -34,21 +34,23 @@ t.test('lists Twilio, SMTP, InfluxDB, TURN, STUN and the flows\' outbound nodes 
     'STUN — stun:turn.example.jp:3478',
     'Twilio Network Traversal — https://api.twilio.com',
     'LINE Messaging API — https://api.line.me',
+    'Web push — each subscribed browser\'s push service (VAPID mailto:mimamori-hub@example.invalid); a local stand-in records the demo\'s',
     'Node-RED http request — https://weather.example.jp/api',
     'Node-RED MQTT broker — mqtt.example.jp:8883',
     'Node-RED e-mail — smtp.example.jp:465',
   ], 'every external system, once, in order');
   t.match(lines[0], /アラートのSMS・音声電話 \/ alert SMS and voice calls — 運用者（Twilioアカウント） \/ the operator \(Twilio account\)/, 'purpose and owner in Japanese and English');
-  t.match(lines[8], /フロー作成者（運用者） "weather" \/ the flow's author \(operator\) "weather"/);
+  t.match(lines[9], /フロー作成者（運用者） "weather" \/ the flow's author \(operator\) "weather"/);
   t.notOk(io.stdout.join('\n').includes('token'), 'no secret printed');
   t.notOk(io.stdout.join('\n').includes('line-channel-secret'), 'no LINE secret printed');
 });
 
-t.test('the default configuration reaches nothing outside the hub', async (t) => {
+t.test('the default configuration reaches nothing outside the hub but the push services of browsers people subscribe', async (t) => {
   const io = capture();
   t.equal(await main(['connections'], { MIMAMORI_DATA_DIR: tempDir(t) }, io), 0);
   const targets = io.stdout.slice(1).map((l) => l.split(' — ')[1]);
-  t.equal(targets.length, 4, 'Twilio, SMTP, InfluxDB and LINE only');
-  t.same(targets.filter((x) => !x!.startsWith('local stand-in')), [], 'all of them local stand-ins');
+  t.equal(targets.length, 5, 'Twilio, SMTP, InfluxDB, LINE and web push');
+  t.same(targets.filter((x) => !x!.startsWith('local stand-in')), ['each subscribed browser\'s push service (VAPID mailto:mimamori-hub@example.invalid); a local stand-in records the demo\'s'],
+    'all local stand-ins but web push: a real browser that subscribes is reached through its vendor');
   t.match(io.stdout[3], /managed influxd/);
 });
