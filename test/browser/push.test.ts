@@ -13,38 +13,14 @@
  * sent.
  */
 import t from 'tap';
-import webPush from 'web-push';
-import { VirtualClock } from '../../core/clock.js';
-import { silentLogger } from '../../core/logger.js';
-import { createPushChannel, type PushPayload } from '../../notifier/channels/push.js';
-import { createSmsChannel } from '../../notifier/channels/sms.js';
-import { createNotifier } from '../../notifier/index.js';
-import { startLocalPush } from '../../notifier/local-push-server.js';
-import { startLocalTwilio } from '../../notifier/local-twilio-server.js';
-import { createTwilioClient } from '../../notifier/twilio-client.js';
-import { setup, start } from '../dashboards/helpers.js';
-import { lateNotificationSettings } from '../dashboards/notification-port.js';
+import type { PushPayload } from '../../notifier/channels/push.js';
+import { webPushRig } from '../dashboards/notification-port.js';
 import { finding } from '../notifier/helpers.js';
 import { until } from '../support/wait.js';
 import { launchChromium, noBrowser, signInAs } from './chromium.js';
 
 t.test('a push reaches the service worker, shows its actions, and the action acknowledges the alert', { skip: noBrowser }, async (t) => {
-  const local = await startLocalPush({ logger: silentLogger() });
-  t.teardown(() => local.close());
-  const keys = webPush.generateVAPIDKeys();
-  const secret = 'push-action-secret-for-browser-tests';
-  const clock = new VirtualClock(start);
-  const late = lateNotificationSettings(true);
-  const f = await setup({ notifications: late.port });
-  t.teardown(() => f.close());
-  const twilio = await startLocalTwilio({ logger: silentLogger(), clock });
-  t.teardown(() => twilio.close());
-  const sms = createSmsChannel({ client: createTwilioClient({ accountSid: twilio.accountSid, authToken: twilio.authToken, baseUrl: twilio.url }), from: '+815000000000', logger: silentLogger() });
-  const push = createPushChannel({ vapid: { subject: 'mailto:hub@mimamori.example', ...keys }, logger: silentLogger(), clock, ca: local.ca, actions: { secret } });
-  t.teardown(() => push.close?.());
-  const notifier = await createNotifier({ store: f.store, logger: silentLogger(), clock, sms, channels: [push] });
-  t.teardown(() => notifier.close());
-  late.bind({ notifier, store: f.store, clock, push: { publicKey: keys.publicKey, secret } });
+  const { local, clock, f, twilio, notifier } = await webPushRig(t, 'push-action-secret-for-browser-tests');
   const mine = await f.store.addContact({ homeId: 'h1', name: 'Name of family1', role: 'family', phone: '+819011110000', language: 'ja', priority: 1, accountId: 'family1' });
   await notifier.setContactPreferences(mine.id, { channels: ['push', 'sms'] }, 'test');
   // The notifier tests' policy: family first, then the caregiver, ten minutes apart.

@@ -4,6 +4,9 @@
  * notifier uses its store), so the port is made first and bound later.
  */
 import type { SchedulerLike } from 'rxjs';
+import type { Test } from 'tap';
+import webPush from 'web-push';
+import { VirtualClock } from '../../core/clock.js';
 import { silentLogger } from '../../core/logger.js';
 import type { Store } from '../../core/store.js';
 import type { NotificationSettings } from '../../dashboards/index.js';
@@ -11,6 +14,13 @@ import type { Notifier } from '../../notifier/index.js';
 import { issueLineLinkCode } from '../../notifier/line-webhook.js';
 import { answerPushAction } from '../../notifier/push-action.js';
 import { subscribePush, unsubscribePush } from '../../notifier/push-subscription.js';
+import { createPushChannel } from '../../notifier/channels/push.js';
+import { createSmsChannel } from '../../notifier/channels/sms.js';
+import { createNotifier } from '../../notifier/index.js';
+import { startLocalPush } from '../../notifier/local-push-server.js';
+import { startLocalTwilio } from '../../notifier/local-twilio-server.js';
+import { createTwilioClient } from '../../notifier/twilio-client.js';
+import { setup, start } from './helpers.js';
 
 export interface LateNotificationSettings {
   port: NotificationSettings;
@@ -53,4 +63,29 @@ export function lateNotificationSettings(withPush = false): LateNotificationSett
       }
     },
   };
+}
+
+/**
+ * The web app with the real notifier behind its notifications port, the real
+ * twilio client against the local Twilio server, and the real web-push
+ * channel against the local push service: what the settings page and the
+ * browser test of push both stand on. Everything closes at `t`'s teardown.
+ */
+export async function webPushRig(t: Test, secret: string) {
+  const local = await startLocalPush({ logger: silentLogger() });
+  t.teardown(() => local.close());
+  const keys = webPush.generateVAPIDKeys();
+  const clock = new VirtualClock(start);
+  const late = lateNotificationSettings(true);
+  const f = await setup({ notifications: late.port });
+  t.teardown(() => f.close());
+  const twilio = await startLocalTwilio({ logger: silentLogger(), clock });
+  t.teardown(() => twilio.close());
+  const sms = createSmsChannel({ client: createTwilioClient({ accountSid: twilio.accountSid, authToken: twilio.authToken, baseUrl: twilio.url }), from: '+815000000000', logger: silentLogger() });
+  const push = createPushChannel({ vapid: { subject: 'mailto:hub@mimamori.example', ...keys }, logger: silentLogger(), clock, ca: local.ca, actions: { secret } });
+  t.teardown(() => push.close?.());
+  const notifier = await createNotifier({ store: f.store, logger: silentLogger(), clock, sms, channels: [push] });
+  t.teardown(() => notifier.close());
+  late.bind({ notifier, store: f.store, clock, push: { publicKey: keys.publicKey, secret } });
+  return { local, keys, clock, f, twilio, notifier };
 }

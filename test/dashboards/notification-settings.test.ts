@@ -11,12 +11,10 @@ import { createSmsChannel } from '../../notifier/channels/sms.js';
 import { createNotifier, testMessageText } from '../../notifier/index.js';
 import { startLocalTwilio } from '../../notifier/local-twilio-server.js';
 import { createTwilioClient } from '../../notifier/twilio-client.js';
-import webPush from 'web-push';
-import { createPushChannel, type PushPayload } from '../../notifier/channels/push.js';
+import type { PushPayload } from '../../notifier/channels/push.js';
 import { finding } from '../notifier/helpers.js';
-import { startLocalPush } from '../../notifier/local-push-server.js';
 import { pushAddress } from '../../notifier/push-subscription.js';
-import { lateNotificationSettings } from './notification-port.js';
+import { lateNotificationSettings, webPushRig } from './notification-port.js';
 import { setup, signIn, start } from './helpers.js';
 
 t.test('a person owns their notification settings; they count at once and are audited', async (t) => {
@@ -97,22 +95,7 @@ t.test('a person owns their notification settings; they count at once and are au
 });
 
 t.test('web push on /account/notifications: a device subscribes and unsubscribes; the notification\'s action posts to /push/action without a session', async (t) => {
-  const local = await startLocalPush({ logger: silentLogger() });
-  t.teardown(() => local.close());
-  const keys = webPush.generateVAPIDKeys();
-  const secret = 'push-action-secret-for-web-tests-0123';
-  const clock = new VirtualClock(start);
-  const late = lateNotificationSettings(true);
-  const f = await setup({ notifications: late.port });
-  t.teardown(() => f.close());
-  const twilio = await startLocalTwilio({ logger: silentLogger(), clock });
-  t.teardown(() => twilio.close());
-  const sms = createSmsChannel({ client: createTwilioClient({ accountSid: twilio.accountSid, authToken: twilio.authToken, baseUrl: twilio.url }), from: '+815000000000', logger: silentLogger() });
-  const push = createPushChannel({ vapid: { subject: 'mailto:hub@mimamori.example', ...keys }, logger: silentLogger(), clock, ca: local.ca, actions: { secret } });
-  t.teardown(() => push.close?.());
-  const notifier = await createNotifier({ store: f.store, logger: silentLogger(), clock, sms, channels: [push] });
-  t.teardown(() => notifier.close());
-  late.bind({ notifier, store: f.store, clock, push: { publicKey: keys.publicKey, secret } });
+  const { local, keys, clock, f, notifier } = await webPushRig(t, 'push-action-secret-for-web-tests-0123');
   const mine = await f.store.addContact({ homeId: 'h1', name: 'Name of family1', role: 'family', phone: '+819011110000', language: 'en', priority: 1, accountId: 'family1' });
   const s = await signIn(f, 'family1');
   const json = (url: string, payload: unknown, csrf: string | undefined = s.csrf) => f.web.app.inject({ method: 'POST', url, headers: { cookie: s.cookie, ...(csrf ? { 'x-csrf-token': csrf } : {}) }, payload: payload as Record<string, unknown> });
