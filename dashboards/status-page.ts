@@ -169,7 +169,8 @@ export async function startStatusPage(opts: StatusPageOptions): Promise<StatusPa
   app.get('/healthz', async () => ({ ok: opts.hub() !== undefined }));
   // The page refreshes its live region in place (dashboards/client/app.ts), never the whole page (no meta-refresh).
   const client = createClientAssets();
-  for (const name of clientModules) {
+  // The page's own modules only: the web push subscription UI and the service worker belong to the web app's origin.
+  for (const name of clientModules.filter((m) => m !== 'push' && m !== 'sw')) {
     app.get(`/static/${name}.js`, async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(await client.script(name)));
   }
   // Public (this port must be reachable by Twilio): health states and counters only, no personal data.
