@@ -61,7 +61,9 @@ export function verifyAckLink(secret: string, token: string, now: number, purpos
   if (!m?.[1] || !m[2]) return { ok: false, reason: 'malformed' };
   const want = mac(secret, m[1], purpose);
   const got = Buffer.from(m[2], 'base64url');
-  if (got.length !== want.length || !timingSafeEqual(got, want)) return { ok: false, reason: 'bad_signature' };
+  // 43 characters carry 258 bits for 256: the last character's two spare bits must be the canonical zeros,
+  // or four spellings of one signature would all pass (an "altered" token that still acknowledges).
+  if (got.length !== want.length || b64(got) !== m[2] || !timingSafeEqual(got, want)) return { ok: false, reason: 'bad_signature' };
   let body: Record<string, unknown>;
   try { body = JSON.parse(Buffer.from(m[1], 'base64url').toString('utf8')) as Record<string, unknown>; } catch { return { ok: false, reason: 'malformed' }; }
   const { a, c, l, e, n } = body;
