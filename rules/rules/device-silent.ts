@@ -115,14 +115,11 @@ function livedEnough(rule: DeviceSilentRule, home: HomeState, k: DeviceKeys): bo
  * home `eventOnlyLivedHours` more hours. The first look past the limit files the count.
  */
 function silentWhileLived(rule: DeviceSilentRule, home: HomeState, k: DeviceKeys): boolean {
-  if (getMark(home, k.heartbeat) !== undefined || rule.eventOnlyLivedHours === 0) return true;
-  const lived = getMark(home, livedKey(rule)) ?? 0;
-  const from = getMark(home, k.overdue);
-  if (from === undefined) {
-    setMark(home, k.overdue, lived, false);
+  if (getMark(home, k.overdue) === undefined && getMark(home, k.heartbeat) === undefined && rule.eventOnlyLivedHours > 0) {
+    setMark(home, k.overdue, getMark(home, livedKey(rule)) ?? 0, false);
     return false;
   }
-  return lived - from >= rule.eventOnlyLivedHours;
+  return livedEnough(rule, home, k);
 }
 const homeQuietKey = (rule: DeviceSilentRule): string => homeKeysOf(rule).quiet;
 
