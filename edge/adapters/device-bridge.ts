@@ -14,6 +14,7 @@
  * messages it cannot read are counted by reason and logged (topic and reason,
  * never the payload).
  */
+import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -76,6 +77,8 @@ export interface BridgeStats {
   unmapped: number;
   /** Facts a device's role had no use for (a kettle plug's temperature, a button action nobody mapped). */
   unusedFacts: number;
+  /** Home-broker redeliveries of messages this bridge had already taken in (acknowledged again, nothing derived). */
+  redelivered: number;
 }
 
 export interface BridgedDeviceStatus {
@@ -164,14 +167,14 @@ export async function createDeviceBridge(opts: DeviceBridgeOptions): Promise<Dev
   const statusOf = (d: MappedDevice): BridgedDeviceStatus => ({ device: d.device, adapter: d.adapter, native: d.native, role: d.role, messages: 0, rejected: 0 });
   const runtime = new Map<string, Runtime>(mappedDevices.map((d) => [d.device, { status: statusOf(d) }]));
   const unmapped = new Map<string, UnmappedDevice>();
-  const stats: BridgeStats = { received: 0, events: 0, heartbeats: 0, rejected: {}, unmapped: 0, unusedFacts: 0 };
+  const stats: BridgeStats = { received: 0, events: 0, heartbeats: 0, rejected: {}, unmapped: 0, unusedFacts: 0, redelivered: 0 };
   /** Reports to the hub, one at a time. */
   let reporting: Promise<unknown> = Promise.resolve();
   let echonet: EchonetClient | undefined;
 
   const stateFile = join(opts.stateDir, 'role-state.json');
-  const { devices: roleState, outbox } = readRoleState(stateFile, log);
-  const serialize = () => JSON.stringify({ version: 2, devices: roleState, outbox } satisfies SavedState);
+  const { devices: roleState, outbox, taken } = readRoleState(stateFile, log);
+  const serialize = () => JSON.stringify({ version: 2, devices: roleState, outbox, taken } satisfies SavedState);
   let savedState = serialize();
 
   const agents: HomeAgents = await createHomeAgents({
@@ -202,7 +205,7 @@ export async function createDeviceBridge(opts: DeviceBridgeOptions): Promise<Dev
     if (bridgeLogin && !closing) void report(); // the operator sees it now, not at the next periodic report
   }
 
-  async function accept(adapter: Ecosystem, native: string, result: AdaptResult, topic?: string): Promise<boolean> {
+  async function accept(adapter: Ecosystem, native: string, result: AdaptResult, topic?: string, delivery?: Delivery): Promise<boolean> {
     const mapped = byNative.get(nativeKey(adapter, native));
     if (!mapped) { sawUnmapped(adapter, native); return true; }
     const rt = runtime.get(mapped.device) as Runtime;
@@ -236,6 +239,7 @@ export async function createDeviceBridge(opts: DeviceBridgeOptions): Promise<Dev
     const before = roleState[mapped.device];
     roleState[mapped.device] = state;
     if (events.length > 0) outbox[mapped.device] = events;
+    if (delivery) remember(taken, delivery);
     persistState();
     let queued = 0;
     try {
@@ -310,7 +314,16 @@ export async function createDeviceBridge(opts: DeviceBridgeOptions): Promise<Dev
       if (!adapter || !route) { callback(); return; }
       // While closing, a message is left unacknowledged: the home broker keeps it for our next session.
       if (closing) return;
-      const handled = accept(adapter.name, route.native, adapter.read(route, payload), topic).then((stored) => {
+      // A QoS 1 message sent again (DUP) under a packet id whose message this bridge already took in: our
+      // PUBACK was lost (killed before the socket flushed it). Deriving again would send a second change,
+      // since the device's state has moved on past it — acknowledge it and derive nothing.
+      const delivery = packet.qos === 1 && packet.messageId !== undefined ? { id: packet.messageId, digest: digestOf(topic, payload) } : undefined;
+      if (delivery && packet.dup && taken.some(([id, digest]) => id === delivery.id && digest === delivery.digest)) {
+        stats.redelivered++;
+        callback();
+        return;
+      }
+      const handled = accept(adapter.name, route.native, adapter.read(route, payload), topic, delivery).then((stored) => {
         if (stored || !closing) callback();
       }, (err: unknown) => {
         log.error({ topic, err: (err as Error).message }, 'device bridge: message not handled');
@@ -450,21 +463,46 @@ function readOnboarded(file: string, log: Logger): DeliveredMapping[] {
   });
 }
 
-/** `role-state.json`: each device's remembered state, and the events of a message being queued (the outbox). */
-interface SavedState { version: 2; devices: Record<string, RoleState>; outbox: Record<string, DeviceEvent[]> }
+/**
+ * `role-state.json`: each device's remembered state, the events of a message being queued (the outbox),
+ * and the home broker's last QoS 1 deliveries taken in (`taken`: packet id and a digest of topic and
+ * payload, newest last), written in the same file as the state they moved.
+ */
+interface SavedState { version: 2; devices: Record<string, RoleState>; outbox: Record<string, DeviceEvent[]>; taken?: [number, string][] }
 
-function readRoleState(file: string, log: Logger): Omit<SavedState, 'version'> {
+/** A home-broker delivery: its packet id and what it carried. */
+interface Delivery { id: number; digest: string }
+/**
+ * How many deliveries are remembered: more than a broker keeps in flight to one client (mosquitto's
+ * default is 20). A packet id is only reused once its PUBACK arrived, so only the newest can come again.
+ */
+const takenKept = 64;
+
+function digestOf(topic: string, payload: Buffer): string {
+  return createHash('sha256').update(topic).update('\0').update(payload).digest('base64url').slice(0, 22);
+}
+
+/** Records `d` as taken in (a new message under a reused packet id replaces the old record). */
+function remember(taken: [number, string][], d: Delivery): void {
+  const at = taken.findIndex(([id]) => id === d.id);
+  if (at >= 0) taken.splice(at, 1);
+  taken.push([d.id, d.digest]);
+  if (taken.length > takenKept) taken.splice(0, taken.length - takenKept);
+}
+
+function readRoleState(file: string, log: Logger): Required<Omit<SavedState, 'version'>> {
   try {
     const value: unknown = JSON.parse(readFileSync(file, 'utf8'));
     if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
       const v = value as Partial<SavedState>;
       // Version 1 (before the outbox) was the device map alone.
-      if (v.version !== 2) return { devices: value as Record<string, RoleState>, outbox: {} };
-      return { devices: v.devices ?? {}, outbox: v.outbox ?? {} };
+      if (v.version !== 2) return { devices: value as Record<string, RoleState>, outbox: {}, taken: [] };
+      const taken = Array.isArray(v.taken) ? v.taken.filter((x): x is [number, string] => Array.isArray(x) && typeof x[0] === 'number' && typeof x[1] === 'string') : [];
+      return { devices: v.devices ?? {}, outbox: v.outbox ?? {}, taken };
     }
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { devices: {}, outbox: {} };
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { devices: {}, outbox: {}, taken: [] };
     log.warn({ err: (err as Error).message }, 'device bridge: remembered device state unreadable; starting afresh (a state may be sent again)');
   }
-  return { devices: {}, outbox: {} };
+  return { devices: {}, outbox: {}, taken: [] };
 }
