@@ -78,8 +78,8 @@ t.test('e-mail acknowledgement links: any token and action get a page, never a 5
   const tokens = fc.oneof(
     fc.string({ maxLength: 200 }),
     fc.base64String({ maxLength: 200 }),
-    // A real token with one character changed, cut short or extended.
-    fc.tuple(fc.nat({ max: good.length - 1 }), fc.constantFrom('A', '_', '-', '.', '')).map(([i, c]) => good.slice(0, i) + c + good.slice(i + 1)),
+    // A real token with one character changed or cut out (replacing a character by itself is no alteration).
+    fc.tuple(fc.nat({ max: good.length - 1 }), fc.constantFrom('A', '_', '-', '.', '')).map(([i, c]) => good.slice(0, i) + c + good.slice(i + 1)).filter((x) => x !== good),
   );
   fc.assert(fc.property(tokens, (token) => typeof verifyAckLink(secret, token, clock.now()).ok === 'boolean'), bounded(2000));
   await fc.assert(fc.asyncProperty(tokens, fc.constantFrom('GET', 'POST'), formBody, async (token, method, fields) => {
