@@ -133,7 +133,7 @@ export function planIncidents(specs: readonly IncidentSpec[], ctx: IncidentConte
     const tz = profile.timezone;
     const iso = (t: number) => toLocalIso(t, tz);
     const hhmm = (t: number) => formatClockTime(localTime(t, tz).minuteOfDay);
-    const addDay = (d: DayIncident) => {
+    const addDay = (d: Exclude<DayIncident, { type: 'absent' }>) => {
       const key = `${spec.home}|${ctx.windowStartFor(spec.home, 'at' in d ? d.at : d.back)}`;
       plan.byDay.set(key, [...(plan.byDay.get(key) ?? []), d]);
     };

@@ -444,7 +444,7 @@ function roundSecond(at: number): number {
 /** Turns planned blocks into sensor reports. */
 function render(blocks: readonly Block[], profile: HomeProfile, rng: Random, window: DayWindow): RawEvent[] {
   const out: RawEvent[] = [];
-  type Signal = 'motion' | 'water' | 'gas' | 'kettle' | 'power' | 'door' | 'button';
+  type Signal = 'motion' | 'water' | 'gas' | 'kettle' | 'power' | 'door' | 'button' | 'bedMat' | 'seatMat';
   const all = <K extends Signal>(key: K): Array<NonNullable<Block[K]>[number]> =>
     blocks.flatMap((b) => (b[key] ?? []) as Array<NonNullable<Block[K]>[number]>);
 
