@@ -117,7 +117,7 @@ async function messyCommand(values: { seed?: string; homes?: string; days?: stri
   } else {
     io.out(`Messy simulated corpus (seed ${report.seed}): ${messy.homes.map((h) => `${h.settings.home} ${messy.kinds[h.settings.home]}`).join(', ')}`);
     io.out('');
-    for (const line of formatRecordingsReport(report)) io.out(line);
+    for (const line of formatRecordingsReport(report)) io.out(line.replace(/^Real recordings:/, 'Simulated messy homes:'));
     io.out('');
     io.out('The same homes with the simulator\'s own incidents (ground truth from the simulator):');
     for (const line of formatReport(scores, { months: values.months === true })) io.out(line);
