@@ -7,6 +7,7 @@
  *
  *   mimamori evaluate FILE.ndjson --truth TRUTH.json [--months] [--check]
  *   mimamori evaluate --corpus [--seed S] [--homes N] [--days D] [--months] [--check]
+ *   mimamori evaluate --corpus --messy [--seed S] [--homes N] [--days D] [--per-type N] [--json] [--check]
  *   mimamori evaluate --write-corpus DIR [--seed S] [--homes N] [--days D]
  *   mimamori evaluate --recordings DIR [--seed S] [--per-type N] [--json] [--check]
  */
@@ -15,7 +16,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { toRecordedLine } from '../core/events.js';
 import { simulateStream } from '../edge/index.js';
-import { buildCorpus, evaluateCorpus } from '../rules/index.js';
+import { buildCorpus, buildMessyCorpus, evaluateCorpus } from '../rules/index.js';
 import type { Reading } from '../core/events.js';
 import { parseHomeSettings } from '../edge/index.js';
 import { checkRecordingTargets, evaluateRecordings, formatRecordingsReport, type RecordedHome } from '../rules/index.js';
@@ -27,7 +28,8 @@ export interface EvaluateIo { out(line: string): void; err(line: string): void }
 
 export const evaluateUsage = `  mimamori evaluate FILE.ndjson --truth TRUTH.json [--months] [--check]    (label format: docs/evaluate.md)
   mimamori evaluate --corpus [--seed 1] [--homes 10] [--days 92] [--months] [--check]
-  mimamori evaluate --write-corpus DIR [--seed 1] [--homes 10] [--days 92]
+  mimamori evaluate --corpus --messy [--seed 1] [--homes 8] [--days 56] [--per-type 3] [--json] [--check]
+  mimamori evaluate --write-corpus DIR [--messy] [--seed 1] [--homes 10] [--days 92]
   mimamori evaluate --recordings DIR [--seed 1] [--per-type 3] [--json] [--check]`;
 
 export const evaluateHelp = `mimamori evaluate — how well the rules do, fixed rules alone against the default rule set.
@@ -36,7 +38,14 @@ ${evaluateUsage}
 
   FILE --truth T     a recorded file (replay format) scored against labelled incidents
   --corpus           the simulated, labelled corpus (deterministic from --seed)
-  --write-corpus D   write that corpus and its truth files to D instead
+  --messy            the messy corpus instead: homes like the real recordings (no
+                     heartbeats, chattering mats, latched taps, data gaps, motion-only
+                     and object-only homes, late risers, nappers, long sitting, nights
+                     away, visitors), reported as the real recordings are, then with
+                     the simulator's own incidents (collapse after coming home or
+                     after a visitor leaves) as the corpus is
+  --write-corpus D   write that corpus and its truth files to D instead (with --messy:
+                     D/<home>.ndjson + D/<home>.home.json, for --recordings D)
   --recordings D     real recordings: every D/<home>.ndjson with its D/<home>.home.json
                      (time zone, front door, waking hours, devices). Reports (a) false
                      alarms per home-month by rule and audience as recorded, and (b)
@@ -84,15 +93,47 @@ function finish(scores: ModeScore[], months: boolean, check: boolean, io: Evalua
   return checkTargets(learned, scores.find((s) => s.mode === 'fixed')).every((c) => c.met) ? 0 : 1;
 }
 
+/** `--corpus --messy` and `--write-corpus DIR --messy`. */
+async function messyCommand(values: { seed?: string; homes?: string; days?: string; 'per-type'?: string; 'write-corpus'?: string; json?: boolean; check?: boolean; months?: boolean }, num: (v: string | undefined, def: number, name: string) => number, io: EvaluateIo): Promise<number> {
+  const messy = buildMessyCorpus({ seed: num(values.seed, 1, 'seed'), homes: Math.round(num(values.homes, 8, 'homes')), days: num(values.days, 56, 'days') });
+  const dir = values['write-corpus'];
+  if (dir !== undefined) {
+    mkdirSync(dir, { recursive: true });
+    for (const h of messy.homes) {
+      writeFileSync(join(dir, `${h.settings.home}.ndjson`), h.readings.map((r) => `${toRecordedLine(r)}\n`).join(''));
+      writeFileSync(join(dir, `${h.settings.home}.home.json`), `${JSON.stringify(h.settings, null, 2)}\n`);
+    }
+    writeFileSync(join(dir, 'messy.truth.json'), `${JSON.stringify(messy.labelled.truth, null, 2)}\n`);
+    io.err(`evaluate: wrote ${messy.homes.length} messy homes (without incidents) to ${dir}, and messy.truth.json for the incidents of the labelled run`);
+    return 0;
+  }
+  const started = Date.now();
+  const report = await evaluateRecordings(messy.homes, { seed: num(values.seed, 1, 'seed'), perType: Math.round(num(values['per-type'], 3, 'per-type')), progress: (l) => io.err(l) });
+  const { scores, readings } = await evaluateCorpus([messy.labelled], { modes: ['fixed', 'learned'] });
+  io.err(`evaluate: messy corpus of ${messy.homes.length} homes, ${readings} readings with incidents, ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  const targets = checkRecordingTargets(report);
+  if (values.json) {
+    io.out(JSON.stringify({ kinds: messy.kinds, ...report, targets, labelled: scores.map(({ falseAlarmList: _f, ...s }) => s) }, null, 2));
+  } else {
+    io.out(`Messy simulated corpus (seed ${report.seed}): ${messy.homes.map((h) => `${h.settings.home} ${messy.kinds[h.settings.home]}`).join(', ')}`);
+    io.out('');
+    for (const line of formatRecordingsReport(report)) io.out(line.replace(/^Real recordings:/, 'Simulated messy homes:'));
+    io.out('');
+    io.out('The same homes with the simulator\'s own incidents (ground truth from the simulator):');
+    for (const line of formatReport(scores, { months: values.months === true })) io.out(line);
+  }
+  return values.check && !targets.every((c) => c.met) ? 1 : 0;
+}
+
 /** Runs the command; returns the exit code. */
 export async function evaluateCommand(args: string[], io: EvaluateIo): Promise<number> {
-  let values: { truth?: string; months?: boolean; check?: boolean; corpus?: boolean; 'write-corpus'?: string; seed?: string; homes?: string; days?: string; recordings?: string; 'per-type'?: string; json?: boolean; help?: boolean };
+  let values: { truth?: string; months?: boolean; check?: boolean; corpus?: boolean; messy?: boolean; 'write-corpus'?: string; seed?: string; homes?: string; days?: string; recordings?: string; 'per-type'?: string; json?: boolean; help?: boolean };
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
       args, allowPositionals: true, strict: true,
       options: {
-        truth: { type: 'string' }, months: { type: 'boolean' }, check: { type: 'boolean' }, corpus: { type: 'boolean' },
+        truth: { type: 'string' }, months: { type: 'boolean' }, check: { type: 'boolean' }, corpus: { type: 'boolean' }, messy: { type: 'boolean' },
         'write-corpus': { type: 'string' }, seed: { type: 'string' }, homes: { type: 'string' }, days: { type: 'string' },
         recordings: { type: 'string' }, 'per-type': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       },
@@ -117,6 +158,10 @@ export async function evaluateCommand(args: string[], io: EvaluateIo): Promise<n
       if (values.json) io.out(JSON.stringify({ ...report, targets }, null, 2));
       else for (const line of formatRecordingsReport(report)) io.out(line);
       return values.check && !targets.every((c) => c.met) ? 1 : 0;
+    }
+    if (values.messy) {
+      if (!values.corpus && values['write-corpus'] === undefined) throw new Error('--messy goes with --corpus or --write-corpus DIR');
+      return await messyCommand(values, num, io);
     }
     if (values.corpus || values['write-corpus']) {
       const corpus = buildCorpus({ seed: num(values.seed, 1, 'seed'), homesPerGroup: Math.round(num(values.homes, 10, 'homes')), days: num(values.days, 92, 'days') });

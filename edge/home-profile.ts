@@ -46,11 +46,63 @@ export interface HomeProfile {
   outingsTrend?: { from: string; perWeek: number };
   /** Mean visits per week by a friend, neighbour or helper while the resident is home (door, movement, the kettle). */
   visitorsPerWeek?: number;
+  /**
+   * The latest a day's wake-up may be drawn (default 08:45). A late riser
+   * (`wake` ≈ 10:30, `wakeLatest` 12:00) stays in bed — the bed mat pressed —
+   * until then; on day-care days she still gets up in time for the bus.
+   */
+  wakeLatest?: string;
+  /** An afternoon nap on the bed (bed mat pressed, one bedroom movement going in): chance per day, when, how long. */
+  nap?: { probability: number; at: TimeOfDay; minutes: [number, number] };
+  /** Sitting still in the chair (TV, reading) for a long spell: mean spells per day at home and their length. */
+  sitting?: { perDay: number; minutes: [number, number] };
+  /** What the home's sensors are like; absent = every standard device, heartbeats, no mats, no faults. */
+  sensors?: SensorProfile;
 }
+
+/**
+ * Sensor realism, copied from what real recordings show (docs/simulator.md):
+ * devices that report only on change, pressure mats that chatter, a
+ * tap or flush reed that sticks "on", the hub losing power for hours.
+ */
+export interface SensorProfile {
+  /** false: no device sends heartbeats (most real PIR, reed and mat sensors report only on change). Default true. */
+  heartbeats?: boolean;
+  /** Standard devices this home does not have: a motion-only home has no kettle or meters, an object-only home no motion sensors. */
+  without?: HomeDeviceId[];
+  /** A bed pressure mat (`bed-mat`, motion in the bedroom, pressed while in bed); `chatterPerHour` brief release/press flickers an hour while pressed. */
+  bedMat?: { chatterPerHour: number };
+  /** A seat pressure mat on the favourite chair (`seat-mat`, motion in the living room, pressed while sitting). */
+  seatMat?: { chatterPerHour: number };
+  /** The water sensor (a tap or flush reed) sticks "on" after a use: chance per day, and for how many hours. */
+  latchedWater?: { perDay: number; hours: [number, number] };
+  /** Recording gaps (hub or power off, nothing at all arrives): mean gaps per month and their length in hours. */
+  gaps?: { perMonth: number; hours: [number, number] };
+}
+
+/** The devices every simulated home has, with stable ids. */
+export const homeDevices = [
+  { device: 'kettle', kind: 'kettle', battery: false },
+  { device: 'water-meter', kind: 'water', battery: true },
+  { device: 'gas-meter', kind: 'gas', battery: true },
+  { device: 'power-meter', kind: 'power', battery: false },
+  { device: 'front-door', kind: 'door', battery: true },
+  { device: 'motion-living', kind: 'motion', battery: true },
+  { device: 'motion-kitchen', kind: 'motion', battery: true },
+  { device: 'motion-bedroom', kind: 'motion', battery: true },
+  { device: 'motion-bath', kind: 'motion', battery: true },
+  { device: 'help-button', kind: 'button', battery: true },
+  { device: 'climate-living', kind: 'climate', battery: true },
+] as const;
+
+export type HomeDeviceId = (typeof homeDevices)[number]['device'];
+const homeDeviceIds = homeDevices.map((d) => d.device) as [HomeDeviceId, ...HomeDeviceId[]];
 
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM');
 const timeOfDay = z.object({ mean: hhmm, sdMinutes: z.number().min(0).max(180) });
 const probability = z.number().min(0).max(1);
+/** `[lo, hi]` within bounds, lo ≤ hi. */
+const range = (min: number, max: number) => z.tuple([z.number().min(min).max(max), z.number().min(min).max(max)]).refine(([lo, hi]) => lo <= hi, 'expected [low, high]');
 
 /** Validates a profile passed in by a caller (the demo, a test, a file). */
 export const homeProfileSchema = z.object({
@@ -74,24 +126,43 @@ export const homeProfileSchema = z.object({
   nightToiletTrend: z.object({ from: z.iso.date(), perWeek: z.number().min(-2).max(2) }).optional(),
   outingsTrend: z.object({ from: z.iso.date(), perWeek: z.number().min(-5).max(5) }).optional(),
   visitorsPerWeek: z.number().min(0).max(14).optional(),
+  wakeLatest: hhmm.optional(),
+  nap: z.object({ probability, at: timeOfDay, minutes: range(10, 240) }).optional(),
+  sitting: z.object({ perDay: z.number().min(0).max(4), minutes: range(30, 8 * 60) }).optional(),
+  sensors: z.object({
+    heartbeats: z.boolean().optional(),
+    without: z.array(z.enum(homeDeviceIds)).optional(),
+    bedMat: z.object({ chatterPerHour: z.number().min(0).max(120) }).optional(),
+    seatMat: z.object({ chatterPerHour: z.number().min(0).max(120) }).optional(),
+    latchedWater: z.object({ perDay: probability, hours: range(0.5, 20) }).optional(),
+    gaps: z.object({ perMonth: z.number().min(0).max(30), hours: range(0.5, 96) }).optional(),
+  }).optional(),
 });
 
-/** The devices every simulated home has, with stable ids. */
-export const homeDevices = [
-  { device: 'kettle', kind: 'kettle', battery: false },
-  { device: 'water-meter', kind: 'water', battery: true },
-  { device: 'gas-meter', kind: 'gas', battery: true },
-  { device: 'power-meter', kind: 'power', battery: false },
-  { device: 'front-door', kind: 'door', battery: true },
-  { device: 'motion-living', kind: 'motion', battery: true },
-  { device: 'motion-kitchen', kind: 'motion', battery: true },
-  { device: 'motion-bedroom', kind: 'motion', battery: true },
-  { device: 'motion-bath', kind: 'motion', battery: true },
-  { device: 'help-button', kind: 'button', battery: true },
-  { device: 'climate-living', kind: 'climate', battery: true },
+/** Pressure mats a home may have (`sensors.bedMat`, `sensors.seatMat`): held states reported as motion in their room. */
+export const matDevices = [
+  { device: 'bed-mat', kind: 'motion', battery: true, room: 'bedroom' },
+  { device: 'seat-mat', kind: 'motion', battery: true, room: 'living' },
 ] as const;
 
-export type HomeDeviceId = (typeof homeDevices)[number]['device'];
+/** A device of a simulated home. */
+export interface ProfileDevice { device: string; kind: string; battery: boolean }
+
+/**
+ * The devices of this home: the standard ones it has (all of them unless
+ * `sensors.without` says otherwise), then its mats. A profile without
+ * `sensors` gets exactly `homeDevices`.
+ */
+export function profileDevices(profile: HomeProfile): readonly ProfileDevice[] {
+  const s = profile.sensors;
+  if (s === undefined) return homeDevices;
+  const without = new Set<string>(s.without ?? []);
+  return [
+    ...homeDevices.filter((d) => !without.has(d.device)),
+    ...(s.bedMat ? [matDevices[0]] : []),
+    ...(s.seatMat ? [matDevices[1]] : []),
+  ];
+}
 
 const clamp = (v: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, v));
 const around = (rng: Random, meanMinute: number, sd: number, lo: number, hi: number): string =>

@@ -13,7 +13,10 @@ import type { DayIncident } from './resident-day.js';
 
 const MIN = 60_000;
 
-export const incidentTypes = ['fall-in-bath', 'no-sign-of-life', 'night-wandering', 'help-button', 'sensor-silent', 'battery-flat'] as const;
+/** The types `incidents: 'default'` places, one of each (unchanged, so older seeds give the same street). */
+export const defaultIncidentTypes = ['fall-in-bath', 'no-sign-of-life', 'night-wandering', 'help-button', 'sensor-silent', 'battery-flat'] as const;
+/** Every type an explicit spec may ask for: the defaults plus collapses right after coming home or after a visitor leaves. */
+export const incidentTypes = [...defaultIncidentTypes, 'collapse-after-arrival', 'collapse-after-visitor'] as const;
 export type IncidentType = (typeof incidentTypes)[number];
 
 /** Ground truth: what was injected, where and when. */
@@ -34,10 +37,14 @@ export interface Incident {
 
 /**
  * An incident to inject at a given time. `durationMinutes` is how long the
- * water runs (fall-in-bath), the resident stays out (night-wandering) or the
- * battery lasts below 10 % before going silent (battery-flat).
+ * water runs (fall-in-bath), the resident stays out (night-wandering), the
+ * battery lasts below 10 % before going silent (battery-flat), she was out
+ * before coming home at `at` (collapse-after-arrival) or the visitor who
+ * comes at `at` stays (collapse-after-visitor). `delayMinutes` is how long
+ * after the front door's last event (her own closing it, or the visitor's)
+ * she collapses.
  */
-export interface IncidentSpec { home: string; type: IncidentType; at: string; device?: string; durationMinutes?: number }
+export interface IncidentSpec { home: string; type: IncidentType; at: string; device?: string; durationMinutes?: number; delayMinutes?: number }
 
 /** Everything the renderer needs to know about incidents, keyed for quick lookup. */
 export interface IncidentPlan {
@@ -65,6 +72,7 @@ export interface IncidentContext {
 
 const severity: Record<IncidentType, Incident['severity']> = {
   'fall-in-bath': 'critical', 'no-sign-of-life': 'critical', 'night-wandering': 'critical', 'help-button': 'critical', 'sensor-silent': 'warning', 'battery-flat': 'warning',
+  'collapse-after-arrival': 'critical', 'collapse-after-visitor': 'critical',
 };
 
 /** Devices that can fall silent without hiding another incident's signals in the same home. */
@@ -72,7 +80,7 @@ const silenceCandidates = ['climate-living', 'motion-kitchen', 'gas-meter', 'mot
 const usedBy: Partial<Record<IncidentType, string[]>> = { 'fall-in-bath': ['water-meter', 'motion-bath'], 'night-wandering': ['front-door'], 'help-button': ['help-button'] };
 
 /** Where one default incident goes: local minute of the chosen day, and how long it must fit before the run ends. */
-const defaultTiming: Record<IncidentType, { from: number; to: number; needMinutes: number }> = {
+const defaultTiming: Record<(typeof defaultIncidentTypes)[number], { from: number; to: number; needMinutes: number }> = {
   'fall-in-bath': { from: 19 * 60, to: 21 * 60, needMinutes: 150 },
   'no-sign-of-life': { from: 7 * 60 + 30, to: 9 * 60 + 30, needMinutes: 8 * 60 },
   'night-wandering': { from: 25 * 60 + 50, to: 26 * 60 + 15, needMinutes: 90 },
@@ -87,7 +95,7 @@ export function defaultIncidentSpecs(ctx: IncidentContext): IncidentSpec[] {
   const order = rng.shuffle(ctx.profiles.map((_, i) => i));
   const usedDays = new Set<string>();
   const specs: IncidentSpec[] = [];
-  incidentTypes.forEach((type, i) => {
+  defaultIncidentTypes.forEach((type, i) => {
     const profile = ctx.profiles[order[i % order.length] as number] as HomeProfile;
     const timing = defaultTiming[type];
     for (let attempt = 0; attempt < 40; attempt++) {
@@ -125,8 +133,8 @@ export function planIncidents(specs: readonly IncidentSpec[], ctx: IncidentConte
     const tz = profile.timezone;
     const iso = (t: number) => toLocalIso(t, tz);
     const hhmm = (t: number) => formatClockTime(localTime(t, tz).minuteOfDay);
-    const addDay = (d: Extract<DayIncident, { at: number }>) => {
-      const key = `${spec.home}|${ctx.windowStartFor(spec.home, d.at)}`;
+    const addDay = (d: Exclude<DayIncident, { type: 'absent' }>) => {
+      const key = `${spec.home}|${ctx.windowStartFor(spec.home, 'at' in d ? d.at : d.back)}`;
       plan.byDay.set(key, [...(plan.byDay.get(key) ?? []), d]);
     };
     const base = { home: spec.home, type: spec.type, severity: severity[spec.type] };
@@ -151,6 +159,30 @@ export function planIncidents(specs: readonly IncidentSpec[], ctx: IncidentConte
         const end = at + minutes * MIN;
         addDay({ type: 'night-wandering', at, end });
         plan.incidents.push({ ...base, start: iso(at), end: iso(end), device: 'front-door', note: `夜間の外出: ${hhmm(at)} に玄関が開き ${minutes} 分間戻らず / Night wandering: front door opened at ${hhmm(at)}, back after ${minutes} min` });
+        break;
+      }
+      case 'collapse-after-arrival': {
+        const out = spec.durationMinutes ?? Math.round(rng.uniform(60, 150));
+        const delay = spec.delayMinutes ?? rng.int(0, 3);
+        const leave = at - out * MIN;
+        if (out < 20) throw new MimamoriError('MIMAMORI_ERR_INVALID_INPUT', 'collapse-after-arrival needs the resident out for at least 20 minutes');
+        if (ctx.windowStartFor(spec.home, leave) !== ctx.windowStartFor(spec.home, at)) throw new MimamoriError('MIMAMORI_ERR_INVALID_INPUT', 'collapse-after-arrival: the outing must start and end on the same resident day (04:00–04:00)');
+        // The door opens at `at` and closes 30 s later: that is the last door event.
+        const collapse = at + 30_000 + Math.round(delay * MIN);
+        addDay({ type: 'collapse-after-arrival', leave, back: at, collapse });
+        plan.incidents.push({ ...base, start: iso(collapse), end: iso(ctx.windowStartFor(spec.home, at) + 24 * 60 * MIN), device: 'front-door', note: `帰宅直後に倒れた疑い: ${out} 分の外出から ${hhmm(at)} に帰宅、玄関が閉まって ${delay} 分後から生活反応なし / Collapse right after coming home: back at ${hhmm(at)} from ${out} min out, no sign of life from ${delay} min after the front door closed` });
+        break;
+      }
+      case 'collapse-after-visitor': {
+        const minutes = spec.durationMinutes ?? Math.round(rng.uniform(30, 90));
+        const delay = spec.delayMinutes ?? rng.int(0, 10);
+        if (minutes < 10) throw new MimamoriError('MIMAMORI_ERR_INVALID_INPUT', 'collapse-after-visitor needs the visitor to stay at least 10 minutes');
+        const end = at + minutes * MIN;
+        if (ctx.windowStartFor(spec.home, end) !== ctx.windowStartFor(spec.home, at)) throw new MimamoriError('MIMAMORI_ERR_INVALID_INPUT', 'collapse-after-visitor: the visit must start and end on the same resident day (04:00–04:00)');
+        // The visitor opens the door a minute before `end` and it closes 30 s later: that is the last door event.
+        const collapse = end - 30_000 + Math.round(delay * MIN);
+        addDay({ type: 'collapse-after-visitor', at, end, collapse });
+        plan.incidents.push({ ...base, start: iso(collapse), end: iso(ctx.windowStartFor(spec.home, at) + 24 * 60 * MIN), device: 'front-door', note: `来客の帰った後に倒れた疑い: ${hhmm(at)} から ${minutes} 分の来客、玄関が閉まって ${delay} 分後から生活反応なし / Collapse right after a visitor left: visit from ${hhmm(at)} for ${minutes} min, no sign of life from ${delay} min after the front door closed` });
         break;
       }
       case 'help-button':

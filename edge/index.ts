@@ -5,9 +5,9 @@
  */
 export { createRandom, type Random } from './random.js';
 export {
-  simulate, simulateStream, defaultProfile, homeDevices, incidentTypes,
-  type HomeProfile, type TimeOfDay, type Incident, type IncidentSpec, type IncidentType,
-  type SimulationOptions, type Simulation, type SimulationStream, type SimulatedDevice, type AbsenceSpec, type VisitSpec,
+  simulate, simulateStream, defaultProfile, homeDevices, matDevices, profileDevices, incidentTypes, defaultIncidentTypes,
+  type HomeProfile, type SensorProfile, type TimeOfDay, type Incident, type IncidentSpec, type IncidentType,
+  type SimulationOptions, type Simulation, type SimulationStream, type SimulatedDevice, type AbsenceSpec, type VisitSpec, type GapSpec,
 } from './simulator.js';
 export { addDays, localToEpoch, type LocalDate } from './local-days.js';
 export { openDiskQueue, type DiskQueue, type DiskQueueOptions } from './disk-queue.js';

@@ -27,6 +27,10 @@ interface Block extends Span {
   power?: Array<Span & { watts: number }>;
   door?: Array<{ at: number; open: boolean }>;
   button?: Array<{ at: number; press: 'help' | 'ok' }>;
+  /** The bed mat is pressed (lying down) or released (getting up); only homes with `sensors.bedMat` report it. */
+  bedMat?: Array<{ at: number; pressed: boolean }>;
+  /** Sitting on the chair with the seat mat; only homes with `sensors.seatMat` report it. */
+  seatMat?: Span[];
   /** Outings and day-care: nobody is home during the block. */
   away?: boolean;
 }
@@ -40,7 +44,11 @@ export type DayIncident =
   /** Away from home (hospital, a trip): leaves through the front door at `from`, back at `to`; may span days. */
   | { type: 'absent'; from: number; to: number }
   /** Someone visits (a friend, a helper, a responder): door, movement, the kettle; the resident's own plan is untouched. */
-  | { type: 'visitor'; at: number; end: number };
+  | { type: 'visitor'; at: number; end: number }
+  /** Out through the front door at `leave`, back through it at `back`, then nothing from `collapse` on (after the door closes). */
+  | { type: 'collapse-after-arrival'; leave: number; back: number; collapse: number }
+  /** A visitor comes at `at` and leaves through the front door just before `end`; nothing from `collapse` on. */
+  | { type: 'collapse-after-visitor'; at: number; end: number; collapse: number };
 
 /** The resident's day: local 04:00 on `date` up to local 04:00 the day after. */
 export interface DayWindow { date: LocalDate; start: number; end: number }
@@ -64,12 +72,13 @@ export function dayWindow(date: LocalDate, timeZone: string): DayWindow {
  */
 export function residentDay(profile: HomeProfile, window: DayWindow, rng: Random, incidents: readonly DayIncident[]): RawEvent[] {
   const blocks = planDay(profile, window, rng, incidents);
-  return render(blocks, profile, rng.fork('render'));
+  return render(blocks, profile, rng.fork('render'), window);
 }
 
 function planDay(profile: HomeProfile, window: DayWindow, rng: Random, incidents: readonly DayIncident[]): Block[] {
   const at = (minuteOfDay: number): number => roundSecond(localToEpoch(window.date, minuteOfDay, profile.timezone));
-  const wake = at(drawMinute(rng, seasonal(profile, window.date), 5 * 60, 8 * 60 + 45));
+  const wakeLatest = profile.wakeLatest === undefined ? 8 * 60 + 45 : parseClockTime(profile.wakeLatest);
+  let wake = at(drawMinute(rng, seasonal(profile, window.date), 5 * 60, wakeLatest));
   const sleep = at(drawMinute(rng, profile.sleep, 20 * 60, 23 * 60 + 30));
   const blocks: Block[] = [];
   const free = (from: number, to: number): boolean => blocks.every((b) => to + MIN <= b.from || from >= b.to + MIN);
@@ -98,15 +107,22 @@ function planDay(profile: HomeProfile, window: DayWindow, rng: Random, incidents
     }
   }
 
+  if (profile.wakeLatest !== undefined) {
+    // A late riser still gets up for the day-care bus, and goes out only once up.
+    const dayCareLeave = blocks.find((b) => b.label === 'day-care')?.from;
+    if (dayCareLeave !== undefined) wake = Math.min(wake, roundSecond(dayCareLeave - 75 * MIN));
+    for (let i = blocks.length - 1; i >= 0; i--) if ((blocks[i] as Block).from < wake + 30 * MIN) blocks.splice(i, 1);
+  }
+
   // Getting up: bedroom, then the toilet and a wash.
   blocks.push({
-    label: 'wake', from: wake, to: wake + 11 * MIN,
+    label: 'wake', from: wake, to: wake + 11 * MIN, bedMat: [{ at: wake, pressed: false }],
     motion: [{ room: 'bedroom', from: wake, to: wake + 4 * MIN }, { room: 'bath', from: wake + 5 * MIN, to: wake + 10 * MIN }],
     water: [flush(wake + 7 * MIN), { from: wake + 8 * MIN, to: wake + 8 * MIN + sec(rng.uniform(50, 120)), rate: 5 }],
   });
   // Going to bed.
   blocks.push({
-    label: 'bedtime', from: sleep - 15 * MIN, to: sleep + 2 * MIN,
+    label: 'bedtime', from: sleep - 15 * MIN, to: sleep + 2 * MIN, bedMat: [{ at: sleep, pressed: true }],
     motion: [{ room: 'bath', from: sleep - 15 * MIN, to: sleep - 10 * MIN }, { room: 'bedroom', from: sleep - 4 * MIN, to: sleep + 2 * MIN }],
     water: [flush(sleep - 11 * MIN)],
   });
@@ -121,6 +137,7 @@ function planDay(profile: HomeProfile, window: DayWindow, rng: Random, incidents
       motion: [{ room: 'bedroom', from: t, to: t + MIN }, { room: 'bath', from: t + 2 * MIN, to: t + 5 * MIN }, { room: 'bedroom', from: t + 6 * MIN, to: t + 7 * MIN }],
       water: [flush(t + 4 * MIN)],
       power: [{ from: t + MIN, to: t + 6 * MIN, watts: 20 }],
+      bedMat: [{ at: t, pressed: false }, { at: t + 7 * MIN, pressed: true }],
     });
   }
 
@@ -151,6 +168,25 @@ function planDay(profile: HomeProfile, window: DayWindow, rng: Random, incidents
     const s = place(wake + rng.uniform(60, 180) * MIN, 3, lastCall);
     if (s !== undefined) blocks.push({ label: 'ok-press', from: s, to: s + 3 * MIN, motion: [{ room: 'living', from: s, to: s + 3 * MIN }], button: [{ at: s + MIN, press: 'ok' }] });
   }
+  // A nap and long spells in the chair (extensions: only profiles that have them draw, from their own streams).
+  if (profile.nap !== undefined) {
+    const nr = rng.fork('nap');
+    if (nr.chance(profile.nap.probability)) {
+      const minutes = Math.round(nr.uniform(profile.nap.minutes[0], profile.nap.minutes[1]));
+      const s = place(at(drawMinute(nr, profile.nap.at, 11 * 60, 19 * 60)), minutes + 4, lastCall);
+      if (s !== undefined && s > wake + 60 * MIN) blocks.push(napBlock(s, s + (minutes + 4) * MIN));
+    }
+  }
+  if (profile.sitting !== undefined) {
+    const sr = rng.fork('sitting');
+    const spells = Math.min(3, sr.poisson(profile.sitting.perDay));
+    for (let i = 0; i < spells; i++) {
+      const minutes = Math.round(sr.uniform(profile.sitting.minutes[0], profile.sitting.minutes[1]));
+      const s = place(roundSecond(sr.uniform(wake + 60 * MIN, Math.max(wake + 60 * MIN, lastCall - minutes * MIN))), minutes, lastCall);
+      if (s !== undefined) blocks.push(sitBlock(s, s + minutes * MIN));
+    }
+  }
+
   // Daytime toilet visits while at home.
   for (let t = wake + profile.toiletEveryMinutes * MIN; t < lastCall; ) {
     const s = place(t, 5, lastCall);
@@ -200,6 +236,18 @@ function applyIncidents(blocks: Block[], incidents: readonly DayIncident[], rng:
       blocks.push(visitorBlock(incident.at, incident.end, rng.fork(`visitor/${incident.at}`)));
       continue;
     }
+    if (incident.type === 'collapse-after-arrival') {
+      // Out, back through the front door, a few steps (if any time passes), then nothing: the lights stay off.
+      const { leave, back, collapse } = incident;
+      removeWhere(endsAfter(leave - 3 * MIN));
+      blocks.push({
+        label: 'collapse-after-arrival', from: leave - 3 * MIN, to: collapse, away: true,
+        motion: [{ room: 'living', from: leave - 3 * MIN, to: leave - MIN }, ...(collapse > back + MIN ? [{ room: 'living' as const, from: back + MIN, to: collapse }] : [])],
+        door: [{ at: leave, open: true }, { at: leave + 30_000, open: false }, { at: back, open: true }, { at: back + 30_000, open: false }],
+      });
+      awakeEnd = { at: Math.min(awakeEnd.at, leave - 3 * MIN), lightsLeftOn: false };
+      continue;
+    }
     const t = incident.at;
     switch (incident.type) {
       case 'help-button':
@@ -214,6 +262,7 @@ function applyIncidents(blocks: Block[], incidents: readonly DayIncident[], rng:
           motion: [{ room: 'bedroom', from: t - 6 * MIN, to: t - 4 * MIN }, { room: 'living', from: t - 3 * MIN, to: t - MIN }, { room: 'living', from: back + 30_000, to: back + 5 * MIN }, { room: 'bedroom', from: back + 8 * MIN, to: back + 10 * MIN }],
           // The door is left open while she is out: it closes only when she comes back.
           door: [{ at: t, open: true }, { at: back, open: false }],
+          bedMat: [{ at: t - 6 * MIN, pressed: false }, { at: back + 9 * MIN, pressed: true }],
         });
         break;
       }
@@ -231,6 +280,18 @@ function applyIncidents(blocks: Block[], incidents: readonly DayIncident[], rng:
         removeWhere(endsAfter(t));
         awakeEnd = { at: Math.min(awakeEnd.at, t), lightsLeftOn: true };
         break;
+      case 'collapse-after-visitor': {
+        // The visitor leaves through the front door; she moves about until `collapse` (if any time passes), then nothing.
+        const { end, collapse } = incident;
+        removeWhere(endsAfter(t));
+        const b = visitorBlock(t, end, rng.fork(`visitor/${t}`));
+        b.label = 'collapse-after-visitor';
+        if (collapse > end) b.motion!.push({ room: 'living', from: end, to: collapse });
+        b.to = Math.max(end, collapse);
+        blocks.push(b);
+        awakeEnd = { at: Math.min(awakeEnd.at, t), lightsLeftOn: true };
+        break;
+      }
       default: {
         const never = incident as never;
         throw new Error(`unhandled incident ${JSON.stringify(never)}`);
@@ -274,6 +335,28 @@ function homeLife(blocks: readonly Block[], from: number, to: number, lightsLeft
     }
   }
   return out;
+}
+
+/** A nap on the bed: into the bedroom, the bed mat pressed, still; up again and out of the bedroom. */
+function napBlock(from: number, to: number): Block {
+  return {
+    label: 'nap', from, to,
+    motion: [{ room: 'bedroom', from, to: from + 2 * MIN }, { room: 'bedroom', from: to - 2 * MIN, to }],
+    bedMat: [{ at: from + 2 * MIN, pressed: true }, { at: to - 2 * MIN, pressed: false }],
+  };
+}
+
+/**
+ * Sitting still in the chair (TV, reading): the living-room sensor sees her
+ * sit down and get up, nothing in between — an event-only PIR reports only
+ * movement, and a seated person hardly moves.
+ */
+function sitBlock(from: number, to: number): Block {
+  return {
+    label: 'sitting', from, to,
+    motion: [{ room: 'living', from, to: from + MIN }, { room: 'living', from: to - MIN, to }],
+    seatMat: [{ from: from + MIN, to: to - MIN }],
+  };
 }
 
 /** Someone comes in through the front door, sits in the living room, makes tea, and leaves. */
@@ -359,9 +442,9 @@ function roundSecond(at: number): number {
 }
 
 /** Turns planned blocks into sensor reports. */
-function render(blocks: readonly Block[], profile: HomeProfile, rng: Random): RawEvent[] {
+function render(blocks: readonly Block[], profile: HomeProfile, rng: Random, window: DayWindow): RawEvent[] {
   const out: RawEvent[] = [];
-  type Signal = 'motion' | 'water' | 'gas' | 'kettle' | 'power' | 'door' | 'button';
+  type Signal = 'motion' | 'water' | 'gas' | 'kettle' | 'power' | 'door' | 'button' | 'bedMat' | 'seatMat';
   const all = <K extends Signal>(key: K): Array<NonNullable<Block[K]>[number]> =>
     blocks.flatMap((b) => (b[key] ?? []) as Array<NonNullable<Block[K]>[number]>);
 
@@ -384,7 +467,10 @@ function render(blocks: readonly Block[], profile: HomeProfile, rng: Random): Ra
     if (cur) emit(cur, hold);
   }
   for (const [device, kind] of [['water-meter', 'water'], ['gas-meter', 'gas']] as const) {
-    for (const s of mergeSpans(all(kind))) {
+    let spans = mergeSpans(all(kind));
+    const latch = profile.sensors?.latchedWater;
+    if (kind === 'water' && latch !== undefined) spans = latchOne(spans, latch, window, rng.fork('latch'));
+    for (const s of spans) {
       out.push({ at: s.from, device, body: { kind, flowing: true, rate: s.rate } });
       if (Number.isFinite(s.to)) out.push({ at: s.to, device, body: { kind, flowing: false } });
     }
@@ -404,8 +490,66 @@ function render(blocks: readonly Block[], profile: HomeProfile, rng: Random): Ra
   }
   for (const d of all('door')) out.push({ at: d.at, device: 'front-door', body: { kind: 'door', open: d.open, door: 'front' } });
   for (const p of all('button')) out.push({ at: p.at, device: 'help-button', body: { kind: 'button', press: p.press } });
+  const mats = profile.sensors;
+  if (mats?.bedMat) out.push(...bedMatEvents(all('bedMat'), mats.bedMat.chatterPerHour, window, rng.fork('bed-mat')));
+  if (mats?.seatMat) out.push(...seatMatEvents(all('seatMat'), mats.seatMat.chatterPerHour, rng.fork('seat-mat')));
   for (const e of out) e.at = roundSecond(e.at);
   return out;
+}
+
+/**
+ * A reed that sticks: with chance `perDay`, one of the day's water uses
+ * keeps reading "on" for `hours` (released at the latest a minute before the
+ * day ends); uses while it is stuck are not seen.
+ */
+function latchOne<T extends Span>(spans: T[], latch: { perDay: number; hours: [number, number] }, window: DayWindow, rng: Random): T[] {
+  if (spans.length === 0 || !rng.chance(latch.perDay)) return spans;
+  const stuck = { ...rng.pick(spans) };
+  stuck.to = Math.min(window.end - MIN, roundSecond(stuck.to + rng.uniform(latch.hours[0], latch.hours[1]) * 60 * MIN));
+  if (stuck.to <= stuck.from) return spans;
+  return [...spans.filter((s) => s.to <= stuck.from || s.from > stuck.to), stuck].sort((a, b) => a.from - b.from);
+}
+
+/** Brief release/press flickers of a pressed mat inside [from, to): a mat under a restless body. */
+function chatter(device: string, room: 'bedroom' | 'living', from: number, to: number, perHour: number, rng: Random): RawEvent[] {
+  const out: RawEvent[] = [];
+  if (perHour <= 0 || to - from < 4 * MIN) return out;
+  const n = rng.poisson((perHour * (to - from)) / (60 * MIN));
+  const times = Array.from({ length: n }, () => roundSecond(rng.uniform(from + MIN, to - 2 * MIN))).sort((a, b) => a - b);
+  let last = -Infinity;
+  for (const t of times) {
+    if (t <= last + 30_000) continue;
+    const back = t + sec(rng.uniform(2, 20));
+    out.push({ at: t, device, body: { kind: 'motion', occupied: false, room } }, { at: back, device, body: { kind: 'motion', occupied: true, room } });
+    last = back;
+  }
+  return out;
+}
+
+/**
+ * The bed mat: pressed at bedtime, released on getting up (and for each
+ * night toilet visit), flickering while pressed. She is in bed at 04:00
+ * when the day's first change is getting up.
+ */
+function bedMatEvents(changes: Array<{ at: number; pressed: boolean }>, perHour: number, window: DayWindow, rng: Random): RawEvent[] {
+  const sorted = [...changes].sort((a, b) => a.at - b.at);
+  const out: RawEvent[] = sorted.map((c) => ({ at: c.at, device: 'bed-mat', body: { kind: 'motion', occupied: c.pressed, room: 'bedroom' } }));
+  // No change all day (away): the mat's state is unknown, so it does not flicker.
+  let pressedFrom: number | undefined = sorted.length === 0 || sorted[0]!.pressed ? undefined : window.start;
+  for (const c of [...sorted, { at: window.end, pressed: false }]) {
+    if (!c.pressed && pressedFrom !== undefined) { out.push(...chatter('bed-mat', 'bedroom', pressedFrom, c.at, perHour, rng)); pressedFrom = undefined; }
+    else if (c.pressed) pressedFrom = c.at;
+  }
+  return out;
+}
+
+/** The seat mat: pressed for each spell in the chair, flickering while pressed. */
+function seatMatEvents(spans: Span[], perHour: number, rng: Random): RawEvent[] {
+  return spans.flatMap((s) => [
+    { at: s.from, device: 'seat-mat', body: { kind: 'motion', occupied: true, room: 'living' } } as RawEvent,
+    ...chatter('seat-mat', 'living', s.from, s.to, perHour, rng),
+    { at: s.to, device: 'seat-mat', body: { kind: 'motion', occupied: false, room: 'living' } } as RawEvent,
+  ]);
 }
 
 function mergeSpans<T extends Span>(spans: T[]): T[] {

@@ -8,14 +8,14 @@ import { MimamoriError } from '../core/errors.js';
 import { idSchema, type HomeHeartbeat, type Reading } from '../core/events.js';
 import { localTime, toLocalIso } from '../core/time.js';
 import { climateReadings, deviceTraits, heartbeats, type DeviceTraits } from './device-telemetry.js';
-import { defaultProfile, homeDevices, homeProfileSchema, type HomeProfile } from './home-profile.js';
+import { defaultProfile, homeProfileSchema, profileDevices, type HomeProfile } from './home-profile.js';
 import { defaultIncidentSpecs, incidentTypes, planIncidents, type Incident, type IncidentContext, type IncidentPlan, type IncidentSpec } from './incidents.js';
 import { addDays, type LocalDate } from './local-days.js';
 import { createRandom, type Random } from './random.js';
 import { dayWindow, residentDay, type DayIncident, type DayWindow, type EventBody } from './resident-day.js';
 
-export { defaultProfile, homeDevices, type HomeProfile, type TimeOfDay } from './home-profile.js';
-export { incidentTypes, type Incident, type IncidentSpec, type IncidentType } from './incidents.js';
+export { defaultProfile, homeDevices, matDevices, profileDevices, type HomeProfile, type SensorProfile, type TimeOfDay } from './home-profile.js';
+export { defaultIncidentTypes, incidentTypes, type Incident, type IncidentSpec, type IncidentType } from './incidents.js';
 
 const DAY = 86_400_000;
 
@@ -36,7 +36,12 @@ export interface SimulationOptions {
   absences?: AbsenceSpec[];
   /** Visits (a helper, family, a responder): door, movement and the kettle while the visitor is there. */
   visits?: VisitSpec[];
+  /** Recording gaps (the hub or the power off): nothing at all of that home in [from, to). Profiles may draw more (`sensors.gaps`). */
+  gaps?: GapSpec[];
 }
+
+/** Nothing of `home` arrives in [`from`, `to`) (RFC 3339). */
+export interface GapSpec { home: string; from: string; to: string }
 
 /** The resident is away from `from` to `to` (RFC 3339); `reason` is for the ground truth only. */
 export interface AbsenceSpec { home: string; from: string; to: string; reason?: 'hospital' | 'trip' | 'other' }
@@ -52,11 +57,14 @@ export interface Simulation {
   /** Ground truth: the injected incidents, sorted by start. */
   incidents: Incident[];
   devices: SimulatedDevice[];
+  /** Every recording gap (explicit and drawn), sorted by home, then start; times in the home's offset. */
+  gaps: GapSpec[];
 }
 
 const incidentSpecSchema = z.object({
   home: z.string(), type: z.enum(incidentTypes), at: z.iso.datetime({ offset: true }),
   device: z.string().optional(), durationMinutes: z.number().positive().max(24 * 60).optional(),
+  delayMinutes: z.number().min(0).max(12 * 60).optional(),
 });
 const optionsSchema = z.object({
   seed: z.number().finite(),
@@ -69,6 +77,8 @@ const optionsSchema = z.object({
   absences: z.array(z.object({ home: z.string(), from: z.iso.datetime({ offset: true }), to: z.iso.datetime({ offset: true }), reason: z.enum(['hospital', 'trip', 'other']).optional() })
     .refine((a) => Date.parse(a.to) > Date.parse(a.from), { message: 'to must be after from' })).optional(),
   visits: z.array(z.object({ home: z.string(), at: z.iso.datetime({ offset: true }), minutes: z.number().min(10).max(12 * 60) })).optional(),
+  gaps: z.array(z.object({ home: z.string(), from: z.iso.datetime({ offset: true }), to: z.iso.datetime({ offset: true }) })
+    .refine((g) => Date.parse(g.to) > Date.parse(g.from), { message: 'to must be after from' })).optional(),
 });
 
 /** Everything fixed before the first reading is produced. */
@@ -81,6 +91,10 @@ interface Prepared {
   traits: Map<string, DeviceTraits>;
   climatePhase: Map<string, number>;
   plan: IncidentPlan;
+  /** Each home's devices (ids). */
+  devices: Map<string, Set<string>>;
+  /** Each home's recording gaps, sorted. */
+  gaps: Map<string, Array<{ from: number; to: number }>>;
 }
 
 function prepare(input: SimulationOptions): Prepared {
@@ -103,7 +117,7 @@ function prepare(input: SimulationOptions): Prepared {
   const traits = new Map<string, DeviceTraits>();
   const climatePhase = new Map<string, number>();
   for (const p of profiles) {
-    for (const d of homeDevices) traits.set(`${p.home}/${d.device}`, deviceTraits(rng.fork(`device/${p.home}/${d.device}`), heartbeatMs, d.battery));
+    for (const d of profileDevices(p)) traits.set(`${p.home}/${d.device}`, deviceTraits(rng.fork(`device/${p.home}/${d.device}`), heartbeatMs, d.battery));
     climatePhase.set(p.home, rng.fork(`climate/${p.home}`).int(0, 3599) * 1000);
   }
   const byHome = new Map(profiles.map((p) => [p.home, p]));
@@ -117,7 +131,30 @@ function prepare(input: SimulationOptions): Prepared {
   const specs = opts.incidents === undefined || opts.incidents === 'none' ? [] : opts.incidents === 'default' ? defaultIncidentSpecs(ctx) : opts.incidents;
   const plan = planIncidents(specs, ctx);
   planAbsencesAndVisits(opts, plan, byHome);
-  return { profiles, start, end, heartbeatMs, rng, traits, climatePhase, plan };
+  const devices = new Map(profiles.map((p) => [p.home, new Set(profileDevices(p).map((d) => d.device))]));
+  return { profiles, start, end, heartbeatMs, rng, traits, climatePhase, plan, devices, gaps: planGaps(opts, profiles, start, end, rng) };
+}
+
+/** Explicit gaps plus those each profile draws (`sensors.gaps`, from its own stream), per home and sorted. */
+function planGaps(opts: SimulationOptions, profiles: readonly HomeProfile[], start: number, end: number, rng: Random): Map<string, Array<{ from: number; to: number }>> {
+  const gaps = new Map<string, Array<{ from: number; to: number }>>(profiles.map((p) => [p.home, []]));
+  for (const g of opts.gaps ?? []) {
+    const list = gaps.get(g.home);
+    if (!list) throw new MimamoriError('MIMAMORI_ERR_INVALID_INPUT', `gap for unknown home ${JSON.stringify(g.home)}`);
+    list.push({ from: Date.parse(g.from), to: Date.parse(g.to) });
+  }
+  for (const p of profiles) {
+    const g = p.sensors?.gaps;
+    if (g === undefined) continue;
+    const gr = rng.fork(`gaps/${p.home}`);
+    const n = gr.poisson((g.perMonth * (end - start)) / (30.44 * DAY));
+    for (let i = 0; i < n; i++) {
+      const from = Math.round(gr.uniform(start, end) / 1000) * 1000;
+      gaps.get(p.home)!.push({ from, to: from + Math.round(gr.uniform(g.hours[0], g.hours[1]) * 3600) * 1000 });
+    }
+  }
+  for (const list of gaps.values()) list.sort((a, b) => a.from - b.from);
+  return gaps;
 }
 
 /** Files absences (on every resident day they touch) and visits into the day plan. */
@@ -158,15 +195,18 @@ function windowReadings(p: Prepared, profile: HomeProfile, w: DayWindow): Pendin
   const dateKey = `${w.date.year}-${w.date.month}-${w.date.day}`;
   const rng = p.rng.fork(`day/${home}/${dateKey}`);
   const out: Pending[] = [];
+  const devices = p.devices.get(home) as Set<string>;
+  const gaps = p.gaps.get(home) ?? [];
   const keep = (device: string, at: number): boolean => {
     if (at < p.start || at >= p.end) return false;
+    if (!devices.has(device) || gaps.some((g) => at >= g.from && at < g.to)) return false;
     const silent = p.plan.silentFrom.get(`${home}/${device}`);
     return silent === undefined || at < silent;
   };
   const events = residentDay(profile, w, rng, p.plan.byDay.get(`${home}|${w.start}`) ?? []);
   events.push(...climateReadings(profile, p.climatePhase.get(home) ?? 0, w.start, w.end, rng.fork('climate')));
   for (const e of events) if (keep(e.device, e.at)) out.push({ at: e.at, home, device: e.device, ord: out.length, body: e.body });
-  for (const d of homeDevices) {
+  for (const d of profile.sensors?.heartbeats === false ? [] : profileDevices(profile)) {
     const key = `${home}/${d.device}`;
     for (const hb of heartbeats(home, d.device, p.traits.get(key) as DeviceTraits, p.heartbeatMs, w.start, w.end, p.start, rng.fork(`hb/${d.device}`), p.plan.batteryFailures.get(key))) {
       if (keep(d.device, hb.at)) out.push({ at: hb.at, home, device: d.device, ord: out.length, heartbeat: hb });
@@ -231,6 +271,7 @@ export function simulate(opts: SimulationOptions): Simulation {
     readings: [...run(p)],
     incidents: p.plan.incidents,
     devices: devicesOf(p.profiles),
+    gaps: gapsOf(p),
   };
 }
 
@@ -239,6 +280,7 @@ export type SimulationStream = Generator<Reading> & {
   incidents: Incident[];
   devices: SimulatedDevice[];
   profiles: HomeProfile[];
+  gaps: GapSpec[];
   /** The generator itself, so `for (const r of stream.readings)` reads like `simulate()`. */
   readings: Generator<Reading>;
 };
@@ -251,9 +293,13 @@ export type SimulationStream = Generator<Reading> & {
 export function simulateStream(opts: SimulationOptions): SimulationStream {
   const p = prepare(opts);
   const gen = run(p);
-  return Object.assign(gen, { incidents: p.plan.incidents, devices: devicesOf(p.profiles), profiles: p.profiles, readings: gen });
+  return Object.assign(gen, { incidents: p.plan.incidents, devices: devicesOf(p.profiles), profiles: p.profiles, gaps: gapsOf(p), readings: gen });
 }
 
 function devicesOf(profiles: readonly HomeProfile[]): SimulatedDevice[] {
-  return profiles.flatMap((h) => homeDevices.map((d) => ({ home: h.home, device: d.device, kind: d.kind })));
+  return profiles.flatMap((h) => profileDevices(h).map((d) => ({ home: h.home, device: d.device, kind: d.kind })));
+}
+
+function gapsOf(p: Prepared): GapSpec[] {
+  return p.profiles.flatMap((h) => (p.gaps.get(h.home) ?? []).map((g) => ({ home: h.home, from: toLocalIso(g.from, h.timezone), to: toLocalIso(g.to, h.timezone) })));
 }

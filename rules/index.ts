@@ -11,4 +11,5 @@ export { Applied, applyReading, createHomeState, type HomeRules, type HomeState 
 export { ZoneClock } from './rules/rule.js';
 export { checkTargets, evaluateReadings, formatReport, parseTruth, type ModeScore } from './evaluate.js';
 export { buildCorpus, evaluateCorpus } from './evaluate-corpus.js';
+export { buildMessyCorpus, messyKinds, type MessyCorpus } from './evaluate-messy-corpus.js';
 export { checkRecordingTargets, evaluateRecordings, formatRecordingsReport, homeRuleSet, type RecordedHome } from './evaluate-recordings.js';

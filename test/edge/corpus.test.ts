@@ -4,7 +4,8 @@ import t from 'tap';
 import { toRecordedLine, type Reading } from '../../core/events.js';
 import { localTime } from '../../core/time.js';
 import { createRandom } from '../../edge/random.js';
-import { defaultProfile, simulate, type HomeProfile } from '../../edge/simulator.js';
+import { defaultProfile, simulate, simulateStream, type HomeProfile } from '../../edge/simulator.js';
+import { buildCorpus } from '../../rules/evaluate-corpus.js';
 
 const start = '2026-01-05T00:00:00+09:00';
 const profile = (patch: Partial<HomeProfile> = {}): HomeProfile => ({ ...defaultProfile('h1', createRandom('corpus-test')), dayCareDays: [], ...patch });
@@ -15,6 +16,23 @@ t.test('existing seeds give byte-for-byte the same street as before the extensio
   const hash = createHash('sha256').update(sim.readings.map(toRecordedLine).join('\n')).update(JSON.stringify(sim.incidents)).digest('hex');
   t.equal(hash, '05f99496567ee4e6b392ea4eb3d6d9b82b4e9952471242e367814e5a98fae4e7');
   t.equal(sim.readings.length, 54835);
+});
+
+t.test('the evaluation corpus gives byte-for-byte the same readings and truth as before the messy extensions', async (t) => {
+  // Recorded on s4-integ (before issue #10 item 2): the first 40 000 readings of each group and its truth.
+  const h = createHash('sha256');
+  let n = 0;
+  for (const g of buildCorpus({ seed: 1, homesPerGroup: 3, days: 30 })) {
+    let k = 0;
+    for (const r of simulateStream(g.sim)) {
+      if (k++ >= 40_000) break;
+      h.update(toRecordedLine(r)).update('\n');
+      n++;
+    }
+    h.update(JSON.stringify(g.truth));
+  }
+  t.equal(n, 80_000);
+  t.equal(h.digest('hex'), '81a8e725fc3e88197657f97a546a60caa79b3b19c937d6ca431cfab0032a27fa');
 });
 
 t.test('an absence (hospital stay): out through the front door, nothing inside but heartbeats and climate, back through the door', async (t) => {

@@ -3,7 +3,7 @@ import { parseDeviceEvent, parseHeartbeat, parseRecordedLine, toRecordedLine, ty
 import { localTime } from '../../core/time.js';
 import { toDeviceMessage } from '../../edge/device-message.js';
 import { createRandom } from '../../edge/random.js';
-import { defaultProfile, homeDevices, incidentTypes, simulate, simulateStream, type Incident, type SimulationOptions } from '../../edge/simulator.js';
+import { defaultIncidentTypes, defaultProfile, homeDevices, simulate, simulateStream, type Incident, type SimulationOptions } from '../../edge/simulator.js';
 
 const tz = 'Asia/Tokyo';
 const MIN = 60_000;
@@ -209,7 +209,7 @@ const incidentOf = (type: Incident['type']): Incident => withIncidents.incidents
 const homeReadings = (home: string) => withIncidents.readings.filter((r) => r.home === home);
 
 t.test('the default incidents: one of each type, as ground truth', async (t) => {
-  t.same(withIncidents.incidents.map((i) => i.type).sort(), [...incidentTypes].sort());
+  t.same(withIncidents.incidents.map((i) => i.type).sort(), [...defaultIncidentTypes].sort());
   for (const i of withIncidents.incidents) {
     t.ok(i.start.endsWith('+09:00'), `${i.type} start in the home's offset`);
     t.ok(i.note.length > 10, `${i.type} has a note`);
