@@ -1,0 +1,8 @@
+/**
+ * The cluster's building blocks on Redis (docs/scale.md): home ownership
+ * leases, and Redis-backed implementations of ports the single-process hub
+ * keeps in memory. Nothing here is used unless a cluster is configured; the
+ * single-process hub needs neither Redis nor this folder.
+ */
+export { createHomeLeases, rendezvousOwner, type HomeLeases, type HomeLeasesOptions, type LostReason } from './leases.js';
+export { parseRedisUrl, redactUrl, type RedisAddress } from './redis-connection.js';
