@@ -7,3 +7,4 @@
 export { createHomeLeases, rendezvousOwner, type HomeLeases, type HomeLeasesOptions, type LostReason } from './leases.js';
 export { parseRedisUrl, redactUrl, type RedisAddress } from './redis-connection.js';
 export { createRedisLoginThrottle, type RedisLoginThrottle, type RedisLoginThrottleOptions } from './login-throttle-redis.js';
+export { createRedisRateLimiter, type RedisRateLimiter, type RedisRateLimiterOptions } from './rate-limit-redis.js';
