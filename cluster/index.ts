@@ -8,3 +8,4 @@ export { createHomeLeases, rendezvousOwner, type HomeLeases, type HomeLeasesOpti
 export { parseRedisUrl, redactUrl, type RedisAddress } from './redis-connection.js';
 export { createRedisLoginThrottle, type RedisLoginThrottle, type RedisLoginThrottleOptions } from './login-throttle-redis.js';
 export { createRedisRateLimiter, type RedisRateLimiter, type RedisRateLimiterOptions } from './rate-limit-redis.js';
+export { createRedisLiveFeed, type RedisLiveFeed, type RedisLiveFeedOptions } from './live-feed-redis.js';
