@@ -9,3 +9,4 @@ export { parseRedisUrl, redactUrl, type RedisAddress } from './redis-connection.
 export { createRedisLoginThrottle, type RedisLoginThrottle, type RedisLoginThrottleOptions } from './login-throttle-redis.js';
 export { createRedisRateLimiter, type RedisRateLimiter, type RedisRateLimiterOptions } from './rate-limit-redis.js';
 export { createRedisLiveFeed, type RedisLiveFeed, type RedisLiveFeedOptions } from './live-feed-redis.js';
+export { createBrokerCluster, type BrokerCluster, type BrokerClusterOptions } from './broker-cluster.js';
