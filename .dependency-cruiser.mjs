@@ -11,8 +11,9 @@ const layers = [
   ['edge', 'broker'],
   ['rules', 'notifier'],
   ['dashboards'],
-  // history/ implements ports of notifier/ (the digest's day summary) and dashboards/ (activity).
-  ['flows', 'history'],
+  // history/ implements ports of notifier/ (the digest's day summary) and dashboards/ (activity);
+  // cluster/ implements ports of core/, notifier/ (the message budget) and dashboards/ (the live feed) on Redis.
+  ['flows', 'history', 'cluster'],
   ['backup'],
   ['hub'],
   ['cli'],

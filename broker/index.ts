@@ -15,7 +15,7 @@ import { z } from 'zod';
 import { systemClock } from '../core/clock.js';
 import { createLogLimiter } from '../core/log-limiter.js';
 import { MimamoriError } from '../core/errors.js';
-import { afterDelay, createLoginThrottle } from '../core/login-throttle.js';
+import { afterDelay, createLoginThrottle, type LoginThrottlePort } from '../core/login-throttle.js';
 import type { Logger } from '../core/logger.js';
 import type { Store } from '../core/store.js';
 import { checkClientId } from './client-id-policy.js';
@@ -52,6 +52,12 @@ export interface BrokerOptions {
   clock: SchedulerLike;
   /** Wall-clock time for the login throttle (default the system clock; never the demo's sped-up clock). */
   securityClock?: SchedulerLike;
+  /**
+   * The login throttle to use instead of this broker's own in-memory one
+   * (built from `lockout`): a cluster passes its shared one so every node
+   * counts the same failures (cluster/login-throttle-redis.ts).
+   */
+  loginThrottle?: LoginThrottlePort;
   /** `memory` (default) forgets sessions on close; `level` keeps them under `{dataDir}/broker`. */
   persistence?: 'memory' | 'level';
   /**
@@ -208,7 +214,7 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
   const securityClock = opts.securityClock ?? systemClock;
   // Floods (bad passwords, oversized packets, refused publishes) log 10 lines a minute per kind, then a count.
   const flood = createLogLimiter({ logger: log, clock: securityClock });
-  const throttle = createLoginThrottle({ ...withoutUndefined(opts.lockout), clock: securityClock });
+  const throttle: LoginThrottlePort = opts.loginThrottle ?? createLoginThrottle({ ...withoutUndefined(opts.lockout), clock: securityClock });
   const checkLogin = createLoginCheck({ store, clock });
   /** Clients of the required service that have subscribed (normally one). */
   const gateKeepers = new Set<Client>();
@@ -250,35 +256,39 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
     authenticate(client, username, password, done) {
       const clientId = client.id;
       const address = remoteAddress(client);
-      // Throttled per (client id, address): failures from elsewhere never refuse this device here.
-      const admission = throttle.admit(clientId, address);
-      if (!admission.allow) {
-        counters.lockedOutLogins++;
-        flood.warn('login locked out', { clientId, address, retryAt: admission.retryAt }, 'login refused: this client id failed repeatedly from this address');
-        done(authError('locked out', notAuthorized), false);
-        return;
-      }
-      if (admission.delayMs > 0) {
-        counters.delayedLogins++;
-        log.debug({ clientId, address, delayMs: admission.delayMs }, 'login delayed: many failures from this address');
-      }
-      afterDelay(securityClock, admission.delayMs, () => checkLogin(username, password)).then((result) => {
+      let answered = false;
+      const answer: typeof done = (err, ok) => { answered = true; done(err, ok); };
+      // The throttle may be the cluster's shared one (cluster/, on Redis): every answer is awaited.
+      (async () => {
+        // Throttled per (client id, address): failures from elsewhere never refuse this device here.
+        const admission = await throttle.admit(clientId, address);
+        if (!admission.allow) {
+          counters.lockedOutLogins++;
+          flood.warn('login locked out', { clientId, address, retryAt: admission.retryAt }, 'login refused: this client id failed repeatedly from this address');
+          answer(authError('locked out', notAuthorized), false);
+          return;
+        }
+        if (admission.delayMs > 0) {
+          counters.delayedLogins++;
+          log.debug({ clientId, address, delayMs: admission.delayMs }, 'login delayed: many failures from this address');
+        }
+        const result = await afterDelay(securityClock, admission.delayMs, () => checkLogin(username, password));
         if (!result.ok) {
           counters.authFailures++;
-          const outcome = throttle.recordFailure(clientId, address);
+          const outcome = await throttle.recordFailure(clientId, address);
           if (outcome.backoffUntil !== undefined) {
             counters.lockouts++;
             flood.warn('login back-off', { clientId, address, failures: outcome.failures, until: outcome.backoffUntil }, 'login back-off for this client id from this address');
           }
           flood.warn('login refused', { clientId, address, username, reason: result.reason }, 'login refused');
-          done(authError('bad username or password', badUsernameOrPassword), false);
+          answer(authError('bad username or password', badUsernameOrPassword), false);
           return;
         }
         const who = result.identity;
         const user = username ?? '';
         if (who.type === 'device' && !devicesAdmitted()) {
           log.debug({ clientId }, 'device login deferred: the hub is not ready yet');
-          done(authError('server unavailable', serverUnavailable), false);
+          answer(authError('server unavailable', serverUnavailable), false);
           return;
         }
         const idCheck = checkClientId(who, clientId, client.clean);
@@ -290,22 +300,22 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
           if (will && willCheck && !willCheck.allowed) {
             counters.aclDenials.publish++;
             log.warn({ clientId, username: user, topic: will.topic, reason: willCheck.reason }, 'login refused: will topic not allowed');
-            done(authError('will topic not allowed', notAuthorized), false);
+            answer(authError('will topic not allowed', notAuthorized), false);
             return;
           }
           // aedes keeps this same object as the client's will.
           if (will && who.type === 'device') stripRetain(will, clientId);
-          throttle.recordSuccess(clientId, address);
+          await throttle.recordSuccess(clientId, address);
           identities.set(client, { identity: who, username: user });
-          done(null, true);
+          answer(null, true);
           return;
         }
         counters.clientIdRejections++;
         log.warn({ clientId, username: user, reason }, 'login refused: client id not allowed');
-        done(authError(reason, identifierRejected), false);
-      }, (err: unknown) => {
+        answer(authError(reason, identifierRejected), false);
+      })().catch((err: unknown) => {
         log.error({ clientId, err }, 'login check failed');
-        done(authError('server unavailable', serverUnavailable), false);
+        if (!answered) answer(authError('server unavailable', serverUnavailable), false);
       });
     },
     authorizePublish(client, packet, done) {

@@ -58,31 +58,58 @@ export interface FailureOutcome {
   backoffUntil?: number;
 }
 
-export interface LoginThrottle {
+/**
+ * What the broker and the web sign-in need from a throttle. The in-memory
+ * one answers at once; a cluster's shared one (cluster/, on Redis) answers
+ * asynchronously, so callers await every answer.
+ */
+export interface LoginThrottlePort {
+  admit(principal: string, address: string | undefined): Admission | Promise<Admission>;
+  recordFailure(principal: string, address: string | undefined): FailureOutcome | Promise<FailureOutcome>;
+  /** A correct secret clears the pair's failures (not the address's). */
+  recordSuccess(principal: string, address: string | undefined): void | Promise<void>;
+}
+
+/** The in-memory throttle of one process. */
+export interface LoginThrottle extends LoginThrottlePort {
   admit(principal: string, address: string | undefined): Admission;
   recordFailure(principal: string, address: string | undefined): FailureOutcome;
-  /** A correct secret clears the pair's failures (not the address's). */
   recordSuccess(principal: string, address: string | undefined): void;
   /** Pairs and addresses remembered (for tests and stats). */
   size(): number;
 }
 
-interface PairEntry { failures: number; last: number; until: number }
-interface AddressEntry { failures: number[] }
+/** The settings with their defaults filled in; the same for every implementation. */
+export interface LoginThrottleSettings {
+  maxFailures: number; windowMs: number; lockMs: number; maxLockMs: number;
+  addressMaxFailures: number; addressDelayMs: number; maxAddressDelayMs: number;
+  /** Failures remembered per address: enough to reach the longest delay, no more. */
+  addressMemory: number;
+}
 
 /** The longest exponent used, so a long attack cannot overflow the back-off. */
-const maxDoublings = 30;
+export const maxThrottleDoublings = 30;
 
-/** Creates a throttle with bounded memory. */
-export function createLoginThrottle(opts: LoginThrottleOptions): LoginThrottle {
-  const { maxFailures, windowMs, lockMs, clock } = opts;
+/** Fills in the defaults (see `LoginThrottleOptions`). */
+export function loginThrottleSettings(opts: Omit<LoginThrottleOptions, 'clock' | 'maxEntries'>): LoginThrottleSettings {
+  const { maxFailures, windowMs, lockMs } = opts;
   const maxLockMs = Math.max(lockMs, opts.maxLockMs ?? 15 * 60_000);
   const addressMaxFailures = opts.addressMaxFailures ?? 20;
   const addressDelayMs = opts.addressDelayMs ?? 250;
   const maxAddressDelayMs = Math.max(addressDelayMs, opts.maxAddressDelayMs ?? 4000);
-  const maxEntries = opts.maxEntries ?? 10_000;
-  // Enough remembered failures per address to reach the longest delay, no more.
   const addressMemory = addressMaxFailures + Math.ceil(Math.log2(maxAddressDelayMs / Math.max(1, addressDelayMs))) + 1;
+  return { maxFailures, windowMs, lockMs, maxLockMs, addressMaxFailures, addressDelayMs, maxAddressDelayMs, addressMemory };
+}
+
+interface PairEntry { failures: number; last: number; until: number }
+interface AddressEntry { failures: number[] }
+
+/** Creates a throttle with bounded memory. */
+export function createLoginThrottle(opts: LoginThrottleOptions): LoginThrottle {
+  const { clock } = opts;
+  const { maxFailures, windowMs, lockMs, maxLockMs, addressMaxFailures, addressDelayMs, maxAddressDelayMs, addressMemory } = loginThrottleSettings(opts);
+  const maxDoublings = maxThrottleDoublings;
+  const maxEntries = opts.maxEntries ?? 10_000;
   // Maps keep insertion order: re-inserting on every touch makes the first key the stalest.
   const pairs = new Map<string, PairEntry>();
   const addresses = new Map<string, AddressEntry>();

@@ -8,7 +8,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { WallClock } from '../core/clock.js';
-import { afterDelay, createLoginThrottle } from '../core/login-throttle.js';
+import { afterDelay, createLoginThrottle, type LoginThrottlePort } from '../core/login-throttle.js';
 import type { Store, WebAccount, WebSession } from '../core/store.js';
 import { secondFactorRoles } from './access.js';
 import { verifyPassword } from './passwords.js';
@@ -31,6 +31,8 @@ export interface AuthOptions {
   rateLimit?: { perMinute: number };
   /** AES-256 key TOTP seeds are sealed with (dashboards/totp.ts `seedKeyFrom`; the hub keeps its secret under dataDir). */
   totpSeedKey: Buffer;
+  /** A throttle to use instead of this app's own in-memory one: a cluster's shared one (cluster/login-throttle-redis.ts). */
+  loginThrottle?: LoginThrottlePort;
 }
 
 const digest = (token: string) => createHash('sha256').update(token).digest('base64url');
@@ -50,12 +52,12 @@ export function createAuth(opts: AuthOptions) {
   const { store, wallClock: clock } = opts;
   const perMinute = opts.rateLimit?.perMinute ?? 20;
   const attempts = new Map<string, number[]>();
-  const throttle = createLoginThrottle({ ...throttleSettings, clock: clock });
+  const throttle: LoginThrottlePort = opts.loginThrottle ?? createLoginThrottle({ ...throttleSettings, clock: clock });
   const totp = createTotpVerifier({ store, key: opts.totpSeedKey });
 
   /** Counts a failure for (principal, address); audits the back-off it starts, if any. */
   async function failed(principal: string, ip: string, accountId: string | undefined): Promise<boolean> {
-    const { backoffUntil, failures } = throttle.recordFailure(principal, ip);
+    const { backoffUntil, failures } = await throttle.recordFailure(principal, ip);
     if (backoffUntil === undefined) return false;
     if (accountId) await store.audit({ at: clock.now(), actor: accountId, action: 'signin.backoff', subject: accountId, detail: { failures, waitMs: backoffUntil - clock.now() } });
     return true;
@@ -98,7 +100,7 @@ export function createAuth(opts: AuthOptions) {
       if (rateLimited(ip)) return { ok: false, reason: 'rate_limited' };
       // Throttled per (login, address): failures from another address never refuse this one.
       const principal = `login:${login}`;
-      const admission = throttle.admit(principal, ip);
+      const admission = await throttle.admit(principal, ip);
       if (!admission.allow) return { ok: false, reason: 'locked_out' };
       const now = clock.now();
       const account = await store.findAccountByLogin(login);
@@ -110,7 +112,7 @@ export function createAuth(opts: AuthOptions) {
       if (!(await afterDelay(clock, admission.delayMs, () => verifyPassword(password, account.passwordHash)))) {
         return { ok: false, reason: (await failed(principal, ip, account.id)) ? 'locked_out' : 'bad_credentials' };
       }
-      throttle.recordSuccess(principal, ip);
+      await throttle.recordSuccess(principal, ip);
       const needsSecondFactor = secondFactorRoles.includes(account.role);
       const { token, session } = await startSession(account, userAgent, !needsSecondFactor);
       await store.audit({ at: now, actor: account.id, action: 'session.start', subject: account.id });
@@ -135,13 +137,13 @@ export function createAuth(opts: AuthOptions) {
     async secondFactor(session: WebSession, account: WebAccount, code: string, ip: string, enrollSecret?: string): Promise<'ok' | 'bad_code' | 'rate_limited' | 'locked_out'> {
       if (rateLimited(ip)) return 'rate_limited';
       const principal = `totp:${account.id}`;
-      const admission = throttle.admit(principal, ip);
+      const admission = await throttle.admit(principal, ip);
       if (!admission.allow) return 'locked_out';
       const now = clock.now();
       const checked = await afterDelay(clock, admission.delayMs, () => totp.check(account, code, now, enrollSecret));
       if (checked === 'replayed') await store.audit({ at: now, actor: account.id, action: 'session.second-factor-replayed', subject: account.id });
       if (checked !== 'ok') return (await failed(principal, ip, account.id)) ? 'locked_out' : 'bad_code';
-      throttle.recordSuccess(principal, ip);
+      await throttle.recordSuccess(principal, ip);
       await store.updateSession(session.id, { mfaOk: true });
       await store.audit({ at: now, actor: account.id, action: 'session.second-factor', subject: account.id });
       return 'ok';

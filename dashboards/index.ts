@@ -19,6 +19,7 @@ import { z } from 'zod';
 import type { Clock, WallClock } from '../core/clock.js';
 import { errorCatalogue, isMimamoriError, MimamoriError, type ErrorCode } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import type { LoginThrottlePort } from '../core/login-throttle.js';
 import type { Store } from '../core/store.js';
 import type { RuleEngine } from '../rules/index.js';
 import type { AlertResponder } from '../notifier/index.js';
@@ -101,6 +102,8 @@ export interface WebAppOptions {
   totpSeedKey: Buffer;
   /** Sign-in attempts per client address per minute (default 20). */
   signInPerMinute?: number;
+  /** The sign-in throttle shared by a cluster's nodes (cluster/login-throttle-redis.ts); default this app's own, in memory. */
+  loginThrottle?: LoginThrottlePort;
   /** Video check-ins (issue 5): ICE servers, timings and the hub's callbacks. */
   video?: VideoOptions;
   /**
@@ -196,7 +199,7 @@ export async function createWebApp(opts: WebAppOptions): Promise<WebApp> {
   const ctx: WebContext = {
     store, clock, wallClock, logger, responder: opts.responder, engine: opts.engine, history: opts.history, escalation: opts.escalation, notifications: opts.notifications,
     publishButton: opts.publishButton, access: createAccessRules(store),
-    auth: createAuth({ store, wallClock, rateLimit: { perMinute: opts.signInPerMinute ?? 20 }, totpSeedKey: opts.totpSeedKey }),
+    auth: createAuth({ store, wallClock, rateLimit: { perMinute: opts.signInPerMinute ?? 20 }, totpSeedKey: opts.totpSeedKey, ...(opts.loginThrottle ? { loginThrottle: opts.loginThrottle } : {}) }),
     local, live, photosDir: opts.photosDir, maxPhotoBytes,
     photos: createPhotoProcessor(opts.maxPhotoPixels !== undefined ? { maxPixels: opts.maxPhotoPixels } : {}),
     fontPath,

@@ -38,7 +38,7 @@ export type { ContactPreferences } from './contact-preferences.js';
 export type { DaySummary, SummarizeDay } from './digest.js';
 export { defaultEscalationPolicy, parseEscalationPolicy } from './escalation-policy.js';
 export { validateContactPreferences } from './contact-preferences.js';
-export { createRateLimiter } from './rate-limit.js';
+export { createRateLimiter, type RateLimiter, type RateLimiterPort } from './rate-limit.js';
 export { ackLinkRoutes, auditLedger } from './ack-link.js';
 export { issueLineLinkCode, lineWebhook } from './line-webhook.js';
 export { createTwilioClient, type TwilioClient } from './twilio-client.js';

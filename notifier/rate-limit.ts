@@ -5,11 +5,21 @@
  * nobody sees is worse than one message too many. In memory: after a restart
  * the window starts empty.
  */
-export interface RateLimiter {
+export interface RateLimiter extends RateLimiterPort {
   /** Whether one more message may go to `key` at `at`; counts it when allowed (or forced). */
   take(key: string, at: number, opts?: { force?: boolean; max?: number }): boolean;
   /** The earliest time one more message to `key` fits the window (`at` if it fits now). */
   nextFreeAt(key: string, at: number, max?: number): number;
+}
+
+/**
+ * The budget as a port: the in-memory limiter answers at once, a cluster's
+ * shared one (cluster/, on Redis: one person's budget across every node)
+ * asynchronously.
+ */
+export interface RateLimiterPort {
+  take(key: string, at: number, opts?: { force?: boolean; max?: number }): boolean | Promise<boolean>;
+  nextFreeAt(key: string, at: number, max?: number): number | Promise<number>;
 }
 
 /** Creates a sliding-window limiter (in memory: after a restart the window starts empty). */

@@ -60,6 +60,9 @@ if (purpose === 'test' && !has('chromium')) wanted.push({ program: 'chromium', p
 if (purpose === 'test' && !existsSync(japaneseFont)) wanted.push({ program: japaneseFont, pkg: 'fonts-ipafont-gothic', required: true, file: true });
 // The video relay test starts a local coturn (Debian `coturn`, program `turnserver`) on loopback.
 if (purpose === 'test' && !has('turnserver')) wanted.push({ program: 'turnserver', pkg: 'coturn', required: true });
+// The cluster building blocks (cluster/) are tested against a real redis-server on loopback (test/support/redis.ts).
+const redisServer = process.env.MIMAMORI_REDIS_SERVER_PATH || '/usr/bin/redis-server';
+if (purpose === 'test' && !existsSync(redisServer)) wanted.push({ program: redisServer, pkg: 'redis-server', required: true, file: true });
 
 if (wanted.length > 0) {
   const pkgs = wanted.map((w) => w.pkg);
