@@ -24,10 +24,11 @@ import type { Finding } from '../core/findings.js';
 import { severityRank } from '../core/findings.js';
 import type { Logger } from '../core/logger.js';
 import { scheduleAt } from '../core/clock.js';
-import type { Alert, AlertLifecycle, Contact, Language, NotificationRecord, SendKey, Severity, Store } from '../core/store.js';
+import type { Alert, AlertLifecycle, Contact, Language, NotificationRecord, SendKey, Store } from '../core/store.js';
 import type { Channel, Recipient, SendResult } from './channel.js';
 import { heldStatus, isFailedStatus, pendingStatus, summarizedStatus } from './delivery-status.js';
-import { entryTierIndex, quietUntil, tierAllowed, tierRecipients, type EscalationPolicy, type Tier } from './escalation-policy.js';
+import { entryTierIndex, type EscalationPolicy, type QuietHours, type Tier } from './escalation-policy.js';
+import { decide, initialState, type Decision, type EscalationAction, type EscalationEvent, type EscalationFacts, type EscalationState, type PolicySnapshot, type StepNext } from './escalation-decide.js';
 import { contactPreferencesSchema, type ContactPreferences } from './contact-preferences.js';
 import { addressesOf, channelOrder, recipientOf } from './contact-channels.js';
 import { emergencySmsText, emergencyVoiceText, type TriedContact } from './emergency-message.js';
@@ -41,40 +42,7 @@ export interface EngineHistory {
   writeNotification(n: { alertId: string; homeId: string; channel: string; status: string; at: number }): void;
 }
 
-export type Phase = 'running' | 'acknowledged' | 'on-my-way' | 'arrived' | 'exhausted' | 'resolved';
-
-/** The escalation state kept (as JSON) in the leader alert's lifecycle row. */
-export interface EscalationState {
-  phase: Phase;
-  severity: Severity;
-  /** Bumped when escalation restarts (severity rise, missed arrival): a new round of keys. */
-  epoch: number;
-  tier: number;
-  repeat: number;
-  /** Whether the current tier/repeat has started (holds decided, wait running). */
-  started: boolean;
-  /** When the current tier/repeat gives way to the next. */
-  advanceAt?: number;
-  /** Recipients held by quiet hours in the current tier/repeat: contact id → release time. */
-  held: Record<string, number>;
-  /** Holds of earlier tiers not yet released: held messages are delayed, never dropped. */
-  carried?: Array<{ contactId: string; tier: number; stage: string; until: number }>;
-  /** Alerts escalated together (the leader first). Members point to the leader instead. */
-  members: string[];
-  leader?: string;
-  /** Waiting for the grouping / backlog window before the first step. */
-  groupPending?: boolean;
-  backlog?: boolean;
-  ackContactId?: string;
-  etaAt?: number;
-  reminders: number;
-  remindAt?: number;
-  /** The alert's reply code (`K27`), unique among unresolved alerts; a group's messages carry the leader's. */
-  code?: string;
-}
-
-/** What a step decides: run again at `at`, or stop. */
-export interface StepNext { at?: number; stop?: boolean }
+export type { EscalationState, Phase, StepNext } from './escalation-decide.js';
 
 export interface EngineOptions {
   store: Store;
@@ -483,52 +451,83 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
     return out;
   }
 
+  /** An event's transition reads no contacts or quiet hours (only the tier walk does). */
+  const noFacts: EscalationFacts = { activeAlerts: 0, contacts: [], quietHours: new Map(), timezone: 'UTC' };
+  const decideEvent = (state: EscalationState, policy: PolicySnapshot, event: EscalationEvent, at: number): Decision =>
+    decide(state, policy, { ...noFacts, activeAlerts: state.members.length, event }, at);
+
+  /** Reads what a decision needs: the home's contacts, their own quiet hours, the time zone. */
+  async function factsFor(homeId: string, activeAlerts: number, event?: EscalationEvent): Promise<EscalationFacts> {
+    const [contacts, home] = await Promise.all([store.listContacts(homeId), store.getHome(homeId)]);
+    const quietHours = new Map<string, QuietHours | undefined>();
+    for (const c of contacts) quietHours.set(c.id, (await prefsOf(c.id)).quietHours);
+    const f: EscalationFacts = { activeAlerts, contacts, quietHours, timezone: home?.timezone ?? 'Asia/Tokyo' };
+    if (event) f.event = event;
+    return f;
+  }
+
+  /** Carries out a decision's actions for the group's open `alerts`, in order. */
+  async function perform(actions: readonly EscalationAction[], life: AlertLifecycle, state: EscalationState, policy: EscalationPolicy, facts: EscalationFacts, alerts: Alert[], now: number): Promise<void> {
+    const texts = new Map<number, (lang: Language, channel: string) => string>();
+    const textOf = async (tier: number) => {
+      let t = texts.get(tier);
+      if (!t) { t = await textsFor(policy.tiers[tier]!, alerts, state, life, now); texts.set(tier, t); }
+      return t;
+    };
+    for (const a of actions) {
+      switch (a.kind) {
+        case 'page': {
+          const contact = facts.contacts.find((c) => c.id === a.contactId);
+          if (contact) await deliver(alerts, contact, await channelsFor(contact, a.channels), a.stage, await textOf(a.tier), a.critical);
+          break;
+        }
+        case 'remind': {
+          const contact = facts.contacts.find((c) => c.id === a.contactId);
+          if (!contact) break;
+          const ctx = await context(life.homeId);
+          const f = alerts[0]!.finding as Finding;
+          await deliver(alerts, contact, await channelsFor(contact), a.stage, (lang) => reminderText(f, ctx, now, lang), false);
+          break;
+        }
+        case 'tell-told': {
+          const ctx = await context(life.homeId);
+          const names = { ja: await nameOf(life.homeId, a.except, 'ja'), en: await nameOf(life.homeId, a.except, 'en') };
+          const eta = state.etaAt ?? now;
+          await tellTold(alerts, a.except, a.stage, (lang) => (a.message === 'on-my-way' ? onMyWayText(names[lang], eta, ctx, now, lang) : acknowledgedText(names[lang], ctx, now, lang)));
+          break;
+        }
+        case 'reopen-alerts':
+          for (const al of alerts) { const u = await store.updateAlertStatus(al.id, 'open', now); alertToHistory(u, now); }
+          break;
+        case 'audit':
+          await store.audit({ at: now, actor, action: a.action, subject: life.alertId, detail: a.detail });
+          if (a.log) log[a.log.level]({ alertId: life.alertId, ...a.detail }, a.log.msg);
+          break;
+      }
+    }
+  }
+
+  /** One scheduled step: decide, act, save — again while the decision is due now. */
   async function step(alertId: string): Promise<StepNext> {
     const loaded = await load(alertId);
     if (!loaded) return { stop: true };
     const { life, state } = loaded;
     if (state.leader) return { stop: true };
-    const now = clock.now();
-    const alerts = await activeMembers(state);
-    if (alerts.length === 0) return { stop: true };
+    if (state.groupPending && (await activeMembers(state)).length > 0) await gather(life, state, clock.now());
     const policy = life.policy as EscalationPolicy;
-
-    if (state.groupPending) await gather(life, state, now);
-
-    switch (state.phase) {
-      case 'resolved': case 'exhausted': return { stop: true };
-      case 'running': return runTiers(life, state, policy, now);
-      case 'on-my-way': {
-        const deadline = (state.etaAt ?? now) + policy.graceMinutes * 60_000;
-        if (now < deadline) return { at: deadline };
-        await store.audit({ at: now, actor, action: 'escalation.resume', subject: life.alertId, detail: { reason: 'no arrival by ETA + grace', contactId: state.ackContactId } });
-        log.info({ alertId: life.alertId }, 'nobody arrived in time; escalation resumes');
-        state.phase = 'running';
-        state.epoch += 1;
-        state.tier = nextTier(policy, state.tier, state.severity) ?? state.tier;
-        state.repeat = 0;
-        state.started = false;
-        for (const a of alerts) { const u = await store.updateAlertStatus(a.id, 'open', now); alertToHistory(u, now); }
-        await save(life, state, now);
-        return runTiers(life, state, policy, now);
-      }
-      case 'acknowledged': case 'arrived': {
-        if (state.remindAt === undefined || state.reminders >= policy.renotifyMax) return { stop: true };
-        if (now < state.remindAt) return { at: state.remindAt };
-        const contact = state.ackContactId ? (await store.listContacts(life.homeId)).find((c) => c.id === state.ackContactId) : undefined;
-        if (contact) {
-          const ctx = await context(life.homeId);
-          const f = alerts[0]!.finding as Finding;
-          const chans = await channelsFor(contact);
-          await deliver(alerts, contact, chans, `remind${state.reminders}`, (lang) => reminderText(f, ctx, now, lang), false);
-          await store.audit({ at: now, actor, action: 'escalation.remind', subject: life.alertId, detail: { contactId: contact.id, n: state.reminders + 1 } });
-        }
-        state.reminders += 1;
-        state.remindAt = state.reminders < policy.renotifyMax ? now + policy.renotifyMinutes * 60_000 : undefined;
-        await save(life, state, now);
-        return state.remindAt === undefined ? { stop: true } : { at: state.remindAt };
-      }
+    let current = state;
+    for (let guard = 0; guard < 100; guard++) {
+      const now = clock.now();
+      const alerts = await activeMembers(current);
+      const facts = await factsFor(life.homeId, alerts.length);
+      const { actions, next } = decide(current, policy, facts, now);
+      await perform(actions, life, next.state, policy, facts, alerts, now);
+      // After the actions: a crash between them re-runs this decision, and its pages are skipped by their keys.
+      if (JSON.stringify(next.state) !== JSON.stringify(current)) await save(life, next.state, now);
+      current = next.state;
+      if (next.stop || next.at === undefined || next.at > now) return next.stop ? { stop: true } : { at: next.at! };
     }
+    return { at: clock.now() + 60_000 };
   }
 
   /** The group window ended: alerts of the same home waiting for it join this escalation. */
@@ -551,94 +550,6 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
     }
     if (state.members.length > 1) await store.audit({ at: now, actor, action: 'escalation.group', subject: life.alertId, detail: { members: state.members } });
     await save(life, state, now);
-  }
-
-  function nextTier(policy: EscalationPolicy, from: number, severity: Severity): number | undefined {
-    for (let i = from + 1; i < policy.tiers.length; i++) if (tierAllowed(policy.tiers[i]!, severity)) return i;
-    return undefined;
-  }
-
-  async function runTiers(life: AlertLifecycle, state: EscalationState, policy: EscalationPolicy, now: number): Promise<StepNext> {
-    const contacts = await store.listContacts(life.homeId);
-    const home = await store.getHome(life.homeId);
-    const tz = home?.timezone ?? 'Asia/Tokyo';
-    for (let guard = 0; guard < 100; guard++) {
-      const alerts = await activeMembers(state);
-      if (alerts.length === 0) return { stop: true };
-      const tier: Tier | undefined = policy.tiers[state.tier];
-      const recips = tier && tierAllowed(tier, state.severity) ? tierRecipients(tier, contacts) : [];
-      if (!tier || recips.length === 0) {
-        const next = tier ? nextTier(policy, state.tier, state.severity) : undefined;
-        if (next === undefined) return exhaust(life, state, now);
-        state.tier = next; state.repeat = 0; state.started = false;
-        continue;
-      }
-      const critical = state.severity === 'critical';
-      if (!state.started) {
-        state.started = true;
-        state.held = {};
-        if (!critical) {
-          for (const r of recips) {
-            const q = (await prefsOf(r.contact.id)).quietHours ?? policy.quietHours;
-            const until = quietUntil(q, now, tz);
-            if (until !== undefined) state.held[r.contact.id] = until;
-          }
-        }
-        const holds = Object.values(state.held);
-        const startAt = holds.length === recips.length ? Math.min(...holds) : now;
-        state.advanceAt = startAt + tier.waitMinutes * 60_000;
-        await save(life, state, now);
-        await store.audit({ at: now, actor, action: 'escalation.tier', subject: life.alertId, detail: { tier: tier.name, repeat: state.repeat, epoch: state.epoch, recipients: recips.length, held: holds.length, members: state.members.length } });
-        log.info({ alertId: life.alertId, tier: tier.name, repeat: state.repeat, recipients: recips.length, held: holds.length }, 'escalation tier');
-      }
-      const stage = `${state.epoch}:${state.tier}:${state.repeat}`;
-      const texts = await textsFor(tier, alerts, state, life, now);
-      for (const r of recips) {
-        const heldUntil = state.held[r.contact.id];
-        if (heldUntil !== undefined && heldUntil > now) continue;
-        await deliver(alerts, r.contact, await channelsFor(r.contact, r.channels), stage, texts, critical);
-      }
-      await releaseCarried(state, policy, contacts, alerts, life, now);
-      if (now < (state.advanceAt ?? now)) {
-        const pending = [...Object.values(state.held), ...(state.carried ?? []).map((c) => c.until)].filter((t) => t > now);
-        return { at: Math.min(state.advanceAt ?? now, ...pending) };
-      }
-      // Nobody acknowledged in time: the next repeat, or the next tier. Unreleased holds go along.
-      for (const [contactId, until] of Object.entries(state.held)) if (until > now) (state.carried ??= []).push({ contactId, tier: state.tier, stage, until });
-      state.held = {};
-      if (state.repeat < tier.repeats) { state.repeat += 1; state.started = false; continue; }
-      const next = nextTier(policy, state.tier, state.severity);
-      if (next === undefined) return exhaust(life, state, now);
-      state.tier = next; state.repeat = 0; state.started = false;
-    }
-    return { at: now + 60_000 };
-  }
-
-  async function releaseCarried(state: EscalationState, policy: EscalationPolicy, contacts: Contact[], alerts: Alert[], life: AlertLifecycle, now: number): Promise<void> {
-    const due = (state.carried ?? []).filter((c) => c.until <= now);
-    if (due.length === 0) return;
-    state.carried = (state.carried ?? []).filter((c) => c.until > now);
-    for (const c of due) {
-      const tier = policy.tiers[c.tier];
-      const r = tier ? tierRecipients(tier, contacts).find((x) => x.contact.id === c.contactId) : undefined;
-      if (!tier || !r) continue;
-      await deliver(alerts, r.contact, await channelsFor(r.contact, r.channels), c.stage, await textsFor(tier, alerts, state, life, now), state.severity === 'critical');
-    }
-    await save(life, state, now);
-  }
-
-  async function exhaust(life: AlertLifecycle, state: EscalationState, now: number): Promise<StepNext> {
-    const carried = (state.carried ?? []).map((c) => c.until);
-    if (carried.length > 0) {
-      // Held messages still to release: come back for them before giving up.
-      await save(life, state, now);
-      return { at: Math.max(now, Math.min(...carried)) };
-    }
-    state.phase = 'exhausted';
-    await save(life, state, now);
-    await store.audit({ at: now, actor, action: 'escalation.exhausted', subject: life.alertId, detail: { severity: state.severity } });
-    log.warn({ alertId: life.alertId }, 'every tier tried; nobody acknowledged');
-    return { stop: true };
   }
 
   async function tried(alertId: string, contacts: Contact[]): Promise<TriedContact[]> {
@@ -858,11 +769,7 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
       // An info finding is a gentle notice for its own audience, never an escalation.
       const policy = alert.severity === 'info' ? noticePolicy(base, f.audience) : base;
       const first = o.grouping.firstStepAt(alert.homeId, f.at, now, alert.severity);
-      const state: EscalationState = {
-        phase: 'running', severity: alert.severity, epoch: 0, tier: entryTierIndex(policy, alert.severity), repeat: 0,
-        started: false, held: {}, members: [alert.id], reminders: 0, groupPending: first.at > now, backlog: first.backlog,
-        code: await newReplyCode(),
-      };
+      const state = initialState(policy, alert.severity, { alertId: alert.id, groupPending: first.at > now, backlog: first.backlog, code: await newReplyCode() });
       await store.saveAlertLifecycle({ alertId: alert.id, homeId: alert.homeId, policy, state, updatedAt: now });
       await store.audit({ at: now, actor, action: 'escalation.start', subject: alert.id, detail: { entryTier: policy.tiers[state.tier]?.name, firstStepAt: first.at, backlog: first.backlog } });
       if (first.at > now) await setNext(alert, { at: first.at });
@@ -877,25 +784,15 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
       const g = await leaderOf(alert.id);
       if (!g) return;
       const { life, state } = g;
-      if (severityRank[alert.severity] <= severityRank[state.severity]) return;
-      state.severity = alert.severity;
-      await store.audit({ at: now, actor, action: 'escalation.severity', subject: life.alertId, detail: { severity: alert.severity, rule: f.rule, phase: state.phase } });
-      if (state.phase !== 'running' && state.phase !== 'exhausted') { await save(life, state, now); return; }
-      // Continue at the critical entry tier, with fresh keys so those already told hear it is now critical.
-      // A notice that turns into a warning or worse escalates by the home's own policy from here on.
-      let policy = life.policy as EscalationPolicy & { notice?: boolean };
-      if (policy.notice) {
-        policy = await o.policyFor(life.homeId);
-        life.policy = policy;
-      }
-      state.phase = 'running';
-      state.epoch += 1;
-      state.tier = entryTierIndex(policy, alert.severity);
-      state.repeat = 0;
-      state.started = false;
-      state.groupPending = false;
-      await save(life, state, now);
-      await runUntilWaiting(life.alertId, life.homeId);
+      const policy = life.policy as PolicySnapshot;
+      const event: EscalationEvent = { kind: 'severity-raised', severity: alert.severity, rule: f.rule };
+      if (policy.notice) event.homePolicy = await o.policyFor(life.homeId);
+      const d = decideEvent(state, policy, event, now);
+      if (d.actions.length === 0) return;
+      await perform(d.actions, life, d.next.state, policy, noFacts, [], now);
+      if (d.next.policy) life.policy = d.next.policy;
+      await save(life, d.next.state, now);
+      if (d.next.at !== undefined) await runUntilWaiting(life.alertId, life.homeId);
     },
 
     async reopen(alert, f, now) {
@@ -903,72 +800,53 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
       await setStatus([alert], 'open', now);
       await store.audit({ at: now, actor, action: 'alert.reopen', subject: alert.id, detail: { rule: f.rule, reason: 'happened again after it was acknowledged', phase: g?.state.phase } });
       if (!g) return;
-      const { life, state } = g;
-      state.phase = 'running';
-      state.epoch += 1;
-      state.tier = entryTierIndex(life.policy as EscalationPolicy, alert.severity);
-      state.repeat = 0;
-      state.started = false;
-      state.groupPending = false;
-      await save(life, state, now);
-      await runUntilWaiting(life.alertId, life.homeId);
+      const d = decideEvent(g.state, g.life.policy as EscalationPolicy, { kind: 'reopened', severity: alert.severity }, now);
+      await save(g.life, d.next.state, now);
+      await runUntilWaiting(g.life.alertId, g.life.homeId);
     },
 
     async acknowledge(alertId, contactId, via, at) {
       const { life, state, alerts } = await groupOf(alertId);
       const acked = await setStatus(alerts, 'acknowledged', at);
-      const policy = life.policy as EscalationPolicy;
-      state.phase = state.phase === 'on-my-way' || state.phase === 'arrived' ? state.phase : 'acknowledged';
-      if (contactId !== undefined) state.ackContactId = contactId;
-      state.remindAt = at + policy.renotifyMinutes * 60_000;
-      state.reminders = 0;
+      const d = decideEvent(state, life.policy as EscalationPolicy, { kind: 'acknowledged', ...(contactId !== undefined ? { contactId } : {}) }, at);
       const l: AlertLifecycle = { ...life, acknowledgedVia: via, acknowledgedAt: at };
       if (contactId) l.acknowledgedBy = contactId;
-      await save(l, state, at);
+      await save(l, d.next.state, at);
       for (const a of alerts) {
         if (a.id !== life.alertId) { const m = await load(a.id); if (m) await store.saveAlertLifecycle({ ...m.life, ...(contactId ? { acknowledgedBy: contactId } : {}), acknowledgedVia: via, acknowledgedAt: at, updatedAt: at }); }
         await store.audit({ at, actor: contactId ?? via, action: 'alert.acknowledge', subject: a.id, detail: { via, contactId } });
       }
-      const ctx = await context(life.homeId);
-      const names = { ja: await nameOf(life.homeId, contactId, 'ja'), en: await nameOf(life.homeId, contactId, 'en') };
-      await tellTold(alerts, contactId, `ack${state.epoch}`, (lang) => acknowledgedText(names[lang], ctx, at, lang));
+      await perform(d.actions, l, d.next.state, l.policy as EscalationPolicy, noFacts, alerts, at);
       log.info({ alertId: life.alertId, via }, 'alert acknowledged; escalation stopped');
-      await setNext({ id: life.alertId, homeId: life.homeId }, { at: state.remindAt });
+      await setNext({ id: life.alertId, homeId: life.homeId }, d.next);
       return acked.find((a) => a.id === alertId) ?? acked[0]!;
     },
 
     async onMyWay(alertId, contactId, via, etaMinutes, at) {
       const { life, state, alerts } = await groupOf(alertId);
-      const policy = life.policy as EscalationPolicy;
       const acked = await setStatus(alerts, 'acknowledged', at);
-      state.phase = 'on-my-way';
-      if (contactId !== undefined) state.ackContactId = contactId;
-      state.etaAt = at + (etaMinutes ?? policy.defaultEtaMinutes) * 60_000;
+      const event: EscalationEvent = { kind: 'on-my-way' };
+      if (contactId !== undefined) event.contactId = contactId;
+      if (etaMinutes !== undefined) event.etaMinutes = etaMinutes;
+      const d = decideEvent(state, life.policy as EscalationPolicy, event, at);
       const l: AlertLifecycle = { ...life, acknowledgedVia: life.acknowledgedVia ?? via, acknowledgedAt: life.acknowledgedAt ?? at };
       if (contactId && !l.acknowledgedBy) l.acknowledgedBy = contactId;
-      await save(l, state, at);
-      for (const a of alerts) await store.audit({ at, actor: contactId ?? via, action: 'alert.on-my-way', subject: a.id, detail: { via, contactId, etaAt: state.etaAt } });
-      const ctx = await context(life.homeId);
-      const names = { ja: await nameOf(life.homeId, contactId, 'ja'), en: await nameOf(life.homeId, contactId, 'en') };
-      const eta = state.etaAt;
-      await tellTold(alerts, contactId, `omw${state.epoch}`, (lang) => onMyWayText(names[lang], eta, ctx, at, lang));
-      await setNext({ id: life.alertId, homeId: life.homeId }, { at: eta + policy.graceMinutes * 60_000 });
+      await save(l, d.next.state, at);
+      for (const a of alerts) await store.audit({ at, actor: contactId ?? via, action: 'alert.on-my-way', subject: a.id, detail: { via, contactId, etaAt: d.next.state.etaAt } });
+      await perform(d.actions, l, d.next.state, l.policy as EscalationPolicy, noFacts, alerts, at);
+      await setNext({ id: life.alertId, homeId: life.homeId }, d.next);
       return acked.find((a) => a.id === alertId) ?? acked[0]!;
     },
 
     async arrived(alertId, contactId, via, at) {
       const { life, state, alerts } = await groupOf(alertId);
-      const policy = life.policy as EscalationPolicy;
       const acked = alerts.some((a) => a.status === 'open') ? await setStatus(alerts, 'acknowledged', at) : alerts;
-      state.phase = 'arrived';
-      state.etaAt = undefined;
-      state.remindAt = at + policy.renotifyMinutes * 60_000;
-      state.reminders = 0;
+      const d = decideEvent(state, life.policy as EscalationPolicy, { kind: 'arrived', ...(contactId !== undefined ? { contactId } : {}) }, at);
       const l: AlertLifecycle = { ...life, acknowledgedVia: life.acknowledgedVia ?? via, acknowledgedAt: life.acknowledgedAt ?? at };
       if (contactId && !l.acknowledgedBy) l.acknowledgedBy = contactId;
-      await save(l, state, at);
+      await save(l, d.next.state, at);
       for (const a of alerts) await store.audit({ at, actor: contactId ?? via, action: 'alert.arrived', subject: a.id, detail: { via, contactId } });
-      await setNext({ id: life.alertId, homeId: life.homeId }, { at: state.remindAt });
+      await setNext({ id: life.alertId, homeId: life.homeId }, d.next);
       return acked.find((a) => a.id === alertId) ?? acked[0]!;
     },
 
@@ -994,13 +872,11 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
         const names = { ja: await nameOf(alert.homeId, by.contactId, 'ja'), en: await nameOf(alert.homeId, by.contactId, 'en') };
         followUps = await tellTold([alert], by.contactId, 'resolved', (lang) => resolvedByText(names[lang], by.note, ctx, at, lang));
       }
-      // The escalation stops when nothing in its group is left open.
-      const rest = await openMembers(g.state);
-      if (rest.length === 0) {
-        g.state.phase = 'resolved';
+      const d = decideEvent(g.state, g.life.policy as EscalationPolicy, { kind: 'resolved', openLeft: (await openMembers(g.state)).length }, at);
+      if (d.next.stop) {
         const fresh = (await store.getAlertLifecycle(g.life.alertId)) ?? g.life;
-        await save(fresh, g.state, at);
-        await setNext({ id: g.life.alertId, homeId: g.life.homeId }, { stop: true });
+        await save(fresh, d.next.state, at);
+        await setNext({ id: g.life.alertId, homeId: g.life.homeId }, d.next);
       }
       return { alert: resolved!, followUps };
     },
