@@ -64,8 +64,8 @@ export interface SendLedger {
   deliver(alerts: Alert[], contact: Contact, channels: readonly string[], stage: string, textFor: (lang: Language, channel: string) => string, criticalPage: boolean): Promise<void>;
   /** Records a notification (and mirrors it to history). */
   record(alertId: string, homeId: string, contactId: string | undefined, channel: string, status: string, at: number, error?: string): Promise<NotificationRecord>;
-  /** Records a channel's answer on a notification (and mirrors it to history). */
-  settle(n: { id: string; alertId: string; homeId: string; channel: string }, result: SendResult, at: number): Promise<void>;
+  /** Records a channel's answer (or the provider's status now) on a notification, and mirrors it to history. */
+  settle(n: { id: string; alertId: string; homeId: string; channel: string }, result: Outcome, at: number): Promise<void>;
   /** Contacts told about the alert: a send not known to have failed (held counts). One query for that alert. */
   toldContacts(alertId: string): Promise<string[]>;
   /** Who was tried about the alert and whether it reached them, for the emergency message. */
@@ -73,6 +73,8 @@ export interface SendLedger {
 }
 
 const actor = 'notifier';
+/** A send's outcome in receipt words (`queued`, `failed`, `delivered`, `undelivered`, …). */
+type Outcome = { status: string; providerId?: string | undefined; error?: string | undefined };
 
 /** The key of one message: alert, stage (epoch:tier:repeat, or a follow-up's), recipient, channel. */
 export const sendKeyOf = (alertId: string, stage: string, contactId: string, channel: string): string => `${alertId}:${stage}:${contactId}:${channel}`;
@@ -95,7 +97,7 @@ export function createSendLedger(o: SendLedgerOptions): SendLedger {
     return n;
   }
 
-  async function settle(n: { id: string; alertId: string; homeId: string; channel: string }, result: SendResult, at: number): Promise<void> {
+  async function settle(n: { id: string; alertId: string; homeId: string; channel: string }, result: Outcome, at: number): Promise<void> {
     const patch: { status: string; providerId?: string; error?: string } = { status: result.status };
     if (result.providerId) patch.providerId = result.providerId;
     if (result.error) patch.error = result.error;

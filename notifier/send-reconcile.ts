@@ -83,7 +83,7 @@ export function createReconciler(o: {
       await store.attachSendKeys(keys.map((x) => x.key), n.id);
     }
     const nid = n.id;
-    const finish = async (outcome: ReconcileOutcome, result: SendResult): Promise<ReconcileOutcome> => {
+    const finish = async (outcome: ReconcileOutcome, result: { status: string; providerId?: string; error?: string }): Promise<ReconcileOutcome> => {
       const done = clock.now();
       await ledger.settle({ id: nid, alertId: alert.id, homeId: alert.homeId, channel: k.channel }, result, done);
       await store.audit({ at: done, actor, action: 'send.reconcile', subject: alert.id, detail: { notificationId: nid, channel: k.channel, contactId: k.contactId, outcome, providerId: result.providerId, status: result.status, keys: keys.length } });
