@@ -1,22 +1,21 @@
 /**
  * The escalation engine: walks an alert (or a group of alerts of one home
  * that arrived together) through the tiers of its policy snapshot until
- * someone acknowledges. Each step returns what happens next (`{ at }` or
- * `{ stop }`) instead of sleeping; the next step's time lives in the one
- * durable schedule table, and the state in the alert's lifecycle row, so a
- * restart (even kill -9) reloads the schedule and resumes where it was.
+ * someone acknowledges. It is the composition of the escalation's parts:
  *
- * Steps are idempotent: every message has a key (alert, epoch, tier, repeat,
- * recipient, channel) recorded BEFORE it is sent, and a send whose key
- * exists is never repeated — re-running a step after a crash sends only what
- * the crashed run had not started.
+ * - `escalation-decide.ts` decides, without I/O, what a step does and what
+ *   comes next (`{ actions, next }`);
+ * - `send-ledger.ts` sends each message once per key and answers who was
+ *   told; `send-reconcile.ts` settles sends a crash left without an outcome;
+ * - `escalation-lifecycle.ts` moves an alert through acknowledged, on my
+ *   way, arrived, resolved and reopened; `escalation-texts.ts` picks the words.
  *
- * A crash between writing a key and recording the provider's answer leaves a
- * send whose fate is unknown. For channels whose provider can be asked
- * (`Channel.findSent`: SMS and voice through Twilio), the key carries the
- * address and text, and `start()` reconciles before resuming: found at the
- * provider → recorded with its id, not sent again; not found → sent now,
- * once. Other channels (e-mail, tablet, live) stay at most once.
+ * What stays here: the per-home queue (one change at a time per home), the
+ * durable schedule (the next step's time lives in the one schedule table and
+ * the state in the alert's lifecycle row, so a restart — even kill -9 —
+ * reloads it and resumes where it was), grouping, flapping clears, the
+ * per-person budget's summary and reply codes. A step reads the facts, calls
+ * `decide`, carries out the actions, then saves the state.
  */
 import { randomInt } from 'node:crypto';
 import type { SchedulerLike } from 'rxjs';
