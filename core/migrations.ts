@@ -283,4 +283,13 @@ export const migrations: Migration[] = [
       `CREATE INDEX reports_month ON reports (month, home_id)`,
     ],
   },
+  // ── Escalation split (issue 13): migration 16 ──
+  {
+    version: 16,
+    name: 'notifications by alert: the send ledger reads one alert at a time',
+    sql: [
+      // The ledger asks, per send, what became of an alert's earlier sends (fallbacks, reply binding, follow-ups).
+      `CREATE INDEX notifications_alert ON notifications (alert_id)`,
+    ],
+  },
 ];

@@ -118,6 +118,8 @@ export interface SendKey {
   /** Migration 7, for channels the provider can be asked about (SMS, voice): the address and text handed over. */
   recipient?: string; body?: string;
 }
+/** A send key with the status of the notification it produced (none yet: the send never got that far). */
+export interface SendOutcome extends SendKey { notificationStatus?: string }
 
 /** The escalation engine's part of the store (notifier/). */
 export interface EscalationStore {
@@ -140,6 +142,12 @@ export interface EscalationStore {
   attachSendKeys(keys: string[], notificationId: string): Promise<void>;
   listSendKeys(alertId: string): Promise<SendKey[]>;
   findSendKeysByNotification(notificationId: string): Promise<SendKey[]>;
+  /**
+   * The alert's send keys, each with its notification's status — read in one
+   * query for that alert only. A group's message is recorded once, under its
+   * leader, so a member's keys point at the leader's notification.
+   */
+  listSendOutcomes(alertId: string): Promise<SendOutcome[]>;
   /**
    * Keys written at or after `since` that carry a recipient and body but whose
    * send has no outcome yet: no notification, or a `pending` one without a
@@ -774,6 +782,14 @@ function escalationStore(
     },
     async listSendKeys(alertId) { return all('SELECT * FROM send_keys WHERE alert_id = ? ORDER BY created_at, rowid', alertId).map(toKey); },
     async findSendKeysByNotification(notificationId) { return all('SELECT * FROM send_keys WHERE notification_id = ? ORDER BY rowid', notificationId).map(toKey); },
+    async listSendOutcomes(alertId) {
+      return all(`SELECT k.*, x.status AS notification_status FROM send_keys k LEFT JOIN notifications x ON x.id = k.notification_id
+        WHERE k.alert_id = ? ORDER BY k.created_at, k.key`, alertId).map((r) => {
+        const o: SendOutcome = toKey(r);
+        const st = opt<string>(r.notification_status); if (st !== undefined) o.notificationStatus = st;
+        return o;
+      });
+    },
     async listUnsettledSendKeys(since) {
       return all(`SELECT k.* FROM send_keys k LEFT JOIN notifications x ON x.id = k.notification_id
         WHERE k.body IS NOT NULL AND k.recipient IS NOT NULL AND k.created_at >= ?

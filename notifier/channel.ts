@@ -94,6 +94,8 @@ export interface Channel {
    * absent when the address is the home itself (tablet, live). Fallbacks only pick channels a person has an address for.
    */
   readonly addressKind?: AddressKind;
+  /** Reads the message aloud (a call): texts meant to be heard are chosen for it, e.g. the emergency message. */
+  readonly spoken?: boolean;
   /**
    * Hands a message to the provider. Never throws for delivery problems
    * (bad number, provider down, timeout): those come back as `failed`.

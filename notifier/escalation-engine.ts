@@ -1,22 +1,21 @@
 /**
  * The escalation engine: walks an alert (or a group of alerts of one home
  * that arrived together) through the tiers of its policy snapshot until
- * someone acknowledges. Each step returns what happens next (`{ at }` or
- * `{ stop }`) instead of sleeping; the next step's time lives in the one
- * durable schedule table, and the state in the alert's lifecycle row, so a
- * restart (even kill -9) reloads the schedule and resumes where it was.
+ * someone acknowledges. It is the composition of the escalation's parts:
  *
- * Steps are idempotent: every message has a key (alert, epoch, tier, repeat,
- * recipient, channel) recorded BEFORE it is sent, and a send whose key
- * exists is never repeated — re-running a step after a crash sends only what
- * the crashed run had not started.
+ * - `escalation-decide.ts` decides, without I/O, what a step does and what
+ *   comes next (`{ actions, next }`);
+ * - `send-ledger.ts` sends each message once per key and answers who was
+ *   told; `send-reconcile.ts` settles sends a crash left without an outcome;
+ * - `escalation-lifecycle.ts` moves an alert through acknowledged, on my
+ *   way, arrived, resolved and reopened; `escalation-texts.ts` picks the words.
  *
- * A crash between writing a key and recording the provider's answer leaves a
- * send whose fate is unknown. For channels whose provider can be asked
- * (`Channel.findSent`: SMS and voice through Twilio), the key carries the
- * address and text, and `start()` reconciles before resuming: found at the
- * provider → recorded with its id, not sent again; not found → sent now,
- * once. Other channels (e-mail, tablet, live) stay at most once.
+ * What stays here: the per-home queue (one change at a time per home), the
+ * durable schedule (the next step's time lives in the one schedule table and
+ * the state in the alert's lifecycle row, so a restart — even kill -9 —
+ * reloads it and resumes where it was), grouping, flapping clears, the
+ * per-person budget's summary and reply codes. A step reads the facts, calls
+ * `decide`, carries out the actions, then saves the state.
  */
 import { randomInt } from 'node:crypto';
 import type { SchedulerLike } from 'rxjs';
@@ -24,57 +23,22 @@ import type { Finding } from '../core/findings.js';
 import { severityRank } from '../core/findings.js';
 import type { Logger } from '../core/logger.js';
 import { scheduleAt } from '../core/clock.js';
-import type { Alert, AlertLifecycle, Contact, Language, NotificationRecord, SendKey, Severity, Store } from '../core/store.js';
-import type { Channel, Recipient, SendResult } from './channel.js';
-import { heldStatus, isFailedStatus, pendingStatus, summarizedStatus } from './delivery-status.js';
-import { entryTierIndex, quietUntil, tierAllowed, tierRecipients, type EscalationPolicy, type Tier } from './escalation-policy.js';
+import type { Alert, AlertLifecycle, Contact, NotificationRecord, Store } from '../core/store.js';
+import type { Channel, SendResult } from './channel.js';
+import { heldStatus, pendingStatus, summarizedStatus } from './delivery-status.js';
+import { defaultNoticeChannels, entryTierIndex, type EscalationPolicy, type QuietHours } from './escalation-policy.js';
+import { createAlertLifecycle } from './escalation-lifecycle.js';
+import { decide, initialState, type Decision, type EscalationAction, type EscalationEvent, type EscalationFacts, type EscalationState, type PolicySnapshot, type StepNext } from './escalation-decide.js';
+import { createEscalationTexts, type TextFor } from './escalation-texts.js';
+import { createSendLedger, isNotReached, type EngineHistory } from './send-ledger.js';
+import { createReconciler, defaultReconcile, type ReconcileOptions } from './send-reconcile.js';
 import { contactPreferencesSchema, type ContactPreferences } from './contact-preferences.js';
 import { addressesOf, channelOrder, recipientOf } from './contact-channels.js';
-import { emergencySmsText, emergencyVoiceText, type TriedContact } from './emergency-message.js';
 import type { Grouping } from './grouping.js';
 import type { RateLimiter } from './rate-limit.js';
-import { acknowledgedText, budgetSummaryText, groupedAlertText, onMyWayText, personName, reminderText, residentPromptText, resolvedByText, resolvedText, type AlertContext, type AlertExtras } from './templates.js';
+import { budgetSummaryText } from './templates.js';
 
-/** Where alert and notification changes are mirrored for history (InfluxDB); fire-and-forget. */
-export interface EngineHistory {
-  writeAlert(a: { id: string; homeId: string; rule: string; severity: string; status: string; at: number }): void;
-  writeNotification(n: { alertId: string; homeId: string; channel: string; status: string; at: number }): void;
-}
-
-export type Phase = 'running' | 'acknowledged' | 'on-my-way' | 'arrived' | 'exhausted' | 'resolved';
-
-/** The escalation state kept (as JSON) in the leader alert's lifecycle row. */
-export interface EscalationState {
-  phase: Phase;
-  severity: Severity;
-  /** Bumped when escalation restarts (severity rise, missed arrival): a new round of keys. */
-  epoch: number;
-  tier: number;
-  repeat: number;
-  /** Whether the current tier/repeat has started (holds decided, wait running). */
-  started: boolean;
-  /** When the current tier/repeat gives way to the next. */
-  advanceAt?: number;
-  /** Recipients held by quiet hours in the current tier/repeat: contact id → release time. */
-  held: Record<string, number>;
-  /** Holds of earlier tiers not yet released: held messages are delayed, never dropped. */
-  carried?: Array<{ contactId: string; tier: number; stage: string; until: number }>;
-  /** Alerts escalated together (the leader first). Members point to the leader instead. */
-  members: string[];
-  leader?: string;
-  /** Waiting for the grouping / backlog window before the first step. */
-  groupPending?: boolean;
-  backlog?: boolean;
-  ackContactId?: string;
-  etaAt?: number;
-  reminders: number;
-  remindAt?: number;
-  /** The alert's reply code (`K27`), unique among unresolved alerts; a group's messages carry the leader's. */
-  code?: string;
-}
-
-/** What a step decides: run again at `at`, or stop. */
-export interface StepNext { at?: number; stop?: boolean }
+export type { EscalationState, Phase, StepNext } from './escalation-decide.js';
 
 export interface EngineOptions {
   store: Store;
@@ -97,28 +61,8 @@ export interface EngineOptions {
   followUpChannels?: readonly string[];
 }
 
-export interface ReconcileOptions {
-  /** Unsettled keys younger than this are looked up at the provider on start. */
-  lookBackMs: number;
-  /** A send not found at the provider is sent now only if its key is younger than this and its alert is not resolved. */
-  resendWithinMs: number;
-  /** Allowed clock difference between the hub and the provider when matching times. */
-  skewMs: number;
-  /** When the provider cannot be asked, ask again after this long (clock ms)... */
-  retryMs: number;
-  /** ...at most this many times; then the send stays at most once. */
-  retries: number;
-}
-
-export const defaultReconcile: ReconcileOptions = { lookBackMs: 24 * 3600_000, resendWithinMs: 30 * 60_000, skewMs: 5_000, retryMs: 60_000, retries: 30 };
-
-/** What reconciliation did with one unsettled send. */
-export type ReconcileOutcome = 'found' | 'resent' | 'dropped' | 'unknown';
-
-/** Receipt statuses that mean the person was NOT reached: failures and, for voice, a machine or no answer. */
-export function isNotReached(status: string): boolean {
-  return isFailedStatus(status) || ['voicemail', 'machine', 'no-answer', 'busy', 'suppressed'].includes(status);
-}
+export { defaultReconcile, type ReconcileOptions, type ReconcileOutcome } from './send-reconcile.js';
+export { isNotReached, type EngineHistory } from './send-ledger.js';
 
 const actor = 'notifier';
 const codeLetters = 'ABCDEFGHJKLMNPRSTUVWXYZ';
@@ -201,10 +145,6 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
     return track(p);
   }
 
-  async function context(homeId: string): Promise<AlertContext> {
-    const [home, residents] = await Promise.all([store.getHome(homeId), store.listResidents(homeId)]);
-    return { residentNames: residents.map((r) => r.name), homeName: home?.name ?? homeId, timezone: home?.timezone ?? 'Asia/Tokyo' };
-  }
   async function prefsOf(contactId: string): Promise<ContactPreferences> {
     const raw = await store.getContactPreferences(contactId);
     const r = contactPreferencesSchema.safeParse(raw ?? {});
@@ -287,184 +227,15 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
     await setNext({ id: alertId, homeId }, { at: clock.now() + 60_000 });
   }
 
-  // ── sending ──
-  const keyOf = (alertId: string, stage: string, contactId: string, ch: string) => `${alertId}:${stage}:${contactId}:${ch}`;
-
-  async function record(alertId: string, homeId: string, contactId: string | undefined, channel: string, status: string, at: number, error?: string): Promise<NotificationRecord> {
-    const rec: Omit<NotificationRecord, 'id' | 'updatedAt'> = { alertId, channel, status, createdAt: at };
-    if (contactId) rec.contactId = contactId;
-    if (error) rec.error = error;
-    const n = await store.recordNotification(rec);
-    safeHistory((h) => h.writeNotification({ alertId, homeId, channel, status, at }));
-    return n;
-  }
-
-  /** Sends once per key set; returns the outcome. Waits for the channel at most `sendWaitMs` of real time. */
-  async function sendOnce(a: { alerts: Alert[]; contact: Contact; channel: string; stage: string; text: string; criticalPage: boolean }): Promise<'sent' | 'failed' | 'skipped' | 'limited'> {
-    const first = a.alerts[0];
-    if (!first) return 'skipped';
-    const ch = channels.get(a.channel);
-    if (!ch) { log.warn({ alertId: first.id, channel: a.channel }, 'policy names a channel the hub does not have; trying the next'); return 'failed'; }
-    const at = clock.now();
-    // For a provider that can be asked later, the key carries what is handed over (same transaction): reconcilable.
-    const address = ch.findSent ? a.contact.phone?.replace(/[\s-]/g, '') : undefined;
-    const intent = address ? { recipient: address, body: a.text } : {};
-    const keys = a.alerts.map((al) => ({ key: keyOf(al.id, a.stage, a.contact.id, a.channel), alertId: al.id, contactId: a.contact.id, channel: a.channel, createdAt: at, ...intent }));
-    // Decided before the keys are claimed, so this send's own keys do not count as an earlier page.
-    const force = a.criticalPage && !(await pagedThisRound(first.id, a.contact.id, a.stage));
-    const claimed = await store.claimSendKeys(keys);
-    if (claimed.length === 0) return 'skipped';
-    if (!o.rateLimiter.take(a.contact.id, at, { force })) {
-      // Over the person's budget: held (never dropped) and told in one summary when the window allows.
-      const n = await record(first.id, first.homeId, a.contact.id, a.channel, heldStatus, at, 'message budget');
-      await store.attachSendKeys(claimed, n.id);
-      const summaryAt = o.rateLimiter.nextFreeAt(a.contact.id, at);
-      await store.audit({ at, actor, action: 'send.held', subject: first.id, detail: { contactId: a.contact.id, channel: a.channel, stage: a.stage, summaryAt } });
-      log.warn({ alertId: first.id, contactId: a.contact.id }, 'message held by the per-person budget; a summary follows');
-      await engine.scheduleBudgetSummary(a.contact.id, first.homeId, summaryAt);
-      return 'limited';
-    }
-    const n = await record(first.id, first.homeId, a.contact.id, a.channel, pendingStatus, at);
-    await store.attachSendKeys(claimed, n.id);
-    const to = recipientOf(a.contact, await addressesOf(store, a.contact));
-    // A page (a tier's message, stage epoch:tier:repeat) carries the reply code for answer buttons (LINE, push).
-    const replyCode = /^\d+:\d+:\d+$/.test(a.stage) ? (await engine.replyTarget(first.id)).code : undefined;
-    const sending = (async (): Promise<SendResult> => {
-      let result: SendResult;
-      try { result = await ch.send({ to, text: a.text, alertId: first.id, ...(replyCode ? { replyCode } : {}) }); } catch (err) { result = { status: 'failed', error: `channel error: ${(err as Error).message}` }; }
-      const patch: { status: string; providerId?: string; error?: string } = { status: result.status };
-      if (result.providerId) patch.providerId = result.providerId;
-      if (result.error) patch.error = result.error;
-      const done = clock.now();
-      await store.updateNotification(n.id, patch, done);
-      safeHistory((h) => h.writeNotification({ alertId: first.id, homeId: first.homeId, channel: a.channel, status: result.status, at: done }));
-      if (result.status === 'failed') log.warn({ notificationId: n.id, alertId: first.id, channel: a.channel, error: result.error }, 'notification failed');
-      return result;
-    })();
-    track(sending);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const budget = new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), o.sendWaitMs); timer.unref(); });
-    const result = await Promise.race([sending, budget]);
-    clearTimeout(timer);
-    return result?.status === 'failed' ? 'failed' : 'sent';
-  }
-
-  /** Whether this round (epoch) of the alert already paged the person with a message that was not lost or held. */
-  async function pagedThisRound(alertId: string, contactId: string, stage: string): Promise<boolean> {
-    const epoch = stage.split(':')[0];
-    const keys = (await store.listSendKeys(alertId)).filter((k) => k.contactId === contactId && k.key.startsWith(`${alertId}:${epoch}:`));
-    if (keys.length === 0) return false;
-    const notes = new Map((await store.listNotifications(alertId)).map((n) => [n.id, n.status]));
-    return keys.some((k) => {
-      const st = k.notificationId ? notes.get(k.notificationId) : undefined;
-      return st === undefined || (!isNotReached(st) && st !== heldStatus);
-    });
-  }
-
-  /** The outcome of the keys of a stage for one channel: unknown when not all were claimed. */
-  async function outcome(keys: SendKey[]): Promise<'none' | 'failed' | 'ok'> {
-    if (keys.length === 0) return 'none';
-    const nid = keys[0]?.notificationId;
-    // Claimed but never recorded: the process died between the two. Never repeated here (the key
-    // exists); start() has already reconciled it with the provider where the channel can be asked.
-    if (!nid) return 'ok';
-    const n = (await store.listNotifications(keys[0]!.alertId)).find((x) => x.id === nid);
-    return n && isNotReached(n.status) ? 'failed' : 'ok';
-  }
-
-  /** Tries a person's channels in order until one is not known to have failed. */
-  /** `criticalPage`: a page (a tier's message) of a critical alert, which the budget may not hold if it is the round's first to this person. */
-  async function deliver(alerts: Alert[], contact: Contact, chans: string[], stage: string, textFor: (lang: Language, channel: string) => string, criticalPage: boolean): Promise<void> {
-    const lead = alerts[0];
-    if (!lead) return;
-    const existing = await store.listSendKeys(lead.id);
-    for (const ch of chans) {
-      const mine = existing.filter((k) => k.key === keyOf(lead.id, stage, contact.id, ch));
-      const state = await outcome(mine);
-      if (state === 'ok') return;
-      if (state === 'failed') continue;
-      const r = await sendOnce({ alerts, contact, channel: ch, stage, text: textFor(contact.language, ch), criticalPage });
-      if (r === 'sent' || r === 'skipped' || r === 'limited') return;
-    }
-  }
-
-  // ── reconciliation after a crash inside the send window ──
-  /** Keys of one send share its notification, or (none recorded yet) their time, person, channel and text. */
-  const sendIdOf = (k: SendKey) => k.notificationId ?? JSON.stringify([k.createdAt, k.contactId ?? '', k.channel, k.recipient ?? '', k.body ?? '']);
-
-  /** Settles one send a crash left without an outcome: found at the provider, sent now (once), or dropped. */
-  async function reconcileSend(keys: SendKey[]): Promise<ReconcileOutcome> {
-    const k = keys[0];
-    const ch = k ? channels.get(k.channel) : undefined;
-    if (!k?.recipient || k.body === undefined || !ch?.findSent) return 'unknown';
-    const alert = await store.getAlert(k.alertId);
-    if (!alert) return 'unknown';
-    const now = clock.now();
-    let match: Awaited<ReturnType<NonNullable<Channel['findSent']>>>;
-    try {
-      match = await ch.findSent({
-        to: k.recipient, text: k.body, after: k.createdAt - rec.skewMs,
-        taken: async (providerId) => (await store.findNotificationByProviderId(providerId)) !== undefined,
-      });
-    } catch (err) {
-      log.warn({ alertId: alert.id, channel: k.channel, error: (err as Error).message }, 'cannot ask the provider about a send interrupted by a restart; will ask again');
-      await store.audit({ at: now, actor, action: 'send.reconcile', subject: alert.id, detail: { channel: k.channel, contactId: k.contactId, outcome: 'unknown', keys: keys.length } });
-      return 'unknown';
-    }
-    // The send may have died before its notification was written: write it now, for the keys' outcome.
-    let n = k.notificationId ? (await store.listNotifications(alert.id)).find((x) => x.id === k.notificationId) : undefined;
-    if (!n) {
-      n = await record(alert.id, alert.homeId, k.contactId, k.channel, pendingStatus, k.createdAt);
-      await store.attachSendKeys(keys.map((x) => x.key), n.id);
-    }
-    const finish = async (outcome: ReconcileOutcome, patch: { status: string; providerId?: string; error?: string }): Promise<ReconcileOutcome> => {
-      const done = clock.now();
-      await store.updateNotification(n.id, patch, done);
-      safeHistory((h) => h.writeNotification({ alertId: alert.id, homeId: alert.homeId, channel: k.channel, status: patch.status, at: done }));
-      await store.audit({ at: done, actor, action: 'send.reconcile', subject: alert.id, detail: { notificationId: n.id, channel: k.channel, contactId: k.contactId, outcome, providerId: patch.providerId, status: patch.status, keys: keys.length } });
-      log.info({ notificationId: n.id, alertId: alert.id, channel: k.channel, outcome, providerId: patch.providerId, status: patch.status }, 'send interrupted by a restart reconciled with the provider');
-      return outcome;
-    };
-    if (match) {
-      const patch: { status: string; providerId: string; error?: string } = { status: match.status, providerId: match.providerId };
-      if (match.error) patch.error = match.error;
-      return finish('found', patch);
-    }
-    if (alert.status === 'resolved' || now - k.createdAt > rec.resendWithinMs) {
-      return finish('dropped', { status: 'failed', error: alert.status === 'resolved' ? 'lost in a restart; alert already resolved' : 'lost in a restart; too old to send' });
-    }
-    const contact = k.contactId ? (await store.listContacts(alert.homeId)).find((c) => c.id === k.contactId) : undefined;
-    // The address and text exactly as first handed over, so a second lookup (another crash) still matches.
-    const to: Recipient = { language: contact?.language ?? 'ja', phone: k.recipient };
-    if (contact) { to.id = contact.id; to.name = contact.name; to.homeId = contact.homeId; }
-    let result: SendResult;
-    try { result = await ch.send({ to, text: k.body, alertId: alert.id }); } catch (err) { result = { status: 'failed', error: `channel error: ${(err as Error).message}` }; }
-    const patch: { status: string; providerId?: string; error?: string } = { status: result.status };
-    if (result.providerId) patch.providerId = result.providerId;
-    if (result.error) patch.error = result.error;
-    return finish('resent', patch);
-  }
-
-  /** Reconciles every unsettled send; those the provider could not be asked about are tried again later. */
-  async function reconcile(attempt: number): Promise<Map<string, ReconcileOutcome>> {
-    const keys = await store.listUnsettledSendKeys(clock.now() - rec.lookBackMs);
-    const sends = new Map<string, SendKey[]>();
-    for (const k of keys) { const id = sendIdOf(k); sends.set(id, [...(sends.get(id) ?? []), k]); }
-    const out = new Map<string, ReconcileOutcome>();
-    for (const [id, group] of sends) {
-      try { out.set(id, await reconcileSend(group)); } catch (err) { log.error({ err, alertId: group[0]?.alertId }, 'reconciling a send failed'); out.set(id, 'unknown'); }
-    }
-    if ([...out.values()].includes('unknown') && attempt < rec.retries && !closed) {
-      armed.get('reconcile')?.();
-      armed.set('reconcile', scheduleAt(clock, clock.now() + rec.retryMs, () => {
-        armed.delete('reconcile');
-        void track(reconcile(attempt + 1)).catch((err: unknown) => log.error({ err }, 'reconciliation failed'));
-      }));
-    }
-    if (sends.size > 0) log.info({ sends: sends.size, attempt, found: count(out, 'found'), resent: count(out, 'resent'), dropped: count(out, 'dropped'), unknown: count(out, 'unknown') }, 'sends interrupted by a restart reconciled');
-    return out;
-  }
-  const count = (m: Map<string, ReconcileOutcome>, v: ReconcileOutcome) => [...m.values()].filter((x) => x === v).length;
+  // ── the send ledger and crash reconciliation (send-ledger.ts, send-reconcile.ts) ──
+  const ledger = createSendLedger({
+    store, logger: log, clock, channels, history: o.history, rateLimiter: o.rateLimiter, sendWaitMs: o.sendWaitMs, track,
+    heldForBudget: (contactId, homeId, at) => engine.scheduleBudgetSummary(contactId, homeId, at),
+    replyCodeOf: async (alertId) => (await engine.replyTarget(alertId)).code,
+  });
+  const { deliver, record } = ledger;
+  const reconciler = createReconciler({ store, logger: log, clock, channels, ledger, options: rec, track });
+  const texts = createEscalationTexts({ store, channels, ledger, alertLink: o.alertLink });
 
   // ── steps ──
   async function openMembers(state: EscalationState): Promise<Alert[]> {
@@ -483,52 +254,75 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
     return out;
   }
 
+  /** An event's transition reads no contacts or quiet hours (only the tier walk does). */
+  const noFacts: EscalationFacts = { activeAlerts: 0, contacts: [], quietHours: new Map(), timezone: 'UTC' };
+  const decideEvent = (state: EscalationState, policy: PolicySnapshot, event: EscalationEvent, at: number): Decision =>
+    decide(state, policy, { ...noFacts, activeAlerts: state.members.length, event }, at);
+
+  /** Reads what a decision needs: the home's contacts, their own quiet hours, the time zone. */
+  async function factsFor(homeId: string, activeAlerts: number): Promise<EscalationFacts> {
+    const [contacts, home] = await Promise.all([store.listContacts(homeId), store.getHome(homeId)]);
+    const quietHours = new Map<string, QuietHours | undefined>();
+    for (const c of contacts) quietHours.set(c.id, (await prefsOf(c.id)).quietHours);
+    return { activeAlerts, contacts, quietHours, timezone: home?.timezone ?? 'Asia/Tokyo' };
+  }
+
+  /** Carries out a decision's actions for the group's open `alerts`, in order. */
+  async function perform(actions: readonly EscalationAction[], life: AlertLifecycle, state: EscalationState, alerts: Alert[], now: number, contacts: readonly Contact[] = []): Promise<void> {
+    const policy = life.policy as EscalationPolicy;
+    const pageTexts = new Map<number, TextFor>();
+    const pageText = async (tier: number) => {
+      let t = pageTexts.get(tier);
+      if (!t) { t = await texts.page(policy.tiers[tier]!, alerts, state, life, now); pageTexts.set(tier, t); }
+      return t;
+    };
+    for (const a of actions) {
+      switch (a.kind) {
+        case 'page': {
+          const contact = contacts.find((c) => c.id === a.contactId);
+          if (contact) await deliver(alerts, contact, await channelsFor(contact, a.channels), a.stage, await pageText(a.tier), a.critical);
+          break;
+        }
+        case 'remind': {
+          const contact = contacts.find((c) => c.id === a.contactId);
+          if (contact) await deliver(alerts, contact, await channelsFor(contact), a.stage, await texts.reminder(alerts[0]!, life.homeId, now), false);
+          break;
+        }
+        case 'tell-told':
+          await lifecycle.tellTold(alerts, a.except, a.stage, await texts.followUp(a.message, life.homeId, a.except, state.etaAt ?? now, now));
+          break;
+        case 'reopen-alerts':
+          for (const al of alerts) { const u = await store.updateAlertStatus(al.id, 'open', now); alertToHistory(u, now); }
+          break;
+        case 'audit':
+          await store.audit({ at: now, actor, action: a.action, subject: life.alertId, detail: a.detail });
+          if (a.log) log[a.log.level]({ alertId: life.alertId, ...a.detail }, a.log.msg);
+          break;
+      }
+    }
+  }
+
+  /** One scheduled step: decide, act, save — again while the decision is due now. */
   async function step(alertId: string): Promise<StepNext> {
     const loaded = await load(alertId);
     if (!loaded) return { stop: true };
     const { life, state } = loaded;
     if (state.leader) return { stop: true };
-    const now = clock.now();
-    const alerts = await activeMembers(state);
-    if (alerts.length === 0) return { stop: true };
+    if (state.groupPending && (await activeMembers(state)).length > 0) await gather(life, state, clock.now());
     const policy = life.policy as EscalationPolicy;
-
-    if (state.groupPending) await gather(life, state, now);
-
-    switch (state.phase) {
-      case 'resolved': case 'exhausted': return { stop: true };
-      case 'running': return runTiers(life, state, policy, now);
-      case 'on-my-way': {
-        const deadline = (state.etaAt ?? now) + policy.graceMinutes * 60_000;
-        if (now < deadline) return { at: deadline };
-        await store.audit({ at: now, actor, action: 'escalation.resume', subject: life.alertId, detail: { reason: 'no arrival by ETA + grace', contactId: state.ackContactId } });
-        log.info({ alertId: life.alertId }, 'nobody arrived in time; escalation resumes');
-        state.phase = 'running';
-        state.epoch += 1;
-        state.tier = nextTier(policy, state.tier, state.severity) ?? state.tier;
-        state.repeat = 0;
-        state.started = false;
-        for (const a of alerts) { const u = await store.updateAlertStatus(a.id, 'open', now); alertToHistory(u, now); }
-        await save(life, state, now);
-        return runTiers(life, state, policy, now);
-      }
-      case 'acknowledged': case 'arrived': {
-        if (state.remindAt === undefined || state.reminders >= policy.renotifyMax) return { stop: true };
-        if (now < state.remindAt) return { at: state.remindAt };
-        const contact = state.ackContactId ? (await store.listContacts(life.homeId)).find((c) => c.id === state.ackContactId) : undefined;
-        if (contact) {
-          const ctx = await context(life.homeId);
-          const f = alerts[0]!.finding as Finding;
-          const chans = await channelsFor(contact);
-          await deliver(alerts, contact, chans, `remind${state.reminders}`, (lang) => reminderText(f, ctx, now, lang), false);
-          await store.audit({ at: now, actor, action: 'escalation.remind', subject: life.alertId, detail: { contactId: contact.id, n: state.reminders + 1 } });
-        }
-        state.reminders += 1;
-        state.remindAt = state.reminders < policy.renotifyMax ? now + policy.renotifyMinutes * 60_000 : undefined;
-        await save(life, state, now);
-        return state.remindAt === undefined ? { stop: true } : { at: state.remindAt };
-      }
+    let current = state;
+    for (let guard = 0; guard < 100; guard++) {
+      const now = clock.now();
+      const alerts = await activeMembers(current);
+      const facts = await factsFor(life.homeId, alerts.length);
+      const { actions, next } = decide(current, policy, facts, now);
+      await perform(actions, life, next.state, alerts, now, facts.contacts);
+      // After the actions: a crash between them re-runs this decision, and its pages are skipped by their keys.
+      if (JSON.stringify(next.state) !== JSON.stringify(current)) await save(life, next.state, now);
+      current = next.state;
+      if (next.stop || next.at === undefined || next.at > now) return next.stop ? { stop: true } : { at: next.at! };
     }
+    return { at: clock.now() + 60_000 };
   }
 
   /** The group window ended: alerts of the same home waiting for it join this escalation. */
@@ -553,167 +347,7 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
     await save(life, state, now);
   }
 
-  function nextTier(policy: EscalationPolicy, from: number, severity: Severity): number | undefined {
-    for (let i = from + 1; i < policy.tiers.length; i++) if (tierAllowed(policy.tiers[i]!, severity)) return i;
-    return undefined;
-  }
-
-  async function runTiers(life: AlertLifecycle, state: EscalationState, policy: EscalationPolicy, now: number): Promise<StepNext> {
-    const contacts = await store.listContacts(life.homeId);
-    const home = await store.getHome(life.homeId);
-    const tz = home?.timezone ?? 'Asia/Tokyo';
-    for (let guard = 0; guard < 100; guard++) {
-      const alerts = await activeMembers(state);
-      if (alerts.length === 0) return { stop: true };
-      const tier: Tier | undefined = policy.tiers[state.tier];
-      const recips = tier && tierAllowed(tier, state.severity) ? tierRecipients(tier, contacts) : [];
-      if (!tier || recips.length === 0) {
-        const next = tier ? nextTier(policy, state.tier, state.severity) : undefined;
-        if (next === undefined) return exhaust(life, state, now);
-        state.tier = next; state.repeat = 0; state.started = false;
-        continue;
-      }
-      const critical = state.severity === 'critical';
-      if (!state.started) {
-        state.started = true;
-        state.held = {};
-        if (!critical) {
-          for (const r of recips) {
-            const q = (await prefsOf(r.contact.id)).quietHours ?? policy.quietHours;
-            const until = quietUntil(q, now, tz);
-            if (until !== undefined) state.held[r.contact.id] = until;
-          }
-        }
-        const holds = Object.values(state.held);
-        const startAt = holds.length === recips.length ? Math.min(...holds) : now;
-        state.advanceAt = startAt + tier.waitMinutes * 60_000;
-        await save(life, state, now);
-        await store.audit({ at: now, actor, action: 'escalation.tier', subject: life.alertId, detail: { tier: tier.name, repeat: state.repeat, epoch: state.epoch, recipients: recips.length, held: holds.length, members: state.members.length } });
-        log.info({ alertId: life.alertId, tier: tier.name, repeat: state.repeat, recipients: recips.length, held: holds.length }, 'escalation tier');
-      }
-      const stage = `${state.epoch}:${state.tier}:${state.repeat}`;
-      const texts = await textsFor(tier, alerts, state, life, now);
-      for (const r of recips) {
-        const heldUntil = state.held[r.contact.id];
-        if (heldUntil !== undefined && heldUntil > now) continue;
-        await deliver(alerts, r.contact, await channelsFor(r.contact, r.channels), stage, texts, critical);
-      }
-      await releaseCarried(state, policy, contacts, alerts, life, now);
-      if (now < (state.advanceAt ?? now)) {
-        const pending = [...Object.values(state.held), ...(state.carried ?? []).map((c) => c.until)].filter((t) => t > now);
-        return { at: Math.min(state.advanceAt ?? now, ...pending) };
-      }
-      // Nobody acknowledged in time: the next repeat, or the next tier. Unreleased holds go along.
-      for (const [contactId, until] of Object.entries(state.held)) if (until > now) (state.carried ??= []).push({ contactId, tier: state.tier, stage, until });
-      state.held = {};
-      if (state.repeat < tier.repeats) { state.repeat += 1; state.started = false; continue; }
-      const next = nextTier(policy, state.tier, state.severity);
-      if (next === undefined) return exhaust(life, state, now);
-      state.tier = next; state.repeat = 0; state.started = false;
-    }
-    return { at: now + 60_000 };
-  }
-
-  async function releaseCarried(state: EscalationState, policy: EscalationPolicy, contacts: Contact[], alerts: Alert[], life: AlertLifecycle, now: number): Promise<void> {
-    const due = (state.carried ?? []).filter((c) => c.until <= now);
-    if (due.length === 0) return;
-    state.carried = (state.carried ?? []).filter((c) => c.until > now);
-    for (const c of due) {
-      const tier = policy.tiers[c.tier];
-      const r = tier ? tierRecipients(tier, contacts).find((x) => x.contact.id === c.contactId) : undefined;
-      if (!tier || !r) continue;
-      await deliver(alerts, r.contact, await channelsFor(r.contact, r.channels), c.stage, await textsFor(tier, alerts, state, life, now), state.severity === 'critical');
-    }
-    await save(life, state, now);
-  }
-
-  async function exhaust(life: AlertLifecycle, state: EscalationState, now: number): Promise<StepNext> {
-    const carried = (state.carried ?? []).map((c) => c.until);
-    if (carried.length > 0) {
-      // Held messages still to release: come back for them before giving up.
-      await save(life, state, now);
-      return { at: Math.max(now, Math.min(...carried)) };
-    }
-    state.phase = 'exhausted';
-    await save(life, state, now);
-    await store.audit({ at: now, actor, action: 'escalation.exhausted', subject: life.alertId, detail: { severity: state.severity } });
-    log.warn({ alertId: life.alertId }, 'every tier tried; nobody acknowledged');
-    return { stop: true };
-  }
-
-  async function tried(alertId: string, contacts: Contact[]): Promise<TriedContact[]> {
-    const keys = await store.listSendKeys(alertId);
-    const notes = new Map((await store.listNotifications(alertId)).map((n) => [n.id, n]));
-    const out: TriedContact[] = [];
-    for (const k of keys) {
-      const c = contacts.find((x) => x.id === k.contactId);
-      if (!c || c.role === 'emergency') continue;
-      const n = k.notificationId ? notes.get(k.notificationId) : undefined;
-      out.push({ name: c.name, role: c.role, channel: k.channel, outcome: !n ? 'pending' : isNotReached(n.status) ? 'not reached' : n.status === pendingStatus ? 'pending' : 'reached' });
-    }
-    return out;
-  }
-
-  async function textsFor(tier: Tier, alerts: Alert[], state: EscalationState, life: AlertLifecycle, now: number): Promise<(lang: Language, channel: string) => string> {
-    const findings = alerts.map((a) => a.finding as Finding);
-    if (tier.name === 'resident') return (lang) => residentPromptText(lang);
-    const ctx = await context(life.homeId);
-    if (tier.name === 'emergency') {
-      const [home, residents, contacts] = await Promise.all([store.getHome(life.homeId), store.listResidents(life.homeId), store.listContacts(life.homeId)]);
-      const facts = { home: home ?? { id: life.homeId, name: life.homeId, timezone: ctx.timezone, createdAt: 0 }, residents, finding: findings[0]!, since: Math.min(...alerts.map((a) => a.openedAt)), tried: await tried(alerts[0]!.id, contacts), at: now };
-      return (lang, channel) => (channel === 'voice' ? emergencyVoiceText(facts, lang) : emergencySmsText(facts, lang));
-    }
-    const extra: AlertExtras = {};
-    if (state.code) extra.code = state.code;
-    const link = o.alertLink?.(life.alertId);
-    if (link) extra.link = link;
-    return (lang) => groupedAlertText(findings, ctx, lang, state.backlog === true, extra);
-  }
-
-  // ── lifecycle operations ──
-  async function toldContacts(alertId: string): Promise<string[]> {
-    const keys = await store.listSendKeys(alertId);
-    const notes = new Map((await store.listNotifications()).map((n) => [n.id, n]));
-    const ids: string[] = [];
-    for (const k of keys) {
-      if (!k.contactId || ids.includes(k.contactId)) continue;
-      const n = k.notificationId ? notes.get(k.notificationId) : undefined;
-      if (n && isNotReached(n.status)) continue;
-      ids.push(k.contactId);
-    }
-    return ids;
-  }
-
-  /** Tells everyone already told (but `except`), each in their language, on the channel that reached them. */
-  async function tellTold(alerts: Alert[], except: string | undefined, stage: string, text: (lang: Language) => string): Promise<number> {
-    const lead = alerts[0];
-    if (!lead) return 0;
-    const ids = new Set<string>();
-    for (const a of alerts) for (const id of await toldContacts(a.id)) ids.add(id);
-    const contacts = await store.listContacts(lead.homeId);
-    let n = 0;
-    for (const c of contacts) {
-      if (!ids.has(c.id) || c.id === except || c.role === 'resident') continue;
-      await deliver(alerts, c, await channelsFor(c), stage, text, false);
-      n += 1;
-    }
-    return n;
-  }
-
-  async function nameOf(homeId: string, contactId: string | undefined, lang: Language): Promise<string> {
-    if (!contactId) return personName(undefined, lang);
-    // A web account acting from the dashboards (see responder-impl.ts accountActor).
-    if (contactId.startsWith('account:')) return personName((await store.getAccount(contactId.slice('account:'.length)))?.name, lang);
-    const c = (await store.listContacts(homeId)).find((x) => x.id === contactId);
-    return personName(c?.name, lang, c?.role === 'resident');
-  }
-
-  async function setStatus(alerts: Alert[], status: Alert['status'], at: number): Promise<Alert[]> {
-    const out: Alert[] = [];
-    for (const a of alerts) { const u = await store.updateAlertStatus(a.id, status, at); alertToHistory(u, at); out.push(u); }
-    return out;
-  }
-
+  // ── lifecycle (escalation-lifecycle.ts) ──
   async function groupOf(alertId: string): Promise<{ life: AlertLifecycle; state: EscalationState; alerts: Alert[] }> {
     const g = await leaderOf(alertId);
     if (!g) {
@@ -749,7 +383,7 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
       const f = a.finding as Partial<Finding> | undefined;
       if (!open.has(t.leader)) open.set(t.leader, { ...(t.code ? { code: t.code } : {}), summary: f?.message?.[contact.language] ?? a.message });
     }
-    const text = budgetSummaryText(held.length, [...open.values()], await context(homeId), contact.language);
+    const text = budgetSummaryText(held.length, [...open.values()], await texts.context(homeId), contact.language);
     const lead = alertIds.at(-1)!;
     const n = await record(lead, homeId, contactId, ch, pendingStatus, now);
     for (const h of held) await store.updateNotification(h.id, { status: summarizedStatus }, now);
@@ -791,9 +425,18 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
     return '';
   }
 
+  const lifecycle = createAlertLifecycle({
+    store, logger: log, texts, ledger, channelsFor: (c) => channelsFor(c),
+    runner: {
+      load, leaderOf, groupOf, openMembers, save, setNext, runUntilWaiting, decideEvent, perform, cancelClear, alertToHistory,
+      policyFor: (homeId) => o.policyFor(homeId),
+    },
+  });
+
   const engine: EscalationEngine = {
+    ...lifecycle,
     serial,
-    toldContacts,
+    toldContacts: (alertId) => ledger.toldContacts(alertId),
 
     async holdClear(alert, cleared, until) {
       const now = clock.now();
@@ -848,7 +491,7 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
 
     async start() {
       // Before any step runs again: a re-run step treats a key as sent, so its fate must be settled first.
-      await reconcile(0);
+      await reconciler.reconcile(0);
       for (const job of await store.listJobs()) if (engineJobKinds.has(job.kind)) arm(job.id, job.subject, job.dueAt);
       log.info({ jobs: armed.size }, 'escalation schedule reloaded');
     },
@@ -858,11 +501,7 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
       // An info finding is a gentle notice for its own audience, never an escalation.
       const policy = alert.severity === 'info' ? noticePolicy(base, f.audience) : base;
       const first = o.grouping.firstStepAt(alert.homeId, f.at, now, alert.severity);
-      const state: EscalationState = {
-        phase: 'running', severity: alert.severity, epoch: 0, tier: entryTierIndex(policy, alert.severity), repeat: 0,
-        started: false, held: {}, members: [alert.id], reminders: 0, groupPending: first.at > now, backlog: first.backlog,
-        code: await newReplyCode(),
-      };
+      const state = initialState(policy, alert.severity, { alertId: alert.id, groupPending: first.at > now, backlog: first.backlog, code: await newReplyCode() });
       await store.saveAlertLifecycle({ alertId: alert.id, homeId: alert.homeId, policy, state, updatedAt: now });
       await store.audit({ at: now, actor, action: 'escalation.start', subject: alert.id, detail: { entryTier: policy.tiers[state.tier]?.name, firstStepAt: first.at, backlog: first.backlog } });
       if (first.at > now) await setNext(alert, { at: first.at });
@@ -871,138 +510,6 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
         await store.scheduleJob({ id: jobId(alert.id), kind: 'escalation', subject: alert.homeId, dueAt: now, payload: { alertId: alert.id } });
         await runUntilWaiting(alert.id, alert.homeId);
       }
-    },
-
-    async severityRaised(alert, f, now) {
-      const g = await leaderOf(alert.id);
-      if (!g) return;
-      const { life, state } = g;
-      if (severityRank[alert.severity] <= severityRank[state.severity]) return;
-      state.severity = alert.severity;
-      await store.audit({ at: now, actor, action: 'escalation.severity', subject: life.alertId, detail: { severity: alert.severity, rule: f.rule, phase: state.phase } });
-      if (state.phase !== 'running' && state.phase !== 'exhausted') { await save(life, state, now); return; }
-      // Continue at the critical entry tier, with fresh keys so those already told hear it is now critical.
-      // A notice that turns into a warning or worse escalates by the home's own policy from here on.
-      let policy = life.policy as EscalationPolicy & { notice?: boolean };
-      if (policy.notice) {
-        policy = await o.policyFor(life.homeId);
-        life.policy = policy;
-      }
-      state.phase = 'running';
-      state.epoch += 1;
-      state.tier = entryTierIndex(policy, alert.severity);
-      state.repeat = 0;
-      state.started = false;
-      state.groupPending = false;
-      await save(life, state, now);
-      await runUntilWaiting(life.alertId, life.homeId);
-    },
-
-    async reopen(alert, f, now) {
-      const g = await leaderOf(alert.id);
-      await setStatus([alert], 'open', now);
-      await store.audit({ at: now, actor, action: 'alert.reopen', subject: alert.id, detail: { rule: f.rule, reason: 'happened again after it was acknowledged', phase: g?.state.phase } });
-      if (!g) return;
-      const { life, state } = g;
-      state.phase = 'running';
-      state.epoch += 1;
-      state.tier = entryTierIndex(life.policy as EscalationPolicy, alert.severity);
-      state.repeat = 0;
-      state.started = false;
-      state.groupPending = false;
-      await save(life, state, now);
-      await runUntilWaiting(life.alertId, life.homeId);
-    },
-
-    async acknowledge(alertId, contactId, via, at) {
-      const { life, state, alerts } = await groupOf(alertId);
-      const acked = await setStatus(alerts, 'acknowledged', at);
-      const policy = life.policy as EscalationPolicy;
-      state.phase = state.phase === 'on-my-way' || state.phase === 'arrived' ? state.phase : 'acknowledged';
-      if (contactId !== undefined) state.ackContactId = contactId;
-      state.remindAt = at + policy.renotifyMinutes * 60_000;
-      state.reminders = 0;
-      const l: AlertLifecycle = { ...life, acknowledgedVia: via, acknowledgedAt: at };
-      if (contactId) l.acknowledgedBy = contactId;
-      await save(l, state, at);
-      for (const a of alerts) {
-        if (a.id !== life.alertId) { const m = await load(a.id); if (m) await store.saveAlertLifecycle({ ...m.life, ...(contactId ? { acknowledgedBy: contactId } : {}), acknowledgedVia: via, acknowledgedAt: at, updatedAt: at }); }
-        await store.audit({ at, actor: contactId ?? via, action: 'alert.acknowledge', subject: a.id, detail: { via, contactId } });
-      }
-      const ctx = await context(life.homeId);
-      const names = { ja: await nameOf(life.homeId, contactId, 'ja'), en: await nameOf(life.homeId, contactId, 'en') };
-      await tellTold(alerts, contactId, `ack${state.epoch}`, (lang) => acknowledgedText(names[lang], ctx, at, lang));
-      log.info({ alertId: life.alertId, via }, 'alert acknowledged; escalation stopped');
-      await setNext({ id: life.alertId, homeId: life.homeId }, { at: state.remindAt });
-      return acked.find((a) => a.id === alertId) ?? acked[0]!;
-    },
-
-    async onMyWay(alertId, contactId, via, etaMinutes, at) {
-      const { life, state, alerts } = await groupOf(alertId);
-      const policy = life.policy as EscalationPolicy;
-      const acked = await setStatus(alerts, 'acknowledged', at);
-      state.phase = 'on-my-way';
-      if (contactId !== undefined) state.ackContactId = contactId;
-      state.etaAt = at + (etaMinutes ?? policy.defaultEtaMinutes) * 60_000;
-      const l: AlertLifecycle = { ...life, acknowledgedVia: life.acknowledgedVia ?? via, acknowledgedAt: life.acknowledgedAt ?? at };
-      if (contactId && !l.acknowledgedBy) l.acknowledgedBy = contactId;
-      await save(l, state, at);
-      for (const a of alerts) await store.audit({ at, actor: contactId ?? via, action: 'alert.on-my-way', subject: a.id, detail: { via, contactId, etaAt: state.etaAt } });
-      const ctx = await context(life.homeId);
-      const names = { ja: await nameOf(life.homeId, contactId, 'ja'), en: await nameOf(life.homeId, contactId, 'en') };
-      const eta = state.etaAt;
-      await tellTold(alerts, contactId, `omw${state.epoch}`, (lang) => onMyWayText(names[lang], eta, ctx, at, lang));
-      await setNext({ id: life.alertId, homeId: life.homeId }, { at: eta + policy.graceMinutes * 60_000 });
-      return acked.find((a) => a.id === alertId) ?? acked[0]!;
-    },
-
-    async arrived(alertId, contactId, via, at) {
-      const { life, state, alerts } = await groupOf(alertId);
-      const policy = life.policy as EscalationPolicy;
-      const acked = alerts.some((a) => a.status === 'open') ? await setStatus(alerts, 'acknowledged', at) : alerts;
-      state.phase = 'arrived';
-      state.etaAt = undefined;
-      state.remindAt = at + policy.renotifyMinutes * 60_000;
-      state.reminders = 0;
-      const l: AlertLifecycle = { ...life, acknowledgedVia: life.acknowledgedVia ?? via, acknowledgedAt: life.acknowledgedAt ?? at };
-      if (contactId && !l.acknowledgedBy) l.acknowledgedBy = contactId;
-      await save(l, state, at);
-      for (const a of alerts) await store.audit({ at, actor: contactId ?? via, action: 'alert.arrived', subject: a.id, detail: { via, contactId } });
-      await setNext({ id: life.alertId, homeId: life.homeId }, { at: state.remindAt });
-      return acked.find((a) => a.id === alertId) ?? acked[0]!;
-    },
-
-    async resolve(alertId, by, at) {
-      const g = await groupOf(alertId);
-      const alert = await store.getAlert(alertId);
-      if (!alert) throw new Error(`alert ${alertId} not found`);
-      const [resolved] = await setStatus([alert], 'resolved', at);
-      await cancelClear(alertId);
-      const own = await load(alertId);
-      const l: AlertLifecycle = own?.life ?? { alertId, homeId: alert.homeId, state: g.state, updatedAt: at };
-      l.resolvedVia = by.via;
-      if (by.contactId) l.resolvedBy = by.contactId;
-      if (by.note) l.resolutionNote = by.note;
-      await store.saveAlertLifecycle({ ...l, updatedAt: at });
-      await store.audit({ at, actor: by.contactId ?? (by.cleared ? actor : by.via), action: 'alert.resolve', subject: alertId, detail: { via: by.via, contactId: by.contactId, note: by.note, reason: by.cleared ? 'condition cleared' : 'resolved by a person' } });
-      const ctx = await context(alert.homeId);
-      let followUps = 0;
-      if (by.cleared) {
-        const cleared = by.cleared;
-        followUps = await tellTold([alert], undefined, 'resolved', (lang) => resolvedText(cleared, ctx, lang));
-      } else {
-        const names = { ja: await nameOf(alert.homeId, by.contactId, 'ja'), en: await nameOf(alert.homeId, by.contactId, 'en') };
-        followUps = await tellTold([alert], by.contactId, 'resolved', (lang) => resolvedByText(names[lang], by.note, ctx, at, lang));
-      }
-      // The escalation stops when nothing in its group is left open.
-      const rest = await openMembers(g.state);
-      if (rest.length === 0) {
-        g.state.phase = 'resolved';
-        const fresh = (await store.getAlertLifecycle(g.life.alertId)) ?? g.life;
-        await save(fresh, g.state, at);
-        await setNext({ id: g.life.alertId, homeId: g.life.homeId }, { stop: true });
-      }
-      return { alert: resolved!, followUps };
     },
 
     async receiptChanged(n, status) {
@@ -1032,6 +539,7 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
 
     async close() {
       closed = true;
+      reconciler.close();
       for (const cancel of armed.values()) cancel();
       armed.clear();
       while (inflight.size > 0) await Promise.allSettled([...inflight]);
@@ -1042,11 +550,12 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
 
 /**
  * The policy for an info finding: one message to the finding's audience
- * (family, or the caregivers for trend observations) by SMS, e-mail if they
- * have no phone; quiet hours hold it; nobody else is paged, nothing repeats.
+ * (family, or the caregivers for trend observations) on the policy's
+ * `noticeChannels` (default SMS, e-mail if they have no phone); quiet hours
+ * hold it; nobody else is paged, nothing repeats.
  */
 export function noticePolicy(base: EscalationPolicy, audience: Finding['audience']): EscalationPolicy & { notice: true } {
   const role = audience === 'caregiver' ? 'caregiver' : 'family';
-  const tier = { name: role, recipients: [{ role }], channels: ['sms', 'email'], waitMinutes: 60, repeats: 0 } as EscalationPolicy['tiers'][number];
+  const tier = { name: role, recipients: [{ role }], channels: [...(base.noticeChannels ?? defaultNoticeChannels)], waitMinutes: 60, repeats: 0 } as EscalationPolicy['tiers'][number];
   return { ...base, tiers: [tier], entry: { info: role, warning: role, critical: role }, renotifyMax: 0, notice: true };
 }

@@ -6,7 +6,7 @@
  * and snapshotted onto an alert when its escalation starts.
  */
 import { z } from 'zod';
-import type { Contact, Severity } from '../core/store.js';
+import type { Contact, ContactRole, Severity } from '../core/store.js';
 import { inWindow, localTime, parseClockTime } from '../core/time.js';
 import { MimamoriError } from '../core/errors.js';
 
@@ -16,6 +16,37 @@ export type QuietHours = z.infer<typeof quietHoursSchema>;
 
 export const tierNames = ['resident', 'family', 'caregiver', 'emergency'] as const;
 export type TierName = (typeof tierNames)[number];
+
+/**
+ * What a tier's name means when it runs — data, so the escalation engine
+ * names no tier: which message its recipients get (the resident's "are you
+ * OK?" prompt, the alert itself, or the emergency message with the address
+ * and key box) and whether only critical alerts may use it.
+ */
+export interface TierTraits { message: 'resident-prompt' | 'alert' | 'emergency'; criticalOnly: boolean }
+export const tierTraits: Readonly<Record<TierName, TierTraits>> = {
+  resident: { message: 'resident-prompt', criticalOnly: false },
+  family: { message: 'alert', criticalOnly: false },
+  caregiver: { message: 'alert', criticalOnly: false },
+  emergency: { message: 'emergency', criticalOnly: true },
+};
+
+/**
+ * What a contact's role means for messages outside the tiers: whether they
+ * hear the follow-ups ("X is handling it", "resolved") about an alert they
+ * were told of — the resident was only asked "are you OK?" — and whether the
+ * emergency message lists them among the people already tried.
+ */
+export interface RoleTraits { hearsFollowUps: boolean; listedAsTried: boolean }
+export const roleTraits: Readonly<Record<ContactRole, RoleTraits>> = {
+  resident: { hearsFollowUps: false, listedAsTried: true },
+  family: { hearsFollowUps: true, listedAsTried: true },
+  caregiver: { hearsFollowUps: true, listedAsTried: true },
+  emergency: { hearsFollowUps: true, listedAsTried: false },
+};
+
+/** An info notice's channels when the policy names none: SMS, e-mail for those without a phone. */
+export const defaultNoticeChannels: readonly string[] = ['sms', 'email'];
 const channelList = z.array(z.string().min(1)).min(1, 'at least one channel, e.g. ["sms"]');
 
 const recipientSchema = z.union([
@@ -48,11 +79,17 @@ export const escalationPolicySchema = z.object({
   /** "On my way" without an arrival by ETA + grace resumes escalation. */
   graceMinutes: z.number().min(0).default(10),
   defaultEtaMinutes: z.number().positive().default(30),
+  /**
+   * Channels of an info notice (one message, no escalation), tried in this
+   * order. Optional: a policy without it uses `defaultNoticeChannels`, so
+   * stored policies and the policy form read as before.
+   */
+  noticeChannels: channelList.optional(),
 }).strict().superRefine((p, ctx) => {
   for (const sev of ['info', 'warning', 'critical'] as const) {
     if (!p.tiers.some((t) => t.name === p.entry[sev])) ctx.addIssue({ code: 'custom', path: ['entry', sev], message: `entry tier "${p.entry[sev]}" is not one of the tiers` });
   }
-  if (p.entry.info === 'emergency' || p.entry.warning === 'emergency') ctx.addIssue({ code: 'custom', path: ['entry'], message: 'only critical alerts may reach the emergency tier' });
+  if (tierTraits[p.entry.info].criticalOnly || tierTraits[p.entry.warning].criticalOnly) ctx.addIssue({ code: 'custom', path: ['entry'], message: 'only critical alerts may reach the emergency tier' });
 });
 export type EscalationPolicy = z.infer<typeof escalationPolicySchema>;
 
@@ -88,9 +125,9 @@ export function entryTierIndex(p: EscalationPolicy, severity: Severity): number 
   return Math.max(0, p.tiers.findIndex((t) => t.name === p.entry[severity]));
 }
 
-/** Whether a tier may be used for an alert of this severity: the emergency tier is for critical alerts only. */
+/** Whether a tier may be used for an alert of this severity: a critical-only tier (emergency) is for critical alerts only. */
 export function tierAllowed(t: Tier, severity: Severity): boolean {
-  return t.name !== 'emergency' || severity === 'critical';
+  return !tierTraits[t.name].criticalOnly || severity === 'critical';
 }
 
 /** The contacts a tier reaches, in priority order, each with its channels in fallback order. */

@@ -113,6 +113,7 @@ export function createVoiceChannel(opts: VoiceChannelOptions): Channel {
   return {
     name: 'voice',
     addressKind: 'phone',
+    spoken: true,
 
     async send(msg: ChannelMessage): Promise<SendResult> {
       const phone = msg.to.phone?.replace(/[\s-]/g, '');

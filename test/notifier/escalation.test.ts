@@ -27,7 +27,7 @@ function fakeVoice(outcomes: Record<string, SendResult['status']> = {}): Channel
   const calls: ChannelMessage[] = [];
   let n = 0;
   return {
-    name: 'voice', calls,
+    name: 'voice', spoken: true, calls,
     async send(msg) {
       calls.push(msg);
       const status = outcomes[msg.to.phone ?? ''] ?? 'queued';
