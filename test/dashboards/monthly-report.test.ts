@@ -95,6 +95,8 @@ t.test('a month of history becomes a kept, printable report with charts, for tho
   for (const heading of ['月次レポート 2026年11月', 'この月のまとめ', '一日のリズム（時間帯ごとの活動）', '日ごとの活動', '4週間の推移', 'アラートと対応', '見守りメモ']) {
     t.ok(text.includes(heading), `heading ${heading}`);
   }
+  // Each chart's legend and scale are drawn beside it: gone with the charts.
+  for (const legend of ['この月の平均', 'いつもの範囲', 'デイサービス出席日', '活動（1日平均）']) t.ok(text.includes(legend), `chart legend ${legend}`);
   t.ok(text.includes('外出：30回（合計 150時間0分、最長 5時間0分）'), 'outings of the month');
   t.ok(text.includes('デイサービス：出席 4日・欠席 1日'), 'day-care attendance');
   t.ok(text.includes('家族のニュース：2件'), 'family news count (the fixture\'s and one more)');
