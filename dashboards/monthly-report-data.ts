@@ -8,7 +8,7 @@
  */
 import type { Localized } from '../core/findings.js';
 import { findOutings, type Outing } from '../core/outings.js';
-import type { Alert, Store } from '../core/store.js';
+import type { Store } from '../core/store.js';
 import { addDays, dayBounds, localTime, monthDates } from '../core/time.js';
 import type { ActivityPoint, HistoryQuery } from './context.js';
 import { timelineNames, timelineOf, type TimelineStep } from './alert-timeline.js';
