@@ -30,8 +30,13 @@ declare module 'fastify' {
 
 export interface Viewer { account: WebAccount; session: WebSession }
 
-/** One reading of the home's history, for charts. */
-export interface ActivityPoint { at: number; kind: string; device?: string }
+/**
+ * One reading of the home's history, for charts and the day's timeline.
+ * `active`: the sensor went active (motion seen, door opened, kettle on,
+ * water or gas flowing) or, when false, returned to rest; absent for kinds
+ * without such a state.
+ */
+export interface ActivityPoint { at: number; kind: string; device?: string; active?: boolean }
 /** How many events of a home fell in one quarter hour starting at `at`. */
 export interface ActivityCount { at: number; count: number }
 /**

@@ -8,17 +8,11 @@
  */
 import type { Localized } from '../core/findings.js';
 import { findOutings, type Outing } from '../core/outings.js';
-import type { Alert, Store } from '../core/store.js';
+import type { Store } from '../core/store.js';
 import { addDays, dayBounds, localTime, monthDates } from '../core/time.js';
 import type { ActivityPoint, HistoryQuery } from './context.js';
+import { timelineNames, timelineOf, type TimelineStep } from './alert-timeline.js';
 import { alertState, alertStateLabel, alertText, isFamilyAlert, type AlertState } from './views.js';
-
-/** One step of an alert's timeline, oldest first. */
-export type TimelineStep =
-  | { at: number; kind: 'opened' }
-  | { at: number; kind: 'notified'; who: string; channel: string; status: string }
-  | { at: number; kind: 'answered'; who: string; action: string; via: string }
-  | { at: number; kind: 'closed' };
 
 export interface ReportAlert {
   id: string; at: number; severity: string; text: Localized; state: AlertState; stateText: Localized;
@@ -100,29 +94,6 @@ function band(days: number[][]): { low: number[]; high: number[] } {
   return { low, high };
 }
 
-const channelNames: Record<string, Localized> = {
-  sms: { ja: 'SMS', en: 'SMS' }, voice: { ja: '電話', en: 'phone call' }, email: { ja: 'メール', en: 'e-mail' }, line: { ja: 'LINE', en: 'LINE' },
-  push: { ja: 'プッシュ通知', en: 'push notification' }, tablet: { ja: 'タブレット', en: 'tablet' }, dashboard: { ja: 'ウェブ', en: 'web app' },
-  'web-link': { ja: 'メールのリンク', en: 'e-mail link' }, door: { ja: '玄関センサー', en: 'front door sensor' },
-};
-/** A channel or "via" id in words (unknown ids are shown as they are). */
-export function channelName(id: string, lang: 'ja' | 'en'): string {
-  return channelNames[id]?.[lang] ?? id;
-}
-
-/** Who was told, when and how, and who answered: from the notifier's records and the web app's responses. */
-async function timelineOf(store: Store, a: Alert, names: { contact(id?: string): string; account(id: string): Promise<string> }): Promise<TimelineStep[]> {
-  const steps: TimelineStep[] = [{ at: a.openedAt, kind: 'opened' }];
-  for (const n of await store.listNotifications(a.id)) steps.push({ at: n.createdAt, kind: 'notified', who: names.contact(n.contactId), channel: n.channel, status: n.status });
-  const life = await store.getAlertLifecycle(a.id);
-  if (life?.acknowledgedBy && life.acknowledgedVia && life.acknowledgedVia !== 'dashboard' && life.acknowledgedAt !== undefined) {
-    steps.push({ at: life.acknowledgedAt, kind: 'answered', who: names.contact(life.acknowledgedBy), action: 'acknowledge', via: life.acknowledgedVia });
-  }
-  for (const r of await store.listAlertResponses(a.id)) steps.push({ at: r.at, kind: 'answered', who: await names.account(r.accountId), action: r.action, via: 'dashboard' });
-  if (a.closedAt !== undefined) steps.push({ at: a.closedAt, kind: 'closed' });
-  return steps.sort((x, y) => x.at - y.at);
-}
-
 /** Gathers the month; throws when the home does not exist or the month is not `YYYY-MM`. */
 export async function collectMonthlyReport(o: CollectOptions): Promise<MonthlyReportData> {
   const { store, homeId, month } = o;
@@ -150,15 +121,7 @@ export async function collectMonthlyReport(o: CollectOptions): Promise<MonthlyRe
   const attendance = new Map((await store.listAttendance(homeId, 400)).filter((a) => a.date.startsWith(`${month}-`)).map((a) => [a.date, a.status]));
   const alerts = (await store.listAlerts({ homeId })).filter((a) => inMonth(a.openedAt) && isFamilyAlert(a)).sort((x, y) => x.openedAt - y.openedAt);
 
-  const contacts = new Map((await store.listContacts(homeId)).map((c) => [c.id, c.name]));
-  const accounts = new Map<string, string>();
-  const names = {
-    contact: (id?: string) => (id === undefined ? '?' : contacts.get(id) ?? '?'),
-    async account(id: string) {
-      if (!accounts.has(id)) accounts.set(id, (await store.getAccount(id))?.name ?? '?');
-      return accounts.get(id)!;
-    },
-  };
+  const names = await timelineNames(store, homeId);
   const reportAlerts: ReportAlert[] = [];
   for (const a of alerts) {
     const state = alertState(a, await store.listAlertResponses(a.id));

@@ -8,7 +8,8 @@
 import PDFDocument from 'pdfkit';
 import type { Language } from '../core/store.js';
 import { localTime } from '../core/time.js';
-import { channelName, type MonthlyReportData, type TimelineStep } from './monthly-report-data.js';
+import { timelineLine } from './alert-timeline.js';
+import type { MonthlyReportData } from './monthly-report-data.js';
 
 type Words = Record<Language, string>;
 const w = {
@@ -40,16 +41,6 @@ const w = {
   followUp: { ja: '気になること', en: 'Follow-up' },
 } satisfies Record<string, Words>;
 
-const action: Record<string, Words> = {
-  acknowledge: { ja: '確認しました', en: 'acknowledged' }, 'on-my-way': { ja: '向かっています', en: 'on the way' },
-  arrived: { ja: '到着しました', en: 'arrived' }, resolve: { ja: '解決しました', en: 'resolved' },
-};
-const delivery: Record<string, Words> = {
-  queued: { ja: '送信待ち', en: 'queued' }, sent: { ja: '送信済み', en: 'sent' }, delivered: { ja: '配達済み', en: 'delivered' },
-  failed: { ja: '失敗', en: 'failed' }, undelivered: { ja: '不達', en: 'not delivered' }, completed: { ja: '通話済み', en: 'answered' },
-  'no-answer': { ja: '応答なし', en: 'no answer' }, busy: { ja: '話し中', en: 'busy' },
-};
-
 const monthNames = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
 
 /** "2026年11月" / "November 2026". */
@@ -69,22 +60,6 @@ export interface RenderOptions {
   language: Language;
   /** A TTF with Japanese glyphs; without one, only Latin text renders. */
   fontPath?: string;
-}
-
-/** One line of an alert's timeline in words. */
-function timelineLine(s: TimelineStep, lang: Language, when: (at: number) => string): string {
-  switch (s.kind) {
-    case 'opened': return lang === 'ja' ? `${when(s.at)} アラート発生` : `${when(s.at)} alert raised`;
-    case 'notified': {
-      const how = channelName(s.channel, lang); const st = delivery[s.status]?.[lang] ?? s.status;
-      return lang === 'ja' ? `${when(s.at)} ${s.who} さんに${how}で連絡（${st}）` : `${when(s.at)} ${s.who} told by ${how} (${st})`;
-    }
-    case 'answered': {
-      const did = action[s.action]?.[lang] ?? s.action; const how = channelName(s.via, lang);
-      return lang === 'ja' ? `${when(s.at)} ${s.who} さんが${how}で「${did}」` : `${when(s.at)} ${s.who} ${did} (${how})`;
-    }
-    case 'closed': return lang === 'ja' ? `${when(s.at)} 終了` : `${when(s.at)} closed`;
-  }
 }
 
 /** The hour of the day with the most activity, in a sentence (the rhythm chart's text alternative). */

@@ -14,6 +14,7 @@ import { formOf, langOf, parseInput, publishLocal, scopeOf, tOf, viewerOf, backT
 import { html, type Html } from './html.js';
 import { label, roleName } from './i18n.js';
 import { alertCard, alertState, isFamilyAlert, localWhen, sendPage, type AlertAction } from './views.js';
+import { collectDay, dayStatus, daySentence, dayTimeline, dayTimelineHtml, statusKeys, type DayAlert, type HomeStatus } from './family-day.js';
 import type { FastifyRequest } from 'fastify';
 
 const questionForm = z.object({ body: z.string().trim().min(1).max(2000) });
@@ -25,12 +26,12 @@ const rhythmQuery = z.object({ range: z.enum(['day', 'week']).default('day') });
  * The home's status in the cards' vocabulary: fine, something noticed, or an
  * urgent alert that nobody is handling yet / that someone is handling.
  */
-export async function homeStatus(ctx: WebContext, homeId: string): Promise<'fine' | 'noticed' | 'alert-open' | 'alert-handled'> {
-  const alerts = (await ctx.store.listAlerts({ homeId })).filter((a) => a.status !== 'resolved' && isFamilyAlert(a));
-  const critical = alerts.filter((a) => a.severity === 'critical');
-  if (critical.length === 0) return alerts.length > 0 ? 'noticed' : 'fine';
-  for (const a of critical) if (alertState(a, await ctx.store.listAlertResponses(a.id)) === 'open') return 'alert-open';
-  return 'alert-handled';
+export async function homeStatus(ctx: WebContext, homeId: string): Promise<HomeStatus> {
+  const unresolved: DayAlert[] = [];
+  for (const a of (await ctx.store.listAlerts({ homeId })).filter((x) => x.status !== 'resolved' && isFamilyAlert(x))) {
+    unresolved.push({ alert: a, state: alertState(a, await ctx.store.listAlertResponses(a.id)), at: a.openedAt });
+  }
+  return dayStatus(unresolved).status;
 }
 
 /** News of a home with photos when the viewer may see them. */
@@ -64,13 +65,13 @@ export const familyRoutes: RouteModule = (app, ctx) => {
     if (!home) throw new MimamoriError('MIMAMORI_ERR_NOT_FOUND');
     const tz = home.timezone;
     const now = ctx.clock.now();
-    const status = await homeStatus(ctx, home.id);
-    const statusText = { fine: t('statusFine'), noticed: t('statusNoticed'), 'alert-open': t('statusAlertOpen'), 'alert-handled': t('statusAlertHandled') }[status];
-    const residents = await ctx.store.listResidents(home.id);
-    const today = localTime(now, tz).date;
-    const att = (await ctx.store.listAttendance(home.id, 1))[0];
-    const attText = att && att.date === today ? (att.status === 'present' ? t('present') : t('absent')) : t('notMarked');
     const detailed = rel.level === 'detailed';
+    // Today's facts once: the status box, the sentence and the timeline say the same thing.
+    const day = await collectDay({ store: ctx.store, history: ctx.history, homeId: home.id, timezone: tz, now });
+    const { status } = dayStatus(day.unresolved);
+    const statusText = t(statusKeys[status]);
+    const residents = await ctx.store.listResidents(home.id);
+    const attText = day.dayCare ? (day.dayCare.status === 'present' ? t('present') : t('absent')) : t('notMarked');
     const last = ctx.engine.lastSignOfLife(home.id);
     const alerts = (await ctx.store.listAlerts({ homeId: home.id })).filter((a) => a.status !== 'resolved' && isFamilyAlert(a));
     const actions: AlertAction[] = rel.kind === 'caregiver' ? ['acknowledge', 'on-my-way', 'arrived', 'resolve'] : ['acknowledge', 'on-my-way', 'resolve'];
@@ -81,6 +82,8 @@ export const familyRoutes: RouteModule = (app, ctx) => {
     const { session } = viewerOf(req);
     const body = html`<p>${residents.map((r) => r.name).join('、')}</p>
 <section aria-labelledby="today-h"><h2 id="today-h">${t('today')}</h2><div id="today-live" data-live-region><p id="home-status" class="status ${status === 'fine' || status === 'noticed' ? status : 'alert'}" data-status="${status}" role="status">${statusText}</p>
+<p id="day-sentence" class="day-sentence">${daySentence(day, t, langOf(req), detailed)}</p>
+${detailed ? html`<h3 id="day-timeline-h">${t('dayTimeline')}</h3>${dayTimelineHtml(dayTimeline(day, t, langOf(req)), tz, t)}` : ''}
 ${detailed ? html`<p>${t('lastSign')}: <strong id="last-sign">${last === undefined ? t('never') : localWhen(last, tz)}</strong></p>` : ''}
 <p>${t('attendance')}: <strong id="attendance">${attText}</strong></p></div></section>
 <section aria-labelledby="alerts-h"><h2 id="alerts-h">${t('alerts')}</h2><div id="alerts" data-live-region>${cards.length ? cards : html`<p class="muted">${t('noAlerts')}</p>`}</div></section>

@@ -3,7 +3,7 @@
  * rules she is away from home until she is back), news with photos, answers
  * to family questions, and the weekly news sheet as PDF.
  */
-import { writeFile, unlink } from 'node:fs/promises';
+import { readFile, writeFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { MimamoriError } from '../core/errors.js';
@@ -11,7 +11,7 @@ import { newId } from '../core/ids.js';
 import { localTime, offsetMinutes, parseClockTime } from '../core/time.js';
 import { formOf, langOf, parseInput, publishLocal, scopeOf, tOf, viewerOf, backTo, type RouteModule } from './context.js';
 import { html, type Html } from './html.js';
-import { renderNewsSheet } from './news-sheet.js';
+import { renderNewsSheet, type SheetPhoto } from './news-sheet.js';
 import type { ProcessedPhoto } from './photos.js';
 import { sendPage } from './views.js';
 
@@ -117,9 +117,22 @@ export const staffRoutes: RouteModule = (app, ctx) => {
     if (!home) throw new MimamoriError('MIMAMORI_ERR_NOT_FOUND');
     const to = ctx.clock.now();
     const from = to - 7 * 24 * 3600_000;
+    const news = await ctx.store.listNews(home.id, from);
+    // The photos the reader may see on the page (photo consent), from the stored re-encoded JPEGs.
+    const photos = new Map<string, SheetPhoto[]>();
+    if (rel.photos) {
+      for (const n of news) {
+        const list: SheetPhoto[] = [];
+        for (const p of await ctx.store.listNewsPhotos(n.id)) {
+          const jpeg = await readFile(join(ctx.photosDir, `${p.id}.jpg`)).catch(() => undefined);
+          if (jpeg) list.push({ jpeg, width: p.width, height: p.height });
+        }
+        if (list.length) photos.set(n.id, list);
+      }
+    }
     const pdf = await renderNewsSheet({
       homeName: home.name, residentNames: (await ctx.store.listResidents(home.id)).map((r) => r.name), timezone: home.timezone,
-      language: langOf(req), from, to, news: await ctx.store.listNews(home.id, from), ...(ctx.fontPath ? { fontPath: ctx.fontPath } : {}),
+      language: langOf(req), from, to, news, photos, ...(ctx.fontPath ? { fontPath: ctx.fontPath } : {}),
     });
     return reply.type('application/pdf').header('content-disposition', `inline; filename="news-${home.id}.pdf"`).send(pdf);
   });

@@ -6,6 +6,7 @@ import { toLocalIso } from '../core/time.js';
 import { langOf, tOf, viewerOf } from './context.js';
 import { html, page, type Html } from './html.js';
 import { messages, type MessageKey, type Translator } from './i18n.js';
+import { timelineLine, timelineNames, timelineOf } from './alert-timeline.js';
 
 /** "2026-11-21 07:12" in the home's time zone. */
 export function localWhen(at: number | undefined, timezone: string): string {
@@ -98,8 +99,11 @@ export async function alertCard(req: FastifyRequest, store: Store, a: Alert, tim
   ];
   const state = alertState(a, responses);
   const text = alertText(a, lang);
+  // The full timeline, as the monthly report prints it: open it without any script.
+  const steps = await timelineOf(store, a, await timelineNames(store, a.homeId));
   return html`<div class="card" data-alert="${a.id}" data-status="${a.status}" data-state="${state}"><p><strong class="${a.severity === 'critical' ? 'alert' : 'noticed'}">${text}</strong> — ${alertWhen(a, text, timezone)} · <span class="alert-state">${alertStateLabel(state, lang)}</span></p>
 <p>${t('handledBy')}:</p>${handlers.length ? html`<ul class="handled-by">${handlers}</ul>` : html`<p class="handled-by muted">${t('nobodyYet')}</p>`}
+<details class="alert-timeline"><summary>${t('alertTimeline')}</summary><ol>${steps.map((s) => html`<li data-step="${s.kind}">${timelineLine(s, lang, (at) => localWhen(at, timezone))}</li>`)}</ol></details>
 ${a.status === 'resolved' ? '' : actions.map((act) => html`<form class="inline" method="post" action="/alerts/${a.id}/${act}"><input type="hidden" name="_csrf" value="${session.csrf}"><button data-action="${act}">${t(actionLabel[act])}</button></form> `)}</div>`;
 }
 

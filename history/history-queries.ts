@@ -5,7 +5,7 @@
  */
 import type { InfluxDB } from 'influx';
 import type { Store } from '../core/store.js';
-import { activityBucketMs, type HistoryQuery } from '../dashboards/index.js';
+import { activityBucketMs, type ActivityPoint, type HistoryQuery } from '../dashboards/index.js';
 import type { DaySummary, SummarizeDay } from '../notifier/index.js';
 import { idPattern, parseRecordedLine, type Reading } from '../core/events.js';
 import { dayBounds } from '../core/time.js';
@@ -17,6 +17,20 @@ const quoted = (id: string): string => {
 };
 const timeOf = (row: { time: { getTime(): number } }): number => row.time.getTime();
 
+/** The fields that say whether an event is a sensor going active or returning to rest (null when the kind has none). */
+interface StateFields { occupied?: boolean | null; open?: boolean | null; state?: string | null; flowing?: boolean | null }
+
+/** Motion seen, a door opened, the kettle on, water or gas flowing: true; the same sensors at rest: false; other kinds: undefined. */
+function activeOf(r: { kind: string } & StateFields): boolean | undefined {
+  switch (r.kind) {
+    case 'motion': return typeof r.occupied === 'boolean' ? r.occupied : undefined;
+    case 'door': return typeof r.open === 'boolean' ? r.open : undefined;
+    case 'kettle': return typeof r.state === 'string' ? r.state === 'on' : undefined;
+    case 'water': case 'gas': return typeof r.flowing === 'boolean' ? r.flowing : undefined;
+    default: return undefined;
+  }
+}
+
 /**
  * Activity (events, not heartbeats) of a home in [from, to): the points oldest
  * first (at most 20,000), and their counts per quarter hour for charts.
@@ -24,10 +38,15 @@ const timeOf = (row: { time: { getTime(): number } }): number => row.time.getTim
 export function createInfluxHistoryQuery(influx: InfluxDB): HistoryQuery {
   return {
     async activity(homeId, from, to) {
-      const rows = await influx.query<{ time: Date; kind: string; device: string }>(
-        `SELECT "id", "kind", "device" FROM "event" WHERE "home" = ${quoted(homeId)} AND time >= ${Math.floor(from)}ms AND time < ${Math.ceil(to)}ms ORDER BY time ASC LIMIT 20000`,
+      const rows = await influx.query<{ time: Date; kind: string; device: string } & StateFields>(
+        `SELECT "id", "kind", "device", "occupied", "open", "state", "flowing" FROM "event" WHERE "home" = ${quoted(homeId)} AND time >= ${Math.floor(from)}ms AND time < ${Math.ceil(to)}ms ORDER BY time ASC LIMIT 20000`,
       );
-      return rows.map((r) => ({ at: timeOf(r), kind: r.kind, device: r.device }));
+      return rows.map((r) => {
+        const point: ActivityPoint = { at: timeOf(r), kind: r.kind, device: r.device };
+        const active = activeOf(r);
+        if (active !== undefined) point.active = active;
+        return point;
+      });
     },
     // InfluxDB counts: a busy home's week or month is tens of thousands of
     // events, and a cap on raw rows (oldest first) used to drop its latest days.
@@ -52,8 +71,8 @@ export function createDaySummarizer(opts: { influx: InfluxDB; store: Pick<Store,
     const [from, to] = dayBounds(date, home.timezone);
     const range = `"home" = ${quoted(homeId)} AND time >= ${from}ms AND time < ${to}ms`;
     const kettle = await opts.influx.query<{ time: Date }>(`SELECT "id" FROM "event" WHERE ${range} AND "kind" = 'kettle' AND "state" = 'on' ORDER BY time ASC LIMIT 1`);
-    const moves = await opts.influx.query<{ time: Date; kind: string; device: string }>(`SELECT "id", "kind", "device" FROM "event" WHERE ${range} AND ("kind" = 'door' OR "kind" = 'motion') ORDER BY time ASC LIMIT 20000`);
-    const outings: DaySummary['outings'] = findOutings(moves.map((m) => ({ at: timeOf(m), kind: m.kind })), to);
+    const moves = await opts.influx.query<{ time: Date; kind: string; device: string } & StateFields>(`SELECT "id", "kind", "device", "occupied", "open" FROM "event" WHERE ${range} AND ("kind" = 'door' OR "kind" = 'motion') ORDER BY time ASC LIMIT 20000`);
+    const outings: DaySummary['outings'] = findOutings(moves.map((m) => ({ at: timeOf(m), kind: m.kind, active: activeOf(m) })), to);
     const attendance = (await opts.store.listAttendance(homeId, 10)).find((a) => a.date === date);
     const noticed = (await opts.store.listAlerts({ homeId }))
       .filter((a) => a.openedAt >= from && a.openedAt < to)

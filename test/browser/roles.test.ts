@@ -4,7 +4,8 @@
  * visit every page of the role, run axe-core (WCAG 2 A/AA) and allow no
  * serious or critical violation, and keep a full-page screenshot of each
  * (test-artifacts/screenshots/, printed). A family member sees the status
- * sentence and charts drawn from the home's history in a real InfluxDB, with
+ * box, the day's sentence and timeline, and charts drawn from the home's
+ * history in a real InfluxDB, with
  * the figures in the text alternative. On every live page, whatever is typed
  * into every form survives ten live updates, and the focus stays.
  *
@@ -166,7 +167,12 @@ t.test('every role\'s pages at 1280 and 390 px: axe, screenshots, charts with da
 
     await page.setViewportSize({ width: 390, height: 844 });
     await page.goto(`${base}/homes/h1`);
-    t.equal(await page.locator('#home-status').innerText(), '緊急のアラート：まだ誰も対応していません', 'the status sentence: an urgent alert nobody handles yet');
+    t.equal(await page.locator('#home-status').innerText(), '緊急のアラート：まだ誰も対応していません', 'the status box: an urgent alert nobody handles yet');
+    // The day in a sentence and its timeline, from the same InfluxDB as the charts: what is wrong first.
+    t.ok(await page.locator('#day-sentence').isVisible(), 'the day\'s sentence is visible');
+    t.equal(await page.locator('#day-sentence').innerText(), '緊急のアラート：まだ誰も対応していません（緊急ボタン）。今日: 7:12 ポット、7:30 起床');
+    t.ok(await page.locator('#day-timeline').isVisible(), 'the day\'s timeline is visible');
+    t.same(await page.locator('#day-timeline li').allInnerTexts(), ['7:12 ポットを使用（今日はじめて）', '7:30 起床（最初の動き）', '9:00 緊急ボタン — 未対応']);
     for (const [id, total] of [['rhythm-day', 5], ['rhythm-week', 15]] as const) {
       const canvas = page.locator(`#${id}[data-total]`);
       await canvas.waitFor({ state: 'attached' });
@@ -196,6 +202,8 @@ t.test('every role\'s pages at 1280 and 390 px: axe, screenshots, charts with da
     const { page } = await signInAs(browser, f, base, 'family1');
     await auditPages(t, page, 'family-en', ['/homes/h1']);
     t.equal(await page.locator('#home-status').innerText(), 'Urgent alert: nobody is handling it yet');
+    t.equal(await page.locator('#day-sentence').innerText(), 'Urgent alert: nobody is handling it yet (Help button pressed). Today: kettle 7:12, up 7:30');
+    t.equal(await page.locator('#day-timeline li').count(), 3, 'the day\'s timeline: kettle, up, the alert');
   });
 
   t.test('caregiver: every page; the queue through ten updates', async (t) => {

@@ -7,30 +7,15 @@
  */
 import t from 'tap';
 import { inflateSync } from 'node:zlib';
-import type { Reading } from '../../core/events.js';
-import { addDays, monthDates, toLocalIso } from '../../core/time.js';
+import { addDays, monthDates } from '../../core/time.js';
 import { createInfluxHistoryQuery } from '../../history/history-queries.js';
 import { tempDir } from '../support/wait.js';
 import { realHistory } from '../support/real-history.js';
 import { pdfText } from '../support/pdf-text.js';
 import { setup, signIn, start } from './helpers.js';
+import { ordinaryDay, tokyo } from '../support/ordinary-day.js';
 
-const tz = 'Asia/Tokyo';
-const at = (date: string, hhmm: string) => Date.parse(`${date}T${hhmm}:00+09:00`);
-
-/** One ordinary day: up at 6:50, kettle at 7:12, out from 10:00 to 15:00, evening in the living room. 7 events. */
-function ordinaryDay(date: string): Reading[] {
-  const e = (device: string, hhmm: string) => ({ home: 'h1', device, id: `${device}-${date}-${hhmm}`, ts: toLocalIso(at(date, hhmm), tz), at: at(date, hhmm) });
-  return [
-    { ...e('motion-bedroom', '06:50'), kind: 'motion', occupied: true, room: 'bedroom' },
-    { ...e('kettle', '07:12'), kind: 'kettle', state: 'on', watts: 1200 },
-    { ...e('kettle', '07:16'), kind: 'kettle', state: 'off' },
-    { ...e('front-door', '10:00'), kind: 'door', open: true, door: 'front' },
-    { ...e('front-door', '15:00'), kind: 'door', open: true, door: 'front' },
-    { ...e('motion-living', '15:02'), kind: 'motion', occupied: true, room: 'living' },
-    { ...e('motion-living', '21:30'), kind: 'motion', occupied: true, room: 'living' },
-  ];
-}
+const at = tokyo;
 
 /** Page objects, filled rectangles and line segments in a pdfkit PDF (content streams inflated). */
 function drawing(pdf: Buffer): { pages: number; rects: number; segments: number } {
@@ -95,6 +80,8 @@ t.test('a month of history becomes a kept, printable report with charts, for tho
   for (const heading of ['月次レポート 2026年11月', 'この月のまとめ', '一日のリズム（時間帯ごとの活動）', '日ごとの活動', '4週間の推移', 'アラートと対応', '見守りメモ']) {
     t.ok(text.includes(heading), `heading ${heading}`);
   }
+  // Each chart's legend and scale are drawn beside it: gone with the charts.
+  for (const legend of ['この月の平均', 'いつもの範囲', 'デイサービス出席日', '活動（1日平均）']) t.ok(text.includes(legend), `chart legend ${legend}`);
   t.ok(text.includes('外出：30回（合計 150時間0分、最長 5時間0分）'), 'outings of the month');
   t.ok(text.includes('デイサービス：出席 4日・欠席 1日'), 'day-care attendance');
   t.ok(text.includes('家族のニュース：2件'), 'family news count (the fixture\'s and one more)');

@@ -2,6 +2,7 @@
 import t from 'tap';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { inflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { verifySecret } from '../../broker/device-credentials.js';
 import { setup, signIn, type Fixture, type Session } from './helpers.js';
@@ -98,6 +99,27 @@ t.test('attendance tells the rules she is away; the news sheet is a PDF with Jap
   t.equal(pdf.headers['content-type'], 'application/pdf');
   t.equal(pdf.rawPayload.subarray(0, 5).toString(), '%PDF-');
   t.ok(pdf.rawPayload.includes(Buffer.from('IPAGothic')), 'a Japanese font is embedded');
+});
+
+t.test('the news sheet PDF carries the photos the reader may see, scaled to fit', async (t) => {
+  const f = await setup();
+  t.teardown(() => f.close());
+  const staff = await signIn(f, 'staff1');
+  const picture = (width: number, height: number, r: number) => sharp({ create: { width, height, channels: 3, background: { r, g: 90, b: 140 } } }).png().toBuffer();
+  const files = [[1200, 800, 10], [600, 900, 80], [300, 300, 160]] as const;
+  const posted = await postNews(f, staff, '紅葉を見に行きました', await Promise.all(files.map(async ([w, h, r], i) => ({ name: 'photos', filename: `p${i}.png`, type: 'image/png', data: await picture(w, h, r) }))));
+  t.equal(posted.statusCode, 303);
+  const images = (pdf: Buffer) => {
+    const raw = pdf.toString('latin1');
+    let content = '';
+    for (const m of raw.matchAll(/stream\r?\n([\s\S]*?)endstream/g)) { try { content += inflateSync(Buffer.from(m[1]!, 'latin1')).toString('latin1'); } catch { /* an image stream */ } }
+    return { xobjects: (raw.match(/\/Subtype \/Image\b/g) ?? []).length, drawn: (content.match(/\/I\d+ Do\b/g) ?? []).length, pages: (raw.match(/\/Type \/Page\b(?!s)/g) ?? []).length };
+  };
+  const sheet = async (login: string) => (await f.web.app.inject({ method: 'GET', url: '/homes/h1/news-sheet.pdf', headers: { cookie: (await signIn(f, login)).cookie } })).rawPayload;
+  t.same(images(await sheet('guardian1')), { xobjects: 3, drawn: 3, pages: 1 }, 'the guardian may see photos: three embedded and drawn, on one page');
+  t.same(images(await sheet('family1')), { xobjects: 0, drawn: 0, pages: 1 }, 'without photo consent: none');
+  await f.store.setConsent({ homeId: 'h1', viewerId: 'family1', level: 'coarse', photos: true, updatedAt: f.clock.now(), updatedBy: 'guardian1' });
+  t.same(images(await sheet('family1')), { xobjects: 3, drawn: 3, pages: 1 }, 'with it: all three');
 });
 
 t.test('tablet buttons become button events; operator provisions a device with credentials shown once', async (t) => {

@@ -41,6 +41,7 @@ t.test('history queries over a real InfluxDB', async (t) => {
   t.equal(from, at('00:00'), 'the local day starts at local midnight');
   const activity = await createInfluxHistoryQuery(influx).activity('h1', from, to);
   t.same(activity.map((a) => a.kind), ['motion', 'kettle', 'kettle', 'door', 'door', 'motion', 'kettle'], 'events of that day, oldest first, no heartbeats');
+  t.same(activity.map((a) => a.active), [true, true, false, true, true, true, true], 'each says whether the sensor went active (the kettle switched off did not)');
 
   const day = await createDaySummarizer({ influx, store, database: 'mimamori' })('h1', '2026-11-20');
   t.equal(day.firstKettleAt, at('07:12'), 'first kettle use');
