@@ -66,7 +66,7 @@ export const escalationFormRoutes: RouteModule = (app, ctx) => {
     const tierRows = Array.from({ length: rows }, (_, i) => html`<fieldset class="card tier" id="tier-${i + 1}"><legend>${t('policyTier', { n: i + 1 })}</legend>
 <label for="t${i}_name">${t('policyTierName')}</label>${select(`t${i}_name`, [option(`t${i}_name`, '', t('policyUnused')), ...tierNames.map((n) => option(`t${i}_name`, n, roleName(t, n)))])}
 <fieldset><legend>${t('policyWho')}</legend>${policyRoles.map((r) => recipient(i, 'role', r, t('policyAllOfRole', { role: roleName(t, r) })))}${ids.map((id) => recipient(i, 'contact', id, names.get(id) ?? t('policyGoneContact', { id })))}</fieldset>
-<label for="t${i}_channels">${t('policyChannels')}</label><input id="t${i}_channels" name="t${i}_channels" value="${value(`t${i}_channels`)}">
+<label for="t${i}_channels">${t('policyChannels')}: <code>voice, sms</code></label><input id="t${i}_channels" name="t${i}_channels" value="${value(`t${i}_channels`)}">
 <label for="t${i}_wait">${t('policyWait')}</label><input id="t${i}_wait" name="t${i}_wait" inputmode="decimal" value="${value(`t${i}_wait`)}">
 <label for="t${i}_repeats">${t('policyRepeats')}</label><input id="t${i}_repeats" name="t${i}_repeats" type="number" min="0" max="10" value="${value(`t${i}_repeats`)}"></fieldset>`);
     const known = ctx.notifications?.channelNames();
