@@ -283,6 +283,17 @@ export const migrations: Migration[] = [
       `CREATE INDEX reports_month ON reports (month, home_id)`,
     ],
   },
+  // ── Operator account management (issue 14): migration 14 ──
+  {
+    version: 14,
+    name: 'web accounts: disabled by an operator; a password an operator reset must be changed at the next sign-in',
+    sql: [
+      // `disabled_at`: when an operator disabled the account (NULL: enabled); a disabled account cannot sign in and has no sessions.
+      `ALTER TABLE web_accounts ADD COLUMN disabled_at BIGINT`,
+      // 1 after an operator set a temporary password: the person chooses their own before anything else.
+      `ALTER TABLE web_accounts ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0`,
+    ],
+  },
   // ── Escalation split (issue 13): migration 16 ──
   {
     version: 16,

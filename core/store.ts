@@ -41,7 +41,13 @@ export interface RejectedMessage { id: string; at: number; topic: string; homeId
 
 // ── Web app (dashboards/, migration 4): accounts, sessions, relationships, consent, access log, news, questions, attendance ──
 export type WebRole = 'resident' | 'family' | 'staff' | 'caregiver' | 'operator';
-export interface WebAccount { id: string; login: string; name: string; role: WebRole; language: Language; passwordHash: string; totpSecret?: string; lockedUntil?: number; createdAt: number }
+export interface WebAccount {
+  id: string; login: string; name: string; role: WebRole; language: Language; passwordHash: string; totpSecret?: string; lockedUntil?: number; createdAt: number;
+  /** When an operator disabled the account (migration 14): it cannot sign in and its sessions end. */
+  disabledAt?: number;
+  /** An operator set a temporary password (migration 14): the person must choose their own at the next sign-in. */
+  mustChangePassword?: boolean;
+}
 export interface WebSession { id: string; accountId: string; csrf: string; mfaOk: boolean; createdAt: number; lastSeenAt: number; userAgent?: string }
 /** `home`: family, resident or caregiver of a home; `guardian`: family who may set the home's consent; `facility`: staff of a day-care facility. */
 export interface WebLink { accountId: string; kind: 'home' | 'facility' | 'guardian'; targetId: string }
@@ -64,6 +70,10 @@ export interface WebStore {
   acceptTotpStep(id: string, step: number): Promise<boolean>;
   setAccountLockedUntil(id: string, until: number | null): Promise<void>;
   setAccountLanguage(id: string, language: Language): Promise<void>;
+  /** Disables the account from `at` (null: enables it again). Migration 14. */
+  setAccountDisabled(id: string, at: number | null): Promise<void>;
+  /** Replaces the password hash; `mustChange`: a temporary password the person must replace at the next sign-in. Migration 14. */
+  setAccountPassword(id: string, passwordHash: string, mustChange: boolean): Promise<void>;
   recordLoginFailure(accountId: string, at: number): Promise<void>;
   countLoginFailures(accountId: string, since: number): Promise<number>;
   clearLoginFailures(accountId: string): Promise<void>;
@@ -392,6 +402,8 @@ function toAccount(r: Row): WebAccount {
   const a: WebAccount = { id: r.id as string, login: r.login as string, name: r.name as string, role: r.role as WebRole, language: r.language as Language, passwordHash: r.password_hash as string, createdAt: Number(r.created_at) };
   const t = opt<string>(r.totp_secret); if (t !== undefined) a.totpSecret = t;
   const l = opt<number>(r.locked_until); if (l !== undefined) a.lockedUntil = Number(l);
+  const d = opt<number>(r.disabled_at); if (d !== undefined) a.disabledAt = Number(d);
+  if (Number(r.must_change_password ?? 0) === 1) a.mustChangePassword = true;
   return a;
 }
 function toSession(r: Row): WebSession {
@@ -639,6 +651,8 @@ export function createSqliteStore(path: string, opts: { readonly?: boolean } = {
     },
     async setAccountLockedUntil(id, until) { run('UPDATE web_accounts SET locked_until = ? WHERE id = ?', until, id); },
     async setAccountLanguage(id, language) { run('UPDATE web_accounts SET language = ? WHERE id = ?', language, id); },
+    async setAccountDisabled(id, at) { run('UPDATE web_accounts SET disabled_at = ? WHERE id = ?', at, id); },
+    async setAccountPassword(id, passwordHash, mustChange) { run('UPDATE web_accounts SET password_hash = ?, must_change_password = ? WHERE id = ?', passwordHash, mustChange ? 1 : 0, id); },
     async recordLoginFailure(accountId, at) { run('INSERT INTO web_login_failures (account_id, at) VALUES (?, ?)', accountId, at); },
     async countLoginFailures(accountId, since) { return Number(get('SELECT COUNT(*) AS c FROM web_login_failures WHERE account_id = ? AND at >= ?', accountId, since)?.c ?? 0); },
     async clearLoginFailures(accountId) { run('DELETE FROM web_login_failures WHERE account_id = ?', accountId); },

@@ -20,6 +20,8 @@ export interface Access {
   log?: string;
   /** Reachable between password and TOTP (the second-factor pages only). */
   beforeSecondFactor?: boolean;
+  /** Reachable while a temporary password set by an operator must still be replaced (the password page only). */
+  duringPasswordChange?: boolean;
 }
 
 export type RelationKind = 'resident' | 'family' | 'guardian' | 'caregiver' | 'staff' | 'operator';

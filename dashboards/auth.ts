@@ -22,7 +22,7 @@ const sessionIdleMs = 30 * 24 * 3600_000;
 
 export type SignInResult =
   | { ok: true; token: string; session: WebSession; account: WebAccount; needsSecondFactor: boolean }
-  | { ok: false; reason: 'bad_credentials' | 'locked_out' | 'rate_limited' };
+  | { ok: false; reason: 'bad_credentials' | 'locked_out' | 'rate_limited' | 'disabled' };
 
 export interface AuthOptions {
   store: Store;
@@ -91,6 +91,8 @@ export function createAuth(opts: AuthOptions) {
     if (now - session.lastSeenAt > sessionIdleMs) { await store.deleteSession(session.id); return undefined; }
     const account = await store.getAccount(session.accountId);
     if (!account) return undefined;
+    // An operator disabled the account: its sessions end (docs/accounts.md).
+    if (account.disabledAt !== undefined) { await store.deleteSession(session.id); return undefined; }
     if (now - session.lastSeenAt > 60_000) await store.updateSession(session.id, { lastSeenAt: now });
     return { session, account };
   }
@@ -111,6 +113,12 @@ export function createAuth(opts: AuthOptions) {
       }
       if (!(await afterDelay(clock, admission.delayMs, () => verifyPassword(password, account.passwordHash)))) {
         return { ok: false, reason: (await failed(principal, ip, account.id)) ? 'locked_out' : 'bad_credentials' };
+      }
+      // Disabled by an operator: refused, and said so only to someone who knew the password. Neither a
+      // failure nor a success for the throttle (nothing about the person's own sign-ins changes).
+      if (account.disabledAt !== undefined) {
+        await store.audit({ at: now, actor: account.id, action: 'signin.disabled', subject: account.id });
+        return { ok: false, reason: 'disabled' };
       }
       await throttle.recordSuccess(principal, ip);
       const needsSecondFactor = secondFactorRoles.includes(account.role);

@@ -75,6 +75,8 @@ export interface NotificationSettings {
   lineLinkCode(contactId: string): Promise<{ code: string; expiresAt: number }>;
   /** Web push, when the hub has it (docs/channels.md). */
   push?: PushSettings;
+  /** An operator's "retry now" of a dead letter: the notification sent once more on its channel, audited (notifier/direct-send.ts). */
+  retryNotification?(alertId: string, notificationId: string, actor: string): Promise<{ status: string; error?: string }>;
 }
 
 /** Web push through the notifier: the VAPID key browsers subscribe with, per-device subscriptions, and the notifications' action buttons. */

@@ -37,6 +37,11 @@ import { staffRoutes } from './routes-staff.js';
 import { caregiverRoutes } from './routes-caregiver.js';
 import { operatorRoutes } from './routes-operator.js';
 import { fleetRoutes } from './routes-fleet.js';
+// Operator account management, dead letters (issue 14, operator lane)
+import { operatorAccountRoutes } from './routes-operator-accounts.js';
+import { deadLetterRoutes } from './routes-operator-dead-letters.js';
+import { escalationFormRoutes } from './routes-operator-escalation.js';
+import { passwordPath, passwordRoutes } from './routes-password.js';
 import { onboardingRoutes } from './routes-onboarding.js';
 import { tabletRoutes } from './routes-tablet.js';
 import { liveRoutes } from './routes-live.js';
@@ -253,6 +258,11 @@ export async function createWebApp(opts: WebAppOptions): Promise<WebApp> {
       if (req.method === 'GET' && wantsHtml(req)) return reply.redirect('/signin/totp', 303);
       throw new MimamoriError('MIMAMORI_ERR_UNAUTHENTICATED', 'second factor required');
     }
+    // A temporary password an operator set: the person chooses their own before anything else (docs/accounts.md).
+    if (found.account.mustChangePassword && !access.duringPasswordChange && !access.beforeSecondFactor) {
+      if (req.method === 'GET' && wantsHtml(req)) return reply.redirect(passwordPath, 303);
+      throw new MimamoriError('MIMAMORI_ERR_FORBIDDEN', 'a new password must be chosen first');
+    }
     if (access.roles !== 'any' && !access.roles.includes(found.account.role)) throw new MimamoriError('MIMAMORI_ERR_FORBIDDEN');
     req.viewer = found;
   });
@@ -331,7 +341,7 @@ export async function createWebApp(opts: WebAppOptions): Promise<WebApp> {
       : reply.send({ code: 'MIMAMORI_ERR_NOT_FOUND', message: errorCatalogue.MIMAMORI_ERR_NOT_FOUND.message });
   });
 
-  const modules: RouteModule[] = [assetRoutes, accountRoutes, familyRoutes, staffRoutes, caregiverRoutes, operatorRoutes, fleetRoutes, tabletRoutes, liveRoutes, contactRoutes, notificationSettingsRoutes, onboardingRoutes, reportRoutes];
+  const modules: RouteModule[] = [assetRoutes, accountRoutes, familyRoutes, staffRoutes, caregiverRoutes, operatorRoutes, fleetRoutes, tabletRoutes, liveRoutes, contactRoutes, notificationSettingsRoutes, onboardingRoutes, reportRoutes, operatorAccountRoutes, deadLetterRoutes, escalationFormRoutes, passwordRoutes];
   if (readOnly) modules.push(referenceRefusals);
   for (const m of modules) m(app, ctx);
   const video = await createVideo(app, ctx, opts.video); // video check-ins (issue 5)

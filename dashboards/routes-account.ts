@@ -53,8 +53,8 @@ export const accountRoutes: RouteModule = (app, ctx) => {
     const form = parseInput(signInForm, body);
     const result = await ctx.auth.signIn(form.login, form.password, req.ip, req.headers['user-agent']);
     if (!result.ok) {
-      const status = result.reason === 'bad_credentials' ? 401 : 429;
-      const msg = result.reason === 'bad_credentials' ? t('badCredentials') : result.reason === 'locked_out' ? t('lockedOut') : t('rateLimited');
+      const status = result.reason === 'bad_credentials' ? 401 : result.reason === 'disabled' ? 403 : 429;
+      const msg = { bad_credentials: t('badCredentials'), locked_out: t('lockedOut'), rate_limited: t('rateLimited'), disabled: t('accountDisabled') }[result.reason];
       return signInPage(req, reply, msg, status);
     }
     reply.clearCookie(preCsrfCookie, { path: '/' });

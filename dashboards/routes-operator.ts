@@ -1,7 +1,7 @@
 /**
  * The operator: homes, residents, contacts in calling order, devices (new
  * credentials shown once), device health, accounts and relationships, the
- * escalation policy editor (validated server-side), the audit log, and the
+ * escalation policy form (routes-operator-escalation.ts), the audit log, and the
  * backup history with the audit and access logs' chain heads (docs/backup.md),
  * and links to the emergency contact list (routes-contacts.ts).
  */
@@ -34,7 +34,6 @@ const deviceForm = z.object({ deviceId: idSchema, kind: z.enum(deviceKinds), lab
 const accountForm = z.object({ login: z.string().trim().min(3).max(100).regex(/^[\w.@+-]+$/), name: z.string().trim().min(1).max(200), role: z.enum(accountRoles), language: lang, password: z.string().min(minPasswordLength, `at least ${minPasswordLength} characters`).max(1000) });
 const linkForm = z.object({ login: z.string().min(1), kind: z.enum(linkKinds), target: idSchema });
 const enrollForm = z.object({ facility: idSchema, home: idSchema });
-const policyForm = z.object({ policy: z.string().min(2).max(64 * 1024) });
 
 export const operatorRoutes: RouteModule = (app, ctx) => {
   const opOnly = { roles: ['operator'] as const };
@@ -65,7 +64,7 @@ export const operatorRoutes: RouteModule = (app, ctx) => {
     const audit = (await ctx.store.listAudit()).slice(-50).reverse();
     const heads = await ctx.store.trailHeads();
     const backups = await ctx.store.listBackups(5);
-    const body = html`<p><a href="/operator/fleet">${t('fleetLink')}</a></p><p><a href="/operator/contacts">${t('emergencyContacts')}</a> · <a href="/operator/contacts.pdf">${t('contactListPdf')}</a> · <a href="/operator/reports">${t('monthlyReports')}</a></p>
+    const body = html`<nav aria-label="${t('homes')}" id="operator-nav"><p><a href="/operator/fleet">${t('fleetLink')}</a></p><p><a href="/operator/accounts" id="accounts-link">${t('opAccountsLink')}</a> · <a href="/operator/dead-letters" id="dead-letters-link">${t('opDeadLettersLink')}</a></p></nav><p><a href="/operator/contacts">${t('emergencyContacts')}</a> · <a href="/operator/contacts.pdf">${t('contactListPdf')}</a> · <a href="/operator/reports">${t('monthlyReports')}</a></p>
 <details><summary>${t('addHome')}</summary><form method="post" action="/operator/homes">${csrf}<label for="h-id">${t('id')}</label><input id="h-id" name="id" required><label for="h-name">${t('name')}</label><input id="h-name" name="name" required><label for="h-tz">${t('timezone')}</label><input id="h-tz" name="timezone" value="Asia/Tokyo"><button>${t('save')}</button></form></details>
 <details><summary>${t('addAccount')}</summary><form method="post" action="/operator/accounts">${csrf}<label for="a-login">${t('login')}</label><input id="a-login" name="login" required><label for="a-name">${t('name')}</label><input id="a-name" name="name" required><label for="a-role">${t('role')}</label><select id="a-role" name="role">${options(t, 'role', accountRoles)}</select><label for="a-lang">${t('language')}</label><select id="a-lang" name="language">${options(t, 'lang', languages)}</select><label for="a-pw">${t('password')}</label><input id="a-pw" name="password" type="password" minlength="${minPasswordLength}" required><button>${t('save')}</button></form></details>
 <details><summary>${t('linkAccount')}</summary><form method="post" action="/operator/links">${csrf}<label for="l-login">${t('login')}</label><input id="l-login" name="login" required><label for="l-kind">${t('kind')}</label><select id="l-kind" name="kind">${options(t, 'link', linkKinds)}</select><label for="l-target">${t('target')}</label><input id="l-target" name="target" required><button>${t('save')}</button></form></details>
@@ -141,32 +140,5 @@ ${backups.length === 0 ? html`<p>${t('noBackups')}</p>` : html`<table id="backup
     await ctx.store.enrollHome(form.facility, form.home);
     await audit(viewerOf(req).account.id, 'facility.enroll', form.home, { facility: form.facility });
     return reply.redirect('/operator', 303);
-  });
-
-  async function policyPage(req: Parameters<typeof sendPage>[0], reply: Parameters<typeof sendPage>[1], text: string, errors: string[]) {
-    const t = tOf(req);
-    const rel = scopeOf(req);
-    const { session } = viewerOf(req);
-    const body = ctx.escalation
-      ? html`${errors.length ? html`<div class="error" role="alert"><p>${t('invalidInput')} — ${t('nothingChanged')}</p><ul id="policy-errors">${errors.map((e) => html`<li>${e}</li>`)}</ul></div>` : ''}
-<form method="post" action="/operator/homes/${rel.homeId}/escalation"><input type="hidden" name="_csrf" value="${session.csrf}"><label for="policy">${t('escalation')} (JSON)</label><textarea id="policy" name="policy" rows="20" cols="80">${text}</textarea><p><button>${t('save')}</button></p></form>`
-      : html`<p class="muted">${t('nothingChanged')}</p>`;
-    return sendPage(req, reply.code(errors.length ? 400 : 200), `${t('escalation')} — ${rel.homeId}`, body);
-  }
-
-  app.get('/operator/homes/:home/escalation', { config: { access: opOnly } }, async (req, reply) => {
-    const current = ctx.escalation ? await ctx.escalation.get(scopeOf(req).homeId) : undefined;
-    return policyPage(req, reply, current === undefined ? '' : JSON.stringify(current, null, 2), []);
-  });
-
-  app.post('/operator/homes/:home/escalation', { config: { access: opOnly } }, async (req, reply) => {
-    if (!ctx.escalation) throw new MimamoriError('MIMAMORI_ERR_UNAVAILABLE', 'no escalation policy store');
-    const { policy } = parseInput(policyForm, formOf(req));
-    let parsed: unknown;
-    try { parsed = JSON.parse(policy); } catch (err) { return policyPage(req, reply, policy, [`JSON: ${(err as Error).message}`]); }
-    const { errors } = await ctx.escalation.set(scopeOf(req).homeId, parsed, viewerOf(req).account.id);
-    if (errors.length) return policyPage(req, reply, policy, errors);
-    await audit(viewerOf(req).account.id, 'escalation.set', scopeOf(req).homeId);
-    return reply.redirect(`/operator/homes/${scopeOf(req).homeId}/escalation?notice=${encodeURIComponent(tOf(req)('saved'))}`, 303);
   });
 };

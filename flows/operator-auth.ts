@@ -27,7 +27,7 @@ export function createOperatorVerifier(opts: {
     async verifyOperator(username, password) {
       const account = await store.findAccountByLogin(username);
       const now = clock.now();
-      if (!account || account.role !== 'operator') return false;
+      if (!account || account.role !== 'operator' || account.disabledAt !== undefined) return false;
       if (account.lockedUntil !== undefined && account.lockedUntil > now) return false;
       let secret = password;
       let code: string | undefined;
@@ -49,7 +49,7 @@ export function createOperatorVerifier(opts: {
     },
     async isOperator(username) {
       const account = await store.findAccountByLogin(username);
-      return account?.role === 'operator' && !(account.lockedUntil !== undefined && account.lockedUntil > clock.now());
+      return account?.role === 'operator' && account.disabledAt === undefined && !(account.lockedUntil !== undefined && account.lockedUntil > clock.now());
     },
   };
 }

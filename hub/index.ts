@@ -341,6 +341,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
           },
           reach: (contactId) => notifier.reach(contactId),
           sendTest: (contactId, channel, actor) => notifier.sendTest(contactId, channel, actor),
+          retryNotification: (alertId, notificationId, actor) => notifier.retryNotification(alertId, notificationId, actor),
           setLanguage: (contactId, language, actor) => notifier.setContactLanguage(contactId, language, actor),
           lineLinkCode: (contactId) => issueLineLinkCode(store, contactId, clock.now()),
           push: {

@@ -23,10 +23,11 @@ import { operatorText } from './templates.js';
 import { createEscalationEngine, isNotReached, type EscalationEngine, type ReconcileOptions } from './escalation-engine.js';
 import { defaultEscalationPolicy, escalationPolicySchema, validateEscalationPolicy, type EscalationPolicy } from './escalation-policy.js';
 import { contactPreferencesSchema, validateContactPreferences, type ContactPreferences } from './contact-preferences.js';
-import { addressesOf, canReach, channelOrder, recipientOf } from './contact-channels.js';
+import { addressesOf, channelOrder } from './contact-channels.js';
 import { createRateLimiter } from './rate-limit.js';
 import { createGrouping } from './grouping.js';
 import { createAlertResponder } from './responder-impl.js';
+import { retryNotification, sendDirect, type RetryResult } from './direct-send.js';
 import { createDigestScheduler, type SummarizeDay } from './digest.js';
 import type { AlertResponder } from './responder.js';
 
@@ -37,6 +38,10 @@ export type { EscalationPolicy } from './escalation-policy.js';
 export type { ContactPreferences } from './contact-preferences.js';
 export type { DaySummary, SummarizeDay } from './digest.js';
 export { defaultEscalationPolicy, parseEscalationPolicy } from './escalation-policy.js';
+// The operator's policy form and dead letters (dashboards/, issue 14).
+export { entryTierIndex, escalationPolicySchema, tierAllowed, tierNames, tierRecipients, type TierName } from './escalation-policy.js';
+export { isNotReached } from './escalation-engine.js';
+export type { RetryResult } from './direct-send.js';
 export { validateContactPreferences } from './contact-preferences.js';
 export { createRateLimiter, type RateLimiter, type RateLimiterPort } from './rate-limit.js';
 export { ackLinkRoutes, auditLedger } from './ack-link.js';
@@ -167,6 +172,8 @@ export interface Notifier {
   reach(contactId: string): Promise<{ own: string[]; followUp: string[] }>;
   /** Sends a short test message (ja/en) on one channel to a contact, audited as `contact.test-message`. */
   sendTest(contactId: string, channel: string, by: string): Promise<SendResult>;
+  /** Sends a notification that reached nobody (a dead letter) once more, now, on its channel; audited as `send.retry` (direct-send.ts). */
+  retryNotification(alertId: string, notificationId: string, by: string): Promise<RetryResult>;
   /** The language of every message to this contact from now on (read per send: no restart), audited as `contact.language`. */
   setContactLanguage(contactId: string, language: Language, by?: string): Promise<void>;
   /** Resolves when every send and step started so far has finished and been recorded. */
@@ -479,17 +486,16 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
     },
     async sendTest(contactId, channelName, by) {
       const contact = await store.getContact(contactId);
-      const ch = channels.get(channelName);
       if (!contact) throw new MimamoriError('MIMAMORI_ERR_NOT_FOUND', `no contact ${contactId}`);
-      const addresses = await addressesOf(store, contact);
-      let result: SendResult;
-      if (!ch || !canReach(channels, channelName, addresses)) result = { status: 'failed', error: `no ${channelName} address for this person` };
-      else {
-        try { result = await ch.send({ to: recipientOf(contact, addresses), text: testMessageText[contact.language] }); } catch (err) { result = { status: 'failed', error: `channel error: ${(err as Error).message}` }; }
-      }
+      const result = await sendDirect(channels, store, contact, channelName, testMessageText[contact.language]);
       await store.audit({ at: clock.now(), actor: by, action: 'contact.test-message', subject: contactId, detail: { channel: channelName, status: result.status, error: result.error } });
       return result;
     },
+
+    retryNotification: (alertId, notificationId, by) => retryNotification({
+      store, channels, now: () => clock.now(),
+      onRecorded: (homeId, channel, status, at) => safeHistory((h) => h.writeNotification({ alertId, homeId, channel, status, at })),
+    }, alertId, notificationId, by),
 
     async idle() {
       for (let i = 0; i < 3; i++) {

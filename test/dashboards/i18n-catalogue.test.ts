@@ -26,7 +26,7 @@ t.test('every key has non-empty ja and en texts with the same placeholders', asy
 
 t.test('the Japanese text is Japanese', async (t) => {
   // A ja text with no kana or kanji at all is an untranslated copy of the English (a few are ids or names by nature).
-  const latinByNature = new Set<MessageKey>(['id', 'lang_en']);
+  const latinByNature = new Set<MessageKey>(['id', 'lang_en', 'channel_sms', 'channel_line', 'policyPreviewWho']);
   const untranslated = keys.filter((k) => !latinByNature.has(k) && !/[\u3040-\u30ff\u4e00-\u9fff]/.test(messages[k].ja));
   t.same(untranslated, []);
 });

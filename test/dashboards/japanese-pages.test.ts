@@ -57,7 +57,7 @@ const visits: Visit[] = [
   { login: 'resident1', urls: ['/tablet', '/homes/h1', '/homes/h1/access-log', '/homes/h1/consent', '/account'] },
   { login: 'staff1', urls: ['/staff', '/homes/h1', '/account'] },
   { login: 'care1', urls: ['/caregiver', '/homes/h1', '/account'] },
-  { login: 'op', urls: ['/operator', '/operator/fleet', '/operator/onboarding', '/operator/homes/h1/escalation', '/operator/contacts', '/operator/homes/h1/contacts', '/homes/h1', '/homes/h1/access-log', '/account'] },
+  { login: 'op', urls: ['/operator', '/operator/fleet', '/operator/onboarding', '/operator/homes/h1/escalation', '/operator/contacts', '/operator/homes/h1/contacts', '/operator/accounts', '/operator/dead-letters', '/account/password', '/homes/h1', '/homes/h1/access-log', '/account'] },
 ];
 
 async function richData(f: Fixture): Promise<void> {
@@ -71,6 +71,12 @@ async function richData(f: Fixture): Promise<void> {
   await store.openAlert({ homeId: 'h1', rule: 'no-sign-of-life', severity: 'critical', message: 'No sign of life', finding: { message: { en: 'No sign of life since 7:00', ja: '7:00 から生活反応がありません' }, audience: 'family' }, openedAt: at });
   await store.audit({ at, actor: 'notifier', action: 'escalation.tier', subject: 'h1', detail: { tier: 1 } });
   await store.audit({ at, actor: 'op', action: 'contact.add', subject: 'h1' });
+  // A dead letter of each kind, and an operator's account actions in the audit log (operator lane).
+  const sato = (await store.listContacts('h1')).find((c) => c.role === 'caregiver')!;
+  await store.recordNotification({ alertId: f.ids.alert1, contactId: sato.id, channel: 'voice', status: 'no-answer', error: 'no answer after 60 s', createdAt: at });
+  await store.recordRejected({ at, topic: 'mimamori/h1/kettle1/events', homeId: 'h1', deviceId: 'kettle1', reason: 'invalid_fields', detail: 'state: expected on or off', payload: '{"kind":"kettle","state":"boiling"}' });
+  await store.audit({ at, actor: 'op', action: 'account.password-reset', subject: 'care1' });
+  await store.audit({ at, actor: 'notifier', action: 'send.retry', subject: f.ids.alert1 });
   for (const login of ['family1', 'family2', 'guardian1', 'resident1', 'staff1', 'care1', 'op']) await store.setAccountLanguage(login, 'ja');
 }
 

@@ -34,6 +34,7 @@ export function lateNotificationSettings(withPush = false): LateNotificationSett
   const port: NotificationSettings = {
     channelNames: () => n().channelNames(), setPreferences: (...a) => n().setPreferences(...a), reach: (c) => n().reach(c),
     sendTest: (...a) => n().sendTest(...a), setLanguage: (...a) => n().setLanguage(...a), lineLinkCode: (c) => n().lineLinkCode(c),
+    retryNotification: (...a) => n().retryNotification!(...a),
   };
   if (withPush) {
     port.push = {
@@ -50,6 +51,7 @@ export function lateNotificationSettings(withPush = false): LateNotificationSett
         reach: (id) => notifier.reach(id), sendTest: (id, ch, actor) => notifier.sendTest(id, ch, actor),
         setLanguage: (id, language, actor) => notifier.setContactLanguage(id, language, actor),
         lineLinkCode: (id) => issueLineLinkCode(store, id, clock.now()),
+        retryNotification: (alertId, notificationId, actor) => notifier.retryNotification(alertId, notificationId, actor),
       };
       if (push) {
         box.n.push = {

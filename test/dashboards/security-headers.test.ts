@@ -13,8 +13,8 @@ const loginFor: Record<string, string> = { family: 'guardian1', resident: 'resid
 
 /** The HTML pages this test must have seen rendered (route patterns). */
 const expectedPages = [
-  '/account', '/account/notifications', '/caregiver', '/homes/:home', '/homes/:home/access-log', '/homes/:home/consent', '/homes/:home/reports', '/homes/:home/video',
-  '/homes/:home/video/settings', '/operator', '/operator/contacts', '/operator/fleet', '/operator/homes/:home/contacts', '/operator/homes/:home/escalation', '/operator/onboarding', '/operator/reports',
+  '/account', '/account/notifications', '/account/password', '/caregiver', '/homes/:home', '/homes/:home/access-log', '/homes/:home/consent', '/homes/:home/reports', '/homes/:home/video',
+  '/homes/:home/video/settings', '/operator', '/operator/accounts', '/operator/contacts', '/operator/dead-letters', '/operator/fleet', '/operator/homes/:home/contacts', '/operator/homes/:home/escalation', '/operator/onboarding', '/operator/reports',
   '/signin', '/signin/totp', '/staff', '/tablet',
 ];
 
