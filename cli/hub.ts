@@ -18,7 +18,8 @@ import { InfluxDB } from 'influx';
 import { secureCookiesFor, type Config } from '../core/config.js';
 import { systemClock, type Clock, type WallClock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
-import { createSqliteStore, type Store } from '../core/store.js';
+import type { Store } from '../core/store.js';
+import { openStore } from '../core/store-open.js';
 import type { Finding } from '../core/findings.js';
 import type { Reading } from '../core/events.js';
 import { newId, newSecret } from '../core/ids.js';
@@ -132,7 +133,8 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     const previousUmask = process.umask(privateUmask);
     onClose('umask', async () => { process.umask(previousUmask); });
     securePrivateDir(config.dataDir, logger.child({ part: 'data-folder' }));
-    const store = createSqliteStore(join(config.dataDir, 'mimamori.db'));
+    // PostgreSQL when MIMAMORI_DATABASE_URL is set, else the SQLite file in the data folder (docs/store.md).
+    const store = await openStore(config, { now: () => wallClock.now() });
     onClose('store', () => store.close());
     // TOTP seeds are sealed at rest under a key kept beside the other secrets (and backed up with them).
     const totpSeedKey = seedKeyFrom(keptSecret(join(config.dataDir, 'totp-seed.secret')));
