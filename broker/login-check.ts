@@ -6,13 +6,13 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { SchedulerLike } from 'rxjs';
-import type { Store } from '../core/store.js';
+import type { DeviceStore } from '../core/store.js';
 import { hashSecret, parseUsername, verifySecret, type Identity } from './device-credentials.js';
 
 export type LoginFailure = 'malformed_username' | 'unknown_user' | 'disabled' | 'bad_secret';
 export type LoginResult = { ok: true; identity: Identity } | { ok: false; reason: LoginFailure };
 
-export interface LoginCheckOptions { store: Store; clock: SchedulerLike; cacheMs?: number; maxEntries?: number }
+export interface LoginCheckOptions { store: DeviceStore; clock: SchedulerLike; cacheMs?: number; maxEntries?: number }
 
 interface CacheEntry { hash: string; digest: Buffer; until: number }
 
