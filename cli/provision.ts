@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { idSchema } from '../core/events.js';
 import { MimamoriError } from '../core/errors.js';
-import type { EscalationStore, HomeStore, RuleStateStore, Store } from '../core/store.js';
+import type { DeviceStore, EscalationStore, HomeStore, RuleStateStore, Store } from '../core/store.js';
 import { provisionDevice } from '../broker/device-credentials.js';
 import { parseRuleSet } from '../rules/index.js';
 import { validateContactPreferences, type ContactPreferences } from '../notifier/contact-preferences.js';
@@ -45,7 +45,7 @@ export function contactPreferences(quietHours: unknown, digest: unknown): Contac
 }
 
 /** Validates the whole document first, then creates everything. */
-export async function provisionFromFile(store: HomeStore & RuleStateStore & EscalationStore, input: unknown): Promise<ProvisionResult> {
+export async function provisionFromFile(store: HomeStore & DeviceStore & RuleStateStore & EscalationStore, input: unknown): Promise<ProvisionResult> {
   const parsed = homeFileSchema.safeParse(input);
   if (!parsed.success) throw new MimamoriError('MIMAMORI_ERR_INVALID_INPUT', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
   const doc = parsed.data;

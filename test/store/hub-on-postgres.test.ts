@@ -15,7 +15,9 @@ import { loadConfig } from '../../core/config.js';
 import { toLocalIso } from '../../core/time.js';
 import { provisionDevice } from '../../broker/device-credentials.js';
 import { startHub } from '../../cli/hub.js';
-import { tempDir, testConfig, until } from '../hub/helpers.js';
+import { main } from '../../cli/main.js';
+import { capture } from '../support/cli-io.js';
+import { settled, tempDir, testConfig, until } from '../hub/helpers.js';
 import { postgresInstalled, startPostgres } from '../support/postgres.js';
 
 const tz = 'Asia/Tokyo';
@@ -47,10 +49,21 @@ t.test('a help press on a hub running on PostgreSQL raises an alert stored there
   t.teardown(() => db.end());
   const rows = async (sql: string) => (await db.query(sql)).rows as Array<Record<string, unknown>>;
   await until(async () => (await rows("SELECT 1 FROM alerts WHERE home_id = 'h1'")).length > 0, 20_000, 'the alert row in PostgreSQL');
-  t.same(await rows("SELECT rule, severity, status FROM alerts WHERE home_id = 'h1'"), [{ rule: 'help', severity: 'critical', status: 'open' }], 'one critical help alert, open');
+  t.same(await rows("SELECT rule, severity, status FROM alerts WHERE home_id = 'h1'"), [{ rule: 'help-button', severity: 'critical', status: 'open' }], 'one critical help alert, open');
   t.same(await rows("SELECT device_id, kind FROM devices WHERE home_id = 'h1'"), [{ device_id: 'help-button', kind: 'button' }]);
   t.same(await rows("SELECT event_id FROM seen_events WHERE home_id = 'h1'"), [{ event_id: 'b-1' }], 'the event id recorded for de-duplication');
-  await until(() => hub.localTwilio!.calls().length >= 1, 10_000, 'the family called');
-  t.same(hub.localTwilio!.calls().map((c) => c.to), ['+819012340001']);
+  // Without the web server the hub has no voice webhooks, so the family tier falls back to SMS.
+  await until(() => hub.localTwilio!.messages().length >= 1, 60_000, 'the family told');
+  await settled(hub);
+  t.same(hub.localTwilio!.messages().map((m) => m.to), ['+819012340001'], 'one SMS, to the family');
+  t.same(await rows('SELECT channel, status FROM notifications'), [{ channel: 'sms', status: 'sent' }], 'its notification row in PostgreSQL');
   t.equal(existsSync(join(dir, 'mimamori.db')), false, 'no SQLite file beside it');
+
+  // The CLI on the same configuration: the trail in PostgreSQL verifies; `backup` (a SQLite copy) says what to use instead.
+  const env = { MIMAMORI_DATA_DIR: dir, MIMAMORI_DATABASE_URL: url, MIMAMORI_LOG_LEVEL: 'silent' };
+  const io = capture();
+  t.equal(await main(['audit', 'verify'], env, io), 0, io.stderr.join('\n'));
+  t.equal(await main(['backup', '--to', join(dir, 'usb')], env, io), 2);
+  t.match(io.stderr.join('\n'), /store is in PostgreSQL .*pg_dump[\s\S]*PostgreSQL は pg_dump で/);
+  t.equal(existsSync(join(dir, 'mimamori.db')), false, 'and still no SQLite file');
 });
