@@ -123,7 +123,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
   };
 
   try {
-    const { store, totpSeedKey } = await openStore(config, logger, onClose);
+    const { store, totpSeedKey } = await openStore(config, wallClock, logger, onClose);
 
     // History: an external InfluxDB, or influxd as a managed child process (history/index.ts).
     /** Findings about the hub itself (set once the finding path exists). */

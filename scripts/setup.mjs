@@ -60,6 +60,11 @@ if (purpose === 'test' && !has('chromium')) wanted.push({ program: 'chromium', p
 if (purpose === 'test' && !existsSync(japaneseFont)) wanted.push({ program: japaneseFont, pkg: 'fonts-ipafont-gothic', required: true, file: true });
 // The video relay test starts a local coturn (Debian `coturn`, program `turnserver`) on loopback.
 if (purpose === 'test' && !has('turnserver')) wanted.push({ program: 'turnserver', pkg: 'coturn', required: true });
+// The store contract suite and the hub-on-PostgreSQL test start a real PostgreSQL 15 in a temp folder
+// (test/support/postgres.ts, as the `postgres` user the package creates); the coming cluster test a redis-server.
+const postgresBin = process.env.MIMAMORI_POSTGRES_BIN || '/usr/lib/postgresql/15/bin';
+if (purpose === 'test' && !existsSync(join(postgresBin, 'postgres'))) wanted.push({ program: join(postgresBin, 'postgres'), pkg: 'postgresql', required: true, file: true });
+if (purpose === 'test' && !has('redis-server')) wanted.push({ program: 'redis-server', pkg: 'redis-server', required: true });
 
 if (wanted.length > 0) {
   const pkgs = wanted.map((w) => w.pkg);
