@@ -6,7 +6,7 @@
  */
 import type { Test } from 'tap';
 import { migrations } from '../../core/migrations.js';
-import type { Store } from '../../core/store.js';
+import type { MonthlyReportRecord, Store } from '../../core/store.js';
 
 export type OpenStore = (t: Test) => Promise<Store>;
 
@@ -367,6 +367,108 @@ export function storeContract(t: Test, open: OpenStore): void {
     t.equal((await s.getContact('c1'))?.accountId, 'acc');
     await s.setContactAccount('c1', null);
     t.same((await s.listContactsOfAccount('acc')).map((c) => c.id), ['c2']);
+  });
+
+  // ── Methods s4-integ added after the contract was first written: contact language, push subscriptions, fleet, reports ──
+
+  t.test('a contact\'s own language: set on that contact only, read back everywhere the contact is', async (t) => {
+    const s = await fresh(t);
+    await home(s);
+    await s.addContact({ id: 'c1', homeId: 'h1', name: 'Taro', role: 'family', phone: '+819011112222', language: 'ja', priority: 1 });
+    await s.addContact({ id: 'c2', homeId: 'h1', name: 'Hana', role: 'family', phone: '+819033334444', language: 'ja', priority: 2 });
+    await s.setContactAccount('c1', 'acc');
+    await s.setContactLanguage('c1', 'en');
+    t.equal((await s.getContact('c1'))?.language, 'en');
+    t.same((await s.listContacts('h1')).map((c) => [c.id, c.language]), [['c1', 'en'], ['c2', 'ja']], 'the other contact keeps hers');
+    t.same((await s.findContactsByPhone('+819011112222')).map((c) => c.language), ['en']);
+    t.same((await s.listContactsOfAccount('acc')).map((c) => c.language), ['en']);
+    await s.setContactLanguage('c1', 'ja');
+    t.equal((await s.getContact('c1'))?.language, 'ja', 'and back');
+    await s.setContactLanguage('nope', 'en');
+    t.same((await s.listContacts('h1')).map((c) => c.language), ['ja', 'ja'], 'an unknown contact changes no one');
+  });
+
+  t.test('push subscriptions: a browser\'s subscription JSON kept as an address, shared, relabelled and removed when gone', async (t) => {
+    const s = await fresh(t);
+    await home(s);
+    await s.addContact({ id: 'c1', homeId: 'h1', name: 'Taro', role: 'family', language: 'ja', priority: 1 });
+    await s.addContact({ id: 'c2', homeId: 'h1', name: 'Hana', role: 'family', language: 'ja', priority: 2 });
+    // What notifier/push-subscription.ts stores: the endpoint and keys as JSON, long and full of URL characters.
+    const sub = (n: number) => JSON.stringify({ endpoint: `https://push.example.net/wpush/v2/${'gAAAAABk'.repeat(20)}${n}?x=1&y=%20`, keys: { p256dh: `B${'Q'.repeat(86)}${n}`, auth: `a${n}_-${'z'.repeat(19)}` } });
+    const newer = await s.saveContactAddress({ contactId: 'c1', kind: 'push', address: sub(1), label: '台所の iPad', verification: 'verified', verifiedAt: 20, createdAt: 20 });
+    const older = await s.saveContactAddress({ contactId: 'c1', kind: 'push', address: sub(2), verification: 'verified', verifiedAt: 10, createdAt: 10 });
+    await s.saveContactAddress({ contactId: 'c2', kind: 'push', address: sub(1), label: 'shared tablet', verification: 'verified', verifiedAt: 30, createdAt: 30 });
+    t.same(newer, { id: newer.id, contactId: 'c1', kind: 'push', address: sub(1), label: '台所の iPad', verification: 'verified', verifiedAt: 20, createdAt: 20 }, 'read back exactly');
+    t.same((await s.listContactAddresses('c1')).map((a) => a.id), [older.id, newer.id], 'oldest first');
+    t.same((await s.findContactsByAddress('push', sub(1))).map((c) => c.id), ['c1', 'c2'], 'one browser, two people');
+    t.same(await s.findContactsByAddress('push', sub(3)), []);
+    const relabelled = await s.saveContactAddress({ contactId: 'c1', kind: 'push', address: sub(2), label: 'phone', verification: 'verified', verifiedAt: 40, createdAt: 40 });
+    t.same([relabelled.id, relabelled.label, relabelled.verifiedAt, relabelled.createdAt], [older.id, 'phone', 40, 10], 'subscribing again updates the one row');
+    t.equal((await s.listContactAddresses('c1')).length, 2);
+    // The push service says the subscription is gone (HTTP 410): every contact's copy goes at once.
+    t.equal(await s.removeContactAddress({ kind: 'push', address: sub(1) }), 2);
+    t.same((await s.listContactAddresses('c1')).map((a) => a.address), [sub(2)]);
+    t.same(await s.listContactAddresses('c2'), []);
+    t.equal(await s.removeContactAddress({ kind: 'push', address: sub(1) }), 0, 'gone twice: nothing more');
+    t.equal(await s.removeContactAddress({ kind: 'line', address: sub(2) }), 0, 'the kind must match too');
+  });
+
+  t.test('fleet: every home by id with residents, device count and unresolved alerts, oldest first', async (t) => {
+    const s = await fresh(t);
+    t.same(await s.listFleet(), [], 'no homes, no rows');
+    await home(s, 'h2'); await home(s, 'h1'); await home(s, 'h3');
+    await s.addResident({ homeId: 'h1', name: 'Sato', language: 'ja' });
+    await s.addResident({ homeId: 'h1', name: 'Abe', language: 'ja' });
+    await s.addResident({ homeId: 'h2', name: 'Ito', language: 'en' });
+    for (const d of ['kettle', 'door']) await s.addDevice({ homeId: 'h1', deviceId: d, kind: d, secretHash: 'x' });
+    await s.addDevice({ homeId: 'h2', deviceId: 'button', kind: 'button', secretHash: 'x' });
+    const help = (await s.openAlert({ homeId: 'h1', rule: 'help', severity: 'critical', message: 'm', finding: { audience: 'family' }, openedAt: 100 })).alert;
+    const kettle = (await s.openAlert({ homeId: 'h1', rule: 'kettle', severity: 'warning', message: 'k', finding: {}, openedAt: 50 })).alert;
+    const door = (await s.openAlert({ homeId: 'h1', rule: 'door', severity: 'info', message: 'd', finding: {}, openedAt: 100 })).alert;
+    const acked = await s.updateAlertStatus(kettle.id, 'acknowledged', 60);
+    const gone = (await s.openAlert({ homeId: 'h2', rule: 'help', severity: 'critical', message: 'm', finding: {}, openedAt: 10 })).alert;
+    await s.updateAlertStatus(gone.id, 'resolved', 20);
+    const fleet = await s.listFleet();
+    t.same(fleet.map((f) => [f.home.id, f.residents, f.devices, f.alerts.map((a) => a.rule)]), [
+      ['h1', ['Abe', 'Sato'], 2, ['kettle', 'help', 'door']],
+      ['h2', ['Ito'], 1, []],
+      ['h3', [], 0, []],
+    ], 'by home id; residents by name; acknowledged alerts count, resolved ones do not; same time: as opened');
+    t.same(fleet[0]!.home, { id: 'h1', name: 'Home h1', timezone: 'Asia/Tokyo', createdAt: 1 });
+    t.same(fleet[0]!.alerts, [acked, help, door], 'whole alerts, read back as the alert methods give them');
+  });
+
+  t.test('monthly reports: one per home, month and language; newest month first; filters and limit', async (t) => {
+    const s = await fresh(t);
+    await home(s, 'h1'); await home(s, 'h2');
+    const report = (id: string, homeId: string, month: string, language: 'ja' | 'en', more: Partial<MonthlyReportRecord> = {}): MonthlyReportRecord => ({
+      id, homeId, month, language, createdAt: 10, createdBy: 'account:op', complete: true, file: `${homeId}/${month}-${language}.pdf`, size: 120_000, sha256: 'a'.repeat(64), pages: 3, ...more,
+    });
+    const r1 = report('r1', 'h1', '2026-01', 'ja', { size: 5_000_000_000 });
+    const r2 = report('r2', 'h1', '2026-02', 'ja', { complete: false, createdBy: 'cli:root' });
+    await s.saveReport(r2); await s.saveReport(r1);
+    await s.saveReport(report('r3', 'h1', '2026-02', 'en'));
+    await s.saveReport(report('r4', 'h2', '2026-01', 'ja'));
+    t.same(await s.getReport('r1'), r1, 'read back exactly (a size past 32 bits too)');
+    t.same(await s.getReport('r2'), r2, 'an unfinished month stays unfinished');
+    t.equal(await s.getReport('nope'), undefined);
+    t.equal((await s.findReport('h1', '2026-02', 'en'))?.id, 'r3');
+    t.equal(await s.findReport('h1', '2026-02', 'fr' as 'en'), undefined);
+    t.equal(await s.findReport('h2', '2026-02', 'ja'), undefined);
+    t.same((await s.listReports()).map((r) => r.id), ['r3', 'r2', 'r1', 'r4'], 'newest month first, then home, then language');
+    t.same((await s.listReports({ homeIds: ['h2'] })).map((r) => r.id), ['r4']);
+    t.same((await s.listReports({ homeIds: ['h2', 'h1'], month: '2026-01' })).map((r) => r.id), ['r1', 'r4']);
+    t.same(await s.listReports({ homeIds: [] }), [], 'no homes: no reports (not every report)');
+    t.same(await s.listReports({ month: '2025-12' }), []);
+    t.same((await s.listReports({ limit: 3 })).map((r) => r.id), ['r3', 'r2', 'r1']);
+    // Made again (a partial month once it ended): the new one replaces the old under its new id.
+    const again = report('r2b', 'h1', '2026-02', 'ja', { createdAt: 20, createdBy: 'account:fam', file: 'h1/2026-02-ja-2.pdf', size: 99, sha256: 'b'.repeat(64), pages: 4 });
+    await s.saveReport(again);
+    t.equal(await s.getReport('r2'), undefined, 'the old record is gone');
+    t.same(await s.findReport('h1', '2026-02', 'ja'), again);
+    t.same((await s.listReports()).map((r) => r.id), ['r3', 'r2b', 'r1', 'r4'], 'still one per home, month and language');
+    await t.rejects(s.saveReport(report('r9', 'no-such-home', '2026-01', 'ja')), 'a report belongs to a home that exists');
+    t.equal((await s.listReports()).length, 4);
   });
 
   t.test('a transaction is all or nothing', async (t) => {

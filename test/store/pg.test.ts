@@ -49,6 +49,6 @@ if (!postgresInstalled) {
     const url = await server.createDatabase();
     const removed = pgMigrations.splice(pgMigrations.length - 1, 1);
     t.teardown(() => { pgMigrations.push(...removed); });
-    await t.rejects(createPgStore(url), { code: 'MIMAMORI_ERR_CONFIG', message: /lack version 11/ });
+    await t.rejects(createPgStore(url), { code: 'MIMAMORI_ERR_CONFIG', message: new RegExp(`lack version ${removed[0]!.version}\\b`) });
   });
 }
