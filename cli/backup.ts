@@ -16,7 +16,7 @@ import { readPassphrase, restoreArchive, runBackup, type InfluxBackupSource } fr
 import { startManagedInfluxd } from '../history/index.js';
 import { describeTrailReports, verifyTrails } from './audit.js';
 import type { CliIo } from './cli-io.js';
-import { influxdRunFile, nextDailyRun, scheduleDailyBackups, writeInfluxdRunFile, type DailyBackups } from '../hub/index.js';
+import { influxdRunFile, nextDailyRun, scheduleDailyBackups, storeInPostgresNote, writeInfluxdRunFile, type DailyBackups } from '../hub/index.js';
 
 // The run file and the daily backup are the hub's (hub/backups.ts), the passphrase backup/'s; exported here as before.
 export { influxdRunFile, nextDailyRun, readPassphrase, scheduleDailyBackups, writeInfluxdRunFile, type DailyBackups };
@@ -94,8 +94,7 @@ async function backup(args: string[], env: NodeJS.ProcessEnv, io: CliIo): Promis
   if (!Number.isInteger(keep) || keep < 1) { io.err('mimamori backup: --keep must be a whole number of at least 1'); return 2; }
   if (targets.length === 0) { io.err(`mimamori backup: give --to DIR or set backup.targets in the configuration\n\n${usage}`); return 2; }
   if (config.databaseUrl) {
-    io.err('mimamori backup: the store is in PostgreSQL (MIMAMORI_DATABASE_URL); this command copies the SQLite store. Back PostgreSQL up with pg_dump (docs/store.md).\n'
-      + 'ストアは PostgreSQL にあります（MIMAMORI_DATABASE_URL）。このコマンドは SQLite のストアを複製します。PostgreSQL は pg_dump でバックアップしてください。');
+    io.err(`mimamori backup: ${storeInPostgresNote}`);
     return 2;
   }
   const passphrase = readPassphrase(config.dataDir, values['passphrase-file'] ?? config.backup.passphraseFile, env, true);

@@ -437,5 +437,5 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
 }
 
 export { hubHealth, hubParts, influxdTroubleFinding, influxdTroubleType, type HubHealth, type HubPart, type PartHealth, type PartState } from './health.js';
-export { influxdRunFile, nextDailyRun, scheduleDailyBackups, writeInfluxdRunFile, type DailyBackups } from './backups.js';
+export { influxdRunFile, nextDailyRun, scheduleDailyBackups, storeInPostgresNote, writeInfluxdRunFile, type DailyBackups } from './backups.js';
 export { remindCaregivers } from './checkin-reminders.js';

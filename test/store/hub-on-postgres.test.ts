@@ -5,7 +5,8 @@
  * with a plain pg client, not through the store — and no SQLite file is made.
  */
 import t from 'tap';
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import pg from 'pg';
@@ -34,7 +35,9 @@ t.test('a help press on a hub running on PostgreSQL raises an alert stored there
   const url = await server.createDatabase();
   const dir = tempDir(t);
   const clock = new VirtualClock(start);
-  const hub = await startHub({ config: testConfig(dir, { databaseUrl: url }), logger: silentLogger(), clock, http: false });
+  const usb = join(dir, 'usb');
+  // A daily backup is configured; with the store in PostgreSQL it must say so instead of archiving no store.
+  const hub = await startHub({ config: testConfig(dir, { databaseUrl: url, backup: { targets: [usb], dailyAt: '06:01' } }), logger: silentLogger(), clock, http: false });
   t.teardown(() => hub.close());
   await hub.store.createHome({ id: 'h1', name: 'Yamada', timezone: tz });
   await hub.store.addResident({ homeId: 'h1', name: '山田 花子', language: 'ja', birthYear: 1940 });
@@ -67,4 +70,25 @@ t.test('a help press on a hub running on PostgreSQL raises an alert stored there
   t.equal(await main(['backup', '--to', join(dir, 'usb')], env, io), 2);
   t.match(io.stderr.join('\n'), /store is in PostgreSQL .*pg_dump[\s\S]*PostgreSQL は pg_dump で/);
   t.equal(existsSync(join(dir, 'mimamori.db')), false, 'and still no SQLite file');
+  // `mimamori report` finds a report kept in PostgreSQL (its PDF in the data folder's reports/) and logs the read there.
+  const pdf = Buffer.from('%PDF-1.7 a kept report\n');
+  mkdirSync(join(dir, 'reports', 'h1'), { recursive: true });
+  writeFileSync(join(dir, 'reports', 'h1', '2026-10-ja-r1.pdf'), pdf);
+  await hub.store.saveReport({ id: 'r1', homeId: 'h1', month: '2026-10', language: 'ja', createdAt: start, createdBy: 'account:op', complete: true, file: 'h1/2026-10-ja-r1.pdf', size: pdf.length, sha256: createHash('sha256').update(pdf).digest('hex'), pages: 1 });
+  const reportIo = capture();
+  const out = join(dir, 'out.pdf');
+  t.equal(await main(['report', '--home', 'h1', '--month', '2026-10', '--out', out], env, reportIo), 0, reportIo.stderr.join('\n'));
+  t.match(JSON.parse(reportIo.stdout.join('')), { report: 'r1', made: false });
+  t.same(readFileSync(out), pdf, 'the kept PDF, byte for byte');
+  t.same(await rows("SELECT what FROM access_log WHERE home_id = 'h1'"), [{ what: 'monthly report (PDF, command line)' }], 'the read logged in PostgreSQL');
+
+  // The daily backup's time comes: one failed run, in PostgreSQL's backup history, saying why and what to use.
+  t.same(await rows('SELECT id FROM backups'), [], 'no run before 06:01');
+  clock.advanceTo(Date.parse('2026-11-21T06:01:00+09:00'));
+  await until(async () => (await rows('SELECT id FROM backups')).length > 0, 20_000, 'the daily backup run recorded');
+  const [run] = await hub.store.listBackups();
+  t.match(run, { status: 'failed', startedAt: Date.parse('2026-11-21T06:01:00+09:00'), targets: [{ dir: usb, ok: false }], verified: false });
+  t.match(run!.error, /store is in PostgreSQL .*pg_dump[\s\S]*PostgreSQL は pg_dump で/);
+  t.equal((await hub.store.listBackups()).length, 1, 'one run');
+  t.equal(existsSync(usb), false, 'nothing written to the target');
 });
