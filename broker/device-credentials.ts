@@ -6,7 +6,7 @@ import { hashScrypt, verifyScrypt } from '../core/scrypt-hash.js';
 import { idSchema } from '../core/events.js';
 import { MimamoriError } from '../core/errors.js';
 import { newSecret } from '../core/ids.js';
-import type { Store } from '../core/store.js';
+import type { DeviceStore } from '../core/store.js';
 
 /**
  * scrypt cost. N = 2^12 keeps one login at a few milliseconds on a Raspberry
@@ -70,7 +70,7 @@ function checkId(what: string, value: string): void {
  * const { username, secret } = await provisionDevice(store, { homeId: 'h1', deviceId: 'kettle', kind: 'kettle' });
  * // the device connects with username "h1/kettle" and password = secret
  */
-export async function provisionDevice(store: Store, input: ProvisionDeviceInput): Promise<IssuedCredentials> {
+export async function provisionDevice(store: DeviceStore, input: ProvisionDeviceInput): Promise<IssuedCredentials> {
   checkId('home id', input.homeId);
   checkId('device id', input.deviceId);
   const secret = newSecret();
@@ -80,7 +80,7 @@ export async function provisionDevice(store: Store, input: ProvisionDeviceInput)
 }
 
 /** Replaces a device's secret; the old one stops working at the device's next login. */
-export async function rotateDeviceSecret(store: Store, homeId: string, deviceId: string): Promise<IssuedCredentials> {
+export async function rotateDeviceSecret(store: DeviceStore, homeId: string, deviceId: string): Promise<IssuedCredentials> {
   const secret = newSecret();
   await store.setDeviceSecretHash(homeId, deviceId, await hashSecret(secret));
   return { username: deviceUsername(homeId, deviceId), secret };
@@ -90,7 +90,7 @@ export async function rotateDeviceSecret(store: Store, homeId: string, deviceId:
  * Issues credentials for an internal service (the hub's ingest, flows, …).
  * Calling it again for the same name rotates the secret.
  */
-export async function provisionService(store: Store, name: string): Promise<IssuedCredentials> {
+export async function provisionService(store: DeviceStore, name: string): Promise<IssuedCredentials> {
   checkId('service name', name);
   const secret = newSecret();
   await store.setService(name, await hashSecret(secret));

@@ -17,7 +17,7 @@ import { createLogLimiter } from '../core/log-limiter.js';
 import { MimamoriError } from '../core/errors.js';
 import { afterDelay, createLoginThrottle, type LoginThrottlePort } from '../core/login-throttle.js';
 import type { Logger } from '../core/logger.js';
-import type { Store } from '../core/store.js';
+import type { DeviceStore } from '../core/store.js';
 import { checkClientId } from './client-id-policy.js';
 import type { DevicePublishSink } from './ingest.js';
 import type { Identity } from './device-credentials.js';
@@ -47,7 +47,7 @@ export interface BrokerOptions {
     maxLockMs?: number | undefined; addressMaxFailures?: number | undefined; addressDelayMs?: number | undefined; maxAddressDelayMs?: number | undefined;
   };
   dataDir: string;
-  store: Store;
+  store: DeviceStore;
   logger: Logger;
   clock: SchedulerLike;
   /** Wall-clock time for the login throttle (default the system clock; never the demo's sped-up clock). */

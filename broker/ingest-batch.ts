@@ -7,7 +7,7 @@
  * a resend of an event whose batch has not committed yet waits for that
  * commit, so it is never acknowledged before the original is safe.
  */
-import type { Store } from '../core/store.js';
+import type { DeviceStore } from '../core/store.js';
 
 export interface BatchItem<T> {
   homeId: string;
@@ -32,7 +32,7 @@ export interface IngestBatcher<T> {
 }
 
 export interface IngestBatcherOptions<T> {
-  store: Store;
+  store: DeviceStore;
   now: () => number;
   /** Called synchronously after each commit, in arrival order, for every fresh item. */
   emit: (value: T) => void;

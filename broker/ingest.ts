@@ -25,7 +25,7 @@ import { MimamoriError } from '../core/errors.js';
 import { defaultEventTimeBounds, eventTimeProblem, parseDeviceEvent, parseHeartbeat, toHomeEvent, toHomeHeartbeat, type EventTimeBounds, type Reading, type RejectReason } from '../core/events.js';
 import { createLogLimiter } from '../core/log-limiter.js';
 import type { Logger } from '../core/logger.js';
-import type { Store } from '../core/store.js';
+import type { DeviceStore } from '../core/store.js';
 import { allEventsFilter, allHeartbeatsFilter, parseDeviceTopic } from '../core/topics.js';
 import { createIngestBatcher } from './ingest-batch.js';
 
@@ -56,7 +56,7 @@ export interface IngestClientOptions {
 }
 
 export interface IngestOptionsBase {
-  store: Store;
+  store: DeviceStore;
   logger: Logger;
   clock: SchedulerLike;
   /**

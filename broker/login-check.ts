@@ -17,14 +17,14 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { SchedulerLike } from 'rxjs';
-import type { Store } from '../core/store.js';
+import type { DeviceStore } from '../core/store.js';
 import { hashSecret, parseUsername, verifySecret, type Identity } from './device-credentials.js';
 
 export type LoginFailure = 'malformed_username' | 'unknown_user' | 'disabled' | 'bad_secret';
 export type LoginResult = { ok: true; identity: Identity } | { ok: false; reason: LoginFailure };
 
 export interface LoginCheckOptions {
-  store: Store;
+  store: DeviceStore;
   clock: SchedulerLike;
   /** How long a verified login is remembered (default 1 h). */
   cacheMs?: number;

@@ -4,11 +4,11 @@
  * recorded in every backup, and says where a record was edited, removed or
  * reordered.
  */
-import type { Store } from '../core/store.js';
+import type { TrailStore } from '../core/store.js';
 import { verifyTrail, type TrailHead, type TrailKind, type TrailReport } from '../core/trail.js';
 
 /** Both chains' reports; heads recorded by earlier backups catch records removed from the end. */
-export async function verifyTrails(store: Store): Promise<TrailReport[]> {
+export async function verifyTrails(store: TrailStore): Promise<TrailReport[]> {
   const known: Record<TrailKind, TrailHead[]> = { audit: [], access: [] };
   for (const b of await store.listBackups(1000)) {
     if (b.status !== 'ok' || !b.heads) continue;

@@ -11,11 +11,12 @@ import { systemClock } from '../core/clock.js';
 import { MimamoriError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { createSqliteStore, type BackupRecord } from '../core/store.js';
+import { openStore } from '../core/store-open.js';
 import { readPassphrase, restoreArchive, runBackup, type InfluxBackupSource } from '../backup/index.js';
 import { startManagedInfluxd } from '../history/index.js';
 import { describeTrailReports, verifyTrails } from './audit.js';
 import type { CliIo } from './cli-io.js';
-import { influxdRunFile, nextDailyRun, scheduleDailyBackups, writeInfluxdRunFile, type DailyBackups } from '../hub/index.js';
+import { influxdRunFile, nextDailyRun, scheduleDailyBackups, storeInPostgresNote, writeInfluxdRunFile, type DailyBackups } from '../hub/index.js';
 
 // The run file and the daily backup are the hub's (hub/backups.ts), the passphrase backup/'s; exported here as before.
 export { influxdRunFile, nextDailyRun, readPassphrase, scheduleDailyBackups, writeInfluxdRunFile, type DailyBackups };
@@ -76,7 +77,7 @@ async function backup(args: string[], env: NodeJS.ProcessEnv, io: CliIo): Promis
   const logger = createLogger({ level: env.MIMAMORI_LOG_LEVEL ?? 'warn' });
   if (args[0] === 'list') {
     const { values } = parseArgs({ args: args.slice(1), options: { json: { type: 'boolean' } } });
-    const store = createSqliteStore(join(config.dataDir, 'mimamori.db'));
+    const store = await openStore(config);
     try {
       const list = await store.listBackups();
       if (values.json) io.out(JSON.stringify(list, null, 2));
@@ -92,6 +93,10 @@ async function backup(args: string[], env: NodeJS.ProcessEnv, io: CliIo): Promis
   const keep = values.keep === undefined ? config.backup.keep : Number(values.keep);
   if (!Number.isInteger(keep) || keep < 1) { io.err('mimamori backup: --keep must be a whole number of at least 1'); return 2; }
   if (targets.length === 0) { io.err(`mimamori backup: give --to DIR or set backup.targets in the configuration\n\n${usage}`); return 2; }
+  if (config.databaseUrl) {
+    io.err(`mimamori backup: ${storeInPostgresNote}`);
+    return 2;
+  }
   const passphrase = readPassphrase(config.dataDir, values['passphrase-file'] ?? config.backup.passphraseFile, env, true);
   const store = createSqliteStore(join(config.dataDir, 'mimamori.db'));
   const influx = await influxForCli(config, logger);
@@ -132,7 +137,7 @@ export async function restoreCommand(args: string[], env: NodeJS.ProcessEnv, io:
 /** `mimamori audit verify` */
 export async function auditCommand(args: string[], env: NodeJS.ProcessEnv, io: CliIo): Promise<number> {
   if (args[0] !== 'verify') { io.err(usage); return 2; }
-  const store = createSqliteStore(join(loadConfig(env).dataDir, 'mimamori.db'));
+  const store = await openStore(loadConfig(env));
   try {
     const reports = await verifyTrails(store);
     for (const line of describeTrailReports(reports)) io.out(line);

@@ -20,7 +20,8 @@ import { parseArgs } from 'node:util';
 import { loadConfig, type Config } from '../core/config.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { banner, chooseLogFormat, type LogFormat } from '../core/log-pretty.js';
-import { createSqliteStore, type Store } from '../core/store.js';
+import type { Store } from '../core/store.js';
+import { openStore } from '../core/store-open.js';
 import { toRecordedLine } from '../core/events.js';
 import { idSchema } from '../core/events.js';
 import { MimamoriError } from '../core/errors.js';
@@ -105,10 +106,6 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
       io.err(`unknown command ${JSON.stringify(command)}\n\n${usage}`);
       return 2;
   }
-}
-
-function openStore(config: Config): Store {
-  return createSqliteStore(join(config.dataDir, 'mimamori.db'));
 }
 
 async function start(args: string[], env: NodeJS.ProcessEnv, io: CliIo): Promise<number> {
@@ -201,7 +198,7 @@ async function provision(args: string[], env: NodeJS.ProcessEnv, io: CliIo): Pro
     },
   });
   const config = loadConfig(env);
-  const store = openStore(config);
+  const store = await openStore(config);
   try {
     const need = (k: keyof typeof values): string => {
       const v = values[k];
@@ -282,7 +279,7 @@ async function account(args: string[], env: NodeJS.ProcessEnv, io: CliIo): Promi
   const [what, ...rest] = args;
   if (what !== 'create') { io.err(usage); return 2; }
   const { values } = parseArgs({ args: rest, options: { login: { type: 'string' }, name: { type: 'string' }, role: { type: 'string' }, home: { type: 'string' }, facility: { type: 'string' }, guardian: { type: 'boolean' }, language: { type: 'string' } } });
-  const store = openStore(loadConfig(env));
+  const store = await openStore(loadConfig(env));
   try {
     const input: AccountInput = { login: values.login ?? '', name: values.name ?? '', role: (values.role ?? '') as AccountInput['role'], guardian: values.guardian ?? false };
     if (values.home) input.home = values.home;
@@ -319,7 +316,7 @@ async function rules(args: string[], env: NodeJS.ProcessEnv, io: CliIo): Promise
   io.err(`${parsed.rules.length} valid rule(s), ${parsed.errors.length} skipped`);
   if (what === 'check') return parsed.errors.length === 0 ? 0 : 1;
   if (!values.home) { io.err('mimamori rules set: --home is required'); return 2; }
-  const store = openStore(loadConfig(env));
+  const store = await openStore(loadConfig(env));
   try {
     await store.setRuleConfig(await knownHome(store, values.home), input);
     return parsed.errors.length === 0 ? 0 : 1;

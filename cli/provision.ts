@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { idSchema } from '../core/events.js';
 import { phoneSchema } from '../core/phone.js';
 import { MimamoriError } from '../core/errors.js';
-import type { Store } from '../core/store.js';
+import type { DeviceStore, EscalationStore, HomeStore, RuleStateStore, Store } from '../core/store.js';
 import { provisionDevice } from '../broker/index.js';
 import { parseRuleSet } from '../rules/index.js';
 import { validateContactPreferences, type ContactPreferences } from '../notifier/index.js';
@@ -46,7 +46,7 @@ export function contactPreferences(quietHours: unknown, digest: unknown): Contac
 }
 
 /** Validates the whole document first, then creates everything. */
-export async function provisionFromFile(store: Store, input: unknown): Promise<ProvisionResult> {
+export async function provisionFromFile(store: HomeStore & DeviceStore & RuleStateStore & EscalationStore, input: unknown): Promise<ProvisionResult> {
   const parsed = homeFileSchema.safeParse(input);
   if (!parsed.success) throw new MimamoriError('MIMAMORI_ERR_INVALID_INPUT', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
   const doc = parsed.data;

@@ -15,7 +15,8 @@ import { systemClock } from '../core/clock.js';
 import { loadConfig, type Config } from '../core/config.js';
 import { MimamoriError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/logger.js';
-import { createSqliteStore, type Store } from '../core/store.js';
+import type { Store } from '../core/store.js';
+import { openStore, sqliteFile } from '../core/store-open.js';
 import { startManagedInfluxd } from '../history/index.js';
 import { findJapaneseFont, type HistoryQuery } from '../dashboards/index.js';
 import { createMonthlyReports } from '../dashboards/index.js';
@@ -52,8 +53,9 @@ export async function reportCommand(args: string[], env: NodeJS.ProcessEnv, io: 
   let store: Store | undefined;
   let source: Awaited<ReturnType<typeof historyForCli>> | undefined;
   try {
-    if (!existsSync(join(config.dataDir, 'mimamori.db'))) throw new MimamoriError('MIMAMORI_ERR_NOT_FOUND', `no store in ${config.dataDir}; set MIMAMORI_DATA_DIR / データフォルダにストアがありません`);
-    store = createSqliteStore(join(config.dataDir, 'mimamori.db'));
+    // The configured store: PostgreSQL with MIMAMORI_DATABASE_URL, else the data folder's SQLite file (which must exist).
+    if (!config.databaseUrl && !existsSync(sqliteFile(config.dataDir))) throw new MimamoriError('MIMAMORI_ERR_NOT_FOUND', `no store in ${config.dataDir}; set MIMAMORI_DATA_DIR / データフォルダにストアがありません`);
+    store = await openStore(config);
     source = await historyForCli(config, logger);
     const font = findJapaneseFont();
     const reports = createMonthlyReports({ store, history: source.history, dir: join(config.dataDir, 'reports'), fontPath: font, clock: systemClock });

@@ -12,6 +12,11 @@ const port = z.number().int().min(0).max(65535);
 export const configSchema = z.object({
   /** Everything the hub writes (SQLite, InfluxDB data, queues, certificates). */
   dataDir: z.string().default('data'),
+  /**
+   * The store on PostgreSQL (`postgres://user@host:port/db`); unset: the embedded SQLite file
+   * dataDir/mimamori.db. See docs/store.md.
+   */
+  databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Address the hub's listeners bind to. */
   host: z.string().default('127.0.0.1'),
@@ -136,6 +141,7 @@ export type ConfigInput = z.input<typeof configSchema>;
 /** Environment variables the hub reads, and where each lands in the config. */
 export const envMap: Record<string, { path: string[]; type: 'string' | 'number' }> = {
   MIMAMORI_DATA_DIR: { path: ['dataDir'], type: 'string' },
+  MIMAMORI_DATABASE_URL: { path: ['databaseUrl'], type: 'string' },
   MIMAMORI_LOG_LEVEL: { path: ['logLevel'], type: 'string' },
   MIMAMORI_HOST: { path: ['host'], type: 'string' },
   MIMAMORI_MQTT_PORT: { path: ['broker', 'tcpPort'], type: 'number' },

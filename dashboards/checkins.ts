@@ -12,14 +12,14 @@ import type { Clock, WallClock } from '../core/clock.js';
 import { scheduleAt } from '../core/clock.js';
 import type { Finding } from '../core/findings.js';
 import type { Logger } from '../core/logger.js';
-import type { MissedReason, Store, VideoCheckin } from '../core/store.js';
+import type { HomeStore, MissedReason, VideoCheckin, VideoStore } from '../core/store.js';
 import { localTime, formatClockTime } from '../core/time.js';
 
 /** What the caregiver is reminded of (ids and times only: no names leave through here). */
 export interface CheckinReminder { checkinId: string; homeId: string; callerId: string; dueAt: number }
 
 export interface CheckinsOptions {
-  store: Store;
+  store: HomeStore & VideoStore;
   /** Due times, reminders and deadlines: wall-clock time. */
   wallClock: WallClock;
   /** The hub's clock (simulated in the demo): the time a missed check-in's finding carries into the alert path. */

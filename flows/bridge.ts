@@ -11,7 +11,7 @@ import type { Clock } from '../core/clock.js';
 import { idSchema, type Reading } from '../core/events.js';
 import type { Finding, Localized } from '../core/findings.js';
 import type { Logger } from '../core/logger.js';
-import type { Store } from '../core/store.js';
+import type { AlertStore, AuditStore, HomeStore } from '../core/store.js';
 import { MimamoriError } from '../core/errors.js';
 import type { Channel } from '../notifier/index.js';
 import { createRateLimiter } from '../notifier/index.js';
@@ -21,7 +21,7 @@ import type { AlertChange, AlertChangeKind, ContactGroup, FlowsApi, NotifyResult
 export interface AlertRecord { id: string; homeId: string; rule: string; severity: string; status: string; at: number }
 
 export interface FlowsBridgeOptions {
-  store: Store;
+  store: HomeStore & AlertStore & AuditStore;
   clock: Clock;
   logger: Logger;
   /** Validated readings, as the rule engine receives them. */

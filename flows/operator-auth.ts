@@ -6,7 +6,7 @@
  * password, separated by a space.
  */
 import type { WallClock } from '../core/clock.js';
-import type { Store } from '../core/store.js';
+import type { AccountStore, AuditStore } from '../core/store.js';
 import { verifyPassword } from '../dashboards/index.js';
 import { createTotpVerifier } from '../dashboards/index.js';
 import type { OperatorAuth } from './settings.js';
@@ -15,7 +15,7 @@ const lockout = { maxFailures: 5, windowMs: 15 * 60_000, lockMs: 15 * 60_000 };
 
 /** Checks editor sign-ins against the store's operator accounts. */
 export function createOperatorVerifier(opts: {
-  store: Store;
+  store: AccountStore & AuditStore;
   /** Lockout and TOTP count in wall-clock time. */
   wallClock: WallClock;
   /** The key TOTP seeds are sealed with (the web app's); a step used on the web app is not accepted again here. */

@@ -23,6 +23,14 @@ export function writeInfluxdRunFile(dataDir: string, influxd: { url: string; rpc
   return () => rmSync(file, { force: true });
 }
 
+/**
+ * Why no backup is taken while the store is in PostgreSQL: a backup archive
+ * holds the SQLite store file. Said by `mimamori backup` and recorded as the
+ * daily backup's failed run, in English and Japanese.
+ */
+export const storeInPostgresNote = 'the store is in PostgreSQL (MIMAMORI_DATABASE_URL); a mimamori backup copies the SQLite store. Back PostgreSQL up with pg_dump (docs/store.md).\n'
+  + 'ストアは PostgreSQL にあります（MIMAMORI_DATABASE_URL）。mimamori のバックアップは SQLite のストアを複製します。PostgreSQL は pg_dump でバックアップしてください。';
+
 /** When the next daily backup is due after `now` (HH:MM in `timeZone`). */
 export function nextDailyRun(now: number, hhmm: string, timeZone: string): number {
   const l = localTime(now, timeZone);
@@ -41,7 +49,9 @@ export interface DailyBackups {
 /**
  * The hub's daily backup at `config.backup.dailyAt`; a no-op without a time
  * or targets. A run never overlaps the previous one; a failure is logged and
- * recorded in the backup history, and the next day's run still happens.
+ * recorded in the backup history, and the next day's run still happens. With
+ * the store in PostgreSQL each run is recorded as failed with
+ * `storeInPostgresNote` (the archive would hold no store).
  */
 export function scheduleDailyBackups(opts: { config: Config; store: Store; clock: Clock; logger: Logger; influx?: InfluxBackupSource; env?: NodeJS.ProcessEnv }): DailyBackups {
   const { config, store, clock, logger } = opts;
@@ -55,6 +65,12 @@ export function scheduleDailyBackups(opts: { config: Config; store: Store; clock
     cancel = scheduleAt(clock, at, () => {
       if (stopped) return;
       running = running.then(async () => {
+        if (config.databaseUrl) {
+          const at = clock.now();
+          await store.saveBackup({ id: newId(at), startedAt: at, finishedAt: at, status: 'failed', targets: targets.map((dir) => ({ dir, ok: false })), verified: false, error: storeInPostgresNote });
+          logger.error('daily backup not taken: the store is in PostgreSQL; back it up with pg_dump');
+          return;
+        }
         let passphrase: string;
         try {
           passphrase = readPassphrase(config.dataDir, config.backup.passphraseFile, opts.env ?? process.env, true);

@@ -4,11 +4,11 @@
  */
 import type { WallClock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
-import type { Store } from '../core/store.js';
+import type { AuditStore, HomeStore } from '../core/store.js';
 import { toLocalIso } from '../core/time.js';
 import type { Channel } from '../notifier/index.js';
 
-export async function remindCaregivers(deps: { store: Store; sms: Channel; wallClock: WallClock; logger: Logger }, r: { checkinId: string; homeId: string; dueAt: number }): Promise<number> {
+export async function remindCaregivers(deps: { store: HomeStore & AuditStore; sms: Channel; wallClock: WallClock; logger: Logger }, r: { checkinId: string; homeId: string; dueAt: number }): Promise<number> {
   const { store, sms, wallClock, logger } = deps;
   const home = await store.getHome(r.homeId);
   if (!home) return 0;

@@ -123,7 +123,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
   };
 
   try {
-    const { store, totpSeedKey } = await openStore(config, logger, onClose);
+    const { store, totpSeedKey } = await openStore(config, wallClock, logger, onClose);
 
     // History: an external InfluxDB, or influxd as a managed child process (history/index.ts).
     /** Findings about the hub itself (set once the finding path exists). */
@@ -438,5 +438,5 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
 }
 
 export { hubHealth, hubParts, influxdTroubleFinding, influxdTroubleType, type HubHealth, type HubPart, type PartHealth, type PartState } from './health.js';
-export { influxdRunFile, nextDailyRun, scheduleDailyBackups, writeInfluxdRunFile, type DailyBackups } from './backups.js';
+export { influxdRunFile, nextDailyRun, scheduleDailyBackups, storeInPostgresNote, writeInfluxdRunFile, type DailyBackups } from './backups.js';
 export { remindCaregivers } from './checkin-reminders.js';

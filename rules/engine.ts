@@ -27,7 +27,7 @@ import { MimamoriError } from '../core/errors.js';
 import type { Reading } from '../core/events.js';
 import type { Finding } from '../core/findings.js';
 import type { Logger } from '../core/logger.js';
-import type { Store } from '../core/store.js';
+import type { RuleStateStore } from '../core/store.js';
 import { Applied, applyReading, createHomeState, NONE, restoreHomeState, serializeHomeState, type HomeRules, type HomeState } from './home-state.js';
 import { isValidTimeZone, parseRuleSet, type FixedRuleType, type RuleConfig, type RuleError, type RuleType } from './rule-config.js';
 import { createRoutineBook } from './baseline-book.js';
@@ -49,7 +49,7 @@ export interface RuleEngineOptions {
   clock: SchedulerLike;
   logger: Logger;
   /** Where per-home state is persisted and restored from. */
-  store?: Store;
+  store?: RuleStateStore;
   /** A home's rule set (array or `{ timezone, rules }`); `undefined` means the defaults. */
   rulesFor?: (home: string) => Promise<unknown> | unknown;
   /** A home's IANA time zone when its rule set does not name one (default Asia/Tokyo). */

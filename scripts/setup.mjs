@@ -60,7 +60,10 @@ if (purpose === 'test' && !has('chromium')) wanted.push({ program: 'chromium', p
 if (purpose === 'test' && !existsSync(japaneseFont)) wanted.push({ program: japaneseFont, pkg: 'fonts-ipafont-gothic', required: true, file: true });
 // The video relay test starts a local coturn (Debian `coturn`, program `turnserver`) on loopback.
 if (purpose === 'test' && !has('turnserver')) wanted.push({ program: 'turnserver', pkg: 'coturn', required: true });
-// The cluster building blocks (cluster/) are tested against a real redis-server on loopback (test/support/redis.ts).
+// The store contract suite and the hub-on-PostgreSQL test start a real PostgreSQL 15 in a temp folder
+// (test/support/postgres.ts, as the `postgres` user the package creates); the cluster building blocks (cluster/) a redis-server (test/support/redis.ts).
+const postgresBin = process.env.MIMAMORI_POSTGRES_BIN || '/usr/lib/postgresql/15/bin';
+if (purpose === 'test' && !existsSync(join(postgresBin, 'postgres'))) wanted.push({ program: join(postgresBin, 'postgres'), pkg: 'postgresql', required: true, file: true });
 const redisServer = process.env.MIMAMORI_REDIS_SERVER_PATH || '/usr/bin/redis-server';
 if (purpose === 'test' && !existsSync(redisServer)) wanted.push({ program: redisServer, pkg: 'redis-server', required: true, file: true });
 

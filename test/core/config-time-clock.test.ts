@@ -78,6 +78,8 @@ t.test('ids', async (t) => {
   const a = newId(1000), b = newId(2000);
   t.equal(a.length, 26);
   t.ok(a < b, 'ids sort by time');
+  const sameMs = Array.from({ length: 100 }, () => newId(5000));
+  t.same([...sameMs].sort(), sameMs, 'ids of one millisecond sort in the order they were made (the store breaks ties by id)');
   t.not(newSecret(), newSecret());
 });
 

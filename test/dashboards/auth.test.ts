@@ -167,6 +167,8 @@ t.test('sessions are listed and a lost phone is signed out remotely; cookies are
   t.match(set, /SameSite=Strict/);
   t.match(set, /Secure/);
   const laptop = await signIn(f, 'family1');
+  // Sessions list oldest first (ties within one millisecond by id, store contract): the phone signs in a second later.
+  f.clock.advanceBy(1_000);
   const phone = await signIn(f, 'family1');
   const sessions = await f.store.listSessions('family1');
   t.equal(sessions.length, 3);

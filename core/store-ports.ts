@@ -1,0 +1,418 @@
+/**
+ * The store's ports: one interface per context, so each part is handed only
+ * what it uses. `Store` is their intersection, served by the SQLite default
+ * (core/store.ts) and by PostgreSQL (core/store-pg.ts); both pass the one
+ * contract suite in test/store/contract.ts. See docs/store.md.
+ */
+import type { TrailHead, TrailKind, TrailRow } from './trail.js';
+
+
+export type Language = 'ja' | 'en';
+export type ContactRole = 'resident' | 'family' | 'caregiver' | 'emergency';
+export type Severity = 'info' | 'warning' | 'critical';
+export type AlertStatus = 'open' | 'acknowledged' | 'resolved';
+
+export interface Home { id: string; name: string; timezone: string; address?: string; entryNotes?: string; createdAt: number }
+export interface Resident { id: string; homeId: string; name: string; birthYear?: number; language: Language }
+/** One message of an ingest batch (see `Store.commitIngestBatch`). */
+export interface IngestBatchItem { homeId: string; deviceId: string; eventId?: string; outbox?: string }
+export interface Contact {
+  id: string; homeId: string; name: string; role: ContactRole; phone?: string; email?: string; language: Language; priority: number;
+  /** The web account this person logs in with (migration 11): their /account page edits this contact's settings. */
+  accountId?: string;
+}
+export interface Device { homeId: string; deviceId: string; kind: string; label?: string; secretHash: string; disabled: boolean; createdAt: number }
+export interface Alert {
+  id: string; homeId: string; rule: string; severity: Severity; status: AlertStatus; message: string;
+  finding: unknown; repeats: number; openedAt: number; updatedAt: number; closedAt?: number;
+}
+export interface NotificationRecord {
+  id: string; alertId: string; contactId?: string; channel: string; status: string;
+  providerId?: string; error?: string; createdAt: number; updatedAt: number;
+}
+export interface AuditRecord { id: string; at: number; actor: string; action: string; subject: string; detail?: unknown }
+/** A device message the ingest refused (dead-letter table, migration 2). */
+export interface RejectedMessage { id: string; at: number; topic: string; homeId?: string; deviceId?: string; reason: string; detail?: string; payload?: string }
+
+// ── Web app (dashboards/, migration 4): accounts, sessions, relationships, consent, access log, news, questions, attendance ──
+export type WebRole = 'resident' | 'family' | 'staff' | 'caregiver' | 'operator';
+export interface WebAccount {
+  id: string; login: string; name: string; role: WebRole; language: Language; passwordHash: string; totpSecret?: string; lockedUntil?: number; createdAt: number;
+  /** When an operator disabled the account (migration 14): it cannot sign in and its sessions end. */
+  disabledAt?: number;
+  /** An operator set a temporary password (migration 14): the person must choose their own at the next sign-in. */
+  mustChangePassword?: boolean;
+}
+export interface WebSession { id: string; accountId: string; csrf: string; mfaOk: boolean; createdAt: number; lastSeenAt: number; userAgent?: string }
+/** `home`: family, resident or caregiver of a home; `guardian`: family who may set the home's consent; `facility`: staff of a day-care facility. */
+export interface WebLink { accountId: string; kind: 'home' | 'facility' | 'guardian'; targetId: string }
+export interface Consent { homeId: string; viewerId: string; level: 'coarse' | 'detailed'; photos: boolean; updatedAt: number; updatedBy: string }
+export interface AccessRecord { id: string; at: number; viewerId: string; homeId: string; what: string }
+export interface NewsItem { id: string; homeId: string; authorId: string; body: string; createdAt: number }
+export interface NewsPhoto { id: string; newsId: string; homeId: string; width: number; height: number }
+export interface Question { id: string; homeId: string; askerId: string; body: string; askedAt: number; answer?: string; answererId?: string; answeredAt?: number }
+export interface Attendance { homeId: string; date: string; status: 'present' | 'absent'; markedBy: string; at: number }
+export interface AlertResponse { id: string; alertId: string; homeId: string; accountId: string; action: string; at: number }
+
+/** Web accounts, sign-in, sessions, relationships, consent and the access log (dashboards/auth, access). */
+export interface AccountStore {
+  createAccount(a: Omit<WebAccount, 'id' | 'createdAt'> & { id?: string; createdAt: number }): Promise<WebAccount>;
+  getAccount(id: string): Promise<WebAccount | undefined>;
+  findAccountByLogin(login: string): Promise<WebAccount | undefined>;
+  listAccounts(): Promise<WebAccount[]>;
+  setAccountTotp(id: string, secret: string | null): Promise<void>;
+  /** Records `step` as the account's last accepted TOTP step unless it is not newer than the last one (false: a replay). */
+  acceptTotpStep(id: string, step: number): Promise<boolean>;
+  setAccountLockedUntil(id: string, until: number | null): Promise<void>;
+  setAccountLanguage(id: string, language: Language): Promise<void>;
+  /** Disables the account from `at` (null: enables it again). Migration 14. */
+  setAccountDisabled(id: string, at: number | null): Promise<void>;
+  /** Replaces the password hash; `mustChange`: a temporary password the person must replace at the next sign-in. Migration 14. */
+  setAccountPassword(id: string, passwordHash: string, mustChange: boolean): Promise<void>;
+  recordLoginFailure(accountId: string, at: number): Promise<void>;
+  countLoginFailures(accountId: string, since: number): Promise<number>;
+  clearLoginFailures(accountId: string): Promise<void>;
+  createSession(s: WebSession): Promise<void>;
+  getSession(id: string): Promise<WebSession | undefined>;
+  updateSession(id: string, patch: { lastSeenAt?: number; mfaOk?: boolean }): Promise<void>;
+  /** Oldest first. */
+  listSessions(accountId: string): Promise<WebSession[]>;
+  deleteSession(id: string): Promise<void>;
+  linkAccount(l: WebLink): Promise<void>;
+  listLinks(accountId: string): Promise<WebLink[]>;
+  /** Accounts linked to a home or facility. */
+  listLinked(kind: WebLink['kind'], targetId: string): Promise<WebLink[]>;
+  enrollHome(facilityId: string, homeId: string): Promise<void>;
+  listEnrolledHomes(facilityId: string): Promise<string[]>;
+  setConsent(c: Consent): Promise<void>;
+  getConsent(homeId: string, viewerId: string): Promise<Consent | undefined>;
+  /** Appends to the access log's hash chain (core/trail.ts). */
+  recordAccess(r: Omit<AccessRecord, 'id'>): Promise<void>;
+  /** Newest first. */
+  listAccess(homeId: string, limit?: number): Promise<AccessRecord[]>;
+  recordAlertResponse(r: Omit<AlertResponse, 'id'>): Promise<AlertResponse>;
+  /** Oldest first. */
+  listAlertResponses(alertId: string): Promise<AlertResponse[]>;
+}
+
+/** Family news, photos, questions to staff and day-care attendance (dashboards/ news and staff pages). */
+export interface NewsStore {
+  addNews(n: Omit<NewsItem, 'id'> & { id?: string }): Promise<NewsItem>;
+  getNews(id: string): Promise<NewsItem | undefined>;
+  /** Newest first. */
+  listNews(homeId: string, since?: number): Promise<NewsItem[]>;
+  addNewsPhoto(p: NewsPhoto): Promise<void>;
+  getNewsPhoto(id: string): Promise<NewsPhoto | undefined>;
+  /** In the order they were added. */
+  listNewsPhotos(newsId: string): Promise<NewsPhoto[]>;
+  addQuestion(q: Omit<Question, 'id'>): Promise<Question>;
+  getQuestion(id: string): Promise<Question | undefined>;
+  answerQuestion(id: string, answer: string, answererId: string, at: number): Promise<void>;
+  /** Newest first. */
+  listQuestions(homeId: string): Promise<Question[]>;
+  setAttendance(a: Attendance): Promise<void>;
+  /** Latest date first. */
+  listAttendance(homeId: string, limit?: number): Promise<Attendance[]>;
+}
+
+/** The web app's part of the store (dashboards/). */
+export type WebStore = AccountStore & NewsStore;
+
+// ── Escalation (notifier/, migration 3): alert lifecycle, policies, contact preferences, schedule, send keys ──
+/** Who acknowledged / resolved an alert, and its escalation state with the policy snapshot. */
+export interface AlertLifecycle {
+  alertId: string; homeId: string;
+  acknowledgedBy?: string; acknowledgedVia?: string; acknowledgedAt?: number;
+  resolvedBy?: string; resolvedVia?: string; resolutionNote?: string;
+  /** The escalation policy as it was when escalation started (later edits don't change a running escalation). */
+  policy?: unknown;
+  /** The escalation engine's state (JSON). */
+  state: unknown;
+  updatedAt: number;
+}
+/** One timed piece of notifier work (an escalation step, a digest); the one durable schedule. */
+export interface ScheduledJob { id: string; kind: string; subject: string; dueAt: number; payload?: unknown }
+/** Recorded before a message is sent, so a resumed escalation never sends it twice. */
+/** A send key with the status of the notification it produced (none yet: the send never got that far). */
+export interface SendOutcome extends SendKey { notificationStatus?: string }
+export interface SendKey {
+  key: string; alertId: string; contactId?: string; channel: string; notificationId?: string; createdAt: number;
+  /** Migration 7, for channels the provider can be asked about (SMS, voice): the address and text handed over. */
+  recipient?: string; body?: string;
+}
+
+/** The escalation engine's part of the store (notifier/). */
+export interface EscalationStore {
+  getEscalationPolicy(homeId: string): Promise<unknown>;
+  setEscalationPolicy(homeId: string, policy: unknown, at: number): Promise<void>;
+  getContactPreferences(contactId: string): Promise<unknown>;
+  setContactPreferences(contactId: string, prefs: unknown, at: number): Promise<void>;
+  /** Every contact's stored preferences, by contact id. */
+  listContactPreferences(): Promise<Map<string, unknown>>;
+  /** Contacts (of any home) with this phone number. */
+  findContactsByPhone(phone: string): Promise<Contact[]>;
+  getAlertLifecycle(alertId: string): Promise<AlertLifecycle | undefined>;
+  saveAlertLifecycle(l: AlertLifecycle): Promise<void>;
+  scheduleJob(job: ScheduledJob): Promise<void>;
+  cancelJob(id: string): Promise<void>;
+  getJob(id: string): Promise<ScheduledJob | undefined>;
+  listJobs(): Promise<ScheduledJob[]>;
+  /** Inserts the keys that don't exist yet, in one transaction; returns those it inserted. */
+  claimSendKeys(keys: Array<Omit<SendKey, 'notificationId'>>): Promise<string[]>;
+  attachSendKeys(keys: string[], notificationId: string): Promise<void>;
+  listSendKeys(alertId: string): Promise<SendKey[]>;
+  /**
+   * The alert's send keys, each with its notification's status — read in one
+   * query for that alert only. A group's message is recorded once, under its
+   * leader, so a member's keys point at the leader's notification.
+   */
+  listSendOutcomes(alertId: string): Promise<SendOutcome[]>;
+  findSendKeysByNotification(notificationId: string): Promise<SendKey[]>;
+  /**
+   * Keys written at or after `since` that carry a recipient and body but whose
+   * send has no outcome yet: no notification, or a `pending` one without a
+   * provider id (the process died inside the send window). Migration 7.
+   */
+  listUnsettledSendKeys(since: number): Promise<SendKey[]>;
+}
+
+// ── Video check-ins (dashboards/video*, migration 6): schedule, permissions, calls, notes ──
+export type CheckinStatus = 'scheduled' | 'done' | 'missed' | 'cancelled';
+export type MissedReason = 'no-answer' | 'declined' | 'not-called';
+export interface VideoCheckin {
+  id: string; homeId: string; dueAt: number; callerId: string; createdBy: string; createdAt: number;
+  status: CheckinStatus; declines: number; missedReason?: MissedReason; callId?: string;
+}
+/** What the resident (or guardian) allows one person for video: auto-answer (trusted), scheduling, emergency look-in. */
+export interface VideoPermission { homeId: string; accountId: string; trusted: boolean; maySchedule: boolean; lookIn: boolean; updatedAt: number; updatedBy: string }
+export interface VideoCall {
+  id: string; homeId: string; callerId: string; kind: 'call' | 'look-in'; checkinId?: string; alertId?: string;
+  startedAt: number; answeredAt?: number; answeredBy?: 'auto' | 'resident'; endedAt?: number;
+  outcome?: 'connected' | 'declined' | 'no-answer' | 'cancelled' | 'ended';
+}
+export interface VideoNote { id: string; homeId: string; callId?: string; authorId: string; mood: string; eating: string; followUp: string; at: number }
+
+/** The video check-ins' part of the store (dashboards/video*). */
+export interface VideoStore {
+  addCheckin(c: Omit<VideoCheckin, 'id' | 'status' | 'declines'>): Promise<VideoCheckin>;
+  getCheckin(id: string): Promise<VideoCheckin | undefined>;
+  /** A home's check-ins due at or after `from`, earliest first. */
+  listCheckins(homeId: string, from?: number): Promise<VideoCheckin[]>;
+  /** Every still-scheduled check-in of every home (re-armed on start). */
+  listScheduledCheckins(): Promise<VideoCheckin[]>;
+  updateCheckin(id: string, patch: { status?: CheckinStatus; declines?: number; missedReason?: MissedReason; callId?: string }): Promise<void>;
+  setVideoPermission(p: VideoPermission): Promise<void>;
+  getVideoPermission(homeId: string, accountId: string): Promise<VideoPermission | undefined>;
+  listVideoPermissions(homeId: string): Promise<VideoPermission[]>;
+  /** Inserts or replaces a call record. */
+  saveCall(c: VideoCall): Promise<void>;
+  getCall(id: string): Promise<VideoCall | undefined>;
+  listCalls(homeId: string, limit?: number): Promise<VideoCall[]>;
+  addVideoNote(n: Omit<VideoNote, 'id'>): Promise<VideoNote>;
+  getVideoNote(id: string): Promise<VideoNote | undefined>;
+  listVideoNotes(homeId: string, limit?: number): Promise<VideoNote[]>;
+}
+
+// ── Backups and the trail (backup/, core/trail.ts, migration 8) ──
+/** One backup run as operators see it in `mimamori backup list`. */
+export interface BackupRecord {
+  id: string; startedAt: number; finishedAt?: number;
+  status: 'running' | 'ok' | 'failed';
+  /** The archive's file name (the same in every target). */
+  file?: string; size?: number; sha256?: string;
+  /** Each target directory and whether the archive reached it. */
+  targets: Array<{ dir: string; ok: boolean; error?: string }>;
+  /** What the archive holds (row counts, file counts, InfluxDB databases). */
+  contents?: unknown;
+  /** True once a test restore into a scratch folder matched the manifest. */
+  verified: boolean; verifyNote?: string;
+  /** The trail's chain heads at the moment of the snapshot. */
+  heads?: Record<TrailKind, TrailHead>;
+  error?: string;
+}
+
+/** The backup history and the trail's chains. */
+export interface TrailStore {
+  saveBackup(b: BackupRecord): Promise<void>;
+  /** Newest first. */
+  listBackups(limit?: number): Promise<BackupRecord[]>;
+  /** The newest record of each chain. */
+  trailHeads(): Promise<Record<TrailKind, TrailHead>>;
+  /** Every record of a chain in stored order (sealed ones by seq, then any unsealed). */
+  readTrail(kind: TrailKind): Promise<TrailRow[]>;
+}
+
+/**
+ * How a contact can be reached (migration 11): any number of addresses per channel kind.
+ * `phone` serves SMS and voice; `push` holds a browser's subscription JSON; `line` a LINE user id.
+ */
+export type AddressKind = 'phone' | 'email' | 'line' | 'push' | 'tablet';
+export const addressKinds: readonly AddressKind[] = ['phone', 'email', 'line', 'push', 'tablet'];
+/** `operator`: entered by the operator and taken as given; `pending`: not proved yet; `verified`: proved by the person. */
+export type AddressVerification = 'operator' | 'pending' | 'verified';
+export interface ContactAddress {
+  id: string; contactId: string; kind: AddressKind; address: string; label?: string;
+  verification: AddressVerification; verifiedAt?: number; createdAt: number;
+}
+
+/** Contact addresses and the one-time codes that link them (notifier/, issue 17). */
+export interface AddressStore {
+  /** Adds an address, or updates label and verification of the same (contact, kind, address). */
+  saveContactAddress(a: Omit<ContactAddress, 'id'> & { id?: string }): Promise<ContactAddress>;
+  /** By kind in the order of `addressKinds`, then oldest first. */
+  listContactAddresses(contactId: string): Promise<ContactAddress[]>;
+  /** Contacts (of any home) that have this address, best first. */
+  findContactsByAddress(kind: AddressKind, address: string): Promise<Contact[]>;
+  /** Removes one address (by id, or every contact's copy of kind + address); returns how many went. */
+  removeContactAddress(sel: { id: string } | { kind: AddressKind; address: string }): Promise<number>;
+  /** Stores a one-time code that will bind an address of `kind` to the contact (replaces the contact's earlier code). */
+  createLinkCode(c: { code: string; kind: AddressKind; contactId: string; expiresAt: number; createdAt: number }): Promise<void>;
+  /** Uses a code once: the contact it was made for, or undefined when unknown, used or expired. */
+  takeLinkCode(kind: AddressKind, code: string, now: number): Promise<string | undefined>;
+  /** Which web account logs in as this contact (null: none). */
+  setContactAccount(contactId: string, accountId: string | null): Promise<void>;
+  /** The contacts a web account is (one per home it belongs to). */
+  listContactsOfAccount(accountId: string): Promise<Contact[]>;
+  getContact(id: string): Promise<Contact | undefined>;
+  /** The language of everything sent to this contact (their own setting on /account/notifications). */
+  setContactLanguage(id: string, language: Language): Promise<void>;
+}
+
+// ── Monthly reports (dashboards/monthly-reports, migration 13, issue 14) ──
+/** One kept monthly report: a PDF in the reports folder, found by home, month and language. */
+export interface MonthlyReportRecord {
+  id: string; homeId: string;
+  /** `YYYY-MM` in the home's time zone. */
+  month: string;
+  language: Language; createdAt: number;
+  /** `account:<id>` or `cli:<user>`. */
+  createdBy: string;
+  /** Whether the month had ended when it was made (a partial month is made again on request). */
+  complete: boolean;
+  /** The PDF's path relative to the reports folder. */
+  file: string; size: number; sha256: string; pages: number;
+}
+
+/** The kept monthly reports (dashboards/ and `mimamori report`). */
+export interface ReportStore {
+  /** Keeps a report, replacing the one of the same home, month and language. */
+  saveReport(r: MonthlyReportRecord): Promise<void>;
+  getReport(id: string): Promise<MonthlyReportRecord | undefined>;
+  findReport(homeId: string, month: string, language: Language): Promise<MonthlyReportRecord | undefined>;
+  /** Kept reports, newest month first, then by home and language; by home (any of `homeIds`) and/or month; at most `limit` (default 200). */
+  listReports(filter?: { homeIds?: readonly string[]; month?: string; limit?: number }): Promise<MonthlyReportRecord[]>;
+}
+
+/** Homes, the people who live there and the people to tell (provisioning, the notifier, the pages). */
+export interface HomeStore {
+  /** `createdAt` defaults to the store's clock. Fails with MIMAMORI_ERR_CONFLICT when the id exists. */
+  createHome(home: Omit<Home, 'createdAt'> & { createdAt?: number }): Promise<Home>;
+  getHome(id: string): Promise<Home | undefined>;
+  /** By id. */
+  listHomes(): Promise<Home[]>;
+  addResident(r: Omit<Resident, 'id'> & { id?: string }): Promise<Resident>;
+  /** By name. */
+  listResidents(homeId: string): Promise<Resident[]>;
+  /** Also stores the phone and e-mail as the contact's first addresses (migration 11). */
+  addContact(c: Omit<Contact, 'id'> & { id?: string }): Promise<Contact>;
+  /** By priority, then name. */
+  listContacts(homeId: string): Promise<Contact[]>;
+}
+
+/** One home in the operator's fleet view (FleetStore.listFleet). */
+export interface FleetHome {
+  home: Home;
+  /** The residents' names, by name. */
+  residents: string[];
+  /** How many devices the home has. */
+  devices: number;
+  /** The alerts not yet resolved (open and acknowledged), oldest first. */
+  alerts: Alert[];
+}
+
+/** The operator's fleet view (dashboards/routes-fleet): every home at once; the page filters, sorts and pages it. */
+export interface FleetStore {
+  /**
+   * Every home, by id, with what the fleet view needs, in a few queries
+   * (never one per home): residents' names, number of devices, and the alerts
+   * not yet resolved (open and acknowledged), oldest first.
+   */
+  listFleet(): Promise<FleetHome[]>;
+}
+
+/** Devices, service logins and the ingest: de-duplication, the outbox to history, the dead-letter table (broker/). */
+export interface DeviceStore {
+  /** `createdAt` defaults to the store's clock. Fails with MIMAMORI_ERR_CONFLICT when the device exists. */
+  addDevice(d: Omit<Device, 'createdAt' | 'disabled'> & { createdAt?: number }): Promise<Device>;
+  getDevice(homeId: string, deviceId: string): Promise<Device | undefined>;
+  /** By home, then device id. */
+  listDevices(homeId?: string): Promise<Device[]>;
+  /** Fails with MIMAMORI_ERR_NOT_FOUND for an unknown device. */
+  setDeviceSecretHash(homeId: string, deviceId: string, secretHash: string): Promise<void>;
+  setService(name: string, secretHash: string): Promise<void>;
+  getServiceSecretHash(name: string): Promise<string | undefined>;
+  /** Records an event id; false when the same device already sent it. */
+  markEventSeen(homeId: string, deviceId: string, eventId: string, at: number): Promise<boolean>;
+  pruneSeenEvents(olderThan: number): Promise<number>;
+  /**
+   * The ingest's batch commit, in one transaction: records each item's event
+   * id (items without one, heartbeats, are always fresh) and, for every fresh
+   * item with an `outbox` text, keeps that text in the ingest outbox until
+   * `clearIngestOutbox` confirms history has it. Returns per item whether it
+   * was fresh, and the outbox position of the last row written (0 if none).
+   */
+  commitIngestBatch(items: ReadonlyArray<IngestBatchItem>, at: number): Promise<{ fresh: boolean[]; outboxHead: number }>;
+  /** Outbox rows not yet confirmed, oldest first (read at start to replay them into history). */
+  listIngestOutbox(): Promise<Array<{ seq: number; text: string }>>;
+  /** Removes outbox rows up to and including `upTo`; returns how many. */
+  clearIngestOutbox(upTo: number): Promise<number>;
+  /** Keeps a refused device message in the dead-letter table. */
+  recordRejected(r: Omit<RejectedMessage, 'id'>): Promise<RejectedMessage>;
+  /** The most recent refused messages, newest first. */
+  listRejected(limit?: number): Promise<RejectedMessage[]>;
+}
+
+/** What the rule engine keeps: each home's rule settings and its persisted rule state (rules/). */
+export interface RuleStateStore {
+  getRuleConfig(homeId: string): Promise<unknown>;
+  /** `at` defaults to the store's clock. */
+  setRuleConfig(homeId: string, rules: unknown, at?: number): Promise<void>;
+  /** Saves every given home's state in one transaction. */
+  saveHomeStates(states: Array<{ homeId: string; state: unknown }>, at: number): Promise<void>;
+  loadHomeStates(): Promise<Map<string, unknown>>;
+}
+
+/** Alerts and the notifications sent for them (notifier/, the pages). */
+export interface AlertStore {
+  /** Opens an alert, or updates the open one of the same home and rule (repeats + 1, severity only rises). */
+  openAlert(a: Omit<Alert, 'id' | 'status' | 'repeats' | 'updatedAt' | 'closedAt'>): Promise<{ alert: Alert; created: boolean }>;
+  getAlert(id: string): Promise<Alert | undefined>;
+  findOpenAlert(homeId: string, rule: string): Promise<Alert | undefined>;
+  /** Newest first. */
+  listAlerts(filter?: { homeId?: string; status?: AlertStatus }): Promise<Alert[]>;
+  /** Fails with MIMAMORI_ERR_NOT_FOUND for an unknown alert. */
+  updateAlertStatus(id: string, status: AlertStatus, at: number): Promise<Alert>;
+  recordNotification(n: Omit<NotificationRecord, 'id' | 'updatedAt'> & { id?: string }): Promise<NotificationRecord>;
+  updateNotification(id: string, patch: { status: string; providerId?: string; error?: string }, at: number): Promise<void>;
+  findNotificationByProviderId(providerId: string): Promise<NotificationRecord | undefined>;
+  /** Oldest first. */
+  listNotifications(alertId?: string): Promise<NotificationRecord[]>;
+}
+
+/** The audit log (a hash chain, core/trail.ts). */
+export interface AuditStore {
+  audit(entry: Omit<AuditRecord, 'id'>): Promise<void>;
+  /** In the order written. */
+  listAudit(subject?: string): Promise<AuditRecord[]>;
+}
+
+/** The schema version and closing. */
+export interface StoreLifecycle {
+  schemaVersion(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** The whole store: every port. Parts take the narrowest port they use. */
+export interface Store extends HomeStore, FleetStore, DeviceStore, RuleStateStore, AlertStore, AuditStore, AccountStore, NewsStore,
+  EscalationStore, VideoStore, TrailStore, AddressStore, ReportStore, StoreLifecycle {}
+

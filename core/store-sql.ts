@@ -1,0 +1,34 @@
+/**
+ * The SQL port under the store: the few things core/store.ts asks of a
+ * database. SQLite (better-sqlite3, core/store.ts) and PostgreSQL (`pg`,
+ * core/store-pg.ts) each implement it, so the store's queries and row
+ * mappers exist once. SQL is written with `?` placeholders in the portable
+ * subset both accept (see core/migrations.ts); a driver rewrites what it must.
+ */
+export type Row = Record<string, unknown>;
+
+/** Queries on one connection (inside a transaction: on that transaction). */
+export interface SqlQueries {
+  get(sql: string, ...params: unknown[]): Promise<Row | undefined>;
+  all(sql: string, ...params: unknown[]): Promise<Row[]>;
+  /** Runs a statement; resolves with how many rows it changed. */
+  run(sql: string, ...params: unknown[]): Promise<number>;
+}
+
+/** Inside a transaction: queries, and a lock that serializes writers of one subject until commit. */
+export interface SqlTx extends SqlQueries {
+  /** Holds `name` until the transaction ends (PostgreSQL: an advisory lock; SQLite: already one writer at a time). */
+  lock(name: string): Promise<void>;
+}
+
+export interface SqlDb extends SqlQueries {
+  /**
+   * Runs `work` in one transaction that takes the write lock at its start
+   * (SQLite `BEGIN IMMEDIATE`), commits when it resolves and rolls back when it
+   * throws. `work` must use only the queries it is given.
+   */
+  tx<T>(work: (t: SqlTx) => Promise<T>): Promise<T>;
+  /** True when `err` is a unique or primary-key violation. */
+  isConflict(err: unknown): boolean;
+  close(): Promise<void>;
+}

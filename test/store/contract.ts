@@ -1,0 +1,510 @@
+/**
+ * The store contract: one suite every implementation of the store ports
+ * passes (SQLite: sqlite.test.ts; PostgreSQL: pg.test.ts). Each test opens a
+ * fresh, empty store and checks exact results: ordering and its tie-breaks,
+ * not-found, duplicates, and what a transaction does as a whole.
+ */
+import type { Test } from 'tap';
+import { migrations } from '../../core/migrations.js';
+import type { MonthlyReportRecord, Store } from '../../core/store.js';
+
+export type OpenStore = (t: Test) => Promise<Store>;
+
+export function storeContract(t: Test, open: OpenStore): void {
+  const fresh = async (t: Test): Promise<Store> => {
+    const s = await open(t);
+    t.teardown(() => s.close());
+    return s;
+  };
+  const home = (s: Store, id = 'h1') => s.createHome({ id, name: `Home ${id}`, timezone: 'Asia/Tokyo', createdAt: 1 });
+
+  t.test('schema: every migration applied', async (t) => {
+    const s = await fresh(t);
+    t.equal(await s.schemaVersion(), Math.max(...migrations.map((m) => m.version)));
+  });
+
+  t.test('homes, residents, contacts: order, not-found, duplicates, the store clock', async (t) => {
+    const s = await fresh(t);
+    const h = await s.createHome({ id: 'h2', name: 'B', timezone: 'Asia/Tokyo', address: '1-2-3', entryNotes: 'key box' });
+    t.equal(h.createdAt, 1_000, 'createdAt comes from the injected clock');
+    await home(s, 'h1');
+    await t.rejects(home(s, 'h1'), { code: 'MIMAMORI_ERR_CONFLICT' });
+    t.same((await s.listHomes()).map((x) => x.id), ['h1', 'h2']);
+    t.same(await s.getHome('h2'), { id: 'h2', name: 'B', timezone: 'Asia/Tokyo', address: '1-2-3', entryNotes: 'key box', createdAt: 1_000 });
+    t.equal(await s.getHome('nope'), undefined);
+    await s.addResident({ homeId: 'h1', name: 'Sato', language: 'ja' });
+    await s.addResident({ homeId: 'h1', name: 'Abe', birthYear: 1940, language: 'en' });
+    t.same((await s.listResidents('h1')).map((r) => [r.name, r.birthYear]), [['Abe', 1940], ['Sato', undefined]]);
+    await s.addContact({ id: 'c2', homeId: 'h1', name: 'Ken', role: 'family', phone: '+819011112222', email: 'ken@example.jp', language: 'en', priority: 2 });
+    await s.addContact({ id: 'c1', homeId: 'h1', name: 'Taro', role: 'family', language: 'ja', priority: 1 });
+    await s.addContact({ id: 'c0', homeId: 'h1', name: 'Aki', role: 'caregiver', language: 'ja', priority: 2 });
+    await t.rejects(s.addContact({ id: 'c1', homeId: 'h1', name: 'again', role: 'family', phone: '+819000000000', language: 'ja', priority: 9 }), { code: 'MIMAMORI_ERR_CONFLICT' });
+    t.same((await s.listContacts('h1')).map((c) => c.id), ['c1', 'c0', 'c2'], 'priority, then name');
+    t.same((await s.listContactAddresses('c2')).map((a) => [a.kind, a.address, a.verification, a.createdAt]),
+      [['phone', '+819011112222', 'operator', 1_000], ['email', 'ken@example.jp', 'operator', 1_000]], 'phone and e-mail become addresses');
+    t.same(await s.listContactAddresses('c1'), [], 'the refused duplicate left no address behind (one transaction)');
+    t.same((await s.findContactsByPhone('+819011112222')).map((c) => c.id), ['c2']);
+    t.equal((await s.getContact('c2'))?.email, 'ken@example.jp');
+    t.equal(await s.getContact('nope'), undefined);
+  });
+
+  t.test('devices, services, event de-duplication and the ingest outbox', async (t) => {
+    const s = await fresh(t);
+    await home(s, 'h1'); await home(s, 'h0');
+    await s.addDevice({ homeId: 'h1', deviceId: 'kettle', kind: 'kettle', label: 'Kitchen', secretHash: 'x' });
+    await s.addDevice({ homeId: 'h1', deviceId: 'door', kind: 'door', secretHash: 'y', createdAt: 5 });
+    await s.addDevice({ homeId: 'h0', deviceId: 'zz', kind: 'button', secretHash: 'z', createdAt: 5 });
+    await t.rejects(s.addDevice({ homeId: 'h1', deviceId: 'kettle', kind: 'kettle', secretHash: 'q' }), { code: 'MIMAMORI_ERR_CONFLICT' });
+    t.same(await s.getDevice('h1', 'kettle'), { homeId: 'h1', deviceId: 'kettle', kind: 'kettle', label: 'Kitchen', secretHash: 'x', disabled: false, createdAt: 1_000 });
+    t.same((await s.listDevices()).map((d) => `${d.homeId}/${d.deviceId}`), ['h0/zz', 'h1/door', 'h1/kettle']);
+    t.same((await s.listDevices('h1')).map((d) => d.deviceId), ['door', 'kettle']);
+    await s.setDeviceSecretHash('h1', 'door', 'y2');
+    t.equal((await s.getDevice('h1', 'door'))?.secretHash, 'y2');
+    await t.rejects(s.setDeviceSecretHash('h1', 'nope', 'q'), { code: 'MIMAMORI_ERR_NOT_FOUND' });
+    t.equal(await s.getServiceSecretHash('ingest'), undefined);
+    await s.setService('ingest', 'a'); await s.setService('ingest', 'b');
+    t.equal(await s.getServiceSecretHash('ingest'), 'b');
+
+    t.equal(await s.markEventSeen('h1', 'kettle', 'e1', 100), true);
+    t.equal(await s.markEventSeen('h1', 'kettle', 'e1', 101), false, 'the same event again');
+    t.equal(await s.markEventSeen('h1', 'door', 'e1', 102), true, 'another device may use the same id');
+    const batch = await s.commitIngestBatch([
+      { homeId: 'h1', deviceId: 'kettle', eventId: 'e1', outbox: 'dup' },
+      { homeId: 'h1', deviceId: 'kettle', eventId: 'e2', outbox: 'two' },
+      { homeId: 'h1', deviceId: 'kettle' },
+      { homeId: 'h1', deviceId: 'kettle', eventId: 'e2', outbox: 'dup in batch' },
+      { homeId: 'h1', deviceId: 'kettle', eventId: 'e3', outbox: 'three' },
+    ], 200);
+    t.same(batch.fresh, [false, true, true, false, true]);
+    const outbox = await s.listIngestOutbox();
+    t.same(outbox.map((o) => o.text), ['two', 'three']);
+    t.equal(batch.outboxHead, outbox[1]!.seq);
+    t.ok(outbox[0]!.seq < outbox[1]!.seq, 'outbox positions rise');
+    t.same(await s.commitIngestBatch([{ homeId: 'h1', deviceId: 'kettle' }], 201), { fresh: [true], outboxHead: 0 });
+    t.equal(await s.clearIngestOutbox(outbox[0]!.seq), 1);
+    t.same((await s.listIngestOutbox()).map((o) => o.text), ['three']);
+    t.equal(await s.pruneSeenEvents(200), 2, 'the two marked before 200');
+    t.equal(await s.markEventSeen('h1', 'kettle', 'e1', 300), true, 'pruned ids are fresh again');
+
+    const r1 = await s.recordRejected({ at: 10, topic: 'a', reason: 'bad json', payload: '{' });
+    const r2 = await s.recordRejected({ at: 10, topic: 'b', homeId: 'h1', deviceId: 'kettle', reason: 'unknown kind', detail: 'x' });
+    await s.recordRejected({ at: 5, topic: 'c', reason: 'old' });
+    t.same((await s.listRejected()).map((r) => r.topic), ['b', 'a', 'c'], 'newest first; same time: last recorded first');
+    t.same((await s.listRejected(1))[0], r2);
+    t.same((await s.listRejected()).find((r) => r.id === r1.id), { id: r1.id, at: 10, topic: 'a', reason: 'bad json', payload: '{' });
+  });
+
+  t.test('rule settings and rule state', async (t) => {
+    const s = await fresh(t);
+    await home(s);
+    t.equal(await s.getRuleConfig('h1'), undefined);
+    await s.setRuleConfig('h1', { kettle: { by: '09:00' } });
+    await s.setRuleConfig('h1', { kettle: { by: '10:00' }, list: [1, 'two', null, true] }, 5);
+    t.same(await s.getRuleConfig('h1'), { kettle: { by: '10:00' }, list: [1, 'two', null, true] });
+    await s.saveHomeStates([{ homeId: 'h1', state: { n: 1 } }, { homeId: 'h2', state: [1, 2] }], 10);
+    await s.saveHomeStates([{ homeId: 'h1', state: { n: 2 } }], 11);
+    t.same([...(await s.loadHomeStates()).entries()], [['h1', { n: 2 }], ['h2', [1, 2]]]);
+  });
+
+  t.test('alerts: one open per home and rule, severity only rises, ordering, not-found', async (t) => {
+    const s = await fresh(t);
+    await home(s);
+    const a = await s.openAlert({ homeId: 'h1', rule: 'help', severity: 'warning', message: 'm1', finding: { n: 1 }, openedAt: 100 });
+    t.equal(a.created, true);
+    t.same(a.alert, { id: a.alert.id, homeId: 'h1', rule: 'help', severity: 'warning', status: 'open', message: 'm1', finding: { n: 1 }, repeats: 0, openedAt: 100, updatedAt: 100 });
+    const again = await s.openAlert({ homeId: 'h1', rule: 'help', severity: 'critical', message: 'm2', finding: { n: 2 }, openedAt: 200 });
+    t.same([again.created, again.alert.id, again.alert.repeats, again.alert.severity, again.alert.updatedAt, again.alert.finding], [false, a.alert.id, 1, 'critical', 200, { n: 2 }]);
+    t.equal((await s.openAlert({ homeId: 'h1', rule: 'help', severity: 'info', message: 'm3', finding: null, openedAt: 300 })).alert.severity, 'critical');
+    const b = await s.openAlert({ homeId: 'h1', rule: 'kettle', severity: 'info', message: 'k', finding: [], openedAt: 100 });
+    const c = await s.openAlert({ homeId: 'h1', rule: 'door', severity: 'info', message: 'd', finding: 'x', openedAt: 100 });
+    t.same((await s.listAlerts()).map((x) => x.rule), ['door', 'kettle', 'help'], 'newest first; same time: last opened first');
+    t.equal((await s.findOpenAlert('h1', 'help'))?.id, a.alert.id);
+    t.equal(await s.findOpenAlert('h1', 'nope'), undefined);
+    const resolved = await s.updateAlertStatus(a.alert.id, 'resolved', 400);
+    t.same([resolved.status, resolved.closedAt, resolved.updatedAt], ['resolved', 400, 400]);
+    await s.updateAlertStatus(b.alert.id, 'acknowledged', 401);
+    t.equal((await s.getAlert(b.alert.id))?.closedAt, undefined);
+    await t.rejects(s.updateAlertStatus('nope', 'resolved', 1), { code: 'MIMAMORI_ERR_NOT_FOUND' });
+    t.equal(await s.findOpenAlert('h1', 'help'), undefined);
+    const next = await s.openAlert({ homeId: 'h1', rule: 'help', severity: 'warning', message: 'n', finding: {}, openedAt: 500 });
+    t.equal(next.created, true, 'after resolving, a new alert');
+    t.same((await s.listAlerts({ status: 'open' })).map((x) => x.id), [next.alert.id, c.alert.id]);
+    t.same((await s.listAlerts({ homeId: 'h1', status: 'acknowledged' })).map((x) => x.id), [b.alert.id]);
+    t.same(await s.listAlerts({ homeId: 'other' }), []);
+
+    const n1 = await s.recordNotification({ alertId: next.alert.id, contactId: 'c1', channel: 'sms', status: 'pending', createdAt: 600 });
+    const n2 = await s.recordNotification({ id: 'n-given', alertId: next.alert.id, channel: 'email', status: 'sent', createdAt: 600 });
+    await s.recordNotification({ alertId: c.alert.id, channel: 'sms', status: 'sent', createdAt: 550 });
+    await s.updateNotification(n1.id, { status: 'sent', providerId: 'SM1' }, 610);
+    await s.updateNotification(n1.id, { status: 'delivered' }, 620);
+    t.same(await s.findNotificationByProviderId('SM1'), { id: n1.id, alertId: next.alert.id, contactId: 'c1', channel: 'sms', status: 'delivered', providerId: 'SM1', createdAt: 600, updatedAt: 620 });
+    t.equal(await s.findNotificationByProviderId('nope'), undefined);
+    t.same((await s.listNotifications(next.alert.id)).map((x) => x.id), [n1.id, n2.id].sort(), 'oldest first; same time: by id');
+    t.equal((await s.listNotifications()).length, 3);
+  });
+
+  t.test('the audit trail: written order, chain heads, sealed records', async (t) => {
+    const s = await fresh(t);
+    await s.audit({ at: 10, actor: 'op', action: 'b', subject: 'home:h1', detail: { why: 'x' } });
+    await s.audit({ at: 10, actor: 'op', action: 'a', subject: 'home:h1' });
+    await s.audit({ at: 5, actor: 'hub', action: 'c', subject: 'home:h2' });
+    t.same((await s.listAudit()).map((r) => r.action), ['c', 'b', 'a'], 'by time, then as written');
+    t.same((await s.listAudit('home:h1')).map((r) => [r.action, r.detail]), [['b', { why: 'x' }], ['a', undefined]]);
+    const trail = await s.readTrail('audit');
+    t.same(trail.map((r) => r.seq), [1, 2, 3]);
+    t.equal(trail[1]!.prevHash, trail[0]!.hash);
+    t.same(trail[0]!.fields.at, 10, 'times read back as numbers (the hash covers them)');
+    const heads = await s.trailHeads();
+    t.same(heads.audit, { seq: 3, hash: trail[2]!.hash });
+    t.same(heads.access, { seq: 0, hash: '0'.repeat(64) });
+    await Promise.all([1, 2, 3, 4, 5].map((i) => s.audit({ at: 20, actor: 'op', action: `p${i}`, subject: 's' })));
+    t.same((await s.readTrail('audit')).map((r) => r.seq), [1, 2, 3, 4, 5, 6, 7, 8], 'concurrent appends take distinct seqs, no gaps');
+  });
+
+  t.test('accounts, sign-in, sessions, links, consent and the access log', async (t) => {
+    const s = await fresh(t);
+    const a = await s.createAccount({ login: 'ken', name: 'Ken', role: 'family', language: 'en', passwordHash: 'p', createdAt: 1 });
+    await s.createAccount({ id: 'op1', login: 'op', name: 'Op', role: 'operator', language: 'ja', passwordHash: 'p', createdAt: 1 });
+    await t.rejects(s.createAccount({ login: 'ken', name: 'dup', role: 'family', language: 'en', passwordHash: 'p', createdAt: 2 }), { code: 'MIMAMORI_ERR_CONFLICT' });
+    t.same((await s.listAccounts()).map((x) => x.login), ['ken', 'op'], 'by role, then login');
+    t.equal((await s.findAccountByLogin('op'))?.id, 'op1');
+    t.equal(await s.findAccountByLogin('nope'), undefined);
+    await s.setAccountTotp(a.id, 'seed'); await s.setAccountLockedUntil(a.id, 99); await s.setAccountLanguage(a.id, 'ja');
+    t.same(await s.getAccount(a.id), { ...a, language: 'ja', totpSecret: 'seed', lockedUntil: 99 });
+    await s.setAccountTotp(a.id, null); await s.setAccountLockedUntil(a.id, null);
+    t.same(await s.getAccount(a.id), { ...a, language: 'ja' });
+    t.same([await s.acceptTotpStep(a.id, 5), await s.acceptTotpStep(a.id, 5), await s.acceptTotpStep(a.id, 4), await s.acceptTotpStep(a.id, 6)], [true, false, false, true]);
+    t.equal(await s.acceptTotpStep('nope', 1), false);
+    for (const at of [10, 20, 30]) await s.recordLoginFailure(a.id, at);
+    t.equal(await s.countLoginFailures(a.id, 20), 2);
+    await s.clearLoginFailures(a.id);
+    t.equal(await s.countLoginFailures(a.id, 0), 0);
+
+    await s.createSession({ id: 's2', accountId: a.id, csrf: 'c', mfaOk: false, createdAt: 5, lastSeenAt: 5 });
+    await s.createSession({ id: 's1', accountId: a.id, csrf: 'c', mfaOk: true, createdAt: 5, lastSeenAt: 5, userAgent: 'UA' });
+    await s.createSession({ id: 's0', accountId: a.id, csrf: 'c', mfaOk: false, createdAt: 9, lastSeenAt: 9 });
+    await t.rejects(s.createSession({ id: 's0', accountId: a.id, csrf: 'c', mfaOk: false, createdAt: 9, lastSeenAt: 9 }));
+    t.same((await s.listSessions(a.id)).map((x) => x.id), ['s1', 's2', 's0'], 'oldest first; same time: by id');
+    await s.updateSession('s2', { lastSeenAt: 50, mfaOk: true });
+    t.same(await s.getSession('s2'), { id: 's2', accountId: a.id, csrf: 'c', mfaOk: true, createdAt: 5, lastSeenAt: 50 });
+    await s.deleteSession('s2');
+    t.equal(await s.getSession('s2'), undefined);
+
+    await s.linkAccount({ accountId: a.id, kind: 'home', targetId: 'h2' });
+    await s.linkAccount({ accountId: a.id, kind: 'home', targetId: 'h1' });
+    await s.linkAccount({ accountId: a.id, kind: 'home', targetId: 'h1' });
+    await s.linkAccount({ accountId: a.id, kind: 'guardian', targetId: 'h1' });
+    t.same((await s.listLinks(a.id)).map((l) => `${l.kind}:${l.targetId}`), ['guardian:h1', 'home:h1', 'home:h2'], 'a repeated link is kept once');
+    t.same((await s.listLinked('home', 'h1')).map((l) => l.accountId), [a.id]);
+    await s.enrollHome('f1', 'h2'); await s.enrollHome('f1', 'h1'); await s.enrollHome('f1', 'h1');
+    t.same(await s.listEnrolledHomes('f1'), ['h1', 'h2']);
+    t.equal(await s.getConsent('h1', a.id), undefined);
+    await s.setConsent({ homeId: 'h1', viewerId: a.id, level: 'coarse', photos: false, updatedAt: 1, updatedBy: 'op1' });
+    await s.setConsent({ homeId: 'h1', viewerId: a.id, level: 'detailed', photos: true, updatedAt: 2, updatedBy: 'op1' });
+    t.same(await s.getConsent('h1', a.id), { homeId: 'h1', viewerId: a.id, level: 'detailed', photos: true, updatedAt: 2, updatedBy: 'op1' });
+
+    await s.recordAccess({ at: 10, viewerId: a.id, homeId: 'h1', what: 'first' });
+    await s.recordAccess({ at: 10, viewerId: a.id, homeId: 'h1', what: 'second' });
+    await s.recordAccess({ at: 5, viewerId: a.id, homeId: 'h1', what: 'earlier' });
+    await s.recordAccess({ at: 10, viewerId: a.id, homeId: 'h2', what: 'other home' });
+    t.same((await s.listAccess('h1')).map((r) => r.what), ['second', 'first', 'earlier'], 'newest first; same time: last written first');
+    t.same((await s.listAccess('h1', 1)).map((r) => r.what), ['second']);
+    t.same((await s.readTrail('access')).map((r) => r.seq), [1, 2, 3, 4]);
+
+    const r1 = await s.recordAlertResponse({ alertId: 'a1', homeId: 'h1', accountId: a.id, action: 'on-my-way', at: 7 });
+    const r2 = await s.recordAlertResponse({ alertId: 'a1', homeId: 'h1', accountId: a.id, action: 'arrived', at: 7 });
+    t.same(await s.listAlertResponses('a1'), [r1, r2], 'oldest first; same time: as recorded');
+  });
+
+  t.test('news, photos, questions, attendance', async (t) => {
+    const s = await fresh(t);
+    const n1 = await s.addNews({ homeId: 'h1', authorId: 'st', body: 'lunch', createdAt: 10 });
+    const n2 = await s.addNews({ homeId: 'h1', authorId: 'st', body: 'walk', createdAt: 10 });
+    await s.addNews({ id: 'old', homeId: 'h1', authorId: 'st', body: 'old', createdAt: 1 });
+    await t.rejects(s.addNews({ id: 'old', homeId: 'h1', authorId: 'st', body: 'again', createdAt: 2 }), { code: 'MIMAMORI_ERR_CONFLICT' });
+    t.same((await s.listNews('h1')).map((x) => x.body), ['walk', 'lunch', 'old']);
+    t.same((await s.listNews('h1', 5)).map((x) => x.id), [n2.id, n1.id]);
+    t.same(await s.getNews(n1.id), n1);
+    t.equal(await s.getNews('nope'), undefined);
+    await s.addNewsPhoto({ id: 'p1', newsId: n1.id, homeId: 'h1', width: 640, height: 480 });
+    await s.addNewsPhoto({ id: 'p2', newsId: n1.id, homeId: 'h1', width: 10, height: 20 });
+    await t.rejects(s.addNewsPhoto({ id: 'p1', newsId: n1.id, homeId: 'h1', width: 1, height: 1 }), { code: 'MIMAMORI_ERR_CONFLICT' });
+    t.same((await s.listNewsPhotos(n1.id)).map((p) => p.id), ['p1', 'p2']);
+    t.same(await s.getNewsPhoto('p2'), { id: 'p2', newsId: n1.id, homeId: 'h1', width: 10, height: 20 });
+    const q1 = await s.addQuestion({ homeId: 'h1', askerId: 'ken', body: 'lunch?', askedAt: 3 });
+    const q2 = await s.addQuestion({ homeId: 'h1', askerId: 'ken', body: 'walk?', askedAt: 3 });
+    await s.answerQuestion(q1.id, 'yes', 'st', 4);
+    t.same(await s.getQuestion(q1.id), { ...q1, answer: 'yes', answererId: 'st', answeredAt: 4 });
+    t.same((await s.listQuestions('h1')).map((q) => q.id), [q2.id, q1.id]);
+    await s.setAttendance({ homeId: 'h1', date: '2026-01-02', status: 'present', markedBy: 'st', at: 1 });
+    await s.setAttendance({ homeId: 'h1', date: '2026-01-01', status: 'present', markedBy: 'st', at: 1 });
+    await s.setAttendance({ homeId: 'h1', date: '2026-01-02', status: 'absent', markedBy: 'st2', at: 2 });
+    t.same(await s.listAttendance('h1'), [
+      { homeId: 'h1', date: '2026-01-02', status: 'absent', markedBy: 'st2', at: 2 },
+      { homeId: 'h1', date: '2026-01-01', status: 'present', markedBy: 'st', at: 1 },
+    ]);
+    t.equal((await s.listAttendance('h1', 1)).length, 1);
+  });
+
+  t.test('escalation: policies, preferences, lifecycle, jobs, send keys', async (t) => {
+    const s = await fresh(t);
+    await home(s);
+    await s.addContact({ id: 'c1', homeId: 'h1', name: 'Taro', role: 'family', phone: '+819011112222', language: 'ja', priority: 1 });
+    t.equal(await s.getEscalationPolicy('h1'), undefined);
+    await s.setEscalationPolicy('h1', { tiers: ['family'] }, 1);
+    await s.setEscalationPolicy('h1', { tiers: ['family', 'caregiver'] }, 2);
+    t.same(await s.getEscalationPolicy('h1'), { tiers: ['family', 'caregiver'] });
+    await s.setContactPreferences('c2', { quiet: true }, 1);
+    await s.setContactPreferences('c1', { digest: '20:00' }, 1);
+    t.same(await s.getContactPreferences('c1'), { digest: '20:00' });
+    t.same([...(await s.listContactPreferences()).entries()], [['c1', { digest: '20:00' }], ['c2', { quiet: true }]]);
+    const { alert } = await s.openAlert({ homeId: 'h1', rule: 'help', severity: 'critical', message: 'm', finding: {}, openedAt: 10 });
+    t.equal(await s.getAlertLifecycle(alert.id), undefined);
+    await s.saveAlertLifecycle({ alertId: alert.id, homeId: 'h1', state: { tier: 0 }, policy: { tiers: ['family'] }, updatedAt: 11 });
+    await s.saveAlertLifecycle({ alertId: alert.id, homeId: 'h1', acknowledgedBy: 'c1', acknowledgedVia: 'sms', acknowledgedAt: 12, state: { tier: 1 }, updatedAt: 12 });
+    t.same(await s.getAlertLifecycle(alert.id), { alertId: alert.id, homeId: 'h1', acknowledgedBy: 'c1', acknowledgedVia: 'sms', acknowledgedAt: 12, state: { tier: 1 }, updatedAt: 12 });
+
+    await s.scheduleJob({ id: 'j2', kind: 'step', subject: alert.id, dueAt: 100, payload: { tier: 1 } });
+    await s.scheduleJob({ id: 'j1', kind: 'step', subject: alert.id, dueAt: 100 });
+    await s.scheduleJob({ id: 'j0', kind: 'digest', subject: 'c1', dueAt: 200 });
+    await s.scheduleJob({ id: 'j0', kind: 'digest', subject: 'c1', dueAt: 50 });
+    t.same((await s.listJobs()).map((j) => j.id), ['j0', 'j1', 'j2'], 'by due time, then id; rescheduling replaces');
+    t.same(await s.getJob('j2'), { id: 'j2', kind: 'step', subject: alert.id, dueAt: 100, payload: { tier: 1 } });
+    await s.cancelJob('j2'); await s.cancelJob('nope');
+    t.equal(await s.getJob('j2'), undefined);
+
+    const claimed = await s.claimSendKeys([
+      { key: 'k2', alertId: alert.id, contactId: 'c1', channel: 'sms', createdAt: 20, recipient: '+819011112222', body: 'help' },
+      { key: 'k1', alertId: alert.id, channel: 'email', createdAt: 20 },
+      { key: 'k2', alertId: alert.id, channel: 'sms', createdAt: 20 },
+    ]);
+    t.same(claimed, ['k2', 'k1'], 'a key repeated in one claim is taken once');
+    t.same(await s.claimSendKeys([{ key: 'k1', alertId: alert.id, channel: 'email', createdAt: 21 }, { key: 'k3', alertId: alert.id, channel: 'voice', createdAt: 21, recipient: '+81', body: 'b' }]), ['k3']);
+    t.same((await s.listSendKeys(alert.id)).map((k) => k.key), ['k1', 'k2', 'k3'], 'by time, then key');
+    t.same((await s.listUnsettledSendKeys(0)).map((k) => k.key), ['k2', 'k3'], 'keys with a recipient and body and no outcome');
+    const sent = await s.recordNotification({ alertId: alert.id, channel: 'sms', status: 'pending', createdAt: 22 });
+    await s.attachSendKeys(['k2'], sent.id);
+    t.same((await s.listUnsettledSendKeys(0)).map((k) => k.key), ['k2', 'k3'], 'pending without provider id: still unsettled');
+    await s.updateNotification(sent.id, { status: 'sent', providerId: 'SM9' }, 23);
+    t.same((await s.listUnsettledSendKeys(0)).map((k) => k.key), ['k3']);
+    t.same((await s.listUnsettledSendKeys(21)).map((k) => k.key), ['k3']);
+    t.same(await s.findSendKeysByNotification(sent.id), [{ key: 'k2', alertId: alert.id, contactId: 'c1', channel: 'sms', notificationId: sent.id, createdAt: 20, recipient: '+819011112222', body: 'help' }]);
+  });
+
+  t.test('video: check-ins, permissions, calls, notes', async (t) => {
+    const s = await fresh(t);
+    const c2 = await s.addCheckin({ homeId: 'h1', dueAt: 100, callerId: 'cg', createdBy: 'cg', createdAt: 1 });
+    const c1 = await s.addCheckin({ homeId: 'h1', dueAt: 100, callerId: 'cg', createdBy: 'cg', createdAt: 1 });
+    const c0 = await s.addCheckin({ homeId: 'h1', dueAt: 50, callerId: 'cg', createdBy: 'cg', createdAt: 1 });
+    t.same((await s.listCheckins('h1')).map((c) => c.id), [c0.id, c2.id, c1.id], 'by due time, then as added');
+    t.same((await s.listCheckins('h1', 60)).map((c) => c.id), [c2.id, c1.id]);
+    await s.updateCheckin(c0.id, { status: 'missed', declines: 2, missedReason: 'declined', callId: 'call1' });
+    t.same(await s.getCheckin(c0.id), { ...c0, status: 'missed', declines: 2, missedReason: 'declined', callId: 'call1' });
+    t.same((await s.listScheduledCheckins()).map((c) => c.id), [c2.id, c1.id]);
+    t.equal(await s.getCheckin('nope'), undefined);
+    await s.setVideoPermission({ homeId: 'h1', accountId: 'b', trusted: true, maySchedule: false, lookIn: true, updatedAt: 1, updatedBy: 'g' });
+    await s.setVideoPermission({ homeId: 'h1', accountId: 'a', trusted: false, maySchedule: true, lookIn: false, updatedAt: 1, updatedBy: 'g' });
+    await s.setVideoPermission({ homeId: 'h1', accountId: 'b', trusted: false, maySchedule: false, lookIn: false, updatedAt: 2, updatedBy: 'g2' });
+    t.same((await s.listVideoPermissions('h1')).map((p) => [p.accountId, p.trusted, p.maySchedule, p.updatedBy]), [['a', false, true, 'g'], ['b', false, false, 'g2']]);
+    t.equal(await s.getVideoPermission('h1', 'nope'), undefined);
+    await s.saveCall({ id: 'call2', homeId: 'h1', callerId: 'cg', kind: 'call', startedAt: 10 });
+    await s.saveCall({ id: 'call1', homeId: 'h1', callerId: 'cg', kind: 'look-in', alertId: 'a1', startedAt: 10 });
+    await s.saveCall({ id: 'call1', homeId: 'h1', callerId: 'cg', kind: 'look-in', alertId: 'a1', startedAt: 10, answeredAt: 11, answeredBy: 'auto', endedAt: 20, outcome: 'ended' });
+    t.same(await s.getCall('call1'), { id: 'call1', homeId: 'h1', callerId: 'cg', kind: 'look-in', alertId: 'a1', startedAt: 10, answeredAt: 11, answeredBy: 'auto', endedAt: 20, outcome: 'ended' });
+    t.same((await s.listCalls('h1')).map((c) => c.id), ['call2', 'call1'], 'newest first; same time: by id, last first');
+    t.equal((await s.listCalls('h1', 1)).length, 1);
+    const v1 = await s.addVideoNote({ homeId: 'h1', callId: 'call1', authorId: 'cg', mood: 'good', eating: 'ok', followUp: '', at: 30 });
+    const v2 = await s.addVideoNote({ homeId: 'h1', authorId: 'cg', mood: 'tired', eating: 'little', followUp: 'call', at: 30 });
+    t.same((await s.listVideoNotes('h1')).map((x) => x.id), [v2.id, v1.id]);
+    t.same(await s.getVideoNote(v1.id), v1);
+  });
+
+  t.test('backups: newest first, JSON read back and checked', async (t) => {
+    const s = await fresh(t);
+    const heads = await s.trailHeads();
+    await s.saveBackup({ id: 'b1', startedAt: 10, status: 'running', targets: [{ dir: '/a', ok: false }], verified: false });
+    await s.saveBackup({ id: 'b1', startedAt: 10, finishedAt: 12, status: 'ok', file: 'x.tar', size: 5_000_000_000, sha256: 'ab', targets: [{ dir: '/a', ok: true }, { dir: '/b', ok: false, error: 'full' }], contents: { rows: { homes: 1 } }, verified: true, verifyNote: 'fine', heads });
+    await s.saveBackup({ id: 'b0', startedAt: 5, status: 'failed', targets: [], verified: false, error: 'disk' });
+    const list = await s.listBackups();
+    t.same(list.map((b) => b.id), ['b1', 'b0']);
+    t.same(list[0], { id: 'b1', startedAt: 10, finishedAt: 12, status: 'ok', file: 'x.tar', size: 5_000_000_000, sha256: 'ab', targets: [{ dir: '/a', ok: true }, { dir: '/b', ok: false, error: 'full' }], contents: { rows: { homes: 1 } }, verified: true, verifyNote: 'fine', heads });
+    t.same((await s.listBackups(1)).map((b) => b.id), ['b1']);
+  });
+
+  t.test('contact addresses and link codes', async (t) => {
+    const s = await fresh(t);
+    await home(s);
+    await s.addContact({ id: 'c1', homeId: 'h1', name: 'Taro', role: 'family', phone: '+819011112222', language: 'ja', priority: 1 });
+    await s.addContact({ id: 'c2', homeId: 'h1', name: 'Hana', role: 'family', language: 'ja', priority: 2 });
+    const push = await s.saveContactAddress({ contactId: 'c1', kind: 'push', address: '{"e":1}', verification: 'verified', verifiedAt: 3, createdAt: 3 });
+    await s.saveContactAddress({ contactId: 'c1', kind: 'line', address: 'U1', verification: 'pending', createdAt: 4 });
+    const again = await s.saveContactAddress({ contactId: 'c1', kind: 'push', address: '{"e":1}', label: 'iPad', verification: 'verified', verifiedAt: 5, createdAt: 9 });
+    t.equal(again.id, push.id, 'the same address is updated, not added');
+    t.same([again.label, again.verifiedAt, again.createdAt], ['iPad', 5, 3]);
+    t.same((await s.listContactAddresses('c1')).map((a) => a.kind), ['phone', 'line', 'push'], 'by kind, then as added');
+    await s.saveContactAddress({ contactId: 'c2', kind: 'line', address: 'U1', verification: 'verified', createdAt: 6 });
+    t.same((await s.findContactsByAddress('line', 'U1')).map((c) => c.id), ['c1', 'c2'], 'by priority');
+    t.equal(await s.removeContactAddress({ kind: 'line', address: 'U1' }), 2);
+    t.equal(await s.removeContactAddress({ id: push.id }), 1);
+    t.equal(await s.removeContactAddress({ id: push.id }), 0);
+    t.same((await s.listContactAddresses('c1')).map((a) => a.kind), ['phone']);
+
+    await s.createLinkCode({ code: '111111', kind: 'line', contactId: 'c1', expiresAt: 100, createdAt: 1 });
+    await s.createLinkCode({ code: '222222', kind: 'line', contactId: 'c1', expiresAt: 100, createdAt: 2 });
+    t.equal(await s.takeLinkCode('line', '111111', 50), undefined, 'a newer code replaced it');
+    t.equal(await s.takeLinkCode('push', '222222', 50), undefined, 'a code is for one kind');
+    t.equal(await s.takeLinkCode('line', '222222', 50), 'c1');
+    t.equal(await s.takeLinkCode('line', '222222', 50), undefined, 'used once');
+    await s.createLinkCode({ code: '333333', kind: 'line', contactId: 'c2', expiresAt: 100, createdAt: 2 });
+    t.equal(await s.takeLinkCode('line', '333333', 100), undefined, 'expired');
+    const both = await Promise.all([1, 2].map(async () => { await s.createLinkCode({ code: '444444', kind: 'line', contactId: 'c2', expiresAt: 100, createdAt: 3 }); }));
+    t.equal(both.length, 2);
+    t.same((await Promise.all([s.takeLinkCode('line', '444444', 1), s.takeLinkCode('line', '444444', 1)])).filter(Boolean), ['c2'], 'two racing uses: one wins');
+
+    await s.setContactAccount('c2', 'acc');
+    await s.setContactAccount('c1', 'acc');
+    t.same((await s.listContactsOfAccount('acc')).map((c) => c.id), ['c1', 'c2']);
+    t.equal((await s.getContact('c1'))?.accountId, 'acc');
+    await s.setContactAccount('c1', null);
+    t.same((await s.listContactsOfAccount('acc')).map((c) => c.id), ['c2']);
+  });
+
+  // ── Methods s4-integ added after the contract was first written: contact language, push subscriptions, fleet, reports ──
+
+  t.test('a contact\'s own language: set on that contact only, read back everywhere the contact is', async (t) => {
+    const s = await fresh(t);
+    await home(s);
+    await s.addContact({ id: 'c1', homeId: 'h1', name: 'Taro', role: 'family', phone: '+819011112222', language: 'ja', priority: 1 });
+    await s.addContact({ id: 'c2', homeId: 'h1', name: 'Hana', role: 'family', phone: '+819033334444', language: 'ja', priority: 2 });
+    await s.setContactAccount('c1', 'acc');
+    await s.setContactLanguage('c1', 'en');
+    t.equal((await s.getContact('c1'))?.language, 'en');
+    t.same((await s.listContacts('h1')).map((c) => [c.id, c.language]), [['c1', 'en'], ['c2', 'ja']], 'the other contact keeps hers');
+    t.same((await s.findContactsByPhone('+819011112222')).map((c) => c.language), ['en']);
+    t.same((await s.listContactsOfAccount('acc')).map((c) => c.language), ['en']);
+    await s.setContactLanguage('c1', 'ja');
+    t.equal((await s.getContact('c1'))?.language, 'ja', 'and back');
+    await s.setContactLanguage('nope', 'en');
+    t.same((await s.listContacts('h1')).map((c) => c.language), ['ja', 'ja'], 'an unknown contact changes no one');
+  });
+
+  t.test('push subscriptions: a browser\'s subscription JSON kept as an address, shared, relabelled and removed when gone', async (t) => {
+    const s = await fresh(t);
+    await home(s);
+    await s.addContact({ id: 'c1', homeId: 'h1', name: 'Taro', role: 'family', language: 'ja', priority: 1 });
+    await s.addContact({ id: 'c2', homeId: 'h1', name: 'Hana', role: 'family', language: 'ja', priority: 2 });
+    // What notifier/push-subscription.ts stores: the endpoint and keys as JSON, long and full of URL characters.
+    const sub = (n: number) => JSON.stringify({ endpoint: `https://push.example.net/wpush/v2/${'gAAAAABk'.repeat(20)}${n}?x=1&y=%20`, keys: { p256dh: `B${'Q'.repeat(86)}${n}`, auth: `a${n}_-${'z'.repeat(19)}` } });
+    const newer = await s.saveContactAddress({ contactId: 'c1', kind: 'push', address: sub(1), label: '台所の iPad', verification: 'verified', verifiedAt: 20, createdAt: 20 });
+    const older = await s.saveContactAddress({ contactId: 'c1', kind: 'push', address: sub(2), verification: 'verified', verifiedAt: 10, createdAt: 10 });
+    await s.saveContactAddress({ contactId: 'c2', kind: 'push', address: sub(1), label: 'shared tablet', verification: 'verified', verifiedAt: 30, createdAt: 30 });
+    t.same(newer, { id: newer.id, contactId: 'c1', kind: 'push', address: sub(1), label: '台所の iPad', verification: 'verified', verifiedAt: 20, createdAt: 20 }, 'read back exactly');
+    t.same((await s.listContactAddresses('c1')).map((a) => a.id), [older.id, newer.id], 'oldest first');
+    t.same((await s.findContactsByAddress('push', sub(1))).map((c) => c.id), ['c1', 'c2'], 'one browser, two people');
+    t.same(await s.findContactsByAddress('push', sub(3)), []);
+    const relabelled = await s.saveContactAddress({ contactId: 'c1', kind: 'push', address: sub(2), label: 'phone', verification: 'verified', verifiedAt: 40, createdAt: 40 });
+    t.same([relabelled.id, relabelled.label, relabelled.verifiedAt, relabelled.createdAt], [older.id, 'phone', 40, 10], 'subscribing again updates the one row');
+    t.equal((await s.listContactAddresses('c1')).length, 2);
+    // The push service says the subscription is gone (HTTP 410): every contact's copy goes at once.
+    t.equal(await s.removeContactAddress({ kind: 'push', address: sub(1) }), 2);
+    t.same((await s.listContactAddresses('c1')).map((a) => a.address), [sub(2)]);
+    t.same(await s.listContactAddresses('c2'), []);
+    t.equal(await s.removeContactAddress({ kind: 'push', address: sub(1) }), 0, 'gone twice: nothing more');
+    t.equal(await s.removeContactAddress({ kind: 'line', address: sub(2) }), 0, 'the kind must match too');
+  });
+
+  t.test('fleet: every home by id with residents, device count and unresolved alerts, oldest first', async (t) => {
+    const s = await fresh(t);
+    t.same(await s.listFleet(), [], 'no homes, no rows');
+    await home(s, 'h2'); await home(s, 'h1'); await home(s, 'h3');
+    await s.addResident({ homeId: 'h1', name: 'Sato', language: 'ja' });
+    await s.addResident({ homeId: 'h1', name: 'Abe', language: 'ja' });
+    await s.addResident({ homeId: 'h2', name: 'Ito', language: 'en' });
+    for (const d of ['kettle', 'door']) await s.addDevice({ homeId: 'h1', deviceId: d, kind: d, secretHash: 'x' });
+    await s.addDevice({ homeId: 'h2', deviceId: 'button', kind: 'button', secretHash: 'x' });
+    const help = (await s.openAlert({ homeId: 'h1', rule: 'help', severity: 'critical', message: 'm', finding: { audience: 'family' }, openedAt: 100 })).alert;
+    const kettle = (await s.openAlert({ homeId: 'h1', rule: 'kettle', severity: 'warning', message: 'k', finding: {}, openedAt: 50 })).alert;
+    const door = (await s.openAlert({ homeId: 'h1', rule: 'door', severity: 'info', message: 'd', finding: {}, openedAt: 100 })).alert;
+    const acked = await s.updateAlertStatus(kettle.id, 'acknowledged', 60);
+    const gone = (await s.openAlert({ homeId: 'h2', rule: 'help', severity: 'critical', message: 'm', finding: {}, openedAt: 10 })).alert;
+    await s.updateAlertStatus(gone.id, 'resolved', 20);
+    const fleet = await s.listFleet();
+    t.same(fleet.map((f) => [f.home.id, f.residents, f.devices, f.alerts.map((a) => a.rule)]), [
+      ['h1', ['Abe', 'Sato'], 2, ['kettle', 'help', 'door']],
+      ['h2', ['Ito'], 1, []],
+      ['h3', [], 0, []],
+    ], 'by home id; residents by name; acknowledged alerts count, resolved ones do not; same time: as opened');
+    t.same(fleet[0]!.home, { id: 'h1', name: 'Home h1', timezone: 'Asia/Tokyo', createdAt: 1 });
+    t.same(fleet[0]!.alerts, [acked, help, door], 'whole alerts, read back as the alert methods give them');
+  });
+
+  t.test('monthly reports: one per home, month and language; newest month first; filters and limit', async (t) => {
+    const s = await fresh(t);
+    await home(s, 'h1'); await home(s, 'h2');
+    const report = (id: string, homeId: string, month: string, language: 'ja' | 'en', more: Partial<MonthlyReportRecord> = {}): MonthlyReportRecord => ({
+      id, homeId, month, language, createdAt: 10, createdBy: 'account:op', complete: true, file: `${homeId}/${month}-${language}.pdf`, size: 120_000, sha256: 'a'.repeat(64), pages: 3, ...more,
+    });
+    const r1 = report('r1', 'h1', '2026-01', 'ja', { size: 5_000_000_000 });
+    const r2 = report('r2', 'h1', '2026-02', 'ja', { complete: false, createdBy: 'cli:root' });
+    await s.saveReport(r2); await s.saveReport(r1);
+    await s.saveReport(report('r3', 'h1', '2026-02', 'en'));
+    await s.saveReport(report('r4', 'h2', '2026-01', 'ja'));
+    t.same(await s.getReport('r1'), r1, 'read back exactly (a size past 32 bits too)');
+    t.same(await s.getReport('r2'), r2, 'an unfinished month stays unfinished');
+    t.equal(await s.getReport('nope'), undefined);
+    t.equal((await s.findReport('h1', '2026-02', 'en'))?.id, 'r3');
+    t.equal(await s.findReport('h1', '2026-02', 'fr' as 'en'), undefined);
+    t.equal(await s.findReport('h2', '2026-02', 'ja'), undefined);
+    t.same((await s.listReports()).map((r) => r.id), ['r3', 'r2', 'r1', 'r4'], 'newest month first, then home, then language');
+    t.same((await s.listReports({ homeIds: ['h2'] })).map((r) => r.id), ['r4']);
+    t.same((await s.listReports({ homeIds: ['h2', 'h1'], month: '2026-01' })).map((r) => r.id), ['r1', 'r4']);
+    t.same(await s.listReports({ homeIds: [] }), [], 'no homes: no reports (not every report)');
+    t.same(await s.listReports({ month: '2025-12' }), []);
+    t.same((await s.listReports({ limit: 3 })).map((r) => r.id), ['r3', 'r2', 'r1']);
+    // Made again (a partial month once it ended): the new one replaces the old under its new id.
+    const again = report('r2b', 'h1', '2026-02', 'ja', { createdAt: 20, createdBy: 'account:fam', file: 'h1/2026-02-ja-2.pdf', size: 99, sha256: 'b'.repeat(64), pages: 4 });
+    await s.saveReport(again);
+    t.equal(await s.getReport('r2'), undefined, 'the old record is gone');
+    t.same(await s.findReport('h1', '2026-02', 'ja'), again);
+    t.same((await s.listReports()).map((r) => r.id), ['r3', 'r2b', 'r1', 'r4'], 'still one per home, month and language');
+    await t.rejects(s.saveReport(report('r9', 'no-such-home', '2026-01', 'ja')), 'a report belongs to a home that exists');
+    t.equal((await s.listReports()).length, 4);
+  });
+
+  t.test('a transaction is all or nothing', async (t) => {
+    const s = await fresh(t);
+    await home(s);
+    // The second statement of addContact's transaction (its phone address) fails: the contact row goes too.
+    await s.addContact({ id: 'c1', homeId: 'h1', name: 'Taro', role: 'family', language: 'ja', priority: 1 });
+    await t.rejects(s.addContact({ id: 'c2', homeId: 'no-such-home', name: 'X', role: 'family', phone: '+8190', language: 'ja', priority: 1 }));
+    t.equal(await s.getContact('c2'), undefined);
+    t.same((await s.findContactsByAddress('phone', '+8190')), []);
+    // Work outside a transaction still runs while one is open, and lands after it.
+    const [batch] = await Promise.all([
+      s.commitIngestBatch([{ homeId: 'h1', deviceId: 'd', eventId: 'e1', outbox: 'one' }, { homeId: 'h1', deviceId: 'd', eventId: 'e2', outbox: 'two' }], 1),
+      s.markEventSeen('h1', 'd', 'e3', 1),
+    ]);
+    t.same(batch.fresh, [true, true]);
+    t.same((await s.listIngestOutbox()).map((o) => o.text), ['one', 'two']);
+  });
+
+  t.test('a damaged JSON column is reported with where it is, not passed on', async (t) => {
+    const s = await fresh(t);
+    await home(s);
+    await s.setRuleConfig('h1', { ok: true });
+    // Nothing in the ports writes bad JSON; write it around the store, as a damaged file or a hand edit would.
+    await rawRun(t, s, "UPDATE rule_configs SET rules = '{not json' WHERE home_id = 'h1'");
+    await t.rejects(s.getRuleConfig('h1'), { code: 'MIMAMORI_ERR_STORED_DATA', message: /rule_configs\.rules of h1/ });
+    await s.saveBackup({ id: 'b1', startedAt: 1, status: 'ok', targets: [], verified: true });
+    await rawRun(t, s, `UPDATE backups SET targets = '[{"dir":1}]' WHERE id = 'b1'`);
+    await t.rejects(s.listBackups(), { code: 'MIMAMORI_ERR_STORED_DATA', message: /backups\.targets of b1/ });
+  });
+}
+
+/** Runs one statement on the store's database around the ports (for the damaged-data test). */
+export const rawRunners = new WeakMap<Store, (sql: string) => Promise<void>>();
+async function rawRun(t: Test, s: Store, sql: string): Promise<void> {
+  const run = rawRunners.get(s);
+  if (!run) { t.fail('the contract run gave no raw runner for this store'); return; }
+  await run(sql);
+}
