@@ -273,6 +273,8 @@ export interface ReportStore {
 }
 
 /** One home in the operator's fleet view (Store.listFleet). */
+/** One saved part of a home's rule state (`part`: e.g. 'home', 'routine'; `data`: the part's encoded text). */
+export interface HomeStatePart { homeId: string; part: string; data: string }
 export interface FleetHome { home: Home; residents: string[]; devices: number; alerts: Alert[] }
 
 export interface Store extends WebStore, EscalationStore, VideoStore, TrailStore, AddressStore, ReportStore {
@@ -297,8 +299,16 @@ export interface Store extends WebStore, EscalationStore, VideoStore, TrailStore
   getServiceSecretHash(name: string): Promise<string | undefined>;
   getRuleConfig(homeId: string): Promise<unknown>;
   setRuleConfig(homeId: string, rules: unknown, at?: number): Promise<void>;
+  /** The rule engine's state as one JSON row per home (the format before migration 15; still read). */
   saveHomeStates(states: Array<{ homeId: string; state: unknown }>, at: number): Promise<void>;
   loadHomeStates(): Promise<Map<string, unknown>>;
+  /**
+   * The rule engine's state in parts (migration 15): writes each listed part
+   * of each home (text the engine encoded) and drops the old whole-state row
+   * (`home_states`) of every home in `dropWhole`, all in one transaction.
+   */
+  saveHomeStateParts(parts: HomeStatePart[], at: number, dropWhole?: string[]): Promise<void>;
+  loadHomeStateParts(): Promise<HomeStatePart[]>;
   /** Records an event id; false when the same device already sent it. */
   markEventSeen(homeId: string, deviceId: string, eventId: string, at: number): Promise<boolean>;
   pruneSeenEvents(olderThan: number): Promise<number>;
@@ -439,6 +449,12 @@ export function createSqliteStore(path: string, opts: { readonly?: boolean } = {
   const get = (sql: string, ...p: unknown[]) => q(sql).get(...p) as Row | undefined;
   const all = (sql: string, ...p: unknown[]) => q(sql).all(...p) as Row[];
   const run = (sql: string, ...p: unknown[]) => q(sql).run(...p);
+  // The rule engine's save: every home's changed parts in one transaction (one WAL commit).
+  const saveParts = db.transaction((parts: ReadonlyArray<HomeStatePart>, at: number, dropWhole: ReadonlyArray<string>) => {
+    const upsert = q('INSERT INTO home_state_parts (home_id, part, data, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (home_id, part) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at');
+    for (const p of parts) upsert.run(p.homeId, p.part, p.data, at);
+    for (const id of dropWhole) run('DELETE FROM home_states WHERE home_id = ?', id);
+  });
   // One transaction (one WAL commit) per ingest batch instead of one per event.
   const commitBatch = db.transaction((items: ReadonlyArray<IngestBatchItem>, at: number) => {
     const fresh: boolean[] = [];
@@ -533,6 +549,12 @@ export function createSqliteStore(path: string, opts: { readonly?: boolean } = {
       const out = new Map<string, unknown>();
       for (const r of all('SELECT home_id, state FROM home_states')) out.set(r.home_id as string, JSON.parse(r.state as string) as unknown);
       return out;
+    },
+    async saveHomeStateParts(parts, at, dropWhole = []) {
+      saveParts(parts, at, dropWhole);
+    },
+    async loadHomeStateParts() {
+      return all('SELECT home_id, part, data FROM home_state_parts ORDER BY home_id, part').map((r) => ({ homeId: r.home_id as string, part: r.part as string, data: r.data as string }));
     },
     async markEventSeen(homeId, deviceId, eventId, at) {
       return run('INSERT INTO seen_events (home_id, device_id, event_id, seen_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING', homeId, deviceId, eventId, at).changes === 1;
