@@ -138,6 +138,18 @@ export async function benchRules(opts: RulesBenchOptions): Promise<BenchRow[]> {
     const heapBefore = process.memoryUsage().heapUsed;
     const withStore = opts.store ?? true;
     const store = withStore ? createSqliteStore(join(scratch, 'state.db')) : undefined;
+    // What the state saves write in the measured day: parts and bytes (the encoding's size per reading).
+    const written = { saves: 0, home: 0, routine: 0, bytes: 0 };
+    if (store) {
+      const save = store.saveHomeStateParts.bind(store);
+      store.saveHomeStateParts = (parts, at, drop) => {
+        if (counting) {
+          written.saves++;
+          for (const p of parts) { if (p.part === 'routine') written.routine++; else written.home++; written.bytes += p.data.length; }
+        }
+        return save(parts, at, drop);
+      };
+    }
     const clock = new VirtualClock(start);
     const engine = await createRuleEngine({ clock, logger: silentLogger(), ...(store ? { store } : {}) });
     let findings = 0, learned = 0;
@@ -216,7 +228,8 @@ export async function benchRules(opts: RulesBenchOptions): Promise<BenchRow[]> {
         reference: { name: 'plain loop: home + device Map lookup, last-seen update', value: Math.round(reference) },
         ratio: throughput / reference, target: `≥ 200000 events/s: ${throughput >= 200_000 ? 'met' : 'NOT met'}`,
         notes: `${readings} readings in day ${learnDays + 1} after ${learnDays} simulated days (${homes} homes × ${sensors} sensors, each every ${periodMs / minute} min, default rules, ${withStore ? 'SQLite store: urgent changes saved every 60 s, progress every 10 min of clock time' : 'no store'}); `
-          + `wall-clock ${Math.round(readings / (wall / 1000))} events/s; ${findings} findings raised, ${learned} by learned rules; learning of home-${injectAt}: ${ready.days}/${ready.needed} days, ready ${ready.ready}`,
+          + `wall-clock ${Math.round(readings / (wall / 1000))} events/s; ${findings} findings raised, ${learned} by learned rules; learning of home-${injectAt}: ${ready.days}/${ready.needed} days, ready ${ready.ready}`
+          + (store ? `; state saves in the day: ${written.saves} saves, ${written.home} home parts, ${written.routine} routine parts, ${Math.round(written.bytes / readings)} bytes per reading` : ''),
       },
       {
         name: 'rules: heap per home at steady state', value: Math.round(perHome), unit: 'bytes/home',

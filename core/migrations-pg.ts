@@ -52,5 +52,6 @@ export const pgMigrations: PgMigration[] = [
   { version: 11, sql: portable },
   { version: 13, sql: portable },
   { version: 14, sql: portable },
+  { version: 15, sql: portable },
   { version: 16, sql: portable },
 ];

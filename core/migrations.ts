@@ -294,6 +294,20 @@ export const migrations: Migration[] = [
       `ALTER TABLE web_accounts ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0`,
     ],
   },
+  // ── Rule-state saves in parts (issue 12, rulesperf): migration 15 ──
+  {
+    version: 15,
+    name: 'rule state in parts: the hot state saved often, the learned routine only when a day is committed',
+    sql: [
+      // `part`: 'home' (per-reading state: times, devices, marks, findings, today's tallies; every
+      // progress save) or 'routine' (learned profiles and context; when a day is committed).
+      // `data`: the part's text (rules/home-state-codec.ts, versioned). A home with parts has no
+      // row in home_states any more (the old whole-state row is dropped when its parts are written).
+      `CREATE TABLE home_state_parts (
+        home_id TEXT NOT NULL, part TEXT NOT NULL, data TEXT NOT NULL, updated_at BIGINT NOT NULL,
+        PRIMARY KEY (home_id, part))`,
+    ],
+  },
   // ── Escalation split (issue 13): migration 16 ──
   {
     version: 16,

@@ -378,9 +378,20 @@ export interface RuleStateStore {
   /** `at` defaults to the store's clock. */
   setRuleConfig(homeId: string, rules: unknown, at?: number): Promise<void>;
   /** Saves every given home's state in one transaction. */
+  /** The rule engine's state as one JSON row per home (the format before migration 15; still read). */
   saveHomeStates(states: Array<{ homeId: string; state: unknown }>, at: number): Promise<void>;
   loadHomeStates(): Promise<Map<string, unknown>>;
+  /**
+   * The rule engine's state in parts (migration 15): writes each listed part
+   * of each home (text the engine encoded) and drops the old whole-state row
+   * (`home_states`) of every home in `dropWhole`, all in one transaction.
+   */
+  saveHomeStateParts(parts: HomeStatePart[], at: number, dropWhole?: string[]): Promise<void>;
+  loadHomeStateParts(): Promise<HomeStatePart[]>;
 }
+
+/** One saved part of a home's rule state (`part`: e.g. 'home', 'routine'; `data`: the part's encoded text). */
+export interface HomeStatePart { homeId: string; part: string; data: string }
 
 /** Alerts and the notifications sent for them (notifier/, the pages). */
 export interface AlertStore {

@@ -213,6 +213,18 @@ export function createSqlStore(db: SqlDb, opts: StoreOptions = {}): Store {
       for (const r of await all('SELECT home_id, state FROM home_states ORDER BY home_id')) out.set(r.home_id as string, jsonColumn(r.state, anyJson, `home_states.state of ${String(r.home_id)}`));
       return out;
     },
+    async saveHomeStateParts(parts, at, dropWhole = []) {
+      // The rule engine's save: every home's changed parts in one transaction (one commit).
+      await db.tx(async (t) => {
+        for (const p of parts) {
+          await t.run('INSERT INTO home_state_parts (home_id, part, data, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (home_id, part) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at', p.homeId, p.part, p.data, at);
+        }
+        for (const id of dropWhole) await t.run('DELETE FROM home_states WHERE home_id = ?', id);
+      });
+    },
+    async loadHomeStateParts() {
+      return (await all('SELECT home_id, part, data FROM home_state_parts ORDER BY home_id, part')).map((r) => ({ homeId: r.home_id as string, part: r.part as string, data: r.data as string }));
+    },
     async markEventSeen(homeId, deviceId, eventId, at) {
       return (await run('INSERT INTO seen_events (home_id, device_id, event_id, seen_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING', homeId, deviceId, eventId, at)) === 1;
     },

@@ -15,6 +15,13 @@ export interface RoutineHome {
   returnedAt: number;
   /** A bedroom movement in the evening or night that was the latest sign of life (she went to bed), -1 otherwise. */
   bedAt: number;
+  /**
+   * The learned part (profiles, trend, context) changed since it was last
+   * saved: a day was committed, the routine rebuilt or restored from an old
+   * save, the context set. The engine saves that part only then; the home is
+   * marked dirty with it, so it travels with the next progress save.
+   */
+  learnedDirty: boolean;
 }
 
 export interface RoutineBook {
@@ -25,6 +32,8 @@ export interface RoutineBook {
   homes(): IterableIterator<string>;
   /** O(1) update from one reading (`sign`: the engine counted it as a sign of life). */
   observe(h: HomeState, r: Reading, sign: boolean): void;
+  /** The home's routine record if it has one (never creates it). */
+  find(home: string): RoutineHome | undefined;
   /** Moves the home's baseline to the resident day containing `now`. */
   roll(h: HomeState, now: number): RoutineHome;
   /** Today is not a day to learn from (a critical finding was raised). */
@@ -59,18 +68,22 @@ export function createRoutineBook(settings: Partial<BaselineSettings> = {}): Rou
   };
   const get = (home: string): RoutineHome => {
     let rh = records.get(home);
-    if (rh === undefined) { rh = { baseline: createBaseline(), context: emptyContext(), returnedAt: -1, bedAt: -1 }; records.set(home, rh); }
+    if (rh === undefined) { rh = { baseline: createBaseline(), context: emptyContext(), returnedAt: -1, bedAt: -1, learnedDirty: false }; records.set(home, rh); }
     return rh;
   };
   return {
     settings: s,
     get,
     has: (home) => records.has(home),
+    find: (home) => records.get(home),
     homes: () => records.keys(),
     observe(h, r, sign) {
       const rh = get(h.id);
       const wasOut = rh.baseline.doorClosedAt >= 0;
+      const days = rh.baseline.days;
       observe(rh.baseline, r, sign, { zone: h.rules.zone, context: rh.context, frontDoor: door(h.rules), settings: s });
+      // A committed day is the only per-reading change to the learned part (commit counts every day it learns).
+      if (rh.baseline.days !== days) rh.learnedDirty = true;
       if (wasOut && rh.baseline.doorClosedAt < 0) rh.returnedAt = r.at;
       if (sign) {
         const bedroom = r.kind === 'motion' && (r.room === 'bedroom' || r.device.includes('bed'));
@@ -80,15 +93,20 @@ export function createRoutineBook(settings: Partial<BaselineSettings> = {}): Rou
     },
     roll(h, now) {
       const rh = get(h.id);
-      rollTo(rh.baseline, now, rh.context, h.rules.zone, s);
+      const days = rh.baseline.days;
+      if (rollTo(rh.baseline, now, rh.context, h.rules.zone, s)) {
+        // A new day began on a timer: today's tallies changed, and the learned part if the old day was learned.
+        h.dirty = true;
+        if (rh.baseline.days !== days) rh.learnedDirty = true;
+      }
       return rh;
     },
     flag(home) {
       const t = records.get(home)?.baseline.today;
       if (t !== undefined) t.flagged = true;
     },
-    setContext(home, context) { get(home).context = context; },
-    setBaseline(home, baseline) { get(home).baseline = baseline; },
+    setContext(home, context) { const rh = get(home); rh.context = context; rh.learnedDirty = true; },
+    setBaseline(home, baseline) { const rh = get(home); rh.baseline = baseline; rh.learnedDirty = true; },
     serialize(home) {
       const rh = records.get(home);
       return rh === undefined ? undefined : { baseline: serializeBaseline(rh.baseline), context: rh.context };
@@ -101,6 +119,7 @@ export function createRoutineBook(settings: Partial<BaselineSettings> = {}): Rou
       const rh = get(home);
       rh.baseline = b;
       if (o.context && Array.isArray(o.context.periods) && Array.isArray(o.context.dayCareDays)) rh.context = o.context;
+      rh.learnedDirty = false;
       return undefined;
     },
   };

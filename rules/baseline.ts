@@ -308,19 +308,29 @@ const persistedSchema = z.object({
 
 const round = (v: number): number | null => (Number.isNaN(v) ? null : Math.round(v * 1000) / 1000);
 
-/** The JSON-able form (NaN as null, probabilities to 3 decimals). */
-export function serializeBaseline(b: Baseline): unknown {
+/** The learned part of a baseline (days, profiles, trend), JSON-able: it changes only when a day is committed. */
+export function serializeLearned(b: Baseline): { days: number; profiles: unknown; trend: unknown } {
   const prof = (p: Profile) => ({
     days: p.days,
     series: Object.fromEntries(routineSignals.map((s) => [s, p.series[s].map(round)])),
     hourP: p.hourP.map((v) => round(v) ?? 0), hourN: p.hourN,
   });
   return {
-    v: 1, days: b.days, doorClosedAt: b.doorClosedAt,
-    today: b.today === undefined ? null : { ...b.today, firstActivity: round(b.today.firstActivity), firstKettle: round(b.today.firstKettle) },
+    days: b.days,
     profiles: { dayCare: prof(b.profiles.dayCare), other: prof(b.profiles.other) },
     trend: { nightToilet: b.trend.nightToilet.map(round), outings: b.trend.outings.map(round) },
   };
+}
+
+/** Today's accumulators in their persisted form (NaN as null), or null before the first day. */
+export function serializeToday(t: Today | undefined): unknown {
+  return t === undefined ? null : { ...t, firstActivity: round(t.firstActivity), firstKettle: round(t.firstKettle) };
+}
+
+/** The JSON-able form (NaN as null, probabilities to 3 decimals). */
+export function serializeBaseline(b: Baseline): unknown {
+  const { days, profiles, trend } = serializeLearned(b);
+  return { v: 1, days, doorClosedAt: b.doorClosedAt, today: serializeToday(b.today), profiles, trend };
 }
 
 /** Rebuilds a baseline from its persisted form; an error message when unreadable. */

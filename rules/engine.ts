@@ -27,10 +27,11 @@ import { MimamoriError } from '../core/errors.js';
 import type { Reading } from '../core/events.js';
 import type { Finding } from '../core/findings.js';
 import type { Logger } from '../core/logger.js';
-import type { RuleStateStore } from '../core/store.js';
-import { Applied, applyReading, createHomeState, NONE, restoreHomeState, serializeHomeState, type HomeRules, type HomeState } from './home-state.js';
+import type { HomeStatePart, RuleStateStore } from '../core/store.js';
+import { Applied, applyReading, createHomeState, NONE, restoreHomeState, type HomeRules, type HomeState } from './home-state.js';
+import { createHomeStateCodec, homePart, readSavedHomeStates, routinePart } from './home-state-codec.js';
 import { isValidTimeZone, parseRuleSet, type FixedRuleType, type RuleConfig, type RuleError, type RuleType } from './rule-config.js';
-import { createRoutineBook } from './baseline-book.js';
+import { createRoutineBook, type RoutineHome } from './baseline-book.js';
 import { rebuildBaseline, routineReport, type RoutineReport } from './baseline-report.js';
 import type { BaselineSettings } from './baseline.js';
 import { parseContext } from './context.js';
@@ -206,6 +207,9 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
   const connections: Subscription[] = [];
   /** Learned routines and away context, per home; the learned rules read it. */
   const book = createRoutineBook(opts.routineSettings);
+  const codec = createHomeStateCodec();
+  /** Homes restored from an old whole-state row (home_states) not yet saved in parts. */
+  const wholeRows = new Set<string>();
   const allDefinitions: { [K in RuleType]: RuleDefinition<Extract<RuleConfig, { type: K }>> } = { ...definitions, ...routineDefinitions(book) };
   let timerAt = Infinity;
   let cancelTimer: (() => void) | undefined;
@@ -363,25 +367,46 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
     return h;
   }
 
-  /** Saves homes with urgent changes, or with `progress` every changed home. */
+  /**
+   * Saves homes with urgent changes, or with `progress` every changed home:
+   * one `home` part per such home, its `routine` part only when the learned
+   * routine changed (a day committed), all homes in one transaction.
+   */
   async function persist(progress = true): Promise<void> {
     if (!store) return;
-    const dirty: HomeState[] = [];
-    for (const h of homes.values()) if (h.urgent || (progress && h.dirty)) { h.dirty = false; h.urgent = false; dirty.push(h); }
-    if (dirty.length === 0) return;
+    const saving: HomeState[] = [];
+    const parts: HomeStatePart[] = [];
+    const learned: RoutineHome[] = [];
+    const dropWhole: string[] = [];
+    for (const h of homes.values()) {
+      if (!(h.urgent || (progress && h.dirty))) continue;
+      h.dirty = false; h.urgent = false;
+      saving.push(h);
+      const rh = book.find(h.id);
+      parts.push({ homeId: h.id, part: homePart, data: codec.encodeHome(h, rh) });
+      if (rh?.learnedDirty) {
+        rh.learnedDirty = false;
+        learned.push(rh);
+        parts.push({ homeId: h.id, part: routinePart, data: codec.encodeRoutine(rh) });
+      }
+      if (wholeRows.has(h.id)) dropWhole.push(h.id);
+    }
+    if (saving.length === 0) return;
     try {
-      // The learned routine travels with the home's state (same row, key `routine`).
-      await store.saveHomeStates(dirty.map((h) => ({ homeId: h.id, state: { ...serializeHomeState(h), routine: book.serialize(h.id) } })), clock.now());
+      await store.saveHomeStateParts(parts, clock.now(), dropWhole);
+      for (const id of dropWhole) wholeRows.delete(id);
     } catch (err) {
-      for (const h of dirty) { h.dirty = true; h.urgent = true; }
-      logger.error({ err, homes: dirty.length }, 'could not save rule state; will retry');
+      for (const h of saving) { h.dirty = true; h.urgent = true; }
+      for (const rh of learned) rh.learnedDirty = true;
+      logger.error({ err, homes: saving.length }, 'could not save rule state; will retry');
     }
   }
 
   // Restore: deadlines are recomputed from persisted times, active findings are remembered.
   if (store) {
-    const saved = await store.loadHomeStates();
+    const { states: saved, whole } = await readSavedHomeStates(store);
     for (const [id, state] of saved) {
+      if (typeof state === 'string') { logger.warn({ home: id, problem: state }, 'unreadable saved rule state ignored'); continue; }
       const rules = compile(id, await opts.rulesFor?.(id)).rules;
       const restored = restoreHomeState(id, rules, state, clock.now());
       if (typeof restored === 'string') logger.warn({ home: id, problem: restored }, 'unreadable saved rule state ignored');
@@ -393,6 +418,14 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
       if (routine !== undefined) {
         const problem = book.restore(id, routine);
         if (problem !== undefined) logger.warn({ home: id, problem }, 'unreadable learned routine ignored; learning again');
+      }
+      // Read from an old whole-state row: written again in parts at the next save, which drops the row.
+      if (whole.has(id) && typeof restored !== 'string') {
+        wholeRows.add(id);
+        restored.home.dirty = true;
+        restored.home.urgent = true;
+        const rh = book.find(id);
+        if (rh !== undefined) rh.learnedDirty = true;
       }
     }
     for (const h of homes.values()) schedule(h);

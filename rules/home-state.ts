@@ -183,7 +183,11 @@ const persistedSchema = z.object({
 });
 export type PersistedHomeState = z.infer<typeof persistedSchema>;
 
-/** The JSON-able form saved through `Store.saveHomeStates`. */
+/**
+ * The v1 form: what the engine saved as one JSON row per home before migration 15
+ * (`Store.saveHomeStates`). Saved state is now in parts (home-state-codec.ts), which
+ * decode to this same form, so `restoreHomeState` reads both.
+ */
 export function serializeHomeState(h: HomeState): PersistedHomeState {
   const devices: Record<string, [number, number, number]> = {};
   for (const [id, d] of h.devices) devices[id] = [d.lastSeen, d.battery, d.watts];

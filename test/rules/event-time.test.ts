@@ -10,6 +10,7 @@ import type { Finding } from '../../core/findings.js';
 import { silentLogger } from '../../core/logger.js';
 import { createSqliteStore } from '../../core/store.js';
 import { createRuleEngine } from '../../rules/engine.js';
+import { readSavedHomeStates } from '../../rules/home-state-codec.js';
 import { at, climate, harness, heartbeat, MIN, motion } from './helpers.js';
 
 const year2300 = Date.parse('2300-01-01T00:00:00Z');
@@ -35,18 +36,20 @@ t.test('saved state pinned in the future (before ingest bounded ts) is repaired 
   const a = await createRuleEngine({ clock, logger: silentLogger(), store, rulesFor: () => nsl, watermark: false });
   a.ingest(motion(at('08:00')));
   await a.close();
-  // What the old code saved after `ts: 2300-01-01`.
-  const saved = (await store.loadHomeStates()).get('h1') as Record<string, unknown> & { devices: Record<string, number[]> };
-  await store.saveHomeStates([{ homeId: 'h1', state: { ...saved, lastSignOfLife: year2300, lastMotion: year2300, devices: { 'motion-living': [year2300, -1, -1] } } }], at('08:00'));
+  // What the old code saved after `ts: 2300-01-01` (its whole-state row, in a store of that time).
+  const saved = (await readSavedHomeStates(store)).states.get('h1') as Record<string, unknown> & { devices: Record<string, number[]> };
+  const old = createSqliteStore(':memory:');
+  t.teardown(() => old.close());
+  await old.saveHomeStates([{ homeId: 'h1', state: { ...saved, lastSignOfLife: year2300, lastMotion: year2300, devices: { 'motion-living': [year2300, -1, -1] } } }], at('08:00'));
 
-  const b = await createRuleEngine({ clock, logger: silentLogger(), store, rulesFor: () => nsl, watermark: false });
+  const b = await createRuleEngine({ clock, logger: silentLogger(), store: old, rulesFor: () => nsl, watermark: false });
   const found: Finding[] = [];
   b.findings.subscribe((f) => found.push(f));
   t.equal(b.lastSignOfLife('h1'), at('08:00'), 'pulled back to the clock at load');
   clock.advanceTo(at('11:00'));
   t.same(found.map((f) => `${f.type}:${f.severity}`), ['noSignOfLife:warning'], 'the home is watched again');
   await b.close();
-  const repaired = (await store.loadHomeStates()).get('h1') as { lastSignOfLife: number; devices: Record<string, number[]> };
+  const repaired = (await readSavedHomeStates(old)).states.get('h1') as { lastSignOfLife: number; devices: Record<string, number[]> };
   t.equal(repaired.lastSignOfLife, at('08:00'), 'and the repair is saved');
   t.equal(repaired.devices['motion-living']![0], at('08:00'));
 });

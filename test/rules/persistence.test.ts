@@ -7,6 +7,7 @@ import type { Finding } from '../../core/findings.js';
 import { silentLogger } from '../../core/logger.js';
 import { createSqliteStore } from '../../core/store.js';
 import { createRuleEngine } from '../../rules/engine.js';
+import { readSavedHomeStates } from '../../rules/home-state-codec.js';
 import { at, heartbeat, motion, water } from './helpers.js';
 
 async function engineOn(file: string, start: number) {
@@ -61,15 +62,15 @@ t.test('state is saved periodically on the clock, and flushState saves now', asy
   const clock = new VirtualClock(at('08:00'));
   const engine = await createRuleEngine({ clock, logger: silentLogger(), store, persistEveryMs: 30_000 });
   engine.ingest(heartbeat(at('08:00'), 'kettle', 50));
-  t.equal((await store.loadHomeStates()).size, 0);
+  t.equal((await readSavedHomeStates(store)).states.size, 0);
   clock.advanceBy(30_000);
   await new Promise((r) => setImmediate(r));
-  const saved = (await store.loadHomeStates()).get('h1') as { devices: Record<string, number[]> };
+  const saved = (await readSavedHomeStates(store)).states.get('h1') as { devices: Record<string, number[]> };
   t.same(saved.devices.kettle, [at('08:00'), 50, -1], 'saved after persistEveryMs of clock time');
   clock.advanceTo(at('08:01'));
   engine.ingest(motion(at('08:01')));
   await engine.flushState();
-  t.match((await store.loadHomeStates()).get('h1'), { lastSignOfLife: at('08:01') });
+  t.match((await readSavedHomeStates(store)).states.get('h1'), { lastSignOfLife: at('08:01') });
   await engine.close();
 });
 
@@ -77,11 +78,11 @@ t.test('plain progress waits for the progress save; a flow starting is saved at 
   const store = createSqliteStore(':memory:');
   t.teardown(() => store.close());
   const calls: Array<{ at: number; homes: string[] }> = [];
-  const save = store.saveHomeStates.bind(store);
-  store.saveHomeStates = async (states, when) => { calls.push({ at: when, homes: states.map((x) => x.homeId) }); await save(states, when); };
+  const save = store.saveHomeStateParts.bind(store);
+  store.saveHomeStateParts = async (parts, when, drop) => { calls.push({ at: when, homes: parts.map((x) => x.homeId) }); await save(parts, when, drop); };
   const clock = new VirtualClock(at('08:00'));
   const engine = await createRuleEngine({ clock, logger: silentLogger(), store, persistEveryMs: 60_000, persistProgressEveryMs: 600_000 });
-  const saved = async () => (await store.loadHomeStates()).get('h1') as { lastSignOfLife: number; waterSince: number };
+  const saved = async () => (await readSavedHomeStates(store)).states.get('h1') as { lastSignOfLife: number; waterSince: number };
   // First contact (new home, new devices): saved at the next save, 08:01.
   engine.ingest(heartbeat(at('08:00'), 'kettle', 50));
   engine.ingest(water(at('08:00'), false));

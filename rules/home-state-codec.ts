@@ -1,0 +1,177 @@
+/**
+ * The rule engine's saved state, in two parts per home (store:
+ * `home_state_parts`, migration 15), each saved only when it changed:
+ *
+ * - `home`: what moves with every reading — the home's times, each device's
+ *   last seen / battery / watts, rule marks (deviceSilent's tallies among
+ *   them), open findings, the watermark, and the learned routine's tallies
+ *   for today. Saved by the urgent and progress saves when the home changed.
+ *   Its few strings (device ids, mark keys, open findings, what and which
+ *   device the last sign of life was) are JSON; every number is a
+ *   little-endian float64 in one base64 string (`n`), in a fixed order:
+ *   copying doubles instead of formatting each in decimal, which was the
+ *   largest cost of a save (docs/bench.md, "Rules speed").
+ * - `routine`: the learned profiles, the trend history and the home's away
+ *   context. They change once a day, so they are written only when a day is
+ *   committed (or the routine rebuilt, the context set), not with every
+ *   progress save.
+ *
+ * Both carry `v: 2`. The format before (`v: 1`: one JSON row per home in
+ * `home_states`, the routine inside) still loads: `decodeHomeParts` turns
+ * parts into that same v1 shape, so one set of validators (home-state.ts,
+ * baseline.ts) checks every save, old or new, and repairs times the same way.
+ */
+import { z } from 'zod';
+import type { HomeStatePart, Store } from '../core/store.js';
+import type { RoutineHome } from './baseline-book.js';
+import { createBaseline, serializeLearned, type Today } from './baseline.js';
+import type { HomeState } from './home-state.js';
+
+/** Part names in `home_state_parts.part`. */
+export const homePart = 'home';
+export const routinePart = 'routine';
+
+/** Number slots of a `home` part, before the per-device and per-mark numbers. */
+const Slot = {
+  FirstSeen: 0, LastSignOfLife: 1, LastMotion: 2, WaterSince: 3, GasSince: 4, OutSince: 5, AwayUntil: 6,
+  NewestAt: 7, Beats: 8, LateArrivalAt: 9, LateSince: 10, DoorClosedAt: 11,
+  /** Today's start, NaN when there is no today; today's other fields follow (`todayFields`, in order). */
+  TodayStart: 12,
+} as const;
+/** Today's fields after `start`, in slot order (dayType as 1 = day-care day, flagged as 1 = flagged). */
+const todayFields: ReadonlyArray<Exclude<keyof Today, 'start'>> = ['end', 'dayType', 'firstActivity', 'firstKettle', 'bathOpen', 'bathMax', 'nightToilet', 'lastToiletAt', 'nightSlots', 'outings', 'longestOut', 'activeHours', 'outHours', 'signs', 'flagged'];
+const headerSlots = Slot.TodayStart + 1 + todayFields.length;
+
+/** Encodes parts; keeps one growing scratch buffer, so a save builds no per-number garbage. */
+export interface HomeStateCodec {
+  /** The `home` part of `h` (with today's tallies of its routine record `rh`, if any). */
+  encodeHome(h: HomeState, rh: RoutineHome | undefined): string;
+  /** The `routine` part: learned profiles, trend, context. */
+  encodeRoutine(rh: RoutineHome): string;
+}
+
+export function createHomeStateCodec(): HomeStateCodec {
+  let view = new DataView(new ArrayBuffer(8 * 256));
+  return {
+    encodeHome(h, rh) {
+      const devices: string[] = [];
+      for (const id of h.devices.keys()) devices.push(id);
+      const markKeys: string[] = [];
+      if (h.marks !== undefined) for (const k of h.marks.keys()) markKeys.push(k);
+      const slots = headerSlots + 3 * devices.length + markKeys.length;
+      if (view.byteLength < 8 * slots) view = new DataView(new ArrayBuffer(16 * slots));
+      const v = view;
+      const put = (i: number, x: number) => v.setFloat64(8 * i, x, true);
+      put(Slot.FirstSeen, h.firstSeen); put(Slot.LastSignOfLife, h.lastSignOfLife); put(Slot.LastMotion, h.lastMotion);
+      put(Slot.WaterSince, h.waterSince); put(Slot.GasSince, h.gasSince); put(Slot.OutSince, h.outSince); put(Slot.AwayUntil, h.awayUntil);
+      put(Slot.NewestAt, h.newestAt); put(Slot.Beats, h.beats ? 1 : 0); put(Slot.LateArrivalAt, h.lateArrivalAt); put(Slot.LateSince, h.lateSince);
+      put(Slot.DoorClosedAt, rh === undefined ? -1 : rh.baseline.doorClosedAt);
+      const t = rh?.baseline.today;
+      if (t === undefined) for (let i = 0; i <= todayFields.length; i++) put(Slot.TodayStart + i, i === 0 ? NaN : 0);
+      else {
+        put(Slot.TodayStart, t.start);
+        for (let i = 0; i < todayFields.length; i++) {
+          const f = todayFields[i]!;
+          put(Slot.TodayStart + 1 + i, f === 'dayType' ? (t.dayType === 'dayCare' ? 1 : 0) : f === 'flagged' ? (t.flagged ? 1 : 0) : t[f] as number);
+        }
+      }
+      let i = headerSlots;
+      for (const d of h.devices.values()) { put(i++, d.lastSeen); put(i++, d.battery); put(i++, d.watts); }
+      if (h.marks !== undefined) for (const m of h.marks.values()) put(i++, m);
+      const active: Array<[string, string]> = [];
+      if (h.active !== undefined) for (const e of h.active) active.push(e);
+      const n = Buffer.from(v.buffer, 0, 8 * slots).toString('base64');
+      return JSON.stringify({ v: 2, d: devices, k: markKeys, a: active, s: [h.lastSignKind, h.lastSignDevice], n });
+    },
+    encodeRoutine(rh) {
+      return JSON.stringify({ v: 2, ...serializeLearned(rh.baseline), context: rh.context });
+    },
+  };
+}
+
+const homePartSchema = z.object({
+  v: z.literal(2),
+  d: z.array(z.string()),
+  k: z.array(z.string()),
+  a: z.array(z.tuple([z.string(), z.string()])),
+  s: z.tuple([z.string(), z.string()]),
+  n: z.string(),
+});
+const routinePartSchema = z.looseObject({ v: z.literal(2), days: z.unknown(), profiles: z.unknown(), trend: z.unknown(), context: z.unknown() });
+
+function parseJson(text: string): unknown {
+  try { return JSON.parse(text) as unknown; } catch { return undefined; }
+}
+const issues = (e: z.ZodError): string => e.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+const nullIfNaN = (x: number): number | null => (Number.isNaN(x) ? null : x);
+
+/**
+ * Turns one home's saved parts (part name → text) into the v1 form
+ * (home-state.ts `PersistedHomeState` with `routine: { baseline, context }`),
+ * or an error message when a part is unreadable. Validation of the values
+ * themselves is left to the v1 validators, as for an old save.
+ */
+export function decodeHomeParts(parts: ReadonlyMap<string, string>): unknown {
+  const homeText = parts.get(homePart);
+  if (homeText === undefined) return `no '${homePart}' part (parts: ${[...parts.keys()].join(', ')})`;
+  const p = homePartSchema.safeParse(parseJson(homeText));
+  if (!p.success) return `${homePart}: ${issues(p.error)}`;
+  const { d: devices, k: markKeys, a: active, s: [lastSignKind, lastSignDevice], n } = p.data;
+  const bytes = Buffer.from(n, 'base64');
+  const slots = headerSlots + 3 * devices.length + markKeys.length;
+  if (bytes.length !== 8 * slots) return `${homePart}: ${bytes.length} bytes of numbers where ${devices.length} devices and ${markKeys.length} marks need ${8 * slots}`;
+  const at = (i: number): number => bytes.readDoubleLE(8 * i);
+  const state: Record<string, unknown> = {
+    v: 1, firstSeen: at(Slot.FirstSeen), lastSignOfLife: at(Slot.LastSignOfLife), lastSignKind, lastSignDevice, lastMotion: at(Slot.LastMotion),
+    waterSince: at(Slot.WaterSince), gasSince: at(Slot.GasSince), outSince: at(Slot.OutSince), awayUntil: at(Slot.AwayUntil),
+    newestAt: at(Slot.NewestAt), beats: at(Slot.Beats) === 1, lateArrivalAt: at(Slot.LateArrivalAt), lateSince: at(Slot.LateSince),
+    devices: Object.fromEntries(devices.map((id, j) => [id, [at(headerSlots + 3 * j), at(headerSlots + 3 * j + 1), at(headerSlots + 3 * j + 2)]])),
+    marks: Object.fromEntries(markKeys.map((key, j) => [key, at(headerSlots + 3 * devices.length + j)])),
+    active: Object.fromEntries(active),
+  };
+  const doorClosedAt = at(Slot.DoorClosedAt);
+  let today: Record<string, unknown> | null = null;
+  if (!Number.isNaN(at(Slot.TodayStart))) {
+    today = { start: at(Slot.TodayStart) };
+    todayFields.forEach((f, i) => { today![f] = at(Slot.TodayStart + 1 + i); });
+    today.dayType = today.dayType === 1 ? 'dayCare' : 'other';
+    today.flagged = today.flagged === 1;
+    today.firstActivity = nullIfNaN(today.firstActivity as number);
+    today.firstKettle = nullIfNaN(today.firstKettle as number);
+  }
+  const routineText = parts.get(routinePart);
+  if (routineText !== undefined) {
+    const r = routinePartSchema.safeParse(parseJson(routineText));
+    if (!r.success) return `${routinePart}: ${issues(r.error)}`;
+    const { days, profiles, trend, context } = r.data;
+    state.routine = { baseline: { v: 1, days, profiles, trend, today, doorClosedAt }, context };
+  } else if (today !== null || doorClosedAt >= 0) {
+    // Nothing learned was ever saved (no day committed yet): today's tallies on an empty routine.
+    state.routine = { baseline: { v: 1, ...serializeLearned(createBaseline()), today, doorClosedAt } };
+  }
+  return state;
+}
+
+/**
+ * Every saved home state in the v1 form (`decodeHomeParts`), from the parts
+ * and, for homes without parts, from the old whole-state rows; `whole` names
+ * the homes read from old rows (the engine drops those rows once it has
+ * written the home's parts). A home's unreadable parts map to an error message.
+ */
+export async function readSavedHomeStates(store: Pick<Store, 'loadHomeStateParts' | 'loadHomeStates'>): Promise<{ states: Map<string, unknown>; whole: Set<string> }> {
+  const byHome = new Map<string, Map<string, string>>();
+  for (const p of await store.loadHomeStateParts() as HomeStatePart[]) {
+    let m = byHome.get(p.homeId);
+    if (m === undefined) { m = new Map(); byHome.set(p.homeId, m); }
+    m.set(p.part, p.data);
+  }
+  const states = new Map<string, unknown>();
+  for (const [id, parts] of byHome) states.set(id, decodeHomeParts(parts));
+  const whole = new Set<string>();
+  for (const [id, state] of await store.loadHomeStates()) {
+    if (states.has(id)) continue; // parts are newer (written in the transaction that drops the row; a leftover is stale)
+    states.set(id, state);
+    whole.add(id);
+  }
+  return { states, whole };
+}
