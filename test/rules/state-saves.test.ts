@@ -23,10 +23,14 @@ function tempFile(t: Test): string {
 }
 
 /** Records every parts save: when, and which (home, part) pairs. */
-function recordSaves(store: Store): Array<{ at: number; parts: string[] }> {
-  const calls: Array<{ at: number; parts: string[] }> = [];
+function recordSaves(store: Store): Array<{ at: number; parts: string[]; done: Promise<void> }> {
+  const calls: Array<{ at: number; parts: string[]; done: Promise<void> }> = [];
   const save = store.saveHomeStateParts.bind(store);
-  store.saveHomeStateParts = async (parts, when, drop) => { calls.push({ at: when, parts: parts.map((p) => `${p.homeId}:${p.part}`) }); await save(parts, when, drop); };
+  store.saveHomeStateParts = (parts, when, drop) => {
+    const done = save(parts, when, drop);
+    calls.push({ at: when, parts: parts.map((p) => `${p.homeId}:${p.part}`), done });
+    return done;
+  };
   return calls;
 }
 
@@ -95,7 +99,7 @@ t.test('a state saved in the old format (one JSON row per home) loads, and is sa
   t.equal(engine.routineOf('h1').learning.days, fixture.state.routine.baseline.days, 'learned days restored');
   t.equal(engine.lastSignOfLife('h1'), (fixture.state as unknown as { lastSignOfLife: number }).lastSignOfLife);
   await engine.flushState();
-  t.same(calls, [{ at: fixture.savedAt, parts: ['h1:home', 'h1:routine'] }], 'both parts written at the first save');
+  t.same(calls.map(({ at, parts }) => ({ at, parts })), [{ at: fixture.savedAt, parts: ['h1:home', 'h1:routine'] }], 'both parts written at the first save');
   t.equal((await store.loadHomeStates()).size, 0, 'the old row is gone');
   t.same((await readSavedHomeStates(store)).states.get('h1'), fixture.state, 'the parts hold exactly what the old row held');
   await engine.flushState();
@@ -128,7 +132,8 @@ t.test('learned profiles are written once per committed day; each save writes ea
   // and 07:10; then day 3's first reading, at 06:10.
   t.equal(calls.filter((c) => c.parts.includes('h1:home')).length, 97 * 3 + 1, 'the home part: once per save that has something new');
 
-  // kill -9 now (no close, no flush): a new engine on the same file.
+  // kill -9 now (no close, no flush) — once the saves begun so far have committed (the store is asynchronous): a new engine on the same file.
+  await Promise.all(calls.map((c) => c.done));
   const learnedBefore = a.routineOf('h1');
   const store2 = createSqliteStore(file);
   t.teardown(() => store2.close());
