@@ -8,10 +8,10 @@ import t from 'tap';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
+import { tsChildArgs } from '../support/ts-child.js';
 import { tempDir, until } from '../support/wait.js';
 
 const cli = fileURLToPath(new URL('../../cli/main.ts', import.meta.url));
-const tsImport = fileURLToPath(new URL('../../node_modules/@tapjs/typescript/dist/esm/import.mjs', import.meta.url));
 
 interface LogLine { msg?: string; hub?: string; demo?: string; home?: string; part?: string }
 
@@ -22,7 +22,7 @@ t.test('the demo street through the bridge: zigbee2mqtt messages reach the hub',
     MIMAMORI_MQTT_PORT: '0', MIMAMORI_MQTTS_PORT: '0', MIMAMORI_WS_PORT: '0', MIMAMORI_HTTP_PORT: '0', MIMAMORI_HOOKS_PORT: '0',
     MIMAMORI_DEMO_HOMES: '2', MIMAMORI_DEMO_SPEED: '100000',
   };
-  const child = spawn(process.execPath, ['--import', tsImport, cli, 'start', '--via-bridge'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, tsChildArgs(cli, 'start', '--via-bridge'), { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
   const lines: LogLine[] = [];
