@@ -65,7 +65,7 @@ export default {
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: '^(node_modules|dist|test|scripts|data|coverage|dashboards/client)/|^cli/bin\\.js$|\\.d\\.ts$' },
+    exclude: { path: '^(node_modules|dist|test|scripts|data|coverage|dashboards/client|\\.cache)/|^cli/bin\\.js$|\\.d\\.ts$' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
     enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'], extensions: ['.ts', '.js', '.mjs', '.cjs', '.json'] },

@@ -17,6 +17,7 @@ import { createSqliteStore } from '../../core/store.js';
 import { eventTopic } from '../../core/topics.js';
 import { provisionDevice } from '../../broker/device-credentials.js';
 import { startManagedInfluxd } from '../../history/managed-influxd.js';
+import { tsChildArgs } from '../support/ts-child.js';
 import { tempDir, until } from '../support/wait.js';
 import { connect } from './helpers.js';
 
@@ -24,12 +25,11 @@ import { connect } from './helpers.js';
 t.setTimeout(600_000);
 
 const child = fileURLToPath(new URL('./fixtures/hub-child.ts', import.meta.url));
-const tsImport = fileURLToPath(new URL('../../node_modules/@tapjs/typescript/dist/esm/import.mjs', import.meta.url));
 
 interface Hub { proc: ChildProcess; mqttUrl: string; lines(): string[]; exited: Promise<void> }
 
 async function startHubChild(t: Test, dataDir: string, influxUrl: string): Promise<Hub> {
-  const proc = spawn(process.execPath, ['--import', tsImport, child, dataDir, influxUrl], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, tsChildArgs(child, dataDir, influxUrl), { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   proc.stdout!.on('data', (b: Buffer) => { out += b.toString(); });
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));

@@ -19,8 +19,16 @@ import { hasTurnserver, startCoturn } from '../video/coturn.js';
 
 interface Stats { connected: boolean; framesDecoded: number; relay: boolean; rttMs?: number; packetLossPct: number }
 
-const launch = () => launchChromium(['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--autoplay-policy=no-user-gesture-required']);
-const signedIn = (browser: Browser, f: Fixture, base: string, login: string) => signInAs(browser, f, base, login);
+let shared: Promise<Browser> | undefined;
+/** One Chromium (fake camera and microphone) for the file, launched by the first test that needs it; each test signs in in contexts of its own. */
+const launch = () => (shared ??= launchChromium(['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--autoplay-policy=no-user-gesture-required']));
+t.teardown(async () => { if (shared) await (await shared).close(); });
+/** A signed-in page in a context closed when `t` ends (its hub is gone then). */
+async function signedIn(t: Test, browser: Browser, f: Fixture, base: string, login: string) {
+  const s = await signInAs(browser, f, base, login);
+  t.teardown(() => s.ctx.close());
+  return s;
+}
 
 /** What the page script exposes (dashboards/client/video.ts); predicates run in the page as functions (a CSP without 'unsafe-eval' refuses string predicates). */
 interface VideoWindow { mimamoriVideo?: { state: string; incoming: unknown[]; calls: Array<{ reason: string }> } }
@@ -34,12 +42,11 @@ async function callAndCheck(t: Test, video: VideoOptions, expectRelay: boolean):
   await f.store.setVideoPermission({ homeId: 'h1', accountId: 'care1', trusted: true, maySchedule: false, lookIn: false, updatedAt: f.clock.now(), updatedBy: 'resident1' });
   const base = await f.web.listen('127.0.0.1', 0);
   const browser = await launch();
-  t.teardown(() => browser.close());
 
-  const tablet = await signedIn(browser, f, base, 'resident1');
+  const tablet = await signedIn(t, browser, f, base, 'resident1');
   t.match(tablet.page.url(), /\/tablet$/);
   await tablet.page.waitForFunction(() => (globalThis as unknown as VideoWindow).mimamoriVideo?.state === 'ready');
-  const care = await signedIn(browser, f, base, 'care1');
+  const care = await signedIn(t, browser, f, base, 'care1');
   await care.page.goto(`${base}/homes/h1/video`);
   await care.page.waitForFunction(() => (globalThis as unknown as VideoWindow).mimamoriVideo?.state === 'ready');
 
@@ -87,10 +94,9 @@ t.test('an untrusted caller rings with Answer and Not now; "not now" tells the c
   t.teardown(() => f.close());
   const base = await f.web.listen('127.0.0.1', 0);
   const browser = await launch();
-  t.teardown(() => browser.close());
-  const tablet = await signedIn(browser, f, base, 'resident1');
+  const tablet = await signedIn(t, browser, f, base, 'resident1');
   await tablet.page.waitForFunction(() => (globalThis as unknown as VideoWindow).mimamoriVideo?.state === 'ready');
-  const care = await signedIn(browser, f, base, 'care1');
+  const care = await signedIn(t, browser, f, base, 'care1');
   await care.page.goto(`${base}/homes/h1/video`);
   await care.page.waitForFunction(() => (globalThis as unknown as VideoWindow).mimamoriVideo?.state === 'ready');
   await care.page.locator('#call-button').click();

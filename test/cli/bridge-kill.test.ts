@@ -13,13 +13,13 @@ import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { systemClock } from '../../core/clock.js';
 import { startBridgeHub } from '../support/bridge-hub.js';
+import { tsChildArgs } from '../support/ts-child.js';
 import { tempDir, until } from '../support/wait.js';
 
 const cli = fileURLToPath(new URL('../../cli/main.ts', import.meta.url));
-const tsImport = fileURLToPath(new URL('../../node_modules/@tapjs/typescript/dist/esm/import.mjs', import.meta.url));
 
 function runBridge(t: Test, args: string[]): { child: ChildProcess; exited: Promise<unknown> } {
-  const child = spawn(process.execPath, ['--import', tsImport, cli, 'bridge', 'run', ...args], { env: { ...process.env, MIMAMORI_LOG_LEVEL: 'error' }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, tsChildArgs(cli, 'bridge', 'run', ...args), { env: { ...process.env, MIMAMORI_LOG_LEVEL: 'error' }, stdio: ['ignore', 'ignore', 'inherit'] });
   const exited = new Promise((resolve) => child.once('exit', resolve));
   t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); });
   return { child, exited };

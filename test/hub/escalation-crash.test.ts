@@ -22,9 +22,9 @@ import { silentLogger } from '../../core/logger.js';
 import { createSqliteStore } from '../../core/store.js';
 import { startLocalTwilio, type LocalTwilio } from '../../notifier/local-twilio-server.js';
 import { tempDir, until } from './helpers.js';
+import { tsChildArgs } from '../support/ts-child.js';
 
 const child = fileURLToPath(new URL('./fixtures/escalation-child.ts', import.meta.url));
-const tsImport = fileURLToPath(new URL('../../node_modules/@tapjs/typescript/dist/esm/import.mjs', import.meta.url));
 
 /** Family twice (repeats: 1), then the caregiver once, then emergency once. */
 const policyCounts = { '+819011112222': 2, '+14155550123': 2, '+819033334444': 1, '+81311112222': 1 };
@@ -45,7 +45,7 @@ async function provider(t: Test, dir: string, speed: number): Promise<Provider> 
 function start(t: Test, dir: string, p: Provider, o: { raise: boolean; crash?: 'after-key' | 'after-provider' }): { proc: ChildProcess; out: () => string; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> } {
   const env: NodeJS.ProcessEnv = { ...process.env, MIMAMORI_TEST_TWILIO: p.env };
   if (o.crash) env.MIMAMORI_TEST_CRASH = o.crash;
-  const proc = spawn(process.execPath, ['--import', tsImport, child, dir, ...(o.raise ? ['raise'] : [])], { stdio: ['ignore', 'pipe', 'inherit'], env });
+  const proc = spawn(process.execPath, tsChildArgs(child, dir, ...(o.raise ? ['raise'] : [])), { stdio: ['ignore', 'pipe', 'inherit'], env });
   let out = '';
   proc.stdout!.on('data', (b: Buffer) => { out += b.toString(); });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
