@@ -82,7 +82,7 @@ t.test('backup → wipe → restore gives the same store rows, files and InfluxD
   const record = await runBackup(options({ dataDir, store, targets, clock, influx: { rpcAddress: influxd!.rpcAddress, database } }));
   t.equal(record.status, 'ok', record.error ?? 'backup ok');
   t.equal(record.verified, true, 'verified by a test restore');
-  t.match(record.verifyNote, /^test restore matched: \d+ file\(s\), 26 store row\(s\), [1-9] InfluxDB measurement\(s\)$/);
+  t.match(record.verifyNote, /^test restore matched: \d+ file\(s\), 29 store row\(s\), [1-9] InfluxDB measurement\(s\)$/);
   t.same(record.targets.map((x) => x.ok), [true, true]);
   t.same(record.heads, before.heads, 'the chain heads are in the record');
   t.match(record.sha256, /^[0-9a-f]{64}$/);
