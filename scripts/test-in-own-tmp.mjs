@@ -6,13 +6,16 @@
 // runs on the same machine (other worktrees, parallel `npm test`) have their
 // own folder and are never seen. Plain Node with no dependencies.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const runDir = mkdtempSync(join(tmpdir(), 'mimamori-test-run-'));
+// Passable (not listable) by other users: tests run as root start PostgreSQL as the `postgres` user in
+// a folder below this one (test/support/postgres.ts), and it must reach its data directory.
+chmodSync(runDir, 0o711);
 const tap = join(root, 'node_modules', '.bin', 'tap');
 const result = spawnSync(tap, process.argv.slice(2), { stdio: 'inherit', cwd: root, env: { ...process.env, TMPDIR: runDir, TEMP: runDir, TMP: runDir } });
 
