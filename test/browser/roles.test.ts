@@ -175,7 +175,7 @@ t.test('every role\'s pages at 1280 and 390 px: axe, screenshots, charts with da
 
   t.test('family (Japanese, guardian): every page; status, charts with data; the question box through ten updates', async (t) => {
     const { page } = await signInAs(browser, f, base, 'guardian1');
-    await auditPages(t, page, 'family', ['/homes/h1', '/homes/h1/access-log', '/homes/h1/consent', '/homes/h1/video', '/homes/h1/video/settings', '/account', '/account/notifications']);
+    await auditPages(t, page, 'family', ['/homes/h1', '/homes/h1/access-log', '/homes/h1/consent', '/homes/h1/video', '/homes/h1/video/settings', '/homes/h1/reports', '/account', '/account/notifications']);
 
     await page.setViewportSize({ width: 390, height: 844 });
     await page.goto(`${base}/homes/h1`);
@@ -245,7 +245,7 @@ t.test('every role\'s pages at 1280 and 390 px: axe, screenshots, charts with da
 
   t.test('operator: every page; every form through ten updates', async (t) => {
     const { page } = await signInAs(browser, f, base, 'op');
-    await auditPages(t, page, 'operator', ['/operator', '/operator/accounts', '/operator/dead-letters', '/operator/onboarding', '/operator/contacts', '/operator/homes/h1/contacts', '/operator/homes/h1/escalation', '/homes/h1', '/homes/h1/access-log', '/account', '/account/notifications']);
+    await auditPages(t, page, 'operator', ['/operator', '/operator/accounts', '/operator/dead-letters', '/operator/onboarding', '/operator/contacts', '/operator/homes/h1/contacts', '/operator/homes/h1/escalation', '/operator/fleet', '/operator/reports', '/homes/h1/reports', '/homes/h1', '/homes/h1/access-log', '/account', '/account/notifications']);
     await typingSurvives(t, page, '/operator', async (i) => {
       await f.store.audit({ at: f.clock.now(), actor: 'op', action: `roles.check${i}`, subject: 'h1' });
       publish('alert.changed');
