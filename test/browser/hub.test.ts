@@ -16,6 +16,7 @@ import { startHub } from '../../cli/hub.js';
 import { testConfig, tempDir, until } from '../hub/helpers.js';
 import { password, type Fixture } from '../dashboards/helpers.js';
 import { launchChromium, noBrowser, signInAs } from './chromium.js';
+import { hangGuardMs } from '../support/wait.js';
 import { describeViolations, keepScreenshot, screenshotDir, seriousViolations, widths } from './audit.js';
 
 t.test('tablet Help → real notifier → family acknowledges live → caregiver sees who', { skip: noBrowser }, async (t) => {
@@ -91,7 +92,7 @@ t.test('tablet Help → real notifier → family acknowledges live → caregiver
     // It refreshes in place by polling its live region.
     const before = await page.evaluate('window.mimamoriLive.refreshes') as number;
     // A function, not a string: the page's CSP (no 'unsafe-eval') refuses evaluating strings.
-    await page.waitForFunction((n) => (globalThis as unknown as { mimamoriLive: { refreshes: number } }).mimamoriLive.refreshes > n, before, { timeout: 15_000 });
+    await page.waitForFunction((n) => (globalThis as unknown as { mimamoriLive: { refreshes: number } }).mimamoriLive.refreshes > n, before, { timeout: hangGuardMs });
   }
   t.match(await op.page.locator('#status-live').innerText(), /山田家/, 'the operator sees the homes');
   t.notMatch(await anonymous.locator('body').innerText(), /山田/, 'the public page shows no names');

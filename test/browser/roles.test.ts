@@ -193,7 +193,7 @@ t.test('every role\'s pages at 1280 and 390 px: axe, screenshots, charts with da
       const painted = await page.locator(`#${id}`).evaluate((el) => new Promise<boolean>((resolve) => {
         const c = el as unknown as { width: number; height: number; getContext(k: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } };
         const drawn = () => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; for (let i = 3; i < d.length; i += 4) if (d[i]! > 0) return true; return false; };
-        const until = Date.now() + 15_000;
+        const until = Date.now() + 60_000;
         const check = () => (drawn() ? resolve(true) : Date.now() > until ? resolve(false) : setTimeout(check, 50));
         check();
       }));

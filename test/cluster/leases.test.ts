@@ -1,9 +1,12 @@
 import t from 'tap';
 import { createHomeLeases, rendezvousOwner, type HomeLeases, type HomeLeasesOptions, type LostReason } from '../../cluster/index.js';
 import { cuttableLink, startRedis } from '../support/redis.js';
+import { hangGuardMs } from '../support/wait.js';
 
 // Small periods so the test runs in seconds; the defaults are 5 s / 15 s.
-const timing = { heartbeatMs: 200, leaseMs: 1500 };
+// Real Redis expiry is wall-clock time: leases long enough that a busy CI
+// machine stalling a node for a few seconds does not cost it its homes.
+const timing = { heartbeatMs: 500, leaseMs: 5000 };
 
 /**
  * Every node's acquired/lost in the order they happened (all nodes share this
@@ -40,7 +43,7 @@ function ownershipLog() {
       };
     },
     /** Resolves once `cond` holds, checked after every event; rejects after `ms`. */
-    when(cond: () => boolean, what: string, ms = 20_000): Promise<void> {
+    when(cond: () => boolean, what: string, ms = hangGuardMs): Promise<void> {
       return new Promise((resolve, reject) => {
         const check = () => { if (cond()) { clearTimeout(timer); waiters.delete(check); resolve(); } };
         const timer = setTimeout(() => { waiters.delete(check); reject(new Error(`timed out waiting for ${what}`)); }, ms);
@@ -134,7 +137,7 @@ t.test('30 homes over 1, 2, then 3 nodes: one owner each, moves on join, on a de
   t.same(back, toC, 'exactly node-c\'s homes are to move');
   await log.when(() => ownersAre(log, want), 'node-c\'s homes moved back');
   const tookMs = Date.now() - cutAt;
-  t.ok(tookMs <= a.moveWithinMs + 1500, `moved in ${tookMs} ms (bound ${a.moveWithinMs} ms plus scheduling slack)`);
+  t.ok(tookMs <= a.moveWithinMs + 3000, `moved in ${tookMs} ms (bound ${a.moveWithinMs} ms plus scheduling slack)`);
   t.equal(log.count('node-c', 'lost', 'expired'), toC.length, 'node-c stopped every home it owned when it could not renew');
   t.equal(c.owned().size, 0);
   t.equal(log.count('node-a', 'acquired') + log.count('node-b', 'acquired') - acquiredBefore, toC.length, 'each of node-c\'s homes acquired once more, nothing else');

@@ -2,7 +2,7 @@
  * The store-and-forward agent against a real MQTT broker (aedes on a
  * loopback port): hub down, hub restarting mid-stream, agent restarting.
  */
-import { freePort, tempDir, until } from '../support/wait.js';
+import { freePort, hangGuardMs, tempDir, until } from '../support/wait.js';
 import net, { type AddressInfo } from 'node:net';
 import { Aedes } from 'aedes';
 import t from 'tap';
@@ -49,7 +49,7 @@ async function startBroker(port: number, received: Received[], secrets: Map<stri
   };
 }
 
-async function bounded<T>(what: string, p: Promise<T>, ms = 20_000): Promise<T> {
+async function bounded<T>(what: string, p: Promise<T>, ms = hangGuardMs): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms); });
   try { return await Promise.race([p, timeout]); } finally { clearTimeout(timer); }

@@ -26,9 +26,20 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** Polls `check` every 20 ms until it holds, failing with `what` after `ms`. */
+/**
+ * The shortest a wait may give up after. A bound only guards against a hang:
+ * on a busy machine (CI with other work, load 20 on two cores) a child
+ * process or a browser can take half a minute for what takes a second when
+ * quiet, and a test must not fail for that.
+ */
+export const hangGuardMs = 90_000;
+
+/**
+ * Polls `check` every 20 ms until it holds, failing with `what` after `ms`
+ * (never sooner than `hangGuardMs`: the bound is against hangs, not a speed test).
+ */
 export async function until(check: () => boolean | Promise<boolean>, ms = 10_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + ms;
+  const deadline = Date.now() + Math.max(ms, hangGuardMs);
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));

@@ -53,11 +53,15 @@ export async function startCoturn(t: Teardown): Promise<LocalTurn> {
     `--userdb=${join(dir, 'turndb')}`, `--pidfile=${join(dir, 'turn.pid')}`, `--log-file=${join(dir, 'turn.log')}`, '--simple-log',
   ], { stdio: 'ignore' });
   let exited = false;
-  child.on('exit', () => { exited = true; });
+  const exit = new Promise<void>((resolve) => child.on('exit', () => { exited = true; resolve(); }));
   t.teardown(async () => {
     if (exited) return;
     child.kill('SIGTERM');
-    await until(() => exited, 5000, 'coturn to stop').catch(() => child.kill('SIGKILL'));
+    // Five seconds to stop by itself, then for sure.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([exit, new Promise<void>((resolve) => { timer = setTimeout(() => { child.kill('SIGKILL'); resolve(); }, 5000); })]);
+    clearTimeout(timer);
+    await exit;
   });
   await until(async () => { if (exited) throw new Error('coturn exited at start'); return stunAnswers(port); }, 10_000, 'coturn to answer STUN');
   return { port, secret, urls: [`turn:127.0.0.1:${port}?transport=udp`] };

@@ -8,6 +8,7 @@ import type { Finding } from '../../core/findings.js';
 import type { CallQuality, CheckinReminder, VideoOptions, WebAppOptions } from '../../dashboards/index.js';
 import type { ServerMessage } from '../../dashboards/video-protocol.js';
 import { setup, signIn, type Fixture, type Session } from '../dashboards/helpers.js';
+import { hangGuardMs } from '../support/wait.js';
 
 export interface Client {
   ws: WebSocket;
@@ -51,7 +52,7 @@ export async function videoRig(t: Test, video: VideoOptions = {}, web: Partial<W
     const client: Client = {
       ws, received, welcome: undefined as never,
       async next(type, ms = 5000) {
-        const deadline = Date.now() + ms;
+        const deadline = Date.now() + Math.max(ms, hangGuardMs);
         for (;;) {
           const i = received.findIndex((m, k) => k >= cursor && m.type === type);
           if (i >= 0) { cursor = i + 1; return received[i] as never; }
