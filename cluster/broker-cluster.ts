@@ -30,7 +30,9 @@ export interface BrokerCluster {
   close(): Promise<void>;
 }
 
-interface Emitter { state: { on(event: 'error', fn: (err: Error) => void): void }; close(cb: () => void): void }
+/** What mqemitter-redis is to us: its state events, close, and its two ioredis connections. */
+interface RedisConn { sendCommand(command: { promise: Promise<unknown> }, ...rest: unknown[]): unknown }
+interface Emitter { state: { on(event: 'error', fn: (err: Error) => void): void }; close(cb: () => void): void; subConn: RedisConn; pubConn: RedisConn }
 interface StreamingPersistence {
   createRetainedStreamCombi(patterns: string[]): AsyncIterable<unknown>;
   destroy(): Promise<void>;
@@ -55,6 +57,21 @@ export async function createBrokerCluster(opts: BrokerClusterOptions): Promise<B
   }
 
   const mq = mqemitterRedis({ connectionString: opts.redisUrl });
+  let closing = false;
+  // mqemitter-redis sends some commands (QUIT on close among them) without
+  // a handler: when the connection ends under them — a busy machine closing
+  // the broker — their rejection would be unhandled and end the process.
+  // Every command gets a handler here; callers that have their own still
+  // see the rejection.
+  for (const conn of [mq.subConn, mq.pubConn]) {
+    const send = conn.sendCommand.bind(conn);
+    conn.sendCommand = (command, ...rest) => {
+      command.promise.catch((err: Error) => {
+        if (!closing) opts.logger?.warn({ redis: redactUrl(opts.redisUrl), err: err.message }, 'MQTT cluster emitter: a Redis command failed');
+      });
+      return send(command, ...rest);
+    };
+  }
   let lastError = '';
   mq.state.on('error', (err) => {
     // ioredis retries by itself; log each different failure once.
@@ -72,6 +89,7 @@ export async function createBrokerCluster(opts: BrokerClusterOptions): Promise<B
   return {
     aedesOptions: { id: opts.nodeId, mq, persistence },
     close() {
+      closing = true;
       closed ??= (async () => {
         await new Promise<void>((resolve) => { mq.close(resolve); });
         try {
