@@ -7,7 +7,9 @@
  *
  * - readings per second on one core: readings / CPU seconds of this process
  *   (user + system), so a busy shared machine does not count other
- *   processes' time; wall-clock rate beside it;
+ *   processes' time; wall-clock rate beside it. The event loop turns after
+ *   each round of readings, inside the measured time, so the state saves the
+ *   round started (asynchronous store transactions) commit and count there;
  * - findings raised in that day, and how many came from learned rules
  *   (a few homes skip their morning kettle that day: routineMissed);
  * - heap per home after GC at steady state (after the learning days).
