@@ -30,11 +30,52 @@ function toPg(sql: string): string {
   return out;
 }
 
-function queries(c: pg.Pool | pg.PoolClient): SqlQueries {
+/** PostgreSQL takes at most 65,535 parameters in one statement; a batch is cut into statements below that. */
+const maxParams = 65_535;
+const maxRowsPerStatement = 1_000;
+/** `INSERT INTO t (a, b) VALUES (?, ?)` with an optional tail (`ON CONFLICT …`): the form a batch sends as multi-row statements. */
+const singleRowInsert = /^(INSERT INTO [^(]+\([^)]*\) VALUES )\((\?(?:, *\?)*)\)(.*)$/is;
+
+/** A multi-row statement for `count` rows of `perRow` parameters each: `prefix ($1, $2), ($3, $4) tail`. */
+function multiRow(prefix: string, perRow: number, count: number, tail: string): string {
+  const tuples: string[] = [];
+  for (let r = 0, i = 0; r < count; r++) {
+    const ps: string[] = [];
+    for (let j = 0; j < perRow; j++) ps.push(`$${++i}`);
+    tuples.push(`(${ps.join(', ')})`);
+  }
+  return `${prefix}${tuples.join(', ')}${tail}`;
+}
+
+/** `rows` on one connection (in the caller's transaction): an INSERT as multi-row statements, anything else row after row. */
+async function runRows(c: pg.PoolClient, sql: string, rows: ReadonlyArray<readonly unknown[]>): Promise<number> {
+  let changes = 0;
+  const m = singleRowInsert.exec(sql);
+  if (m === null) {
+    for (const row of rows) changes += (await c.query(toPg(sql), row as unknown[])).rowCount ?? 0;
+    return changes;
+  }
+  const [, prefix, marks, tail] = m as unknown as [string, string, string, string];
+  const perRow = marks.split('?').length - 1;
+  const chunk = Math.max(1, Math.min(maxRowsPerStatement, Math.floor(maxParams / perRow)));
+  for (let from = 0; from < rows.length; from += chunk) {
+    const part = rows.slice(from, from + chunk);
+    const params: unknown[] = [];
+    for (const row of part) {
+      if (row.length !== perRow) throw new MimamoriError('MIMAMORI_ERR_INVALID_INPUT', `runMany: a row has ${row.length} parameters where the statement takes ${perRow}`);
+      for (const v of row) params.push(v);
+    }
+    changes += (await c.query(multiRow(prefix, perRow, part.length, tail), params)).rowCount ?? 0;
+  }
+  return changes;
+}
+
+function queries(c: pg.PoolClient): SqlQueries {
   return {
     async get(sql, ...p) { return (await c.query(toPg(sql), p)).rows[0] as Row | undefined; },
     async all(sql, ...p) { return (await c.query(toPg(sql), p)).rows as Row[]; },
     async run(sql, ...p) { return (await c.query(toPg(sql), p)).rowCount ?? 0; },
+    runMany: (sql, rows) => runRows(c, sql, rows),
   };
 }
 
@@ -92,11 +133,20 @@ export async function createPgStore(url: string, opts: StoreOptions & { poolSize
     await pool.end();
     throw err;
   }
-  const db: SqlDb = {
-    ...queries(pool),
+  return createSqlStore(pgSqlDb(pool), opts);
+}
+
+/** The SQL port over a `pg` pool (exported for the port's own contract test, test/store/sql-port.test.ts). */
+export function pgSqlDb(pool: pg.Pool): SqlDb {
+  return {
+    async get(sql, ...p) { return (await pool.query(toPg(sql), p)).rows[0] as Row | undefined; },
+    async all(sql, ...p) { return (await pool.query(toPg(sql), p)).rows as Row[]; },
+    async run(sql, ...p) { return (await pool.query(toPg(sql), p)).rowCount ?? 0; },
+    // A batch is all or nothing: in a transaction of its own.
+    runMany: async (sql, rows) => (rows.length === 0 ? 0 : inTransaction(pool, (t) => t.runMany(sql, rows))),
     tx: (work) => inTransaction(pool, work),
     isConflict: (err) => (err as { code?: unknown }).code === '23505',
     close: () => pool.end(),
   };
-  return createSqlStore(db, opts);
+
 }

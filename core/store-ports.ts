@@ -384,7 +384,9 @@ export interface RuleStateStore {
   /**
    * The rule engine's state in parts (migration 15): writes each listed part
    * of each home (text the engine encoded) and drops the old whole-state row
-   * (`home_states`) of every home in `dropWhole`, all in one transaction.
+   * (`home_states`) of every home in `dropWhole`, all in one transaction
+   * (the parts as one batch, `runMany`). A (home, part) listed twice is
+   * written once, with the last text, as writing them in turn would leave it.
    */
   saveHomeStateParts(parts: HomeStatePart[], at: number, dropWhole?: string[]): Promise<void>;
   loadHomeStateParts(): Promise<HomeStatePart[]>;

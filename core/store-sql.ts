@@ -13,6 +13,16 @@ export interface SqlQueries {
   all(sql: string, ...params: unknown[]): Promise<Row[]>;
   /** Runs a statement; resolves with how many rows it changed. */
   run(sql: string, ...params: unknown[]): Promise<number>;
+  /**
+   * Runs one statement once per row of parameters, all or nothing (outside a
+   * transaction it opens one of its own); resolves with how many rows they
+   * changed in all. The batch form of `run` for hot multi-row writes: SQLite
+   * runs the prepared statement for every row in one synchronous transaction,
+   * PostgreSQL sends an `INSERT … VALUES (?, …)` as multi-row statements (so
+   * no two rows of one call may hit the same key of an `ON CONFLICT DO
+   * UPDATE`) and any other statement row after row on one connection.
+   */
+  runMany(sql: string, rows: ReadonlyArray<readonly unknown[]>): Promise<number>;
 }
 
 /** Inside a transaction: queries, and a lock that serializes writers of one subject until commit. */

@@ -33,6 +33,16 @@ export interface StoreOptions {
 const opt = <T>(v: unknown): T | undefined => (v === null || v === undefined ? undefined : (v as T));
 /** An optional value as SQL wants it: undefined → NULL. */
 const n = (v: unknown): unknown => (v === undefined ? null : v);
+/**
+ * The last of the items with the same key, at the place of the first: what
+ * writing them one after another would leave, as rows a batch (`runMany`)
+ * may write together.
+ */
+function lastPerKey<T>(items: readonly T[], key: (item: T) => string): readonly T[] {
+  const byKey = new Map<string, T>();
+  for (const item of items) byKey.set(key(item), item);
+  return byKey.size === items.length ? items : [...byKey.values()];
+}
 
 // ── JSON columns: parsed and checked against a schema in the row mappers, never just cast ──
 type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
@@ -204,9 +214,8 @@ export function createSqlStore(db: SqlDb, opts: StoreOptions = {}): Store {
       await run('INSERT INTO rule_configs (home_id, rules, updated_at) VALUES (?, ?, ?) ON CONFLICT (home_id) DO UPDATE SET rules = excluded.rules, updated_at = excluded.updated_at', homeId, JSON.stringify(rules), at);
     },
     async saveHomeStates(states, at) {
-      await db.tx(async (t) => {
-        for (const s of states) await t.run('INSERT INTO home_states (home_id, state, updated_at) VALUES (?, ?, ?) ON CONFLICT (home_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at', s.homeId, JSON.stringify(s.state), at);
-      });
+      await db.runMany('INSERT INTO home_states (home_id, state, updated_at) VALUES (?, ?, ?) ON CONFLICT (home_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at',
+        lastPerKey(states, (s) => s.homeId).map((s) => [s.homeId, JSON.stringify(s.state), at]));
     },
     async loadHomeStates() {
       const out = new Map<string, unknown>();
@@ -214,12 +223,13 @@ export function createSqlStore(db: SqlDb, opts: StoreOptions = {}): Store {
       return out;
     },
     async saveHomeStateParts(parts, at, dropWhole = []) {
-      // The rule engine's save: every home's changed parts in one transaction (one commit).
+      // The rule engine's save: every home's changed parts in one transaction (one commit), as one batch.
+      const rows = lastPerKey(parts, (p) => `${p.homeId}\0${p.part}`).map((p) => [p.homeId, p.part, p.data, at]);
+      const upsert = 'INSERT INTO home_state_parts (home_id, part, data, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (home_id, part) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at';
+      if (dropWhole.length === 0) { await db.runMany(upsert, rows); return; }
       await db.tx(async (t) => {
-        for (const p of parts) {
-          await t.run('INSERT INTO home_state_parts (home_id, part, data, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (home_id, part) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at', p.homeId, p.part, p.data, at);
-        }
-        for (const id of dropWhole) await t.run('DELETE FROM home_states WHERE home_id = ?', id);
+        await t.runMany(upsert, rows);
+        await t.runMany('DELETE FROM home_states WHERE home_id = ?', dropWhole.map((id) => [id]));
       });
     },
     async loadHomeStateParts() {
@@ -753,17 +763,28 @@ function migrate(db: Database.Database, now: () => number): void {
  * between its statements, so while one is open every other call waits its
  * turn in a queue instead of landing inside it.
  */
-function sqliteDb(db: Database.Database): SqlDb {
+export function sqliteDb(db: Database.Database): SqlDb {
   const stmt = new Map<string, Database.Statement>();
   const q = (sql: string): Database.Statement => {
     let s = stmt.get(sql);
     if (!s) { s = db.prepare(sql); stmt.set(sql, s); }
     return s;
   };
+  /** Every row through one prepared statement, synchronously (inside the caller's transaction). */
+  const runRows = (sql: string, rows: ReadonlyArray<readonly unknown[]>): number => {
+    if (rows.length === 0) return 0;
+    const s = q(sql);
+    let changes = 0;
+    for (const row of rows) changes += s.run(...row).changes;
+    return changes;
+  };
+  /** The same in a transaction of its own (a savepoint when one is open). */
+  const runRowsInTx = db.transaction(runRows);
   const direct: SqlTx = {
     get: async (sql, ...p) => q(sql).get(...p) as Row | undefined,
     all: async (sql, ...p) => q(sql).all(...p) as Row[],
     run: async (sql, ...p) => q(sql).run(...p).changes,
+    runMany: async (sql, rows) => runRows(sql, rows),
     lock: async () => {}, // BEGIN IMMEDIATE already made this the one writer
   };
   // Transactions in flight or waiting; while any is, plain calls queue behind them.
@@ -779,6 +800,7 @@ function sqliteDb(db: Database.Database): SqlDb {
     get: (sql, ...p) => (queued === 0 ? direct.get(sql, ...p) : inTurn(() => direct.get(sql, ...p))),
     all: (sql, ...p) => (queued === 0 ? direct.all(sql, ...p) : inTurn(() => direct.all(sql, ...p))),
     run: (sql, ...p) => (queued === 0 ? direct.run(sql, ...p) : inTurn(() => direct.run(sql, ...p))),
+    runMany: async (sql, rows) => (queued === 0 ? runRowsInTx(sql, rows) : inTurn(async () => runRowsInTx(sql, rows))),
     tx: (work) => inTurn(async () => {
       db.exec('BEGIN IMMEDIATE');
       try {

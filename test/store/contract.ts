@@ -106,6 +106,29 @@ export function storeContract(t: Test, open: OpenStore): void {
     t.same([...(await s.loadHomeStates()).entries()], [['h1', { n: 2 }], ['h2', [1, 2]]]);
   });
 
+  t.test('rule state in parts: one batch per save, the last of a repeated part wins, old whole rows dropped', async (t) => {
+    const s = await fresh(t);
+    await s.saveHomeStates([{ homeId: 'h1', state: { old: 1 } }, { homeId: 'h2', state: { old: 2 } }], 1);
+    // More parts than one PostgreSQL statement carries (1,000 rows each): all written, in one transaction.
+    const many = Array.from({ length: 1_500 }, (_, i) => ({ homeId: `home-${String(i).padStart(4, '0')}`, part: 'home', data: `{"n":${i}}` }));
+    await s.saveHomeStateParts(many, 10);
+    t.equal((await s.loadHomeStateParts()).length, 1_500);
+    // The same (home, part) twice in one save: written as if one after the other, the last wins.
+    await s.saveHomeStateParts([
+      { homeId: 'h1', part: 'home', data: 'first' }, { homeId: 'h1', part: 'routine', data: 'r1' },
+      { homeId: 'h1', part: 'home', data: 'second' }, { homeId: 'home-0000', part: 'home', data: 'again' },
+    ], 11, ['h1']);
+    const parts = await s.loadHomeStateParts();
+    t.equal(parts.length, 1_502);
+    t.same(parts.filter((p) => p.homeId === 'h1' || p.homeId === 'home-0000'), [
+      { homeId: 'h1', part: 'home', data: 'second' }, { homeId: 'h1', part: 'routine', data: 'r1' },
+      { homeId: 'home-0000', part: 'home', data: 'again' },
+    ]);
+    t.same([...(await s.loadHomeStates()).keys()], ['h2'], 'the whole row of h1 is dropped in the same save, h2 kept');
+    await s.saveHomeStateParts([], 12, []);
+    t.equal((await s.loadHomeStateParts()).length, 1_502, 'an empty save changes nothing');
+  });
+
   t.test('alerts: one open per home and rule, severity only rises, ordering, not-found', async (t) => {
     const s = await fresh(t);
     await home(s);

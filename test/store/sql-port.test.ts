@@ -1,0 +1,114 @@
+/**
+ * The SQL port's batch (`runMany`, core/store-sql.ts) on both drivers: SQLite
+ * (better-sqlite3, one prepared statement in one synchronous transaction) and
+ * a real PostgreSQL 15 (multi-row INSERT statements, cut below the parameter
+ * limit; other statements row after row). The same suite runs on each.
+ */
+import t, { type Test } from 'tap';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { sqliteDb } from '../../core/store.js';
+import { pgSqlDb } from '../../core/store-pg.js';
+import type { SqlDb } from '../../core/store-sql.js';
+import { postgresInstalled, startPostgres } from '../support/postgres.js';
+import { tempDir } from '../support/wait.js';
+
+type OpenDb = (t: Test) => Promise<SqlDb>;
+
+const insert = 'INSERT INTO batch_rows (id, n, label) VALUES (?, ?, ?)';
+const upsert = 'INSERT INTO batch_rows (id, n, label) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET n = excluded.n, label = excluded.label';
+
+async function rows(db: SqlDb): Promise<Array<[string, number, string | null]>> {
+  return (await db.all('SELECT id, n, label FROM batch_rows ORDER BY id')).map((r) => [r.id as string, Number(r.n), r.label as string | null]);
+}
+
+function sqlPortContract(t: Test, open: OpenDb): void {
+  const fresh = async (t: Test): Promise<SqlDb> => {
+    const db = await open(t);
+    await db.run('CREATE TABLE batch_rows (id TEXT PRIMARY KEY, n INTEGER NOT NULL, label TEXT)');
+    return db;
+  };
+
+  t.test('runMany writes every row, and counts the rows it changed', async (t) => {
+    const db = await fresh(t);
+    t.equal(await db.runMany(insert, []), 0, 'an empty batch changes nothing');
+    t.equal(await db.runMany(insert, [['a', 1, 'one'], ['b', 2, null], ['c', 3, 'みっつ']]), 3);
+    t.same(await rows(db), [['a', 1, 'one'], ['b', 2, null], ['c', 3, 'みっつ']]);
+    t.equal(await db.runMany(upsert, [['b', 20, 'twenty'], ['d', 4, 'four']]), 2, 'an upsert counts updated and inserted rows');
+    t.same(await rows(db), [['a', 1, 'one'], ['b', 20, 'twenty'], ['c', 3, 'みっつ'], ['d', 4, 'four']]);
+    t.equal(await db.runMany('DELETE FROM batch_rows WHERE id = ?', [['a'], ['c'], ['no-such-row']]), 2, 'a statement other than INSERT, row after row');
+    t.same(await rows(db), [['b', 20, 'twenty'], ['d', 4, 'four']]);
+  });
+
+  t.test('a batch larger than one PostgreSQL statement takes (65,535 parameters) is written whole', async (t) => {
+    const db = await fresh(t);
+    const many = Array.from({ length: 25_000 }, (_, i) => [`r${String(i).padStart(5, '0')}`, i, `label ${i}`]);
+    t.equal(await db.runMany(insert, many), 25_000);
+    const got = await rows(db);
+    t.equal(got.length, 25_000);
+    t.same(got[0], ['r00000', 0, 'label 0']);
+    t.same(got[24_999], ['r24999', 24_999, 'label 24999']);
+    t.equal(got.reduce((sum, r) => sum + r[1], 0), (24_999 * 25_000) / 2, 'every row with its own values');
+  });
+
+  t.test('a batch is all or nothing, alone or inside a transaction', async (t) => {
+    const db = await fresh(t);
+    await db.run(insert, 'b', 2, 'kept');
+    // Alone: the duplicate key in the third row undoes the first two.
+    const err = await db.runMany(insert, [['a', 1, null], ['c', 3, null], ['b', 9, 'duplicate'], ['d', 4, null]]).then(() => undefined, (e: unknown) => e);
+    t.ok(err, 'the batch fails');
+    t.ok(db.isConflict(err), 'as a key conflict');
+    t.same(await rows(db), [['b', 2, 'kept']], 'no row of the failed batch stays');
+    // Inside a transaction that fails after the batch: the batch goes with it.
+    await t.rejects(db.tx(async (tx) => {
+      t.equal(await tx.runMany(insert, [['x', 1, null], ['y', 2, null]]), 2);
+      t.equal((await tx.all('SELECT id FROM batch_rows')).length, 3, 'the transaction sees its own batch');
+      throw new Error('later step failed');
+    }), /later step failed/);
+    t.same(await rows(db), [['b', 2, 'kept']]);
+    // Inside a transaction that commits: kept.
+    await db.tx(async (tx) => { await tx.runMany(upsert, [['b', 5, 'updated'], ['e', 6, null]]); });
+    t.same(await rows(db), [['b', 5, 'updated'], ['e', 6, null]]);
+  });
+
+  t.test('a batch started while a transaction is open lands after it, not inside it', async (t) => {
+    const db = await fresh(t);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => { release = resolve; });
+    let entered!: () => void;
+    const inside = new Promise<void>((resolve) => { entered = resolve; });
+    const failing = db.tx(async (tx) => {
+      await tx.run(insert, 'in-tx', 1, null);
+      entered();
+      await gate;
+      throw new Error('rolled back');
+    });
+    await inside;
+    const batch = db.runMany(insert, [['batch-1', 1, null], ['batch-2', 2, null]]);
+    release();
+    await t.rejects(failing, /rolled back/);
+    t.equal(await batch, 2);
+    t.same(await rows(db), [['batch-1', 1, null], ['batch-2', 2, null]], 'the rolled-back row is gone, the batch is kept');
+  });
+}
+
+t.test('SQLite', async (t) => {
+  sqlPortContract(t, async (t) => {
+    const raw = new Database(join(tempDir(t, 'mimamori-sql-port-'), 'port.db'));
+    raw.pragma('journal_mode = WAL');
+    const db = sqliteDb(raw);
+    t.teardown(() => db.close());
+    return db;
+  });
+});
+
+t.test('PostgreSQL', async (t) => {
+  if (!postgresInstalled) { t.fail('PostgreSQL 15 is not installed: node scripts/setup.mjs --for test'); return; }
+  const server = await startPostgres(t);
+  sqlPortContract(t, async (t) => {
+    const db = pgSqlDb(new pg.Pool({ connectionString: await server.createDatabase(), max: 4 }));
+    t.teardown(() => db.close());
+    return db;
+  });
+});
