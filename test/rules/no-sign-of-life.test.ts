@@ -283,3 +283,89 @@ t.test('the front door after an hour with nothing inside is her coming home, tho
   left.clock.advanceTo(at('17:01'));
   t.same(left.of('noSignOfLife'), []);
 });
+
+// ── A visitor leaves (issue 10, messy corpus: found after 11 h 55) ──
+
+t.test('collapse right after a visitor leaves: the door closing is an uncertain departure, warned 3 h later (not 12 h)', async (t) => {
+  // She is home; a visitor comes in at 13:00 (door, movement a minute later), leaves at 14:30; then nothing.
+  const visit = [motion(at('12:50')), door(at('13:00'), true), door(at('13:00') + 30_000, false), motion(at('13:01')), motion(at('14:25')), door(at('14:29'), true), door(at('14:29') + 30_000, false)];
+  const h = await harness({ rules: onlyNsl });
+  h.feed(...visit);
+  h.clock.advanceTo(at('17:29'));
+  t.same(h.of('noSignOfLife'), [], 'nothing before 3 h after the door');
+  h.clock.advanceTo(at('17:29') + 30_000);
+  t.same(h.of('noSignOfLife'), ['raised:warning'], 'one warning 3 h after the visitor left');
+  const w = h.findings[0]!;
+  t.equal(w.at, at('17:29') + 30_000);
+  t.equal(w.severity, 'warning');
+  t.match(w.message.en, /Nothing has moved for 3 h 0 min since a visitor left — she may have gone out with them/);
+  t.match(w.message.ja, /来客が帰ってから3時間0分、動きがありません/);
+  t.match(w.observed.en, /front door closed at 14:29/);
+  t.match(w.observed.ja, /14:29 に玄関が閉まって/);
+  t.equal(w.data?.afterVisit, true);
+  h.clock.advanceTo(at('12:00', 1));
+  t.same(h.of('noSignOfLife'), ['raised:warning'], 'still one finding the next day');
+  h.feed(motion(at('12:05', 1)));
+  t.same(h.of('noSignOfLife'), ['raised:warning', 'cleared:warning'], 'a sign of her inside clears it');
+
+  // She went out with the visitor and came back at 17:00 (the door again): no alarm at all.
+  const out = await harness({ rules: onlyNsl });
+  out.feed(...visit, door(at('17:00'), true), door(at('17:00') + 30_000, false), motion(at('17:01')));
+  out.clock.advanceTo(at('19:00'));
+  t.same(out.of('noSignOfLife'), [], 'back within 3 h: nothing');
+
+  // Without the visit the same door close is her going out: the out-of-home limit (12 h) applies.
+  const plain = await harness({ rules: onlyNsl });
+  plain.feed(motion(at('14:25')), door(at('14:29'), true), door(at('14:29') + 30_000, false));
+  plain.clock.advanceTo(at('02:29', 1));
+  t.same(plain.of('noSignOfLife'), [], 'an ordinary outing waits 12 h');
+  plain.clock.advanceTo(at('02:30', 1));
+  t.same(plain.of('noSignOfLife'), ['raised:warning']);
+  t.match(plain.findings[0]!.message.en, /Went out and has not come back/);
+});
+
+t.test('a visit is remembered for 4 h only, and ambiguates one departure', async (t) => {
+  // Someone came in at 08:00; she leaves at 12:30 (4 h 30 later): an ordinary outing.
+  const late = await harness({ rules: onlyNsl });
+  late.feed(motion(at('07:50')), door(at('08:00'), true), door(at('08:00') + 30_000, false), motion(at('08:02')), motion(at('10:00')), motion(at('12:20')), door(at('12:30'), true), door(at('12:30') + 30_000, false));
+  late.clock.advanceTo(at('23:00'));
+  t.same(late.of('noSignOfLife'), [], 'more than 4 h after the visit began: her outing, the 12 h limit');
+
+  // Visitor leaves at 10:00 (uncertain), she is seen at 10:30, then leaves at 11:00: her own outing.
+  const twice = await harness({ rules: onlyNsl });
+  twice.feed(motion(at('08:50')), door(at('09:00'), true), door(at('09:00') + 30_000, false), motion(at('09:02')), door(at('10:00'), true), door(at('10:00') + 30_000, false));
+  twice.feed(motion(at('10:30')), door(at('11:00'), true), door(at('11:00') + 30_000, false));
+  twice.clock.advanceTo(at('22:59'));
+  t.same(twice.of('noSignOfLife'), [], 'the second departure is hers: no warning at 14:00');
+});
+
+t.test('a visitor in a home without motion sensors, while she sat still for over an hour: still a visit', async (t) => {
+  // Object-only home (messy corpus): the kettle at 11:00, water at 12:15 (not proof of her: floats stick),
+  // a visitor at 12:47 (read as her coming home after a quiet hour), the kettle at 12:53, the visitor leaves at 13:38.
+  const h = await harness({ rules: onlyNsl });
+  h.feed(kettle(at('11:00')), door(at('12:47'), true), door(at('12:47') + 30_000, false), kettle(at('12:53')), door(at('13:38'), true), door(at('13:38') + 30_000, false));
+  h.clock.advanceTo(at('16:38'));
+  t.same(h.of('noSignOfLife'), [], 'nothing before 3 h after the door');
+  h.clock.advanceTo(at('16:38') + 30_000);
+  t.same(h.of('noSignOfLife'), ['raised:warning'], 'warned 3 h after the visitor left, not 12 h');
+  t.match(h.findings[0]!.message.en, /since a visitor left/);
+
+  // Her own return after a quiet hour, then busy for an hour, then out again at 14:00: an ordinary outing.
+  const own = await harness({ rules: onlyNsl });
+  own.feed(kettle(at('11:00')), door(at('12:47'), true), door(at('12:47') + 30_000, false), kettle(at('13:10')), door(at('14:00'), true), door(at('14:00') + 30_000, false));
+  own.clock.advanceTo(at('01:59', 1));
+  t.same(own.of('noSignOfLife'), [], 'no movement within 10 min of the door: her coming home, her outing after');
+});
+
+t.test('in and out of the front door before leaving (van Kasteren C mornings) is not a visit', async (t) => {
+  // 07:14 out and back (the fridge at 07:16), 07:24 out and back (the couch mat at 07:25), 07:33 gone to work.
+  const h = await harness({ rules: onlyNsl });
+  h.feed(motion(at('07:10')), door(at('07:14'), true), door(at('07:14') + 30_000, false), door(at('07:16'), true, 'fridge', 'h1', 'fridge'));
+  h.feed(door(at('07:24'), true), door(at('07:24') + 30_000, false), motion(at('07:25'), 'mat-couch'), motion(at('07:25') + 5_000, 'mat-couch', 'h1', false));
+  h.feed(door(at('07:33'), true), door(at('07:33') + 30_000, false));
+  h.clock.advanceTo(at('19:33'));
+  t.same(h.of('noSignOfLife'), [], 'at work all day: no warning at 10:33 (the 12 h limit is 19:33:30)');
+  h.clock.advanceTo(at('19:34'));
+  t.same(h.of('noSignOfLife'), ['raised:warning']);
+  t.match(h.findings[0]!.message.en, /Went out and has not come back/);
+});
