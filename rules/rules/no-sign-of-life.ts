@@ -32,7 +32,7 @@
 import type { Reading } from '../../core/events.js';
 import type { Finding, Severity } from '../../core/findings.js';
 import { inWindow, parseClockTime } from '../../core/time.js';
-import { arrivalQuietMs, doorPassageMs, endsOuting, isInsideActivation, leavingMs } from '../presence.js';
+import { arrivalQuietMs, doorPassageMs, endsOuting, isInsideActivation } from '../presence.js';
 import { NONE, type HomeState } from '../home-state.js';
 import type { NoSignOfLifeRule } from '../rule-config.js';
 import { activeSeverity, clear, duration, finding, hhmm, raise, signName, silenceAlreadyRaised, type RuleContext, type RuleDefinition, type ZoneClock } from './rule.js';
@@ -47,8 +47,6 @@ const insideKey = 'presence/inside';
 const visitKey = 'presence/visit';
 /** The front-door close (an `outSince`) that may be the visitor leaving alone: an uncertain departure. */
 const uncertainOutKey = 'presence/uncertain-out';
-/** A front-door close read as her coming home after a quiet hour: a visitor, if someone moves inside at once. */
-const enteredKey = 'presence/entered';
 /** Movement inside this soon after the front door closed, with her home before, is someone coming in. */
 export const visitEntryMs = 10 * minute;
 /**
@@ -156,24 +154,16 @@ function outUntil(rule: NoSignOfLifeRule, home: HomeState): number {
 
 /**
  * Keeps the visit marks as the front door and signs inside come. Someone came
- * in (a visit began) when movement inside follows a front-door passage within
- * `visitEntryMs` and she was home: the passage started an "outing" that the
- * movement ended at once, or it was read as her coming home after an hour
- * with no sign of her inside (in a home without motion sensors a visitor
- * often comes while she sits still). The first front-door close after it
- * (`visitMinMs`–`visitMaxMs` after it) that starts an outing is an
- * uncertain departure.
+ * in (a visit began) when a front-door passage, while she was home, is
+ * followed by movement inside within `visitEntryMs`: the passage started an
+ * "outing" that the movement ended at once. The first front-door close
+ * `visitMinMs`–`visitMaxMs` after it that starts an outing is an uncertain
+ * departure. (A passage read as her coming home — after an hour with no sign
+ * of her inside — is never a visit: on van Kasteren C that was her own
+ * return, sitting down on the couch a minute later.)
  */
-function trackVisit(home: HomeState, r: Reading, before: number, frontDoorClosed: boolean, inside: boolean): void {
-  const entered = getMark(home, enteredKey);
-  if (entered !== undefined && inside && r.at - entered >= leavingMs) {
-    setMark(home, enteredKey, undefined);
-    if (r.at - entered <= visitEntryMs) setMark(home, visitKey, r.at);
-  }
-  if (home.outSince === before) {
-    if (frontDoorClosed && before === NONE) setMark(home, enteredKey, r.at);
-    return;
-  }
+function trackVisit(home: HomeState, r: Reading, before: number, frontDoorClosed: boolean): void {
+  if (home.outSince === before) return;
   const uncertain = getMark(home, uncertainOutKey);
   if (home.outSince === NONE) {
     if (uncertain !== undefined) setMark(home, uncertainOutKey, undefined);
@@ -272,10 +262,9 @@ export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
         home.outSince = inside !== NONE && r.at - inside > arrivalQuietMs ? NONE : r.at;
       }
     }
-    const insideActivation = isInsideActivation(r, frontDoor);
-    trackVisit(home, r, before, frontDoor && r.kind === 'door' && !r.open, insideActivation);
+    trackVisit(home, r, before, frontDoor && r.kind === 'door' && !r.open);
     // Progress like lastMotion (saved on the slow cadence): a cupboard is not worth an urgent save.
-    if (r.kind !== 'motion' && insideActivation) setMark(home, insideKey, r.at, false);
+    if (r.kind !== 'motion' && isInsideActivation(r, frontDoor)) setMark(home, insideKey, r.at, false);
     // Coming home moves the deadline from the out-of-home limit to the ordinary clock: re-plan.
     const heldChanged = trackHeld(home, r, rule) || (wasOut && home.outSince === NONE);
     // Getting up from a mat (its release) is her moving, though not "occupied".

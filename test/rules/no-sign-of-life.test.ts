@@ -339,22 +339,17 @@ t.test('a visit is remembered for 4 h only, and ambiguates one departure', async
   t.same(twice.of('noSignOfLife'), [], 'the second departure is hers: no warning at 14:00');
 });
 
-t.test('a visitor in a home without motion sensors, while she sat still for over an hour: still a visit', async (t) => {
-  // Object-only home (messy corpus): the kettle at 11:00, water at 12:15 (not proof of her: floats stick),
-  // a visitor at 12:47 (read as her coming home after a quiet hour), the kettle at 12:53, the visitor leaves at 13:38.
+t.test('her own return after a quiet hour, sitting down at once, is not a visit (van Kasteren C, 17:28)', async (t) => {
+  // Out 09:00–17:28; the front door again at 17:30 (read as coming home after a quiet hour), the couch mat at 17:31; out again at 20:13.
   const h = await harness({ rules: onlyNsl });
-  h.feed(kettle(at('11:00')), door(at('12:47'), true), door(at('12:47') + 30_000, false), kettle(at('12:53')), door(at('13:38'), true), door(at('13:38') + 30_000, false));
-  h.clock.advanceTo(at('16:38'));
-  t.same(h.of('noSignOfLife'), [], 'nothing before 3 h after the door');
-  h.clock.advanceTo(at('16:38') + 30_000);
-  t.same(h.of('noSignOfLife'), ['raised:warning'], 'warned 3 h after the visitor left, not 12 h');
-  t.match(h.findings[0]!.message.en, /since a visitor left/);
-
-  // Her own return after a quiet hour, then busy for an hour, then out again at 14:00: an ordinary outing.
-  const own = await harness({ rules: onlyNsl });
-  own.feed(kettle(at('11:00')), door(at('12:47'), true), door(at('12:47') + 30_000, false), kettle(at('13:10')), door(at('14:00'), true), door(at('14:00') + 30_000, false));
-  own.clock.advanceTo(at('01:59', 1));
-  t.same(own.of('noSignOfLife'), [], 'no movement within 10 min of the door: her coming home, her outing after');
+  h.feed(motion(at('08:50')), door(at('09:00'), true), door(at('09:00') + 30_000, false), door(at('17:28'), true), door(at('17:28') + 8_000, false), door(at('17:30'), true), door(at('17:30') + 15_000, false));
+  h.feed(motion(at('17:31'), 'mat-couch'), motion(at('17:31') + 1_000, 'mat-couch', 'h1', false), motion(at('20:01'), 'mat-couch'), motion(at('20:01') + 1_000, 'mat-couch', 'h1', false));
+  h.feed(door(at('20:13'), true), door(at('20:13') + 8_000, false));
+  h.clock.advanceTo(at('08:13', 1));
+  t.same(h.of('noSignOfLife'), [], 'her evening out: no warning at 23:13 (the 12 h limit is 08:13:08)');
+  h.clock.advanceTo(at('08:14', 1));
+  t.same(h.of('noSignOfLife'), ['raised:warning']);
+  t.match(h.findings[0]!.message.en, /Went out and has not come back/);
 });
 
 t.test('in and out of the front door before leaving (van Kasteren C mornings) is not a visit', async (t) => {
