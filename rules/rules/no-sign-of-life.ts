@@ -14,6 +14,15 @@
  * suppresses for at most `outOfHomeMaxMinutes`; after that the clock (which
  * has been counting since the door closed) applies again.
  *
+ * A departure right after a visit is uncertain: when the front door closed
+ * and someone moved inside within `visitEntryMs` (a visitor came in, while
+ * she was home), the next front-door close 20 min–4 h later may be the
+ * visitor leaving alone. Nothing inside tells "she left with them" from "she
+ * collapsed as they left", so that outing delays the alarm only for
+ * `warningAfterMinutes` (clock time, nights too), then the family is warned
+ * that she may have gone out with the visitor — instead of waiting the
+ * out-of-home limit (12 h on the messy corpus).
+ *
  * After a CRITICAL finding, someone coming in through the front door while
  * she is inside is taken as a visitor (visitor-guard.ts): signs of life
  * within `visitorWindowMinutes` of the visit's latest activity do not clear
@@ -34,6 +43,20 @@ import { endVisit, visitorGuard } from './visitor-guard.js';
 const minute = 60_000;
 /** The last sign of her inside other than movement (motion is `home.lastMotion`): a cupboard, the kettle, a button. */
 const insideKey = 'presence/inside';
+/** When someone came in through the front door while she was home (a visit began). */
+const visitKey = 'presence/visit';
+/** The front-door close (an `outSince`) that may be the visitor leaving alone: an uncertain departure. */
+const uncertainOutKey = 'presence/uncertain-out';
+/** Movement inside this soon after the front door closed, with her home before, is someone coming in. */
+export const visitEntryMs = 10 * minute;
+/**
+ * A front-door close between these times after someone came in may be the
+ * visitor leaving (simulated visits last 30–100 min). Sooner is not a visit:
+ * on van Kasteren C she goes in and out of the front door for ten minutes
+ * every morning before leaving for work.
+ */
+export const visitMinMs = 20 * minute;
+export const visitMaxMs = 4 * 60 * minute;
 
 export interface Window { from: number; to: number }
 /**
@@ -116,8 +139,46 @@ function clockStart(rule: NoSignOfLifeRule, home: HomeState): number {
   return Math.max(home.lastSignOfLife === NONE ? home.firstSeen : home.lastSignOfLife, home.awayUntil, h.until, h.released);
 }
 
+/** Whether the current outing began with a front-door close right after a visit (she or the visitor left). */
+function uncertainOut(home: HomeState): boolean {
+  return home.outSince !== NONE && getMark(home, uncertainOutKey) === home.outSince;
+}
+
+function outLimitMinutes(rule: NoSignOfLifeRule, home: HomeState): number {
+  return uncertainOut(home) ? rule.warningAfterMinutes : rule.outOfHomeMaxMinutes;
+}
+
 function outUntil(rule: NoSignOfLifeRule, home: HomeState): number {
-  return home.outSince === NONE ? NONE : home.outSince + rule.outOfHomeMaxMinutes * minute;
+  return home.outSince === NONE ? NONE : home.outSince + outLimitMinutes(rule, home) * minute;
+}
+
+/**
+ * Keeps the visit marks as the front door and signs inside come. Someone came
+ * in (a visit began) when a front-door passage, while she was home, is
+ * followed by movement inside within `visitEntryMs`: the passage started an
+ * "outing" that the movement ended at once. The first front-door close
+ * `visitMinMs`–`visitMaxMs` after it that starts an outing is an uncertain
+ * departure. (A passage read as her coming home — after an hour with no sign
+ * of her inside — is never a visit: on van Kasteren C that was her own
+ * return, sitting down on the couch a minute later.)
+ */
+function trackVisit(home: HomeState, r: Reading, before: number, frontDoorClosed: boolean): void {
+  if (home.outSince === before) return;
+  const uncertain = getMark(home, uncertainOutKey);
+  if (home.outSince === NONE) {
+    if (uncertain !== undefined) setMark(home, uncertainOutKey, undefined);
+    if (!frontDoorClosed && r.at - before <= visitEntryMs) setMark(home, visitKey, r.at);
+    return;
+  }
+  if (before !== NONE) {
+    // A bouncing reed moved the start of the same outing: it stays as certain as it was.
+    if (uncertain === before) setMark(home, uncertainOutKey, home.outSince);
+    return;
+  }
+  const visit = getMark(home, visitKey);
+  if (visit === undefined) return;
+  setMark(home, visitKey, undefined);
+  if (r.at - visit >= visitMinMs && r.at - visit <= visitMaxMs) setMark(home, uncertainOutKey, home.outSince);
 }
 
 function describeLast(rule: NoSignOfLifeRule, home: HomeState, tz: ZoneClock): { en: string; ja: string } {
@@ -153,11 +214,24 @@ function raised(rule: NoSignOfLifeRule, home: HomeState, ctx: RuleContext, sever
   }, { data: { lastSignOfLife: home.lastSignOfLife, wakingMinutes: Math.floor(wakingMs / minute), limitMinutes: limit } });
 }
 
-/** The warning for an outing nobody announced that lasts longer than `outOfHomeMaxMinutes`. */
+/**
+ * The warning for an outing nobody announced that lasts longer than
+ * `outOfHomeMaxMinutes` — or, when the door closed right after a visit,
+ * longer than `warningAfterMinutes`: she may have left with the visitor, or
+ * be inside and unable to move.
+ */
 function outTooLong(rule: NoSignOfLifeRule, home: HomeState, ctx: RuleContext): Finding {
   const tz = home.rules.zone;
   const d = duration(ctx.now - home.outSince);
-  const limit = duration(rule.outOfHomeMaxMinutes * minute);
+  const limit = duration(outLimitMinutes(rule, home) * minute);
+  if (uncertainOut(home)) {
+    const door = hhmm(home.outSince, tz);
+    return finding(home, rule, ctx.now, 'raised', 'warning', 'family', {
+      message: { en: `Nothing has moved for ${d.en} since a visitor left — she may have gone out with them, or be unable to move`, ja: `来客が帰ってから${d.ja}、動きがありません — 一緒に出かけたか、動けなくなっている可能性があります` },
+      expected: { en: `A sign of her inside, or the front door again, within ${limit.en} of a visitor leaving.`, ja: `来客が帰ってから${limit.ja}以内に、室内の生活反応または玄関の開閉があること。` },
+      observed: { en: `Someone came in while she was home; the front door closed at ${door} and nothing has moved inside since. The sensors cannot tell whether she left with the visitor. Please check on her.`, ja: `在宅中に誰かが来訪し、${door} に玄関が閉まってから室内に動きがありません。ご本人が来客と一緒に出かけたかどうかはセンサーでは分かりません。様子を確認してください。` },
+    }, { data: { outSince: home.outSince, outMinutes: Math.floor((ctx.now - home.outSince) / minute), limitMinutes: outLimitMinutes(rule, home), afterVisit: true } });
+  }
   return finding(home, rule, ctx.now, 'raised', 'warning', 'family', {
     message: { en: `Went out and has not come back for ${d.en}, longer than usual`, ja: `出かけたまま、いつもより長く戻っていません（${d.ja}）` },
     expected: { en: `Back home (movement inside, or the front door again) within ${limit.en} of going out, unless an absence was entered.`, ja: `外出から${limit.ja}以内に帰宅すること（室内の動き、または玄関の開閉）。不在予定が登録されている場合を除きます。` },
@@ -169,6 +243,7 @@ export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
   onReading(rule: NoSignOfLifeRule, home: HomeState, r: Reading, ctx: RuleContext): boolean {
     const frontDoor = r.kind === 'door' && (r.door === rule.frontDoor || r.device === rule.frontDoor);
     const wasOut = home.outSince !== NONE;
+    const before = home.outSince;
     if (home.outSince !== NONE && endsOuting(r, frontDoor, home.outSince)) {
       // A sign of her inside (presence.ts) — movement, a cupboard or inner door opening, the
       // kettle, a button, after the passage through the door — means she is home. Not a contact
@@ -187,6 +262,7 @@ export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
         home.outSince = inside !== NONE && r.at - inside > arrivalQuietMs ? NONE : r.at;
       }
     }
+    trackVisit(home, r, before, frontDoor && r.kind === 'door' && !r.open);
     // Progress like lastMotion (saved on the slow cadence): a cupboard is not worth an urgent save.
     if (r.kind !== 'motion' && isInsideActivation(r, frontDoor)) setMark(home, insideKey, r.at, false);
     // Coming home moves the deadline from the out-of-home limit to the ordinary clock: re-plan.

@@ -1,5 +1,5 @@
-import t from 'tap';
-import { at, climate, door, harness, heartbeat, kettle, MIN, motion, normalDay, power } from './helpers.js';
+import t, { type Test } from 'tap';
+import { at, climate, door, harness, heartbeat, kettle, MIN, motion, normalDay, power, type Harness } from './helpers.js';
 
 const onlyNsl = [{ type: 'noSignOfLife' }];
 
@@ -282,4 +282,82 @@ t.test('the front door after an hour with nothing inside is her coming home, tho
   left.feed(motion(at('13:30')), door(at('14:00'), true), door(at('14:01'), false));
   left.clock.advanceTo(at('17:01'));
   t.same(left.of('noSignOfLife'), []);
+});
+
+// ── A visitor leaves (issue 10, messy corpus: found after 11 h 55) ──
+
+/** An ordinary outing from the front-door close at `closedAt`: nothing for 12 h (the out-of-home limit), then one "went out" warning. */
+function expectOrdinaryOuting(t: Test, h: Harness, closedAt: number, why: string): void {
+  h.clock.advanceTo(closedAt + 12 * 60 * MIN - 1);
+  t.same(h.of('noSignOfLife'), [], why);
+  h.clock.advanceTo(closedAt + 12 * 60 * MIN);
+  t.same(h.of('noSignOfLife'), ['raised:warning'], 'warned at the 12 h out-of-home limit');
+  t.match(h.findings[0]!.message.en, /Went out and has not come back/);
+}
+
+t.test('collapse right after a visitor leaves: the door closing is an uncertain departure, warned 3 h later (not 12 h)', async (t) => {
+  // She is home; a visitor comes in at 13:00 (door, movement a minute later), leaves at 14:30; then nothing.
+  const visit = [motion(at('12:50')), door(at('13:00'), true), door(at('13:00') + 30_000, false), motion(at('13:01')), motion(at('14:25')), door(at('14:29'), true), door(at('14:29') + 30_000, false)];
+  const h = await harness({ rules: onlyNsl });
+  h.feed(...visit);
+  h.clock.advanceTo(at('17:29'));
+  t.same(h.of('noSignOfLife'), [], 'nothing before 3 h after the door');
+  h.clock.advanceTo(at('17:29') + 30_000);
+  t.same(h.of('noSignOfLife'), ['raised:warning'], 'one warning 3 h after the visitor left');
+  const w = h.findings[0]!;
+  t.equal(w.at, at('17:29') + 30_000);
+  t.equal(w.severity, 'warning');
+  t.match(w.message.en, /Nothing has moved for 3 h 0 min since a visitor left — she may have gone out with them/);
+  t.match(w.message.ja, /来客が帰ってから3時間0分、動きがありません/);
+  t.match(w.observed.en, /front door closed at 14:29/);
+  t.match(w.observed.ja, /14:29 に玄関が閉まって/);
+  t.equal(w.data?.afterVisit, true);
+  h.clock.advanceTo(at('12:00', 1));
+  t.same(h.of('noSignOfLife'), ['raised:warning'], 'still one finding the next day');
+  h.feed(motion(at('12:05', 1)));
+  t.same(h.of('noSignOfLife'), ['raised:warning', 'cleared:warning'], 'a sign of her inside clears it');
+
+  // She went out with the visitor and came back at 17:00 (the door again): no alarm at all.
+  const out = await harness({ rules: onlyNsl });
+  out.feed(...visit, door(at('17:00'), true), door(at('17:00') + 30_000, false), motion(at('17:01')));
+  out.clock.advanceTo(at('19:00'));
+  t.same(out.of('noSignOfLife'), [], 'back within 3 h: nothing');
+
+  // Without the visit the same door close is her going out: the out-of-home limit (12 h) applies.
+  const plain = await harness({ rules: onlyNsl });
+  plain.feed(motion(at('14:25')), door(at('14:29'), true), door(at('14:29') + 30_000, false));
+  expectOrdinaryOuting(t, plain, at('14:29') + 30_000, 'an ordinary outing waits 12 h');
+});
+
+t.test('a visit is remembered for 4 h only, and ambiguates one departure', async (t) => {
+  // Someone came in at 08:00; she leaves at 12:30 (4 h 30 later): an ordinary outing.
+  const late = await harness({ rules: onlyNsl });
+  late.feed(motion(at('07:50')), door(at('08:00'), true), door(at('08:00') + 30_000, false), motion(at('08:02')), motion(at('10:00')), motion(at('12:20')), door(at('12:30'), true), door(at('12:30') + 30_000, false));
+  late.clock.advanceTo(at('23:00'));
+  t.same(late.of('noSignOfLife'), [], 'more than 4 h after the visit began: her outing, the 12 h limit');
+
+  // Visitor leaves at 10:00 (uncertain), she is seen at 10:30, then leaves at 11:00: her own outing.
+  const twice = await harness({ rules: onlyNsl });
+  twice.feed(motion(at('08:50')), door(at('09:00'), true), door(at('09:00') + 30_000, false), motion(at('09:02')), door(at('10:00'), true), door(at('10:00') + 30_000, false));
+  twice.feed(motion(at('10:30')), door(at('11:00'), true), door(at('11:00') + 30_000, false));
+  twice.clock.advanceTo(at('22:59'));
+  t.same(twice.of('noSignOfLife'), [], 'the second departure is hers: no warning at 14:00');
+});
+
+t.test('her own return after a quiet hour, sitting down at once, is not a visit (van Kasteren C, 17:28)', async (t) => {
+  // Out 09:00–17:28; the front door again at 17:30 (read as coming home after a quiet hour), the couch mat at 17:31; out again at 20:13.
+  const h = await harness({ rules: onlyNsl });
+  h.feed(motion(at('08:50')), door(at('09:00'), true), door(at('09:00') + 30_000, false), door(at('17:28'), true), door(at('17:28') + 8_000, false), door(at('17:30'), true), door(at('17:30') + 15_000, false));
+  h.feed(motion(at('17:31'), 'mat-couch'), motion(at('17:31') + 1_000, 'mat-couch', 'h1', false), motion(at('20:01'), 'mat-couch'), motion(at('20:01') + 1_000, 'mat-couch', 'h1', false));
+  h.feed(door(at('20:13'), true), door(at('20:13') + 8_000, false));
+  expectOrdinaryOuting(t, h, at('20:13') + 8_000, 'her evening out: no warning at 23:13');
+});
+
+t.test('in and out of the front door before leaving (van Kasteren C mornings) is not a visit', async (t) => {
+  // 07:14 out and back (the fridge at 07:16), 07:24 out and back (the couch mat at 07:25), 07:33 gone to work.
+  const h = await harness({ rules: onlyNsl });
+  h.feed(motion(at('07:10')), door(at('07:14'), true), door(at('07:14') + 30_000, false), door(at('07:16'), true, 'fridge', 'h1', 'fridge'));
+  h.feed(door(at('07:24'), true), door(at('07:24') + 30_000, false), motion(at('07:25'), 'mat-couch'), motion(at('07:25') + 5_000, 'mat-couch', 'h1', false));
+  h.feed(door(at('07:33'), true), door(at('07:33') + 30_000, false));
+  expectOrdinaryOuting(t, h, at('07:33') + 30_000, 'at work all day: no warning at 10:33');
 });

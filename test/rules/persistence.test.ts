@@ -8,7 +8,7 @@ import { silentLogger } from '../../core/logger.js';
 import { createSqliteStore } from '../../core/store.js';
 import { createRuleEngine } from '../../rules/engine.js';
 import { readSavedHomeStates } from '../../rules/home-state-codec.js';
-import { at, heartbeat, motion, water } from './helpers.js';
+import { at, door, heartbeat, motion, water } from './helpers.js';
 
 async function engineOn(file: string, start: number) {
   const store = createSqliteStore(file);
@@ -122,4 +122,27 @@ t.test('unreadable saved state is skipped, bad options are refused', async (t) =
   await engine.close();
   await t.rejects(createRuleEngine({ clock: {} as never, logger: silentLogger() }), { code: 'MIMAMORI_ERR_CONFIG' });
   await t.rejects(createRuleEngine({ clock: new VirtualClock(0), logger: silentLogger(), persistEveryMs: 0 }), { code: 'MIMAMORI_ERR_CONFIG' });
+});
+
+t.test('an uncertain departure after a visit survives a restart: still warned 3 h after the visitor left', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'mimamori-rules-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'hub.sqlite');
+
+  const a = await engineOn(file, at('12:00'));
+  for (const r of [motion(at('12:50')), door(at('13:00'), true), door(at('13:00') + 30_000, false), motion(at('13:01')), motion(at('14:25')), door(at('14:29'), true), door(at('14:29') + 30_000, false)]) {
+    a.clock.advanceTo(r.at);
+    a.engine.ingest(r);
+  }
+  a.clock.advanceTo(at('15:00'));
+  await a.stop();
+
+  const b = await engineOn(file, at('15:05'));
+  const family = () => b.findings.filter((f) => f.audience === 'family').map((f) => `${f.type}:${f.state}:${f.severity}`);
+  b.clock.advanceTo(at('17:29'));
+  t.same(family(), [], 'nothing before 3 h after the door');
+  b.clock.advanceTo(at('17:30'));
+  t.same(family(), ['noSignOfLife:raised:warning'], 'the visit and the uncertain departure were restored (without them: 12 h)');
+  t.match(b.findings.find((f) => f.audience === 'family')!.message.en, /since a visitor left/);
+  await b.stop();
 });
