@@ -6,8 +6,9 @@
  * facility (access.ts); nothing is enrolled until an operator does it here.
  *
  * Errors are MIMAMORI_ERR_INVALID_INPUT (unknown facility or home, not
- * enrolled) with the words in English and Japanese for the command line and
- * a catalogue key (`userMessage`) the web app shows in the person's language.
+ * enrolled) or MIMAMORI_ERR_CONFLICT (the facility id is taken), with the
+ * words in English and Japanese for the command line and a catalogue key
+ * (`userMessage`) the web app shows in the person's language.
  */
 import { z } from 'zod';
 import { MimamoriError } from '../core/errors.js';
@@ -22,8 +23,8 @@ type FacilityPorts = FacilityStore & Pick<HomeStore, 'getHome'> & Pick<AccountSt
 /** Who did it (`account` id or `cli:<user>`) and when. */
 export interface FacilityChange { actor: string; at: number }
 
-function refuse(en: string, ja: string, userMessage: 'facUnknownFacility' | 'facUnknownHome' | 'facNotEnrolled' | 'facExists'): MimamoriError {
-  return new MimamoriError('MIMAMORI_ERR_INVALID_INPUT', `${en} / ${ja}`, { userMessage });
+function refuse(en: string, ja: string, userMessage: 'facUnknownFacility' | 'facUnknownHome' | 'facNotEnrolled' | 'facExists', code: 'MIMAMORI_ERR_INVALID_INPUT' | 'MIMAMORI_ERR_CONFLICT' = 'MIMAMORI_ERR_INVALID_INPUT'): MimamoriError {
+  return new MimamoriError(code, `${en} / ${ja}`, { userMessage });
 }
 
 /** The facility, or a clear refusal naming the command that creates it. */
@@ -37,7 +38,7 @@ export async function knownFacility(store: Pick<FacilityStore, 'getFacility'>, i
 export async function createFacility(store: FacilityPorts, input: FacilityInput, by: FacilityChange): Promise<Facility> {
   const parsed = facilityInputSchema.safeParse(input);
   if (!parsed.success) throw new MimamoriError('MIMAMORI_ERR_INVALID_INPUT', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-  if (await store.getFacility(parsed.data.id)) throw refuse(`facility ${parsed.data.id} exists`, `施設 ${parsed.data.id} はすでに登録されています`, 'facExists');
+  if (await store.getFacility(parsed.data.id)) throw refuse(`facility ${parsed.data.id} exists`, `施設 ${parsed.data.id} はすでに登録されています`, 'facExists', 'MIMAMORI_ERR_CONFLICT');
   const facility = await store.createFacility({ ...parsed.data, createdAt: by.at });
   await store.audit({ at: by.at, actor: by.actor, action: 'facility.create', subject: facility.id, detail: { name: facility.name } });
   return facility;

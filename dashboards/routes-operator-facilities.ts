@@ -54,7 +54,7 @@ ${sections}
 
 /** The reason for a refusal in the operator's words: the catalogue key the check named, else the generic one. */
 function reasonOf(t: ReturnType<typeof tOf>, err: unknown): string | undefined {
-  if (!isMimamoriError(err, 'MIMAMORI_ERR_INVALID_INPUT')) return undefined;
+  if (!isMimamoriError(err, 'MIMAMORI_ERR_INVALID_INPUT') && !isMimamoriError(err, 'MIMAMORI_ERR_CONFLICT')) return undefined;
   const said = (err.details as { userMessage?: unknown } | undefined)?.userMessage;
   return typeof said === 'string' && said in messages ? t(said as MessageKey) : t('facBadInput');
 }
