@@ -62,46 +62,44 @@ function reasonOf(t: ReturnType<typeof tOf>, err: unknown): string | undefined {
 export const facilityRoutes: RouteModule = (app, ctx) => {
   const opOnly = { roles: ['operator'] as const };
   const by = (req: FastifyRequest) => ({ actor: viewerOf(req).account.id, at: ctx.clock.now() });
-  const done = (reply: FastifyReply, facility: string, notice: string) => reply.redirect(`/operator/facilities?notice=${encodeURIComponent(notice)}#facility-${facility}`, 303);
+  /**
+   * Makes a form's change and goes back to the facility with a notice; a
+   * refusal re-shows the page with the reason and `keep` (what was typed).
+   */
+  const change = async (req: FastifyRequest, reply: FastifyReply, keep: Omit<Refused, 'error'>, work: () => Promise<{ facility: string; notice: string }>) => {
+    try {
+      const { facility, notice } = await work();
+      return reply.redirect(`/operator/facilities?notice=${encodeURIComponent(notice)}#facility-${facility}`, 303);
+    } catch (err) {
+      const error = reasonOf(tOf(req), err);
+      if (error === undefined) throw err;
+      return facilitiesPage(req, reply, ctx, { error, ...keep });
+    }
+  };
 
   app.get('/operator/facilities', { config: { access: { ...opOnly, log: 'operator facilities' } } }, async (req, reply) => facilitiesPage(req, reply, ctx));
 
   app.post('/operator/facilities', { config: { access: opOnly } }, async (req, reply) => {
-    const t = tOf(req);
     const form = parseInput(createForm, formOf(req));
-    try {
+    return change(req, reply, { create: form }, async () => {
       const f = await createFacility(ctx.store, form, by(req));
-      return done(reply, f.id, t('facCreated', { name: f.name }));
-    } catch (err) {
-      const error = reasonOf(t, err);
-      if (error === undefined) throw err;
-      return facilitiesPage(req, reply, ctx, { error, create: form });
-    }
+      return { facility: f.id, notice: tOf(req)('facCreated', { name: f.name }) };
+    });
   });
 
   app.post('/operator/enrollments', { config: { access: opOnly } }, async (req, reply) => {
-    const t = tOf(req);
     const form = parseInput(enrollmentForm, formOf(req));
-    try {
+    return change(req, reply, { enroll: form }, async () => {
       const { changed } = await enrollInFacility(ctx.store, form, by(req));
-      return done(reply, form.facility, t(changed ? 'facEnrolled' : 'facAlreadyEnrolled', { home: form.home }));
-    } catch (err) {
-      const error = reasonOf(t, err);
-      if (error === undefined) throw err;
-      return facilitiesPage(req, reply, ctx, { error, enroll: form });
-    }
+      return { facility: form.facility, notice: tOf(req)(changed ? 'facEnrolled' : 'facAlreadyEnrolled', { home: form.home }) };
+    });
   });
 
   app.post('/operator/enrollments/end', { config: { access: opOnly } }, async (req, reply) => {
-    const t = tOf(req);
     const form = parseInput(enrollmentForm, formOf(req));
-    try {
+    return change(req, reply, {}, async () => {
       await leaveFacility(ctx.store, form, by(req));
-      return done(reply, form.facility, t('facLeft', { home: form.home }));
-    } catch (err) {
-      const error = reasonOf(t, err);
-      if (error === undefined) throw err;
-      return facilitiesPage(req, reply, ctx, { error });
-    }
+      return { facility: form.facility, notice: tOf(req)('facLeft', { home: form.home }) };
+    });
   });
 };
