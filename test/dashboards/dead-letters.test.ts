@@ -84,3 +84,23 @@ t.test('the page lists both kinds, newest first and paged; retry now goes throug
   t.equal(refused.statusCode, 403);
   t.equal(twilio.messages().length, before + 1, 'nothing else was sent');
 });
+
+t.test('the notifications list: exact counts and pages from the store\'s targeted query, past the last page the last one', async (t) => {
+  const { f, contacts } = await operatorRig(t);
+  const at = f.clock.now();
+  // 52 failed tries to the family contact (nobody reached), and 300 delivered ones to the carer that must not count.
+  for (let i = 0; i < 52; i++) await f.store.recordNotification({ alertId: f.ids.alert1, contactId: contacts.family.id, channel: 'sms', status: i % 2 ? 'failed' : 'busy', createdAt: at + i * 1000 });
+  for (let i = 0; i < 300; i++) await f.store.recordNotification({ alertId: f.ids.alert1, contactId: contacts.carer.id, channel: 'sms', status: 'delivered', createdAt: at + i });
+  const op = await signIn(f, 'op');
+  const get = async (q: string) => (await f.web.app.inject({ method: 'GET', url: `/operator/dead-letters${q}`, headers: { cookie: op.cookie, accept: 'text/html' } })).body;
+  const first = await get('');
+  t.match(first, /id="dl-notifications-count" role="status">52 件（1 \/ 2 ページ）/);
+  t.equal(rows(first, 'data-notification').length, 50);
+  const second = await get('?npage=2');
+  t.equal(rows(second, 'data-notification').length, 2, 'the other two: the oldest');
+  const beyond = await get('?npage=9');
+  t.match(beyond, /52 件（2 \/ 2 ページ）/, 'a page past the end shows the last');
+  t.same(rows(beyond, 'data-notification'), rows(second, 'data-notification'));
+  const oldest = (await f.store.listNotifications(f.ids.alert1)).filter((n) => n.contactId === contacts.family.id).slice(0, 2).map((n) => n.id).reverse();
+  t.same(rows(second, 'data-notification'), oldest, 'newest first across pages');
+});
