@@ -1,3 +1,5 @@
+import { isMimamoriError } from '../core/errors.js';
+
 /**
  * Ending the `mimamori` process without losing output. `process.exit()`
  * drops whatever is still queued on a piped stdout (Node writes to pipes
@@ -14,4 +16,14 @@ export function exitWhenFlushed(code: number, streams: NodeJS.WritableStream[] =
   const done = () => { if (--pending === 0) exit(code); };
   // An empty write's callback runs after every write queued before it: the stream is flushed up to here.
   for (const s of streams) s.write('', () => done());
+}
+
+/**
+ * The exit code of a command that failed with `err`: 2 when the person's
+ * arguments were refused (a missing or malformed option, an unknown home or
+ * facility: MIMAMORI_ERR_INVALID_INPUT, MIMAMORI_ERR_NOT_FOUND), 1 for
+ * anything else (a conflict, the store failed).
+ */
+export function exitCodeOf(err: unknown): 1 | 2 {
+  return isMimamoriError(err, 'MIMAMORI_ERR_INVALID_INPUT') || isMimamoriError(err, 'MIMAMORI_ERR_NOT_FOUND') ? 2 : 1;
 }

@@ -13,6 +13,7 @@
  *   mimamori backup | backup list | restore ARCHIVE --to DIR | audit verify   (cli/backup.ts)
  *   mimamori start --reference BACKUP | contacts-pdf …                       (cli/reference-hub.ts)
  *   mimamori report --home H --month YYYY-MM [--lang en] --out F             (cli/report.ts)
+ *   mimamori account create … | facility create|enroll|leave|list …         (cli/accounts.ts, cli/facilities.ts)
  */
 import { createWriteStream, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -37,7 +38,6 @@ import { startLocalMosquitto, type LocalMosquitto } from '../edge/index.js';
 import { DemoClock, demoHubOf, startDemo } from './demo.js';
 import { contactPreferences, provisionFromFile } from './provision.js';
 import { readRecordedFile } from './recorded-file.js';
-import { createWebAccount, type AccountInput } from './accounts.js';
 import { exitWhenFlushed } from './exit.js';
 import { parseHomeSettings, type HomeSettings } from '../edge/index.js';
 import { homeRuleSet } from '../rules/index.js';
@@ -53,7 +53,9 @@ const usage = `mimamori — 見守り edge hub
                             [--adapter zigbee2mqtt|shelly|tasmota|echonet --native ID [--room R] [--door D]]   (and its device-map entry)
   mimamori provision file FILE.json                                          (a whole home: see docs/cli.md)
   mimamori account create --login L --name N --role operator|staff|caregiver|family|resident [--home H] [--facility F] [--guardian] [--language ja|en]
-                                                                             (prints the password once)
+                                                                             (prints the password once; a staff account's facility must exist)
+  mimamori facility create --id ID --name NAME | enroll --home H --facility F | leave --home H --facility F | list [--json]
+                                                                             (day-care facilities and the homes they see: docs/cli.md)
   mimamori rules check FILE.json
   mimamori rules set --home ID FILE.json
   mimamori replay FILE.ndjson [--rules FILE.json] [--timezone TZ] [--home-settings H.home.json …] [--until ISO]
@@ -87,7 +89,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
     case 'provision': return provision(rest, env, io);
     case 'rules': return rules(rest, env, io);
     case 'replay': return replay(rest, io);
-    case 'account': return account(rest, env, io);
+    case 'account': return (await import('./accounts.js')).accountCommand(rest, env, io);
+    case 'facility': return (await import('./facilities.js')).facilityCommand(rest, env, io);
     case 'simulate': return simulateCmd(rest, io);
     case 'evaluate': return (await import('./evaluate.js')).evaluateCommand(rest, io);
     case 'convert': return (await import('./convert-recordings.js')).convertCommand(rest, io);
@@ -269,30 +272,6 @@ async function provision(args: string[], env: NodeJS.ProcessEnv, io: CliIo): Pro
     }
   } catch (err) {
     io.err(`mimamori provision: ${(err as Error).message}`);
-    return 1;
-  } finally {
-    await store.close();
-  }
-}
-
-async function account(args: string[], env: NodeJS.ProcessEnv, io: CliIo): Promise<number> {
-  const [what, ...rest] = args;
-  if (what !== 'create') { io.err(usage); return 2; }
-  const { values } = parseArgs({ args: rest, options: { login: { type: 'string' }, name: { type: 'string' }, role: { type: 'string' }, home: { type: 'string' }, facility: { type: 'string' }, guardian: { type: 'boolean' }, language: { type: 'string' } } });
-  const store = await openStore(loadConfig(env));
-  try {
-    const input: AccountInput = { login: values.login ?? '', name: values.name ?? '', role: (values.role ?? '') as AccountInput['role'], guardian: values.guardian ?? false };
-    if (values.home) input.home = values.home;
-    if (values.facility) input.facility = values.facility;
-    if (values.language) input.language = values.language as 'ja' | 'en';
-    const { account: created, password } = await createWebAccount(store, input, Date.now());
-    io.out(JSON.stringify({ login: created.login, role: created.role, password }));
-    io.err(created.role === 'staff' || created.role === 'caregiver' || created.role === 'operator'
-      ? 'The password is shown only this once. A second factor (TOTP) is set up at the first sign-in.'
-      : 'The password is shown only this once.');
-    return 0;
-  } catch (err) {
-    io.err(`mimamori account: ${(err as Error).message}`);
     return 1;
   } finally {
     await store.close();

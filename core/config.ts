@@ -77,6 +77,10 @@ export const configSchema = z.object({
   }).prefault({}),
   /** Signs one-time acknowledgement links in e-mail; generated and kept under dataDir when absent. */
   ackLinkSecret: z.string().min(16).optional(),
+  /** Device messages the ingest refused (the dead-letter table, /operator/dead-letters): the newest kept per home. See docs/store.md. */
+  deadLetters: z.object({
+    keepPerHome: z.number().int().min(1).max(1_000_000).default(1000),
+  }).prefault({}),
   /** The operator's phone for device-health alerts (E.164). */
   operatorPhone: z.string().regex(/^\+[1-9]\d{6,14}$/).optional(),
   influx: z.object({
@@ -161,6 +165,7 @@ export const envMap: Record<string, { path: string[]; type: 'string' | 'number' 
   MIMAMORI_FLOWS_SECRET: { path: ['flows', 'credentialSecret'], type: 'string' },
   MIMAMORI_TURN_SECRET: { path: ['video', 'turnSecret'], type: 'string' },
   MIMAMORI_OPERATOR_PHONE: { path: ['operatorPhone'], type: 'string' },
+  MIMAMORI_DEAD_LETTERS_PER_HOME: { path: ['deadLetters', 'keepPerHome'], type: 'number' },
   MIMAMORI_INFLUX_URL: { path: ['influx', 'url'], type: 'string' },
   MIMAMORI_INFLUX_DATABASE: { path: ['influx', 'database'], type: 'string' },
   MIMAMORI_INFLUX_USERNAME: { path: ['influx', 'username'], type: 'string' },

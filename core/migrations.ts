@@ -317,4 +317,23 @@ export const migrations: Migration[] = [
       `CREATE INDEX notifications_alert ON notifications (alert_id)`,
     ],
   },
+  // ── Operator lane (issue 14): migration 17 ──
+  {
+    version: 17,
+    name: 'facilities as records; notifications found by status; refused device messages kept per home',
+    sql: [
+      // Day-care facilities (staff link to one, homes are enrolled in one): until now only ids in
+      // facility_homes and web_links. Every id already used there becomes a facility named by its id.
+      `CREATE TABLE facilities (id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at BIGINT NOT NULL)`,
+      `INSERT INTO facilities (id, name, created_at)
+        SELECT facility_id, facility_id, 0 FROM facility_homes
+        UNION SELECT target_id, target_id, 0 FROM web_links WHERE kind = 'facility'`,
+      `CREATE INDEX facility_homes_home ON facility_homes (home_id)`,
+      // Dead letters and the per-person budget summary read notifications by status (and person),
+      // not every notification ever sent.
+      `CREATE INDEX notifications_status ON notifications (status, contact_id)`,
+      // The dead-letter table keeps the newest N per home (core/store.ts, docs/store.md): the cut is found per home.
+      `CREATE INDEX rejected_messages_home ON rejected_messages (home_id, at, id)`,
+    ],
+  },
 ];

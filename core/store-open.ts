@@ -11,7 +11,8 @@ import { createSqliteStore, type Store, type StoreOptions } from './store.js';
 /** Where the SQLite store lives in a data folder. */
 export const sqliteFile = (dataDir: string): string => join(dataDir, 'mimamori.db');
 
-/** Opens the configured store and brings its schema up to date. */
-export async function openStore(config: Pick<Config, 'dataDir' | 'databaseUrl'>, opts: StoreOptions = {}): Promise<Store> {
-  return config.databaseUrl ? createPgStore(config.databaseUrl, opts) : createSqliteStore(sqliteFile(config.dataDir), opts);
+/** Opens the configured store and brings its schema up to date; the dead-letter cap comes from `deadLetters.keepPerHome`. */
+export async function openStore(config: Pick<Config, 'dataDir' | 'databaseUrl'> & Partial<Pick<Config, 'deadLetters'>>, opts: StoreOptions = {}): Promise<Store> {
+  const all: StoreOptions = { ...(config.deadLetters ? { rejectedPerHome: config.deadLetters.keepPerHome } : {}), ...opts };
+  return config.databaseUrl ? createPgStore(config.databaseUrl, all) : createSqliteStore(sqliteFile(config.dataDir), all);
 }

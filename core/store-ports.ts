@@ -303,6 +303,30 @@ export interface ReportStore {
   listReports(filter?: { homeIds?: readonly string[]; month?: string; limit?: number }): Promise<MonthlyReportRecord[]>;
 }
 
+// ── Day-care facilities (migration 17, issue 14) ──
+/** A day-care facility: staff accounts link to it (`WebLink` kind `facility`), homes are enrolled in it. */
+export interface Facility { id: string; name: string; createdAt: number }
+/** A home enrolled in a facility: the facility's staff see it on their page. */
+export interface Enrollment { facilityId: string; homeId: string }
+
+/**
+ * Facilities and enrolments (the operator's /operator/facilities page and
+ * `mimamori facility`). `AccountStore.enrollHome` writes an enrolment; the
+ * caller checks first that the facility and the home exist
+ * (dashboards/facilities.ts).
+ */
+export interface FacilityStore {
+  /** `createdAt` defaults to the store's clock. Fails with MIMAMORI_ERR_CONFLICT when the id exists. */
+  createFacility(f: Omit<Facility, 'createdAt'> & { createdAt?: number }): Promise<Facility>;
+  getFacility(id: string): Promise<Facility | undefined>;
+  /** By id. */
+  listFacilities(): Promise<Facility[]>;
+  /** Every enrolment (or one home's), by facility, then home. */
+  listEnrollments(filter?: { homeId?: string }): Promise<Enrollment[]>;
+  /** Ends a home's enrolment; false when it was not enrolled there. */
+  leaveFacility(facilityId: string, homeId: string): Promise<boolean>;
+}
+
 /** Homes, the people who live there and the people to tell (provisioning, the notifier, the pages). */
 export interface HomeStore {
   /** `createdAt` defaults to the store's clock. Fails with MIMAMORI_ERR_CONFLICT when the id exists. */
@@ -366,7 +390,12 @@ export interface DeviceStore {
   listIngestOutbox(): Promise<Array<{ seq: number; text: string }>>;
   /** Removes outbox rows up to and including `upTo`; returns how many. */
   clearIngestOutbox(upTo: number): Promise<number>;
-  /** Keeps a refused device message in the dead-letter table. */
+  /**
+   * Keeps a refused device message in the dead-letter table. The table keeps
+   * the newest `rejectedPerHome` messages of each home (messages without a
+   * home count as one more): every `rejectedPruneEvery` messages of a home,
+   * one indexed delete drops that home's older ones (StoreOptions).
+   */
   recordRejected(r: Omit<RejectedMessage, 'id'>): Promise<RejectedMessage>;
   /** The most recent refused messages, newest first. */
   listRejected(limit?: number): Promise<RejectedMessage[]>;
@@ -410,6 +439,19 @@ export interface AlertStore {
   findNotificationByProviderId(providerId: string): Promise<NotificationRecord | undefined>;
   /** Oldest first. */
   listNotifications(alertId?: string): Promise<NotificationRecord[]>;
+  /**
+   * Notifications in one of `statuses` (of one person when `contactId` is
+   * given), oldest first: read through the status index (migration 17), not
+   * every notification ever sent.
+   */
+  findNotifications(filter: { statuses: readonly string[]; contactId?: string }): Promise<NotificationRecord[]>;
+  /**
+   * Notifications that reached nobody: each one whose status is in
+   * `notReached` and whose (alert, person) pair has no notification in any
+   * other status; newest first (by update, then id), the page asked for and
+   * how many there are in all. Read through the status index (migration 17).
+   */
+  listUnreachedNotifications(notReached: readonly string[], page: { offset: number; limit: number }): Promise<{ total: number; notifications: NotificationRecord[] }>;
 }
 
 /** The audit log (a hash chain, core/trail.ts). */
@@ -427,5 +469,5 @@ export interface StoreLifecycle {
 
 /** The whole store: every port. Parts take the narrowest port they use. */
 export interface Store extends HomeStore, FleetStore, DeviceStore, RuleStateStore, AlertStore, AuditStore, AccountStore, NewsStore,
-  EscalationStore, VideoStore, TrailStore, AddressStore, ReportStore, StoreLifecycle {}
+  EscalationStore, VideoStore, TrailStore, AddressStore, ReportStore, FacilityStore, StoreLifecycle {}
 

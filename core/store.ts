@@ -18,7 +18,7 @@ import type { Row, SqlDb, SqlQueries, SqlTx } from './store-sql.js';
 import { addressKinds } from './store-ports.js';
 import type {
   AddressKind, AddressStore, AddressVerification, Alert, AlertLifecycle, AlertStatus, Attendance, AuditRecord, BackupRecord, CheckinStatus, Consent,
-  Contact, ContactAddress, ContactRole, Device, EscalationStore, FleetHome, Home, Language, MissedReason, MonthlyReportRecord, NewsItem, NewsPhoto, NotificationRecord, Question,
+  Contact, ContactAddress, ContactRole, Device, EscalationStore, Facility, FacilityStore, FleetHome, Home, Language, MissedReason, MonthlyReportRecord, NewsItem, NewsPhoto, NotificationRecord, Question,
   RejectedMessage, ReportStore, Resident, ScheduledJob, SendKey, SendOutcome, Severity, Store, TrailStore, VideoCall, VideoCheckin, VideoNote, VideoPermission, VideoStore,
   WebAccount, WebLink, WebRole, WebSession,
 } from './store-ports.js';
@@ -28,6 +28,31 @@ export * from './store-ports.js';
 export interface StoreOptions {
   /** Where the store reads "now" when a caller gives no time (created-at defaults, service rotation). Default: Date.now. */
   now?: () => number;
+  /**
+   * Refused device messages kept per home, the newest (messages without a
+   * home count as one more home). Default `defaultRejectedPerHome`.
+   */
+  rejectedPerHome?: number;
+  /**
+   * Refused messages of one home between two prunes of that home: the table
+   * holds at most `rejectedPerHome + rejectedPruneEvery - 1` of a home per
+   * running store. Default: a tenth of `rejectedPerHome` (at least 1).
+   */
+  rejectedPruneEvery?: number;
+}
+
+/** Refused device messages kept per home unless configured (`deadLetters.keepPerHome`, docs/store.md). */
+export const defaultRejectedPerHome = 1000;
+
+/**
+ * The dead-letter query (listUnreachedNotifications) for `k` statuses: a
+ * notification in one of them whose (alert, person) pair has none in any
+ * other status. Exported for the query-plan test (test/store/sqlite-plans.test.ts).
+ */
+export function unreachedNotificationsWhere(k: number): string {
+  const marks = Array.from({ length: k }, () => '?').join(', ');
+  return `n.status IN (${marks}) AND NOT EXISTS (SELECT 1 FROM notifications o WHERE o.alert_id = n.alert_id
+    AND (o.contact_id = n.contact_id OR (o.contact_id IS NULL AND n.contact_id IS NULL)) AND o.status NOT IN (${marks}))`;
 }
 
 const opt = <T>(v: unknown): T | undefined => (v === null || v === undefined ? undefined : (v as T));
@@ -144,6 +169,21 @@ function toQuestion(r: Row): Question {
 export function createSqlStore(db: SqlDb, opts: StoreOptions = {}): Store {
   const now = opts.now ?? Date.now;
   const { get, all, run } = db;
+  const keepRejected = opts.rejectedPerHome ?? defaultRejectedPerHome;
+  const pruneRejectedEvery = opts.rejectedPruneEvery ?? Math.max(1, Math.ceil(keepRejected / 10));
+  if (!Number.isInteger(keepRejected) || keepRejected < 1 || !Number.isInteger(pruneRejectedEvery) || pruneRejectedEvery < 1) {
+    throw new MimamoriError('MIMAMORI_ERR_CONFIG', `rejectedPerHome and rejectedPruneEvery must be whole numbers from 1 (got ${keepRejected}, ${pruneRejectedEvery})`);
+  }
+  /** Refused messages recorded per home ('' = no home) since that home was last pruned. */
+  const rejectedSincePrune = new Map<string, number>();
+  /** Drops a home's refused messages older than its newest `keepRejected`: one indexed look-up of the cut, one delete. */
+  const pruneRejected = async (homeId: string | undefined): Promise<number> => {
+    const where = homeId === undefined ? 'home_id IS NULL' : 'home_id = ?';
+    const home = homeId === undefined ? [] : [homeId];
+    const cut = await get(`SELECT at, id FROM rejected_messages WHERE ${where} ORDER BY at DESC, id DESC LIMIT 1 OFFSET ?`, ...home, keepRejected - 1);
+    if (!cut) return 0;
+    return run(`DELETE FROM rejected_messages WHERE ${where} AND (at < ? OR (at = ? AND id < ?))`, ...home, cut.at, cut.at, cut.id);
+  };
   const conflict = async <T>(work: Promise<T>, what: string): Promise<T> => {
     try { return await work; } catch (err) {
       if (db.isConflict(err)) throw new MimamoriError('MIMAMORI_ERR_CONFLICT', what);
@@ -153,6 +193,7 @@ export function createSqlStore(db: SqlDb, opts: StoreOptions = {}): Store {
 
   const store: Store = {
     ...escalationStore(db),
+    ...facilityStore(db, now), // day-care facilities (migration 17)
     ...videoStore(db), // video check-ins (migration 6)
     ...trailStore(db), // backups and the trail (migration 8)
     ...addressStore(db), // contact addresses and link codes (migration 11)
@@ -297,6 +338,19 @@ export function createSqlStore(db: SqlDb, opts: StoreOptions = {}): Store {
     async listNotifications(alertId) {
       return (alertId ? await all('SELECT * FROM notifications WHERE alert_id = ? ORDER BY created_at, id', alertId) : await all('SELECT * FROM notifications ORDER BY created_at, id')).map(toNotification);
     },
+    async findNotifications(filter) {
+      if (filter.statuses.length === 0) return [];
+      const person = filter.contactId === undefined ? [] : [filter.contactId];
+      return (await all(`SELECT * FROM notifications WHERE status IN (${filter.statuses.map(() => '?').join(', ')})${person.length ? ' AND contact_id = ?' : ''} ORDER BY created_at, id`,
+        ...filter.statuses, ...person)).map(toNotification);
+    },
+    async listUnreachedNotifications(notReached, page) {
+      if (notReached.length === 0) return { total: 0, notifications: [] };
+      const where = unreachedNotificationsWhere(notReached.length);
+      const total = Number((await get(`SELECT COUNT(*) AS c FROM notifications n WHERE ${where}`, ...notReached, ...notReached))?.c ?? 0);
+      const rows = await all(`SELECT n.* FROM notifications n WHERE ${where} ORDER BY n.updated_at DESC, n.id DESC LIMIT ? OFFSET ?`, ...notReached, ...notReached, page.limit, page.offset);
+      return { total, notifications: rows.map(toNotification) };
+    },
     async audit(e) {
       await appendToTrail(db, 'audit', { id: newId(e.at), at: e.at, actor: e.actor, action: e.action, subject: e.subject, detail: e.detail === undefined ? null : JSON.stringify(e.detail) });
     },
@@ -314,6 +368,16 @@ export function createSqlStore(db: SqlDb, opts: StoreOptions = {}): Store {
     async recordRejected(r) {
       const rec: RejectedMessage = { ...r, id: newId(r.at) };
       await run('INSERT INTO rejected_messages (id, at, topic, home_id, device_id, reason, detail, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', rec.id, rec.at, rec.topic, n(rec.homeId), n(rec.deviceId), rec.reason, n(rec.detail), n(rec.payload));
+      // Bounded per home, pruned in batches: a flood costs one delete per `pruneRejectedEvery` messages, not a scan per message.
+      const bucket = rec.homeId ?? '';
+      const since = (rejectedSincePrune.get(bucket) ?? 0) + 1;
+      if (since < pruneRejectedEvery) {
+        if (rejectedSincePrune.size >= 100_000) rejectedSincePrune.clear(); // made-up home ids in refused topics must not grow it without end
+        rejectedSincePrune.set(bucket, since);
+      } else {
+        rejectedSincePrune.delete(bucket);
+        await pruneRejected(rec.homeId);
+      }
       return rec;
     },
     async listRejected(limit = 100) {
@@ -681,6 +745,34 @@ function addressStore(db: SqlDb): AddressStore {
   };
 }
 // ── end of the contact addresses block ──
+
+// ── Day-care facilities (migration 17, issue 14): FacilityStore ──
+function facilityStore(db: SqlDb, now: () => number): FacilityStore {
+  const { get, all, run } = db;
+  const toFacility = (r: Row): Facility => ({ id: r.id as string, name: r.name as string, createdAt: Number(r.created_at) });
+  return {
+    async createFacility(f) {
+      const facility: Facility = { id: f.id, name: f.name, createdAt: f.createdAt ?? now() };
+      try {
+        await run('INSERT INTO facilities (id, name, created_at) VALUES (?, ?, ?)', facility.id, facility.name, facility.createdAt);
+      } catch (err) {
+        if (db.isConflict(err)) throw new MimamoriError('MIMAMORI_ERR_CONFLICT', `facility ${f.id} exists`);
+        throw err;
+      }
+      return facility;
+    },
+    async getFacility(id) { const r = await get('SELECT * FROM facilities WHERE id = ?', id); return r && toFacility(r); },
+    async listFacilities() { return (await all('SELECT * FROM facilities ORDER BY id')).map(toFacility); },
+    async listEnrollments(filter = {}) {
+      const rows = filter.homeId === undefined
+        ? await all('SELECT facility_id, home_id FROM facility_homes ORDER BY facility_id, home_id')
+        : await all('SELECT facility_id, home_id FROM facility_homes WHERE home_id = ? ORDER BY facility_id, home_id', filter.homeId);
+      return rows.map((r) => ({ facilityId: r.facility_id as string, homeId: r.home_id as string }));
+    },
+    async leaveFacility(facilityId, homeId) { return (await run('DELETE FROM facility_homes WHERE facility_id = ? AND home_id = ?', facilityId, homeId)) === 1; },
+  };
+}
+// ── end of the facilities block ──
 
 // ── Monthly reports (migration 13, issue 14) ──
 function toReport(r: Row): MonthlyReportRecord {

@@ -40,6 +40,7 @@ import { fleetRoutes } from './routes-fleet.js';
 // Operator account management, dead letters (issue 14, operator lane)
 import { operatorAccountRoutes } from './routes-operator-accounts.js';
 import { deadLetterRoutes } from './routes-operator-dead-letters.js';
+import { facilityRoutes } from './routes-operator-facilities.js';
 import { escalationFormRoutes } from './routes-operator-escalation.js';
 import { passwordPath, passwordRoutes } from './routes-password.js';
 import { onboardingRoutes } from './routes-onboarding.js';
@@ -68,6 +69,7 @@ export { createTotpVerifier, newTotpSecret, sealPlaintextSeeds, seedKeyFrom, tot
 export { hashPassword, verifyPassword } from './passwords.js';
 export { createMonthlyReports } from './monthly-reports.js';
 export { collectContactSheet, renderContactSheet, type SheetSource } from './contact-sheet.js';
+export { createFacility, enrollInFacility, knownFacility, leaveFacility } from './facilities.js';
 
 export interface WebAppOptions {
   store: Store;
@@ -341,7 +343,7 @@ export async function createWebApp(opts: WebAppOptions): Promise<WebApp> {
       : reply.send({ code: 'MIMAMORI_ERR_NOT_FOUND', message: errorCatalogue.MIMAMORI_ERR_NOT_FOUND.message });
   });
 
-  const modules: RouteModule[] = [assetRoutes, accountRoutes, familyRoutes, staffRoutes, caregiverRoutes, operatorRoutes, fleetRoutes, tabletRoutes, liveRoutes, contactRoutes, notificationSettingsRoutes, onboardingRoutes, reportRoutes, operatorAccountRoutes, deadLetterRoutes, escalationFormRoutes, passwordRoutes];
+  const modules: RouteModule[] = [assetRoutes, accountRoutes, familyRoutes, staffRoutes, caregiverRoutes, operatorRoutes, fleetRoutes, tabletRoutes, liveRoutes, contactRoutes, notificationSettingsRoutes, onboardingRoutes, reportRoutes, operatorAccountRoutes, deadLetterRoutes, escalationFormRoutes, passwordRoutes, facilityRoutes];
   if (readOnly) modules.push(referenceRefusals);
   for (const m of modules) m(app, ctx);
   const video = await createVideo(app, ctx, opts.video); // video check-ins (issue 5)

@@ -12,8 +12,6 @@
  */
 import { z } from 'zod';
 import { MimamoriError } from '../core/errors.js';
-import type { NotificationRecord } from '../core/store.js';
-import { isNotReached } from '../notifier/index.js';
 import { parseInput, tOf, viewerOf, type RouteModule } from './context.js';
 import { html, type Html } from './html.js';
 import { label } from './i18n.js';
@@ -28,18 +26,11 @@ const payloadShown = 300;
 const query = z.object({ npage: z.coerce.number().int().min(1).max(100_000).default(1), dpage: z.coerce.number().int().min(1).max(100_000).default(1) });
 
 /**
- * Notifications that reached nobody, newest first: failed ones of (alert,
- * person) pairs where no notification got through or is still on its way.
+ * Statuses that mean the person was not reached (the notifier's
+ * `isNotReached`, as a list the store can search by): a (alert, person) pair
+ * whose every notification has one of them is a dead letter.
  */
-export function deadNotifications(all: readonly NotificationRecord[]): NotificationRecord[] {
-  const byPair = new Map<string, NotificationRecord[]>();
-  for (const n of all) {
-    const key = `${n.alertId}|${n.contactId ?? ''}`;
-    byPair.set(key, [...(byPair.get(key) ?? []), n]);
-  }
-  const dead = [...byPair.values()].filter((ns) => ns.every((n) => isNotReached(n.status))).flat();
-  return dead.sort((a, b) => b.updatedAt - a.updatedAt || b.id.localeCompare(a.id));
-}
+export const notReachedStatuses = ['failed', 'undelivered', 'canceled', 'voicemail', 'machine', 'no-answer', 'busy', 'suppressed'] as const;
 
 const secretKey = /pass|secret|token|key|auth|sig|cred/i;
 /** Masks values whose key looks like a secret, anywhere in a JSON payload (or `key=value` / `"key": value` text). */
@@ -67,11 +58,13 @@ export const deadLetterRoutes: RouteModule = (app, ctx) => {
     const paging = (id: string, pageNo: number, more: boolean, to: (p: number) => string): Html =>
       html`<nav aria-label="${t('fleetPaging')}" id="${id}">${pageNo > 1 ? html`<a href="${to(pageNo - 1)}" rel="prev">${t('fleetPrev')}</a> ` : ''}${more ? html`<a href="${to(pageNo + 1)}" rel="next">${t('fleetNext')}</a>` : ''}</nav>`;
 
-    // Notifications that reached nobody.
-    const dead = deadNotifications(await ctx.store.listNotifications());
-    const nPages = Math.max(1, Math.ceil(dead.length / deadLettersPageSize));
+    // Notifications that reached nobody: the page asked for, found through the status index (migration 17).
+    const pageOf = (p: number) => ctx.store.listUnreachedNotifications(notReachedStatuses, { offset: (p - 1) * deadLettersPageSize, limit: deadLettersPageSize });
+    let dead = await pageOf(form.npage);
+    const nPages = Math.max(1, Math.ceil(dead.total / deadLettersPageSize));
     const nPage = Math.min(form.npage, nPages);
-    const nSlice = dead.slice((nPage - 1) * deadLettersPageSize, nPage * deadLettersPageSize);
+    if (nPage !== form.npage) dead = await pageOf(nPage); // past the last page: the last one
+    const nSlice = dead.notifications;
     const alerts = new Map<string, Awaited<ReturnType<typeof ctx.store.getAlert>>>();
     const homes = new Map<string, string>();
     const contacts = new Map<string, string>();
@@ -101,8 +94,8 @@ export const deadLetterRoutes: RouteModule = (app, ctx) => {
     const dRows = dSlice.map((r) => html`<tr data-rejected="${r.id}"><td>${localWhen(r.at, 'Asia/Tokyo')}</td><td>${r.homeId ?? '-'}</td><td>${r.deviceId ?? '-'}</td><td>${label(t, 'reject', r.reason)}</td><td><code>${r.topic}</code>${r.detail ? html`<br><code>${redactPayload(r.detail)}</code>` : ''}</td><td>${r.payload === undefined ? '-' : html`<code class="payload">${redactPayload(r.payload)}</code>`}</td></tr>`);
 
     const body = html`<p>${t('dlIntro')}</p>
-<h2 id="dl-notifications">${t('dlNotifications')}</h2><p id="dl-notifications-count" role="status">${t('dlNotificationsShown', { count: dead.length, page: nPage, pages: nPages })}</p>
-${dead.length === 0 ? html`<p>${t('dlNone')}</p>` : html`<table id="dead-notifications" class="stack"><tr><th>${t('when')}</th><th>${t('home')}</th><th>${t('alerts')}</th><th>${t('who')}</th><th>${t('dlChannel')}</th><th>${t('backupStatus')}</th><th>${t('acctActions')}</th></tr>${nRows}</table>`}
+<h2 id="dl-notifications">${t('dlNotifications')}</h2><p id="dl-notifications-count" role="status">${t('dlNotificationsShown', { count: dead.total, page: nPage, pages: nPages })}</p>
+${dead.total === 0 ? html`<p>${t('dlNone')}</p>` : html`<table id="dead-notifications" class="stack"><tr><th>${t('when')}</th><th>${t('home')}</th><th>${t('alerts')}</th><th>${t('who')}</th><th>${t('dlChannel')}</th><th>${t('backupStatus')}</th><th>${t('acctActions')}</th></tr>${nRows}</table>`}
 ${paging('dl-notifications-paging', nPage, nPage < nPages, (p) => link(p, dPage, 'dl-notifications'))}
 <h2 id="dl-devices">${t('dlDevices')}</h2><p id="dl-devices-count" role="status">${t('dlDevicesShown', { from: dSlice.length ? (dPage - 1) * deadLettersPageSize + 1 : 0, to: (dPage - 1) * deadLettersPageSize + dSlice.length })}</p>
 ${dSlice.length === 0 ? html`<p>${t('dlNone')}</p>` : html`<table id="dead-devices" class="stack"><tr><th>${t('when')}</th><th>${t('home')}</th><th>${t('devices')}</th><th>${t('dlReason')}</th><th>${t('dlTopic')}</th><th>${t('dlPayload')}</th></tr>${dRows}</table>`}

@@ -1,7 +1,8 @@
 /**
  * The operator: homes, residents, contacts in calling order, devices (new
  * credentials shown once), device health, accounts and relationships, the
- * escalation policy form (routes-operator-escalation.ts), the audit log, and the
+ * escalation policy form (routes-operator-escalation.ts), each home's day-care
+ * facilities (changed on routes-operator-facilities.ts), the audit log, and the
  * backup history with the audit and access logs' chain heads (docs/backup.md),
  * and links to the emergency contact list (routes-contacts.ts).
  */
@@ -11,6 +12,7 @@ import { idSchema } from '../core/events.js';
 import { invalidPhoneMessage, phoneForDisplay, toE164 } from '../core/phone.js';
 import { provisionDevice } from '../broker/index.js';
 import { formOf, parseInput, scopeOf, tOf, viewerOf, type RouteModule } from './context.js';
+import { knownFacility } from './facilities.js';
 import { html, type Html } from './html.js';
 import { label, roleName, type Translator } from './i18n.js';
 import { hashPassword, minPasswordLength } from './passwords.js';
@@ -33,7 +35,6 @@ const contactForm = z.object({ name: z.string().trim().min(1).max(200), role: z.
 const deviceForm = z.object({ deviceId: idSchema, kind: z.enum(deviceKinds), label: z.string().max(100).optional() });
 const accountForm = z.object({ login: z.string().trim().min(3).max(100).regex(/^[\w.@+-]+$/), name: z.string().trim().min(1).max(200), role: z.enum(accountRoles), language: lang, password: z.string().min(minPasswordLength, `at least ${minPasswordLength} characters`).max(1000) });
 const linkForm = z.object({ login: z.string().min(1), kind: z.enum(linkKinds), target: idSchema });
-const enrollForm = z.object({ facility: idSchema, home: idSchema });
 
 export const operatorRoutes: RouteModule = (app, ctx) => {
   const opOnly = { roles: ['operator'] as const };
@@ -44,6 +45,9 @@ export const operatorRoutes: RouteModule = (app, ctx) => {
     const viewerLang = account.language;
     const csrf = html`<input type="hidden" name="_csrf" value="${session.csrf}">`;
     const sections: Html[] = [];
+    const facilityNames = new Map((await ctx.store.listFacilities()).map((f) => [f.id, f.name]));
+    const enrolledIn = new Map<string, string[]>();
+    for (const e of await ctx.store.listEnrollments()) enrolledIn.set(e.homeId, [...(enrolledIn.get(e.homeId) ?? []), facilityNames.get(e.facilityId) ?? e.facilityId]);
     for (const home of await ctx.store.listHomes()) {
       req.accessed.add(home.id);
       const residents = await ctx.store.listResidents(home.id);
@@ -54,6 +58,7 @@ export const operatorRoutes: RouteModule = (app, ctx) => {
       for (const a of health) { const d = (a.finding as { device?: string }).device ?? ''; problems.set(d, [...(problems.get(d) ?? []), label(t, 'rule', a.rule)]); }
       sections.push(html`<section class="card" aria-labelledby="op-${home.id}"><h2 id="op-${home.id}">${home.id} — ${home.name} (${home.timezone})</h2>
 <p>${t('residents')}: ${residents.map((r) => r.name).join('、')}</p>
+<p data-facilities="${home.id}">${t('facOfHome')}: ${enrolledIn.get(home.id)?.join('、') ?? t('facNone')} (<a href="/operator/facilities">${t('facChange')}</a>)</p>
 <div id="op-tables-${home.id}" data-live-region><h3>${t('contacts')}</h3><table><tr><th>${t('order')}</th><th>${t('name')}</th><th>${t('role')}</th><th>${t('phone')}</th></tr>${contacts.map((c) => html`<tr><td>${c.priority}</td><td>${c.name}</td><td>${roleName(t, c.role)}</td><td>${c.phone === undefined ? '-' : phoneForDisplay(c.phone, viewerLang)}</td></tr>`)}</table>
 <h3>${t('deviceHealth')}</h3><table><tr><th>${t('devices')}</th><th>${t('kind')}</th><th>${t('deviceHealth')}</th></tr>${devices.map((d) => html`<tr><td>${d.deviceId}</td><td>${label(t, 'kind', d.kind)}</td><td>${problems.get(d.deviceId)?.join(', ') ?? t('healthy')}</td></tr>`)}</table></div>
 <details><summary>${t('addResident')}</summary><form method="post" action="/operator/homes/${home.id}/residents">${csrf}<label for="rn-${home.id}">${t('name')}</label><input id="rn-${home.id}" name="name" required><label for="rl-${home.id}">${t('language')}</label><select id="rl-${home.id}" name="language">${options(t, 'lang', languages)}</select><button>${t('save')}</button></form></details>
@@ -64,7 +69,7 @@ export const operatorRoutes: RouteModule = (app, ctx) => {
     const audit = (await ctx.store.listAudit()).slice(-50).reverse();
     const heads = await ctx.store.trailHeads();
     const backups = await ctx.store.listBackups(5);
-    const body = html`<nav aria-label="${t('homes')}" id="operator-nav"><p><a href="/operator/fleet">${t('fleetLink')}</a></p><p><a href="/operator/accounts" id="accounts-link">${t('opAccountsLink')}</a> · <a href="/operator/dead-letters" id="dead-letters-link">${t('opDeadLettersLink')}</a></p></nav><p><a href="/operator/contacts">${t('emergencyContacts')}</a> · <a href="/operator/contacts.pdf">${t('contactListPdf')}</a> · <a href="/operator/reports">${t('monthlyReports')}</a></p>
+    const body = html`<nav aria-label="${t('homes')}" id="operator-nav"><p><a href="/operator/fleet">${t('fleetLink')}</a></p><p><a href="/operator/accounts" id="accounts-link">${t('opAccountsLink')}</a> · <a href="/operator/dead-letters" id="dead-letters-link">${t('opDeadLettersLink')}</a> · <a href="/operator/facilities" id="facilities-link">${t('facLink')}</a></p></nav><p><a href="/operator/contacts">${t('emergencyContacts')}</a> · <a href="/operator/contacts.pdf">${t('contactListPdf')}</a> · <a href="/operator/reports">${t('monthlyReports')}</a></p>
 <details><summary>${t('addHome')}</summary><form method="post" action="/operator/homes">${csrf}<label for="h-id">${t('id')}</label><input id="h-id" name="id" required><label for="h-name">${t('name')}</label><input id="h-name" name="name" required><label for="h-tz">${t('timezone')}</label><input id="h-tz" name="timezone" value="Asia/Tokyo"><button>${t('save')}</button></form></details>
 <details><summary>${t('addAccount')}</summary><form method="post" action="/operator/accounts">${csrf}<label for="a-login">${t('login')}</label><input id="a-login" name="login" required><label for="a-name">${t('name')}</label><input id="a-name" name="name" required><label for="a-role">${t('role')}</label><select id="a-role" name="role">${options(t, 'role', accountRoles)}</select><label for="a-lang">${t('language')}</label><select id="a-lang" name="language">${options(t, 'lang', languages)}</select><label for="a-pw">${t('password')}</label><input id="a-pw" name="password" type="password" minlength="${minPasswordLength}" required><button>${t('save')}</button></form></details>
 <details><summary>${t('linkAccount')}</summary><form method="post" action="/operator/links">${csrf}<label for="l-login">${t('login')}</label><input id="l-login" name="login" required><label for="l-kind">${t('kind')}</label><select id="l-kind" name="kind">${options(t, 'link', linkKinds)}</select><label for="l-target">${t('target')}</label><input id="l-target" name="target" required><button>${t('save')}</button></form></details>
@@ -128,17 +133,11 @@ ${backups.length === 0 ? html`<p>${t('noBackups')}</p>` : html`<table id="backup
     const form = parseInput(linkForm, formOf(req));
     const acc = await ctx.store.findAccountByLogin(form.login);
     if (!acc) throw new MimamoriError('MIMAMORI_ERR_INVALID_INPUT', 'no such login');
-    if (form.kind !== 'facility' && !(await ctx.store.getHome(form.target))) throw new MimamoriError('MIMAMORI_ERR_INVALID_INPUT', 'no such home');
+    if (form.kind === 'facility') await knownFacility(ctx.store, form.target);
+    else if (!(await ctx.store.getHome(form.target))) throw new MimamoriError('MIMAMORI_ERR_INVALID_INPUT', 'no such home');
     await ctx.store.linkAccount({ accountId: acc.id, kind: form.kind, targetId: form.target });
     await audit(viewerOf(req).account.id, 'account.link', acc.id, { kind: form.kind, target: form.target });
     return reply.redirect('/operator', 303);
   });
 
-  app.post('/operator/enrollments', { config: { access: opOnly } }, async (req, reply) => {
-    const form = parseInput(enrollForm, formOf(req));
-    if (!(await ctx.store.getHome(form.home))) throw new MimamoriError('MIMAMORI_ERR_INVALID_INPUT', 'no such home');
-    await ctx.store.enrollHome(form.facility, form.home);
-    await audit(viewerOf(req).account.id, 'facility.enroll', form.home, { facility: form.facility });
-    return reply.redirect('/operator', 303);
-  });
 };

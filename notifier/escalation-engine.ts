@@ -368,7 +368,7 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
    */
   async function budgetSummary(contactId: string, homeId: string): Promise<void> {
     const contact = (await store.listContacts(homeId)).find((c) => c.id === contactId);
-    const held = (await store.listNotifications()).filter((n) => n.contactId === contactId && n.status === heldStatus);
+    const held = await store.findNotifications({ statuses: [heldStatus], contactId });
     if (!contact || held.length === 0) return;
     const now = clock.now();
     if (!o.rateLimiter.take(contactId, now)) { await engine.scheduleBudgetSummary(contactId, homeId, o.rateLimiter.nextFreeAt(contactId, now)); return; }

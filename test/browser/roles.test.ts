@@ -245,7 +245,7 @@ t.test('every role\'s pages at 1280 and 390 px: axe, screenshots, charts with da
 
   t.test('operator: every page; every form through ten updates', async (t) => {
     const { page } = await signInAs(browser, f, base, 'op');
-    await auditPages(t, page, 'operator', ['/operator', '/operator/accounts', '/operator/dead-letters', '/operator/onboarding', '/operator/contacts', '/operator/homes/h1/contacts', '/operator/homes/h1/escalation', '/operator/fleet', '/operator/reports', '/homes/h1/reports', '/homes/h1', '/homes/h1/access-log', '/account', '/account/notifications']);
+    await auditPages(t, page, 'operator', ['/operator', '/operator/accounts', '/operator/dead-letters', '/operator/facilities', '/operator/onboarding', '/operator/contacts', '/operator/homes/h1/contacts', '/operator/homes/h1/escalation', '/operator/fleet', '/operator/reports', '/homes/h1/reports', '/homes/h1', '/homes/h1/access-log', '/account', '/account/notifications']);
     await typingSurvives(t, page, '/operator', async (i) => {
       await f.store.audit({ at: f.clock.now(), actor: 'op', action: `roles.check${i}`, subject: 'h1' });
       publish('alert.changed');

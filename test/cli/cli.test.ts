@@ -123,11 +123,14 @@ t.test('account create: the first operator of a fresh hub, password shown once a
   t.ok(out.password.length >= 12, 'a long generated password');
   t.match(io.stderr.join('\n'), /TOTP/, 'the operator is told about the second factor');
   io = capture();
-  t.equal(await main(['account', 'create', '--login', 'fam', '--name', 'F', '--role', 'family'], env, io), 1, 'family needs a home');
+  t.equal(await main(['account', 'create', '--login', 'fam', '--name', 'F', '--role', 'family'], env, io), 2, 'family needs a home: a usage error');
   t.match(io.stderr.join('\n'), /needs --home/);
   io = capture();
-  t.equal(await main(['account', 'create', '--login', 'fam', '--name', 'F', '--role', 'family', '--home', 'nowhere'], env, io), 1);
+  t.equal(await main(['account', 'create', '--login', 'fam', '--name', 'F', '--role', 'family', '--home', 'nowhere'], env, io), 2, 'an unknown home: a usage error');
   t.match(io.stderr.join('\n'), /home nowhere/);
+  io = capture();
+  t.equal(await main(['account', 'create', '--login', 'ops', '--name', 'Again', '--role', 'operator'], env, io), 1, 'a login taken is not a usage error');
+  t.match(io.stderr.join('\n'), /account ops exists/);
   const store = createSqliteStore(join(dir, 'mimamori.db'));
   t.teardown(() => store.close());
   const { verifyPassword } = await import('../../dashboards/passwords.js');

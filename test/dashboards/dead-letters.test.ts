@@ -6,24 +6,20 @@
  * the local Twilio server), is audited, and takes the letter off the list.
  */
 import t from 'tap';
-import { deadNotifications, redactPayload } from '../../dashboards/routes-operator-dead-letters.js';
+import { notReachedStatuses, redactPayload } from '../../dashboards/routes-operator-dead-letters.js';
+import { isNotReached } from '../../notifier/index.js';
 import { messages } from '../../dashboards/i18n.js';
-import type { NotificationRecord } from '../../core/store.js';
 import { signIn } from './helpers.js';
 import { operatorRig } from './operator-rig.js';
 
 const rows = (body: string, attr: string) => [...body.matchAll(new RegExp(`<tr ${attr}="([^"]+)"`, 'g'))].map((m) => m[1]!);
 
-t.test('which notifications are dead: every one to that person for that alert failed', async (t) => {
-  const n = (id: string, alertId: string, contactId: string | undefined, status: string, at: number): NotificationRecord => ({ id, alertId, channel: 'sms', status, createdAt: at, updatedAt: at, ...(contactId ? { contactId } : {}) });
-  const dead = deadNotifications([
-    n('1', 'a1', 'c1', 'failed', 1), n('2', 'a1', 'c1', 'busy', 2), // both failed: dead
-    n('3', 'a1', 'c2', 'failed', 3), n('4', 'a1', 'c2', 'delivered', 4), // reached on the second try
-    n('5', 'a2', 'c1', 'undelivered', 5), // another alert: dead
-    n('6', 'a2', 'c3', 'queued', 6), // on its way
-    n('7', 'a3', undefined, 'failed', 7), // the operator's SMS
-  ]);
-  t.same(dead.map((x) => x.id), ['7', '5', '2', '1'], 'newest first');
+t.test('which statuses are dead: the store searches exactly the notifier\'s not-reached ones', async (t) => {
+  // Every status word the channels, receipts and the notifier use.
+  const known = ['pending', 'accepted', 'scheduled', 'queued', 'sending', 'sent', 'delivered', 'read', 'undelivered', 'failed', 'canceled',
+    'initiated', 'ringing', 'in-progress', 'completed', 'busy', 'no-answer', 'voicemail', 'machine', 'suppressed', 'held', 'summarized', 'answered'];
+  t.same(known.filter(isNotReached), [...notReachedStatuses].sort((a, b) => known.indexOf(a) - known.indexOf(b)), 'the list is the notifier\'s rule');
+  t.ok(notReachedStatuses.every(isNotReached), 'and nothing more');
 });
 
 t.test('payloads: secrets masked, long ones shortened', async (t) => {
@@ -87,4 +83,24 @@ t.test('the page lists both kinds, newest first and paged; retry now goes throug
   const refused = await f.web.app.inject({ method: 'POST', url: `/operator/dead-letters/alerts/${f.ids.alert1}/notifications/${voiceFailed.id}/retry`, headers: { cookie: fam.cookie }, payload: { _csrf: fam.csrf } });
   t.equal(refused.statusCode, 403);
   t.equal(twilio.messages().length, before + 1, 'nothing else was sent');
+});
+
+t.test('the notifications list: exact counts and pages from the store\'s targeted query, past the last page the last one', async (t) => {
+  const { f, contacts } = await operatorRig(t);
+  const at = f.clock.now();
+  // 52 failed tries to the family contact (nobody reached), and 300 delivered ones to the carer that must not count.
+  for (let i = 0; i < 52; i++) await f.store.recordNotification({ alertId: f.ids.alert1, contactId: contacts.family.id, channel: 'sms', status: i % 2 ? 'failed' : 'busy', createdAt: at + i * 1000 });
+  for (let i = 0; i < 300; i++) await f.store.recordNotification({ alertId: f.ids.alert1, contactId: contacts.carer.id, channel: 'sms', status: 'delivered', createdAt: at + i });
+  const op = await signIn(f, 'op');
+  const get = async (q: string) => (await f.web.app.inject({ method: 'GET', url: `/operator/dead-letters${q}`, headers: { cookie: op.cookie, accept: 'text/html' } })).body;
+  const first = await get('');
+  t.match(first, /id="dl-notifications-count" role="status">52 件（1 \/ 2 ページ）/);
+  t.equal(rows(first, 'data-notification').length, 50);
+  const second = await get('?npage=2');
+  t.equal(rows(second, 'data-notification').length, 2, 'the other two: the oldest');
+  const beyond = await get('?npage=9');
+  t.match(beyond, /52 件（2 \/ 2 ページ）/, 'a page past the end shows the last');
+  t.same(rows(beyond, 'data-notification'), rows(second, 'data-notification'));
+  const oldest = (await f.store.listNotifications(f.ids.alert1)).filter((n) => n.contactId === contacts.family.id).slice(0, 2).map((n) => n.id).reverse();
+  t.same(rows(second, 'data-notification'), oldest, 'newest first across pages');
 });

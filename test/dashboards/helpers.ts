@@ -52,6 +52,7 @@ export async function setup(extra: Partial<WebAppOptions> = {}): Promise<Fixture
     const acc = await store.createAccount({ id: login, login, name: `Name of ${login}`, role, language: login === 'family1' ? 'en' : 'ja', passwordHash: hash, createdAt: start, ...(secret ? { totpSecret: secret } : {}) });
     for (const [kind, targetId] of links) await store.linkAccount({ accountId: acc.id, kind, targetId });
   }
+  await store.createFacility({ id: 'f1', name: 'デイサービスさくら', createdAt: start });
   await store.enrollHome('f1', 'h1');
   const alert1 = (await store.openAlert({ homeId: 'h1', rule: 'help', severity: 'critical', message: 'Help button', finding: { message: { en: 'Help button pressed', ja: '緊急ボタン' }, audience: 'family' }, openedAt: start })).alert.id;
   const alert2 = (await store.openAlert({ homeId: 'h2', rule: 'help', severity: 'critical', message: 'SECRET-H2-ALERT', finding: { message: { en: 'SECRET-H2-ALERT', ja: 'SECRET-H2-ALERT' }, audience: 'family' }, openedAt: start })).alert.id;

@@ -6,13 +6,14 @@
  */
 import type { Test } from 'tap';
 import { migrations } from '../../core/migrations.js';
-import type { MonthlyReportRecord, Store } from '../../core/store.js';
+import type { MonthlyReportRecord, NotificationRecord, Store, StoreOptions } from '../../core/store.js';
 
-export type OpenStore = (t: Test) => Promise<Store>;
+/** Opens a fresh, empty store; `opts` (besides `now`, which each implementation fixes) as the test asks. */
+export type OpenStore = (t: Test, opts?: Omit<StoreOptions, 'now'>) => Promise<Store>;
 
 export function storeContract(t: Test, open: OpenStore): void {
-  const fresh = async (t: Test): Promise<Store> => {
-    const s = await open(t);
+  const fresh = async (t: Test, opts?: Omit<StoreOptions, 'now'>): Promise<Store> => {
+    const s = await open(t, opts);
     t.teardown(() => s.close());
     return s;
   };
@@ -459,6 +460,86 @@ export function storeContract(t: Test, open: OpenStore): void {
     ], 'by home id; residents by name; acknowledged alerts count, resolved ones do not; same time: as opened');
     t.same(fleet[0]!.home, { id: 'h1', name: 'Home h1', timezone: 'Asia/Tokyo', createdAt: 1 });
     t.same(fleet[0]!.alerts, [acked, help, door], 'whole alerts, read back as the alert methods give them');
+  });
+
+  t.test('facilities: created once, listed by id; enrolments listed, ended once', async (t) => {
+    const s = await fresh(t);
+    t.same(await s.listFacilities(), []);
+    const dc2 = await s.createFacility({ id: 'dc2', name: 'デイサービスさくら' });
+    t.same(dc2, { id: 'dc2', name: 'デイサービスさくら', createdAt: 1_000 }, 'createdAt from the store clock');
+    await s.createFacility({ id: 'dc1', name: 'Day care 1', createdAt: 5 });
+    await t.rejects(s.createFacility({ id: 'dc1', name: 'again' }), { code: 'MIMAMORI_ERR_CONFLICT' });
+    t.same((await s.listFacilities()).map((f) => [f.id, f.name, f.createdAt]), [['dc1', 'Day care 1', 5], ['dc2', 'デイサービスさくら', 1_000]], 'by id; the first name kept');
+    t.same(await s.getFacility('dc1'), { id: 'dc1', name: 'Day care 1', createdAt: 5 });
+    t.equal(await s.getFacility('nope'), undefined);
+    await home(s, 'h1'); await home(s, 'h2');
+    await s.enrollHome('dc2', 'h1'); await s.enrollHome('dc1', 'h2'); await s.enrollHome('dc1', 'h1'); await s.enrollHome('dc1', 'h1');
+    t.same(await s.listEnrollments(), [{ facilityId: 'dc1', homeId: 'h1' }, { facilityId: 'dc1', homeId: 'h2' }, { facilityId: 'dc2', homeId: 'h1' }], 'by facility, then home; once each');
+    t.same(await s.listEnrollments({ homeId: 'h1' }), [{ facilityId: 'dc1', homeId: 'h1' }, { facilityId: 'dc2', homeId: 'h1' }]);
+    t.equal(await s.leaveFacility('dc1', 'h1'), true);
+    t.equal(await s.leaveFacility('dc1', 'h1'), false, 'ended twice: nothing more');
+    t.equal(await s.leaveFacility('dc9', 'h2'), false, 'the facility must match');
+    t.same(await s.listEnrolledHomes('dc1'), ['h2']);
+    t.same(await s.listEnrollments({ homeId: 'h1' }), [{ facilityId: 'dc2', homeId: 'h1' }]);
+  });
+
+  t.test('notifications by status: one person\'s, oldest first; the unreached ones, newest first and paged', async (t) => {
+    const s = await fresh(t);
+    await home(s, 'h1');
+    const alerts: string[] = [];
+    for (const rule of ['a', 'b', 'c', 'd']) alerts.push((await s.openAlert({ homeId: 'h1', rule, severity: 'warning', message: rule, finding: {}, openedAt: 1 })).alert.id);
+    const [a1, a2, a3, a4] = alerts as [string, string, string, string];
+    const rec = (alertId: string, contactId: string | undefined, status: string, at: number) =>
+      s.recordNotification({ alertId, ...(contactId ? { contactId } : {}), channel: 'sms', status, createdAt: at });
+    const notReached = ['failed', 'undelivered', 'canceled', 'voicemail', 'machine', 'no-answer', 'busy', 'suppressed'];
+    const all: NotificationRecord[] = [
+      await rec(a1, 'c1', 'failed', 10), await rec(a1, 'c1', 'busy', 20), // every try failed, but one more is held below: not unreached
+      await rec(a1, 'c2', 'failed', 30), await rec(a1, 'c2', 'delivered', 40), // reached on the second try
+      await rec(a2, 'c1', 'undelivered', 20), // another alert: unreached (same time as one above: by id)
+      await rec(a2, 'c3', 'queued', 60), // on its way
+      await rec(a3, undefined, 'failed', 70), await rec(a3, undefined, 'no-answer', 80), // the operator's: unreached
+      await rec(a4, undefined, 'failed', 90), await rec(a4, 'c1', 'delivered', 95), // a person reached does not count for the operator's
+      await rec(a4, 'c1', 'held', 96), await rec(a4, 'c1', 'held', 96), await rec(a1, 'c1', 'held', 97), await rec(a2, 'c2', 'held', 98),
+    ];
+    // The reference: every notification grouped by (alert, person), a pair whose every status is not-reached.
+    const pairs = new Map<string, NotificationRecord[]>();
+    for (const x of all) pairs.set(`${x.alertId}|${x.contactId ?? ''}`, [...(pairs.get(`${x.alertId}|${x.contactId ?? ''}`) ?? []), x]);
+    const expected = [...pairs.values()].filter((xs) => xs.every((x) => notReached.includes(x.status))).flat()
+      .sort((x, y) => y.updatedAt - x.updatedAt || (x.id < y.id ? 1 : -1)).map((x) => x.id);
+    t.equal(expected.length, 4, 'the reference finds four (a2/c1, a3\'s operator twice, a4\'s operator)');
+    const first = await s.listUnreachedNotifications(notReached, { offset: 0, limit: 3 });
+    const rest = await s.listUnreachedNotifications(notReached, { offset: 3, limit: 3 });
+    t.equal(first.total, 4);
+    t.equal(rest.total, 4);
+    t.same([...first.notifications, ...rest.notifications].map((x) => x.id), expected, 'the same notifications, newest first; same time: larger id first');
+    t.equal(first.notifications.length, 3, 'a page of three');
+    t.same(first.notifications[0], all[8], 'whole records');
+    t.same(await s.listUnreachedNotifications([], { offset: 0, limit: 10 }), { total: 0, notifications: [] });
+
+    const held = await s.findNotifications({ statuses: ['held'], contactId: 'c1' });
+    t.same(held.map((x) => x.id), [all[10]!.id, all[11]!.id, all[12]!.id], 'c1\'s held ones only, oldest first; same time: by id');
+    t.equal((await s.findNotifications({ statuses: ['held'] })).length, 4, 'everyone\'s');
+    t.same((await s.findNotifications({ statuses: ['failed', 'busy'], contactId: 'c1' })).map((x) => x.status), ['failed', 'busy']);
+    t.same(await s.findNotifications({ statuses: [] }), []);
+  });
+
+  t.test('refused device messages: the newest N per home kept, pruned in batches', async (t) => {
+    const s = await fresh(t, { rejectedPerHome: 10, rejectedPruneEvery: 5 });
+    const count = async (homeId: string | undefined) => (await s.listRejected(1000)).filter((r) => r.homeId === homeId).length;
+    // A flood from one home: 23 messages, some sharing a time (ties broken by id).
+    for (let i = 0; i < 23; i++) await s.recordRejected({ at: 100 + Math.floor(i / 2), topic: 'mimamori/h1/d/events', homeId: 'h1', deviceId: 'd', reason: 'malformed_json', payload: `#${i}` });
+    for (let i = 0; i < 3; i++) await s.recordRejected({ at: 50 + i, topic: 'mimamori/h2/d/events', homeId: 'h2', deviceId: 'd', reason: 'malformed_json' });
+    for (let i = 0; i < 17; i++) await s.recordRejected({ at: 60 + i, topic: 'junk', reason: 'bad_topic' });
+    t.equal(await count('h1'), 13, 'pruned to 10 at the 20th message, 3 more since');
+    t.equal(await count('h2'), 3, 'another home keeps its own');
+    t.same((await s.listRejected(1000)).filter((r) => r.homeId === undefined).map((r) => r.at), [76, 75, 74, 73, 72, 71, 70, 69, 68, 67, 66, 65],
+      'messages without a home are one more home: 10 kept at the 15th, 2 more since');
+    await s.recordRejected({ at: 200, topic: 'x', homeId: 'h1', reason: 'malformed_json', payload: '#23' });
+    await s.recordRejected({ at: 200, topic: 'x', homeId: 'h1', reason: 'malformed_json', payload: '#24' });
+    t.equal(await count('h1'), 10, 'the 25th message pruned h1 to exactly 10');
+    t.same((await s.listRejected(1000)).filter((r) => r.homeId === 'h1').map((r) => r.payload),
+      ['#24', '#23', '#22', '#21', '#20', '#19', '#18', '#17', '#16', '#15'], 'the newest ten, newest first');
+    t.equal(await count('h2'), 3, 'untouched');
   });
 
   t.test('monthly reports: one per home, month and language; newest month first; filters and limit', async (t) => {

@@ -21,9 +21,9 @@ if (!postgresInstalled) {
   const server = await startPostgres(t);
 
   t.test('contract', async (t) => {
-    storeContract(t, async () => {
+    storeContract(t, async (_t, opts = {}) => {
       const url = await server.createDatabase();
-      const store = await createPgStore(url, { now: () => 1_000, poolSize: 4 });
+      const store = await createPgStore(url, { ...opts, now: () => 1_000, poolSize: 4 });
       rawRunners.set(store, async (sql) => {
         const c = new pg.Client({ connectionString: url });
         await c.connect();

@@ -6,9 +6,9 @@ import { createSqliteStore } from '../../core/store.js';
 import { tempDir } from '../support/wait.js';
 import { rawRunners, storeContract } from './contract.js';
 
-storeContract(t, async (t) => {
+storeContract(t, async (t, opts = {}) => {
   const file = join(tempDir(t, 'mimamori-store-'), 'hub.db');
-  const store = createSqliteStore(file, { now: () => 1_000 });
+  const store = createSqliteStore(file, { ...opts, now: () => 1_000 });
   rawRunners.set(store, async (sql) => {
     const raw = new Database(file);
     try { raw.exec(sql); } finally { raw.close(); }
