@@ -54,4 +54,5 @@ export const pgMigrations: PgMigration[] = [
   { version: 14, sql: portable },
   { version: 15, sql: portable },
   { version: 16, sql: portable },
+  { version: 18, sql: portable },
 ];

@@ -76,7 +76,7 @@ export function createDigestScheduler(o: { store: Store; clock: SchedulerLike; l
     const job = await o.store.getJob(jobId);
     if (!job || closed || !o.summarizeDay) return;
     const { contactId, time } = job.payload as { contactId: string; time: string };
-    const contact = (await o.store.listContacts(job.subject)).find((c) => c.id === contactId);
+    const contact = (await o.store.listContacts(job.homeId)).find((c) => c.id === contactId);
     const prefs = contactPreferencesSchema.safeParse((await o.store.getContactPreferences(contactId)) ?? {});
     if (!contact || !prefs.success || !prefs.data.digest?.times.includes(time)) { await o.store.cancelJob(jobId); return; }
     const home = await o.store.getHome(contact.homeId);
@@ -91,7 +91,7 @@ export function createDigestScheduler(o: { store: Store; clock: SchedulerLike; l
     const result = ch ? await ch.send({ to: recipientOf(contact, addresses), text }) : { status: 'failed' as const, error: 'no channel reaches this person' };
     await o.store.audit({ at: o.clock.now(), actor: 'notifier', action: 'digest.send', subject: contact.homeId, detail: { contactId, time, channel: ch?.name, status: result.status } });
     const next = nextLocalTime(time, o.clock.now(), tz);
-    await o.store.scheduleJob({ ...job, dueAt: next });
+    await o.store.scheduleJob({ key: job.key, kind: job.kind, homeId: job.homeId, dueAt: next, payload: job.payload }, o.clock.now());
     arm(jobId, next);
   }
 
@@ -123,11 +123,11 @@ export function createDigestScheduler(o: { store: Store; clock: SchedulerLike; l
           const existing = await o.store.getJob(id);
           // A digest time that passed while the hub was down is sent once on start (it is still that day's picture).
           const due = existing?.dueAt ?? nextLocalTime(time, o.clock.now(), tz);
-          if (!existing) await o.store.scheduleJob({ id, kind: 'digest', subject: c.homeId, dueAt: due, payload: { contactId: c.id, time } });
+          if (!existing) await o.store.scheduleJob({ key: id, kind: 'digest', homeId: c.homeId, dueAt: due, payload: { contactId: c.id, time } }, o.clock.now());
           arm(id, due);
         }
       }
-      for (const j of await o.store.listJobs()) if (j.kind === 'digest' && !wanted.has(j.id)) { armed.get(j.id)?.(); armed.delete(j.id); await o.store.cancelJob(j.id); }
+      for (const j of await o.store.listJobs(['digest'])) if (!wanted.has(j.key)) { armed.get(j.key)?.(); armed.delete(j.key); await o.store.cancelJob(j.key); }
       o.logger.info({ digests: wanted.size }, 'digests planned');
     },
     async idle() { while (inflight.size > 0) await Promise.allSettled([...inflight]); },

@@ -187,7 +187,7 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
       await store.cancelJob(id);
       return;
     }
-    await store.scheduleJob({ id, kind: 'escalation', subject: alert.homeId, dueAt: next.at, payload: { alertId: alert.id } });
+    await store.scheduleJob({ key: id, kind: 'escalation', homeId: alert.homeId, dueAt: next.at, payload: { alertId: alert.id } }, clock.now());
     arm(id, alert.homeId, next.at);
   }
   function arm(id: string, homeId: string, at: number): void {
@@ -201,7 +201,7 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
   async function runJob(id: string): Promise<void> {
     const job = await store.getJob(id);
     if (!job || closed) return;
-    if (job.dueAt > clock.now()) { arm(id, job.subject, job.dueAt); return; }
+    if (job.dueAt > clock.now()) { arm(id, job.homeId, job.dueAt); return; }
     if (job.kind === 'clear') {
       const p = job.payload as ClearPayload;
       await store.cancelJob(id);
@@ -211,11 +211,11 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
     }
     if (job.kind === 'budget-summary') {
       await store.cancelJob(id);
-      await budgetSummary((job.payload as { contactId: string }).contactId, job.subject);
+      await budgetSummary((job.payload as { contactId: string }).contactId, job.homeId);
       return;
     }
     const alertId = (job.payload as { alertId?: string } | undefined)?.alertId ?? id.slice(4);
-    await runUntilWaiting(alertId, job.subject);
+    await runUntilWaiting(alertId, job.homeId);
   }
   /** Runs steps while they are due now, then records the next one. */
   async function runUntilWaiting(alertId: string, homeId: string): Promise<void> {
@@ -443,7 +443,7 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
       const prev = await store.getJob(clearJobId(alert.id));
       const flaps = (prev?.payload as ClearPayload | undefined)?.flaps ?? (await flapsOf(alert.id));
       const payload: ClearPayload = { alertId: alert.id, cleared, since: now, flaps };
-      await store.scheduleJob({ id: clearJobId(alert.id), kind: 'clear', subject: alert.homeId, dueAt: until, payload });
+      await store.scheduleJob({ key: clearJobId(alert.id), kind: 'clear', homeId: alert.homeId, dueAt: until, payload }, now);
       arm(clearJobId(alert.id), alert.homeId, until);
       await store.audit({ at: cleared.at, actor, action: 'alert.condition-cleared', subject: alert.id, detail: { home: alert.homeId, rule: alert.rule, resolvesAt: until, flaps } });
       log.info({ alertId: alert.id, resolvesAt: until }, 'finding cleared; the alert resolves when it stays clear for the flap window');
@@ -475,7 +475,7 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
       const id = budgetJobId(contactId);
       const existing = await store.getJob(id);
       if (existing && existing.dueAt <= at) return;
-      await store.scheduleJob({ id, kind: 'budget-summary', subject: homeId, dueAt: at, payload: { contactId } });
+      await store.scheduleJob({ key: id, kind: 'budget-summary', homeId, dueAt: at, payload: { contactId } }, clock.now());
       arm(id, homeId, at);
     },
 
@@ -492,7 +492,7 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
     async start() {
       // Before any step runs again: a re-run step treats a key as sent, so its fate must be settled first.
       await reconciler.reconcile(0);
-      for (const job of await store.listJobs()) if (engineJobKinds.has(job.kind)) arm(job.id, job.subject, job.dueAt);
+      for (const job of await store.listJobs([...engineJobKinds])) arm(job.key, job.homeId, job.dueAt);
       log.info({ jobs: armed.size }, 'escalation schedule reloaded');
     },
 
@@ -507,7 +507,7 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
       if (first.at > now) await setNext(alert, { at: first.at });
       else {
         // The first step runs at once; its job row (not armed) makes a crash inside it resume on restart.
-        await store.scheduleJob({ id: jobId(alert.id), kind: 'escalation', subject: alert.homeId, dueAt: now, payload: { alertId: alert.id } });
+        await store.scheduleJob({ key: jobId(alert.id), kind: 'escalation', homeId: alert.homeId, dueAt: now, payload: { alertId: alert.id } }, now);
         await runUntilWaiting(alert.id, alert.homeId);
       }
     },
