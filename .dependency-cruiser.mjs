@@ -8,7 +8,8 @@
 // build) are not checked.
 const layers = [
   ['core'],
-  ['edge', 'broker'],
+  // jobs/: the durable scheduler on core's JobStore, used by notifier/ and dashboards/.
+  ['edge', 'broker', 'jobs'],
   ['rules', 'notifier'],
   ['dashboards'],
   // history/ implements ports of notifier/ (the digest's day summary) and dashboards/ (activity);

@@ -204,8 +204,12 @@ export type JobFinish = 'done' | 'rescheduled' | 'lost';
  * and was taken over changes nothing.
  */
 export interface JobStore {
-  /** Inserts or replaces the key's job: a new version, due at `dueAt`, attempts reset; a lease held on the key stays (one run at a time). */
-  scheduleJob(job: JobRequest, at: number): Promise<Job>;
+  /**
+   * Inserts or replaces the key's job: a new version, due at `dueAt`, attempts
+   * reset; a lease held on the key stays (one run at a time). With `hold`, the
+   * job is also leased to `hold.owner` unless another node's lease is still live.
+   */
+  scheduleJob(job: JobRequest, at: number, hold?: { owner: string; leaseUntil: number }): Promise<Job>;
   /** Deletes the key's job; false when there was none. */
   cancelJob(key: string): Promise<boolean>;
   getJob(key: string): Promise<Job | undefined>;

@@ -511,12 +511,16 @@ function jobStore(db: SqlDb): JobStore {
     return released > 0 ? 'rescheduled' : 'lost';
   };
   return {
-    async scheduleJob(j, at) {
+    async scheduleJob(j, at, hold) {
+      // The lease changes hands only when asked (`hold`) and no other node's lease is live; SET reads the old row.
+      const take = 'excluded.owner IS NOT NULL AND (jobs.lease_until IS NULL OR jobs.lease_until <= excluded.updated_at OR jobs.owner = excluded.owner)';
       await run(`INSERT INTO jobs (key, kind, home_id, due_at, payload, version, owner, lease_until, attempts, last_error, created_at, updated_at)
-        VALUES (?, ?, ?, ?, ?, 1, NULL, NULL, 0, NULL, ?, ?) ON CONFLICT (key) DO UPDATE SET
+        VALUES (?, ?, ?, ?, ?, 1, ?, ?, 0, NULL, ?, ?) ON CONFLICT (key) DO UPDATE SET
         kind = excluded.kind, home_id = excluded.home_id, due_at = excluded.due_at, payload = excluded.payload,
-        version = jobs.version + 1, attempts = 0, last_error = NULL, updated_at = excluded.updated_at`,
-      j.key, j.kind, j.homeId, j.dueAt, j.payload === undefined ? null : JSON.stringify(j.payload), at, at);
+        version = jobs.version + 1, attempts = 0, last_error = NULL, updated_at = excluded.updated_at,
+        owner = CASE WHEN ${take} THEN excluded.owner ELSE jobs.owner END,
+        lease_until = CASE WHEN ${take} THEN excluded.lease_until ELSE jobs.lease_until END`,
+      j.key, j.kind, j.homeId, j.dueAt, j.payload === undefined ? null : JSON.stringify(j.payload), n(hold?.owner), n(hold?.leaseUntil), at, at);
       return toJob((await get('SELECT * FROM jobs WHERE key = ?', j.key))!);
     },
     async cancelJob(key) { return (await run('DELETE FROM jobs WHERE key = ?', key)) > 0; },
