@@ -287,7 +287,7 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
   if (opts.followUpChannels) engineOpts.followUpChannels = opts.followUpChannels;
   const engine: EscalationEngine = createEscalationEngine(engineOpts);
   const responder = createAlertResponder({ store, clock, engine });
-  const digestOpts: Parameters<typeof createDigestScheduler>[0] = { store, clock, logger: log, channels };
+  const digestOpts: Parameters<typeof createDigestScheduler>[0] = { store, jobs, clock, logger: log, channels };
   if (opts.summarizeDay) digestOpts.summarizeDay = opts.summarizeDay;
   if (opts.followUpChannels) digestOpts.followUpChannels = opts.followUpChannels;
   const digests = createDigestScheduler(digestOpts);
