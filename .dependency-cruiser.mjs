@@ -9,7 +9,8 @@
 const layers = [
   ['core'],
   // jobs/: the durable scheduler on core's JobStore, used by notifier/ and dashboards/.
-  ['edge', 'broker', 'jobs'],
+  ['jobs'],
+  ['edge', 'broker'],
   ['rules', 'notifier'],
   ['dashboards'],
   // history/ implements ports of notifier/ (the digest's day summary) and dashboards/ (activity);
