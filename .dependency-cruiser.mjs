@@ -8,6 +8,8 @@
 // build) are not checked.
 const layers = [
   ['core'],
+  // jobs/: the durable scheduler on core's JobStore, used by notifier/ and dashboards/.
+  ['jobs'],
   ['edge', 'broker'],
   ['rules', 'notifier'],
   ['dashboards'],

@@ -55,4 +55,5 @@ export const pgMigrations: PgMigration[] = [
   { version: 15, sql: portable },
   { version: 16, sql: portable },
   { version: 17, sql: portable },
+  { version: 18, sql: portable },
 ];

@@ -336,4 +336,24 @@ export const migrations: Migration[] = [
       `CREATE INDEX rejected_messages_home ON rejected_messages (home_id, at, id)`,
     ],
   },
+  // ── The durable job scheduler with leases (issue 13, scheduler): migration 18 ──
+  {
+    version: 18,
+    name: 'jobs: the one durable schedule with leases (escalation steps, digests, check-ins)',
+    sql: [
+      // One pending job per `key` (re-scheduling replaces it). `version` grows with each (re-)schedule, so a
+      // handler that finishes completes only the job it ran, never the one it scheduled next. `owner` and
+      // `lease_until` (the scheduler's node id and the clock time its claim runs out; NULL: free) make a job run
+      // on one node at a time and be taken again when its owner died. `attempts` and `last_error`: failed runs.
+      `CREATE TABLE jobs (
+        key TEXT PRIMARY KEY, kind TEXT NOT NULL, home_id TEXT NOT NULL, due_at BIGINT NOT NULL, payload TEXT,
+        version INTEGER NOT NULL, owner TEXT, lease_until BIGINT, attempts INTEGER NOT NULL, last_error TEXT,
+        created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)`,
+      `CREATE INDEX jobs_due ON jobs (due_at, key)`,
+      // The old schedule's rows move over as they are (free, never attempted); the old table goes.
+      `INSERT INTO jobs (key, kind, home_id, due_at, payload, version, owner, lease_until, attempts, last_error, created_at, updated_at)
+        SELECT id, kind, subject, due_at, payload, 1, NULL, NULL, 0, NULL, due_at, due_at FROM notifier_schedule`,
+      `DROP TABLE notifier_schedule`,
+    ],
+  },
 ];

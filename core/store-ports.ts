@@ -118,7 +118,7 @@ export interface NewsStore {
 /** The web app's part of the store (dashboards/). */
 export type WebStore = AccountStore & NewsStore;
 
-// ── Escalation (notifier/, migration 3): alert lifecycle, policies, contact preferences, schedule, send keys ──
+// ── Escalation (notifier/, migration 3): alert lifecycle, policies, contact preferences, send keys ──
 /** Who acknowledged / resolved an alert, and its escalation state with the policy snapshot. */
 export interface AlertLifecycle {
   alertId: string; homeId: string;
@@ -130,8 +130,6 @@ export interface AlertLifecycle {
   state: unknown;
   updatedAt: number;
 }
-/** One timed piece of notifier work (an escalation step, a digest); the one durable schedule. */
-export interface ScheduledJob { id: string; kind: string; subject: string; dueAt: number; payload?: unknown }
 /** Recorded before a message is sent, so a resumed escalation never sends it twice. */
 /** A send key with the status of the notification it produced (none yet: the send never got that far). */
 export interface SendOutcome extends SendKey { notificationStatus?: string }
@@ -153,10 +151,6 @@ export interface EscalationStore {
   findContactsByPhone(phone: string): Promise<Contact[]>;
   getAlertLifecycle(alertId: string): Promise<AlertLifecycle | undefined>;
   saveAlertLifecycle(l: AlertLifecycle): Promise<void>;
-  scheduleJob(job: ScheduledJob): Promise<void>;
-  cancelJob(id: string): Promise<void>;
-  getJob(id: string): Promise<ScheduledJob | undefined>;
-  listJobs(): Promise<ScheduledJob[]>;
   /** Inserts the keys that don't exist yet, in one transaction; returns those it inserted. */
   claimSendKeys(keys: Array<Omit<SendKey, 'notificationId'>>): Promise<string[]>;
   attachSendKeys(keys: string[], notificationId: string): Promise<void>;
@@ -174,6 +168,69 @@ export interface EscalationStore {
    * provider id (the process died inside the send window). Migration 7.
    */
   listUnsettledSendKeys(since: number): Promise<SendKey[]>;
+}
+
+// ── Jobs (jobs/, migration 18): the one durable schedule with leases ──
+/** What a job's owner asks for: one pending job per `key` (scheduling the key again replaces it). */
+export interface JobRequest {
+  key: string;
+  /** Whose handler runs it (`escalation`, `digest`, `checkin-deadline`, …). */
+  kind: string;
+  homeId: string;
+  /** When it is due (epoch ms on the scheduler's clock). */
+  dueAt: number;
+  /** JSON; the kind's owner checks its shape when it runs. */
+  payload?: unknown;
+}
+/** A stored job: the request, its version, its lease, and how its runs went. */
+export interface Job extends JobRequest {
+  /** Grows with every (re-)schedule of the key: a run completes only the version it was given. */
+  version: number;
+  /** The node that holds the lease (a claim), until `leaseUntil`. */
+  owner?: string;
+  leaseUntil?: number;
+  /** Failed runs of this version (reset when the key is scheduled again). */
+  attempts: number;
+  lastError?: string;
+  createdAt: number;
+  updatedAt: number;
+}
+/** What became of a finished run: deleted, or the key was scheduled again meanwhile (its lease let go), or it was no longer ours. */
+export type JobFinish = 'done' | 'rescheduled' | 'lost';
+
+/**
+ * The jobs table (jobs/ drives it). Every time is the caller's clock; every
+ * write that a lease protects names the owner, so a node whose lease ran out
+ * and was taken over changes nothing.
+ */
+export interface JobStore {
+  /**
+   * Inserts or replaces the key's job: a new version, due at `dueAt`, attempts
+   * reset; a lease held on the key stays (one run at a time). With `hold`, the
+   * job is also leased to `hold.owner` unless another node's lease is still live.
+   */
+  scheduleJob(job: JobRequest, at: number, hold?: { owner: string; leaseUntil: number }): Promise<Job>;
+  /** Deletes the key's job; false when there was none. */
+  cancelJob(key: string): Promise<boolean>;
+  getJob(key: string): Promise<Job | undefined>;
+  /** By due time, then key; only the given kinds when `kinds` is set. */
+  listJobs(kinds?: readonly string[]): Promise<Job[]>;
+  /** The earliest time one of `kinds` may be claimed: its due time, or later while another lease holds it. */
+  nextJobAt(kinds: readonly string[]): Promise<number | undefined>;
+  /**
+   * Takes up to `limit` jobs of `kinds` due at `now` whose lease is free or ran
+   * out, by due time then key: sets `owner` and `leaseUntil` atomically (a
+   * conditional update, so two nodes never take the same job).
+   */
+  claimJobs(o: { kinds: readonly string[]; owner: string; now: number; leaseUntil: number; limit: number }): Promise<Job[]>;
+  /** A run finished: deletes the job if it is still `version` and `owner`'s; else only lets go of the lease. */
+  completeJob(key: string, owner: string, version: number, at: number): Promise<JobFinish>;
+  /** A run failed: the job (still `version` and `owner`'s) is due again at `retryAt`, attempts + 1, the error kept; else only the lease is let go. */
+  failJob(key: string, owner: string, version: number, error: string, retryAt: number, at: number): Promise<JobFinish>;
+  /** Moves the lease on; false when `owner` no longer holds it. */
+  extendJobLease(key: string, owner: string, leaseUntil: number): Promise<boolean>;
+  /** Lets go of every lease `owner` holds (a restarted node takes back its own jobs at once); how many. */
+  releaseJobLeases(owner: string): Promise<number>;
 }
 
 // ── Video check-ins (dashboards/video*, migration 6): schedule, permissions, calls, notes ──
@@ -469,5 +526,5 @@ export interface StoreLifecycle {
 
 /** The whole store: every port. Parts take the narrowest port they use. */
 export interface Store extends HomeStore, FleetStore, DeviceStore, RuleStateStore, AlertStore, AuditStore, AccountStore, NewsStore,
-  EscalationStore, VideoStore, TrailStore, AddressStore, ReportStore, FacilityStore, StoreLifecycle {}
+  EscalationStore, JobStore, VideoStore, TrailStore, AddressStore, ReportStore, FacilityStore, StoreLifecycle {}
 

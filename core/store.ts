@@ -19,7 +19,7 @@ import { addressKinds } from './store-ports.js';
 import type {
   AddressKind, AddressStore, AddressVerification, Alert, AlertLifecycle, AlertStatus, Attendance, AuditRecord, BackupRecord, CheckinStatus, Consent,
   Contact, ContactAddress, ContactRole, Device, EscalationStore, Facility, FacilityStore, FleetHome, Home, Language, MissedReason, MonthlyReportRecord, NewsItem, NewsPhoto, NotificationRecord, Question,
-  RejectedMessage, ReportStore, Resident, ScheduledJob, SendKey, SendOutcome, Severity, Store, TrailStore, VideoCall, VideoCheckin, VideoNote, VideoPermission, VideoStore,
+  Job, JobFinish, JobStore, RejectedMessage, ReportStore, Resident, SendKey, SendOutcome, Severity, Store, TrailStore, VideoCall, VideoCheckin, VideoNote, VideoPermission, VideoStore,
   WebAccount, WebLink, WebRole, WebSession,
 } from './store-ports.js';
 export * from './store-ports.js';
@@ -194,6 +194,7 @@ export function createSqlStore(db: SqlDb, opts: StoreOptions = {}): Store {
   const store: Store = {
     ...escalationStore(db),
     ...facilityStore(db, now), // day-care facilities (migration 17)
+    ...jobStore(db), // the durable schedule with leases (migration 18)
     ...videoStore(db), // video check-ins (migration 6)
     ...trailStore(db), // backups and the trail (migration 8)
     ...addressStore(db), // contact addresses and link codes (migration 11)
@@ -495,11 +496,6 @@ function escalationStore(db: SqlDb): EscalationStore {
     const policy = optJson(r.policy, anyJson, `alert_lifecycle.policy of ${String(r.alert_id)}`); if (policy !== undefined) l.policy = policy;
     return l;
   };
-  const toJob = (r: Row): ScheduledJob => {
-    const j: ScheduledJob = { id: r.id as string, kind: r.kind as string, subject: r.subject as string, dueAt: Number(r.due_at) };
-    const payload = optJson(r.payload, anyJson, `notifier_schedule.payload of ${String(r.id)}`); if (payload !== undefined) j.payload = payload;
-    return j;
-  };
   const toKey = (r: Row): SendKey => {
     const k: SendKey = { key: r.key as string, alertId: r.alert_id as string, channel: r.channel as string, createdAt: Number(r.created_at) };
     const c = opt<string>(r.contact_id); if (c !== undefined) k.contactId = c;
@@ -532,12 +528,6 @@ function escalationStore(db: SqlDb): EscalationStore {
         policy = excluded.policy, state = excluded.state, updated_at = excluded.updated_at`,
       l.alertId, l.homeId, n(l.acknowledgedBy), n(l.acknowledgedVia), n(l.acknowledgedAt), n(l.resolvedBy), n(l.resolvedVia), n(l.resolutionNote), json(l.policy), JSON.stringify(l.state ?? null), l.updatedAt);
     },
-    async scheduleJob(j) {
-      await run('INSERT INTO notifier_schedule (id, kind, subject, due_at, payload) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, subject = excluded.subject, due_at = excluded.due_at, payload = excluded.payload', j.id, j.kind, j.subject, j.dueAt, json(j.payload));
-    },
-    async cancelJob(id) { await run('DELETE FROM notifier_schedule WHERE id = ?', id); },
-    async getJob(id) { const r = await get('SELECT * FROM notifier_schedule WHERE id = ?', id); return r && toJob(r); },
-    async listJobs() { return (await all('SELECT * FROM notifier_schedule ORDER BY due_at, id')).map(toJob); },
     async claimSendKeys(keys) {
       return db.tx(async (t) => {
         const claimed: string[] = [];
@@ -571,6 +561,80 @@ function escalationStore(db: SqlDb): EscalationStore {
 }
 
 // ── Video check-ins (migration 6): VideoStore ──
+// ── Jobs (migration 18): the one durable schedule with leases (jobs/) ──
+function toJob(r: Row): Job {
+  const j: Job = {
+    key: r.key as string, kind: r.kind as string, homeId: r.home_id as string, dueAt: Number(r.due_at), version: Number(r.version),
+    attempts: Number(r.attempts), createdAt: Number(r.created_at), updatedAt: Number(r.updated_at),
+  };
+  const payload = optJson(r.payload, anyJson, `jobs.payload of ${String(r.key)}`); if (payload !== undefined) j.payload = payload;
+  const owner = opt<string>(r.owner); if (owner !== undefined) j.owner = owner;
+  const lease = opt<number>(r.lease_until); if (lease !== undefined) j.leaseUntil = Number(lease);
+  const error = opt<string>(r.last_error); if (error !== undefined) j.lastError = error;
+  return j;
+}
+
+function jobStore(db: SqlDb): JobStore {
+  const { get, all, run } = db;
+  /** `kind IN (?, ?, …)` for a non-empty list (callers return early on an empty one). */
+  const kindIn = (kinds: readonly string[]) => `kind IN (${kinds.map(() => '?').join(', ')})`;
+  /** The run is over: the job goes (or, for `fail`, waits for its retry) if it is still that version and ours; else only our lease goes. */
+  const finish = async (changed: number, key: string, owner: string, at: number): Promise<JobFinish> => {
+    if (changed > 0) return 'done';
+    const released = await run('UPDATE jobs SET owner = NULL, lease_until = NULL, updated_at = ? WHERE key = ? AND owner = ?', at, key, owner);
+    return released > 0 ? 'rescheduled' : 'lost';
+  };
+  return {
+    async scheduleJob(j, at, hold) {
+      // The lease changes hands only when asked (`hold`) and no other node's lease is live; SET reads the old row.
+      const take = 'excluded.owner IS NOT NULL AND (jobs.lease_until IS NULL OR jobs.lease_until <= excluded.updated_at OR jobs.owner = excluded.owner)';
+      await run(`INSERT INTO jobs (key, kind, home_id, due_at, payload, version, owner, lease_until, attempts, last_error, created_at, updated_at)
+        VALUES (?, ?, ?, ?, ?, 1, ?, ?, 0, NULL, ?, ?) ON CONFLICT (key) DO UPDATE SET
+        kind = excluded.kind, home_id = excluded.home_id, due_at = excluded.due_at, payload = excluded.payload,
+        version = jobs.version + 1, attempts = 0, last_error = NULL, updated_at = excluded.updated_at,
+        owner = CASE WHEN ${take} THEN excluded.owner ELSE jobs.owner END,
+        lease_until = CASE WHEN ${take} THEN excluded.lease_until ELSE jobs.lease_until END`,
+      j.key, j.kind, j.homeId, j.dueAt, j.payload === undefined ? null : JSON.stringify(j.payload), n(hold?.owner), n(hold?.leaseUntil), at, at);
+      return toJob((await get('SELECT * FROM jobs WHERE key = ?', j.key))!);
+    },
+    async cancelJob(key) { return (await run('DELETE FROM jobs WHERE key = ?', key)) > 0; },
+    async getJob(key) { const r = await get('SELECT * FROM jobs WHERE key = ?', key); return r && toJob(r); },
+    async listJobs(kinds) {
+      if (kinds && kinds.length === 0) return [];
+      const rows = kinds ? await all(`SELECT * FROM jobs WHERE ${kindIn(kinds)} ORDER BY due_at, key`, ...kinds) : await all('SELECT * FROM jobs ORDER BY due_at, key');
+      return rows.map(toJob);
+    },
+    async nextJobAt(kinds) {
+      if (kinds.length === 0) return undefined;
+      const r = await get(`SELECT MIN(CASE WHEN lease_until IS NOT NULL AND lease_until > due_at THEN lease_until ELSE due_at END) AS at FROM jobs WHERE ${kindIn(kinds)}`, ...kinds);
+      return opt<number>(r?.at) === undefined ? undefined : Number(r!.at);
+    },
+    async claimJobs({ kinds, owner, now, leaseUntil, limit }) {
+      if (kinds.length === 0 || limit <= 0) return [];
+      return db.tx(async (t) => {
+        const due = await t.all(`SELECT key FROM jobs WHERE ${kindIn(kinds)} AND due_at <= ? AND (lease_until IS NULL OR lease_until <= ?) ORDER BY due_at, key LIMIT ?`, ...kinds, now, now, limit);
+        const out: Job[] = [];
+        for (const { key } of due) {
+          // Conditional: on PostgreSQL a second node's claim waits on the row, re-checks the lease and takes nothing.
+          const took = await t.run('UPDATE jobs SET owner = ?, lease_until = ?, updated_at = ? WHERE key = ? AND (lease_until IS NULL OR lease_until <= ?)', owner, leaseUntil, now, key, now);
+          if (took > 0) out.push(toJob((await t.get('SELECT * FROM jobs WHERE key = ?', key))!));
+        }
+        return out;
+      });
+    },
+    async completeJob(key, owner, version, at) {
+      return finish(await run('DELETE FROM jobs WHERE key = ? AND owner = ? AND version = ?', key, owner, version), key, owner, at);
+    },
+    async failJob(key, owner, version, error, retryAt, at) {
+      const changed = await run('UPDATE jobs SET due_at = ?, attempts = attempts + 1, last_error = ?, owner = NULL, lease_until = NULL, updated_at = ? WHERE key = ? AND owner = ? AND version = ?',
+        retryAt, error, at, key, owner, version);
+      return finish(changed, key, owner, at);
+    },
+    async extendJobLease(key, owner, leaseUntil) { return (await run('UPDATE jobs SET lease_until = ? WHERE key = ? AND owner = ?', leaseUntil, key, owner)) > 0; },
+    async releaseJobLeases(owner) { return run('UPDATE jobs SET owner = NULL, lease_until = NULL WHERE owner = ?', owner); },
+  };
+}
+
 function videoStore(db: SqlDb): VideoStore {
   const { get, all, run } = db;
   const toCheckin = (r: Row): VideoCheckin => {

@@ -1,27 +1,33 @@
 /**
- * The video check-in schedule: each scheduled check-in arms two timers in
- * wall-clock time (a caregiver calls at 10:30 by the clock on the wall, also
- * in the sped-up demo) — a reminder to the caregiver who will call (lead time
- * before it is due) and a deadline (grace after it is due). A check-in is
+ * The video check-in schedule: each scheduled check-in is two jobs on a
+ * durable scheduler (jobs/) that runs in wall-clock time (a caregiver calls
+ * at 10:30 by the clock on the wall, also in the sped-up demo) — a reminder
+ * to the caregiver who will call (`checkin-reminder:<id>`, lead time before
+ * it is due) and a deadline (`checkin-deadline:<id>`, grace after it is
+ * due); both survive a restart in the jobs table. A check-in is
  * done when a call for it connects; it is missed when the tablet did not
  * answer, the resident declined twice, or nobody called by the deadline. A
  * missed check-in becomes a `Finding`, which the hub hands to the notifier's
  * escalation like any rule's.
  */
 import type { Clock, WallClock } from '../core/clock.js';
-import { scheduleAt } from '../core/clock.js';
 import type { Finding } from '../core/findings.js';
 import type { Logger } from '../core/logger.js';
-import type { HomeStore, MissedReason, VideoCheckin, VideoStore } from '../core/store.js';
+import type { HomeStore, Job, JobStore, MissedReason, VideoCheckin, VideoStore } from '../core/store.js';
+import { createJobScheduler, type JobScheduler } from '../jobs/index.js';
 import { localTime, formatClockTime } from '../core/time.js';
 
 /** What the caregiver is reminded of (ids and times only: no names leave through here). */
 export interface CheckinReminder { checkinId: string; homeId: string; callerId: string; dueAt: number }
 
 export interface CheckinsOptions {
-  store: HomeStore & VideoStore;
+  store: HomeStore & VideoStore & JobStore;
   /** Due times, reminders and deadlines: wall-clock time. */
   wallClock: WallClock;
+  /** The durable scheduler on `wallClock` the reminders and deadlines run on; its owner closes it first. Default: an own one, owned by `nodeId`. */
+  jobs?: JobScheduler;
+  /** The owner on the own scheduler's leases (default `hub:wall`). */
+  nodeId?: string;
   /** The hub's clock (simulated in the demo): the time a missed check-in's finding carries into the alert path. */
   clock: Clock;
   logger: Logger;
@@ -42,43 +48,43 @@ export interface CheckinsOptions {
 /** The rule id missed check-ins are raised under (one open alert per home, repeats counted). */
 export const missedCheckinRule = 'video-checkin';
 
+const reminderKind = 'checkin-reminder';
+const deadlineKind = 'checkin-deadline';
+const reminderKey = (id: string) => `${reminderKind}:${id}`;
+const deadlineKey = (id: string) => `${deadlineKind}:${id}`;
+/** The check-in a job is for (its payload; an unreadable one ends the job). */
+const checkinOf = (job: Job): string | undefined => {
+  const id = (job.payload as { checkinId?: unknown } | undefined)?.checkinId;
+  return typeof id === 'string' ? id : undefined;
+};
+
 const reasonText: Record<MissedReason, { en: string; ja: string }> = {
   'no-answer': { en: 'the tablet rang but nobody answered', ja: 'タブレットが鳴りましたが応答がありませんでした' },
   declined: { en: 'the call was declined twice', ja: '通話が2回断られました' },
   'not-called': { en: 'no call was made', ja: '通話が行われませんでした' },
 };
 
-/** Builds the scheduler; call `start()` once to re-arm check-ins saved before a restart. */
+/** Builds the schedule; call `start()` once to take on the check-ins' jobs (also those saved before a restart). */
 export function createCheckins(opts: CheckinsOptions) {
   const { store, wallClock, clock: hubClock, logger } = opts;
   const clock = wallClock;
   const lead = opts.reminderLeadMs ?? 15 * 60_000;
   const grace = opts.graceMs ?? 30 * 60_000;
-  const timers = new Map<string, Array<() => void>>();
-  const pending = new Set<Promise<unknown>>();
+  // Made here but given handlers only in start(): a read-only reference hub never starts it, so never writes.
+  const ownJobs = opts.jobs ? undefined : createJobScheduler({ store, clock, logger, owner: opts.nodeId ?? 'hub:wall' });
+  const jobs = opts.jobs ?? ownJobs!;
   let closed = false;
 
-  /** Tracks async work started from timers so `settled()` and `close()` can wait for it. */
-  function track(p: Promise<unknown>): void {
-    const q = p.catch((err: unknown) => logger.error({ err }, 'video check-in work failed')).finally(() => pending.delete(q));
-    pending.add(q);
+  async function disarm(id: string): Promise<void> {
+    await jobs.cancel(reminderKey(id));
+    await jobs.cancel(deadlineKey(id));
   }
 
-  function disarm(id: string): void {
-    for (const cancel of timers.get(id) ?? []) cancel();
-    timers.delete(id);
-  }
-
-  function arm(c: VideoCheckin): void {
-    disarm(c.id);
+  async function arm(c: VideoCheckin): Promise<void> {
     if (closed || c.status !== 'scheduled') return;
-    const list: Array<() => void> = [];
-    const now = clock.now();
-    if (c.dueAt - lead > now) {
-      list.push(scheduleAt(clock, c.dueAt - lead, () => track(remind(c.id))));
-    }
-    list.push(scheduleAt(clock, c.dueAt + grace, () => track(deadline(c.id))));
-    timers.set(c.id, list);
+    const payload = { checkinId: c.id };
+    if (c.dueAt - lead > clock.now()) await jobs.schedule({ key: reminderKey(c.id), kind: reminderKind, homeId: c.homeId, dueAt: c.dueAt - lead, payload });
+    await jobs.schedule({ key: deadlineKey(c.id), kind: deadlineKind, homeId: c.homeId, dueAt: c.dueAt + grace, payload });
   }
 
   async function remind(id: string): Promise<void> {
@@ -93,15 +99,15 @@ export function createCheckins(opts: CheckinsOptions) {
     const c = await store.getCheckin(id);
     if (!c || c.status !== 'scheduled') return;
     if (opts.callInProgress?.(id)) {
-      // A call is ringing or connected: its outcome decides, not the deadline.
-      timers.set(id, [scheduleAt(clock, clock.now() + 60_000, () => track(deadline(id)))]);
+      // A call is ringing or connected: its outcome decides, not the deadline (looked at again in a minute).
+      await jobs.schedule({ key: deadlineKey(id), kind: deadlineKind, homeId: c.homeId, dueAt: clock.now() + 60_000, payload: { checkinId: id } });
       return;
     }
     await missed(c, 'not-called');
   }
 
   async function missed(c: VideoCheckin, reason: MissedReason): Promise<void> {
-    disarm(c.id);
+    await disarm(c.id);
     await store.updateCheckin(c.id, { status: 'missed', missedReason: reason });
     const home = await store.getHome(c.homeId);
     const l = localTime(c.dueAt, home?.timezone ?? 'Asia/Tokyo');
@@ -120,15 +126,24 @@ export function createCheckins(opts: CheckinsOptions) {
   }
 
   return {
-    /** Re-arms every still-scheduled check-in (after a restart; overdue ones are decided at once). */
+    /** Runs the check-ins' jobs from now on (overdue ones, e.g. after a restart, at once). */
     async start(): Promise<void> {
-      for (const c of await store.listScheduledCheckins()) arm(c);
+      const run = (work: (id: string) => Promise<void>) => async (job: Job) => {
+        if (closed) throw new Error('video check-ins are closed'); // failed, not lost: it runs again after a restart
+        const id = checkinOf(job);
+        if (id) await work(id);
+      };
+      jobs.register(reminderKind, run(remind));
+      jobs.register(deadlineKind, run(deadline));
+      // A check-in scheduled before its deadline was a job (migration 18) gets its jobs now.
+      for (const c of await store.listScheduledCheckins()) if (!(await jobs.get(deadlineKey(c.id)))) await arm(c);
+      await jobs.idle(); // the timer is armed before anyone moves the clock
     },
 
     /** Schedules a check-in; `callerId` is the caregiver who will call. */
     async schedule(input: { homeId: string; dueAt: number; callerId: string; createdBy: string }): Promise<VideoCheckin> {
       const c = await store.addCheckin({ ...input, createdAt: clock.now() });
-      arm(c);
+      await arm(c);
       opts.changed?.(c.homeId);
       return c;
     },
@@ -136,7 +151,7 @@ export function createCheckins(opts: CheckinsOptions) {
     async cancel(id: string): Promise<void> {
       const c = await store.getCheckin(id);
       if (!c || c.status !== 'scheduled') return;
-      disarm(id);
+      await disarm(id);
       await store.updateCheckin(id, { status: 'cancelled' });
       opts.changed?.(c.homeId);
     },
@@ -150,7 +165,7 @@ export function createCheckins(opts: CheckinsOptions) {
     async callConnected(id: string, callId: string): Promise<void> {
       const c = await store.getCheckin(id);
       if (!c || c.status !== 'scheduled') return;
-      disarm(id);
+      await disarm(id);
       await store.updateCheckin(id, { status: 'done', callId });
       opts.changed?.(c.homeId);
     },
@@ -172,15 +187,15 @@ export function createCheckins(opts: CheckinsOptions) {
       await missed(c, 'no-answer');
     },
 
-    /** Resolves when work started by timers has finished (tests, shutdown). */
+    /** Resolves when the jobs started have finished (tests, shutdown). */
     async settled(): Promise<void> {
-      while (pending.size) await Promise.all([...pending]);
+      await jobs.idle();
     },
 
     async close(): Promise<void> {
+      await ownJobs?.close();
       closed = true;
-      for (const id of [...timers.keys()]) disarm(id);
-      await this.settled();
+      await jobs.idle();
     },
   };
 }

@@ -5,13 +5,14 @@
  * kettle-usage e-mail: first kettle use, outings, day-care attendance, and
  * "all normal" or what was noticed. The day's facts come from a
  * `summarizeDay(homeId, date)` dependency (history / store), so the digest
- * itself is plain text and scheduling, testable in virtual time. Digest
- * times live in the notifier's durable schedule (`digest:<contact>:<HH:MM>`).
+ * itself is plain text and scheduling, testable in virtual time. Each
+ * digest time is a job on the one durable scheduler (jobs/, kind `digest`,
+ * key `digest:<contact>:<HH:MM>`); after sending, it schedules its next day.
  */
 import type { SchedulerLike } from 'rxjs';
 import type { Logger } from '../core/logger.js';
-import { scheduleAt } from '../core/clock.js';
-import type { Contact, Language, Store } from '../core/store.js';
+import type { Contact, Job, Language, Store } from '../core/store.js';
+import type { JobScheduler } from '../jobs/index.js';
 import { formatClockTime, localTime, parseClockTime } from '../core/time.js';
 import type { Channel } from './channel.js';
 import { contactPreferencesSchema } from './contact-preferences.js';
@@ -66,45 +67,34 @@ export interface DigestScheduler {
   close(): void;
 }
 
-/** Creates the digest scheduler. */
-export function createDigestScheduler(o: { store: Store; clock: SchedulerLike; logger: Logger; channels: ReadonlyMap<string, Channel>; summarizeDay?: SummarizeDay; followUpChannels?: readonly string[] }): DigestScheduler {
-  const armed = new Map<string, () => void>();
-  const inflight = new Set<Promise<void>>();
+/** Creates the digest scheduler; its jobs run on `jobs` (on `clock`). */
+export function createDigestScheduler(o: { store: Store; jobs: JobScheduler; clock: SchedulerLike; logger: Logger; channels: ReadonlyMap<string, Channel>; summarizeDay?: SummarizeDay; followUpChannels?: readonly string[] }): DigestScheduler {
   let closed = false;
 
-  async function send(jobId: string): Promise<void> {
-    const job = await o.store.getJob(jobId);
-    if (!job || closed || !o.summarizeDay) return;
+  async function send(job: Job, summarizeDay: SummarizeDay): Promise<void> {
+    if (closed) throw new Error('digests are closed'); // failed, not lost: it runs again after a restart
     const { contactId, time } = job.payload as { contactId: string; time: string };
-    const contact = (await o.store.listContacts(job.subject)).find((c) => c.id === contactId);
+    const contact = (await o.store.listContacts(job.homeId)).find((c) => c.id === contactId);
     const prefs = contactPreferencesSchema.safeParse((await o.store.getContactPreferences(contactId)) ?? {});
-    if (!contact || !prefs.success || !prefs.data.digest?.times.includes(time)) { await o.store.cancelJob(jobId); return; }
+    // A person or digest time that is gone: the job ends here.
+    if (!contact || !prefs.success || !prefs.data.digest?.times.includes(time)) return;
     const home = await o.store.getHome(contact.homeId);
     const tz = home?.timezone ?? 'Asia/Tokyo';
     const residents = await o.store.listResidents(contact.homeId);
     const date = localTime(job.dueAt, tz).date;
-    const text = digestText(await o.summarizeDay(contact.homeId, date), residents.map((r) => r.name).join('・') || (home?.name ?? contact.homeId), tz, contact.language);
+    const text = digestText(await summarizeDay(contact.homeId, date), residents.map((r) => r.name).join('・') || (home?.name ?? contact.homeId), tz, contact.language);
     // The digest's channel, else the person's own order, else the follow-up order — where they can be reached.
     const addresses = await addressesOf(o.store, contact);
     const order = channelOrder({ own: [prefs.data.digest.channel, ...(prefs.data.channels ?? [])], channels: o.channels, addresses, ...(o.followUpChannels ? { fallback: o.followUpChannels } : {}) });
     const ch = order[0] === undefined ? undefined : o.channels.get(order[0]);
     const result = ch ? await ch.send({ to: recipientOf(contact, addresses), text }) : { status: 'failed' as const, error: 'no channel reaches this person' };
     await o.store.audit({ at: o.clock.now(), actor: 'notifier', action: 'digest.send', subject: contact.homeId, detail: { contactId, time, channel: ch?.name, status: result.status } });
-    const next = nextLocalTime(time, o.clock.now(), tz);
-    await o.store.scheduleJob({ ...job, dueAt: next });
-    arm(jobId, next);
+    await o.jobs.schedule({ key: job.key, kind: job.kind, homeId: job.homeId, dueAt: nextLocalTime(time, o.clock.now(), tz), payload: job.payload });
   }
 
-  function arm(id: string, at: number): void {
-    armed.get(id)?.();
-    if (closed) return;
-    armed.set(id, scheduleAt(o.clock, at, () => {
-      armed.delete(id);
-      const p = send(id).catch((err: unknown) => o.logger.error({ err, job: id }, 'digest failed'));
-      inflight.add(p);
-      void p.finally(() => inflight.delete(p));
-    }));
-  }
+  // Without the day's facts nothing is sent: the digest jobs wait in the store for a hub that has them.
+  const summarizeDay = o.summarizeDay;
+  if (summarizeDay) o.jobs.register('digest', (job) => send(job, summarizeDay));
 
   return {
     async plan() {
@@ -120,18 +110,15 @@ export function createDigestScheduler(o: { store: Store; clock: SchedulerLike; l
         for (const time of p.data.digest.times) {
           const id = `digest:${c.id}:${time}`;
           wanted.add(id);
-          const existing = await o.store.getJob(id);
           // A digest time that passed while the hub was down is sent once on start (it is still that day's picture).
-          const due = existing?.dueAt ?? nextLocalTime(time, o.clock.now(), tz);
-          if (!existing) await o.store.scheduleJob({ id, kind: 'digest', subject: c.homeId, dueAt: due, payload: { contactId: c.id, time } });
-          arm(id, due);
+          if (!(await o.jobs.get(id))) await o.jobs.schedule({ key: id, kind: 'digest', homeId: c.homeId, dueAt: nextLocalTime(time, o.clock.now(), tz), payload: { contactId: c.id, time } });
         }
       }
-      for (const j of await o.store.listJobs()) if (j.kind === 'digest' && !wanted.has(j.id)) { armed.get(j.id)?.(); armed.delete(j.id); await o.store.cancelJob(j.id); }
+      for (const j of await o.jobs.list(['digest'])) if (!wanted.has(j.key)) await o.jobs.cancel(j.key);
       o.logger.info({ digests: wanted.size }, 'digests planned');
     },
-    async idle() { while (inflight.size > 0) await Promise.allSettled([...inflight]); },
-    close() { closed = true; for (const c of armed.values()) c(); armed.clear(); },
+    idle: () => o.jobs.idle(),
+    close() { closed = true; },
   };
 }
 

@@ -11,9 +11,9 @@
  *   way, arrived, resolved and reopened; `escalation-texts.ts` picks the words.
  *
  * What stays here: the per-home queue (one change at a time per home), the
- * durable schedule (the next step's time lives in the one schedule table and
- * the state in the alert's lifecycle row, so a restart — even kill -9 —
- * reloads it and resumes where it was), grouping, flapping clears, the
+ * jobs it keeps on the one durable scheduler (jobs/: the next step's time is
+ * a job, the state the alert's lifecycle row, so a restart — even kill -9 —
+ * finds both and resumes where it was), grouping, flapping clears, the
  * per-person budget's summary and reply codes. A step reads the facts, calls
  * `decide`, carries out the actions, then saves the state.
  */
@@ -22,8 +22,8 @@ import type { SchedulerLike } from 'rxjs';
 import type { Finding } from '../core/findings.js';
 import { severityRank } from '../core/findings.js';
 import type { Logger } from '../core/logger.js';
-import { scheduleAt } from '../core/clock.js';
-import type { Alert, AlertLifecycle, Contact, NotificationRecord, Store } from '../core/store.js';
+import type { Alert, AlertLifecycle, Contact, Job, NotificationRecord, Store } from '../core/store.js';
+import type { JobScheduler } from '../jobs/index.js';
 import type { Channel, SendResult } from './channel.js';
 import { heldStatus, pendingStatus, summarizedStatus } from './delivery-status.js';
 import { defaultNoticeChannels, entryTierIndex, type EscalationPolicy, type QuietHours } from './escalation-policy.js';
@@ -45,6 +45,8 @@ export interface EngineOptions {
   logger: Logger;
   clock: SchedulerLike;
   channels: ReadonlyMap<string, Channel>;
+  /** The durable scheduler the engine's steps, held clears and budget summaries run on (on `clock`). */
+  jobs: JobScheduler;
   history?: EngineHistory;
   policyFor(homeId: string): Promise<EscalationPolicy>;
   rateLimiter: RateLimiter;
@@ -69,7 +71,7 @@ const codeLetters = 'ABCDEFGHJKLMNPRSTUVWXYZ';
 const jobId = (alertId: string) => `esc:${alertId}`;
 const clearJobId = (alertId: string) => `clear:${alertId}`;
 const budgetJobId = (contactId: string) => `budget:${contactId}`;
-/** The schedule rows this engine owns (digest.ts owns `digest`). */
+/** The job kinds this engine owns (digest.ts owns `digest`). */
 const engineJobKinds = new Set(['escalation', 'clear', 'budget-summary']);
 
 /** What a held clear keeps in its schedule row. */
@@ -105,7 +107,7 @@ export interface EscalationEngine {
    * fresh send keys, so everyone hears of the new cry for help.
    */
   reopen(alert: Alert, f: Finding, now: number): Promise<void>;
-  /** Schedules the budget summary for a contact at `at` (durable; one per contact). */
+  /** Schedules the budget summary for a contact at `at` (a durable job; one per contact). */
   scheduleBudgetSummary(contactId: string, homeId: string, at: number): Promise<void>;
   /** The alert's own reply code, and the alert that leads its escalation with the leader's code. */
   replyTarget(alertId: string): Promise<{ leader: string; code?: string; ownCode?: string }>;
@@ -115,11 +117,10 @@ export interface EscalationEngine {
   close(): Promise<void>;
 }
 
-/** Creates the engine; call `start()` to reload and arm the durable schedule. */
+/** Creates the engine; call `start()` to reconcile interrupted sends and take on its jobs. */
 export function createEscalationEngine(o: EngineOptions): EscalationEngine {
-  const { store, clock, channels } = o;
+  const { store, clock, channels, jobs } = o;
   const log = o.logger;
-  const armed = new Map<string, () => void>();
   const inflight = new Set<Promise<unknown>>();
   const queues = new Map<string, Promise<unknown>>();
   const rec: ReconcileOptions = { ...defaultReconcile, ...o.reconcile };
@@ -178,44 +179,32 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
     return l.state.leader ? load(l.state.leader) : l;
   }
 
-  // ── the durable schedule ──
+  // ── the engine's jobs (jobs/: durable, leased) ──
   async function setNext(alert: { id: string; homeId: string }, next: StepNext): Promise<void> {
     const id = jobId(alert.id);
-    if (next.stop || next.at === undefined) {
-      armed.get(id)?.();
-      armed.delete(id);
-      await store.cancelJob(id);
-      return;
-    }
-    await store.scheduleJob({ id, kind: 'escalation', subject: alert.homeId, dueAt: next.at, payload: { alertId: alert.id } });
-    arm(id, alert.homeId, next.at);
+    if (next.stop || next.at === undefined) { await jobs.cancel(id); return; }
+    await jobs.schedule({ key: id, kind: 'escalation', homeId: alert.homeId, dueAt: next.at, payload: { alertId: alert.id } });
   }
-  function arm(id: string, homeId: string, at: number): void {
-    armed.get(id)?.();
-    if (closed) return;
-    armed.set(id, scheduleAt(clock, at, () => {
-      armed.delete(id);
-      void serial(homeId, () => runJob(id)).catch((err: unknown) => log.error({ err, job: id }, 'escalation step failed'));
-    }));
-  }
-  async function runJob(id: string): Promise<void> {
-    const job = await store.getJob(id);
-    if (!job || closed) return;
-    if (job.dueAt > clock.now()) { arm(id, job.subject, job.dueAt); return; }
+  /** A claimed job, in the home's queue: runs it unless it was cancelled or scheduled again while it waited its turn. */
+  async function runJob(claimed: Job): Promise<void> {
+    if (closed) throw new Error('the escalation engine is closed'); // failed, not lost: it runs again after a restart
+    const job = await jobs.get(claimed.key);
+    if (!job || job.version !== claimed.version) return;
+    const id = job.key;
     if (job.kind === 'clear') {
       const p = job.payload as ClearPayload;
-      await store.cancelJob(id);
+      await jobs.cancel(id);
       const alert = await store.getAlert(p.alertId);
       if (alert && alert.status !== 'resolved') await o.settleClear?.(p.alertId, p.cleared);
       return;
     }
     if (job.kind === 'budget-summary') {
-      await store.cancelJob(id);
-      await budgetSummary((job.payload as { contactId: string }).contactId, job.subject);
+      await jobs.cancel(id);
+      await budgetSummary((job.payload as { contactId: string }).contactId, job.homeId);
       return;
     }
     const alertId = (job.payload as { alertId?: string } | undefined)?.alertId ?? id.slice(4);
-    await runUntilWaiting(alertId, job.subject);
+    await runUntilWaiting(alertId, job.homeId);
   }
   /** Runs steps while they are due now, then records the next one. */
   async function runUntilWaiting(alertId: string, homeId: string): Promise<void> {
@@ -250,7 +239,7 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
   /** Open members whose finding has not cleared (a held clear pauses their escalation). */
   async function activeMembers(state: EscalationState): Promise<Alert[]> {
     const out: Alert[] = [];
-    for (const a of await openMembers(state)) if (!(await store.getJob(clearJobId(a.id)))) out.push(a);
+    for (const a of await openMembers(state)) if (!(await jobs.get(clearJobId(a.id)))) out.push(a);
     return out;
   }
 
@@ -398,10 +387,7 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
   }
 
   async function cancelClear(alertId: string): Promise<void> {
-    const id = clearJobId(alertId);
-    armed.get(id)?.();
-    armed.delete(id);
-    await store.cancelJob(id);
+    await jobs.cancel(clearJobId(alertId));
   }
   /** How often the alert's finding came back after clearing (its timeline). */
   async function flapsOf(alertId: string): Promise<number> {
@@ -440,11 +426,10 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
 
     async holdClear(alert, cleared, until) {
       const now = clock.now();
-      const prev = await store.getJob(clearJobId(alert.id));
+      const prev = await jobs.get(clearJobId(alert.id));
       const flaps = (prev?.payload as ClearPayload | undefined)?.flaps ?? (await flapsOf(alert.id));
       const payload: ClearPayload = { alertId: alert.id, cleared, since: now, flaps };
-      await store.scheduleJob({ id: clearJobId(alert.id), kind: 'clear', subject: alert.homeId, dueAt: until, payload });
-      arm(clearJobId(alert.id), alert.homeId, until);
+      await jobs.schedule({ key: clearJobId(alert.id), kind: 'clear', homeId: alert.homeId, dueAt: until, payload });
       await store.audit({ at: cleared.at, actor, action: 'alert.condition-cleared', subject: alert.id, detail: { home: alert.homeId, rule: alert.rule, resolvesAt: until, flaps } });
       log.info({ alertId: alert.id, resolvesAt: until }, 'finding cleared; the alert resolves when it stays clear for the flap window');
       // The escalation pauses: its next step finds no active member and stops until a re-raise.
@@ -453,7 +438,7 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
     },
 
     async reraised(alert, f) {
-      const job = await store.getJob(clearJobId(alert.id));
+      const job = await jobs.get(clearJobId(alert.id));
       if (!job) return false;
       const p = job.payload as ClearPayload;
       await cancelClear(alert.id);
@@ -473,10 +458,9 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
 
     async scheduleBudgetSummary(contactId, homeId, at) {
       const id = budgetJobId(contactId);
-      const existing = await store.getJob(id);
+      const existing = await jobs.get(id);
       if (existing && existing.dueAt <= at) return;
-      await store.scheduleJob({ id, kind: 'budget-summary', subject: homeId, dueAt: at, payload: { contactId } });
-      arm(id, homeId, at);
+      await jobs.schedule({ key: id, kind: 'budget-summary', homeId, dueAt: at, payload: { contactId } });
     },
 
     async replyTarget(alertId) {
@@ -492,8 +476,9 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
     async start() {
       // Before any step runs again: a re-run step treats a key as sent, so its fate must be settled first.
       await reconciler.reconcile(0);
-      for (const job of await store.listJobs()) if (engineJobKinds.has(job.kind)) arm(job.id, job.subject, job.dueAt);
-      log.info({ jobs: armed.size }, 'escalation schedule reloaded');
+      // From here on the scheduler runs the engine's jobs: those saved before a restart, overdue ones at once.
+      for (const kind of engineJobKinds) jobs.register(kind, (job) => serial(job.homeId, () => runJob(job)));
+      log.info({ jobs: (await jobs.list([...engineJobKinds])).length }, 'escalation jobs taken on');
     },
 
     async startAlert(alert, f, now) {
@@ -506,9 +491,8 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
       await store.audit({ at: now, actor, action: 'escalation.start', subject: alert.id, detail: { entryTier: policy.tiers[state.tier]?.name, firstStepAt: first.at, backlog: first.backlog } });
       if (first.at > now) await setNext(alert, { at: first.at });
       else {
-        // The first step runs at once; its job row (not armed) makes a crash inside it resume on restart.
-        await store.scheduleJob({ id: jobId(alert.id), kind: 'escalation', subject: alert.homeId, dueAt: now, payload: { alertId: alert.id } });
-        await runUntilWaiting(alert.id, alert.homeId);
+        // The first step runs at once, its job held by this node meanwhile: a crash inside it resumes on restart.
+        await jobs.runNow({ key: jobId(alert.id), kind: 'escalation', homeId: alert.homeId, payload: { alertId: alert.id } }, () => runUntilWaiting(alert.id, alert.homeId));
       }
     },
 
@@ -540,8 +524,6 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
     async close() {
       closed = true;
       reconciler.close();
-      for (const cancel of armed.values()) cancel();
-      armed.clear();
       while (inflight.size > 0) await Promise.allSettled([...inflight]);
     },
   };

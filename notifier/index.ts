@@ -7,8 +7,8 @@
  * (responder-impl.ts). Device health goes to the operator and never to the
  * family. A cleared finding resolves the alert with a calm follow-up to
  * whoever was told. Every change writes an audit record and an InfluxDB
- * point; schedule and state are durable and resume after a restart. Daily
- * digests run from the same schedule (digest.ts).
+ * point; jobs (the one durable scheduler, jobs/) and state resume after a
+ * restart. Daily digests run on the same scheduler (digest.ts).
  */
 import type { SchedulerLike } from 'rxjs';
 import type { Finding } from '../core/findings.js';
@@ -17,6 +17,7 @@ import type { Reading } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
 import type { Alert, Language, NotificationRecord, Store } from '../core/store.js';
 import { MimamoriError } from '../core/errors.js';
+import { createJobScheduler, type JobScheduler } from '../jobs/index.js';
 import type { Channel, DeliveryReceipt, ReceiptRequest, ReceiptResult, SendResult } from './channel.js';
 import { advancesStatus, isFailedStatus, pendingStatus } from './delivery-status.js';
 import { operatorText } from './templates.js';
@@ -132,6 +133,14 @@ export interface NotifierOptions {
    * `['line', 'push', 'sms', 'email']`, each used only where the person has an address.
    */
   followUpChannels?: readonly string[];
+  /**
+   * The durable scheduler (jobs/) escalation steps and digests run on, on
+   * `clock`; its owner closes it before the notifier. Default: one of the
+   * notifier's own, owned by `nodeId`, closed with the notifier.
+   */
+  jobs?: JobScheduler;
+  /** This node's id for the notifier's own scheduler (default `hub`): the owner on its job leases. */
+  nodeId?: string;
 }
 
 /** An alert that has just been resolved. */
@@ -265,8 +274,10 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
     return defaultPolicy;
   }
 
+  const ownJobs = opts.jobs ? undefined : createJobScheduler({ store, clock, logger: log.child({ part: 'jobs' }), owner: opts.nodeId ?? 'hub' });
+  const jobs = opts.jobs ?? ownJobs!;
   const engineOpts: Parameters<typeof createEscalationEngine>[0] = {
-    store, logger: log, clock, channels, policyFor, sendWaitMs,
+    store, logger: log, clock, channels, jobs, policyFor, sendWaitMs,
     rateLimiter: createRateLimiter({ max: opts.budget?.max ?? defaultBudget.max, windowMs: opts.budget?.windowMs ?? defaultBudget.windowMs }),
     settleClear: (alertId, cleared) => settleClear(alertId, cleared).then(() => undefined),
     grouping: createGrouping({ windowMs: opts.groupWindowMs ?? 60_000, staleAfterMs: opts.staleAfterMs ?? 15 * 60_000, backlogWindowMs: opts.backlogWindowMs ?? 120_000 }),
@@ -276,7 +287,7 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
   if (opts.followUpChannels) engineOpts.followUpChannels = opts.followUpChannels;
   const engine: EscalationEngine = createEscalationEngine(engineOpts);
   const responder = createAlertResponder({ store, clock, engine });
-  const digestOpts: Parameters<typeof createDigestScheduler>[0] = { store, clock, logger: log, channels };
+  const digestOpts: Parameters<typeof createDigestScheduler>[0] = { store, jobs, clock, logger: log, channels };
   if (opts.summarizeDay) digestOpts.summarizeDay = opts.summarizeDay;
   if (opts.followUpChannels) digestOpts.followUpChannels = opts.followUpChannels;
   const digests = createDigestScheduler(digestOpts);
@@ -500,6 +511,7 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
     async idle() {
       for (let i = 0; i < 3; i++) {
         while (inflight.size > 0) await Promise.allSettled([...inflight]);
+        await jobs.idle();
         await engine.idle();
         await digests.idle();
       }
@@ -508,6 +520,8 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
     async close() {
       if (closed) return;
       closed = true;
+      // The scheduler first: no job starts on a closing engine or digest, and the running ones finish.
+      await ownJobs?.close();
       digests.close();
       await engine.close();
       while (inflight.size > 0) await Promise.allSettled([...inflight]);

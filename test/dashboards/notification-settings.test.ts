@@ -49,7 +49,7 @@ t.test('a person owns their notification settings; they count at once and are au
   const audit = (await f.store.listAudit(mine.id)).filter((a) => a.action === 'contact.preferences');
   t.equal(audit.length, 1);
   t.equal(audit[0]?.actor, 'account:family1');
-  t.ok((await f.store.listJobs()).some((j) => j.id === `digest:${mine.id}:19:00`), 'the digest is planned at once, no restart');
+  t.ok((await f.store.listJobs()).some((j) => j.key === `digest:${mine.id}:19:00`), 'the digest is planned at once, no restart');
   t.match((await get()).body, /Warning: by sms, in that order; held during quiet hours 22:00–07:00/);
 
   // Half a setting: refused with the reason, the saved settings stay.

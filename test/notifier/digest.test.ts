@@ -38,3 +38,27 @@ t.test('each contact gets digests at the times they picked, every day', async (t
   t.equal(local.messages().length, 3, '19:00 and the next morning');
   t.same(asked, ['home-1 2026-11-21', 'home-1 2026-11-21', 'home-1 2026-11-22']);
 });
+
+t.test('a digest time that passed while the hub was down is sent once on start, then daily again', async (t) => {
+  const seeded = await seedHome();
+  const clock = new VirtualClock(at('2026-11-21T06:00:00'));
+  const local = await startLocal(clock);
+  const client = createTwilioClient({ accountSid: local.accountSid, authToken: local.authToken, baseUrl: local.url });
+  const summarizeDay = async (): Promise<DaySummary> => ({ outings: [], noticed: [] });
+  const open = () => createNotifier({ store: seeded.store, logger: silentLogger(), clock, sms: createSmsChannel({ client, from: '+815000000000', logger: silentLogger() }), summarizeDay });
+  t.teardown(async () => { await local.close(); await seeded.store.close(); });
+  const first = await open();
+  await first.setContactPreferences(seeded.taro.id, { digest: { times: ['08:00'], channel: 'sms' } });
+  t.same((await seeded.store.listJobs(['digest'])).map((j) => [j.key, j.dueAt]), [[`digest:${seeded.taro.id}:08:00`, at('2026-11-21T08:00:00')]], 'the digest time is a durable job');
+  await first.close(); // the hub is down from 06:00 to 09:30
+  clock.advanceTo(at('2026-11-21T09:30:00'));
+  t.equal(local.messages().length, 0);
+  const second = await open();
+  t.teardown(() => second.close());
+  const step = async (to: string) => { while (clock.now() < at(to)) { clock.advanceBy(10 * 60_000); await second.idle(); } };
+  await step('2026-11-21T09:40:00');
+  t.equal(local.messages().length, 1, 'the missed 08:00 digest went out once on start');
+  t.same((await seeded.store.listJobs(['digest'])).map((j) => j.dueAt), [at('2026-11-22T08:00:00')], 'and the next day is scheduled');
+  await step('2026-11-22T08:10:00');
+  t.equal(local.messages().length, 2, 'the next morning');
+});

@@ -270,7 +270,7 @@ export function storeContract(t: Test, open: OpenStore): void {
     t.equal((await s.listAttendance('h1', 1)).length, 1);
   });
 
-  t.test('escalation: policies, preferences, lifecycle, jobs, send keys', async (t) => {
+  t.test('escalation: policies, preferences, lifecycle, send keys', async (t) => {
     const s = await fresh(t);
     await home(s);
     await s.addContact({ id: 'c1', homeId: 'h1', name: 'Taro', role: 'family', phone: '+819011112222', language: 'ja', priority: 1 });
@@ -288,15 +288,6 @@ export function storeContract(t: Test, open: OpenStore): void {
     await s.saveAlertLifecycle({ alertId: alert.id, homeId: 'h1', acknowledgedBy: 'c1', acknowledgedVia: 'sms', acknowledgedAt: 12, state: { tier: 1 }, updatedAt: 12 });
     t.same(await s.getAlertLifecycle(alert.id), { alertId: alert.id, homeId: 'h1', acknowledgedBy: 'c1', acknowledgedVia: 'sms', acknowledgedAt: 12, state: { tier: 1 }, updatedAt: 12 });
 
-    await s.scheduleJob({ id: 'j2', kind: 'step', subject: alert.id, dueAt: 100, payload: { tier: 1 } });
-    await s.scheduleJob({ id: 'j1', kind: 'step', subject: alert.id, dueAt: 100 });
-    await s.scheduleJob({ id: 'j0', kind: 'digest', subject: 'c1', dueAt: 200 });
-    await s.scheduleJob({ id: 'j0', kind: 'digest', subject: 'c1', dueAt: 50 });
-    t.same((await s.listJobs()).map((j) => j.id), ['j0', 'j1', 'j2'], 'by due time, then id; rescheduling replaces');
-    t.same(await s.getJob('j2'), { id: 'j2', kind: 'step', subject: alert.id, dueAt: 100, payload: { tier: 1 } });
-    await s.cancelJob('j2'); await s.cancelJob('nope');
-    t.equal(await s.getJob('j2'), undefined);
-
     const claimed = await s.claimSendKeys([
       { key: 'k2', alertId: alert.id, contactId: 'c1', channel: 'sms', createdAt: 20, recipient: '+819011112222', body: 'help' },
       { key: 'k1', alertId: alert.id, channel: 'email', createdAt: 20 },
@@ -313,6 +304,75 @@ export function storeContract(t: Test, open: OpenStore): void {
     t.same((await s.listUnsettledSendKeys(0)).map((k) => k.key), ['k3']);
     t.same((await s.listUnsettledSendKeys(21)).map((k) => k.key), ['k3']);
     t.same(await s.findSendKeysByNotification(sent.id), [{ key: 'k2', alertId: alert.id, contactId: 'c1', channel: 'sms', notificationId: sent.id, createdAt: 20, recipient: '+819011112222', body: 'help' }]);
+  });
+
+  t.test('jobs: one per key, claims with leases, complete, fail and retry, a dead owner\'s job taken after its lease', async (t) => {
+    const s = await fresh(t);
+    await s.scheduleJob({ key: 'j2', kind: 'step', homeId: 'h1', dueAt: 100, payload: { tier: 1 } }, 10);
+    await s.scheduleJob({ key: 'j1', kind: 'step', homeId: 'h1', dueAt: 100 }, 10);
+    await s.scheduleJob({ key: 'j0', kind: 'digest', homeId: 'h2', dueAt: 200 }, 10);
+    const again = await s.scheduleJob({ key: 'j0', kind: 'digest', homeId: 'h2', dueAt: 50 }, 20);
+    t.same(again, { key: 'j0', kind: 'digest', homeId: 'h2', dueAt: 50, version: 2, attempts: 0, createdAt: 10, updatedAt: 20 }, 're-scheduling a key replaces its job: a new version');
+    t.same((await s.listJobs()).map((j) => j.key), ['j0', 'j1', 'j2'], 'by due time, then key');
+    t.same((await s.listJobs(['step'])).map((j) => j.key), ['j1', 'j2'], 'of the kinds asked for');
+    t.same(await s.listJobs([]), []);
+    t.same(await s.getJob('j2'), { key: 'j2', kind: 'step', homeId: 'h1', dueAt: 100, payload: { tier: 1 }, version: 1, attempts: 0, createdAt: 10, updatedAt: 10 });
+    t.equal(await s.getJob('nope'), undefined);
+    t.equal(await s.nextJobAt(['step']), 100);
+    t.equal(await s.nextJobAt(['step', 'digest']), 50);
+    t.equal(await s.nextJobAt(['other']), undefined);
+    t.equal(await s.nextJobAt([]), undefined);
+
+    const both = ['step', 'digest'];
+    t.same(await s.claimJobs({ kinds: both, owner: 'A', now: 49, leaseUntil: 109, limit: 10 }), [], 'nothing due yet');
+    const a = await s.claimJobs({ kinds: both, owner: 'A', now: 100, leaseUntil: 160, limit: 2 });
+    t.same(a.map((j) => [j.key, j.owner, j.leaseUntil]), [['j0', 'A', 160], ['j1', 'A', 160]], 'the batch limit, by due time then key; owner and lease set');
+    const b = await s.claimJobs({ kinds: both, owner: 'B', now: 100, leaseUntil: 200, limit: 10 });
+    t.same(b.map((j) => j.key), ['j2'], 'a leased job is not taken by another node');
+    t.same(await s.claimJobs({ kinds: both, owner: 'B', now: 159, leaseUntil: 259, limit: 10 }), [], 'not before the leases run out');
+    t.equal(await s.nextJobAt(both), 160, 'a leased job is next claimable when its lease runs out');
+    t.same(await s.claimJobs({ kinds: ['other'], owner: 'B', now: 1000, leaseUntil: 1100, limit: 10 }), [], 'only the kinds asked for');
+
+    t.equal(await s.completeJob('j0', 'B', 2, 120), 'lost', 'only the owner completes');
+    t.equal(await s.completeJob('j0', 'A', 2, 120), 'done');
+    t.equal(await s.getJob('j0'), undefined);
+
+    const re = await s.scheduleJob({ key: 'j1', kind: 'step', homeId: 'h1', dueAt: 300 }, 130);
+    t.same([re.version, re.owner, re.leaseUntil], [2, 'A', 160], 're-scheduled while running: a new version, the lease stays (one run at a time)');
+    t.equal(await s.completeJob('j1', 'A', 1, 140), 'rescheduled', 'the run completes only its own version');
+    const kept = await s.getJob('j1');
+    t.same([kept?.dueAt, kept?.version, kept?.owner, kept?.leaseUntil], [300, 2, undefined, undefined], 'the next one stays, its lease let go');
+
+    t.equal(await s.failJob('j2', 'B', 1, 'boom', 500, 150), 'done');
+    const failed = await s.getJob('j2');
+    t.same([failed?.dueAt, failed?.attempts, failed?.lastError, failed?.owner], [500, 1, 'boom', undefined], 'due again at the retry time, the attempt and error kept');
+    t.same(await s.claimJobs({ kinds: both, owner: 'A', now: 499, leaseUntil: 599, limit: 10 }).then((js) => js.map((j) => j.key)), ['j1'], 'not before its retry time');
+    const retried = await s.claimJobs({ kinds: both, owner: 'A', now: 500, leaseUntil: 560, limit: 10 });
+    t.same(retried.map((j) => [j.key, j.attempts]), [['j2', 1]]);
+
+    t.equal(await s.extendJobLease('j2', 'B', 900), false, 'only the owner extends');
+    t.equal(await s.extendJobLease('j2', 'A', 900), true);
+    t.same((await s.claimJobs({ kinds: both, owner: 'B', now: 600, leaseUntil: 700, limit: 10 })).map((j) => j.key), ['j1'], 'j1\'s lease ran out (599), the extended one of j2 holds');
+    t.equal(await s.releaseJobLeases('A'), 1, 'a restarted node lets go of its leases (j2)');
+    t.same((await s.claimJobs({ kinds: both, owner: 'B', now: 600, leaseUntil: 700, limit: 10 })).map((j) => j.key), ['j2']);
+
+    // B dies holding the leases: A takes them once they run out, and B's late finish changes nothing.
+    t.same((await s.claimJobs({ kinds: both, owner: 'A', now: 700, leaseUntil: 800, limit: 10 })).map((j) => [j.key, j.owner]), [['j1', 'A'], ['j2', 'A']]);
+    t.equal(await s.completeJob('j2', 'B', 1, 710), 'lost');
+    t.equal(await s.failJob('j1', 'B', 2, 'late', 2000, 710), 'lost');
+    t.same((await s.getJob('j1'))?.owner, 'A');
+    t.equal(await s.cancelJob('j1'), true);
+    t.equal(await s.cancelJob('j1'), false);
+  });
+
+  t.test('jobs: two nodes claiming at once never take the same job', async (t) => {
+    const s = await fresh(t);
+    for (let i = 0; i < 20; i++) await s.scheduleJob({ key: `k${String(i).padStart(2, '0')}`, kind: 'step', homeId: 'h1', dueAt: 100 + (i % 3) }, 1);
+    const claims = await Promise.all(['A', 'B', 'C', 'A', 'B', 'C'].map((owner) => s.claimJobs({ kinds: ['step'], owner, now: 200, leaseUntil: 300, limit: 5 })));
+    const keys = claims.flat().map((j) => j.key);
+    t.equal(keys.length, 20, 'every job taken');
+    t.equal(new Set(keys).size, 20, 'none taken twice');
+    for (const j of claims.flat()) t.equal((await s.getJob(j.key))?.owner, j.owner, `${j.key} is held by the node it was given to`);
   });
 
   t.test('video: check-ins, permissions, calls, notes', async (t) => {

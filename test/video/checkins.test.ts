@@ -108,6 +108,10 @@ t.test('scheduled check-ins are re-armed after a restart', async (t) => {
   const r = await videoRig(t);
   const { f } = r;
   const c = await f.web.video.checkins.schedule({ homeId: 'h1', dueAt: f.clock.now() + 60 * min, callerId: 'care1', createdBy: 'care1' });
+  const gone = await f.web.video.checkins.schedule({ homeId: 'h1', dueAt: f.clock.now() + 70 * min, callerId: 'care1', createdBy: 'care1' });
+  await f.web.video.checkins.cancel(gone.id);
+  t.same((await f.store.listJobs(['checkin-reminder', 'checkin-deadline'])).map((j) => [j.key, j.dueAt - c.dueAt]),
+    [[`checkin-reminder:${c.id}`, -15 * min], [`checkin-deadline:${c.id}`, 30 * min]], 'the reminder and deadline are durable jobs; a cancelled check-in has none');
   await f.web.video.checkins.close(); // the old hub stops
   const raised: string[] = [];
   const again = createCheckins({ store: f.store, wallClock: f.clock, clock: f.clock, logger: silentLogger(), raiseFinding: (x) => { raised.push(String(x.data?.checkinId)); } });
