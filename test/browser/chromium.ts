@@ -14,7 +14,7 @@ export const chromiumPath = process.env.MIMAMORI_CHROMIUM ?? '/usr/bin/chromium'
 export const noBrowser: string | false = existsSync(chromiumPath) ? false : `no browser at ${chromiumPath} (npm test installs Debian chromium as root)`;
 
 /**
- * Launches Chromium. Every context it makes waits up to `hangGuardMs` for a
+ * Launches Chromium. Every context it makes (`newPage` makes one too) waits up to `hangGuardMs` for a
  * page, selector or navigation (Playwright's own 30 s is too short when CI
  * shares two cores with other work; these bounds only catch hangs).
  */
@@ -29,13 +29,6 @@ export async function launchChromium(extraArgs: string[] = []): Promise<Browser>
     ctx.setDefaultTimeout(hangGuardMs);
     ctx.setDefaultNavigationTimeout(hangGuardMs);
     return ctx;
-  };
-  const newPage = browser.newPage.bind(browser);
-  browser.newPage = async (...args: Parameters<Browser['newPage']>) => {
-    const page = await newPage(...args);
-    page.setDefaultTimeout(hangGuardMs);
-    page.setDefaultNavigationTimeout(hangGuardMs);
-    return page;
   };
   return browser;
 }
