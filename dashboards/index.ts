@@ -64,7 +64,7 @@ export type { VideoOptions, Video, CallQuality, CheckinReminder, VideoIceConfig 
 export { missedCheckinRule, turnCredentials, createLocalVideoExchange, createMemoryVideoNetwork, videoEnvelope } from './video.js';
 export type { PeerRef, VideoEnvelope, VideoExchange } from './video.js';
 export { startStatusPage, statusCallbackPath, type StatusPage, type StatusSource } from './status-page.js';
-export { createAuth } from './auth.js';
+export { createAuth, signInThrottleSettings } from './auth.js';
 export { createTotpVerifier, newTotpSecret, sealPlaintextSeeds, seedKeyFrom, totpCode } from './totp.js';
 export { hashPassword, verifyPassword } from './passwords.js';
 export { createMonthlyReports } from './monthly-reports.js';
