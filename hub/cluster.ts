@@ -18,8 +18,8 @@ import type { Logger } from '../core/logger.js';
 import type { WallClock } from '../core/clock.js';
 import { signInThrottleSettings } from '../dashboards/index.js';
 import {
-  createBrokerCluster, createHomeLeases, createRedisLiveFeed, createRedisLoginThrottle, createRedisVideoExchange,
-  type BrokerCluster, type HomeLeases, type LostReason, type RedisLiveFeed, type RedisLoginThrottle, type RedisVideoExchange,
+  createBrokerCluster, createHomeLeases, createRedisLiveFeed, createRedisLoginThrottle, createRedisReadingRelay, createRedisVideoExchange,
+  type BrokerCluster, type HomeLeases, type LostReason, type RedisLiveFeed, type RedisLoginThrottle, type RedisReadingRelay, type RedisVideoExchange,
 } from '../cluster/index.js';
 
 /** What the hub's rule engine offers a node taking homes on and letting them go. */
@@ -43,6 +43,8 @@ export interface HubCluster {
   webThrottle: RedisLoginThrottle;
   live: RedisLiveFeed;
   video: RedisVideoExchange;
+  /** Tablet buttons pressed on this node for a home another node runs. */
+  relay: RedisReadingRelay;
   broker: BrokerCluster;
   /** Whether this node takes a home's device messages now (it holds the lease; loading or running). */
   owns(home: string): boolean;
@@ -86,6 +88,8 @@ export async function createClusterParts(opts: ClusterPartsOptions): Promise<Hub
     closers.push(() => live.close());
     const video = await createRedisVideoExchange({ redisUrl, nodeId, logger: log });
     closers.push(() => video.close());
+    const relay = await createRedisReadingRelay({ redisUrl, nodeId, logger: log });
+    closers.push(() => relay.close());
     const broker = await createBrokerCluster({ redisUrl, nodeId, logger: log });
     // Closed by the hub after the broker (aedes closes the emitter itself).
 
@@ -100,7 +104,7 @@ export async function createClusterParts(opts: ClusterPartsOptions): Promise<Hub
     };
 
     return {
-      nodeId, brokerThrottle, webThrottle, live, video, broker,
+      nodeId, brokerThrottle, webThrottle, live, video, relay, broker,
       owns: (home) => state.has(home),
       running: (home) => state.get(home)?.phase === 'owned',
       route(reading, process) {

@@ -336,8 +336,18 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
         logger.error({ err, home: reading.home }, 'notifier failed on a reading');
       });
     };
-    // In a cluster a reading is processed by the home's owner only; the owner's ingest is the one that kept it.
-    const acceptReading = cluster ? (reading: Reading) => cluster.route(reading, processReading) : processReading;
+    // In a cluster a reading is processed by the home's owner only: the owner's ingest is the one that kept a device's;
+    // a tablet button pressed on another node is relayed to it.
+    let acceptReading = processReading;
+    if (cluster) {
+      const off = cluster.relay.onReading((r) => { if (cluster.owns(r.home)) cluster.route(r, processReading); });
+      onClose('reading relay', async () => off());
+      acceptReading = (reading) => {
+        if (cluster.owns(reading.home)) { cluster.route(reading, processReading); return; }
+        if (reading.kind === 'heartbeat') return;
+        cluster.relay.forward(reading).catch((err: unknown) => logger.error({ err, home: reading.home }, 'reading not relayed to the home\'s owner'));
+      };
+    }
 
     // The ingest, attached to the broker in-process: a device's PUBACK waits for the batch holding its
     // message to commit (docs/broker.md); devices are let in only while it is attached.

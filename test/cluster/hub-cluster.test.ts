@@ -4,7 +4,8 @@
  * a device connected to either node reaches the home's owner, whose rules
  * raise its finding exactly once; a node that leaves hands its homes over
  * with their rule state, and a help press to a moved home is raised once,
- * by the new owner. Waits are barriers (a node reports running a home);
+ * by the new owner. A tablet button pressed on a node that does not run the
+ * home is relayed to the one that does. Waits are barriers (a node reports running a home);
  * the bounds only guard against hangs.
  */
 import { join } from 'node:path';
@@ -76,6 +77,13 @@ t.test('two nodes share the homes; each home\'s events are processed once, by it
   await a.notifier.idle();
   await b.notifier.idle();
   t.same((await a.store.listAlerts({})).map((x) => x.homeId).sort(), homes, 'one alert per home in the shared store');
+
+  // "I'm OK" on a tablet connected to node A, for a home node B runs: relayed to B, which clears the help finding, once.
+  const bHome = share('node-b')[0]!;
+  a.acceptReading({ kind: 'button', press: 'ok', id: `tablet-ok-${bHome}`, ts: toLocalIso(start, tz), home: bHome, device: 'tablet', at: start });
+  await until(() => helpFindings(b, bHome).some((x) => x.state === 'cleared'), hang, 'node B clearing the help finding');
+  t.same(helpFindings(b, bHome).map((x) => x.state), ['raised', 'cleared'], 'the tablet\'s "I\'m OK" pressed on node A reached the owner once');
+  t.equal(helpFindings(a, bHome).length, 0, 'node A raised or cleared nothing for it');
 
   // Node A leaves: its homes move to B, with their rule state.
   const moved = running(a);
