@@ -74,6 +74,11 @@ t.test('two nodes share the homes; each home\'s events are processed once, by it
     t.equal(helpFindings(ownerOf(h), h).length, 1, `${h}: raised once, by its owner`);
     t.equal(helpFindings(otherOf(h), h).length, 0, `${h}: not by the node the device is connected to`);
   }
+  // Each press was de-duplicated and stored by one ingest only — its owner's — though both nodes heard it.
+  await a.ingest.idle();
+  await b.ingest.idle();
+  t.equal(a.ingest.stats().events + a.ingest.stats().duplicates + b.ingest.stats().events + b.ingest.stats().duplicates, homes.length, 'every press taken by exactly one node\'s ingest');
+  t.equal(a.ingest.stats().events, share('node-a').length, 'node A\'s ingest kept its own homes\' presses only');
   await a.notifier.idle();
   await b.notifier.idle();
   t.same((await a.store.listAlerts({})).map((x) => x.homeId).sort(), homes, 'one alert per home in the shared store');
