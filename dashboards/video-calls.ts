@@ -114,10 +114,11 @@ export function createVideoCalls(opts: VideoCallsOptions) {
   async function end(call: LiveCall, reason: EndReason): Promise<void> {
     if (!calls.has(call.record.id)) return;
     calls.delete(call.record.id);
-    await exchange.releaseHome(call.record.homeId, call.record.id).catch((err: unknown) => logger.warn({ err, call: call.record.id }, 'video home claim not released'));
     const checkinId = call.record.checkinId;
     if (checkinId) settling.add(checkinId);
     try {
+      // The home is free for a next call before anyone hears this one ended (and with the check-in already settling).
+      await exchange.releaseHome(call.record.homeId, call.record.id).catch((err: unknown) => logger.warn({ err, call: call.record.id }, 'video home claim not released'));
       await finishCall(call, reason);
     } finally {
       if (checkinId) settling.delete(checkinId);
