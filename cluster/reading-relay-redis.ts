@@ -6,11 +6,10 @@
  * the broker cluster. Each reading is validated again where it arrives; a
  * message that is not one is logged and dropped.
  */
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { deviceEventSchema, idSchema, type HomeEvent } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
-import { connectRedis } from './redis-connection.js';
+import { connectPubSub } from './redis-connection.js';
 
 export interface RedisReadingRelayOptions {
   redisUrl: string;
@@ -36,14 +35,7 @@ const relayed = z.object({ home: idSchema, device: idSchema, at: z.number().fini
 export async function createRedisReadingRelay(opts: RedisReadingRelayOptions): Promise<RedisReadingRelay> {
   const channel = `${opts.keyPrefix ?? 'mimamori:'}readings`;
   const log = opts.logger;
-  const pub: Redis = await connectRedis(opts.redisUrl, { name: `mimamori-relay-pub-${opts.nodeId}`, logger: log });
-  let sub: Redis;
-  try {
-    sub = await connectRedis(opts.redisUrl, { name: `mimamori-relay-sub-${opts.nodeId}`, logger: log });
-  } catch (err) {
-    pub.disconnect();
-    throw err;
-  }
+  const { pub, sub } = await connectPubSub(opts.redisUrl, { name: `mimamori-relay-${opts.nodeId}`, logger: log });
   const listeners = new Set<(r: HomeEvent) => void>();
   let dropped = 0;
   sub.on('message', (_channel: string, message: string) => {

@@ -14,11 +14,10 @@
  * holding node every third of it: a node that dies frees its homes for new
  * calls within `claimTtlMs` instead of leaving them "busy" for ever.
  */
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { Logger } from '../core/logger.js';
 import { videoEnvelope, type VideoEnvelope, type VideoExchange } from '../dashboards/index.js';
-import { connectRedis, redisScript } from './redis-connection.js';
+import { connectPubSub, redisScript } from './redis-connection.js';
 
 export interface RedisVideoExchangeOptions {
   redisUrl: string;
@@ -62,14 +61,7 @@ export async function createRedisVideoExchange(opts: RedisVideoExchangeOptions):
   const prefix = `${opts.keyPrefix ?? 'mimamori:'}video:`;
   const ttl = opts.claimTtlMs ?? 30_000;
   const nodeId = opts.nodeId;
-  const pub: Redis = await connectRedis(opts.redisUrl, { name: `mimamori-video-pub-${nodeId}`, logger: log });
-  let sub: Redis;
-  try {
-    sub = await connectRedis(opts.redisUrl, { name: `mimamori-video-sub-${nodeId}`, logger: log });
-  } catch (err) {
-    pub.disconnect();
-    throw err;
-  }
+  const { pub, sub } = await connectPubSub(opts.redisUrl, { name: `mimamori-video-${nodeId}`, logger: log });
   const claim = redisScript(pub, 'mimamoriVideoClaim', claimLua);
   const renew = redisScript(pub, 'mimamoriVideoRenew', renewLua);
   const release = redisScript(pub, 'mimamoriVideoRelease', releaseLua);
