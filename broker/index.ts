@@ -61,6 +61,11 @@ export interface BrokerOptions {
   /** `memory` (default) forgets sessions on close; `level` keeps them under `{dataDir}/broker`. */
   persistence?: 'memory' | 'level';
   /**
+   * One broker of a cluster (cluster/broker-cluster.ts): aedes's `id`, the
+   * shared emitter and the shared persistence, used instead of `persistence`.
+   */
+  cluster?: { id: string; mq: unknown; persistence: unknown };
+  /**
    * A service that must be connected and subscribed for devices to be let in
    * (the hub passes `ingest`). While it is absent, device logins get CONNACK 3
    * "server unavailable" and connected devices are disconnected before their
@@ -229,7 +234,7 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
     return who?.type === 'service' && who.name === opts.requireService;
   };
 
-  const level = opts.persistence === 'level' ? await openLevelPersistence(opts.dataDir) : undefined;
+  const level = opts.persistence === 'level' && !opts.cluster ? await openLevelPersistence(opts.dataDir) : undefined;
 
   /**
    * Device messages are never retained: a retained event would come back to
@@ -354,7 +359,7 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
     },
   };
 
-  const aedes = await Aedes.createBroker({ ...handlers, ...(level ? { persistence: level.persistence } : {}) });
+  const aedes = await Aedes.createBroker({ ...handlers, ...(level ? { persistence: level.persistence } : {}), ...(opts.cluster as Record<string, unknown> | undefined ?? {}) });
   const purged = await purgeRetainedDeviceMessages(aedes);
   if (purged > 0) log.warn({ purged }, 'removed retained device messages kept by an earlier version');
   aedes.on('clientReady', (client) => {

@@ -71,6 +71,12 @@ export interface IngestOptionsBase {
   confirmEveryMs?: number;
   /** Messages per SQLite transaction at most (default 1000). */
   maxBatch?: number;
+  /**
+   * In a cluster every node's ingest hears every device message; a message
+   * of a home this node does not own (false here) is acknowledged and left
+   * to its owner — not de-duplicated, stored or emitted (docs/scale.md).
+   */
+  ownsHome?: (home: string) => boolean;
 }
 
 export type IngestOptions = IngestOptionsBase & ({ broker: IngestAttachPoint } | IngestClientOptions);
@@ -195,8 +201,9 @@ export async function createIngest(opts: IngestOptions): Promise<Ingest> {
   /** Validates one message and commits it with its batch; resolves when it may be acknowledged. */
   async function handle(topic: string, payload: Buffer): Promise<void> {
     await someoneListens;
-    counters.received++;
     const where = parseDeviceTopic(topic);
+    if (where && opts.ownsHome && !opts.ownsHome(where.home)) return;
+    counters.received++;
     if (!where || where.channel === 'commands') {
       await reject(topic, payload, 'bad_topic', 'not a device events or heartbeat topic');
       return;

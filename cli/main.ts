@@ -2,7 +2,7 @@
 /**
  * The `mimamori` command line.
  *
- *   mimamori start [--via-bridge]          run the hub (and the demo street unless MIMAMORI_DEMO_HOMES=0; through the device bridge with --via-bridge)
+ *   mimamori start [--via-bridge] [--cluster] run the hub (and the demo street unless MIMAMORI_DEMO_HOMES=0; through the device bridge with --via-bridge)
  *   mimamori provision home|resident|contact|device|file …
  *   mimamori rules set --home H FILE       validate and store a home's rule set
  *   mimamori rules check FILE              validate a rule set without storing it
@@ -44,7 +44,7 @@ import { homeRuleSet } from '../rules/index.js';
 
 const usage = `mimamori — 見守り edge hub
 
-  mimamori start [--via-bridge]
+  mimamori start [--via-bridge] [--cluster]
   mimamori provision home --id ID --name NAME [--timezone Asia/Tokyo] [--address A] [--entry-notes N]
   mimamori provision resident --home ID --name NAME [--birth-year Y] [--language ja|en]
   mimamori provision contact --home ID --name NAME --role family|caregiver|emergency [--phone +81…] [--email E] [--language ja|en] [--priority N]
@@ -112,8 +112,13 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
 }
 
 async function start(args: string[], env: NodeJS.ProcessEnv, io: CliIo): Promise<number> {
-  const unknown = args.filter((a) => a !== '--via-bridge');
-  if (unknown.length > 0) { io.err(`mimamori start: unknown option ${unknown.join(' ')} (only --via-bridge)`); return 2; }
+  const unknown = args.filter((a) => a !== '--via-bridge' && a !== '--cluster');
+  if (unknown.length > 0) { io.err(`mimamori start: unknown option ${unknown.join(' ')} (only --via-bridge, --cluster)`); return 2; }
+  // --cluster says out loud what MIMAMORI_REDIS_URL already means: join the cluster (docs/scale.md).
+  if (args.includes('--cluster') && !env.MIMAMORI_REDIS_URL) {
+    io.err('mimamori start --cluster: set MIMAMORI_REDIS_URL (redis://host:port/db) and MIMAMORI_DATABASE_URL (postgres://…) / MIMAMORI_REDIS_URL と MIMAMORI_DATABASE_URL を設定してください');
+    return 2;
+  }
   const config = loadConfig(env, args.includes('--via-bridge') ? { demo: { viaBridge: true } } : {});
   // A calm, readable log on a terminal; JSON when piped or when MIMAMORI_LOG_FORMAT=json (core/log-pretty.ts).
   let format: LogFormat;

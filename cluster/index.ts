@@ -10,3 +10,5 @@ export { createRedisLoginThrottle, type RedisLoginThrottle, type RedisLoginThrot
 export { createRedisRateLimiter, type RedisRateLimiter, type RedisRateLimiterOptions } from './rate-limit-redis.js';
 export { createRedisLiveFeed, type RedisLiveFeed, type RedisLiveFeedOptions } from './live-feed-redis.js';
 export { createBrokerCluster, type BrokerCluster, type BrokerClusterOptions } from './broker-cluster.js';
+export { createRedisVideoExchange, type RedisVideoExchange, type RedisVideoExchangeOptions } from './video-exchange-redis.js';
+export { createRedisReadingRelay, type RedisReadingRelay, type RedisReadingRelayOptions } from './reading-relay-redis.js';

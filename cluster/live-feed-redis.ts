@@ -11,11 +11,10 @@
  * reload their state when they reconnect). A message that is not a live
  * event is logged and dropped; it never stops the ones after it.
  */
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { Logger } from '../core/logger.js';
 import type { LiveEvent, LiveFeed } from '../dashboards/index.js';
-import { connectRedis } from './redis-connection.js';
+import { connectPubSub } from './redis-connection.js';
 
 export interface RedisLiveFeedOptions {
   redisUrl: string;
@@ -45,14 +44,7 @@ const liveEventSchema = z.object({
 export async function createRedisLiveFeed(opts: RedisLiveFeedOptions): Promise<RedisLiveFeed> {
   const log = opts.logger;
   const prefix = `${opts.keyPrefix ?? 'mimamori:'}live:`;
-  const pub: Redis = await connectRedis(opts.redisUrl, { name: `mimamori-live-pub-${opts.nodeId}`, logger: log });
-  let sub: Redis;
-  try {
-    sub = await connectRedis(opts.redisUrl, { name: `mimamori-live-sub-${opts.nodeId}`, logger: log });
-  } catch (err) {
-    pub.disconnect();
-    throw err;
-  }
+  const { pub, sub } = await connectPubSub(opts.redisUrl, { name: `mimamori-live-${opts.nodeId}`, logger: log });
   const byHome = new Map<string, Set<(e: LiveEvent) => void>>();
   let dropped = 0;
 

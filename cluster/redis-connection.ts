@@ -78,6 +78,21 @@ export async function connectRedis(url: string, o: { name: string; logger?: Logg
   return redis;
 }
 
+/**
+ * A publishing and a subscribing connection (a subscribed connection can do
+ * nothing else), named `<name>-pub` and `<name>-sub`; the first is closed
+ * again if the second cannot be opened.
+ */
+export async function connectPubSub(url: string, o: { name: string; logger?: Logger | undefined }): Promise<{ pub: Redis; sub: Redis }> {
+  const pub = await connectRedis(url, { name: `${o.name}-pub`, logger: o.logger });
+  try {
+    return { pub, sub: await connectRedis(url, { name: `${o.name}-sub`, logger: o.logger }) };
+  } catch (err) {
+    pub.disconnect();
+    throw err;
+  }
+}
+
 /** The URL without its password, for messages and logs. */
 export function redactUrl(url: string): string {
   try {

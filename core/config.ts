@@ -18,6 +18,20 @@ export const configSchema = z.object({
    */
   databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /**
+   * Several hub processes sharing the homes (docs/scale.md): on when
+   * `redisUrl` is set (`MIMAMORI_REDIS_URL`, or `mimamori start --cluster`
+   * with it). Needs `databaseUrl` (PostgreSQL): every node reads and writes one store.
+   */
+  cluster: z.object({
+    /** The cluster's Redis (`redis://host:port/db`; a database of its own: the MQTT libraries' keys are unprefixed). */
+    redisUrl: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
+    /** This node's name, unique in the cluster (default: host name and process id). */
+    nodeId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, ".", "_" and "-" only, at most 64').optional(),
+    /** Home lease lifetime and heartbeat period (cluster/leases.ts): a dead node's homes move within their sum. */
+    leaseMs: z.number().int().min(200).default(15_000),
+    heartbeatMs: z.number().int().min(100).default(5_000),
+  }).prefault({}),
   /** Address the hub's listeners bind to. */
   host: z.string().default('127.0.0.1'),
   broker: z.object({
@@ -147,6 +161,10 @@ export const envMap: Record<string, { path: string[]; type: 'string' | 'number' 
   MIMAMORI_DATA_DIR: { path: ['dataDir'], type: 'string' },
   MIMAMORI_DATABASE_URL: { path: ['databaseUrl'], type: 'string' },
   MIMAMORI_LOG_LEVEL: { path: ['logLevel'], type: 'string' },
+  MIMAMORI_REDIS_URL: { path: ['cluster', 'redisUrl'], type: 'string' },
+  MIMAMORI_NODE_ID: { path: ['cluster', 'nodeId'], type: 'string' },
+  MIMAMORI_LEASE_MS: { path: ['cluster', 'leaseMs'], type: 'number' },
+  MIMAMORI_HEARTBEAT_MS: { path: ['cluster', 'heartbeatMs'], type: 'number' },
   MIMAMORI_HOST: { path: ['host'], type: 'string' },
   MIMAMORI_MQTT_PORT: { path: ['broker', 'tcpPort'], type: 'number' },
   MIMAMORI_MQTTS_PORT: { path: ['broker', 'tlsPort'], type: 'number' },
@@ -235,7 +253,21 @@ export function parseConfig(input: unknown): Config {
   if (!result.success) {
     throw new MimamoriError('MIMAMORI_ERR_CONFIG', result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
   }
+  const c = result.data.cluster;
+  if (c.redisUrl !== undefined) {
+    if (result.data.databaseUrl === undefined) {
+      throw new MimamoriError('MIMAMORI_ERR_CONFIG', 'cluster mode needs PostgreSQL: set MIMAMORI_DATABASE_URL (every node shares one store; an SQLite file cannot be shared) / クラスタ構成には PostgreSQL が必要です: MIMAMORI_DATABASE_URL を設定してください（SQLite ファイルはノード間で共有できません）');
+    }
+    if (c.leaseMs < 2 * c.heartbeatMs) {
+      throw new MimamoriError('MIMAMORI_ERR_CONFIG', `cluster.leaseMs (${c.leaseMs}) must be at least twice cluster.heartbeatMs (${c.heartbeatMs}) / cluster.leaseMs は heartbeatMs の 2 倍以上にしてください`);
+    }
+  }
   return { ...result.data, dataDir: resolve(result.data.dataDir) };
+}
+
+/** Whether the configuration joins a cluster (docs/scale.md). */
+export function clusterMode(config: Pick<Config, 'cluster'>): config is Pick<Config, 'cluster'> & { cluster: { redisUrl: string } } {
+  return config.cluster.redisUrl !== undefined;
 }
 
 function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {

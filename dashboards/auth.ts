@@ -17,7 +17,8 @@ import { createTotpVerifier } from './totp.js';
 export const sessionCookie = 'mimamori_session';
 export const preCsrfCookie = 'mimamori_pre';
 /** Back-off per (login, address): after 5 failures 1 min, doubling to 15 min; forgotten 15 min after. */
-const throttleSettings = { maxFailures: 5, windowMs: 15 * 60_000, lockMs: 60_000, maxLockMs: 15 * 60_000, addressMaxFailures: 20, addressDelayMs: 250, maxAddressDelayMs: 4000 };
+/** The web sign-in's throttle settings (a cluster builds its shared throttle with them). */
+export const signInThrottleSettings = { maxFailures: 5, windowMs: 15 * 60_000, lockMs: 60_000, maxLockMs: 15 * 60_000, addressMaxFailures: 20, addressDelayMs: 250, maxAddressDelayMs: 4000 };
 const sessionIdleMs = 30 * 24 * 3600_000;
 
 export type SignInResult =
@@ -52,7 +53,7 @@ export function createAuth(opts: AuthOptions) {
   const { store, wallClock: clock } = opts;
   const perMinute = opts.rateLimit?.perMinute ?? 20;
   const attempts = new Map<string, number[]>();
-  const throttle: LoginThrottlePort = opts.loginThrottle ?? createLoginThrottle({ ...throttleSettings, clock: clock });
+  const throttle: LoginThrottlePort = opts.loginThrottle ?? createLoginThrottle({ ...signInThrottleSettings, clock: clock });
   const totp = createTotpVerifier({ store, key: opts.totpSeedKey });
 
   /** Counts a failure for (principal, address); audits the back-off it starts, if any. */

@@ -62,9 +62,10 @@ export { activityBucketMs } from './context.js';
 export { createLocalLiveFeed } from './live-feed.js';
 // Video check-ins (issue 5)
 export type { VideoOptions, Video, CallQuality, CheckinReminder, VideoIceConfig } from './video.js';
-export { missedCheckinRule, turnCredentials } from './video.js';
+export { missedCheckinRule, turnCredentials, createLocalVideoExchange, createMemoryVideoNetwork, videoEnvelope } from './video.js';
+export type { PeerRef, VideoEnvelope, VideoExchange } from './video.js';
 export { startStatusPage, statusCallbackPath, type StatusPage, type StatusSource } from './status-page.js';
-export { createAuth } from './auth.js';
+export { createAuth, signInThrottleSettings } from './auth.js';
 export { createTotpVerifier, newTotpSecret, sealPlaintextSeeds, seedKeyFrom, totpCode } from './totp.js';
 export { hashPassword, verifyPassword } from './passwords.js';
 export { createMonthlyReports } from './monthly-reports.js';

@@ -7,6 +7,11 @@
  * guardian marked trusted (and for consented emergency look-ins); a ring
  * times out in wall-clock time (people answer calls in real seconds, also in
  * the sped-up demo); outcomes feed the check-in schedule.
+ *
+ * Across a cluster (video-exchange.ts) a call lives on its caller's node;
+ * a browser on another node takes part through a stand-in `Peer` whose
+ * `send` goes through the exchange, and its messages about the call are
+ * forwarded to the call's node — the same rules decide, in one place.
  */
 import type { WallClock } from '../core/clock.js';
 import { newId } from '../core/ids.js';
@@ -15,6 +20,7 @@ import type { Store, VideoCall, WebAccount } from '../core/store.js';
 import type { AccessRules } from './access.js';
 import type { Checkins } from './checkins.js';
 import type { ClientMessage, EndReason, ServerMessage } from './video-protocol.js';
+import { createLocalVideoExchange, type PeerRef, type VideoEnvelope, type VideoExchange } from './video-exchange.js';
 
 export interface Peer { id: string; account: WebAccount; send(m: ServerMessage): void }
 
@@ -40,6 +46,8 @@ export interface VideoCallsOptions {
   writeCallQuality?: (q: CallQuality) => unknown;
   /** The home's pages should refresh (a call started or ended). */
   changed?: (homeId: string) => void;
+  /** The other nodes of a cluster (default: none — a network of one). */
+  exchange?: VideoExchange;
 }
 
 interface LiveCall {
@@ -64,6 +72,40 @@ export function createVideoCalls(opts: VideoCallsOptions) {
   const homeOfTablet = new Map<string, string>(); // peer id → home
   // Check-ins whose call just ended and whose outcome is still being recorded (the deadline must wait for it).
   const settling = new Set<string>();
+  const exchange = opts.exchange ?? createLocalVideoExchange();
+  const ownExchange = !opts.exchange;
+  /** Stand-ins for browsers on other nodes that take part in this node's calls, by peer id. */
+  const remotes = new Map<string, Peer>();
+
+  function refOf(peer: Peer): PeerRef {
+    const ref: PeerRef = { id: peer.id, accountId: peer.account.id, node: exchange.nodeId };
+    const home = homeOfTablet.get(peer.id);
+    if (home) ref.tabletHome = home;
+    return ref;
+  }
+
+  function relay(node: string, e: VideoEnvelope): void {
+    exchange.send(node, e).catch((err: unknown) => logger.warn({ err, node, kind: e.kind }, 'video envelope not sent'));
+  }
+
+  /** The stand-in for a browser on another node (its account read from the shared store). */
+  async function remotePeer(ref: PeerRef): Promise<Peer | undefined> {
+    const known = remotes.get(ref.id);
+    if (known) return known;
+    const account = await store.getAccount(ref.accountId);
+    if (!account) return undefined;
+    const peer: Peer = { id: ref.id, account, send: (m) => relay(ref.node, { kind: 'to-peer', peerId: ref.id, message: m }) };
+    remotes.set(ref.id, peer);
+    if (ref.tabletHome) homeOfTablet.set(ref.id, ref.tabletHome);
+    return peer;
+  }
+
+  /** `m` to every tablet page of a home, on every node, but those in `except`. */
+  function toTablets(homeId: string, m: ServerMessage, except: readonly Peer[] = []): void {
+    for (const t of tablets.get(homeId) ?? []) if (!except.includes(t)) t.send(m);
+    exchange.broadcast({ kind: 'to-tablets', homeId, message: m, except: except.map((p) => p.id) })
+      .catch((err: unknown) => logger.warn({ err, home: homeId }, 'video tablets on other nodes not told'));
+  }
 
   function incoming(call: LiveCall): ServerMessage {
     return { type: 'incoming', callId: call.record.id, from: { id: call.caller.account.id, name: call.caller.account.name }, autoAnswerMs: call.autoAnswer ? opts.autoAnswerWarningMs : null, lookIn: call.record.kind === 'look-in' };
@@ -75,6 +117,8 @@ export function createVideoCalls(opts: VideoCallsOptions) {
     const checkinId = call.record.checkinId;
     if (checkinId) settling.add(checkinId);
     try {
+      // The home is free for a next call before anyone hears this one ended (and with the check-in already settling).
+      await exchange.releaseHome(call.record.homeId, call.record.id).catch((err: unknown) => logger.warn({ err, call: call.record.id }, 'video home claim not released'));
       await finishCall(call, reason);
     } finally {
       if (checkinId) settling.delete(checkinId);
@@ -87,8 +131,10 @@ export function createVideoCalls(opts: VideoCallsOptions) {
     const outcome: VideoCall['outcome'] = reason === 'ended' ? (call.record.answeredAt !== undefined ? 'connected' : 'cancelled') : reason;
     call.record = { ...call.record, endedAt: now, outcome };
     await store.saveCall(call.record);
-    const notified = new Set<Peer>([call.caller, ...call.participants.values(), ...(tablets.get(call.record.homeId) ?? [])]);
-    for (const p of notified) p.send({ type: 'ended', callId: call.record.id, reason });
+    const notified = new Set<Peer>([call.caller, ...call.participants.values()]);
+    const ended: ServerMessage = { type: 'ended', callId: call.record.id, reason };
+    for (const p of notified) p.send(ended);
+    toTablets(call.record.homeId, ended, [...notified]);
     logger.info({ call: call.record.id, home: call.record.homeId, outcome }, 'video call ended');
     if (call.record.checkinId) {
       if (reason === 'declined') await checkins.callDeclined(call.record.checkinId);
@@ -110,14 +156,20 @@ export function createVideoCalls(opts: VideoCallsOptions) {
       if (!c || c.homeId !== m.home || c.status !== 'scheduled') throw new Refused('bad-checkin', 'no such scheduled check-in for this home');
       record.checkinId = c.id;
     }
+    let alertId: string | undefined;
     if (m.lookIn) {
       // Emergency look-in: only with the resident's consent, only for a critical alert nobody has acknowledged.
       const alert = await store.getAlert(m.lookIn);
       if (!permission?.lookIn) throw new Refused('forbidden', 'no consent for emergency look-in');
       if (!alert || alert.homeId !== m.home || alert.severity !== 'critical' || alert.status !== 'open') throw new Refused('forbidden', 'look-in needs a critical, unacknowledged alert');
-      record.alertId = alert.id;
+      alertId = alert.id;
+    }
+    // A home is in one call at a time across every node (claimed last: a refused call claims nothing).
+    if (!(await exchange.claimHome(m.home, record.id))) throw new Refused('busy', 'this home is already in a call');
+    if (alertId) {
+      record.alertId = alertId;
       await store.recordAccess({ at: now, viewerId: peer.account.id, homeId: m.home, what: 'emergency video look-in' });
-      await store.audit({ at: now, actor: peer.account.id, action: 'video.look-in', subject: alert.id, detail: { home: m.home, call: record.id } });
+      await store.audit({ at: now, actor: peer.account.id, action: 'video.look-in', subject: alertId, detail: { home: m.home, call: record.id } });
     }
     const call: LiveCall = { record, caller: peer, state: 'ringing', autoAnswer: record.kind === 'look-in' || permission?.trusted === true, participants: new Map() };
     calls.set(record.id, call);
@@ -127,7 +179,7 @@ export function createVideoCalls(opts: VideoCallsOptions) {
     call.stopRinging = () => sub.unsubscribe();
     logger.info({ call: record.id, home: m.home, kind: record.kind, auto: call.autoAnswer }, 'video call ringing');
     peer.send({ type: 'ringing', callId: record.id, home: m.home });
-    for (const t of tablets.get(m.home) ?? []) t.send(incoming(call));
+    toTablets(m.home, incoming(call));
     opts.changed?.(m.home);
   }
 
@@ -155,7 +207,7 @@ export function createVideoCalls(opts: VideoCallsOptions) {
     await store.saveCall(call.record);
     if (call.record.checkinId) await checkins.callConnected(call.record.checkinId, call.record.id);
     // Other tablet pages of the same home stop ringing.
-    for (const t of tablets.get(call.record.homeId) ?? []) if (t !== peer) t.send({ type: 'ended', callId: call.record.id, reason: 'ended' });
+    toTablets(call.record.homeId, { type: 'ended', callId: call.record.id, reason: 'ended' }, [peer]);
     logger.info({ call: call.record.id, home: call.record.homeId, auto: m.auto }, 'video call answered');
     const names = { [call.caller.id]: call.caller.account.name, [peer.id]: peer.account.name };
     peer.send({ type: 'joined', callId: call.record.id, home: call.record.homeId, offerTo: [], names });
@@ -227,8 +279,57 @@ export function createVideoCalls(opts: VideoCallsOptions) {
     }
   }
 
+  /** Handles `m`; a refusal goes back to the sender as `{ type: 'error' }`. */
+  async function handleOrRefuse(peer: Peer, m: ClientMessage): Promise<void> {
+    try {
+      await handle(peer, m);
+    } catch (err) {
+      if (!(err instanceof Refused)) throw err;
+      logger.info({ peer: peer.account.id, type: m.type, code: err.code }, 'video request refused');
+      peer.send({ type: 'error', code: err.code, message: err.message, ...('callId' in m ? { callId: m.callId } : {}) });
+    }
+  }
+
+  async function leaveAll(peer: Peer): Promise<void> {
+    const home = homeOfTablet.get(peer.id);
+    for (const call of [...calls.values()]) if (call.caller === peer || call.participants.has(peer.id)) await leave(peer, call);
+    if (home) { tablets.get(home)?.delete(peer); homeOfTablet.delete(peer.id); }
+  }
+
+  async function received(e: VideoEnvelope): Promise<void> {
+    switch (e.kind) {
+      case 'client': {
+        const peer = await remotePeer(e.from);
+        if (!peer) { logger.warn({ account: e.from.accountId }, 'video message from an unknown account dropped'); return; }
+        return handleOrRefuse(peer, e.message);
+      }
+      case 'to-peer': peers.get(e.peerId)?.send(e.message); return;
+      case 'to-tablets':
+        for (const t of tablets.get(e.homeId) ?? []) if (!e.except.includes(t.id)) t.send(e.message);
+        return;
+      case 'tablet-here': {
+        const ringing = [...calls.values()].filter((c) => c.record.homeId === e.peer.tabletHome && c.state === 'ringing');
+        if (ringing.length === 0) return;
+        const peer = await remotePeer(e.peer);
+        for (const call of ringing) peer?.send(incoming(call));
+        return;
+      }
+      case 'gone': {
+        const peer = remotes.get(e.peerId);
+        if (!peer) return;
+        remotes.delete(e.peerId);
+        return leaveAll(peer);
+      }
+    }
+  }
+  // Envelopes are handled one at a time, in arrival order (an offer before its candidates).
+  let inbox: Promise<void> = Promise.resolve();
+  const stopReceiving = exchange.receive((e) => {
+    inbox = inbox.then(() => received(e)).catch((err: unknown) => logger.error({ err, kind: e.kind }, 'video envelope failed'));
+  });
+
   return {
-    /** A browser connected; tablets get any call already ringing for their home. */
+    /** A browser connected; tablets get any call already ringing for their home, on any node. */
     async connect(peer: Peer): Promise<void> {
       peers.set(peer.id, peer);
       if (peer.account.role !== 'resident') return;
@@ -239,25 +340,30 @@ export function createVideoCalls(opts: VideoCallsOptions) {
       if (!set) { set = new Set(); tablets.set(home, set); }
       set.add(peer);
       for (const call of calls.values()) if (call.record.homeId === home && call.state === 'ringing') peer.send(incoming(call));
+      await exchange.broadcast({ kind: 'tablet-here', peer: refOf(peer) });
     },
 
-    /** A browser went away: it leaves every call it was in. */
+    /** A browser went away: it leaves every call it was in, on any node. */
     async disconnect(peer: Peer): Promise<void> {
       peers.delete(peer.id);
-      const home = homeOfTablet.get(peer.id);
-      for (const call of [...calls.values()]) if (call.caller === peer || call.participants.has(peer.id)) await leave(peer, call);
-      if (home) { tablets.get(home)?.delete(peer); homeOfTablet.delete(peer.id); }
+      await leaveAll(peer);
+      await exchange.broadcast({ kind: 'gone', peerId: peer.id });
     },
 
-    /** One validated message; a refusal goes back to the sender as `{ type: 'error' }`. */
+    /**
+     * One validated message from a browser on this node; a refusal goes back
+     * to it as `{ type: 'error' }`. A message about a call held by another
+     * node is forwarded there.
+     */
     async handle(peer: Peer, m: ClientMessage): Promise<void> {
-      try {
-        await handle(peer, m);
-      } catch (err) {
-        if (!(err instanceof Refused)) throw err;
-        logger.info({ peer: peer.account.id, type: m.type, code: err.code }, 'video request refused');
-        peer.send({ type: 'error', code: err.code, message: err.message, ...('callId' in m ? { callId: m.callId } : {}) });
+      if ('callId' in m && m.type !== 'quality' && !calls.has(m.callId)) {
+        const node = await exchange.nodeOfCall(m.callId);
+        if (node !== undefined && node !== exchange.nodeId) {
+          await exchange.send(node, { kind: 'client', from: refOf(peer), message: m });
+          return;
+        }
       }
+      await handleOrRefuse(peer, m);
     },
 
     /** Whether a call for this check-in is ringing or connected now. */
@@ -273,6 +379,9 @@ export function createVideoCalls(opts: VideoCallsOptions) {
 
     async close(): Promise<void> {
       for (const call of [...calls.values()]) await end(call, 'ended');
+      stopReceiving();
+      await inbox;
+      if (ownExchange) await exchange.close();
     },
   };
 }

@@ -15,12 +15,14 @@ import { videoRoutes } from './routes-video.js';
 import { createVideoCalls, type CallQuality, type VideoCalls } from './video-calls.js';
 import { createIceProvider, type VideoIceConfig } from './video-ice.js';
 import { attachSignalling } from './video-signalling.js';
+import type { VideoExchange } from './video-exchange.js';
 
 export type { CallQuality } from './video-calls.js';
 export type { CheckinReminder } from './checkins.js';
 export type { VideoIceConfig, IceServer } from './video-ice.js';
 export { turnCredentials } from './video-ice.js';
 export { missedCheckinRule } from './checkins.js';
+export { createLocalVideoExchange, createMemoryVideoNetwork, videoEnvelope, type PeerRef, type VideoEnvelope, type VideoExchange } from './video-exchange.js';
 
 export interface VideoOptions {
   /** STUN/TURN (coturn shared secret) or Twilio Network Traversal; none: host candidates only (same network). */
@@ -43,6 +45,12 @@ export interface VideoOptions {
   remindCaregiver?: (r: CheckinReminder) => unknown;
   /** Call quality from the browsers (the hub: an InfluxDB point). */
   writeCallQuality?: (q: CallQuality) => unknown;
+  /**
+   * The other nodes of a cluster, for calls between browsers connected to
+   * different nodes (cluster/video-exchange-redis.ts). Default: this node
+   * alone. The caller closes it, after the web app.
+   */
+  exchange?: VideoExchange;
 }
 
 const optionsSchema = z.object({
@@ -83,6 +91,7 @@ export async function createVideo(app: FastifyInstance, ctx: WebContext, opts: V
     store: ctx.store, wallClock: ctx.wallClock, logger: ctx.logger, access: ctx.access, checkins, changed,
     autoAnswerWarningMs, ringTimeoutMs: opts.ringTimeoutMs ?? 60_000, maxParticipants: opts.maxParticipants ?? 4,
     writeCallQuality: opts.writeCallQuality,
+    ...(opts.exchange ? { exchange: opts.exchange } : {}),
   });
   holder.calls = calls;
   videoRoutes(app, ctx, { checkins, calls });

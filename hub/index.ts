@@ -13,7 +13,7 @@
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { Subject, type Subscription } from 'rxjs';
-import { secureCookiesFor, type Config } from '../core/config.js';
+import { clusterMode, secureCookiesFor, type Config } from '../core/config.js';
 import { systemClock, type Clock, type WallClock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import type { Store } from '../core/store.js';
@@ -27,7 +27,8 @@ import { createIngest, type Ingest } from '../broker/index.js';
 import { provisionService } from '../broker/index.js';
 import { createRuleEngine, type RuleEngine } from '../rules/index.js';
 import { createHistory, type HistoryWriter, type ManagedInfluxd } from '../history/index.js';
-import { hubHealth, influxdTroubleFinding, influxdTroubleType, type HubHealth } from './health.js';
+import { hubHealth, hubHome, influxdTroubleFinding, influxdTroubleType, type HubHealth } from './health.js';
+import { createClusterParts, nodeServiceName, type HubCluster } from './cluster.js';
 import { createNotifier, defaultResolveOnClear, type Notifier } from '../notifier/index.js';
 import { remindCaregivers } from './checkin-reminders.js';
 import type { LocalLine, LocalPush, LocalSmtp, LocalTwilio } from '../notifier/index.js';
@@ -106,6 +107,8 @@ export interface Hub {
   recentFindings(): Finding[];
   /** Health states of every long-lived part (no personal data: served publicly at `/health`). */
   health(): HubHealth;
+  /** In cluster mode (docs/scale.md): this node's shared parts and the homes it runs. */
+  cluster?: HubCluster;
   close(): Promise<void>;
 }
 
@@ -124,6 +127,12 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
 
   try {
     const { store, totpSeedKey } = await openStore(config, wallClock, logger, onClose);
+    // Cluster mode (docs/scale.md, hub/cluster.ts): shared throttles, live feed, video, broker, home leases.
+    const cluster = clusterMode(config) ? await createClusterParts({ config, logger, wallClock }) : undefined;
+    if (cluster) {
+      onClose('cluster', () => cluster.close());
+      onClose('broker cluster', () => cluster.broker.close());
+    }
 
     // History: an external InfluxDB, or influxd as a managed child process (history/index.ts).
     /** Findings about the hub itself (set once the finding path exists). */
@@ -149,6 +158,8 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
 
     // Alert changes go to history and, live, to every dashboard watching the home.
     const live = createLiveBus({ logger: logger.child({ part: 'live' }) });
+    // In a cluster, this node's live events go to every node's open pages through Redis.
+    if (cluster) live.subscribe('*', (e) => { cluster.live.publish(e).catch((err: unknown) => logger.warn({ err, type: e.type }, 'live event not shared')); });
     /** Alert changes for the flows' `alert in` nodes (flows/bridge.ts). */
     const flowAlerts = new Subject<AlertRecord>();
     const alertSink: Parameters<typeof createNotifier>[0]['history'] = {
@@ -215,13 +226,20 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     const { localSmtp, smtp } = await startSmtp(config, logger, onClose);
 
     // The broker starts now so the tablet channel can connect; devices wait until ingest listens.
-    const broker = await createBroker({ ...config.broker, host: config.host, dataDir: config.dataDir, store, logger: logger.child({ part: 'broker' }), clock: wallClock, securityClock: wallClock, persistence: 'level', requireIngest: true });
+    // In a cluster, every node's ingest is an MQTT client of its own broker: it hears every device's message, on any node.
+    const ingestService = cluster ? nodeServiceName('ingest', cluster.nodeId) : undefined;
+    const broker = await createBroker({
+      ...config.broker, host: config.host, dataDir: config.dataDir, store, logger: logger.child({ part: 'broker' }), clock: wallClock, securityClock: wallClock,
+      ...(cluster && ingestService ? { cluster: cluster.broker.aedesOptions, loginThrottle: cluster.brokerThrottle, requireService: ingestService } : { persistence: 'level', requireIngest: true }),
+    });
     let brokerClosed = false;
     const closeBroker = async () => { if (!brokerClosed) { brokerClosed = true; await broker.close(); } };
     onClose('broker (early exit)', closeBroker);
     const mqttUrl = `mqtt://${config.host}:${broker.ports.tcp}`;
-    const tabletCreds = await provisionService(store, 'notifier');
-    const tabletClient = await mqtt.connectAsync(mqttUrl, { username: tabletCreds.username, password: tabletCreds.secret, clientId: 'mimamori-notifier', reconnectPeriod: 1000 });
+    // One service account per node: nodes never overwrite each other's secret.
+    const tabletService = cluster ? nodeServiceName('notifier', cluster.nodeId) : 'notifier';
+    const tabletCreds = await provisionService(store, tabletService);
+    const tabletClient = await mqtt.connectAsync(mqttUrl, { username: tabletCreds.username, password: tabletCreds.secret, clientId: `mimamori-${tabletService}`, reconnectPeriod: 1000 });
     onClose('tablet client', () => tabletClient.endAsync());
 
     const channelLog = (part: string) => logger.child({ part });
@@ -261,6 +279,8 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     const timezones = new Map((await store.listHomes()).map((h) => [h.id, h.timezone] as const));
     const engine = await createRuleEngine({
       clock, logger: logger.child({ part: 'rules' }), store,
+      // A cluster node takes homes on one by one, with their leases.
+      restoreAll: !cluster,
       rulesFor: (home) => store.getRuleConfig(home),
       // A home with no saved routine learns it again from what InfluxDB kept.
       routineHistory: historyPart.queries.routineReadings,
@@ -276,6 +296,11 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     const recent: Finding[] = [];
     /** Every finding — built-in rules, learned rules, flows, missed check-ins — takes this one path. */
     const onFinding = (finding: Finding) => {
+      // In a cluster only the home's owner raises its alerts (a missed check-in is seen by every node).
+      if (cluster && finding.home !== hubHome && !cluster.running(finding.home)) {
+        logger.debug({ home: finding.home, rule: finding.rule }, 'finding left to the home\'s owner');
+        return Promise.resolve({ created: false });
+      }
       recent.push(finding);
       if (recent.length > 200) recent.shift();
       // An urgent alert stands out on a terminal (a banner line, core/log-pretty.ts).
@@ -302,7 +327,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     /** Every valid reading, from a device or made inside the hub, takes this one path. */
     const allReadings = new Subject<Reading>();
     onClose('reading stream', async () => allReadings.complete());
-    const acceptReading = (reading: Reading) => {
+    const processReading = (reading: Reading) => {
       allReadings.next(reading);
       engine.ingest(reading);
       history.writeReading(reading);
@@ -311,21 +336,47 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
         logger.error({ err, home: reading.home }, 'notifier failed on a reading');
       });
     };
+    // In a cluster a reading is processed by the home's owner only: the owner's ingest is the one that kept a device's;
+    // a tablet button pressed on another node is relayed to it.
+    let acceptReading = processReading;
+    if (cluster) {
+      const off = cluster.relay.onReading((r) => { if (cluster.owns(r.home)) cluster.route(r, processReading); });
+      onClose('reading relay', async () => off());
+      acceptReading = (reading) => {
+        if (cluster.owns(reading.home)) { cluster.route(reading, processReading); return; }
+        if (reading.kind === 'heartbeat') return;
+        cluster.relay.forward(reading).catch((err: unknown) => logger.error({ err, home: reading.home }, 'reading not relayed to the home\'s owner'));
+      };
+    }
 
     // The ingest, attached to the broker in-process: a device's PUBACK waits for the batch holding its
     // message to commit (docs/broker.md); devices are let in only while it is attached.
-    const ingest = await createIngest({ broker, store, logger: logger.child({ part: 'ingest' }), clock, history });
+    const ingestLog = logger.child({ part: 'ingest' });
+    let ingest: Ingest;
+    if (cluster && ingestService) {
+      const creds = await provisionService(store, ingestService);
+      ingest = await createIngest({ url: mqttUrl, username: creds.username, password: creds.secret, clientId: `mimamori-${ingestService}`, store, logger: ingestLog, clock, history, ownsHome: (home) => cluster.owns(home) });
+    } else {
+      ingest = await createIngest({ broker, store, logger: ingestLog, clock, history });
+    }
     const readings = ingest.readings.subscribe(acceptReading);
     onClose('readings', async () => readings.unsubscribe());
     onClose('ingest', () => ingest.close());
     onClose('broker', closeBroker);
+    if (cluster) {
+      // Leases last: a home acquired now has its ingest and rules ready. Closed before the rules, which save each home let go.
+      const leases = await cluster.startLeases(async () => (await store.listHomes()).map((h) => h.id), engine);
+      onClose('home leases', async () => { await leases.close(); await cluster.idle(); });
+    }
 
     // The web app for people.
     let webApp: WebApp | undefined;
     let webUrl: string | undefined;
     if (serveHttp) {
       webApp = await createWebApp({
-        store, clock, wallClock, logger: logger.child({ part: 'web' }), responder, engine, live,
+        store, clock, wallClock, logger: logger.child({ part: 'web' }), responder, engine,
+        live: cluster ? cluster.live : live,
+        ...(cluster ? { loginThrottle: cluster.webThrottle } : {}),
         history: historyPart.queries,
         escalation: {
           get: (homeId) => notifier.getEscalationPolicy(homeId),
@@ -367,6 +418,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
           raiseFinding: onFinding,
           remindCaregiver: (r) => remindCaregivers({ store, sms, wallClock, logger }, r).catch((err: unknown) => logger.error({ err, home: r.homeId }, 'check-in reminder failed')),
           writeCallQuality: (q) => history.writeCallQuality(q),
+          ...(cluster ? { exchange: cluster.video } : {}),
         },
       });
       const wa = webApp;
@@ -429,6 +481,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     if (flows) hub.flows = flows;
     if (managedInfluxd) hub.influxd = managedInfluxd;
     if (webUrl) hub.webUrl = webUrl;
+    if (cluster) hub.cluster = cluster;
     started.hub = hub;
     return hub;
   } catch (err) {

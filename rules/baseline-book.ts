@@ -29,6 +29,8 @@ export interface RoutineBook {
   /** The home's routine record, created empty on first use. */
   get(home: string): RoutineHome;
   has(home: string): boolean;
+  /** Drops the home's record (its node let the home go). */
+  forget(home: string): void;
   homes(): IterableIterator<string>;
   /** O(1) update from one reading (`sign`: the engine counted it as a sign of life). */
   observe(h: HomeState, r: Reading, sign: boolean): void;
@@ -75,6 +77,7 @@ export function createRoutineBook(settings: Partial<BaselineSettings> = {}): Rou
     settings: s,
     get,
     has: (home) => records.has(home),
+    forget: (home) => { records.delete(home); },
     find: (home) => records.get(home),
     homes: () => records.keys(),
     observe(h, r, sign) {

@@ -81,6 +81,12 @@ export interface RuleEngineOptions {
    * is complete by construction.
    */
   watermark?: Partial<WatermarkSettings> | false;
+  /**
+   * Restore every home's saved state at start (default true). A cluster node
+   * starts with none and takes homes one by one with `loadHome` as it gains
+   * their leases (docs/scale.md).
+   */
+  restoreAll?: boolean;
 }
 
 export interface RuleEngine {
@@ -116,6 +122,17 @@ export interface RuleEngine {
   rebuildRoutine(home: string, readings: Iterable<Reading> | AsyncIterable<Reading>): Promise<number>;
   /** Saves changed home state now. */
   flushState(): Promise<void>;
+  /**
+   * Takes a home on (a cluster node gained its lease): its saved state, if
+   * any, replaces what this engine holds of it, and its deadlines are armed.
+   */
+  loadHome(home: string): Promise<void>;
+  /**
+   * Lets a home go (a cluster node lost its lease): saves its state now and
+   * forgets it — no more deadlines, nothing held. Resolves false when the
+   * save failed (the state since the last save is then lost to the next owner).
+   */
+  releaseHome(home: string): Promise<boolean>;
   /** Stops timers, saves state and completes `findings`. */
   close(): Promise<void>;
 }
@@ -402,31 +419,46 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
     }
   }
 
-  // Restore: deadlines are recomputed from persisted times, active findings are remembered.
+  /** Restores one home's saved state (deadlines are recomputed from persisted times, active findings remembered). */
+  async function restoreHome(id: string, state: unknown, whole: boolean): Promise<HomeState | undefined> {
+    if (typeof state === 'string') { logger.warn({ home: id, problem: state }, 'unreadable saved rule state ignored'); return undefined; }
+    const rules = compile(id, await opts.rulesFor?.(id)).rules;
+    const restored = restoreHomeState(id, rules, state, clock.now());
+    if (typeof restored === 'string') logger.warn({ home: id, problem: restored }, 'unreadable saved rule state ignored');
+    else {
+      homes.set(id, restored.home);
+      if (restored.repaired.length > 0) logger.warn({ home: id, fields: restored.repaired }, 'saved rule state had times later than the clock; pulled back to now');
+    }
+    const routine = (state as { routine?: unknown } | null)?.routine;
+    if (routine !== undefined) {
+      const problem = book.restore(id, routine);
+      if (problem !== undefined) logger.warn({ home: id, problem }, 'unreadable learned routine ignored; learning again');
+    }
+    if (typeof restored === 'string') return undefined;
+    // Read from an old whole-state row: written again in parts at the next save, which drops the row.
+    if (whole) {
+      wholeRows.add(id);
+      restored.home.dirty = true;
+      restored.home.urgent = true;
+      const rh = book.find(id);
+      if (rh !== undefined) rh.learnedDirty = true;
+    }
+    return restored.home;
+  }
+
+  /** Forgets a home: its heap entries are skipped from now on (`wakeAt` no longer matches them). */
+  function dropHome(id: string): void {
+    const h = homes.get(id);
+    if (h !== undefined) h.wakeAt = Infinity;
+    homes.delete(id);
+    book.forget(id);
+    wholeRows.delete(id);
+  }
+
   if (store) {
-    const { states: saved, whole } = await readSavedHomeStates(store);
-    for (const [id, state] of saved) {
-      if (typeof state === 'string') { logger.warn({ home: id, problem: state }, 'unreadable saved rule state ignored'); continue; }
-      const rules = compile(id, await opts.rulesFor?.(id)).rules;
-      const restored = restoreHomeState(id, rules, state, clock.now());
-      if (typeof restored === 'string') logger.warn({ home: id, problem: restored }, 'unreadable saved rule state ignored');
-      else {
-        homes.set(id, restored.home);
-        if (restored.repaired.length > 0) logger.warn({ home: id, fields: restored.repaired }, 'saved rule state had times later than the clock; pulled back to now');
-      }
-      const routine = (state as { routine?: unknown } | null)?.routine;
-      if (routine !== undefined) {
-        const problem = book.restore(id, routine);
-        if (problem !== undefined) logger.warn({ home: id, problem }, 'unreadable learned routine ignored; learning again');
-      }
-      // Read from an old whole-state row: written again in parts at the next save, which drops the row.
-      if (whole.has(id) && typeof restored !== 'string') {
-        wholeRows.add(id);
-        restored.home.dirty = true;
-        restored.home.urgent = true;
-        const rh = book.find(id);
-        if (rh !== undefined) rh.learnedDirty = true;
-      }
+    if (opts.restoreAll !== false) {
+      const { states: saved, whole } = await readSavedHomeStates(store);
+      for (const [id, state] of saved) await restoreHome(id, state, whole.has(id));
     }
     for (const h of homes.values()) schedule(h);
     let saves = 0;
@@ -560,6 +592,28 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
     },
 
     flushState: () => persist(true),
+
+    async loadHome(home: string): Promise<void> {
+      if (closed || !store) return;
+      // One home's saved rows; the port reads them all (a per-home read is a store change to make when it costs).
+      const { states: saved, whole } = await readSavedHomeStates(store);
+      dropHome(home);
+      if (!saved.has(home)) return;
+      const h = await restoreHome(home, saved.get(home), whole.has(home));
+      if (h !== undefined) schedule(h);
+    },
+
+    async releaseHome(home: string): Promise<boolean> {
+      const h = homes.get(home);
+      if (h === undefined) { book.forget(home); return true; }
+      h.urgent = true;
+      await persist(false);
+      // `persist` marks a home urgent again when its save failed.
+      const saved = !h.urgent;
+      if (!saved) logger.error({ home }, 'rule state of a released home not saved; the next owner starts from the last save');
+      dropHome(home);
+      return saved;
+    },
 
     async close(): Promise<void> {
       if (closed) return;

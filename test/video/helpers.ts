@@ -43,31 +43,7 @@ export async function videoRig(t: Test, video: VideoOptions = {}, web: Partial<W
 
   async function connect(login: string, o: { origin?: string } = {}): Promise<Client> {
     sessions[login] ??= await signIn(f, login);
-    const ws = new WebSocket(wsUrl, { headers: { cookie: sessions[login].cookie }, origin: o.origin ?? base });
-    const received: ServerMessage[] = [];
-    const waiters: Array<() => void> = [];
-    ws.on('message', (raw) => { received.push(JSON.parse(String(raw)) as ServerMessage); for (const w of waiters.splice(0)) w(); });
-    await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
-    let cursor = 0;
-    const client: Client = {
-      ws, received, welcome: undefined as never,
-      async next(type, ms = 5000) {
-        const deadline = Date.now() + Math.max(ms, hangGuardMs);
-        for (;;) {
-          const i = received.findIndex((m, k) => k >= cursor && m.type === type);
-          if (i >= 0) { cursor = i + 1; return received[i] as never; }
-          const left = deadline - Date.now();
-          if (left <= 0) throw new Error(`no ${type} message for ${login}; got ${JSON.stringify(received.slice(cursor))}`);
-          await new Promise<void>((resolve) => { const timer = setTimeout(resolve, left); waiters.push(() => { clearTimeout(timer); resolve(); }); });
-        }
-      },
-      send(m) { ws.send(JSON.stringify(m)); },
-      async close() {
-        if (ws.readyState === ws.CLOSED) return;
-        await new Promise<void>((resolve) => { ws.once('close', () => resolve()); ws.close(); });
-      },
-    };
-    client.welcome = await client.next('welcome');
+    const client = await openClient(wsUrl, sessions[login].cookie, o.origin ?? base, login);
     clients.push(client);
     return client;
   }
@@ -83,6 +59,36 @@ export async function videoRig(t: Test, video: VideoOptions = {}, web: Partial<W
   }
 
   return { f, base, findings, reminders, qualities, sessions, connect, refusal };
+}
+
+/** Opens a signalling socket with a session cookie and waits for its `welcome` (`label` names it in failures). */
+export async function openClient(wsUrl: string, cookie: string, origin: string, label: string): Promise<Client> {
+  const ws = new WebSocket(wsUrl, { headers: { cookie }, origin });
+  const received: ServerMessage[] = [];
+  const waiters: Array<() => void> = [];
+  ws.on('message', (raw) => { received.push(JSON.parse(String(raw)) as ServerMessage); for (const w of waiters.splice(0)) w(); });
+  await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
+  let cursor = 0;
+  const client: Client = {
+    ws, received, welcome: undefined as never,
+    async next(type, ms = 5000) {
+      const deadline = Date.now() + Math.max(ms, hangGuardMs);
+      for (;;) {
+        const i = received.findIndex((m, k) => k >= cursor && m.type === type);
+        if (i >= 0) { cursor = i + 1; return received[i] as never; }
+        const left = deadline - Date.now();
+        if (left <= 0) throw new Error(`no ${type} message for ${label}; got ${JSON.stringify(received.slice(cursor))}`);
+        await new Promise<void>((resolve) => { const timer = setTimeout(resolve, left); waiters.push(() => { clearTimeout(timer); resolve(); }); });
+      }
+    },
+    send(m) { ws.send(JSON.stringify(m)); },
+    async close() {
+      if (ws.readyState === ws.CLOSED) return;
+      await new Promise<void>((resolve) => { ws.once('close', () => resolve()); ws.close(); });
+    },
+  };
+  client.welcome = await client.next('welcome');
+  return client;
 }
 
 /** Marks `accountId` trusted (auto-answer) and so on for home h1, as the resident would. */

@@ -1,0 +1,156 @@
+/**
+ * The hub's cluster parts (docs/scale.md), built when the configuration
+ * names a Redis (`MIMAMORI_REDIS_URL`, `mimamori start --cluster`): the
+ * shared login throttle, live feed and video exchange, the broker's shared
+ * emitter and persistence, and home ownership — this node runs a home's
+ * rules only while it holds the home's lease.
+ *
+ * Ownership and the rule engine: on gaining a lease the home is `loading`
+ * (its readings wait in a queue) until the engine has loaded its saved
+ * state; then `owned`. On losing it the home stops at once — readings are
+ * left to the new owner — and the engine saves and drops it; a lease gained
+ * again meanwhile loads only after that save.
+ */
+import { hostname } from 'node:os';
+import type { Config } from '../core/config.js';
+import type { Reading } from '../core/events.js';
+import type { Logger } from '../core/logger.js';
+import type { WallClock } from '../core/clock.js';
+import { signInThrottleSettings } from '../dashboards/index.js';
+import {
+  createBrokerCluster, createHomeLeases, createRedisLiveFeed, createRedisLoginThrottle, createRedisReadingRelay, createRedisVideoExchange,
+  type BrokerCluster, type HomeLeases, type LostReason, type RedisLiveFeed, type RedisLoginThrottle, type RedisReadingRelay, type RedisVideoExchange,
+} from '../cluster/index.js';
+
+/** What the hub's rule engine offers a node taking homes on and letting them go. */
+export interface HomeRules {
+  loadHome(home: string): Promise<void>;
+  releaseHome(home: string): Promise<boolean>;
+}
+
+export interface ClusterPartsOptions {
+  config: Pick<Config, 'cluster' | 'broker'> & { cluster: { redisUrl: string } };
+  logger: Logger;
+  /** Login throttles count in wall-clock time. */
+  wallClock: WallClock;
+}
+
+export interface HubCluster {
+  nodeId: string;
+  /** The MQTT CONNECT throttle, shared by every node's broker. */
+  brokerThrottle: RedisLoginThrottle;
+  /** The web sign-in throttle, shared by every node's web app. */
+  webThrottle: RedisLoginThrottle;
+  live: RedisLiveFeed;
+  video: RedisVideoExchange;
+  /** Tablet buttons pressed on this node for a home another node runs. */
+  relay: RedisReadingRelay;
+  broker: BrokerCluster;
+  /** Whether this node takes a home's device messages now (it holds the lease; loading or running). */
+  owns(home: string): boolean;
+  /** Whether a home's rules run here now (loaded; findings of other homes are the owner's). */
+  running(home: string): boolean;
+  /** A reading of a home this node takes: processed now, or once the home is loaded. */
+  route(reading: Reading, process: (r: Reading) => void): void;
+  /** Starts taking homes: `homes` lists them, `rules` takes each on and lets it go. */
+  startLeases(homes: () => Promise<Iterable<string>>, rules: HomeRules): Promise<HomeLeases>;
+  /** Homes whose rules run here, sorted (the status endpoint). */
+  runningHomes(): string[];
+  /** Settles: every take-on and let-go started so far is done. */
+  idle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** This node's id: the configured one, else `<host>-<pid>`. */
+export function clusterNodeId(config: Pick<Config, 'cluster'>): string {
+  return config.cluster.nodeId ?? `${hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 40)}-${process.pid}`;
+}
+
+/** A service name (lower case, 1–63) per node: two nodes never overwrite each other's MQTT secret. */
+export function nodeServiceName(service: string, nodeId: string): string {
+  return `${service}-${nodeId.toLowerCase().replace(/[^a-z0-9_-]/g, '-')}`.slice(0, 63);
+}
+
+/** Connects every shared part; on a failure part-way, closes what was opened. */
+export async function createClusterParts(opts: ClusterPartsOptions): Promise<HubCluster> {
+  const { config, logger } = opts;
+  const redisUrl = config.cluster.redisUrl;
+  const nodeId = clusterNodeId(config);
+  const log = logger.child({ part: 'cluster', node: nodeId });
+  const closers: Array<() => Promise<unknown>> = [];
+  const closeAll = async () => { for (const c of closers.splice(0).reverse()) await c().catch((err: unknown) => log.warn({ err }, 'cluster part did not close cleanly')); };
+  try {
+    const brokerThrottle = await createRedisLoginThrottle({ ...config.broker.lockout, clock: opts.wallClock, redisUrl, name: 'mqtt', logger: log });
+    closers.push(() => brokerThrottle.close());
+    const webThrottle = await createRedisLoginThrottle({ ...signInThrottleSettings, clock: opts.wallClock, redisUrl, name: 'web', logger: log });
+    closers.push(() => webThrottle.close());
+    const live = await createRedisLiveFeed({ redisUrl, nodeId, logger: log });
+    closers.push(() => live.close());
+    const video = await createRedisVideoExchange({ redisUrl, nodeId, logger: log });
+    closers.push(() => video.close());
+    const relay = await createRedisReadingRelay({ redisUrl, nodeId, logger: log });
+    closers.push(() => relay.close());
+    const broker = await createBrokerCluster({ redisUrl, nodeId, logger: log });
+    // Closed by the hub after the broker (aedes closes the emitter itself).
+
+    const state = new Map<string, { phase: 'loading' | 'owned'; queue: Reading[]; process?: (r: Reading) => void }>();
+    /** Per home, the last take-on or let-go: the next waits for it. */
+    const chains = new Map<string, Promise<void>>();
+    let leases: HomeLeases | undefined;
+    const then = (home: string, step: () => Promise<void>) => {
+      const next = (chains.get(home) ?? Promise.resolve()).then(step).catch((err: unknown) => log.error({ err, home }, 'home take-on or let-go failed'));
+      chains.set(home, next);
+      void next.then(() => { if (chains.get(home) === next) chains.delete(home); });
+    };
+
+    return {
+      nodeId, brokerThrottle, webThrottle, live, video, relay, broker,
+      owns: (home) => state.has(home),
+      running: (home) => state.get(home)?.phase === 'owned',
+      route(reading, process) {
+        const s = state.get(reading.home);
+        if (!s) return;
+        if (s.phase === 'owned') process(reading);
+        else { s.queue.push(reading); s.process = process; }
+      },
+      async startLeases(homes, rules) {
+        leases = await createHomeLeases({
+          redisUrl, nodeId, homes, logger: log, leaseMs: config.cluster.leaseMs, heartbeatMs: config.cluster.heartbeatMs,
+          onAcquired(home, token) {
+            const s = { phase: 'loading' as const, queue: [] as Reading[] };
+            state.set(home, s);
+            log.info({ home, token }, 'home acquired; loading its rules');
+            then(home, async () => {
+              await rules.loadHome(home);
+              const now = state.get(home);
+              if (now !== s) return; // lost again meanwhile
+              const running = { phase: 'owned' as const, queue: [] as Reading[] };
+              state.set(home, running);
+              const process = (s as { process?: (r: Reading) => void }).process;
+              for (const r of s.queue) process?.(r);
+              log.info({ home, waited: s.queue.length }, 'home running here');
+            });
+          },
+          onLost(home, reason: LostReason) {
+            state.delete(home);
+            log.info({ home, reason }, 'home lost; saving and dropping its rules');
+            then(home, async () => { await rules.releaseHome(home); });
+          },
+        });
+        closers.push(() => leases!.close());
+        return leases;
+      },
+      runningHomes: () => [...state].filter(([, s]) => s.phase === 'owned').map(([h]) => h).sort(),
+      async idle() {
+        while (chains.size > 0) await Promise.all([...chains.values()]);
+      },
+      async close() {
+        await closeAll();
+        while (chains.size > 0) await Promise.all([...chains.values()]);
+      },
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}

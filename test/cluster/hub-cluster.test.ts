@@ -1,0 +1,106 @@
+/**
+ * Two hubs in cluster mode (`startHub` with a Redis URL) on a real
+ * PostgreSQL and a real redis-server: every home runs on exactly one node;
+ * a device connected to either node reaches the home's owner, whose rules
+ * raise its finding exactly once; a node that leaves hands its homes over
+ * with their rule state, and a help press to a moved home is raised once,
+ * by the new owner. A tablet button pressed on a node that does not run the
+ * home is relayed to the one that does. Waits are barriers (a node reports running a home);
+ * the bounds only guard against hangs.
+ */
+import { join } from 'node:path';
+import t from 'tap';
+import { VirtualClock } from '../../core/clock.js';
+import { silentLogger } from '../../core/logger.js';
+import { parseConfig } from '../../core/config.js';
+import { toLocalIso } from '../../core/time.js';
+import { provisionDevice } from '../../broker/index.js';
+import { createEdgeAgent } from '../../edge/index.js';
+import { startHub, type Hub } from '../../hub/index.js';
+import { rendezvousOwner } from '../../cluster/index.js';
+import { postgresInstalled, startPostgres } from '../support/postgres.js';
+import { startRedis } from '../support/redis.js';
+import { freePort, tempDir, until } from '../support/wait.js';
+
+const tz = 'Asia/Tokyo';
+const start = Date.parse('2026-11-21T09:00:00+09:00');
+const homes = ['h1', 'h2', 'h3', 'h4', 'h5', 'h6'];
+const hang = 60_000;
+
+t.test('two nodes share the homes; each home\'s events are processed once, by its owner, and follow it when it moves', { skip: postgresInstalled ? false : 'PostgreSQL 15 not installed' }, async (t) => {
+  const pg = await startPostgres(t);
+  const databaseUrl = await pg.createDatabase();
+  const redis = await startRedis(t);
+  const influxUrl = `http://127.0.0.1:${await freePort()}`; // nobody there: history buffers, the alert path does not wait on it
+  const startNode = async (nodeId: string): Promise<Hub> => {
+    const config = parseConfig({
+      dataDir: tempDir(t), logLevel: 'silent', host: '127.0.0.1', databaseUrl,
+      broker: { tcpPort: 0, tlsPort: 0, wsPort: 0 }, http: { port: 0, hooksPort: 0 },
+      influx: { url: influxUrl, flushIntervalMs: 50 }, demo: { homes: 0 },
+      cluster: { redisUrl: redis.url, nodeId, leaseMs: 1000, heartbeatMs: 300 },
+    });
+    const hub = await startHub({ config, logger: silentLogger(), clock: new VirtualClock(start), http: false });
+    return hub;
+  };
+
+  const a = await startNode('node-a');
+  let aClosed = false;
+  t.teardown(async () => { if (!aClosed) await a.close(); });
+  for (const h of homes) await a.store.createHome({ id: h, name: `Home ${h}`, timezone: tz });
+  const creds = new Map<string, string>();
+  for (const h of homes) creds.set(h, (await provisionDevice(a.store, { homeId: h, deviceId: 'help-button', kind: 'button' })).secret);
+  const b = await startNode('node-b');
+  t.teardown(() => b.close());
+
+  const running = (hub: Hub) => hub.cluster!.runningHomes();
+  // Rendezvous hashing is deterministic: the share each node must end with is known in advance.
+  const share = (node: string) => homes.filter((h) => rendezvousOwner(h, ['node-a', 'node-b']) === node);
+  t.ok(share('node-a').length > 0 && share('node-b').length > 0, 'both nodes have a share of the homes');
+  await until(() => running(a).join() === share('node-a').join() && running(b).join() === share('node-b').join(), hang, 'each node running exactly its share');
+  const ownerOf = (h: string) => (running(a).includes(h) ? a : b);
+  const otherOf = (h: string) => (ownerOf(h) === a ? b : a);
+
+  // Each home's help press comes in through the node that does NOT own it.
+  const agents = [];
+  for (const h of homes) {
+    const agent = await createEdgeAgent({ url: otherOf(h).mqttUrl, home: h, device: 'help-button', secret: creds.get(h)!, queueDir: join(tempDir(t), 'q'), logger: silentLogger() });
+    t.teardown(() => agent.close());
+    agents.push(agent);
+    await agent.publishEvent({ id: `press-${h}`, ts: toLocalIso(start, tz), kind: 'button', press: 'help' });
+  }
+  const helpFindings = (hub: Hub, h: string) => hub.recentFindings().filter((f) => f.home === h && f.type === 'helpButton');
+  await until(() => homes.every((h) => helpFindings(ownerOf(h), h).length === 1), hang, 'each owner raising its home\'s help press');
+  for (const h of homes) {
+    t.equal(helpFindings(ownerOf(h), h).length, 1, `${h}: raised once, by its owner`);
+    t.equal(helpFindings(otherOf(h), h).length, 0, `${h}: not by the node the device is connected to`);
+  }
+  // Each press was de-duplicated and stored by one ingest only — its owner's — though both nodes heard it.
+  await a.ingest.idle();
+  await b.ingest.idle();
+  t.equal(a.ingest.stats().events + a.ingest.stats().duplicates + b.ingest.stats().events + b.ingest.stats().duplicates, homes.length, 'every press taken by exactly one node\'s ingest');
+  t.equal(a.ingest.stats().events, share('node-a').length, 'node A\'s ingest kept its own homes\' presses only');
+  await a.notifier.idle();
+  await b.notifier.idle();
+  t.same((await a.store.listAlerts({})).map((x) => x.homeId).sort(), homes, 'one alert per home in the shared store');
+
+  // "I'm OK" on a tablet connected to node A, for a home node B runs: relayed to B, which clears the help finding, once.
+  const bHome = share('node-b')[0]!;
+  a.acceptReading({ kind: 'button', press: 'ok', id: `tablet-ok-${bHome}`, ts: toLocalIso(start, tz), home: bHome, device: 'tablet', at: start });
+  await until(() => helpFindings(b, bHome).some((x) => x.state === 'cleared'), hang, 'node B clearing the help finding');
+  t.same(helpFindings(b, bHome).map((x) => x.state), ['raised', 'cleared'], 'the tablet\'s "I\'m OK" pressed on node A reached the owner once');
+  t.equal(helpFindings(a, bHome).length, 0, 'node A raised or cleared nothing for it');
+
+  // Node A leaves: its homes move to B, with their rule state.
+  const moved = running(a);
+  aClosed = true;
+  await a.close();
+  await until(() => running(b).length === homes.length, hang, 'node B running every home');
+  const h = moved[0]!;
+  const agent = await createEdgeAgent({ url: b.mqttUrl, home: h, device: 'help-button', secret: creds.get(h)!, queueDir: join(tempDir(t), 'q2'), logger: silentLogger() });
+  t.teardown(() => agent.close());
+  await agent.publishEvent({ id: `press-again-${h}`, ts: toLocalIso(start, tz), kind: 'button', press: 'help' });
+  await until(() => helpFindings(b, h).length === 1, hang, 'node B raising the moved home\'s press');
+  const f = helpFindings(b, h)[0]!;
+  t.same([f.state, f.data?.again], ['raised', true], 'the new owner knows the home\'s help press was already raised on node A: "again", not a second emergency');
+  t.equal((await b.store.listAlerts({ homeId: h })).length, 1, 'still one alert for the moved home');
+});
