@@ -37,7 +37,8 @@ t.test('two nodes share the homes; each home\'s events are processed once, by it
       dataDir: tempDir(t), logLevel: 'silent', host: '127.0.0.1', databaseUrl,
       broker: { tcpPort: 0, tlsPort: 0, wsPort: 0 }, http: { port: 0, hooksPort: 0 },
       influx: { url: influxUrl, flushIntervalMs: 50 }, demo: { homes: 0 },
-      cluster: { redisUrl: redis.url, nodeId, leaseMs: 1000, heartbeatMs: 300 },
+      // Leases are wall-clock (Redis expiry): long enough that a busy machine stalling a node does not move its homes.
+      cluster: { redisUrl: redis.url, nodeId, leaseMs: 6000, heartbeatMs: 500 },
     });
     const hub = await startHub({ config, logger: silentLogger(), clock: new VirtualClock(start), http: false });
     return hub;
