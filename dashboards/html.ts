@@ -3,31 +3,11 @@
  * high-contrast styles in /static/app.css, visible focus, language attribute).
  */
 import type { Language } from '../core/store.js';
+import { esc, html, type Html } from '../core/html.js';
 import { translator } from './i18n.js';
 
-/** Escapes text for HTML element content and quoted attributes. */
-export const esc = (s: unknown): string => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-
-/** Marks a string as already-safe HTML. */
-export interface Html { html: string }
-export const raw = (html: string): Html => ({ html });
-
-/** A tagged template that escapes every interpolation except `Html` values and arrays of them. */
-export function html(strings: TemplateStringsArray, ...values: unknown[]): Html {
-  let out = strings[0] ?? '';
-  values.forEach((v, i) => {
-    out += render(v) + (strings[i + 1] ?? '');
-  });
-  return { html: out };
-}
-
-function render(v: unknown): string {
-  if (v === undefined || v === null || v === false) return '';
-  if (Array.isArray(v)) return v.map(render).join('');
-  if (typeof v === 'object' && 'html' in v) return (v as Html).html;
-  return esc(v);
-}
-
+// The escaping renderer itself is in core/ (the notifier's acknowledgement pages use it too).
+export { esc, html, raw, type Html } from '../core/html.js';
 
 export interface PageOptions {
   lang: Language; title: string; body: Html; signedIn?: { name: string; csrf: string }; kiosk?: boolean;

@@ -16,6 +16,7 @@ import fastifyHelmet from '@fastify/helmet';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import { toLocalIso } from '../core/time.js';
+import { html, raw } from '../core/html.js';
 import { guessLanguage, label, translator } from './i18n.js';
 import { sessionCookie } from './auth.js';
 import type { Alert, Store } from '../core/store.js';
@@ -94,7 +95,8 @@ export interface StatusPage {
 }
 
 
-const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const publicStyle = 'body{font:16px/1.5 system-ui,sans-serif;margin:1.5rem;color:#1a1a1a;background:#fafaf7}td,th{border:1px solid #bbb;padding:.3rem .6rem;text-align:left;overflow-wrap:anywhere}th{background:#eee}table{border-collapse:collapse;margin-bottom:1.5rem}nav a{margin-right:1rem}pre{white-space:pre-wrap;overflow-wrap:anywhere}';
+const operatorStyle = 'body{font:16px/1.5 system-ui,sans-serif;margin:1.5rem;color:#1a1a1a;background:#fafaf7}table{border-collapse:collapse;margin-bottom:1.5rem}td,th{border:1px solid #bbb;padding:.3rem .6rem;text-align:left;overflow-wrap:anywhere}th{background:#eee}.critical{color:#a00;font-weight:bold}.warning{color:#8a5a00}nav a{margin-right:1rem}pre{white-space:pre-wrap;overflow-wrap:anywhere}';
 
 /**
  * What anyone reaching the public port may see: counts and health, nothing
@@ -189,36 +191,36 @@ export async function startStatusPage(opts: StatusPageOptions): Promise<StatusPa
     if (!(await isOperator(req))) {
       const p = await collectPublicStatus(hub, clock);
       // Like the operator's view: its live region is polled in place (a meta-refresh is critical for axe).
-      const publicHtml = `<!doctype html><html lang="${lang}"><head><meta charset="utf-8">
+      const publicHtml = html`<!doctype html><html lang="${lang}"><head><meta charset="utf-8">
 <title>${t('hubTitle')}</title><meta name="viewport" content="width=device-width,initial-scale=1">
-<style>body{font:16px/1.5 system-ui,sans-serif;margin:1.5rem;color:#1a1a1a;background:#fafaf7}td,th{border:1px solid #bbb;padding:.3rem .6rem;text-align:left;overflow-wrap:anywhere}th{background:#eee}table{border-collapse:collapse;margin-bottom:1.5rem}nav a{margin-right:1rem}pre{white-space:pre-wrap;overflow-wrap:anywhere}</style></head><body data-live-poll="5000">
+<style>${raw(publicStyle)}</style></head><body data-live-poll="5000">
 <nav><a href="?lang=ja">日本語</a><a href="?lang=en">English</a></nav>
-<main><h1>${t('hubTitle')}</h1><div id="status-live" data-live-region><p>${t('hubNow')}: ${esc(toLocalIso(p.now, 'Asia/Tokyo').replace('T', ' ').slice(0, 16))}</p>
+<main><h1>${t('hubTitle')}</h1><div id="status-live" data-live-region><p>${t('hubNow')}: ${toLocalIso(p.now, 'Asia/Tokyo').replace('T', ' ').slice(0, 16)}</p>
 <table><tr><th>${t('hubHomesCount')}</th><td>${p.homes}</td></tr><tr><th>${t('hubQuiet')}</th><td>${p.homesWithoutSignOfLife}</td></tr>
 <tr><th>${t('hubOpenAlerts')}</th><td><span class="critical">${t('severity_critical')} ${p.alerts.critical}</span> · ${t('severity_warning')} ${p.alerts.warning}</td></tr></table>
 <p>${t('hubSignInForDetails')}</p>
-<h2>${t('hubCounters')}</h2><pre>${esc(JSON.stringify(p.counters, null, 2))}</pre></div></main>
+<h2>${t('hubCounters')}</h2><pre>${JSON.stringify(p.counters, null, 2)}</pre></div></main>
 <script type="module" src="/static/app.js"></script></body></html>`;
-      return reply.type('text/html; charset=utf-8').send(publicHtml);
+      return reply.type('text/html; charset=utf-8').send(publicHtml.html);
     }
     const s = await collectStatus(hub, clock);
     const tzOf = new Map(s.homes.map((h) => [h.id, h.timezone]));
     const when = (at: number | null, home?: string) => (at === null ? t('never') : toLocalIso(at, (home && tzOf.get(home)) || 'Asia/Tokyo').replace('T', ' ').slice(0, 16));
-    const msg = (f: { message: { en: string; ja: string } }) => esc(f.message[lang]);
-    const html = `<!doctype html><html lang="${lang}"><head><meta charset="utf-8">
+    const none = html`<p>${t('hubNone')}</p>`;
+    const page = html`<!doctype html><html lang="${lang}"><head><meta charset="utf-8">
 <title>${t('hubTitle')}</title><meta name="viewport" content="width=device-width,initial-scale=1">
-<style>body{font:16px/1.5 system-ui,sans-serif;margin:1.5rem;color:#1a1a1a;background:#fafaf7}table{border-collapse:collapse;margin-bottom:1.5rem}td,th{border:1px solid #bbb;padding:.3rem .6rem;text-align:left;overflow-wrap:anywhere}th{background:#eee}.critical{color:#a00;font-weight:bold}.warning{color:#8a5a00}nav a{margin-right:1rem}pre{white-space:pre-wrap;overflow-wrap:anywhere}</style></head><body data-live-poll="5000">
+<style>${raw(operatorStyle)}</style></head><body data-live-poll="5000">
 <nav><a href="?lang=ja">日本語</a><a href="?lang=en">English</a></nav>
-<main><h1>${t('hubTitle')}</h1><div id="status-live" data-live-region><p>${t('hubNow')}: ${esc(when(s.now))}</p>
+<main><h1>${t('hubTitle')}</h1><div id="status-live" data-live-region><p>${t('hubNow')}: ${when(s.now)}</p>
 <h2>${t('homes')}</h2><table><tr><th>${t('home')}</th><th>${t('lastSign')}</th></tr>
-${s.homes.map((h) => `<tr><td>${esc(h.id)} — ${esc(h.name)}</td><td>${esc(when(h.lastSignOfLife, h.id))}</td></tr>`).join('')}</table>
-<h2>${t('hubOpenAlerts')}</h2>${s.alerts.length === 0 ? `<p>${t('hubNone')}</p>` : `<table><tr><th>${t('home')}</th><th>${t('severity')}</th><th>${t('hubOpened')}</th><th>${t('hubMessage')}</th><th>${t('hubState')}</th></tr>
-${s.alerts.map((a) => `<tr><td>${esc(a.home)}</td><td class="${a.severity}">${esc(label(t, 'severity', a.severity))}</td><td>${esc(when(a.openedAt, a.home))}</td><td>${esc(a.message[lang])}</td><td>${esc(label(t, 'alertState', a.status))}</td></tr>`).join('')}</table>`}
-<h2>${t('hubFindings')}</h2>${s.findings.length === 0 ? `<p>${t('hubNone')}</p>` : `<table>${s.findings.map((f) => `<tr><td>${esc(when(f.at, f.home))}</td><td>${esc(f.home)}</td><td class="${f.severity}">${esc(label(t, 'severity', f.severity))}</td><td>${esc(label(t, 'findingState', f.state))}</td><td>${msg(f)}</td></tr>`).join('')}</table>`}
-<h2>${t('hubSms')}</h2>${s.sms.length === 0 ? `<p>${t('hubNone')}</p>` : `<table>${s.sms.map((m) => `<tr><td>${esc(m.status)}</td><td>${esc(m.body)}</td></tr>`).join('')}</table>`}
-<h2>${t('hubCounters')}</h2><pre>${esc(JSON.stringify(s.counters, null, 2))}</pre></div></main>
+${s.homes.map((h) => html`<tr><td>${h.id} — ${h.name}</td><td>${when(h.lastSignOfLife, h.id)}</td></tr>`)}</table>
+<h2>${t('hubOpenAlerts')}</h2>${s.alerts.length === 0 ? none : html`<table><tr><th>${t('home')}</th><th>${t('severity')}</th><th>${t('hubOpened')}</th><th>${t('hubMessage')}</th><th>${t('hubState')}</th></tr>
+${s.alerts.map((a) => html`<tr><td>${a.home}</td><td class="${a.severity}">${label(t, 'severity', a.severity)}</td><td>${when(a.openedAt, a.home)}</td><td>${a.message[lang]}</td><td>${label(t, 'alertState', a.status)}</td></tr>`)}</table>`}
+<h2>${t('hubFindings')}</h2>${s.findings.length === 0 ? none : html`<table>${s.findings.map((f) => html`<tr><td>${when(f.at, f.home)}</td><td>${f.home}</td><td class="${f.severity}">${label(t, 'severity', f.severity)}</td><td>${label(t, 'findingState', f.state)}</td><td>${f.message[lang]}</td></tr>`)}</table>`}
+<h2>${t('hubSms')}</h2>${s.sms.length === 0 ? none : html`<table>${s.sms.map((m) => html`<tr><td>${m.status}</td><td>${m.body}</td></tr>`)}</table>`}
+<h2>${t('hubCounters')}</h2><pre>${JSON.stringify(s.counters, null, 2)}</pre></div></main>
 <script type="module" src="/static/app.js"></script></body></html>`;
-    return reply.type('text/html; charset=utf-8').send(html);
+    return reply.type('text/html; charset=utf-8').send(page.html);
   });
 
   await app.listen({ host: opts.host, port: opts.port }).catch(async (err: NodeJS.ErrnoException) => {

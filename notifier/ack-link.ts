@@ -14,7 +14,7 @@ import type { SchedulerLike } from 'rxjs';
 import type { Logger } from '../core/logger.js';
 import type { Language, Store } from '../core/store.js';
 import { MimamoriError } from '../core/errors.js';
-import { escapeXml as escapeHtml } from './twiml.js';
+import { html, raw, type Html } from '../core/html.js';
 import type { AlertResponder } from './responder.js';
 
 export interface AckLinkClaims {
@@ -128,12 +128,11 @@ const pageWords: Record<Language, {
   },
 };
 
-function page(reply: FastifyReply, status: number, language: Language, inner: string): FastifyReply {
+function page(reply: FastifyReply, status: number, language: Language, inner: Html): FastifyReply {
   const w = pageWords[language];
+  const style = 'body{font:1.2rem/1.6 system-ui,sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem}button{font-size:1.2rem;padding:.8rem 1.2rem;margin:.4rem 0;width:100%}';
   return reply.code(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').header('referrer-policy', 'no-referrer').send(
-    `<!doctype html><html lang="${language}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${escapeHtml(w.title)}</title>`
-    + '<style>body{font:1.2rem/1.6 system-ui,sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem}button{font-size:1.2rem;padding:.8rem 1.2rem;margin:.4rem 0;width:100%}</style>'
-    + `</head><body><h1>${escapeHtml(w.title)}</h1>${inner}</body></html>`,
+    html`<!doctype html><html lang="${language}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${w.title}</title><style>${raw(style)}</style></head><body><h1>${w.title}</h1>${inner}</body></html>`.html,
   );
 }
 
@@ -159,7 +158,7 @@ export const ackLinkRoutes: FastifyPluginAsync<AckLinkRouteOptions> = async (app
     const e = pageWords.en;
     // We cannot trust the token's language field when the token is bad: say it in both.
     const text = check.reason === 'expired' ? `${w.expired} / ${e.expired}` : `${w.invalid} / ${e.invalid}`;
-    return page(reply, check.reason === 'expired' ? 410 : 403, 'ja', `<p>${escapeHtml(text)}</p>`);
+    return page(reply, check.reason === 'expired' ? 410 : 403, 'ja', html`<p>${text}</p>`);
   };
 
   // A wildcard, not `:token`: tokens are longer than fastify's default maxParamLength (100).
@@ -169,8 +168,7 @@ export const ackLinkRoutes: FastifyPluginAsync<AckLinkRouteOptions> = async (app
     if (!check.ok) return refuse(reply, check);
     const w = pageWords[check.claims.language];
     const action = `${path}/${encodeURIComponent(token)}`;
-    return page(reply, 200, check.claims.language, `<p>${escapeHtml(w.ask)}</p><form method="post" action="${escapeHtml(action)}">`
-      + `<button name="action" value="ack">${escapeHtml(w.ack)}</button><button name="action" value="omw">${escapeHtml(w.omw)}</button></form>`);
+    return page(reply, 200, check.claims.language, html`<p>${w.ask}</p><form method="post" action="${action}"><button name="action" value="ack">${w.ack}</button><button name="action" value="omw">${w.omw}</button></form>`);
   });
 
   app.post<{ Params: { '*': string }; Body: Record<string, string> | undefined }>(`${path}/*`, async (req, reply) => {
@@ -182,12 +180,12 @@ export const ackLinkRoutes: FastifyPluginAsync<AckLinkRouteOptions> = async (app
     const onMyWay = req.body?.action === 'omw';
     if (!(await opts.ledger.claim(claims.nonce, claims.alertId, now))) {
       log.warn({ alertId: claims.alertId }, 'refused a used acknowledgement link');
-      return page(reply, 409, claims.language, `<p>${escapeHtml(w.used)}</p>`);
+      return page(reply, 409, claims.language, html`<p>${w.used}</p>`);
     }
     const input = claims.contactId ? { alertId: claims.alertId, contactId: claims.contactId, via: 'web-link' as const } : { alertId: claims.alertId, via: 'web-link' as const };
     const result = onMyWay ? await opts.responder.onMyWay(input) : await opts.responder.acknowledge(input);
     log.info({ alertId: claims.alertId, action: onMyWay ? 'on-my-way' : 'acknowledge', ok: result.ok }, 'acknowledgement link used');
-    if (!result.ok) return page(reply, 409, claims.language, `<p>${escapeHtml(w.failed)}</p>`);
-    return page(reply, 200, claims.language, `<p>${escapeHtml(onMyWay ? w.onWay : w.done)}</p>`);
+    if (!result.ok) return page(reply, 409, claims.language, html`<p>${w.failed}</p>`);
+    return page(reply, 200, claims.language, html`<p>${onMyWay ? w.onWay : w.done}</p>`);
   });
 };
