@@ -14,7 +14,7 @@ const loginFor: Record<string, string> = { family: 'guardian1', resident: 'resid
 /** The HTML pages this test must have seen rendered (route patterns). */
 const expectedPages = [
   '/account', '/account/notifications', '/account/password', '/caregiver', '/homes/:home', '/homes/:home/access-log', '/homes/:home/consent', '/homes/:home/reports', '/homes/:home/video',
-  '/homes/:home/video/settings', '/operator', '/operator/accounts', '/operator/contacts', '/operator/dead-letters', '/operator/fleet', '/operator/homes/:home/contacts', '/operator/homes/:home/escalation', '/operator/onboarding', '/operator/reports',
+  '/homes/:home/video/settings', '/operator', '/operator/accounts', '/operator/contacts', '/operator/dead-letters', '/operator/facilities', '/operator/fleet', '/operator/homes/:home/contacts', '/operator/homes/:home/escalation', '/operator/onboarding', '/operator/reports',
   '/signin', '/signin/totp', '/staff', '/tablet',
 ];
 
