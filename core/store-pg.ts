@@ -138,6 +138,8 @@ export async function createPgStore(url: string, opts: StoreOptions & { poolSize
 
 /** The SQL port over a `pg` pool (exported for the port's own contract test, test/store/sql-port.test.ts). */
 export function pgSqlDb(pool: pg.Pool): SqlDb {
+  // An idle client's error (the server restarting or stopping) must not crash the process; the next query reports it.
+  if (pool.listenerCount('error') === 0) pool.on('error', () => {});
   return {
     async get(sql, ...p) { return (await pool.query(toPg(sql), p)).rows[0] as Row | undefined; },
     async all(sql, ...p) { return (await pool.query(toPg(sql), p)).rows as Row[]; },
