@@ -44,15 +44,18 @@ export interface StoreOptions {
 /** Refused device messages kept per home unless configured (`deadLetters.keepPerHome`, docs/store.md). */
 export const defaultRejectedPerHome = 1000;
 
+/** `?, ?, …`: one placeholder per value of a list (an `IN (…)` or a row of values). */
+const marks = (k: number): string => Array.from({ length: k }, () => '?').join(', ');
+
 /**
  * The dead-letter query (listUnreachedNotifications) for `k` statuses: a
  * notification in one of them whose (alert, person) pair has none in any
  * other status. Exported for the query-plan test (test/store/sqlite-plans.test.ts).
  */
 export function unreachedNotificationsWhere(k: number): string {
-  const marks = Array.from({ length: k }, () => '?').join(', ');
-  return `n.status IN (${marks}) AND NOT EXISTS (SELECT 1 FROM notifications o WHERE o.alert_id = n.alert_id
-    AND (o.contact_id = n.contact_id OR (o.contact_id IS NULL AND n.contact_id IS NULL)) AND o.status NOT IN (${marks}))`;
+  const list = marks(k);
+  return `n.status IN (${list}) AND NOT EXISTS (SELECT 1 FROM notifications o WHERE o.alert_id = n.alert_id
+    AND (o.contact_id = n.contact_id OR (o.contact_id IS NULL AND n.contact_id IS NULL)) AND o.status NOT IN (${list}))`;
 }
 
 const opt = <T>(v: unknown): T | undefined => (v === null || v === undefined ? undefined : (v as T));
@@ -342,7 +345,7 @@ export function createSqlStore(db: SqlDb, opts: StoreOptions = {}): Store {
     async findNotifications(filter) {
       if (filter.statuses.length === 0) return [];
       const person = filter.contactId === undefined ? [] : [filter.contactId];
-      return (await all(`SELECT * FROM notifications WHERE status IN (${filter.statuses.map(() => '?').join(', ')})${person.length ? ' AND contact_id = ?' : ''} ORDER BY created_at, id`,
+      return (await all(`SELECT * FROM notifications WHERE status IN (${marks(filter.statuses.length)})${person.length ? ' AND contact_id = ?' : ''} ORDER BY created_at, id`,
         ...filter.statuses, ...person)).map(toNotification);
     },
     async listUnreachedNotifications(notReached, page) {
@@ -577,7 +580,7 @@ function toJob(r: Row): Job {
 function jobStore(db: SqlDb): JobStore {
   const { get, all, run } = db;
   /** `kind IN (?, ?, …)` for a non-empty list (callers return early on an empty one). */
-  const kindIn = (kinds: readonly string[]) => `kind IN (${kinds.map(() => '?').join(', ')})`;
+  const kindIn = (kinds: readonly string[]) => `kind IN (${marks(kinds.length)})`;
   /** The run is over: the job goes (or, for `fail`, waits for its retry) if it is still that version and ours; else only our lease goes. */
   const finish = async (changed: number, key: string, owner: string, at: number): Promise<JobFinish> => {
     if (changed > 0) return 'done';
@@ -719,7 +722,7 @@ async function appendToTrail(db: SqlDb, kind: TrailKind, fields: Record<string, 
     const head = await trailHead(t, kind);
     const seq = head.seq + 1;
     const hash = trailHash(kind, seq, head.hash, fields);
-    await t.run(`INSERT INTO ${table} (${columns.join(', ')}, seq, prev_hash, hash) VALUES (${columns.map(() => '?').join(', ')}, ?, ?, ?)`,
+    await t.run(`INSERT INTO ${table} (${columns.join(', ')}, seq, prev_hash, hash) VALUES (${marks(columns.length)}, ?, ?, ?)`,
       ...columns.map((c) => fields[c] ?? null), seq, head.hash, hash);
   });
 }
@@ -859,7 +862,7 @@ function reportStore(db: SqlDb): ReportStore {
     async findReport(homeId, month, language) { const r = await get('SELECT * FROM reports WHERE home_id = ? AND month = ? AND language = ?', homeId, month, language); return r && toReport(r); },
     async listReports(filter = {}) {
       const where: string[] = []; const params: unknown[] = [];
-      if (filter.homeIds) { where.push(`home_id IN (${filter.homeIds.map(() => '?').join(', ') || 'NULL'})`); params.push(...filter.homeIds); }
+      if (filter.homeIds) { where.push(`home_id IN (${marks(filter.homeIds.length) || 'NULL'})`); params.push(...filter.homeIds); }
       if (filter.month !== undefined) { where.push('month = ?'); params.push(filter.month); }
       const sql = `SELECT * FROM reports ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY month DESC, home_id, language LIMIT ?`;
       return (await all(sql, ...params, filter.limit ?? 200)).map(toReport);
