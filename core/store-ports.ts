@@ -466,7 +466,8 @@ export interface RuleStateStore {
   /** Saves every given home's state in one transaction. */
   /** The rule engine's state as one JSON row per home (the format before migration 15; still read). */
   saveHomeStates(states: Array<{ homeId: string; state: unknown }>, at: number): Promise<void>;
-  loadHomeStates(): Promise<Map<string, unknown>>;
+  /** Every home's row, or only `homeId`'s. */
+  loadHomeStates(homeId?: string): Promise<Map<string, unknown>>;
   /**
    * The rule engine's state in parts (migration 15): writes each listed part
    * of each home (text the engine encoded) and drops the old whole-state row
@@ -475,7 +476,8 @@ export interface RuleStateStore {
    * written once, with the last text, as writing them in turn would leave it.
    */
   saveHomeStateParts(parts: HomeStatePart[], at: number, dropWhole?: string[]): Promise<void>;
-  loadHomeStateParts(): Promise<HomeStatePart[]>;
+  /** Every home's parts, or only `homeId`'s (a cluster node taking one home on). */
+  loadHomeStateParts(homeId?: string): Promise<HomeStatePart[]>;
 }
 
 /** One saved part of a home's rule state (`part`: e.g. 'home', 'routine'; `data`: the part's encoded text). */

@@ -262,9 +262,10 @@ export function createSqlStore(db: SqlDb, opts: StoreOptions = {}): Store {
       await db.runMany('INSERT INTO home_states (home_id, state, updated_at) VALUES (?, ?, ?) ON CONFLICT (home_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at',
         lastPerKey(states, (s) => s.homeId).map((s) => [s.homeId, JSON.stringify(s.state), at]));
     },
-    async loadHomeStates() {
+    async loadHomeStates(homeId) {
       const out = new Map<string, unknown>();
-      for (const r of await all('SELECT home_id, state FROM home_states ORDER BY home_id')) out.set(r.home_id as string, jsonColumn(r.state, anyJson, `home_states.state of ${String(r.home_id)}`));
+      const rows = homeId === undefined ? await all('SELECT home_id, state FROM home_states ORDER BY home_id') : await all('SELECT home_id, state FROM home_states WHERE home_id = ?', homeId);
+      for (const r of rows) out.set(r.home_id as string, jsonColumn(r.state, anyJson, `home_states.state of ${String(r.home_id)}`));
       return out;
     },
     async saveHomeStateParts(parts, at, dropWhole = []) {
@@ -277,8 +278,11 @@ export function createSqlStore(db: SqlDb, opts: StoreOptions = {}): Store {
         await t.runMany('DELETE FROM home_states WHERE home_id = ?', dropWhole.map((id) => [id]));
       });
     },
-    async loadHomeStateParts() {
-      return (await all('SELECT home_id, part, data FROM home_state_parts ORDER BY home_id, part')).map((r) => ({ homeId: r.home_id as string, part: r.part as string, data: r.data as string }));
+    async loadHomeStateParts(homeId) {
+      const rows = homeId === undefined
+        ? await all('SELECT home_id, part, data FROM home_state_parts ORDER BY home_id, part')
+        : await all('SELECT home_id, part, data FROM home_state_parts WHERE home_id = ? ORDER BY part', homeId);
+      return rows.map((r) => ({ homeId: r.home_id as string, part: r.part as string, data: r.data as string }));
     },
     async markEventSeen(homeId, deviceId, eventId, at) {
       return (await run('INSERT INTO seen_events (home_id, device_id, event_id, seen_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING', homeId, deviceId, eventId, at)) === 1;

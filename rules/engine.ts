@@ -595,8 +595,8 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
 
     async loadHome(home: string): Promise<void> {
       if (closed || !store) return;
-      // One home's saved rows; the port reads them all (a per-home read is a store change to make when it costs).
-      const { states: saved, whole } = await readSavedHomeStates(store);
+      // Only this home's saved rows: a node taking many homes on must not read every home's state each time.
+      const { states: saved, whole } = await readSavedHomeStates(store, home);
       dropHome(home);
       if (!saved.has(home)) return;
       const h = await restoreHome(home, saved.get(home), whole.has(home));

@@ -157,10 +157,11 @@ export function decodeHomeParts(parts: ReadonlyMap<string, string>): unknown {
  * and, for homes without parts, from the old whole-state rows; `whole` names
  * the homes read from old rows (the engine drops those rows once it has
  * written the home's parts). A home's unreadable parts map to an error message.
+ * With `homeId`, only that home's rows are read.
  */
-export async function readSavedHomeStates(store: Pick<Store, 'loadHomeStateParts' | 'loadHomeStates'>): Promise<{ states: Map<string, unknown>; whole: Set<string> }> {
+export async function readSavedHomeStates(store: Pick<Store, 'loadHomeStateParts' | 'loadHomeStates'>, homeId?: string): Promise<{ states: Map<string, unknown>; whole: Set<string> }> {
   const byHome = new Map<string, Map<string, string>>();
-  for (const p of await store.loadHomeStateParts() as HomeStatePart[]) {
+  for (const p of await store.loadHomeStateParts(homeId) as HomeStatePart[]) {
     let m = byHome.get(p.homeId);
     if (m === undefined) { m = new Map(); byHome.set(p.homeId, m); }
     m.set(p.part, p.data);
@@ -168,7 +169,7 @@ export async function readSavedHomeStates(store: Pick<Store, 'loadHomeStateParts
   const states = new Map<string, unknown>();
   for (const [id, parts] of byHome) states.set(id, decodeHomeParts(parts));
   const whole = new Set<string>();
-  for (const [id, state] of await store.loadHomeStates()) {
+  for (const [id, state] of await store.loadHomeStates(homeId)) {
     if (states.has(id)) continue; // parts are newer (written in the transaction that drops the row; a leftover is stale)
     states.set(id, state);
     whole.add(id);

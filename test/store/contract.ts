@@ -126,6 +126,9 @@ export function storeContract(t: Test, open: OpenStore): void {
       { homeId: 'home-0000', part: 'home', data: 'again' },
     ]);
     t.same([...(await s.loadHomeStates()).keys()], ['h2'], 'the whole row of h1 is dropped in the same save, h2 kept');
+    t.same(await s.loadHomeStateParts('h1'), [{ homeId: 'h1', part: 'home', data: 'second' }, { homeId: 'h1', part: 'routine', data: 'r1' }], 'one home\'s parts alone');
+    t.same([...(await s.loadHomeStates('h2')).entries()], [['h2', { old: 2 }]], 'one home\'s whole row alone');
+    t.same([...(await s.loadHomeStates('h1')).entries()], [], 'none for a home without one');
     await s.saveHomeStateParts([], 12, []);
     t.equal((await s.loadHomeStateParts()).length, 1_502, 'an empty save changes nothing');
   });
