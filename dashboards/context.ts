@@ -12,6 +12,7 @@ import type { RuleEngine } from '../rules/index.js';
 import type { AlertResponder } from '../notifier/index.js';
 import type { Access, AccessRules, Relation } from './access.js';
 import type { Auth } from './auth.js';
+import type { EditorPass } from './editor-pass.js';
 import { translator } from './i18n.js';
 import type { LiveFeed, LocalLiveFeed } from './live-feed.js';
 import type { PhotoProcessor } from './photos.js';
@@ -120,6 +121,8 @@ export interface WebContext {
   secureCookies: boolean;
   /** Set when the app serves a backup read-only (the reference hub, backup/reference.ts). */
   reference?: ReferenceInfo;
+  /** The Node-RED editor's path and the pass into it, when the hub serves it (editor-pass.ts). */
+  flowsEditor?: { path: string; pass: EditorPass };
 }
 
 /** What the read-only reference hub serves: which backup, taken when, by which hub. */

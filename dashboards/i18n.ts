@@ -170,6 +170,7 @@ export const messages = {
   pushDenied: { ja: '通知が許可されていません。ブラウザの設定で通知を許可してください。', en: 'Notifications are blocked. Allow them in the browser settings.' },
   pushFailed: { ja: '登録できませんでした。しばらくしてからもう一度お試しください。', en: 'That did not work. Please try again later.' },
   // Device onboarding from the bridge (routes-onboarding.ts, issue 16)
+  openFlows: { ja: 'フロー編集画面（Node-RED）を開く', en: 'Open the flows editor (Node-RED)' },
   onboarding: { ja: '機器の割り当て（ブリッジ）', en: 'Device onboarding (bridge)' },
   onboardingIntro: { ja: 'ブリッジが受信しているのに、まだ誰も割り当てていない機器です。種類・部屋・役割を決めて割り当てると、機器が登録され、ブリッジが次の報告（通常1分以内）で受け取って転送を始めます。', en: 'Devices the bridge hears that nobody has mapped yet. Choose a kind, room and role: the device is registered, and the bridge takes it at its next report (usually within a minute) and starts forwarding it.' },
   noBridgeReport: { ja: 'この家のブリッジからの報告はまだありません（ブリッジに種類 bridge の機器ログインを設定してください）', en: "No report from this home's bridge yet (give the bridge a device login of kind bridge)" },
@@ -350,6 +351,8 @@ export const messages = {
   'audit_escalation.start': { ja: '連絡を開始', en: 'escalation started' },
   'audit_escalation.tier': { ja: '次の連絡先へ', en: 'next escalation tier' },
   'audit_facility.enroll': { ja: '施設に登録', en: 'enrolled in a facility' },
+  'audit_flows.open': { ja: 'フロー編集画面を開いた', en: 'opened the flows editor' },
+  'audit_flows.sign-in': { ja: 'フロー編集画面にログイン', en: 'signed in to the flows editor' },
   'audit_home.create': { ja: 'お宅を登録', en: 'home created' },
   'audit_policy.set': { ja: '連絡ルールを変更', en: 'policy changed' },
   'audit_resident.add': { ja: '利用者を登録', en: 'resident added' },

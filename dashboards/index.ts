@@ -25,6 +25,7 @@ import type { RuleEngine } from '../rules/index.js';
 import type { AlertResponder } from '../notifier/index.js';
 import { createAccessRules, scopeResolvers, type Access } from './access.js';
 import { createAuth, sameToken, sessionCookie } from './auth.js';
+import { createEditorPass } from './editor-pass.js';
 import type { EscalationPolicies, HistoryQuery, NotificationSettings, ReferenceInfo, RouteModule, WebContext } from './context.js';
 import { guessLanguage, messages, translator, type MessageKey } from './i18n.js';
 import { html, page } from './html.js';
@@ -66,6 +67,7 @@ export { missedCheckinRule, turnCredentials, createLocalVideoExchange, createMem
 export type { PeerRef, VideoEnvelope, VideoExchange } from './video.js';
 export { startStatusPage, statusCallbackPath, type StatusPage, type StatusSource } from './status-page.js';
 export { createAuth, signInThrottleSettings } from './auth.js';
+export { createEditorPass, editorPassMs, type EditorPass } from './editor-pass.js';
 export { createTotpVerifier, newTotpSecret, sealPlaintextSeeds, seedKeyFrom, totpCode } from './totp.js';
 export { hashPassword, verifyPassword } from './passwords.js';
 export { createMonthlyReports } from './monthly-reports.js';
@@ -123,6 +125,12 @@ export interface WebAppOptions {
    * The store should be `readOnlyStore(...)`, which refuses writes itself too.
    */
   readOnly?: ReferenceInfo;
+  /**
+   * Where the hub serves the Node-RED editor (e.g. `/flows`), when it does: the
+   * operator page then opens it with a pass bound to the operator's session
+   * (editor-pass.ts), so the password and code are not typed a second time.
+   */
+  flowsEditorPath?: string;
 }
 
 /**
@@ -151,6 +159,7 @@ const optionsSchema = z.object({
   secureCookies: z.boolean().optional(),
   signInPerMinute: z.number().int().min(1).optional(),
   fontPath: z.string().optional(),
+  flowsEditorPath: z.string().regex(/^\/[A-Za-z0-9/_-]*[A-Za-z0-9_-]$/, 'a path such as /flows').optional(),
 });
 
 const fontCandidates = ['/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf', '/usr/share/fonts/truetype/fonts-japanese-gothic.ttf'];
@@ -214,6 +223,7 @@ export async function createWebApp(opts: WebAppOptions): Promise<WebApp> {
     reports: createMonthlyReports({ store, history: opts.history, dir: opts.reportsDir ?? join(dirname(opts.photosDir), 'reports'), fontPath, clock }),
     secureCookies: opts.secureCookies ?? false,
     ...(opts.readOnly ? { reference: opts.readOnly } : {}),
+    ...(opts.flowsEditorPath && !opts.readOnly ? { flowsEditor: { path: opts.flowsEditorPath, pass: createEditorPass({ store, wallClock, key: opts.totpSeedKey }) } } : {}),
   };
   const readOnly = opts.readOnly;
 

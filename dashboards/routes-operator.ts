@@ -74,6 +74,7 @@ export const operatorRoutes: RouteModule = (app, ctx) => {
 <details><summary>${t('addAccount')}</summary><form method="post" action="/operator/accounts">${csrf}<label for="a-login">${t('login')}</label><input id="a-login" name="login" required><label for="a-name">${t('name')}</label><input id="a-name" name="name" required><label for="a-role">${t('role')}</label><select id="a-role" name="role">${options(t, 'role', accountRoles)}</select><label for="a-lang">${t('language')}</label><select id="a-lang" name="language">${options(t, 'lang', languages)}</select><label for="a-pw">${t('password')}</label><input id="a-pw" name="password" type="password" minlength="${minPasswordLength}" required><button>${t('save')}</button></form></details>
 <details><summary>${t('linkAccount')}</summary><form method="post" action="/operator/links">${csrf}<label for="l-login">${t('login')}</label><input id="l-login" name="login" required><label for="l-kind">${t('kind')}</label><select id="l-kind" name="kind">${options(t, 'link', linkKinds)}</select><label for="l-target">${t('target')}</label><input id="l-target" name="target" required><button>${t('save')}</button></form></details>
 <p><a href="/operator/onboarding">${t('onboarding')}</a></p>
+${ctx.flowsEditor ? html`<form method="post" action="/operator/flows-editor" id="flows-editor">${csrf}<button>${t('openFlows')}</button></form>` : ''}
 ${sections}
 <h2>${t('audit')}</h2><div id="audit-live" data-live-region><table id="audit"><tr><th>${t('when')}</th><th>${t('who')}</th><th>${t('what')}</th><th>${t('target')}</th></tr>${audit.map((a) => html`<tr><td>${localWhen(a.at, 'Asia/Tokyo')}</td><td>${label(t, 'actor', a.actor)}</td><td>${label(t, 'audit', a.action)}</td><td>${a.subject}</td></tr>`)}</table></div>
 <h2>${t('backups')}</h2><div id="backups-live" data-live-region><p>${t('trailHeads')}</p><ul id="trail-heads"><li>${t('audit')}: #${heads.audit.seq} <code>${heads.audit.hash}</code></li><li>${t('accessRecords')}: #${heads.access.seq} <code>${heads.access.hash}</code></li></ul>
@@ -121,6 +122,18 @@ ${backups.length === 0 ? html`<p>${t('noBackups')}</p>` : html`<table id="backup
     // Shown once, never stored in clear and never cached.
     return sendPage(req, reply, t('addDevice'), html`<p class="error" role="alert">${t('credentialsOnce')}</p><p>${t('login')}: <span class="secret" id="device-username">${creds.username}</span></p><p>${t('password')}: <span class="secret" id="device-secret">${creds.secret}</span></p><p><a href="/operator">←</a></p>`);
   });
+
+  // The Node-RED editor, opened with a pass bound to this session (editor-pass.ts): a POST with
+  // the form's CSRF token, so no other site can send an operator into the editor.
+  if (ctx.flowsEditor) {
+    const editor = ctx.flowsEditor;
+    app.post('/operator/flows-editor', { config: { access: opOnly } }, async (req, reply) => {
+      const { session, account } = viewerOf(req);
+      await audit(account.id, 'flows.open', account.id);
+      reply.header('Cache-Control', 'no-store');
+      return reply.redirect(`${editor.path}/?access_token=${encodeURIComponent(editor.pass.issue(session))}`, 303);
+    });
+  }
 
   app.post('/operator/accounts', { config: { access: opOnly } }, async (req, reply) => {
     const form = parseInput(accountForm, formOf(req));

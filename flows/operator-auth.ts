@@ -3,12 +3,13 @@
  * the same lockout (5 failures in 15 minutes lock the account for 15
  * minutes). Node-RED's sign-in form has no second-factor field, so an
  * operator with an authenticator app types the 6-digit code after the
- * password, separated by a space.
+ * password, separated by a space — or opens the editor from the web app's
+ * operator page, signed in there already (a pass bound to that session).
  */
 import type { WallClock } from '../core/clock.js';
 import type { AccountStore, AuditStore } from '../core/store.js';
 import { verifyPassword } from '../dashboards/index.js';
-import { createTotpVerifier } from '../dashboards/index.js';
+import { createEditorPass, createTotpVerifier } from '../dashboards/index.js';
 import type { OperatorAuth } from './settings.js';
 
 const lockout = { maxFailures: 5, windowMs: 15 * 60_000, lockMs: 15 * 60_000 };
@@ -23,7 +24,9 @@ export function createOperatorVerifier(opts: {
 }): Required<OperatorAuth> {
   const { store, wallClock: clock } = opts;
   const totp = createTotpVerifier({ store, key: opts.totpSeedKey });
+  const pass = createEditorPass({ store, wallClock: clock, key: opts.totpSeedKey });
   return {
+    editorPass: (token) => pass.check(token),
     async verifyOperator(username, password) {
       const account = await store.findAccountByLogin(username);
       const now = clock.now();

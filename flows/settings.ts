@@ -12,6 +12,11 @@ export interface OperatorAuth {
   verifyOperator(username: string, password: string): Promise<boolean>;
   /** Whether `username` is (still) an operator; checked on every editor request's token. Default: trust the token. */
   isOperator?(username: string): Promise<boolean>;
+  /**
+   * The operator a pass from the web app stands for (dashboards/editor-pass.ts), or null.
+   * Node-RED asks on every editor request and socket whose token is not one of its own sessions.
+   */
+  editorPass?(pass: string): Promise<string | null>;
 }
 
 export interface SettingsInput {
@@ -46,6 +51,15 @@ export function logHandler(logger: Logger): (m: NodeRedLogMessage) => void {
   };
 }
 
+/** Node-RED's `adminAuth.tokens`: a web-app pass → the operator it stands for; anything else → no user. */
+function passCheck(check: (pass: string) => Promise<string | null>, operator: (username: string) => { username: string; permissions: string }) {
+  return async (token: unknown) => {
+    if (typeof token !== 'string') return null;
+    const login = await check(token).catch(() => null);
+    return login === null ? null : operator(login);
+  };
+}
+
 /** Builds the settings object for `RED.init`. */
 export function nodeRedSettings(s: SettingsInput): Record<string, unknown> {
   const operator = (username: string) => ({ username, permissions: '*' });
@@ -65,6 +79,7 @@ export function nodeRedSettings(s: SettingsInput): Record<string, unknown> {
       sessionExpiryTime: s.sessionExpirySeconds,
       users: async (username: string) => (!s.auth.isOperator || (await s.auth.isOperator(username)) ? operator(username) : null),
       authenticate: async (username: string, password: string) => ((await s.auth.verifyOperator(username, password)) ? operator(username) : null),
+      ...(s.auth.editorPass ? { tokens: passCheck(s.auth.editorPass, operator), tokenHeader: 'authorization' } : {}),
     },
     logging: {
       console: { level: 'off' },

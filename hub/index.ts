@@ -410,7 +410,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
           const at = clock.now();
           acceptReading({ kind: 'button', press, id: `tablet-${newId(at)}`, ts: toLocalIso(at, home_.timezone), home, device: 'tablet', at });
         },
-        photosDir: join(config.dataDir, 'photos'), totpSeedKey,
+        photosDir: join(config.dataDir, 'photos'), totpSeedKey, ...(config.flows.enabled ? { flowsEditorPath: '/flows' } : {}),
         secureCookies: secureCookiesFor(config.http),
         video: {
           ice: iceConfig(config, twilioClient),
