@@ -12,7 +12,12 @@
  *   `houseB.sensors` (`start<TAB>seconds<TAB>id`, start in seconds since
  *   1970 counted on the house's wall clock) with `houseB.sensor_names`
  *   (`id<TAB>name`), and optionally `houseB.activities` /
- *   `houseB.activity_names` in the same form.
+ *   `houseB.activity_names` in the same form;
+ * - or, for B and C, the wall-clock firing lists `houseB-ss.txt`
+ *   (`21-Jul-2009 13:30:12<TAB>21-Jul-2009 13:30:13<TAB>1` per firing), read
+ *   in preference to `houseB.sensors` when both are there: a widely copied
+ *   conversion script made `.sensors` from them with one id renumbered
+ *   (7 → 4), which drops house B's front door and house C's freezer.
  */
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -135,9 +140,12 @@ export function readKasteren(rawDir: string, home: string): ConvertedSource {
     return { ...base, specs, intervals, sleeps };
   }
   const stem = `house${house}`;
-  if (!existsSync(join(rawDir, `${stem}.sensors`))) throw new Error(`kasteren ${home}: neither kasterenSenseData.txt (house A) nor ${stem}.sensors in ${rawDir}`);
+  const wallClockList = existsSync(join(rawDir, `${stem}-ss.txt`));
+  if (!wallClockList && !existsSync(join(rawDir, `${stem}.sensors`))) throw new Error(`kasteren ${home}: none of kasterenSenseData.txt (house A), ${stem}-ss.txt or ${stem}.sensors in ${rawDir}`);
+  if (!existsSync(join(rawDir, `${stem}.sensor_names`))) throw new Error(`kasteren ${home}: ${stem}.sensor_names (id<TAB>name) is missing in ${rawDir}`);
   const hasActs = existsSync(join(rawDir, `${stem}.activities`)) && existsSync(join(rawDir, `${stem}.activity_names`));
-  const parsed = parseKasterenExport(read(rawDir, `${stem}.sensors`), read(rawDir, `${stem}.sensor_names`),
+  const parsed = parseKasterenExport(wallClockList ? '' : read(rawDir, `${stem}.sensors`), read(rawDir, `${stem}.sensor_names`),
     hasActs ? read(rawDir, `${stem}.activities`) : undefined, hasActs ? read(rawDir, `${stem}.activity_names`) : undefined);
+  if (wallClockList) parsed.intervals = parseKasterenSenseText(read(rawDir, `${stem}-ss.txt`)).intervals;
   return { ...base, ...parsed };
 }

@@ -47,16 +47,24 @@ const clock = (t: string, where: string): number => {
 };
 
 /** `activities_data.csv` → firings (deduplicated) and the labelled activity periods. */
-export function parseTapiaActivities(text: string): { intervals: SensorInterval[]; activities: { label: string; start: number; end: number }[] } {
+export function parseTapiaActivities(text: string): { intervals: SensorInterval[]; activities: { label: string; start: number; end: number }[]; skipped: string[] } {
   const lines = text.split(/\r?\n/).map((l) => l.trim());
   const intervals = new Map<string, SensorInterval>();
   const activities: { label: string; start: number; end: number }[] = [];
+  const skipped: string[] = [];
   const header = /^([^,]+),(\d{1,2})\/(\d{1,2})\/(\d{4}),(\d{1,2}:\d{1,2}:\d{1,2}),(\d{1,2}:\d{1,2}:\d{1,2})$/;
   for (let i = 0; i < lines.length; i++) {
     const h = header.exec(lines[i]!);
     if (!h) continue;
     const where = `line ${i + 1}`;
     const date = { year: Number(h[4]), month: Number(h[2]), day: Number(h[3]) };
+    // subject2 labels ten activities "4/31/2003": a second labelling of 1 May with the same firings.
+    // A date that does not exist is not rolled over into the next month: the block is left out, and said.
+    if (date.month < 1 || date.month > 12 || date.day < 1 || date.day > new Date(Date.UTC(date.year, date.month, 0)).getUTCDate()) {
+      skipped.push(`${where}: ${h[2]}/${h[3]}/${h[4]} is not a date; activity "${h[1]}" left out`);
+      i += 4;
+      continue;
+    }
     const at = (seconds: number) => wallToEpoch({ ...date, hour: 0, minute: 0, second: 0 }, tapiaTimeZone) + seconds * 1000;
     const startS = clock(h[5]!, where);
     let endS = clock(h[6]!, where);
@@ -78,7 +86,7 @@ export function parseTapiaActivities(text: string): { intervals: SensorInterval[
     });
     i += 4;
   }
-  return { intervals: [...intervals.values()], activities };
+  return { intervals: [...intervals.values()], activities, skipped };
 }
 
 const frontDoorRooms: Record<string, string> = { subject1: 'foyer', subject2: 'hallway' };
@@ -88,7 +96,7 @@ export function readTapia(rawDir: string, home: string): ConvertedSource {
   const dir = join(rawDir, home);
   if (!existsSync(join(dir, 'activities_data.csv'))) throw new Error(`tapia ${home}: no ${join(dir, 'activities_data.csv')}`);
   const specs = parseTapiaSensors(readFileSync(join(dir, 'sensors.csv'), 'latin1'), frontDoorRooms[home] ?? 'foyer');
-  const { intervals } = parseTapiaActivities(readFileSync(join(dir, 'activities_data.csv'), 'latin1'));
+  const { intervals, skipped } = parseTapiaActivities(readFileSync(join(dir, 'activities_data.csv'), 'latin1'));
   return {
     dataset: 'tapia', timezone: tapiaTimeZone, specs, intervals, sleeps: [],
     source: 'E. Munguia Tapia, S.S. Intille, K. Larson, Pervasive 2004 (MIT House_n) — edge/recordings/README-tapia.md',
@@ -96,6 +104,7 @@ export function readTapia(rawDir: string, home: string): ConvertedSource {
       'Only firings inside labelled activities are in the recording: hours with no label have no events at all.',
       'No motion sensors: every sign of life is a reed switch on an object.',
       `The entrance is the "Door" in the ${frontDoorRooms[home] ?? 'foyer'} (an assumption from the room name).`,
+      ...(skipped.length > 0 ? [`${skipped.length} labelled activities with a date that does not exist were left out (${skipped[0]}${skipped.length > 1 ? ', …' : ''}).`] : []),
     ],
   };
 }

@@ -64,6 +64,19 @@ t.test('van Kasteren export (houseB.sensors): wall-clock seconds, Dutch names, a
   t.equal(settings.wakingHours, undefined, 'no labels, no waking hours');
 });
 
+t.test('van Kasteren wall-clock lists (houseC-ss.txt) are read before houseC.sensors, whose copies lost id 7 (the front door in B)', async (t) => {
+  const { readings, unknown } = convertRecording('kasteren', 'housec', join(fixtures, 'kasteren-ss'));
+  t.equal(unknown, 0, 'no firing of an unnamed id: the renumbered 4 in houseC.sensors is not read');
+  t.same(readings.map(brief), [
+    '2008-11-19T08:00:00+01:00 motion pir-keuken kitchen on',
+    '2008-11-19T08:00:05+01:00 motion pir-keuken kitchen off',
+    '2008-11-19T08:04:00+01:00 door toilet-door toilet-door open',
+    '2008-11-19T08:04:02+01:00 door toilet-door toilet-door closed',
+    '2008-11-19T08:10:00+01:00 door front-door front open',
+    '2008-11-19T08:10:08+01:00 door front-door front closed',
+  ], 'in time order, on the house\'s wall clock, the front door kept');
+});
+
 t.test('Ordóñez: PIRs by place, maindoor is the front door, fridge a contact, seat/bed mats held, electric use as power', async (t) => {
   const { readings, settings } = convertRecording('ordonez', 'a', join(fixtures, 'ordonez'));
   t.same(readings.map(brief), [
@@ -102,6 +115,8 @@ t.test('Tapia: activity blocks across midnight, a firing listed twice is one, th
   t.equal(settings.frontDoor, 'front');
   t.equal(settings.timezone, 'America/New_York');
   t.ok(settings.notes?.some((n) => /labelled activities/.test(n)), 'says that unlabelled hours have no events');
+  t.ok(settings.notes?.some((n) => /1 labelled activities with a date that does not exist were left out \(line 16: 4\/31\/2003 is not a date/.test(n)),
+    'an activity dated 4/31 is left out and said, not rolled over into 1 May (subject2 has ten, copies of 1 May)');
 });
 
 t.test('wall-clock times honour daylight saving; slugs are ids; waking hours need three nights', async (t) => {
