@@ -377,15 +377,14 @@ export function createSqlStore(db: SqlDb, opts: StoreOptions = {}): Store {
       const rec: RejectedMessage = { ...r, id: newId(r.at) };
       await run('INSERT INTO rejected_messages (id, at, topic, home_id, device_id, reason, detail, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', rec.id, rec.at, rec.topic, n(rec.homeId), n(rec.deviceId), rec.reason, n(rec.detail), n(rec.payload));
       // Bounded per home, pruned in batches: a flood costs one delete per `pruneRejectedEvery` messages, not a scan per message.
+      // A home's first refusal since the store opened prunes at once: the count lives in memory, and a
+      // hub restarted more often than every `pruneRejectedEvery` refusals must not grow the table without end.
       const bucket = rec.homeId ?? '';
-      const since = (rejectedSincePrune.get(bucket) ?? 0) + 1;
-      if (since < pruneRejectedEvery) {
-        if (rejectedSincePrune.size >= 100_000) rejectedSincePrune.clear(); // made-up home ids in refused topics must not grow it without end
-        rejectedSincePrune.set(bucket, since);
-      } else {
-        rejectedSincePrune.delete(bucket);
-        await pruneRejected(rec.homeId);
-      }
+      const seen = rejectedSincePrune.get(bucket);
+      const due = seen === undefined || seen + 1 >= pruneRejectedEvery;
+      if (seen === undefined && rejectedSincePrune.size >= 100_000) rejectedSincePrune.clear(); // made-up home ids in refused topics must not grow it without end
+      rejectedSincePrune.set(bucket, due ? 0 : seen + 1);
+      if (due) await pruneRejected(rec.homeId);
       return rec;
     },
     async listRejected(limit = 100) {
@@ -619,10 +618,11 @@ function jobStore(db: SqlDb): JobStore {
     async claimJobs({ kinds, owner, now, leaseUntil, limit }) {
       if (kinds.length === 0 || limit <= 0) return [];
       return db.tx(async (t) => {
-        const due = await t.all(`SELECT key FROM jobs WHERE ${kindIn(kinds)} AND due_at <= ? AND (lease_until IS NULL OR lease_until <= ?) ORDER BY due_at, key LIMIT ?`, ...kinds, now, now, limit);
+        // On PostgreSQL the rows picked are locked and skipped by a concurrent claim, which takes the next due ones.
+        const due = await t.all(`SELECT key FROM jobs WHERE ${kindIn(kinds)} AND due_at <= ? AND (lease_until IS NULL OR lease_until <= ?) ORDER BY due_at, key LIMIT ?${db.skipLocked}`, ...kinds, now, now, limit);
         const out: Job[] = [];
         for (const { key } of due) {
-          // Conditional: on PostgreSQL a second node's claim waits on the row, re-checks the lease and takes nothing.
+          // Conditional as well: whatever the isolation, a job whose lease is live is never taken twice.
           const took = await t.run('UPDATE jobs SET owner = ?, lease_until = ?, updated_at = ? WHERE key = ? AND (lease_until IS NULL OR lease_until <= ?)', owner, leaseUntil, now, key, now);
           if (took > 0) out.push(toJob((await t.get('SELECT * FROM jobs WHERE key = ?', key))!));
         }
@@ -976,6 +976,7 @@ export function sqliteDb(db: Database.Database): SqlDb {
       }
     }),
     isConflict: (err) => String((err as { code?: unknown }).code ?? '').startsWith('SQLITE_CONSTRAINT'),
+    skipLocked: '',
     close: async () => { await tail.catch(() => {}); db.close(); },
   };
 }

@@ -91,3 +91,19 @@ t.test('records written in the same millisecond keep the order they were written
   for (let i = 0; i < 20; i++) ids.push((await store.recordNotification({ alertId: alert.id, channel: 'sms', status: 'queued', createdAt: 5 })).id);
   t.same((await store.listNotifications(alert.id)).map((n) => n.id), ids);
 });
+
+t.test('refused device messages stay bounded across restarts more frequent than the prune batch', async (t) => {
+  const file = join(tempDir(t, 'mimamori-store-'), 'db.sqlite');
+  // Ten lives of a hub that refuses 4 messages of one home each, with a batch of 5: before, the
+  // in-memory count started at 0 in every life and the home was never pruned (40 rows).
+  for (let life = 0; life < 10; life++) {
+    const store = createSqliteStore(file, { rejectedPerHome: 10, rejectedPruneEvery: 5 });
+    for (let i = 0; i < 4; i++) await store.recordRejected({ at: life * 10 + i, topic: 'mimamori/h1/d/events', homeId: 'h1', reason: 'malformed_json', payload: `${life}.${i}` });
+    await store.close();
+  }
+  const store = createSqliteStore(file);
+  t.teardown(() => store.close());
+  const kept = (await store.listRejected(1000)).map((r) => r.payload);
+  t.equal(kept.length, 13, 'at most the newest 10 kept at each life\'s first refusal, plus that life\'s 3 more');
+  t.same(kept.slice(0, 4), ['9.3', '9.2', '9.1', '9.0'], 'the newest are kept');
+});
