@@ -148,6 +148,7 @@ export function pgSqlDb(pool: pg.Pool): SqlDb {
     runMany: async (sql, rows) => (rows.length === 0 ? 0 : inTransaction(pool, (t) => t.runMany(sql, rows))),
     tx: (work) => inTransaction(pool, work),
     isConflict: (err) => (err as { code?: unknown }).code === '23505',
+    skipLocked: ' FOR UPDATE SKIP LOCKED',
     close: () => pool.end(),
   };
 

@@ -40,5 +40,11 @@ export interface SqlDb extends SqlQueries {
   tx<T>(work: (t: SqlTx) => Promise<T>): Promise<T>;
   /** True when `err` is a unique or primary-key violation. */
   isConflict(err: unknown): boolean;
+  /**
+   * Appended to a SELECT inside `tx` that picks rows to take: PostgreSQL's
+   * `FOR UPDATE SKIP LOCKED`, so concurrent claimers get different rows
+   * instead of the same ones; empty on SQLite, whose `tx` holds the write lock.
+   */
+  readonly skipLocked: string;
   close(): Promise<void>;
 }
