@@ -32,7 +32,7 @@ const eveningMinutes = 12 * 60;
 /**
  * Her nights have a place when at least this share of them began at one device
  * (Ordóñez A and B: every night on the bed mat). Looser signatures cost false
- * alarms on the real homes (van Kasteren A: 18 of 21 nights at the bedroom
+ * alarms on the real homes (van Kasteren A: 19 of 21 nights at the bedroom
  * door, the others after the toilet) and on the simulated corpus.
  */
 const placeShare = 0.9;
