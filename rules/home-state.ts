@@ -41,6 +41,13 @@ export interface HomeState {
   /** What the last sign of life was (`motion`, `door`, …) and which device sent it. */
   lastSignKind: string;
   lastSignDevice: string;
+  /**
+   * The sign of life before the last one, and its device (not persisted: after
+   * a restart the first quiet spell is not learned from). noSignOfLife learns
+   * when her nights begin from the spell between the two (night-start.ts).
+   */
+  prevSignOfLife: number;
+  prevSignDevice: string;
   lastMotion: number;
   /** Start of the current water / gas flow, NONE when not flowing. */
   waterSince: number;
@@ -85,7 +92,7 @@ export interface HomeState {
 /** A fresh home first heard of at `at`. */
 export function createHomeState(id: string, rules: HomeRules, at: number): HomeState {
   return {
-    id, rules, firstSeen: at, lastSignOfLife: NONE, lastSignKind: '', lastSignDevice: '', lastMotion: NONE,
+    id, rules, firstSeen: at, lastSignOfLife: NONE, lastSignKind: '', lastSignDevice: '', prevSignOfLife: NONE, prevSignDevice: '', lastMotion: NONE,
     waterSince: NONE, gasSince: NONE, outSince: NONE, awayUntil: NONE,
     devices: new Map(), newestAt: NONE, beats: false, lateArrivalAt: NONE, lateSince: NONE, active: undefined, marks: undefined, wakeAt: Infinity,
     silentDueBound: NONE, silentBoundRule: undefined, dirty: true, urgent: true,
@@ -150,6 +157,8 @@ export function applyReading(home: HomeState, r: Reading): number {
       break;
   }
   if (sign && r.at >= home.lastSignOfLife) {
+    home.prevSignOfLife = home.lastSignOfLife;
+    home.prevSignDevice = home.lastSignDevice;
     home.lastSignOfLife = r.at;
     home.lastSignKind = r.kind;
     home.lastSignDevice = r.device;

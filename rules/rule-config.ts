@@ -47,6 +47,12 @@ export const noSignOfLifeRule = z.strictObject({
   inBedMaxMinutes: minutes(720, 24 * 60),
   /** A pressed seat or couch mat counts as her there, present but still, for at most this long. */
   heldMaxMinutes: minutes(120, 24 * 60),
+  /**
+   * Learn when her nights begin (the time and the place of her last sign before
+   * a night's sleep): a quiet spell that began well before that, or where no
+   * night of hers began, is not taken as sleep — the clock runs through the night.
+   */
+  learnNights: z.boolean().default(true),
 }).refine((r) => r.criticalAfterMinutes > r.warningAfterMinutes, { message: 'criticalAfterMinutes must be greater than warningAfterMinutes', path: ['criticalAfterMinutes'] });
 
 export const nightDoorRule = z.strictObject({

@@ -39,6 +39,7 @@ import { activeSeverity, clear, duration, finding, hhmm, raise, signName, silenc
 import { heldState, trackHeld, type Held } from './held-state.js';
 import { getMark, outingWarnedKey, setMark } from './routine-marks.js';
 import { endVisit, visitorGuard } from './visitor-guard.js';
+import { learnNight, nightMiddle, nightNotBegun, nightQuietMs, type NightStart } from './night-start.js';
 
 const minute = 60_000;
 /** The last sign of her inside other than movement (motion is `home.lastMotion`): a cupboard, the kettle, a button. */
@@ -139,6 +140,37 @@ function clockStart(rule: NoSignOfLifeRule, home: HomeState): number {
   return Math.max(home.lastSignOfLife === NONE ? home.firstSeen : home.lastSignOfLife, home.awayUntil, h.until, h.released);
 }
 
+const allDay: Window = { from: 0, to: 0 };
+/**
+ * Signs that say where she is (a motion sensor, a door or cupboard, the kettle, a
+ * button). Not a flow or a power change: a whole-home water meter says nothing of
+ * the room, and on the simulated corpus a bath or a flush before bed, with the
+ * bedroom sensor missing her, was the last sign of two ordinary nights.
+ */
+const placeKinds = new Set(['motion', 'door', 'kettle', 'button']);
+
+/**
+ * What her learned nights say about the current quiet spell (night-start.ts):
+ * only for a spell that began at a plain sign of life (not a mat still held,
+ * not the end of an away period) in a home that learns its nights.
+ */
+function nightOf(rule: NoSignOfLifeRule, home: HomeState, start: number): NightStart | undefined {
+  if (!rule.learnNights || start !== home.lastSignOfLife || !placeKinds.has(home.lastSignKind)) return undefined;
+  const w = wakingWindow(rule);
+  const middle = nightMiddle(w.from, w.to);
+  return middle === undefined ? undefined : nightNotBegun(home, middle, home.rules.zone, start, home.lastSignDevice);
+}
+
+/**
+ * The window the clock runs in for the current quiet spell: the waking hours —
+ * or all day, when the spell is not yet her night (it began in the evening away
+ * from the one place her nights begin), so a collapse in the living room at
+ * 00:17 is not left until the next morning.
+ */
+function clockWindow(rule: NoSignOfLifeRule, home: HomeState, start: number): Window {
+  return nightOf(rule, home, start) !== undefined ? allDay : wakingWindow(rule);
+}
+
 /** Whether the current outing began with a front-door close right after a visit (she or the visitor left). */
 function uncertainOut(home: HomeState): boolean {
   return home.outSince !== NONE && getMark(home, uncertainOutKey) === home.outSince;
@@ -199,19 +231,30 @@ function describeLast(rule: NoSignOfLifeRule, home: HomeState, tz: ZoneClock): {
   return { en: `Last sign of life: ${what.en} at ${at}; nothing since.${since.en}${out.en}`, ja: `最後の生活反応：${at} の${what.ja}。それ以降ありません。${since.ja}${out.ja}` };
 }
 
+/** Says why the night was counted: the quiet began away from where her nights begin. */
+function withNight(o: { en: string; ja: string }, night: NightStart | undefined, home: HomeState): { en: string; ja: string } {
+  if (night === undefined) return o;
+  return {
+    en: `${o.en} The night is not taken as sleep: ${night.atPlace} of her last ${night.nights} nights began at ${night.place}, and this quiet began at ${home.lastSignDevice}.`,
+    ja: `${o.ja} 夜間も睡眠とはみなしていません：最近の ${night.nights} 晩のうち ${night.atPlace} 晩は ${night.place} で夜を迎えましたが、今回は ${home.lastSignDevice} から静かになりました。`,
+  };
+}
+
 function raised(rule: NoSignOfLifeRule, home: HomeState, ctx: RuleContext, severity: Severity, wakingMs: number): Finding {
   const tz = home.rules.zone;
   const d = duration(wakingMs);
   const { from, to } = rule.wakingHours;
   const limit = severity === 'critical' ? rule.criticalAfterMinutes : rule.warningAfterMinutes;
+  const start = clockStart(rule, home);
+  const night = nightOf(rule, home, start);
   return finding(home, rule, ctx.now, 'raised', severity, 'family', {
     message: { en: `No sign of life for ${d.en} of waking time`, ja: `起きている時間帯に${d.ja}、生活反応がありません` },
     expected: {
       en: `Some sign of life (movement, a door, the kettle, water, gas, electricity or a button) at least every ${limit} minutes between ${from} and ${to}.`,
       ja: `${from}〜${to}の間、少なくとも${limit}分に一度は生活反応（人の動き・ドア・電気ポット・水道・ガス・電気・ボタン）があること。`,
     },
-    observed: describeLast(rule, home, tz),
-  }, { data: { lastSignOfLife: home.lastSignOfLife, wakingMinutes: Math.floor(wakingMs / minute), limitMinutes: limit } });
+    observed: withNight(describeLast(rule, home, tz), night, home),
+  }, { data: { lastSignOfLife: home.lastSignOfLife, wakingMinutes: Math.floor(wakingMs / minute), limitMinutes: limit, ...(night === undefined ? {} : { nightNotBegun: true }) } });
 }
 
 /**
@@ -244,6 +287,12 @@ export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
     const frontDoor = r.kind === 'door' && (r.door === rule.frontDoor || r.device === rule.frontDoor);
     const wasOut = home.outSince !== NONE;
     const before = home.outSince;
+    if (ctx.sign && rule.learnNights && !wasOut && home.prevSignOfLife >= home.awayUntil && r.at - home.prevSignOfLife >= nightQuietMs) {
+      // A long quiet spell while she was home: a night, if it crossed the night's middle.
+      const w = wakingWindow(rule);
+      const middle = nightMiddle(w.from, w.to);
+      if (middle !== undefined) learnNight(home, middle, home.rules.zone, home.prevSignOfLife, home.prevSignDevice, r.at);
+    }
     if (home.outSince !== NONE && endsOuting(r, frontDoor, home.outSince)) {
       // A sign of her inside (presence.ts) — movement, a cupboard or inner door opening, the
       // kettle, a button, after the passage through the door — means she is home. Not a contact
@@ -306,8 +355,8 @@ export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
       raise(home, rule.id, ctx, outTooLong(rule, home, ctx));
       return;
     }
-    const w = wakingWindow(rule);
-    const waking = wakingMsBetween(clockStart(rule, home), now, w, home.rules.zone);
+    const start = clockStart(rule, home);
+    const waking = wakingMsBetween(start, now, clockWindow(rule, home, start), home.rules.zone);
     const level: Severity | undefined = waking >= rule.criticalAfterMinutes * minute ? 'critical' : waking >= rule.warningAfterMinutes * minute ? 'warning' : undefined;
     if (level !== undefined && activeSeverity(home, rule.id) !== level && !silenceAlreadyRaised(home, rule.id, level)) raise(home, rule.id, ctx, raised(rule, home, ctx, level, waking));
   },
@@ -319,7 +368,8 @@ export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
     // The same silence already raised by another rule: aim at the next level it has not reached.
     if (silenceAlreadyRaised(home, rule.id, 'critical')) return Infinity;
     const limit = current === 'warning' || silenceAlreadyRaised(home, rule.id, 'warning') ? rule.criticalAfterMinutes : rule.warningAfterMinutes;
-    const due = addWakingMs(clockStart(rule, home), limit * minute, wakingWindow(rule), home.rules.zone);
+    const start = clockStart(rule, home);
+    const due = addWakingMs(start, limit * minute, clockWindow(rule, home, start), home.rules.zone);
     return Math.max(due, outUntil(rule, home));
   },
 };
