@@ -17,7 +17,7 @@ import type { Reading } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
 import type { Alert, Language, NotificationRecord, Store } from '../core/store.js';
 import { MimamoriError } from '../core/errors.js';
-import { createJobScheduler, type JobScheduler } from '../jobs/index.js';
+import { createJobScheduler, type HomeOwnership, type JobScheduler } from '../jobs/index.js';
 import type { Channel, DeliveryReceipt, ReceiptRequest, ReceiptResult, SendResult } from './channel.js';
 import { advancesStatus, isFailedStatus, pendingStatus } from './delivery-status.js';
 import { operatorText } from './templates.js';
@@ -139,8 +139,10 @@ export interface NotifierOptions {
    * notifier's own, owned by `nodeId`, closed with the notifier.
    */
   jobs?: JobScheduler;
-  /** This node's id for the notifier's own scheduler (default `hub`): the owner on its job leases. */
+  /** The owner on the own scheduler's job leases (default `hub`; in a cluster `<node>/<pid>`). */
   nodeId?: string;
+  /** Cluster mode: the own scheduler claims and runs only the jobs of homes this node runs (jobs/). */
+  ownership?: HomeOwnership;
 }
 
 /** An alert that has just been resolved. */
@@ -274,7 +276,7 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
     return defaultPolicy;
   }
 
-  const ownJobs = opts.jobs ? undefined : createJobScheduler({ store, clock, logger: log.child({ part: 'jobs' }), owner: opts.nodeId ?? 'hub' });
+  const ownJobs = opts.jobs ? undefined : createJobScheduler({ store, clock, logger: log.child({ part: 'jobs' }), owner: opts.nodeId ?? 'hub', ...(opts.ownership ? { ownership: opts.ownership } : {}) });
   const jobs = opts.jobs ?? ownJobs!;
   const engineOpts: Parameters<typeof createEscalationEngine>[0] = {
     store, logger: log, clock, channels, jobs, policyFor, sendWaitMs,

@@ -15,7 +15,7 @@
  */
 import type { SchedulerLike } from 'rxjs';
 import type { Logger } from '../core/logger.js';
-import type { Alert, Contact, Language, NotificationRecord, Store } from '../core/store.js';
+import type { Alert, Contact, HomeFence, Language, NotificationRecord, Store } from '../core/store.js';
 import type { Channel, SendResult } from './channel.js';
 import { addressesOf, recipientOf } from './contact-channels.js';
 import { heldStatus, isFailedStatus, pendingStatus } from './delivery-status.js';
@@ -53,6 +53,8 @@ export interface SendLedgerOptions {
   heldForBudget(contactId: string, homeId: string, at: number): Promise<void>;
   /** The reply code a page about the alert carries (answer buttons on LINE, push). */
   replyCodeOf(alertId: string): Promise<string | undefined>;
+  /** Cluster mode: the fence a send for the home carries now (the running job's); the store refuses a stale one, and nothing is sent. */
+  fenceOf?: (homeId: string) => HomeFence | undefined;
 }
 
 export interface SendLedger {
@@ -125,7 +127,7 @@ export function createSendLedger(o: SendLedgerOptions): SendLedger {
     const keys = a.alerts.map((al) => ({ key: sendKeyOf(al.id, a.stage, a.contact.id, a.channel), alertId: al.id, contactId: a.contact.id, channel: a.channel, createdAt: at, ...intent }));
     // Decided before the keys are claimed, so this send's own keys do not count as an earlier page.
     const force = a.criticalPage && !(await pagedThisRound(first.id, a.contact.id, a.stage));
-    const claimed = await store.claimSendKeys(keys);
+    const claimed = await store.claimSendKeys(keys, o.fenceOf?.(first.homeId));
     if (claimed.length === 0) return 'skipped';
     if (!o.rateLimiter.take(a.contact.id, at, { force })) {
       // Over the person's budget: held (never dropped) and told in one summary when the window allows.
