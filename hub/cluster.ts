@@ -26,9 +26,10 @@ import type { WallClock } from '../core/clock.js';
 import type { JobStore } from '../core/store.js';
 import type { HomeOwnership } from '../jobs/index.js';
 import { signInThrottleSettings } from '../dashboards/index.js';
+import { defaultBudget } from '../notifier/index.js';
 import {
-  createBrokerCluster, createHomeLeases, createRedisLiveFeed, createRedisLoginThrottle, createRedisReadingRelay, createRedisVideoExchange,
-  type BrokerCluster, type HomeLeases, type LostReason, type RedisLiveFeed, type RedisLoginThrottle, type RedisReadingRelay, type RedisVideoExchange,
+  createBrokerCluster, createHomeLeases, createRedisLiveFeed, createRedisRateLimiter, createRedisLoginThrottle, createRedisReadingRelay, createRedisVideoExchange,
+  type BrokerCluster, type HomeLeases, type LostReason, type RedisLiveFeed, type RedisRateLimiter, type RedisLoginThrottle, type RedisReadingRelay, type RedisVideoExchange,
 } from '../cluster/index.js';
 
 /** What the hub's rule engine offers a node taking homes on and letting them go. */
@@ -51,6 +52,8 @@ export interface HubCluster {
   /** The web sign-in throttle, shared by every node's web app. */
   webThrottle: RedisLoginThrottle;
   live: RedisLiveFeed;
+  /** The per-person message budget, shared by every node's notifier. */
+  budget: RedisRateLimiter;
   video: RedisVideoExchange;
   /** Tablet buttons pressed on this node for a home another node runs. */
   relay: RedisReadingRelay;
@@ -103,6 +106,8 @@ export async function createClusterParts(opts: ClusterPartsOptions): Promise<Hub
     closers.push(() => video.close());
     const relay = await createRedisReadingRelay({ redisUrl, nodeId, logger: log });
     closers.push(() => relay.close());
+    const budget = await createRedisRateLimiter({ redisUrl, name: 'people', ...defaultBudget, logger: log });
+    closers.push(() => budget.close());
     const broker = await createBrokerCluster({ redisUrl, nodeId, logger: log });
     // Closed by the hub after the broker (aedes closes the emitter itself).
 
@@ -125,7 +130,7 @@ export async function createClusterParts(opts: ClusterPartsOptions): Promise<Hub
     };
 
     return {
-      nodeId, brokerThrottle, webThrottle, live, video, relay, broker, ownership, jobOwner: `${nodeId}/${process.pid}`,
+      nodeId, brokerThrottle, webThrottle, live, budget, video, relay, broker, ownership, jobOwner: `${nodeId}/${process.pid}`,
       owns: (home) => state.has(home),
       running: (home) => state.get(home)?.phase === 'owned',
       route(reading, process) {

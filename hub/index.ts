@@ -268,7 +268,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     const rearm: { engine?: RuleEngine } = {};
     notifierOpts.onAlertEnded = (ended) => { rearm.engine?.alertEnded(ended.homeId, ended.rule); };
     // In a cluster, escalation steps, held clears and digests run on the node that runs the home (fenced, jobs/).
-    if (cluster) { notifierOpts.nodeId = cluster.jobOwner; notifierOpts.ownership = cluster.ownership; }
+    if (cluster) { notifierOpts.nodeId = cluster.jobOwner; notifierOpts.ownership = cluster.ownership; notifierOpts.rateLimiter = cluster.budget; }
     const notifier = await createNotifier(notifierOpts);
     started.notifier = notifier;
     onClose('notifier', () => notifier.close());

@@ -35,7 +35,7 @@ import { createReconciler, defaultReconcile, type ReconcileOptions } from './sen
 import { contactPreferencesSchema, type ContactPreferences } from './contact-preferences.js';
 import { addressesOf, channelOrder, recipientOf } from './contact-channels.js';
 import type { Grouping } from './grouping.js';
-import type { RateLimiter } from './rate-limit.js';
+import type { RateLimiterPort } from './rate-limit.js';
 import { budgetSummaryText } from './templates.js';
 
 export type { EscalationState, Phase, StepNext } from './escalation-decide.js';
@@ -49,7 +49,8 @@ export interface EngineOptions {
   jobs: JobScheduler;
   history?: EngineHistory;
   policyFor(homeId: string): Promise<EscalationPolicy>;
-  rateLimiter: RateLimiter;
+  /** The per-person budget: in memory, or shared by a cluster's nodes (cluster/rate-limit-redis.ts). */
+  rateLimiter: RateLimiterPort;
   grouping: Grouping;
   /** Waits (real time) for a channel before moving on; slow providers finish in the background. */
   sendWaitMs: number;
@@ -372,7 +373,7 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
     const held = await store.findNotifications({ statuses: [heldStatus], contactId });
     if (!contact || held.length === 0) return;
     const now = clock.now();
-    if (!o.rateLimiter.take(contactId, now)) { await engine.scheduleBudgetSummary(contactId, homeId, o.rateLimiter.nextFreeAt(contactId, now)); return; }
+    if (!(await o.rateLimiter.take(contactId, now))) { await engine.scheduleBudgetSummary(contactId, homeId, await o.rateLimiter.nextFreeAt(contactId, now)); return; }
     const ch = (await channelsFor(contact))[0];
     if (!ch) return;
     const alertIds = [...new Set(held.map((n) => n.alertId))];

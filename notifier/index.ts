@@ -25,7 +25,7 @@ import { createEscalationEngine, isNotReached, type EscalationEngine, type Recon
 import { defaultEscalationPolicy, escalationPolicySchema, validateEscalationPolicy, type EscalationPolicy } from './escalation-policy.js';
 import { contactPreferencesSchema, validateContactPreferences, type ContactPreferences } from './contact-preferences.js';
 import { addressesOf, channelOrder } from './contact-channels.js';
-import { createRateLimiter } from './rate-limit.js';
+import { createRateLimiter, type RateLimiterPort } from './rate-limit.js';
 import { createGrouping } from './grouping.js';
 import { createAlertResponder } from './responder-impl.js';
 import { retryNotification, sendDirect, type RetryResult } from './direct-send.js';
@@ -115,6 +115,12 @@ export interface NotifierOptions {
    * a critical alert to a person is never held (budget.ts).
    */
   budget?: { max?: number; windowMs?: number };
+  /**
+   * The budget itself, when it is shared: a cluster gives every node's notifier the same one on
+   * Redis (`createRedisRateLimiter`), so a person looked after in homes run by different nodes
+   * still gets at most its `max`. Default: in memory, with `budget`.
+   */
+  rateLimiter?: RateLimiterPort;
   /** The day's facts for digests; without it no digests are sent. */
   summarizeDay?: SummarizeDay;
   /**
@@ -280,7 +286,7 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
   const jobs = opts.jobs ?? ownJobs!;
   const engineOpts: Parameters<typeof createEscalationEngine>[0] = {
     store, logger: log, clock, channels, jobs, policyFor, sendWaitMs,
-    rateLimiter: createRateLimiter({ max: opts.budget?.max ?? defaultBudget.max, windowMs: opts.budget?.windowMs ?? defaultBudget.windowMs }),
+    rateLimiter: opts.rateLimiter ?? createRateLimiter({ max: opts.budget?.max ?? defaultBudget.max, windowMs: opts.budget?.windowMs ?? defaultBudget.windowMs }),
     settleClear: (alertId, cleared) => settleClear(alertId, cleared).then(() => undefined),
     grouping: createGrouping({ windowMs: opts.groupWindowMs ?? 60_000, staleAfterMs: opts.staleAfterMs ?? 15 * 60_000, backlogWindowMs: opts.backlogWindowMs ?? 120_000 }),
   };

@@ -22,7 +22,7 @@ import { heldStatus, isFailedStatus, pendingStatus } from './delivery-status.js'
 import { channelToTry } from './escalation-decide.js';
 import { roleTraits } from './escalation-policy.js';
 import type { TriedContact } from './emergency-message.js';
-import type { RateLimiter } from './rate-limit.js';
+import type { RateLimiterPort } from './rate-limit.js';
 
 /** Where alert and notification changes are mirrored for history (InfluxDB); fire-and-forget. */
 export interface EngineHistory {
@@ -44,7 +44,7 @@ export interface SendLedgerOptions {
   clock: SchedulerLike;
   channels: ReadonlyMap<string, Channel>;
   history?: EngineHistory | undefined;
-  rateLimiter: RateLimiter;
+  rateLimiter: RateLimiterPort;
   /** Waits (real time) for a channel before moving on; slow providers finish in the background. */
   sendWaitMs: number;
   /** Keeps a background send in the engine's `idle()`. */
@@ -129,11 +129,11 @@ export function createSendLedger(o: SendLedgerOptions): SendLedger {
     const force = a.criticalPage && !(await pagedThisRound(first.id, a.contact.id, a.stage));
     const claimed = await store.claimSendKeys(keys, o.fenceOf?.(first.homeId));
     if (claimed.length === 0) return 'skipped';
-    if (!o.rateLimiter.take(a.contact.id, at, { force })) {
+    if (!(await o.rateLimiter.take(a.contact.id, at, { force }))) {
       // Over the person's budget: held (never dropped) and told in one summary when the window allows.
       const n = await record(first.id, first.homeId, a.contact.id, a.channel, heldStatus, at, 'message budget');
       await store.attachSendKeys(claimed, n.id);
-      const summaryAt = o.rateLimiter.nextFreeAt(a.contact.id, at);
+      const summaryAt = await o.rateLimiter.nextFreeAt(a.contact.id, at);
       await store.audit({ at, actor, action: 'send.held', subject: first.id, detail: { contactId: a.contact.id, channel: a.channel, stage: a.stage, summaryAt } });
       log.warn({ alertId: first.id, contactId: a.contact.id }, 'message held by the per-person budget; a summary follows');
       await o.heldForBudget(a.contact.id, first.homeId, summaryAt);
