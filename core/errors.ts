@@ -21,6 +21,7 @@ export const errorCatalogue = {
   MIMAMORI_ERR_BACKUP_WRONG_KEY: { status: 400, message: 'Wrong backup passphrase' },
   MIMAMORI_ERR_BACKUP_DAMAGED: { status: 400, message: 'Backup archive refused' },
   MIMAMORI_ERR_STORED_DATA: { status: 500, message: 'Stored data is damaged or not what this version reads' },
+  MIMAMORI_ERR_FENCED: { status: 409, message: 'This node no longer runs the home (a newer lease token took it over)' },
   MIMAMORI_ERR_READ_ONLY: { status: 405, message: 'This is a read-only reference copy of a backup; nothing can be changed here' },
 } as const;
 

@@ -56,4 +56,5 @@ export const pgMigrations: PgMigration[] = [
   { version: 16, sql: portable },
   { version: 17, sql: portable },
   { version: 18, sql: portable },
+  { version: 19, sql: portable },
 ];

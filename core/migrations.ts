@@ -356,4 +356,16 @@ export const migrations: Migration[] = [
       `DROP TABLE notifier_schedule`,
     ],
   },
+  // ── Fencing (issue 13, cluster): migration 19 ──
+  {
+    version: 19,
+    name: 'home fences: the highest lease token seen per home and the node holding it (cluster mode)',
+    sql: [
+      // A cluster node that gains a home's lease writes its token here; a lower token is refused, so a stalled
+      // former owner can neither claim the home's jobs nor record a send for it. `owner` is NULL once the holder
+      // let go; the token stays (it only grows). A single hub writes no fences and claims every job.
+      `CREATE TABLE home_fences (home_id TEXT PRIMARY KEY, token BIGINT NOT NULL, owner TEXT, updated_at BIGINT NOT NULL)`,
+      `CREATE INDEX jobs_home ON jobs (home_id)`,
+    ],
+  },
 ];

@@ -150,9 +150,14 @@ export interface EscalationStore {
   /** Contacts (of any home) with this phone number. */
   findContactsByPhone(phone: string): Promise<Contact[]>;
   getAlertLifecycle(alertId: string): Promise<AlertLifecycle | undefined>;
-  saveAlertLifecycle(l: AlertLifecycle): Promise<void>;
-  /** Inserts the keys that don't exist yet, in one transaction; returns those it inserted. */
-  claimSendKeys(keys: Array<Omit<SendKey, 'notificationId'>>): Promise<string[]>;
+  /** With `fence`, refused (`MIMAMORI_ERR_FENCED`, nothing written) unless the fence still holds (`JobStore.fenceHome`). */
+  saveAlertLifecycle(l: AlertLifecycle, fence?: HomeFence): Promise<void>;
+  /**
+   * Inserts the keys that don't exist yet, in one transaction; returns those it inserted. With
+   * `fence`, refused (`MIMAMORI_ERR_FENCED`, nothing written) unless the fence still holds: a
+   * stalled former owner of the home records no send, so it sends nothing.
+   */
+  claimSendKeys(keys: Array<Omit<SendKey, 'notificationId'>>, fence?: HomeFence): Promise<string[]>;
   attachSendKeys(keys: string[], notificationId: string): Promise<void>;
   listSendKeys(alertId: string): Promise<SendKey[]>;
   /**
@@ -195,6 +200,13 @@ export interface Job extends JobRequest {
   createdAt: number;
   updatedAt: number;
 }
+/**
+ * A cluster node acting for a home: its node id and the home's lease token
+ * (cluster/leases.ts). The store keeps the highest token seen per home and
+ * refuses a write carrying a lower one, or one of a node that let go.
+ */
+export interface HomeFence { home: string; owner: string; token: number }
+
 /** What became of a finished run: deleted, or the key was scheduled again meanwhile (its lease let go), or it was no longer ours. */
 export type JobFinish = 'done' | 'rescheduled' | 'lost';
 
@@ -215,14 +227,18 @@ export interface JobStore {
   getJob(key: string): Promise<Job | undefined>;
   /** By due time, then key; only the given kinds when `kinds` is set. */
   listJobs(kinds?: readonly string[]): Promise<Job[]>;
-  /** The earliest time one of `kinds` may be claimed: its due time, or later while another lease holds it. */
-  nextJobAt(kinds: readonly string[]): Promise<number | undefined>;
+  /** The earliest time one of `kinds` may be claimed: its due time, or later while another lease holds it; with `fencedFor`, of the homes that node holds. */
+  nextJobAt(kinds: readonly string[], fencedFor?: string): Promise<number | undefined>;
   /**
    * Takes up to `limit` jobs of `kinds` due at `now` whose lease is free or ran
    * out, by due time then key: sets `owner` and `leaseUntil` atomically (a
    * conditional update, so two nodes never take the same job).
    */
-  claimJobs(o: { kinds: readonly string[]; owner: string; now: number; leaseUntil: number; limit: number }): Promise<Job[]>;
+  claimJobs(o: {
+    kinds: readonly string[]; owner: string; now: number; leaseUntil: number; limit: number;
+    /** Cluster mode: only jobs of homes whose fence this node holds (`fenceHome`), checked in the same statement. */
+    fencedFor?: string;
+  }): Promise<Job[]>;
   /** A run finished: deletes the job if it is still `version` and `owner`'s; else only lets go of the lease. */
   completeJob(key: string, owner: string, version: number, at: number): Promise<JobFinish>;
   /** A run failed: the job (still `version` and `owner`'s) is due again at `retryAt`, attempts + 1, the error kept; else only the lease is let go. */
@@ -231,6 +247,17 @@ export interface JobStore {
   extendJobLease(key: string, owner: string, leaseUntil: number): Promise<boolean>;
   /** Lets go of every lease `owner` holds (a restarted node takes back its own jobs at once); how many. */
   releaseJobLeases(owner: string): Promise<number>;
+  /**
+   * A node gained a home's lease: records its token as the home's fence, unless a higher token
+   * (or the same token of another node) is already there; false then. On success every lease
+   * on the home's jobs is let go — the former owner's runs finish as `lost` — so the new owner
+   * claims the due ones at once.
+   */
+  fenceHome(fence: HomeFence, at: number): Promise<boolean>;
+  /** The node let go of the home: the fence names nobody (its token stays). False when it no longer held it. */
+  unfenceHome(fence: HomeFence, at: number): Promise<boolean>;
+  /** The home's highest token and who holds it (absent: never fenced; `owner` absent: let go). */
+  getHomeFence(home: string): Promise<{ token: number; owner?: string } | undefined>;
 }
 
 // ── Video check-ins (dashboards/video*, migration 6): schedule, permissions, calls, notes ──

@@ -19,7 +19,7 @@ import { addressKinds } from './store-ports.js';
 import type {
   AddressKind, AddressStore, AddressVerification, Alert, AlertLifecycle, AlertStatus, Attendance, AuditRecord, BackupRecord, CheckinStatus, Consent,
   Contact, ContactAddress, ContactRole, Device, EscalationStore, Facility, FacilityStore, FleetHome, Home, Language, MissedReason, MonthlyReportRecord, NewsItem, NewsPhoto, NotificationRecord, Question,
-  Job, JobFinish, JobStore, RejectedMessage, ReportStore, Resident, SendKey, SendOutcome, Severity, Store, TrailStore, VideoCall, VideoCheckin, VideoNote, VideoPermission, VideoStore,
+  HomeFence, Job, JobFinish, JobStore, RejectedMessage, ReportStore, Resident, SendKey, SendOutcome, Severity, Store, TrailStore, VideoCall, VideoCheckin, VideoNote, VideoPermission, VideoStore,
   WebAccount, WebLink, WebRole, WebSession,
 } from './store-ports.js';
 export * from './store-ports.js';
@@ -486,10 +486,35 @@ export function createSqlStore(db: SqlDb, opts: StoreOptions = {}): Store {
 
 const rank = (s: Severity): number => (s === 'critical' ? 2 : s === 'warning' ? 1 : 0);
 
+/** Writes an alert's lifecycle row (on `q`: the store, or a transaction). */
+async function saveLifecycle(q: SqlQueries, l: AlertLifecycle): Promise<void> {
+  const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
+  await q.run(`INSERT INTO alert_lifecycle (alert_id, home_id, acknowledged_by, acknowledged_via, acknowledged_at, resolved_by, resolved_via, resolution_note, policy, state, updated_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (alert_id) DO UPDATE SET
+        acknowledged_by = excluded.acknowledged_by, acknowledged_via = excluded.acknowledged_via, acknowledged_at = excluded.acknowledged_at,
+        resolved_by = excluded.resolved_by, resolved_via = excluded.resolved_via, resolution_note = excluded.resolution_note,
+        policy = excluded.policy, state = excluded.state, updated_at = excluded.updated_at`,
+      l.alertId, l.homeId, n(l.acknowledgedBy), n(l.acknowledgedVia), n(l.acknowledgedAt), n(l.resolvedBy), n(l.resolvedVia), n(l.resolutionNote), json(l.policy), JSON.stringify(l.state ?? null), l.updatedAt);
+}
+
+/**
+ * Inside a write: goes on only while `fence` still holds — the home's highest token is the fence's and names
+ * its node. The home's lock (PostgreSQL: advisory) orders this against `fenceHome`: a write that passed the
+ * check commits before the new owner's fence does, and the new owner then sees what it wrote (a send key:
+ * never sent twice).
+ */
+async function mustHoldFence(t: SqlTx, fence: HomeFence): Promise<void> {
+  await t.lock(`fence:${fence.home}`);
+  const r = await t.get('SELECT token, owner FROM home_fences WHERE home_id = ?', fence.home);
+  if (!r || Number(r.token) !== fence.token || r.owner !== fence.owner) {
+    const has = r ? `token ${String(r.token)} of ${String(r.owner ?? 'nobody')}` : 'no fence';
+    throw new MimamoriError('MIMAMORI_ERR_FENCED', `home ${fence.home}: ${fence.owner} with token ${fence.token}, the store has ${has}`);
+  }
+}
+
 // ── Escalation (migration 3): EscalationStore ──
 function escalationStore(db: SqlDb): EscalationStore {
   const { get, all, run } = db;
-  const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
   const toLifecycle = (r: Row): AlertLifecycle => {
     const l: AlertLifecycle = { alertId: r.alert_id as string, homeId: r.home_id as string, state: jsonColumn(r.state, anyJson, `alert_lifecycle.state of ${String(r.alert_id)}`), updatedAt: Number(r.updated_at) };
     const s = (k: string) => opt<string>(r[k]);
@@ -526,16 +551,13 @@ function escalationStore(db: SqlDb): EscalationStore {
     },
     async findContactsByPhone(phone) { return (await all('SELECT * FROM contacts WHERE phone = ? ORDER BY priority, name, id', phone)).map(toContact); },
     async getAlertLifecycle(alertId) { const r = await get('SELECT * FROM alert_lifecycle WHERE alert_id = ?', alertId); return r && toLifecycle(r); },
-    async saveAlertLifecycle(l) {
-      await run(`INSERT INTO alert_lifecycle (alert_id, home_id, acknowledged_by, acknowledged_via, acknowledged_at, resolved_by, resolved_via, resolution_note, policy, state, updated_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (alert_id) DO UPDATE SET
-        acknowledged_by = excluded.acknowledged_by, acknowledged_via = excluded.acknowledged_via, acknowledged_at = excluded.acknowledged_at,
-        resolved_by = excluded.resolved_by, resolved_via = excluded.resolved_via, resolution_note = excluded.resolution_note,
-        policy = excluded.policy, state = excluded.state, updated_at = excluded.updated_at`,
-      l.alertId, l.homeId, n(l.acknowledgedBy), n(l.acknowledgedVia), n(l.acknowledgedAt), n(l.resolvedBy), n(l.resolvedVia), n(l.resolutionNote), json(l.policy), JSON.stringify(l.state ?? null), l.updatedAt);
+    async saveAlertLifecycle(l, fence) {
+      if (fence) { await db.tx(async (t) => { await mustHoldFence(t, fence); await saveLifecycle(t, l); }); return; }
+      await saveLifecycle(db, l);
     },
-    async claimSendKeys(keys) {
+    async claimSendKeys(keys, fence) {
       return db.tx(async (t) => {
+        if (fence) await mustHoldFence(t, fence);
         const claimed: string[] = [];
         for (const k of keys) {
           const inserted = await t.run('INSERT INTO send_keys (key, alert_id, contact_id, channel, created_at, recipient, body) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING', k.key, k.alertId, n(k.contactId), k.channel, k.createdAt, n(k.recipient), n(k.body));
@@ -610,20 +632,24 @@ function jobStore(db: SqlDb): JobStore {
       const rows = kinds ? await all(`SELECT * FROM jobs WHERE ${kindIn(kinds)} ORDER BY due_at, key`, ...kinds) : await all('SELECT * FROM jobs ORDER BY due_at, key');
       return rows.map(toJob);
     },
-    async nextJobAt(kinds) {
+    async nextJobAt(kinds, fencedFor) {
       if (kinds.length === 0) return undefined;
-      const r = await get(`SELECT MIN(CASE WHEN lease_until IS NOT NULL AND lease_until > due_at THEN lease_until ELSE due_at END) AS at FROM jobs WHERE ${kindIn(kinds)}`, ...kinds);
+      const fenced = fencedFor === undefined ? '' : ' AND home_id IN (SELECT home_id FROM home_fences WHERE owner = ?)';
+      const r = await get(`SELECT MIN(CASE WHEN lease_until IS NOT NULL AND lease_until > due_at THEN lease_until ELSE due_at END) AS at FROM jobs WHERE ${kindIn(kinds)}${fenced}`, ...kinds, ...(fencedFor === undefined ? [] : [fencedFor]));
       return opt<number>(r?.at) === undefined ? undefined : Number(r!.at);
     },
-    async claimJobs({ kinds, owner, now, leaseUntil, limit }) {
+    async claimJobs({ kinds, owner, now, leaseUntil, limit, fencedFor }) {
       if (kinds.length === 0 || limit <= 0) return [];
+      // Cluster mode: only the homes whose fence names this node (the predicate is in SQL, so it is as fresh as the claim).
+      const fenced = fencedFor === undefined ? '' : ' AND home_id IN (SELECT home_id FROM home_fences WHERE owner = ?)';
+      const fenceArgs = fencedFor === undefined ? [] : [fencedFor];
       return db.tx(async (t) => {
         // On PostgreSQL the rows picked are locked and skipped by a concurrent claim, which takes the next due ones.
-        const due = await t.all(`SELECT key FROM jobs WHERE ${kindIn(kinds)} AND due_at <= ? AND (lease_until IS NULL OR lease_until <= ?) ORDER BY due_at, key LIMIT ?${db.skipLocked}`, ...kinds, now, now, limit);
+        const due = await t.all(`SELECT key FROM jobs WHERE ${kindIn(kinds)} AND due_at <= ? AND (lease_until IS NULL OR lease_until <= ?)${fenced} ORDER BY due_at, key LIMIT ?${db.skipLocked}`, ...kinds, now, now, ...fenceArgs, limit);
         const out: Job[] = [];
         for (const { key } of due) {
-          // Conditional as well: whatever the isolation, a job whose lease is live is never taken twice.
-          const took = await t.run('UPDATE jobs SET owner = ?, lease_until = ?, updated_at = ? WHERE key = ? AND (lease_until IS NULL OR lease_until <= ?)', owner, leaseUntil, now, key, now);
+          // Conditional as well: whatever the isolation, a job whose lease is live (or whose home moved on) is never taken.
+          const took = await t.run(`UPDATE jobs SET owner = ?, lease_until = ?, updated_at = ? WHERE key = ? AND (lease_until IS NULL OR lease_until <= ?)${fenced}`, owner, leaseUntil, now, key, now, ...fenceArgs);
           if (took > 0) out.push(toJob((await t.get('SELECT * FROM jobs WHERE key = ?', key))!));
         }
         return out;
@@ -639,6 +665,28 @@ function jobStore(db: SqlDb): JobStore {
     },
     async extendJobLease(key, owner, leaseUntil) { return (await run('UPDATE jobs SET lease_until = ? WHERE key = ? AND owner = ?', leaseUntil, key, owner)) > 0; },
     async releaseJobLeases(owner) { return run('UPDATE jobs SET owner = NULL, lease_until = NULL WHERE owner = ?', owner); },
+    async fenceHome(f, at) {
+      return db.tx(async (t) => {
+        // The same lock as a fenced write (mustHoldFence): a send key the old owner is recording commits first.
+        await t.lock(`fence:${f.home}`);
+        const r = await t.get('SELECT token, owner FROM home_fences WHERE home_id = ?', f.home);
+        if (r && (Number(r.token) > f.token || (Number(r.token) === f.token && r.owner !== f.owner))) return false;
+        await t.run(`INSERT INTO home_fences (home_id, token, owner, updated_at) VALUES (?, ?, ?, ?)
+          ON CONFLICT (home_id) DO UPDATE SET token = excluded.token, owner = excluded.owner, updated_at = excluded.updated_at`, f.home, f.token, f.owner, at);
+        // The former owner's claims end here: its runs finish as 'lost', and the due jobs are free for the new owner now.
+        await t.run('UPDATE jobs SET owner = NULL, lease_until = NULL, updated_at = ? WHERE home_id = ? AND owner IS NOT NULL', at, f.home);
+        return true;
+      });
+    },
+    async unfenceHome(f, at) {
+      return (await run('UPDATE home_fences SET owner = NULL, updated_at = ? WHERE home_id = ? AND owner = ? AND token = ?', at, f.home, f.owner, f.token)) > 0;
+    },
+    async getHomeFence(home) {
+      const r = await get('SELECT token, owner FROM home_fences WHERE home_id = ?', home);
+      if (!r) return undefined;
+      const owner = opt<string>(r.owner);
+      return owner === undefined ? { token: Number(r.token) } : { token: Number(r.token), owner };
+    },
   };
 }
 

@@ -14,7 +14,7 @@ import type { Clock, WallClock } from '../core/clock.js';
 import type { Finding } from '../core/findings.js';
 import type { Logger } from '../core/logger.js';
 import type { HomeStore, Job, JobStore, MissedReason, VideoCheckin, VideoStore } from '../core/store.js';
-import { createJobScheduler, type JobScheduler } from '../jobs/index.js';
+import { createJobScheduler, type HomeOwnership, type JobScheduler } from '../jobs/index.js';
 import { localTime, formatClockTime } from '../core/time.js';
 
 /** What the caregiver is reminded of (ids and times only: no names leave through here). */
@@ -28,6 +28,8 @@ export interface CheckinsOptions {
   jobs?: JobScheduler;
   /** The owner on the own scheduler's leases (default `hub:wall`). */
   nodeId?: string;
+  /** Cluster mode: reminders and deadlines run on the node that runs the check-in's home, once per cluster. */
+  ownership?: HomeOwnership;
   /** The hub's clock (simulated in the demo): the time a missed check-in's finding carries into the alert path. */
   clock: Clock;
   logger: Logger;
@@ -71,7 +73,7 @@ export function createCheckins(opts: CheckinsOptions) {
   const lead = opts.reminderLeadMs ?? 15 * 60_000;
   const grace = opts.graceMs ?? 30 * 60_000;
   // Made here but given handlers only in start(): a read-only reference hub never starts it, so never writes.
-  const ownJobs = opts.jobs ? undefined : createJobScheduler({ store, clock, logger, owner: opts.nodeId ?? 'hub:wall' });
+  const ownJobs = opts.jobs ? undefined : createJobScheduler({ store, clock, logger, owner: opts.nodeId ?? 'hub:wall', ...(opts.ownership ? { ownership: opts.ownership } : {}) });
   const jobs = opts.jobs ?? ownJobs!;
   let closed = false;
 

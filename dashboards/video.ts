@@ -16,6 +16,7 @@ import { createVideoCalls, type CallQuality, type VideoCalls } from './video-cal
 import { createIceProvider, type VideoIceConfig } from './video-ice.js';
 import { attachSignalling } from './video-signalling.js';
 import type { VideoExchange } from './video-exchange.js';
+import type { HomeOwnership } from '../jobs/index.js';
 
 export type { CallQuality } from './video-calls.js';
 export type { CheckinReminder } from './checkins.js';
@@ -51,6 +52,8 @@ export interface VideoOptions {
    * alone. The caller closes it, after the web app.
    */
   exchange?: VideoExchange;
+  /** Cluster mode: the check-in schedule's job owner (`<node>/<pid>:wall`) and the homes this node runs (jobs/). */
+  jobs?: { owner: string; ownership: HomeOwnership };
 }
 
 const optionsSchema = z.object({
@@ -84,6 +87,7 @@ export async function createVideo(app: FastifyInstance, ctx: WebContext, opts: V
       await opts.remindCaregiver?.(r);
     },
     callInProgress: (id) => holder.calls?.callInProgress(id) ?? false,
+    ...(opts.jobs ? { nodeId: opts.jobs.owner, ownership: opts.jobs.ownership } : {}),
     ...(opts.reminderLeadMs !== undefined ? { reminderLeadMs: opts.reminderLeadMs } : {}),
     ...(opts.missedGraceMs !== undefined ? { graceMs: opts.missedGraceMs } : {}),
   });

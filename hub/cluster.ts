@@ -10,16 +10,26 @@
  * state; then `owned`. On losing it the home stops at once — readings are
  * left to the new owner — and the engine saves and drops it; a lease gained
  * again meanwhile loads only after that save.
+ *
+ * Ownership and jobs: on gaining a lease the node first writes the home's
+ * fence (its lease token, `JobStore.fenceHome`) — refused if a newer owner
+ * already wrote a higher one — and only then counts the home as its own for
+ * jobs (`ownership`): the schedulers claim its due jobs at once, and every
+ * run carries the token. On losing it the home stops counting at once and
+ * the fence is let go.
  */
 import { hostname } from 'node:os';
 import type { Config } from '../core/config.js';
 import type { Reading } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
 import type { WallClock } from '../core/clock.js';
+import type { JobStore } from '../core/store.js';
+import type { HomeOwnership } from '../jobs/index.js';
 import { signInThrottleSettings } from '../dashboards/index.js';
+import { defaultBudget } from '../notifier/index.js';
 import {
-  createBrokerCluster, createHomeLeases, createRedisLiveFeed, createRedisLoginThrottle, createRedisReadingRelay, createRedisVideoExchange,
-  type BrokerCluster, type HomeLeases, type LostReason, type RedisLiveFeed, type RedisLoginThrottle, type RedisReadingRelay, type RedisVideoExchange,
+  createBrokerCluster, createHomeLeases, createRedisLiveFeed, createRedisRateLimiter, createRedisLoginThrottle, createRedisReadingRelay, createRedisVideoExchange,
+  type BrokerCluster, type HomeLeases, type LostReason, type RedisLiveFeed, type RedisRateLimiter, type RedisLoginThrottle, type RedisReadingRelay, type RedisVideoExchange,
 } from '../cluster/index.js';
 
 /** What the hub's rule engine offers a node taking homes on and letting them go. */
@@ -42,6 +52,8 @@ export interface HubCluster {
   /** The web sign-in throttle, shared by every node's web app. */
   webThrottle: RedisLoginThrottle;
   live: RedisLiveFeed;
+  /** The per-person message budget, shared by every node's notifier. */
+  budget: RedisRateLimiter;
   video: RedisVideoExchange;
   /** Tablet buttons pressed on this node for a home another node runs. */
   relay: RedisReadingRelay;
@@ -52,8 +64,12 @@ export interface HubCluster {
   running(home: string): boolean;
   /** A reading of a home this node takes: processed now, or once the home is loaded. */
   route(reading: Reading, process: (r: Reading) => void): void;
-  /** Starts taking homes: `homes` lists them, `rules` takes each on and lets it go. */
-  startLeases(homes: () => Promise<Iterable<string>>, rules: HomeRules): Promise<HomeLeases>;
+  /** The homes this node runs, for the job schedulers: a home counts once its fence is written. */
+  ownership: HomeOwnership;
+  /** The owner id of this process's job schedulers: `<node>/<pid>` (the wall-clock one adds `:wall`). */
+  jobOwner: string;
+  /** Starts taking homes: `homes` lists them, `rules` takes each on and lets it go, `fences` records each lease token. */
+  startLeases(homes: () => Promise<Iterable<string>>, rules: HomeRules, fences: Pick<JobStore, 'fenceHome' | 'unfenceHome'>): Promise<HomeLeases>;
   /** Homes whose rules run here, sorted (the status endpoint). */
   runningHomes(): string[];
   /** Settles: every take-on and let-go started so far is done. */
@@ -90,6 +106,8 @@ export async function createClusterParts(opts: ClusterPartsOptions): Promise<Hub
     closers.push(() => video.close());
     const relay = await createRedisReadingRelay({ redisUrl, nodeId, logger: log });
     closers.push(() => relay.close());
+    const budget = await createRedisRateLimiter({ redisUrl, name: 'people', ...defaultBudget, logger: log });
+    closers.push(() => budget.close());
     const broker = await createBrokerCluster({ redisUrl, nodeId, logger: log });
     // Closed by the hub after the broker (aedes closes the emitter itself).
 
@@ -97,6 +115,14 @@ export async function createClusterParts(opts: ClusterPartsOptions): Promise<Hub
     /** Per home, the last take-on or let-go: the next waits for it. */
     const chains = new Map<string, Promise<void>>();
     let leases: HomeLeases | undefined;
+    /** Homes whose fence this node wrote, with their token (the schedulers' `ownership`). */
+    const tokens = new Map<string, number>();
+    const gainedListeners = new Set<(home: string) => void>();
+    const ownership: HomeOwnership = {
+      node: nodeId,
+      tokenOf: (home) => tokens.get(home),
+      onGained(fn) { gainedListeners.add(fn); return () => { gainedListeners.delete(fn); }; },
+    };
     const then = (home: string, step: () => Promise<void>) => {
       const next = (chains.get(home) ?? Promise.resolve()).then(step).catch((err: unknown) => log.error({ err, home }, 'home take-on or let-go failed'));
       chains.set(home, next);
@@ -104,7 +130,7 @@ export async function createClusterParts(opts: ClusterPartsOptions): Promise<Hub
     };
 
     return {
-      nodeId, brokerThrottle, webThrottle, live, video, relay, broker,
+      nodeId, brokerThrottle, webThrottle, live, budget, video, relay, broker, ownership, jobOwner: `${nodeId}/${process.pid}`,
       owns: (home) => state.has(home),
       running: (home) => state.get(home)?.phase === 'owned',
       route(reading, process) {
@@ -113,7 +139,7 @@ export async function createClusterParts(opts: ClusterPartsOptions): Promise<Hub
         if (s.phase === 'owned') process(reading);
         else { s.queue.push(reading); s.process = process; }
       },
-      async startLeases(homes, rules) {
+      async startLeases(homes, rules, fences) {
         leases = await createHomeLeases({
           redisUrl, nodeId, homes, logger: log, leaseMs: config.cluster.leaseMs, heartbeatMs: config.cluster.heartbeatMs,
           onAcquired(home, token) {
@@ -121,6 +147,16 @@ export async function createClusterParts(opts: ClusterPartsOptions): Promise<Hub
             state.set(home, s);
             log.info({ home, token }, 'home acquired; loading its rules');
             then(home, async () => {
+              // The fence first: from now on a former owner's claims and sends for the home are refused.
+              if (state.get(home) !== s) return; // lost again meanwhile
+              if (await fences.fenceHome({ home, owner: nodeId, token }, opts.wallClock.now())) {
+                if (state.get(home) === s) {
+                  tokens.set(home, token);
+                  for (const fn of [...gainedListeners]) fn(home);
+                }
+              } else {
+                log.warn({ home, token }, 'home fence refused: a newer owner holds a higher token; its jobs stay with that owner');
+              }
               await rules.loadHome(home);
               const now = state.get(home);
               if (now !== s) return; // lost again meanwhile
@@ -133,8 +169,13 @@ export async function createClusterParts(opts: ClusterPartsOptions): Promise<Hub
           },
           onLost(home, reason: LostReason) {
             state.delete(home);
+            const token = tokens.get(home);
+            tokens.delete(home);
             log.info({ home, reason }, 'home lost; saving and dropping its rules');
-            then(home, async () => { await rules.releaseHome(home); });
+            then(home, async () => {
+              if (token !== undefined) await fences.unfenceHome({ home, owner: nodeId, token }, opts.wallClock.now()).catch((err: unknown) => log.warn({ err, home }, 'home fence not let go (the next owner\'s takes over anyway)'));
+              await rules.releaseHome(home);
+            });
           },
         });
         closers.push(() => leases!.close());

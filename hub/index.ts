@@ -267,6 +267,8 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     // A resolved alert re-arms the rule that raised it (a second help press opens a new alert).
     const rearm: { engine?: RuleEngine } = {};
     notifierOpts.onAlertEnded = (ended) => { rearm.engine?.alertEnded(ended.homeId, ended.rule); };
+    // In a cluster, escalation steps, held clears and digests run on the node that runs the home (fenced, jobs/).
+    if (cluster) { notifierOpts.nodeId = cluster.jobOwner; notifierOpts.ownership = cluster.ownership; notifierOpts.rateLimiter = cluster.budget; }
     const notifier = await createNotifier(notifierOpts);
     started.notifier = notifier;
     onClose('notifier', () => notifier.close());
@@ -297,7 +299,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     /** Every finding — built-in rules, learned rules, flows, missed check-ins — takes this one path. */
     const onFinding = (finding: Finding) => {
       // In a cluster only the home's owner raises its alerts (a missed check-in is seen by every node).
-      if (cluster && finding.home !== hubHome && !cluster.running(finding.home)) {
+      if (cluster && finding.home !== hubHome && !cluster.owns(finding.home)) {
         logger.debug({ home: finding.home, rule: finding.rule }, 'finding left to the home\'s owner');
         return Promise.resolve({ created: false });
       }
@@ -365,7 +367,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     onClose('broker', closeBroker);
     if (cluster) {
       // Leases last: a home acquired now has its ingest and rules ready. Closed before the rules, which save each home let go.
-      const leases = await cluster.startLeases(async () => (await store.listHomes()).map((h) => h.id), engine);
+      const leases = await cluster.startLeases(async () => (await store.listHomes()).map((h) => h.id), engine, store);
       onClose('home leases', async () => { await leases.close(); await cluster.idle(); });
     }
 
@@ -418,7 +420,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
           raiseFinding: onFinding,
           remindCaregiver: (r) => remindCaregivers({ store, sms, wallClock, logger }, r).catch((err: unknown) => logger.error({ err, home: r.homeId }, 'check-in reminder failed')),
           writeCallQuality: (q) => history.writeCallQuality(q),
-          ...(cluster ? { exchange: cluster.video } : {}),
+          ...(cluster ? { exchange: cluster.video, jobs: { owner: `${cluster.jobOwner}:wall`, ownership: cluster.ownership } } : {}),
         },
       });
       const wa = webApp;

@@ -8,12 +8,18 @@
  * due again after a back-off. A restart finds the jobs in the store; a job
  * claimed by a node that died is taken again once its lease has run out.
  * Everything counts on the injected clock, so tests run days in virtual time.
+ *
+ * In a cluster (`ownership`), a scheduler claims only the jobs of homes its
+ * node holds — the store checks the home's fence in the claim itself — runs
+ * a claimed job only while the node still runs its home, hands the handler
+ * the home's fence (node and lease token) to carry into its writes, and
+ * claims a gained home's due jobs at once.
  */
 import type { SchedulerLike } from 'rxjs';
 import { scheduleAt } from '../core/clock.js';
 import { MimamoriError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { Job, JobRequest, JobStore } from '../core/store-ports.js';
+import type { HomeFence, Job, JobRequest, JobStore } from '../core/store-ports.js';
 
 /** Runs one claimed job. Throwing fails the run: the job is retried after a back-off. */
 export type JobHandler = (job: Job, run: JobRun) => Promise<void>;
@@ -22,6 +28,21 @@ export type JobHandler = (job: Job, run: JobRun) => Promise<void>;
 export interface JobRun {
   /** Moves this run's lease on by `ms` (default the scheduler's `leaseMs`) from now; false when the lease was lost. */
   extendLease(ms?: number): Promise<boolean>;
+  /** In a cluster: the job's home and this node's lease token for it — writes that act for the home carry it (the store refuses a stale one). */
+  readonly fence?: HomeFence;
+}
+
+/**
+ * Which homes this node runs, in a cluster (the hub wires it to the home
+ * leases, hub/cluster.ts). A single hub has none: its scheduler claims every job.
+ */
+export interface HomeOwnership {
+  /** The node id named on the homes' fences (`JobStore.fenceHome`). */
+  readonly node: string;
+  /** The home's lease token while this node runs it (its fence written); undefined otherwise. */
+  tokenOf(home: string): number | undefined;
+  /** Tells `fn` of each home gained, once its fence is written; returns the unsubscribe. */
+  onGained(fn: (home: string) => void): () => void;
 }
 
 export interface JobSchedulerOptions {
@@ -29,8 +50,15 @@ export interface JobSchedulerOptions {
   /** The clock due times and leases count in (the hub's clock; the wall clock for check-ins). */
   clock: SchedulerLike;
   logger: Logger;
-  /** This node's id: the owner written on each claim. Unique per running scheduler. */
+  /** The owner written on each claim: unique per running scheduler (in a cluster `<node>/<pid>`, `…:wall` for the wall-clock one). */
   owner: string;
+  /** Cluster mode: claim and run only the jobs of homes this node runs. */
+  ownership?: HomeOwnership;
+  /**
+   * Cluster mode: a job another node scheduled for a home this node runs (an answer or a check-in made
+   * on that node) is found by looking again at least this often (default 5 s of clock time).
+   */
+  pollMs?: number;
   /** How long a claim holds a job (default 5 minutes of clock time). */
   leaseMs?: number;
   /** Jobs claimed per round (default 20). */
@@ -54,7 +82,9 @@ export interface JobScheduler {
    * finishes it like a claimed run (deleted, unless `work` scheduled the key
    * again). A crash inside `work` leaves the job for a restart to run.
    */
-  runNow<T>(job: Omit<JobRequest, 'dueAt'>, work: () => Promise<T>): Promise<T>;
+  runNow<T>(job: Omit<JobRequest, 'dueAt'>, work: (run: { fence?: HomeFence }) => Promise<T>): Promise<T>;
+  /** The fence writes for `home` carry now: undefined for a single hub; in a cluster, token 0 (refused by the store) when this node does not run it. */
+  fenceOf(home: string): HomeFence | undefined;
   /** Resolves when nothing the scheduler started is still running (tests, shutdown). */
   idle(): Promise<void>;
   /** Stops the timer and waits for running handlers; their jobs are completed as usual. */
@@ -68,10 +98,11 @@ export function retryDelay(attempts: number, firstMs: number, maxMs: number): nu
 
 /** Creates a scheduler over the jobs table; it arms itself when the first kind is registered. */
 export function createJobScheduler(o: JobSchedulerOptions): JobScheduler {
-  const { store, clock, owner } = o;
+  const { store, clock, owner, ownership } = o;
   const log = o.logger;
   const leaseMs = o.leaseMs ?? 5 * 60_000;
   const batch = o.batch ?? 20;
+  const pollMs = o.pollMs ?? 5_000;
   const firstMs = o.retry?.firstMs ?? 60_000;
   const maxMs = o.retry?.maxMs ?? 3_600_000;
   const handlers = new Map<string, JobHandler>();
@@ -91,6 +122,9 @@ export function createJobScheduler(o: JobSchedulerOptions): JobScheduler {
     return p;
   };
   const kinds = () => [...handlers.keys()];
+  const fenceOf = (home: string): HomeFence | undefined => (ownership ? { home, owner: ownership.node, token: ownership.tokenOf(home) ?? 0 } : undefined);
+  // A home gained: its due jobs are claimed now, not at the next unrelated timer.
+  const offGained = ownership?.onGained(() => { if (!closed) void track(drain()); });
 
   function arm(at: number): void {
     if (closed) return;
@@ -108,8 +142,10 @@ export function createJobScheduler(o: JobSchedulerOptions): JobScheduler {
   async function rearm(): Promise<void> {
     await started();
     if (closed || handlers.size === 0) return;
-    const next = await store.nextJobAt(kinds());
-    if (next !== undefined) arm(next);
+    // In a cluster only the homes this node holds count: a due job of another node's home must not wake this one.
+    const next = await store.nextJobAt(kinds(), ownership?.node);
+    if (ownership) arm(Math.min(next ?? Infinity, clock.now() + pollMs));
+    else if (next !== undefined) arm(next);
   }
 
   /** Claims and starts every due job, batch by batch, then arms for the next. */
@@ -123,7 +159,7 @@ export function createJobScheduler(o: JobSchedulerOptions): JobScheduler {
         for (;;) {
           if (closed) return;
           const now = clock.now();
-          const jobs = await store.claimJobs({ kinds: kinds(), owner, now, leaseUntil: now + leaseMs, limit: batch });
+          const jobs = await store.claimJobs({ kinds: kinds(), owner, now, leaseUntil: now + leaseMs, limit: batch, ...(ownership ? { fencedFor: ownership.node } : {}) });
           for (const job of jobs) if (!running.has(job.key)) void track(run(job));
           if (jobs.length < batch) break;
         }
@@ -138,14 +174,23 @@ export function createJobScheduler(o: JobSchedulerOptions): JobScheduler {
   }
 
   async function run(job: Job): Promise<void> {
+    const fence = fenceOf(job.homeId);
+    // Claimed as the home was let go: left to the new owner (its fence lets go of this lease).
+    if (fence && fence.token === 0) { log.info({ job: job.key, home: job.homeId }, 'job of a home this node no longer runs: left to its new owner'); return; }
     running.add(job.key);
     try {
       const handler = handlers.get(job.kind);
-      const ctx: JobRun = { extendLease: (ms = leaseMs) => store.extendJobLease(job.key, owner, clock.now() + ms) };
+      const ctx: JobRun = { extendLease: (ms = leaseMs) => store.extendJobLease(job.key, owner, clock.now() + ms), ...(fence ? { fence } : {}) };
       try {
         if (!handler) throw new Error(`no handler for ${job.kind}`);
         await handler(job, ctx);
       } catch (err) {
+        if ((err as { code?: unknown }).code === 'MIMAMORI_ERR_FENCED') {
+          // Another node took the home over meanwhile: the store refused this run's writes; the job is the new owner's.
+          log.info({ job: job.key, home: job.homeId }, 'home taken over during the run: the job is left to its new owner');
+          await store.failJob(job.key, owner, job.version, (err as Error).message, clock.now(), clock.now());
+          return;
+        }
         const delay = retryDelay(job.attempts, firstMs, maxMs);
         log.error({ err, job: job.key, kind: job.kind, attempts: job.attempts + 1, retryInMs: delay }, 'job failed; it runs again after a back-off');
         await store.failJob(job.key, owner, job.version, (err as Error).message ?? String(err), clock.now() + delay, clock.now());
@@ -178,7 +223,7 @@ export function createJobScheduler(o: JobSchedulerOptions): JobScheduler {
     get: (key) => store.getJob(key),
     list: (k) => store.listJobs(k),
 
-    async runNow<T>(job: Omit<JobRequest, 'dueAt'>, work: () => Promise<T>): Promise<T> {
+    async runNow<T>(job: Omit<JobRequest, 'dueAt'>, work: (run: { fence?: HomeFence }) => Promise<T>): Promise<T> {
       const now = clock.now();
       const saved = await store.scheduleJob({ ...job, dueAt: now }, now, { owner, leaseUntil: now + leaseMs });
       if (saved.owner !== owner) throw new MimamoriError('MIMAMORI_ERR_CONFLICT', `job ${job.key} is running on ${saved.owner ?? 'another node'}`);
@@ -186,7 +231,8 @@ export function createJobScheduler(o: JobSchedulerOptions): JobScheduler {
       try {
         let out: T;
         try {
-          out = await track(work());
+          const fence = fenceOf(job.homeId);
+          out = await track(work(fence ? { fence } : {}));
         } catch (err) {
           await store.failJob(job.key, owner, saved.version, (err as Error).message ?? String(err), clock.now() + retryDelay(0, firstMs, maxMs), clock.now());
           throw err;
@@ -199,12 +245,15 @@ export function createJobScheduler(o: JobSchedulerOptions): JobScheduler {
       }
     },
 
+    fenceOf,
+
     async idle() {
       while (inflight.size > 0) await Promise.allSettled([...inflight]);
     },
 
     async close() {
       closed = true;
+      offGained?.();
       timer?.cancel();
       timer = undefined;
       while (inflight.size > 0) await Promise.allSettled([...inflight]);

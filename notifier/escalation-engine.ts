@@ -22,7 +22,7 @@ import type { SchedulerLike } from 'rxjs';
 import type { Finding } from '../core/findings.js';
 import { severityRank } from '../core/findings.js';
 import type { Logger } from '../core/logger.js';
-import type { Alert, AlertLifecycle, Contact, Job, NotificationRecord, Store } from '../core/store.js';
+import type { Alert, AlertLifecycle, Contact, HomeFence, Job, NotificationRecord, Store } from '../core/store.js';
 import type { JobScheduler } from '../jobs/index.js';
 import type { Channel, SendResult } from './channel.js';
 import { heldStatus, pendingStatus, summarizedStatus } from './delivery-status.js';
@@ -35,7 +35,7 @@ import { createReconciler, defaultReconcile, type ReconcileOptions } from './sen
 import { contactPreferencesSchema, type ContactPreferences } from './contact-preferences.js';
 import { addressesOf, channelOrder, recipientOf } from './contact-channels.js';
 import type { Grouping } from './grouping.js';
-import type { RateLimiter } from './rate-limit.js';
+import type { RateLimiterPort } from './rate-limit.js';
 import { budgetSummaryText } from './templates.js';
 
 export type { EscalationState, Phase, StepNext } from './escalation-decide.js';
@@ -49,7 +49,8 @@ export interface EngineOptions {
   jobs: JobScheduler;
   history?: EngineHistory;
   policyFor(homeId: string): Promise<EscalationPolicy>;
-  rateLimiter: RateLimiter;
+  /** The per-person budget: in memory, or shared by a cluster's nodes (cluster/rate-limit-redis.ts). */
+  rateLimiter: RateLimiterPort;
   grouping: Grouping;
   /** Waits (real time) for a channel before moving on; slow providers finish in the background. */
   sendWaitMs: number;
@@ -125,6 +126,17 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
   const queues = new Map<string, Promise<unknown>>();
   const rec: ReconcileOptions = { ...defaultReconcile, ...o.reconcile };
   let closed = false;
+  /**
+   * The fence of the job running in each home's queue (cluster mode): its lifecycle saves and send keys carry it,
+   * so a node that lost the home meanwhile writes and sends nothing more. Work outside a job (a person answering
+   * on any node) carries none. One entry per home at a time: the home's queue runs one thing at a time.
+   */
+  const runFences = new Map<string, HomeFence>();
+  async function fenced<T>(homeId: string, fence: HomeFence | undefined, fn: () => Promise<T>): Promise<T> {
+    if (!fence) return fn();
+    runFences.set(homeId, fence);
+    try { return await fn(); } finally { if (runFences.get(homeId) === fence) runFences.delete(homeId); }
+  }
 
   const track = <T>(p: Promise<T>): Promise<T> => {
     inflight.add(p);
@@ -170,7 +182,7 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
     return { life, state: life.state as EscalationState };
   }
   async function save(life: AlertLifecycle, state: EscalationState, at: number): Promise<void> {
-    await store.saveAlertLifecycle({ ...life, state, updatedAt: at });
+    await store.saveAlertLifecycle({ ...life, state, updatedAt: at }, runFences.get(life.homeId));
   }
   /** The leader's lifecycle for any alert of a group. */
   async function leaderOf(alertId: string): Promise<{ life: AlertLifecycle; state: EscalationState } | undefined> {
@@ -220,6 +232,7 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
   const ledger = createSendLedger({
     store, logger: log, clock, channels, history: o.history, rateLimiter: o.rateLimiter, sendWaitMs: o.sendWaitMs, track,
     heldForBudget: (contactId, homeId, at) => engine.scheduleBudgetSummary(contactId, homeId, at),
+    fenceOf: (homeId) => runFences.get(homeId),
     replyCodeOf: async (alertId) => (await engine.replyTarget(alertId)).code,
   });
   const { deliver, record } = ledger;
@@ -360,7 +373,7 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
     const held = await store.findNotifications({ statuses: [heldStatus], contactId });
     if (!contact || held.length === 0) return;
     const now = clock.now();
-    if (!o.rateLimiter.take(contactId, now)) { await engine.scheduleBudgetSummary(contactId, homeId, o.rateLimiter.nextFreeAt(contactId, now)); return; }
+    if (!(await o.rateLimiter.take(contactId, now))) { await engine.scheduleBudgetSummary(contactId, homeId, await o.rateLimiter.nextFreeAt(contactId, now)); return; }
     const ch = (await channelsFor(contact))[0];
     if (!ch) return;
     const alertIds = [...new Set(held.map((n) => n.alertId))];
@@ -477,7 +490,7 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
       // Before any step runs again: a re-run step treats a key as sent, so its fate must be settled first.
       await reconciler.reconcile(0);
       // From here on the scheduler runs the engine's jobs: those saved before a restart, overdue ones at once.
-      for (const kind of engineJobKinds) jobs.register(kind, (job) => serial(job.homeId, () => runJob(job)));
+      for (const kind of engineJobKinds) jobs.register(kind, (job, run) => serial(job.homeId, () => fenced(job.homeId, run.fence, () => runJob(job))));
       log.info({ jobs: (await jobs.list([...engineJobKinds])).length }, 'escalation jobs taken on');
     },
 
@@ -492,7 +505,7 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
       if (first.at > now) await setNext(alert, { at: first.at });
       else {
         // The first step runs at once, its job held by this node meanwhile: a crash inside it resumes on restart.
-        await jobs.runNow({ key: jobId(alert.id), kind: 'escalation', homeId: alert.homeId, payload: { alertId: alert.id } }, () => runUntilWaiting(alert.id, alert.homeId));
+        await jobs.runNow({ key: jobId(alert.id), kind: 'escalation', homeId: alert.homeId, payload: { alertId: alert.id } }, (run) => fenced(alert.homeId, run.fence, () => runUntilWaiting(alert.id, alert.homeId)));
       }
     },
 

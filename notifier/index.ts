@@ -17,7 +17,7 @@ import type { Reading } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
 import type { Alert, Language, NotificationRecord, Store } from '../core/store.js';
 import { MimamoriError } from '../core/errors.js';
-import { createJobScheduler, type JobScheduler } from '../jobs/index.js';
+import { createJobScheduler, type HomeOwnership, type JobScheduler } from '../jobs/index.js';
 import type { Channel, DeliveryReceipt, ReceiptRequest, ReceiptResult, SendResult } from './channel.js';
 import { advancesStatus, isFailedStatus, pendingStatus } from './delivery-status.js';
 import { operatorText } from './templates.js';
@@ -25,7 +25,7 @@ import { createEscalationEngine, isNotReached, type EscalationEngine, type Recon
 import { defaultEscalationPolicy, escalationPolicySchema, validateEscalationPolicy, type EscalationPolicy } from './escalation-policy.js';
 import { contactPreferencesSchema, validateContactPreferences, type ContactPreferences } from './contact-preferences.js';
 import { addressesOf, channelOrder } from './contact-channels.js';
-import { createRateLimiter } from './rate-limit.js';
+import { createRateLimiter, type RateLimiterPort } from './rate-limit.js';
 import { createGrouping } from './grouping.js';
 import { createAlertResponder } from './responder-impl.js';
 import { retryNotification, sendDirect, type RetryResult } from './direct-send.js';
@@ -115,6 +115,12 @@ export interface NotifierOptions {
    * a critical alert to a person is never held (budget.ts).
    */
   budget?: { max?: number; windowMs?: number };
+  /**
+   * The budget itself, when it is shared: a cluster gives every node's notifier the same one on
+   * Redis (`createRedisRateLimiter`), so a person looked after in homes run by different nodes
+   * still gets at most its `max`. Default: in memory, with `budget`.
+   */
+  rateLimiter?: RateLimiterPort;
   /** The day's facts for digests; without it no digests are sent. */
   summarizeDay?: SummarizeDay;
   /**
@@ -139,8 +145,10 @@ export interface NotifierOptions {
    * notifier's own, owned by `nodeId`, closed with the notifier.
    */
   jobs?: JobScheduler;
-  /** This node's id for the notifier's own scheduler (default `hub`): the owner on its job leases. */
+  /** The owner on the own scheduler's job leases (default `hub`; in a cluster `<node>/<pid>`). */
   nodeId?: string;
+  /** Cluster mode: the own scheduler claims and runs only the jobs of homes this node runs (jobs/). */
+  ownership?: HomeOwnership;
 }
 
 /** An alert that has just been resolved. */
@@ -274,11 +282,11 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
     return defaultPolicy;
   }
 
-  const ownJobs = opts.jobs ? undefined : createJobScheduler({ store, clock, logger: log.child({ part: 'jobs' }), owner: opts.nodeId ?? 'hub' });
+  const ownJobs = opts.jobs ? undefined : createJobScheduler({ store, clock, logger: log.child({ part: 'jobs' }), owner: opts.nodeId ?? 'hub', ...(opts.ownership ? { ownership: opts.ownership } : {}) });
   const jobs = opts.jobs ?? ownJobs!;
   const engineOpts: Parameters<typeof createEscalationEngine>[0] = {
     store, logger: log, clock, channels, jobs, policyFor, sendWaitMs,
-    rateLimiter: createRateLimiter({ max: opts.budget?.max ?? defaultBudget.max, windowMs: opts.budget?.windowMs ?? defaultBudget.windowMs }),
+    rateLimiter: opts.rateLimiter ?? createRateLimiter({ max: opts.budget?.max ?? defaultBudget.max, windowMs: opts.budget?.windowMs ?? defaultBudget.windowMs }),
     settleClear: (alertId, cleared) => settleClear(alertId, cleared).then(() => undefined),
     grouping: createGrouping({ windowMs: opts.groupWindowMs ?? 60_000, staleAfterMs: opts.staleAfterMs ?? 15 * 60_000, backlogWindowMs: opts.backlogWindowMs ?? 120_000 }),
   };

@@ -15,14 +15,14 @@
  */
 import type { SchedulerLike } from 'rxjs';
 import type { Logger } from '../core/logger.js';
-import type { Alert, Contact, Language, NotificationRecord, Store } from '../core/store.js';
+import type { Alert, Contact, HomeFence, Language, NotificationRecord, Store } from '../core/store.js';
 import type { Channel, SendResult } from './channel.js';
 import { addressesOf, recipientOf } from './contact-channels.js';
 import { heldStatus, isFailedStatus, pendingStatus } from './delivery-status.js';
 import { channelToTry } from './escalation-decide.js';
 import { roleTraits } from './escalation-policy.js';
 import type { TriedContact } from './emergency-message.js';
-import type { RateLimiter } from './rate-limit.js';
+import type { RateLimiterPort } from './rate-limit.js';
 
 /** Where alert and notification changes are mirrored for history (InfluxDB); fire-and-forget. */
 export interface EngineHistory {
@@ -44,7 +44,7 @@ export interface SendLedgerOptions {
   clock: SchedulerLike;
   channels: ReadonlyMap<string, Channel>;
   history?: EngineHistory | undefined;
-  rateLimiter: RateLimiter;
+  rateLimiter: RateLimiterPort;
   /** Waits (real time) for a channel before moving on; slow providers finish in the background. */
   sendWaitMs: number;
   /** Keeps a background send in the engine's `idle()`. */
@@ -53,6 +53,8 @@ export interface SendLedgerOptions {
   heldForBudget(contactId: string, homeId: string, at: number): Promise<void>;
   /** The reply code a page about the alert carries (answer buttons on LINE, push). */
   replyCodeOf(alertId: string): Promise<string | undefined>;
+  /** Cluster mode: the fence a send for the home carries now (the running job's); the store refuses a stale one, and nothing is sent. */
+  fenceOf?: (homeId: string) => HomeFence | undefined;
 }
 
 export interface SendLedger {
@@ -125,13 +127,13 @@ export function createSendLedger(o: SendLedgerOptions): SendLedger {
     const keys = a.alerts.map((al) => ({ key: sendKeyOf(al.id, a.stage, a.contact.id, a.channel), alertId: al.id, contactId: a.contact.id, channel: a.channel, createdAt: at, ...intent }));
     // Decided before the keys are claimed, so this send's own keys do not count as an earlier page.
     const force = a.criticalPage && !(await pagedThisRound(first.id, a.contact.id, a.stage));
-    const claimed = await store.claimSendKeys(keys);
+    const claimed = await store.claimSendKeys(keys, o.fenceOf?.(first.homeId));
     if (claimed.length === 0) return 'skipped';
-    if (!o.rateLimiter.take(a.contact.id, at, { force })) {
+    if (!(await o.rateLimiter.take(a.contact.id, at, { force }))) {
       // Over the person's budget: held (never dropped) and told in one summary when the window allows.
       const n = await record(first.id, first.homeId, a.contact.id, a.channel, heldStatus, at, 'message budget');
       await store.attachSendKeys(claimed, n.id);
-      const summaryAt = o.rateLimiter.nextFreeAt(a.contact.id, at);
+      const summaryAt = await o.rateLimiter.nextFreeAt(a.contact.id, at);
       await store.audit({ at, actor, action: 'send.held', subject: first.id, detail: { contactId: a.contact.id, channel: a.channel, stage: a.stage, summaryAt } });
       log.warn({ alertId: first.id, contactId: a.contact.id }, 'message held by the per-person budget; a summary follows');
       await o.heldForBudget(a.contact.id, first.homeId, summaryAt);

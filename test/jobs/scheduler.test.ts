@@ -188,3 +188,100 @@ if (postgresInstalled) {
     await twoNodes(t, a, b);
   });
 }
+
+/** A node's ownership as the hub keeps it (hub/cluster.ts): a home counts once its fence is written. */
+function ownershipOf(store: Store, node: string) {
+  const tokens = new Map<string, number>();
+  const listeners = new Set<(home: string) => void>();
+  return {
+    node,
+    tokenOf: (home: string) => tokens.get(home),
+    onGained(fn: (home: string) => void) { listeners.add(fn); return () => { listeners.delete(fn); }; },
+    async gain(home: string, token: number, at: number) {
+      if (!(await store.fenceHome({ home, owner: node, token }, at))) return false;
+      tokens.set(home, token);
+      for (const fn of listeners) fn(home);
+      return true;
+    },
+    async lose(home: string, at: number) {
+      const token = tokens.get(home);
+      tokens.delete(home);
+      if (token !== undefined) await store.unfenceHome({ home, owner: node, token }, at);
+    },
+  };
+}
+
+/**
+ * Two nodes in a cluster (issue 13): each claims only the jobs of the homes it holds; a home let go
+ * is nobody's until the next owner's fence; the gain runs its due jobs at once, not at a later timer; a
+ * stalled former owner — still believing in its old token — claims nothing and its writes are refused.
+ */
+async function jobsFollowOwnership(t: Test, storeA: Store, storeB: Store): Promise<void> {
+  const clock = new VirtualClock(t0);
+  const ran: Ran[] = [];
+  const own = { a: ownershipOf(storeA, 'node-a'), b: ownershipOf(storeB, 'node-b') };
+  const node = (store: Store, name: 'a' | 'b') => {
+    const s = createJobScheduler({ store, clock, logger: silentLogger(), owner: `node-${name}/1`, ownership: own[name], leaseMs: 10 * min, pollMs: min });
+    s.register('step', async (job, run) => {
+      ran.push({ key: job.key, at: clock.now(), by: name });
+      t.same(run.fence, { home: job.homeId, owner: `node-${name}`, token: own[name].tokenOf(job.homeId) }, `${job.key}: the run carries its home's fence`);
+    });
+    return s;
+  };
+  const a = node(storeA, 'a');
+  const b = node(storeB, 'b');
+  t.teardown(async () => { await a.close(); await b.close(); });
+  await own.a.gain('h0', 1, t0);
+  await own.a.gain('h1', 1, t0);
+  await own.b.gain('h2', 1, t0);
+  for (let i = 0; i < 9; i++) await (i % 2 ? a : b).schedule({ key: `j${i}`, kind: 'step', homeId: `h${i % 3}`, dueAt: t0 + (1 + (i % 4)) * min });
+  await runTo(clock, [a, b], t0 + 5 * min);
+  t.same(ran.map((r) => `${r.key}:${r.by}`).sort(), ['j0:a', 'j1:a', 'j2:b', 'j3:a', 'j4:a', 'j5:b', 'j6:a', 'j7:a', 'j8:b'], 'each job ran once, on the node holding its home');
+
+  // A lets h1 go at +10; its job due at +12 waits for the next owner, whose gain at +20 runs it at once.
+  ran.length = 0;
+  await a.schedule({ key: 'moving', kind: 'step', homeId: 'h1', dueAt: t0 + 12 * min });
+  await runTo(clock, [a, b], t0 + 10 * min);
+  await own.a.lose('h1', clock.now());
+  await runTo(clock, [a, b], t0 + 20.5 * min);
+  t.same(ran, [], 'nobody runs the job of a home nobody holds');
+  t.ok(nextTimer(clock)! > clock.now(), 'and no timer spins on it (the next is a later look)');
+  await own.b.gain('h1', 2, clock.now());
+  await runTo(clock, [a, b], t0 + 20.5 * min);
+  t.same(ran.map((r) => [r.key, (r.at - t0) / min, r.by]), [['moving', 20.5, 'b']], 'the new owner ran it at its gain, not at its next look');
+
+  // A stalls believing it still holds h0 (token 1); B takes h0 over with token 2. A's claims find nothing, its sends are refused.
+  ran.length = 0;
+  await own.b.gain('h0', 2, clock.now());
+  await a.schedule({ key: 'after', kind: 'step', homeId: 'h0', dueAt: t0 + 25 * min });
+  await runTo(clock, [a, b], t0 + 26 * min);
+  t.same(ran.map((r) => [r.key, r.by]), [['after', 'b']], 'only the node with the higher token ran it (B found A\'s job at its next look)');
+  const { alert } = await storeA.openAlert({ homeId: 'h0', rule: 'help', severity: 'critical', message: 'm', finding: {}, openedAt: clock.now() });
+  const send = (key: string) => async (run: { fence?: { home: string; owner: string; token: number } }) => storeA.claimSendKeys([{ key, alertId: alert.id, channel: 'sms', createdAt: clock.now() }], run.fence);
+  t.same(a.fenceOf('h0'), { home: 'h0', owner: 'node-a', token: 1 }, 'A still believes in token 1');
+  await t.rejects(a.runNow({ key: 'stale', kind: 'step', homeId: 'h0' }, send('from-a')), { code: 'MIMAMORI_ERR_FENCED' }, 'the stalled node\'s send is refused');
+  t.same(await b.runNow({ key: 'fresh', kind: 'step', homeId: 'h0' }, send('from-b')), ['from-b'], 'the owner\'s goes through');
+  t.same((await storeA.listSendKeys(alert.id)).map((k) => k.key), ['from-b']);
+}
+
+t.test('jobs follow home ownership, on one SQLite file', async (t) => {
+  const { store } = sqliteStore(t);
+  await home(store, ['h0', 'h1', 'h2']);
+  await jobsFollowOwnership(t, store, store);
+});
+
+if (postgresInstalled) {
+  t.test('jobs follow home ownership, two pools on one PostgreSQL', async (t) => {
+    const server = await startPostgres(t);
+    const url = await server.createDatabase();
+    const a = await createPgStore(url, { now: () => t0, poolSize: 3 });
+    const b = await createPgStore(url, { now: () => t0, poolSize: 3 });
+    t.teardown(async () => { await a.close(); await b.close(); });
+    await home(a, ['h0', 'h1', 'h2']);
+    await jobsFollowOwnership(t, a, b);
+  });
+}
+
+async function home(store: Store, ids: string[]): Promise<void> {
+  for (const id of ids) await store.createHome({ id, name: id, timezone: 'Asia/Tokyo', createdAt: t0 });
+}

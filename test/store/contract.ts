@@ -378,6 +378,58 @@ export function storeContract(t: Test, open: OpenStore): void {
     for (const j of claims.flat()) t.equal((await s.getJob(j.key))?.owner, j.owner, `${j.key} is held by the node it was given to`);
   });
 
+  t.test('fences: jobs follow a home\'s fence; a lower token, or a node that let go, claims and writes nothing', async (t) => {
+    const s = await fresh(t);
+    await home(s);
+    await home(s, 'h2');
+    for (const [key, h] of [['a1', 'h1'], ['a2', 'h1'], ['b1', 'h2']] as const) await s.scheduleJob({ key, kind: 'step', homeId: h, dueAt: 100 }, 1);
+    const claim = (node: string, owner: string, now: number) => s.claimJobs({ kinds: ['step'], owner, now, leaseUntil: now + 1000, limit: 10, fencedFor: node });
+    t.same(await claim('A', 'A/1', 100), [], 'a fenced claim takes nothing of a home never fenced');
+    t.equal(await s.getHomeFence('h1'), undefined);
+    t.equal(await s.fenceHome({ home: 'h1', owner: 'A', token: 1 }, 50), true);
+    t.equal(await s.fenceHome({ home: 'h2', owner: 'B', token: 4 }, 50), true);
+    t.equal(await s.fenceHome({ home: 'h1', owner: 'A', token: 1 }, 51), true, 'the holder fencing again with its token: still its');
+    t.same(await s.getHomeFence('h1'), { token: 1, owner: 'A' });
+    t.equal(await s.nextJobAt(['step'], 'A'), 100, 'the next job of the homes A holds');
+    t.equal(await s.nextJobAt(['step'], 'C'), undefined, 'none for a node holding no home');
+    t.same((await claim('A', 'A/1', 100)).map((j) => [j.key, j.owner]), [['a1', 'A/1'], ['a2', 'A/1']], 'node A claims only the jobs of the home it holds');
+    t.same((await claim('B', 'B/1', 100)).map((j) => j.key), ['b1']);
+    t.same((await s.claimJobs({ kinds: ['step'], owner: 'X', now: 5000, leaseUntil: 6000, limit: 10 })).map((j) => j.key), ['a1', 'a2', 'b1'], 'an unfenced claim (a single hub) takes any home\'s jobs');
+    await s.releaseJobLeases('X');
+    t.same((await claim('A', 'A/1', 100)).map((j) => j.key), ['a1', 'a2']);
+
+    // Node B takes h1 over with token 2: A's claims end, A's lower token is refused from now on.
+    t.equal(await s.fenceHome({ home: 'h1', owner: 'B', token: 2 }, 200), true);
+    t.same((await s.getJob('a1'))?.owner, undefined, 'the former owner\'s lease is let go at once');
+    t.equal(await s.completeJob('a1', 'A/1', 1, 210), 'lost', 'the former owner\'s run finishes as lost');
+    t.equal(await s.fenceHome({ home: 'h1', owner: 'A', token: 1 }, 220), false, 'a lower token is refused');
+    t.equal(await s.fenceHome({ home: 'h1', owner: 'A', token: 2 }, 220), false, 'the same token of another node is refused');
+    t.same(await claim('A', 'A/1', 300), [], 'node A claims nothing of h1 any more');
+    t.same((await claim('B', 'B/1', 300)).map((j) => j.key), ['a1', 'a2', 'b1'], 'the new owner claims them at once (with its own h2\'s), though A\'s leases would have held until 1100');
+
+    const { alert } = await s.openAlert({ homeId: 'h1', rule: 'help', severity: 'critical', message: 'm', finding: {}, openedAt: 10 });
+    const key = (k: string) => ({ key: k, alertId: alert.id, channel: 'sms', createdAt: 400 });
+    await t.rejects(s.claimSendKeys([key('old')], { home: 'h1', owner: 'A', token: 1 }), { code: 'MIMAMORI_ERR_FENCED' }, 'a stalled former owner records no send');
+    await t.rejects(s.saveAlertLifecycle({ alertId: alert.id, homeId: 'h1', state: { tier: 9 }, updatedAt: 400 }, { home: 'h1', owner: 'A', token: 1 }), { code: 'MIMAMORI_ERR_FENCED' });
+    t.same(await s.listSendKeys(alert.id), [], 'nothing written by the refused claim');
+    t.equal(await s.getAlertLifecycle(alert.id), undefined, 'nor by the refused save');
+    t.same(await s.claimSendKeys([key('new')], { home: 'h1', owner: 'B', token: 2 }), ['new'], 'the holder\'s send is recorded');
+    await s.saveAlertLifecycle({ alertId: alert.id, homeId: 'h1', state: { tier: 1 }, updatedAt: 401 }, { home: 'h1', owner: 'B', token: 2 });
+    t.same((await s.getAlertLifecycle(alert.id))?.state, { tier: 1 });
+    await t.rejects(s.claimSendKeys([key('x')], { home: 'h3', owner: 'B', token: 1 }), { code: 'MIMAMORI_ERR_FENCED' }, 'a home never fenced refuses a fenced write');
+
+    // B lets go: the token stays, nobody holds it, nobody's fenced write or claim passes; the next owner's higher token does.
+    t.equal(await s.unfenceHome({ home: 'h1', owner: 'A', token: 1 }, 500), false, 'only the holder lets go');
+    t.equal(await s.unfenceHome({ home: 'h1', owner: 'B', token: 2 }, 500), true);
+    t.same(await s.getHomeFence('h1'), { token: 2 });
+    await t.rejects(s.claimSendKeys([key('late')], { home: 'h1', owner: 'B', token: 2 }), { code: 'MIMAMORI_ERR_FENCED' });
+    await s.releaseJobLeases('B/1');
+    t.same((await claim('B', 'B/1', 600)).map((j) => j.key), ['b1'], 'the node that let go of h1 claims nothing of it');
+    t.equal(await s.fenceHome({ home: 'h1', owner: 'B', token: 1 }, 600), false, 'an older token stays refused after a let-go');
+    t.equal(await s.fenceHome({ home: 'h1', owner: 'C', token: 3 }, 600), true);
+    t.same((await claim('C', 'C/1', 600)).map((j) => j.key), ['a1', 'a2']);
+  });
+
   t.test('video: check-ins, permissions, calls, notes', async (t) => {
     const s = await fresh(t);
     const c2 = await s.addCheckin({ homeId: 'h1', dueAt: 100, callerId: 'cg', createdBy: 'cg', createdAt: 1 });
