@@ -236,7 +236,7 @@ export async function benchRules(opts: RulesBenchOptions): Promise<BenchRow[]> {
         name: `rules: readings through engine.ingest, learned rules active, ${withStore ? 'state saved to SQLite' : 'no store'} (one core, CPU time)`, value: Math.round(throughput), unit: 'events/s',
         reference: { name: 'plain loop: home + device Map lookup, last-seen update', value: Math.round(reference) },
         ratio: throughput / reference, target: `≥ 200000 events/s: ${throughput >= 200_000 ? 'met' : 'NOT met'}`,
-        notes: `${readings} readings in day ${learnDays + 1} after ${learnDays} simulated days (${homes} homes × ${sensors} sensors, each every ${periodMs / minute} min, default rules, ${withStore ? 'SQLite store: urgent changes saved every 60 s, progress every 10 min of clock time' : 'no store'}); `
+        notes: `${readings} readings in day ${learnDays + 1} after ${learnDays} simulated days (${homes} homes × ${sensors} sensors, each every ${periodMs / minute} min, default rules, ${withStore ? 'SQLite store: urgent changes saved every 60 s, going out or back once it has held 10 min, progress every 30 min of clock time (engine defaults)' : 'no store'}); `
           + `wall-clock ${Math.round(readings / (wall / 1000))} events/s; ${findings} findings raised, ${learned} by learned rules; learning of home-${injectAt}: ${ready.days}/${ready.needed} days, ready ${ready.ready}`
           + (store ? `; state saves in the day: ${written.saves} saves, ${written.home} home parts, ${written.routine} routine parts, ${Math.round(written.bytes / readings)} bytes per reading` : ''),
       },
