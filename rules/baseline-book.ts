@@ -4,7 +4,7 @@
  * through `observe`; the learned rules read from it.
  */
 import type { Reading } from '../core/events.js';
-import { createBaseline, dayStartMinute, defaultBaselineSettings, observe, restoreBaseline, rollTo, serializeBaseline, type Baseline, type BaselineSettings } from './baseline.js';
+import { createBaseline, dayStartMinute, defaultBaselineSettings, observe, restoreBaseline, rollTo, serializeBaseline, type Baseline, type BaselineSettings, type ObserveOptions } from './baseline.js';
 import { emptyContext, type HomeContext } from './context.js';
 import type { HomeRules, HomeState } from './home-state.js';
 
@@ -32,8 +32,12 @@ export interface RoutineBook {
   /** Drops the home's record (its node let the home go). */
   forget(home: string): void;
   homes(): IterableIterator<string>;
-  /** O(1) update from one reading (`sign`: the engine counted it as a sign of life). */
-  observe(h: HomeState, r: Reading, sign: boolean): void;
+  /**
+   * O(1) update from one reading (`sign`: the engine counted it as a sign of
+   * life). Returns what changed that a restart must not lose sooner than
+   * plain progress (`Observed` bits).
+   */
+  observe(h: HomeState, r: Reading, sign: boolean): number;
   /** The home's routine record if it has one (never creates it). */
   find(home: string): RoutineHome | undefined;
   /** Moves the home's baseline to the resident day containing `now`. */
@@ -47,6 +51,17 @@ export interface RoutineBook {
   /** Restores a persisted record; an error message when it is unreadable. */
   restore(home: string, saved: unknown): string | undefined;
 }
+
+/**
+ * What a reading changed in today's tallies beyond plain progress (bits of
+ * `observe`'s result). `Decision`: a value a learned rule decides on was set
+ * (today's first activity or first kettle use — routineMissed — or a night
+ * slot or night toilet visit — unusualNightActivity): losing it to a crash
+ * would raise a false "missed" or hide a restless night, so it is saved at
+ * the engine's next save. `Out`: the resident went out or came back (the
+ * front-door tally every learned rule's "away or out" test reads).
+ */
+export const Observed = { Nothing: 0, Decision: 1, Out: 2 } as const;
 
 /** Bedroom movement from 18:00 on is going to bed, not getting up. */
 const eveningFrom = 18 * 60;
@@ -63,6 +78,8 @@ export function createRoutineBook(settings: Partial<BaselineSettings> = {}): Rou
   const s: BaselineSettings = { ...defaultBaselineSettings, ...settings };
   const records = new Map<string, RoutineHome>();
   const doors = new WeakMap<HomeRules, string>();
+  /** `observe`'s options, one object refilled per reading (no allocation on the hot path). */
+  const scratch: ObserveOptions = { zone: undefined as unknown as ObserveOptions['zone'], context: emptyContext(), frontDoor: 'front', settings: s };
   const door = (rules: HomeRules): string => {
     let d = doors.get(rules);
     if (d === undefined) { d = frontDoorOf(rules); doors.set(rules, d); }
@@ -82,17 +99,28 @@ export function createRoutineBook(settings: Partial<BaselineSettings> = {}): Rou
     homes: () => records.keys(),
     observe(h, r, sign) {
       const rh = get(h.id);
-      const wasOut = rh.baseline.doorClosedAt >= 0;
-      const days = rh.baseline.days;
-      observe(rh.baseline, r, sign, { zone: h.rules.zone, context: rh.context, frontDoor: door(h.rules), settings: s });
+      const b = rh.baseline;
+      const doorClosedAt = b.doorClosedAt;
+      const days = b.days;
+      const before = b.today;
+      const firstActivity = before?.firstActivity, firstKettle = before?.firstKettle, nightSlots = before?.nightSlots, nightToilet = before?.nightToilet;
+      scratch.zone = h.rules.zone; scratch.context = rh.context; scratch.frontDoor = door(h.rules);
+      observe(b, r, sign, scratch);
       // A committed day is the only per-reading change to the learned part (commit counts every day it learns).
-      if (rh.baseline.days !== days) rh.learnedDirty = true;
-      if (wasOut && rh.baseline.doorClosedAt < 0) rh.returnedAt = r.at;
+      if (b.days !== days) rh.learnedDirty = true;
+      if (doorClosedAt >= 0 && b.doorClosedAt < 0) rh.returnedAt = r.at;
+      let result: number = Observed.Nothing;
+      const t = b.today;
+      // NaN !== NaN: compare "was set" instead of the values.
+      if (t !== undefined && (t !== before || Number.isNaN(firstActivity) !== Number.isNaN(t.firstActivity) || Number.isNaN(firstKettle) !== Number.isNaN(t.firstKettle)
+        || nightSlots !== t.nightSlots || nightToilet !== t.nightToilet)) result |= Observed.Decision;
+      if (b.doorClosedAt !== doorClosedAt) result |= Observed.Out;
       if (sign) {
         const bedroom = r.kind === 'motion' && (r.room === 'bedroom' || r.device.includes('bed'));
         const minute = h.rules.zone.minuteOfDay(r.at);
         rh.bedAt = bedroom && (minute >= eveningFrom || minute < dayStartMinute) ? r.at : -1;
       }
+      return result;
     },
     roll(h, now) {
       const rh = get(h.id);

@@ -31,7 +31,7 @@ import type { HomeStatePart, RuleStateStore } from '../core/store.js';
 import { Applied, applyReading, createHomeState, NONE, restoreHomeState, type HomeRules, type HomeState } from './home-state.js';
 import { createHomeStateCodec, homePart, readSavedHomeStates, routinePart } from './home-state-codec.js';
 import { isValidTimeZone, parseRuleSet, type FixedRuleType, type RuleConfig, type RuleError, type RuleType } from './rule-config.js';
-import { createRoutineBook, type RoutineHome } from './baseline-book.js';
+import { createRoutineBook, Observed, type RoutineHome } from './baseline-book.js';
 import { rebuildBaseline, routineReport, type RoutineReport } from './baseline-report.js';
 import type { BaselineSettings } from './baseline.js';
 import { parseContext } from './context.js';
@@ -63,8 +63,10 @@ export interface RuleEngineOptions {
   persistEveryMs?: number;
   /**
    * How often every changed home is saved, including plain progress (last
-   * seen, last sign of life, learned-routine tallies). Default 10 min;
-   * rounded to a whole number of `persistEveryMs`, at least one.
+   * seen, last sign of life, learned-routine tallies). Default 30 min;
+   * rounded to a whole number of `persistEveryMs`, at least one. Going out
+   * or coming back is saved once it has held `outSettleMs`, whichever is
+   * sooner (docs/rules.md, "Persistence").
    */
   persistProgressEveryMs?: number;
   /** Learned routines: learning length and windows (docs/routines.md). */
@@ -144,6 +146,13 @@ const definitions: { [K in FixedRuleType]: RuleDefinition<Extract<RuleConfig, { 
 const defaultTimezone = 'Asia/Tokyo';
 /** A deadline that turns out not to be due is retried no sooner than this, so a rule bug cannot spin. */
 const minimumRetryMs = 1000;
+/**
+ * Going out or coming back that has held this long is saved at the next save
+ * (every `persistEveryMs`) instead of waiting for the progress save: a crash
+ * loses at most this much of it. A door closed and movement minutes later
+ * (a passage, the bin taken out) is not worth a save of its own.
+ */
+const outSettleMs = 10 * 60_000;
 
 /** Min-heap of (time, home) in parallel arrays. */
 class DeadlineHeap {
@@ -203,7 +212,7 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
   if (!logger || typeof logger.warn !== 'function') throw new MimamoriError('MIMAMORI_ERR_CONFIG', 'rule engine: logger is required');
   const persistEveryMs = opts.persistEveryMs ?? 60_000;
   if (!Number.isFinite(persistEveryMs) || persistEveryMs < 1) throw new MimamoriError('MIMAMORI_ERR_CONFIG', 'rule engine: persistEveryMs must be a positive number');
-  const persistProgressEveryMs = opts.persistProgressEveryMs ?? 10 * 60_000;
+  const persistProgressEveryMs = opts.persistProgressEveryMs ?? 30 * 60_000;
   if (!Number.isFinite(persistProgressEveryMs) || persistProgressEveryMs < 1) throw new MimamoriError('MIMAMORI_ERR_CONFIG', 'rule engine: persistProgressEveryMs must be a positive number');
   /** Every this many saves, progress is saved too. */
   const progressEvery = Math.max(1, Math.round(persistProgressEveryMs / persistEveryMs));
@@ -395,9 +404,10 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
     const parts: HomeStatePart[] = [];
     const learned: RoutineHome[] = [];
     const dropWhole: string[] = [];
+    const settled = clock.now() - outSettleMs;
     for (const h of homes.values()) {
-      if (!(h.urgent || (progress && h.dirty))) continue;
-      h.dirty = false; h.urgent = false;
+      if (!(h.urgent || (h.dirty && (progress || (h.outUnsaved && h.outChangedAt <= settled))))) continue;
+      h.dirty = false; h.urgent = false; h.outUnsaved = false;
       saving.push(h);
       const rh = book.find(h.id);
       parts.push({ homeId: h.id, part: homePart, data: codec.encodeHome(h, rh) });
@@ -413,7 +423,7 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
       await store.saveHomeStateParts(parts, clock.now(), dropWhole);
       for (const id of dropWhole) wholeRows.delete(id);
     } catch (err) {
-      for (const h of saving) { h.dirty = true; h.urgent = true; }
+      for (const h of saving) { h.dirty = true; h.urgent = true; h.outUnsaved = true; }
       for (const rh of learned) rh.learnedDirty = true;
       logger.error({ err, homes: saving.length }, 'could not save rule state; will retry');
     }
@@ -488,13 +498,16 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
         }
       }
       ctx.sign = (applied & Applied.SignOfLife) !== 0;
-      book.observe(h, r, ctx.sign);
+      const observed = book.observe(h, r, ctx.sign);
+      if ((observed & Observed.Decision) !== 0) h.urgent = true;
+      const outSince = h.outSince;
       const rs = h.rules;
       try {
         for (let i = 0; i < rs.rules.length; i++) if (rs.defs[i]!.onReading(rs.rules[i]!, h, r, ctx)) reschedule = true;
       } catch (err) {
         logger.error({ err, home: h.id, kind: r.kind }, 'rule failed on reading');
       }
+      if ((observed & Observed.Out) !== 0 || h.outSince !== outSince) { h.outChangedAt = now; h.outUnsaved = true; }
       if (ctx.out.length > 0) { emit(); reschedule = true; }
       if (reschedule) schedule(h);
     },

@@ -78,6 +78,15 @@ export interface HomeState {
    */
   silentDueBound: number;
   silentBoundRule: RuleConfig | undefined;
+  /**
+   * Out-state bookkeeping for the saves (not persisted): clock time the
+   * resident was last seen going out or coming back (`outSince` or the
+   * learned routine's front-door tally changed), and whether that change is
+   * not saved yet. A change that has held for a while is saved at the next
+   * save, not left for the slower progress save (engine.ts, `persist`).
+   */
+  outChangedAt: number;
+  outUnsaved: boolean;
   /** Changed since the last persist. */
   dirty: boolean;
   /**
@@ -95,7 +104,7 @@ export function createHomeState(id: string, rules: HomeRules, at: number): HomeS
     id, rules, firstSeen: at, lastSignOfLife: NONE, lastSignKind: '', lastSignDevice: '', prevSignOfLife: NONE, prevSignDevice: '', lastMotion: NONE,
     waterSince: NONE, gasSince: NONE, outSince: NONE, awayUntil: NONE,
     devices: new Map(), newestAt: NONE, beats: false, lateArrivalAt: NONE, lateSince: NONE, active: undefined, marks: undefined, wakeAt: Infinity,
-    silentDueBound: NONE, silentBoundRule: undefined, dirty: true, urgent: true,
+    silentDueBound: NONE, silentBoundRule: undefined, outChangedAt: NONE, outUnsaved: false, dirty: true, urgent: true,
   };
 }
 

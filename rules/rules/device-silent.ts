@@ -192,6 +192,25 @@ function otherOverdue(rule: DeviceSilentRule, home: HomeState, speaker: string, 
   return overdue;
 }
 
+/**
+ * The device (and the home) heard from again: clears their findings. Apart from
+ * `onReading`, so its closures are allocated only while something is raised.
+ */
+function clearHeard(rule: DeviceSilentRule, home: HomeState, r: Reading, ctx: RuleContext): boolean {
+  const tz = home.rules.zone;
+  const back = clear(home, homeKey(rule), ctx, (was) => finding(home, rule, ctx.now, 'cleared', was, 'operator', {
+    message: { en: 'The home is reporting again (device health)', ja: 'ご自宅の機器から通信が再開しました（機器の状態）' },
+    expected: { en: 'The home\'s devices report regularly.', ja: 'ご自宅の機器が定期的に通信すること。' },
+    observed: { en: `Heard from ${r.device} at ${hhmm(r.at, tz)}.`, ja: `${hhmm(r.at, tz)} に ${r.device} から通信がありました。` },
+  }, { device: r.device }));
+  const device = clear(home, keyOf(rule, r.device), ctx, (was) => finding(home, rule, ctx.now, 'cleared', was, 'operator', {
+    message: { en: `Sensor ${r.device} is reporting again (device health)`, ja: `センサー ${r.device} の通信が復旧しました（機器の状態）` },
+    expected: { en: `Sensor ${r.device} reports within ${duration(deviceLimit(rule, home, r.device, r.at)).en} of its last message.`, ja: `センサー ${r.device} が前回から${duration(deviceLimit(rule, home, r.device, r.at)).ja}以内に通信すること。` },
+    observed: { en: `Heard from ${r.device} at ${hhmm(r.at, tz)}.`, ja: `${hhmm(r.at, tz)} に ${r.device} から通信がありました。` },
+  }, { device: r.device }));
+  return back || device;
+}
+
 export const deviceSilent: RuleDefinition<DeviceSilentRule> = {
   onReading(rule: DeviceSilentRule, home: HomeState, r: Reading, ctx: RuleContext): boolean {
     const k = keysOf(rule, r.device);
@@ -213,18 +232,7 @@ export const deviceSilent: RuleDefinition<DeviceSilentRule> = {
     // timer may sit up to a recheck later), so ask the engine to plan again.
     const overdue = otherOverdue(rule, home, r.device, r.at);
     if (home.active === undefined) return overdue;
-    const tz = home.rules.zone;
-    const back = clear(home, homeKey(rule), ctx, (was) => finding(home, rule, ctx.now, 'cleared', was, 'operator', {
-      message: { en: 'The home is reporting again (device health)', ja: 'ご自宅の機器から通信が再開しました（機器の状態）' },
-      expected: { en: 'The home\'s devices report regularly.', ja: 'ご自宅の機器が定期的に通信すること。' },
-      observed: { en: `Heard from ${r.device} at ${hhmm(r.at, tz)}.`, ja: `${hhmm(r.at, tz)} に ${r.device} から通信がありました。` },
-    }, { device: r.device }));
-    const device = clear(home, keyOf(rule, r.device), ctx, (was) => finding(home, rule, ctx.now, 'cleared', was, 'operator', {
-      message: { en: `Sensor ${r.device} is reporting again (device health)`, ja: `センサー ${r.device} の通信が復旧しました（機器の状態）` },
-      expected: { en: `Sensor ${r.device} reports within ${duration(deviceLimit(rule, home, r.device, r.at)).en} of its last message.`, ja: `センサー ${r.device} が前回から${duration(deviceLimit(rule, home, r.device, r.at)).ja}以内に通信すること。` },
-      observed: { en: `Heard from ${r.device} at ${hhmm(r.at, tz)}.`, ja: `${hhmm(r.at, tz)} に ${r.device} から通信がありました。` },
-    }, { device: r.device }));
-    return back || device || overdue;
+    return clearHeard(rule, home, r, ctx) || overdue;
   },
 
   onTick(rule: DeviceSilentRule, home: HomeState, ctx: RuleContext): void {

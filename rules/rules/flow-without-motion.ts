@@ -139,6 +139,15 @@ function faultAt(rule: FlowWithoutMotionRule, home: HomeState, signal: 'water' |
   return s === NONE || activeSeverity(home, faultKey(rule, signal)) !== undefined ? Infinity : s + rule.faultAfterMinutes * minute;
 }
 
+/** The flow's finding ends (apart from `onReading`, so its closure is allocated only here). */
+function clearEnded(rule: FlowWithoutMotionRule, home: HomeState, r: Reading, ctx: RuleContext, because: Localized): boolean {
+  return clear(home, rule.id, ctx, (was) => finding(home, rule, ctx.now, 'cleared', was, 'family', {
+    message: { en: `Flow with nobody moving has ended: ${because.en}`, ja: `人の動きがないままの使用は終わりました：${because.ja}` },
+    expected: { en: `No water or gas running for more than ${rule.minutes} minutes while nobody moves.`, ja: `人の動きがないまま水道・ガスが${rule.minutes}分以上使われ続けないこと。` },
+    observed: because,
+  }, { device: r.device }));
+}
+
 export const flowWithoutMotion: RuleDefinition<FlowWithoutMotionRule> = {
   onReading(rule: FlowWithoutMotionRule, home: HomeState, r: Reading, ctx: RuleContext): boolean {
     const tz = home.rules.zone;
@@ -190,13 +199,8 @@ export const flowWithoutMotion: RuleDefinition<FlowWithoutMotionRule> = {
       return true;
     }
     if (activeSeverity(home, rule.id) === undefined) return false;
-    const because = why;
     endVisit(rule, home);
-    return clear(home, rule.id, ctx, (was) => finding(home, rule, ctx.now, 'cleared', was, 'family', {
-      message: { en: `Flow with nobody moving has ended: ${because.en}`, ja: `人の動きがないままの使用は終わりました：${because.ja}` },
-      expected: { en: `No water or gas running for more than ${rule.minutes} minutes while nobody moves.`, ja: `人の動きがないまま水道・ガスが${rule.minutes}分以上使われ続けないこと。` },
-      observed: because,
-    }, { device: r.device }));
+    return clearEnded(rule, home, r, ctx, why);
   },
 
   onTick(rule: FlowWithoutMotionRule, home: HomeState, ctx: RuleContext): void {

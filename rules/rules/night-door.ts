@@ -30,6 +30,16 @@ function setMark(home: HomeState, id: string, at: number | undefined): void {
   home.dirty = true;
 }
 
+/** Movement inside after the door: clears the finding (apart from `onReading`, so its closure is allocated only here). */
+function clearBack(rule: NightDoorRule, home: HomeState, r: Reading, ctx: RuleContext, opened: number): boolean {
+  const tz = home.rules.zone;
+  return clear(home, rule.id, ctx, (was) => finding(home, rule, ctx.now, 'cleared', was, 'family', {
+    message: { en: `Movement inside again at ${hhmm(r.at, tz)} after the front door opened at night`, ja: `夜間に玄関が開いた後、${hhmm(r.at, tz)} に室内で動きがありました` },
+    expected: { en: 'Movement inside soon after the front door opens at night.', ja: '夜間に玄関が開いたら、まもなく室内で動きがあること。' },
+    observed: { en: `Front door opened at ${hhmm(opened, tz)}; ${signName[r.kind]?.en ?? r.kind} inside at ${hhmm(r.at, tz)} (${r.device}).`, ja: `${hhmm(opened, tz)} に玄関が開き、${hhmm(r.at, tz)} に室内で${signName[r.kind]?.ja ?? r.kind}がありました（${r.device}）。` },
+  }, { device: r.device }));
+}
+
 export const nightDoor: RuleDefinition<NightDoorRule> = {
   onReading(rule: NightDoorRule, home: HomeState, r: Reading, ctx: RuleContext): boolean {
     const front = r.kind === 'door' && (r.door === rule.door || r.device === rule.door);
@@ -46,12 +56,7 @@ export const nightDoor: RuleDefinition<NightDoorRule> = {
     // sign of her inside (a cupboard, the kettle…) after the passage through the door.
     if (opened === undefined || r.at < opened || (r.kind !== 'motion' && r.at - opened < doorPassageMs)) return false;
     setMark(home, rule.id, undefined);
-    const tz = home.rules.zone;
-    return clear(home, rule.id, ctx, (was) => finding(home, rule, ctx.now, 'cleared', was, 'family', {
-      message: { en: `Movement inside again at ${hhmm(r.at, tz)} after the front door opened at night`, ja: `夜間に玄関が開いた後、${hhmm(r.at, tz)} に室内で動きがありました` },
-      expected: { en: 'Movement inside soon after the front door opens at night.', ja: '夜間に玄関が開いたら、まもなく室内で動きがあること。' },
-      observed: { en: `Front door opened at ${hhmm(opened, tz)}; ${signName[r.kind]?.en ?? r.kind} inside at ${hhmm(r.at, tz)} (${r.device}).`, ja: `${hhmm(opened, tz)} に玄関が開き、${hhmm(r.at, tz)} に室内で${signName[r.kind]?.ja ?? r.kind}がありました（${r.device}）。` },
-    }, { device: r.device }));
+    return clearBack(rule, home, r, ctx, opened);
   },
 
   onTick(rule: NightDoorRule, home: HomeState, ctx: RuleContext): void {

@@ -16,6 +16,7 @@
 import type { RoutineBook, RoutineHome } from '../baseline-book.js';
 import { isReady, profileFor } from '../baseline.js';
 import { activePeriod, nextPeriodStart } from '../context.js';
+import type { Reading } from '../../core/events.js';
 import type { HomeState } from '../home-state.js';
 import type { AwayContextRule } from '../rule-config.js';
 import { clear, duration, finding, hhmm, raise, type RuleContext, type RuleDefinition } from './rule.js';
@@ -69,6 +70,19 @@ export function awayContext(book: RoutineBook): RuleDefinition<AwayContextRule> 
     }, { data: { doorClosedAt: closed } });
   }
 
+  /** She came back: clears the "seems to be away" finding (apart from `onReading`, so its closure is allocated only here). */
+  function backHome(rule: AwayContextRule, home: HomeState, r: Reading, ctx: RuleContext, since: number): void {
+    const tz = home.rules.zone;
+    const how = r.kind === 'door'
+      ? { en: `the front door closed again at ${hhmm(r.at, tz)}`, ja: `${hhmm(r.at, tz)} に玄関が再び閉まりました` }
+      : { en: `movement inside at ${hhmm(r.at, tz)}`, ja: `${hhmm(r.at, tz)} に室内で動きがありました` };
+    clear(home, inferredKey(rule), ctx, (was) => finding(home, rule, ctx.now, 'cleared', was, 'family', {
+      message: { en: `Back home: ${how.en}`, ja: `ご帰宅：${how.ja}` },
+      expected: { en: 'Movement inside after returning home.', ja: '帰宅後に室内で動きがあること。' },
+      observed: { en: `Front door closed at ${hhmm(since, tz)}; ${how.en}.`, ja: `${hhmm(since, tz)} に玄関が閉まり、${how.ja}。` },
+    }, { device: r.device }));
+  }
+
   return {
     onReading(rule, home, r, ctx) {
       const rh = book.get(home.id);
@@ -76,15 +90,7 @@ export function awayContext(book: RoutineBook): RuleDefinition<AwayContextRule> 
       const since = getMark(home, inferredKey(rule));
       if (since === undefined) return true;
       setMark(home, inferredKey(rule), undefined);
-      const tz = home.rules.zone;
-      const how = r.kind === 'door'
-        ? { en: `the front door closed again at ${hhmm(r.at, tz)}`, ja: `${hhmm(r.at, tz)} に玄関が再び閉まりました` }
-        : { en: `movement inside at ${hhmm(r.at, tz)}`, ja: `${hhmm(r.at, tz)} に室内で動きがありました` };
-      clear(home, inferredKey(rule), ctx, (was) => finding(home, rule, ctx.now, 'cleared', was, 'family', {
-        message: { en: `Back home: ${how.en}`, ja: `ご帰宅：${how.ja}` },
-        expected: { en: 'Movement inside after returning home.', ja: '帰宅後に室内で動きがあること。' },
-        observed: { en: `Front door closed at ${hhmm(since, tz)}; ${how.en}.`, ja: `${hhmm(since, tz)} に玄関が閉まり、${how.ja}。` },
-      }, { device: r.device }));
+      backHome(rule, home, r, ctx, since);
       return true;
     },
 

@@ -86,15 +86,16 @@ t.test('plain progress waits for the progress save; a flow starting is saved at 
   // First contact (new home, new devices): saved at the next save, 08:01.
   engine.ingest(heartbeat(at('08:00'), 'kettle', 50));
   engine.ingest(water(at('08:00'), false));
-  engine.ingest(motion(at('08:00'), 'motion-living', 'h1', false));
+  // Today's first movement is decision memory too (routineMissed's "getting up"): saved with them.
+  engine.ingest(motion(at('08:00'), 'motion-living', 'h1'));
   clock.advanceTo(at('08:01'));
   t.same(calls, [{ at: at('08:01'), homes: ['h1'] }]);
-  // Movement only moves times on: no save at 08:02.
+  // More movement only moves times on: no save at 08:02.
   clock.advanceTo(at('08:01') + 30_000);
   engine.ingest(motion(at('08:01') + 30_000));
   clock.advanceTo(at('08:02'));
   t.equal(calls.length, 1, 'progress alone waits');
-  t.equal((await saved()).lastSignOfLife, -1);
+  t.equal((await saved()).lastSignOfLife, at('08:00'));
   // Water starting to flow is decision memory: saved at 08:03.
   clock.advanceTo(at('08:02') + 30_000);
   engine.ingest(water(at('08:02') + 30_000, true));

@@ -118,18 +118,19 @@ t.test('learned profiles are written once per committed day; each save writes ea
   const a = await createRuleEngine({ clock, store, ...opts });
   const feed = (rs: Reading[]) => { for (const r of rs.sort((x, y) => x.at - y.at)) { clock.advanceTo(r.at); a.ingest(r); } };
   for (let d = 0; d < 3; d++) feed([...livedDay(d, 'h1'), ...livedDay(d, 'h2')]);
-  // Day 3 begins: the first reading after 04:00 commits day 2; the next progress save (at most 10 min later) writes it.
+  // Day 3 begins: the first reading after 04:00 commits day 2. It is also the day's first sign of life
+  // (decision memory for routineMissed), so the next save, a minute later, writes the home and the day.
   feed([motion(at('06:00', 3), 'motion-living', 'h1'), motion(at('06:00', 3), 'motion-living', 'h2')]);
   clock.advanceTo(at('06:10', 3));
   const routineSaves = calls.flatMap((c) => c.parts.filter((p) => p.endsWith(':routine')).map((p) => `${p}@${new Date(c.at).toISOString()}`));
   const iso = (hhmm: string, d: number) => new Date(at(hhmm, d)).toISOString();
-  t.same(routineSaves, [1, 2, 3].flatMap((d) => [`h1:routine@${iso('06:10', d)}`, `h2:routine@${iso('06:10', d)}`]), 'the routine part: once per committed day, at the progress save after the commit');
+  t.same(routineSaves, [1, 2, 3].flatMap((d) => [`h1:routine@${iso('06:01', d)}`, `h2:routine@${iso('06:01', d)}`]), 'the routine part: once per committed day, at the save after the commit');
   t.equal(a.routineOf('h1').learning.days, 3);
   for (const c of calls) t.equal(new Set(c.parts).size, c.parts.length, `save at ${new Date(c.at).toISOString()} writes each part of each home once`);
   t.ok(calls.every((c) => c.parts.includes('h1:home') === c.parts.includes('h2:home')), 'both homes in every save: one transaction for all homes');
-  // A reading at T is written by the progress save at T + 10 min (06:10 … 22:10: 97 a day). On day 0 the
-  // new home (06:00) and the new kettle (07:00) are urgent, written at 06:01 and 07:01 instead of 06:10
-  // and 07:10; then day 3's first reading, at 06:10.
+  // A reading at T is written by the progress save at T + 10 min (06:10 … 22:10: 97 a day). The day's
+  // first movement (06:00) and first kettle (07:00) are decision memory (on day 0 the new home and the
+  // new kettle too), written at 06:01 and 07:01 instead of 06:10 and 07:10; then day 3's first reading, at 06:01.
   t.equal(calls.filter((c) => c.parts.includes('h1:home')).length, 97 * 3 + 1, 'the home part: once per save that has something new');
 
   // kill -9 now (no close, no flush) — once the saves begun so far have committed (the store is asynchronous): a new engine on the same file.
@@ -189,4 +190,54 @@ t.test('unreadable parts are skipped with the reason; other homes load', async (
   t.equal(b.lastSignOfLife('bad'), undefined);
   t.match(warnings, [{ home: 'bad', problem: /bytes of numbers/ }]);
   await b.close();
+});
+
+t.test('default cadences: plain progress every 30 min; the first kettle of the day and going out are saved sooner', async (t) => {
+  const store = createSqliteStore(':memory:');
+  t.teardown(() => store.close());
+  const calls = recordSaves(store);
+  const clock = new VirtualClock(at('07:00'));
+  const engine = await createRuleEngine({ clock, logger: silentLogger(), store, watermark: false });
+  type Saved = { lastSignOfLife: number; outSince: number; routine?: { baseline: { today: { firstKettle: number | null } | null; doorClosedAt: number } } };
+  const saved = async () => (await readSavedHomeStates(store)).states.get('h1') as Saved;
+  const step = (to: number, r?: Reading) => { clock.advanceTo(to); if (r) engine.ingest(r); };
+  const savesAt = () => calls.map((c) => new Date(c.at).toISOString().slice(11, 16));
+  // 07:00 (16:00 UTC the day before, Asia/Tokyo): the home and its devices are new; the kettle only reports "off".
+  for (const r of [door(at('07:00'), true), kettle(at('07:00'), 'off'), motion(at('07:00'))]) engine.ingest(r);
+  step(at('07:01'));
+  t.same(savesAt(), ['22:01'], 'a new home: saved at the next save');
+  // The day's first kettle use: routineMissed decides on it, so a crash must not lose it.
+  step(at('07:10'), kettle(at('07:10'), 'on'));
+  step(at('07:11'));
+  t.equal(calls.length, 2, 'the first kettle use is saved at the next save');
+  t.equal((await saved()).routine?.baseline.today?.firstKettle, 190, '07:10 is 190 min after the 04:00 day start');
+  // A second use, and movement: plain progress, saved by the progress save at 07:30 (every 30th save), not before.
+  step(at('07:20'), kettle(at('07:20'), 'on'));
+  step(at('07:21'), motion(at('07:21')));
+  step(at('07:29'));
+  t.equal(calls.length, 2, 'progress alone waits for the progress save');
+  t.equal((await saved()).lastSignOfLife, at('07:10'));
+  step(at('07:30'));
+  t.equal(calls.length, 3);
+  t.equal((await saved()).lastSignOfLife, at('07:21'), 'saved by the progress save at 07:30');
+  // Going out at 08:01 (door opened and closed, nothing inside since): once it has held 10 min it is
+  // saved at the next save (08:11), not left to the progress save at 08:30.
+  step(at('08:00') + 30_000, door(at('08:00') + 30_000, true));
+  step(at('08:01'), door(at('08:01'), false));
+  step(at('08:10'));
+  t.equal(calls.length, 3, 'not yet: a passage of a few minutes is not worth a save of its own');
+  t.equal((await saved()).outSince, -1);
+  step(at('08:11'));
+  t.equal(calls.length, 4, 'out for 10 min: saved at the next save');
+  const s = await saved();
+  t.equal(s.outSince, at('08:01'), 'a crash now restores her as out (the out-of-home limit, not the ordinary clock)');
+  t.equal(s.routine?.baseline.doorClosedAt, at('08:01'), 'and the learned rules\' "out" too');
+  // Coming back at 09:00 (movement inside) is saved the same way, 10 min later.
+  step(at('09:00'), motion(at('09:00')));
+  step(at('09:09'));
+  t.equal((await saved()).outSince, at('08:01'));
+  step(at('09:10'));
+  t.equal((await saved()).outSince, -1, 'back home: saved at 09:10');
+  t.same(savesAt(), ['22:01', '22:11', '22:30', '23:11', '00:10'], 'every save, UTC: 07:01, 07:11, 07:30, 08:11, 09:10 local');
+  await engine.close();
 });
