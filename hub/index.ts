@@ -159,7 +159,9 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     // Alert changes go to history and, live, to every dashboard watching the home.
     const live = createLiveBus({ logger: logger.child({ part: 'live' }) });
     // In a cluster, this node's live events go to every node's open pages through Redis.
-    if (cluster) live.subscribe('*', (e) => { cluster.live.publish(e).catch((err: unknown) => logger.warn({ err, type: e.type }, 'live event not shared')); });
+    // A relay, not a viewer: the live channel counts only pages open on this node (a page on
+    // another node does not make a notification "seen" here, and the person's next channel is tried).
+    if (cluster) live.subscribe('*', (e) => { cluster.live.publish(e).catch((err: unknown) => logger.warn({ err, type: e.type }, 'live event not shared')); }, { relay: true });
     /** Alert changes for the flows' `alert in` nodes (flows/bridge.ts). */
     const flowAlerts = new Subject<AlertRecord>();
     const alertSink: Parameters<typeof createNotifier>[0]['history'] = {

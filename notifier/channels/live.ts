@@ -14,11 +14,16 @@ import type { Channel, ChannelMessage, SendResult } from '../channel.js';
 export interface LiveEvent { type: string; homeId: string; at: number; [field: string]: unknown }
 
 export interface LiveBus {
-  /** Hands `event` to every subscriber of `homeId` and of `'*'`; returns how many received it. */
+  /** Hands `event` to every subscriber of `homeId` and of `'*'`; returns how many viewers received it (relays not counted). */
   publish(homeId: string, event: Omit<LiveEvent, 'homeId'> & { homeId?: string }): number;
-  /** Subscribes to one home's events, or `'*'` for all; returns the unsubscribe function. */
-  subscribe(homeId: string, fn: (e: LiveEvent) => void): () => void;
-  /** Subscribers that would receive an event for `homeId` now. */
+  /**
+   * Subscribes to one home's events, or `'*'` for all; returns the unsubscribe function.
+   * `relay: true` marks a subscriber that only passes events on (a cluster's forwarder into
+   * Redis): it gets every event but is not somebody watching, so it never makes the live
+   * channel count a notification as seen.
+   */
+  subscribe(homeId: string, fn: (e: LiveEvent) => void, opts?: { relay?: boolean }): () => void;
+  /** Viewers (not relays) that would receive an event for `homeId` now. */
   listeners(homeId: string): number;
   close(): void;
 }
@@ -33,26 +38,31 @@ export interface LiveBus {
  */
 export function createLiveBus(opts: { logger?: Logger } = {}): LiveBus {
   const byHome = new Map<string, Set<(e: LiveEvent) => void>>();
+  const relays = new WeakSet<(e: LiveEvent) => void>();
   const setFor = (home: string) => byHome.get(home) ?? new Set<(e: LiveEvent) => void>();
+  const viewers = (set: Set<(e: LiveEvent) => void>) => { let n = 0; for (const fn of set) if (!relays.has(fn)) n += 1; return n; };
   return {
     publish(homeId, event) {
       const e = { ...event, homeId } as LiveEvent;
       let reached = 0;
       for (const fn of [...setFor(homeId), ...(homeId === '*' ? [] : setFor('*'))]) {
-        try { fn(e); reached += 1; } catch (err) { opts.logger?.warn({ err: (err as Error).message, type: e.type }, 'live subscriber threw'); }
+        try { fn(e); if (!relays.has(fn)) reached += 1; } catch (err) { opts.logger?.warn({ err: (err as Error).message, type: e.type }, 'live subscriber threw'); }
       }
       return reached;
     },
-    subscribe(homeId, fn) {
+    subscribe(homeId, fn, subOpts) {
+      // One subscription per call, even for the same function: a wrapper keeps them apart.
+      const own = (e: LiveEvent) => fn(e);
+      if (subOpts?.relay) relays.add(own);
       const set = setFor(homeId);
-      set.add(fn);
+      set.add(own);
       byHome.set(homeId, set);
       return () => {
-        set.delete(fn);
+        set.delete(own);
         if (set.size === 0 && byHome.get(homeId) === set) byHome.delete(homeId);
       };
     },
-    listeners: (homeId) => setFor(homeId).size + (homeId === '*' ? 0 : setFor('*').size),
+    listeners: (homeId) => viewers(setFor(homeId)) + (homeId === '*' ? 0 : viewers(setFor('*'))),
     close() { byHome.clear(); },
   };
 }

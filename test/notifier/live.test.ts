@@ -41,3 +41,21 @@ t.test('the bus: per-home and all-homes subscribers, unsubscribe, a throwing sub
   t.equal(r.status, 'sent', 'the all-homes stream counts as a dashboard');
   t.same(all.at(-1), { type: 'notification', id: r.providerId, homeId: 'h9', at: clock.now(), language: 'en', text: 'Bath water running', alertId: 'a1', contactId: 'ken', texts: { ja: '水', en: 'Bath water running' } });
 });
+
+t.test('a relay (a cluster\'s forwarder into Redis) gets every event but is nobody watching: the live channel fails over', async (t) => {
+  const bus = createLiveBus({ logger: silentLogger() });
+  const relayed: LiveEvent[] = [];
+  bus.subscribe('*', (e) => relayed.push(e), { relay: true });
+  const live = createLiveChannel({ bus, clock: new VirtualClock(Date.parse('2026-11-21T10:00:00Z')) });
+  const r = await live.send({ to: { language: 'ja', homeId: 'h1', id: 'ken' }, text: '浴室の水が流れたままです', alertId: 'a1' });
+  t.match(r, { status: 'failed', error: /no dashboard is open/ }, 'with only the relay, not seen: the person\'s next channel is tried');
+  t.equal(relayed.length, 1, 'and the relay still passed it on (to pages on other nodes)');
+  t.equal(bus.listeners('h1'), 0, 'a relay is not a listener');
+  const page: LiveEvent[] = [];
+  const off = bus.subscribe('h1', (e) => page.push(e));
+  t.match(await live.send({ to: { language: 'ja', homeId: 'h1', id: 'ken' }, text: '2', alertId: 'a1' }), { status: 'sent' }, 'a page open on this node: seen');
+  t.equal(bus.listeners('h1'), 1);
+  off();
+  t.equal(page.length, 1);
+  t.equal(relayed.length, 2);
+});
