@@ -5,7 +5,7 @@
  *
  *   npm run bench                 full scale (10k homes × 8 sensors)
  *   npm run bench -- --quick      small scale, for a smoke run
- *   npm run bench -- rules broker only some parts (rules, baseline, broker, connections, history, e2e, wholepath)
+ *   npm run bench -- rules broker only some parts (rules, baseline, broker, connections, history, e2e, wholepath, fleet)
  *
  * Every figure is also written to bench-results.json in the working folder
  * (or `--out FILE`); the path is printed at the end.
