@@ -193,6 +193,20 @@ async function openLevelPersistence(dataDir: string): Promise<{ persistence: Lev
 }
 
 /**
+ * mqtt-packet, aedes's packet writer, builds on its first write a table of
+ * 65,536 two-byte Buffers (one per message id) that it keeps for the life
+ * of the process: 6.3 MB of V8 heap (measured in a heap snapshot of the
+ * broker, 66k `Buffer` objects) to save one two-byte allocation per PUBACK.
+ * The switch is on the module aedes itself loads, so it is resolved from
+ * aedes's folder.
+ */
+function dropMessageIdTable(): void {
+  const fromAedes = createRequire(createRequire(import.meta.url).resolve('aedes'));
+  const writer = (fromAedes('mqtt-packet') as { writeToStream: { cacheNumbers: boolean } }).writeToStream;
+  writer.cacheNumbers = false;
+}
+
+/**
  * Starts the broker. Port 0 picks a free port; the bound ports are in
  * `broker.ports`.
  *
@@ -206,6 +220,7 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
   }
   const { store, clock } = opts;
   const log = opts.logger;
+  dropMessageIdTable();
   const tls = loadOrCreateTls({ dataDir: opts.dataDir, keyFile: opts.tlsKeyFile, certFile: opts.tlsCertFile, host: opts.host, now: clock.now() });
 
   const counters: Omit<BrokerStats, 'clients'> = {
