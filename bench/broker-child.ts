@@ -5,9 +5,11 @@
  * With `level`, sessions persist in LevelDB as the hub runs them; with an
  * IPC channel, a message `gc` is answered after a full garbage collection
  * (node --expose-gc) with the process's heap, external and ArrayBuffer bytes,
- * for memory measurements.
+ * for memory measurements; `{ snapshot: FILE }` also writes a heap snapshot
+ * there first (v8.writeHeapSnapshot).
  *   node broker-child.js DATA_DIR STORE_FILE [level]
  */
+import { writeHeapSnapshot } from 'node:v8';
 import { systemClock } from '../core/clock.js';
 import { silentLogger } from '../core/logger.js';
 import { createSqliteStore } from '../core/store.js';
@@ -24,10 +26,12 @@ const broker = await createBroker({
   lockout: { maxFailures: 5, windowMs: 900_000, lockMs: 900_000 }, dataDir, store, logger: silentLogger(), clock: systemClock,
   ...(persistence === 'level' ? { persistence: 'level' as const } : {}),
 });
-process.on('message', () => {
+process.on('message', (m: unknown) => {
   (globalThis as { gc?: () => void }).gc?.();
-  const { heapUsed, external, arrayBuffers } = process.memoryUsage();
-  process.send?.({ heapUsed, external, arrayBuffers });
+  // `{ snapshot: FILE }`: a heap snapshot after the GC, to see where memory per connection goes.
+  if (typeof m === 'object' && m !== null && typeof (m as { snapshot?: unknown }).snapshot === 'string') writeHeapSnapshot((m as { snapshot: string }).snapshot);
+  const { heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
+  process.send?.({ heapUsed, heapTotal, external, arrayBuffers });
 });
 process.stdout.write(`${JSON.stringify({ port: broker.ports.tcp })}\n`);
 process.once('SIGTERM', () => {

@@ -140,14 +140,16 @@ export async function benchConnections(opts: { devices: number; dir: string }): 
   for (let n = Math.min(1000, Math.ceil(opts.devices / 2)); n < opts.devices; n *= 2) steps.push(n);
   steps.push(opts.devices);
 
+  // First logins run one scrypt each: 60 ms a device leaves room for a loaded machine (10k devices: 10 minutes).
+  const stepsDeadline = Math.max(300_000, opts.devices * 60);
   const o = await startOurs(opts.dir, storeFile);
   let ours: Curve;
-  try { ours = await withDeadline(measure(o.port, o.child.pid!, devices, steps, o.gc), 300_000, 'our broker connection steps'); } finally { o.child.kill('SIGTERM'); }
+  try { ours = await withDeadline(measure(o.port, o.child.pid!, devices, steps, o.gc), stepsDeadline, 'our broker connection steps'); } finally { o.child.kill('SIGTERM'); }
 
   // mosquitto's ACL pattern gives each device its own topics, like ours.
   const m = await startMosquittoWith(opts.dir, devices.map((d) => ({ username: d.username, password: d.password })), ['pattern write mimamori/v1/homes/%u/#']);
   let theirs: Curve;
-  try { theirs = await withDeadline(measure(m.port, m.child.pid!, devices, steps, async () => undefined), 300_000, 'mosquitto connection steps'); } finally { m.child.kill('SIGTERM'); }
+  try { theirs = await withDeadline(measure(m.port, m.child.pid!, devices, steps, async () => undefined), stepsDeadline, 'mosquitto connection steps'); } finally { m.child.kill('SIGTERM'); }
 
   const last = (c: Curve) => c.points[c.points.length - 1]!.bytesPerDevice;
   const slope = (c: Curve) => c.points[c.points.length - 1]!.marginalBytesPerDevice;

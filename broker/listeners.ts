@@ -1,13 +1,13 @@
 /**
  * The broker's three network doors — MQTT over TCP, over TLS and over
- * WebSocket (`/mqtt`) — each handing a size-guarded stream to aedes.
+ * WebSocket (`/mqtt`) — each handing its size-guarded stream to aedes.
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import { MimamoriError } from '../core/errors.js';
-import { PacketSizeGuard, type OversizeInfo } from './packet-size-guard.js';
+import { guardPacketSize, type GuardedConnection, type OversizeInfo } from './packet-size-guard.js';
 
 export interface ListenerOptions {
   host: string;
@@ -16,9 +16,9 @@ export interface ListenerOptions {
   wsPort: number;
   tls: { key: string; cert: string };
   maxPacketSize: number;
-  /** Receives every accepted connection. */
-  onConnection(conn: PacketSizeGuard, req?: IncomingMessage): void;
-  onOversize(info: OversizeInfo, conn: PacketSizeGuard): void;
+  /** Receives every accepted connection, size-guarded (broker/packet-size-guard.ts). */
+  onConnection(conn: GuardedConnection, req?: IncomingMessage): void;
+  onOversize(info: OversizeInfo, conn: GuardedConnection): void;
   onSocketError(err: Error, listener: string): void;
 }
 
@@ -56,21 +56,21 @@ function closeServer(server: NetServer | HttpServer): Promise<void> {
 /** Opens all three listeners; if one cannot bind, the others are closed again and the error says which port and variable. */
 export async function openListeners(opts: ListenerOptions): Promise<Listeners> {
   // Every open connection, so close() can cut those that never sent CONNECT.
-  const live = new Set<PacketSizeGuard>();
-  const guard = (inner: Socket | TLSSocket | ReturnType<typeof createWebSocketStream>, address: string | undefined) => {
-    const conn = new PacketSizeGuard(inner, opts.maxPacketSize, opts.onOversize, address);
+  const live = new Set<GuardedConnection>();
+  const guard = (conn: GuardedConnection) => {
+    guardPacketSize(conn, opts.maxPacketSize, opts.onOversize);
     live.add(conn);
     conn.once('close', () => live.delete(conn));
     return conn;
   };
 
-  const tcp = createNetServer((socket) => {
+  const tcp = createNetServer((socket: Socket) => {
     socket.setNoDelay(true);
-    opts.onConnection(guard(socket, socket.remoteAddress));
+    opts.onConnection(guard(socket));
   });
-  const tls = createTlsServer({ key: opts.tls.key, cert: opts.tls.cert, minVersion: 'TLSv1.2' }, (socket) => {
+  const tls = createTlsServer({ key: opts.tls.key, cert: opts.tls.cert, minVersion: 'TLSv1.2' }, (socket: TLSSocket) => {
     socket.setNoDelay(true);
-    opts.onConnection(guard(socket, socket.remoteAddress));
+    opts.onConnection(guard(socket));
   });
   tls.on('tlsClientError', (err) => opts.onSocketError(err, 'tls'));
   const http = createHttpServer((_req, res) => {
@@ -80,8 +80,9 @@ export async function openListeners(opts: ListenerOptions): Promise<Listeners> {
   // A WebSocket frame may carry several MQTT packets; the guard enforces the real per-packet limit.
   const wss = new WebSocketServer({ server: http, path: '/mqtt', maxPayload: opts.maxPacketSize * 4 + 1024 });
   wss.on('connection', (ws, req) => {
-    const stream = createWebSocketStream(ws);
-    opts.onConnection(guard(stream, req.socket.remoteAddress), req);
+    // The peer address, as a socket has it, for lockout and logs.
+    const stream = Object.defineProperty(createWebSocketStream(ws), 'remoteAddress', { value: req.socket.remoteAddress, enumerable: true }) as GuardedConnection;
+    opts.onConnection(guard(stream), req);
   });
   wss.on('error', (err) => opts.onSocketError(err, 'ws'));
 

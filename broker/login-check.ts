@@ -16,6 +16,7 @@
  * first out).
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import type { SchedulerLike } from 'rxjs';
 import type { DeviceStore } from '../core/store.js';
 import { hashSecret, parseUsername, verifySecret, type Identity } from './device-credentials.js';
@@ -32,6 +33,13 @@ export interface LoginCheckOptions {
   maxEntries?: number;
   /** The full (slow) check; default `verifySecret` (scrypt). Tests pass a counting wrapper. */
   verify?: (secret: string, encoded: string) => Promise<boolean>;
+  /**
+   * Most full checks running at once (default one per CPU, at most 4: libuv's
+   * thread pool). The rest wait their turn in arrival order, so a login storm
+   * holds at most this many 4 MiB scrypt buffers and leaves pool threads free
+   * for LevelDB and file work.
+   */
+  maxParallelChecks?: number;
 }
 
 export interface LoginCheck {
@@ -47,7 +55,22 @@ export function createLoginCheck(opts: LoginCheckOptions): LoginCheck {
   const { store, clock } = opts;
   const cacheMs = opts.cacheMs ?? 3_600_000;
   const maxEntries = Math.max(1, opts.maxEntries ?? 100_000);
-  const verify = opts.verify ?? verifySecret;
+  const verifyNow = opts.verify ?? verifySecret;
+  const maxParallel = Math.max(1, opts.maxParallelChecks ?? Math.min(4, availableParallelism()));
+  let running = 0;
+  const waiting: Array<() => void> = [];
+  /** verifyNow with at most `maxParallel` in flight; a finished check hands its turn straight to the next in line. */
+  async function verify(secret: string, encoded: string): Promise<boolean> {
+    if (running < maxParallel) running++;
+    else await new Promise<void>((resolve) => waiting.push(resolve));
+    try {
+      return await verifyNow(secret, encoded);
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else running--;
+    }
+  }
   const key = randomBytes(32);
   const cache = new Map<string, CacheEntry>();
   // Unknown users still pay one scrypt, so response time does not reveal which devices exist.

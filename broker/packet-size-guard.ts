@@ -1,41 +1,36 @@
 /**
- * A pass-through duplex in front of each MQTT connection that reads only the
- * MQTT fixed headers and cuts the connection as soon as a packet announces a
- * size above the limit — before its body is buffered. aedes has no packet
- * size limit of its own, and MQTT 3.1.1 has no way to tell the client why
- * (MQTT-3.1.1 has no DISCONNECT from the server), so the connection is closed.
+ * Cuts an MQTT connection as soon as a packet announces a size above the
+ * limit — before its body is buffered. aedes has no packet size limit of its
+ * own, and MQTT 3.1.1 has no way to tell the client why (MQTT-3.1.1 has no
+ * DISCONNECT from the server), so the connection is closed.
+ *
+ * The guard reads only the MQTT fixed headers, inside the stream's own
+ * `push` (where a TCP or TLS socket, or ws's WebSocket stream, hands every
+ * chunk it received to its readable side). Until issue 12 it was a second
+ * full `Duplex` in front of every socket; that cost 1.0 KB of heap per
+ * connection (its two stream states, listeners and closures), this one a
+ * closure, a flag and five numbers.
  */
-import { Duplex } from 'node:stream';
+import type { Duplex } from 'node:stream';
 
 export interface OversizeInfo { announced: number; limit: number }
 
-/** Readable+writable side we wrap: a TCP/TLS socket or a WebSocket stream. */
-type Inner = Duplex;
+/** A guarded connection: the socket (or WebSocket stream) itself, with the peer address for lockout and logs. */
+export type GuardedConnection = Duplex & { readonly remoteAddress?: string | undefined };
 
 const enum State { Header, Length, Body }
 
-export class PacketSizeGuard extends Duplex {
-  /** The peer address, for lockout and logs. */
-  readonly remoteAddress: string | undefined;
+/** Walks MQTT fixed headers across chunks. */
+class HeaderScanner {
   private state = State.Header;
   private remaining = 0;
   private multiplier = 1;
   private lengthBytes = 0;
 
-  constructor(private readonly inner: Inner, private readonly limit: number, private readonly onOversize: (info: OversizeInfo, guard: PacketSizeGuard) => void, remoteAddress?: string) {
-    super({ allowHalfOpen: false });
-    this.remoteAddress = remoteAddress;
-    inner.on('data', (chunk: Buffer) => {
-      if (!this.scan(chunk)) return;
-      if (!this.push(chunk)) inner.pause();
-    });
-    inner.on('end', () => this.push(null));
-    inner.on('error', (err) => this.destroy(err));
-    inner.on('close', () => { if (!this.destroyed) this.destroy(); });
-  }
+  constructor(private readonly limit: number) {}
 
-  /** Walks the fixed headers in `chunk`; false when the connection was cut. */
-  private scan(chunk: Buffer): boolean {
+  /** 0 when every header in `chunk` is within the limit, else the size announced (Infinity for a malformed length). */
+  scan(chunk: Buffer): number {
     let i = 0;
     while (i < chunk.length) {
       switch (this.state) {
@@ -51,11 +46,11 @@ export class PacketSizeGuard extends Duplex {
           this.lengthBytes++;
           if (byte & 0x80) {
             // MQTT-2.2.3: the remaining length takes at most four bytes.
-            if (this.lengthBytes >= 4) return this.cut(Infinity);
+            if (this.lengthBytes >= 4) return Infinity;
             break;
           }
           const total = 1 + this.lengthBytes + this.remaining;
-          if (total > this.limit) return this.cut(total);
+          if (total > this.limit) return total;
           this.state = this.remaining > 0 ? State.Body : State.Header;
           break;
         }
@@ -68,36 +63,32 @@ export class PacketSizeGuard extends Duplex {
         }
       }
     }
-    return true;
+    return 0;
   }
+}
 
-  private cut(announced: number): false {
-    this.onOversize({ announced, limit: this.limit }, this);
-    this.destroy();
-    return false;
-  }
-
-  override _read(): void {
-    this.inner.resume();
-  }
-
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    this.inner.write(chunk, cb);
-  }
-
-  override _writev(chunks: Array<{ chunk: Buffer }>, cb: (err?: Error | null) => void): void {
-    this.inner.cork();
-    for (let i = 0; i < chunks.length - 1; i++) this.inner.write(chunks[i]!.chunk);
-    this.inner.write(chunks[chunks.length - 1]!.chunk, cb);
-    this.inner.uncork();
-  }
-
-  override _final(cb: (err?: Error | null) => void): void {
-    this.inner.end(cb);
-  }
-
-  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
-    this.inner.destroy();
-    cb(err);
-  }
+/**
+ * Guards `conn` in place: every chunk it receives is scanned before it
+ * reaches its readers; on a packet above `limit` bytes `onOversize` is
+ * called and the connection destroyed, and nothing of that chunk is read.
+ */
+export function guardPacketSize<T extends GuardedConnection>(conn: T, limit: number, onOversize: (info: OversizeInfo, conn: T) => void): T {
+  const scanner = new HeaderScanner(limit);
+  const push = conn.push;
+  let cut = false;
+  conn.push = function guardedPush(this: T, chunk: unknown, encoding?: BufferEncoding): boolean {
+    // Chunks already received when the connection was cut (a WebSocket delivers its frames one by one) are dropped unseen.
+    if (cut) return false;
+    if (Buffer.isBuffer(chunk)) {
+      const announced = scanner.scan(chunk);
+      if (announced !== 0) {
+        cut = true;
+        onOversize({ announced, limit }, conn);
+        conn.destroy();
+        return false;
+      }
+    }
+    return push.call(this, chunk, encoding);
+  };
+  return conn;
 }

@@ -217,6 +217,8 @@ t.test('an oversized packet closes that connection; others keep working', async 
   t.ok(await gone2, 'oversized over WebSocket closed');
   other.end(true);
   await until(() => h.broker.stats().oversizedPackets === 2);
+  // Both cut connections are closed on the broker's side too: only the watcher is left.
+  await until(() => h.broker.stats().clients === 1, 5000, 'the broker to drop the cut clients');
   await watcher.endAsync();
 });
 

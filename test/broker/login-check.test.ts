@@ -104,3 +104,25 @@ t.test('entries expire after cacheMs and the cache holds at most maxEntries, lea
   t.match(await login(b.username, b.secret), { ok: true });
   t.equal(slow.length, 5, 'expired after cacheMs: verified again');
 });
+
+t.test('a login storm runs at most maxParallelChecks scrypt checks at once, and every login still gets its answer', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'mimamori-login-check-'));
+  const store: Store = createSqliteStore(join(dir, 'hub.db'));
+  t.teardown(async () => { await store.close(); rmSync(dir, { recursive: true, force: true }); });
+  await store.createHome({ id: 'h1', name: 'n', timezone: 'Asia/Tokyo' });
+  const devices = await Promise.all(Array.from({ length: 6 }, (_, i) => provisionDevice(store, { homeId: 'h1', deviceId: `d${i}`, kind: 'power' })));
+  let inFlight = 0;
+  let most = 0;
+  const check = createLoginCheck({
+    store, clock: new VirtualClock(start), maxParallelChecks: 2,
+    verify: async (secret, encoded) => {
+      most = Math.max(most, ++inFlight);
+      try { return await verifySecret(secret, encoded); } finally { inFlight--; }
+    },
+  });
+  // All six at once, as after a hub restart; one with a wrong secret.
+  const results = await Promise.all(devices.map((d, i) => check(d.username, Buffer.from(i === 5 ? 'wrong' : d.secret))));
+  t.equal(most, 2, 'never more than two scrypt checks in flight');
+  t.same(results.map((r) => r.ok), [true, true, true, true, true, false]);
+  t.equal(inFlight, 0);
+});
