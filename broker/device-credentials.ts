@@ -1,31 +1,47 @@
 /**
  * Device and service credentials: secrets are random, shown once, and stored
- * only as salted scrypt hashes in the relational store.
+ * only as salted hashes in the relational store.
  */
-import { hashScrypt, verifyScrypt } from '../core/scrypt-hash.js';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { verifyScrypt } from '../core/scrypt-hash.js';
 import { idSchema } from '../core/events.js';
 import { MimamoriError } from '../core/errors.js';
 import { newSecret } from '../core/ids.js';
 import type { DeviceStore } from '../core/store.js';
 
 /**
- * scrypt cost. N = 2^12 keeps one login at a few milliseconds on a Raspberry
- * Pi class CPU: the secrets are 256 random bits, so the hash only has to stop
- * a stolen database from being replayed, not slow down guessing of a weak
- * password.
+ * How a device or service secret is stored: `sha256$salt$hash` — SHA-256 of
+ * a 16-byte random salt and the secret (base64url). Every such secret is
+ * made here, 256 random bits (`newSecret`), never chosen by a person, so a
+ * slow password hash adds nothing: guessing 2^256 is out of reach at any
+ * speed, and the hash only has to keep a stolen database from being
+ * replayed (NIST SP 800-63B §5.1.1.2 asks for a slow hash for memorised
+ * secrets, not for random keys like these). It makes a device's first login
+ * cost microseconds instead of a 4 MiB scrypt (issue 12: logins ≥ 0.5×
+ * mosquitto). Hashes written before session 7 are scrypt
+ * (`scrypt$N$r$p$salt$hash`, core/scrypt-hash.ts) and are still accepted;
+ * a rotation stores the new form. Web passwords, chosen by people, stay on
+ * scrypt (dashboards/passwords.ts).
  */
-const defaults = { N: 4096, r: 8, p: 1, keyLength: 32, saltLength: 16 };
+const saltLength = 16;
 
-/**
- * Hashes a secret (see core/scrypt-hash.ts for the encoding).
- */
-export function hashSecret(secret: string): Promise<string> {
-  return hashScrypt(secret, defaults);
+const digest = (salt: Buffer, secret: string) => createHash('sha256').update(salt).update(secret, 'utf8').digest();
+
+/** Hashes a machine-made secret (the encoding above). */
+export async function hashSecret(secret: string): Promise<string> {
+  const salt = randomBytes(saltLength);
+  return `sha256$${salt.toString('base64url')}$${digest(salt, secret).toString('base64url')}`;
 }
 
-/** Checks a secret against an encoded hash in constant time; false for any malformed hash. */
-export function verifySecret(secret: string, encoded: string): Promise<boolean> {
-  return verifyScrypt(secret, encoded);
+/** Checks a secret against an encoded hash (either form) in constant time; false for any malformed hash. */
+export async function verifySecret(secret: string, encoded: string): Promise<boolean> {
+  if (encoded.startsWith('scrypt$')) return verifyScrypt(secret, encoded);
+  const parts = encoded.split('$');
+  if (parts.length !== 3 || parts[0] !== 'sha256') return false;
+  const salt = Buffer.from(parts[1]!, 'base64url');
+  const expected = Buffer.from(parts[2]!, 'base64url');
+  if (salt.length < saltLength || expected.length !== 32) return false;
+  return timingSafeEqual(digest(salt, secret), expected);
 }
 
 /** MQTT username of a device: `{home}/{device}`. */

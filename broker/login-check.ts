@@ -2,12 +2,13 @@
  * Checks an MQTT login against the store. The device row is read on every
  * login, so a disabled, removed or rotated credential takes effect at once.
  *
- * A successful scrypt verification is remembered so that reconnecting
+ * A successful full verification is remembered so that reconnecting
  * devices (a network blip, a Wi-Fi roam, keep-alive timeouts) do not cost one
- * scrypt each: the cache maps a username to the stored hash it was verified
+ * check each — it matters for the scrypt hashes stored before session 7
+ * (device-credentials.ts; new secrets use a salted SHA-256): the cache maps a username to the stored hash it was verified
  * against and an HMAC-SHA256 of the presented password under a key drawn at
  * random when the checker is created (never stored, never the same in two
- * processes). An entry is written only after a full scrypt verification
+ * processes). An entry is written only after a full verification
  * succeeded, is used only while the stored hash is still the same string, and
  * is dropped as soon as a login finds the credential rotated, disabled or
  * gone. A different password never matches the HMAC, so it always goes the
@@ -31,13 +32,13 @@ export interface LoginCheckOptions {
   cacheMs?: number;
   /** Most logins remembered (default 100 000: 10k homes × 8 devices and the services). */
   maxEntries?: number;
-  /** The full (slow) check; default `verifySecret` (scrypt). Tests pass a counting wrapper. */
+  /** The full check; default `verifySecret` (salted SHA-256, or scrypt for older hashes). Tests pass a counting wrapper. */
   verify?: (secret: string, encoded: string) => Promise<boolean>;
   /**
    * Most full checks running at once (default one per CPU, at most 4: libuv's
    * thread pool). The rest wait their turn in arrival order, so a login storm
-   * holds at most this many 4 MiB scrypt buffers and leaves pool threads free
-   * for LevelDB and file work.
+   * against older scrypt hashes holds at most this many 4 MiB buffers and
+   * leaves pool threads free for LevelDB and file work.
    */
   maxParallelChecks?: number;
 }
@@ -73,7 +74,7 @@ export function createLoginCheck(opts: LoginCheckOptions): LoginCheck {
   }
   const key = randomBytes(32);
   const cache = new Map<string, CacheEntry>();
-  // Unknown users still pay one scrypt, so response time does not reveal which devices exist.
+  // Unknown users still pay one full check (of the current form), so response time does not reveal which devices exist.
   let dummyHash: Promise<string> | undefined;
 
   const macOf = (username: string, password: Buffer | undefined) =>

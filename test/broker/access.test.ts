@@ -1,18 +1,28 @@
 import t from 'tap';
 import { createSqliteStore } from '../../core/store.js';
+import { hashScrypt } from '../../core/scrypt-hash.js';
 import { commandTopic, eventTopic, heartbeatTopic } from '../../core/topics.js';
 import { hashSecret, parseUsername, provisionDevice, provisionService, rotateDeviceSecret, verifySecret, type Identity } from '../../broker/device-credentials.js';
 import { canPublish, canSubscribe } from '../../broker/topic-acl.js';
 import { checkClientId } from '../../broker/client-id-policy.js';
 
-t.test('secrets are hashed with scrypt and verified', async (t) => {
+t.test('secrets are stored salted and hashed, and verified; hashes stored as scrypt before still verify', async (t) => {
   const encoded = await hashSecret('s3cret');
-  t.match(encoded, /^scrypt\$4096\$8\$1\$[A-Za-z0-9_-]+\$[A-Za-z0-9_-]+$/);
+  t.match(encoded, /^sha256\$[A-Za-z0-9_-]{22}\$[A-Za-z0-9_-]{43}$/);
   t.not(encoded, await hashSecret('s3cret'), 'random salt');
+  t.notOk(encoded.includes('s3cret'));
   t.ok(await verifySecret('s3cret', encoded));
   t.notOk(await verifySecret('s3cret!', encoded));
+  t.notOk(await verifySecret('s3cre', encoded));
   t.notOk(await verifySecret('s3cret', 'plain'), 'malformed hash is a mismatch');
-  t.notOk(await verifySecret('s3cret', encoded.replace('$4096$', '$999999999$')), 'absurd parameters refused');
+  t.notOk(await verifySecret('s3cret', `${encoded}$x`), 'an extra field');
+  t.notOk(await verifySecret('s3cret', encoded.replace(/\$[^$]+$/, '$AAAA')), 'a short hash');
+  t.notOk(await verifySecret('s3cret', encoded.replace(/^sha256\$[^$]+/, 'sha256$AAAA')), 'a short salt');
+  // A device provisioned by an older hub keeps working.
+  const legacy = await hashScrypt('s3cret', { N: 4096, r: 8, p: 1, keyLength: 32, saltLength: 16 });
+  t.ok(await verifySecret('s3cret', legacy), 'an scrypt hash from before');
+  t.notOk(await verifySecret('s3cret!', legacy));
+  t.notOk(await verifySecret('s3cret', legacy.replace('$4096$', '$999999999$')), 'absurd scrypt parameters refused');
 });
 
 t.test('provisioning stores only the hash and returns the secret once', async (t) => {
