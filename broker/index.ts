@@ -102,6 +102,8 @@ export interface BrokerStats {
   retainStripped: number;
   /** Session-store calls answered without LevelDB, for client ids known to hold nothing there (broker/session-store.ts; 0 without `level`). */
   sessionStoreSkips: number;
+  /** Messages written to LevelDB for offline persistent sessions (one per session), once the write finished. */
+  sessionStoreQueued: number;
 }
 
 export interface Broker {
@@ -225,7 +227,7 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
   dropMessageIdTable();
   const tls = loadOrCreateTls({ dataDir: opts.dataDir, keyFile: opts.tlsKeyFile, certFile: opts.tlsCertFile, host: opts.host, now: clock.now() });
 
-  const counters: Omit<BrokerStats, 'clients' | 'sessionStoreSkips'> = {
+  const counters: Omit<BrokerStats, 'clients' | 'sessionStoreSkips' | 'sessionStoreQueued'> = {
     connections: 0, publishes: 0, authFailures: 0, aclDenials: { publish: 0, subscribe: 0 },
     clientIdRejections: 0, oversizedPackets: 0, lockouts: 0, lockedOutLogins: 0, delayedLogins: 0, retainStripped: 0,
   };
@@ -438,7 +440,7 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
         if (!closing) { log.warn('the ingest left: devices are disconnected until it is back'); shutOutDevices(); }
       };
     },
-    stats: () => ({ ...counters, aclDenials: { ...counters.aclDenials }, clients: aedes.connectedClients, sessionStoreSkips: level?.persistence.stats().skipped ?? 0 }),
+    stats: () => ({ ...counters, aclDenials: { ...counters.aclDenials }, clients: aedes.connectedClients, sessionStoreSkips: level?.persistence.stats().skipped ?? 0, sessionStoreQueued: level?.persistence.stats().queued ?? 0 }),
     close() {
       closing ??= (async () => {
         await new Promise<void>((resolve) => aedes.close(() => resolve()));

@@ -12,7 +12,12 @@
  *
  * - an id becomes known-empty when a clean session for it is ready (aedes
  *   emits `clientReady` only after it ran the clean-up above against
- *   LevelDB, so the store held nothing for the id at that point);
+ *   LevelDB) **and no write of session state for the id happened while that
+ *   connect ran** — from its `cleanSubscriptions` to `clientReady`. A QoS 1
+ *   message queued for the id's old persistent session can land in LevelDB
+ *   in the middle of the clean connect (aedes acknowledges a publish before
+ *   it enqueues it); marking the id empty then would skip the clean-up at
+ *   close that removes it, and the next persistent session would get it;
  * - any call that writes session state for an id (subscriptions of a
  *   persistent session, queued or in-flight outgoing messages, an inbound
  *   QoS 2 packet) forgets it, both when the write starts and when it ends,
@@ -67,6 +72,8 @@ export interface SessionStoreStats {
   knownEmpty: number;
   /** Calls answered without LevelDB because the id was known to hold nothing. */
   skipped: number;
+  /** Outgoing messages written for offline sessions (one per session), counted when the write finished. */
+  queued: number;
 }
 
 interface BrokerEvents { on(event: 'clientReady', listener: (client: ClientRef) => void): unknown }
@@ -74,14 +81,20 @@ interface BrokerEvents { on(event: 'clientReady', listener: (client: ClientRef) 
 /** Wraps `inner` (aedes-persistence-level's async class); aedes uses the result as its persistence. */
 export class CleanSessionShortcut implements AedesPersistence {
   private readonly empty = new Set<string>();
+  /**
+   * Clean connects in progress: client id → whether session state for it was written
+   * since the connect's clean-up began. Only a connect that saw no write marks its id empty.
+   */
+  private readonly connecting = new Map<string, boolean>();
   /** Client id → putWill calls started, for ids that may have a stored will. */
   private readonly wills = new Map<string, number>();
   private skipped = 0;
+  private queued = 0;
 
   constructor(private readonly inner: AedesPersistence, private readonly maxKnown = 200_000) {}
 
   stats(): SessionStoreStats {
-    return { knownEmpty: this.empty.size, skipped: this.skipped };
+    return { knownEmpty: this.empty.size, skipped: this.skipped, queued: this.queued };
   }
 
   // aedes refuses a persistence whose setup is not an async function.
@@ -91,7 +104,10 @@ export class CleanSessionShortcut implements AedesPersistence {
       if (typeof will.clientId === 'string') this.wills.set(will.clientId, 0);
     }
     (broker as BrokerEvents).on('clientReady', (client) => {
-      if (client.clean !== true) return;
+      const clean = this.connecting.get(client.id);
+      this.connecting.delete(client.id);
+      // Not watched (a persistent session, or the watch was dropped) or written meanwhile: ask LevelDB again next time.
+      if (client.clean !== true || clean !== false) return;
       this.empty.delete(client.id);
       this.empty.add(client.id);
       if (this.empty.size > this.maxKnown) {
@@ -107,13 +123,19 @@ export class CleanSessionShortcut implements AedesPersistence {
     return true;
   }
 
+  /** Session state for `id` is being written: it is not empty, and a clean connect in progress must not say so. */
+  private touch(id: string): void {
+    this.empty.delete(id);
+    if (this.connecting.has(id)) this.connecting.set(id, true);
+  }
+
   /** Runs a write of session state for `id`: the id is forgotten before and after it. */
   private async writing<T>(id: string, write: () => Promise<T>): Promise<T> {
-    this.empty.delete(id);
+    this.touch(id);
     try {
       return await write();
     } finally {
-      this.empty.delete(id);
+      this.touch(id);
     }
   }
 
@@ -125,16 +147,26 @@ export class CleanSessionShortcut implements AedesPersistence {
   async subscriptionsByClient(client: ClientRef) { return this.known(client.id) ? [] : this.inner.subscriptionsByClient(client); }
   countOffline() { return this.inner.countOffline(); }
   subscriptionsByTopic(pattern: string) { return this.inner.subscriptionsByTopic(pattern); }
-  async cleanSubscriptions(client: ClientRef) { if (!this.known(client.id)) await this.inner.cleanSubscriptions(client); }
-  outgoingEnqueue(sub: SubRef, packet: unknown) { return this.writing(sub.clientId, () => this.inner.outgoingEnqueue(sub, packet)); }
+  async cleanSubscriptions(client: ClientRef) {
+    // aedes calls this only for a clean-session CONNECT: watch the id until its clientReady.
+    if (this.connecting.size >= this.maxKnown) this.connecting.clear(); // dropped watches only mean no shortcut
+    this.connecting.set(client.id, false);
+    if (!this.known(client.id)) await this.inner.cleanSubscriptions(client);
+  }
+  async outgoingEnqueue(sub: SubRef, packet: unknown) {
+    await this.writing(sub.clientId, () => this.inner.outgoingEnqueue(sub, packet));
+    this.queued++;
+  }
 
   async outgoingEnqueueCombi(subs: SubRef[] | undefined, packet: unknown) {
     if (!subs || subs.length === 0) return this.inner.outgoingEnqueueCombi(subs, packet);
-    for (const s of subs) this.empty.delete(s.clientId);
+    for (const s of subs) this.touch(s.clientId);
     try {
-      return await this.inner.outgoingEnqueueCombi(subs, packet);
+      const out = await this.inner.outgoingEnqueueCombi(subs, packet);
+      this.queued += subs.length;
+      return out;
     } finally {
-      for (const s of subs) this.empty.delete(s.clientId);
+      for (const s of subs) this.touch(s.clientId);
     }
   }
 

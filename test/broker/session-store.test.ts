@@ -69,9 +69,19 @@ t.test('repeat clean-session logins skip LevelDB; a persistent session keeps its
   await gone();
 
   // Queued again, then a clean login: the session and its queue are gone (MQTT-3.1.2-6).
+  // aedes acknowledges a QoS 1 publish before it queues it: wait until 'stale' is in LevelDB, or the
+  // clean login below could run before the write lands (aedes then keeps it: its own race, not ours).
+  const queued = h.broker.stats().sessionStoreQueued;
   await sender.publishAsync(commandTopic('h1', 'tablet'), 'stale', { qos: 1 });
+  await until(() => h.broker.stats().sessionStoreQueued > queued, 5000, "'stale' queued for the offline session");
   const c = await connectWithInbox(h.url(), creds);
   t.equal(c.sessionPresent, false);
+  // aedes still hands a clean session what was queued for the id (before its subscribe below) and
+  // keeps it until acknowledged: a barrier message on a fresh subscription makes sure that PUBACK
+  // reached the broker before we leave — otherwise the leftover is aedes' own, not the shortcut's.
+  await c.client.subscribeAsync(commandTopic('h1', 'tablet'), { qos: 1 });
+  await sender.publishAsync(commandTopic('h1', 'tablet'), 'barrier', { qos: 1 });
+  await until(() => c.box.messages.some((m) => m.payload === 'barrier'), 5000, 'the barrier on the clean session');
   await c.client.endAsync();
   await gone();
   const p3 = await connectWithInbox(h.url(), { ...creds, clean: false });
