@@ -12,11 +12,11 @@ import { join } from 'node:path';
 import t from 'tap';
 import { VirtualClock } from '../../core/clock.js';
 import { silentLogger } from '../../core/logger.js';
-import { parseConfig } from '../../core/config.js';
 import { toLocalIso } from '../../core/time.js';
 import { provisionDevice } from '../../broker/index.js';
 import { createEdgeAgent } from '../../edge/index.js';
-import { startHub, type Hub } from '../../hub/index.js';
+import type { Hub } from '../../hub/index.js';
+import { startClusterNode } from './cluster-node.js';
 import { rendezvousOwner } from '../../cluster/index.js';
 import { postgresInstalled, startPostgres } from '../support/postgres.js';
 import { startRedis } from '../support/redis.js';
@@ -32,17 +32,7 @@ t.test('two nodes share the homes; each home\'s events are processed once, by it
   const databaseUrl = await pg.createDatabase();
   const redis = await startRedis(t);
   const influxUrl = `http://127.0.0.1:${await freePort()}`; // nobody there: history buffers, the alert path does not wait on it
-  const startNode = async (nodeId: string): Promise<Hub> => {
-    const config = parseConfig({
-      dataDir: tempDir(t), logLevel: 'silent', host: '127.0.0.1', databaseUrl,
-      broker: { tcpPort: 0, tlsPort: 0, wsPort: 0 }, http: { port: 0, hooksPort: 0 },
-      influx: { url: influxUrl, flushIntervalMs: 50 }, demo: { homes: 0 },
-      // Leases are wall-clock (Redis expiry): long enough that a busy machine stalling a node does not move its homes.
-      cluster: { redisUrl: redis.url, nodeId, leaseMs: 6000, heartbeatMs: 500 },
-    });
-    const hub = await startHub({ config, logger: silentLogger(), clock: new VirtualClock(start), http: false });
-    return hub;
-  };
+  const startNode = (nodeId: string): Promise<Hub> => startClusterNode(t, { databaseUrl, redisUrl: redis.url, influxUrl, nodeId, clock: new VirtualClock(start) });
 
   const a = await startNode('node-a');
   let aClosed = false;

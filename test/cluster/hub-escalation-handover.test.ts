@@ -13,11 +13,11 @@ import { join } from 'node:path';
 import t from 'tap';
 import { VirtualClock } from '../../core/clock.js';
 import { silentLogger } from '../../core/logger.js';
-import { parseConfig } from '../../core/config.js';
 import { toLocalIso } from '../../core/time.js';
 import { provisionDevice } from '../../broker/index.js';
 import { createEdgeAgent } from '../../edge/index.js';
-import { startHub, type Hub } from '../../hub/index.js';
+import type { Hub } from '../../hub/index.js';
+import { startClusterNode } from './cluster-node.js';
 import { rendezvousOwner } from '../../cluster/index.js';
 import { postgresInstalled, startPostgres } from '../support/postgres.js';
 import { startRedis } from '../support/redis.js';
@@ -44,15 +44,7 @@ t.test('a joining node takes its homes\' running escalations: the next tier is s
   const redis = await startRedis(t);
   const influxUrl = `http://127.0.0.1:${await freePort()}`; // nobody there: history buffers, the alert path does not wait on it
   const clock = new VirtualClock(start);
-  const startNode = async (nodeId: string): Promise<Hub> => {
-    const config = parseConfig({
-      dataDir: tempDir(t), logLevel: 'silent', host: '127.0.0.1', databaseUrl,
-      broker: { tcpPort: 0, tlsPort: 0, wsPort: 0 }, http: { port: 0, hooksPort: 0 },
-      influx: { url: influxUrl, flushIntervalMs: 50 }, demo: { homes: 0 },
-      cluster: { redisUrl: redis.url, nodeId, leaseMs: 6000, heartbeatMs: 500 },
-    });
-    return startHub({ config, logger: silentLogger(), clock, http: false });
-  };
+  const startNode = (nodeId: string): Promise<Hub> => startClusterNode(t, { databaseUrl, redisUrl: redis.url, influxUrl, nodeId, clock });
 
   const a = await startNode('node-a');
   t.teardown(() => a.close());
