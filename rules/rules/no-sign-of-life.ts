@@ -27,7 +27,11 @@
  * she is inside is taken as a visitor (visitor-guard.ts): signs of life
  * within `visitorWindowMinutes` of the visit's latest activity do not clear
  * it; her OK button, a sign of life after the home was quiet for the whole
- * window, an away period, or a person resolving the alert does.
+ * window, an away period, or a person resolving the alert does. And the
+ * quiet after such a visit has its own limit: `warningAfterMinutes` of waking
+ * time with no sign of life after the visit's latest activity raises a new
+ * alarm (`again`), once per visit — she may have come home and collapsed
+ * while the old critical stood, acknowledged hours ago.
  */
 import type { Reading } from '../../core/events.js';
 import type { Finding, Severity } from '../../core/findings.js';
@@ -38,7 +42,7 @@ import type { NoSignOfLifeRule } from '../rule-config.js';
 import { activeSeverity, clear, duration, finding, hhmm, raise, signName, silenceAlreadyRaised, type RuleContext, type RuleDefinition, type ZoneClock } from './rule.js';
 import { heldState, trackHeld, type Held } from './held-state.js';
 import { getMark, outingWarnedKey, setMark } from './routine-marks.js';
-import { endVisit, visitorGuard } from './visitor-guard.js';
+import { endVisit, visitorGuard, visitQuietAlarm, visitQuietDue } from './visitor-guard.js';
 import { learnNight, nightMiddle, nightNotBegun, nightQuietMs, type NightStart } from './night-start.js';
 
 const minute = 60_000;
@@ -346,6 +350,13 @@ export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
       }));
       return;
     }
+    // A critical held open by a visit: quiet after it is a new alarm, whether or not the
+    // visitor's leaving looks like her going out (an inference may delay, never cancel).
+    const visit = visitQuietDue(rule, home, (last) => addWakingMs(last, rule.warningAfterMinutes * minute, wakingWindow(rule), home.rules.zone));
+    if (visit !== undefined && now >= visit.due) {
+      ctx.out.push(visitQuietAlarm(home, rule, ctx, visit.last, wakingMsBetween(visit.last, now, wakingWindow(rule), home.rules.zone), rule.warningAfterMinutes));
+      return;
+    }
     if (home.outSince !== NONE) {
       // Out (front door closed, nothing inside since): an inference, so it may delay the
       // alarm but never cancel it. Past the limit the family gets one warning — unless
@@ -363,7 +374,7 @@ export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
 
   nextDeadline(rule: NoSignOfLifeRule, home: HomeState, _now: number): number {
     const current = activeSeverity(home, rule.id);
-    if (current === 'critical') return Infinity;
+    if (current === 'critical') return visitQuietDue(rule, home, (last) => addWakingMs(last, rule.warningAfterMinutes * minute, wakingWindow(rule), home.rules.zone))?.due ?? Infinity;
     if (home.outSince !== NONE) return current === undefined && getMark(home, outingWarnedKey) !== home.outSince ? Math.max(outUntil(rule, home), home.awayUntil) : Infinity;
     // The same silence already raised by another rule: aim at the next level it has not reached.
     if (silenceAlreadyRaised(home, rule.id, 'critical')) return Infinity;

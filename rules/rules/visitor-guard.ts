@@ -7,14 +7,16 @@
  * flowWithoutMotion and unusualInactivity (which keeps its own, stricter
  * timing: any door, held until OK, away or the next day).
  *
- * The guard's only state is one mark per rule (`<rule id>/visitor`, persisted
- * with the home): the time of the latest activity attributed to the visitor.
+ * The guard's state is marks per rule (persisted with the home): the time of
+ * the latest activity attributed to the visit (`<rule id>/visitor`), when the
+ * front door opened to start it (`<rule id>/visitor-in`), and which visit
+ * already re-alerted (`<rule id>/visitor-realert`, see `visitQuietDue`).
  */
 import type { Reading } from '../../core/events.js';
 import type { Finding } from '../../core/findings.js';
 import { NONE, type HomeState } from '../home-state.js';
 import type { RuleConfig } from '../rule-config.js';
-import { activeSeverity, finding, hhmm, type RuleContext } from './rule.js';
+import { activeSeverity, duration, finding, hhmm, type RuleContext } from './rule.js';
 import { getMark, setMark } from './routine-marks.js';
 
 const minute = 60_000;
@@ -22,6 +24,16 @@ const minute = 60_000;
 /** The mark key holding when someone came in (or last moved) while `ruleId` was critical. */
 export function visitorKey(ruleId: string): string {
   return `${ruleId}/visitor`;
+}
+
+/** The mark key holding when the front door opened to start the visit. */
+function visitInKey(ruleId: string): string {
+  return `${ruleId}/visitor-in`;
+}
+
+/** The mark key holding the visit (its latest activity) a re-alert was raised for. */
+function realertKey(ruleId: string): string {
+  return `${ruleId}/visitor-realert`;
 }
 
 /** The info notice "someone came in; the alert stays open", pushed once per visit episode. */
@@ -66,7 +78,10 @@ export function visitorGuard(rule: RuleConfig, home: HomeState, r: Reading, ctx:
   if (r.kind === 'button' && r.press === 'ok') return 'ok';
   const frontDoorOpened = r.kind === 'door' && r.open && (r.door === opts.frontDoor || r.device === opts.frontDoor);
   if (frontDoorOpened && (since !== undefined || home.outSince === NONE)) {
-    if (since === undefined) ctx.out.push(cameInNotice(home, rule, ctx, r));
+    if (since === undefined) {
+      ctx.out.push(cameInNotice(home, rule, ctx, r));
+      setMark(home, visitInKey(rule.id), r.at);
+    }
     setMark(home, key, Math.max(since ?? NONE, r.at));
     return 'held';
   }
@@ -77,5 +92,39 @@ export function visitorGuard(rule: RuleConfig, home: HomeState, r: Reading, ctx:
 
 /** Forgets the visit once `rule`'s finding has cleared. */
 export function endVisit(rule: RuleConfig, home: HomeState): void {
-  if (getMark(home, visitorKey(rule.id)) !== undefined) setMark(home, visitorKey(rule.id), undefined);
+  for (const key of [visitorKey(rule.id), visitInKey(rule.id), realertKey(rule.id)]) if (getMark(home, key) !== undefined) setMark(home, key, undefined);
+}
+
+/**
+ * A critical held open by a visit hides what happens next: if the door was
+ * her coming home (she had left unseen) and she then collapsed, or the
+ * visitor left and she is on the floor, the rule raises nothing new — the
+ * critical already stands, and the family may have acknowledged it hours
+ * ago. So the quiet after a visit gets its own limit: the visit's latest
+ * activity, and when the re-alert for it falls due under `dueAfter` (the
+ * rule's own clock: waking time). `undefined` when there is no visit or this
+ * visit already re-alerted.
+ */
+export function visitQuietDue(rule: RuleConfig, home: HomeState, dueAfter: (last: number) => number): { last: number; due: number } | undefined {
+  const last = getMark(home, visitorKey(rule.id));
+  if (last === undefined || activeSeverity(home, rule.id) !== 'critical' || getMark(home, realertKey(rule.id)) === last) return undefined;
+  return { last, due: dueAfter(last) };
+}
+
+/**
+ * The new alarm for a visit followed by quiet (`visitQuietDue`): raised as
+ * `again`, so the notifier pages anew an alert someone had acknowledged
+ * (a repeat of a standing critical pages nobody). Once per visit.
+ */
+export function visitQuietAlarm(home: HomeState, rule: RuleConfig, ctx: RuleContext, last: number, quietMs: number, limitMinutes: number): Finding {
+  setMark(home, realertKey(rule.id), last);
+  const tz = home.rules.zone;
+  const came = getMark(home, visitInKey(rule.id)) ?? last;
+  const d = duration(quietMs);
+  const door = hhmm(came, tz), lastAt = hhmm(last, tz);
+  return finding(home, rule, ctx.now, 'raised', 'critical', 'family', {
+    message: { en: `Nothing has moved for ${d.en} since someone came in through the front door — she may have come home and be unable to move`, ja: `玄関から誰かが入った後、${d.ja}動きがありません — 帰宅後に動けなくなっている可能性があります` },
+    expected: { en: `A sign of life within ${limitMinutes} minutes of a visit or a return home while the alarm is open.`, ja: `アラート継続中の来訪・帰宅の後、${limitMinutes}分以内に生活反応があること。` },
+    observed: { en: `The alarm was still open when someone came in through the front door at ${door}; the last sign of life after it was at ${lastAt}, and nothing since. If she came home, she has not moved since. Please check on her now.`, ja: `アラート継続中の ${door} に玄関から誰かが入り、その後の最後の生活反応は ${lastAt} で、それ以降ありません。ご本人が帰宅したのであれば、それから動いていません。すぐに様子を確認してください。` },
+  }, { data: { again: true, visitAt: came, lastSignOfLife: last, quietMinutes: Math.floor(quietMs / minute), limitMinutes } });
 }

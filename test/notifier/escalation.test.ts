@@ -410,3 +410,26 @@ t.test('a notice held by quiet hours goes out in the morning; a rise to warning 
   await r.advance(60 * min);
   t.ok(r.to(r.carer.phone).length >= 1, 'once it is a warning, the home policy escalates to the caregiver');
 });
+
+t.test('a held critical that re-alerts (`again`: quiet after someone came in) pages the family anew after an acknowledgement; a plain repeat does not', async (t) => {
+  const r = await rig(t);
+  const silent = { rule: 'no-sign-of-life', type: 'noSignOfLife', message: { ja: '起きている時間帯に6時間0分、生活反応がありません', en: 'No sign of life for 6 h 0 min of waking time' } };
+  const res = await r.notifier.handleFinding(finding(silent));
+  await r.advance(3 * min);
+  const ack = await r.notifier.responder.acknowledge({ alertId: res.alertId!, contactId: r.taro.id, via: 'sms' });
+  t.equal(ack.ok && ack.alert.status, 'acknowledged');
+  await r.advance(60 * min);
+  const before = r.to(r.taro.phone).length;
+  const plain = await r.notifier.handleFinding(finding({ ...silent, at: r.clock.now() }));
+  t.equal(plain.notified, 0, 'a plain repeat of the acknowledged critical pages nobody');
+  const again = await r.notifier.handleFinding(finding({
+    ...silent, at: r.clock.now(), data: { again: true },
+    message: { ja: '玄関から誰かが入った後、3時間0分動きがありません — 帰宅後に動けなくなっている可能性があります', en: 'Nothing has moved for 3 h 0 min since someone came in through the front door — she may have come home and be unable to move' },
+  }));
+  t.equal(again.alertId, res.alertId, 'the same alert goes on');
+  t.ok(again.notified > 0, 'the family is paged again');
+  const taro = r.to(r.taro.phone);
+  t.equal(taro.length, before + 1, 'Taro (who had acknowledged) gets the new page');
+  t.match(taro.at(-1), /玄関から誰かが入った後/);
+  t.equal((await r.store.getAlert(res.alertId!))?.status, 'open', 'open again: escalation runs until someone acknowledges');
+});

@@ -134,3 +134,51 @@ t.test('visitorWindowMinutes is validated, with a default of 30', async (t) => {
   t.same(bad.errors.map((e) => e.index), [0, 1, 2]);
   t.match(bad.errors[0]!.message, /visitorWindowMinutes/);
 });
+
+t.test('noSignOfLife critical held open by the front door: nothing moving for the warning limit after it is a new alarm', async (t) => {
+  // van Kasteren B, 2009-08-12: a critical stood (he had left unseen); at 15:03 the front door
+  // opened — he came home — and then nothing moved. The family may have acknowledged the
+  // overnight critical; without a new alarm nobody would hear that he came home and stopped.
+  const h = await silentDay();
+  h.feed(door(at('15:03'), true), door(at('15:04'), false), motion(at('15:05'), 'motion-hall'));
+  t.same(h.of('noSignOfLife'), ['raised:warning', 'raised:critical', 'raised:info']);
+  h.clock.advanceTo(at('18:04'));
+  t.same(h.of('noSignOfLife'), ['raised:warning', 'raised:critical', 'raised:info'], 'not yet: 2 h 59 min after the last movement');
+  h.clock.advanceTo(at('18:05'));
+  t.same(h.of('noSignOfLife'), ['raised:warning', 'raised:critical', 'raised:info', 'raised:critical'], 'a new alarm 3 h after the last movement');
+  const again = h.findings[3]!;
+  t.equal(again.data?.again, true, 'marked as a new occurrence, so an acknowledged alert pages again');
+  t.equal(again.audience, 'family');
+  t.match(again.message.en, /Nothing has moved for 3 h 0 min since someone came in through the front door/);
+  t.match(again.message.ja, /玄関から誰かが入った後、3時間0分動きがありません/);
+  t.match(again.observed.en, /15:03/);
+  t.match(again.observed.ja, /15:03/);
+  // Once per visit: time going on raises nothing more.
+  h.clock.advanceTo(at('21:00'));
+  t.equal(h.of('noSignOfLife').length, 4, 'one re-alert per visit');
+  // Her OK clears it; the next visit during a new critical may re-alert again.
+  h.feed(button(at('21:10'), 'ok'));
+  t.same(h.of('noSignOfLife').at(-1), 'cleared:critical');
+});
+
+t.test('noSignOfLife critical held open by a visit: the visitor moving around, then leaving, re-alerts 3 h after the last activity', async (t) => {
+  const h = await silentDay();
+  h.feed(door(at('14:30'), true), door(at('14:31'), false));
+  for (let x = at('14:35'); x <= at('15:35'); x += 10 * MIN) h.feed(motion(x, 'motion-living'));
+  h.feed(door(at('15:40'), true), door(at('15:41'), false));
+  h.clock.advanceTo(at('18:40'));
+  t.equal(h.of('noSignOfLife').length, 3, 'the visit kept the clock from running');
+  h.clock.advanceTo(at('18:41'));
+  t.same(h.of('noSignOfLife').at(-1), 'raised:critical', '3 h after the visitor left by the front door');
+  t.match(h.findings.at(-1)!.observed.en, /the last sign of life after it was at 15:41/);
+});
+
+t.test('noSignOfLife critical held open at night: the re-alert counts waking time only', async (t) => {
+  const h = await silentDay();
+  h.feed(door(at('20:30'), true), door(at('20:31'), false), motion(at('20:32')));
+  // Waking hours end at 22:00 (default): 1 h 28 min that evening, the rest from 07:00.
+  h.clock.advanceTo(at('24:00') + 8 * 60 * MIN);
+  t.equal(h.of('noSignOfLife').length, 3, 'not at night');
+  h.clock.advanceTo(at('24:00') + 8 * 60 * MIN + 33 * MIN);
+  t.same(h.of('noSignOfLife').at(-1), 'raised:critical', '3 h of waking time after 20:32 is 08:32 the next day');
+});
