@@ -23,7 +23,7 @@ import type { Finding } from '../core/findings.js';
 import { severityRank } from '../core/findings.js';
 import type { Logger } from '../core/logger.js';
 import type { Alert, AlertLifecycle, Contact, HomeFence, Job, NotificationRecord, Store } from '../core/store.js';
-import type { JobScheduler } from '../jobs/index.js';
+import type { HomeOwnership, JobScheduler } from '../jobs/index.js';
 import type { Channel, SendResult } from './channel.js';
 import { heldStatus, pendingStatus, summarizedStatus } from './delivery-status.js';
 import { defaultNoticeChannels, entryTierIndex, type EscalationPolicy, type QuietHours } from './escalation-policy.js';
@@ -62,6 +62,12 @@ export interface EngineOptions {
   settleClear?: (alertId: string, cleared: Finding) => Promise<void>;
   /** Channel order for messages outside a tier (follow-ups, reminders, summaries); default `defaultFollowUpChannels`. */
   followUpChannels?: readonly string[];
+  /**
+   * Cluster mode: the homes this node runs. Crash reconciliation then settles
+   * only their sends — none at `start()`, each home's when it is gained (in
+   * the home's queue, before its jobs run) — never another node's send in flight.
+   */
+  ownership?: HomeOwnership;
 }
 
 export { defaultReconcile, type ReconcileOptions, type ReconcileOutcome } from './send-reconcile.js';
@@ -132,6 +138,7 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
    * on any node) carries none. One entry per home at a time: the home's queue runs one thing at a time.
    */
   const runFences = new Map<string, HomeFence>();
+  let offGained: (() => void) | undefined;
   async function fenced<T>(homeId: string, fence: HomeFence | undefined, fn: () => Promise<T>): Promise<T> {
     if (!fence) return fn();
     runFences.set(homeId, fence);
@@ -488,7 +495,20 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
 
     async start() {
       // Before any step runs again: a re-run step treats a key as sent, so its fate must be settled first.
-      await reconciler.reconcile(0);
+      const own = o.ownership;
+      if (!own) await reconciler.reconcile(0);
+      else {
+        // A node runs no home yet at its start; each home's sends are settled when it gains the home,
+        // queued in the home's queue ahead of its jobs (the scheduler claims them after an await).
+        await reconciler.reconcile(0, { key: '*', includes: (home) => own.tokenOf(home) !== undefined });
+        offGained = own.onGained((home) => {
+          if (closed) return;
+          const token = own.tokenOf(home);
+          const fence = token === undefined ? undefined : { home, owner: own.node, token };
+          void serial(home, () => fenced(home, fence, () => reconciler.reconcile(0, { key: home, includes: (h) => h === home })))
+            .catch((err: unknown) => log.error({ err, home }, 'reconciling a gained home\'s sends failed'));
+        });
+      }
       // From here on the scheduler runs the engine's jobs: those saved before a restart, overdue ones at once.
       for (const kind of engineJobKinds) jobs.register(kind, (job, run) => serial(job.homeId, () => fenced(job.homeId, run.fence, () => runJob(job))));
       log.info({ jobs: (await jobs.list([...engineJobKinds])).length }, 'escalation jobs taken on');
@@ -536,6 +556,7 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
 
     async close() {
       closed = true;
+      offGained?.();
       reconciler.close();
       while (inflight.size > 0) await Promise.allSettled([...inflight]);
     },

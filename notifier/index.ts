@@ -293,6 +293,7 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
   if (history) engineOpts.history = history;
   if (opts.reconcile) engineOpts.reconcile = opts.reconcile;
   if (opts.followUpChannels) engineOpts.followUpChannels = opts.followUpChannels;
+  if (opts.ownership) engineOpts.ownership = opts.ownership;
   const engine: EscalationEngine = createEscalationEngine(engineOpts);
   const responder = createAlertResponder({ store, clock, engine });
   const digestOpts: Parameters<typeof createDigestScheduler>[0] = { store, jobs, clock, logger: log, channels };

@@ -7,7 +7,9 @@
  * not sent again; not found → sent now, once (unless the alert was resolved
  * or the key is too old: then recorded as lost, so the escalation's next
  * channel carries on); provider unreachable → asked again on the clock.
- * Other channels (e-mail, tablet, live) stay at most once.
+ * Other channels (e-mail, tablet, live) stay at most once. In a cluster a
+ * node settles only the sends of the homes it runs (`ReconcileScope`): none at
+ * start, each home's when its fence becomes the node's.
  */
 import type { SchedulerLike } from 'rxjs';
 import { scheduleAt } from '../core/clock.js';
@@ -36,10 +38,25 @@ export const defaultReconcile: ReconcileOptions = { lookBackMs: 24 * 3600_000, r
 export type ReconcileOutcome = 'found' | 'resent' | 'dropped' | 'unknown';
 
 export interface Reconciler {
-  /** Settles every unsettled send; those the provider could not be asked about are tried again later (`attempt` counts). */
-  reconcile(attempt?: number): Promise<Map<string, ReconcileOutcome>>;
+  /**
+   * Settles the unsettled sends of the homes `scope` names (every home when
+   * it is absent); those the provider could not be asked about are tried
+   * again later (`attempt` counts), one pending retry per scope.
+   */
+  reconcile(attempt?: number, scope?: ReconcileScope): Promise<Map<string, ReconcileOutcome>>;
   /** Cancels a pending retry. */
   close(): void;
+}
+
+/**
+ * Which homes a reconciliation settles: in a cluster a node settles only the
+ * sends of homes it runs (their fence is its), so a node starting while
+ * another is in the middle of a send never settles that send too.
+ */
+export interface ReconcileScope {
+  /** Names the pending retry of this scope (a later call with the same key replaces it). */
+  key: string;
+  includes(homeId: string): boolean;
 }
 
 const actor = 'notifier';
@@ -54,7 +71,7 @@ export function createReconciler(o: {
   const { store, clock, channels, ledger } = o;
   const rec = o.options;
   const log = o.logger;
-  let retry: (() => void) | undefined;
+  const retries = new Map<string, () => void>();
   let closed = false;
 
   /** Settles one send a crash left without an outcome: found at the provider, sent now (once), or dropped. */
@@ -103,20 +120,31 @@ export function createReconciler(o: {
     return finish('resent', result);
   }
 
-  async function reconcile(attempt = 0): Promise<Map<string, ReconcileOutcome>> {
+  /** Whether the send's alert belongs to a home in `scope` (no scope: every home). */
+  async function inScope(k: SendKey, scope: ReconcileScope | undefined): Promise<boolean> {
+    if (!scope) return true;
+    const alert = await store.getAlert(k.alertId);
+    return alert !== undefined && scope.includes(alert.homeId);
+  }
+
+  async function reconcile(attempt = 0, scope?: ReconcileScope): Promise<Map<string, ReconcileOutcome>> {
     const keys = await store.listUnsettledSendKeys(clock.now() - rec.lookBackMs);
     const sends = new Map<string, SendKey[]>();
     for (const k of keys) { const id = sendIdOf(k); sends.set(id, [...(sends.get(id) ?? []), k]); }
     const out = new Map<string, ReconcileOutcome>();
     for (const [id, group] of sends) {
-      try { out.set(id, await reconcileSend(group)); } catch (err) { log.error({ err, alertId: group[0]?.alertId }, 'reconciling a send failed'); out.set(id, 'unknown'); }
+      try {
+        if (!(await inScope(group[0]!, scope))) continue;
+        out.set(id, await reconcileSend(group));
+      } catch (err) { log.error({ err, alertId: group[0]?.alertId }, 'reconciling a send failed'); out.set(id, 'unknown'); }
     }
+    const retryKey = scope?.key ?? '*';
     if ([...out.values()].includes('unknown') && attempt < rec.retries && !closed) {
-      retry?.();
-      retry = scheduleAt(clock, clock.now() + rec.retryMs, () => {
-        retry = undefined;
-        void o.track(reconcile(attempt + 1)).catch((err: unknown) => log.error({ err }, 'reconciliation failed'));
-      });
+      retries.get(retryKey)?.();
+      retries.set(retryKey, scheduleAt(clock, clock.now() + rec.retryMs, () => {
+        retries.delete(retryKey);
+        void o.track(reconcile(attempt + 1, scope)).catch((err: unknown) => log.error({ err }, 'reconciliation failed'));
+      }));
     }
     const count = (v: ReconcileOutcome) => [...out.values()].filter((x) => x === v).length;
     if (sends.size > 0) log.info({ sends: sends.size, attempt, found: count('found'), resent: count('resent'), dropped: count('dropped'), unknown: count('unknown') }, 'sends interrupted by a restart reconciled');
@@ -125,6 +153,6 @@ export function createReconciler(o: {
 
   return {
     reconcile,
-    close() { closed = true; retry?.(); retry = undefined; },
+    close() { closed = true; for (const cancel of retries.values()) cancel(); retries.clear(); },
   };
 }

@@ -15,6 +15,7 @@ import { createPgStore } from '../../core/store-pg.js';
 import { createJobScheduler, retryDelay, type Job, type JobScheduler } from '../../jobs/index.js';
 import { postgresInstalled, startPostgres } from '../support/postgres.js';
 import { tempDir } from '../support/wait.js';
+import { ownershipOf } from '../support/ownership.js';
 
 const t0 = Date.parse('2026-12-01T09:00:00+09:00');
 const min = 60_000;
@@ -187,28 +188,6 @@ if (postgresInstalled) {
     t.teardown(async () => { await a.close(); await b.close(); });
     await twoNodes(t, a, b);
   });
-}
-
-/** A node's ownership as the hub keeps it (hub/cluster.ts): a home counts once its fence is written. */
-function ownershipOf(store: Store, node: string) {
-  const tokens = new Map<string, number>();
-  const listeners = new Set<(home: string) => void>();
-  return {
-    node,
-    tokenOf: (home: string) => tokens.get(home),
-    onGained(fn: (home: string) => void) { listeners.add(fn); return () => { listeners.delete(fn); }; },
-    async gain(home: string, token: number, at: number) {
-      if (!(await store.fenceHome({ home, owner: node, token }, at))) return false;
-      tokens.set(home, token);
-      for (const fn of listeners) fn(home);
-      return true;
-    },
-    async lose(home: string, at: number) {
-      const token = tokens.get(home);
-      tokens.delete(home);
-      if (token !== undefined) await store.unfenceHome({ home, owner: node, token }, at);
-    },
-  };
 }
 
 /**

@@ -17,6 +17,7 @@ import { createNotifier, type Notifier } from '../../notifier/index.js';
 import { specialCallNumbers, type LocalTwilio } from '../../notifier/local-twilio-server.js';
 import { createTwilioClient, type TwilioClient } from '../../notifier/twilio-client.js';
 import { at1942, finding, homeId, seedHome, startLocal, type SeededHome } from './helpers.js';
+import { ownershipOf } from '../support/ownership.js';
 
 const from = '+815000000000';
 const text = '【見守り】山田花子さん: 浴室の水が流れたままです';
@@ -256,4 +257,21 @@ t.test('the local Twilio server filters lists by DateSent and StartTime, as twil
   t.equal(after.length, 1);
   t.equal(after[0]?.sid, r.local.calls()[1]?.sid);
   t.equal((await r.client.calls.list({ to: r.ken.phone!, startTimeBefore: callCut })).length, 1);
+});
+
+t.test('in a cluster a node settles only the sends of homes it runs: none at its start, the home\'s once it gains it', async (t) => {
+  const r = await rig(t);
+  // Another node was sending to Taro when this node started: the send is not at the provider yet.
+  await r.crashState({ channel: 'sms', to: r.taro.phone!, contactId: r.taro.id, stage: '0:0:0', at: r.clock.now() });
+  const own = ownershipOf(r.store, 'node-b');
+  const n = await r.start({}, { nodeId: 'node-b/1', ownership: own });
+  await n.idle();
+  t.equal(r.local.messages().length, 0, 'a node that does not run the home leaves its send alone (the other node may be sending it now)');
+  t.same(await r.audits(), [], 'not even asked about');
+  t.ok(await own.gain(homeId, 1, r.clock.now()), 'the fence is written');
+  await n.idle();
+  t.equal(r.local.messages().length, 1, 'settled when the home is gained: not at the provider, so sent once');
+  t.equal(r.local.messages()[0]?.to, r.taro.phone);
+  t.same((await r.audits()).map((a) => a.outcome), ['resent']);
+  t.equal((await r.store.listSendKeys(r.alert.id)).filter((k) => k.notificationId === undefined).length, 0, 'no key left unsettled');
 });
