@@ -5,7 +5,7 @@
  *
  *   npm run bench                 full scale (10k homes × 8 sensors)
  *   npm run bench -- --quick      small scale, for a smoke run
- *   npm run bench -- rules broker only some parts (rules, baseline, broker, connections, history, e2e, wholepath, fleet)
+ *   npm run bench -- rules broker only some parts (rules, baseline, broker, connections, history, e2e, wholepath, cluster, fleet)
  *
  * Every figure is also written to bench-results.json in the working folder
  * (or `--out FILE`); the path is printed at the end.
@@ -21,6 +21,7 @@ import { benchConnections } from './connections.js';
 import { benchEndToEnd } from './e2e.js';
 import { benchWholePath } from './wholepath.js';
 import { benchFleet } from './fleet.js';
+import { benchCluster } from './cluster.js';
 import type { BenchRow } from './types.js';
 
 const args = process.argv.slice(2);
@@ -85,6 +86,14 @@ async function main(): Promise<void> {
         stepSeconds: quick ? 6 : 12, devices: quick ? 64 : 256, generators: 2, homes: quick ? 1000 : 10_000, alerts: quick ? 30 : 200, dir: join(scratch, 'wholepath'),
       });
       results.curves.wholepath = r.steps;
+      return r.rows;
+    });
+    await part('cluster', async () => {
+      const r = await benchCluster({
+        nodes: [1, 2, 3], rates: quick ? [500, 1000, 2000, 4000] : [500, 1000, 2000, 3000, 4000, 6000, 8000],
+        stepSeconds: quick ? 6 : 12, devices: quick ? 96 : 256, perHome: 4, generators: 2, dir: join(scratch, 'cluster'),
+      });
+      results.curves.cluster = r.runs;
       return r.rows;
     });
     await part('e2e', () => benchEndToEnd({ homes: quick ? 1000 : 10_000, alerts: quick ? 30 : 200, dataDir: join(scratch, 'e2e') }));

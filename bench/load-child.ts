@@ -11,12 +11,13 @@
  * events written to a socket, PUBACKs received.
  * Each device's events get strictly increasing millisecond timestamps from
  * `t0` and ids `{device}-{n}`, so no two events share a point in InfluxDB.
- *   node load-child.js CONFIG.json   ({ port, window, t0, devices: [{ username, password, topic }] })
+ *   node load-child.js CONFIG.json   ({ port, window, t0, devices: [{ username, password, topic, port? }] })
+ * A device's own `port` (a cluster node's broker) overrides the common one.
  */
 import { readFileSync } from 'node:fs';
 import { connect as netConnect, type Socket } from 'node:net';
 
-interface Config { port: number; window: number; t0: number; devices: Array<{ username: string; password: string; topic: string }> }
+interface Config { port: number; window: number; t0: number; devices: Array<{ username: string; password: string; topic: string; port?: number }> }
 interface Conn { socket: Socket; topic: Buffer; device: string; seq: number; inflight: number; nextId: number; rest: Buffer }
 
 const config = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as Config;
@@ -35,7 +36,7 @@ let sent = 0;
 
 function open(d: Config['devices'][number]): Promise<Conn> {
   return new Promise((resolve, reject) => {
-    const socket = netConnect({ host: '127.0.0.1', port: config.port });
+    const socket = netConnect({ host: '127.0.0.1', port: d.port ?? config.port });
     socket.setNoDelay(true);
     const conn: Conn = { socket, topic: Buffer.from(d.topic), device: d.username.replace('/', '-'), seq: 0, inflight: 0, nextId: 1, rest: Buffer.alloc(0) };
     let connected = false;

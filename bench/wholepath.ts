@@ -55,14 +55,14 @@ export interface WholePathOptions {
   dir: string;
 }
 
-interface Device { username: string; password: string; topic: string }
-interface Step { rate: number; offered: number; sent: number; acked: number; written: number; backlog: number; backlogMid: number; cpuMicrosPerEvent: number; sustained: boolean }
+export interface Device { username: string; password: string; topic: string; port?: number }
+export interface Step { rate: number; offered: number; sent: number; acked: number; written: number; backlog: number; backlogMid: number; cpuMicrosPerEvent: number; sustained: boolean }
 interface PathResult { steps: Step[]; sustained: number; sent: number; acked: number; points: number; distinctIds: number }
 
 const window = 64;
 const ticksPerSecond = 100; // /proc/*/stat clock ticks (USER_HZ) on Linux
 
-function cpuMicrosOf(pids: number[]): number {
+export function cpuMicrosOf(pids: number[]): number {
   let ticks = 0;
   for (const pid of pids) {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
@@ -71,7 +71,7 @@ function cpuMicrosOf(pids: number[]): number {
   return (ticks * 1e6) / ticksPerSecond;
 }
 
-function influxQuery(url: string, q: string, db?: string): Promise<unknown> {
+export function influxQuery(url: string, q: string, db?: string): Promise<unknown> {
   const u = new URL(url);
   const body = new URLSearchParams({ q, ...(db ? { db } : {}) }).toString();
   return new Promise((resolve, reject) => {
@@ -86,16 +86,16 @@ function influxQuery(url: string, q: string, db?: string): Promise<unknown> {
 }
 
 /** Points of the load's homes in `db`, and how many distinct event ids they hold. */
-async function countPoints(url: string, db: string): Promise<{ points: number; distinctIds: number }> {
+export async function countPoints(url: string, db: string): Promise<{ points: number; distinctIds: number }> {
   const r = await influxQuery(url, `SELECT count("watts") AS points, count(distinct("id")) AS ids FROM "event" WHERE "home" =~ /^wp/ AND time > 0`, db) as { results: Array<{ series?: Array<{ values: number[][] }> }> };
   const row = r.results[0]?.series?.[0]?.values[0];
   return { points: Number(row?.[1] ?? 0), distinctIds: Number(row?.[2] ?? 0) };
 }
 
-interface Generators { children: ChildProcess[]; setRate(rate: number): void; totals(): { due: number; sent: number; acked: number }; stop(): Promise<{ sent: number; acked: number }> }
+export interface Generators { children: ChildProcess[]; setRate(rate: number): void; totals(): { due: number; sent: number; acked: number }; stop(): Promise<{ sent: number; acked: number }> }
 
 /** Starts the load generator processes against `port`, each with its share of the devices; resolves once all are connected. */
-async function startGenerators(dir: string, port: number, devices: Device[], count: number, t0: number): Promise<Generators> {
+export async function startGenerators(dir: string, port: number, devices: Device[], count: number, t0: number): Promise<Generators> {
   const script = fileURLToPath(new URL('./load-child.js', import.meta.url));
   const latest: Array<{ due: number; sent: number; acked: number }> = [];
   const children: ChildProcess[] = [];
@@ -134,10 +134,10 @@ async function startGenerators(dir: string, port: number, devices: Device[], cou
   };
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Waits until `done()` (polling every 100 ms) or fails after `ms` with `what`. */
-async function waitFor(done: () => boolean, ms: number, what: string): Promise<void> {
+export async function waitFor(done: () => boolean, ms: number, what: string): Promise<void> {
   const until = Date.now() + ms;
   while (!done()) {
     if (Date.now() > until) throw new Error(`bench step timed out after ${ms} ms: ${what}`);
@@ -146,12 +146,12 @@ async function waitFor(done: () => boolean, ms: number, what: string): Promise<v
 }
 
 /** True once everything offered was sent, acknowledged and is in InfluxDB. */
-function drained(gens: Generators, written: () => number): () => boolean {
+export function drained(gens: Generators, written: () => number): () => boolean {
   return () => { const t = gens.totals(); return t.sent === t.due && t.acked === t.sent && written() >= t.sent; };
 }
 
 /** Steps the offered load up on one pipeline until a step is not sustained; then drains and stops offering. */
-async function stepLoad(gens: Generators, written: () => number, cpuMicros: () => number, opts: WholePathOptions, name: string): Promise<Step[]> {
+export async function stepLoad(gens: Generators, written: () => number, cpuMicros: () => number, opts: Pick<WholePathOptions, 'rates' | 'stepSeconds'>, name: string): Promise<Step[]> {
   // Warm-up (JIT, InfluxDB's new shard, the first batches) at a low rate, until all of it is in InfluxDB.
   gens.setRate(Math.min(200, opts.rates[0] ?? 200));
   await sleep(3000);
@@ -178,17 +178,17 @@ async function stepLoad(gens: Generators, written: () => number, cpuMicros: () =
   return steps;
 }
 
-function summarise(steps: Step[]): number {
+export function summarise(steps: Step[]): number {
   return steps.filter((s) => s.sustained).reduce((m, s) => Math.max(m, s.rate), 0);
 }
 
-/** `homes` homes of 8 devices each sharing one secret (one scrypt for the bench; logins still verify each). */
-async function addLoadDevices(store: Store, count: number, secret: string): Promise<Device[]> {
+/** `count` devices, `perHome` to a home, sharing one secret (one hash for the bench; logins still verify each). */
+export async function addLoadDevices(store: Store, count: number, secret: string, perHome = 8): Promise<Device[]> {
   const secretHash = await hashSecret(secret);
   const devices: Device[] = [];
   for (let h = 0; devices.length < count; h++) {
     await store.createHome({ id: `wp${h}`, name: `load ${h}`, timezone: 'Asia/Tokyo' });
-    for (let d = 0; d < 8 && devices.length < count; d++) {
+    for (let d = 0; d < perHome && devices.length < count; d++) {
       await store.addDevice({ homeId: `wp${h}`, deviceId: `d${d}`, kind: 'power', secretHash });
       devices.push({ username: `wp${h}/d${d}`, password: secret, topic: eventTopic(`wp${h}`, `d${d}`) });
     }

@@ -62,10 +62,11 @@ if (purpose === 'test' && !existsSync(japaneseFont)) wanted.push({ program: japa
 if (purpose === 'test' && !has('turnserver')) wanted.push({ program: 'turnserver', pkg: 'coturn', required: true });
 // The store contract suite and the hub-on-PostgreSQL test start a real PostgreSQL 15 in a temp folder
 // (test/support/postgres.ts, as the `postgres` user the package creates); the cluster building blocks (cluster/) a redis-server (test/support/redis.ts).
+// The bench's cluster part (bench/cluster.ts) starts both the same way.
 const postgresBin = process.env.MIMAMORI_POSTGRES_BIN || '/usr/lib/postgresql/15/bin';
-if (purpose === 'test' && !existsSync(join(postgresBin, 'postgres'))) wanted.push({ program: join(postgresBin, 'postgres'), pkg: 'postgresql', required: true, file: true });
+if ((purpose === 'test' || purpose === 'bench') && !existsSync(join(postgresBin, 'postgres'))) wanted.push({ program: join(postgresBin, 'postgres'), pkg: 'postgresql', required: true, file: true });
 const redisServer = process.env.MIMAMORI_REDIS_SERVER_PATH || '/usr/bin/redis-server';
-if (purpose === 'test' && !existsSync(redisServer)) wanted.push({ program: redisServer, pkg: 'redis-server', required: true, file: true });
+if ((purpose === 'test' || purpose === 'bench') && !existsSync(redisServer)) wanted.push({ program: redisServer, pkg: 'redis-server', required: true, file: true });
 
 if (wanted.length > 0) {
   const pkgs = wanted.map((w) => w.pkg);

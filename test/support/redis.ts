@@ -16,6 +16,8 @@ export interface TestRedis {
   /** `redis://127.0.0.1:<port>` */
   url: string;
   port: number;
+  /** The redis-server process id (the bench reads its CPU time). */
+  pid: number;
   /** Stops the server now (idempotent; also done at teardown). */
   stop(): Promise<void>;
 }
@@ -38,7 +40,7 @@ export async function startRedis(t: Teardown, o: { startTimeoutMs?: number } = {
     t.teardown(stop);
     try {
       await waitForPing(port, () => child.exitCode !== null, o.startTimeoutMs ?? 30_000);
-      return { url: `redis://127.0.0.1:${port}`, port, stop };
+      return { url: `redis://127.0.0.1:${port}`, port, pid: child.pid!, stop };
     } catch (err) {
       await stop();
       lastError = new Error(`redis-server did not answer on port ${port}: ${(err as Error).message} ${stderr}`);
