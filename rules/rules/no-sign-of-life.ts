@@ -354,7 +354,10 @@ export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
     // visitor's leaving looks like her going out (an inference may delay, never cancel).
     const visit = visitQuietDue(rule, home, (last) => addWakingMs(last, rule.warningAfterMinutes * minute, wakingWindow(rule), home.rules.zone));
     if (visit !== undefined && now >= visit.due) {
-      ctx.out.push(visitQuietAlarm(home, rule, ctx, visit.last, wakingMsBetween(visit.last, now, wakingWindow(rule), home.rules.zone), rule.warningAfterMinutes));
+      const alarm = visitQuietAlarm(home, rule, ctx, visit, wakingMsBetween(visit.last, now, wakingWindow(rule), home.rules.zone), rule.warningAfterMinutes);
+      // Its own critical stands: a new occurrence of it. The learned rule's: this rule raises its own, which a sign of life clears.
+      if (activeSeverity(home, rule.id) === 'critical') ctx.out.push(alarm);
+      else raise(home, rule.id, ctx, alarm);
       return;
     }
     if (home.outSince !== NONE) {
@@ -373,14 +376,21 @@ export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
   },
 
   nextDeadline(rule: NoSignOfLifeRule, home: HomeState, _now: number): number {
-    const current = activeSeverity(home, rule.id);
-    if (current === 'critical') return visitQuietDue(rule, home, (last) => addWakingMs(last, rule.warningAfterMinutes * minute, wakingWindow(rule), home.rules.zone))?.due ?? Infinity;
-    if (home.outSince !== NONE) return current === undefined && getMark(home, outingWarnedKey) !== home.outSince ? Math.max(outUntil(rule, home), home.awayUntil) : Infinity;
-    // The same silence already raised by another rule: aim at the next level it has not reached.
-    if (silenceAlreadyRaised(home, rule.id, 'critical')) return Infinity;
-    const limit = current === 'warning' || silenceAlreadyRaised(home, rule.id, 'warning') ? rule.criticalAfterMinutes : rule.warningAfterMinutes;
-    const start = clockStart(rule, home);
-    const due = addWakingMs(start, limit * minute, clockWindow(rule, home, start), home.rules.zone);
-    return Math.max(due, outUntil(rule, home));
+    // A silence critical held open by a visit (this rule's or the learned rule's): its own re-alert.
+    const visit = visitQuietDue(rule, home, (last) => addWakingMs(last, rule.warningAfterMinutes * minute, wakingWindow(rule), home.rules.zone))?.due ?? Infinity;
+    return Math.min(visit, plainDeadline(rule, home));
   },
 };
+
+/** When the quiet spell (or the outing) reaches this rule's next level. */
+function plainDeadline(rule: NoSignOfLifeRule, home: HomeState): number {
+  const current = activeSeverity(home, rule.id);
+  if (current === 'critical') return Infinity;
+  if (home.outSince !== NONE) return current === undefined && getMark(home, outingWarnedKey) !== home.outSince ? Math.max(outUntil(rule, home), home.awayUntil) : Infinity;
+  // The same silence already raised by another rule: aim at the next level it has not reached.
+  if (silenceAlreadyRaised(home, rule.id, 'critical')) return Infinity;
+  const limit = current === 'warning' || silenceAlreadyRaised(home, rule.id, 'warning') ? rule.criticalAfterMinutes : rule.warningAfterMinutes;
+  const start = clockStart(rule, home);
+  const due = addWakingMs(start, limit * minute, clockWindow(rule, home, start), home.rules.zone);
+  return Math.max(due, outUntil(rule, home));
+}

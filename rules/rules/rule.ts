@@ -71,7 +71,12 @@ export function silenceAlreadyRaised(home: HomeState, selfId: string, severity: 
   for (const r of home.rules.rules) {
     if (r.id === selfId || !silenceTypes.has(r.type)) continue;
     const s = home.active.get(r.id);
-    if (s !== undefined && severityRank[s] >= severityRank[severity]) return true;
+    if (s === undefined || severityRank[s] < severityRank[severity]) continue;
+    // A critical held open by a visit (visitor-guard.ts) with a sign of life since the door is an
+    // earlier silence: the quiet after those signs is a new one, and each rule watches it afresh.
+    const door = home.marks?.get(`${r.id}/visitor`);
+    if (door !== undefined && home.lastSignOfLife > door) continue;
+    return true;
   }
   return false;
 }

@@ -9,8 +9,8 @@
  *
  * The guard's state is marks per rule (persisted with the home): the time of
  * the latest activity attributed to the visit (`<rule id>/visitor`), when the
- * front door opened to start it (`<rule id>/visitor-in`), and which visit
- * already re-alerted (`<rule id>/visitor-realert`, see `visitQuietDue`).
+ * front door opened to start it (`<rule id>/visitor-in`), and which visit (by
+ * its door) already re-alerted (`<rule id>/visitor-realert`, see `visitQuietDue`).
  */
 import type { Reading } from '../../core/events.js';
 import type { Finding } from '../../core/findings.js';
@@ -31,7 +31,7 @@ function visitInKey(ruleId: string): string {
   return `${ruleId}/visitor-in`;
 }
 
-/** The mark key holding the visit (its latest activity) a re-alert was raised for. */
+/** The mark key holding the visit (when its door opened) a re-alert was raised for. */
 function realertKey(ruleId: string): string {
   return `${ruleId}/visitor-realert`;
 }
@@ -92,23 +92,46 @@ export function visitorGuard(rule: RuleConfig, home: HomeState, r: Reading, ctx:
 
 /** Forgets the visit once `rule`'s finding has cleared. */
 export function endVisit(rule: RuleConfig, home: HomeState): void {
-  for (const key of [visitorKey(rule.id), visitInKey(rule.id), realertKey(rule.id)]) if (getMark(home, key) !== undefined) setMark(home, key, undefined);
+  // The re-alert mark stays: it names the visit by its door, and another silence rule's visit may still hold its critical.
+  for (const key of [visitorKey(rule.id), visitInKey(rule.id)]) if (getMark(home, key) !== undefined) setMark(home, key, undefined);
 }
+
+/** Rule types whose critical is a silence that a visit may hold open. */
+const silenceTypes = new Set(['noSignOfLife', 'unusualInactivity']);
 
 /**
  * A critical held open by a visit hides what happens next: if the door was
  * her coming home (she had left unseen) and she then collapsed, or the
- * visitor left and she is on the floor, the rule raises nothing new — the
- * critical already stands, and the family may have acknowledged it hours
- * ago. So the quiet after a visit gets its own limit: the visit's latest
- * activity, and when the re-alert for it falls due under `dueAfter` (the
- * rule's own clock: waking time). `undefined` when there is no visit or this
- * visit already re-alerted.
+ * visitor left and she is on the floor, nothing new is raised — the critical
+ * already stands, and the family may have acknowledged it hours ago. So the
+ * quiet after a visit gets its own limit. The visit is `rule`'s own (its
+ * critical held by this guard: its latest activity is the mark), or another
+ * silence rule's (the learned `unusualInactivity` holds the critical and this
+ * rule stays quiet: its mark is the door, and the visit's latest activity is
+ * the last sign of life since). Returns the visit's latest activity, when the
+ * door opened, and when the re-alert falls due under `dueAfter` (the caller's
+ * clock: waking time); `undefined` when no visit holds a silence critical or
+ * this one already re-alerted.
  */
-export function visitQuietDue(rule: RuleConfig, home: HomeState, dueAfter: (last: number) => number): { last: number; due: number } | undefined {
-  const last = getMark(home, visitorKey(rule.id));
-  if (last === undefined || activeSeverity(home, rule.id) !== 'critical' || getMark(home, realertKey(rule.id)) === last) return undefined;
-  return { last, due: dueAfter(last) };
+export function visitQuietDue(rule: RuleConfig, home: HomeState, dueAfter: (last: number) => number): { last: number; came: number; due: number } | undefined {
+  let last: number | undefined;
+  let came: number | undefined;
+  if (activeSeverity(home, rule.id) === 'critical') {
+    last = getMark(home, visitorKey(rule.id));
+    came = getMark(home, visitInKey(rule.id)) ?? last;
+  } else {
+    for (const other of home.rules.rules) {
+      if (other.id === rule.id || !silenceTypes.has(other.type) || activeSeverity(home, other.id) !== 'critical') continue;
+      const door = getMark(home, visitorKey(other.id));
+      if (door === undefined) continue;
+      came = door;
+      last = Math.max(door, home.lastSignOfLife);
+      break;
+    }
+  }
+  // Once per visit: a visit is known by when its door opened.
+  if (last === undefined || came === undefined || getMark(home, realertKey(rule.id)) === came) return undefined;
+  return { last, came, due: dueAfter(last) };
 }
 
 /**
@@ -116,10 +139,10 @@ export function visitQuietDue(rule: RuleConfig, home: HomeState, dueAfter: (last
  * `again`, so the notifier pages anew an alert someone had acknowledged
  * (a repeat of a standing critical pages nobody). Once per visit.
  */
-export function visitQuietAlarm(home: HomeState, rule: RuleConfig, ctx: RuleContext, last: number, quietMs: number, limitMinutes: number): Finding {
-  setMark(home, realertKey(rule.id), last);
+export function visitQuietAlarm(home: HomeState, rule: RuleConfig, ctx: RuleContext, visit: { last: number; came: number }, quietMs: number, limitMinutes: number): Finding {
+  const { last, came } = visit;
+  setMark(home, realertKey(rule.id), came);
   const tz = home.rules.zone;
-  const came = getMark(home, visitInKey(rule.id)) ?? last;
   const d = duration(quietMs);
   const door = hhmm(came, tz), lastAt = hhmm(last, tz);
   return finding(home, rule, ctx.now, 'raised', 'critical', 'family', {

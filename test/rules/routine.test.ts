@@ -185,3 +185,27 @@ t.test('one quiet spell, one alarm: after the learned warning the fixed net spea
   t.same(raised.filter((x) => x.endsWith(':warning')), ['unusualInactivity:warning'], 'one warning for the spell');
   t.ok(raised.filter((x) => x.endsWith(':critical')).length <= 1, `at most one critical (${raised.join(', ')})`);
 });
+
+t.test('default rules: a critical held open by a visit, then nothing moving for 3 h, is a new alarm (whichever silence rule holds the critical)', async (t) => {
+  const h = await learned();
+  h.feed(...ordinaryDay(15).filter((x) => x.at <= at('09:00', 15)));
+  h.clock.advanceTo(at('15:00', 15));
+  const before = h.findings.length;
+  h.feed(door(at('15:10', 15), true), door(at('15:11', 15), false), motion(at('15:12', 15)));
+  h.clock.advanceTo(at('18:11', 15));
+  const quiet = h.findings.slice(before).filter((f) => f.state === 'raised' && f.audience === 'family' && f.severity === 'critical');
+  t.same(quiet, [], 'not before 3 h of quiet');
+  h.clock.advanceTo(at('18:13', 15));
+  const again = h.findings.slice(before).filter((f) => f.state === 'raised' && f.audience === 'family' && f.severity === 'critical');
+  t.equal(again.length, 1, 'one new alarm');
+  t.equal(again[0]?.data?.again, true, 'marked again, so an acknowledged alert pages anew');
+  t.match(again[0]?.message.en ?? '', /since someone came in through the front door/);
+  t.equal(again[0]?.type, 'noSignOfLife', 'raised by the fixed net (the learned rule held the critical)');
+  h.feed(motion(at('18:30', 15)));
+  t.ok(h.findings.some((f) => f.type === 'noSignOfLife' && f.state === 'cleared' && f.at >= at('18:30', 15)), 'her next sign of life clears the new alarm');
+  // The learned rule still holds its critical (until OK, away or the next day); 3 h of quiet again is
+  // the fixed net's ordinary warning, not another critical for the same visit.
+  h.clock.advanceTo(at('21:45', 15));
+  const later = h.findings.filter((f) => f.state === 'raised' && f.audience === 'family' && f.at > at('18:30', 15));
+  t.same(later.map((f) => `${f.type}:${f.severity}`), ['noSignOfLife:warning'], 'once per visit');
+});
