@@ -108,7 +108,9 @@ async function measure(port: number, pid: number, devices: Device[], steps: numb
 
 /** Starts bench/broker-child.js with level persistence and an IPC channel for GC requests. */
 async function startOurs(dir: string, storeFile: string): Promise<{ port: number; child: ChildProcess; gc: () => Promise<MemorySample> }> {
-  const child = spawn(process.execPath, ['--expose-gc', fileURLToPath(new URL('./broker-child.js', import.meta.url)), join(dir, 'broker'), storeFile, 'level'], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  // MIMAMORI_BENCH_PROFILE_DIR: a CPU profile of the broker child (node --cpu-prof), to see where a login's time goes.
+  const profile = process.env.MIMAMORI_BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.MIMAMORI_BENCH_PROFILE_DIR}`] : [];
+  const child = spawn(process.execPath, ['--expose-gc', ...profile, fileURLToPath(new URL('./broker-child.js', import.meta.url)), join(dir, 'broker'), storeFile, 'level'], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
   const port = await withDeadline(new Promise<number>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (c: Buffer) => { out += c.toString(); if (out.includes('\n')) resolve((JSON.parse(out.split('\n')[0]!) as { port: number }).port); });
