@@ -9,7 +9,9 @@ import t, { type Test } from 'tap';
 import { Aedes } from 'aedes';
 import mqtt, { type MqttClient } from 'mqtt';
 import { createBrokerCluster } from '../../cluster/index.js';
+import { Redis } from 'ioredis';
 import { startRedis } from '../support/redis.js';
+import { until } from '../support/wait.js';
 
 /** An aedes broker on a free loopback port with the cluster options; closed at teardown. */
 async function startNode(t: Test, redisUrl: string, nodeId: string): Promise<string> {
@@ -80,6 +82,12 @@ t.test('a device with a persistent session may come back on the other broker: wh
 
   const publisher = await client(t, brokerB, 'service-on-b');
   for (const payload of ['while-away-1', 'while-away-2']) await publisher.publishAsync('mimamori/test/home-1/prompt', payload, { qos: 1 });
+  // aedes acknowledges a QoS 1 publish before it queues it for the offline session: wait until both
+  // are in the shared persistence's queue (aedes-persistence-redis: the list `outgoing:<client id>`),
+  // or the tablet could come back between the PUBACK and the write (a CI run got 1 of 2).
+  const probe = new Redis(redis.url);
+  t.teardown(() => probe.quit());
+  await until(async () => (await probe.llen('outgoing:tablet-h1')) === 2, 10_000, 'both messages queued in Redis');
 
   const back = mqtt.connect(brokerB, { clientId: 'tablet-h1', clean: false, reconnectPeriod: 0 });
   t.teardown(() => back.endAsync(true));
