@@ -29,6 +29,7 @@ import { canPublish, canSubscribe } from './topic-acl.js';
 
 export { deviceUsername, hashSecret, provisionDevice, provisionService, rotateDeviceSecret, serviceUsername, verifySecret } from './device-credentials.js';
 export { createIngest, type Ingest, type IngestStats } from './ingest.js';
+export { createInboxReader, type InboxReader, type InboxReaderStats } from './ingest-inbox.js';
 
 export interface BrokerOptions {
   host: string;

@@ -40,6 +40,8 @@ export interface IngestBatcherOptions<T> {
   maxBatch?: number;
   /** Committed event ids remembered in memory (default 100 000; older ones are asked of the store). */
   recentIds?: number;
+  /** Cluster mode: fresh rows wait in the inbox for their home's owner (`commitIngestBatch`'s `forOwner`). */
+  forOwner?: boolean;
 }
 
 interface Pending<T> { item: BatchItem<T>; key: string | undefined; resolve: (fresh: boolean) => void; reject: (err: unknown) => void }
@@ -68,7 +70,7 @@ export function createIngestBatcher<T>(opts: IngestBatcherOptions<T>): IngestBat
   async function commit(items: Array<Pending<T>>): Promise<void> {
     let result: { fresh: boolean[]; outboxHead: number };
     try {
-      result = await opts.store.commitIngestBatch(items.map((p) => p.item), opts.now());
+      result = await opts.store.commitIngestBatch(items.map((p) => p.item), opts.now(), opts.forOwner ? { forOwner: true } : undefined);
     } catch (err) {
       for (const p of items) { if (p.key !== undefined) recent.delete(p.key); p.reject(err); }
       return;

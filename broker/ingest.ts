@@ -72,11 +72,15 @@ export interface IngestOptionsBase {
   /** Messages per SQLite transaction at most (default 1000). */
   maxBatch?: number;
   /**
-   * In a cluster every node's ingest hears every device message; a message
-   * of a home this node does not own (false here) is acknowledged and left
-   * to its owner — not de-duplicated, stored or emitted (docs/scale.md).
+   * Cluster mode (docs/scale.md, "Ingest by ownership"): each fresh reading is
+   * committed to the inbox for its home's owner, with its event id, before the
+   * device's PUBACK — whichever node the device is connected to, and whether or
+   * not any node owns the home at that moment. Nothing is emitted on `readings`
+   * and nothing is written to history here: the owner's inbox reader does both.
+   * `handOff` is called after each commit with the homes that got new rows.
+   * No outbox replay at start either (the inbox is the owners' to replay).
    */
-  ownsHome?: (home: string) => boolean;
+  handOff?: (homes: ReadonlySet<string>) => void;
 }
 
 export type IngestOptions = IngestOptionsBase & ({ broker: IngestAttachPoint } | IngestClientOptions);
@@ -167,7 +171,8 @@ export async function createIngest(opts: IngestOptions): Promise<Ingest> {
   const counters: IngestStats = { connected: false, received: 0, events: 0, heartbeats: 0, duplicates: 0, rejected: {}, pruned: 0, replayed: 0 };
 
   // Readings an earlier run acknowledged but history never confirmed: written again (an overwrite if it had them).
-  if (history) {
+  const handOff = opts.handOff;
+  if (history && !handOff) {
     const left = await store.listIngestOutbox();
     if (left.length > 0) {
       for (const row of left) history.writeReading(JSON.parse(row.text) as Reading);
@@ -178,11 +183,16 @@ export async function createIngest(opts: IngestOptions): Promise<Ingest> {
     }
   }
 
+  // Cluster mode: the homes that got inbox rows in this turn, handed off once the batch's emits are done.
+  let handOffHomes = new Set<string>();
+  const handOffNow = () => { const homes = handOffHomes; handOffHomes = new Set(); handOff?.(homes); };
   const batcher = createIngestBatcher<Reading>({
-    store, now: () => clock.now(), maxBatch: parsed.data.maxBatch,
+    store, now: () => clock.now(), maxBatch: parsed.data.maxBatch, forOwner: handOff !== undefined,
     emit: (reading) => {
       if (reading.kind === 'heartbeat') counters.heartbeats++; else counters.events++;
-      subject.next(reading);
+      if (!handOff) { subject.next(reading); return; }
+      if (handOffHomes.size === 0) queueMicrotask(handOffNow);
+      handOffHomes.add(reading.home);
     },
   });
 
@@ -202,7 +212,6 @@ export async function createIngest(opts: IngestOptions): Promise<Ingest> {
   async function handle(topic: string, payload: Buffer): Promise<void> {
     await someoneListens;
     const where = parseDeviceTopic(topic);
-    if (where && opts.ownsHome && !opts.ownsHome(where.home)) return;
     counters.received++;
     if (!where || where.channel === 'commands') {
       await reject(topic, payload, 'bad_topic', 'not a device events or heartbeat topic');
@@ -231,7 +240,7 @@ export async function createIngest(opts: IngestOptions): Promise<Ingest> {
     const fresh = await batcher.submit({
       homeId: where.home, deviceId: where.device, value: reading,
       ...(eventId !== undefined ? { eventId } : {}),
-      ...(history ? { outbox: JSON.stringify(reading) } : {}),
+      ...(history || handOff ? { outbox: JSON.stringify(reading) } : {}),
     });
     if (!fresh) {
       counters.duplicates++;
@@ -257,7 +266,7 @@ export async function createIngest(opts: IngestOptions): Promise<Ingest> {
     confirming ??= (async () => {
       try {
         const upTo = batcher.emittedUpTo();
-        if (!history || upTo <= confirmed) return;
+        if (!history || handOff || upTo <= confirmed) return;
         await history.flush();
         await store.clearIngestOutbox(upTo);
         confirmed = upTo;
@@ -269,7 +278,7 @@ export async function createIngest(opts: IngestOptions): Promise<Ingest> {
     })();
     return confirming;
   };
-  const stopConfirming = history ? scheduleEvery(clock, parsed.data.confirmEveryMs ?? 1000, () => { void confirmOutbox(); }) : () => undefined;
+  const stopConfirming = history && !handOff ? scheduleEvery(clock, parsed.data.confirmEveryMs ?? 1000, () => { void confirmOutbox(); }) : () => undefined;
 
   const stopPruning = scheduleEvery(clock, hour, () => {
     const olderThan = clock.now() - dedupRetentionMs;

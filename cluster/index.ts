@@ -11,4 +11,4 @@ export { createRedisRateLimiter, type RedisRateLimiter, type RedisRateLimiterOpt
 export { createRedisLiveFeed, type RedisLiveFeed, type RedisLiveFeedOptions } from './live-feed-redis.js';
 export { createBrokerCluster, type BrokerCluster, type BrokerClusterOptions } from './broker-cluster.js';
 export { createRedisVideoExchange, type RedisVideoExchange, type RedisVideoExchangeOptions } from './video-exchange-redis.js';
-export { createRedisReadingRelay, type RedisReadingRelay, type RedisReadingRelayOptions } from './reading-relay-redis.js';
+export { createRedisInboxBell, type RedisInboxBell, type RedisInboxBellOptions } from './inbox-bell-redis.js';

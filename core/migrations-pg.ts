@@ -57,4 +57,5 @@ export const pgMigrations: PgMigration[] = [
   { version: 17, sql: portable },
   { version: 18, sql: portable },
   { version: 19, sql: portable },
+  { version: 20, sql: portable },
 ];

@@ -368,4 +368,17 @@ export const migrations: Migration[] = [
       `CREATE INDEX jobs_home ON jobs (home_id)`,
     ],
   },
+  // ── Ingest by ownership (issue 13, cluster): migration 20 ──
+  {
+    version: 20,
+    name: 'ingest outbox as the cluster inbox: each row names its home and who took it',
+    sql: [
+      // A cluster node's ingest commits each fresh device message here (taken_by NULL: waiting) before the
+      // device's PUBACK; the home's owner takes its rows (taken_by = its node id), runs them and deletes them once
+      // history has them. A single hub takes its rows itself as it writes them (taken_by ''), as before.
+      `ALTER TABLE ingest_outbox ADD COLUMN home_id TEXT`,
+      `ALTER TABLE ingest_outbox ADD COLUMN taken_by TEXT DEFAULT ''`,
+      `CREATE INDEX ingest_outbox_waiting ON ingest_outbox (home_id, seq)`,
+    ],
+  },
 ];

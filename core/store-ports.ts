@@ -16,6 +16,8 @@ export interface Home { id: string; name: string; timezone: string; address?: st
 export interface Resident { id: string; homeId: string; name: string; birthYear?: number; language: Language }
 /** One message of an ingest batch (see `Store.commitIngestBatch`). */
 export interface IngestBatchItem { homeId: string; deviceId: string; eventId?: string; outbox?: string }
+/** A reading in the ingest inbox (cluster mode): committed by the node that received it, run by the home's owner. */
+export interface InboxRow { seq: number; homeId: string; text: string }
 export interface Contact {
   id: string; homeId: string; name: string; role: ContactRole; phone?: string; email?: string; language: Language; priority: number;
   /** The web account this person logs in with (migration 11): their /account page edits this contact's settings. */
@@ -469,11 +471,27 @@ export interface DeviceStore {
    * `clearIngestOutbox` confirms history has it. Returns per item whether it
    * was fresh, and the outbox position of the last row written (0 if none).
    */
-  commitIngestBatch(items: ReadonlyArray<IngestBatchItem>, at: number): Promise<{ fresh: boolean[]; outboxHead: number }>;
-  /** Outbox rows not yet confirmed, oldest first (read at start to replay them into history). */
+  commitIngestBatch(items: ReadonlyArray<IngestBatchItem>, at: number, opts?: { forOwner?: boolean }): Promise<{ fresh: boolean[]; outboxHead: number }>;
+  /** Outbox rows not yet confirmed, oldest first (read at start to replay them into history); never the cluster inbox's. */
   listIngestOutbox(): Promise<Array<{ seq: number; text: string }>>;
-  /** Removes outbox rows up to and including `upTo`; returns how many. */
+  /** Removes outbox rows up to and including `upTo`; returns how many. Never touches the cluster inbox's rows. */
   clearIngestOutbox(upTo: number): Promise<number>;
+  /**
+   * Cluster mode (`commitIngestBatch(…, { forOwner: true })`): takes up to
+   * `limit` waiting rows of the homes whose fence names `node` (JobStore.fenceHome),
+   * oldest first, marking them taken by `node`. A row is taken by one node only.
+   */
+  takeInbox(node: string, limit: number): Promise<InboxRow[]>;
+  /**
+   * Rows of `home` taken by another node and not cleared (that node died, or
+   * let the home go, before history confirmed them): taken over by `node`,
+   * oldest first, if its fence holds the home; for history, not for the rules.
+   */
+  retakeInbox(node: string, home: string): Promise<InboxRow[]>;
+  /** Puts rows `node` took but did not run back to waiting (their home is not running here after all). */
+  returnInbox(node: string, seqs: readonly number[]): Promise<number>;
+  /** Deletes rows by position once history has them; returns how many. */
+  clearInbox(seqs: readonly number[]): Promise<number>;
   /**
    * Keeps a refused device message in the dead-letter table. The table keeps
    * the newest `rejectedPerHome` messages of each home (messages without a

@@ -19,7 +19,7 @@ import { addressKinds } from './store-ports.js';
 import type {
   AddressKind, AddressStore, AddressVerification, Alert, AlertLifecycle, AlertStatus, Attendance, AuditRecord, BackupRecord, CheckinStatus, Consent,
   Contact, ContactAddress, ContactRole, Device, EscalationStore, Facility, FacilityStore, FleetHome, Home, Language, MissedReason, MonthlyReportRecord, NewsItem, NewsPhoto, NotificationRecord, Question,
-  HomeFence, Job, JobFinish, JobStore, RejectedMessage, ReportStore, Resident, SendKey, SendOutcome, Severity, Store, TrailStore, VideoCall, VideoCheckin, VideoNote, VideoPermission, VideoStore,
+  HomeFence, InboxRow, Job, JobFinish, JobStore, RejectedMessage, ReportStore, Resident, SendKey, SendOutcome, Severity, Store, TrailStore, VideoCall, VideoCheckin, VideoNote, VideoPermission, VideoStore,
   WebAccount, WebLink, WebRole, WebSession,
 } from './store-ports.js';
 export * from './store-ports.js';
@@ -57,6 +57,15 @@ export function unreachedNotificationsWhere(k: number): string {
   return `n.status IN (${list}) AND NOT EXISTS (SELECT 1 FROM notifications o WHERE o.alert_id = n.alert_id
     AND (o.contact_id = n.contact_id OR (o.contact_id IS NULL AND n.contact_id IS NULL)) AND o.status NOT IN (${list}))`;
 }
+
+/** A long list cut into parts of at most `size`, so one statement never carries too many values. */
+function chunks<T>(items: readonly T[], size = 500): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+/** Inbox rows oldest first (RETURNING keeps no order). */
+const inboxRows = (rows: Row[]): InboxRow[] => rows.map((r) => ({ seq: Number(r.seq), homeId: r.home_id as string, text: r.text as string })).sort((a, b) => a.seq - b.seq);
 
 const opt = <T>(v: unknown): T | undefined => (v === null || v === undefined ? undefined : (v as T));
 /** An optional value as SQL wants it: undefined → NULL. */
@@ -288,7 +297,9 @@ export function createSqlStore(db: SqlDb, opts: StoreOptions = {}): Store {
       return (await run('INSERT INTO seen_events (home_id, device_id, event_id, seen_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING', homeId, deviceId, eventId, at)) === 1;
     },
     async pruneSeenEvents(olderThan) { return run('DELETE FROM seen_events WHERE seen_at < ?', olderThan); },
-    async commitIngestBatch(items, at) {
+    async commitIngestBatch(items, at, opts) {
+      // A single hub took its rows as it wrote them (''); in a cluster they wait for the home's owner (NULL).
+      const takenBy = opts?.forOwner ? null : '';
       // One transaction (one WAL commit) per ingest batch instead of one per event.
       return db.tx(async (t) => {
         const fresh: boolean[] = [];
@@ -297,15 +308,40 @@ export function createSqlStore(db: SqlDb, opts: StoreOptions = {}): Store {
           const isFresh = item.eventId === undefined
             || (await t.run('INSERT INTO seen_events (home_id, device_id, event_id, seen_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING', item.homeId, item.deviceId, item.eventId, at)) === 1;
           fresh.push(isFresh);
-          if (isFresh && item.outbox !== undefined) outboxHead = Number((await t.get('INSERT INTO ingest_outbox (text) VALUES (?) RETURNING seq', item.outbox))!.seq);
+          if (isFresh && item.outbox !== undefined) {
+            outboxHead = Number((await t.get('INSERT INTO ingest_outbox (text, home_id, taken_by) VALUES (?, ?, ?) RETURNING seq', item.outbox, item.homeId, takenBy))!.seq);
+          }
         }
         return { fresh, outboxHead };
       });
     },
     async listIngestOutbox() {
-      return (await all('SELECT seq, text FROM ingest_outbox ORDER BY seq')).map((r) => ({ seq: Number(r.seq), text: r.text as string }));
+      return (await all("SELECT seq, text FROM ingest_outbox WHERE taken_by = '' ORDER BY seq")).map((r) => ({ seq: Number(r.seq), text: r.text as string }));
     },
-    async clearIngestOutbox(upTo) { return run('DELETE FROM ingest_outbox WHERE seq <= ?', upTo); },
+    async clearIngestOutbox(upTo) { return run("DELETE FROM ingest_outbox WHERE seq <= ? AND taken_by = ''", upTo); },
+    async takeInbox(node, limit) {
+      // `taken_by IS NULL` twice: PostgreSQL re-checks the outer condition on a row another node changed meanwhile.
+      const rows = await all(`UPDATE ingest_outbox SET taken_by = ? WHERE taken_by IS NULL AND seq IN (
+          SELECT seq FROM ingest_outbox WHERE taken_by IS NULL AND home_id IN (SELECT home_id FROM home_fences WHERE owner = ?) ORDER BY seq LIMIT ?)
+        RETURNING seq, home_id, text`, node, node, limit);
+      return inboxRows(rows);
+    },
+    async retakeInbox(node, home) {
+      const rows = await all(`UPDATE ingest_outbox SET taken_by = ? WHERE home_id = ? AND taken_by IS NOT NULL AND taken_by <> '' AND taken_by <> ?
+          AND EXISTS (SELECT 1 FROM home_fences WHERE home_id = ? AND owner = ?)
+        RETURNING seq, home_id, text`, node, home, node, home, node);
+      return inboxRows(rows);
+    },
+    async returnInbox(node, seqs) {
+      let count = 0;
+      for (const part of chunks(seqs)) count += await run(`UPDATE ingest_outbox SET taken_by = NULL WHERE taken_by = ? AND seq IN (${marks(part.length)})`, node, ...part);
+      return count;
+    },
+    async clearInbox(seqs) {
+      let count = 0;
+      for (const part of chunks(seqs)) count += await run(`DELETE FROM ingest_outbox WHERE seq IN (${marks(part.length)})`, ...part);
+      return count;
+    },
     async openAlert(a) {
       return db.tx(async (t): Promise<{ alert: Alert; created: boolean }> => {
         await t.lock(`alert:${a.homeId}:${a.rule}`);

@@ -6,10 +6,11 @@
  * rules only while it holds the home's lease.
  *
  * Ownership and the rule engine: on gaining a lease the home is `loading`
- * (its readings wait in a queue) until the engine has loaded its saved
- * state; then `owned`. On losing it the home stops at once — readings are
- * left to the new owner — and the engine saves and drops it; a lease gained
- * again meanwhile loads only after that save.
+ * (its readings wait in the inbox, broker/ingest-inbox.ts) until the engine
+ * has loaded its saved state; then `owned` (running), and the inbox is read.
+ * On losing it the home stops at once — its readings wait in the inbox for
+ * the new owner — and the engine saves and drops it; a lease gained again
+ * meanwhile loads only after that save.
  *
  * Ownership and jobs: on gaining a lease the node first writes the home's
  * fence (its lease token, `JobStore.fenceHome`) — refused if a newer owner
@@ -20,7 +21,6 @@
  */
 import { hostname } from 'node:os';
 import type { Config } from '../core/config.js';
-import type { Reading } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
 import type { WallClock } from '../core/clock.js';
 import type { JobStore } from '../core/store.js';
@@ -28,8 +28,8 @@ import type { HomeOwnership } from '../jobs/index.js';
 import { signInThrottleSettings } from '../dashboards/index.js';
 import { defaultBudget } from '../notifier/index.js';
 import {
-  createBrokerCluster, createHomeLeases, createRedisLiveFeed, createRedisRateLimiter, createRedisLoginThrottle, createRedisReadingRelay, createRedisVideoExchange,
-  type BrokerCluster, type HomeLeases, type LostReason, type RedisLiveFeed, type RedisRateLimiter, type RedisLoginThrottle, type RedisReadingRelay, type RedisVideoExchange,
+  createBrokerCluster, createHomeLeases, createRedisLiveFeed, createRedisRateLimiter, createRedisLoginThrottle, createRedisInboxBell, createRedisVideoExchange,
+  type BrokerCluster, type HomeLeases, type LostReason, type RedisLiveFeed, type RedisRateLimiter, type RedisLoginThrottle, type RedisInboxBell, type RedisVideoExchange,
 } from '../cluster/index.js';
 
 /** What the hub's rule engine offers a node taking homes on and letting them go. */
@@ -55,15 +55,15 @@ export interface HubCluster {
   /** The per-person message budget, shared by every node's notifier. */
   budget: RedisRateLimiter;
   video: RedisVideoExchange;
-  /** Tablet buttons pressed on this node for a home another node runs. */
-  relay: RedisReadingRelay;
+  /** Rung when readings wait in the inbox for their homes' owners (broker/ingest-inbox.ts). */
+  bell: RedisInboxBell;
   broker: BrokerCluster;
-  /** Whether this node takes a home's device messages now (it holds the lease; loading or running). */
+  /** Whether this node holds a home's lease now (loading or running). */
   owns(home: string): boolean;
-  /** Whether a home's rules run here now (loaded; findings of other homes are the owner's). */
+  /** Whether a home's rules run here now (loaded): its readings are read from the inbox and run here. */
   running(home: string): boolean;
-  /** A reading of a home this node takes: processed now, or once the home is loaded. */
-  route(reading: Reading, process: (r: Reading) => void): void;
+  /** Called each time a home starts running here (its readings waiting in the inbox can be read now). */
+  onRunning(fn: (home: string) => void): () => void;
   /** The homes this node runs, for the job schedulers: a home counts once its fence is written. */
   ownership: HomeOwnership;
   /** The owner id of this process's job schedulers: `<node>/<pid>` (the wall-clock one adds `:wall`). */
@@ -104,14 +104,15 @@ export async function createClusterParts(opts: ClusterPartsOptions): Promise<Hub
     closers.push(() => live.close());
     const video = await createRedisVideoExchange({ redisUrl, nodeId, logger: log });
     closers.push(() => video.close());
-    const relay = await createRedisReadingRelay({ redisUrl, nodeId, logger: log });
-    closers.push(() => relay.close());
+    const bell = await createRedisInboxBell({ redisUrl, nodeId, logger: log });
+    closers.push(() => bell.close());
     const budget = await createRedisRateLimiter({ redisUrl, name: 'people', ...defaultBudget, logger: log });
     closers.push(() => budget.close());
     const broker = await createBrokerCluster({ redisUrl, nodeId, logger: log });
     // Closed by the hub after the broker (aedes closes the emitter itself).
 
-    const state = new Map<string, { phase: 'loading' | 'owned'; queue: Reading[]; process?: (r: Reading) => void }>();
+    const state = new Map<string, { phase: 'loading' | 'owned' }>();
+    const runningListeners = new Set<(home: string) => void>();
     /** Per home, the last take-on or let-go: the next waits for it. */
     const chains = new Map<string, Promise<void>>();
     let leases: HomeLeases | undefined;
@@ -130,20 +131,15 @@ export async function createClusterParts(opts: ClusterPartsOptions): Promise<Hub
     };
 
     return {
-      nodeId, brokerThrottle, webThrottle, live, budget, video, relay, broker, ownership, jobOwner: `${nodeId}/${process.pid}`,
+      nodeId, brokerThrottle, webThrottle, live, budget, video, bell, broker, ownership, jobOwner: `${nodeId}/${process.pid}`,
       owns: (home) => state.has(home),
       running: (home) => state.get(home)?.phase === 'owned',
-      route(reading, process) {
-        const s = state.get(reading.home);
-        if (!s) return;
-        if (s.phase === 'owned') process(reading);
-        else { s.queue.push(reading); s.process = process; }
-      },
+      onRunning(fn) { runningListeners.add(fn); return () => { runningListeners.delete(fn); }; },
       async startLeases(homes, rules, fences) {
         leases = await createHomeLeases({
           redisUrl, nodeId, homes, logger: log, leaseMs: config.cluster.leaseMs, heartbeatMs: config.cluster.heartbeatMs,
           onAcquired(home, token) {
-            const s = { phase: 'loading' as const, queue: [] as Reading[] };
+            const s = { phase: 'loading' as const };
             state.set(home, s);
             log.info({ home, token }, 'home acquired; loading its rules');
             then(home, async () => {
@@ -160,11 +156,9 @@ export async function createClusterParts(opts: ClusterPartsOptions): Promise<Hub
               await rules.loadHome(home);
               const now = state.get(home);
               if (now !== s) return; // lost again meanwhile
-              const running = { phase: 'owned' as const, queue: [] as Reading[] };
-              state.set(home, running);
-              const process = (s as { process?: (r: Reading) => void }).process;
-              for (const r of s.queue) process?.(r);
-              log.info({ home, waited: s.queue.length }, 'home running here');
+              state.set(home, { phase: 'owned' });
+              log.info({ home }, 'home running here');
+              for (const fn of [...runningListeners]) fn(home);
             });
           },
           onLost(home, reason: LostReason) {

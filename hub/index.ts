@@ -23,7 +23,7 @@ import { newId } from '../core/ids.js';
 import { MimamoriError } from '../core/errors.js';
 import { toLocalIso } from '../core/time.js';
 import { createBroker, type Broker } from '../broker/index.js';
-import { createIngest, type Ingest } from '../broker/index.js';
+import { createInboxReader, createIngest, type Ingest } from '../broker/index.js';
 import { provisionService } from '../broker/index.js';
 import { createRuleEngine, type RuleEngine } from '../rules/index.js';
 import { createHistory, type HistoryWriter, type ManagedInfluxd } from '../history/index.js';
@@ -228,11 +228,9 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     const { localSmtp, smtp } = await startSmtp(config, logger, onClose);
 
     // The broker starts now so the tablet channel can connect; devices wait until ingest listens.
-    // In a cluster, every node's ingest is an MQTT client of its own broker: it hears every device's message, on any node.
-    const ingestService = cluster ? nodeServiceName('ingest', cluster.nodeId) : undefined;
     const broker = await createBroker({
       ...config.broker, host: config.host, dataDir: config.dataDir, store, logger: logger.child({ part: 'broker' }), clock: wallClock, securityClock: wallClock,
-      ...(cluster && ingestService ? { cluster: cluster.broker.aedesOptions, loginThrottle: cluster.brokerThrottle, requireService: ingestService } : { persistence: 'level', requireIngest: true }),
+      ...(cluster ? { cluster: cluster.broker.aedesOptions, loginThrottle: cluster.brokerThrottle } : { persistence: 'level' }), requireIngest: true,
     });
     let brokerClosed = false;
     const closeBroker = async () => { if (!brokerClosed) { brokerClosed = true; await broker.close(); } };
@@ -340,26 +338,33 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
         logger.error({ err, home: reading.home }, 'notifier failed on a reading');
       });
     };
-    // In a cluster a reading is processed by the home's owner only: the owner's ingest is the one that kept a device's;
-    // a tablet button pressed on another node is relayed to it.
-    let acceptReading = processReading;
-    if (cluster) {
-      const off = cluster.relay.onReading((r) => { if (cluster.owns(r.home)) cluster.route(r, processReading); });
-      onClose('reading relay', async () => off());
-      acceptReading = (reading) => {
-        if (cluster.owns(reading.home)) { cluster.route(reading, processReading); return; }
-        if (reading.kind === 'heartbeat') return;
-        cluster.relay.forward(reading).catch((err: unknown) => logger.error({ err, home: reading.home }, 'reading not relayed to the home\'s owner'));
-      };
-    }
-
     // The ingest, attached to the broker in-process: a device's PUBACK waits for the batch holding its
     // message to commit (docs/broker.md); devices are let in only while it is attached.
     const ingestLog = logger.child({ part: 'ingest' });
     let ingest: Ingest;
-    if (cluster && ingestService) {
-      const creds = await provisionService(store, ingestService);
-      ingest = await createIngest({ url: mqttUrl, username: creds.username, password: creds.secret, clientId: `mimamori-${ingestService}`, store, logger: ingestLog, clock, history, ownsHome: (home) => cluster.owns(home) });
+    let acceptReading = processReading;
+    if (cluster) {
+      // In a cluster (docs/scale.md, "Ingest by ownership") the node a device is connected to commits its message
+      // to the inbox; the home's owner reads it from there and runs it. A tablet button takes the same way.
+      const inbox = createInboxReader({
+        store, node: cluster.nodeId, history, clock, logger: ingestLog,
+        run: (r) => { if (!cluster.running(r.home)) return false; processReading(r); return true; },
+      });
+      onClose('inbox reader', () => inbox.close());
+      const ring = (homes: Iterable<string>) => { for (const h of homes) { if (cluster.running(h)) { inbox.wake(); return; } } };
+      const offs = [
+        cluster.bell.onRing(ring),
+        cluster.onRunning(() => inbox.wake()),
+        cluster.ownership.onGained((home) => { inbox.gained(home).catch((err: unknown) => ingestLog.error({ err, home }, 'inbox rows of a former owner not replayed')); }),
+      ];
+      onClose('inbox bell', async () => { for (const off of offs) off(); });
+      const handOff = (homes: ReadonlySet<string>) => { ring(homes); cluster.bell.ring(homes); };
+      ingest = await createIngest({ broker, store, logger: ingestLog, clock, history, handOff });
+      acceptReading = (reading) => {
+        const eventId = reading.kind === 'heartbeat' ? undefined : reading.id;
+        store.commitIngestBatch([{ homeId: reading.home, deviceId: reading.device, ...(eventId !== undefined ? { eventId } : {}), outbox: JSON.stringify(reading) }], clock.now(), { forOwner: true })
+          .then(() => handOff(new Set([reading.home])), (err: unknown) => logger.error({ err, home: reading.home }, 'reading not put in the inbox for its home\'s owner'));
+      };
     } else {
       ingest = await createIngest({ broker, store, logger: ingestLog, clock, history });
     }

@@ -378,6 +378,40 @@ export function storeContract(t: Test, open: OpenStore): void {
     for (const j of claims.flat()) t.equal((await s.getJob(j.key))?.owner, j.owner, `${j.key} is held by the node it was given to`);
   });
 
+  t.test('the cluster inbox: rows wait for the fenced owner, taken once, put back, taken over from a former owner, cleared', async (t) => {
+    const s = await fresh(t);
+    await home(s);
+    await home(s, 'h2');
+    const item = (h: string, id: string) => ({ homeId: h, deviceId: 'door', eventId: id, outbox: `${h}:${id}` });
+    // A single hub's own row ('' taken) and the inbox's rows never mix.
+    await s.commitIngestBatch([item('h1', 'own')], 1);
+    const r = await s.commitIngestBatch([item('h1', 'a'), item('h2', 'b'), item('h1', 'a'), item('h1', 'c')], 2, { forOwner: true });
+    t.same(r.fresh, [true, true, false, true], 'de-duplicated as ever');
+    t.same((await s.listIngestOutbox()).map((o) => o.text), ['h1:own'], 'the single hub\'s outbox does not list inbox rows');
+    t.same(await s.takeInbox('A', 10), [], 'no fence, no rows');
+    await s.fenceHome({ home: 'h1', owner: 'A', token: 1 }, 10);
+    await s.fenceHome({ home: 'h2', owner: 'B', token: 1 }, 10);
+    const a = await s.takeInbox('A', 10);
+    t.same(a.map((x) => [x.homeId, x.text]), [['h1', 'h1:a'], ['h1', 'h1:c']], 'A takes h1\'s rows, oldest first');
+    t.same(await s.takeInbox('A', 10), [], 'taken once');
+    t.same((await s.takeInbox('B', 1)).map((x) => x.text), ['h2:b'], 'B takes h2\'s, up to the limit');
+    t.equal(await s.returnInbox('B', [a[0]!.seq]), 0, 'a node puts back only rows it took');
+    t.equal(await s.returnInbox('A', [a[1]!.seq]), 1);
+    t.same((await s.takeInbox('A', 10)).map((x) => x.text), ['h1:c'], 'a row put back is taken again');
+    t.equal(await s.clearIngestOutbox(1_000_000), 1, 'the single hub clears only its own rows');
+    t.equal((await s.takeInbox('B', 10)).length, 0);
+    // A dies; B gains h1 with a higher token: what A took and never cleared is B's to write to history again.
+    await s.commitIngestBatch([item('h1', 'd')], 3, { forOwner: true });
+    t.same(await s.retakeInbox('B', 'h1'), [], 'not before B holds h1\'s fence');
+    await s.fenceHome({ home: 'h1', owner: 'B', token: 2 }, 20);
+    t.same(await s.takeInbox('A', 10), [], 'the former owner takes nothing once fenced out');
+    const again = await s.retakeInbox('B', 'h1');
+    t.same(again.map((x) => x.text), ['h1:a', 'h1:c'], 'the rows A took, oldest first');
+    t.same((await s.takeInbox('B', 10)).map((x) => x.text), ['h1:d'], 'and the row waiting since');
+    t.equal(await s.clearInbox([...again.map((x) => x.seq), ...a.map((x) => x.seq)]), 2, 'cleared by position, once');
+    t.same(await s.retakeInbox('B', 'h1'), [], 'nothing left of A\'s');
+  });
+
   t.test('fences: jobs follow a home\'s fence; a lower token, or a node that let go, claims and writes nothing', async (t) => {
     const s = await fresh(t);
     await home(s);
