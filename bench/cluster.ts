@@ -8,8 +8,9 @@
  * The load is the whole-path load (bench/wholepath.ts: QoS 1 devices from
  * load generator processes, many publishes in flight, offered rate stepped
  * up until a step is not sustained), with the devices spread over the
- * nodes' brokers — a device's messages reach its home's owner through Redis
- * — and after the steps every event sent must be in InfluxDB exactly once.
+ * nodes' brokers — a device's messages reach its home's owner through the
+ * inbox in PostgreSQL — and after the steps every event sent must be in
+ * InfluxDB exactly once.
  * Per cluster size it reports the sustained events/s, CPU µs per event of
  * the hub processes, of redis-server and of PostgreSQL, and each node's RSS
  * and homes. All of it runs on this one machine: 3 hub processes, Redis,
@@ -166,7 +167,7 @@ export async function benchCluster(o: ClusterBenchOptions): Promise<{ rows: Benc
       rows.push({
         name: `cluster of ${r.nodes}: CPU per event over the steps (hub processes | redis-server | PostgreSQL)`,
         value: r.cpu.hubs, unit: 'µs/event',
-        notes: `redis-server ${r.cpu.redis.toFixed(1)} µs/event, PostgreSQL ${r.cpu.postgres.toFixed(1)} µs/event; hub processes at the top sustained step ${top ? top.cpuMicrosPerEvent.toFixed(0) : '–'} µs/event; every node's ingest hears every device message through Redis (it keeps only its own homes'), so the hub figure grows with the node count`,
+        notes: `redis-server ${r.cpu.redis.toFixed(1)} µs/event, PostgreSQL ${r.cpu.postgres.toFixed(1)} µs/event; hub processes at the top sustained step ${top ? top.cpuMicrosPerEvent.toFixed(0) : '–'} µs/event; each message is stored once, by the node its device is connected to, and run by its home's owner from the inbox in PostgreSQL (docs/scale.md); every node shares the same 2 cores here`,
       });
       rows.push({
         name: `cluster of ${r.nodes}: RSS per node after the steps`, value: r.perNode.reduce((a, n) => a + n.rssMB, 0) / r.perNode.length, unit: 'MB',

@@ -15,8 +15,8 @@
  *   to history again by the next owner (`gained`; an overwrite if it had it).
  *   It is not run by the rules again: like the single hub after a kill -9,
  *   the rules get each reading at most once.
- * - `wake()` reads at once (the bell: this node's ingest, or another node's
- *   ring); a poll every `pollMs` covers a lost ring.
+ * - `wake()` reads within `gatherMs` (the bell: this node's ingest, or another
+ *   node's ring); a poll every `pollMs` covers a lost ring.
  */
 import type { SchedulerLike } from 'rxjs';
 import { scheduleEvery } from '../core/clock.js';
@@ -40,6 +40,12 @@ export interface InboxReaderOptions {
   confirmEveryMs?: number;
   /** Rows per read at most (default 1000). */
   maxBatch?: number;
+  /**
+   * How long a wake waits for more rings before reading (default 5 ms, real
+   * time: a batching delay on the way to the database, not a rule's timer).
+   * Under load one read then takes the rows of many ingest batches.
+   */
+  gatherMs?: number;
 }
 
 export interface InboxReaderStats {
@@ -106,10 +112,12 @@ export function createInboxReader(opts: InboxReaderOptions): InboxReader {
     } while (again && !closed);
   }
 
+  const gatherMs = opts.gatherMs ?? 5;
   function wake(): void {
     if (closed) return;
     if (reading) { again = true; return; }
-    reading = readAll()
+    reading = new Promise<void>((resolve) => { setTimeout(resolve, gatherMs); })
+      .then(readAll)
       .catch((err: unknown) => { log.error({ err }, 'inbox not read; tried again at the next ring or poll'); })
       .finally(() => { reading = undefined; });
   }
