@@ -519,8 +519,14 @@ export interface RuleStateStore {
    * (`home_states`) of every home in `dropWhole`, all in one transaction
    * (the parts as one batch, `runMany`). A (home, part) listed twice is
    * written once, with the last text, as writing them in turn would leave it.
+   *
+   * With `fencedFor` (a cluster node's id), a home whose fence names another
+   * node or none (JobStore.fenceHome; the node let it go or was fenced out)
+   * is not written: a former owner never overwrites what the home's new
+   * owner loaded. A home never fenced (a single hub's) is written. Returns
+   * the homes refused.
    */
-  saveHomeStateParts(parts: HomeStatePart[], at: number, dropWhole?: string[]): Promise<void>;
+  saveHomeStateParts(parts: HomeStatePart[], at: number, dropWhole?: string[], fencedFor?: string): Promise<string[]>;
   /** Every home's parts, or only `homeId`'s (a cluster node taking one home on). */
   loadHomeStateParts(homeId?: string): Promise<HomeStatePart[]>;
 }

@@ -19,7 +19,7 @@ import { addressKinds } from './store-ports.js';
 import type {
   AddressKind, AddressStore, AddressVerification, Alert, AlertLifecycle, AlertStatus, Attendance, AuditRecord, BackupRecord, CheckinStatus, Consent,
   Contact, ContactAddress, ContactRole, Device, EscalationStore, Facility, FacilityStore, FleetHome, Home, Language, MissedReason, MonthlyReportRecord, NewsItem, NewsPhoto, NotificationRecord, Question,
-  HomeFence, InboxRow, Job, JobFinish, JobStore, RejectedMessage, ReportStore, Resident, SendKey, SendOutcome, Severity, Store, TrailStore, VideoCall, VideoCheckin, VideoNote, VideoPermission, VideoStore,
+  HomeFence, HomeStatePart, InboxRow, Job, JobFinish, JobStore, RejectedMessage, ReportStore, Resident, SendKey, SendOutcome, Severity, Store, TrailStore, VideoCall, VideoCheckin, VideoNote, VideoPermission, VideoStore,
   WebAccount, WebLink, WebRole, WebSession,
 } from './store-ports.js';
 export * from './store-ports.js';
@@ -277,14 +277,29 @@ export function createSqlStore(db: SqlDb, opts: StoreOptions = {}): Store {
       for (const r of rows) out.set(r.home_id as string, jsonColumn(r.state, anyJson, `home_states.state of ${String(r.home_id)}`));
       return out;
     },
-    async saveHomeStateParts(parts, at, dropWhole = []) {
+    async saveHomeStateParts(parts, at, dropWhole = [], fencedFor) {
       // The rule engine's save: every home's changed parts in one transaction (one commit), as one batch.
-      const rows = lastPerKey(parts, (p) => `${p.homeId}\0${p.part}`).map((p) => [p.homeId, p.part, p.data, at]);
       const upsert = 'INSERT INTO home_state_parts (home_id, part, data, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (home_id, part) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at';
-      if (dropWhole.length === 0) { await db.runMany(upsert, rows); return; }
-      await db.tx(async (t) => {
-        await t.runMany(upsert, rows);
-        await t.runMany('DELETE FROM home_states WHERE home_id = ?', dropWhole.map((id) => [id]));
+      const rowsOf = (list: HomeStatePart[]) => lastPerKey(list, (p) => `${p.homeId}\0${p.part}`).map((p) => [p.homeId, p.part, p.data, at]);
+      if (fencedFor === undefined && dropWhole.length === 0) { await db.runMany(upsert, rowsOf(parts)); return []; }
+      return db.tx(async (t) => {
+        let refused: string[] = [];
+        if (fencedFor !== undefined) {
+          // Each home's lock orders this save against a new owner's fenceHome (see mustHoldFence).
+          const homeIds = [...new Set(parts.map((p) => p.homeId))].sort();
+          for (const h of homeIds) await t.lock(`fence:${h}`);
+          const others = new Set<string>();
+          for (const part of chunks(homeIds)) {
+            const rows = await t.all(`SELECT home_id FROM home_fences WHERE home_id IN (${marks(part.length)}) AND (owner IS NULL OR owner <> ?)`, ...part, fencedFor);
+            for (const r of rows) others.add(r.home_id as string);
+          }
+          refused = homeIds.filter((h) => others.has(h));
+        }
+        const kept = refused.length === 0 ? parts : parts.filter((p) => !refused.includes(p.homeId));
+        await t.runMany(upsert, rowsOf(kept));
+        const drop = dropWhole.filter((id) => !refused.includes(id));
+        if (drop.length > 0) await t.runMany('DELETE FROM home_states WHERE home_id = ?', drop.map((id) => [id]));
+        return refused;
       });
     },
     async loadHomeStateParts(homeId) {

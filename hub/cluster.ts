@@ -9,7 +9,9 @@
  * (its readings wait in the inbox, broker/ingest-inbox.ts) until the engine
  * has loaded its saved state; then `owned` (running), and the inbox is read.
  * On losing it the home stops at once — its readings wait in the inbox for
- * the new owner — and the engine saves and drops it; a lease gained again
+ * the new owner — and the engine saves and drops it, then the fence is let
+ * go: saves are fenced, so a node that was fenced out meanwhile (it stalled)
+ * never overwrites what the new owner loaded. A lease gained again
  * meanwhile loads only after that save.
  *
  * Ownership and jobs: on gaining a lease the node first writes the home's
@@ -167,8 +169,9 @@ export async function createClusterParts(opts: ClusterPartsOptions): Promise<Hub
             tokens.delete(home);
             log.info({ home, reason }, 'home lost; saving and dropping its rules');
             then(home, async () => {
-              if (token !== undefined) await fences.unfenceHome({ home, owner: nodeId, token }, opts.wallClock.now()).catch((err: unknown) => log.warn({ err, home }, 'home fence not let go (the next owner\'s takes over anyway)'));
+              // The last save first, while the fence still names this node (saves are fenced); then the fence goes.
               await rules.releaseHome(home);
+              if (token !== undefined) await fences.unfenceHome({ home, owner: nodeId, token }, opts.wallClock.now()).catch((err: unknown) => log.warn({ err, home }, 'home fence not let go (the next owner\'s takes over anyway)'));
             });
           },
         });

@@ -283,6 +283,8 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
       clock, logger: logger.child({ part: 'rules' }), store,
       // A cluster node takes homes on one by one, with their leases.
       restoreAll: !cluster,
+      // …and saves a home's state only while its fence names this node.
+      ...(cluster ? { fencedFor: cluster.nodeId } : {}),
       rulesFor: (home) => store.getRuleConfig(home),
       // A home with no saved routine learns it again from what InfluxDB kept.
       routineHistory: historyPart.queries.routineReadings,

@@ -51,6 +51,12 @@ export interface RuleEngineOptions {
   logger: Logger;
   /** Where per-home state is persisted and restored from. */
   store?: RuleStateStore;
+  /**
+   * A cluster node's id: saves are fenced (`saveHomeStateParts`' `fencedFor`),
+   * so a node that lost a home never overwrites the state its new owner
+   * loaded; a refused home is not saved again by this node.
+   */
+  fencedFor?: string;
   /** A home's rule set (array or `{ timezone, rules }`); `undefined` means the defaults. */
   rulesFor?: (home: string) => Promise<unknown> | unknown;
   /** A home's IANA time zone when its rule set does not name one (default Asia/Tokyo). */
@@ -236,6 +242,8 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
   const codec = createHomeStateCodec();
   /** Homes restored from an old whole-state row (home_states) not yet saved in parts. */
   const wholeRows = new Set<string>();
+  /** Homes whose last save was refused by their fence (another node holds them now). */
+  const refusedSaves = new Set<string>();
   const allDefinitions: { [K in RuleType]: RuleDefinition<Extract<RuleConfig, { type: K }>> } = { ...definitions, ...routineDefinitions(book) };
   let timerAt = Infinity;
   let cancelTimer: (() => void) | undefined;
@@ -420,8 +428,10 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
     }
     if (saving.length === 0) return;
     try {
-      await store.saveHomeStateParts(parts, clock.now(), dropWhole);
-      for (const id of dropWhole) wholeRows.delete(id);
+      const refused = await store.saveHomeStateParts(parts, clock.now(), dropWhole, opts.fencedFor);
+      for (const id of dropWhole) if (!refused.includes(id)) wholeRows.delete(id);
+      for (const id of refused) refusedSaves.add(id);
+      if (refused.length > 0) logger.warn({ homes: refused }, 'rule state not saved: another node holds these homes now (their new owner keeps its own)');
     } catch (err) {
       for (const h of saving) { h.dirty = true; h.urgent = true; h.outUnsaved = true; }
       for (const rh of learned) rh.learnedDirty = true;
@@ -620,9 +630,11 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
       const h = homes.get(home);
       if (h === undefined) { book.forget(home); return true; }
       h.urgent = true;
+      refusedSaves.delete(home);
       await persist(false);
-      // `persist` marks a home urgent again when its save failed.
-      const saved = !h.urgent;
+      // `persist` marks a home urgent again when its save failed, and notes a fenced-out one.
+      const saved = !h.urgent && !refusedSaves.has(home);
+      refusedSaves.delete(home);
       if (!saved) logger.error({ home }, 'rule state of a released home not saved; the next owner starts from the last save');
       dropHome(home);
       return saved;

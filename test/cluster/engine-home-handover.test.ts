@@ -48,3 +48,36 @@ t.test('a home handed from node A to node B: deadlines and raised findings follo
   const press = b.findings.find((f) => f.type === 'helpButton');
   t.same([press?.state, press?.data?.again], ['raised', true], 'node B knows the help press raised on node A: the next one is "again", not a new emergency');
 });
+
+t.test('a node fenced out of a home (it stalled; the home moved on) never overwrites the state the new owner loaded', async (t) => {
+  const store = createSqliteStore(':memory:');
+  t.teardown(() => store.close());
+  const clock = new VirtualClock(at('07:00'));
+  const rulesFor = () => [{ type: 'noSignOfLife' }, { type: 'helpButton' }];
+  const node = async (id: string) => {
+    const engine = await createRuleEngine({ clock, logger: silentLogger(), store, rulesFor, restoreAll: false, fencedFor: id });
+    t.teardown(() => engine.close());
+    return engine;
+  };
+  await store.fenceHome({ home: 'h1', owner: 'A', token: 1 }, at('07:00'));
+  const a = await node('A');
+  await a.loadHome('h1');
+  clock.advanceTo(at('08:00'));
+  a.ingest(motion(at('08:00')));
+  await a.flushState();
+  // Node A stalls; its lease runs out and node B takes h1 over with a higher token, loading A's last save.
+  await store.fenceHome({ home: 'h1', owner: 'B', token: 2 }, at('08:01'));
+  const b = await node('B');
+  await b.loadHome('h1');
+  t.equal(b.lastSignOfLife('h1'), at('08:00'), 'node B starts from node A\'s last save');
+  clock.advanceTo(at('09:00'));
+  b.ingest(motion(at('09:00')));
+  await b.flushState();
+  // Node A wakes up and saves what it still holds (a reading it ran before it knew): refused.
+  a.ingest(motion(at('08:30')));
+  await a.flushState();
+  t.equal(await a.releaseHome('h1'), false, 'node A\'s save is refused: it reports the home not saved');
+  const c = await node('B');
+  await c.loadHome('h1');
+  t.equal(c.lastSignOfLife('h1'), at('09:00'), 'the store keeps node B\'s state, not node A\'s late one');
+});

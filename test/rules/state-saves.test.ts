@@ -23,8 +23,8 @@ function tempFile(t: Test): string {
 }
 
 /** Records every parts save: when, and which (home, part) pairs. */
-function recordSaves(store: Store): Array<{ at: number; parts: string[]; done: Promise<void> }> {
-  const calls: Array<{ at: number; parts: string[]; done: Promise<void> }> = [];
+function recordSaves(store: Store): Array<{ at: number; parts: string[]; done: Promise<unknown> }> {
+  const calls: Array<{ at: number; parts: string[]; done: Promise<unknown> }> = [];
   const save = store.saveHomeStateParts.bind(store);
   store.saveHomeStateParts = (parts, when, drop) => {
     const done = save(parts, when, drop);

@@ -378,6 +378,21 @@ export function storeContract(t: Test, open: OpenStore): void {
     for (const j of claims.flat()) t.equal((await s.getJob(j.key))?.owner, j.owner, `${j.key} is held by the node it was given to`);
   });
 
+  t.test('rule state saves fenced for a node: a home another node (or nobody) holds is refused, a never-fenced home is written', async (t) => {
+    const s = await fresh(t);
+    for (const h of ['h1', 'h2', 'h3']) await home(s, h);
+    await s.fenceHome({ home: 'h1', owner: 'A', token: 1 }, 1);
+    await s.fenceHome({ home: 'h2', owner: 'B', token: 1 }, 1);
+    const part = (h: string, data: string) => ({ homeId: h, part: 'home', data });
+    t.same(await s.saveHomeStateParts([part('h1', 'a1'), part('h2', 'a2'), part('h3', 'a3')], 5, [], 'A'), ['h2'], 'A may not write B\'s home');
+    t.same((await s.loadHomeStateParts()).map((p) => `${p.homeId}=${p.data}`), ['h1=a1', 'h3=a3'], 'its own and a never-fenced home are written');
+    await s.unfenceHome({ home: 'h1', owner: 'A', token: 1 }, 6);
+    t.same(await s.saveHomeStateParts([part('h1', 'late')], 7, ['h1'], 'A'), ['h1'], 'after letting a home go, A\'s late save is refused');
+    t.same(await s.saveHomeStateParts([part('h2', 'b2')], 8, [], 'B'), []);
+    t.same(await s.saveHomeStateParts([part('h2', 'unfenced')], 9), [], 'a save without a node (a single hub) is never refused');
+    t.same((await s.loadHomeStateParts()).map((p) => `${p.homeId}=${p.data}`), ['h1=a1', 'h2=unfenced', 'h3=a3']);
+  });
+
   t.test('the cluster inbox: rows wait for the fenced owner, taken once, put back, taken over from a former owner, cleared', async (t) => {
     const s = await fresh(t);
     await home(s);
