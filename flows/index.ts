@@ -74,14 +74,24 @@ interface NodeRedModule {
   httpAdmin: ConnectApp;
   version(): string;
   nodes: { getType(type: string): unknown };
+  /** The runtime's events: `flows:started` once every flow's nodes exist and listen. */
+  events: { once(event: string, fn: () => void): void; removeListener(event: string, fn: () => void): void };
 }
+
+/** How long a start waits for the flows to be running before it goes on without that promise (real time). */
+const flowsStartBoundMs = 60_000;
 
 /** Types in a flow file that are Node-RED's structure, not nodes from a module. */
 const structuralTypes = new Set(['tab', 'subflow', 'group', 'junction', 'comment']);
 /** Marks Node-RED (a process-wide singleton) as taken by a running `createFlows`. */
 const inUse = Symbol.for('mimamori.flows.inUse');
 
-/** Starts the embedded Node-RED; resolves once it is serving (or has reported why it cannot). */
+/**
+ * Starts the embedded Node-RED; resolves once it is serving and its flows
+ * are running — every node created and listening, so a reading the hub
+ * passes on from now is seen by the flows — or once it has reported why
+ * it cannot.
+ */
 export async function createFlows(opts: FlowsOptions): Promise<Flows> {
   if (!opts.dataDir || !opts.logger || !opts.clock || !opts.server || !opts.api || !opts.auth) throw new MimamoriError('MIMAMORI_ERR_CONFIG', 'flows need dataDir, logger, clock, server, api and auth');
   if (typeof opts.credentialSecret !== 'string' || opts.credentialSecret.length < 16) throw new MimamoriError('MIMAMORI_ERR_CONFIG', 'flows need a credential secret of at least 16 characters');
@@ -118,6 +128,10 @@ export async function createFlows(opts: FlowsOptions): Promise<Flows> {
   try {
     RED.init(opts.server, settings);
     unmount = mountAt(opts.server, path, RED.httpAdmin, (err) => log.error({ part: 'flows', err }, 'Node-RED admin request failed'));
+    // RED.start() resolves before the flows start (Node-RED starts them right after): listen first, wait below.
+    let onStarted!: () => void;
+    const flowsStarted = new Promise<boolean>((resolve) => { onStarted = () => resolve(true); });
+    RED.events.once('flows:started', onStarted);
     await RED.start();
     started = true;
     running = opts.safeMode !== true;
@@ -128,6 +142,13 @@ export async function createFlows(opts: FlowsOptions): Promise<Flows> {
       problems.push(problem);
       log.error({ part: 'flows', missing }, problem);
     }
+    if (running) {
+      let bound: NodeJS.Timeout | undefined;
+      const inTime = await Promise.race([flowsStarted, new Promise<boolean>((resolve) => { bound = setTimeout(() => resolve(false), flowsStartBoundMs); })]);
+      clearTimeout(bound);
+      if (!inTime) log.warn({ part: 'flows', waitedMs: flowsStartBoundMs }, 'flows not started yet; the hub goes on (readings before they start are not seen by them)');
+    }
+    RED.events.removeListener('flows:started', onStarted);
     log.info({ part: 'flows', path: `${path}/`, running, safeMode: opts.safeMode === true }, 'Node-RED editor is served');
   } catch (err) {
     // The hub runs on without flows; the reason is in the log and in status().

@@ -370,15 +370,8 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     } else {
       ingest = await createIngest({ broker, store, logger: ingestLog, clock, history });
     }
-    const readings = ingest.readings.subscribe(acceptReading);
-    onClose('readings', async () => readings.unsubscribe());
     onClose('ingest', () => ingest.close());
     onClose('broker', closeBroker);
-    if (cluster) {
-      // Leases last: a home acquired now has its ingest and rules ready. Closed before the rules, which save each home let go.
-      const leases = await cluster.startLeases(async () => (await store.listHomes()).map((h) => h.id), engine, store);
-      onClose('home leases', async () => { await leases.close(); await cluster.idle(); });
-    }
 
     // The web app for people.
     let webApp: WebApp | undefined;
@@ -464,6 +457,17 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
       }
     }
     // ── end flows ──
+
+    // Readings start flowing only now, with every listener in place (the rules, the notifier, the flows): until
+    // then the ingest holds device messages unacknowledged, so a device's first events after a restart reach
+    // the flows too.
+    const readings = ingest.readings.subscribe(acceptReading);
+    onClose('readings', async () => readings.unsubscribe());
+    if (cluster) {
+      // Leases last: a home acquired now has its ingest and rules ready. Closed before the rules, which save each home let go.
+      const leases = await cluster.startLeases(async () => (await store.listHomes()).map((h) => h.id), engine, store);
+      onClose('home leases', async () => { await leases.close(); await cluster.idle(); });
+    }
 
     // ── backups (issue 15): the daily backup, when backup.dailyAt and targets are configured ──
     const backups = scheduleDailyBackups({ config, store, clock, logger: logger.child({ part: 'backup' }), ...(backupInflux ? { influx: backupInflux } : {}) });
