@@ -180,6 +180,20 @@ function withoutUndefined<T extends object>(o: T): { [K in keyof T]: Exclude<T[K
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]: Exclude<T[K], undefined> };
 }
 
+/**
+ * The client ids with session state in aedes-persistence-level's keys (`subscriptions:<id>:…`,
+ * `outgoing:<id>:…`, `outgoing-id:<id>:…`, `incoming:<id>:…`; the id URI-encoded, so the next
+ * ':' ends it), read once at start by the session store's shortcut.
+ */
+async function* sessionHolders(db: Level): AsyncIterable<string> {
+  for (const prefix of ['subscriptions:', 'outgoing:', 'outgoing-id:', 'incoming:']) {
+    for await (const key of db.keys({ gte: prefix, lt: `${prefix.slice(0, -1)};` })) {
+      const end = key.indexOf(':', prefix.length);
+      if (end > prefix.length) yield decodeURIComponent(key.slice(prefix.length, end));
+    }
+  }
+}
+
 async function openLevelPersistence(dataDir: string): Promise<{ persistence: CleanSessionShortcut; close(): Promise<void> }> {
   const path = join(dataDir, 'broker');
   mkdirSync(path, { recursive: true });
@@ -193,7 +207,7 @@ async function openLevelPersistence(dataDir: string): Promise<{ persistence: Cle
   const require = createRequire(import.meta.url);
   const AsyncLevelPersistence = require('aedes-persistence-level/asyncPersistence.js') as new (db: Level) => AedesPersistence;
   // Clean sessions (what devices use) skip LevelDB once their id is known to hold nothing there (broker/session-store.ts).
-  const persistence = new CleanSessionShortcut(new AsyncLevelPersistence(db));
+  const persistence = new CleanSessionShortcut(new AsyncLevelPersistence(db), undefined, () => sessionHolders(db));
   return { persistence, close: () => persistence.destroy() };
 }
 

@@ -28,6 +28,12 @@
  *   is still stored (and published after a crash, as before) and still
  *   deleted, but a login without one costs no read.
  *
+ * - with `holders` (the hub passes a scan of LevelDB's keys), the ids that
+ *   hold any session state are read once at start; every other id is empty
+ *   from its very first login, until a write of session state for it starts
+ *   (which adds it to the holders before the write lands). A device's first
+ *   login after a restart then costs no LevelDB read either.
+ *
  * Forgetting an id is always safe (the next call just goes to LevelDB), so
  * the set is bounded (`maxKnown`, oldest first out). Everything else goes to
  * aedes-persistence-level unchanged.
@@ -90,8 +96,15 @@ export class CleanSessionShortcut implements AedesPersistence {
   private readonly wills = new Map<string, number>();
   private skipped = 0;
   private queued = 0;
+  /** Ids that may hold session state in LevelDB (read at start, grown by every write); undefined: not known. */
+  private holding: Set<string> | undefined;
 
-  constructor(private readonly inner: AedesPersistence, private readonly maxKnown = 200_000) {}
+  /**
+   * `holders` lists, at start, every client id with session state in LevelDB (subscriptions,
+   * queued or in-flight outgoing messages, inbound QoS 2 packets); without it only ids seen
+   * empty at a clean login are skipped.
+   */
+  constructor(private readonly inner: AedesPersistence, private readonly maxKnown = 200_000, private readonly holders?: () => AsyncIterable<string>) {}
 
   stats(): SessionStoreStats {
     return { knownEmpty: this.empty.size, skipped: this.skipped, queued: this.queued };
@@ -100,6 +113,11 @@ export class CleanSessionShortcut implements AedesPersistence {
   // aedes refuses a persistence whose setup is not an async function.
   async setup(broker: unknown): Promise<void> {
     await this.inner.setup(broker);
+    if (this.holders) {
+      const holding = new Set<string>();
+      for await (const id of this.holders()) holding.add(id);
+      this.holding = holding;
+    }
     for await (const will of this.inner.streamWill() as AsyncIterable<{ clientId?: string }>) {
       if (typeof will.clientId === 'string') this.wills.set(will.clientId, 0);
     }
@@ -118,13 +136,14 @@ export class CleanSessionShortcut implements AedesPersistence {
   }
 
   private known(id: string): boolean {
-    if (!this.empty.has(id)) return false;
+    if (!this.empty.has(id) && (this.holding === undefined || this.holding.has(id))) return false;
     this.skipped++;
     return true;
   }
 
   /** Session state for `id` is being written: it is not empty, and a clean connect in progress must not say so. */
   private touch(id: string): void {
+    this.holding?.add(id);
     this.empty.delete(id);
     if (this.connecting.has(id)) this.connecting.set(id, true);
   }

@@ -37,8 +37,9 @@ t.test('repeat clean-session logins skip LevelDB; a persistent session keeps its
   const creds = { clientId: 'h1/tablet', username: tablet.username, password: tablet.secret };
   const sender = await connect(h.url(), { username: svc.username, password: svc.secret });
 
-  // First clean login: LevelDB is asked at CONNECT (nothing is known about the id yet); only
-  // the will lookup (no will stored) and the clean-up at close (the id is known by then) are skipped.
+  // First clean login: the ids holding session state were read from LevelDB at start, and this
+  // one holds none, so the login already skips everything: the subscriptions, inbound packets and
+  // outgoing queue at CONNECT, the will lookup (no will stored) and the clean-up at close.
   const skips = () => h.broker.stats().sessionStoreSkips;
   // Waits until the broker has closed the device's side too: only the sender is left.
   const gone = () => until(() => h.broker.stats().clients === 1, 5000, 'the broker to close the device connection');
@@ -51,8 +52,8 @@ t.test('repeat clean-session logins skip LevelDB; a persistent session keeps its
   const first = skips() - before;
   await loginAndLeave();
   const second = skips() - before - first;
-  t.equal(first, 2, 'first login: the will lookup and the clean-up at close');
-  t.equal(second, 5, 'second login: also the subscriptions, inbound packets and outgoing queue at CONNECT');
+  t.equal(second, 5, 'a repeat login: the five calls (subscriptions, inbound packets and outgoing queue at CONNECT, the will, the clean-up at close) skipped');
+  t.ok(first >= second, `the first login skips them too (${first}): nothing read from LevelDB`);
 
   // A persistent session: subscribe, leave, a command is queued, come back.
   const p1 = await connectWithInbox(h.url(), { ...creds, clean: false });
@@ -131,4 +132,35 @@ t.test('a will stored before a restart is still deleted when its device logs in 
   await (await connect(h.url(), { clientId: 'h1/kettle', username: kettle.username, password: kettle.secret })).endAsync();
   await h.broker.close();
   t.equal(await willOf(), undefined, 'the login without a will deleted the stored one');
+});
+
+t.test('after a restart, a persistent session found on disk by the start-up scan gets its queued command; a new clean device reads nothing', async (t) => {
+  const h = await startBroker({ persistence: 'level' });
+  t.teardown(() => h.close());
+  await h.store.createHome({ id: 'h1', name: 'home one', timezone: 'Asia/Tokyo' });
+  const tablet = await provisionDevice(h.store, { homeId: 'h1', deviceId: 'tablet', kind: 'tablet' });
+  const kettle = await provisionDevice(h.store, { homeId: 'h1', deviceId: 'kettle', kind: 'kettle' });
+  const svc = await provisionService(h.store, 'watcher');
+  const creds = { clientId: 'h1/tablet', username: tablet.username, password: tablet.secret, clean: false };
+  const p1 = await connectWithInbox(h.url(), creds);
+  await p1.client.subscribeAsync(commandTopic('h1', 'tablet'), { qos: 1 });
+  await p1.client.endAsync();
+  await until(() => h.broker.stats().clients === 0, 5000, 'the tablet gone');
+  const sender = await connect(h.url(), { username: svc.username, password: svc.secret });
+  const queued = h.broker.stats().sessionStoreQueued;
+  await sender.publishAsync(commandTopic('h1', 'tablet'), 'while-down', { qos: 1 });
+  await until(() => h.broker.stats().sessionStoreQueued > queued, 5000, 'the command queued for the offline session');
+  await sender.endAsync();
+
+  await h.restart({ persistence: 'level' });
+  // The kettle has never logged in: its first clean login after the restart reads nothing.
+  const before = h.broker.stats().sessionStoreSkips;
+  await (await connect(h.url(), { clientId: 'h1/kettle', username: kettle.username, password: kettle.secret })).endAsync();
+  t.ok(h.broker.stats().sessionStoreSkips - before >= 4, 'the kettle\'s first login skipped LevelDB (subscriptions, inbound, outgoing, will)');
+  // The tablet's session was found by the scan (its id URI-encoded in the keys): served from LevelDB.
+  const p2 = await connectWithInbox(h.url(), creds);
+  t.equal(p2.sessionPresent, true, 'the stored session is there after the restart');
+  await p2.box.waitFor(1);
+  t.same(p2.box.messages.map((m) => m.payload), ['while-down'], 'the command queued before the restart is delivered');
+  await p2.client.endAsync();
 });
