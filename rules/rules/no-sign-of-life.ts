@@ -327,6 +327,8 @@ export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
     if (guard === 'held') return heldChanged;
     if (!sign) return heldChanged;
     endVisit(rule, home);
+    // Re-plan when a mat or an outing changed, whether or not there was anything to clear: a
+    // sign of her coming home must move the deadline from the out-of-home limit to the plain clock.
     return clear(home, rule.id, ctx, (was) => {
       const what = r.kind === 'motion' && !r.occupied ? { en: `getting up from ${r.device}`, ja: `${r.device} から離れる動き` } : signName[r.kind] ?? { en: r.kind, ja: r.kind };
       const at = hhmm(r.at, home.rules.zone);
@@ -335,7 +337,7 @@ export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
         expected: { en: 'Regular signs of life during waking hours.', ja: '起きている時間帯に定期的な生活反応があること。' },
         observed: { en: `${what.en} at ${at} (device ${r.device}).`, ja: `${at} に${what.ja}（機器 ${r.device}）。` },
       }, { device: r.device });
-    });
+    }) || heldChanged;
   },
 
   onTick(rule: NoSignOfLifeRule, home: HomeState, ctx: RuleContext): void {

@@ -259,6 +259,23 @@ t.test('a contact falling back to rest is not her coming home (Tapia: a microwav
   t.same(h.of('noSignOfLife'), ['raised:warning'], 'an opening is her: the clock runs from 16:30');
 });
 
+t.test('coming home re-plans the clock though another rule has a finding open (Tapia 1, 2 April: out 12:13, a cupboard at 16:45, quiet from 17:39)', async (t) => {
+  // A low battery on another device is an open operator finding. Before the fix, a sign of life that
+  // ended an outing re-planned nothing while any finding of the home was open, and the deadline stayed
+  // at the out-of-home limit (12:13 + 12 h): she came home, went quiet, and nobody was told until morning.
+  const rules = [{ type: 'noSignOfLife' }, { type: 'batteryLow' }];
+  const h = await harness({ rules });
+  h.feed(heartbeat(at('11:00'), 'motion-hall', 5));
+  h.feed(door(at('11:30'), true, 'cupboard', 'h1', 'cupboard'), motion(at('12:00')), door(at('12:12'), true), door(at('12:13'), false));
+  h.feed(door(at('16:45'), true, 'cupboard', 'h1', 'cupboard'), door(at('17:39'), true, 'cupboard', 'h1', 'cupboard'));
+  h.clock.advanceTo(at('20:38'));
+  t.same(h.of('noSignOfLife'), [], 'nothing before 3 h of quiet');
+  h.clock.advanceTo(at('20:39'));
+  t.same(h.of('noSignOfLife'), ['raised:warning'], 'warned 3 h after her last sign inside');
+  t.equal(h.findings.find((f) => f.type === 'noSignOfLife')!.at, at('20:39'));
+  t.ok(h.findings.some((f) => f.type === 'batteryLow' && f.state === 'raised'), 'the other finding is open throughout');
+});
+
 t.test('the hall light switched as she leaves is part of the passage, not her staying in', async (t) => {
   const h = await harness({ rules: onlyNsl });
   h.feed(motion(at('19:45')), door(at('19:50'), true), door(at('19:50') + 9_000, false), door(at('19:50') + 11_000, true, 'light-switch-foyer', 'h1', 'light-switch-foyer'));
