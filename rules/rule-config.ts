@@ -53,6 +53,16 @@ export const noSignOfLifeRule = z.strictObject({
    * night of hers began, is not taken as sleep — the clock runs through the night.
    */
   learnNights: z.boolean().default(true),
+  /**
+   * Learn her own limits (rules/rules/learned-limits.ts): how long she rests on a seat
+   * mat (at most `restMaxMinutes`) and how long her unannounced outings last (at most
+   * `outOfHomeLearnedMaxMinutes`). `false` (fixed rules alone): the fixed numbers above.
+   */
+  learnLimits: z.boolean().default(true),
+  /** The most a learned seat rest may hold the clock (with the 3 h warning: told within 6 h of sitting down). */
+  restMaxMinutes: minutes(180, 24 * 60),
+  /** The most a learned outing may hold the clock before the family is warned. */
+  outOfHomeLearnedMaxMinutes: minutes(2880, 7 * 24 * 60),
 }).refine((r) => r.criticalAfterMinutes > r.warningAfterMinutes, { message: 'criticalAfterMinutes must be greater than warningAfterMinutes', path: ['criticalAfterMinutes'] });
 
 export const nightDoorRule = z.strictObject({
@@ -244,7 +254,8 @@ export function defaultRules(): RuleConfig[] {
 
 /** Only the fixed safety rules, all defaults: "fixed rules alone" in `mimamori evaluate`. */
 export function fixedRules(): RuleConfig[] {
-  return fixedRuleTypes.map((type) => schemas[type].parse({ type }) as RuleConfig);
+  // Fixed numbers only: nothing learned from her own rests and outings.
+  return fixedRuleTypes.map((type) => schemas[type].parse(type === 'noSignOfLife' ? { type, learnLimits: false } : { type }) as RuleConfig);
 }
 
 function describe(error: z.ZodError): string {

@@ -31,6 +31,16 @@ export function isHeldDevice(device: string, o: HeldOptions): boolean {
   return heldWords.some((w) => l.includes(w));
 }
 
+/** When `device` was pressed, if it is held now. */
+export function heldSince(home: HomeState, device: string): number | undefined {
+  return getMark(home, heldKey(device));
+}
+
+/** Whether a held device is in the bed (`bed` in its id). */
+export function inBed(device: string): boolean {
+  return device.toLowerCase().includes('bed');
+}
+
 /** Updates the held marks from a motion reading; true when a held state began or ended. */
 export function trackHeld(home: HomeState, r: Reading, o: HeldOptions): boolean {
   if (r.kind !== 'motion' || !isHeldDevice(r.device, o)) return false;
@@ -65,7 +75,7 @@ export function heldState(home: HomeState, boundMs: (inBed: boolean, since: numb
   for (const [key, at] of home.marks) {
     if (!key.startsWith('held/') || key === releasedKey) continue;
     const device = key.slice(5);
-    const until = at + boundMs(device.toLowerCase().includes('bed'), at);
+    const until = at + boundMs(inBed(device), at);
     if (until > out.until) { out.until = until; out.since = at; out.device = device; }
   }
   return out;

@@ -40,7 +40,8 @@ import { arrivalQuietMs, doorPassageMs, endsOuting, isInsideActivation } from '.
 import { NONE, type HomeState } from '../home-state.js';
 import type { NoSignOfLifeRule } from '../rule-config.js';
 import { activeSeverity, clear, duration, finding, hhmm, raise, signName, silenceAlreadyRaised, type RuleContext, type RuleDefinition, type ZoneClock } from './rule.js';
-import { heldState, trackHeld, type Held } from './held-state.js';
+import { heldSince, heldState, inBed, isHeldDevice, trackHeld, type Held } from './held-state.js';
+import { learnOuting, learnRest, outingLimit, restLimit } from './learned-limits.js';
 import { getMark, outingWarnedKey, setMark } from './routine-marks.js';
 import { endVisit, visitorGuard, visitQuietAlarm, visitQuietDue } from './visitor-guard.js';
 import { learnNight, nightMiddle, nightNotBegun, nightQuietMs, type NightStart } from './night-start.js';
@@ -129,9 +130,11 @@ function held(rule: NoSignOfLifeRule, home: HomeState): Held {
   const w = wakingWindow(rule);
   const zone = home.rules.zone;
   const seat = rule.heldMaxMinutes * minute;
+  // On a seat: as long as she has rested there before and got up by herself, within bounds.
+  const rest = rule.learnLimits ? restLimit(home, rule.heldMaxMinutes, rule.restMaxMinutes).minutes * minute : seat;
   // In bed: the night (which the clock does not count anyway) and at most a seat's time of
   // her waking day — a press at 09:14 with the day starting at 09:45 holds till 11:45, not 21:14.
-  return heldState(home, (inBed, since) => (inBed ? Math.min(rule.inBedMaxMinutes * minute, addWakingMs(since, seat, w, zone) - since) : seat));
+  return heldState(home, (bed, since) => (bed ? Math.min(rule.inBedMaxMinutes * minute, addWakingMs(since, seat, w, zone) - since) : rest));
 }
 
 /**
@@ -180,8 +183,26 @@ function uncertainOut(home: HomeState): boolean {
   return home.outSince !== NONE && getMark(home, uncertainOutKey) === home.outSince;
 }
 
+/** Her own usual outings (learned-limits.ts), or the fixed limit. */
+export function learnedOutLimit(rule: NoSignOfLifeRule, home: HomeState): { minutes: number; longest?: number } {
+  // Judged at the outing's start: what she had done by the time she left.
+  const at = home.outSince === NONE ? home.lastSignOfLife : home.outSince;
+  return rule.learnLimits ? outingLimit(home, at, rule.outOfHomeMaxMinutes, rule.outOfHomeLearnedMaxMinutes) : { minutes: rule.outOfHomeMaxMinutes };
+}
+
 function outLimitMinutes(rule: NoSignOfLifeRule, home: HomeState): number {
-  return uncertainOut(home) ? rule.warningAfterMinutes : rule.outOfHomeMaxMinutes;
+  return uncertainOut(home) ? rule.warningAfterMinutes : learnedOutLimit(rule, home).minutes;
+}
+
+/** What she did is remembered: a seat spell she got up from, an outing she came back from. */
+function learnLimits(rule: NoSignOfLifeRule, home: HomeState, r: Reading, outSince: number): void {
+  if (r.kind === 'motion' && !r.occupied && isHeldDevice(r.device, rule) && !inBed(r.device)) {
+    const since = heldSince(home, r.device);
+    if (since !== undefined) learnRest(home, r.at - since);
+  }
+  // An outing she came back from, not one she was known to be away for (day-care, a trip entered).
+  // Not an uncertain departure (a visitor leaving may have been all that happened).
+  if (outSince !== NONE && home.outSince === NONE && home.awayUntil < outSince && getMark(home, uncertainOutKey) !== outSince) learnOuting(home, r.at, r.at - outSince, rule.outOfHomeMaxMinutes);
 }
 
 function outUntil(rule: NoSignOfLifeRule, home: HomeState): number {
@@ -279,6 +300,15 @@ function outTooLong(rule: NoSignOfLifeRule, home: HomeState, ctx: RuleContext): 
       observed: { en: `Someone came in while she was home; the front door closed at ${door} and nothing has moved inside since. The sensors cannot tell whether she left with the visitor. Please check on her.`, ja: `在宅中に誰かが来訪し、${door} に玄関が閉まってから室内に動きがありません。ご本人が来客と一緒に出かけたかどうかはセンサーでは分かりません。様子を確認してください。` },
     }, { data: { outSince: home.outSince, outMinutes: Math.floor((ctx.now - home.outSince) / minute), limitMinutes: outLimitMinutes(rule, home), afterVisit: true } });
   }
+  const learned = learnedOutLimit(rule, home);
+  if (learned.longest !== undefined) {
+    const usual = duration(learned.longest * minute);
+    return finding(home, rule, ctx.now, 'raised', 'warning', 'family', {
+      message: { en: `Went out and has not come back for ${d.en}, longer than usual — her longest recent outing was ${usual.en}`, ja: `出かけたまま、いつもより長く戻っていません（${d.ja}）— 最近の最も長い外出は${usual.ja}でした` },
+      expected: { en: `Back home within ${limit.en} of going out (her longest recent outing, with a margin), unless an absence was entered.`, ja: `外出から${limit.ja}以内に帰宅すること（最近の最も長い外出に余裕を加えた時間）。不在予定が登録されている場合を除きます。` },
+      observed: { en: `The front door closed at ${hhmm(home.outSince, tz)} and nothing has moved inside since. If she is not away on purpose, please check on her; if she is, enter the absence.`, ja: `${hhmm(home.outSince, tz)} に玄関が閉まり、その後室内に動きがありません。予定された外出でなければ様子を確認してください。外泊などの場合は不在予定を登録してください。` },
+    }, { data: { outSince: home.outSince, outMinutes: Math.floor((ctx.now - home.outSince) / minute), limitMinutes: learned.minutes, learnedLongestMinutes: learned.longest } });
+  }
   return finding(home, rule, ctx.now, 'raised', 'warning', 'family', {
     message: { en: `Went out and has not come back for ${d.en}, longer than usual`, ja: `出かけたまま、いつもより長く戻っていません（${d.ja}）` },
     expected: { en: `Back home (movement inside, or the front door again) within ${limit.en} of going out, unless an absence was entered.`, ja: `外出から${limit.ja}以内に帰宅すること（室内の動き、または玄関の開閉）。不在予定が登録されている場合を除きます。` },
@@ -315,11 +345,13 @@ export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
         home.outSince = inside !== NONE && r.at - inside > arrivalQuietMs ? NONE : r.at;
       }
     }
+    if (rule.learnLimits) learnLimits(rule, home, r, before);
     trackVisit(home, r, before, frontDoor && r.kind === 'door' && !r.open);
     // Progress like lastMotion (saved on the slow cadence): a cupboard is not worth an urgent save.
     if (r.kind !== 'motion' && isInsideActivation(r, frontDoor)) setMark(home, insideKey, r.at, false);
-    // Coming home moves the deadline from the out-of-home limit to the ordinary clock: re-plan.
-    const heldChanged = trackHeld(home, r, rule) || (wasOut && home.outSince === NONE);
+    // Going out or coming home moves the deadline (the out-of-home limit, an uncertain
+    // departure's 3 h, or back to the ordinary clock), earlier as often as later: re-plan.
+    const heldChanged = trackHeld(home, r, rule) || home.outSince !== before;
     // Getting up from a mat (its release) is her moving, though not "occupied".
     const sign = ctx.sign || (heldChanged && r.kind === 'motion' && !r.occupied);
     if (home.active === undefined) return heldChanged;

@@ -17,10 +17,12 @@ import type { RoutineBook, RoutineHome } from '../baseline-book.js';
 import { isReady, profileFor } from '../baseline.js';
 import { activePeriod, nextPeriodStart } from '../context.js';
 import type { Reading } from '../../core/events.js';
-import type { HomeState } from '../home-state.js';
+import { NONE, type HomeState } from '../home-state.js';
 import type { AwayContextRule } from '../rule-config.js';
 import { clear, duration, finding, hhmm, raise, type RuleContext, type RuleDefinition } from './rule.js';
 import { getMark, outingWarnedKey, setMark } from './routine-marks.js';
+import { learnedOutLimit } from './no-sign-of-life.js';
+import type { NoSignOfLifeRule } from '../rule-config.js';
 
 const MIN = 60_000;
 /** Never warn about an outing sooner than this, however short her usual outings are. */
@@ -45,6 +47,21 @@ export function outLimit(rule: AwayContextRule, rh: RoutineHome, settings: Routi
   const usualMin = Math.ceil(sum.q90 / 30) * 30;
   const limitMin = Math.min(rule.inferAfterMinutes, Math.max(minOutLimitMin, 1.5 * usualMin, usualMin + 90));
   return { ms: Math.round(limitMin * MIN), usualMin };
+}
+
+/**
+ * The limit, no sooner than the one noSignOfLife learned from her long outings
+ * (learned-limits.ts): a resident who stays away a night or two every week is
+ * not "longer than usual" after 10 h.
+ */
+function homeOutLimit(rule: AwayContextRule, home: HomeState, rh: RoutineHome, settings: RoutineBook['settings']): OutLimit {
+  const limit = outLimit(rule, rh, settings);
+  const nsl = home.rules.rules.find((r) => r.type === 'noSignOfLife') as NoSignOfLifeRule | undefined;
+  // Only while noSignOfLife too reads her as out: where the two disagree (a front door after a
+  // quiet hour is her coming home to noSignOfLife, her leaving to the baseline), the sooner word stands.
+  if (nsl === undefined || home.outSince === NONE) return limit;
+  const learned = learnedOutLimit(nsl, home);
+  return learned.longest !== undefined && learned.minutes * MIN > limit.ms ? { ms: learned.minutes * MIN, usualMin: learned.longest } : limit;
 }
 
 /** The awayContext rule over `book`'s contexts. */
@@ -104,7 +121,7 @@ export function awayContext(book: RoutineBook): RuleDefinition<AwayContextRule> 
       }
       const closed = rh.baseline.doorClosedAt;
       if (period !== undefined || closed < 0 || getMark(home, inferredKey(rule)) !== undefined) return;
-      const limit = outLimit(rule, rh, book.settings);
+      const limit = homeOutLimit(rule, home, rh, book.settings);
       if (now < closed + limit.ms) return;
       setMark(home, inferredKey(rule), closed);
       // One warning per outing: noSignOfLife's out-of-home limit may have spoken first.
@@ -120,7 +137,7 @@ export function awayContext(book: RoutineBook): RuleDefinition<AwayContextRule> 
       const period = activePeriod(rh.context, now);
       // During a known period nothing is inferred; look again when it ends.
       if (period !== undefined) next = Math.min(next, period.to);
-      else if (closed >= 0 && getMark(home, inferredKey(rule)) === undefined) next = Math.min(next, Math.max(closed + outLimit(rule, rh, book.settings).ms, now + 1000));
+      else if (closed >= 0 && getMark(home, inferredKey(rule)) === undefined) next = Math.min(next, Math.max(closed + homeOutLimit(rule, home, rh, book.settings).ms, now + 1000));
       const t = rh.baseline.today;
       if (t !== undefined) next = Math.min(next, Math.max(t.end + 1000, now + 1000));
       return next;

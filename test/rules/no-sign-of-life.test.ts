@@ -224,6 +224,99 @@ t.test('present but still: a seat mat counts as her there for 2 h (heldMaxMinute
   t.same(pir.of('noSignOfLife'), ['raised:warning'], 'a PIR left "occupied" is not a held state');
 });
 
+t.test('her own rests: after three long spells in the chair she got up from, a seat mat holds up to 3 h (Ordóñez A)', async (t) => {
+  const waking = { from: '08:00', to: '23:30' };
+  /** A day with signs of life every 2 h, except `minutes` on the seat mat from 15:00 (she gets up, or not: undefined). */
+  const day = (h: Harness, d: number, minutes: number | undefined) => {
+    for (const hhmm of ['08:30', '10:30', '12:30', '14:30']) h.feed(motion(at(hhmm, d)));
+    h.feed(motion(at('15:00', d), 'seat-mat'));
+    if (minutes === undefined) return;
+    const up = at('15:00', d) + minutes * MIN;
+    h.feed(motion(up, 'seat-mat', 'h1', false), motion(up + MIN));
+    for (let t = up + 2 * 60 * MIN; t < at('23:30', d); t += 2 * 60 * MIN) h.feed(motion(t));
+  };
+  const learned = await harness({ rules: [{ type: 'noSignOfLife', wakingHours: waking }] });
+  const fixed = await harness({ rules: [{ type: 'noSignOfLife', wakingHours: waking, learnLimits: false }] });
+  // Three evenings of 2 h 45 in the chair, each ended by getting up.
+  for (const h of [learned, fixed]) for (let d = 0; d < 3; d++) day(h, d, 165);
+  t.same(fixed.of('noSignOfLife'), [], 'resting in the chair: nothing, either way');
+  t.same(learned.of('noSignOfLife'), []);
+  // The fourth evening she sits down at 15:00 and does not get up.
+  for (const h of [learned, fixed]) day(h, 3, undefined);
+  fixed.clock.advanceTo(at('20:00', 3));
+  t.same(fixed.of('noSignOfLife'), ['raised:warning'], 'fixed numbers: 2 h held + 3 h, warned at 20:00');
+  t.equal(fixed.findings[0]!.at, at('20:00', 3));
+  learned.clock.advanceTo(at('20:44', 3));
+  t.same(learned.of('noSignOfLife'), [], 'learned: her 2 h 45 of rest held, then the 3 h clock');
+  learned.clock.advanceTo(at('20:45', 3));
+  t.same(learned.of('noSignOfLife'), ['raised:warning'], 'warned at 20:45 (2 h 45 + 3 h)');
+  t.equal(learned.findings[0]!.at, at('20:45', 3));
+  t.match(learned.findings[0]!.observed.en, /seat-mat pressed since 15:00/);
+
+  // Bounded: after evenings of 8 h in the chair, a rest holds 3 h at most — warned 6 h after sitting down.
+  const long = await harness({ rules: [{ type: 'noSignOfLife', wakingHours: waking }] });
+  for (let d = 0; d < 3; d++) day(long, d, 480);
+  const n = long.of('noSignOfLife').length;
+  day(long, 3, undefined);
+  long.clock.advanceTo(at('20:59', 3));
+  t.equal(long.of('noSignOfLife').length, n, 'nothing before 6 h');
+  long.clock.advanceTo(at('21:00', 3));
+  t.equal(long.findings.at(-1)!.at, at('21:00', 3), 'warned 6 h after sitting down, however long she sat before');
+
+  // A chattering mat (pressed and released within minutes) teaches nothing.
+  const chatter = await harness({ rules: [{ type: 'noSignOfLife', wakingHours: waking }] });
+  for (let i = 0; i < 10; i++) chatter.feed(motion(at('09:00') + i * 10 * MIN, 'seat-mat'), motion(at('09:00') + i * 10 * MIN + 5 * MIN, 'seat-mat', 'h1', false));
+  chatter.feed(motion(at('12:00'), 'seat-mat'));
+  chatter.clock.advanceTo(at('17:00'));
+  t.same(chatter.of('noSignOfLife'), ['raised:warning'], 'short spells: the fixed 2 h hold');
+  t.equal(chatter.findings[0]!.at, at('17:00'));
+});
+
+t.test('her own outings: a weekly night away she comes back from moves the out-of-home limit, within 48 h (van Kasteren A)', async (t) => {
+  // Long plain limits keep the quiet days between outings out of the way: only the outings speak.
+  const rules = (learnLimits: boolean) => [{ type: 'noSignOfLife', learnLimits, warningAfterMinutes: 5 * 24 * 60, criticalAfterMinutes: 6 * 24 * 60 }];
+  const outWarnings = (h: Harness) => h.findings.filter((f) => f.type === 'noSignOfLife' && f.state === 'raised' && f.data?.outSince !== undefined);
+  const outing = (h: Harness, d: number, hours: number | undefined) => {
+    h.feed(motion(at('09:50', d)), door(at('09:59', d), true), door(at('10:00', d), false));
+    if (hours === undefined) return;
+    const back = at('10:00', d) + hours * 3_600_000;
+    h.feed(door(back - MIN, true), door(back, false), motion(back + MIN));
+  };
+  const learned = await harness({ rules: rules(true) });
+  const fixed = await harness({ rules: rules(false) });
+  // 20 h away every week.
+  for (const h of [learned, fixed]) { outing(h, 0, 20); outing(h, 7, 20); outing(h, 14, 20); }
+  t.equal(outWarnings(fixed).length, 3, 'fixed numbers: warned after 12 h every time');
+  t.equal(outWarnings(learned).length, 3, 'learned: the same while fewer than three were known when she left');
+  // The fourth: she does not come back. 1.25 × 20 h = 25 h.
+  for (const h of [learned, fixed]) outing(h, 21, undefined);
+  fixed.clock.advanceTo(at('22:00', 21));
+  t.equal(outWarnings(fixed).length, 4, 'fixed numbers: after 12 h again');
+  learned.clock.advanceTo(at('10:59', 22));
+  t.equal(outWarnings(learned).length, 3, 'learned: nothing at 24 h 59');
+  learned.clock.advanceTo(at('11:00', 22));
+  const w = outWarnings(learned)[3]!;
+  t.equal(w.at, at('11:00', 22), 'one warning 25 h after she left');
+  t.equal(w.severity, 'warning');
+  t.match(w.message.en, /longer than usual — her longest recent outing was 20 h 0 min/);
+  t.match(w.message.ja, /最近の最も長い外出は20時間0分でした/);
+  t.equal(w.data?.limitMinutes, 1500);
+
+  // Bounded: a habit of three-day trips holds 48 h at most.
+  const trips = await harness({ rules: rules(true) });
+  outing(trips, 0, 72); outing(trips, 7, 72); outing(trips, 14, 72);
+  outing(trips, 21, undefined);
+  trips.clock.advanceTo(at('10:00', 23));
+  t.equal(outWarnings(trips).at(-1)!.at, at('10:00', 23), 'warned at 48 h, however long her trips were');
+
+  // Forgotten after four weeks: an old habit does not hold the clock.
+  const old = await harness({ rules: rules(true) });
+  outing(old, 0, 20); outing(old, 7, 20); outing(old, 14, 20);
+  outing(old, 44, undefined);
+  old.clock.advanceTo(at('22:00', 44));
+  t.equal(outWarnings(old).at(-1)!.at, at('22:00', 44), 'the last long outing ended four weeks ago: 12 h again');
+});
+
 t.test('out, then an away period entered: the out-of-home limit waits for the away period to end', async (t) => {
   const h = await harness({ rules: [{ type: 'noSignOfLife', outOfHomeMaxMinutes: 60 }] });
   h.feed(motion(at('08:45')), door(at('09:00'), true), door(at('09:01'), false));
@@ -339,6 +432,16 @@ t.test('collapse right after a visitor leaves: the door closing is an uncertain 
   out.feed(...visit, door(at('17:00'), true), door(at('17:00') + 30_000, false), motion(at('17:01')));
   out.clock.advanceTo(at('19:00'));
   t.same(out.of('noSignOfLife'), [], 'back within 3 h: nothing');
+
+  // In the evening: the 3 h after the visitor left run through the night (clock time), so the
+  // deadline moves earlier than the plain clock's (next morning). Before the fix the door close that
+  // made the departure uncertain re-planned nothing, and the warning waited for the morning.
+  const evening = await harness({ rules: onlyNsl });
+  evening.feed(motion(at('19:50')), door(at('20:00'), true), door(at('20:00') + 30_000, false), motion(at('20:01')), motion(at('20:55')), door(at('21:00'), true), door(at('21:00') + 30_000, false));
+  evening.clock.advanceTo(at('00:00', 1));
+  t.same(evening.of('noSignOfLife'), [], 'nothing before 3 h after the door');
+  evening.clock.advanceTo(at('00:00', 1) + 30_000);
+  t.same(evening.of('noSignOfLife'), ['raised:warning'], 'warned at 00:00, three hours after the visitor left, not the next morning');
 
   // Without the visit the same door close is her going out: the out-of-home limit (12 h) applies.
   const plain = await harness({ rules: onlyNsl });

@@ -130,6 +130,32 @@ t.test('context: an unannounced absence never pauses the safety net; longer than
   t.equal(h.engine.routineOf('h1').away.length, 0, 'nothing was entered as away');
 });
 
+t.test('context: a resident who stays away a night every few days is not "longer than usual" after her daily outing length (learned limits)', async (t) => {
+  // Out 10:00–11:30 most days, and out 10:00 → 06:00 the next morning (20 h) on days 4, 10 and 16:
+  // the routine is learned (the nights away are not ordinary days) and so are the nights away.
+  const h = await harness({ start: at('05:00', 0) });
+  const nightsAway = new Set([4, 10, 16]);
+  const outing = (d: number): Reading[] => [door(at('10:00', d), true), door(at('10:01', d), false), door(at('11:30', d), true), door(at('11:31', d), false), motion(at('11:33', d))];
+  for (let d = 0; d < 22; d++) {
+    if (nightsAway.has(d - 1)) continue; // the day she comes back is in the night away below
+    if (nightsAway.has(d)) {
+      h.feed(...ordinaryDay(d).filter((x) => x.at < at('10:00', d)), door(at('10:00', d), true), door(at('10:01', d), false));
+      h.feed(door(at('06:00', d + 1), true), door(at('06:01', d + 1), false), ...ordinaryDay(d + 1).filter((x) => x.at > at('06:02', d + 1)));
+      continue;
+    }
+    h.feed(...[...ordinaryDay(d).filter((x) => x.at < at('10:00', d) || x.at > at('11:40', d)), ...outing(d)].sort((a, b) => a.at - b.at));
+  }
+  t.ok(h.engine.routineOf('h1').learning.ready, 'the routine is learned');
+  const before = h.findings.length;
+  h.feed(...ordinaryDay(22).filter((x) => x.at <= at('09:00', 22)), door(at('09:30', 22), true), door(at('09:31', 22), false));
+  const family = () => h.findings.slice(before).filter((f) => f.state === 'raised' && f.audience === 'family' && f.severity !== 'info');
+  h.clock.advanceTo(at('10:30', 23));
+  t.same(family(), [], 'no warning at 3 h (her daily outings) nor at 12 h: her nights away last 20 h');
+  h.clock.advanceTo(at('10:31', 23));
+  t.same(family().map((f) => `${f.type}:${f.severity}`), ['noSignOfLife:warning'], 'one warning at 25 h (1.25 × her longest recent outing)');
+  t.match(family()[0]!.message.en, /her longest recent outing was 20 h 0 min/);
+});
+
 t.test('context: before the routine is learned, an unannounced absence is an info notice, and the fixed rule still warns', async (t) => {
   const h = await harness({ start: at('05:00', 0) });
   h.feed(...ordinaryDay(0).filter((x) => x.at <= at('09:00', 0)), door(at('09:30', 0), true), door(at('09:31', 0), false));
