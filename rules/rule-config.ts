@@ -82,6 +82,12 @@ export const flowWithoutMotionRule = z.strictObject({
   enabled: z.boolean().default(true),
   signals: z.array(z.enum(['water', 'gas'])).min(1).default(['water', 'gas']),
   minutes: minutes(60, 24 * 60),
+  /**
+   * Where no motion sensor watches where the flow is used: a warning (not `severity`) only
+   * after this long with nobody seen — running water nobody is seen near says no more than
+   * no sign of life at all, so no sooner than the no-sign-of-life warning (never below `minutes`).
+   */
+  unwatchedMinutes: minutes(180, 24 * 60),
   severity: severity.default('critical'),
   /** The door (`door` field or device id) through which a visitor comes in. */
   frontDoor: z.string().min(1).max(64).default('front'),

@@ -8,9 +8,9 @@
  * - **Coverage**: raised at `severity` only when a motion sensor covers the
  *   room the water is used in (`rooms`, or a room word in the device id; any
  *   motion sensor for a whole-home meter), after `minutes`; otherwise at
- *   warning and after twice `minutes` — a person in an unwatched toilet is
- *   not "nobody moving", and a tap's reed switch that sticks for an hour is
- *   not a bath fall.
+ *   warning and after `unwatchedMinutes` (3 h, as long as the no-sign-of-life
+ *   warning) — a person in an unwatched toilet is not "nobody moving", and a
+ *   tap's reed switch that sticks for an hour is not a bath fall.
  * - **Nobody home**: not raised while she is out (front door closed, nothing
  *   inside) or known to be away: a flow then is a device or a tap left open,
  *   not a fall.
@@ -121,6 +121,15 @@ function nobodyHome(home: HomeState, now: number): boolean {
   return home.outSince !== NONE || now < home.awayUntil;
 }
 
+/**
+ * How long a flow with nobody moving may last: `minutes` where a motion sensor watches
+ * where it is used; otherwise `unwatchedMinutes` — "nobody moved" then says no more than
+ * no sign of life at all, so it speaks no sooner than the no-sign-of-life warning.
+ */
+function limitMinutes(rule: FlowWithoutMotionRule, covered: boolean): number {
+  return covered ? rule.minutes : Math.max(rule.minutes, rule.unwatchedMinutes);
+}
+
 /** When this signal's flow becomes a family matter, Infinity if not flowing or past the fault limit. */
 function dueAt(rule: FlowWithoutMotionRule, home: HomeState, signal: 'water' | 'gas'): number {
   const s = since(home, signal);
@@ -128,8 +137,7 @@ function dueAt(rule: FlowWithoutMotionRule, home: HomeState, signal: 'water' | '
   // A sensor found stuck is not trusted for the family while its fault is open, nor for a day
   // after (latched floats toggle and stick again).
   if (activeSeverity(home, faultKey(rule, signal)) !== undefined || s < (getMark(home, faultyKey(rule, signal)) ?? NONE) + distrustMs) return Infinity;
-  // Unwatched (no motion sensor where it is used): "nobody moved" says less, so wait twice as long.
-  const wait = (getMark(home, coveredKey(rule, signal)) === 1 ? 1 : 2) * rule.minutes * minute;
+  const wait = limitMinutes(rule, getMark(home, coveredKey(rule, signal)) === 1) * minute;
   const due = Math.max(s, home.lastMotion, getMark(home, doorKey(rule)) ?? NONE) + wait;
   return due < s + rule.faultAfterMinutes * minute ? due : Infinity;
 }
@@ -231,7 +239,7 @@ export const flowWithoutMotion: RuleDefinition<FlowWithoutMotionRule> = {
       const s = since(home, signal);
       const d = duration(ctx.now - s);
       const covered = getMark(home, coveredKey(rule, signal)) === 1;
-      const limit = covered ? rule.minutes : 2 * rule.minutes;
+      const limit = limitMinutes(rule, covered);
       const severity = covered ? rule.severity : rule.severity === 'critical' ? 'warning' : rule.severity;
       const motion = home.lastMotion === NONE || home.lastMotion < s
         ? { en: 'no movement anywhere since it started', ja: '使用開始から人の動きがありません' }

@@ -65,18 +65,25 @@ t.test('a critical flow finding clears only on a sign of her: the water stopping
   t.equal(h.findings[1]!.message.ja, '人の動きがないままの使用は終わりました：21:30 にご本人が「OK」ボタンを押しました。');
 });
 
-t.test('no motion sensor where the water is used: a warning after twice the time, not a critical; it clears when the flow stops', async (t) => {
+t.test('no motion sensor where the water is used: a warning after 3 h (as long as the no-sign-of-life warning), not a critical; it clears when the flow stops', async (t) => {
   // Motion only in the living room; the flush float is in the toilet.
   const h = await harness({ rules });
   h.feed(motion(at('19:50'), 'motion-living'), water(at('20:00'), true, 'toilet-flush'));
-  h.clock.advanceTo(at('21:59'));
-  t.same(h.of('flowWithoutMotion'), [], 'an unwatched flow waits twice as long (a reed on a tap sticks for an hour)');
-  h.clock.advanceTo(at('22:00'));
+  h.clock.advanceTo(at('22:59'));
+  t.same(h.of('flowWithoutMotion'), [], 'an unwatched flow waits 3 h: nobody seen near running water says no more than nobody seen (Tapia 2: a kitchen tap reed stuck "on" at 11:50, a cupboard at 11:56, warned at 13:56 under the old 2 h)');
+  h.clock.advanceTo(at('23:00'));
   t.same(h.of('flowWithoutMotion'), ['raised:warning']);
   t.match(h.findings[0]!.observed.en, /No motion sensor watches where it is used/);
-  t.match(h.findings[0]!.expected.en, /more than 120 minutes/);
-  h.feed(water(at('22:10'), false, 'toilet-flush'));
+  t.match(h.findings[0]!.expected.en, /more than 180 minutes/);
+  h.feed(water(at('23:10'), false, 'toilet-flush'));
   t.same(h.of('flowWithoutMotion'), ['raised:warning', 'cleared:warning']);
+  // Set shorter at provisioning, it is never shorter than `minutes`.
+  const short = await harness({ rules: [{ type: 'flowWithoutMotion', unwatchedMinutes: 30 }] });
+  short.feed(motion(at('19:50'), 'motion-living'), water(at('20:00'), true, 'toilet-flush'));
+  short.clock.advanceTo(at('20:59'));
+  t.same(short.of('flowWithoutMotion'), []);
+  short.clock.advanceTo(at('21:00'));
+  t.same(short.of('flowWithoutMotion'), ['raised:warning']);
 
   // The same home with a toilet motion sensor, or the room set at provisioning: critical.
   const covered = await harness({ rules });
@@ -87,7 +94,9 @@ t.test('no motion sensor where the water is used: a warning after twice the time
   mapped.feed(motion(at('19:40'), 'motion-x', 'h1', true), motion(at('19:50'), 'motion-living'), water(at('20:00'), true, 'float-1'));
   mapped.clock.advanceTo(at('21:00'));
   t.same(mapped.of('flowWithoutMotion'), [], 'mapped to the toilet, which no motion sensor covers: not yet');
-  mapped.clock.advanceTo(at('22:00'));
+  mapped.clock.advanceTo(at('22:59'));
+  t.same(mapped.of('flowWithoutMotion'), [], 'mapped to the toilet, which no motion sensor covers: not yet');
+  mapped.clock.advanceTo(at('23:00'));
   t.same(mapped.of('flowWithoutMotion'), ['raised:warning'], 'mapped to the toilet, which no motion sensor covers');
 });
 
