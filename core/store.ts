@@ -283,23 +283,22 @@ export function createSqlStore(db: SqlDb, opts: StoreOptions = {}): Store {
       const rowsOf = (list: HomeStatePart[]) => lastPerKey(list, (p) => `${p.homeId}\0${p.part}`).map((p) => [p.homeId, p.part, p.data, at]);
       if (fencedFor === undefined && dropWhole.length === 0) { await db.runMany(upsert, rowsOf(parts)); return []; }
       return db.tx(async (t) => {
-        let refused: string[] = [];
+        // The homes whose fence names another node or nobody: nothing of theirs is written.
+        const refused = new Set<string>();
         if (fencedFor !== undefined) {
           // Each home's lock orders this save against a new owner's fenceHome (see mustHoldFence).
           const homeIds = [...new Set(parts.map((p) => p.homeId))].sort();
           for (const h of homeIds) await t.lock(`fence:${h}`);
-          const others = new Set<string>();
           for (const part of chunks(homeIds)) {
             const rows = await t.all(`SELECT home_id FROM home_fences WHERE home_id IN (${marks(part.length)}) AND (owner IS NULL OR owner <> ?)`, ...part, fencedFor);
-            for (const r of rows) others.add(r.home_id as string);
+            for (const r of rows) refused.add(r.home_id as string);
           }
-          refused = homeIds.filter((h) => others.has(h));
         }
-        const kept = refused.length === 0 ? parts : parts.filter((p) => !refused.includes(p.homeId));
+        const kept = refused.size === 0 ? parts : parts.filter((p) => !refused.has(p.homeId));
         await t.runMany(upsert, rowsOf(kept));
-        const drop = dropWhole.filter((id) => !refused.includes(id));
+        const drop = dropWhole.filter((id) => !refused.has(id));
         if (drop.length > 0) await t.runMany('DELETE FROM home_states WHERE home_id = ?', drop.map((id) => [id]));
-        return refused;
+        return [...refused].sort();
       });
     },
     async loadHomeStateParts(homeId) {
