@@ -130,11 +130,13 @@ function held(rule: NoSignOfLifeRule, home: HomeState): Held {
   const w = wakingWindow(rule);
   const zone = home.rules.zone;
   const seat = rule.heldMaxMinutes * minute;
-  // On a seat: as long as she has rested there before and got up by herself, within bounds.
-  const rest = rule.learnLimits ? restLimit(home, rule.heldMaxMinutes, rule.restMaxMinutes).minutes * minute : seat;
+  // On a seat: as long as she has rested there before and got up by herself, within bounds
+  // (looked up only when a seat is held: this runs on every re-plan).
+  let rest = -1;
+  const restMs = () => (rest >= 0 ? rest : (rest = rule.learnLimits ? restLimit(home, rule.heldMaxMinutes, rule.restMaxMinutes).minutes * minute : seat));
   // In bed: the night (which the clock does not count anyway) and at most a seat's time of
   // her waking day — a press at 09:14 with the day starting at 09:45 holds till 11:45, not 21:14.
-  return heldState(home, (bed, since) => (bed ? Math.min(rule.inBedMaxMinutes * minute, addWakingMs(since, seat, w, zone) - since) : rest));
+  return heldState(home, (bed, since) => (bed ? Math.min(rule.inBedMaxMinutes * minute, addWakingMs(since, seat, w, zone) - since) : restMs()));
 }
 
 /**
