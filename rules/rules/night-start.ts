@@ -72,6 +72,8 @@ export interface NightStart {
   /** The device most of her nights began at, and on how many of them. */
   place: string;
   atPlace: number;
+  /** The quiet began with her coming home through the front door (at this time), not at a place of hers. */
+  arrivedAt?: number;
 }
 
 /**
@@ -84,17 +86,40 @@ export interface NightStart {
  */
 export function nightNotBegun(home: HomeState, middle: number, zone: ZoneClock, at: number, device: string): NightStart | undefined {
   if (home.marks === undefined || beforeMiddle(at, middle, zone) > eveningMinutes) return undefined;
+  const n = learnedPlace(home);
+  if (n.nights < minNights || n.atPlace < placeShare * n.nights || device === n.place) return undefined;
+  return n;
+}
+
+/** Her learned nights: how many, and the device most of them began at. */
+function learnedPlace(home: HomeState): NightStart {
   let nights = 0;
   const places = new Map<string, number>();
-  for (const key of home.marks.keys()) {
-    if (!key.startsWith(prefix) || key === nextKey) continue;
-    nights++;
-    const d = key.slice(key.indexOf('/', prefix.length) + 1);
-    places.set(d, (places.get(d) ?? 0) + 1);
+  if (home.marks !== undefined) {
+    for (const key of home.marks.keys()) {
+      if (!key.startsWith(prefix) || key === nextKey) continue;
+      nights++;
+      const d = key.slice(key.indexOf('/', prefix.length) + 1);
+      places.set(d, (places.get(d) ?? 0) + 1);
+    }
   }
-  if (nights < minNights) return undefined;
   let place = '', atPlace = 0;
-  for (const [d, n] of places) if (n > atPlace) { place = d; atPlace = n; }
-  if (atPlace < placeShare * nights || device === place) return undefined;
+  for (const [d, c] of places) if (c > atPlace) { place = d; atPlace = c; }
   return { nights, place, atPlace };
+}
+
+/**
+ * Whether a quiet spell that began with her coming home through the front
+ * door (`device`, at `at`) is not yet her night: nobody's night begins at the
+ * front door, so a quiet evening after coming home is counted through the
+ * night — a collapse right after coming home at 21:15 is told at 00:15, not
+ * the next morning (van Kasteren A: 11 h 45). Not after the night's middle
+ * (home late, straight to bed), and not in a home whose learned nights do
+ * begin at that door (at least `placeShare` of `minNights` or more).
+ */
+export function arrivalNotNight(home: HomeState, middle: number, zone: ZoneClock, at: number, device: string): NightStart | undefined {
+  if (beforeMiddle(at, middle, zone) > eveningMinutes) return undefined;
+  const n = learnedPlace(home);
+  if (n.nights >= minNights && n.place === device && n.atPlace >= placeShare * n.nights) return undefined;
+  return { ...n, arrivedAt: at };
 }

@@ -44,11 +44,13 @@ import { heldSince, heldState, inBed, isHeldDevice, trackHeld, type Held } from 
 import { learnOuting, learnRest, outingLimit, restLimit } from './learned-limits.js';
 import { getMark, outingWarnedKey, setMark } from './routine-marks.js';
 import { endVisit, visitorGuard, visitQuietAlarm, visitQuietDue } from './visitor-guard.js';
-import { learnNight, nightMiddle, nightNotBegun, nightQuietMs, type NightStart } from './night-start.js';
+import { arrivalNotNight, learnNight, nightMiddle, nightNotBegun, nightQuietMs, type NightStart } from './night-start.js';
 
 const minute = 60_000;
 /** The last sign of her inside other than movement (motion is `home.lastMotion`): a cupboard, the kettle, a button. */
 const insideKey = 'presence/inside';
+/** The front-door close read as her coming home (an arrival): when it is her last sign, the night has not begun. */
+const arrivedKey = 'presence/arrived';
 /** When someone came in through the front door while she was home (a visit began). */
 const visitKey = 'presence/visit';
 /** The front-door close (an `outSince`) that may be the visitor leaving alone: an uncertain departure. */
@@ -164,10 +166,13 @@ const placeKinds = new Set(['motion', 'door', 'kettle', 'button']);
  * not the end of an away period) in a home that learns its nights.
  */
 function nightOf(rule: NoSignOfLifeRule, home: HomeState, start: number): NightStart | undefined {
-  if (!rule.learnNights || start !== home.lastSignOfLife || !placeKinds.has(home.lastSignKind)) return undefined;
+  if (!rule.learnNights || start !== home.lastSignOfLife) return undefined;
   const w = wakingWindow(rule);
   const middle = nightMiddle(w.from, w.to);
-  return middle === undefined ? undefined : nightNotBegun(home, middle, home.rules.zone, start, home.lastSignDevice);
+  if (middle === undefined) return undefined;
+  // Her coming home through the front door was the last sign: no night begins there.
+  if (home.outSince === NONE && getMark(home, arrivedKey) === start) return arrivalNotNight(home, middle, home.rules.zone, start, home.lastSignDevice);
+  return placeKinds.has(home.lastSignKind) ? nightNotBegun(home, middle, home.rules.zone, start, home.lastSignDevice) : undefined;
 }
 
 /**
@@ -261,6 +266,13 @@ function describeLast(rule: NoSignOfLifeRule, home: HomeState, tz: ZoneClock): {
 /** Says why the night was counted: the quiet began away from where her nights begin. */
 function withNight(o: { en: string; ja: string }, night: NightStart | undefined, home: HomeState): { en: string; ja: string } {
   if (night === undefined) return o;
+  if (night.arrivedAt !== undefined) {
+    const at = hhmm(night.arrivedAt, home.rules.zone);
+    return {
+      en: `${o.en} The night is not taken as sleep: she came home at ${at} and nothing has moved inside since.`,
+      ja: `${o.ja} 夜間も睡眠とはみなしていません：${at} に帰宅してから、室内に動きがありません。`,
+    };
+  }
   return {
     en: `${o.en} The night is not taken as sleep: ${night.atPlace} of her last ${night.nights} nights began at ${night.place}, and this quiet began at ${home.lastSignDevice}.`,
     ja: `${o.ja} 夜間も睡眠とはみなしていません：最近の ${night.nights} 晩のうち ${night.atPlace} 晩は ${night.place} で夜を迎えましたが、今回は ${home.lastSignDevice} から静かになりました。`,
@@ -323,6 +335,7 @@ export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
     const frontDoor = r.kind === 'door' && (r.door === rule.frontDoor || r.device === rule.frontDoor);
     const wasOut = home.outSince !== NONE;
     const before = home.outSince;
+    let arrived = false;
     if (ctx.sign && rule.learnNights && !wasOut && home.prevSignOfLife >= home.awayUntil && r.at - home.prevSignOfLife >= nightQuietMs) {
       // A long quiet spell while she was home: a night, if it crossed the night's middle.
       const w = wakingWindow(rule);
@@ -346,14 +359,17 @@ export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
         const inside = Math.max(home.lastMotion, getMark(home, insideKey) ?? NONE);
         home.outSince = inside !== NONE && r.at - inside > arrivalQuietMs ? NONE : r.at;
       }
+      // Saved with the out change (the engine's lazy save of going out or back).
+      if (home.outSince === NONE) { setMark(home, arrivedKey, r.at, false); arrived = true; }
     }
     if (rule.learnLimits) learnLimits(rule, home, r, before);
     trackVisit(home, r, before, frontDoor && r.kind === 'door' && !r.open);
     // Progress like lastMotion (saved on the slow cadence): a cupboard is not worth an urgent save.
     if (r.kind !== 'motion' && isInsideActivation(r, frontDoor)) setMark(home, insideKey, r.at, false);
     // Going out or coming home moves the deadline (the out-of-home limit, an uncertain
-    // departure's 3 h, or back to the ordinary clock), earlier as often as later: re-plan.
-    const heldChanged = trackHeld(home, r, rule) || home.outSince !== before;
+    // departure's 3 h, back to the ordinary clock, or through the night after an arrival),
+    // earlier as often as later: re-plan.
+    const heldChanged = trackHeld(home, r, rule) || home.outSince !== before || arrived;
     // Getting up from a mat (its release) is her moving, though not "occupied".
     const sign = ctx.sign || (heldChanged && r.kind === 'motion' && !r.occupied);
     if (home.active === undefined) return heldChanged;

@@ -224,6 +224,60 @@ t.test('present but still: a seat mat counts as her there for 2 h (heldMaxMinute
   t.same(pir.of('noSignOfLife'), ['raised:warning'], 'a PIR left "occupied" is not a held state');
 });
 
+t.test('a collapse right after coming home in the evening is told that night: no night begins at the front door (van Kasteren A, 16 March 21:15: 11 h 45 before)', async (t) => {
+  // Out 12:00–21:15, home through the front door, then nothing. Waking 08:45–00:00.
+  const rules = [{ type: 'noSignOfLife', wakingHours: { from: '08:45', to: '00:00' } }];
+  const h = await harness({ rules });
+  h.feed(motion(at('11:50')), door(at('11:59'), true), door(at('12:00'), false), door(at('21:14'), true), door(at('21:15'), false));
+  h.clock.advanceTo(at('00:14', 1));
+  t.same(h.of('noSignOfLife'), [], 'nothing before 3 h');
+  h.clock.advanceTo(at('00:15', 1));
+  t.same(h.of('noSignOfLife'), ['raised:warning'], 'warned at 00:15, counted through the night (before: 09:00 the next morning)');
+  t.match(h.findings[0]!.observed.en, /The night is not taken as sleep: she came home at 21:15 and nothing has moved inside since/);
+  t.match(h.findings[0]!.observed.ja, /21:15 に帰宅してから、室内に動きがありません/);
+  t.equal(h.findings[0]!.data?.nightNotBegun, true);
+
+  // Read as coming home after a quiet hour (her leaving was not seen): the same, and re-planned
+  // though nothing else changed (messy corpus, home 7, 10 February 21:44: missed by fixed rules alone).
+  const quiet = await harness({ rules });
+  quiet.feed(motion(at('20:30')), door(at('21:43'), true), door(at('21:44'), false));
+  quiet.clock.advanceTo(at('00:44', 1));
+  t.same(quiet.of('noSignOfLife'), ['raised:warning'], 'warned at 00:44');
+  t.equal(quiet.findings[0]!.at, at('00:44', 1));
+
+  // Moving about inside after coming home: the night is hers again (the waking window decides).
+  const inside = await harness({ rules });
+  inside.feed(motion(at('11:50')), door(at('11:59'), true), door(at('12:00'), false), door(at('21:14'), true), door(at('21:15'), false), motion(at('21:20')));
+  inside.clock.advanceTo(at('09:04', 1));
+  t.same(inside.of('noSignOfLife'), [], 'a sign inside after the door: the waking window decides (21:20 → 00:00 is 2 h 40, then 20 min from 08:45)');
+  inside.clock.advanceTo(at('09:05', 1));
+  t.same(inside.of('noSignOfLife'), ['raised:warning']);
+
+  // Home after the night's middle (04:22 here): late home, straight to bed — the waking window decides.
+  const late = await harness({ rules });
+  late.feed(motion(at('17:50')), door(at('17:59'), true), door(at('18:00'), false), door(at('04:59', 1), true), door(at('05:00', 1), false));
+  late.clock.advanceTo(at('11:44', 1));
+  t.same(late.of('noSignOfLife'), [], 'home at 05:00: nothing before 3 h of her waking day (11:45)');
+  late.clock.advanceTo(at('11:45', 1));
+  t.same(late.of('noSignOfLife'), ['raised:warning']);
+
+  // A resident whose nights do begin at the front door (home at 23:00, straight to bed, every night):
+  // warned at 02:00 until five such nights are learned, then the waking window decides again.
+  const doorNights = await harness({ rules });
+  for (let d = 0; d < 7; d++) doorNights.feed(motion(at('09:00', d)), motion(at('11:50', d)), door(at('11:59', d), true), door(at('12:00', d), false), door(at('22:59', d), true), door(at('23:00', d), false));
+  doorNights.clock.advanceTo(at('10:44', 7));
+  const warnedAt = doorNights.findings.filter((f) => f.type === 'noSignOfLife' && f.state === 'raised' && f.severity === 'warning').map((f) => f.at);
+  t.same(warnedAt, [at('02:00', 1), at('02:00', 2), at('02:00', 3), at('02:00', 4), at('02:00', 5)], 'five nights warned at 02:00; from the sixth her nights are known to begin at the door');
+
+  // Fixed waking window only (learnNights: false): as before.
+  const plain = await harness({ rules: [{ ...rules[0], learnNights: false }] });
+  plain.feed(motion(at('11:50')), door(at('11:59'), true), door(at('12:00'), false), door(at('21:14'), true), door(at('21:15'), false));
+  plain.clock.advanceTo(at('08:59', 1));
+  t.same(plain.of('noSignOfLife'), [], 'learnNights off: the waking window alone decides');
+  plain.clock.advanceTo(at('09:00', 1));
+  t.same(plain.of('noSignOfLife'), ['raised:warning']);
+});
+
 t.test('her own rests: after three long spells in the chair she got up from, a seat mat holds up to 3 h (Ordóñez A)', async (t) => {
   const waking = { from: '08:00', to: '23:30' };
   /** A day with signs of life every 2 h, except `minutes` on the seat mat from 15:00 (she gets up, or not: undefined). */
