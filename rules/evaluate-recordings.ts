@@ -121,10 +121,17 @@ export function pickIncidents(home: RecordedHome, perType: number, rng: Random):
   const wake = waking(settings);
   const out: InjectedIncident[] = [];
 
-  // Collapse at a waking moment: an inside sign of life, in waking hours, while she is home.
+  // Collapse at a waking moment: an inside sign of life, in waking hours, while she is home —
+  // and up: not in bed (a bed mat pressed, or its own press: lying down is what sleep looks like).
+  const bedMats = new Set(settings.devices.filter((d) => d.role === 'mat' && [d.device, d.object, d.room].some((x) => x?.toLowerCase().includes('bed'))).map((d) => d.device));
+  const inBed = new Set<string>();
   const awake: number[] = [];
   for (const r of readings) {
-    if (r.at < half || r.at > latest || !isInsideSign(r, settings)) continue;
+    if (r.kind === 'motion' && bedMats.has(r.device)) {
+      if (r.occupied) inBed.add(r.device); else inBed.delete(r.device);
+      continue;
+    }
+    if (inBed.size > 0 || r.at < half || r.at > latest || !isInsideSign(r, settings)) continue;
     if (inWindow(localTime(r.at, tz).minuteOfDay, wake.from, wake.to)) awake.push(r.at);
   }
   for (const at of pickSpread(awake, perType, rng.fork('collapse-waking'))) out.push({ home: id, type: 'collapse-waking', at, extra: [] });

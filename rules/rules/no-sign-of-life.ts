@@ -182,7 +182,18 @@ function nightOf(rule: NoSignOfLifeRule, home: HomeState, start: number): NightS
  * 00:17 is not left until the next morning.
  */
 function clockWindow(rule: NoSignOfLifeRule, home: HomeState, start: number): Window {
-  return nightOf(rule, home, start) !== undefined ? allDay : wakingWindow(rule);
+  return nightOf(rule, home, start) !== undefined || inChair(rule, home, start) ? allDay : wakingWindow(rule);
+}
+
+/**
+ * Whether the clock runs from the end of a seat or couch mat's hold: she sat
+ * down and has not got up. A night is not slept in the chair — counted through
+ * the night, so sitting down at 20:40 and never getting up is told that night
+ * (Ordóñez A's seat mat, van Kasteren C's couch), not after the next morning.
+ */
+function inChair(rule: NoSignOfLifeRule, home: HomeState, start: number): boolean {
+  const h = held(rule, home);
+  return h.device !== undefined && !inBed(h.device) && start === h.until;
 }
 
 /** Whether the current outing began with a front-door close right after a visit (she or the visitor left). */
@@ -279,6 +290,12 @@ function withNight(o: { en: string; ja: string }, night: NightStart | undefined,
   };
 }
 
+/** Says why the night was counted: she sat down and has not got up. */
+function withChair(o: { en: string; ja: string }, rule: NoSignOfLifeRule, home: HomeState, start: number): { en: string; ja: string } {
+  if (!inChair(rule, home, start)) return o;
+  return { en: `${o.en} The night is not taken as sleep: she is on a seat, not in bed.`, ja: `${o.ja} 夜間も睡眠とはみなしていません：ベッドではなく椅子・ソファにいます。` };
+}
+
 function raised(rule: NoSignOfLifeRule, home: HomeState, ctx: RuleContext, severity: Severity, wakingMs: number): Finding {
   const tz = home.rules.zone;
   const d = duration(wakingMs);
@@ -292,7 +309,7 @@ function raised(rule: NoSignOfLifeRule, home: HomeState, ctx: RuleContext, sever
       en: `Some sign of life (movement, a door, the kettle, water, gas, electricity or a button) at least every ${limit} minutes between ${from} and ${to}.`,
       ja: `${from}〜${to}の間、少なくとも${limit}分に一度は生活反応（人の動き・ドア・電気ポット・水道・ガス・電気・ボタン）があること。`,
     },
-    observed: withNight(describeLast(rule, home, tz), night, home),
+    observed: withChair(withNight(describeLast(rule, home, tz), night, home), rule, home, start),
   }, { data: { lastSignOfLife: home.lastSignOfLife, wakingMinutes: Math.floor(wakingMs / minute), limitMinutes: limit, ...(night === undefined ? {} : { nightNotBegun: true }) } });
 }
 

@@ -73,6 +73,19 @@ t.test('incidents are drawn from the second half, where she is home and awake, r
   }
   const noDoor = pickIncidents({ ...home, settings: settings({ frontDoor: undefined }) }, 3, createRandom(7));
   t.same(noDoor.map((i) => i.type), ['collapse-waking', 'collapse-waking', 'collapse-waking']);
+  // In bed is not a waking moment: with a bed mat pressed 12:00–21:40 every day (she lies down
+  // all afternoon), no collapse is drawn from those hours, nor at the press itself.
+  const mat = (at: number, occupied: boolean, n: number): Reading => ({ home: 'h1', device: 'bed-mat', id: `bm-${n}`, kind: 'motion', occupied, ts: new Date(at).toISOString(), at });
+  const lying: Reading[] = [...residentDays('h1', 10)];
+  for (let d = 0; d < 10; d++) lying.push(mat(t0 + d * DAY + 12 * HOUR, true, 2 * d), mat(t0 + d * DAY + 21 * HOUR + 45 * MIN, false, 2 * d + 1));
+  lying.sort((x, y) => x.at - y.at);
+  const inBedHome: RecordedHome = { settings: settings({ devices: [...settings().devices, { device: 'bed-mat', kind: 'motion', role: 'mat', sensor: 'pressure mat', room: 'bedroom', held: true }] }), readings: lying };
+  const drawn = pickIncidents(inBedHome, 3, createRandom(7)).filter((i) => i.type === 'collapse-waking');
+  t.equal(drawn.length, 3);
+  for (const i of drawn) {
+    const hour = new Date(i.at + 9 * HOUR).getUTCHours();
+    t.ok(hour >= 8 && hour < 12, `up and about, not in bed (${new Date(i.at + 9 * HOUR).toISOString().slice(11, 16)})`);
+  }
   const night = a.find((i) => i.type === 'night-outing')!;
   const replayed = injectedReadings(home.readings, night);
   t.same(replayed.slice(-2), night.extra, 'the run ends with the door; silence follows');

@@ -278,6 +278,36 @@ t.test('a collapse right after coming home in the evening is told that night: no
   t.same(plain.of('noSignOfLife'), ['raised:warning']);
 });
 
+t.test('no night is slept in the chair: sitting down in the evening and never getting up is told that night (Ordóñez A, 7 December 20:40)', async (t) => {
+  const waking = { from: '11:00', to: '01:45' };
+  const h = await harness({ rules: [{ type: 'noSignOfLife', wakingHours: waking, learnLimits: false }] });
+  h.feed(motion(at('20:30')), motion(at('20:40'), 'seat-mat'));
+  // Held 2 h (to 22:40), then the clock runs through the night: warned 3 h later.
+  h.clock.advanceTo(at('01:39', 1));
+  t.same(h.of('noSignOfLife'), []);
+  h.clock.advanceTo(at('01:40', 1));
+  t.same(h.of('noSignOfLife'), ['raised:warning']);
+  h.clock.advanceTo(at('04:40', 1));
+  t.same(h.of('noSignOfLife'), ['raised:warning', 'raised:critical'], 'critical at 04:40, not after the next morning');
+  t.match(h.findings[1]!.observed.en, /seat-mat pressed since 20:40.*The night is not taken as sleep: she is on a seat, not in bed/);
+  t.match(h.findings[1]!.observed.ja, /ベッドではなく椅子・ソファにいます/);
+
+  // With a held seat rest learned (up to 3 h), the same: warned at 02:40, never the next day.
+  const learned = await harness({ rules: [{ type: 'noSignOfLife', wakingHours: waking }] });
+  for (let d = 0; d < 3; d++) learned.feed(motion(at('20:30', d)), motion(at('20:40', d), 'seat-mat'), motion(at('23:40', d), 'seat-mat', 'h1', false), motion(at('23:41', d)), motion(at('11:30', d + 1)), motion(at('14:00', d + 1)), motion(at('16:30', d + 1)), motion(at('19:00', d + 1)));
+  learned.feed(motion(at('20:30', 3)), motion(at('20:40', 3), 'seat-mat'));
+  learned.clock.advanceTo(at('02:39', 4));
+  t.same(learned.of('noSignOfLife'), [], 'her 3 h rests held');
+  learned.clock.advanceTo(at('02:40', 4));
+  t.same(learned.of('noSignOfLife'), ['raised:warning'], 'warned 6 h after sitting down, at night');
+
+  // A bed mat is the night, as before.
+  const bed = await harness({ rules: [{ type: 'noSignOfLife', wakingHours: waking }] });
+  bed.feed(motion(at('23:30')), motion(at('23:40'), 'bed-mat'));
+  bed.clock.advanceTo(at('11:59', 1));
+  t.same(bed.of('noSignOfLife'), [], 'in bed: the night is sleep');
+});
+
 t.test('her own rests: after three long spells in the chair she got up from, a seat mat holds up to 3 h (Ordóñez A)', async (t) => {
   const waking = { from: '08:00', to: '23:30' };
   /** A day with signs of life every 2 h, except `minutes` on the seat mat from 15:00 (she gets up, or not: undefined). */
