@@ -141,14 +141,22 @@ function held(rule: NoSignOfLifeRule, home: HomeState): Held {
   return heldState(home, (bed, since) => (bed ? Math.min(rule.inBedMaxMinutes * minute, addWakingMs(since, seat, w, zone) - since) : restMs()));
 }
 
+/** The current quiet spell: when its clock started, and whether it runs from a seat she has not got up from. */
+interface Spell { start: number; chair: boolean }
+
 /**
  * When the no-sign-of-life clock started: last sign of life, or monitoring
  * start, or return from away, or getting up from a mat — and while a mat is
- * pressed, the end of the time it counts as her there.
+ * pressed, the end of the time it counts as her there. `chair`: the clock runs
+ * from the end of a seat or couch mat's hold — she sat down and has not got
+ * up, and a night is not slept in the chair (counted through the night, so
+ * sitting down at 20:40 and never getting up is told that night: Ordóñez A's
+ * seat mat, van Kasteren C's couch).
  */
-function clockStart(rule: NoSignOfLifeRule, home: HomeState): number {
+function quietSpell(rule: NoSignOfLifeRule, home: HomeState): Spell {
   const h = held(rule, home);
-  return Math.max(home.lastSignOfLife === NONE ? home.firstSeen : home.lastSignOfLife, home.awayUntil, h.until, h.released);
+  const start = Math.max(home.lastSignOfLife === NONE ? home.firstSeen : home.lastSignOfLife, home.awayUntil, h.until, h.released);
+  return { start, chair: h.device !== undefined && !inBed(h.device) && start === h.until };
 }
 
 const allDay: Window = { from: 0, to: 0 };
@@ -178,22 +186,12 @@ function nightOf(rule: NoSignOfLifeRule, home: HomeState, start: number): NightS
 /**
  * The window the clock runs in for the current quiet spell: the waking hours —
  * or all day, when the spell is not yet her night (it began in the evening away
- * from the one place her nights begin), so a collapse in the living room at
- * 00:17 is not left until the next morning.
+ * from the one place her nights begin, or with her coming home), so a collapse
+ * in the living room at 00:17 is not left until the next morning, or when she
+ * is in the chair.
  */
-function clockWindow(rule: NoSignOfLifeRule, home: HomeState, start: number): Window {
-  return nightOf(rule, home, start) !== undefined || inChair(rule, home, start) ? allDay : wakingWindow(rule);
-}
-
-/**
- * Whether the clock runs from the end of a seat or couch mat's hold: she sat
- * down and has not got up. A night is not slept in the chair — counted through
- * the night, so sitting down at 20:40 and never getting up is told that night
- * (Ordóñez A's seat mat, van Kasteren C's couch), not after the next morning.
- */
-function inChair(rule: NoSignOfLifeRule, home: HomeState, start: number): boolean {
-  const h = held(rule, home);
-  return h.device !== undefined && !inBed(h.device) && start === h.until;
+function clockWindow(rule: NoSignOfLifeRule, home: HomeState, spell: Spell): Window {
+  return spell.chair || nightOf(rule, home, spell.start) !== undefined ? allDay : wakingWindow(rule);
 }
 
 /** Whether the current outing began with a front-door close right after a visit (she or the visitor left). */
@@ -291,8 +289,8 @@ function withNight(o: { en: string; ja: string }, night: NightStart | undefined,
 }
 
 /** Says why the night was counted: she sat down and has not got up. */
-function withChair(o: { en: string; ja: string }, rule: NoSignOfLifeRule, home: HomeState, start: number): { en: string; ja: string } {
-  if (!inChair(rule, home, start)) return o;
+function withChair(o: { en: string; ja: string }, spell: Spell): { en: string; ja: string } {
+  if (!spell.chair) return o;
   return { en: `${o.en} The night is not taken as sleep: she is on a seat, not in bed.`, ja: `${o.ja} 夜間も睡眠とはみなしていません：ベッドではなく椅子・ソファにいます。` };
 }
 
@@ -301,15 +299,15 @@ function raised(rule: NoSignOfLifeRule, home: HomeState, ctx: RuleContext, sever
   const d = duration(wakingMs);
   const { from, to } = rule.wakingHours;
   const limit = severity === 'critical' ? rule.criticalAfterMinutes : rule.warningAfterMinutes;
-  const start = clockStart(rule, home);
-  const night = nightOf(rule, home, start);
+  const spell = quietSpell(rule, home);
+  const night = nightOf(rule, home, spell.start);
   return finding(home, rule, ctx.now, 'raised', severity, 'family', {
     message: { en: `No sign of life for ${d.en} of waking time`, ja: `起きている時間帯に${d.ja}、生活反応がありません` },
     expected: {
       en: `Some sign of life (movement, a door, the kettle, water, gas, electricity or a button) at least every ${limit} minutes between ${from} and ${to}.`,
       ja: `${from}〜${to}の間、少なくとも${limit}分に一度は生活反応（人の動き・ドア・電気ポット・水道・ガス・電気・ボタン）があること。`,
     },
-    observed: withChair(withNight(describeLast(rule, home, tz), night, home), rule, home, start),
+    observed: withChair(withNight(describeLast(rule, home, tz), night, home), spell),
   }, { data: { lastSignOfLife: home.lastSignOfLife, wakingMinutes: Math.floor(wakingMs / minute), limitMinutes: limit, ...(night === undefined ? {} : { nightNotBegun: true }) } });
 }
 
@@ -438,8 +436,8 @@ export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
       raise(home, rule.id, ctx, outTooLong(rule, home, ctx));
       return;
     }
-    const start = clockStart(rule, home);
-    const waking = wakingMsBetween(start, now, clockWindow(rule, home, start), home.rules.zone);
+    const spell = quietSpell(rule, home);
+    const waking = wakingMsBetween(spell.start, now, clockWindow(rule, home, spell), home.rules.zone);
     const level: Severity | undefined = waking >= rule.criticalAfterMinutes * minute ? 'critical' : waking >= rule.warningAfterMinutes * minute ? 'warning' : undefined;
     if (level !== undefined && activeSeverity(home, rule.id) !== level && !silenceAlreadyRaised(home, rule.id, level)) raise(home, rule.id, ctx, raised(rule, home, ctx, level, waking));
   },
@@ -459,7 +457,7 @@ function plainDeadline(rule: NoSignOfLifeRule, home: HomeState): number {
   // The same silence already raised by another rule: aim at the next level it has not reached.
   if (silenceAlreadyRaised(home, rule.id, 'critical')) return Infinity;
   const limit = current === 'warning' || silenceAlreadyRaised(home, rule.id, 'warning') ? rule.criticalAfterMinutes : rule.warningAfterMinutes;
-  const start = clockStart(rule, home);
-  const due = addWakingMs(start, limit * minute, clockWindow(rule, home, start), home.rules.zone);
+  const spell = quietSpell(rule, home);
+  const due = addWakingMs(spell.start, limit * minute, clockWindow(rule, home, spell), home.rules.zone);
   return Math.max(due, outUntil(rule, home));
 }
