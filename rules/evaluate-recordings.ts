@@ -22,6 +22,7 @@ import { createRandom, type Random } from '../edge/index.js';
 import type { HomeSettings } from '../edge/index.js';
 import { fmtMinutes, median, runModes, scoreFindings, type ModeScore, type ScoredFinding, type Truth } from './evaluate.js';
 import { defaultRules, fixedRules, type RuleConfig } from './rule-config.js';
+import { inBed } from './rules/held-state.js';
 
 const MIN = 60_000;
 const HOUR = 3_600_000;
@@ -123,15 +124,15 @@ export function pickIncidents(home: RecordedHome, perType: number, rng: Random):
 
   // Collapse at a waking moment: an inside sign of life, in waking hours, while she is home —
   // and up: not in bed (a bed mat pressed, or its own press: lying down is what sleep looks like).
-  const bedMats = new Set(settings.devices.filter((d) => d.role === 'mat' && [d.device, d.object, d.room].some((x) => x?.toLowerCase().includes('bed'))).map((d) => d.device));
-  const inBed = new Set<string>();
+  const bedMats = new Set(settings.devices.filter((d) => d.role === 'mat' && [d.device, d.object, d.room].some((x) => x !== undefined && inBed(x))).map((d) => d.device));
+  const pressed = new Set<string>();
   const awake: number[] = [];
   for (const r of readings) {
     if (r.kind === 'motion' && bedMats.has(r.device)) {
-      if (r.occupied) inBed.add(r.device); else inBed.delete(r.device);
+      if (r.occupied) pressed.add(r.device); else pressed.delete(r.device);
       continue;
     }
-    if (inBed.size > 0 || r.at < half || r.at > latest || !isInsideSign(r, settings)) continue;
+    if (pressed.size > 0 || r.at < half || r.at > latest || !isInsideSign(r, settings)) continue;
     if (inWindow(localTime(r.at, tz).minuteOfDay, wake.from, wake.to)) awake.push(r.at);
   }
   for (const at of pickSpread(awake, perType, rng.fork('collapse-waking'))) out.push({ home: id, type: 'collapse-waking', at, extra: [] });

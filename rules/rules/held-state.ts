@@ -36,7 +36,7 @@ export function heldSince(home: HomeState, device: string): number | undefined {
   return getMark(home, heldKey(device));
 }
 
-/** Whether a held device is in the bed (`bed` in its id). */
+/** Whether a held device (by its id, or the object or room it is in) is in the bed: `bed` in the name. */
 export function inBed(device: string): boolean {
   return device.toLowerCase().includes('bed');
 }

@@ -32,38 +32,36 @@ import { getMark, setMark } from './routine-marks.js';
 
 const MIN = 60_000;
 const DAY = 86_400_000;
-export const restSlots = 14;
+/** Seat spells remembered (a fortnight of evenings). */
+const restSlots = 14;
 /** Completed seat spells known before her longest one is trusted. */
-export const minRestSpells = 3;
+const minRestSpells = 3;
 /** A seat spell shorter than this says nothing about resting (a chattering mat, sitting down for a minute). */
 const restMinMinutes = 30;
 /** Long outings remembered at most (the newest). */
-export const outingSlots = 8;
+const outingSlots = 8;
 /** Long outings older than this are forgotten. */
-export const outingDays = 28;
+const outingDays = 28;
 /** Long outings within `outingDays` before the limit follows her. */
-export const minLongOutings = 3;
+const minLongOutings = 3;
+const restPrefix = 'rest/';
+const restNextKey = 'rest/next';
 const outlongPrefix = 'outlong/';
 
-interface Slots { prefix: string; next: string; size: number }
-const rest: Slots = { prefix: 'rest/', next: 'rest/next', size: restSlots };
-
-function remember(home: HomeState, s: Slots, minutes: number): void {
-  const slot = getMark(home, s.next) ?? 0;
-  setMark(home, `${s.prefix}${slot}`, Math.round(minutes));
-  setMark(home, s.next, (slot + 1) % s.size);
+/** A seat spell ended: she got up after `ms`. Kept in a ring of `restSlots`. */
+export function learnRest(home: HomeState, ms: number): void {
+  if (ms < restMinMinutes * MIN) return;
+  const slot = getMark(home, restNextKey) ?? 0;
+  setMark(home, `${restPrefix}${slot}`, Math.round(ms / MIN));
+  setMark(home, restNextKey, (slot + 1) % restSlots);
 }
 
-function remembered(home: HomeState, s: Slots): number[] {
+/** Her remembered seat spells, minutes. */
+function rests(home: HomeState): number[] {
   const out: number[] = [];
   if (home.marks === undefined) return out;
-  for (const [key, v] of home.marks) if (key.startsWith(s.prefix) && key !== s.next) out.push(v);
+  for (const [key, v] of home.marks) if (key.startsWith(restPrefix) && key !== restNextKey) out.push(v);
   return out;
-}
-
-/** A seat spell ended: she got up after `ms`. */
-export function learnRest(home: HomeState, ms: number): void {
-  if (ms >= restMinMinutes * MIN) remember(home, rest, ms / MIN);
 }
 
 /** The long outings she came back from within `outingDays` of `now`: [end, minutes]. */
@@ -89,17 +87,16 @@ export function learnOuting(home: HomeState, at: number, ms: number, fixedMinute
 
 export interface LearnedLimit {
   minutes: number;
-  /** What it was learned from (undefined: the fixed number applies). */
+  /** The longest rest or outing it was learned from (undefined: the fixed number applies). */
   longest?: number;
-  known?: number;
 }
 
 /** How long a pressed seat mat counts as her there, resting. */
 export function restLimit(home: HomeState, heldMaxMinutes: number, restMaxMinutes: number): LearnedLimit {
-  const spells = remembered(home, rest);
+  const spells = rests(home);
   if (spells.length < minRestSpells) return { minutes: heldMaxMinutes };
   const longest = Math.max(...spells);
-  return { minutes: Math.max(heldMaxMinutes, Math.min(restMaxMinutes, longest)), longest, known: spells.length };
+  return { minutes: Math.max(heldMaxMinutes, Math.min(restMaxMinutes, longest)), longest };
 }
 
 /** How long an outing nobody announced holds the clock before the family is warned (at `now`). */
@@ -107,5 +104,5 @@ export function outingLimit(home: HomeState, now: number, fixedMinutes: number, 
   const long = longOutings(home, now);
   if (long.length < minLongOutings) return { minutes: fixedMinutes };
   const longest = Math.max(...long.map(([, m]) => m));
-  return { minutes: Math.max(fixedMinutes, Math.min(capMinutes, Math.ceil((1.25 * longest) / 30) * 30)), longest, known: long.length };
+  return { minutes: Math.max(fixedMinutes, Math.min(capMinutes, Math.ceil((1.25 * longest) / 30) * 30)), longest };
 }
