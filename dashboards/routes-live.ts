@@ -15,13 +15,15 @@ export const liveRoutes: RouteModule = (app, ctx) => {
     const homes = new Set((await ctx.access.visibleHomes(viewerOf(req).account)).map((r) => r.homeId));
     reply.hijack();
     const res = reply.raw;
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-    res.write('retry: 3000\n\n');
-    open.add(res);
+    // Subscribed before the stream answers: a page re-reads itself when its stream opens
+    // (client/app.ts), so no change can fall between that read and this subscription.
     const off = ctx.live.subscribe('*', (e) => {
       if (!homes.has(e.homeId)) return;
       res.write(`data: ${JSON.stringify({ type: e.type, homeId: e.homeId, alertId: e.alertId, at: e.at })}\n\n`);
     });
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    res.write('retry: 3000\n\n');
+    open.add(res);
     // A comment every 25 s keeps proxies from closing an idle stream (real time: this is I/O, not a rule).
     const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 25_000);
     keepAlive.unref();

@@ -3,6 +3,8 @@
  * over server-sent events (or, where a page has no stream, a poll:
  * `data-live-poll`) refresh the page's live regions in place (never a
  * form the person is using: live-regions.ts), and charts draw from JSON.
+ * Each time the stream opens (first open, or back after a drop) the page
+ * re-reads itself once, so a change made before it listened is not missed.
  * `window.mimamoriLive` counts refreshes for tests and support staff.
  */
 import { applyLiveRegions, type RegionUpdate } from './live-regions.js';
@@ -41,6 +43,10 @@ const src = document.body.dataset.live;
 if (src && 'EventSource' in window) {
   const events = new EventSource(src);
   events.onmessage = () => { void refresh(); };
+  // What changed before the stream was listening — between this page being rendered and the stream's
+  // first open, or while it was down and reconnecting — sent no event this page heard: catch up once on
+  // every open. The server subscribes before it answers, so nothing falls between this read and the stream.
+  events.onopen = () => { void refresh(); };
 }
 // Pages without an event stream (the hub's status page) poll instead of reloading themselves.
 const every = Number(document.body.dataset.livePoll);

@@ -54,6 +54,29 @@ t.test('typing survives ten live updates on the family, staff and operator pages
     t.equal(await page.locator('#question').inputValue(), '母は昨日よく眠れました？か', 'the caret stayed where it was (one character from the end)');
   });
 
+  await t.test('a change made before the page\'s stream listens is shown when it opens, and after it reconnects', async (t) => {
+    const { page } = await signInAs(browser, f, base, 'family1');
+    // Each time the page's event stream connects, news is added and announced first, while nobody listens
+    // (the race behind a CI failure: an alert opened right after the caregiver page loaded never showed).
+    // The first connection is answered here with a stream that ends at once, as a dropped one does; the
+    // browser reconnects (retry: 200 ms), and the second connection goes to the hub.
+    let connections = 0;
+    await page.route('**/live', async (route) => {
+      connections += 1;
+      await f.store.addNews({ homeId: 'h1', authorId: 'staff1', body: `before the stream ${connections}`, createdAt: f.clock.now() });
+      publish('news');
+      if (connections === 1) await route.fulfill({ status: 200, contentType: 'text/event-stream', body: 'retry: 200\n\n' });
+      else await route.continue();
+    });
+    await page.goto(`${base}/homes/h1`);
+    await page.locator('#news', { hasText: 'before the stream 1' }).waitFor({ timeout: 30_000 });
+    t.pass('news announced before the stream first opened is on the page');
+    await page.locator('#news', { hasText: 'before the stream 2' }).waitFor({ timeout: 30_000 });
+    t.pass('news announced while the stream was down is on the page once it is back');
+    t.equal(connections, 2, 'the stream connected twice');
+    await page.unroute('**/live');
+  });
+
   await t.test('staff: the news box, and an answer typed in a live region', async (t) => {
     const { page } = await signInAs(browser, f, base, 'staff1');
     const first = await f.store.addQuestion({ homeId: 'h1', askerId: 'family1', body: 'question 0', askedAt: f.clock.now() });
