@@ -241,3 +241,36 @@ t.test('default cadences: plain progress every 30 min; the first kettle of the d
   t.same(savesAt(), ['22:01', '22:11', '22:30', '23:11', '00:10'], 'every save, UTC: 07:01, 07:11, 07:30, 08:11, 09:10 local');
   await engine.close();
 });
+
+t.test('a visit is saved with the "out" change it comes with (10 min later), not at once: door passages with movement after were a third of all saves', async (t) => {
+  const store = createSqliteStore(':memory:');
+  t.teardown(() => store.close());
+  const calls = recordSaves(store);
+  const clock = new VirtualClock(at('09:00'));
+  const engine = await createRuleEngine({ clock, logger: silentLogger(), store, watermark: false });
+  const marks = async () => ((await readSavedHomeStates(store)).states.get('h1') as { marks: Record<string, number> }).marks;
+  const step = (to: number, r?: Reading) => { clock.advanceTo(to); if (r) engine.ingest(r); };
+  // Both devices known from the start (a new device is saved at once).
+  engine.ingest(motion(at('09:00')));
+  engine.ingest(heartbeat(at('09:00'), 'door-front'));
+  step(at('10:04'), motion(at('10:04')));
+  step(at('10:05'));
+  const before = calls.length;
+  // Someone comes in at 10:05 (she is home, moving about): the door, then movement inside 2 min later.
+  step(at('10:05'), door(at('10:05'), true));
+  step(at('10:05') + 30_000, door(at('10:05') + 30_000, false));
+  step(at('10:07'), motion(at('10:07')));
+  step(at('10:16'));
+  t.equal(calls.length, before, 'not saved at once: the visit\'s "out" change has not held 10 min');
+  step(at('10:17'));
+  t.equal(calls.length, before + 1, 'saved once it has held 10 min');
+  t.equal((await marks())['presence/visit'], at('10:07'), 'with the visit: a restart now still reads the next departure as uncertain');
+  // The visitor leaves at 10:40: an uncertain departure, saved 10 min later with its mark.
+  step(at('10:40'), door(at('10:40'), true));
+  step(at('10:40') + 30_000, door(at('10:40') + 30_000, false));
+  step(at('10:50'));
+  t.equal((await marks())['presence/uncertain-out'], undefined, 'not yet');
+  step(at('10:51'));
+  t.equal((await marks())['presence/uncertain-out'], at('10:40') + 30_000, 'the uncertain departure is saved with her going out');
+  await engine.close();
+});
