@@ -56,7 +56,11 @@ export interface WholePathOptions {
 }
 
 export interface Device { username: string; password: string; topic: string; port?: number }
-export interface Step { rate: number; offered: number; sent: number; acked: number; written: number; backlog: number; backlogMid: number; cpuMicrosPerEvent: number; sustained: boolean }
+export interface Step {
+  rate: number; offered: number; sent: number; acked: number; written: number; backlog: number; backlogMid: number; cpuMicrosPerEvent: number; sustained: boolean;
+  /** The second try of a rate the first try did not sustain. */
+  again?: boolean;
+}
 interface PathResult { steps: Step[]; sustained: number; sent: number; acked: number; points: number; distinctIds: number }
 
 const window = 64;
@@ -150,7 +154,7 @@ export function drained(gens: Generators, written: () => number): () => boolean 
   return () => { const t = gens.totals(); return t.sent === t.due && t.acked === t.sent && written() >= t.sent; };
 }
 
-/** Steps the offered load up on one pipeline until a step is not sustained; then drains and stops offering. */
+/** Steps the offered load up on one pipeline until a rate is not sustained in two tries; then drains and stops offering. */
 export async function stepLoad(gens: Generators, written: () => number, cpuMicros: () => number, opts: Pick<WholePathOptions, 'rates' | 'stepSeconds'>, name: string): Promise<Step[]> {
   // Warm-up (JIT, InfluxDB's new shard, the first batches) at a low rate, until all of it is in InfluxDB.
   gens.setRate(Math.min(200, opts.rates[0] ?? 200));
@@ -158,7 +162,7 @@ export async function stepLoad(gens: Generators, written: () => number, cpuMicro
   gens.setRate(0);
   await waitFor(drained(gens, written), 120_000, `${name}: the warm-up to reach InfluxDB`);
   const steps: Step[] = [];
-  for (const rate of opts.rates) {
+  const step = async (rate: number, again: boolean): Promise<Step> => {
     const before = { ...gens.totals(), written: written(), cpu: cpuMicros() };
     gens.setRate(rate);
     await sleep((opts.stepSeconds * 1000) / 2);
@@ -170,10 +174,19 @@ export async function stepLoad(gens: Generators, written: () => number, cpuMicro
     const done = end.written - before.written;
     const backlog = end.due - end.written;
     const sustained = backlog <= 1.5 * rate + 500 && backlog <= mid + 0.25 * rate && done >= 0.9 * offered;
-    steps.push({ rate, offered, sent: end.sent - before.sent, acked: end.acked - before.acked, written: done, backlog, backlogMid: mid, cpuMicrosPerEvent: done > 0 ? (end.cpu - before.cpu) / done : NaN, sustained });
     // Drain before the next step: everything offered so far must reach InfluxDB.
     await waitFor(drained(gens, written), 120_000, `${name}: the backlog after ${rate} events/s to drain`);
-    if (!sustained) break;
+    return { rate, offered, sent: end.sent - before.sent, acked: end.acked - before.acked, written: done, backlog, backlogMid: mid, cpuMicrosPerEvent: done > 0 ? (end.cpu - before.cpu) / done : NaN, sustained, ...(again ? { again } : {}) };
+  };
+  for (const rate of opts.rates) {
+    let s = await step(rate, false);
+    steps.push(s);
+    // A step missed once may be a stall of the machine, not the pipeline's limit (a full
+    // --quick run: the hub missed 1,000/s with 84% written and so stopped at 500/s; run
+    // alone minutes later it kept up to 8,000/s): the step is run once more, and both
+    // are reported. Missed twice, the ladder stops.
+    if (!s.sustained) { s = await step(rate, true); steps.push(s); }
+    if (!s.sustained) break;
   }
   return steps;
 }
@@ -294,8 +307,8 @@ export async function benchWholePath(opts: WholePathOptions): Promise<{ rows: Be
     }
 
     const common = Math.min(hubResult.sustained, ref.sustained);
-    const at = (r: PathResult) => r.steps.find((s) => s.rate === common)?.cpuMicrosPerEvent ?? NaN;
-    const stepsText = (r: PathResult) => r.steps.map((s) => `${s.rate}/s: ${s.sustained ? 'kept up' : `NOT kept up (of ${s.offered} offered: ${s.sent} sent, ${s.acked} acknowledged, ${s.written} in InfluxDB)`} (${s.cpuMicrosPerEvent.toFixed(0)} µs/event)`).join(', ');
+    const at = (r: PathResult) => r.steps.find((s) => s.rate === common && s.sustained)?.cpuMicrosPerEvent ?? NaN;
+    const stepsText = (r: PathResult) => r.steps.map((s) => `${s.rate}/s${s.again ? ' again' : ''}: ${s.sustained ? 'kept up' : `NOT kept up (of ${s.offered} offered: ${s.sent} sent, ${s.acked} acknowledged, ${s.written} in InfluxDB)`} (${s.cpuMicrosPerEvent.toFixed(0)} µs/event)`).join(', ');
     const once = (r: PathResult) => r.points === r.acked && r.distinctIds === r.points;
     const ratio = hubResult.sustained / ref.sustained;
     return {
@@ -308,7 +321,7 @@ export async function benchWholePath(opts: WholePathOptions): Promise<{ rows: Be
           target: ref.sustained === 0
             ? `≥ 0.8× the reference: not measurable — the reference did not keep up with the lowest offered rate (the machine is too busy; see the steps)`
             : `≥ 0.8× the reference: ${ratio >= 0.8 ? 'met' : 'NOT met'}${ref.steps.every((s) => s.sustained) ? ' (the reference kept up at every offered rate: its figure is a lower bound, the ratio an upper bound)' : ''}`,
-          notes: `highest offered rate (of ${opts.rates.join(', ')}) whose ${opts.stepSeconds} s step ended with < 1.5 s of events not yet in InfluxDB and no growth; hub ${stepsText(hubResult)}; mosquitto ${stepsText(ref)}`,
+          notes: `highest offered rate (of ${opts.rates.join(', ')}) whose ${opts.stepSeconds} s step ended with < 1.5 s of events not yet in InfluxDB and no growth (a step missed is run once more); hub ${stepsText(hubResult)}; mosquitto ${stepsText(ref)}`,
         },
         {
           name: `CPU per event at ${common} events/s (the highest rate both sustained)`, value: at(hubResult), unit: 'µs/event',
