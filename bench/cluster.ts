@@ -30,7 +30,7 @@ import { startRedis } from '../test/support/redis.js';
 import type { Teardown } from '../test/support/wait.js';
 import { withDeadline } from './broker.js';
 import type { BenchRow } from './types.js';
-import { addLoadDevices, countPoints, cpuMicrosOf, startGenerators, stepLoad, summarise, waitFor, type Step } from './wholepath.js';
+import { addLoadDevices, countPoints, cpuMicrosOf, startGenerators, stepLoad, stepRate, summarise, waitFor, type Step } from './wholepath.js';
 
 export interface ClusterBenchOptions {
   /** Cluster sizes to measure, e.g. [1, 2, 3]. */
@@ -155,7 +155,7 @@ export async function benchCluster(o: ClusterBenchOptions): Promise<{ rows: Benc
     const rows: BenchRow[] = [];
     for (const r of runs) {
       const top = r.steps.filter((s) => s.sustained).at(-1);
-      const stepsText = r.steps.map((s) => `${s.rate}/s${s.again ? ' again' : ''} ${s.sustained ? 'kept up' : `NOT kept up (${s.written} of ${s.offered} in InfluxDB)`}`).join(', ');
+      const stepsText = r.steps.map((s) => `${stepRate(s)} ${s.sustained ? 'kept up' : `NOT kept up (${s.written} of ${s.offered} in InfluxDB)`}`).join(', ');
       const once = r.points === r.acked && r.distinctIds === r.points;
       rows.push({
         name: `cluster of ${r.nodes} hub process(es) on PostgreSQL + Redis: whole path sustained (${o.devices} devices spread over the nodes, ${r.homes} homes)`,

@@ -191,6 +191,9 @@ export async function stepLoad(gens: Generators, written: () => number, cpuMicro
   return steps;
 }
 
+/** A step's rate as printed: `1000/s`, or `1000/s again` for its second try. */
+export const stepRate = (s: Step): string => `${s.rate}/s${s.again ? ' again' : ''}`;
+
 export function summarise(steps: Step[]): number {
   return steps.filter((s) => s.sustained).reduce((m, s) => Math.max(m, s.rate), 0);
 }
@@ -308,7 +311,7 @@ export async function benchWholePath(opts: WholePathOptions): Promise<{ rows: Be
 
     const common = Math.min(hubResult.sustained, ref.sustained);
     const at = (r: PathResult) => r.steps.find((s) => s.rate === common && s.sustained)?.cpuMicrosPerEvent ?? NaN;
-    const stepsText = (r: PathResult) => r.steps.map((s) => `${s.rate}/s${s.again ? ' again' : ''}: ${s.sustained ? 'kept up' : `NOT kept up (of ${s.offered} offered: ${s.sent} sent, ${s.acked} acknowledged, ${s.written} in InfluxDB)`} (${s.cpuMicrosPerEvent.toFixed(0)} µs/event)`).join(', ');
+    const stepsText = (r: PathResult) => r.steps.map((s) => `${stepRate(s)}: ${s.sustained ? 'kept up' : `NOT kept up (of ${s.offered} offered: ${s.sent} sent, ${s.acked} acknowledged, ${s.written} in InfluxDB)`} (${s.cpuMicrosPerEvent.toFixed(0)} µs/event)`).join(', ');
     const once = (r: PathResult) => r.points === r.acked && r.distinctIds === r.points;
     const ratio = hubResult.sustained / ref.sustained;
     return {

@@ -55,6 +55,18 @@ const arrivedKey = 'presence/arrived';
 const visitKey = 'presence/visit';
 /** The front-door close (an `outSince`) that may be the visitor leaving alone: an uncertain departure. */
 const uncertainOutKey = 'presence/uncertain-out';
+/**
+ * Sets a mark that changes only together with "out" (an arrival, a visit, an
+ * uncertain departure): it is saved with that change — the engine's lazy save
+ * once the change has held 10 min — not at once. A restart before then finds
+ * neither the change nor the mark, the state before it; a visit matters 20 min
+ * on at the earliest. Saved at once, the visit mark made every door passage
+ * with movement after it an urgent save (rules bench: a quarter of the home
+ * parts written, docs/bench.md).
+ */
+function setOutMark(home: HomeState, key: string, at: number | undefined): void {
+  setMark(home, key, at, false);
+}
 /** Movement inside this soon after the front door closed, with her home before, is someone coming in. */
 export const visitEntryMs = 10 * minute;
 /**
@@ -235,30 +247,25 @@ function outUntil(rule: NoSignOfLifeRule, home: HomeState): number {
  * of her inside — is never a visit: on van Kasteren C that was her own
  * return, sitting down on the couch a minute later.)
  *
- * Each mark changes only with "out" (the first line), so it is saved with
- * that change — the engine's lazy save once it has held 10 min — not at once:
- * a restart before then finds neither, which is the same state as before
- * (and a visit matters 20 min on at the earliest). At once, the marks made
- * every door passage with movement after it an urgent save (rules bench:
- * 36 a home a day, a third of the home parts written).
+ * Each mark changes only with "out" (the first line): `setOutMark`.
  */
 function trackVisit(home: HomeState, r: Reading, before: number, frontDoorClosed: boolean): void {
   if (home.outSince === before) return;
   const uncertain = getMark(home, uncertainOutKey);
   if (home.outSince === NONE) {
-    if (uncertain !== undefined) setMark(home, uncertainOutKey, undefined, false);
-    if (!frontDoorClosed && r.at - before <= visitEntryMs) setMark(home, visitKey, r.at, false);
+    if (uncertain !== undefined) setOutMark(home, uncertainOutKey, undefined);
+    if (!frontDoorClosed && r.at - before <= visitEntryMs) setOutMark(home, visitKey, r.at);
     return;
   }
   if (before !== NONE) {
     // A bouncing reed moved the start of the same outing: it stays as certain as it was.
-    if (uncertain === before) setMark(home, uncertainOutKey, home.outSince, false);
+    if (uncertain === before) setOutMark(home, uncertainOutKey, home.outSince);
     return;
   }
   const visit = getMark(home, visitKey);
   if (visit === undefined) return;
-  setMark(home, visitKey, undefined, false);
-  if (r.at - visit >= visitMinMs && r.at - visit <= visitMaxMs) setMark(home, uncertainOutKey, home.outSince, false);
+  setOutMark(home, visitKey, undefined);
+  if (r.at - visit >= visitMinMs && r.at - visit <= visitMaxMs) setOutMark(home, uncertainOutKey, home.outSince);
 }
 
 function describeLast(rule: NoSignOfLifeRule, home: HomeState, tz: ZoneClock): { en: string; ja: string } {
@@ -381,8 +388,7 @@ export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
         const inside = Math.max(home.lastMotion, getMark(home, insideKey) ?? NONE);
         home.outSince = inside !== NONE && r.at - inside > arrivalQuietMs ? NONE : r.at;
       }
-      // Saved with the out change (the engine's lazy save of going out or back).
-      if (home.outSince === NONE) { setMark(home, arrivedKey, r.at, false); arrived = true; }
+      if (home.outSince === NONE) { setOutMark(home, arrivedKey, r.at); arrived = true; }
     }
     if (rule.learnLimits) learnLimits(rule, home, r, before);
     trackVisit(home, r, before, frontDoor && r.kind === 'door' && !r.open);

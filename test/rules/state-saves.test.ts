@@ -34,6 +34,17 @@ function recordSaves(store: Store): Array<{ at: number; parts: string[]; done: P
   return calls;
 }
 
+/** The default rules on an in-memory store whose saves are recorded; `step` moves the clock, then ingests `r`. */
+async function savingEngine(t: Test, start: number) {
+  const store = createSqliteStore(':memory:');
+  t.teardown(() => store.close());
+  const calls = recordSaves(store);
+  const clock = new VirtualClock(start);
+  const engine = await createRuleEngine({ clock, logger: silentLogger(), store, watermark: false });
+  const step = (to: number, r?: Reading) => { clock.advanceTo(to); if (r) engine.ingest(r); };
+  return { store, calls, engine, step };
+}
+
 /** A lived day in `home`: movement every 10 minutes 06:00–22:00, the kettle at 07:00 and 12:00. */
 function livedDay(day: number, home: string): Reading[] {
   const out: Reading[] = [];
@@ -193,14 +204,9 @@ t.test('unreadable parts are skipped with the reason; other homes load', async (
 });
 
 t.test('default cadences: plain progress every 30 min; the first kettle of the day and going out are saved sooner', async (t) => {
-  const store = createSqliteStore(':memory:');
-  t.teardown(() => store.close());
-  const calls = recordSaves(store);
-  const clock = new VirtualClock(at('07:00'));
-  const engine = await createRuleEngine({ clock, logger: silentLogger(), store, watermark: false });
+  const { store, calls, engine, step } = await savingEngine(t, at('07:00'));
   type Saved = { lastSignOfLife: number; outSince: number; routine?: { baseline: { today: { firstKettle: number | null } | null; doorClosedAt: number } } };
   const saved = async () => (await readSavedHomeStates(store)).states.get('h1') as Saved;
-  const step = (to: number, r?: Reading) => { clock.advanceTo(to); if (r) engine.ingest(r); };
   const savesAt = () => calls.map((c) => new Date(c.at).toISOString().slice(11, 16));
   // 07:00 (16:00 UTC the day before, Asia/Tokyo): the home and its devices are new; the kettle only reports "off".
   for (const r of [door(at('07:00'), true), kettle(at('07:00'), 'off'), motion(at('07:00'))]) engine.ingest(r);
@@ -242,14 +248,9 @@ t.test('default cadences: plain progress every 30 min; the first kettle of the d
   await engine.close();
 });
 
-t.test('a visit is saved with the "out" change it comes with (10 min later), not at once: door passages with movement after were a third of all saves', async (t) => {
-  const store = createSqliteStore(':memory:');
-  t.teardown(() => store.close());
-  const calls = recordSaves(store);
-  const clock = new VirtualClock(at('09:00'));
-  const engine = await createRuleEngine({ clock, logger: silentLogger(), store, watermark: false });
+t.test('a visit is saved with the "out" change it comes with (10 min later), not at once: door passages with movement after were a quarter of the saves', async (t) => {
+  const { store, calls, engine, step } = await savingEngine(t, at('09:00'));
   const marks = async () => ((await readSavedHomeStates(store)).states.get('h1') as { marks: Record<string, number> }).marks;
-  const step = (to: number, r?: Reading) => { clock.advanceTo(to); if (r) engine.ingest(r); };
   // Both devices known from the start (a new device is saved at once).
   engine.ingest(motion(at('09:00')));
   engine.ingest(heartbeat(at('09:00'), 'door-front'));
