@@ -91,20 +91,16 @@ function wakingWindow(rule: NoSignOfLifeRule): Window {
   return w;
 }
 
-/** Where `t` is relative to the window, and when that next changes. */
+/** Where `t` is relative to the window, and when that next changes (on the home's clock, clock changes included). */
 function segment(t: number, w: Window, zone: ZoneClock): { inside: boolean; until: number } {
-  const m = zone.msOfDay(t) / minute;
-  const inside = inWindow(Math.floor(m), w.from, w.to);
-  let delta = ((inside ? w.to : w.from) - m + 1440) % 1440;
-  if (delta <= 0) delta = 1440;
-  return { inside, until: t + Math.round(delta * minute) };
+  const inside = inWindow(zone.minuteOfDay(t), w.from, w.to);
+  return { inside, until: zone.nextAt(t, (inside ? w.to : w.from) * minute) };
 }
 
 /**
  * Milliseconds of waking time in [a, b). A window with from === to is all day.
  * Walks window boundaries (at most two per day), so it is cheap for the
- * spans rules use; on a daylight-saving change day a boundary may be off by
- * the shift, which the next step corrects.
+ * spans rules use.
  */
 export function wakingMsBetween(a: number, b: number, w: Window, zone: ZoneClock): number {
   if (b <= a) return 0;

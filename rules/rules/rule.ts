@@ -153,6 +153,25 @@ export class ZoneClock {
   minuteOfDay(at: number): number {
     return Math.floor(this.msOfDay(at) / 60_000);
   }
+
+  /**
+   * The first instant after `at` whose local time is `msOfDay` (a full day
+   * on when `at` is already there). Across a clock change the day is 23 or
+   * 25 h long: adding the local difference lands an hour past the time in
+   * spring (22:00 → 07:00 is 8 h of real time that night, not 9) and an hour
+   * short in autumn, so the landing is moved by what it is off. A local time
+   * the spring change skips has no instant; the landing past it is kept.
+   */
+  nextAt(at: number, msOfDay: number): number {
+    let ahead = (msOfDay - this.msOfDay(at) + day) % day;
+    if (ahead <= 0) ahead = day;
+    const landed = at + ahead;
+    let off = (this.msOfDay(landed) - msOfDay + day) % day;
+    if (off > day / 2) off -= day;
+    if (off === 0) return landed;
+    const moved = landed - off;
+    return moved > at && this.msOfDay(moved) === msOfDay ? moved : landed;
+  }
 }
 
 /** "07:12" in the home's zone. */

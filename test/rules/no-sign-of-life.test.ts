@@ -73,6 +73,23 @@ t.test('custom waking hours wrapping midnight and a non-Tokyo zone', async (t) =
   t.same(h.of('noSignOfLife'), ['raised:warning', 'raised:critical']);
 });
 
+t.test('the night of a clock change: the warning comes after 3 h of waking time on the new clock (Tapia 1, 5 April 2003: an hour late before)', async (t) => {
+  for (const [night, lastSign, due] of [
+    // Spring forward: 22:00 EST → 07:00 EDT is 8 h, not 9; 58 min + 2 h 2 min of waking time is 09:02 EDT.
+    ['spring', '2027-03-13T21:02:00-05:00', '2027-03-14T09:02:00-04:00'],
+    // Fall back: 22:00 EDT → 07:00 EST is 10 h.
+    ['autumn', '2027-11-06T21:02:00-04:00', '2027-11-07T09:02:00-05:00'],
+  ] as const) {
+    const h = await harness({ start: Date.parse(lastSign) - 60 * MIN, rules: { timezone: 'America/New_York', rules: onlyNsl } });
+    h.feed(motion(Date.parse(lastSign)));
+    h.clock.advanceTo(Date.parse(due) - MIN);
+    t.same(h.of('noSignOfLife'), [], `${night}: nothing a minute before`);
+    h.clock.advanceTo(Date.parse(due));
+    t.same(h.of('noSignOfLife'), ['raised:warning'], `${night}: warned at ${due}`);
+    t.equal(h.findings[0]?.at, Date.parse(due), `${night}: at the deadline`);
+  }
+});
+
 t.test('heartbeats, climate, kettle off and small power wobbles are not signs of life', async (t) => {
   const h = await harness({ rules: onlyNsl });
   h.feed(motion(at('08:00')), power(at('08:01'), 100));
