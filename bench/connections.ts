@@ -2,7 +2,9 @@
  * Connected devices: memory per connected device and logins per second,
  * for the project's broker (its own process, level persistence as the hub
  * runs it, logins checked against the SQLite store) and for mosquitto
- * (password file + ACL) in the same run. Devices are opened from this
+ * (password file + ACL) in the same run, and for aedes alone (the library
+ * our broker is built on, nothing of ours: the floor under our figures).
+ * Devices are opened from this
  * process with bare sockets (a hand-made MQTT 3.1.1 CONNECT, clean session),
  * so the load generator costs next to nothing; the brokers' RSS is read
  * from /proc after a GC at each step, giving the curve of bytes per device.
@@ -106,22 +108,31 @@ async function measure(port: number, pid: number, devices: Device[], steps: numb
   return { points, coldLogins, warmLogins: again.perSecond };
 }
 
-/** Starts bench/broker-child.js with level persistence and an IPC channel for GC requests. */
-async function startOurs(dir: string, storeFile: string): Promise<{ port: number; child: ChildProcess; gc: () => Promise<MemorySample> }> {
+/**
+ * Starts a broker child (`script` in bench/, with `args`) with an IPC channel
+ * for GC requests: bench/broker-child.js is ours with level persistence, as
+ * the hub runs it; bench/aedes-child.js is aedes alone.
+ */
+async function startChild(script: string, args: string[], what: string): Promise<{ port: number; child: ChildProcess; gc: () => Promise<MemorySample> }> {
   // MIMAMORI_BENCH_PROFILE_DIR: a CPU profile of the broker child (node --cpu-prof), to see where a login's time goes.
   const profile = process.env.MIMAMORI_BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.MIMAMORI_BENCH_PROFILE_DIR}`] : [];
-  const child = spawn(process.execPath, ['--expose-gc', ...profile, fileURLToPath(new URL('./broker-child.js', import.meta.url)), join(dir, 'broker'), storeFile, 'level'], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  const child = spawn(process.execPath, ['--expose-gc', ...profile, fileURLToPath(new URL(script, import.meta.url)), ...args], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
   const port = await withDeadline(new Promise<number>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (c: Buffer) => { out += c.toString(); if (out.includes('\n')) resolve((JSON.parse(out.split('\n')[0]!) as { port: number }).port); });
-    child.once('exit', (code) => reject(new Error(`broker child exited with ${code}`)));
-  }), 60_000, 'our broker to start');
-  const gc = () => withDeadline(new Promise<MemorySample>((resolve) => { child.once('message', (m: MemorySample) => resolve(m)); child.send('gc'); }), 30_000, 'a GC in the broker child');
+    child.once('exit', (code) => reject(new Error(`${what} exited with ${code}`)));
+  }), 60_000, `${what} to start`);
+  const gc = () => withDeadline(new Promise<MemorySample>((resolve) => { child.once('message', (m: MemorySample) => resolve(m)); child.send('gc'); }), 30_000, `a GC in ${what}`);
   return { port, child, gc };
 }
 
+/** Runs the connection steps on one broker child, stopping it after. */
+async function measureChild(b: { port: number; child: ChildProcess; gc: () => Promise<MemorySample> }, devices: Device[], steps: number[], deadlineMs: number, what: string): Promise<Curve> {
+  try { return await withDeadline(measure(b.port, b.child.pid!, devices, steps, b.gc), deadlineMs, `${what} connection steps`); } finally { b.child.kill('SIGTERM'); }
+}
+
 /** Memory per connected device and logins/s, ours against mosquitto. */
-export async function benchConnections(opts: { devices: number; dir: string }): Promise<{ rows: BenchRow[]; curves: { ours: Curve; mosquitto: Curve } }> {
+export async function benchConnections(opts: { devices: number; dir: string }): Promise<{ rows: BenchRow[]; curves: { ours: Curve; mosquitto: Curve; aedesAlone: Curve } }> {
   const storeFile = join(opts.dir, 'store.sqlite');
   const store = createSqliteStore(storeFile);
   const devices: Device[] = [];
@@ -144,9 +155,9 @@ export async function benchConnections(opts: { devices: number; dir: string }): 
 
   // First logins run one scrypt each: 60 ms a device leaves room for a loaded machine (10k devices: 10 minutes).
   const stepsDeadline = Math.max(300_000, opts.devices * 60);
-  const o = await startOurs(opts.dir, storeFile);
-  let ours: Curve;
-  try { ours = await withDeadline(measure(o.port, o.child.pid!, devices, steps, o.gc), stepsDeadline, 'our broker connection steps'); } finally { o.child.kill('SIGTERM'); }
+  const ours = await measureChild(await startChild('./broker-child.js', [join(opts.dir, 'broker'), storeFile, 'level'], 'our broker'), devices, steps, stepsDeadline, 'our broker');
+  // The floor: aedes alone, the library our broker is built on, with no login check, no ACL and sessions in memory.
+  const floor = await measureChild(await startChild('./aedes-child.js', [], 'aedes alone'), devices, steps, stepsDeadline, 'aedes alone');
 
   // mosquitto's ACL pattern gives each device its own topics, like ours.
   const m = await startMosquittoWith(opts.dir, devices.map((d) => ({ username: d.username, password: d.password })), ['pattern write mimamori/v1/homes/%u/#']);
@@ -158,13 +169,13 @@ export async function benchConnections(opts: { devices: number; dir: string }): 
   const kb = (b: number | undefined) => (b === undefined ? '?' : (b / 1024).toFixed(1));
   const curve = (c: Curve) => c.points.map((p) => `${p.devices}: ${kb(p.bytesPerDevice)} KB (one more: ${kb(p.marginalBytesPerDevice)} KB${p.marginalHeapPerDevice === undefined ? '' : `, of it V8 heap ${kb(p.marginalHeapPerDevice)} KB`})`).join(', ');
   return {
-    curves: { ours, mosquitto: theirs },
+    curves: { ours, mosquitto: theirs, aedesAlone: floor },
     rows: [
       {
         name: `memory per connected device (${opts.devices} devices, clean sessions, TCP)`, value: last(ours) / 1024, unit: 'KB/device',
         reference: { name: 'mosquitto, same devices', value: last(theirs) / 1024 }, ratio: last(ours) / last(theirs),
         target: `≤ 10 KB per device: ${last(ours) <= 10 * 1024 ? 'met' : 'NOT met'}`,
-        notes: `RSS growth over the idle broker after a GC / devices; curve ours ${curve(ours)}; mosquitto ${curve(theirs)}; ratio = ours / mosquitto (lower is better)`,
+        notes: `RSS growth over the idle broker after a GC / devices; curve ours ${curve(ours)}; mosquitto ${curve(theirs)}; aedes alone ${curve(floor)}; ratio = ours / mosquitto (lower is better)`,
       },
       {
         name: `memory per additional connected device (RSS growth from ${ours.points.length > 1 ? ours.points[ours.points.length - 2]!.devices : 0} to ${opts.devices} devices)`, value: slope(ours) / 1024, unit: 'KB/device',
@@ -176,12 +187,24 @@ export async function benchConnections(opts: { devices: number; dir: string }): 
         name: 'device logins per second, first login (full secret check per login)', value: ours.coldLogins, unit: 'logins/s',
         reference: { name: 'mosquitto, same devices', value: theirs.coldLogins }, ratio: ours.coldLogins / theirs.coldLogins,
         target: `≥ 0.5× mosquitto: ${ours.coldLogins / theirs.coldLogins >= 0.5 ? 'met' : 'NOT met'}`,
-        notes: '32 logins in flight from one bare-socket generator process',
+        notes: `32 logins in flight from one bare-socket generator process; aedes alone ${floor.coldLogins.toFixed(0)}/s (${(floor.coldLogins / theirs.coldLogins).toFixed(2)}× mosquitto)`,
       },
       {
         name: 'device logins per second, everyone again within a minute (login cache)', value: ours.warmLogins, unit: 'logins/s',
         reference: { name: 'mosquitto, same devices', value: theirs.warmLogins }, ratio: ours.warmLogins / theirs.warmLogins,
         target: `≥ 0.5× mosquitto: ${ours.warmLogins / theirs.warmLogins >= 0.5 ? 'met' : 'NOT met'}`,
+        notes: `aedes alone ${floor.warmLogins.toFixed(0)}/s (${(floor.warmLogins / theirs.warmLogins).toFixed(2)}× mosquitto)`,
+      },
+      // What limits the rows above: the same devices on aedes with nothing of ours.
+      {
+        name: 'what limits these: aedes alone (no login check, no ACL, sessions in memory), first logins', value: floor.coldLogins, unit: 'logins/s',
+        reference: { name: 'mosquitto, same devices', value: theirs.coldLogins }, ratio: floor.coldLogins / theirs.coldLogins,
+        notes: `our broker does ${(ours.coldLogins / floor.coldLogins).toFixed(2)}× what aedes alone does; again within a minute: aedes alone ${floor.warmLogins.toFixed(0)}/s, ${(floor.warmLogins / theirs.warmLogins).toFixed(2)}× mosquitto, ours ${(ours.warmLogins / floor.warmLogins).toFixed(2)}× it`,
+      },
+      {
+        name: `what limits these: aedes alone, memory per connected device (${opts.devices} devices)`, value: last(floor) / 1024, unit: 'KB/device',
+        reference: { name: 'mosquitto, same devices', value: last(theirs) / 1024 }, ratio: last(floor) / last(theirs),
+        notes: `ours ${kb(last(ours))} KB, ${(last(ours) / last(floor)).toFixed(2)}× aedes alone; one more device: aedes alone ${kb(slope(floor))} KB, ours ${kb(slope(ours))} KB; ratio = aedes alone / mosquitto (lower is better)`,
       },
     ],
   };
