@@ -168,6 +168,20 @@ function learnQuiet(rule: DeviceSilentRule, home: HomeState, r: Reading, k: Devi
 }
 
 /**
+ * A device that sends heartbeats is judged on them alone: the tallies learned
+ * from its messages before its first heartbeat (their count, its last one, its
+ * longest quiet spell) are never read again, so they are dropped instead of
+ * being saved with the home ever after — on the rules bench, where every
+ * sensor sends heartbeats, they were half the bytes of every state save
+ * (docs/bench.md). Progress, like the tallies themselves.
+ */
+function forgetEventOnly(home: HomeState, k: DeviceKeys): void {
+  setMark(home, k.count, undefined, false);
+  setMark(home, k.seen, undefined, false);
+  setMark(home, k.quiet, undefined, false);
+}
+
+/**
  * Whether a device other than `speaker`, with no open finding, is overdue at
  * `at`. The home keeps `silentDueBound`, a time no device's deadline lies
  * before (deadlines only move later as devices report; a limit that shrinks
@@ -216,6 +230,7 @@ export const deviceSilent: RuleDefinition<DeviceSilentRule> = {
     const k = keysOf(rule, r.device);
     if (r.kind === 'heartbeat') {
       if (getMark(home, k.heartbeat) === undefined) setMark(home, k.heartbeat, r.at);
+      if (getMark(home, k.count) !== undefined) forgetEventOnly(home, k);
     } else if (getMark(home, k.heartbeat) === undefined) {
       learnQuiet(rule, home, r, k);
     }

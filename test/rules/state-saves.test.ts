@@ -185,6 +185,31 @@ t.test('a restart mid-day keeps marks saved before it: a heartbeat device still 
   await store.close();
 });
 
+t.test('a device\'s tallies from before its first heartbeat are dropped, not saved ever after; it is still judged on its heartbeats', async (t) => {
+  const store = createSqliteStore(':memory:');
+  t.teardown(() => store.close());
+  const rules = [{ type: 'deviceSilent', afterMinutes: 60 }];
+  const clock = new VirtualClock(at('08:00'));
+  const engine = await createRuleEngine({ clock, store, logger: silentLogger(), rulesFor: () => rules, watermark: false as const });
+  const found: Finding[] = [];
+  engine.findings.subscribe((f) => found.push(f));
+  // Three messages before its first heartbeat (as a plug sends its state on start), then heartbeats.
+  for (const x of [at('08:00'), at('08:05'), at('08:20')]) { clock.advanceTo(x); engine.ingest(kettle(x)); engine.ingest(motion(x)); }
+  await engine.flushState();
+  const before = (await readSavedHomeStates(store)).states.get('h1') as { marks: Record<string, number> };
+  t.same(Object.keys(before.marks).filter((k) => k.endsWith('/kettle')).sort(), ['device-silent/messages/kettle', 'device-silent/quiet/kettle', 'device-silent/seen/kettle'], 'learning its quiet spells while it has sent no heartbeat');
+  clock.advanceTo(at('08:30'));
+  engine.ingest(heartbeat(at('08:30'), 'kettle'));
+  await engine.flushState();
+  const after = (await readSavedHomeStates(store)).states.get('h1') as { marks: Record<string, number> };
+  t.same(Object.keys(after.marks).filter((k) => k.endsWith('/kettle')), ['device-silent/heartbeats/kettle'], 'only the heartbeat mark is kept');
+  // Judged on its heartbeats: silent 60 min after the last one (09:30), found once another device has spoken since.
+  for (let x = at('08:40'); x <= at('10:00'); x += 10 * MIN) { clock.advanceTo(x); engine.ingest(motion(x)); }
+  t.same(found.map((f) => `${f.type}:${f.state}:${f.device ?? ''}`), ['deviceSilent:raised:kettle']);
+  t.equal(found[0]?.at, at('09:40'));
+  await engine.close();
+});
+
 t.test('unreadable parts are skipped with the reason; other homes load', async (t) => {
   const store = createSqliteStore(':memory:');
   t.teardown(() => store.close());
