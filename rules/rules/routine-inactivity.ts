@@ -15,7 +15,7 @@
 import type { Reading } from '../../core/events.js';
 import type { Finding, Severity } from '../../core/findings.js';
 import type { RoutineBook, RoutineHome } from '../baseline-book.js';
-import { dayStartMinute, dayStartOf, isReady, profileFor, type Profile } from '../baseline.js';
+import { dayStartMinute, isReady, profileFor, type Profile } from '../baseline.js';
 import { activePeriod } from '../context.js';
 import { NONE, type HomeState } from '../home-state.js';
 import type { UnusualInactivityRule } from '../rule-config.js';
@@ -38,10 +38,11 @@ const horizonMs = 2 * DAY;
 function quietStart(home: HomeState, rh: RoutineHome, p: Profile): number {
   const start = Math.max(home.lastSignOfLife === NONE ? home.firstSeen : home.lastSignOfLife, home.awayUntil);
   if (rh.bedAt < 0 || rh.bedAt < home.lastSignOfLife) return start;
-  const zone = home.rules.zone;
-  const wakeDay = dayStartOf(rh.bedAt, zone) + (zone.minuteOfDay(rh.bedAt) >= dayStartMinute ? DAY : 0);
+  // Her usual time of getting up (minutes after the day's start) as a local time, and the first such
+  // moment after she went to bed — the same night whether that was 22:00 or 01:20, and right across a clock change.
   const usualWake = p.summary.firstActivity?.median ?? 3 * 60;
-  return Math.max(start, wakeDay + Math.round(usualWake * MIN));
+  const wakeOfDay = ((dayStartMinute * MIN + Math.round(usualWake * MIN)) % DAY + DAY) % DAY;
+  return Math.max(start, home.rules.zone.nextAt(rh.bedAt, wakeOfDay));
 }
 
 function hourIndex(at: number, dayStart: number): number {

@@ -95,6 +95,21 @@ t.test('going to bed early is sleep, not inactivity', async (t) => {
   t.same(h.findings.filter((f) => f.type === 'unusualInactivity'), [], 'no alarm through the night');
 });
 
+t.test('going to bed after midnight is sleep too: the quiet counts from her usual time of getting up that morning', async (t) => {
+  const h = await learned();
+  // A late evening: busy in the living room until 00:40, to bed at 01:20 (after the day's 04:00 boundary is still ahead).
+  const late: Reading[] = [];
+  for (let m = 21 * 60 + 30; m <= 24 * 60 + 40; m += 20) late.push(motion(at('00:00', 15) + m * MIN, 'motion-living'));
+  h.feed(...ordinaryDay(15).filter((x) => x.at <= at('21:00', 15)), ...late, motion(at('01:20', 16), 'motion-bedroom'));
+  h.clock.advanceTo(at('06:30', 16));
+  t.same(h.findings.filter((f) => f.type === 'unusualInactivity'), [], 'no alarm while she sleeps, before her usual time of getting up');
+  h.clock.advanceTo(at('12:00', 16));
+  const ui = h.findings.filter((f) => f.type === 'unusualInactivity' && f.state === 'raised');
+  t.equal(ui[0]?.severity, 'warning', 'she does not get up: the learned rule still warns');
+  const since = ui[0]!.data!.quietSince as number;
+  t.ok(since >= at('06:30', 16) && since <= at('07:10', 16), `the quiet counts from her usual time of getting up (${new Date(since).toISOString()})`);
+});
+
 t.test('context: a hospital stay set by staff suppresses inactivity findings (learned and fixed)', async (t) => {
   const h = await learned();
   h.feed(...ordinaryDay(15).filter((x) => x.at <= at('10:00', 15)));
