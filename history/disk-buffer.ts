@@ -13,6 +13,7 @@ import { mkdir, open, readdir, readFile, stat, unlink, type FileHandle } from 'n
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../core/logger.js';
+import { LineBatch } from './line-batch.js';
 
 export interface DiskBufferOptions {
   dir: string;
@@ -23,10 +24,11 @@ export interface DiskBufferOptions {
   segmentBytes?: number;
 }
 
-/** One sealed segment handed to the drainer; `lines` start after what was already delivered. */
+/** One sealed segment handed to the drainer; `batch` starts after what was already delivered. */
 export interface BufferedSegment {
   readonly id: string;
-  readonly lines: readonly string[];
+  /** The segment's lines as read from disk (the bytes are posted as they are). */
+  readonly batch: LineBatch;
 }
 
 export interface DiskBufferStats {
@@ -40,8 +42,8 @@ export interface DiskBufferStats {
 }
 
 export interface DiskBuffer {
-  /** Appends one batch; resolves once it is durably on disk. */
-  append(lines: readonly string[]): Promise<void>;
+  /** Appends one batch (its bytes as they are, or lines); resolves once it is durably on disk. */
+  append(batch: LineBatch | readonly string[]): Promise<void>;
   /**
    * Seals and lends out the oldest segment (undefined when empty). Give it
    * back with `remove` once its lines are written, or `release` if not.
@@ -139,13 +141,14 @@ export async function openDiskBuffer(opts: DiskBufferOptions): Promise<DiskBuffe
   }
 
   return {
-    append(lines) {
-      if (lines.length === 0) return Promise.resolve();
+    append(input) {
+      const batch = input instanceof LineBatch ? input : LineBatch.of(input);
+      if (batch.count === 0) return Promise.resolve();
       return exclusive(async () => {
         if (closed) throw new Error('disk buffer is closed');
         if (active && active.segment.bytes >= segmentBytes) await seal();
         active ??= await startSegment();
-        const data = Buffer.from(lines.join('\n') + '\n', 'utf8');
+        const data = batch.bytes();
         let written = 0;
         while (written < data.length) {
           const { bytesWritten } = await active.fd.write(data, written, data.length - written);
@@ -153,7 +156,7 @@ export async function openDiskBuffer(opts: DiskBufferOptions): Promise<DiskBuffe
         }
         await active.fd.datasync();
         active.segment.bytes += data.length;
-        active.segment.points += lines.length;
+        active.segment.points += batch.count;
         await enforceBound();
       });
     },
@@ -164,11 +167,9 @@ export async function openDiskBuffer(opts: DiskBufferOptions): Promise<DiskBuffe
         if (!segment) return undefined;
         if (active?.segment === segment) await seal();
         segment.leased = true;
-        const text = await readFile(segment.file, 'utf8');
-        const lines = text.split('\n');
-        const torn = lines.pop();
-        if (torn) logger.warn({ segment: name(segment.seq) }, 'history buffer: dropped a torn last line (crash while writing)');
-        return { id: String(segment.seq), lines: lines.slice(segment.delivered) };
+        const { batch, torn } = LineBatch.parse(await readFile(segment.file));
+        if (torn > 0) logger.warn({ segment: name(segment.seq) }, 'history buffer: dropped a torn last line (crash while writing)');
+        return { id: String(segment.seq), batch: batch.slice(segment.delivered) };
       });
     },
 

@@ -18,6 +18,7 @@ import type { Finding } from '../core/findings.js';
 import type { Logger } from '../core/logger.js';
 import { openDiskBuffer } from './disk-buffer.js';
 import { createInfluxClient } from './influx-client.js';
+import { LineBatch } from './line-batch.js';
 import {
   alertLine, callQualityLine, ensureSchema, findingLine, notificationLine, rawRetentionPolicy, readingLine,
   type AlertRecord, type CallQualityRecord, type NotificationRecord,
@@ -139,7 +140,10 @@ export async function createHistoryWriter(opts: HistoryWriterOptions): Promise<H
 
   const buffer = await openDiskBuffer({ dir: o.bufferDir, maxBytes: o.maxBufferBytes, logger });
 
-  let pending: string[] = [];
+  /** Points encoded as they are queued: the batch being filled, and full ones waiting to be written. */
+  let pending = new LineBatch();
+  const full: LineBatch[] = [];
+  let fullPoints = 0;
   let written = 0;
   let failures = 0;
   let rejected = 0;
@@ -155,9 +159,7 @@ export async function createHistoryWriter(opts: HistoryWriterOptions): Promise<H
   let retryDelay = o.retryInitialMs;
   let tick: Subscription | undefined;
 
-  function post(text: string): Promise<Outcome> {
-    // Encoded once: its length and the request body are the same bytes.
-    const body = Buffer.from(text, 'utf8');
+  function post(body: Buffer): Promise<Outcome> {
     return new Promise((resolve) => {
       const send = secure ? httpsRequest : httpRequest;
       const req = send({
@@ -178,11 +180,11 @@ export async function createHistoryWriter(opts: HistoryWriterOptions): Promise<H
   }
 
   /**
-   * Writes `lines`, splitting on 400 until each bad point stands alone.
-   * Returns how many leading lines are done (written or rejected); fewer
+   * Writes `batch`, splitting on 400 until each bad point stands alone.
+   * Returns how many leading points are done (written or rejected); fewer
    * than all means InfluxDB is unavailable and the rest must wait.
    */
-  async function deliver(lines: readonly string[]): Promise<number> {
+  async function deliver(batch: LineBatch): Promise<number> {
     if (!schemaReady) {
       try {
         await ensureSchema(influx, o.database);
@@ -192,28 +194,28 @@ export async function createHistoryWriter(opts: HistoryWriterOptions): Promise<H
         return 0;
       }
     }
-    const outcome = await post(lines.join('\n'));
+    const outcome = await post(batch.body());
     if (outcome.kind === 'ok') {
-      written += lines.length;
+      written += batch.count;
       noteRecovery();
-      return lines.length;
+      return batch.count;
     }
     if (outcome.kind === 'retry') {
       if (outcome.missingDatabase) schemaReady = false;
       noteFailure(outcome.reason);
       return 0;
     }
-    if (lines.length === 1) {
+    if (batch.count === 1) {
       rejected++;
-      logger.error({ point: describePoint(lines[0]!), reason: outcome.reason, rejectedTotal: rejected }, 'InfluxDB refused a history point; dropped it');
+      logger.error({ point: describePoint(batch.line(0)), reason: outcome.reason, rejectedTotal: rejected }, 'InfluxDB refused a history point; dropped it');
       return 1;
     }
     // InfluxDB writes the good points of a 400 batch anyway; re-sending them
     // is an idempotent overwrite, so halving is safe.
-    const mid = Math.ceil(lines.length / 2);
-    const left = await deliver(lines.slice(0, mid));
+    const mid = Math.ceil(batch.count / 2);
+    const left = await deliver(batch.slice(0, mid));
     if (left < mid) return left;
-    return mid + (await deliver(lines.slice(mid)));
+    return mid + (await deliver(batch.slice(mid)));
   }
 
   function noteFailure(reason: string): void {
@@ -232,13 +234,26 @@ export async function createHistoryWriter(opts: HistoryWriterOptions): Promise<H
     logger.info({ buffered: buffer.stats().points }, 'InfluxDB reachable again; draining the history buffer / InfluxDB が復旧しました');
   }
 
-  async function toDisk(lines: readonly string[]): Promise<void> {
+  async function toDisk(batch: LineBatch): Promise<void> {
     try {
-      await buffer.append(lines);
+      await buffer.append(batch);
     } catch (err) {
-      dropped += lines.length;
-      logger.error({ err: (err as Error).message, points: lines.length, droppedTotal: dropped }, 'could not write the history buffer; points lost');
+      dropped += batch.count;
+      logger.error({ err: (err as Error).message, points: batch.count, droppedTotal: dropped }, 'could not write the history buffer; points lost');
     }
+  }
+
+  /** The next batch to write: the oldest full one, or with `partial` the one being filled. */
+  function takeBatch(partial: boolean): LineBatch | undefined {
+    const next = full.shift();
+    if (next !== undefined) {
+      fullPoints -= next.count;
+      return next;
+    }
+    if (!partial || pending.count === 0) return undefined;
+    const batch = pending;
+    pending = new LineBatch(batch.byteLength + 1024);
+    return batch;
   }
 
   /**
@@ -246,9 +261,7 @@ export async function createHistoryWriter(opts: HistoryWriterOptions): Promise<H
    * order: everything, or with `fullBatchesOnly` just the full batches.
    */
   async function flushPending(fullBatchesOnly: boolean): Promise<void> {
-    while (pending.length > 0 && (!fullBatchesOnly || pending.length >= o.batchSize)) {
-      const batch = pending.length <= o.batchSize ? pending : pending.slice(0, o.batchSize);
-      pending = pending.length <= o.batchSize ? [] : pending.slice(o.batchSize);
+    for (let batch = takeBatch(!fullBatchesOnly); batch !== undefined; batch = takeBatch(!fullBatchesOnly)) {
       // While older points wait on disk, newer ones queue behind them.
       if (draining || buffer.stats().segments > 0) {
         await toDisk(batch);
@@ -256,7 +269,7 @@ export async function createHistoryWriter(opts: HistoryWriterOptions): Promise<H
         continue;
       }
       const done = await deliver(batch);
-      if (done < batch.length) {
+      if (done < batch.count) {
         await toDisk(done === 0 ? batch : batch.slice(done));
         scheduleRetry();
       }
@@ -295,14 +308,15 @@ export async function createHistoryWriter(opts: HistoryWriterOptions): Promise<H
             retryDelay = o.retryInitialMs;
             return;
           }
+          const lines = segment.batch;
           let done = 0;
-          while (done < segment.lines.length && !stopDraining) {
-            const chunk = segment.lines.slice(done, done + o.batchSize);
+          while (done < lines.count && !stopDraining) {
+            const chunk = lines.slice(done, done + o.batchSize);
             const n = await deliver(chunk);
             done += n;
-            if (n < chunk.length) break;
+            if (n < chunk.count) break;
           }
-          if (done < segment.lines.length) {
+          if (done < lines.count) {
             buffer.release(segment.id, done);
             if (!stopDraining) scheduleRetry();
             return;
@@ -333,8 +347,12 @@ export async function createHistoryWriter(opts: HistoryWriterOptions): Promise<H
       logger.error({ reason: (err as Error).message }, 'history point could not be encoded; dropped');
       return;
     }
-    pending.push(lineText);
-    if (pending.length >= o.batchSize && !flushRequested) {
+    pending.add(lineText);
+    if (pending.count < o.batchSize) return;
+    full.push(pending);
+    fullPoints += pending.count;
+    pending = new LineBatch(pending.byteLength + 1024);
+    if (!flushRequested) {
       flushRequested = true;
       queueMicrotask(() => {
         flushRequested = false;
@@ -346,7 +364,7 @@ export async function createHistoryWriter(opts: HistoryWriterOptions): Promise<H
   function armTick(): void {
     tick = clock.schedule(() => {
       if (closed) return;
-      if (pending.length > 0) void enqueueFlush();
+      if (pending.count > 0 || full.length > 0) void enqueueFlush();
       armTick();
     }, o.flushIntervalMs);
   }
@@ -367,7 +385,7 @@ export async function createHistoryWriter(opts: HistoryWriterOptions): Promise<H
 
     stats() {
       const b = buffer.stats();
-      return { written, buffered: b.points, failures, pendingInMemory: pending.length, bufferBytes: b.bytes, rejected, dropped: dropped + b.dropped };
+      return { written, buffered: b.points, failures, pendingInMemory: fullPoints + pending.count, bufferBytes: b.bytes, rejected, dropped: dropped + b.dropped };
     },
 
     async close() {

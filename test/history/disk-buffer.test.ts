@@ -21,7 +21,7 @@ t.test('batches come back oldest first and survive a reopen', async (t) => {
   t.equal(second.stats().points, 8, 'points found after reopen');
   const seen: string[] = [];
   for (let s = await second.takeOldest(); s; s = await second.takeOldest()) {
-    seen.push(...s.lines);
+    seen.push(...s.batch.lines());
     await second.remove(s.id);
   }
   t.same(seen, batch(0, 8), 'every line, in order');
@@ -35,16 +35,16 @@ t.test('appends after a take go to a new segment; a released segment resumes aft
   const buffer = await openDiskBuffer({ dir, maxBytes: 1024 * 1024, logger: silentLogger() });
   await buffer.append(batch(0, 4));
   const s1 = await buffer.takeOldest();
-  t.same(s1?.lines, batch(0, 4));
+  t.same(s1?.batch.lines(), batch(0, 4));
   t.equal(await buffer.takeOldest(), undefined, 'a lent segment is not handed out twice');
   await buffer.append(batch(4, 2));
   buffer.release(s1!.id, 3);
   t.equal(buffer.stats().points, 3, 'three delivered lines no longer count');
   const again = await buffer.takeOldest();
-  t.same(again?.lines, batch(3, 1), 'resumes after the delivered lines');
+  t.same(again?.batch.lines(), batch(3, 1), 'resumes after the delivered lines');
   await buffer.remove(again!.id);
   const s2 = await buffer.takeOldest();
-  t.same(s2?.lines, batch(4, 2));
+  t.same(s2?.batch.lines(), batch(4, 2));
   await buffer.close();
 });
 
@@ -59,7 +59,7 @@ t.test('a torn last line (crash mid-write) is dropped, the rest kept', async (t)
   const reopened = await openDiskBuffer({ dir, maxBytes: 1024 * 1024, logger });
   t.equal(reopened.stats().points, 2);
   const s = await reopened.takeOldest();
-  t.same(s?.lines, batch(0, 2));
+  t.same(s?.batch.lines(), batch(0, 2));
   t.ok(lines.some((l) => /torn/.test(String(l.msg))), 'torn line logged');
   await reopened.close();
 });
@@ -76,7 +76,7 @@ t.test('beyond maxBytes the oldest points are dropped, counted and logged', asyn
   t.ok(s.dropped > 0);
   const kept: string[] = [];
   for (let seg = await buffer.takeOldest(); seg; seg = await buffer.takeOldest()) {
-    kept.push(...seg.lines);
+    kept.push(...seg.batch.lines());
     await buffer.remove(seg.id);
   }
   t.same(kept, batch(30 - kept.length, kept.length), 'the newest points are the ones kept');
