@@ -132,6 +132,31 @@ t.test('a resend waits for its original batch to commit, and fails with it', asy
   t.same(emitted, ['first'], 'nothing emitted from a failed batch');
 });
 
+t.test('recent ids: the newest are answered from memory, older ones from the store, and both are duplicates', async (t) => {
+  const store = createSqliteStore(':memory:');
+  t.teardown(() => store.close());
+  const counting = countingStore(store);
+  const batcher = createIngestBatcher<string>({ store: counting.store, now: () => 1, emit: () => undefined, recentIds: 50 });
+  const item = (i: number) => ({ homeId: 'h1', deviceId: 'd1', eventId: `e${i}`, value: `v${i}` });
+  // 2,000 ids in batches of 20: the memory of 50 is evicted oldest first, over and over.
+  for (let i = 0; i < 2000; i += 20) {
+    const fresh = await Promise.all(Array.from({ length: 20 }, (_, k) => batcher.submit(item(i + k))));
+    t.ok(fresh.every((f) => f), `ids ${i}–${i + 19} fresh`);
+  }
+  const before = counting.commits();
+  const newest = await Promise.all(Array.from({ length: 50 }, (_, k) => batcher.submit(item(1950 + k))));
+  t.ok(newest.every((f) => !f), 'the 50 newest resent: duplicates');
+  t.equal(counting.commits(), before, 'answered from memory, no transaction');
+  const older = await batcher.submit(item(1949));
+  t.equal(older, false, 'an id older than the memory: still a duplicate');
+  t.equal(counting.commits(), before + 1, 'asked of the store');
+  const oldest = await batcher.submit(item(0));
+  t.equal(oldest, false, 'the very first id: a duplicate too');
+  const again = await batcher.submit(item(1949));
+  t.equal(again, false);
+  t.equal(counting.commits(), before + 2, 'an id just confirmed by the store is remembered again');
+});
+
 t.test('the history outbox: kept until history confirms, replayed once after a crash', async (t) => {
   const dir = tempDir(t, 'mimamori-outbox-');
   const file = join(dir, 'hub.sqlite');
