@@ -134,3 +134,25 @@ t.test('rebuilt from recorded history when no saved routine exists', async (t) =
   t.equal(await engine.rebuildRoutine('h2', history.map((x) => ({ ...x, home: 'h2' }))), 19, 'rebuildRoutine reports the days learned (the last, unfinished day is still open)');
   await engine.close();
 });
+
+t.test('a resident day runs from 04:00 to the next 04:00 on the home\'s clock, also on the nights the clocks change', async (t) => {
+  for (const [tz, from] of [['Europe/Amsterdam', '2008-10-24T10:00:00Z'], ['Europe/Amsterdam', '2008-03-28T10:00:00Z'], ['America/New_York', '2003-04-04T15:00:00Z'], ['America/New_York', '2003-10-24T15:00:00Z']] as const) {
+    const zone = new ZoneClock(tz);
+    const b = createBaseline();
+    const days: Array<{ start: number; end: number }> = [];
+    // Movement every 10 minutes for four days, across the clock change.
+    for (let at = Date.parse(from); at < Date.parse(from) + 4 * 86_400_000; at += 10 * MIN) {
+      observe(b, motion(at), true, { zone, context: emptyContext(), frontDoor: 'door-front' });
+      const today = b.today!;
+      if (days.at(-1)?.start !== today.start) days.push({ start: today.start, end: today.end });
+      if (!(today.start <= at && at < today.end)) { t.fail(`${tz}: ${new Date(at).toISOString()} outside its day ${new Date(today.start).toISOString()}–${new Date(today.end).toISOString()}`); break; }
+    }
+    t.equal(days.length, 5, `${tz} from ${from}: five resident days, none repeated or doubled`);
+    for (const [i, d] of days.entries()) {
+      t.equal(zone.msOfDay(d.start), 4 * 3_600_000, `${tz}: day ${i} starts at 04:00 local`);
+      t.equal(zone.msOfDay(d.end), 4 * 3_600_000, `${tz}: day ${i} ends at 04:00 local`);
+      if (i > 0) t.equal(d.start, days[i - 1]!.end, `${tz}: day ${i} starts where day ${i - 1} ended`);
+    }
+    t.ok(days.some((d) => d.end - d.start !== 86_400_000), `${tz}: one day of 23 or 25 hours`);
+  }
+});
