@@ -125,12 +125,12 @@ export async function createFlows(opts: FlowsOptions): Promise<Flows> {
   let running = false;
   let started = false;
   let unmount: (() => void) | undefined;
+  // RED.start() resolves before the flows start (Node-RED starts them right after): listen first, wait below.
+  let onStarted!: () => void;
+  const flowsStarted = new Promise<boolean>((resolve) => { onStarted = () => resolve(true); });
   try {
     RED.init(opts.server, settings);
     unmount = mountAt(opts.server, path, RED.httpAdmin, (err) => log.error({ part: 'flows', err }, 'Node-RED admin request failed'));
-    // RED.start() resolves before the flows start (Node-RED starts them right after): listen first, wait below.
-    let onStarted!: () => void;
-    const flowsStarted = new Promise<boolean>((resolve) => { onStarted = () => resolve(true); });
     RED.events.once('flows:started', onStarted);
     await RED.start();
     started = true;
@@ -148,13 +148,15 @@ export async function createFlows(opts: FlowsOptions): Promise<Flows> {
       clearTimeout(bound);
       if (!inTime) log.warn({ part: 'flows', waitedMs: flowsStartBoundMs }, 'flows not started yet; the hub goes on (readings before they start are not seen by them)');
     }
-    RED.events.removeListener('flows:started', onStarted);
     log.info({ part: 'flows', path: `${path}/`, running, safeMode: opts.safeMode === true }, 'Node-RED editor is served');
   } catch (err) {
     // The hub runs on without flows; the reason is in the log and in status().
     const problem = `Node-RED did not start: ${(err as Error).message}`;
     problems.push(problem);
     log.error({ part: 'flows', err }, problem);
+  } finally {
+    // Also when Node-RED failed to start: nothing is left waiting for its flows.
+    RED.events.removeListener('flows:started', onStarted);
   }
 
   let closed = false;

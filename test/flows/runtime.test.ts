@@ -8,6 +8,7 @@
 import t from 'tap';
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { createRequire } from 'node:module';
 import { Writable } from 'node:stream';
 import Fastify from 'fastify';
 import WebSocket from 'ws';
@@ -164,6 +165,25 @@ t.test('a flow with an unknown node type is reported; the runtime keeps serving'
   t.equal(flows.status().running, false, 'flows are not running');
   t.match(flows.status().problems, [/no-such-node/], 'and the missing type is named');
   t.equal((await fetch(`${app.url}/flows/`)).status, 200, 'the editor is still there to fix it');
+});
+
+t.test('Node-RED failing to start is reported; the hub goes on and nothing is left listening', async (t) => {
+  const RED = createRequire(import.meta.url)('node-red') as { start(): Promise<void>; events: { listenerCount(name: string): number } };
+  const realStart = RED.start;
+  RED.start = () => Promise.reject(new Error('port for the editor is taken'));
+  t.teardown(() => { RED.start = realStart; });
+  const listeners = RED.events.listenerCount('flows:started');
+  const app = await startApp();
+  t.teardown(() => app.close());
+  const flows = await createFlows({ dataDir: tempDir(t), credentialSecret: 'a credential secret for tests', logger: silentLogger(), clock: new VirtualClock(start), server: app.server, api: hub.bridge, auth: createOperatorVerifier({ store: accounts, wallClock: systemClock, totpSeedKey: Buffer.alloc(32, 7) }) });
+  t.equal(flows.status().running, false);
+  t.match(flows.status().problems, [/Node-RED did not start: port for the editor is taken/], 'the reason in words');
+  t.equal(RED.events.listenerCount('flows:started'), listeners, 'the wait for the flows is not left listening');
+  await flows.close();
+  RED.start = realStart;
+  const again = await createFlows({ dataDir: tempDir(t), credentialSecret: 'a credential secret for tests', logger: silentLogger(), clock: new VirtualClock(start), server: app.server, api: hub.bridge, auth: createOperatorVerifier({ store: accounts, wallClock: systemClock, totpSeedKey: Buffer.alloc(32, 7) }) });
+  t.teardown(() => again.close());
+  t.equal(again.status().running, true, 'Node-RED starts in this process after the failure');
 });
 
 t.test('createFlows refuses a missing or short credential secret and a bad path', async (t) => {
