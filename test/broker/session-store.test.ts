@@ -77,12 +77,13 @@ t.test('repeat clean-session logins skip LevelDB; a persistent session keeps its
   await until(() => h.broker.stats().sessionStoreQueued > queued, 5000, "'stale' queued for the offline session");
   const c = await connectWithInbox(h.url(), creds);
   t.equal(c.sessionPresent, false);
-  // aedes still hands a clean session what was queued for the id (before its subscribe below) and
-  // keeps it until acknowledged: a barrier message on a fresh subscription makes sure that PUBACK
-  // reached the broker before we leave — otherwise the leftover is aedes' own, not the shortcut's.
+  // The clean session is not handed what was queued for the id (aedes 1.2 clears a clean client's
+  // queue at CONNECT instead of writing it): a barrier message on a fresh subscription arrives alone —
+  // anything queued before would have come first.
   await c.client.subscribeAsync(commandTopic('h1', 'tablet'), { qos: 1 });
   await sender.publishAsync(commandTopic('h1', 'tablet'), 'barrier', { qos: 1 });
   await until(() => c.box.messages.some((m) => m.payload === 'barrier'), 5000, 'the barrier on the clean session');
+  t.same(c.box.messages.map((m) => String(m.payload)), ['barrier'], 'the clean session gets nothing queued for the id before it (MQTT-3.1.2-6)');
   await c.client.endAsync();
   await gone();
   const p3 = await connectWithInbox(h.url(), { ...creds, clean: false });
