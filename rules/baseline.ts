@@ -112,20 +112,9 @@ export function createBaseline(): Baseline {
   return { days: 0, today: undefined, doorClosedAt: -1, profiles: { dayCare: emptyProfile(), other: emptyProfile() }, trend: { nightToilet: [], outings: [] } };
 }
 
-/**
- * Start (epoch ms) of the resident day containing `at`: the last 04:00 on
- * the home's clock at or before it. Counting back the local time since 04:00
- * is an hour off after a clock change in the night (a day of 23 or 25 hours),
- * so the guess is moved onto 04:00 — the same correction as `ZoneClock.nextAt`.
- */
+/** Start (epoch ms) of the resident day containing `at`: the last 04:00 on the home's clock at or before it (23- and 25-hour days included). */
 export function dayStartOf(at: number, zone: ZoneClock): number {
-  const startMs = dayStartMinute * MIN;
-  const guess = at - (zone.msOfDay(at) - startMs + DAY) % DAY;
-  let off = (zone.msOfDay(guess) - startMs + DAY) % DAY;
-  if (off > DAY / 2) off -= DAY;
-  if (off === 0) return guess;
-  const moved = guess - off;
-  return moved <= at && zone.msOfDay(moved) === startMs ? moved : guess;
+  return zone.lastAt(at, dayStartMinute * MIN);
 }
 
 function newToday(start: number, ctx: HomeContext, zone: ZoneClock): Today {

@@ -165,12 +165,29 @@ export class ZoneClock {
   nextAt(at: number, msOfDay: number): number {
     let ahead = (msOfDay - this.msOfDay(at) + day) % day;
     if (ahead <= 0) ahead = day;
-    const landed = at + ahead;
+    return this.onto(at + ahead, msOfDay, at, true);
+  }
+
+  /**
+   * The last instant at or before `at` whose local time is `msOfDay`: counting
+   * back the local time since then is off by the shift after a clock change,
+   * corrected as in `nextAt`.
+   */
+  lastAt(at: number, msOfDay: number): number {
+    return this.onto(at - (this.msOfDay(at) - msOfDay + day) % day, msOfDay, at, false);
+  }
+
+  /**
+   * `landed`, moved onto local time `msOfDay` by what a clock change put it
+   * off — if the moved instant is still after `at` (`after`) or at or before it
+   * (not `after`), and shows that time; otherwise `landed` as it is.
+   */
+  private onto(landed: number, msOfDay: number, at: number, after: boolean): number {
     let off = (this.msOfDay(landed) - msOfDay + day) % day;
     if (off > day / 2) off -= day;
     if (off === 0) return landed;
     const moved = landed - off;
-    return moved > at && this.msOfDay(moved) === msOfDay ? moved : landed;
+    return (after ? moved > at : moved <= at) && this.msOfDay(moved) === msOfDay ? moved : landed;
   }
 }
 

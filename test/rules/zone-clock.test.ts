@@ -38,3 +38,22 @@ t.test('nextAt lands on the local time asked for, across clock changes', async (
   const ny = new ZoneClock('America/New_York');
   t.equal(ny.nextAt(Date.parse('2026-03-08T01:00:00-05:00'), 150 * 60_000), Date.parse('2026-03-08T03:30:00-04:00'));
 });
+
+t.test('lastAt finds the last instant at or before a time showing the local time asked for, across clock changes', async (t) => {
+  for (const tz of ['America/New_York', 'Europe/London', 'Australia/Lord_Howe', 'Asia/Tokyo']) {
+    const zone = new ZoneClock(tz);
+    let bad = 0, checked = 0;
+    for (const start of [Date.parse('2026-03-06T00:00:00Z'), Date.parse('2026-03-27T00:00:00Z'), Date.parse('2026-04-03T00:00:00Z'), Date.parse('2026-10-23T00:00:00Z'), Date.parse('2026-11-01T00:00:00Z')]) {
+      for (let at = start; at < start + 4 * 86_400_000; at += 37 * 60_000 + 11_000) {
+        for (const minute of [0, 4 * 60, 7 * 60, 23 * 60 + 30]) {
+          const last = zone.lastAt(at, minute * 60_000);
+          checked++;
+          // At or before `at`, on that local minute, and no later instant up to `at` is (checked every minute between).
+          if (last > at || at - last > 26 * 3_600_000 || zone.msOfDay(last) !== minute * 60_000) { bad++; continue; }
+          for (let x = last + 60_000; x <= at; x += 60_000) if (zone.msOfDay(x) === minute * 60_000) { bad++; break; }
+        }
+      }
+    }
+    t.equal(bad, 0, `${tz}: ${checked} landings`);
+  }
+});
