@@ -143,7 +143,6 @@ export async function createHistoryWriter(opts: HistoryWriterOptions): Promise<H
   /** Points encoded as they are queued: the batch being filled, and full ones waiting to be written. */
   let pending = new LineBatch();
   const full: LineBatch[] = [];
-  let fullPoints = 0;
   let written = 0;
   let failures = 0;
   let rejected = 0;
@@ -246,10 +245,7 @@ export async function createHistoryWriter(opts: HistoryWriterOptions): Promise<H
   /** The next batch to write: the oldest full one, or with `partial` the one being filled. */
   function takeBatch(partial: boolean): LineBatch | undefined {
     const next = full.shift();
-    if (next !== undefined) {
-      fullPoints -= next.count;
-      return next;
-    }
+    if (next !== undefined) return next;
     if (!partial || pending.count === 0) return undefined;
     const batch = pending;
     pending = new LineBatch(batch.byteLength + 1024);
@@ -350,7 +346,6 @@ export async function createHistoryWriter(opts: HistoryWriterOptions): Promise<H
     pending.add(lineText);
     if (pending.count < o.batchSize) return;
     full.push(pending);
-    fullPoints += pending.count;
     pending = new LineBatch(pending.byteLength + 1024);
     if (!flushRequested) {
       flushRequested = true;
@@ -385,7 +380,7 @@ export async function createHistoryWriter(opts: HistoryWriterOptions): Promise<H
 
     stats() {
       const b = buffer.stats();
-      return { written, buffered: b.points, failures, pendingInMemory: fullPoints + pending.count, bufferBytes: b.bytes, rejected, dropped: dropped + b.dropped };
+      return { written, buffered: b.points, failures, pendingInMemory: full.reduce((n, waiting) => n + waiting.count, pending.count), bufferBytes: b.bytes, rejected, dropped: dropped + b.dropped };
     },
 
     async close() {
