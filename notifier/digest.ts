@@ -8,11 +8,16 @@
  * itself is plain text and scheduling, testable in virtual time. Each
  * digest time is a job on the one durable scheduler (jobs/, kind `digest`,
  * key `digest:<contact>:<HH:MM>`); after sending, it schedules its next day.
+ * Each day's digest is sent at most once: its send key
+ * (`digest:<contact>:<HH:MM>:<date>`, the escalation's send ledger) is
+ * claimed before the send, with the job's fence in a cluster. A run repeated
+ * after a failure past the send, or by a node that has lost the home, finds
+ * the key taken and sends nothing.
  */
 import type { SchedulerLike } from 'rxjs';
 import type { Logger } from '../core/logger.js';
 import type { Contact, Job, Language, Store } from '../core/store.js';
-import type { JobScheduler } from '../jobs/index.js';
+import type { JobRun, JobScheduler } from '../jobs/index.js';
 import { formatClockTime, localTime, parseClockTime } from '../core/time.js';
 import type { Channel } from './channel.js';
 import { contactPreferencesSchema } from './contact-preferences.js';
@@ -71,7 +76,7 @@ export interface DigestScheduler {
 export function createDigestScheduler(o: { store: Store; jobs: JobScheduler; clock: SchedulerLike; logger: Logger; channels: ReadonlyMap<string, Channel>; summarizeDay?: SummarizeDay; followUpChannels?: readonly string[] }): DigestScheduler {
   let closed = false;
 
-  async function send(job: Job, summarizeDay: SummarizeDay): Promise<void> {
+  async function send(job: Job, run: JobRun, summarizeDay: SummarizeDay): Promise<void> {
     if (closed) throw new Error('digests are closed'); // failed, not lost: it runs again after a restart
     const { contactId, time } = job.payload as { contactId: string; time: string };
     const contact = (await o.store.listContacts(job.homeId)).find((c) => c.id === contactId);
@@ -87,14 +92,23 @@ export function createDigestScheduler(o: { store: Store; jobs: JobScheduler; clo
     const addresses = await addressesOf(o.store, contact);
     const order = channelOrder({ own: [prefs.data.digest.channel, ...(prefs.data.channels ?? [])], channels: o.channels, addresses, ...(o.followUpChannels ? { fallback: o.followUpChannels } : {}) });
     const ch = order[0] === undefined ? undefined : o.channels.get(order[0]);
+    const next = { key: job.key, kind: job.kind, homeId: job.homeId, dueAt: nextLocalTime(time, o.clock.now(), tz), payload: job.payload };
+    // Claimed before the send (refused with a stale fence: a node that lost the home sends nothing).
+    const sendKey = `${job.key}:${date}`;
+    const claimed = await o.store.claimSendKeys([{ key: sendKey, alertId: job.key, contactId, channel: ch?.name ?? 'none', createdAt: o.clock.now() }], run.fence);
+    if (claimed.length === 0) {
+      o.logger.info({ contactId, time, date }, 'digest already sent for this date; not sent again');
+      await o.jobs.schedule(next);
+      return;
+    }
     const result = ch ? await ch.send({ to: recipientOf(contact, addresses), text }) : { status: 'failed' as const, error: 'no channel reaches this person' };
-    await o.store.audit({ at: o.clock.now(), actor: 'notifier', action: 'digest.send', subject: contact.homeId, detail: { contactId, time, channel: ch?.name, status: result.status } });
-    await o.jobs.schedule({ key: job.key, kind: job.kind, homeId: job.homeId, dueAt: nextLocalTime(time, o.clock.now(), tz), payload: job.payload });
+    await o.store.audit({ at: o.clock.now(), actor: 'notifier', action: 'digest.send', subject: contact.homeId, detail: { contactId, time, date, channel: ch?.name, status: result.status } });
+    await o.jobs.schedule(next);
   }
 
   // Without the day's facts nothing is sent: the digest jobs wait in the store for a hub that has them.
   const summarizeDay = o.summarizeDay;
-  if (summarizeDay) o.jobs.register('digest', (job) => send(job, summarizeDay));
+  if (summarizeDay) o.jobs.register('digest', (job, run) => send(job, run, summarizeDay));
 
   return {
     async plan() {

@@ -7,6 +7,7 @@ import { createNotifier, type DaySummary } from '../../notifier/index.js';
 import { createTwilioClient } from '../../notifier/twilio-client.js';
 import { digestText } from '../../notifier/digest.js';
 import { seedHome, startLocal, tz } from './helpers.js';
+import { ownershipOf } from '../support/ownership.js';
 
 const at = (s: string) => Date.parse(`${s}+09:00`);
 
@@ -61,4 +62,60 @@ t.test('a digest time that passed while the hub was down is sent once on start, 
   t.same((await seeded.store.listJobs(['digest'])).map((j) => j.dueAt), [at('2026-11-22T08:00:00')], 'and the next day is scheduled');
   await step('2026-11-22T08:10:00');
   t.equal(local.messages().length, 2, 'the next morning');
+});
+
+t.test('a digest whose run failed after the send is not sent again when the job runs again', async (t) => {
+  const seeded = await seedHome();
+  const clock = new VirtualClock(at('2026-11-21T06:00:00'));
+  const local = await startLocal(clock);
+  const client = createTwilioClient({ accountSid: local.accountSid, authToken: local.authToken, baseUrl: local.url });
+  const n = await createNotifier({ store: seeded.store, logger: silentLogger(), clock, sms: createSmsChannel({ client, from: '+815000000000', logger: silentLogger() }), summarizeDay: async () => ({ outings: [], noticed: [] }) });
+  t.teardown(async () => { await n.close(); await local.close(); await seeded.store.close(); });
+  await n.setContactPreferences(seeded.taro.id, { digest: { times: ['08:00'], channel: 'sms' } });
+  // The store fails once just after the message went out (the audit record): the job fails and runs again after a back-off.
+  const audit = seeded.store.audit.bind(seeded.store);
+  let failed = 0;
+  seeded.store.audit = async (e) => {
+    if (e.action === 'digest.send' && failed++ === 0) throw new Error('disk full');
+    return audit(e);
+  };
+  const step = async (to: string) => { while (clock.now() < at(to)) { clock.advanceBy(60_000); await n.idle(); } };
+  await step('2026-11-21T09:00:00');
+  t.equal(failed, 1, 'the run after the send failed');
+  t.equal((await seeded.store.listJobs(['digest']))[0]?.dueAt, at('2026-11-22T08:00:00'), 'the job ran again and planned the next day');
+  t.equal(local.messages().length, 1, 'the 08:00 digest went out once');
+  await step('2026-11-22T08:10:00');
+  t.equal(local.messages().length, 2, 'and the next morning again');
+});
+
+t.test('in a cluster, a node that stalled in a digest and lost the home sends nothing: the new owner sends it, once', async (t) => {
+  const seeded = await seedHome();
+  const clock = new VirtualClock(at('2026-11-21T07:50:00'));
+  const local = await startLocal(clock);
+  const client = createTwilioClient({ accountSid: local.accountSid, authToken: local.authToken, baseUrl: local.url });
+  const sms = () => createSmsChannel({ client, from: '+815000000000', logger: silentLogger() });
+  const own = { a: ownershipOf(seeded.store, 'node-a'), b: ownershipOf(seeded.store, 'node-b') };
+  const homeId = seeded.taro.homeId;
+  t.ok(await own.a.gain(homeId, 1, clock.now()), 'node A runs the home');
+  // Node A stalls inside the 08:00 digest (a long GC, a frozen VM) until node B has taken the home and sent it.
+  let stalled!: () => void;
+  const stall = new Promise<void>((resolve) => { stalled = resolve; });
+  let aRan = false;
+  const a = await createNotifier({
+    store: seeded.store, logger: silentLogger(), clock, sms: sms(), nodeId: 'node-a/1', ownership: own.a,
+    summarizeDay: async () => { aRan = true; await stall; return { outings: [], noticed: [] }; },
+  });
+  const b = await createNotifier({ store: seeded.store, logger: silentLogger(), clock, sms: sms(), nodeId: 'node-b/1', ownership: own.b, summarizeDay: async () => ({ outings: [], noticed: [] }) });
+  t.teardown(async () => { stalled(); await a.close(); await b.close(); await local.close(); await seeded.store.close(); });
+  await a.setContactPreferences(seeded.taro.id, { digest: { times: ['08:00'], channel: 'sms' } });
+  for (let i = 0; i < 30 && !aRan; i++) { clock.advanceBy(60_000); await b.idle(); await new Promise((r) => setImmediate(r)); }
+  t.ok(aRan, 'node A began the 08:00 digest');
+  t.ok(await own.b.gain(homeId, 2, clock.now()), 'node B takes the home (A still thinks it runs it)');
+  // A's job lease runs out; B claims the digest job and sends it.
+  for (let i = 0; i < 30 && local.messages().length === 0; i++) { clock.advanceBy(60_000); await b.idle(); }
+  t.equal(local.messages().length, 1, 'the new owner sent the 08:00 digest');
+  stalled();
+  await a.idle();
+  await b.idle();
+  t.equal(local.messages().length, 1, 'the stalled node, resuming, sent nothing');
 });
