@@ -13,12 +13,16 @@
 import type { Clock, WallClock } from '../core/clock.js';
 import type { Finding } from '../core/findings.js';
 import type { Logger } from '../core/logger.js';
-import type { HomeStore, Job, JobStore, MissedReason, VideoCheckin, VideoStore } from '../core/store.js';
-import { createJobScheduler, type HomeOwnership, type JobScheduler } from '../jobs/index.js';
+import type { HomeFence, HomeStore, Job, JobStore, MissedReason, VideoCheckin, VideoStore } from '../core/store.js';
+import { createJobScheduler, type HomeOwnership, type JobRun, type JobScheduler } from '../jobs/index.js';
 import { localTime, formatClockTime } from '../core/time.js';
 
 /** What the caregiver is reminded of (ids and times only: no names leave through here). */
-export interface CheckinReminder { checkinId: string; homeId: string; callerId: string; dueAt: number }
+export interface CheckinReminder {
+  checkinId: string; homeId: string; callerId: string; dueAt: number;
+  /** In a cluster: the reminder job's fence, for the sends it makes (a node that lost the home sends nothing). */
+  fence?: HomeFence;
+}
 
 export interface CheckinsOptions {
   store: HomeStore & VideoStore & JobStore;
@@ -89,11 +93,11 @@ export function createCheckins(opts: CheckinsOptions) {
     await jobs.schedule({ key: deadlineKey(c.id), kind: deadlineKind, homeId: c.homeId, dueAt: c.dueAt + grace, payload });
   }
 
-  async function remind(id: string): Promise<void> {
+  async function remind(id: string, fence: HomeFence | undefined): Promise<void> {
     const c = await store.getCheckin(id);
     if (!c || c.status !== 'scheduled') return;
     logger.info({ checkin: c.id, home: c.homeId, caller: c.callerId }, 'video check-in reminder');
-    await opts.remindCaregiver?.({ checkinId: c.id, homeId: c.homeId, callerId: c.callerId, dueAt: c.dueAt });
+    await opts.remindCaregiver?.({ checkinId: c.id, homeId: c.homeId, callerId: c.callerId, dueAt: c.dueAt, ...(fence ? { fence } : {}) });
     opts.changed?.(c.homeId);
   }
 
@@ -130,10 +134,10 @@ export function createCheckins(opts: CheckinsOptions) {
   return {
     /** Runs the check-ins' jobs from now on (overdue ones, e.g. after a restart, at once). */
     async start(): Promise<void> {
-      const run = (work: (id: string) => Promise<void>) => async (job: Job) => {
+      const run = (work: (id: string, fence: HomeFence | undefined) => Promise<void>) => async (job: Job, r: JobRun) => {
         if (closed) throw new Error('video check-ins are closed'); // failed, not lost: it runs again after a restart
         const id = checkinOf(job);
-        if (id) await work(id);
+        if (id) await work(id, r.fence);
       };
       jobs.register(reminderKind, run(remind));
       jobs.register(deadlineKind, run(deadline));
