@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { VirtualWallClock } from '../../core/clock.js';
 import { silentLogger } from '../../core/logger.js';
 import { createSqliteStore } from '../../core/store.js';
@@ -7,7 +7,8 @@ import { createTwilioClient } from '../../notifier/twilio-client.js';
 import { createSmsChannel } from '../../notifier/channels/sms.js';
 import { remindCaregivers } from '../../hub/checkin-reminders.js';
 
-t.test('a check-in reminder reaches the home caregivers by SMS, in their language, and nobody else', async (t) => {
+/** A store with home h1 and its first caregiver, the local Twilio server and an SMS channel on it, at 09:45 wall-clock time. */
+async function rig(t: Test) {
   const clock = new VirtualWallClock(Date.parse('2026-11-21T09:45:00+09:00'));
   const store = createSqliteStore(':memory:');
   t.teardown(() => store.close());
@@ -15,8 +16,13 @@ t.test('a check-in reminder reaches the home caregivers by SMS, in their languag
   t.teardown(() => lt.close());
   const sms = createSmsChannel({ client: createTwilioClient({ accountSid: lt.accountSid, authToken: lt.authToken, baseUrl: lt.url }), from: '+815000000000', logger: silentLogger() });
   await store.createHome({ id: 'h1', name: '山田家', timezone: 'Asia/Tokyo' });
-  await store.addResident({ homeId: 'h1', name: '山田 花子', language: 'ja' });
   await store.addContact({ homeId: 'h1', name: '木村', role: 'caregiver', phone: '+819011110001', language: 'ja', priority: 1 });
+  return { clock, store, lt, sms };
+}
+
+t.test('a check-in reminder reaches the home caregivers by SMS, in their language, and nobody else', async (t) => {
+  const { clock, store, lt, sms } = await rig(t);
+  await store.addResident({ homeId: 'h1', name: '山田 花子', language: 'ja' });
   await store.addContact({ homeId: 'h1', name: 'Nurse Lee', role: 'caregiver', phone: '+819011110002', language: 'en', priority: 2 });
   await store.addContact({ homeId: 'h1', name: '太郎', role: 'family', phone: '+819011110003', language: 'ja', priority: 1 });
 
@@ -31,14 +37,7 @@ t.test('a check-in reminder reaches the home caregivers by SMS, in their languag
 });
 
 t.test('each caregiver is reminded once per check-in: a reminder run again sends nothing twice, and a node that lost the home sends nothing', async (t) => {
-  const clock = new VirtualWallClock(Date.parse('2026-11-21T09:45:00+09:00'));
-  const store = createSqliteStore(':memory:');
-  t.teardown(() => store.close());
-  const lt = await startLocalTwilio({ logger: silentLogger(), clock });
-  t.teardown(() => lt.close());
-  const sms = createSmsChannel({ client: createTwilioClient({ accountSid: lt.accountSid, authToken: lt.authToken, baseUrl: lt.url }), from: '+815000000000', logger: silentLogger() });
-  await store.createHome({ id: 'h1', name: '山田家', timezone: 'Asia/Tokyo' });
-  await store.addContact({ homeId: 'h1', name: '木村', role: 'caregiver', phone: '+819011110001', language: 'ja', priority: 1 });
+  const { clock, store, lt, sms } = await rig(t);
   const deps = { store, sms, wallClock: clock, logger: silentLogger() };
   const due = Date.parse('2026-11-21T10:00:00+09:00');
 

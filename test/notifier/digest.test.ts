@@ -11,6 +11,16 @@ import { ownershipOf } from '../support/ownership.js';
 
 const at = (s: string) => Date.parse(`${s}+09:00`);
 
+/** A seeded home, a virtual clock from `start`, the local Twilio server and SMS channels on it (each call a new one). */
+async function rig(start: string) {
+  const seeded = await seedHome();
+  const clock = new VirtualClock(at(start));
+  const local = await startLocal(clock);
+  const client = createTwilioClient({ accountSid: local.accountSid, authToken: local.authToken, baseUrl: local.url });
+  const sms = () => createSmsChannel({ client, from: '+815000000000', logger: silentLogger() });
+  return { seeded, clock, local, sms };
+}
+
 t.test('digest text: kettle, outings, day-care, all normal or what was noticed, in both languages', async (t) => {
   const day: DaySummary = { firstKettleAt: at('2026-11-21T07:12:00'), outings: [{ from: at('2026-11-21T09:30:00'), to: at('2026-11-21T15:10:00') }], dayCare: 'present', noticed: [] };
   t.equal(digestText(day, '山田花子', tz, 'ja'), '【見守り・今日の様子】山田花子さん: ポット 7:12／外出 9:30–15:10／デイケア 出席／いつも通りでした。');
@@ -65,11 +75,8 @@ t.test('a digest time that passed while the hub was down is sent once on start, 
 });
 
 t.test('a digest whose run failed after the send is not sent again when the job runs again', async (t) => {
-  const seeded = await seedHome();
-  const clock = new VirtualClock(at('2026-11-21T06:00:00'));
-  const local = await startLocal(clock);
-  const client = createTwilioClient({ accountSid: local.accountSid, authToken: local.authToken, baseUrl: local.url });
-  const n = await createNotifier({ store: seeded.store, logger: silentLogger(), clock, sms: createSmsChannel({ client, from: '+815000000000', logger: silentLogger() }), summarizeDay: async () => ({ outings: [], noticed: [] }) });
+  const { seeded, clock, local, sms } = await rig('2026-11-21T06:00:00');
+  const n = await createNotifier({ store: seeded.store, logger: silentLogger(), clock, sms: sms(), summarizeDay: async () => ({ outings: [], noticed: [] }) });
   t.teardown(async () => { await n.close(); await local.close(); await seeded.store.close(); });
   await n.setContactPreferences(seeded.taro.id, { digest: { times: ['08:00'], channel: 'sms' } });
   // The store fails once just after the message went out (the audit record): the job fails and runs again after a back-off.
@@ -89,11 +96,7 @@ t.test('a digest whose run failed after the send is not sent again when the job 
 });
 
 t.test('in a cluster, a node that stalled in a digest and lost the home sends nothing: the new owner sends it, once', async (t) => {
-  const seeded = await seedHome();
-  const clock = new VirtualClock(at('2026-11-21T07:50:00'));
-  const local = await startLocal(clock);
-  const client = createTwilioClient({ accountSid: local.accountSid, authToken: local.authToken, baseUrl: local.url });
-  const sms = () => createSmsChannel({ client, from: '+815000000000', logger: silentLogger() });
+  const { seeded, clock, local, sms } = await rig('2026-11-21T07:50:00');
   const own = { a: ownershipOf(seeded.store, 'node-a'), b: ownershipOf(seeded.store, 'node-b') };
   const homeId = seeded.taro.homeId;
   t.ok(await own.a.gain(homeId, 1, clock.now()), 'node A runs the home');
