@@ -420,7 +420,11 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
           ice: iceConfig(config, twilioClient),
           // A missed check-in is a finding like any other: same alert lifecycle and escalation.
           raiseFinding: onFinding,
-          remindCaregiver: (r) => remindCaregivers({ store, sms, wallClock, logger }, r).catch((err: unknown) => logger.error({ err, home: r.homeId }, 'check-in reminder failed')),
+          // A failed SMS is logged, not retried; a fence refused (another node runs the home now) ends the job as the new owner's.
+          remindCaregiver: (r) => remindCaregivers({ store, sms, wallClock, logger }, r).catch((err: unknown) => {
+            if ((err as { code?: unknown }).code === 'MIMAMORI_ERR_FENCED') throw err;
+            logger.error({ err, home: r.homeId }, 'check-in reminder failed');
+          }),
           writeCallQuality: (q) => history.writeCallQuality(q),
           ...(cluster ? { exchange: cluster.video, jobs: { owner: `${cluster.jobOwner}:wall`, ownership: cluster.ownership } } : {}),
         },
