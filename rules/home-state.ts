@@ -48,6 +48,16 @@ export interface HomeState {
    */
   prevSignOfLife: number;
   prevSignDevice: string;
+  /**
+   * Since when every sign of life has come from `lastSignDevice` alone, after
+   * another device's (NONE: not known — after a restart, until the device
+   * changes). Not persisted: a restart restarts the run. noSignOfLife warns
+   * when one sensor alone has given signs of life for a day (it may be firing
+   * by itself, and would hide a collapse).
+   */
+  soleSince: number;
+  /** Signs of life in that run. */
+  soleSigns: number;
   lastMotion: number;
   /** Start of the current water / gas flow, NONE when not flowing. */
   waterSince: number;
@@ -101,7 +111,7 @@ export interface HomeState {
 /** A fresh home first heard of at `at`. */
 export function createHomeState(id: string, rules: HomeRules, at: number): HomeState {
   return {
-    id, rules, firstSeen: at, lastSignOfLife: NONE, lastSignKind: '', lastSignDevice: '', prevSignOfLife: NONE, prevSignDevice: '', lastMotion: NONE,
+    id, rules, firstSeen: at, lastSignOfLife: NONE, lastSignKind: '', lastSignDevice: '', prevSignOfLife: NONE, prevSignDevice: '', soleSince: NONE, soleSigns: 0, lastMotion: NONE,
     waterSince: NONE, gasSince: NONE, outSince: NONE, awayUntil: NONE,
     devices: new Map(), newestAt: NONE, beats: false, lateArrivalAt: NONE, lateSince: NONE, active: undefined, marks: undefined, wakeAt: Infinity,
     silentDueBound: NONE, silentBoundRule: undefined, outChangedAt: NONE, outUnsaved: false, dirty: true, urgent: true,

@@ -355,8 +355,75 @@ function outTooLong(rule: NoSignOfLifeRule, home: HomeState, ctx: RuleContext): 
   }, { data: { outSince: home.outSince, outMinutes: Math.floor((ctx.now - home.outSince) / minute), limitMinutes: rule.outOfHomeMaxMinutes } });
 }
 
+/**
+ * One sensor alone (issue 10, noticed on van Kasteren B): a sensor that fires
+ * by itself — a PIR that sees the street, a mat under a cushion, a reed that
+ * chatters — is a sign of life every time, so no quiet spell ever begins and a
+ * collapse elsewhere in the home would never be told. When every sign of life
+ * has come from one device alone, after another device's, for
+ * `soleDeviceMinutes` (a day), the family is warned. A home whose only sensor
+ * is that device never has "another device's" sign, so it never gets this.
+ * The run (`home.soleSince`) is not persisted: a restart starts it again.
+ */
+const soleKeys = new WeakMap<NoSignOfLifeRule, string>();
+function soleKey(rule: NoSignOfLifeRule): string {
+  let k = soleKeys.get(rule);
+  if (k === undefined) { k = `${rule.id}/sole`; soleKeys.set(rule, k); }
+  return k;
+}
+
+/**
+ * Signs in a run before it can be a sensor firing by itself: a front door at
+ * leaving and at coming home after two days away is four; van Kasteren B's
+ * kitchen PIR fired 760–2,686 times a day with nobody else in the home.
+ */
+const soleMinSigns = 20;
+
+/** When the one-sensor-alone warning is due (Infinity: not while it cannot be raised). */
+function soleDue(rule: NoSignOfLifeRule, home: HomeState): number {
+  // A few signs are no sensor firing by itself; raised already, or this silence already told: nothing to add.
+  if (home.soleSince === NONE || home.soleSigns < soleMinSigns || activeSeverity(home, soleKey(rule)) !== undefined || activeSeverity(home, rule.id) !== undefined) return Infinity;
+  // Still firing: a device that went quiet leaves a plain quiet spell, which the clock above tells.
+  const due = Math.max(home.soleSince + rule.soleDeviceMinutes * minute, home.awayUntil);
+  return due < home.lastSignOfLife + rule.warningAfterMinutes * minute ? due : Infinity;
+}
+
+function soleAlarm(rule: NoSignOfLifeRule, home: HomeState, ctx: RuleContext): Finding {
+  const tz = home.rules.zone;
+  const d = duration(ctx.now - home.soleSince);
+  const device = home.lastSignDevice;
+  return finding(home, rule, ctx.now, 'raised', 'warning', 'family', {
+    message: { en: `Only ${device} has shown any sign of life for ${d.en}; nothing else in the home has moved`, ja: `${d.ja}、${device} 以外の機器に生活反応がありません` },
+    expected: { en: 'Signs of life from more than one place in the home (the bed, the bathroom, doors) within a day.', ja: '1日のうちに、家の複数の場所（ベッド・浴室・ドアなど）で生活反応があること。' },
+    observed: { en: `Since ${hhmm(home.soleSince, tz)} every sign of life came from ${device} (last at ${hhmm(home.lastSignOfLife, tz)}). The sensor may be firing by itself (a motion sensor seeing a window, a mat under a cushion), and it would hide her not moving anywhere else. Please check on her, and have the sensor checked.`, ja: `${hhmm(home.soleSince, tz)} 以降、生活反応はすべて ${device} からです（最後は ${hhmm(home.lastSignOfLife, tz)}）。センサーが誤って反応し続けている可能性があり（窓の外を検知する人感センサー、クッションの載ったマットなど）、その場合ほかの場所で動けなくなっていても分かりません。様子を確認し、センサーの点検も依頼してください。` },
+  }, { device, data: { soleSince: home.soleSince, soleMinutes: Math.floor((ctx.now - home.soleSince) / minute), limitMinutes: rule.soleDeviceMinutes } });
+}
+
+/** A sign of life: tracks the run of one device alone, and clears its warning when another device speaks. Whether the deadline may have moved earlier. */
+function trackSole(rule: NoSignOfLifeRule, home: HomeState, r: Reading, ctx: RuleContext): boolean {
+  if (r.device === home.prevSignDevice) {
+    if (home.soleSince === NONE) return false;
+    // Re-plan only when this sign makes the run's deadline finite: its 20th, or one after a pause that had let it lapse.
+    const limit = home.soleSince + rule.soleDeviceMinutes * minute;
+    const wait = rule.warningAfterMinutes * minute;
+    const was = home.soleSigns >= soleMinSigns && limit < home.prevSignOfLife + wait;
+    home.soleSigns++;
+    return !was && home.soleSigns >= soleMinSigns && limit < home.lastSignOfLife + wait;
+  }
+  home.soleSince = home.prevSignDevice === '' ? NONE : r.at;
+  home.soleSigns = 1;
+  if (home.active === undefined) return false;
+  const tz = home.rules.zone;
+  return clear(home, soleKey(rule), ctx, (was) => finding(home, rule, ctx.now, 'cleared', was, 'family', {
+    message: { en: `Sign of life from another part of the home: ${r.device} at ${hhmm(r.at, tz)}`, ja: `ほかの場所で生活反応がありました：${hhmm(r.at, tz)} の ${r.device}` },
+    expected: { en: 'Signs of life from more than one place in the home within a day.', ja: '1日のうちに、家の複数の場所で生活反応があること。' },
+    observed: { en: `${r.device} at ${hhmm(r.at, tz)}.`, ja: `${hhmm(r.at, tz)} に ${r.device}。` },
+  }, { device: r.device }));
+}
+
 export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
   onReading(rule: NoSignOfLifeRule, home: HomeState, r: Reading, ctx: RuleContext): boolean {
+    const soleMoved = ctx.sign && trackSole(rule, home, r, ctx);
     const frontDoor = r.kind === 'door' && (r.door === rule.frontDoor || r.device === rule.frontDoor);
     const wasOut = home.outSince !== NONE;
     const before = home.outSince;
@@ -393,7 +460,7 @@ export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
     // Going out or coming home moves the deadline (the out-of-home limit, an uncertain
     // departure's 3 h, back to the ordinary clock, or through the night after an arrival),
     // earlier as often as later: re-plan.
-    const heldChanged = trackHeld(home, r, rule) || home.outSince !== before || arrived;
+    const heldChanged = trackHeld(home, r, rule) || home.outSince !== before || arrived || soleMoved;
     // Getting up from a mat (its release) is her moving, though not "occupied".
     const sign = ctx.sign || (heldChanged && r.kind === 'motion' && !r.occupied);
     if (home.active === undefined) return heldChanged;
@@ -416,6 +483,7 @@ export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
 
   onTick(rule: NoSignOfLifeRule, home: HomeState, ctx: RuleContext): void {
     const now = ctx.now;
+    if (now >= soleDue(rule, home)) raise(home, soleKey(rule), ctx, soleAlarm(rule, home, ctx));
     if (now < home.awayUntil) {
       // Known to be away (day-care): whatever was raised is answered.
       endVisit(rule, home);
@@ -454,7 +522,7 @@ export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
   nextDeadline(rule: NoSignOfLifeRule, home: HomeState, _now: number): number {
     // A silence critical held open by a visit (this rule's or the learned rule's): its own re-alert.
     const visit = visitQuietDue(rule, home, (last) => addWakingMs(last, rule.warningAfterMinutes * minute, wakingWindow(rule), home.rules.zone))?.due ?? Infinity;
-    return Math.min(visit, plainDeadline(rule, home));
+    return Math.min(visit, plainDeadline(rule, home), soleDue(rule, home));
   },
 };
 

@@ -582,3 +582,41 @@ t.test('in and out of the front door before leaving (van Kasteren C mornings) is
   h.feed(door(at('07:33'), true), door(at('07:33') + 30_000, false));
   expectOrdinaryOuting(t, h, at('07:33') + 30_000, 'at work all day: no warning at 10:33');
 });
+
+t.test('one sensor alone for a day (it may be firing by itself, and would hide her): a warning; another device clears it; not in a one-sensor home', async (t) => {
+  const h = await harness({ rules: onlyNsl });
+  h.feed(kettle(at('08:00')), motion(at('08:05'), 'motion-bedroom'));
+  // From 09:00 only the living-room PIR fires, every 10 minutes, day and night (van Kasteren B's kitchen PIR for five days).
+  const pir = (from: number, to: number) => { for (let x = from; x <= to; x += 10 * MIN) { h.clock.advanceTo(x); h.feed(motion(x)); } };
+  pir(at('09:00'), at('08:50', 1));
+  t.same(h.of('noSignOfLife'), [], 'nothing while it fires and the day is not over: no quiet spell ever begins');
+  pir(at('09:00', 1), at('09:00', 1));
+  h.clock.advanceTo(at('09:00', 1));
+  t.same(h.of('noSignOfLife'), ['raised:warning'], 'a day of signs from one device alone');
+  const w = h.findings[0]!;
+  t.equal(w.at, at('09:00', 1), 'told 24 h after the run began');
+  t.equal(w.audience, 'family');
+  t.equal(w.device, 'motion-living');
+  t.equal(w.data?.soleSince, at('09:00'));
+  t.match(w.message.en, /Only motion-living has shown any sign of life for 24 h 0 min; nothing else in the home has moved/);
+  t.match(w.message.ja, /24時間0分、motion-living 以外の機器に生活反応がありません/);
+  t.match(w.observed.en, /Since 09:00 every sign of life came from motion-living/);
+  pir(at('09:10', 1), at('12:00', 1));
+  t.same(h.of('noSignOfLife'), ['raised:warning'], 'not repeated while it goes on');
+  h.clock.advanceTo(at('12:05', 1));
+  h.feed(kettle(at('12:05', 1)));
+  t.same(h.of('noSignOfLife'), ['raised:warning', 'cleared:warning'], 'another device: she is seen elsewhere');
+  t.match(h.findings[1]!.message.en, /Sign of life from another part of the home: kettle at 12:05/);
+
+  // A home whose only sensor is that PIR: there is no other device to miss.
+  const one = await harness({ rules: onlyNsl });
+  for (let x = at('08:00'); x <= at('08:00', 3); x += 10 * MIN) { one.clock.advanceTo(x); one.feed(motion(x)); }
+  t.same(one.of('noSignOfLife'), [], 'a one-sensor home is never told this');
+  // Away for two days through the front door: four door events from one device are no sensor firing by itself.
+  const away = await harness({ rules: onlyNsl });
+  away.feed(motion(at('08:00')), door(at('09:00'), true), door(at('09:01'), false));
+  away.clock.advanceTo(at('09:00', 2));
+  away.feed(door(at('09:00', 2), true), door(at('09:01', 2), false));
+  away.clock.advanceTo(at('09:30', 2));
+  t.notOk(away.findings.some((f) => f.data?.soleSince !== undefined), 'coming home after two days away is not "one sensor alone"');
+});
