@@ -379,13 +379,26 @@ function soleKey(rule: NoSignOfLifeRule): string {
  */
 const soleMinSigns = 20;
 
+/** When a run that goes on would be told: a day after it began, not while she is known to be away. */
+function soleAt(rule: NoSignOfLifeRule, home: HomeState): number {
+  return Math.max(home.soleSince + rule.soleDeviceMinutes * minute, home.awayUntil);
+}
+
+/**
+ * Whether the run, with `signs` signs the last at `last`, is one sensor alone:
+ * enough signs (a few are no sensor firing by itself), and still firing when it
+ * would be told (a device that went quiet leaves a plain quiet spell, which
+ * the clock above tells).
+ */
+function soleArmed(rule: NoSignOfLifeRule, home: HomeState, signs: number, last: number): boolean {
+  return home.soleSince !== NONE && signs >= soleMinSigns && soleAt(rule, home) < last + rule.warningAfterMinutes * minute;
+}
+
 /** When the one-sensor-alone warning is due (Infinity: not while it cannot be raised). */
 function soleDue(rule: NoSignOfLifeRule, home: HomeState): number {
-  // A few signs are no sensor firing by itself; raised already, or this silence already told: nothing to add.
-  if (home.soleSince === NONE || home.soleSigns < soleMinSigns || activeSeverity(home, soleKey(rule)) !== undefined || activeSeverity(home, rule.id) !== undefined) return Infinity;
-  // Still firing: a device that went quiet leaves a plain quiet spell, which the clock above tells.
-  const due = Math.max(home.soleSince + rule.soleDeviceMinutes * minute, home.awayUntil);
-  return due < home.lastSignOfLife + rule.warningAfterMinutes * minute ? due : Infinity;
+  // Raised already, or this silence already told: nothing to add.
+  if (!soleArmed(rule, home, home.soleSigns, home.lastSignOfLife) || activeSeverity(home, soleKey(rule)) !== undefined || activeSeverity(home, rule.id) !== undefined) return Infinity;
+  return soleAt(rule, home);
 }
 
 function soleAlarm(rule: NoSignOfLifeRule, home: HomeState, ctx: RuleContext): Finding {
@@ -402,13 +415,10 @@ function soleAlarm(rule: NoSignOfLifeRule, home: HomeState, ctx: RuleContext): F
 /** A sign of life: tracks the run of one device alone, and clears its warning when another device speaks. Whether the deadline may have moved earlier. */
 function trackSole(rule: NoSignOfLifeRule, home: HomeState, r: Reading, ctx: RuleContext): boolean {
   if (r.device === home.prevSignDevice) {
-    if (home.soleSince === NONE) return false;
     // Re-plan only when this sign makes the run's deadline finite: its 20th, or one after a pause that had let it lapse.
-    const limit = home.soleSince + rule.soleDeviceMinutes * minute;
-    const wait = rule.warningAfterMinutes * minute;
-    const was = home.soleSigns >= soleMinSigns && limit < home.prevSignOfLife + wait;
+    const was = soleArmed(rule, home, home.soleSigns, home.prevSignOfLife);
     home.soleSigns++;
-    return !was && home.soleSigns >= soleMinSigns && limit < home.lastSignOfLife + wait;
+    return !was && soleArmed(rule, home, home.soleSigns, home.lastSignOfLife);
   }
   home.soleSince = home.prevSignDevice === '' ? NONE : r.at;
   home.soleSigns = 1;
