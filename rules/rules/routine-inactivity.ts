@@ -15,11 +15,11 @@
 import type { Reading } from '../../core/events.js';
 import type { Finding, Severity } from '../../core/findings.js';
 import type { RoutineBook, RoutineHome } from '../baseline-book.js';
-import { dayStartMinute, isReady, profileFor, type Profile } from '../baseline.js';
+import { dayStartMinute, dayStartOf, isReady, profileFor, type Profile } from '../baseline.js';
 import { activePeriod } from '../context.js';
 import { NONE, type HomeState } from '../home-state.js';
 import type { UnusualInactivityRule } from '../rule-config.js';
-import { activeSeverity, clear, duration, finding, hhmm, raise, signName, silenceAlreadyRaised, type RuleContext, type RuleDefinition } from './rule.js';
+import { activeSeverity, clear, duration, finding, hhmm, raise, signName, silenceAlreadyRaised, type RuleContext, type RuleDefinition, type ZoneClock } from './rule.js';
 import { chance } from './routine-text.js';
 import { awayOrOut, getMark, setMark } from './routine-marks.js';
 import { cameInNotice, visitorKey as visitorMarkKey } from './visitor-guard.js';
@@ -45,38 +45,49 @@ function quietStart(home: HomeState, rh: RoutineHome, p: Profile): number {
   return Math.max(start, home.rules.zone.nextAt(rh.bedAt, wakeOfDay));
 }
 
-function hourIndex(at: number, dayStart: number): number {
-  return Math.floor((((at - dayStart) % DAY) + DAY) % DAY / HOUR);
+/**
+ * Walks [from, to) hour by hour of the learned profile: `visit(i, t, end)` for
+ * each part, `i` being the hour as baseline.observe counts it — whole hours
+ * since that resident day's 04:00, the last one running to the day's end (a
+ * 25-hour day's last two hours are one, a 23-hour day has no hour 23). Each
+ * day is its own: counting hours from one day's start into another across a
+ * clock change would read every hour of the other day as its neighbour's.
+ * Stops early when `visit` returns true.
+ */
+function walkHours(zone: ZoneClock, from: number, to: number, visit: (i: number, t: number, end: number) => boolean | void): void {
+  let start = dayStartOf(from, zone);
+  let end = zone.nextAt(start, dayStartMinute * MIN);
+  for (let t = from; t < to;) {
+    if (t >= end) { start = end; end = zone.nextAt(start, dayStartMinute * MIN); continue; }
+    const i = Math.min(23, Math.floor((t - start) / HOUR));
+    const hourEnd = Math.min(to, i === 23 ? end : Math.min(end, start + (i + 1) * HOUR));
+    if (visit(i, t, hourEnd) === true) return;
+    t = hourEnd;
+  }
 }
 
 /** ln P(no sign of life in [from, to)) under the hourly profile (hours treated as independent). */
-export function quietLogChance(p: Profile, maxHourly: number, dayStart: number, from: number, to: number): number {
+export function quietLogChance(p: Profile, maxHourly: number, zone: ZoneClock, from: number, to: number): number {
   let total = 0;
-  for (let t = from; t < to;) {
-    const i = hourIndex(t, dayStart);
-    const end = Math.min(to, t + HOUR - ((((t - dayStart) % HOUR) + HOUR) % HOUR));
-    total += ((end - t) / HOUR) * Math.log(1 - Math.min(p.hourP[i]!, maxHourly));
-    t = end;
-  }
+  walkHours(zone, from, to, (i, t, end) => { total += ((end - t) / HOUR) * Math.log(1 - Math.min(p.hourP[i]!, maxHourly)); });
   return total;
 }
 
 /** The first time after `from` at which ln P(quiet) drops to `logLimit`, no sooner than `minAt`. */
-function whenBelow(p: Profile, maxHourly: number, dayStart: number, from: number, logLimit: number, minAt: number): number {
+function whenBelow(p: Profile, maxHourly: number, zone: ZoneClock, from: number, logLimit: number, minAt: number): number {
   let total = 0;
-  for (let t = from; t < from + horizonMs;) {
-    const i = hourIndex(t, dayStart);
-    const end = t + HOUR - ((((t - dayStart) % HOUR) + HOUR) % HOUR);
+  let found = Infinity;
+  walkHours(zone, from, from + horizonMs, (i, t, end) => {
     const rate = Math.log(1 - Math.min(p.hourP[i]!, maxHourly)) / HOUR; // ≤ 0 per ms
     const next = total + rate * (end - t);
     if (next <= logLimit) {
-      const at = rate < 0 ? t + Math.ceil((logLimit - total) / rate) : end;
-      return Math.max(at, minAt);
+      found = Math.max(rate < 0 ? t + Math.ceil((logLimit - total) / rate) : end, minAt);
+      return true;
     }
     total = next;
-    t = end;
-  }
-  return Infinity;
+    return false;
+  });
+  return found;
 }
 
 const visitorKey = (rule: UnusualInactivityRule) => visitorMarkKey(rule.id);
@@ -99,10 +110,9 @@ export function unusualInactivity(book: RoutineBook): RuleDefinition<UnusualInac
 
   function raised(rule: UnusualInactivityRule, home: HomeState, p: Profile, ctx: RuleContext, severity: Severity, start: number, logP: number): Finding {
     const tz = home.rules.zone;
-    const dayStart = book.get(home.id).baseline.today!.start;
     let busy = 0, hours = 0;
-    for (let t = start; t < ctx.now; t += HOUR) { busy += Math.min(p.hourP[hourIndex(t, dayStart)]!, rule.maxHourly); hours++; }
-    const pct = Math.round((100 * busy) / Math.max(1, hours));
+    walkHours(tz, start, ctx.now, (i, t, end) => { busy += Math.min(p.hourP[i]!, rule.maxHourly) * (end - t) / HOUR; hours += (end - t) / HOUR; });
+    const pct = hours > 0 ? Math.round((100 * busy) / hours) : 0;
     const odds = chance(Math.exp(logP));
     const d = duration(ctx.now - start);
     const what = home.lastSignOfLife === NONE || home.lastSignOfLife < start
@@ -152,7 +162,7 @@ export function unusualInactivity(book: RoutineBook): RuleDefinition<UnusualInac
       if (p === undefined) return;
       const start = quietStart(home, rh, p);
       if (ctx.now - start < rule.minMinutes * MIN) return;
-      const logP = quietLogChance(p, rule.maxHourly, rh.baseline.today!.start, start, ctx.now);
+      const logP = quietLogChance(p, rule.maxHourly, home.rules.zone, start, ctx.now);
       const level: Severity | undefined = logP <= Math.log(rule.criticalBelow) && ctx.now - start >= 2 * rule.minMinutes * MIN ? 'critical' : logP <= Math.log(rule.warningBelow) ? 'warning' : undefined;
       if (level !== undefined && level !== current && !silenceAlreadyRaised(home, rule.id, level)) raise(home, rule.id, ctx, raised(rule, home, p, ctx, level, start, logP));
     },
@@ -170,7 +180,7 @@ export function unusualInactivity(book: RoutineBook): RuleDefinition<UnusualInac
       if (p === undefined) return daily;
       const start = quietStart(home, rh, p);
       const critical = current === 'warning' || silenceAlreadyRaised(home, rule.id, 'warning');
-      const at = whenBelow(p, rule.maxHourly, t.start, start, Math.log(critical ? rule.criticalBelow : rule.warningBelow), start + (critical ? 2 : 1) * rule.minMinutes * MIN);
+      const at = whenBelow(p, rule.maxHourly, home.rules.zone, start, Math.log(critical ? rule.criticalBelow : rule.warningBelow), start + (critical ? 2 : 1) * rule.minMinutes * MIN);
       return Math.min(daily, Math.max(at, now + 1000));
     },
   };

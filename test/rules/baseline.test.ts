@@ -12,6 +12,7 @@ import { createBaseline, observe, restoreBaseline, rollTo, serializeBaseline } f
 import { popcount, summarise } from '../../rules/baseline-stats.js';
 import { emptyContext } from '../../rules/context.js';
 import { createRuleEngine } from '../../rules/engine.js';
+import { quietLogChance } from '../../rules/rules/routine-inactivity.js';
 import { ZoneClock } from '../../rules/rules/rule.js';
 import { at, door, kettle, MIN, motion } from './helpers.js';
 
@@ -155,4 +156,33 @@ t.test('a resident day runs from 04:00 to the next 04:00 on the home\'s clock, a
     }
     t.ok(days.some((d) => d.end - d.start !== 86_400_000), `${tz}: one day of 23 or 25 hours`);
   }
+});
+
+t.test('the learned-quiet rule reads each instant\'s profile hour as the baseline wrote it, whatever day it was planned from — across clock changes too', async (t) => {
+  // Each hour of the profile gets its own chance, so a quiet minute's log-chance names the hour read.
+  const p = createBaseline().profiles.other;
+  p.hourP = p.hourP.map((_, i) => (i + 1) / 100);
+  const hourRead = (zone: ZoneClock, from: number) => Math.round(100 * (1 - Math.exp(60 * quietLogChance(p, 0.99, zone, from, from + MIN)))) - 1;
+  for (const [tz, from] of [['Europe/Amsterdam', '2008-10-24T10:00:00Z'], ['Europe/Amsterdam', '2008-03-28T10:00:00Z'], ['America/New_York', '2003-04-04T15:00:00Z'], ['America/New_York', '2003-10-24T15:00:00Z'], ['Asia/Tokyo', '2026-11-20T15:00:00Z']] as const) {
+    const zone = new ZoneClock(tz);
+    let wrong = 0;
+    for (let at = Date.parse(from); at < Date.parse(from) + 4 * 86_400_000; at += 10 * MIN) {
+      const b = createBaseline();
+      observe(b, motion(at), true, { zone, context: emptyContext(), frontDoor: 'door-front' });
+      const written = Math.log2(b.today!.activeHours);
+      if (hourRead(zone, at) !== written && wrong++ < 3) t.fail(`${tz} ${new Date(at).toISOString()}: the baseline wrote hour ${written}, the rule read ${hourRead(zone, at)}`);
+    }
+    t.equal(wrong, 0, `${tz} from ${from}: every 10-minute instant over four days read from the hour it was learned in`);
+  }
+  // A quiet spell across the night the clocks go back (Amsterdam, 26 Oct 2008: 25-hour day) is counted hour by hour
+  // of the days it spans: 21:00–22:00 Saturday is that day's hour 17, and 09:00–10:00 Sunday is Sunday's hour 5.
+  const zone = new ZoneClock('Europe/Amsterdam');
+  const sat21 = Date.parse('2008-10-25T21:00:00+02:00');
+  const sun09 = Date.parse('2008-10-26T09:00:00+01:00');
+  t.equal(hourRead(zone, sat21), 17);
+  t.equal(hourRead(zone, sun09), 5);
+  const spell = quietLogChance(p, 0.99, zone, sat21, sun09 + 3_600_000);
+  let expected = 0;
+  for (const i of [17, 18, 19, 20, 21, 22, 23, 0, 1, 2, 3, 4, 5]) expected += (i === 23 ? 2 : 1) * Math.log(1 - (i + 1) / 100);
+  t.ok(Math.abs(spell - expected) < 1e-9, `21:00 Saturday → 10:00 Sunday: hours 17–23 (the last one two hours long) and 0–5 (${spell} vs ${expected})`);
 });

@@ -3,10 +3,14 @@
 import t from 'tap';
 import type { Reading } from '../../core/events.js';
 import type { Finding } from '../../core/findings.js';
+import { ZoneClock } from '../../rules/rules/rule.js';
 import { at, button, door, harness, kettle, MIN, motion, water } from './helpers.js';
 
+const tokyoAt = at;
+
 /** An ordinary day `d`: up ~06:50, kettle ~07:30, busy in the living room every 30 min until 21:00, bed 21:30, a night toilet visit. */
-function ordinaryDay(d: number, opts: { kettle?: boolean; toilets?: number } = {}): Reading[] {
+function ordinaryDay(d: number, opts: { kettle?: boolean; toilets?: number; at?: typeof at } = {}): Reading[] {
+  const at = opts.at ?? tokyoAt;
   const jitter = ((d * 7) % 21) - 10;
   const out: Reading[] = [
     motion(at('06:50', d) + jitter * MIN, 'motion-bedroom'),
@@ -249,4 +253,28 @@ t.test('default rules: a critical held open by a visit, then nothing moving for 
   h.clock.advanceTo(at('21:45', 15));
   const later = h.findings.filter((f) => f.state === 'raised' && f.audience === 'family' && f.at > at('18:30', 15));
   t.same(later.map((f) => `${f.type}:${f.severity}`), ['noSignOfLife:warning'], 'once per visit');
+});
+
+t.test('a quiet spell across the night the clocks go back is weighed hour by hour as she lives them, not shifted an hour', async (t) => {
+  // New York, 2027: the clocks go back at 02:00 on Sunday 7 November. Day 0 is Saturday 23 October.
+  const zone = new ZoneClock('America/New_York');
+  const nyAt = (hhmm: string, d = 0): number => {
+    const date = new Date(Date.UTC(2027, 9, 23 + d)).toISOString().slice(0, 10);
+    const guess = Date.parse(`${date}T${hhmm}:00-04:00`);
+    const [hh, mm] = hhmm.split(':').map(Number) as [number, number];
+    return zone.msOfDay(guess) === (hh * 60 + mm) * MIN ? guess : Date.parse(`${date}T${hhmm}:00-05:00`);
+  };
+  // The learned rule alone: with the default set the fixed net warns first (3 h after 21:40) and the learned rule keeps quiet.
+  const h = await harness({ start: nyAt('05:00', 0), rules: { timezone: 'America/New_York', rules: [{ type: 'unusualInactivity' }] } });
+  for (let d = 0; d < 14; d++) h.feed(...ordinaryDay(d, { at: nyAt }));
+  // Saturday 6 November: an ordinary day until 21:40 in the living room — then nothing: not to bed, no night toilet.
+  h.feed(...ordinaryDay(14, { at: nyAt }).filter((r) => r.at <= nyAt('21:00', 14)), motion(nyAt('21:40', 14), 'motion-living'));
+  h.clock.advanceTo(nyAt('06:00', 15));
+  // Her usual 22:00–01:00 is quiet; read an hour early (as 21:00–00:00, the end of her busy evening and her night
+  // toilet's hour) the spell looked improbable by the time the new day began at 04:00.
+  t.same(h.findings.filter((f) => f.type === 'unusualInactivity'), [], 'no learned alarm in the night: the quiet so far is her usual night but for one toilet visit');
+  h.clock.advanceTo(nyAt('10:00', 15));
+  const ui = h.findings.filter((f) => f.type === 'unusualInactivity' && f.state === 'raised');
+  t.equal(ui[0]?.severity, 'warning', 'she does not get up: warned in the morning');
+  t.ok(ui[0]!.at > nyAt('06:00', 15) && ui[0]!.at <= nyAt('09:00', 15), `warned at ${new Date(ui[0]!.at).toISOString()}`);
 });
