@@ -293,8 +293,10 @@ export const deviceSilent: RuleDefinition<DeviceSilentRule> = {
     // The whole home is silent: nothing more to find until something reports (which re-plans).
     if (home.active !== undefined && home.active.has(homeKey(rule))) return Infinity;
     let due = last + homeLimit(rule, home);
-    for (const [device, d] of home.devices) {
+    // Keys, then the device: iterating entries builds a pair per device on every re-plan.
+    for (const device of home.devices.keys()) {
       if (home.active !== undefined && home.active.has(keyOf(rule, device))) continue;
+      const d = home.devices.get(device)!;
       // While learning, look again when the learning days are over.
       const limit = deviceLimit(rule, home, device, now);
       const learned = learnedAt(rule, home);

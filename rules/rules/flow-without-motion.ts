@@ -77,13 +77,15 @@ interface FlowKeys {
   roomOf: Map<string, string>;
 }
 const keyMemo = new WeakMap<FlowWithoutMotionRule, FlowKeys>();
+const both = (id: string, what: string) => ({ water: `${id}/${what}/water`, gas: `${id}/${what}/gas` });
+// No closure in here: one capturing `rule` would make every call allocate its context, hit or miss.
 function keysOf(rule: FlowWithoutMotionRule): FlowKeys {
   let k = keyMemo.get(rule);
   if (k === undefined) {
-    const both = (what: string) => ({ water: `${rule.id}/${what}/water`, gas: `${rule.id}/${what}/gas` });
+    const id = rule.id;
     k = {
       motionRoom: new Map(), anyMotion: `${rule.id}/motion-room/*`, door: `${rule.id}/door`,
-      covered: both('covered'), faulty: both('faulty'), started: both('started'), fault: both('fault'), okSince: both('ok-since'), roomOf: new Map(),
+      covered: both(id, 'covered'), faulty: both(id, 'faulty'), started: both(id, 'started'), fault: both(id, 'fault'), okSince: both(id, 'ok-since'), roomOf: new Map(),
     };
     keyMemo.set(rule, k);
   }
@@ -165,7 +167,7 @@ export const flowWithoutMotion: RuleDefinition<FlowWithoutMotionRule> = {
       if (getMark(home, motionRoomKey(rule, room)) === undefined) { setMark(home, motionRoomKey(rule, room), r.at); setMark(home, anyMotionKey(rule), r.at); }
     }
     // Only while something is raised may a visitor be about (and only then can the guard's notice fire).
-    const guard = home.active === undefined ? 'free' : visitorGuard(rule, home, r, ctx, { frontDoor: rule.frontDoor, windowMinutes: rule.visitorWindowMinutes });
+    const guard = home.active === undefined ? 'free' : visitorGuard(rule, home, r, ctx);
     let why: Localized | undefined;
     if (r.kind === 'water' || r.kind === 'gas') {
       if (!rule.signals.includes(r.kind)) return false;

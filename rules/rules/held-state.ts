@@ -24,11 +24,26 @@ const heldKey = (device: string) => `held/${device}`;
 
 export interface HeldOptions { heldDevices: readonly string[] }
 
+/**
+ * The answer per device id, per rule (its options object is shared by every
+ * home running the rule): asked on every motion reading, and lower-casing the
+ * id each time made garbage on the hot path. Bounded: emptied when full.
+ */
+const heldMemo = new WeakMap<HeldOptions, Map<string, boolean>>();
+const heldMemoMax = 10_000;
+
 /** Whether `device` reports a held state (a pressure mat), by configuration or by its name. */
 export function isHeldDevice(device: string, o: HeldOptions): boolean {
-  if (o.heldDevices.includes(device)) return true;
-  const l = device.toLowerCase();
-  return heldWords.some((w) => l.includes(w));
+  let byDevice = heldMemo.get(o);
+  if (byDevice === undefined) { byDevice = new Map(); heldMemo.set(o, byDevice); }
+  let held = byDevice.get(device);
+  if (held === undefined) {
+    const l = device.toLowerCase();
+    held = o.heldDevices.includes(device) || heldWords.some((w) => l.includes(w));
+    if (byDevice.size >= heldMemoMax) byDevice.clear();
+    byDevice.set(device, held);
+  }
+  return held;
 }
 
 /** When `device` was pressed, if it is held now. */
@@ -72,8 +87,11 @@ export interface Held {
 export function heldState(home: HomeState, boundMs: (inBed: boolean, since: number) => number): Held {
   const out: Held = { since: NONE, until: NONE, released: getMark(home, releasedKey) ?? NONE };
   if (home.marks === undefined) return out;
-  for (const [key, at] of home.marks) {
+  // Keys only, the value looked up for a held one: iterating entries builds a pair for every mark,
+  // and this runs on every re-plan.
+  for (const key of home.marks.keys()) {
     if (!key.startsWith('held/') || key === releasedKey) continue;
+    const at = home.marks.get(key)!;
     const device = key.slice(5);
     const until = at + boundMs(inBed(device), at);
     if (until > out.until) { out.until = until; out.since = at; out.device = device; }

@@ -60,18 +60,24 @@ export function learnRest(home: HomeState, ms: number): void {
 function rests(home: HomeState): number[] {
   const out: number[] = [];
   if (home.marks === undefined) return out;
-  for (const [key, v] of home.marks) if (key.startsWith(restPrefix) && key !== restNextKey) out.push(v);
+  for (const key of home.marks.keys()) if (key.startsWith(restPrefix) && key !== restNextKey) out.push(home.marks.get(key)!);
   return out;
+}
+
+/** When the long outing a mark key names ended, if it is one within `outingDays` of `now`. */
+function recentOutingEnd(key: string, now: number): number | undefined {
+  if (!key.startsWith(outlongPrefix)) return undefined;
+  const end = Number(key.slice(outlongPrefix.length));
+  return now - end <= outingDays * DAY ? end : undefined;
 }
 
 /** The long outings she came back from within `outingDays` of `now`: [end, minutes]. */
 function longOutings(home: HomeState, now: number): [number, number][] {
   const out: [number, number][] = [];
   if (home.marks === undefined) return out;
-  for (const [key, minutes] of home.marks) {
-    if (!key.startsWith(outlongPrefix)) continue;
-    const end = Number(key.slice(outlongPrefix.length));
-    if (now - end <= outingDays * DAY) out.push([end, minutes]);
+  for (const key of home.marks.keys()) {
+    const end = recentOutingEnd(key, now);
+    if (end !== undefined) out.push([end, home.marks.get(key)!]);
   }
   return out;
 }
@@ -101,8 +107,15 @@ export function restLimit(home: HomeState, heldMaxMinutes: number, restMaxMinute
 
 /** How long an outing nobody announced holds the clock before the family is warned (at `now`). */
 export function outingLimit(home: HomeState, now: number, fixedMinutes: number, capMinutes: number): LearnedLimit {
-  const long = longOutings(home, now);
-  if (long.length < minLongOutings) return { minutes: fixedMinutes };
-  const longest = Math.max(...long.map(([, m]) => m));
+  // Counted in place (no list): this runs on every re-plan while she is out.
+  let count = 0, longest = 0;
+  if (home.marks !== undefined) {
+    for (const key of home.marks.keys()) {
+      if (recentOutingEnd(key, now) === undefined) continue;
+      count++;
+      longest = Math.max(longest, home.marks.get(key)!);
+    }
+  }
+  if (count < minLongOutings) return { minutes: fixedMinutes };
   return { minutes: Math.max(fixedMinutes, Math.min(capMinutes, Math.ceil((1.25 * longest) / 30) * 30)), longest };
 }

@@ -431,6 +431,26 @@ function trackSole(rule: NoSignOfLifeRule, home: HomeState, r: Reading, ctx: Rul
   }, { device: r.device }));
 }
 
+/**
+ * A reading while something of the home is raised: the visitor guard, then a
+ * sign of her clears the alarm. Apart from `onReading`, so the closure's
+ * context is allocated only while something is raised, not on every reading.
+ */
+function answered(rule: NoSignOfLifeRule, home: HomeState, r: Reading, ctx: RuleContext, sign: boolean): boolean {
+  const guard = visitorGuard(rule, home, r, ctx);
+  if (guard === 'held' || !sign) return false;
+  endVisit(rule, home);
+  return clear(home, rule.id, ctx, (was) => {
+    const what = r.kind === 'motion' && !r.occupied ? { en: `getting up from ${r.device}`, ja: `${r.device} から離れる動き` } : signName[r.kind] ?? { en: r.kind, ja: r.kind };
+    const at = hhmm(r.at, home.rules.zone);
+    return finding(home, rule, ctx.now, 'cleared', was, 'family', {
+      message: { en: `Sign of life again: ${what.en} at ${at}`, ja: `生活反応がありました：${at} の${what.ja}` },
+      expected: { en: 'Regular signs of life during waking hours.', ja: '起きている時間帯に定期的な生活反応があること。' },
+      observed: { en: `${what.en} at ${at} (device ${r.device}).`, ja: `${at} に${what.ja}（機器 ${r.device}）。` },
+    }, { device: r.device });
+  });
+}
+
 export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
   onReading(rule: NoSignOfLifeRule, home: HomeState, r: Reading, ctx: RuleContext): boolean {
     const soleMoved = ctx.sign && trackSole(rule, home, r, ctx);
@@ -474,21 +494,9 @@ export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
     // Getting up from a mat (its release) is her moving, though not "occupied".
     const sign = ctx.sign || (heldChanged && r.kind === 'motion' && !r.occupied);
     if (home.active === undefined) return heldChanged;
-    const guard = visitorGuard(rule, home, r, ctx, { frontDoor: rule.frontDoor, windowMinutes: rule.visitorWindowMinutes });
-    if (guard === 'held') return heldChanged;
-    if (!sign) return heldChanged;
-    endVisit(rule, home);
     // Re-plan when a mat or an outing changed, whether or not there was anything to clear: a
     // sign of her coming home must move the deadline from the out-of-home limit to the plain clock.
-    return clear(home, rule.id, ctx, (was) => {
-      const what = r.kind === 'motion' && !r.occupied ? { en: `getting up from ${r.device}`, ja: `${r.device} から離れる動き` } : signName[r.kind] ?? { en: r.kind, ja: r.kind };
-      const at = hhmm(r.at, home.rules.zone);
-      return finding(home, rule, ctx.now, 'cleared', was, 'family', {
-        message: { en: `Sign of life again: ${what.en} at ${at}`, ja: `生活反応がありました：${at} の${what.ja}` },
-        expected: { en: 'Regular signs of life during waking hours.', ja: '起きている時間帯に定期的な生活反応があること。' },
-        observed: { en: `${what.en} at ${at} (device ${r.device}).`, ja: `${at} に${what.ja}（機器 ${r.device}）。` },
-      }, { device: r.device });
-    }) || heldChanged;
+    return answered(rule, home, r, ctx, sign) || heldChanged;
   },
 
   onTick(rule: NoSignOfLifeRule, home: HomeState, ctx: RuleContext): void {

@@ -21,9 +21,17 @@ import { getMark, setMark } from './routine-marks.js';
 
 const minute = 60_000;
 
+const visitorKeys = new Map<string, string>();
 /** The mark key holding when someone came in (or last moved) while `ruleId` was critical. */
 export function visitorKey(ruleId: string): string {
-  return `${ruleId}/visitor`;
+  // Built once per rule id: asked on every reading while a finding is raised.
+  let key = visitorKeys.get(ruleId);
+  if (key === undefined) {
+    key = `${ruleId}/visitor`;
+    if (visitorKeys.size >= 1000) visitorKeys.clear();
+    visitorKeys.set(ruleId, key);
+  }
+  return key;
 }
 
 /** The mark key holding when the front door opened to start the visit. */
@@ -50,7 +58,7 @@ export interface VisitorGuardOptions {
   /** The front door: a door event's `door` field or its device id. */
   frontDoor: string;
   /** Activity within this many minutes of the door opening (or of the visitor's last activity) is the visitor's. */
-  windowMinutes: number;
+  visitorWindowMinutes: number;
 }
 
 /**
@@ -58,7 +66,7 @@ export interface VisitorGuardOptions {
  * - `'ok'`: the resident pressed OK while it is critical — clear it.
  * - `'held'`: possibly a visitor's doing — do not clear. The front door
  *   opening while she is inside starts a visit (with a `cameInNotice` the
- *   first time); each sign of life within `windowMinutes` of the visit's
+ *   first time); each sign of life within `visitorWindowMinutes` of the visit's
  *   latest activity extends it, so a visitor who stays an hour and keeps
  *   moving is still a visitor.
  * - `'free'`: the guard does not apply (not critical, no visit, or the home
@@ -68,7 +76,7 @@ export interface VisitorGuardOptions {
  * noSignOfLife) is her coming home, not a visitor. Call `endVisit` when the
  * finding clears.
  */
-export function visitorGuard(rule: RuleConfig, home: HomeState, r: Reading, ctx: RuleContext, opts: VisitorGuardOptions): 'ok' | 'held' | 'free' {
+export function visitorGuard(rule: RuleConfig & VisitorGuardOptions, home: HomeState, r: Reading, ctx: RuleContext): 'ok' | 'held' | 'free' {
   const key = visitorKey(rule.id);
   const since = getMark(home, key);
   if (activeSeverity(home, rule.id) !== 'critical') {
@@ -76,7 +84,7 @@ export function visitorGuard(rule: RuleConfig, home: HomeState, r: Reading, ctx:
     return 'free';
   }
   if (r.kind === 'button' && r.press === 'ok') return 'ok';
-  const frontDoorOpened = r.kind === 'door' && r.open && (r.door === opts.frontDoor || r.device === opts.frontDoor);
+  const frontDoorOpened = r.kind === 'door' && r.open && (r.door === rule.frontDoor || r.device === rule.frontDoor);
   if (frontDoorOpened && (since !== undefined || home.outSince === NONE)) {
     if (since === undefined) {
       ctx.out.push(cameInNotice(home, rule, ctx, r));
@@ -85,7 +93,7 @@ export function visitorGuard(rule: RuleConfig, home: HomeState, r: Reading, ctx:
     setMark(home, key, Math.max(since ?? NONE, r.at));
     return 'held';
   }
-  if (since === undefined || r.at - since > opts.windowMinutes * minute) return 'free';
+  if (since === undefined || r.at - since > rule.visitorWindowMinutes * minute) return 'free';
   if (ctx.sign && r.at > since) setMark(home, key, r.at);
   return 'held';
 }
