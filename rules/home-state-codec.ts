@@ -25,7 +25,7 @@ import { z } from 'zod';
 import type { HomeStatePart, Store } from '../core/store.js';
 import type { RoutineHome } from './baseline-book.js';
 import { createBaseline, serializeLearned, type Today } from './baseline.js';
-import type { HomeState, SavedKeys } from './home-state.js';
+import type { HomeState } from './home-state.js';
 
 /** Part names in `home_state_parts.part`. */
 export const homePart = 'home';
@@ -50,37 +50,15 @@ export interface HomeStateCodec {
   encodeRoutine(rh: RoutineHome): string;
 }
 
-/*
- * A home's device ids and mark keys seldom change between saves (a new
- * device, a mark set or dropped) while every number does. The text of the key
- * lists is kept on the home (`savedKeys`) with the lists it was made from;
- * the lists are compared key by key, in order (the maps hold the same string
- * objects from save to save, so each compare is a pointer compare), and the
- * text reused: writing them out again was most of a save's encoding
- * (docs/bench.md).
- */
-
-/** Whether `keys` yields exactly `was`, in order. */
-function sameKeys(keys: IterableIterator<string> | undefined, was: readonly string[]): boolean {
-  let i = 0;
-  if (keys !== undefined) for (const k of keys) if (k !== was[i++]) return false;
-  return i === was.length;
-}
-
 export function createHomeStateCodec(): HomeStateCodec {
   let view = new DataView(new ArrayBuffer(8 * 256));
-  /** `"d":[…],"k":[…]` of `h`, reused while its keys are the ones last written. */
-  function keysOf(h: HomeState): SavedKeys {
-    const was = h.savedKeys;
-    if (was !== undefined && sameKeys(h.devices.keys(), was.devices) && sameKeys(h.marks?.keys(), was.marks)) return was;
-    const devices = [...h.devices.keys()];
-    const marks = h.marks === undefined ? [] : [...h.marks.keys()];
-    return (h.savedKeys = { devices, marks, json: `"d":${JSON.stringify(devices)},"k":${JSON.stringify(marks)}` });
-  }
   return {
     encodeHome(h, rh) {
-      const keys = keysOf(h);
-      const slots = headerSlots + 3 * keys.devices.length + keys.marks.length;
+      const devices: string[] = [];
+      for (const id of h.devices.keys()) devices.push(id);
+      const markKeys: string[] = [];
+      if (h.marks !== undefined) for (const k of h.marks.keys()) markKeys.push(k);
+      const slots = headerSlots + 3 * devices.length + markKeys.length;
       if (view.byteLength < 8 * slots) view = new DataView(new ArrayBuffer(16 * slots));
       const v = view;
       const put = (i: number, x: number) => v.setFloat64(8 * i, x, true);
@@ -102,10 +80,8 @@ export function createHomeStateCodec(): HomeStateCodec {
       if (h.marks !== undefined) for (const m of h.marks.values()) put(i++, m);
       const active: Array<[string, string]> = [];
       if (h.active !== undefined) for (const e of h.active) active.push(e);
-      // Base64 needs no escaping in JSON; the text is what JSON.stringify gives for
-      // { v: 2, d, k, a, s, n } (state-saves.test.ts holds it to that).
       const n = Buffer.from(v.buffer, 0, 8 * slots).toString('base64');
-      return `{"v":2,${keys.json},"a":${JSON.stringify(active)},"s":${JSON.stringify([h.lastSignKind, h.lastSignDevice])},"n":"${n}"}`;
+      return JSON.stringify({ v: 2, d: devices, k: markKeys, a: active, s: [h.lastSignKind, h.lastSignDevice], n });
     },
     encodeRoutine(rh) {
       return JSON.stringify({ v: 2, ...serializeLearned(rh.baseline), context: rh.context });

@@ -20,12 +20,6 @@ export interface DeviceState {
   watts: number;
 }
 
-/**
- * A home's device ids and mark keys as a save last wrote them, with their
- * JSON text (`"d":[…],"k":[…]`), reused while the keys stay the same.
- */
-export interface SavedKeys { devices: string[]; marks: string[]; json: string }
-
 /** The compiled rule set a home runs (shared between homes with the same set). */
 export interface HomeRules {
   timezone: string;
@@ -103,8 +97,6 @@ export interface HomeState {
    */
   outChangedAt: number;
   outUnsaved: boolean;
-  /** The device ids and mark keys the last encoded save wrote, and their JSON (home-state-codec.ts; not persisted). */
-  savedKeys: SavedKeys | undefined;
   /** Changed since the last persist. */
   dirty: boolean;
   /**
@@ -122,7 +114,7 @@ export function createHomeState(id: string, rules: HomeRules, at: number): HomeS
     id, rules, firstSeen: at, lastSignOfLife: NONE, lastSignKind: '', lastSignDevice: '', prevSignOfLife: NONE, prevSignDevice: '', soleSince: NONE, soleSigns: 0, lastMotion: NONE,
     waterSince: NONE, gasSince: NONE, outSince: NONE, awayUntil: NONE,
     devices: new Map(), newestAt: NONE, beats: false, lateArrivalAt: NONE, lateSince: NONE, active: undefined, marks: undefined, wakeAt: Infinity,
-    silentDueBound: NONE, silentBoundRule: undefined, outChangedAt: NONE, outUnsaved: false, savedKeys: undefined, dirty: true, urgent: true,
+    silentDueBound: NONE, silentBoundRule: undefined, outChangedAt: NONE, outUnsaved: false, dirty: true, urgent: true,
   };
 }
 
