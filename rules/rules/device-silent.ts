@@ -125,7 +125,11 @@ const homeQuietKey = (rule: DeviceSilentRule): string => homeKeysOf(rule).quiet;
 
 /** How long `device` may stay silent (Infinity: not judged on its own). */
 function deviceLimit(rule: DeviceSilentRule, home: HomeState, device: string, now: number): number {
-  const k = keysOf(rule, device);
+  return limitOf(rule, home, keysOf(rule, device), now);
+}
+
+/** `deviceLimit` for the device whose keys are `k`. */
+function limitOf(rule: DeviceSilentRule, home: HomeState, k: DeviceKeys, now: number): number {
   if (getMark(home, k.heartbeat) !== undefined) return rule.afterMinutes * minute;
   // Too few messages, or too few days watched, to know its quiet spells: not judged on its
   // own (the home finding still covers it).
@@ -228,10 +232,11 @@ function clearHeard(rule: DeviceSilentRule, home: HomeState, r: Reading, ctx: Ru
 export const deviceSilent: RuleDefinition<DeviceSilentRule> = {
   onReading(rule: DeviceSilentRule, home: HomeState, r: Reading, ctx: RuleContext): boolean {
     const k = keysOf(rule, r.device);
+    const beats = getMark(home, k.heartbeat) !== undefined;
     if (r.kind === 'heartbeat') {
-      if (getMark(home, k.heartbeat) === undefined) setMark(home, k.heartbeat, r.at);
+      if (!beats) setMark(home, k.heartbeat, r.at);
       if (getMark(home, k.count) !== undefined) forgetEventOnly(home, k);
-    } else if (getMark(home, k.heartbeat) === undefined) {
+    } else if (!beats) {
       learnQuiet(rule, home, r, k);
     }
     if (ctx.sign) countLived(rule, home, r.at);
@@ -240,7 +245,7 @@ export const deviceSilent: RuleDefinition<DeviceSilentRule> = {
     // finding may clear below: its deadline can lie before the home's bound.
     const dev = home.devices.get(r.device);
     if (dev !== undefined && home.silentBoundRule === rule) {
-      const due = dev.lastSeen + deviceLimit(rule, home, r.device, r.at);
+      const due = dev.lastSeen + limitOf(rule, home, k, r.at);
       if (due < home.silentDueBound) home.silentDueBound = due;
     }
     // Another device overdue while this one speaks: its finding is due now (the engine's
