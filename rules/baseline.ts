@@ -117,9 +117,23 @@ export function dayStartOf(at: number, zone: ZoneClock): number {
   return zone.lastAt(at, dayStartMinute * MIN);
 }
 
+/** End (epoch ms) of the resident day that starts at `start`: the next 04:00, 23 or 25 hours ahead on the nights the clocks change. */
+export function dayEndOf(start: number, zone: ZoneClock): number {
+  return zone.nextAt(start, dayStartMinute * MIN);
+}
+
+/**
+ * The profile hour of `at` in the resident day starting at `start`: whole hours
+ * since its 04:00, the last one running to the day's end (a 25-hour day's last
+ * two hours are one). What the learned hourly profile is indexed by, written
+ * here and read by unusualInactivity.
+ */
+export function profileHour(at: number, start: number): number {
+  return Math.min(23, Math.floor((at - start) / HOUR));
+}
+
 function newToday(start: number, ctx: HomeContext, zone: ZoneClock): Today {
-  // The next 04:00: 23 or 25 hours ahead on the nights the clocks change.
-  const end = zone.nextAt(start, dayStartMinute * MIN);
+  const end = dayEndOf(start, zone);
   return {
     start, end, dayType: isDayCareDay(ctx, start, end, localWeekday(start, zone)) ? 'dayCare' : 'other',
     firstActivity: NaN, firstKettle: NaN, bathOpen: -1, bathMax: 0, nightToilet: 0, lastToiletAt: -1, nightSlots: 0,
@@ -201,7 +215,7 @@ export function rollTo(b: Baseline, now: number, ctx: HomeContext, zone: ZoneClo
 
 function markOut(t: Today, from: number, to: number): void {
   const a = Math.max(0, Math.floor((from - t.start) / HOUR));
-  const z = Math.min(23, Math.floor((Math.min(to, t.end) - 1 - t.start) / HOUR));
+  const z = profileHour(Math.min(to, t.end) - 1, t.start);
   for (let i = a; i <= z; i++) t.outHours |= 1 << i;
 }
 
@@ -219,7 +233,7 @@ export function observe(b: Baseline, r: Reading, sign: boolean, o: ObserveOption
   if (sign) {
     t.signs++;
     if (Number.isNaN(t.firstActivity)) t.firstActivity = m;
-    t.activeHours |= 1 << Math.min(23, Math.floor(m / 60));
+    t.activeHours |= 1 << profileHour(r.at, t.start);
     if (m >= nightFrom) t.nightSlots |= 1 << Math.min(29, Math.floor((m - nightFrom) / 10));
   }
   // A sign of her inside (presence.ts: movement, a cupboard or inner door opening, the kettle, a

@@ -15,7 +15,7 @@
 import type { Reading } from '../../core/events.js';
 import type { Finding, Severity } from '../../core/findings.js';
 import type { RoutineBook, RoutineHome } from '../baseline-book.js';
-import { dayStartMinute, dayStartOf, isReady, profileFor, type Profile } from '../baseline.js';
+import { dayEndOf, dayStartMinute, dayStartOf, isReady, profileFor, profileHour, type Profile } from '../baseline.js';
 import { activePeriod } from '../context.js';
 import { NONE, type HomeState } from '../home-state.js';
 import type { UnusualInactivityRule } from '../rule-config.js';
@@ -47,19 +47,18 @@ function quietStart(home: HomeState, rh: RoutineHome, p: Profile): number {
 
 /**
  * Walks [from, to) hour by hour of the learned profile: `visit(i, t, end)` for
- * each part, `i` being the hour as baseline.observe counts it — whole hours
- * since that resident day's 04:00, the last one running to the day's end (a
- * 25-hour day's last two hours are one, a 23-hour day has no hour 23). Each
+ * each part, `i` being the hour as baseline.observe writes it (`profileHour`:
+ * whole hours since that resident day's 04:00, a 23-hour day has no hour 23). Each
  * day is its own: counting hours from one day's start into another across a
  * clock change would read every hour of the other day as its neighbour's.
  * Stops early when `visit` returns true.
  */
 function walkHours(zone: ZoneClock, from: number, to: number, visit: (i: number, t: number, end: number) => boolean | void): void {
   let start = dayStartOf(from, zone);
-  let end = zone.nextAt(start, dayStartMinute * MIN);
+  let end = dayEndOf(start, zone);
   for (let t = from; t < to;) {
-    if (t >= end) { start = end; end = zone.nextAt(start, dayStartMinute * MIN); continue; }
-    const i = Math.min(23, Math.floor((t - start) / HOUR));
+    if (t >= end) { start = end; end = dayEndOf(start, zone); continue; }
+    const i = profileHour(t, start);
     const hourEnd = Math.min(to, i === 23 ? end : Math.min(end, start + (i + 1) * HOUR));
     if (visit(i, t, hourEnd) === true) return;
     t = hourEnd;
