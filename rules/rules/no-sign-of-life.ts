@@ -422,7 +422,11 @@ function trackSole(rule: NoSignOfLifeRule, home: HomeState, r: Reading, ctx: Rul
   }
   home.soleSince = home.prevSignDevice === '' ? NONE : r.at;
   home.soleSigns = 1;
-  if (home.active === undefined) return false;
+  return home.active !== undefined && soleCleared(rule, home, r, ctx);
+}
+
+/** Another device spoke: clears the one-sensor warning (apart from `trackSole`, so its closure is allocated only here). */
+function soleCleared(rule: NoSignOfLifeRule, home: HomeState, r: Reading, ctx: RuleContext): boolean {
   const tz = home.rules.zone;
   return clear(home, soleKey(rule), ctx, (was) => finding(home, rule, ctx.now, 'cleared', was, 'family', {
     message: { en: `Sign of life from another part of the home: ${r.device} at ${hhmm(r.at, tz)}`, ja: `ほかの場所で生活反応がありました：${hhmm(r.at, tz)} の ${r.device}` },
