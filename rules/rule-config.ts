@@ -61,6 +61,8 @@ export const noSignOfLifeRule = z.strictObject({
   learnLimits: z.boolean().default(true),
   /** The most a learned seat rest may hold the clock (with the 3 h warning: told within 6 h of sitting down). */
   restMaxMinutes: minutes(180, 24 * 60),
+  /** The most her learned quiet spells may delay the no-sign-of-life warning (never past the critical). */
+  quietLearnedMaxMinutes: minutes(300, 24 * 60),
   /** The most a learned outing may hold the clock before the family is warned. */
   outOfHomeLearnedMaxMinutes: minutes(2880, 7 * 24 * 60),
   /** Signs of life from one device alone, after another's, for this long → a warning: the sensor may be firing by itself and hiding her. */

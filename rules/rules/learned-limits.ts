@@ -1,5 +1,5 @@
 /**
- * Her own limits (issue 10): two waits of noSignOfLife that a fixed number
+ * Her own limits (issue 10): three waits of noSignOfLife that a fixed number
  * gets wrong on real homes, learned per home from what she did and came out
  * of by herself — always inside a hard bound, so an inference may delay an
  * alarm but never cancel it.
@@ -17,14 +17,21 @@
  *   is warned. A resident who stays away a night or two every week (van
  *   Kasteren A: 16–43 h, four times in four weeks, besides 6–10 h working
  *   days) got that warning every time. Learned: the outings past the fixed
- *   limit she came back from in the last `outingDays` days; once there are
- *   `minLongOutings` of them (a habit, not a one-off), the limit is 1.25× the
+ *   limit she came back from in the last `longDays` days; once there are
+ *   `minLong` of them (a habit, not a one-off), the limit is 1.25× the
  *   longest (rounded up to 30 min), at most `outOfHomeLearnedMaxMinutes`
  *   (48 h). A habit she drops is forgotten after four weeks.
+ * - **A quiet spell at home.** `warningAfterMinutes` (3 h) of waking time
+ *   without a sign → warning. In a home with only objects to report (the
+ *   kettle, the meters), an afternoon of reading is that long every other
+ *   day. Learned like the outings: the quiet spells past the warning she
+ *   ended herself in the last `longDays`; from `minLong` on, 1.25× the
+ *   longest, at most `quietLearnedMaxMinutes` (5 h) and never past the
+ *   critical, which is not learned.
  *
  * Kept as marks on the home (persisted with it): `rest/<slot>` = minutes,
- * `rest/next` = the slot the next one goes to; `outlong/<end, epoch ms>` =
- * minutes. Only with the rule's `learnLimits` (the default set; "fixed
+ * `rest/next` = the slot the next one goes to; `outlong/<end, epoch ms>` and
+ * `quietlong/<end, epoch ms>` = minutes. Only with the rule's `learnLimits` (the default set; "fixed
  * rules alone" keep the fixed numbers).
  */
 import type { HomeState } from '../home-state.js';
@@ -38,15 +45,16 @@ const restSlots = 14;
 const minRestSpells = 3;
 /** A seat spell shorter than this says nothing about resting (a chattering mat, sitting down for a minute). */
 const restMinMinutes = 30;
-/** Long outings remembered at most (the newest). */
-const outingSlots = 8;
-/** Long outings older than this are forgotten. */
-const outingDays = 28;
-/** Long outings within `outingDays` before the limit follows her. */
-const minLongOutings = 3;
+/** Long outings (quiet spells) remembered at most (the newest). */
+const longSlots = 8;
+/** Long outings (quiet spells) older than this are forgotten. */
+const longDays = 28;
+/** Long outings (quiet spells) within `longDays` before the limit follows her. */
+const minLong = 3;
 const restPrefix = 'rest/';
 const restNextKey = 'rest/next';
 const outlongPrefix = 'outlong/';
+const quietPrefix = 'quietlong/';
 
 /** A seat spell ended: she got up after `ms`. Kept in a ring of `restSlots`. */
 export function learnRest(home: HomeState, ms: number): void {
@@ -64,31 +72,51 @@ function rests(home: HomeState): number[] {
   return out;
 }
 
-/** When the long outing a mark key names ended, if it is one within `outingDays` of `now`. */
-function recentOutingEnd(key: string, now: number): number | undefined {
-  if (!key.startsWith(outlongPrefix)) return undefined;
-  const end = Number(key.slice(outlongPrefix.length));
-  return now - end <= outingDays * DAY ? end : undefined;
+/** When the long spell (`prefix`: an outing, a quiet spell) a mark key names ended, if it is one within `longDays` of `now`. */
+function recentEnd(key: string, prefix: string, now: number): number | undefined {
+  if (!key.startsWith(prefix)) return undefined;
+  const end = Number(key.slice(prefix.length));
+  return now - end <= longDays * DAY ? end : undefined;
 }
 
-/** The long outings she came back from within `outingDays` of `now`: [end, minutes]. */
-function longOutings(home: HomeState, now: number): [number, number][] {
-  const out: [number, number][] = [];
-  if (home.marks === undefined) return out;
-  for (const key of home.marks.keys()) {
-    const end = recentOutingEnd(key, now);
-    if (end !== undefined) out.push([end, home.marks.get(key)!]);
+/** Keeps a spell of `ms` past `fixedMinutes` that ended at `at` as `<prefix><at>` = minutes: the newest `longSlots` within `longDays`. */
+function learnLong(home: HomeState, prefix: string, at: number, ms: number, fixedMinutes: number): void {
+  if (ms <= fixedMinutes * MIN) return;
+  // Forget what is too old, and the oldest beyond the slots.
+  const ends: number[] = [];
+  if (home.marks !== undefined) for (const key of home.marks.keys()) { const end = recentEnd(key, prefix, at); if (end !== undefined) ends.push(end); }
+  const keep = new Set(ends.sort((a, b) => b - a).slice(0, longSlots - 1));
+  if (home.marks !== undefined) for (const key of [...home.marks.keys()]) if (key.startsWith(prefix) && !keep.has(Number(key.slice(prefix.length)))) setMark(home, key, undefined);
+  setMark(home, `${prefix}${at}`, Math.round(ms / MIN));
+}
+
+/**
+ * The limit the long spells under `prefix` teach at `now`: once `minLong` are
+ * known within `longDays` (a habit, not a one-off), 1.25× the longest rounded
+ * up to 30 min, at least `fixedMinutes`, at most `capMinutes`.
+ */
+function longLimit(home: HomeState, prefix: string, now: number, fixedMinutes: number, capMinutes: number): LearnedLimit {
+  // Counted in place (no list): this runs on re-plans.
+  let count = 0, longest = 0;
+  if (home.marks !== undefined) {
+    for (const key of home.marks.keys()) {
+      if (recentEnd(key, prefix, now) === undefined) continue;
+      count++;
+      longest = Math.max(longest, home.marks.get(key)!);
+    }
   }
-  return out;
+  if (count < minLong) return { minutes: fixedMinutes };
+  return { minutes: Math.max(fixedMinutes, Math.min(capMinutes, Math.ceil((1.25 * longest) / 30) * 30)), longest };
 }
 
 /** She came back at `at` from an outing of `ms` nobody announced; only outings past `fixedMinutes` are kept. */
 export function learnOuting(home: HomeState, at: number, ms: number, fixedMinutes: number): void {
-  if (ms <= fixedMinutes * MIN) return;
-  // Forget what is too old, and the oldest beyond the slots.
-  const keep = new Set(longOutings(home, at).sort((a, b) => b[0] - a[0]).slice(0, outingSlots - 1).map(([end]) => end));
-  if (home.marks !== undefined) for (const key of [...home.marks.keys()]) if (key.startsWith(outlongPrefix) && !keep.has(Number(key.slice(outlongPrefix.length)))) setMark(home, key, undefined);
-  setMark(home, `${outlongPrefix}${at}`, Math.round(ms / MIN));
+  learnLong(home, outlongPrefix, at, ms, fixedMinutes);
+}
+
+/** A quiet spell at home of `ms` waking time, which she ended herself at `at`; only spells past `fixedMinutes` (the warning) are kept. */
+export function learnQuiet(home: HomeState, at: number, ms: number, fixedMinutes: number): void {
+  learnLong(home, quietPrefix, at, ms, fixedMinutes);
 }
 
 export interface LearnedLimit {
@@ -107,15 +135,10 @@ export function restLimit(home: HomeState, heldMaxMinutes: number, restMaxMinute
 
 /** How long an outing nobody announced holds the clock before the family is warned (at `now`). */
 export function outingLimit(home: HomeState, now: number, fixedMinutes: number, capMinutes: number): LearnedLimit {
-  // Counted in place (no list): this runs on every re-plan while she is out.
-  let count = 0, longest = 0;
-  if (home.marks !== undefined) {
-    for (const key of home.marks.keys()) {
-      if (recentOutingEnd(key, now) === undefined) continue;
-      count++;
-      longest = Math.max(longest, home.marks.get(key)!);
-    }
-  }
-  if (count < minLongOutings) return { minutes: fixedMinutes };
-  return { minutes: Math.max(fixedMinutes, Math.min(capMinutes, Math.ceil((1.25 * longest) / 30) * 30)), longest };
+  return longLimit(home, outlongPrefix, now, fixedMinutes, capMinutes);
+}
+
+/** How much waking time without a sign of her passes before the family is warned (judged at `now`, the quiet spell's start). */
+export function quietLimit(home: HomeState, now: number, fixedMinutes: number, capMinutes: number): LearnedLimit {
+  return longLimit(home, quietPrefix, now, fixedMinutes, capMinutes);
 }

@@ -41,7 +41,7 @@ import { NONE, type HomeState } from '../home-state.js';
 import type { NoSignOfLifeRule } from '../rule-config.js';
 import { activeSeverity, clear, duration, finding, hhmm, raise, signName, silenceAlreadyRaised, type RuleContext, type RuleDefinition, type ZoneClock } from './rule.js';
 import { heldSince, heldState, inBed, isHeldDevice, trackHeld, type Held } from './held-state.js';
-import { learnOuting, learnRest, outingLimit, restLimit } from './learned-limits.js';
+import { learnOuting, learnQuiet, learnRest, outingLimit, quietLimit, restLimit, type LearnedLimit } from './learned-limits.js';
 import { getMark, outingWarnedKey, setMark } from './routine-marks.js';
 import { endVisit, visitorGuard, visitQuietAlarm, visitQuietDue } from './visitor-guard.js';
 import { arrivalNotNight, learnNight, nightMiddle, nightNotBegun, nightQuietMs, type NightStart } from './night-start.js';
@@ -51,6 +51,8 @@ const minute = 60_000;
 const insideKey = 'presence/inside';
 /** The front-door close read as her coming home (an arrival): when it is her last sign, the night has not begun. */
 const arrivedKey = 'presence/arrived';
+/** The latest front-door event: a quiet spell that began there (she came home, a visitor left) keeps the fixed warning. */
+const doorKey = 'presence/door';
 /** When someone came in through the front door while she was home (a visit began). */
 const visitKey = 'presence/visit';
 /** The front-door close (an `outSince`) that may be the visitor leaving alone: an uncertain departure. */
@@ -218,8 +220,13 @@ function outLimitMinutes(rule: NoSignOfLifeRule, home: HomeState): number {
   return uncertainOut(home) ? rule.warningAfterMinutes : learnedOutLimit(rule, home).minutes;
 }
 
-/** What she did is remembered: a seat spell she got up from, an outing she came back from. */
-function learnLimits(rule: NoSignOfLifeRule, home: HomeState, r: Reading, outSince: number): void {
+/**
+ * What she did is remembered: a seat spell she got up from, an outing she came
+ * back from, a long quiet spell at home she ended herself. Before the reading
+ * is applied to the mats (`trackHeld`), so `held` is the state during the spell.
+ */
+function learnLimits(rule: NoSignOfLifeRule, home: HomeState, r: Reading, outSince: number, sign: boolean, frontDoor: boolean): void {
+  if (sign && outSince === NONE && !frontDoor) learnQuietSpell(rule, home, r);
   if (r.kind === 'motion' && !r.occupied && isHeldDevice(r.device, rule) && !inBed(r.device)) {
     const since = heldSince(home, r.device);
     if (since !== undefined) learnRest(home, r.at - since);
@@ -227,6 +234,47 @@ function learnLimits(rule: NoSignOfLifeRule, home: HomeState, r: Reading, outSin
   // An outing she came back from, not one she was known to be away for (day-care, a trip entered).
   // Not an uncertain departure (a visitor leaving may have been all that happened).
   if (outSince !== NONE && home.outSince === NONE && home.awayUntil < outSince && getMark(home, uncertainOutKey) !== outSince) learnOuting(home, r.at, r.at - outSince, rule.outOfHomeMaxMinutes);
+}
+
+/**
+ * A quiet spell at home that she ended with a sign of her own (not the front
+ * door: that may be a visitor, or her coming home): its waking time, when it
+ * ran past the warning, is learned (learned-limits.ts, `learnQuiet`). Not a
+ * spell with a mat held (a rest or a night: learned or bounded apart), not
+ * one after an away period, not one that began at the front door (that
+ * clock keeps the fixed limit).
+ */
+function learnQuietSpell(rule: NoSignOfLifeRule, home: HomeState, r: Reading): void {
+  const prev = home.prevSignOfLife;
+  if (prev === NONE || prev < home.awayUntil || r.at - prev <= rule.warningAfterMinutes * minute) return;
+  if (getMark(home, doorKey) === prev) return;
+  const h = held(rule, home);
+  if (h.device !== undefined) return;
+  const start = Math.max(prev, h.released);
+  const waking = wakingMsBetween(start, r.at, wakingWindow(rule), home.rules.zone);
+  learnQuiet(home, r.at, waking, rule.warningAfterMinutes);
+}
+
+/**
+ * When the family is warned about the current quiet spell: after her own
+ * longest recent quiet spells (learned-limits.ts), within `quietLearnedMaxMinutes`
+ * and before the critical, when it ends before her waking day does (a learned
+ * wait carried into the night would leave a collapse at 18:25 for the next
+ * morning) — or the fixed `warningAfterMinutes`: with fixed
+ * rules, in the chair, when the quiet began at the front door (she came home —
+ * van Kasteren C's reed often ends a passage on "open" — or a visitor left), and when the
+ * clock runs through the night (the quiet began away from where her nights
+ * begin): those are the moments a collapse is likeliest; they keep the fixed clock.
+ */
+function quietWarning(rule: NoSignOfLifeRule, home: HomeState, spell: Spell, window: Window): LearnedLimit {
+  const fixed = { minutes: rule.warningAfterMinutes };
+  if (!rule.learnLimits || window === allDay || getMark(home, doorKey) === spell.start) return fixed;
+  const learned = quietLimit(home, spell.start, rule.warningAfterMinutes, Math.min(rule.quietLearnedMaxMinutes, rule.criticalAfterMinutes));
+  if (learned.longest === undefined) return learned;
+  // Her day ends before the learned wait would: the fixed warning, before her night. Waited
+  // into the night, the clock pauses and a collapse at 18:25 was told the next morning (Tapia 2).
+  const ms = learned.minutes * minute;
+  return addWakingMs(spell.start, ms, window, home.rules.zone) - spell.start > ms ? fixed : learned;
 }
 
 function outUntil(rule: NoSignOfLifeRule, home: HomeState): number {
@@ -308,17 +356,22 @@ function raised(rule: NoSignOfLifeRule, home: HomeState, ctx: RuleContext, sever
   const tz = home.rules.zone;
   const d = duration(wakingMs);
   const { from, to } = rule.wakingHours;
-  const limit = severity === 'critical' ? rule.criticalAfterMinutes : rule.warningAfterMinutes;
   const spell = quietSpell(rule, home);
+  const learned = severity === 'warning' ? quietWarning(rule, home, spell, clockWindow(rule, home, spell)) : { minutes: rule.criticalAfterMinutes };
+  const limit = learned.minutes;
   const night = nightOf(rule, home, spell.start);
+  // Her own quiet spells set the warning: say so, and how long the longest was.
+  const usual = learned.longest === undefined ? undefined : duration(learned.longest * minute);
   return finding(home, rule, ctx.now, 'raised', severity, 'family', {
-    message: { en: `No sign of life for ${d.en} of waking time`, ja: `起きている時間帯に${d.ja}、生活反応がありません` },
+    message: usual === undefined
+      ? { en: `No sign of life for ${d.en} of waking time`, ja: `起きている時間帯に${d.ja}、生活反応がありません` }
+      : { en: `No sign of life for ${d.en} of waking time, longer than usual — her longest recent quiet spell was ${usual.en}`, ja: `起きている時間帯に${d.ja}、生活反応がありません — いつもより長い静かな時間です（最近の最長は${usual.ja}）` },
     expected: {
-      en: `Some sign of life (movement, a door, the kettle, water, gas, electricity or a button) at least every ${limit} minutes between ${from} and ${to}.`,
-      ja: `${from}〜${to}の間、少なくとも${limit}分に一度は生活反応（人の動き・ドア・電気ポット・水道・ガス・電気・ボタン）があること。`,
+      en: `Some sign of life (movement, a door, the kettle, water, gas, electricity or a button) at least every ${limit} minutes between ${from} and ${to}${usual === undefined ? '' : ' (her longest recent quiet spell, with a margin)'}.`,
+      ja: `${from}〜${to}の間、少なくとも${limit}分に一度は生活反応（人の動き・ドア・電気ポット・水道・ガス・電気・ボタン）があること${usual === undefined ? '' : '（最近の最も長い静かな時間に余裕を加えた時間）'}。`,
     },
     observed: withChair(withNight(describeLast(rule, home, tz), night, home), spell),
-  }, { data: { lastSignOfLife: home.lastSignOfLife, wakingMinutes: Math.floor(wakingMs / minute), limitMinutes: limit, ...(night === undefined ? {} : { nightNotBegun: true }) } });
+  }, { data: { lastSignOfLife: home.lastSignOfLife, wakingMinutes: Math.floor(wakingMs / minute), limitMinutes: limit, ...(learned.longest === undefined ? {} : { learnedLongestMinutes: learned.longest }), ...(night === undefined ? {} : { nightNotBegun: true }) } });
 }
 
 /**
@@ -487,7 +540,11 @@ export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
       }
       if (home.outSince === NONE) { setOutMark(home, arrivedKey, r.at); arrived = true; }
     }
-    if (rule.learnLimits) learnLimits(rule, home, r, before);
+    if (rule.learnLimits) {
+      learnLimits(rule, home, r, before, ctx.sign, frontDoor);
+      // Saved with the progress (like lastMotion): a door passage is not worth a save of its own.
+      if (frontDoor && ctx.sign) setMark(home, doorKey, r.at, false);
+    }
     trackVisit(home, r, before, frontDoor && r.kind === 'door' && !r.open);
     // Progress like lastMotion (saved on the slow cadence): a cupboard is not worth an urgent save.
     if (r.kind !== 'motion' && isInsideActivation(r, frontDoor)) setMark(home, insideKey, r.at, false);
@@ -536,8 +593,9 @@ export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
       return;
     }
     const spell = quietSpell(rule, home);
-    const waking = wakingMsBetween(spell.start, now, clockWindow(rule, home, spell), home.rules.zone);
-    const level: Severity | undefined = waking >= rule.criticalAfterMinutes * minute ? 'critical' : waking >= rule.warningAfterMinutes * minute ? 'warning' : undefined;
+    const window = clockWindow(rule, home, spell);
+    const waking = wakingMsBetween(spell.start, now, window, home.rules.zone);
+    const level: Severity | undefined = waking >= rule.criticalAfterMinutes * minute ? 'critical' : waking >= quietWarning(rule, home, spell, window).minutes * minute ? 'warning' : undefined;
     if (level !== undefined && activeSeverity(home, rule.id) !== level && !silenceAlreadyRaised(home, rule.id, level)) raise(home, rule.id, ctx, raised(rule, home, ctx, level, waking));
   },
 
@@ -555,8 +613,9 @@ function plainDeadline(rule: NoSignOfLifeRule, home: HomeState): number {
   if (home.outSince !== NONE) return current === undefined && getMark(home, outingWarnedKey) !== home.outSince ? Math.max(outUntil(rule, home), home.awayUntil) : Infinity;
   // The same silence already raised by another rule: aim at the next level it has not reached.
   if (silenceAlreadyRaised(home, rule.id, 'critical')) return Infinity;
-  const limit = current === 'warning' || silenceAlreadyRaised(home, rule.id, 'warning') ? rule.criticalAfterMinutes : rule.warningAfterMinutes;
   const spell = quietSpell(rule, home);
-  const due = addWakingMs(spell.start, limit * minute, clockWindow(rule, home, spell), home.rules.zone);
+  const window = clockWindow(rule, home, spell);
+  const limit = current === 'warning' || silenceAlreadyRaised(home, rule.id, 'warning') ? rule.criticalAfterMinutes : quietWarning(rule, home, spell, window).minutes;
+  const due = addWakingMs(spell.start, limit * minute, window, home.rules.zone);
   return Math.max(due, outUntil(rule, home));
 }

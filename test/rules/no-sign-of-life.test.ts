@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap';
-import { at, climate, door, harness, heartbeat, kettle, MIN, motion, normalDay, power, type Harness } from './helpers.js';
+import { at, climate, door, harness, heartbeat, kettle, MIN, motion, normalDay, power, water, type Harness } from './helpers.js';
 
 const onlyNsl = [{ type: 'noSignOfLife' }];
 
@@ -416,6 +416,89 @@ t.test('her own outings: a weekly night away she comes back from moves the out-o
   outing(old, 44, undefined);
   old.clock.advanceTo(at('22:00', 44));
   t.equal(outWarnings(old).at(-1)!.at, at('22:00', 44), 'the last long outing ended four weeks ago: 12 h again');
+});
+
+t.test('her own quiet hours: afternoons of 3 h 10 with nothing to show, ended by herself, move the warning — within 5 h, the critical kept (messy-02, object-only)', async (t) => {
+  // A home with only objects (the kettle, the water meter): after lunch she sits and reads, and
+  // nothing reports until the kettle for tea. Fixed numbers warned the family every afternoon.
+  const warnings = (h: Harness) => h.findings.filter((f) => f.type === 'noSignOfLife' && f.state === 'raised');
+  /** The kettle at 08:00 and 10:30, water at 12:00, then `minutes` of nothing, ended by the kettle (undefined: never) — or by the front door; water at 17:30 and 19:30, the kettle at 21:00. */
+  const day = (h: Harness, d: number, minutes: number | undefined, endedBy: 'kettle' | 'door' = 'kettle') => {
+    h.feed(kettle(at('08:00', d)), kettle(at('10:30', d)), water(at('12:00', d), true), water(at('12:00', d) + MIN, false));
+    if (minutes === undefined) return;
+    const end = at('12:00', d) + minutes * MIN;
+    if (endedBy === 'kettle') h.feed(kettle(end));
+    else h.feed(door(end, true), door(end + MIN, false), kettle(end + 5 * MIN));
+    for (const hhmm of ['17:30', '19:30']) h.feed(water(at(hhmm, d), true), water(at(hhmm, d) + MIN, false));
+    h.feed(kettle(at('21:00', d)));
+  };
+  const learned = await harness({ rules: [{ type: 'noSignOfLife' }] });
+  const fixed = await harness({ rules: [{ type: 'noSignOfLife', learnLimits: false }] });
+  for (const h of [learned, fixed]) for (let d = 0; d < 3; d++) day(h, d, 190);
+  t.equal(warnings(fixed).length, 3, 'fixed numbers: a warning every afternoon');
+  t.equal(warnings(learned).length, 3, 'learned: the same while fewer than three were known');
+  // The fourth afternoon she does not get up. 1.25 × 3 h 10 = 3 h 57 → 4 h.
+  for (const h of [learned, fixed]) day(h, 3, undefined);
+  fixed.clock.advanceTo(at('15:00', 3));
+  t.equal(warnings(fixed).at(-1)!.at, at('15:00', 3), 'fixed numbers: warned after 3 h');
+  learned.clock.advanceTo(at('15:59', 3));
+  t.equal(warnings(learned).length, 3, 'learned: nothing at 3 h 59');
+  learned.clock.advanceTo(at('16:00', 3));
+  const w = warnings(learned)[3]!;
+  t.equal(w.at, at('16:00', 3), 'warned after 4 h');
+  t.equal(w.severity, 'warning');
+  t.match(w.message.en, /No sign of life for 4 h 0 min of waking time, longer than usual — her longest recent quiet spell was 3 h 10 min/);
+  t.match(w.message.ja, /最近の最長は3時間10分/);
+  t.match(w.expected.en, /every 240 minutes between 07:00 and 22:00 \(her longest recent quiet spell/);
+  t.equal(w.data?.limitMinutes, 240);
+  t.equal(w.data?.learnedLongestMinutes, 190);
+  learned.clock.advanceTo(at('18:00', 3));
+  fixed.clock.advanceTo(at('18:00', 3));
+  for (const h of [learned, fixed]) t.same(warnings(h).slice(-1).map((f) => [f.severity, f.at]), [['critical', at('18:00', 3)]], 'the critical at 6 h, either way');
+
+  // Bounded: after afternoons of 8 h she came out of, the warning still comes at 5 h.
+  const long = await harness({ rules: [{ type: 'noSignOfLife' }] });
+  for (let d = 0; d < 3; d++) day(long, d, 480);
+  const n = warnings(long).length;
+  day(long, 3, undefined);
+  long.clock.advanceTo(at('16:59', 3));
+  t.equal(warnings(long).length, n, 'nothing before 5 h');
+  long.clock.advanceTo(at('17:00', 3));
+  t.same(warnings(long).slice(n).map((f) => [f.severity, f.at, f.data?.limitMinutes]), [['warning', at('17:00', 3), 300]], 'warned at 5 h (quietLearnedMaxMinutes), however long her afternoons were');
+
+  // A quiet that began at the front door (she came home) keeps the fixed 3 h: the moment a collapse is likeliest.
+  const home = await harness({ rules: [{ type: 'noSignOfLife' }] });
+  for (let d = 0; d < 3; d++) day(home, d, 190);
+  const m = warnings(home).length;
+  home.feed(kettle(at('08:00', 3)), kettle(at('10:30', 3)), door(at('11:59', 3), true), door(at('12:00', 3), false));
+  home.clock.advanceTo(at('15:00', 3));
+  t.same(warnings(home).slice(m).map((f) => f.at), [at('15:00', 3)], 'came home at 12:00: warned at 15:00');
+
+  // A learned wait that would run past her day's end: the fixed 3 h, before the night (Tapia 2,
+  // 3 May 18:25: with 5 h the clock paused at 22:00 and the collapse was told the next morning).
+  const evening = await harness({ rules: [{ type: 'noSignOfLife' }] });
+  for (let d = 0; d < 3; d++) day(evening, d, 190);
+  const e = warnings(evening).length;
+  evening.feed(kettle(at('08:00', 3)), kettle(at('10:30', 3)), kettle(at('13:00', 3)), kettle(at('15:30', 3)), water(at('18:30', 3), true), water(at('18:30', 3) + MIN, false));
+  evening.clock.advanceTo(at('21:30', 3));
+  t.same(warnings(evening).slice(e).map((f) => [f.at, f.data?.limitMinutes]), [[at('21:30', 3), 180]], 'quiet from 18:30: 4 h would end at 22:30, after her day; warned at 21:30');
+
+  // Quiet spells ended by the front door (a visitor, or her coming home) teach nothing.
+  const visited = await harness({ rules: [{ type: 'noSignOfLife' }] });
+  for (let d = 0; d < 3; d++) day(visited, d, 190, 'door');
+  const v = warnings(visited).length;
+  day(visited, 3, undefined);
+  visited.clock.advanceTo(at('15:00', 3));
+  t.same(warnings(visited).slice(v).map((f) => f.at), [at('15:00', 3)], 'ended by the door each time: 3 h');
+
+  // Forgotten after four weeks.
+  const old = await harness({ rules: [{ type: 'noSignOfLife' }] });
+  for (let d = 0; d < 3; d++) day(old, d, 190);
+  for (let d = 3; d < 31; d++) day(old, d, 170);
+  const o = warnings(old).length;
+  day(old, 31, undefined);
+  old.clock.advanceTo(at('15:00', 31));
+  t.same(warnings(old).slice(o).map((f) => f.at), [at('15:00', 31)], 'her long afternoons ended four weeks ago: 3 h again');
 });
 
 t.test('out, then an away period entered: the out-of-home limit waits for the away period to end', async (t) => {
