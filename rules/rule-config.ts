@@ -105,6 +105,8 @@ export const flowWithoutMotionRule = z.strictObject({
    * sensor covers that room (any motion sensor, for a whole-home meter), else at warning.
    */
   rooms: z.record(z.string().min(1).max(64), z.string().min(1).max(64)).default({}),
+  /** Pressure mats (held states): a mat watches only itself, so it covers no room; ids naming a mat, seat, chair, couch or sofa are found by themselves. */
+  heldDevices: z.array(z.string().min(1).max(64)).max(64).default([]),
 }).refine((r) => r.faultAfterMinutes > r.minutes, { message: 'faultAfterMinutes must be greater than minutes', path: ['faultAfterMinutes'] });
 
 export const helpButtonRule = z.strictObject({

@@ -7,7 +7,8 @@
  * On real homes' data (issue 10):
  * - **Coverage**: raised at `severity` only when a motion sensor covers the
  *   room the water is used in (`rooms`, or a room word in the device id; any
- *   motion sensor for a whole-home meter), after `minutes`; otherwise at
+ *   motion sensor for a whole-home meter — a pressure mat covers no room),
+ *   after `minutes`; otherwise at
  *   warning and after `unwatchedMinutes` (3 h, as long as the no-sign-of-life
  *   warning) — a person in an unwatched toilet is not "nobody moving", and a
  *   tap's reed switch that sticks for an hour is not a bath fall.
@@ -33,6 +34,7 @@ import type { FlowWithoutMotionRule } from '../rule-config.js';
 import { activeSeverity, clear, duration, finding, hhmm, raise, type RuleContext, type RuleDefinition } from './rule.js';
 import { getMark, setMark } from './routine-marks.js';
 import { endVisit, visitorGuard } from './visitor-guard.js';
+import { isHeldDevice } from './held-state.js';
 
 const minute = 60_000;
 const label = { water: { en: 'Water', ja: '水道の水' }, gas: { en: 'Gas', ja: 'ガス' } } as const;
@@ -161,8 +163,11 @@ function clearEnded(rule: FlowWithoutMotionRule, home: HomeState, r: Reading, ct
 export const flowWithoutMotion: RuleDefinition<FlowWithoutMotionRule> = {
   onReading(rule: FlowWithoutMotionRule, home: HomeState, r: Reading, ctx: RuleContext): boolean {
     const tz = home.rules.zone;
-    if (r.kind === 'motion') {
-      // Which rooms the home's motion sensors cover (learned from what they send).
+    if (r.kind === 'motion' && !isHeldDevice(r.device, rule)) {
+      // Which rooms the home's motion sensors cover (learned from what they send). Not a
+      // pressure mat: it sees her only on it, never in the bath or at the sink (the object-only
+      // homes of the messy corpus, whose only "motion" devices are a bed and a seat mat, had
+      // every long flow on the water meter raised as a critical "nobody moves").
       const room = roomWordOf(rule, r.room ?? r.device) || (r.room ?? 'other');
       if (getMark(home, motionRoomKey(rule, room)) === undefined) { setMark(home, motionRoomKey(rule, room), r.at); setMark(home, anyMotionKey(rule), r.at); }
     }

@@ -100,6 +100,27 @@ t.test('no motion sensor where the water is used: a warning after 3 h (as long a
   t.same(mapped.of('flowWithoutMotion'), ['raised:warning'], 'mapped to the toilet, which no motion sensor covers');
 });
 
+t.test('a pressure mat covers no room: in a home whose only "motion" devices are mats, a long flow on the water meter is an unwatched warning after 3 h, not a critical after 1 h (messy-02, object-only)', async (t) => {
+  const h = await harness({ rules });
+  // She got out of bed at 06:10 (the bed mat let go), pressed the seat mat at 06:15 and got up again.
+  h.feed(motion(at('06:10'), 'bed-mat', 'h1', false), motion(at('06:15'), 'seat-mat'), motion(at('06:20'), 'seat-mat', 'h1', false), water(at('06:23'), true, 'water-meter'));
+  h.clock.advanceTo(at('09:22'));
+  t.same(h.of('flowWithoutMotion'), [], 'no sensor watches where the water is used: not at 07:23');
+  h.clock.advanceTo(at('09:23'));
+  t.same(h.of('flowWithoutMotion'), ['raised:warning']);
+  t.match(h.findings[0]!.observed.en, /No motion sensor watches where it is used/);
+  // Named at provisioning, a mat with any id is a mat.
+  const named = await harness({ rules: [{ type: 'flowWithoutMotion', heldDevices: ['pad-3'] }] });
+  named.feed(motion(at('06:15'), 'pad-3'), water(at('06:23'), true, 'water-meter'));
+  named.clock.advanceTo(at('07:23'));
+  t.same(named.of('flowWithoutMotion'), [], 'pad-3 is a mat: it covers no room');
+  // A motion sensor anywhere still covers a whole-home meter.
+  const pir = await harness({ rules });
+  pir.feed(motion(at('06:15'), 'motion-living'), water(at('06:23'), true, 'water-meter'));
+  pir.clock.advanceTo(at('07:23'));
+  t.same(pir.of('flowWithoutMotion'), ['raised:critical']);
+});
+
 t.test('latched flow sensor, sticking again and again → 1 operator finding until a week of ordinary flows, 0 family findings', async (t) => {
   // The float sticks "on" at 14:00 and frees itself at 02:00; she lives her day and sleeps from 21:30.
   const h = await harness({ rules });
