@@ -132,11 +132,18 @@ function prepare(input: SimulationOptions): Prepared {
   const plan = planIncidents(specs, ctx);
   planAbsencesAndVisits(opts, plan, byHome);
   const devices = new Map(profiles.map((p) => [p.home, new Set(profileDevices(p).map((d) => d.device))]));
-  return { profiles, start, end, heartbeatMs, rng, traits, climatePhase, plan, devices, gaps: planGaps(opts, profiles, start, end, rng) };
+  return { profiles, start, end, heartbeatMs, rng, traits, climatePhase, plan, devices, gaps: planGaps(opts, profiles, start, end, rng, plan.incidents) };
 }
 
-/** Explicit gaps plus those each profile draws (`sensors.gaps`, from its own stream), per home and sorted. */
-function planGaps(opts: SimulationOptions, profiles: readonly HomeProfile[], start: number, end: number, rng: Random): Map<string, Array<{ from: number; to: number }>> {
+/**
+ * Explicit gaps plus those each profile draws (`sensors.gaps`, from its own
+ * stream), per home and sorted. A drawn gap over one of the home's incidents is
+ * dropped (after drawing, so every other draw stays as it was): an incident's
+ * truth says what the home's sensors showed — "only heartbeats and room
+ * climate" — and a gap would make that untrue (the hub cannot watch a home
+ * whose data is not arriving; watermark.ts).
+ */
+function planGaps(opts: SimulationOptions, profiles: readonly HomeProfile[], start: number, end: number, rng: Random, incidents: readonly Incident[]): Map<string, Array<{ from: number; to: number }>> {
   const gaps = new Map<string, Array<{ from: number; to: number }>>(profiles.map((p) => [p.home, []]));
   for (const g of opts.gaps ?? []) {
     const list = gaps.get(g.home);
@@ -150,7 +157,9 @@ function planGaps(opts: SimulationOptions, profiles: readonly HomeProfile[], sta
     const n = gr.poisson((g.perMonth * (end - start)) / (30.44 * DAY));
     for (let i = 0; i < n; i++) {
       const from = Math.round(gr.uniform(start, end) / 1000) * 1000;
-      gaps.get(p.home)!.push({ from, to: from + Math.round(gr.uniform(g.hours[0], g.hours[1]) * 3600) * 1000 });
+      const to = from + Math.round(gr.uniform(g.hours[0], g.hours[1]) * 3600) * 1000;
+      if (incidents.some((x) => x.home === p.home && from < (x.end === undefined ? end : Date.parse(x.end)) && to > Date.parse(x.start))) continue;
+      gaps.get(p.home)!.push({ from, to });
     }
   }
   for (const list of gaps.values()) list.sort((a, b) => a.from - b.from);

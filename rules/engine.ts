@@ -43,7 +43,7 @@ import { helpButton } from './rules/help-button.js';
 import { nightDoor } from './rules/night-door.js';
 import { noSignOfLife } from './rules/no-sign-of-life.js';
 import { finding, ZoneClock, type RuleContext, type RuleDefinition } from './rules/rule.js';
-import { defaultWatermarkSettings, noteArrival, updateLateness, watermarkDeadline, watermarkProblem, type WatermarkSettings } from './watermark.js';
+import { defaultWatermarkSettings, noteArrival, noteGap, notePeriodic, updateLateness, watermarkDeadline, watermarkProblem, type WatermarkSettings } from './watermark.js';
 
 export interface RuleEngineOptions {
   /** Production: `systemClock`; tests and replay: a `VirtualClock`. Every timer uses it. */
@@ -495,20 +495,33 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
       let h = homes.get(r.home);
       if (h === undefined) h = addHome(r.home, r.at);
       const beat = h.beats;
+      const prevNewest = h.newestAt;
+      // Behind for silence alone (no late reading this episode): a reading on time ends a gap whose data was lost.
+      const silent = h.lateSince !== NONE && h.lateArrivalAt === NONE;
+      const prevSeen = r.kind === 'climate' ? h.devices.get(r.device)?.lastSeen : undefined;
       const applied = applyReading(h, r);
       ctx.now = now;
       let reschedule = (applied & Applied.NewDevice) !== 0 || h.wakeAt === Infinity || beat !== h.beats;
+      let gapEnded = false;
       if (watermark) {
+        if (prevSeen !== undefined) notePeriodic(h, h.devices.get(r.device)!, prevSeen, prevNewest, r.at, watermark);
         noteArrival(h, now - reading.at, now, watermark);
         const wasLate = h.lateSince !== NONE;
         if (updateLateness(h, now, watermark, ctx.out) !== wasLate) {
-        // Caught up: the rules' held deadlines are due now. Late: only the watermark's deadline counts.
+          // Caught up: the rules' held deadlines are due now (and after a gap whose data was lost,
+          // the inactivity rules count from its end). Late: only the watermark's deadline counts.
+          if (wasLate && silent) { noteGap(h, prevNewest, r.at); gapEnded = true; }
           h.wakeAt = Infinity;
           reschedule = true;
         }
       }
       ctx.sign = (applied & Applied.SignOfLife) !== 0;
+      // The days a gap whose data was lost began and ended in are not days to learn her normal from:
+      // their missing hours would read as quiet ones (before it ran off the gap, a critical
+      // no-sign-of-life flagged them).
+      if (gapEnded) book.flag(h.id);
       const observed = book.observe(h, r, ctx.sign);
+      if (gapEnded) book.flag(h.id);
       if ((observed & Observed.Decision) !== 0) h.urgent = true;
       const outSince = h.outSince;
       const rs = h.rules;

@@ -172,11 +172,22 @@ export function pickIncidents(home: RecordedHome, perType: number, rng: Random):
   return out;
 }
 
-/** The readings one injected run replays: the recording up to the incident, then its extra readings (silence follows). */
+/** Readings no person makes: a thermometer and heartbeats go on through a collapse. */
+function goesOn(r: Reading): boolean {
+  return r.kind === 'climate' || r.kind === 'heartbeat';
+}
+
+/**
+ * The readings one injected run replays: the recording up to the incident, then
+ * its extra readings; then silence from her — but not from the thermometer or the
+ * heartbeats, which a collapse does not stop (and which tell a gap in the data
+ * from a quiet home: watermark.ts).
+ */
 export function injectedReadings(readings: readonly Reading[], incident: InjectedIncident): Reading[] {
-  if (incident.extra.length === 0) return readings.filter((r) => r.at <= incident.at);
-  const firstExtra = Math.min(...incident.extra.map((x) => x.at));
-  return [...readings.filter((r) => r.at < firstExtra), ...[...incident.extra].sort((a, b) => a.at - b.at)];
+  const cut = incident.extra.length === 0 ? incident.at + 1 : Math.min(...incident.extra.map((x) => x.at));
+  const until = incident.at + silenceHours * HOUR;
+  const after = readings.filter((r) => r.at >= cut && r.at <= until && goesOn(r));
+  return [...readings.filter((r) => r.at < cut), ...[...incident.extra, ...after].sort((a, b) => a.at - b.at)];
 }
 
 /** Family alarms, device-health and caregiver findings of one home (or all) as recorded. */

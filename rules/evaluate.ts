@@ -227,7 +227,7 @@ export async function runModes(readings: Iterable<Reading> | AsyncIterable<Readi
         started = true;
         for (const mode of modes) {
           const clock = new VirtualClock(r.at);
-          const engineOpts: Parameters<typeof createRuleEngine>[0] = { clock, logger: silentLogger(), watermark: false, timezoneFor: (home) => tzOf.get(home) ?? 'Asia/Tokyo' };
+          const engineOpts: Parameters<typeof createRuleEngine>[0] = { clock, logger: silentLogger(), watermark: {}, timezoneFor: (home) => tzOf.get(home) ?? 'Asia/Tokyo' };
           const ruleSetFor = opts.ruleSetFor;
           if (ruleSetFor) engineOpts.rulesFor = (home) => ruleSetFor(mode, home);
           else if (mode !== 'learned') engineOpts.rulesFor = () => (mode === 'fixed' ? fixed : [...fixed, { type: 'awayContext' }]);

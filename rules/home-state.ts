@@ -18,6 +18,12 @@ export interface DeviceState {
   battery: number;
   /** Last power reading in watts, NONE when never reported. */
   watts: number;
+  /**
+   * Readings in a row that came at most the watermark's `silentAfterMs` apart
+   * (climate only; not persisted): a thermometer reporting that regularly is
+   * the home's periodic reporter (watermark.ts, `notePeriodic`).
+   */
+  run: number;
 }
 
 /** The compiled rule set a home runs (shared between homes with the same set). */
@@ -71,6 +77,12 @@ export interface HomeState {
   newestAt: number;
   /** The home's devices send heartbeats, so total silence is a gap in delivery rather than a quiet home. */
   beats: boolean;
+  /**
+   * The latest reading of a device that reports regularly whatever she does (a
+   * thermometer: watermark.ts, `notePeriodic`), NONE when none. Not persisted:
+   * after a restart a thermometer needs a day of readings again.
+   */
+  periodicAt: number;
   /** Clock time the last reading arrived far behind the clock (a queue flushing, the hub lagging); NONE when none. */
   lateArrivalAt: number;
   /** Since when the home's data is known to be behind (the operator's "data late" finding is raised); NONE when caught up. */
@@ -113,7 +125,7 @@ export function createHomeState(id: string, rules: HomeRules, at: number): HomeS
   return {
     id, rules, firstSeen: at, lastSignOfLife: NONE, lastSignKind: '', lastSignDevice: '', prevSignOfLife: NONE, prevSignDevice: '', soleSince: NONE, soleSigns: 0, lastMotion: NONE,
     waterSince: NONE, gasSince: NONE, outSince: NONE, awayUntil: NONE,
-    devices: new Map(), newestAt: NONE, beats: false, lateArrivalAt: NONE, lateSince: NONE, active: undefined, marks: undefined, wakeAt: Infinity,
+    devices: new Map(), newestAt: NONE, beats: false, periodicAt: NONE, lateArrivalAt: NONE, lateSince: NONE, active: undefined, marks: undefined, wakeAt: Infinity,
     silentDueBound: NONE, silentBoundRule: undefined, outChangedAt: NONE, outUnsaved: false, dirty: true, urgent: true,
   };
 }
@@ -130,7 +142,7 @@ export function applyReading(home: HomeState, r: Reading): number {
   let result: number = Applied.Nothing;
   let dev = home.devices.get(r.device);
   if (dev === undefined) {
-    dev = { lastSeen: r.at, battery: NONE, watts: NONE };
+    dev = { lastSeen: r.at, battery: NONE, watts: NONE, run: 0 };
     home.devices.set(r.device, dev);
     result = Applied.NewDevice;
     home.urgent = true;
@@ -252,7 +264,7 @@ export function restoreHomeState(id: string, rules: HomeRules, saved: unknown, n
     newestAt: past('newestAt', s.newestAt ?? NONE), beats: s.beats ?? false, lateArrivalAt: past('lateArrivalAt', s.lateArrivalAt ?? NONE), lateSince: past('lateSince', s.lateSince ?? NONE),
     dirty: false, urgent: false,
   });
-  for (const [dev, [lastSeen, battery, watts]] of Object.entries(s.devices)) h.devices.set(dev, { lastSeen: past(`devices.${dev}`, lastSeen), battery, watts });
+  for (const [dev, [lastSeen, battery, watts]] of Object.entries(s.devices)) h.devices.set(dev, { lastSeen: past(`devices.${dev}`, lastSeen), battery, watts, run: 0 });
   if (repaired.length > 0) { h.dirty = true; h.urgent = true; }
   const active = Object.entries(s.active);
   if (active.length) h.active = new Map(active);

@@ -9,15 +9,23 @@
  *   last `settleMs` (an edge queue flushing after an outage, or the hub
  *   lagging behind its homes); one late reading starts it, `settleMs` with no
  *   late reading ends it — the hysteresis that keeps it from flapping;
- * - the home sends heartbeats and nothing at all, not even a heartbeat, has
- *   arrived for `silentAfterMs` (its edge is offline: a gap in delivery, not a
- *   quiet home). A home whose devices never sent a heartbeat cannot be told
- *   apart from a quiet one, so silence there stays the rules' business.
+ * - the home reports regularly — its devices send heartbeats, or a
+ *   thermometer has reported at least every `silentAfterMs` for a day and was
+ *   still doing so when the silence began (`notePeriodic`) — and nothing at
+ *   all has arrived for `silentAfterMs` (its edge is offline, the power is
+ *   out: a gap in delivery, not a quiet home: a collapse does not stop the
+ *   thermometer). A home with neither cannot be told apart from a quiet one,
+ *   so silence there stays the rules' business.
  *
  * Entering and leaving raise and clear one operator finding, `data-late`.
+ * A silence that ends with a reading on time (not a queue flushing) lost its
+ * data: the gap is kept as marks (`gapFromKey`, `gapUntilKey`) and the
+ * inactivity rules count from its end — a data gap is not an emergency, and
+ * not an all-clear either (docs/rules.md, "Gaps in the data").
  */
 import type { Finding, Localized } from '../core/findings.js';
-import { NONE, type HomeState } from './home-state.js';
+import { NONE, type DeviceState, type HomeState } from './home-state.js';
+import { setMark } from './rules/routine-marks.js';
 import { duration, hhmm } from './rules/rule.js';
 
 export interface WatermarkSettings {
@@ -35,12 +43,65 @@ export const defaultWatermarkSettings: WatermarkSettings = { lateAfterMs: 10 * m
 /** The rule id and type of the operator finding. */
 export const dataLateRule = { id: 'data-late', type: 'dataLate' } as const;
 
+/**
+ * A silence ended by a reading on time (`at`): the data from `from` (the
+ * newest before it) to `at` was lost, not delayed. Kept as marks, saved at once.
+ */
+export function noteGap(home: HomeState, from: number, at: number): void {
+  setMark(home, gapFromKey, from);
+  setMark(home, gapUntilKey, at);
+}
+
 /** Validates settings; a readable problem or undefined. */
 export function watermarkProblem(s: WatermarkSettings): string | undefined {
   for (const k of ['lateAfterMs', 'settleMs', 'silentAfterMs'] as const) {
     if (!Number.isFinite(s[k]) || s[k] <= 0) return `watermark.${k} must be a positive number of milliseconds`;
   }
   return undefined;
+}
+
+/** Readings in a row at most `silentAfterMs` apart before a thermometer counts as reporting regularly (a day of hourly readings). */
+export const periodicRun = 24;
+/** Marks: the newest reading before a gap whose data was lost, and the reading that ended it. */
+export const gapFromKey = 'data/gap-from';
+export const gapUntilKey = 'data/gap-until';
+
+/** When the latest gap whose data was lost ended (NONE: none known). */
+export function gapUntil(home: HomeState): number {
+  return home.marks?.get(gapUntilKey) ?? NONE;
+}
+
+/** When the latest gap whose data was lost began: the newest reading before it (NONE: none known). */
+export function gapFrom(home: HomeState): number {
+  return home.marks?.get(gapFromKey) ?? NONE;
+}
+
+/**
+ * A climate reading at `at` from `dev`, whose previous reading was at `prevSeen`
+ * (the home's newest before it: `prevNewest`). A thermometer reports whatever
+ * she does; one that has reported at least every `silentAfterMs` for
+ * `periodicRun` readings makes total silence from the home a gap in the data.
+ * A longer pause ends its run — unless nothing at all came from the home
+ * once it was overdue (a gap in delivery, not the thermometer's own silence).
+ */
+export function notePeriodic(home: HomeState, dev: DeviceState, prevSeen: number, prevNewest: number, at: number, s: WatermarkSettings): void {
+  if (at <= prevSeen) return;
+  if (at - prevSeen < s.silentAfterMs) dev.run++;
+  else if (prevNewest >= prevSeen + s.silentAfterMs) dev.run = 0;
+  if (dev.run >= periodicRun && at > home.periodicAt) home.periodicAt = at;
+}
+
+/**
+ * How long total silence from the home lasts before it is a gap in delivery:
+ * `silentAfterMs` when it sends heartbeats (two and a half heartbeat periods);
+ * twice that when a thermometer alone reports regularly (at most `silentAfterMs`
+ * apart), so that one reading it drops is not a gap — and only if it was still
+ * reporting when the silence began. Infinity: silence cannot be told from a
+ * quiet home.
+ */
+function silenceLimit(home: HomeState, s: WatermarkSettings): number {
+  if (home.beats) return s.silentAfterMs;
+  return home.periodicAt !== NONE && home.newestAt - home.periodicAt < s.silentAfterMs ? 2 * s.silentAfterMs : Infinity;
 }
 
 /** Records a reading's arrival lag (clock time minus its own time). */
@@ -55,14 +116,14 @@ export function behindReason(home: HomeState, now: number, s: WatermarkSettings)
     home.lateArrivalAt = NONE;
     home.dirty = true;
   }
-  if (home.beats && home.newestAt !== NONE && now - home.newestAt >= s.silentAfterMs) return 'silence';
+  if (home.newestAt !== NONE && now - home.newestAt >= silenceLimit(home, s)) return 'silence';
   return undefined;
 }
 
 /** When the home's lateness may next change on the clock alone (Infinity: only a reading can change it). */
 export function watermarkDeadline(home: HomeState, s: WatermarkSettings): number {
   if (home.lateSince !== NONE) return home.lateArrivalAt !== NONE ? home.lateArrivalAt + s.settleMs : Infinity;
-  return home.beats && home.newestAt !== NONE ? home.newestAt + s.silentAfterMs : Infinity;
+  return home.newestAt !== NONE ? home.newestAt + silenceLimit(home, s) : Infinity;
 }
 
 /**

@@ -37,6 +37,7 @@ import type { Reading } from '../../core/events.js';
 import type { Finding, Severity } from '../../core/findings.js';
 import { inWindow, parseClockTime } from '../../core/time.js';
 import { arrivalQuietMs, doorPassageMs, endsOuting, isInsideActivation } from '../presence.js';
+import { gapFrom, gapUntil } from '../watermark.js';
 import { NONE, type HomeState } from '../home-state.js';
 import type { NoSignOfLifeRule } from '../rule-config.js';
 import { activeSeverity, clear, duration, finding, hhmm, raise, signName, silenceAlreadyRaised, type RuleContext, type RuleDefinition, type ZoneClock } from './rule.js';
@@ -129,6 +130,29 @@ export function addWakingMs(a: number, ms: number, w: Window, zone: ZoneClock): 
     }
     t = s.until;
   }
+}
+
+/**
+ * Waking time of the quiet spell that counts at `now`: a gap whose data was lost
+ * (watermark.ts) inside the spell is not counted — not quiet (an emergency made of
+ * missing data) and not a sign of life either (an all-clear made of nothing): the
+ * quiet before the gap and after the data came back add up. A spell that began
+ * inside the gap (a mat's hold ending there) counts from its end.
+ */
+function countedMs(home: HomeState, start: number, now: number, w: Window): number {
+  const from = gapFrom(home), until = gapUntil(home);
+  if (until <= start || until > now) return wakingMsBetween(start, now, w, home.rules.zone);
+  return (from > start ? wakingMsBetween(start, from, w, home.rules.zone) : 0) + wakingMsBetween(until, now, w, home.rules.zone);
+}
+
+/** When `ms` of counted waking time (`countedMs`) has passed since `start`. */
+function countedDue(home: HomeState, start: number, ms: number, w: Window): number {
+  const from = gapFrom(home), until = gapUntil(home);
+  if (until <= start) return addWakingMs(start, ms, w, home.rules.zone);
+  const before = from > start ? wakingMsBetween(start, from, w, home.rules.zone) : 0;
+  // Reached before the gap: due then (it was raised then, or is due on the data's return).
+  if (before >= ms) return addWakingMs(start, ms, w, home.rules.zone);
+  return addWakingMs(until, ms - before, w, home.rules.zone);
 }
 
 /**
@@ -233,7 +257,8 @@ function learnLimits(rule: NoSignOfLifeRule, home: HomeState, r: Reading, outSin
   }
   // An outing she came back from, not one she was known to be away for (day-care, a trip entered).
   // Not an uncertain departure (a visitor leaving may have been all that happened).
-  if (outSince !== NONE && home.outSince === NONE && home.awayUntil < outSince && getMark(home, uncertainOutKey) !== outSince) learnOuting(home, r.at, r.at - outSince, rule.outOfHomeMaxMinutes);
+  // Not across a gap in the data: how long she was out is not known.
+  if (outSince !== NONE && home.outSince === NONE && home.awayUntil < outSince && gapUntil(home) < outSince && getMark(home, uncertainOutKey) !== outSince) learnOuting(home, r.at, r.at - outSince, rule.outOfHomeMaxMinutes);
 }
 
 /**
@@ -246,7 +271,7 @@ function learnLimits(rule: NoSignOfLifeRule, home: HomeState, r: Reading, outSin
  */
 function learnQuietSpell(rule: NoSignOfLifeRule, home: HomeState, r: Reading): void {
   const prev = home.prevSignOfLife;
-  if (prev === NONE || prev < home.awayUntil || r.at - prev <= rule.warningAfterMinutes * minute) return;
+  if (prev === NONE || prev < home.awayUntil || prev < gapUntil(home) || r.at - prev <= rule.warningAfterMinutes * minute) return;
   if (getMark(home, doorKey) === prev) return;
   const h = held(rule, home);
   if (h.device !== undefined) return;
@@ -327,7 +352,16 @@ function describeLast(rule: NoSignOfLifeRule, home: HomeState, tz: ZoneClock): {
   const at = hhmm(home.lastSignOfLife, tz);
   const out = home.outSince !== NONE ? { en: ` The front door closed at ${hhmm(home.outSince, tz)} with no movement inside since (may have gone out).`, ja: ` ${hhmm(home.outSince, tz)} に玄関が閉まり、その後室内に動きがありません（外出の可能性）。` } : { en: '', ja: '' };
   const since = home.awayUntil > home.lastSignOfLife ? { en: ` Back from being away at ${hhmm(home.awayUntil, tz)}.`, ja: ` ${hhmm(home.awayUntil, tz)} に不在期間が終わりました。` } : { en: '', ja: '' };
-  return { en: `Last sign of life: ${what.en} at ${at}; nothing since.${since.en}${out.en}`, ja: `最後の生活反応：${at} の${what.ja}。それ以降ありません。${since.ja}${out.ja}` };
+  const gap = gapText(home, tz);
+  return { en: `Last sign of life: ${what.en} at ${at}; nothing since.${since.en}${gap.en}${out.en}`, ja: `最後の生活反応：${at} の${what.ja}。それ以降ありません。${since.ja}${gap.ja}${out.ja}` };
+}
+
+/** After a gap whose data was lost, since her last sign: what is missing, and that it is not counted. */
+function gapText(home: HomeState, tz: ZoneClock): { en: string; ja: string } {
+  const until = gapUntil(home);
+  if (until <= home.lastSignOfLife) return { en: '', ja: '' };
+  const from = hhmm(gapFrom(home), tz), to = hhmm(until, tz);
+  return { en: ` No data reached the hub from ${from} to ${to}: that time is not counted.`, ja: ` ${from} から ${to} まで、この家のデータが届いていません（その時間は数えていません）。` };
 }
 
 /** Says why the night was counted: the quiet began away from where her nights begin. */
@@ -515,7 +549,7 @@ export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
     const wasOut = home.outSince !== NONE;
     const before = home.outSince;
     let arrived = false;
-    if (ctx.sign && rule.learnNights && !wasOut && home.prevSignOfLife >= home.awayUntil && r.at - home.prevSignOfLife >= nightQuietMs) {
+    if (ctx.sign && rule.learnNights && !wasOut && home.prevSignOfLife >= home.awayUntil && home.prevSignOfLife >= gapUntil(home) && r.at - home.prevSignOfLife >= nightQuietMs) {
       // A long quiet spell while she was home: a night, if it crossed the night's middle.
       const w = wakingWindow(rule);
       const middle = nightMiddle(w.from, w.to);
@@ -594,7 +628,7 @@ export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
     }
     const spell = quietSpell(rule, home);
     const window = clockWindow(rule, home, spell);
-    const waking = wakingMsBetween(spell.start, now, window, home.rules.zone);
+    const waking = countedMs(home, spell.start, now, window);
     const level: Severity | undefined = waking >= rule.criticalAfterMinutes * minute ? 'critical' : waking >= quietWarning(rule, home, spell, window).minutes * minute ? 'warning' : undefined;
     if (level !== undefined && activeSeverity(home, rule.id) !== level && !silenceAlreadyRaised(home, rule.id, level)) raise(home, rule.id, ctx, raised(rule, home, ctx, level, waking));
   },
@@ -616,6 +650,6 @@ function plainDeadline(rule: NoSignOfLifeRule, home: HomeState): number {
   const spell = quietSpell(rule, home);
   const window = clockWindow(rule, home, spell);
   const limit = current === 'warning' || silenceAlreadyRaised(home, rule.id, 'warning') ? rule.criticalAfterMinutes : quietWarning(rule, home, spell, window).minutes;
-  const due = addWakingMs(spell.start, limit * minute, window, home.rules.zone);
+  const due = countedDue(home, spell.start, limit * minute, window);
   return Math.max(due, outUntil(rule, home));
 }

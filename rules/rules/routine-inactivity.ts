@@ -17,6 +17,7 @@ import type { Finding, Severity } from '../../core/findings.js';
 import type { RoutineBook, RoutineHome } from '../baseline-book.js';
 import { dayEndOf, dayStartMinute, dayStartOf, isReady, profileFor, profileHour, type Profile } from '../baseline.js';
 import { activePeriod } from '../context.js';
+import { gapFrom, gapUntil } from '../watermark.js';
 import { NONE, type HomeState } from '../home-state.js';
 import type { UnusualInactivityRule } from '../rule-config.js';
 import { activeSeverity, clear, duration, finding, hhmm, raise, signName, silenceAlreadyRaised, type RuleContext, type RuleDefinition, type ZoneClock } from './rule.js';
@@ -87,6 +88,27 @@ function whenBelow(p: Profile, maxHourly: number, zone: ZoneClock, from: number,
     return false;
   });
   return found;
+}
+
+/**
+ * ln P(quiet) of the spell from `start` to `now`, without a gap whose data was
+ * lost inside it (watermark.ts): the missing hours are neither quiet nor a sign
+ * of life — the hours before the gap and after the data came back add up.
+ */
+function countedLogChance(home: HomeState, p: Profile, maxHourly: number, start: number, now: number): number {
+  const zone = home.rules.zone, from = gapFrom(home), until = gapUntil(home);
+  if (until <= start || until > now) return quietLogChance(p, maxHourly, zone, start, now);
+  return (from > start ? quietLogChance(p, maxHourly, zone, start, from) : 0) + quietLogChance(p, maxHourly, zone, until, now);
+}
+
+/** When the counted ln P(quiet) since `start` drops to `logLimit` (`countedLogChance`), no sooner than `minAt`. */
+function countedBelow(home: HomeState, p: Profile, maxHourly: number, start: number, logLimit: number, minAt: number): number {
+  const zone = home.rules.zone, from = gapFrom(home), until = gapUntil(home);
+  if (until <= start) return whenBelow(p, maxHourly, zone, start, logLimit, minAt);
+  const before = from > start ? quietLogChance(p, maxHourly, zone, start, from) : 0;
+  // Reached before the gap: due then (raised then, or due on the data's return).
+  if (before <= logLimit) return whenBelow(p, maxHourly, zone, start, logLimit, minAt);
+  return whenBelow(p, maxHourly, zone, until, logLimit - before, minAt);
 }
 
 const visitorKey = (rule: UnusualInactivityRule) => visitorMarkKey(rule.id);
@@ -161,7 +183,7 @@ export function unusualInactivity(book: RoutineBook): RuleDefinition<UnusualInac
       if (p === undefined) return;
       const start = quietStart(home, rh, p);
       if (ctx.now - start < rule.minMinutes * MIN) return;
-      const logP = quietLogChance(p, rule.maxHourly, home.rules.zone, start, ctx.now);
+      const logP = countedLogChance(home, p, rule.maxHourly, start, ctx.now);
       const level: Severity | undefined = logP <= Math.log(rule.criticalBelow) && ctx.now - start >= 2 * rule.minMinutes * MIN ? 'critical' : logP <= Math.log(rule.warningBelow) ? 'warning' : undefined;
       if (level !== undefined && level !== current && !silenceAlreadyRaised(home, rule.id, level)) raise(home, rule.id, ctx, raised(rule, home, p, ctx, level, start, logP));
     },
@@ -179,7 +201,7 @@ export function unusualInactivity(book: RoutineBook): RuleDefinition<UnusualInac
       if (p === undefined) return daily;
       const start = quietStart(home, rh, p);
       const critical = current === 'warning' || silenceAlreadyRaised(home, rule.id, 'warning');
-      const at = whenBelow(p, rule.maxHourly, home.rules.zone, start, Math.log(critical ? rule.criticalBelow : rule.warningBelow), start + (critical ? 2 : 1) * rule.minMinutes * MIN);
+      const at = countedBelow(home, p, rule.maxHourly, start, Math.log(critical ? rule.criticalBelow : rule.warningBelow), start + (critical ? 2 : 1) * rule.minMinutes * MIN);
       return Math.min(daily, Math.max(at, now + 1000));
     },
   };

@@ -99,6 +99,16 @@ t.test('recording gaps: nothing at all of the home between the bounds, explicit 
   const drawn = simulate({ seed: 6, homes: [base({ sensors: { gaps: { perMonth: 20, hours: [2, 4] } } })], start, days: 10 });
   t.ok(drawn.gaps.length >= 2, `${drawn.gaps.length} drawn gaps`);
   for (const g of drawn.gaps) t.equal(inside(drawn.readings, Date.parse(g.from), Date.parse(g.to)).length, 0, `nothing in ${g.from} → ${g.to}`);
+  // A drawn gap never covers an incident: its truth says what the sensors showed ("only heartbeats and room climate").
+  const gappy = base({ sensors: { gaps: { perMonth: 30, hours: [8, 24] } } });
+  const withIncidents = simulate({ seed: 6, homes: [gappy], start, days: 10, incidents: 'default' });
+  const over = (gs: typeof withIncidents.gaps, x: (typeof withIncidents.incidents)[number]) => gs.filter((g) => Date.parse(g.from) < (x.end === undefined ? Infinity : Date.parse(x.end)) && Date.parse(g.to) > Date.parse(x.start));
+  t.ok(withIncidents.incidents.length > 0);
+  for (const x of withIncidents.incidents) t.same(over(withIncidents.gaps, x), [], `no gap over ${x.type} at ${x.start}`);
+  // The same draws without incidents: the gaps dropped are there, the others are the same.
+  const drawnAlike = simulate({ seed: 6, homes: [gappy], start, days: 10 }).gaps;
+  t.ok(withIncidents.incidents.some((x) => over(drawnAlike, x).length > 0), 'some drawn gap did cover an incident');
+  t.same(withIncidents.gaps, drawnAlike.filter((g) => withIncidents.incidents.every((x) => over([g], x).length === 0)), 'the rest stay as drawn');
   t.throws(() => simulate({ seed: 6, homes: [base()], start, days: 1, gaps: [{ home: 'nobody', from, to }] }), /unknown home/);
   t.throws(() => simulate({ seed: 6, homes: [base()], start, days: 1, gaps: [{ home: 'h1', from: to, to: from }] }), /to must be after from/);
 });

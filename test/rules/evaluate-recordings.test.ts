@@ -90,6 +90,13 @@ t.test('incidents are drawn from the second half, where she is home and awake, r
   const replayed = injectedReadings(home.readings, night);
   t.same(replayed.slice(-2), night.extra, 'the run ends with the door; silence follows');
   t.ok(replayed.slice(0, -2).every((r) => r.at < night.extra[0]!.at));
+  // A collapse silences her, not the thermometer: its readings go on through the injected silence
+  // (without them a home whose thermometer reports regularly would read as a gap in the data).
+  const collapse = a.find((i) => i.type === 'collapse-waking')!;
+  const withClimate = [...home.readings, ...Array.from({ length: 14 }, (_, k) => ({ home: home.settings.home, device: 'climate-living', id: `c-${k}`, ts: new Date(collapse.at - HOUR + k * HOUR).toISOString(), at: collapse.at - HOUR + k * HOUR, kind: 'climate' as const, celsius: 20 }))].sort((x, y) => x.at - y.at);
+  const silent = injectedReadings(withClimate, collapse).filter((r) => r.at > collapse.at);
+  t.ok(silent.length >= 12, `${silent.length} thermometer readings in the 12 h`);
+  t.ok(silent.every((r) => r.kind === 'climate'), 'and nothing of hers');
 });
 
 t.test('the home settings reach the rules: front door and waking hours', async (t) => {

@@ -111,6 +111,59 @@ t.test('late data from a home without heartbeats holds its rules; they decide on
   t.same(h.of('noSignOfLife'), ['raised:warning'], '3 h after the real last sign of life (10:40)');
 });
 
+/** A day of a home with a thermometer reporting hourly (at :05) and movement every 2 h in the day, from day 0 06:05 to day 1 `until`. */
+function thermometerHome(until: number): Reading[] {
+  const out: Reading[] = [];
+  for (let x = at('06:05'); x <= until; x += 60 * MIN) out.push(climate(x));
+  for (const hhmm of ['07:00', '09:00', '11:00', '13:00', '15:00', '17:00', '19:00', '21:00']) out.push(motion(at(hhmm)));
+  out.push(motion(at('07:00', 1)), motion(at('09:00', 1)));
+  return out.filter((r) => r.at <= until).sort((a, b) => a.at - b.at);
+}
+
+t.test('a gap in the data of a home without heartbeats, told by its thermometer, is not an emergency and not an all-clear: the hours without data are not counted', async (t) => {
+  const h = await harness({ rules: nsl, start: at('06:00'), watermark: {} });
+  h.feed(...thermometerHome(at('09:05', 1)));
+  // 09:05 on day 1: the power goes out. Nothing at all arrives, the thermometer included.
+  h.clock.advanceTo(at('11:34', 1));
+  t.same(summary(h.findings), [], 'a thermometer reading or two missing is not a gap yet (2 × 75 min)');
+  h.clock.advanceTo(at('11:35', 1));
+  t.same(summary(h.findings), ['dataLate:raised:operator'], 'the operator is told the home is silent');
+  h.clock.advanceTo(at('15:29', 1));
+  t.same(h.of('noSignOfLife'), [], 'no "no sign of life" made of missing data (before: a warning at 12:00)');
+  // 15:30: data again, on time; the queued hours are lost. She does not move.
+  h.feed(climate(at('15:30', 1)));
+  t.same(summary(h.findings), ['dataLate:raised:operator', 'dataLate:cleared:operator']);
+  h.feed(climate(at('16:30', 1)), climate(at('17:30', 1)));
+  h.clock.advanceTo(at('18:24', 1));
+  t.same(h.of('noSignOfLife'), [], '5 min before the gap and 2 h 54 after it');
+  h.clock.advanceTo(at('18:25', 1));
+  t.same(h.of('noSignOfLife'), ['raised:warning'], '3 h of quiet counted: 09:00–09:05 and 15:30–18:25');
+  const w = h.findings.find((f) => f.type === 'noSignOfLife')!;
+  t.match(w.observed.en, /No data reached the hub from 09:05 to 15:30: that time is not counted/);
+  t.match(w.observed.ja, /09:05 から 15:30 まで、この家のデータが届いていません/);
+  t.equal(w.data?.wakingMinutes, 180);
+});
+
+t.test('a thermometer that stopped while she lived on says nothing about later silence; one it drops is not a gap', async (t) => {
+  // It stops at 07:05 on day 1; she moves at 09:00 (overdue it was, and she was seen: it is the
+  // thermometer that stopped), then nothing: an ordinary quiet home, warned at 12:00. (Had it stopped
+  // within 75 min of her last movement, the hub could not tell that from a gap: docs/rules.md.)
+  const dead = await harness({ rules: nsl, start: at('06:00'), watermark: {} });
+  dead.feed(...thermometerHome(at('09:00', 1)).filter((r) => r.kind !== 'climate' || r.at <= at('07:05', 1)));
+  dead.clock.advanceTo(at('12:00', 1));
+  t.same(summary(dead.findings), ['noSignOfLife:raised:family'], 'no gap read, the warning on time');
+  // One reading lost (10:05): 2 h without anything is not a gap.
+  const lossy = await harness({ rules: nsl, start: at('06:00'), watermark: {} });
+  lossy.feed(...thermometerHome(at('09:05', 1)), climate(at('11:05', 1)));
+  lossy.clock.advanceTo(at('12:00', 1));
+  t.same(summary(lossy.findings), ['noSignOfLife:raised:family']);
+  // A home whose only regular device is her own (a PIR every 10 min for a day) has no thermometer to tell a gap by.
+  const pir = await harness({ rules: nsl, start: at('06:00'), watermark: {} });
+  for (let x = at('07:00'); x <= at('09:00', 1); x += 10 * MIN) if ((x - at('07:00')) % (24 * 60 * MIN) < 15 * 60 * MIN) pir.feed(motion(x));
+  pir.clock.advanceTo(at('12:00', 1));
+  t.same(summary(pir.findings), ['noSignOfLife:raised:family'], 'silence after her movement is hers: told at 12:00');
+});
+
 t.test('hysteresis: a steady trickle of late readings is one episode, not a flap per reading', async (t) => {
   const h = await harness({ rules: nsl, start: at('08:00'), watermark: {} });
   for (let x = at('08:00'); x <= at('12:00'); x += 3 * MIN) { h.clock.advanceTo(x); h.engine.ingest(motion(x - (x % (6 * MIN) === 0 ? 20 * MIN : 0))); }
