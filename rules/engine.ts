@@ -505,7 +505,7 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
       let gapEnded = false;
       if (watermark) {
         if (prevSeen !== undefined) notePeriodic(h, h.devices.get(r.device)!, prevSeen, prevNewest, r.at, watermark);
-        noteArrival(h, now - reading.at, now, watermark);
+        noteArrival(h, now - reading.at, now, watermark, reading.at);
         const wasLate = h.lateSince !== NONE;
         if (updateLateness(h, now, watermark, ctx.out) !== wasLate) {
           // Caught up: the rules' held deadlines are due now (and after a gap whose data was lost,

@@ -104,9 +104,16 @@ function silenceLimit(home: HomeState, s: WatermarkSettings): number {
   return home.periodicAt !== NONE && home.newestAt - home.periodicAt < s.silentAfterMs ? 2 * s.silentAfterMs : Infinity;
 }
 
-/** Records a reading's arrival lag (clock time minus its own time). */
-export function noteArrival(home: HomeState, lagMs: number, now: number, s: WatermarkSettings): void {
-  if (lagMs > s.lateAfterMs) home.lateArrivalAt = now;
+/**
+ * Records a reading's arrival lag (clock time minus its own time). A late
+ * reading from inside a gap thought lost (`noteGap`) means its data is coming
+ * after all (an edge that sent something fresh before flushing its queue): the
+ * gap is forgotten, and the rules decide on the complete data once it settles.
+ */
+export function noteArrival(home: HomeState, lagMs: number, now: number, s: WatermarkSettings, at: number): void {
+  if (lagMs <= s.lateAfterMs) return;
+  home.lateArrivalAt = now;
+  if (at < gapUntil(home) && at > gapFrom(home)) { setMark(home, gapFromKey, undefined); setMark(home, gapUntilKey, undefined); }
 }
 
 /** Why the home is behind at `now`, or undefined when its data is current. */

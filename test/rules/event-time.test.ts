@@ -144,6 +144,22 @@ t.test('a gap in the data of a home without heartbeats, told by its thermometer,
   t.equal(w.data?.wakingMinutes, 180);
 });
 
+t.test('an edge that sends something fresh before flushing its queue: the gap is not lost after all, and the rules decide on the complete data', async (t) => {
+  const h = await harness({ rules: nsl, start: at('07:00'), watermark: {} });
+  h.feed(...liveUntil(at('07:00'), at('09:00')));
+  h.clock.advanceTo(at('15:00'));
+  // Back at 15:00: first a heartbeat of now (read as the end of a gap whose data was lost)…
+  h.feed(heartbeat(at('15:00'), 'motion-living'));
+  // …then the queue: she was up until 12:00, then nothing.
+  for (const r of liveUntil(at('09:10'), at('12:00'))) h.engine.ingest(r);
+  t.equal(h.engine.lastSignOfLife('h1'), at('11:50'));
+  h.clock.advanceTo(at('15:09'));
+  t.same(h.of('noSignOfLife'), [], 'settling: the flush arrived less than 10 min ago');
+  h.clock.advanceTo(at('15:10'));
+  t.same(h.of('noSignOfLife'), ['raised:warning'], 'caught up: 3 h since 11:50 had passed, told at once (not 3 h after 15:00)');
+  t.notMatch(h.findings.find((f) => f.type === 'noSignOfLife')!.observed.en, /No data reached the hub/);
+});
+
 t.test('a thermometer that stopped while she lived on says nothing about later silence; one it drops is not a gap', async (t) => {
   // It stops at 07:05 on day 1; she moves at 09:00 (overdue it was, and she was seen: it is the
   // thermometer that stopped), then nothing: an ordinary quiet home, warned at 12:00. (Had it stopped
