@@ -45,3 +45,14 @@ export class MimamoriError extends Error {
 export function isMimamoriError(err: unknown, code?: ErrorCode): err is MimamoriError {
   return err instanceof MimamoriError && (code === undefined || err.code === code);
 }
+
+/**
+ * Whether the store refused a write because another node runs the home now
+ * (`MIMAMORI_ERR_FENCED`: jobs/, docs/scale-out.md). Matched by code, not class,
+ * so a refusal that lost its class on the way (rethrown from a driver, wrapped,
+ * serialized) still ends the job as the new owner's instead of retrying it.
+ * The one place that decides it: the job scheduler and the hub's handlers.
+ */
+export function isFenced(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'MIMAMORI_ERR_FENCED';
+}

@@ -20,7 +20,7 @@ import type { Store } from '../core/store.js';
 import type { Finding } from '../core/findings.js';
 import type { Reading } from '../core/events.js';
 import { newId } from '../core/ids.js';
-import { isMimamoriError, MimamoriError } from '../core/errors.js';
+import { isFenced, MimamoriError } from '../core/errors.js';
 import { toLocalIso } from '../core/time.js';
 import { createBroker, type Broker } from '../broker/index.js';
 import { createInboxReader, createIngest, type Ingest } from '../broker/index.js';
@@ -422,7 +422,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
           raiseFinding: onFinding,
           // A failed SMS is logged, not retried; a fence refused (another node runs the home now) ends the job as the new owner's.
           remindCaregiver: (r) => remindCaregivers({ store, sms, wallClock, logger }, r).catch((err: unknown) => {
-            if (isMimamoriError(err, 'MIMAMORI_ERR_FENCED')) throw err;
+            if (isFenced(err)) throw err;
             logger.error({ err, home: r.homeId }, 'check-in reminder failed');
           }),
           writeCallQuality: (q) => history.writeCallQuality(q),

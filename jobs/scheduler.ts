@@ -17,7 +17,7 @@
  */
 import type { SchedulerLike } from 'rxjs';
 import { scheduleAt } from '../core/clock.js';
-import { MimamoriError } from '../core/errors.js';
+import { isFenced, MimamoriError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { HomeFence, Job, JobRequest, JobStore } from '../core/store-ports.js';
 
@@ -185,7 +185,7 @@ export function createJobScheduler(o: JobSchedulerOptions): JobScheduler {
         if (!handler) throw new Error(`no handler for ${job.kind}`);
         await handler(job, ctx);
       } catch (err) {
-        if ((err as { code?: unknown }).code === 'MIMAMORI_ERR_FENCED') {
+        if (isFenced(err)) {
           // Another node took the home over meanwhile: the store refused this run's writes; the job is the new owner's.
           log.info({ job: job.key, home: job.homeId }, 'home taken over during the run: the job is left to its new owner');
           await store.failJob(job.key, owner, job.version, (err as Error).message, clock.now(), clock.now());
