@@ -498,13 +498,15 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
       const prevNewest = h.newestAt;
       // Behind for silence alone (no late reading this episode): a reading on time ends a gap whose data was lost.
       const silent = h.lateSince !== NONE && h.lateArrivalAt === NONE;
-      const prevSeen = r.kind === 'climate' ? h.devices.get(r.device)?.lastSeen : undefined;
+      // A thermometer already known: its previous reading, for telling whether it reports regularly.
+      const climateDev = r.kind === 'climate' ? h.devices.get(r.device) : undefined;
+      const prevSeen = climateDev?.lastSeen;
       const applied = applyReading(h, r);
       ctx.now = now;
       let reschedule = (applied & Applied.NewDevice) !== 0 || h.wakeAt === Infinity || beat !== h.beats;
       let gapEnded = false;
       if (watermark) {
-        if (prevSeen !== undefined) notePeriodic(h, h.devices.get(r.device)!, prevSeen, prevNewest, r.at, watermark);
+        if (climateDev !== undefined) notePeriodic(h, climateDev, prevSeen!, prevNewest, r.at, watermark);
         noteArrival(h, now - reading.at, now, watermark, reading.at);
         const wasLate = h.lateSince !== NONE;
         if (updateLateness(h, now, watermark, ctx.out) !== wasLate) {

@@ -9,19 +9,20 @@
  *   last `settleMs` (an edge queue flushing after an outage, or the hub
  *   lagging behind its homes); one late reading starts it, `settleMs` with no
  *   late reading ends it — the hysteresis that keeps it from flapping;
- * - the home reports regularly — its devices send heartbeats, or a
- *   thermometer has reported at least every `silentAfterMs` for a day and was
- *   still doing so when the silence began (`notePeriodic`) — and nothing at
- *   all has arrived for `silentAfterMs` (its edge is offline, the power is
- *   out: a gap in delivery, not a quiet home: a collapse does not stop the
- *   thermometer). A home with neither cannot be told apart from a quiet one,
- *   so silence there stays the rules' business.
+ * - the home reports regularly and nothing at all has arrived for a while:
+ *   `silentAfterMs` when its devices send heartbeats, twice that when a
+ *   thermometer alone has reported at least every `silentAfterMs` for a day
+ *   and was still doing so when the silence began (`notePeriodic`,
+ *   `silenceLimit`). Its edge is offline or the power is out: a gap in
+ *   delivery, not a quiet home (a collapse does not stop the thermometer). A
+ *   home with neither cannot be told apart from a quiet one, so silence there
+ *   stays the rules' business.
  *
  * Entering and leaving raise and clear one operator finding, `data-late`.
  * A silence that ends with a reading on time (not a queue flushing) lost its
  * data: the gap is kept as marks (`gapFromKey`, `gapUntilKey`) and the
- * inactivity rules count from its end — a data gap is not an emergency, and
- * not an all-clear either (docs/rules.md, "Gaps in the data").
+ * inactivity rules do not count its hours (`gapInside`) — a data gap is not
+ * an emergency, and not an all-clear either (docs/rules.md, "Gaps in the data").
  */
 import type { Finding, Localized } from '../core/findings.js';
 import { NONE, type DeviceState, type HomeState } from './home-state.js';
@@ -42,15 +43,6 @@ export const defaultWatermarkSettings: WatermarkSettings = { lateAfterMs: 10 * m
 
 /** The rule id and type of the operator finding. */
 export const dataLateRule = { id: 'data-late', type: 'dataLate' } as const;
-
-/**
- * A silence ended by a reading on time (`at`): the data from `from` (the
- * newest before it) to `at` was lost, not delayed. Kept as marks, saved at once.
- */
-export function noteGap(home: HomeState, from: number, at: number): void {
-  setMark(home, gapFromKey, from);
-  setMark(home, gapUntilKey, at);
-}
 
 /** Validates settings; a readable problem or undefined. */
 export function watermarkProblem(s: WatermarkSettings): string | undefined {
@@ -74,6 +66,28 @@ export function gapUntil(home: HomeState): number {
 /** When the latest gap whose data was lost began: the newest reading before it (NONE: none known). */
 export function gapFrom(home: HomeState): number {
   return home.marks?.get(gapFromKey) ?? NONE;
+}
+
+/**
+ * A silence ended by a reading on time (`at`): the data from `from` (the
+ * newest before it) to `at` was lost, not delayed. Kept as marks, saved at once.
+ */
+export function noteGap(home: HomeState, from: number, at: number): void {
+  setMark(home, gapFromKey, from);
+  setMark(home, gapUntilKey, at);
+}
+
+/**
+ * The latest gap whose data was lost, when it ended after `start` (a quiet
+ * spell from `start` runs across it): the spell counts [start, `before`) and
+ * again from `resume`, not the hours between — not quiet (an emergency made of
+ * missing data), not a sign of life (an all-clear made of nothing). `before`
+ * is `start` when the spell began inside the gap. Undefined: no gap in it.
+ * The one definition `noSignOfLife` and `unusualInactivity` both count by.
+ */
+export function gapInside(home: HomeState, start: number): { before: number; resume: number } | undefined {
+  const until = gapUntil(home);
+  return until <= start ? undefined : { before: Math.max(start, gapFrom(home)), resume: until };
 }
 
 /**

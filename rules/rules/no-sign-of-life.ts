@@ -37,7 +37,7 @@ import type { Reading } from '../../core/events.js';
 import type { Finding, Severity } from '../../core/findings.js';
 import { inWindow, parseClockTime } from '../../core/time.js';
 import { arrivalQuietMs, doorPassageMs, endsOuting, isInsideActivation } from '../presence.js';
-import { gapFrom, gapUntil } from '../watermark.js';
+import { gapFrom, gapInside, gapUntil } from '../watermark.js';
 import { NONE, type HomeState } from '../home-state.js';
 import type { NoSignOfLifeRule } from '../rule-config.js';
 import { activeSeverity, clear, duration, finding, hhmm, raise, signName, silenceAlreadyRaised, type RuleContext, type RuleDefinition, type ZoneClock } from './rule.js';
@@ -133,26 +133,24 @@ export function addWakingMs(a: number, ms: number, w: Window, zone: ZoneClock): 
 }
 
 /**
- * Waking time of the quiet spell that counts at `now`: a gap whose data was lost
- * (watermark.ts) inside the spell is not counted — not quiet (an emergency made of
- * missing data) and not a sign of life either (an all-clear made of nothing): the
- * quiet before the gap and after the data came back add up. A spell that began
- * inside the gap (a mat's hold ending there) counts from its end.
+ * Waking time of the quiet spell that counts at `now`: the hours of a gap whose
+ * data was lost are not counted (watermark.ts, `gapInside`); the quiet before the
+ * gap and after the data came back add up.
  */
 function countedMs(home: HomeState, start: number, now: number, w: Window): number {
-  const from = gapFrom(home), until = gapUntil(home);
-  if (until <= start || until > now) return wakingMsBetween(start, now, w, home.rules.zone);
-  return (from > start ? wakingMsBetween(start, from, w, home.rules.zone) : 0) + wakingMsBetween(until, now, w, home.rules.zone);
+  const gap = gapInside(home, start);
+  if (gap === undefined || gap.resume > now) return wakingMsBetween(start, now, w, home.rules.zone);
+  return wakingMsBetween(start, gap.before, w, home.rules.zone) + wakingMsBetween(gap.resume, now, w, home.rules.zone);
 }
 
 /** When `ms` of counted waking time (`countedMs`) has passed since `start`. */
 function countedDue(home: HomeState, start: number, ms: number, w: Window): number {
-  const from = gapFrom(home), until = gapUntil(home);
-  if (until <= start) return addWakingMs(start, ms, w, home.rules.zone);
-  const before = from > start ? wakingMsBetween(start, from, w, home.rules.zone) : 0;
+  const gap = gapInside(home, start);
+  if (gap === undefined) return addWakingMs(start, ms, w, home.rules.zone);
+  const before = wakingMsBetween(start, gap.before, w, home.rules.zone);
   // Reached before the gap: due then (it was raised then, or is due on the data's return).
   if (before >= ms) return addWakingMs(start, ms, w, home.rules.zone);
-  return addWakingMs(until, ms - before, w, home.rules.zone);
+  return addWakingMs(gap.resume, ms - before, w, home.rules.zone);
 }
 
 /**

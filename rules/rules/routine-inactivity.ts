@@ -17,7 +17,7 @@ import type { Finding, Severity } from '../../core/findings.js';
 import type { RoutineBook, RoutineHome } from '../baseline-book.js';
 import { dayEndOf, dayStartMinute, dayStartOf, isReady, profileFor, profileHour, type Profile } from '../baseline.js';
 import { activePeriod } from '../context.js';
-import { gapFrom, gapUntil } from '../watermark.js';
+import { gapInside } from '../watermark.js';
 import { NONE, type HomeState } from '../home-state.js';
 import type { UnusualInactivityRule } from '../rule-config.js';
 import { activeSeverity, clear, duration, finding, hhmm, raise, signName, silenceAlreadyRaised, type RuleContext, type RuleDefinition, type ZoneClock } from './rule.js';
@@ -91,24 +91,24 @@ function whenBelow(p: Profile, maxHourly: number, zone: ZoneClock, from: number,
 }
 
 /**
- * ln P(quiet) of the spell from `start` to `now`, without a gap whose data was
- * lost inside it (watermark.ts): the missing hours are neither quiet nor a sign
- * of life — the hours before the gap and after the data came back add up.
+ * ln P(quiet) of the spell from `start` to `now`, without the hours of a gap
+ * whose data was lost (watermark.ts, `gapInside`): the hours before the gap and
+ * after the data came back add up.
  */
 function countedLogChance(home: HomeState, p: Profile, maxHourly: number, start: number, now: number): number {
-  const zone = home.rules.zone, from = gapFrom(home), until = gapUntil(home);
-  if (until <= start || until > now) return quietLogChance(p, maxHourly, zone, start, now);
-  return (from > start ? quietLogChance(p, maxHourly, zone, start, from) : 0) + quietLogChance(p, maxHourly, zone, until, now);
+  const zone = home.rules.zone, gap = gapInside(home, start);
+  if (gap === undefined || gap.resume > now) return quietLogChance(p, maxHourly, zone, start, now);
+  return quietLogChance(p, maxHourly, zone, start, gap.before) + quietLogChance(p, maxHourly, zone, gap.resume, now);
 }
 
 /** When the counted ln P(quiet) since `start` drops to `logLimit` (`countedLogChance`), no sooner than `minAt`. */
 function countedBelow(home: HomeState, p: Profile, maxHourly: number, start: number, logLimit: number, minAt: number): number {
-  const zone = home.rules.zone, from = gapFrom(home), until = gapUntil(home);
-  if (until <= start) return whenBelow(p, maxHourly, zone, start, logLimit, minAt);
-  const before = from > start ? quietLogChance(p, maxHourly, zone, start, from) : 0;
+  const zone = home.rules.zone, gap = gapInside(home, start);
+  if (gap === undefined) return whenBelow(p, maxHourly, zone, start, logLimit, minAt);
+  const before = quietLogChance(p, maxHourly, zone, start, gap.before);
   // Reached before the gap: due then (raised then, or due on the data's return).
   if (before <= logLimit) return whenBelow(p, maxHourly, zone, start, logLimit, minAt);
-  return whenBelow(p, maxHourly, zone, until, logLimit - before, minAt);
+  return whenBelow(p, maxHourly, zone, gap.resume, logLimit - before, minAt);
 }
 
 const visitorKey = (rule: UnusualInactivityRule) => visitorMarkKey(rule.id);
