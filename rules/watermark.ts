@@ -169,19 +169,30 @@ export function updateLateness(home: HomeState, now: number, s: WatermarkSetting
   const lag = duration(now - newest);
   const observed: Localized = why === 'arrival'
     ? { en: `Readings are arriving more than ${Math.round(s.lateAfterMs / minute)} min after they happened (newest from ${hhmm(newest, tz)}): an edge queue flushing after an outage, or the hub falling behind.`, ja: `データが発生から${Math.round(s.lateAfterMs / minute)}分以上遅れて届いています（最新は ${hhmm(newest, tz)}）。通信回復後の再送中か、ハブの処理遅れです。` }
-    : { en: `Nothing at all, not even a heartbeat, since ${hhmm(newest, tz)} (${lag.en}): the home's edge may be offline.`, ja: `${hhmm(newest, tz)} 以降（${lag.ja}）、死活通知も含めて何も届いていません。宅内の通信機器がオフラインの可能性があります。` };
+    : home.beats
+      ? { en: `Nothing at all, not even a heartbeat, since ${hhmm(newest, tz)} (${lag.en}): the home's edge may be offline.`, ja: `${hhmm(newest, tz)} 以降（${lag.ja}）、死活通知も含めて何も届いていません。宅内の通信機器がオフラインの可能性があります。` }
+      : { en: `Nothing at all, not even the thermometer's regular reading, since ${hhmm(newest, tz)} (${lag.en}): the home's edge may be offline.`, ja: `${hhmm(newest, tz)} 以降（${lag.ja}）、定期的に届く室温も含めて何も届いていません。宅内の通信機器がオフラインの可能性があります。` };
   out.push(make(home, now, 'raised', { en: `Data from this home is late (${lag.en} behind); inactivity checks wait`, ja: `この家のデータが遅れています（${lag.ja}遅れ）。無反応の見守りは待機中です` }, observed, s,
     { reason: why, newestAt: newest, lagMinutes: Math.floor((now - newest) / minute) }));
   return true;
 }
 
+/**
+ * What the operator may expect of this home's data: the lateness limit, and the
+ * silence limit it has (`silenceLimit`) — a heartbeat home's, a regular
+ * thermometer's (twice as long), or none for a home that only reports changes.
+ */
+function expectedOf(home: HomeState, s: WatermarkSettings): Localized {
+  const late = Math.round(s.lateAfterMs / minute);
+  const tail = { en: ' Until then "no sign of life" and other inactivity checks wait rather than alarm the family.', ja: 'それまでは「生活反応なし」などの見守りは家族に通知せず待機します。' };
+  const limit = silenceLimit(home, s);
+  if (limit === Infinity) return { en: `Readings arrive within ${late} min of happening.${tail.en}`, ja: `データは発生から${late}分以内に届くこと。${tail.ja}` };
+  const every = Math.round(limit / minute);
+  return home.beats
+    ? { en: `Readings arrive within ${late} min of happening and, as this home sends heartbeats, something at least every ${every} min.${tail.en}`, ja: `データは発生から${late}分以内に届き、死活通知のあるこの家からは少なくとも${every}分ごとに何かが届くこと。${tail.ja}` }
+    : { en: `Readings arrive within ${late} min of happening and, as this home's thermometer reports regularly, something at least every ${every} min.${tail.en}`, ja: `データは発生から${late}分以内に届き、室温が定期的に届くこの家からは少なくとも${every}分ごとに何かが届くこと。${tail.ja}` };
+}
+
 function make(home: HomeState, at: number, state: Finding['state'], message: Localized, observed: Localized, s: WatermarkSettings, data: Record<string, number | string>): Finding {
-  const late = Math.round(s.lateAfterMs / minute), silent = Math.round(s.silentAfterMs / minute);
-  return {
-    home: home.id, rule: dataLateRule.id, type: dataLateRule.type, state, severity: 'warning', audience: 'operator', at, message, observed, data,
-    expected: {
-      en: `Readings arrive within ${late} min of happening and, from a home with heartbeats, at least every ${silent} min. Until then "no sign of life" and other inactivity checks wait rather than alarm the family.`,
-      ja: `データは発生から${late}分以内に届き、死活通知のある家からは少なくとも${silent}分ごとに届くこと。それまでは「生活反応なし」などの見守りは家族に通知せず待機します。`,
-    },
-  };
+  return { home: home.id, rule: dataLateRule.id, type: dataLateRule.type, state, severity: 'warning', audience: 'operator', at, message, observed, data, expected: expectedOf(home, s) };
 }

@@ -72,6 +72,8 @@ t.test('an edge offline for 6 h then flushing its queue: one operator "data late
   t.same(h.engine.watermarkOf('h1'), { newestAt: at('09:00'), lateSince: at('10:15') });
   h.clock.advanceTo(at('15:00'));
   t.match(h.findings[0]!.message, { en: /late/, ja: /遅れ/ });
+  t.match(h.findings[0]!.expected, { en: /as this home sends heartbeats, something at least every 75 min/, ja: /死活通知のあるこの家からは少なくとも75分ごと/ }, 'the limit this home has');
+  t.match(h.findings[0]!.observed, { en: /not even a heartbeat, since 09:00/, ja: /死活通知も含めて/ });
   t.same(summary(h.findings), ['dataLate:raised:operator'], '6 h of silence: no "no sign of life" to the family, no device-silent storm');
   // Reconnected: the queue flushes in a burst at 15:00, then live data goes on.
   const queued = liveUntil(at('09:10'), at('15:00'));
@@ -99,6 +101,7 @@ t.test('late data from a home without heartbeats holds its rules; they decide on
   // The hub lags: readings arrive 30 min after they happened; the 11:00 deadline passes meanwhile.
   for (let x = at('10:25'); x <= at('11:10'); x += 5 * MIN) { h.clock.advanceTo(x + 30 * MIN); h.engine.ingest(climate(x)); }
   t.same(summary(h.findings), ['dataLate:raised:operator'], 'no family warning while data is 30 min behind');
+  t.match(h.findings[0]!.expected, { en: /^Readings arrive within \d+ min of happening\. Until then/, ja: /^データは発生から\d+分以内に届くこと。それまでは/ }, 'no silence limit is promised for a home that only reports changes');
   // What had been delayed shows she was up at 10:40.
   h.engine.ingest(motion(at('10:40')));
   h.clock.advanceTo(at('11:49'));
@@ -128,6 +131,8 @@ t.test('a gap in the data of a home without heartbeats, told by its thermometer,
   t.same(summary(h.findings), [], 'a thermometer reading or two missing is not a gap yet (2 × 75 min)');
   h.clock.advanceTo(at('11:35', 1));
   t.same(summary(h.findings), ['dataLate:raised:operator'], 'the operator is told the home is silent');
+  t.match(h.findings[0]!.expected, { en: /as this home's thermometer reports regularly, something at least every 150 min/, ja: /室温が定期的に届くこの家からは少なくとも150分ごと/ }, 'before: "from a home with heartbeats, at least every 75 min"');
+  t.match(h.findings[0]!.observed, { en: /not even the thermometer's regular reading, since 09:05/, ja: /定期的に届く室温も含めて/ });
   h.clock.advanceTo(at('15:29', 1));
   t.same(h.of('noSignOfLife'), [], 'no "no sign of life" made of missing data (before: a warning at 12:00)');
   // 15:30: data again, on time; the queued hours are lost. She does not move.
