@@ -20,8 +20,9 @@ export interface DeviceState {
   watts: number;
   /**
    * Readings in a row that came at most the watermark's `silentAfterMs` apart
-   * (climate only; not persisted): a thermometer reporting that regularly is
-   * the home's periodic reporter (watermark.ts, `notePeriodic`).
+   * (climate only, in homes without heartbeats; not persisted — the home's
+   * `data/periodic-at` mark is): a thermometer reporting that regularly is the
+   * home's periodic reporter (watermark.ts, `notePeriodic`).
    */
   run: number;
 }
@@ -77,12 +78,6 @@ export interface HomeState {
   newestAt: number;
   /** The home's devices send heartbeats, so total silence is a gap in delivery rather than a quiet home. */
   beats: boolean;
-  /**
-   * The latest reading of a device that reports regularly whatever she does (a
-   * thermometer: watermark.ts, `notePeriodic`), NONE when none. Not persisted:
-   * after a restart a thermometer needs a day of readings again.
-   */
-  periodicAt: number;
   /** Clock time the last reading arrived far behind the clock (a queue flushing, the hub lagging); NONE when none. */
   lateArrivalAt: number;
   /** Since when the home's data is known to be behind (the operator's "data late" finding is raised); NONE when caught up. */
@@ -125,7 +120,7 @@ export function createHomeState(id: string, rules: HomeRules, at: number): HomeS
   return {
     id, rules, firstSeen: at, lastSignOfLife: NONE, lastSignKind: '', lastSignDevice: '', prevSignOfLife: NONE, prevSignDevice: '', soleSince: NONE, soleSigns: 0, lastMotion: NONE,
     waterSince: NONE, gasSince: NONE, outSince: NONE, awayUntil: NONE,
-    devices: new Map(), newestAt: NONE, beats: false, periodicAt: NONE, lateArrivalAt: NONE, lateSince: NONE, active: undefined, marks: undefined, wakeAt: Infinity,
+    devices: new Map(), newestAt: NONE, beats: false, lateArrivalAt: NONE, lateSince: NONE, active: undefined, marks: undefined, wakeAt: Infinity,
     silentDueBound: NONE, silentBoundRule: undefined, outChangedAt: NONE, outUnsaved: false, dirty: true, urgent: true,
   };
 }

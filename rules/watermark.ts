@@ -58,6 +58,17 @@ export const periodicRun = 24;
 export const gapFromKey = 'data/gap-from';
 export const gapUntilKey = 'data/gap-until';
 
+/**
+ * Mark: the latest reading of the home's regular thermometer (`notePeriodic`).
+ * A mark, so it is saved with the home and a restart does not forget that the
+ * home reports regularly (a gap right after it would be counted as quiet hours).
+ */
+export const periodicKey = 'data/periodic-at';
+
+function periodicAt(home: HomeState): number {
+  return home.marks?.get(periodicKey) ?? NONE;
+}
+
 /** When the latest gap whose data was lost ended (NONE: none known). */
 export function gapUntil(home: HomeState): number {
   return home.marks?.get(gapUntilKey) ?? NONE;
@@ -99,10 +110,17 @@ export function gapInside(home: HomeState, start: number): { before: number; res
  * once it was overdue (a gap in delivery, not the thermometer's own silence).
  */
 export function notePeriodic(home: HomeState, dev: DeviceState, prevSeen: number, prevNewest: number, at: number, s: WatermarkSettings): void {
-  if (at <= prevSeen) return;
-  if (at - prevSeen < s.silentAfterMs) dev.run++;
-  else if (prevNewest >= prevSeen + s.silentAfterMs) dev.run = 0;
-  if (dev.run >= periodicRun && at > home.periodicAt) home.periodicAt = at;
+  // A home with heartbeats is judged on them (`silenceLimit`): its thermometer adds nothing.
+  if (home.beats || at <= prevSeen) return;
+  const periodic = periodicAt(home);
+  // Its previous reading was the home's regular one: its run was long enough then, whatever the
+  // count says now (counts are not saved: after a restart it is 0, the mark survives).
+  let run = prevSeen === periodic ? Math.max(dev.run, periodicRun) : dev.run;
+  if (at - prevSeen < s.silentAfterMs) run++;
+  else if (prevNewest >= prevSeen + s.silentAfterMs) run = 0;
+  dev.run = run;
+  // Progress, like the other tallies: saved with the slower save.
+  if (run >= periodicRun && at > periodic) setMark(home, periodicKey, at, false);
 }
 
 /**
@@ -115,7 +133,8 @@ export function notePeriodic(home: HomeState, dev: DeviceState, prevSeen: number
  */
 function silenceLimit(home: HomeState, s: WatermarkSettings): number {
   if (home.beats) return s.silentAfterMs;
-  return home.periodicAt !== NONE && home.newestAt - home.periodicAt < s.silentAfterMs ? 2 * s.silentAfterMs : Infinity;
+  const periodic = periodicAt(home);
+  return periodic !== NONE && home.newestAt - periodic < s.silentAfterMs ? 2 * s.silentAfterMs : Infinity;
 }
 
 /**

@@ -149,6 +149,33 @@ t.test('a gap in the data of a home without heartbeats, told by its thermometer,
   t.equal(w.data?.wakingMinutes, 180);
 });
 
+t.test('a restart keeps what the thermometer taught: a gap right after it is still a gap, not hours she lay still', async (t) => {
+  const store = createSqliteStore(':memory:');
+  t.teardown(() => store.close());
+  const a = await harness({ rules: nsl, start: at('06:00'), watermark: {}, store });
+  a.feed(...thermometerHome(at('09:05', 1)));
+  await a.engine.flushState();
+  const saved = (await readSavedHomeStates(store)).states.get('h1') as { marks: Record<string, number> };
+  t.equal(saved.marks['data/periodic-at'], at('09:05', 1), 'the regular thermometer is saved with the home');
+  await a.engine.close();
+  // 09:06: the hub restarts; at the same moment the power in her home goes out (nothing arrives).
+  const b = await harness({ rules: nsl, start: at('09:06', 1), watermark: {}, store });
+  b.clock.advanceTo(at('11:35', 1));
+  t.same(summary(b.findings), ['dataLate:raised:operator'], 'silent after 2 × 75 min, as before the restart (before: never, and a family warning at 12:00)');
+  b.feed(climate(at('15:30', 1)), climate(at('16:30', 1)), climate(at('17:30', 1)));
+  b.clock.advanceTo(at('18:24', 1));
+  t.same(b.of('noSignOfLife'), [], 'the gap not counted');
+  b.clock.advanceTo(at('18:25', 1));
+  t.same(b.of('noSignOfLife'), ['raised:warning'], '3 h counted: 09:00–09:05 and 15:30–18:25');
+  // Its first reading after the restart (15:30) carried its run on: a second gap is one too.
+  b.feed(climate(at('18:30', 1)));
+  b.clock.advanceTo(at('20:59', 1));
+  t.equal(summary(b.findings).filter((x) => x === 'dataLate:raised:operator').length, 1);
+  b.clock.advanceTo(at('21:00', 1));
+  t.equal(summary(b.findings).filter((x) => x === 'dataLate:raised:operator').length, 2, 'silent again from 18:30: told again at 21:00');
+  await b.engine.close();
+});
+
 t.test('an edge that sends something fresh before flushing its queue: the gap is not lost after all, and the rules decide on the complete data', async (t) => {
   const h = await harness({ rules: nsl, start: at('07:00'), watermark: {} });
   h.feed(...liveUntil(at('07:00'), at('09:00')));
