@@ -97,8 +97,17 @@ export function noteGap(home: HomeState, from: number, at: number): void {
  * The one definition `noSignOfLife` and `unusualInactivity` both count by.
  */
 export function gapInside(home: HomeState, start: number): { before: number; resume: number } | undefined {
-  const until = gapUntil(home);
-  return until <= start ? undefined : { before: Math.max(start, gapFrom(home)), resume: until };
+  return afterGap(home, start) ? undefined : { before: Math.max(start, gapFrom(home)), resume: gapUntil(home) };
+}
+
+/**
+ * Whether a span that began at `start` (a quiet spell, a night, an outing) has
+ * all its data: it began at or after the end of the latest gap whose data was
+ * lost (the reading that ended the gap is data). The one boundary the learners
+ * (what not to learn from) and `gapInside` (what not to count) share.
+ */
+export function afterGap(home: HomeState, start: number): boolean {
+  return start >= gapUntil(home);
 }
 
 /**

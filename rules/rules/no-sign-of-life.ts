@@ -37,7 +37,7 @@ import type { Reading } from '../../core/events.js';
 import type { Finding, Severity } from '../../core/findings.js';
 import { inWindow, parseClockTime } from '../../core/time.js';
 import { arrivalQuietMs, doorPassageMs, endsOuting, isInsideActivation } from '../presence.js';
-import { gapFrom, gapInside, gapUntil } from '../watermark.js';
+import { afterGap, gapFrom, gapInside, gapUntil } from '../watermark.js';
 import { NONE, type HomeState } from '../home-state.js';
 import type { NoSignOfLifeRule } from '../rule-config.js';
 import { activeSeverity, clear, duration, finding, hhmm, raise, signName, silenceAlreadyRaised, type RuleContext, type RuleDefinition, type ZoneClock } from './rule.js';
@@ -256,7 +256,7 @@ function learnLimits(rule: NoSignOfLifeRule, home: HomeState, r: Reading, outSin
   // An outing she came back from, not one she was known to be away for (day-care, a trip entered).
   // Not an uncertain departure (a visitor leaving may have been all that happened).
   // Not across a gap in the data: how long she was out is not known.
-  if (outSince !== NONE && home.outSince === NONE && home.awayUntil < outSince && gapUntil(home) < outSince && getMark(home, uncertainOutKey) !== outSince) learnOuting(home, r.at, r.at - outSince, rule.outOfHomeMaxMinutes);
+  if (outSince !== NONE && home.outSince === NONE && home.awayUntil < outSince && afterGap(home, outSince) && getMark(home, uncertainOutKey) !== outSince) learnOuting(home, r.at, r.at - outSince, rule.outOfHomeMaxMinutes);
 }
 
 /**
@@ -269,7 +269,7 @@ function learnLimits(rule: NoSignOfLifeRule, home: HomeState, r: Reading, outSin
  */
 function learnQuietSpell(rule: NoSignOfLifeRule, home: HomeState, r: Reading): void {
   const prev = home.prevSignOfLife;
-  if (prev === NONE || prev < home.awayUntil || prev < gapUntil(home) || r.at - prev <= rule.warningAfterMinutes * minute) return;
+  if (prev === NONE || prev < home.awayUntil || !afterGap(home, prev) || r.at - prev <= rule.warningAfterMinutes * minute) return;
   if (getMark(home, doorKey) === prev) return;
   const h = held(rule, home);
   if (h.device !== undefined) return;
@@ -547,7 +547,7 @@ export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
     const wasOut = home.outSince !== NONE;
     const before = home.outSince;
     let arrived = false;
-    if (ctx.sign && rule.learnNights && !wasOut && home.prevSignOfLife >= home.awayUntil && home.prevSignOfLife >= gapUntil(home) && r.at - home.prevSignOfLife >= nightQuietMs) {
+    if (ctx.sign && rule.learnNights && !wasOut && home.prevSignOfLife >= home.awayUntil && afterGap(home, home.prevSignOfLife) && r.at - home.prevSignOfLife >= nightQuietMs) {
       // A long quiet spell while she was home: a night, if it crossed the night's middle.
       const w = wakingWindow(rule);
       const middle = nightMiddle(w.from, w.to);
