@@ -7,6 +7,7 @@ import type { Reading } from '../core/events.js';
 import { createBaseline, dayStartMinute, defaultBaselineSettings, observe, restoreBaseline, rollTo, serializeBaseline, type Baseline, type BaselineSettings, type ObserveOptions } from './baseline.js';
 import { emptyContext, type HomeContext } from './context.js';
 import type { HomeRules, HomeState } from './home-state.js';
+import { memoWeak } from './memo.js';
 
 export interface RoutineHome {
   baseline: Baseline;
@@ -77,14 +78,9 @@ export function frontDoorOf(rules: HomeRules): string {
 export function createRoutineBook(settings: Partial<BaselineSettings> = {}): RoutineBook {
   const s: BaselineSettings = { ...defaultBaselineSettings, ...settings };
   const records = new Map<string, RoutineHome>();
-  const doors = new WeakMap<HomeRules, string>();
   /** `observe`'s options, one object refilled per reading (no allocation on the hot path). */
   const scratch: ObserveOptions = { zone: undefined as unknown as ObserveOptions['zone'], context: emptyContext(), frontDoor: 'front', settings: s };
-  const door = (rules: HomeRules): string => {
-    let d = doors.get(rules);
-    if (d === undefined) { d = frontDoorOf(rules); doors.set(rules, d); }
-    return d;
-  };
+  const door = memoWeak(frontDoorOf);
   const get = (home: string): RoutineHome => {
     let rh = records.get(home);
     if (rh === undefined) { rh = { baseline: createBaseline(), context: emptyContext(), returnedAt: -1, bedAt: -1, learnedDirty: false }; records.set(home, rh); }

@@ -26,6 +26,7 @@ import { NONE, type HomeState } from '../home-state.js';
 import type { DeviceSilentRule } from '../rule-config.js';
 import { clear, duration, finding, hhmm, raise, type RuleContext, type RuleDefinition } from './rule.js';
 import { getMark, setMark } from './routine-marks.js';
+import { memoWeak } from '../memo.js';
 
 const minute = 60_000;
 const day = 24 * 60 * minute;
@@ -56,10 +57,9 @@ interface DeviceKeys {
  * homes). It holds no decision state; weakly keyed, so a replaced rule set
  * takes its keys with it.
  */
-const keyMemo = new WeakMap<DeviceSilentRule, Map<string, DeviceKeys>>();
+const deviceKeysOf = memoWeak((_: DeviceSilentRule) => new Map<string, DeviceKeys>());
 function keysOf(rule: DeviceSilentRule, device: string): DeviceKeys {
-  let byDevice = keyMemo.get(rule);
-  if (byDevice === undefined) { byDevice = new Map(); keyMemo.set(rule, byDevice); }
+  const byDevice = deviceKeysOf(rule);
   let k = byDevice.get(device);
   if (k === undefined) {
     k = { finding: `${rule.id}/${device}`, heartbeat: `${rule.id}/heartbeats/${device}`, quiet: `${rule.id}/quiet/${device}`, count: `${rule.id}/messages/${device}`, seen: `${rule.id}/seen/${device}`, overdue: `${rule.id}/overdue/${device}` };
@@ -80,12 +80,7 @@ interface HomeKeys {
   lived: string;
   livedHour: string;
 }
-const homeKeyMemo = new WeakMap<DeviceSilentRule, HomeKeys>();
-function homeKeysOf(rule: DeviceSilentRule): HomeKeys {
-  let k = homeKeyMemo.get(rule);
-  if (k === undefined) { k = { home: `${rule.id}/*home`, last: `${rule.id}/last`, quiet: `${rule.id}/quiet`, lived: `${rule.id}/lived`, livedHour: `${rule.id}/lived-hour` }; homeKeyMemo.set(rule, k); }
-  return k;
-}
+const homeKeysOf = memoWeak(({ id }: DeviceSilentRule): HomeKeys => ({ home: `${id}/*home`, last: `${id}/last`, quiet: `${id}/quiet`, lived: `${id}/lived`, livedHour: `${id}/lived-hour` }));
 const homeKey = (rule: DeviceSilentRule): string => homeKeysOf(rule).home;
 /** An event-only device is judged on its own only after this many messages (its quiet spells are known). */
 const minMessagesLearned = 20;

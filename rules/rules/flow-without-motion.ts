@@ -35,6 +35,7 @@ import { activeSeverity, clear, duration, finding, hhmm, raise, type RuleContext
 import { getMark, setMark } from './routine-marks.js';
 import { endVisit, visitorGuard } from './visitor-guard.js';
 import { isHeldDevice } from './held-state.js';
+import { memoWeak } from '../memo.js';
 
 const minute = 60_000;
 const label = { water: { en: 'Water', ja: '水道の水' }, gas: { en: 'Gas', ja: 'ガス' } } as const;
@@ -78,21 +79,11 @@ interface FlowKeys {
   /** The room word in a motion reading's `room` or device id, by that name ('' for none). */
   roomOf: Map<string, string>;
 }
-const keyMemo = new WeakMap<FlowWithoutMotionRule, FlowKeys>();
 const both = (id: string, what: string) => ({ water: `${id}/${what}/water`, gas: `${id}/${what}/gas` });
-// No closure in here: one capturing `rule` would make every call allocate its context, hit or miss.
-function keysOf(rule: FlowWithoutMotionRule): FlowKeys {
-  let k = keyMemo.get(rule);
-  if (k === undefined) {
-    const id = rule.id;
-    k = {
-      motionRoom: new Map(), anyMotion: `${rule.id}/motion-room/*`, door: `${rule.id}/door`,
-      covered: both(id, 'covered'), faulty: both(id, 'faulty'), started: both(id, 'started'), fault: both(id, 'fault'), okSince: both(id, 'ok-since'), roomOf: new Map(),
-    };
-    keyMemo.set(rule, k);
-  }
-  return k;
-}
+const keysOf = memoWeak(({ id }: FlowWithoutMotionRule): FlowKeys => ({
+  motionRoom: new Map(), anyMotion: `${id}/motion-room/*`, door: `${id}/door`,
+  covered: both(id, 'covered'), faulty: both(id, 'faulty'), started: both(id, 'started'), fault: both(id, 'fault'), okSince: both(id, 'ok-since'), roomOf: new Map(),
+}));
 const motionRoomKey = (rule: FlowWithoutMotionRule, room: string): string => {
   const byRoom = keysOf(rule).motionRoom;
   let key = byRoom.get(room);

@@ -17,6 +17,7 @@
 import type { Reading } from '../../core/events.js';
 import { NONE, type HomeState } from '../home-state.js';
 import { getMark, setMark } from './routine-marks.js';
+import { memoWeak } from '../memo.js';
 
 const heldWords = ['mat', 'seat', 'chair', 'couch', 'sofa'];
 const releasedKey = 'held/released';
@@ -29,13 +30,12 @@ export interface HeldOptions { heldDevices: readonly string[] }
  * home running the rule): asked on every motion reading, and lower-casing the
  * id each time made garbage on the hot path. Bounded: emptied when full.
  */
-const heldMemo = new WeakMap<HeldOptions, Map<string, boolean>>();
+const heldByDevice = memoWeak((_: HeldOptions) => new Map<string, boolean>());
 const heldMemoMax = 10_000;
 
 /** Whether `device` reports a held state (a pressure mat), by configuration or by its name. */
 export function isHeldDevice(device: string, o: HeldOptions): boolean {
-  let byDevice = heldMemo.get(o);
-  if (byDevice === undefined) { byDevice = new Map(); heldMemo.set(o, byDevice); }
+  const byDevice = heldByDevice(o);
   let held = byDevice.get(device);
   if (held === undefined) {
     const l = device.toLowerCase();

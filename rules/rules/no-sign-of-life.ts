@@ -43,6 +43,7 @@ import type { NoSignOfLifeRule } from '../rule-config.js';
 import { activeSeverity, clear, duration, finding, hhmm, raise, signName, silenceAlreadyRaised, type RuleContext, type RuleDefinition, type ZoneClock } from './rule.js';
 import { heldSince, heldState, inBed, isHeldDevice, trackHeld, type Held } from './held-state.js';
 import { learnOuting, learnQuiet, learnRest, outingLimit, quietLimit, restLimit, type LearnedLimit } from './learned-limits.js';
+import { memoWeak } from '../memo.js';
 import { getMark, outingWarnedKey, setMark } from './routine-marks.js';
 import { endVisit, visitorGuard, visitQuietAlarm, visitQuietDue } from './visitor-guard.js';
 import { arrivalNotNight, learnNight, nightMiddle, nightNotBegun, nightQuietMs, type NightStart } from './night-start.js';
@@ -87,12 +88,7 @@ export interface Window { from: number; to: number }
  * objects are shared by the homes running the same set; every re-plan asks
  * for it). Weakly keyed, no decision state.
  */
-const windowMemo = new WeakMap<NoSignOfLifeRule, Window>();
-function wakingWindow(rule: NoSignOfLifeRule): Window {
-  let w = windowMemo.get(rule);
-  if (w === undefined) { w = { from: parseClockTime(rule.wakingHours.from), to: parseClockTime(rule.wakingHours.to) }; windowMemo.set(rule, w); }
-  return w;
-}
+const wakingWindow = memoWeak((rule: NoSignOfLifeRule): Window => ({ from: parseClockTime(rule.wakingHours.from), to: parseClockTime(rule.wakingHours.to) }));
 
 /** Where `t` is relative to the window, and when that next changes (on the home's clock, clock changes included). */
 function segment(t: number, w: Window, zone: ZoneClock): { inside: boolean; until: number } {
@@ -450,12 +446,7 @@ function outTooLong(rule: NoSignOfLifeRule, home: HomeState, ctx: RuleContext): 
  * is that device never has "another device's" sign, so it never gets this.
  * The run (`home.soleSince`) is not persisted: a restart starts it again.
  */
-const soleKeys = new WeakMap<NoSignOfLifeRule, string>();
-function soleKey(rule: NoSignOfLifeRule): string {
-  let k = soleKeys.get(rule);
-  if (k === undefined) { k = `${rule.id}/sole`; soleKeys.set(rule, k); }
-  return k;
-}
+const soleKey = memoWeak((rule: NoSignOfLifeRule): string => `${rule.id}/sole`);
 
 /**
  * Signs in a run before it can be a sensor firing by itself: a front door at
