@@ -499,7 +499,8 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
       // Behind for silence alone (no late reading this episode): a reading on time ends a gap whose data was lost.
       const silent = h.lateSince !== NONE && h.lateArrivalAt === NONE;
       // A thermometer already known: its previous reading, for telling whether it reports regularly.
-      const climateDev = r.kind === 'climate' ? h.devices.get(r.device) : undefined;
+      // Only where the watermark judges silence by it: a home with heartbeats is judged on them.
+      const climateDev = watermark !== undefined && r.kind === 'climate' && !h.beats ? h.devices.get(r.device) : undefined;
       const prevSeen = climateDev?.lastSeen;
       const applied = applyReading(h, r);
       ctx.now = now;

@@ -26,7 +26,7 @@
  */
 import type { Finding, Localized } from '../core/findings.js';
 import { NONE, type DeviceState, type HomeState } from './home-state.js';
-import { setMark } from './rules/routine-marks.js';
+import { getMark, setMark } from './rules/routine-marks.js';
 import { duration, hhmm } from './rules/rule.js';
 
 export interface WatermarkSettings {
@@ -66,17 +66,17 @@ export const gapUntilKey = 'data/gap-until';
 export const periodicKey = 'data/periodic-at';
 
 function periodicAt(home: HomeState): number {
-  return home.marks?.get(periodicKey) ?? NONE;
+  return getMark(home, periodicKey) ?? NONE;
 }
 
 /** When the latest gap whose data was lost ended (NONE: none known). */
 export function gapUntil(home: HomeState): number {
-  return home.marks?.get(gapUntilKey) ?? NONE;
+  return getMark(home, gapUntilKey) ?? NONE;
 }
 
 /** When the latest gap whose data was lost began: the newest reading before it (NONE: none known). */
 export function gapFrom(home: HomeState): number {
-  return home.marks?.get(gapFromKey) ?? NONE;
+  return getMark(home, gapFromKey) ?? NONE;
 }
 
 /**
@@ -117,10 +117,11 @@ export function afterGap(home: HomeState, start: number): boolean {
  * `periodicRun` readings makes total silence from the home a gap in the data.
  * A longer pause ends its run — unless nothing at all came from the home
  * once it was overdue (a gap in delivery, not the thermometer's own silence).
+ * For homes without heartbeats only (the engine asks): a home with heartbeats
+ * is judged on them (`silenceLimit`), and its thermometer adds nothing.
  */
 export function notePeriodic(home: HomeState, dev: DeviceState, prevSeen: number, prevNewest: number, at: number, s: WatermarkSettings): void {
-  // A home with heartbeats is judged on them (`silenceLimit`): its thermometer adds nothing.
-  if (home.beats || at <= prevSeen) return;
+  if (at <= prevSeen) return;
   const periodic = periodicAt(home);
   // Its previous reading was the home's regular one: its run was long enough then, whatever the
   // count says now (counts are not saved: after a restart it is 0, the mark survives).

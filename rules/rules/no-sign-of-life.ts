@@ -352,9 +352,8 @@ function describeLast(rule: NoSignOfLifeRule, home: HomeState, tz: ZoneClock): {
 
 /** After a gap whose data was lost, since her last sign: what is missing, and that it is not counted. */
 function gapText(home: HomeState, tz: ZoneClock): { en: string; ja: string } {
-  const until = gapUntil(home);
-  if (until <= home.lastSignOfLife) return { en: '', ja: '' };
-  const from = hhmm(gapFrom(home), tz), to = hhmm(until, tz);
+  if (afterGap(home, home.lastSignOfLife)) return { en: '', ja: '' };
+  const from = hhmm(gapFrom(home), tz), to = hhmm(gapUntil(home), tz);
   return { en: ` No data reached the hub from ${from} to ${to}: that time is not counted.`, ja: ` ${from} から ${to} まで、この家のデータが届いていません（その時間は数えていません）。` };
 }
 
