@@ -296,8 +296,18 @@ function quietWarning(rule: NoSignOfLifeRule, home: HomeState, spell: Spell, win
   return addWakingMs(spell.start, ms, window, home.rules.zone) - spell.start > ms ? fixed : learned;
 }
 
+/**
+ * Where an outing's clock starts: the front door closing behind her, or — when
+ * she went out for an absence someone entered (a hospital stay, a trip,
+ * day-care) — the end of that absence, from which she is expected back. Her
+ * days in hospital are not an outing "longer than usual".
+ */
+export function outClockStart(home: HomeState, doorClosedAt: number): number {
+  return Math.max(doorClosedAt, home.awayUntil);
+}
+
 function outUntil(rule: NoSignOfLifeRule, home: HomeState): number {
-  return home.outSince === NONE ? NONE : home.outSince + outLimitMinutes(rule, home) * minute;
+  return home.outSince === NONE ? NONE : outClockStart(home, home.outSince) + outLimitMinutes(rule, home) * minute;
 }
 
 /**
@@ -411,6 +421,16 @@ function outTooLong(rule: NoSignOfLifeRule, home: HomeState, ctx: RuleContext): 
   const tz = home.rules.zone;
   const d = duration(ctx.now - home.outSince);
   const limit = duration(outLimitMinutes(rule, home) * minute);
+  if (home.awayUntil > home.outSince) {
+    // She left for an absence someone entered; it is over and she is not back.
+    const ended = hhmm(home.awayUntil, tz);
+    const since = duration(ctx.now - home.awayUntil);
+    return finding(home, rule, ctx.now, 'raised', 'warning', 'family', {
+      message: { en: `Not back ${since.en} after the entered absence ended at ${ended}`, ja: `登録された不在期間が ${ended} に終わってから${since.ja}、戻っていません` },
+      expected: { en: `Back home (movement inside, or the front door again) within ${limit.en} of the absence ending, unless it was extended.`, ja: `不在期間の終了から${limit.ja}以内に帰宅すること（室内の動き、または玄関の開閉）。不在期間が延長された場合を除きます。` },
+      observed: { en: `The absence was entered until ${ended}; the front door last closed at ${hhmm(home.outSince, tz)} when she left, and nothing has moved inside since. If she is staying away longer, please extend the absence; if not, please check on her.`, ja: `不在期間は ${ended} までと登録されています。出かけた際の ${hhmm(home.outSince, tz)} に玄関が閉まってから、室内に動きがありません。不在が延びる場合は不在期間を延長し、そうでなければ様子を確認してください。` },
+    }, { data: { outSince: home.outSince, awayUntil: home.awayUntil, outMinutes: Math.floor((ctx.now - home.awayUntil) / minute), limitMinutes: outLimitMinutes(rule, home) } });
+  }
   if (uncertainOut(home)) {
     const door = hhmm(home.outSince, tz);
     return finding(home, rule, ctx.now, 'raised', 'warning', 'family', {

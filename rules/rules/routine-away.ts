@@ -21,7 +21,7 @@ import { NONE, type HomeState } from '../home-state.js';
 import type { AwayContextRule } from '../rule-config.js';
 import { clear, duration, finding, hhmm, raise, type RuleContext, type RuleDefinition } from './rule.js';
 import { getMark, outingWarnedKey, setMark } from './routine-marks.js';
-import { learnedOutLimit } from './no-sign-of-life.js';
+import { learnedOutLimit, outClockStart } from './no-sign-of-life.js';
 import type { NoSignOfLifeRule } from '../rule-config.js';
 
 const MIN = 60_000;
@@ -36,13 +36,18 @@ interface OutLimit { ms: number; usualMin?: number }
  * How long an unannounced absence may last before it is worth a word: from
  * the learned longest outing of the day (90th percentile, rounded up to
  * half an hour), 1.5× or +90 min whichever is more, at least 3 h and at most
- * `inferAfterMinutes`; `inferAfterMinutes` while nothing is learned.
+ * `inferAfterMinutes`; `inferAfterMinutes` while nothing is learned — and on
+ * a day-care day until day-care days have a profile of their own.
  */
 export function outLimit(rule: AwayContextRule, rh: RoutineHome, settings: RoutineBook['settings']): OutLimit {
   const t = rh.baseline.today;
   const fallback = { ms: rule.inferAfterMinutes * MIN };
   if (t === undefined || !isReady(rh.baseline, t.dayType, settings)) return fallback;
-  const sum = profileFor(rh.baseline, t.dayType, settings).summary.longestOuting;
+  const profile = profileFor(rh.baseline, t.dayType, settings);
+  // A day-care day before its own profile is learned: her outings on other days say nothing
+  // about a day-care trip of six hours (tidy corpus: warned "longer than usual" at 12:38).
+  if (t.dayType === 'dayCare' && profile !== rh.baseline.profiles.dayCare) return fallback;
+  const sum = profile.summary.longestOuting;
   if (sum === undefined || sum.n * sum.happened < minOutingsLearned) return fallback;
   const usualMin = Math.ceil(sum.q90 / 30) * 30;
   const limitMin = Math.min(rule.inferAfterMinutes, Math.max(minOutLimitMin, 1.5 * usualMin, usualMin + 90));
@@ -72,6 +77,16 @@ export function awayContext(book: RoutineBook): RuleDefinition<AwayContextRule> 
     const tz = home.rules.zone;
     const d = duration(ctx.now - closed);
     const checks = { en: 'The safety checks stay on.', ja: '見守りは続けています。' };
+    const from = outClockStart(home, closed);
+    if (warn && limit.usualMin !== undefined && from > closed) {
+      // She left for an entered absence (hospital, trip); it ended and she is not back.
+      const usual = duration(limit.usualMin * MIN), ended = hhmm(from, tz), since = duration(ctx.now - from);
+      return finding(home, rule, ctx.now, 'raised', 'warning', 'family', {
+        message: { en: `Not back ${since.en} after the entered absence ended at ${ended} — usually back within ${usual.en} of going out`, ja: `登録された不在期間が ${ended} に終わってから${since.ja}、戻っていません — いつもは外出から${usual.ja}以内に戻ります` },
+        expected: { en: `Back home within ${usual.en} of the absence ending, unless it was extended.`, ja: `不在期間の終了から${usual.ja}以内に帰宅すること。不在期間が延長された場合を除きます。` },
+        observed: { en: `The absence was entered until ${ended}; the front door last closed at ${hhmm(closed, tz)} when she left, and nothing has moved inside since. If she is staying away longer, please extend the absence; if not, please check on her. ${checks.en}`, ja: `不在期間は ${ended} までと登録されています。出かけた際の ${hhmm(closed, tz)} に玄関が閉まってから、室内に動きがありません。不在が延びる場合は不在期間を延長し、そうでなければ様子を確認してください。${checks.ja}` },
+      }, { data: { doorClosedAt: closed, awayUntil: from, usualMinutes: limit.usualMin, outMinutes: Math.floor((ctx.now - from) / MIN) } });
+    }
     if (warn && limit.usualMin !== undefined) {
       const usual = duration(limit.usualMin * MIN);
       return finding(home, rule, ctx.now, 'raised', 'warning', 'family', {
@@ -122,7 +137,7 @@ export function awayContext(book: RoutineBook): RuleDefinition<AwayContextRule> 
       const closed = rh.baseline.doorClosedAt;
       if (period !== undefined || closed < 0 || getMark(home, inferredKey(rule)) !== undefined) return;
       const limit = homeOutLimit(rule, home, rh, book.settings);
-      if (now < closed + limit.ms) return;
+      if (now < outClockStart(home, closed) + limit.ms) return;
       setMark(home, inferredKey(rule), closed);
       // One warning per outing: noSignOfLife's out-of-home limit may have spoken first.
       const warn = limit.usualMin !== undefined && getMark(home, outingWarnedKey) !== closed;
@@ -137,7 +152,7 @@ export function awayContext(book: RoutineBook): RuleDefinition<AwayContextRule> 
       const period = activePeriod(rh.context, now);
       // During a known period nothing is inferred; look again when it ends.
       if (period !== undefined) next = Math.min(next, period.to);
-      else if (closed >= 0 && getMark(home, inferredKey(rule)) === undefined) next = Math.min(next, Math.max(closed + homeOutLimit(rule, home, rh, book.settings).ms, now + 1000));
+      else if (closed >= 0 && getMark(home, inferredKey(rule)) === undefined) next = Math.min(next, Math.max(outClockStart(home, closed) + homeOutLimit(rule, home, rh, book.settings).ms, now + 1000));
       const t = rh.baseline.today;
       if (t !== undefined) next = Math.min(next, Math.max(t.end + 1000, now + 1000));
       return next;

@@ -501,14 +501,15 @@ t.test('her own quiet hours: afternoons of 3 h 10 with nothing to show, ended by
   t.same(warnings(old).slice(o).map((f) => f.at), [at('15:00', 31)], 'her long afternoons ended four weeks ago: 3 h again');
 });
 
-t.test('out, then an away period entered: the out-of-home limit waits for the away period to end', async (t) => {
+t.test('out, then an away period entered: the out-of-home limit counts from the away period\'s end', async (t) => {
   const h = await harness({ rules: [{ type: 'noSignOfLife', outOfHomeMaxMinutes: 60 }] });
   h.feed(motion(at('08:45')), door(at('09:00'), true), door(at('09:01'), false));
   h.engine.setAway('h1', at('18:00'));
-  h.clock.advanceTo(at('17:59'));
-  t.same(h.of('noSignOfLife'), [], 'away: nothing');
-  h.clock.advanceTo(at('18:00'));
-  t.same(h.of('noSignOfLife'), ['raised:warning'], 'one warning when the away period ends and she is still not back');
+  h.clock.advanceTo(at('18:59'));
+  t.same(h.of('noSignOfLife'), [], 'away, then back within the limit of its end: nothing (before: a warning at 18:00 sharp)');
+  h.clock.advanceTo(at('19:00'));
+  t.same(h.of('noSignOfLife'), ['raised:warning'], 'one warning an hour after the away period ended, she still not back');
+  t.match(h.findings.at(-1)!.message.en, /^Not back 1 h 0 min after the entered absence ended at 18:00/);
 });
 
 t.test('a home without motion sensors: a cupboard or the kettle after the door means she is home', async (t) => {

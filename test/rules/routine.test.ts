@@ -125,6 +125,68 @@ t.test('context: a hospital stay set by staff suppresses inactivity findings (le
   t.same(h.engine.setContext('h1', { away: [{ from: 'soon', to: 'later', reason: 'moon' }] }).errors.length > 0, true, 'bad context is refused with reasons');
 });
 
+t.test('context: back from an entered hospital stay — her outing is counted from the stay\'s end, not from the door she left by', async (t) => {
+  // Tidy corpus: every stay ended with "went out and has not come back for 4 days" at its end.
+  const stay = async () => {
+    const h = await learned();
+    h.feed(...ordinaryDay(15).filter((x) => x.at <= at('10:00', 15)));
+    t.same(h.engine.setContext('h1', { away: [{ from: new Date(at('10:30', 15)).toISOString(), to: new Date(at('15:00', 19)).toISOString(), reason: 'hospital' }] }).errors, []);
+    h.feed(door(at('10:30', 15), true), door(at('10:31', 15), false));
+    return h;
+  };
+  const family = (h: Awaited<ReturnType<typeof learned>>) => h.findings.filter((f) => f.state === 'raised' && f.severity !== 'info' && f.audience === 'family').map((f) => `${f.type}:${f.severity}@${new Date(f.at).toISOString()}`);
+
+  const back = await stay();
+  back.clock.advanceTo(at('15:20', 19));
+  back.feed(door(at('15:20', 19), true), door(at('15:21', 19), false), motion(at('15:23', 19)), ...ordinaryDay(19).filter((x) => x.at > at('15:30', 19)), ...ordinaryDay(20).filter((x) => x.at <= at('12:00', 20)));
+  back.clock.advanceTo(at('12:00', 20));
+  t.same(family(back), [], 'home 20 min after the stay ended: no family alarm');
+
+  const late = await stay();
+  late.clock.advanceTo(at('02:59', 20));
+  t.same(family(late), [], 'not back: nothing before the fixed out-of-home limit (12 h) has passed since the stay ended');
+  late.clock.advanceTo(at('03:00', 20));
+  t.same(family(late), [`noSignOfLife:warning@${new Date(at('03:00', 20)).toISOString()}`], 'one warning 12 h after the stay ended');
+  const w = late.findings.find((f) => f.type === 'noSignOfLife' && f.state === 'raised')!;
+  t.match(w.message.en, /^Not back 12 h 0 min after the entered absence ended at 15:00/);
+  t.match(w.message.ja, /登録された不在期間が 15:00 に終わってから12時間0分、戻っていません/);
+  t.match(w.observed.en, /front door last closed at 10:31 when she left/);
+  t.ok(explained(w));
+
+  // A resident whose outings are learned (90 min a day): a trip entered 10:30 → day 17 15:00, not back.
+  const h = await harness({ start: at('05:00', 0) });
+  const outing = (d: number): Reading[] => [door(at('10:00', d), true), door(at('10:01', d), false), door(at('11:30', d), true), door(at('11:31', d), false), motion(at('11:33', d))];
+  for (let d = 0; d < 15; d++) h.feed(...[...ordinaryDay(d).filter((x) => x.at < at('10:00', d) || x.at > at('11:40', d)), ...outing(d)].sort((a, b) => a.at - b.at));
+  h.feed(...ordinaryDay(15).filter((x) => x.at <= at('10:00', 15)));
+  t.same(h.engine.setContext('h1', { away: [{ from: new Date(at('10:30', 15)).toISOString(), to: new Date(at('15:00', 17)).toISOString(), reason: 'trip' }] }).errors, []);
+  h.feed(door(at('10:30', 15), true), door(at('10:31', 15), false));
+  h.clock.advanceTo(at('17:59', 17));
+  t.same(family(h), [], 'nothing before 3 h past the trip\'s end');
+  h.clock.advanceTo(at('12:00', 18));
+  t.same(family(h), [`awayContext:warning@${new Date(at('18:00', 17)).toISOString()}`], 'one warning, 3 h after the trip ended (usually back within 1 h 30 min); the fixed rule does not repeat it');
+  const a = h.findings.find((f) => f.type === 'awayContext' && f.state === 'raised' && f.severity === 'warning')!;
+  t.match(a.message.en, /^Not back 3 h 0 min after the entered absence ended at 15:00 — usually back within 1 h 30 min of going out/);
+  t.match(a.message.ja, /登録された不在期間が 15:00 に終わってから3時間0分、戻っていません/);
+  t.ok(explained(a));
+});
+
+t.test('context: a day-care day before day-care days are learned is not "longer than usual" after her daily outings', async (t) => {
+  // Tidy corpus: a six-hour day-care trip warned at 3 h from the short outings of her other days.
+  const h = await harness({ start: at('05:00', 0) });
+  t.same(h.engine.setContext('h1', { dayCareDays: [1] }).errors, []);
+  const outing = (d: number): Reading[] => [door(at('10:00', d), true), door(at('10:01', d), false), door(at('11:30', d), true), door(at('11:31', d), false), motion(at('11:33', d))];
+  const dayCare = (d: number): Reading[] => [door(at('09:00', d), true), door(at('09:01', d), false), door(at('15:30', d), true), door(at('15:31', d), false), motion(at('15:33', d))];
+  const day = (d: number, trip: (d: number) => Reading[]) => [...ordinaryDay(d).filter((x) => x.at < at('08:50', d) || x.at > at('15:40', d)), ...trip(d)].sort((a, b) => a.at - b.at);
+  for (let d = 0; d < 16; d++) h.feed(...day(d, new Date(at('12:00', d)).getUTCDay() === 1 ? dayCare : outing));
+  t.ok(h.engine.routineOf('h1').learning.ready, 'the routine is learned');
+  t.equal(h.engine.routineOf('h1').profiles.other.signals.find((s) => s.signal === 'longestOuting')?.median, 90, 'other days: longest outing 90 min');
+  t.equal(new Date(at('12:00', 16)).getUTCDay(), 1, 'day 16 is a Monday, a day-care day');
+  const before = h.findings.length;
+  h.feed(...day(16, dayCare));
+  h.clock.advanceTo(at('18:00', 16));
+  t.same(h.findings.slice(before).filter((f) => f.state === 'raised' && f.audience === 'family' && f.severity !== 'info'), [], 'the day-care trip (09:01–15:30) raises nothing');
+});
+
 t.test('context: an unannounced absence never pauses the safety net; longer than her usual longest outing → one warning', async (t) => {
   // Learned: out 10:00–11:30 (door, then the door again on coming home, then movement) every day.
   const h = await harness({ start: at('05:00', 0) });
