@@ -151,10 +151,15 @@ export function localWeekday(at: number, zone: ZoneClock): number {
   return new Date(at + offset).getUTCDay();
 }
 
-/** The profile that speaks for `type`: day-care days fall back to other days until they have their own. */
+/**
+ * The profile that speaks for `type`: day-care days fall back to other days
+ * until their own is ready (as many days as `isReady` asks of any profile).
+ * A day-care profile standing in before that left the learned rules silent on
+ * every day-care day in between.
+ */
 export function profileFor(b: Baseline, type: DayType, s: BaselineSettings = defaultBaselineSettings): Profile {
   const p = b.profiles[type];
-  return type === 'dayCare' && p.days < Math.max(4, Math.floor(s.learningDays / 3)) ? b.profiles.other : p;
+  return type === 'dayCare' && p.days < Math.ceil(s.learningDays / 2) ? b.profiles.other : p;
 }
 
 /** Whether learned rules may speak: enough days overall and in the profile they use. */
