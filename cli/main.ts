@@ -317,7 +317,7 @@ async function replay(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { rules: { type: 'string' }, timezone: { type: 'string' }, until: { type: 'string' }, 'home-settings': { type: 'string', multiple: true } } });
   const file = positionals[0];
   if (!file) { io.err(usage); return 2; }
-  // Per-home settings of a multi-home recording: time zone, front door, waking hours.
+  // Per-home settings of a multi-home recording: time zone, front door, waking hours, entered absences.
   const homeSettings = new Map<string, HomeSettings>();
   for (const f of values['home-settings'] ?? []) {
     try {
@@ -336,6 +336,11 @@ async function replay(args: string[], io: CliIo): Promise<number> {
   const opts: Parameters<typeof replayReadings>[1] = { timezoneFor: tzFor };
   if (ruleInput !== undefined) opts.rulesFor = () => ruleInput;
   else if (homeSettings.size > 0) opts.rulesFor = (home) => { const h = homeSettings.get(home); return h ? homeRuleSet(h, 'learned') : undefined; };
+  // Absences entered at the time and day-care days: the home's context, as the hub would have it.
+  opts.contextFor = (home) => {
+    const h = homeSettings.get(home);
+    return h && (h.away || h.dayCareDays) ? { away: h.away ?? [], dayCareDays: h.dayCareDays ?? [] } : undefined;
+  };
   if (values.until) {
     const until = Date.parse(values.until);
     if (!Number.isFinite(until)) { io.err('mimamori replay: --until must be an RFC 3339 time'); return 2; }

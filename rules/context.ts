@@ -5,9 +5,9 @@
  * their own learned profile. Periods are data, validated here once.
  */
 import { z } from 'zod';
+import { awayPeriodInput, awayReasons, dayCareDaysInput, type AwayReason } from '../core/away.js';
 
-export const awayReasons = ['day-care', 'hospital', 'trip', 'other'] as const;
-export type AwayReason = (typeof awayReasons)[number];
+export { awayPeriodInput, awayReasons, type AwayReason };
 
 /** One away period, epoch ms, [from, to). */
 export interface AwayPeriod { from: number; to: number; reason: AwayReason; note?: string }
@@ -15,19 +15,9 @@ export interface AwayPeriod { from: number; to: number; reason: AwayReason; note
 /** A home's context: known away periods (sorted by start) and day-care weekdays (0 = Sunday). */
 export interface HomeContext { periods: AwayPeriod[]; dayCareDays: number[] }
 
-const rfc3339 = z.iso.datetime({ offset: true });
-
-/** The input form (staff UI, truth files, the CLI): times as RFC 3339. */
-export const awayPeriodInput = z.strictObject({
-  from: rfc3339,
-  to: rfc3339,
-  reason: z.enum(awayReasons),
-  note: z.string().max(200).optional(),
-}).refine((p) => Date.parse(p.to) > Date.parse(p.from), { message: 'to must be after from', path: ['to'] });
-
 export const homeContextInput = z.strictObject({
   away: z.array(awayPeriodInput).max(1000).default([]),
-  dayCareDays: z.array(z.number().int().min(0).max(6)).max(7).default([]),
+  dayCareDays: dayCareDaysInput.default([]),
 });
 export type HomeContextInput = z.input<typeof homeContextInput>;
 

@@ -98,14 +98,15 @@ export function messyProfile(home: string, kind: MessyKind, rng: Random): HomePr
   return p;
 }
 
-/** The `.home.json` a user would write for this simulated home (docs/evaluate.md). */
-export function messySettings(p: HomeProfile): HomeSettings {
+/** The `.home.json` a user would write for this simulated home (docs/evaluate.md), with the absences the family entered. */
+export function messySettings(p: HomeProfile, entered: Truth['away'] = []): HomeSettings {
   const quarter = (hhmm: string) => {
     const [h, m] = hhmm.split(':').map(Number) as [number, number];
     const q = Math.round((h * 60 + m) / 15) * 15 % (24 * 60);
     return `${String(Math.floor(q / 60)).padStart(2, '0')}:${String(q % 60).padStart(2, '0')}`;
   };
   type Device = HomeSettings['devices'][number];
+  const away = entered.filter((a) => a.home === p.home).map(({ home: _h, ...period }) => period);
   const role = (device: string, kind: Device['kind']): Device => {
     if (device.endsWith('-mat')) return { device, kind, role: 'mat', sensor: 'pressure mat', room: device === 'bed-mat' ? 'bedroom' : 'living', held: true };
     if (kind === 'motion') return { device, kind, role: 'motion', sensor: 'PIR', room: device.replace('motion-', '') };
@@ -117,6 +118,8 @@ export function messySettings(p: HomeProfile): HomeSettings {
     format: 'mimamori-home/1', home: p.home, dataset: 'simulated-messy', timezone: p.timezone, frontDoor: 'front',
     wakingHours: { from: quarter(p.wake.mean), to: quarter(p.sleep.mean) }, wakingHoursSource: 'the simulated profile\'s mean wake-up and bedtime',
     devices: profileDevices(p).map((d) => role(d.device, d.kind as Device['kind'])),
+    ...(away.length > 0 ? { away } : {}),
+    ...(p.dayCareDays.length > 0 ? { dayCareDays: [...p.dayCareDays] } : {}),
   };
 }
 
@@ -194,7 +197,7 @@ export function buildMessyCorpus(opts: MessyCorpusOptions): MessyCorpus {
   }
   const base = { seed: opts.seed, homes: profiles, start: iso(start, 0), days, absences };
   const plain = simulate(base);
-  const byHome = new Map<string, RecordedHome>(profiles.map((p) => [p.home, { settings: messySettings(p), readings: [] }]));
+  const byHome = new Map<string, RecordedHome>(profiles.map((p) => [p.home, { settings: messySettings(p, away), readings: [] }]));
   for (const r of plain.readings) byHome.get(r.home)!.readings.push(r);
   const labelledSim = { ...base, incidents };
   const planned = simulate({ ...labelledSim, days: 0.001 }).incidents;

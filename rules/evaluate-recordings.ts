@@ -214,8 +214,10 @@ export interface RecordingsReport {
   byType: InjectedTypeScore[];
 }
 
+/** No labels; the absences and day-care days the home's settings say were entered, set as its context. */
 function truthFor(settings: HomeSettings): Truth {
-  return { homes: [{ home: settings.home, timezone: settings.timezone, dayCareDays: [] }], incidents: [], away: [], unannounced: [] };
+  const away = (settings.away ?? []).map((p) => ({ home: settings.home, ...p }));
+  return { homes: [{ home: settings.home, timezone: settings.timezone, dayCareDays: settings.dayCareDays ?? [] }], incidents: [], away, unannounced: [] };
 }
 
 function figuresOf(s: ModeScore): UnlabelledFigures {

@@ -14,6 +14,8 @@ import { createRuleEngine, type RuleEngine, type RuleEngineOptions } from './eng
 export interface ReplayOptions {
   rulesFor?: RuleEngineOptions['rulesFor'];
   timezoneFor?: RuleEngineOptions['timezoneFor'];
+  /** A home's entered absences and day-care days (`RuleEngine.setContext` input), set before its first reading. */
+  contextFor?: (home: string) => unknown;
   /** Run the clock on to this time after the last reading (default: last reading + 24 h). */
   until?: number;
   logger?: Logger;
@@ -30,6 +32,7 @@ export async function* replayReadings(readings: Iterable<Reading> | AsyncIterabl
   const found: Finding[] = [];
   let engine: RuleEngine | undefined;
   let last = -Infinity;
+  const seen = new Set<string>();
   try {
     for await (const r of readings) {
       if (engine === undefined) {
@@ -40,6 +43,14 @@ export async function* replayReadings(readings: Iterable<Reading> | AsyncIterabl
         if (opts.timezoneFor) engineOpts.timezoneFor = opts.timezoneFor;
         engine = await createRuleEngine(engineOpts);
         engine.findings.subscribe((f) => found.push(f));
+      }
+      if (opts.contextFor && !seen.has(r.home)) {
+        seen.add(r.home);
+        const context = opts.contextFor(r.home);
+        if (context !== undefined) {
+          const { errors } = engine.setContext(r.home, context);
+          if (errors.length > 0) throw new Error(`${r.home}: context: ${errors.join('; ')}`);
+        }
       }
       // A reading older than the clock (out of order) is applied at the current time.
       clock.advanceTo(r.at);

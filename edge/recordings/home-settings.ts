@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import { idSchema } from '../../core/events.js';
 import { isValidTimeZone } from '../../core/time.js';
+import { awayPeriodInput, dayCareDaysInput } from '../../core/away.js';
 
 const clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM');
 
@@ -41,6 +42,14 @@ export const homeSettingsSchema = z.strictObject({
   /** Where `wakingHours` came from (e.g. "median of the labelled sleep periods"). */
   wakingHoursSource: z.string().max(200).optional(),
   devices: z.array(homeDeviceSchema).max(500).default([]),
+  /**
+   * Absences entered at the time (a hospital stay, a trip, day-care), as staff or family
+   * would have entered them in the hub: `evaluate` sets them as the home's context, as the
+   * hub would. Not what the sensors show — what people said.
+   */
+  away: z.array(awayPeriodInput).max(1000).optional(),
+  /** Scheduled day-care weekdays, 0 = Sunday. */
+  dayCareDays: dayCareDaysInput.optional(),
   /** First and last reading, RFC 3339. */
   from: z.string().optional(),
   to: z.string().optional(),

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { toRecordedLine, type Reading } from '../../core/events.js';
 import { main, type CliIo } from '../../cli/main.js';
 import { createRandom } from '../../edge/random.js';
-import type { HomeSettings } from '../../edge/recordings/home-settings.js';
+import { parseHomeSettings, type HomeSettings } from '../../edge/recordings/home-settings.js';
 import { scoreFindings, type ScoredFinding, type Truth } from '../../rules/evaluate.js';
 import {
   checkRecordingTargets, evaluateRecordings, formatRecordingsReport, homeRuleSet, injectedReadings, injectSilence, pickIncidents,
@@ -107,6 +107,27 @@ t.test('the home settings reach the rules: front door and waking hours', async (
   t.equal(nd?.type === 'nightDoor' && nd.door, 'entrance');
   t.ok(rules.some((r) => r.type === 'unusualInactivity'), 'the default set has the learned rules');
   t.notOk(homeRuleSet(settings(), 'fixed').some((r) => r.type === 'unusualInactivity'), 'fixed alone has not');
+});
+
+t.test('absences entered in the home settings are the home\'s context, as the hub would have them; garbage is refused by name', async (t) => {
+  // 20 ordinary days, then out through the front door at 10:01 on day 20 and back at 14:00 on day 22.
+  const day20 = t0 + 20 * DAY, day22 = t0 + 22 * DAY;
+  const readings = residentDays('h1', 21).filter((r) => r.at < day20 + 10 * HOUR);
+  let n = 10_000;
+  readings.push(door('h1', day20 + 10 * HOUR, true, ++n), door('h1', day20 + 10 * HOUR + MIN, false, ++n));
+  readings.push(door('h1', day22 + 14 * HOUR, true, ++n), door('h1', day22 + 14 * HOUR + MIN, false, ++n), motion('h1', day22 + 14 * HOUR + 3 * MIN, ++n));
+  const trip = { from: new Date(day20 + 10 * HOUR).toISOString(), to: new Date(day22 + 14 * HOUR).toISOString(), reason: 'trip' as const };
+  const run = async (s: HomeSettings) => (await evaluateRecordings([{ settings: s, readings }], { perType: 0 })).unlabelled;
+  const told = await run(settings({ away: [trip] }));
+  const untold = await run(settings());
+  t.same(untold.learned.familyByRule, { awayContext: 1 }, 'not entered: the two days away are one warning');
+  t.equal(told.learned.family, 0, 'entered: no family alarm');
+  t.equal(told.fixed.family, untold.fixed.family, 'fixed rules alone know no context either way');
+
+  t.same(parseHomeSettings({ ...settings(), dayCareDays: [2] }).dayCareDays, [2]);
+  t.throws(() => parseHomeSettings({ ...settings(), away: [{ from: 'yesterday', to: trip.to, reason: 'trip' }] }), /away\.0\.from/);
+  t.throws(() => parseHomeSettings({ ...settings(), away: [{ ...trip, to: trip.from }] }), /away\.0\.to: to must be after from/);
+  t.throws(() => parseHomeSettings({ ...settings(), dayCareDays: [7] }), /dayCareDays\.0/);
 });
 
 t.test('per home-month arithmetic: escalation is one alarm, operator findings by rule, months from the observed span', async (t) => {
