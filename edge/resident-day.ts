@@ -107,6 +107,13 @@ function planDay(profile: HomeProfile, window: DayWindow, rng: Random, incidents
     }
   }
 
+  // Leaving for a trip or a hospital stay this morning: she gets up in time to go. Left as
+  // drawn, a getting-up within 26 min of leaving was erased with everything else around the
+  // departure — and with it the bed mat's night: a late riser leaving at 10:28 lay in bed from
+  // 04:00 without a stir, a silence the rules rightly read as a collapse.
+  const leaving = incidents.find((i) => i.type === 'absent' && i.from > window.start && i.from < window.end);
+  if (leaving?.type === 'absent' && wake + 26 * MIN > leaving.from) wake = Math.max(window.start + MIN, roundSecond(leaving.from - 75 * MIN));
+
   if (profile.wakeLatest !== undefined) {
     // A late riser still gets up for the day-care bus, and goes out only once up.
     const dayCareLeave = blocks.find((b) => b.label === 'day-care')?.from;

@@ -145,6 +145,23 @@ t.test('late riser: the bed mat stays pressed until 10–12 and nothing else sti
   t.throws(() => simulate({ seed: 8, homes: [base({ wakeLatest: '25:00' })], start, days: 1 }), /HH:MM/);
 });
 
+t.test('late riser leaving for a weekend at 10:28: she gets up first, and the bed mat stirs through her morning in bed', async (t) => {
+  // Before: her getting-up fell within the departure and was erased with it; no mat change that day
+  // meant no chatter either — 04:00 to 10:25 without a sign, read by the rules as a collapse (messy-03).
+  const late = base({ wake: { mean: '10:45', sdMinutes: 5 }, wakeLatest: '12:00', nightToiletVisits: 0, sensors: { bedMat: { chatterPerHour: 4 } } });
+  const from = Date.parse('2026-01-07T10:28:00+09:00'), to = Date.parse('2026-01-08T16:00:00+09:00');
+  const sim = simulate({ seed: 8, homes: [late], start, days: 3, absences: [{ home: 'h1', from: new Date(from).toISOString(), to: new Date(to).toISOString(), reason: 'trip' }] });
+  const dayStart = Date.parse('2026-01-07T04:00:00+09:00');
+  const mat = (of(sim.readings, 'bed-mat') as Array<Reading & { kind: 'motion' }>).filter((r) => r.at >= dayStart && r.at < from);
+  const up = mat.filter((r) => !r.occupied && !mat.some((x) => x.occupied && x.at > r.at));
+  t.equal(up.length, 1, 'one getting-up before leaving');
+  t.equal(up[0]!.at, from - 75 * MIN, 'up 75 min before the door');
+  t.ok(mat.filter((r) => r.at < up[0]!.at).length >= 4, `the mat stirs while she is in bed (${mat.length} changes)`);
+  const door = sim.readings.find((r) => r.kind === 'door' && r.at >= dayStart)!;
+  t.equal(door.at, from, 'out through the front door at 10:28');
+  t.ok(sim.readings.some((r) => r.device === 'motion-bedroom' && r.at > up[0]!.at && r.at < from), 'moving about before she goes');
+});
+
 t.test('nap: the bed mat pressed in the afternoon for exactly the nap', async (t) => {
   const napper = base({ nap: { probability: 1, at: { mean: '14:00', sdMinutes: 20 }, minutes: [90, 90] }, sensors: { bedMat: { chatterPerHour: 0 } } });
   const sim = simulate({ seed: 9, homes: [napper], start, days: 5 });
