@@ -8,6 +8,7 @@ import { createBaseline, dayStartMinute, defaultBaselineSettings, observe, resto
 import { emptyContext, type HomeContext } from './context.js';
 import type { HomeRules, HomeState } from './home-state.js';
 import { memoWeak } from './memo.js';
+import { inBed, isHeldDevice } from './rules/held-state.js';
 
 export interface RoutineHome {
   baseline: Baseline;
@@ -74,6 +75,15 @@ export function frontDoorOf(rules: HomeRules): string {
   return 'front';
 }
 
+/**
+ * The home's bed mats, as its noSignOfLife rule names its held devices (`heldDevices`, or a
+ * mat word in the id) and the id says bed; no noSignOfLife rule, no bed mat.
+ */
+export function bedMatOf(rules: HomeRules): (device: string) => boolean {
+  for (const r of rules.rules) if (r.type === 'noSignOfLife') return (device) => isHeldDevice(device, r) && inBed(device);
+  return () => false;
+}
+
 /** Creates an empty book; `settings` tunes learning length and windows. */
 export function createRoutineBook(settings: Partial<BaselineSettings> = {}): RoutineBook {
   const s: BaselineSettings = { ...defaultBaselineSettings, ...settings };
@@ -81,6 +91,7 @@ export function createRoutineBook(settings: Partial<BaselineSettings> = {}): Rou
   /** `observe`'s options, one object refilled per reading (no allocation on the hot path). */
   const scratch: ObserveOptions = { zone: undefined as unknown as ObserveOptions['zone'], context: emptyContext(), frontDoor: 'front', settings: s };
   const door = memoWeak(frontDoorOf);
+  const bedMat = memoWeak(bedMatOf);
   const get = (home: string): RoutineHome => {
     let rh = records.get(home);
     if (rh === undefined) { rh = { baseline: createBaseline(), context: emptyContext(), returnedAt: -1, bedAt: -1, learnedDirty: false }; records.set(home, rh); }
@@ -100,7 +111,7 @@ export function createRoutineBook(settings: Partial<BaselineSettings> = {}): Rou
       const days = b.days;
       const before = b.today;
       const firstActivity = before?.firstActivity, firstKettle = before?.firstKettle, nightSlots = before?.nightSlots, nightToilet = before?.nightToilet;
-      scratch.zone = h.rules.zone; scratch.context = rh.context; scratch.frontDoor = door(h.rules);
+      scratch.zone = h.rules.zone; scratch.context = rh.context; scratch.frontDoor = door(h.rules); scratch.inBed = bedMat(h.rules);
       observe(b, r, sign, scratch);
       // A committed day is the only per-reading change to the learned part (commit counts every day it learns).
       if (b.days !== days) rh.learnedDirty = true;

@@ -5,7 +5,7 @@
  */
 import type { Reading } from '../core/events.js';
 import type { Localized } from '../core/findings.js';
-import { clockOf, createBaseline, dayStartMinute, learningProgress, observe, rollTo, type Baseline, type BaselineSettings, type DayType, type RoutineSignal } from './baseline.js';
+import { clockOf, createBaseline, dayStartMinute, learningProgress, observe, rollTo, type Baseline, type BaselineSettings, type DayType, type ObserveOptions, type RoutineSignal } from './baseline.js';
 import type { RoutineHome } from './baseline-book.js';
 import type { SignalSummary } from './baseline-stats.js';
 import type { AwayPeriod, HomeContext } from './context.js';
@@ -66,7 +66,7 @@ export function routineReport(rh: RoutineHome, settings: BaselineSettings, _zone
   };
 }
 
-export interface RebuildOptions { zone: ZoneClock; context: HomeContext; powerChangeWatts: number; frontDoor: string; settings: BaselineSettings }
+export interface RebuildOptions { zone: ZoneClock; context: HomeContext; powerChangeWatts: number; frontDoor: string; settings: BaselineSettings; inBed?: (device: string) => boolean }
 
 /**
  * A baseline learned from recorded readings of one home, in time order — what
@@ -78,9 +78,11 @@ export async function rebuildBaseline(readings: Iterable<Reading> | AsyncIterabl
   // A scratch home decides "sign of life" exactly as the engine does.
   const scratch = createHomeState('rebuild', { timezone: o.zone.timezone, zone: o.zone, rules: [], defs: [], powerChangeWatts: o.powerChangeWatts }, 0);
   let last = -Infinity;
+  const opts: ObserveOptions = { zone: o.zone, context: o.context, frontDoor: o.frontDoor, settings: o.settings };
+  if (o.inBed) opts.inBed = o.inBed;
   for await (const r of readings) {
     const sign = (applyReading(scratch, r) & Applied.SignOfLife) !== 0;
-    observe(b, r, sign, { zone: o.zone, context: o.context, frontDoor: o.frontDoor, settings: o.settings });
+    observe(b, r, sign, opts);
     if (r.at > last) last = r.at;
   }
   if (Number.isFinite(last)) rollTo(b, last, o.context, o.zone, o.settings);

@@ -224,7 +224,11 @@ function markOut(t: Today, from: number, to: number): void {
   for (let i = a; i <= z; i++) t.outHours |= 1 << i;
 }
 
-export interface ObserveOptions { zone: ZoneClock; context: HomeContext; frontDoor: string; settings?: BaselineSettings }
+export interface ObserveOptions {
+  zone: ZoneClock; context: HomeContext; frontDoor: string; settings?: BaselineSettings;
+  /** Whether `device` is a bed mat: what it reports is her in bed, alive but not up (`bedMatOf`). */
+  inBed?: (device: string) => boolean;
+}
 
 /**
  * Folds one reading into today's accumulators (O(1)). `sign` is whether the
@@ -237,9 +241,14 @@ export function observe(b: Baseline, r: Reading, sign: boolean, o: ObserveOption
   const m = (r.at - t.start) / MIN;
   if (sign) {
     t.signs++;
-    if (Number.isNaN(t.firstActivity)) t.firstActivity = m;
     t.activeHours |= 1 << profileHour(r.at, t.start);
-    if (m >= nightFrom) t.nightSlots |= 1 << Math.min(29, Math.floor((m - nightFrom) / 10));
+    // Up and about — getting up, the night's time out of bed — is a sign that is not the bed
+    // mat: a mat that stirs as she turns over is her in bed (a restless sleeper was "up in 230
+    // minutes' worth of the night", and "usually up by 04:15" though she gets up at 10).
+    if (r.kind !== 'motion' || o.inBed === undefined || !o.inBed(r.device)) {
+      if (Number.isNaN(t.firstActivity)) t.firstActivity = m;
+      if (m >= nightFrom) t.nightSlots |= 1 << Math.min(29, Math.floor((m - nightFrom) / 10));
+    }
   }
   // A sign of her inside (presence.ts: movement, a cupboard or inner door opening, the kettle, a
   // button — after the passage through the front door) ends an outing.

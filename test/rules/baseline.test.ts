@@ -10,7 +10,10 @@ import { silentLogger } from '../../core/logger.js';
 import { createSqliteStore } from '../../core/store.js';
 import { createBaseline, isReady, observe, profileFor, restoreBaseline, rollTo, serializeBaseline } from '../../rules/baseline.js';
 import { popcount, summarise } from '../../rules/baseline-stats.js';
+import { bedMatOf } from '../../rules/baseline-book.js';
 import { emptyContext } from '../../rules/context.js';
+import type { HomeRules } from '../../rules/home-state.js';
+import { noSignOfLifeRule } from '../../rules/rule-config.js';
 import { createRuleEngine } from '../../rules/engine.js';
 import { quietLogChance } from '../../rules/rules/routine-inactivity.js';
 import { ZoneClock } from '../../rules/rules/rule.js';
@@ -81,6 +84,32 @@ t.test('adapts slowly to drift: a new habit takes over within the window, not ov
   for (let d = 31; d < 50; d++) feed(d, '09:00');
   rollTo(b, at('05:00', 50), ctx, zone);
   t.ok(b.profiles.other.summary.firstKettle!.median > 4 * 60 + 50, 'three weeks later the new habit is the usual time');
+});
+
+t.test('a bed mat stirring is her in bed: not getting up, not up at night; a seat mat and a bedroom PIR are', async (t) => {
+  const zone = new ZoneClock('Asia/Tokyo');
+  const ctx = emptyContext();
+  // The engine's own answer for a home whose noSignOfLife rule names no held devices: the id says mat and bed.
+  const inBed = bedMatOf({ rules: [noSignOfLifeRule.parse({ type: 'noSignOfLife' })] } as unknown as HomeRules);
+  t.ok(inBed('bed-mat') && inBed('mat-bed-links'), 'bed mats');
+  t.notOk(inBed('seat-mat') || inBed('motion-bedroom') || inBed('bedroom-door'), 'a seat mat, a bedroom PIR, a bedroom door: not');
+  t.notOk(bedMatOf({ rules: [] } as unknown as HomeRules)('bed-mat'), 'no noSignOfLife rule: no bed mat');
+  const b = createBaseline();
+  const o = { zone, context: ctx, frontDoor: 'front', inBed };
+  // In bed all night, turning over every 20 min from 23:00 (day 0) to 08:40 (day 1); up at 09:00 (bedroom PIR).
+  for (let m = 23 * 60; m < 32 * 60 + 40; m += 20) observe(b, motion(at('00:00') + m * MIN, 'bed-mat'), true, o);
+  observe(b, motion(at('09:00', 1), 'motion-bedroom'), true, o);
+  t.equal(b.today!.firstActivity, 5 * 60, 'day 1: up at 09:00, not 04:00 when the mat stirred');
+  rollTo(b, at('05:00', 2), ctx, zone);
+  const night = createBaseline();
+  for (let m = 23 * 60; m < 27 * 60; m += 20) observe(night, motion(at('00:00') + m * MIN, 'bed-mat'), true, o);
+  t.equal(popcount(night.today!.nightSlots), 0, 'a night of turning over is not time up at night');
+  observe(night, motion(at('02:00', 1), 'seat-mat'), true, o);
+  observe(night, motion(at('02:30', 1), 'motion-bath'), true, o);
+  t.equal(popcount(night.today!.nightSlots), 2, 'in the chair at 02:00, in the bathroom at 02:30: up');
+  const plain = createBaseline();
+  observe(plain, motion(at('04:20'), 'bed-mat'), true, { zone, context: ctx, frontDoor: 'front' });
+  t.equal(plain.today!.firstActivity, 20, 'without the engine\'s answer every sign counts, as before');
 });
 
 t.test('outings are counted from the front door and the first movement after', async (t) => {
