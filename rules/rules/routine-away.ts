@@ -95,9 +95,14 @@ export function awayContext(book: RoutineBook): RuleDefinition<AwayContextRule> 
         observed: { en: `The front door closed at ${hhmm(closed, tz)} and nothing has moved inside since. If she is not away on purpose, please check on her; if she is, enter the absence. ${checks.en}`, ja: `${hhmm(closed, tz)} に玄関が閉まり、その後室内に動きがありません。予定された外出でなければ様子を確認してください。外泊などの場合は不在予定を登録してください。${checks.ja}` },
       }, { data: { doorClosedAt: closed, usualMinutes: limit.usualMin, outMinutes: Math.floor((ctx.now - closed) / MIN) } });
     }
+    // After an entered absence the wait ran from its end, not from the door she left by.
+    const waited = duration(ctx.now - from);
+    const expected = from > closed
+      ? { en: `Movement inside within ${waited.en} after the entered absence ended at ${hhmm(from, tz)}, unless it was extended.`, ja: `登録された不在期間が ${hhmm(from, tz)} に終わってから${waited.ja}以内に室内で動きがあること（不在期間が延長された場合を除く）。` }
+      : { en: `Movement inside within ${waited.en} after the front door closes, unless she is away.`, ja: `玄関が閉まってから${waited.ja}以内に室内で動きがあること（不在の場合を除く）。` };
     return finding(home, rule, ctx.now, 'raised', 'info', 'family', {
       message: { en: `The resident seems to be away: front door closed at ${hhmm(closed, tz)}, nothing inside since`, ja: `ご本人は不在のようです：${hhmm(closed, tz)} に玄関が閉まり、その後室内の動きがありません` },
-      expected: { en: `Movement inside within ${d.en} after the front door closes, unless she is away.`, ja: `玄関が閉まってから${d.ja}以内に室内で動きがあること（不在の場合を除く）。` },
+      expected,
       observed: { en: `Nothing inside since ${hhmm(closed, tz)}. If she is not travelling, please check on her; if she is, enter the trip. ${checks.en}`, ja: `${hhmm(closed, tz)} 以降、室内の動きがありません。外出の予定がなければ様子を確認し、旅行などの場合は不在予定を登録してください。${checks.ja}` },
     }, { data: { doorClosedAt: closed } });
   }

@@ -152,6 +152,9 @@ t.test('context: back from an entered hospital stay — her outing is counted fr
   t.match(w.message.ja, /登録された不在期間が 15:00 に終わってから12時間0分、戻っていません/);
   t.match(w.observed.en, /front door last closed at 10:31 when she left/);
   t.ok(explained(w));
+  const notice = late.findings.find((f) => f.type === 'awayContext' && f.state === 'raised')!;
+  t.equal(notice.at, at('01:00', 20), 'the info notice 10 h after the stay ended');
+  t.match(notice.expected.en, /^Movement inside within 10 h 0 min after the entered absence ended at 15:00/);
 
   // A resident whose outings are learned (90 min a day): a trip entered 10:30 → day 17 15:00, not back.
   const h = await harness({ start: at('05:00', 0) });
