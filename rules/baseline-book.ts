@@ -80,9 +80,23 @@ export function frontDoorOf(rules: HomeRules): string {
  * mat word in the id) and the id says bed; no noSignOfLife rule, no bed mat.
  */
 export function bedMatOf(rules: HomeRules): (device: string) => boolean {
-  for (const r of rules.rules) if (r.type === 'noSignOfLife') return (device) => isHeldDevice(device, r) && inBed(device);
-  return () => false;
+  const nsl = rules.rules.find((r) => r.type === 'noSignOfLife');
+  if (nsl === undefined) return () => false;
+  // Asked on every motion sign: the answer per device id, bounded like held-state's own.
+  const known = new Map<string, boolean>();
+  return (device) => {
+    let bed = known.get(device);
+    if (bed === undefined) {
+      bed = isHeldDevice(device, nsl) && inBed(device);
+      if (known.size >= 10_000) known.clear();
+      known.set(device, bed);
+    }
+    return bed;
+  };
 }
+
+/** What `observe` needs of a home's rules, derived once per compiled rule set. */
+const observeRules = memoWeak((rules: HomeRules) => ({ frontDoor: frontDoorOf(rules), inBed: bedMatOf(rules) }));
 
 /** Creates an empty book; `settings` tunes learning length and windows. */
 export function createRoutineBook(settings: Partial<BaselineSettings> = {}): RoutineBook {
@@ -90,8 +104,6 @@ export function createRoutineBook(settings: Partial<BaselineSettings> = {}): Rou
   const records = new Map<string, RoutineHome>();
   /** `observe`'s options, one object refilled per reading (no allocation on the hot path). */
   const scratch: ObserveOptions = { zone: undefined as unknown as ObserveOptions['zone'], context: emptyContext(), frontDoor: 'front', settings: s };
-  const door = memoWeak(frontDoorOf);
-  const bedMat = memoWeak(bedMatOf);
   const get = (home: string): RoutineHome => {
     let rh = records.get(home);
     if (rh === undefined) { rh = { baseline: createBaseline(), context: emptyContext(), returnedAt: -1, bedAt: -1, learnedDirty: false }; records.set(home, rh); }
@@ -111,7 +123,7 @@ export function createRoutineBook(settings: Partial<BaselineSettings> = {}): Rou
       const days = b.days;
       const before = b.today;
       const firstActivity = before?.firstActivity, firstKettle = before?.firstKettle, nightSlots = before?.nightSlots, nightToilet = before?.nightToilet;
-      scratch.zone = h.rules.zone; scratch.context = rh.context; scratch.frontDoor = door(h.rules); scratch.inBed = bedMat(h.rules);
+      scratch.zone = h.rules.zone; scratch.context = rh.context; const fromRules = observeRules(h.rules); scratch.frontDoor = fromRules.frontDoor; scratch.inBed = fromRules.inBed;
       observe(b, r, sign, scratch);
       // A committed day is the only per-reading change to the learned part (commit counts every day it learns).
       if (b.days !== days) rh.learnedDirty = true;
