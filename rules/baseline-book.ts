@@ -4,7 +4,7 @@
  * through `observe`; the learned rules read from it.
  */
 import type { Reading } from '../core/events.js';
-import { createBaseline, dayStartMinute, defaultBaselineSettings, observe, restoreBaseline, rollTo, serializeBaseline, type Baseline, type BaselineSettings, type ObserveOptions } from './baseline.js';
+import { createBaseline, dayStartMinute, defaultBaselineSettings, observe, profileFor, restoreBaseline, rollTo, serializeBaseline, type Baseline, type BaselineSettings, type ObserveOptions } from './baseline.js';
 import { emptyContext, type HomeContext } from './context.js';
 import type { HomeRules, HomeState } from './home-state.js';
 import { memoWeak } from './memo.js';
@@ -15,7 +15,7 @@ export interface RoutineHome {
   context: HomeContext;
   /** Time of the movement that ended the last "out" spell (door closed, nothing inside): the rules re-plan on it. */
   returnedAt: number;
-  /** A bedroom movement in the evening or night that was the latest sign of life (she went to bed), -1 otherwise. */
+  /** A bedroom movement in the evening or night that was the latest sign of life (she went to bed) — or her bed mat stirring after it, before her usual getting-up — -1 otherwise. */
   bedAt: number;
   /**
    * The learned part (profiles, trend, context) changed since it was last
@@ -95,6 +95,18 @@ export function bedMatOf(rules: HomeRules): (device: string) => boolean {
   };
 }
 
+/**
+ * Her bed mat pressed (stirring as she turns over) after the day's start but before her
+ * usual time of getting up, the night before read as sleep: the night goes on. A late riser
+ * whose mat stirred at 05:30 was "unusually quiet" at 07:25, still asleep.
+ */
+function stillInBed(rh: RoutineHome, r: Reading, minute: number, bedMat: (device: string) => boolean, s: BaselineSettings): boolean {
+  if (rh.bedAt < 0 || r.kind !== 'motion' || !r.occupied || !bedMat(r.device) || minute < dayStartMinute) return false;
+  const t = rh.baseline.today;
+  const wake = t === undefined ? undefined : profileFor(rh.baseline, t.dayType, s).summary.firstActivity?.median;
+  return wake !== undefined && minute < dayStartMinute + wake;
+}
+
 /** What `observe` needs of a home's rules, derived once per compiled rule set. */
 const observeRules = memoWeak((rules: HomeRules) => ({ frontDoor: frontDoorOf(rules), inBed: bedMatOf(rules) }));
 
@@ -137,7 +149,8 @@ export function createRoutineBook(settings: Partial<BaselineSettings> = {}): Rou
       if (sign) {
         const bedroom = r.kind === 'motion' && (r.room === 'bedroom' || r.device.includes('bed'));
         const minute = h.rules.zone.minuteOfDay(r.at);
-        rh.bedAt = bedroom && (minute >= eveningFrom || minute < dayStartMinute) ? r.at : -1;
+        const night = minute >= eveningFrom || minute < dayStartMinute;
+        rh.bedAt = bedroom && (night || stillInBed(rh, r, minute, fromRules.inBed, s)) ? r.at : -1;
       }
       return result;
     },

@@ -173,6 +173,35 @@ t.test('context: back from an entered hospital stay — her outing is counted fr
   t.ok(explained(a));
 });
 
+t.test('a late riser\'s bed mat stirring in the small hours continues her night: a still spell in bed before her usual getting-up is sleep', async (t) => {
+  // To bed at 23:00 (bed mat pressed), the mat stirs every 30 min, up at 10:00 (released, bedroom, then about the house).
+  const h = await harness({ start: at('05:00', 0) });
+  const day = (d: number, stirUntil = '09:30'): Reading[] => {
+    const out: Reading[] = [];
+    const until = at(stirUntil, d + 1);
+    for (let m = 23 * 60 + 30; at('00:00', d) + m * MIN <= until; m += 30) out.push(motion(at('00:00', d) + m * MIN, 'bed-mat'));
+    out.push(motion(at('10:00', d + 1), 'bed-mat', 'h1', false), motion(at('10:01', d + 1), 'motion-bedroom'));
+    for (let m = 10 * 60 + 30; m <= 22 * 60 + 30; m += 30) out.push(motion(at('00:00', d + 1) + m * MIN + ((d * 3) % 7) * MIN, 'motion-living'));
+    out.push(motion(at('23:00', d + 1), 'motion-bedroom'), motion(at('23:00', d + 1) + 30_000, 'bed-mat'));
+    return out;
+  };
+  h.feed(motion(at('23:00', 0), 'motion-bedroom'), motion(at('23:00', 0) + 30_000, 'bed-mat'));
+  for (let d = 0; d < 16; d++) h.feed(...day(d));
+  t.ok(h.engine.routineOf('h1').learning.ready, 'the routine is learned');
+  const wake = h.engine.routineOf('h1').profiles.other.signals.find((s) => s.signal === 'firstActivity')?.median ?? NaN;
+  t.ok(Math.abs(wake - 6 * 60) <= 1, `usually up at 10:00-10:01, not when the mat stirs (${wake} min after 04:00)`);
+  const before = h.findings.length;
+  // Night 16 → 17: the mat stirs until 05:30, then lies still until she gets up at 10:00.
+  h.feed(...day(16, '05:30'));
+  t.same(h.findings.slice(before).filter((f) => f.state === 'raised' && f.audience === 'family' && f.severity !== 'info').map((f) => `${f.type}@${new Date(f.at).toISOString()}`), [], 'a still spell in bed 05:30–10:00 raises nothing, nor the day after it');
+  // Night 17 → 18: the mat stirs until 05:30 and she does not get up: told once her usual morning has passed.
+  const next = h.findings.length;
+  h.feed(...day(17, '05:30').filter((r) => r.at <= at('05:30', 18)));
+  h.clock.advanceTo(at('14:00', 18));
+  const told = h.findings.slice(next).filter((f) => f.state === 'raised' && f.audience === 'family' && f.severity !== 'info');
+  t.ok(told.length > 0 && told[0]!.at > at('10:00', 18) && told[0]!.at <= at('13:00', 18), `not up: a family alarm after 10:00 (${told.map((f) => `${f.type}@${new Date(f.at).toISOString()}`).join(', ')})`);
+});
+
 t.test('context: a day-care day before day-care days are learned is not "longer than usual" after her daily outings', async (t) => {
   // Tidy corpus: a six-hour day-care trip warned at 3 h from the short outings of her other days.
   const h = await harness({ start: at('05:00', 0) });
