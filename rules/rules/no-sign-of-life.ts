@@ -34,7 +34,7 @@
  * while the old critical stood, acknowledged hours ago.
  */
 import type { Reading } from '../../core/events.js';
-import type { Finding, Severity } from '../../core/findings.js';
+import type { Finding, Localized, Severity } from '../../core/findings.js';
 import { inWindow, parseClockTime } from '../../core/time.js';
 import { arrivalQuietMs, doorPassageMs, endsOuting, isInsideActivation } from '../presence.js';
 import { afterGap, gapFrom, gapInside, gapUntil } from '../watermark.js';
@@ -306,6 +306,18 @@ export function outClockStart(home: HomeState, doorClosedAt: number): number {
   return Math.max(doorClosedAt, home.awayUntil);
 }
 
+/**
+ * The words both outing rules use once an entered absence she left on is over and she is
+ * not back (`home.awayUntil` after `doorClosedAt`): how long since it ended, and what was seen.
+ */
+export function absenceOverText(home: HomeState, doorClosedAt: number, now: number): { message: Localized; observed: Localized } {
+  const tz = home.rules.zone, ended = hhmm(home.awayUntil, tz), since = duration(now - home.awayUntil);
+  return {
+    message: { en: `Not back ${since.en} after the entered absence ended at ${ended}`, ja: `登録された不在期間が ${ended} に終わってから${since.ja}、戻っていません` },
+    observed: { en: `The absence was entered until ${ended}; the front door last closed at ${hhmm(doorClosedAt, tz)} when she left, and nothing has moved inside since. If she is staying away longer, please extend the absence; if not, please check on her.`, ja: `不在期間は ${ended} までと登録されています。出かけた際の ${hhmm(doorClosedAt, tz)} に玄関が閉まってから、室内に動きがありません。不在が延びる場合は不在期間を延長し、そうでなければ様子を確認してください。` },
+  };
+}
+
 function outUntil(rule: NoSignOfLifeRule, home: HomeState): number {
   return home.outSince === NONE ? NONE : outClockStart(home, home.outSince) + outLimitMinutes(rule, home) * minute;
 }
@@ -423,12 +435,11 @@ function outTooLong(rule: NoSignOfLifeRule, home: HomeState, ctx: RuleContext): 
   const limit = duration(outLimitMinutes(rule, home) * minute);
   if (home.awayUntil > home.outSince) {
     // She left for an absence someone entered; it is over and she is not back.
-    const ended = hhmm(home.awayUntil, tz);
-    const since = duration(ctx.now - home.awayUntil);
+    const { message, observed } = absenceOverText(home, home.outSince, ctx.now);
     return finding(home, rule, ctx.now, 'raised', 'warning', 'family', {
-      message: { en: `Not back ${since.en} after the entered absence ended at ${ended}`, ja: `登録された不在期間が ${ended} に終わってから${since.ja}、戻っていません` },
+      message,
       expected: { en: `Back home (movement inside, or the front door again) within ${limit.en} of the absence ending, unless it was extended.`, ja: `不在期間の終了から${limit.ja}以内に帰宅すること（室内の動き、または玄関の開閉）。不在期間が延長された場合を除きます。` },
-      observed: { en: `The absence was entered until ${ended}; the front door last closed at ${hhmm(home.outSince, tz)} when she left, and nothing has moved inside since. If she is staying away longer, please extend the absence; if not, please check on her.`, ja: `不在期間は ${ended} までと登録されています。出かけた際の ${hhmm(home.outSince, tz)} に玄関が閉まってから、室内に動きがありません。不在が延びる場合は不在期間を延長し、そうでなければ様子を確認してください。` },
+      observed,
     }, { data: { outSince: home.outSince, awayUntil: home.awayUntil, outMinutes: Math.floor((ctx.now - home.awayUntil) / minute), limitMinutes: outLimitMinutes(rule, home) } });
   }
   if (uncertainOut(home)) {

@@ -21,7 +21,7 @@ import { NONE, type HomeState } from '../home-state.js';
 import type { AwayContextRule } from '../rule-config.js';
 import { clear, duration, finding, hhmm, raise, type RuleContext, type RuleDefinition } from './rule.js';
 import { getMark, outingWarnedKey, setMark } from './routine-marks.js';
-import { learnedOutLimit, outClockStart } from './no-sign-of-life.js';
+import { absenceOverText, learnedOutLimit, outClockStart } from './no-sign-of-life.js';
 import type { NoSignOfLifeRule } from '../rule-config.js';
 
 const MIN = 60_000;
@@ -80,11 +80,12 @@ export function awayContext(book: RoutineBook): RuleDefinition<AwayContextRule> 
     const from = outClockStart(home, closed);
     if (warn && limit.usualMin !== undefined && from > closed) {
       // She left for an entered absence (hospital, trip); it ended and she is not back.
-      const usual = duration(limit.usualMin * MIN), ended = hhmm(from, tz), since = duration(ctx.now - from);
+      const usual = duration(limit.usualMin * MIN);
+      const { message, observed } = absenceOverText(home, closed, ctx.now);
       return finding(home, rule, ctx.now, 'raised', 'warning', 'family', {
-        message: { en: `Not back ${since.en} after the entered absence ended at ${ended} — usually back within ${usual.en} of going out`, ja: `登録された不在期間が ${ended} に終わってから${since.ja}、戻っていません — いつもは外出から${usual.ja}以内に戻ります` },
+        message: { en: `${message.en} — usually back within ${usual.en} of going out`, ja: `${message.ja} — いつもは外出から${usual.ja}以内に戻ります` },
         expected: { en: `Back home within ${usual.en} of the absence ending, unless it was extended.`, ja: `不在期間の終了から${usual.ja}以内に帰宅すること。不在期間が延長された場合を除きます。` },
-        observed: { en: `The absence was entered until ${ended}; the front door last closed at ${hhmm(closed, tz)} when she left, and nothing has moved inside since. If she is staying away longer, please extend the absence; if not, please check on her. ${checks.en}`, ja: `不在期間は ${ended} までと登録されています。出かけた際の ${hhmm(closed, tz)} に玄関が閉まってから、室内に動きがありません。不在が延びる場合は不在期間を延長し、そうでなければ様子を確認してください。${checks.ja}` },
+        observed: { en: `${observed.en} ${checks.en}`, ja: `${observed.ja}${checks.ja}` },
       }, { data: { doorClosedAt: closed, awayUntil: from, usualMinutes: limit.usualMin, outMinutes: Math.floor((ctx.now - from) / MIN) } });
     }
     if (warn && limit.usualMin !== undefined) {
