@@ -8,7 +8,7 @@ import { createBaseline, dayStartMinute, defaultBaselineSettings, observe, profi
 import { emptyContext, type HomeContext } from './context.js';
 import type { HomeRules, HomeState } from './home-state.js';
 import { memoWeak } from './memo.js';
-import { inBed, isHeldDevice } from './rules/held-state.js';
+import { isBedMat } from './rules/held-state.js';
 
 export interface RoutineHome {
   baseline: Baseline;
@@ -81,18 +81,7 @@ export function frontDoorOf(rules: HomeRules): string {
  */
 export function bedMatOf(rules: HomeRules): (device: string) => boolean {
   const nsl = rules.rules.find((r) => r.type === 'noSignOfLife');
-  if (nsl === undefined) return () => false;
-  // Asked on every motion sign: the answer per device id, bounded like held-state's own.
-  const known = new Map<string, boolean>();
-  return (device) => {
-    let bed = known.get(device);
-    if (bed === undefined) {
-      bed = isHeldDevice(device, nsl) && inBed(device);
-      if (known.size >= 10_000) known.clear();
-      known.set(device, bed);
-    }
-    return bed;
-  };
+  return nsl === undefined ? () => false : (device) => isBedMat(device, nsl);
 }
 
 /**
@@ -108,7 +97,7 @@ function stillInBed(rh: RoutineHome, r: Reading, minute: number, bedMat: (device
 }
 
 /** What `observe` needs of a home's rules, derived once per compiled rule set. */
-const observeRules = memoWeak((rules: HomeRules) => ({ frontDoor: frontDoorOf(rules), inBed: bedMatOf(rules) }));
+export const observeRules = memoWeak((rules: HomeRules) => ({ frontDoor: frontDoorOf(rules), inBed: bedMatOf(rules) }));
 
 /** Creates an empty book; `settings` tunes learning length and windows. */
 export function createRoutineBook(settings: Partial<BaselineSettings> = {}): RoutineBook {

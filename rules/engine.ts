@@ -31,7 +31,7 @@ import type { HomeStatePart, RuleStateStore } from '../core/store.js';
 import { Applied, applyReading, createHomeState, NONE, restoreHomeState, type HomeRules, type HomeState } from './home-state.js';
 import { createHomeStateCodec, homePart, readSavedHomeStates, routinePart } from './home-state-codec.js';
 import { isValidTimeZone, parseRuleSet, type FixedRuleType, type RuleConfig, type RuleError, type RuleType } from './rule-config.js';
-import { bedMatOf, createRoutineBook, frontDoorOf, Observed, type RoutineHome } from './baseline-book.js';
+import { createRoutineBook, Observed, observeRules, type RoutineHome } from './baseline-book.js';
 import { rebuildBaseline, routineReport, type RoutineReport } from './baseline-report.js';
 import type { BaselineSettings } from './baseline.js';
 import { parseContext } from './context.js';
@@ -617,7 +617,7 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
     async rebuildRoutine(home: string, readings: Iterable<Reading> | AsyncIterable<Reading>): Promise<number> {
       const h = homes.get(home) ?? addHome(home, clock.now());
       const rh = book.get(home);
-      const rebuilt = await rebuildBaseline(readings, { zone: h.rules.zone, context: rh.context, powerChangeWatts: h.rules.powerChangeWatts, frontDoor: frontDoorOf(h.rules), settings: book.settings, inBed: bedMatOf(h.rules) });
+      const rebuilt = await rebuildBaseline(readings, { zone: h.rules.zone, context: rh.context, powerChangeWatts: h.rules.powerChangeWatts, settings: book.settings, ...observeRules(h.rules) });
       if (rebuilt.days > rh.baseline.days) {
         // Keep today's live accumulators: history ends where live readings began.
         if (rh.baseline.today !== undefined && (rebuilt.today === undefined || rebuilt.today.start <= rh.baseline.today.start)) rebuilt.today = rh.baseline.today;

@@ -26,24 +26,36 @@ const heldKey = (device: string) => `held/${device}`;
 export interface HeldOptions { heldDevices: readonly string[] }
 
 /**
- * The answer per device id, per rule (its options object is shared by every
+ * The answers per device id, per rule (its options object is shared by every
  * home running the rule): asked on every motion reading, and lower-casing the
- * id each time made garbage on the hot path. Bounded: emptied when full.
+ * id each time made garbage on the hot path. Bits: `heldBit` held, `bedBit` a
+ * held device in the bed. Bounded: emptied when full.
  */
-const heldByDevice = memoWeak((_: HeldOptions) => new Map<string, boolean>());
+const heldByDevice = memoWeak((_: HeldOptions) => new Map<string, number>());
 const heldMemoMax = 10_000;
+const heldBit = 1, bedBit = 2;
+
+function heldBits(device: string, o: HeldOptions): number {
+  const byDevice = heldByDevice(o);
+  let bits = byDevice.get(device);
+  if (bits === undefined) {
+    const l = device.toLowerCase();
+    const held = o.heldDevices.includes(device) || heldWords.some((w) => l.includes(w));
+    bits = held ? heldBit | (l.includes('bed') ? bedBit : 0) : 0;
+    if (byDevice.size >= heldMemoMax) byDevice.clear();
+    byDevice.set(device, bits);
+  }
+  return bits;
+}
 
 /** Whether `device` reports a held state (a pressure mat), by configuration or by its name. */
 export function isHeldDevice(device: string, o: HeldOptions): boolean {
-  const byDevice = heldByDevice(o);
-  let held = byDevice.get(device);
-  if (held === undefined) {
-    const l = device.toLowerCase();
-    held = o.heldDevices.includes(device) || heldWords.some((w) => l.includes(w));
-    if (byDevice.size >= heldMemoMax) byDevice.clear();
-    byDevice.set(device, held);
-  }
-  return held;
+  return (heldBits(device, o) & heldBit) !== 0;
+}
+
+/** Whether `device` is a bed mat: a held device whose id says bed (`inBed`). */
+export function isBedMat(device: string, o: HeldOptions): boolean {
+  return (heldBits(device, o) & bedBit) !== 0;
 }
 
 /** When `device` was pressed, if it is held now. */
