@@ -32,6 +32,7 @@ async function listing(store: Store): Promise<Array<{ id: string; name: string; 
 
 /** `mimamori facility …`; prints one JSON line per change (a list with --json), readable errors in English and Japanese. */
 export async function facilityCommand(args: string[], env: NodeJS.ProcessEnv, io: CliIo): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) { io.out(usage); return 0; }
   const [what, ...rest] = args;
   let values: { id?: string; name?: string; home?: string; facility?: string; json?: boolean };
   try {

@@ -82,8 +82,35 @@ import type { CliIo } from './cli-io.js';
 export type { CliIo };
 const processIo: CliIo = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) };
 
+/**
+ * The usage lines of one command (its `mimamori COMMAND …` lines and their
+ * continuation lines), or `undefined` for a command the usage does not name.
+ */
+export function commandUsage(command: string): string | undefined {
+  const lines: string[] = [];
+  let mine = false;
+  for (const line of usage.split('\n')) {
+    const m = /^ {2}mimamori (\S+)/.exec(line);
+    if (m) mine = m[1] === command;
+    else if (!/^ {3,}\S/.test(line)) mine = false;
+    if (mine) lines.push(line);
+  }
+  return lines.length > 0 ? lines.join('\n') : undefined;
+}
+
+/** Commands that print help of their own for `--help` (more than their usage lines). */
+const ownHelp = new Set(['evaluate', 'convert', 'facility']);
+
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env, io: CliIo = processIo): Promise<number> {
   const [command, ...rest] = argv;
+  // `mimamori COMMAND --help` (or -h) is help, never an error or a run: every command alike.
+  if (command !== undefined && !ownHelp.has(command) && (rest.includes('--help') || rest.includes('-h'))) {
+    const lines = commandUsage(command);
+    if (lines !== undefined) {
+      io.out(`mimamori ${command} — usage (see also docs/cli.md):\n\n${lines}`);
+      return 0;
+    }
+  }
   switch (command) {
     case 'start': return rest.includes('--reference') ? (await import('./reference-hub.js')).referenceStartCommand(rest, env, io) : start(rest, env, io);
     case 'provision': return provision(rest, env, io);

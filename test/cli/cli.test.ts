@@ -1,5 +1,5 @@
 import t from 'tap';
-import { writeFileSync, readFileSync } from 'node:fs';
+import { existsSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { main } from '../../cli/main.js';
 import { createSqliteStore } from '../../core/store.js';
@@ -112,6 +112,28 @@ t.test('usage errors', async (t) => {
   t.match(io.stderr.join('\n'), /unknown command/);
   t.equal(await main(['replay'], {}, capture()), 2);
   t.equal(await main(['help'], {}, capture()), 0);
+});
+
+t.test('every command answers --help and -h with its usage, and does nothing else', async (t) => {
+  const dir = tempDir(t);
+  const env = { MIMAMORI_DATA_DIR: dir };
+  const general = capture();
+  await main(['help'], env, general);
+  const commands = [...new Set(general.stdout.join('\n').split('\n').map((l) => /^ {2}mimamori (\S+)/.exec(l)?.[1]).filter((c): c is string => c !== undefined))];
+  t.ok(commands.length >= 15, `the usage names the commands (${commands.join(', ')})`);
+  for (const command of commands) {
+    for (const flag of ['--help', '-h']) {
+      const io = capture();
+      t.equal(await main([command, flag], env, io), 0, `${command} ${flag}: exit 0`);
+      t.same(io.stderr, [], `${command} ${flag}: nothing on stderr`);
+      t.match(io.stdout.join('\n'), new RegExp(`mimamori ${command}\\b`), `${command} ${flag}: its usage`);
+    }
+  }
+  // A subcommand's own arguments before --help: still help, nothing provisioned.
+  const io = capture();
+  t.equal(await main(['provision', 'home', '--id', 'x', '--name', 'X', '--help'], env, io), 0);
+  t.match(io.stdout.join('\n'), /mimamori provision home --id ID/);
+  t.notOk(existsSync(join(dir, 'mimamori.db')), 'no store was created: --help ran nothing');
 });
 
 t.test('account create: the first operator of a fresh hub, password shown once and stored hashed', async (t) => {
