@@ -307,6 +307,20 @@ export function outClockStart(home: HomeState, doorClosedAt: number): number {
 }
 
 /**
+ * Where an outing's limit counts from: `outClockStart`, moved on by the hours of
+ * a gap whose data was lost after it (watermark.ts). Her coming home may be in
+ * the lost data, so those hours are neither "still out" (an alarm made of
+ * missing data the minute the data comes back) nor "back" (an all-clear made of
+ * nothing): the limit counts the time before the gap and again from its end,
+ * as the quiet-spell clocks do (`gapInside`).
+ */
+export function outCountedFrom(home: HomeState, doorClosedAt: number): number {
+  const start = outClockStart(home, doorClosedAt);
+  const gap = gapInside(home, start);
+  return gap === undefined ? start : start + (gap.resume - gap.before);
+}
+
+/**
  * The words both outing rules use once an entered absence she left on is over and she is
  * not back (`home.awayUntil` after `doorClosedAt`): how long since it ended, and what was seen.
  */
@@ -319,7 +333,7 @@ export function absenceOverText(home: HomeState, doorClosedAt: number, now: numb
 }
 
 function outUntil(rule: NoSignOfLifeRule, home: HomeState): number {
-  return home.outSince === NONE ? NONE : outClockStart(home, home.outSince) + outLimitMinutes(rule, home) * minute;
+  return home.outSince === NONE ? NONE : outCountedFrom(home, home.outSince) + outLimitMinutes(rule, home) * minute;
 }
 
 /**
@@ -372,9 +386,9 @@ function describeLast(rule: NoSignOfLifeRule, home: HomeState, tz: ZoneClock): {
   return { en: `Last sign of life: ${what.en} at ${at}; nothing since.${since.en}${gap.en}${out.en}`, ja: `最後の生活反応：${at} の${what.ja}。それ以降ありません。${since.ja}${gap.ja}${out.ja}` };
 }
 
-/** After a gap whose data was lost, since her last sign: what is missing, and that it is not counted. */
-function gapText(home: HomeState, tz: ZoneClock): { en: string; ja: string } {
-  if (afterGap(home, home.lastSignOfLife)) return { en: '', ja: '' };
+/** After a gap whose data was lost since `since` (her last sign, or the start of an outing): what is missing, and that it is not counted. */
+export function gapText(home: HomeState, tz: ZoneClock, since = home.lastSignOfLife): { en: string; ja: string } {
+  if (afterGap(home, since)) return { en: '', ja: '' };
   const from = hhmm(gapFrom(home), tz), to = hhmm(gapUntil(home), tz);
   return { en: ` No data reached the hub from ${from} to ${to}: that time is not counted.`, ja: ` ${from} から ${to} まで、この家のデータが届いていません（その時間は数えていません）。` };
 }
@@ -430,6 +444,17 @@ function raised(rule: NoSignOfLifeRule, home: HomeState, ctx: RuleContext, sever
  * be inside and unable to move.
  */
 function outTooLong(rule: NoSignOfLifeRule, home: HomeState, ctx: RuleContext): Finding {
+  return withOutingGap(home, outTooLongFinding(rule, home, ctx), home.outSince);
+}
+
+/** An outing's warning whose clock ran across a gap in the data: the observation says which hours were not counted. */
+export function withOutingGap(home: HomeState, f: Finding, doorClosedAt: number): Finding {
+  const gap = gapText(home, home.rules.zone, outClockStart(home, doorClosedAt));
+  if (gap.en !== '') f.observed = { en: `${f.observed.en}${gap.en}`, ja: `${f.observed.ja}${gap.ja}` };
+  return f;
+}
+
+function outTooLongFinding(rule: NoSignOfLifeRule, home: HomeState, ctx: RuleContext): Finding {
   const tz = home.rules.zone;
   const d = duration(ctx.now - home.outSince);
   const limit = duration(outLimitMinutes(rule, home) * minute);

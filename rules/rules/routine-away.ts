@@ -14,14 +14,14 @@
  * (coming home), ends it.
  */
 import type { RoutineBook, RoutineHome } from '../baseline-book.js';
-import { isReady, profileFor } from '../baseline.js';
-import { activePeriod, nextPeriodStart } from '../context.js';
+import { dayEndOf, dayStartOf, isReady, localWeekday, profileFor, type DayType, type Today } from '../baseline.js';
+import { activePeriod, isDayCareDay, nextPeriodStart } from '../context.js';
 import type { Reading } from '../../core/events.js';
 import { NONE, type HomeState } from '../home-state.js';
 import type { AwayContextRule } from '../rule-config.js';
-import { clear, duration, finding, hhmm, raise, type RuleContext, type RuleDefinition } from './rule.js';
+import { clear, duration, finding, hhmm, raise, type RuleContext, type RuleDefinition, type ZoneClock } from './rule.js';
 import { getMark, outingWarnedKey, setMark } from './routine-marks.js';
-import { absenceOverText, learnedOutLimit, outClockStart } from './no-sign-of-life.js';
+import { absenceOverText, learnedOutLimit, outClockStart, outCountedFrom, withOutingGap } from './no-sign-of-life.js';
 import type { NoSignOfLifeRule } from '../rule-config.js';
 
 const MIN = 60_000;
@@ -39,19 +39,32 @@ interface OutLimit { ms: number; usualMin?: number }
  * `inferAfterMinutes`; `inferAfterMinutes` while nothing is learned — and on
  * a day-care day until day-care days have a profile of their own.
  */
-export function outLimit(rule: AwayContextRule, rh: RoutineHome, settings: RoutineBook['settings']): OutLimit {
+export function outLimit(rule: AwayContextRule, rh: RoutineHome, settings: RoutineBook['settings'], zone: ZoneClock): OutLimit {
   const t = rh.baseline.today;
   const fallback = { ms: rule.inferAfterMinutes * MIN };
-  if (t === undefined || !isReady(rh.baseline, t.dayType, settings)) return fallback;
-  const profile = profileFor(rh.baseline, t.dayType, settings);
+  if (t === undefined) return fallback;
+  // Judged by the day she left, not the day it is now: a day-care Saturday's trip that runs
+  // past 04:00 is not held to Sunday's 2-hour walks (messy corpus: "not back for 19 h, usually
+  // back within 2 h 30" the minute Sunday began, on a day-care day whose limit was 10 h).
+  const dayType = outingDayType(rh, t, zone);
+  if (!isReady(rh.baseline, dayType, settings)) return fallback;
+  const profile = profileFor(rh.baseline, dayType, settings);
   // A day-care day before its own profile is learned: her outings on other days say nothing
   // about a day-care trip of six hours (tidy corpus: warned "longer than usual" at 12:38).
-  if (t.dayType === 'dayCare' && profile !== rh.baseline.profiles.dayCare) return fallback;
+  if (dayType === 'dayCare' && profile !== rh.baseline.profiles.dayCare) return fallback;
   const sum = profile.summary.longestOuting;
   if (sum === undefined || sum.n * sum.happened < minOutingsLearned) return fallback;
   const usualMin = Math.ceil(sum.q90 / 30) * 30;
   const limitMin = Math.min(rule.inferAfterMinutes, Math.max(minOutLimitMin, 1.5 * usualMin, usualMin + 90));
   return { ms: Math.round(limitMin * MIN), usualMin };
+}
+
+/** The kind of resident day the current outing began on (today's, when she left today or is not out). */
+function outingDayType(rh: RoutineHome, t: Today, zone: ZoneClock): DayType {
+  const closed = rh.baseline.doorClosedAt;
+  if (closed < 0 || closed >= t.start) return t.dayType;
+  const start = dayStartOf(closed, zone);
+  return isDayCareDay(rh.context, start, dayEndOf(start, zone), localWeekday(start, zone)) ? 'dayCare' : 'other';
 }
 
 /**
@@ -60,7 +73,7 @@ export function outLimit(rule: AwayContextRule, rh: RoutineHome, settings: Routi
  * not "longer than usual" after 10 h.
  */
 function homeOutLimit(rule: AwayContextRule, home: HomeState, rh: RoutineHome, settings: RoutineBook['settings']): OutLimit {
-  const limit = outLimit(rule, rh, settings);
+  const limit = outLimit(rule, rh, settings, home.rules.zone);
   const nsl = home.rules.rules.find((r) => r.type === 'noSignOfLife') as NoSignOfLifeRule | undefined;
   // Only while noSignOfLife too reads her as out: where the two disagree (a front door after a
   // quiet hour is her coming home to noSignOfLife, her leaving to the baseline), the sooner word stands.
@@ -143,12 +156,12 @@ export function awayContext(book: RoutineBook): RuleDefinition<AwayContextRule> 
       const closed = rh.baseline.doorClosedAt;
       if (period !== undefined || closed < 0 || getMark(home, inferredKey(rule)) !== undefined) return;
       const limit = homeOutLimit(rule, home, rh, book.settings);
-      if (now < outClockStart(home, closed) + limit.ms) return;
+      if (now < outCountedFrom(home, closed) + limit.ms) return;
       setMark(home, inferredKey(rule), closed);
       // One warning per outing: noSignOfLife's out-of-home limit may have spoken first.
       const warn = limit.usualMin !== undefined && getMark(home, outingWarnedKey) !== closed;
       if (warn) setMark(home, outingWarnedKey, closed);
-      raise(home, inferredKey(rule), ctx, absenceFinding(rule, home, ctx, closed, limit, warn));
+      raise(home, inferredKey(rule), ctx, withOutingGap(home, absenceFinding(rule, home, ctx, closed, limit, warn), closed));
     },
 
     nextDeadline(rule, home, now) {
@@ -158,7 +171,7 @@ export function awayContext(book: RoutineBook): RuleDefinition<AwayContextRule> 
       const period = activePeriod(rh.context, now);
       // During a known period nothing is inferred; look again when it ends.
       if (period !== undefined) next = Math.min(next, period.to);
-      else if (closed >= 0 && getMark(home, inferredKey(rule)) === undefined) next = Math.min(next, Math.max(outClockStart(home, closed) + homeOutLimit(rule, home, rh, book.settings).ms, now + 1000));
+      else if (closed >= 0 && getMark(home, inferredKey(rule)) === undefined) next = Math.min(next, Math.max(outCountedFrom(home, closed) + homeOutLimit(rule, home, rh, book.settings).ms, now + 1000));
       const t = rh.baseline.today;
       if (t !== undefined) next = Math.min(next, Math.max(t.end + 1000, now + 1000));
       return next;

@@ -11,7 +11,7 @@ import { silentLogger } from '../../core/logger.js';
 import { createSqliteStore } from '../../core/store.js';
 import { createRuleEngine } from '../../rules/engine.js';
 import { readSavedHomeStates } from '../../rules/home-state-codec.js';
-import { at, climate, harness, heartbeat, MIN, motion } from './helpers.js';
+import { at, climate, door, harness, heartbeat, MIN, motion } from './helpers.js';
 
 const year2300 = Date.parse('2300-01-01T00:00:00Z');
 const nsl = [{ type: 'noSignOfLife' }];
@@ -147,6 +147,36 @@ t.test('a gap in the data of a home without heartbeats, told by its thermometer,
   t.match(w.observed.en, /No data reached the hub from 09:05 to 15:30: that time is not counted/);
   t.match(w.observed.ja, /09:05 から 15:30 まで、この家のデータが届いていません/);
   t.equal(w.data?.wakingMinutes, 180);
+});
+
+t.test('an outing across a gap in the data: her return may lie in the lost hours, so they are not counted — no "not back" the minute the data comes back', async (t) => {
+  /** Day 1: the thermometer home, up and about until 09:50, out by the front door at 10:01; data until 14:05, then nothing until 04:00 on day 2. */
+  const outThenGap = async () => {
+    const h = await harness({ rules: nsl, start: at('06:00'), watermark: {} });
+    h.feed(...thermometerHome(at('09:05', 1)), motion(at('09:50', 1)), door(at('10:00', 1), true), door(at('10:01', 1), false));
+    for (let x = at('10:05', 1); x <= at('14:05', 1); x += 60 * MIN) h.feed(climate(x));
+    h.clock.advanceTo(at('04:00', 2));
+    t.same(summary(h.findings), ['dataLate:raised:operator'], 'the operator is told of the silence; the 12 h out-of-home limit (22:01) fell inside it and waits');
+    h.feed(climate(at('04:00', 2)));
+    h.clock.advanceTo(at('04:01', 2));
+    t.same(h.of('noSignOfLife'), [], 'data again at 04:00: no "went out and has not come back for 18 h" (before: raised at 04:00)');
+    return h;
+  };
+  const back = await outThenGap();
+  back.feed(motion(at('04:30', 2), 'motion-bedroom'));
+  back.clock.advanceTo(at('18:00', 2));
+  t.same(back.of('noSignOfLife'), [], 'she is home (she came back in the lost hours): nothing about the outing, ever');
+
+  const away = await outThenGap();
+  for (let x = at('05:00', 2); x <= at('11:00', 2); x += 60 * MIN) away.feed(climate(x));
+  away.clock.advanceTo(at('11:55', 2));
+  t.same(away.of('noSignOfLife'), [], '4 h 04 counted before the gap, 7 h 55 after it: not yet 12 h');
+  away.clock.advanceTo(at('11:56', 2));
+  t.same(away.of('noSignOfLife'), ['raised:warning'], 'not back 12 h of counted time after leaving (10:01–14:05 and 04:00–11:56): warned, not silenced');
+  const w = away.findings.find((f) => f.type === 'noSignOfLife')!;
+  t.match(w.message.en, /Went out and has not come back/);
+  t.match(w.observed.en, /The front door closed at 10:01 .* No data reached the hub from 14:05 to 04:00: that time is not counted/);
+  t.match(w.observed.ja, /14:05 から 04:00 まで、この家のデータが届いていません/);
 });
 
 t.test('a restart keeps what the thermometer taught: a gap right after it is still a gap, not hours she lay still', async (t) => {

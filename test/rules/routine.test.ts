@@ -219,6 +219,35 @@ t.test('context: a day-care day before day-care days are learned is not "longer 
   t.same(h.findings.slice(before).filter((f) => f.state === 'raised' && f.audience === 'family' && f.severity !== 'info'), [], 'the day-care trip (09:01–15:30) raises nothing');
 });
 
+t.test('context: an outing is judged by the day she left — one from a day-care day is not held to the next day\'s walks when 04:00 passes', async (t) => {
+  const h = await harness({ start: at('05:00', 0) });
+  t.same(h.engine.setContext('h1', { dayCareDays: [1] }).errors, []);
+  const outing = (d: number): Reading[] => [door(at('10:00', d), true), door(at('10:01', d), false), door(at('11:30', d), true), door(at('11:31', d), false), motion(at('11:33', d))];
+  const dayCare = (d: number): Reading[] => [door(at('09:00', d), true), door(at('09:01', d), false), door(at('15:30', d), true), door(at('15:31', d), false), motion(at('15:33', d))];
+  const day = (d: number, trip: (d: number) => Reading[]) => [...ordinaryDay(d).filter((x) => x.at < at('08:50', d) || x.at > at('15:40', d)), ...trip(d)].sort((a, b) => a.at - b.at);
+  for (let d = 0; d < 16; d++) h.feed(...day(d, new Date(at('12:00', d)).getUTCDay() === 1 ? dayCare : outing));
+  t.equal(h.engine.routineOf('h1').profiles.other.signals.find((s) => s.signal === 'longestOuting')?.median, 90, 'other days: longest outing 90 min');
+  // Day 16, a day-care Monday (its own profile not learned yet: 10 h): day-care, then at 21:00 she
+  // leaves again to spend the night at her daughter's, unannounced, and is back at 06:30 on Tuesday.
+  h.feed(...day(16, dayCare).filter((x) => x.at < at('21:00', 16)), door(at('21:00', 16), true), door(at('21:01', 16), false));
+  const before = h.findings.length;
+  h.clock.advanceTo(at('06:29', 17));
+  t.same(h.findings.slice(before).filter((f) => f.state === 'raised' && f.audience === 'family').map((f) => `${f.type}:${f.severity}`), [],
+    'nothing at 04:00, when Tuesday began (before: "not back for 6 h 59 min, usually back within 1 h 30 min" — Tuesday\'s walks applied to Monday night)');
+  h.feed(door(at('06:30', 17), true), door(at('06:31', 17), false), motion(at('06:33', 17)), ...ordinaryDay(17).filter((x) => x.at > at('06:40', 17) && x.at < at('12:00', 17)));
+  h.clock.advanceTo(at('12:00', 17));
+  t.same(h.findings.slice(before).filter((f) => f.state === 'raised' && f.audience === 'family').map((f) => `${f.type}:${f.severity}`), [], 'back at 06:30, within the day-care day\'s 10 h: nothing');
+  // Not back at all: the day-care day's limit (10 h) still speaks, and the fixed net after it.
+  const away = await harness({ start: at('05:00', 0) });
+  away.engine.setContext('h1', { dayCareDays: [1] });
+  for (let d = 0; d < 16; d++) away.feed(...day(d, new Date(at('12:00', d)).getUTCDay() === 1 ? dayCare : outing));
+  away.feed(...day(16, dayCare).filter((x) => x.at < at('21:00', 16)), door(at('21:00', 16), true), door(at('21:01', 16), false));
+  const from = away.findings.length;
+  away.clock.advanceTo(at('09:01', 17));
+  t.same(away.findings.slice(from).filter((f) => f.state === 'raised' && f.audience === 'family').map((f) => `${f.type}:${f.severity}@${new Date(f.at).toISOString().slice(11, 16)}`),
+    ['awayContext:info@22:01', 'noSignOfLife:warning@00:01'], 'the "seems to be away" notice at 07:01 (10 h) and the fixed 12 h warning at 09:01 (Tokyo; UTC shown)');
+});
+
 t.test('context: an unannounced absence never pauses the safety net; longer than her usual longest outing → one warning', async (t) => {
   // Learned: out 10:00–11:30 (door, then the door again on coming home, then movement) every day.
   const h = await harness({ start: at('05:00', 0) });
