@@ -499,7 +499,8 @@ function outTooLongFinding(rule: NoSignOfLifeRule, home: HomeState, ctx: RuleCon
  * has come from one device alone, after another device's, for
  * `soleDeviceMinutes` (a day), the family is warned. A home whose only sensor
  * is that device never has "another device's" sign, so it never gets this.
- * The run (`home.soleSince`) is not persisted: a restart starts it again.
+ * The run (`home.soleSince`) is not persisted: a restart starts it again; a gap
+ * whose data was lost starts it again at the gap's end.
  */
 const soleKey = memoWeak((rule: NoSignOfLifeRule): string => `${rule.id}/sole`);
 
@@ -545,6 +546,9 @@ function soleAlarm(rule: NoSignOfLifeRule, home: HomeState, ctx: RuleContext): F
 
 /** A sign of life: tracks the run of one device alone, and clears its warning when another device speaks. Whether the deadline may have moved earlier. */
 function trackSole(rule: NoSignOfLifeRule, home: HomeState, r: Reading, ctx: RuleContext): boolean {
+  // A gap whose data was lost lies in the run: the other devices may have spoken in the lost hours,
+  // so the run counts from the gap's end (messy corpus: a bed mat "alone for 31 h", 30 of them a gap).
+  if (home.soleSince !== NONE && !afterGap(home, home.soleSince)) { home.soleSince = gapUntil(home); home.soleSigns = 0; }
   if (r.device === home.prevSignDevice) {
     // Re-plan only when this sign makes the run's deadline finite: its 20th, or one after a pause that had let it lapse.
     const was = soleArmed(rule, home, home.soleSigns, home.prevSignOfLife);

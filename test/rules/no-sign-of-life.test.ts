@@ -704,3 +704,26 @@ t.test('one sensor alone for a day (it may be firing by itself, and would hide h
   away.clock.advanceTo(at('09:30', 2));
   t.notOk(away.findings.some((f) => f.data?.soleSince !== undefined), 'coming home after two days away is not "one sensor alone"');
 });
+
+t.test('one sensor alone is counted from the end of a gap in the data: the other devices may have spoken in the lost hours', async (t) => {
+  // A home with an hourly thermometer: a day and an evening of her about (kitchen) and in bed (the
+  // mat stirs); from 23:10 on day 1 nothing at all arrives until 05:00 on day 3; then the mat stirs again.
+  const h = await harness({ rules: onlyNsl, start: at('06:00'), watermark: {} });
+  const readings = [];
+  for (let x = at('06:05'); x <= at('23:05', 1); x += 60 * MIN) readings.push(climate(x));
+  for (const d of [0, 1]) {
+    for (let x = at('07:00', d); x <= at('21:40', d); x += 20 * MIN) readings.push(motion(x, 'motion-kitchen'));
+    for (let x = at('21:45', d); x <= at(d === 0 ? '06:55' : '23:10', d + (d === 0 ? 1 : 0)); x += 3 * MIN) readings.push(motion(x, 'bed-mat', 'h1', x % (6 * MIN) === 0));
+  }
+  h.feed(...readings.sort((a, b) => a.at - b.at));
+  h.clock.advanceTo(at('05:00', 3));
+  for (let x = at('05:00', 3); x <= at('06:30', 3); x += 3 * MIN) { h.feed(motion(x, 'bed-mat', 'h1', x % (6 * MIN) === 0)); if (x % (60 * MIN) === 0) h.feed(climate(x)); }
+  t.same(h.findings.filter((f) => f.type === 'noSignOfLife' && f.data?.soleSince !== undefined), [], 'no "only the bed mat for 31 h" the minute the data comes back (30 of those hours were a gap)');
+  t.same(h.findings.filter((f) => f.audience === 'family').map((f) => `${f.type}:${f.state}:${f.severity}`), [], 'nothing for the family at all: she is in bed');
+  // It goes on firing alone for a day after the gap: then it is told, counted from the gap's end.
+  for (let x = at('06:33', 3); x <= at('05:03', 4); x += 3 * MIN) { h.clock.advanceTo(x); h.feed(motion(x, 'bed-mat', 'h1', x % (6 * MIN) === 0)); if (x % (60 * MIN) === 0) h.feed(climate(x)); }
+  const sole = h.findings.filter((f) => f.type === 'noSignOfLife' && f.data?.soleSince !== undefined);
+  t.equal(sole.length, 1, 'a day of the mat alone after the gap is told');
+  t.equal(sole[0]?.data?.soleSince, at('05:00', 3), 'the run began when the data came back');
+  t.equal(sole[0]?.at, at('05:00', 4), 'told 24 h after it');
+});
