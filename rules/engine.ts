@@ -43,7 +43,7 @@ import { helpButton } from './rules/help-button.js';
 import { nightDoor } from './rules/night-door.js';
 import { noSignOfLife } from './rules/no-sign-of-life.js';
 import { finding, ZoneClock, type RuleContext, type RuleDefinition } from './rules/rule.js';
-import { defaultWatermarkSettings, noteArrival, noteGap, notePeriodic, updateLateness, watermarkDeadline, watermarkProblem, type WatermarkSettings } from './watermark.js';
+import { defaultWatermarkSettings, doubtFrom, noteArrival, noteGap, notePeriodic, updateLateness, watermarkDeadline, watermarkProblem, type WatermarkSettings } from './watermark.js';
 
 export interface RuleEngineOptions {
   /** Production: `systemClock`; tests and replay: a `VirtualClock`. Every timer uses it. */
@@ -305,7 +305,9 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
     const rs = h.rules;
     let due = watermark ? watermarkDeadline(h, watermark) : Infinity;
     // While the home's data is behind, its rules' deadlines wait for it to catch up.
-    if (h.lateSince === NONE) for (let i = 0; i < rs.rules.length; i++) due = Math.min(due, rs.defs[i]!.nextDeadline(rs.rules[i]!, h, now));
+    // In doubt (its regular messages overdue, not yet behind), they wait for the next reading
+    // (`ingest` plans again) or for the watermark's deadline, which `due` holds.
+    if (h.lateSince === NONE && !(watermark && inDoubt(h, now, watermark))) for (let i = 0; i < rs.rules.length; i++) due = Math.min(due, rs.defs[i]!.nextDeadline(rs.rules[i]!, h, now));
     if (afterTick && due <= now) due = now + minimumRetryMs;
     if (due >= h.wakeAt) return;
     h.wakeAt = due;
@@ -313,11 +315,18 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
     arm();
   }
 
+  /** Whether the home's data is in doubt at `now` (watermark.ts `doubtFrom`); a cheap test first, as `ingest` asks it of every reading. */
+  function inDoubt(h: HomeState, now: number, s: WatermarkSettings): boolean {
+    return h.newestAt !== NONE && now - h.newestAt >= s.silentAfterMs / 2 && now >= doubtFrom(h, s);
+  }
+
   function tick(h: HomeState, now: number): void {
     ctx.now = now;
     ctx.sign = false;
     // Behind: "nothing happened by now" cannot be decided about data that has not arrived.
     if (watermark && updateLateness(h, now, watermark, ctx.out)) { emit(); return; }
+    // In doubt (its regular messages overdue, not yet behind): nothing is decided on the clock alone.
+    if (watermark && inDoubt(h, now, watermark)) { emit(); return; }
     const rs = h.rules;
     try {
       for (let i = 0; i < rs.rules.length; i++) rs.defs[i]!.onTick(rs.rules[i]!, h, ctx);
@@ -502,9 +511,11 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
       // Only where the watermark judges silence by it: a home with heartbeats is judged on them.
       const climateDev = watermark !== undefined && r.kind === 'climate' && !h.beats ? h.devices.get(r.device) : undefined;
       const prevSeen = climateDev?.lastSeen;
+      // A reading that ends a doubt: the rules' deadlines held by it are planned again.
+      const doubted = watermark !== undefined && inDoubt(h, now, watermark);
       const applied = applyReading(h, r);
       ctx.now = now;
-      let reschedule = (applied & Applied.NewDevice) !== 0 || h.wakeAt === Infinity || beat !== h.beats;
+      let reschedule = (applied & Applied.NewDevice) !== 0 || h.wakeAt === Infinity || beat !== h.beats || doubted;
       let gapEnded = false;
       if (watermark) {
         if (climateDev !== undefined) notePeriodic(h, climateDev, prevSeen!, prevNewest, r.at, watermark);

@@ -170,6 +170,24 @@ export function behindReason(home: HomeState, now: number, s: WatermarkSettings)
   return undefined;
 }
 
+/**
+ * From when the home's data is in doubt: nothing at all has arrived for half its
+ * silence limit (37.5 min of a heartbeat home, 75 min of a home with a regular
+ * thermometer), so its next regular message is overdue but the home is not yet
+ * behind. A time-based rule due then waits for the watermark's word — the next
+ * reading (then it decides on the data, a few minutes late at most a silence
+ * limit after the newest reading), or "behind" at the limit (then the gap is not
+ * counted). Without it, a learned rule due 1 h 46 after her last movement spoke
+ * 30 min into an outage the watermark would name 40 min later (messy corpus:
+ * 6 family warnings in the first 150 min of recording gaps). A collapse does not
+ * stop the thermometer or the heartbeats, so a real silence is never held.
+ * Infinity: a home whose silence cannot be told from a quiet home.
+ */
+export function doubtFrom(home: HomeState, s: WatermarkSettings): number {
+  const limit = silenceLimit(home, s);
+  return home.newestAt === NONE || limit === Infinity ? Infinity : home.newestAt + limit / 2;
+}
+
 /** When the home's lateness may next change on the clock alone (Infinity: only a reading can change it). */
 export function watermarkDeadline(home: HomeState, s: WatermarkSettings): number {
   if (home.lateSince !== NONE) return home.lateArrivalAt !== NONE ? home.lateArrivalAt + s.settleMs : Infinity;

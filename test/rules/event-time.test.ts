@@ -149,6 +149,46 @@ t.test('a gap in the data of a home without heartbeats, told by its thermometer,
   t.equal(w.data?.wakingMinutes, 180);
 });
 
+t.test('a deadline that falls once the home\'s regular messages are overdue waits for the watermark\'s word: an outage is not an alarm, a dropped reading only a delay', async (t) => {
+  // A home with an hourly thermometer (at :05); she moves until 09:50; the warning is due 2 h later, at 11:50.
+  const rules = [{ type: 'noSignOfLife', warningAfterMinutes: 120 }];
+  const morning = (until: number) => [...thermometerHome(until).filter((r) => r.kind === 'climate' || r.at < at('09:00', 1)), motion(at('09:00', 1)), motion(at('09:30', 1)), motion(at('09:50', 1))]
+    .filter((r) => r.at <= until).sort((a, b) => a.at - b.at);
+  // Day 0's 2-hourly movement is warned about with this limit: only what follows day 1's 09:50 counts here.
+  const since = (h: { findings: Finding[] }) => h.findings.filter((f) => f.at > at('09:50', 1));
+  const nsl = (h: { findings: Finding[] }) => since(h).filter((f) => f.type === 'noSignOfLife').map((f) => `${f.state}:${f.severity}`);
+
+  // The power goes out after the 10:05 reading: from 11:20 (75 min with nothing at all) the data is in doubt.
+  const outage = await harness({ rules, start: at('06:00'), watermark: {} });
+  outage.feed(...morning(at('10:05', 1)));
+  outage.clock.advanceTo(at('12:34', 1));
+  t.same(summary(since(outage)), [], 'nothing at 11:50: the thermometer was overdue and nothing at all had come (before: a family warning made of missing data)');
+  outage.clock.advanceTo(at('12:35', 1));
+  t.same(summary(since(outage)), ['dataLate:raised:operator'], 'at 12:35 (150 min) the operator is told; the family is not');
+  outage.feed(climate(at('15:00', 1)), climate(at('16:00', 1)));
+  outage.clock.advanceTo(at('16:44', 1));
+  t.same(nsl(outage), [], 'data again at 15:00: 09:50–10:05 and 15:00–16:44 counted, not yet 2 h');
+  outage.clock.advanceTo(at('16:45', 1));
+  t.same(nsl(outage), ['raised:warning'], 'she does not move: warned at 16:45, the gap not counted');
+
+  // The thermometer drops its 11:05 reading; the 12:05 one comes: the warning is late, never lost.
+  const dropped = await harness({ rules, start: at('06:00'), watermark: {} });
+  dropped.feed(...morning(at('10:05', 1)));
+  dropped.clock.advanceTo(at('12:04', 1));
+  t.same(nsl(dropped), [], 'held while in doubt');
+  dropped.feed(climate(at('12:05', 1)));
+  dropped.clock.advanceTo(at('12:06', 1));
+  t.same(nsl(dropped), ['raised:warning'], 'the next reading ends the doubt: warned at once, at 12:05');
+  t.equal(since(dropped).find((f) => f.type === 'noSignOfLife')!.at, at('12:05', 1));
+  t.notOk(dropped.findings.some((f) => f.type === 'dataLate'), 'no "data late" for one dropped reading');
+
+  // A collapse stops neither the thermometer nor the rule: on time, at 11:50.
+  const collapse = await harness({ rules, start: at('06:00'), watermark: {} });
+  collapse.feed(...morning(at('11:05', 1)));
+  collapse.clock.advanceTo(at('11:50', 1));
+  t.same(nsl(collapse), ['raised:warning'], 'the thermometer reported at 11:05: no doubt, the warning at 11:50');
+});
+
 t.test('an outing across a gap in the data: her return may lie in the lost hours, so they are not counted — no "not back" the minute the data comes back', async (t) => {
   /** Day 1: the thermometer home, up and about until 09:50, out by the front door at 10:01; data until 14:05, then nothing until 04:00 on day 2. */
   const outThenGap = async () => {
