@@ -78,11 +78,14 @@ interface FlowKeys {
   okSince: { water: string; gas: string };
   /** The room word in a motion reading's `room` or device id, by that name ('' for none). */
   roomOf: Map<string, string>;
+  /** Whether her latest movement was in a room where water is used (1) or elsewhere (0). */
+  lastWet: string;
 }
 const both = (id: string, what: string) => ({ water: `${id}/${what}/water`, gas: `${id}/${what}/gas` });
 const keysOf = memoWeak(({ id }: FlowWithoutMotionRule): FlowKeys => ({
   motionRoom: new Map(), anyMotion: `${id}/motion-room/*`, door: `${id}/door`,
   covered: both(id, 'covered'), faulty: both(id, 'faulty'), started: both(id, 'started'), fault: both(id, 'fault'), okSince: both(id, 'ok-since'), roomOf: new Map(),
+  lastWet: `${id}/last-wet`,
 }));
 const motionRoomKey = (rule: FlowWithoutMotionRule, room: string): string => {
   const byRoom = keysOf(rule).motionRoom;
@@ -125,6 +128,28 @@ function limitMinutes(rule: FlowWithoutMotionRule, covered: boolean): number {
   return covered ? rule.minutes : Math.max(rule.minutes, rule.unwatchedMinutes);
 }
 
+/**
+ * Whether she was last seen away from the water: the home's motion sensors watch
+ * a room where water is used (so she would be seen going there), and her latest
+ * movement, after the flow began, was in another room (or on a chair or bed mat). Water running then, with nobody moving, is a tap
+ * left running or a stuck meter while she rests elsewhere — not a fall at the
+ * water (messy corpus: all 9 of its criticals were a latched meter while she sat
+ * in the living room or lay in bed, the bath and kitchen sensors silent). Gas
+ * is not judged so: a burner left on is a danger wherever she is.
+ */
+function awayFromWater(rule: FlowWithoutMotionRule, home: HomeState, signal: 'water' | 'gas'): boolean {
+  // Seen moving elsewhere after it began: turning a tap on is her at the water, so a flow with no
+  // movement at all since it started stays hers (a fall at the toilet right after flushing).
+  if (signal !== 'water' || home.lastMotion <= home.waterSince || getMark(home, keysOf(rule).lastWet) !== 0) return false;
+  for (const room of wetRooms) if (getMark(home, motionRoomKey(rule, room)) !== undefined) return true;
+  return false;
+}
+
+/** Whether this signal's flow is watched: a motion sensor covers where it is used, and she was not last seen away from it. */
+function watched(rule: FlowWithoutMotionRule, home: HomeState, signal: 'water' | 'gas'): boolean {
+  return getMark(home, coveredKey(rule, signal)) === 1 && !awayFromWater(rule, home, signal);
+}
+
 /** When this signal's flow becomes a family matter, Infinity if not flowing or past the fault limit. */
 function dueAt(rule: FlowWithoutMotionRule, home: HomeState, signal: 'water' | 'gas'): number {
   const s = since(home, signal);
@@ -132,7 +157,7 @@ function dueAt(rule: FlowWithoutMotionRule, home: HomeState, signal: 'water' | '
   // A sensor found stuck is not trusted for the family while its fault is open, nor for a day
   // after (latched floats toggle and stick again).
   if (activeSeverity(home, faultKey(rule, signal)) !== undefined || s < (getMark(home, faultyKey(rule, signal)) ?? NONE) + distrustMs) return Infinity;
-  const wait = limitMinutes(rule, getMark(home, coveredKey(rule, signal)) === 1) * minute;
+  const wait = limitMinutes(rule, watched(rule, home, signal)) * minute;
   const due = Math.max(s, home.lastMotion, getMark(home, doorKey(rule)) ?? NONE) + wait;
   return due < s + rule.faultAfterMinutes * minute ? due : Infinity;
 }
@@ -154,6 +179,17 @@ function clearEnded(rule: FlowWithoutMotionRule, home: HomeState, r: Reading, ct
 export const flowWithoutMotion: RuleDefinition<FlowWithoutMotionRule> = {
   onReading(rule: FlowWithoutMotionRule, home: HomeState, r: Reading, ctx: RuleContext): boolean {
     const tz = home.rules.zone;
+    let replan = false;
+    if (r.kind === 'motion' && r.occupied) {
+      // Where she was last seen moving (`home.lastMotion`): at the water, or away from it — a mat
+      // is a chair or a bed. Progress, saved on the slow cadence. Going to the water while it
+      // runs brings the deadline earlier: plan again.
+      const wet = isHeldDevice(r.device, rule) || roomWordOf(rule, r.room ?? r.device) === '' ? 0 : 1;
+      if (getMark(home, keysOf(rule).lastWet) !== wet) {
+        setMark(home, keysOf(rule).lastWet, wet, false);
+        if (wet === 1 && (home.waterSince !== NONE || home.gasSince !== NONE)) replan = true;
+      }
+    }
     if (r.kind === 'motion' && !isHeldDevice(r.device, rule)) {
       // Which rooms the home's motion sensors cover (learned from what they send). Not a
       // pressure mat: it sees her only on it, never in the bath or at the sink (the object-only
@@ -204,9 +240,9 @@ export const flowWithoutMotion: RuleDefinition<FlowWithoutMotionRule> = {
       setMark(home, doorKey(rule), r.at);
       return true;
     }
-    if (activeSeverity(home, rule.id) === undefined) return false;
+    if (activeSeverity(home, rule.id) === undefined) return replan;
     endVisit(rule, home);
-    return clearEnded(rule, home, r, ctx, why);
+    return clearEnded(rule, home, r, ctx, why) || replan;
   },
 
   onTick(rule: FlowWithoutMotionRule, home: HomeState, ctx: RuleContext): void {
@@ -237,17 +273,20 @@ export const flowWithoutMotion: RuleDefinition<FlowWithoutMotionRule> = {
       const s = since(home, signal);
       const d = duration(ctx.now - s);
       const covered = getMark(home, coveredKey(rule, signal)) === 1;
-      const limit = limitMinutes(rule, covered);
-      const severity = covered ? rule.severity : rule.severity === 'critical' ? 'warning' : rule.severity;
+      const away = covered && awayFromWater(rule, home, signal);
+      const limit = limitMinutes(rule, covered && !away);
+      const severity = covered && !away ? rule.severity : rule.severity === 'critical' ? 'warning' : rule.severity;
       const motion = home.lastMotion === NONE || home.lastMotion < s
         ? { en: 'no movement anywhere since it started', ja: '使用開始から人の動きがありません' }
         : { en: `no movement since ${hhmm(home.lastMotion, tz)}`, ja: `${hhmm(home.lastMotion, tz)} 以降人の動きがありません` };
-      const unwatched = covered ? { en: '', ja: '' } : { en: ' No motion sensor watches where it is used, so she may simply be there: a warning, not an emergency.', ja: ' 使用場所を見ている人感センサーがないため、その場にいるだけの可能性があります（緊急ではなく注意）。' };
+      const unwatched = away
+        ? { en: ' She was last seen moving away from where water is used (the sensors there have not seen her since), so she may be resting elsewhere, with a tap left running or the meter stuck: a warning, not an emergency.', ja: ' 最後に動きがあったのは水を使う場所以外で（そこにあるセンサーはその後反応していません）、別の場所で休んでいて、蛇口の閉め忘れかメーターの不具合の可能性があります（緊急ではなく注意）。' }
+        : covered ? { en: '', ja: '' } : { en: ' No motion sensor watches where it is used, so she may simply be there: a warning, not an emergency.', ja: ' 使用場所を見ている人感センサーがないため、その場にいるだけの可能性があります（緊急ではなく注意）。' };
       raise(home, rule.id, ctx, finding(home, rule, ctx.now, 'raised', severity, 'family', {
         message: { en: `${label[signal].en} has been running for ${d.en} and nobody has moved`, ja: `${label[signal].ja}が${d.ja}流れ続け、人の動きがありません` },
         expected: { en: `No ${signal} running for more than ${limit} minutes while nobody moves.`, ja: `人の動きがないまま${label[signal].ja}が${limit}分以上流れ続けないこと。` },
         observed: { en: `${label[signal].en} running since ${hhmm(s, tz)}; ${motion.en}.${unwatched.en}`, ja: `${hhmm(s, tz)} から${label[signal].ja}が流れています。${motion.ja}。${unwatched.ja}` },
-      }, { data: { signal, flowingSince: s, lastMotion: home.lastMotion, minutes: limit, covered } }));
+      }, { data: { signal, flowingSince: s, lastMotion: home.lastMotion, minutes: limit, covered, ...(away ? { awayFromWater: true } : {}) } }));
       return;
     }
   },

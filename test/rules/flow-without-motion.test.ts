@@ -121,6 +121,50 @@ t.test('a pressure mat covers no room: in a home whose only "motion" devices are
   t.same(pir.of('flowWithoutMotion'), ['raised:critical']);
 });
 
+t.test('seen moving away from the water after it began: a tap left running or a stuck meter while she rests elsewhere — a warning after 3 h, not a bath-fall critical (messy-04, -08)', async (t) => {
+  // A home whose PIRs watch the bath and the kitchen, with a whole-home water meter and a seat mat.
+  const home = (h: Awaited<ReturnType<typeof harness>>) => h.feed(motion(at('06:30'), 'motion-kitchen'), motion(at('06:45'), 'motion-living'));
+  // 23:58 the toilet; 00:00 the flush (the meter then sticks "on"); 00:02 back to bed; nothing moves.
+  const bed = await harness({ rules });
+  home(bed);
+  bed.feed(motion(at('23:58'), 'motion-bath'), water(at('00:00', 1), true), motion(at('00:02', 1), 'motion-bedroom'));
+  bed.clock.advanceTo(at('03:01', 1));
+  t.same(bed.of('flowWithoutMotion'), [], 'no critical at 01:02 (before: "water running 1 h, nobody moved" at night, her in bed)');
+  bed.clock.advanceTo(at('03:02', 1));
+  t.same(bed.of('flowWithoutMotion'), ['raised:warning'], 'a warning 3 h after her last movement, as for water nobody watches');
+  const w = bed.findings.find((f) => f.type === 'flowWithoutMotion')!;
+  t.match(w.observed.en, /no movement since 00:02\. She was last seen moving away from where water is used/);
+  t.match(w.observed.ja, /最後に動きがあったのは水を使う場所以外で/);
+  t.equal(w.data?.awayFromWater, true);
+  // Sitting down on the seat mat after turning the tap on is away from it too.
+  const seat = await harness({ rules });
+  home(seat);
+  seat.feed(motion(at('10:00'), 'motion-kitchen'), water(at('10:01'), true), motion(at('10:05'), 'seat-mat'));
+  seat.clock.advanceTo(at('11:06'));
+  t.same(seat.of('flowWithoutMotion'), [], 'on the seat mat in the living room: no critical at 1 h');
+
+  // She fills the bath, fetches her things from the bedroom, goes back to the bath and falls there.
+  const bath = await harness({ rules });
+  home(bath);
+  bath.feed(motion(at('20:00'), 'motion-bath'), water(at('20:01'), true), motion(at('20:05'), 'motion-bedroom'), motion(at('20:20'), 'motion-bath'));
+  bath.clock.advanceTo(at('21:19'));
+  t.same(bath.of('flowWithoutMotion'), []);
+  bath.clock.advanceTo(at('21:20'));
+  t.same(bath.of('flowWithoutMotion'), ['raised:critical'], 'back at the water: the critical 1 h after her last movement there, re-planned when she went back');
+  // No movement at all since the flush: turning it on was her at the water, the critical stands.
+  const flush = await harness({ rules });
+  home(flush);
+  flush.feed(motion(at('19:50'), 'motion-living'), water(at('20:00'), true));
+  flush.clock.advanceTo(at('21:00'));
+  t.same(flush.of('flowWithoutMotion'), ['raised:critical'], 'nobody seen since the water started: still a possible fall at the water');
+  // Gas is not judged so: a burner left on is a danger wherever she is.
+  const burner = await harness({ rules: [{ type: 'flowWithoutMotion', signals: ['gas'] }] });
+  home(burner);
+  burner.feed(motion(at('17:58'), 'motion-kitchen'), gas(at('18:00'), true), motion(at('18:10'), 'motion-living'));
+  burner.clock.advanceTo(at('19:10'));
+  t.same(burner.of('flowWithoutMotion'), ['raised:critical'], 'gas on, she dozes off in the living room: critical at 1 h, as before');
+});
+
 t.test('latched flow sensor, sticking again and again → 1 operator finding until a week of ordinary flows, 0 family findings', async (t) => {
   // The float sticks "on" at 14:00 and frees itself at 02:00; she lives her day and sleeps from 21:30.
   const h = await harness({ rules });
