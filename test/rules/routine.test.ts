@@ -202,34 +202,40 @@ t.test('a late riser\'s bed mat stirring in the small hours continues her night:
   t.ok(told.length > 0 && told[0]!.at > at('10:00', 18) && told[0]!.at <= at('13:00', 18), `not up: a family alarm after 10:00 (${told.map((f) => `${f.type}@${new Date(f.at).toISOString()}`).join(', ')})`);
 });
 
+/** Her days with a day-care Monday: an outing 10:01–11:30 on other days, day-care 09:01–15:30 on Mondays. */
+const outingDay = (d: number): Reading[] => [door(at('10:00', d), true), door(at('10:01', d), false), door(at('11:30', d), true), door(at('11:31', d), false), motion(at('11:33', d))];
+const dayCareTrip = (d: number): Reading[] => [door(at('09:00', d), true), door(at('09:01', d), false), door(at('15:30', d), true), door(at('15:31', d), false), motion(at('15:33', d))];
+const tripDay = (d: number, trip: (d: number) => Reading[]) => [...ordinaryDay(d).filter((x) => x.at < at('08:50', d) || x.at > at('15:40', d)), ...trip(d)].sort((a, b) => a.at - b.at);
+const isMonday = (d: number) => new Date(at('12:00', d)).getUTCDay() === 1;
+
+/** 16 days of `tripDay` (two day-care Mondays: too few for their own profile), day-care days set to Mondays. */
+async function dayCareHome() {
+  const h = await harness({ start: at('05:00', 0) });
+  const errors = h.engine.setContext('h1', { dayCareDays: [1] }).errors;
+  for (let d = 0; d < 16; d++) h.feed(...tripDay(d, isMonday(d) ? dayCareTrip : outingDay));
+  return { h, errors };
+}
+
 t.test('context: a day-care day before day-care days are learned is not "longer than usual" after her daily outings', async (t) => {
   // Tidy corpus: a six-hour day-care trip warned at 3 h from the short outings of her other days.
-  const h = await harness({ start: at('05:00', 0) });
-  t.same(h.engine.setContext('h1', { dayCareDays: [1] }).errors, []);
-  const outing = (d: number): Reading[] => [door(at('10:00', d), true), door(at('10:01', d), false), door(at('11:30', d), true), door(at('11:31', d), false), motion(at('11:33', d))];
-  const dayCare = (d: number): Reading[] => [door(at('09:00', d), true), door(at('09:01', d), false), door(at('15:30', d), true), door(at('15:31', d), false), motion(at('15:33', d))];
-  const day = (d: number, trip: (d: number) => Reading[]) => [...ordinaryDay(d).filter((x) => x.at < at('08:50', d) || x.at > at('15:40', d)), ...trip(d)].sort((a, b) => a.at - b.at);
-  for (let d = 0; d < 16; d++) h.feed(...day(d, new Date(at('12:00', d)).getUTCDay() === 1 ? dayCare : outing));
+  const { h, errors } = await dayCareHome();
+  t.same(errors, []);
   t.ok(h.engine.routineOf('h1').learning.ready, 'the routine is learned');
   t.equal(h.engine.routineOf('h1').profiles.other.signals.find((s) => s.signal === 'longestOuting')?.median, 90, 'other days: longest outing 90 min');
   t.equal(new Date(at('12:00', 16)).getUTCDay(), 1, 'day 16 is a Monday, a day-care day');
   const before = h.findings.length;
-  h.feed(...day(16, dayCare));
+  h.feed(...tripDay(16, dayCareTrip));
   h.clock.advanceTo(at('18:00', 16));
   t.same(h.findings.slice(before).filter((f) => f.state === 'raised' && f.audience === 'family' && f.severity !== 'info'), [], 'the day-care trip (09:01–15:30) raises nothing');
 });
 
 t.test('context: an outing is judged by the day she left — one from a day-care day is not held to the next day\'s walks when 04:00 passes', async (t) => {
-  const h = await harness({ start: at('05:00', 0) });
-  t.same(h.engine.setContext('h1', { dayCareDays: [1] }).errors, []);
-  const outing = (d: number): Reading[] => [door(at('10:00', d), true), door(at('10:01', d), false), door(at('11:30', d), true), door(at('11:31', d), false), motion(at('11:33', d))];
-  const dayCare = (d: number): Reading[] => [door(at('09:00', d), true), door(at('09:01', d), false), door(at('15:30', d), true), door(at('15:31', d), false), motion(at('15:33', d))];
-  const day = (d: number, trip: (d: number) => Reading[]) => [...ordinaryDay(d).filter((x) => x.at < at('08:50', d) || x.at > at('15:40', d)), ...trip(d)].sort((a, b) => a.at - b.at);
-  for (let d = 0; d < 16; d++) h.feed(...day(d, new Date(at('12:00', d)).getUTCDay() === 1 ? dayCare : outing));
+  const { h, errors } = await dayCareHome();
+  t.same(errors, []);
   t.equal(h.engine.routineOf('h1').profiles.other.signals.find((s) => s.signal === 'longestOuting')?.median, 90, 'other days: longest outing 90 min');
   // Day 16, a day-care Monday (its own profile not learned yet: 10 h): day-care, then at 21:00 she
   // leaves again to spend the night at her daughter's, unannounced, and is back at 06:30 on Tuesday.
-  h.feed(...day(16, dayCare).filter((x) => x.at < at('21:00', 16)), door(at('21:00', 16), true), door(at('21:01', 16), false));
+  h.feed(...tripDay(16, dayCareTrip).filter((x) => x.at < at('21:00', 16)), door(at('21:00', 16), true), door(at('21:01', 16), false));
   const before = h.findings.length;
   h.clock.advanceTo(at('06:29', 17));
   t.same(h.findings.slice(before).filter((f) => f.state === 'raised' && f.audience === 'family').map((f) => `${f.type}:${f.severity}`), [],
@@ -238,10 +244,8 @@ t.test('context: an outing is judged by the day she left — one from a day-care
   h.clock.advanceTo(at('12:00', 17));
   t.same(h.findings.slice(before).filter((f) => f.state === 'raised' && f.audience === 'family').map((f) => `${f.type}:${f.severity}`), [], 'back at 06:30, within the day-care day\'s 10 h: nothing');
   // Not back at all: the day-care day's limit (10 h) still speaks, and the fixed net after it.
-  const away = await harness({ start: at('05:00', 0) });
-  away.engine.setContext('h1', { dayCareDays: [1] });
-  for (let d = 0; d < 16; d++) away.feed(...day(d, new Date(at('12:00', d)).getUTCDay() === 1 ? dayCare : outing));
-  away.feed(...day(16, dayCare).filter((x) => x.at < at('21:00', 16)), door(at('21:00', 16), true), door(at('21:01', 16), false));
+  const { h: away } = await dayCareHome();
+  away.feed(...tripDay(16, dayCareTrip).filter((x) => x.at < at('21:00', 16)), door(at('21:00', 16), true), door(at('21:01', 16), false));
   const from = away.findings.length;
   away.clock.advanceTo(at('09:01', 17));
   t.same(away.findings.slice(from).filter((f) => f.state === 'raised' && f.audience === 'family').map((f) => `${f.type}:${f.severity}@${new Date(f.at).toISOString().slice(11, 16)}`),
