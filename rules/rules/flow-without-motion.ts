@@ -131,8 +131,9 @@ function limitMinutes(rule: FlowWithoutMotionRule, covered: boolean): number {
 /**
  * Whether she was last seen away from the water: the home's motion sensors watch
  * a room where water is used (so she would be seen going there), and her latest
- * movement, after the flow began, was in another room (or on a chair or bed mat). Water running then, with nobody moving, is a tap
- * left running or a stuck meter while she rests elsewhere — not a fall at the
+ * movement, after the flow began, was in another room (or on a chair or bed
+ * mat). Water running then, with nobody moving, is a tap left running or a
+ * stuck meter while she rests elsewhere — not a fall at the
  * water (messy corpus: all 9 of its criticals were a latched meter while she sat
  * in the living room or lay in bed, the bath and kitchen sensors silent). Gas
  * is not judged so: a burner left on is a danger wherever she is.
@@ -180,23 +181,25 @@ export const flowWithoutMotion: RuleDefinition<FlowWithoutMotionRule> = {
   onReading(rule: FlowWithoutMotionRule, home: HomeState, r: Reading, ctx: RuleContext): boolean {
     const tz = home.rules.zone;
     let replan = false;
-    if (r.kind === 'motion' && r.occupied) {
+    if (r.kind === 'motion') {
+      const held = isHeldDevice(r.device, rule);
+      const word = held ? '' : roomWordOf(rule, r.room ?? r.device);
+      if (!held) {
+        // Which rooms the home's motion sensors cover (learned from what they send). Not a
+        // pressure mat: it sees her only on it, never in the bath or at the sink (the object-only
+        // homes of the messy corpus, whose only "motion" devices are a bed and a seat mat, had
+        // every long flow on the water meter raised as a critical "nobody moves").
+        const room = word || (r.room ?? 'other');
+        if (getMark(home, motionRoomKey(rule, room)) === undefined) { setMark(home, motionRoomKey(rule, room), r.at); setMark(home, anyMotionKey(rule), r.at); }
+      }
       // Where she was last seen moving (`home.lastMotion`): at the water, or away from it — a mat
       // is a chair or a bed. Progress, saved on the slow cadence. Going to the water while it
       // runs brings the deadline earlier: plan again.
-      const wet = isHeldDevice(r.device, rule) || roomWordOf(rule, r.room ?? r.device) === '' ? 0 : 1;
-      if (getMark(home, keysOf(rule).lastWet) !== wet) {
+      const wet = word === '' ? 0 : 1;
+      if (r.occupied && getMark(home, keysOf(rule).lastWet) !== wet) {
         setMark(home, keysOf(rule).lastWet, wet, false);
         if (wet === 1 && (home.waterSince !== NONE || home.gasSince !== NONE)) replan = true;
       }
-    }
-    if (r.kind === 'motion' && !isHeldDevice(r.device, rule)) {
-      // Which rooms the home's motion sensors cover (learned from what they send). Not a
-      // pressure mat: it sees her only on it, never in the bath or at the sink (the object-only
-      // homes of the messy corpus, whose only "motion" devices are a bed and a seat mat, had
-      // every long flow on the water meter raised as a critical "nobody moves").
-      const room = roomWordOf(rule, r.room ?? r.device) || (r.room ?? 'other');
-      if (getMark(home, motionRoomKey(rule, room)) === undefined) { setMark(home, motionRoomKey(rule, room), r.at); setMark(home, anyMotionKey(rule), r.at); }
     }
     // Only while something is raised may a visitor be about (and only then can the guard's notice fire).
     const guard = home.active === undefined ? 'free' : visitorGuard(rule, home, r, ctx);
@@ -273,9 +276,10 @@ export const flowWithoutMotion: RuleDefinition<FlowWithoutMotionRule> = {
       const s = since(home, signal);
       const d = duration(ctx.now - s);
       const covered = getMark(home, coveredKey(rule, signal)) === 1;
-      const away = covered && awayFromWater(rule, home, signal);
-      const limit = limitMinutes(rule, covered && !away);
-      const severity = covered && !away ? rule.severity : rule.severity === 'critical' ? 'warning' : rule.severity;
+      const isWatched = watched(rule, home, signal);
+      const away = covered && !isWatched;
+      const limit = limitMinutes(rule, isWatched);
+      const severity = isWatched ? rule.severity : rule.severity === 'critical' ? 'warning' : rule.severity;
       const motion = home.lastMotion === NONE || home.lastMotion < s
         ? { en: 'no movement anywhere since it started', ja: '使用開始から人の動きがありません' }
         : { en: `no movement since ${hhmm(home.lastMotion, tz)}`, ja: `${hhmm(home.lastMotion, tz)} 以降人の動きがありません` };
