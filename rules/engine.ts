@@ -43,7 +43,7 @@ import { helpButton } from './rules/help-button.js';
 import { nightDoor } from './rules/night-door.js';
 import { noSignOfLife } from './rules/no-sign-of-life.js';
 import { finding, ZoneClock, type RuleContext, type RuleDefinition } from './rules/rule.js';
-import { defaultWatermarkSettings, doubtFrom, noteArrival, noteGap, notePeriodic, updateLateness, watermarkDeadline, watermarkProblem, type WatermarkSettings } from './watermark.js';
+import { defaultWatermarkSettings, inDoubt, noteArrival, noteGap, notePeriodic, updateLateness, watermarkDeadline, watermarkProblem, type WatermarkSettings } from './watermark.js';
 
 export interface RuleEngineOptions {
   /** Production: `systemClock`; tests and replay: a `VirtualClock`. Every timer uses it. */
@@ -313,11 +313,6 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
     h.wakeAt = due;
     heap.push(due, h);
     arm();
-  }
-
-  /** Whether the home's data is in doubt at `now` (watermark.ts `doubtFrom`); a cheap test first, as `ingest` asks it of every reading. */
-  function inDoubt(h: HomeState, now: number, s: WatermarkSettings): boolean {
-    return h.newestAt !== NONE && now - h.newestAt >= s.silentAfterMs / 2 && now >= doubtFrom(h, s);
   }
 
   function tick(h: HomeState, now: number): void {

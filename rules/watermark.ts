@@ -183,9 +183,18 @@ export function behindReason(home: HomeState, now: number, s: WatermarkSettings)
  * stop the thermometer or the heartbeats, so a real silence is never held.
  * Infinity: a home whose silence cannot be told from a quiet home.
  */
-export function doubtFrom(home: HomeState, s: WatermarkSettings): number {
+function doubtFrom(home: HomeState, s: WatermarkSettings): number {
   const limit = silenceLimit(home, s);
   return home.newestAt === NONE || limit === Infinity ? Infinity : home.newestAt + limit / 2;
+}
+
+/**
+ * Whether the home's data is in doubt at `now` (`doubtFrom`). Asked of every
+ * reading: the comparison against the shortest doubt (half of `silentAfterMs`)
+ * comes first, so the silence limit's mark is looked up only after a quiet spell.
+ */
+export function inDoubt(home: HomeState, now: number, s: WatermarkSettings): boolean {
+  return home.newestAt !== NONE && now - home.newestAt >= s.silentAfterMs / 2 && now >= doubtFrom(home, s);
 }
 
 /** When the home's lateness may next change on the clock alone (Infinity: only a reading can change it). */
