@@ -132,10 +132,15 @@ export function profileHour(at: number, start: number): number {
   return Math.min(23, Math.floor((at - start) / HOUR));
 }
 
+/** The kind of the resident day that starts at `start` (a scheduled or entered day-care day, or another). */
+export function dayTypeOf(start: number, ctx: HomeContext, zone: ZoneClock): DayType {
+  return isDayCareDay(ctx, start, dayEndOf(start, zone), localWeekday(start, zone)) ? 'dayCare' : 'other';
+}
+
 function newToday(start: number, ctx: HomeContext, zone: ZoneClock): Today {
   const end = dayEndOf(start, zone);
   return {
-    start, end, dayType: isDayCareDay(ctx, start, end, localWeekday(start, zone)) ? 'dayCare' : 'other',
+    start, end, dayType: dayTypeOf(start, ctx, zone),
     firstActivity: NaN, firstKettle: NaN, bathOpen: -1, bathMax: 0, nightToilet: 0, lastToiletAt: -1, nightSlots: 0,
     outings: 0, longestOut: 0, activeHours: 0, outHours: 0, signs: 0, flagged: false,
   };

@@ -14,8 +14,8 @@
  * (coming home), ends it.
  */
 import type { RoutineBook, RoutineHome } from '../baseline-book.js';
-import { dayEndOf, dayStartOf, isReady, localWeekday, profileFor, type DayType, type Today } from '../baseline.js';
-import { activePeriod, isDayCareDay, nextPeriodStart } from '../context.js';
+import { dayStartOf, dayTypeOf, isReady, profileFor, type DayType, type Today } from '../baseline.js';
+import { activePeriod, nextPeriodStart } from '../context.js';
 import type { Reading } from '../../core/events.js';
 import { NONE, type HomeState } from '../home-state.js';
 import type { AwayContextRule } from '../rule-config.js';
@@ -63,8 +63,7 @@ export function outLimit(rule: AwayContextRule, rh: RoutineHome, settings: Routi
 function outingDayType(rh: RoutineHome, t: Today, zone: ZoneClock): DayType {
   const closed = rh.baseline.doorClosedAt;
   if (closed < 0 || closed >= t.start) return t.dayType;
-  const start = dayStartOf(closed, zone);
-  return isDayCareDay(rh.context, start, dayEndOf(start, zone), localWeekday(start, zone)) ? 'dayCare' : 'other';
+  return dayTypeOf(dayStartOf(closed, zone), rh.context, zone);
 }
 
 /**
