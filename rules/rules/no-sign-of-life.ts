@@ -387,7 +387,7 @@ function describeLast(rule: NoSignOfLifeRule, home: HomeState, tz: ZoneClock): {
 }
 
 /** After a gap whose data was lost since `since` (her last sign, or the start of an outing): what is missing, and that it is not counted. */
-export function gapText(home: HomeState, tz: ZoneClock, since = home.lastSignOfLife): { en: string; ja: string } {
+function gapText(home: HomeState, tz: ZoneClock, since = home.lastSignOfLife): { en: string; ja: string } {
   if (afterGap(home, since)) return { en: '', ja: '' };
   const from = hhmm(gapFrom(home), tz), to = hhmm(gapUntil(home), tz);
   return { en: ` No data reached the hub from ${from} to ${to}: that time is not counted.`, ja: ` ${from} から ${to} まで、この家のデータが届いていません（その時間は数えていません）。` };
