@@ -45,7 +45,10 @@ const restSlots = 14;
 const minRestSpells = 3;
 /** A seat spell shorter than this says nothing about resting (a chattering mat, sitting down for a minute). */
 const restMinMinutes = 30;
-/** Long outings (quiet spells) remembered at most (the newest). */
+/**
+ * Long outings (quiet spells) remembered at most: the longest within `longDays` (the limit
+ * is taken from the longest, so shorter ones must not push it out — only its age does).
+ */
 const longSlots = 8;
 /** Long outings (quiet spells) older than this are forgotten. */
 const longDays = 28;
@@ -79,13 +82,13 @@ function recentEnd(key: string, prefix: string, now: number): number | undefined
   return now - end <= longDays * DAY ? end : undefined;
 }
 
-/** Keeps a spell of `ms` past `fixedMinutes` that ended at `at` as `<prefix><at>` = minutes: the newest `longSlots` within `longDays`. */
+/** Keeps a spell of `ms` past `fixedMinutes` that ended at `at` as `<prefix><at>` = minutes, with the longest `longSlots` − 1 others within `longDays`. */
 function learnLong(home: HomeState, prefix: string, at: number, ms: number, fixedMinutes: number): void {
   if (ms <= fixedMinutes * MIN) return;
-  // Forget what is too old, and the oldest beyond the slots.
-  const ends: number[] = [];
-  if (home.marks !== undefined) for (const key of home.marks.keys()) { const end = recentEnd(key, prefix, at); if (end !== undefined) ends.push(end); }
-  const keep = new Set(ends.sort((a, b) => b - a).slice(0, longSlots - 1));
+  // Forget what is too old, and the shortest beyond the slots.
+  const kept: Array<{ end: number; minutes: number }> = [];
+  if (home.marks !== undefined) for (const key of home.marks.keys()) { const end = recentEnd(key, prefix, at); if (end !== undefined) kept.push({ end, minutes: home.marks.get(key)! }); }
+  const keep = new Set(kept.sort((a, b) => b.minutes - a.minutes || b.end - a.end).slice(0, longSlots - 1).map((k) => k.end));
   if (home.marks !== undefined) for (const key of [...home.marks.keys()]) if (key.startsWith(prefix) && !keep.has(Number(key.slice(prefix.length)))) setMark(home, key, undefined);
   setMark(home, `${prefix}${at}`, Math.round(ms / MIN));
 }

@@ -466,6 +466,19 @@ t.test('her own quiet hours: afternoons of 3 h 10 with nothing to show, ended by
   long.clock.advanceTo(at('17:00', 3));
   t.same(warnings(long).slice(n).map((f) => [f.severity, f.at, f.data?.limitMinutes]), [['warning', at('17:00', 3), 300]], 'warned at 5 h (quietLearnedMaxMinutes), however long her afternoons were');
 
+  // The longest are kept, not the newest: eight ordinary long afternoons after a 4 h one do not
+  // push it out while it is under four weeks old (messy-02: her 4 h 25 fell out of the eight
+  // slots after a fortnight of 3-hour spells, and the next 4-hour afternoon was an alarm).
+  const kept = await harness({ rules: [{ type: 'noSignOfLife' }] });
+  day(kept, 0, 240);
+  for (let d = 1; d <= 9; d++) day(kept, d, 190);
+  const k = warnings(kept).length;
+  day(kept, 10, undefined);
+  kept.clock.advanceTo(at('16:59', 10));
+  t.equal(warnings(kept).length, k, 'nothing at 4 h 59: her 4 h afternoon of ten days ago still counts');
+  kept.clock.advanceTo(at('17:00', 10));
+  t.same(warnings(kept).slice(k).map((f) => [f.at, f.data?.learnedLongestMinutes]), [[at('17:00', 10), 240]], 'warned at 5 h (1.25 × 4 h)');
+
   // A quiet that began at the front door (she came home) keeps the fixed 3 h: the moment a collapse is likeliest.
   const home = await harness({ rules: [{ type: 'noSignOfLife' }] });
   for (let d = 0; d < 3; d++) day(home, d, 190);
