@@ -277,23 +277,29 @@ function learnQuietSpell(rule: NoSignOfLifeRule, home: HomeState, r: Reading): v
 /**
  * When the family is warned about the current quiet spell: after her own
  * longest recent quiet spells (learned-limits.ts), within `quietLearnedMaxMinutes`
- * and before the critical, when it ends before her waking day does (a learned
- * wait carried into the night would leave a collapse at 18:25 for the next
- * morning) — or the fixed `warningAfterMinutes`: with fixed
+ * and before the critical; a learned wait that would run past the end of her
+ * waking day ends there (`dayEnd`), no sooner than the fixed warning — carried
+ * into the night, the clock pauses and a collapse at 18:25 was told the next
+ * morning (Tapia 2); cut to the fixed 3 h, every evening of TV in a home with
+ * only objects to report was an alarm at 21:0x (messy corpus) — or the fixed
+ * `warningAfterMinutes`: with fixed
  * rules, in the chair, when the quiet began at the front door (she came home —
  * van Kasteren C's reed often ends a passage on "open" — or a visitor left), and when the
  * clock runs through the night (the quiet began away from where her nights
  * begin): those are the moments a collapse is likeliest; they keep the fixed clock.
  */
-function quietWarning(rule: NoSignOfLifeRule, home: HomeState, spell: Spell, window: Window): LearnedLimit {
+function quietWarning(rule: NoSignOfLifeRule, home: HomeState, spell: Spell, window: Window): LearnedLimit & { dayEnd?: true } {
   const fixed = { minutes: rule.warningAfterMinutes };
   if (!rule.learnLimits || window === allDay || getMark(home, doorKey) === spell.start) return fixed;
   const learned = quietLimit(home, spell.start, rule.warningAfterMinutes, Math.min(rule.quietLearnedMaxMinutes, rule.criticalAfterMinutes));
   if (learned.longest === undefined) return learned;
-  // Her day ends before the learned wait would: the fixed warning, before her night. Waited
-  // into the night, the clock pauses and a collapse at 18:25 was told the next morning (Tapia 2).
+  // Her day ends before the learned wait would: told by the end of her waking day, and never
+  // before the fixed warning. Waited into the night, the clock pauses and a collapse at 18:25
+  // was told the next morning (Tapia 2).
   const ms = learned.minutes * minute;
-  return addWakingMs(spell.start, ms, window, home.rules.zone) - spell.start > ms ? fixed : learned;
+  const before = wakingMsBetween(spell.start, spell.start + ms, window, home.rules.zone);
+  if (before >= ms) return learned;
+  return before > fixed.minutes * minute ? { minutes: before / minute, longest: learned.longest, dayEnd: true } : fixed;
 }
 
 /**
@@ -425,16 +431,25 @@ function raised(rule: NoSignOfLifeRule, home: HomeState, ctx: RuleContext, sever
   const night = nightOf(rule, home, spell.start);
   // Her own quiet spells set the warning: say so, and how long the longest was.
   const usual = learned.longest === undefined ? undefined : duration(learned.longest * minute);
+  const dayEnd = 'dayEnd' in learned && learned.dayEnd === true;
   return finding(home, rule, ctx.now, 'raised', severity, 'family', {
     message: usual === undefined
       ? { en: `No sign of life for ${d.en} of waking time`, ja: `起きている時間帯に${d.ja}、生活反応がありません` }
-      : { en: `No sign of life for ${d.en} of waking time, longer than usual — her longest recent quiet spell was ${usual.en}`, ja: `起きている時間帯に${d.ja}、生活反応がありません — いつもより長い静かな時間です（最近の最長は${usual.ja}）` },
-    expected: {
-      en: `Some sign of life (movement, a door, the kettle, water, gas, electricity or a button) at least every ${limit} minutes between ${from} and ${to}${usual === undefined ? '' : ' (her longest recent quiet spell, with a margin)'}.`,
-      ja: `${from}〜${to}の間、少なくとも${limit}分に一度は生活反応（人の動き・ドア・電気ポット・水道・ガス・電気・ボタン）があること${usual === undefined ? '' : '（最近の最も長い静かな時間に余裕を加えた時間）'}。`,
-    },
+      : dayEnd
+        // Told at the end of her day, which may be sooner than her longest quiet spell: not "longer than usual".
+        ? { en: `No sign of life for ${d.en} of waking time, up to the end of her waking day (${to}) — her longest recent quiet spell was ${usual.en}`, ja: `起きている時間帯の終わり（${to}）まで${d.ja}、生活反応がありません（最近の最長の静かな時間は${usual.ja}）` }
+        : { en: `No sign of life for ${d.en} of waking time, longer than usual — her longest recent quiet spell was ${usual.en}`, ja: `起きている時間帯に${d.ja}、生活反応がありません — いつもより長い静かな時間です（最近の最長は${usual.ja}）` },
+    expected: dayEnd
+      ? {
+        en: `Some sign of life (movement, a door, the kettle, water, gas, electricity or a button) between ${from} and ${to} at least as often as her longest recent quiet spell allows; a quiet spell of ${rule.warningAfterMinutes} minutes or more still open when her waking day ends is told then, not the next morning.`,
+        ja: `${from}〜${to}の間、最近の最も長い静かな時間を超えずに生活反応があること。${rule.warningAfterMinutes}分以上の静かな時間が起きている時間帯の終わりまで続いた場合は、翌朝ではなくその時点でお知らせします。`,
+      }
+      : {
+        en: `Some sign of life (movement, a door, the kettle, water, gas, electricity or a button) at least every ${limit} minutes between ${from} and ${to}${usual === undefined ? '' : ' (her longest recent quiet spell, with a margin)'}.`,
+        ja: `${from}〜${to}の間、少なくとも${limit}分に一度は生活反応（人の動き・ドア・電気ポット・水道・ガス・電気・ボタン）があること${usual === undefined ? '' : '（最近の最も長い静かな時間に余裕を加えた時間）'}。`,
+      },
     observed: withChair(withNight(describeLast(rule, home, tz), night, home), spell),
-  }, { data: { lastSignOfLife: home.lastSignOfLife, wakingMinutes: Math.floor(wakingMs / minute), limitMinutes: limit, ...(learned.longest === undefined ? {} : { learnedLongestMinutes: learned.longest }), ...(night === undefined ? {} : { nightNotBegun: true }) } });
+  }, { data: { lastSignOfLife: home.lastSignOfLife, wakingMinutes: Math.floor(wakingMs / minute), limitMinutes: Math.round(limit), ...(learned.longest === undefined ? {} : { learnedLongestMinutes: learned.longest }), ...(dayEnd ? { dayEnd: true } : {}), ...(night === undefined ? {} : { nightNotBegun: true }) } });
 }
 
 /**

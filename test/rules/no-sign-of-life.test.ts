@@ -487,14 +487,39 @@ t.test('her own quiet hours: afternoons of 3 h 10 with nothing to show, ended by
   home.clock.advanceTo(at('15:00', 3));
   t.same(warnings(home).slice(m).map((f) => f.at), [at('15:00', 3)], 'came home at 12:00: warned at 15:00');
 
-  // A learned wait that would run past her day's end: the fixed 3 h, before the night (Tapia 2,
-  // 3 May 18:25: with 5 h the clock paused at 22:00 and the collapse was told the next morning).
+  // A learned wait that would run past her day's end is told at the end of her day, no sooner
+  // than the fixed 3 h — not the next morning (Tapia 2, 3 May 18:25: with 5 h the clock paused
+  // at 22:00 and the collapse was told the next morning), and not at 21:30 either: cut to the
+  // fixed 3 h, every quiet evening of TV in a home with only objects was an alarm (messy corpus).
+  const eveningDay = (h: Harness) => h.feed(kettle(at('08:00', 3)), kettle(at('10:30', 3)), kettle(at('13:00', 3)), kettle(at('15:30', 3)), water(at('18:30', 3), true), water(at('18:30', 3) + MIN, false));
   const evening = await harness({ rules: [{ type: 'noSignOfLife' }] });
   for (let d = 0; d < 3; d++) day(evening, d, 190);
   const e = warnings(evening).length;
-  evening.feed(kettle(at('08:00', 3)), kettle(at('10:30', 3)), kettle(at('13:00', 3)), kettle(at('15:30', 3)), water(at('18:30', 3), true), water(at('18:30', 3) + MIN, false));
-  evening.clock.advanceTo(at('21:30', 3));
-  t.same(warnings(evening).slice(e).map((f) => [f.at, f.data?.limitMinutes]), [[at('21:30', 3), 180]], 'quiet from 18:30: 4 h would end at 22:30, after her day; warned at 21:30');
+  eveningDay(evening);
+  evening.clock.advanceTo(at('21:59', 3));
+  t.equal(warnings(evening).length, e, 'quiet from 18:30, 4 h would end at 22:30: nothing at 21:59');
+  evening.clock.advanceTo(at('22:00', 3));
+  const ew = warnings(evening).slice(e);
+  t.same(ew.map((f) => [f.at, f.severity, f.data?.limitMinutes, f.data?.dayEnd]), [[at('22:00', 3), 'warning', 210, true]], 'warned when her day ends, 22:00');
+  t.match(ew[0]!.message.en, /No sign of life for 3 h 30 min of waking time, up to the end of her waking day \(22:00\) — her longest recent quiet spell was 3 h 10 min/);
+  t.notMatch(ew[0]!.message.en, /longer than usual/, 'not "longer than usual": 3 h 30 is not longer than her 3 h 10 with its margin');
+  t.match(ew[0]!.message.ja, /起きている時間帯の終わり（22:00）まで3時間30分/);
+  t.match(ew[0]!.expected.en, /still open when her waking day ends is told then, not the next morning/);
+  // Her evening goes on (the kettle at 21:40): nothing to tell.
+  const tv = await harness({ rules: [{ type: 'noSignOfLife' }] });
+  for (let d = 0; d < 3; d++) day(tv, d, 190);
+  const tn = warnings(tv).length;
+  eveningDay(tv);
+  tv.feed(kettle(at('21:40', 3)));
+  tv.clock.advanceTo(at('23:59', 3));
+  t.equal(warnings(tv).length, tn, 'quiet 18:30 to 21:40, three hours past the fixed warning but within her own: no alarm');
+  // Quiet from 19:45: the day ends 2 h 15 later, so the fixed 3 h waits into the morning's waking time.
+  const late = await harness({ rules: [{ type: 'noSignOfLife' }] });
+  for (let d = 0; d < 3; d++) day(late, d, 190);
+  const ln = warnings(late).length;
+  late.feed(...['08:00', '10:30', '13:00', '15:30', '17:30', '19:45'].map((hhmm) => kettle(at(hhmm, 3))));
+  late.clock.advanceTo(at('07:45', 4));
+  t.same(warnings(late).slice(ln).map((f) => [f.at, f.data?.limitMinutes, f.data?.dayEnd]), [[at('07:45', 4), 180, undefined]], 'quiet from 19:45: the fixed 3 h of waking time, at 07:45');
 
   // Quiet spells ended by the front door (a visitor, or her coming home) teach nothing.
   const visited = await harness({ rules: [{ type: 'noSignOfLife' }] });
