@@ -11,7 +11,12 @@
  *   after `minutes`; otherwise at
  *   warning and after `unwatchedMinutes` (3 h, as long as the no-sign-of-life
  *   warning) — a person in an unwatched toilet is not "nobody moving", and a
- *   tap's reed switch that sticks for an hour is not a bath fall.
+ *   tap's reed switch that sticks for an hour is not a bath fall. Unwatched,
+ *   her other signs count as her moving (the kettle, the cooker, the lights: a
+ *   home that cannot see her move sees her in those), the wait is never
+ *   shorter than her own learned quiet spells, and the warning is the same
+ *   silence noSignOfLife tells: one alarm between them, whichever speaks first
+ *   (`silenceAlreadyRaised`).
  * - **Nobody home**: not raised while she is out (front door closed, nothing
  *   inside) or known to be away: a flow then is a device or a tap left open,
  *   not a fall.
@@ -31,7 +36,8 @@ import type { Reading } from '../../core/events.js';
 import type { Localized } from '../../core/findings.js';
 import { NONE, type HomeState } from '../home-state.js';
 import type { FlowWithoutMotionRule } from '../rule-config.js';
-import { activeSeverity, clear, duration, finding, hhmm, raise, type RuleContext, type RuleDefinition } from './rule.js';
+import { activeSeverity, clear, duration, finding, hhmm, raise, signName, silenceAlreadyRaised, silenceMarkKey, type RuleContext, type RuleDefinition } from './rule.js';
+import { quietLimit } from './learned-limits.js';
 import { getMark, setMark } from './routine-marks.js';
 import { endVisit, visitorGuard } from './visitor-guard.js';
 import { isHeldDevice } from './held-state.js';
@@ -151,6 +157,30 @@ function watched(rule: FlowWithoutMotionRule, home: HomeState, signal: 'water' |
   return getMark(home, coveredKey(rule, signal)) === 1 && !awayFromWater(rule, home, signal);
 }
 
+/**
+ * Since when nobody has been seen: her last movement, or the door. Where no motion sensor
+ * watches the water (or she was last seen away from it), her last sign of any other kind too —
+ * the kettle, the lights, a cupboard: a home that cannot see her at the water sees her up and
+ * about in those (messy corpus: a tap reed stuck at 15:40, the gas cooker and the lights used at
+ * 18:00, and "water running, nobody has moved" at 18:40). Not a sign from the flowing signal
+ * itself: a meter that repeats "flowing" is no person.
+ */
+function seenSince(rule: FlowWithoutMotionRule, home: HomeState, signal: 'water' | 'gas', isWatched: boolean): number {
+  const seen = Math.max(since(home, signal), home.lastMotion, getMark(home, doorKey(rule)) ?? NONE);
+  return isWatched || home.lastSignKind === signal ? seen : Math.max(seen, home.lastSignOfLife);
+}
+
+/**
+ * How long a flow with nobody seen may last before the family is warned: `limitMinutes`, and
+ * where it is not watched no sooner than the no-sign-of-life warning for the same quiet — her
+ * own longest quiet spells (learned-limits.ts), as noSignOfLife learns them. A quiet afternoon
+ * with a tap reed stuck is her quiet afternoon; the silence is noSignOfLife's to tell.
+ */
+function waitMinutes(rule: FlowWithoutMotionRule, home: HomeState, isWatched: boolean, from: number): number {
+  const fixed = limitMinutes(rule, isWatched);
+  return isWatched ? fixed : quietLimit(home, from, fixed, rule.faultAfterMinutes).minutes;
+}
+
 /** When this signal's flow becomes a family matter, Infinity if not flowing or past the fault limit. */
 function dueAt(rule: FlowWithoutMotionRule, home: HomeState, signal: 'water' | 'gas'): number {
   const s = since(home, signal);
@@ -158,8 +188,11 @@ function dueAt(rule: FlowWithoutMotionRule, home: HomeState, signal: 'water' | '
   // A sensor found stuck is not trusted for the family while its fault is open, nor for a day
   // after (latched floats toggle and stick again).
   if (activeSeverity(home, faultKey(rule, signal)) !== undefined || s < (getMark(home, faultyKey(rule, signal)) ?? NONE) + distrustMs) return Infinity;
-  const wait = limitMinutes(rule, watched(rule, home, signal)) * minute;
-  const due = Math.max(s, home.lastMotion, getMark(home, doorKey(rule)) ?? NONE) + wait;
+  const isWatched = watched(rule, home, signal);
+  // Unwatched, the flow is one more fact of a silence: told once, by whichever rule speaks first.
+  if (!isWatched && silenceAlreadyRaised(home, rule.id, 'warning')) return Infinity;
+  const from = seenSince(rule, home, signal, isWatched);
+  const due = from + waitMinutes(rule, home, isWatched, from) * minute;
   return due < s + rule.faultAfterMinutes * minute ? due : Infinity;
 }
 
@@ -170,6 +203,7 @@ function faultAt(rule: FlowWithoutMotionRule, home: HomeState, signal: 'water' |
 
 /** The flow's finding ends (apart from `onReading`, so its closure is allocated only here). */
 function clearEnded(rule: FlowWithoutMotionRule, home: HomeState, r: Reading, ctx: RuleContext, because: Localized): boolean {
+  setMark(home, silenceMarkKey(rule), undefined);
   return clear(home, rule.id, ctx, (was) => finding(home, rule, ctx.now, 'cleared', was, 'family', {
     message: { en: `Flow with nobody moving has ended: ${because.en}`, ja: `人の動きがないままの使用は終わりました：${because.ja}` },
     expected: { en: `No water or gas running for more than ${rule.minutes} minutes while nobody moves.`, ja: `人の動きがないまま水道・ガスが${rule.minutes}分以上使われ続けないこと。` },
@@ -278,14 +312,21 @@ export const flowWithoutMotion: RuleDefinition<FlowWithoutMotionRule> = {
       const covered = getMark(home, coveredKey(rule, signal)) === 1;
       const isWatched = watched(rule, home, signal);
       const away = covered && !isWatched;
-      const limit = limitMinutes(rule, isWatched);
+      const from = seenSince(rule, home, signal, isWatched);
+      const limit = waitMinutes(rule, home, isWatched, from);
       const severity = isWatched ? rule.severity : rule.severity === 'critical' ? 'warning' : rule.severity;
-      const motion = home.lastMotion === NONE || home.lastMotion < s
+      // What was seen last: movement, or (unwatched) another sign of her after the water began.
+      const other = !isWatched && from === home.lastSignOfLife && from > s && from > home.lastMotion ? signName[home.lastSignKind] : undefined;
+      const motion = other !== undefined
+        ? { en: `no movement and no other sign of her since ${other.en} at ${hhmm(from, tz)}`, ja: `${hhmm(from, tz)} の${other.ja}以降、人の動きもほかの生活反応もありません` }
+        : home.lastMotion === NONE || home.lastMotion < s
         ? { en: 'no movement anywhere since it started', ja: '使用開始から人の動きがありません' }
         : { en: `no movement since ${hhmm(home.lastMotion, tz)}`, ja: `${hhmm(home.lastMotion, tz)} 以降人の動きがありません` };
       const unwatched = away
         ? { en: ' She was last seen moving away from where water is used (the sensors there have not seen her since), so she may be resting elsewhere, with a tap left running or the meter stuck: a warning, not an emergency.', ja: ' 最後に動きがあったのは水を使う場所以外で（そこにあるセンサーはその後反応していません）、別の場所で休んでいて、蛇口の閉め忘れかメーターの不具合の可能性があります（緊急ではなく注意）。' }
         : covered ? { en: '', ja: '' } : { en: ' No motion sensor watches where it is used, so she may simply be there: a warning, not an emergency.', ja: ' 使用場所を見ている人感センサーがないため、その場にいるだけの可能性があります（緊急ではなく注意）。' };
+      // Unwatched, it tells of a silence: the silence rules do not tell it again (`silenceAlreadyRaised`).
+      setMark(home, silenceMarkKey(rule), isWatched ? undefined : from);
       raise(home, rule.id, ctx, finding(home, rule, ctx.now, 'raised', severity, 'family', {
         message: { en: `${label[signal].en} has been running for ${d.en} and nobody has moved`, ja: `${label[signal].ja}が${d.ja}流れ続け、人の動きがありません` },
         expected: { en: `No ${signal} running for more than ${limit} minutes while nobody moves.`, ja: `人の動きがないまま${label[signal].ja}が${limit}分以上流れ続けないこと。` },

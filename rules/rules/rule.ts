@@ -10,6 +10,7 @@ import { severityRank } from '../../core/findings.js';
 import { formatClockTime, offsetMinutes } from '../../core/time.js';
 import type { HomeState } from '../home-state.js';
 import type { RuleConfig } from '../rule-config.js';
+import { memoWeak } from '../memo.js';
 
 export interface RuleContext {
   /** Clock time of this decision (virtual in tests and replay). */
@@ -62,6 +63,14 @@ export function activeSeverity(home: HomeState, key: string): Severity | undefin
 const silenceTypes = new Set(['noSignOfLife', 'unusualInactivity']);
 
 /**
+ * The mark a rule of another type sets while its raised finding tells of a
+ * silence too (flowWithoutMotion, where no motion sensor watches the water:
+ * "water running, nobody seen" is "no sign of life" with a tap open). Built
+ * once per compiled rule; weakly keyed, no decision state.
+ */
+export const silenceMarkKey = memoWeak((rule: { id: string }): string => `${rule.id}/silence`);
+
+/**
  * Whether another silence rule of this home already told the family about
  * this silence at `severity` or higher: one quiet spell is one alarm, not one
  * per rule (the learned rule often speaks first, the fixed net later).
@@ -69,7 +78,7 @@ const silenceTypes = new Set(['noSignOfLife', 'unusualInactivity']);
 export function silenceAlreadyRaised(home: HomeState, selfId: string, severity: Severity): boolean {
   if (home.active === undefined) return false;
   for (const r of home.rules.rules) {
-    if (r.id === selfId || !silenceTypes.has(r.type)) continue;
+    if (r.id === selfId || !(silenceTypes.has(r.type) || home.marks?.get(silenceMarkKey(r)) !== undefined)) continue;
     const s = home.active.get(r.id);
     if (s === undefined || severityRank[s] < severityRank[severity]) continue;
     // A critical held open by a visit (visitor-guard.ts) with a sign of life since the door is an

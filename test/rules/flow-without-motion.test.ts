@@ -4,7 +4,7 @@ import { applyReading, createHomeState } from '../../rules/home-state.js';
 import { parseRuleSet } from '../../rules/rule-config.js';
 import { flowWithoutMotion } from '../../rules/rules/flow-without-motion.js';
 import { ZoneClock, type RuleContext, type RuleDefinition } from '../../rules/rules/rule.js';
-import { at, button, door, gas, harness, motion, normalDay, water } from './helpers.js';
+import { at, button, door, gas, harness, kettle, motion, normalDay, power, water } from './helpers.js';
 
 const rules = [{ type: 'flowWithoutMotion' }];
 
@@ -119,6 +119,73 @@ t.test('a pressure mat covers no room: in a home whose only "motion" devices are
   pir.feed(motion(at('06:15'), 'motion-living'), water(at('06:23'), true, 'water-meter'));
   pir.clock.advanceTo(at('07:23'));
   t.same(pir.of('flowWithoutMotion'), ['raised:critical']);
+});
+
+t.test('unwatched, her other signs count: a tap reed stuck at 15:40, the gas cooker at 18:01 — no "nobody has moved" at 18:40; told from her last sign, with it named (messy-02, object-only)', async (t) => {
+  const h = await harness({ rules });
+  h.feed(motion(at('15:30'), 'seat-mat', 'h1', false), water(at('15:40'), true, 'water-meter'), gas(at('18:01'), true), gas(at('18:09'), false));
+  h.clock.advanceTo(at('19:39'));
+  t.same(h.of('flowWithoutMotion'), [], 'nothing at 18:40 (3 h of water): she cooked at 18:01');
+  h.clock.advanceTo(at('21:01'));
+  t.same(h.findings.map((f) => `${f.audience}:${f.state}:${f.severity}`), ['operator:raised:warning'], 'the reed stuck 4 h is the operator\'s at 19:40; nothing for the family');
+  // With a longer fault limit set, the warning comes 3 h after her last sign, named.
+  const long = await harness({ rules: [{ type: 'flowWithoutMotion', faultAfterMinutes: 600 }] });
+  long.feed(motion(at('15:30'), 'seat-mat', 'h1', false), water(at('15:40'), true, 'water-meter'), gas(at('18:01'), true), gas(at('18:09'), false));
+  long.clock.advanceTo(at('21:00'));
+  t.same(long.of('flowWithoutMotion'), []);
+  long.clock.advanceTo(at('21:01'));
+  t.same(long.of('flowWithoutMotion'), ['raised:warning'], '3 h after her last sign, the cooker at 18:01');
+  const f = long.findings[0]!;
+  t.match(f.observed.en, /Water running since 15:40; no movement and no other sign of her since gas use at 18:01/);
+  t.match(f.observed.ja, /18:01 のガスの使用以降、人の動きもほかの生活反応もありません/);
+  // The flowing signal's own reports are not her: a meter repeating "flowing" keeps the old clock.
+  const chatty = await harness({ rules });
+  chatty.feed(water(at('15:40'), true, 'water-meter'), water(at('16:40'), true, 'water-meter'), water(at('17:40'), true, 'water-meter'));
+  chatty.clock.advanceTo(at('18:40'));
+  t.same(chatty.of('flowWithoutMotion'), ['raised:warning'], 'the meter repeating itself: warned 3 h after the flow began');
+  // Watched (a motion sensor in the toilet): only movement counts, the kettle elsewhere does not.
+  const watchedHome = await harness({ rules });
+  watchedHome.feed(motion(at('19:40'), 'motion-toilet'), water(at('20:00'), true, 'toilet-flush'), power(at('20:10'), 1200));
+  watchedHome.clock.advanceTo(at('21:00'));
+  t.same(watchedHome.of('flowWithoutMotion'), ['raised:critical'], 'a critical 1 h after the water began, as before');
+});
+
+t.test('unwatched, one silence is one alarm: no "water running" beside noSignOfLife\'s warning at the same minute, nor after it (messy-06, 5 Jan 10:56)', async (t) => {
+  const both = [{ type: 'noSignOfLife' }, ...rules];
+  const h = await harness({ rules: both });
+  h.feed(motion(at('07:30'), 'bed-mat', 'h1', false), water(at('07:56'), true, 'water-meter'));
+  h.clock.advanceTo(at('10:56'));
+  t.same(h.findings.filter((f) => f.audience === 'family').map((f) => `${f.type}:${f.state}:${f.severity}`), ['noSignOfLife:raised:warning'], 'one warning, the silence rule\'s');
+  h.clock.advanceTo(at('13:56'));
+  t.same(h.findings.filter((f) => f.audience === 'family').map((f) => `${f.type}:${f.state}:${f.severity}`), ['noSignOfLife:raised:warning', 'noSignOfLife:raised:critical'], 'the fixed net escalates; the flow adds nothing (its stuck-meter finding goes to the operator)');
+  t.ok(h.findings.some((f) => f.type === 'flowWithoutMotion' && f.audience === 'operator'), 'the 4-hour flow is a device finding for the operator');
+  // The other way round (rules listed with the flow first): the flow's warning stands for the
+  // silence, and noSignOfLife does not repeat it; its critical escalates.
+  const flowFirst = await harness({ rules: [...rules, { type: 'noSignOfLife' }] });
+  flowFirst.feed(motion(at('07:30'), 'bed-mat', 'h1', false), water(at('07:56'), true, 'water-meter'));
+  flowFirst.clock.advanceTo(at('13:56'));
+  t.same(flowFirst.findings.filter((f) => f.audience === 'family').map((f) => `${f.type}:${f.state}:${f.severity}`), ['flowWithoutMotion:raised:warning', 'noSignOfLife:raised:critical'], 'one warning, then the critical');
+  // A watched flow is no silence: its critical and noSignOfLife's warning are two findings.
+  const watchedHome = await harness({ rules: both });
+  watchedHome.feed(motion(at('07:50'), 'motion-bath'), water(at('07:56'), true, 'bath-tap'));
+  watchedHome.clock.advanceTo(at('10:56'));
+  t.same(watchedHome.findings.filter((f) => f.audience === 'family' && f.state === 'raised').map((f) => `${f.type}:${f.severity}`), ['flowWithoutMotion:critical', 'noSignOfLife:warning']);
+});
+
+t.test('unwatched, the flow waits as long as her own quiet spells: a home whose afternoons of 3 h 10 are learned is not told "water running" at 3 h (messy-02, 17 Jan 09:23)', async (t) => {
+  const both = [{ type: 'noSignOfLife' }, ...rules];
+  const h = await harness({ rules: both });
+  // Three afternoons: the kettle at 12:00, nothing for 3 h 10, the kettle again (each a warning before it was learned).
+  for (let d = 0; d < 3; d++) h.feed(...['07:05', '09:30', '12:00', '15:10', '18:00', '21:50'].map((hhmm) => kettle(at(hhmm, d))));
+  const n = h.findings.length;
+  t.equal(h.findings.filter((f) => f.type === 'noSignOfLife' && f.state === 'raised').length, 3, 'three afternoons told before they were learned');
+  // Day 3: the kettle at 12:00, a tap reed stuck at 12:05, nothing till 15:50.
+  h.feed(kettle(at('07:05', 3)), kettle(at('09:30', 3)), kettle(at('12:00', 3)), water(at('12:05', 3), true, 'water-meter'));
+  h.clock.advanceTo(at('15:49', 3));
+  t.same(h.findings.slice(n).filter((f) => f.audience === 'family'), [], 'nothing at 3 h: her limit is 4 h (1.25 × 3 h 10)');
+  h.feed(kettle(at('15:50', 3)));
+  h.clock.advanceTo(at('16:04', 3));
+  t.same(h.findings.slice(n).filter((f) => f.audience === 'family'), [], 'nothing: she made tea at 15:50; the reed is the operator\'s (stuck 4 h at 16:05)');
 });
 
 t.test('seen moving away from the water after it began: a tap left running or a stuck meter while she rests elsewhere — a warning after 3 h, not a bath-fall critical (messy-04, -08)', async (t) => {
