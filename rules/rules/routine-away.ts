@@ -36,8 +36,9 @@ interface OutLimit { ms: number; usualMin?: number }
  * How long an unannounced absence may last before it is worth a word: from
  * the learned longest outing of the day (90th percentile, rounded up to
  * half an hour), 1.5× or +90 min whichever is more, at least 3 h and at most
- * `inferAfterMinutes`; `inferAfterMinutes` while nothing is learned — and on
- * a day-care day until day-care days have a profile of their own.
+ * `inferAfterMinutes`; `inferAfterMinutes` while nothing is learned, when her
+ * usual longest outing is itself that long — and on a day-care day until
+ * day-care days have a profile of their own.
  */
 export function outLimit(rule: AwayContextRule, rh: RoutineHome, settings: RoutineBook['settings'], zone: ZoneClock): OutLimit {
   const t = rh.baseline.today;
@@ -55,6 +56,10 @@ export function outLimit(rule: AwayContextRule, rh: RoutineHome, settings: Routi
   const sum = profile.summary.longestOuting;
   if (sum === undefined || sum.n * sum.happened < minOutingsLearned) return fallback;
   const usualMin = Math.ceil(sum.q90 / 30) * 30;
+  // Her usual longest outing is itself as long as the cap: at the cap she is not out "longer
+  // than usual" (messy corpus: "not back for 10 h, longer than usual — usually back within
+  // 24 h 30"). As if nothing were learned: the notice, and noSignOfLife's own limit for the warning.
+  if (usualMin >= rule.inferAfterMinutes) return fallback;
   const limitMin = Math.min(rule.inferAfterMinutes, Math.max(minOutLimitMin, 1.5 * usualMin, usualMin + 90));
   return { ms: Math.round(limitMin * MIN), usualMin };
 }

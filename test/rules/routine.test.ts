@@ -252,6 +252,21 @@ t.test('context: an outing is judged by the day she left — one from a day-care
     ['awayContext:info@22:01', 'noSignOfLife:warning@00:01'], 'the "seems to be away" notice at 07:01 (10 h) and the fixed 12 h warning at 09:01 (Tokyo; UTC shown)');
 });
 
+t.test('context: a resident whose usual longest outing is as long as the notice (10 h) is never told she is out "longer than usual" at 10 h', async (t) => {
+  // Learned: out 09:00–20:30 (11 h 30) every day — at work, or at her daughter's.
+  const h = await harness({ start: at('05:00', 0) });
+  const outing = (d: number): Reading[] => [door(at('09:00', d), true), door(at('09:01', d), false), door(at('20:30', d), true), door(at('20:31', d), false), motion(at('20:33', d))];
+  for (let d = 0; d < 15; d++) h.feed(...[...ordinaryDay(d).filter((x) => x.at < at('09:00', d) || x.at > at('20:40', d)), ...outing(d)].sort((a, b) => a.at - b.at));
+  t.ok(h.engine.routineOf('h1').profiles.other.signals.find((s) => s.signal === 'longestOuting')!.median >= 600, 'learned: longest outing at least 10 h');
+  h.feed(...ordinaryDay(15).filter((x) => x.at < at('09:00', 15)), door(at('09:00', 15), true), door(at('09:01', 15), false));
+  h.clock.advanceTo(at('21:00', 15));
+  const told = h.findings.filter((f) => f.at > at('09:01', 15) && f.state === 'raised' && f.audience === 'family');
+  t.same(told.map((f) => `${f.type}:${f.severity}`), ['awayContext:info'], 'at 10 h the "seems to be away" notice, not a warning');
+  t.notMatch(told[0]!.message.en, /longer than usual/);
+  h.clock.advanceTo(at('21:01', 15));
+  t.same(h.findings.filter((f) => f.at > at('09:01', 15) && f.state === 'raised' && f.audience === 'family' && f.severity === 'warning').map((f) => `${f.type}@${new Date(f.at).toISOString().slice(11, 16)}`), ['noSignOfLife@12:01'], 'the out-of-home warning at 12 h (21:01 Tokyo; UTC shown)');
+});
+
 t.test('context: an unannounced absence never pauses the safety net; longer than her usual longest outing → one warning', async (t) => {
   // Learned: out 10:00–11:30 (door, then the door again on coming home, then movement) every day.
   const h = await harness({ start: at('05:00', 0) });
