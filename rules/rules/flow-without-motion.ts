@@ -38,6 +38,7 @@ import { NONE, type HomeState } from '../home-state.js';
 import type { FlowWithoutMotionRule } from '../rule-config.js';
 import { activeSeverity, clear, duration, finding, hhmm, raise, signName, silenceAlreadyRaised, silenceMarkKey, type RuleContext, type RuleDefinition } from './rule.js';
 import { quietLimit } from './learned-limits.js';
+import { afterWakingMs } from './no-sign-of-life.js';
 import { getMark, setMark } from './routine-marks.js';
 import { endVisit, visitorGuard } from './visitor-guard.js';
 import { isHeldDevice } from './held-state.js';
@@ -192,7 +193,11 @@ function dueAt(rule: FlowWithoutMotionRule, home: HomeState, signal: 'water' | '
   // Unwatched, the flow is one more fact of a silence: told once, by whichever rule speaks first.
   if (!isWatched && silenceAlreadyRaised(home, rule.id, 'warning')) return Infinity;
   const from = seenSince(rule, home, signal, isWatched);
-  const due = from + waitMinutes(rule, home, isWatched, from) * minute;
+  const wait = waitMinutes(rule, home, isWatched, from) * minute;
+  // Unwatched, the wait runs in her waking hours as the silence clock does: she was last seen in
+  // the bedroom at 21:50 and a tap reed stuck at 21:43 was "she may be resting elsewhere" at
+  // 00:50, while she slept (messy-08, 3 February); the stuck meter is the operator's by then.
+  const due = isWatched ? from + wait : afterWakingMs(home, from, wait);
   return due < s + rule.faultAfterMinutes * minute ? due : Infinity;
 }
 

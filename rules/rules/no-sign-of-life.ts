@@ -90,6 +90,16 @@ export interface Window { from: number; to: number }
  */
 const wakingWindow = memoWeak((rule: NoSignOfLifeRule): Window => ({ from: parseClockTime(rule.wakingHours.from), to: parseClockTime(rule.wakingHours.to) }));
 
+/**
+ * When `ms` of the home's waking time (its noSignOfLife rule's waking hours) has passed
+ * since `from`; `from + ms` in a home without that rule. For a wait that tells of a
+ * silence as noSignOfLife does, paced as its clock is: the night does not count.
+ */
+export function afterWakingMs(home: HomeState, from: number, ms: number): number {
+  const nsl = home.rules.rules.find((r) => r.type === 'noSignOfLife') as NoSignOfLifeRule | undefined;
+  return nsl === undefined ? from + ms : addWakingMs(from, ms, wakingWindow(nsl), home.rules.zone);
+}
+
 /** Where `t` is relative to the window, and when that next changes (on the home's clock, clock changes included). */
 function segment(t: number, w: Window, zone: ZoneClock): { inside: boolean; until: number } {
   const inside = inWindow(zone.minuteOfDay(t), w.from, w.to);

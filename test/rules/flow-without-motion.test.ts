@@ -232,6 +232,27 @@ t.test('seen moving away from the water after it began: a tap left running or a 
   t.same(burner.of('flowWithoutMotion'), ['raised:critical'], 'gas on, she dozes off in the living room: critical at 1 h, as before');
 });
 
+t.test('unwatched at night: a tap reed stuck at 21:43 while she sleeps is the operator\'s stuck meter, not a family warning at 00:50 — the wait runs in her waking hours (messy-08, 3 February)', async (t) => {
+  const both = [{ type: 'noSignOfLife' }, ...rules];
+  const h = await harness({ rules: both, start: at('21:00') });
+  h.feed(motion(at('21:39'), 'motion-bath'), water(at('21:43'), true, 'water-meter'), motion(at('21:50'), 'motion-bedroom'));
+  h.clock.advanceTo(at('06:59', 1));
+  t.same(h.findings.filter((f) => f.audience === 'family'), [], 'nothing for the family overnight');
+  t.same(h.findings.filter((f) => f.type === 'flowWithoutMotion').map((f) => `${f.audience}:${f.severity}@${new Date(f.at).toISOString().slice(11, 16)}`), ['operator:warning@16:43'], 'the stuck meter for the operator at 01:43 (Tokyo; UTC shown)');
+  // In the day the same quiet is told 3 h after she was last seen, once (the silence rule's warning).
+  const day = await harness({ rules: both });
+  day.feed(motion(at('09:39'), 'motion-bath'), water(at('09:43'), true, 'water-meter'), motion(at('09:50'), 'motion-bedroom'), motion(at('10:00'), 'motion-living'));
+  day.clock.advanceTo(at('12:59'));
+  t.same(day.findings.filter((f) => f.audience === 'family'), []);
+  day.clock.advanceTo(at('13:00'));
+  t.same(day.findings.filter((f) => f.audience === 'family').map((f) => `${f.type}:${f.severity}`), ['noSignOfLife:warning'], 'told at 13:00, once');
+  // Without a noSignOfLife rule the flow's wait is clock time, as before.
+  const alone = await harness({ rules, start: at('21:00') });
+  alone.feed(motion(at('21:39'), 'motion-bath'), water(at('21:43'), true, 'water-meter'), motion(at('21:50'), 'motion-bedroom'));
+  alone.clock.advanceTo(at('00:50', 1));
+  t.same(alone.of('flowWithoutMotion'), ['raised:warning'], 'no waking hours to keep: 3 h of clock time');
+});
+
 t.test('latched flow sensor, sticking again and again → 1 operator finding until a week of ordinary flows, 0 family findings', async (t) => {
   // The float sticks "on" at 14:00 and frees itself at 02:00; she lives her day and sleeps from 21:30.
   const h = await harness({ rules });
