@@ -233,6 +233,8 @@ export interface ObserveOptions {
   zone: ZoneClock; context: HomeContext; frontDoor: string; settings?: BaselineSettings;
   /** Whether `device` is a bed mat: what it reports is her in bed, alive but not up (`bedMatOf`). */
   inBed?: (device: string) => boolean;
+  /** The home has no room motion sensor: a flow starting ends an outing (presence.ts, `endsOuting`). */
+  flowsSay?: boolean;
 }
 
 /**
@@ -256,8 +258,9 @@ export function observe(b: Baseline, r: Reading, sign: boolean, o: ObserveOption
     }
   }
   // A sign of her inside (presence.ts: movement, a cupboard or inner door opening, the kettle, a
-  // button — after the passage through the front door) ends an outing.
-  if (b.doorClosedAt >= 0 && endsOuting(r, r.kind === 'door' && isFrontDoor(r.door, r.device, o.frontDoor), b.doorClosedAt)) endOuting(b, t, r.at);
+  // button — or, with no room motion sensor, a flow starting — after the passage through the
+  // front door) ends an outing.
+  if (b.doorClosedAt >= 0 && endsOuting(r, r.kind === 'door' && isFrontDoor(r.door, r.device, o.frontDoor), b.doorClosedAt, o.flowsSay)) endOuting(b, t, r.at);
   switch (r.kind) {
     case 'kettle':
       if (r.state === 'on' && Number.isNaN(t.firstKettle)) t.firstKettle = m;

@@ -6,7 +6,14 @@
  * to rest ("closed") can be a reed switch letting go by itself long after —
  * on the Tapia recordings a microwave door "closed" 35 minutes after she left
  * and was taken for her coming home. Flows and power move by themselves (a
- * latched float, an appliance's own cycle), so they never say she is inside.
+ * latched float, an appliance's own cycle, a bath that fills on a timer), so
+ * they do not say she is inside — except in a home where no motion sensor
+ * watches a room (`roomMotionKey` never set): there a tap or the gas cooker
+ * turned on after the front door is all that can tell she came in, and read
+ * as "still out" a collapse after cooking waits for the out-of-home limit
+ * (messy corpus: in at 14:10, the gas cooker at 18:48, "out, nothing inside
+ * since" at 20:55). Where a motion sensor would have seen her, a flow with no
+ * movement is the appliance's.
  *
  * Activity within `leavingMs` after the front door closed belongs to the same
  * passage (on the Tapia recordings the hall light switch fires 2 s after the
@@ -36,7 +43,17 @@ export function isInsideActivation(r: Reading, frontDoor: boolean): boolean {
   }
 }
 
-/** Whether `r` shows her back inside after the front door closed at `doorClosedAt` (an outing began). */
-export function endsOuting(r: Reading, frontDoor: boolean, doorClosedAt: number): boolean {
-  return r.at - doorClosedAt >= leavingMs && isInsideActivation(r, frontDoor);
+/**
+ * Home-level mark: when a motion sensor that watches a room (not a pressure mat) first
+ * reported movement. Set by noSignOfLife; while it is absent, flows starting say she is in.
+ */
+export const roomMotionKey = 'presence/room-motion';
+
+/**
+ * Whether `r` shows her back inside after the front door closed at `doorClosedAt` (an outing
+ * began); `flowsSay`: the home has no room motion sensor, so water or gas starting to flow does too.
+ */
+export function endsOuting(r: Reading, frontDoor: boolean, doorClosedAt: number, flowsSay = false): boolean {
+  if (r.at - doorClosedAt < leavingMs) return false;
+  return isInsideActivation(r, frontDoor) || (flowsSay && (r.kind === 'water' || r.kind === 'gas') && r.flowing);
 }

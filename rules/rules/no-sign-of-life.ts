@@ -36,7 +36,7 @@
 import type { Reading } from '../../core/events.js';
 import type { Finding, Localized, Severity } from '../../core/findings.js';
 import { inWindow, parseClockTime } from '../../core/time.js';
-import { arrivalQuietMs, doorPassageMs, endsOuting, isInsideActivation } from '../presence.js';
+import { arrivalQuietMs, doorPassageMs, endsOuting, isInsideActivation, roomMotionKey } from '../presence.js';
 import { afterGap, gapFrom, gapInside, gapUntil } from '../watermark.js';
 import { NONE, type HomeState } from '../home-state.js';
 import type { NoSignOfLifeRule } from '../rule-config.js';
@@ -628,10 +628,13 @@ export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
       const middle = nightMiddle(w.from, w.to);
       if (middle !== undefined) learnNight(home, middle, home.rules.zone, home.prevSignOfLife, home.prevSignDevice, r.at);
     }
-    if (home.outSince !== NONE && endsOuting(r, frontDoor, home.outSince)) {
+    // The home has a motion sensor that watches a room: flows starting no longer say she is in.
+    if (r.kind === 'motion' && r.occupied && home.marks?.get(roomMotionKey) === undefined && !isHeldDevice(r.device, rule)) setMark(home, roomMotionKey, r.at);
+    if (home.outSince !== NONE && endsOuting(r, frontDoor, home.outSince, home.marks?.get(roomMotionKey) === undefined)) {
       // A sign of her inside (presence.ts) — movement, a cupboard or inner door opening, the
       // kettle, a button, after the passage through the door — means she is home. Not a contact
-      // going back to rest, not flows or power: those move by themselves.
+      // going back to rest, not power: it moves by itself; flows only in a home without a
+      // motion sensor in its rooms, where nothing else could see her come in.
       home.outSince = NONE;
     } else if (frontDoor && r.kind === 'door' && !r.open) {
       // Closing the door while out is her coming home (arrival), even with no motion

@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap';
-import { at, climate, door, harness, heartbeat, kettle, MIN, motion, normalDay, power, water, type Harness } from './helpers.js';
+import { at, climate, door, gas, harness, heartbeat, kettle, MIN, motion, normalDay, power, water, type Harness } from './helpers.js';
 
 const onlyNsl = [{ type: 'noSignOfLife' }];
 
@@ -560,6 +560,37 @@ t.test('a home without motion sensors: a cupboard or the kettle after the door m
   h.feed(door(at('16:00'), true, 'cupboard', 'h1', 'cupboard'));
   h.clock.advanceTo(at('19:00'));
   t.same(h.of('noSignOfLife'), ['raised:warning'], 'the cupboard at 16:00 says she is home: warned 3 h later');
+});
+
+t.test('a home with no motion sensor in its rooms: water or the gas cooker turned on after the door means she is home, and a collapse after cooking is told that evening (messy-06, 3 February)', async (t) => {
+  // The kettle at 13:41 (inside), the front door 14:09/14:10 (her leaving), water at 16:11, the
+  // gas cooker 18:48–19:06, then nothing. Her bed mat is the only "motion" device.
+  const day = (h: Harness) => h.feed(motion(at('06:30'), 'bed-mat', 'h1', false), kettle(at('08:00')), kettle(at('10:30')), kettle(at('13:00')), kettle(at('13:41')), door(at('14:09'), true), door(at('14:10'), false), water(at('16:11'), true), water(at('16:12'), false), gas(at('18:48'), true), gas(at('19:06'), false));
+  const h = await harness({ rules: onlyNsl });
+  day(h);
+  h.clock.advanceTo(at('21:47'));
+  t.same(h.of('noSignOfLife'), [], 'nothing before 3 h after the cooker was turned on');
+  h.clock.advanceTo(at('21:48'));
+  t.same(h.of('noSignOfLife'), ['raised:warning'], 'home since the water at 16:11: warned 3 h after her last sign, the cooker at 18:48 — not 12 h after the door (02:10)');
+  t.match(h.findings[0]!.message.en, /^No sign of life for 3 h 0 min of waking time/);
+  // With the learned rules: no "went out and has not come back" that evening.
+  const all = await harness();
+  day(all);
+  all.clock.advanceTo(at('21:47'));
+  t.same(all.findings.filter((f) => f.type === 'awayContext'), [], 'not "out" while she cooks');
+  // A home whose living room has a motion sensor: a flow with no movement is an appliance (a bath
+  // filling on a timer), not her — still out, the out-of-home limit.
+  const pir = await harness({ rules: onlyNsl });
+  pir.feed(motion(at('08:00'), 'motion-living'), motion(at('10:30'), 'motion-living'), motion(at('12:30'), 'motion-living'), motion(at('13:45'), 'motion-living'), door(at('14:09'), true), door(at('14:10'), false), water(at('16:11'), true), water(at('16:30'), false));
+  pir.clock.advanceTo(at('02:09', 1));
+  t.same(pir.of('noSignOfLife'), [], 'out since 14:10');
+  pir.clock.advanceTo(at('02:10', 1));
+  t.same(pir.of('noSignOfLife'), ['raised:warning'], 'the out-of-home limit, 12 h after the door');
+  // Power moving never says she is in (an appliance's own cycle), motion sensors or not.
+  const power2 = await harness({ rules: onlyNsl });
+  power2.feed(door(at('09:00'), true), door(at('09:01'), false), power(at('11:00'), 100), power(at('11:30'), 1500));
+  power2.clock.advanceTo(at('20:59'));
+  t.same(power2.of('noSignOfLife'), [], 'out since 09:01: the electricity at 11:30 did not end the outing');
 });
 
 // ── Real recordings (issue 10): what tells she is inside, and what does not ──
