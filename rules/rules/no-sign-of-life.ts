@@ -386,6 +386,15 @@ function trackVisit(home: HomeState, r: Reading, before: number, frontDoorClosed
 function describeLast(rule: NoSignOfLifeRule, home: HomeState, tz: ZoneClock): { en: string; ja: string } {
   const h = held(rule, home);
   if (h.device !== undefined) {
+    // Pressed before a gap whose data was lost: its state since is not known (she may have got
+    // up and gone out in the lost hours), so it is not "someone there" (messy-05, 15 January).
+    if (!afterGap(home, h.since)) {
+      const from = hhmm(gapFrom(home), tz), to = hhmm(gapUntil(home), tz), since = hhmm(h.since, tz);
+      return {
+        en: `${h.device} was last reported pressed at ${since}, before no data reached the hub from ${from} to ${to}; whether she is still there is not known, and no sign of life has come since the data returned.`,
+        ja: `${h.device} は ${since} に押されたと報告されたのが最後で、その後 ${from} から ${to} までこの家のデータが届いていません。今もそこにいるかは分からず、データが戻ってからも生活反応がありません。`,
+      };
+    }
     return { en: `${h.device} pressed since ${hhmm(h.since, tz)} (someone there, but still) and no other sign of life since.`, ja: `${hhmm(h.since, tz)} から ${h.device} が押されたまま（在席しているが動きがない）で、ほかの生活反応がありません。` };
   }
   if (h.released > home.lastSignOfLife) {

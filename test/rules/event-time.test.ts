@@ -149,6 +149,26 @@ t.test('a gap in the data of a home without heartbeats, told by its thermometer,
   t.equal(w.data?.wakingMinutes, 180);
 });
 
+t.test('a bed mat pressed before a gap in the data is not "someone there" after it: the warning says its state is not known (messy-05, 15 January)', async (t) => {
+  const h = await harness({ rules: nsl, start: at('06:00'), watermark: {} });
+  // Two days with an hourly thermometer and her moving every 2 h; to bed at 22:43 on day 1 (the
+  // mat's last word); the power goes out after the thermometer's 23:05 reading.
+  const days: Reading[] = [];
+  for (let x = at('06:05'); x <= at('23:05', 1); x += 60 * MIN) days.push(climate(x));
+  for (const d of [0, 1]) for (const hhmm of ['07:00', '09:00', '11:00', '13:00', '15:00', '17:00', '19:00', '21:00']) days.push(motion(at(hhmm, d)));
+  days.push(motion(at('22:43', 1), 'bed-mat'));
+  h.feed(...days.sort((a, b) => a.at - b.at));
+  h.clock.advanceTo(at('10:06', 2));
+  // Data again at 10:07: only the thermometer, hourly. She does not move (or went out in the lost hours).
+  for (const hhmm of ['10:07', '11:07', '12:07', '13:07']) h.feed(climate(at(hhmm, 2)));
+  h.clock.advanceTo(at('13:07', 2));
+  const w = h.findings.filter((f) => f.type === 'noSignOfLife' && f.state === 'raised' && f.at > at('23:00', 1));
+  t.same(w.map((f) => [f.severity, f.at]), [['warning', at('13:07', 2)]], 'told 3 h after the data came back, as before');
+  t.match(w[0]!.observed.en, /bed-mat was last reported pressed at 22:43, before no data reached the hub from 23:05 to 10:07; whether she is still there is not known/);
+  t.notMatch(w[0]!.observed.en, /someone there, but still/, 'before: "bed-mat pressed since 22:43 (someone there, but still)", 14 hours on');
+  t.match(w[0]!.observed.ja, /bed-mat は 22:43 に押されたと報告されたのが最後で、その後 23:05 から 10:07 までこの家のデータが届いていません/);
+});
+
 t.test('a deadline that falls once the home\'s regular messages are overdue waits for the watermark\'s word: an outage is not an alarm, a dropped reading only a delay', async (t) => {
   // A home with an hourly thermometer (at :05); she moves until 09:50; the warning is due 2 h later, at 11:50.
   const rules = [{ type: 'noSignOfLife', warningAfterMinutes: 120 }];
