@@ -174,7 +174,8 @@ export function behindReason(home: HomeState, now: number, s: WatermarkSettings)
  * From when the home's data is in doubt: nothing at all has arrived for half its
  * silence limit (37.5 min of a heartbeat home, 75 min of a home with a regular
  * thermometer), so its next regular message is overdue but the home is not yet
- * behind. A time-based rule due then waits for the watermark's word — the next
+ * behind — or, in a home told by its thermometer, that reading is overdue
+ * (`silentAfterMs` after it). A time-based rule due then waits for the watermark's word — the next
  * reading (then it decides on the data, a few minutes late at most a silence
  * limit after the newest reading), or "behind" at the limit (then the gap is not
  * counted). Without it, a learned rule due 1 h 46 after her last movement spoke
@@ -185,7 +186,12 @@ export function behindReason(home: HomeState, now: number, s: WatermarkSettings)
  */
 function doubtFrom(home: HomeState, s: WatermarkSettings): number {
   const limit = silenceLimit(home, s);
-  return home.newestAt === NONE || limit === Infinity ? Infinity : home.newestAt + limit / 2;
+  if (home.newestAt === NONE || limit === Infinity) return Infinity;
+  const fromNewest = home.newestAt + limit / 2;
+  // Told by its thermometer: also once that reading is itself overdue (`silentAfterMs` after
+  // it, the pause that ends its run), however recent her last movement — a learned warning fell
+  // 71 min into an outage whose thermometer was 34 min overdue (messy-04, 1 March 16:56).
+  return home.beats ? fromNewest : Math.min(fromNewest, periodicAt(home) + s.silentAfterMs);
 }
 
 /**

@@ -209,6 +209,28 @@ t.test('a deadline that falls once the home\'s regular messages are overdue wait
   t.same(nsl(collapse), ['raised:warning'], 'the thermometer reported at 11:05: no doubt, the warning at 11:50');
 });
 
+t.test('in doubt once the thermometer itself is overdue, though she moved after its last reading: an outage 35 min after her last movement is not a warning (messy-04, 1 March 16:56)', async (t) => {
+  // The thermometer at :05 every hour; she moves at 09:00, 09:30 and 10:40 on day 1; a 60 min
+  // warning is due at 11:40. The newest reading (10:40) puts the old doubt at 11:55, after it.
+  // Fixed numbers: her 2-hourly spells would otherwise teach a longer wait.
+  const rules = [{ type: 'noSignOfLife', warningAfterMinutes: 60, learnLimits: false }];
+  const day = (until: number) => [...thermometerHome(until).filter((r) => r.kind === 'climate' || r.at < at('09:00', 1)), motion(at('09:00', 1)), motion(at('09:30', 1)), motion(at('10:40', 1))]
+    .filter((r) => r.at <= until).sort((a, b) => a.at - b.at);
+  const since = (h: { findings: Finding[] }) => h.findings.filter((f) => f.at > at('10:40', 1));
+  // The power goes out after 10:40: the thermometer's 11:05 reading never comes.
+  const outage = await harness({ rules, start: at('06:00'), watermark: {} });
+  outage.feed(...day(at('10:40', 1)));
+  outage.clock.advanceTo(at('13:09', 1));
+  t.same(summary(since(outage)), [], 'nothing at 11:40: the thermometer was overdue since 11:20 (before: a family warning made of missing data)');
+  outage.clock.advanceTo(at('13:10', 1));
+  t.same(summary(since(outage)), ['dataLate:raised:operator'], '150 min after the newest reading the operator is told');
+  // A collapse at 10:40: the thermometer goes on, the warning is on time.
+  const collapse = await harness({ rules, start: at('06:00'), watermark: {} });
+  collapse.feed(...day(at('11:05', 1)));
+  collapse.clock.advanceTo(at('11:40', 1));
+  t.same(since(collapse).filter((f) => f.type === 'noSignOfLife').map((f) => [f.severity, f.at]), [['warning', at('11:40', 1)]], 'warned at 11:40');
+});
+
 t.test('an outing across a gap in the data: her return may lie in the lost hours, so they are not counted — no "not back" the minute the data comes back', async (t) => {
   /** Day 1: the thermometer home, up and about until 09:50, out by the front door at 10:01; data until 14:05, then nothing until 04:00 on day 2. */
   const outThenGap = async () => {
