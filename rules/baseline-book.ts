@@ -9,7 +9,6 @@ import { emptyContext, type HomeContext } from './context.js';
 import type { HomeRules, HomeState } from './home-state.js';
 import { memoWeak } from './memo.js';
 import { isBedMat } from './rules/held-state.js';
-import { roomMotionKey } from './presence.js';
 
 export interface RoutineHome {
   baseline: Baseline;
@@ -126,7 +125,7 @@ export function createRoutineBook(settings: Partial<BaselineSettings> = {}): Rou
       const before = b.today;
       const firstActivity = before?.firstActivity, firstKettle = before?.firstKettle, nightSlots = before?.nightSlots, nightToilet = before?.nightToilet;
       scratch.zone = h.rules.zone; scratch.context = rh.context; const fromRules = observeRules(h.rules); scratch.frontDoor = fromRules.frontDoor; scratch.inBed = fromRules.inBed;
-      scratch.flowsSay = h.marks?.get(roomMotionKey) === undefined;
+      scratch.marks = h.marks;
       observe(b, r, sign, scratch);
       // A committed day is the only per-reading change to the learned part (commit counts every day it learns).
       if (b.days !== days) rh.learnedDirty = true;
