@@ -306,8 +306,12 @@ function quietWarning(rule: NoSignOfLifeRule, home: HomeState, spell: Spell, win
   // Her day ends before the learned wait would: told by the end of her waking day, and never
   // before the fixed warning. Waited into the night, the clock pauses and a collapse at 18:25
   // was told the next morning (Tapia 2).
+  // Counted from the first waking minute of the spell: a quiet that began in the night (a mat's
+  // hold ending at 08:19 before a day that starts at 09:45) waits her learned time from 09:45.
   const ms = learned.minutes * minute;
-  const before = wakingMsBetween(spell.start, spell.start + ms, window, home.rules.zone);
+  const zone = home.rules.zone;
+  const woke = addWakingMs(spell.start, 0, window, zone);
+  const before = wakingMsBetween(woke, woke + ms, window, zone);
   if (before >= ms) return learned;
   return before > fixed.minutes * minute ? { minutes: before / minute, longest: learned.longest, dayEnd: true } : fixed;
 }

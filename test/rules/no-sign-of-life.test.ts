@@ -513,6 +513,19 @@ t.test('her own quiet hours: afternoons of 3 h 10 with nothing to show, ended by
   tv.feed(kettle(at('21:40', 3)));
   tv.clock.advanceTo(at('23:59', 3));
   t.equal(warnings(tv).length, tn, 'quiet 18:30 to 21:40, three hours past the fixed warning but within her own: no alarm');
+  // A quiet that began before her day (the kettle at 06:30, her day from 07:00) waits her learned
+  // 4 h of waking time from 07:00 — it does not end with a day (before: "up to the end of her
+  // waking day" at 10:30; until session 20 the fixed 3 h, at 10:00).
+  const early = await harness({ rules: [{ type: 'noSignOfLife' }] });
+  for (let d = 0; d < 3; d++) day(early, d, 190);
+  const en = warnings(early).length;
+  early.feed(kettle(at('06:30', 3)));
+  early.clock.advanceTo(at('10:59', 3));
+  t.equal(warnings(early).length, en, 'nothing at 10:59');
+  early.clock.advanceTo(at('11:00', 3));
+  const ew2 = warnings(early).slice(en);
+  t.same(ew2.map((f) => [f.at, f.data?.limitMinutes, f.data?.dayEnd]), [[at('11:00', 3), 240, undefined]], 'warned at 11:00, 4 h of her day');
+  t.match(ew2[0]!.message.en, /longer than usual — her longest recent quiet spell was 3 h 10 min/);
   // Quiet from 19:45: the day ends 2 h 15 later, so the fixed 3 h waits into the morning's waking time.
   const late = await harness({ rules: [{ type: 'noSignOfLife' }] });
   for (let d = 0; d < 3; d++) day(late, d, 190);
