@@ -304,10 +304,10 @@ function quietWarning(rule: NoSignOfLifeRule, home: HomeState, spell: Spell, win
   const learned = quietLimit(home, spell.start, rule.warningAfterMinutes, Math.min(rule.quietLearnedMaxMinutes, rule.criticalAfterMinutes));
   if (learned.longest === undefined) return learned;
   // Her day ends before the learned wait would: told by the end of her waking day, and never
-  // before the fixed warning. Waited into the night, the clock pauses and a collapse at 18:25
-  // was told the next morning (Tapia 2).
-  // Counted from the first waking minute of the spell: a quiet that began in the night (a mat's
-  // hold ending at 08:19 before a day that starts at 09:45) waits her learned time from 09:45.
+  // before the fixed warning (waited into the night, the clock pauses and a collapse at 18:25
+  // was told the next morning: Tapia 2). Counted from the spell's first waking minute: a quiet
+  // that began before her day (a mat's hold ending at 08:19, her day from 09:45) waits her
+  // learned time from 09:45.
   const ms = learned.minutes * minute;
   const zone = home.rules.zone;
   const woke = addWakingMs(spell.start, 0, window, zone);
