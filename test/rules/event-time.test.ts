@@ -123,6 +123,12 @@ function thermometerHome(until: number): Reading[] {
   return out.filter((r) => r.at <= until).sort((a, b) => a.at - b.at);
 }
 
+/** The thermometer home up to `until`, with her movements of day 1 from 09:00 at `moves` (HH:MM). */
+function thermometerMorning(moves: string[], until: number): Reading[] {
+  return [...thermometerHome(until).filter((r) => r.kind === 'climate' || r.at < at('09:00', 1)), ...moves.map((hhmm) => motion(at(hhmm, 1)))]
+    .filter((r) => r.at <= until).sort((a, b) => a.at - b.at);
+}
+
 t.test('a gap in the data of a home without heartbeats, told by its thermometer, is not an emergency and not an all-clear: the hours without data are not counted', async (t) => {
   const h = await harness({ rules: nsl, start: at('06:00'), watermark: {} });
   h.feed(...thermometerHome(at('09:05', 1)));
@@ -172,8 +178,7 @@ t.test('a bed mat pressed before a gap in the data is not "someone there" after 
 t.test('a deadline that falls once the home\'s regular messages are overdue waits for the watermark\'s word: an outage is not an alarm, a dropped reading only a delay', async (t) => {
   // A home with an hourly thermometer (at :05); she moves until 09:50; the warning is due 2 h later, at 11:50.
   const rules = [{ type: 'noSignOfLife', warningAfterMinutes: 120 }];
-  const morning = (until: number) => [...thermometerHome(until).filter((r) => r.kind === 'climate' || r.at < at('09:00', 1)), motion(at('09:00', 1)), motion(at('09:30', 1)), motion(at('09:50', 1))]
-    .filter((r) => r.at <= until).sort((a, b) => a.at - b.at);
+  const morning = (until: number) => thermometerMorning(['09:00', '09:30', '09:50'], until);
   // Day 0's 2-hourly movement is warned about with this limit: only what follows day 1's 09:50 counts here.
   const since = (h: { findings: Finding[] }) => h.findings.filter((f) => f.at > at('09:50', 1));
   const nsl = (h: { findings: Finding[] }) => since(h).filter((f) => f.type === 'noSignOfLife').map((f) => `${f.state}:${f.severity}`);
@@ -214,8 +219,7 @@ t.test('in doubt once the thermometer itself is overdue, though she moved after 
   // warning is due at 11:40. The newest reading (10:40) puts the old doubt at 11:55, after it.
   // Fixed numbers: her 2-hourly spells would otherwise teach a longer wait.
   const rules = [{ type: 'noSignOfLife', warningAfterMinutes: 60, learnLimits: false }];
-  const day = (until: number) => [...thermometerHome(until).filter((r) => r.kind === 'climate' || r.at < at('09:00', 1)), motion(at('09:00', 1)), motion(at('09:30', 1)), motion(at('10:40', 1))]
-    .filter((r) => r.at <= until).sort((a, b) => a.at - b.at);
+  const day = (until: number) => thermometerMorning(['09:00', '09:30', '10:40'], until);
   const since = (h: { findings: Finding[] }) => h.findings.filter((f) => f.at > at('10:40', 1));
   // The power goes out after 10:40: the thermometer's 11:05 reading never comes.
   const outage = await harness({ rules, start: at('06:00'), watermark: {} });
