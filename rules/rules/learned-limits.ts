@@ -25,7 +25,7 @@
  *   without a sign → warning. In a home with only objects to report (the
  *   kettle, the meters), an afternoon of reading is that long every other
  *   day. Learned like the outings: the quiet spells past the warning she
- *   ended herself in the last `longDays`; from `minLong` on, 1.25× the
+ *   ended herself in the last `longDays`; from `minQuietLong` (2) on, 1.25× the
  *   longest, at most `quietLearnedMaxMinutes` (5 h) and never past the
  *   critical, which is not learned.
  *
@@ -52,8 +52,15 @@ const restMinMinutes = 30;
 const longSlots = 8;
 /** Long outings (quiet spells) older than this are forgotten. */
 const longDays = 28;
-/** Long outings (quiet spells) within `longDays` before the limit follows her. */
+/** Long outings within `longDays` before the limit follows her. */
 const minLong = 3;
+/**
+ * Long quiet spells within `longDays` before the warning follows her: two. Each was a warning
+ * to the family before it was learned (only spells past the warning are kept), so a third was
+ * one more alarm about a habit already shown twice — the object-only homes of the messy corpus
+ * and Tapia's homes of objects had it in their first fortnight. The critical is not learned.
+ */
+const minQuietLong = 2;
 const restPrefix = 'rest/';
 const restNextKey = 'rest/next';
 const outlongPrefix = 'outlong/';
@@ -94,11 +101,11 @@ function learnLong(home: HomeState, prefix: string, at: number, ms: number, fixe
 }
 
 /**
- * The limit the long spells under `prefix` teach at `now`: once `minLong` are
+ * The limit the long spells under `prefix` teach at `now`: once `need` are
  * known within `longDays` (a habit, not a one-off), 1.25× the longest rounded
  * up to 30 min, at least `fixedMinutes`, at most `capMinutes`.
  */
-function longLimit(home: HomeState, prefix: string, now: number, fixedMinutes: number, capMinutes: number): LearnedLimit {
+function longLimit(home: HomeState, prefix: string, now: number, fixedMinutes: number, capMinutes: number, need = minLong): LearnedLimit {
   // Counted in place (no list): this runs on re-plans.
   let count = 0, longest = 0;
   if (home.marks !== undefined) {
@@ -108,7 +115,7 @@ function longLimit(home: HomeState, prefix: string, now: number, fixedMinutes: n
       longest = Math.max(longest, home.marks.get(key)!);
     }
   }
-  if (count < minLong) return { minutes: fixedMinutes };
+  if (count < need) return { minutes: fixedMinutes };
   return { minutes: Math.max(fixedMinutes, Math.min(capMinutes, Math.ceil((1.25 * longest) / 30) * 30)), longest };
 }
 
@@ -143,5 +150,5 @@ export function outingLimit(home: HomeState, now: number, fixedMinutes: number, 
 
 /** How much waking time without a sign of her passes before the family is warned (judged at `now`, the quiet spell's start). */
 export function quietLimit(home: HomeState, now: number, fixedMinutes: number, capMinutes: number): LearnedLimit {
-  return longLimit(home, quietPrefix, now, fixedMinutes, capMinutes);
+  return longLimit(home, quietPrefix, now, fixedMinutes, capMinutes, minQuietLong);
 }
