@@ -9,6 +9,7 @@ import { emptyContext, type HomeContext } from './context.js';
 import type { HomeRules, HomeState } from './home-state.js';
 import { memoWeak } from './memo.js';
 import { isBedMat } from './rules/held-state.js';
+import { noSignOfLifeOf } from './rules/rule.js';
 
 export interface RoutineHome {
   baseline: Baseline;
@@ -80,7 +81,7 @@ export function frontDoorOf(rules: HomeRules): string {
  * mat word in the id) and the id says bed; no noSignOfLife rule, no bed mat.
  */
 export function bedMatOf(rules: HomeRules): (device: string) => boolean {
-  const nsl = rules.rules.find((r) => r.type === 'noSignOfLife');
+  const nsl = noSignOfLifeOf(rules).rule;
   return nsl === undefined ? () => false : (device) => isBedMat(device, nsl);
 }
 

@@ -40,7 +40,7 @@ import { arrivalQuietMs, doorPassageMs, endsOuting, isInsideActivation, roomMoti
 import { afterGap, gapFrom, gapInside, gapUntil } from '../watermark.js';
 import { NONE, type HomeState } from '../home-state.js';
 import type { NoSignOfLifeRule } from '../rule-config.js';
-import { activeSeverity, clear, duration, finding, hhmm, raise, signName, silenceAlreadyRaised, type RuleContext, type RuleDefinition, type ZoneClock } from './rule.js';
+import { activeSeverity, clear, duration, finding, hhmm, noSignOfLifeOf, raise, signName, silenceAlreadyRaised, type RuleContext, type RuleDefinition, type ZoneClock } from './rule.js';
 import { heldSince, heldState, inBed, isHeldDevice, trackHeld, type Held } from './held-state.js';
 import { learnOuting, learnQuiet, learnRest, outingLimit, quietLimit, restLimit, type LearnedLimit } from './learned-limits.js';
 import { memoWeak } from '../memo.js';
@@ -96,7 +96,7 @@ const wakingWindow = memoWeak((rule: NoSignOfLifeRule): Window => ({ from: parse
  * silence as noSignOfLife does, paced as its clock is: the night does not count.
  */
 export function afterWakingMs(home: HomeState, from: number, ms: number): number {
-  const nsl = home.rules.rules.find((r) => r.type === 'noSignOfLife') as NoSignOfLifeRule | undefined;
+  const nsl = noSignOfLifeOf(home.rules).rule;
   return nsl === undefined ? from + ms : addWakingMs(from, ms, wakingWindow(nsl), home.rules.zone);
 }
 
@@ -393,7 +393,7 @@ function describeLast(rule: NoSignOfLifeRule, home: HomeState, tz: ZoneClock): {
     // Pressed before a gap whose data was lost: its state since is not known (she may have got
     // up and gone out in the lost hours), so it is not "someone there" (messy-05, 15 January).
     if (!afterGap(home, h.since)) {
-      const from = hhmm(gapFrom(home), tz), to = hhmm(gapUntil(home), tz), since = hhmm(h.since, tz);
+      const { from, to } = gapSpan(home, tz), since = hhmm(h.since, tz);
       return {
         en: `${h.device} was last reported pressed at ${since}, before no data reached the hub from ${from} to ${to}; whether she is still there is not known, and no sign of life has come since the data returned.`,
         ja: `${h.device} は ${since} に押されたと報告されたのが最後で、その後 ${from} から ${to} までこの家のデータが届いていません。今もそこにいるかは分からず、データが戻ってからも生活反応がありません。`,
@@ -415,10 +415,15 @@ function describeLast(rule: NoSignOfLifeRule, home: HomeState, tz: ZoneClock): {
   return { en: `Last sign of life: ${what.en} at ${at}; nothing since.${since.en}${gap.en}${out.en}`, ja: `最後の生活反応：${at} の${what.ja}。それ以降ありません。${since.ja}${gap.ja}${out.ja}` };
 }
 
+/** The latest gap whose data was lost, as local times: the newest reading before it and the one that ended it. */
+function gapSpan(home: HomeState, tz: ZoneClock): { from: string; to: string } {
+  return { from: hhmm(gapFrom(home), tz), to: hhmm(gapUntil(home), tz) };
+}
+
 /** After a gap whose data was lost since `since` (her last sign, or the start of an outing): what is missing, and that it is not counted. */
 function gapText(home: HomeState, tz: ZoneClock, since = home.lastSignOfLife): { en: string; ja: string } {
   if (afterGap(home, since)) return { en: '', ja: '' };
-  const from = hhmm(gapFrom(home), tz), to = hhmm(gapUntil(home), tz);
+  const { from, to } = gapSpan(home, tz);
   return { en: ` No data reached the hub from ${from} to ${to}: that time is not counted.`, ja: ` ${from} から ${to} まで、この家のデータが届いていません（その時間は数えていません）。` };
 }
 
@@ -449,12 +454,12 @@ function raised(rule: NoSignOfLifeRule, home: HomeState, ctx: RuleContext, sever
   const d = duration(wakingMs);
   const { from, to } = rule.wakingHours;
   const spell = quietSpell(rule, home);
-  const learned = severity === 'warning' ? quietWarning(rule, home, spell, clockWindow(rule, home, spell)) : { minutes: rule.criticalAfterMinutes };
+  const learned: LearnedLimit & { dayEnd?: true } = severity === 'warning' ? quietWarning(rule, home, spell, clockWindow(rule, home, spell)) : { minutes: rule.criticalAfterMinutes };
   const limit = learned.minutes;
   const night = nightOf(rule, home, spell.start);
   // Her own quiet spells set the warning: say so, and how long the longest was.
   const usual = learned.longest === undefined ? undefined : duration(learned.longest * minute);
-  const dayEnd = 'dayEnd' in learned && learned.dayEnd === true;
+  const dayEnd = learned.dayEnd === true;
   return finding(home, rule, ctx.now, 'raised', severity, 'family', {
     message: usual === undefined
       ? { en: `No sign of life for ${d.en} of waking time`, ja: `起きている時間帯に${d.ja}、生活反応がありません` }

@@ -19,10 +19,9 @@ import { activePeriod, nextPeriodStart } from '../context.js';
 import type { Reading } from '../../core/events.js';
 import { NONE, type HomeState } from '../home-state.js';
 import type { AwayContextRule } from '../rule-config.js';
-import { clear, duration, finding, hhmm, raise, type RuleContext, type RuleDefinition, type ZoneClock } from './rule.js';
+import { clear, duration, finding, hhmm, noSignOfLifeOf, raise, type RuleContext, type RuleDefinition, type ZoneClock } from './rule.js';
 import { getMark, outingWarnedKey, setMark } from './routine-marks.js';
 import { absenceOverText, learnedOutLimit, outClockStart, outCountedFrom, withOutingGap } from './no-sign-of-life.js';
-import type { NoSignOfLifeRule } from '../rule-config.js';
 
 const MIN = 60_000;
 /** Never warn about an outing sooner than this, however short her usual outings are. */
@@ -78,7 +77,7 @@ function outingDayType(rh: RoutineHome, t: Today, zone: ZoneClock): DayType {
  */
 function homeOutLimit(rule: AwayContextRule, home: HomeState, rh: RoutineHome, settings: RoutineBook['settings']): OutLimit {
   const limit = outLimit(rule, rh, settings, home.rules.zone);
-  const nsl = home.rules.rules.find((r) => r.type === 'noSignOfLife') as NoSignOfLifeRule | undefined;
+  const nsl = noSignOfLifeOf(home.rules).rule;
   // Only while noSignOfLife too reads her as out: where the two disagree (a front door after a
   // quiet hour is her coming home to noSignOfLife, her leaving to the baseline), the sooner word stands.
   if (nsl === undefined || home.outSince === NONE) return limit;

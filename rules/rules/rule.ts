@@ -8,8 +8,8 @@ import type { Reading } from '../../core/events.js';
 import type { Audience, Finding, Localized, Severity } from '../../core/findings.js';
 import { severityRank } from '../../core/findings.js';
 import { formatClockTime, offsetMinutes } from '../../core/time.js';
-import type { HomeState } from '../home-state.js';
-import type { RuleConfig } from '../rule-config.js';
+import type { HomeRules, HomeState } from '../home-state.js';
+import type { NoSignOfLifeRule, RuleConfig } from '../rule-config.js';
 import { memoWeak } from '../memo.js';
 
 export interface RuleContext {
@@ -58,6 +58,14 @@ export function finding(home: HomeState, rule: RuleConfig, at: number, state: Fi
 export function activeSeverity(home: HomeState, key: string): Severity | undefined {
   return home.active === undefined ? undefined : home.active.get(key);
 }
+
+/**
+ * The home's noSignOfLife rule, if its set runs one — the waking hours, mats and out-of-home
+ * limits other rules pace themselves by — found once per compiled rule set.
+ */
+export const noSignOfLifeOf = memoWeak((rules: HomeRules): { rule: NoSignOfLifeRule | undefined } => ({
+  rule: rules.rules.find((r): r is NoSignOfLifeRule => r.type === 'noSignOfLife'),
+}));
 
 /** Rule types that watch the same thing: a home with no sign of life (fixed net and learned). */
 const silenceTypes = new Set(['noSignOfLife', 'unusualInactivity']);
