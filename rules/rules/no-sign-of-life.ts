@@ -40,7 +40,7 @@ import { arrivalQuietMs, doorPassageMs, endsOuting, isInsideActivation, roomMoti
 import { afterGap, gapFrom, gapInside, gapUntil } from '../watermark.js';
 import { NONE, type HomeState } from '../home-state.js';
 import type { NoSignOfLifeRule } from '../rule-config.js';
-import { activeSeverity, clear, duration, finding, hhmm, noSignOfLifeOf, raise, signName, silenceAlreadyRaised, type RuleContext, type RuleDefinition, type ZoneClock } from './rule.js';
+import { activeSeverity, clear, duration, finding, hhmm, longDuration, noSignOfLifeOf, raise, signName, silenceAlreadyRaised, type RuleContext, type RuleDefinition, type ZoneClock } from './rule.js';
 import { heldSince, heldState, inBed, isHeldDevice, trackHeld, type Held } from './held-state.js';
 import { learnOuting, learnQuiet, learnRest, outingLimit, quietLimit, restLimit, type LearnedLimit } from './learned-limits.js';
 import { memoWeak } from '../memo.js';
@@ -387,8 +387,20 @@ function trackVisit(home: HomeState, r: Reading, before: number, frontDoorClosed
   if (r.at - visit >= visitMinMs && r.at - visit <= visitMaxMs) setOutMark(home, uncertainOutKey, home.outSince);
 }
 
-function describeLast(rule: NoSignOfLifeRule, home: HomeState, tz: ZoneClock): { en: string; ja: string } {
+function describeLast(rule: NoSignOfLifeRule, home: HomeState, tz: ZoneClock, now: number): { en: string; ja: string } {
   const h = held(rule, home);
+  // She showed herself elsewhere after the mat's press had stopped counting as her there: the
+  // mat says nothing of her now. It has not let go since — stuck, or something left on it (van
+  // Kasteren B's bed mat, pressed for ten days: "pressed since 04:10 (someone there, but still)
+  // and no other sign of life since" six days on, with movement in the kitchen that evening).
+  if (h.device !== undefined && home.lastSignOfLife > h.until && home.lastSignDevice !== h.device) {
+    const last = describeSign(home, tz);
+    const long = longDuration(now - h.since);
+    return {
+      en: `${last.en} ${h.device} has reported pressed for ${long.en} without letting go, though she was seen elsewhere after it: it is not taken as her there (stuck, or something left on it?).`,
+      ja: `${last.ja} ${h.device} は${long.ja}押されたままですが、その後ほかの場所で生活反応があったため、在席とはみなしていません（故障、または物が置かれている可能性）。`,
+    };
+  }
   if (h.device !== undefined) {
     // Pressed before a gap whose data was lost: its state since is not known (she may have got
     // up and gone out in the lost hours), so it is not "someone there" (messy-05, 15 January).
@@ -404,6 +416,11 @@ function describeLast(rule: NoSignOfLifeRule, home: HomeState, tz: ZoneClock): {
   if (h.released > home.lastSignOfLife) {
     return { en: `Last sign of life: got up from the mat at ${hhmm(h.released, tz)}; nothing since.`, ja: `最後の生活反応：${hhmm(h.released, tz)} にマットから離れました。それ以降ありません。` };
   }
+  return describeSign(home, tz);
+}
+
+/** Her last sign of life (or none since monitoring began), what came after it, and whether she may have gone out. */
+function describeSign(home: HomeState, tz: ZoneClock): { en: string; ja: string } {
   if (home.lastSignOfLife === NONE) {
     return { en: `No sign of life at all since monitoring started at ${hhmm(home.firstSeen, tz)}.`, ja: `見守り開始（${hhmm(home.firstSeen, tz)}）以降、生活反応が一度もありません。` };
   }
@@ -476,7 +493,7 @@ function raised(rule: NoSignOfLifeRule, home: HomeState, ctx: RuleContext, sever
         en: `Some sign of life (movement, a door, the kettle, water, gas, electricity or a button) at least every ${limit} minutes between ${from} and ${to}${usual === undefined ? '' : ' (her longest recent quiet spell, with a margin)'}.`,
         ja: `${from}〜${to}の間、少なくとも${limit}分に一度は生活反応（人の動き・ドア・電気ポット・水道・ガス・電気・ボタン）があること${usual === undefined ? '' : '（最近の最も長い静かな時間に余裕を加えた時間）'}。`,
       },
-    observed: withChair(withNight(describeLast(rule, home, tz), night, home), spell),
+    observed: withChair(withNight(describeLast(rule, home, tz, ctx.now), night, home), spell),
   }, { data: { lastSignOfLife: home.lastSignOfLife, wakingMinutes: Math.floor(wakingMs / minute), limitMinutes: Math.round(limit), ...(learned.longest === undefined ? {} : { learnedLongestMinutes: learned.longest }), ...(dayEnd ? { dayEnd: true } : {}), ...(night === undefined ? {} : { nightNotBegun: true }) } });
 }
 

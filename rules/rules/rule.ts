@@ -220,6 +220,14 @@ export function duration(ms: number): Localized {
   return h > 0 ? { en: `${h} h ${m} min`, ja: `${h}時間${m}分` } : { en: `${m} min`, ja: `${m}分` };
 }
 
+/** A duration that may run to days: "5 d 20 h" / "5日20時間" from a day on, else as `duration`. */
+export function longDuration(ms: number): Localized {
+  const hours = Math.floor(Math.max(0, ms) / 3_600_000);
+  if (hours < 24) return duration(ms);
+  const d = Math.floor(hours / 24), h = hours % 24;
+  return { en: `${d} d ${h} h`, ja: `${d}日${h}時間` };
+}
+
 /** Kinds of sign of life, for explanations. */
 export const signName: Record<string, Localized> = {
   motion: { en: 'movement', ja: '人の動き' },

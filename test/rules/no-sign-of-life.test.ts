@@ -214,6 +214,21 @@ t.test('late riser: in bed (bed mat pressed) until 11:00 is not a morning warnin
   t.match(still.findings[0]!.observed.ja, /押されたまま/);
 });
 
+t.test('a bed mat that never lets go (stuck): days on, a quiet after movement elsewhere is told from that movement, not as "someone there"', async (t) => {
+  // van Kasteren B: the right bed mat pressed at 04:10 on 6 August reported no release for ten days.
+  const h = await harness({ rules: onlyNsl });
+  h.feed(motion(at('04:10'), 'bed-mat'));
+  for (let d = 0; d <= 5; d++) for (const hm of d === 5 ? ['07:30', '10:00', '12:30', '15:20', '18:07'] : ['07:30', '10:00', '12:30', '15:00', '17:30', '20:00']) h.feed(motion(at(hm, d), hm === '10:00' ? 'motion-living' : 'motion-kitchen'));
+  h.clock.advanceTo(at('21:06', 5));
+  t.same(h.of('noSignOfLife'), []);
+  h.clock.advanceTo(at('21:07', 5));
+  t.same(h.of('noSignOfLife'), ['raised:warning'], '3 h after the kitchen at 18:07');
+  const f = h.findings.at(-1)!;
+  t.match(f.observed.en, /^Last sign of life: movement at 18:07; nothing since\. bed-mat has reported pressed for 5 d 16 h without letting go/);
+  t.notMatch(f.observed.en, /someone there/, 'before: "bed-mat pressed since 04:10 (someone there, but still) and no other sign of life since"');
+  t.match(f.observed.ja, /5日16時間押されたままですが/);
+});
+
 t.test('back into bed in the day: a bed mat pressed in waking hours counts like a seat (2 h), not a night (12 h)', async (t) => {
   const h = await harness({ rules: onlyNsl });
   h.feed(motion(at('09:50'), 'motion-bedroom'), motion(at('10:00'), 'bed-mat'));
