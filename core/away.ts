@@ -8,7 +8,8 @@ import { z } from 'zod';
 export const awayReasons = ['day-care', 'hospital', 'trip', 'other'] as const;
 export type AwayReason = (typeof awayReasons)[number];
 
-const rfc3339 = z.iso.datetime({ offset: true });
+/** An RFC 3339 time with its offset. */
+export const rfc3339 = z.iso.datetime({ offset: true });
 
 /** One entered absence: [from, to), `to` after `from`. */
 export const awayPeriodInput = z.strictObject({

@@ -199,6 +199,12 @@ export function buildMessyCorpus(opts: MessyCorpusOptions): MessyCorpus {
   const plain = simulate(base);
   const byHome = new Map<string, RecordedHome>(profiles.map((p) => [p.home, { settings: messySettings(p, away), readings: [] }]));
   for (const r of plain.readings) byHome.get(r.home)!.readings.push(r);
+  // The simulator's truth as a recording's labels: the whole time, and her nights and weekends
+  // away that nobody told the system (her everyday outings are not listed).
+  for (const h of byHome.values()) {
+    const out = unannounced.filter((u) => u.home === h.settings.home).map(({ from, to }) => ({ from, to }));
+    h.settings.labels = { from: iso(start, 0), to: iso(addDays(start, days), 0), out };
+  }
   const labelledSim = { ...base, incidents };
   const planned = simulate({ ...labelledSim, days: 0.001 }).incidents;
   const truth: Truth = { format: 'mimamori-truth/1', homes: profiles.map((p) => ({ home: p.home, timezone: tz, dayCareDays: p.dayCareDays })), incidents: planned, away, unannounced };

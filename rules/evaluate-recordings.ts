@@ -20,7 +20,7 @@ import type { Reading } from '../core/events.js';
 import { inWindow, localTime, parseClockTime, toLocalIso } from '../core/time.js';
 import { createRandom, type Random } from '../edge/index.js';
 import type { HomeSettings } from '../edge/index.js';
-import { fmtMinutes, median, runModes, scoreFindings, type ModeScore, type ScoredFinding, type Truth } from './evaluate.js';
+import { daysPerMonth, fmtMinutes, median, runModes, scoreFindings, type ModeScore, type ScoredFinding, type Truth } from './evaluate.js';
 import { defaultRules, fixedRules, type RuleConfig } from './rule-config.js';
 import { inBed } from './rules/held-state.js';
 
@@ -199,6 +199,12 @@ export interface UnlabelledFigures {
   operator: number; operatorByRule: Record<string, number>;
   /** Caregiver observations and gentle family notices (info). */
   caregiver: number; notices: number;
+  /**
+   * Within the time the recording's activity labels cover (home-settings.ts `labels`): its
+   * home-months, the family alarms raised in it, and those raised while the labels say she was
+   * out of the home — away, and nobody had told the system.
+   */
+  labelled: { homeMonths: number; family: number; whileOut: number };
 }
 
 export interface InjectedResult { home: string; type: InjectedType; at: number; /** `at` on the home's clock, RFC 3339. */ time: string; detectedMinutes: Record<RecordingMode, number | null>; detectedBy: Record<RecordingMode, string | null> }
@@ -220,12 +226,24 @@ function truthFor(settings: HomeSettings): Truth {
   return { homes: [{ home: settings.home, timezone: settings.timezone, dayCareDays: settings.dayCareDays ?? [] }], incidents: [], away, unannounced: [] };
 }
 
-function figuresOf(s: ModeScore): UnlabelledFigures {
+function figuresOf(s: ModeScore, settings: HomeSettings, span: { first: number; last: number } | undefined): UnlabelledFigures {
   return {
     homeMonths: s.homeMonths, family: s.falseAlarms, familyByRule: { ...s.falseAlarmsByRule },
     operator: s.operatorFalseAlarms, operatorByRule: { ...s.operatorFalseAlarmsByRule },
     caregiver: s.observations, notices: Math.round(s.noticesPerHomeMonth * s.homeMonths),
+    labelled: labelledFigures(s.falseAlarmList, settings, span),
   };
+}
+
+/** The family alarms of one home within its labelled time, and those while the labels say she was out. */
+function labelledFigures(alarms: readonly ScoredFinding[], settings: HomeSettings, span: { first: number; last: number } | undefined): UnlabelledFigures['labelled'] {
+  const labels = settings.labels;
+  if (labels === undefined || span === undefined) return { homeMonths: 0, family: 0, whileOut: 0 };
+  const from = Math.max(Date.parse(labels.from), span.first), to = Math.min(Date.parse(labels.to), span.last);
+  if (!(to > from)) return { homeMonths: 0, family: 0, whileOut: 0 };
+  const out = labels.out.map((p) => ({ from: Date.parse(p.from), to: Date.parse(p.to) }));
+  const inside = alarms.filter((f) => f.at >= from && f.at <= to);
+  return { homeMonths: (to - from) / DAY / daysPerMonth, family: inside.length, whileOut: inside.filter((f) => out.some((p) => f.at >= p.from && f.at <= p.to)).length };
 }
 
 function addFigures(a: UnlabelledFigures, b: UnlabelledFigures): UnlabelledFigures {
@@ -237,10 +255,11 @@ function addFigures(a: UnlabelledFigures, b: UnlabelledFigures): UnlabelledFigur
   return {
     homeMonths: a.homeMonths + b.homeMonths, family: a.family + b.family, familyByRule: add(a.familyByRule, b.familyByRule),
     operator: a.operator + b.operator, operatorByRule: add(a.operatorByRule, b.operatorByRule), caregiver: a.caregiver + b.caregiver, notices: a.notices + b.notices,
+    labelled: { homeMonths: a.labelled.homeMonths + b.labelled.homeMonths, family: a.labelled.family + b.labelled.family, whileOut: a.labelled.whileOut + b.labelled.whileOut },
   };
 }
 
-const emptyFigures = (): UnlabelledFigures => ({ homeMonths: 0, family: 0, familyByRule: {}, operator: 0, operatorByRule: {}, caregiver: 0, notices: 0 });
+const emptyFigures = (): UnlabelledFigures => ({ homeMonths: 0, family: 0, familyByRule: {}, operator: 0, operatorByRule: {}, caregiver: 0, notices: 0, labelled: { homeMonths: 0, family: 0, whileOut: 0 } });
 
 /**
  * The first raised family warning/critical from the incident's start (its
@@ -271,10 +290,13 @@ export async function evaluateRecordings(homes: readonly RecordedHome[], opts: R
     const ruleSetFor = (mode: string) => homeRuleSet(settings, mode === 'fixed' ? 'fixed' : 'learned');
     const truth = truthFor(settings);
     const { findings, span } = await runModes(readings, truth, { modes: ['fixed', 'learned'], ruleSetFor });
-    const figures = { fixed: figuresOf(scoreFindings('fixed', findings.get('fixed') ?? [], truth, span)), learned: figuresOf(scoreFindings('learned', findings.get('learned') ?? [], truth, span)) };
+    const homeSpan = span.get(settings.home);
+    const figures = {
+      fixed: figuresOf(scoreFindings('fixed', findings.get('fixed') ?? [], truth, span), settings, homeSpan),
+      learned: figuresOf(scoreFindings('learned', findings.get('learned') ?? [], truth, span), settings, homeSpan),
+    };
     for (const m of recordingModes) report.unlabelled[m] = addFigures(report.unlabelled[m], figures[m]);
-    const s = span.get(settings.home);
-    const entry: RecordingsReport['homes'][number] = { home: settings.home, days: s ? (s.last - s.first) / DAY : 0, frontDoor: settings.frontDoor !== undefined, figures };
+    const entry: RecordingsReport['homes'][number] = { home: settings.home, days: homeSpan ? (homeSpan.last - homeSpan.first) / DAY : 0, frontDoor: settings.frontDoor !== undefined, figures };
     if (settings.dataset !== undefined) entry.dataset = settings.dataset;
     if (settings.wakingHours) entry.wakingHours = `${settings.wakingHours.from}–${settings.wakingHours.to}`;
     report.homes.push(entry);
@@ -356,12 +378,16 @@ export function formatRecordingsReport(r: RecordingsReport): string[] {
     lines.push(row(`${recordingModeText[m]} — all homes`, r.unlabelled[m]));
     lines.push(`      family by rule: ${rules(r.unlabelled[m].familyByRule, r.unlabelled[m].homeMonths)}`);
     lines.push(`      device-health by rule: ${rules(r.unlabelled[m].operatorByRule, r.unlabelled[m].homeMonths)}`);
+    const l = r.unlabelled[m].labelled;
+    if (l.homeMonths > 0) lines.push(`      in the labelled time (${(l.homeMonths * daysPerMonth).toFixed(1)} days): ${l.family} family alarms, ${l.whileOut} of them while she was out by the labels (nobody had told the system); the others ${((l.family - l.whileOut) / l.homeMonths).toFixed(1)} per home-month`);
   }
   lines.push('  per home (fixed alone | default):');
   for (const h of r.homes) {
     const f = h.figures.fixed, d = h.figures.learned;
     const per = (x: UnlabelledFigures, n: number) => (x.homeMonths > 0 ? n / x.homeMonths : 0).toFixed(1);
-    lines.push(`    ${h.home.padEnd(18)} ${h.days.toFixed(1).padStart(5)} d  family ${per(f, f.family).padStart(5)} | ${per(d, d.family).padStart(5)}   device-health ${per(f, f.operator).padStart(6)} | ${per(d, d.operator).padStart(6)}${h.frontDoor ? '' : '   (no front-door sensor)'}${h.wakingHours ? `   waking ${h.wakingHours}` : ''}`);
+    const l = d.labelled;
+    const labelled = l.homeMonths > 0 ? `   labelled ${(l.homeMonths * daysPerMonth).toFixed(1)} d: ${l.family} family, ${l.whileOut} while out` : '';
+    lines.push(`    ${h.home.padEnd(18)} ${h.days.toFixed(1).padStart(5)} d  family ${per(f, f.family).padStart(5)} | ${per(d, d.family).padStart(5)}   device-health ${per(f, f.operator).padStart(6)} | ${per(d, d.operator).padStart(6)}${h.frontDoor ? '' : '   (no front-door sensor)'}${h.wakingHours ? `   waking ${h.wakingHours}` : ''}${labelled}`);
   }
   lines.push('');
   lines.push(`(b) injected incidents (${silenceHours} h of silence each)     ${recordingModes.map((m) => recordingModeText[m].padEnd(36)).join('')}`);

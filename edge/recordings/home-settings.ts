@@ -9,7 +9,7 @@
 import { z } from 'zod';
 import { idSchema } from '../../core/events.js';
 import { isValidTimeZone } from '../../core/time.js';
-import { awayPeriodInput, dayCareDaysInput } from '../../core/away.js';
+import { awayPeriodInput, dayCareDaysInput, rfc3339 } from '../../core/away.js';
 
 const clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM');
 
@@ -50,6 +50,17 @@ export const homeSettingsSchema = z.strictObject({
   away: z.array(awayPeriodInput).max(1000).optional(),
   /** Scheduled day-care weekdays, 0 = Sunday. */
   dayCareDays: dayCareDaysInput.optional(),
+  /**
+   * What the recording's activity labels say of her comings and goings: the time they cover
+   * (`from`–`to`; labels often stop before the sensors do) and the periods she was out of the
+   * home (van Kasteren's "leave house", Ordóñez's "Leaving"). Never fed to the engine — nobody
+   * told the system — `evaluate` reports apart the family alarms that came while she was out.
+   */
+  labels: z.strictObject({
+    from: rfc3339,
+    to: rfc3339,
+    out: z.array(z.strictObject({ from: rfc3339, to: rfc3339 })).max(10_000),
+  }).optional(),
   /** First and last reading, RFC 3339. */
   from: z.string().optional(),
   to: z.string().optional(),

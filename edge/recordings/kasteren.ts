@@ -76,19 +76,33 @@ export function parseKasterenSenseText(text: string): { specs: SensorSpec[]; int
   return { specs, intervals };
 }
 
-/** House A's activity file: the `go to bed` periods (activity 10). */
-export function parseKasterenActText(text: string): { start: number; end: number }[] {
-  const sleeps: { start: number; end: number }[] = [];
-  const sleepIds = new Set<string>();
+/** Labelled activity periods of a house: its nights in bed, its times out, and the time the labels cover. */
+export interface KasterenLabels { sleeps: Period[]; out: Period[]; from: number; to: number }
+interface Period { start: number; end: number }
+
+const sleepName = /go-to-bed|go to bed|sleep/i;
+const outName = /leave-house|leave house/i;
+
+/** `labels` of the activities (`raw` = activity id) named by `names`; undefined when there are none. */
+function labelsOf(acts: readonly { raw: string; start: number; end: number }[], names: ReadonlyMap<string, string>): KasterenLabels | undefined {
+  if (acts.length === 0) return undefined;
+  const named = (re: RegExp) => acts.filter((a) => re.test(names.get(a.raw) ?? '')).map(({ start, end }) => ({ start, end }));
+  return { sleeps: named(sleepName), out: named(outName), from: Math.min(...acts.map((a) => a.start)), to: Math.max(...acts.map((a) => a.end)) };
+}
+
+/** House A's activity file: its `go to bed` and `leave house` periods, from the id list in its header. */
+export function parseKasterenActText(text: string): KasterenLabels | undefined {
+  const names = new Map<string, string>();
+  const acts: { raw: string; start: number; end: number }[] = [];
   for (const line of text.split(/\r?\n/)) {
     const named = /^\s*(\d+)\s*:\s*'([^']+)'/.exec(line);
-    if (named && /go to bed|sleep/i.test(named[2]!)) sleepIds.add(named[1]!);
+    if (named) names.set(named[1]!, named[2]!);
     const cols = line.split('\t').map((c) => c.trim()).filter((c) => c !== '');
-    if (cols.length >= 3 && /^\d/.test(cols[0]!) && sleepIds.has(String(Number(cols[2])))) {
-      sleeps.push({ start: wallToEpoch(parseDmy(cols[0]!, 'activity'), kasterenTimeZone), end: wallToEpoch(parseDmy(cols[1]!, 'activity'), kasterenTimeZone) });
+    if (cols.length >= 3 && /^\d/.test(cols[0]!)) {
+      acts.push({ raw: String(Number(cols[2])), start: wallToEpoch(parseDmy(cols[0]!, 'activity'), kasterenTimeZone), end: wallToEpoch(parseDmy(cols[1]!, 'activity'), kasterenTimeZone) });
     }
   }
-  return sleeps;
+  return labelsOf(acts, names);
 }
 
 function parseNames(text: string): Map<string, string> {
@@ -114,15 +128,11 @@ function parseSecondsFile(text: string, what: string): { raw: string; start: num
 }
 
 /** A house of the .mat export: `<house>.sensors` + `<house>.sensor_names` (+ activities). */
-export function parseKasterenExport(sensors: string, sensorNames: string, activities?: string, activityNames?: string): { specs: SensorSpec[]; intervals: SensorInterval[]; sleeps: { start: number; end: number }[] } {
+export function parseKasterenExport(sensors: string, sensorNames: string, activities?: string, activityNames?: string): { specs: SensorSpec[]; intervals: SensorInterval[]; labels?: KasterenLabels } {
   const specs = [...parseNames(sensorNames)].map(([id, name]) => kasterenSensor(id, name));
   const intervals = parseSecondsFile(sensors, 'sensors');
-  let sleeps: { start: number; end: number }[] = [];
-  if (activities !== undefined && activityNames !== undefined) {
-    const bed = new Set([...parseNames(activityNames)].filter(([, n]) => /go-to-bed|go to bed|sleep/i.test(n)).map(([id]) => id));
-    sleeps = parseSecondsFile(activities, 'activities').filter((a) => bed.has(a.raw));
-  }
-  return { specs, intervals, sleeps };
+  const labels = activities !== undefined && activityNames !== undefined ? labelsOf(parseSecondsFile(activities, 'activities'), parseNames(activityNames)) : undefined;
+  return { specs, intervals, ...(labels === undefined ? {} : { labels }) };
 }
 
 const read = (dir: string, file: string): string => readFileSync(join(dir, file), 'latin1');
@@ -136,8 +146,8 @@ export function readKasteren(rawDir: string, home: string): ConvertedSource {
   };
   if (house === 'A' && existsSync(join(rawDir, 'kasterenSenseData.txt'))) {
     const { specs, intervals } = parseKasterenSenseText(read(rawDir, 'kasterenSenseData.txt'));
-    const sleeps = existsSync(join(rawDir, 'kasterenActData.txt')) ? parseKasterenActText(read(rawDir, 'kasterenActData.txt')) : [];
-    return { ...base, specs, intervals, sleeps };
+    const labels = existsSync(join(rawDir, 'kasterenActData.txt')) ? parseKasterenActText(read(rawDir, 'kasterenActData.txt')) : undefined;
+    return { ...base, specs, intervals, ...sourceLabels(labels) };
   }
   const stem = `house${house}`;
   const wallClockList = existsSync(join(rawDir, `${stem}-ss.txt`));
@@ -147,5 +157,11 @@ export function readKasteren(rawDir: string, home: string): ConvertedSource {
   const parsed = parseKasterenExport(wallClockList ? '' : read(rawDir, `${stem}.sensors`), read(rawDir, `${stem}.sensor_names`),
     hasActs ? read(rawDir, `${stem}.activities`) : undefined, hasActs ? read(rawDir, `${stem}.activity_names`) : undefined);
   if (wallClockList) parsed.intervals = parseKasterenSenseText(read(rawDir, `${stem}-ss.txt`)).intervals;
-  return { ...base, ...parsed };
+  return { ...base, specs: parsed.specs, intervals: parsed.intervals, ...sourceLabels(parsed.labels) };
+}
+
+/** The labels as a converted source carries them: the nights, and the times out with the span covered. */
+function sourceLabels(labels: KasterenLabels | undefined): Pick<ConvertedSource, 'sleeps' | 'labels'> {
+  if (labels === undefined) return { sleeps: [] };
+  return { sleeps: labels.sleeps, labels: { from: labels.from, to: labels.to, out: labels.out } };
 }

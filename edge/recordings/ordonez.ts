@@ -7,7 +7,7 @@
  * `OrdonezA_Sensors.txt`: two header lines, then per firing
  * `2011-11-28 02:27:59<TABs>2011-11-28 10:18:11<TABs>Bed<TABs>Pressure<TABs>Bedroom`
  * (start, end, location, type, place). `OrdonezA_ADLs.txt`: start, end,
- * activity (`Sleeping` gives the waking hours).
+ * activity (`Sleeping` gives the waking hours, `Leaving` her times out).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -62,11 +62,16 @@ export function parseOrdonezSensors(text: string): { specs: SensorSpec[]; interv
   return { specs: [...specs.values()], intervals };
 }
 
-/** The `Sleeping` periods of the ADL label file. */
-export function parseOrdonezSleeps(text: string): { start: number; end: number }[] {
-  return rows(text, 'ADLs').filter(({ cols }) => /^sleeping$/i.test(cols[4]!))
-    .map(({ cols, where }) => ({ start: wallToEpoch(parseYmd(cols[0]!, cols[1]!, where), ordonezTimeZone), end: wallToEpoch(parseYmd(cols[2]!, cols[3]!, where), ordonezTimeZone) }));
+/** The ADL label file: its `Sleeping` and `Leaving` periods, and the time its labels cover. */
+export function parseOrdonezLabels(text: string): { sleeps: Period[]; out: Period[]; from: number; to: number } | undefined {
+  const all = rows(text, 'ADLs').map(({ cols, where }) => ({
+    label: cols[4]!, start: wallToEpoch(parseYmd(cols[0]!, cols[1]!, where), ordonezTimeZone), end: wallToEpoch(parseYmd(cols[2]!, cols[3]!, where), ordonezTimeZone),
+  }));
+  if (all.length === 0) return undefined;
+  const named = (re: RegExp) => all.filter((a) => re.test(a.label)).map(({ start, end }) => ({ start, end }));
+  return { sleeps: named(/^sleeping$/i), out: named(/^leaving$/i), from: Math.min(...all.map((a) => a.start)), to: Math.max(...all.map((a) => a.end)) };
 }
+interface Period { start: number; end: number }
 
 /** Reads user `a` or `b` from `rawDir` (`OrdonezA_Sensors.txt`, `OrdonezA_ADLs.txt`). */
 export function readOrdonez(rawDir: string, home: string): ConvertedSource {
@@ -74,9 +79,11 @@ export function readOrdonez(rawDir: string, home: string): ConvertedSource {
   const sensorsFile = join(rawDir, `Ordonez${user}_Sensors.txt`), adlFile = join(rawDir, `Ordonez${user}_ADLs.txt`);
   if (!existsSync(sensorsFile)) throw new Error(`ordonez ${home}: no ${sensorsFile}`);
   const { specs, intervals } = parseOrdonezSensors(readFileSync(sensorsFile, 'latin1'));
+  const labels = existsSync(adlFile) ? parseOrdonezLabels(readFileSync(adlFile, 'latin1')) : undefined;
   return {
     dataset: 'ordonez', timezone: ordonezTimeZone, specs, intervals,
-    sleeps: existsSync(adlFile) ? parseOrdonezSleeps(readFileSync(adlFile, 'latin1')) : [],
+    sleeps: labels?.sleeps ?? [],
+    ...(labels === undefined ? {} : { labels: { from: labels.from, to: labels.to, out: labels.out } }),
     source: 'F.J. Ordóñez, P. de Toledo, A. Sanchis, Sensors 2013, 13, 5460–5477 (UCI ADL binary dataset) — edge/recordings/README-ordonez.md',
     notes: ['Electric-use sensors (microwave, toaster) are power events at a nominal 1000 W while on: the recording gives on/off only.'],
   };

@@ -16,6 +16,8 @@ export interface ConvertedSource {
   intervals: SensorInterval[];
   /** Labelled sleep periods, when the recording has labels. */
   sleeps: { start: number; end: number }[];
+  /** Labelled times out of the home, and the time the labels cover (home-settings.ts `labels`). */
+  labels?: { from: number; to: number; out: { start: number; end: number }[] };
   source: string;
   notes?: string[];
 }
@@ -51,6 +53,10 @@ export function buildRecording(home: string, src: ConvertedSource): { readings: 
   }
   const first = readings[0], last = readings[readings.length - 1];
   if (first && last) { settings.from = toLocalIso(first.at, src.timezone); settings.to = toLocalIso(last.at, src.timezone); }
+  if (src.labels !== undefined) {
+    const at = (t: number) => toLocalIso(t, src.timezone);
+    settings.labels = { from: at(src.labels.from), to: at(src.labels.to), out: src.labels.out.map((p) => ({ from: at(p.start), to: at(p.end) })) };
+  }
   if (src.notes && src.notes.length > 0) settings.notes = src.notes;
   return { readings, settings, unknown };
 }

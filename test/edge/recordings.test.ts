@@ -39,6 +39,8 @@ t.test('van Kasteren house A text: front door, internal door, flush and cupboard
   t.equal(settings.timezone, 'Europe/Amsterdam');
   t.equal(settings.frontDoor, 'front');
   t.same(settings.wakingHours, { from: '07:45', to: '23:45' }, 'median wake 07:50 and bedtime 23:40 of three nights, to 15 min');
+  t.same(settings.labels, { from: '2008-03-01T23:40:00+01:00', to: '2008-03-03T14:00:00+01:00', out: [{ from: '2008-03-03T13:00:00+01:00', to: '2008-03-03T14:00:00+01:00' }] },
+    'the "leave house" period, and the time the labels cover');
   t.same(settings.devices.map((d) => `${d.device}:${d.role}:${d.room ?? ''}`), ['front-door:front-door:hall', 'bedroom-door:contact:bedroom', 'toilet-flush:water:toilet', 'tea-cupboard:contact:kitchen']);
   t.same(parseHomeSettings(JSON.parse(JSON.stringify(settings))), settings, 'the settings pass their own schema');
 });
@@ -62,6 +64,7 @@ t.test('van Kasteren export (houseB.sensors): wall-clock seconds, Dutch names, a
   t.same({ role: mat?.role, held: mat?.held, sensor: mat?.sensor }, { role: 'mat', held: true, sensor: 'pressure mat' });
   t.equal(settings.devices.find((d) => d.device === 'dresser')?.sensor, 'mercury switch');
   t.equal(settings.wakingHours, undefined, 'no labels, no waking hours');
+  t.equal(settings.labels, undefined, 'no labels, no times out');
 });
 
 t.test('van Kasteren wall-clock lists (houseC-ss.txt) are read before houseC.sensors, whose copies lost id 7 (the front door in B)', async (t) => {
@@ -98,6 +101,8 @@ t.test('Ordóñez: PIRs by place, maindoor is the front door, fridge a contact, 
   t.equal(settings.timezone, 'Europe/Madrid');
   t.same(settings.wakingHours, { from: '10:00', to: '01:30' }, 'three nights; the 40-minute nap is not a night');
   t.match(settings.wakingHoursSource, /3 labelled nights/);
+  t.same(settings.labels, { from: '2011-11-25T01:00:00+01:00', to: '2011-11-28T12:10:00+01:00', out: [{ from: '2011-11-28T11:02:00+01:00', to: '2011-11-28T12:10:00+01:00' }] }, '"Leaving" is her time out');
+  t.same(parseHomeSettings(JSON.parse(JSON.stringify(settings))), settings, 'the settings pass their own schema');
 });
 
 t.test('Tapia: activity blocks across midnight, a firing listed twice is one, the foyer door is the front door', async (t) => {

@@ -163,8 +163,8 @@ t.test('per home-month arithmetic: escalation is one alarm, operator findings by
 const report = (over: Partial<RecordingsReport['unlabelled']['learned']>, fixedFamily: number): RecordingsReport => ({
   seed: 1, perType: 1, homes: [],
   unlabelled: {
-    fixed: { homeMonths: 2, family: fixedFamily, familyByRule: {}, operator: 0, operatorByRule: {}, caregiver: 0, notices: 0 },
-    learned: { homeMonths: 2, family: 4, familyByRule: { noSignOfLife: 4 }, operator: 8, operatorByRule: { deviceSilent: 8 }, caregiver: 0, notices: 0, ...over },
+    fixed: { homeMonths: 2, family: fixedFamily, familyByRule: {}, operator: 0, operatorByRule: {}, caregiver: 0, notices: 0, labelled: { homeMonths: 0, family: 0, whileOut: 0 } },
+    learned: { homeMonths: 2, family: 4, familyByRule: { noSignOfLife: 4 }, operator: 8, operatorByRule: { deviceSilent: 8 }, caregiver: 0, notices: 0, labelled: { homeMonths: 0, family: 0, whileOut: 0 }, ...over },
   },
   injected: [],
   byType: (['collapse-waking', 'night-outing', 'collapse-after-arrival'] as const).flatMap((type) => (['fixed', 'learned'] as const).map((mode) => ({
@@ -182,6 +182,32 @@ t.test('targets: per home-month limits are inclusive; worst detect over 6 h fail
   const text = formatRecordingsReport(report({}, 5)).join('\n');
   t.match(text, /default rules \(fixed \+ learned\) — all homes\s+2\.0\s+4\.0/);
   t.match(text, /family by rule: noSignOfLife 2\.0/);
+});
+
+t.test('labelled times out: the family alarms raised while the labels say she was out are counted apart, within the time the labels cover', async (t) => {
+  const iso = (at: number) => new Date(at).toISOString();
+  const day = (d: number, hhmm: string) => t0 + d * DAY + (Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3))) * MIN;
+  // Six days; on day 3 a quiet afternoon at home (16:00–19:40); on day 4 she goes out at 13:55 and is back at 10:00 on day 5.
+  let n = 10_000;
+  const readings = residentDays('h1', 6).filter((r) => !(r.at > day(3, '15:30') && r.at < day(3, '19:40')) && !(r.at > day(4, '13:56') && r.at < day(5, '10:00')));
+  readings.push(door('h1', day(5, '10:00'), true, ++n), door('h1', day(5, '10:01'), false, ++n));
+  readings.sort((a, b) => a.at - b.at);
+  const out = [0, 1, 2, 3, 5].map((d) => ({ from: iso(day(d, '13:55')), to: iso(day(d, '15:06')) }));
+  out.push({ from: iso(day(4, '13:55')), to: iso(day(5, '10:01')) });
+  const labels = { from: iso(t0), to: iso(day(5, '12:00')), out };
+  const r = await evaluateRecordings([{ settings: settings({ labels }), readings }], { seed: 1, perType: 0 });
+  const f = r.unlabelled.fixed;
+  t.equal(f.family, 2, 'the quiet afternoon (3 h after 15:20) and the night out (12 h after the door)');
+  t.equal(f.labelled.family, 2, 'both in the labelled time');
+  t.equal(f.labelled.whileOut, 1, 'the night out');
+  t.ok(Math.abs(f.labelled.homeMonths - (day(5, '12:00') - readings[0]!.at) / DAY / 30.44) < 1e-9, 'the labelled time within the recording (from its first reading at 08:00), not the whole recording');
+  const text = formatRecordingsReport(r).join('\n');
+  t.match(text, /fixed rules alone — all homes[^]*in the labelled time \(5\.2 days\): 2 family alarms, 1 of them while she was out by the labels \(nobody had told the system\); the others 5\.9 per home-month/);
+  t.match(text, /h1 .* labelled 5\.2 d: \d+ family, \d+ while out/);
+
+  const unlabelled = await evaluateRecordings([{ settings: settings(), readings }], { seed: 1, perType: 0 });
+  t.same(unlabelled.unlabelled.fixed.labelled, { homeMonths: 0, family: 0, whileOut: 0 }, 'no labels: nothing counted apart');
+  t.notMatch(formatRecordingsReport(unlabelled).join('\n'), /labelled/);
 });
 
 t.test('end to end: a collapse at a waking moment is found by no-sign-of-life 3 h after the last sign', async (t) => {
