@@ -20,6 +20,7 @@
  * door as she leaves): it does not end an outing.
  */
 import type { Reading } from '../core/events.js';
+import { NONE, type HomeState } from './home-state.js';
 
 const MIN = 60_000;
 /** One passage through the front door: two closes this close together are a bouncing reed. */
@@ -56,4 +57,25 @@ export const roomMotionKey = 'presence/room-motion';
 export function endsOuting(r: Reading, frontDoor: boolean, doorClosedAt: number, flowsSay = false): boolean {
   if (r.at - doorClosedAt < leavingMs) return false;
   return isInsideActivation(r, frontDoor) || (flowsSay && (r.kind === 'water' || r.kind === 'gas') && r.flowing);
+}
+
+/**
+ * Home-level mark (set by noSignOfLife): the front-door close that began the current outing,
+ * when it may be a visitor leaving alone rather than her (an uncertain departure).
+ */
+export const uncertainOutKey = 'presence/uncertain-out';
+
+/** Home-level mark (set by noSignOfLife): the front-door close read as her coming home (an arrival). */
+export const arrivedKey = 'presence/arrived';
+
+/**
+ * Whether the front door opening at `at` is her coming home: she went out (the front door
+ * closed behind her and nothing has moved inside since: `home.outSince`, kept by noSignOfLife)
+ * and not as part of this same passage, and it was not a visitor leaving on their own; or the
+ * passage she just came home by is still going on (a reed that bounces, a door opened twice).
+ */
+export function comingHome(home: HomeState, at: number): boolean {
+  if (home.outSince !== NONE) return home.marks?.get(uncertainOutKey) !== home.outSince && at - home.outSince >= doorPassageMs;
+  const arrived = home.marks?.get(arrivedKey);
+  return arrived !== undefined && at - arrived < doorPassageMs;
 }

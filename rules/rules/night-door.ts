@@ -5,13 +5,15 @@
  * motion is the usual return), or — for homes with no motion sensor — another
  * sign of her inside (presence.ts: a cupboard or inner door opening, the
  * kettle, a button) after the passage through the door. Cleared on it.
+ * An opening while she is out (she was seen leaving: presence.ts `comingHome`) is her
+ * coming home, not a night outing: not watched.
  * Once its alert has ended (resolved by a person), the opening is answered:
  * the rule forgets it, and the next opening at night is a new occurrence.
  */
 import type { Reading } from '../../core/events.js';
 import { inWindow, parseClockTime } from '../../core/time.js';
 import type { HomeState } from '../home-state.js';
-import { doorPassageMs, isInsideActivation } from '../presence.js';
+import { comingHome, doorPassageMs, isInsideActivation } from '../presence.js';
 import type { NightDoorRule } from '../rule-config.js';
 import { clear, finding, forget, hhmm, raise, activeSeverity, signName, type RuleContext, type RuleDefinition } from './rule.js';
 
@@ -47,6 +49,10 @@ export const nightDoor: RuleDefinition<NightDoorRule> = {
       if (!r.open || openedAt(rule, home) !== undefined) return false;
       const m = home.rules.zone.minuteOfDay(r.at);
       if (!inWindow(m, parseClockTime(rule.night.from), parseClockTime(rule.night.to))) return false;
+      // She went out earlier and has not been back: this is her coming home, not a night outing
+      // (van Kasteren A, out 18:25–23:39, sat down where no sensor sees: "nobody came back in"
+      // at 23:54). Nothing after it is noSignOfLife's arrival clock, which runs through the night.
+      if (comingHome(home, r.at)) return false;
       setMark(home, rule.id, r.at);
       return true;
     }

@@ -36,7 +36,7 @@
 import type { Reading } from '../../core/events.js';
 import type { Finding, Localized, Severity } from '../../core/findings.js';
 import { inWindow, parseClockTime } from '../../core/time.js';
-import { arrivalQuietMs, doorPassageMs, endsOuting, isInsideActivation, roomMotionKey } from '../presence.js';
+import { arrivalQuietMs, doorPassageMs, endsOuting, isInsideActivation, roomMotionKey, uncertainOutKey, arrivedKey } from '../presence.js';
 import { afterGap, gapFrom, gapInside, gapUntil } from '../watermark.js';
 import { NONE, type HomeState } from '../home-state.js';
 import type { NoSignOfLifeRule } from '../rule-config.js';
@@ -51,14 +51,10 @@ import { arrivalNotNight, learnNight, nightMiddle, nightNotBegun, nightQuietMs, 
 const minute = 60_000;
 /** The last sign of her inside other than movement (motion is `home.lastMotion`): a cupboard, the kettle, a button. */
 const insideKey = 'presence/inside';
-/** The front-door close read as her coming home (an arrival): when it is her last sign, the night has not begun. */
-const arrivedKey = 'presence/arrived';
 /** The latest front-door event: a quiet spell that began there (she came home, a visitor left) keeps the fixed warning. */
 const doorKey = 'presence/door';
 /** When someone came in through the front door while she was home (a visit began). */
 const visitKey = 'presence/visit';
-/** The front-door close (an `outSince`) that may be the visitor leaving alone: an uncertain departure. */
-const uncertainOutKey = 'presence/uncertain-out';
 /**
  * Sets a mark that changes only together with "out" (an arrival, a visit, an
  * uncertain departure): it is saved with that change — the engine's lazy save

@@ -80,3 +80,36 @@ t.test('a home without motion sensors: a cupboard or the kettle after the passag
   h.clock.advanceTo(at('02:31', 1));
   t.same(h.of('nightDoor'), ['raised:warning', 'cleared:warning', 'raised:warning'], 'the next night exit is seen');
 });
+
+t.test('her coming home at night is not a night outing: an opening after she was seen leaving is not watched; a visitor leaving alone is no departure of hers', async (t) => {
+  const both = [{ type: 'noSignOfLife' }, { type: 'nightDoor' }];
+  // van Kasteren A: out 18:25, home 23:39, sat where no sensor sees her: "nobody came back in" at 23:54.
+  const h = await harness({ rules: both });
+  h.feed(motion(at('18:20')), door(at('18:25'), true), door(at('18:26'), false));
+  // Her reed bounced as she came in: 23:39:18 open, :19 closed, :24 open, :30 closed — one passage.
+  const s = 1000;
+  h.feed(door(at('23:39') + 18 * s, true), door(at('23:39') + 19 * s, false), door(at('23:39') + 24 * s, true), door(at('23:39') + 30 * s, false));
+  h.clock.advanceTo(at('00:30', 1));
+  t.same(h.of('nightDoor'), [], 'before: raised at 23:54');
+  // Home again (the door closed behind her): the next opening at night is watched as before.
+  h.feed(motion(at('00:35', 1)), door(at('02:00', 1), true), door(at('02:01', 1), false));
+  h.clock.advanceTo(at('02:15', 1));
+  t.same(h.of('nightDoor'), ['raised:warning'], 'she was home: going out at 02:00 is a night outing');
+
+  // Someone came in at 21:00 and the door closed at 22:00 with nothing after: perhaps the visitor
+  // alone. The door opening at 23:30 may be her going out: watched.
+  const v = await harness({ rules: both });
+  v.feed(motion(at('20:50')), door(at('21:00'), true), door(at('21:01'), false), motion(at('21:03')), motion(at('21:40')));
+  v.feed(door(at('22:00'), true), door(at('22:01'), false));
+  v.feed(door(at('23:30'), true));
+  v.clock.advanceTo(at('23:45'));
+  t.same(v.of('nightDoor'), ['raised:warning']);
+
+  // Going out at night with a bounce: the kitchen PIR sees her at the door (04:28:03) between two
+  // openings 9 s apart (van Kasteren B, 6 August). The second opening is the same passage out: watched.
+  const b = await harness({ rules: both });
+  b.feed(motion(at('04:20', 1), 'motion-bedroom'), door(at('04:27', 1) + 57 * s, true), door(at('04:28', 1) + 2 * s, false), motion(at('04:28', 1) + 3 * s, 'motion-kitchen'));
+  b.feed(door(at('04:28', 1) + 6 * s, true), door(at('04:28', 1) + 7 * s, false));
+  b.clock.advanceTo(at('04:44', 1));
+  t.same(b.of('nightDoor'), ['raised:warning'], 'she left at 04:28 and is not back');
+});
