@@ -30,6 +30,8 @@ export const leavingMs = 30_000;
 /**
  * No sign of her inside for this long before the front door opened: she was
  * out (whether or not her leaving was seen), so this passage is her coming home.
+ * In a home with no motion sensor in its rooms, no shorter than noSignOfLife's
+ * fixed warning: there an hour with no cupboard or kettle is her at home.
  */
 export const arrivalQuietMs = 60 * MIN;
 

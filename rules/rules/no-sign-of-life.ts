@@ -673,11 +673,16 @@ export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
       // doorPassageMs of the last one is the same passage (a bouncing reed). And a door
       // after an hour with no sign of her inside is coming home too, though her leaving
       // was not seen (a reed that missed it, a back door): read as "went out", a
-      // collapse right after coming home would wait for the out-of-home limit.
+      // collapse right after coming home would wait for the out-of-home limit. In a home
+      // no motion sensor watches, an hour with no cupboard or kettle is her at home (van
+      // Kasteren A: a cupboard at 20:59, out at 22:03 for two days — read as coming home,
+      // a warning at 01:03 and a critical at 04:03): there the quiet must pass the fixed
+      // warning before the door is her coming home.
       if (home.outSince !== NONE) home.outSince = r.at - home.outSince >= doorPassageMs ? NONE : r.at;
       else {
         const inside = Math.max(home.lastMotion, getMark(home, insideKey) ?? NONE);
-        home.outSince = inside !== NONE && r.at - inside > arrivalQuietMs ? NONE : r.at;
+        const quiet = home.marks?.get(roomMotionKey) === undefined ? Math.max(arrivalQuietMs, rule.warningAfterMinutes * minute) : arrivalQuietMs;
+        home.outSince = inside !== NONE && r.at - inside > quiet ? NONE : r.at;
       }
       if (home.outSince === NONE) { setOutMark(home, arrivedKey, r.at); arrived = true; }
     }

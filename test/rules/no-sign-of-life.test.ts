@@ -498,7 +498,9 @@ t.test('her own quiet hours: afternoons of 3 h 10 with nothing to show, ended by
   const home = await harness({ rules: [{ type: 'noSignOfLife' }] });
   for (let d = 0; d < 3; d++) day(home, d, 190);
   const m = warnings(home).length;
-  home.feed(kettle(at('08:00', 3)), kettle(at('10:30', 3)), door(at('11:59', 3), true), door(at('12:00', 3), false));
+  // (Her leaving is seen: in a home with only objects, an hour and a half with nothing after the
+  // kettle is her at home, and a front door after it her going out.)
+  home.feed(kettle(at('08:00', 3)), kettle(at('10:30', 3)), door(at('10:45', 3), true), door(at('10:46', 3), false), door(at('11:59', 3), true), door(at('12:00', 3), false));
   home.clock.advanceTo(at('15:00', 3));
   t.same(warnings(home).slice(m).map((f) => f.at), [at('15:00', 3)], 'came home at 12:00: warned at 15:00');
 
@@ -674,6 +676,27 @@ t.test('the front door after an hour with nothing inside is her coming home, tho
   left.feed(motion(at('13:30')), door(at('14:00'), true), door(at('14:01'), false));
   left.clock.advanceTo(at('17:01'));
   t.same(left.of('noSignOfLife'), []);
+});
+
+t.test('a home with no motion sensor in its rooms: an hour with no contact is her at home, so the front door after it is her going out', async (t) => {
+  // van Kasteren A (contacts only): a cupboard at 20:59, the front door at 22:03, away for two
+  // days. Read as coming home: "came home at 22:03 and nothing has moved inside since", a warning
+  // at 01:03 and a critical at 04:03. Her quiet at home is judged against the fixed warning (3 h).
+  const h = await harness({ rules: onlyNsl });
+  h.feed(door(at('20:59'), true, 'cupboard', 'h1', 'cupboard'), door(at('21:00'), false, 'cupboard', 'h1', 'cupboard'), door(at('22:03'), true), door(at('22:03') + 25_000, false));
+  expectOrdinaryOuting(t, h, at('22:03') + 25_000, 'out: nothing at 01:03 or 04:03');
+  // Over 3 h with nothing inside: her leaving was not seen, this is her coming home.
+  const back = await harness({ rules: onlyNsl });
+  back.feed(door(at('06:00'), true, 'cupboard', 'h1', 'cupboard'), door(at('09:30'), true), door(at('09:31'), false));
+  back.clock.advanceTo(at('12:30'));
+  t.same(back.of('noSignOfLife'), []);
+  back.clock.advanceTo(at('12:31'));
+  t.same(back.of('noSignOfLife'), ['raised:warning'], 'a collapse after coming home: 3 h after the door');
+  // A home whose rooms a motion sensor watches keeps the hour (the test above).
+  const pir = await harness({ rules: onlyNsl });
+  pir.feed(motion(at('20:59')), door(at('22:03'), true), door(at('22:03') + 25_000, false));
+  pir.clock.advanceTo(at('22:03', 0) + 25_000 + 3 * 60 * MIN);
+  t.same(pir.of('noSignOfLife'), ['raised:warning'], 'an hour without movement where a PIR would have seen her: coming home');
 });
 
 // ── A visitor leaves (issue 10, messy corpus: found after 11 h 55) ──
