@@ -22,7 +22,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { slug, wallToEpoch, type SensorInterval, type SensorSpec, type WallTime } from './intervals.js';
-import type { ConvertedSource } from './source.js';
+import { labelsOf, sourceLabels, type ConvertedSource, type Labels } from './source.js';
 
 export const kasterenTimeZone = 'Europe/Amsterdam';
 export const kasterenHomes = ['housea', 'houseb', 'housec'] as const;
@@ -76,22 +76,16 @@ export function parseKasterenSenseText(text: string): { specs: SensorSpec[]; int
   return { specs, intervals };
 }
 
-/** Labelled activity periods of a house: its nights in bed, its times out, and the time the labels cover. */
-export interface KasterenLabels { sleeps: Period[]; out: Period[]; from: number; to: number }
-interface Period { start: number; end: number }
-
 const sleepName = /go-to-bed|go to bed|sleep/i;
 const outName = /leave-house|leave house/i;
 
-/** `labels` of the activities (`raw` = activity id) named by `names`; undefined when there are none. */
-function labelsOf(acts: readonly { raw: string; start: number; end: number }[], names: ReadonlyMap<string, string>): KasterenLabels | undefined {
-  if (acts.length === 0) return undefined;
-  const named = (re: RegExp) => acts.filter((a) => re.test(names.get(a.raw) ?? '')).map(({ start, end }) => ({ start, end }));
-  return { sleeps: named(sleepName), out: named(outName), from: Math.min(...acts.map((a) => a.start)), to: Math.max(...acts.map((a) => a.end)) };
+/** The labels of a house's activities (`raw` = activity id, named by `names`). */
+function houseLabels(acts: readonly { raw: string; start: number; end: number }[], names: ReadonlyMap<string, string>): Labels | undefined {
+  return labelsOf(acts.map(({ raw, start, end }) => ({ label: names.get(raw) ?? '', start, end })), sleepName, outName);
 }
 
 /** House A's activity file: its `go to bed` and `leave house` periods, from the id list in its header. */
-export function parseKasterenActText(text: string): KasterenLabels | undefined {
+export function parseKasterenActText(text: string): Labels | undefined {
   const names = new Map<string, string>();
   const acts: { raw: string; start: number; end: number }[] = [];
   for (const line of text.split(/\r?\n/)) {
@@ -102,7 +96,7 @@ export function parseKasterenActText(text: string): KasterenLabels | undefined {
       acts.push({ raw: String(Number(cols[2])), start: wallToEpoch(parseDmy(cols[0]!, 'activity'), kasterenTimeZone), end: wallToEpoch(parseDmy(cols[1]!, 'activity'), kasterenTimeZone) });
     }
   }
-  return labelsOf(acts, names);
+  return houseLabels(acts, names);
 }
 
 function parseNames(text: string): Map<string, string> {
@@ -128,10 +122,10 @@ function parseSecondsFile(text: string, what: string): { raw: string; start: num
 }
 
 /** A house of the .mat export: `<house>.sensors` + `<house>.sensor_names` (+ activities). */
-export function parseKasterenExport(sensors: string, sensorNames: string, activities?: string, activityNames?: string): { specs: SensorSpec[]; intervals: SensorInterval[]; labels?: KasterenLabels } {
+export function parseKasterenExport(sensors: string, sensorNames: string, activities?: string, activityNames?: string): { specs: SensorSpec[]; intervals: SensorInterval[]; labels?: Labels } {
   const specs = [...parseNames(sensorNames)].map(([id, name]) => kasterenSensor(id, name));
   const intervals = parseSecondsFile(sensors, 'sensors');
-  const labels = activities !== undefined && activityNames !== undefined ? labelsOf(parseSecondsFile(activities, 'activities'), parseNames(activityNames)) : undefined;
+  const labels = activities !== undefined && activityNames !== undefined ? houseLabels(parseSecondsFile(activities, 'activities'), parseNames(activityNames)) : undefined;
   return { specs, intervals, ...(labels === undefined ? {} : { labels }) };
 }
 
@@ -160,8 +154,3 @@ export function readKasteren(rawDir: string, home: string): ConvertedSource {
   return { ...base, specs: parsed.specs, intervals: parsed.intervals, ...sourceLabels(parsed.labels) };
 }
 
-/** The labels as a converted source carries them: the nights, and the times out with the span covered. */
-function sourceLabels(labels: KasterenLabels | undefined): Pick<ConvertedSource, 'sleeps' | 'labels'> {
-  if (labels === undefined) return { sleeps: [] };
-  return { sleeps: labels.sleeps, labels: { from: labels.from, to: labels.to, out: labels.out } };
-}

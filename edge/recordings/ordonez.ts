@@ -12,7 +12,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { slug, wallToEpoch, type SensorInterval, type SensorSpec, type WallTime } from './intervals.js';
-import type { ConvertedSource } from './source.js';
+import { labelsOf, sourceLabels, type ConvertedSource, type Labels } from './source.js';
 
 export const ordonezTimeZone = 'Europe/Madrid';
 export const ordonezHomes = ['a', 'b'] as const;
@@ -63,15 +63,12 @@ export function parseOrdonezSensors(text: string): { specs: SensorSpec[]; interv
 }
 
 /** The ADL label file: its `Sleeping` and `Leaving` periods, and the time its labels cover. */
-export function parseOrdonezLabels(text: string): { sleeps: Period[]; out: Period[]; from: number; to: number } | undefined {
+export function parseOrdonezLabels(text: string): Labels | undefined {
   const all = rows(text, 'ADLs').map(({ cols, where }) => ({
     label: cols[4]!, start: wallToEpoch(parseYmd(cols[0]!, cols[1]!, where), ordonezTimeZone), end: wallToEpoch(parseYmd(cols[2]!, cols[3]!, where), ordonezTimeZone),
   }));
-  if (all.length === 0) return undefined;
-  const named = (re: RegExp) => all.filter((a) => re.test(a.label)).map(({ start, end }) => ({ start, end }));
-  return { sleeps: named(/^sleeping$/i), out: named(/^leaving$/i), from: Math.min(...all.map((a) => a.start)), to: Math.max(...all.map((a) => a.end)) };
+  return labelsOf(all, /^sleeping$/i, /^leaving$/i);
 }
-interface Period { start: number; end: number }
 
 /** Reads user `a` or `b` from `rawDir` (`OrdonezA_Sensors.txt`, `OrdonezA_ADLs.txt`). */
 export function readOrdonez(rawDir: string, home: string): ConvertedSource {
@@ -82,8 +79,7 @@ export function readOrdonez(rawDir: string, home: string): ConvertedSource {
   const labels = existsSync(adlFile) ? parseOrdonezLabels(readFileSync(adlFile, 'latin1')) : undefined;
   return {
     dataset: 'ordonez', timezone: ordonezTimeZone, specs, intervals,
-    sleeps: labels?.sleeps ?? [],
-    ...(labels === undefined ? {} : { labels: { from: labels.from, to: labels.to, out: labels.out } }),
+    ...sourceLabels(labels),
     source: 'F.J. Ordóñez, P. de Toledo, A. Sanchis, Sensors 2013, 13, 5460–5477 (UCI ADL binary dataset) — edge/recordings/README-ordonez.md',
     notes: ['Electric-use sensors (microwave, toaster) are power events at a nominal 1000 W while on: the recording gives on/off only.'],
   };

@@ -8,6 +8,25 @@ import { toLocalIso } from '../../core/time.js';
 import type { HomeSettings } from './home-settings.js';
 import { intervalsToReadings, wakingHoursFromSleep, type SensorInterval, type SensorSpec } from './intervals.js';
 
+/** A labelled period, epoch milliseconds. */
+export interface Period { start: number; end: number }
+
+/** What a recording's activity labels say: her nights, her times out, and the time they cover. */
+export interface Labels { sleeps: Period[]; out: Period[]; from: number; to: number }
+
+/** The labels of activities named `label` (`sleep` and `out` pick theirs by name); undefined for none. */
+export function labelsOf(acts: readonly (Period & { label: string })[], sleep: RegExp, out: RegExp): Labels | undefined {
+  if (acts.length === 0) return undefined;
+  const named = (re: RegExp) => acts.filter((a) => re.test(a.label)).map(({ start, end }) => ({ start, end }));
+  return { sleeps: named(sleep), out: named(out), from: Math.min(...acts.map((a) => a.start)), to: Math.max(...acts.map((a) => a.end)) };
+}
+
+/** The labels as a converted source carries them (`sleeps` for the waking hours, the rest as `labels`). */
+export function sourceLabels(labels: Labels | undefined): Pick<ConvertedSource, 'sleeps' | 'labels'> {
+  if (labels === undefined) return { sleeps: [] };
+  return { sleeps: labels.sleeps, labels: { from: labels.from, to: labels.to, out: labels.out } };
+}
+
 /** What a dataset reader found for one home. */
 export interface ConvertedSource {
   dataset: string;
@@ -15,9 +34,9 @@ export interface ConvertedSource {
   specs: SensorSpec[];
   intervals: SensorInterval[];
   /** Labelled sleep periods, when the recording has labels. */
-  sleeps: { start: number; end: number }[];
+  sleeps: Period[];
   /** Labelled times out of the home, and the time the labels cover (home-settings.ts `labels`). */
-  labels?: { from: number; to: number; out: { start: number; end: number }[] };
+  labels?: Omit<Labels, 'sleeps'>;
   source: string;
   notes?: string[];
 }
