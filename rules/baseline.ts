@@ -18,7 +18,7 @@ import { formatClockTime } from '../core/time.js';
 import { activePeriod, awayMsBetween, isDayCareDay, type HomeContext } from './context.js';
 import { ewmaStep, popcount, pushWindow, summarise, type SignalSummary } from './baseline-stats.js';
 import type { ZoneClock } from './rules/rule.js';
-import { doorPassageMs, endsOuting, roomMotionKey } from './presence.js';
+import { doorPassageMs, endsOuting, noRoomMotion } from './presence.js';
 
 const MIN = 60_000;
 const HOUR = 3_600_000;
@@ -260,7 +260,7 @@ export function observe(b: Baseline, r: Reading, sign: boolean, o: ObserveOption
   // A sign of her inside (presence.ts: movement, a cupboard or inner door opening, the kettle, a
   // button — or, with no room motion sensor, a flow starting — after the passage through the
   // front door) ends an outing.
-  if (b.doorClosedAt >= 0 && endsOuting(r, r.kind === 'door' && isFrontDoor(r.door, r.device, o.frontDoor), b.doorClosedAt, o.marks?.get(roomMotionKey) === undefined)) endOuting(b, t, r.at);
+  if (b.doorClosedAt >= 0 && endsOuting(r, r.kind === 'door' && isFrontDoor(r.door, r.device, o.frontDoor), b.doorClosedAt, noRoomMotion(o.marks))) endOuting(b, t, r.at);
   switch (r.kind) {
     case 'kettle':
       if (r.state === 'on' && Number.isNaN(t.firstKettle)) t.firstKettle = m;

@@ -52,6 +52,11 @@ export function isInsideActivation(r: Reading, frontDoor: boolean): boolean {
  */
 export const roomMotionKey = 'presence/room-motion';
 
+/** Whether no motion sensor has watched a room of the home yet (`roomMotionKey` unset), given its marks. */
+export function noRoomMotion(marks: ReadonlyMap<string, number> | undefined): boolean {
+  return marks?.get(roomMotionKey) === undefined;
+}
+
 /**
  * Whether `r` shows her back inside after the front door closed at `doorClosedAt` (an outing
  * began); `flowsSay`: the home has no room motion sensor, so water or gas starting to flow does too.
@@ -67,6 +72,11 @@ export function endsOuting(r: Reading, frontDoor: boolean, doorClosedAt: number,
  */
 export const uncertainOutKey = 'presence/uncertain-out';
 
+/** Whether the current outing began with a front-door close that may be the visitor leaving alone. */
+export function uncertainOut(home: HomeState): boolean {
+  return home.outSince !== NONE && home.marks?.get(uncertainOutKey) === home.outSince;
+}
+
 /** Home-level mark (set by noSignOfLife): the front-door close read as her coming home (an arrival). */
 export const arrivedKey = 'presence/arrived';
 
@@ -77,7 +87,7 @@ export const arrivedKey = 'presence/arrived';
  * passage she just came home by is still going on (a reed that bounces, a door opened twice).
  */
 export function comingHome(home: HomeState, at: number): boolean {
-  if (home.outSince !== NONE) return home.marks?.get(uncertainOutKey) !== home.outSince && at - home.outSince >= doorPassageMs;
+  if (home.outSince !== NONE) return !uncertainOut(home) && at - home.outSince >= doorPassageMs;
   const arrived = home.marks?.get(arrivedKey);
   return arrived !== undefined && at - arrived < doorPassageMs;
 }

@@ -36,7 +36,7 @@
 import type { Reading } from '../../core/events.js';
 import type { Finding, Localized, Severity } from '../../core/findings.js';
 import { inWindow, parseClockTime } from '../../core/time.js';
-import { arrivalQuietMs, doorPassageMs, endsOuting, isInsideActivation, roomMotionKey, uncertainOutKey, arrivedKey } from '../presence.js';
+import { arrivalQuietMs, arrivedKey, doorPassageMs, endsOuting, isInsideActivation, noRoomMotion, roomMotionKey, uncertainOut, uncertainOutKey } from '../presence.js';
 import { afterGap, gapFrom, gapInside, gapUntil } from '../watermark.js';
 import { NONE, type HomeState } from '../home-state.js';
 import type { NoSignOfLifeRule } from '../rule-config.js';
@@ -226,11 +226,6 @@ function nightOf(rule: NoSignOfLifeRule, home: HomeState, start: number): NightS
  */
 function clockWindow(rule: NoSignOfLifeRule, home: HomeState, spell: Spell): Window {
   return spell.chair || nightOf(rule, home, spell.start) !== undefined ? allDay : wakingWindow(rule);
-}
-
-/** Whether the current outing began with a front-door close right after a visit (she or the visitor left). */
-function uncertainOut(home: HomeState): boolean {
-  return home.outSince !== NONE && getMark(home, uncertainOutKey) === home.outSince;
 }
 
 /** Her own usual outings (learned-limits.ts), or the fixed limit. */
@@ -660,8 +655,8 @@ export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
       if (middle !== undefined) learnNight(home, middle, home.rules.zone, home.prevSignOfLife, home.prevSignDevice, r.at);
     }
     // The home has a motion sensor that watches a room: flows starting no longer say she is in.
-    if (r.kind === 'motion' && r.occupied && home.marks?.get(roomMotionKey) === undefined && !isHeldDevice(r.device, rule)) setMark(home, roomMotionKey, r.at);
-    if (home.outSince !== NONE && endsOuting(r, frontDoor, home.outSince, home.marks?.get(roomMotionKey) === undefined)) {
+    if (r.kind === 'motion' && r.occupied && noRoomMotion(home.marks) && !isHeldDevice(r.device, rule)) setMark(home, roomMotionKey, r.at);
+    if (home.outSince !== NONE && endsOuting(r, frontDoor, home.outSince, noRoomMotion(home.marks))) {
       // A sign of her inside (presence.ts) — movement, a cupboard or inner door opening, the
       // kettle, a button, after the passage through the door — means she is home. Not a contact
       // going back to rest, not power: it moves by itself; flows only in a home without a
@@ -681,7 +676,7 @@ export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
       if (home.outSince !== NONE) home.outSince = r.at - home.outSince >= doorPassageMs ? NONE : r.at;
       else {
         const inside = Math.max(home.lastMotion, getMark(home, insideKey) ?? NONE);
-        const quiet = home.marks?.get(roomMotionKey) === undefined ? Math.max(arrivalQuietMs, rule.warningAfterMinutes * minute) : arrivalQuietMs;
+        const quiet = noRoomMotion(home.marks) ? Math.max(arrivalQuietMs, rule.warningAfterMinutes * minute) : arrivalQuietMs;
         home.outSince = inside !== NONE && r.at - inside > quiet ? NONE : r.at;
       }
       if (home.outSince === NONE) { setOutMark(home, arrivedKey, r.at); arrived = true; }
