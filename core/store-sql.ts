@@ -46,5 +46,12 @@ export interface SqlDb extends SqlQueries {
    * instead of the same ones; empty on SQLite, whose `tx` holds the write lock.
    */
   readonly skipLocked: string;
+  /**
+   * True when transactions commit in the order they were begun (SQLite: one
+   * connection, each write synchronous or queued in turn). A pool (PostgreSQL)
+   * may commit a later one first; the store then orders what must commit in
+   * order itself (the rule engine's state saves).
+   */
+  readonly commitsInOrder?: boolean;
   close(): Promise<void>;
 }

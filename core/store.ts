@@ -186,6 +186,32 @@ export function createSqlStore(db: SqlDb, opts: StoreOptions = {}): Store {
   if (!Number.isInteger(keepRejected) || keepRejected < 1 || !Number.isInteger(pruneRejectedEvery) || pruneRejectedEvery < 1) {
     throw new MimamoriError('MIMAMORI_ERR_CONFIG', `rejectedPerHome and rejectedPruneEvery must be whole numbers from 1 (got ${keepRejected}, ${pruneRejectedEvery})`);
   }
+  /** The rule engine's save: every home's changed parts in one transaction (one commit), as one batch. */
+  async function saveParts(parts: HomeStatePart[], at: number, dropWhole: string[], fencedFor: string | undefined): Promise<string[]> {
+    const upsert = 'INSERT INTO home_state_parts (home_id, part, data, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (home_id, part) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at';
+    const rowsOf = (list: HomeStatePart[]) => lastPerKey(list, (p) => `${p.homeId}\0${p.part}`).map((p) => [p.homeId, p.part, p.data, at]);
+    if (fencedFor === undefined && dropWhole.length === 0) { await db.runMany(upsert, rowsOf(parts)); return []; }
+    return db.tx(async (t) => {
+      // The homes whose fence names another node or nobody: nothing of theirs is written.
+      const refused = new Set<string>();
+      if (fencedFor !== undefined) {
+        // Each home's lock orders this save against a new owner's fenceHome (see mustHoldFence).
+        const homeIds = [...new Set(parts.map((p) => p.homeId))].sort();
+        for (const h of homeIds) await t.lock(`fence:${h}`);
+        for (const part of chunks(homeIds)) {
+          const rows = await t.all(`SELECT home_id FROM home_fences WHERE home_id IN (${marks(part.length)}) AND (owner IS NULL OR owner <> ?)`, ...part, fencedFor);
+          for (const r of rows) refused.add(r.home_id as string);
+        }
+      }
+      const kept = refused.size === 0 ? parts : parts.filter((p) => !refused.has(p.homeId));
+      await t.runMany(upsert, rowsOf(kept));
+      const drop = dropWhole.filter((id) => !refused.has(id));
+      if (drop.length > 0) await t.runMany('DELETE FROM home_states WHERE home_id = ?', drop.map((id) => [id]));
+      return [...refused].sort();
+    });
+  }
+  /** The state save before this one, until it has ended (pools only: see `SqlDb.commitsInOrder`). */
+  let stateSaves: Promise<unknown> = Promise.resolve();
   /** Refused messages recorded per home ('' = no home) since that home was last pruned. */
   const rejectedSincePrune = new Map<string, number>();
   /** Drops a home's refused messages older than its newest `keepRejected`: one indexed look-up of the cut, one delete. */
@@ -277,29 +303,13 @@ export function createSqlStore(db: SqlDb, opts: StoreOptions = {}): Store {
       for (const r of rows) out.set(r.home_id as string, jsonColumn(r.state, anyJson, `home_states.state of ${String(r.home_id)}`));
       return out;
     },
-    async saveHomeStateParts(parts, at, dropWhole = [], fencedFor) {
-      // The rule engine's save: every home's changed parts in one transaction (one commit), as one batch.
-      const upsert = 'INSERT INTO home_state_parts (home_id, part, data, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (home_id, part) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at';
-      const rowsOf = (list: HomeStatePart[]) => lastPerKey(list, (p) => `${p.homeId}\0${p.part}`).map((p) => [p.homeId, p.part, p.data, at]);
-      if (fencedFor === undefined && dropWhole.length === 0) { await db.runMany(upsert, rowsOf(parts)); return []; }
-      return db.tx(async (t) => {
-        // The homes whose fence names another node or nobody: nothing of theirs is written.
-        const refused = new Set<string>();
-        if (fencedFor !== undefined) {
-          // Each home's lock orders this save against a new owner's fenceHome (see mustHoldFence).
-          const homeIds = [...new Set(parts.map((p) => p.homeId))].sort();
-          for (const h of homeIds) await t.lock(`fence:${h}`);
-          for (const part of chunks(homeIds)) {
-            const rows = await t.all(`SELECT home_id FROM home_fences WHERE home_id IN (${marks(part.length)}) AND (owner IS NULL OR owner <> ?)`, ...part, fencedFor);
-            for (const r of rows) refused.add(r.home_id as string);
-          }
-        }
-        const kept = refused.size === 0 ? parts : parts.filter((p) => !refused.has(p.homeId));
-        await t.runMany(upsert, rowsOf(kept));
-        const drop = dropWhole.filter((id) => !refused.has(id));
-        if (drop.length > 0) await t.runMany('DELETE FROM home_states WHERE home_id = ?', drop.map((id) => [id]));
-        return [...refused].sort();
-      });
+    saveHomeStateParts(parts, at, dropWhole = [], fencedFor) {
+      // Saves commit in the order they were made (the engine writes a home's names only when they
+      // changed since its last save): in turn on a pool, as they are on SQLite's one connection.
+      if (db.commitsInOrder === true) return saveParts(parts, at, dropWhole, fencedFor);
+      const run = stateSaves.then(() => saveParts(parts, at, dropWhole, fencedFor));
+      stateSaves = run.catch(() => {});
+      return run;
     },
     async loadHomeStateParts(homeId) {
       const rows = homeId === undefined
@@ -1075,6 +1085,7 @@ export function sqliteDb(db: Database.Database): SqlDb {
     }),
     isConflict: (err) => String((err as { code?: unknown }).code ?? '').startsWith('SQLITE_CONSTRAINT'),
     skipLocked: '',
+    commitsInOrder: true,
     close: async () => { await tail.catch(() => {}); db.close(); },
   };
 }

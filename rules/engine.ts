@@ -29,7 +29,7 @@ import type { Finding } from '../core/findings.js';
 import type { Logger } from '../core/logger.js';
 import type { HomeStatePart, RuleStateStore } from '../core/store.js';
 import { Applied, applyReading, createHomeState, NONE, restoreHomeState, type HomeRules, type HomeState } from './home-state.js';
-import { createHomeStateCodec, homePart, readSavedHomeStates, routinePart } from './home-state-codec.js';
+import { createHomeStateCodec, homePart, keysPart, readSavedHomeStates, routinePart, type HomeKeys } from './home-state-codec.js';
 import { isValidTimeZone, parseRuleSet, type FixedRuleType, type RuleConfig, type RuleError, type RuleType } from './rule-config.js';
 import { createRoutineBook, Observed, observeRules, type RoutineHome } from './baseline-book.js';
 import { rebuildBaseline, routineReport, type RoutineReport } from './baseline-report.js';
@@ -407,12 +407,16 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
 
   /**
    * Saves homes with urgent changes, or with `progress` every changed home:
-   * one `home` part per such home, its `routine` part only when the learned
-   * routine changed (a day committed), all homes in one transaction.
+   * one `home` part per such home, its `keys` part unless a committed save
+   * wrote the same device ids and mark keys (and none since is under way:
+   * the codec's `keysFor`), its `routine` part only when the learned routine
+   * changed (a day committed), all homes in one transaction. The store
+   * commits saves in the order they are made.
    */
   async function persist(progress = true): Promise<void> {
     if (!store) return;
     const saving: HomeState[] = [];
+    const names: HomeKeys[] = [];
     const parts: HomeStatePart[] = [];
     const learned: RoutineHome[] = [];
     const dropWhole: string[] = [];
@@ -422,7 +426,11 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
       h.dirty = false; h.urgent = false; h.outUnsaved = false;
       saving.push(h);
       const rh = book.find(h.id);
-      parts.push({ homeId: h.id, part: homePart, data: codec.encodeHome(h, rh) });
+      const e = codec.encodeHome(h, rh);
+      names.push(e.names);
+      parts.push({ homeId: h.id, part: homePart, data: e.home });
+      const keys = codec.keysFor(h, e.names);
+      if (keys !== undefined) parts.push({ homeId: h.id, part: keysPart, data: keys });
       if (rh?.learnedDirty) {
         rh.learnedDirty = false;
         learned.push(rh);
@@ -433,11 +441,15 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
     if (saving.length === 0) return;
     try {
       const refused = await store.saveHomeStateParts(parts, clock.now(), dropWhole, opts.fencedFor);
+      for (let i = 0; i < saving.length; i++) {
+        const h = saving[i]!;
+        if (refused.includes(h.id)) codec.forget(h); else codec.saved(h, names[i]!);
+      }
       for (const id of dropWhole) if (!refused.includes(id)) wholeRows.delete(id);
       for (const id of refused) refusedSaves.add(id);
       if (refused.length > 0) logger.warn({ homes: refused }, 'rule state not saved: another node holds these homes now (their new owner keeps its own)');
     } catch (err) {
-      for (const h of saving) { h.dirty = true; h.urgent = true; h.outUnsaved = true; }
+      for (const h of saving) { h.dirty = true; h.urgent = true; h.outUnsaved = true; codec.forget(h); }
       for (const rh of learned) rh.learnedDirty = true;
       logger.error({ err, homes: saving.length }, 'could not save rule state; will retry');
     }

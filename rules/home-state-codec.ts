@@ -6,20 +6,29 @@
  *   last seen / battery / watts, rule marks (deviceSilent's tallies among
  *   them), open findings, the watermark, and the learned routine's tallies
  *   for today. Saved by the urgent and progress saves when the home changed.
- *   Its few strings (device ids, mark keys, open findings, what and which
- *   device the last sign of life was) are JSON; every number is a
- *   little-endian float64 in one base64 string (`n`), in a fixed order:
- *   copying doubles instead of formatting each in decimal, which was the
- *   largest cost of a save (docs/bench.md, "Rules speed").
+ *   Its few strings (open findings, what and which device the last sign of
+ *   life was) are JSON; every number is a little-endian float64 in one
+ *   base64 string (`n`), in a fixed order: copying doubles instead of
+ *   formatting each in decimal, which was the largest cost of a save
+ *   (docs/bench.md, "Rules speed").
+ * - `keys`: the names the `home` part's numbers belong to — device ids and
+ *   mark keys, in the order of the numbers. They were half the bytes of
+ *   every save and change far less often than the numbers (a device added, a
+ *   mark set or dropped), so they are written only when a committed save
+ *   wrote the same names and no save since is still under way. Both parts carry the same check
+ *   (`c`, a hash of the names), so a `home` part is never read against
+ *   names it was not written with.
  * - `routine`: the learned profiles, the trend history and the home's away
  *   context. They change once a day, so they are written only when a day is
  *   committed (or the routine rebuilt, the context set), not with every
  *   progress save.
  *
- * Both carry `v: 2`. The format before (`v: 1`: one JSON row per home in
- * `home_states`, the routine inside) still loads: `decodeHomeParts` turns
- * parts into that same v1 shape, so one set of validators (home-state.ts,
- * baseline.ts) checks every save, old or new, and repairs times the same way.
+ * `home` and `keys` carry `v: 3`, `routine` `v: 2`. Older saves still load:
+ * a `v: 2` `home` part holds its names itself (`d`, `k`), and the format
+ * before parts (`v: 1`: one JSON row per home in `home_states`, the routine
+ * inside) too. `decodeHomeParts` turns parts into that same v1 shape, so one
+ * set of validators (home-state.ts, baseline.ts) checks every save, old or
+ * new, and repairs times the same way.
  */
 import { z } from 'zod';
 import type { HomeStatePart, Store } from '../core/store.js';
@@ -29,6 +38,7 @@ import type { HomeState } from './home-state.js';
 
 /** Part names in `home_state_parts.part`. */
 export const homePart = 'home';
+export const keysPart = 'keys';
 export const routinePart = 'routine';
 
 /** Number slots of a `home` part, before the per-device and per-mark numbers. */
@@ -42,23 +52,82 @@ const Slot = {
 const todayFields: ReadonlyArray<Exclude<keyof Today, 'start'>> = ['end', 'dayType', 'firstActivity', 'firstKettle', 'bathOpen', 'bathMax', 'nightToilet', 'lastToiletAt', 'nightSlots', 'outings', 'longestOut', 'activeHours', 'outHours', 'signs', 'flagged'];
 const headerSlots = Slot.TodayStart + 1 + todayFields.length;
 
+/** The names a `home` part's numbers belong to, in their order, and their check. */
+export interface HomeKeys {
+  devices: string[];
+  marks: string[];
+  check: number;
+}
+
+/** One home's encoded `home` part and the names its numbers belong to. */
+export interface EncodedHome {
+  home: string;
+  /** Pass to `keysFor` when the save is made. */
+  names: HomeKeys;
+}
+
 /** Encodes parts; keeps one growing scratch buffer, so a save builds no per-number garbage. */
 export interface HomeStateCodec {
   /** The `home` part of `h` (with today's tallies of its routine record `rh`, if any). */
-  encodeHome(h: HomeState, rh: RoutineHome | undefined): string;
+  encodeHome(h: HomeState, rh: RoutineHome | undefined): EncodedHome;
+  /**
+   * The `keys` part to write with a `home` part encoded with `names`, in a save about to be
+   * made: undefined when a save of `h` that has committed wrote these names, and no save of
+   * `h` made since is still under way. Saves must commit in the order they are made (the
+   * store's `saveHomeStateParts` does), so nothing can come between.
+   */
+  keysFor(h: HomeState, names: HomeKeys): string | undefined;
+  /** The save of `h` made with `names` committed. */
+  saved(h: HomeState, names: HomeKeys): void;
+  /** A save of `h` did not commit (failed, refused): its next save writes the `keys` part again. */
+  forget(h: HomeState): void;
   /** The `routine` part: learned profiles, trend, context. */
   encodeRoutine(rh: RoutineHome): string;
 }
 
+/** FNV-1a over the names and their list boundaries: `keys` and `home` parts that belong together carry the same. */
+function namesCheck(devices: readonly string[], marks: readonly string[]): number {
+  let x = 0x811c9dc5;
+  const mix = (c: number) => { x = Math.imul(x ^ c, 0x01000193); };
+  for (const list of [devices, marks]) {
+    for (const name of list) {
+      for (let i = 0; i < name.length; i++) mix(name.charCodeAt(i));
+      mix(0);
+    }
+    mix(1);
+  }
+  return x >>> 0;
+}
+
+/** Whether `h`'s device ids and mark keys are `names`, in the same order. */
+function sameNames(h: HomeState, names: HomeKeys): boolean {
+  if (h.devices.size !== names.devices.length || (h.marks?.size ?? 0) !== names.marks.length) return false;
+  let i = 0;
+  for (const id of h.devices.keys()) if (id !== names.devices[i++]) return false;
+  i = 0;
+  if (h.marks !== undefined) for (const k of h.marks.keys()) if (k !== names.marks[i++]) return false;
+  return true;
+}
+
 export function createHomeStateCodec(): HomeStateCodec {
   let view = new DataView(new ArrayBuffer(8 * 256));
+  /**
+   * Per home: the names last encoded (reused while they stay the same), those of the last
+   * save made, and those of the last save known to have committed while it was the last made.
+   */
+  const latest = new WeakMap<HomeState, HomeKeys>();
+  const made = new WeakMap<HomeState, HomeKeys>();
+  const committed = new WeakMap<HomeState, HomeKeys>();
   return {
     encodeHome(h, rh) {
-      const devices: string[] = [];
-      for (const id of h.devices.keys()) devices.push(id);
-      const markKeys: string[] = [];
-      if (h.marks !== undefined) for (const k of h.marks.keys()) markKeys.push(k);
-      const slots = headerSlots + 3 * devices.length + markKeys.length;
+      let names = latest.get(h);
+      if (names === undefined || !sameNames(h, names)) {
+        const devices = [...h.devices.keys()];
+        const marks = h.marks === undefined ? [] : [...h.marks.keys()];
+        names = { devices, marks, check: namesCheck(devices, marks) };
+        latest.set(h, names);
+      }
+      const slots = headerSlots + 3 * names.devices.length + names.marks.length;
       if (view.byteLength < 8 * slots) view = new DataView(new ArrayBuffer(16 * slots));
       const v = view;
       const put = (i: number, x: number) => v.setFloat64(8 * i, x, true);
@@ -81,22 +150,41 @@ export function createHomeStateCodec(): HomeStateCodec {
       const active: Array<[string, string]> = [];
       if (h.active !== undefined) for (const e of h.active) active.push(e);
       const n = Buffer.from(v.buffer, 0, 8 * slots).toString('base64');
-      return JSON.stringify({ v: 2, d: devices, k: markKeys, a: active, s: [h.lastSignKind, h.lastSignDevice], n });
+      return { home: JSON.stringify({ v: 3, c: names.check, a: active, s: [h.lastSignKind, h.lastSignDevice], n }), names };
     },
+    keysFor(h, names) {
+      const under = made.get(h);
+      made.set(h, names);
+      if (committed.get(h) === names && under === names) return undefined;
+      return JSON.stringify({ v: 3, c: names.check, d: names.devices, k: names.marks });
+    },
+    saved(h, names) { if (made.get(h) === names) committed.set(h, names); },
+    forget(h) { committed.delete(h); },
     encodeRoutine(rh) {
       return JSON.stringify({ v: 2, ...serializeLearned(rh.baseline), context: rh.context });
     },
   };
 }
 
-const homePartSchema = z.object({
-  v: z.literal(2),
-  d: z.array(z.string()),
-  k: z.array(z.string()),
-  a: z.array(z.tuple([z.string(), z.string()])),
-  s: z.tuple([z.string(), z.string()]),
-  n: z.string(),
-});
+/** A `home` part: `v: 3` with its names in the `keys` part, or `v: 2` (before the split) with them inside. */
+const homePartSchema = z.discriminatedUnion('v', [
+  z.object({
+    v: z.literal(3),
+    c: z.number(),
+    a: z.array(z.tuple([z.string(), z.string()])),
+    s: z.tuple([z.string(), z.string()]),
+    n: z.string(),
+  }),
+  z.object({
+    v: z.literal(2),
+    d: z.array(z.string()),
+    k: z.array(z.string()),
+    a: z.array(z.tuple([z.string(), z.string()])),
+    s: z.tuple([z.string(), z.string()]),
+    n: z.string(),
+  }),
+]);
+const keysPartSchema = z.object({ v: z.literal(3), c: z.number(), d: z.array(z.string()), k: z.array(z.string()) });
 const routinePartSchema = z.looseObject({ v: z.literal(2), days: z.unknown(), profiles: z.unknown(), trend: z.unknown(), context: z.unknown() });
 
 function parseJson(text: string): unknown {
@@ -116,7 +204,17 @@ export function decodeHomeParts(parts: ReadonlyMap<string, string>): unknown {
   if (homeText === undefined) return `no '${homePart}' part (parts: ${[...parts.keys()].join(', ')})`;
   const p = homePartSchema.safeParse(parseJson(homeText));
   if (!p.success) return `${homePart}: ${issues(p.error)}`;
-  const { d: devices, k: markKeys, a: active, s: [lastSignKind, lastSignDevice], n } = p.data;
+  const { a: active, s: [lastSignKind, lastSignDevice], n } = p.data;
+  let devices: string[], markKeys: string[];
+  if (p.data.v === 2) ({ d: devices, k: markKeys } = p.data);
+  else {
+    const keysText = parts.get(keysPart);
+    if (keysText === undefined) return `no '${keysPart}' part for the '${homePart}' part`;
+    const k = keysPartSchema.safeParse(parseJson(keysText));
+    if (!k.success) return `${keysPart}: ${issues(k.error)}`;
+    if (k.data.c !== p.data.c) return `${keysPart}: check ${k.data.c} where the '${homePart}' part was written with ${p.data.c}`;
+    ({ d: devices, k: markKeys } = k.data);
+  }
   const bytes = Buffer.from(n, 'base64');
   const slots = headerSlots + 3 * devices.length + markKeys.length;
   if (bytes.length !== 8 * slots) return `${homePart}: ${bytes.length} bytes of numbers where ${devices.length} devices and ${markKeys.length} marks need ${8 * slots}`;

@@ -88,31 +88,64 @@ t.test('a home part and a routine part decode to exactly what the old format sav
   t.ok(rh.baseline.doorClosedAt > 0 && Number.isNaN(rh.baseline.today!.firstKettle), 'an outing open, no kettle yet today');
 
   const codec = createHomeStateCodec();
-  const decoded = decodeHomeParts(new Map([['home', codec.encodeHome(h, rh)], ['routine', codec.encodeRoutine(rh)]]));
+  const first = codec.encodeHome(h, rh);
+  const firstKeys = codec.keysFor(h, first.names)!;
+  t.ok(firstKeys, 'nothing saved yet: the keys part is written');
+  t.ok(codec.keysFor(h, first.names), 'nor while that save is under way');
+  codec.saved(h, first.names);
+  const decoded = decodeHomeParts(new Map([['home', first.home], ['keys', firstKeys], ['routine', codec.encodeRoutine(rh)]]));
   t.same(decoded, { ...serializeHomeState(h), routine: JSON.parse(JSON.stringify(book.serialize('h1'))) as unknown }, 'same v1 form, field for field');
-  t.match(decodeHomeParts(new Map([['home', codec.encodeHome(h, rh).replace(/"n":"[^"]{8}/, '"n":"')]])), /home: \d+ bytes of numbers where 4 devices and 3 marks need \d+/, 'a truncated number block is refused with the reason');
-  // Every change to the keys shows in the next save (a codec that kept the key lists' text between saves would be held to this).
-  const asJson = (text: string) => {
-    const o = JSON.parse(text) as { d: string[]; k: string[] };
-    return JSON.stringify({ v: 2, ...o }) === text && o.d.join() === [...h.devices.keys()].join() && o.k.join() === [...(h.marks?.keys() ?? [])].join();
-  };
-  const steps: Array<[string, () => void]> = [
-    ['numbers only', () => { h.marks!.set('night-door', at('03:00', 2)); h.devices.get('climate')!.battery = 60; }],
-    ['a mark added', () => { h.marks!.set('device-silent/quiet/kettle', 3_600_000); }],
-    ['a mark dropped and another of the same count added', () => { h.marks!.delete('night-door'); h.marks!.set('outing/warned', at('06:31', 3)); }],
-    ['a mark dropped and set again (moves to the end)', () => { h.marks!.delete('device-silent/seen/kettle'); h.marks!.set('device-silent/seen/kettle', at('12:10', 2)); }],
-    ['a device added', () => { applyReading(h, motion(at('06:40', 3), 'motion-hall')); }],
-    ['every mark dropped', () => { h.marks = undefined; }],
-    ['marks again, in a new map with equal keys', () => { h.marks = new Map([['night-door', 1], ['outing/warned', 2]]); }],
+  t.match(decodeHomeParts(new Map([['home', first.home.replace(/"n":"[^"]{8}/, '"n":"')], ['keys', firstKeys]])), /home: \d+ bytes of numbers where 4 devices and 3 marks need \d+/, 'a truncated number block is refused with the reason');
+  t.match(decodeHomeParts(new Map([['home', first.home]])), /no 'keys' part for the 'home' part/, 'a home part without its names is refused');
+  // Every change to the names shows in the next save's keys part; a save whose names did not change
+  // writes none, and its home part reads against the keys part saved before.
+  let stored = firstKeys;
+  const steps: Array<[string, () => void, boolean]> = [
+    ['numbers only', () => { h.marks!.set('night-door', at('03:00', 2)); h.devices.get('climate')!.battery = 60; }, false],
+    ['a mark added', () => { h.marks!.set('device-silent/quiet/kettle', 3_600_000); }, true],
+    ['a mark dropped and another of the same count added', () => { h.marks!.delete('night-door'); h.marks!.set('outing/warned', at('06:31', 3)); }, true],
+    ['a mark dropped and set again (moves to the end)', () => { h.marks!.delete('device-silent/seen/kettle'); h.marks!.set('device-silent/seen/kettle', at('12:10', 2)); }, true],
+    ['numbers only, again', () => { h.marks!.set('outing/warned', at('06:32', 3)); }, false],
+    ['a device added', () => { applyReading(h, motion(at('06:40', 3), 'motion-hall')); }, true],
+    ['every mark dropped', () => { h.marks = undefined; }, true],
+    ['marks again, in a new map with equal keys', () => { h.marks = new Map([['night-door', 1], ['outing/warned', 2]]); }, true],
+    ['a new map with the same keys in the same order', () => { h.marks = new Map([['night-door', 3], ['outing/warned', 4]]); }, false],
   ];
-  for (const [what, change] of steps) {
+  for (const [what, change, renamed] of steps) {
     change();
-    const text = codec.encodeHome(h, rh);
-    t.ok(asJson(text), `${what}: the text is JSON.stringify's, with the keys as they are now`);
-    t.same(decodeHomeParts(new Map([['home', text], ['routine', codec.encodeRoutine(rh)]])), { ...serializeHomeState(h), routine: JSON.parse(JSON.stringify(book.serialize('h1'))) as unknown }, `${what}: decodes to the state as it is now`);
+    const e = codec.encodeHome(h, rh);
+    const keys = codec.keysFor(h, e.names);
+    t.equal(keys !== undefined, renamed, `${what}: ${renamed ? 'a keys part' : 'no keys part'}`);
+    if (keys !== undefined) {
+      const o = JSON.parse(keys) as { d: string[]; k: string[] };
+      t.same([o.d, o.k], [[...h.devices.keys()], [...(h.marks?.keys() ?? [])]], `${what}: the keys part names the devices and marks as they are now`);
+      t.match(decodeHomeParts(new Map([['home', e.home], ['keys', stored]])), /keys: check \d+ where the 'home' part was written with \d+/, `${what}: the home part is not read against the names before`);
+      stored = keys;
+    }
+    codec.saved(h, e.names);
+    t.same(decodeHomeParts(new Map([['home', e.home], ['keys', stored], ['routine', codec.encodeRoutine(rh)]])), { ...serializeHomeState(h), routine: JSON.parse(JSON.stringify(book.serialize('h1'))) as unknown }, `${what}: decodes to the state as it is now`);
   }
+  // A save that did not commit: the next one writes the names again, though they did not change.
+  codec.forget(h);
+  t.ok(codec.keysFor(h, codec.encodeHome(h, rh).names), 'after a failed save the keys part is written again');
+  // Names changed, and changed back while the save with the new ones is under way: the next save writes them
+  // (were it to leave them out, the save under way would leave the other names in the store).
+  codec.saved(h, codec.encodeHome(h, rh).names);
+  h.marks!.set('presence/door', at('06:45', 3));
+  const changed = codec.encodeHome(h, rh);
+  t.ok(codec.keysFor(h, changed.names), 'a mark set: the keys part is written');
+  h.marks!.delete('presence/door');
+  const back = codec.encodeHome(h, rh);
+  t.ok(codec.keysFor(h, back.names), 'the mark dropped while that save is under way: written again');
+  codec.saved(h, changed.names);
+  codec.saved(h, back.names);
+  t.equal(codec.keysFor(h, codec.encodeHome(h, rh).names), undefined, 'both committed, names as the last: left out');
+  // A home part saved before the split (v: 2, names inside) still reads.
+  const v2 = JSON.parse(codec.encodeHome(h, rh).home) as Record<string, unknown>;
+  const v2Text = JSON.stringify({ v: 2, d: [...h.devices.keys()], k: [...(h.marks?.keys() ?? [])], a: v2.a, s: v2.s, n: v2.n });
+  t.same(decodeHomeParts(new Map([['home', v2Text], ['routine', codec.encodeRoutine(rh)]])), { ...serializeHomeState(h), routine: JSON.parse(JSON.stringify(book.serialize('h1'))) as unknown }, 'a v2 home part (names inside) decodes as before');
   t.match(decodeHomeParts(new Map([['routine', codec.encodeRoutine(rh)]])), /no 'home' part/);
-  t.match(decodeHomeParts(new Map([['home', '{"v":3}']])), /home: v: /);
+  t.match(decodeHomeParts(new Map([['home', '{"v":4}']])), /home: v: /);
 });
 
 t.test('a state saved in the old format (one JSON row per home) loads, and is saved again in parts', async (t) => {
@@ -130,7 +163,7 @@ t.test('a state saved in the old format (one JSON row per home) loads, and is sa
   t.equal(engine.routineOf('h1').learning.days, fixture.state.routine.baseline.days, 'learned days restored');
   t.equal(engine.lastSignOfLife('h1'), (fixture.state as unknown as { lastSignOfLife: number }).lastSignOfLife);
   await engine.flushState();
-  t.same(calls.map(({ at, parts }) => ({ at, parts })), [{ at: fixture.savedAt, parts: ['h1:home', 'h1:routine'] }], 'both parts written at the first save');
+  t.same(calls.map(({ at, parts }) => ({ at, parts })), [{ at: fixture.savedAt, parts: ['h1:home', 'h1:keys', 'h1:routine'] }], 'every part written at the first save');
   t.equal((await store.loadHomeStates()).size, 0, 'the old row is gone');
   t.same((await readSavedHomeStates(store)).states.get('h1'), fixture.state, 'the parts hold exactly what the old row held');
   await engine.flushState();
@@ -173,6 +206,62 @@ t.test('learned profiles are written once per committed day; each save writes ea
   t.same(b.routineOf('h1').profiles, learnedBefore.profiles, 'restart after a day commit keeps the learned profiles');
   t.same(b.routineOf('h1').learning, learnedBefore.learning);
   await b.close();
+  await store.close();
+});
+
+t.test('the keys part: written only when the names change, and again after a failed save', async (t) => {
+  const file = tempFile(t);
+  const store = createSqliteStore(file);
+  const save = store.saveHomeStateParts.bind(store);
+  /** Per save: the home part's check, the keys part's check if one came with it, and whether it failed. */
+  const calls: Array<{ check: number; keys: number | undefined; failed: boolean; done: Promise<unknown> }> = [];
+  let failNext = false;
+  store.saveHomeStateParts = (parts, when, drop, fenced) => {
+    const home = parts.find((p) => p.homeId === 'h1' && p.part === 'home');
+    const keys = parts.find((p) => p.homeId === 'h1' && p.part === 'keys');
+    const failed = failNext;
+    failNext = false;
+    const done = failed ? Promise.reject(new Error('disk full')) : save(parts, when, drop, fenced);
+    if (home) calls.push({ check: (JSON.parse(home.data) as { c: number }).c, keys: keys && (JSON.parse(keys.data) as { c: number }).c, failed, done });
+    return done;
+  };
+  const clock = new VirtualClock(at('05:00'));
+  const opts = { logger: silentLogger(), watermark: false as const, persistEveryMs: MIN, persistProgressEveryMs: 10 * MIN };
+  const a = await createRuleEngine({ clock, store, ...opts });
+  /** Moves the clock a minute at a time to `to`, each save settled before the next (as real timers run), then ingests `r`. */
+  const step = async (to: number, r?: Reading) => {
+    while (clock.now() < to) {
+      clock.advanceTo(Math.min(to, clock.now() + MIN));
+      await Promise.allSettled(calls.map((c) => c.done));
+    }
+    if (r) a.ingest(r);
+  };
+  for (const r of livedDay(0, 'h1')) await step(r.at, r);
+  failNext = true;
+  for (const r of [motion(at('22:20')), door(at('22:25'), true), door(at('22:26'), false), motion(at('22:40'), 'motion-bedroom')]) await step(r.at, r);
+  await step(at('23:30'));
+  await a.flushState();
+
+  // A save writes the names exactly when they differ from those of the save before, or that one failed.
+  let before: number | undefined, beforeFailed = false, without = 0, renamed = 0, again = 0;
+  calls.forEach((c, i) => {
+    if (c.keys !== undefined) t.equal(c.keys, c.check, `save ${i}: the keys part and the home part carry the same check`);
+    const needed = c.check !== before || beforeFailed;
+    t.equal(c.keys !== undefined, needed, `save ${i}: keys part ${needed ? 'written' : 'left out'}`);
+    if (c.keys === undefined) without++; else if (c.check === before) again++; else renamed++;
+    before = c.check; beforeFailed = c.failed;
+  });
+  t.ok(calls.filter((c) => c.failed).length === 1 && again === 1, 'the save after the failed one wrote the unchanged names again');
+  t.ok(without > 10 * renamed, `most saves leave the names out (${without} without, ${renamed} with new names)`);
+
+  // kill -9 now: a new engine on the file reads the home part against its names.
+  const reader = createSqliteStore(file);
+  t.teardown(() => reader.close());
+  const saved = (await readSavedHomeStates(reader)).states.get('h1') as { lastSignOfLife: number; devices: Record<string, unknown> };
+  t.type(saved, 'object', 'the saved state decodes');
+  t.equal(saved.lastSignOfLife, a.lastSignOfLife('h1'), 'with the last sign of life the engine has');
+  t.same(Object.keys(saved.devices).sort(), ['door-front', 'kettle', 'motion-bedroom', 'motion-living'], 'and every device, named by the keys part');
+  await a.close();
   await store.close();
 });
 
@@ -238,7 +327,8 @@ t.test('unreadable parts are skipped with the reason; other homes load', async (
   a.ingest(motion(at('08:00')));
   await a.close();
   const good = (await store.loadHomeStateParts()).find((p) => p.part === 'home')!;
-  await store.saveHomeStateParts([{ homeId: 'bad', part: 'home', data: good.data.replace(/"n":"[A-Za-z0-9+/]{8}/, '"n":"') }], at('08:00'));
+  const names = (await store.loadHomeStateParts()).find((p) => p.part === 'keys')!;
+  await store.saveHomeStateParts([{ homeId: 'bad', part: 'home', data: good.data.replace(/"n":"[A-Za-z0-9+/]{8}/, '"n":"') }, { homeId: 'bad', part: 'keys', data: names.data }], at('08:00'));
   const warnings: Array<{ home?: string; problem?: string }> = [];
   const logger = { ...silentLogger(), warn: (o: unknown) => { warnings.push(o as { home?: string; problem?: string }); } };
   const b = await createRuleEngine({ clock, logger: logger as never, store });

@@ -8,7 +8,7 @@ import t, { type Test } from 'tap';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { sqliteDb } from '../../core/store.js';
+import { createSqliteStore, createSqlStore, sqliteDb } from '../../core/store.js';
 import { pgSqlDb } from '../../core/store-pg.js';
 import type { SqlDb } from '../../core/store-sql.js';
 import { postgresInstalled, startPostgres } from '../support/postgres.js';
@@ -111,4 +111,45 @@ t.test('PostgreSQL', async (t) => {
     t.teardown(() => db.close());
     return db;
   });
+});
+
+t.test('the rule engine\'s state saves commit in the order they were made, also on a port whose transactions may not (a pool)', async (t) => {
+  // A migrated database, reached through a port that says it does not commit in order, whose first batch is slow.
+  const file = join(tempDir(t, 'mimamori-sql-port-'), 'hub.db');
+  await createSqliteStore(file).close();
+  const raw = new Database(file);
+  const port = sqliteDb(raw);
+  let release!: () => void;
+  const slow = new Promise<void>((r) => { release = r; });
+  const batches: string[] = [];
+  let first = true, failNext = false;
+  const store = createSqlStore({
+    ...port,
+    commitsInOrder: false,
+    runMany: async (sql, rows) => {
+      const label = String((rows[0] as unknown[])[2]);
+      batches.push(`begin ${label}`);
+      if (failNext) { failNext = false; throw new Error('connection lost'); }
+      if (first) { first = false; await slow; }
+      const n = await port.runMany(sql, rows);
+      batches.push(`end ${label}`);
+      return n;
+    },
+  });
+  t.teardown(() => store.close());
+  const older = store.saveHomeStateParts([{ homeId: 'h1', part: 'home', data: 'older' }], 1);
+  const newer = store.saveHomeStateParts([{ homeId: 'h1', part: 'home', data: 'newer' }], 2);
+  await new Promise((r) => setImmediate(r));
+  t.same(batches, ['begin older'], 'the later save waits for the one under way');
+  release();
+  await Promise.all([older, newer]);
+  t.same(batches, ['begin older', 'end older', 'begin newer', 'end newer']);
+  t.same(await store.loadHomeStateParts('h1'), [{ homeId: 'h1', part: 'home', data: 'newer' }], 'the later save is the one kept');
+  // A failed save does not stop the ones after it.
+  failNext = true;
+  const lost = store.saveHomeStateParts([{ homeId: 'h1', part: 'home', data: 'lost' }], 3);
+  const after = store.saveHomeStateParts([{ homeId: 'h1', part: 'home', data: 'after' }], 4);
+  await t.rejects(lost, /connection lost/);
+  t.same(await after, []);
+  t.same(await store.loadHomeStateParts('h1'), [{ homeId: 'h1', part: 'home', data: 'after' }]);
 });
