@@ -525,13 +525,17 @@ export interface RuleStateStore {
    * is not written: a former owner never overwrites what the home's new
    * owner loaded. A home never fenced (a single hub's) is written. Returns
    * the homes refused.
+   *
+   * Saves commit in the order they were made, a failed one not stopping the
+   * next: the engine leaves a home's names (`keys` part) out when an earlier
+   * save wrote them, so a later save must never commit before an earlier one.
    */
   saveHomeStateParts(parts: HomeStatePart[], at: number, dropWhole?: string[], fencedFor?: string): Promise<string[]>;
   /** Every home's parts, or only `homeId`'s (a cluster node taking one home on). */
   loadHomeStateParts(homeId?: string): Promise<HomeStatePart[]>;
 }
 
-/** One saved part of a home's rule state (`part`: e.g. 'home', 'routine'; `data`: the part's encoded text). */
+/** One saved part of a home's rule state (`part`: 'home', 'keys' or 'routine'; `data`: the part's encoded text). */
 export interface HomeStatePart { homeId: string; part: string; data: string }
 
 /** Alerts and the notifications sent for them (notifier/, the pages). */
