@@ -304,8 +304,8 @@ export function createSqlStore(db: SqlDb, opts: StoreOptions = {}): Store {
       return out;
     },
     saveHomeStateParts(parts, at, dropWhole = [], fencedFor) {
-      // Saves commit in the order they were made (the engine writes a home's names only when they
-      // changed since its last save): in turn on a pool, as they are on SQLite's one connection.
+      // Saves commit in the order they were made (the engine leaves a home's names out when an
+      // earlier save wrote them): in turn on a pool, as they are on SQLite's one connection.
       if (db.commitsInOrder === true) return saveParts(parts, at, dropWhole, fencedFor);
       const run = stateSaves.then(() => saveParts(parts, at, dropWhole, fencedFor));
       stateSaves = run.catch(() => {});

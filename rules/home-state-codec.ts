@@ -14,10 +14,10 @@
  * - `keys`: the names the `home` part's numbers belong to — device ids and
  *   mark keys, in the order of the numbers. They were half the bytes of
  *   every save and change far less often than the numbers (a device added, a
- *   mark set or dropped), so they are written only when a committed save
- *   wrote the same names and no save since is still under way. Both parts carry the same check
- *   (`c`, a hash of the names), so a `home` part is never read against
- *   names it was not written with.
+ *   mark set or dropped), so a save leaves them out when a committed save
+ *   wrote the same names and no save since is still under way. Both parts
+ *   carry the same check (`c`, a hash of the names), so a `home` part is
+ *   never read against names it was not written with.
  * - `routine`: the learned profiles, the trend history and the home's away
  *   context. They change once a day, so they are written only when a day is
  *   committed (or the routine rebuilt, the context set), not with every
@@ -112,20 +112,19 @@ function sameNames(h: HomeState, names: HomeKeys): boolean {
 export function createHomeStateCodec(): HomeStateCodec {
   let view = new DataView(new ArrayBuffer(8 * 256));
   /**
-   * Per home: the names last encoded (reused while they stay the same), those of the last
-   * save made, and those of the last save known to have committed while it was the last made.
+   * Per home: the names of the last save made (reused by the next encode while they stay the
+   * same, so an unchanged home keeps one names object), and those of the last save known to
+   * have committed while it was the last made.
    */
-  const latest = new WeakMap<HomeState, HomeKeys>();
   const made = new WeakMap<HomeState, HomeKeys>();
   const committed = new WeakMap<HomeState, HomeKeys>();
   return {
     encodeHome(h, rh) {
-      let names = latest.get(h);
+      let names = made.get(h);
       if (names === undefined || !sameNames(h, names)) {
         const devices = [...h.devices.keys()];
         const marks = h.marks === undefined ? [] : [...h.marks.keys()];
         names = { devices, marks, check: namesCheck(devices, marks) };
-        latest.set(h, names);
       }
       const slots = headerSlots + 3 * names.devices.length + names.marks.length;
       if (view.byteLength < 8 * slots) view = new DataView(new ArrayBuffer(16 * slots));
