@@ -3,9 +3,9 @@
  * `home_state_parts`, migration 15), each saved only when it changed:
  *
  * - `home`: what moves with every reading — the home's times, each device's
- *   last seen / battery / watts, rule marks (deviceSilent's tallies among
- *   them), open findings, the watermark, and the learned routine's tallies
- *   for today. Saved by the urgent and progress saves when the home changed.
+ *   last seen / battery / watts and device health's tallies (its messages
+ *   and longest quiet spell, or that it sends heartbeats), rule marks, open
+ *   findings, the watermark, and the learned routine's tallies for today. Saved by the urgent and progress saves when the home changed.
  *   Its few strings (open findings, what and which device the last sign of
  *   life was) are JSON; every number is a little-endian float64 in one
  *   base64 string (`n`), in a fixed order: copying doubles instead of
@@ -23,10 +23,11 @@
  *   committed (or the routine rebuilt, the context set), not with every
  *   progress save.
  *
- * `home` and `keys` carry `v: 3`, `routine` `v: 2`. Older saves still load:
- * a `v: 2` `home` part holds its names itself (`d`, `k`), and the format
- * before parts (`v: 1`: one JSON row per home in `home_states`, the routine
- * inside) too. `decodeHomeParts` turns parts into that same v1 shape, so one
+ * `home` carries `v: 4`, `keys` `v: 3`, `routine` `v: 2`. Older saves still load:
+ * a `v: 3` `home` part has three numbers per device (device health's tallies
+ * were marks then: home-state.ts moves them on load), a `v: 2` one holds its
+ * names itself (`d`, `k`), and the format before parts (`v: 1`: one JSON
+ * row per home in `home_states`, the routine inside) too. `decodeHomeParts` turns parts into that same v1 shape, so one
  * set of validators (home-state.ts, baseline.ts) checks every save, old or
  * new, and repairs times the same way.
  */
@@ -34,7 +35,7 @@ import { z } from 'zod';
 import type { HomeStatePart, Store } from '../core/store.js';
 import type { RoutineHome } from './baseline-book.js';
 import { createBaseline, serializeLearned, type Today } from './baseline.js';
-import type { HomeState } from './home-state.js';
+import { NONE, type HomeState } from './home-state.js';
 
 /** Part names in `home_state_parts.part`. */
 export const homePart = 'home';
@@ -50,7 +51,13 @@ const Slot = {
 } as const;
 /** Today's fields after `start`, in slot order (dayType as 1 = day-care day, flagged as 1 = flagged). */
 const todayFields: ReadonlyArray<Exclude<keyof Today, 'start'>> = ['end', 'dayType', 'firstActivity', 'firstKettle', 'bathOpen', 'bathMax', 'nightToilet', 'lastToiletAt', 'nightSlots', 'outings', 'longestOut', 'activeHours', 'outHours', 'signs', 'flagged'];
-const headerSlots = Slot.TodayStart + 1 + todayFields.length;
+/** Slots of a `v: 3` part's header; `v: 4` adds device health's home tallies after them. */
+const headerSlotsV3 = Slot.TodayStart + 1 + todayFields.length;
+const HomeSlot = { LongestQuiet: headerSlotsV3, LivedHours: headerSlotsV3 + 1, LivedHour: headerSlotsV3 + 2 } as const;
+const headerSlots = headerSlotsV3 + 3;
+/** Numbers per device: lastSeen, battery, watts, then (`v: 4`) messages (NONE: it sends heartbeats) and its longest quiet spell. */
+const deviceSlots = 5;
+const deviceSlotsV3 = 3;
 
 /** The names a `home` part's numbers belong to, in their order, and their check. */
 export interface HomeKeys {
@@ -126,7 +133,7 @@ export function createHomeStateCodec(): HomeStateCodec {
         const marks = h.marks === undefined ? [] : [...h.marks.keys()];
         names = { devices, marks, check: namesCheck(devices, marks) };
       }
-      const slots = headerSlots + 3 * names.devices.length + names.marks.length;
+      const slots = headerSlots + deviceSlots * names.devices.length + names.marks.length;
       if (view.byteLength < 8 * slots) view = new DataView(new ArrayBuffer(16 * slots));
       const v = view;
       const put = (i: number, x: number) => v.setFloat64(8 * i, x, true);
@@ -134,6 +141,7 @@ export function createHomeStateCodec(): HomeStateCodec {
       put(Slot.WaterSince, h.waterSince); put(Slot.GasSince, h.gasSince); put(Slot.OutSince, h.outSince); put(Slot.AwayUntil, h.awayUntil);
       put(Slot.NewestAt, h.newestAt); put(Slot.Beats, h.beats ? 1 : 0); put(Slot.LateArrivalAt, h.lateArrivalAt); put(Slot.LateSince, h.lateSince);
       put(Slot.DoorClosedAt, rh === undefined ? -1 : rh.baseline.doorClosedAt);
+      put(HomeSlot.LongestQuiet, h.longestQuiet); put(HomeSlot.LivedHours, h.livedHours); put(HomeSlot.LivedHour, h.livedHour);
       const t = rh?.baseline.today;
       if (t === undefined) for (let i = 0; i <= todayFields.length; i++) put(Slot.TodayStart + i, i === 0 ? NaN : 0);
       else {
@@ -144,12 +152,12 @@ export function createHomeStateCodec(): HomeStateCodec {
         }
       }
       let i = headerSlots;
-      for (const d of h.devices.values()) { put(i++, d.lastSeen); put(i++, d.battery); put(i++, d.watts); }
+      for (const d of h.devices.values()) { put(i++, d.lastSeen); put(i++, d.battery); put(i++, d.watts); put(i++, d.beats ? NONE : d.messages); put(i++, d.quiet); }
       if (h.marks !== undefined) for (const m of h.marks.values()) put(i++, m);
       const active: Array<[string, string]> = [];
       if (h.active !== undefined) for (const e of h.active) active.push(e);
       const n = Buffer.from(v.buffer, 0, 8 * slots).toString('base64');
-      return { home: JSON.stringify({ v: 3, c: names.check, a: active, s: [h.lastSignKind, h.lastSignDevice], n }), names };
+      return { home: JSON.stringify({ v: 4, c: names.check, a: active, s: [h.lastSignKind, h.lastSignDevice], n }), names };
     },
     keysFor(h, names) {
       const under = made.get(h);
@@ -165,10 +173,13 @@ export function createHomeStateCodec(): HomeStateCodec {
   };
 }
 
-/** A `home` part: `v: 3` with its names in the `keys` part, or `v: 2` (before the split) with them inside. */
+/**
+ * A `home` part: `v: 4` (device health's tallies in the device and home numbers) or `v: 3`
+ * (they were marks) with its names in the `keys` part, or `v: 2` (before the split) with them inside.
+ */
 const homePartSchema = z.discriminatedUnion('v', [
   z.object({
-    v: z.literal(3),
+    v: z.union([z.literal(4), z.literal(3)]),
     c: z.number(),
     a: z.array(z.tuple([z.string(), z.string()])),
     s: z.tuple([z.string(), z.string()]),
@@ -215,17 +226,22 @@ export function decodeHomeParts(parts: ReadonlyMap<string, string>): unknown {
     ({ d: devices, k: markKeys } = k.data);
   }
   const bytes = Buffer.from(n, 'base64');
-  const slots = headerSlots + 3 * devices.length + markKeys.length;
+  const v4 = p.data.v === 4;
+  const header = v4 ? headerSlots : headerSlotsV3;
+  const perDevice = v4 ? deviceSlots : deviceSlotsV3;
+  const slots = header + perDevice * devices.length + markKeys.length;
   if (bytes.length !== 8 * slots) return `${homePart}: ${bytes.length} bytes of numbers where ${devices.length} devices and ${markKeys.length} marks need ${8 * slots}`;
   const at = (i: number): number => bytes.readDoubleLE(8 * i);
+  const device = (j: number): number[] => Array.from({ length: perDevice }, (_, x) => at(header + perDevice * j + x));
   const state: Record<string, unknown> = {
     v: 1, firstSeen: at(Slot.FirstSeen), lastSignOfLife: at(Slot.LastSignOfLife), lastSignKind, lastSignDevice, lastMotion: at(Slot.LastMotion),
     waterSince: at(Slot.WaterSince), gasSince: at(Slot.GasSince), outSince: at(Slot.OutSince), awayUntil: at(Slot.AwayUntil),
     newestAt: at(Slot.NewestAt), beats: at(Slot.Beats) === 1, lateArrivalAt: at(Slot.LateArrivalAt), lateSince: at(Slot.LateSince),
-    devices: Object.fromEntries(devices.map((id, j) => [id, [at(headerSlots + 3 * j), at(headerSlots + 3 * j + 1), at(headerSlots + 3 * j + 2)]])),
-    marks: Object.fromEntries(markKeys.map((key, j) => [key, at(headerSlots + 3 * devices.length + j)])),
+    devices: Object.fromEntries(devices.map((id, j) => [id, device(j)])),
+    marks: Object.fromEntries(markKeys.map((key, j) => [key, at(header + perDevice * devices.length + j)])),
     active: Object.fromEntries(active),
   };
+  if (v4) Object.assign(state, { longestQuiet: at(HomeSlot.LongestQuiet), livedHours: at(HomeSlot.LivedHours), livedHour: at(HomeSlot.LivedHour) });
   const doorClosedAt = at(Slot.DoorClosedAt);
   let today: Record<string, unknown> | null = null;
   if (!Number.isNaN(at(Slot.TodayStart))) {

@@ -25,6 +25,17 @@ export interface DeviceState {
    * home's periodic reporter (watermark.ts, `notePeriodic`).
    */
   run: number;
+  /**
+   * What deviceSilent judges the device by (kept here, beside its last seen,
+   * for every device, whether or not a rule reads them; saved with it):
+   * whether it has ever sent a heartbeat; while it has not (an event-only
+   * PIR, reed or mat), how many messages it has sent and the longest quiet
+   * spell between two of them (ms). Its first heartbeat zeroes both: it is
+   * judged on its heartbeats from then on.
+   */
+  beats: boolean;
+  messages: number;
+  quiet: number;
 }
 
 /** The compiled rule set a home runs (shared between homes with the same set). */
@@ -82,6 +93,16 @@ export interface HomeState {
   lateArrivalAt: number;
   /** Since when the home's data is known to be behind (the operator's "data late" finding is raised); NONE when caught up. */
   lateSince: number;
+  /**
+   * The home's longest quiet spell (ms) between two messages while none of its
+   * devices sends heartbeats: deviceSilent's "whole home silent" limit for an
+   * event-only home. Hours lived at home (distinct clock hours with a sign of
+   * life) and the last hour counted: an event-only device is silent only once
+   * she has lived at home a while since its deadline.
+   */
+  longestQuiet: number;
+  livedHours: number;
+  livedHour: number;
   /** Raised findings by key (rule id, or `rule id/device`) → severity: the edge-trigger memory. */
   active: Map<string, Severity> | undefined;
   /** Rule-specific times by rule id (e.g. when a night door opened). */
@@ -120,7 +141,7 @@ export function createHomeState(id: string, rules: HomeRules, at: number): HomeS
   return {
     id, rules, firstSeen: at, lastSignOfLife: NONE, lastSignKind: '', lastSignDevice: '', prevSignOfLife: NONE, prevSignDevice: '', soleSince: NONE, soleSigns: 0, lastMotion: NONE,
     waterSince: NONE, gasSince: NONE, outSince: NONE, awayUntil: NONE,
-    devices: new Map(), newestAt: NONE, beats: false, lateArrivalAt: NONE, lateSince: NONE, active: undefined, marks: undefined, wakeAt: Infinity,
+    devices: new Map(), newestAt: NONE, beats: false, longestQuiet: 0, livedHours: 0, livedHour: NONE, lateArrivalAt: NONE, lateSince: NONE, active: undefined, marks: undefined, wakeAt: Infinity,
     silentDueBound: NONE, silentBoundRule: undefined, outChangedAt: NONE, outUnsaved: false, dirty: true, urgent: true,
   };
 }
@@ -128,29 +149,43 @@ export function createHomeState(id: string, rules: HomeRules, at: number): HomeS
 /** What applying a reading changed that the engine needs to know. */
 export const Applied = { Nothing: 0, SignOfLife: 1, NewDevice: 2 } as const;
 
+const hourMs = 3_600_000;
+
 /**
  * Updates the shared facts from one reading (O(1)): device last-seen and
- * battery, sign of life, motion, flows. Heartbeats and climate readings are
- * never a sign of life, so a chatty but otherwise silent home still raises.
+ * battery, sign of life, motion, flows, and what device health judges each
+ * device by (heartbeats, or an event-only device's messages and quiet
+ * spells; the home's quiet spells and hours lived). Heartbeats and climate
+ * readings are never a sign of life, so a chatty but otherwise silent home
+ * still raises.
  */
 export function applyReading(home: HomeState, r: Reading): number {
   let result: number = Applied.Nothing;
+  const beat = r.kind === 'heartbeat';
   let dev = home.devices.get(r.device);
   if (dev === undefined) {
-    dev = { lastSeen: r.at, battery: NONE, watts: NONE, run: 0 };
+    dev = { lastSeen: r.at, battery: NONE, watts: NONE, run: 0, beats: false, messages: 0, quiet: 0 };
     home.devices.set(r.device, dev);
     result = Applied.NewDevice;
     home.urgent = true;
   } else if (r.at > dev.lastSeen) {
+    // An event-only device's quiet spell since its previous message (a late message is none).
+    if (!dev.beats && !beat && r.at - dev.lastSeen > dev.quiet) dev.quiet = r.at - dev.lastSeen;
     dev.lastSeen = r.at;
   }
+  if (!dev.beats && !beat) dev.messages++;
   home.dirty = true;
-  if (r.at > home.newestAt) home.newestAt = r.at;
+  if (r.at > home.newestAt) {
+    if (!home.beats && !beat && home.newestAt !== NONE && r.at - home.newestAt > home.longestQuiet) home.longestQuiet = r.at - home.newestAt;
+    home.newestAt = r.at;
+  }
   let sign = false;
   switch (r.kind) {
     case 'heartbeat':
       if (!home.beats) home.urgent = true;
       home.beats = true;
+      // Judged on its heartbeats from now on: what was learned of its quiet spells is never read again.
+      if (!dev.beats) { dev.beats = true; dev.messages = 0; dev.quiet = 0; home.urgent = true; }
       if (r.battery !== undefined) dev.battery = r.battery;
       break;
     case 'motion':
@@ -189,6 +224,8 @@ export function applyReading(home: HomeState, r: Reading): number {
     home.lastSignKind = r.kind;
     home.lastSignDevice = r.device;
     result |= Applied.SignOfLife;
+    const hour = Math.floor(r.at / hourMs);
+    if (hour > home.livedHour) { home.livedHour = hour; home.livedHours++; }
   }
   return result;
 }
@@ -206,8 +243,12 @@ const persistedSchema = z.object({
   gasSince: time,
   outSince: time,
   awayUntil: time,
-  /** device id → [lastSeen, battery, watts] */
-  devices: z.record(z.string(), z.tuple([time, time, time])),
+  /**
+   * device id → [lastSeen, battery, watts, messages, quiet]: `messages` is NONE for a
+   * device that sends heartbeats (`DeviceState.beats`). Saved before device health's
+   * tallies moved into the device: [lastSeen, battery, watts] (they were marks then).
+   */
+  devices: z.record(z.string(), z.union([z.tuple([time, time, time, time, time]), z.tuple([time, time, time])])),
   active: z.record(z.string(), severitySchema),
   marks: z.record(z.string(), time),
   /** Watermark fields (added later: absent in older saved state). */
@@ -215,6 +256,10 @@ const persistedSchema = z.object({
   beats: z.boolean().optional(),
   lateArrivalAt: time.optional(),
   lateSince: time.optional(),
+  /** Device health's home tallies (absent in older saved state: marks then). */
+  longestQuiet: time.optional(),
+  livedHours: time.optional(),
+  livedHour: time.optional(),
 });
 export type PersistedHomeState = z.infer<typeof persistedSchema>;
 
@@ -224,13 +269,14 @@ export type PersistedHomeState = z.infer<typeof persistedSchema>;
  * decode to this same form, so `restoreHomeState` reads both.
  */
 export function serializeHomeState(h: HomeState): PersistedHomeState {
-  const devices: Record<string, [number, number, number]> = {};
-  for (const [id, d] of h.devices) devices[id] = [d.lastSeen, d.battery, d.watts];
+  const devices: Record<string, [number, number, number, number, number]> = {};
+  for (const [id, d] of h.devices) devices[id] = [d.lastSeen, d.battery, d.watts, d.beats ? NONE : d.messages, d.quiet];
   return {
     v: 1, firstSeen: h.firstSeen, lastSignOfLife: h.lastSignOfLife, lastSignKind: h.lastSignKind, lastSignDevice: h.lastSignDevice,
     lastMotion: h.lastMotion, waterSince: h.waterSince, gasSince: h.gasSince, outSince: h.outSince, awayUntil: h.awayUntil,
     devices, active: Object.fromEntries(h.active ?? []), marks: Object.fromEntries(h.marks ?? []),
     newestAt: h.newestAt, beats: h.beats, lateArrivalAt: h.lateArrivalAt, lateSince: h.lateSince,
+    longestQuiet: h.longestQuiet, livedHours: h.livedHours, livedHour: h.livedHour,
   };
 }
 
@@ -257,13 +303,60 @@ export function restoreHomeState(id: string, rules: HomeRules, saved: unknown, n
     lastSignOfLife: past('lastSignOfLife', s.lastSignOfLife), lastSignKind: s.lastSignKind, lastSignDevice: s.lastSignDevice, lastMotion: past('lastMotion', s.lastMotion),
     waterSince: past('waterSince', s.waterSince), gasSince: past('gasSince', s.gasSince), outSince: past('outSince', s.outSince), awayUntil: s.awayUntil,
     newestAt: past('newestAt', s.newestAt ?? NONE), beats: s.beats ?? false, lateArrivalAt: past('lateArrivalAt', s.lateArrivalAt ?? NONE), lateSince: past('lateSince', s.lateSince ?? NONE),
+    longestQuiet: s.longestQuiet ?? 0, livedHours: s.livedHours ?? 0, livedHour: s.livedHour ?? NONE,
     dirty: false, urgent: false,
   });
-  for (const [dev, [lastSeen, battery, watts]] of Object.entries(s.devices)) h.devices.set(dev, { lastSeen: past(`devices.${dev}`, lastSeen), battery, watts, run: 0 });
+  for (const [dev, [lastSeen, battery, watts, messages = 0, quiet = 0]] of Object.entries(s.devices)) {
+    h.devices.set(dev, { lastSeen: past(`devices.${dev}`, lastSeen), battery, watts, run: 0, beats: messages === NONE, messages: Math.max(messages, 0), quiet });
+  }
   if (repaired.length > 0) { h.dirty = true; h.urgent = true; }
   const active = Object.entries(s.active);
   if (active.length) h.active = new Map(active);
   const marks = Object.entries(s.marks);
   if (marks.length) h.marks = new Map(marks);
+  if (h.marks !== undefined && moveDeviceHealthMarks(h)) { h.dirty = true; h.urgent = true; }
   return { home: h, repaired };
+}
+
+/** Device health's tallies as marks, before they moved into the device and home records (`/<what>/<device>` or `/<what>`). */
+const deviceMark = /^(heartbeats|messages|quiet|seen)\/(.+)$/;
+const homeMarks = new Set(['last', 'quiet', 'lived', 'lived-hour']);
+
+/**
+ * State saved before device health's tallies moved into the device and home
+ * records held them as marks of each deviceSilent rule (`<rule>/heartbeats/<device>`,
+ * `…/messages/…`, `…/quiet/…`, `…/seen/…`, and the home's `<rule>/last`,
+ * `…/quiet`, `…/lived`, `…/lived-hour`): they become the fields (the most any
+ * rule learned, when a home ran two) and the marks are dropped. `seen` and
+ * `last` were the device's and the home's last message — `lastSeen` and
+ * `newestAt` already. The rule's `<rule>/overdue/<device>` marks stay: they
+ * belong to that rule's limits. Returns whether anything moved.
+ */
+function moveDeviceHealthMarks(h: HomeState): boolean {
+  const marks = h.marks!;
+  const ids = h.rules.rules.filter((r) => r.type === 'deviceSilent').map((r) => `${r.id}/`);
+  if (ids.length === 0 && !h.rules.rules.some((r) => r.id === 'device-silent')) ids.push('device-silent/');
+  let moved = false;
+  for (const [key, value] of [...marks]) {
+    const prefix = ids.find((id) => key.startsWith(id));
+    if (prefix === undefined) continue;
+    const rest = key.slice(prefix.length);
+    const m = deviceMark.exec(rest);
+    if (m !== null) {
+      const d = h.devices.get(m[2]!);
+      if (d !== undefined) {
+        if (m[1] === 'heartbeats') { d.beats = true; d.messages = 0; d.quiet = 0; }
+        else if (!d.beats && m[1] === 'messages') d.messages = Math.max(d.messages, value);
+        else if (!d.beats && m[1] === 'quiet') d.quiet = Math.max(d.quiet, value);
+      }
+    } else if (homeMarks.has(rest)) {
+      if (rest === 'quiet') h.longestQuiet = Math.max(h.longestQuiet, value);
+      else if (rest === 'lived') h.livedHours = Math.max(h.livedHours, value);
+      else if (rest === 'lived-hour') h.livedHour = Math.max(h.livedHour, value);
+    } else continue;
+    marks.delete(key);
+    moved = true;
+  }
+  if (marks.size === 0) h.marks = undefined;
+  return moved;
 }

@@ -22,7 +22,7 @@
  * clock (which runs from the last real sign of life).
  */
 import type { Reading } from '../../core/events.js';
-import { NONE, type HomeState } from '../home-state.js';
+import { NONE, type DeviceState, type HomeState } from '../home-state.js';
 import type { DeviceSilentRule } from '../rule-config.js';
 import { clear, duration, finding, hhmm, raise, type RuleContext, type RuleDefinition } from './rule.js';
 import { getMark, setMark } from './routine-marks.js';
@@ -33,22 +33,18 @@ const day = 24 * 60 * minute;
 /** While a device is overdue but the rest of the home is quiet too, look again this often. */
 const recheckMs = 15 * minute;
 /**
- * The mark and finding keys of one device under one rule, built once: the
- * per-reading path looks marks up by the same string objects (their hash is
- * computed once) instead of concatenating fresh keys on every reading.
+ * The finding and mark keys of one device under one rule, built once: the
+ * per-reading path looks them up by the same string objects (their hash is
+ * computed once) instead of concatenating fresh keys on every reading. What
+ * the rule judges a device by — whether it sends heartbeats, an event-only
+ * device's messages and longest quiet spell — are facts of the device record
+ * (home-state.ts `DeviceState`, kept by `applyReading`), not marks: they were
+ * two thirds of the mark lookups per reading (docs/bench.md).
  */
 interface DeviceKeys {
   /** The device's finding key (`rule id/device`). */
   finding: string;
-  /** Mark: the device sends heartbeats. */
-  heartbeat: string;
-  /** Mark: its longest quiet spell. */
-  quiet: string;
-  /** Mark: how many messages so far (up to `minMessagesLearned`). */
-  count: string;
-  /** Mark: its last message. */
-  seen: string;
-  /** Mark: the home's lived-hours count when it was first found past its limit (event-only). */
+  /** Mark: the home's lived-hours count when it was first found past this rule's limit (event-only). */
   overdue: string;
 }
 /**
@@ -62,74 +58,43 @@ function keysOf(rule: DeviceSilentRule, device: string): DeviceKeys {
   const byDevice = deviceKeysOf(rule);
   let k = byDevice.get(device);
   if (k === undefined) {
-    k = { finding: `${rule.id}/${device}`, heartbeat: `${rule.id}/heartbeats/${device}`, quiet: `${rule.id}/quiet/${device}`, count: `${rule.id}/messages/${device}`, seen: `${rule.id}/seen/${device}`, overdue: `${rule.id}/overdue/${device}` };
+    k = { finding: `${rule.id}/${device}`, overdue: `${rule.id}/overdue/${device}` };
     byDevice.set(device, k);
   }
   return k;
 }
 const keyOf = (rule: DeviceSilentRule, device: string): string => keysOf(rule, device).finding;
-/** The rule's home-wide keys, built once per compiled rule like the device keys. */
-interface HomeKeys {
-  /** The "whole home silent" finding. */
-  home: string;
-  /** Mark: the home's last message. */
-  last: string;
-  /** Mark: the home's longest quiet spell. */
-  quiet: string;
-  /** Marks: hours lived at home so far, and the last hour counted. */
-  lived: string;
-  livedHour: string;
-}
-const homeKeysOf = memoWeak(({ id }: DeviceSilentRule): HomeKeys => ({ home: `${id}/*home`, last: `${id}/last`, quiet: `${id}/quiet`, lived: `${id}/lived`, livedHour: `${id}/lived-hour` }));
-const homeKey = (rule: DeviceSilentRule): string => homeKeysOf(rule).home;
+/** The rule's "whole home silent" finding key, built once per compiled rule like the device keys. */
+const homeKey = memoWeak(({ id }: DeviceSilentRule): string => `${id}/*home`);
 /** An event-only device is judged on its own only after this many messages (its quiet spells are known). */
 const minMessagesLearned = 20;
-/** Home marks: hours lived at home so far (distinct clock hours with a sign of life), and the last hour counted. */
-const livedKey = (rule: DeviceSilentRule): string => homeKeysOf(rule).lived;
-const livedHourKey = (rule: DeviceSilentRule): string => homeKeysOf(rule).livedHour;
-const hourMs = 60 * minute;
 
-/** Counts the hour of a sign of life (progress: saved on the slow cadence). */
-function countLived(rule: DeviceSilentRule, home: HomeState, at: number): void {
-  const hour = Math.floor(at / hourMs);
-  const last = getMark(home, livedHourKey(rule));
-  if (last !== undefined && hour <= last) return;
-  setMark(home, livedHourKey(rule), hour, false);
-  setMark(home, livedKey(rule), (getMark(home, livedKey(rule)) ?? 0) + 1, false);
-}
-
-/** Whether the lived hours since the device was found past its limit are enough (no marks written). */
-function livedEnough(rule: DeviceSilentRule, home: HomeState, k: DeviceKeys): boolean {
-  if (getMark(home, k.heartbeat) !== undefined || rule.eventOnlyLivedHours === 0) return true;
+/** Whether the hours lived at home since the device was found past its limit are enough (no marks written). */
+function livedEnough(rule: DeviceSilentRule, home: HomeState, d: DeviceState, k: DeviceKeys): boolean {
+  if (d.beats || rule.eventOnlyLivedHours === 0) return true;
   const from = getMark(home, k.overdue);
-  return from === undefined || (getMark(home, livedKey(rule)) ?? 0) - from >= rule.eventOnlyLivedHours;
+  return from === undefined || home.livedHours - from >= rule.eventOnlyLivedHours;
 }
 
 /**
  * Whether an event-only device past its limit has stayed silent while she lived at
  * home `eventOnlyLivedHours` more hours. The first look past the limit files the count.
  */
-function silentWhileLived(rule: DeviceSilentRule, home: HomeState, k: DeviceKeys): boolean {
-  if (getMark(home, k.overdue) === undefined && getMark(home, k.heartbeat) === undefined && rule.eventOnlyLivedHours > 0) {
-    setMark(home, k.overdue, getMark(home, livedKey(rule)) ?? 0, false);
+function silentWhileLived(rule: DeviceSilentRule, home: HomeState, d: DeviceState, k: DeviceKeys): boolean {
+  if (!d.beats && rule.eventOnlyLivedHours > 0 && getMark(home, k.overdue) === undefined) {
+    setMark(home, k.overdue, home.livedHours, false);
     return false;
   }
-  return livedEnough(rule, home, k);
-}
-const homeQuietKey = (rule: DeviceSilentRule): string => homeKeysOf(rule).quiet;
-
-/** How long `device` may stay silent (Infinity: not judged on its own). */
-function deviceLimit(rule: DeviceSilentRule, home: HomeState, device: string, now: number): number {
-  return limitOf(rule, home, keysOf(rule, device), now);
+  return livedEnough(rule, home, d, k);
 }
 
-/** `deviceLimit` for the device whose keys are `k`. */
-function limitOf(rule: DeviceSilentRule, home: HomeState, k: DeviceKeys, now: number): number {
-  if (getMark(home, k.heartbeat) !== undefined) return rule.afterMinutes * minute;
+/** How long the device `d` may stay silent (Infinity: not judged on its own). */
+function deviceLimit(rule: DeviceSilentRule, home: HomeState, d: DeviceState, now: number): number {
+  if (d.beats) return rule.afterMinutes * minute;
   // Too few messages, or too few days watched, to know its quiet spells: not judged on its
   // own (the home finding still covers it).
-  if ((getMark(home, k.count) ?? 0) < minMessagesLearned || now - home.firstSeen < rule.eventOnlyLearningDays * day) return Infinity;
-  return Math.max(rule.eventOnlyAfterMinutes * minute, 2 * (getMark(home, k.quiet) ?? 0));
+  if (d.messages < minMessagesLearned || now - home.firstSeen < rule.eventOnlyLearningDays * day) return Infinity;
+  return Math.max(rule.eventOnlyAfterMinutes * minute, 2 * d.quiet);
 }
 
 /** When the learning days of an event-only device end (its limit may become finite then). */
@@ -139,45 +104,14 @@ function learnedAt(rule: DeviceSilentRule, home: HomeState): number {
 
 /** How long the whole home may stay silent. */
 function homeLimit(rule: DeviceSilentRule, home: HomeState): number {
-  for (const device of home.devices.keys()) if (getMark(home, keysOf(rule, device).heartbeat) !== undefined) return rule.afterMinutes * minute;
-  return Math.max(rule.homeSilentMinutes * minute, 2 * (getMark(home, homeQuietKey(rule)) ?? 0));
+  for (const d of home.devices.values()) if (d.beats) return rule.afterMinutes * minute;
+  return Math.max(rule.homeSilentMinutes * minute, 2 * home.longestQuiet);
 }
 
 function lastHeard(home: HomeState): number {
   let last = NONE;
   for (const d of home.devices.values()) if (d.lastSeen > last) last = d.lastSeen;
   return last;
-}
-
-/**
- * Learns quiet spells from an event-only device's message (a heartbeat device needs
- * none): its own (the gap since its previous message) and the home's (since anything).
- * Tallies, saved with the slower progress save.
- */
-function learnQuiet(rule: DeviceSilentRule, home: HomeState, r: Reading, k: DeviceKeys): void {
-  const { last, quiet: homeQuiet } = homeKeysOf(rule);
-  const prevHome = getMark(home, last);
-  if (prevHome !== undefined && r.at - prevHome > (getMark(home, homeQuiet) ?? 0)) setMark(home, homeQuiet, r.at - prevHome, false);
-  if (prevHome === undefined || r.at > prevHome) setMark(home, last, r.at, false);
-  const prevDevice = getMark(home, k.seen);
-  if (prevDevice !== undefined && r.at - prevDevice > (getMark(home, k.quiet) ?? 0)) setMark(home, k.quiet, r.at - prevDevice, false);
-  if (prevDevice === undefined || r.at > prevDevice) setMark(home, k.seen, r.at, false);
-  const n = getMark(home, k.count) ?? 0;
-  if (n < minMessagesLearned) setMark(home, k.count, n + 1, false);
-}
-
-/**
- * A device that sends heartbeats is judged on them alone: the tallies learned
- * from its messages before its first heartbeat (their count, its last one, its
- * longest quiet spell) are never read again, so they are dropped instead of
- * being saved with the home ever after — on the rules bench, where every
- * sensor sends heartbeats, they were half the bytes of every state save
- * (docs/bench.md). Progress, like the tallies themselves.
- */
-function forgetEventOnly(home: HomeState, k: DeviceKeys): void {
-  setMark(home, k.count, undefined, false);
-  setMark(home, k.seen, undefined, false);
-  setMark(home, k.quiet, undefined, false);
 }
 
 /**
@@ -194,7 +128,7 @@ function otherOverdue(rule: DeviceSilentRule, home: HomeState, speaker: string, 
   let bound = Infinity;
   for (const [other, d] of home.devices) {
     if (home.active?.has(keyOf(rule, other))) continue;
-    const due = d.lastSeen + deviceLimit(rule, home, other, at);
+    const due = d.lastSeen + deviceLimit(rule, home, d, at);
     // A device still learning is looked at again when its learning days end.
     const look = due === Infinity && at < learnedAt(rule, home) ? learnedAt(rule, home) : due;
     if (look < bound) bound = look;
@@ -209,7 +143,7 @@ function otherOverdue(rule: DeviceSilentRule, home: HomeState, speaker: string, 
  * The device (and the home) heard from again: clears their findings. Apart from
  * `onReading`, so its closures are allocated only while something is raised.
  */
-function clearHeard(rule: DeviceSilentRule, home: HomeState, r: Reading, ctx: RuleContext): boolean {
+function clearHeard(rule: DeviceSilentRule, home: HomeState, r: Reading, dev: DeviceState, ctx: RuleContext): boolean {
   const tz = home.rules.zone;
   const back = clear(home, homeKey(rule), ctx, (was) => finding(home, rule, ctx.now, 'cleared', was, 'operator', {
     message: { en: 'The home is reporting again (device health)', ja: 'ご自宅の機器から通信が再開しました（機器の状態）' },
@@ -218,7 +152,7 @@ function clearHeard(rule: DeviceSilentRule, home: HomeState, r: Reading, ctx: Ru
   }, { device: r.device }));
   const device = clear(home, keyOf(rule, r.device), ctx, (was) => finding(home, rule, ctx.now, 'cleared', was, 'operator', {
     message: { en: `Sensor ${r.device} is reporting again (device health)`, ja: `センサー ${r.device} の通信が復旧しました（機器の状態）` },
-    expected: { en: `Sensor ${r.device} reports within ${duration(deviceLimit(rule, home, r.device, r.at)).en} of its last message.`, ja: `センサー ${r.device} が前回から${duration(deviceLimit(rule, home, r.device, r.at)).ja}以内に通信すること。` },
+    expected: { en: `Sensor ${r.device} reports within ${duration(deviceLimit(rule, home, dev, r.at)).en} of its last message.`, ja: `センサー ${r.device} が前回から${duration(deviceLimit(rule, home, dev, r.at)).ja}以内に通信すること。` },
     observed: { en: `Heard from ${r.device} at ${hhmm(r.at, tz)}.`, ja: `${hhmm(r.at, tz)} に ${r.device} から通信がありました。` },
   }, { device: r.device }));
   return back || device;
@@ -226,28 +160,21 @@ function clearHeard(rule: DeviceSilentRule, home: HomeState, r: Reading, ctx: Ru
 
 export const deviceSilent: RuleDefinition<DeviceSilentRule> = {
   onReading(rule: DeviceSilentRule, home: HomeState, r: Reading, ctx: RuleContext): boolean {
+    // Its heartbeat, messages and quiet spells are already counted (applyReading).
     const k = keysOf(rule, r.device);
-    const beats = getMark(home, k.heartbeat) !== undefined;
-    if (r.kind === 'heartbeat') {
-      if (!beats) setMark(home, k.heartbeat, r.at);
-      if (getMark(home, k.count) !== undefined) forgetEventOnly(home, k);
-    } else if (!beats) {
-      learnQuiet(rule, home, r, k);
-    }
-    if (ctx.sign) countLived(rule, home, r.at);
-    if (getMark(home, k.overdue) !== undefined) setMark(home, k.overdue, undefined, false);
+    if (home.marks !== undefined && home.marks.has(k.overdue)) setMark(home, k.overdue, undefined, false);
     // This device's limit may have shrunk (first heartbeat, enough messages learned) and its
     // finding may clear below: its deadline can lie before the home's bound.
-    const dev = home.devices.get(r.device);
-    if (dev !== undefined && home.silentBoundRule === rule) {
-      const due = dev.lastSeen + limitOf(rule, home, k, r.at);
+    const dev = home.devices.get(r.device)!;
+    if (home.silentBoundRule === rule) {
+      const due = dev.lastSeen + deviceLimit(rule, home, dev, r.at);
       if (due < home.silentDueBound) home.silentDueBound = due;
     }
     // Another device overdue while this one speaks: its finding is due now (the engine's
     // timer may sit up to a recheck later), so ask the engine to plan again.
     const overdue = otherOverdue(rule, home, r.device, r.at);
     if (home.active === undefined) return overdue;
-    return clearHeard(rule, home, r, ctx) || overdue;
+    return clearHeard(rule, home, r, dev, ctx) || overdue;
   },
 
   onTick(rule: DeviceSilentRule, home: HomeState, ctx: RuleContext): void {
@@ -266,22 +193,21 @@ export const deviceSilent: RuleDefinition<DeviceSilentRule> = {
     // Most of the home's event-only sensors quiet for a day at once is her absence (or a
     // recording's gap), not each of them broken: then none is reported on its own.
     let known = 0, quiet = 0;
-    for (const [device, d] of home.devices) {
-      const k = keysOf(rule, device);
-      if (getMark(home, k.heartbeat) !== undefined || (getMark(home, k.count) ?? 0) < minMessagesLearned) continue;
+    for (const d of home.devices.values()) {
+      if (d.beats || d.messages < minMessagesLearned) continue;
       known++;
       if (ctx.now - d.lastSeen >= day) quiet++;
     }
     const absent = quiet >= 2 && 2 * quiet >= known;
     for (const [device, d] of home.devices) {
-      const due = d.lastSeen + deviceLimit(rule, home, device, ctx.now);
+      const due = d.lastSeen + deviceLimit(rule, home, d, ctx.now);
       // Silent on its own only if the rest of the home has spoken since its deadline,
       // and (event-only) she has lived at home a while since: not while she is away.
       if (ctx.now < due || last <= due || home.active?.has(keyOf(rule, device))) continue;
-      if (getMark(home, keysOf(rule, device).heartbeat) === undefined && (absent || !silentWhileLived(rule, home, keysOf(rule, device)))) continue;
+      if (!d.beats && (absent || !silentWhileLived(rule, home, d, keysOf(rule, device)))) continue;
       raise(home, keyOf(rule, device), ctx, finding(home, rule, ctx.now, 'raised', 'warning', 'operator', {
         message: { en: `Sensor ${device} has not reported for ${duration(ctx.now - d.lastSeen).en} (device health: offline or flat battery?)`, ja: `センサー ${device} から${duration(ctx.now - d.lastSeen).ja}通信がありません（機器の状態：電源・電池・通信を確認してください）` },
-        expected: { en: `Sensor ${device} reports within ${duration(due - d.lastSeen).en} of its last message${getMark(home, keysOf(rule, device).heartbeat) === undefined ? ' (twice its longest quiet spell so far: it reports only on change)' : ' (it sends heartbeats)'}.`, ja: `センサー ${device} が前回から${duration(due - d.lastSeen).ja}以内に通信すること${getMark(home, keysOf(rule, device).heartbeat) === undefined ? '（変化時のみ通知する機器：これまでの最長の無通信の2倍）' : '（死活通知あり）'}。` },
+        expected: { en: `Sensor ${device} reports within ${duration(due - d.lastSeen).en} of its last message${!d.beats ? ' (twice its longest quiet spell so far: it reports only on change)' : ' (it sends heartbeats)'}.`, ja: `センサー ${device} が前回から${duration(due - d.lastSeen).ja}以内に通信すること${!d.beats ? '（変化時のみ通知する機器：これまでの最長の無通信の2倍）' : '（死活通知あり）'}。` },
         observed: { en: `Last message from ${device} at ${hhmm(d.lastSeen, tz)}; other devices have reported since.`, ja: `${device} からの最後の通信は ${hhmm(d.lastSeen, tz)} です。他の機器からはその後も通信があります。` },
       }, { device, data: { lastSeen: d.lastSeen, afterMinutes: Math.round((due - d.lastSeen) / minute) } }));
     }
@@ -298,13 +224,13 @@ export const deviceSilent: RuleDefinition<DeviceSilentRule> = {
       if (home.active !== undefined && home.active.has(keyOf(rule, device))) continue;
       const d = home.devices.get(device)!;
       // While learning, look again when the learning days are over.
-      const limit = deviceLimit(rule, home, device, now);
+      const limit = deviceLimit(rule, home, d, now);
       const learned = learnedAt(rule, home);
       const at = limit === Infinity && now < learned ? learned : d.lastSeen + limit;
       // Overdue while the rest of the home is quiet too: look again soon (the home finding may come instead).
       // Overdue and the rest of the home has spoken since: due now (a deadline in the past would never tick),
       // unless it waits for more hours lived at home (then look again at the recheck).
-      const waiting = at <= now && last > at && !livedEnough(rule, home, keysOf(rule, device));
+      const waiting = at <= now && last > at && !livedEnough(rule, home, d, keysOf(rule, device));
       due = Math.min(due, at > now ? at : last > at && !waiting ? now : now + recheckMs);
     }
     return due;

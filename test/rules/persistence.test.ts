@@ -66,7 +66,7 @@ t.test('state is saved periodically on the clock, and flushState saves now', asy
   clock.advanceBy(30_000);
   await new Promise((r) => setImmediate(r));
   const saved = (await readSavedHomeStates(store)).states.get('h1') as { devices: Record<string, number[]> };
-  t.same(saved.devices.kettle, [at('08:00'), 50, -1], 'saved after persistEveryMs of clock time');
+  t.same(saved.devices.kettle, [at('08:00'), 50, -1, -1, 0], 'saved after persistEveryMs of clock time');
   clock.advanceTo(at('08:01'));
   engine.ingest(motion(at('08:01')));
   await engine.flushState();

@@ -11,7 +11,8 @@ import { silentLogger } from '../../core/logger.js';
 import { createSqliteStore, type HomeStatePart, type Store } from '../../core/store.js';
 import { createRoutineBook } from '../../rules/baseline-book.js';
 import { createRuleEngine } from '../../rules/engine.js';
-import { applyReading, createHomeState, serializeHomeState, type HomeRules } from '../../rules/home-state.js';
+import { applyReading, createHomeState, restoreHomeState, serializeHomeState, type HomeRules } from '../../rules/home-state.js';
+import { deviceSilentRule, noSignOfLifeRule } from '../../rules/rule-config.js';
 import { createHomeStateCodec, decodeHomeParts, readSavedHomeStates } from '../../rules/home-state-codec.js';
 import { ZoneClock } from '../../rules/rules/rule.js';
 import { at, door, heartbeat, kettle, MIN, motion } from './helpers.js';
@@ -140,12 +141,57 @@ t.test('a home part and a routine part decode to exactly what the old format sav
   codec.saved(h, changed.names);
   codec.saved(h, back.names);
   t.equal(codec.keysFor(h, codec.encodeHome(h, rh).names), undefined, 'both committed, names as the last: left out');
-  // A home part saved before the split (v: 2, names inside) still reads.
-  const v2 = JSON.parse(codec.encodeHome(h, rh).home) as Record<string, unknown>;
-  const v2Text = JSON.stringify({ v: 2, d: [...h.devices.keys()], k: [...(h.marks?.keys() ?? [])], a: v2.a, s: v2.s, n: v2.n });
-  t.same(decodeHomeParts(new Map([['home', v2Text], ['routine', codec.encodeRoutine(rh)]])), { ...serializeHomeState(h), routine: JSON.parse(JSON.stringify(book.serialize('h1'))) as unknown }, 'a v2 home part (names inside) decodes as before');
+  // Home parts saved before device health's tallies moved into the records (v: 3) and before the
+  // split (v: 2, names inside): three numbers per device, no home tallies. Built from this save's
+  // numbers: the v3 header, then each device's first three, then the marks.
+  const v4 = JSON.parse(codec.encodeHome(h, rh).home) as { c: number; a: unknown; s: unknown; n: string };
+  const nums = Buffer.from(v4.n, 'base64');
+  const slot = (i: number) => nums.subarray(8 * i, 8 * i + 8);
+  const header = 28, devices = h.devices.size;
+  const old: Buffer[] = [];
+  for (let i = 0; i < header; i++) old.push(slot(i));
+  for (let j = 0; j < devices; j++) for (let x = 0; x < 3; x++) old.push(slot(header + 3 + 5 * j + x));
+  for (let m = 0; m < (h.marks?.size ?? 0); m++) old.push(slot(header + 3 + 5 * devices + m));
+  const oldN = Buffer.concat(old).toString('base64');
+  const { longestQuiet: _q, livedHours: _l, livedHour: _h, ...asBefore } = serializeHomeState(h);
+  const beforeTallies = { ...asBefore, devices: Object.fromEntries(Object.entries(asBefore.devices).map(([id, d]) => [id, d.slice(0, 3)])) };
+  const routine = JSON.parse(JSON.stringify(book.serialize('h1'))) as unknown;
+  const v3Keys = JSON.stringify({ v: 3, c: v4.c, d: [...h.devices.keys()], k: [...(h.marks?.keys() ?? [])] });
+  t.same(decodeHomeParts(new Map([['home', JSON.stringify({ v: 3, c: v4.c, a: v4.a, s: v4.s, n: oldN })], ['keys', v3Keys], ['routine', codec.encodeRoutine(rh)]])), { ...beforeTallies, routine }, 'a v3 home part decodes as before');
+  const v2Text = JSON.stringify({ v: 2, d: [...h.devices.keys()], k: [...(h.marks?.keys() ?? [])], a: v4.a, s: v4.s, n: oldN });
+  t.same(decodeHomeParts(new Map([['home', v2Text], ['routine', codec.encodeRoutine(rh)]])), { ...beforeTallies, routine }, 'a v2 home part (names inside) decodes as before');
+  t.match(decodeHomeParts(new Map([['home', JSON.stringify({ v: 4, c: v4.c, a: v4.a, s: v4.s, n: oldN })], ['keys', v3Keys]])), /home: \d+ bytes of numbers where \d+ devices and \d+ marks need \d+/, 'v3 numbers under v: 4 are refused');
   t.match(decodeHomeParts(new Map([['routine', codec.encodeRoutine(rh)]])), /no 'home' part/);
-  t.match(decodeHomeParts(new Map([['home', '{"v":4}']])), /home: v: /);
+  t.match(decodeHomeParts(new Map([['home', '{"v":5}']])), /home: v: /);
+});
+
+t.test('device health\'s tallies saved as marks move into the device and home records on load, under the home\'s own rule ids', async (t) => {
+  const zone = new ZoneClock('Asia/Tokyo');
+  const rules: HomeRules = { timezone: 'Asia/Tokyo', zone, rules: [deviceSilentRule.parse({ type: 'deviceSilent', id: 'health-a' }), deviceSilentRule.parse({ type: 'deviceSilent', id: 'health-b' }), noSignOfLifeRule.parse({ type: 'noSignOfLife' })], defs: [], powerChangeWatts: 30 };
+  const saved = {
+    v: 1, firstSeen: at('06:00'), lastSignOfLife: at('09:00'), lastSignKind: 'motion', lastSignDevice: 'pir', lastMotion: at('09:00'),
+    waterSince: -1, gasSince: -1, outSince: -1, awayUntil: -1, newestAt: at('09:00'), beats: true, lateArrivalAt: -1, lateSince: -1,
+    devices: { pir: [at('09:00'), -1, -1], plug: [at('08:00'), 80, 40], gone: [at('07:00'), -1, -1] },
+    active: {},
+    marks: {
+      'health-a/messages/pir': 12, 'health-b/messages/pir': 20, 'health-a/quiet/pir': 3_600_000, 'health-b/quiet/pir': 1_800_000, 'health-a/seen/pir': at('09:00'),
+      'health-b/heartbeats/plug': at('07:30'), 'health-a/messages/plug': 3,
+      'health-a/quiet': 7_200_000, 'health-a/last': at('09:00'), 'health-a/lived': 40, 'health-b/lived': 41, 'health-a/lived-hour': 100, 'health-b/lived-hour': 101,
+      'health-a/overdue/gone': 30, 'device-silent/messages/pir': 99, 'night-door': at('02:00'),
+    },
+  };
+  const r = restoreHomeState('h1', rules, saved, at('10:00'));
+  if (typeof r === 'string') { t.fail(r); return; }
+  const h = r.home;
+  const dev = (id: string) => { const d = h.devices.get(id)!; return [d.beats, d.messages, d.quiet]; };
+  t.same(dev('pir'), [false, 20, 3_600_000], 'an event-only device: the most any rule counted and its longest quiet spell');
+  t.same(dev('plug'), [true, 0, 0], 'a heartbeat device: its early tallies dropped, whichever rule saw the heartbeat');
+  t.same(dev('gone'), [false, 0, 0], 'nothing known: nothing learned');
+  t.same([h.longestQuiet, h.livedHours, h.livedHour], [7_200_000, 41, 101], 'the home\'s tallies');
+  t.same([...h.marks!.keys()].sort(), ['device-silent/messages/pir', 'health-a/overdue/gone', 'night-door'], 'a rule\'s own overdue mark, other rules\' marks and marks of a rule the home does not run are kept');
+  t.ok(h.dirty && h.urgent, 'saved in the new form at the next save');
+  const plain = restoreHomeState('h1', rules, { ...saved, marks: { 'night-door': at('02:00') } }, at('10:00'));
+  t.ok(typeof plain !== 'string' && !plain.home.urgent, 'nothing to move: not saved for it');
 });
 
 t.test('a state saved in the old format (one JSON row per home) loads, and is saved again in parts', async (t) => {
@@ -165,7 +211,16 @@ t.test('a state saved in the old format (one JSON row per home) loads, and is sa
   await engine.flushState();
   t.same(calls.map(({ at, parts }) => ({ at, parts })), [{ at: fixture.savedAt, parts: ['h1:home', 'h1:keys', 'h1:routine'] }], 'every part written at the first save');
   t.equal((await store.loadHomeStates()).size, 0, 'the old row is gone');
-  t.same((await readSavedHomeStates(store)).states.get('h1'), fixture.state, 'the parts hold exactly what the old row held');
+  // Device health's tallies were marks then: they move into the device and home records, the rest is as saved.
+  const moved = { ...fixture.state } as unknown as Record<string, unknown> & { devices: Record<string, number[]>; marks: Record<string, number> };
+  moved.marks = Object.fromEntries(Object.entries(fixture.state.marks).filter(([k]) => !k.startsWith('device-silent/')));
+  t.same(Object.keys(moved.marks).sort(), ['flow-without-motion/motion-room/*', 'flow-without-motion/motion-room/bath', 'flow-without-motion/motion-room/other', 'presence/inside', 'routine-trend/checked'], 'other rules\' marks kept');
+  const tallies: Record<string, [number, number]> = {
+    'climate-hall': [-1, 0], 'motion-living': [-1, 0], kettle: [6, 69_000_000], 'motion-bath': [6, 85_500_000], 'door-front': [6, 86_340_000], 'motion-bedroom': [3, 86_400_000],
+  };
+  moved.devices = Object.fromEntries(Object.entries(moved.devices).map(([id, d]) => [id, [...d, ...tallies[id]!]]));
+  Object.assign(moved, { longestQuiet: 36_600_000, livedHours: 39, livedHour: 498_732 });
+  t.same((await readSavedHomeStates(store)).states.get('h1'), moved, 'the parts hold what the old row held, device health\'s tallies in the records');
   await engine.flushState();
   t.equal(calls.length, 1, 'nothing changed: nothing written');
   await engine.close();
@@ -265,7 +320,7 @@ t.test('the keys part: written only when the names change, and again after a fai
   await store.close();
 });
 
-t.test('a restart mid-day keeps marks saved before it: a heartbeat device still counts as one', async (t) => {
+t.test('a restart mid-day keeps what was saved before it: a heartbeat device still counts as one', async (t) => {
   const file = tempFile(t);
   const rules = [{ type: 'deviceSilent', afterMinutes: 60 }];
   const opts = { logger: silentLogger(), rulesFor: () => rules, watermark: false as const, persistEveryMs: MIN, persistProgressEveryMs: 10 * MIN };
@@ -273,14 +328,14 @@ t.test('a restart mid-day keeps marks saved before it: a heartbeat device still 
   const clock = new VirtualClock(at('08:00'));
   const a = await createRuleEngine({ clock, store, ...opts });
   a.ingest(motion(at('08:00')));
-  // The climate sensor's first heartbeat marks it as a heartbeat device (judged after 60 min): an urgent mark.
+  // The climate sensor's first heartbeat makes it a heartbeat device (judged after 60 min): an urgent change.
   clock.advanceTo(at('08:00') + 10_000);
   a.ingest(heartbeat(at('08:00') + 10_000, 'climate', 90));
   clock.advanceTo(at('08:01'));
-  const saved = (await readSavedHomeStates(store)).states.get('h1') as { marks: Record<string, number> };
-  t.same(saved.marks['device-silent/heartbeats/climate'], at('08:00') + 10_000, 'the mark is saved at the next save, not the progress save');
+  const saved = (await readSavedHomeStates(store)).states.get('h1') as { devices: Record<string, number[]> };
+  t.same(saved.devices.climate, [at('08:00') + 10_000, 90, -1, -1, 0], 'saved at the next save, not the progress save: it sends heartbeats (messages -1)');
 
-  // kill -9 at 08:01:30: the new engine has the mark, so the silent climate sensor is found at 09:00.
+  // kill -9 at 08:01:30: the new engine knows it sends heartbeats, so the silent climate sensor is found at 09:00.
   const store2 = createSqliteStore(file);
   t.teardown(() => store2.close());
   const clock2 = new VirtualClock(at('08:01') + 30_000);
@@ -305,13 +360,16 @@ t.test('a device\'s tallies from before its first heartbeat are dropped, not sav
   // Three messages before its first heartbeat (as a plug sends its state on start), then heartbeats.
   for (const x of [at('08:00'), at('08:05'), at('08:20')]) { clock.advanceTo(x); engine.ingest(kettle(x)); engine.ingest(motion(x)); }
   await engine.flushState();
-  const before = (await readSavedHomeStates(store)).states.get('h1') as { marks: Record<string, number> };
-  t.same(Object.keys(before.marks).filter((k) => k.endsWith('/kettle')).sort(), ['device-silent/messages/kettle', 'device-silent/quiet/kettle', 'device-silent/seen/kettle'], 'learning its quiet spells while it has sent no heartbeat');
+  type Saved = { devices: Record<string, number[]>; marks: Record<string, number>; longestQuiet: number; livedHours: number };
+  const before = (await readSavedHomeStates(store)).states.get('h1') as Saved;
+  t.same(before.devices.kettle!.slice(3), [3, 15 * MIN], 'learning its quiet spells while it has sent no heartbeat: 3 messages, 15 min the longest gap');
+  t.same([before.longestQuiet, before.livedHours], [15 * MIN, 1], 'the home\'s longest quiet spell, one hour lived');
+  t.same(before.marks, {}, 'no marks for it');
   clock.advanceTo(at('08:30'));
   engine.ingest(heartbeat(at('08:30'), 'kettle'));
   await engine.flushState();
-  const after = (await readSavedHomeStates(store)).states.get('h1') as { marks: Record<string, number> };
-  t.same(Object.keys(after.marks).filter((k) => k.endsWith('/kettle')), ['device-silent/heartbeats/kettle'], 'only the heartbeat mark is kept');
+  const after = (await readSavedHomeStates(store)).states.get('h1') as Saved;
+  t.same(after.devices.kettle!.slice(3), [-1, 0], 'it sends heartbeats: its tallies dropped');
   // Judged on its heartbeats: silent 60 min after the last one (09:30), found once another device has spoken since.
   for (let x = at('08:40'); x <= at('10:00'); x += 10 * MIN) { clock.advanceTo(x); engine.ingest(motion(x)); }
   t.same(found.map((f) => `${f.type}:${f.state}:${f.device ?? ''}`), ['deviceSilent:raised:kettle']);
