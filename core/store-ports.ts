@@ -549,7 +549,16 @@ export interface AlertStore {
   /** Fails with MIMAMORI_ERR_NOT_FOUND for an unknown alert. */
   updateAlertStatus(id: string, status: AlertStatus, at: number): Promise<Alert>;
   recordNotification(n: Omit<NotificationRecord, 'id' | 'updatedAt'> & { id?: string }): Promise<NotificationRecord>;
-  updateNotification(id: string, patch: { status: string; providerId?: string; error?: string }, at: number): Promise<void>;
+  /**
+   * Writes a notification's status (and provider id, error). Returns whether the row changed.
+   *
+   * With `expect`, only while its status is still `expect.status` (one conditional statement):
+   * the caller read that status and decided the move from it, so a write that lost a race to
+   * another — two receipts for one message applied at once, whose writes may commit in either
+   * order on a pool — changes nothing and returns false, and the caller reads again. Without
+   * it the write is unconditional: use it only where nothing else can write the row meanwhile.
+   */
+  updateNotification(id: string, patch: { status: string; providerId?: string; error?: string }, at: number, expect?: { status: string }): Promise<boolean>;
   findNotificationByProviderId(providerId: string): Promise<NotificationRecord | undefined>;
   /** Oldest first. */
   listNotifications(alertId?: string): Promise<NotificationRecord[]>;

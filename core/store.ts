@@ -399,8 +399,13 @@ export function createSqlStore(db: SqlDb, opts: StoreOptions = {}): Store {
       await run('INSERT INTO notifications (id, alert_id, contact_id, channel, status, provider_id, error, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)', out.id, out.alertId, n(out.contactId), out.channel, out.status, n(out.providerId), n(out.error), out.createdAt, out.updatedAt);
       return out;
     },
-    async updateNotification(id, patch, at) {
-      await run('UPDATE notifications SET status = ?, provider_id = COALESCE(?, provider_id), error = COALESCE(?, error), updated_at = ? WHERE id = ?', patch.status, n(patch.providerId), n(patch.error), at, id);
+    async updateNotification(id, patch, at, expect) {
+      const set = 'UPDATE notifications SET status = ?, provider_id = COALESCE(?, provider_id), error = COALESCE(?, error), updated_at = ? WHERE id = ?';
+      // With `expect`, a compare-and-set on the status the caller read: one statement, so two writers can never both pass.
+      const changed = expect === undefined
+        ? await run(set, patch.status, n(patch.providerId), n(patch.error), at, id)
+        : await run(`${set} AND status = ?`, patch.status, n(patch.providerId), n(patch.error), at, id, expect.status);
+      return changed > 0;
     },
     async findNotificationByProviderId(providerId) { const r = await get('SELECT * FROM notifications WHERE provider_id = ? ORDER BY created_at, id LIMIT 1', providerId); return r && toNotification(r); },
     async listNotifications(alertId) {

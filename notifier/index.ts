@@ -305,13 +305,23 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
 
   const track = (p: Promise<void>): void => { inflight.add(p); void p.finally(() => inflight.delete(p)); };
 
-  async function applyReceipt(n: NotificationRecord, r: DeliveryReceipt): Promise<string> {
+  async function applyReceipt(read: NotificationRecord, r: DeliveryReceipt): Promise<string> {
     // Voice outcomes (voicemail, no-answer, busy) are final like failed: the person was not reached.
-    if (!advancesStatus(n.status, isNotReached(r.status) ? 'failed' : r.status)) return n.status;
+    const next = isNotReached(r.status) ? 'failed' : r.status;
     const at = clock.now();
     const patch: { status: string; error?: string } = { status: r.status };
     if (r.error) patch.error = r.error;
-    await store.updateNotification(n.id, patch, at);
+    // Receipts for one message (sent, delivered) may be applied at once, and on a pool their writes
+    // commit in either order: each moves the status only from the one it read (compare-and-set), and
+    // one that lost the race reads again. A status only moves forward, so this ends within a few turns.
+    let n = read;
+    for (let tries = 0; ; tries++) {
+      if (!advancesStatus(n.status, next)) return n.status;
+      if (await store.updateNotification(n.id, patch, at, { status: n.status })) break;
+      const now = await store.findNotificationByProviderId(r.providerId);
+      if (!now || now.id !== n.id || tries >= 10) return now?.status ?? n.status;
+      n = now;
+    }
     const alert = await store.getAlert(n.alertId);
     safeHistory((h) => h.writeNotification({ alertId: n.alertId, homeId: alert?.homeId ?? '', channel: n.channel, status: r.status, at }));
     if (isFailedStatus(r.status)) log.warn({ notificationId: n.id, alertId: n.alertId, status: r.status, error: r.error }, 'message not delivered');

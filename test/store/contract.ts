@@ -168,6 +168,14 @@ export function storeContract(t: Test, open: OpenStore): void {
     t.equal(await s.findNotificationByProviderId('nope'), undefined);
     t.same((await s.listNotifications(next.alert.id)).map((x) => x.id), [n1.id, n2.id].sort(), 'oldest first; same time: by id');
     t.equal((await s.listNotifications()).length, 3);
+
+    // A compare-and-set on the status read (receipts): a writer that read an older status changes nothing.
+    const n3 = await s.recordNotification({ alertId: next.alert.id, channel: 'sms', status: 'queued', createdAt: 700 });
+    t.equal(await s.updateNotification(n3.id, { status: 'delivered', providerId: 'SM3' }, 710, { status: 'queued' }), true, 'delivered, moved from queued');
+    t.equal(await s.updateNotification(n3.id, { status: 'sent', error: 'late' }, 720, { status: 'queued' }), false, 'sent, also read as queued, is refused');
+    t.same(await s.findNotificationByProviderId('SM3'), { id: n3.id, alertId: next.alert.id, channel: 'sms', status: 'delivered', providerId: 'SM3', createdAt: 700, updatedAt: 710 }, 'nothing of the refused write');
+    t.equal(await s.updateNotification(n3.id, { status: 'read' }, 730), true, 'without a condition: written');
+    t.equal(await s.updateNotification('nope', { status: 'sent' }, 740), false, 'no such notification');
   });
 
   t.test('the audit trail: written order, chain heads, sealed records', async (t) => {
