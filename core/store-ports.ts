@@ -470,6 +470,13 @@ export interface DeviceStore {
    * item with an `outbox` text, keeps that text in the ingest outbox until
    * `clearIngestOutbox` confirms history has it. Returns per item whether it
    * was fresh, and the outbox position of the last row written (0 if none).
+   *
+   * Batches that keep outbox rows commit, and answer, in the order they were
+   * made, a failed one not stopping the next (on a pool the store runs them in
+   * turn): the ingest confirms the outbox by position, dropping every row up
+   * to the last one it emitted, so a batch must never answer before an
+   * earlier one whose rows have lower positions. `forOwner` batches (the
+   * cluster inbox, cleared by position lists) are not ordered.
    */
   commitIngestBatch(items: ReadonlyArray<IngestBatchItem>, at: number, opts?: { forOwner?: boolean }): Promise<{ fresh: boolean[]; outboxHead: number }>;
   /** Outbox rows not yet confirmed, oldest first (read at start to replay them into history); never the cluster inbox's. */

@@ -19,7 +19,7 @@ import { addressKinds } from './store-ports.js';
 import type {
   AddressKind, AddressStore, AddressVerification, Alert, AlertLifecycle, AlertStatus, Attendance, AuditRecord, BackupRecord, CheckinStatus, Consent,
   Contact, ContactAddress, ContactRole, Device, EscalationStore, Facility, FacilityStore, FleetHome, Home, Language, MissedReason, MonthlyReportRecord, NewsItem, NewsPhoto, NotificationRecord, Question,
-  HomeFence, HomeStatePart, InboxRow, Job, JobFinish, JobStore, RejectedMessage, ReportStore, Resident, SendKey, SendOutcome, Severity, Store, TrailStore, VideoCall, VideoCheckin, VideoNote, VideoPermission, VideoStore,
+  HomeFence, HomeStatePart, InboxRow, IngestBatchItem, Job, JobFinish, JobStore, RejectedMessage, ReportStore, Resident, SendKey, SendOutcome, Severity, Store, TrailStore, VideoCall, VideoCheckin, VideoNote, VideoPermission, VideoStore,
   WebAccount, WebLink, WebRole, WebSession,
 } from './store-ports.js';
 export * from './store-ports.js';
@@ -210,6 +210,26 @@ export function createSqlStore(db: SqlDb, opts: StoreOptions = {}): Store {
       return [...refused].sort();
     });
   }
+  /** The ingest's batch commit (`commitIngestBatch`): one transaction (one WAL commit) per batch instead of one per event. */
+  async function commitBatch(items: ReadonlyArray<IngestBatchItem>, at: number, opts: { forOwner?: boolean } | undefined): Promise<{ fresh: boolean[]; outboxHead: number }> {
+    // A single hub took its rows as it wrote them (''); in a cluster they wait for the home's owner (NULL).
+    const takenBy = opts?.forOwner ? null : '';
+    return db.tx(async (t) => {
+      const fresh: boolean[] = [];
+      let outboxHead = 0;
+      for (const item of items) {
+        const isFresh = item.eventId === undefined
+          || (await t.run('INSERT INTO seen_events (home_id, device_id, event_id, seen_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING', item.homeId, item.deviceId, item.eventId, at)) === 1;
+        fresh.push(isFresh);
+        if (isFresh && item.outbox !== undefined) {
+          outboxHead = Number((await t.get('INSERT INTO ingest_outbox (text, home_id, taken_by) VALUES (?, ?, ?) RETURNING seq', item.outbox, item.homeId, takenBy))!.seq);
+        }
+      }
+      return { fresh, outboxHead };
+    });
+  }
+  /** The last outbox batch commit made, until it has ended (pools only: see `SqlDb.commitsInOrder`). */
+  let outboxCommits: Promise<unknown> = Promise.resolve();
   /** The state save before this one, until it has ended (pools only: see `SqlDb.commitsInOrder`). */
   let stateSaves: Promise<unknown> = Promise.resolve();
   /** Refused messages recorded per home ('' = no home) since that home was last pruned. */
@@ -321,23 +341,14 @@ export function createSqlStore(db: SqlDb, opts: StoreOptions = {}): Store {
       return (await run('INSERT INTO seen_events (home_id, device_id, event_id, seen_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING', homeId, deviceId, eventId, at)) === 1;
     },
     async pruneSeenEvents(olderThan) { return run('DELETE FROM seen_events WHERE seen_at < ?', olderThan); },
-    async commitIngestBatch(items, at, opts) {
-      // A single hub took its rows as it wrote them (''); in a cluster they wait for the home's owner (NULL).
-      const takenBy = opts?.forOwner ? null : '';
-      // One transaction (one WAL commit) per ingest batch instead of one per event.
-      return db.tx(async (t) => {
-        const fresh: boolean[] = [];
-        let outboxHead = 0;
-        for (const item of items) {
-          const isFresh = item.eventId === undefined
-            || (await t.run('INSERT INTO seen_events (home_id, device_id, event_id, seen_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING', item.homeId, item.deviceId, item.eventId, at)) === 1;
-          fresh.push(isFresh);
-          if (isFresh && item.outbox !== undefined) {
-            outboxHead = Number((await t.get('INSERT INTO ingest_outbox (text, home_id, taken_by) VALUES (?, ?, ?) RETURNING seq', item.outbox, item.homeId, takenBy))!.seq);
-          }
-        }
-        return { fresh, outboxHead };
-      });
+    commitIngestBatch(items, at, opts) {
+      // The outbox is confirmed by position (`clearIngestOutbox(upTo)`): its batches commit, and answer, in the
+      // order they were made — in turn on a pool, as they do on SQLite's one connection. The cluster inbox is
+      // cleared by the rows' own positions (`clearInbox`) and needs no order.
+      if (db.commitsInOrder === true || opts?.forOwner === true) return commitBatch(items, at, opts);
+      const run = outboxCommits.then(() => commitBatch(items, at, opts));
+      outboxCommits = run.catch(() => {});
+      return run;
     },
     async listIngestOutbox() {
       return (await all("SELECT seq, text FROM ingest_outbox WHERE taken_by = '' ORDER BY seq")).map((r) => ({ seq: Number(r.seq), text: r.text as string }));
