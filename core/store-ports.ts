@@ -290,7 +290,12 @@ export interface VideoStore {
   setVideoPermission(p: VideoPermission): Promise<void>;
   getVideoPermission(homeId: string, accountId: string): Promise<VideoPermission | undefined>;
   listVideoPermissions(homeId: string): Promise<VideoPermission[]>;
-  /** Inserts or replaces a call record. */
+  /**
+   * Inserts a call record, or adds to it: its answer (`answeredAt`, `answeredBy`) and its end
+   * (`endedAt`, `outcome`), once stored, stay. A call is answered once and ends once, and the
+   * saves of one call are not awaited in turn (a hang-up can arrive while the answer's save is
+   * on its way): on a pool the earlier save may commit last, and must not undo the later one.
+   */
   saveCall(c: VideoCall): Promise<void>;
   getCall(id: string): Promise<VideoCall | undefined>;
   listCalls(homeId: string, limit?: number): Promise<VideoCall[]>;

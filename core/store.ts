@@ -813,8 +813,10 @@ function videoStore(db: SqlDb): VideoStore {
     async getVideoPermission(homeId, accountId) { const r = await get('SELECT * FROM video_permissions WHERE home_id = ? AND account_id = ?', homeId, accountId); return r && toPermission(r); },
     async listVideoPermissions(homeId) { return (await all('SELECT * FROM video_permissions WHERE home_id = ? ORDER BY account_id', homeId)).map(toPermission); },
     async saveCall(c) {
+      // A call is answered once and ends once: what a save wrote stays, so a save that commits late (a pool) undoes nothing.
       await run(`INSERT INTO video_calls (id, home_id, caller_id, kind, checkin_id, alert_id, started_at, answered_at, answered_by, ended_at, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-        ON CONFLICT (id) DO UPDATE SET answered_at = excluded.answered_at, answered_by = excluded.answered_by, ended_at = excluded.ended_at, outcome = excluded.outcome`,
+        ON CONFLICT (id) DO UPDATE SET answered_at = COALESCE(video_calls.answered_at, excluded.answered_at), answered_by = COALESCE(video_calls.answered_by, excluded.answered_by),
+          ended_at = COALESCE(video_calls.ended_at, excluded.ended_at), outcome = COALESCE(video_calls.outcome, excluded.outcome)`,
       c.id, c.homeId, c.callerId, c.kind, n(c.checkinId), n(c.alertId), c.startedAt, n(c.answeredAt), n(c.answeredBy), n(c.endedAt), n(c.outcome));
     },
     async getCall(id) { const r = await get('SELECT * FROM video_calls WHERE id = ?', id); return r && toCall(r); },

@@ -507,6 +507,10 @@ export function storeContract(t: Test, open: OpenStore): void {
     await s.saveCall({ id: 'call1', homeId: 'h1', callerId: 'cg', kind: 'look-in', alertId: 'a1', startedAt: 10 });
     await s.saveCall({ id: 'call1', homeId: 'h1', callerId: 'cg', kind: 'look-in', alertId: 'a1', startedAt: 10, answeredAt: 11, answeredBy: 'auto', endedAt: 20, outcome: 'ended' });
     t.same(await s.getCall('call1'), { id: 'call1', homeId: 'h1', callerId: 'cg', kind: 'look-in', alertId: 'a1', startedAt: 10, answeredAt: 11, answeredBy: 'auto', endedAt: 20, outcome: 'ended' });
+    // A save that commits after a later one (the answer's, after the hang-up's; the ringing insert, after the cancel): nothing undone.
+    await s.saveCall({ id: 'call1', homeId: 'h1', callerId: 'cg', kind: 'look-in', alertId: 'a1', startedAt: 10, answeredAt: 11, answeredBy: 'auto' });
+    await s.saveCall({ id: 'call1', homeId: 'h1', callerId: 'cg', kind: 'look-in', alertId: 'a1', startedAt: 10 });
+    t.same(await s.getCall('call1'), { id: 'call1', homeId: 'h1', callerId: 'cg', kind: 'look-in', alertId: 'a1', startedAt: 10, answeredAt: 11, answeredBy: 'auto', endedAt: 20, outcome: 'ended' }, 'answered and ended stay');
     t.same((await s.listCalls('h1')).map((c) => c.id), ['call2', 'call1'], 'newest first; same time: by id, last first');
     t.equal((await s.listCalls('h1', 1)).length, 1);
     const v1 = await s.addVideoNote({ homeId: 'h1', callId: 'call1', authorId: 'cg', mood: 'good', eating: 'ok', followUp: '', at: 30 });

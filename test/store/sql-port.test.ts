@@ -11,6 +11,7 @@ import pg from 'pg';
 import { createSqliteStore, createSqlStore, sqliteDb } from '../../core/store.js';
 import { pgSqlDb } from '../../core/store-pg.js';
 import type { SqlDb } from '../../core/store-sql.js';
+import { gate, outOfOrderPort } from '../support/out-of-order-port.js';
 import { postgresInstalled, startPostgres } from '../support/postgres.js';
 import { tempDir } from '../support/wait.js';
 
@@ -152,4 +153,38 @@ t.test('the rule engine\'s state saves commit in the order they were made, also 
   await t.rejects(lost, /connection lost/);
   t.same(await after, []);
   t.same(await store.loadHomeStateParts('h1'), [{ homeId: 'h1', part: 'home', data: 'after' }]);
+});
+
+t.test('a video call\'s save that commits after a later one (a pool) does not undo its answer or its end', async (t) => {
+  const { port } = await outOfOrderPort(t);
+  // The save issued first (when `first` is set) is held back until the one after it has committed.
+  let held = gate();
+  let first = false;
+  const store = createSqlStore({
+    ...port,
+    run: async (sql, ...p) => {
+      if (sql.startsWith('INSERT INTO video_calls') && first) { first = false; await held.wait(); }
+      return port.run(sql, ...p);
+    },
+  });
+  t.teardown(() => store.close());
+  const ringing = { id: 'call1', homeId: 'h1', callerId: 'cg', kind: 'call', startedAt: 10 } as const;
+  // dashboards/video-calls.ts: the tablet answers (saved), and the caller hangs up while that save is on its way.
+  await store.saveCall(ringing);
+  first = true;
+  const answered = store.saveCall({ ...ringing, answeredAt: 11, answeredBy: 'resident' });
+  await held.reached;
+  await store.saveCall({ ...ringing, answeredAt: 11, answeredBy: 'resident', endedAt: 20, outcome: 'connected' });
+  held.open();
+  await answered;
+  t.same(await store.getCall('call1'), { ...ringing, answeredAt: 11, answeredBy: 'resident', endedAt: 20, outcome: 'connected' }, 'the call stays ended');
+  // A call cancelled while its first save (the insert) was on its way.
+  held = gate();
+  first = true;
+  const started = store.saveCall({ ...ringing, id: 'call2' });
+  await held.reached;
+  await store.saveCall({ ...ringing, id: 'call2', endedAt: 12, outcome: 'cancelled' });
+  held.open();
+  await started;
+  t.same(await store.getCall('call2'), { ...ringing, id: 'call2', endedAt: 12, outcome: 'cancelled' }, 'the cancelled call stays cancelled');
 });
