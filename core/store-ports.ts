@@ -3,6 +3,13 @@
  * what it uses. `Store` is their intersection, served by the SQLite default
  * (core/store.ts) and by PostgreSQL (core/store-pg.ts); both pass the one
  * contract suite in test/store/contract.ts. See docs/store.md.
+ *
+ * Commit order: on SQLite writes commit in the order they were issued; on
+ * PostgreSQL's pool two writes not awaited in turn may commit in either
+ * order. A method whose callers may issue such writes to the same rows says
+ * how it keeps them right (queued by the store, or guarded in its SQL);
+ * every other write relies on its callers awaiting one write before the next
+ * of the same row (docs/store.md, "Commit order").
  */
 import type { TrailHead, TrailKind, TrailRow } from './trail.js';
 
@@ -152,7 +159,12 @@ export interface EscalationStore {
   /** Contacts (of any home) with this phone number. */
   findContactsByPhone(phone: string): Promise<Contact[]>;
   getAlertLifecycle(alertId: string): Promise<AlertLifecycle | undefined>;
-  /** With `fence`, refused (`MIMAMORI_ERR_FENCED`, nothing written) unless the fence still holds (`JobStore.fenceHome`). */
+  /**
+   * With `fence`, refused (`MIMAMORI_ERR_FENCED`, nothing written) unless the fence still holds (`JobStore.fenceHome`).
+   * Unconditional otherwise (the whole row): the notifier writes it only in the home's queue, one change at a time,
+   * each awaited before the next, which orders the writes on a pool too. Two processes writing one alert's row (a
+   * person's answer on one cluster node while the home's owner runs a step) are not ordered by it.
+   */
   saveAlertLifecycle(l: AlertLifecycle, fence?: HomeFence): Promise<void>;
   /**
    * Inserts the keys that don't exist yet, in one transaction; returns those it inserted. With
@@ -558,7 +570,10 @@ export interface AlertStore {
   findOpenAlert(homeId: string, rule: string): Promise<Alert | undefined>;
   /** Newest first. */
   listAlerts(filter?: { homeId?: string; status?: AlertStatus }): Promise<Alert[]>;
-  /** Fails with MIMAMORI_ERR_NOT_FOUND for an unknown alert. */
+  /**
+   * Fails with MIMAMORI_ERR_NOT_FOUND for an unknown alert. Unconditional: the notifier changes an alert's
+   * status only in the home's queue, awaiting each write (see `EscalationStore.saveAlertLifecycle`).
+   */
   updateAlertStatus(id: string, status: AlertStatus, at: number): Promise<Alert>;
   recordNotification(n: Omit<NotificationRecord, 'id' | 'updatedAt'> & { id?: string }): Promise<NotificationRecord>;
   /**
