@@ -22,6 +22,7 @@ export const errorCatalogue = {
   MIMAMORI_ERR_BACKUP_DAMAGED: { status: 400, message: 'Backup archive refused' },
   MIMAMORI_ERR_STORED_DATA: { status: 500, message: 'Stored data is damaged or not what this version reads' },
   MIMAMORI_ERR_FENCED: { status: 409, message: 'This node no longer runs the home (a newer lease token took it over)' },
+  MIMAMORI_ERR_STALE: { status: 409, message: 'Changed by someone else since it was read; read it again' },
   MIMAMORI_ERR_READ_ONLY: { status: 405, message: 'This is a read-only reference copy of a backup; nothing can be changed here' },
 } as const;
 
@@ -55,4 +56,12 @@ export function isMimamoriError(err: unknown, code?: ErrorCode): err is Mimamori
  */
 export function isFenced(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'MIMAMORI_ERR_FENCED';
+}
+
+/**
+ * Whether the store refused a write because the row changed since the caller read it (`MIMAMORI_ERR_STALE`:
+ * an escalation step and a person's answer on another node, docs/scale.md). Matched by code, like `isFenced`.
+ */
+export function isStale(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'MIMAMORI_ERR_STALE';
 }

@@ -58,4 +58,5 @@ export const pgMigrations: PgMigration[] = [
   { version: 18, sql: portable },
   { version: 19, sql: portable },
   { version: 20, sql: portable },
+  { version: 21, sql: portable },
 ];

@@ -381,4 +381,15 @@ export const migrations: Migration[] = [
       `CREATE INDEX ingest_outbox_waiting ON ingest_outbox (home_id, seq)`,
     ],
   },
+  // ── An answer on any node against the owner's escalation step (issue 13, cluster): migration 21 ──
+  {
+    version: 21,
+    name: 'alert lifecycle version: an escalation step writes and sends only from the row it read',
+    sql: [
+      // Grows with every write of the row. The home's owner runs an escalation step from the version it read:
+      // it claims a send key and saves the state only while the row is still that version, so a person's answer
+      // committed meanwhile on another node (acknowledged, on my way, resolved) is neither paged past nor overwritten.
+      `ALTER TABLE alert_lifecycle ADD COLUMN version BIGINT NOT NULL DEFAULT 0`,
+    ],
+  },
 ];

@@ -138,7 +138,14 @@ export interface AlertLifecycle {
   /** The escalation engine's state (JSON). */
   state: unknown;
   updatedAt: number;
+  /**
+   * How many times the row was written (migration 21; 0 for the first write). Read back; a save ignores it and
+   * adds one. An escalation step passes the version it read to `saveAlertLifecycle` and `claimSendKeys` (`expect`).
+   */
+  version?: number;
 }
+/** The version of an alert's lifecycle row a step read: its writes and sends go ahead only while the row is still that. */
+export interface LifecycleVersion { alertId: string; version: number }
 /** Recorded before a message is sent, so a resumed escalation never sends it twice. */
 /** A send key with the status of the notification it produced (none yet: the send never got that far). */
 export interface SendOutcome extends SendKey { notificationStatus?: string }
@@ -160,18 +167,30 @@ export interface EscalationStore {
   findContactsByPhone(phone: string): Promise<Contact[]>;
   getAlertLifecycle(alertId: string): Promise<AlertLifecycle | undefined>;
   /**
-   * With `fence`, refused (`MIMAMORI_ERR_FENCED`, nothing written) unless the fence still holds (`JobStore.fenceHome`).
-   * Unconditional otherwise (the whole row): the notifier writes it only in the home's queue, one change at a time,
-   * each awaited before the next, which orders the writes on a pool too. Two processes writing one alert's row (a
-   * person's answer on one cluster node while the home's owner runs a step) are not ordered by it.
+   * Writes the whole row and adds one to its version. With `fence`, refused (`MIMAMORI_ERR_FENCED`, nothing
+   * written) unless the fence still holds (`JobStore.fenceHome`).
+   *
+   * With `expect` (a compare-and-set, one conditional statement): writes only while the row exists and its version
+   * is still `expect.version`, and returns whether it did. An escalation step saves this way: in a cluster a
+   * person's answer runs on whichever node received it, outside the owner's queue, so it may commit between the
+   * step's read and its save; the step that loses reads the row again and decides again, and never puts back the
+   * state it read (running, nobody acknowledged). Without it the write is unconditional and returns true: a
+   * person's answer, and everything in one hub's home queue (one change at a time, each awaited before the next,
+   * which orders the writes on a pool too).
    */
-  saveAlertLifecycle(l: AlertLifecycle, fence?: HomeFence): Promise<void>;
+  saveAlertLifecycle(l: AlertLifecycle, fence?: HomeFence, expect?: { version: number }): Promise<boolean>;
   /**
    * Inserts the keys that don't exist yet, in one transaction; returns those it inserted. With
    * `fence`, refused (`MIMAMORI_ERR_FENCED`, nothing written) unless the fence still holds: a
    * stalled former owner of the home records no send, so it sends nothing.
+   *
+   * With `expect`, refused (`MIMAMORI_ERR_STALE`, nothing written) unless the alert's lifecycle row is still at
+   * that version, checked in the same transaction with the row locked until it commits: an escalation step pages
+   * nobody once an answer has changed the row since the step read it (an acknowledgement on another node), and an
+   * answer's write waits for a claim in progress, so every page was claimed either before the answer committed or
+   * not at all.
    */
-  claimSendKeys(keys: Array<Omit<SendKey, 'notificationId'>>, fence?: HomeFence): Promise<string[]>;
+  claimSendKeys(keys: Array<Omit<SendKey, 'notificationId'>>, fence?: HomeFence, expect?: LifecycleVersion): Promise<string[]>;
   attachSendKeys(keys: string[], notificationId: string): Promise<void>;
   listSendKeys(alertId: string): Promise<SendKey[]>;
   /**
@@ -572,9 +591,12 @@ export interface AlertStore {
   listAlerts(filter?: { homeId?: string; status?: AlertStatus }): Promise<Alert[]>;
   /**
    * Fails with MIMAMORI_ERR_NOT_FOUND for an unknown alert. Unconditional: the notifier changes an alert's
-   * status only in the home's queue, awaiting each write (see `EscalationStore.saveAlertLifecycle`).
+   * status in the home's queue, awaiting each write (see `EscalationStore.saveAlertLifecycle`), and a person's
+   * answer on any cluster node moves it on. With `expect`, refused (`MIMAMORI_ERR_STALE`, nothing written) unless
+   * the escalation's lifecycle row is still at that version, checked in the same transaction: an escalation step
+   * that reopens the alerts (nobody arrived by the ETA) does not undo an answer committed since it read the row.
    */
-  updateAlertStatus(id: string, status: AlertStatus, at: number): Promise<Alert>;
+  updateAlertStatus(id: string, status: AlertStatus, at: number, expect?: LifecycleVersion): Promise<Alert>;
   recordNotification(n: Omit<NotificationRecord, 'id' | 'updatedAt'> & { id?: string }): Promise<NotificationRecord>;
   /**
    * Writes a notification's status (and provider id, error). Returns whether the row changed.

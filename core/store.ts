@@ -19,7 +19,7 @@ import { addressKinds } from './store-ports.js';
 import type {
   AddressKind, AddressStore, AddressVerification, Alert, AlertLifecycle, AlertStatus, Attendance, AuditRecord, BackupRecord, CheckinStatus, Consent,
   Contact, ContactAddress, ContactRole, Device, EscalationStore, Facility, FacilityStore, FleetHome, Home, Language, MissedReason, MonthlyReportRecord, NewsItem, NewsPhoto, NotificationRecord, Question,
-  HomeFence, HomeStatePart, InboxRow, IngestBatchItem, Job, JobFinish, JobStore, RejectedMessage, ReportStore, Resident, SendKey, SendOutcome, Severity, Store, TrailStore, VideoCall, VideoCheckin, VideoNote, VideoPermission, VideoStore,
+  HomeFence, HomeStatePart, InboxRow, LifecycleVersion, IngestBatchItem, Job, JobFinish, JobStore, RejectedMessage, ReportStore, Resident, SendKey, SendOutcome, Severity, Store, TrailStore, VideoCall, VideoCheckin, VideoNote, VideoPermission, VideoStore,
   WebAccount, WebLink, WebRole, WebSession,
 } from './store-ports.js';
 export * from './store-ports.js';
@@ -400,10 +400,14 @@ export function createSqlStore(db: SqlDb, opts: StoreOptions = {}): Store {
       if (filter.status) { where.push('status = ?'); p.push(filter.status); }
       return (await all(`SELECT * FROM alerts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY opened_at DESC, id DESC`, ...p)).map(toAlert);
     },
-    async updateAlertStatus(id, status, at) {
-      const changed = await run('UPDATE alerts SET status = ?, updated_at = ?, closed_at = ? WHERE id = ?', status, at, status === 'resolved' ? at : null, id);
-      if (changed === 0) throw new MimamoriError('MIMAMORI_ERR_NOT_FOUND', `alert ${id}`);
-      return toAlert((await get('SELECT * FROM alerts WHERE id = ?', id))!);
+    async updateAlertStatus(id, status, at, expect) {
+      const write = async (q: SqlQueries) => {
+        if (expect) await mustBeAtVersion(q, expect);
+        const changed = await q.run('UPDATE alerts SET status = ?, updated_at = ?, closed_at = ? WHERE id = ?', status, at, status === 'resolved' ? at : null, id);
+        if (changed === 0) throw new MimamoriError('MIMAMORI_ERR_NOT_FOUND', `alert ${id}`);
+        return toAlert((await q.get('SELECT * FROM alerts WHERE id = ?', id))!);
+      };
+      return expect ? db.tx(write) : write(db);
     },
     async recordNotification(rec) {
       const out: NotificationRecord = { ...rec, id: rec.id ?? newId(rec.createdAt), updatedAt: rec.createdAt };
@@ -562,15 +566,36 @@ export function createSqlStore(db: SqlDb, opts: StoreOptions = {}): Store {
 
 const rank = (s: Severity): number => (s === 'critical' ? 2 : s === 'warning' ? 1 : 0);
 
-/** Writes an alert's lifecycle row (on `q`: the store, or a transaction). */
-async function saveLifecycle(q: SqlQueries, l: AlertLifecycle): Promise<void> {
+/**
+ * Writes an alert's lifecycle row (on `q`: the store, or a transaction), one more version. With `expect`, only
+ * while the row is at that version (one conditional statement: of two writers that read it, one wins); returns
+ * whether it wrote.
+ */
+async function saveLifecycle(q: SqlQueries, l: AlertLifecycle, expect?: { version: number }): Promise<boolean> {
   const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
-  await q.run(`INSERT INTO alert_lifecycle (alert_id, home_id, acknowledged_by, acknowledged_via, acknowledged_at, resolved_by, resolved_via, resolution_note, policy, state, updated_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (alert_id) DO UPDATE SET
+  const cols = [n(l.acknowledgedBy), n(l.acknowledgedVia), n(l.acknowledgedAt), n(l.resolvedBy), n(l.resolvedVia), n(l.resolutionNote), json(l.policy), JSON.stringify(l.state ?? null), l.updatedAt];
+  if (expect) {
+    return (await q.run(`UPDATE alert_lifecycle SET acknowledged_by = ?, acknowledged_via = ?, acknowledged_at = ?, resolved_by = ?, resolved_via = ?,
+        resolution_note = ?, policy = ?, state = ?, updated_at = ?, version = version + 1 WHERE alert_id = ? AND version = ?`, ...cols, l.alertId, expect.version)) > 0;
+  }
+  await q.run(`INSERT INTO alert_lifecycle (alert_id, home_id, acknowledged_by, acknowledged_via, acknowledged_at, resolved_by, resolved_via, resolution_note, policy, state, updated_at, version)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0) ON CONFLICT (alert_id) DO UPDATE SET
         acknowledged_by = excluded.acknowledged_by, acknowledged_via = excluded.acknowledged_via, acknowledged_at = excluded.acknowledged_at,
         resolved_by = excluded.resolved_by, resolved_via = excluded.resolved_via, resolution_note = excluded.resolution_note,
-        policy = excluded.policy, state = excluded.state, updated_at = excluded.updated_at`,
-      l.alertId, l.homeId, n(l.acknowledgedBy), n(l.acknowledgedVia), n(l.acknowledgedAt), n(l.resolvedBy), n(l.resolvedVia), n(l.resolutionNote), json(l.policy), JSON.stringify(l.state ?? null), l.updatedAt);
+        policy = excluded.policy, state = excluded.state, updated_at = excluded.updated_at, version = alert_lifecycle.version + 1`,
+      l.alertId, l.homeId, ...cols);
+  return true;
+}
+
+/**
+ * Inside a write: goes on only while the alert's lifecycle row is still at the version the caller read, and holds
+ * the row until the write commits. The check is an UPDATE that changes nothing, so it takes the row's lock: on
+ * PostgreSQL an answer's write of the row that committed first makes it match no row (refused), and one that comes
+ * later waits for this write to commit. SQLite has one writer.
+ */
+async function mustBeAtVersion(q: SqlQueries, expect: LifecycleVersion): Promise<void> {
+  const held = await q.run('UPDATE alert_lifecycle SET version = version WHERE alert_id = ? AND version = ?', expect.alertId, expect.version);
+  if (held === 0) throw new MimamoriError('MIMAMORI_ERR_STALE', `alert ${expect.alertId}: its lifecycle changed after version ${expect.version}`);
 }
 
 /**
@@ -601,6 +626,7 @@ function escalationStore(db: SqlDb): EscalationStore {
     if (s('resolved_via') !== undefined) l.resolvedVia = s('resolved_via')!;
     if (s('resolution_note') !== undefined) l.resolutionNote = s('resolution_note')!;
     const policy = optJson(r.policy, anyJson, `alert_lifecycle.policy of ${String(r.alert_id)}`); if (policy !== undefined) l.policy = policy;
+    if (opt(r.version) !== undefined) l.version = Number(r.version);
     return l;
   };
   const toKey = (r: Row): SendKey => {
@@ -627,13 +653,14 @@ function escalationStore(db: SqlDb): EscalationStore {
     },
     async findContactsByPhone(phone) { return (await all('SELECT * FROM contacts WHERE phone = ? ORDER BY priority, name, id', phone)).map(toContact); },
     async getAlertLifecycle(alertId) { const r = await get('SELECT * FROM alert_lifecycle WHERE alert_id = ?', alertId); return r && toLifecycle(r); },
-    async saveAlertLifecycle(l, fence) {
-      if (fence) { await db.tx(async (t) => { await mustHoldFence(t, fence); await saveLifecycle(t, l); }); return; }
-      await saveLifecycle(db, l);
+    async saveAlertLifecycle(l, fence, expect) {
+      if (fence) return db.tx(async (t) => { await mustHoldFence(t, fence); return saveLifecycle(t, l, expect); });
+      return saveLifecycle(db, l, expect);
     },
-    async claimSendKeys(keys, fence) {
+    async claimSendKeys(keys, fence, expect) {
       return db.tx(async (t) => {
         if (fence) await mustHoldFence(t, fence);
+        if (expect) await mustBeAtVersion(t, expect);
         const claimed: string[] = [];
         for (const k of keys) {
           const inserted = await t.run('INSERT INTO send_keys (key, alert_id, contact_id, channel, created_at, recipient, body) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING', k.key, k.alertId, n(k.contactId), k.channel, k.createdAt, n(k.recipient), n(k.body));

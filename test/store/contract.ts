@@ -297,7 +297,7 @@ export function storeContract(t: Test, open: OpenStore): void {
     t.equal(await s.getAlertLifecycle(alert.id), undefined);
     await s.saveAlertLifecycle({ alertId: alert.id, homeId: 'h1', state: { tier: 0 }, policy: { tiers: ['family'] }, updatedAt: 11 });
     await s.saveAlertLifecycle({ alertId: alert.id, homeId: 'h1', acknowledgedBy: 'c1', acknowledgedVia: 'sms', acknowledgedAt: 12, state: { tier: 1 }, updatedAt: 12 });
-    t.same(await s.getAlertLifecycle(alert.id), { alertId: alert.id, homeId: 'h1', acknowledgedBy: 'c1', acknowledgedVia: 'sms', acknowledgedAt: 12, state: { tier: 1 }, updatedAt: 12 });
+    t.same(await s.getAlertLifecycle(alert.id), { alertId: alert.id, homeId: 'h1', acknowledgedBy: 'c1', acknowledgedVia: 'sms', acknowledgedAt: 12, state: { tier: 1 }, updatedAt: 12, version: 1 }, 'the second write is version 1');
 
     const claimed = await s.claimSendKeys([
       { key: 'k2', alertId: alert.id, contactId: 'c1', channel: 'sms', createdAt: 20, recipient: '+819011112222', body: 'help' },
@@ -313,6 +313,20 @@ export function storeContract(t: Test, open: OpenStore): void {
     t.same((await s.listUnsettledSendKeys(0)).map((k) => k.key), ['k2', 'k3'], 'pending without provider id: still unsettled');
     await s.updateNotification(sent.id, { status: 'sent', providerId: 'SM9' }, 23);
     t.same((await s.listUnsettledSendKeys(0)).map((k) => k.key), ['k3']);
+
+    // An escalation step writes, sends and reopens only from the version it read (an answer on another node may have written the row since).
+    const read = (await s.getAlertLifecycle(alert.id))!;
+    t.equal(await s.saveAlertLifecycle({ ...read, state: { tier: 2 }, updatedAt: 30 }, undefined, { version: 1 }), true, 'saved from the version read');
+    t.equal(await s.saveAlertLifecycle({ ...read, state: { tier: 9 }, updatedAt: 31 }, undefined, { version: 1 }), false, 'a save from an older version is refused');
+    t.same(await s.getAlertLifecycle(alert.id), { ...read, state: { tier: 2 }, updatedAt: 30, version: 2 }, 'and changed nothing');
+    await t.rejects(s.claimSendKeys([{ key: 'k4', alertId: alert.id, channel: 'sms', createdAt: 32 }], undefined, { alertId: alert.id, version: 1 }), { code: 'MIMAMORI_ERR_STALE' }, 'a claim from an older version is refused');
+    t.same((await s.listSendKeys(alert.id)).map((k) => k.key), ['k1', 'k2', 'k3'], 'and records no key');
+    t.same(await s.claimSendKeys([{ key: 'k4', alertId: alert.id, channel: 'sms', createdAt: 32 }], undefined, { alertId: alert.id, version: 2 }), ['k4'], 'from the version the row is at, the key is claimed');
+    await t.rejects(s.updateAlertStatus(alert.id, 'open', 33, { alertId: alert.id, version: 1 }), { code: 'MIMAMORI_ERR_STALE' });
+    t.equal((await s.getAlert(alert.id))?.updatedAt, 10, 'the refused status write changed nothing');
+    t.equal((await s.updateAlertStatus(alert.id, 'acknowledged', 34, { alertId: alert.id, version: 2 })).status, 'acknowledged');
+    t.equal(await s.saveAlertLifecycle({ ...read, state: { tier: 3 }, updatedAt: 35 }), true, 'an unconditional save (a person\'s answer) always writes');
+    t.equal((await s.getAlertLifecycle(alert.id))?.version, 3, 'and counts (the claim\'s and the status write\'s checks wrote no version)');
     t.same((await s.listUnsettledSendKeys(21)).map((k) => k.key), ['k3']);
     t.same(await s.findSendKeysByNotification(sent.id), [{ key: 'k2', alertId: alert.id, contactId: 'c1', channel: 'sms', notificationId: sent.id, createdAt: 20, recipient: '+819011112222', body: 'help' }]);
   });
