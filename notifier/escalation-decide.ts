@@ -207,9 +207,10 @@ function tick(s: EscalationState, policy: EscalationPolicy, facts: EscalationFac
     case 'on-my-way': {
       const deadline = (s.etaAt ?? now) + minutes(policy.graceMinutes);
       if (now < deadline) return { actions: [], next: { state: s, at: deadline } };
+      // The alerts open first: in a cluster that write is refused when an answer ("arrived") came in meanwhile, before anything is recorded.
       const actions: EscalationAction[] = [
-        { kind: 'audit', action: 'escalation.resume', detail: { reason: 'no arrival by ETA + grace', contactId: s.ackContactId }, log: { level: 'info', msg: 'nobody arrived in time; escalation resumes' } },
         { kind: 'reopen-alerts' },
+        { kind: 'audit', action: 'escalation.resume', detail: { reason: 'no arrival by ETA + grace', contactId: s.ackContactId }, log: { level: 'info', msg: 'nobody arrived in time; escalation resumes' } },
       ];
       restart(s, nextTier(policy, s.tier, s.severity) ?? s.tier);
       return { actions, next: { state: s, at: now } };

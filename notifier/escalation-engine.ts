@@ -19,10 +19,11 @@
  */
 import { randomInt } from 'node:crypto';
 import type { SchedulerLike } from 'rxjs';
+import { isStale } from '../core/errors.js';
 import type { Finding } from '../core/findings.js';
 import { severityRank } from '../core/findings.js';
 import type { Logger } from '../core/logger.js';
-import type { Alert, AlertLifecycle, Contact, HomeFence, Job, NotificationRecord, Store } from '../core/store.js';
+import type { Alert, AlertLifecycle, Contact, HomeFence, Job, LifecycleVersion, NotificationRecord, Store } from '../core/store.js';
 import type { HomeOwnership, JobScheduler } from '../jobs/index.js';
 import type { Channel, SendResult } from './channel.js';
 import { heldStatus, pendingStatus, summarizedStatus } from './delivery-status.js';
@@ -145,6 +146,19 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
     try { return await fn(); } finally { if (runFences.get(homeId) === fence) runFences.delete(homeId); }
   }
 
+  /**
+   * The leader's lifecycle row as the step running in each home's queue read it (its version kept up to date by
+   * the step's own saves). In a cluster a person's answer runs on whichever node received it, outside this queue:
+   * the step's sends, its reopening of alerts and its saves go ahead only while the row is still this version
+   * (`LifecycleVersion` in the store), so an answer committed meanwhile is neither paged past nor overwritten —
+   * the step reads the row again and decides again. One entry per home at a time, like `runFences`.
+   */
+  const runSteps = new Map<string, AlertLifecycle>();
+  const readVersion = (homeId: string): LifecycleVersion | undefined => {
+    const l = runSteps.get(homeId);
+    return l ? { alertId: l.alertId, version: l.version ?? 0 } : undefined;
+  };
+
   const track = <T>(p: Promise<T>): Promise<T> => {
     inflight.add(p);
     void p.then(() => inflight.delete(p), () => inflight.delete(p));
@@ -190,6 +204,13 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
   }
   async function save(life: AlertLifecycle, state: EscalationState, at: number): Promise<void> {
     await store.saveAlertLifecycle({ ...life, state, updatedAt: at }, runFences.get(life.homeId));
+  }
+  /** A step's save: only from the version of the row it read (compare-and-set); false when an answer wrote it since. */
+  async function saveAsRead(life: AlertLifecycle, state: EscalationState, at: number): Promise<boolean> {
+    const version = life.version ?? 0;
+    if (!(await store.saveAlertLifecycle({ ...life, state, updatedAt: at }, runFences.get(life.homeId), { version }))) return false;
+    life.version = version + 1;
+    return true;
   }
   /** The leader's lifecycle for any alert of a group. */
   async function leaderOf(alertId: string): Promise<{ life: AlertLifecycle; state: EscalationState } | undefined> {
@@ -240,6 +261,7 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
     store, logger: log, clock, channels, history: o.history, rateLimiter: o.rateLimiter, sendWaitMs: o.sendWaitMs, track,
     heldForBudget: (contactId, homeId, at) => engine.scheduleBudgetSummary(contactId, homeId, at),
     fenceOf: (homeId) => runFences.get(homeId),
+    readVersionOf: readVersion,
     replyCodeOf: async (alertId) => (await engine.replyTarget(alertId)).code,
   });
   const { deliver, record } = ledger;
@@ -301,7 +323,7 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
           await lifecycle.tellTold(alerts, a.except, a.stage, await texts.followUp(a.message, life.homeId, a.except, state.etaAt ?? now, now));
           break;
         case 'reopen-alerts':
-          for (const al of alerts) { const u = await store.updateAlertStatus(al.id, 'open', now); alertToHistory(u, now); }
+          for (const al of alerts) { const u = await store.updateAlertStatus(al.id, 'open', now, readVersion(life.homeId)); alertToHistory(u, now); }
           break;
         case 'audit':
           await store.audit({ at: now, actor, action: a.action, subject: life.alertId, detail: a.detail });
@@ -311,13 +333,31 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
     }
   }
 
-  /** One scheduled step: decide, act, save — again while the decision is due now. */
+  /**
+   * One scheduled step: decide, act, save — again while the decision is due now. Everything it does holds only
+   * while the alert's lifecycle row is the version it read (`runSteps`): when a person's answer on another node
+   * wrote the row meanwhile, the step stops where it is and asks to run again at once, from the row as it is now.
+   */
   async function step(alertId: string): Promise<StepNext> {
     const loaded = await load(alertId);
     if (!loaded) return { stop: true };
     const { life, state } = loaded;
     if (state.leader) return { stop: true };
-    if (state.groupPending && (await activeMembers(state)).length > 0) await gather(life, state, clock.now());
+    runSteps.set(life.homeId, life);
+    try {
+      const next = await stepFrom(life, state);
+      if (next) return next;
+    } catch (err) {
+      if (!isStale(err)) throw err;
+    } finally {
+      if (runSteps.get(life.homeId) === life) runSteps.delete(life.homeId);
+    }
+    log.info({ alertId }, 'the alert changed while its escalation step ran (an answer on another node): the step reads it again');
+    return { at: clock.now() };
+  }
+  /** The step from the row it read; undefined when the row changed meanwhile (a save refused). */
+  async function stepFrom(life: AlertLifecycle, state: EscalationState): Promise<StepNext | undefined> {
+    if (state.groupPending && (await activeMembers(state)).length > 0 && !(await gather(life, state, clock.now()))) return undefined;
     const policy = life.policy as EscalationPolicy;
     let current = state;
     for (let guard = 0; guard < 100; guard++) {
@@ -327,7 +367,7 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
       const { actions, next } = decide(current, policy, facts, now);
       await perform(actions, life, next.state, alerts, now, facts.contacts);
       // After the actions: a crash between them re-runs this decision, and its pages are skipped by their keys.
-      if (JSON.stringify(next.state) !== JSON.stringify(current)) await save(life, next.state, now);
+      if (JSON.stringify(next.state) !== JSON.stringify(current) && !(await saveAsRead(life, next.state, now))) return undefined;
       current = next.state;
       if (next.stop || next.at === undefined || next.at > now) return next.stop ? { stop: true } : { at: next.at! };
     }
@@ -335,8 +375,9 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
   }
 
   /** The group window ended: alerts of the same home waiting for it join this escalation. */
-  async function gather(life: AlertLifecycle, state: EscalationState, now: number): Promise<void> {
+  async function gather(life: AlertLifecycle, state: EscalationState, now: number): Promise<boolean> {
     state.groupPending = false;
+    const joining: Array<{ alert: Alert; life: AlertLifecycle; state: EscalationState }> = [];
     const open = await store.listAlerts({ homeId: life.homeId });
     for (const a of open.reverse()) {
       if (a.id === life.alertId || a.status === 'resolved' || state.members.includes(a.id)) continue;
@@ -349,11 +390,16 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
         state.tier = Math.min(state.tier, entryTierIndex(policy, a.severity));
       }
       state.backlog = state.backlog === true || other.state.backlog === true;
-      await save(other.life, { ...other.state, groupPending: false, leader: life.alertId, members: [] }, now);
-      await setNext({ id: a.id, homeId: a.homeId }, { stop: true });
+      joining.push({ alert: a, ...other });
+    }
+    // The leader first, from the row the step read: if an answer wrote it meanwhile, nobody has joined yet.
+    if (!(await saveAsRead(life, state, now))) return false;
+    for (const j of joining) {
+      await save(j.life, { ...j.state, groupPending: false, leader: life.alertId, members: [] }, now);
+      await setNext({ id: j.alert.id, homeId: j.alert.homeId }, { stop: true });
     }
     if (state.members.length > 1) await store.audit({ at: now, actor, action: 'escalation.group', subject: life.alertId, detail: { members: state.members } });
-    await save(life, state, now);
+    return true;
   }
 
   // ── lifecycle (escalation-lifecycle.ts) ──

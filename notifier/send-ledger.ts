@@ -15,7 +15,7 @@
  */
 import type { SchedulerLike } from 'rxjs';
 import type { Logger } from '../core/logger.js';
-import type { Alert, Contact, HomeFence, Language, NotificationRecord, Store } from '../core/store.js';
+import type { Alert, Contact, HomeFence, Language, LifecycleVersion, NotificationRecord, Store } from '../core/store.js';
 import type { Channel, SendResult } from './channel.js';
 import { addressesOf, recipientOf } from './contact-channels.js';
 import { heldStatus, isFailedStatus, pendingStatus } from './delivery-status.js';
@@ -55,6 +55,12 @@ export interface SendLedgerOptions {
   replyCodeOf(alertId: string): Promise<string | undefined>;
   /** Cluster mode: the fence a send for the home carries now (the running job's); the store refuses a stale one, and nothing is sent. */
   fenceOf?: (homeId: string) => HomeFence | undefined;
+  /**
+   * The version of the alert's lifecycle row the escalation step running for the home read, if one is running:
+   * its sends are claimed only while the row is still that version (`MIMAMORI_ERR_STALE` otherwise, nothing
+   * sent), so a person's answer committed on another node meanwhile stops the step's pages.
+   */
+  readVersionOf?: (homeId: string) => LifecycleVersion | undefined;
 }
 
 export interface SendLedger {
@@ -127,7 +133,7 @@ export function createSendLedger(o: SendLedgerOptions): SendLedger {
     const keys = a.alerts.map((al) => ({ key: sendKeyOf(al.id, a.stage, a.contact.id, a.channel), alertId: al.id, contactId: a.contact.id, channel: a.channel, createdAt: at, ...intent }));
     // Decided before the keys are claimed, so this send's own keys do not count as an earlier page.
     const force = a.criticalPage && !(await pagedThisRound(first.id, a.contact.id, a.stage));
-    const claimed = await store.claimSendKeys(keys, o.fenceOf?.(first.homeId));
+    const claimed = await store.claimSendKeys(keys, o.fenceOf?.(first.homeId), o.readVersionOf?.(first.homeId));
     if (claimed.length === 0) return 'skipped';
     if (!(await o.rateLimiter.take(a.contact.id, at, { force }))) {
       // Over the person's budget: held (never dropped) and told in one summary when the window allows.
