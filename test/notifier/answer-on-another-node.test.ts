@@ -16,18 +16,10 @@ import type { Channel } from '../../notifier/channel.js';
 import { createNotifier } from '../../notifier/index.js';
 import { gate, outOfOrderPort } from '../support/out-of-order-port.js';
 import { ownershipOf } from '../support/ownership.js';
-import { at1942, finding, homeId, seedHome } from './helpers.js';
+import { at1942, finding, homeId, seedHome, smsTiersPolicy } from './helpers.js';
 
 const min = 60_000;
-const policy = {
-  tiers: [
-    { name: 'family', recipients: [{ role: 'family' }], channels: ['sms'], waitMinutes: 10 },
-    { name: 'caregiver', recipients: [{ role: 'caregiver' }], channels: ['sms'], waitMinutes: 10 },
-    { name: 'emergency', recipients: [{ role: 'emergency' }], channels: ['sms'], waitMinutes: 10 },
-  ],
-  entry: { info: 'family', warning: 'family', critical: 'family' },
-  renotifyMinutes: 30, renotifyMax: 1, graceMinutes: 10,
-};
+const policy = smsTiersPolicy(1);
 
 /** Node A (the home's owner) and node B on one store; A's next read of a lifecycle row is held once `holdNextRead()` is called. */
 async function rig(t: Test) {

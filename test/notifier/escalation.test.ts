@@ -17,7 +17,7 @@ import { createNotifier, type Notifier } from '../../notifier/index.js';
 import type { LocalTwilio } from '../../notifier/local-twilio-server.js';
 import { createTwilioClient } from '../../notifier/twilio-client.js';
 import { parseEscalationPolicy } from '../../notifier/escalation-policy.js';
-import { at1942, finding, homeId, seedHome, startLocal, tempDir, type SeededHome } from './helpers.js';
+import { at1942, finding, homeId, seedHome, smsTiersPolicy, startLocal, tempDir, type SeededHome } from './helpers.js';
 
 const min = 60_000;
 const from = '+815000000000';
@@ -36,15 +36,7 @@ function fakeVoice(outcomes: Record<string, SendResult['status']> = {}): Channel
   };
 }
 
-const policy = {
-  tiers: [
-    { name: 'family', recipients: [{ role: 'family' }], channels: ['sms'], waitMinutes: 10 },
-    { name: 'caregiver', recipients: [{ role: 'caregiver' }], channels: ['sms'], waitMinutes: 10 },
-    { name: 'emergency', recipients: [{ role: 'emergency' }], channels: ['sms'], waitMinutes: 10 },
-  ],
-  entry: { info: 'family', warning: 'family', critical: 'family' },
-  renotifyMinutes: 30, renotifyMax: 2, graceMinutes: 10,
-};
+const policy = smsTiersPolicy(2);
 
 interface Rig extends SeededHome {
   clock: VirtualClock; local: LocalTwilio; notifier: Notifier; voice: ReturnType<typeof fakeVoice>; emergency: Contact; dbPath: string;

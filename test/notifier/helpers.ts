@@ -23,6 +23,22 @@ export function tempDir(t: Teardown): string {
 
 export { until } from '../support/wait.js';
 
+/**
+ * The escalation policy most notifier tests run: family, then caregivers, then emergency
+ * services, by SMS, 10 minutes each; reminders every 30 minutes (`renotifyMax` of them).
+ */
+export function smsTiersPolicy(renotifyMax: number) {
+  return {
+    tiers: [
+      { name: 'family', recipients: [{ role: 'family' }], channels: ['sms'], waitMinutes: 10 },
+      { name: 'caregiver', recipients: [{ role: 'caregiver' }], channels: ['sms'], waitMinutes: 10 },
+      { name: 'emergency', recipients: [{ role: 'emergency' }], channels: ['sms'], waitMinutes: 10 },
+    ],
+    entry: { info: 'family', warning: 'family', critical: 'family' },
+    renotifyMinutes: 30, renotifyMax, graceMinutes: 10,
+  };
+}
+
 export interface SeededHome {
   store: Store;
   taro: Contact;  // family, ja
