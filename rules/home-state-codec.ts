@@ -5,12 +5,13 @@
  * - `home`: what moves with every reading — the home's times, each device's
  *   last seen / battery / watts and device health's tallies (its messages
  *   and longest quiet spell, or that it sends heartbeats), rule marks, open
- *   findings, the watermark, and the learned routine's tallies for today. Saved by the urgent and progress saves when the home changed.
- *   Its few strings (open findings, what and which device the last sign of
- *   life was) are JSON; every number is a little-endian float64 in one
- *   base64 string (`n`), in a fixed order: copying doubles instead of
- *   formatting each in decimal, which was the largest cost of a save
- *   (docs/bench.md, "Rules speed").
+ *   findings, the watermark, and the learned routine's tallies for today.
+ *   Saved by the urgent and progress saves when the home changed. Its few
+ *   strings (open findings, what and which device the last sign of life
+ *   was) are JSON; every number is a little-endian float64 in one base64
+ *   string (`n`), in a fixed order: copying doubles instead of formatting
+ *   each in decimal, which was the largest cost of a save (docs/bench.md,
+ *   "Rules speed").
  * - `keys`: the names the `home` part's numbers belong to — device ids and
  *   mark keys, in the order of the numbers. They were half the bytes of
  *   every save and change far less often than the numbers (a device added, a
@@ -23,13 +24,14 @@
  *   committed (or the routine rebuilt, the context set), not with every
  *   progress save.
  *
- * `home` carries `v: 4`, `keys` `v: 3`, `routine` `v: 2`. Older saves still load:
- * a `v: 3` `home` part has three numbers per device (device health's tallies
- * were marks then: home-state.ts moves them on load), a `v: 2` one holds its
- * names itself (`d`, `k`), and the format before parts (`v: 1`: one JSON
- * row per home in `home_states`, the routine inside) too. `decodeHomeParts` turns parts into that same v1 shape, so one
- * set of validators (home-state.ts, baseline.ts) checks every save, old or
- * new, and repairs times the same way.
+ * `home` carries `v: 4`, `keys` `v: 3`, `routine` `v: 2`. Older saves still
+ * load: a `v: 3` `home` part has three numbers per device (device health's
+ * tallies were marks then: home-state.ts moves them on load), a `v: 2` one
+ * holds its names itself (`d`, `k`), and the format before parts (`v: 1`:
+ * one JSON row per home in `home_states`, the routine inside) too.
+ * `decodeHomeParts` turns parts into that same v1 shape, so one set of
+ * validators (home-state.ts, baseline.ts) checks every save, old or new, and
+ * repairs times the same way.
  */
 import { z } from 'zod';
 import type { HomeStatePart, Store } from '../core/store.js';
