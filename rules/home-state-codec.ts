@@ -8,10 +8,11 @@
  *   findings, the watermark, and the learned routine's tallies for today.
  *   Saved by the urgent and progress saves when the home changed. Its few
  *   strings (open findings, what and which device the last sign of life
- *   was) are JSON; every number is a little-endian float64 in one base64
- *   string (`n`), in a fixed order: copying doubles instead of formatting
- *   each in decimal, which was the largest cost of a save (docs/bench.md,
- *   "Rules speed").
+ *   was) are JSON; every number is packed in one base64 string (`n`), in a
+ *   fixed order (`packNumbers`: a varint each, times as their difference
+ *   from the home's newest reading, and a check of the bytes) — not
+ *   formatted in decimal, which was the largest cost of a save
+ *   (docs/bench.md, "Rules speed"), and in half the bytes of a float64 each.
  * - `keys`: the names the `home` part's numbers belong to — device ids and
  *   mark keys, in the order of the numbers. They were half the bytes of
  *   every save and change far less often than the numbers (a device added, a
@@ -24,11 +25,12 @@
  *   committed (or the routine rebuilt, the context set), not with every
  *   progress save.
  *
- * `home` carries `v: 4`, `keys` `v: 3`, `routine` `v: 2`. Older saves still
- * load: a `v: 3` `home` part has three numbers per device (device health's
- * tallies were marks then: home-state.ts moves them on load), a `v: 2` one
- * holds its names itself (`d`, `k`), and the format before parts (`v: 1`:
- * one JSON row per home in `home_states`, the routine inside) too.
+ * `home` carries `v: 5`, `keys` `v: 3`, `routine` `v: 2`. Older saves still
+ * load: a `v: 4` `home` part has a float64 per number, a `v: 3` one also
+ * has three numbers per device (device health's tallies were marks then:
+ * home-state.ts moves them on load), a `v: 2` one holds its names itself
+ * (`d`, `k`), and the format before parts (`v: 1`: one JSON row per home in
+ * `home_states`, the routine inside) too.
  * `decodeHomeParts` turns parts into that same v1 shape, so one set of
  * validators (home-state.ts, baseline.ts) checks every save, old or new, and
  * repairs times the same way.
@@ -118,8 +120,99 @@ function sameNames(h: HomeState, names: HomeKeys): boolean {
   return true;
 }
 
+/** Kinds of a packed number, in the two low bits of its varint. */
+const Packed = { Int: 0, FromBase: 1, Double: 2, NaN: 3 } as const;
+/** Integers below this size are packed as varints (zigzag × 4 + kind stays a safe integer). */
+const maxPackedInt = 2 ** 50;
+
+/**
+ * Packs `count` numbers of `nums` into `out` from byte 0 and returns the bytes written: first
+ * `base` (a time most of the numbers lie near: the home's newest reading), then each number as
+ * one varint of (zigzag(value) × 4 + kind) — an integer itself (`Int`) or as its difference from
+ * `base` (`FromBase`), whichever is smaller; NaN as its kind alone; anything else (a fraction,
+ * ±Infinity, −0, a huge integer) as kind `Double` and its 8 bytes, little-endian. Exact for every
+ * number. Last, a check of the bytes (FNV-1a, 4 bytes): a cut or damaged block is refused, not
+ * read as other numbers. `out` must hold 9 bytes per number and 13 more.
+ */
+export function packNumbers(nums: Float64Array | readonly number[], count: number, base: number, out: Uint8Array, view: DataView): number {
+  let p = 0;
+  const put = (x: number, kind: number): void => {
+    let w = (x >= 0 ? 2 * x : -2 * x - 1) * 4 + kind;
+    while (w >= 128) { const low = w % 128; out[p++] = low + 128; w = (w - low) / 128; }
+    out[p++] = w;
+  };
+  const putNumber = (x: number, withBase: boolean): void => {
+    if (Number.isNaN(x)) { out[p++] = Packed.NaN; return; }
+    if (Number.isInteger(x) && Math.abs(x) < 2 ** 53 && (x !== 0 || 1 / x > 0)) {
+      const d = x - base;
+      if (withBase && Math.abs(d) < Math.abs(x) && Math.abs(d) < maxPackedInt) { put(d, Packed.FromBase); return; }
+      if (Math.abs(x) < maxPackedInt) { put(x, Packed.Int); return; }
+    }
+    out[p++] = Packed.Double;
+    view.setFloat64(p, x, true);
+    p += 8;
+  };
+  const withBase = Number.isSafeInteger(base);
+  putNumber(withBase ? base : 0, false);
+  for (let i = 0; i < count; i++) putNumber(nums[i]!, withBase);
+  view.setUint32(p, bytesCheck(out, p), true);
+  return p + 4;
+}
+
+/** FNV-1a over the first `length` bytes. */
+function bytesCheck(bytes: Uint8Array, length: number): number {
+  let x = 0x811c9dc5;
+  for (let i = 0; i < length; i++) x = Math.imul(x ^ bytes[i]!, 0x01000193);
+  return x >>> 0;
+}
+
+/** The numbers `packNumbers` wrote to `bytes`, exactly `count` of them, or what is wrong with the bytes. */
+export function unpackNumbers(bytes: Uint8Array, count: number): number[] | string {
+  if (bytes.length < 5) return `${bytes.length} bytes: too few for any numbers`;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const end = bytes.length - 4;
+  const check = view.getUint32(end, true);
+  if (check !== bytesCheck(bytes, end)) return `the numbers are damaged (check ${bytesCheck(bytes, end)} where they were written with ${check})`;
+  let p = 0;
+  const next = (base: number): number | string => {
+    let w = 0, scale = 1;
+    for (;;) {
+      if (p >= end) return 'the numbers end inside a number';
+      const b = bytes[p++]!;
+      w += (b & 127) * scale;
+      if (b < 128) break;
+      scale *= 128;
+      if (scale >= 2 ** 56) return 'a packed number longer than 8 bytes';
+    }
+    const kind = w % 4;
+    if (kind === Packed.NaN) return w === Packed.NaN ? NaN : 'a NaN with a value';
+    if (kind === Packed.Double) {
+      if (w !== Packed.Double) return 'a double with a value';
+      if (p + 8 > end) return 'the numbers end inside a number';
+      const x = view.getFloat64(p, true);
+      p += 8;
+      return x;
+    }
+    const u = (w - kind) / 4;
+    const v = u % 2 === 0 ? u / 2 : -(u + 1) / 2;
+    return kind === Packed.FromBase ? base + v : v;
+  };
+  const base = next(0);
+  if (typeof base === 'string') return base;
+  const nums: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const x = next(base);
+    if (typeof x === 'string') return `${x} (number ${i + 1} of ${count})`;
+    nums.push(x);
+  }
+  if (p !== end) return `${end - p} bytes after the ${count} numbers`;
+  return nums;
+}
+
 export function createHomeStateCodec(): HomeStateCodec {
-  let view = new DataView(new ArrayBuffer(8 * 256));
+  let nums = new Float64Array(256);
+  let out = new Uint8Array(9 * 257 + 4);
+  let outView = new DataView(out.buffer);
   /**
    * Per home: the names of the last save made (reused by the next encode while they stay the
    * same, so an unchanged home keeps one names object), and those of the last save known to
@@ -136,30 +229,37 @@ export function createHomeStateCodec(): HomeStateCodec {
         names = { devices, marks, check: namesCheck(devices, marks) };
       }
       const slots = headerSlots + deviceSlots * names.devices.length + names.marks.length;
-      if (view.byteLength < 8 * slots) view = new DataView(new ArrayBuffer(16 * slots));
-      const v = view;
-      const put = (i: number, x: number) => v.setFloat64(8 * i, x, true);
-      put(Slot.FirstSeen, h.firstSeen); put(Slot.LastSignOfLife, h.lastSignOfLife); put(Slot.LastMotion, h.lastMotion);
-      put(Slot.WaterSince, h.waterSince); put(Slot.GasSince, h.gasSince); put(Slot.OutSince, h.outSince); put(Slot.AwayUntil, h.awayUntil);
-      put(Slot.NewestAt, h.newestAt); put(Slot.Beats, h.beats ? 1 : 0); put(Slot.LateArrivalAt, h.lateArrivalAt); put(Slot.LateSince, h.lateSince);
-      put(Slot.DoorClosedAt, rh === undefined ? -1 : rh.baseline.doorClosedAt);
-      put(HomeSlot.LongestQuiet, h.longestQuiet); put(HomeSlot.LivedHours, h.livedHours); put(HomeSlot.LivedHour, h.livedHour);
+      if (nums.length < slots) {
+        nums = new Float64Array(2 * slots);
+        out = new Uint8Array(9 * (2 * slots + 1) + 4);
+        outView = new DataView(out.buffer);
+      }
+      const v = nums;
+      v[Slot.FirstSeen] = h.firstSeen; v[Slot.LastSignOfLife] = h.lastSignOfLife; v[Slot.LastMotion] = h.lastMotion;
+      v[Slot.WaterSince] = h.waterSince; v[Slot.GasSince] = h.gasSince; v[Slot.OutSince] = h.outSince; v[Slot.AwayUntil] = h.awayUntil;
+      v[Slot.NewestAt] = h.newestAt; v[Slot.Beats] = h.beats ? 1 : 0; v[Slot.LateArrivalAt] = h.lateArrivalAt; v[Slot.LateSince] = h.lateSince;
+      v[Slot.DoorClosedAt] = rh === undefined ? -1 : rh.baseline.doorClosedAt;
+      v[HomeSlot.LongestQuiet] = h.longestQuiet; v[HomeSlot.LivedHours] = h.livedHours; v[HomeSlot.LivedHour] = h.livedHour;
       const t = rh?.baseline.today;
-      if (t === undefined) for (let i = 0; i <= todayFields.length; i++) put(Slot.TodayStart + i, i === 0 ? NaN : 0);
+      if (t === undefined) for (let i = 0; i <= todayFields.length; i++) v[Slot.TodayStart + i] = i === 0 ? NaN : 0;
       else {
-        put(Slot.TodayStart, t.start);
+        v[Slot.TodayStart] = t.start;
         for (let i = 0; i < todayFields.length; i++) {
           const f = todayFields[i]!;
-          put(Slot.TodayStart + 1 + i, f === 'dayType' ? (t.dayType === 'dayCare' ? 1 : 0) : f === 'flagged' ? (t.flagged ? 1 : 0) : t[f] as number);
+          v[Slot.TodayStart + 1 + i] = f === 'dayType' ? (t.dayType === 'dayCare' ? 1 : 0) : f === 'flagged' ? (t.flagged ? 1 : 0) : t[f] as number;
         }
       }
       let i = headerSlots;
-      for (const d of h.devices.values()) { put(i++, d.lastSeen); put(i++, d.battery); put(i++, d.watts); put(i++, d.beats ? NONE : d.messages); put(i++, d.quiet); }
-      if (h.marks !== undefined) for (const m of h.marks.values()) put(i++, m);
-      const active: Array<[string, string]> = [];
-      if (h.active !== undefined) for (const e of h.active) active.push(e);
-      const n = Buffer.from(v.buffer, 0, 8 * slots).toString('base64');
-      return { home: JSON.stringify({ v: 4, c: names.check, a: active, s: [h.lastSignKind, h.lastSignDevice], n }), names };
+      for (const d of h.devices.values()) { v[i++] = d.lastSeen; v[i++] = d.battery; v[i++] = d.watts; v[i++] = d.beats ? NONE : d.messages; v[i++] = d.quiet; }
+      if (h.marks !== undefined) for (const m of h.marks.values()) v[i++] = m;
+      let active = '[]';
+      if (h.active !== undefined && h.active.size > 0) active = JSON.stringify([...h.active]);
+      const length = packNumbers(v, slots, h.newestAt, out, outView);
+      const n = Buffer.from(out.buffer, 0, length).toString('base64');
+      // The JSON of { v, c, a, s, n } built by hand: a general JSON.stringify of it was half the
+      // encoding's time. `n` is base64 and `c` a number, so neither needs escaping.
+      const sign = `[${JSON.stringify(h.lastSignKind)},${JSON.stringify(h.lastSignDevice)}]`;
+      return { home: `{"v":5,"c":${names.check},"a":${active},"s":${sign},"n":"${n}"}`, names };
     },
     keysFor(h, names) {
       const under = made.get(h);
@@ -181,7 +281,7 @@ export function createHomeStateCodec(): HomeStateCodec {
  */
 const homePartSchema = z.discriminatedUnion('v', [
   z.object({
-    v: z.union([z.literal(4), z.literal(3)]),
+    v: z.union([z.literal(5), z.literal(4), z.literal(3)]),
     c: z.number(),
     a: z.array(z.tuple([z.string(), z.string()])),
     s: z.tuple([z.string(), z.string()]),
@@ -228,12 +328,19 @@ export function decodeHomeParts(parts: ReadonlyMap<string, string>): unknown {
     ({ d: devices, k: markKeys } = k.data);
   }
   const bytes = Buffer.from(n, 'base64');
-  const v4 = p.data.v === 4;
+  const v4 = p.data.v >= 4;
   const header = v4 ? headerSlots : headerSlotsV3;
   const perDevice = v4 ? deviceSlots : deviceSlotsV3;
   const slots = header + perDevice * devices.length + markKeys.length;
-  if (bytes.length !== 8 * slots) return `${homePart}: ${bytes.length} bytes of numbers where ${devices.length} devices and ${markKeys.length} marks need ${8 * slots}`;
-  const at = (i: number): number => bytes.readDoubleLE(8 * i);
+  let at: (i: number) => number;
+  if (p.data.v === 5) {
+    const nums = unpackNumbers(bytes, slots);
+    if (typeof nums === 'string') return `${homePart}: ${nums}, reading ${devices.length} devices and ${markKeys.length} marks`;
+    at = (i) => nums[i]!;
+  } else {
+    if (bytes.length !== 8 * slots) return `${homePart}: ${bytes.length} bytes of numbers where ${devices.length} devices and ${markKeys.length} marks need ${8 * slots}`;
+    at = (i) => bytes.readDoubleLE(8 * i);
+  }
   const device = (j: number): number[] => Array.from({ length: perDevice }, (_, x) => at(header + perDevice * j + x));
   const state: Record<string, unknown> = {
     v: 1, firstSeen: at(Slot.FirstSeen), lastSignOfLife: at(Slot.LastSignOfLife), lastSignKind, lastSignDevice, lastMotion: at(Slot.LastMotion),

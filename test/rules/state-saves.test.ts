@@ -13,7 +13,7 @@ import { createRoutineBook } from '../../rules/baseline-book.js';
 import { createRuleEngine } from '../../rules/engine.js';
 import { applyReading, createHomeState, restoreHomeState, serializeHomeState, type HomeRules } from '../../rules/home-state.js';
 import { deviceSilentRule, noSignOfLifeRule } from '../../rules/rule-config.js';
-import { createHomeStateCodec, decodeHomeParts, readSavedHomeStates } from '../../rules/home-state-codec.js';
+import { createHomeStateCodec, decodeHomeParts, packNumbers, readSavedHomeStates, unpackNumbers } from '../../rules/home-state-codec.js';
 import { ZoneClock } from '../../rules/rules/rule.js';
 import { at, door, heartbeat, kettle, MIN, motion } from './helpers.js';
 
@@ -96,7 +96,7 @@ t.test('a home part and a routine part decode to exactly what the old format sav
   codec.saved(h, first.names);
   const decoded = decodeHomeParts(new Map([['home', first.home], ['keys', firstKeys], ['routine', codec.encodeRoutine(rh)]]));
   t.same(decoded, { ...serializeHomeState(h), routine: JSON.parse(JSON.stringify(book.serialize('h1'))) as unknown }, 'same v1 form, field for field');
-  t.match(decodeHomeParts(new Map([['home', first.home.replace(/"n":"[^"]{8}/, '"n":"')], ['keys', firstKeys]])), /home: \d+ bytes of numbers where 4 devices and 3 marks need \d+/, 'a truncated number block is refused with the reason');
+  t.match(decodeHomeParts(new Map([['home', first.home.replace(/"n":"[^"]{8}/, '"n":"')], ['keys', firstKeys]])), /home: the numbers are damaged \(check \d+ where they were written with \d+\), reading 4 devices and 3 marks/, 'a truncated number block is refused with the reason');
   t.match(decodeHomeParts(new Map([['home', first.home]])), /no 'keys' part for the 'home' part/, 'a home part without its names is refused');
   // Every change to the names shows in the next save's keys part; a save whose names did not change
   // writes none, and its home part reads against the keys part saved before.
@@ -141,28 +141,79 @@ t.test('a home part and a routine part decode to exactly what the old format sav
   codec.saved(h, changed.names);
   codec.saved(h, back.names);
   t.equal(codec.keysFor(h, codec.encodeHome(h, rh).names), undefined, 'both committed, names as the last: left out');
-  // Home parts saved before device health's tallies moved into the records (v: 3) and before the
-  // split (v: 2, names inside): three numbers per device, no home tallies. Built from this save's
-  // numbers: the v3 header, then each device's first three, then the marks.
-  const v4 = JSON.parse(codec.encodeHome(h, rh).home) as { c: number; a: unknown; s: unknown; n: string };
-  const nums = Buffer.from(v4.n, 'base64');
-  const slot = (i: number) => nums.subarray(8 * i, 8 * i + 8);
-  const header = 28, devices = h.devices.size;
-  const old: Buffer[] = [];
-  for (let i = 0; i < header; i++) old.push(slot(i));
-  for (let j = 0; j < devices; j++) for (let x = 0; x < 3; x++) old.push(slot(header + 3 + 5 * j + x));
-  for (let m = 0; m < (h.marks?.size ?? 0); m++) old.push(slot(header + 3 + 5 * devices + m));
-  const oldN = Buffer.concat(old).toString('base64');
+  // Home parts saved before the numbers were packed (v: 4, each number 8 bytes), before device
+  // health's tallies moved into the records (v: 3) and before the split (v: 2, names inside):
+  // built from this save's numbers.
+  const v5 = JSON.parse(codec.encodeHome(h, rh).home) as { v: number; c: number; a: unknown; s: unknown; n: string };
+  t.equal(v5.v, 5, 'saved with packed numbers');
+  const header = 28, devices = h.devices.size, marks = h.marks?.size ?? 0;
+  const nums = unpackNumbers(Buffer.from(v5.n, 'base64'), header + 3 + 5 * devices + marks);
+  if (typeof nums === 'string') { t.fail(nums); return; }
+  const doubles = (xs: number[]) => { const b = Buffer.alloc(8 * xs.length); xs.forEach((x, i) => b.writeDoubleLE(x, 8 * i)); return b.toString('base64'); };
+  const routine = JSON.parse(JSON.stringify(book.serialize('h1'))) as unknown;
+  const keysNow = JSON.stringify({ v: 3, c: v5.c, d: [...h.devices.keys()], k: [...(h.marks?.keys() ?? [])] });
+  const v4Text = JSON.stringify({ v: 4, c: v5.c, a: v5.a, s: v5.s, n: doubles(nums) });
+  t.same(decodeHomeParts(new Map([['home', v4Text], ['keys', keysNow], ['routine', codec.encodeRoutine(rh)]])), { ...serializeHomeState(h), routine }, 'a v4 home part (8 bytes a number) decodes as before');
+  t.ok(doubles(nums).length > 2.5 * v5.n.length, `packed: ${v5.n.length} characters of numbers where 8 bytes each took ${doubles(nums).length}`);
+  const old: number[] = [];
+  for (let i = 0; i < header; i++) old.push(nums[i]!);
+  for (let j = 0; j < devices; j++) for (let x = 0; x < 3; x++) old.push(nums[header + 3 + 5 * j + x]!);
+  for (let m = 0; m < marks; m++) old.push(nums[header + 3 + 5 * devices + m]!);
+  const oldN = doubles(old);
   const { longestQuiet: _q, livedHours: _l, livedHour: _h, ...asBefore } = serializeHomeState(h);
   const beforeTallies = { ...asBefore, devices: Object.fromEntries(Object.entries(asBefore.devices).map(([id, d]) => [id, d.slice(0, 3)])) };
-  const routine = JSON.parse(JSON.stringify(book.serialize('h1'))) as unknown;
-  const v3Keys = JSON.stringify({ v: 3, c: v4.c, d: [...h.devices.keys()], k: [...(h.marks?.keys() ?? [])] });
-  t.same(decodeHomeParts(new Map([['home', JSON.stringify({ v: 3, c: v4.c, a: v4.a, s: v4.s, n: oldN })], ['keys', v3Keys], ['routine', codec.encodeRoutine(rh)]])), { ...beforeTallies, routine }, 'a v3 home part decodes as before');
-  const v2Text = JSON.stringify({ v: 2, d: [...h.devices.keys()], k: [...(h.marks?.keys() ?? [])], a: v4.a, s: v4.s, n: oldN });
+  t.same(decodeHomeParts(new Map([['home', JSON.stringify({ v: 3, c: v5.c, a: v5.a, s: v5.s, n: oldN })], ['keys', keysNow], ['routine', codec.encodeRoutine(rh)]])), { ...beforeTallies, routine }, 'a v3 home part decodes as before');
+  const v2Text = JSON.stringify({ v: 2, d: [...h.devices.keys()], k: [...(h.marks?.keys() ?? [])], a: v5.a, s: v5.s, n: oldN });
   t.same(decodeHomeParts(new Map([['home', v2Text], ['routine', codec.encodeRoutine(rh)]])), { ...beforeTallies, routine }, 'a v2 home part (names inside) decodes as before');
-  t.match(decodeHomeParts(new Map([['home', JSON.stringify({ v: 4, c: v4.c, a: v4.a, s: v4.s, n: oldN })], ['keys', v3Keys]])), /home: \d+ bytes of numbers where \d+ devices and \d+ marks need \d+/, 'v3 numbers under v: 4 are refused');
+  t.match(decodeHomeParts(new Map([['home', JSON.stringify({ v: 4, c: v5.c, a: v5.a, s: v5.s, n: oldN })], ['keys', keysNow]])), /home: \d+ bytes of numbers where \d+ devices and \d+ marks need \d+/, 'v3 numbers under v: 4 are refused');
+  t.match(decodeHomeParts(new Map([['home', JSON.stringify({ ...v5, n: doubles(nums) })], ['keys', keysNow]])), /home: .*reading \d+ devices and \d+ marks/, '8-byte numbers under v: 5 are refused');
   t.match(decodeHomeParts(new Map([['routine', codec.encodeRoutine(rh)]])), /no 'home' part/);
-  t.match(decodeHomeParts(new Map([['home', '{"v":5}']])), /home: v: /);
+  t.match(decodeHomeParts(new Map([['home', '{"v":6}']])), /home: v: /);
+});
+
+t.test('packed numbers: every number comes back exactly; damaged bytes are refused, not misread', async (t) => {
+  const base = at('09:00');
+  const xs = [base, base - 1, base + 600_000, base - 86_400_000 * 40, -1, 0, 1, 1440, 2 ** 30 - 1, NaN, -0, Infinity, -Infinity, 0.5, -123.25,
+    2 ** 50 - 1, 2 ** 50, -(2 ** 52), 2 ** 53 + 2, Number.MAX_VALUE, Number.MIN_VALUE, 1e300, base * 3];
+  const out = new Uint8Array(9 * (xs.length + 1));
+  const view = new DataView(out.buffer);
+  for (const b of [base, -1, NaN, 0.5, 2 ** 52]) {
+    const n = packNumbers(xs, xs.length, b, out, view);
+    const back = unpackNumbers(out.subarray(0, n), xs.length);
+    if (typeof back === 'string') { t.fail(back); continue; }
+    t.ok(back.every((x, i) => Object.is(x, xs[i])), `base ${b}: ${xs.length} numbers back exactly (−0, NaN and ±Infinity too) in ${n} bytes`);
+  }
+  const n = packNumbers([base + 1, base - 600_000, -1, 0, 12], 5, base, out, view);
+  t.ok(n <= 7 + 1 + 4 + 1 + 1 + 1 + 4, `times near the base take a few bytes (${n} bytes for 5 numbers, the base and the check)`);
+  const good = Uint8Array.from(out.subarray(0, n));
+  /** `body` with a good check after it: what a writer with a defect would leave. */
+  const checked = (body: number[]) => { const b = new Uint8Array(body.length + 4); b.set(body); const v = new DataView(b.buffer); let x = 0x811c9dc5; for (const y of body) x = Math.imul(x ^ y, 0x01000193); v.setUint32(body.length, x >>> 0, true); return b; };
+  t.same(unpackNumbers(checked([...good.subarray(0, n - 4)]), 5), [base + 1, base - 600_000, -1, 0, 12], 'the check as the packer writes it');
+  t.match(unpackNumbers(good, 6), /the numbers end inside a number \(number 6 of 6\)/, 'one number too few');
+  t.match(unpackNumbers(good, 4), /1 bytes after the 4 numbers/, 'one number too many');
+  t.match(unpackNumbers(good.subarray(1), 5), /the numbers are damaged \(check \d+ where they were written with \d+\)/, 'cut at the start');
+  t.match(unpackNumbers(good.subarray(0, n - 1), 5), /damaged/, 'cut at the end');
+  const flipped = Uint8Array.from(good); flipped[3] = flipped[3]! ^ 4;
+  t.match(unpackNumbers(flipped, 5), /damaged/, 'a byte changed');
+  t.match(unpackNumbers(Uint8Array.from([0, 1, 2]), 1), /3 bytes: too few/);
+  t.match(unpackNumbers(checked([0, 255, 255, 255, 255, 255, 255, 255, 255, 1]), 1), /longer than 8 bytes/);
+  t.match(unpackNumbers(checked([0, 7]), 1), /a NaN with a value/);
+  t.match(unpackNumbers(checked([0, 6, 0, 0, 0, 0, 0, 0, 0, 0]), 1), /a double with a value/);
+  t.match(unpackNumbers(checked([0, 2, 0, 0, 0]), 1), /end inside a number/, 'a double cut short');
+});
+
+t.test('a home part is JSON whatever the device ids and findings say', async (t) => {
+  const zone = new ZoneClock('Asia/Tokyo');
+  const rules: HomeRules = { timezone: 'Asia/Tokyo', zone, rules: [], defs: [], powerChangeWatts: 30 };
+  const h = createHomeState('h1', rules, at('06:00'));
+  const odd = 'ドア "前" \\ \u2028 \n end';
+  applyReading(h, motion(at('06:10'), odd));
+  h.active = new Map([[`device-silent/${odd}`, 'warning'], ['no-sign-of-life', 'critical']]);
+  const codec = createHomeStateCodec();
+  const e = codec.encodeHome(h, undefined);
+  const home = JSON.parse(e.home) as { v: number; a: unknown; s: unknown };
+  t.same([home.v, home.a, home.s], [5, [[`device-silent/${odd}`, 'warning'], ['no-sign-of-life', 'critical']], ['motion', odd]], 'the strings come back as they were');
+  t.same(decodeHomeParts(new Map([['home', e.home], ['keys', codec.keysFor(h, e.names)!]])), serializeHomeState(h), 'and the whole home');
 });
 
 t.test('device health\'s tallies saved as marks move into the device and home records on load, under the home\'s own rule ids', async (t) => {
@@ -392,7 +443,7 @@ t.test('unreadable parts are skipped with the reason; other homes load', async (
   const b = await createRuleEngine({ clock, logger: logger as never, store });
   t.equal(b.lastSignOfLife('h1'), at('08:00'));
   t.equal(b.lastSignOfLife('bad'), undefined);
-  t.match(warnings, [{ home: 'bad', problem: /bytes of numbers/ }]);
+  t.match(warnings, [{ home: 'bad', problem: /the numbers are damaged/ }]);
   await b.close();
 });
 
