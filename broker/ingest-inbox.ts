@@ -11,6 +11,11 @@
  * - A home with no owner for a while (a rebalance, a node's death) loses
  *   nothing: its rows wait, and the next owner reads them when it gains the
  *   home, in the order they were committed.
+ * - A home's rows are run oldest first (by position), and one node's rows of a
+ *   home commit in the order that node received them (the store commits them
+ *   in turn per home): a device's "water on, water off" is never run the other
+ *   way round. A read takes every waiting row, not the rows after the last one
+ *   it read, so a row that commits late is read late, never skipped.
  * - A row taken by an owner that died before history confirmed it is written
  *   to history again by the next owner (`gained`; an overwrite if it had it).
  *   It is not run by the rules again: like the single hub after a kill -9,

@@ -512,7 +512,10 @@ export interface DeviceStore {
    * turn): the ingest confirms the outbox by position, dropping every row up
    * to the last one it emitted, so a batch must never answer before an
    * earlier one whose rows have lower positions. `forOwner` batches (the
-   * cluster inbox, cleared by position lists) are not ordered.
+   * cluster inbox, cleared by position lists) are ordered per home: a batch
+   * commits after the earlier ones holding a row of one of its homes, so a
+   * home's rows from one store draw their positions, and commit, in the order
+   * the batches were made (`takeInbox` reads them by position).
    */
   commitIngestBatch(items: ReadonlyArray<IngestBatchItem>, at: number, opts?: { forOwner?: boolean }): Promise<{ fresh: boolean[]; outboxHead: number }>;
   /** Outbox rows not yet confirmed, oldest first (read at start to replay them into history); never the cluster inbox's. */
@@ -523,6 +526,9 @@ export interface DeviceStore {
    * Cluster mode (`commitIngestBatch(…, { forOwner: true })`): takes up to
    * `limit` waiting rows of the homes whose fence names `node` (JobStore.fenceHome),
    * oldest first, marking them taken by `node`. A row is taken by one node only.
+   * Every waiting row, whatever was taken before: a row that commits after a
+   * row with a higher position was taken is taken by the next call (no
+   * "last position read" to step over it; test/cluster/inbox-order.test.ts).
    */
   takeInbox(node: string, limit: number): Promise<InboxRow[]>;
   /**

@@ -230,6 +230,27 @@ export function createSqlStore(db: SqlDb, opts: StoreOptions = {}): Store {
   }
   /** The last outbox batch commit made, until it has ended (pools only: see `SqlDb.commitsInOrder`). */
   let outboxCommits: Promise<unknown> = Promise.resolve();
+  /** Per home, the last cluster inbox batch commit holding one of its rows, until it has ended (pools only). */
+  const inboxCommits = new Map<string, Promise<unknown>>();
+  /**
+   * A cluster inbox batch (`forOwner`) on a pool: after the earlier batches that hold a row of one of its
+   * homes have ended. The owner reads a home's rows by `seq`, drawn at the INSERT, and takes what has
+   * committed: two batches of one home on two connections could commit, or draw their seqs, the other way
+   * round, and the owner would run a device's "water off" before its "water on" (a bath left running, to the
+   * rules). In turn per home, a later batch draws higher seqs and commits after, so the owner runs one
+   * node's readings of a home in the order they arrived. Batches of other homes still commit side by side.
+   */
+  function commitInboxBatch(items: ReadonlyArray<IngestBatchItem>, at: number): Promise<{ fresh: boolean[]; outboxHead: number }> {
+    const homes = new Set(items.map((i) => i.homeId));
+    const earlier: Array<Promise<unknown>> = [];
+    for (const h of homes) { const p = inboxCommits.get(h); if (p !== undefined) earlier.push(p); }
+    const run = (earlier.length === 0 ? commitBatch(items, at, { forOwner: true }) : Promise.all(earlier).then(() => commitBatch(items, at, { forOwner: true })));
+    // Ended either way: a failed batch (not acknowledged, resent by its device) does not stop the next.
+    const ended = run.catch(() => {});
+    for (const h of homes) inboxCommits.set(h, ended);
+    void ended.then(() => { for (const h of homes) if (inboxCommits.get(h) === ended) inboxCommits.delete(h); });
+    return run;
+  }
   /** The state save before this one, until it has ended (pools only: see `SqlDb.commitsInOrder`). */
   let stateSaves: Promise<unknown> = Promise.resolve();
   /** Refused messages recorded per home ('' = no home) since that home was last pruned. */
@@ -343,9 +364,9 @@ export function createSqlStore(db: SqlDb, opts: StoreOptions = {}): Store {
     async pruneSeenEvents(olderThan) { return run('DELETE FROM seen_events WHERE seen_at < ?', olderThan); },
     commitIngestBatch(items, at, opts) {
       // The outbox is confirmed by position (`clearIngestOutbox(upTo)`): its batches commit, and answer, in the
-      // order they were made — in turn on a pool, as they do on SQLite's one connection. The cluster inbox is
-      // cleared by the rows' own positions (`clearInbox`) and needs no order.
-      if (db.commitsInOrder === true || opts?.forOwner === true) return commitBatch(items, at, opts);
+      // order they were made — in turn on a pool, as they do on SQLite's one connection.
+      if (db.commitsInOrder === true) return commitBatch(items, at, opts);
+      if (opts?.forOwner === true) return commitInboxBatch(items, at);
       const run = outboxCommits.then(() => commitBatch(items, at, opts));
       outboxCommits = run.catch(() => {});
       return run;

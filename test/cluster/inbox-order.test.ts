@@ -1,0 +1,142 @@
+/**
+ * The order in which a home's owner reads the cluster inbox (docs/scale.md,
+ * "The inbox"), on a real PostgreSQL 15: a pool commits transactions in any
+ * order, and a row's `seq` is drawn when it is inserted, not when it commits.
+ *
+ * - One node's ingest batches of one home commit in the order they arrived,
+ *   so the owner runs a device's readings in the order it sent them, even when
+ *   the earlier batch is held up inside PostgreSQL (here: by a row lock on its
+ *   event id, as a resend on another node holds it).
+ * - A row that commits after a row with a higher `seq` was already read is
+ *   read all the same, once: the reader takes every waiting row, it keeps no
+ *   "last seq read" that would step over it.
+ */
+import t, { type Test } from 'tap';
+import pg from 'pg';
+import { VirtualClock } from '../../core/clock.js';
+import type { Reading } from '../../core/events.js';
+import type { Finding } from '../../core/findings.js';
+import { silentLogger } from '../../core/logger.js';
+import { createSqlStore, type Store } from '../../core/store.js';
+import { createPgStore, pgSqlDb } from '../../core/store-pg.js';
+import type { SqlDb } from '../../core/store-sql.js';
+import { createInboxReader } from '../../broker/index.js';
+import { createRuleEngine } from '../../rules/engine.js';
+import { postgresInstalled, startPostgres } from '../support/postgres.js';
+import { until } from '../support/wait.js';
+import { at, heartbeat, motion, water } from '../rules/helpers.js';
+
+const skip = postgresInstalled ? false : 'PostgreSQL 15 not installed (node scripts/setup.mjs --for test)';
+
+/** BIGINT as a JS number, as the store's own pool reads it. */
+const types = { getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format))) as typeof pg.types.getTypeParser };
+
+/** A store on `url` over a pool of its own (one cluster node), counting the transactions it begins. */
+function node(t: Test, url: string): { store: Store; began: () => number } {
+  const pool = new pg.Pool({ connectionString: url, max: 4, types });
+  const port = pgSqlDb(pool);
+  let began = 0;
+  const counted: SqlDb = { ...port, tx: (work) => { began++; return port.tx(work); } };
+  const store = createSqlStore(counted);
+  t.teardown(() => store.close());
+  return { store, began: () => began };
+}
+
+/** A transaction on its own connection that holds the event id `eventId` of `home`/`device` (uncommitted) until `release()`. */
+async function holdEventId(t: Test, url: string, home: string, device: string, eventId: string): Promise<{ release(): Promise<void>; waiters(): Promise<number> }> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  t.teardown(() => c.end());
+  await c.query('BEGIN');
+  await c.query('INSERT INTO seen_events (home_id, device_id, event_id, seen_at) VALUES ($1, $2, $3, 0)', [home, device, eventId]);
+  const { rows } = await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+  const pid = rows[0]!.pid;
+  return {
+    async release() { await c.query('ROLLBACK'); },
+    // Backends waiting on this transaction's lock: a batch inserting the same id is held up by it.
+    async waiters() {
+      const r = await c.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_locks w JOIN pg_locks h ON h.transactionid = w.transactionid AND h.granted AND h.pid = $1 WHERE NOT w.granted', [pid]);
+      return r.rows[0]!.n;
+    },
+  };
+}
+
+const item = (r: Reading) => ({ homeId: r.home, deviceId: r.device, ...(r.kind !== 'heartbeat' ? { eventId: r.id } : {}), outbox: JSON.stringify(r) });
+
+if (!postgresInstalled) t.pass(`skipped: ${String(skip)}`);
+else {
+  const server = await startPostgres(t);
+  const database = async (): Promise<string> => {
+    const url = await server.createDatabase();
+    const setup = await createPgStore(url); // migrates
+    await setup.createHome({ id: 'h1', name: 'h1', timezone: 'Asia/Tokyo' });
+    await setup.fenceHome({ home: 'h1', owner: 'A', token: 1 }, 0);
+    await setup.close();
+    return url;
+  };
+
+  t.test('a device\'s readings reach the owner\'s rules in the order they arrived, though the earlier batch commits late', async (t) => {
+    const url = await database();
+    const { store, began } = node(t, url);
+    // She washes her hands at 21:10 (water on, then off 40 s later) and goes to bed at 21:15.
+    const clock = new VirtualClock(at('21:10') + 41_000);
+    const engine = await createRuleEngine({ clock, logger: silentLogger(), rulesFor: () => [{ type: 'flowWithoutMotion' }], watermark: false });
+    t.teardown(() => engine.close());
+    const findings: Finding[] = [];
+    engine.findings.subscribe((f) => findings.push(f));
+    const ran: string[] = [];
+    const reader = createInboxReader({
+      store, node: 'A', clock, logger: silentLogger(), gatherMs: 0,
+      history: { writeReading: () => {}, flush: async () => {} },
+      run: (r) => { ran.push(r.kind === 'water' ? `water ${r.flowing ? 'on' : 'off'}` : r.kind); engine.ingest(r); return true; },
+    });
+    t.teardown(() => reader.close());
+    const read = async () => { reader.wake(); await reader.idle(); };
+
+    await store.commitIngestBatch([item(motion(at('21:09')))], clock.now(), { forOwner: true });
+    await read();
+    const on = water(at('21:10'), true);
+    const off = water(at('21:10') + 40_000, false);
+    // The batch with "on" is held inside PostgreSQL, on its event id (as a resend of it on another node holds it).
+    const held = await holdEventId(t, url, 'h1', on.device, on.id);
+    const first = store.commitIngestBatch([item(on)], clock.now(), { forOwner: true });
+    await until(async () => (await held.waiters()) === 1, 10_000, 'the first batch to wait on its event id');
+    const before = began();
+    const second = store.commitIngestBatch([item(off)], clock.now(), { forOwner: true });
+    // "off" either committed on a connection of its own (nothing holds it) or waits for "on": the owner reads what is there now.
+    if (began() > before) await second;
+    await read();
+    await held.release();
+    t.same((await Promise.all([first, second])).map((r) => r.fresh), [[true], [true]], 'both batches committed');
+    await read();
+    t.same(ran, ['motion', 'water on', 'water off'], 'the owner ran them in the order they arrived');
+
+    clock.advanceTo(at('21:15'));
+    await store.commitIngestBatch([item(motion(at('21:15'), 'motion-bedroom'))], clock.now(), { forOwner: true });
+    await read();
+    clock.advanceTo(at('23:00'));
+    t.same(findings.map((f) => `${f.type}:${f.state}:${f.severity}`), [], 'no "water running and nobody moving" while she sleeps');
+  });
+
+  t.test('a row that commits after a later row was read is read all the same, once', async (t) => {
+    const url = await database();
+    const a = node(t, url).store; // the owner
+    const b = node(t, url).store; // the node another device of the home is connected to
+    const beat = heartbeat(at('09:00'), 'climate');
+    const press = motion(at('09:00') + 1000, 'motion-hall');
+    const late = motion(at('09:00') + 2000, 'motion-living');
+    // Node B's batch draws a seq for the heartbeat, then waits on the motion's event id.
+    const held = await holdEventId(t, url, 'h1', press.device, press.id);
+    const fromB = b.commitIngestBatch([item(beat), item(press)], at('09:00'), { forOwner: true });
+    await until(async () => (await held.waiters()) === 1, 10_000, 'node B\'s batch to wait on its event id');
+    await a.commitIngestBatch([item(late)], at('09:00'), { forOwner: true });
+    const first = await a.takeInbox('A', 100);
+    t.same(first.map((r) => (JSON.parse(r.text) as Reading).device), ['motion-living'], 'only what has committed is read');
+    await held.release();
+    await fromB;
+    const all = await a.takeInbox('A', 100);
+    t.same(all.map((r) => (JSON.parse(r.text) as Reading).device), ['climate', 'motion-hall'], 'the rows committed since are read, though the heartbeat\'s seq is below one already read');
+    t.ok(all[0]!.seq < first[0]!.seq, 'a "last seq read" cursor would have stepped over the heartbeat');
+    t.same(await a.takeInbox('A', 100), [], 'and each row once');
+  });
+}
