@@ -11,6 +11,7 @@
 import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
 import type { Logger } from '../core/logger.js';
+import { Redis } from 'ioredis';
 import { connectRedis, parseRedisUrl, redactUrl } from './redis-connection.js';
 
 export interface BrokerClusterOptions {
@@ -79,12 +80,16 @@ export async function createBrokerCluster(opts: BrokerClusterOptions): Promise<B
     lastError = err.message;
     opts.logger?.warn({ redis: redactUrl(opts.redisUrl), err: err.message }, 'MQTT cluster emitter: Redis error');
   });
-  const persistence = new RedisPersistence({
+  // The persistence's connection, made here as the library would make it: its `destroy` throws before it
+  // disconnects when aedes never set it up (a node closed part-way through its start), and the connection
+  // would then retry for ever and keep the process alive.
+  const conn = new Redis({
     host: address.host, port: address.port, db: address.db,
     ...(address.username === undefined ? {} : { username: address.username }),
     ...(address.password === undefined ? {} : { password: address.password }),
     ...(address.tls ? { tls: {} } : {}),
   });
+  const persistence = new RedisPersistence({ conn });
   let closed: Promise<void> | undefined;
   return {
     aedesOptions: { id: opts.nodeId, mq, persistence },
@@ -97,6 +102,7 @@ export async function createBrokerCluster(opts: BrokerClusterOptions): Promise<B
         } catch (err) {
           opts.logger?.warn({ err: (err as Error).message }, 'MQTT cluster persistence did not close cleanly');
         }
+        conn.disconnect();
       })();
       return closed;
     },
