@@ -69,6 +69,14 @@ export interface InboxReaderStats {
 export interface InboxReader {
   /** Reads the inbox now (or right after the read in progress). */
   wake(): void;
+  /**
+   * Reads the inbox now and resolves once a read that began after this call
+   * has ended: every row committed before it has been run (or put back). A
+   * home taken on waits for this before its deadlines are armed. Resolves on a
+   * failed read too (the rows wait for the next): deadlines are not held on a
+   * database that does not answer.
+   */
+  readNow(): Promise<void>;
   /** This node now holds `home`'s fence: what a former owner took and did not confirm goes to history, then the home's rows are read. */
   gained(home: string): Promise<void>;
   stats(): InboxReaderStats;
@@ -87,6 +95,9 @@ export function createInboxReader(opts: InboxReaderOptions): InboxReader {
   let closed = false;
   let reading: Promise<void> | undefined;
   let again = false;
+  /** Takes begun so far; a `readNow` waits for the end of a read with a take begun after it. */
+  let takes = 0;
+  let readWaiters: Array<{ after: number; resolve: () => void }> = [];
 
   const parse = (row: InboxRow): Reading | undefined => {
     try {
@@ -101,6 +112,7 @@ export function createInboxReader(opts: InboxReaderOptions): InboxReader {
   async function readAll(): Promise<void> {
     do {
       again = false;
+      takes++;
       const rows = await store.takeInbox(node, maxBatch);
       const back: number[] = [];
       for (const row of rows) {
@@ -124,7 +136,13 @@ export function createInboxReader(opts: InboxReaderOptions): InboxReader {
     reading = new Promise<void>((resolve) => { setTimeout(resolve, gatherMs); })
       .then(readAll)
       .catch((err: unknown) => { log.error({ err }, 'inbox not read; tried again at the next ring or poll'); })
-      .finally(() => { reading = undefined; });
+      .finally(() => {
+        reading = undefined;
+        const done = readWaiters.filter((w) => takes > w.after);
+        readWaiters = readWaiters.filter((w) => takes <= w.after);
+        for (const w of done) w.resolve();
+        if (readWaiters.length > 0) wake();
+      });
   }
 
   let confirming: Promise<void> | undefined;
@@ -150,6 +168,12 @@ export function createInboxReader(opts: InboxReaderOptions): InboxReader {
 
   return {
     wake,
+    readNow() {
+      if (closed) return Promise.resolve();
+      const done = new Promise<void>((resolve) => { readWaiters.push({ after: takes, resolve }); });
+      wake();
+      return done;
+    },
     async gained(home) {
       const rows = await store.retakeInbox(node, home);
       for (const row of rows) {
@@ -169,6 +193,7 @@ export function createInboxReader(opts: InboxReaderOptions): InboxReader {
       stopPoll();
       stopConfirm();
       while (reading) await reading;
+      for (const w of readWaiters.splice(0)) w.resolve();
       await confirm();
       await confirm();
     },

@@ -7,7 +7,9 @@
  *
  * Ownership and the rule engine: on gaining a lease the home is `loading`
  * (its readings wait in the inbox, broker/ingest-inbox.ts) until the engine
- * has loaded its saved state; then `owned` (running), and the inbox is read.
+ * has loaded its saved state; then `owned` (running), and the inbox is read —
+ * the home's deadlines are armed only after that read, so a deadline that fell
+ * while no node ran the home is judged with the readings that waited.
  * On losing it the home stops at once — its readings wait in the inbox for
  * the new owner — and the engine saves and drops it, then the fence is let
  * go: saves are fenced, so a node that was fenced out meanwhile (it stalled)
@@ -36,7 +38,9 @@ import {
 
 /** What the hub's rule engine offers a node taking homes on and letting them go. */
 export interface HomeRules {
-  loadHome(home: string): Promise<void>;
+  /** With `held`, the home's deadlines wait for `resumeHome` (readings apply meanwhile). */
+  loadHome(home: string, opts?: { held?: boolean }): Promise<void>;
+  resumeHome(home: string): void;
   releaseHome(home: string): Promise<boolean>;
 }
 
@@ -64,8 +68,12 @@ export interface HubCluster {
   owns(home: string): boolean;
   /** Whether a home's rules run here now (loaded): its readings are read from the inbox and run here. */
   running(home: string): boolean;
-  /** Called each time a home starts running here (its readings waiting in the inbox can be read now). */
-  onRunning(fn: (home: string) => void): () => void;
+  /**
+   * Called each time a home starts running here (its readings waiting in the
+   * inbox can be read now). The home's deadlines are armed once every
+   * listener's promise has settled: the inbox reader's read of what waited.
+   */
+  onRunning(fn: (home: string) => void | Promise<void>): () => void;
   /** The homes this node runs, for the job schedulers: a home counts once its fence is written. */
   ownership: HomeOwnership;
   /** The owner id of this process's job schedulers: `<node>/<pid>` (the wall-clock one adds `:wall`). */
@@ -114,7 +122,7 @@ export async function createClusterParts(opts: ClusterPartsOptions): Promise<Hub
     // Closed by the hub after the broker (aedes closes the emitter itself).
 
     const state = new Map<string, { phase: 'loading' | 'owned' }>();
-    const runningListeners = new Set<(home: string) => void>();
+    const runningListeners = new Set<(home: string) => void | Promise<void>>();
     /** Per home, the last take-on or let-go: the next waits for it. */
     const chains = new Map<string, Promise<void>>();
     let leases: HomeLeases | undefined;
@@ -155,12 +163,16 @@ export async function createClusterParts(opts: ClusterPartsOptions): Promise<Hub
               } else {
                 log.warn({ home, token }, 'home fence refused: a newer owner holds a higher token; its jobs stay with that owner');
               }
-              await rules.loadHome(home);
+              // Its deadlines wait for the readings that waited in the inbox while no node ran it: a
+              // deadline that fell meanwhile is judged with them ("no sign of life" though she was up).
+              await rules.loadHome(home, { held: true });
               const now = state.get(home);
               if (now !== s) return; // lost again meanwhile
-              state.set(home, { phase: 'owned' });
+              const owned = { phase: 'owned' as const };
+              state.set(home, owned);
               log.info({ home }, 'home running here');
-              for (const fn of [...runningListeners]) fn(home);
+              await Promise.allSettled([...runningListeners].map(async (fn) => fn(home)));
+              if (state.get(home) === owned) rules.resumeHome(home);
             });
           },
           onLost(home, reason: LostReason) {

@@ -356,7 +356,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
       const ring = (homes: Iterable<string>) => { for (const h of homes) { if (cluster.running(h)) { inbox.wake(); return; } } };
       const offs = [
         cluster.bell.onRing(ring),
-        cluster.onRunning(() => inbox.wake()),
+        cluster.onRunning(() => inbox.readNow()),
         cluster.ownership.onGained((home) => { inbox.gained(home).catch((err: unknown) => ingestLog.error({ err, home }, 'inbox rows of a former owner not replayed')); }),
       ];
       onClose('inbox bell', async () => { for (const off of offs) off(); });

@@ -132,9 +132,15 @@ export interface RuleEngine {
   flushState(): Promise<void>;
   /**
    * Takes a home on (a cluster node gained its lease): its saved state, if
-   * any, replaces what this engine holds of it, and its deadlines are armed.
+   * any, replaces what this engine holds of it, and its deadlines are armed —
+   * with `held`, only at `resumeHome`: readings apply meanwhile, nothing is
+   * decided on the clock. A cluster node holds a home until it has run the
+   * readings that waited in the inbox while no node ran it: a deadline that
+   * fell in that time must be judged with them, not before them.
    */
-  loadHome(home: string): Promise<void>;
+  loadHome(home: string, opts?: { held?: boolean }): Promise<void>;
+  /** Arms a held home's deadlines (`loadHome(…, { held: true })`): those already due are decided now. */
+  resumeHome(home: string): void;
   /**
    * Lets a home go (a cluster node lost its lease): saves its state now and
    * forgets it — no more deadlines, nothing held. Resolves false when the
@@ -231,6 +237,8 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
   }
 
   const homes = new Map<string, HomeState>();
+  /** Homes taken on whose deadlines wait for `resumeHome` (`loadHome`'s `held`). */
+  const held = new Set<string>();
   const subject = new Subject<Finding>();
   const heap = new DeadlineHeap();
   const ctx: RuleContext = { now: 0, sign: false, out: [] };
@@ -301,6 +309,7 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
 
   /** Files the home's next deadline if it is earlier than what the heap already holds for it. */
   function schedule(h: HomeState, afterTick = false): void {
+    if (held.size > 0 && held.has(h.id)) return;
     const now = clock.now();
     const rs = h.rules;
     let due = watermark ? watermarkDeadline(h, watermark) : Infinity;
@@ -650,8 +659,9 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
 
     flushState: () => persist(true),
 
-    async loadHome(home: string): Promise<void> {
+    async loadHome(home: string, loadOpts?: { held?: boolean }): Promise<void> {
       if (closed || !store) return;
+      if (loadOpts?.held === true) held.add(home); else held.delete(home);
       // Only this home's saved rows: a node taking many homes on must not read every home's state each time.
       const { states: saved, whole } = await readSavedHomeStates(store, home);
       dropHome(home);
@@ -660,7 +670,16 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
       if (h !== undefined) schedule(h);
     },
 
+    resumeHome(home: string): void {
+      if (!held.delete(home)) return;
+      const h = homes.get(home);
+      if (h === undefined || closed) return;
+      h.wakeAt = Infinity;
+      schedule(h);
+    },
+
     async releaseHome(home: string): Promise<boolean> {
+      held.delete(home);
       const h = homes.get(home);
       if (h === undefined) { book.forget(home); return true; }
       h.urgent = true;

@@ -86,3 +86,32 @@ t.test('a former owner\'s unconfirmed rows go to history, not to the rules; unre
   t.equal(reader.stats().cleared, 4, 'kept and confirmed later: all four rows deleted');
   t.same(await store.retakeInbox('A', 'h1'), []);
 });
+
+t.test('readNow resolves once a read begun after it has ended, also when that read fails', async (t) => {
+  const { store, put } = await setup(t);
+  const clock = new VirtualClock(at);
+  await store.fenceHome({ home: 'h1', owner: 'A', token: 1 }, at);
+  const ran: string[] = [];
+  let failTake = false;
+  const failing = { ...store, takeInbox: (node: string, limit: number) => (failTake ? Promise.reject(new Error('database gone')) : store.takeInbox(node, limit)) };
+  const reader = createInboxReader({
+    store: failing, node: 'A', clock, logger: silentLogger(),
+    history: { writeReading: () => {}, flush: async () => {} },
+    run: (r) => { ran.push((r as { id: string }).id); return true; },
+  });
+  t.teardown(() => reader.close());
+  // The read at start may be in progress: a row committed now is in the read readNow waits for, whichever.
+  await put([reading('h1', 1)]);
+  await reader.readNow();
+  t.same(ran, ['m-1'], 'the row committed before the call was run');
+  await put([reading('h1', 2)]);
+  await reader.readNow();
+  t.same(ran, ['m-1', 'm-2'], 'again with no read in progress');
+  failTake = true;
+  await reader.readNow();
+  t.same(ran, ['m-1', 'm-2'], 'a failed read resolves it too: nothing run, the row waits');
+  failTake = false;
+  await put([reading('h1', 3)]);
+  await reader.readNow();
+  t.same(ran, ['m-1', 'm-2', 'm-3']);
+});

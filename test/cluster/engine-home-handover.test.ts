@@ -81,3 +81,32 @@ t.test('a node fenced out of a home (it stalled; the home moved on) never overwr
   await c.loadHome('h1');
   t.equal(c.lastSignOfLife('h1'), at('09:00'), 'the store keeps node B\'s state, not node A\'s late one');
 });
+
+t.test('a home loaded held decides nothing on the clock until resumed; readings apply meanwhile', async (t) => {
+  const store = createSqliteStore(':memory:');
+  t.teardown(() => store.close());
+  const clock = new VirtualClock(at('08:00'));
+  const rulesFor = () => [{ type: 'noSignOfLife' }, { type: 'helpButton' }];
+  const a = await createRuleEngine({ clock, logger: silentLogger(), store, rulesFor, restoreAll: false });
+  await a.loadHome('h1');
+  a.ingest(motion(at('08:00')));
+  t.equal(await a.releaseHome('h1'), true);
+  await a.close();
+
+  clock.advanceTo(at('11:30')); // the 11:00 deadline fell while no node ran h1
+  const b = await createRuleEngine({ clock, logger: silentLogger(), store, rulesFor, restoreAll: false });
+  t.teardown(() => b.close());
+  const findings: Finding[] = [];
+  b.findings.subscribe((f) => findings.push(f));
+  await b.loadHome('h1', { held: true });
+  clock.advanceBy(60_000);
+  t.same(findings, [], 'held: the due deadline waits');
+  b.ingest(button(at('11:31'), 'help'));
+  t.same(findings.map((f) => `${f.type}:${f.state}`), ['helpButton:raised'], 'a reading applies, and its own finding is raised at once');
+  clock.advanceTo(at('15:00'));
+  t.same(findings.map((f) => `${f.type}:${f.state}`), ['helpButton:raised'], 'still nothing on the clock, though 3 h have passed since 11:31');
+  b.resumeHome('h1');
+  clock.advanceBy(0);
+  t.same(findings.map((f) => `${f.type}:${f.state}`), ['helpButton:raised', 'noSignOfLife:raised'], 'resumed: the due deadline is judged at once');
+  t.match(findings[1]!.observed.en, /11:31/, 'from the last sign of life, the press at 11:31');
+});

@@ -10,6 +10,9 @@
  * - A row that commits after a row with a higher `seq` was already read is
  *   read all the same, once: the reader takes every waiting row, it keeps no
  *   "last seq read" that would step over it.
+ * - A node that takes a home on (hub/cluster.ts, a real Redis) runs what
+ *   waited in the inbox before the home's deadlines are armed: a deadline
+ *   that fell while no node ran the home is judged with those readings.
  */
 import t, { type Test } from 'tap';
 import pg from 'pg';
@@ -17,11 +20,15 @@ import { VirtualClock } from '../../core/clock.js';
 import type { Reading } from '../../core/events.js';
 import type { Finding } from '../../core/findings.js';
 import { silentLogger } from '../../core/logger.js';
+import { loadConfig } from '../../core/config.js';
+import { systemClock } from '../../core/clock.js';
 import { createSqlStore, type Store } from '../../core/store.js';
 import { createPgStore, pgSqlDb } from '../../core/store-pg.js';
 import type { SqlDb } from '../../core/store-sql.js';
 import { createInboxReader } from '../../broker/index.js';
 import { createRuleEngine } from '../../rules/engine.js';
+import { createClusterParts } from '../../hub/cluster.js';
+import { startRedis } from '../support/redis.js';
 import { postgresInstalled, startPostgres } from '../support/postgres.js';
 import { until } from '../support/wait.js';
 import { at, heartbeat, motion, water } from '../rules/helpers.js';
@@ -66,11 +73,11 @@ const item = (r: Reading) => ({ homeId: r.home, deviceId: r.device, ...(r.kind !
 if (!postgresInstalled) t.pass(`skipped: ${String(skip)}`);
 else {
   const server = await startPostgres(t);
-  const database = async (): Promise<string> => {
+  const database = async (fenced = true): Promise<string> => {
     const url = await server.createDatabase();
     const setup = await createPgStore(url); // migrates
     await setup.createHome({ id: 'h1', name: 'h1', timezone: 'Asia/Tokyo' });
-    await setup.fenceHome({ home: 'h1', owner: 'A', token: 1 }, 0);
+    if (fenced) await setup.fenceHome({ home: 'h1', owner: 'A', token: 1 }, 0);
     await setup.close();
     return url;
   };
@@ -138,5 +145,54 @@ else {
     t.same(all.map((r) => (JSON.parse(r.text) as Reading).device), ['climate', 'motion-hall'], 'the rows committed since are read, though the heartbeat\'s seq is below one already read');
     t.ok(all[0]!.seq < first[0]!.seq, 'a "last seq read" cursor would have stepped over the heartbeat');
     t.same(await a.takeInbox('A', 100), [], 'and each row once');
+  });
+
+  t.test('a node taking a home on runs what waited in the inbox before a deadline that fell meanwhile is judged', async (t) => {
+    const url = await database(false);
+    const redis = await startRedis(t);
+    const store = await createPgStore(url);
+    t.teardown(() => store.close());
+    const clock = new VirtualClock(at('08:00'));
+    const rulesFor = () => [{ type: 'noSignOfLife' }];
+    // Node A ran h1: her last movement at 08:00 (no sign of life 3 h later: 11:00), saved as A let h1 go.
+    const a = await createRuleEngine({ clock, logger: silentLogger(), store, rulesFor, restoreAll: false });
+    await a.loadHome('h1');
+    a.ingest(motion(at('08:00')));
+    t.equal(await a.releaseHome('h1'), true);
+    await a.close();
+    // No node runs h1 (A died; its lease has not run out): she gets up at 10:59, and it waits in the inbox.
+    await store.commitIngestBatch([item(motion(at('10:59'), 'motion-bedroom'))], at('10:59'), { forOwner: true });
+    clock.advanceTo(at('11:00') + 5000);
+
+    // Node B takes h1 on, wired as hub/index.ts wires it.
+    const engine = await createRuleEngine({ clock, logger: silentLogger(), store, rulesFor, restoreAll: false });
+    t.teardown(() => engine.close());
+    const findings: Finding[] = [];
+    engine.findings.subscribe((f) => findings.push(f));
+    const loaded = loadConfig({}, { cluster: { nodeId: 'B' } });
+    const config = { ...loaded, cluster: { ...loaded.cluster, redisUrl: redis.url } };
+    const cluster = await createClusterParts({ config, logger: silentLogger(), wallClock: systemClock });
+    const reader = createInboxReader({
+      store, node: 'B', clock, logger: silentLogger(),
+      history: { writeReading: () => {}, flush: async () => {} },
+      run: (r) => { if (!cluster.running(r.home)) return false; engine.ingest(r); return true; },
+    });
+    cluster.onRunning(() => reader.readNow());
+    cluster.ownership.onGained((home) => { void reader.gained(home); });
+    // The moment h1 runs here, the timers' next turn (a deadline due now fires at once, before a read of the inbox).
+    cluster.onRunning(() => { clock.advanceBy(1); });
+    await cluster.startLeases(async () => ['h1'], engine, store);
+    await until(() => cluster.running('h1'), 30_000, 'node B to run h1');
+    await cluster.idle();
+    await reader.idle();
+    clock.advanceBy(60_000);
+    t.equal(engine.lastSignOfLife('h1'), at('10:59'), 'the reading that waited was run');
+    t.same(findings.map((f) => `${f.type}:${f.state}`), [], 'no "no sign of life" for the hours she was up in');
+    clock.advanceTo(at('13:59'));
+    t.same(findings.map((f) => `${f.type}:${f.state}`), ['noSignOfLife:raised'], 'the deadline counts from 10:59');
+    // Closed here, before the teardown stops Redis under them.
+    await reader.close();
+    await cluster.close();
+    await cluster.broker.close(); // the hub closes it after its aedes broker; none here
   });
 }
