@@ -26,6 +26,7 @@
 import { hostname } from 'node:os';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
+import { MimamoriError } from '../core/errors.js';
 import type { WallClock } from '../core/clock.js';
 import type { JobStore } from '../core/store.js';
 import type { HomeOwnership } from '../jobs/index.js';
@@ -49,6 +50,12 @@ export interface ClusterPartsOptions {
   logger: Logger;
   /** Login throttles count in wall-clock time. */
   wallClock: WallClock;
+  /**
+   * Longest a home taken on waits, in wall-clock time, for the read of what
+   * waited in the inbox before its deadlines are armed anyway (default 30 s):
+   * a database that hangs must not leave a home unwatched.
+   */
+  inboxHoldMaxMs?: number;
 }
 
 export interface HubCluster {
@@ -103,6 +110,8 @@ export async function createClusterParts(opts: ClusterPartsOptions): Promise<Hub
   const redisUrl = config.cluster.redisUrl;
   const nodeId = clusterNodeId(config);
   const log = logger.child({ part: 'cluster', node: nodeId });
+  const inboxHoldMaxMs = opts.inboxHoldMaxMs ?? 30_000;
+  if (!(inboxHoldMaxMs > 0)) throw new MimamoriError('MIMAMORI_ERR_CONFIG', 'cluster: inboxHoldMaxMs must be a positive number');
   const closers: Array<() => Promise<unknown>> = [];
   const closeAll = async () => { for (const c of closers.splice(0).reverse()) await c().catch((err: unknown) => log.warn({ err }, 'cluster part did not close cleanly')); };
   try {
@@ -171,7 +180,12 @@ export async function createClusterParts(opts: ClusterPartsOptions): Promise<Hub
               const owned = { phase: 'owned' as const };
               state.set(home, owned);
               log.info({ home }, 'home running here');
-              await Promise.allSettled([...runningListeners].map(async (fn) => fn(home)));
+              // Bounded: a read that hangs (no error, no answer) must not hold the home's deadlines for ever.
+              let timer: ReturnType<typeof setTimeout> | undefined;
+              const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), inboxHoldMaxMs); timer.unref?.(); });
+              const read = await Promise.race([Promise.allSettled([...runningListeners].map(async (fn) => fn(home))).then(() => 'read' as const), late]);
+              clearTimeout(timer);
+              if (read === 'late') log.warn({ home, waitedMs: inboxHoldMaxMs }, 'the inbox was not read in time after taking the home on; its deadlines run now without the readings that waited');
               if (state.get(home) === owned) rules.resumeHome(home);
             });
           },

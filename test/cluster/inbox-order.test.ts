@@ -195,4 +195,38 @@ else {
     await cluster.close();
     await cluster.broker.close(); // the hub closes it after its aedes broker; none here
   });
+
+  t.test('a home taken on is not held for ever by an inbox read that never answers: its deadlines run after the bound', async (t) => {
+    const url = await database(false);
+    const redis = await startRedis(t);
+    const store = await createPgStore(url);
+    t.teardown(() => store.close());
+    const clock = new VirtualClock(at('08:00'));
+    const rulesFor = () => [{ type: 'noSignOfLife' }];
+    const a = await createRuleEngine({ clock, logger: silentLogger(), store, rulesFor, restoreAll: false });
+    await a.loadHome('h1');
+    a.ingest(motion(at('08:00')));
+    t.equal(await a.releaseHome('h1'), true);
+    await a.close();
+    clock.advanceTo(at('11:00') + 5000);
+    const engine = await createRuleEngine({ clock, logger: silentLogger(), store, rulesFor, restoreAll: false });
+    t.teardown(() => engine.close());
+    const findings: Finding[] = [];
+    engine.findings.subscribe((f) => findings.push(f));
+    const loaded = loadConfig({}, { cluster: { nodeId: 'B' } });
+    const config = { ...loaded, cluster: { ...loaded.cluster, redisUrl: redis.url } };
+    const warnings: string[] = [];
+    const logger = { ...silentLogger(), child: () => logger, warn: (_o: unknown, msg?: string) => { if (msg !== undefined) warnings.push(msg); } };
+    const cluster = await createClusterParts({ config, logger: logger as never, wallClock: systemClock, inboxHoldMaxMs: 200 });
+    // The inbox read hangs: the database neither answers nor fails.
+    cluster.onRunning(() => new Promise<void>(() => {}));
+    await cluster.startLeases(async () => ['h1'], engine, store);
+    await until(() => cluster.running('h1'), 30_000, 'node B to run h1');
+    // The engine's timers turn with the virtual clock: a millisecond at each look.
+    await until(() => { clock.advanceBy(1); return findings.length > 0; }, 10_000, 'the deadline that fell at 11:00 to be judged');
+    t.same(findings.map((f) => `${f.type}:${f.state}`), ['noSignOfLife:raised'], 'no sign of life since 08:00: raised, not held back');
+    t.equal(warnings.filter((w) => /the inbox was not read in time after taking the home on/.test(w)).length, 1, 'and the operator is told why, once');
+    await cluster.close();
+    await cluster.broker.close();
+  });
 }
