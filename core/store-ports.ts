@@ -154,6 +154,15 @@ export interface SendKey {
   /** Migration 7, for channels the provider can be asked about (SMS, voice): the address and text handed over. */
   recipient?: string; body?: string;
 }
+/** A send without an outcome (`listUnsettledSendKeys`): one of its keys, and when its current attempt began. */
+export interface UnsettledSendKey extends SendKey {
+  /**
+   * When the send's current attempt was handed over: its notification's `updated_at` (the first attempt's is
+   * the key's time; reconciliation taking the send over moves it on), or the key's time when there is no
+   * notification. An attempt younger than the settle window may still be in flight.
+   */
+  attemptAt: number;
+}
 
 /** The escalation engine's part of the store (notifier/). */
 export interface EscalationStore {
@@ -203,9 +212,28 @@ export interface EscalationStore {
   /**
    * Keys written at or after `since` that carry a recipient and body but whose
    * send has no outcome yet: no notification, or a `pending` one without a
-   * provider id (the process died inside the send window). Migration 7.
+   * provider id — the process died inside the send window, or the send is
+   * still in flight (`attemptAt` says since when). Migration 7.
    */
-  listUnsettledSendKeys(since: number): Promise<SendKey[]>;
+  listUnsettledSendKeys(since: number): Promise<UnsettledSendKey[]>;
+  /**
+   * Takes an unsettled send over for reconciliation, so that one reconciler alone settles it, and sends it
+   * again if it must: a compare-and-set on the attempt the caller read (`attemptAt`), in one transaction.
+   *
+   * - The send has its notification (`notificationId`, the row exists): taken only while it is still
+   *   `pending` without a provider id and its `updated_at` is still `attemptAt`; `updated_at` becomes `at`,
+   *   which begins a new attempt. `at` must be later than `attemptAt` (reconciliation takes only attempts
+   *   older than its settle window), so two reconcilers that read the same attempt — two nodes, a retry and a
+   *   home's gain — cannot both take it, and a send whose own sender recorded its answer meanwhile is not
+   *   taken.
+   * - It has none (the sender died between the key and the record, or the row is gone): `record` is written,
+   *   with `updatedAt` `at`, and `keys` are attached to it, only while every key still points where the caller
+   *   read (`notificationId`, or nowhere).
+   *
+   * Returns the id of the notification now carrying the send, or undefined when another writer got there first
+   * (nothing written). With `fence`, refused (`MIMAMORI_ERR_FENCED`, nothing written) unless it still holds.
+   */
+  takeUnsettledSend(send: { keys: string[]; attemptAt: number; notificationId?: string; record: Omit<NotificationRecord, 'id' | 'updatedAt'> }, at: number, fence?: HomeFence): Promise<string | undefined>;
 }
 
 // ── Jobs (jobs/, migration 18): the one durable schedule with leases ──
@@ -612,8 +640,10 @@ export interface AlertStore {
    * another — two receipts for one message applied at once, whose writes may commit in either
    * order on a pool — changes nothing and returns false, and the caller reads again. Without
    * it the write is unconditional: use it only where nothing else can write the row meanwhile.
+   * With `expect.updatedAt` too, only while the row's `updated_at` is still that: a send records its
+   * answer only on the attempt it made (`takeUnsettledSend` begins another).
    */
-  updateNotification(id: string, patch: { status: string; providerId?: string; error?: string }, at: number, expect?: { status: string }): Promise<boolean>;
+  updateNotification(id: string, patch: { status: string; providerId?: string; error?: string }, at: number, expect?: { status: string; updatedAt?: number }): Promise<boolean>;
   findNotificationByProviderId(providerId: string): Promise<NotificationRecord | undefined>;
   /** Oldest first. */
   listNotifications(alertId?: string): Promise<NotificationRecord[]>;

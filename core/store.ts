@@ -440,7 +440,9 @@ export function createSqlStore(db: SqlDb, opts: StoreOptions = {}): Store {
       // With `expect`, a compare-and-set on the status the caller read: one statement, so two writers can never both pass.
       const changed = expect === undefined
         ? await run(set, patch.status, n(patch.providerId), n(patch.error), at, id)
-        : await run(`${set} AND status = ?`, patch.status, n(patch.providerId), n(patch.error), at, id, expect.status);
+        : expect.updatedAt === undefined
+          ? await run(`${set} AND status = ?`, patch.status, n(patch.providerId), n(patch.error), at, id, expect.status)
+          : await run(`${set} AND status = ? AND updated_at = ?`, patch.status, n(patch.providerId), n(patch.error), at, id, expect.status, expect.updatedAt);
       return changed > 0;
     },
     async findNotificationByProviderId(providerId) { const r = await get('SELECT * FROM notifications WHERE provider_id = ? ORDER BY created_at, id LIMIT 1', providerId); return r && toNotification(r); },
@@ -704,10 +706,39 @@ function escalationStore(db: SqlDb): EscalationStore {
       });
     },
     async listUnsettledSendKeys(since) {
-      return (await all(`SELECT k.* FROM send_keys k LEFT JOIN notifications x ON x.id = k.notification_id
+      return (await all(`SELECT k.*, x.updated_at AS attempt_at FROM send_keys k LEFT JOIN notifications x ON x.id = k.notification_id
         WHERE k.body IS NOT NULL AND k.recipient IS NOT NULL AND k.created_at >= ?
         AND (k.notification_id IS NULL OR x.id IS NULL OR (x.status = 'pending' AND x.provider_id IS NULL))
-        ORDER BY k.created_at, k.key`, since)).map(toKey);
+        ORDER BY k.created_at, k.key`, since)).map((r) => ({ ...toKey(r), attemptAt: Number(r.attempt_at ?? r.created_at) }));
+    },
+    async takeUnsettledSend(send, at, fence) {
+      if (!(at > send.attemptAt)) throw new MimamoriError('MIMAMORI_ERR_INVALID_INPUT', 'a send is taken over only after its attempt began');
+      const lost = new Error('taken by another writer');
+      try {
+        return await db.tx(async (t) => {
+          if (fence) await mustHoldFence(t, fence);
+          const existing = send.notificationId === undefined ? undefined : await t.get('SELECT id FROM notifications WHERE id = ?', send.notificationId);
+          if (existing) {
+            // One conditional statement: of two reconcilers that read this attempt, the second changes nothing.
+            const taken = await t.run(`UPDATE notifications SET updated_at = ? WHERE id = ? AND status = 'pending' AND provider_id IS NULL AND updated_at = ?`,
+              at, send.notificationId, send.attemptAt);
+            return taken === 1 ? send.notificationId : undefined;
+          }
+          const r = send.record;
+          const id = newId(r.createdAt);
+          await t.run('INSERT INTO notifications (id, alert_id, contact_id, channel, status, provider_id, error, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+            id, r.alertId, n(r.contactId), r.channel, r.status, n(r.providerId), n(r.error), r.createdAt, at);
+          const where = send.notificationId === undefined ? 'notification_id IS NULL' : 'notification_id = ?';
+          let attached = 0;
+          for (const k of send.keys) attached += await t.run(`UPDATE send_keys SET notification_id = ? WHERE key = ? AND ${where}`, id, k, ...(send.notificationId === undefined ? [] : [send.notificationId]));
+          // Another writer attached a key since it was read: roll the record back, take nothing.
+          if (attached !== send.keys.length) throw lost;
+          return id;
+        });
+      } catch (err) {
+        if (err === lost) return undefined;
+        throw err;
+      }
     },
   };
 }

@@ -331,6 +331,44 @@ export function storeContract(t: Test, open: OpenStore): void {
     t.same(await s.findSendKeysByNotification(sent.id), [{ key: 'k2', alertId: alert.id, contactId: 'c1', channel: 'sms', notificationId: sent.id, createdAt: 20, recipient: '+819011112222', body: 'help' }]);
   });
 
+  t.test('unsettled sends: when each attempt began, and a take-over that only one reconciler wins', async (t) => {
+    const s = await fresh(t);
+    const { alert } = await s.openAlert({ homeId: 'h1', rule: 'help', severity: 'critical', message: 'm', finding: {}, openedAt: 10 });
+    const key = (k: string, at: number) => ({ key: k, alertId: alert.id, contactId: 'c1', channel: 'sms', createdAt: at, recipient: '+819011112222', body: 'help' });
+    await s.claimSendKeys([key('a1', 20), key('a2', 20)]);
+    await s.claimSendKeys([key('b', 30)]);
+    const nb = await s.recordNotification({ alertId: alert.id, contactId: 'c1', channel: 'sms', status: 'pending', createdAt: 30 });
+    await s.attachSendKeys(['b'], nb.id);
+    t.same((await s.listUnsettledSendKeys(0)).map((k) => [k.key, k.attemptAt]), [['a1', 20], ['a2', 20], ['b', 30]], 'no record: the key\'s time; a pending record: its updated_at');
+
+    // A send that has its pending record: a compare-and-set on the attempt read.
+    const record = { alertId: alert.id, contactId: 'c1', channel: 'sms', status: 'pending', createdAt: 30 };
+    t.equal(await s.takeUnsettledSend({ keys: ['b'], attemptAt: 30, notificationId: nb.id, record }, 100), nb.id, 'taken from the attempt read');
+    t.equal(await s.takeUnsettledSend({ keys: ['b'], attemptAt: 30, notificationId: nb.id, record }, 101), undefined, 'a second reconciler that read the same attempt is refused');
+    t.same((await s.listUnsettledSendKeys(0)).find((k) => k.key === 'b')?.attemptAt, 100, 'the take began a new attempt');
+    t.equal(await s.updateNotification(nb.id, { status: 'queued', providerId: 'SM-first' }, 102, { status: 'pending', updatedAt: 30 }), false, 'the first attempt\'s late answer is not recorded over the take');
+    t.equal(await s.updateNotification(nb.id, { status: 'queued', providerId: 'SM-again' }, 103, { status: 'pending', updatedAt: 100 }), true, 'the taken attempt\'s answer is');
+    t.equal((await s.findNotificationByProviderId('SM-again'))?.id, nb.id);
+    t.equal(await s.takeUnsettledSend({ keys: ['b'], attemptAt: 100, notificationId: nb.id, record }, 200), undefined, 'a settled send is not taken');
+    await t.rejects(s.takeUnsettledSend({ keys: ['b'], attemptAt: 100, notificationId: nb.id, record }, 100), { code: 'MIMAMORI_ERR_INVALID_INPUT' }, 'a take must be later than the attempt it read');
+
+    // A send that died before its record: the record is written and the keys attached, only while still unattached.
+    const group = { keys: ['a1', 'a2'], attemptAt: 20, record: { ...record, createdAt: 20 } };
+    const na = await s.takeUnsettledSend(group, 110);
+    t.ok(na, 'taken: a record written for the keys');
+    t.same((await s.listSendKeys(alert.id)).filter((k) => k.key.startsWith('a')).map((k) => k.notificationId), [na, na]);
+    t.same((await s.listNotifications(alert.id)).find((n) => n.id === na), { id: na, alertId: alert.id, contactId: 'c1', channel: 'sms', status: 'pending', createdAt: 20, updatedAt: 110 });
+    const before = (await s.listNotifications(alert.id)).length;
+    t.equal(await s.takeUnsettledSend(group, 111), undefined, 'a second reconciler that read them unattached is refused');
+    t.equal((await s.listNotifications(alert.id)).length, before, 'and leaves no record behind');
+
+    // With a fence: refused unless it holds.
+    await s.fenceHome({ home: 'h1', owner: 'A', token: 1 }, 1);
+    await s.fenceHome({ home: 'h1', owner: 'B', token: 2 }, 2);
+    await t.rejects(s.takeUnsettledSend({ keys: ['a1', 'a2'], attemptAt: 110, notificationId: na!, record }, 300, { home: 'h1', owner: 'A', token: 1 }), { code: 'MIMAMORI_ERR_FENCED' }, 'a former owner takes nothing');
+    t.equal(await s.takeUnsettledSend({ keys: ['a1', 'a2'], attemptAt: 110, notificationId: na!, record }, 300, { home: 'h1', owner: 'B', token: 2 }), na, 'the owner does');
+  });
+
   t.test('jobs: one per key, claims with leases, complete, fail and retry, a dead owner\'s job taken after its lease', async (t) => {
     const s = await fresh(t);
     await s.scheduleJob({ key: 'j2', kind: 'step', homeId: 'h1', dueAt: 100, payload: { tier: 1 } }, 10);
