@@ -265,7 +265,17 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
     replyCodeOf: async (alertId) => (await engine.replyTarget(alertId)).code,
   });
   const { deliver, record } = ledger;
-  const reconciler = createReconciler({ store, logger: log, clock, channels, ledger, options: rec, track });
+  const own = o.ownership;
+  const reconciler = createReconciler({
+    store, logger: log, clock, channels, ledger, options: rec, track,
+    // In the home's queue, under the fence the home has on this node when its turn comes (none on a single hub).
+    inHome: (homeId, fn) => serial(homeId, () => {
+      const token = own?.tokenOf(homeId);
+      const fence = token === undefined || !own ? undefined : { home: homeId, owner: own.node, token };
+      return fenced(homeId, fence, () => fn(fence));
+    }),
+    ...(own ? { owns: (homeId: string) => own.tokenOf(homeId) !== undefined } : {}),
+  });
   const texts = createEscalationTexts({ store, channels, ledger, alertLink: o.alertLink });
 
   // ── steps ──
@@ -541,18 +551,13 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
 
     async start() {
       // Before any step runs again: a re-run step treats a key as sent, so its fate must be settled first.
-      const own = o.ownership;
-      if (!own) await reconciler.reconcile(0);
-      else {
-        // A node runs no home yet at its start; each home's sends are settled when it gains the home,
-        // queued in the home's queue ahead of its jobs (the scheduler claims them after an await).
-        await reconciler.reconcile(0, { key: '*', includes: (home) => own.tokenOf(home) !== undefined });
+      // Each home's sends are settled in the home's queue; a cluster node runs no home yet at its start.
+      await reconciler.reconcile();
+      if (own) {
+        // Queued at once when the home is gained, so ahead of its jobs (the scheduler claims them after an await).
         offGained = own.onGained((home) => {
           if (closed) return;
-          const token = own.tokenOf(home);
-          const fence = token === undefined ? undefined : { home, owner: own.node, token };
-          void serial(home, () => fenced(home, fence, () => reconciler.reconcile(0, { key: home, includes: (h) => h === home })))
-            .catch((err: unknown) => log.error({ err, home }, 'reconciling a gained home\'s sends failed'));
+          void reconciler.settleHome(home).catch((err: unknown) => log.error({ err, home }, 'reconciling a gained home\'s sends failed'));
         });
       }
       // From here on the scheduler runs the engine's jobs: those saved before a restart, overdue ones at once.

@@ -72,8 +72,15 @@ export interface SendLedger {
   deliver(alerts: Alert[], contact: Contact, channels: readonly string[], stage: string, textFor: (lang: Language, channel: string) => string, criticalPage: boolean): Promise<void>;
   /** Records a notification (and mirrors it to history). */
   record(alertId: string, homeId: string, contactId: string | undefined, channel: string, status: string, at: number, error?: string): Promise<NotificationRecord>;
-  /** Records a channel's answer (or the provider's status now) on a notification, and mirrors it to history. */
-  settle(n: { id: string; alertId: string; homeId: string; channel: string }, result: Outcome, at: number): Promise<void>;
+  /**
+   * Records a channel's answer (or the provider's status now) on a notification, and mirrors it to history.
+   * With `attemptAt` (when the attempt that got the answer began), only while the record is still `pending`
+   * on that attempt: a send taken over by reconciliation (send-reconcile.ts) keeps the answer of the attempt
+   * that took it. Returns whether it was recorded.
+   */
+  settle(n: { id: string; alertId: string; homeId: string; channel: string }, result: Outcome, at: number, attemptAt?: number): Promise<boolean>;
+  /** Whether any of these keys belongs to a send this process has in flight (claimed, its answer not yet recorded). */
+  inFlight(keys: readonly string[]): boolean;
   /** Contacts told about the alert: a send not known to have failed (held counts). One query for that alert. */
   toldContacts(alertId: string): Promise<string[]>;
   /** Who was tried about the alert and whether it reached them, for the emergency message. */
@@ -105,13 +112,18 @@ export function createSendLedger(o: SendLedgerOptions): SendLedger {
     return n;
   }
 
-  async function settle(n: { id: string; alertId: string; homeId: string; channel: string }, result: Outcome, at: number): Promise<void> {
+  async function settle(n: { id: string; alertId: string; homeId: string; channel: string }, result: Outcome, at: number, attemptAt?: number): Promise<boolean> {
     const patch: { status: string; providerId?: string; error?: string } = { status: result.status };
     if (result.providerId) patch.providerId = result.providerId;
     if (result.error) patch.error = result.error;
-    await store.updateNotification(n.id, patch, at);
+    if (!(await store.updateNotification(n.id, patch, at, attemptAt === undefined ? undefined : { status: pendingStatus, updatedAt: attemptAt }))) return false;
     toHistory({ alertId: n.alertId, homeId: n.homeId, channel: n.channel, status: result.status, at });
+    return true;
   }
+
+  /** Keys of the sends in flight here, from before their claim until their answer is recorded (reconciliation leaves them alone). */
+  const inFlightKeys = new Set<string>();
+  const inFlight = (keys: readonly string[]): boolean => keys.some((k) => inFlightKeys.has(k));
 
   /** Whether this round (epoch) of the alert already paged the person with a message that was not lost or held. */
   async function pagedThisRound(alertId: string, contactId: string, stage: string): Promise<boolean> {
@@ -133,6 +145,20 @@ export function createSendLedger(o: SendLedgerOptions): SendLedger {
     const keys = a.alerts.map((al) => ({ key: sendKeyOf(al.id, a.stage, a.contact.id, a.channel), alertId: al.id, contactId: a.contact.id, channel: a.channel, createdAt: at, ...intent }));
     // Decided before the keys are claimed, so this send's own keys do not count as an earlier page.
     const force = a.criticalPage && !(await pagedThisRound(first.id, a.contact.id, a.stage));
+    const mine = keys.map((k) => k.key).filter((k) => !inFlightKeys.has(k));
+    for (const k of mine) inFlightKeys.add(k);
+    const done = () => { for (const k of mine) inFlightKeys.delete(k); };
+    let handed = false;
+    try {
+      return await claimAndSend(a, first, ch, at, keys, force, (p) => { handed = true; void p.finally(done).catch(() => undefined); });
+    } finally { if (!handed) done(); }
+  }
+
+  /** `sendOnce` from the claim on; `handOver` is given the background send (its keys stay in flight until it ends). */
+  async function claimAndSend(
+    a: { alerts: Alert[]; contact: Contact; channel: string; stage: string; text: string },
+    first: Alert, ch: Channel, at: number, keys: Parameters<Store['claimSendKeys']>[0], force: boolean, handOver: (p: Promise<unknown>) => void,
+  ): Promise<'sent' | 'failed' | 'skipped' | 'limited'> {
     const claimed = await store.claimSendKeys(keys, o.fenceOf?.(first.homeId), o.readVersionOf?.(first.homeId));
     if (claimed.length === 0) return 'skipped';
     if (!(await o.rateLimiter.take(a.contact.id, at, { force }))) {
@@ -152,10 +178,13 @@ export function createSendLedger(o: SendLedgerOptions): SendLedger {
     const sending = (async (): Promise<SendResult> => {
       let result: SendResult;
       try { result = await ch.send({ to, text: a.text, alertId: first.id, ...(replyCode ? { replyCode } : {}) }); } catch (err) { result = { status: 'failed', error: `channel error: ${(err as Error).message}` }; }
-      await settle({ id: n.id, alertId: first.id, homeId: first.homeId, channel: a.channel }, result, clock.now());
-      if (result.status === 'failed') log.warn({ notificationId: n.id, alertId: first.id, channel: a.channel, error: result.error }, 'notification failed');
+      // On this attempt only: if a stall outlasted the settle window and reconciliation took the send over, its record stays.
+      if (!(await settle({ id: n.id, alertId: first.id, homeId: first.homeId, channel: a.channel }, result, clock.now(), at))) {
+        log.warn({ notificationId: n.id, alertId: first.id, channel: a.channel, providerId: result.providerId }, 'a send answered after reconciliation had taken it over; its answer is not recorded');
+      } else if (result.status === 'failed') log.warn({ notificationId: n.id, alertId: first.id, channel: a.channel, error: result.error }, 'notification failed');
       return result;
     })();
+    handOver(sending);
     void o.track(sending);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const budget = new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), o.sendWaitMs); timer.unref(); });
@@ -206,5 +235,5 @@ export function createSendLedger(o: SendLedgerOptions): SendLedger {
     return out;
   }
 
-  return { deliver, record, settle, toldContacts, tried };
+  return { deliver, record, settle, inFlight, toldContacts, tried };
 }

@@ -13,14 +13,17 @@ import type { Alert, SendKey } from '../../core/store.js';
 import type { Channel } from '../../notifier/channel.js';
 import { createSmsChannel } from '../../notifier/channels/sms.js';
 import { createVoiceChannel } from '../../notifier/channels/voice.js';
+import { defaultReconcile } from '../../notifier/escalation-engine.js';
 import { createNotifier, type Notifier } from '../../notifier/index.js';
-import { specialCallNumbers, type LocalTwilio } from '../../notifier/local-twilio-server.js';
+import { specialCallNumbers, startLocalTwilio, type LocalTwilio } from '../../notifier/local-twilio-server.js';
 import { createTwilioClient, type TwilioClient } from '../../notifier/twilio-client.js';
 import { at1942, finding, homeId, seedHome, startLocal, type SeededHome } from './helpers.js';
 import { ownershipOf } from '../support/ownership.js';
 
 const from = '+815000000000';
 const text = '【見守り】山田花子さん: 浴室の水が流れたままです';
+/** A send younger than this may still be in flight: reconciliation looks at it once it is this old. */
+const settleMs = defaultReconcile.settleAfterMs;
 
 interface Rig extends SeededHome {
   clock: VirtualClock; local: LocalTwilio; client: TwilioClient; sms: Channel; voice: Channel; alert: Alert;
@@ -30,10 +33,10 @@ interface Rig extends SeededHome {
   audits(): Promise<Array<Record<string, unknown>>>;
 }
 
-async function rig(t: Test): Promise<Rig> {
+async function rig(t: Test, o: { delays?: { sentMs: number; finalMs: number } } = {}): Promise<Rig> {
   const seeded = await seedHome();
   const clock = new VirtualClock(at1942);
-  const local = await startLocal(clock);
+  const local = o.delays ? await startLocalTwilio({ logger: silentLogger(), clock, delays: o.delays }) : await startLocal(clock);
   const client = createTwilioClient({ accountSid: local.accountSid, authToken: local.authToken, baseUrl: local.url });
   const sms = createSmsChannel({ client, from, logger: silentLogger() });
   const voice = createVoiceChannel({ client, from, logger: silentLogger(), gatherActionUrl: 'http://127.0.0.1:9/twilio/voice/gather' });
@@ -80,10 +83,12 @@ t.test('SMS the provider got before the crash: recorded with its sid, not sent a
 });
 
 t.test('SMS still queued at the provider (no DateSent yet) is found too', async (t) => {
-  const r = await rig(t);
+  // The provider keeps it queued past the settle window.
+  const r = await rig(t, { delays: { sentMs: 10 * settleMs, finalMs: 20 * settleMs } });
   await r.crashState({ channel: 'sms', to: r.ken.phone!, contactId: r.ken.id, stage: '0:0:0', at: r.clock.now() });
   const handed = await r.sms.send({ to: { language: 'en', phone: r.ken.phone! }, text });
   t.equal(r.local.messages()[0]?.status, 'queued');
+  r.clock.advanceBy(settleMs); // the restart: the send is older than the settle window
   await r.start();
   t.equal(r.local.messages().length, 1, 'not sent again');
   const keys = await r.store.listSendKeys(r.alert.id);
@@ -118,6 +123,7 @@ t.test("the resend's answer lost (channel error after the provider accepted): re
   await r.crashState({ channel: 'sms', to: r.taro.phone!, contactId: r.taro.id, stage: '0:0:0', at: r.clock.now() });
   // The resend reaches the provider, but its answer is lost (the channel throws after the provider accepted).
   const lossy: Channel = { ...r.sms, async send(msg) { await r.sms.send(msg); throw new Error('socket hang up'); } };
+  r.clock.advanceBy(settleMs); // the restart: the send is older than the settle window
   await r.start({ sms: lossy });
   t.equal(r.local.messages().length, 1);
   t.equal((await r.store.listNotifications(r.alert.id))[0]?.status, 'failed', 'its outcome is unknown to the hub');
@@ -133,6 +139,7 @@ t.test('an identical earlier message already attributed to another notification 
   const old = await r.store.recordNotification({ alertId: r.alert.id, contactId: r.taro.id, channel: 'sms', status: 'queued', createdAt: r.clock.now() });
   await r.store.updateNotification(old.id, { status: 'queued', providerId: earlier.providerId! }, r.clock.now());
   await r.crashState({ channel: 'sms', to: r.taro.phone!, contactId: r.taro.id, stage: '0:0:1', at: r.clock.now() });
+  r.clock.advanceBy(settleMs); // the restart: the send is older than the settle window
   await r.start();
   t.equal(r.local.messages().length, 2, 'the unsettled send is sent: the earlier one was someone else\'s');
   t.same((await r.audits()).map((a) => a.outcome), ['resent']);
@@ -142,6 +149,7 @@ t.test('a different text to the same number is not the match (SMS matches on To 
   const r = await rig(t);
   await r.crashState({ channel: 'sms', to: r.taro.phone!, contactId: r.taro.id, stage: '0:0:0', at: r.clock.now() });
   await r.sms.send({ to: { language: 'ja', phone: r.taro.phone! }, text: '別の知らせ' });
+  r.clock.advanceBy(settleMs); // the restart: the send is older than the settle window
   await r.start();
   t.same(r.local.messages().map((m) => m.body), ['別の知らせ', text]);
 });
@@ -164,6 +172,7 @@ t.test('voice: a call placed before the crash is found, with its outcome read no
 t.test('voice: a call the provider never got is placed now, once', async (t) => {
   const r = await rig(t);
   await r.crashState({ channel: 'voice', to: r.ken.phone!, contactId: r.ken.id, stage: '0:0:0', at: r.clock.now(), body: 'Bath water has been running' });
+  r.clock.advanceBy(settleMs); // the restart: the send is older than the settle window
   await r.start();
   const calls = r.local.calls();
   t.equal(calls.length, 1);
@@ -179,6 +188,7 @@ t.test('provider unreachable: nothing is sent blindly; asked again on the clock,
   await r.crashState({ channel: 'sms', to: r.taro.phone!, contactId: r.taro.id, stage: '0:0:0', at: r.clock.now() });
   let failures = 2;
   const flaky: Channel = { ...r.sms, async findSent(q) { if (failures-- > 0) throw new Error('connect ECONNREFUSED'); return r.sms.findSent!(q); } };
+  r.clock.advanceBy(settleMs); // the restart: the send is older than the settle window
   const n = await r.start({ sms: flaky }, { reconcile: { retryMs: 60_000 } });
   t.equal(r.local.messages().length, 0, 'not sent while its fate is unknown');
   r.clock.advanceBy(60_000);
@@ -203,6 +213,7 @@ t.test('not found and too old, or the alert already resolved: recorded as lost, 
   const r2 = await rig(t);
   await r2.crashState({ channel: 'sms', to: r2.taro.phone!, contactId: r2.taro.id, stage: '0:0:0', at: r2.clock.now() });
   await r2.store.updateAlertStatus(r2.alert.id, 'resolved', r2.clock.now());
+  r2.clock.advanceBy(settleMs); // the restart: the send is older than the settle window
   await r2.start();
   t.equal(r2.local.messages().length, 0);
   t.match((await r2.store.listNotifications(r2.alert.id))[0]?.error, /resolved/);
@@ -270,7 +281,10 @@ t.test('in a cluster a node settles only the sends of homes it runs: none at its
   t.same(await r.audits(), [], 'not even asked about');
   t.ok(await own.gain(homeId, 1, r.clock.now()), 'the fence is written');
   await n.idle();
-  t.equal(r.local.messages().length, 1, 'settled when the home is gained: not at the provider, so sent once');
+  t.equal(r.local.messages().length, 0, 'gained, but the send is younger than the settle window: it may still reach the provider');
+  r.clock.advanceBy(settleMs);
+  await n.idle();
+  t.equal(r.local.messages().length, 1, 'settled once it is that old: not at the provider, so sent once');
   t.equal(r.local.messages()[0]?.to, r.taro.phone);
   t.same((await r.audits()).map((a) => a.outcome), ['resent']);
   t.equal((await r.store.listSendKeys(r.alert.id)).filter((k) => k.notificationId === undefined).length, 0, 'no key left unsettled');
