@@ -345,7 +345,13 @@ export interface VideoStore {
   listCheckins(homeId: string, from?: number): Promise<VideoCheckin[]>;
   /** Every still-scheduled check-in of every home (re-armed on start). */
   listScheduledCheckins(): Promise<VideoCheckin[]>;
-  updateCheckin(id: string, patch: { status?: CheckinStatus; declines?: number; missedReason?: MissedReason; callId?: string }): Promise<void>;
+  /**
+   * Writes the patch in one statement; false when no row was changed. With `expect`, a compare-and-set:
+   * only while the check-in is still in that status (and has that many declines) — the state the caller
+   * read and decided on. Two changes that both read "scheduled" (a cancel and the deadline, a connected
+   * call and the deadline) cannot both win: the later one changes nothing (false) and must not act on it.
+   */
+  updateCheckin(id: string, patch: { status?: CheckinStatus; declines?: number; missedReason?: MissedReason; callId?: string }, expect?: { status: CheckinStatus; declines?: number }): Promise<boolean>;
   setVideoPermission(p: VideoPermission): Promise<void>;
   getVideoPermission(homeId: string, accountId: string): Promise<VideoPermission | undefined>;
   listVideoPermissions(homeId: string): Promise<VideoPermission[]>;

@@ -879,11 +879,19 @@ function videoStore(db: SqlDb): VideoStore {
     async getCheckin(id) { const r = await get('SELECT * FROM video_checkins WHERE id = ?', id); return r && toCheckin(r); },
     async listCheckins(homeId, from = 0) { return (await all('SELECT * FROM video_checkins WHERE home_id = ? AND due_at >= ? ORDER BY due_at, id', homeId, from)).map(toCheckin); },
     async listScheduledCheckins() { return (await all("SELECT * FROM video_checkins WHERE status = 'scheduled' ORDER BY due_at, id")).map(toCheckin); },
-    async updateCheckin(id, p) {
-      if (p.status !== undefined) await run('UPDATE video_checkins SET status = ? WHERE id = ?', p.status, id);
-      if (p.declines !== undefined) await run('UPDATE video_checkins SET declines = ? WHERE id = ?', p.declines, id);
-      if (p.missedReason !== undefined) await run('UPDATE video_checkins SET missed_reason = ? WHERE id = ?', p.missedReason, id);
-      if (p.callId !== undefined) await run('UPDATE video_checkins SET call_id = ? WHERE id = ?', p.callId, id);
+    async updateCheckin(id, p, expect) {
+      // One statement: the patch and the state it was decided on (`expect`) are checked and written together.
+      const set: Array<[string, unknown]> = [];
+      if (p.status !== undefined) set.push(['status', p.status]);
+      if (p.declines !== undefined) set.push(['declines', p.declines]);
+      if (p.missedReason !== undefined) set.push(['missed_reason', p.missedReason]);
+      if (p.callId !== undefined) set.push(['call_id', p.callId]);
+      const where: Array<[string, unknown]> = [['id', id]];
+      if (expect) where.push(['status', expect.status]);
+      if (expect?.declines !== undefined) where.push(['declines', expect.declines]);
+      const cond = where.map(([c]) => `${c} = ?`).join(' AND ');
+      if (set.length === 0) return (await get(`SELECT id FROM video_checkins WHERE ${cond}`, ...where.map(([, v]) => v))) !== undefined;
+      return (await run(`UPDATE video_checkins SET ${set.map(([c]) => `${c} = ?`).join(', ')} WHERE ${cond}`, ...set.map(([, v]) => v), ...where.map(([, v]) => v))) > 0;
     },
     async setVideoPermission(p) {
       await run('INSERT INTO video_permissions (home_id, account_id, trusted, may_schedule, look_in, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (home_id, account_id) DO UPDATE SET trusted = excluded.trusted, may_schedule = excluded.may_schedule, look_in = excluded.look_in, updated_at = excluded.updated_at, updated_by = excluded.updated_by',

@@ -9,6 +9,14 @@
  * answer, the resident declined twice, or nobody called by the deadline. A
  * missed check-in becomes a `Finding`, which the hub hands to the notifier's
  * escalation like any rule's.
+ *
+ * A check-in leaves "scheduled" once: every change of its status is a
+ * compare-and-set on the status read (`updateCheckin(…, { status:
+ * 'scheduled' })`). Of two changes that both read it scheduled — the family's
+ * cancel and the deadline, a connected call and the deadline, on one node or
+ * two — the first to write decides; the other changes nothing and tells
+ * nobody (no finding, no reminder of it, no audit line: `cancel` answers
+ * false). Its timers are taken down after the write that won.
  */
 import type { Clock, WallClock } from '../core/clock.js';
 import type { Finding } from '../core/findings.js';
@@ -112,9 +120,18 @@ export function createCheckins(opts: CheckinsOptions) {
     await missed(c, 'not-called');
   }
 
-  async function missed(c: VideoCheckin, reason: MissedReason): Promise<void> {
+  /** Moves a scheduled check-in to `patch.status`; false (nothing done) when another change got there first. */
+  async function settle(c: VideoCheckin, patch: Parameters<typeof store.updateCheckin>[1]): Promise<boolean> {
+    if (!(await store.updateCheckin(c.id, patch, { status: 'scheduled' }))) {
+      logger.info({ checkin: c.id, home: c.homeId, wanted: patch.status }, 'video check-in already settled by another change; left as it is');
+      return false;
+    }
     await disarm(c.id);
-    await store.updateCheckin(c.id, { status: 'missed', missedReason: reason });
+    return true;
+  }
+
+  async function missed(c: VideoCheckin, reason: MissedReason): Promise<void> {
+    if (!(await settle(c, { status: 'missed', missedReason: reason }))) return;
     const home = await store.getHome(c.homeId);
     const l = localTime(c.dueAt, home?.timezone ?? 'Asia/Tokyo');
     const when = `${l.month}/${l.day} ${formatClockTime(l.minuteOfDay)}`;
@@ -154,12 +171,13 @@ export function createCheckins(opts: CheckinsOptions) {
       return c;
     },
 
-    async cancel(id: string): Promise<void> {
+    /** Cancels a scheduled check-in; false when it was not scheduled (any more): done, missed or cancelled before. */
+    async cancel(id: string): Promise<boolean> {
       const c = await store.getCheckin(id);
-      if (!c || c.status !== 'scheduled') return;
-      await disarm(id);
-      await store.updateCheckin(id, { status: 'cancelled' });
+      if (!c || c.status !== 'scheduled') return false;
+      if (!(await settle(c, { status: 'cancelled' }))) return false;
       opts.changed?.(c.homeId);
+      return true;
     },
 
     /** The next still-scheduled check-in of a home (the tablet shows it). */
@@ -171,19 +189,21 @@ export function createCheckins(opts: CheckinsOptions) {
     async callConnected(id: string, callId: string): Promise<void> {
       const c = await store.getCheckin(id);
       if (!c || c.status !== 'scheduled') return;
-      await disarm(id);
-      await store.updateCheckin(id, { status: 'done', callId });
-      opts.changed?.(c.homeId);
+      if (await settle(c, { status: 'done', callId })) opts.changed?.(c.homeId);
     },
 
     /** The resident declined a call for the check-in; the second decline makes it missed. */
     async callDeclined(id: string): Promise<void> {
-      const c = await store.getCheckin(id);
-      if (!c || c.status !== 'scheduled') return;
-      const declines = c.declines + 1;
-      await store.updateCheckin(id, { declines });
-      if (declines >= 2) await missed({ ...c, declines }, 'declined');
-      else opts.changed?.(c.homeId);
+      for (;;) {
+        const c = await store.getCheckin(id);
+        if (!c || c.status !== 'scheduled') return;
+        const declines = c.declines + 1;
+        // Counted on the count read: a decline counted meanwhile makes this one read again (and settled meanwhile, stop).
+        if (!(await store.updateCheckin(id, { declines }, { status: 'scheduled', declines: c.declines }))) continue;
+        if (declines >= 2) await missed({ ...c, declines }, 'declined');
+        else opts.changed?.(c.homeId);
+        return;
+      }
     },
 
     /** A call for the check-in rang out unanswered. */

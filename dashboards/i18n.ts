@@ -278,6 +278,7 @@ export const messages = {
   video_dueAt: { ja: '日時', en: 'Date and time' },
   video_caller: { ja: '電話をかける人', en: 'Who calls' },
   video_cancel: { ja: '取り消す', en: 'Cancel' },
+  video_notCancelled: { ja: 'この予定はすでに終わっているため、取り消されませんでした', en: 'Not cancelled: this check-in had already taken place or been missed or cancelled' },
   video_callNow: { ja: '今すぐ通話', en: 'Call now' },
   video_callCheckin: { ja: 'この予定の通話を開始', en: 'Start this check-in call' },
   video_lookIn: { ja: '緊急の様子確認（ビデオ）', en: 'Emergency look-in (video)' },

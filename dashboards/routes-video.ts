@@ -152,7 +152,8 @@ ${rel.kind === 'resident' || rel.kind === 'guardian' ? html`<p><a href="/homes/$
     const c = await store.getCheckin((req.params as { checkin: string }).checkin);
     if (!c) throw new MimamoriError('MIMAMORI_ERR_NOT_FOUND');
     if (rel.kind !== 'caregiver' && c.createdBy !== account.id) throw new MimamoriError('MIMAMORI_ERR_FORBIDDEN');
-    await video.checkins.cancel(c.id);
+    // Audited only when this request cancelled it: a call that connected, or the deadline, may have settled it first.
+    if (!(await video.checkins.cancel(c.id))) return backTo(req, reply, `/homes/${c.homeId}/video`, videoText(langOf(req))('notCancelled'));
     await store.audit({ at: ctx.clock.now(), actor: account.id, action: 'video.checkin.cancel', subject: c.id });
     return backTo(req, reply, `/homes/${c.homeId}/video`);
   });

@@ -539,6 +539,24 @@ export function storeContract(t: Test, open: OpenStore): void {
     t.same((await claim('C', 'C/1', 600)).map((j) => j.key), ['a1', 'a2']);
   });
 
+  t.test('video check-ins: a change from the status read is a compare-and-set; of changes made at once, one wins', async (t) => {
+    const s = await fresh(t);
+    const c = await s.addCheckin({ homeId: 'h1', dueAt: 100, callerId: 'cg', createdBy: 'cg', createdAt: 1 });
+    t.equal(await s.updateCheckin(c.id, { declines: 1 }, { status: 'scheduled', declines: 0 }), true, 'from the status and count read');
+    t.equal(await s.updateCheckin(c.id, { declines: 1 }, { status: 'scheduled', declines: 0 }), false, 'a decline counted on a stale count is refused');
+    t.equal(await s.updateCheckin(c.id, { status: 'missed', missedReason: 'not-called' }, { status: 'done' }), false, 'not in the status expected: refused');
+    t.same(await s.getCheckin(c.id), { ...c, declines: 1 }, 'and nothing of a refused patch is written');
+    // The family's cancel, the deadline and a connected call, all having read "scheduled", write at once (on a pool: on several connections).
+    const tries = [
+      { status: 'cancelled' as const }, { status: 'missed' as const, missedReason: 'not-called' as const }, { status: 'done' as const, callId: 'call9' },
+      { status: 'cancelled' as const }, { status: 'missed' as const, missedReason: 'not-called' as const }, { status: 'done' as const, callId: 'call9' },
+    ];
+    const won = await Promise.all(tries.map((p) => s.updateCheckin(c.id, p, { status: 'scheduled' })));
+    t.equal(won.filter(Boolean).length, 1, 'exactly one of them changed the check-in');
+    const winner = tries[won.indexOf(true)]!;
+    t.same(await s.getCheckin(c.id), { ...c, declines: 1, ...winner }, 'the check-in is what the winner wrote, none of the others');
+  });
+
   t.test('video: check-ins, permissions, calls, notes', async (t) => {
     const s = await fresh(t);
     const c2 = await s.addCheckin({ homeId: 'h1', dueAt: 100, callerId: 'cg', createdBy: 'cg', createdAt: 1 });
@@ -550,6 +568,7 @@ export function storeContract(t: Test, open: OpenStore): void {
     t.same(await s.getCheckin(c0.id), { ...c0, status: 'missed', declines: 2, missedReason: 'declined', callId: 'call1' });
     t.same((await s.listScheduledCheckins()).map((c) => c.id), [c2.id, c1.id]);
     t.equal(await s.getCheckin('nope'), undefined);
+    t.equal(await s.updateCheckin('nope', { status: 'done' }), false, 'no such check-in: nothing changed');
     await s.setVideoPermission({ homeId: 'h1', accountId: 'b', trusted: true, maySchedule: false, lookIn: true, updatedAt: 1, updatedBy: 'g' });
     await s.setVideoPermission({ homeId: 'h1', accountId: 'a', trusted: false, maySchedule: true, lookIn: false, updatedAt: 1, updatedBy: 'g' });
     await s.setVideoPermission({ homeId: 'h1', accountId: 'b', trusted: false, maySchedule: false, lookIn: false, updatedAt: 2, updatedBy: 'g2' });
