@@ -283,8 +283,17 @@ export interface JobStore {
    * job is also leased to `hold.owner` unless another node's lease is still live.
    */
   scheduleJob(job: JobRequest, at: number, hold?: { owner: string; leaseUntil: number }): Promise<Job>;
-  /** Deletes the key's job; false when there was none. */
-  cancelJob(key: string): Promise<boolean>;
+  /**
+   * Inserts the key's job when there is none; else keeps it as it is (due time, payload, lease,
+   * attempts) and only grows its version — "still wanted": a run, or a `cancelJob`, that read an
+   * older version then finishes or deletes nothing (a run's finish lets its lease go, the job stays).
+   */
+  ensureJob(job: JobRequest, at: number): Promise<Job>;
+  /**
+   * Deletes the key's job; false when there was none. With `version`, only that version: a caller
+   * that decided from an older read (the key re-scheduled or ensured since) deletes nothing.
+   */
+  cancelJob(key: string, version?: number): Promise<boolean>;
   getJob(key: string): Promise<Job | undefined>;
   /** By due time, then key; only the given kinds when `kinds` is set. */
   listJobs(kinds?: readonly string[]): Promise<Job[]>;

@@ -780,7 +780,15 @@ function jobStore(db: SqlDb): JobStore {
       j.key, j.kind, j.homeId, j.dueAt, j.payload === undefined ? null : JSON.stringify(j.payload), n(hold?.owner), n(hold?.leaseUntil), at, at);
       return toJob((await get('SELECT * FROM jobs WHERE key = ?', j.key))!);
     },
-    async cancelJob(key) { return (await run('DELETE FROM jobs WHERE key = ?', key)) > 0; },
+    async ensureJob(j, at) {
+      await run(`INSERT INTO jobs (key, kind, home_id, due_at, payload, version, owner, lease_until, attempts, last_error, created_at, updated_at)
+        VALUES (?, ?, ?, ?, ?, 1, NULL, NULL, 0, NULL, ?, ?) ON CONFLICT (key) DO UPDATE SET version = jobs.version + 1, updated_at = excluded.updated_at`,
+      j.key, j.kind, j.homeId, j.dueAt, j.payload === undefined ? null : JSON.stringify(j.payload), at, at);
+      return toJob((await get('SELECT * FROM jobs WHERE key = ?', j.key))!);
+    },
+    async cancelJob(key, version) {
+      return (version === undefined ? await run('DELETE FROM jobs WHERE key = ?', key) : await run('DELETE FROM jobs WHERE key = ? AND version = ?', key, version)) > 0;
+    },
     async getJob(key) { const r = await get('SELECT * FROM jobs WHERE key = ?', key); return r && toJob(r); },
     async listJobs(kinds) {
       if (kinds && kinds.length === 0) return [];

@@ -72,8 +72,14 @@ export interface JobScheduler {
   register(kind: string, handler: JobHandler): void;
   /** Schedules (or re-schedules: one job per key) a job; the timer moves earlier if it is due sooner. */
   schedule(job: JobRequest): Promise<Job>;
-  /** Cancels the key's job; false when there was none. */
-  cancel(key: string): Promise<boolean>;
+  /**
+   * The key's job stays planned: inserted when there is none (due at `dueAt`), else kept as it is
+   * (its due time too) with a new version, so a run or a versioned `cancel` that decided from an
+   * older read leaves it in place. For planners that re-read what is wanted (digests).
+   */
+  ensure(job: JobRequest): Promise<Job>;
+  /** Cancels the key's job; false when there was none. With `version`: only if it is still the version the caller read. */
+  cancel(key: string, version?: number): Promise<boolean>;
   get(key: string): Promise<Job | undefined>;
   /** By due time, then key. */
   list(kinds?: readonly string[]): Promise<Job[]>;
@@ -219,7 +225,13 @@ export function createJobScheduler(o: JobSchedulerOptions): JobScheduler {
       return saved;
     },
 
-    cancel: (key) => store.cancelJob(key),
+    async ensure(job) {
+      const saved = await store.ensureJob(job, clock.now());
+      if (handlers.has(job.kind)) arm(Math.max(saved.dueAt, saved.leaseUntil ?? saved.dueAt));
+      return saved;
+    },
+
+    cancel: (key, version) => store.cancelJob(key, version),
     get: (key) => store.getJob(key),
     list: (k) => store.listJobs(k),
 

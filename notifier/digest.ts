@@ -13,6 +13,16 @@
  * claimed before the send, with the job's fence in a cluster. A run repeated
  * after a failure past the send, or by a node that has lost the home, finds
  * the key taken and sends nothing.
+ *
+ * Plans made at once (two people saving their times on one hub, or on two
+ * nodes) do not undo each other: a plan reads the digest jobs *before* the
+ * preferences, marks each time it wants as still wanted (`jobs.ensure`: its
+ * due time kept, its version grown) and cancels a job it does not want only
+ * in the version it read first. A plan that read the preferences before
+ * another person's save therefore cannot cancel the job that save planned —
+ * the later plan's `ensure` gave it a version the stale plan never saw. A
+ * run that finds its time dropped ends the job the same way (its finish
+ * deletes only the version it ran), so a time put back meanwhile stays.
  */
 import type { SchedulerLike } from 'rxjs';
 import type { Logger } from '../core/logger.js';
@@ -112,6 +122,9 @@ export function createDigestScheduler(o: { store: Store; jobs: JobScheduler; clo
 
   return {
     async plan() {
+      // What was planned, read first: a cancel below deletes only the version read here, so a job
+      // some plan ensured after this read (from preferences newer than the ones read below) stays.
+      const planned = await o.jobs.list(['digest']);
       const prefs = await o.store.listContactPreferences();
       const homes = await o.store.listHomes();
       const contacts: Contact[] = [];
@@ -124,11 +137,12 @@ export function createDigestScheduler(o: { store: Store; jobs: JobScheduler; clo
         for (const time of p.data.digest.times) {
           const id = `digest:${c.id}:${time}`;
           wanted.add(id);
-          // A digest time that passed while the hub was down is sent once on start (it is still that day's picture).
-          if (!(await o.jobs.get(id))) await o.jobs.schedule({ key: id, kind: 'digest', homeId: c.homeId, dueAt: nextLocalTime(time, o.clock.now(), tz), payload: { contactId: c.id, time } });
+          // Kept when planned already (a digest time that passed while the hub was down is sent once on start:
+          // it is still that day's picture); its new version tells a stale plan or run not to delete it.
+          await o.jobs.ensure({ key: id, kind: 'digest', homeId: c.homeId, dueAt: nextLocalTime(time, o.clock.now(), tz), payload: { contactId: c.id, time } });
         }
       }
-      for (const j of await o.jobs.list(['digest'])) if (!wanted.has(j.key)) await o.jobs.cancel(j.key);
+      for (const j of planned) if (!wanted.has(j.key)) await o.jobs.cancel(j.key, j.version);
       o.logger.info({ digests: wanted.size }, 'digests planned');
     },
     idle: () => o.jobs.idle(),

@@ -1,5 +1,5 @@
 /** Daily digests in virtual time, by SMS through the real twilio client and the local Twilio server. */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { VirtualClock } from '../../core/clock.js';
 import { silentLogger } from '../../core/logger.js';
 import { createSmsChannel } from '../../notifier/channels/sms.js';
@@ -8,6 +8,7 @@ import { createTwilioClient } from '../../notifier/twilio-client.js';
 import { digestText } from '../../notifier/digest.js';
 import { seedHome, startLocal, tz } from './helpers.js';
 import { ownershipOf } from '../support/ownership.js';
+import { gate } from '../support/out-of-order-port.js';
 
 const at = (s: string) => Date.parse(`${s}+09:00`);
 
@@ -121,4 +122,64 @@ t.test('in a cluster, a node that stalled in a digest and lost the home sends no
   await a.idle();
   await b.idle();
   t.equal(local.messages().length, 1, 'the stalled node, resuming, sent nothing');
+});
+
+/**
+ * Two notifiers on one store (two hub nodes; the same happens to two requests on one hub), each
+ * re-planning after a person saved their digest times. `heldPlan` holds the first plan that reads
+ * the preferences from now on at a gate, after its read, while the other saves and plans to its end.
+ */
+async function twoPlanners(t: Test, start: string) {
+  const { seeded, clock, local, sms } = await rig(start);
+  const summarizeDay = async (): Promise<DaySummary> => ({ outings: [], noticed: [] });
+  const a = await createNotifier({ store: seeded.store, logger: silentLogger(), clock, sms: sms(), nodeId: 'node-a/1', summarizeDay });
+  const b = await createNotifier({ store: seeded.store, logger: silentLogger(), clock, sms: sms(), nodeId: 'node-b/1', summarizeDay });
+  t.teardown(async () => { await a.close(); await b.close(); await local.close(); await seeded.store.close(); });
+  const heldPlan = () => {
+    const g = gate();
+    const read = seeded.store.listContactPreferences.bind(seeded.store);
+    let held = false;
+    seeded.store.listContactPreferences = async () => {
+      const prefs = await read();
+      if (!held) { held = true; await g.wait(); }
+      return prefs;
+    };
+    return g;
+  };
+  const step = async (to: string) => { while (clock.now() < at(to)) { clock.advanceBy(10 * 60_000); await a.idle(); await b.idle(); } };
+  const digestJobs = async () => (await seeded.store.listJobs(['digest'])).map((j) => [j.key, j.dueAt]);
+  const to = (phone: string) => local.messages().filter((m) => m.to === phone).length;
+  return { seeded, clock, a, b, heldPlan, step, digestJobs, to };
+}
+
+t.test('two people save digest times at once: a plan that read before the other\'s save does not cancel the digest that save planned', async (t) => {
+  const { seeded, a, b, heldPlan, step, digestJobs, to } = await twoPlanners(t, '2026-11-21T06:00:00');
+  const { taro, ken } = seeded;
+  const taroPlan = heldPlan();
+  // Taro saves 08:00; his plan reads everyone's preferences (Ken has none yet) and is held there.
+  const taroSaved = a.setContactPreferences(taro.id, { digest: { times: ['08:00'], channel: 'sms' } });
+  await taroPlan.reached;
+  // Ken saves 19:00 on the other node; its plan reads both and plans both.
+  await b.setContactPreferences(ken.id, { digest: { times: ['19:00'], channel: 'sms' } });
+  taroPlan.open();
+  await taroSaved;
+  t.same(await digestJobs(), [[`digest:${taro.id}:08:00`, at('2026-11-21T08:00:00')], [`digest:${ken.id}:19:00`, at('2026-11-21T19:00:00')]], 'both digest times are planned');
+  await step('2026-11-22T08:10:00');
+  t.same([to(taro.phone!), to(ken.phone!)], [2, 1], 'Taro\'s two mornings and Ken\'s evening, each once');
+});
+
+t.test('one person saves twice at once (a time dropped, then put back): the earlier save\'s plan does not cancel the time put back', async (t) => {
+  const { seeded, a, b, heldPlan, step, digestJobs, to } = await twoPlanners(t, '2026-11-21T06:00:00');
+  const { taro } = seeded;
+  await a.setContactPreferences(taro.id, { digest: { times: ['08:00', '19:00'], channel: 'sms' } });
+  const dropPlan = heldPlan();
+  // Taro drops 19:00 (on node A; its plan reads [08:00] and is held), then, on node B, puts it back.
+  const dropped = a.setContactPreferences(taro.id, { digest: { times: ['08:00'], channel: 'sms' } });
+  await dropPlan.reached;
+  await b.setContactPreferences(taro.id, { digest: { times: ['08:00', '19:00'], channel: 'sms' } });
+  dropPlan.open();
+  await dropped;
+  t.same(await digestJobs(), [[`digest:${taro.id}:08:00`, at('2026-11-21T08:00:00')], [`digest:${taro.id}:19:00`, at('2026-11-21T19:00:00')]], 'what he saved last is planned');
+  await step('2026-11-22T08:10:00');
+  t.equal(to(taro.phone!), 3, '08:00, 19:00 and the next 08:00, each once');
 });

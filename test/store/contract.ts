@@ -428,6 +428,33 @@ export function storeContract(t: Test, open: OpenStore): void {
     t.equal(await s.cancelJob('j1'), false);
   });
 
+  t.test('jobs: ensure keeps a planned job and grows its version; a finish or cancel of an older version deletes nothing', async (t) => {
+    const s = await fresh(t);
+    const first = await s.ensureJob({ key: 'd1', kind: 'digest', homeId: 'h1', dueAt: 100, payload: { time: '08:00' } }, 10);
+    t.same(first, { key: 'd1', kind: 'digest', homeId: 'h1', dueAt: 100, payload: { time: '08:00' }, version: 1, attempts: 0, createdAt: 10, updatedAt: 10 }, 'none yet: inserted');
+    t.same((await s.claimJobs({ kinds: ['digest'], owner: 'A', now: 100, leaseUntil: 160, limit: 1 })).map((j) => [j.key, j.version]), [['d1', 1]]);
+    const kept = await s.ensureJob({ key: 'd1', kind: 'digest', homeId: 'h1', dueAt: 900, payload: { time: 'other' } }, 20);
+    t.same(kept, { key: 'd1', kind: 'digest', homeId: 'h1', dueAt: 100, payload: { time: '08:00' }, version: 2, owner: 'A', leaseUntil: 160, attempts: 0, createdAt: 10, updatedAt: 20 },
+      'planned already: kept as it is (due time, payload, lease), a new version');
+    t.equal(await s.completeJob('d1', 'A', 1, 30), 'rescheduled', 'the run that read version 1 (say, its time dropped) does not delete it');
+    t.same(await s.getJob('d1').then((j) => [j?.dueAt, j?.version, j?.owner]), [100, 2, undefined], 'it stays, due as before, its lease let go');
+    t.equal(await s.cancelJob('d1', 1), false, 'a cancel decided on version 1 deletes nothing');
+    t.equal((await s.getJob('d1'))?.version, 2);
+    t.equal(await s.cancelJob('d1', 2), true, 'the version read: deleted');
+    t.equal(await s.getJob('d1'), undefined);
+    t.equal(await s.cancelJob('d1', 2), false);
+
+    // A stale plan's cancel and a fresh plan's ensure of the same keys at once (on a pool: on several connections).
+    const keys = Array.from({ length: 8 }, (_, i) => `k${i}`);
+    for (const key of keys) await s.ensureJob({ key, kind: 'digest', homeId: 'h1', dueAt: 100 }, 40);
+    const cancelled = await Promise.all(keys.flatMap((key) => [s.cancelJob(key, 1), s.ensureJob({ key, kind: 'digest', homeId: 'h1', dueAt: 200 }, 50).then(() => undefined)]));
+    for (const [i, key] of keys.entries()) {
+      const j = await s.getJob(key);
+      t.ok(j, `${key}: still planned after the ensure, whichever came first`);
+      t.same([j?.version, j?.dueAt], cancelled[2 * i] ? [1, 200] : [2, 100], `${key}: cancelled first and planned anew, or ensured first and the cancel refused`);
+    }
+  });
+
   t.test('jobs: two nodes claiming at once never take the same job', async (t) => {
     const s = await fresh(t);
     for (let i = 0; i < 20; i++) await s.scheduleJob({ key: `k${String(i).padStart(2, '0')}`, kind: 'step', homeId: 'h1', dueAt: 100 + (i % 3) }, 1);
