@@ -174,7 +174,8 @@ export function createVideoCalls(opts: VideoCallsOptions) {
     const call: LiveCall = { record, caller: peer, state: 'ringing', autoAnswer: record.kind === 'look-in' || permission?.trusted === true, participants: new Map() };
     calls.set(record.id, call);
     await store.saveCall(record);
-    if (record.checkinId) await store.updateCheckin(record.checkinId, { callId: record.id });
+    // Only on a check-in still scheduled (as read above): one cancelled or missed meanwhile keeps its record as it is.
+    if (record.checkinId) await store.updateCheckin(record.checkinId, { callId: record.id }, { status: 'scheduled' });
     const sub = clock.schedule(() => { void end(call, 'no-answer').catch((err: unknown) => logger.error({ err }, 'video ring timeout failed')); }, opts.ringTimeoutMs);
     call.stopRinging = () => sub.unsubscribe();
     logger.info({ call: record.id, home: m.home, kind: record.kind, auto: call.autoAnswer }, 'video call ringing');
