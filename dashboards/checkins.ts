@@ -15,8 +15,9 @@
  * 'scheduled' })`). Of two changes that both read it scheduled — the family's
  * cancel and the deadline, a connected call and the deadline, on one node or
  * two — the first to write decides; the other changes nothing and tells
- * nobody (no finding, no reminder of it, no audit line: `cancel` answers
- * false). Its timers are taken down after the write that won.
+ * nobody (no finding, no audit line: `cancel` answers false). Its timers
+ * are taken down after the write that won (and, for a missed one, after its
+ * finding); a timer that runs after that finds it settled and does nothing.
  */
 import type { Clock, WallClock } from '../core/clock.js';
 import type { Finding } from '../core/findings.js';
@@ -120,14 +121,11 @@ export function createCheckins(opts: CheckinsOptions) {
     await missed(c, 'not-called');
   }
 
-  /** Moves a scheduled check-in to `patch.status`; false (nothing done) when another change got there first. */
+  /** Moves a scheduled check-in to `patch.status`; false (the caller does nothing) when another change got there first. */
   async function settle(c: VideoCheckin, patch: Parameters<typeof store.updateCheckin>[1]): Promise<boolean> {
-    if (!(await store.updateCheckin(c.id, patch, { status: 'scheduled' }))) {
-      logger.info({ checkin: c.id, home: c.homeId, wanted: patch.status }, 'video check-in already settled by another change; left as it is');
-      return false;
-    }
-    await disarm(c.id);
-    return true;
+    if (await store.updateCheckin(c.id, patch, { status: 'scheduled' })) return true;
+    logger.info({ checkin: c.id, home: c.homeId, wanted: patch.status }, 'video check-in already settled by another change; left as it is');
+    return false;
   }
 
   async function missed(c: VideoCheckin, reason: MissedReason): Promise<void> {
@@ -145,6 +143,7 @@ export function createCheckins(opts: CheckinsOptions) {
       data: { checkinId: c.id, reason, dueAt: c.dueAt },
     };
     await opts.raiseFinding?.(finding);
+    await disarm(c.id); // after the finding: a crash before it finds its timers there, and they find the check-in settled
     opts.changed?.(c.homeId);
   }
 
@@ -176,6 +175,7 @@ export function createCheckins(opts: CheckinsOptions) {
       const c = await store.getCheckin(id);
       if (!c || c.status !== 'scheduled') return false;
       if (!(await settle(c, { status: 'cancelled' }))) return false;
+      await disarm(id);
       opts.changed?.(c.homeId);
       return true;
     },
@@ -189,7 +189,9 @@ export function createCheckins(opts: CheckinsOptions) {
     async callConnected(id: string, callId: string): Promise<void> {
       const c = await store.getCheckin(id);
       if (!c || c.status !== 'scheduled') return;
-      if (await settle(c, { status: 'done', callId })) opts.changed?.(c.homeId);
+      if (!(await settle(c, { status: 'done', callId }))) return;
+      await disarm(id);
+      opts.changed?.(c.homeId);
     },
 
     /** The resident declined a call for the check-in; the second decline makes it missed. */
