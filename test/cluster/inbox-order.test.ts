@@ -147,30 +147,39 @@ else {
     t.same(await a.takeInbox('A', 100), [], 'and each row once');
   });
 
-  t.test('a node taking a home on runs what waited in the inbox before a deadline that fell meanwhile is judged', async (t) => {
+  /**
+   * Node A ran h1 (her last movement at 08:00: no sign of life due at 11:00) and let it go; the clock
+   * is at 11:00:05 and node B's engine is ready to take h1 on (`between` runs before the clock moves).
+   */
+  async function handover(t: Test, between: (store: Store) => Promise<void> = async () => {}) {
     const url = await database(false);
     const redis = await startRedis(t);
     const store = await createPgStore(url);
     t.teardown(() => store.close());
     const clock = new VirtualClock(at('08:00'));
     const rulesFor = () => [{ type: 'noSignOfLife' }];
-    // Node A ran h1: her last movement at 08:00 (no sign of life 3 h later: 11:00), saved as A let h1 go.
     const a = await createRuleEngine({ clock, logger: silentLogger(), store, rulesFor, restoreAll: false });
     await a.loadHome('h1');
     a.ingest(motion(at('08:00')));
     t.equal(await a.releaseHome('h1'), true);
     await a.close();
-    // No node runs h1 (A died; its lease has not run out): she gets up at 10:59, and it waits in the inbox.
-    await store.commitIngestBatch([item(motion(at('10:59'), 'motion-bedroom'))], at('10:59'), { forOwner: true });
+    await between(store);
     clock.advanceTo(at('11:00') + 5000);
-
-    // Node B takes h1 on, wired as hub/index.ts wires it.
     const engine = await createRuleEngine({ clock, logger: silentLogger(), store, rulesFor, restoreAll: false });
     t.teardown(() => engine.close());
     const findings: Finding[] = [];
     engine.findings.subscribe((f) => findings.push(f));
     const loaded = loadConfig({}, { cluster: { nodeId: 'B' } });
     const config = { ...loaded, cluster: { ...loaded.cluster, redisUrl: redis.url } };
+    return { store, clock, engine, findings, config };
+  }
+
+  t.test('a node taking a home on runs what waited in the inbox before a deadline that fell meanwhile is judged', async (t) => {
+    // No node runs h1 (A died; its lease has not run out): she gets up at 10:59, and it waits in the inbox.
+    // Node B takes h1 on, wired as hub/index.ts wires it.
+    const { store, clock, engine, findings, config } = await handover(t, async (store) => {
+      await store.commitIngestBatch([item(motion(at('10:59'), 'motion-bedroom'))], at('10:59'), { forOwner: true });
+    });
     const cluster = await createClusterParts({ config, logger: silentLogger(), wallClock: systemClock });
     const reader = createInboxReader({
       store, node: 'B', clock, logger: silentLogger(),
@@ -197,24 +206,7 @@ else {
   });
 
   t.test('a home taken on is not held for ever by an inbox read that never answers: its deadlines run after the bound', async (t) => {
-    const url = await database(false);
-    const redis = await startRedis(t);
-    const store = await createPgStore(url);
-    t.teardown(() => store.close());
-    const clock = new VirtualClock(at('08:00'));
-    const rulesFor = () => [{ type: 'noSignOfLife' }];
-    const a = await createRuleEngine({ clock, logger: silentLogger(), store, rulesFor, restoreAll: false });
-    await a.loadHome('h1');
-    a.ingest(motion(at('08:00')));
-    t.equal(await a.releaseHome('h1'), true);
-    await a.close();
-    clock.advanceTo(at('11:00') + 5000);
-    const engine = await createRuleEngine({ clock, logger: silentLogger(), store, rulesFor, restoreAll: false });
-    t.teardown(() => engine.close());
-    const findings: Finding[] = [];
-    engine.findings.subscribe((f) => findings.push(f));
-    const loaded = loadConfig({}, { cluster: { nodeId: 'B' } });
-    const config = { ...loaded, cluster: { ...loaded.cluster, redisUrl: redis.url } };
+    const { store, clock, engine, findings, config } = await handover(t);
     const warnings: string[] = [];
     const logger = { ...silentLogger(), child: () => logger, warn: (_o: unknown, msg?: string) => { if (msg !== undefined) warnings.push(msg); } };
     const cluster = await createClusterParts({ config, logger: logger as never, wallClock: systemClock, inboxHoldMaxMs: 200 });

@@ -92,12 +92,7 @@ t.test('a call connects while the deadline is marking the check-in missed: done,
   const deadlineWrite = holdWrite(r, 'missed');
   r.f.clock.advanceBy(30 * min); // the deadline read "scheduled" with no call in progress
   await deadlineWrite.reached;
-  const tablet = await r.connect('resident1');
-  const care = await r.connect('care1');
-  care.send({ type: 'call', home: 'h1', checkin: c.id });
-  const { callId } = await care.next('ringing');
-  tablet.send({ type: 'answer', callId, auto: false });
-  await care.next('joined');
+  const { callId } = await r.checkinCallConnected(c.id);
   deadlineWrite.open();
   await r.f.web.video.checkins.settled();
   const after = await r.f.store.getCheckin(c.id);

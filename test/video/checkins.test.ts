@@ -69,12 +69,7 @@ t.test('a check-in whose call connected is done and never missed', async (t) => 
   const r = await videoRig(t);
   const { f } = r;
   const checkin = await f.web.video.checkins.schedule({ homeId: 'h1', dueAt: f.clock.now() + 10 * min, callerId: 'care1', createdBy: 'care1' });
-  const tablet = await r.connect('resident1');
-  const care = await r.connect('care1');
-  care.send({ type: 'call', home: 'h1', checkin: checkin.id });
-  const { callId } = await care.next('ringing');
-  tablet.send({ type: 'answer', callId, auto: false });
-  await care.next('joined');
+  await r.checkinCallConnected(checkin.id);
   t.equal((await f.store.getCheckin(checkin.id))?.status, 'done');
   f.clock.advanceBy(24 * 60 * min);
   await f.web.video.checkins.settled();

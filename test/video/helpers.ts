@@ -26,6 +26,8 @@ export interface Rig {
   connect(login: string, o?: { origin?: string }): Promise<Client>;
   /** The HTTP status an upgrade is refused with (0 when it was accepted). */
   refusal(headers: Record<string, string>): Promise<number>;
+  /** care1 calls h1's tablet for the check-in, the tablet answers, and the call has connected. */
+  checkinCallConnected(checkinId: string): Promise<{ tablet: Client; care: Client; callId: string }>;
 }
 
 /** `web` overrides web app options (e.g. a separate `wallClock`; by default the fixture's clock is both). */
@@ -58,7 +60,17 @@ export async function videoRig(t: Test, video: VideoOptions = {}, web: Partial<W
     });
   }
 
-  return { f, base, findings, reminders, qualities, sessions, connect, refusal };
+  async function checkinCallConnected(checkinId: string): Promise<{ tablet: Client; care: Client; callId: string }> {
+    const tablet = await connect('resident1');
+    const care = await connect('care1');
+    care.send({ type: 'call', home: 'h1', checkin: checkinId });
+    const { callId } = await care.next('ringing');
+    tablet.send({ type: 'answer', callId, auto: false });
+    await care.next('joined');
+    return { tablet, care, callId };
+  }
+
+  return { f, base, findings, reminders, qualities, sessions, connect, refusal, checkinCallConnected };
 }
 
 /** Opens a signalling socket with a session cookie and waits for its `welcome` (`label` names it in failures). */
