@@ -27,6 +27,10 @@ const MIN = 60_000;
 export const doorPassageMs = 2 * MIN;
 /** Activity this soon after the front door closed is still her leaving (sensor clocks disagree by seconds). */
 export const leavingMs = 30_000;
+/** A sign inside during an outing shows her home once another follows this soon (no-sign-of-life.ts, `confirmsInside`). */
+export const confirmInsideMs = 10 * MIN;
+/** One motion sensor alone shows her home when its signs span this long. */
+export const oneDeviceSpanMs = 2 * MIN;
 /**
  * No sign of her inside for this long before the front door opened: she was
  * out (whether or not her leaving was seen), so this passage is her coming home.

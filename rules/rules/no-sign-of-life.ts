@@ -36,7 +36,7 @@
 import type { Reading } from '../../core/events.js';
 import type { Finding, Localized, Severity } from '../../core/findings.js';
 import { inWindow, parseClockTime } from '../../core/time.js';
-import { arrivalQuietMs, arrivedKey, doorPassageMs, endsOuting, isInsideActivation, noRoomMotion, roomMotionKey, uncertainOut, uncertainOutKey } from '../presence.js';
+import { arrivalQuietMs, arrivedKey, confirmInsideMs, doorPassageMs, endsOuting, isInsideActivation, noRoomMotion, oneDeviceSpanMs, roomMotionKey, uncertainOut, uncertainOutKey } from '../presence.js';
 import { afterGap, gapFrom, gapInside, gapUntil } from '../watermark.js';
 import { NONE, type HomeState } from '../home-state.js';
 import type { NoSignOfLifeRule } from '../rule-config.js';
@@ -641,6 +641,35 @@ function answered(rule: NoSignOfLifeRule, home: HomeState, r: Reading, ctx: Rule
   });
 }
 
+/** The first sign inside of the current run during an outing that has not yet shown her home (`confirmsInside`). */
+const tentativeInKey = 'presence/tentative-in';
+
+/**
+ * Whether a sign of her inside, during an outing, shows her home. In a home with
+ * a motion sensor in its rooms, a motion sensor or mat that fires by itself fires
+ * once or twice: on van Kasteren B the kitchen PIR blipped at 19:40 and 21:54 while
+ * she was out from 15:13 to 03:30, and each blip, read as her home, began a quiet
+ * spell the family was warned of three hours on; on van Kasteren C the couch mat
+ * pulsed for an hour after she left. So once the outing has lasted
+ * `arrivalQuietMs` (an hour), movement alone shows her home only when it is seen
+ * again: by another device within `confirmInsideMs`, or by the same motion sensor
+ * over `oneDeviceSpanMs` (not a mat: a cushion settling pulses for an hour).
+ * Unchanged: in the first hour any sign is her (she did not go out, or came back
+ * in); a cupboard, the kettle or a button is her at any time; in a home with no
+ * motion sensor in its rooms, where the front door cannot tell going out from
+ * coming in, any sign is her; and her coming home through the front door needs
+ * none of this (the door branch). An outing never confirmed is still watched by
+ * the out-of-home limit.
+ */
+function confirmsInside(rule: NoSignOfLifeRule, home: HomeState, r: Reading): boolean {
+  if (r.kind !== 'motion' || noRoomMotion(home.marks) || r.at - home.outSince < arrivalQuietMs) return true;
+  const first = getMark(home, tentativeInKey);
+  const running = first !== undefined && first > home.outSince && home.prevSignOfLife >= first && r.at - home.prevSignOfLife <= confirmInsideMs;
+  if (!running) { setOutMark(home, tentativeInKey, r.at); return false; }
+  if (home.prevSignDevice !== r.device) return true;
+  return !isHeldDevice(r.device, rule) && r.at - first >= oneDeviceSpanMs;
+}
+
 export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
   onReading(rule: NoSignOfLifeRule, home: HomeState, r: Reading, ctx: RuleContext): boolean {
     const soleMoved = ctx.sign && trackSole(rule, home, r, ctx);
@@ -656,12 +685,13 @@ export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
     }
     // The home has a motion sensor that watches a room: flows starting no longer say she is in.
     if (r.kind === 'motion' && r.occupied && noRoomMotion(home.marks) && !isHeldDevice(r.device, rule)) setMark(home, roomMotionKey, r.at);
-    if (home.outSince !== NONE && endsOuting(r, frontDoor, home.outSince, noRoomMotion(home.marks))) {
+    if (home.outSince !== NONE && endsOuting(r, frontDoor, home.outSince, noRoomMotion(home.marks)) && confirmsInside(rule, home, r)) {
       // A sign of her inside (presence.ts) — movement, a cupboard or inner door opening, the
       // kettle, a button, after the passage through the door — means she is home. Not a contact
       // going back to rest, not power: it moves by itself; flows only in a home without a
       // motion sensor in its rooms, where nothing else could see her come in.
       home.outSince = NONE;
+      if (getMark(home, tentativeInKey) !== undefined) setOutMark(home, tentativeInKey, undefined);
     } else if (frontDoor && r.kind === 'door' && !r.open) {
       // Closing the door while out is her coming home (arrival), even with no motion
       // sensor in the hall; closing it while inside is going out. A close within
@@ -674,12 +704,15 @@ export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
       // a warning at 01:03 and a critical at 04:03): there the quiet must pass the fixed
       // warning before the door is her coming home.
       if (home.outSince !== NONE) home.outSince = r.at - home.outSince >= doorPassageMs ? NONE : r.at;
-      else {
+      else if (r.at - (getMark(home, arrivedKey) ?? NONE) < doorPassageMs) {
+        // The passage she just came home by, still going on (the door closed twice): still home.
+      } else {
         const inside = Math.max(home.lastMotion, getMark(home, insideKey) ?? NONE);
         const quiet = noRoomMotion(home.marks) ? Math.max(arrivalQuietMs, rule.warningAfterMinutes * minute) : arrivalQuietMs;
         home.outSince = inside !== NONE && r.at - inside > quiet ? NONE : r.at;
       }
       if (home.outSince === NONE) { setOutMark(home, arrivedKey, r.at); arrived = true; }
+      if (getMark(home, tentativeInKey) !== undefined) setOutMark(home, tentativeInKey, undefined);
     }
     if (rule.learnLimits) {
       learnLimits(rule, home, r, before, ctx.sign, frontDoor);

@@ -664,6 +664,61 @@ t.test('the hall light switched as she leaves is part of the passage, not her st
   t.same(stayed.of('noSignOfLife'), ['raised:warning'], 'the switch a minute after the door: she is inside (19:51 → 2 h 9 min + 07:00 + 51 min)');
 });
 
+t.test('a sensor firing by itself hours into an outing is not her coming home (van Kasteren B, 25 July: out at 15:13, the kitchen PIR alone at 19:40 and 21:54)', async (t) => {
+  // Before: each blip ended the outing, and three hours on the family was told "no sign of life" while she was out.
+  const blips = (h: Harness, day = 0) => h.feed(motion(at('12:00', day), 'pir-kitchen'), motion(at('12:00', day) + 4_000, 'pir-kitchen'), motion(at('14:00', day), 'pir-kitchen'));
+  const h = await harness({ rules: onlyNsl });
+  h.feed(motion(at('08:45')), door(at('09:00'), true), door(at('09:01'), false));
+  blips(h);
+  h.clock.advanceTo(at('21:00'));
+  t.same(h.of('noSignOfLife'), [], 'still out: no "no sign of life" at 15:00 or 17:00');
+  h.clock.advanceTo(at('21:01'));
+  t.same(h.of('noSignOfLife'), ['raised:warning'], 'the outing is still watched: one warning at the out-of-home limit (12 h)');
+  t.match(h.findings[0]!.message.en, /Went out and has not come back for 12 h 0 min/);
+
+  // Someone really inside is seen again: another device within 10 min ...
+  const other = await harness({ rules: onlyNsl });
+  other.feed(motion(at('08:45')), door(at('09:00'), true), door(at('09:01'), false), motion(at('12:00'), 'pir-kitchen'), door(at('12:05'), true, 'cupboard', 'h1', 'cupboard'));
+  other.clock.advanceTo(at('15:04'));
+  t.same(other.of('noSignOfLife'), []);
+  other.clock.advanceTo(at('15:05'));
+  t.same(other.of('noSignOfLife'), ['raised:warning'], 'a cupboard 5 min after the PIR: she is home, the clock runs from 12:05');
+  t.match(other.findings[0]!.message.en, /No sign of life for 3 h 0 min/);
+
+  // ... or the same motion sensor again, over two minutes.
+  const same = await harness({ rules: onlyNsl });
+  same.feed(motion(at('08:45')), door(at('09:00'), true), door(at('09:01'), false), ...['12:00', '12:01', '12:03'].map((x) => motion(at(x), 'pir-kitchen')));
+  same.clock.advanceTo(at('15:03'));
+  t.same(same.of('noSignOfLife'), ['raised:warning'], 'the PIR over 3 minutes: she is home, warned 3 h after 12:03');
+
+  // A couch mat pulsing alone for an hour is not her (van Kasteren C, 30 November: out 15:00, the mat until 16:29).
+  const mat = await harness({ rules: onlyNsl });
+  mat.feed(motion(at('08:45')), door(at('09:00'), true), door(at('09:01'), false));
+  for (let m = 0; m <= 60; m += 3) mat.feed(motion(at('12:00') + m * MIN, 'couch-mat'), motion(at('12:00') + m * MIN + 1_000, 'couch-mat', 'h1', false));
+  mat.clock.advanceTo(at('21:00'));
+  t.same(mat.of('noSignOfLife'), [], 'mat pulses alone do not end the outing');
+
+  // In the first hour after the door a single sign is still her: she did not go out, or came back in.
+  const stayed = await harness({ rules: onlyNsl });
+  stayed.feed(motion(at('08:45')), door(at('09:00'), true), door(at('09:01'), false), motion(at('09:40'), 'pir-kitchen'));
+  stayed.clock.advanceTo(at('12:40'));
+  t.same(stayed.of('noSignOfLife'), ['raised:warning'], 'one movement 39 min after the door, then nothing: warned 3 h after it');
+});
+
+t.test('the door closing twice as she comes home is one passage, not her going out again (van Kasteren A, 16 March 12:35:58 and 12:36:08)', async (t) => {
+  // Home until 11:51 (the washing machine), out at 11:55, back at 12:35:58; the door closes again at 12:36:08.
+  // Before: that second close, with her last sign inside 45 min earlier, was read as her leaving
+  // again, and a collapse in the hall waited for the out-of-home limit (12 h).
+  const h = await harness({ rules: onlyNsl });
+  h.feed(door(at('11:51'), true, 'washing-machine', 'h1', 'washing-machine'), door(at('11:55'), true), door(at('11:55') + 31_000, false));
+  h.feed(door(at('12:35') + 57_000, true), door(at('12:35') + 58_000, false), door(at('12:36') + 2_000, true), door(at('12:36') + 8_000, false));
+  h.clock.advanceTo(at('15:36'));
+  t.same(h.of('noSignOfLife'), [], 'nothing before 3 h');
+  h.clock.advanceTo(at('15:37'));
+  t.same(h.of('noSignOfLife'), ['raised:warning'], 'home: warned 3 h after the door, not 12 h');
+  t.match(h.findings[0]!.message.en, /No sign of life for 3 h 0 min/);
+});
+
 t.test('the front door after an hour with nothing inside is her coming home, though her leaving was not seen', async (t) => {
   // She left by a door nobody watches after 12:30; comes back through the front door at 14:00 and collapses.
   const h = await harness({ rules: onlyNsl });
