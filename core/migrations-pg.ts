@@ -59,4 +59,5 @@ export const pgMigrations: PgMigration[] = [
   { version: 19, sql: portable },
   { version: 20, sql: portable },
   { version: 21, sql: portable },
+  { version: 22, sql: portable },
 ];

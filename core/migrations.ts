@@ -392,4 +392,15 @@ export const migrations: Migration[] = [
       `ALTER TABLE alert_lifecycle ADD COLUMN version BIGINT NOT NULL DEFAULT 0`,
     ],
   },
+  // ── A delivery receipt that comes before its send is recorded is kept, not lost: migration 22 ──
+  {
+    version: 22,
+    name: 'held delivery receipts: a status callback for a provider id no notification has yet',
+    sql: [
+      // Twilio can call back before the send's answer is recorded (a slow store, a restart, another cluster node).
+      // The receipt waits here until a notification has its provider id, then is applied and deleted; one a day old is dropped.
+      `CREATE TABLE held_receipts (provider_id TEXT NOT NULL, status TEXT NOT NULL, error TEXT, received_at BIGINT NOT NULL, PRIMARY KEY (provider_id, status))`,
+      `CREATE INDEX held_receipts_age ON held_receipts (received_at)`,
+    ],
+  },
 ];

@@ -660,6 +660,15 @@ export interface AlertStore {
    */
   updateNotification(id: string, patch: { status: string; providerId?: string; error?: string }, at: number, expect?: { status: string; updatedAt?: number }): Promise<boolean>;
   findNotificationByProviderId(providerId: string): Promise<NotificationRecord | undefined>;
+  /**
+   * Keeps a delivery receipt whose provider id no notification has yet (it beat the send's
+   * answer), durably, until `dropHeldReceipt`. The same (provider id, status) twice is kept once.
+   */
+  holdReceipt(r: HeldReceipt): Promise<void>;
+  /** Held receipts, oldest first (by time received, then provider id and status); of one provider id when given. */
+  listHeldReceipts(filter: { providerId?: string; limit: number }): Promise<HeldReceipt[]>;
+  /** Deletes a held receipt; whether it was there (another node may have applied it first). */
+  dropHeldReceipt(providerId: string, status: string): Promise<boolean>;
   /** Oldest first. */
   listNotifications(alertId?: string): Promise<NotificationRecord[]>;
   /**
@@ -676,6 +685,9 @@ export interface AlertStore {
    */
   listUnreachedNotifications(notReached: readonly string[], page: { offset: number; limit: number }): Promise<{ total: number; notifications: NotificationRecord[] }>;
 }
+
+/** A delivery receipt kept until its send is recorded (`AlertStore.holdReceipt`). */
+export interface HeldReceipt { providerId: string; status: string; error?: string; receivedAt: number }
 
 /** The audit log (a hash chain, core/trail.ts). */
 export interface AuditStore {

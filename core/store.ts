@@ -18,7 +18,7 @@ import type { Row, SqlDb, SqlQueries, SqlTx } from './store-sql.js';
 import { addressKinds } from './store-ports.js';
 import type {
   AddressKind, AddressStore, AddressVerification, Alert, AlertLifecycle, AlertStatus, Attendance, AuditRecord, BackupRecord, CheckinStatus, Consent,
-  Contact, ContactAddress, ContactRole, Device, EscalationStore, Facility, FacilityStore, FleetHome, Home, Language, MissedReason, MonthlyReportRecord, NewsItem, NewsPhoto, NotificationRecord, Question,
+  Contact, ContactAddress, ContactRole, Device, EscalationStore, Facility, FacilityStore, FleetHome, HeldReceipt, Home, Language, MissedReason, MonthlyReportRecord, NewsItem, NewsPhoto, NotificationRecord, Question,
   HomeFence, HomeStatePart, InboxRow, LifecycleVersion, IngestBatchItem, Job, JobFinish, JobStore, RejectedMessage, ReportStore, Resident, SendKey, SendOutcome, Severity, Store, TrailStore, VideoCall, VideoCheckin, VideoNote, VideoPermission, VideoStore,
   WebAccount, WebLink, WebRole, WebSession,
 } from './store-ports.js';
@@ -446,6 +446,21 @@ export function createSqlStore(db: SqlDb, opts: StoreOptions = {}): Store {
       return changed > 0;
     },
     async findNotificationByProviderId(providerId) { const r = await get('SELECT * FROM notifications WHERE provider_id = ? ORDER BY created_at, id LIMIT 1', providerId); return r && toNotification(r); },
+    async holdReceipt(r) {
+      await run('INSERT INTO held_receipts (provider_id, status, error, received_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING', r.providerId, r.status, n(r.error), r.receivedAt);
+    },
+    async listHeldReceipts(filter) {
+      const one = filter.providerId === undefined ? [] : [filter.providerId];
+      const rows = await all(`SELECT * FROM held_receipts${one.length ? ' WHERE provider_id = ?' : ''} ORDER BY received_at, provider_id, status LIMIT ?`, ...one, filter.limit);
+      return rows.map((r) => {
+        const h: HeldReceipt = { providerId: r.provider_id as string, status: r.status as string, receivedAt: Number(r.received_at) };
+        const e = opt<string>(r.error); if (e !== undefined) h.error = e;
+        return h;
+      });
+    },
+    async dropHeldReceipt(providerId, status) {
+      return (await run('DELETE FROM held_receipts WHERE provider_id = ? AND status = ?', providerId, status)) > 0;
+    },
     async listNotifications(alertId) {
       return (alertId ? await all('SELECT * FROM notifications WHERE alert_id = ? ORDER BY created_at, id', alertId) : await all('SELECT * FROM notifications ORDER BY created_at, id')).map(toNotification);
     },

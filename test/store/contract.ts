@@ -178,6 +178,24 @@ export function storeContract(t: Test, open: OpenStore): void {
     t.equal(await s.updateNotification('nope', { status: 'sent' }, 740), false, 'no such notification');
   });
 
+  t.test('held delivery receipts: kept once per provider id and status, oldest first, dropped once', async (t) => {
+    const s = await fresh(t);
+    await s.holdReceipt({ providerId: 'SM2', status: 'delivered', receivedAt: 20 });
+    await s.holdReceipt({ providerId: 'SM1', status: 'undelivered', error: 'twilio 30003', receivedAt: 10 });
+    await s.holdReceipt({ providerId: 'SM1', status: 'sent', receivedAt: 10 });
+    await s.holdReceipt({ providerId: 'SM1', status: 'sent', receivedAt: 15 });
+    t.same(await s.listHeldReceipts({ limit: 10 }), [
+      { providerId: 'SM1', status: 'sent', receivedAt: 10 },
+      { providerId: 'SM1', status: 'undelivered', error: 'twilio 30003', receivedAt: 10 },
+      { providerId: 'SM2', status: 'delivered', receivedAt: 20 },
+    ], 'by time received, then provider id and status; the same receipt twice is kept once, as first received');
+    t.same((await s.listHeldReceipts({ providerId: 'SM2', limit: 10 })).map((r) => r.status), ['delivered'], 'of one provider id');
+    t.equal((await s.listHeldReceipts({ limit: 1 })).length, 1, 'limited');
+    t.equal(await s.dropHeldReceipt('SM1', 'sent'), true);
+    t.equal(await s.dropHeldReceipt('SM1', 'sent'), false, 'a second drop (another node applied it first) finds nothing');
+    t.same((await s.listHeldReceipts({ limit: 10 })).map((r) => `${r.providerId}/${r.status}`), ['SM1/undelivered', 'SM2/delivered']);
+  });
+
   t.test('the audit trail: written order, chain heads, sealed records', async (t) => {
     const s = await fresh(t);
     await s.audit({ at: 10, actor: 'op', action: 'b', subject: 'home:h1', detail: { why: 'x' } });
