@@ -15,7 +15,8 @@ import type { Finding } from '../core/findings.js';
 import { severityRank } from '../core/findings.js';
 import type { Reading } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
-import type { Alert, Language, NotificationRecord, Store } from '../core/store.js';
+import type { Alert, HeldReceipt, Language, NotificationRecord, Store } from '../core/store.js';
+import { scheduleEvery } from '../core/clock.js';
 import { MimamoriError } from '../core/errors.js';
 import { createJobScheduler, type HomeOwnership, type JobScheduler } from '../jobs/index.js';
 import type { Channel, DeliveryReceipt, ReceiptRequest, ReceiptResult, SendResult } from './channel.js';
@@ -214,8 +215,12 @@ export const defaultBudget = { max: 6, windowMs: 10 * 60_000 } as const;
 
 const e164 = /^\+[1-9]\d{1,14}$/;
 const actor = 'notifier';
-/** Receipts that arrived before the send call returned the provider id; bounded. */
-const maxEarlyReceipts = 1000;
+/** How often held receipts (a receipt that beat its send's answer) are matched again, in clock time. */
+export const heldReceiptSweepMs = 60_000;
+/** A held receipt no send has claimed after this long is dropped (logged): its send is not ours, or was lost. */
+export const heldReceiptMaxAgeMs = 24 * 3_600_000;
+/** Held receipts matched per sweep (oldest first); the next sweep goes on. */
+const heldReceiptBatch = 500;
 
 /**
  * Every alert status change already passes through the history sink (here and
@@ -263,7 +268,6 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
   const defaultPolicy = opts.defaultPolicy ? validateEscalationPolicy(opts.defaultPolicy) : defaultEscalationPolicy;
 
   const inflight = new Set<Promise<void>>();
-  const earlyReceipts = new Map<string, DeliveryReceipt>();
   let closed = false;
 
   const safeHistory = (fn: (h: NotifierHistory) => void): void => {
@@ -329,25 +333,67 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
     return r.status;
   }
 
-  /** Applies an early receipt once the send has recorded its provider id (bounded real-time wait). */
+  /**
+   * Applies the held receipts of `providerId` once a notification has that provider id, in the order
+   * received; each is deleted after it is applied (on another node, or by a sweep meanwhile: then it is
+   * gone and applying it again moves nothing, statuses only move forward). Whether a notification had it.
+   */
+  async function applyHeld(providerId: string, held?: HeldReceipt[]): Promise<boolean> {
+    const n = await store.findNotificationByProviderId(providerId);
+    if (!n) return false;
+    for (const h of held ?? await store.listHeldReceipts({ providerId, limit: 50 })) {
+      const r: DeliveryReceipt = { providerId, status: h.status };
+      if (h.error !== undefined) r.error = h.error;
+      const now = await store.findNotificationByProviderId(providerId);
+      await applyReceipt(now ?? n, r);
+      await store.dropHeldReceipt(providerId, h.status);
+    }
+    return true;
+  }
+
+  /** The quick path for a receipt that beat the send's answer by a moment: looks again for ~2 s of real time. */
   async function retryEarly(providerId: string): Promise<void> {
-    for (let i = 0; i < 100 && earlyReceipts.has(providerId); i++) {
+    for (let i = 0; i < 100 && !closed; i++) {
       await new Promise((resolve) => setTimeout(resolve, 20));
-      const n = await store.findNotificationByProviderId(providerId);
-      const r = earlyReceipts.get(providerId);
-      if (n && r) { earlyReceipts.delete(providerId); await applyReceipt(n, r); }
+      if (await applyHeld(providerId)) return;
     }
   }
+
+  /**
+   * Matches every held receipt again (at start: receipts held before a restart, or by another node; then
+   * every `heldReceiptSweepMs`): a send whose answer was recorded late — a slow store, a crash and the
+   * reconciliation that found the message at the provider — gets its receipt, and a "failed" moves the
+   * person on to their next channel. One held for `heldReceiptMaxAgeMs` is dropped with a warning.
+   */
+  async function sweepHeld(): Promise<void> {
+    const held = await store.listHeldReceipts({ limit: heldReceiptBatch });
+    const byId = new Map<string, HeldReceipt[]>();
+    for (const h of held) { const list = byId.get(h.providerId); if (list) list.push(h); else byId.set(h.providerId, [h]); }
+    const now = clock.now();
+    for (const [providerId, list] of byId) {
+      if (closed) return;
+      if (await applyHeld(providerId, list)) continue;
+      for (const h of list) {
+        if (now - h.receivedAt < heldReceiptMaxAgeMs) continue;
+        if (await store.dropHeldReceipt(providerId, h.status)) log.warn({ providerId, status: h.status, receivedAt: h.receivedAt }, 'delivery receipt for a send never recorded here dropped after a day');
+      }
+    }
+  }
+  let sweeping: Promise<void> | undefined;
+  const sweep = (): void => {
+    if (closed || sweeping) return;
+    sweeping = sweepHeld().catch((err: unknown) => log.warn({ err }, 'held delivery receipts not matched')).finally(() => { sweeping = undefined; });
+    track(sweeping);
+  };
 
   async function receipt(r: DeliveryReceipt): Promise<ReceiptResult> {
     const n = await store.findNotificationByProviderId(r.providerId);
     if (!n) {
-      // The receipt beat the send call's answer; apply it when the provider id is recorded.
-      if (earlyReceipts.size >= maxEarlyReceipts) {
-        const oldest = earlyReceipts.keys().next().value;
-        if (oldest !== undefined) earlyReceipts.delete(oldest);
-      }
-      earlyReceipts.set(r.providerId, r);
+      // The receipt beat the send's answer (or the send was recorded on another node, or before a
+      // restart): kept durably before it is acknowledged, applied once the provider id is recorded.
+      const held: HeldReceipt = { providerId: r.providerId, status: r.status, receivedAt: clock.now() };
+      if (r.error !== undefined) held.error = r.error;
+      await store.holdReceipt(held);
       track(retryEarly(r.providerId).catch((err: unknown) => log.warn({ err }, 'early receipt not applied')));
       return { accepted: true };
     }
@@ -445,6 +491,10 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
     return { alertId: alert.id, created: false, notified: followUps };
   }
 
+  // Receipts held before this start (a restart, another node) are matched now, then every minute.
+  const stopSweep = scheduleEvery(clock, heldReceiptSweepMs, sweep);
+  sweep();
+
   return {
     responder,
 
@@ -539,6 +589,7 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
     async close() {
       if (closed) return;
       closed = true;
+      stopSweep();
       // The scheduler first: no job starts on a closing engine or digest, and the running ones finish.
       await ownJobs?.close();
       digests.close();

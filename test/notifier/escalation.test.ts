@@ -194,6 +194,39 @@ t.test('a failed channel falls back to the next one for that person; voicemail d
   // The tried list marks who was not reached.
 });
 
+t.test('a voicemail receipt that comes before the call is recorded is kept across a restart, and moves the person on once it is', async (t) => {
+  // Twilio can call back before the hub has recorded the call's answer (a slow store, the call's
+  // node restarting, or another cluster node taking the webhook). Before: the receipt waited in the
+  // receiving process's memory for 2 s and was then dropped, so Ken's call "reached" nobody and he
+  // got no SMS until the family tier's wait was over.
+  const voicePolicy = { ...policy, tiers: [{ name: 'family', recipients: [{ role: 'family' }], channels: ['voice', 'sms'], waitMinutes: 10 }, policy.tiers[1]] };
+  const r = await rig(t, { policy: voicePolicy, voice: { '+819011112222': 'failed' } });
+  const kenCallId = `CA${'1'.padStart(32, '0')}`; // the fake voice numbers its calls; Taro's fails, so Ken's is the first id
+  t.same(await r.notifier.handleReceipt({ providerId: kenCallId, status: 'voicemail' }), { accepted: true }, 'accepted: no call has that id yet');
+  t.same((await r.store.listHeldReceipts({ limit: 10 })).map((h) => h.status), ['voicemail'], 'kept in the store before it is acknowledged');
+
+  // The hub restarts; the new process places the calls and records them.
+  await r.notifier.close();
+  const sms = createSmsChannel({ client: createTwilioClient({ accountSid: r.local.accountSid, authToken: r.local.authToken, baseUrl: r.local.url }), from, logger: silentLogger() });
+  r.notifier = await createNotifier({ store: r.store, logger: silentLogger(), clock: r.clock, sms, channels: [r.voice] });
+  const res = await r.notifier.handleFinding(finding({ at: r.clock.now() }));
+  const kenCall = (await r.store.listNotifications(res.alertId)).find((n) => n.contactId === r.ken.id && n.channel === 'voice')!;
+  t.equal(kenCall.providerId, kenCallId);
+  t.equal(r.to(r.ken.phone).length, 0, 'no SMS to Ken yet: his call was placed');
+  await r.advance(1 * min);
+  t.equal((await r.store.findNotificationByProviderId(kenCallId))?.status, 'voicemail', 'the held receipt is applied within a minute');
+  t.equal(r.to(r.ken.phone).length, 1, 'and Ken gets the SMS, as if it had come after the call');
+  t.same(await r.store.listHeldReceipts({ limit: 10 }), [], 'applied, then deleted');
+  t.ok((await r.store.listAudit(res.alertId)).some((a) => a.action === 'send.not-reached'));
+
+  // A receipt no send here ever claims (another system's message) is dropped after a day, not kept for ever.
+  await r.notifier.handleReceipt({ providerId: 'SMnot-ours', status: 'delivered' });
+  await r.advance(23 * 60 * min);
+  t.equal((await r.store.listHeldReceipts({ limit: 10 })).length, 1, 'kept for a day');
+  await r.advance(61 * min);
+  t.same(await r.store.listHeldReceipts({ limit: 10 }), [], 'dropped after a day');
+});
+
 t.test('on my way without arrival resumes escalation; the door confirms an arrival', async (t) => {
   const r = await rig(t);
   const res = await r.notifier.handleFinding(finding());
