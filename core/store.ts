@@ -64,6 +64,10 @@ function chunks<T>(items: readonly T[], size = 500): T[][] {
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
 }
+/** Rows per multi-row INSERT of an ingest batch: 4 parameters a row stay far below SQLite's and PostgreSQL's limits. */
+const ingestRowsPerStatement = 250;
+/** One seen event's key (home, device, event id), for matching the rows an insert returned. */
+const eventKey = (home: string, device: string, event: string): string => `${home}\u0000${device}\u0000${event}`;
 /** Inbox rows oldest first (RETURNING keeps no order). */
 const inboxRows = (rows: Row[]): InboxRow[] => rows.map((r) => ({ seq: Number(r.seq), homeId: r.home_id as string, text: r.text as string })).sort((a, b) => a.seq - b.seq);
 
@@ -210,20 +214,33 @@ export function createSqlStore(db: SqlDb, opts: StoreOptions = {}): Store {
       return [...refused].sort();
     });
   }
-  /** The ingest's batch commit (`commitIngestBatch`): one transaction (one WAL commit) per batch instead of one per event. */
+  /**
+   * The ingest's batch commit (`commitIngestBatch`): one transaction (one WAL commit) per batch instead of
+   * one per event, and a few multi-row statements instead of two per event — on a PostgreSQL pool each
+   * statement is a round trip, and a node's inbox batches of one home commit in turn (`commitInboxBatch`),
+   * so a batch's time is the cluster's pace.
+   */
   async function commitBatch(items: ReadonlyArray<IngestBatchItem>, at: number, opts: { forOwner?: boolean } | undefined): Promise<{ fresh: boolean[]; outboxHead: number }> {
     // A single hub took its rows as it wrote them (''); in a cluster they wait for the home's owner (NULL).
     const takenBy = opts?.forOwner ? null : '';
     return db.tx(async (t) => {
-      const fresh: boolean[] = [];
+      // New events: the rows the insert returns are the ones it inserted (a repeat is skipped by the key).
+      const inserted = new Set<string>();
+      const keyed = items.filter((i) => i.eventId !== undefined);
+      for (const part of chunks(keyed, ingestRowsPerStatement)) {
+        const rows = await t.all(`INSERT INTO seen_events (home_id, device_id, event_id, seen_at) VALUES ${part.map(() => '(?, ?, ?, ?)').join(', ')} ON CONFLICT DO NOTHING RETURNING home_id, device_id, event_id`,
+          ...part.flatMap((i) => [i.homeId, i.deviceId, i.eventId, at]));
+        for (const r of rows) inserted.add(eventKey(r.home_id as string, r.device_id as string, r.event_id as string));
+      }
+      // The same event twice in one batch: the first is new, the repeat is not (the key is taken from the set).
+      const fresh = items.map((i) => i.eventId === undefined || inserted.delete(eventKey(i.homeId, i.deviceId, i.eventId)));
+      // Outbox rows in the batch's order: their seqs are drawn row by row as the VALUES list is inserted.
+      const out = items.filter((i, k) => fresh[k] && i.outbox !== undefined);
       let outboxHead = 0;
-      for (const item of items) {
-        const isFresh = item.eventId === undefined
-          || (await t.run('INSERT INTO seen_events (home_id, device_id, event_id, seen_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING', item.homeId, item.deviceId, item.eventId, at)) === 1;
-        fresh.push(isFresh);
-        if (isFresh && item.outbox !== undefined) {
-          outboxHead = Number((await t.get('INSERT INTO ingest_outbox (text, home_id, taken_by) VALUES (?, ?, ?) RETURNING seq', item.outbox, item.homeId, takenBy))!.seq);
-        }
+      for (const part of chunks(out, ingestRowsPerStatement)) {
+        const rows = await t.all(`INSERT INTO ingest_outbox (text, home_id, taken_by) VALUES ${part.map(() => '(?, ?, ?)').join(', ')} RETURNING seq`,
+          ...part.flatMap((i) => [i.outbox, i.homeId, takenBy]));
+        for (const r of rows) outboxHead = Math.max(outboxHead, Number(r.seq));
       }
       return { fresh, outboxHead };
     });

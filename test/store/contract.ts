@@ -95,6 +95,21 @@ export function storeContract(t: Test, open: OpenStore): void {
     t.same((await s.listRejected()).find((r) => r.id === r1.id), { id: r1.id, at: 10, topic: 'a', reason: 'bad json', payload: '{' });
   });
 
+  t.test('an ingest batch longer than one statement: one answer per item, repeats caught across statements, the outbox in order', async (t) => {
+    const s = await fresh(t);
+    await home(s);
+    const big = Array.from({ length: 600 }, (_, k) => ({ homeId: 'h1', deviceId: 'pir', eventId: `b${k}`, outbox: `big ${k}` }));
+    big.splice(300, 0, { homeId: 'h1', deviceId: 'pir', eventId: 'b10', outbox: 'repeat of b10' });
+    big.push({ homeId: 'h1', deviceId: 'door', eventId: 'b10', outbox: 'another device, same id' });
+    const batch = await s.commitIngestBatch(big, 202);
+    t.same(batch.fresh.map((f, k) => (f ? -1 : k)).filter((k) => k >= 0), [300], 'only the repeat is not fresh');
+    const rows = await s.listIngestOutbox();
+    t.same(rows.map((o) => o.text), [...Array.from({ length: 600 }, (_, k) => `big ${k}`), 'another device, same id'], 'in the batch\'s order');
+    t.ok(rows.every((o, k) => k === 0 || o.seq > rows[k - 1]!.seq), 'positions rise');
+    t.equal(batch.outboxHead, rows.at(-1)!.seq);
+    t.same((await s.commitIngestBatch(big.slice(0, 3), 203)).fresh, [false, false, false], 'a batch sent again is not fresh');
+  });
+
   t.test('rule settings and rule state', async (t) => {
     const s = await fresh(t);
     await home(s);
