@@ -112,6 +112,9 @@ export function createCheckins(opts: CheckinsOptions) {
 
   async function deadline(id: string): Promise<void> {
     const c = await store.getCheckin(id);
+    // Missed, and its deadline still here: the change that marked it missed was cut off before the family was
+    // told (the timers are taken down only after the finding is raised). Told now.
+    if (c?.status === 'missed') { await tellMissed(c, c.missedReason ?? 'not-called'); return; }
     if (!c || c.status !== 'scheduled') return;
     if (opts.callInProgress?.(id)) {
       // A call is ringing or connected: its outcome decides, not the deadline (looked at again in a minute).
@@ -130,6 +133,16 @@ export function createCheckins(opts: CheckinsOptions) {
 
   async function missed(c: VideoCheckin, reason: MissedReason): Promise<void> {
     if (!(await settle(c, { status: 'missed', missedReason: reason }))) return;
+    await tellMissed(c, reason);
+  }
+
+  /**
+   * Tells the family a check-in was missed, then takes its timers down. A crash or a failed raise in
+   * between leaves the deadline job in place; it runs again (after a restart, or the job's retry) and,
+   * finding the check-in missed, tells it then (`deadline`). The alert for a missed check-in is one
+   * per home and rule, so a raise repeated after a crash that came just after it is no second page.
+   */
+  async function tellMissed(c: VideoCheckin, reason: MissedReason): Promise<void> {
     const home = await store.getHome(c.homeId);
     const l = localTime(c.dueAt, home?.timezone ?? 'Asia/Tokyo');
     const when = `${l.month}/${l.day} ${formatClockTime(l.minuteOfDay)}`;
@@ -143,7 +156,7 @@ export function createCheckins(opts: CheckinsOptions) {
       data: { checkinId: c.id, reason, dueAt: c.dueAt },
     };
     await opts.raiseFinding?.(finding);
-    await disarm(c.id); // after the finding: a crash before it finds its timers there, and they find the check-in settled
+    await disarm(c.id); // after the finding: a crash before it finds the deadline there, which tells it (`deadline`)
     opts.changed?.(c.homeId);
   }
 

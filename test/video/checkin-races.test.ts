@@ -6,6 +6,7 @@
  * one that wrote first decides; the other changes nothing and tells nobody.
  */
 import t from 'tap';
+import type { Finding } from '../../core/findings.js';
 import type { CheckinStatus, VideoStore } from '../../core/store.js';
 import { signIn } from '../dashboards/helpers.js';
 import { gate } from '../support/out-of-order-port.js';
@@ -98,4 +99,25 @@ t.test('a call connects while the deadline is marking the check-in missed: done,
   const after = await r.f.store.getCheckin(c.id);
   t.same([after?.status, after?.callId, after?.missedReason], ['done', callId, undefined], 'the call connected first: done');
   t.equal(r.findings.length, 0, 'no missed finding for a check-in that took place');
+});
+
+t.test('the check-in is marked missed but telling the family fails (the notifier down, the hub cut off): the deadline tells them when it runs again', async (t) => {
+  // Before: the retried deadline found the check-in already "missed" and did nothing, so the family was never told.
+  const told: Finding[] = [];
+  let down = true;
+  const r = await videoRig(t, { raiseFinding: (f) => { if (down) throw new Error('notifier unavailable'); told.push(f); } });
+  const { c } = await dueNow(r);
+  r.f.clock.advanceBy(30 * min); // the deadline: nobody called
+  await r.f.web.video.checkins.settled();
+  t.same([(await r.f.store.getCheckin(c.id))?.status, told.length], ['missed', 0], 'marked missed; the raise failed');
+  t.equal((await r.f.store.listJobs(['checkin-deadline'])).length, 1, 'its deadline is still there (taken down only after the raise)');
+  down = false;
+  r.f.clock.advanceBy(60 * min); // the job's retry
+  await r.f.web.video.checkins.settled();
+  t.equal(told.length, 1, 'the family is told, once');
+  t.match(told[0], { type: 'missedCheckIn', data: { checkinId: c.id, reason: 'not-called' } });
+  t.same(await r.f.store.listJobs(['checkin-reminder', 'checkin-deadline']), [], 'then its timers are gone');
+  r.f.clock.advanceBy(24 * 60 * min);
+  await r.f.web.video.checkins.settled();
+  t.equal(told.length, 1, 'and nothing more');
 });
