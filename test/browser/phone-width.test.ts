@@ -5,7 +5,9 @@
  */
 import t from 'tap';
 import { launchChromium, noBrowser, signInAs } from './chromium.js';
+import { describeViolations, keepScreenshot, seriousViolations, widths } from './audit.js';
 import { setup } from '../dashboards/helpers.js';
+import { messages } from '../../dashboards/i18n.js';
 
 t.test('/account at 390 px, favicon and manifest', { skip: noBrowser }, async (t) => {
   const f = await setup();
@@ -31,4 +33,33 @@ t.test('/account at 390 px, favicon and manifest', { skip: noBrowser }, async (t
   const m = await manifest.json() as { icons: Array<{ src: string }> };
   for (const i of m.icons) t.equal((await ctx.request.get(`${base}${i.src}`)).status(), 200, `${i.src} is served`);
   t.match(await page.locator('link[rel="manifest"]').getAttribute('href'), '/static/manifest.webmanifest');
+});
+
+t.test('a cancel that came too late: the notice, in Japanese, at 390 and 1280 px', { skip: noBrowser }, async (t) => {
+  const f = await setup({ video: {} });
+  t.teardown(() => f.close());
+  const base = await f.web.listen('127.0.0.1', 0);
+  const browser = await launchChromium();
+  t.teardown(() => browser.close());
+  const { page } = await signInAs(browser, f, base, 'care1'); // a caregiver who reads Japanese
+  for (const w of widths) {
+    const c = await f.web.video.checkins.schedule({ homeId: 'h1', dueAt: f.clock.now() + 3_600_000, callerId: 'care1', createdBy: 'care1' });
+    await page.setViewportSize({ width: w.width, height: w.height });
+    await page.goto(`${base}/homes/h1/video`);
+    const csrf = await page.locator(`form[action="/checkins/${c.id}/cancel"] input[name="_csrf"]`).getAttribute('value');
+    // Settled elsewhere (another device's cancel, a call that connected) while her cancel was on its way:
+    // the page's live update may already have taken the button away, so the form is sent as it was.
+    t.equal(await f.web.video.checkins.cancel(c.id), true);
+    const res = await page.request.post(`${base}/checkins/${c.id}/cancel`, { form: { _csrf: csrf ?? '' }, maxRedirects: 0 });
+    t.equal(res.status(), 303);
+    await page.goto(new URL(res.headers()['location']!, base).href);
+    const notice = page.locator('p.notice');
+    t.equal((await notice.textContent())?.trim(), messages.video_notCancelled.ja, `${w.width} px: the notice says it was not cancelled, in her language`);
+    t.ok(await notice.isVisible());
+    const width = await page.evaluate('document.documentElement.scrollWidth') as number;
+    t.ok(width <= w.width, `${w.width} px: the page is ${width} px wide`);
+    const found = await seriousViolations(page);
+    t.same(found, [], describeViolations(found));
+    await keepScreenshot(page, `caregiver-video-notCancelled-${w.width}`);
+  }
 });
