@@ -36,7 +36,7 @@
 import type { Reading } from '../../core/events.js';
 import type { Finding, Localized, Severity } from '../../core/findings.js';
 import { inWindow, parseClockTime } from '../../core/time.js';
-import { arrivalQuietMs, arrivedKey, confirmInsideMs, doorPassageMs, endsOuting, isInsideActivation, noRoomMotion, oneDeviceSpanMs, roomMotionKey, uncertainOut, uncertainOutKey } from '../presence.js';
+import { arrivalQuietMs, arrivedKey, comingHome, confirmInsideMs, doorPassageMs, endsOuting, isInsideActivation, noRoomMotion, oneDeviceSpanMs, roomMotionKey, uncertainOut, uncertainOutKey } from '../presence.js';
 import { afterGap, gapFrom, gapInside, gapUntil } from '../watermark.js';
 import { NONE, type HomeState } from '../home-state.js';
 import type { NoSignOfLifeRule } from '../rule-config.js';
@@ -691,7 +691,6 @@ export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
       // going back to rest, not power: it moves by itself; flows only in a home without a
       // motion sensor in its rooms, where nothing else could see her come in.
       home.outSince = NONE;
-      if (getMark(home, tentativeInKey) !== undefined) setOutMark(home, tentativeInKey, undefined);
     } else if (frontDoor && r.kind === 'door' && !r.open) {
       // Closing the door while out is her coming home (arrival), even with no motion
       // sensor in the hall; closing it while inside is going out. A close within
@@ -704,7 +703,7 @@ export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
       // a warning at 01:03 and a critical at 04:03): there the quiet must pass the fixed
       // warning before the door is her coming home.
       if (home.outSince !== NONE) home.outSince = r.at - home.outSince >= doorPassageMs ? NONE : r.at;
-      else if (r.at - (getMark(home, arrivedKey) ?? NONE) < doorPassageMs) {
+      else if (comingHome(home, r.at)) {
         // The passage she just came home by, still going on (the door closed twice): still home.
       } else {
         const inside = Math.max(home.lastMotion, getMark(home, insideKey) ?? NONE);
@@ -712,8 +711,9 @@ export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
         home.outSince = inside !== NONE && r.at - inside > quiet ? NONE : r.at;
       }
       if (home.outSince === NONE) { setOutMark(home, arrivedKey, r.at); arrived = true; }
-      if (getMark(home, tentativeInKey) !== undefined) setOutMark(home, tentativeInKey, undefined);
     }
+    // An outing that ended or began again leaves no unconfirmed sign behind (`confirmsInside`).
+    if (home.outSince !== before && getMark(home, tentativeInKey) !== undefined) setOutMark(home, tentativeInKey, undefined);
     if (rule.learnLimits) {
       learnLimits(rule, home, r, before, ctx.sign, frontDoor);
       // Saved with the progress (like lastMotion): a door passage is not worth a save of its own.
