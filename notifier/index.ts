@@ -339,13 +339,13 @@ export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
    * gone and applying it again moves nothing, statuses only move forward). Whether a notification had it.
    */
   async function applyHeld(providerId: string, held?: HeldReceipt[]): Promise<boolean> {
-    const n = await store.findNotificationByProviderId(providerId);
+    let n = await store.findNotificationByProviderId(providerId);
     if (!n) return false;
     for (const h of held ?? await store.listHeldReceipts({ providerId, limit: 50 })) {
       const r: DeliveryReceipt = { providerId, status: h.status };
       if (h.error !== undefined) r.error = h.error;
-      const now = await store.findNotificationByProviderId(providerId);
-      await applyReceipt(now ?? n, r);
+      // The status it leaves is the record's now (applyReceipt reads again itself when another writer moved it).
+      n = { ...n, status: await applyReceipt(n, r) };
       await store.dropHeldReceipt(providerId, h.status);
     }
     return true;
