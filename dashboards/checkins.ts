@@ -50,6 +50,8 @@ export interface CheckinsOptions {
   raiseFinding?: (f: Finding) => unknown;
   /** A reminder to the caregiver who will call (the hub wires it to the notifier). */
   remindCaregiver?: (r: CheckinReminder) => unknown;
+  /** A check-in was cancelled: the caregivers already reminded of it are told (the hub wires it to SMS, hub/checkin-reminders.ts). */
+  tellCancelled?: (r: CheckinReminder) => unknown;
   /** Something about a home's check-ins changed (pages refresh). */
   changed?: (homeId: string) => void;
   /** Reminder this long before a check-in is due (default 15 min). */
@@ -190,6 +192,8 @@ export function createCheckins(opts: CheckinsOptions) {
       if (!(await settle(c, { status: 'cancelled' }))) return false;
       await disarm(id);
       opts.changed?.(c.homeId);
+      // After the status: a reminder that claimed its send key before this reads "cancelled", or its key is found here.
+      await opts.tellCancelled?.({ checkinId: c.id, homeId: c.homeId, callerId: c.callerId, dueAt: c.dueAt });
       return true;
     },
 

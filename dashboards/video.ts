@@ -44,6 +44,8 @@ export interface VideoOptions {
   raiseFinding?: (f: Finding) => unknown;
   /** Check-in reminders for the caregiver who will call. */
   remindCaregiver?: (r: CheckinReminder) => unknown;
+  /** A cancelled check-in, told to the caregivers already reminded of it. */
+  tellCancelled?: (r: CheckinReminder) => unknown;
   /** Call quality from the browsers (the hub: an InfluxDB point). */
   writeCallQuality?: (q: CallQuality) => unknown;
   /**
@@ -86,6 +88,7 @@ export async function createVideo(app: FastifyInstance, ctx: WebContext, opts: V
       ctx.local.publish({ type: 'video.reminder', homeId: r.homeId, at: ctx.clock.now() });
       await opts.remindCaregiver?.(r);
     },
+    ...(opts.tellCancelled ? { tellCancelled: opts.tellCancelled } : {}),
     callInProgress: (id) => holder.calls?.callInProgress(id) ?? false,
     ...(opts.jobs ? { nodeId: opts.jobs.owner, ownership: opts.jobs.ownership } : {}),
     ...(opts.reminderLeadMs !== undefined ? { reminderLeadMs: opts.reminderLeadMs } : {}),

@@ -30,7 +30,7 @@ import { createHistory, type HistoryWriter, type ManagedInfluxd } from '../histo
 import { hubHealth, hubHome, influxdTroubleFinding, influxdTroubleType, type HubHealth } from './health.js';
 import { createClusterParts, nodeServiceName, type HubCluster } from './cluster.js';
 import { createNotifier, defaultResolveOnClear, type Notifier } from '../notifier/index.js';
-import { remindCaregivers } from './checkin-reminders.js';
+import { remindCaregivers, tellCaregiversCancelled } from './checkin-reminders.js';
 import type { LocalLine, LocalPush, LocalSmtp, LocalTwilio } from '../notifier/index.js';
 import { answerPushAction, createPushChannel, keptVapidKeys, startLocalPush, subscribePush, unsubscribePush } from '../notifier/index.js';
 import { issueLineLinkCode, lineWebhook } from '../notifier/index.js';
@@ -425,6 +425,10 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
             if (isFenced(err)) throw err;
             logger.error({ err, home: r.homeId }, 'check-in reminder failed');
           }),
+          // The cancel itself stands whatever happens to these SMS (logged, not retried, like the reminders).
+          tellCancelled: (r) => tellCaregiversCancelled({ store, sms, wallClock, logger }, r).catch((err: unknown) => {
+            logger.error({ err, home: r.homeId }, 'check-in cancel notice failed');
+          }),
           writeCallQuality: (q) => history.writeCallQuality(q),
           ...(cluster ? { exchange: cluster.video, jobs: { owner: `${cluster.jobOwner}:wall`, ownership: cluster.ownership } } : {}),
         },
@@ -511,4 +515,4 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
 
 export { hubHealth, hubParts, influxdTroubleFinding, influxdTroubleType, type HubHealth, type HubPart, type PartHealth, type PartState } from './health.js';
 export { influxdRunFile, nextDailyRun, scheduleDailyBackups, storeInPostgresNote, writeInfluxdRunFile, type DailyBackups } from './backups.js';
-export { remindCaregivers } from './checkin-reminders.js';
+export { remindCaregivers, tellCaregiversCancelled } from './checkin-reminders.js';

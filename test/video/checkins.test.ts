@@ -9,6 +9,7 @@
 import t from 'tap';
 import { silentLogger } from '../../core/logger.js';
 import { createCheckins } from '../../dashboards/checkins.js';
+import { remindCaregivers, tellCaregiversCancelled } from '../../hub/checkin-reminders.js';
 import { createSmsChannel } from '../../notifier/channels/sms.js';
 import { createNotifier, type Notifier } from '../../notifier/index.js';
 import { startLocalTwilio } from '../../notifier/local-twilio-server.js';
@@ -116,4 +117,33 @@ t.test('scheduled check-ins are re-armed after a restart', async (t) => {
   await again.settled();
   t.same(raised, [c.id], 'the restarted schedule decides the check-in');
   t.equal(r.findings.length, 0, 'the stopped one does nothing');
+});
+
+t.test('a check-in cancelled after its reminder went out: the caregiver reminded by SMS is told it is cancelled, once (the hub\'s wiring on the real route)', async (t) => {
+  const holder: { deps?: Parameters<typeof remindCaregivers>[0] } = {};
+  const r = await videoRig(t, {
+    remindCaregiver: (x) => remindCaregivers(holder.deps!, x),
+    tellCancelled: (x) => tellCaregiversCancelled(holder.deps!, x),
+  });
+  const { f } = r;
+  const local = await startLocalTwilio({ logger: silentLogger(), clock: f.clock });
+  t.teardown(() => local.close());
+  const client = createTwilioClient({ accountSid: local.accountSid, authToken: local.authToken, baseUrl: local.url });
+  holder.deps = { store: f.store, sms: createSmsChannel({ client, from: '+815000000000', logger: silentLogger() }), wallClock: f.clock, logger: silentLogger() };
+  const phone = '+819011113333';
+  await f.store.addContact({ homeId: 'h1', name: '木村', role: 'caregiver', phone, language: 'ja', priority: 1 });
+
+  const c = await f.web.video.checkins.schedule({ homeId: 'h1', dueAt: f.clock.now() + 60 * min, callerId: 'care1', createdBy: 'care1' });
+  f.clock.advanceBy(45 * min);
+  await f.web.video.checkins.settled();
+  t.equal(local.messages().filter((m) => m.to === phone).length, 1, 'reminded 15 minutes before');
+
+  const care = await signIn(f, 'care1');
+  const cancel = () => f.web.app.inject({ method: 'POST', url: `/checkins/${c.id}/cancel`, headers: { cookie: care.cookie }, payload: { _csrf: care.csrf } });
+  t.equal((await cancel()).statusCode, 303);
+  const sent = local.messages().filter((m) => m.to === phone);
+  t.equal(sent.length, 2, 'the cancel is told to the caregiver who was reminded');
+  t.match(sent[1]?.body, /ビデオ見守りは取り消されました/);
+  t.equal((await cancel()).statusCode, 303, 'cancelled again: the page says it was not');
+  t.equal(local.messages().filter((m) => m.to === phone).length, 2, 'nothing sent twice');
 });
