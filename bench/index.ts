@@ -5,7 +5,7 @@
  *
  *   npm run bench                 full scale (10k homes × 8 sensors)
  *   npm run bench -- --quick      small scale, for a smoke run
- *   npm run bench -- rules broker only some parts (rules, baseline, broker, connections, history, e2e, wholepath, cluster, fleet)
+ *   npm run bench -- rules broker only some parts (rules, baseline, broker, connections, history, e2e, wholepath, cluster, fleet, reconcile)
  *
  * Every figure is also written to bench-results.json in the working folder
  * (or `--out FILE`); the path is printed at the end.
@@ -22,6 +22,7 @@ import { benchEndToEnd } from './e2e.js';
 import { benchWholePath } from './wholepath.js';
 import { benchFleet } from './fleet.js';
 import { benchCluster } from './cluster.js';
+import { benchReconcile } from './reconcile.js';
 import type { BenchRow } from './types.js';
 
 const args = process.argv.slice(2);
@@ -101,6 +102,7 @@ async function main(): Promise<void> {
     });
     await part('e2e', () => benchEndToEnd({ homes: quick ? 1000 : 10_000, alerts: quick ? 30 : 200, dataDir: join(scratch, 'e2e') }));
     await part('fleet', () => benchFleet({ homes: 1000, renders: quick ? 10 : 30 }));
+    await part('reconcile', () => benchReconcile(quick ? [1000] : [1000, 10000]));
   } finally {
     rmSync(scratch, { recursive: true, force: true });
     writeFileSync(outFile, `${JSON.stringify(results, null, 2)}\n`);

@@ -60,4 +60,5 @@ export const pgMigrations: PgMigration[] = [
   { version: 20, sql: portable },
   { version: 21, sql: portable },
   { version: 22, sql: portable },
+  { version: 23, sql: portable },
 ];

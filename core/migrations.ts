@@ -403,4 +403,14 @@ export const migrations: Migration[] = [
       `CREATE INDEX held_receipts_age ON held_receipts (received_at)`,
     ],
   },
+  // ── A home's alerts found by its id: migration 23 ──
+  {
+    version: 23,
+    name: 'alerts by home: a start settles each home\'s unsettled sends with one indexed read',
+    sql: [
+      // After a restart each home's unsettled sends are read in the home's queue (notifier/send-reconcile.ts); without
+      // this index each such read scanned every send key, so a start with thousands of homes to settle took minutes.
+      `CREATE INDEX alerts_home ON alerts (home_id, opened_at)`,
+    ],
+  },
 ];

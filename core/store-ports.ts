@@ -162,6 +162,8 @@ export interface UnsettledSendKey extends SendKey {
    * notification. An attempt younger than the settle window may still be in flight.
    */
   attemptAt: number;
+  /** The home of the key's alert (none: the alert is gone). */
+  homeId?: string;
 }
 
 /** The escalation engine's part of the store (notifier/). */
@@ -213,9 +215,11 @@ export interface EscalationStore {
    * Keys written at or after `since` that carry a recipient and body but whose
    * send has no outcome yet: no notification, or a `pending` one without a
    * provider id — the process died inside the send window, or the send is
-   * still in flight (`attemptAt` says since when). Migration 7.
+   * still in flight (`attemptAt` says since when). Migration 7. Each carries
+   * its alert's home; with `homeId`, only that home's (one query, however many
+   * homes have sends to settle).
    */
-  listUnsettledSendKeys(since: number): Promise<UnsettledSendKey[]>;
+  listUnsettledSendKeys(since: number, homeId?: string): Promise<UnsettledSendKey[]>;
   /**
    * Takes an unsettled send over for reconciliation, so that one reconciler alone settles it, and sends it
    * again if it must: a compare-and-set on the attempt the caller read (`attemptAt`), in one transaction.

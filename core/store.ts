@@ -19,7 +19,7 @@ import { addressKinds } from './store-ports.js';
 import type {
   AddressKind, AddressStore, AddressVerification, Alert, AlertLifecycle, AlertStatus, Attendance, AuditRecord, BackupRecord, CheckinStatus, Consent,
   Contact, ContactAddress, ContactRole, Device, EscalationStore, Facility, FacilityStore, FleetHome, HeldReceipt, Home, Language, MissedReason, MonthlyReportRecord, NewsItem, NewsPhoto, NotificationRecord, Question,
-  HomeFence, HomeStatePart, InboxRow, LifecycleVersion, IngestBatchItem, Job, JobFinish, JobStore, RejectedMessage, ReportStore, Resident, SendKey, SendOutcome, Severity, Store, TrailStore, VideoCall, VideoCheckin, VideoNote, VideoPermission, VideoStore,
+  HomeFence, HomeStatePart, InboxRow, LifecycleVersion, IngestBatchItem, Job, JobFinish, JobStore, RejectedMessage, ReportStore, Resident, SendKey, SendOutcome, Severity, Store, TrailStore, UnsettledSendKey, VideoCall, VideoCheckin, VideoNote, VideoPermission, VideoStore,
   WebAccount, WebLink, WebRole, WebSession,
 } from './store-ports.js';
 export * from './store-ports.js';
@@ -737,11 +737,17 @@ function escalationStore(db: SqlDb): EscalationStore {
         return o;
       });
     },
-    async listUnsettledSendKeys(since) {
-      return (await all(`SELECT k.*, x.updated_at AS attempt_at FROM send_keys k LEFT JOIN notifications x ON x.id = k.notification_id
+    async listUnsettledSendKeys(since, homeId) {
+      // One home's: from its alerts (index alerts_home, migration 23) to their keys (send_keys_alert).
+      return (await all(`SELECT k.*, x.updated_at AS attempt_at, a.home_id AS alert_home FROM send_keys k
+        LEFT JOIN notifications x ON x.id = k.notification_id ${homeId === undefined ? 'LEFT JOIN' : 'JOIN'} alerts a ON a.id = k.alert_id
         WHERE k.body IS NOT NULL AND k.recipient IS NOT NULL AND k.created_at >= ?
-        AND (k.notification_id IS NULL OR x.id IS NULL OR (x.status = 'pending' AND x.provider_id IS NULL))
-        ORDER BY k.created_at, k.key`, since)).map((r) => ({ ...toKey(r), attemptAt: Number(r.attempt_at ?? r.created_at) }));
+        AND (k.notification_id IS NULL OR x.id IS NULL OR (x.status = 'pending' AND x.provider_id IS NULL))${homeId === undefined ? '' : ' AND a.home_id = ?'}
+        ORDER BY k.created_at, k.key`, ...(homeId === undefined ? [since] : [since, homeId]))).map((r) => {
+        const k: UnsettledSendKey = { ...toKey(r), attemptAt: Number(r.attempt_at ?? r.created_at) };
+        const home = opt<string>(r.alert_home); if (home !== undefined) k.homeId = home;
+        return k;
+      });
     },
     async takeUnsettledSend(send, at, fence) {
       if (!(at > send.attemptAt)) throw new MimamoriError('MIMAMORI_ERR_INVALID_INPUT', 'a send is taken over only after its attempt began');

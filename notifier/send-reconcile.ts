@@ -143,13 +143,18 @@ export function createReconciler(o: {
     return finish('resent', result);
   }
 
-  /** The unsettled sends within the look-back, grouped by send, each with its home. */
-  async function unsettled(): Promise<Array<{ id: string; homeId: string | undefined; keys: UnsettledSendKey[] }>> {
+  /**
+   * The unsettled sends within the look-back (of `homeId` alone, when given), grouped by send, each
+   * with its home — one query: a start that settles many homes reads each home's sends once.
+   */
+  async function unsettled(homeId?: string): Promise<Array<{ id: string; homeId: string | undefined; keys: UnsettledSendKey[] }>> {
     const sends = new Map<string, UnsettledSendKey[]>();
-    for (const k of await store.listUnsettledSendKeys(clock.now() - rec.lookBackMs)) { const id = sendIdOf(k); sends.set(id, [...(sends.get(id) ?? []), k]); }
-    const out: Array<{ id: string; homeId: string | undefined; keys: UnsettledSendKey[] }> = [];
-    for (const [id, keys] of sends) out.push({ id, homeId: (await store.getAlert(keys[0]!.alertId))?.homeId, keys });
-    return out;
+    for (const k of await store.listUnsettledSendKeys(clock.now() - rec.lookBackMs, homeId)) {
+      const id = sendIdOf(k);
+      const keys = sends.get(id);
+      if (keys) keys.push(k); else sends.set(id, [k]);
+    }
+    return [...sends].map(([id, keys]) => ({ id, homeId: keys[0]!.homeId, keys }));
   }
 
   /** Looks at the home's sends again at `at` (the earlier of two requests wins); `attempt` counts unreachable-provider retries. */
@@ -170,8 +175,7 @@ export function createReconciler(o: {
     if (closed || !owns(homeId)) return out;
     const now = clock.now();
     let youngest: number | undefined;
-    for (const send of await unsettled()) {
-      if (send.homeId !== homeId) continue;
+    for (const send of await unsettled(homeId)) {
       const k = send.keys[0]!;
       // This process's own send in flight, or an attempt that may still reach the provider: not yet.
       if (ledger.inFlight(send.keys.map((x) => x.key)) || now - k.attemptAt < rec.settleAfterMs) {

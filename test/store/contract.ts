@@ -373,6 +373,15 @@ export function storeContract(t: Test, open: OpenStore): void {
     const nb = await s.recordNotification({ alertId: alert.id, contactId: 'c1', channel: 'sms', status: 'pending', createdAt: 30 });
     await s.attachSendKeys(['b'], nb.id);
     t.same((await s.listUnsettledSendKeys(0)).map((k) => [k.key, k.attemptAt]), [['a1', 20], ['a2', 20], ['b', 30]], 'no record: the key\'s time; a pending record: its updated_at');
+    // Each with its alert's home; asked for one home, that home's alone.
+    const other = (await s.openAlert({ homeId: 'h2', rule: 'help', severity: 'critical', message: 'm', finding: {}, openedAt: 10 })).alert;
+    await s.claimSendKeys([{ ...key('c', 25), alertId: other.id }]);
+    t.same((await s.listUnsettledSendKeys(0)).map((k) => [k.key, k.homeId]), [['a1', 'h1'], ['a2', 'h1'], ['c', 'h2'], ['b', 'h1']], 'every home\'s, each with its home');
+    t.same((await s.listUnsettledSendKeys(0, 'h2')).map((k) => k.key), ['c'], 'one home\'s');
+    t.same((await s.listUnsettledSendKeys(0, 'h1')).map((k) => k.key), ['a1', 'a2', 'b']);
+    t.same(await s.listUnsettledSendKeys(0, 'nowhere'), []);
+    await s.claimSendKeys([{ ...key('d', 26), alertId: 'gone' }]);
+    t.equal((await s.listUnsettledSendKeys(0)).find((k) => k.key === 'd')?.homeId, undefined, 'a key whose alert is gone has no home');
 
     // A send that has its pending record: a compare-and-set on the attempt read.
     const record = { alertId: alert.id, contactId: 'c1', channel: 'sms', status: 'pending', createdAt: 30 };
