@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { VirtualClock } from '../core/clock.js';
 import { silentLogger } from '../core/logger.js';
 import { createSqliteStore } from '../core/store.js';
-import { createReconciler, defaultReconcile } from '../notifier/send-reconcile.js';
+import { createReconciler, defaultReconcile } from '../notifier/index.js';
 import type { BenchRow } from './types.js';
 
 async function once(homes: number): Promise<{ ms: number; listMs: number; settled: number }> {

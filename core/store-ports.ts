@@ -178,6 +178,11 @@ export interface EscalationStore {
   findContactsByPhone(phone: string): Promise<Contact[]>;
   getAlertLifecycle(alertId: string): Promise<AlertLifecycle | undefined>;
   /**
+   * The lifecycles of every alert not resolved, oldest alert first: what the escalations hold now (e.g. the
+   * reply codes in use). One read, whatever the history: resolved alerts are not read.
+   */
+  listOpenAlertLifecycles(): Promise<AlertLifecycle[]>;
+  /**
    * Writes the whole row and adds one to its version. With `fence`, refused (`MIMAMORI_ERR_FENCED`, nothing
    * written) unless the fence still holds (`JobStore.fenceHome`).
    *

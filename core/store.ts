@@ -708,6 +708,11 @@ function escalationStore(db: SqlDb): EscalationStore {
     },
     async findContactsByPhone(phone) { return (await all('SELECT * FROM contacts WHERE phone = ? ORDER BY priority, name, id', phone)).map(toContact); },
     async getAlertLifecycle(alertId) { const r = await get('SELECT * FROM alert_lifecycle WHERE alert_id = ?', alertId); return r && toLifecycle(r); },
+    async listOpenAlertLifecycles() {
+      // The open alerts through the partial index alerts_one_open (its WHERE is this one), then their rows.
+      return (await all(`SELECT l.* FROM alerts a JOIN alert_lifecycle l ON l.alert_id = a.id WHERE a.status <> 'resolved'
+        ORDER BY a.opened_at, a.id`)).map(toLifecycle);
+    },
     async saveAlertLifecycle(l, fence, expect) {
       if (fence) return db.tx(async (t) => { await mustHoldFence(t, fence); return saveLifecycle(t, l, expect); });
       return saveLifecycle(db, l, expect);

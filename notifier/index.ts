@@ -35,6 +35,8 @@ import type { AlertResponder } from './responder.js';
 
 export type { Channel, ChannelMessage, DeliveryReceipt, ReceiptRequest, ReceiptResult, Recipient, SendResult, SentMatch, SentQuery } from './channel.js';
 export type { ReconcileOptions } from './escalation-engine.js';
+/** Start-up reconciliation of sends a crash left without an outcome, on its own (bench/reconcile.ts). */
+export { createReconciler, defaultReconcile } from './send-reconcile.js';
 export type { AlertResponder, ReplyBinding, ReplyChoice, ResponseInput, ResponseResult } from './responder.js';
 export type { EscalationPolicy } from './escalation-policy.js';
 export type { ContactPreferences } from './contact-preferences.js';

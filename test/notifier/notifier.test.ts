@@ -327,3 +327,26 @@ t.test('options are validated', async (t) => {
   await t.rejects(createNotifier({ store: seeded.store, logger: silentLogger(), clock: new VirtualClock(0), sms, operatorPhone: '090' }), { code: 'MIMAMORI_ERR_CONFIG' });
   await t.rejects(createNotifier({ store: seeded.store, logger: silentLogger(), clock: new VirtualClock(0) } as never), { code: 'MIMAMORI_ERR_CONFIG' });
 });
+
+t.test('a new alert\'s reply code is one no open alert uses — a resolved alert\'s code is free again — found without reading the alert history', async (t) => {
+  const r = await rig(t);
+  const letters = 'ABCDEFGHJKLMNPRSTUVWXYZ';
+  // Every code but the Z ones held by open alerts of other homes; every Z code by resolved ones.
+  let n = 0;
+  for (const letter of letters) {
+    for (let d = 0; d < 100; d++) {
+      const code = `${letter}${String(d).padStart(2, '0')}`;
+      const { alert } = await r.store.openAlert({ homeId: `other-${n % 50}`, rule: `r${n++}`, severity: 'warning', message: 'm', finding: {}, openedAt: at1942 - 3_600_000 });
+      await r.store.saveAlertLifecycle({ alertId: alert.id, homeId: alert.homeId, state: { code }, policy: {}, updatedAt: alert.openedAt });
+      if (letter === 'Z') await r.store.updateAlertStatus(alert.id, 'resolved', at1942 - 60_000);
+    }
+  }
+  const lists: Array<string | undefined> = [];
+  const listAlerts = r.store.listAlerts.bind(r.store);
+  r.store.listAlerts = async (filter) => { lists.push(filter?.homeId); return listAlerts(filter); };
+  const res = await r.notifier.handleFinding(finding());
+  const code = ((await r.store.getAlertLifecycle(res.alertId!))?.state as { code?: string }).code;
+  t.match(code, /^Z\d\d$/, 'the only free codes: those of resolved alerts');
+  t.ok(r.local.messages().every((m) => m.body.includes(`1 ${code}`)), 'and the SMS asks for it');
+  t.same(lists.filter((h) => h === undefined), [], 'no read of every home\'s alerts on the way to the first page (was: the whole history, every time)');
+});

@@ -364,6 +364,24 @@ export function storeContract(t: Test, open: OpenStore): void {
     t.same(await s.findSendKeysByNotification(sent.id), [{ key: 'k2', alertId: alert.id, contactId: 'c1', channel: 'sms', notificationId: sent.id, createdAt: 20, recipient: '+819011112222', body: 'help' }]);
   });
 
+  t.test('the open alerts\' lifecycles: one read, resolved and unstarted alerts left out, oldest first', async (t) => {
+    const s = await fresh(t);
+    const open = async (home: string, rule: string, at: number, code?: string) => {
+      const { alert } = await s.openAlert({ homeId: home, rule, severity: 'warning', message: 'm', finding: {}, openedAt: at });
+      if (code !== undefined) await s.saveAlertLifecycle({ alertId: alert.id, homeId: home, state: { code }, policy: {}, updatedAt: at });
+      return alert;
+    };
+    const later = await open('h1', 'a', 20, 'K27');
+    const done = await open('h1', 'b', 5, 'A10');
+    await s.updateAlertStatus(done.id, 'resolved', 6);
+    const earlier = await open('h2', 'a', 10, 'B03');
+    const acked = await open('h2', 'c', 30, 'C44');
+    await s.updateAlertStatus(acked.id, 'acknowledged', 31);
+    await open('h1', 'unstarted', 40);
+    t.same((await s.listOpenAlertLifecycles()).map((l) => [l.alertId, (l.state as { code: string }).code]),
+      [[earlier.id, 'B03'], [later.id, 'K27'], [acked.id, 'C44']], 'open and acknowledged, by when they opened; no resolved alert, no alert without a lifecycle');
+  });
+
   t.test('unsettled sends: when each attempt began, and a take-over that only one reconciler wins', async (t) => {
     const s = await fresh(t);
     const { alert } = await s.openAlert({ homeId: 'h1', rule: 'help', severity: 'critical', message: 'm', finding: {}, openedAt: 10 });
