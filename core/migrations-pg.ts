@@ -61,4 +61,5 @@ export const pgMigrations: PgMigration[] = [
   { version: 21, sql: portable },
   { version: 22, sql: portable },
   { version: 23, sql: portable },
+  { version: 24, sql: portable },
 ];

@@ -413,4 +413,16 @@ export const migrations: Migration[] = [
       `CREATE INDEX alerts_home ON alerts (home_id, opened_at)`,
     ],
   },
+  // ── The audit log read by subject, and its newest records: migration 24 ──
+  {
+    version: 24,
+    name: 'audit log by subject and by time: an alert\'s records and the operator page\'s recent actions without reading the whole log',
+    sql: [
+      // An alert's flaps (when its finding clears), an acknowledgement link's use and an alert's timeline read one
+      // subject's records; the operator page reads the newest 50. Without these each read scanned the whole log
+      // (100,000 records: about 30 ms per subject, and 1.2–1.8 s and 100–250 MB of heap per operator page).
+      `CREATE INDEX audit_log_subject ON audit_log (subject, at, seq)`,
+      `CREATE INDEX audit_log_at ON audit_log (at, seq)`,
+    ],
+  },
 ];

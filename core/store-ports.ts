@@ -701,8 +701,11 @@ export interface HeldReceipt { providerId: string; status: string; error?: strin
 /** The audit log (a hash chain, core/trail.ts). */
 export interface AuditStore {
   audit(entry: Omit<AuditRecord, 'id'>): Promise<void>;
-  /** In the order written. */
-  listAudit(subject?: string): Promise<AuditRecord[]>;
+  /**
+   * In the order written; of one subject when given (index `audit_log_subject`, migration 24). With `last`,
+   * only the newest `last` records, still oldest first (the operator page's recent actions).
+   */
+  listAudit(subject?: string, opts?: { last?: number }): Promise<AuditRecord[]>;
 }
 
 /** The schema version and closing. */

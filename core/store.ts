@@ -497,9 +497,16 @@ export function createSqlStore(db: SqlDb, opts: StoreOptions = {}): Store {
     async audit(e) {
       await appendToTrail(db, 'audit', { id: newId(e.at), at: e.at, actor: e.actor, action: e.action, subject: e.subject, detail: e.detail === undefined ? null : JSON.stringify(e.detail) });
     },
-    async listAudit(subject) {
+    async listAudit(subject, opts = {}) {
       // Written order: by time, and among records of the same time by their place in the chain.
-      const rows = subject ? await all('SELECT * FROM audit_log WHERE subject = ? ORDER BY at, seq, id', subject) : await all('SELECT * FROM audit_log ORDER BY at, seq, id');
+      const where = subject ? 'WHERE subject = ?' : '';
+      const p: unknown[] = subject ? [subject] : [];
+      const last = opts.last;
+      if (last !== undefined && (!Number.isInteger(last) || last < 0)) throw new MimamoriError('MIMAMORI_ERR_INVALID_INPUT', `audit: last must be a whole number ≥ 0, got ${String(last)}`);
+      const rows = last === undefined
+        ? await all(`SELECT * FROM audit_log ${where} ORDER BY at, seq, id`, ...p)
+        // The newest `last` (index audit_log_at / audit_log_subject, walked backwards), then put back in written order.
+        : (await all(`SELECT * FROM audit_log ${where} ORDER BY at DESC, seq DESC, id DESC LIMIT ?`, ...p, last)).reverse();
       return rows.map((r) => {
         const rec: AuditRecord = { id: r.id as string, at: Number(r.at), actor: r.actor as string, action: r.action as string, subject: r.subject as string };
         const detail = optJson(r.detail, anyJson, `audit_log.detail of ${String(r.id)}`); if (detail !== undefined) rec.detail = detail;

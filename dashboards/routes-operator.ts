@@ -66,7 +66,7 @@ export const operatorRoutes: RouteModule = (app, ctx) => {
 <details><summary>${t('addDevice')}</summary><form method="post" action="/operator/homes/${home.id}/devices">${csrf}<label for="di-${home.id}">${t('id')}</label><input id="di-${home.id}" name="deviceId" required><label for="dk-${home.id}">${t('kind')}</label><select id="dk-${home.id}" name="kind">${options(t, 'kind', deviceKinds)}</select><button>${t('save')}</button></form></details>
 <p><a href="/operator/homes/${home.id}/escalation">${t('escalation')}</a> · <a href="/homes/${home.id}/access-log">${t('accessLog')}</a> · <a href="/operator/homes/${home.id}/contacts">${t('emergencyContacts')}</a> (<a href="/operator/homes/${home.id}/contacts.pdf">PDF</a>) · <a href="/homes/${home.id}/reports">${t('monthlyReports')}</a></p></section>`);
     }
-    const audit = (await ctx.store.listAudit()).slice(-50).reverse();
+    const audit = (await ctx.store.listAudit(undefined, { last: 50 })).reverse();
     const heads = await ctx.store.trailHeads();
     const backups = await ctx.store.listBackups(5);
     const body = html`<nav aria-label="${t('homes')}" id="operator-nav"><p><a href="/operator/fleet">${t('fleetLink')}</a></p><p><a href="/operator/accounts" id="accounts-link">${t('opAccountsLink')}</a> · <a href="/operator/dead-letters" id="dead-letters-link">${t('opDeadLettersLink')}</a> · <a href="/operator/facilities" id="facilities-link">${t('facLink')}</a></p></nav><p><a href="/operator/contacts">${t('emergencyContacts')}</a> · <a href="/operator/contacts.pdf">${t('contactListPdf')}</a> · <a href="/operator/reports">${t('monthlyReports')}</a></p>

@@ -218,6 +218,11 @@ export function storeContract(t: Test, open: OpenStore): void {
     await s.audit({ at: 5, actor: 'hub', action: 'c', subject: 'home:h2' });
     t.same((await s.listAudit()).map((r) => r.action), ['c', 'b', 'a'], 'by time, then as written');
     t.same((await s.listAudit('home:h1')).map((r) => [r.action, r.detail]), [['b', { why: 'x' }], ['a', undefined]]);
+    t.same((await s.listAudit(undefined, { last: 2 })).map((r) => r.action), ['b', 'a'], 'the newest two, still in written order (a tie in time broken by the chain)');
+    t.same((await s.listAudit('home:h1', { last: 1 })).map((r) => r.action), ['a'], 'the newest of one subject');
+    t.same((await s.listAudit(undefined, { last: 10 })).map((r) => r.action), ['c', 'b', 'a'], 'fewer than asked: all');
+    t.same(await s.listAudit(undefined, { last: 0 }), []);
+    await t.rejects(s.listAudit(undefined, { last: -1 }), { code: 'MIMAMORI_ERR_INVALID_INPUT' });
     const trail = await s.readTrail('audit');
     t.same(trail.map((r) => r.seq), [1, 2, 3]);
     t.equal(trail[1]!.prevHash, trail[0]!.hash);
