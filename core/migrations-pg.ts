@@ -62,4 +62,5 @@ export const pgMigrations: PgMigration[] = [
   { version: 22, sql: portable },
   { version: 23, sql: portable },
   { version: 24, sql: portable },
+  { version: 25, sql: portable },
 ];

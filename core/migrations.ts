@@ -425,4 +425,17 @@ export const migrations: Migration[] = [
       `CREATE INDEX audit_log_at ON audit_log (at, seq)`,
     ],
   },
+  // ── A delivery receipt's send, a home's people: migration 25 ──
+  {
+    version: 25,
+    name: 'notifications by provider id, contacts and residents by home: reads on the alert path that scanned whole tables',
+    sql: [
+      // Every delivery receipt (Twilio calls back several times per message) finds its send by provider id, and
+      // every alert reads the home's contacts and residents. Without these, each read scanned the whole table
+      // (100,000 notifications: 7–23 ms per receipt; 10,000 homes: about 2 ms per home's contacts).
+      `CREATE INDEX notifications_provider ON notifications (provider_id)`,
+      `CREATE INDEX contacts_home ON contacts (home_id, priority)`,
+      `CREATE INDEX residents_home ON residents (home_id)`,
+    ],
+  },
 ];

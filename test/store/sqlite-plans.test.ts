@@ -29,3 +29,31 @@ t.test('unreached notifications and one person\'s held ones are index searches, 
   const cut = plan(db, 'SELECT at, id FROM rejected_messages WHERE home_id = ? ORDER BY at DESC, id DESC LIMIT 1 OFFSET ?', 'h1', 999);
   t.same(cut, ['SEARCH rejected_messages USING COVERING INDEX rejected_messages_home (home_id=?)'], 'the dead-letter cap finds its cut per home without sorting');
 });
+
+t.test('reads on the alert path and at start search an index instead of scanning a table that grows with the history (migrations 23–25)', async (t) => {
+  const file = join(tempDir(t, 'mimamori-plan-'), 'hub.db');
+  await createSqliteStore(file).close();
+  const db = new Database(file, { readonly: true });
+  t.teardown(() => db.close());
+  const scans = (steps: string[], tables: string) => steps.filter((d) => new RegExp(`^SCAN (${tables})\\b`).test(d));
+  // The query texts of core/store.ts.
+  const unsettled = plan(db, `SELECT k.*, x.updated_at AS attempt_at, a.home_id AS alert_home FROM send_keys k
+    LEFT JOIN notifications x ON x.id = k.notification_id JOIN alerts a ON a.id = k.alert_id
+    WHERE k.body IS NOT NULL AND k.recipient IS NOT NULL AND k.created_at >= ?
+    AND (k.notification_id IS NULL OR x.id IS NULL OR (x.status = 'pending' AND x.provider_id IS NULL)) AND a.home_id = ?
+    ORDER BY k.created_at, k.key`, 0, 'h1');
+  t.same(scans(unsettled, 'k|a|x|send_keys|alerts'), [], `one home's unsettled sends (start-up reconciliation): ${unsettled.join(' | ')}`);
+  t.ok(unsettled.some((d) => /USING (COVERING )?INDEX alerts_home/.test(d)), 'through the home\'s alerts');
+  const open = plan(db, `SELECT l.* FROM alerts a JOIN alert_lifecycle l ON l.alert_id = a.id WHERE a.status <> 'resolved' ORDER BY a.opened_at, a.id`);
+  t.ok(open.some((d) => /^SCAN a USING (COVERING )?INDEX alerts_one_open/.test(d)), `the open alerts' lifecycles (reply codes) walk the open alerts only: ${open.join(' | ')}`);
+  const bySubject = plan(db, 'SELECT * FROM audit_log WHERE subject = ? ORDER BY at, seq, id', 'alert-1');
+  t.same(scans(bySubject, 'audit_log'), [], `one subject's audit records: ${bySubject.join(' | ')}`);
+  const newest = plan(db, 'SELECT * FROM audit_log  ORDER BY at DESC, seq DESC, id DESC LIMIT ?', 50);
+  t.ok(newest.some((d) => /INDEX audit_log_at/.test(d)), `the newest audit records: ${newest.join(' | ')}`);
+  const receipt = plan(db, 'SELECT * FROM notifications WHERE provider_id = ? ORDER BY created_at, id LIMIT 1', 'SM1');
+  t.same(scans(receipt, 'notifications'), [], `a delivery receipt's send: ${receipt.join(' | ')}`);
+  for (const [what, sql] of [['contacts', 'SELECT * FROM contacts WHERE home_id = ? ORDER BY priority, name, id'], ['residents', 'SELECT * FROM residents WHERE home_id = ? ORDER BY name, id'], ['alerts', 'SELECT * FROM alerts WHERE home_id = ? ORDER BY opened_at DESC, id DESC']] as const) {
+    const p = plan(db, sql, 'h1');
+    t.same(scans(p, what), [], `a home's ${what}: ${p.join(' | ')}`);
+  }
+});
