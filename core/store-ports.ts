@@ -645,8 +645,11 @@ export interface AlertStore {
   openAlert(a: Omit<Alert, 'id' | 'status' | 'repeats' | 'updatedAt' | 'closedAt'>): Promise<{ alert: Alert; created: boolean }>;
   getAlert(id: string): Promise<Alert | undefined>;
   findOpenAlert(homeId: string, rule: string): Promise<Alert | undefined>;
-  /** Newest first. */
-  listAlerts(filter?: { homeId?: string; status?: AlertStatus }): Promise<Alert[]>;
+  /**
+   * Newest first. `unresolved`: only alerts not resolved (open or acknowledged), read through the partial
+   * index of open alerts — a home's history of resolved alerts is not read.
+   */
+  listAlerts(filter?: { homeId?: string; status?: AlertStatus; unresolved?: boolean }): Promise<Alert[]>;
   /**
    * Fails with MIMAMORI_ERR_NOT_FOUND for an unknown alert. Unconditional: the notifier changes an alert's
    * status in the home's queue, awaiting each write (see `EscalationStore.saveAlertLifecycle`), and a person's

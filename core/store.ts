@@ -436,6 +436,7 @@ export function createSqlStore(db: SqlDb, opts: StoreOptions = {}): Store {
       const where: string[] = []; const p: unknown[] = [];
       if (filter.homeId) { where.push('home_id = ?'); p.push(filter.homeId); }
       if (filter.status) { where.push('status = ?'); p.push(filter.status); }
+      if (filter.unresolved) where.push("status <> 'resolved'");
       return (await all(`SELECT * FROM alerts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY opened_at DESC, id DESC`, ...p)).map(toAlert);
     },
     async updateAlertStatus(id, status, at, expect) {

@@ -16,7 +16,7 @@ export const caregiverRoutes: RouteModule = (app, ctx) => {
       req.accessed.add(home.id);
       const residents = await ctx.store.listResidents(home.id);
       assigned.push(html`<li><a href="/homes/${home.id}">${residents.map((r) => r.name).join('、') || home.name}</a></li>`);
-      for (const a of await ctx.store.listAlerts({ homeId: home.id })) if (a.status !== 'resolved' && isFamilyAlert(a)) queue.push({ alert: a, tz: home.timezone });
+      for (const a of await ctx.store.listAlerts({ homeId: home.id, unresolved: true })) if (isFamilyAlert(a)) queue.push({ alert: a, tz: home.timezone });
     }
     // Most urgent first, then oldest first.
     queue.sort((x, y) => (x.alert.severity === y.alert.severity ? x.alert.openedAt - y.alert.openedAt : x.alert.severity === 'critical' ? -1 : 1));

@@ -28,7 +28,7 @@ const rhythmQuery = z.object({ range: z.enum(['day', 'week']).default('day') });
  */
 export async function homeStatus(ctx: WebContext, homeId: string): Promise<HomeStatus> {
   const unresolved: DayAlert[] = [];
-  for (const a of (await ctx.store.listAlerts({ homeId })).filter((x) => x.status !== 'resolved' && isFamilyAlert(x))) {
+  for (const a of (await ctx.store.listAlerts({ homeId, unresolved: true })).filter(isFamilyAlert)) {
     unresolved.push({ alert: a, state: alertState(a, await ctx.store.listAlertResponses(a.id)), at: a.openedAt });
   }
   return dayStatus(unresolved).status;
@@ -73,7 +73,7 @@ export const familyRoutes: RouteModule = (app, ctx) => {
     const residents = await ctx.store.listResidents(home.id);
     const attText = day.dayCare ? (day.dayCare.status === 'present' ? t('present') : t('absent')) : t('notMarked');
     const last = ctx.engine.lastSignOfLife(home.id);
-    const alerts = (await ctx.store.listAlerts({ homeId: home.id })).filter((a) => a.status !== 'resolved' && isFamilyAlert(a));
+    const alerts = (await ctx.store.listAlerts({ homeId: home.id, unresolved: true })).filter(isFamilyAlert);
     const actions: AlertAction[] = rel.kind === 'caregiver' ? ['acknowledge', 'on-my-way', 'arrived', 'resolve'] : ['acknowledge', 'on-my-way', 'resolve'];
     const cards: Html[] = [];
     for (const a of alerts) cards.push(await alertCard(req, ctx.store, a, tz, actions));

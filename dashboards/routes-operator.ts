@@ -53,7 +53,7 @@ export const operatorRoutes: RouteModule = (app, ctx) => {
       const residents = await ctx.store.listResidents(home.id);
       const contacts = await ctx.store.listContacts(home.id);
       const devices = await ctx.store.listDevices(home.id);
-      const health = (await ctx.store.listAlerts({ homeId: home.id })).filter((a) => a.status !== 'resolved' && (a.finding as { audience?: string }).audience === 'operator');
+      const health = (await ctx.store.listAlerts({ homeId: home.id, unresolved: true })).filter((a) => (a.finding as { audience?: string }).audience === 'operator');
       const problems = new Map<string, string[]>();
       for (const a of health) { const d = (a.finding as { device?: string }).device ?? ''; problems.set(d, [...(problems.get(d) ?? []), label(t, 'rule', a.rule)]); }
       sections.push(html`<section class="card" aria-labelledby="op-${home.id}"><h2 id="op-${home.id}">${home.id} — ${home.name} (${home.timezone})</h2>

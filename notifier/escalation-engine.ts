@@ -388,9 +388,9 @@ export function createEscalationEngine(o: EngineOptions): EscalationEngine {
   async function gather(life: AlertLifecycle, state: EscalationState, now: number): Promise<boolean> {
     state.groupPending = false;
     const joining: Array<{ alert: Alert; life: AlertLifecycle; state: EscalationState }> = [];
-    const open = await store.listAlerts({ homeId: life.homeId });
+    const open = await store.listAlerts({ homeId: life.homeId, unresolved: true });
     for (const a of open.reverse()) {
-      if (a.id === life.alertId || a.status === 'resolved' || state.members.includes(a.id)) continue;
+      if (a.id === life.alertId || state.members.includes(a.id)) continue;
       const other = await load(a.id);
       if (!other || other.state.leader || !other.state.groupPending || other.state.phase !== 'running') continue;
       state.members.push(a.id);

@@ -86,8 +86,8 @@ export function createAlertResponder(deps: { store: Store; clock: SchedulerLike;
     const mine = new Map<string, { alertId: string; contactId: string; codes: Set<string>; code?: string; label: ReplyChoice['label'] }>();
     for (const c of senders) {
       const residents = (await store.listResidents(c.homeId)).map((r) => r.name);
-      for (const a of await store.listAlerts({ homeId: c.homeId })) {
-        if (a.status === 'resolved' || !(await wasSentTo(a.id, c.id))) continue;
+      for (const a of await store.listAlerts({ homeId: c.homeId, unresolved: true })) {
+        if (!(await wasSentTo(a.id, c.id))) continue;
         const t = await engine.replyTarget(a.id);
         const entry = mine.get(t.leader) ?? { alertId: t.leader, contactId: c.id, codes: new Set<string>(), label: labelOf(a, residents) };
         if (t.code) { entry.code = t.code; entry.codes.add(t.code); }

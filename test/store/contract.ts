@@ -369,6 +369,20 @@ export function storeContract(t: Test, open: OpenStore): void {
     t.same(await s.findSendKeysByNotification(sent.id), [{ key: 'k2', alertId: alert.id, contactId: 'c1', channel: 'sms', notificationId: sent.id, createdAt: 20, recipient: '+819011112222', body: 'help' }]);
   });
 
+  t.test('unresolved alerts of a home: open and acknowledged, newest first, no resolved one', async (t) => {
+    const s = await fresh(t);
+    const open = async (home: string, rule: string, at: number) => (await s.openAlert({ homeId: home, rule, severity: 'warning', message: 'm', finding: {}, openedAt: at })).alert;
+    const a = await open('h1', 'a', 10);
+    const b = await open('h1', 'b', 20);
+    const c = await open('h1', 'c', 30);
+    await open('h2', 'a', 40);
+    await s.updateAlertStatus(b.id, 'resolved', 21);
+    await s.updateAlertStatus(c.id, 'acknowledged', 31);
+    t.same((await s.listAlerts({ homeId: 'h1', unresolved: true })).map((x) => x.id), [c.id, a.id], 'acknowledged and open, newest first');
+    t.same((await s.listAlerts({ unresolved: true })).map((x) => x.homeId), ['h2', 'h1', 'h1'], 'every home\'s');
+    t.same((await s.listAlerts({ homeId: 'h1' })).map((x) => x.id), [c.id, b.id, a.id], 'without it, the history too');
+  });
+
   t.test('the open alerts\' lifecycles: one read, resolved and unstarted alerts left out, oldest first', async (t) => {
     const s = await fresh(t);
     const open = async (home: string, rule: string, at: number, code?: string) => {
