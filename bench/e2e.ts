@@ -31,7 +31,36 @@ export async function addAlertHome(store: Store, i: number): Promise<{ home: str
   return { home, phone, ...creds };
 }
 
-export async function benchEndToEnd(opts: { homes: number; alerts: number; dataDir: string; influxUrl?: string }): Promise<BenchRow[]> {
+/**
+ * A hub's history, as a year of running leaves it: `alerts` resolved alerts spread over `homes` homes,
+ * each with its escalation state (a reply code), three notifications with provider ids and their send
+ * keys, and four audit records. A new alert's path must not slow down as these grow (docs/store.md,
+ * "Reads that do not grow with the history"); on a fresh database it cannot show whether it does.
+ */
+export async function seedHistory(store: Store, o: { homes: number; alerts: number; from: number }): Promise<void> {
+  for (let h = 0; h < o.homes; h++) {
+    await store.createHome({ id: `hist-${h}`, name: `History ${h}`, timezone: 'Asia/Tokyo' });
+    await store.addContact({ homeId: `hist-${h}`, name: 'Family', role: 'family', phone: `+8170${String(10_000_000 + h)}`, language: 'ja', priority: 1 });
+  }
+  const letters = 'ABCDEFGHJKLMNPRSTUVWXYZ';
+  for (let i = 0; i < o.alerts; i++) {
+    const homeId = `hist-${i % o.homes}`;
+    const at = o.from + i * 60_000;
+    const { alert } = await store.openAlert({ homeId, rule: 'noSignOfLife', severity: 'warning', message: 'No sign of life for 3 h', finding: { home: homeId, rule: 'noSignOfLife', audience: 'family' }, openedAt: at });
+    await store.saveAlertLifecycle({ alertId: alert.id, homeId, state: { code: `${letters[i % 23]}${String(i % 100).padStart(2, '0')}`, tier: 1, members: [alert.id] }, policy: {}, updatedAt: at });
+    for (let n = 0; n < 3; n++) {
+      const key = `${alert.id}:0:c:${n}`;
+      await store.claimSendKeys([{ key, alertId: alert.id, channel: 'sms', createdAt: at, recipient: '+8170', body: '【見守り】' }]);
+      const rec = await store.recordNotification({ alertId: alert.id, channel: 'sms', status: 'pending', createdAt: at });
+      await store.attachSendKeys([key], rec.id);
+      await store.updateNotification(rec.id, { status: 'delivered', providerId: `SMhist${i}x${n}` }, at + 1000);
+    }
+    for (const action of ['alert.open', 'notify', 'alert.acknowledge', 'alert.resolve']) await store.audit({ at, actor: 'notifier', action, subject: alert.id, detail: { home: homeId } });
+    await store.updateAlertStatus(alert.id, 'resolved', at + 30 * 60_000);
+  }
+}
+
+export async function benchEndToEnd(opts: { homes: number; alerts: number; dataDir: string; influxUrl?: string; historyAlerts?: number }): Promise<BenchRow[]> {
   const config = parseConfig({
     dataDir: opts.dataDir, logLevel: 'silent', broker: { tcpPort: 0, tlsPort: 0, wsPort: 0 }, http: { port: 0, hooksPort: 0 }, demo: { homes: 0 },
     influx: opts.influxUrl ? { url: opts.influxUrl } : {},
@@ -58,6 +87,10 @@ export async function benchEndToEnd(opts: { homes: number; alerts: number; dataD
     for (let i = 0; i < opts.homes * 8; i++) hub.engine.ingest(background(i, now));
     let bgSeq = opts.homes * 8;
     const bgTimer = setInterval(() => { for (let j = 0; j < 20; j++) hub.engine.ingest(background(bgSeq++, Date.now())); }, 10);
+
+    // A year of history in the store (resolved alerts, their sends and audit records).
+    const history = opts.historyAlerts ?? 0;
+    if (history > 0) await seedHistory(hub.store, { homes: 120, alerts: history, from: now - 365 * 86_400_000 });
 
     // Measured homes: one contact and one help button each.
     const devices: Array<{ home: string; phone: string; client: mqtt.MqttClient }> = [];
@@ -99,8 +132,8 @@ export async function benchEndToEnd(opts: { homes: number; alerts: number; dataD
     const p50 = percentile(latencies, 50), p99 = percentile(latencies, 99);
     const r50 = percentile(raw, 50), r99 = percentile(raw, 99);
     return [
-      { name: `alert latency p50 (event → SMS recorded), ${opts.homes} homes in the engine`, value: p50, unit: 'ms', reference: { name: 'MQTT publish→receive p50', value: r50 }, ratio: p50 / r50, notes: 'ratio = how many MQTT hops the whole alert path costs' },
-      { name: `alert latency p99 (event → SMS recorded), ${opts.homes} homes in the engine`, value: p99, unit: 'ms', reference: { name: 'MQTT publish→receive p99', value: r99 }, ratio: p99 / r99, target: `< 250 ms: ${p99 < 250 ? 'met' : 'NOT met'}`, notes: `${latencies.length} sequential alerts, background readings ~2000/s` },
+      { name: `alert latency p50 (event → SMS recorded), ${opts.homes} homes in the engine${history ? `, ${history.toLocaleString('en-US')} resolved alerts of history` : ''}`, value: p50, unit: 'ms', reference: { name: 'MQTT publish→receive p50', value: r50 }, ratio: p50 / r50, notes: 'ratio = how many MQTT hops the whole alert path costs' },
+      { name: `alert latency p99 (event → SMS recorded), ${opts.homes} homes in the engine${history ? `, ${history.toLocaleString('en-US')} resolved alerts of history` : ''}`, value: p99, unit: 'ms', reference: { name: 'MQTT publish→receive p99', value: r99 }, ratio: p99 / r99, target: `< 250 ms: ${p99 < 250 ? 'met' : 'NOT met'}`, notes: `${latencies.length} sequential alerts, background readings ~2000/s` },
     ];
   } finally {
     await hub.close();

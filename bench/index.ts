@@ -100,7 +100,7 @@ async function main(): Promise<void> {
       results.curves.cluster = r.runs;
       return r.rows;
     });
-    await part('e2e', () => benchEndToEnd({ homes: quick ? 1000 : 10_000, alerts: quick ? 30 : 200, dataDir: join(scratch, 'e2e') }));
+    await part('e2e', () => benchEndToEnd({ homes: quick ? 1000 : 10_000, alerts: quick ? 30 : 200, dataDir: join(scratch, 'e2e'), historyAlerts: quick ? 2000 : 20_000 }));
     await part('fleet', () => benchFleet({ homes: 1000, renders: quick ? 10 : 30 }));
     await part('reconcile', () => benchReconcile(quick ? [1000] : [1000, 10000]));
   } finally {
