@@ -63,4 +63,5 @@ export const pgMigrations: PgMigration[] = [
   { version: 23, sql: portable },
   { version: 24, sql: portable },
   { version: 25, sql: portable },
+  { version: 26, sql: portable },
 ];

@@ -438,4 +438,15 @@ export const migrations: Migration[] = [
       `CREATE INDEX residents_home ON residents (home_id)`,
     ],
   },
+  // ── A news item's photos, a home's questions: migration 26 ──
+  {
+    version: 26,
+    name: 'news photos by news item, questions by home: the family page\'s reads that scanned whole tables',
+    sql: [
+      // The family page reads each news item's photos and the home's questions; day-care staff post photos daily
+      // for every home, so without these each item read every photo ever posted.
+      `CREATE INDEX news_photos_news ON news_photos (news_id)`,
+      `CREATE INDEX questions_home ON questions (home_id, asked_at)`,
+    ],
+  },
 ];

@@ -30,7 +30,7 @@ t.test('unreached notifications and one person\'s held ones are index searches, 
   t.same(cut, ['SEARCH rejected_messages USING COVERING INDEX rejected_messages_home (home_id=?)'], 'the dead-letter cap finds its cut per home without sorting');
 });
 
-t.test('reads on the alert path and at start search an index instead of scanning a table that grows with the history (migrations 23–25)', async (t) => {
+t.test('reads on the alert path, at start and on the family page search an index instead of scanning a table that grows with the history (migrations 23–26)', async (t) => {
   const file = join(tempDir(t, 'mimamori-plan-'), 'hub.db');
   await createSqliteStore(file).close();
   const db = new Database(file, { readonly: true });
@@ -54,7 +54,8 @@ t.test('reads on the alert path and at start search an index instead of scanning
   t.same(scans(receipt, 'notifications'), [], `a delivery receipt's send: ${receipt.join(' | ')}`);
   const unresolved = plan(db, "SELECT * FROM alerts WHERE home_id = ? AND status <> 'resolved' ORDER BY opened_at DESC, id DESC", 'h1');
   t.ok(unresolved.some((d) => /^SEARCH alerts USING INDEX (alerts_one_open|alerts_home)/.test(d)), `a home's unresolved alerts: ${unresolved.join(' | ')}`);
-  for (const [what, sql] of [['contacts', 'SELECT * FROM contacts WHERE home_id = ? ORDER BY priority, name, id'], ['residents', 'SELECT * FROM residents WHERE home_id = ? ORDER BY name, id'], ['alerts', 'SELECT * FROM alerts WHERE home_id = ? ORDER BY opened_at DESC, id DESC']] as const) {
+  for (const [what, sql] of [['contacts', 'SELECT * FROM contacts WHERE home_id = ? ORDER BY priority, name, id'], ['residents', 'SELECT * FROM residents WHERE home_id = ? ORDER BY name, id'], ['alerts', 'SELECT * FROM alerts WHERE home_id = ? ORDER BY opened_at DESC, id DESC'],
+    ['questions', 'SELECT * FROM questions WHERE home_id = ? ORDER BY asked_at DESC, id DESC'], ['news_photos', 'SELECT * FROM news_photos WHERE news_id = ? ORDER BY id']] as const) {
     const p = plan(db, sql, 'h1');
     t.same(scans(p, what), [], `a home's ${what}: ${p.join(' | ')}`);
   }
