@@ -104,7 +104,8 @@ const operatorStyle = 'body{font:16px/1.5 system-ui,sans-serif;margin:1.5rem;col
  */
 export async function collectPublicStatus(hub: StatusSource, clock: Clock) {
   const homes = await hub.store.listHomes();
-  const alerts = [...await hub.store.listAlerts({ status: 'open' }), ...await hub.store.listAlerts({ status: 'acknowledged' })];
+  // Unresolved through the partial index of open alerts: this port is public, and the history grows.
+  const alerts = await hub.store.listAlerts({ unresolved: true });
   return {
     now: clock.now(),
     personal: false as const,
@@ -118,8 +119,9 @@ export async function collectPublicStatus(hub: StatusSource, clock: Clock) {
 /** Collects the full status as plain data (served as JSON and rendered as HTML) — for operators only. */
 export async function collectStatus(hub: StatusSource, clock: Clock) {
   const homes = await hub.store.listHomes();
-  const alerts = await hub.store.listAlerts({ status: 'open' });
-  const acknowledged = await hub.store.listAlerts({ status: 'acknowledged' });
+  const unresolved = await hub.store.listAlerts({ unresolved: true });
+  const alerts = unresolved.filter((a) => a.status === 'open');
+  const acknowledged = unresolved.filter((a) => a.status === 'acknowledged');
   return {
     now: clock.now(),
     personal: true as const,

@@ -52,6 +52,8 @@ t.test('reads on the alert path, at start and on the family page search an index
   t.ok(newest.some((d) => /INDEX audit_log_at/.test(d)), `the newest audit records: ${newest.join(' | ')}`);
   const receipt = plan(db, 'SELECT * FROM notifications WHERE provider_id = ? ORDER BY created_at, id LIMIT 1', 'SM1');
   t.same(scans(receipt, 'notifications'), [], `a delivery receipt's send: ${receipt.join(' | ')}`);
+  const everyUnresolved = plan(db, "SELECT * FROM alerts WHERE status <> 'resolved' ORDER BY opened_at DESC, id DESC");
+  t.same(scans(everyUnresolved, 'alerts').filter((d) => !/USING (COVERING )?INDEX alerts_one_open/.test(d)), [], `every home's unresolved alerts (the public status page): ${everyUnresolved.join(' | ')}`);
   const unresolved = plan(db, "SELECT * FROM alerts WHERE home_id = ? AND status <> 'resolved' ORDER BY opened_at DESC, id DESC", 'h1');
   t.ok(unresolved.some((d) => /^SEARCH alerts USING INDEX (alerts_one_open|alerts_home)/.test(d)), `a home's unresolved alerts: ${unresolved.join(' | ')}`);
   for (const [what, sql] of [['contacts', 'SELECT * FROM contacts WHERE home_id = ? ORDER BY priority, name, id'], ['residents', 'SELECT * FROM residents WHERE home_id = ? ORDER BY name, id'], ['alerts', 'SELECT * FROM alerts WHERE home_id = ? ORDER BY opened_at DESC, id DESC'],
