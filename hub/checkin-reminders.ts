@@ -24,6 +24,15 @@ import type { Channel } from '../notifier/index.js';
 type ReminderStore = HomeStore & AuditStore & Pick<EscalationStore, 'claimSendKeys' | 'listSendKeys'> & Pick<VideoStore, 'getCheckin'>;
 interface ReminderDeps { store: ReminderStore; sms: Channel; wallClock: WallClock; logger: Logger }
 
+/** The send key of one caregiver's SMS of one kind about one check-in: claimed before the SMS, so it goes once. */
+const noticeKey = (checkinId: string, kind: 'remind' | 'cancel', contactId: string) => `checkin:${checkinId}:${kind}:${contactId}`;
+
+/** Claims `noticeKey` (with the job's fence in a cluster); false when it was claimed before. */
+async function claimNotice(deps: ReminderDeps, checkinId: string, kind: 'remind' | 'cancel', contactId: string, fence?: HomeFence): Promise<boolean> {
+  const key = { key: noticeKey(checkinId, kind, contactId), alertId: `checkin:${checkinId}`, contactId, channel: deps.sms.name, createdAt: deps.wallClock.now() };
+  return (await deps.store.claimSendKeys([key], fence)).length > 0;
+}
+
 /** The resident's name (the home's when none is entered) and the check-in's local time, for the texts. */
 async function checkinWords(store: ReminderStore, homeId: string, dueAt: number): Promise<{ resident: string; at: string } | undefined> {
   const home = await store.getHome(homeId);
@@ -42,8 +51,7 @@ export async function remindCaregivers(deps: ReminderDeps, r: { checkinId: strin
   let settled: string | undefined;
   for (const c of await store.listContacts(r.homeId)) {
     if (c.role !== 'caregiver' || !c.phone) continue;
-    const key = `checkin:${r.checkinId}:remind:${c.id}`;
-    if ((await store.claimSendKeys([{ key, alertId: `checkin:${r.checkinId}`, contactId: c.id, channel: sms.name, createdAt: wallClock.now() }], r.fence)).length === 0) { before++; continue; }
+    if (!(await claimNotice(deps, r.checkinId, 'remind', c.id, r.fence))) { before++; continue; }
     // Read after the claim: a cancel that came first is seen here; one that comes later finds the key.
     const status = (await store.getCheckin(r.checkinId))?.status ?? 'gone';
     if (status !== 'scheduled') { settled = status; break; }
@@ -66,15 +74,15 @@ export async function remindCaregivers(deps: ReminderDeps, r: { checkinId: strin
  */
 export async function tellCaregiversCancelled(deps: ReminderDeps, r: { checkinId: string; homeId: string; dueAt: number }): Promise<number> {
   const { store, sms, wallClock, logger } = deps;
-  const reminded = new Set((await store.listSendKeys(`checkin:${r.checkinId}`)).filter((k) => k.key.includes(':remind:') && k.contactId !== undefined).map((k) => k.contactId!));
+  const reminded = new Set<string>();
+  for (const k of await store.listSendKeys(`checkin:${r.checkinId}`)) if (k.contactId !== undefined && k.key === noticeKey(r.checkinId, 'remind', k.contactId)) reminded.add(k.contactId);
   if (reminded.size === 0) return 0;
   const words = await checkinWords(store, r.homeId, r.dueAt);
   if (!words) return 0;
   let sent = 0;
   for (const c of await store.listContacts(r.homeId)) {
     if (!reminded.has(c.id) || !c.phone) continue;
-    const key = `checkin:${r.checkinId}:cancel:${c.id}`;
-    if ((await store.claimSendKeys([{ key, alertId: `checkin:${r.checkinId}`, contactId: c.id, channel: sms.name, createdAt: wallClock.now() }])).length === 0) continue;
+    if (!(await claimNotice(deps, r.checkinId, 'cancel', c.id))) continue;
     const text = c.language === 'en'
       ? `[mimamori] Cancelled: the video check-in with ${words.resident} at ${words.at} will not take place.`
       : `【見守り】${words.at} からの ${words.resident}さんとのビデオ見守りは取り消されました。`;
