@@ -6,6 +6,7 @@
  * ingest keeps its QoS 1 messages across a restart.
  */
 import { mkdirSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Aedes, type AedesOptions, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
@@ -19,6 +20,7 @@ import { afterDelay, createLoginThrottle, type LoginThrottlePort } from '../core
 import type { Logger } from '../core/logger.js';
 import type { DeviceStore } from '../core/store.js';
 import { checkClientId } from './client-id-policy.js';
+import { DeviceLane, type LaneClient } from './device-lane.js';
 import type { DevicePublishSink } from './ingest.js';
 import type { Identity } from './device-credentials.js';
 import { openListeners } from './listeners.js';
@@ -105,6 +107,8 @@ export interface BrokerStats {
   sessionStoreSkips: number;
   /** Messages written to LevelDB for offline persistent sessions (one per session), once the write finished. */
   sessionStoreQueued: number;
+  /** Logins served by the device lane (broker/device-lane.ts), which never touches the session store. */
+  laneLogins: number;
 }
 
 export interface Broker {
@@ -244,7 +248,7 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
 
   const counters: Omit<BrokerStats, 'clients' | 'sessionStoreSkips' | 'sessionStoreQueued'> = {
     connections: 0, publishes: 0, authFailures: 0, aclDenials: { publish: 0, subscribe: 0 },
-    clientIdRejections: 0, oversizedPackets: 0, lockouts: 0, lockedOutLogins: 0, delayedLogins: 0, retainStripped: 0,
+    clientIdRejections: 0, oversizedPackets: 0, lockouts: 0, lockedOutLogins: 0, delayedLogins: 0, retainStripped: 0, laneLogins: 0,
   };
   const identities = new WeakMap<Client, { identity: Identity; username: string }>();
   const wills = new WeakMap<Client, PublishPacket>();
@@ -257,7 +261,10 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
   const checkLogin = createLoginCheck({ store, clock });
   /** Clients of the required service that have subscribed (normally one). */
   const gateKeepers = new Set<Client>();
-  const deviceClients = new Set<Client>();
+  /** Connected devices, on aedes or on the lane (closed when the hub stops admitting them). */
+  const deviceClients = new Set<{ close(): void }>();
+  /** Client ids that logged in on aedes with a persistent session or a will (memory sessions only; see the lane). */
+  const sessionIds = new Set<string>();
   /** Set once close() starts: aedes is then disconnecting everyone itself. */
   let closing: Promise<void> | undefined;
   /** The in-process ingest, when one is attached. */
@@ -285,6 +292,67 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
     log.debug({ clientId, topic: packet.topic }, 'retain flag removed from a device message');
   }
 
+  /**
+   * The login, for aedes's clients and the device lane alike: the throttle per (client id,
+   * address), the credential check, the hub's readiness for devices, the client-id rules and
+   * the will's topic.
+   */
+  async function admitLogin(c: { clientId: string; address: string | undefined; username: string | undefined; password: Buffer | undefined; clean: boolean; will?: PublishPacket | undefined }): Promise<{ ok: true; identity: Identity; username: string } | { ok: false; returnCode: number; message: string }> {
+    const { clientId, address, username, password } = c;
+    try {
+      // Throttled per (client id, address): failures from elsewhere never refuse this device here.
+      // The throttle may be the cluster's shared one (cluster/, on Redis): every answer is awaited.
+      const admission = await throttle.admit(clientId, address);
+      if (!admission.allow) {
+        counters.lockedOutLogins++;
+        flood.warn('login locked out', { clientId, address, retryAt: admission.retryAt }, 'login refused: this client id failed repeatedly from this address');
+        return { ok: false, returnCode: notAuthorized, message: 'locked out' };
+      }
+      if (admission.delayMs > 0) {
+        counters.delayedLogins++;
+        log.debug({ clientId, address, delayMs: admission.delayMs }, 'login delayed: many failures from this address');
+      }
+      const result = await afterDelay(securityClock, admission.delayMs, () => checkLogin(username, password));
+      if (!result.ok) {
+        counters.authFailures++;
+        const outcome = await throttle.recordFailure(clientId, address);
+        if (outcome.backoffUntil !== undefined) {
+          counters.lockouts++;
+          flood.warn('login back-off', { clientId, address, failures: outcome.failures, until: outcome.backoffUntil }, 'login back-off for this client id from this address');
+        }
+        flood.warn('login refused', { clientId, address, username, reason: result.reason }, 'login refused');
+        return { ok: false, returnCode: badUsernameOrPassword, message: 'bad username or password' };
+      }
+      const who = result.identity;
+      const user = username ?? '';
+      if (who.type === 'device' && !devicesAdmitted()) {
+        log.debug({ clientId }, 'device login deferred: the hub is not ready yet');
+        return { ok: false, returnCode: serverUnavailable, message: 'server unavailable' };
+      }
+      const idCheck = checkClientId(who, clientId, c.clean);
+      const owner = owners.get(clientId);
+      const reason = !idCheck.allowed ? idCheck.reason : owner !== undefined && owner !== user ? 'client id is in use by another login' : undefined;
+      if (reason !== undefined) {
+        counters.clientIdRejections++;
+        log.warn({ clientId, username: user, reason }, 'login refused: client id not allowed');
+        return { ok: false, returnCode: identifierRejected, message: reason };
+      }
+      const willCheck = c.will === undefined ? undefined : canPublish(who, c.will.topic);
+      if (c.will && willCheck && !willCheck.allowed) {
+        counters.aclDenials.publish++;
+        log.warn({ clientId, username: user, topic: c.will.topic, reason: willCheck.reason }, 'login refused: will topic not allowed');
+        return { ok: false, returnCode: notAuthorized, message: 'will topic not allowed' };
+      }
+      // aedes keeps this same object as the client's will.
+      if (c.will && who.type === 'device') stripRetain(c.will, clientId);
+      await throttle.recordSuccess(clientId, address);
+      return { ok: true, identity: who, username: user };
+    } catch (err) {
+      log.error({ clientId, err }, 'login check failed');
+      return { ok: false, returnCode: serverUnavailable, message: 'server unavailable' };
+    }
+  }
+
   const remoteAddress = (client: Client): string | undefined => (client.conn as { remoteAddress?: string }).remoteAddress;
 
   const handlers: AedesOptions = {
@@ -293,69 +361,14 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
       done(null, true);
     },
     authenticate(client, username, password, done) {
-      const clientId = client.id;
-      const address = remoteAddress(client);
-      let answered = false;
-      const answer: typeof done = (err, ok) => { answered = true; done(err, ok); };
-      // The throttle may be the cluster's shared one (cluster/, on Redis): every answer is awaited.
-      (async () => {
-        // Throttled per (client id, address): failures from elsewhere never refuse this device here.
-        const admission = await throttle.admit(clientId, address);
-        if (!admission.allow) {
-          counters.lockedOutLogins++;
-          flood.warn('login locked out', { clientId, address, retryAt: admission.retryAt }, 'login refused: this client id failed repeatedly from this address');
-          answer(authError('locked out', notAuthorized), false);
-          return;
-        }
-        if (admission.delayMs > 0) {
-          counters.delayedLogins++;
-          log.debug({ clientId, address, delayMs: admission.delayMs }, 'login delayed: many failures from this address');
-        }
-        const result = await afterDelay(securityClock, admission.delayMs, () => checkLogin(username, password));
-        if (!result.ok) {
-          counters.authFailures++;
-          const outcome = await throttle.recordFailure(clientId, address);
-          if (outcome.backoffUntil !== undefined) {
-            counters.lockouts++;
-            flood.warn('login back-off', { clientId, address, failures: outcome.failures, until: outcome.backoffUntil }, 'login back-off for this client id from this address');
-          }
-          flood.warn('login refused', { clientId, address, username, reason: result.reason }, 'login refused');
-          answer(authError('bad username or password', badUsernameOrPassword), false);
-          return;
-        }
-        const who = result.identity;
-        const user = username ?? '';
-        if (who.type === 'device' && !devicesAdmitted()) {
-          log.debug({ clientId }, 'device login deferred: the hub is not ready yet');
-          answer(authError('server unavailable', serverUnavailable), false);
-          return;
-        }
-        const idCheck = checkClientId(who, clientId, client.clean);
-        const owner = owners.get(clientId);
-        const reason = !idCheck.allowed ? idCheck.reason : owner !== undefined && owner !== user ? 'client id is in use by another login' : undefined;
-        if (reason === undefined) {
-          const will = wills.get(client);
-          const willCheck = will === undefined ? undefined : canPublish(who, will.topic);
-          if (will && willCheck && !willCheck.allowed) {
-            counters.aclDenials.publish++;
-            log.warn({ clientId, username: user, topic: will.topic, reason: willCheck.reason }, 'login refused: will topic not allowed');
-            answer(authError('will topic not allowed', notAuthorized), false);
-            return;
-          }
-          // aedes keeps this same object as the client's will.
-          if (will && who.type === 'device') stripRetain(will, clientId);
-          await throttle.recordSuccess(clientId, address);
-          identities.set(client, { identity: who, username: user });
-          answer(null, true);
-          return;
-        }
-        counters.clientIdRejections++;
-        log.warn({ clientId, username: user, reason }, 'login refused: client id not allowed');
-        answer(authError(reason, identifierRejected), false);
-      })().catch((err: unknown) => {
-        log.error({ clientId, err }, 'login check failed');
-        if (!answered) answer(authError('server unavailable', serverUnavailable), false);
-      });
+      const will = wills.get(client);
+      admitLogin({ clientId: client.id, address: remoteAddress(client), username, password, clean: client.clean, will }).then((result) => {
+        if (!result.ok) { done(authError(result.message, result.returnCode), false); return; }
+        identities.set(client, { identity: result.identity, username: result.username });
+        // A device on the lane with this id gives way to the new login (MQTT-3.1.4-2).
+        lane.get(client.id)?.close();
+        done(null, true);
+      }, (err: unknown) => done(err as AuthenticateError, false));
     },
     authorizePublish(client, packet, done) {
       // A null client is the broker itself (e.g. a will checked when it was registered).
@@ -394,9 +407,81 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
   };
 
   const aedes = await Aedes.createBroker({ ...handlers, ...(level ? { persistence: level.persistence } : {}), ...(opts.cluster as Record<string, unknown> | undefined ?? {}) });
+  const aedesClients = (aedes as unknown as { clients: Record<string, Client | undefined> }).clients;
+  const retainedStore = (aedes as unknown as { persistence: { createRetainedStream(pattern: string): AsyncIterable<PublishPacket> } }).persistence;
+  /**
+   * Devices on a clean session without a will are served by the broker's own lean connection
+   * (broker/device-lane.ts: a socket and one small object each, instead of aedes's client); the
+   * same login, ACL, ingest and emitter as aedes's clients. Everyone else goes to aedes.
+   */
+  const lane: DeviceLane = new DeviceLane({
+    maxPacketSize: opts.maxPacketSize,
+    bus: {
+      subscribe: (topic, fn, done) => aedes.subscribe(topic, fn as Parameters<Aedes['subscribe']>[1], done),
+      unsubscribe: (topic, fn, done) => aedes.unsubscribe(topic, fn as Parameters<Aedes['unsubscribe']>[1], done),
+      retained: (topic) => retainedStore.createRetainedStream(topic),
+    },
+    // Not in a cluster (a session there may live on another node), and only ids holding no session
+    // state or will: aedes discards those at a clean login.
+    accepts: (clientId) => !opts.cluster && (level ? level.persistence.holdsNothing(clientId) : !sessionIds.has(clientId)),
+    login: (c) => admitLogin({ ...c, clean: true }),
+    onReady(client) {
+      // The same id on aedes (a persistent session, say) gives way to this login (MQTT-3.1.4-2).
+      aedesClients[client.id]?.close();
+      owners.set(client.id, client.username);
+      deviceClients.add(client);
+      counters.laneLogins++;
+      log.debug({ clientId: client.id, username: client.username }, 'client connected');
+    },
+    onClose(client) {
+      deviceClients.delete(client);
+      if (lane.get(client.id) === undefined && aedesClients[client.id] === undefined && owners.get(client.id) === client.username) owners.delete(client.id);
+      log.debug({ clientId: client.id }, 'client disconnected');
+    },
+    publish: (client, topic, payload, qos, retain) => devicePublish(client, topic, payload, qos, retain),
+    maySubscribe(client, topic) {
+      const decision = canSubscribe(client.identity, topic);
+      if (decision.allowed) return true;
+      counters.aclDenials.subscribe++;
+      flood.warn('subscribe refused', { clientId: client.id, username: client.username, topic, reason: decision.reason }, 'subscribe refused');
+      return false;
+    },
+    handOff(socket, head) {
+      socket.unshift(head);
+      aedes.handle(socket);
+    },
+    onProtocolError: (socket, clientId, reason) => flood.warn('protocol error', { clientId, address: socket.remoteAddress, reason }, 'connection closed: MQTT protocol error'),
+  });
+  /**
+   * A device PUBLISH on the lane: the ACL, then the ingest (nothing is acknowledged before it
+   * has the message), then aedes's emitter for any subscriber — what aedes's path does.
+   */
+  function devicePublish(client: LaneClient, topic: string, payload: Buffer, qos: number, retain: boolean): Promise<void> {
+    if (!devicesAdmitted()) return Promise.reject(new Error('server unavailable: the hub is not receiving'));
+    const decision = canPublish(client.identity, topic);
+    if (!decision.allowed) {
+      counters.aclDenials.publish++;
+      flood.warn('publish refused', { clientId: client.id, username: client.username, topic, reason: decision.reason }, 'publish refused; disconnecting');
+      return Promise.reject(new Error(`publish to ${topic} not allowed`));
+    }
+    counters.publishes++;
+    const packet = { cmd: 'publish' as const, topic, payload, qos: qos as 0 | 1 | 2, retain, dup: false };
+    stripRetain(packet, client.id);
+    const forward = () => new Promise<void>((resolve, reject) => aedes.publish(packet, (err) => (err ? reject(err) : resolve())));
+    if (ingestSink === undefined) return forward();
+    return ingestSink(topic, payload).then(() => {
+      forward().catch((err: unknown) => log.warn({ clientId: client.id, topic, err: (err as Error).message }, 'a device message could not be passed to subscribers'));
+    }, (err: unknown) => {
+      log.warn({ clientId: client.id, topic, err: (err as Error).message }, 'ingest could not take a message; not acknowledged, disconnecting');
+      throw err;
+    });
+  }
+
   const purged = await purgeRetainedDeviceMessages(aedes);
   if (purged > 0) log.warn({ purged }, 'removed retained device messages kept by an earlier version');
   aedes.on('clientReady', (client) => {
+    // With sessions in memory: ids that may hold a session or will stay with aedes until a clean login without a will discards it.
+    if (!client.clean || wills.has(client)) sessionIds.add(client.id); else sessionIds.delete(client.id);
     const who = identities.get(client);
     if (who) owners.set(client.id, who.username);
     if (who?.identity.type === 'device') deviceClients.add(client);
@@ -415,7 +500,7 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
       log.warn({ service: opts.requireService }, 'the hub service left: devices are disconnected until it is back');
       shutOutDevices();
     }
-    if (owners.get(client.id) === identities.get(client)?.username) owners.delete(client.id);
+    if (owners.get(client.id) === identities.get(client)?.username && lane.get(client.id) === undefined) owners.delete(client.id);
     log.debug({ clientId: client.id }, 'client disconnected');
   });
   aedes.on('publish', (_packet, client) => { if (client) counters.publishes++; });
@@ -426,7 +511,11 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
   try {
     listeners = await openListeners({
       host: opts.host, tcpPort: opts.tcpPort, tlsPort: opts.tlsPort, wsPort: opts.wsPort, tls, maxPacketSize: opts.maxPacketSize,
-      onConnection: (conn, req) => { counters.connections++; aedes.handle(conn, req); },
+      onConnection: (conn, req) => {
+        counters.connections++;
+        // WebSocket streams go to aedes; TCP and TLS sockets to the lane, which hands on what is not for it.
+        if (req === undefined) lane.handle(conn as Socket); else aedes.handle(conn, req);
+      },
       onOversize: (info, conn) => {
         counters.oversizedPackets++;
         const clientId = (conn as unknown as { client?: Client }).client?.id;
@@ -435,6 +524,7 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
       onSocketError: (err, listener) => log.debug({ listener, err: err.message }, 'socket error'),
     });
   } catch (err) {
+    lane.close();
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
     await level?.close();
     throw err;
@@ -455,9 +545,10 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
         if (!closing) { log.warn('the ingest left: devices are disconnected until it is back'); shutOutDevices(); }
       };
     },
-    stats: () => ({ ...counters, aclDenials: { ...counters.aclDenials }, clients: aedes.connectedClients, sessionStoreSkips: level?.persistence.stats().skipped ?? 0, sessionStoreQueued: level?.persistence.stats().queued ?? 0 }),
+    stats: () => ({ ...counters, aclDenials: { ...counters.aclDenials }, clients: aedes.connectedClients + lane.size, sessionStoreSkips: level?.persistence.stats().skipped ?? 0, sessionStoreQueued: level?.persistence.stats().queued ?? 0 }),
     close() {
       closing ??= (async () => {
+        lane.close();
         await new Promise<void>((resolve) => aedes.close(() => resolve()));
         await listeners.close();
         await level?.close();

@@ -135,6 +135,15 @@ export class CleanSessionShortcut implements AedesPersistence {
     });
   }
 
+  /**
+   * Whether `id` holds no session state and no will here, as far as this process knows, without
+   * asking LevelDB (and without counting a skip): the device lane serves only such ids, so a
+   * clean login that must discard a session still goes through aedes.
+   */
+  holdsNothing(id: string): boolean {
+    return (this.empty.has(id) || (this.holding !== undefined && !this.holding.has(id))) && !this.wills.has(id) && !this.connecting.has(id);
+  }
+
   private known(id: string): boolean {
     if (!this.empty.has(id) && (this.holding === undefined || this.holding.has(id))) return false;
     this.skipped++;
