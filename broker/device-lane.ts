@@ -213,7 +213,7 @@ class Connection implements LaneClient {
 
   /** Bytes from the socket. */
   onData(chunk: Buffer): void {
-    this.lastSeen = this.lane.now;
+    this.lastSeen = Date.now();
     this.head = this.head === undefined ? chunk : Buffer.concat([this.head, chunk]);
     if (!this.busy) this.drain();
   }
@@ -480,8 +480,6 @@ export class DeviceLane {
   /** Logged-in devices by client id. */
   private readonly byId = new Map<string, Connection>();
   private readonly sweep: NodeJS.Timeout;
-  /** Wall-clock ms, refreshed by the sweep (a packet's arrival time needs no better). */
-  now = Date.now();
 
   constructor(readonly opts: DeviceLaneOptions) {
     this.sweep = setInterval(() => this.check(), 1000);
@@ -490,7 +488,7 @@ export class DeviceLane {
 
   /** Takes a new TCP or TLS connection: the lane if its CONNECT fits, else aedes. */
   handle(socket: Socket): void {
-    const c = new Connection(socket, this, this.now);
+    const c = new Connection(socket, this, Date.now());
     this.open.add(c);
     const onData = (chunk: Buffer) => c.onData(chunk);
     const onClose = () => c.onClosed();
@@ -528,7 +526,7 @@ export class DeviceLane {
   }
 
   private check(): void {
-    const now = (this.now = Date.now());
+    const now = Date.now();
     const connectTimeout = this.opts.connectTimeoutMs ?? 30_000;
     for (const c of this.open) {
       if (c.phase === Phase.Connecting && now - c.lastSeen > connectTimeout) {
