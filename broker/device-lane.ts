@@ -294,9 +294,9 @@ class Connection implements LaneClient {
       this.phase = Phase.Closed;
       this.socket.pause();
       this.detach?.();
-      const rest = this.head;
+      // `buf` holds the CONNECT and whatever came with it (`head` is only its tail).
       this.head = undefined;
-      opts.handOff(this.socket, rest === undefined ? buf : Buffer.concat([buf, rest]));
+      opts.handOff(this.socket, buf);
     };
     if (f.type !== CONNECT || f.flags !== 0) { this.fail('the first packet is not a CONNECT'); return; }
     let clientId: string, username: string | undefined, password: Buffer | undefined;

@@ -155,6 +155,17 @@ t.test('one id, one connection: a second login takes over; a persistent session 
   t.equal(h.broker.stats().laneLogins, lane, 'not on the lane');
   withWill.socket.destroy();
 
+  // What came in the same read as a handed-off CONNECT reaches aedes once.
+  const pipelined = await raw(h.broker.ports.tcp);
+  pipelined.socket.write(Buffer.concat([
+    mqttPacket.generate(connectPacket(door, { will: { topic: eventTopic('h1', 'door'), payload: Buffer.from(event('gone')), qos: 0, retain: false } } as never)),
+    mqttPacket.generate({ cmd: 'pingreq' } as Packet),
+  ]));
+  t.match(await pipelined.next(), { cmd: 'connack', returnCode: 0 });
+  t.match(await pipelined.next(), { cmd: 'pingresp' }, 'the ping behind the CONNECT is answered');
+  await t.rejects(pipelined.next(300), /no packet/, 'once');
+  pipelined.socket.destroy();
+
   // A persistent session is aedes's too; the next clean login goes to aedes as well, to discard it.
   const persistent = await connect(h.url(), { clientId: 'h1/door', username: door.username, password: door.secret, clean: false });
   await persistent.endAsync();
