@@ -353,6 +353,36 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
     }
   }
 
+  type Who = { identity: Identity; username: string };
+  /**
+   * The ACL for a publish, on aedes's path and the lane's alike: undefined when allowed, else the
+   * error to close the connection with (MQTT 3.1.1 has no negative PUBACK), counted and logged.
+   */
+  function refusePublish(clientId: string, who: Who | undefined, topic: string): Error | undefined {
+    const decision = who ? canPublish(who.identity, topic) : { allowed: false as const, reason: 'not authenticated' };
+    if (decision.allowed) return undefined;
+    counters.aclDenials.publish++;
+    flood.warn('publish refused', { clientId, username: who?.username, topic, reason: decision.reason }, 'publish refused; disconnecting');
+    return new Error(`publish to ${topic} not allowed`);
+  }
+  /** The ACL for a subscription, on both paths; a refusal is counted and logged (SUBACK 0x80, MQTT-3.9.3). */
+  function maySubscribe(clientId: string, who: Who | undefined, topic: string): boolean {
+    const decision = who ? canSubscribe(who.identity, topic) : { allowed: false as const, reason: 'not authenticated' };
+    if (decision.allowed) return true;
+    counters.aclDenials.subscribe++;
+    flood.warn('subscribe refused', { clientId, username: who?.username, topic, reason: decision.reason }, 'subscribe refused');
+    return false;
+  }
+  /** Hands a device message to the attached ingest; a failure is logged and passed on, so nothing is acknowledged. */
+  function toIngest(sink: DevicePublishSink, clientId: string, topic: string, payload: Buffer): Promise<void> {
+    return sink(topic, payload).catch((err: unknown) => {
+      log.warn({ clientId, topic, err: (err as Error).message }, 'ingest could not take a message; not acknowledged, disconnecting');
+      throw err;
+    });
+  }
+  // Not acknowledged: the device keeps the event and resends it when the hub is back.
+  const notReceiving = () => new Error('server unavailable: the hub is not receiving');
+
   const remoteAddress = (client: Client): string | undefined => (client.conn as { remoteAddress?: string }).remoteAddress;
 
   const handlers: AedesOptions = {
@@ -374,35 +404,18 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
       // A null client is the broker itself (e.g. a will checked when it was registered).
       if (!client) { done(null); return; }
       const who = identities.get(client);
-      if (who?.identity.type === 'device' && !devicesAdmitted()) {
-        // Not acknowledged: the device keeps the event and resends it when the hub is back.
-        done(new Error('server unavailable: the hub is not receiving'));
-        return;
-      }
-      const decision = who ? canPublish(who.identity, packet.topic) : { allowed: false as const, reason: 'not authenticated' };
-      if (decision.allowed) {
-        if (who?.identity.type !== 'device' || ingestSink === undefined) { if (who?.identity.type === 'device') stripRetain(packet, client.id); done(null); return; }
-        stripRetain(packet, client.id);
-        // MQTT 3.1.1 QoS 1: the PUBACK means the hub has it. aedes writes it once this callback runs.
-        const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-        ingestSink(packet.topic, payload).then(() => done(null), (err: unknown) => {
-          log.warn({ clientId: client.id, topic: packet.topic, err: (err as Error).message }, 'ingest could not take a message; not acknowledged, disconnecting');
-          done(err as Error);
-        });
-        return;
-      }
-      counters.aclDenials.publish++;
-      // MQTT 3.1.1 has no negative PUBACK, so a refused publish closes the connection.
-      flood.warn('publish refused', { clientId: client.id, username: who?.username, topic: packet.topic, reason: decision.reason }, 'publish refused; disconnecting');
-      done(new Error(`publish to ${packet.topic} not allowed`));
+      if (who?.identity.type === 'device' && !devicesAdmitted()) { done(notReceiving()); return; }
+      const refused = refusePublish(client.id, who, packet.topic);
+      if (refused) { done(refused); return; }
+      if (who?.identity.type !== 'device') { done(null); return; }
+      stripRetain(packet, client.id);
+      if (ingestSink === undefined) { done(null); return; }
+      // MQTT 3.1.1 QoS 1: the PUBACK means the hub has it. aedes writes it once this callback runs.
+      const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+      toIngest(ingestSink, client.id, packet.topic, payload).then(() => done(null), (err: unknown) => done(err as Error));
     },
     authorizeSubscribe(client, sub, done) {
-      const who = identities.get(client);
-      const decision = who ? canSubscribe(who.identity, sub.topic) : { allowed: false as const, reason: 'not authenticated' };
-      if (decision.allowed) { done(null, sub); return; }
-      counters.aclDenials.subscribe++;
-      flood.warn('subscribe refused', { clientId: client.id, username: who?.username, topic: sub.topic, reason: decision.reason }, 'subscribe refused');
-      done(null, null); // SUBACK return code 0x80 (MQTT-3.9.3)
+      done(null, maySubscribe(client.id, identities.get(client), sub.topic) ? sub : null);
     },
   };
 
@@ -439,13 +452,7 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
       log.debug({ clientId: client.id }, 'client disconnected');
     },
     publish: (client, topic, payload, qos, retain) => devicePublish(client, topic, payload, qos, retain),
-    maySubscribe(client, topic) {
-      const decision = canSubscribe(client.identity, topic);
-      if (decision.allowed) return true;
-      counters.aclDenials.subscribe++;
-      flood.warn('subscribe refused', { clientId: client.id, username: client.username, topic, reason: decision.reason }, 'subscribe refused');
-      return false;
-    },
+    maySubscribe: (client, topic) => maySubscribe(client.id, client, topic),
     handOff(socket, head) {
       socket.unshift(head);
       aedes.handle(socket);
@@ -457,23 +464,16 @@ export async function createBroker(opts: BrokerOptions): Promise<Broker> {
    * has the message), then aedes's emitter for any subscriber — what aedes's path does.
    */
   function devicePublish(client: LaneClient, topic: string, payload: Buffer, qos: number, retain: boolean): Promise<void> {
-    if (!devicesAdmitted()) return Promise.reject(new Error('server unavailable: the hub is not receiving'));
-    const decision = canPublish(client.identity, topic);
-    if (!decision.allowed) {
-      counters.aclDenials.publish++;
-      flood.warn('publish refused', { clientId: client.id, username: client.username, topic, reason: decision.reason }, 'publish refused; disconnecting');
-      return Promise.reject(new Error(`publish to ${topic} not allowed`));
-    }
+    if (!devicesAdmitted()) return Promise.reject(notReceiving());
+    const refused = refusePublish(client.id, client, topic);
+    if (refused) return Promise.reject(refused);
     counters.publishes++;
     const packet = { cmd: 'publish' as const, topic, payload, qos: qos as 0 | 1 | 2, retain, dup: false };
     stripRetain(packet, client.id);
     const forward = () => new Promise<void>((resolve, reject) => aedes.publish(packet, (err) => (err ? reject(err) : resolve())));
     if (ingestSink === undefined) return forward();
-    return ingestSink(topic, payload).then(() => {
+    return toIngest(ingestSink, client.id, topic, payload).then(() => {
       forward().catch((err: unknown) => log.warn({ clientId: client.id, topic, err: (err as Error).message }, 'a device message could not be passed to subscribers'));
-    }, (err: unknown) => {
-      log.warn({ clientId: client.id, topic, err: (err as Error).message }, 'ingest could not take a message; not acknowledged, disconnecting');
-      throw err;
     });
   }
 
