@@ -11,6 +11,7 @@ import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { toRecordedLine, type Reading } from '../../core/events.js';
 import type { HomeSettings } from './home-settings.js';
+import { casasHomes, readCasas } from './casas.js';
 import { kasterenHomes, readKasteren } from './kasteren.js';
 import { ordonezHomes, readOrdonez } from './ordonez.js';
 import { buildRecording, type ConvertedSource } from './source.js';
@@ -23,6 +24,7 @@ interface Dataset { homes: readonly string[]; read(rawDir: string, home: string)
 
 /** The datasets a converter exists for, and their homes. */
 export const recordingDatasets: Record<string, Dataset> = {
+  casas: { homes: casasHomes, read: readCasas },
   kasteren: { homes: kasterenHomes, read: readKasteren },
   ordonez: { homes: ordonezHomes, read: readOrdonez },
   tapia: { homes: tapiaHomes, read: readTapia },

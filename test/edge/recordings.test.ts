@@ -124,6 +124,33 @@ t.test('Tapia: activity blocks across midnight, a firing listed twice is one, th
     'an activity dated 4/31 is left out and said, not rolled over into 1 May (subject2 has ten, copies of 1 May)');
 });
 
+t.test('CASAS: motion ON…OFF per area, the front door, lights as signs of life; a night keeps its toilet trip; Leave_Home…Enter_Home is her time out', async (t) => {
+  const { readings, settings } = convertRecording('casas', 'al', join(fixtures, 'casas'));
+  t.same(readings.slice(0, 12).map(brief), [
+    '2011-06-15T08:00:00-07:00 motion kitchen kitchen on',
+    '2011-06-15T08:00:02.500-07:00 motion kitchen kitchen off',
+    '2011-06-15T08:01:00-07:00 door kitchen-kitchenlight kitchen-kitchenlight open',
+    '2011-06-15T08:20:00-07:00 door kitchen-kitchenlight kitchen-kitchenlight closed',
+    '2011-06-15T10:00:00-07:00 door front-door front open',
+    '2011-06-15T10:00:01-07:00 motion outsidedoor-entry outsidedoor on',
+    '2011-06-15T10:00:03-07:00 motion outsidedoor-entry outsidedoor off',
+    '2011-06-15T10:00:05-07:00 door front-door front closed',
+    '2011-06-15T12:00:00-07:00 door front-door front open',
+    '2011-06-15T12:00:04-07:00 door front-door front closed',
+    '2011-06-15T12:00:06-07:00 motion loungechair-livingroom loungechair on',
+    '2011-06-15T12:00:06-07:00 motion loungechair-livingroom loungechair off',
+  ], 'milliseconds kept; an OFF with no ON before it is a moment; the temperature line is not converted');
+  t.ok(readings.some((r) => r.device === 'bedroom-closet' && r.kind === 'motion'), 'the closet is a motion sensor (CASAS names door contacts "…Door")');
+  t.equal(settings.timezone, 'America/Los_Angeles');
+  t.equal(settings.frontDoor, 'front');
+  t.same(settings.wakingHours, { from: '07:00', to: '23:00' }, 'three nights: a toilet trip labelled apart (the first) or as `Toilet` (the second) does not split a night');
+  t.match(settings.wakingHoursSource, /3 labelled nights/);
+  t.same(settings.labels?.out, [{ from: '2011-06-15T10:00:05-07:00', to: '2011-06-15T12:00:00-07:00' }], 'out from the end of Leave_Home to the start of Enter_Home');
+  t.equal(settings.labels?.from, '2011-06-15T08:00:00-07:00');
+  t.ok(settings.notes?.some((n) => /1 numeric readings/.test(n)) && settings.notes.some((n) => /1 OFF\/CLOSE messages had no ON\/OPEN/.test(n)), 'what was not converted is said');
+  t.same(parseHomeSettings(JSON.parse(JSON.stringify(settings))), settings, 'the settings pass their own schema');
+});
+
 t.test('wall-clock times honour daylight saving; slugs are ids; waking hours need three nights', async (t) => {
   t.equal(new Date(wallToEpoch({ year: 2008, month: 3, day: 30, hour: 3, minute: 30, second: 5 }, 'Europe/Amsterdam')).toISOString(), '2008-03-30T01:30:05.000Z', 'after the spring change: +02:00');
   t.equal(new Date(wallToEpoch({ year: 2008, month: 3, day: 29, hour: 3, minute: 30, second: 5 }, 'Europe/Amsterdam')).toISOString(), '2008-03-29T02:30:05.000Z', 'the day before: +01:00');
@@ -135,7 +162,8 @@ t.test('wall-clock times honour daylight saving; slugs are ids; waking hours nee
 });
 
 t.test('unknown dataset or home, and missing files, are clear errors', async (t) => {
-  t.throws(() => convertRecording('casas', 'aruba', fixtures), /unknown dataset "casas"; known: kasteren, ordonez, tapia/);
+  t.throws(() => convertRecording('aras', 'a', fixtures), /unknown dataset "aras"; known: casas, kasteren, ordonez, tapia/);
+  t.throws(() => convertRecording('casas', 'aruba', fixtures), /no home "aruba"; its homes: al/);
   t.throws(() => convertRecording('ordonez', 'c', fixtures), /no home "c"; its homes: a, b/);
   t.throws(() => convertRecording('ordonez', 'b', join(fixtures, 'ordonez')), /no .*OrdonezB_Sensors\.txt/);
   t.throws(() => parseHomeSettings({ format: 'mimamori-home/1', home: 'h1', timezone: 'Mars/Olympus' }, 'h1.home.json'), /h1\.home\.json: timezone: an IANA time zone/);
