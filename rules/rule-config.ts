@@ -65,6 +65,8 @@ export const noSignOfLifeRule = z.strictObject({
   quietLearnedMaxMinutes: minutes(300, 24 * 60),
   /** The most a learned outing may hold the clock before the family is warned. */
   outOfHomeLearnedMaxMinutes: minutes(2880, 7 * 24 * 60),
+  /** The most her learned outings after a visit may hold the clock (the fixed wait is `warningAfterMinutes`): a collapse as a visitor leaves is told within this. */
+  uncertainOutLearnedMaxMinutes: minutes(360, 24 * 60),
   /** Signs of life from one device alone, after another's, for this long → a warning: the sensor may be firing by itself and hiding her. */
   soleDeviceMinutes: minutes(1440, 7 * 24 * 60),
 }).refine((r) => r.criticalAfterMinutes > r.warningAfterMinutes, { message: 'criticalAfterMinutes must be greater than warningAfterMinutes', path: ['criticalAfterMinutes'] });

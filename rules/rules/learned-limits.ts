@@ -29,9 +29,22 @@
  *   longest, at most `quietLearnedMaxMinutes` (5 h) and never past the
  *   critical, which is not learned.
  *
+ * - **An outing that began as a visitor left.** A front-door close soon after
+ *   someone came in may be the visitor leaving alone, so such an outing holds
+ *   the clock only `warningAfterMinutes` (3 h, clock time) before the family is
+ *   told she may have gone out with them. A resident who steps out for the
+ *   paper every morning and goes out an hour later for the afternoon (CASAS
+ *   AL: the step out reads as someone coming in) got that warning five times
+ *   in two weeks, and came home through the front door each time. Learned like
+ *   the outings: those she came back from through the front door past the 3 h
+ *   in the last `longDays`; from `minLong` (2) on, 1.25× the longest, at most
+ *   `uncertainOutLearnedMaxMinutes` (6 h: a collapse as a visitor leaves is
+ *   still told within 6 h). One that ended with movement and no door (the
+ *   visitor did leave alone; she was inside, quiet) teaches nothing.
+ *
  * Kept as marks on the home (persisted with it): `rest/<slot>` = minutes,
- * `rest/next` = the slot the next one goes to; `outlong/<end, epoch ms>` and
- * `quietlong/<end, epoch ms>` = minutes. Only with the rule's `learnLimits` (the default set; "fixed
+ * `rest/next` = the slot the next one goes to; `outlong/<end, epoch ms>`,
+ * `uncertainlong/<end, epoch ms>` and `quietlong/<end, epoch ms>` = minutes. Only with the rule's `learnLimits` (the default set; "fixed
  * rules alone" keep the fixed numbers).
  */
 import type { HomeState } from '../home-state.js';
@@ -70,6 +83,7 @@ const minQuietLong = 2;
 const restPrefix = 'rest/';
 const restNextKey = 'rest/next';
 const outlongPrefix = 'outlong/';
+const uncertainPrefix = 'uncertainlong/';
 const quietPrefix = 'quietlong/';
 
 /** A seat spell ended: she got up after `ms`. Kept in a ring of `restSlots`. */
@@ -130,6 +144,11 @@ export function learnOuting(home: HomeState, at: number, ms: number, fixedMinute
   learnLong(home, outlongPrefix, at, ms, fixedMinutes);
 }
 
+/** She came back through the front door at `at` from an outing of `ms` that began as a visitor left; only those past `fixedMinutes` are kept. */
+export function learnUncertainOuting(home: HomeState, at: number, ms: number, fixedMinutes: number): void {
+  learnLong(home, uncertainPrefix, at, ms, fixedMinutes);
+}
+
 /** A quiet spell at home of `ms` waking time, which she ended herself at `at`; only spells past `fixedMinutes` (the warning) are kept. */
 export function learnQuiet(home: HomeState, at: number, ms: number, fixedMinutes: number): void {
   learnLong(home, quietPrefix, at, ms, fixedMinutes);
@@ -152,6 +171,11 @@ export function restLimit(home: HomeState, heldMaxMinutes: number, restMaxMinute
 /** How long an outing nobody announced holds the clock before the family is warned (at `now`). */
 export function outingLimit(home: HomeState, now: number, fixedMinutes: number, capMinutes: number): LearnedLimit {
   return longLimit(home, outlongPrefix, now, fixedMinutes, capMinutes);
+}
+
+/** How long an outing that began as a visitor left holds the clock before the family is warned (at `now`). */
+export function uncertainOutingLimit(home: HomeState, now: number, fixedMinutes: number, capMinutes: number): LearnedLimit {
+  return longLimit(home, uncertainPrefix, now, fixedMinutes, capMinutes);
 }
 
 /** How much waking time without a sign of her passes before the family is warned (judged at `now`, the quiet spell's start). */

@@ -42,7 +42,7 @@ import { NONE, type HomeState } from '../home-state.js';
 import type { NoSignOfLifeRule } from '../rule-config.js';
 import { activeSeverity, clear, duration, finding, hhmm, longDuration, noSignOfLifeOf, raise, signName, silenceAlreadyRaised, type RuleContext, type RuleDefinition, type ZoneClock } from './rule.js';
 import { heldSince, heldState, inBed, isHeldDevice, trackHeld, type Held } from './held-state.js';
-import { learnOuting, learnQuiet, learnRest, outingLimit, quietLimit, restLimit, type LearnedLimit } from './learned-limits.js';
+import { learnOuting, learnQuiet, learnRest, learnUncertainOuting, outingLimit, quietLimit, restLimit, uncertainOutingLimit, type LearnedLimit } from './learned-limits.js';
 import { memoWeak } from '../memo.js';
 import { getMark, outingWarnedKey, setMark } from './routine-marks.js';
 import { endVisit, visitorGuard, visitQuietAlarm, visitQuietDue } from './visitor-guard.js';
@@ -235,8 +235,14 @@ export function learnedOutLimit(rule: NoSignOfLifeRule, home: HomeState): { minu
   return rule.learnLimits ? outingLimit(home, at, rule.outOfHomeMaxMinutes, rule.outOfHomeLearnedMaxMinutes) : { minutes: rule.outOfHomeMaxMinutes };
 }
 
+/** Her own usual outings after a visit (learned-limits.ts), or the fixed `warningAfterMinutes`. */
+function learnedUncertainLimit(rule: NoSignOfLifeRule, home: HomeState): { minutes: number; longest?: number } {
+  const at = home.outSince === NONE ? home.lastSignOfLife : home.outSince;
+  return rule.learnLimits ? uncertainOutingLimit(home, at, rule.warningAfterMinutes, Math.max(rule.warningAfterMinutes, rule.uncertainOutLearnedMaxMinutes)) : { minutes: rule.warningAfterMinutes };
+}
+
 function outLimitMinutes(rule: NoSignOfLifeRule, home: HomeState): number {
-  return uncertainOut(home) ? rule.warningAfterMinutes : learnedOutLimit(rule, home).minutes;
+  return uncertainOut(home) ? learnedUncertainLimit(rule, home).minutes : learnedOutLimit(rule, home).minutes;
 }
 
 /**
@@ -251,9 +257,14 @@ function learnLimits(rule: NoSignOfLifeRule, home: HomeState, r: Reading, outSin
     if (since !== undefined) learnRest(home, r.at - since);
   }
   // An outing she came back from, not one she was known to be away for (day-care, a trip entered).
-  // Not an uncertain departure (a visitor leaving may have been all that happened).
   // Not across a gap in the data: how long she was out is not known.
-  if (outSince !== NONE && home.outSince === NONE && home.awayUntil < outSince && afterGap(home, outSince) && getMark(home, uncertainOutKey) !== outSince) learnOuting(home, r.at, r.at - outSince, rule.outOfHomeMaxMinutes);
+  if (outSince !== NONE && home.outSince === NONE && home.awayUntil < outSince && afterGap(home, outSince)) {
+    // An outing that began as a visitor left, which she came back from through the front door:
+    // it was her going out (with them, or after them). Ended by movement alone, it was the
+    // visitor leaving and her quiet inside: nothing about her outings.
+    if (getMark(home, uncertainOutKey) !== outSince) learnOuting(home, r.at, r.at - outSince, rule.outOfHomeMaxMinutes);
+    else if (frontDoor) learnUncertainOuting(home, r.at, r.at - outSince, rule.warningAfterMinutes);
+  }
 }
 
 /**
@@ -520,11 +531,15 @@ function outTooLongFinding(rule: NoSignOfLifeRule, home: HomeState, ctx: RuleCon
   }
   if (uncertainOut(home)) {
     const door = hhmm(home.outSince, tz);
+    const longest = learnedUncertainLimit(rule, home).longest;
+    const usual = longest === undefined ? undefined : duration(longest * minute);
     return finding(home, rule, ctx.now, 'raised', 'warning', 'family', {
-      message: { en: `Nothing has moved for ${d.en} since a visitor left — she may have gone out with them, or be unable to move`, ja: `来客が帰ってから${d.ja}、動きがありません — 一緒に出かけたか、動けなくなっている可能性があります` },
+      message: usual === undefined
+        ? { en: `Nothing has moved for ${d.en} since a visitor left — she may have gone out with them, or be unable to move`, ja: `来客が帰ってから${d.ja}、動きがありません — 一緒に出かけたか、動けなくなっている可能性があります` }
+        : { en: `Nothing has moved for ${d.en} since a visitor left — longer than her recent outings after a visit (the longest ${usual.en}); she may be unable to move`, ja: `来客が帰ってから${d.ja}、動きがありません — 最近の来客後の外出（最長${usual.ja}）より長く、動けなくなっている可能性があります` },
       expected: { en: `A sign of her inside, or the front door again, within ${limit.en} of a visitor leaving.`, ja: `来客が帰ってから${limit.ja}以内に、室内の生活反応または玄関の開閉があること。` },
       observed: { en: `Someone came in while she was home; the front door closed at ${door} and nothing has moved inside since. The sensors cannot tell whether she left with the visitor. Please check on her.`, ja: `在宅中に誰かが来訪し、${door} に玄関が閉まってから室内に動きがありません。ご本人が来客と一緒に出かけたかどうかはセンサーでは分かりません。様子を確認してください。` },
-    }, { data: { outSince: home.outSince, outMinutes: Math.floor((ctx.now - home.outSince) / minute), limitMinutes: outLimitMinutes(rule, home), afterVisit: true } });
+    }, { data: { outSince: home.outSince, outMinutes: Math.floor((ctx.now - home.outSince) / minute), limitMinutes: outLimitMinutes(rule, home), afterVisit: true, ...(longest === undefined ? {} : { learnedLongestMinutes: longest }) } });
   }
   const learned = learnedOutLimit(rule, home);
   if (learned.longest !== undefined) {

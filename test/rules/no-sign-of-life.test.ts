@@ -809,6 +809,50 @@ t.test('collapse right after a visitor leaves: the door closing is an uncertain 
   expectOrdinaryOuting(t, plain, at('14:29') + 30_000, 'an ordinary outing waits 12 h');
 });
 
+t.test('her own outings after a visit: stepping out for the paper reads as a visit; out for the afternoon and back through the front door twice, the third waits 1.25× her longest, within 6 h (CASAS AL)', async (t) => {
+  const afterVisit = (h: Harness) => h.findings.filter((f) => f.type === 'noSignOfLife' && f.state === 'raised' && f.data?.afterVisit === true);
+  /** Day `d`: out for the paper at 08:35 (the door, back in, movement: a visit to the rules), out at 10:37; back after `hours` through the front door, or by movement alone (`inside`). */
+  const day = (h: Harness, d: number, hours: number | undefined, inside = false) => {
+    h.feed(motion(at('08:30', d)), door(at('08:35', d), true), door(at('08:35', d) + 30_000, false), motion(at('08:36', d)));
+    h.feed(motion(at('10:30', d)), door(at('10:37', d), true), door(at('10:37', d) + 30_000, false));
+    if (hours === undefined) return;
+    const back = at('10:37', d) + 30_000 + hours * 3_600_000;
+    if (inside) h.feed(motion(back), motion(back + 3 * MIN));
+    else h.feed(door(back - 20_000, true), door(back, false), motion(back + MIN));
+    for (const later of ['18:00', '20:00', '21:50']) if (at(later, d) > back + MIN) h.feed(motion(at(later, d)));
+  };
+  const learned = await harness({ rules: onlyNsl });
+  const fixed = await harness({ rules: [{ type: 'noSignOfLife', learnLimits: false }] });
+  for (const h of [learned, fixed]) { day(h, 0, 3.5); day(h, 1, 3.5); day(h, 2, 3.5); }
+  t.equal(afterVisit(fixed).length, 3, 'fixed numbers: "she may have gone out with them" 3 h after she left, every day');
+  t.equal(afterVisit(learned).length, 2, 'learned: the first two days; she came back through the front door both times, so the third holds 4 h 30');
+  for (const h of [learned, fixed]) day(h, 3, undefined);
+  learned.clock.advanceTo(at('15:07', 3) + 29_000);
+  t.equal(afterVisit(learned).length, 2, 'the day she does not come back: nothing at 4 h 29');
+  learned.clock.advanceTo(at('15:07', 3) + 30_000);
+  const w = afterVisit(learned)[2]!;
+  t.equal(w.at, at('15:07', 3) + 30_000, 'warned 4 h 30 after the door (1.25 × 3 h 30, rounded up to 30 min)');
+  t.equal(w.data?.limitMinutes, 270);
+  t.equal(w.data?.learnedLongestMinutes, 210);
+  t.match(w.message.en, /since a visitor left — longer than her recent outings after a visit \(the longest 3 h 30 min\); she may be unable to move/);
+  t.match(w.message.ja, /最近の来客後の外出（最長3時間30分）より長く/);
+  fixed.clock.advanceTo(at('13:37', 3) + 30_000);
+  t.equal(afterVisit(fixed).length, 4, 'fixed numbers: 3 h, as always');
+
+  // Bounded: afternoons of 9 h out after a visit hold the clock 6 h at most.
+  const long = await harness({ rules: onlyNsl });
+  day(long, 0, 9); day(long, 1, 9); day(long, 2, undefined);
+  long.clock.advanceTo(at('16:37', 2) + 30_000);
+  t.equal(afterVisit(long).at(-1)?.at, at('16:37', 2) + 30_000, 'warned at 6 h, however long her afternoons out were');
+
+  // The visitor did leave alone and she was inside, quiet: movement with no door teaches nothing.
+  const inside = await harness({ rules: onlyNsl });
+  day(inside, 0, 3.5, true); day(inside, 1, 3.5, true); day(inside, 2, undefined);
+  inside.clock.advanceTo(at('13:37', 2) + 30_000);
+  t.equal(afterVisit(inside).length, 3, 'warned each day');
+  t.equal(afterVisit(inside).at(-1)?.at, at('13:37', 2) + 30_000, 'still warned at 3 h: her quiet after a visit is not an outing');
+});
+
 t.test('a visit is remembered for 4 h only, and ambiguates one departure', async (t) => {
   // Someone came in at 08:00; she leaves at 12:30 (4 h 30 later): an ordinary outing.
   const late = await harness({ rules: onlyNsl });
