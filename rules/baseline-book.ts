@@ -4,6 +4,7 @@
  * through `observe`; the learned rules read from it.
  */
 import type { Reading } from '../core/events.js';
+import { parseClockTime } from '../core/time.js';
 import { createBaseline, dayStartMinute, defaultBaselineSettings, observe, profileFor, restoreBaseline, rollTo, serializeBaseline, type Baseline, type BaselineSettings, type ObserveOptions } from './baseline.js';
 import { emptyContext, type HomeContext } from './context.js';
 import type { HomeRules, HomeState } from './home-state.js';
@@ -98,7 +99,18 @@ function stillInBed(rh: RoutineHome, r: Reading, minute: number, bedMat: (device
 }
 
 /** What `observe` needs of a home's rules, derived once per compiled rule set. */
-export const observeRules = memoWeak((rules: HomeRules) => ({ frontDoor: frontDoorOf(rules), inBed: bedMatOf(rules) }));
+export const observeRules = memoWeak((rules: HomeRules) => ({ frontDoor: frontDoorOf(rules), inBed: bedMatOf(rules), wakeFrom: wakeFromOf(rules) }));
+
+/**
+ * When her waking hours begin (noSignOfLife's `wakingHours.from`), in minutes after the day's
+ * start (04:00); undefined without the rule, or for a waking day that begins before 04:00.
+ */
+function wakeFromOf(rules: HomeRules): number | undefined {
+  const nsl = noSignOfLifeOf(rules).rule;
+  if (nsl === undefined) return undefined;
+  const m = parseClockTime(nsl.wakingHours.from) - dayStartMinute;
+  return m >= 0 ? m : undefined;
+}
 
 /** Creates an empty book; `settings` tunes learning length and windows. */
 export function createRoutineBook(settings: Partial<BaselineSettings> = {}): RoutineBook {
@@ -125,7 +137,7 @@ export function createRoutineBook(settings: Partial<BaselineSettings> = {}): Rou
       const days = b.days;
       const before = b.today;
       const firstActivity = before?.firstActivity, firstKettle = before?.firstKettle, nightSlots = before?.nightSlots, nightToilet = before?.nightToilet;
-      scratch.zone = h.rules.zone; scratch.context = rh.context; const fromRules = observeRules(h.rules); scratch.frontDoor = fromRules.frontDoor; scratch.inBed = fromRules.inBed;
+      scratch.zone = h.rules.zone; scratch.context = rh.context; const fromRules = observeRules(h.rules); scratch.frontDoor = fromRules.frontDoor; scratch.inBed = fromRules.inBed; scratch.wakeFrom = fromRules.wakeFrom;
       scratch.marks = h.marks;
       observe(b, r, sign, scratch);
       // A committed day is the only per-reading change to the learned part (commit counts every day it learns).

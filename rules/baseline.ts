@@ -235,6 +235,8 @@ export interface ObserveOptions {
   inBed?: (device: string) => boolean;
   /** The home's marks: without `roomMotionKey` (no room motion sensor), a flow starting ends an outing (presence.ts, `endsOuting`). */
   marks?: Map<string, number> | undefined;
+  /** When her waking hours begin, minutes after the day's start: before it, a sign followed by an empty hour is a trip in the night (`firstActivity`). */
+  wakeFrom?: number | undefined;
 }
 
 /**
@@ -248,12 +250,24 @@ export function observe(b: Baseline, r: Reading, sign: boolean, o: ObserveOption
   const m = (r.at - t.start) / MIN;
   if (sign) {
     t.signs++;
-    t.activeHours |= 1 << profileHour(r.at, t.start);
+    const hour = profileHour(r.at, t.start);
+    // The hours of today with a sign before this one (its own hour too, if it had one).
+    const earlier = t.activeHours & ((2 << hour) - 1);
+    t.activeHours |= 1 << hour;
     // Up and about — getting up, the night's time out of bed — is a sign that is not the bed
     // mat: a mat that stirs as she turns over is her in bed (a restless sleeper was "up in 230
     // minutes' worth of the night", and "usually up by 04:15" though she gets up at 10).
     if (r.kind !== 'motion' || o.inBed === undefined || !o.inBed(r.device)) {
       if (Number.isNaN(t.firstActivity)) t.firstActivity = m;
+      // Everything so far came in clock hours that ended before her waking hours begin, and a
+      // whole clock hour with no sign at all followed: those were trips to the toilet in the
+      // night, and she went back to bed — this is her getting up. (CASAS AL, an older woman up
+      // two or three times a night, was "usually up by 04:26" though she gets up around 08:15,
+      // and told "no sign of getting up yet" at dawn.)
+      else if (o.wakeFrom !== undefined && earlier !== 0) {
+        const last = 31 - Math.clz32(earlier);
+        if ((last + 1) * 60 <= o.wakeFrom && hour - last >= 2) t.firstActivity = m;
+      }
       if (m >= nightFrom) t.nightSlots |= 1 << Math.min(29, Math.floor((m - nightFrom) / 10));
     }
   }

@@ -10,7 +10,7 @@ import { silentLogger } from '../../core/logger.js';
 import { createSqliteStore } from '../../core/store.js';
 import { createBaseline, isReady, observe, profileFor, restoreBaseline, rollTo, serializeBaseline } from '../../rules/baseline.js';
 import { popcount, summarise } from '../../rules/baseline-stats.js';
-import { bedMatOf } from '../../rules/baseline-book.js';
+import { bedMatOf, observeRules } from '../../rules/baseline-book.js';
 import { emptyContext } from '../../rules/context.js';
 import type { HomeRules } from '../../rules/home-state.js';
 import { noSignOfLifeRule } from '../../rules/rule-config.js';
@@ -110,6 +110,43 @@ t.test('a bed mat stirring is her in bed: not getting up, not up at night; a sea
   const plain = createBaseline();
   observe(plain, motion(at('04:20'), 'bed-mat'), true, { zone, context: ctx, frontDoor: 'front' });
   t.equal(plain.today!.firstActivity, 20, 'without the engine\'s answer every sign counts, as before');
+});
+
+t.test('a trip to the toilet before her waking hours, then back to bed: getting up is her first sign after a whole empty hour (CASAS AL)', async (t) => {
+  const zone = new ZoneClock('Asia/Tokyo');
+  const ctx = emptyContext();
+  const rules = (wakingHours?: { from: string; to: string }) => ({ rules: [noSignOfLifeRule.parse({ type: 'noSignOfLife', ...(wakingHours ? { wakingHours } : {}) })] } as unknown as HomeRules);
+  const from = observeRules(rules({ from: '08:15', to: '23:00' }));
+  t.equal(from.wakeFrom, 4 * 60 + 15, 'her waking hours begin 4 h 15 after the day\'s start (04:00)');
+  t.equal(observeRules(rules()).wakeFrom, 3 * 60, 'the default waking hours: 07:00');
+  t.equal(observeRules({ rules: [] } as unknown as HomeRules).wakeFrom, undefined, 'no noSignOfLife rule: not known');
+  const o = { zone, context: ctx, frontDoor: 'front', inBed: from.inBed, wakeFrom: from.wakeFrom };
+  const feed = (b: ReturnType<typeof createBaseline>, times: string[], device = 'motion-bath', d = 1) => { for (const hhmm of times) observe(b, motion(at(hhmm, d), device), true, o); };
+
+  const trips = createBaseline();
+  feed(trips, ['04:20', '04:24']);
+  feed(trips, ['04:26'], 'motion-bedroom');
+  t.equal(trips.today!.firstActivity, 20, 'up at 04:20 as far as anyone knows yet');
+  feed(trips, ['05:40', '05:43']);
+  t.equal(trips.today!.firstActivity, 20, '05:40, the hour after: still the 04:20 trip');
+  feed(trips, ['08:05'], 'motion-kitchen');
+  t.equal(trips.today!.firstActivity, 4 * 60 + 5, 'nothing from 06:00 to 08:00: the trips were her night; she got up at 08:05');
+  feed(trips, ['08:30', '10:40'], 'motion-kitchen');
+  t.equal(trips.today!.firstActivity, 4 * 60 + 5, 'after her waking hours began, an empty hour is her sitting still, not going back to bed');
+
+  const early = createBaseline();
+  for (let m = 4 * 60 + 20; m <= 9 * 60; m += 20) observe(early, motion(at('00:00', 1) + m * MIN, 'motion-kitchen'), true, o);
+  t.equal(early.today!.firstActivity, 20, 'up at 04:20 and busy every hour after: she got up at 04:20');
+
+  const nap = createBaseline();
+  feed(nap, ['04:20', '04:25'], 'motion-kitchen');
+  observe(nap, motion(at('06:00', 1), 'bed-mat'), true, o);
+  feed(nap, ['08:00'], 'motion-kitchen');
+  t.equal(nap.today!.firstActivity, 4 * 60, 'back in bed (the mat pressed at 06:00), nothing 07:00–08:00: up at 08:00');
+
+  const plain = createBaseline();
+  for (const hhmm of ['04:20', '08:05']) observe(plain, motion(at(hhmm, 1), 'motion-bath'), true, { zone, context: ctx, frontDoor: 'front' });
+  t.equal(plain.today!.firstActivity, 20, 'without waking hours every first sign counts, as before');
 });
 
 t.test('outings are counted from the front door and the first movement after', async (t) => {
