@@ -33,9 +33,9 @@
  *   someone came in may be the visitor leaving alone, so such an outing holds
  *   the clock only `warningAfterMinutes` (3 h, clock time) before the family is
  *   told she may have gone out with them. A resident who steps out for the
- *   paper every morning and goes out an hour later for the afternoon (CASAS
- *   AL: the step out reads as someone coming in) got that warning five times
- *   in two weeks, and came home through the front door each time. Learned like
+ *   paper most mornings and goes out two hours later for the afternoon (CASAS
+ *   AL: the step out reads as someone coming in) got that warning seven times
+ *   in a month, and came home through the front door six of them. Learned like
  *   the outings: those she came back from through the front door past the 3 h
  *   in the last `longDays`; from `minLong` (2) on, 1.25× the longest, at most
  *   `uncertainOutLearnedMaxMinutes` (6 h: a collapse as a visitor leaves is

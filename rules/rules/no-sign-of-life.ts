@@ -228,17 +228,17 @@ function clockWindow(rule: NoSignOfLifeRule, home: HomeState, spell: Spell): Win
   return spell.chair || nightOf(rule, home, spell.start) !== undefined ? allDay : wakingWindow(rule);
 }
 
+/** When a learned outing limit is judged: at the outing's start — what she had done by the time she left. */
+const outingJudgedAt = (home: HomeState): number => (home.outSince === NONE ? home.lastSignOfLife : home.outSince);
+
 /** Her own usual outings (learned-limits.ts), or the fixed limit. */
 export function learnedOutLimit(rule: NoSignOfLifeRule, home: HomeState): { minutes: number; longest?: number } {
-  // Judged at the outing's start: what she had done by the time she left.
-  const at = home.outSince === NONE ? home.lastSignOfLife : home.outSince;
-  return rule.learnLimits ? outingLimit(home, at, rule.outOfHomeMaxMinutes, rule.outOfHomeLearnedMaxMinutes) : { minutes: rule.outOfHomeMaxMinutes };
+  return rule.learnLimits ? outingLimit(home, outingJudgedAt(home), rule.outOfHomeMaxMinutes, rule.outOfHomeLearnedMaxMinutes) : { minutes: rule.outOfHomeMaxMinutes };
 }
 
 /** Her own usual outings after a visit (learned-limits.ts), or the fixed `warningAfterMinutes`. */
 function learnedUncertainLimit(rule: NoSignOfLifeRule, home: HomeState): { minutes: number; longest?: number } {
-  const at = home.outSince === NONE ? home.lastSignOfLife : home.outSince;
-  return rule.learnLimits ? uncertainOutingLimit(home, at, rule.warningAfterMinutes, Math.max(rule.warningAfterMinutes, rule.uncertainOutLearnedMaxMinutes)) : { minutes: rule.warningAfterMinutes };
+  return rule.learnLimits ? uncertainOutingLimit(home, outingJudgedAt(home), rule.warningAfterMinutes, Math.max(rule.warningAfterMinutes, rule.uncertainOutLearnedMaxMinutes)) : { minutes: rule.warningAfterMinutes };
 }
 
 function outLimitMinutes(rule: NoSignOfLifeRule, home: HomeState): number {
