@@ -17,8 +17,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { slug, type SensorInterval, type SensorSpec } from './intervals.js';
-import { localToEpoch } from '../local-days.js';
+import { slug, wallToEpoch, type SensorInterval, type SensorSpec } from './intervals.js';
 import { labelsOf, sourceLabels, type ConvertedSource, type Period } from './source.js';
 
 /** Pullman, Washington. */
@@ -58,12 +57,12 @@ export function parseCasas(text: string): Parsed {
   let run: (Period & { label: string }) | undefined;
   text.split(/\r?\n/).forEach((line, i) => {
     const cols = line.trim().split(/\s+/);
-    if (cols.length < 5 || !/^\d{4}-\d{2}-\d{2}$/.test(cols[0]!)) return;
-    const where = `line ${i + 1}`;
-    const d = /^(\d{4})-(\d{2})-(\d{2})$/.exec(cols[0]!)!, t = /^(\d{1,2}):(\d{2}):(\d{2})(?:\.(\d+))?$/.exec(cols[1]!);
-    if (!t) throw new Error(`${where}: expected a time hh:mm:ss.ffffff, got ${JSON.stringify(cols[1])}`);
-    const at = localToEpoch({ year: Number(d[1]), month: Number(d[2]), day: Number(d[3]) }, Number(t[1]) * 60 + Number(t[2]), casasTimeZone)
-      + Number(t[3]) * 1000 + Math.floor(Number(`0.${t[4] ?? '0'}`) * 1000);
+    const d = cols.length < 5 ? null : /^(\d{4})-(\d{2})-(\d{2})$/.exec(cols[0]!);
+    if (!d) return;
+    const t = /^(\d{1,2}):(\d{2}):(\d{2})(?:\.(\d+))?$/.exec(cols[1]!);
+    if (!t) throw new Error(`line ${i + 1}: expected a time hh:mm:ss.ffffff, got ${JSON.stringify(cols[1])}`);
+    const at = wallToEpoch({ year: Number(d[1]), month: Number(d[2]), day: Number(d[3]), hour: Number(t[1]), minute: Number(t[2]), second: Number(t[3]) }, casasTimeZone)
+      + Math.floor(Number(`0.${t[4] ?? '0'}`) * 1000);
     const [area, name, message] = [cols[2]!, cols[3]!, cols[4]!.toUpperCase()];
     const label = cols[5];
     if (label !== undefined) {
@@ -102,21 +101,19 @@ export function casasPeriods(activities: readonly (Period & { label: string })[]
   const out: (Period & { label: string })[] = [];
   let night: number | undefined, woke: number | undefined;
   let left: number | undefined;
+  let lastNight: (Period & { label: string }) | undefined;
+  const endNight = (end: number) => {
+    if (lastNight !== undefined && night! - lastNight.end <= 30 * 60_000) lastNight.end = end;
+    else { lastNight = { label: 'Sleep', start: night!, end }; out.push(lastNight); }
+    night = undefined; woke = undefined;
+  };
   for (const a of activities) {
     if (a.label === 'Sleep') { night ??= a.start; woke = undefined; continue; }
     if (night !== undefined && nightLabels.has(a.label)) { if (a.label === 'Wake_Up') woke ??= a.start; continue; }
-    if (night !== undefined) { out.push({ label: 'Sleep', start: night, end: woke ?? a.start }); night = undefined; woke = undefined; }
+    if (night !== undefined) endNight(woke ?? a.start);
     if (a.label === 'Leave_Home') left = a.end;
     else if (a.label === 'Enter_Home' && left !== undefined) { out.push({ label: 'Out', start: left, end: a.start }); left = undefined; }
   }
-  const merged: (Period & { label: string })[] = [];
-  for (const p of out) {
-    const prev = merged.findLast((m) => m.label === 'Sleep');
-    if (p.label === 'Sleep' && prev !== undefined && p.start - prev.end <= 30 * 60_000) prev.end = p.end;
-    else merged.push(p);
-  }
-  out.length = 0;
-  out.push(...merged);
   if (activities.length > 0) {
     // The span the labels cover, for the report (labelsOf takes it from its input).
     out.push({ label: 'Labelled', start: activities[0]!.start, end: activities[activities.length - 1]!.end });
