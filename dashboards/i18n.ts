@@ -123,6 +123,10 @@ export const messages = {
   help: { ja: '助けて', en: 'Help' },
   helpSent: { ja: '助けを呼びました。すぐに連絡が来ます', en: 'Help is on the way; someone will contact you soon' },
   okSent: { ja: 'ありがとうございます。ご家族に伝えました', en: 'Thank you; your family has been told' },
+  goingOut: { ja: '出かけます', en: "I'm going out" },
+  backWithin: { ja: '戻る予定', en: 'Back within' },
+  hoursN: { ja: '{n}時間', en: '{n} h' },
+  outSent: { ja: 'いってらっしゃい。{time}ごろまでは「動きがない」お知らせを控えます。それを過ぎても戻らないときはご家族にお知らせします。帰ったら「元気です」を押してください', en: 'Have a good time. Until about {time} nobody is told that nothing moves at home; if you are not back well after it, your family will be. When you are back, press "I\'m OK"' },
   skip: { ja: '本文へ移動', en: 'Skip to content' },
   // Backups and the trail (issue 15, docs/backup.md)
   backups: { ja: 'バックアップ', en: 'Backups' },

@@ -43,6 +43,7 @@ import { helpButton } from './rules/help-button.js';
 import { nightDoor } from './rules/night-door.js';
 import { noSignOfLife } from './rules/no-sign-of-life.js';
 import { finding, ZoneClock, type RuleContext, type RuleDefinition } from './rules/rule.js';
+import { enteredAwayKey, setMark } from './rules/routine-marks.js';
 import { defaultWatermarkSettings, inDoubt, noteArrival, noteGap, notePeriodic, updateLateness, watermarkDeadline, watermarkProblem, type WatermarkSettings } from './watermark.js';
 
 export interface RuleEngineOptions {
@@ -585,6 +586,7 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
       const now = clock.now();
       const h = homes.get(home) ?? addHome(home, now);
       if (until === null) { if (h.awayUntil > now) h.awayUntil = now; } else h.awayUntil = until;
+      setMark(h, enteredAwayKey, until === null ? undefined : until);
       h.dirty = true;
       h.urgent = true;
       tick(h, now);

@@ -8,8 +8,9 @@
  * 1 h + 1 h = 2 h. Heartbeats and climate readings are not signs of life, so a
  * sensor that is merely online never hides a silent home.
  *
- * Suppressed while the resident is known to be away (`setAway`, e.g. day-care)
- * — the clock restarts when the away period ends — and while they seem to be
+ * Suppressed while the resident is known to be away (`setAway`: day-care, or
+ * her own 「出かけます」 on the tablet) — the clock restarts when the away
+ * period ends, or as soon as she is seen home (`endsAbsence`) — and while they seem to be
  * out: the front door closed and no motion inside followed. Being out
  * suppresses for at most `outOfHomeMaxMinutes`; after that the clock (which
  * has been counting since the door closed) applies again.
@@ -44,7 +45,7 @@ import { activeSeverity, clear, duration, finding, hhmm, longDuration, noSignOfL
 import { heldSince, heldState, inBed, isHeldDevice, trackHeld, type Held } from './held-state.js';
 import { learnOuting, learnQuiet, learnRest, learnUncertainOuting, outingLimit, quietLimit, restLimit, uncertainOutingLimit, type LearnedLimit } from './learned-limits.js';
 import { memoWeak } from '../memo.js';
-import { getMark, outingWarnedKey, setMark } from './routine-marks.js';
+import { enteredAwayKey, getMark, outingWarnedKey, setMark } from './routine-marks.js';
 import { endVisit, visitorGuard, visitQuietAlarm, visitQuietDue } from './visitor-guard.js';
 import { arrivalNotNight, learnNight, nightMiddle, nightNotBegun, nightQuietMs, type NightStart } from './night-start.js';
 
@@ -685,6 +686,21 @@ function confirmsInside(rule: NoSignOfLifeRule, home: HomeState, r: Reading): bo
   return !isHeldDevice(r.device, rule) && r.at - first >= oneDeviceSpanMs;
 }
 
+/**
+ * Whether this reading shows her home before an absence someone entered (`setAway`: her
+ * 「出かけます」 on the tablet, day-care) has run out: she came back in through the front
+ * door (`arrived`: the outing ended, or the door closed as a return), or pressed a button,
+ * which she does at home. Held to its entered end instead, the absence would hide a collapse
+ * right after an early return: home from day-care at 13:00 instead of 16:00, fallen at 13:05,
+ * the family told at 19:00 instead of 16:05. Not a cupboard or movement alone (a helper who
+ * lets herself in while she is out moves inside too); her coming in through the door is the
+ * sign the outing rules already trust. Only an absence entered so (`enteredAwayKey`): a
+ * context period (a trip entered ahead) is held to its end by awayContext.
+ */
+function endsAbsence(home: HomeState, r: Reading, arrived: boolean): boolean {
+  return r.at < home.awayUntil && (arrived || r.kind === 'button') && getMark(home, enteredAwayKey) === home.awayUntil;
+}
+
 export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
   onReading(rule: NoSignOfLifeRule, home: HomeState, r: Reading, ctx: RuleContext): boolean {
     const soleMoved = ctx.sign && trackSole(rule, home, r, ctx);
@@ -729,6 +745,8 @@ export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
     }
     // An outing that ended or began again leaves no unconfirmed sign behind (`confirmsInside`).
     if (home.outSince !== before && getMark(home, tentativeInKey) !== undefined) setOutMark(home, tentativeInKey, undefined);
+    const back = endsAbsence(home, r, arrived || (before !== NONE && home.outSince === NONE));
+    if (back) { home.awayUntil = r.at; setMark(home, enteredAwayKey, undefined); }
     if (rule.learnLimits) {
       learnLimits(rule, home, r, before, ctx.sign, frontDoor);
       // Saved with the progress (like lastMotion): a door passage is not worth a save of its own.
@@ -740,7 +758,7 @@ export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
     // Going out or coming home moves the deadline (the out-of-home limit, an uncertain
     // departure's 3 h, back to the ordinary clock, or through the night after an arrival),
     // earlier as often as later: re-plan.
-    const heldChanged = trackHeld(home, r, rule) || home.outSince !== before || arrived || soleMoved;
+    const heldChanged = trackHeld(home, r, rule) || home.outSince !== before || arrived || soleMoved || back;
     // Getting up from a mat (its release) is her moving, though not "occupied".
     const sign = ctx.sign || (heldChanged && r.kind === 'motion' && !r.occupied);
     if (home.active === undefined) return heldChanged;

@@ -14,6 +14,14 @@ import { activePeriod } from '../context.js';
  */
 export const outingWarnedKey = 'outing/warned';
 
+/**
+ * Mark set by the engine's `setAway` (the tablet's 「出かけます」, day-care attendance): the end
+ * of the absence someone entered. While `awayUntil` is that time the absence is the entered one,
+ * which her coming home ends early (noSignOfLife, `endsAbsence`); a context period (a trip
+ * entered ahead, awayContext) moves `awayUntil` past it and is held to its end.
+ */
+export const enteredAwayKey = 'away/entered';
+
 export function getMark(home: HomeState, key: string): number | undefined {
   return home.marks === undefined ? undefined : home.marks.get(key);
 }

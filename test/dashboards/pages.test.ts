@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { verifySecret } from '../../broker/device-credentials.js';
+import { localTime } from '../../core/time.js';
 import { setup, signIn, type Fixture, type Session } from './helpers.js';
 
 /** A multipart body built by hand (what a browser sends). */
@@ -132,6 +133,28 @@ t.test('tablet buttons become button events; operator provisions a device with c
   const help = await f.web.app.inject({ method: 'POST', url: '/tablet/button', headers: { cookie: res.cookie }, payload: { _csrf: res.csrf, press: 'help' } });
   t.equal(help.statusCode, 303);
   t.same(f.buttons, [{ home: 'h1', press: 'help' }]);
+
+  // 「出かけます」: an entered absence for the hours she chose, said back to her with the time.
+  t.match(tablet.body, /出かけます/);
+  t.match(tablet.body, /<option value="3" selected>3時間<\/option>/);
+  const out = await f.web.app.inject({ method: 'POST', url: '/tablet/out', headers: { cookie: res.cookie }, payload: { _csrf: res.csrf, hours: '3' } });
+  t.equal(out.statusCode, 303);
+  const until = f.clock.now() + 3 * 3_600_000;
+  t.same(f.awayCalls, [{ home: 'h1', until }], 'the engine is told she is away for 3 h');
+  t.equal(out.headers.location, `/tablet?sent=out&until=${until}`);
+  const said = await f.web.app.inject({ method: 'GET', url: String(out.headers.location), headers: { cookie: res.cookie, accept: 'text/html' } });
+  const l = localTime(until, 'Asia/Tokyo');
+  t.match(said.body, new RegExp(`いってらっしゃい。${String(l.hour).padStart(2, '0')}:${String(l.minute).padStart(2, '0')}ごろまで`));
+  for (const hours of ['5', '0', '-3', '', 'many']) {
+    const bad = await f.web.app.inject({ method: 'POST', url: '/tablet/out', headers: { cookie: res.cookie, accept: 'application/json' }, payload: { _csrf: res.csrf, hours } });
+    t.equal(bad.statusCode, 400, `hours=${JSON.stringify(hours)} is refused`);
+  }
+  const noCsrf = await f.web.app.inject({ method: 'POST', url: '/tablet/out', headers: { cookie: res.cookie }, payload: { hours: '3' } });
+  t.equal(noCsrf.statusCode, 403, 'not without the form token');
+  const family = await signIn(f, 'family1');
+  const notHers = await f.web.app.inject({ method: 'POST', url: '/tablet/out', headers: { cookie: family.cookie }, payload: { _csrf: family.csrf, hours: '3' } });
+  t.equal(notHers.statusCode, 403, 'only the resident says she is going out');
+  t.equal(f.awayCalls.length, 1, 'nothing refused changed the absence');
 
   const op = await signIn(f, 'op');
   const dev = await f.web.app.inject({ method: 'POST', url: '/operator/homes/h1/devices', headers: { cookie: op.cookie, accept: 'text/html' }, payload: { _csrf: op.csrf, deviceId: 'kettle', kind: 'kettle' } });

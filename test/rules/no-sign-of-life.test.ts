@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap';
-import { at, climate, door, gas, harness, heartbeat, kettle, MIN, motion, normalDay, power, water, type Harness } from './helpers.js';
+import { at, button, climate, door, gas, harness, heartbeat, kettle, MIN, motion, normalDay, power, water, type Harness } from './helpers.js';
 
 const onlyNsl = [{ type: 'noSignOfLife' }];
 
@@ -123,6 +123,40 @@ t.test('away (day-care) suppresses, and the clock restarts when away ends', asyn
   h.clock.advanceTo(at('19:00'));
   t.same(h.of('noSignOfLife'), ['raised:warning']);
   t.match(h.findings[0]!.observed.en, /Back from being away at 16:00/);
+});
+
+t.test('an entered absence ends when she is seen home: coming in through the front door, or a button', async (t) => {
+  // Day-care until 16:00; she leaves at 09:05 and is home again at 13:00, then nothing moves.
+  const early = async (back: (h: Harness) => void) => {
+    const h = await harness({ rules: onlyNsl });
+    h.feed(motion(at('08:55')), door(at('09:05'), true), door(at('09:06'), false));
+    h.clock.advanceTo(at('09:30'));
+    h.engine.setAway('h1', at('16:00'));
+    h.clock.advanceTo(at('11:00'));
+    back(h);
+    return h;
+  };
+  const door13 = await early((h) => { h.clock.advanceTo(at('13:02')); h.feed(door(at('13:00'), true), door(at('13:01'), false), motion(at('13:02'))); });
+  door13.clock.advanceTo(at('16:01'));
+  t.same(door13.of('noSignOfLife'), [], 'nothing within 3 h of her return');
+  door13.clock.advanceTo(at('16:02'));
+  t.same(door13.of('noSignOfLife'), ['raised:warning'], 'the 3 h count from her last movement at 13:02, not from 16:00 (which would wait until 19:00)');
+  t.match(door13.findings[0]!.observed.en, /movement at 13:02/);
+  t.equal(door13.engine.lastSignOfLife('h1'), at('13:02'));
+
+  // A tablet or a button at home is her, with no door seen (a home whose front door has no sensor).
+  const ok = await early((h) => { h.clock.advanceTo(at('12:00')); h.feed(button(at('12:00'), 'ok')); });
+  ok.clock.advanceTo(at('14:59'));
+  t.same(ok.of('noSignOfLife'), [], 'nothing within 3 h of the button');
+  ok.clock.advanceTo(at('15:00'));
+  t.same(ok.of('noSignOfLife'), ['raised:warning'], 'counted from the button at 12:00, not from 16:00');
+  t.equal(ok.findings[0]!.at, at('15:00'));
+
+  // Movement inside alone while she is out (a helper letting herself in, a PIR firing by
+  // itself) does not end the absence: ended at 13:20, it would warn at 16:20.
+  const helper = await early((h) => { h.clock.advanceTo(at('13:20')); h.feed(motion(at('13:00')), motion(at('13:20'))); });
+  helper.clock.advanceTo(at('18:59'));
+  t.same(helper.of('noSignOfLife'), [], 'movement alone is not her coming home: the entered absence holds');
 });
 
 t.test('setAway clears a raised finding; setAway(null) ends away now', async (t) => {
