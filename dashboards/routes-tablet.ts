@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { MimamoriError } from '../core/errors.js';
 import { formatClockTime, localTime } from '../core/time.js';
+import { outingHoursOffered } from '../rules/index.js';
 import { formOf, parseInput, tOf, viewerOf, type RouteModule } from './context.js';
 import { html } from './html.js';
 import { newsList } from './routes-family.js';
@@ -15,8 +16,7 @@ import { sendPage } from './views.js';
 import { tabletVideoSection } from './routes-video.js'; // video check-ins (issue 5)
 
 const buttonForm = z.object({ press: z.enum(['help', 'ok']) });
-/** How long she expects to be out: the choices the tablet offers, in hours. */
-const outHours = [1, 2, 3, 4, 6, 8, 12] as const;
+const outHours = outingHoursOffered;
 const outForm = z.object({ hours: z.enum(outHours.map(String) as [string, ...string[]]) });
 
 export const tabletRoutes: RouteModule = (app, ctx) => {

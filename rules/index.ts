@@ -9,6 +9,7 @@ export { fixedRules, isValidTimeZone, learnedRuleTypes } from './rule-config.js'
 export { createRoutineBook } from './baseline-book.js';
 export { Applied, applyReading, createHomeState, type HomeRules, type HomeState } from './home-state.js';
 export { ZoneClock } from './rules/rule.js';
+export { outingHoursOffered } from './rules/routine-marks.js';
 export { checkTargets, evaluateReadings, formatReport, parseTruth, type ModeScore } from './evaluate.js';
 export { buildCorpus, evaluateCorpus } from './evaluate-corpus.js';
 export { buildMessyCorpus, messyKinds, type MessyCorpus } from './evaluate-messy-corpus.js';

@@ -6,7 +6,8 @@
  * sign of her inside (presence.ts: a cupboard or inner door opening, the
  * kettle, a button) after the passage through the door. Cleared on it.
  * An opening while she is out (she was seen leaving: presence.ts `comingHome`) is her
- * coming home, not a night outing: not watched.
+ * coming home, not a night outing: not watched; nor one within an absence entered
+ * (`setAway`: the tablet's 「出かけます」, a trip), which is the outing she told of.
  * Once its alert has ended (resolved by a person), the opening is answered:
  * the rule forgets it, and the next opening at night is a new occurrence.
  */
@@ -53,6 +54,9 @@ export const nightDoor: RuleDefinition<NightDoorRule> = {
       // (van Kasteren A, out 18:25–23:39, sat down where no sensor sees: "nobody came back in"
       // at 23:54). Nothing after it is noSignOfLife's arrival clock, which runs through the night.
       if (comingHome(home, r.at)) return false;
+      // Within an absence she or someone entered (her 「出かけます」 on the tablet, a trip): the
+      // outing she told of, not a night outing nobody knew (van Kasteren B, 04:27).
+      if (r.at < home.awayUntil) return false;
       setMark(home, rule.id, r.at);
       return true;
     }

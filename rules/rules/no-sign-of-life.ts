@@ -45,7 +45,7 @@ import { activeSeverity, clear, duration, finding, hhmm, longDuration, noSignOfL
 import { heldSince, heldState, inBed, isHeldDevice, trackHeld, type Held } from './held-state.js';
 import { learnOuting, learnQuiet, learnRest, learnUncertainOuting, outingLimit, quietLimit, restLimit, uncertainOutingLimit, type LearnedLimit } from './learned-limits.js';
 import { memoWeak } from '../memo.js';
-import { enteredAwayKey, getMark, outingWarnedKey, setMark } from './routine-marks.js';
+import { enteredAwayDoorKey, enteredAwayKey, enteredAwayLeftKey, getMark, outingWarnedKey, setMark } from './routine-marks.js';
 import { endVisit, visitorGuard, visitQuietAlarm, visitQuietDue } from './visitor-guard.js';
 import { arrivalNotNight, learnNight, nightMiddle, nightNotBegun, nightQuietMs, type NightStart } from './night-start.js';
 
@@ -688,17 +688,33 @@ function confirmsInside(rule: NoSignOfLifeRule, home: HomeState, r: Reading): bo
 
 /**
  * Whether this reading shows her home before an absence someone entered (`setAway`: her
- * 「出かけます」 on the tablet, day-care) has run out: she came back in through the front
- * door (`arrived`: the outing ended, or the door closed as a return), or pressed a button,
- * which she does at home. Held to its entered end instead, the absence would hide a collapse
- * right after an early return: home from day-care at 13:00 instead of 16:00, fallen at 13:05,
- * the family told at 19:00 instead of 16:05. Not a cupboard or movement alone (a helper who
- * lets herself in while she is out moves inside too); her coming in through the door is the
- * sign the outing rules already trust. Only an absence entered so (`enteredAwayKey`): a
- * context period (a trip entered ahead) is held to its end by awayContext.
+ * 「出かけます」 on the tablet, day-care) has run out. Held to its entered end, the absence
+ * would hide a collapse right after an early return: home from day-care at 13:00 instead of
+ * 16:00, fallen at 13:05, the family told at 19:00 instead of 16:05. What ends it:
+ * - a button she pressed, which she does at home;
+ * - after she was seen leaving (`enteredAwayLeftKey`: out when it was entered, else her first
+ *   front-door close since), a sign of her inside that ended the outing an hour or more after
+ *   it (`insideEnded`), or the first sign of her inside after the front door closed as her coming back
+ *   (`enteredAwayDoorKey`). A door alone is not enough: on van Kasteren B a passage at 13:17
+ *   read as going out made her real leaving at 13:22 read as coming back.
+ * Not movement with no door before it (a helper who let herself in was seen at the door too;
+ * a PIR firing by itself in an empty flat was not). Only an absence entered so
+ * (`enteredAwayKey`): a context period (a trip entered ahead) is held to its end by awayContext.
  */
-function endsAbsence(home: HomeState, r: Reading, arrived: boolean): boolean {
-  return r.at < home.awayUntil && (arrived || r.kind === 'button') && getMark(home, enteredAwayKey) === home.awayUntil;
+function endsAbsence(home: HomeState, r: Reading, doorBack: boolean, insideEnded: boolean, front: boolean): boolean {
+  if (r.at >= home.awayUntil || getMark(home, enteredAwayKey) !== home.awayUntil) return false;
+  const frontDoorClosed = front && r.kind === 'door' && !r.open;
+  if (r.kind === 'button') return true;
+  const left = getMark(home, enteredAwayLeftKey);
+  // The first close is her leaving; a close within the same passage (a bouncing reed) too.
+  if (left === undefined) { if (frontDoorClosed) setMark(home, enteredAwayLeftKey, r.at); return false; }
+  if (r.at - left < doorPassageMs) return false;
+  // In her first hour out, a sign inside with no door before it is her leaving's tail (van
+  // Kasteren C's couch mat pulsed for an hour after she left), not her back.
+  if (insideEnded) return r.at - left >= arrivalQuietMs;
+  if (doorBack) { setMark(home, enteredAwayDoorKey, r.at); return false; }
+  const door = getMark(home, enteredAwayDoorKey);
+  return door !== undefined && r.at >= door && isInsideActivation(r, front);
 }
 
 export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
@@ -745,8 +761,8 @@ export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
     }
     // An outing that ended or began again leaves no unconfirmed sign behind (`confirmsInside`).
     if (home.outSince !== before && getMark(home, tentativeInKey) !== undefined) setOutMark(home, tentativeInKey, undefined);
-    const back = endsAbsence(home, r, arrived || (before !== NONE && home.outSince === NONE));
-    if (back) { home.awayUntil = r.at; setMark(home, enteredAwayKey, undefined); }
+    const back = endsAbsence(home, r, arrived, before !== NONE && home.outSince === NONE && !arrived, frontDoor);
+    if (back) { home.awayUntil = r.at; for (const k of [enteredAwayKey, enteredAwayLeftKey, enteredAwayDoorKey]) setMark(home, k, undefined); }
     if (rule.learnLimits) {
       learnLimits(rule, home, r, before, ctx.sign, frontDoor);
       // Saved with the progress (like lastMotion): a door passage is not worth a save of its own.

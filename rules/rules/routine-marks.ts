@@ -21,6 +21,18 @@ export const outingWarnedKey = 'outing/warned';
  * entered ahead, awayContext) moves `awayUntil` past it and is held to its end.
  */
 export const enteredAwayKey = 'away/entered';
+/**
+ * Mark beside it: when she was last seen leaving during the entered absence — out already
+ * when it was entered (day-care marked after she left), or through the front door since. Only
+ * after it is a front-door arrival her coming home: the door she leaves by right after telling
+ * the tablet can read as an arrival (a door after an hour with nothing inside, presence.ts).
+ */
+export const enteredAwayLeftKey = 'away/left';
+/** And when the front door closed as her coming back during it: her next sign inside ends it. */
+export const enteredAwayDoorKey = 'away/door';
+
+/** How long she may say she will be out when she tells the tablet 「出かけます」, in hours (the choices it offers). */
+export const outingHoursOffered = [1, 2, 3, 4, 6, 8, 12] as const;
 
 export function getMark(home: HomeState, key: string): number | undefined {
   return home.marks === undefined ? undefined : home.marks.get(key);

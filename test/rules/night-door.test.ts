@@ -25,6 +25,20 @@ t.test('front door opened at night, nobody back within 15 min → warning, expla
   t.match(h.findings[1]!.message.en, /Movement inside again at 04:12/);
 });
 
+t.test('an opening within an absence she entered (the tablet) is the outing she told of; after it ends, watched again', async (t) => {
+  const h = await harness({ rules });
+  h.feed(motion(at('04:15', 1)));
+  h.clock.advanceTo(at('04:20', 1));
+  h.engine.setAway('h1', at('08:20', 1));
+  h.feed(door(at('04:27', 1), true), door(at('04:28', 1), false));
+  h.clock.advanceTo(at('05:00', 1));
+  t.same(h.of('nightDoor'), [], 'she said she was going out: no night-door warning');
+  // The next night, no absence entered: the same opening is watched.
+  h.feed(motion(at('23:50', 1)), door(at('23:55', 1), true), door(at('23:56', 1), false));
+  h.clock.advanceTo(at('00:10', 2));
+  t.same(h.of('nightDoor'), ['raised:warning']);
+});
+
 t.test('re-arms for the next night exit; configured severity and door name', async (t) => {
   const h = await harness({ rules: [{ type: 'nightDoor', door: 'back', severity: 'critical', returnWithinMinutes: 10 }] });
   h.feed(door(at('23:30'), true, 'door-front', 'h1', 'front'));
