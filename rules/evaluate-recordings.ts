@@ -23,6 +23,7 @@ import type { HomeSettings } from '../edge/index.js';
 import { daysPerMonth, fmtMinutes, median, runModes, scoreFindings, type ModeScore, type ScoredFinding, type Truth } from './evaluate.js';
 import { defaultRules, fixedRules, type RuleConfig } from './rule-config.js';
 import { inBed } from './rules/held-state.js';
+import { outingHoursOffered } from './rules/routine-marks.js';
 
 const MIN = 60_000;
 const HOUR = 3_600_000;
@@ -218,6 +219,13 @@ export interface RecordingsReport {
   unlabelled: Record<RecordingMode, UnlabelledFigures>;
   injected: InjectedResult[];
   byType: InjectedTypeScore[];
+  /**
+   * What if she had told the tablet 「出かけます」 as she left for each outing the labels show,
+   * choosing the shortest of its offered times that covers it (12 h for a longer one): the
+   * default rules' family alarms in the labelled time, and those while she was out. An upper
+   * bound on what the tablet can save, not the figure the targets judge.
+   */
+  announced: UnlabelledFigures['labelled'] & { outings: number };
 }
 
 /** No labels; the absences and day-care days the home's settings say were entered, set as its context. */
@@ -280,11 +288,20 @@ export interface RecordingsOptions {
   progress?: (line: string) => void;
 }
 
+/** Her 「出かけます」 as she leaves for each outing the labels show: the shortest offered time that covers it. */
+function announcedOutings(settings: HomeSettings): Array<{ home: string; at: number; until: number }> {
+  return (settings.labels?.out ?? []).map((p) => {
+    const from = Date.parse(p.from), length = Date.parse(p.to) - from;
+    const hours = outingHoursOffered.find((h) => h * HOUR >= length) ?? outingHoursOffered[outingHoursOffered.length - 1]!;
+    return { home: settings.home, at: from, until: from + hours * HOUR };
+  }).sort((a, b) => a.at - b.at);
+}
+
 /** Runs both parts on every home and returns the report. */
 export async function evaluateRecordings(homes: readonly RecordedHome[], opts: RecordingsOptions = {}): Promise<RecordingsReport> {
   const seed = opts.seed ?? 1, perType = opts.perType ?? 3;
   const rng = createRandom(seed);
-  const report: RecordingsReport = { seed, perType, homes: [], unlabelled: { fixed: emptyFigures(), learned: emptyFigures() }, injected: [], byType: [] };
+  const report: RecordingsReport = { seed, perType, homes: [], unlabelled: { fixed: emptyFigures(), learned: emptyFigures() }, injected: [], byType: [], announced: { homeMonths: 0, family: 0, whileOut: 0, outings: 0 } };
   for (const home of homes) {
     const { settings, readings } = home;
     const ruleSetFor = (mode: string) => homeRuleSet(settings, mode === 'fixed' ? 'fixed' : 'learned');
@@ -300,6 +317,14 @@ export async function evaluateRecordings(homes: readonly RecordedHome[], opts: R
     if (settings.dataset !== undefined) entry.dataset = settings.dataset;
     if (settings.wakingHours) entry.wakingHours = `${settings.wakingHours.from}–${settings.wakingHours.to}`;
     report.homes.push(entry);
+
+    const announced = announcedOutings(settings);
+    if (announced.length > 0) {
+      const run = await runModes(readings, truth, { modes: ['learned'], ruleSetFor, announced });
+      const l = figuresOf(scoreFindings('learned', run.findings.get('learned') ?? [], truth, run.span), settings, run.span.get(settings.home)).labelled;
+      const a = report.announced;
+      report.announced = { homeMonths: a.homeMonths + l.homeMonths, family: a.family + l.family, whileOut: a.whileOut + l.whileOut, outings: a.outings + announced.length };
+    }
 
     const incidents = pickIncidents(home, perType, rng.fork(settings.home));
     opts.progress?.(`evaluate: ${settings.home}: ${readings.length} readings, ${incidents.length} injected incident(s)`);
@@ -380,6 +405,8 @@ export function formatRecordingsReport(r: RecordingsReport): string[] {
     lines.push(`      device-health by rule: ${rules(r.unlabelled[m].operatorByRule, r.unlabelled[m].homeMonths)}`);
     const l = r.unlabelled[m].labelled;
     if (l.homeMonths > 0) lines.push(`      in the labelled time (${(l.homeMonths * daysPerMonth).toFixed(1)} days): ${l.family} family alarms, ${l.whileOut} of them while she was out by the labels (nobody had told the system); the others ${((l.family - l.whileOut) / l.homeMonths).toFixed(1)} per home-month`);
+    const a = r.announced;
+    if (m === 'learned' && a.outings > 0) lines.push(`      had she told the tablet 「出かけます」 as she left for each of the ${a.outings} labelled outings (the shortest of ${outingHoursOffered.join('/')} h that covers it): ${a.family} family alarms in the labelled time, ${a.whileOut} while out (${(a.family / a.homeMonths).toFixed(1)} per home-month) — what the tablet can save at most, not the figure judged`);
   }
   lines.push('  per home (fixed alone | default):');
   for (const h of r.homes) {

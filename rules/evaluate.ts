@@ -198,6 +198,11 @@ export interface EvaluateOptions {
   ruleSetFor?: (mode: EvaluationMode, home: string) => unknown;
   /** After the last reading, run the clocks on to this time (default: stop at the last reading). */
   runOnTo?: number;
+  /**
+   * Absences she entered herself (the tablet's 「出かけます」), in time order: at `at` the
+   * engine is told she is away until `until` (`setAway`), as the tablet route does.
+   */
+  announced?: ReadonlyArray<{ home: string; at: number; until: number }>;
 }
 
 interface Run { mode: EvaluationMode; clock: VirtualClock; engine: RuleEngine; findings: ScoredFinding[] }
@@ -221,6 +226,8 @@ export async function runModes(readings: Iterable<Reading> | AsyncIterable<Readi
   const span = new Map<string, { first: number; last: number }>();
   let started = false;
   const fixed = fixedRules();
+  const announced = opts.announced ?? [];
+  let nextAnnounced = 0;
   try {
     for await (const r of readings) {
       if (!started) {
@@ -249,6 +256,10 @@ export async function runModes(readings: Iterable<Reading> | AsyncIterable<Readi
       const s = span.get(r.home);
       if (s === undefined) span.set(r.home, { first: r.at, last: r.at });
       else if (r.at > s.last) s.last = r.at;
+      for (; nextAnnounced < announced.length && announced[nextAnnounced]!.at <= r.at; nextAnnounced++) {
+        const a = announced[nextAnnounced]!;
+        for (const run of runs) { run.clock.advanceTo(a.at); run.engine.setAway(a.home, a.until); }
+      }
       for (const run of runs) {
         run.clock.advanceTo(r.at);
         run.engine.ingest(r);

@@ -167,6 +167,7 @@ const report = (over: Partial<RecordingsReport['unlabelled']['learned']>, fixedF
     learned: { homeMonths: 2, family: 4, familyByRule: { noSignOfLife: 4 }, operator: 8, operatorByRule: { deviceSilent: 8 }, caregiver: 0, notices: 0, labelled: { homeMonths: 0, family: 0, whileOut: 0 }, ...over },
   },
   injected: [],
+  announced: { homeMonths: 0, family: 0, whileOut: 0, outings: 0 },
   byType: (['collapse-waking', 'night-outing', 'collapse-after-arrival'] as const).flatMap((type) => (['fixed', 'learned'] as const).map((mode) => ({
     type, mode, total: 2, detected: 2, medianMinutes: 150, worstMinutes: type === 'collapse-waking' && mode === 'learned' ? 361 : 200, missed: [],
   }))),
@@ -204,6 +205,12 @@ t.test('labelled times out: the family alarms raised while the labels say she wa
   const text = formatRecordingsReport(r).join('\n');
   t.match(text, /fixed rules alone — all homes[^]*in the labelled time \(5\.2 days\): 2 family alarms, 1 of them while she was out by the labels \(nobody had told the system\); the others 5\.9 per home-month/);
   t.match(text, /h1 .* labelled 5\.2 d: \d+ family, \d+ while out/);
+  // Had she told the tablet as she left: the night out (20 h, said as 12 h) warns no more; the
+  // quiet afternoon at home is still told.
+  const l = r.unlabelled.learned.labelled;
+  t.same(r.announced, { homeMonths: l.homeMonths, family: 1, whileOut: 0, outings: 6 }, 'one alarm left: the quiet afternoon at home');
+  t.ok(l.whileOut >= 1, 'without it the default rules warn of the night out');
+  t.match(text, /had she told the tablet 「出かけます」 as she left for each of the 6 labelled outings \(the shortest of 1\/2\/3\/4\/6\/8\/12 h that covers it\): \d+ family alarms in the labelled time, 0 while out/);
 
   const unlabelled = await evaluateRecordings([{ settings: settings(), readings }], { seed: 1, perType: 0 });
   t.same(unlabelled.unlabelled.fixed.labelled, { homeMonths: 0, family: 0, whileOut: 0 }, 'no labels: nothing counted apart');
