@@ -162,12 +162,16 @@ t.test('an entered absence ends when she is seen home: coming in through the fro
 t.test('she tells the tablet and leaves after a quiet hour: her leaving does not end the absence, her coming back does', async (t) => {
   // Sat still from 09:00; at 10:30 she says she is going out until 13:30 and leaves at 10:32. A
   // front door after an hour with nothing inside reads as coming home (presence.ts).
-  const h = await harness({ rules: onlyNsl });
-  h.feed(motion(at('09:00')));
-  h.clock.advanceTo(at('10:30'));
-  h.engine.setAway('h1', at('13:30'));
-  h.clock.advanceTo(at('10:33'));
-  h.feed(door(at('10:31'), true), door(at('10:32'), false), door(at('10:33'), false));
+  const leaves = async () => {
+    const h = await harness({ rules: onlyNsl });
+    h.feed(motion(at('09:00')));
+    h.clock.advanceTo(at('10:30'));
+    h.engine.setAway('h1', at('13:30'));
+    h.clock.advanceTo(at('10:33'));
+    h.feed(door(at('10:31'), true), door(at('10:32'), false), door(at('10:33'), false));
+    return h;
+  };
+  const h = await leaves();
   h.clock.advanceTo(at('12:02'));
   t.equal(h.engine.lastSignOfLife('h1'), at('10:33'), 'her leaving was seen');
   h.feed(door(at('12:00'), true), door(at('12:01'), false), motion(at('12:02')));
@@ -177,12 +181,7 @@ t.test('she tells the tablet and leaves after a quiet hour: her leaving does not
   t.same(h.of('noSignOfLife'), ['raised:warning'], 'home at 12:01, before the 13:30 she said: counted from her movement at 12:02 (would be 16:30)');
 
   // Had she not come back: the absence holds to 13:30, so nothing 3 h after her leaving door.
-  const gone = await harness({ rules: onlyNsl });
-  gone.feed(motion(at('09:00')));
-  gone.clock.advanceTo(at('10:30'));
-  gone.engine.setAway('h1', at('13:30'));
-  gone.clock.advanceTo(at('10:33'));
-  gone.feed(door(at('10:31'), true), door(at('10:32'), false), door(at('10:33'), false));
+  const gone = await leaves();
   gone.clock.advanceTo(at('13:40'));
   t.same(gone.of('noSignOfLife'), [], 'her leaving (and the reed bouncing) did not end the absence: nothing at 13:33, 3 h after the door');
 });
