@@ -86,7 +86,7 @@ async function main(): Promise<void> {
     await part('history', () => benchHistory({ points: quick ? 20_000 : 200_000 }));
     await part('wholepath', async () => {
       const r = await benchWholePath({
-        rates: quick ? [500, 1000, 2000, 4000, 8000] : [500, 1000, 2000, 3000, 4000, 6000, 8000, 12000, 16000, 20000, 24000, 32000],
+        rates: quick ? [500, 1000, 2000, 4000, 8000] : [500, 1000, 2000, 3000, 4000, 6000, 8000, 12000, 16000, 20000, 24000, 28000, 32000, 40000, 48000],
         stepSeconds: quick ? 6 : 12, devices: quick ? 64 : 256, generators: 2, homes: quick ? 1000 : 10_000, alerts: quick ? 30 : 200, historyAlerts: quick ? 2000 : 20_000, dir: join(scratch, 'wholepath'),
       });
       results.curves.wholepath = r.steps;

@@ -697,9 +697,11 @@ function confirmsInside(rule: NoSignOfLifeRule, home: HomeState, r: Reading): bo
  *   it (`insideEnded`), or the first sign of her inside after the front door closed as her coming back
  *   (`enteredAwayDoorKey`). A door alone is not enough: on van Kasteren B a passage at 13:17
  *   read as going out made her real leaving at 13:22 read as coming back.
- * Not movement with no door before it (a helper who let herself in was seen at the door too;
- * a PIR firing by itself in an empty flat was not). Only an absence entered so
- * (`enteredAwayKey`): a context period (a trip entered ahead) is held to its end by awayContext.
+ * Movement with no door before it ends it only as it ends an outing (`confirmsInside`: seen
+ * again soon), and not in her first hour out. A helper who lets herself in through the front
+ * door and moves inside does end it: the sensors cannot tell her from the resident, as the
+ * outing rules cannot. Only an absence entered so (`enteredAwayKey`): a context period (a trip
+ * entered ahead) is held to its end by awayContext.
  */
 function endsAbsence(home: HomeState, r: Reading, doorBack: boolean, insideEnded: boolean, front: boolean): boolean {
   if (r.at >= home.awayUntil || getMark(home, enteredAwayKey) !== home.awayUntil) return false;
