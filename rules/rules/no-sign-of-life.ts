@@ -45,7 +45,7 @@ import { activeSeverity, clear, duration, finding, hhmm, longDuration, noSignOfL
 import { heldSince, heldState, inBed, isHeldDevice, trackHeld, type Held } from './held-state.js';
 import { learnOuting, learnQuiet, learnRest, learnUncertainOuting, outingLimit, quietLimit, restLimit, uncertainOutingLimit, type LearnedLimit } from './learned-limits.js';
 import { memoWeak } from '../memo.js';
-import { enteredAwayDoorKey, enteredAwayKey, enteredAwayLeftKey, getMark, outingWarnedKey, setMark } from './routine-marks.js';
+import { enteredAwayKey, enteredAwayLeftKey, getMark, outingWarnedKey, setMark } from './routine-marks.js';
 import { endVisit, visitorGuard, visitQuietAlarm, visitQuietDue } from './visitor-guard.js';
 import { arrivalNotNight, learnNight, nightMiddle, nightNotBegun, nightQuietMs, type NightStart } from './night-start.js';
 
@@ -694,16 +694,17 @@ function confirmsInside(rule: NoSignOfLifeRule, home: HomeState, r: Reading): bo
  * - a button she pressed, which she does at home;
  * - after she was seen leaving (`enteredAwayLeftKey`: out when it was entered, else her first
  *   front-door close since), a sign of her inside that ended the outing an hour or more after
- *   it (`insideEnded`), or the first sign of her inside after the front door closed as her coming back
- *   (`enteredAwayDoorKey`). A door alone is not enough: on van Kasteren B a passage at 13:17
- *   read as going out made her real leaving at 13:22 read as coming back.
+ *   it (`insideEnded`), or a sign of her inside after the front door closed as her coming back
+ *   (presence.ts `arrivedKey`, a passage or more after she left). A door alone is not enough: on
+ *   van Kasteren B a passage at 13:17 read as going out made her real leaving at 13:22 read as
+ *   coming back.
  * Movement with no door before it ends it only as it ends an outing (`confirmsInside`: seen
  * again soon), and not in her first hour out. A helper who lets herself in through the front
  * door and moves inside does end it: the sensors cannot tell her from the resident, as the
  * outing rules cannot. Only an absence entered so (`enteredAwayKey`): a context period (a trip
  * entered ahead) is held to its end by awayContext.
  */
-function endsAbsence(home: HomeState, r: Reading, doorBack: boolean, insideEnded: boolean, front: boolean): boolean {
+function endsAbsence(home: HomeState, r: Reading, insideEnded: boolean, front: boolean): boolean {
   if (r.at >= home.awayUntil || getMark(home, enteredAwayKey) !== home.awayUntil) return false;
   const frontDoorClosed = front && r.kind === 'door' && !r.open;
   if (r.kind === 'button') return true;
@@ -714,9 +715,8 @@ function endsAbsence(home: HomeState, r: Reading, doorBack: boolean, insideEnded
   // In her first hour out, a sign inside with no door before it is her leaving's tail (van
   // Kasteren C's couch mat pulsed for an hour after she left), not her back.
   if (insideEnded) return r.at - left >= arrivalQuietMs;
-  if (doorBack) { setMark(home, enteredAwayDoorKey, r.at); return false; }
-  const door = getMark(home, enteredAwayDoorKey);
-  return door !== undefined && r.at >= door && isInsideActivation(r, front);
+  const door = getMark(home, arrivedKey);
+  return door !== undefined && door - left >= doorPassageMs && r.at >= door && isInsideActivation(r, front);
 }
 
 export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
@@ -763,8 +763,8 @@ export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
     }
     // An outing that ended or began again leaves no unconfirmed sign behind (`confirmsInside`).
     if (home.outSince !== before && getMark(home, tentativeInKey) !== undefined) setOutMark(home, tentativeInKey, undefined);
-    const back = endsAbsence(home, r, arrived, before !== NONE && home.outSince === NONE && !arrived, frontDoor);
-    if (back) { home.awayUntil = r.at; for (const k of [enteredAwayKey, enteredAwayLeftKey, enteredAwayDoorKey]) setMark(home, k, undefined); }
+    const back = endsAbsence(home, r, before !== NONE && home.outSince === NONE && !arrived, frontDoor);
+    if (back) { home.awayUntil = r.at; setMark(home, enteredAwayKey, undefined); setMark(home, enteredAwayLeftKey, undefined); }
     if (rule.learnLimits) {
       learnLimits(rule, home, r, before, ctx.sign, frontDoor);
       // Saved with the progress (like lastMotion): a door passage is not worth a save of its own.

@@ -28,8 +28,6 @@ export const enteredAwayKey = 'away/entered';
  * the tablet can read as an arrival (a door after an hour with nothing inside, presence.ts).
  */
 export const enteredAwayLeftKey = 'away/left';
-/** And when the front door closed as her coming back during it: her next sign inside ends it. */
-export const enteredAwayDoorKey = 'away/door';
 
 /** How long she may say she will be out when she tells the tablet 「出かけます」, in hours (the choices it offers). */
 export const outingHoursOffered = [1, 2, 3, 4, 6, 8, 12] as const;
