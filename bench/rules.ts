@@ -194,6 +194,14 @@ export async function benchRules(opts: RulesBenchOptions): Promise<BenchRow[]> {
       }
     };
     const n = homes * sensors;
+    /** Makes round `k` batch by batch (untimed) and hands each batch's range to `use`. */
+    const eachBatch = (k: number, use: (from: number, to: number) => void): void => {
+      for (let from = 0; from < n; from += batchSize) {
+        const to = Math.min(from + batchSize, n);
+        fillRound(round, k, homes, sensors, start, measuredDay, from, to);
+        use(from, to);
+      }
+    };
     const checkTime = (what: string) => {
       if (performance.now() > deadline) throw new Error(`bench rules: timed out after ${Math.round(timeoutMs / 1000)} s ${what} (${homes} homes × ${sensors} sensors); try fewer homes`);
     };
@@ -201,11 +209,7 @@ export async function benchRules(opts: RulesBenchOptions): Promise<BenchRow[]> {
     // The learning days, untimed. After each round the event loop turns, as it does between
     // network reads in the hub, so the state saves the round's timers started run and commit.
     for (let k = 0; k < learnDays * roundsPerDay; k++) {
-      for (let from = 0; from < n; from += batchSize) {
-        const to = Math.min(from + batchSize, n);
-        fillRound(round, k, homes, sensors, start, measuredDay, from, to);
-        feed(round, from, to);
-      }
+      eachBatch(k, (from, to) => feed(round, from, to));
       await turn();
       if (k % 64 === 0) checkTime(`learning (day ${Math.floor(k / roundsPerDay) + 1} of ${learnDays})`);
     }
@@ -221,14 +225,12 @@ export async function benchRules(opts: RulesBenchOptions): Promise<BenchRow[]> {
     for (let d = 0; d < measuredDays; d++) {
       let dayCpu = 0, dayReadings = 0;
       for (let k = (learnDays + d) * roundsPerDay; k < (learnDays + d + 1) * roundsPerDay; k++) {
-        for (let from = 0; from < n; from += batchSize) {
-          const to = Math.min(from + batchSize, n);
-          fillRound(round, k, homes, sensors, start, measuredDay, from, to);
+        eachBatch(k, (from, to) => {
           const c0 = process.cpuUsage(), t0 = performance.now();
           feed(round, from, to);
           wall += performance.now() - t0;
           dayCpu += cpuSince(c0);
-        }
+        });
         const c0 = process.cpuUsage(), t0 = performance.now();
         await turn();
         wall += performance.now() - t0;
@@ -259,9 +261,7 @@ export async function benchRules(opts: RulesBenchOptions): Promise<BenchRow[]> {
     for (let pass = 0; pass < 2; pass++) {
       refCpu = 0;
       for (let k = learnDays * roundsPerDay; k < (learnDays + measuredDays) * roundsPerDay; k++) {
-        for (let from = 0; from < n; from += batchSize) {
-          const to = Math.min(from + batchSize, n);
-          fillRound(round, k, homes, sensors, start, measuredDay, from, to);
+        eachBatch(k, (from, to) => {
           const c0 = process.cpuUsage();
           for (let i = from; i < to; i++) {
             const r = round[i]!;
@@ -271,7 +271,7 @@ export async function benchRules(opts: RulesBenchOptions): Promise<BenchRow[]> {
             if (d === undefined) h.set(r.device, { lastSeen: r.at }); else if (r.at > d.lastSeen) d.lastSeen = r.at;
           }
           refCpu += cpuSince(c0);
-        }
+        });
       }
     }
     await store?.close();

@@ -16,8 +16,7 @@ import { sendPage } from './views.js';
 import { tabletVideoSection } from './routes-video.js'; // video check-ins (issue 5)
 
 const buttonForm = z.object({ press: z.enum(['help', 'ok']) });
-const outHours = outingHoursOffered;
-const outForm = z.object({ hours: z.enum(outHours.map(String) as [string, ...string[]]) });
+const outForm = z.object({ hours: z.enum(outingHoursOffered.map(String) as [string, ...string[]]) });
 
 export const tabletRoutes: RouteModule = (app, ctx) => {
   async function ownHome(accountId: string) {
@@ -43,7 +42,7 @@ export const tabletRoutes: RouteModule = (app, ctx) => {
 <form method="post" action="/tablet/button"><input type="hidden" name="_csrf" value="${session.csrf}">
 <button class="ok" name="press" value="ok" id="ok-button">${t('imOk')}</button><button class="help" name="press" value="help" id="help-button">${t('help')}</button></form>
 <form method="post" action="/tablet/out" class="going-out"><input type="hidden" name="_csrf" value="${session.csrf}">
-<label for="out-hours">${t('backWithin')}</label> <select id="out-hours" name="hours">${outHours.map((n) => html`<option value="${String(n)}"${n === 3 ? html` selected` : ''}>${t('hoursN', { n })}</option>`)}</select>
+<label for="out-hours">${t('backWithin')}</label> <select id="out-hours" name="hours">${outingHoursOffered.map((n) => html`<option value="${String(n)}"${n === 3 ? html` selected` : ''}>${t('hoursN', { n })}</option>`)}</select>
 <button class="secondary" id="out-button">${t('goingOut')}</button></form>
 ${await tabletVideoSection(ctx, homeId, account.language, tz)}
 <section aria-labelledby="news-h" class="news-panel"><h2 id="news-h">${t('news')}</h2><div id="news" data-live-region>${await newsList(req, ctx, homeId, tz, true, midnight - 6 * 24 * 3600_000)}</div></section>`;

@@ -254,6 +254,10 @@ function labelledFigures(alarms: readonly ScoredFinding[], settings: HomeSetting
   return { homeMonths: (to - from) / DAY / daysPerMonth, family: inside.length, whileOut: inside.filter((f) => out.some((p) => f.at >= p.from && f.at <= p.to)).length };
 }
 
+const addLabelled = (a: UnlabelledFigures['labelled'], b: UnlabelledFigures['labelled']): UnlabelledFigures['labelled'] => ({
+  homeMonths: a.homeMonths + b.homeMonths, family: a.family + b.family, whileOut: a.whileOut + b.whileOut,
+});
+
 function addFigures(a: UnlabelledFigures, b: UnlabelledFigures): UnlabelledFigures {
   const add = (x: Record<string, number>, y: Record<string, number>) => {
     const o = { ...x };
@@ -263,7 +267,7 @@ function addFigures(a: UnlabelledFigures, b: UnlabelledFigures): UnlabelledFigur
   return {
     homeMonths: a.homeMonths + b.homeMonths, family: a.family + b.family, familyByRule: add(a.familyByRule, b.familyByRule),
     operator: a.operator + b.operator, operatorByRule: add(a.operatorByRule, b.operatorByRule), caregiver: a.caregiver + b.caregiver, notices: a.notices + b.notices,
-    labelled: { homeMonths: a.labelled.homeMonths + b.labelled.homeMonths, family: a.labelled.family + b.labelled.family, whileOut: a.labelled.whileOut + b.labelled.whileOut },
+    labelled: addLabelled(a.labelled, b.labelled),
   };
 }
 
@@ -322,8 +326,7 @@ export async function evaluateRecordings(homes: readonly RecordedHome[], opts: R
     if (announced.length > 0) {
       const run = await runModes(readings, truth, { modes: ['learned'], ruleSetFor, announced });
       const l = figuresOf(scoreFindings('learned', run.findings.get('learned') ?? [], truth, run.span), settings, run.span.get(settings.home)).labelled;
-      const a = report.announced;
-      report.announced = { homeMonths: a.homeMonths + l.homeMonths, family: a.family + l.family, whileOut: a.whileOut + l.whileOut, outings: a.outings + announced.length };
+      report.announced = { ...addLabelled(report.announced, l), outings: report.announced.outings + announced.length };
     }
 
     const incidents = pickIncidents(home, perType, rng.fork(settings.home));
