@@ -45,7 +45,7 @@ import { activeSeverity, clear, duration, finding, hhmm, longDuration, noSignOfL
 import { heldSince, heldState, inBed, isHeldDevice, trackHeld, type Held } from './held-state.js';
 import { learnOuting, learnQuiet, learnRest, learnUncertainOuting, outingLimit, quietLimit, restLimit, uncertainOutingLimit, type LearnedLimit } from './learned-limits.js';
 import { memoWeak } from '../memo.js';
-import { enteredAwayKey, enteredAwayLeftKey, getMark, outingWarnedKey, setMark } from './routine-marks.js';
+import { enteredAwayCutKey, enteredAwayKey, enteredAwayLeftKey, getMark, outingWarnedKey, setMark } from './routine-marks.js';
 import { endVisit, visitorGuard, visitQuietAlarm, visitQuietDue } from './visitor-guard.js';
 import { arrivalNotNight, learnNight, nightMiddle, nightNotBegun, nightQuietMs, type NightStart } from './night-start.js';
 
@@ -701,8 +701,8 @@ function confirmsInside(rule: NoSignOfLifeRule, home: HomeState, r: Reading): bo
  * Movement with no door before it ends it only as it ends an outing (`confirmsInside`: seen
  * again soon), and not in her first hour out. A helper who lets herself in through the front
  * door and moves inside does end it: the sensors cannot tell her from the resident, as the
- * outing rules cannot. Only an absence entered so (`enteredAwayKey`): a context period (a trip
- * entered ahead) is held to its end by awayContext.
+ * outing rules cannot. Only an absence entered so (`enteredAwayKey`): by `setAway`, or a context
+ * period awayContext applied (a trip or day-care entered ahead; not a hospital stay).
  */
 function endsAbsence(home: HomeState, r: Reading, insideEnded: boolean, front: boolean): boolean {
   if (r.at >= home.awayUntil || getMark(home, enteredAwayKey) !== home.awayUntil) return false;
@@ -764,7 +764,13 @@ export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
     // An outing that ended or began again leaves no unconfirmed sign behind (`confirmsInside`).
     if (home.outSince !== before && getMark(home, tentativeInKey) !== undefined) setOutMark(home, tentativeInKey, undefined);
     const back = endsAbsence(home, r, before !== NONE && home.outSince === NONE && !arrived, frontDoor);
-    if (back) { home.awayUntil = r.at; setMark(home, enteredAwayKey, undefined); setMark(home, enteredAwayLeftKey, undefined); }
+    if (back) {
+      // The end it had: a context period with that end is over for her (routine-marks.ts `livePeriod`).
+      setMark(home, enteredAwayCutKey, home.awayUntil);
+      home.awayUntil = r.at;
+      setMark(home, enteredAwayKey, undefined);
+      setMark(home, enteredAwayLeftKey, undefined);
+    }
     if (rule.learnLimits) {
       learnLimits(rule, home, r, before, ctx.sign, frontDoor);
       // Saved with the progress (like lastMotion): a door passage is not worth a save of its own.

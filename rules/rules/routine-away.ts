@@ -15,12 +15,12 @@
  */
 import type { RoutineBook, RoutineHome } from '../baseline-book.js';
 import { dayStartOf, dayTypeOf, isReady, profileFor, type DayType, type Today } from '../baseline.js';
-import { activePeriod, nextPeriodStart } from '../context.js';
+import { nextPeriodStart } from '../context.js';
 import type { Reading } from '../../core/events.js';
 import { NONE, type HomeState } from '../home-state.js';
 import type { AwayContextRule } from '../rule-config.js';
 import { clear, duration, finding, hhmm, noSignOfLifeOf, raise, type RuleContext, type RuleDefinition, type ZoneClock } from './rule.js';
-import { getMark, outingWarnedKey, setMark } from './routine-marks.js';
+import { enteredAwayCutKey, enteredAwayKey, enteredAwayLeftKey, getMark, livePeriod, outingWarnedKey, setMark } from './routine-marks.js';
 import { absenceOverText, learnedOutLimit, outClockStart, outCountedFrom, withOutingGap } from './no-sign-of-life.js';
 
 const MIN = 60_000;
@@ -151,11 +151,16 @@ export function awayContext(book: RoutineBook): RuleDefinition<AwayContextRule> 
     onTick(rule, home, ctx) {
       const rh = book.roll(home, ctx.now);
       const now = ctx.now;
-      const period = activePeriod(rh.context, now);
+      const period = livePeriod(home, rh, now);
       if (period !== undefined && home.awayUntil < period.to) {
         home.awayUntil = period.to;
-        home.dirty = true;
-      }
+        // Entered as `setAway` enters an absence, so her coming home ends it early (noSignOfLife,
+        // `endsAbsence`): home on Friday from a trip entered to Sunday, she is watched from then.
+        // Not a hospital stay (routine-marks.ts).
+        const entered = period.reason !== 'hospital';
+        setMark(home, enteredAwayKey, entered ? period.to : undefined);
+        setMark(home, enteredAwayLeftKey, entered && home.outSince !== NONE ? home.outSince : undefined);
+      } else if (period === undefined && (getMark(home, enteredAwayCutKey) ?? Infinity) <= now) setMark(home, enteredAwayCutKey, undefined);
       const closed = rh.baseline.doorClosedAt;
       if (period !== undefined || closed < 0 || getMark(home, inferredKey(rule)) !== undefined) return;
       const limit = homeOutLimit(rule, home, rh, book.settings);
@@ -171,7 +176,7 @@ export function awayContext(book: RoutineBook): RuleDefinition<AwayContextRule> 
       const rh = book.get(home.id);
       let next = nextPeriodStart(rh.context, now);
       const closed = rh.baseline.doorClosedAt;
-      const period = activePeriod(rh.context, now);
+      const period = livePeriod(home, rh, now);
       // During a known period nothing is inferred; look again when it ends.
       if (period !== undefined) next = Math.min(next, period.to);
       else if (closed >= 0 && getMark(home, inferredKey(rule)) === undefined) next = Math.min(next, Math.max(outCountedFrom(home, closed) + homeOutLimit(rule, home, rh, book.settings).ms, now + 1000));

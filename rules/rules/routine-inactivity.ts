@@ -16,13 +16,12 @@ import type { Reading } from '../../core/events.js';
 import type { Finding, Severity } from '../../core/findings.js';
 import type { RoutineBook, RoutineHome } from '../baseline-book.js';
 import { dayEndOf, dayStartMinute, dayStartOf, isReady, profileFor, profileHour, type Profile } from '../baseline.js';
-import { activePeriod } from '../context.js';
 import { gapInside } from '../watermark.js';
 import { NONE, type HomeState } from '../home-state.js';
 import type { UnusualInactivityRule } from '../rule-config.js';
 import { activeSeverity, clear, duration, finding, hhmm, raise, signName, silenceAlreadyRaised, type RuleContext, type RuleDefinition, type ZoneClock } from './rule.js';
 import { chance } from './routine-text.js';
-import { awayOrOut, getMark, setMark } from './routine-marks.js';
+import { awayOrOut, getMark, livePeriod, setMark } from './routine-marks.js';
 import { cameInNotice, visitorKey as visitorMarkKey } from './visitor-guard.js';
 
 const MIN = 60_000;
@@ -195,7 +194,7 @@ export function unusualInactivity(book: RoutineBook): RuleDefinition<UnusualInac
       const daily = Math.max(t.end + 1000, now + 1000);
       const current = activeSeverity(home, rule.id);
       if (current === 'critical' || rh.baseline.doorClosedAt >= 0 || silenceAlreadyRaised(home, rule.id, 'critical')) return daily;
-      const away = activePeriod(rh.context, now);
+      const away = livePeriod(home, rh, now);
       if (away !== undefined) return Math.min(daily, Math.max(away.to, now + 1000));
       const p = profileOf(rh);
       if (p === undefined) return daily;

@@ -5,7 +5,7 @@
  */
 import type { HomeState } from '../home-state.js';
 import type { RoutineHome } from '../baseline-book.js';
-import { activePeriod } from '../context.js';
+import { activePeriod, type AwayPeriod } from '../context.js';
 
 /**
  * Mark shared by noSignOfLife and awayContext: the front-door close time of the
@@ -17,8 +17,9 @@ export const outingWarnedKey = 'outing/warned';
 /**
  * Mark set by the engine's `setAway` (the tablet's 「出かけます」, day-care attendance): the end
  * of the absence someone entered. While `awayUntil` is that time the absence is the entered one,
- * which her coming home ends early (noSignOfLife, `endsAbsence`); a context period (a trip
- * entered ahead, awayContext) moves `awayUntil` past it and is held to its end.
+ * which her coming home ends early (noSignOfLife, `endsAbsence`). awayContext sets it too for a
+ * context period entered ahead (a trip, day-care, other), though not for a hospital stay: the
+ * sensors cannot tell her from a relative fetching her things, and a discharge is arranged.
  */
 export const enteredAwayKey = 'away/entered';
 /**
@@ -28,6 +29,22 @@ export const enteredAwayKey = 'away/entered';
  * the tablet can read as an arrival (a door after an hour with nothing inside, presence.ts).
  */
 export const enteredAwayLeftKey = 'away/left';
+
+/**
+ * Mark set as her coming home ends an entered absence early: the end it had. A context period
+ * ending then is over for her (`livePeriod`): awayContext does not hold `awayUntil` to it again,
+ * and the learned rules watch her as at home.
+ */
+export const enteredAwayCutKey = 'away/cut';
+
+/**
+ * The context period covering `now` that still holds: the one with the latest end (`activePeriod`),
+ * unless her coming home already ended it (`enteredAwayCutKey`).
+ */
+export function livePeriod(home: HomeState, rh: RoutineHome, now: number): AwayPeriod | undefined {
+  const p = activePeriod(rh.context, now);
+  return p !== undefined && getMark(home, enteredAwayCutKey) === p.to ? undefined : p;
+}
 
 /** How long she may say she will be out when she tells the tablet 「出かけます」, in hours (the choices it offers). */
 export const outingHoursOffered = [1, 2, 3, 4, 6, 8, 12] as const;
@@ -53,5 +70,5 @@ export function setMark(home: HomeState, key: string, at: number | undefined, ur
 
 /** Known away (a context period or `setAway`), or out (front door closed, nothing inside since). */
 export function awayOrOut(home: HomeState, rh: RoutineHome, now: number): boolean {
-  return now < home.awayUntil || activePeriod(rh.context, now) !== undefined || rh.baseline.doorClosedAt >= 0;
+  return now < home.awayUntil || livePeriod(home, rh, now) !== undefined || rh.baseline.doorClosedAt >= 0;
 }

@@ -125,6 +125,47 @@ t.test('context: a hospital stay set by staff suppresses inactivity findings (le
   t.same(h.engine.setContext('h1', { away: [{ from: 'soon', to: 'later', reason: 'moon' }] }).errors.length > 0, true, 'bad context is refused with reasons');
 });
 
+t.test('context: home early from a trip entered ahead, she is watched from her return; a hospital stay holds to its end', async (t) => {
+  // A trip entered 10:30 on day 15 to 15:00 on day 17; she leaves at 10:30 and is home on day 16
+  // at 14:00, then nothing moves (a fall in the hall). Held to the trip's end, the family would
+  // hear nothing until day 17.
+  const away = async (reason: 'trip' | 'day-care' | 'hospital') => {
+    const h = await learned();
+    h.feed(...ordinaryDay(15).filter((x) => x.at <= at('10:00', 15)));
+    t.same(h.engine.setContext('h1', { away: [{ from: new Date(at('10:30', 15)).toISOString(), to: new Date(at('15:00', 17)).toISOString(), reason }] }).errors, []);
+    h.feed(door(at('10:30', 15), true), door(at('10:31', 15), false));
+    h.clock.advanceTo(at('14:00', 16));
+    h.feed(door(at('14:00', 16), true), door(at('14:01', 16), false), motion(at('14:03', 16), 'motion-living'));
+    return h;
+  };
+  const family = (h: Awaited<ReturnType<typeof learned>>) => h.findings.filter((f) => f.state === 'raised' && f.severity !== 'info' && f.audience === 'family');
+
+  const trip = await away('trip');
+  trip.clock.advanceTo(at('20:00', 16));
+  const told = family(trip);
+  // The learned rule speaks first (she is seldom quiet for long at this time of day; the fixed
+  // rule does not repeat a silence already told).
+  t.ok(told.length > 0 && told[0]!.at > at('14:03', 16) && told[0]!.at <= at('17:03', 16), `home at 14:01, silent since 14:03: the family is told by 17:03, not after day 17 15:00 (${told.map((f) => `${f.type}:${f.severity}@${new Date(f.at).toISOString()}`).join(', ')})`);
+  t.ok(told[0] !== undefined && explained(told[0]), 'explained in both languages');
+  t.equal(trip.engine.lastSignOfLife('h1'), at('14:03', 16));
+  // The trip stays over for her: the next ticks do not enter it again.
+  trip.feed(motion(at('20:05', 16), 'motion-living'));
+  trip.clock.advanceTo(at('23:59', 16));
+  t.ok(trip.findings.some((f) => f.state === 'cleared' && f.type === told[0]?.type && f.at === at('20:05', 16)), 'her movement at 20:05 answers the alarm, as at home');
+  trip.clock.advanceTo(at('14:00', 17));
+  t.ok(family(trip).some((f) => f.at > at('20:05', 16) && f.at < at('15:00', 17)), 'and the trip is not entered again behind it: the next morning\'s silence is told before the trip\'s end');
+
+  const dayCare = await away('day-care');
+  dayCare.clock.advanceTo(at('20:00', 16));
+  t.ok(family(dayCare).some((f) => f.at <= at('17:03', 16)), 'the same for day-care entered ahead');
+
+  // A hospital stay is held: the door and movement at 14:00 may be a relative fetching her things.
+  const hospital = await away('hospital');
+  hospital.feed(door(at('14:20', 16), true), door(at('14:21', 16), false));
+  hospital.clock.advanceTo(at('14:59', 17));
+  t.same(family(hospital), [], 'nothing raised while she is entered in hospital, whoever comes in');
+});
+
 t.test('context: back from an entered hospital stay — her outing is counted from the stay\'s end, not from the door she left by', async (t) => {
   // Tidy corpus: every stay ended with "went out and has not come back for 4 days" at its end.
   const stay = async () => {
