@@ -63,7 +63,7 @@ export async function startReferenceHub(opts: ReferenceHubOptions): Promise<Refe
     const timezone = (await copy.store.listHomes())[0]?.timezone;
     const web = await createWebApp({
       store: copy.store, clock: systemClock, wallClock: systemClock, logger: opts.logger.child({ part: 'reference-web' }),
-      responder: noResponder, engine: { setAway: refused, lastSignOfLife: () => undefined }, publishButton: refused,
+      responder: noResponder, engine: { setAway: refused, lastSignOfLife: () => undefined, awayUntil: () => undefined }, publishButton: refused,
       photosDir: join(copy.dataDir, 'photos'), ...(opts.fontPath ? { fontPath: opts.fontPath } : {}),
       // The key that opens the accounts' sealed TOTP seeds travels in the backup (dashboards/totp.ts).
       totpSeedKey: seedKeyFrom(existsSync(join(copy.dataDir, 'totp-seed.secret')) ? readFileSync(join(copy.dataDir, 'totp-seed.secret'), 'utf8').trim() : randomBytes(32).toString('base64url')),

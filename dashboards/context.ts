@@ -102,7 +102,7 @@ export interface WebContext {
   wallClock: WallClock;
   logger: Logger;
   responder: AlertResponder;
-  engine: Pick<RuleEngine, 'setAway' | 'lastSignOfLife'>;
+  engine: Pick<RuleEngine, 'setAway' | 'lastSignOfLife' | 'awayUntil'>;
   history: HistoryQuery | undefined;
   escalation: EscalationPolicies | undefined;
   publishButton(home: string, press: 'help' | 'ok'): Promise<void>;

@@ -87,7 +87,7 @@ export interface WebAppOptions {
   logger: Logger;
   /** Acknowledge / on my way / arrived / resolve go through here only. */
   responder: AlertResponder;
-  engine: Pick<RuleEngine, 'setAway' | 'lastSignOfLife'>;
+  engine: Pick<RuleEngine, 'setAway' | 'lastSignOfLife' | 'awayUntil'>;
   /** Turns the tablet's buttons into real button events (the hub publishes them). */
   publishButton(home: string, press: 'help' | 'ok'): Promise<void>;
   /** The hub's live bus (alert opened / acknowledged / …). */

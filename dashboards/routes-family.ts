@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { MimamoriError } from '../core/errors.js';
 import { idSchema } from '../core/events.js';
-import { localTime } from '../core/time.js';
+import { formatClockTime, localTime } from '../core/time.js';
 import { formOf, langOf, parseInput, publishLocal, scopeOf, tOf, viewerOf, backTo, type RouteModule, type WebContext } from './context.js';
 import { html, type Html } from './html.js';
 import { label, roleName } from './i18n.js';
@@ -73,6 +73,9 @@ export const familyRoutes: RouteModule = (app, ctx) => {
     const residents = await ctx.store.listResidents(home.id);
     const attText = day.dayCare ? (day.dayCare.status === 'present' ? t('present') : t('absent')) : t('notMarked');
     const last = ctx.engine.lastSignOfLife(home.id);
+    // An absence she or the staff entered (the tablet's 「出かけます」, day-care): why nothing is said.
+    const awayUntil = ctx.engine.awayUntil(home.id);
+    const awayText = awayUntil === undefined ? undefined : t('awayNow', { time: aboutWhen(awayUntil, now, tz) });
     const alerts = (await ctx.store.listAlerts({ homeId: home.id, unresolved: true })).filter(isFamilyAlert);
     const actions: AlertAction[] = rel.kind === 'caregiver' ? ['acknowledge', 'on-my-way', 'arrived', 'resolve'] : ['acknowledge', 'on-my-way', 'resolve'];
     const cards: Html[] = [];
@@ -85,6 +88,7 @@ export const familyRoutes: RouteModule = (app, ctx) => {
 <p id="day-sentence" class="day-sentence">${daySentence(day, t, langOf(req), detailed)}</p>
 ${detailed ? html`<h3 id="day-timeline-h">${t('dayTimeline')}</h3>${dayTimelineHtml(dayTimeline(day, t, langOf(req)), tz, t)}` : ''}
 ${detailed ? html`<p>${t('lastSign')}: <strong id="last-sign">${last === undefined ? t('never') : localWhen(last, tz)}</strong></p>` : ''}
+${awayText === undefined ? '' : html`<p id="away-now">${awayText}</p>`}
 <p>${t('attendance')}: <strong id="attendance">${attText}</strong></p></div></section>
 <section aria-labelledby="alerts-h"><h2 id="alerts-h">${t('alerts')}</h2><div id="alerts" data-live-region>${cards.length ? cards : html`<p class="muted">${t('noAlerts')}</p>`}</div></section>
 ${detailed ? html`<section aria-labelledby="rhythm-h"><h2 id="rhythm-h">${t('rhythm')}</h2><canvas id="rhythm-day" role="img" aria-label="${t('rhythm')}" aria-describedby="rhythm-day-text" data-describe="rhythm-day-text" data-src="/homes/${home.id}/rhythm.json?range=day" height="120"></canvas><p id="rhythm-day-text" class="muted"></p>
@@ -221,4 +225,11 @@ async function viewersOf(ctx: WebContext, homeId: string) {
   const out = [];
   for (const id of ids) { const a = await ctx.store.getAccount(id); if (a && a.role !== 'resident') out.push(a); }
   return out;
+}
+
+/** A time to come: its clock time today, with the date (M/D) on another day. */
+function aboutWhen(at: number, now: number, tz: string): string {
+  const l = localTime(at, tz);
+  const clock = formatClockTime(l.minuteOfDay);
+  return l.date === localTime(now, tz).date ? clock : `${l.month}/${l.day} ${clock}`;
 }

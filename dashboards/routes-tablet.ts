@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { MimamoriError } from '../core/errors.js';
 import { formatClockTime, localTime } from '../core/time.js';
 import { outingHoursOffered } from '../rules/index.js';
-import { formOf, parseInput, tOf, viewerOf, type RouteModule } from './context.js';
+import { formOf, parseInput, publishLocal, tOf, viewerOf, type RouteModule } from './context.js';
 import { html } from './html.js';
 import { newsList } from './routes-family.js';
 import { sendPage } from './views.js';
@@ -56,6 +56,8 @@ ${await tabletVideoSection(ctx, homeId, account.language, tz)}
     const homeId = await ownHome(viewerOf(req).account.id);
     const until = ctx.clock.now() + Number(hours) * 3_600_000;
     ctx.engine.setAway(homeId, until);
+    // Open family pages show it (routes-family.ts: "Out: expected back by about …").
+    publishLocal(ctx, { type: 'outing', homeId });
     ctx.logger.info({ home: homeId, until }, 'tablet: going out');
     return reply.redirect(`/tablet?sent=out&until=${until}`, 303);
   });

@@ -111,6 +111,11 @@ export interface RuleEngine {
   setAway(home: string, until: number | null): void;
   /** Epoch ms of the home's last sign of life (not heartbeats), if any. */
   lastSignOfLife(home: string): number | undefined;
+  /**
+   * While an absence entered for the home lasts (`setAway`: the tablet's 「出かけます」, day-care;
+   * a context period), its end; undefined when none is, or she came home early (epoch ms).
+   */
+  awayUntil(home: string): number | undefined;
   /** The home's watermark (newest reading time) and, while its data is behind, since when. */
   watermarkOf(home: string): { newestAt?: number; lateSince?: number };
   /**
@@ -598,6 +603,11 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
     lastSignOfLife(home: string): number | undefined {
       const t = homes.get(home)?.lastSignOfLife;
       return t === undefined || t === NONE ? undefined : t;
+    },
+
+    awayUntil(home: string): number | undefined {
+      const t = homes.get(home)?.awayUntil;
+      return t === undefined || t === NONE || t <= clock.now() ? undefined : t;
     },
 
     watermarkOf(home: string): { newestAt?: number; lateSince?: number } {

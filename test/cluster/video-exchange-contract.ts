@@ -32,7 +32,7 @@ async function twoNodes(t: Test, make: MakeExchanges): Promise<TwoNodes> {
   t.teardown(() => f.close());
   const webB: WebApp = await createWebApp({
     store: f.store, clock: f.clock, wallClock: f.clock, logger: silentLogger(), responder: createStoreResponder(f.store, f.clock),
-    engine: { setAway: () => undefined, lastSignOfLife: (h) => f.engine.lastSignOfLife(h) },
+    engine: { setAway: () => undefined, lastSignOfLife: (h) => f.engine.lastSignOfLife(h), awayUntil: (h) => f.engine.awayUntil(h) },
     publishButton: async () => undefined, photosDir: join(f.dir, 'photos-b'), totpSeedKey: testSeedKey,
     video: { exchange: b },
   });

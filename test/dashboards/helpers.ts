@@ -63,7 +63,7 @@ export async function setup(extra: Partial<WebAppOptions> = {}): Promise<Fixture
   const question2 = (await store.addQuestion({ homeId: 'h2', askerId: 'family2', body: 'SECRET-H2-QUESTION', askedAt: start })).id;
   const web = await createWebApp({
     store, clock, wallClock: clock, logger: silentLogger(), responder: createStoreResponder(store, clock),
-    engine: { setAway: (home, until) => { awayCalls.push({ home, until }); engine.setAway(home, until); }, lastSignOfLife: (h) => engine.lastSignOfLife(h) },
+    engine: { setAway: (home, until) => { awayCalls.push({ home, until }); engine.setAway(home, until); }, lastSignOfLife: (h) => engine.lastSignOfLife(h), awayUntil: (h) => engine.awayUntil(h) },
     publishButton: async (home, press) => { buttons.push({ home, press }); },
     photosDir: join(dir, 'photos'), totpSeedKey: testSeedKey,
     ...extra,

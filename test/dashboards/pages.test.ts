@@ -145,6 +145,15 @@ t.test('tablet buttons become button events; operator provisions a device with c
   const said = await f.web.app.inject({ method: 'GET', url: String(out.headers.location), headers: { cookie: res.cookie, accept: 'text/html' } });
   const l = localTime(until, 'Asia/Tokyo');
   t.match(said.body, new RegExp(`いってらっしゃい。${String(l.hour).padStart(2, '0')}:${String(l.minute).padStart(2, '0')}ごろまで`));
+  // Her family sees it, in their language, with the time; she sees it too on her home's page.
+  const fam = await signIn(f, 'family1');
+  const hhmm = `${String(l.hour).padStart(2, '0')}:${String(l.minute).padStart(2, '0')}`;
+  const famPage = await f.web.app.inject({ method: 'GET', url: '/homes/h1', headers: { cookie: fam.cookie, accept: 'text/html' } });
+  t.match(famPage.body, new RegExp(`<p id="away-now">Out: expected back by about ${hhmm}`), 'the family page says she is out and until when');
+  const ownPage = await f.web.app.inject({ method: 'GET', url: '/homes/h1', headers: { cookie: res.cookie, accept: 'text/html' } });
+  t.match(ownPage.body, new RegExp(`外出中：${hhmm}ごろまでの予定です`));
+  const h2Page = await f.web.app.inject({ method: 'GET', url: '/homes/h2', headers: { cookie: (await signIn(f, 'family2')).cookie, accept: 'text/html' } });
+  t.notMatch(h2Page.body, /away-now/, 'not on another home');
   for (const hours of ['5', '0', '-3', '', 'many']) {
     const bad = await f.web.app.inject({ method: 'POST', url: '/tablet/out', headers: { cookie: res.cookie, accept: 'application/json' }, payload: { _csrf: res.csrf, hours } });
     t.equal(bad.statusCode, 400, `hours=${JSON.stringify(hours)} is refused`);
@@ -155,6 +164,10 @@ t.test('tablet buttons become button events; operator provisions a device with c
   const notHers = await f.web.app.inject({ method: 'POST', url: '/tablet/out', headers: { cookie: family.cookie }, payload: { _csrf: family.csrf, hours: '3' } });
   t.equal(notHers.statusCode, 403, 'only the resident says she is going out');
   t.equal(f.awayCalls.length, 1, 'nothing refused changed the absence');
+  // Home early (the absence ended): the line is gone.
+  f.engine.setAway('h1', null);
+  const after = await f.web.app.inject({ method: 'GET', url: '/homes/h1', headers: { cookie: fam.cookie, accept: 'text/html' } });
+  t.notMatch(after.body, /away-now/, 'once she is back the family page no longer says she is out');
 
   const op = await signIn(f, 'op');
   const dev = await f.web.app.inject({ method: 'POST', url: '/operator/homes/h1/devices', headers: { cookie: op.cookie, accept: 'text/html' }, payload: { _csrf: op.csrf, deviceId: 'kettle', kind: 'kettle' } });
