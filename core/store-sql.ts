@@ -29,6 +29,13 @@ export interface SqlQueries {
 export interface SqlTx extends SqlQueries {
   /** Holds `name` until the transaction ends (PostgreSQL: an advisory lock; SQLite: already one writer at a time). */
   lock(name: string): Promise<void>;
+  /**
+   * SQLite only: runs a one-row INSERT once per row of parameters; per row, the rowid it
+   * inserted, or 0 when it inserted nothing (`ON CONFLICT DO NOTHING`). A prepared one-row
+   * statement is about twice as fast there as a multi-row INSERT … RETURNING (session 30:
+   * 2.3 µs less per ingested event). PostgreSQL leaves it out: each statement is a round trip.
+   */
+  insertEach?(sql: string, rows: ReadonlyArray<readonly unknown[]>): Promise<number[]>;
 }
 
 export interface SqlDb extends SqlQueries {

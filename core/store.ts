@@ -11,6 +11,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
 import { migrations } from './migrations.js';
+import { startCheckpointer } from './sqlite-checkpointer.js';
 import { MimamoriError } from './errors.js';
 import { newId } from './ids.js';
 import { genesisHash, trailColumns, trailHash, type TrailHead, type TrailKind } from './trail.js';
@@ -39,6 +40,12 @@ export interface StoreOptions {
    * running store. Default: a tenth of `rejectedPerHome` (at least 1).
    */
   rejectedPruneEvery?: number;
+  /**
+   * SQLite only: WAL checkpoints in a worker thread (core/sqlite-checkpointer.ts) instead of
+   * inside the commit that finds the log full, on the event loop. The hub sets it; a short-lived
+   * store (the CLI, a backup) does not need the thread. `onError` hears a failed checkpoint.
+   */
+  checkpointInWorker?: { onError?: (message: string) => void };
 }
 
 /** Refused device messages kept per home unless configured (`deadLetters.keepPerHome`, docs/store.md). */
@@ -224,6 +231,20 @@ export function createSqlStore(db: SqlDb, opts: StoreOptions = {}): Store {
     // A single hub took its rows as it wrote them (''); in a cluster they wait for the home's owner (NULL).
     const takenBy = opts?.forOwner ? null : '';
     return db.tx(async (t) => {
+      if (t.insertEach !== undefined) {
+        // SQLite: a prepared one-row statement per event, which tells whether it inserted (a repeat,
+        // in the table or earlier in this batch, is skipped by the key).
+        const keyed = items.filter((i) => i.eventId !== undefined);
+        const seen = await t.insertEach('INSERT INTO seen_events (home_id, device_id, event_id, seen_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
+          keyed.map((i) => [i.homeId, i.deviceId, i.eventId, at]));
+        let k = 0;
+        const fresh = items.map((i) => i.eventId === undefined || seen[k++] !== 0);
+        const out = items.filter((i, j) => fresh[j] && i.outbox !== undefined);
+        const seqs = await t.insertEach('INSERT INTO ingest_outbox (text, home_id, taken_by) VALUES (?, ?, ?)', out.map((i) => [i.outbox, i.homeId, takenBy]));
+        let outboxHead = 0;
+        for (const seq of seqs) if (seq > outboxHead) outboxHead = seq;
+        return { fresh, outboxHead };
+      }
       // New events: the rows the insert returns are the ones it inserted (a repeat is skipped by the key).
       const inserted = new Set<string>();
       const keyed = items.filter((i) => i.eventId !== undefined);
@@ -1175,6 +1196,11 @@ export function createSqliteStore(path: string, opts: StoreOptions & { readonly?
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
     migrate(db, opts.now ?? Date.now);
+    if (opts.checkpointInWorker !== undefined && path !== ':memory:') {
+      const cp = startCheckpointer(path, opts.checkpointInWorker);
+      db.pragma(`wal_autocheckpoint = ${cp.backstopPages}`);
+      return createSqlStore(sqliteDb(db, () => cp.stop()), opts);
+    }
   }
   return createSqlStore(sqliteDb(db), opts);
 }
@@ -1198,7 +1224,7 @@ function migrate(db: Database.Database, now: () => number): void {
  * between its statements, so while one is open every other call waits its
  * turn in a queue instead of landing inside it.
  */
-export function sqliteDb(db: Database.Database): SqlDb {
+export function sqliteDb(db: Database.Database, beforeClose?: () => Promise<void>): SqlDb {
   const stmt = new Map<string, Database.Statement>();
   const q = (sql: string): Database.Statement => {
     let s = stmt.get(sql);
@@ -1221,6 +1247,15 @@ export function sqliteDb(db: Database.Database): SqlDb {
     run: async (sql, ...p) => q(sql).run(...p).changes,
     runMany: async (sql, rows) => runRows(sql, rows),
     lock: async () => {}, // BEGIN IMMEDIATE already made this the one writer
+    insertEach: async (sql, rows) => {
+      const s = q(sql);
+      const ids: number[] = new Array<number>(rows.length);
+      for (let i = 0; i < rows.length; i++) {
+        const r = s.run(...rows[i]!);
+        ids[i] = r.changes === 0 ? 0 : Number(r.lastInsertRowid);
+      }
+      return ids;
+    },
   };
   // Transactions in flight or waiting; while any is, plain calls queue behind them.
   let queued = 0;
@@ -1250,6 +1285,6 @@ export function sqliteDb(db: Database.Database): SqlDb {
     isConflict: (err) => String((err as { code?: unknown }).code ?? '').startsWith('SQLITE_CONSTRAINT'),
     skipLocked: '',
     commitsInOrder: true,
-    close: async () => { await tail.catch(() => {}); db.close(); },
+    close: async () => { await tail.catch(() => {}); await beforeClose?.(); db.close(); },
   };
 }

@@ -21,7 +21,12 @@ export async function openStore(config: Config, wallClock: WallClock, logger: Lo
   onClose('umask', async () => { process.umask(previousUmask); });
   securePrivateDir(config.dataDir, logger.child({ part: 'data-folder' }));
   // Times the store stamps itself (a row's creation, a lease) are wall-clock time, never the demo's sped-up clock.
-  const store = await openConfiguredStore(config, { now: () => wallClock.now() });
+  // SQLite's WAL checkpoints run in a worker thread, not in the ingest's commits on the event loop.
+  const checkpoints = logger.child({ part: 'sqlite-checkpoints' });
+  const store = await openConfiguredStore(config, {
+    now: () => wallClock.now(),
+    checkpointInWorker: { onError: (message) => checkpoints.warn({ reason: message }, 'SQLite checkpoint failed; the store checkpoints itself meanwhile') },
+  });
   onClose('store', () => store.close());
   // TOTP seeds are sealed at rest under a key kept beside the other secrets (and backed up with them).
   const totpSeedKey = seedKeyFrom(keptSecret(join(config.dataDir, 'totp-seed.secret')));
