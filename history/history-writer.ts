@@ -39,6 +39,12 @@ export interface HistoryWriterOptions {
   logger: Logger;
   /** Points per write request. Default 5000 (InfluxDB's recommended batch). */
   batchSize?: number;
+  /**
+   * Write requests under way at once. Default 2: InfluxDB takes in one batch while the next is
+   * sent, and a hub busy with its broker answers one response while the other is on its way
+   * (session 30: the whole path kept up at 32,000 events/s with 2, not with 1).
+   */
+  writesInFlight?: number;
   /** Queued points are written at least this often. Default 1000 ms. */
   flushIntervalMs?: number;
   /** Bound on the disk buffer; the oldest points are dropped beyond it. Default 128 MiB. */
@@ -98,6 +104,7 @@ const optionsSchema = z.object({
   password: z.string().optional(),
   bufferDir: z.string().min(1),
   batchSize: z.number().int().min(1).default(5000),
+  writesInFlight: z.number().int().min(1).max(8).default(2),
   flushIntervalMs: z.number().int().min(1).default(1000),
   maxBufferBytes: z.number().int().min(1).default(128 * 1024 * 1024),
   requestTimeoutMs: z.number().int().min(1).default(10_000),
@@ -132,7 +139,8 @@ export async function createHistoryWriter(opts: HistoryWriterOptions): Promise<H
   const base = new URL(o.url);
   const basePath = base.pathname.replace(/\/$/, '');
   const secure = base.protocol === 'https:';
-  const agent = secure ? new HttpsAgent({ keepAlive: true, maxSockets: 2 }) : new HttpAgent({ keepAlive: true, maxSockets: 2 });
+  // A socket per write under way, and one for the schema's queries.
+  const agent = secure ? new HttpsAgent({ keepAlive: true, maxSockets: o.writesInFlight + 1 }) : new HttpAgent({ keepAlive: true, maxSockets: o.writesInFlight + 1 });
   const writePath = `${basePath}/write?${new URLSearchParams({ db: o.database, rp: rawRetentionPolicy.name, precision: 'n' })}`;
   const authHeader = o.username !== undefined ? { authorization: `Basic ${Buffer.from(`${o.username}:${o.password ?? ''}`).toString('base64')}` } : {};
   // The writer uses the influx client for the schema only (createHistory hands in the one client the hub has).
@@ -253,10 +261,14 @@ export async function createHistoryWriter(opts: HistoryWriterOptions): Promise<H
   }
 
   /**
-   * Writes (or buffers) what is queued in memory, a batch at a time, in
-   * order: everything, or with `fullBatchesOnly` just the full batches.
+   * Writes (or buffers) what is queued in memory, batches in order with up to
+   * `writesInFlight` under way: everything, or with `fullBatchesOnly` just the
+   * full batches. A batch that fails goes to the disk buffer whatever became of
+   * the one after it: points carry their own time, so the order they reach
+   * InfluxDB in changes nothing.
    */
   async function flushPending(fullBatchesOnly: boolean): Promise<void> {
+    const inFlight = new Set<Promise<void>>();
     for (let batch = takeBatch(!fullBatchesOnly); batch !== undefined; batch = takeBatch(!fullBatchesOnly)) {
       // While older points wait on disk, newer ones queue behind them.
       if (draining || buffer.stats().segments > 0) {
@@ -264,12 +276,19 @@ export async function createHistoryWriter(opts: HistoryWriterOptions): Promise<H
         if (!draining && !retry) void drain();
         continue;
       }
-      const done = await deliver(batch);
-      if (done < batch.count) {
-        await toDisk(done === 0 ? batch : batch.slice(done));
-        scheduleRetry();
-      }
+      const b = batch;
+      const write = (async () => {
+        const done = await deliver(b);
+        if (done < b.count) {
+          await toDisk(done === 0 ? b : b.slice(done));
+          scheduleRetry();
+        }
+      })();
+      inFlight.add(write);
+      void write.then(() => inFlight.delete(write));
+      if (inFlight.size >= o.writesInFlight) await Promise.race(inFlight);
     }
+    await Promise.all(inFlight);
   }
 
   function enqueueFlush(fullBatchesOnly = false): Promise<void> {

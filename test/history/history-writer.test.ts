@@ -1,5 +1,7 @@
 import t from 'tap';
 import { readdirSync } from 'node:fs';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { VirtualClock } from '../../core/clock.js';
 import { isMimamoriError } from '../../core/errors.js';
@@ -88,6 +90,37 @@ t.test('a full batch is written without waiting; the interval flushes the rest',
   clock.advanceBy(1);
   await until(() => w.stats().written === 25, 10_000, 'interval flush');
   t.equal(await countPoints(client(influxd.url, database), 'event', 'id'), 25);
+});
+
+t.test('two writes are under way at once; a third waits for one of them', async (t) => {
+  // A pass-through in front of the real influxd that holds each write until a second one is
+  // under way beside it: with one write at a time it would hold the first for ever.
+  const influxd = await startInflux(t, tempDir(t));
+  const target = new URL(influxd.url);
+  let open = 0, most = 0;
+  const held: Array<() => void> = [];
+  const proxy = createServer((req, res) => {
+    open++;
+    most = Math.max(most, open);
+    const forward = () => {
+      const up = httpRequest({ hostname: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+        r.on('end', () => { open--; });
+      });
+      req.pipe(up);
+    };
+    if (req.url?.startsWith('/write') !== true) { forward(); return; }
+    held.push(forward);
+    if (held.length >= 2) for (const go of held.splice(0)) go();
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => proxy.close(() => resolve())));
+  const { w } = await writer(t, { url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, batchSize: 10 });
+  for (const r of readings(40)) w.writeReading(r);
+  await until(() => w.stats().written === 40, 20_000, 'four batches, two at a time');
+  t.equal(most, 2, 'two writes were under way together, never three');
+  t.equal(await countPoints(client(influxd.url, database), 'event', 'id'), 40, 'every point once');
 });
 
 t.test('a bad point is isolated, logged and counted; the rest of its batch arrives', async (t) => {
@@ -198,4 +231,8 @@ t.test('bad options are refused with MIMAMORI_ERR_CONFIG', async (t) => {
   t.match((err as Error).message, /url/);
   const err2 = await createHistoryWriter({ url: 'http://127.0.0.1:1', database, bufferDir: join(tempDir(t), 'b'), logger: silentLogger(), batchSize: 0 }).then(() => undefined, (e: unknown) => e);
   t.ok(isMimamoriError(err2, 'MIMAMORI_ERR_CONFIG'));
+  for (const writesInFlight of [0, 9, 1.5]) {
+    const bad = await createHistoryWriter({ url: 'http://127.0.0.1:1', database, bufferDir: join(tempDir(t), 'c'), logger: silentLogger(), writesInFlight }).then(() => undefined, (e: unknown) => e);
+    t.ok(isMimamoriError(bad, 'MIMAMORI_ERR_CONFIG'), `writesInFlight ${writesInFlight} is refused`);
+  }
 });
