@@ -126,7 +126,7 @@ export const messages = {
   goingOut: { ja: '出かけます', en: "I'm going out" },
   backWithin: { ja: '戻る予定', en: 'Back within' },
   hoursN: { ja: '{n}時間', en: '{n} h' },
-  awayNow: { ja: '外出中：{time}ごろまでの予定です。それまでは「動きがない」お知らせを控えています', en: 'Out: expected back by about {time}. Until then nobody is told that nothing moves at home' },
+  awayNow: { ja: '外出中：{time}ごろまでの予定です。それまでは「動きがない」お知らせを控えています', en: 'Out: expected back by about {time}. Until then, no alert is sent if nothing moves at home.' },
   outSent: { ja: 'いってらっしゃい。{time}ごろまでは「動きがない」お知らせを控えます。それを過ぎても戻らないときはご家族にお知らせします。帰ったら「元気です」を押してください', en: 'Have a good time. Until about {time} nobody is told that nothing moves at home; if you are not back well after it, your family will be. When you are back, press "I\'m OK"' },
   skip: { ja: '本文へ移動', en: 'Skip to content' },
   // Backups and the trail (issue 15, docs/backup.md)
