@@ -88,6 +88,7 @@ export const messages = {
   markAbsent: { ja: '欠席にする', en: 'Mark absent' },
   newsSheet: { ja: '週刊ニュース（印刷用PDF）', en: 'Weekly news sheet (PDF)' },
   queue: { ja: 'アラート一覧', en: 'Alert queue' },
+  openAlerts: { ja: '対応中のアラート', en: 'Open alerts' },
   assigned: { ja: '担当の利用者', en: 'Assigned residents' },
   homes: { ja: 'お宅一覧', en: 'Homes' },
   contacts: { ja: '連絡先（連絡順）', en: 'Contacts (in calling order)' },

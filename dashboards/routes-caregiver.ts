@@ -22,7 +22,8 @@ export const caregiverRoutes: RouteModule = (app, ctx) => {
     queue.sort((x, y) => (x.alert.severity === y.alert.severity ? x.alert.openedAt - y.alert.openedAt : x.alert.severity === 'critical' ? -1 : 1));
     const cards: Html[] = [];
     for (const q of queue) cards.push(await alertCard(req, ctx.store, q.alert, q.tz, ['acknowledge', 'on-my-way', 'arrived', 'resolve']));
-    const body = html`<section aria-labelledby="queue-h"><h2 id="queue-h">${t('queue')}</h2><div id="alerts" data-live-region>${cards.length ? cards : html`<p class="muted">${t('noAlerts')}</p>`}</div></section>
+    // The page is the queue (its title, h1); its sections say what they hold.
+    const body = html`<section aria-labelledby="queue-h"><h2 id="queue-h">${t('openAlerts')}</h2><div id="alerts" data-live-region>${cards.length ? cards : html`<p class="muted">${t('noAlerts')}</p>`}</div></section>
 <section aria-labelledby="assigned-h"><h2 id="assigned-h">${t('assigned')}</h2><ul>${assigned}</ul></section>`;
     return sendPage(req, reply, t('queue'), body, { live: true });
   });

@@ -190,6 +190,10 @@ t.test('alerts: family acknowledges, the caregiver sees who, the answer goes thr
   const queue = await f.web.app.inject({ method: 'GET', url: '/caregiver', headers: { cookie: care.cookie, accept: 'text/html' } });
   t.match(queue.body, /Name of family1/);
   t.notMatch(queue.body, /SECRET-H2/);
+  // The page is the queue; its first section is named for what it holds, not the page again.
+  t.match(queue.body, /<h1>アラート一覧<\/h1>/);
+  t.match(queue.body, /<h2 id="queue-h">対応中のアラート<\/h2>/);
+  t.equal(queue.body.split('アラート一覧').length - 1, 2, 'アラート一覧 in the title and the heading only, once each');
   const omw = await f.web.app.inject({ method: 'POST', url: `/alerts/${f.ids.alert1}/on-my-way`, headers: { cookie: care.cookie, accept: 'application/json' }, payload: { _csrf: care.csrf } });
   t.equal(omw.statusCode, 200);
   const json = await f.web.app.inject({ method: 'GET', url: '/homes/h1/alerts.json', headers: { cookie: fam.cookie } });
