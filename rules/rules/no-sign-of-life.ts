@@ -45,7 +45,7 @@ import { activeSeverity, clear, duration, finding, hhmm, longDuration, noSignOfL
 import { heldSince, heldState, inBed, isHeldDevice, trackHeld, type Held } from './held-state.js';
 import { learnOuting, learnQuiet, learnRest, learnUncertainOuting, outingLimit, quietLimit, restLimit, uncertainOutingLimit, type LearnedLimit } from './learned-limits.js';
 import { memoWeak } from '../memo.js';
-import { enteredAwayCutKey, enteredAwayKey, enteredAwayLeftKey, getMark, outingWarnedKey, setMark } from './routine-marks.js';
+import { enteredAheadKey, enteredAwayCutKey, enteredAwayKey, enteredAwayLeftKey, getMark, outingWarnedKey, setMark } from './routine-marks.js';
 import { endVisit, visitorGuard, visitQuietAlarm, visitQuietDue } from './visitor-guard.js';
 import { arrivalNotNight, learnNight, nightMiddle, nightNotBegun, nightQuietMs, type NightStart } from './night-start.js';
 
@@ -707,8 +707,9 @@ function confirmsInside(rule: NoSignOfLifeRule, home: HomeState, r: Reading): bo
 function endsAbsence(home: HomeState, r: Reading, insideEnded: boolean, front: boolean): boolean {
   if (r.at >= home.awayUntil || getMark(home, enteredAwayKey) !== home.awayUntil) return false;
   const frontDoorClosed = front && r.kind === 'door' && !r.open;
-  if (r.kind === 'button') return true;
   const left = getMark(home, enteredAwayLeftKey);
+  // A period entered ahead that found her home: her 「元気です」 before the day-care van is not her back.
+  if (r.kind === 'button') return left !== undefined || getMark(home, enteredAheadKey) !== home.awayUntil;
   // The first close is her leaving; a close within the same passage (a bouncing reed) too.
   if (left === undefined) { if (frontDoorClosed) setMark(home, enteredAwayLeftKey, r.at); return false; }
   if (r.at - left < doorPassageMs) return false;
@@ -770,6 +771,7 @@ export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
       home.awayUntil = r.at;
       setMark(home, enteredAwayKey, undefined);
       setMark(home, enteredAwayLeftKey, undefined);
+      setMark(home, enteredAheadKey, undefined);
     }
     if (rule.learnLimits) {
       learnLimits(rule, home, r, before, ctx.sign, frontDoor);

@@ -20,7 +20,7 @@ import type { Reading } from '../../core/events.js';
 import { NONE, type HomeState } from '../home-state.js';
 import type { AwayContextRule } from '../rule-config.js';
 import { clear, duration, finding, hhmm, noSignOfLifeOf, raise, type RuleContext, type RuleDefinition, type ZoneClock } from './rule.js';
-import { enteredAwayCutKey, enteredAwayKey, enteredAwayLeftKey, getMark, livePeriod, outingWarnedKey, setMark } from './routine-marks.js';
+import { enteredAheadKey, enteredAwayCutKey, enteredAwayKey, enteredAwayLeftKey, getMark, livePeriod, outingWarnedKey, setMark } from './routine-marks.js';
 import { absenceOverText, learnedOutLimit, outClockStart, outCountedFrom, withOutingGap } from './no-sign-of-life.js';
 
 const MIN = 60_000;
@@ -160,7 +160,12 @@ export function awayContext(book: RoutineBook): RuleDefinition<AwayContextRule> 
         const entered = period.reason !== 'hospital';
         setMark(home, enteredAwayKey, entered ? period.to : undefined);
         setMark(home, enteredAwayLeftKey, entered && home.outSince !== NONE ? home.outSince : undefined);
-      } else if (period === undefined && (getMark(home, enteredAwayCutKey) ?? Infinity) <= now) setMark(home, enteredAwayCutKey, undefined);
+        setMark(home, enteredAheadKey, entered && home.outSince === NONE ? period.to : undefined);
+      } else if (period === undefined) {
+        // Over: the marks of a period that ran to its end, or was cut, are dropped.
+        if ((getMark(home, enteredAwayCutKey) ?? Infinity) <= now) setMark(home, enteredAwayCutKey, undefined);
+        if ((getMark(home, enteredAheadKey) ?? Infinity) <= now) setMark(home, enteredAheadKey, undefined);
+      }
       const closed = rh.baseline.doorClosedAt;
       if (period !== undefined || closed < 0 || getMark(home, inferredKey(rule)) !== undefined) return;
       const limit = homeOutLimit(rule, home, rh, book.settings);

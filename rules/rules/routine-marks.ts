@@ -46,6 +46,12 @@ export function livePeriod(home: HomeState, rh: RoutineHome, now: number): AwayP
   return p !== undefined && getMark(home, enteredAwayCutKey) === p.to ? undefined : p;
 }
 
+/**
+ * Mark set by awayContext when a period it enters finds her at home (entered ahead: she has not
+ * left yet): until she is seen leaving, a button she presses is her before going, not her back.
+ */
+export const enteredAheadKey = 'away/ahead';
+
 /** How long she may say she will be out when she tells the tablet 「出かけます」, in hours (the choices it offers). */
 export const outingHoursOffered = [1, 2, 3, 4, 6, 8, 12] as const;
 

@@ -159,6 +159,22 @@ t.test('context: home early from a trip entered ahead, she is watched from her r
   dayCare.clock.advanceTo(at('20:00', 16));
   t.ok(family(dayCare).some((f) => f.at <= at('17:03', 16)), 'the same for day-care entered ahead');
 
+  // Day-care entered ahead from 09:00 on day 15, in a home whose outings are learned (10:00–11:30
+  // daily): she presses 「元気です」 at 09:10, before the van at 09:30. That is her before going,
+  // not her back: the day-care day holds. Ended by the button, her leaving would have read as an
+  // outing nobody announced, "longer than usual" by 12:30.
+  const van = await harness({ start: at('05:00', 0) });
+  const outing = (d: number): Reading[] => [door(at('10:00', d), true), door(at('10:01', d), false), door(at('11:30', d), true), door(at('11:31', d), false), motion(at('11:33', d))];
+  for (let d = 0; d < 15; d++) van.feed(...[...ordinaryDay(d).filter((x) => x.at < at('10:00', d) || x.at > at('11:40', d)), ...outing(d)].sort((a, b) => a.at - b.at));
+  van.feed(...ordinaryDay(15).filter((x) => x.at <= at('08:50', 15)));
+  t.same(van.engine.setContext('h1', { away: [{ from: new Date(at('09:00', 15)).toISOString(), to: new Date(at('16:00', 15)).toISOString(), reason: 'day-care' }] }).errors, []);
+  van.clock.advanceTo(at('09:10', 15));
+  van.feed(button(at('09:10', 15), 'ok'));
+  van.clock.advanceTo(at('09:31', 15));
+  van.feed(door(at('09:30', 15), true), door(at('09:31', 15), false));
+  van.clock.advanceTo(at('15:59', 15));
+  t.same(family(van).filter((f) => f.at > at('09:00', 15)).map((f) => `${f.type}@${new Date(f.at).toISOString()}`), [], 'a button before she left did not end the day-care day: nothing while she is there');
+
   // A hospital stay is held: the door and movement at 14:00 may be a relative fetching her things.
   const hospital = await away('hospital');
   hospital.feed(door(at('14:20', 16), true), door(at('14:21', 16), false));
