@@ -231,37 +231,38 @@ export function createSqlStore(db: SqlDb, opts: StoreOptions = {}): Store {
     // A single hub took its rows as it wrote them (''); in a cluster they wait for the home's owner (NULL).
     const takenBy = opts?.forOwner ? null : '';
     return db.tx(async (t) => {
+      const keyed = items.filter((i) => i.eventId !== undefined);
+      // Whether each keyed event is new. SQLite: a prepared one-row statement per event says whether it
+      // inserted. PostgreSQL: the rows a multi-row insert returns are the ones it inserted. Either way a
+      // repeat, in the table or earlier in this batch, is skipped by the key.
+      let isNew: (i: IngestBatchItem, k: number) => boolean;
       if (t.insertEach !== undefined) {
-        // SQLite: a prepared one-row statement per event, which tells whether it inserted (a repeat,
-        // in the table or earlier in this batch, is skipped by the key).
-        const keyed = items.filter((i) => i.eventId !== undefined);
         const seen = await t.insertEach('INSERT INTO seen_events (home_id, device_id, event_id, seen_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
           keyed.map((i) => [i.homeId, i.deviceId, i.eventId, at]));
-        let k = 0;
-        const fresh = items.map((i) => i.eventId === undefined || seen[k++] !== 0);
-        const out = items.filter((i, j) => fresh[j] && i.outbox !== undefined);
-        const seqs = await t.insertEach('INSERT INTO ingest_outbox (text, home_id, taken_by) VALUES (?, ?, ?)', out.map((i) => [i.outbox, i.homeId, takenBy]));
-        let outboxHead = 0;
-        for (const seq of seqs) if (seq > outboxHead) outboxHead = seq;
-        return { fresh, outboxHead };
+        isNew = (_i, k) => seen[k] !== 0;
+      } else {
+        const inserted = new Set<string>();
+        for (const part of chunks(keyed, ingestRowsPerStatement)) {
+          const rows = await t.all(`INSERT INTO seen_events (home_id, device_id, event_id, seen_at) VALUES ${part.map(() => '(?, ?, ?, ?)').join(', ')} ON CONFLICT DO NOTHING RETURNING home_id, device_id, event_id`,
+            ...part.flatMap((i) => [i.homeId, i.deviceId, i.eventId, at]));
+          for (const r of rows) inserted.add(eventKey(r.home_id as string, r.device_id as string, r.event_id as string));
+        }
+        // The same event twice in one batch: the first is new, the repeat is not (the key is taken from the set).
+        isNew = (i) => inserted.delete(eventKey(i.homeId, i.deviceId, i.eventId!));
       }
-      // New events: the rows the insert returns are the ones it inserted (a repeat is skipped by the key).
-      const inserted = new Set<string>();
-      const keyed = items.filter((i) => i.eventId !== undefined);
-      for (const part of chunks(keyed, ingestRowsPerStatement)) {
-        const rows = await t.all(`INSERT INTO seen_events (home_id, device_id, event_id, seen_at) VALUES ${part.map(() => '(?, ?, ?, ?)').join(', ')} ON CONFLICT DO NOTHING RETURNING home_id, device_id, event_id`,
-          ...part.flatMap((i) => [i.homeId, i.deviceId, i.eventId, at]));
-        for (const r of rows) inserted.add(eventKey(r.home_id as string, r.device_id as string, r.event_id as string));
-      }
-      // The same event twice in one batch: the first is new, the repeat is not (the key is taken from the set).
-      const fresh = items.map((i) => i.eventId === undefined || inserted.delete(eventKey(i.homeId, i.deviceId, i.eventId)));
-      // Outbox rows in the batch's order: their seqs are drawn row by row as the VALUES list is inserted.
-      const out = items.filter((i, k) => fresh[k] && i.outbox !== undefined);
+      let k = 0;
+      const fresh = items.map((i) => i.eventId === undefined || isNew(i, k++));
+      // Outbox rows in the batch's order: their seqs are drawn row by row as they are inserted.
+      const out = items.filter((i, j) => fresh[j] && i.outbox !== undefined);
       let outboxHead = 0;
-      for (const part of chunks(out, ingestRowsPerStatement)) {
-        const rows = await t.all(`INSERT INTO ingest_outbox (text, home_id, taken_by) VALUES ${part.map(() => '(?, ?, ?)').join(', ')} RETURNING seq`,
-          ...part.flatMap((i) => [i.outbox, i.homeId, takenBy]));
-        for (const r of rows) outboxHead = Math.max(outboxHead, Number(r.seq));
+      if (t.insertEach !== undefined) {
+        for (const seq of await t.insertEach('INSERT INTO ingest_outbox (text, home_id, taken_by) VALUES (?, ?, ?)', out.map((i) => [i.outbox, i.homeId, takenBy]))) outboxHead = Math.max(outboxHead, seq);
+      } else {
+        for (const part of chunks(out, ingestRowsPerStatement)) {
+          const rows = await t.all(`INSERT INTO ingest_outbox (text, home_id, taken_by) VALUES ${part.map(() => '(?, ?, ?)').join(', ')} RETURNING seq`,
+            ...part.flatMap((i) => [i.outbox, i.homeId, takenBy]));
+          for (const r of rows) outboxHead = Math.max(outboxHead, Number(r.seq));
+        }
       }
       return { fresh, outboxHead };
     });
