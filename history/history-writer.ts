@@ -285,7 +285,9 @@ export async function createHistoryWriter(opts: HistoryWriterOptions): Promise<H
         }
       })();
       inFlight.add(write);
-      void write.then(() => inFlight.delete(write));
+      // Either way: a write that threw must leave the set, and must not become an unhandled rejection
+      // here (it reaches enqueueFlush's catch through the race or the final wait).
+      void write.then(() => inFlight.delete(write), () => inFlight.delete(write));
       if (inFlight.size >= o.writesInFlight) await Promise.race(inFlight);
     }
     await Promise.all(inFlight);
