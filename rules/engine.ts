@@ -43,7 +43,7 @@ import { helpButton } from './rules/help-button.js';
 import { nightDoor } from './rules/night-door.js';
 import { noSignOfLife } from './rules/no-sign-of-life.js';
 import { finding, ZoneClock, type RuleContext, type RuleDefinition } from './rules/rule.js';
-import { enteredAheadKey, enteredAwayKey, enteredAwayLeftKey, setMark } from './rules/routine-marks.js';
+import { markEnteredAbsence } from './rules/routine-marks.js';
 import { defaultWatermarkSettings, inDoubt, noteArrival, noteGap, notePeriodic, updateLateness, watermarkDeadline, watermarkProblem, type WatermarkSettings } from './watermark.js';
 
 export interface RuleEngineOptions {
@@ -591,9 +591,7 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
       const now = clock.now();
       const h = homes.get(home) ?? addHome(home, now);
       if (until === null) { if (h.awayUntil > now) h.awayUntil = now; } else h.awayUntil = until;
-      setMark(h, enteredAwayKey, until === null ? undefined : until);
-      setMark(h, enteredAwayLeftKey, until !== null && h.outSince !== NONE ? h.outSince : undefined);
-      setMark(h, enteredAheadKey, undefined);
+      markEnteredAbsence(h, until ?? undefined, false);
       h.dirty = true;
       h.urgent = true;
       tick(h, now);

@@ -45,7 +45,7 @@ import { activeSeverity, clear, duration, finding, hhmm, longDuration, noSignOfL
 import { heldSince, heldState, inBed, isHeldDevice, trackHeld, type Held } from './held-state.js';
 import { learnOuting, learnQuiet, learnRest, learnUncertainOuting, outingLimit, quietLimit, restLimit, uncertainOutingLimit, type LearnedLimit } from './learned-limits.js';
 import { memoWeak } from '../memo.js';
-import { enteredAheadKey, enteredAwayCutKey, enteredAwayKey, enteredAwayLeftKey, getMark, outingWarnedKey, setMark } from './routine-marks.js';
+import { enteredAheadKey, enteredAwayCutKey, enteredAwayKey, enteredAwayLeftKey, getMark, markEnteredAbsence, outingWarnedKey, setMark } from './routine-marks.js';
 import { endVisit, visitorGuard, visitQuietAlarm, visitQuietDue } from './visitor-guard.js';
 import { arrivalNotNight, learnNight, nightMiddle, nightNotBegun, nightQuietMs, type NightStart } from './night-start.js';
 
@@ -769,9 +769,7 @@ export const noSignOfLife: RuleDefinition<NoSignOfLifeRule> = {
       // The end it had: a context period with that end is over for her (routine-marks.ts `livePeriod`).
       setMark(home, enteredAwayCutKey, home.awayUntil);
       home.awayUntil = r.at;
-      setMark(home, enteredAwayKey, undefined);
-      setMark(home, enteredAwayLeftKey, undefined);
-      setMark(home, enteredAheadKey, undefined);
+      markEnteredAbsence(home, undefined, false);
     }
     if (rule.learnLimits) {
       learnLimits(rule, home, r, before, ctx.sign, frontDoor);

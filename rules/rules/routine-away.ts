@@ -20,7 +20,7 @@ import type { Reading } from '../../core/events.js';
 import { NONE, type HomeState } from '../home-state.js';
 import type { AwayContextRule } from '../rule-config.js';
 import { clear, duration, finding, hhmm, noSignOfLifeOf, raise, type RuleContext, type RuleDefinition, type ZoneClock } from './rule.js';
-import { enteredAheadKey, enteredAwayCutKey, enteredAwayKey, enteredAwayLeftKey, getMark, livePeriod, outingWarnedKey, setMark } from './routine-marks.js';
+import { enteredAheadKey, enteredAwayCutKey, getMark, livePeriod, markEnteredAbsence, outingWarnedKey, setMark } from './routine-marks.js';
 import { absenceOverText, learnedOutLimit, outClockStart, outCountedFrom, withOutingGap } from './no-sign-of-life.js';
 
 const MIN = 60_000;
@@ -157,10 +157,7 @@ export function awayContext(book: RoutineBook): RuleDefinition<AwayContextRule> 
         // Entered as `setAway` enters an absence, so her coming home ends it early (noSignOfLife,
         // `endsAbsence`): home on Friday from a trip entered to Sunday, she is watched from then.
         // Not a hospital stay (routine-marks.ts).
-        const entered = period.reason !== 'hospital';
-        setMark(home, enteredAwayKey, entered ? period.to : undefined);
-        setMark(home, enteredAwayLeftKey, entered && home.outSince !== NONE ? home.outSince : undefined);
-        setMark(home, enteredAheadKey, entered && home.outSince === NONE ? period.to : undefined);
+        markEnteredAbsence(home, period.reason !== 'hospital' ? period.to : undefined, true);
       } else if (period === undefined) {
         // Over: the marks of a period that ran to its end, or was cut, are dropped.
         if ((getMark(home, enteredAwayCutKey) ?? Infinity) <= now) setMark(home, enteredAwayCutKey, undefined);

@@ -3,7 +3,7 @@
  * (times that survive a restart with the rest of the home) and the "is she
  * away or out" test every inactivity-type rule applies.
  */
-import type { HomeState } from '../home-state.js';
+import { NONE, type HomeState } from '../home-state.js';
 import type { RoutineHome } from '../baseline-book.js';
 import { activePeriod, type AwayPeriod } from '../context.js';
 
@@ -51,6 +51,19 @@ export function livePeriod(home: HomeState, rh: RoutineHome, now: number): AwayP
  * left yet): until she is seen leaving, a button she presses is her before going, not her back.
  */
 export const enteredAheadKey = 'away/ahead';
+
+/**
+ * Enters an absence until `until` (or, with `undefined`, forgets the one entered): the three marks
+ * her coming home is judged by (noSignOfLife, `endsAbsence`). Out already, she was seen leaving
+ * (`enteredAwayLeftKey`); at home, with `aheadIfHome` (a period entered ahead), her button before
+ * she leaves is not her back (`enteredAheadKey`).
+ */
+export function markEnteredAbsence(home: HomeState, until: number | undefined, aheadIfHome: boolean): void {
+  const out = home.outSince !== NONE;
+  setMark(home, enteredAwayKey, until);
+  setMark(home, enteredAwayLeftKey, until !== undefined && out ? home.outSince : undefined);
+  setMark(home, enteredAheadKey, until !== undefined && aheadIfHome && !out ? until : undefined);
+}
 
 /** How long she may say she will be out when she tells the tablet 「出かけます」, in hours (the choices it offers). */
 export const outingHoursOffered = [1, 2, 3, 4, 6, 8, 12] as const;
