@@ -7,6 +7,7 @@
  * a resend of an event whose batch has not committed yet waits for that
  * commit, so it is never acknowledged before the original is safe.
  */
+import { eventDay } from '../core/events.js';
 import type { DeviceStore } from '../core/store.js';
 
 export interface BatchItem<T> {
@@ -14,6 +15,8 @@ export interface BatchItem<T> {
   deviceId: string;
   /** Absent for heartbeats: they carry no id and are never duplicates. */
   eventId?: string;
+  /** The event's own time (its `ts`): a repeat is the same id on the same day (`eventDay`). */
+  eventAt?: number;
   /** Kept in the outbox with the batch when fresh (the reading for history). */
   outbox?: string;
   /** Handed to `emit` right after the commit when fresh. */
@@ -56,7 +59,7 @@ export function createIngestBatcher<T>(opts: IngestBatcherOptions<T>): IngestBat
   let scheduled = false;
   let emitted = 0;
 
-  const keyOf = (item: BatchItem<T>) => (item.eventId === undefined ? undefined : `${item.homeId}\u0000${item.deviceId}\u0000${item.eventId}`);
+  const keyOf = (item: BatchItem<T>) => (item.eventId === undefined ? undefined : `${item.homeId}\u0000${item.deviceId}\u0000${item.eventId}\u0000${eventDay(item.eventAt ?? opts.now())}`);
 
   /**
    * Walks `recent` oldest first across calls. A fresh `for…of` from the start

@@ -79,6 +79,16 @@ export interface EventTimeBounds {
 export const defaultEventTimeBounds: EventTimeBounds = { maxFutureMs: 5 * 60_000, maxAgeMs: 7 * 24 * 3600_000 };
 
 /**
+ * The UTC day number of an event's time. With the device and its id, the day makes the key a
+ * repeat is known by (docs/protocol.md, "Event ids"): a resend carries the original's `ts`, so
+ * it falls on the same day, and the ids of days past the de-duplication window go as whole days
+ * — old keys lie together instead of one in every page of the index (core/store.ts seen_ids).
+ */
+export function eventDay(at: number): number {
+  return Math.floor(at / 86_400_000);
+}
+
+/**
  * Checks an event's time (`at`, epoch ms) against the receiver's clock;
  * undefined when it is within bounds, else the reason and a readable detail.
  *

@@ -64,4 +64,6 @@ export const pgMigrations: PgMigration[] = [
   { version: 24, sql: portable },
   { version: 25, sql: portable },
   { version: 26, sql: portable },
+  // PostgreSQL tables have no rowid to leave out.
+  { version: 27, sql: ['CREATE TABLE seen_ids (day INTEGER NOT NULL, home_id TEXT NOT NULL, device_id TEXT NOT NULL, event_id TEXT NOT NULL, PRIMARY KEY (day, home_id, device_id, event_id))'] },
 ];

@@ -449,4 +449,18 @@ export const migrations: Migration[] = [
       `CREATE INDEX questions_home ON questions (home_id, asked_at)`,
     ],
   },
+  // ── Event ids kept by the day of the event: migration 27 ──
+  {
+    version: 27,
+    name: 'event ids kept by the day of the event, in one index: old days go together, not one key in every page',
+    sql: [
+      // seen_events kept each id in three B-trees (the rows, the key, the arrival index) and its oldest ids in every
+      // page of the key: an hour of 10,000 homes' ids (4.8 million) took 25 s to delete, holding the event loop.
+      // Here the day leads the key, so a day's ids lie together, and there is no other index (SQLite: no rowid).
+      // seen_events stays until its last id is past the window: the store still looks there while it holds any.
+      `CREATE TABLE seen_ids (
+        day INTEGER NOT NULL, home_id TEXT NOT NULL, device_id TEXT NOT NULL, event_id TEXT NOT NULL,
+        PRIMARY KEY (day, home_id, device_id, event_id)) WITHOUT ROWID`,
+    ],
+  },
 ];

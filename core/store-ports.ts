@@ -22,7 +22,12 @@ export type AlertStatus = 'open' | 'acknowledged' | 'resolved';
 export interface Home { id: string; name: string; timezone: string; address?: string; entryNotes?: string; createdAt: number }
 export interface Resident { id: string; homeId: string; name: string; birthYear?: number; language: Language }
 /** One message of an ingest batch (see `Store.commitIngestBatch`). */
-export interface IngestBatchItem { homeId: string; deviceId: string; eventId?: string; outbox?: string }
+export interface IngestBatchItem {
+  homeId: string; deviceId: string; eventId?: string;
+  /** The event's own time (its `ts`, epoch ms): its day is part of the key a repeat is known by (`eventDay`); default the batch's `at`. */
+  eventAt?: number;
+  outbox?: string;
+}
 /** A reading in the ingest inbox (cluster mode): committed by the node that received it, run by the home's owner. */
 export interface InboxRow { seq: number; homeId: string; text: string }
 export interface Contact {
@@ -549,9 +554,15 @@ export interface DeviceStore {
   setDeviceSecretHash(homeId: string, deviceId: string, secretHash: string): Promise<void>;
   setService(name: string, secretHash: string): Promise<void>;
   getServiceSecretHash(name: string): Promise<string | undefined>;
-  /** Records an event id; false when the same device already sent it. */
+  /** Records an event id for an event of time `at` (its `ts`); false when the same device already sent it for that day. */
   markEventSeen(homeId: string, deviceId: string, eventId: string, at: number): Promise<boolean>;
-  pruneSeenEvents(olderThan: number): Promise<number>;
+  /**
+   * Forgets the ids of events on days before the day of `olderThan` (so every id of an event
+   * at `olderThan` or later is kept); resolves with how many. With `limit`, at most that many,
+   * the oldest days first, so a caller on the event loop prunes a large backlog in short
+   * statements (the ingest: broker/ingest.ts `pruneChunk`) instead of one that blocks for seconds.
+   */
+  pruneSeenEvents(olderThan: number, limit?: number): Promise<number>;
   /**
    * The ingest's batch commit, in one transaction: records each item's event
    * id (items without one, heartbeats, are always fresh) and, for every fresh

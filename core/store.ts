@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { migrations } from './migrations.js';
 import { startCheckpointer } from './sqlite-checkpointer.js';
 import { MimamoriError } from './errors.js';
+import { eventDay } from './events.js';
 import { newId } from './ids.js';
 import { genesisHash, trailColumns, trailHash, type TrailHead, type TrailKind } from './trail.js';
 import type { Row, SqlDb, SqlQueries, SqlTx } from './store-sql.js';
@@ -73,8 +74,10 @@ function chunks<T>(items: readonly T[], size = 500): T[][] {
 }
 /** Rows per multi-row INSERT of an ingest batch: 4 parameters a row stay far below SQLite's and PostgreSQL's limits. */
 const ingestRowsPerStatement = 250;
+/** Ids asked of the table from before migration 27 per statement (three parameters each). */
+const legacyRowsPerStatement = 250;
 /** One seen event's key (home, device, event id), for matching the rows an insert returned. */
-const eventKey = (home: string, device: string, event: string): string => `${home}\u0000${device}\u0000${event}`;
+const eventKey = (home: string, device: string, event: string, day: number): string => `${home}\u0000${device}\u0000${event}\u0000${day}`;
 /** Inbox rows oldest first (RETURNING keeps no order). */
 const inboxRows = (rows: Row[]): InboxRow[] => rows.map((r) => ({ seq: Number(r.seq), homeId: r.home_id as string, text: r.text as string })).sort((a, b) => a.seq - b.seq);
 
@@ -197,6 +200,16 @@ export function createSqlStore(db: SqlDb, opts: StoreOptions = {}): Store {
   if (!Number.isInteger(keepRejected) || keepRejected < 1 || !Number.isInteger(pruneRejectedEvery) || pruneRejectedEvery < 1) {
     throw new MimamoriError('MIMAMORI_ERR_CONFIG', `rejectedPerHome and rejectedPruneEvery must be whole numbers from 1 (got ${keepRejected}, ${pruneRejectedEvery})`);
   }
+  /**
+   * Whether the table of event ids from before migration 27 (`seen_events`, by arrival) still
+   * holds any: looked up once, and again after each prune of it, so once its last id is past
+   * the window a commit no longer asks it.
+   */
+  let legacyHeld: boolean | undefined;
+  async function legacyIdsHeld(q: SqlQueries): Promise<boolean> {
+    legacyHeld ??= (await q.get('SELECT 1 AS held FROM seen_events LIMIT 1')) !== undefined;
+    return legacyHeld;
+  }
   /** The rule engine's save: every home's changed parts in one transaction (one commit), as one batch. */
   async function saveParts(parts: HomeStatePart[], at: number, dropWhole: string[], fencedFor: string | undefined): Promise<string[]> {
     const upsert = 'INSERT INTO home_state_parts (home_id, part, data, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (home_id, part) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at';
@@ -232,26 +245,37 @@ export function createSqlStore(db: SqlDb, opts: StoreOptions = {}): Store {
     const takenBy = opts?.forOwner ? null : '';
     return db.tx(async (t) => {
       const keyed = items.filter((i) => i.eventId !== undefined);
+      const day = (i: IngestBatchItem) => eventDay(i.eventAt ?? at);
       // Whether each keyed event is new. SQLite: a prepared one-row statement per event says whether it
       // inserted. PostgreSQL: the rows a multi-row insert returns are the ones it inserted. Either way a
       // repeat, in the table or earlier in this batch, is skipped by the key.
-      let isNew: (i: IngestBatchItem, k: number) => boolean;
-      if (t.insertEach !== undefined) {
-        const seen = await t.insertEach('INSERT INTO seen_events (home_id, device_id, event_id, seen_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
-          keyed.map((i) => [i.homeId, i.deviceId, i.eventId, at]));
-        isNew = (_i, k) => seen[k] !== 0;
+      let isNew: boolean[];
+      if (t.tryInsertEach !== undefined) {
+        isNew = await t.tryInsertEach('INSERT INTO seen_ids (day, home_id, device_id, event_id) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
+          keyed.map((i) => [day(i), i.homeId, i.deviceId, i.eventId]));
       } else {
         const inserted = new Set<string>();
         for (const part of chunks(keyed, ingestRowsPerStatement)) {
-          const rows = await t.all(`INSERT INTO seen_events (home_id, device_id, event_id, seen_at) VALUES ${part.map(() => '(?, ?, ?, ?)').join(', ')} ON CONFLICT DO NOTHING RETURNING home_id, device_id, event_id`,
-            ...part.flatMap((i) => [i.homeId, i.deviceId, i.eventId, at]));
-          for (const r of rows) inserted.add(eventKey(r.home_id as string, r.device_id as string, r.event_id as string));
+          const rows = await t.all(`INSERT INTO seen_ids (day, home_id, device_id, event_id) VALUES ${part.map(() => '(?, ?, ?, ?)').join(', ')} ON CONFLICT DO NOTHING RETURNING day, home_id, device_id, event_id`,
+            ...part.flatMap((i) => [day(i), i.homeId, i.deviceId, i.eventId]));
+          for (const r of rows) inserted.add(eventKey(r.home_id as string, r.device_id as string, r.event_id as string, Number(r.day)));
         }
         // The same event twice in one batch: the first is new, the repeat is not (the key is taken from the set).
-        isNew = (i) => inserted.delete(eventKey(i.homeId, i.deviceId, i.eventId!));
+        isNew = keyed.map((i) => inserted.delete(eventKey(i.homeId, i.deviceId, i.eventId!, day(i))));
+      }
+      // Ids recorded before migration 27 (by arrival, without the day): a repeat of one is not new either.
+      if (await legacyIdsHeld(t)) {
+        const maybe = keyed.filter((_i, k) => isNew[k]);
+        const old = new Set<string>();
+        for (const part of chunks(maybe, legacyRowsPerStatement)) {
+          const rows = await t.all(`SELECT home_id, device_id, event_id FROM seen_events WHERE ${part.map(() => '(home_id = ? AND device_id = ? AND event_id = ?)').join(' OR ')}`,
+            ...part.flatMap((i) => [i.homeId, i.deviceId, i.eventId]));
+          for (const r of rows) old.add(eventKey(r.home_id as string, r.device_id as string, r.event_id as string, 0));
+        }
+        if (old.size > 0) keyed.forEach((i, k) => { if (old.has(eventKey(i.homeId, i.deviceId, i.eventId!, 0))) isNew[k] = false; });
       }
       let k = 0;
-      const fresh = items.map((i) => i.eventId === undefined || isNew(i, k++));
+      const fresh = items.map((i) => i.eventId === undefined || isNew[k++]!);
       // Outbox rows in the batch's order: their seqs are drawn row by row as they are inserted.
       const out = items.filter((i, j) => fresh[j] && i.outbox !== undefined);
       let outboxHead = 0;
@@ -398,9 +422,23 @@ export function createSqlStore(db: SqlDb, opts: StoreOptions = {}): Store {
       return rows.map((r) => ({ homeId: r.home_id as string, part: r.part as string, data: r.data as string }));
     },
     async markEventSeen(homeId, deviceId, eventId, at) {
-      return (await run('INSERT INTO seen_events (home_id, device_id, event_id, seen_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING', homeId, deviceId, eventId, at)) === 1;
+      return (await commitBatch([{ homeId, deviceId, eventId, eventAt: at }], at, undefined)).fresh[0]!;
     },
-    async pruneSeenEvents(olderThan) { return run('DELETE FROM seen_events WHERE seen_at < ?', olderThan); },
+    async pruneSeenEvents(olderThan, limit) {
+      if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new MimamoriError('MIMAMORI_ERR_CONFIG', `pruneSeenEvents: limit must be a whole number from 1 (got ${limit})`);
+      const cut = eventDay(olderThan);
+      // The oldest days first, in key order: a chunk's ids lie together in the index however large the backlog.
+      let n = limit === undefined
+        ? await run('DELETE FROM seen_ids WHERE day < ?', cut)
+        : await run('DELETE FROM seen_ids WHERE (day, home_id, device_id, event_id) IN (SELECT day, home_id, device_id, event_id FROM seen_ids WHERE day < ? ORDER BY day, home_id, device_id, event_id LIMIT ?)', cut, limit);
+      if ((limit === undefined || n < limit) && await legacyIdsHeld(db)) {
+        n += limit === undefined
+          ? await run('DELETE FROM seen_events WHERE seen_at < ?', olderThan)
+          : await run('DELETE FROM seen_events WHERE (home_id, device_id, event_id) IN (SELECT home_id, device_id, event_id FROM seen_events WHERE seen_at < ? ORDER BY seen_at LIMIT ?)', olderThan, limit - n);
+        legacyHeld = undefined; // asked again: the last of them may have gone
+      }
+      return n;
+    },
     commitIngestBatch(items, at, opts) {
       // The outbox is confirmed by position (`clearIngestOutbox(upTo)`): its batches commit, and answer, in the
       // order they were made — in turn on a pool, as they do on SQLite's one connection.
@@ -1248,6 +1286,12 @@ export function sqliteDb(db: Database.Database, beforeClose?: () => Promise<void
     run: async (sql, ...p) => q(sql).run(...p).changes,
     runMany: async (sql, rows) => runRows(sql, rows),
     lock: async () => {}, // BEGIN IMMEDIATE already made this the one writer
+    tryInsertEach: async (sql, rows) => {
+      const s = q(sql);
+      const inserted: boolean[] = new Array<boolean>(rows.length);
+      for (let i = 0; i < rows.length; i++) inserted[i] = s.run(...rows[i]!).changes !== 0;
+      return inserted;
+    },
     insertEach: async (sql, rows) => {
       const s = q(sql);
       const ids: number[] = new Array<number>(rows.length);

@@ -364,7 +364,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
       ingest = await createIngest({ broker, store, logger: ingestLog, clock, history, handOff });
       acceptReading = (reading) => {
         const eventId = reading.kind === 'heartbeat' ? undefined : reading.id;
-        store.commitIngestBatch([{ homeId: reading.home, deviceId: reading.device, ...(eventId !== undefined ? { eventId } : {}), outbox: JSON.stringify(reading) }], clock.now(), { forOwner: true })
+        store.commitIngestBatch([{ homeId: reading.home, deviceId: reading.device, ...(eventId !== undefined ? { eventId, eventAt: reading.at } : {}), outbox: JSON.stringify(reading) }], clock.now(), { forOwner: true })
           .then(() => handOff(new Set([reading.home])), (err: unknown) => logger.error({ err, home: reading.home }, 'reading not put in the inbox for its home\'s owner'));
       };
     } else {

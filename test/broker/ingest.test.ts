@@ -86,7 +86,39 @@ t.test('invalid input lands in the dead-letter table with a reason, counted, log
   await k.endAsync();
 });
 
-t.test('event ids are forgotten after seven days (hourly prune on the injected clock), and so is the event', async (t) => {
+t.test('old event ids are pruned every minute in short statements, the event loop turning between them', async (t) => {
+  const h = await startBroker();
+  t.teardown(() => h.close());
+  const { svc } = await setUp(h);
+  h.clock.advanceTo(Date.parse(ts));
+  const ingest = await createIngest({ url: h.url(), username: svc.username, password: svc.secret, store: h.store, logger: captureLogs().logger, clock: h.clock, pruneChunk: 2 });
+  t.teardown(() => ingest.close());
+  const eightDaysAgo = h.clock.now() - 8 * 24 * 3600_000;
+  for (let i = 0; i < 5; i++) t.equal(await h.store.markEventSeen('h1', 'kettle', `old-${i}`, eightDaysAgo + i), true);
+  t.equal(await h.store.markEventSeen('h1', 'kettle', 'recent', h.clock.now()), true);
+  // Each statement: its limit, what it removed, and whether a task queued by the one before it ran first.
+  const calls: { limit: number | undefined; removed: number; turned: boolean }[] = [];
+  let turned = true;
+  const prune = h.store.pruneSeenEvents.bind(h.store);
+  h.store.pruneSeenEvents = async (olderThan, limit) => {
+    const removed = await prune(olderThan, limit);
+    calls.push({ limit, removed, turned });
+    turned = false;
+    setImmediate(() => { turned = true; });
+    return removed;
+  };
+  h.clock.advanceBy(60_000);
+  await until(() => calls.length === 3);
+  t.same(calls, [
+    { limit: 2, removed: 2, turned: true },
+    { limit: 2, removed: 2, turned: true },
+    { limit: 2, removed: 1, turned: true },
+  ], 'a minute on: three statements of at most 2 ids, the last one short, each after a turn of the event loop');
+  t.equal(ingest.stats().pruned, 5);
+  t.equal(await prune(Number.MAX_SAFE_INTEGER), 1, 'the recent id is kept');
+});
+
+t.test('event ids are forgotten after seven days (pruned on the injected clock), and so is the event', async (t) => {
   const h = await startBroker();
   t.teardown(() => h.close());
   const { kettle, svc } = await setUp(h);
@@ -101,7 +133,8 @@ t.test('event ids are forgotten after seven days (hourly prune on the injected c
   await k.publishAsync(eventTopic('h1', 'kettle'), event, { qos: 1 });
   await until(() => ingest.stats().received === 2);
   t.equal(ingest.stats().duplicates, 1, 'still remembered after six days');
-  h.clock.advanceBy(24 * 3600_000 + 3600_000);
+  // Ids go by whole days: once the day of its ts is past the window (another day on).
+  h.clock.advanceBy(2 * 24 * 3600_000);
   await until(() => ingest.stats().pruned === 1);
   // A retained or queued copy coming back now must not count as new: its ts is as old as its id.
   await k.publishAsync(eventTopic('h1', 'kettle'), event, { qos: 1 });

@@ -148,7 +148,7 @@ t.test('three hub processes: a press raised once by its owner; kill -9 of an own
   await until(async () => homes.every((h) => (sentTo(running).get(family(h))?.count ?? 0) >= 1), hang, 'every family paged');
   const tier1 = sentTo(running);
   for (const h of homes) t.same(tier1.get(family(h)), { count: 1, by: [owner(h)] }, `${h}: pressed on another node, paged once by its owner ${owner(h)}`);
-  const stored = await sql.query<{ home_id: string; n: string }>("SELECT home_id, COUNT(*) AS n FROM seen_events WHERE device_id = 'help-button' GROUP BY home_id ORDER BY home_id");
+  const stored = await sql.query<{ home_id: string; n: string }>("SELECT home_id, COUNT(*) AS n FROM seen_ids WHERE device_id = 'help-button' GROUP BY home_id ORDER BY home_id");
   t.same(stored.rows.map((r) => [r.home_id, Number(r.n)]), homes.map((h) => [h, 1]), 'each acknowledged press stored once');
   const alerts = await sql.query<{ home_id: string }>('SELECT home_id FROM alerts ORDER BY home_id');
   t.same(alerts.rows.map((r) => r.home_id), homes, 'one alert per home');
@@ -264,6 +264,6 @@ t.test('devices keep sending while a node joins and another is killed with SIGKI
     const distinct = await influx.query<{ count: number }>(`SELECT COUNT(DISTINCT(id)) FROM mimamori.raw.event WHERE home = '${h}'`);
     t.same([await count(h), Number(distinct[0]?.count)], [acked.get(h), acked.get(h)], `${h}: ${acked.get(h)} events acknowledged, ${acked.get(h)} points, one per event id${bHomes.includes(h) ? ' (its owner was killed)' : moved.includes(h) ? ' (moved to the new node)' : ''}`);
   }
-  const seen = await sql.query<{ n: string }>("SELECT COUNT(*) AS n FROM seen_events WHERE device_id = 'meter'");
+  const seen = await sql.query<{ n: string }>("SELECT COUNT(*) AS n FROM seen_ids WHERE device_id = 'meter'");
   t.equal(Number(seen.rows[0]!.n), total(), 'each event de-duplicated and stored once');
 });

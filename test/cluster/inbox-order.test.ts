@@ -17,7 +17,7 @@
 import t, { type Test } from 'tap';
 import pg from 'pg';
 import { VirtualClock } from '../../core/clock.js';
-import type { Reading } from '../../core/events.js';
+import { eventDay, type Reading } from '../../core/events.js';
 import type { Finding } from '../../core/findings.js';
 import { silentLogger } from '../../core/logger.js';
 import { loadConfig } from '../../core/config.js';
@@ -61,12 +61,12 @@ function node(t: Test, url: string, afterOutbox?: () => Promise<void>): { store:
 }
 
 /** A transaction on its own connection that holds the event id `eventId` of `home`/`device` (uncommitted) until `release()`. */
-async function holdEventId(t: Test, url: string, home: string, device: string, eventId: string): Promise<{ release(): Promise<void>; waiters(): Promise<number> }> {
+async function holdEventId(t: Test, url: string, home: string, device: string, eventId: string, at: number): Promise<{ release(): Promise<void>; waiters(): Promise<number> }> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   t.teardown(() => c.end());
   await c.query('BEGIN');
-  await c.query('INSERT INTO seen_events (home_id, device_id, event_id, seen_at) VALUES ($1, $2, $3, 0)', [home, device, eventId]);
+  await c.query('INSERT INTO seen_ids (day, home_id, device_id, event_id) VALUES ($1, $2, $3, $4)', [eventDay(at), home, device, eventId]);
   const { rows } = await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
   const pid = rows[0]!.pid;
   return {
@@ -79,7 +79,7 @@ async function holdEventId(t: Test, url: string, home: string, device: string, e
   };
 }
 
-const item = (r: Reading) => ({ homeId: r.home, deviceId: r.device, ...(r.kind !== 'heartbeat' ? { eventId: r.id } : {}), outbox: JSON.stringify(r) });
+const item = (r: Reading) => ({ homeId: r.home, deviceId: r.device, ...(r.kind !== 'heartbeat' ? { eventId: r.id, eventAt: r.at } : {}), outbox: JSON.stringify(r) });
 
 if (!postgresInstalled) t.pass(`skipped: ${String(skip)}`);
 else {
@@ -116,7 +116,7 @@ else {
     const on = water(at('21:10'), true);
     const off = water(at('21:10') + 40_000, false);
     // The batch with "on" is held inside PostgreSQL, on its event id (as a resend of it on another node holds it).
-    const held = await holdEventId(t, url, 'h1', on.device, on.id);
+    const held = await holdEventId(t, url, 'h1', on.device, on.id, on.at);
     const first = store.commitIngestBatch([item(on)], clock.now(), { forOwner: true });
     await until(async () => (await held.waiters()) === 1, 10_000, 'the first batch to wait on its event id');
     const before = began();

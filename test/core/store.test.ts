@@ -3,6 +3,9 @@ import { join } from 'node:path';
 import { createSqliteStore } from '../../core/store.js';
 import { migrations } from '../../core/migrations.js';
 import { tempDir } from '../support/wait.js';
+import Database from 'better-sqlite3';
+
+const day = 86_400_000;
 
 t.test('homes, residents, contacts and devices', async (t) => {
   const store = createSqliteStore(':memory:');
@@ -63,20 +66,46 @@ t.test('event ids de-duplicate per device and persist across reopen', async (t) 
   let store = createSqliteStore(file);
   await store.createHome({ id: 'h1', name: 'Yamada', timezone: 'Asia/Tokyo' });
   await t.rejects(store.setRuleConfig('ghost', []), { code: 'SQLITE_CONSTRAINT_FOREIGNKEY' }, 'rules only for a known home');
-  t.equal(await store.markEventSeen('h1', 'kettle', 'e1', 100), true);
-  t.equal(await store.markEventSeen('h1', 'kettle', 'e1', 101), false, 'same device, same id: duplicate');
-  t.equal(await store.markEventSeen('h1', 'door', 'e1', 101), true, 'another device may reuse the id');
+  t.equal(await store.markEventSeen('h1', 'kettle', 'e1', day + 100), true);
+  t.equal(await store.markEventSeen('h1', 'kettle', 'e1', day + 101), false, 'same device, same id: duplicate');
+  t.equal(await store.markEventSeen('h1', 'door', 'e1', day + 101), true, 'another device may reuse the id');
   await store.saveHomeStates([{ homeId: 'h1', state: { lastSignOfLife: 42 } }], 1);
   await store.setRuleConfig('h1', [{ id: 'x' }]);
   t.equal(await store.schemaVersion(), migrations.at(-1)!.version);
   await store.close();
   store = createSqliteStore(file);
   t.teardown(() => store.close());
-  t.equal(await store.markEventSeen('h1', 'kettle', 'e1', 200), false, 'still a duplicate after a restart');
+  t.equal(await store.markEventSeen('h1', 'kettle', 'e1', day + 200), false, 'still a duplicate after a restart');
   t.same((await store.loadHomeStates()).get('h1'), { lastSignOfLife: 42 });
   t.same(await store.getRuleConfig('h1'), [{ id: 'x' }]);
   t.equal(await store.getRuleConfig('none'), undefined);
-  t.equal(await store.pruneSeenEvents(150), 2, 'old ids are pruned');
+  t.equal(await store.pruneSeenEvents(2 * day - 1), 0, 'an id is kept while its day may still hold events within the window');
+  t.equal(await store.pruneSeenEvents(2 * day), 2, 'old ids are pruned by whole days');
+});
+
+t.test('ids recorded before migration 27 (by arrival) still catch a repeat until they are past the window', async (t) => {
+  const file = join(tempDir(t, 'mimamori-store-'), 'db.sqlite');
+  const store = createSqliteStore(file);
+  t.teardown(() => store.close());
+  // As an upgraded hub finds them: ids in the old table, kept by the time they arrived.
+  const raw = new Database(file);
+  const put = raw.prepare('INSERT INTO seen_events (home_id, device_id, event_id, seen_at) VALUES (?, ?, ?, ?)');
+  put.run('h1', 'kettle', 'k-1', 10 * day + 5); put.run('h1', 'kettle', 'k-2', 10 * day + 6);
+  raw.close();
+  const batch = await store.commitIngestBatch([
+    { homeId: 'h1', deviceId: 'kettle', eventId: 'k-1', eventAt: 10 * day - 3_600_000, outbox: 'resent' },
+    { homeId: 'h1', deviceId: 'kettle', eventId: 'k-3', eventAt: 10 * day + 7, outbox: 'new' },
+  ], 10 * day + 8);
+  t.same(batch.fresh, [false, true], 'a resend of an id from before is a repeat, whatever its day');
+  t.same((await store.listIngestOutbox()).map((o) => o.text), ['new']);
+  t.equal(await store.markEventSeen('h1', 'kettle', 'k-2', 10 * day + 9), false);
+  t.equal(await store.pruneSeenEvents(10 * day + 6, 10), 2, 'day 9 of the new table (the resent k-1), then the old table by arrival (k-1)');
+  t.equal(await store.markEventSeen('h1', 'kettle', 'k-2', 11 * day), false, 'k-2 arrived at the cut: still known, on any day');
+  t.equal(await store.pruneSeenEvents(12 * day, 10), 4, 'days 10 and 11 of the new table (k-2 twice, k-3), then k-2 from the old');
+  t.equal(await store.markEventSeen('h1', 'kettle', 'k-2', 12 * day), true, 'forgotten with its day');
+  const check = new Database(file, { readonly: true });
+  t.equal(check.prepare('SELECT COUNT(*) FROM seen_events').pluck().get(), 0, 'the old table is empty');
+  check.close();
 });
 
 t.test('records written in the same millisecond keep the order they were written in', async (t) => {

@@ -66,26 +66,40 @@ export function storeContract(t: Test, open: OpenStore): void {
     await s.setService('ingest', 'a'); await s.setService('ingest', 'b');
     t.equal(await s.getServiceSecretHash('ingest'), 'b');
 
-    t.equal(await s.markEventSeen('h1', 'kettle', 'e1', 100), true);
-    t.equal(await s.markEventSeen('h1', 'kettle', 'e1', 101), false, 'the same event again');
-    t.equal(await s.markEventSeen('h1', 'door', 'e1', 102), true, 'another device may use the same id');
+    // An event is its device, its id and the day of its ts (UTC): D is a day.
+    const D = 86_400_000;
+    t.equal(await s.markEventSeen('h1', 'kettle', 'e1', D + 100), true);
+    t.equal(await s.markEventSeen('h1', 'kettle', 'e1', D + 101), false, 'the same event again');
+    t.equal(await s.markEventSeen('h1', 'door', 'e1', D + 102), true, 'another device may use the same id');
     const batch = await s.commitIngestBatch([
       { homeId: 'h1', deviceId: 'kettle', eventId: 'e1', outbox: 'dup' },
       { homeId: 'h1', deviceId: 'kettle', eventId: 'e2', outbox: 'two' },
       { homeId: 'h1', deviceId: 'kettle' },
       { homeId: 'h1', deviceId: 'kettle', eventId: 'e2', outbox: 'dup in batch' },
-      { homeId: 'h1', deviceId: 'kettle', eventId: 'e3', outbox: 'three' },
-    ], 200);
-    t.same(batch.fresh, [false, true, true, false, true]);
+      { homeId: 'h1', deviceId: 'kettle', eventId: 'e3', eventAt: D + 150, outbox: 'three' },
+    ], D + 200);
+    t.same(batch.fresh, [false, true, true, false, true], 'an item without eventAt is of the batch\'s time');
     const outbox = await s.listIngestOutbox();
     t.same(outbox.map((o) => o.text), ['two', 'three']);
     t.equal(batch.outboxHead, outbox[1]!.seq);
     t.ok(outbox[0]!.seq < outbox[1]!.seq, 'outbox positions rise');
-    t.same(await s.commitIngestBatch([{ homeId: 'h1', deviceId: 'kettle' }], 201), { fresh: [true], outboxHead: 0 });
+    t.same(await s.commitIngestBatch([{ homeId: 'h1', deviceId: 'kettle' }], D + 201), { fresh: [true], outboxHead: 0 });
     t.equal(await s.clearIngestOutbox(outbox[0]!.seq), 1);
     t.same((await s.listIngestOutbox()).map((o) => o.text), ['three']);
-    t.equal(await s.pruneSeenEvents(200), 2, 'the two marked before 200');
-    t.equal(await s.markEventSeen('h1', 'kettle', 'e1', 300), true, 'pruned ids are fresh again');
+    t.equal(await s.markEventSeen('h1', 'kettle', 'e1', 2 * D - 1), false, 'the same id later that day: the same event');
+    t.equal(await s.markEventSeen('h1', 'kettle', 'e1', 2 * D), true, 'the same id on another day: another event (a device counting again after a restart)');
+    t.equal(await s.pruneSeenEvents(2 * D - 1), 0, 'a day is kept while an event of it may be within the window');
+    t.equal(await s.pruneSeenEvents(2 * D), 4, 'the four of day 1');
+    t.equal(await s.markEventSeen('h1', 'kettle', 'e1', D + 300), true, 'pruned ids are fresh again');
+    // In short statements: at most `limit` at a time, the oldest day first, then in the key's order.
+    t.equal(await s.markEventSeen('h2', 'door', 'z', 50), true);
+    t.equal(await s.markEventSeen('h2', 'door', 'a', D + 400), true);
+    t.equal(await s.pruneSeenEvents(3 * D, 2), 2, 'no more than the limit');
+    t.equal(await s.markEventSeen('h2', 'door', 'a', D + 401), false, 'h2/door/a, after h1/kettle/e1 in day 1, is still remembered');
+    t.equal(await s.markEventSeen('h1', 'kettle', 'e1', D + 402), true, 'day 0 went first, then h1/kettle/e1 of day 1');
+    t.equal(await s.pruneSeenEvents(3 * D, 10), 3, 'then the rest before the cut: day 1 (e1 again, a) and day 2 (e1)');
+    t.equal(await s.markEventSeen('h2', 'door', 'z', 50), true, 'day 0 is forgotten');
+    await t.rejects(s.pruneSeenEvents(3 * D, 0), { code: 'MIMAMORI_ERR_CONFIG' });
 
     const r1 = await s.recordRejected({ at: 10, topic: 'a', reason: 'bad json', payload: '{' });
     const r2 = await s.recordRejected({ at: 10, topic: 'b', homeId: 'h1', deviceId: 'kettle', reason: 'unknown kind', detail: 'x' });

@@ -54,7 +54,7 @@ t.test('a help press on a hub running on PostgreSQL raises an alert stored there
   await until(async () => (await rows("SELECT 1 FROM alerts WHERE home_id = 'h1'")).length > 0, 20_000, 'the alert row in PostgreSQL');
   t.same(await rows("SELECT rule, severity, status FROM alerts WHERE home_id = 'h1'"), [{ rule: 'help-button', severity: 'critical', status: 'open' }], 'one critical help alert, open');
   t.same(await rows("SELECT device_id, kind FROM devices WHERE home_id = 'h1'"), [{ device_id: 'help-button', kind: 'button' }]);
-  t.same(await rows("SELECT event_id FROM seen_events WHERE home_id = 'h1'"), [{ event_id: 'b-1' }], 'the event id recorded for de-duplication');
+  t.same(await rows("SELECT event_id FROM seen_ids WHERE home_id = 'h1'"), [{ event_id: 'b-1' }], 'the event id recorded for de-duplication');
   // Without the web server the hub has no voice webhooks, so the family tier falls back to SMS.
   await until(() => hub.localTwilio!.messages().length >= 1, 60_000, 'the family told');
   await settled(hub);

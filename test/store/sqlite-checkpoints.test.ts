@@ -37,7 +37,7 @@ t.test('the log is copied into the database by the worker, where the store would
 
   const again = new Database(file, { readonly: true });
   t.teardown(() => again.close());
-  t.equal(Number(again.prepare('SELECT COUNT(*) AS c FROM seen_events').pluck().get()), n, 'every committed event id is there');
+  t.equal(Number(again.prepare('SELECT COUNT(*) AS c FROM seen_ids').pluck().get()), n, 'every committed event id is there');
   t.equal(Number(again.prepare('SELECT COUNT(*) AS c FROM ingest_outbox').pluck().get()), n, 'and every outbox row');
 });
 
