@@ -62,3 +62,16 @@ t.test('reads on the alert path, at start and on the family page search an index
     t.same(scans(p, what), [], `a home's ${what}: ${p.join(' | ')}`);
   }
 });
+
+t.test('forgetting a chunk of old event ids and asking the table from before migration 27 are index searches (migration 27)', async (t) => {
+  const file = join(tempDir(t, 'mimamori-plan-'), 'hub.db');
+  await createSqliteStore(file).close();
+  const db = new Database(file, { readonly: true });
+  t.teardown(() => db.close());
+  // The query texts of core/store.ts.
+  const chunk = plan(db, 'DELETE FROM seen_ids WHERE (day, home_id, device_id, event_id) IN (SELECT day, home_id, device_id, event_id FROM seen_ids WHERE day < ? ORDER BY day, home_id, device_id, event_id LIMIT ?)', 20_000, 1000);
+  t.notOk(chunk.some((d) => /^SCAN seen_ids\b|TEMP B-TREE/.test(d)), `a chunk walks the key from its start, no scan, no sort: ${chunk.join(' | ')}`);
+  t.ok(chunk.some((d) => /^SEARCH seen_ids USING PRIMARY KEY \(day<\?\)/.test(d)), 'the old days by the key');
+  const legacy = plan(db, 'SELECT home_id, device_id, event_id FROM seen_events WHERE (home_id = ? AND device_id = ? AND event_id = ?) OR (home_id = ? AND device_id = ? AND event_id = ?)', 'h1', 'd', 'e1', 'h1', 'd', 'e2');
+  t.notOk(legacy.some((d) => /^SCAN seen_events\b/.test(d)), `a batch's ids asked of seen_events by its key: ${legacy.join(' | ')}`);
+});
