@@ -65,6 +65,17 @@ export function formatClockTime(minuteOfDay: number): string {
   return `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
 }
 
+/**
+ * "M/D HH:MM" in `timeZone`: a date and clock time as people in Japan write them, short and the
+ * same in English (the check-in missed, the monthly report's lines, the tablet's title).
+ *
+ * @example monthDayClock(Date.parse('2026-12-06T09:05:00+09:00'), 'Asia/Tokyo') // → '12/6 09:05'
+ */
+export function monthDayClock(at: number, timeZone: string): string {
+  const l = localTime(at, timeZone);
+  return `${l.month}/${l.day} ${formatClockTime(l.minuteOfDay)}`;
+}
+
 /** [start, end) of local date `YYYY-MM-DD` in `timeZone`, as epoch ms (DST-aware at both ends). */
 export function dayBounds(date: string, timeZone: string): [number, number] {
   const startOf = (d: string) => {

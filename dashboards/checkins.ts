@@ -24,7 +24,7 @@ import type { Finding } from '../core/findings.js';
 import type { Logger } from '../core/logger.js';
 import type { HomeFence, HomeStore, Job, JobStore, MissedReason, VideoCheckin, VideoStore } from '../core/store.js';
 import { createJobScheduler, type HomeOwnership, type JobRun, type JobScheduler } from '../jobs/index.js';
-import { localTime, formatClockTime } from '../core/time.js';
+import { monthDayClock } from '../core/time.js';
 
 /** What the caregiver is reminded of (ids and times only: no names leave through here). */
 export interface CheckinReminder {
@@ -146,8 +146,7 @@ export function createCheckins(opts: CheckinsOptions) {
    */
   async function tellMissed(c: VideoCheckin, reason: MissedReason): Promise<void> {
     const home = await store.getHome(c.homeId);
-    const l = localTime(c.dueAt, home?.timezone ?? 'Asia/Tokyo');
-    const when = `${l.month}/${l.day} ${formatClockTime(l.minuteOfDay)}`;
+    const when = monthDayClock(c.dueAt, home?.timezone ?? 'Asia/Tokyo');
     const at = hubClock.now();
     logger.warn({ checkin: c.id, home: c.homeId, reason }, 'video check-in missed');
     const finding: Finding = {

@@ -7,7 +7,7 @@
  */
 import PDFDocument from 'pdfkit';
 import type { Language } from '../core/store.js';
-import { localTime } from '../core/time.js';
+import { localTime, monthDayClock } from '../core/time.js';
 import { timelineLine } from './alert-timeline.js';
 import type { MonthlyReportData } from './monthly-report-data.js';
 
@@ -83,7 +83,7 @@ export function rhythmSentence(d: MonthlyReportData, lang: Language): string {
 export function renderMonthlyReport(d: MonthlyReportData, o: RenderOptions): Promise<{ pdf: Buffer; pages: number }> {
   const lang = o.language;
   const tz = d.home.timezone;
-  const when = (at: number) => { const l = localTime(at, tz); return `${l.month}/${l.day} ${String(l.hour).padStart(2, '0')}:${String(l.minute).padStart(2, '0')}`; };
+  const when = (at: number) => monthDayClock(at, tz);
   return new Promise((resolve, reject) => {
     const doc = new PDFDocument({ size: 'A4', margin: 48, bufferPages: true, info: { Title: `${w.title[lang]} ${monthTitle(d.month, lang)} — ${d.home.name}` } });
     const chunks: Buffer[] = [];

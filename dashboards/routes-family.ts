@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { MimamoriError } from '../core/errors.js';
 import { idSchema } from '../core/events.js';
-import { formatClockTime, localTime } from '../core/time.js';
+import { formatClockTime, localTime, monthDayClock } from '../core/time.js';
 import { formOf, langOf, parseInput, publishLocal, scopeOf, tOf, viewerOf, backTo, type RouteModule, type WebContext } from './context.js';
 import { html, type Html } from './html.js';
 import { label, roleName } from './i18n.js';
@@ -230,6 +230,5 @@ async function viewersOf(ctx: WebContext, homeId: string) {
 /** A time to come: its clock time today, with the date (M/D) on another day. */
 function aboutWhen(at: number, now: number, tz: string): string {
   const l = localTime(at, tz);
-  const clock = formatClockTime(l.minuteOfDay);
-  return l.date === localTime(now, tz).date ? clock : `${l.month}/${l.day} ${clock}`;
+  return l.date === localTime(now, tz).date ? formatClockTime(l.minuteOfDay) : monthDayClock(at, tz);
 }

@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { MimamoriError } from '../core/errors.js';
-import { formatClockTime, localTime } from '../core/time.js';
+import { formatClockTime, localTime, monthDayClock } from '../core/time.js';
 import { outingHoursOffered } from '../rules/index.js';
 import { formOf, parseInput, publishLocal, tOf, viewerOf, type RouteModule } from './context.js';
 import { html } from './html.js';
@@ -46,7 +46,7 @@ export const tabletRoutes: RouteModule = (app, ctx) => {
 <button class="secondary" id="out-button">${t('goingOut')}</button></form>
 ${await tabletVideoSection(ctx, homeId, account.language, tz)}
 <section aria-labelledby="news-h" class="news-panel"><h2 id="news-h">${t('news')}</h2><div id="news" data-live-region>${await newsList(req, ctx, homeId, tz, true, midnight - 6 * 24 * 3600_000)}</div></section>`;
-    return sendPage(req, reply, `${l.month}/${l.day} ${String(l.hour).padStart(2, '0')}:${String(l.minute).padStart(2, '0')}`, body, { live: true, kiosk: true, video: true });
+    return sendPage(req, reply, monthDayClock(now, tz), body, { live: true, kiosk: true, video: true });
   });
 
   // She is going out: an entered absence until she expects to be back. Coming home through the

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../core/config.js';
 import { MimamoriError } from '../../core/errors.js';
-import { localTime, toLocalIso, parseClockTime, inWindow, formatClockTime, offsetMinutes } from '../../core/time.js';
+import { localTime, toLocalIso, parseClockTime, inWindow, formatClockTime, monthDayClock, offsetMinutes } from '../../core/time.js';
 import { VirtualClock, ScaledClock, scheduleAt } from '../../core/clock.js';
 import { newId, newSecret } from '../../core/ids.js';
 import { tempDir } from '../support/wait.js';
@@ -43,6 +43,9 @@ t.test('time in the home zone', async (t) => {
   t.notOk(inWindow(600, 1380, 300));
   t.ok(inWindow(600, 420, 1320));
   t.equal(formatClockTime(-5), '23:55');
+  t.equal(monthDayClock(Date.parse('2026-12-06T09:05:00+09:00'), 'Asia/Tokyo'), '12/6 09:05', 'M/D HH:MM, no leading zero on the date');
+  t.equal(monthDayClock(Date.parse('2026-12-31T15:30:00Z'), 'Asia/Tokyo'), '1/1 00:30', 'the local date, after midnight in Tokyo');
+  t.equal(monthDayClock(Date.parse('2026-12-31T15:30:00Z'), 'America/New_York'), '12/31 10:30');
 });
 
 t.test('virtual clock runs due timers in order, scheduleAt chains long delays', async (t) => {
