@@ -245,7 +245,9 @@ export function createSqlStore(db: SqlDb, opts: StoreOptions = {}): Store {
     const takenBy = opts?.forOwner ? null : '';
     return db.tx(async (t) => {
       const keyed = items.filter((i) => i.eventId !== undefined);
-      const day = (i: IngestBatchItem) => eventDay(i.eventAt ?? at);
+      // An event time that is no time (a caller's slip; the ingest's ts are validated) is taken as the batch's:
+      // one item must not fail the batch, and with it every device's events in it.
+      const day = (i: IngestBatchItem) => eventDay(i.eventAt !== undefined && Number.isFinite(i.eventAt) ? i.eventAt : at);
       // Whether each keyed event is new. SQLite: a prepared one-row statement per event says whether it
       // inserted. PostgreSQL: the rows a multi-row insert returns are the ones it inserted. Either way a
       // repeat, in the table or earlier in this batch, is skipped by the key.

@@ -79,6 +79,8 @@ export function storeContract(t: Test, open: OpenStore): void {
       { homeId: 'h1', deviceId: 'kettle', eventId: 'e3', eventAt: D + 150, outbox: 'three' },
     ], D + 200);
     t.same(batch.fresh, [false, true, true, false, true], 'an item without eventAt is of the batch\'s time');
+    t.same((await s.commitIngestBatch([{ homeId: 'h1', deviceId: 'kettle', eventId: 'e3', eventAt: Number.NaN }], D + 202)).fresh, [false],
+      'an event time that is no time is taken as the batch\'s: the batch commits, and e3 of that day is a repeat');
     const outbox = await s.listIngestOutbox();
     t.same(outbox.map((o) => o.text), ['two', 'three']);
     t.equal(batch.outboxHead, outbox[1]!.seq);
