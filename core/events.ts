@@ -89,6 +89,15 @@ export function eventDay(at: number): number {
 }
 
 /**
+ * The day an ingest item is known by: its event time's, or `fallback`'s (the batch's time) when it
+ * has none or none that is a time — a caller's slip must not fail a batch of every device's events
+ * (the ingest's `ts` are validated). The store's commit and the ingest's recent ids both use it.
+ */
+export function eventDayOr(at: number | undefined, fallback: number): number {
+  return eventDay(at !== undefined && Number.isFinite(at) ? at : fallback);
+}
+
+/**
  * Checks an event's time (`at`, epoch ms) against the receiver's clock;
  * undefined when it is within bounds, else the reason and a readable detail.
  *

@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { migrations } from './migrations.js';
 import { startCheckpointer } from './sqlite-checkpointer.js';
 import { MimamoriError } from './errors.js';
-import { eventDay } from './events.js';
+import { eventDay, eventDayOr } from './events.js';
 import { newId } from './ids.js';
 import { genesisHash, trailColumns, trailHash, type TrailHead, type TrailKind } from './trail.js';
 import type { Row, SqlDb, SqlQueries, SqlTx } from './store-sql.js';
@@ -245,25 +245,23 @@ export function createSqlStore(db: SqlDb, opts: StoreOptions = {}): Store {
     const takenBy = opts?.forOwner ? null : '';
     return db.tx(async (t) => {
       const keyed = items.filter((i) => i.eventId !== undefined);
-      // An event time that is no time (a caller's slip; the ingest's ts are validated) is taken as the batch's:
-      // one item must not fail the batch, and with it every device's events in it.
-      const day = (i: IngestBatchItem) => eventDay(i.eventAt !== undefined && Number.isFinite(i.eventAt) ? i.eventAt : at);
+      const days = keyed.map((i) => eventDayOr(i.eventAt, at));
+      const rows = keyed.map((i, k) => [days[k], i.homeId, i.deviceId, i.eventId]);
       // Whether each keyed event is new. SQLite: a prepared one-row statement per event says whether it
       // inserted. PostgreSQL: the rows a multi-row insert returns are the ones it inserted. Either way a
       // repeat, in the table or earlier in this batch, is skipped by the key.
       let isNew: boolean[];
       if (t.tryInsertEach !== undefined) {
-        isNew = await t.tryInsertEach('INSERT INTO seen_ids (day, home_id, device_id, event_id) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
-          keyed.map((i) => [day(i), i.homeId, i.deviceId, i.eventId]));
+        isNew = await t.tryInsertEach('INSERT INTO seen_ids (day, home_id, device_id, event_id) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING', rows);
       } else {
         const inserted = new Set<string>();
-        for (const part of chunks(keyed, ingestRowsPerStatement)) {
-          const rows = await t.all(`INSERT INTO seen_ids (day, home_id, device_id, event_id) VALUES ${part.map(() => '(?, ?, ?, ?)').join(', ')} ON CONFLICT DO NOTHING RETURNING day, home_id, device_id, event_id`,
-            ...part.flatMap((i) => [day(i), i.homeId, i.deviceId, i.eventId]));
-          for (const r of rows) inserted.add(eventKey(r.home_id as string, r.device_id as string, r.event_id as string, Number(r.day)));
+        for (const part of chunks(rows, ingestRowsPerStatement)) {
+          const got = await t.all(`INSERT INTO seen_ids (day, home_id, device_id, event_id) VALUES ${part.map(() => '(?, ?, ?, ?)').join(', ')} ON CONFLICT DO NOTHING RETURNING day, home_id, device_id, event_id`,
+            ...part.flat());
+          for (const r of got) inserted.add(eventKey(r.home_id as string, r.device_id as string, r.event_id as string, Number(r.day)));
         }
         // The same event twice in one batch: the first is new, the repeat is not (the key is taken from the set).
-        isNew = keyed.map((i) => inserted.delete(eventKey(i.homeId, i.deviceId, i.eventId!, day(i))));
+        isNew = keyed.map((i, k) => inserted.delete(eventKey(i.homeId, i.deviceId, i.eventId!, days[k]!)));
       }
       // Ids recorded before migration 27 (by arrival, without the day): a repeat of one is not new either.
       if (await legacyIdsHeld(t)) {
