@@ -3,7 +3,7 @@
  * when configured, otherwise a local CA and a server certificate generated on
  * first start under `{dataDir}/tls/` and reused afterwards.
  */
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { X509Certificate, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -33,18 +33,29 @@ function rsaKeyPair(): { privateKey: forge.pki.rsa.PrivateKey; publicKey: forge.
   return { privateKey: key, publicKey: forge.pki.setRsaPublicKey(key.n, key.e) };
 }
 
-function serial(): string {
-  // Positive 16-byte serial (RFC 5280 §4.1.2.2).
-  const bytes = randomBytes(16);
-  bytes[0] = (bytes[0] ?? 0) & 0x7f;
-  return bytes.toString('hex');
+/**
+ * A positive 16-byte serial (RFC 5280 §4.1.2.2) whose first byte is 0x01–0x7f.
+ * forge writes the hex as the INTEGER's content and drops at most one leading
+ * zero, and OpenSSL 3 refuses a certificate whose serial keeps another
+ * ("illegal padding"): with a free first byte, one certificate in 65,536
+ * could not be loaded.
+ */
+export function certificateSerial(bytes: Buffer = randomBytes(16)): string {
+  const out = Buffer.from(bytes);
+  out[0] = ((out[0] ?? 0) & 0x7f) || 0x01;
+  return out.toString('hex');
+}
+
+/** OpenSSL (what the listener and the devices use) can read this certificate. */
+function opensslReads(pem: string): boolean {
+  try { new X509Certificate(pem); return true; } catch { return false; }
 }
 
 function createCa(now: number): { cert: forge.pki.Certificate; key: forge.pki.rsa.PrivateKey } {
   const keys = rsaKeyPair();
   const cert = forge.pki.createCertificate();
   cert.publicKey = keys.publicKey;
-  cert.serialNumber = serial();
+  cert.serialNumber = certificateSerial();
   cert.validity.notBefore = new Date(now - day);
   cert.validity.notAfter = new Date(now + 10 * 365 * day);
   const subject = [{ name: 'commonName', value: `mimamori local CA ${hostname()}` }, { name: 'organizationName', value: 'mimamori' }];
@@ -63,7 +74,7 @@ function createServerCert(ca: { cert: forge.pki.Certificate; key: forge.pki.rsa.
   const keys = rsaKeyPair();
   const cert = forge.pki.createCertificate();
   cert.publicKey = keys.publicKey;
-  cert.serialNumber = serial();
+  cert.serialNumber = certificateSerial();
   cert.validity.notBefore = new Date(now - day);
   cert.validity.notAfter = new Date(now + 825 * day);
   cert.setSubject([{ name: 'commonName', value: host }]);
@@ -111,7 +122,8 @@ export function loadOrCreateTls(opts: TlsOptions): TlsMaterial {
   const paths = { ca: join(dir, 'ca.pem'), caKey: join(dir, 'ca-key.pem'), key: join(dir, 'server-key.pem'), cert: join(dir, 'server.pem') };
 
   let ca: { cert: forge.pki.Certificate; key: forge.pki.rsa.PrivateKey };
-  if (existsSync(paths.ca) && existsSync(paths.caKey)) {
+  // A CA OpenSSL cannot read was never trusted by any device: make a new one.
+  if (existsSync(paths.ca) && existsSync(paths.caKey) && opensslReads(readFileSync(paths.ca, 'utf8'))) {
     ca = { cert: forge.pki.certificateFromPem(readFileSync(paths.ca, 'utf8')), key: forge.pki.privateKeyFromPem(readFileSync(paths.caKey, 'utf8')) as forge.pki.rsa.PrivateKey };
   } else {
     ca = createCa(now);
@@ -125,7 +137,7 @@ export function loadOrCreateTls(opts: TlsOptions): TlsMaterial {
     const expiresSoon = existing.validity.notAfter.getTime() - renewBefore < now;
     let signedByCa = false;
     try { signedByCa = ca.cert.verify(existing); } catch { signedByCa = false; }
-    reuse = !expiresSoon && signedByCa;
+    reuse = !expiresSoon && signedByCa && opensslReads(readFileSync(paths.cert, 'utf8'));
   }
   if (!reuse) {
     const server = createServerCert(ca, opts.host ?? 'localhost', now);

@@ -1,5 +1,7 @@
 import { createServer } from 'node:net';
-import { statSync, readFileSync } from 'node:fs';
+import { statSync, readFileSync, writeFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import forge from 'node-forge';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { Level } from 'level';
@@ -11,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { commandTopic, eventTopic, heartbeatTopic, allEventsFilter } from '../../core/topics.js';
 import { provisionDevice, provisionService } from '../../broker/device-credentials.js';
 import { createBroker } from '../../broker/index.js';
+import { certificateSerial } from '../../broker/tls.js';
 import { systemClock } from '../../core/clock.js';
 import { closed, connect, inbox, startBroker, ts, until, type Harness } from './helpers.js';
 import { tempDir } from '../support/wait.js';
@@ -50,6 +53,56 @@ t.test('a provisioned device connects over TCP, TLS and WebSocket', async (t) =>
   const again = await connect(`mqtts://127.0.0.1:${h.broker.ports.tls}`, { ...auth, ca: h.broker.caCert });
   t.ok(again.connected);
   await again.endAsync();
+});
+
+t.test('certificate serials are always a minimal positive INTEGER, and a stored certificate OpenSSL cannot read is reissued', async (t) => {
+  // forge drops at most one leading zero of the serial; OpenSSL 3 refuses the rest ("illegal padding").
+  t.equal(certificateSerial(Buffer.alloc(16)), '01' + '00'.repeat(15), 'all-zero random bytes');
+  t.equal(certificateSerial(Buffer.alloc(16, 0xff)), '7f' + 'ff'.repeat(15), 'never negative');
+  t.equal(certificateSerial(Buffer.from('80' + '00'.repeat(15), 'hex')), '01' + '00'.repeat(15), 'a first byte of 0x80 is not zero after the sign bit goes');
+
+  const h = await startBroker();
+  t.teardown(() => h.close());
+  const { kettle } = await withDevices(h);
+  const dir = join(h.dataDir, 'tls');
+  const caKey = forge.pki.privateKeyFromPem(readFileSync(join(dir, 'ca-key.pem'), 'utf8')) as forge.pki.rsa.PrivateKey;
+  // What the old serial made once in 65,536 certificates: two zero bytes, then one below 0x80.
+  const paddedSerial = (subject: forge.pki.CertificateField[], key: forge.pki.rsa.PrivateKey, issuer = subject) => {
+    const c = forge.pki.createCertificate();
+    c.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
+    c.serialNumber = '000012' + '34'.repeat(13);
+    c.validity.notBefore = new Date(h.clock.now() - 24 * 3600_000);
+    c.validity.notAfter = new Date(h.clock.now() + 400 * 24 * 3600_000);
+    c.setSubject(subject);
+    c.setIssuer(issuer);
+    if (subject === issuer) c.setExtensions([{ name: 'basicConstraints', cA: true, critical: true }, { name: 'keyUsage', keyCertSign: true, critical: true }]);
+    c.sign(caKey, forge.md.sha256.create());
+    return forge.pki.certificateToPem(c);
+  };
+  const mqtts = () => connect(`mqtts://127.0.0.1:${h.broker.ports.tls}`, { username: kettle.username, password: kettle.secret, ca: h.broker.caCert, rejectUnauthorized: true });
+
+  const caSubject = forge.pki.certificateFromPem(h.broker.caCert).subject.attributes;
+  const serverKey = forge.pki.privateKeyFromPem(readFileSync(join(dir, 'server-key.pem'), 'utf8')) as forge.pki.rsa.PrivateKey;
+  const badServer = paddedSerial([{ name: 'commonName', value: 'localhost' }], serverKey, caSubject);
+  t.throws(() => new X509Certificate(badServer), /illegal padding/, 'OpenSSL refuses such a certificate');
+  writeFileSync(join(dir, 'server.pem'), badServer);
+  await h.restart();
+  t.not(readFileSync(join(dir, 'server.pem'), 'utf8'), badServer, 'a stored server certificate like that is reissued, not loaded');
+  const caBefore = h.broker.caCert;
+  const first = await mqtts();
+  t.ok(first.connected, 'devices trusting the same CA connect');
+  await first.endAsync();
+
+  // A CA like that: forge signs with it, but no device's OpenSSL could ever trust it.
+  const badCa = paddedSerial(caSubject, caKey);
+  writeFileSync(join(dir, 'ca.pem'), badCa);
+  await h.restart();
+  t.not(h.broker.caCert, badCa, 'a new CA');
+  t.not(h.broker.caCert, caBefore);
+  t.equal(readFileSync(join(dir, 'ca.pem'), 'utf8'), h.broker.caCert);
+  const second = await mqtts();
+  t.ok(second.connected, 'and a server certificate it signed, which devices given the new CA trust');
+  await second.endAsync();
 });
 
 t.test('wrong password, unknown device and malformed username are refused; secrets never logged', async (t) => {
