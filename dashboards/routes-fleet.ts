@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import type { Alert, FleetHome } from '../core/store.js';
 import type { Finding } from '../core/findings.js';
-import { parseInput, tOf, type RouteModule } from './context.js';
+import { parseInput, tOf, type RouteModule, type WebContext } from './context.js';
 import { html } from './html.js';
 import { label, type MessageKey } from './i18n.js';
 import { localWhen, sendPage } from './views.js';
@@ -20,7 +20,8 @@ export const silentAfterMs = 12 * 3600_000;
 
 export const fleetFilters = ['all', 'problems', 'alerts', 'silent', 'battery', 'late'] as const;
 export type FleetFilter = (typeof fleetFilters)[number];
-const query = z.object({ q: z.string().trim().max(200).default(''), filter: z.enum(fleetFilters).default('all'), page: z.coerce.number().int().min(1).max(100_000).default(1) });
+/** The fleet's query: search words, a filter, a page (also read by the operator's overview). */
+export const fleetQuery = z.object({ q: z.string().trim().max(200).default(''), filter: z.enum(fleetFilters).default('all'), page: z.coerce.number().int().min(1).max(100_000).default(1) });
 
 /** What is wrong with one home, counted. */
 export interface FleetRow { fleet: FleetHome; critical: number; alerts: number; silent: boolean; battery: number; late: number; lastSign: number | undefined; score: number }
@@ -51,17 +52,27 @@ function matches(r: FleetRow, filter: FleetFilter, q: string): boolean {
   return [r.fleet.home.id, r.fleet.home.name, ...r.fleet.residents].some((s) => s.toLowerCase().includes(needle));
 }
 
+/** Every home with its problems counted, in one store call and the engine's memory. */
+export async function fleetRows(ctx: Pick<WebContext, 'store' | 'engine' | 'clock'>): Promise<FleetRow[]> {
+  const now = ctx.clock.now();
+  return (await ctx.store.listFleet()).map((f) => fleetRow(f, ctx.engine.lastSignOfLife(f.home.id), now));
+}
+
+/** The rows a query matches, problems first (then by id), and the page of them it asks for. */
+export function fleetPage(rows: FleetRow[], form: { q: string; filter: FleetFilter; page: number }, pageSize: number): { shown: FleetRow[]; pageNo: number; pages: number; slice: FleetRow[] } {
+  const shown = rows.filter((r) => matches(r, form.filter, form.q)).sort((a, b) => b.score - a.score || a.fleet.home.id.localeCompare(b.fleet.home.id));
+  const pages = Math.max(1, Math.ceil(shown.length / pageSize));
+  const pageNo = Math.min(form.page, pages);
+  return { shown, pageNo, pages, slice: shown.slice((pageNo - 1) * pageSize, pageNo * pageSize) };
+}
+
 export const fleetRoutes: RouteModule = (app, ctx) => {
   app.get('/operator/fleet', { config: { access: { roles: ['operator'], log: 'operator fleet view' } } }, async (req, reply) => {
     const t = tOf(req);
-    const form = parseInput(query, req.query);
-    const now = ctx.clock.now();
-    const rows = (await ctx.store.listFleet()).map((f) => fleetRow(f, ctx.engine.lastSignOfLife(f.home.id), now));
+    const form = parseInput(fleetQuery, req.query);
+    const rows = await fleetRows(ctx);
     const totals = { alerts: rows.filter((r) => r.alerts > 0).length, silent: rows.filter((r) => r.silent).length, battery: rows.filter((r) => r.battery > 0).length, late: rows.filter((r) => r.late > 0).length };
-    const shown = rows.filter((r) => matches(r, form.filter, form.q)).sort((a, b) => b.score - a.score || a.fleet.home.id.localeCompare(b.fleet.home.id));
-    const pages = Math.max(1, Math.ceil(shown.length / fleetPageSize));
-    const pageNo = Math.min(form.page, pages);
-    const slice = shown.slice((pageNo - 1) * fleetPageSize, pageNo * fleetPageSize);
+    const { shown, pageNo, pages, slice } = fleetPage(rows, form, fleetPageSize);
     for (const r of slice) req.accessed.add(r.fleet.home.id);
     const link = (p: number) => `/operator/fleet?${new URLSearchParams({ q: form.q, filter: form.filter, page: String(p) }).toString()}`;
     const problemCell = (r: FleetRow) => {

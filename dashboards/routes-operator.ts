@@ -13,6 +13,7 @@ import { invalidPhoneMessage, phoneForDisplay, toE164 } from '../core/phone.js';
 import { provisionDevice } from '../broker/index.js';
 import { formOf, parseInput, scopeOf, tOf, viewerOf, type RouteModule } from './context.js';
 import { knownFacility } from './facilities.js';
+import { fleetPage, fleetQuery, fleetRows } from './routes-fleet.js';
 import { html, type Html } from './html.js';
 import { label, roleName, type Translator } from './i18n.js';
 import { hashPassword, minPasswordLength } from './passwords.js';
@@ -34,6 +35,8 @@ const residentForm = z.object({ name: z.string().trim().min(1).max(200), languag
 const contactForm = z.object({ name: z.string().trim().min(1).max(200), role: z.enum(contactRoles), phone: z.string().max(40), language: lang, priority: z.coerce.number().int().min(1).max(99) });
 const deviceForm = z.object({ deviceId: idSchema, kind: z.enum(deviceKinds), label: z.string().max(100).optional() });
 const accountForm = z.object({ login: z.string().trim().min(3).max(100).regex(/^[\w.@+-]+$/), name: z.string().trim().min(1).max(200), role: z.enum(accountRoles), language: lang, password: z.string().min(minPasswordLength, `at least ${minPasswordLength} characters`).max(1000) });
+/** Homes shown in full on one page of the overview (the fleet view lists 50 a page in a line each). */
+export const operatorPageSize = 20;
 const linkForm = z.object({ login: z.string().min(1), kind: z.enum(linkKinds), target: idSchema });
 
 export const operatorRoutes: RouteModule = (app, ctx) => {
@@ -44,20 +47,23 @@ export const operatorRoutes: RouteModule = (app, ctx) => {
     const { session, account } = viewerOf(req);
     const viewerLang = account.language;
     const csrf = html`<input type="hidden" name="_csrf" value="${session.csrf}">`;
+    const form = parseInput(fleetQuery, req.query);
     const sections: Html[] = [];
     const facilityNames = new Map((await ctx.store.listFacilities()).map((f) => [f.id, f.name]));
     const enrolledIn = new Map<string, string[]>();
     for (const e of await ctx.store.listEnrollments()) enrolledIn.set(e.homeId, [...(enrolledIn.get(e.homeId) ?? []), facilityNames.get(e.facilityId) ?? e.facilityId]);
-    for (const home of await ctx.store.listHomes()) {
+    // Thousands of homes: one page of them, problems first, and only those read in full and logged as seen.
+    const { shown, pageNo, pages, slice } = fleetPage(await fleetRows(ctx), form, operatorPageSize);
+    for (const { fleet } of slice) {
+      const { home } = fleet;
       req.accessed.add(home.id);
-      const residents = await ctx.store.listResidents(home.id);
       const contacts = await ctx.store.listContacts(home.id);
       const devices = await ctx.store.listDevices(home.id);
-      const health = (await ctx.store.listAlerts({ homeId: home.id, unresolved: true })).filter((a) => (a.finding as { audience?: string }).audience === 'operator');
+      const health = fleet.alerts.filter((a) => (a.finding as { audience?: string }).audience === 'operator');
       const problems = new Map<string, string[]>();
       for (const a of health) { const d = (a.finding as { device?: string }).device ?? ''; problems.set(d, [...(problems.get(d) ?? []), label(t, 'rule', a.rule)]); }
       sections.push(html`<section class="card" aria-labelledby="op-${home.id}"><h2 id="op-${home.id}">${home.id} — ${home.name} (${home.timezone})</h2>
-<p>${t('residents')}: ${residents.map((r) => r.name).join('、')}</p>
+<p>${t('residents')}: ${fleet.residents.join('、')}</p>
 <p data-facilities="${home.id}">${t('facOfHome')}: ${enrolledIn.get(home.id)?.join('、') ?? t('facNone')} (<a href="/operator/facilities">${t('facChange')}</a>)</p>
 <div id="op-tables-${home.id}" data-live-region><h3>${t('contacts')}</h3><table><tr><th>${t('order')}</th><th>${t('name')}</th><th>${t('role')}</th><th>${t('phone')}</th></tr>${contacts.map((c) => html`<tr><td>${c.priority}</td><td>${c.name}</td><td>${roleName(t, c.role)}</td><td>${c.phone === undefined ? '-' : phoneForDisplay(c.phone, viewerLang)}</td></tr>`)}</table>
 <h3>${t('deviceHealth')}</h3><table><tr><th>${t('devices')}</th><th>${t('kind')}</th><th>${t('deviceHealth')}</th></tr>${devices.map((d) => html`<tr><td>${d.deviceId}</td><td>${label(t, 'kind', d.kind)}</td><td>${problems.get(d.deviceId)?.join(', ') ?? t('healthy')}</td></tr>`)}</table></div>
@@ -66,6 +72,8 @@ export const operatorRoutes: RouteModule = (app, ctx) => {
 <details><summary>${t('addDevice')}</summary><form method="post" action="/operator/homes/${home.id}/devices">${csrf}<label for="di-${home.id}">${t('id')}</label><input id="di-${home.id}" name="deviceId" required><label for="dk-${home.id}">${t('kind')}</label><select id="dk-${home.id}" name="kind">${options(t, 'kind', deviceKinds)}</select><button>${t('save')}</button></form></details>
 <p><a href="/operator/homes/${home.id}/escalation">${t('escalation')}</a> · <a href="/homes/${home.id}/access-log">${t('accessLog')}</a> · <a href="/operator/homes/${home.id}/contacts">${t('emergencyContacts')}</a> (<a href="/operator/homes/${home.id}/contacts.pdf">PDF</a>) · <a href="/homes/${home.id}/reports">${t('monthlyReports')}</a></p></section>`);
     }
+    const link = (p: number) => `/operator?${new URLSearchParams({ ...(form.q === '' ? {} : { q: form.q }), page: String(p) }).toString()}`;
+    const paging = pages === 1 ? '' : html`<nav aria-label="${t('fleetPaging')}" id="operator-paging">${pageNo > 1 ? html`<a href="${link(pageNo - 1)}" rel="prev">${t('fleetPrev')}</a> ` : ''}${pageNo < pages ? html`<a href="${link(pageNo + 1)}" rel="next">${t('fleetNext')}</a>` : ''}</nav>`;
     const audit = (await ctx.store.listAudit(undefined, { last: 50 })).reverse();
     const heads = await ctx.store.trailHeads();
     const backups = await ctx.store.listBackups(5);
@@ -75,7 +83,10 @@ export const operatorRoutes: RouteModule = (app, ctx) => {
 <details><summary>${t('linkAccount')}</summary><form method="post" action="/operator/links">${csrf}<label for="l-login">${t('login')}</label><input id="l-login" name="login" required><label for="l-kind">${t('kind')}</label><select id="l-kind" name="kind">${options(t, 'link', linkKinds)}</select><label for="l-target">${t('target')}</label><input id="l-target" name="target" required><button>${t('save')}</button></form></details>
 <p><a href="/operator/onboarding">${t('onboarding')}</a></p>
 ${ctx.flowsEditor ? html`<form method="post" action="/operator/flows-editor" id="flows-editor">${csrf}<button>${t('openFlows')}</button></form>` : ''}
+<form id="operator-search" method="get" action="/operator" role="search"><label for="operator-q">${t('fleetSearch')}</label><input id="operator-q" name="q" type="search" value="${form.q}"><button>${t('fleetShow')}</button></form>
+<p id="operator-count" role="status">${t('fleetShown', { count: shown.length, page: pageNo, pages })}</p>
 ${sections}
+${paging}
 <h2>${t('audit')}</h2><div id="audit-live" data-live-region><table id="audit"><tr><th>${t('when')}</th><th>${t('who')}</th><th>${t('what')}</th><th>${t('target')}</th></tr>${audit.map((a) => html`<tr><td>${localWhen(a.at, 'Asia/Tokyo')}</td><td>${label(t, 'actor', a.actor)}</td><td>${label(t, 'audit', a.action)}</td><td>${a.subject}</td></tr>`)}</table></div>
 <h2>${t('backups')}</h2><div id="backups-live" data-live-region><p>${t('trailHeads')}</p><ul id="trail-heads"><li>${t('audit')}: #${heads.audit.seq} <code>${heads.audit.hash}</code></li><li>${t('accessRecords')}: #${heads.access.seq} <code>${heads.access.hash}</code></li></ul>
 ${backups.length === 0 ? html`<p>${t('noBackups')}</p>` : html`<table id="backups"><tr><th>${t('when')}</th><th>${t('backupStatus')}</th><th>${t('backupVerified')}</th><th>${t('backupFile')}</th></tr>${backups.map((b) => html`<tr><td>${localWhen(b.startedAt, 'Asia/Tokyo')}</td><td>${label(t, 'backup', b.status)}</td><td>${b.verified ? t('verifiedYes') : t('verifiedNo')}</td><td>${b.file ?? '-'}</td></tr>`)}</table>`}</div>`;

@@ -6,6 +6,7 @@
 import t from 'tap';
 import { setup, signIn, type Fixture } from './helpers.js';
 import { fleetPageSize } from '../../dashboards/routes-fleet.js';
+import { operatorPageSize } from '../../dashboards/routes-operator.js';
 
 const rowsOf = (body: string) => [...body.matchAll(/<tr data-home="([^"]+)"/g)].map((m) => m[1]);
 
@@ -87,4 +88,42 @@ t.test('the same store calls for 12 homes as for 212: no query per home', async 
   t.equal(small.out.listFleet, 1, 'one fleet summary');
   t.same(large.out, small.out, 'the same calls, whatever the fleet size');
   t.equal(large.access, fleetPageSize, 'the homes on the page are logged as seen, not the whole fleet');
+});
+
+t.test('the operator overview: one page of homes in full, problems first, searchable; only that page read and logged', async (t) => {
+  const f = await setup();
+  t.teardown(() => f.close());
+  const at = f.clock.now();
+  await addHomes(f, 48); // with the fixture's h1 and h2: 50 homes, three pages
+  await f.store.openAlert({ homeId: 'z0040', rule: 'device-silent', severity: 'warning', message: 'x', finding: { message: { en: 'x', ja: 'x' }, audience: 'operator', device: 'k1' }, openedAt: at });
+  await f.store.addDevice({ homeId: 'z0040', deviceId: 'k1', kind: 'kettle', secretHash: 'x', createdAt: at });
+  const op = await signIn(f, 'op');
+  const sectionsOf = (body: string) => [...body.matchAll(/<h2 id="op-([^"]+)">/g)].map((m) => m[1]);
+  const get = async (url: string) => {
+    const calls = countCalls(f);
+    const res = await f.web.app.inject({ method: 'GET', url, headers: { cookie: op.cookie, accept: 'text/html' } });
+    t.equal(res.statusCode, 200, url);
+    f.clock.advanceBy(6 * 60_000); // past the access log's five minutes per viewer, home and page
+    return { body: res.body, calls };
+  };
+  const first = await get('/operator');
+  const homes = sectionsOf(first.body);
+  t.equal(homes.length, operatorPageSize, 'one page of homes');
+  t.same(homes.slice(0, 3), ['h1', 'h2', 'z0040'], 'homes with open alerts first (the fixture\'s help alerts), then a silent device');
+  t.match(first.body, '50 軒（1 / 3 ページ）');
+  t.match(first.body, /<td>k1<\/td><td>[^<]+<\/td><td>機器から報告なし<\/td>/, 'device health from the fleet summary');
+  t.match(first.body, '利用者 40', 'residents from the fleet summary');
+  t.equal(first.calls.get('recordAccess'), operatorPageSize, 'the homes on the page are logged as seen, not every home');
+  t.equal(first.calls.get('listContacts'), operatorPageSize, 'contacts read for the page only');
+  t.equal(first.calls.get('listDevices'), operatorPageSize);
+  t.notOk(first.calls.has('listAlerts'), 'no alert query per home');
+  t.match(first.body, /href="\/operator\?page=2" rel="next"/);
+  const last = await get('/operator?page=3');
+  t.equal(sectionsOf(last.body).length, 50 - 2 * operatorPageSize, 'the rest on page 3');
+  t.match(last.body, 'rel="prev"');
+  t.notMatch(last.body, 'rel="next"');
+  t.same(sectionsOf((await get(`/operator?q=${encodeURIComponent('利用者 42')}`)).body), ['z0042'], 'search by resident name');
+  const beyond = await get('/operator?page=99');
+  t.same(sectionsOf(beyond.body), sectionsOf(last.body), 'a page past the end shows the last');
+  t.equal((await f.web.app.inject({ method: 'GET', url: '/operator?page=0', headers: { cookie: op.cookie, accept: 'text/html' } })).statusCode, 400, 'a bad page is refused');
 });
