@@ -90,17 +90,23 @@ export function connect(url: string, opts: IClientOptions & { from?: string } = 
       : new MqttClient(() => netConnect({ host: u.hostname, port: Number(u.port), localAddress: from }), options);
     openClients.add(client);
     client.once('end', () => openClients.delete(client));
+    // Only these listeners go once settled: removeAllListeners would take mqtt.js's own too
+    // (its 'close' one sets `connected` false; without it a client whose broker went away
+    // stays "connected" and end() never calls back).
+    const onConnect = () => done();
+    const onError = (err: Error) => done(err);
+    const onClose = () => done(new Error('connection closed before CONNACK'));
     const done = (err?: Error) => {
-      client.removeAllListeners('connect');
-      client.removeAllListeners('error');
-      client.removeAllListeners('close');
+      client.off('connect', onConnect);
+      client.off('error', onError);
+      client.off('close', onClose);
       // Late errors (a connack timeout after we gave up) must not crash the test process.
       client.on('error', () => undefined);
       if (err) { client.end(true); reject(err); } else { resolve(client); }
     };
-    client.once('connect', () => done());
-    client.once('error', (err) => done(err));
-    client.once('close', () => done(new Error('connection closed before CONNACK')));
+    client.once('connect', onConnect);
+    client.once('error', onError);
+    client.once('close', onClose);
   });
 }
 
