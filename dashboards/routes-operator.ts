@@ -37,6 +37,8 @@ const deviceForm = z.object({ deviceId: idSchema, kind: z.enum(deviceKinds), lab
 const accountForm = z.object({ login: z.string().trim().min(3).max(100).regex(/^[\w.@+-]+$/), name: z.string().trim().min(1).max(200), role: z.enum(accountRoles), language: lang, password: z.string().min(minPasswordLength, `at least ${minPasswordLength} characters`).max(1000) });
 /** Homes shown in full on one page of the overview (the fleet view lists 50 a page in a line each). */
 export const operatorPageSize = 20;
+/** The overview searched for one home: where the operator lands after changing it, whichever page it is on. */
+const homeOnOverview = (home: string) => `/operator?${new URLSearchParams({ q: home }).toString()}`;
 const linkForm = z.object({ login: z.string().min(1), kind: z.enum(linkKinds), target: idSchema });
 
 export const operatorRoutes: RouteModule = (app, ctx) => {
@@ -72,7 +74,7 @@ export const operatorRoutes: RouteModule = (app, ctx) => {
 <details><summary>${t('addDevice')}</summary><form method="post" action="/operator/homes/${home.id}/devices">${csrf}<label for="di-${home.id}">${t('id')}</label><input id="di-${home.id}" name="deviceId" required><label for="dk-${home.id}">${t('kind')}</label><select id="dk-${home.id}" name="kind">${options(t, 'kind', deviceKinds)}</select><button>${t('save')}</button></form></details>
 <p><a href="/operator/homes/${home.id}/escalation">${t('escalation')}</a> · <a href="/homes/${home.id}/access-log">${t('accessLog')}</a> · <a href="/operator/homes/${home.id}/contacts">${t('emergencyContacts')}</a> (<a href="/operator/homes/${home.id}/contacts.pdf">PDF</a>) · <a href="/homes/${home.id}/reports">${t('monthlyReports')}</a></p></section>`);
     }
-    const link = (p: number) => `/operator?${new URLSearchParams({ ...(form.q === '' ? {} : { q: form.q }), page: String(p) }).toString()}`;
+    const link = (p: number) => `/operator?${new URLSearchParams({ ...(form.q === '' ? {} : { q: form.q }), ...(form.filter === 'all' ? {} : { filter: form.filter }), page: String(p) }).toString()}`;
     const paging = pages === 1 ? '' : html`<nav aria-label="${t('fleetPaging')}" id="operator-paging">${pageNo > 1 ? html`<a href="${link(pageNo - 1)}" rel="prev">${t('fleetPrev')}</a> ` : ''}${pageNo < pages ? html`<a href="${link(pageNo + 1)}" rel="next">${t('fleetNext')}</a>` : ''}</nav>`;
     const audit = (await ctx.store.listAudit(undefined, { last: 50 })).reverse();
     const heads = await ctx.store.trailHeads();
@@ -99,7 +101,7 @@ ${backups.length === 0 ? html`<p>${t('noBackups')}</p>` : html`<table id="backup
     const form = parseInput(homeForm, formOf(req));
     await ctx.store.createHome({ id: form.id, name: form.name, timezone: form.timezone, createdAt: ctx.clock.now() });
     await audit(viewerOf(req).account.id, 'home.create', form.id);
-    return reply.redirect('/operator', 303);
+    return reply.redirect(homeOnOverview(form.id), 303);
   });
 
   app.post('/operator/homes/:home/residents', { config: { access: opOnly } }, async (req, reply) => {
@@ -108,7 +110,7 @@ ${backups.length === 0 ? html`<p>${t('noBackups')}</p>` : html`<table id="backup
     if (!(await ctx.store.getHome(rel.homeId))) throw new MimamoriError('MIMAMORI_ERR_NOT_FOUND');
     await ctx.store.addResident({ homeId: rel.homeId, name: form.name, language: form.language });
     await audit(viewerOf(req).account.id, 'resident.add', rel.homeId);
-    return reply.redirect('/operator', 303);
+    return reply.redirect(homeOnOverview(rel.homeId), 303);
   });
 
   app.post('/operator/homes/:home/contacts', { config: { access: opOnly } }, async (req, reply) => {
@@ -120,7 +122,7 @@ ${backups.length === 0 ? html`<p>${t('noBackups')}</p>` : html`<table id="backup
     if (!(await ctx.store.getHome(rel.homeId))) throw new MimamoriError('MIMAMORI_ERR_NOT_FOUND');
     await ctx.store.addContact({ homeId: rel.homeId, ...form, phone });
     await audit(viewerOf(req).account.id, 'contact.add', rel.homeId, { role: form.role, priority: form.priority });
-    return reply.redirect('/operator', 303);
+    return reply.redirect(homeOnOverview(rel.homeId), 303);
   });
 
   app.post('/operator/homes/:home/devices', { config: { access: opOnly } }, async (req, reply) => {

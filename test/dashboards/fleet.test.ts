@@ -126,4 +126,14 @@ t.test('the operator overview: one page of homes in full, problems first, search
   const beyond = await get('/operator?page=99');
   t.same(sectionsOf(beyond.body), sectionsOf(last.body), 'a page past the end shows the last');
   t.equal((await f.web.app.inject({ method: 'GET', url: '/operator?page=0', headers: { cookie: op.cookie, accept: 'text/html' } })).statusCode, 400, 'a bad page is refused');
+  t.match((await get('/operator?filter=problems')).body, /<h2 id="op-h1">[\s\S]*<h2 id="op-z0040">/, 'the fleet filters apply too');
+  t.equal(sectionsOf((await get('/operator?filter=problems')).body).length, 3);
+
+  // After a change to a home, the operator lands on that home, whichever page it was on.
+  const page = await get('/operator?page=3');
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(page.body)![1]!;
+  const post = await f.web.app.inject({ method: 'POST', url: '/operator/homes/z0047/residents', headers: { cookie: op.cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: `_csrf=${encodeURIComponent(csrf)}&name=${encodeURIComponent('新しい利用者')}&language=ja` });
+  t.equal(post.statusCode, 303);
+  t.equal(post.headers.location, '/operator?q=z0047');
+  t.match((await get(post.headers.location as string)).body, '新しい利用者');
 });
