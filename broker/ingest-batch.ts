@@ -7,7 +7,7 @@
  * a resend of an event whose batch has not committed yet waits for that
  * commit, so it is never acknowledged before the original is safe.
  */
-import { eventDayOr } from '../core/events.js';
+import { eventDayOr, eventKey } from '../core/events.js';
 import type { DeviceStore } from '../core/store.js';
 
 export interface BatchItem<T> {
@@ -59,7 +59,7 @@ export function createIngestBatcher<T>(opts: IngestBatcherOptions<T>): IngestBat
   let scheduled = false;
   let emitted = 0;
 
-  const keyOf = (item: BatchItem<T>) => (item.eventId === undefined ? undefined : `${item.homeId}\u0000${item.deviceId}\u0000${item.eventId}\u0000${eventDayOr(item.eventAt, opts.now())}`);
+  const keyOf = (item: BatchItem<T>) => (item.eventId === undefined ? undefined : eventKey(item.homeId, item.deviceId, item.eventId, eventDayOr(item.eventAt, opts.now())));
 
   /**
    * Walks `recent` oldest first across calls. A fresh `for…of` from the start

@@ -97,6 +97,11 @@ export function eventDayOr(at: number | undefined, fallback: number): number {
   return eventDay(at !== undefined && Number.isFinite(at) ? at : fallback);
 }
 
+/** An event's identity for de-duplication: its home, device, id and the day it is known by. */
+export function eventKey(home: string, device: string, event: string, day: number): string {
+  return `${home}\u0000${device}\u0000${event}\u0000${day}`;
+}
+
 /**
  * Checks an event's time (`at`, epoch ms) against the receiver's clock;
  * undefined when it is within bounds, else the reason and a readable detail.

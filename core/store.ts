@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { migrations } from './migrations.js';
 import { startCheckpointer } from './sqlite-checkpointer.js';
 import { MimamoriError } from './errors.js';
-import { eventDay, eventDayOr } from './events.js';
+import { eventDay, eventDayOr, eventKey } from './events.js';
 import { newId } from './ids.js';
 import { genesisHash, trailColumns, trailHash, type TrailHead, type TrailKind } from './trail.js';
 import type { Row, SqlDb, SqlQueries, SqlTx } from './store-sql.js';
@@ -76,8 +76,6 @@ function chunks<T>(items: readonly T[], size = 500): T[][] {
 const ingestRowsPerStatement = 250;
 /** Ids asked of the table from before migration 27 per statement (three parameters each). */
 const legacyRowsPerStatement = 250;
-/** One seen event's key (home, device, event id), for matching the rows an insert returned. */
-const eventKey = (home: string, device: string, event: string, day: number): string => `${home}\u0000${device}\u0000${event}\u0000${day}`;
 /** Inbox rows oldest first (RETURNING keeps no order). */
 const inboxRows = (rows: Row[]): InboxRow[] => rows.map((r) => ({ seq: Number(r.seq), homeId: r.home_id as string, text: r.text as string })).sort((a, b) => a.seq - b.seq);
 
