@@ -121,28 +121,32 @@ export function loadOrCreateTls(opts: TlsOptions): TlsMaterial {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const paths = { ca: join(dir, 'ca.pem'), caKey: join(dir, 'ca-key.pem'), key: join(dir, 'server-key.pem'), cert: join(dir, 'server.pem') };
 
+  // Each file is read once; what is returned is what is on disk.
   let ca: { cert: forge.pki.Certificate; key: forge.pki.rsa.PrivateKey };
+  let caPem = existsSync(paths.ca) && existsSync(paths.caKey) ? readFileSync(paths.ca, 'utf8') : undefined;
   // A CA OpenSSL cannot read was never trusted by any device: make a new one.
-  if (existsSync(paths.ca) && existsSync(paths.caKey) && opensslReads(readFileSync(paths.ca, 'utf8'))) {
-    ca = { cert: forge.pki.certificateFromPem(readFileSync(paths.ca, 'utf8')), key: forge.pki.privateKeyFromPem(readFileSync(paths.caKey, 'utf8')) as forge.pki.rsa.PrivateKey };
+  if (caPem !== undefined && opensslReads(caPem)) {
+    ca = { cert: forge.pki.certificateFromPem(caPem), key: forge.pki.privateKeyFromPem(readFileSync(paths.caKey, 'utf8')) as forge.pki.rsa.PrivateKey };
   } else {
     ca = createCa(now);
+    caPem = forge.pki.certificateToPem(ca.cert);
     writeSecret(paths.caKey, forge.pki.privateKeyToPem(ca.key));
-    writeFileSync(paths.ca, forge.pki.certificateToPem(ca.cert));
+    writeFileSync(paths.ca, caPem);
   }
 
-  let reuse = existsSync(paths.key) && existsSync(paths.cert);
-  if (reuse) {
-    const existing = forge.pki.certificateFromPem(readFileSync(paths.cert, 'utf8'));
+  let server: { cert: string; key: string } | undefined;
+  const certPem = existsSync(paths.key) && existsSync(paths.cert) ? readFileSync(paths.cert, 'utf8') : undefined;
+  if (certPem !== undefined) {
+    const existing = forge.pki.certificateFromPem(certPem);
     const expiresSoon = existing.validity.notAfter.getTime() - renewBefore < now;
     let signedByCa = false;
     try { signedByCa = ca.cert.verify(existing); } catch { signedByCa = false; }
-    reuse = !expiresSoon && signedByCa && opensslReads(readFileSync(paths.cert, 'utf8'));
+    if (!expiresSoon && signedByCa && opensslReads(certPem)) server = { cert: certPem, key: readFileSync(paths.key, 'utf8') };
   }
-  if (!reuse) {
-    const server = createServerCert(ca, opts.host ?? 'localhost', now);
+  if (server === undefined) {
+    server = createServerCert(ca, opts.host ?? 'localhost', now);
     writeSecret(paths.key, server.key);
     writeFileSync(paths.cert, server.cert);
   }
-  return { key: readFileSync(paths.key, 'utf8'), cert: readFileSync(paths.cert, 'utf8'), ca: readFileSync(paths.ca, 'utf8') };
+  return { key: server.key, cert: server.cert, ca: caPem };
 }
