@@ -11,7 +11,7 @@ import type { Finding } from '../core/findings.js';
 import { parseInput, tOf, type RouteModule, type WebContext } from './context.js';
 import { html } from './html.js';
 import { label, type MessageKey } from './i18n.js';
-import { localWhen, sendPage } from './views.js';
+import { localWhen, pagingNav, sendPage } from './views.js';
 
 /** Homes per page. */
 export const fleetPageSize = 50;
@@ -94,7 +94,7 @@ export const fleetRoutes: RouteModule = (app, ctx) => {
 <table id="fleet"><tr><th>${t('home')}</th><th>${t('residents')}</th><th>${t('fleetProblems')}</th><th>${t('alerts')}</th><th>${t('lastSign')}</th><th>${t('devices')}</th></tr>
 ${slice.map((r) => html`<tr data-home="${r.fleet.home.id}" data-score="${r.score}"><td><a href="/homes/${r.fleet.home.id}">${r.fleet.home.name}</a> <span class="muted">${r.fleet.home.id}</span> · <a href="/operator/homes/${r.fleet.home.id}/escalation">${t('fleetPolicyLink')}</a></td><td>${r.fleet.residents.join('、')}</td>
 <td class="${r.critical ? 'alert' : r.score ? 'noticed' : ''}">${problemCell(r)}</td><td>${rules(r)}</td><td>${r.lastSign === undefined ? t('never') : localWhen(r.lastSign, r.fleet.home.timezone)}</td><td>${r.fleet.devices}</td></tr>`)}</table>
-<nav aria-label="${t('fleetPaging')}" id="fleet-paging">${pageNo > 1 ? html`<a href="${link(pageNo - 1)}" rel="prev">${t('fleetPrev')}</a> ` : ''}${pageNo < pages ? html`<a href="${link(pageNo + 1)}" rel="next">${t('fleetNext')}</a>` : ''}</nav>
+${pagingNav(t, 'fleet-paging', pageNo, pageNo < pages, link)}
 <p><a href="/operator">${t('homes')}</a> · <a href="/operator/accounts">${t('opAccountsLink')}</a> · <a href="/operator/dead-letters">${t('opDeadLettersLink')}</a></p>`;
     return sendPage(req, reply, t('fleet'), body);
   });

@@ -19,7 +19,7 @@ import { parseInput, tOf, viewerOf, type RouteModule, type WebContext } from './
 import { html } from './html.js';
 import { roleName } from './i18n.js';
 import { hashPassword } from './passwords.js';
-import { localWhen, sendPage } from './views.js';
+import { localWhen, pagingNav, sendPage } from './views.js';
 
 /** Accounts per page. */
 export const accountsPageSize = 50;
@@ -87,7 +87,7 @@ export const operatorAccountRoutes: RouteModule = (app, ctx) => {
 <button>${t('fleetShow')}</button></form>
 <p id="accounts-count" role="status">${t('acctShown', { count: shown.length, page: pageNo, pages })}</p>
 <table id="accounts" class="stack"><tr><th>${t('login')}</th><th>${t('name')}</th><th>${t('role')}</th><th>${t('acctStatus')}</th><th>${t('totpTitle')}</th><th>${t('acctActions')}</th></tr>${rows}</table>
-<nav aria-label="${t('fleetPaging')}" id="accounts-paging">${pageNo > 1 ? html`<a href="${link(pageNo - 1)}" rel="prev">${t('fleetPrev')}</a> ` : ''}${pageNo < pages ? html`<a href="${link(pageNo + 1)}" rel="next">${t('fleetNext')}</a>` : ''}</nav>
+${pagingNav(t, 'accounts-paging', pageNo, pageNo < pages, link)}
 <p class="muted">${t('acctExplain')}</p><p><a href="/operator">${t('homes')}</a></p>`;
     return sendPage(req, reply, t('acctTitle'), body);
   });

@@ -13,9 +13,9 @@
 import { z } from 'zod';
 import { MimamoriError } from '../core/errors.js';
 import { parseInput, tOf, viewerOf, type RouteModule } from './context.js';
-import { html, type Html } from './html.js';
+import { html } from './html.js';
 import { label } from './i18n.js';
-import { localWhen, sendPage } from './views.js';
+import { localWhen, pagingNav, sendPage } from './views.js';
 
 /** Rows per page in each list. */
 export const deadLettersPageSize = 50;
@@ -55,8 +55,6 @@ export const deadLetterRoutes: RouteModule = (app, ctx) => {
     const { session } = viewerOf(req);
     const form = parseInput(query, req.query);
     const link = (npage: number, dpage: number, anchor: string) => `/operator/dead-letters?npage=${npage}&dpage=${dpage}#${anchor}`;
-    const paging = (id: string, pageNo: number, more: boolean, to: (p: number) => string): Html =>
-      html`<nav aria-label="${t('fleetPaging')}" id="${id}">${pageNo > 1 ? html`<a href="${to(pageNo - 1)}" rel="prev">${t('fleetPrev')}</a> ` : ''}${more ? html`<a href="${to(pageNo + 1)}" rel="next">${t('fleetNext')}</a>` : ''}</nav>`;
 
     // Notifications that reached nobody: the page asked for, found through the status index (migration 17).
     const pageOf = (p: number) => ctx.store.listUnreachedNotifications(notReachedStatuses, { offset: (p - 1) * deadLettersPageSize, limit: deadLettersPageSize });
@@ -96,10 +94,10 @@ export const deadLetterRoutes: RouteModule = (app, ctx) => {
     const body = html`<p>${t('dlIntro')}</p>
 <h2 id="dl-notifications">${t('dlNotifications')}</h2><p id="dl-notifications-count" role="status">${t('dlNotificationsShown', { count: dead.total, page: nPage, pages: nPages })}</p>
 ${dead.total === 0 ? html`<p>${t('dlNone')}</p>` : html`<table id="dead-notifications" class="stack"><tr><th>${t('when')}</th><th>${t('home')}</th><th>${t('alerts')}</th><th>${t('who')}</th><th>${t('dlChannel')}</th><th>${t('backupStatus')}</th><th>${t('acctActions')}</th></tr>${nRows}</table>`}
-${paging('dl-notifications-paging', nPage, nPage < nPages, (p) => link(p, dPage, 'dl-notifications'))}
+${pagingNav(t, 'dl-notifications-paging', nPage, nPage < nPages, (p) => link(p, dPage, 'dl-notifications'))}
 <h2 id="dl-devices">${t('dlDevices')}</h2><p id="dl-devices-count" role="status">${t('dlDevicesShown', { from: dSlice.length ? (dPage - 1) * deadLettersPageSize + 1 : 0, to: (dPage - 1) * deadLettersPageSize + dSlice.length })}</p>
 ${dSlice.length === 0 ? html`<p>${t('dlNone')}</p>` : html`<table id="dead-devices" class="stack"><tr><th>${t('when')}</th><th>${t('home')}</th><th>${t('devices')}</th><th>${t('dlReason')}</th><th>${t('dlTopic')}</th><th>${t('dlPayload')}</th></tr>${dRows}</table>`}
-${paging('dl-devices-paging', dPage, rejected.length > dPage * deadLettersPageSize, (p) => link(nPage, p, 'dl-devices'))}
+${pagingNav(t, 'dl-devices-paging', dPage, rejected.length > dPage * deadLettersPageSize, (p) => link(nPage, p, 'dl-devices'))}
 <p><a href="/operator">${t('homes')}</a></p>`;
     return sendPage(req, reply, t('dlTitle'), body);
   });

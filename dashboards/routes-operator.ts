@@ -17,7 +17,7 @@ import { fleetPage, fleetQuery, fleetRows } from './routes-fleet.js';
 import { html, type Html } from './html.js';
 import { label, roleName, type Translator } from './i18n.js';
 import { hashPassword, minPasswordLength } from './passwords.js';
-import { localWhen, sendPage } from './views.js';
+import { localWhen, pagingNav, sendPage } from './views.js';
 
 const languages = ['ja', 'en'] as const;
 const contactRoles = ['family', 'caregiver', 'emergency'] as const;
@@ -75,7 +75,7 @@ export const operatorRoutes: RouteModule = (app, ctx) => {
 <p><a href="/operator/homes/${home.id}/escalation">${t('escalation')}</a> · <a href="/homes/${home.id}/access-log">${t('accessLog')}</a> · <a href="/operator/homes/${home.id}/contacts">${t('emergencyContacts')}</a> (<a href="/operator/homes/${home.id}/contacts.pdf">PDF</a>) · <a href="/homes/${home.id}/reports">${t('monthlyReports')}</a></p></section>`);
     }
     const link = (p: number) => `/operator?${new URLSearchParams({ ...(form.q === '' ? {} : { q: form.q }), ...(form.filter === 'all' ? {} : { filter: form.filter }), page: String(p) }).toString()}`;
-    const paging = pages === 1 ? '' : html`<nav aria-label="${t('fleetPaging')}" id="operator-paging">${pageNo > 1 ? html`<a href="${link(pageNo - 1)}" rel="prev">${t('fleetPrev')}</a> ` : ''}${pageNo < pages ? html`<a href="${link(pageNo + 1)}" rel="next">${t('fleetNext')}</a>` : ''}</nav>`;
+    const paging = pages === 1 ? '' : pagingNav(t, 'operator-paging', pageNo, pageNo < pages, link);
     const audit = (await ctx.store.listAudit(undefined, { last: 50 })).reverse();
     const heads = await ctx.store.trailHeads();
     const backups = await ctx.store.listBackups(5);

@@ -8,6 +8,11 @@ import { html, page, type Html } from './html.js';
 import { messages, type MessageKey, type Translator } from './i18n.js';
 import { timelineLine, timelineNames, timelineOf } from './alert-timeline.js';
 
+/** A list's paging links: back to the page before, on to the next when there is one (`link` gives a page's address). */
+export function pagingNav(t: Translator, id: string, pageNo: number, hasNext: boolean, link: (page: number) => string): Html {
+  return html`<nav aria-label="${t('fleetPaging')}" id="${id}">${pageNo > 1 ? html`<a href="${link(pageNo - 1)}" rel="prev">${t('fleetPrev')}</a> ` : ''}${hasNext ? html`<a href="${link(pageNo + 1)}" rel="next">${t('fleetNext')}</a>` : ''}</nav>`;
+}
+
 /** "2026-11-21 07:12" in the home's time zone. */
 export function localWhen(at: number | undefined, timezone: string): string {
   return at === undefined ? '' : toLocalIso(at, timezone).replace('T', ' ').slice(0, 16);
