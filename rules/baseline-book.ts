@@ -118,16 +118,25 @@ export function createRoutineBook(settings: Partial<BaselineSettings> = {}): Rou
   const records = new Map<string, RoutineHome>();
   /** `observe`'s options, one object refilled per reading (no allocation on the hot path). */
   const scratch: ObserveOptions = { zone: undefined as unknown as ObserveOptions['zone'], context: emptyContext(), frontDoor: 'front', settings: s };
+  /**
+   * The record looked up last: one reading asks for its home's record several times over (the
+   * observation, then each learned rule), so all but the first are answered without the map.
+   * A record is never replaced while it is in the map (restore and the setters change it in
+   * place), so only `forget` clears this.
+   */
+  let lastHome: string | undefined, last: RoutineHome | undefined;
   const get = (home: string): RoutineHome => {
+    if (home === lastHome) return last!;
     let rh = records.get(home);
     if (rh === undefined) { rh = { baseline: createBaseline(), context: emptyContext(), returnedAt: -1, bedAt: -1, learnedDirty: false }; records.set(home, rh); }
+    lastHome = home; last = rh;
     return rh;
   };
   return {
     settings: s,
     get,
     has: (home) => records.has(home),
-    forget: (home) => { records.delete(home); },
+    forget: (home) => { records.delete(home); if (home === lastHome) { lastHome = undefined; last = undefined; } },
     find: (home) => records.get(home),
     homes: () => records.keys(),
     observe(h, r, sign) {
