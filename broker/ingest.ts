@@ -331,7 +331,7 @@ export async function createIngest(opts: IngestOptions): Promise<Ingest> {
   /** The ingest's face for either way in; `disconnect` stops new messages, then in-flight ones finish. */
   const ingestHandle = (disconnect: () => Promise<void>, where: object): Ingest => ({
     readings, idle,
-    stats: () => ({ ...counters, rejected: { ...counters.rejected } }),
+    stats: () => Object.assign({}, counters, { rejected: { ...counters.rejected } }),
     close() {
       closing ??= (async () => {
         stopTimers();

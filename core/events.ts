@@ -213,7 +213,7 @@ export function parseRecordedLine(line: string): Parsed<Reading> {
 export function toRecordedLine(reading: Reading): string {
   const { at: _at, ...rest } = reading;
   if (reading.kind === 'heartbeat') {
-    return JSON.stringify({ ...rest, ts: new Date(reading.at).toISOString() });
+    return JSON.stringify(Object.assign({}, rest, { ts: new Date(reading.at).toISOString() }));
   }
   return JSON.stringify(rest);
 }

@@ -374,7 +374,7 @@ export function serializeLearned(b: Baseline): { days: number; profiles: unknown
 
 /** Today's accumulators in their persisted form (NaN as null), or null before the first day. */
 export function serializeToday(t: Today | undefined): unknown {
-  return t === undefined ? null : { ...t, firstActivity: round(t.firstActivity), firstKettle: round(t.firstKettle) };
+  return t === undefined ? null : Object.assign({}, t, { firstActivity: round(t.firstActivity), firstKettle: round(t.firstKettle) });
 }
 
 /** The JSON-able form (NaN as null, probabilities to 3 decimals). */

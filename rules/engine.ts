@@ -522,7 +522,7 @@ export async function createRuleEngine(opts: RuleEngineOptions): Promise<RuleEng
       if (closed) return;
       const now = clock.now();
       // A reading stamped after the clock (ingest allows a few minutes of drift) happened now, at the latest.
-      const r = reading.at > now ? { ...reading, at: now } : reading;
+      const r = reading.at > now ? Object.assign({}, reading, { at: now }) : reading;
       let h = homes.get(r.home);
       if (h === undefined) h = addHome(r.home, r.at);
       const beat = h.beats;
