@@ -126,8 +126,9 @@ t.test('the operator overview: one page of homes in full, problems first, search
   const beyond = await get('/operator?page=99');
   t.same(sectionsOf(beyond.body), sectionsOf(last.body), 'a page past the end shows the last');
   t.equal((await f.web.app.inject({ method: 'GET', url: '/operator?page=0', headers: { cookie: op.cookie, accept: 'text/html' } })).statusCode, 400, 'a bad page is refused');
-  t.match((await get('/operator?filter=problems')).body, /<h2 id="op-h1">[\s\S]*<h2 id="op-z0040">/, 'the fleet filters apply too');
-  t.equal(sectionsOf((await get('/operator?filter=problems')).body).length, 3);
+  const problems = await get('/operator?filter=problems');
+  t.match(problems.body, /<h2 id="op-h1">[\s\S]*<h2 id="op-z0040">/, 'the fleet filters apply too');
+  t.equal(sectionsOf(problems.body).length, 3);
 
   // After a change to a home, the operator lands on that home, whichever page it was on.
   const page = await get('/operator?page=3');
